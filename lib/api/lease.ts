@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import type { LeaseRecord } from '../election/types.js';
+import { namedString } from './fields.js';
+import { parseOrThrow } from './issues.js';
+import { dns1123Label, dns1123Subdomain } from './names.js';
+import { strategyName } from './strategy-name.js';
+import { formatMicroTime, rfc3339Time } from './time.js';
+
+/** The fencing term is written onto every Lease we touch under this annotation. */
+export const TERM_ANNOTATION = 'lease-coordinator.dev/term';
+
+const TERM = /^(0|[1-9][0-9]{0,14})$/;
+
+const nonNegativeInt = z.number().int({ error: 'must be an integer' });
+
+const leaseSchema = z.looseObject({
+  apiVersion: z.literal('coordination.k8s.io/v1', { error: 'must be "coordination.k8s.io/v1"' }),
+  kind: z.literal('Lease', { error: 'must be "Lease"' }),
+  metadata: z.looseObject({
+    name: namedString(dns1123Subdomain, 'the Lease name'),
+    namespace: namedString(dns1123Label, 'a namespace').optional(),
+    annotations: z
+      .record(z.string(), z.string())
+      .optional()
+      .refine(
+        (annotations) =>
+          annotations?.[TERM_ANNOTATION] === undefined || TERM.test(annotations[TERM_ANNOTATION]),
+        {
+          error: `annotation ${TERM_ANNOTATION} must be a non-negative integer`,
+        },
+      ),
+  }),
+  spec: z
+    .looseObject({
+      holderIdentity: z.string().nullish(),
+      leaseDurationSeconds: nonNegativeInt.positive({ error: 'must be greater than 0' }).nullish(),
+      acquireTime: rfc3339Time.nullish(),
+      renewTime: rfc3339Time.nullish(),
+      leaseTransitions: nonNegativeInt.min(0, { error: 'must be greater than or equal to 0' }).nullish(),
+      strategy: strategyName.nullish(),
+      preferredHolder: z.string().nullish(),
+    })
+    .superRefine((spec, ctx) => {
+      if (spec.preferredHolder && !spec.strategy) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['preferredHolder'],
+          message: 'may only be set when strategy is set',
+        });
+      }
+    })
+    .default({}),
+});
+
+export interface LeaseObjectRef {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export interface ParsedLease extends LeaseObjectRef {
+  readonly record: LeaseRecord;
+}
+
+/** Validates a coordination.k8s.io/v1 Lease and reads it as the coordinator's record. */
+export function parseLease(input: unknown, defaultNamespace = 'default'): ParsedLease {
+  const lease = parseOrThrow(leaseSchema, input);
+  const termText = lease.metadata.annotations?.[TERM_ANNOTATION];
+  const { spec } = lease;
+  const record: LeaseRecord = {
+    term: termText === undefined ? 0 : Number(termText),
+    ...(spec.holderIdentity != null && { holderIdentity: spec.holderIdentity }),
+    ...(spec.leaseDurationSeconds != null && { leaseDurationSeconds: spec.leaseDurationSeconds }),
+    ...(spec.acquireTime != null && { acquireTime: spec.acquireTime }),
+    ...(spec.renewTime != null && { renewTime: spec.renewTime }),
+    ...(spec.leaseTransitions != null && { leaseTransitions: spec.leaseTransitions }),
+    ...(spec.strategy != null && { strategy: spec.strategy }),
+    ...(spec.preferredHolder != null &&
+      spec.preferredHolder !== '' && { preferredHolder: spec.preferredHolder }),
+  };
+  return { namespace: lease.metadata.namespace ?? defaultNamespace, name: lease.metadata.name, record };
+}
+
+/** The Lease object a record stands for, with MicroTime at 6 digits and the term annotation. */
+export function toLeaseObject(ref: LeaseObjectRef, record: LeaseRecord) {
+  const spec: Record<string, unknown> = {};
+  if (record.holderIdentity !== undefined) spec.holderIdentity = record.holderIdentity;
+  if (record.leaseDurationSeconds !== undefined) spec.leaseDurationSeconds = record.leaseDurationSeconds;
+  if (record.acquireTime !== undefined) spec.acquireTime = formatMicroTime(record.acquireTime);
+  if (record.renewTime !== undefined) spec.renewTime = formatMicroTime(record.renewTime);
+  if (record.leaseTransitions !== undefined) spec.leaseTransitions = record.leaseTransitions;
+  if (record.strategy !== undefined) spec.strategy = record.strategy;
+  if (record.preferredHolder !== undefined) spec.preferredHolder = record.preferredHolder;
+  return {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: {
+      name: ref.name,
+      namespace: ref.namespace,
+      annotations: { [TERM_ANNOTATION]: String(record.term) },
+    },
+    spec,
+  };
+}

@@ -1,0 +1,161 @@
+import { z } from 'zod';
+import type { CandidateApiVersion, Millis } from '../election/types.js';
+import { ORDERED_STRATEGIES } from '../election/types.js';
+import { compareVersions, isStrictSemver, isZeroVersion } from '../election/versions.js';
+import { namedString } from './fields.js';
+import { parseOrThrow } from './issues.js';
+import { candidateName, dns1123Label, dns1123Subdomain } from './names.js';
+import { strategyName } from './strategy-name.js';
+import { rfc3339Time } from './time.js';
+
+export const GROUP = 'coordination.k8s.io';
+export const CANDIDATE_API_VERSIONS = {
+  [`${GROUP}/v1beta1`]: 'v1beta1',
+  [`${GROUP}/v1alpha2`]: 'v1alpha2',
+  [`${GROUP}/v1alpha1`]: 'v1alpha1',
+} as const satisfies Record<string, CandidateApiVersion>;
+
+/** A LeaseCandidate that passed the apiserver's validation, in any served version. */
+export interface LeaseCandidateObject {
+  readonly apiVersion: CandidateApiVersion;
+  readonly name: string;
+  readonly namespace: string;
+  readonly leaseName: string;
+  readonly binaryVersion: string;
+  readonly emulationVersion: string;
+  readonly strategy: string;
+  readonly preferredStrategies?: readonly string[];
+  readonly creationTimestamp?: Millis;
+  readonly renewTime?: Millis;
+  readonly pingTime?: Millis;
+}
+
+const SEMVER_MESSAGE = 'must be a semantic version MAJOR.MINOR.PATCH such as 1.31.0, without a leading "v"';
+const semverString = z
+  .string({ error: 'must be a string' })
+  .refine(isStrictSemver, { error: SEMVER_MESSAGE });
+/** Optional versions: empty means "not set", as the apiserver reads it. */
+const optionalSemver = z
+  .string({ error: 'must be a string' })
+  .refine((value) => value === '' || isStrictSemver(value), { error: SEMVER_MESSAGE })
+  .optional();
+
+const metadata = z.looseObject({
+  name: namedString(candidateName, 'the candidate name'),
+  namespace: namedString(dns1123Label, 'a namespace').optional(),
+  creationTimestamp: rfc3339Time.optional(),
+});
+
+const commonSpec = {
+  leaseName: namedString(dns1123Subdomain, 'the name of the Lease this candidate competes for'),
+  pingTime: rfc3339Time.nullish(),
+  renewTime: rfc3339Time.nullish(),
+};
+
+/** v1alpha2 and v1beta1 share one schema (reference/upstream-cle.md §1.3–1.4). */
+const singleStrategySpec = z
+  .looseObject({
+    ...commonSpec,
+    binaryVersion: z
+      .string({ error: 'required: the binary version' })
+      .min(1, { error: 'required: the binary version', abort: true })
+      .refine(isStrictSemver, { error: SEMVER_MESSAGE }),
+    emulationVersion: optionalSemver,
+    strategy: strategyName,
+  })
+  .superRefine((spec, ctx) => {
+    const ev = spec.emulationVersion ?? '';
+    if (ORDERED_STRATEGIES.has(spec.strategy) && isZeroVersion(ev)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['emulationVersion'],
+        message: `required when strategy is ${spec.strategy}`,
+      });
+    }
+    if (ev !== '' && compareVersions(spec.binaryVersion, ev) < 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['binaryVersion'],
+        message: `must be greater than or equal to emulationVersion (${ev})`,
+      });
+    }
+  });
+
+/** v1alpha1 (1.31): versions optional, an ordered strategy list instead of one strategy. */
+const preferredStrategiesSpec = z
+  .looseObject({
+    ...commonSpec,
+    binaryVersion: optionalSemver,
+    emulationVersion: optionalSemver,
+    preferredStrategies: z
+      .array(strategyName, { error: 'required: a list of strategy names' })
+      .min(1, { error: 'must list at least one strategy' }),
+  })
+  .superRefine((spec, ctx) => {
+    const ev = spec.emulationVersion ?? '';
+    const bv = spec.binaryVersion ?? '';
+    if (spec.preferredStrategies.some((s) => ORDERED_STRATEGIES.has(s))) {
+      if (bv === '')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['binaryVersion'],
+          message: 'required when preferredStrategies includes OldestEmulationVersion',
+        });
+      if (isZeroVersion(ev))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['emulationVersion'],
+          message: 'required when preferredStrategies includes OldestEmulationVersion',
+        });
+    }
+    if (ev !== '' && bv !== '' && compareVersions(bv, ev) < 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['binaryVersion'],
+        message: `must be greater than or equal to emulationVersion (${ev})`,
+      });
+    }
+  });
+
+const envelope = z.looseObject(
+  {
+    apiVersion: z.enum(Object.keys(CANDIDATE_API_VERSIONS) as [string, ...string[]], {
+      error: `must be one of ${Object.keys(CANDIDATE_API_VERSIONS).join(', ')}`,
+    }),
+    kind: z.literal('LeaseCandidate', { error: 'must be "LeaseCandidate"' }),
+    metadata: z.unknown(),
+    spec: z.unknown(),
+  },
+  { error: 'must be a LeaseCandidate object' },
+);
+
+function schemaFor(apiVersion: CandidateApiVersion) {
+  return z.looseObject({
+    metadata: z.unknown().pipe(metadata),
+    spec: z.unknown().pipe(apiVersion === 'v1alpha1' ? preferredStrategiesSpec : singleStrategySpec),
+  });
+}
+
+/**
+ * Validates a LeaseCandidate object as the apiserver would and normalises it. Throws
+ * ValidationError naming every bad field.
+ */
+export function parseLeaseCandidate(input: unknown, defaultNamespace = 'default'): LeaseCandidateObject {
+  const head = parseOrThrow(envelope, input);
+  const apiVersion = CANDIDATE_API_VERSIONS[head.apiVersion as keyof typeof CANDIDATE_API_VERSIONS];
+  const { metadata: meta, spec } = parseOrThrow(schemaFor(apiVersion), input);
+  const preferred = 'preferredStrategies' in spec ? (spec.preferredStrategies as string[]) : undefined;
+  return {
+    apiVersion,
+    name: meta.name,
+    namespace: meta.namespace ?? defaultNamespace,
+    leaseName: spec.leaseName,
+    binaryVersion: spec.binaryVersion ?? '',
+    emulationVersion: spec.emulationVersion ?? '',
+    strategy: preferred !== undefined ? (preferred[0] as string) : (spec as { strategy: string }).strategy,
+    ...(preferred !== undefined && { preferredStrategies: preferred }),
+    ...(meta.creationTimestamp !== undefined && { creationTimestamp: meta.creationTimestamp }),
+    ...(spec.renewTime != null && { renewTime: spec.renewTime }),
+    ...(spec.pingTime != null && { pingTime: spec.pingTime }),
+  };
+}

@@ -1,0 +1,37 @@
+import { CANDIDATE_REFRESH_MS, CANDIDATE_VALID_MS } from './timing.js';
+import type { Candidate, LeaseRecord, Millis } from './types.js';
+
+/** A candidate that has not renewed for 30 minutes is out of every election and is collected. */
+export function isCandidateExpired(candidate: Candidate, now: Millis): boolean {
+  return candidate.renewTime === undefined || candidate.renewTime + CANDIDATE_VALID_MS < now;
+}
+
+/** Past 15 minutes without a renew, a candidate is pinged so it renews before it expires. */
+export function needsRefresh(candidate: Candidate, now: Millis): boolean {
+  return candidate.renewTime === undefined || candidate.renewTime + CANDIDATE_REFRESH_MS < now;
+}
+
+export function admissibleCandidates(candidates: readonly Candidate[], now: Millis): Candidate[] {
+  return candidates.filter((c) => !isCandidateExpired(c, now));
+}
+
+/** Candidates the garbage collector deletes. */
+export function collectableCandidates(candidates: readonly Candidate[], now: Millis): Candidate[] {
+  return candidates.filter((c) => isCandidateExpired(c, now));
+}
+
+/** When the lease stops being live: renewTime + leaseDurationSeconds, or undefined if it never was. */
+export function leaseDeadline(lease: LeaseRecord): Millis | undefined {
+  if (lease.renewTime === undefined || !lease.leaseDurationSeconds) return undefined;
+  return lease.renewTime + lease.leaseDurationSeconds * 1000;
+}
+
+export function isLeaseExpired(lease: LeaseRecord, now: Millis): boolean {
+  const deadline = leaseDeadline(lease);
+  return deadline === undefined || deadline < now;
+}
+
+/** nil and "" both mean nobody holds the lease. */
+export function holderOf(lease: LeaseRecord | undefined): string | undefined {
+  return lease?.holderIdentity ? lease.holderIdentity : undefined;
+}

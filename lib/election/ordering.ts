@@ -1,0 +1,38 @@
+import type { Candidate } from './types.js';
+import { compareVersions, isStrictSemver } from './versions.js';
+
+/** A candidate takes part in OldestEmulationVersion only with both versions valid. */
+export function hasOrderableVersions(candidate: Candidate): boolean {
+  return isStrictSemver(candidate.emulationVersion) && isStrictSemver(candidate.binaryVersion);
+}
+
+/**
+ * OldestEmulationVersion: lower emulation version, then lower binary version, then older
+ * creationTimestamp. Upstream settles exact ties by list order, which is random; we break them
+ * by candidate name, then cluster name, so every coordinator replica picks the same winner.
+ * Negative means `a` is the better leader.
+ */
+export function compareCandidates(a: Candidate, b: Candidate): number {
+  return (
+    compareVersions(a.emulationVersion, b.emulationVersion) ||
+    compareVersions(a.binaryVersion, b.binaryVersion) ||
+    Math.sign(a.creationTimestamp - b.creationTimestamp) ||
+    compareStrings(a.name, b.name) ||
+    compareStrings(a.cluster, b.cluster)
+  );
+}
+
+function compareStrings(a: string, b: string): number {
+  if (a === b) return 0;
+  return a < b ? -1 : 1;
+}
+
+/** The best leader among candidates with valid versions, or undefined if there is none. */
+export function pickBestCandidate(candidates: readonly Candidate[]): Candidate | undefined {
+  let best: Candidate | undefined;
+  for (const candidate of candidates) {
+    if (!hasOrderableVersions(candidate)) continue;
+    if (best === undefined || compareCandidates(candidate, best) < 0) best = candidate;
+  }
+  return best;
+}

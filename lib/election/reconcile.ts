@@ -1,0 +1,247 @@
+import { CoordinatorError } from '../errors.js';
+import { admissibleCandidates, holderOf, isLeaseExpired, leaseDeadline, needsRefresh } from './liveness.js';
+import { pickBestCandidate } from './ordering.js';
+import { resolveStrategy } from './strategy.js';
+import {
+  CANDIDATE_REFRESH_MS,
+  CANDIDATE_VALID_MS,
+  DEFAULT_LEASE_DURATION_SECONDS,
+  ELECTION_DURATION_MS,
+} from './timing.js';
+import type { Candidate, ElectionStep, LeaseRecord, Millis } from './types.js';
+import { ORDERED_STRATEGIES } from './types.js';
+
+export interface ReconcileInput {
+  /** The coordinator's record of the Lease, or undefined if it does not exist yet. */
+  readonly lease: LeaseRecord | undefined;
+  /** Every stored candidate for this lease, expired ones included. */
+  readonly candidates: readonly Candidate[];
+  readonly now: Millis;
+}
+
+/**
+ * One step of the election for one lease, as upstream's reconcileElectionStep takes it
+ * (reference/upstream-cle.md §2.5–2.6): decide whether an election is needed, ping the
+ * candidates that must prove they are alive, wait for their acks, then create the Lease, take
+ * an expired or released one over, or mark a better candidate as preferredHolder.
+ *
+ * Pure: the caller supplies `now` and performs the returned writes conditionally.
+ */
+export function reconcileStep({ lease, candidates, now }: ReconcileInput): ElectionStep {
+  const admissible = admissibleCandidates(candidates, now);
+  // A lease with no live candidates is not ours to manage: leave it, and wait for a candidate.
+  if (admissible.length === 0)
+    return { action: 'none', ping: [], write: null, requeueAfterMs: 0, error: null };
+
+  const need = electionNeeded(admissible, lease, now);
+  if (need.error !== undefined) return failed(need.error, nextDeadline(lease, admissible, now));
+  if (!need.needed) return settled(lease, admissible, now);
+
+  const pings = pingPhase(admissible, now);
+  if (pings.toPing.length > 0) {
+    return {
+      action: 'ping',
+      ping: pings.toPing,
+      write: null,
+      requeueAfterMs: ELECTION_DURATION_MS,
+      error: null,
+    };
+  }
+  if (pings.waitUntil !== undefined) {
+    return { action: 'wait', ping: [], write: null, requeueAfterMs: pings.waitUntil - now, error: null };
+  }
+
+  const acked = admissible.filter(
+    (c) => c.renewTime !== undefined && c.renewTime + ELECTION_DURATION_MS > now,
+  );
+  // Nobody proved to be alive: wait for the next heartbeat rather than spin (upstream noRequeue).
+  if (acked.length === 0) return failed('no available candidates', 0);
+
+  let strategy: string;
+  try {
+    strategy = resolveStrategy(acked);
+  } catch (error) {
+    return failed(messageOf(error), 0);
+  }
+  let electee: string | undefined;
+  if (ORDERED_STRATEGIES.has(strategy)) {
+    electee = pickBestCandidate(acked)?.name;
+    if (electee === undefined) return failed('no acked candidate has valid versions', 0);
+  }
+
+  if (lease === undefined) {
+    const write: LeaseRecord = {
+      holderIdentity: electee,
+      leaseDurationSeconds: DEFAULT_LEASE_DURATION_SECONDS,
+      renewTime: now,
+      strategy,
+      term: electee === undefined ? 0 : 1,
+    };
+    return written('create', write, admissible, now);
+  }
+  return updateExisting(lease, electee, strategy, admissible, now);
+}
+
+interface Need {
+  readonly needed: boolean;
+  readonly error?: string;
+}
+
+/**
+ * Upstream's electionNeeded, with one deliberate difference: a third-party strategy whose name
+ * the Lease already carries needs nothing from us, because we never assign its holder. Upstream
+ * keeps pinging such leases every 5 s forever.
+ */
+export function electionNeeded(
+  candidates: readonly Candidate[],
+  lease: LeaseRecord | undefined,
+  now: Millis,
+): Need {
+  if (lease === undefined) return { needed: true };
+  if (candidates.some((c) => needsRefresh(c, now))) return { needed: true };
+  let strategy: string | undefined;
+  let strategyError: string | undefined;
+  try {
+    strategy = resolveStrategy(candidates);
+  } catch (error) {
+    strategyError = messageOf(error);
+  }
+  if (strategy !== undefined && !ORDERED_STRATEGIES.has(strategy))
+    return { needed: lease.strategy !== strategy };
+  const holder = holderOf(lease);
+  if (holder === undefined || isLeaseExpired(lease, now)) return { needed: true };
+  if (strategyError !== undefined) return { needed: false, error: strategyError };
+  const best = pickBestCandidate(candidates);
+  return { needed: best !== undefined && best.name !== holder };
+}
+
+interface PingPhase {
+  readonly toPing: Candidate[];
+  /** Set while some ping is still inside its window: the earliest time the window closes. */
+  readonly waitUntil?: Millis;
+}
+
+/**
+ * Who must be pinged before a vote. A candidate that renewed in the last 5 s counts as alive.
+ * One that was pinged and has not answered is waited for until its 5 s window closes, then
+ * left out; it is pinged again only if it answered its previous ping.
+ */
+function pingPhase(candidates: readonly Candidate[], now: Millis): PingPhase {
+  const toPing: Candidate[] = [];
+  let waitUntil: Millis | undefined;
+  for (const c of candidates) {
+    const renew = c.renewTime ?? Number.NEGATIVE_INFINITY;
+    if (c.pingTime !== undefined && c.pingTime + ELECTION_DURATION_MS > now && renew < c.pingTime) {
+      const closes = c.pingTime + ELECTION_DURATION_MS;
+      waitUntil = waitUntil === undefined ? closes : Math.min(waitUntil, closes);
+      continue;
+    }
+    if (renew + ELECTION_DURATION_MS > now) continue;
+    if (c.pingTime === undefined || (c.pingTime + ELECTION_DURATION_MS < now && renew >= c.pingTime)) {
+      toPing.push(c);
+    }
+  }
+  return waitUntil === undefined ? { toPing } : { toPing, waitUntil };
+}
+
+function updateExisting(
+  lease: LeaseRecord,
+  electee: string | undefined,
+  strategy: string,
+  candidates: readonly Candidate[],
+  now: Millis,
+): ElectionStep {
+  const expired = isLeaseExpired(lease, now);
+  const unheld = holderOf(lease) === undefined;
+  const takeOver = electee !== undefined && (unheld || (expired && lease.holderIdentity !== electee));
+  let next: LeaseRecord;
+  if (takeOver) {
+    // Rule 3 holds here: the holder is gone (released, nil) or its lease has run out.
+    next = {
+      ...lease,
+      holderIdentity: electee,
+      leaseDurationSeconds: DEFAULT_LEASE_DURATION_SECONDS,
+      renewTime: now,
+      acquireTime: undefined,
+      preferredHolder: undefined,
+      strategy,
+      term: lease.holderIdentity === electee ? lease.term : lease.term + 1,
+    };
+  } else if (electee !== undefined && electee !== lease.holderIdentity) {
+    // A live holder is never overwritten: ask it to yield.
+    next = { ...lease, preferredHolder: electee, strategy };
+  } else {
+    next = { ...lease, strategy };
+  }
+  if (sameLease(next, lease)) return settled(lease, candidates, now);
+  return written(takeOver || expired || unheld ? 'takeover' : 'preempt', next, candidates, now);
+}
+
+const LEASE_FIELDS = [
+  'holderIdentity',
+  'leaseDurationSeconds',
+  'acquireTime',
+  'renewTime',
+  'leaseTransitions',
+  'strategy',
+  'preferredHolder',
+  'term',
+] as const satisfies readonly (keyof LeaseRecord)[];
+
+function sameLease(a: LeaseRecord, b: LeaseRecord): boolean {
+  return LEASE_FIELDS.every((field) => a[field] === b[field]);
+}
+
+/**
+ * When this lease next needs a look even if nothing changes: the holder's deadline (expiry is
+ * noticed by a timer, not by the next event), and the times candidates go stale or expire.
+ * 0 means no deadline is pending.
+ */
+export function nextDeadline(
+  lease: LeaseRecord | undefined,
+  candidates: readonly Candidate[],
+  now: Millis,
+): Millis {
+  const deadlines: Millis[] = [];
+  const leaseEnd = lease !== undefined && holderOf(lease) !== undefined ? leaseDeadline(lease) : undefined;
+  if (leaseEnd !== undefined && leaseEnd >= now) deadlines.push(leaseEnd + 1);
+  for (const c of candidates) {
+    if (c.renewTime === undefined) continue;
+    for (const after of [CANDIDATE_REFRESH_MS, CANDIDATE_VALID_MS]) {
+      if (c.renewTime + after >= now) deadlines.push(c.renewTime + after + 1);
+    }
+  }
+  return deadlines.length === 0 ? 0 : Math.min(...deadlines) - now;
+}
+
+function settled(
+  lease: LeaseRecord | undefined,
+  candidates: readonly Candidate[],
+  now: Millis,
+): ElectionStep {
+  return {
+    action: 'none',
+    ping: [],
+    write: null,
+    requeueAfterMs: nextDeadline(lease, candidates, now),
+    error: null,
+  };
+}
+
+function written(
+  action: 'create' | 'takeover' | 'preempt',
+  write: LeaseRecord,
+  candidates: readonly Candidate[],
+  now: Millis,
+): ElectionStep {
+  return { action, ping: [], write, requeueAfterMs: nextDeadline(write, candidates, now), error: null };
+}
+
+function failed(error: string, requeueAfterMs: Millis): ElectionStep {
+  return { action: 'error', ping: [], write: null, requeueAfterMs, error };
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof CoordinatorError) return error.message;
+  throw error;
+}

@@ -1,0 +1,76 @@
+/**
+ * The election domain, free of wire formats and I/O. Times are epoch milliseconds on the
+ * coordinator's clock unless a field says otherwise.
+ */
+export type Millis = number;
+
+/** The only in-tree strategy. Names with a `/` are third-party strategies. */
+export const OLDEST_EMULATION_VERSION = 'OldestEmulationVersion';
+
+/**
+ * Our own qualified name for the same ordering. The in-tree CLE controller ignores
+ * third-party strategies, so picking this name keeps it from fighting us over the lease.
+ */
+export const OUR_OLDEST_EMULATION_VERSION = 'lease-coordinator.dev/OldestEmulationVersion';
+
+/** Strategies ordered by OldestEmulationVersion, whatever their name. */
+export const ORDERED_STRATEGIES: ReadonlySet<string> = new Set([
+  OLDEST_EMULATION_VERSION,
+  OUR_OLDEST_EMULATION_VERSION,
+]);
+
+/** Which LeaseCandidate API version a candidate spoke; it decides how its strategy is resolved. */
+export type CandidateApiVersion = 'v1alpha1' | 'v1alpha2' | 'v1beta1';
+
+/** A validated LeaseCandidate, as the election sees it. */
+export interface Candidate {
+  /** Cluster the candidate lives in; part of its identity in a multi-cluster lease group. */
+  readonly cluster: string;
+  readonly namespace: string;
+  /** metadata.name: the identity written into holderIdentity when it wins. */
+  readonly name: string;
+  readonly leaseName: string;
+  readonly apiVersion: CandidateApiVersion;
+  /** Strict semver; always present after validation (v1alpha1 may leave it empty). */
+  readonly binaryVersion: string;
+  /** Strict semver or empty (empty is allowed only for third-party strategies). */
+  readonly emulationVersion: string;
+  /** v1alpha2/v1beta1: the single strategy. v1alpha1: its first preferred strategy. */
+  readonly strategy: string;
+  /** v1alpha1 only: the ordered list; the first entry supersedes the rest. */
+  readonly preferredStrategies?: readonly string[];
+  readonly creationTimestamp: Millis;
+  /** When the candidate last renewed; written by the candidate. */
+  readonly renewTime?: Millis;
+  /** When the coordinator last asked it to renew. */
+  readonly pingTime?: Millis;
+}
+
+/** The coordinator's record of a coordination.k8s.io/v1 Lease, plus its fencing term. */
+export interface LeaseRecord {
+  /** undefined is nil; "" is what client-go writes on release. Both mean "no holder". */
+  readonly holderIdentity?: string;
+  readonly leaseDurationSeconds?: number;
+  readonly acquireTime?: Millis;
+  /** When the holder last renewed, as observed on the coordinator's clock. */
+  readonly renewTime?: Millis;
+  readonly leaseTransitions?: number;
+  readonly strategy?: string;
+  readonly preferredHolder?: string;
+  /** Goes up by one each time a different, non-empty holder is written; never otherwise. */
+  readonly term: number;
+}
+
+export type StepAction = 'none' | 'ping' | 'wait' | 'create' | 'takeover' | 'preempt' | 'error';
+
+/** One reconcile step's decision: what to write, whom to ping, when to look again. */
+export interface ElectionStep {
+  readonly action: StepAction;
+  /** Candidates whose pingTime this step sets to `now`. */
+  readonly ping: readonly Candidate[];
+  /** The full Lease record to write, or null when nothing changes. */
+  readonly write: LeaseRecord | null;
+  /** 0 means "wait for the next change"; otherwise look again after this long. */
+  readonly requeueAfterMs: Millis;
+  readonly error: string | null;
+}

@@ -1,0 +1,57 @@
+/**
+ * The one error hierarchy. Every error the coordinator raises on purpose extends
+ * CoordinatorError; `retryable` says whether trying the same thing again can succeed.
+ */
+export class CoordinatorError extends Error {
+  readonly retryable: boolean;
+  constructor(message: string, options: ErrorOptions & { retryable?: boolean } = {}) {
+    super(message, options);
+    this.name = new.target.name;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** One problem with an input, named by its path (`spec.binaryVersion`) as kubectl would. */
+export interface FieldIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Input that fails validation. Never retryable: the same input fails the same way. */
+export class ValidationError extends CoordinatorError {
+  readonly issues: readonly FieldIssue[];
+  constructor(issues: readonly FieldIssue[], options?: ErrorOptions) {
+    super(issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '), options);
+    this.issues = issues;
+  }
+}
+
+/** A request body over the size limit. */
+export class PayloadTooLargeError extends CoordinatorError {
+  constructor(readonly limitBytes: number) {
+    super(`request body is larger than ${limitBytes} bytes`);
+  }
+}
+
+/** A heartbeat older than, or as old as, the one already stored. Nothing was written. */
+export class StaleHeartbeatError extends CoordinatorError {
+  constructor(
+    message: string,
+    readonly stored: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** A compare-and-set lost to a concurrent writer. Re-read and decide again. */
+export class ConflictError extends CoordinatorError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, { ...options, retryable: true });
+  }
+}
+
+/** The candidates cannot be elected from as they are (e.g. they disagree on strategy). */
+export class ElectionError extends CoordinatorError {}
+
+/** Configuration or a command-line flag that cannot be used. */
+export class ConfigError extends CoordinatorError {}
