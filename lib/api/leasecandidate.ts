@@ -31,9 +31,6 @@ export interface LeaseCandidateObject {
 }
 
 const SEMVER_MESSAGE = 'must be a semantic version MAJOR.MINOR.PATCH such as 1.31.0, without a leading "v"';
-const semverString = z
-  .string({ error: 'must be a string' })
-  .refine(isStrictSemver, { error: SEMVER_MESSAGE });
 /** Optional versions: empty means "not set", as the apiserver reads it. */
 const optionalSemver = z
   .string({ error: 'must be a string' })

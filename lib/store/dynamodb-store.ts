@@ -1,0 +1,351 @@
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  PutCommand,
+  paginateQuery,
+  paginateScan,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { LeaseCandidateObject } from '../api/leasecandidate.js';
+import type {
+  CoordinatorStore,
+  HeartbeatResult,
+  LeaseKey,
+  LeaseRenewal,
+  LeaseState,
+  StoredCandidate,
+  StoredLease,
+} from '../coordinator/ports.js';
+import { CANDIDATE_VALID_MS } from '../election/timing.js';
+import type { Candidate, LeaseRecord, Millis } from '../election/types.js';
+import { ConflictError, StaleHeartbeatError } from '../errors.js';
+import {
+  CANDIDATE_IS_NEW,
+  CANDIDATE_NOT_RENEWED_OR_PINGED_SINCE_READ,
+  CANDIDATE_STILL_EXPIRED,
+  CANDIDATE_UNCHANGED_SINCE_READ,
+  LEASE_HELD_BY,
+  LEASE_IS_NEW,
+  LEASE_VERSION_MATCHES,
+  NO_EARLIER_TIMER_PENDING,
+  RENEWAL_WITH_SAME_SPEC,
+} from './conditions.js';
+import {
+  type CandidateItem,
+  candidateFromItem,
+  candidateTtl,
+  type LeaseItem,
+  leaseFromItem,
+  recordAttributes,
+  specKeyOf,
+} from './items.js';
+import {
+  CANDIDATE_SK_PREFIX,
+  candidateSortKey,
+  LEASE_SK,
+  leaseKeyFromPartition,
+  partitionKey,
+  TIMER_SK,
+} from './keys.js';
+
+/** How often a heartbeat retries after losing a race with another heartbeat of the same candidate. */
+const HEARTBEAT_RACE_RETRIES = 3;
+
+/**
+ * The item a failed condition returned (ReturnValuesOnConditionCheckFailure: ALL_OLD), so a
+ * failed write needs no second read. undefined: no item existed. null: not a failed condition.
+ * The document client does not unmarshall this one for us.
+ */
+function failedItem<T>(error: unknown): T | undefined | null {
+  if (!(error instanceof ConditionalCheckFailedException)) return null;
+  return error.Item === undefined ? undefined : (unmarshall(error.Item) as T);
+}
+
+export class DynamoDbStore implements CoordinatorStore {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  async putHeartbeat(
+    cluster: string,
+    heartbeat: LeaseCandidateObject & { renewTime: Millis },
+    now: Millis,
+  ): Promise<HeartbeatResult> {
+    const pk = partitionKey({ cluster, namespace: heartbeat.namespace, name: heartbeat.leaseName });
+    const sk = candidateSortKey(cluster, heartbeat.name);
+    const specKey = specKeyOf(heartbeat);
+    for (let attempt = 0; ; attempt++) {
+      let stored: CandidateItem | undefined;
+      try {
+        const out = await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk, sk },
+            UpdateExpression:
+              'SET renewTime = :renewTime, renewedAt = :now, #change = :renew, expiresAt = :ttl REMOVE awaitingAck',
+            ConditionExpression: RENEWAL_WITH_SAME_SPEC,
+            ExpressionAttributeNames: { '#change': 'change' },
+            ExpressionAttributeValues: {
+              ':renewTime': heartbeat.renewTime,
+              ':now': now,
+              ':renew': 'renew',
+              ':ttl': candidateTtl(now),
+              ':specKey': specKey,
+              ':liveSince': now - CANDIDATE_VALID_MS,
+            },
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return { created: false, candidate: candidateFromItem(out.Attributes as CandidateItem) };
+      } catch (error) {
+        const old = failedItem<CandidateItem>(error);
+        if (old === null) throw error;
+        stored = old;
+      }
+      if (stored !== undefined && stored.renewTime >= heartbeat.renewTime) {
+        throw new StaleHeartbeatError(
+          `heartbeat renewTime ${new Date(heartbeat.renewTime).toISOString()} is not newer than the stored ${new Date(stored.renewTime).toISOString()}`,
+          candidateFromItem(stored),
+        );
+      }
+      const item: CandidateItem = {
+        pk,
+        sk,
+        kind: 'candidate',
+        cluster,
+        namespace: heartbeat.namespace,
+        name: heartbeat.name,
+        leaseName: heartbeat.leaseName,
+        apiVersion: heartbeat.apiVersion,
+        binaryVersion: heartbeat.binaryVersion,
+        emulationVersion: heartbeat.emulationVersion,
+        strategy: heartbeat.strategy,
+        ...(heartbeat.preferredStrategies !== undefined && {
+          preferredStrategies: [...heartbeat.preferredStrategies],
+        }),
+        specKey,
+        // Creation time is set once; the candidate's age is what the strategy orders by.
+        createdAt: stored?.createdAt ?? heartbeat.creationTimestamp ?? now,
+        renewTime: heartbeat.renewTime,
+        renewedAt: now,
+        change: 'spec',
+        expiresAt: candidateTtl(now),
+      };
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: item,
+            ConditionExpression: stored === undefined ? CANDIDATE_IS_NEW : CANDIDATE_UNCHANGED_SINCE_READ,
+            ...(stored !== undefined && {
+              ExpressionAttributeValues: { ':readRenewTime': stored.renewTime },
+            }),
+          }),
+        );
+        return { created: stored === undefined, candidate: candidateFromItem(item) };
+      } catch (error) {
+        // Another heartbeat of the same candidate landed in between: decide again from the top.
+        if (!(error instanceof ConditionalCheckFailedException) || attempt >= HEARTBEAT_RACE_RETRIES)
+          throw error;
+      }
+    }
+  }
+
+  async loadLease(key: LeaseKey): Promise<LeaseState> {
+    let lease: StoredLease | undefined;
+    const candidates: StoredCandidate[] = [];
+    const pages = paginateQuery(
+      { client: this.doc },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': partitionKey(key) },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        if (item.sk === LEASE_SK) lease = leaseFromItem(item as LeaseItem);
+        else if (String(item.sk).startsWith(CANDIDATE_SK_PREFIX))
+          candidates.push(candidateFromItem(item as CandidateItem));
+      }
+    }
+    return { lease, candidates };
+  }
+
+  async writeLease(
+    key: LeaseKey,
+    record: LeaseRecord,
+    expectedVersion: number | undefined,
+    now: Millis,
+  ): Promise<void> {
+    const item: LeaseItem = {
+      pk: partitionKey(key),
+      sk: LEASE_SK,
+      kind: 'lease',
+      namespace: key.namespace,
+      name: key.name,
+      ...recordAttributes(record),
+      term: record.term,
+      version: (expectedVersion ?? 0) + 1,
+      change: 'decision',
+      updatedAt: now,
+    };
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: expectedVersion === undefined ? LEASE_IS_NEW : LEASE_VERSION_MATCHES,
+          ...(expectedVersion !== undefined && {
+            ExpressionAttributeValues: { ':expectedVersion': expectedVersion },
+          }),
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new ConflictError(
+          `lease ${item.pk} changed since version ${expectedVersion ?? 'none'} was read`,
+          {
+            cause: error,
+          },
+        );
+      }
+      throw error;
+    }
+  }
+
+  async pingCandidates(
+    key: LeaseKey,
+    candidates: readonly Candidate[],
+    now: Millis,
+  ): Promise<readonly Candidate[]> {
+    const pk = partitionKey(key);
+    // Pings go out in parallel, as upstream does since 1.33; each one is its own conditional write.
+    const results = await Promise.allSettled(
+      candidates.map((c) =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk, sk: candidateSortKey(c.cluster, c.name) },
+            UpdateExpression: 'SET pingTime = :now, awaitingAck = :true, #change = :ping',
+            ConditionExpression: CANDIDATE_NOT_RENEWED_OR_PINGED_SINCE_READ,
+            ExpressionAttributeNames: { '#change': 'change' },
+            ExpressionAttributeValues: {
+              ':now': now,
+              ':true': true,
+              ':ping': 'ping',
+              ':readRenewedAt': c.renewTime ?? -1,
+              ':readPingTime': c.pingTime ?? -1,
+            },
+          }),
+        ),
+      ),
+    );
+    const pinged: Candidate[] = [];
+    results.forEach((result, index) => {
+      if (result.status === 'fulfilled') pinged.push(candidates[index] as Candidate);
+      else if (!(result.reason instanceof ConditionalCheckFailedException)) throw result.reason;
+    });
+    return pinged;
+  }
+
+  async deleteCandidates(key: LeaseKey, candidates: readonly Candidate[]): Promise<void> {
+    const pk = partitionKey(key);
+    await Promise.all(
+      candidates.map(async (c) => {
+        try {
+          await this.doc.send(
+            new DeleteCommand({
+              TableName: this.tableName,
+              Key: { pk, sk: candidateSortKey(c.cluster, c.name) },
+              ConditionExpression: CANDIDATE_STILL_EXPIRED,
+              ExpressionAttributeValues: { ':readRenewedAt': c.renewTime ?? -1 },
+            }),
+          );
+        } catch (error) {
+          // It renewed after all (or is already gone): keeping it is right.
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        }
+      }),
+    );
+  }
+
+  async recordRenewal(key: LeaseKey, renewal: LeaseRenewal, now: Millis): Promise<StoredLease> {
+    const releasing = renewal.holderIdentity === '';
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: partitionKey(key), sk: LEASE_SK },
+          UpdateExpression:
+            'SET holderIdentity = :holder, leaseDurationSeconds = :lds, renewTime = :now, #change = :change, updatedAt = :now, version = version + :one',
+          ConditionExpression: LEASE_HELD_BY,
+          ExpressionAttributeNames: { '#change': 'change' },
+          ExpressionAttributeValues: {
+            ':holder': renewal.holderIdentity,
+            ':expectedHolder': renewal.expectedHolder,
+            ':lds': renewal.leaseDurationSeconds,
+            ':now': now,
+            ':change': releasing ? 'release' : 'renewal',
+            ':one': 1,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return leaseFromItem(out.Attributes as LeaseItem);
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new ConflictError(
+          `lease ${key.namespace}/${key.name} is not held by "${renewal.expectedHolder}"`,
+          {
+            cause: error,
+          },
+        );
+      }
+      throw error;
+    }
+  }
+
+  async armTimer(key: LeaseKey, dueAt: Millis, now: Millis): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: partitionKey(key), sk: TIMER_SK },
+          UpdateExpression: 'SET dueAt = :dueAt, kind = :kind',
+          ConditionExpression: NO_EARLIER_TIMER_PENDING,
+          ExpressionAttributeValues: { ':dueAt': dueAt, ':now': now, ':kind': 'timer' },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async *listLeaseKeys(): AsyncIterable<LeaseKey> {
+    const seen = new Set<string>();
+    const pages = paginateScan(
+      { client: this.doc },
+      { TableName: this.tableName, ProjectionExpression: 'pk', ConsistentRead: true },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        const pk = String(item.pk);
+        if (seen.has(pk)) continue;
+        seen.add(pk);
+        yield leaseKeyFromPartition(pk);
+      }
+    }
+  }
+}

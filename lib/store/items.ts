@@ -1,0 +1,114 @@
+import type { LeaseCandidateObject } from '../api/leasecandidate.js';
+import type { StoredCandidate, StoredLease } from '../coordinator/ports.js';
+import { CANDIDATE_VALID_MS } from '../election/timing.js';
+import type { CandidateApiVersion, LeaseRecord, Millis } from '../election/types.js';
+
+/** Item attributes as stored. Times are epoch milliseconds; expiresAt is epoch seconds (TTL). */
+export interface CandidateItem {
+  pk: string;
+  sk: string;
+  kind: 'candidate';
+  cluster: string;
+  namespace: string;
+  name: string;
+  leaseName: string;
+  apiVersion: CandidateApiVersion;
+  binaryVersion: string;
+  emulationVersion: string;
+  strategy: string;
+  preferredStrategies?: string[];
+  /** Everything that makes the candidate a different candidate; compared by the renewal fast path. */
+  specKey: string;
+  createdAt: Millis;
+  /** renewTime as the candidate wrote it (its clock). */
+  renewTime: Millis;
+  /** When the coordinator stored that renewal (its clock): the liveness the election uses. */
+  renewedAt: Millis;
+  pingTime?: Millis;
+  /** Present while a ping waits for its ack; the next heartbeat removes it (and wakes elect). */
+  awaitingAck?: boolean;
+  /** What the last write changed: "spec" wakes elect, "renew" does not. */
+  change: 'spec' | 'renew' | 'ping';
+  expiresAt: number;
+}
+
+export interface LeaseItem {
+  pk: string;
+  sk: string;
+  kind: 'lease';
+  namespace: string;
+  name: string;
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: Millis;
+  renewTime?: Millis;
+  leaseTransitions?: number;
+  strategy?: string;
+  preferredHolder?: string;
+  term: number;
+  version: number;
+  /** "decision" comes from elect; "renewal" and "release" from the holder. Stream filters use it. */
+  change: 'decision' | 'renewal' | 'release';
+  updatedAt: Millis;
+}
+
+/**
+ * TTL removes candidate items an hour after the 30-minute expiry rule has already excluded
+ * them: it is garbage collection only, never the rule itself.
+ */
+export function candidateTtl(renewedAt: Millis): number {
+  return Math.ceil((renewedAt + CANDIDATE_VALID_MS) / 1000) + 3600;
+}
+
+export function specKeyOf(c: LeaseCandidateObject): string {
+  return JSON.stringify([
+    c.apiVersion,
+    c.namespace,
+    c.leaseName,
+    c.binaryVersion,
+    c.emulationVersion,
+    c.strategy,
+    c.preferredStrategies ?? null,
+  ]);
+}
+
+export function candidateFromItem(item: CandidateItem): StoredCandidate {
+  return {
+    cluster: item.cluster,
+    namespace: item.namespace,
+    name: item.name,
+    leaseName: item.leaseName,
+    apiVersion: item.apiVersion,
+    binaryVersion: item.binaryVersion,
+    emulationVersion: item.emulationVersion,
+    strategy: item.strategy,
+    ...(item.preferredStrategies !== undefined && { preferredStrategies: item.preferredStrategies }),
+    creationTimestamp: item.createdAt,
+    renewTime: item.renewedAt,
+    sentRenewTime: item.renewTime,
+    ...(item.pingTime !== undefined && { pingTime: item.pingTime }),
+  };
+}
+
+const RECORD_FIELDS = [
+  'holderIdentity',
+  'leaseDurationSeconds',
+  'acquireTime',
+  'renewTime',
+  'leaseTransitions',
+  'strategy',
+  'preferredHolder',
+] as const satisfies readonly (keyof LeaseRecord)[];
+
+export function leaseFromItem(item: LeaseItem): StoredLease {
+  const record: Record<string, unknown> = { term: item.term };
+  for (const field of RECORD_FIELDS) if (item[field] !== undefined) record[field] = item[field];
+  return { record: record as unknown as LeaseRecord, version: item.version };
+}
+
+/** The record's fields, without undefined values (DynamoDB has no undefined). */
+export function recordAttributes(record: LeaseRecord): Partial<LeaseItem> {
+  const attributes: Record<string, unknown> = { term: record.term };
+  for (const field of RECORD_FIELDS) if (record[field] !== undefined) attributes[field] = record[field];
+  return attributes as Partial<LeaseItem>;
+}
