@@ -1,0 +1,5 @@
+import type { SQSHandler } from 'aws-lambda';
+import { handleTimerBatch } from '../lib/handlers/timer.js';
+import { deployedDeps } from '../lib/runtime/deps.js';
+
+export const handler: SQSHandler = (event) => handleTimerBatch(deployedDeps(), event);

@@ -1,0 +1,64 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { collectableCandidates } from '../election/liveness.js';
+import { reconcileStep } from '../election/reconcile.js';
+import type { ElectionStep } from '../election/types.js';
+import { ConflictError } from '../errors.js';
+import type { Clock, CoordinatorStore, LeaseKey, TimerQueue } from './ports.js';
+
+export interface CoordinatorDeps {
+  readonly store: CoordinatorStore;
+  readonly timers: TimerQueue;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/** A lost compare-and-set means someone else decided first: read again and decide again. */
+const CONFLICT_RETRIES = 3;
+
+/**
+ * One reconcile of one lease: read everything in one query, collect expired candidates, take
+ * one election step, write it conditionally, and arm the lease's timer for its next deadline.
+ * Nothing is remembered between calls (DESIGN.md rule 1), so replays and concurrent calls are safe.
+ */
+export async function reconcileLease(deps: CoordinatorDeps, key: LeaseKey): Promise<ElectionStep> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await reconcileOnce(deps, key);
+    } catch (error) {
+      if (!(error instanceof ConflictError) || attempt >= CONFLICT_RETRIES) throw error;
+      deps.logger.debug('lost a compare-and-set; deciding again', { lease: key, attempt });
+    }
+  }
+}
+
+async function reconcileOnce(
+  { store, timers, clock, logger }: CoordinatorDeps,
+  key: LeaseKey,
+): Promise<ElectionStep> {
+  const now = clock();
+  const state = await store.loadLease(key);
+  const expired = collectableCandidates(state.candidates, now);
+  if (expired.length > 0) {
+    await store.deleteCandidates(key, expired);
+    logger.info('collected expired candidates', { lease: key, candidates: expired.map((c) => c.name) });
+  }
+  const step = reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now });
+  if (step.ping.length > 0) await store.pingCandidates(key, step.ping, now);
+  if (step.write !== null) await store.writeLease(key, step.write, state.lease?.version, now);
+  if (step.requeueAfterMs > 0) {
+    const dueAt = now + step.requeueAfterMs;
+    if (await store.armTimer(key, dueAt, now)) await timers.deliverAt(key, dueAt, now);
+  }
+  if (step.action !== 'none') {
+    logger.info('election step', {
+      lease: key,
+      action: step.action,
+      holder: step.write?.holderIdentity,
+      preferredHolder: step.write?.preferredHolder,
+      term: step.write?.term,
+      ping: step.ping.map((c) => c.name),
+      error: step.error,
+    });
+  }
+  return step;
+}

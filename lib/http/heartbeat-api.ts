@@ -1,0 +1,79 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { parseLeaseCandidate } from '../api/leasecandidate.js';
+import { dns1123Label } from '../api/names.js';
+import type { HeartbeatResult } from '../coordinator/ports.js';
+import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
+import { CoordinatorError, PayloadTooLargeError, StaleHeartbeatError, ValidationError } from '../errors.js';
+import { readJsonBody } from './body.js';
+import { toLeaseCandidateObject } from './candidate-response.js';
+
+type Response = APIGatewayProxyStructuredResultV2;
+
+/**
+ * POST /clusters/{cluster}/leasecandidates: a LeaseCandidate heartbeat, in any served version.
+ * Answers 201 (first heartbeat) or 200 with the stored candidate, whose spec.pingTime tells the
+ * caller when the coordinator last asked it to renew; 400/409/413 store nothing.
+ */
+export async function handleHeartbeat(
+  deps: CoordinatorDeps,
+  event: APIGatewayProxyEventV2,
+): Promise<Response> {
+  try {
+    const cluster = event.pathParameters?.cluster ?? '';
+    const clusterProblem = dns1123Label(cluster);
+    if (clusterProblem !== undefined)
+      throw new ValidationError([{ path: 'path.cluster', message: clusterProblem }]);
+    const candidate = parseLeaseCandidate(readJsonBody(event));
+    if (candidate.renewTime === undefined) {
+      throw new ValidationError([
+        { path: 'spec.renewTime', message: 'required: a heartbeat carries the time the candidate renewed' },
+      ]);
+    }
+    const result: HeartbeatResult = await deps.store.putHeartbeat(
+      cluster,
+      { ...candidate, renewTime: candidate.renewTime },
+      deps.clock(),
+    );
+    return json(result.created ? 201 : 200, toLeaseCandidateObject(result.candidate));
+  } catch (error) {
+    return errorResponse(deps, error);
+  }
+}
+
+/** Kubernetes-style Status bodies, so kubectl-minded clients read them as they would the apiserver's. */
+export function errorResponse(deps: CoordinatorDeps, error: unknown): Response {
+  if (error instanceof ValidationError) {
+    return status(
+      400,
+      'Invalid',
+      error.message,
+      error.issues.map((i) => ({ field: i.path, message: i.message })),
+    );
+  }
+  if (error instanceof PayloadTooLargeError) return status(413, 'RequestEntityTooLarge', error.message);
+  if (error instanceof StaleHeartbeatError) return status(409, 'Conflict', error.message);
+  deps.logger.error('request failed', { error: error as Error });
+  const retryable = error instanceof CoordinatorError ? error.retryable : true;
+  return status(retryable ? 503 : 500, retryable ? 'ServiceUnavailable' : 'InternalError', 'internal error');
+}
+
+function status(
+  code: number,
+  reason: string,
+  message: string,
+  causes?: { field: string; message: string }[],
+): Response {
+  return json(code, {
+    kind: 'Status',
+    apiVersion: 'v1',
+    status: 'Failure',
+    message,
+    reason,
+    code,
+    ...(causes !== undefined && { details: { causes } }),
+  });
+}
+
+export function json(statusCode: number, body: unknown): Response {
+  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}

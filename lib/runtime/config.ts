@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { toValidationError } from '../api/issues.js';
+import { ConfigError } from '../errors.js';
+
+const environment = z.object({
+  TABLE_NAME: z.string({ error: 'required: the DynamoDB table name' }).min(1, { error: 'must not be empty' }),
+  TIMER_QUEUE_URL: z.url({ error: 'must be the URL of the SQS timer queue' }).optional(),
+  DYNAMODB_ENDPOINT: z.url({ error: 'must be a URL such as http://127.0.0.1:8000' }).optional(),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+});
+
+export type RuntimeConfig = z.output<typeof environment>;
+
+/** Reads the function environment; a bad value fails at cold start, naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
+  const result = environment.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(`invalid environment: ${toValidationError(result.error).message}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,37 @@
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { LeaseKey, TimerQueue } from '../coordinator/ports.js';
+import type { Millis } from '../election/types.js';
+
+/** SQS caps per-message delay at 15 minutes; a later deadline is reached in hops. */
+const MAX_DELAY_SECONDS = 900;
+
+/**
+ * Lease deadlines delivered by SQS message timers. Delays are whole seconds, so a deadline is
+ * noticed within a second of passing (plus Lambda's SQS polling).
+ */
+export class SqsTimerQueue implements TimerQueue {
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async deliverAt(key: LeaseKey, dueAt: Millis, now: Millis): Promise<void> {
+    const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((dueAt - now) / 1000)));
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        DelaySeconds: delaySeconds,
+        MessageBody: JSON.stringify(timerMessage(key, dueAt)),
+      }),
+    );
+  }
+}
+
+export interface TimerMessage {
+  readonly lease: LeaseKey;
+  readonly dueAt: Millis;
+}
+
+export function timerMessage(key: LeaseKey, dueAt: Millis): TimerMessage {
+  return { lease: { cluster: key.cluster, namespace: key.namespace, name: key.name }, dueAt };
+}
