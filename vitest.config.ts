@@ -7,6 +7,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     reporters: ['verbose'],
+    // Two cores: integration files each start their own DynamoDB Local JVM, two at a time at most.
+    maxWorkers: 2,
+    minWorkers: 1,
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       { test: { name: 'property', include: ['test/property/**/*.test.ts'] } },
@@ -16,9 +19,6 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
-          // Each file starts its own DynamoDB Local JVM; two cores fit two at a time.
-          maxWorkers: 2,
-          minWorkers: 1,
         },
       },
     ],

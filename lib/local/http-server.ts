@@ -14,7 +14,10 @@ export interface Route {
 const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
 
 /** A local stand-in for the HTTP API: routes as serverless.yml declares them, payload format 2.0. */
-export function startHttpServer(routes: readonly Route[], port: number): Promise<{ server: Server; url: string }> {
+export function startHttpServer(
+  routes: readonly Route[],
+  port: number,
+): Promise<{ server: Server; url: string }> {
   const compiled = routes.map((route) => ({ ...route, pattern: routePattern(route.path) }));
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => send(res, { statusCode: 500, body: String(error) }));
@@ -26,7 +29,10 @@ export function startHttpServer(routes: readonly Route[], port: number): Promise
       .filter((m) => m.match !== null);
     const hit = matched.find((m) => m.route.method === req.method);
     if (hit === undefined) {
-      send(res, { statusCode: matched.length > 0 ? 405 : 404, body: JSON.stringify({ message: 'Not Found' }) });
+      send(res, {
+        statusCode: matched.length > 0 ? 405 : 404,
+        body: JSON.stringify({ message: 'Not Found' }),
+      });
       return;
     }
     const chunks: Buffer[] = [];

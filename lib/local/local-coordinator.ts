@@ -9,6 +9,7 @@ import { handleStreamBatch } from '../handlers/elect.js';
 import { handleSweep, type SweepResult } from '../handlers/sweep.js';
 import { handleTimerBatch } from '../handlers/timer.js';
 import { handleHeartbeat } from '../http/heartbeat-api.js';
+import { handleGetLease, handleHolder } from '../http/lease-api.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.js';
 import type { FilterPattern } from './event-filter.js';
@@ -17,11 +18,14 @@ import { LocalTimerQueue } from './local-timer-queue.js';
 import { StreamRunner } from './stream-runner.js';
 import { createTable } from './table.js';
 
-const FILTERS = JSON.parse(readFileSync(new URL('../../infra/stream-filters.json', import.meta.url), 'utf8')) as {
+const FILTERS = JSON.parse(
+  readFileSync(new URL('../../infra/stream-filters.json', import.meta.url), 'utf8'),
+) as {
   elect: FilterPattern[];
 };
 export const LOCAL_TABLE = 'lease-coordinator-local';
 const SWEEP_PERIOD_MS = 60_000;
+const LEASE_PATH = '/clusters/{cluster}/namespaces/{namespace}/leases/{name}';
 
 export interface LocalCoordinatorOptions {
   /** HTTP API port; 0 picks a free one. */
@@ -49,7 +53,9 @@ export interface LocalCoordinator {
  * deployed table definition, the HTTP API, the stream into `elect` (with the deployed filters),
  * the timer queue into `requeue`, and the sweep schedule.
  */
-export async function startLocalCoordinator(options: LocalCoordinatorOptions = {}): Promise<LocalCoordinator> {
+export async function startLocalCoordinator(
+  options: LocalCoordinatorOptions = {},
+): Promise<LocalCoordinator> {
   const autonomous = options.autonomous ?? false;
   const logger = new Logger({ serviceName: 'lease-coordinator', logLevel: options.logLevel ?? 'WARN' });
   const dynamodb = await startDynamoDbLocal();
@@ -82,7 +88,24 @@ export async function startLocalCoordinator(options: LocalCoordinatorOptions = {
     });
     cleanups.push(() => streams.stop());
     const { server, url } = await startHttpServer(
-      [{ method: 'POST', path: '/clusters/{cluster}/leasecandidates', handler: (event) => handleHeartbeat(deps, event) }],
+      [
+        {
+          method: 'POST',
+          path: '/clusters/{cluster}/leasecandidates',
+          handler: (event) => handleHeartbeat(deps, event),
+        },
+        { method: 'GET', path: LEASE_PATH, handler: (event) => handleGetLease(deps, event) },
+        {
+          method: 'PUT',
+          path: `${LEASE_PATH}/holder/{identity}`,
+          handler: (event) => handleHolder(deps, event),
+        },
+        {
+          method: 'DELETE',
+          path: `${LEASE_PATH}/holder/{identity}`,
+          handler: (event) => handleHolder(deps, event),
+        },
+      ],
       options.httpPort ?? 0,
     );
     cleanups.push(() => closeServer(server));

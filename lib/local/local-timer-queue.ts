@@ -30,10 +30,13 @@ export class LocalTimerQueue implements TimerQueue {
     const entry: Pending = { key, dueAt };
     this.pending.add(entry);
     if (this.auto) {
-      entry.handle = setTimeout(() => {
-        this.pending.delete(entry);
-        this.fire([entry]).catch(this.onError);
-      }, Math.max(0, dueAt - now));
+      entry.handle = setTimeout(
+        () => {
+          this.pending.delete(entry);
+          this.fire([entry]).catch(this.onError);
+        },
+        Math.max(0, dueAt - now),
+      );
     }
   }
 

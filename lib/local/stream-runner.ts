@@ -4,8 +4,8 @@ import {
   ExpiredIteratorException,
   GetRecordsCommand,
   GetShardIteratorCommand,
-  type _Record as StreamRecord,
   type Shard,
+  type _Record as StreamRecord,
   TrimmedDataAccessException,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
@@ -105,7 +105,10 @@ export class StreamRunner {
     let exclusiveStartShardId: string | undefined;
     do {
       const out = await this.options.client.send(
-        new DescribeStreamCommand({ StreamArn: this.options.streamArn, ExclusiveStartShardId: exclusiveStartShardId }),
+        new DescribeStreamCommand({
+          StreamArn: this.options.streamArn,
+          ExclusiveStartShardId: exclusiveStartShardId,
+        }),
       );
       for (const shard of out.StreamDescription?.Shards ?? []) this.track(shard);
       exclusiveStartShardId = out.StreamDescription?.LastEvaluatedShardId;
@@ -162,7 +165,10 @@ export class StreamRunner {
       }
       if (records.length === 0) return read;
       read += records.length;
-      await this.deliver(shard, records.map((r) => this.toLambdaRecord(r)));
+      await this.deliver(
+        shard,
+        records.map((r) => this.toLambdaRecord(r)),
+      );
     }
   }
 
@@ -196,7 +202,8 @@ export class StreamRunner {
 
   private toLambdaRecord(record: StreamRecord): DynamoDBRecord {
     const data = record.dynamodb ?? {};
-    const known = record.eventName === 'INSERT' || record.eventName === 'MODIFY' || record.eventName === 'REMOVE';
+    const known =
+      record.eventName === 'INSERT' || record.eventName === 'MODIFY' || record.eventName === 'REMOVE';
     return {
       eventID: record.eventID,
       // DynamoDB Local reports TTL deletions with an unknown event name and no identity; AWS

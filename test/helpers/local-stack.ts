@@ -26,7 +26,11 @@ export interface TestStack extends LocalCoordinator {
 export async function startTestStack(start = Math.floor(Date.now() / 1000) * 1000): Promise<TestStack> {
   const clock = new TestClock(start);
   const records: DynamoDBRecord[] = [];
-  const stack = await startLocalCoordinator({ clock: clock.read, logLevel: 'SILENT', observe: (r) => records.push(r) });
+  const stack = await startLocalCoordinator({
+    clock: clock.read,
+    logLevel: 'SILENT',
+    observe: (r) => records.push(r),
+  });
   const postRaw = async (path: string, body: string) => {
     const response = await fetch(`${stack.url}${path}`, {
       method: 'POST',
@@ -42,7 +46,9 @@ export async function startTestStack(start = Math.floor(Date.now() / 1000) * 100
     postRaw,
     post: (path, body) => postRaw(path, JSON.stringify(body)),
     snapshot: async () => {
-      const out = await stack.dynamodb.client.send(new ScanCommand({ TableName: stack.tableName, ConsistentRead: true }));
+      const out = await stack.dynamodb.client.send(
+        new ScanCommand({ TableName: stack.tableName, ConsistentRead: true }),
+      );
       return (out.Items ?? []).map((item) => JSON.stringify(item)).sort();
     },
   };

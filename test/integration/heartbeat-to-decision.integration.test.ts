@@ -14,8 +14,14 @@ describe('heartbeat → stream → elect → decision (integration: DynamoDB Loc
 
   it('elects the oldest emulation version from two pushed heartbeats', async () => {
     const now = stack.clock.now;
-    const newer = await stack.post('/clusters/alpha/leasecandidates', candidate('sched-a', { binary: '1.34.0', emulation: '1.34.0' }, now));
-    const older = await stack.post('/clusters/alpha/leasecandidates', candidate('sched-b', { binary: '1.34.0', emulation: '1.33.0' }, now));
+    const newer = await stack.post(
+      '/clusters/alpha/leasecandidates',
+      candidate('sched-a', { binary: '1.34.0', emulation: '1.34.0' }, now),
+    );
+    const older = await stack.post(
+      '/clusters/alpha/leasecandidates',
+      candidate('sched-b', { binary: '1.34.0', emulation: '1.33.0' }, now),
+    );
     expect([newer.status, older.status]).toEqual([201, 201]);
 
     await stack.streams.drain();
@@ -29,10 +35,16 @@ describe('heartbeat → stream → elect → decision (integration: DynamoDB Loc
 
   it('answers a repeated heartbeat with 200 and a stale one with 409, storing nothing for the stale one', async () => {
     const later = stack.clock.now + 1000;
-    const renewed = await stack.post('/clusters/alpha/leasecandidates', candidate('sched-a', { binary: '1.34.0', emulation: '1.34.0' }, later));
+    const renewed = await stack.post(
+      '/clusters/alpha/leasecandidates',
+      candidate('sched-a', { binary: '1.34.0', emulation: '1.34.0' }, later),
+    );
     expect(renewed.status).toBe(200);
     const before = await stack.snapshot();
-    const stale = await stack.post('/clusters/alpha/leasecandidates', candidate('sched-a', { binary: '1.34.0', emulation: '1.34.0' }, later));
+    const stale = await stack.post(
+      '/clusters/alpha/leasecandidates',
+      candidate('sched-a', { binary: '1.34.0', emulation: '1.34.0' }, later),
+    );
     expect(stale.status).toBe(409);
     expect(stale.json.reason).toBe('Conflict');
     expect(await stack.snapshot()).toEqual(before);
@@ -43,7 +55,10 @@ describe('heartbeat → stream → elect → decision (integration: DynamoDB Loc
     const before = await stack.snapshot();
     const delivered = stack.records.filter((r) => r.dynamodb?.Keys?.pk?.S?.startsWith('LEASE#alpha/'));
     expect(delivered.length).toBeGreaterThan(2);
-    const replay = [...delivered].reverse().concat(delivered.filter((_, i) => i % 2 === 0), [...delivered].reverse());
+    const replay = [...delivered].reverse().concat(
+      delivered.filter((_, i) => i % 2 === 0),
+      [...delivered].reverse(),
+    );
     const { handleStreamBatch } = await import('../../lib/handlers/elect.js');
     const response = await handleStreamBatch(stack.deps, { Records: replay });
     expect(response.batchItemFailures).toEqual([]);

@@ -1,0 +1,27 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord, AttributeValue as LambdaAttributeValue } from 'aws-lambda';
+import type { LeaseItem } from '../store/items.js';
+import { LEASE_SK } from '../store/keys.js';
+
+/**
+ * One line per lease, printed each time a decision about it lands in the table:
+ *   12:00:01  kube-system/kube-scheduler @alpha  holder=sched-b  term=1  strategy=OldestEmulationVersion
+ */
+export function liveViewLine(record: DynamoDBRecord): string | undefined {
+  if (record.dynamodb?.Keys?.sk?.S !== LEASE_SK || record.dynamodb.NewImage === undefined) return undefined;
+  const image = record.dynamodb.NewImage as Record<string, LambdaAttributeValue>;
+  const lease = unmarshall(image as Record<string, AttributeValue>) as LeaseItem;
+  const cluster = String(lease.pk)
+    .replace(/^LEASE#/, '')
+    .split('/')[0];
+  const time = new Date(lease.updatedAt).toISOString().slice(11, 19);
+  const fields = [
+    `holder=${lease.holderIdentity || '(none)'}`,
+    `term=${lease.term}`,
+    ...(lease.preferredHolder ? [`preferred=${lease.preferredHolder}`] : []),
+    `strategy=${lease.strategy ?? '(none)'}`,
+    `(${lease.change})`,
+  ];
+  return `${time}  ${lease.namespace}/${lease.name} @${cluster}  ${fields.join('  ')}`;
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// Runs before `npm start` and `npm test` so that each works as one command on a fresh clone:
+// installs the pinned dependencies (npm ci, from package-lock.json) when node_modules is missing
+// or was installed from a different lockfile. npm keeps its download cache in ~/.npm.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const lock = readFileSync(join(root, 'package-lock.json'));
+const hash = createHash('sha256').update(lock).digest('hex');
+const stamp = join(root, 'node_modules', '.lease-coordinator-lock-sha256');
+
+if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) process.exit(0);
+
+console.error('lease-coordinator: installing pinned dependencies (npm ci)…');
+execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+writeFileSync(stamp, hash);

@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { candidate, startTestStack, type TestStack } from '../helpers/local-stack.js';
+
+const LEASE = { cluster: 'alpha', namespace: 'kube-system', name: 'kube-scheduler' };
+const LEASE_PATH = '/clusters/alpha/namespaces/kube-system/leases/kube-scheduler';
+const NEWER = { binary: '1.34.0', emulation: '1.34.0' };
+const OLDER = { binary: '1.34.0', emulation: '1.33.0' };
+
+async function request(stack: TestStack, method: string, path: string, body?: unknown) {
+  const response = await fetch(`${stack.url}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  return {
+    status: response.status,
+    json: (await response.json()) as {
+      spec?: Record<string, unknown>;
+      metadata?: { annotations?: Record<string, string> };
+    },
+  };
+}
+
+/** Moves the test clock to the next timer deadline and delivers it, as the SQS delay queue would. */
+async function fireNextTimer(stack: TestStack) {
+  const due = stack.timers.nextDueAt();
+  expect(due).toBeDefined();
+  stack.clock.now = Math.max(stack.clock.now, due as number);
+  await stack.timers.fireDue(stack.clock.now);
+  await stack.streams.drain();
+}
+
+describe('election flow over HTTP, stream and timers (integration: DynamoDB Local)', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack();
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('elects, preempts through preferredHolder, and hands over on release with a new term', async () => {
+    expect(
+      (await stack.post('/clusters/alpha/leasecandidates', candidate('sched-a', NEWER, stack.clock.now)))
+        .status,
+    ).toBe(201);
+    await stack.streams.drain();
+    let lease = await request(stack, 'GET', LEASE_PATH);
+    expect(lease.json.spec?.holderIdentity).toBe('sched-a');
+    expect(lease.json.metadata?.annotations?.['lease-coordinator.dev/term']).toBe('1');
+
+    stack.clock.advance(1000);
+    const renewed = await request(stack, 'PUT', `${LEASE_PATH}/holder/sched-a`, { leaseDurationSeconds: 15 });
+    expect(renewed.status).toBe(200);
+
+    expect(
+      (await stack.post('/clusters/alpha/leasecandidates', candidate('sched-b', OLDER, stack.clock.now)))
+        .status,
+    ).toBe(201);
+    await stack.streams.drain();
+    lease = await request(stack, 'GET', LEASE_PATH);
+    // The live holder keeps the lease; the better candidate is only preferred.
+    expect(lease.json.spec?.holderIdentity).toBe('sched-a');
+    expect(lease.json.spec?.preferredHolder).toBe('sched-b');
+
+    // Only the holder may renew or release.
+    expect((await request(stack, 'DELETE', `${LEASE_PATH}/holder/sched-b`)).status).toBe(409);
+    const released = await request(stack, 'DELETE', `${LEASE_PATH}/holder/sched-a`);
+    expect(released.status).toBe(200);
+    expect(released.json.spec?.holderIdentity).toBe('');
+    await stack.streams.drain();
+
+    lease = await request(stack, 'GET', LEASE_PATH);
+    expect(lease.json.spec?.holderIdentity).toBe('sched-b');
+    expect(lease.json.spec?.preferredHolder).toBeUndefined();
+    expect(lease.json.metadata?.annotations?.['lease-coordinator.dev/term']).toBe('2');
+  });
+
+  it('notices an expired holder by its timer, pings, and elects the candidate that answers', async () => {
+    // sched-b holds with leaseDurationSeconds 5 and never renews. Timers fire at each deadline the
+    // coordinator armed; the one at the lease's deadline finds it expired and pings everyone.
+    let state = await stack.deps.store.loadLease(LEASE);
+    const deadline = (state.lease?.record.renewTime as number) + 5000;
+    for (let fired = 0; fired < 5 && state.candidates.every((c) => c.pingTime === undefined); fired++) {
+      await fireNextTimer(stack);
+      state = await stack.deps.store.loadLease(LEASE);
+    }
+    expect(stack.clock.now).toBeGreaterThan(deadline);
+    expect(stack.clock.now - deadline).toBeLessThanOrEqual(1);
+    const pinged = state.candidates.filter((c) => c.pingTime === stack.clock.now).map((c) => c.name);
+    expect(pinged.sort()).toEqual(['sched-a', 'sched-b']);
+
+    // sched-a answers its ping with a heartbeat (the response shows the ping); sched-b is silent.
+    stack.clock.advance(100);
+    const ack = await stack.post(
+      '/clusters/alpha/leasecandidates',
+      candidate('sched-a', NEWER, stack.clock.now),
+    );
+    expect(ack.status).toBe(200);
+    expect((ack.json.spec as Record<string, unknown>).pingTime).toBeDefined();
+    await stack.streams.drain();
+    // Still inside sched-b's 5 s window: nobody is elected yet.
+    state = await stack.deps.store.loadLease(LEASE);
+    expect(state.lease?.record.holderIdentity).toBe('sched-b');
+
+    await fireNextTimer(stack);
+    state = await stack.deps.store.loadLease(LEASE);
+    expect(state.lease?.record.holderIdentity).toBe('sched-a');
+    expect(state.lease?.record.term).toBe(3);
+  });
+
+  it('collects a candidate that has not renewed for 30 minutes, on the sweep', async () => {
+    stack.clock.advance(31 * 60_000);
+    const result = await stack.sweep();
+    expect(result.failed).toBe(0);
+    const state = await stack.deps.store.loadLease(LEASE);
+    expect(state.candidates).toEqual([]);
+  });
+});

@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { candidate, startTestStack, type TestStack } from '../helpers/local-stack.js';
+
+const PATH = '/clusters/alpha/leasecandidates';
+
+function valid() {
+  return candidate('sched-a', { binary: '1.34.0', emulation: '1.33.0' }, Date.now());
+}
+
+/** A valid heartbeat with one thing changed; `spec` and `metadata` are replaced field by field. */
+function withSpec(changes: Record<string, unknown>) {
+  const body = valid();
+  return { ...body, spec: { ...body.spec, ...changes } };
+}
+
+const cases: { name: string; body: string; status: number; field: string }[] = [
+  {
+    name: 'binaryVersion is a number',
+    body: JSON.stringify(withSpec({ binaryVersion: 134 })),
+    status: 400,
+    field: 'spec.binaryVersion',
+  },
+  {
+    name: 'metadata is a string',
+    body: JSON.stringify({ ...valid(), metadata: 'sched-a' }),
+    status: 400,
+    field: 'metadata',
+  },
+  {
+    name: 'leaseName is missing',
+    body: JSON.stringify(withSpec({ leaseName: undefined })),
+    status: 400,
+    field: 'spec.leaseName',
+  },
+  {
+    name: 'binaryVersion is missing',
+    body: JSON.stringify(withSpec({ binaryVersion: undefined })),
+    status: 400,
+    field: 'spec.binaryVersion',
+  },
+  {
+    name: 'strategy is missing',
+    body: JSON.stringify(withSpec({ strategy: undefined })),
+    status: 400,
+    field: 'spec.strategy',
+  },
+  {
+    name: 'renewTime is missing',
+    body: JSON.stringify(withSpec({ renewTime: undefined })),
+    status: 400,
+    field: 'spec.renewTime',
+  },
+  {
+    name: 'metadata.name is missing',
+    body: JSON.stringify({ ...valid(), metadata: { namespace: 'kube-system' } }),
+    status: 400,
+    field: 'metadata.name',
+  },
+  {
+    name: 'binaryVersion is not semver',
+    body: JSON.stringify(withSpec({ binaryVersion: '1.34' })),
+    status: 400,
+    field: 'spec.binaryVersion',
+  },
+  {
+    name: 'binaryVersion has a leading v',
+    body: JSON.stringify(withSpec({ binaryVersion: 'v1.2.3' })),
+    status: 400,
+    field: 'spec.binaryVersion',
+  },
+  {
+    name: 'emulationVersion is not semver',
+    body: JSON.stringify(withSpec({ emulationVersion: 'latest' })),
+    status: 400,
+    field: 'spec.emulationVersion',
+  },
+  {
+    name: 'binary below emulation',
+    body: JSON.stringify(withSpec({ binaryVersion: '1.2.0', emulationVersion: '1.19.0' })),
+    status: 400,
+    field: 'spec.binaryVersion',
+  },
+  {
+    name: 'OldestEmulationVersion without emulationVersion',
+    body: JSON.stringify(withSpec({ emulationVersion: '' })),
+    status: 400,
+    field: 'spec.emulationVersion',
+  },
+  {
+    name: 'unknown strategy',
+    body: JSON.stringify(withSpec({ strategy: 'NewestEmulationVersion' })),
+    status: 400,
+    field: 'spec.strategy',
+  },
+  {
+    name: 'strategy with two slashes',
+    body: JSON.stringify(withSpec({ strategy: 'a.com/b/c' })),
+    status: 400,
+    field: 'spec.strategy',
+  },
+  {
+    name: 'candidate name with a space',
+    body: JSON.stringify({ ...valid(), metadata: { name: 'sched a', namespace: 'kube-system' } }),
+    status: 400,
+    field: 'metadata.name',
+  },
+  {
+    name: 'candidate name ..',
+    body: JSON.stringify({ ...valid(), metadata: { name: '..', namespace: 'kube-system' } }),
+    status: 400,
+    field: 'metadata.name',
+  },
+  {
+    name: 'namespace in upper case',
+    body: JSON.stringify({ ...valid(), metadata: { name: 'sched-a', namespace: 'Kube' } }),
+    status: 400,
+    field: 'metadata.namespace',
+  },
+  {
+    name: 'leaseName with a slash',
+    body: JSON.stringify(withSpec({ leaseName: 'kube/scheduler' })),
+    status: 400,
+    field: 'spec.leaseName',
+  },
+  {
+    name: 'unknown apiVersion',
+    body: JSON.stringify({ ...valid(), apiVersion: 'coordination.k8s.io/v2' }),
+    status: 400,
+    field: 'apiVersion',
+  },
+  { name: 'wrong kind', body: JSON.stringify({ ...valid(), kind: 'Lease' }), status: 400, field: 'kind' },
+  {
+    name: 'renewTime not RFC 3339',
+    body: JSON.stringify(withSpec({ renewTime: 'yesterday' })),
+    status: 400,
+    field: 'spec.renewTime',
+  },
+  { name: 'invalid JSON', body: '{"apiVersion": "coordination.k8s.io/v1beta1",', status: 400, field: 'body' },
+  { name: 'empty body', body: '', status: 400, field: 'body' },
+  { name: 'JSON that is not an object', body: '[1,2,3]', status: 400, field: '' },
+  {
+    name: 'body over 64 KiB',
+    body: JSON.stringify({
+      ...valid(),
+      metadata: { name: 'sched-a', namespace: 'kube-system', annotations: { pad: 'x'.repeat(70_000) } },
+    }),
+    status: 413,
+    field: '',
+  },
+];
+
+describe('heartbeat bad input (integration: HTTP API on DynamoDB Local)', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack();
+    // One stored candidate, so "unchanged" means more than "still empty".
+    expect((await stack.post(PATH, valid())).status).toBe(201);
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it.each(cases)('$name → $status naming "$field", table unchanged', async ({ body, status, field }) => {
+    const before = await stack.snapshot();
+    const response = await stack.postRaw(PATH, body);
+    expect(response.status).toBe(status);
+    expect(response.json.kind).toBe('Status');
+    const message = String(response.json.message);
+    expect(message.length).toBeGreaterThan(0);
+    if (field !== '') expect(message).toContain(`${field}:`);
+    if (status === 400) {
+      const causes = (response.json.details as { causes: { field: string }[] }).causes;
+      expect(causes.length).toBeGreaterThan(0);
+      if (field !== '') expect(causes.map((c) => c.field)).toContain(field);
+    }
+    expect(await stack.snapshot()).toEqual(before);
+  });
+
+  it('rejects a cluster name that is not a DNS label, storing nothing', async () => {
+    const before = await stack.snapshot();
+    const response = await stack.post('/clusters/Not_A_Label/leasecandidates', valid());
+    expect(response.status).toBe(400);
+    expect(String(response.json.message)).toContain('path.cluster:');
+    expect(await stack.snapshot()).toEqual(before);
+  });
+});
