@@ -141,7 +141,11 @@ export function parseLeaseCandidate(input: unknown, defaultNamespace = 'default'
   const head = parseOrThrow(envelope, input);
   const apiVersion = CANDIDATE_API_VERSIONS[head.apiVersion as keyof typeof CANDIDATE_API_VERSIONS];
   const { metadata: meta, spec } = parseOrThrow(schemaFor(apiVersion), input);
-  const preferred = 'preferredStrategies' in spec ? (spec.preferredStrategies as string[]) : undefined;
+  // Only v1alpha1 has a (validated) list; a stray preferredStrategies on a newer object is ignored.
+  const preferred =
+    apiVersion === 'v1alpha1' && 'preferredStrategies' in spec
+      ? (spec.preferredStrategies as string[])
+      : undefined;
   return {
     apiVersion,
     name: meta.name,

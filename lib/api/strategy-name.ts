@@ -17,7 +17,7 @@ export function strategyNameProblem(value: string): string | undefined {
 
 export const strategyName = z
   .string({ error: 'required: a strategy name' })
-  .min(1, { error: 'required: a strategy name' })
+  .min(1, { error: 'required: a strategy name', abort: true })
   .refine((value) => strategyNameProblem(value) === undefined, {
     error: (issue) => strategyNameProblem(String(issue.input)),
   });

@@ -7,19 +7,24 @@ export function hasOrderableVersions(candidate: Candidate): boolean {
 }
 
 /**
- * OldestEmulationVersion: lower emulation version, then lower binary version, then older
- * creationTimestamp. Upstream settles exact ties by list order, which is random; we break them
- * by candidate name, then cluster name, so every coordinator replica picks the same winner.
- * Negative means `a` is the better leader.
+ * OldestEmulationVersion as upstream defines it: lower emulation version, then lower binary
+ * version, then older creationTimestamp. 0 means the strategy cannot tell the two apart.
  */
-export function compareCandidates(a: Candidate, b: Candidate): number {
+export function compareByStrategy(a: Candidate, b: Candidate): number {
   return (
     compareVersions(a.emulationVersion, b.emulationVersion) ||
     compareVersions(a.binaryVersion, b.binaryVersion) ||
-    Math.sign(a.creationTimestamp - b.creationTimestamp) ||
-    compareStrings(a.name, b.name) ||
-    compareStrings(a.cluster, b.cluster)
+    Math.sign(a.creationTimestamp - b.creationTimestamp)
   );
+}
+
+/**
+ * The strategy's order with a deterministic end. Upstream settles exact ties by list order,
+ * which is random; we break them by candidate name, then cluster name, so every coordinator
+ * replica and every replay picks the same winner. Negative means `a` is the better leader.
+ */
+export function compareCandidates(a: Candidate, b: Candidate): number {
+  return compareByStrategy(a, b) || compareStrings(a.name, b.name) || compareStrings(a.cluster, b.cluster);
 }
 
 function compareStrings(a: string, b: string): number {
@@ -35,4 +40,20 @@ export function pickBestCandidate(candidates: readonly Candidate[]): Candidate |
     if (best === undefined || compareCandidates(candidate, best) < 0) best = candidate;
   }
   return best;
+}
+
+/**
+ * The leader to elect, keeping the current holder when the strategy ranks it equal to the best:
+ * the name tie-break makes a choice deterministic; it is no reason to move a lease.
+ */
+export function pickLeader(
+  candidates: readonly Candidate[],
+  holder: string | undefined,
+): Candidate | undefined {
+  const best = pickBestCandidate(candidates);
+  if (best === undefined || holder === undefined) return best;
+  const incumbent = candidates.find(
+    (c) => c.name === holder && hasOrderableVersions(c) && compareByStrategy(c, best) === 0,
+  );
+  return incumbent ?? best;
 }

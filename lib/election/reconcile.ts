@@ -1,6 +1,6 @@
 import { CoordinatorError } from '../errors.js';
 import { admissibleCandidates, holderOf, isLeaseExpired, leaseDeadline, needsRefresh } from './liveness.js';
-import { pickBestCandidate } from './ordering.js';
+import { pickLeader } from './ordering.js';
 import { resolveStrategy } from './strategy.js';
 import {
   CANDIDATE_REFRESH_MS,
@@ -9,7 +9,7 @@ import {
   ELECTION_DURATION_MS,
 } from './timing.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from './types.js';
-import { ORDERED_STRATEGIES } from './types.js';
+import { LEASE_SPEC_FIELDS, ORDERED_STRATEGIES } from './types.js';
 
 export interface ReconcileInput {
   /** The coordinator's record of the Lease, or undefined if it does not exist yet. */
@@ -43,12 +43,14 @@ export function reconcileStep({ lease, candidates, now }: ReconcileInput): Elect
       action: 'ping',
       ping: pings.toPing,
       write: null,
-      requeueAfterMs: ELECTION_DURATION_MS,
+      // Look strictly after the window closes: at its last millisecond a candidate that acked in
+      // the ping's own millisecond is neither fresh nor re-pingable, and the election would stall.
+      requeueAfterMs: ELECTION_DURATION_MS + 1,
       error: null,
     };
   }
   if (pings.waitUntil !== undefined) {
-    return { action: 'wait', ping: [], write: null, requeueAfterMs: pings.waitUntil - now, error: null };
+    return { action: 'wait', ping: [], write: null, requeueAfterMs: pings.waitUntil - now + 1, error: null };
   }
 
   const acked = admissible.filter(
@@ -65,7 +67,7 @@ export function reconcileStep({ lease, candidates, now }: ReconcileInput): Elect
   }
   let electee: string | undefined;
   if (ORDERED_STRATEGIES.has(strategy)) {
-    electee = pickBestCandidate(acked)?.name;
+    electee = pickLeader(acked, holderOf(lease))?.name;
     if (electee === undefined) return failed('no acked candidate has valid versions', 0);
   }
 
@@ -111,7 +113,7 @@ export function electionNeeded(
   const holder = holderOf(lease);
   if (holder === undefined || isLeaseExpired(lease, now)) return { needed: true };
   if (strategyError !== undefined) return { needed: false, error: strategyError };
-  const best = pickBestCandidate(candidates);
+  const best = pickLeader(candidates, holder);
   return { needed: best !== undefined && best.name !== holder };
 }
 
@@ -177,19 +179,8 @@ function updateExisting(
   return written(takeOver || expired || unheld ? 'takeover' : 'preempt', next, candidates, now);
 }
 
-const LEASE_FIELDS = [
-  'holderIdentity',
-  'leaseDurationSeconds',
-  'acquireTime',
-  'renewTime',
-  'leaseTransitions',
-  'strategy',
-  'preferredHolder',
-  'term',
-] as const satisfies readonly (keyof LeaseRecord)[];
-
 function sameLease(a: LeaseRecord, b: LeaseRecord): boolean {
-  return LEASE_FIELDS.every((field) => a[field] === b[field]);
+  return a.term === b.term && LEASE_SPEC_FIELDS.every((field) => a[field] === b[field]);
 }
 
 /**

@@ -61,6 +61,17 @@ export interface LeaseRecord {
   readonly term: number;
 }
 
+/** The Lease spec fields a record carries besides its term, in Lease field order. */
+export const LEASE_SPEC_FIELDS = [
+  'holderIdentity',
+  'leaseDurationSeconds',
+  'acquireTime',
+  'renewTime',
+  'leaseTransitions',
+  'strategy',
+  'preferredHolder',
+] as const satisfies readonly (keyof LeaseRecord)[];
+
 export type StepAction = 'none' | 'ping' | 'wait' | 'create' | 'takeover' | 'preempt' | 'error';
 
 /** One reconcile step's decision: what to write, whom to ping, when to look again. */

@@ -1,7 +1,12 @@
 import type { LeaseCandidateObject } from '../api/leasecandidate.js';
 import type { StoredCandidate, StoredLease } from '../coordinator/ports.js';
 import { CANDIDATE_VALID_MS } from '../election/timing.js';
-import type { CandidateApiVersion, LeaseRecord, Millis } from '../election/types.js';
+import {
+  type CandidateApiVersion,
+  LEASE_SPEC_FIELDS,
+  type LeaseRecord,
+  type Millis,
+} from '../election/types.js';
 
 /** Item attributes as stored. Times are epoch milliseconds; expiresAt is epoch seconds (TTL). */
 export interface CandidateItem {
@@ -90,25 +95,15 @@ export function candidateFromItem(item: CandidateItem): StoredCandidate {
   };
 }
 
-const RECORD_FIELDS = [
-  'holderIdentity',
-  'leaseDurationSeconds',
-  'acquireTime',
-  'renewTime',
-  'leaseTransitions',
-  'strategy',
-  'preferredHolder',
-] as const satisfies readonly (keyof LeaseRecord)[];
-
 export function leaseFromItem(item: LeaseItem): StoredLease {
   const record: Record<string, unknown> = { term: item.term };
-  for (const field of RECORD_FIELDS) if (item[field] !== undefined) record[field] = item[field];
+  for (const field of LEASE_SPEC_FIELDS) if (item[field] !== undefined) record[field] = item[field];
   return { record: record as unknown as LeaseRecord, version: item.version };
 }
 
 /** The record's fields, without undefined values (DynamoDB has no undefined). */
 export function recordAttributes(record: LeaseRecord): Partial<LeaseItem> {
   const attributes: Record<string, unknown> = { term: record.term };
-  for (const field of RECORD_FIELDS) if (record[field] !== undefined) attributes[field] = record[field];
+  for (const field of LEASE_SPEC_FIELDS) if (record[field] !== undefined) attributes[field] = record[field];
   return attributes as Partial<LeaseItem>;
 }

@@ -1,0 +1,648 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CANDIDATE_VALID_MS,
+  type Candidate,
+  collectableCandidates,
+  DEFAULT_LEASE_DURATION_SECONDS,
+  ELECTION_DURATION_MS,
+  type ElectionStep,
+  type LeaseRecord,
+  OLDEST_EMULATION_VERSION,
+  reconcileStep,
+} from '../../lib/election/index.js';
+
+/**
+ * The reconcile step: upstream TestReconcileElectionStep, TestController and the candidate GC
+ * test (reference/upstream-cle.md §4.2–4.4), run against the pure core.
+ */
+
+const NOW = Date.UTC(2026, 6, 1, 12, 0, 0);
+const E = ELECTION_DURATION_MS;
+const MINUTE = 60_000;
+const OEV = OLDEST_EMULATION_VERSION;
+
+function candidate(name: string, version: string, extra: Partial<Candidate> = {}): Candidate {
+  return {
+    cluster: 'alpha',
+    namespace: 'default',
+    name,
+    leaseName: 'component-A',
+    apiVersion: 'v1beta1',
+    binaryVersion: version,
+    emulationVersion: version,
+    strategy: OEV,
+    creationTimestamp: NOW - MINUTE,
+    renewTime: NOW,
+    ...extra,
+  };
+}
+
+function pingedNames(step: ElectionStep): string[] {
+  return step.ping.map((c) => c.name).sort();
+}
+
+describe('election reconcile (unit)', () => {
+  describe('reconcileStep (upstream TestReconcileElectionStep)', () => {
+    it('1. no candidates, no lease: nothing is created, no requeue', () => {
+      const step = reconcileStep({ lease: undefined, candidates: [], now: NOW });
+      expect(step).toEqual({ action: 'none', ping: [], write: null, requeueAfterMs: 0, error: null });
+    });
+
+    it('2. no candidates, lease exists: the lease is not ours to manage', () => {
+      const lease: LeaseRecord = {
+        holderIdentity: 'component-identity-1',
+        leaseDurationSeconds: 10,
+        renewTime: NOW - MINUTE,
+        term: 0,
+      };
+      const step = reconcileStep({ lease, candidates: [], now: NOW });
+      expect(step).toEqual({ action: 'none', ping: [], write: null, requeueAfterMs: 0, error: null });
+    });
+
+    it('3. one fresh candidate, no lease: the Lease is created with it as holder', () => {
+      const step = reconcileStep({ lease: undefined, candidates: [candidate('c1', '1.19.0')], now: NOW });
+      expect(step.action).toBe('create');
+      expect(step.error).toBeNull();
+      expect(step.ping).toEqual([]);
+      expect(step.write).toEqual({
+        holderIdentity: 'c1',
+        leaseDurationSeconds: DEFAULT_LEASE_DURATION_SECONDS,
+        renewTime: NOW,
+        strategy: OEV,
+        term: 1,
+      });
+      expect(step.requeueAfterMs).toBeGreaterThan(0);
+    });
+
+    it('4. a better candidate while the holder is live: only preferredHolder is set', () => {
+      const lease: LeaseRecord = {
+        holderIdentity: 'c1',
+        leaseDurationSeconds: 10,
+        renewTime: NOW,
+        acquireTime: NOW - MINUTE,
+        leaseTransitions: 3,
+        term: 4,
+      };
+      const step = reconcileStep({
+        lease,
+        candidates: [candidate('c1', '1.19.0'), candidate('c2', '1.18.0')],
+        now: NOW,
+      });
+      expect(step.action).toBe('preempt');
+      expect(step.write).toEqual({ ...lease, preferredHolder: 'c2', strategy: OEV });
+      expect(step.requeueAfterMs).toBeGreaterThan(0);
+      // Look again when the holder's lease would run out.
+      expect(step.requeueAfterMs).toBe(10_000 + 1);
+    });
+
+    it('5. a better candidate that never acked its ping is left out', () => {
+      const silent = candidate('c1', '1.19.0', { pingTime: NOW - 2 * E, renewTime: NOW - 4 * E });
+      const acked = candidate('c2', '1.20.0', { pingTime: NOW, renewTime: NOW });
+      for (const candidates of [
+        [silent, acked],
+        [acked, silent],
+      ]) {
+        const step = reconcileStep({ lease: undefined, candidates, now: NOW });
+        expect(step.action).toBe('create');
+        expect(step.ping).toEqual([]);
+        expect(step.write?.holderIdentity).toBe('c2');
+        expect(step.write?.strategy).toBe(OEV);
+      }
+    });
+
+    it('6. an expired lease held by someone else is taken over', () => {
+      const lease: LeaseRecord = {
+        holderIdentity: 'component-identity-expired',
+        leaseDurationSeconds: 10,
+        renewTime: NOW - MINUTE,
+        acquireTime: NOW - 2 * MINUTE,
+        leaseTransitions: 2,
+        preferredHolder: 'someone',
+        strategy: OEV,
+        term: 7,
+      };
+      const step = reconcileStep({ lease, candidates: [candidate('c1', '1.19.0')], now: NOW });
+      expect(step.action).toBe('takeover');
+      expect(step.write).toEqual({
+        holderIdentity: 'c1',
+        leaseDurationSeconds: DEFAULT_LEASE_DURATION_SECONDS,
+        renewTime: NOW,
+        // Upstream clears acquireTime and preferredHolder and leaves leaseTransitions alone.
+        acquireTime: undefined,
+        preferredHolder: undefined,
+        leaseTransitions: 2,
+        strategy: OEV,
+        term: 8,
+      });
+      expect(step.requeueAfterMs).toBeGreaterThan(0);
+    });
+
+    it('7. the only candidate never acked and its ping timed out long ago: error, no requeue', () => {
+      const step = reconcileStep({
+        lease: undefined,
+        candidates: [candidate('c1', '1.19.0', { pingTime: NOW - MINUTE, renewTime: NOW - 2 * MINUTE })],
+        now: NOW,
+      });
+      expect(step.action).toBe('error');
+      expect(step.error).toMatch(/no available candidates/);
+      expect(step.write).toBeNull();
+      expect(step.ping).toEqual([]);
+      expect(step.requeueAfterMs).toBe(0);
+    });
+
+    it('8. a candidate that renewed 2E ago and was never pinged is pinged first', () => {
+      const step = reconcileStep({
+        lease: undefined,
+        candidates: [candidate('c1', '1.19.0', { renewTime: NOW - 2 * E })],
+        now: NOW,
+      });
+      expect(step.action).toBe('ping');
+      expect(pingedNames(step)).toEqual(['c1']);
+      expect(step.write).toBeNull();
+      expect(step.error).toBeNull();
+      expect(step.requeueAfterMs).toBeGreaterThan(0);
+    });
+
+    it('9. a ping still inside its window is waited for', () => {
+      const step = reconcileStep({
+        lease: undefined,
+        candidates: [candidate('c1', '1.19.0', { pingTime: NOW, renewTime: NOW - MINUTE })],
+        now: NOW,
+      });
+      expect(step.action).toBe('wait');
+      expect(step.ping).toEqual([]);
+      expect(step.write).toBeNull();
+      expect(step.error).toBeNull();
+      expect(step.requeueAfterMs).toBeGreaterThan(0);
+      // Just after the window closes.
+      expect(step.requeueAfterMs).toBe(E + 1);
+    });
+
+    it('10. an expired lease with a third-party strategy: holder unchanged, strategy written', () => {
+      const lease: LeaseRecord = {
+        holderIdentity: 'component-identity-expired',
+        leaseDurationSeconds: 10,
+        renewTime: NOW - MINUTE,
+        term: 3,
+      };
+      const step = reconcileStep({
+        lease,
+        candidates: [candidate('c1', '1.19.0', { strategy: 'foo.com/bar' })],
+        now: NOW,
+      });
+      expect(step.action).toBe('takeover'); // a strategy-only write on an expired lease
+      expect(step.write).toEqual({ ...lease, strategy: 'foo.com/bar' });
+      expect(step.requeueAfterMs).toBeGreaterThan(0);
+    });
+
+    it('11. two candidates needing pings are pinged in the same step (failed writes are the I/O layer)', () => {
+      const step = reconcileStep({
+        lease: undefined,
+        candidates: [
+          candidate('c1', '1.19.0', { renewTime: NOW - 2 * E }),
+          candidate('c2', '1.20.0', { renewTime: NOW - 2 * E }),
+        ],
+        now: NOW,
+      });
+      expect(step.action).toBe('ping');
+      expect(pingedNames(step)).toEqual(['c1', 'c2']);
+      expect(step.write).toBeNull();
+      expect(step.requeueAfterMs).toBeGreaterThan(0);
+    });
+  });
+
+  describe('reconcileStep, further upstream rules (§2.5–2.6, §2.9)', () => {
+    it('a third-party strategy with no Lease: created with no holder and term 0', () => {
+      const step = reconcileStep({
+        lease: undefined,
+        candidates: [candidate('foo1', '1.20.0', { strategy: 'foo.com/bar' })],
+        now: NOW,
+      });
+      expect(step.action).toBe('create');
+      expect(step.write?.holderIdentity).toBeUndefined();
+      expect(step.write?.strategy).toBe('foo.com/bar');
+      expect(step.write?.term).toBe(0);
+    });
+
+    it('deliberate: a third-party Lease already carrying that strategy needs nothing (no ping churn)', () => {
+      const lease: LeaseRecord = {
+        leaseDurationSeconds: 5,
+        renewTime: NOW - MINUTE,
+        strategy: 'foo.com/bar',
+        term: 0,
+      };
+      const step = reconcileStep({
+        lease,
+        candidates: [candidate('foo1', '1.20.0', { strategy: 'foo.com/bar', renewTime: NOW - 2 * E })],
+        now: NOW,
+      });
+      expect(step.action).toBe('none');
+      expect(step.ping).toEqual([]);
+      expect(step.write).toBeNull();
+      expect(step.requeueAfterMs).toBeGreaterThan(0);
+    });
+
+    it('a released lease (holder "") is taken over, and the term goes up', () => {
+      const lease: LeaseRecord = {
+        holderIdentity: '',
+        leaseDurationSeconds: 1,
+        renewTime: NOW - 100,
+        acquireTime: NOW - 100,
+        term: 5,
+      };
+      const step = reconcileStep({ lease, candidates: [candidate('c1', '1.19.0')], now: NOW });
+      expect(step.action).toBe('takeover');
+      expect(step.write?.holderIdentity).toBe('c1');
+      expect(step.write?.term).toBe(6);
+      expect(step.write?.acquireTime).toBeUndefined();
+    });
+
+    it('a lease whose holder is nil is taken over even while its renewTime is recent', () => {
+      const lease: LeaseRecord = { leaseDurationSeconds: 15, renewTime: NOW, term: 0 };
+      const step = reconcileStep({ lease, candidates: [candidate('c1', '1.19.0')], now: NOW });
+      expect(step.action).toBe('takeover');
+      expect(step.write?.holderIdentity).toBe('c1');
+      expect(step.write?.term).toBe(1);
+    });
+
+    it('an expired lease still held by the best candidate is not reassigned, only its strategy written', () => {
+      const lease: LeaseRecord = {
+        holderIdentity: 'c1',
+        leaseDurationSeconds: 5,
+        renewTime: NOW - MINUTE,
+        term: 2,
+      };
+      const step = reconcileStep({ lease, candidates: [candidate('c1', '1.19.0')], now: NOW });
+      expect(step.write).toEqual({ ...lease, strategy: OEV });
+      expect(step.write?.term).toBe(2);
+    });
+
+    it('nothing to write when preferredHolder already names the better candidate', () => {
+      const lease: LeaseRecord = {
+        holderIdentity: 'c1',
+        leaseDurationSeconds: 10,
+        renewTime: NOW,
+        preferredHolder: 'c2',
+        strategy: OEV,
+        term: 1,
+      };
+      const step = reconcileStep({
+        lease,
+        candidates: [candidate('c1', '1.19.0'), candidate('c2', '1.18.0')],
+        now: NOW,
+      });
+      expect(step.action).toBe('none');
+      expect(step.write).toBeNull();
+      expect(step.requeueAfterMs).toBeGreaterThan(0);
+    });
+
+    it('a live lease held by the best candidate needs no election: requeue at its expiry', () => {
+      const lease: LeaseRecord = {
+        holderIdentity: 'c1',
+        leaseDurationSeconds: 15,
+        renewTime: NOW - 1000,
+        term: 1,
+      };
+      const step = reconcileStep({
+        lease,
+        candidates: [candidate('c1', '1.19.0', { renewTime: NOW - 10 * MINUTE }), candidate('c2', '1.20.0')],
+        now: NOW,
+      });
+      expect(step).toEqual({ action: 'none', ping: [], write: null, requeueAfterMs: 14_001, error: null });
+    });
+
+    it('a candidate silent for more than 15 minutes forces an election that pings it', () => {
+      const lease: LeaseRecord = { holderIdentity: 'c1', leaseDurationSeconds: 15, renewTime: NOW, term: 1 };
+      const step = reconcileStep({
+        lease,
+        candidates: [candidate('c1', '1.19.0'), candidate('c2', '1.20.0', { renewTime: NOW - 16 * MINUTE })],
+        now: NOW,
+      });
+      expect(step.action).toBe('ping');
+      expect(pingedNames(step)).toEqual(['c2']);
+    });
+
+    it('candidates silent for more than 30 minutes are not admissible', () => {
+      const step = reconcileStep({
+        lease: undefined,
+        candidates: [candidate('c1', '1.19.0', { renewTime: NOW - 31 * MINUTE })],
+        now: NOW,
+      });
+      expect(step).toEqual({ action: 'none', ping: [], write: null, requeueAfterMs: 0, error: null });
+    });
+
+    it('a candidate that acked an earlier ping is pinged again; one that did not is not', () => {
+      const step = reconcileStep({
+        lease: undefined,
+        candidates: [
+          candidate('acked', '1.19.0', { pingTime: NOW - MINUTE, renewTime: NOW - MINUTE + 10 }),
+          candidate('silent', '1.18.0', { pingTime: NOW - MINUTE, renewTime: NOW - 2 * MINUTE }),
+        ],
+        now: NOW,
+      });
+      expect(step.action).toBe('ping');
+      expect(pingedNames(step)).toEqual(['acked']);
+    });
+
+    it('renewTime equal to pingTime counts as an ack', () => {
+      const step = reconcileStep({
+        lease: undefined,
+        candidates: [candidate('c1', '1.19.0', { pingTime: NOW - 1000, renewTime: NOW - 1000 })],
+        now: NOW,
+      });
+      expect(step.action).toBe('create');
+      expect(step.write?.holderIdentity).toBe('c1');
+    });
+
+    it('requeues strictly after the ping window, so an ack in the ping millisecond does not stall', () => {
+      // c1 and c2 are pinged at NOW; c1 acks in the same millisecond (frozen or coarse clocks), c2 never does.
+      let candidates = [
+        candidate('c1', '1.19.0', { renewTime: NOW - MINUTE }),
+        candidate('c2', '1.18.0', { renewTime: NOW - MINUTE }),
+      ];
+      const ping = reconcileStep({ lease: undefined, candidates, now: NOW });
+      expect(pingedNames(ping)).toEqual(['c1', 'c2']);
+      candidates = candidates.map((c) => ({
+        ...c,
+        pingTime: NOW,
+        ...(c.name === 'c1' && { renewTime: NOW }),
+      }));
+      const wait = reconcileStep({ lease: undefined, candidates, now: NOW });
+      expect(wait.action).toBe('wait');
+
+      // Whichever timer fires first, the next look is after the window: c1 is pinged again.
+      const next = NOW + Math.min(ping.requeueAfterMs, wait.requeueAfterMs);
+      const again = reconcileStep({ lease: undefined, candidates, now: next });
+      expect(again.error).toBeNull();
+      expect(again.action).toBe('ping');
+      expect(pingedNames(again)).toEqual(['c1']);
+
+      // At the window's last millisecond c1 is neither fresh nor re-pingable.
+      expect(reconcileStep({ lease: undefined, candidates, now: NOW + E }).error).toMatch(/no available/);
+    });
+
+    it('waits for an outstanding ping even when another candidate needs one: pings go first', () => {
+      const step = reconcileStep({
+        lease: undefined,
+        candidates: [
+          candidate('waiting', '1.19.0', { pingTime: NOW - 1000, renewTime: NOW - MINUTE }),
+          candidate('stale', '1.20.0', { renewTime: NOW - MINUTE }),
+        ],
+        now: NOW,
+      });
+      expect(step.action).toBe('ping');
+      expect(pingedNames(step)).toEqual(['stale']);
+    });
+
+    it('candidates that disagree on strategy and a live lease: error, requeue, no write', () => {
+      const lease: LeaseRecord = { holderIdentity: 'c1', leaseDurationSeconds: 15, renewTime: NOW, term: 1 };
+      const step = reconcileStep({
+        lease,
+        candidates: [candidate('c1', '1.19.0'), candidate('c2', '1.19.0', { strategy: 'foo.com/bar' })],
+        now: NOW,
+      });
+      expect(step.action).toBe('error');
+      expect(step.write).toBeNull();
+      expect(step.error).toMatch(/strateg/);
+      expect(step.requeueAfterMs).toBeGreaterThan(0);
+    });
+
+    it('candidates that disagree on strategy and no lease: error, no requeue (upstream noRequeue)', () => {
+      const step = reconcileStep({
+        lease: undefined,
+        candidates: [candidate('c1', '1.19.0'), candidate('c2', '1.19.0', { strategy: 'foo.com/bar' })],
+        now: NOW,
+      });
+      expect(step.action).toBe('error');
+      expect(step.write).toBeNull();
+      expect(step.requeueAfterMs).toBe(0);
+    });
+  });
+
+  describe('a coordinator loop over in-memory state (upstream TestController)', () => {
+    const TICK = 250;
+    const HOLDER_RETRY = 2_000;
+
+    interface World {
+      now: number;
+      lease: LeaseRecord | undefined;
+      candidates: Candidate[];
+      /** Identities that are not candidates but renew the Lease while they hold it. */
+      externalRenewers: Set<string>;
+      /** Candidates that never ack a ping (dead processes whose objects have not expired yet). */
+      silent: Set<string>;
+      /** Every non-empty holder the Lease has had, in order. */
+      holders: string[];
+    }
+
+    function world(candidates: Candidate[], lease?: LeaseRecord): World {
+      const holders = lease?.holderIdentity ? [lease.holderIdentity] : [];
+      return { now: NOW, lease, candidates, externalRenewers: new Set(), silent: new Set(), holders };
+    }
+
+    function snapshot(w: World): string {
+      return JSON.stringify([w.lease, w.candidates]);
+    }
+
+    /**
+     * Runs until `until`: the coordinator reconciles on every change (an informer event) and
+     * when its requeue comes due; candidates ack pings on the next tick; a candidate holder
+     * renews every 2 s and yields (client-go release) as soon as preferredHolder is set.
+     */
+    function run(w: World, until: number): void {
+      let seen = '';
+      let dueAt = Number.POSITIVE_INFINITY;
+      while (w.now < until) {
+        if (snapshot(w) !== seen || w.now >= dueAt) {
+          const step = reconcileStep({ lease: w.lease, candidates: w.candidates, now: w.now });
+          const pinged = new Set(step.ping.map((c) => c.name));
+          w.candidates = w.candidates.map((c) => (pinged.has(c.name) ? { ...c, pingTime: w.now } : c));
+          if (step.write !== null) w.lease = step.write;
+          dueAt = step.requeueAfterMs > 0 ? w.now + step.requeueAfterMs : Number.POSITIVE_INFINITY;
+          seen = snapshot(w);
+          const holder = w.lease?.holderIdentity;
+          if (holder && w.holders.at(-1) !== holder) w.holders.push(holder);
+        }
+        w.now += TICK;
+        w.candidates = w.candidates.map((c) =>
+          c.pingTime !== undefined &&
+          (c.renewTime ?? Number.NEGATIVE_INFINITY) < c.pingTime &&
+          !w.silent.has(c.name)
+            ? { ...c, renewTime: w.now }
+            : c,
+        );
+        actAsHolder(w);
+      }
+    }
+
+    /** The component (or a person) deletes the Lease object. */
+    function deleteLease(w: World): void {
+      w.lease = undefined;
+    }
+
+    function actAsHolder(w: World): void {
+      const lease = w.lease;
+      const holder = lease?.holderIdentity;
+      if (lease === undefined || !holder) return;
+      const isCandidate = w.candidates.some((c) => c.name === holder);
+      if (isCandidate && lease.preferredHolder) {
+        // client-go release: strategy and preferredHolder are dropped.
+        w.lease = {
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          renewTime: w.now,
+          acquireTime: w.now,
+          leaseTransitions: lease.leaseTransitions,
+          term: lease.term,
+        };
+        return;
+      }
+      if ((lease.renewTime ?? 0) + HOLDER_RETRY > w.now) return;
+      if (isCandidate) {
+        // Coordinated renew: keeps strategy, drops preferredHolder.
+        w.lease = { ...lease, renewTime: w.now, leaseDurationSeconds: 15, preferredHolder: undefined };
+      } else if (w.externalRenewers.has(holder)) {
+        // Legacy (uncoordinated) renew: rebuilds the record without strategy and preferredHolder.
+        w.lease = {
+          ...lease,
+          renewTime: w.now,
+          leaseDurationSeconds: 15,
+          strategy: undefined,
+          preferredHolder: undefined,
+        };
+      }
+    }
+
+    it('single candidate 1.19: c1', () => {
+      const w = world([candidate('c1', '1.19.0')]);
+      run(w, NOW + 30_000);
+      expect(w.lease?.holderIdentity).toBe('c1');
+      expect(w.lease?.term).toBe(1);
+      expect(w.holders).toEqual(['c1']);
+    });
+
+    it('c1 1.19/1.19, c2 EV 1.19/BV 1.20, c3 1.20/1.20: c1', () => {
+      const w = world([
+        candidate('c1', '1.19.0'),
+        candidate('c2', '1.19.0', { binaryVersion: '1.20.0' }),
+        candidate('c3', '1.20.0'),
+      ]);
+      run(w, NOW + 30_000);
+      expect(w.lease?.holderIdentity).toBe('c1');
+      expect(w.holders).toEqual(['c1']);
+    });
+
+    it('a live lease held by another component, deleted after start: c1', () => {
+      const w = world([candidate('c1', '1.19.0')], {
+        holderIdentity: 'some-other-component',
+        leaseDurationSeconds: 10,
+        renewTime: NOW,
+        term: 0,
+      });
+      run(w, NOW + 2_000);
+      // The live holder is never overwritten; it is only asked to yield.
+      expect(w.lease?.holderIdentity).toBe('some-other-component');
+      expect(w.lease?.preferredHolder).toBe('c1');
+      deleteLease(w);
+      run(w, NOW + 30_000);
+      expect(w.lease?.holderIdentity).toBe('c1');
+      expect(w.holders).toEqual(['some-other-component', 'c1']);
+    });
+
+    it('an expired lease held by another component (renew now−11s, LDS 10, OEV): c1', () => {
+      const w = world([candidate('c1', '1.19.0')], {
+        holderIdentity: 'some-other-component',
+        leaseDurationSeconds: 10,
+        renewTime: NOW - 11_000,
+        strategy: OEV,
+        term: 3,
+      });
+      run(w, NOW + 30_000);
+      expect(w.lease?.holderIdentity).toBe('c1');
+      expect(w.lease?.term).toBe(4);
+    });
+
+    it('c1 1.20 holds a live lease; c2 1.19 joins after start: c2, via preferredHolder and a yield', () => {
+      const w = world([candidate('c1', '1.20.0')], {
+        holderIdentity: 'c1',
+        leaseDurationSeconds: 15,
+        renewTime: NOW,
+        strategy: OEV,
+        term: 1,
+      });
+      run(w, NOW + 10_000);
+      expect(w.lease?.holderIdentity).toBe('c1');
+      expect(w.lease?.preferredHolder).toBeUndefined();
+
+      w.candidates = [
+        ...w.candidates,
+        candidate('c2', '1.19.0', { creationTimestamp: w.now, renewTime: w.now }),
+      ];
+      run(w, NOW + 40_000);
+      expect(w.lease?.holderIdentity).toBe('c2');
+      expect(w.lease?.preferredHolder).toBeUndefined();
+      expect(w.lease?.strategy).toBe(OEV);
+      expect(w.lease?.term).toBe(2);
+      expect(w.holders).toEqual(['c1', 'c2']);
+    });
+
+    it('a legacy holder keeps the lease until it stops renewing (integration TestUpgradeSkew)', () => {
+      const w = world([candidate('foo1-131', '1.31.0')], {
+        holderIdentity: 'foo1-130',
+        leaseDurationSeconds: 15,
+        renewTime: NOW,
+        term: 0,
+      });
+      w.externalRenewers.add('foo1-130');
+      run(w, NOW + 30_000);
+      expect(w.lease?.holderIdentity).toBe('foo1-130');
+      w.externalRenewers.delete('foo1-130');
+      run(w, NOW + 60_000);
+      expect(w.lease?.holderIdentity).toBe('foo1-131');
+      expect(w.lease?.strategy).toBe(OEV);
+      expect(w.holders).toEqual(['foo1-130', 'foo1-131']);
+    });
+
+    it('a better candidate that never acks delays the election by one ping window, then loses', () => {
+      const w = world([
+        candidate('dead', '1.18.0', { renewTime: NOW - MINUTE }),
+        candidate('live', '1.19.0', { renewTime: NOW - MINUTE }),
+      ]);
+      w.silent.add('dead');
+      run(w, NOW + E);
+      expect(w.lease).toBeUndefined();
+      run(w, NOW + E + 2 * TICK);
+      expect(w.lease?.holderIdentity).toBe('live');
+      run(w, NOW + 30_000);
+      expect(w.holders).toEqual(['live']);
+    });
+  });
+
+  describe('candidate garbage collection (upstream leasecandidategc test)', () => {
+    it('deletes candidates not renewed for 30 minutes and keeps fresh ones', () => {
+      // Upstream writes renewTime = now−30m and the GC runs a little later (period 10 ms).
+      const created = NOW;
+      const candidates = [
+        candidate('c1', '1.19.0', { renewTime: created - CANDIDATE_VALID_MS }),
+        candidate('c2', '1.19.0', { renewTime: created - CANDIDATE_VALID_MS }),
+        candidate('c3', '1.19.0', { renewTime: created }),
+      ];
+      expect(collectableCandidates(candidates, created + 10).map((c) => c.name)).toEqual(['c1', 'c2']);
+    });
+
+    it('deletes nothing when the only candidate is fresh', () => {
+      expect(collectableCandidates([candidate('c1', '1.19.0')], NOW + 10)).toEqual([]);
+    });
+
+    it('exactly 30 minutes is not yet expired; one millisecond more is', () => {
+      const c = candidate('c1', '1.19.0', { renewTime: NOW - CANDIDATE_VALID_MS });
+      expect(collectableCandidates([c], NOW)).toEqual([]);
+      expect(collectableCandidates([c], NOW + 1)).toEqual([c]);
+    });
+
+    it('a candidate that never renewed is collected', () => {
+      const c = candidate('c1', '1.19.0', { renewTime: undefined });
+      expect(collectableCandidates([c], NOW)).toEqual([c]);
+    });
+  });
+});
