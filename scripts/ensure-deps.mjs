@@ -14,6 +14,10 @@ const stamp = join(root, 'node_modules', '.lease-coordinator-lock-sha256');
 
 if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) process.exit(0);
 
-console.error('lease-coordinator: installing pinned dependencies (npm ci)…');
-execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+// A fresh clone gets exactly the lockfile (npm ci); an existing install is brought up to date in
+// place (npm install), which leaves what is already right alone.
+const fresh = !existsSync(join(root, 'node_modules'));
+const command = fresh ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund'];
+console.error(`lease-coordinator: installing pinned dependencies (npm ${command[0]})…`);
+execFileSync('npm', command, { cwd: root, stdio: 'inherit' });
 writeFileSync(stamp, hash);
