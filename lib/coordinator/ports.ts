@@ -2,18 +2,34 @@ import type { LeaseCandidateObject } from '../api/leasecandidate.js';
 import type { Candidate, LeaseRecord, Millis } from '../election/types.js';
 
 /**
- * Identifies one coordinated lease: one table partition. Without lease groups (which arrive
- * with multi-cluster support) a lease is coordinated inside its own cluster.
+ * Identifies one coordinated lease: one table partition. `scope` is the set of clusters the
+ * lease is coordinated across, names joined by "+" in sorted order: one cluster for a lease
+ * coordinated the upstream way, several for a lease group.
  */
 export interface LeaseKey {
-  readonly cluster: string;
+  readonly scope: string;
   readonly namespace: string;
   readonly name: string;
 }
 
-export function leaseKeyOf(cluster: string, candidate: { namespace: string; leaseName: string }): LeaseKey {
-  return { cluster, namespace: candidate.namespace, name: candidate.leaseName };
+/** The clusters a lease is coordinated across. */
+export function clustersOf(key: LeaseKey): string[] {
+  return key.scope.split('+');
 }
+
+export function scopeOf(clusters: readonly string[]): string {
+  return [...clusters].sort().join('+');
+}
+
+/** Which lease a cluster's lease name belongs to: its lease group, or the cluster alone. */
+export type LeaseResolver = (cluster: string, namespace: string, leaseName: string) => LeaseKey;
+
+/** Without lease groups every lease is coordinated inside its own cluster. */
+export const ungroupedLeases: LeaseResolver = (cluster, namespace, name) => ({
+  scope: cluster,
+  namespace,
+  name,
+});
 
 /** The stored lease record with the version its compare-and-set needs. */
 export interface StoredLease {
@@ -41,6 +57,7 @@ export interface StoredCandidate extends Candidate {
 export interface CoordinatorStore {
   /** Stores a heartbeat if it is newer than the stored one; throws StaleHeartbeatError otherwise. */
   putHeartbeat(
+    key: LeaseKey,
     cluster: string,
     heartbeat: LeaseCandidateObject & { renewTime: Millis },
     now: Millis,

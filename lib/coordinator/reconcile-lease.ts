@@ -3,13 +3,15 @@ import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { ElectionStep } from '../election/types.js';
 import { ConflictError } from '../errors.js';
-import type { Clock, CoordinatorStore, LeaseKey, TimerQueue } from './ports.js';
+import type { Clock, CoordinatorStore, LeaseKey, LeaseResolver, TimerQueue } from './ports.js';
 
 export interface CoordinatorDeps {
   readonly store: CoordinatorStore;
   readonly timers: TimerQueue;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Which lease (and lease group) a cluster's lease name belongs to. */
+  readonly leases: LeaseResolver;
 }
 
 /** A lost compare-and-set means someone else decided first: read again and decide again. */

@@ -4,7 +4,7 @@ import { parseOrThrow } from '../api/issues.js';
 import { type CoordinatorDeps, reconcileLease } from '../coordinator/reconcile-lease.js';
 
 const timerMessage = z.object({
-  lease: z.object({ cluster: z.string().min(1), namespace: z.string().min(1), name: z.string().min(1) }),
+  lease: z.object({ scope: z.string().min(1), namespace: z.string().min(1), name: z.string().min(1) }),
   dueAt: z.number(),
 });
 

@@ -30,6 +30,7 @@ export async function handleHeartbeat(
       ]);
     }
     const result: HeartbeatResult = await deps.store.putHeartbeat(
+      deps.leases(cluster, candidate.namespace, candidate.leaseName),
       cluster,
       { ...candidate, renewTime: candidate.renewTime },
       deps.clock(),

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseOrThrow } from '../api/issues.js';
 import { toLeaseObject } from '../api/lease.js';
 import { candidateName, dns1123Label, dns1123Subdomain, type NameRule } from '../api/names.js';
-import type { LeaseKey } from '../coordinator/ports.js';
+import type { LeaseKey, LeaseResolver } from '../coordinator/ports.js';
 import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
 import { ConflictError, type FieldIssue, ValidationError } from '../errors.js';
 import { readJsonBody } from './body.js';
@@ -31,19 +31,20 @@ function pathParam(
   return value;
 }
 
-function leaseKeyFrom(event: APIGatewayProxyEventV2): { key: LeaseKey; identity: string | undefined } {
+function leaseKeyFrom(
+  event: APIGatewayProxyEventV2,
+  resolve: LeaseResolver,
+): { key: LeaseKey; identity: string | undefined } {
   const issues: FieldIssue[] = [];
-  const key = {
-    cluster: pathParam(event, 'cluster', dns1123Label, issues),
-    namespace: pathParam(event, 'namespace', dns1123Label, issues),
-    name: pathParam(event, 'name', dns1123Subdomain, issues),
-  };
+  const cluster = pathParam(event, 'cluster', dns1123Label, issues);
+  const namespace = pathParam(event, 'namespace', dns1123Label, issues);
+  const name = pathParam(event, 'name', dns1123Subdomain, issues);
   const identity =
     event.pathParameters?.identity === undefined
       ? undefined
       : pathParam(event, 'identity', candidateName, issues);
   if (issues.length > 0) throw new ValidationError(issues);
-  return { key, identity };
+  return { key: resolve(cluster, namespace, name), identity };
 }
 
 /** GET /clusters/{cluster}/namespaces/{namespace}/leases/{name}: the Lease as the coordinator decided it. */
@@ -52,7 +53,7 @@ export async function handleGetLease(
   event: APIGatewayProxyEventV2,
 ): Promise<Response> {
   try {
-    const { key } = leaseKeyFrom(event);
+    const { key } = leaseKeyFrom(event, deps.leases);
     const { lease } = await deps.store.loadLease(key);
     if (lease === undefined)
       return json(404, {
@@ -76,7 +77,7 @@ export async function handleGetLease(
  */
 export async function handleHolder(deps: CoordinatorDeps, event: APIGatewayProxyEventV2): Promise<Response> {
   try {
-    const { key, identity } = leaseKeyFrom(event);
+    const { key, identity } = leaseKeyFrom(event, deps.leases);
     const holder = identity ?? '';
     const releasing = event.requestContext.http.method === 'DELETE';
     const leaseDurationSeconds = releasing

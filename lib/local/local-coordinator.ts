@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
-import type { Clock } from '../coordinator/ports.js';
+import { type Clock, ungroupedLeases } from '../coordinator/ports.js';
 import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
 import { handleStreamBatch } from '../handlers/elect.js';
 import { handleSweep, type SweepResult } from '../handlers/sweep.js';
@@ -71,6 +71,7 @@ export async function startLocalCoordinator(
       timers,
       clock: options.clock ?? Date.now,
       logger,
+      leases: ungroupedLeases,
     };
     const streamsClient = new DynamoDBStreamsClient({
       endpoint: dynamodb.endpoint,

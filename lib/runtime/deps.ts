@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { ungroupedLeases } from '../coordinator/ports.js';
 import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
 import { ConfigError } from '../errors.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
@@ -29,6 +30,7 @@ export function deployedDeps(): CoordinatorDeps {
     timers: new SqsTimerQueue(new SQSClient({ region: config.AWS_REGION }), config.TIMER_QUEUE_URL),
     clock: Date.now,
     logger,
+    leases: ungroupedLeases,
   };
   return cached;
 }

@@ -33,5 +33,5 @@ export interface TimerMessage {
 }
 
 export function timerMessage(key: LeaseKey, dueAt: Millis): TimerMessage {
-  return { lease: { cluster: key.cluster, namespace: key.namespace, name: key.name }, dueAt };
+  return { lease: { scope: key.scope, namespace: key.namespace, name: key.name }, dueAt };
 }

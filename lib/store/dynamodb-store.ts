@@ -74,11 +74,12 @@ export class DynamoDbStore implements CoordinatorStore {
   }
 
   async putHeartbeat(
+    key: LeaseKey,
     cluster: string,
     heartbeat: LeaseCandidateObject & { renewTime: Millis },
     now: Millis,
   ): Promise<HeartbeatResult> {
-    const pk = partitionKey({ cluster, namespace: heartbeat.namespace, name: heartbeat.leaseName });
+    const pk = partitionKey(key);
     const sk = candidateSortKey(cluster, heartbeat.name);
     const specKey = specKeyOf(heartbeat);
     for (let attempt = 0; ; attempt++) {

@@ -4,7 +4,7 @@ import type { LeaseKey } from '../coordinator/ports.js';
  * Key schema. One lease (later: one lease group) is one partition, so a single Query returns
  * everything an election step needs:
  *
- *   pk = LEASE#<cluster>/<namespace>/<name>
+ *   pk = LEASE#<scope>/<namespace>/<name>    scope: the cluster, or a lease group's clusters joined by +
  *   sk = LEASE                       the coordinator's record of the Lease, with term and version
  *   sk = CANDIDATE#<cluster>#<name>  one item per LeaseCandidate
  *   sk = TIMER                       when the lease is next due for a look (timer dedup)
@@ -14,7 +14,7 @@ export const TIMER_SK = 'TIMER';
 export const CANDIDATE_SK_PREFIX = 'CANDIDATE#';
 
 export function partitionKey(key: LeaseKey): string {
-  return `LEASE#${key.cluster}/${key.namespace}/${key.name}`;
+  return `LEASE#${key.scope}/${key.namespace}/${key.name}`;
 }
 
 export function candidateSortKey(cluster: string, name: string): string {
@@ -24,5 +24,5 @@ export function candidateSortKey(cluster: string, name: string): string {
 export function leaseKeyFromPartition(pk: string): LeaseKey {
   const match = /^LEASE#([^/]+)\/([^/]+)\/([^/]+)$/.exec(pk);
   if (match === null) throw new Error(`not a lease partition key: ${pk}`);
-  return { cluster: match[1] as string, namespace: match[2] as string, name: match[3] as string };
+  return { scope: match[1] as string, namespace: match[2] as string, name: match[3] as string };
 }

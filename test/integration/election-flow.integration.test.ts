@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { candidate, startTestStack, type TestStack } from '../helpers/local-stack.js';
 
-const LEASE = { cluster: 'alpha', namespace: 'kube-system', name: 'kube-scheduler' };
+const LEASE = { scope: 'alpha', namespace: 'kube-system', name: 'kube-scheduler' };
 const LEASE_PATH = '/clusters/alpha/namespaces/kube-system/leases/kube-scheduler';
 const NEWER = { binary: '1.34.0', emulation: '1.34.0' };
 const OLDER = { binary: '1.34.0', emulation: '1.33.0' };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { candidate, startTestStack, type TestStack } from '../helpers/local-stack.js';
 
-const LEASE = { cluster: 'alpha', namespace: 'kube-system', name: 'kube-scheduler' };
+const LEASE = { scope: 'alpha', namespace: 'kube-system', name: 'kube-scheduler' };
 
 describe('heartbeat → stream → elect → decision (integration: DynamoDB Local)', () => {
   let stack: TestStack;
