@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { namedString } from '../api/fields.js';
+import { toValidationError } from '../api/issues.js';
+import { dns1123Label, dns1123Subdomain } from '../api/names.js';
+import { ConfigError } from '../errors.js';
+
+/**
+ * Which clusters exist, how to reach them, and which leases are coordinated across which
+ * clusters. Local runs read it from a file; the deployed stack from an SSM parameter.
+ */
+const kubeconfigAuth = z.strictObject({
+  /** Path of a kubeconfig file; relative paths are relative to the config file. */
+  path: z.string().min(1, { error: 'required: the kubeconfig path' }),
+  context: z.string().min(1, { error: 'required: the context to use' }).optional(),
+});
+
+const eksAuth = z.strictObject({
+  /** The EKS cluster name; the token is a presigned STS GetCallerIdentity for it. */
+  name: z.string().min(1, { error: 'required: the EKS cluster name' }),
+  region: z.string().min(1, { error: 'required: the AWS region' }),
+  /** API server URL and CA; when absent, read with eks:DescribeCluster. */
+  endpoint: z.url({ error: 'must be the https:// URL of the API server' }).optional(),
+  caData: z.string().min(1).optional(),
+});
+
+const tokenAuth = z
+  .strictObject({
+    server: z.url({ error: 'must be the https:// URL of the API server' }),
+    caData: z.string().min(1, { error: 'required: the base64 PEM of the cluster CA' }),
+    secretArn: z
+      .string()
+      .startsWith('arn:aws:secretsmanager:', { error: 'must be a Secrets Manager ARN' })
+      .optional(),
+    ssmParameter: z
+      .string()
+      .startsWith('/', { error: 'must be an SSM parameter name starting with /' })
+      .optional(),
+  })
+  .refine((auth) => (auth.secretArn === undefined) !== (auth.ssmParameter === undefined), {
+    error: 'set exactly one of secretArn or ssmParameter',
+  });
+
+const cluster = z
+  .strictObject({
+    name: namedString(dns1123Label, 'a cluster name'),
+    kubeconfig: kubeconfigAuth.optional(),
+    eks: eksAuth.optional(),
+    token: tokenAuth.optional(),
+  })
+  .refine((c) => [c.kubeconfig, c.eks, c.token].filter((a) => a !== undefined).length === 1, {
+    error: 'set exactly one of kubeconfig, eks or token',
+  });
+
+const leaseGroup = z.strictObject({
+  namespace: namedString(dns1123Label, 'the Lease namespace'),
+  name: namedString(dns1123Subdomain, 'the Lease name'),
+  clusters: z
+    .array(namedString(dns1123Label, 'a cluster name'))
+    .min(2, { error: 'a lease group spans at least 2 clusters' }),
+});
+
+const configSchema = z
+  .strictObject({
+    clusters: z.array(cluster).min(1, { error: 'list at least one cluster' }),
+    leaseGroups: z.array(leaseGroup).default([]),
+  })
+  .superRefine((config, ctx) => {
+    const names = new Set<string>();
+    config.clusters.forEach((c, i) => {
+      if (names.has(c.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['clusters', i, 'name'],
+          message: `duplicate cluster "${c.name}"`,
+        });
+      names.add(c.name);
+    });
+    const claimed = new Map<string, number>();
+    config.leaseGroups.forEach((group, i) => {
+      group.clusters.forEach((name, j) => {
+        if (!names.has(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['leaseGroups', i, 'clusters', j],
+            message: `unknown cluster "${name}"`,
+          });
+        }
+        const lease = `${name}/${group.namespace}/${group.name}`;
+        const other = claimed.get(lease);
+        if (other !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['leaseGroups', i, 'clusters', j],
+            message: `lease ${group.namespace}/${group.name} in cluster "${name}" is already in leaseGroups[${other}]`,
+          });
+        }
+        claimed.set(lease, i);
+      });
+    });
+  });
+
+export type ClustersConfig = z.output<typeof configSchema>;
+export type ClusterConfig = ClustersConfig['clusters'][number];
+
+/** Validates a parsed config document; errors name the field, e.g. `clusters[1].eks.region`. */
+export function parseClustersConfig(document: unknown): ClustersConfig {
+  const result = configSchema.safeParse(document);
+  if (!result.success)
+    throw new ConfigError(`invalid clusters config: ${toValidationError(result.error).message}`);
+  return result.data;
+}
+
+export function loadClustersConfigFile(path: string): ClustersConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read clusters config ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  let document: unknown;
+  try {
+    document = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`clusters config ${path} is not valid YAML: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return parseClustersConfig(document);
+}

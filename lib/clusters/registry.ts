@@ -1,0 +1,49 @@
+import { type ClusterPort, KubeCluster } from '../kube/cluster.js';
+import { kubeConfigFor } from '../kube/kubeconfig.js';
+import type { ClusterConfig, ClustersConfig } from './config.js';
+
+/** Bearer tokens from EKS, Secrets Manager or SSM are re-read this often (EKS tokens live 15 min). */
+const TOKEN_CLIENT_MAX_AGE_MS = 10 * 60_000;
+
+export type ClusterFactory = (cluster: ClusterConfig) => Promise<ClusterPort>;
+
+/** The registered clusters' clients, built on first use and kept while their credentials are fresh. */
+export class ClusterRegistry {
+  private readonly clients = new Map<string, { client: Promise<ClusterPort>; builtAt: number }>();
+  private readonly byName: Map<string, ClusterConfig>;
+
+  constructor(
+    config: ClustersConfig,
+    private readonly factory: ClusterFactory = defaultFactory(process.cwd()),
+    private readonly now: () => number = Date.now,
+  ) {
+    this.byName = new Map(config.clusters.map((c) => [c.name, c]));
+  }
+
+  names(): string[] {
+    return [...this.byName.keys()];
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  get(name: string): Promise<ClusterPort> {
+    const config = this.byName.get(name);
+    if (config === undefined) return Promise.reject(new Error(`unknown cluster "${name}"`));
+    const cached = this.clients.get(name);
+    const expires = config.kubeconfig === undefined;
+    if (cached !== undefined && (!expires || this.now() - cached.builtAt < TOKEN_CLIENT_MAX_AGE_MS)) {
+      return cached.client;
+    }
+    const client = this.factory(config);
+    // A failed build is not cached: the next call tries again (the cluster may be back).
+    client.catch(() => this.clients.delete(name));
+    this.clients.set(name, { client, builtAt: this.now() });
+    return client;
+  }
+}
+
+export function defaultFactory(configDir: string): ClusterFactory {
+  return async (cluster) => new KubeCluster(cluster.name, await kubeConfigFor(cluster, configDir));
+}

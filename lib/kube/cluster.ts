@@ -1,0 +1,217 @@
+import {
+  ApiException,
+  CoordinationApi,
+  CustomObjectsApi,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  Watch,
+} from '@kubernetes/client-node';
+import { GROUP } from '../api/leasecandidate.js';
+import type { CandidateApiVersion } from '../election/types.js';
+
+/** A namespaced object's identity in one cluster. */
+export interface ObjectRef {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** What a write came to: success with the new resourceVersion, or the reason it was refused. */
+export type WriteResult =
+  | { readonly ok: true; readonly resourceVersion: string }
+  | { readonly ok: false; readonly reason: 'Conflict' | 'AlreadyExists' | 'NotFound' };
+
+/** A raw Kubernetes object as the apiserver returned it (validated by lib/api before use). */
+export type RawObject = Record<string, unknown> & {
+  metadata?: { namespace?: string; name?: string; resourceVersion?: string };
+};
+
+export interface ListResult {
+  readonly items: RawObject[];
+  readonly resourceVersion: string;
+}
+
+export type WatchPhase = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
+
+/**
+ * The narrow port the coordinator needs from a cluster: LeaseCandidates and Leases, read, watched
+ * and written with optimistic concurrency. Objects travel as raw JSON so that every served
+ * LeaseCandidate version goes through the same validation (lib/api) and MicroTime stays a string
+ * with 6 digits (the generated typed models turn it into a Date and back into 3 digits).
+ */
+export interface ClusterPort {
+  readonly name: string;
+  /** The newest LeaseCandidate version the cluster serves, or undefined (e.g. EKS: gate off). */
+  candidateVersion(): Promise<CandidateApiVersion | undefined>;
+  listCandidates(version: CandidateApiVersion): Promise<ListResult>;
+  listLeases(): Promise<ListResult>;
+  watch(
+    path: 'leases' | 'leasecandidates',
+    version: string,
+    resourceVersion: string,
+    onEvent: (phase: WatchPhase, object: RawObject) => void,
+    onDone: (error: unknown) => void,
+  ): Promise<AbortController>;
+  /** Sets spec.pingTime (a merge patch: it cannot undo the candidate's own renewTime). */
+  pingCandidate(version: CandidateApiVersion, ref: ObjectRef, pingTime: string): Promise<WriteResult>;
+  deleteCandidate(
+    version: CandidateApiVersion,
+    ref: ObjectRef,
+    resourceVersion: string,
+  ): Promise<WriteResult>;
+  readLease(ref: ObjectRef): Promise<RawObject | undefined>;
+  createLease(lease: RawObject): Promise<WriteResult>;
+  /** PUT with metadata.resourceVersion: a 409 means someone wrote in between; re-read and decide again. */
+  replaceLease(lease: RawObject): Promise<WriteResult>;
+}
+
+const PREFERRED_VERSIONS: readonly CandidateApiVersion[] = ['v1beta1', 'v1alpha2', 'v1alpha1'];
+
+/** @kubernetes/client-node behind ClusterPort. */
+export class KubeCluster implements ClusterPort {
+  private readonly objects: CustomObjectsApi;
+  private readonly discovery: CoordinationApi;
+  private readonly watcher: Watch;
+
+  constructor(
+    readonly name: string,
+    config: KubeConfig,
+  ) {
+    this.objects = config.makeApiClient(CustomObjectsApi);
+    this.discovery = config.makeApiClient(CoordinationApi);
+    this.watcher = new Watch(config);
+  }
+
+  async candidateVersion(): Promise<CandidateApiVersion | undefined> {
+    const group = await this.discovery.getAPIGroup();
+    const served = new Set(group.versions.map((v) => v.version));
+    return PREFERRED_VERSIONS.find((v) => served.has(v));
+  }
+
+  listCandidates(version: CandidateApiVersion): Promise<ListResult> {
+    return this.list(version, 'leasecandidates', 'LeaseCandidate');
+  }
+
+  listLeases(): Promise<ListResult> {
+    return this.list('v1', 'leases', 'Lease');
+  }
+
+  private async list(version: string, plural: string, kind: string): Promise<ListResult> {
+    const list = (await this.objects.listClusterCustomObject({ group: GROUP, version, plural })) as {
+      items: RawObject[];
+      metadata: { resourceVersion: string };
+    };
+    // List items come without apiVersion and kind; add them so each validates as an object.
+    const items = list.items.map((item) => ({ apiVersion: `${GROUP}/${version}`, kind, ...item }));
+    return { items, resourceVersion: list.metadata.resourceVersion };
+  }
+
+  watch(
+    path: 'leases' | 'leasecandidates',
+    version: string,
+    resourceVersion: string,
+    onEvent: (phase: WatchPhase, object: RawObject) => void,
+    onDone: (error: unknown) => void,
+  ): Promise<AbortController> {
+    const kind = path === 'leases' ? 'Lease' : 'LeaseCandidate';
+    return this.watcher.watch(
+      `/apis/${GROUP}/${version}/${path}`,
+      { resourceVersion, allowWatchBookmarks: true },
+      (phase, object: RawObject) =>
+        onEvent(phase as WatchPhase, { apiVersion: `${GROUP}/${version}`, kind, ...object }),
+      onDone,
+    );
+  }
+
+  pingCandidate(version: CandidateApiVersion, ref: ObjectRef, pingTime: string): Promise<WriteResult> {
+    return this.write(() =>
+      this.objects.patchNamespacedCustomObject(
+        { group: GROUP, version, plural: 'leasecandidates', ...ref, body: { spec: { pingTime } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
+  }
+
+  deleteCandidate(
+    version: CandidateApiVersion,
+    ref: ObjectRef,
+    resourceVersion: string,
+  ): Promise<WriteResult> {
+    return this.write(() =>
+      this.objects.deleteNamespacedCustomObject({
+        group: GROUP,
+        version,
+        plural: 'leasecandidates',
+        ...ref,
+        body: { preconditions: { resourceVersion } },
+      }),
+    );
+  }
+
+  async readLease(ref: ObjectRef): Promise<RawObject | undefined> {
+    try {
+      const lease = (await this.objects.getNamespacedCustomObject({
+        group: GROUP,
+        version: 'v1',
+        plural: 'leases',
+        ...ref,
+      })) as RawObject;
+      return { apiVersion: `${GROUP}/v1`, kind: 'Lease', ...lease };
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 404) return undefined;
+      throw error;
+    }
+  }
+
+  createLease(lease: RawObject): Promise<WriteResult> {
+    const namespace = String(lease.metadata?.namespace);
+    return this.write(() =>
+      this.objects.createNamespacedCustomObject({
+        group: GROUP,
+        version: 'v1',
+        plural: 'leases',
+        namespace,
+        body: lease,
+      }),
+    );
+  }
+
+  replaceLease(lease: RawObject): Promise<WriteResult> {
+    const namespace = String(lease.metadata?.namespace);
+    const name = String(lease.metadata?.name);
+    return this.write(() =>
+      this.objects.replaceNamespacedCustomObject({
+        group: GROUP,
+        version: 'v1',
+        plural: 'leases',
+        namespace,
+        name,
+        body: lease,
+      }),
+    );
+  }
+
+  /** Maps the apiserver's refusals to typed results; anything else (network, 5xx, 403) throws. */
+  private async write(call: () => Promise<unknown>): Promise<WriteResult> {
+    try {
+      const out = (await call()) as RawObject | undefined;
+      return { ok: true, resourceVersion: out?.metadata?.resourceVersion ?? '' };
+    } catch (error) {
+      if (error instanceof ApiException) {
+        if (error.code === 404) return { ok: false, reason: 'NotFound' };
+        if (error.code === 409) return { ok: false, reason: conflictReason(error.body) };
+      }
+      throw error;
+    }
+  }
+}
+
+/** The 409 body is the raw response text; its `reason` tells AlreadyExists from Conflict. */
+function conflictReason(body: unknown): 'Conflict' | 'AlreadyExists' {
+  try {
+    const status = (typeof body === 'string' ? JSON.parse(body) : body) as { reason?: string };
+    return status.reason === 'AlreadyExists' ? 'AlreadyExists' : 'Conflict';
+  } catch {
+    return 'Conflict';
+  }
+}
