@@ -65,15 +65,16 @@ export function reconcileStep({ lease, candidates, now }: ReconcileInput): Elect
   } catch (error) {
     return failed(messageOf(error), 0);
   }
-  let electee: string | undefined;
+  let electee: Candidate | undefined;
   if (ORDERED_STRATEGIES.has(strategy)) {
-    electee = pickLeader(acked, holderOf(lease))?.name;
+    electee = pickLeader(acked, holderOf(lease));
     if (electee === undefined) return failed('no acked candidate has valid versions', 0);
   }
 
   if (lease === undefined) {
     const write: LeaseRecord = {
-      holderIdentity: electee,
+      holderIdentity: electee?.name,
+      ...(electee !== undefined && { holderCluster: electee.cluster }),
       leaseDurationSeconds: DEFAULT_LEASE_DURATION_SECONDS,
       renewTime: now,
       strategy,
@@ -148,11 +149,12 @@ function pingPhase(candidates: readonly Candidate[], now: Millis): PingPhase {
 
 function updateExisting(
   lease: LeaseRecord,
-  electee: string | undefined,
+  elected: Candidate | undefined,
   strategy: string,
   candidates: readonly Candidate[],
   now: Millis,
 ): ElectionStep {
+  const electee = elected?.name;
   const expired = isLeaseExpired(lease, now);
   const unheld = holderOf(lease) === undefined;
   const takeOver = electee !== undefined && (unheld || (expired && lease.holderIdentity !== electee));
@@ -162,6 +164,7 @@ function updateExisting(
     next = {
       ...lease,
       holderIdentity: electee,
+      holderCluster: elected?.cluster,
       leaseDurationSeconds: DEFAULT_LEASE_DURATION_SECONDS,
       renewTime: now,
       acquireTime: undefined,
@@ -180,7 +183,11 @@ function updateExisting(
 }
 
 function sameLease(a: LeaseRecord, b: LeaseRecord): boolean {
-  return a.term === b.term && LEASE_SPEC_FIELDS.every((field) => a[field] === b[field]);
+  return (
+    a.term === b.term &&
+    a.holderCluster === b.holderCluster &&
+    LEASE_SPEC_FIELDS.every((field) => a[field] === b[field])
+  );
 }
 
 /**

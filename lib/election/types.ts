@@ -59,6 +59,8 @@ export interface LeaseRecord {
   readonly preferredHolder?: string;
   /** Goes up by one each time a different, non-empty holder is written; never otherwise. */
   readonly term: number;
+  /** The cluster the holder candidate lives in: where its own renewals of the Lease are observed. */
+  readonly holderCluster?: string;
 }
 
 /** The Lease spec fields a record carries besides its term, in Lease field order. */

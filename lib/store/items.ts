@@ -51,6 +51,7 @@ export interface LeaseItem {
   strategy?: string;
   preferredHolder?: string;
   term: number;
+  holderCluster?: string;
   version: number;
   /** "decision" comes from elect; "renewal" and "release" from the holder. Stream filters use it. */
   change: 'decision' | 'renewal' | 'release';
@@ -98,6 +99,7 @@ export function candidateFromItem(item: CandidateItem): StoredCandidate {
 export function leaseFromItem(item: LeaseItem): StoredLease {
   const record: Record<string, unknown> = { term: item.term };
   for (const field of LEASE_SPEC_FIELDS) if (item[field] !== undefined) record[field] = item[field];
+  if (item.holderCluster !== undefined) record.holderCluster = item.holderCluster;
   return { record: record as unknown as LeaseRecord, version: item.version };
 }
 
@@ -105,5 +107,6 @@ export function leaseFromItem(item: LeaseItem): StoredLease {
 export function recordAttributes(record: LeaseRecord): Partial<LeaseItem> {
   const attributes: Record<string, unknown> = { term: record.term };
   for (const field of LEASE_SPEC_FIELDS) if (record[field] !== undefined) attributes[field] = record[field];
+  if (record.holderCluster !== undefined) attributes.holderCluster = record.holderCluster;
   return attributes as Partial<LeaseItem>;
 }

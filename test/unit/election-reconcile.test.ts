@@ -66,6 +66,7 @@ describe('election reconcile (unit)', () => {
       expect(step.ping).toEqual([]);
       expect(step.write).toEqual({
         holderIdentity: 'c1',
+        holderCluster: 'alpha',
         leaseDurationSeconds: DEFAULT_LEASE_DURATION_SECONDS,
         renewTime: NOW,
         strategy: OEV,
@@ -125,6 +126,7 @@ describe('election reconcile (unit)', () => {
       expect(step.action).toBe('takeover');
       expect(step.write).toEqual({
         holderIdentity: 'c1',
+        holderCluster: 'alpha',
         leaseDurationSeconds: DEFAULT_LEASE_DURATION_SECONDS,
         renewTime: NOW,
         // Upstream clears acquireTime and preferredHolder and leaves leaseTransitions alone.
