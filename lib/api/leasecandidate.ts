@@ -69,7 +69,12 @@ const singleStrategySpec = z
         message: `required when strategy is ${spec.strategy}`,
       });
     }
-    if (ev !== '' && compareVersions(spec.binaryVersion, ev) < 0) {
+    // Only two valid versions can be compared; an invalid one already has its own message.
+    if (
+      isStrictSemver(ev) &&
+      isStrictSemver(spec.binaryVersion) &&
+      compareVersions(spec.binaryVersion, ev) < 0
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['binaryVersion'],
@@ -105,7 +110,7 @@ const preferredStrategiesSpec = z
           message: 'required when preferredStrategies includes OldestEmulationVersion',
         });
     }
-    if (ev !== '' && bv !== '' && compareVersions(bv, ev) < 0) {
+    if (isStrictSemver(ev) && isStrictSemver(bv) && compareVersions(bv, ev) < 0) {
       ctx.addIssue({
         code: 'custom',
         path: ['binaryVersion'],
