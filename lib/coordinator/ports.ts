@@ -39,7 +39,7 @@ export interface StoredLease {
 
 export interface LeaseState {
   readonly lease: StoredLease | undefined;
-  readonly candidates: readonly Candidate[];
+  readonly candidates: readonly StoredCandidate[];
 }
 
 export interface HeartbeatResult {

@@ -25,3 +25,30 @@ export function liveViewLine(record: DynamoDBRecord): string | undefined {
   ];
   return `${time}  ${lease.namespace}/${lease.name} @${cluster}  ${fields.join('  ')}`;
 }
+
+/**
+ * Keeps one line per lease. On a terminal the block is redrawn in place as decisions land;
+ * elsewhere (a pipe, a log file) each changed line is printed once.
+ */
+export class LiveView {
+  private readonly lines = new Map<string, string>();
+  private drawn = 0;
+
+  constructor(private readonly out: NodeJS.WriteStream = process.stdout) {}
+
+  update(record: DynamoDBRecord): void {
+    const line = liveViewLine(record);
+    const pk = record.dynamodb?.Keys?.pk?.S;
+    if (line === undefined || pk === undefined) return;
+    this.lines.set(pk, line);
+    if (!this.out.isTTY) {
+      this.out.write(`${line}\n`);
+      return;
+    }
+    // Move up over the previous block, clear it, and draw the current one.
+    if (this.drawn > 0) this.out.write(`\x1b[${this.drawn}F\x1b[J`);
+    const block = [...this.lines.values()];
+    this.out.write(`${block.join('\n')}\n`);
+    this.drawn = block.length;
+  }
+}

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { liveViewLine } from './live-view.js';
+import { LiveView } from './live-view.js';
 import { startLocalCoordinator } from './local-coordinator.js';
 
 /** `npm start`: the whole coordinator on this machine, until Ctrl-C. */
@@ -31,14 +31,12 @@ const program = new Command('npm start --')
 
 const options = program.opts<{ port: number; logLevel: LogLevel }>();
 console.log('lease-coordinator: starting DynamoDB Local…');
+const view = new LiveView();
 const coordinator = await startLocalCoordinator({
   httpPort: options.port,
   autonomous: true,
   logLevel: options.logLevel,
-  observe: (record) => {
-    const line = liveViewLine(record);
-    if (line !== undefined) console.log(line);
-  },
+  observe: (record) => view.update(record),
 });
 
 console.log(`
@@ -48,7 +46,7 @@ lease-coordinator is running locally
   elect           stream runner, polling every 250 ms with the deployed filters
   requeue         lease deadlines on in-process timers
   sweep           every 60 s
-Decisions appear below, one line per lease as they land. Ctrl-C stops everything.
+Below: one line per lease, updated as decisions land. Ctrl-C stops everything.
 `);
 
 let stopping = false;

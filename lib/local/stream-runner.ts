@@ -45,6 +45,8 @@ interface ShardState {
  */
 export class StreamRunner {
   private readonly shards = new Map<string, ShardState>();
+  /** How many times the handler was invoked, and with how many records: what Lambda would bill. */
+  readonly invocations = { batches: 0, records: 0 };
   private polling: Promise<number> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -177,6 +179,8 @@ export class StreamRunner {
     const wanted = records.filter((r) => matchesAny(this.options.filters, r));
     let failedAt: string | undefined;
     if (wanted.length > 0) {
+      this.invocations.batches++;
+      this.invocations.records += wanted.length;
       try {
         const response = await this.options.handler({ Records: wanted });
         failedAt = lowestSequence(response?.batchItemFailures.map((f) => f.itemIdentifier) ?? []);

@@ -33,6 +33,20 @@ describe('heartbeat → stream → elect → decision (integration: DynamoDB Loc
     expect(lease?.record.term).toBe(1);
   });
 
+  it('stores a heartbeat that changes nothing without waking elect', async () => {
+    await stack.streams.drain();
+    const before = { ...stack.streams.invocations };
+    const renewed = await stack.post(
+      '/clusters/alpha/leasecandidates',
+      candidate('sched-b', { binary: '1.34.0', emulation: '1.33.0' }, stack.clock.now + 500),
+    );
+    expect(renewed.status).toBe(200);
+    await stack.streams.drain();
+    expect(stack.streams.invocations).toEqual(before);
+    const { candidates } = await stack.deps.store.loadLease(LEASE);
+    expect(candidates.find((c) => c.name === 'sched-b')?.sentRenewTime).toBe(stack.clock.now + 500);
+  });
+
   it('answers a repeated heartbeat with 200 and a stale one with 409, storing nothing for the stale one', async () => {
     const later = stack.clock.now + 1000;
     const renewed = await stack.post(
