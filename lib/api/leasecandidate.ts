@@ -28,6 +28,8 @@ export interface LeaseCandidateObject {
   readonly creationTimestamp?: Millis;
   readonly renewTime?: Millis;
   readonly pingTime?: Millis;
+  /** metadata.resourceVersion, when the object came from a cluster. */
+  readonly resourceVersion?: string;
 }
 
 const SEMVER_MESSAGE = 'must be a semantic version MAJOR.MINOR.PATCH such as 1.31.0, without a leading "v"';
@@ -41,6 +43,7 @@ const metadata = z.looseObject({
   name: namedString(candidateName, 'the candidate name'),
   namespace: namedString(dns1123Label, 'a namespace').optional(),
   creationTimestamp: rfc3339Time.optional(),
+  resourceVersion: z.string().optional(),
 });
 
 const commonSpec = {
@@ -163,5 +166,6 @@ export function parseLeaseCandidate(input: unknown, defaultNamespace = 'default'
     ...(meta.creationTimestamp !== undefined && { creationTimestamp: meta.creationTimestamp }),
     ...(spec.renewTime != null && { renewTime: spec.renewTime }),
     ...(spec.pingTime != null && { pingTime: spec.pingTime }),
+    ...(meta.resourceVersion !== undefined && { resourceVersion: meta.resourceVersion }),
   };
 }

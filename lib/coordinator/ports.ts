@@ -51,6 +51,10 @@ export interface HeartbeatResult {
 export interface StoredCandidate extends Candidate {
   /** The renewTime the candidate wrote, on its own clock; used only to order its heartbeats. */
   readonly sentRenewTime: Millis;
+  /** The object's resourceVersion in its cluster (candidates read from clusters only). */
+  readonly resourceVersion?: string;
+  /** A ping was sent and no heartbeat has arrived since. */
+  readonly awaitingAck?: boolean;
 }
 
 /** The table, as the coordinator uses it. Every write is conditional. */
@@ -77,10 +81,32 @@ export interface CoordinatorStore {
   deleteCandidates(key: LeaseKey, candidates: readonly Candidate[]): Promise<void>;
   /** Records the holder renewing (or releasing, with holder "") the Lease, on the coordinator's clock. */
   recordRenewal(key: LeaseKey, renewal: LeaseRenewal, now: Millis): Promise<StoredLease>;
+  /**
+   * Records what a cluster's Lease shows in the holder's cluster, on the coordinator's clock:
+   * the holder renewing or releasing, or another holder having taken it (a legacy elector). False
+   * when the record changed since `expected` was read, or the renewal is not newer than the last.
+   */
+  observeLease(
+    key: LeaseKey,
+    observation: LeaseObservation,
+    expected: StoredLease | undefined,
+    now: Millis,
+  ): Promise<boolean>;
+  /** Removes a candidate whose object was deleted from its cluster, unless it renewed since. */
+  removeCandidate(key: LeaseKey, cluster: string, name: string, renewTime: Millis): Promise<void>;
   /** Arms the lease's timer unless an earlier one is pending. True if the caller must deliver it. */
   armTimer(key: LeaseKey, dueAt: Millis, now: Millis): Promise<boolean>;
   /** Every lease partition in the table, for the sweep. */
   listLeaseKeys(): AsyncIterable<LeaseKey>;
+}
+
+export interface LeaseObservation {
+  readonly cluster: string;
+  /** "" when the holder released the lease. */
+  readonly holderIdentity: string;
+  readonly leaseDurationSeconds: number;
+  /** The Lease's renewTime as its writer set it (the holder's clock): only orders observations. */
+  readonly renewTime: Millis;
 }
 
 export interface LeaseRenewal {

@@ -23,7 +23,12 @@ export type WriteResult =
 
 /** A raw Kubernetes object as the apiserver returned it (validated by lib/api before use). */
 export type RawObject = Record<string, unknown> & {
-  metadata?: { namespace?: string; name?: string; resourceVersion?: string };
+  metadata?: {
+    namespace?: string;
+    name?: string;
+    resourceVersion?: string;
+    annotations?: Record<string, string>;
+  };
 };
 
 export interface ListResult {

@@ -3,14 +3,20 @@ import type { Server } from 'node:http';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
+import type { ClustersConfig } from '../clusters/config.js';
+import { leaseResolver } from '../clusters/lease-groups.js';
+import { ClusterRegistry, defaultFactory } from '../clusters/registry.js';
 import { type Clock, ungroupedLeases } from '../coordinator/ports.js';
 import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
 import { handleStreamBatch } from '../handlers/elect.js';
+import { handleMirrorBatch } from '../handlers/mirror.js';
 import { handleSweep, type SweepResult } from '../handlers/sweep.js';
 import { handleTimerBatch } from '../handlers/timer.js';
 import { handleHeartbeat } from '../http/heartbeat-api.js';
 import { handleGetLease, handleHolder } from '../http/lease-api.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
+import { runClusterIngest } from '../sync/ingest-runner.js';
+import { type MirrorDeps, mirrorLease } from '../sync/mirror.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.js';
 import type { FilterPattern } from './event-filter.js';
 import { startHttpServer } from './http-server.js';
@@ -22,6 +28,7 @@ const FILTERS = JSON.parse(
   readFileSync(new URL('../../infra/stream-filters.json', import.meta.url), 'utf8'),
 ) as {
   elect: FilterPattern[];
+  mirror: FilterPattern[];
 };
 export const LOCAL_TABLE = 'lease-coordinator-local';
 const SWEEP_PERIOD_MS = 60_000;
@@ -35,6 +42,10 @@ export interface LocalCoordinatorOptions {
   readonly autonomous?: boolean;
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   readonly observe?: (record: DynamoDBRecord) => void;
+  /** Registered clusters: enables ingest (watches) and mirror (Lease writes, pings). */
+  readonly clusters?: { readonly config: ClustersConfig; readonly configDir: string };
+  /** Called after each cluster event ingest stored (tests wait on it; the view refreshes). */
+  readonly onIngest?: () => void;
 }
 
 export interface LocalCoordinator {
@@ -44,6 +55,11 @@ export interface LocalCoordinator {
   readonly deps: CoordinatorDeps;
   readonly streams: StreamRunner;
   readonly timers: LocalTimerQueue;
+  /** The second stream consumer, as on AWS: decisions and pings out to the clusters. */
+  readonly mirror: StreamRunner;
+  readonly registry: ClusterRegistry | undefined;
+  /** Starts watching every registered cluster (npm start does; tests choose when). */
+  startIngest(): void;
   sweep(): Promise<SweepResult>;
   stop(): Promise<void>;
 }
@@ -71,8 +87,13 @@ export async function startLocalCoordinator(
       timers,
       clock: options.clock ?? Date.now,
       logger,
-      leases: ungroupedLeases,
+      leases: options.clusters === undefined ? ungroupedLeases : leaseResolver(options.clusters.config),
     };
+    const registry =
+      options.clusters === undefined
+        ? undefined
+        : new ClusterRegistry(options.clusters.config, defaultFactory(options.clusters.configDir));
+    const mirrorDeps: MirrorDeps = { store: deps.store, clusters: registry ?? noClusters, logger };
     const streamsClient = new DynamoDBStreamsClient({
       endpoint: dynamodb.endpoint,
       region: 'us-east-1',
@@ -88,6 +109,29 @@ export async function startLocalCoordinator(
       ...(options.observe !== undefined && { observe: options.observe }),
     });
     cleanups.push(() => streams.stop());
+    const mirror = new StreamRunner({
+      client: streamsClient,
+      streamArn,
+      filters: FILTERS.mirror,
+      handler: (event) => handleMirrorBatch(mirrorDeps, event),
+      onError: reportError,
+    });
+    cleanups.push(() => mirror.stop());
+    const ingest = new AbortController();
+    cleanups.push(() => ingest.abort());
+    const startIngest = () => {
+      for (const cluster of registry?.names() ?? []) {
+        void runClusterIngest(
+          { ...mirrorDeps, clock: deps.clock, leases: deps.leases },
+          cluster,
+          ingest.signal,
+          {
+            onDrift: (key) => mirrorLease(mirrorDeps, key),
+            ...(options.onIngest !== undefined && { onEvent: options.onIngest }),
+          },
+        );
+      }
+    };
     const { server, url } = await startHttpServer(
       [
         {
@@ -112,6 +156,10 @@ export async function startLocalCoordinator(
     cleanups.push(() => closeServer(server));
     if (autonomous) {
       streams.start();
+      if (registry !== undefined) {
+        mirror.start();
+        startIngest();
+      }
       const schedule = setInterval(() => {
         handleSweep(deps).catch(reportError);
       }, SWEEP_PERIOD_MS);
@@ -124,6 +172,9 @@ export async function startLocalCoordinator(
       deps,
       streams,
       timers,
+      mirror,
+      registry,
+      startIngest,
       sweep: () => handleSweep(deps),
       stop: () => runCleanups(cleanups),
     };
@@ -132,6 +183,8 @@ export async function startLocalCoordinator(
     throw error;
   }
 }
+
+const noClusters = { get: (name: string) => Promise.reject(new Error(`no cluster "${name}" is registered`)) };
 
 async function runCleanups(cleanups: (() => unknown)[]): Promise<void> {
   for (const cleanup of cleanups.reverse()) await cleanup();

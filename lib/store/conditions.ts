@@ -39,3 +39,10 @@ export const LEASE_HELD_BY = 'attribute_exists(pk) AND holderIdentity = :expecte
 
 /** Arm the lease timer unless an earlier one is still pending (one delivery per deadline). */
 export const NO_EARLIER_TIMER_PENDING = 'attribute_not_exists(dueAt) OR dueAt > :dueAt OR dueAt <= :now';
+
+/** A holder's renewal seen in its cluster: still the recorded holder, and newer than the last one seen. */
+export const RENEWAL_BY_HOLDER_NEWER_THAN_LAST =
+  'holderIdentity = :expectedHolder AND (attribute_not_exists(observedRenewTime) OR observedRenewTime < :observedRenewTime)';
+
+/** A candidate deleted from its cluster: remove our item unless a newer heartbeat arrived meanwhile. */
+export const CANDIDATE_NOT_RENEWED_SINCE = 'attribute_exists(pk) AND renewTime <= :renewTime';

@@ -13,6 +13,7 @@ import type {
   CoordinatorStore,
   HeartbeatResult,
   LeaseKey,
+  LeaseObservation,
   LeaseRenewal,
   LeaseState,
   StoredCandidate,
@@ -24,12 +25,14 @@ import { ConflictError, StaleHeartbeatError } from '../errors.js';
 import {
   CANDIDATE_IS_NEW,
   CANDIDATE_NOT_RENEWED_OR_PINGED_SINCE_READ,
+  CANDIDATE_NOT_RENEWED_SINCE,
   CANDIDATE_STILL_EXPIRED,
   CANDIDATE_UNCHANGED_SINCE_READ,
   LEASE_HELD_BY,
   LEASE_IS_NEW,
   LEASE_VERSION_MATCHES,
   NO_EARLIER_TIMER_PENDING,
+  RENEWAL_BY_HOLDER_NEWER_THAN_LAST,
   RENEWAL_WITH_SAME_SPEC,
 } from './conditions.js';
 import {
@@ -89,8 +92,9 @@ export class DynamoDbStore implements CoordinatorStore {
           new UpdateCommand({
             TableName: this.tableName,
             Key: { pk, sk },
-            UpdateExpression:
-              'SET renewTime = :renewTime, renewedAt = :now, #change = :renew, expiresAt = :ttl REMOVE awaitingAck',
+            UpdateExpression: `SET renewTime = :renewTime, renewedAt = :now, #change = :renew, expiresAt = :ttl${
+              heartbeat.resourceVersion === undefined ? '' : ', resourceVersion = :rv'
+            } REMOVE awaitingAck`,
             ConditionExpression: RENEWAL_WITH_SAME_SPEC,
             ExpressionAttributeNames: { '#change': 'change' },
             ExpressionAttributeValues: {
@@ -100,6 +104,7 @@ export class DynamoDbStore implements CoordinatorStore {
               ':ttl': candidateTtl(now),
               ':specKey': specKey,
               ':liveSince': now - CANDIDATE_VALID_MS,
+              ...(heartbeat.resourceVersion !== undefined && { ':rv': heartbeat.resourceVersion }),
             },
             ReturnValues: 'ALL_NEW',
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -137,6 +142,7 @@ export class DynamoDbStore implements CoordinatorStore {
         createdAt: stored?.createdAt ?? heartbeat.creationTimestamp ?? now,
         renewTime: heartbeat.renewTime,
         renewedAt: now,
+        ...(heartbeat.resourceVersion !== undefined && { resourceVersion: heartbeat.resourceVersion }),
         change: 'spec',
         expiresAt: candidateTtl(now),
       };
@@ -313,6 +319,95 @@ export class DynamoDbStore implements CoordinatorStore {
         );
       }
       throw error;
+    }
+  }
+
+  async observeLease(
+    key: LeaseKey,
+    observation: LeaseObservation,
+    expected: StoredLease | undefined,
+    now: Millis,
+  ): Promise<boolean> {
+    // A Lease that existed before we decided anything (e.g. held by a legacy elector) is recorded
+    // as it is, so the election treats its holder as live instead of overwriting it.
+    const current: LeaseRecord = expected?.record ?? { term: 0 };
+    const sameHolder = (current.holderIdentity ?? '') === observation.holderIdentity;
+    const released = observation.holderIdentity === '' && !sameHolder;
+    try {
+      if (expected !== undefined && (sameHolder || released)) {
+        // The recorded holder renewed or released: liveness moves to now, on our clock.
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: partitionKey(key), sk: LEASE_SK },
+            UpdateExpression:
+              'SET holderIdentity = :holder, leaseDurationSeconds = :lds, renewTime = :now, observedRenewTime = :observedRenewTime, #change = :change, updatedAt = :now, version = version + :one',
+            ConditionExpression: released ? LEASE_VERSION_MATCHES : RENEWAL_BY_HOLDER_NEWER_THAN_LAST,
+            ExpressionAttributeNames: { '#change': 'change' },
+            ExpressionAttributeValues: {
+              ':holder': observation.holderIdentity,
+              ':lds': observation.leaseDurationSeconds,
+              ':now': now,
+              ':observedRenewTime': observation.renewTime,
+              ':change': released ? 'release' : 'renewal',
+              ':one': 1,
+              ...(released
+                ? { ':expectedVersion': expected.version }
+                : { ':expectedHolder': current.holderIdentity ?? '' }),
+            },
+          }),
+        );
+        return true;
+      }
+      // Someone else holds it (a legacy elector took an expired lease): a new holder, a new term.
+      const record = {
+        ...current,
+        holderIdentity: observation.holderIdentity,
+        holderCluster: observation.cluster,
+        leaseDurationSeconds: observation.leaseDurationSeconds,
+        renewTime: now,
+        term: observation.holderIdentity === '' ? current.term : current.term + 1,
+      };
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: partitionKey(key),
+            sk: LEASE_SK,
+            kind: 'lease',
+            namespace: key.namespace,
+            name: key.name,
+            ...recordAttributes(record),
+            observedRenewTime: observation.renewTime,
+            version: (expected?.version ?? 0) + 1,
+            change: 'observed',
+            updatedAt: now,
+          },
+          ConditionExpression: expected === undefined ? LEASE_IS_NEW : LEASE_VERSION_MATCHES,
+          ...(expected !== undefined && {
+            ExpressionAttributeValues: { ':expectedVersion': expected.version },
+          }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async removeCandidate(key: LeaseKey, cluster: string, name: string, renewTime: Millis): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: partitionKey(key), sk: candidateSortKey(cluster, name) },
+          ConditionExpression: CANDIDATE_NOT_RENEWED_SINCE,
+          ExpressionAttributeValues: { ':renewTime': renewTime },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
 

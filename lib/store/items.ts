@@ -32,6 +32,8 @@ export interface CandidateItem {
   pingTime?: Millis;
   /** Present while a ping waits for its ack; the next heartbeat removes it (and wakes elect). */
   awaitingAck?: boolean;
+  /** The object's resourceVersion in its cluster, for preconditioned deletes (GC). */
+  resourceVersion?: string;
   /** What the last write changed: "spec" wakes elect, "renew" does not. */
   change: 'spec' | 'renew' | 'ping';
   expiresAt: number;
@@ -54,7 +56,9 @@ export interface LeaseItem {
   holderCluster?: string;
   version: number;
   /** "decision" comes from elect; "renewal" and "release" from the holder. Stream filters use it. */
-  change: 'decision' | 'renewal' | 'release';
+  change: 'decision' | 'renewal' | 'release' | 'observed';
+  /** The last renewTime seen on the holder's own Lease (its clock), to order observations. */
+  observedRenewTime?: Millis;
   updatedAt: Millis;
 }
 
@@ -93,6 +97,8 @@ export function candidateFromItem(item: CandidateItem): StoredCandidate {
     renewTime: item.renewedAt,
     sentRenewTime: item.renewTime,
     ...(item.pingTime !== undefined && { pingTime: item.pingTime }),
+    ...(item.resourceVersion !== undefined && { resourceVersion: item.resourceVersion }),
+    ...(item.awaitingAck === true && { awaitingAck: true }),
   };
 }
 

@@ -1,0 +1,14 @@
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { type MirrorDeps, mirrorLease } from '../sync/mirror.js';
+import { forEachLease } from './by-lease.js';
+
+/**
+ * mirror: one pass per lease touched by the batch. A cluster that cannot be reached is not a
+ * failure of the batch: mirrorLease reports it, and the next change or the sweep catches it up.
+ */
+export function handleMirrorBatch(
+  deps: MirrorDeps,
+  event: DynamoDBStreamEvent,
+): Promise<DynamoDBBatchResponse> {
+  return forEachLease(event, deps.logger, 'mirror', (key) => mirrorLease(deps, key));
+}

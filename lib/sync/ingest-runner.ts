@@ -1,0 +1,129 @@
+import type { LeaseKey } from '../coordinator/ports.js';
+import type { CandidateApiVersion } from '../election/types.js';
+import type { ClusterPort, RawObject, WatchPhase } from '../kube/cluster.js';
+import { type IngestDeps, ingestCandidate, ingestLease } from './ingest.js';
+
+export interface IngestRunnerOptions {
+  /** Called for a lease whose mirror copy in some cluster differs from the decision. */
+  readonly onDrift?: (key: LeaseKey) => Promise<unknown>;
+  /** Called after each event is stored (tests await drains; the local runtime refreshes its view). */
+  readonly onEvent?: () => void;
+}
+
+/**
+ * Keeps one cluster's LeaseCandidates and coordinated Leases flowing into the table: a list,
+ * then watches from the list's resourceVersion, processing events in order, and a fresh list
+ * whenever a watch ends (the apiserver closes them every few minutes, or the cluster went away).
+ * Events are stored within milliseconds of the apiserver sending them: no polling interval.
+ */
+export async function runClusterIngest(
+  deps: IngestDeps,
+  cluster: string,
+  signal: AbortSignal,
+  options: IngestRunnerOptions = {},
+): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      const client = await deps.clusters.get(cluster);
+      await listAndWatch(deps, cluster, client, signal, options);
+    } catch (error) {
+      if (signal.aborted) return;
+      deps.logger.warn('cluster ingest interrupted; retrying', { cluster, error: error as Error });
+      await pause(1000, signal);
+    }
+  }
+}
+
+async function listAndWatch(
+  deps: IngestDeps,
+  cluster: string,
+  client: ClusterPort,
+  signal: AbortSignal,
+  options: IngestRunnerOptions,
+): Promise<void> {
+  const version = await client.candidateVersion();
+  // Leases first: a Lease a legacy elector already holds must be on record before any candidate
+  // can trigger an election, or the first decision would not know it has a live holder.
+  const leases = await client.listLeases();
+  for (const lease of leases.items) await handleLease(deps, cluster, lease, options);
+  const candidates = version === undefined ? undefined : await client.listCandidates(version);
+  for (const candidate of candidates?.items ?? [])
+    await handleCandidate(deps, cluster, 'ADDED', candidate, options);
+
+  // One queue per cluster keeps events in the order the apiserver sent them.
+  let queue = Promise.resolve();
+  const enqueue = (work: () => Promise<unknown>) => {
+    queue = queue.then(work).then(
+      () => options.onEvent?.(),
+      (error: unknown) => deps.logger.error('ingest event failed', { cluster, error: error as Error }),
+    );
+  };
+  const ended = new Promise<void>((resolve) => {
+    const watches: Promise<AbortController>[] = [];
+    let open = 0;
+    const done = () => {
+      open--;
+      // When either watch ends, stop both and relist: resourceVersions may have expired.
+      for (const w of watches) w.then((c) => c.abort()).catch(() => undefined);
+      if (open <= 0) resolve();
+    };
+    const start = (
+      path: 'leases' | 'leasecandidates',
+      apiVersion: string,
+      rv: string,
+      handler: (phase: WatchPhase, o: RawObject) => Promise<unknown>,
+    ) => {
+      open++;
+      watches.push(
+        client.watch(
+          path,
+          apiVersion,
+          rv,
+          (phase, object) => phase !== 'BOOKMARK' && enqueue(() => handler(phase, object)),
+          done,
+        ),
+      );
+    };
+    start('leases', 'v1', leases.resourceVersion, (phase, lease) =>
+      phase === 'DELETED' ? Promise.resolve() : handleLease(deps, cluster, lease, options),
+    );
+    if (version !== undefined && candidates !== undefined) {
+      start('leasecandidates', version as CandidateApiVersion, candidates.resourceVersion, (phase, c) =>
+        handleCandidate(deps, cluster, phase, c, options),
+      );
+    }
+    signal.addEventListener('abort', () => {
+      for (const w of watches) w.then((c) => c.abort()).catch(() => undefined);
+      resolve();
+    });
+  });
+  await ended;
+  await queue;
+}
+
+async function handleCandidate(
+  deps: IngestDeps,
+  cluster: string,
+  phase: WatchPhase,
+  raw: RawObject,
+  options: IngestRunnerOptions,
+) {
+  await ingestCandidate(deps, cluster, phase, raw);
+  options.onEvent?.();
+}
+
+async function handleLease(deps: IngestDeps, cluster: string, raw: RawObject, options: IngestRunnerOptions) {
+  const { outcome, key } = await ingestLease(deps, cluster, raw);
+  if (outcome === 'drift' && key !== undefined) await options.onDrift?.(key);
+  options.onEvent?.();
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,110 @@
+import { parseLease } from '../api/lease.js';
+import { parseLeaseCandidate } from '../api/leasecandidate.js';
+import type { Clock, LeaseKey, LeaseResolver } from '../coordinator/ports.js';
+import { clustersOf } from '../coordinator/ports.js';
+import { CoordinatorError, StaleHeartbeatError } from '../errors.js';
+import type { RawObject, WatchPhase } from '../kube/cluster.js';
+import { planMirror, viewOf } from './desired-lease.js';
+import type { MirrorDeps } from './mirror.js';
+
+export interface IngestDeps extends MirrorDeps {
+  readonly clock: Clock;
+  readonly leases: LeaseResolver;
+}
+
+export type CandidateOutcome = 'stored' | 'unchanged' | 'removed' | 'invalid' | 'not-renewed';
+export type LeaseOutcome = 'renewal' | 'release' | 'observed' | 'drift' | 'unchanged' | 'ignored';
+
+/** Carries one LeaseCandidate event from a cluster into the table (a conditional write). */
+export async function ingestCandidate(
+  deps: IngestDeps,
+  cluster: string,
+  phase: WatchPhase,
+  raw: RawObject,
+): Promise<{ outcome: CandidateOutcome; key?: LeaseKey }> {
+  let candidate: ReturnType<typeof parseLeaseCandidate>;
+  try {
+    candidate = parseLeaseCandidate(raw);
+  } catch (error) {
+    if (!(error instanceof CoordinatorError)) throw error;
+    deps.logger.warn('ignoring an invalid LeaseCandidate', {
+      cluster,
+      object: raw.metadata,
+      reason: error.message,
+    });
+    return { outcome: 'invalid' };
+  }
+  const key = deps.leases(cluster, candidate.namespace, candidate.leaseName);
+  if (phase === 'DELETED') {
+    await deps.store.removeCandidate(
+      key,
+      cluster,
+      candidate.name,
+      candidate.renewTime ?? Number.MAX_SAFE_INTEGER,
+    );
+    return { outcome: 'removed', key };
+  }
+  // Upstream treats a candidate without renewTime as expired; so do we.
+  if (candidate.renewTime === undefined) return { outcome: 'not-renewed', key };
+  try {
+    await deps.store.putHeartbeat(
+      key,
+      cluster,
+      { ...candidate, renewTime: candidate.renewTime },
+      deps.clock(),
+    );
+    return { outcome: 'stored', key };
+  } catch (error) {
+    // Watch replays and relists hand us what we already stored: nothing to do.
+    if (error instanceof StaleHeartbeatError) return { outcome: 'unchanged', key };
+    throw error;
+  }
+}
+
+/**
+ * Carries one coordinated Lease event into the table. In the holder's own cluster the Lease is
+ * the truth about the holder (renewals, releases, a legacy elector taking it); in the other
+ * clusters of a group it only mirrors the decision, so a difference there is drift to repair.
+ */
+export async function ingestLease(
+  deps: IngestDeps,
+  cluster: string,
+  raw: RawObject,
+): Promise<{ outcome: LeaseOutcome; key?: LeaseKey }> {
+  let lease: ReturnType<typeof parseLease>;
+  try {
+    lease = parseLease(raw);
+  } catch (error) {
+    if (!(error instanceof CoordinatorError)) throw error;
+    return { outcome: 'ignored' };
+  }
+  const key = deps.leases(cluster, lease.namespace, lease.name);
+  const { lease: stored, candidates } = await deps.store.loadLease(key);
+  // Leases nobody competes for through us (node leases, plain client-go elections) are not ours.
+  if (stored === undefined && candidates.length === 0) return { outcome: 'ignored', key };
+  const home = (stored?.record.holderCluster ?? clustersOf(key)[0]) === cluster;
+  if (!home && stored !== undefined) {
+    const plan = planMirror(stored.record, false, viewOf(raw as Parameters<typeof viewOf>[0]));
+    return { outcome: plan.write ? 'drift' : 'unchanged', key };
+  }
+  const observed = lease.record;
+  if (observed.renewTime === undefined || observed.leaseDurationSeconds === undefined)
+    return { outcome: 'ignored', key };
+  const holder = observed.holderIdentity ?? '';
+  const recorded = stored?.record.holderIdentity ?? '';
+  if (holder === recorded && observed.renewTime === stored?.record.renewTime)
+    return { outcome: 'unchanged', key };
+  const changed = await deps.store.observeLease(
+    key,
+    {
+      cluster,
+      holderIdentity: holder,
+      leaseDurationSeconds: observed.leaseDurationSeconds,
+      renewTime: observed.renewTime,
+    },
+    stored,
+    deps.clock(),
+  );
+  if (!changed) return { outcome: 'unchanged', key };
+  return { outcome: holder === recorded ? 'renewal' : holder === '' ? 'release' : 'observed', key };
+}
