@@ -39,7 +39,9 @@ async function reconcileOnce(
 ): Promise<ElectionStep> {
   const now = clock();
   const state = await store.loadLease(key);
-  const expired = collectableCandidates(state.candidates, now);
+  // Candidates read from a cluster are collected there first, by the sweep (lib/sync/gc.ts), so
+  // that ingest does not bring them back; the table copy of an HTTP candidate goes here.
+  const expired = collectableCandidates(state.candidates, now).filter((c) => c.resourceVersion === undefined);
   if (expired.length > 0) {
     await store.deleteCandidates(key, expired);
     logger.info('collected expired candidates', { lease: key, candidates: expired.map((c) => c.name) });

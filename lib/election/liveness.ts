@@ -11,12 +11,12 @@ export function needsRefresh(candidate: Candidate, now: Millis): boolean {
   return candidate.renewTime === undefined || candidate.renewTime + CANDIDATE_REFRESH_MS < now;
 }
 
-export function admissibleCandidates(candidates: readonly Candidate[], now: Millis): Candidate[] {
+export function admissibleCandidates<C extends Candidate>(candidates: readonly C[], now: Millis): C[] {
   return candidates.filter((c) => !isCandidateExpired(c, now));
 }
 
 /** Candidates the garbage collector deletes. */
-export function collectableCandidates(candidates: readonly Candidate[], now: Millis): Candidate[] {
+export function collectableCandidates<C extends Candidate>(candidates: readonly C[], now: Millis): C[] {
   return candidates.filter((c) => isCandidateExpired(c, now));
 }
 

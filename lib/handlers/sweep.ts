@@ -1,4 +1,5 @@
 import type { Context } from 'aws-lambda';
+import type { LeaseKey } from '../coordinator/ports.js';
 import { type CoordinatorDeps, reconcileLease } from '../coordinator/reconcile-lease.js';
 
 /** Stop starting reconciles this long before the Lambda deadline, so none is cut off half-way. */
@@ -18,6 +19,8 @@ export interface SweepResult {
 export async function handleSweep(
   deps: CoordinatorDeps,
   context?: Pick<Context, 'getRemainingTimeInMillis'>,
+  /** With clusters: collect expired candidates there and repair Leases changed by others. */
+  clusterPass?: (key: LeaseKey) => Promise<unknown>,
 ): Promise<SweepResult> {
   let reconciled = 0;
   let failed = 0;
@@ -28,6 +31,7 @@ export async function handleSweep(
     }
     try {
       await reconcileLease(deps, key);
+      await clusterPass?.(key);
       reconciled++;
     } catch (error) {
       failed++;

@@ -6,7 +6,7 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import type { ClustersConfig } from '../clusters/config.js';
 import { leaseResolver } from '../clusters/lease-groups.js';
 import { ClusterRegistry, defaultFactory } from '../clusters/registry.js';
-import { type Clock, ungroupedLeases } from '../coordinator/ports.js';
+import { type Clock, type LeaseKey, ungroupedLeases } from '../coordinator/ports.js';
 import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
 import { handleStreamBatch } from '../handlers/elect.js';
 import { handleMirrorBatch } from '../handlers/mirror.js';
@@ -15,6 +15,7 @@ import { handleTimerBatch } from '../handlers/timer.js';
 import { handleHeartbeat } from '../http/heartbeat-api.js';
 import { handleGetLease, handleHolder } from '../http/lease-api.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
+import { collectExpiredCandidates } from '../sync/gc.js';
 import { runClusterIngest } from '../sync/ingest-runner.js';
 import { type MirrorDeps, mirrorLease } from '../sync/mirror.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.js';
@@ -117,6 +118,14 @@ export async function startLocalCoordinator(
       onError: reportError,
     });
     cleanups.push(() => mirror.stop());
+    const clusterPass =
+      registry === undefined
+        ? undefined
+        : async (key: LeaseKey) => {
+            await collectExpiredCandidates(mirrorDeps, key, deps.clock());
+            await mirrorLease(mirrorDeps, key);
+          };
+    const sweep = () => handleSweep(deps, undefined, clusterPass);
     const ingest = new AbortController();
     cleanups.push(() => ingest.abort());
     const startIngest = () => {
@@ -161,7 +170,7 @@ export async function startLocalCoordinator(
         startIngest();
       }
       const schedule = setInterval(() => {
-        handleSweep(deps).catch(reportError);
+        sweep().catch(reportError);
       }, SWEEP_PERIOD_MS);
       cleanups.push(() => clearInterval(schedule));
     }
@@ -175,7 +184,7 @@ export async function startLocalCoordinator(
       mirror,
       registry,
       startIngest,
-      sweep: () => handleSweep(deps),
+      sweep,
       stop: () => runCleanups(cleanups),
     };
   } catch (error) {

@@ -141,7 +141,10 @@ export class DynamoDbStore implements CoordinatorStore {
         // Creation time is set once; the candidate's age is what the strategy orders by.
         createdAt: stored?.createdAt ?? heartbeat.creationTimestamp ?? now,
         renewTime: heartbeat.renewTime,
-        renewedAt: now,
+        // First sight of a candidate: its own renewTime is all we know of its liveness, and at
+        // the 30-minute scale of candidate expiry clock skew does not matter. Later renewals are
+        // timed on our clock alone.
+        renewedAt: stored === undefined ? Math.min(now, heartbeat.renewTime) : now,
         ...(heartbeat.resourceVersion !== undefined && { resourceVersion: heartbeat.resourceVersion }),
         change: 'spec',
         expiresAt: candidateTtl(now),

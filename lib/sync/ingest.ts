@@ -92,8 +92,12 @@ export async function ingestLease(
     return { outcome: 'ignored', key };
   const holder = observed.holderIdentity ?? '';
   const recorded = stored?.record.holderIdentity ?? '';
-  if (holder === recorded && observed.renewTime === stored?.record.renewTime)
-    return { outcome: 'unchanged', key };
+  if (stored !== undefined && holder === recorded && observed.renewTime === stored.record.renewTime) {
+    // Nothing new about the holder; but what it or a legacy renewer strips (strategy,
+    // preferredHolder, the term) must be put back.
+    const plan = planMirror(stored.record, true, viewOf(raw as Parameters<typeof viewOf>[0]));
+    return { outcome: plan.write ? 'drift' : 'unchanged', key };
+  }
   const changed = await deps.store.observeLease(
     key,
     {

@@ -1,6 +1,38 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { type LocalCoordinator, startLocalCoordinator } from '../../lib/local/local-coordinator.js';
+import {
+  type LocalCoordinator,
+  type LocalCoordinatorOptions,
+  startLocalCoordinator,
+} from '../../lib/local/local-coordinator.js';
+
+/** Wakes waiters when something happened, so tests await events instead of sleeping. */
+export class Notifier {
+  private waiters: (() => void)[] = [];
+  notify(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+  next(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
+
+/**
+ * Drains both stream consumers and checks; until the check passes, waits for the next cluster
+ * event to be ingested and tries again. Gives up after `rounds` events.
+ */
+export async function settle(stack: TestStack, check: () => Promise<boolean>, rounds = 200): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    const next = stack.ingested.next();
+    await stack.streams.drain();
+    await stack.mirror.drain();
+    if (await check()) return;
+    await next;
+  }
+  throw new Error(`not settled after ${rounds} ingested events`);
+}
 
 /** A clock the test moves by hand. */
 export class TestClock {
@@ -16,20 +48,33 @@ export interface TestStack extends LocalCoordinator {
   readonly clock: TestClock;
   /** Every stream record seen, filtered or not, in order. */
   readonly records: DynamoDBRecord[];
+  /** Resolves `next()` after the next cluster event ingest stored. */
+  readonly ingested: Notifier;
   post(path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }>;
   postRaw(path: string, body: string): Promise<{ status: number; json: Record<string, unknown> }>;
   /** Every item in the table, sorted, for before/after comparisons. */
   snapshot(): Promise<unknown[]>;
 }
 
-// Starts at the wall clock: DynamoDB Local really deletes items whose TTL (epoch seconds) has passed.
-export async function startTestStack(start = Math.floor(Date.now() / 1000) * 1000): Promise<TestStack> {
-  const clock = new TestClock(start);
+export interface TestStackOptions {
+  /** Where the test clock starts; by default the wall clock (DynamoDB Local really deletes items whose TTL has passed). */
+  readonly start?: number;
+  /** Use the real clock: for tests against real apiservers, whose clients run in real time. */
+  readonly realClock?: boolean;
+  readonly clusters?: LocalCoordinatorOptions['clusters'];
+}
+
+export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
+  const clock = new TestClock(options.start ?? Math.floor(Date.now() / 1000) * 1000);
   const records: DynamoDBRecord[] = [];
+  const ingested = new Notifier();
   const stack = await startLocalCoordinator({
-    clock: clock.read,
-    logLevel: 'SILENT',
+    clock: options.realClock === true ? Date.now : clock.read,
+    // LOG_LEVEL=DEBUG shows what the coordinator did when a test fails.
+    logLevel: (process.env.LOG_LEVEL as 'DEBUG' | undefined) ?? 'SILENT',
     observe: (r) => records.push(r),
+    onIngest: () => ingested.notify(),
+    ...(options.clusters !== undefined && { clusters: options.clusters }),
   });
   const postRaw = async (path: string, body: string) => {
     const response = await fetch(`${stack.url}${path}`, {
@@ -43,6 +88,7 @@ export async function startTestStack(start = Math.floor(Date.now() / 1000) * 100
     ...stack,
     clock,
     records,
+    ingested,
     postRaw,
     post: (path, body) => postRaw(path, JSON.stringify(body)),
     snapshot: async () => {

@@ -1,0 +1,146 @@
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+/**
+ * kube-apiserver and etcd, built from their Go modules at pinned versions, once per machine,
+ * into the user's cache directory (no Docker, no release downloads: only the Go module proxy).
+ */
+export const KUBERNETES_VERSION = '1.37.2';
+export const ETCD_VERSION = '3.6.16';
+
+export interface KubeBinaries {
+  readonly kubeApiserver: string;
+  readonly etcd: string;
+}
+
+export function kubeCacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(base, 'lease-coordinator', 'kube', `v${KUBERNETES_VERSION}`);
+}
+
+/** Returns the cached binaries, building whichever is missing (a cold build takes minutes). */
+export async function ensureKubeBinaries(
+  log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<KubeBinaries> {
+  const dir = kubeCacheDir();
+  const bin = join(dir, 'bin');
+  const binaries = { kubeApiserver: join(bin, 'kube-apiserver'), etcd: join(bin, 'etcd') };
+  const stamp = join(bin, 'versions');
+  const wanted = `kubernetes v${KUBERNETES_VERSION}\netcd v${ETCD_VERSION}\n`;
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted) return binaries;
+  mkdirSync(bin, { recursive: true });
+  await withLock(join(dir, '.build-lock'), async () => {
+    if (existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted) return;
+    await buildApiserver(join(dir, 'src', 'apiserver'), binaries.kubeApiserver, log);
+    await buildEtcd(join(dir, 'src', 'etcd'), binaries.etcd, log);
+    writeFileSync(stamp, wanted);
+  });
+  return binaries;
+}
+
+function go(args: string[], cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    // -mod=mod: the wrapper modules carry no vendor directory and may need go.sum entries added.
+    const child = spawn('go', args, {
+      cwd,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, GOFLAGS: '-mod=mod' },
+    });
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`go ${args.join(' ')} exited with ${code}`)),
+    );
+  });
+}
+
+/**
+ * k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them inside its own
+ * repository only; a consumer replaces each with the matching v0.37.x itself.
+ */
+async function buildApiserver(src: string, out: string, log: (line: string) => void): Promise<void> {
+  log(
+    `lease-coordinator: building kube-apiserver v${KUBERNETES_VERSION} from Go modules (once per machine)…`,
+  );
+  mkdirSync(src, { recursive: true });
+  await go(['mod', 'download', `k8s.io/kubernetes@v${KUBERNETES_VERSION}`], src);
+  const gomodcache = (await promisify(execFile)('go', ['env', 'GOMODCACHE'])).stdout.trim();
+  const upstreamMod = readFileSync(
+    join(gomodcache, 'cache', 'download', 'k8s.io', 'kubernetes', '@v', `v${KUBERNETES_VERSION}.mod`),
+    'utf8',
+  );
+  const staging = [
+    ...new Set([...upstreamMod.matchAll(/^\s+(k8s\.io\/[\w.-]+) v0\.0\.0$/gm)].map((m) => m[1] as string)),
+  ].sort();
+  const minor = KUBERNETES_VERSION.split('.')[1];
+  writeFileSync(
+    join(src, 'go.mod'),
+    [
+      'module lease-coordinator.dev/kube-apiserver-build',
+      '',
+      'go 1.26.0',
+      '',
+      `require k8s.io/kubernetes v${KUBERNETES_VERSION}`,
+      '',
+      'replace (',
+      ...staging.map((m) => `\t${m} => ${m} v0.${minor}.${KUBERNETES_VERSION.split('.')[2]}`),
+      ')',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(src, 'tools.go'),
+    '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n',
+  );
+  await go(['mod', 'tidy'], src);
+  const ldflags = [
+    '-s -w',
+    `-X k8s.io/component-base/version.gitVersion=v${KUBERNETES_VERSION}`,
+    '-X k8s.io/component-base/version.gitMajor=1',
+    `-X k8s.io/component-base/version.gitMinor=${minor}`,
+  ].join(' ');
+  await go(
+    ['build', '-trimpath', '-ldflags', ldflags, '-o', out, 'k8s.io/kubernetes/cmd/kube-apiserver'],
+    src,
+  );
+}
+
+async function buildEtcd(src: string, out: string, log: (line: string) => void): Promise<void> {
+  log(`lease-coordinator: building etcd v${ETCD_VERSION} from Go modules (once per machine)…`);
+  mkdirSync(src, { recursive: true });
+  writeFileSync(
+    join(src, 'go.mod'),
+    `module lease-coordinator.dev/etcd-build\n\ngo 1.26.0\n\nrequire go.etcd.io/etcd/server/v3 v${ETCD_VERSION}\n`,
+  );
+  writeFileSync(
+    join(src, 'tools.go'),
+    '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n',
+  );
+  await go(['mod', 'tidy'], src);
+  await go(['build', '-trimpath', '-ldflags', '-s -w', '-o', out, 'go.etcd.io/etcd/server/v3'], src);
+}
+
+/** A directory lock: two test workers on one machine build once, not twice. A lock older than an hour is stale. */
+async function withLock(path: string, work: () => Promise<void>): Promise<void> {
+  for (;;) {
+    try {
+      mkdirSync(path);
+      break;
+    } catch {
+      const lockedAt = statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
+      if (Date.now() - lockedAt > 3_600_000) rmSync(path, { recursive: true, force: true });
+      // Another process is building; look again shortly (waiting on a process we cannot observe otherwise).
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  }
+  try {
+    await work();
+  } finally {
+    rmSync(path, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`)
+  console.log(JSON.stringify(ensureKubeBinaries(), null, 2));

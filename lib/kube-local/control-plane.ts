@@ -1,0 +1,181 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pRetry, { AbortError } from 'p-retry';
+import { stringify } from 'yaml';
+import { CoordinatorError } from '../errors.js';
+import { freePort } from '../local/dynamodb-local.js';
+import { ensureKubeBinaries } from './build.js';
+
+/** One local Kubernetes control plane: etcd + kube-apiserver on loopback, with CLE turned on. */
+export interface ControlPlane {
+  readonly name: string;
+  readonly server: string;
+  /** In system:masters: for test setup. */
+  readonly adminToken: string;
+  /** The coordinator's own identity (user lease-coordinator), bound only by the RBAC in infra/. */
+  readonly coordinatorToken: string;
+  readonly caData: string;
+  readonly dir: string;
+  /** Stops the apiserver only: the cluster "goes away" and comes back with startApiserver. */
+  stopApiserver(): Promise<void>;
+  startApiserver(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function spawnLogged(bin: string, args: string[], log: string): ChildProcess {
+  const fd = openSync(log, 'a');
+  const child = spawn(bin, args, { stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  return child;
+}
+
+async function kill(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  // SIGKILL: a cluster that goes away does not say goodbye, and tests need not wait for a graceful drain.
+  child.kill('SIGKILL');
+  await exited;
+}
+
+function tail(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').split('\n').slice(-15).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** GET with a bearer token, trusting only the given CA. Resolves with the status code. */
+export function httpsGet(url: string, token: string, ca: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { authorization: `Bearer ${token}` }, ca }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export async function startControlPlane(name: string): Promise<ControlPlane> {
+  const binaries = await ensureKubeBinaries();
+  const dir = mkdtempSync(join(tmpdir(), `lease-coordinator-${name}-`));
+  const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const adminToken = randomBytes(16).toString('hex');
+  const coordinatorToken = randomBytes(16).toString('hex');
+  writeFileSync(
+    join(dir, 'tokens.csv'),
+    `${adminToken},admin,admin-uid,"system:masters"\n${coordinatorToken},lease-coordinator,lease-coordinator-uid\n`,
+  );
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  writeFileSync(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+  writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+
+  const etcd = spawnLogged(
+    binaries.etcd,
+    [
+      '--name=default',
+      `--data-dir=${join(dir, 'etcd')}`,
+      `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+      `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
+      '--log-level=warn',
+    ],
+    join(dir, 'etcd.log'),
+  );
+  const server = `https://127.0.0.1:${apiPort}`;
+  const apiserverArgs = [
+    `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    // The kubernetes Service endpoint may not point at loopback; nothing here needs that Service.
+    '--endpoint-reconciler-type=none',
+    `--secure-port=${apiPort}`,
+    `--cert-dir=${join(dir, 'certs')}`,
+    '--service-cluster-ip-range=10.0.0.0/24',
+    `--service-account-issuer=${server}`,
+    `--service-account-key-file=${join(dir, 'sa.pub')}`,
+    `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+    `--token-auth-file=${join(dir, 'tokens.csv')}`,
+    '--authorization-mode=RBAC',
+    '--disable-admission-plugins=ServiceAccount',
+    '--enable-priority-and-fairness=false',
+    '--feature-gates=CoordinatedLeaderElection=true',
+    '--runtime-config=coordination.k8s.io/v1beta1=true,coordination.k8s.io/v1alpha2=true',
+  ];
+  let apiserver: ChildProcess | undefined;
+  let caData = '';
+  const startApiserver = async () => {
+    apiserver = spawnLogged(binaries.kubeApiserver, apiserverArgs, join(dir, 'apiserver.log'));
+    const started = apiserver;
+    await pRetry(
+      async () => {
+        if (started.exitCode !== null)
+          throw new AbortError(`kube-apiserver exited:\n${tail(join(dir, 'apiserver.log'))}`);
+        // The serving certificate (and its CA) appears once the apiserver has generated it.
+        const ca = readFileSync(join(dir, 'certs', 'apiserver.crt'), 'utf8');
+        const ready = await httpsGet(`${server}/readyz`, adminToken, ca);
+        if (ready.status !== 200) throw new Error(`readyz ${ready.status}`);
+        caData = ca;
+      },
+      { retries: 120, minTimeout: 250, maxTimeout: 1000, factor: 1.2 },
+    );
+  };
+  const stop = async () => {
+    await kill(apiserver);
+    await kill(etcd);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await startApiserver();
+  } catch (error) {
+    const logs = `${tail(join(dir, 'etcd.log'))}\n${tail(join(dir, 'apiserver.log'))}`;
+    await stop();
+    throw new CoordinatorError(`control plane ${name} did not start:\n${logs}`, { cause: error });
+  }
+  return {
+    name,
+    server,
+    adminToken,
+    coordinatorToken,
+    get caData() {
+      return caData;
+    },
+    dir,
+    stopApiserver: () => kill(apiserver),
+    startApiserver,
+    stop,
+  };
+}
+
+/** A kubeconfig with one context per control plane, for the given user ("admin" or the coordinator). */
+export function writeKubeconfig(
+  path: string,
+  planes: readonly ControlPlane[],
+  user: 'admin' | 'coordinator',
+): void {
+  const document = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: planes.map((p) => ({
+      name: p.name,
+      cluster: { server: p.server, 'certificate-authority-data': Buffer.from(p.caData).toString('base64') },
+    })),
+    users: planes.map((p) => ({
+      name: `${user}@${p.name}`,
+      user: { token: user === 'admin' ? p.adminToken : p.coordinatorToken },
+    })),
+    contexts: planes.map((p) => ({ name: p.name, context: { cluster: p.name, user: `${user}@${p.name}` } })),
+    'current-context': planes[0]?.name ?? '',
+  };
+  writeFileSync(path, stringify(document), { mode: 0o600 });
+}

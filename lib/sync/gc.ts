@@ -1,0 +1,37 @@
+import type { LeaseKey } from '../coordinator/ports.js';
+import { collectableCandidates } from '../election/liveness.js';
+import type { Millis } from '../election/types.js';
+import type { MirrorDeps } from './mirror.js';
+
+/**
+ * Candidate garbage collection in the clusters, as upstream's GC controller does: a candidate
+ * that has not renewed for 30 minutes (judged on our clock) is deleted from its cluster, with
+ * its resourceVersion as a precondition so one that renewed meanwhile survives, then from the table.
+ */
+export async function collectExpiredCandidates(
+  deps: MirrorDeps,
+  key: LeaseKey,
+  now: Millis,
+): Promise<string[]> {
+  const { candidates } = await deps.store.loadLease(key);
+  const expired = collectableCandidates(candidates, now);
+  const collected: string[] = [];
+  for (const candidate of expired) {
+    if (candidate.resourceVersion !== undefined) {
+      const client = await deps.clusters.get(candidate.cluster);
+      const result = await client.deleteCandidate(
+        candidate.apiVersion,
+        { namespace: candidate.namespace, name: candidate.name },
+        candidate.resourceVersion,
+      );
+      // 409: it changed in the cluster since we read it (it renewed); ingest brings that in.
+      if (!result.ok && result.reason === 'Conflict') continue;
+    }
+    collected.push(candidate.name);
+  }
+  await deps.store.deleteCandidates(
+    key,
+    expired.filter((c) => collected.includes(c.name)),
+  );
+  return collected;
+}

@@ -1,0 +1,199 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseClustersConfig } from '../../lib/clusters/config.js';
+import { ensureKubeBinaries } from '../../lib/kube-local/build.js';
+import { type ControlPlane, startControlPlane, writeKubeconfig } from '../../lib/kube-local/control-plane.js';
+import { applyRbac, benchInTreeController, kube, leaseCandidate } from '../helpers/kube-admin.js';
+import { settle, startTestStack, type TestStack } from '../helpers/local-stack.js';
+
+const LEASES = '/apis/coordination.k8s.io/v1/namespaces/default/leases';
+const CANDIDATES = '/apis/coordination.k8s.io/v1beta1/namespaces/default/leasecandidates';
+const GROUP = { scope: 'alpha+beta', namespace: 'default', name: 'grouped' };
+
+type Lease = {
+  metadata: { annotations?: Record<string, string>; resourceVersion: string };
+  spec: Record<string, unknown>;
+};
+
+async function leaseIn(plane: ControlPlane, name: string): Promise<Lease | undefined> {
+  const res = await kube(plane, 'GET', `${LEASES}/${name}`);
+  return res.status === 200 ? (res.json as unknown as Lease) : undefined;
+}
+
+describe('clusters (integration: two kube-apiservers + etcd built from Go modules, DynamoDB Local)', () => {
+  let alpha: ControlPlane;
+  let beta: ControlPlane;
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    await ensureKubeBinaries();
+    [alpha, beta] = await Promise.all([startControlPlane('alpha'), startControlPlane('beta')]);
+    for (const plane of [alpha, beta]) {
+      await applyRbac(plane);
+      // The in-tree CLE controller would act on OldestEmulationVersion leases too; keep it from leading.
+      await benchInTreeController(plane);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'lease-coordinator-clusters-'));
+    writeKubeconfig(join(dir, 'kubeconfig'), [alpha, beta], 'coordinator');
+    const config = parseClustersConfig({
+      clusters: [
+        { name: 'alpha', kubeconfig: { path: 'kubeconfig', context: 'alpha' } },
+        { name: 'beta', kubeconfig: { path: 'kubeconfig', context: 'beta' } },
+      ],
+      leaseGroups: [{ namespace: 'default', name: 'grouped', clusters: ['alpha', 'beta'] }],
+    });
+    stack = await startTestStack({ realClock: true, clusters: { config, configDir: dir } });
+    stack.startIngest();
+  }, 3_600_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await Promise.all([alpha?.stop(), beta?.stop()]);
+  });
+
+  it('runs the coordinator with only the RBAC in infra/kubernetes/rbac.yaml', async () => {
+    expect(
+      (
+        await kube(
+          alpha,
+          'GET',
+          '/apis/coordination.k8s.io/v1beta1/leasecandidates',
+          undefined,
+          'coordinator',
+        )
+      ).status,
+    ).toBe(200);
+    expect((await kube(alpha, 'GET', '/api/v1/secrets', undefined, 'coordinator')).status).toBe(403);
+    expect((await kube(alpha, 'DELETE', `${LEASES}/anything`, undefined, 'coordinator')).status).toBe(403);
+  });
+
+  it('elects inside one cluster the upstream way and writes the Lease there', async () => {
+    const now = Date.now();
+    expect(
+      (
+        await kube(
+          alpha,
+          'POST',
+          CANDIDATES,
+          leaseCandidate('solo-a', 'solo', { binary: '1.20.0', emulation: '1.20.0' }, now),
+        )
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await kube(
+          alpha,
+          'POST',
+          CANDIDATES,
+          leaseCandidate('solo-b', 'solo', { binary: '1.20.0', emulation: '1.19.0' }, now),
+        )
+      ).status,
+    ).toBe(201);
+    // solo-b wins: elected at once if both arrive together, or preferred over a live solo-a if
+    // solo-a's heartbeat was stored first (then the holder yields, which no process does here).
+    await settle(stack, async () => {
+      const lease = await leaseIn(alpha, 'solo');
+      const won = lease?.spec.holderIdentity === 'solo-b' || lease?.spec.preferredHolder === 'solo-b';
+      return won && lease?.metadata.annotations?.['lease-coordinator.dev/term'] !== undefined;
+    });
+    const lease = (await leaseIn(alpha, 'solo')) as Lease;
+    expect(lease.spec.strategy).toBe('OldestEmulationVersion');
+    expect(lease.spec.leaseDurationSeconds).toBeGreaterThan(0);
+    expect(String(lease.spec.renewTime)).toMatch(/\.\d{6}Z$/);
+    expect(Number(lease.metadata.annotations?.['lease-coordinator.dev/term'])).toBeGreaterThanOrEqual(1);
+    // Ungrouped: the other cluster has no copy.
+    expect(await leaseIn(beta, 'solo')).toBeUndefined();
+  });
+
+  it('elects across a lease group and mirrors the decision into every cluster of it', async () => {
+    const now = Date.now();
+    await kube(
+      alpha,
+      'POST',
+      CANDIDATES,
+      leaseCandidate('group-a', 'grouped', { binary: '1.20.0', emulation: '1.20.0' }, now),
+    );
+    await kube(
+      beta,
+      'POST',
+      CANDIDATES,
+      leaseCandidate('group-b', 'grouped', { binary: '1.20.0', emulation: '1.19.0' }, now),
+    );
+    await settle(stack, async () => {
+      const [a, b] = await Promise.all([leaseIn(alpha, 'grouped'), leaseIn(beta, 'grouped')]);
+      return a?.spec.holderIdentity === 'group-b' && b?.spec.holderIdentity === 'group-b';
+    });
+    const { lease } = await stack.deps.store.loadLease(GROUP);
+    expect(lease?.record.holderCluster).toBe('beta');
+    for (const plane of [alpha, beta]) {
+      expect((await leaseIn(plane, 'grouped'))?.metadata.annotations?.['lease-coordinator.dev/term']).toBe(
+        '1',
+      );
+    }
+  });
+
+  it('repairs a mirrored Lease changed by hand', async () => {
+    const drifted = (await leaseIn(alpha, 'grouped')) as Lease;
+    const res = await kube(alpha, 'PUT', `${LEASES}/grouped`, {
+      ...drifted,
+      spec: { ...drifted.spec, holderIdentity: 'intruder' },
+    });
+    expect(res.status).toBe(200);
+    await settle(stack, async () => (await leaseIn(alpha, 'grouped'))?.spec.holderIdentity === 'group-b');
+  });
+
+  it('answers a stale resourceVersion with a typed 409 Conflict, and a second create with AlreadyExists', async () => {
+    const client = await stack.registry?.get('alpha');
+    const current = (await client?.readLease({ namespace: 'default', name: 'solo' })) as Lease &
+      Record<string, unknown>;
+    const stale = { ...current, metadata: { ...current.metadata, resourceVersion: '1' } };
+    expect(await client?.replaceLease(stale)).toEqual({ ok: false, reason: 'Conflict' });
+    expect(
+      await client?.createLease({ ...current, metadata: { name: 'solo', namespace: 'default' } }),
+    ).toEqual({
+      ok: false,
+      reason: 'AlreadyExists',
+    });
+  });
+
+  it('keeps mirroring to a cluster that is up while another is down, and catches the other up when it returns', async () => {
+    await beta.stopApiserver();
+    const { lease } = await stack.deps.store.loadLease(GROUP);
+    if (lease === undefined) throw new Error('no decision for the group');
+    // A new decision lands while beta is away (as a preemption would: only preferredHolder changes).
+    await stack.deps.store.writeLease(
+      GROUP,
+      { ...lease.record, preferredHolder: 'group-a' },
+      lease.version,
+      Date.now(),
+    );
+    await settle(stack, async () => (await leaseIn(alpha, 'grouped'))?.spec.preferredHolder === 'group-a');
+    await beta.startApiserver();
+    await settle(stack, async () => (await leaseIn(beta, 'grouped'))?.spec.preferredHolder === 'group-a');
+  });
+
+  it('deletes a candidate that has not renewed for 30 minutes from its cluster', async () => {
+    const twoHoursAgo = Date.now() - 2 * 3_600_000;
+    await kube(
+      alpha,
+      'POST',
+      CANDIDATES,
+      leaseCandidate('stale', 'solo', { binary: '1.20.0', emulation: '1.20.0' }, twoHoursAgo),
+    );
+    await settle(stack, async () =>
+      (
+        await stack.deps.store.loadLease({ scope: 'alpha', namespace: 'default', name: 'solo' })
+      ).candidates.some((c) => c.name === 'stale'),
+    );
+    await stack.sweep();
+    expect((await kube(alpha, 'GET', `${CANDIDATES}/stale`)).status).toBe(404);
+    const { candidates } = await stack.deps.store.loadLease({
+      scope: 'alpha',
+      namespace: 'default',
+      name: 'solo',
+    });
+    expect(candidates.map((c) => c.name)).not.toContain('stale');
+  });
+});
