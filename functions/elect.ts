@@ -2,4 +2,4 @@ import type { DynamoDBStreamHandler } from 'aws-lambda';
 import { handleStreamBatch } from '../lib/handlers/elect.js';
 import { deployedDeps } from '../lib/runtime/deps.js';
 
-export const handler: DynamoDBStreamHandler = (event) => handleStreamBatch(deployedDeps(), event);
+export const handler: DynamoDBStreamHandler = async (event) => handleStreamBatch(await deployedDeps(), event);

@@ -2,4 +2,5 @@ import type { APIGatewayProxyHandlerV2 } from 'aws-lambda';
 import { handleHeartbeat } from '../lib/http/heartbeat-api.js';
 import { deployedDeps } from '../lib/runtime/deps.js';
 
-export const handler: APIGatewayProxyHandlerV2 = (event) => handleHeartbeat(deployedDeps(), event);
+export const handler: APIGatewayProxyHandlerV2 = async (event) =>
+  handleHeartbeat(await deployedDeps(), event);

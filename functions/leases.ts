@@ -3,7 +3,7 @@ import { handleGetLease, handleHolder } from '../lib/http/lease-api.js';
 import { deployedDeps } from '../lib/runtime/deps.js';
 
 /** The Lease routes of the HTTP API: read a decision; renew or release as its holder. */
-export const handler: APIGatewayProxyHandlerV2 = (event) =>
-  event.requestContext.http.method === 'GET'
-    ? handleGetLease(deployedDeps(), event)
-    : handleHolder(deployedDeps(), event);
+export const handler: APIGatewayProxyHandlerV2 = async (event) => {
+  const deps = await deployedDeps();
+  return event.requestContext.http.method === 'GET' ? handleGetLease(deps, event) : handleHolder(deps, event);
+};

@@ -2,4 +2,4 @@ import type { SQSHandler } from 'aws-lambda';
 import { handleTimerBatch } from '../lib/handlers/timer.js';
 import { deployedDeps } from '../lib/runtime/deps.js';
 
-export const handler: SQSHandler = (event) => handleTimerBatch(deployedDeps(), event);
+export const handler: SQSHandler = async (event) => handleTimerBatch(await deployedDeps(), event);

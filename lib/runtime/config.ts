@@ -7,13 +7,20 @@ const environment = z.object({
   TIMER_QUEUE_URL: z.url({ error: 'must be the URL of the SQS timer queue' }).optional(),
   DYNAMODB_ENDPOINT: z.url({ error: 'must be a URL such as http://127.0.0.1:8000' }).optional(),
   AWS_REGION: z.string().min(1).default('us-east-1'),
+  /** SSM parameter holding the clusters config (YAML); without it leases are ungrouped and no cluster is read. */
+  CLUSTERS_CONFIG_PARAMETER: z
+    .string()
+    .startsWith('/', { error: 'must be an SSM parameter name starting with /' })
+    .optional(),
 });
 
 export type RuntimeConfig = z.output<typeof environment>;
 
 /** Reads the function environment; a bad value fails at cold start, naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
-  const result = environment.safeParse(env);
+  // serverless.yml renders an unset optional parameter as "": treat it as unset.
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const result = environment.safeParse(set);
   if (!result.success) {
     throw new ConfigError(`invalid environment: ${toValidationError(result.error).message}`);
   }

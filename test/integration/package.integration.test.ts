@@ -9,6 +9,8 @@ import { ensureCfnLint } from '../../scripts/ensure-cfn-lint.mjs';
 const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
 
+const FUNCTIONS = ['heartbeat', 'leases', 'elect', 'requeue', 'sweep', 'ingest', 'mirror'];
+
 type Resource = { Type: string; Properties: Record<string, unknown> };
 type Statement = { Action: string | string[]; Resource: unknown };
 
@@ -41,20 +43,20 @@ describe('serverless package (integration: osls offline, no credentials, cfn-lin
   const ofType = (type: string) => resources.filter(([, r]) => r.Type === type);
 
   it('packages every function as its own zip', () => {
-    for (const fn of ['heartbeat', 'leases', 'elect', 'requeue', 'sweep']) {
+    for (const fn of FUNCTIONS) {
       expect(existsSync(join(out, `${fn}.zip`)), `${fn}.zip`).toBe(true);
     }
   });
 
   it('runs every function on nodejs22.x, arm64, with a role of its own', () => {
     const functions = ofType('AWS::Lambda::Function');
-    expect(functions).toHaveLength(5);
+    expect(functions).toHaveLength(FUNCTIONS.length);
     const roles = functions.map(([, f]) => JSON.stringify(f.Properties.Role));
     for (const [, f] of functions) {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
       expect(f.Properties.Architectures).toEqual(['arm64']);
     }
-    expect(new Set(roles).size).toBe(5);
+    expect(new Set(roles).size).toBe(FUNCTIONS.length);
   });
 
   it('grants DynamoDB and SQS actions on named resources only', () => {
@@ -80,31 +82,40 @@ describe('serverless package (integration: osls offline, no credentials, cfn-lin
     expect(table.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
   });
 
-  it('feeds elect from the stream with the shared filters, bisect, bounded retries and an SQS on-failure destination', () => {
-    const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties);
-    const stream = mappings.find((m) => JSON.stringify(m.EventSourceArn).includes('StreamArn'));
-    expect(stream).toBeDefined();
-    const filters = JSON.parse(readFileSync(join(root, 'infra/stream-filters.json'), 'utf8')) as {
-      elect: unknown[];
-    };
-    const patterns = (stream?.FilterCriteria as { Filters: { Pattern: string }[] }).Filters.map((f) =>
-      JSON.parse(f.Pattern),
-    );
-    expect(patterns).toEqual(filters.elect);
-    expect(stream?.BisectBatchOnFunctionError).toBe(true);
-    expect(stream?.MaximumRetryAttempts).toBeGreaterThan(0);
-    expect(stream?.MaximumRetryAttempts).toBeLessThanOrEqual(10);
-    expect(stream?.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
-    const destination = JSON.stringify((stream?.DestinationConfig as { OnFailure: unknown }).OnFailure);
-    const queue = destination.match(/"(\w+)","Arn"/)?.[1];
-    expect(template.Resources[queue ?? '']?.Type).toBe('AWS::SQS::Queue');
-  });
+  it.each(['elect', 'mirror'] as const)(
+    'feeds %s from the stream with the shared filters, bisect, bounded retries and an SQS on-failure destination',
+    (fn) => {
+      const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties);
+      const functionId = `${fn[0]?.toUpperCase()}${fn.slice(1)}LambdaFunction`;
+      const stream = mappings.find(
+        (m) =>
+          JSON.stringify(m.EventSourceArn).includes('StreamArn') &&
+          JSON.stringify(m.FunctionName).includes(functionId),
+      );
+      expect(stream).toBeDefined();
+      const filters = JSON.parse(readFileSync(join(root, 'infra/stream-filters.json'), 'utf8')) as Record<
+        string,
+        unknown[]
+      >;
+      const patterns = (stream?.FilterCriteria as { Filters: { Pattern: string }[] }).Filters.map((f) =>
+        JSON.parse(f.Pattern),
+      );
+      expect(patterns).toEqual(filters[fn]);
+      expect(stream?.BisectBatchOnFunctionError).toBe(true);
+      expect(stream?.MaximumRetryAttempts).toBeGreaterThan(0);
+      expect(stream?.MaximumRetryAttempts).toBeLessThanOrEqual(10);
+      expect(stream?.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+      const destination = JSON.stringify((stream?.DestinationConfig as { OnFailure: unknown }).OnFailure);
+      const queue = destination.match(/"(\w+)","Arn"/)?.[1];
+      expect(template.Resources[queue ?? '']?.Type).toBe('AWS::SQS::Queue');
+    },
+  );
 
-  it('feeds requeue from the timer queue and runs sweep every minute', () => {
+  it('feeds requeue from the timer queue and runs sweep and ingest every minute', () => {
     const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties);
     expect(mappings.some((m) => JSON.stringify(m.EventSourceArn).includes('TimerQueue'))).toBe(true);
     const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties.ScheduleExpression);
-    expect(rules).toContain('rate(1 minute)');
+    expect(rules.filter((r) => r === 'rate(1 minute)')).toHaveLength(2);
   });
 
   it('passes cfn-lint', async () => {

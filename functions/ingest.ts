@@ -1,0 +1,30 @@
+import type { ScheduledHandler } from 'aws-lambda';
+import { deployedClusterDeps } from '../lib/runtime/deps.js';
+import { runClusterIngest } from '../lib/sync/ingest-runner.js';
+import { mirrorLease } from '../lib/sync/mirror.js';
+
+/** Leave this long before the Lambda deadline; the next scheduled run has already started by then. */
+const DEADLINE_MARGIN_MS = 3_000;
+
+/**
+ * ingest: started every minute, it watches every registered cluster for about a minute, storing
+ * each LeaseCandidate and Lease change as it arrives, so changes reach the table within
+ * milliseconds rather than at the next schedule. Runs overlap by a few seconds, so no change
+ * falls between two of them (the conditional writes make the overlap harmless).
+ */
+export const handler: ScheduledHandler = async (_event, context) => {
+  const deps = await deployedClusterDeps();
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS);
+  try {
+    await Promise.all(
+      deps.registry
+        .names()
+        .map((cluster) =>
+          runClusterIngest(deps, cluster, stop.signal, { onDrift: (key) => mirrorLease(deps, key) }),
+        ),
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+};
