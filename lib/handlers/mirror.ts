@@ -1,5 +1,6 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { type MirrorDeps, mirrorLease } from '../sync/mirror.js';
+import type { LeaseKey } from '../coordinator/ports.js';
+import { type ClusterOutcome, type MirrorDeps, mirrorLease } from '../sync/mirror.js';
 import { forEachLease } from './by-lease.js';
 
 /**
@@ -9,6 +10,9 @@ import { forEachLease } from './by-lease.js';
 export function handleMirrorBatch(
   deps: MirrorDeps,
   event: DynamoDBStreamEvent,
+  onMirrored?: (key: LeaseKey, outcomes: Record<string, ClusterOutcome>) => void,
 ): Promise<DynamoDBBatchResponse> {
-  return forEachLease(event, deps.logger, 'mirror', (key) => mirrorLease(deps, key));
+  return forEachLease(event, deps.logger, 'mirror', async (key) =>
+    onMirrored?.(key, await mirrorLease(deps, key)),
+  );
 }

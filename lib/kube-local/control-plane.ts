@@ -20,15 +20,19 @@ export interface ControlPlane {
   readonly coordinatorToken: string;
   readonly caData: string;
   readonly dir: string;
+  /** Process ids of etcd and kube-apiserver. */
+  pids(): number[];
   /** Stops the apiserver only: the cluster "goes away" and comes back with startApiserver. */
   stopApiserver(): Promise<void>;
   startApiserver(): Promise<void>;
   stop(): Promise<void>;
 }
 
-function spawnLogged(bin: string, args: string[], log: string): ChildProcess {
+function spawnLogged(bin: string, args: string[], log: string, detached: boolean): ChildProcess {
   const fd = openSync(log, 'a');
-  const child = spawn(bin, args, { stdio: ['ignore', fd, fd] });
+  // Detached: the process outlives `npm run clusters -- up`, which records its pid for `down`.
+  const child = spawn(bin, args, { stdio: ['ignore', fd, fd], detached });
+  if (detached) child.unref();
   closeSync(fd);
   return child;
 }
@@ -64,7 +68,11 @@ export function httpsGet(url: string, token: string, ca: string): Promise<{ stat
   });
 }
 
-export async function startControlPlane(name: string): Promise<ControlPlane> {
+export async function startControlPlane(
+  name: string,
+  options: { detached?: boolean } = {},
+): Promise<ControlPlane> {
+  const detached = options.detached ?? false;
   const binaries = await ensureKubeBinaries();
   const dir = mkdtempSync(join(tmpdir(), `lease-coordinator-${name}-`));
   const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
@@ -91,6 +99,7 @@ export async function startControlPlane(name: string): Promise<ControlPlane> {
       '--log-level=warn',
     ],
     join(dir, 'etcd.log'),
+    detached,
   );
   const server = `https://127.0.0.1:${apiPort}`;
   const apiserverArgs = [
@@ -115,7 +124,7 @@ export async function startControlPlane(name: string): Promise<ControlPlane> {
   let apiserver: ChildProcess | undefined;
   let caData = '';
   const startApiserver = async () => {
-    apiserver = spawnLogged(binaries.kubeApiserver, apiserverArgs, join(dir, 'apiserver.log'));
+    apiserver = spawnLogged(binaries.kubeApiserver, apiserverArgs, join(dir, 'apiserver.log'), detached);
     const started = apiserver;
     await pRetry(
       async () => {
@@ -151,6 +160,7 @@ export async function startControlPlane(name: string): Promise<ControlPlane> {
       return caData;
     },
     dir,
+    pids: () => [etcd.pid, apiserver?.pid].filter((pid): pid is number => pid !== undefined),
     stopApiserver: () => kill(apiserver),
     startApiserver,
     stop,

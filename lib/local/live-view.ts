@@ -1,8 +1,10 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, AttributeValue as LambdaAttributeValue } from 'aws-lambda';
+import type { LeaseKey } from '../coordinator/ports.js';
 import type { LeaseItem } from '../store/items.js';
-import { LEASE_SK } from '../store/keys.js';
+import { LEASE_SK, partitionKey } from '../store/keys.js';
+import type { ClusterOutcome } from '../sync/mirror.js';
 
 /**
  * One line per lease, printed each time a decision about it lands in the table:
@@ -32,6 +34,7 @@ export function liveViewLine(record: DynamoDBRecord): string | undefined {
  */
 export class LiveView {
   private readonly lines = new Map<string, string>();
+  private readonly clusters = new Map<string, string>();
   private drawn = 0;
 
   constructor(private readonly out: NodeJS.WriteStream = process.stdout) {}
@@ -41,13 +44,34 @@ export class LiveView {
     const pk = record.dynamodb?.Keys?.pk?.S;
     if (line === undefined || pk === undefined) return;
     this.lines.set(pk, line);
+    this.draw(pk);
+  }
+
+  /** What each cluster of a lease shows after a mirror pass: `alpha:in-sync beta:unreachable`. */
+  mirrored(key: LeaseKey, outcomes: Record<string, ClusterOutcome>): void {
+    const pk = partitionKey(key);
+    this.clusters.set(
+      pk,
+      Object.entries(outcomes)
+        .map(([cluster, outcome]) => `${cluster}:${outcome}`)
+        .join(' '),
+    );
+    if (this.lines.has(pk)) this.draw(pk);
+  }
+
+  private lineOf(pk: string): string {
+    const clusters = this.clusters.get(pk);
+    return `${this.lines.get(pk)}${clusters === undefined ? '' : `  [${clusters}]`}`;
+  }
+
+  private draw(pk: string): void {
     if (!this.out.isTTY) {
-      this.out.write(`${line}\n`);
+      this.out.write(`${this.lineOf(pk)}\n`);
       return;
     }
     // Move up over the previous block, clear it, and draw the current one.
     if (this.drawn > 0) this.out.write(`\x1b[${this.drawn}F\x1b[J`);
-    const block = [...this.lines.values()];
+    const block = [...this.lines.keys()].map((key) => this.lineOf(key));
     this.out.write(`${block.join('\n')}\n`);
     this.drawn = block.length;
   }

@@ -17,7 +17,7 @@ import { handleGetLease, handleHolder } from '../http/lease-api.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
 import { collectExpiredCandidates } from '../sync/gc.js';
 import { runClusterIngest } from '../sync/ingest-runner.js';
-import { type MirrorDeps, mirrorLease } from '../sync/mirror.js';
+import { type ClusterOutcome, type MirrorDeps, mirrorLease } from '../sync/mirror.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.js';
 import type { FilterPattern } from './event-filter.js';
 import { startHttpServer } from './http-server.js';
@@ -47,6 +47,8 @@ export interface LocalCoordinatorOptions {
   readonly clusters?: { readonly config: ClustersConfig; readonly configDir: string };
   /** Called after each cluster event ingest stored (tests wait on it; the view refreshes). */
   readonly onIngest?: () => void;
+  /** Called after each mirror pass with what every cluster of the lease now shows. */
+  readonly onMirror?: (key: LeaseKey, outcomes: Record<string, ClusterOutcome>) => void;
 }
 
 export interface LocalCoordinator {
@@ -114,7 +116,7 @@ export async function startLocalCoordinator(
       client: streamsClient,
       streamArn,
       filters: FILTERS.mirror,
-      handler: (event) => handleMirrorBatch(mirrorDeps, event),
+      handler: (event) => handleMirrorBatch(mirrorDeps, event, options.onMirror),
       onError: reportError,
     });
     cleanups.push(() => mirror.stop());

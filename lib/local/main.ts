@@ -1,4 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { loadClustersConfigFile } from '../clusters/config.js';
+import { configDirOf } from '../kube/kubeconfig.js';
 import { LiveView } from './live-view.js';
 import { startLocalCoordinator } from './local-coordinator.js';
 
@@ -25,11 +27,19 @@ function parseLogLevel(value: string): LogLevel {
 const program = new Command('npm start --')
   .description('Run lease-coordinator locally against DynamoDB Local')
   .option('--port <port>', 'HTTP API port on 127.0.0.1', parsePort, 8080)
+  .option(
+    '--clusters <file>',
+    'clusters config (YAML): read candidates from, and mirror Leases into, these clusters',
+  )
   .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, parseLogLevel, 'WARN' as LogLevel)
   .showHelpAfterError()
   .parse();
 
-const options = program.opts<{ port: number; logLevel: LogLevel }>();
+const options = program.opts<{ port: number; logLevel: LogLevel; clusters?: string }>();
+const clusters =
+  options.clusters === undefined
+    ? undefined
+    : { config: loadClustersConfigFile(options.clusters), configDir: configDirOf(options.clusters) };
 console.log('lease-coordinator: starting DynamoDB Local…');
 const view = new LiveView();
 const coordinator = await startLocalCoordinator({
@@ -37,6 +47,8 @@ const coordinator = await startLocalCoordinator({
   autonomous: true,
   logLevel: options.logLevel,
   observe: (record) => view.update(record),
+  onMirror: (key, outcomes) => view.mirrored(key, outcomes),
+  ...(clusters !== undefined && { clusters }),
 });
 
 console.log(`
@@ -45,7 +57,11 @@ lease-coordinator is running locally
   DynamoDB Local  ${coordinator.dynamodb.endpoint}  (table ${coordinator.tableName})
   elect           stream runner, polling every 250 ms with the deployed filters
   requeue         lease deadlines on in-process timers
-  sweep           every 60 s
+  sweep           every 60 s${
+    clusters === undefined
+      ? ''
+      : `\n  clusters        ${clusters.config.clusters.map((c) => c.name).join(', ')}: ingest watches them, mirror writes Leases and pings`
+  }
 Below: one line per lease, updated as decisions land. Ctrl-C stops everything.
 `);
 
