@@ -59,7 +59,7 @@ describe('cli elect (unit: runElect)', () => {
           strategy: OEV,
         },
       },
-      requeueAfterSeconds: 5.001,
+      requeueAfterSeconds: 3, // the pre-ping, 2 s before the 5 s lease runs out
       error: null,
     });
     expect(Object.keys(output).sort()).toEqual(OUTPUT_KEYS);
@@ -142,7 +142,7 @@ describe('cli elect (unit: runElect)', () => {
       action: 'none',
       ping: [],
       write: null,
-      requeueAfterSeconds: 15.001,
+      requeueAfterSeconds: 13, // the pre-ping, 2 s before the lease runs out
       error: null,
     });
     expect(warnings).toEqual([

@@ -8,6 +8,7 @@ import {
   type ElectionStep,
   type LeaseRecord,
   OLDEST_EMULATION_VERSION,
+  PRE_PING_LEAD_MS,
   reconcileStep,
 } from '../../lib/election/index.js';
 
@@ -92,8 +93,8 @@ describe('election reconcile (unit)', () => {
       expect(step.action).toBe('preempt');
       expect(step.write).toEqual({ ...lease, preferredHolder: 'c2', strategy: OEV });
       expect(step.requeueAfterMs).toBeGreaterThan(0);
-      // Look again when the holder's lease would run out.
-      expect(step.requeueAfterMs).toBe(10_000 + 1);
+      // Look again when the holder is late: the pre-ping, shortly before its lease runs out.
+      expect(step.requeueAfterMs).toBe(10_000 - PRE_PING_LEAD_MS);
     });
 
     it('5. a better candidate that never acked its ping is left out', () => {
@@ -298,7 +299,7 @@ describe('election reconcile (unit)', () => {
       expect(step.requeueAfterMs).toBeGreaterThan(0);
     });
 
-    it('a live lease held by the best candidate needs no election: requeue at its expiry', () => {
+    it('a live lease held by the best candidate needs no election: requeue at the pre-ping before its expiry', () => {
       const lease: LeaseRecord = {
         holderIdentity: 'c1',
         leaseDurationSeconds: 15,
@@ -310,7 +311,13 @@ describe('election reconcile (unit)', () => {
         candidates: [candidate('c1', '1.19.0', { renewTime: NOW - 10 * MINUTE }), candidate('c2', '1.20.0')],
         now: NOW,
       });
-      expect(step).toEqual({ action: 'none', ping: [], write: null, requeueAfterMs: 14_001, error: null });
+      expect(step).toEqual({
+        action: 'none',
+        ping: [],
+        write: null,
+        requeueAfterMs: 14_000 - PRE_PING_LEAD_MS,
+        error: null,
+      });
     });
 
     it('a candidate silent for more than 15 minutes forces an election that pings it', () => {
@@ -646,5 +653,66 @@ describe('election reconcile (unit)', () => {
       const c = candidate('c1', '1.19.0', { renewTime: undefined });
       expect(collectableCandidates([c], NOW)).toEqual([c]);
     });
+  });
+});
+
+describe('faster failover (unit: deliberate differences from upstream)', () => {
+  const lds = 15;
+  const heldBy = (holder: string, renewedAgoMs: number): LeaseRecord => ({
+    holderIdentity: holder,
+    holderCluster: 'alpha',
+    leaseDurationSeconds: lds,
+    renewTime: NOW - renewedAgoMs,
+    strategy: OEV,
+    term: 3,
+  });
+
+  it('pings the other candidates when the holder is late, before its lease runs out', () => {
+    const late = lds * 1000 - PRE_PING_LEAD_MS + 1;
+    const candidates = [
+      candidate('holder', '1.30.0', { renewTime: NOW - MINUTE }),
+      candidate('next', '1.31.0', { renewTime: NOW - MINUTE }),
+    ];
+    const step = reconcileStep({ lease: heldBy('holder', late), candidates, now: NOW });
+    expect(step.action).toBe('ping');
+    expect(pingedNames(step)).toEqual(['next']);
+    expect(step.write).toBeNull();
+    // Look again just after the lease runs out.
+    expect(step.requeueAfterMs).toBe(lds * 1000 - late + 1);
+  });
+
+  it('does not ping while the holder keeps renewing', () => {
+    const candidates = [
+      candidate('holder', '1.30.0'),
+      candidate('next', '1.31.0', { renewTime: NOW - MINUTE }),
+    ];
+    const step = reconcileStep({ lease: heldBy('holder', 1000), candidates, now: NOW });
+    expect(step.action).toBe('none');
+    expect(step.requeueAfterMs).toBe(lds * 1000 - 1000 - PRE_PING_LEAD_MS);
+  });
+
+  it('elects at the deadline without waiting out the silent holder’s ping window', () => {
+    const pinged = NOW - PRE_PING_LEAD_MS;
+    const candidates = [
+      // The expired holder was pinged too and never answered: it is gone.
+      candidate('holder', '1.30.0', { renewTime: NOW - MINUTE, pingTime: pinged }),
+      // The next best answered the pre-ping.
+      candidate('next', '1.31.0', { renewTime: pinged + 300, pingTime: pinged }),
+    ];
+    const step = reconcileStep({ lease: heldBy('holder', lds * 1000 + 1), candidates, now: NOW });
+    expect(step.action).toBe('takeover');
+    expect(step.write?.holderIdentity).toBe('next');
+    expect(step.write?.term).toBe(4);
+  });
+
+  it('still waits for a pinged candidate that is not the silent holder', () => {
+    const candidates = [
+      candidate('holder', '1.31.0', { renewTime: NOW - MINUTE, pingTime: NOW - 1000 }),
+      candidate('slow', '1.29.0', { renewTime: NOW - MINUTE, pingTime: NOW - 1000 }),
+      candidate('next', '1.30.0', { renewTime: NOW - 500 }),
+    ];
+    const step = reconcileStep({ lease: heldBy('holder', lds * 1000 + 1), candidates, now: NOW });
+    expect(step.action).toBe('wait');
+    expect(step.requeueAfterMs).toBe(E - 1000 + 1);
   });
 });
