@@ -12,7 +12,9 @@ export function handleMirrorBatch(
   event: DynamoDBStreamEvent,
   onMirrored?: (key: LeaseKey, outcomes: Record<string, ClusterOutcome>) => void,
 ): Promise<DynamoDBBatchResponse> {
-  return forEachLease(event, deps.logger, 'mirror', async (key) =>
-    onMirrored?.(key, await mirrorLease(deps, key)),
-  );
+  return forEachLease(event, deps.logger, 'mirror', async (key) => {
+    // Not `onMirrored?.(key, await mirrorLease(...))`: an optional call skips evaluating its arguments.
+    const outcomes = await mirrorLease(deps, key);
+    onMirrored?.(key, outcomes);
+  });
 }

@@ -1,7 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 /**
@@ -144,3 +146,18 @@ async function withLock(path: string, work: () => Promise<void>): Promise<void> 
 
 if (import.meta.url === `file://${process.argv[1]}`)
   console.log(JSON.stringify(ensureKubeBinaries(), null, 2));
+
+/**
+ * The unmodified client-go candidate used by the compatibility tests (test/e2e/candidate), built
+ * from its pinned go.mod into the same cache; rebuilt when its source changes.
+ */
+export async function ensureCandidateBinary(): Promise<string> {
+  const src = fileURLToPath(new URL('../../test/e2e/candidate/', import.meta.url));
+  const hash = createHash('sha256');
+  for (const file of ['go.mod', 'go.sum', 'main.go']) hash.update(readFileSync(join(src, file)));
+  const out = join(kubeCacheDir(), 'bin', `candidate-${hash.digest('hex').slice(0, 12)}`);
+  if (existsSync(out)) return out;
+  mkdirSync(dirname(out), { recursive: true });
+  await go(['build', '-trimpath', '-o', out, '.'], src);
+  return out;
+}

@@ -119,6 +119,12 @@ export async function startControlPlane(
     '--disable-admission-plugins=ServiceAccount',
     '--enable-priority-and-fairness=false',
     '--feature-gates=CoordinatedLeaderElection=true',
+    // The in-tree CLE controller leads through kube-system/leader-election-controller; short
+    // timings make it stop within about a second once that Lease is taken from it, so tests can
+    // keep it out of their leases' path (see benchInTreeController).
+    '--coordinated-leadership-lease-duration=2s',
+    '--coordinated-leadership-renew-deadline=1s',
+    '--coordinated-leadership-retry-period=500ms',
     '--runtime-config=coordination.k8s.io/v1beta1=true,coordination.k8s.io/v1alpha2=true',
   ];
   let apiserver: ChildProcess | undefined;

@@ -59,6 +59,7 @@ export async function mirrorLease(deps: MirrorDeps, key: LeaseKey): Promise<Reco
       }
     }),
   );
+  deps.logger.debug('mirrored', { lease: key, outcomes });
   return outcomes;
 }
 

@@ -1,0 +1,93 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+/** One run of the unmodified client-go candidate program, and what its own callbacks reported. */
+export class CandidateProcess {
+  /** Every interval in which this process led, by its own OnStartedLeading/OnStoppedLeading. */
+  readonly intervals: { start: number; end: number }[] = [];
+  killedAt: number | undefined;
+  private readonly child: ChildProcess;
+  private readonly waiters: (() => void)[] = [];
+
+  constructor(
+    readonly identity: string,
+    binary: string,
+    args: readonly string[],
+  ) {
+    this.child = spawn(binary, [...args, `--identity=${identity}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', (line) =>
+      this.onLine(line),
+    );
+    // CANDIDATE_LOGS=dir keeps each process's client-go log for debugging; otherwise it is dropped.
+    const logs = process.env.CANDIDATE_LOGS;
+    if (logs === undefined) this.child.stderr?.resume();
+    else this.child.stderr?.pipe(createWriteStream(`${logs}/${identity}.log`));
+  }
+
+  get leading(): boolean {
+    const last = this.intervals[this.intervals.length - 1];
+    return last !== undefined && last.end === Number.POSITIVE_INFINITY;
+  }
+
+  private onLine(line: string): void {
+    let event: { event: string; at: number };
+    try {
+      event = JSON.parse(line) as { event: string; at: number };
+    } catch {
+      return;
+    }
+    if (event.event === 'started') this.intervals.push({ start: event.at, end: Number.POSITIVE_INFINITY });
+    if (event.event === 'stopped') {
+      const last = this.intervals[this.intervals.length - 1];
+      if (last !== undefined && last.end === Number.POSITIVE_INFINITY) last.end = event.at;
+    }
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+
+  /** Resolves at this process's next callback. */
+  nextEvent(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** SIGKILL: no release, no OnStoppedLeading. The interval ends when the process dies. */
+  kill(): number {
+    this.killedAt = Date.now();
+    const last = this.intervals[this.intervals.length - 1];
+    if (last !== undefined && last.end === Number.POSITIVE_INFINITY) last.end = this.killedAt;
+    this.child.kill('SIGKILL');
+    return this.killedAt;
+  }
+
+  stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.kill('SIGTERM');
+    return exited;
+  }
+}
+
+/** Waits, event by event, until `check` holds for the processes. */
+export async function until(
+  processes: readonly CandidateProcess[],
+  check: () => boolean,
+  rounds = 500,
+): Promise<void> {
+  for (let round = 0; round < rounds && !check(); round++) {
+    await Promise.race(processes.map((p) => p.nextEvent()));
+  }
+  if (!check()) throw new Error('condition not reached');
+}
+
+/** Asserts that no two processes ever led at the same time. Returns the overlapping pairs. */
+export function overlaps(processes: readonly CandidateProcess[]): string[] {
+  const all = processes.flatMap((p) => p.intervals.map((i) => ({ ...i, who: p.identity })));
+  const found: string[] = [];
+  for (const a of all) {
+    for (const b of all) {
+      if (a.who < b.who && a.start < b.end && b.start < a.end)
+        found.push(`${a.who} [${a.start},${a.end}) overlaps ${b.who} [${b.start},${b.end})`);
+    }
+  }
+  return found;
+}

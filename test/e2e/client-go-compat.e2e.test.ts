@@ -1,0 +1,146 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseClustersConfig } from '../../lib/clusters/config.js';
+import { applyRbac, benchInTreeController, kube } from '../../lib/kube-local/admin.js';
+import { ensureCandidateBinary } from '../../lib/kube-local/build.js';
+import { type ControlPlane, startControlPlane, writeKubeconfig } from '../../lib/kube-local/control-plane.js';
+import { type LocalCoordinator, startLocalCoordinator } from '../../lib/local/local-coordinator.js';
+import { Notifier } from '../helpers/local-stack.js';
+import { CandidateProcess, overlaps, until } from './candidates.js';
+
+/** Short client timings, as upstream's own CLE integration tests use. */
+const LEASE_DURATION_S = 5;
+const TIMINGS = [`--lease-duration=${LEASE_DURATION_S}s`, '--renew-deadline=3s', '--retry-period=1s'];
+
+describe('unmodified client-go candidates across two clusters (e2e: coordinator + 2 kube-apiservers + client-go processes)', () => {
+  let alpha: ControlPlane;
+  let beta: ControlPlane;
+  let coordinator: LocalCoordinator;
+  let binary: string;
+  let adminKubeconfig: string;
+  const ingested = new Notifier();
+  const processes: CandidateProcess[] = [];
+
+  const candidate = (
+    identity: string,
+    cluster: 'alpha' | 'beta',
+    versions: [string, string],
+    lease = 'compat',
+    strategy?: string,
+  ) => {
+    const p = new CandidateProcess(identity, binary, [
+      `--kubeconfig=${adminKubeconfig}`,
+      `--context=${cluster}`,
+      `--lease=${lease}`,
+      `--binary-version=${versions[0]}`,
+      `--emulation-version=${versions[1]}`,
+      ...(strategy === undefined ? [] : [`--strategy=${strategy}`]),
+      ...TIMINGS,
+    ]);
+    processes.push(p);
+    return p;
+  };
+
+  beforeAll(async () => {
+    binary = await ensureCandidateBinary();
+    [alpha, beta] = await Promise.all([startControlPlane('alpha'), startControlPlane('beta')]);
+    for (const plane of [alpha, beta]) {
+      await applyRbac(plane);
+      await benchInTreeController(plane);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'lease-coordinator-e2e-'));
+    adminKubeconfig = join(dir, 'admin.kubeconfig');
+    writeKubeconfig(adminKubeconfig, [alpha, beta], 'admin');
+    writeKubeconfig(join(dir, 'coordinator.kubeconfig'), [alpha, beta], 'coordinator');
+    const config = parseClustersConfig({
+      clusters: ['alpha', 'beta'].map((name) => ({
+        name,
+        kubeconfig: { path: 'coordinator.kubeconfig', context: name },
+      })),
+      leaseGroups: [{ namespace: 'default', name: 'compat', clusters: ['alpha', 'beta'] }],
+    });
+    coordinator = await startLocalCoordinator({
+      autonomous: true,
+      logLevel: (process.env.LOG_LEVEL as 'DEBUG' | undefined) ?? 'SILENT',
+      clusters: { config, configDir: dir },
+      onIngest: () => ingested.notify(),
+    });
+  }, 600_000);
+
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+    await coordinator?.stop();
+    await Promise.all([alpha?.stop(), beta?.stop()]);
+  });
+
+  it('1. exactly one process leads across both clusters, the one the strategy picks', async () => {
+    const first = candidate('first', 'alpha', ['1.35.0', '1.35.0']);
+    await until(processes, () => first.leading);
+    // An equal candidate that joins later in the other cluster does not take over (older wins ties).
+    candidate('second', 'beta', ['1.35.0', '1.35.0']);
+    await waitForCandidate(coordinator, ingested, 'second');
+    expect(processes.filter((p) => p.leading).map((p) => p.identity)).toEqual(['first']);
+  }, 120_000);
+
+  it('2. an older emulation version joining in the other cluster takes over through preferredHolder and release', async () => {
+    const older = candidate('older', 'beta', ['1.35.0', '1.34.0']);
+    await until(processes, () => older.leading);
+    expect(processes.find((p) => p.identity === 'first')?.leading).toBe(false);
+    expect(overlaps(processes)).toEqual([]);
+  }, 120_000);
+
+  it('3. a leader killed without release is replaced by the next best within leaseDuration + 2 s', async () => {
+    const older = processes.find((p) => p.identity === 'older') as CandidateProcess;
+    const killedAt = older.kill();
+    const first = processes.find((p) => p.identity === 'first') as CandidateProcess;
+    await until(processes, () => first.leading);
+    const failover = (first.intervals[first.intervals.length - 1]?.start ?? Number.NaN) - killedAt;
+    console.log(`failover after SIGKILL: ${failover} ms (leaseDuration ${LEASE_DURATION_S * 1000} ms)`);
+    expect(failover).toBeLessThanOrEqual(LEASE_DURATION_S * 1000 + 2000);
+    expect(overlaps(processes)).toEqual([]);
+  }, 120_000);
+
+  it('4. a third-party strategy leaves the holder unset', async () => {
+    const custom = candidate('custom', 'alpha', ['1.35.0', '1.35.0'], 'custom', 'example.com/custom');
+    await waitFor(
+      ingested,
+      async () =>
+        (await kube(alpha, 'GET', '/apis/coordination.k8s.io/v1/namespaces/default/leases/custom')).status ===
+        200,
+    );
+    const lease = (await kube(alpha, 'GET', '/apis/coordination.k8s.io/v1/namespaces/default/leases/custom'))
+      .json as {
+      spec: Record<string, unknown>;
+    };
+    expect(lease.spec.strategy).toBe('example.com/custom');
+    expect(lease.spec.holderIdentity ?? '').toBe('');
+    expect(custom.intervals).toEqual([]);
+  }, 120_000);
+
+  it('never had two processes leading at the same time', () => {
+    expect(processes.flatMap((p) => p.intervals).length).toBeGreaterThanOrEqual(3);
+    expect(overlaps(processes)).toEqual([]);
+  });
+});
+
+async function waitFor(ingested: Notifier, check: () => Promise<boolean>, rounds = 500): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    const next = ingested.next();
+    if (await check()) return;
+    await next;
+  }
+  throw new Error('condition not reached');
+}
+
+function waitForCandidate(coordinator: LocalCoordinator, ingested: Notifier, name: string): Promise<void> {
+  return waitFor(ingested, async () => {
+    const { candidates } = await coordinator.deps.store.loadLease({
+      scope: 'alpha+beta',
+      namespace: 'default',
+      name: 'compat',
+    });
+    return candidates.some((c) => c.name === name);
+  });
+}
