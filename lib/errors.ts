@@ -53,5 +53,11 @@ export class ConflictError extends CoordinatorError {
 /** The candidates cannot be elected from as they are (e.g. they disagree on strategy). */
 export class ElectionError extends CoordinatorError {}
 
+/** A request that carries no credential the coordinator accepts. */
+export class AuthenticationError extends CoordinatorError {}
+
+/** A caller whose credential does not allow what it asked (e.g. another cluster's candidates). */
+export class ForbiddenError extends CoordinatorError {}
+
 /** Configuration or a command-line flag that cannot be used. */
 export class ConfigError extends CoordinatorError {}

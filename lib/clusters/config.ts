@@ -42,9 +42,22 @@ const tokenAuth = z
     error: 'set exactly one of secretArn or ssmParameter',
   });
 
+/**
+ * Who may call the HTTP API for this cluster: holders of a bearer token (stored as its SHA-256, so
+ * the config holds no secret) or IAM principals (with the API's IAM authorizer). A cluster with
+ * neither accepts no HTTP calls once a clusters config is in use.
+ */
+const httpCallers = z.strictObject({
+  tokenSha256: z
+    .array(z.string().regex(/^[0-9a-f]{64}$/, { error: 'must be the hex SHA-256 of a bearer token' }))
+    .default([]),
+  iamPrincipalArns: z.array(z.string().startsWith('arn:', { error: 'must be an IAM ARN' })).default([]),
+});
+
 const cluster = z
   .strictObject({
     name: namedString(dns1123Label, 'a cluster name'),
+    httpCallers: httpCallers.optional(),
     kubeconfig: kubeconfigAuth.optional(),
     eks: eksAuth.optional(),
     token: tokenAuth.optional(),

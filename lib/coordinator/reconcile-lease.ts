@@ -1,4 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { ElectionStep } from '../election/types.js';
@@ -12,6 +13,8 @@ export interface CoordinatorDeps {
   readonly logger: Logger;
   /** Which lease (and lease group) a cluster's lease name belongs to. */
   readonly leases: LeaseResolver;
+  /** Who may call the HTTP API for which cluster. */
+  readonly callers?: (cluster: string, request: APIGatewayProxyEventV2) => void;
 }
 
 /** A lost compare-and-set means someone else decided first: read again and decide again. */

@@ -3,7 +3,14 @@ import { parseLeaseCandidate } from '../api/leasecandidate.js';
 import { dns1123Label } from '../api/names.js';
 import type { HeartbeatResult } from '../coordinator/ports.js';
 import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
-import { CoordinatorError, PayloadTooLargeError, StaleHeartbeatError, ValidationError } from '../errors.js';
+import {
+  AuthenticationError,
+  CoordinatorError,
+  ForbiddenError,
+  PayloadTooLargeError,
+  StaleHeartbeatError,
+  ValidationError,
+} from '../errors.js';
 import { readJsonBody } from './body.js';
 import { toLeaseCandidateObject } from './candidate-response.js';
 
@@ -23,6 +30,7 @@ export async function handleHeartbeat(
     const clusterProblem = dns1123Label(cluster);
     if (clusterProblem !== undefined)
       throw new ValidationError([{ path: 'path.cluster', message: clusterProblem }]);
+    deps.callers?.(cluster, event);
     const candidate = parseLeaseCandidate(readJsonBody(event));
     if (candidate.renewTime === undefined) {
       throw new ValidationError([
@@ -53,6 +61,8 @@ export function errorResponse(deps: CoordinatorDeps, error: unknown): Response {
   }
   if (error instanceof PayloadTooLargeError) return status(413, 'RequestEntityTooLarge', error.message);
   if (error instanceof StaleHeartbeatError) return status(409, 'Conflict', error.message);
+  if (error instanceof AuthenticationError) return status(401, 'Unauthorized', error.message);
+  if (error instanceof ForbiddenError) return status(403, 'Forbidden', error.message);
   deps.logger.error('request failed', { error: error as Error });
   const retryable = error instanceof CoordinatorError ? error.retryable : true;
   return status(retryable ? 503 : 500, retryable ? 'ServiceUnavailable' : 'InternalError', 'internal error');

@@ -34,7 +34,7 @@ function pathParam(
 function leaseKeyFrom(
   event: APIGatewayProxyEventV2,
   resolve: LeaseResolver,
-): { key: LeaseKey; identity: string | undefined } {
+): { key: LeaseKey; identity: string | undefined; cluster: string } {
   const issues: FieldIssue[] = [];
   const cluster = pathParam(event, 'cluster', dns1123Label, issues);
   const namespace = pathParam(event, 'namespace', dns1123Label, issues);
@@ -44,7 +44,7 @@ function leaseKeyFrom(
       ? undefined
       : pathParam(event, 'identity', candidateName, issues);
   if (issues.length > 0) throw new ValidationError(issues);
-  return { key: resolve(cluster, namespace, name), identity };
+  return { key: resolve(cluster, namespace, name), identity, cluster };
 }
 
 /** GET /clusters/{cluster}/namespaces/{namespace}/leases/{name}: the Lease as the coordinator decided it. */
@@ -53,7 +53,8 @@ export async function handleGetLease(
   event: APIGatewayProxyEventV2,
 ): Promise<Response> {
   try {
-    const { key } = leaseKeyFrom(event, deps.leases);
+    const { key, cluster } = leaseKeyFrom(event, deps.leases);
+    deps.callers?.(cluster, event);
     const { lease } = await deps.store.loadLease(key);
     if (lease === undefined)
       return json(404, {
@@ -77,7 +78,8 @@ export async function handleGetLease(
  */
 export async function handleHolder(deps: CoordinatorDeps, event: APIGatewayProxyEventV2): Promise<Response> {
   try {
-    const { key, identity } = leaseKeyFrom(event, deps.leases);
+    const { key, identity, cluster } = leaseKeyFrom(event, deps.leases);
+    deps.callers?.(cluster, event);
     const holder = identity ?? '';
     const releasing = event.requestContext.http.method === 'DELETE';
     const leaseDurationSeconds = releasing

@@ -12,6 +12,7 @@ import { handleStreamBatch } from '../handlers/elect.js';
 import { handleMirrorBatch } from '../handlers/mirror.js';
 import { handleSweep, type SweepResult } from '../handlers/sweep.js';
 import { handleTimerBatch } from '../handlers/timer.js';
+import { configuredCallers } from '../http/callers.js';
 import { handleHeartbeat } from '../http/heartbeat-api.js';
 import { handleGetLease, handleHolder } from '../http/lease-api.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
@@ -91,6 +92,7 @@ export async function startLocalCoordinator(
       clock: options.clock ?? Date.now,
       logger,
       leases: options.clusters === undefined ? ungroupedLeases : leaseResolver(options.clusters.config),
+      ...(options.clusters !== undefined && { callers: configuredCallers(options.clusters.config) }),
     };
     const registry =
       options.clusters === undefined

@@ -9,6 +9,7 @@ import { ClusterRegistry, defaultFactory } from '../clusters/registry.js';
 import { ungroupedLeases } from '../coordinator/ports.js';
 import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
 import { ConfigError } from '../errors.js';
+import { configuredCallers } from '../http/callers.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
 import type { IngestDeps } from '../sync/ingest.js';
 import { loadConfig } from './config.js';
@@ -57,6 +58,7 @@ async function build(): Promise<DeployedDeps> {
   return {
     ...base,
     leases,
+    callers: configuredCallers(clusters),
     cluster: { store, clusters: registry, registry, config: clusters, logger, clock: Date.now, leases },
   };
 }
