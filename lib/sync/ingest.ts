@@ -2,6 +2,7 @@ import { parseLease } from '../api/lease.js';
 import { parseLeaseCandidate } from '../api/leasecandidate.js';
 import type { Clock, LeaseKey, LeaseResolver } from '../coordinator/ports.js';
 import { clustersOf } from '../coordinator/ports.js';
+import { holderOf, isLeaseExpired } from '../election/liveness.js';
 import { CoordinatorError, StaleHeartbeatError } from '../errors.js';
 import type { RawObject, WatchPhase } from '../kube/cluster.js';
 import { planMirror, viewOf } from './desired-lease.js';
@@ -98,6 +99,13 @@ export async function ingestLease(
     const plan = planMirror(stored.record, true, viewOf(raw as Parameters<typeof viewOf>[0]));
     return { outcome: plan.write ? 'drift' : 'unchanged', key };
   }
+  // A live holder is never overwritten (DESIGN.md rules 3 and 5, on our clock): a home Lease that
+  // names someone else while the recorded holder is live is our own earlier decision not yet
+  // mirrored over (or an elector that did not wait for expiry). The mirror puts the decision back.
+  const now = deps.clock();
+  const liveHolder =
+    stored !== undefined && holderOf(stored.record) !== undefined && !isLeaseExpired(stored.record, now);
+  if (liveHolder && holder !== '' && holder !== recorded) return { outcome: 'drift', key };
   const changed = await deps.store.observeLease(
     key,
     {
@@ -107,7 +115,7 @@ export async function ingestLease(
       renewTime: observed.renewTime,
     },
     stored,
-    deps.clock(),
+    now,
   );
   if (!changed) return { outcome: 'unchanged', key };
   return { outcome: holder === recorded ? 'renewal' : holder === '' ? 'release' : 'observed', key };

@@ -1,0 +1,274 @@
+import { formatMicroTime, formatTime } from '../../lib/api/time.js';
+import type { Clock } from '../../lib/coordinator/ports.js';
+import type { CandidateApiVersion, Millis } from '../../lib/election/types.js';
+import type { ClusterPort, ListResult, ObjectRef, RawObject, WriteResult } from '../../lib/kube/cluster.js';
+import { nextOrdinal, type RequestGate } from './in-memory-store.js';
+
+/**
+ * One cluster's LeaseCandidates and Leases in memory, with the apiserver's optimistic
+ * concurrency: create of an existing object is AlreadyExists, a write carrying a stale
+ * resourceVersion is Conflict, and every write gives the object a higher resourceVersion (one
+ * counter per cluster, as etcd's revision). The cluster's own clock runs `offsetMs` from the
+ * coordinator's; candidates and holders in it stamp their times with it.
+ */
+
+export type ObjectKind = 'Lease' | 'LeaseCandidate';
+
+/** One committed write, on the coordinator's clock; `object` undefined: deleted. */
+export interface ClusterWrite {
+  readonly seq: number;
+  readonly ordinal: number;
+  readonly at: Millis;
+  readonly kind: ObjectKind;
+  readonly namespace: string;
+  readonly name: string;
+  readonly by: string;
+  readonly object: RawObject | undefined;
+}
+
+const GROUP = 'coordination.k8s.io';
+
+function idOf(kind: ObjectKind, namespace: string, name: string): string {
+  return `${kind}/${namespace}/${name}`;
+}
+
+function refOf(object: RawObject): ObjectRef {
+  return { namespace: String(object.metadata?.namespace ?? 'default'), name: String(object.metadata?.name) };
+}
+
+export class InMemoryCluster {
+  private readonly objects = new Map<string, RawObject>();
+  readonly history: ClusterWrite[] = [];
+  private revision = 0;
+
+  constructor(
+    readonly name: string,
+    readonly offsetMs: Millis,
+    private readonly clock: Clock,
+  ) {}
+
+  /** This cluster's wall clock. */
+  localNow(): Millis {
+    return this.clock() + this.offsetMs;
+  }
+
+  get(kind: ObjectKind, ref: ObjectRef): RawObject | undefined {
+    const object = this.objects.get(idOf(kind, ref.namespace, ref.name));
+    return object === undefined ? undefined : structuredClone(object);
+  }
+
+  /** Every version `kind/ref` has had, oldest first: what watches deliver, in any order. */
+  versions(kind: ObjectKind, ref: ObjectRef): RawObject[] {
+    return this.history
+      .filter((w) => w.kind === kind && w.namespace === ref.namespace && w.name === ref.name)
+      .flatMap((w) => (w.object === undefined ? [] : [structuredClone(w.object)]));
+  }
+
+  /** The ClusterPort the coordinator uses; each request passes through `gate`. */
+  port(gate?: RequestGate): ClusterPort {
+    return new InMemoryClusterPort(this, gate ?? (async () => {}));
+  }
+
+  create(kind: ObjectKind, object: RawObject, by: string): WriteResult {
+    const ref = refOf(object);
+    if (object.metadata?.resourceVersion !== undefined)
+      throw new Error(`${this.name}: resourceVersion must not be set on create (${ref.name})`);
+    if (this.objects.has(idOf(kind, ref.namespace, ref.name))) return { ok: false, reason: 'AlreadyExists' };
+    const stored = structuredClone(object);
+    stored.metadata = {
+      ...stored.metadata,
+      creationTimestamp: formatTime(this.localNow()),
+    } as RawObject['metadata'];
+    return this.commit(kind, ref, stored, by);
+  }
+
+  /** PUT: with metadata.resourceVersion, only over that exact version. */
+  replace(kind: ObjectKind, object: RawObject, by: string): WriteResult {
+    const ref = refOf(object);
+    const current = this.objects.get(idOf(kind, ref.namespace, ref.name));
+    if (current === undefined) return { ok: false, reason: 'NotFound' };
+    const precondition = object.metadata?.resourceVersion;
+    if (precondition !== undefined && precondition !== current.metadata?.resourceVersion)
+      return { ok: false, reason: 'Conflict' };
+    const stored = structuredClone(object);
+    // The apiserver keeps creationTimestamp whatever the PUT says.
+    stored.metadata = {
+      ...stored.metadata,
+      creationTimestamp: (current.metadata as Record<string, unknown>).creationTimestamp,
+    } as RawObject['metadata'];
+    return this.commit(kind, ref, stored, by);
+  }
+
+  /** A merge patch of spec: no precondition. */
+  patchSpec(kind: ObjectKind, ref: ObjectRef, spec: Record<string, unknown>, by: string): WriteResult {
+    const current = this.objects.get(idOf(kind, ref.namespace, ref.name));
+    if (current === undefined) return { ok: false, reason: 'NotFound' };
+    const stored = structuredClone(current);
+    stored.spec = { ...(stored.spec as Record<string, unknown>), ...spec };
+    return this.commit(kind, ref, stored, by);
+  }
+
+  delete(kind: ObjectKind, ref: ObjectRef, resourceVersion: string | undefined, by: string): WriteResult {
+    const id = idOf(kind, ref.namespace, ref.name);
+    const current = this.objects.get(id);
+    if (current === undefined) return { ok: false, reason: 'NotFound' };
+    if (resourceVersion !== undefined && resourceVersion !== current.metadata?.resourceVersion)
+      return { ok: false, reason: 'Conflict' };
+    this.objects.delete(id);
+    this.revision++;
+    this.history.push({
+      seq: this.revision,
+      ordinal: nextOrdinal(),
+      at: this.clock(),
+      kind,
+      ...ref,
+      by,
+      object: undefined,
+    });
+    return { ok: true, resourceVersion: String(this.revision) };
+  }
+
+  list(kind: ObjectKind): ListResult {
+    const items = [...this.objects.entries()]
+      .filter(([id]) => id.startsWith(`${kind}/`))
+      .map(([, object]) => structuredClone(object));
+    return { items, resourceVersion: String(this.revision) };
+  }
+
+  private commit(kind: ObjectKind, ref: ObjectRef, object: RawObject, by: string): WriteResult {
+    this.revision++;
+    const resourceVersion = String(this.revision);
+    object.metadata = { ...object.metadata, resourceVersion };
+    this.objects.set(idOf(kind, ref.namespace, ref.name), structuredClone(object));
+    this.history.push({
+      seq: this.revision,
+      ordinal: nextOrdinal(),
+      at: this.clock(),
+      kind,
+      ...ref,
+      by,
+      object: structuredClone(object),
+    });
+    return { ok: true, resourceVersion };
+  }
+
+  // What candidates and holders in this cluster do, client-go style, on the cluster's clock.
+
+  /** A candidate's heartbeat: create its LeaseCandidate, or renew it (it answers any ping by renewing). */
+  heartbeat(candidate: {
+    namespace: string;
+    name: string;
+    leaseName: string;
+    binaryVersion: string;
+    emulationVersion: string;
+    strategy: string;
+  }): WriteResult {
+    const ref = { namespace: candidate.namespace, name: candidate.name };
+    const renewTime = formatMicroTime(this.localNow());
+    const current = this.get('LeaseCandidate', ref);
+    if (current === undefined) {
+      return this.create(
+        'LeaseCandidate',
+        {
+          apiVersion: `${GROUP}/v1beta1`,
+          kind: 'LeaseCandidate',
+          metadata: ref,
+          spec: {
+            leaseName: candidate.leaseName,
+            binaryVersion: candidate.binaryVersion,
+            emulationVersion: candidate.emulationVersion,
+            strategy: candidate.strategy,
+            renewTime,
+          },
+        },
+        candidate.name,
+      );
+    }
+    current.spec = { ...(current.spec as Record<string, unknown>), renewTime };
+    return this.replace('LeaseCandidate', current, candidate.name);
+  }
+
+  /** The holder renews its Lease, as client-go does: only while the Lease names it. */
+  renewLease(ref: ObjectRef, holder: string, leaseDurationSeconds: number): WriteResult | 'not-holder' {
+    const current = this.get('Lease', ref);
+    const spec = (current?.spec ?? {}) as Record<string, unknown>;
+    if (current === undefined || spec.holderIdentity !== holder) return 'not-holder';
+    current.spec = { ...spec, leaseDurationSeconds, renewTime: formatMicroTime(this.localNow()) };
+    return this.replace('Lease', current, holder);
+  }
+
+  /** client-go's ReleaseOnCancel: holderIdentity "" with a 1 s duration. */
+  releaseLease(ref: ObjectRef, holder: string): WriteResult | 'not-holder' {
+    const current = this.get('Lease', ref);
+    const spec = (current?.spec ?? {}) as Record<string, unknown>;
+    if (current === undefined || spec.holderIdentity !== holder) return 'not-holder';
+    current.spec = {
+      ...spec,
+      holderIdentity: '',
+      leaseDurationSeconds: 1,
+      renewTime: formatMicroTime(this.localNow()),
+    };
+    return this.replace('Lease', current, holder);
+  }
+}
+
+class InMemoryClusterPort implements ClusterPort {
+  readonly name: string;
+
+  constructor(
+    private readonly cluster: InMemoryCluster,
+    private readonly gate: RequestGate,
+  ) {
+    this.name = cluster.name;
+  }
+
+  private async request<T>(what: string, run: () => T): Promise<T> {
+    await this.gate(`${this.name}:${what}`);
+    return run();
+  }
+
+  candidateVersion(): Promise<CandidateApiVersion | undefined> {
+    return this.request('discovery', () => 'v1beta1' as const);
+  }
+
+  listCandidates(): Promise<ListResult> {
+    return this.request('listCandidates', () => this.cluster.list('LeaseCandidate'));
+  }
+
+  listLeases(): Promise<ListResult> {
+    return this.request('listLeases', () => this.cluster.list('Lease'));
+  }
+
+  watch(): Promise<AbortController> {
+    // The model delivers watch events itself (in any order, duplicated): no live watch here.
+    return Promise.reject(new Error('InMemoryCluster does not serve watches'));
+  }
+
+  pingCandidate(_version: CandidateApiVersion, ref: ObjectRef, pingTime: string): Promise<WriteResult> {
+    return this.request('pingCandidate', () =>
+      this.cluster.patchSpec('LeaseCandidate', ref, { pingTime }, 'coordinator'),
+    );
+  }
+
+  deleteCandidate(
+    _version: CandidateApiVersion,
+    ref: ObjectRef,
+    resourceVersion: string,
+  ): Promise<WriteResult> {
+    return this.request('deleteCandidate', () =>
+      this.cluster.delete('LeaseCandidate', ref, resourceVersion, 'coordinator'),
+    );
+  }
+
+  readLease(ref: ObjectRef): Promise<RawObject | undefined> {
+    return this.request('readLease', () => this.cluster.get('Lease', ref));
+  }
+
+  createLease(lease: RawObject): Promise<WriteResult> {
+    return this.request('createLease', () => this.cluster.create('Lease', lease, 'coordinator'));
+  }
+
+  replaceLease(lease: RawObject): Promise<WriteResult> {
+    return this.request('replaceLease', () => this.cluster.replace('Lease', lease, 'coordinator'));
+  }
+}

@@ -1,0 +1,374 @@
+import { readFileSync } from 'node:fs';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { DynamoDBRecord, SQSEvent } from 'aws-lambda';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { LeaseCandidateObject } from '../../lib/api/leasecandidate.js';
+import type { LeaseKey, LeaseResolver, TimerQueue } from '../../lib/coordinator/ports.js';
+import type { CoordinatorDeps } from '../../lib/coordinator/reconcile-lease.js';
+import { CANDIDATE_VALID_MS } from '../../lib/election/timing.js';
+import type { Millis } from '../../lib/election/types.js';
+import { ConflictError, StaleHeartbeatError } from '../../lib/errors.js';
+import { handleStreamBatch } from '../../lib/handlers/elect.js';
+import { handleMirrorBatch } from '../../lib/handlers/mirror.js';
+import { handleSweep } from '../../lib/handlers/sweep.js';
+import { handleTimerBatch } from '../../lib/handlers/timer.js';
+import { type FilterPattern, matchesAny } from '../../lib/local/event-filter.js';
+import { collectExpiredCandidates } from '../../lib/sync/gc.js';
+import { ingestCandidate, ingestLease } from '../../lib/sync/ingest.js';
+import { type MirrorDeps, mirrorLease } from '../../lib/sync/mirror.js';
+import { checkHeartbeatsKept, checkSingleHolder, checkTermsGrow } from '../helpers/history-invariants.js';
+import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
+import { InMemoryTable, type RequestGate } from '../helpers/in-memory-store.js';
+
+/**
+ * Several coordinators race over one in-memory table (DynamoDB's conditional semantics) and
+ * two or three in-memory clusters (resourceVersion semantics, clocks up to 2 s apart). The
+ * fast-check scheduler interleaves every request of every invocation; any invocation may crash
+ * between two of its requests; stream records and watch events arrive duplicated and out of
+ * order. The invariants are checked on the recorded history of the table and the clusters.
+ */
+
+const FILTERS = JSON.parse(
+  readFileSync(new URL('../../infra/stream-filters.json', import.meta.url), 'utf8'),
+) as {
+  elect: FilterPattern[];
+  mirror: FilterPattern[];
+};
+
+const T0 = Date.UTC(2026, 6, 1, 12, 0, 0);
+const CLUSTERS = ['a', 'b', 'c'] as const;
+type ClusterName = (typeof CLUSTERS)[number];
+
+const GROUP: LeaseKey = { scope: 'a+b', namespace: 'default', name: 'demo' };
+const SOLO: LeaseKey = { scope: 'c', namespace: 'kube-system', name: 'solo' };
+const LEASES = [GROUP, SOLO] as const;
+
+const resolve: LeaseResolver = (cluster, namespace, name) =>
+  namespace === GROUP.namespace && name === GROUP.name && (cluster === 'a' || cluster === 'b')
+    ? GROUP
+    : { scope: cluster, namespace, name };
+
+interface ModelCandidate {
+  readonly name: string;
+  readonly cluster: ClusterName;
+  readonly lease: LeaseKey;
+  readonly emulationVersion: string;
+  /** Pushes heartbeats over HTTP instead of writing a LeaseCandidate in its cluster. */
+  readonly http: boolean;
+}
+
+const CANDIDATES: readonly ModelCandidate[] = [
+  { name: 'demo-a1', cluster: 'a', lease: GROUP, emulationVersion: '1.31.0', http: false },
+  { name: 'demo-a2', cluster: 'a', lease: GROUP, emulationVersion: '1.30.0', http: false },
+  { name: 'demo-b1', cluster: 'b', lease: GROUP, emulationVersion: '1.30.0', http: false },
+  { name: 'solo-1', cluster: 'c', lease: SOLO, emulationVersion: '1.31.0', http: false },
+  { name: 'solo-2', cluster: 'c', lease: SOLO, emulationVersion: '1.31.0', http: true },
+];
+
+class CrashError extends Error {}
+
+/** Crash before the request with this index (0-based), or never. */
+const crashArb = fc.option(fc.nat({ max: 8 }), { nil: undefined, freq: 2 });
+const candidateArb = fc.nat({ max: CANDIDATES.length - 1 });
+const leaseArb = fc.nat({ max: LEASES.length - 1 });
+/** Watch events from overlapping ingest runs: the newest version, or one a little older. */
+const backArb = fc.nat({ max: 3 });
+const picksArb = fc.array(fc.nat({ max: 40 }), { minLength: 1, maxLength: 4 });
+const tickArb = fc.oneof(
+  { weight: 10, arbitrary: fc.integer({ min: 0, max: 3_000 }) },
+  { weight: 2, arbitrary: fc.constantFrom(4_999, 5_000, 5_001, 7_001) },
+  { weight: 1, arbitrary: fc.constant(CANDIDATE_VALID_MS + 1_000) },
+);
+
+const actionArb = fc.oneof(
+  {
+    weight: 8,
+    arbitrary: fc.record({ t: fc.constant('heartbeat' as const), who: candidateArb, crashAt: crashArb }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      t: fc.constant('ingestCandidate' as const),
+      who: candidateArb,
+      back: backArb,
+      crashAt: crashArb,
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      t: fc.constant('ingestLease' as const),
+      who: candidateArb,
+      back: backArb,
+      crashAt: crashArb,
+    }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({ t: fc.constant('renewInCluster' as const), who: candidateArb, crashAt: crashArb }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant('releaseInCluster' as const),
+      who: candidateArb,
+      crashAt: crashArb,
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('httpRenew' as const), who: candidateArb }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('httpRelease' as const), who: candidateArb }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({ t: fc.constant('elect' as const), picks: picksArb, crashAt: crashArb }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({ t: fc.constant('mirror' as const), picks: picksArb, crashAt: crashArb }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({ t: fc.constant('requeue' as const), lease: leaseArb, crashAt: crashArb }),
+  },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('sweep' as const), crashAt: crashArb }) },
+  { weight: 5, arbitrary: fc.record({ t: fc.constant('tick' as const), ms: tickArb }) },
+);
+type Action = typeof actionArb extends fc.Arbitrary<infer A> ? A : never;
+
+/** Every candidate heartbeats, then elect and mirror run: most runs start with holders in place. */
+const WARM_UP: readonly Action[] = [
+  ...CANDIDATES.map((_, who) => ({ t: 'heartbeat' as const, who, crashAt: undefined })),
+  ...[0, 1, 2, 3].map(() => ({ t: 'elect' as const, picks: [0, 1, 2, 3, 4, 5], crashAt: undefined })),
+];
+
+const offsetArb = fc.integer({ min: -2_000, max: 2_000 });
+
+/** Errors the handlers logged instead of throwing: anything but an injected crash is a finding. */
+function unexpectedErrors(): { logger: Logger; errors: unknown[] } {
+  const logger = new Logger({ serviceName: 'model', logLevel: 'SILENT' });
+  const errors: unknown[] = [];
+  const collect = (_message: unknown, ...extra: unknown[]) => {
+    for (const item of extra) {
+      const error = (item as { error?: unknown } | undefined)?.error;
+      if (error !== undefined && !(error instanceof CrashError)) errors.push(error);
+    }
+  };
+  logger.error = collect as Logger['error'];
+  logger.warn = collect as Logger['warn'];
+  return { logger, errors };
+}
+
+function candidateObject(c: ModelCandidate, renewTime: Millis): LeaseCandidateObject & { renewTime: Millis } {
+  return {
+    apiVersion: 'v1beta1',
+    name: c.name,
+    namespace: c.lease.namespace,
+    leaseName: c.lease.name,
+    binaryVersion: '1.31.0',
+    emulationVersion: c.emulationVersion,
+    strategy: 'OldestEmulationVersion',
+    renewTime,
+  };
+}
+
+async function runModel(s: fc.Scheduler, offsets: readonly number[], rounds: readonly (readonly Action[])[]) {
+  let now = T0;
+  const clock = () => now;
+  const table = new InMemoryTable(clock);
+  const clusters = new Map(
+    CLUSTERS.map((name, i) => [name, new InMemoryCluster(name, offsets[i] ?? 0, clock)]),
+  );
+  const clusterOf = (name: string) => clusters.get(name as ClusterName) as InMemoryCluster;
+  const { logger, errors } = unexpectedErrors();
+  const timers: { key: LeaseKey; dueAt: Millis }[] = [];
+  const timerQueue: TimerQueue = {
+    deliverAt: async (key, dueAt) => {
+      timers.push({ key, dueAt });
+    },
+  };
+
+  /** One invocation's view of the world: every request is a scheduling point, and maybe its last. */
+  const invocation = (label: string, crashAt: number | undefined) => {
+    let requests = 0;
+    let crashed = false;
+    const gate: RequestGate = async (request) => {
+      await s.schedule(Promise.resolve(), `${label} ${request}`);
+      if (crashed || requests++ === crashAt) {
+        crashed = true;
+        throw new CrashError(`${label} crashed before ${request}`);
+      }
+    };
+    const store = table.store(gate);
+    const mirrorDeps: MirrorDeps = {
+      store,
+      logger,
+      clusters: { get: async (name) => clusterOf(name).port(gate) },
+    };
+    const deps: CoordinatorDeps = { store, timers: timerQueue, clock, logger, leases: resolve };
+    return { deps, mirrorDeps, ingestDeps: { ...mirrorDeps, clock, leases: resolve } };
+  };
+  const streamEvent = (filters: FilterPattern[], picks: readonly number[]) => {
+    const wakes = table.stream.filter((record) => matchesAny(filters, record));
+    // Picks count back from the newest record: any record may come again, in any order.
+    const records = picks.flatMap((pick) =>
+      wakes.length === 0 ? [] : [wakes[wakes.length - 1 - (pick % wakes.length)] as DynamoDBRecord],
+    );
+    return { Records: records };
+  };
+
+  const run = async (action: Action, index: number): Promise<void> => {
+    await s.schedule(Promise.resolve(), `#${index} ${action.t}`);
+    switch (action.t) {
+      case 'tick':
+        now += action.ms;
+        return;
+      case 'heartbeat': {
+        const c = CANDIDATES[action.who] as ModelCandidate;
+        const cluster = clusterOf(c.cluster);
+        if (!c.http) {
+          // The watch delivers the new version at once; older ones come later as 'ingestCandidate'.
+          const written = cluster.heartbeat(candidateObject(c, 0));
+          const raw = cluster.get('LeaseCandidate', { namespace: c.lease.namespace, name: c.name });
+          if (!written.ok || raw === undefined) return;
+          const { ingestDeps } = invocation(`ingest ${c.cluster}`, action.crashAt);
+          await crashTolerant(ingestCandidate(ingestDeps, c.cluster, 'MODIFIED', raw));
+          return;
+        }
+        try {
+          await table
+            .store()
+            .putHeartbeat(c.lease, c.cluster, candidateObject(c, cluster.localNow()), clock());
+        } catch (error) {
+          if (!(error instanceof StaleHeartbeatError)) throw error;
+        }
+        return;
+      }
+      case 'ingestCandidate': {
+        const c = CANDIDATES[action.who] as ModelCandidate;
+        const versions = clusterOf(c.cluster).versions('LeaseCandidate', {
+          namespace: c.lease.namespace,
+          name: c.name,
+        });
+        const raw = versions[versions.length - 1 - Math.min(action.back, versions.length - 1)];
+        if (raw === undefined) return;
+        const { ingestDeps } = invocation(`ingest ${c.cluster}`, action.crashAt);
+        await crashTolerant(ingestCandidate(ingestDeps, c.cluster, 'MODIFIED', raw));
+        return;
+      }
+      case 'ingestLease': {
+        const c = CANDIDATES[action.who] as ModelCandidate;
+        const versions = clusterOf(c.cluster).versions('Lease', c.lease);
+        const raw = versions[versions.length - 1 - Math.min(action.back, versions.length - 1)];
+        if (raw === undefined) return;
+        const { ingestDeps } = invocation(`ingest ${c.cluster}`, action.crashAt);
+        await crashTolerant(ingestLease(ingestDeps, c.cluster, raw));
+        return;
+      }
+      case 'renewInCluster':
+      case 'releaseInCluster': {
+        const c = CANDIDATES[action.who] as ModelCandidate;
+        const cluster = clusterOf(c.cluster);
+        const written =
+          action.t === 'renewInCluster'
+            ? cluster.renewLease(c.lease, c.name, 5)
+            : cluster.releaseLease(c.lease, c.name);
+        const raw = cluster.get('Lease', c.lease);
+        if (written === 'not-holder' || !written.ok || raw === undefined) return;
+        const { ingestDeps } = invocation(`ingest ${c.cluster}`, action.crashAt);
+        await crashTolerant(ingestLease(ingestDeps, c.cluster, raw));
+        return;
+      }
+      case 'httpRenew':
+      case 'httpRelease': {
+        const c = CANDIDATES[action.who] as ModelCandidate;
+        const releasing = action.t === 'httpRelease';
+        try {
+          await table.store().recordRenewal(
+            c.lease,
+            {
+              holderIdentity: releasing ? '' : c.name,
+              expectedHolder: c.name,
+              leaseDurationSeconds: releasing ? 1 : 5,
+            },
+            clock(),
+          );
+        } catch (error) {
+          if (!(error instanceof ConflictError)) throw error;
+        }
+        return;
+      }
+      case 'elect': {
+        const { deps } = invocation('elect', action.crashAt);
+        await crashTolerant(handleStreamBatch(deps, streamEvent(FILTERS.elect, action.picks)));
+        return;
+      }
+      case 'mirror': {
+        const { mirrorDeps } = invocation('mirror', action.crashAt);
+        await crashTolerant(handleMirrorBatch(mirrorDeps, streamEvent(FILTERS.mirror, action.picks)));
+        return;
+      }
+      case 'requeue': {
+        const { deps } = invocation('requeue', action.crashAt);
+        // A due timer if there is one; otherwise a late or duplicate message, which must be harmless too.
+        const due = timers.find((timer) => timer.dueAt <= now);
+        const lease = due?.key ?? (LEASES[action.lease] as LeaseKey);
+        const event = {
+          Records: [{ messageId: `m${index}`, body: JSON.stringify({ lease, dueAt: due?.dueAt ?? now }) }],
+        } as SQSEvent;
+        await crashTolerant(handleTimerBatch(deps, event));
+        return;
+      }
+      case 'sweep': {
+        const { deps, mirrorDeps } = invocation('sweep', action.crashAt);
+        await crashTolerant(
+          handleSweep(deps, undefined, async (key) => {
+            await collectExpiredCandidates(mirrorDeps, key, clock());
+            await mirrorLease(mirrorDeps, key);
+          }),
+        );
+        return;
+      }
+    }
+  };
+
+  // Each round's invocations race one another; rounds follow one another, so leases live through
+  // several elections, renewals and failovers in one run.
+  let index = 0;
+  for (const round of rounds) {
+    await s.waitFor(Promise.all(round.map((action) => run(action, index++))));
+  }
+  return { table, clusters, errors };
+}
+
+async function crashTolerant(work: Promise<unknown>): Promise<void> {
+  try {
+    await work;
+  } catch (error) {
+    if (!(error instanceof CrashError)) throw error;
+  }
+}
+
+describe('concurrency model (property: in-memory table and clusters, fast-check scheduler)', () => {
+  it('keeps one unexpired holder per lease, terms that never go down, and every accepted heartbeat', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.scheduler(),
+        fc.tuple(offsetArb, offsetArb, offsetArb),
+        fc.array(fc.array(actionArb, { minLength: 1, maxLength: 8 }), { minLength: 4, maxLength: 16 }),
+        async (s, offsets, rounds) => {
+          const { table, clusters, errors } = await runModel(s, offsets, [WARM_UP, ...rounds]);
+          expect(errors).toEqual([]);
+          for (const key of LEASES) {
+            const clusterHistories = key.scope
+              .split('+')
+              .map((name) => clusters.get(name as ClusterName) as InMemoryCluster);
+            expect(checkSingleHolder(table, clusterHistories, key)).toEqual([]);
+            expect(checkTermsGrow(table, clusterHistories, key)).toEqual([]);
+          }
+          expect(checkHeartbeatsKept(table)).toEqual([]);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  }, 60_000);
+});
