@@ -1,0 +1,28 @@
+import { Command, InvalidArgumentError } from 'commander';
+
+export interface LoadOptions {
+  readonly candidates: number;
+  readonly ratePerCandidate: number;
+  readonly duration: number;
+  readonly connections: number;
+  readonly out: string;
+}
+
+function positiveInteger(value: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('must be a positive integer');
+  return Number(value);
+}
+
+/** Parses the flags; a bad flag exits 2 with commander's message, which names the flag. */
+export function parseLoadOptions(argv: readonly string[]): LoadOptions {
+  const program = new Command('load')
+    .description('Heartbeat load against the local stack (DynamoDB Local + HTTP API + elect stream)')
+    .option('--candidates <n>', 'candidates, spread three per lease', positiveInteger, 1000)
+    .option('--rate-per-candidate <n>', 'heartbeats per second per candidate', positiveInteger, 1)
+    .option('--duration <seconds>', 'how long to send', positiveInteger, 300)
+    .option('--connections <n>', 'keep-alive connections to the HTTP API', positiveInteger, 64)
+    .option('--out <dir>', 'where the markdown report goes', 'bench/results')
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
+    .parse([...argv], { from: 'user' });
+  return program.opts<LoadOptions>();
+}
