@@ -19,6 +19,8 @@ interface Pending {
 export class LocalTimerQueue implements TimerQueue {
   private readonly pending = new Set<Pending>();
   private sequence = 0;
+  /** Deliveries to `requeue`: what Lambda would bill (one SQS-triggered invocation each). */
+  readonly invocations = { batches: 0 };
 
   constructor(
     private readonly handler: TimerHandler,
@@ -61,6 +63,7 @@ export class LocalTimerQueue implements TimerQueue {
 
   private async fire(entries: readonly Pending[]): Promise<void> {
     if (entries.length === 0) return;
+    this.invocations.batches += 1;
     await this.handler({
       Records: entries.map((entry) => ({
         messageId: `local-${++this.sequence}`,

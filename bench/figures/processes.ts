@@ -1,0 +1,63 @@
+import pLimit from 'p-limit';
+import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
+import { CandidateProcess, until } from '../../test/e2e/candidates.js';
+import type { KubeBench } from '../kube-env.js';
+import { candidateExists, deleteCandidate } from '../kube-objects.js';
+
+/** client-go timings as upstream's own CLE integration tests use them; the failover floor is the lease duration. */
+export const LEASE_DURATION_MS = 5_000;
+const TIMINGS = ['--lease-duration=5s', '--renew-deadline=3s', '--retry-period=1s'];
+
+export function spawnCandidate(
+  bench: KubeBench,
+  plane: ControlPlane,
+  identity: string,
+  lease: string,
+  versions: [string, string],
+): CandidateProcess {
+  return new CandidateProcess(identity, bench.candidateBinary, [
+    `--kubeconfig=${bench.adminKubeconfig}`,
+    `--context=${plane.name}`,
+    `--lease=${lease}`,
+    `--binary-version=${versions[0]}`,
+    `--emulation-version=${versions[1]}`,
+    ...TIMINGS,
+  ]);
+}
+
+export async function leads(p: CandidateProcess): Promise<number> {
+  await until([p], () => p.leading, 10_000);
+  return p.intervals[p.intervals.length - 1]?.start ?? Number.NaN;
+}
+
+/**
+ * Runs `trial` for ours and for the baseline, `concurrency` leases at a time on each, both
+ * systems at once, so that both see the same load. Each trial gets its own lease.
+ */
+export async function pairedTrials(
+  bench: KubeBench,
+  trials: number,
+  concurrency: number,
+  trial: (plane: ControlPlane, lease: string) => Promise<number>,
+  prefix: string,
+): Promise<{ ours: number[]; baseline: number[] }> {
+  const ours: number[] = [];
+  const baseline: number[] = [];
+  const ourPlane = bench.ours[0] as ControlPlane;
+  const limit = pLimit(concurrency * 2);
+  await Promise.all(
+    Array.from({ length: trials }, (_, i) => [
+      limit(async () => ours.push(await trial(ourPlane, `${prefix}-${i}`))),
+      limit(async () => baseline.push(await trial(bench.inTree, `${prefix}-${i}`))),
+    ]).flat(),
+  );
+  return { ours, baseline };
+}
+
+/** Stops the processes (they release) and removes their LeaseCandidates. */
+export async function cleanUp(plane: ControlPlane, processes: readonly CandidateProcess[]): Promise<void> {
+  await Promise.all(processes.map((p) => p.stop()));
+  await Promise.all(processes.map((p) => deleteCandidate(plane, p.identity)));
+}
+
+export { candidateExists };

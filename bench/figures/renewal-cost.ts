@@ -1,0 +1,63 @@
+import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
+import type { KubeBench } from '../kube-env.js';
+import { cleanUp, leads, spawnCandidate } from './processes.js';
+
+export interface EventCost {
+  readonly events: number;
+  readonly writeUnits: number;
+  readonly readUnits: number;
+  /** elect + mirror + requeue invocations per event. */
+  readonly invocations: number;
+}
+
+/**
+ * What a leader's Lease renewal costs us, counted: `leaders` client-go processes lead their own
+ * (ungrouped) leases and renew every retry period; ingest records each renewal it sees.
+ */
+export async function measureRenewalCost(
+  bench: KubeBench,
+  leaders: number,
+  renewals: number,
+): Promise<EventCost> {
+  const plane = bench.ours[0] as ControlPlane;
+  const processes = Array.from({ length: leaders }, (_, i) =>
+    spawnCandidate(bench, plane, `renew-${i}-a`, `renew-${i}`, ['1.35.0', '1.35.0']),
+  );
+  try {
+    await Promise.all(processes.map((p) => leads(p)));
+    await bench.coordinator.streams.drain();
+    await bench.coordinator.mirror.drain();
+    const before = counters(bench);
+    let seen = 0;
+    await new Promise<void>((resolve) => {
+      const stop = bench.onRecord((record) => {
+        const image = record.dynamodb?.NewImage;
+        if (image?.sk?.S !== 'LEASE' || !image.pk?.S?.includes('/renew-')) return;
+        if (image.change?.S !== 'renewal' && image.change?.S !== 'observed') return;
+        if (++seen >= renewals) {
+          stop();
+          resolve();
+        }
+      });
+    });
+    const after = counters(bench);
+    return {
+      events: seen,
+      writeUnits: (after.writeUnits - before.writeUnits) / seen,
+      readUnits: (after.readUnits - before.readUnits) / seen,
+      invocations: (after.invocations - before.invocations) / seen,
+    };
+  } finally {
+    await cleanUp(plane, processes);
+  }
+}
+
+export function counters(bench: KubeBench) {
+  const { readUnits, writeUnits } = bench.meter.snapshot();
+  const c = bench.coordinator;
+  return {
+    readUnits,
+    writeUnits,
+    invocations: c.streams.invocations.batches + c.mirror.invocations.batches + c.timers.invocations.batches,
+  };
+}

@@ -1,0 +1,216 @@
+import type { DynamoDBRecord } from 'aws-lambda';
+import pLimit from 'p-limit';
+import pRetry from 'p-retry';
+import { Agent, fetch } from 'undici';
+import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
+import { startLocalCoordinator } from '../../lib/local/local-coordinator.js';
+import { CapacityMeter } from '../capacity-meter.js';
+import type { KubeBench } from '../kube-env.js';
+import { createCandidate, renewCandidate } from '../kube-objects.js';
+
+export interface ThroughputRow {
+  readonly path: 'http' | 'ingest';
+  readonly leases: number;
+  readonly heartbeats: number;
+  readonly seconds: number;
+  readonly perSecond: number;
+  /** Counted per renewal heartbeat (the steady state: nothing about the candidate changed). */
+  readonly writeUnits: number;
+  readonly readUnits: number;
+  /** elect invocations the renewals caused (the stream filter should pass none). */
+  readonly electInvocations: number;
+  /** Table calls per renewal: writes (Put/Update/Delete) and reads (Get/Query). */
+  readonly writeCalls: number;
+  readonly readCalls: number;
+  /** HTTP: the `heartbeat` function's own invocations per heartbeat. */
+  readonly lambdaInvocations: number;
+}
+
+const CANDIDATES_PER_LEASE = 3;
+const IN_FLIGHT = 32;
+
+function heartbeat(lease: string, name: string, renewTime: number) {
+  return JSON.stringify({
+    apiVersion: 'coordination.k8s.io/v1beta1',
+    kind: 'LeaseCandidate',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      leaseName: lease,
+      binaryVersion: '1.35.0',
+      emulationVersion: '1.35.0',
+      strategy: 'OldestEmulationVersion',
+      renewTime: new Date(renewTime).toISOString(),
+    },
+  });
+}
+
+/**
+ * Heartbeats/s through the HTTP API on DynamoDB Local at each scale, on a fresh table: every
+ * candidate registers (and each lease is elected), then every candidate renews once, timed.
+ */
+export async function measureHttpThroughput(scales: readonly number[]): Promise<ThroughputRow[]> {
+  const rows: ThroughputRow[] = [];
+  for (const leases of scales) {
+    const coordinator = await startLocalCoordinator({
+      autonomous: true,
+      logLevel: (process.env.BENCH_LOG as 'INFO' | undefined) ?? 'SILENT',
+    });
+    const meter = new CapacityMeter();
+    meter.attach(coordinator.dynamodb.client);
+    const agent = new Agent({ connections: IN_FLIGHT });
+    const limit = pLimit(IN_FLIGHT);
+    const candidates = Array.from({ length: leases * CANDIDATES_PER_LEASE }, (_, i) => ({
+      lease: `http-${Math.floor(i / CANDIDATES_PER_LEASE)}`,
+      name: `hb-${i}`,
+    }));
+    const send = async (c: { lease: string; name: string }, renewTime: number) => {
+      const res = await fetch(`${coordinator.url}/clusters/bench/leasecandidates`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: heartbeat(c.lease, c.name, renewTime),
+        dispatcher: agent,
+      });
+      await res.arrayBuffer();
+      if (res.status !== 200 && res.status !== 201) throw new Error(`heartbeat ${c.name}: ${res.status}`);
+    };
+    const leaseUrl = (lease: string) =>
+      `${coordinator.url}/clusters/bench/namespaces/default/leases/${lease}`;
+    // Setup is not timed, so it may poll for the decision. Like live candidates, the members keep
+    // heartbeating meanwhile: a slow setup would otherwise leave pings unanswered and stall it.
+    const register = async (lease: string, members: readonly { lease: string; name: string }[]) => {
+      // One by one, as candidates start: the first is the oldest, so it is elected and stays.
+      for (const c of members) await send(c, Date.now());
+      const holder = await pRetry(
+        async () => {
+          const res = await fetch(leaseUrl(lease), { dispatcher: agent });
+          const body = (await res.json()) as { spec?: { holderIdentity?: string } };
+          if (body.spec?.holderIdentity) return body.spec.holderIdentity;
+          for (const c of members) await send(c, Date.now());
+          throw new Error(`lease ${lease} has no holder yet`);
+        },
+        { retries: 60, minTimeout: 250, maxTimeout: 1000 },
+      );
+      // The holder renews for an hour, so no expiry ping disturbs the steady state below.
+      const res = await fetch(`${leaseUrl(lease)}/holder/${holder}`, {
+        method: 'PUT',
+        body: JSON.stringify({ leaseDurationSeconds: 3600 }),
+        dispatcher: agent,
+      });
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`renewing ${lease} as its holder: ${res.status}`);
+    };
+    try {
+      // Setup, untimed: each lease's candidates register, it is elected, and its holder renews.
+      const byLease = new Map<string, { lease: string; name: string }[]>();
+      for (const c of candidates) byLease.set(c.lease, [...(byLease.get(c.lease) ?? []), c]);
+      await Promise.all([...byLease].map(([lease, members]) => limit(() => register(lease, members))));
+      await coordinator.streams.drain();
+      // One more untimed round answers any ping a slow setup caused, so the timed round sees none.
+      await Promise.all(candidates.map((c) => limit(() => send(c, Date.now()))));
+      await coordinator.streams.drain();
+      const before = { ...meter.snapshot(), elect: coordinator.streams.invocations.batches };
+      const started = performance.now();
+      await Promise.all(candidates.map((c) => limit(() => send(c, Date.now()))));
+      const seconds = (performance.now() - started) / 1000;
+      await coordinator.streams.drain();
+      const after = meter.snapshot();
+      const n = candidates.length;
+      rows.push({
+        path: 'http',
+        leases,
+        heartbeats: n,
+        seconds,
+        perSecond: n / seconds,
+        writeUnits: (after.writeUnits - before.writeUnits) / n,
+        readUnits: (after.readUnits - before.readUnits) / n,
+        ...callsPer(before.calls, after.calls, n),
+        electInvocations: coordinator.streams.invocations.batches - before.elect,
+        lambdaInvocations: 1,
+      });
+    } finally {
+      await agent.close();
+      await coordinator.stop();
+    }
+  }
+  return rows;
+}
+
+/**
+ * Heartbeats/s through `ingest`: LeaseCandidates renewed in a real kube-apiserver, carried by the
+ * watch into the table. Timed from the first renewal sent to the last renewal seen on the table
+ * stream (which is polled every 250 ms, so the figure is a floor by up to that much).
+ */
+export async function measureIngestThroughput(
+  bench: KubeBench,
+  scales: readonly number[],
+): Promise<ThroughputRow[]> {
+  const rows: ThroughputRow[] = [];
+  const plane = bench.ours[0] as ControlPlane;
+  for (const leases of scales) {
+    const prefix = `tp${leases}-`;
+    const names = Array.from({ length: leases * CANDIDATES_PER_LEASE }, (_, i) => ({
+      lease: `${prefix}${Math.floor(i / CANDIDATES_PER_LEASE)}`,
+      name: `${prefix}c${i}`,
+    }));
+    const limit = pLimit(IN_FLIGHT);
+    const registered = waitForCandidateRecords(bench, prefix, names.length, 'spec');
+    await Promise.all(
+      names.map((c) =>
+        limit(() => createCandidate(plane, c.name, c.lease, { binary: '1.35.0', emulation: '1.35.0' })),
+      ),
+    );
+    await registered;
+    await bench.coordinator.streams.drain();
+    await bench.coordinator.mirror.drain();
+    const before = { ...bench.meter.snapshot(), elect: bench.coordinator.streams.invocations.batches };
+    const renewedAll = waitForCandidateRecords(bench, prefix, names.length, 'renew');
+    const started = Date.now();
+    await Promise.all(names.map((c) => limit(() => renewCandidate(plane, c.name))));
+    const seconds = ((await renewedAll) - started) / 1000;
+    const after = bench.meter.snapshot();
+    const n = names.length;
+    rows.push({
+      path: 'ingest',
+      leases,
+      heartbeats: n,
+      seconds,
+      perSecond: n / seconds,
+      writeUnits: (after.writeUnits - before.writeUnits) / n,
+      readUnits: (after.readUnits - before.readUnits) / n,
+      ...callsPer(before.calls, after.calls, n),
+      electInvocations: bench.coordinator.streams.invocations.batches - before.elect,
+      lambdaInvocations: 0,
+    });
+  }
+  return rows;
+}
+
+/** Resolves with the time the `count`-th candidate record of that kind and prefix was seen on the stream. */
+function waitForCandidateRecords(
+  bench: KubeBench,
+  prefix: string,
+  count: number,
+  change: 'spec' | 'renew',
+): Promise<number> {
+  return new Promise((resolve) => {
+    const seen = new Set<string>();
+    const stop = bench.onRecord((record: DynamoDBRecord) => {
+      const image = record.dynamodb?.NewImage;
+      const sk = image?.sk?.S ?? '';
+      if (image?.change?.S !== change || !sk.includes(`#${prefix}c`)) return;
+      seen.add(sk);
+      if (seen.size === count) {
+        stop();
+        resolve(Date.now());
+      }
+    });
+  });
+}
+
+function callsPer(before: Record<string, number>, after: Record<string, number>, n: number) {
+  const delta = (pattern: RegExp) =>
+    Object.entries(after)
+      .filter(([command]) => pattern.test(command))
+      .reduce((sum, [command, count]) => sum + count - (before[command] ?? 0), 0);
+  return { writeCalls: delta(/^(Put|Update|Delete)Item/) / n, readCalls: delta(/^(GetItem|Query)/) / n };
+}

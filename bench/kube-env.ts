@@ -1,0 +1,113 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { parseClustersConfig } from '../lib/clusters/config.js';
+import { applyRbac, benchInTreeController } from '../lib/kube-local/admin.js';
+import { ensureCandidateBinary, ensureKubeBinaries } from '../lib/kube-local/build.js';
+import { type ControlPlane, startControlPlane, writeKubeconfig } from '../lib/kube-local/control-plane.js';
+import { type LocalCoordinator, startLocalCoordinator } from '../lib/local/local-coordinator.js';
+import { CapacityMeter } from './capacity-meter.js';
+import { LeaseWatch } from './lease-watch.js';
+
+/** The lease names of one propagation trial set: ungrouped (N=1) or a lease group over N clusters. */
+export function propagationLease(clusters: number, trial: number): string {
+  return `prop${clusters}-${trial}`;
+}
+
+export interface KubeBench {
+  /** kube-apiserver with its own CLE controller free to act: the baseline. */
+  readonly inTree: ControlPlane;
+  /** kube-apiservers whose in-tree controller is kept from leading; ours coordinates them. */
+  readonly ours: readonly ControlPlane[];
+  readonly coordinator: LocalCoordinator;
+  readonly meter: CapacityMeter;
+  readonly watches: Map<string, LeaseWatch>;
+  readonly candidateBinary: string;
+  readonly adminKubeconfig: string;
+  /** When the lease's first decision with a holder was written (its updatedAt, on the coordinator's clock). */
+  decidedAt(lease: string): Promise<number>;
+  /** Sees every table stream record as the elect runner polls it (250 ms), filtered or not. */
+  onRecord(listener: (record: DynamoDBRecord) => void): () => void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything the Kubernetes figures run on, from one build: the baseline apiserver and `ourCount`
+ * apiservers coordinated by lease-coordinator, which runs in this process as `npm start` runs it
+ * (streams, timers, ingest watches, mirror), with lease groups for the propagation trials.
+ */
+export async function startKubeBench(ourCount: number, propagationTrials: number): Promise<KubeBench> {
+  await ensureKubeBinaries();
+  const candidateBinary = await ensureCandidateBinary();
+  const names = Array.from({ length: ourCount }, (_, i) => `c${i + 1}`);
+  const planes = await Promise.all([startControlPlane('intree'), ...names.map((n) => startControlPlane(n))]);
+  const [inTree, ...ours] = planes as [ControlPlane, ...ControlPlane[]];
+  for (const plane of ours) {
+    await applyRbac(plane);
+    await benchInTreeController(plane);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'lease-coordinator-bench-'));
+  const adminKubeconfig = join(dir, 'admin.kubeconfig');
+  writeKubeconfig(adminKubeconfig, planes, 'admin');
+  writeKubeconfig(join(dir, 'coordinator.kubeconfig'), ours, 'coordinator');
+  const leaseGroups = [2, 4]
+    .filter((n) => n <= ourCount)
+    .flatMap((n) =>
+      Array.from({ length: propagationTrials }, (_, trial) => ({
+        namespace: 'default',
+        name: propagationLease(n, trial),
+        clusters: names.slice(0, n),
+      })),
+    );
+  const config = parseClustersConfig({
+    clusters: names.map((name) => ({ name, kubeconfig: { path: 'coordinator.kubeconfig', context: name } })),
+    leaseGroups,
+  });
+  const listeners = new Set<(record: DynamoDBRecord) => void>();
+  const decided = new Map<string, number>();
+  const decisionWaiters = new Map<string, (at: number) => void>();
+  const observe = (record: DynamoDBRecord) => {
+    for (const listener of listeners) listener(record);
+    const image = record.dynamodb?.NewImage;
+    if (image?.sk?.S !== 'LEASE' || image.change?.S !== 'decision' || !image.holderIdentity?.S) return;
+    const name = image.pk?.S?.split('/').pop();
+    if (name === undefined || decided.has(name)) return;
+    const at = Number(image.updatedAt?.N);
+    decided.set(name, at);
+    decisionWaiters.get(name)?.(at);
+  };
+  const coordinator = await startLocalCoordinator({
+    autonomous: true,
+    logLevel: 'SILENT',
+    clusters: { config, configDir: dir },
+    observe,
+  });
+  const meter = new CapacityMeter();
+  meter.attach(coordinator.dynamodb.client);
+  const watches = new Map(planes.map((p) => [p.name, new LeaseWatch(p)]));
+  for (const watch of watches.values()) watch.start();
+  return {
+    inTree,
+    ours,
+    coordinator,
+    meter,
+    watches,
+    candidateBinary,
+    adminKubeconfig,
+    decidedAt: (lease) => {
+      const at = decided.get(lease);
+      if (at !== undefined) return Promise.resolve(at);
+      return new Promise((resolve) => decisionWaiters.set(lease, resolve));
+    },
+    onRecord: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    stop: async () => {
+      for (const watch of watches.values()) watch.stop();
+      await coordinator.stop();
+      await Promise.all(planes.map((p) => p.stop()));
+    },
+  };
+}

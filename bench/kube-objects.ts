@@ -1,0 +1,53 @@
+import { formatMicroTime } from '../lib/api/time.js';
+import { kube } from '../lib/kube-local/admin.js';
+import type { ControlPlane } from '../lib/kube-local/control-plane.js';
+
+export const CANDIDATES = '/apis/coordination.k8s.io/v1beta1/namespaces/default/leasecandidates';
+
+/** Creates a LeaseCandidate as client-go's NewCandidate would, renewed now. */
+export async function createCandidate(
+  plane: ControlPlane,
+  name: string,
+  leaseName: string,
+  versions: { binary: string; emulation: string },
+): Promise<void> {
+  const res = await kube(plane, 'POST', CANDIDATES, {
+    apiVersion: 'coordination.k8s.io/v1beta1',
+    kind: 'LeaseCandidate',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      leaseName,
+      binaryVersion: versions.binary,
+      emulationVersion: versions.emulation,
+      strategy: 'OldestEmulationVersion',
+      renewTime: formatMicroTime(Date.now()),
+    },
+  });
+  if (res.status !== 201) throw new Error(`creating LeaseCandidate ${name}: ${res.status}`);
+}
+
+/** Renews a LeaseCandidate (a merge patch of spec.renewTime, as the candidate's own heartbeat). */
+export async function renewCandidate(plane: ControlPlane, name: string): Promise<void> {
+  const res = await kube(
+    plane,
+    'PATCH',
+    `${CANDIDATES}/${name}`,
+    { spec: { renewTime: formatMicroTime(Date.now()) } },
+    'admin',
+    'application/merge-patch+json',
+  );
+  if (res.status !== 200) throw new Error(`renewing LeaseCandidate ${name}: ${res.status}`);
+}
+
+export async function deleteCandidate(plane: ControlPlane, name: string): Promise<void> {
+  await kube(plane, 'DELETE', `${CANDIDATES}/${name}`);
+}
+
+/** Resolves once the named LeaseCandidate exists (the candidate process has registered). */
+export async function candidateExists(plane: ControlPlane, name: string): Promise<void> {
+  for (let attempt = 0; attempt < 600; attempt++) {
+    if ((await kube(plane, 'GET', `${CANDIDATES}/${name}`)).status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`LeaseCandidate ${name} never appeared`);
+}

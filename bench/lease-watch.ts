@@ -1,0 +1,115 @@
+import { request } from 'node:https';
+import type { ControlPlane } from '../lib/kube-local/control-plane.js';
+
+export interface LeaseView {
+  readonly name: string;
+  readonly holderIdentity: string | undefined;
+  readonly preferredHolder: string | undefined;
+  readonly term: string | undefined;
+}
+
+interface Waiter {
+  readonly name: string;
+  readonly check: (lease: LeaseView) => boolean;
+  readonly resolve: (at: number) => void;
+}
+
+/**
+ * Watches every Lease in one namespace of one apiserver and stamps each event with this process's
+ * clock as it arrives, so that "the Lease shows X" is timed by the observer, not by polling.
+ */
+export class LeaseWatch {
+  private readonly latest = new Map<string, LeaseView>();
+  private waiters: Waiter[] = [];
+  private resourceVersion = '';
+  private stopped = false;
+  private abort: (() => void) | undefined;
+
+  constructor(
+    private readonly plane: ControlPlane,
+    private readonly namespace = 'default',
+  ) {}
+
+  start(): void {
+    const path = `/apis/coordination.k8s.io/v1/namespaces/${this.namespace}/leases?watch=1&allowWatchBookmarks=true${
+      this.resourceVersion === '' ? '' : `&resourceVersion=${this.resourceVersion}`
+    }`;
+    const req = request(
+      `${this.plane.server}${path}`,
+      { headers: { authorization: `Bearer ${this.plane.adminToken}` }, ca: this.plane.caData },
+      (res) => {
+        let buffer = '';
+        res.on('data', (chunk: Buffer) => {
+          buffer += chunk.toString();
+          let newline = buffer.indexOf('\n');
+          while (newline >= 0) {
+            this.onLine(buffer.slice(0, newline), Date.now());
+            buffer = buffer.slice(newline + 1);
+            newline = buffer.indexOf('\n');
+          }
+        });
+        res.on('end', () => this.restart());
+        res.on('error', () => this.restart());
+      },
+    );
+    req.on('error', () => this.restart());
+    req.end();
+    this.abort = () => req.destroy();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.abort?.();
+  }
+
+  /** Resolves with the arrival time of the first event (or the current state) that satisfies `check`. */
+  waitFor(name: string, check: (lease: LeaseView) => boolean): Promise<number> {
+    const current = this.latest.get(name);
+    if (current !== undefined && check(current)) return Promise.resolve(Date.now());
+    return new Promise((resolve) => this.waiters.push({ name, check, resolve }));
+  }
+
+  get(name: string): LeaseView | undefined {
+    return this.latest.get(name);
+  }
+
+  private restart(): void {
+    // The apiserver ends watches after a while; resume from the last version seen.
+    if (!this.stopped) setTimeout(() => this.start(), 100);
+  }
+
+  private onLine(line: string, at: number): void {
+    if (line.trim() === '') return;
+    const event = JSON.parse(line) as {
+      type: string;
+      object: {
+        metadata?: { name?: string; resourceVersion?: string; annotations?: Record<string, string> };
+        spec?: { holderIdentity?: string; preferredHolder?: string };
+      };
+    };
+    const meta = event.object.metadata ?? {};
+    if (meta.resourceVersion !== undefined) this.resourceVersion = meta.resourceVersion;
+    if (event.type === 'ERROR') {
+      this.resourceVersion = '';
+      return;
+    }
+    if (event.type === 'BOOKMARK' || meta.name === undefined) return;
+    if (event.type === 'DELETED') {
+      this.latest.delete(meta.name);
+      return;
+    }
+    const view: LeaseView = {
+      name: meta.name,
+      holderIdentity: event.object.spec?.holderIdentity,
+      preferredHolder: event.object.spec?.preferredHolder,
+      term: meta.annotations?.['lease-coordinator.dev/term'],
+    };
+    this.latest.set(meta.name, view);
+    const still: Waiter[] = [];
+    for (const waiter of this.waiters) {
+      if (waiter.name === view.name && waiter.check(view)) waiter.resolve(at);
+      else still.push(waiter);
+    }
+    this.waiters = still;
+  }
+}

@@ -1,0 +1,165 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { measureElection } from './figures/election.js';
+import { measureFailover } from './figures/failover.js';
+import { measurePreemption } from './figures/preemption.js';
+import { LEASE_DURATION_MS } from './figures/processes.js';
+import { measurePropagation } from './figures/propagation.js';
+import { counters, measureRenewalCost } from './figures/renewal-cost.js';
+import { measureHttpThroughput, measureIngestThroughput } from './figures/throughput.js';
+import { startKubeBench } from './kube-env.js';
+import { writeCdf } from './plots.js';
+import { type BenchResults, renderReport } from './report.js';
+
+const FIGURES = ['election', 'failover', 'preemption', 'propagation', 'throughput', 'cost'] as const;
+type Figure = (typeof FIGURES)[number];
+
+function positiveInt(flag: string) {
+  return (value: string): number => {
+    if (!/^[1-9]\d*$/.test(value))
+      throw new InvalidArgumentError(`${flag} must be a positive integer, got "${value}"`);
+    return Number(value);
+  };
+}
+
+function intList(flag: string) {
+  return (value: string): number[] => value.split(',').map((v) => positiveInt(flag)(v.trim()));
+}
+
+function figureList(value: string): Figure[] {
+  const names = value.split(',').map((v) => v.trim());
+  const unknown = names.filter((n) => !(FIGURES as readonly string[]).includes(n));
+  if (unknown.length > 0)
+    throw new InvalidArgumentError(
+      `--only: unknown figure ${unknown.join(', ')}; expected some of ${FIGURES.join(', ')}`,
+    );
+  return names as Figure[];
+}
+
+const program = new Command('bench')
+  .description("Measure lease-coordinator against kube-apiserver's own CLE controller on the local stack")
+  .addOption(
+    new Option('--trials <n>', 'trials per latency figure (p99 needs >= 50)')
+      .default(50)
+      .argParser(positiveInt('--trials')),
+  )
+  .addOption(
+    new Option('--concurrency <n>', 'leases per system in flight in process trials')
+      .default(10)
+      .argParser(positiveInt('--concurrency')),
+  )
+  .addOption(
+    new Option('--scales <leases>', 'lease counts for throughput (3 candidates each)')
+      .default([100, 1000, 10000])
+      .argParser(intList('--scales')),
+  )
+  .addOption(
+    new Option('--only <figures>', `figures to run: ${FIGURES.join(',')}`)
+      .default([...FIGURES])
+      .argParser(figureList),
+  )
+  .addOption(new Option('--out <dir>', 'where the report and plots go').default('bench/results'))
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
+
+program.parse();
+const options = program.opts<{
+  trials: number;
+  concurrency: number;
+  scales: number[];
+  only: Figure[];
+  out: string;
+}>();
+
+const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+const date = new Date().toISOString().slice(0, 10);
+const plotDir = join(options.out, date);
+mkdirSync(plotDir, { recursive: true });
+const results: BenchResults = { date, trials: options.trials, leaseDurationMs: LEASE_DURATION_MS };
+const wants = (f: Figure) => options.only.includes(f);
+
+log('starting the local stack: 5 kube-apiservers (1 baseline, 4 ours), DynamoDB Local, the coordinator');
+// Every figure needs the apiservers: throughput's ingest path runs through one of ours.
+const bench = await startKubeBench(4, options.trials);
+try {
+  if (bench !== undefined && (wants('election') || wants('cost'))) {
+    log(`election latency: ${options.trials} trials each`);
+    const before = counters(bench);
+    results.election = await measureElection(bench, options.trials);
+    const after = counters(bench);
+    results.electionCost = {
+      events: options.trials,
+      writeUnits: (after.writeUnits - before.writeUnits) / options.trials,
+      readUnits: (after.readUnits - before.readUnits) / options.trials,
+      invocations: (after.invocations - before.invocations) / options.trials,
+    };
+  }
+  if (bench !== undefined && wants('failover')) {
+    log(`failover: ${options.trials} trials each, ${options.concurrency} leases at a time`);
+    results.failover = await measureFailover(bench, options.trials, options.concurrency);
+  }
+  if (bench !== undefined && wants('preemption')) {
+    log(`preemption: ${options.trials} trials each`);
+    results.preemption = await measurePreemption(bench, options.trials, options.concurrency);
+  }
+  if (bench !== undefined && wants('propagation')) {
+    log(`propagation to N = 1, 2, 4 clusters: ${options.trials} trials each`);
+    results.propagation = await measurePropagation(bench, [1, 2, 4], options.trials);
+  }
+  if (bench !== undefined && wants('cost')) {
+    log('leader renewal cost: 5 client-go leaders');
+    results.renewalCost = await measureRenewalCost(bench, 5, 50);
+  }
+  if (wants('throughput') || wants('cost')) {
+    log(`HTTP throughput at ${options.scales.join(', ')} leases`);
+    results.throughput = await measureHttpThroughput(options.scales);
+    if (bench !== undefined) {
+      log(`ingest throughput at ${options.scales.join(', ')} leases`);
+      results.throughput.push(...(await measureIngestThroughput(bench, options.scales)));
+    }
+  }
+} finally {
+  await bench?.stop();
+}
+
+const plots: string[] = [];
+const plot = async (
+  name: string,
+  title: string,
+  series: Parameters<typeof writeCdf>[2],
+  marks?: Parameters<typeof writeCdf>[3],
+) => {
+  await writeCdf(join(plotDir, name), title, series, marks);
+  plots.push(`${date}/${name}`);
+};
+if (results.election)
+  await plot('election.svg', 'Election latency: LeaseCandidate created → Lease shows it', [
+    { label: 'lease-coordinator', samples: results.election.ours },
+    { label: 'in-tree CLE controller', samples: results.election.baseline },
+  ]);
+if (results.failover)
+  await plot(
+    'failover.svg',
+    'Failover: leader SIGKILLed → next best leads (client-go callbacks)',
+    [
+      { label: 'lease-coordinator', samples: results.failover.ours },
+      { label: 'in-tree CLE controller', samples: results.failover.baseline },
+    ],
+    [{ label: 'leaseDuration', ms: LEASE_DURATION_MS }],
+  );
+if (results.preemption)
+  await plot('preemption.svg', 'Preemption: older-version candidate starts → it leads', [
+    { label: 'lease-coordinator', samples: results.preemption.ours },
+    { label: 'in-tree CLE controller', samples: results.preemption.baseline },
+  ]);
+if (results.propagation)
+  await plot(
+    'propagation.svg',
+    'Cross-cluster propagation: decision recorded → all N Leases show it',
+    [...results.propagation].map(([n, samples]) => ({ label: `N = ${n}`, samples })),
+  );
+
+const report = renderReport(results, plots);
+const path = join(options.out, `${date}.md`);
+writeFileSync(path, report);
+process.stdout.write(`${report}\nwritten: ${path} and ${plots.length} plots in ${plotDir}\n`);

@@ -1,0 +1,45 @@
+/**
+ * Public on-demand prices, us-east-1, as found (shared/reference/practices.md §B4; API Gateway
+ * HTTP API from its price page). Check them against the AWS price pages before budgeting.
+ */
+export const PRICES = {
+  writeUnit: 0.625 / 1e6,
+  readUnit: 0.125 / 1e6,
+  lambdaRequest: 0.2 / 1e6,
+  /** arm64, per GB-second. */
+  lambdaGbSecond: 0.0000133334,
+  httpApiRequest: 1.0 / 1e6,
+} as const;
+
+/** Not counted: Lambda duration is priced from these stated assumptions, since local timings are not Lambda's. */
+export const ASSUMED = {
+  memoryGb: 0.25,
+  /** Mean billed duration of a short invocation (heartbeat, elect, mirror, requeue). */
+  invocationSeconds: 0.05,
+  /** ingest runs one invocation per minute that watches for the whole minute. */
+  ingestSecondsPerMonth: 60 * 60 * 24 * 30,
+} as const;
+
+export interface UnitCost {
+  readonly writeUnits: number;
+  readonly readUnits: number;
+  /** Short Lambda invocations per event (heartbeat, elect, mirror, requeue). */
+  readonly invocations: number;
+  /** Requests through API Gateway per event. */
+  readonly httpRequests: number;
+}
+
+export function dollars(cost: UnitCost): number {
+  return (
+    cost.writeUnits * PRICES.writeUnit +
+    cost.readUnits * PRICES.readUnit +
+    cost.invocations *
+      (PRICES.lambdaRequest + ASSUMED.memoryGb * ASSUMED.invocationSeconds * PRICES.lambdaGbSecond) +
+    cost.httpRequests * PRICES.httpApiRequest
+  );
+}
+
+/** The fixed monthly cost of the always-on ingest watch, whatever the fleet. */
+export function ingestMonthly(): number {
+  return ASSUMED.ingestSecondsPerMonth * ASSUMED.memoryGb * PRICES.lambdaGbSecond;
+}
