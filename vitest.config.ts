@@ -12,7 +12,8 @@ export default defineConfig({
     minWorkers: 1,
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
-      { test: { name: 'property', include: ['test/property/**/*.test.ts'] } },
+      // fast-check runs are CPU-bound: a budget for a busy 2-core machine, not a speed check.
+      { test: { name: 'property', include: ['test/property/**/*.test.ts'], testTimeout: 120_000 } },
       {
         test: {
           name: 'integration',
