@@ -23,7 +23,7 @@ import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.js';
 import type { FilterPattern } from './event-filter.js';
 import { startHttpServer } from './http-server.js';
 import { LocalTimerQueue } from './local-timer-queue.js';
-import { StreamRunner } from './stream-runner.js';
+import { type StreamHandler, StreamRunner } from './stream-runner.js';
 import { createTable } from './table.js';
 
 const FILTERS = JSON.parse(
@@ -50,6 +50,11 @@ export interface LocalCoordinatorOptions {
   readonly onIngest?: () => void;
   /** Called after each mirror pass with what every cluster of the lease now shows. */
   readonly onMirror?: (key: LeaseKey, outcomes: Record<string, ClusterOutcome>) => void;
+  /**
+   * Fault injection, for tests only (off by default): wraps the elect and mirror stream handlers,
+   * so a test can make the "runtime" die part-way through a batch as a killed Lambda would.
+   */
+  readonly wrapHandler?: (consumer: 'elect' | 'mirror', handler: StreamHandler) => StreamHandler;
 }
 
 export interface LocalCoordinator {
@@ -77,6 +82,7 @@ export async function startLocalCoordinator(
   options: LocalCoordinatorOptions = {},
 ): Promise<LocalCoordinator> {
   const autonomous = options.autonomous ?? false;
+  const wrap = options.wrapHandler ?? ((_consumer, handler: StreamHandler) => handler);
   const logger = new Logger({ serviceName: 'lease-coordinator', logLevel: options.logLevel ?? 'WARN' });
   const dynamodb = await startDynamoDbLocal();
   const cleanups: (() => unknown)[] = [() => dynamodb.stop()];
@@ -109,7 +115,7 @@ export async function startLocalCoordinator(
       client: streamsClient,
       streamArn,
       filters: FILTERS.elect,
-      handler: (event) => handleStreamBatch(deps, event),
+      handler: wrap('elect', (event) => handleStreamBatch(deps, event)),
       onError: reportError,
       ...(options.observe !== undefined && { observe: options.observe }),
     });
@@ -118,7 +124,7 @@ export async function startLocalCoordinator(
       client: streamsClient,
       streamArn,
       filters: FILTERS.mirror,
-      handler: (event) => handleMirrorBatch(mirrorDeps, event, options.onMirror),
+      handler: wrap('mirror', (event) => handleMirrorBatch(mirrorDeps, event, options.onMirror)),
       onError: reportError,
     });
     cleanups.push(() => mirror.stop());

@@ -52,10 +52,15 @@ async function listAndWatch(
 
   // One queue per cluster keeps events in the order the apiserver sent them.
   let queue = Promise.resolve();
+  // An event that could not be stored (the table throttled, say) is not dropped: a relist reads it again.
+  let relist = () => {};
   const enqueue = (work: () => Promise<unknown>) => {
     queue = queue.then(work).then(
       () => options.onEvent?.(),
-      (error: unknown) => deps.logger.error('ingest event failed', { cluster, error: error as Error }),
+      (error: unknown) => {
+        deps.logger.error('ingest event failed; relisting', { cluster, error: error as Error });
+        relist();
+      },
     );
   };
   const ended = new Promise<void>((resolve) => {
@@ -92,10 +97,11 @@ async function listAndWatch(
         handleCandidate(deps, cluster, phase, c, options),
       );
     }
-    signal.addEventListener('abort', () => {
+    relist = () => {
       for (const w of watches) w.then((c) => c.abort()).catch(() => undefined);
       resolve();
-    });
+    };
+    signal.addEventListener('abort', relist);
   });
   await ended;
   await queue;

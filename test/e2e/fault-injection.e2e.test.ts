@@ -1,0 +1,307 @@
+/**
+ * Faults against the real local stack: DynamoDB Local, two kube-apiservers with etcd, unmodified
+ * client-go candidate processes. The tests run in order and the leadership history accumulates;
+ * the last test judges the whole run from the processes' own OnStartedLeading/OnStoppedLeading.
+ *
+ * What each injection models, and how faithfully:
+ * 1. A Lambda runtime killed mid-batch (timeout, OOM, a crashed sandbox): the wrapped elect and
+ *    mirror handlers apply the first half of a batch and throw before answering, so the stream
+ *    runner retries from its checkpoint as the event source mapping does. Faithful for "died
+ *    between records"; a real kill can also stop one lease's work between its own writes, which
+ *    this does not cut, and the runner stands in for AWS's poller.
+ * 2. A cluster's apiserver unreachable (control-plane outage, network partition to one region):
+ *    the real kube-apiserver process is stopped and started again on the same etcd. Faithful for
+ *    a clean outage; a slow or half-open connection (timeouts rather than refusals) is not modelled.
+ * 3. DynamoDB throttling: every write answers ProvisionedThroughputExceededException below the
+ *    SDK's retry middleware, so the SDK's own backoff runs first, as against the real service.
+ *    Reads are not throttled (on-demand tables throttle writes and reads separately).
+ * 4. A candidate with a skewed clock: client-go stamps renewTime with its host's clock, so a
+ *    LeaseCandidate written with renewTime 25 s ahead or behind is what such a host writes. The
+ *    test writes it, and acks pings, as that candidate would; real processes keep the true clock.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TERM_ANNOTATION } from '../../lib/api/lease.js';
+import { formatMicroTime } from '../../lib/api/time.js';
+import { parseClustersConfig } from '../../lib/clusters/config.js';
+import type { StoredCandidate } from '../../lib/coordinator/ports.js';
+import { applyRbac, benchInTreeController, kube } from '../../lib/kube-local/admin.js';
+import { ensureCandidateBinary } from '../../lib/kube-local/build.js';
+import { type ControlPlane, startControlPlane, writeKubeconfig } from '../../lib/kube-local/control-plane.js';
+import { type LocalCoordinator, startLocalCoordinator } from '../../lib/local/local-coordinator.js';
+import { leaseCandidate } from '../helpers/kube-admin.js';
+import { Notifier } from '../helpers/local-stack.js';
+import { CandidateProcess, overlaps, until } from './candidates.js';
+import { RuntimeKiller, TermSampler, WriteThrottle } from './faults.js';
+
+const LEASE = 'faults';
+const KEY = { scope: 'alpha+beta', namespace: 'default', name: LEASE };
+const LEASE_PATH = `/apis/coordination.k8s.io/v1/namespaces/default/leases/${LEASE}`;
+const CANDIDATES_PATH = '/apis/coordination.k8s.io/v1beta1/namespaces/default/leasecandidates';
+/** The coordinator's ping window: a candidate heard from longer ago than this must answer a ping. */
+const ELECTION_WINDOW_MS = 5000;
+const SKEW_MS = 25_000;
+const TIMINGS = ['--lease-duration=5s', '--renew-deadline=3s', '--retry-period=1s'];
+
+interface RawCandidate {
+  metadata: { name: string };
+  spec: { leaseName: string; renewTime?: string; pingTime?: string };
+}
+
+describe('fault injection on the real stack (e2e: DynamoDB Local + 2 kube-apiservers + client-go processes)', () => {
+  let alpha: ControlPlane;
+  let beta: ControlPlane;
+  let coordinator: LocalCoordinator;
+  let binary: string;
+  let adminKubeconfig: string;
+  let throttle: WriteThrottle;
+  let terms: TermSampler | undefined;
+  const events = new Notifier();
+  const killer = new RuntimeKiller(() => events.notify());
+  const processes: CandidateProcess[] = [];
+  const homes = new Map<string, ControlPlane>();
+
+  const candidate = (identity: string, plane: ControlPlane, versions: [string, string]) => {
+    const p = new CandidateProcess(identity, binary, [
+      `--kubeconfig=${adminKubeconfig}`,
+      `--context=${plane.name}`,
+      `--lease=${LEASE}`,
+      `--binary-version=${versions[0]}`,
+      `--emulation-version=${versions[1]}`,
+      ...TIMINGS,
+    ]);
+    processes.push(p);
+    homes.set(identity, plane);
+    return p;
+  };
+  const leaders = () => processes.filter((p) => p.leading);
+  const soleLeader = () => {
+    const [only, ...others] = leaders();
+    if (only === undefined || others.length > 0) throw new Error('expected exactly one leading process');
+    return only;
+  };
+  const table = () => coordinator.deps.store.loadLease(KEY);
+  const storedCandidate = async (name: string): Promise<StoredCandidate | undefined> =>
+    (await table()).candidates.find((c) => c.name === name);
+
+  /** Waits, event by event (ingest, mirror, injected faults, process callbacks), until `check` holds. */
+  const waitFor = async (check: () => Promise<boolean> | boolean, rounds = 3000): Promise<void> => {
+    for (let round = 0; round < rounds; round++) {
+      const next = Promise.race([events.next(), ...processes.map((p) => p.nextEvent())]);
+      if (await check()) return;
+      await next;
+    }
+    throw new Error('condition not reached');
+  };
+
+  /** One process leads, the table names it, and each given cluster's Lease shows it with the table's term. */
+  const agrees = async (planes: readonly ControlPlane[]): Promise<boolean> => {
+    const { lease } = await table();
+    const leading = leaders();
+    if (lease === undefined || leading.length !== 1 || lease.record.holderIdentity !== leading[0]?.identity)
+      return false;
+    for (const plane of planes) {
+      const { status, json } = await kube(plane, 'GET', LEASE_PATH);
+      const spec = json.spec as { holderIdentity?: string } | undefined;
+      const annotations = (json.metadata as { annotations?: Record<string, string> } | undefined)
+        ?.annotations;
+      if (status !== 200 || spec?.holderIdentity !== lease.record.holderIdentity) return false;
+      if (annotations?.[TERM_ANNOTATION] !== String(lease.record.term)) return false;
+    }
+    return true;
+  };
+
+  /** Every LeaseCandidate of the lease in both clusters is in the table with its latest renewTime. */
+  const everyCandidateStored = async (): Promise<boolean> => {
+    const { candidates } = await table();
+    for (const plane of [alpha, beta]) {
+      const { json } = await kube(plane, 'GET', CANDIDATES_PATH);
+      for (const item of (json.items as RawCandidate[]).filter((i) => i.spec.leaseName === LEASE)) {
+        const stored = candidates.find((c) => c.cluster === plane.name && c.name === item.metadata.name);
+        if (stored?.sentRenewTime !== Date.parse(item.spec.renewTime ?? '')) return false;
+      }
+    }
+    return true;
+  };
+
+  beforeAll(async () => {
+    binary = await ensureCandidateBinary();
+    [alpha, beta] = await Promise.all([startControlPlane('alpha'), startControlPlane('beta')]);
+    for (const plane of [alpha, beta]) {
+      await applyRbac(plane);
+      await benchInTreeController(plane);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'lease-coordinator-faults-'));
+    adminKubeconfig = join(dir, 'admin.kubeconfig');
+    writeKubeconfig(adminKubeconfig, [alpha, beta], 'admin');
+    writeKubeconfig(join(dir, 'coordinator.kubeconfig'), [alpha, beta], 'coordinator');
+    const config = parseClustersConfig({
+      clusters: ['alpha', 'beta'].map((name) => ({
+        name,
+        kubeconfig: { path: 'coordinator.kubeconfig', context: name },
+      })),
+      leaseGroups: [{ namespace: 'default', name: LEASE, clusters: ['alpha', 'beta'] }],
+    });
+    const sampled = () => {
+      terms?.sample();
+      events.notify();
+    };
+    coordinator = await startLocalCoordinator({
+      autonomous: true,
+      logLevel: (process.env.LOG_LEVEL as 'DEBUG' | undefined) ?? 'SILENT',
+      clusters: { config, configDir: dir },
+      onIngest: sampled,
+      onMirror: sampled,
+      wrapHandler: killer.wrap,
+    });
+    throttle = new WriteThrottle(coordinator.dynamodb.client, () => events.notify());
+    terms = new TermSampler([alpha, beta], LEASE_PATH);
+
+    const first = candidate('a-one', alpha, ['1.35.0', '1.34.0']);
+    await until(processes, () => first.leading);
+    candidate('b-one', beta, ['1.35.0', '1.34.0']);
+    candidate('a-two', alpha, ['1.35.0', '1.35.0']);
+    candidate('b-two', beta, ['1.35.0', '1.35.0']);
+    await waitFor(async () => (await table()).candidates.length === 4);
+  }, 600_000);
+
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+    await terms?.idle();
+    await coordinator?.stop();
+    await Promise.all([alpha?.stop(), beta?.stop()]);
+  });
+
+  it('1. elect and mirror killed mid-batch while the leader is SIGKILLed: a new leader, the table converges, every batch redelivered', async () => {
+    const old = soleLeader();
+    const termBefore = (await table()).lease?.record.term ?? 0;
+    killer.arm();
+    old.kill();
+    // The window lasts until the failover happened inside it and both consumers died several times.
+    await waitFor(
+      () => leaders().some((p) => p !== old) && killer.killed('elect') >= 3 && killer.killed('mirror') >= 3,
+    );
+    killer.disarm();
+    await waitFor(() => agrees([alpha, beta]));
+    await waitFor(
+      () => killer.neverRedelivered('elect').length === 0 && killer.neverRedelivered('mirror').length === 0,
+    );
+
+    expect(soleLeader()).not.toBe(old);
+    expect((await table()).lease?.record.term).toBeGreaterThan(termBefore);
+    expect(killer.maxKillsInARow()).toBeLessThanOrEqual(2);
+    expect(overlaps(processes)).toEqual([]);
+  }, 120_000);
+
+  it('2. the apiserver of the cluster not holding the lease stopped while the leader changes: restarted, its Lease catches up', async () => {
+    const old = soleLeader();
+    const up = homes.get(old.identity) as ControlPlane;
+    const down = up === alpha ? beta : alpha;
+    const successor = processes.find(
+      (p) => p !== old && homes.get(p.identity) === up && p.killedAt === undefined,
+    );
+    expect(successor, 'a second live process in the leader cluster').toBeDefined();
+    const termBefore = (await table()).lease?.record.term ?? 0;
+    await down.stopApiserver();
+    old.kill();
+    await until(processes, () => leaders().some((p) => p !== old));
+    const outageTerm = (await table()).lease?.record.term ?? 0;
+    await down.startApiserver();
+    await waitFor(() => agrees([alpha, beta]));
+
+    expect(outageTerm).toBeGreaterThan(termBefore);
+    expect(homes.get(soleLeader().identity)).toBe(up);
+    expect(overlaps(processes)).toEqual([]);
+  }, 120_000);
+
+  it('3. table writes throttled while a candidate joins: its heartbeat is stored after the window, the decision holds', async () => {
+    const failedBefore = throttle.failed;
+    throttle.on = true;
+    candidate('late', alpha, ['1.36.0', '1.36.0']);
+    // Long enough for the SDK's retries to give up several times, and ending only after the joiner
+    // wrote its LeaseCandidate, so its heartbeat meets the throttled table.
+    await waitFor(
+      async () =>
+        throttle.failed - failedBefore >= 15 &&
+        (await kube(alpha, 'GET', `${CANDIDATES_PATH}/late`)).status === 200,
+    );
+    throttle.on = false;
+    await waitFor(everyCandidateStored);
+    await waitFor(() => agrees([alpha, beta]));
+
+    expect((await storedCandidate('late'))?.emulationVersion).toBe('1.36.0');
+    expect(soleLeader().identity).not.toBe('late');
+    expect(overlaps(processes)).toEqual([]);
+  }, 120_000);
+
+  it("4. candidates with clocks 25 s ahead and behind: judged on the coordinator's clock, pinged, and the late one's acks count", async () => {
+    const write = (plane: ControlPlane, name: string, skew: number) =>
+      kube(
+        plane,
+        'POST',
+        CANDIDATES_PATH,
+        leaseCandidate(name, LEASE, { binary: '1.36.0', emulation: '1.36.0' }, Date.now() + skew),
+      );
+    let acks = 0;
+    // skew-behind answers each ping the way client-go does, from the moment it exists: a renewal
+    // stamped with its own clock (an unanswered ping drops it from that election for good).
+    const answerPings = async () => {
+      const { status, json } = await kube(beta, 'GET', `${CANDIDATES_PATH}/skew-behind`);
+      const spec = (json as unknown as RawCandidate).spec;
+      if (status !== 200 || spec.pingTime === undefined) return;
+      if (Date.parse(spec.pingTime) <= Date.parse(spec.renewTime ?? '')) return;
+      const renewed = { ...json, spec: { ...spec, renewTime: formatMicroTime(Date.now() - SKEW_MS) } };
+      if ((await kube(beta, 'PUT', `${CANDIDATES_PATH}/skew-behind`, renewed)).status === 200) acks++;
+    };
+    const answering = async (check: () => Promise<boolean> | boolean) => {
+      await answerPings();
+      return check();
+    };
+    expect((await write(alpha, 'skew-ahead', SKEW_MS)).status).toBe(201);
+    expect((await write(beta, 'skew-behind', -SKEW_MS)).status).toBe(201);
+    await waitFor(() => answering(async () => (await storedCandidate('skew-ahead')) !== undefined));
+    await waitFor(() => answering(async () => (await storedCandidate('skew-behind')) !== undefined));
+    const ahead = (await storedCandidate('skew-ahead')) as StoredCandidate;
+    // First sight of a candidate ahead of us: heard now on our clock, not at its future renewTime.
+    expect(ahead.renewTime).toBeLessThan(ahead.sentRenewTime);
+    // Force an election once skew-ahead is stale on our clock, though its own renewTime is still in the future.
+    await waitFor(() =>
+      answering(() => coordinator.deps.clock() > (ahead.renewTime ?? 0) + ELECTION_WINDOW_MS + 1000),
+    );
+    const old = soleLeader();
+    old.kill();
+    await waitFor(() => answering(() => leaders().some((p) => p !== old)));
+    await waitFor(() => answering(() => agrees([alpha, beta])));
+
+    const pingedAhead = (await storedCandidate('skew-ahead')) as StoredCandidate;
+    const pingedBehind = (await storedCandidate('skew-behind')) as StoredCandidate;
+    // Pinged although its own clock said it renewed in the future: not fresher than it is.
+    expect(pingedAhead.pingTime).toBeDefined();
+    expect(pingedAhead.pingTime).toBeLessThan(pingedAhead.sentRenewTime);
+    expect(pingedAhead.awaitingAck).toBe(true);
+    // Its ack is stamped before our ping on its clock, and still counts: not dropped as expired.
+    expect(acks).toBeGreaterThanOrEqual(1);
+    expect(pingedBehind.pingTime).toBeDefined();
+    expect(pingedBehind.sentRenewTime).toBeLessThan(pingedBehind.pingTime as number);
+    expect(pingedBehind.renewTime).toBeGreaterThanOrEqual(pingedBehind.pingTime as number);
+    expect(pingedBehind.awaitingAck).toBeUndefined();
+    expect(['skew-ahead', 'skew-behind']).not.toContain((await table()).lease?.record.holderIdentity);
+    expect(overlaps(processes)).toEqual([]);
+  }, 120_000);
+
+  it('over the whole run: no overlapping leadership, every candidate in the table, no Lease term ever went down', async () => {
+    await waitFor(everyCandidateStored);
+    await terms?.idle();
+    const history = terms?.history ?? {};
+
+    // The first election and one failover each in tests 1, 2 and 4.
+    expect(processes.flatMap((p) => p.intervals).length).toBeGreaterThanOrEqual(4);
+    expect(overlaps(processes)).toEqual([]);
+    expect(terms?.decreases()).toEqual([]);
+    for (const cluster of ['alpha', 'beta']) {
+      expect(new Set(history[cluster]).size, cluster).toBeGreaterThanOrEqual(4);
+    }
+  }, 120_000);
+});
