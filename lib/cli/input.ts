@@ -39,7 +39,8 @@ export async function readInputFile(path: string): Promise<string> {
 export function parseInputObjects(text: string): ParsedInput {
   const objects: InputObject[] = [];
   const warnings: string[] = [];
-  parseAllDocuments(text).forEach((doc, index) => {
+  // logLevel error: YAML's own warnings are collected below and named per document, not printed by Node.
+  parseAllDocuments(text, { logLevel: 'error' }).forEach((doc, index) => {
     const position = `document ${index + 1}`;
     const [error] = doc.errors;
     if (error !== undefined) throw new ConfigError(`cannot parse ${position}: ${error.message.trim()}`);
