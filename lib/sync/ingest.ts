@@ -47,6 +47,7 @@ export async function ingestCandidate(
   }
   // Upstream treats a candidate without renewTime as expired; so do we.
   if (candidate.renewTime === undefined) return { outcome: 'not-renewed', key };
+  await adoptHeldLease(deps, cluster, key);
   try {
     await deps.store.putHeartbeat(
       key,
@@ -63,6 +64,28 @@ export async function ingestCandidate(
 }
 
 /**
+ * Ingest ignores Leases nobody competes for through us, so a Lease that a legacy elector took
+ * before the first candidate appeared (upstream's upgrade skew) is not on record. Record it before
+ * that candidate is stored: otherwise the election the candidate triggers finds no Lease, creates
+ * one, and the mirror writes it over the live legacy holder. Best effort: without it, the holder's
+ * next renewal event records the Lease, as before.
+ */
+async function adoptHeldLease(deps: IngestDeps, cluster: string, key: LeaseKey): Promise<void> {
+  if ((await deps.store.loadLease(key)).lease !== undefined) return;
+  try {
+    const client = await deps.clusters.get(cluster);
+    const raw = await client.readLease({ namespace: key.namespace, name: key.name });
+    if (raw !== undefined) await ingestLease(deps, cluster, raw, true);
+  } catch (error) {
+    deps.logger.warn('could not read the Lease of a new candidate', {
+      cluster,
+      lease: key,
+      error: error as Error,
+    });
+  }
+}
+
+/**
  * Carries one coordinated Lease event into the table. In the holder's own cluster the Lease is
  * the truth about the holder (renewals, releases, a legacy elector taking it); in the other
  * clusters of a group it only mirrors the decision, so a difference there is drift to repair.
@@ -71,6 +94,8 @@ export async function ingestLease(
   deps: IngestDeps,
   cluster: string,
   raw: RawObject,
+  /** Record it even though no candidate competes for it yet (see adoptHeldLease). */
+  adopt = false,
 ): Promise<{ outcome: LeaseOutcome; key?: LeaseKey }> {
   let lease: ReturnType<typeof parseLease>;
   try {
@@ -82,7 +107,7 @@ export async function ingestLease(
   const key = deps.leases(cluster, lease.namespace, lease.name);
   const { lease: stored, candidates } = await deps.store.loadLease(key);
   // Leases nobody competes for through us (node leases, plain client-go elections) are not ours.
-  if (stored === undefined && candidates.length === 0) return { outcome: 'ignored', key };
+  if (!adopt && stored === undefined && candidates.length === 0) return { outcome: 'ignored', key };
   const home = (stored?.record.holderCluster ?? clustersOf(key)[0]) === cluster;
   if (!home && stored !== undefined) {
     const plan = planMirror(stored.record, false, viewOf(raw as Parameters<typeof viewOf>[0]));
