@@ -2,6 +2,8 @@
 // registers a LeaseCandidate with leaderelection.NewCandidate and runs a LeaderElector with
 // Coordinated: true and ReleaseOnCancel, exactly as kube-scheduler does. It prints one JSON line
 // per callback so the compatibility test can rebuild every interval in which it led.
+// With --coordinated=false it is a legacy elector instead (no LeaseCandidate, Coordinated: false),
+// as a component that predates CLE or runs with the gate off, for the upgrade and downgrade scenarios.
 package main
 
 import (
@@ -38,6 +40,8 @@ func main() {
 	leaseDuration := flag.Duration("lease-duration", 15*time.Second, "LeaseDuration")
 	renewDeadline := flag.Duration("renew-deadline", 10*time.Second, "RenewDeadline")
 	retryPeriod := flag.Duration("retry-period", 2*time.Second, "RetryPeriod")
+	coordinated := flag.Bool("coordinated", true,
+		"false: a legacy elector (no LeaseCandidate, Coordinated: false), as a component without CLE runs")
 	flag.Parse()
 
 	config, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
@@ -52,13 +56,15 @@ func main() {
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer cancel()
 
-	candidate, _, err := leaderelection.NewCandidate(client, *namespace, *identity, *lease,
-		*binaryVersion, *emulationVersion, coordinationv1.CoordinatedLeaseStrategy(*strategy))
-	if err != nil {
-		panic(err)
+	if *coordinated {
+		candidate, _, err := leaderelection.NewCandidate(client, *namespace, *identity, *lease,
+			*binaryVersion, *emulationVersion, coordinationv1.CoordinatedLeaseStrategy(*strategy))
+		if err != nil {
+			panic(err)
+		}
+		go candidate.Run(ctx)
+		event("candidate", *identity)
 	}
-	go candidate.Run(ctx)
-	event("candidate", *identity)
 
 	elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 		Lock: &resourcelock.LeaseLock{
@@ -70,7 +76,7 @@ func main() {
 		RenewDeadline:   *renewDeadline,
 		RetryPeriod:     *retryPeriod,
 		ReleaseOnCancel: true,
-		Coordinated:     true,
+		Coordinated:     *coordinated,
 		Name:            *lease,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(context.Context) { event("started", *identity) },
