@@ -1,5 +1,6 @@
 import type { ScheduledHandler } from 'aws-lambda';
-import { deployedClusterDeps } from '../lib/runtime/deps.js';
+import { deployedClusterDeps, deployedDeps } from '../lib/runtime/deps.js';
+import { decideNow } from '../lib/sync/decide-now.js';
 import { runClusterIngest } from '../lib/sync/ingest-runner.js';
 import { mirrorLease } from '../lib/sync/mirror.js';
 
@@ -14,15 +15,17 @@ const DEADLINE_MARGIN_MS = 3_000;
  */
 export const handler: ScheduledHandler = async (_event, context) => {
   const deps = await deployedClusterDeps();
+  const coordinator = await deployedDeps();
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(), context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS);
   try {
     await Promise.all(
-      deps.registry
-        .names()
-        .map((cluster) =>
-          runClusterIngest(deps, cluster, stop.signal, { onDrift: (key) => mirrorLease(deps, key) }),
-        ),
+      deps.registry.names().map((cluster) =>
+        runClusterIngest(deps, cluster, stop.signal, {
+          onDrift: (key) => mirrorLease(deps, key),
+          onChange: (key) => decideNow(coordinator, deps, key),
+        }),
+      ),
     );
   } finally {
     clearTimeout(timer);

@@ -4,9 +4,14 @@ import { CandidateProcess, until } from '../../test/e2e/candidates.js';
 import type { KubeBench } from '../kube-env.js';
 import { candidateExists, deleteCandidate } from '../kube-objects.js';
 
-/** client-go timings as upstream's own CLE integration tests use them; the failover floor is the lease duration. */
+/**
+ * client-go timings for both systems: lease 5 s and renew 3 s as upstream's CLE integration tests,
+ * retry 500 ms. A coordinated elector learns it was elected only at its next poll, 1–2.2 retry
+ * periods apart; the failover floor is the lease duration after the last renewal.
+ */
 export const LEASE_DURATION_MS = 5_000;
-const TIMINGS = ['--lease-duration=5s', '--renew-deadline=3s', '--retry-period=1s'];
+export const RETRY_PERIOD_MS = 500;
+const TIMINGS = ['--lease-duration=5s', '--renew-deadline=3s', `--retry-period=${RETRY_PERIOD_MS}ms`];
 
 export function spawnCandidate(
   bench: KubeBench,

@@ -16,6 +16,7 @@ import { configuredCallers } from '../http/callers.js';
 import { handleHeartbeat } from '../http/heartbeat-api.js';
 import { handleGetLease, handleHolder } from '../http/lease-api.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
+import { decideNow } from '../sync/decide-now.js';
 import { collectExpiredCandidates } from '../sync/gc.js';
 import { runClusterIngest } from '../sync/ingest-runner.js';
 import { type ClusterOutcome, type MirrorDeps, mirrorLease } from '../sync/mirror.js';
@@ -146,6 +147,7 @@ export async function startLocalCoordinator(
           ingest.signal,
           {
             onDrift: (key) => mirrorLease(mirrorDeps, key),
+            onChange: (key) => decideNow(deps, mirrorDeps, key),
             ...(options.onIngest !== undefined && { onEvent: options.onIngest }),
           },
         );

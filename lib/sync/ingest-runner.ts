@@ -6,6 +6,12 @@ import { type IngestDeps, ingestCandidate, ingestLease } from './ingest.js';
 export interface IngestRunnerOptions {
   /** Called for a lease whose mirror copy in some cluster differs from the decision. */
   readonly onDrift?: (key: LeaseKey) => Promise<unknown>;
+  /**
+   * Called for a lease that a stored event may need decided at once: a new candidate, an answer to
+   * a ping, a released Lease. The stream into elect remains the path of record; this only saves
+   * the two stream polls between a cluster change and the Lease that shows its outcome.
+   */
+  readonly onChange?: (key: LeaseKey) => Promise<unknown>;
   /** Called after each event is stored (tests await drains; the local runtime refreshes its view). */
   readonly onEvent?: () => void;
 }
@@ -114,14 +120,24 @@ async function handleCandidate(
   raw: RawObject,
   options: IngestRunnerOptions,
 ) {
-  await ingestCandidate(deps, cluster, phase, raw);
+  const { outcome, key } = await ingestCandidate(deps, cluster, phase, raw);
+  if (outcome === 'stored' && key !== undefined && (phase === 'ADDED' || answersPing(raw)))
+    await options.onChange?.(key);
   options.onEvent?.();
 }
 
 async function handleLease(deps: IngestDeps, cluster: string, raw: RawObject, options: IngestRunnerOptions) {
   const { outcome, key } = await ingestLease(deps, cluster, raw);
   if (outcome === 'drift' && key !== undefined) await options.onDrift?.(key);
+  if (outcome === 'release' && key !== undefined) await options.onChange?.(key);
   options.onEvent?.();
+}
+
+/** A candidate renewed at or after its pingTime: the ack an election may be waiting for. */
+function answersPing(raw: RawObject): boolean {
+  const spec = raw.spec as { pingTime?: unknown; renewTime?: unknown } | undefined;
+  if (typeof spec?.pingTime !== 'string' || typeof spec.renewTime !== 'string') return false;
+  return Date.parse(spec.renewTime) >= Date.parse(spec.pingTime);
 }
 
 function pause(ms: number, signal: AbortSignal): Promise<void> {

@@ -10,9 +10,14 @@ import { type LocalCoordinator, startLocalCoordinator } from '../../lib/local/lo
 import { Notifier } from '../helpers/local-stack.js';
 import { CandidateProcess, overlaps, until } from './candidates.js';
 
-/** Short client timings, as upstream's own CLE integration tests use. */
+/**
+ * Short client timings, as upstream's own CLE integration tests use, with a 500 ms retry period:
+ * a coordinated client-go elector only notices it was elected at its next poll, which comes
+ * 1–2.2 retry periods after the last (JitterFactor 1.2). With 1 s that tail alone is up to 2.2 s,
+ * more than the "leaseDuration + 2 s" failover bound leaves after the lease runs out.
+ */
 const LEASE_DURATION_S = 5;
-const TIMINGS = [`--lease-duration=${LEASE_DURATION_S}s`, '--renew-deadline=3s', '--retry-period=1s'];
+const TIMINGS = [`--lease-duration=${LEASE_DURATION_S}s`, '--renew-deadline=3s', '--retry-period=500ms'];
 
 describe('unmodified client-go candidates across two clusters (e2e: coordinator + 2 kube-apiservers + client-go processes)', () => {
   let alpha: ControlPlane;
