@@ -57,7 +57,7 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
     'with its own CLE controller free to act, the baseline; four whose in-tree controller is kept from leading,',
     'coordinated by lease-coordinator running in-process against DynamoDB Local), unmodified client-go candidate',
     'processes (lease 5 s, renew 3 s, retry 500 ms). Both systems run at the same time on the same machine, so compare',
-    'the ratios; absolute figures depend on a shared 2-core machine.',
+    'the ratios; absolute figures depend on a shared 2-core machine. Election trials follow one uncounted warm-up each.',
     '',
   );
   const goals: string[] = [];

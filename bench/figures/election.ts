@@ -16,6 +16,9 @@ export async function measureElection(bench: KubeBench, trials: number): Promise
   const ours: number[] = [];
   const baseline: number[] = [];
   const ourPlane = bench.ours[0] as ControlPlane;
+  // One warm-up trial each, not counted: the first pays for JIT and new connections on both sides.
+  await electOnce(bench, ourPlane, 'elect-warmup');
+  await electOnce(bench, bench.inTree, 'elect-warmup');
   for (let trial = 0; trial < trials; trial++) {
     ours.push(await electOnce(bench, ourPlane, `elect-${trial}`));
     baseline.push(await electOnce(bench, bench.inTree, `elect-${trial}`));
