@@ -1,6 +1,7 @@
 import { formatMicroTime } from '../lib/api/time.js';
 import { kube } from '../lib/kube-local/admin.js';
 import type { ControlPlane } from '../lib/kube-local/control-plane.js';
+import { leaseCandidate } from '../test/helpers/kube-admin.js';
 
 export const CANDIDATES = '/apis/coordination.k8s.io/v1beta1/namespaces/default/leasecandidates';
 
@@ -11,18 +12,7 @@ export async function createCandidate(
   leaseName: string,
   versions: { binary: string; emulation: string },
 ): Promise<void> {
-  const res = await kube(plane, 'POST', CANDIDATES, {
-    apiVersion: 'coordination.k8s.io/v1beta1',
-    kind: 'LeaseCandidate',
-    metadata: { name, namespace: 'default' },
-    spec: {
-      leaseName,
-      binaryVersion: versions.binary,
-      emulationVersion: versions.emulation,
-      strategy: 'OldestEmulationVersion',
-      renewTime: formatMicroTime(Date.now()),
-    },
-  });
+  const res = await kube(plane, 'POST', CANDIDATES, leaseCandidate(name, leaseName, versions, Date.now()));
   if (res.status !== 201) throw new Error(`creating LeaseCandidate ${name}: ${res.status}`);
 }
 

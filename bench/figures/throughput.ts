@@ -113,20 +113,17 @@ export async function measureHttpThroughput(scales: readonly number[]): Promise<
       await Promise.all(candidates.map((c) => limit(() => send(c, Date.now()))));
       const seconds = (performance.now() - started) / 1000;
       await coordinator.streams.drain();
-      const after = meter.snapshot();
-      const n = candidates.length;
-      rows.push({
-        path: 'http',
-        leases,
-        heartbeats: n,
-        seconds,
-        perSecond: n / seconds,
-        writeUnits: (after.writeUnits - before.writeUnits) / n,
-        readUnits: (after.readUnits - before.readUnits) / n,
-        ...callsPer(before.calls, after.calls, n),
-        electInvocations: coordinator.streams.invocations.batches - before.elect,
-        lambdaInvocations: 1,
-      });
+      rows.push(
+        measuredRow(
+          'http',
+          leases,
+          candidates.length,
+          seconds,
+          before,
+          meter.snapshot(),
+          coordinator.streams,
+        ),
+      );
     } finally {
       await agent.close();
       await coordinator.stop();
@@ -167,20 +164,17 @@ export async function measureIngestThroughput(
     const started = Date.now();
     await Promise.all(names.map((c) => limit(() => renewCandidate(plane, c.name))));
     const seconds = ((await renewedAll) - started) / 1000;
-    const after = bench.meter.snapshot();
-    const n = names.length;
-    rows.push({
-      path: 'ingest',
-      leases,
-      heartbeats: n,
-      seconds,
-      perSecond: n / seconds,
-      writeUnits: (after.writeUnits - before.writeUnits) / n,
-      readUnits: (after.readUnits - before.readUnits) / n,
-      ...callsPer(before.calls, after.calls, n),
-      electInvocations: bench.coordinator.streams.invocations.batches - before.elect,
-      lambdaInvocations: 0,
-    });
+    rows.push(
+      measuredRow(
+        'ingest',
+        leases,
+        names.length,
+        seconds,
+        before,
+        bench.meter.snapshot(),
+        bench.coordinator.streams,
+      ),
+    );
   }
   return rows;
 }
@@ -205,6 +199,33 @@ function waitForCandidateRecords(
       }
     });
   });
+}
+
+type MeterReading = ReturnType<CapacityMeter['snapshot']>;
+
+/** Per-renewal figures from the meter and the elect runner, before and after the timed round. */
+function measuredRow(
+  path: ThroughputRow['path'],
+  leases: number,
+  n: number,
+  seconds: number,
+  before: MeterReading & { elect: number },
+  after: MeterReading,
+  elect: { invocations: { batches: number } },
+): ThroughputRow {
+  return {
+    path,
+    leases,
+    heartbeats: n,
+    seconds,
+    perSecond: n / seconds,
+    writeUnits: (after.writeUnits - before.writeUnits) / n,
+    readUnits: (after.readUnits - before.readUnits) / n,
+    ...callsPer(before.calls, after.calls, n),
+    electInvocations: elect.invocations.batches - before.elect,
+    // Over HTTP each heartbeat is one invocation of the `heartbeat` function; ingest is always on.
+    lambdaInvocations: path === 'http' ? 1 : 0,
+  };
 }
 
 function callsPer(before: Record<string, number>, after: Record<string, number>, n: number) {
