@@ -1,14 +1,10 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseClustersConfig } from '../../lib/clusters/config.js';
-import { applyRbac, benchInTreeController, kube } from '../../lib/kube-local/admin.js';
-import { ensureCandidateBinary } from '../../lib/kube-local/build.js';
-import { type ControlPlane, startControlPlane, writeKubeconfig } from '../../lib/kube-local/control-plane.js';
-import { type LocalCoordinator, startLocalCoordinator } from '../../lib/local/local-coordinator.js';
+import { kube } from '../../lib/kube-local/admin.js';
+import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
+import type { LocalCoordinator } from '../../lib/local/local-coordinator.js';
 import { Notifier } from '../helpers/local-stack.js';
 import { CandidateProcess, overlaps, until } from './candidates.js';
+import { type CoordinatedClusters, startCoordinatedClusters } from './coordinated-clusters.js';
 
 /**
  * Short client timings, as upstream's own CLE integration tests use, with a 500 ms retry period:
@@ -21,8 +17,8 @@ const TIMINGS = [`--lease-duration=${LEASE_DURATION_S}s`, '--renew-deadline=3s',
 
 describe('unmodified client-go candidates across two clusters (e2e: coordinator + 2 kube-apiservers + client-go processes)', () => {
   let alpha: ControlPlane;
-  let beta: ControlPlane;
   let coordinator: LocalCoordinator;
+  let clusters: CoordinatedClusters;
   let binary: string;
   let adminKubeconfig: string;
   const ingested = new Notifier();
@@ -49,35 +45,18 @@ describe('unmodified client-go candidates across two clusters (e2e: coordinator 
   };
 
   beforeAll(async () => {
-    binary = await ensureCandidateBinary();
-    [alpha, beta] = await Promise.all([startControlPlane('alpha'), startControlPlane('beta')]);
-    for (const plane of [alpha, beta]) {
-      await applyRbac(plane);
-      await benchInTreeController(plane);
-    }
-    const dir = mkdtempSync(join(tmpdir(), 'lease-coordinator-e2e-'));
-    adminKubeconfig = join(dir, 'admin.kubeconfig');
-    writeKubeconfig(adminKubeconfig, [alpha, beta], 'admin');
-    writeKubeconfig(join(dir, 'coordinator.kubeconfig'), [alpha, beta], 'coordinator');
-    const config = parseClustersConfig({
-      clusters: ['alpha', 'beta'].map((name) => ({
-        name,
-        kubeconfig: { path: 'coordinator.kubeconfig', context: name },
-      })),
-      leaseGroups: [{ namespace: 'default', name: 'compat', clusters: ['alpha', 'beta'] }],
-    });
-    coordinator = await startLocalCoordinator({
-      autonomous: true,
-      logLevel: (process.env.LOG_LEVEL as 'DEBUG' | undefined) ?? 'SILENT',
-      clusters: { config, configDir: dir },
-      onIngest: () => ingested.notify(),
-    });
+    clusters = await startCoordinatedClusters(
+      ['alpha', 'beta'],
+      [{ namespace: 'default', name: 'compat', clusters: ['alpha', 'beta'] }],
+      { onIngest: () => ingested.notify() },
+    );
+    [alpha] = clusters.planes as [ControlPlane, ControlPlane];
+    ({ coordinator, adminKubeconfig, candidateBinary: binary } = clusters);
   }, 600_000);
 
   afterAll(async () => {
     await Promise.all(processes.map((p) => p.stop()));
-    await coordinator?.stop();
-    await Promise.all([alpha?.stop(), beta?.stop()]);
+    await clusters?.stop();
   });
 
   it('1. exactly one process leads across both clusters, the one the strategy picks', async () => {

@@ -19,21 +19,17 @@
  *    LeaseCandidate written with renewTime 25 s ahead or behind is what such a host writes. The
  *    test writes it, and acks pings, as that candidate would; real processes keep the true clock.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TERM_ANNOTATION } from '../../lib/api/lease.js';
 import { formatMicroTime } from '../../lib/api/time.js';
-import { parseClustersConfig } from '../../lib/clusters/config.js';
 import type { StoredCandidate } from '../../lib/coordinator/ports.js';
-import { applyRbac, benchInTreeController, kube } from '../../lib/kube-local/admin.js';
-import { ensureCandidateBinary } from '../../lib/kube-local/build.js';
-import { type ControlPlane, startControlPlane, writeKubeconfig } from '../../lib/kube-local/control-plane.js';
-import { type LocalCoordinator, startLocalCoordinator } from '../../lib/local/local-coordinator.js';
+import { kube } from '../../lib/kube-local/admin.js';
+import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
+import type { LocalCoordinator } from '../../lib/local/local-coordinator.js';
 import { leaseCandidate } from '../helpers/kube-admin.js';
 import { Notifier } from '../helpers/local-stack.js';
 import { CandidateProcess, overlaps, until } from './candidates.js';
+import { type CoordinatedClusters, startCoordinatedClusters } from './coordinated-clusters.js';
 import { RuntimeKiller, TermSampler, WriteThrottle } from './faults.js';
 
 const LEASE = 'faults';
@@ -54,6 +50,7 @@ describe('fault injection on the real stack (e2e: DynamoDB Local + 2 kube-apiser
   let alpha: ControlPlane;
   let beta: ControlPlane;
   let coordinator: LocalCoordinator;
+  let clusters: CoordinatedClusters;
   let binary: string;
   let adminKubeconfig: string;
   let throttle: WriteThrottle;
@@ -127,35 +124,17 @@ describe('fault injection on the real stack (e2e: DynamoDB Local + 2 kube-apiser
   };
 
   beforeAll(async () => {
-    binary = await ensureCandidateBinary();
-    [alpha, beta] = await Promise.all([startControlPlane('alpha'), startControlPlane('beta')]);
-    for (const plane of [alpha, beta]) {
-      await applyRbac(plane);
-      await benchInTreeController(plane);
-    }
-    const dir = mkdtempSync(join(tmpdir(), 'lease-coordinator-faults-'));
-    adminKubeconfig = join(dir, 'admin.kubeconfig');
-    writeKubeconfig(adminKubeconfig, [alpha, beta], 'admin');
-    writeKubeconfig(join(dir, 'coordinator.kubeconfig'), [alpha, beta], 'coordinator');
-    const config = parseClustersConfig({
-      clusters: ['alpha', 'beta'].map((name) => ({
-        name,
-        kubeconfig: { path: 'coordinator.kubeconfig', context: name },
-      })),
-      leaseGroups: [{ namespace: 'default', name: LEASE, clusters: ['alpha', 'beta'] }],
-    });
     const sampled = () => {
       terms?.sample();
       events.notify();
     };
-    coordinator = await startLocalCoordinator({
-      autonomous: true,
-      logLevel: (process.env.LOG_LEVEL as 'DEBUG' | undefined) ?? 'SILENT',
-      clusters: { config, configDir: dir },
-      onIngest: sampled,
-      onMirror: sampled,
-      wrapHandler: killer.wrap,
-    });
+    clusters = await startCoordinatedClusters(
+      ['alpha', 'beta'],
+      [{ namespace: 'default', name: LEASE, clusters: ['alpha', 'beta'] }],
+      { onIngest: sampled, onMirror: sampled, wrapHandler: killer.wrap },
+    );
+    [alpha, beta] = clusters.planes as [ControlPlane, ControlPlane];
+    ({ coordinator, adminKubeconfig, candidateBinary: binary } = clusters);
     throttle = new WriteThrottle(coordinator.dynamodb.client, () => events.notify());
     terms = new TermSampler([alpha, beta], LEASE_PATH);
 
@@ -170,8 +149,7 @@ describe('fault injection on the real stack (e2e: DynamoDB Local + 2 kube-apiser
   afterAll(async () => {
     await Promise.all(processes.map((p) => p.stop()));
     await terms?.idle();
-    await coordinator?.stop();
-    await Promise.all([alpha?.stop(), beta?.stop()]);
+    await clusters?.stop();
   });
 
   it('1. elect and mirror killed mid-batch while the leader is SIGKILLed: a new leader, the table converges, every batch redelivered', async () => {

@@ -13,19 +13,15 @@
  * reuse candidate names such as foo1) and its own lease name. TestLeaseCandidateCleanup is covered
  * by test/integration/clusters.integration.test.ts ("a stale candidate deleted from its cluster").
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { formatMicroTime } from '../../lib/api/time.js';
-import { parseClustersConfig } from '../../lib/clusters/config.js';
 import type { LeaseState } from '../../lib/coordinator/ports.js';
-import { applyRbac, benchInTreeController, kube } from '../../lib/kube-local/admin.js';
-import { ensureCandidateBinary } from '../../lib/kube-local/build.js';
-import { type ControlPlane, startControlPlane, writeKubeconfig } from '../../lib/kube-local/control-plane.js';
-import { type LocalCoordinator, startLocalCoordinator } from '../../lib/local/local-coordinator.js';
+import { kube } from '../../lib/kube-local/admin.js';
+import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
+import type { LocalCoordinator } from '../../lib/local/local-coordinator.js';
 import { Notifier } from '../helpers/local-stack.js';
 import { CandidateProcess, overlaps } from './candidates.js';
+import { type CoordinatedClusters, startCoordinatedClusters } from './coordinated-clusters.js';
 
 /** Upstream's fake components: lease 5 s, renew 3 s, retry 1–2 s. */
 const TIMINGS = ['--lease-duration=5s', '--renew-deadline=3s', '--retry-period=1s'];
@@ -42,6 +38,7 @@ interface LeaseSpec {
 describe('upstream CLE integration scenarios, single cluster (e2e: coordinator + kube-apiserver + client-go processes)', () => {
   let alpha: ControlPlane;
   let coordinator: LocalCoordinator;
+  let clusters: CoordinatedClusters;
   let binary: string;
   let adminKubeconfig: string;
   const ingested = new Notifier();
@@ -112,10 +109,10 @@ describe('upstream CLE integration scenarios, single cluster (e2e: coordinator +
   const leading = () => running.filter((p) => p.leading).map((p) => p.identity);
 
   beforeAll(async () => {
-    binary = await ensureCandidateBinary();
-    alpha = await startControlPlane('alpha');
-    await applyRbac(alpha);
-    await benchInTreeController(alpha);
+    // No lease groups: every lease is coordinated inside its own cluster, the upstream way.
+    clusters = await startCoordinatedClusters(['alpha'], [], { onIngest: () => ingested.notify() });
+    [alpha] = clusters.planes as [ControlPlane];
+    ({ coordinator, adminKubeconfig, candidateBinary: binary } = clusters);
     for (const namespace of [
       'single',
       'single-3p',
@@ -132,20 +129,6 @@ describe('upstream CLE integration scenarios, single cluster (e2e: coordinator +
       });
       expect(res.status).toBe(201);
     }
-    const dir = mkdtempSync(join(tmpdir(), 'lease-coordinator-upstream-'));
-    adminKubeconfig = join(dir, 'admin.kubeconfig');
-    writeKubeconfig(adminKubeconfig, [alpha], 'admin');
-    writeKubeconfig(join(dir, 'coordinator.kubeconfig'), [alpha], 'coordinator');
-    // No lease groups: every lease is coordinated inside its own cluster, the upstream way.
-    const config = parseClustersConfig({
-      clusters: [{ name: 'alpha', kubeconfig: { path: 'coordinator.kubeconfig', context: 'alpha' } }],
-    });
-    coordinator = await startLocalCoordinator({
-      autonomous: true,
-      logLevel: (process.env.LOG_LEVEL as 'DEBUG' | undefined) ?? 'SILENT',
-      clusters: { config, configDir: dir },
-      onIngest: () => ingested.notify(),
-    });
   }, 600_000);
 
   afterEach(async () => {
@@ -156,8 +139,7 @@ describe('upstream CLE integration scenarios, single cluster (e2e: coordinator +
 
   afterAll(async () => {
     await Promise.all([...scenarios.values()].flat().map((p) => p.stop()));
-    await coordinator?.stop();
-    await alpha?.stop();
+    await clusters?.stop();
   });
 
   it('TestSingleLeaseCandidate: the only candidate, foo1, is elected', async () => {
