@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { measureElection } from './figures/election.js';
 import { measureFailover } from './figures/failover.js';
+import { measureIngestDelay } from './figures/ingest-delay.js';
 import { measurePreemption } from './figures/preemption.js';
 import { LEASE_DURATION_MS } from './figures/processes.js';
 import { measurePropagation } from './figures/propagation.js';
@@ -12,7 +13,15 @@ import { startKubeBench } from './kube-env.js';
 import { writeCdf } from './plots.js';
 import { type BenchResults, renderReport } from './report.js';
 
-const FIGURES = ['election', 'failover', 'preemption', 'propagation', 'throughput', 'cost'] as const;
+const FIGURES = [
+  'election',
+  'ingest',
+  'failover',
+  'preemption',
+  'propagation',
+  'throughput',
+  'cost',
+] as const;
 type Figure = (typeof FIGURES)[number];
 
 function positiveInt(flag: string) {
@@ -73,7 +82,9 @@ const options = program.opts<{
 
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 const date = new Date().toISOString().slice(0, 10);
-const plotDir = join(options.out, date);
+// A run of some figures only gets its own name, so it never overwrites the day's full report.
+const runName = options.only.length === FIGURES.length ? date : `${date}-${options.only.join('+')}`;
+const plotDir = join(options.out, runName);
 mkdirSync(plotDir, { recursive: true });
 const results: BenchResults = { date, trials: options.trials, leaseDurationMs: LEASE_DURATION_MS };
 const wants = (f: Figure) => options.only.includes(f);
@@ -82,7 +93,7 @@ log('starting the local stack: 5 kube-apiservers (1 baseline, 4 ours), DynamoDB 
 // Every figure needs the apiservers: throughput's ingest path runs through one of ours.
 const bench = await startKubeBench(4, options.trials);
 try {
-  if (bench !== undefined && (wants('election') || wants('cost'))) {
+  if (wants('election') || wants('cost')) {
     log(`election latency: ${options.trials} trials each`);
     const before = counters(bench);
     results.election = await measureElection(bench, options.trials);
@@ -94,32 +105,34 @@ try {
       invocations: (after.invocations - before.invocations) / options.trials,
     };
   }
-  if (bench !== undefined && wants('failover')) {
+  if (wants('ingest')) {
+    log(`ingest delay: ${options.trials} renewals, one at a time`);
+    results.ingestDelay = await measureIngestDelay(bench, options.trials);
+  }
+  if (wants('failover')) {
     log(`failover: ${options.trials} trials each, ${options.concurrency} leases at a time`);
     results.failover = await measureFailover(bench, options.trials, options.concurrency);
   }
-  if (bench !== undefined && wants('preemption')) {
+  if (wants('preemption')) {
     log(`preemption: ${options.trials} trials each`);
     results.preemption = await measurePreemption(bench, options.trials, options.concurrency);
   }
-  if (bench !== undefined && wants('propagation')) {
+  if (wants('propagation')) {
     log(`propagation to N = 1, 2, 4 clusters: ${options.trials} trials each`);
     results.propagation = await measurePropagation(bench, [1, 2, 4], options.trials);
   }
-  if (bench !== undefined && wants('cost')) {
+  if (wants('cost')) {
     log('leader renewal cost: 5 client-go leaders');
     results.renewalCost = await measureRenewalCost(bench, 5, 50);
   }
   if (wants('throughput') || wants('cost')) {
     log(`HTTP throughput at ${options.scales.join(', ')} leases`);
     results.throughput = await measureHttpThroughput(options.scales);
-    if (bench !== undefined) {
-      log(`ingest throughput at ${options.scales.join(', ')} leases`);
-      results.throughput.push(...(await measureIngestThroughput(bench, options.scales)));
-    }
+    log(`ingest throughput at ${options.scales.join(', ')} leases`);
+    results.throughput.push(...(await measureIngestThroughput(bench, options.scales)));
   }
 } finally {
-  await bench?.stop();
+  await bench.stop();
 }
 
 const plots: string[] = [];
@@ -130,12 +143,16 @@ const plot = async (
   marks?: Parameters<typeof writeCdf>[3],
 ) => {
   await writeCdf(join(plotDir, name), title, series, marks);
-  plots.push(`${date}/${name}`);
+  plots.push(`${runName}/${name}`);
 };
 if (results.election)
   await plot('election.svg', 'Election latency: LeaseCandidate created → Lease shows it', [
     { label: 'lease-coordinator', samples: results.election.ours },
     { label: 'in-tree CLE controller', samples: results.election.baseline },
+  ]);
+if (results.ingestDelay)
+  await plot('ingest.svg', 'Ingest delay: LeaseCandidate renewed in the apiserver → stored in the table', [
+    { label: 'lease-coordinator ingest', samples: results.ingestDelay },
   ]);
 if (results.failover)
   await plot(
@@ -160,6 +177,6 @@ if (results.propagation)
   );
 
 const report = renderReport(results, plots);
-const path = join(options.out, `${date}.md`);
+const path = join(options.out, `${runName}.md`);
 writeFileSync(path, report);
 process.stdout.write(`${report}\nwritten: ${path} and ${plots.length} plots in ${plotDir}\n`);
