@@ -89,6 +89,56 @@ mkdirSync(plotDir, { recursive: true });
 const results: BenchResults = { date, trials: options.trials, leaseDurationMs: LEASE_DURATION_MS };
 const wants = (f: Figure) => options.only.includes(f);
 
+/**
+ * Writes the report and plots of every figure measured so far: called after each figure, so a run
+ * stopped part-way still leaves what it measured.
+ */
+async function save(): Promise<string> {
+  const plots: string[] = [];
+  const plot = async (
+    name: string,
+    title: string,
+    series: Parameters<typeof writeCdf>[2],
+    marks?: Parameters<typeof writeCdf>[3],
+  ) => {
+    await writeCdf(join(plotDir, name), title, series, marks);
+    plots.push(`${runName}/${name}`);
+  };
+  if (results.election)
+    await plot('election.svg', 'Election latency: LeaseCandidate created → Lease shows it', [
+      { label: 'lease-coordinator', samples: results.election.ours },
+      { label: 'in-tree CLE controller', samples: results.election.baseline },
+    ]);
+  if (results.ingestDelay)
+    await plot('ingest.svg', 'Ingest delay: LeaseCandidate renewed in the apiserver → stored in the table', [
+      { label: 'lease-coordinator ingest', samples: results.ingestDelay },
+    ]);
+  if (results.failover)
+    await plot(
+      'failover.svg',
+      'Failover: leader SIGKILLed → next best leads (client-go callbacks)',
+      [
+        { label: 'lease-coordinator', samples: results.failover.ours },
+        { label: 'in-tree CLE controller', samples: results.failover.baseline },
+      ],
+      [{ label: 'leaseDuration', ms: LEASE_DURATION_MS }],
+    );
+  if (results.preemption)
+    await plot('preemption.svg', 'Preemption: older-version candidate starts → it leads', [
+      { label: 'lease-coordinator', samples: results.preemption.ours },
+      { label: 'in-tree CLE controller', samples: results.preemption.baseline },
+    ]);
+  if (results.propagation)
+    await plot(
+      'propagation.svg',
+      'Cross-cluster propagation: decision recorded → all N Leases show it',
+      [...results.propagation].map(([n, samples]) => ({ label: `N = ${n}`, samples })),
+    );
+  const report = renderReport(results, plots);
+  writeFileSync(join(options.out, `${runName}.md`), report);
+  return report;
+}
+
 log('starting the local stack: 5 kube-apiservers (1 baseline, 4 ours), DynamoDB Local, the coordinator');
 // Every figure needs the apiservers: throughput's ingest path runs through one of ours.
 const bench = await startKubeBench(4, options.trials);
@@ -104,30 +154,37 @@ try {
       readUnits: (after.readUnits - before.readUnits) / options.trials,
       invocations: (after.invocations - before.invocations) / options.trials,
     };
+    await save();
   }
   if (wants('ingest')) {
     log(`ingest delay: ${options.trials} renewals, one at a time`);
     results.ingestDelay = await measureIngestDelay(bench, options.trials);
+    await save();
   }
   if (wants('failover')) {
     log(`failover: ${options.trials} trials each, ${options.concurrency} leases at a time`);
     results.failover = await measureFailover(bench, options.trials, options.concurrency);
+    await save();
   }
   if (wants('preemption')) {
     log(`preemption: ${options.trials} trials each`);
     results.preemption = await measurePreemption(bench, options.trials, options.concurrency);
+    await save();
   }
   if (wants('propagation')) {
     log(`propagation to N = 1, 2, 4 clusters: ${options.trials} trials each`);
     results.propagation = await measurePropagation(bench, [1, 2, 4], options.trials);
+    await save();
   }
   if (wants('cost')) {
     log('leader renewal cost: 5 client-go leaders');
     results.renewalCost = await measureRenewalCost(bench, 5, 50);
+    await save();
   }
   if (wants('throughput') || wants('cost')) {
     log(`HTTP throughput at ${options.scales.join(', ')} leases`);
     results.throughput = await measureHttpThroughput(options.scales);
+    await save();
     log(`ingest throughput at ${options.scales.join(', ')} leases`);
     results.throughput.push(...(await measureIngestThroughput(bench, options.scales)));
   }
@@ -135,48 +192,5 @@ try {
   await bench.stop();
 }
 
-const plots: string[] = [];
-const plot = async (
-  name: string,
-  title: string,
-  series: Parameters<typeof writeCdf>[2],
-  marks?: Parameters<typeof writeCdf>[3],
-) => {
-  await writeCdf(join(plotDir, name), title, series, marks);
-  plots.push(`${runName}/${name}`);
-};
-if (results.election)
-  await plot('election.svg', 'Election latency: LeaseCandidate created → Lease shows it', [
-    { label: 'lease-coordinator', samples: results.election.ours },
-    { label: 'in-tree CLE controller', samples: results.election.baseline },
-  ]);
-if (results.ingestDelay)
-  await plot('ingest.svg', 'Ingest delay: LeaseCandidate renewed in the apiserver → stored in the table', [
-    { label: 'lease-coordinator ingest', samples: results.ingestDelay },
-  ]);
-if (results.failover)
-  await plot(
-    'failover.svg',
-    'Failover: leader SIGKILLed → next best leads (client-go callbacks)',
-    [
-      { label: 'lease-coordinator', samples: results.failover.ours },
-      { label: 'in-tree CLE controller', samples: results.failover.baseline },
-    ],
-    [{ label: 'leaseDuration', ms: LEASE_DURATION_MS }],
-  );
-if (results.preemption)
-  await plot('preemption.svg', 'Preemption: older-version candidate starts → it leads', [
-    { label: 'lease-coordinator', samples: results.preemption.ours },
-    { label: 'in-tree CLE controller', samples: results.preemption.baseline },
-  ]);
-if (results.propagation)
-  await plot(
-    'propagation.svg',
-    'Cross-cluster propagation: decision recorded → all N Leases show it',
-    [...results.propagation].map(([n, samples]) => ({ label: `N = ${n}`, samples })),
-  );
-
-const report = renderReport(results, plots);
-const path = join(options.out, `${runName}.md`);
-writeFileSync(path, report);
-process.stdout.write(`${report}\nwritten: ${path} and ${plots.length} plots in ${plotDir}\n`);
+const report = await save();
+process.stdout.write(`${report}\nwritten: ${join(options.out, `${runName}.md`)} and plots in ${plotDir}\n`);

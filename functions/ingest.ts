@@ -1,6 +1,6 @@
 import type { ScheduledHandler } from 'aws-lambda';
 import { deployedClusterDeps, deployedDeps } from '../lib/runtime/deps.js';
-import { decideNow } from '../lib/sync/decide-now.js';
+import { DecideNow } from '../lib/sync/decide-now.js';
 import { runClusterIngest } from '../lib/sync/ingest-runner.js';
 import { mirrorLease } from '../lib/sync/mirror.js';
 
@@ -15,7 +15,7 @@ const DEADLINE_MARGIN_MS = 3_000;
  */
 export const handler: ScheduledHandler = async (_event, context) => {
   const deps = await deployedClusterDeps();
-  const coordinator = await deployedDeps();
+  const fastPath = new DecideNow(await deployedDeps(), deps);
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(), context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS);
   try {
@@ -23,10 +23,12 @@ export const handler: ScheduledHandler = async (_event, context) => {
       deps.registry.names().map((cluster) =>
         runClusterIngest(deps, cluster, stop.signal, {
           onDrift: (key) => mirrorLease(deps, key),
-          onChange: (key) => decideNow(coordinator, deps, key),
+          onChange: (key) => fastPath.schedule(key),
         }),
       ),
     );
+    // Decisions the fast path started finish inside this invocation.
+    await fastPath.idle();
   } finally {
     clearTimeout(timer);
   }

@@ -16,7 +16,7 @@ import { configuredCallers } from '../http/callers.js';
 import { handleHeartbeat } from '../http/heartbeat-api.js';
 import { handleGetLease, handleHolder } from '../http/lease-api.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
-import { decideNow } from '../sync/decide-now.js';
+import { DecideNow } from '../sync/decide-now.js';
 import { collectExpiredCandidates } from '../sync/gc.js';
 import { runClusterIngest } from '../sync/ingest-runner.js';
 import { type ClusterOutcome, type MirrorDeps, mirrorLease } from '../sync/mirror.js';
@@ -139,6 +139,8 @@ export async function startLocalCoordinator(
     const sweep = () => handleSweep(deps, undefined, clusterPass);
     const ingest = new AbortController();
     cleanups.push(() => ingest.abort());
+    const fastPath = new DecideNow(deps, mirrorDeps);
+    cleanups.push(() => fastPath.idle());
     const startIngest = () => {
       for (const cluster of registry?.names() ?? []) {
         void runClusterIngest(
@@ -147,7 +149,7 @@ export async function startLocalCoordinator(
           ingest.signal,
           {
             onDrift: (key) => mirrorLease(mirrorDeps, key),
-            onChange: (key) => decideNow(deps, mirrorDeps, key),
+            onChange: (key) => fastPath.schedule(key),
             ...(options.onIngest !== undefined && { onEvent: options.onIngest }),
           },
         );

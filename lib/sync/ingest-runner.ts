@@ -11,7 +11,7 @@ export interface IngestRunnerOptions {
    * a ping, a released Lease. The stream into elect remains the path of record; this only saves
    * the two stream polls between a cluster change and the Lease that shows its outcome.
    */
-  readonly onChange?: (key: LeaseKey) => Promise<unknown>;
+  readonly onChange?: (key: LeaseKey) => void;
   /** Called after each event is stored (tests await drains; the local runtime refreshes its view). */
   readonly onEvent?: () => void;
 }
@@ -122,14 +122,14 @@ async function handleCandidate(
 ) {
   const { outcome, key } = await ingestCandidate(deps, cluster, phase, raw);
   if (outcome === 'stored' && key !== undefined && (phase === 'ADDED' || answersPing(raw)))
-    await options.onChange?.(key);
+    options.onChange?.(key);
   options.onEvent?.();
 }
 
 async function handleLease(deps: IngestDeps, cluster: string, raw: RawObject, options: IngestRunnerOptions) {
   const { outcome, key } = await ingestLease(deps, cluster, raw);
   if (outcome === 'drift' && key !== undefined) await options.onDrift?.(key);
-  if (outcome === 'release' && key !== undefined) await options.onChange?.(key);
+  if (outcome === 'release' && key !== undefined) options.onChange?.(key);
   options.onEvent?.();
 }
 
