@@ -69,7 +69,16 @@ export interface ClusterPort {
   createLease(lease: RawObject): Promise<WriteResult>;
   /** PUT with metadata.resourceVersion: a 409 means someone wrote in between; re-read and decide again. */
   replaceLease(lease: RawObject): Promise<WriteResult>;
+  /**
+   * A JSON Patch (RFC 6902). Its `test` operations are the preconditions: a failed one comes back
+   * as Conflict (re-read and decide again), like a stale resourceVersion.
+   */
+  patchLease(ref: ObjectRef, operations: readonly JsonPatchOperation[]): Promise<WriteResult>;
 }
+
+export type JsonPatchOperation =
+  | { readonly op: 'test' | 'add' | 'replace'; readonly path: string; readonly value: unknown }
+  | { readonly op: 'remove'; readonly path: string };
 
 const PREFERRED_VERSIONS: readonly CandidateApiVersion[] = ['v1beta1', 'v1alpha2', 'v1alpha1'];
 
@@ -215,8 +224,20 @@ export class KubeCluster implements ClusterPort {
     );
   }
 
+  patchLease(ref: ObjectRef, operations: readonly JsonPatchOperation[]): Promise<WriteResult> {
+    return this.write(
+      () =>
+        this.objects.patchNamespacedCustomObject(
+          { group: GROUP, version: 'v1', plural: 'leases', ...ref, body: operations },
+          setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+        ),
+      // The apiserver answers a failed `test` operation with 422.
+      true,
+    );
+  }
+
   /** Maps the apiserver's refusals to typed results; anything else (network, 5xx, 403) throws. */
-  private async write(call: () => Promise<unknown>): Promise<WriteResult> {
+  private async write(call: () => Promise<unknown>, testedPatch = false): Promise<WriteResult> {
     try {
       const out = (await withTimeout(this.name, call())) as RawObject | undefined;
       return { ok: true, resourceVersion: out?.metadata?.resourceVersion ?? '' };
@@ -224,6 +245,7 @@ export class KubeCluster implements ClusterPort {
       if (error instanceof ApiException) {
         if (error.code === 404) return { ok: false, reason: 'NotFound' };
         if (error.code === 409) return { ok: false, reason: conflictReason(error.body) };
+        if (error.code === 422 && testedPatch) return { ok: false, reason: 'Conflict' };
       }
       throw error;
     }

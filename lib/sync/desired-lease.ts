@@ -1,6 +1,7 @@
 import { TERM_ANNOTATION } from '../api/lease.js';
 import { formatMicroTime } from '../api/time.js';
 import type { LeaseRecord } from '../election/types.js';
+import type { JsonPatchOperation } from '../kube/cluster.js';
 
 /** What one cluster's Lease shows, read from its spec (times as strings, as the apiserver sent them). */
 export interface ClusterLeaseView {
@@ -16,7 +17,17 @@ export interface ClusterLeaseView {
 
 export type MirrorPlan =
   | { readonly write: false; readonly reason: 'in-sync' | 'newer-term' }
-  | { readonly write: true; readonly spec: Record<string, unknown>; readonly term: number };
+  | {
+      readonly write: true;
+      readonly spec: Record<string, unknown>;
+      readonly term: number;
+      /**
+       * The holder is live in its own cluster and keeps its fields: the write only sets what the
+       * coordinator owns (strategy, preferredHolder, the term), so it may go as a patch that
+       * does not race the holder's renewals (see coordinationPatch).
+       */
+      readonly holderKeeps: boolean;
+    };
 
 /**
  * The Lease spec one cluster should show for a decision. Pure.
@@ -37,7 +48,8 @@ export function planMirror(
   const holderHere =
     current !== undefined && (current.holderIdentity ?? '') === (record.holderIdentity ?? '');
   const spec: Record<string, unknown> = {};
-  if (homeCluster && holderHere && current !== undefined) {
+  const holderKeeps = homeCluster && holderHere && current !== undefined;
+  if (holderKeeps) {
     // Keep the holder's own fields exactly as it wrote them.
     copy(spec, 'holderIdentity', current.holderIdentity);
     copy(spec, 'leaseDurationSeconds', current.leaseDurationSeconds);
@@ -72,7 +84,7 @@ export function planMirror(
         'preferredHolder',
       ] as const
     ).every((field) => spec[field] === current[field]);
-  return inSync ? { write: false, reason: 'in-sync' } : { write: true, spec, term: record.term };
+  return inSync ? { write: false, reason: 'in-sync' } : { write: true, spec, term: record.term, holderKeeps };
 }
 
 function copy(spec: Record<string, unknown>, field: string, value: unknown): void {
@@ -102,4 +114,35 @@ export function viewOf(lease: {
   }
   if (term !== undefined && /^\d+$/.test(term)) view.term = Number(term);
   return view as ClusterLeaseView;
+}
+
+/**
+ * The patch for a plan that keeps a live holder's own fields: set strategy, preferredHolder and the
+ * term, on the condition (`test`) that the same holder and term are still there. A holder renews
+ * every retry period (500 ms–2 s); a read-then-replace loses that race whenever the coordinator is
+ * slower than one renewal, and the preemption would wait for the next sweep. undefined when the
+ * Lease has no holder to test for (nobody renews it then, so a replace is fine).
+ */
+export function coordinationPatch(
+  current: { metadata?: { annotations?: Record<string, string> }; spec?: Record<string, unknown> },
+  plan: { spec: Record<string, unknown>; term: number },
+): JsonPatchOperation[] | undefined {
+  const holder = current.spec?.holderIdentity;
+  if (typeof holder !== 'string' || holder === '') return undefined;
+  const ops: JsonPatchOperation[] = [{ op: 'test', path: '/spec/holderIdentity', value: holder }];
+  const annotations = current.metadata?.annotations;
+  const termPath = `/metadata/annotations/${TERM_ANNOTATION.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+  if (annotations === undefined) {
+    ops.push({ op: 'add', path: '/metadata/annotations', value: { [TERM_ANNOTATION]: String(plan.term) } });
+  } else {
+    const read = annotations[TERM_ANNOTATION];
+    if (read !== undefined) ops.push({ op: 'test', path: termPath, value: read });
+    ops.push({ op: 'add', path: termPath, value: String(plan.term) });
+  }
+  for (const field of ['strategy', 'preferredHolder'] as const) {
+    if (plan.spec[field] !== undefined)
+      ops.push({ op: 'add', path: `/spec/${field}`, value: plan.spec[field] });
+    else if (current.spec?.[field] !== undefined) ops.push({ op: 'remove', path: `/spec/${field}` });
+  }
+  return ops;
 }

@@ -9,7 +9,7 @@ import {
 } from '../coordinator/ports.js';
 import type { LeaseRecord } from '../election/types.js';
 import type { ClusterPort, RawObject } from '../kube/cluster.js';
-import { planMirror, viewOf } from './desired-lease.js';
+import { coordinationPatch, planMirror, viewOf } from './desired-lease.js';
 
 /** Where the coordinator finds a registered cluster's client. */
 export interface ClusterSource {
@@ -80,13 +80,19 @@ async function mirrorInto(
       name: key.name,
       annotations: { ...annotationsOf(current), [TERM_ANNOTATION]: String(plan.term) },
     };
+    const patch = plan.holderKeeps && current !== undefined ? coordinationPatch(current, plan) : undefined;
     const lease: RawObject = {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
       metadata,
       spec: plan.spec,
     };
-    const result = current === undefined ? await client.createLease(lease) : await client.replaceLease(lease);
+    const result =
+      current === undefined
+        ? await client.createLease(lease)
+        : patch !== undefined
+          ? await client.patchLease(ref, patch)
+          : await client.replaceLease(lease);
     if (result.ok) return current === undefined ? 'created' : 'replaced';
   }
   return 'conflict';

@@ -1,7 +1,15 @@
+import { applyPatch, JsonPatchError, type Operation } from 'fast-json-patch';
 import { formatMicroTime, formatTime } from '../../lib/api/time.js';
 import type { Clock } from '../../lib/coordinator/ports.js';
 import type { CandidateApiVersion, Millis } from '../../lib/election/types.js';
-import type { ClusterPort, ListResult, ObjectRef, RawObject, WriteResult } from '../../lib/kube/cluster.js';
+import type {
+  ClusterPort,
+  JsonPatchOperation,
+  ListResult,
+  ObjectRef,
+  RawObject,
+  WriteResult,
+} from '../../lib/kube/cluster.js';
 import { nextOrdinal, type RequestGate } from './in-memory-store.js';
 
 /**
@@ -270,5 +278,21 @@ class InMemoryClusterPort implements ClusterPort {
 
   replaceLease(lease: RawObject): Promise<WriteResult> {
     return this.request('replaceLease', () => this.cluster.replace('Lease', lease, 'coordinator'));
+  }
+
+  patchLease(ref: ObjectRef, operations: readonly JsonPatchOperation[]): Promise<WriteResult> {
+    // Read, patch and write in one step, as the apiserver applies a patch atomically.
+    return this.request('patchLease', () => {
+      const current = this.cluster.get('Lease', ref);
+      if (current === undefined) return { ok: false, reason: 'NotFound' } as const;
+      try {
+        const patched = applyPatch(structuredClone(current), [...operations] as Operation[], true, false);
+        return this.cluster.replace('Lease', patched.newDocument, 'coordinator');
+      } catch (error) {
+        if (error instanceof JsonPatchError && error.name === 'TEST_OPERATION_FAILED')
+          return { ok: false, reason: 'Conflict' } as const;
+        throw error;
+      }
+    });
   }
 }
