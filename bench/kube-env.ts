@@ -79,7 +79,8 @@ export async function startKubeBench(ourCount: number, propagationTrials: number
   };
   const coordinator = await startLocalCoordinator({
     autonomous: true,
-    logLevel: 'SILENT',
+    // LOG_LEVEL=INFO shows the coordinator's steps when a figure looks wrong.
+    logLevel: (process.env.LOG_LEVEL as 'INFO' | undefined) ?? 'SILENT',
     clusters: { config, configDir: dir },
     observe,
   });

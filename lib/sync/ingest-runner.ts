@@ -2,6 +2,10 @@ import type { LeaseKey } from '../coordinator/ports.js';
 import type { CandidateApiVersion } from '../election/types.js';
 import type { ClusterPort, RawObject, WatchPhase } from '../kube/cluster.js';
 import { type IngestDeps, ingestCandidate, ingestLease } from './ingest.js';
+import { LatestPerKeyQueue } from './latest-per-key-queue.js';
+
+/** Objects of one cluster handled at once; each object's own events stay in order. */
+const INGEST_CONCURRENCY = 16;
 
 export interface IngestRunnerOptions {
   /** Called for a lease whose mirror copy in some cluster differs from the decision. */
@@ -48,27 +52,28 @@ async function listAndWatch(
   options: IngestRunnerOptions,
 ): Promise<void> {
   const version = await client.candidateVersion();
+  // An event that could not be stored (the table throttled, say) is not dropped: a relist reads it again.
+  let relist = () => {};
+  const queue = new LatestPerKeyQueue(INGEST_CONCURRENCY, (error) => {
+    deps.logger.error('ingest event failed; relisting', { cluster, error: error as Error });
+    relist();
+  });
+  const enqueue = (kind: string, object: RawObject, work: () => Promise<unknown>) =>
+    queue.push(`${kind}/${object.metadata?.namespace}/${object.metadata?.name}`, async () => {
+      await work();
+    });
   // Leases first: a Lease a legacy elector already holds must be on record before any candidate
   // can trigger an election, or the first decision would not know it has a live holder.
   const leases = await client.listLeases();
-  for (const lease of leases.items) await handleLease(deps, cluster, lease, options);
+  for (const lease of leases.items) enqueue('lease', lease, () => handleLease(deps, cluster, lease, options));
+  await queue.idle();
   const candidates = version === undefined ? undefined : await client.listCandidates(version);
   for (const candidate of candidates?.items ?? [])
-    await handleCandidate(deps, cluster, 'ADDED', candidate, options);
+    enqueue('candidate', candidate, () => handleCandidate(deps, cluster, 'ADDED', candidate, options));
+  await queue.idle();
 
-  // One queue per cluster keeps events in the order the apiserver sent them.
-  let queue = Promise.resolve();
-  // An event that could not be stored (the table throttled, say) is not dropped: a relist reads it again.
-  let relist = () => {};
-  const enqueue = (work: () => Promise<unknown>) => {
-    queue = queue.then(work).then(
-      () => options.onEvent?.(),
-      (error: unknown) => {
-        deps.logger.error('ingest event failed; relisting', { cluster, error: error as Error });
-        relist();
-      },
-    );
-  };
+  // Events of one object are handled in the order the apiserver sent them (the newest pending one
+  // replaces the others); different objects in parallel.
   const ended = new Promise<void>((resolve) => {
     const watches: Promise<AbortController>[] = [];
     let open = 0;
@@ -90,7 +95,7 @@ async function listAndWatch(
           path,
           apiVersion,
           rv,
-          (phase, object) => phase !== 'BOOKMARK' && enqueue(() => handler(phase, object)),
+          (phase, object) => phase !== 'BOOKMARK' && enqueue(path, object, () => handler(phase, object)),
           done,
         ),
       );
@@ -110,7 +115,7 @@ async function listAndWatch(
     signal.addEventListener('abort', relist);
   });
   await ended;
-  await queue;
+  await queue.idle();
 }
 
 async function handleCandidate(

@@ -1,0 +1,23 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import { parseClustersConfig } from '../lib/clusters/config.js';
+import { applyRbac, benchInTreeController } from '../lib/kube-local/admin.js';
+import { startControlPlane, writeKubeconfig } from '../lib/kube-local/control-plane.js';
+import { startLocalCoordinator } from '../lib/local/local-coordinator.js';
+import { createCandidate } from './kube-objects.js';
+const plane = await startControlPlane('c1');
+await applyRbac(plane); await benchInTreeController(plane);
+const dir = mkdtempSync(join(tmpdir(), 'diag-'));
+writeKubeconfig(join(dir, 'k'), [plane], 'coordinator');
+const config = parseClustersConfig({ clusters: [{ name: 'c1', kubeconfig: { path: 'k', context: 'c1' } }] });
+let events = 0;
+const c = await startLocalCoordinator({ autonomous: true, logLevel: 'WARN', clusters: { config, configDir: dir }, onIngest: () => { events++; } });
+const limit = pLimit(32);
+const t0 = Date.now();
+const n = Number(process.env.N ?? 900);
+await Promise.all(Array.from({ length: n }, (_, i) => limit(() => createCandidate(plane, `d${i}`, `dl${Math.floor(i / 3)}`, { binary: '1.35.0', emulation: '1.35.0' }))));
+console.error(`created ${n} in ${Date.now() - t0} ms; ingest events so far ${events}`);
+for (let s = 0; s < 12; s++) { await new Promise((r) => setTimeout(r, 5000)); console.error(`t+${Math.round((Date.now() - t0) / 1000)}s ingest events ${events}`); }
+await c.stop(); await plane.stop();
