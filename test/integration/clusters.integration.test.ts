@@ -109,21 +109,29 @@ describe('clusters (integration: two kube-apiservers + etcd built from Go module
 
   it('elects across a lease group and mirrors the decision into every cluster of it', async () => {
     const now = Date.now();
-    await kube(
-      alpha,
-      'POST',
-      CANDIDATES,
-      leaseCandidate('group-a', 'grouped', { binary: '1.20.0', emulation: '1.20.0' }, now),
-    );
+    // The better candidate first: ingest decides a lease as soon as a candidate arrives, so with
+    // both at once the worse one could be elected first and only preempted (nobody here yields).
     await kube(
       beta,
       'POST',
       CANDIDATES,
       leaseCandidate('group-b', 'grouped', { binary: '1.20.0', emulation: '1.19.0' }, now),
     );
+    await settle(stack, async () => (await leaseIn(beta, 'grouped'))?.spec.holderIdentity === 'group-b');
+    await kube(
+      alpha,
+      'POST',
+      CANDIDATES,
+      leaseCandidate('group-a', 'grouped', { binary: '1.20.0', emulation: '1.20.0' }, now),
+    );
     await settle(stack, async () => {
       const [a, b] = await Promise.all([leaseIn(alpha, 'grouped'), leaseIn(beta, 'grouped')]);
-      return a?.spec.holderIdentity === 'group-b' && b?.spec.holderIdentity === 'group-b';
+      const { candidates } = await stack.deps.store.loadLease(GROUP);
+      return (
+        candidates.length === 2 &&
+        a?.spec.holderIdentity === 'group-b' &&
+        b?.spec.holderIdentity === 'group-b'
+      );
     });
     const { lease } = await stack.deps.store.loadLease(GROUP);
     expect(lease?.record.holderCluster).toBe('beta');
