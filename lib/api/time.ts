@@ -6,11 +6,22 @@ import { z } from 'zod';
  */
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
+/**
+ * The instants a four-digit UTC year can show. An offset can push a valid-looking time past them
+ * (9999-12-31T23:59:59-23:59 is in year 10000 UTC), and we could not write such a time back.
+ */
+const EARLIEST = Date.parse('0000-01-01T00:00:00.000Z');
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
+
 export const rfc3339Time = z
   .string()
-  .refine((value) => RFC3339.test(value) && !Number.isNaN(Date.parse(value)), {
-    error: 'must be an RFC 3339 time such as 2026-01-02T15:04:05.000000Z',
-  })
+  .refine(
+    (value) => {
+      const millis = Date.parse(value);
+      return RFC3339.test(value) && !Number.isNaN(millis) && millis >= EARLIEST && millis <= LATEST;
+    },
+    { error: 'must be an RFC 3339 time such as 2026-01-02T15:04:05.000000Z' },
+  )
   .transform((value) => Date.parse(value));
 
 /** MicroTime with 6 digits, the format the apiserver accepts for Lease and LeaseCandidate times. */
