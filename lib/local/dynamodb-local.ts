@@ -47,9 +47,22 @@ export function localClient(endpoint: string): DynamoDBClient {
   });
 }
 
+/** Attempts when a free port was taken between our check and the JVM's bind (other servers start meanwhile). */
+const BIND_ATTEMPTS = 3;
+
 export async function startDynamoDbLocal(port?: number): Promise<DynamoDbLocal> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(port ?? (await freePort()));
+    } catch (error) {
+      const lostPort = /Failed to bind/.test(String((error as Error).cause));
+      if (port !== undefined || !lostPort || attempt >= BIND_ATTEMPTS) throw error;
+    }
+  }
+}
+
+async function startOnce(listenPort: number): Promise<DynamoDbLocal> {
   const dir = distributionDir();
-  const listenPort = port ?? (await freePort());
   const child: ChildProcess = spawn(
     'java',
     [
