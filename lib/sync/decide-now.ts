@@ -1,7 +1,7 @@
-import pLimit from 'p-limit';
 import type { LeaseKey } from '../coordinator/ports.js';
 import { type CoordinatorDeps, reconcileLease } from '../coordinator/reconcile-lease.js';
 import { partitionKey } from '../store/keys.js';
+import { LatestPerKeyQueue } from './latest-per-key-queue.js';
 import { type MirrorDeps, mirrorLease } from './mirror.js';
 
 /** Decisions in flight at once: enough to keep up with a burst of new candidates, few enough for a small Lambda. */
@@ -14,44 +14,27 @@ const CONCURRENCY = 8;
  * so running them here as well is safe (DESIGN.md rule 2), and a failure is only logged: the
  * stream delivers the same change to them regardless.
  *
- * `schedule` never holds up its caller (ingest keeps one ordered queue per cluster, and a decision
- * per event there would cap ingest at a few events a second); calls for a lease that is already
- * being decided coalesce into one more pass after it.
+ * `schedule` never holds up its caller (ingest's own queue would otherwise wait on every
+ * decision); calls for a lease that is already being decided coalesce into one more pass after it.
  */
 export class DecideNow {
-  private readonly limit = pLimit(CONCURRENCY);
-  private readonly running = new Map<string, { again: boolean }>();
-  private readonly pending = new Set<Promise<void>>();
+  private readonly queue: LatestPerKeyQueue;
 
   constructor(
     private readonly deps: CoordinatorDeps,
     private readonly mirror: MirrorDeps,
-  ) {}
+  ) {
+    // decide() logs its own failures; nothing reaches here.
+    this.queue = new LatestPerKeyQueue(CONCURRENCY, () => {});
+  }
 
   schedule(key: LeaseKey): void {
-    const id = partitionKey(key);
-    const current = this.running.get(id);
-    if (current !== undefined) {
-      current.again = true;
-      return;
-    }
-    const state = { again: false };
-    this.running.set(id, state);
-    const run = this.limit(async () => {
-      do {
-        state.again = false;
-        await this.decide(key);
-      } while (state.again);
-    }).finally(() => {
-      this.running.delete(id);
-      this.pending.delete(run);
-    });
-    this.pending.add(run);
+    this.queue.push(partitionKey(key), () => this.decide(key));
   }
 
   /** Resolves once every scheduled decision has finished (before a Lambda invocation returns). */
-  async idle(): Promise<void> {
-    while (this.pending.size > 0) await Promise.all(this.pending);
+  idle(): Promise<void> {
+    return this.queue.idle();
   }
 
   private async decide(key: LeaseKey): Promise<void> {
