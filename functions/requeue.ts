@@ -2,4 +2,8 @@ import type { SQSHandler } from 'aws-lambda';
 import { handleTimerBatch } from '../lib/handlers/timer.js';
 import { deployedDeps } from '../lib/runtime/deps.js';
 
-export const handler: SQSHandler = async (event) => handleTimerBatch(await deployedDeps(), event);
+/** With clusters configured, what a deadline decides is mirrored at once (see handleTimerBatch). */
+export const handler: SQSHandler = async (event) => {
+  const deps = await deployedDeps();
+  return handleTimerBatch(deps, event, deps.cluster);
+};

@@ -92,6 +92,18 @@ export interface CoordinatorStore {
     expected: StoredLease | undefined,
     now: Millis,
   ): Promise<boolean>;
+  /**
+   * The common Lease event, written without reading first: `expectedHolder` renewed in the
+   * cluster it is recorded in. Returns the lease as stored after the write, or undefined when the
+   * record does not match (another holder or cluster, or not newer than the last renewal seen);
+   * the caller then reads and takes observeLease's general path.
+   */
+  renewObservedLease(
+    key: LeaseKey,
+    observation: LeaseObservation,
+    expectedHolder: string,
+    now: Millis,
+  ): Promise<StoredLease | undefined>;
   /** Removes a candidate whose object was deleted from its cluster, unless it renewed since. */
   removeCandidate(key: LeaseKey, cluster: string, name: string, renewTime: Millis): Promise<void>;
   /** Arms the lease's timer unless an earlier one is pending. True if the caller must deliver it. */

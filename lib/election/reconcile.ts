@@ -45,7 +45,11 @@ export function reconcileStep({ lease, candidates, now }: ReconcileInput): Elect
   // neither ping it nor wait for it (they were pinged before the deadline; see prePing).
   const expiredHolder = lease !== undefined && isLeaseExpired(lease, now) ? holderOf(lease) : undefined;
   const silentHolder = admissible.some((c) => c.name !== expiredHolder) ? expiredHolder : undefined;
-  const pings = pingPhase(admissible, now, silentHolder);
+  // Candidates close to expiry are still pinged, since the ping is what refreshes them.
+  const mustAnswer = winnerAlreadyAlive(admissible, lease, now)
+    ? admissible.filter((c) => needsRefresh(c, now))
+    : admissible;
+  const pings = pingPhase(mustAnswer, now, silentHolder);
   if (pings.toPing.length > 0) {
     return {
       action: 'ping',
@@ -61,9 +65,7 @@ export function reconcileStep({ lease, candidates, now }: ReconcileInput): Elect
     return { action: 'wait', ping: [], write: null, requeueAfterMs: pings.waitUntil - now + 1, error: null };
   }
 
-  const acked = admissible.filter(
-    (c) => c.renewTime !== undefined && c.renewTime + ELECTION_DURATION_MS > now,
-  );
+  const acked = admissible.filter((c) => countsAsAlive(c, now));
   // Nobody proved to be alive: wait for the next heartbeat rather than spin (upstream noRequeue).
   if (acked.length === 0) return failed('no available candidates', 0);
 
@@ -124,6 +126,42 @@ export function electionNeeded(
   if (strategyError !== undefined) return { needed: false, error: strategyError };
   const best = pickLeader(candidates, holder);
   return { needed: best !== undefined && best.name !== holder };
+}
+
+/** A candidate that renewed in the last 5 s counts as alive for a vote. */
+function countsAsAlive(candidate: Candidate, now: Millis): boolean {
+  return candidate.renewTime !== undefined && candidate.renewTime + ELECTION_DURATION_MS > now;
+}
+
+/**
+ * True when the strategy's winner over every live candidate already counts as alive: no answer
+ * from the others can change the vote, so they are not pinged. Upstream pings them anyway,
+ * which puts a ping round trip (or, for a candidate that is gone, a whole 5 s window) into
+ * every preemption: the yielding holder is the stale one that gets pinged after its release.
+ */
+function winnerAlreadyAlive(
+  candidates: readonly Candidate[],
+  lease: LeaseRecord | undefined,
+  now: Millis,
+): boolean {
+  const strategy = strategyOrUndefined(candidates);
+  if (strategy === undefined || !ORDERED_STRATEGIES.has(strategy)) return false;
+  const winner = pickLeader(candidates, holderOf(lease));
+  // A ping it has not answered yet changes nothing: its renewal inside the window is the same
+  // proof of life an answer would be. (The pre-ping before a silent holder's deadline often
+  // leaves one outstanding on the very candidate that is about to take over.)
+  if (winner === undefined || !countsAsAlive(winner, now)) return false;
+  // The vote runs over the candidates that count as alive; their strategy must be the same one.
+  return strategyOrUndefined(candidates.filter((c) => countsAsAlive(c, now))) === strategy;
+}
+
+function strategyOrUndefined(candidates: readonly Candidate[]): string | undefined {
+  try {
+    return resolveStrategy(candidates);
+  } catch (error) {
+    messageOf(error);
+    return undefined;
+  }
 }
 
 interface PingPhase {

@@ -91,7 +91,12 @@ export async function startLocalCoordinator(
     const streamArn = await createTable(dynamodb.client, LOCAL_TABLE);
     const reportError = (error: unknown) => logger.error('local runtime error', { error: error as Error });
     let deps: CoordinatorDeps;
-    const timers = new LocalTimerQueue((event) => handleTimerBatch(deps, event), autonomous, reportError);
+    let mirrorDeps: MirrorDeps;
+    const timers = new LocalTimerQueue(
+      (event) => handleTimerBatch(deps, event, mirrorDeps),
+      autonomous,
+      reportError,
+    );
     cleanups.push(() => timers.stop());
     deps = {
       store: new DynamoDbStore(dynamodb.client, LOCAL_TABLE),
@@ -105,7 +110,7 @@ export async function startLocalCoordinator(
       options.clusters === undefined
         ? undefined
         : new ClusterRegistry(options.clusters.config, defaultFactory(options.clusters.configDir));
-    const mirrorDeps: MirrorDeps = { store: deps.store, clusters: registry ?? noClusters, logger };
+    mirrorDeps = { store: deps.store, clusters: registry ?? noClusters, logger };
     const streamsClient = new DynamoDBStreamsClient({
       endpoint: dynamodb.endpoint,
       region: 'us-east-1',

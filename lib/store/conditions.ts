@@ -44,5 +44,12 @@ export const NO_EARLIER_TIMER_PENDING = 'attribute_not_exists(dueAt) OR dueAt > 
 export const RENEWAL_BY_HOLDER_NEWER_THAN_LAST =
   'holderIdentity = :expectedHolder AND (attribute_not_exists(observedRenewTime) OR observedRenewTime < :observedRenewTime)';
 
+/**
+ * A holder's renewal seen in the cluster the coordinator recorded it in, written without reading
+ * first: still the recorded holder, recorded in this cluster, and newer than the last one seen.
+ */
+export const RENEWAL_BY_HOLDER_IN_ITS_CLUSTER =
+  'holderIdentity = :expectedHolder AND holderCluster = :cluster AND (attribute_not_exists(observedRenewTime) OR observedRenewTime < :observedRenewTime)';
+
 /** A candidate deleted from its cluster: remove our item unless a newer heartbeat arrived meanwhile. */
 export const CANDIDATE_NOT_RENEWED_SINCE = 'attribute_exists(pk) AND renewTime <= :renewTime';

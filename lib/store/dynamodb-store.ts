@@ -32,6 +32,7 @@ import {
   LEASE_IS_NEW,
   LEASE_VERSION_MATCHES,
   NO_EARLIER_TIMER_PENDING,
+  RENEWAL_BY_HOLDER_IN_ITS_CLUSTER,
   RENEWAL_BY_HOLDER_NEWER_THAN_LAST,
   RENEWAL_WITH_SAME_SPEC,
 } from './conditions.js';
@@ -42,6 +43,7 @@ import {
   type LeaseItem,
   leaseFromItem,
   recordAttributes,
+  renewalChange,
   specKeyOf,
 } from './items.js';
 import {
@@ -325,6 +327,41 @@ export class DynamoDbStore implements CoordinatorStore {
     }
   }
 
+  async renewObservedLease(
+    key: LeaseKey,
+    observation: LeaseObservation,
+    expectedHolder: string,
+    now: Millis,
+  ): Promise<StoredLease | undefined> {
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: partitionKey(key), sk: LEASE_SK },
+          UpdateExpression:
+            'SET leaseDurationSeconds = :lds, renewTime = :now, observedRenewTime = :observedRenewTime, #change = :change, updatedAt = :now, version = version + :one',
+          ConditionExpression: RENEWAL_BY_HOLDER_IN_ITS_CLUSTER,
+          ExpressionAttributeNames: { '#change': 'change' },
+          ExpressionAttributeValues: {
+            ':expectedHolder': expectedHolder,
+            ':cluster': observation.cluster,
+            ':lds': observation.leaseDurationSeconds,
+            ':now': now,
+            ':observedRenewTime': observation.renewTime,
+            ':change': renewalChange(key),
+            ':one': 1,
+          },
+          // The record comes back with the write (no read units), for the drift check.
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return leaseFromItem(out.Attributes as LeaseItem);
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
   async observeLease(
     key: LeaseKey,
     observation: LeaseObservation,
@@ -352,7 +389,7 @@ export class DynamoDbStore implements CoordinatorStore {
               ':lds': observation.leaseDurationSeconds,
               ':now': now,
               ':observedRenewTime': observation.renewTime,
-              ':change': released ? 'release' : 'renewal',
+              ':change': released ? 'release' : renewalChange(key),
               ':one': 1,
               ...(released
                 ? { ':expectedVersion': expected.version }

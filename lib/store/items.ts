@@ -1,5 +1,5 @@
 import type { LeaseCandidateObject } from '../api/leasecandidate.js';
-import type { StoredCandidate, StoredLease } from '../coordinator/ports.js';
+import { clustersOf, type LeaseKey, type StoredCandidate, type StoredLease } from '../coordinator/ports.js';
 import { CANDIDATE_VALID_MS } from '../election/timing.js';
 import {
   type CandidateApiVersion,
@@ -39,6 +39,13 @@ export interface CandidateItem {
   expiresAt: number;
 }
 
+export type LeaseChange = 'decision' | 'renewal' | 'renewal-local' | 'release' | 'observed';
+
+/** A renewal wakes the mirror only when other clusters show the same Lease (a lease group). */
+export function renewalChange(key: LeaseKey): 'renewal' | 'renewal-local' {
+  return clustersOf(key).length > 1 ? 'renewal' : 'renewal-local';
+}
+
 export interface LeaseItem {
   pk: string;
   sk: string;
@@ -55,8 +62,12 @@ export interface LeaseItem {
   term: number;
   holderCluster?: string;
   version: number;
-  /** "decision" comes from elect; "renewal" and "release" from the holder. Stream filters use it. */
-  change: 'decision' | 'renewal' | 'release' | 'observed';
+  /**
+   * What the last write was; the stream filters use it. "decision" comes from elect; "renewal",
+   * "renewal-local" and "release" from the holder. "renewal-local" is a renewal seen in the only
+   * cluster of its lease: no other cluster shows the Lease, so it wakes nothing.
+   */
+  change: LeaseChange;
   /** The last renewTime seen on the holder's own Lease (its clock), to order observations. */
   observedRenewTime?: Millis;
   updatedAt: Millis;

@@ -1,5 +1,6 @@
 import type { LeaseKey } from '../coordinator/ports.js';
 import { type CoordinatorDeps, reconcileLease } from '../coordinator/reconcile-lease.js';
+import type { ElectionStep } from '../election/types.js';
 import { partitionKey } from '../store/keys.js';
 import { LatestPerKeyQueue } from './latest-per-key-queue.js';
 import { type MirrorDeps, mirrorLease } from './mirror.js';
@@ -39,8 +40,7 @@ export class DecideNow {
 
   private async decide(key: LeaseKey): Promise<void> {
     try {
-      const step = await reconcileLease(this.deps, key);
-      if (step.write !== null || step.ping.length > 0) await mirrorLease(this.mirror, key);
+      await decideAndMirror(this.deps, this.mirror, key);
     } catch (error) {
       this.deps.logger.warn('fast path failed; the stream will decide', {
         lease: key,
@@ -48,4 +48,28 @@ export class DecideNow {
       });
     }
   }
+}
+
+/**
+ * One reconcile step, then the mirror pass at once if the step wrote a decision or pinged someone:
+ * the outcome reaches the clusters without waiting for the stream to wake `mirror`. Ingest's fast
+ * path and `requeue` (expiry, pre-pings) use it. A failed reconcile throws; a failed mirror pass is
+ * only logged, since the stream still delivers the same change to `mirror`.
+ */
+export async function decideAndMirror(
+  deps: CoordinatorDeps,
+  mirror: MirrorDeps,
+  key: LeaseKey,
+): Promise<ElectionStep> {
+  const step = await reconcileLease(deps, key);
+  if (step.write === null && step.ping.length === 0) return step;
+  try {
+    await mirrorLease(mirror, key);
+  } catch (error) {
+    deps.logger.warn('mirror pass after a decision failed; the stream will retry it', {
+      lease: key,
+      error: error as Error,
+    });
+  }
+  return step;
 }

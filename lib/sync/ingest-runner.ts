@@ -2,6 +2,7 @@ import type { LeaseKey } from '../coordinator/ports.js';
 import type { CandidateApiVersion } from '../election/types.js';
 import type { ClusterPort, RawObject, WatchPhase } from '../kube/cluster.js';
 import { type IngestDeps, ingestCandidate, ingestLease } from './ingest.js';
+import { HolderHints } from './holder-hints.js';
 import { LatestPerKeyQueue } from './latest-per-key-queue.js';
 
 /** Objects of one cluster handled at once; each object's own events stay in order. */
@@ -32,10 +33,12 @@ export async function runClusterIngest(
   signal: AbortSignal,
   options: IngestRunnerOptions = {},
 ): Promise<void> {
+  // Kept across relists: a hint is checked by every write it leads to.
+  const hints = new HolderHints();
   while (!signal.aborted) {
     try {
       const client = await deps.clusters.get(cluster);
-      await listAndWatch(deps, cluster, client, signal, options);
+      await listAndWatch(deps, cluster, client, signal, options, hints);
     } catch (error) {
       if (signal.aborted) return;
       deps.logger.warn('cluster ingest interrupted; retrying', { cluster, error: error as Error });
@@ -50,6 +53,7 @@ async function listAndWatch(
   client: ClusterPort,
   signal: AbortSignal,
   options: IngestRunnerOptions,
+  hints: HolderHints,
 ): Promise<void> {
   const version = await client.candidateVersion();
   // An event that could not be stored (the table throttled, say) is not dropped: a relist reads it again.
@@ -65,7 +69,7 @@ async function listAndWatch(
   // Leases first: a Lease a legacy elector already holds must be on record before any candidate
   // can trigger an election, or the first decision would not know it has a live holder.
   const leases = await client.listLeases();
-  for (const lease of leases.items) enqueue('lease', lease, () => handleLease(deps, cluster, lease, options));
+  for (const lease of leases.items) enqueue('lease', lease, () => handleLease(deps, cluster, lease, options, hints));
   await queue.idle();
   const candidates = version === undefined ? undefined : await client.listCandidates(version);
   for (const candidate of candidates?.items ?? [])
@@ -101,7 +105,7 @@ async function listAndWatch(
       );
     };
     start('leases', 'v1', leases.resourceVersion, (phase, lease) =>
-      phase === 'DELETED' ? Promise.resolve() : handleLease(deps, cluster, lease, options),
+      phase === 'DELETED' ? Promise.resolve() : handleLease(deps, cluster, lease, options, hints),
     );
     if (version !== undefined && candidates !== undefined) {
       start('leasecandidates', version as CandidateApiVersion, candidates.resourceVersion, (phase, c) =>
@@ -126,14 +130,23 @@ async function handleCandidate(
   options: IngestRunnerOptions,
 ) {
   const { outcome, key } = await ingestCandidate(deps, cluster, phase, raw);
+  deps.logger.debug('candidate event', { cluster, phase, name: raw.metadata?.name, outcome, spec: raw.spec });
   if (outcome === 'stored' && key !== undefined && (phase === 'ADDED' || answersPing(raw)))
     options.onChange?.(key);
   options.onEvent?.();
 }
 
-async function handleLease(deps: IngestDeps, cluster: string, raw: RawObject, options: IngestRunnerOptions) {
-  const { outcome, key } = await ingestLease(deps, cluster, raw);
-  if (outcome === 'drift' && key !== undefined) await options.onDrift?.(key);
+async function handleLease(
+  deps: IngestDeps,
+  cluster: string,
+  raw: RawObject,
+  options: IngestRunnerOptions,
+  hints: HolderHints,
+) {
+  const { outcome, key, repair } = await ingestLease(deps, cluster, raw, { hints });
+  if (outcome !== 'unchanged' && outcome !== 'ignored')
+    deps.logger.debug('lease event', { cluster, lease: key, outcome, spec: raw.spec });
+  if ((outcome === 'drift' || repair === true) && key !== undefined) await options.onDrift?.(key);
   if (outcome === 'release' && key !== undefined) options.onChange?.(key);
   options.onEvent?.();
 }

@@ -6,6 +6,7 @@ import { holderOf, isLeaseExpired } from '../election/liveness.js';
 import { CoordinatorError, StaleHeartbeatError } from '../errors.js';
 import type { RawObject, WatchPhase } from '../kube/cluster.js';
 import { planMirror, viewOf } from './desired-lease.js';
+import type { HolderHints } from './holder-hints.js';
 import type { MirrorDeps } from './mirror.js';
 
 export interface IngestDeps extends MirrorDeps {
@@ -75,7 +76,7 @@ async function adoptHeldLease(deps: IngestDeps, cluster: string, key: LeaseKey):
   try {
     const client = await deps.clusters.get(cluster);
     const raw = await client.readLease({ namespace: key.namespace, name: key.name });
-    if (raw !== undefined) await ingestLease(deps, cluster, raw, true);
+    if (raw !== undefined) await ingestLease(deps, cluster, raw, { adopt: true });
   } catch (error) {
     deps.logger.warn('could not read the Lease of a new candidate', {
       cluster,
@@ -83,6 +84,23 @@ async function adoptHeldLease(deps: IngestDeps, cluster: string, key: LeaseKey):
       error: error as Error,
     });
   }
+}
+
+export interface IngestLeaseOptions {
+  /** Record it even though no candidate competes for it yet (see adoptHeldLease). */
+  readonly adopt?: boolean;
+  /** The runner's memory of holders, for renewals written without a read. */
+  readonly hints?: HolderHints;
+}
+
+export interface LeaseIngested {
+  readonly outcome: LeaseOutcome;
+  readonly key?: LeaseKey;
+  /**
+   * The holder's own cluster lacks part of the decision (a renew or a legacy renewer stripped
+   * strategy or preferredHolder, or the term): the mirror must put it back.
+   */
+  readonly repair?: boolean;
 }
 
 /**
@@ -94,9 +112,8 @@ export async function ingestLease(
   deps: IngestDeps,
   cluster: string,
   raw: RawObject,
-  /** Record it even though no candidate competes for it yet (see adoptHeldLease). */
-  adopt = false,
-): Promise<{ outcome: LeaseOutcome; key?: LeaseKey }> {
+  { adopt = false, hints }: IngestLeaseOptions = {},
+): Promise<LeaseIngested> {
   let lease: ReturnType<typeof parseLease>;
   try {
     lease = parseLease(raw);
@@ -105,6 +122,11 @@ export async function ingestLease(
     return { outcome: 'ignored' };
   }
   const key = deps.leases(cluster, lease.namespace, lease.name);
+  const observed = lease.record;
+  if (hints !== undefined) {
+    const renewed = await renewByHint(deps, cluster, key, lease.record, raw, hints);
+    if (renewed !== undefined) return renewed;
+  }
   const { lease: stored, candidates } = await deps.store.loadLease(key);
   // Leases nobody competes for through us (node leases, plain client-go elections) are not ours.
   if (!adopt && stored === undefined && candidates.length === 0) return { outcome: 'ignored', key };
@@ -113,16 +135,20 @@ export async function ingestLease(
     const plan = planMirror(stored.record, false, viewOf(raw as Parameters<typeof viewOf>[0]));
     return { outcome: plan.write ? 'drift' : 'unchanged', key };
   }
-  const observed = lease.record;
   if (observed.renewTime === undefined || observed.leaseDurationSeconds === undefined)
     return { outcome: 'ignored', key };
   const holder = observed.holderIdentity ?? '';
   const recorded = stored?.record.holderIdentity ?? '';
+  const remember = () => {
+    if (holder !== '' && stored?.record.holderCluster === cluster && holder === recorded)
+      hints?.set(key, { holder, cluster, observedRenewTime: observed.renewTime ?? 0 });
+    else hints?.forget(key);
+  };
   if (stored !== undefined && holder === recorded && observed.renewTime === stored.record.renewTime) {
     // Nothing new about the holder; but what it or a legacy renewer strips (strategy,
     // preferredHolder, the term) must be put back.
-    const plan = planMirror(stored.record, true, viewOf(raw as Parameters<typeof viewOf>[0]));
-    return { outcome: plan.write ? 'drift' : 'unchanged', key };
+    remember();
+    return { outcome: needsRepair(stored.record, raw) ? 'drift' : 'unchanged', key };
   }
   // A live holder is never overwritten (DESIGN.md rules 3 and 5, on our clock): a home Lease that
   // names someone else while the recorded holder is live is our own earlier decision not yet
@@ -143,5 +169,57 @@ export async function ingestLease(
     now,
   );
   if (!changed) return { outcome: 'unchanged', key };
-  return { outcome: holder === recorded ? 'renewal' : holder === '' ? 'release' : 'observed', key };
+  if (holder !== recorded) {
+    hints?.forget(key);
+    return { outcome: holder === '' ? 'release' : 'observed', key };
+  }
+  remember();
+  return { outcome: 'renewal', key, repair: stored !== undefined && needsRepair(stored.record, raw) };
+}
+
+/**
+ * The common case: the holder ingest last saw renewed its Lease in its own cluster. One
+ * conditional write records it; undefined sends the event down the general path (no hint, a
+ * different holder or cluster, or a record that does not match the hint any more).
+ */
+async function renewByHint(
+  deps: IngestDeps,
+  cluster: string,
+  key: LeaseKey,
+  observed: ReturnType<typeof parseLease>['record'],
+  raw: RawObject,
+  hints: HolderHints,
+): Promise<LeaseIngested | undefined> {
+  const hint = hints.get(key);
+  const holder = observed.holderIdentity ?? '';
+  if (
+    hint === undefined ||
+    holder !== hint.holder ||
+    cluster !== hint.cluster ||
+    observed.renewTime === undefined ||
+    observed.leaseDurationSeconds === undefined ||
+    observed.renewTime <= hint.observedRenewTime
+  )
+    return undefined;
+  const stored = await deps.store.renewObservedLease(
+    key,
+    {
+      cluster,
+      holderIdentity: holder,
+      leaseDurationSeconds: observed.leaseDurationSeconds,
+      renewTime: observed.renewTime,
+    },
+    holder,
+    deps.clock(),
+  );
+  if (stored === undefined) {
+    hints.forget(key);
+    return undefined;
+  }
+  hints.set(key, { holder, cluster, observedRenewTime: observed.renewTime });
+  return { outcome: 'renewal', key, repair: needsRepair(stored.record, raw) };
+}
+
+function needsRepair(record: Parameters<typeof planMirror>[0], raw: RawObject): boolean {
+  return planMirror(record, true, viewOf(raw as Parameters<typeof viewOf>[0])).write;
 }

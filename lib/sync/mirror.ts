@@ -35,6 +35,7 @@ const CONFLICT_RETRIES = 3;
 export async function mirrorLease(deps: MirrorDeps, key: LeaseKey): Promise<Record<string, ClusterOutcome>> {
   const state = await deps.store.loadLease(key);
   const outcomes: Record<string, ClusterOutcome> = {};
+  const pinged: string[] = [];
   await Promise.all(
     clustersOf(key).map(async (cluster) => {
       try {
@@ -45,9 +46,11 @@ export async function mirrorLease(deps: MirrorDeps, key: LeaseKey): Promise<Reco
         } else {
           outcomes[cluster] = 'in-sync';
         }
-        await sendPings(
-          client,
-          state.candidates.filter((c) => c.cluster === cluster),
+        pinged.push(
+          ...(await sendPings(
+            client,
+            state.candidates.filter((c) => c.cluster === cluster),
+          )),
         );
       } catch (error) {
         deps.logger.warn('cluster unreachable; it is caught up later', {
@@ -59,7 +62,7 @@ export async function mirrorLease(deps: MirrorDeps, key: LeaseKey): Promise<Reco
       }
     }),
   );
-  deps.logger.debug('mirrored', { lease: key, outcomes });
+  deps.logger.debug('mirrored', { lease: key, outcomes, pinged });
   return outcomes;
 }
 
@@ -108,16 +111,16 @@ function annotationsOf(lease: RawObject | undefined): Record<string, string> {
  * ours does not keep re-acking until its clock catches up. Whether it answered is judged on our
  * clock, by when its renewal reaches the table.
  */
-async function sendPings(client: ClusterPort, candidates: readonly StoredCandidate[]): Promise<void> {
+async function sendPings(client: ClusterPort, candidates: readonly StoredCandidate[]): Promise<string[]> {
+  const waiting = candidates.filter((c) => c.pingTime !== undefined && c.awaitingAck === true);
   await Promise.all(
-    candidates
-      .filter((c) => c.pingTime !== undefined && c.awaitingAck === true)
-      .map((c) =>
-        client.pingCandidate(
-          c.apiVersion,
-          { namespace: c.namespace, name: c.name },
-          formatMicroTime(c.sentRenewTime + 1),
-        ),
+    waiting.map((c) =>
+      client.pingCandidate(
+        c.apiVersion,
+        { namespace: c.namespace, name: c.name },
+        formatMicroTime(c.sentRenewTime + 1),
       ),
+    ),
   );
+  return waiting.map((c) => c.name);
 }

@@ -22,6 +22,7 @@ import {
   type LeaseItem,
   leaseFromItem,
   recordAttributes,
+  renewalChange,
   specKeyOf,
 } from '../../lib/store/items.js';
 import {
@@ -428,6 +429,45 @@ export class InMemoryStore implements CoordinatorStore {
     }
   }
 
+  async renewObservedLease(
+    key: LeaseKey,
+    observation: LeaseObservation,
+    expectedHolder: string,
+    now: Millis,
+  ): Promise<StoredLease | undefined> {
+    try {
+      const updated = await this.request('renewObservedLease', () =>
+        this.table.commit(
+          'renewObservedLease',
+          partitionKey(key),
+          LEASE_SK,
+          (old) => {
+            const item = old as LeaseItem | undefined;
+            return (
+              item !== undefined &&
+              item.holderIdentity === expectedHolder &&
+              item.holderCluster === observation.cluster &&
+              (item.observedRenewTime === undefined || item.observedRenewTime < observation.renewTime)
+            );
+          },
+          (old) => ({
+            ...(old as LeaseItem),
+            leaseDurationSeconds: observation.leaseDurationSeconds,
+            renewTime: now,
+            observedRenewTime: observation.renewTime,
+            change: renewalChange(key),
+            updatedAt: now,
+            version: (old as LeaseItem).version + 1,
+          }),
+        ),
+      );
+      return leaseFromItem(updated as LeaseItem);
+    } catch (error) {
+      if (error instanceof ConditionFailed) return undefined;
+      throw error;
+    }
+  }
+
   async observeLease(
     key: LeaseKey,
     observation: LeaseObservation,
@@ -461,7 +501,7 @@ export class InMemoryStore implements CoordinatorStore {
               leaseDurationSeconds: observation.leaseDurationSeconds,
               renewTime: now,
               observedRenewTime: observation.renewTime,
-              change: released ? ('release' as const) : ('renewal' as const),
+              change: released ? ('release' as const) : renewalChange(key),
               updatedAt: now,
               version: (old as LeaseItem).version + 1,
             }),

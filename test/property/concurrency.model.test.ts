@@ -15,6 +15,7 @@ import { handleSweep } from '../../lib/handlers/sweep.js';
 import { handleTimerBatch } from '../../lib/handlers/timer.js';
 import { type FilterPattern, matchesAny } from '../../lib/local/event-filter.js';
 import { collectExpiredCandidates } from '../../lib/sync/gc.js';
+import { HolderHints } from '../../lib/sync/holder-hints.js';
 import { ingestCandidate, ingestLease } from '../../lib/sync/ingest.js';
 import { type MirrorDeps, mirrorLease } from '../../lib/sync/mirror.js';
 import { checkHeartbeatsKept, checkSingleHolder, checkTermsGrow } from '../helpers/history-invariants.js';
@@ -179,6 +180,9 @@ async function runModel(s: fc.Scheduler, offsets: readonly number[], rounds: rea
     CLUSTERS.map((name, i) => [name, new InMemoryCluster(name, offsets[i] ?? 0, clock)]),
   );
   const clusterOf = (name: string) => clusters.get(name as ClusterName) as InMemoryCluster;
+  // Each cluster's ingest keeps its holder hints across crashes here: a stale hint is the harder case.
+  const hints = new Map<string, HolderHints>();
+  const hintsOf = (name: string) => hints.get(name) ?? hints.set(name, new HolderHints()).get(name);
   const { logger, errors } = unexpectedErrors();
   const timers: { key: LeaseKey; dueAt: Millis }[] = [];
   const timerQueue: TimerQueue = {
@@ -261,7 +265,7 @@ async function runModel(s: fc.Scheduler, offsets: readonly number[], rounds: rea
         const raw = versions[versions.length - 1 - Math.min(action.back, versions.length - 1)];
         if (raw === undefined) return;
         const { ingestDeps } = invocation(`ingest ${c.cluster}`, action.crashAt);
-        await crashTolerant(ingestLease(ingestDeps, c.cluster, raw));
+        await crashTolerant(ingestLease(ingestDeps, c.cluster, raw, { hints: hintsOf(c.cluster) }));
         return;
       }
       case 'renewInCluster':
@@ -275,7 +279,7 @@ async function runModel(s: fc.Scheduler, offsets: readonly number[], rounds: rea
         const raw = cluster.get('Lease', c.lease);
         if (written === 'not-holder' || !written.ok || raw === undefined) return;
         const { ingestDeps } = invocation(`ingest ${c.cluster}`, action.crashAt);
-        await crashTolerant(ingestLease(ingestDeps, c.cluster, raw));
+        await crashTolerant(ingestLease(ingestDeps, c.cluster, raw, { hints: hintsOf(c.cluster) }));
         return;
       }
       case 'httpRenew':

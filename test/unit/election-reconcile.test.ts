@@ -716,3 +716,68 @@ describe('faster failover (unit: deliberate differences from upstream)', () => {
     expect(step.requeueAfterMs).toBe(E - 1000 + 1);
   });
 });
+
+describe('faster preemption (unit: deliberate difference from upstream)', () => {
+  const released: LeaseRecord = {
+    holderIdentity: '',
+    leaseDurationSeconds: 1,
+    renewTime: NOW - 100,
+    strategy: OEV,
+    term: 3,
+  };
+
+  it('after a release, the better candidate that counts as alive is elected without pinging the yielder', () => {
+    const candidates = [
+      // The holder that just yielded: stale LeaseCandidate, worse version.
+      candidate('yielder', '1.31.0', { renewTime: NOW - MINUTE }),
+      candidate('better', '1.30.0', { renewTime: NOW - 2_000 }),
+    ];
+    const step = reconcileStep({ lease: released, candidates, now: NOW });
+    expect(step.action).toBe('takeover');
+    expect(step.ping).toEqual([]);
+    expect(step.write?.holderIdentity).toBe('better');
+    expect(step.write?.term).toBe(4);
+  });
+
+  it('pings as upstream does when the winner itself has not renewed within the window', () => {
+    const candidates = [
+      candidate('yielder', '1.31.0', { renewTime: NOW - MINUTE }),
+      candidate('better', '1.30.0', { renewTime: NOW - E }),
+    ];
+    const step = reconcileStep({ lease: released, candidates, now: NOW });
+    expect(step.action).toBe('ping');
+    expect(pingedNames(step)).toEqual(['better', 'yielder']);
+  });
+
+  it('elects the winner that renewed within the window though a pre-ping to it is still unanswered', () => {
+    const candidates = [
+      candidate('yielder', '1.31.0', { renewTime: NOW - MINUTE }),
+      candidate('better', '1.30.0', { renewTime: NOW - 2_000, pingTime: NOW - 1_000 }),
+    ];
+    const step = reconcileStep({ lease: released, candidates, now: NOW });
+    expect(step.action).toBe('takeover');
+    expect(step.ping).toEqual([]);
+    expect(step.write?.holderIdentity).toBe('better');
+  });
+
+  it('still waits for an unanswered ping to a candidate that renewed outside the window', () => {
+    const candidates = [
+      candidate('yielder', '1.31.0', { renewTime: NOW - MINUTE }),
+      candidate('better', '1.30.0', { renewTime: NOW - E - 1, pingTime: NOW - 1_000 }),
+    ];
+    const step = reconcileStep({ lease: released, candidates, now: NOW });
+    expect(step.action).toBe('ping');
+    expect(pingedNames(step)).toEqual(['yielder']);
+    expect(step.write).toBeNull();
+  });
+
+  it('still pings a candidate that needs its 15-minute refresh, and elects once it answers', () => {
+    const candidates = [
+      candidate('yielder', '1.31.0', { renewTime: NOW - 16 * MINUTE }),
+      candidate('better', '1.30.0', { renewTime: NOW - 2_000 }),
+    ];
+    const step = reconcileStep({ lease: released, candidates, now: NOW });
+    expect(step.action).toBe('ping');
+    expect(pingedNames(step)).toEqual(['yielder']);
+  });
+});

@@ -1,0 +1,48 @@
+import type { LeaseKey } from '../coordinator/ports.js';
+import type { Millis } from '../election/types.js';
+import { partitionKey } from '../store/keys.js';
+
+/** What ingest last stored about a lease's holder. */
+export interface HolderHint {
+  readonly holder: string;
+  /** The cluster whose Lease is the truth about the holder (its home). */
+  readonly cluster: string;
+  readonly observedRenewTime: Millis;
+}
+
+/** Enough for every lease a coordinator serves; past it the oldest hints go first. */
+const DEFAULT_CAPACITY = 50_000;
+
+/**
+ * Ingest's memory of who holds each lease, so that a holder's renewal (most Lease events by far)
+ * is one conditional write instead of a read and a write. Only a hint: the write's condition
+ * decides, and a stale or missing hint costs one failed write, or none, before the general path.
+ */
+export class HolderHints {
+  private readonly hints = new Map<string, HolderHint>();
+
+  constructor(private readonly capacity = DEFAULT_CAPACITY) {}
+
+  get(key: LeaseKey): HolderHint | undefined {
+    return this.hints.get(partitionKey(key));
+  }
+
+  set(key: LeaseKey, hint: HolderHint): void {
+    const pk = partitionKey(key);
+    // Re-inserting moves the entry to the end, so the first entry is always the oldest.
+    this.hints.delete(pk);
+    this.hints.set(pk, hint);
+    if (this.hints.size > this.capacity) {
+      const oldest = this.hints.keys().next();
+      if (oldest.done !== true) this.hints.delete(oldest.value);
+    }
+  }
+
+  forget(key: LeaseKey): void {
+    this.hints.delete(partitionKey(key));
+  }
+
+  get size(): number {
+    return this.hints.size;
+  }
+}

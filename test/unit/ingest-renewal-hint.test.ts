@@ -1,0 +1,124 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { describe, expect, it } from 'vitest';
+import type { LeaseKey } from '../../lib/coordinator/ports.js';
+import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { LEASE_SK, partitionKey } from '../../lib/store/keys.js';
+import { HolderHints } from '../../lib/sync/holder-hints.js';
+import { ingestCandidate, ingestLease } from '../../lib/sync/ingest.js';
+import { mirrorLease } from '../../lib/sync/mirror.js';
+import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
+import { InMemoryTable } from '../helpers/in-memory-store.js';
+
+/**
+ * A holder's renewal is most of what ingest sees. After ingest has once recorded who holds a
+ * lease, each renewal is one conditional write (no read), and wakes the mirror only for a lease
+ * group or when the renewal stripped part of the decision.
+ */
+describe('ingest of a holder renewal through its hint (unit: in-memory fakes)', () => {
+  async function setUp(scope: string) {
+    let now = Date.UTC(2026, 6, 1, 12, 0, 0);
+    const clock = () => now;
+    const table = new InMemoryTable(clock);
+    const cluster = new InMemoryCluster('c', 0, clock);
+    const key: LeaseKey = { scope, namespace: 'kube-system', name: 'solo' };
+    const requests: string[] = [];
+    const store = table.store(async (request) => {
+      requests.push(request);
+    });
+    const deps = {
+      store,
+      clock,
+      logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+      leases: () => key,
+      clusters: { get: async () => cluster.port() },
+      timers: { deliverAt: async () => {} },
+    };
+    const heartbeat = async (name: string, emulationVersion: string) => {
+      cluster.heartbeat({
+        namespace: key.namespace,
+        name,
+        leaseName: key.name,
+        binaryVersion: '1.31.0',
+        emulationVersion,
+        strategy: 'OldestEmulationVersion',
+      });
+      await ingestCandidate(deps, 'c', 'MODIFIED', cluster.get('LeaseCandidate', { ...key, name }) ?? {});
+    };
+    await heartbeat('a', '1.30.0');
+    await reconcileLease(deps, key);
+    await mirrorLease(deps, key);
+    const hints = new HolderHints();
+    const renew = async () => {
+      now += 1_000;
+      expect(cluster.renewLease(key, 'a', 5)).toMatchObject({ ok: true });
+      requests.length = 0;
+      return ingestLease(deps, 'c', cluster.get('Lease', key) ?? {}, { hints });
+    };
+    const item = () => table.get(partitionKey(key), LEASE_SK) as Record<string, unknown> | undefined;
+    return { deps, key, cluster, requests, renew, item, heartbeat, hints, advance: (ms: number) => (now += ms) };
+  }
+
+  it('the first renewal reads; every later one is a single conditional write that wakes nothing', async () => {
+    const { requests, renew, item } = await setUp('c');
+    expect(await renew()).toMatchObject({ outcome: 'renewal', repair: false });
+    expect(requests).toContain('loadLease');
+
+    const before = item();
+    const outcome = await renew();
+    expect(outcome).toMatchObject({ outcome: 'renewal', repair: false });
+    expect(requests).toEqual(['renewObservedLease']);
+    expect(item()?.change).toBe('renewal-local');
+    expect(item()?.version).toBe((before?.version as number) + 1);
+    expect(item()?.renewTime).toBeGreaterThan(before?.renewTime as number);
+  });
+
+  it('in a lease group the renewal is marked for the mirror to copy into the other clusters', async () => {
+    const { renew, item } = await setUp('c+d');
+    await renew();
+    await renew();
+    expect(item()?.change).toBe('renewal');
+  });
+
+  it('a renewal that stripped the strategy asks for a repair', async () => {
+    const { cluster, key, renew, requests } = await setUp('c');
+    await renew();
+    // A legacy renewer rebuilds the spec without the coordinator's fields.
+    cluster.patchSpec('Lease', key, { strategy: null }, 'legacy');
+    const outcome = await renew();
+    expect(requests).toEqual(['renewObservedLease']);
+    expect(outcome).toMatchObject({ outcome: 'renewal', repair: true });
+  });
+
+  it('a stale hint costs one failed write, then the general path keeps the newer decision', async () => {
+    const { deps, key, renew, requests, item, heartbeat, hints, advance } = await setUp('c');
+    await renew();
+    expect(hints.get(key)?.holder).toBe('a');
+    // "a" goes silent; past its lease "b" is elected, and the table moves on without ingest.
+    advance(6_000);
+    await heartbeat('b', '1.31.0');
+    await reconcileLease(deps, key);
+    const decided = item();
+    expect(decided?.holderIdentity).toBe('b');
+
+    // A late renewal by "a" (its Lease write raced the decision) reaches ingest with the old hint.
+    const outcome = await renew();
+    expect(requests.slice(0, 2)).toEqual(['renewObservedLease', 'loadLease']);
+    expect(outcome.outcome).toBe('drift');
+    expect(item()).toEqual(decided);
+    expect(hints.get(key)).toBeUndefined();
+  });
+});
+
+describe('HolderHints (unit)', () => {
+  it('forgets the oldest hint past its capacity', () => {
+    const hints = new HolderHints(2);
+    const key = (name: string): LeaseKey => ({ scope: 'c', namespace: 'ns', name });
+    hints.set(key('x'), { holder: 'h', cluster: 'c', observedRenewTime: 1 });
+    hints.set(key('y'), { holder: 'h', cluster: 'c', observedRenewTime: 1 });
+    hints.set(key('x'), { holder: 'h', cluster: 'c', observedRenewTime: 2 });
+    hints.set(key('z'), { holder: 'h', cluster: 'c', observedRenewTime: 1 });
+    expect(hints.size).toBe(2);
+    expect(hints.get(key('y'))).toBeUndefined();
+    expect(hints.get(key('x'))?.observedRenewTime).toBe(2);
+  });
+});
