@@ -33,7 +33,8 @@ export async function measureRenewalCost(
       const stop = bench.onRecord((record) => {
         const image = record.dynamodb?.NewImage;
         if (image?.sk?.S !== 'LEASE' || !image.pk?.S?.includes('/renew-')) return;
-        if (!['renewal', 'renewal-local'].includes(image.change?.S ?? '') && image.change?.S !== 'observed') return;
+        if (!['renewal', 'renewal-local'].includes(image.change?.S ?? '') && image.change?.S !== 'observed')
+          return;
         if (++seen >= renewals) {
           stop();
           resolve();

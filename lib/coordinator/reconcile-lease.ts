@@ -26,9 +26,23 @@ const CONFLICT_RETRIES = 3;
  * Nothing is remembered between calls (DESIGN.md rule 1), so replays and concurrent calls are safe.
  */
 export async function reconcileLease(deps: CoordinatorDeps, key: LeaseKey): Promise<ElectionStep> {
+  return (await reconcileLeaseContended(deps, key)).step;
+}
+
+export interface ReconcileOutcome {
+  readonly step: ElectionStep;
+  /** A compare-and-set was lost on the way: someone else wrote a decision for this lease meanwhile. */
+  readonly contended: boolean;
+}
+
+/** reconcileLease, also telling whether another writer decided this lease at the same time. */
+export async function reconcileLeaseContended(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+): Promise<ReconcileOutcome> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await reconcileOnce(deps, key);
+      return { step: await reconcileOnce(deps, key), contended: attempt > 0 };
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= CONFLICT_RETRIES) throw error;
       deps.logger.debug('lost a compare-and-set; deciding again', { lease: key, attempt });

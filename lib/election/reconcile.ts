@@ -34,7 +34,7 @@ export function reconcileStep({ lease, candidates, now }: ReconcileInput): Elect
   if (admissible.length === 0)
     return { action: 'none', ping: [], write: null, requeueAfterMs: 0, error: null };
 
-  const early = prePing(lease, admissible, now);
+  const early = prePing(lease, admissible, now) ?? refreshPreferred(lease, admissible, now);
   if (early !== undefined) return early;
 
   const need = electionNeeded(admissible, lease, now);
@@ -220,6 +220,43 @@ function prePing(
   return { action: 'ping', ping: toPing, write: null, requeueAfterMs: deadline + 1 - now, error: null };
 }
 
+/**
+ * While a live holder is asked to yield, keep the candidate it yields to counting as alive: ping
+ * it shortly before its last renewal leaves the 5 s window. Its LeaseCandidate was usually created
+ * just before the preemption, and the holder takes its renew deadline (10 s for kube-scheduler) to
+ * let go; without this, the release finds the successor stale and waits for a ping round trip.
+ */
+function refreshPreferred(
+  lease: LeaseRecord | undefined,
+  candidates: readonly Candidate[],
+  now: Millis,
+): ElectionStep | undefined {
+  const toPing = preferredCandidates(lease, candidates, now).filter((c) => {
+    const renew = c.renewTime ?? Number.NEGATIVE_INFINITY;
+    const unanswered = c.pingTime !== undefined && renew < c.pingTime;
+    return !unanswered && renew + ELECTION_DURATION_MS <= now + PRE_PING_LEAD_MS;
+  });
+  if (toPing.length === 0) return undefined;
+  return {
+    action: 'ping',
+    ping: toPing,
+    write: null,
+    requeueAfterMs: nextDeadline(lease, candidates, now),
+    error: null,
+  };
+}
+
+/** The candidate a live holder was asked to yield to (in a lease group, each cluster's of that name). */
+function preferredCandidates(
+  lease: LeaseRecord | undefined,
+  candidates: readonly Candidate[],
+  now: Millis,
+): Candidate[] {
+  if (lease?.preferredHolder === undefined || holderOf(lease) === undefined || isLeaseExpired(lease, now))
+    return [];
+  return candidates.filter((c) => c.name === lease.preferredHolder);
+}
+
 function updateExisting(
   lease: LeaseRecord,
   elected: Candidate | undefined,
@@ -278,6 +315,11 @@ export function nextDeadline(
   if (leaseEnd !== undefined && leaseEnd >= now) deadlines.push(leaseEnd + 1);
   if (leaseEnd !== undefined && leaseEnd - PRE_PING_LEAD_MS > now)
     deadlines.push(leaseEnd - PRE_PING_LEAD_MS);
+  for (const preferred of preferredCandidates(lease, candidates, now)) {
+    const refreshAt =
+      (preferred.renewTime ?? Number.NEGATIVE_INFINITY) + ELECTION_DURATION_MS - PRE_PING_LEAD_MS;
+    if (refreshAt > now) deadlines.push(refreshAt);
+  }
   for (const c of candidates) {
     if (c.renewTime === undefined) continue;
     for (const after of [CANDIDATE_REFRESH_MS, CANDIDATE_VALID_MS]) {

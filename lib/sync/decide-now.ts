@@ -1,5 +1,5 @@
 import type { LeaseKey } from '../coordinator/ports.js';
-import { type CoordinatorDeps, reconcileLease } from '../coordinator/reconcile-lease.js';
+import { type CoordinatorDeps, reconcileLeaseContended } from '../coordinator/reconcile-lease.js';
 import type { ElectionStep } from '../election/types.js';
 import { partitionKey } from '../store/keys.js';
 import { LatestPerKeyQueue } from './latest-per-key-queue.js';
@@ -51,7 +51,7 @@ export class DecideNow {
 }
 
 /**
- * One reconcile step, then the mirror pass at once if the step wrote a decision or pinged someone:
+ * One reconcile step, then the mirror pass at once if the step (or a writer it raced) decided or pinged:
  * the outcome reaches the clusters without waiting for the stream to wake `mirror`. Ingest's fast
  * path and `requeue` (expiry, pre-pings) use it. A failed reconcile throws; a failed mirror pass is
  * only logged, since the stream still delivers the same change to `mirror`.
@@ -61,8 +61,10 @@ export async function decideAndMirror(
   mirror: MirrorDeps,
   key: LeaseKey,
 ): Promise<ElectionStep> {
-  const step = await reconcileLease(deps, key);
-  if (step.write === null && step.ping.length === 0) return step;
+  const { step, contended } = await reconcileLeaseContended(deps, key);
+  // Lost to a concurrent writer (the stream's elect, usually): mirror its decision now as well,
+  // rather than leave it to the stream.
+  if (step.write === null && step.ping.length === 0 && !contended) return step;
   try {
     await mirrorLease(mirror, key);
   } catch (error) {

@@ -1,8 +1,8 @@
 import type { LeaseKey } from '../coordinator/ports.js';
 import type { CandidateApiVersion } from '../election/types.js';
 import type { ClusterPort, RawObject, WatchPhase } from '../kube/cluster.js';
-import { type IngestDeps, ingestCandidate, ingestLease } from './ingest.js';
 import { HolderHints } from './holder-hints.js';
+import { type IngestDeps, ingestCandidate, ingestLease } from './ingest.js';
 import { LatestPerKeyQueue } from './latest-per-key-queue.js';
 
 /** Objects of one cluster handled at once; each object's own events stay in order. */
@@ -69,7 +69,8 @@ async function listAndWatch(
   // Leases first: a Lease a legacy elector already holds must be on record before any candidate
   // can trigger an election, or the first decision would not know it has a live holder.
   const leases = await client.listLeases();
-  for (const lease of leases.items) enqueue('lease', lease, () => handleLease(deps, cluster, lease, options, hints));
+  for (const lease of leases.items)
+    enqueue('lease', lease, () => handleLease(deps, cluster, lease, options, hints));
   await queue.idle();
   const candidates = version === undefined ? undefined : await client.listCandidates(version);
   for (const candidate of candidates?.items ?? [])

@@ -33,7 +33,9 @@ const CONFLICT_RETRIES = 3;
  * holds up nothing in the others; it is caught up on its next change or sweep.
  */
 export async function mirrorLease(deps: MirrorDeps, key: LeaseKey): Promise<Record<string, ClusterOutcome>> {
+  const started = performance.now();
   const state = await deps.store.loadLease(key);
+  const loadedMs = Math.round(performance.now() - started);
   const outcomes: Record<string, ClusterOutcome> = {};
   const pinged: string[] = [];
   await Promise.all(
@@ -62,7 +64,13 @@ export async function mirrorLease(deps: MirrorDeps, key: LeaseKey): Promise<Reco
       }
     }),
   );
-  deps.logger.debug('mirrored', { lease: key, outcomes, pinged });
+  deps.logger.debug('mirrored', {
+    lease: key,
+    outcomes,
+    pinged,
+    loadedMs,
+    durationMs: Math.round(performance.now() - started),
+  });
   return outcomes;
 }
 

@@ -93,8 +93,9 @@ describe('election reconcile (unit)', () => {
       expect(step.action).toBe('preempt');
       expect(step.write).toEqual({ ...lease, preferredHolder: 'c2', strategy: OEV });
       expect(step.requeueAfterMs).toBeGreaterThan(0);
-      // Look again when the holder is late: the pre-ping, shortly before its lease runs out.
-      expect(step.requeueAfterMs).toBe(10_000 - PRE_PING_LEAD_MS);
+      // Deliberate: look again shortly before c2's renewal leaves the 5 s window, to keep it
+      // fresh for the handover (upstream looks again only when the holder is late).
+      expect(step.requeueAfterMs).toBe(E - PRE_PING_LEAD_MS);
     });
 
     it('5. a better candidate that never acked its ping is left out', () => {
@@ -718,6 +719,47 @@ describe('faster failover (unit: deliberate differences from upstream)', () => {
 });
 
 describe('faster preemption (unit: deliberate difference from upstream)', () => {
+  const yielding: LeaseRecord = {
+    holderIdentity: 'holder',
+    leaseDurationSeconds: 15,
+    renewTime: NOW - 1_000,
+    strategy: OEV,
+    preferredHolder: 'better',
+    term: 3,
+  };
+
+  it('keeps the candidate a live holder yields to fresh: pings it before its renewal leaves the window', () => {
+    const candidates = [
+      candidate('holder', '1.31.0', { renewTime: NOW - MINUTE }),
+      candidate('better', '1.30.0', { renewTime: NOW - E + PRE_PING_LEAD_MS }),
+    ];
+    const step = reconcileStep({ lease: yielding, candidates, now: NOW });
+    expect(step.action).toBe('ping');
+    expect(pingedNames(step)).toEqual(['better']);
+    expect(step.write).toBeNull();
+  });
+
+  it('does not ping it while it stays fresh, and looks again when it would stop being', () => {
+    const renewed = NOW - 1_000;
+    const candidates = [
+      candidate('holder', '1.31.0', { renewTime: NOW - MINUTE }),
+      candidate('better', '1.30.0', { renewTime: renewed }),
+    ];
+    const step = reconcileStep({ lease: yielding, candidates, now: NOW });
+    expect(step.action).toBe('none');
+    expect(step.requeueAfterMs).toBe(renewed + E - PRE_PING_LEAD_MS - NOW);
+  });
+
+  it('does not ping it again while a ping to it is unanswered', () => {
+    const candidates = [
+      candidate('holder', '1.31.0', { renewTime: NOW - MINUTE }),
+      candidate('better', '1.30.0', { renewTime: NOW - E + 1_000, pingTime: NOW - 500 }),
+    ];
+    const step = reconcileStep({ lease: yielding, candidates, now: NOW });
+    expect(step.action).toBe('none');
+    expect(step.ping).toEqual([]);
+  });
+
   const released: LeaseRecord = {
     holderIdentity: '',
     leaseDurationSeconds: 1,

@@ -55,7 +55,19 @@ describe('ingest of a holder renewal through its hint (unit: in-memory fakes)', 
       return ingestLease(deps, 'c', cluster.get('Lease', key) ?? {}, { hints });
     };
     const item = () => table.get(partitionKey(key), LEASE_SK) as Record<string, unknown> | undefined;
-    return { deps, key, cluster, requests, renew, item, heartbeat, hints, advance: (ms: number) => (now += ms) };
+    return {
+      deps,
+      key,
+      cluster,
+      requests,
+      renew,
+      item,
+      heartbeat,
+      hints,
+      advance: (ms: number) => {
+        now += ms;
+      },
+    };
   }
 
   it('the first renewal reads; every later one is a single conditional write that wakes nothing', async () => {
