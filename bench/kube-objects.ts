@@ -1,3 +1,4 @@
+import pRetry from 'p-retry';
 import { formatMicroTime } from '../lib/api/time.js';
 import { kube } from '../lib/kube-local/admin.js';
 import type { ControlPlane } from '../lib/kube-local/control-plane.js';
@@ -40,4 +41,37 @@ export async function candidateExists(plane: ControlPlane, name: string): Promis
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`LeaseCandidate ${name} never appeared`);
+}
+
+const LEASES = '/apis/coordination.k8s.io/v1/namespaces/default/leases';
+
+/** Resolves once the Lease names `holder` (the coordinator elected and mirrored it). */
+export async function leaseHeldBy(plane: ControlPlane, lease: string, holder: string): Promise<void> {
+  await pRetry(
+    async () => {
+      const res = await kube(plane, 'GET', `${LEASES}/${lease}`);
+      const spec = (res.json.spec ?? {}) as { holderIdentity?: string };
+      if (spec.holderIdentity !== holder) throw new Error(`Lease ${lease} is not held by ${holder} yet`);
+    },
+    { retries: 120, minTimeout: 100, maxTimeout: 1000 },
+  );
+}
+
+/**
+ * Renews the Lease as its holder would (a PUT of the whole spec, as client-go does), with a long
+ * duration: the lease then has a live leader and no deadline for the whole measurement.
+ */
+export async function holdLease(plane: ControlPlane, lease: string, seconds: number): Promise<void> {
+  await pRetry(
+    async () => {
+      const current = await kube(plane, 'GET', `${LEASES}/${lease}`);
+      const spec = (current.json.spec ?? {}) as Record<string, unknown>;
+      const res = await kube(plane, 'PUT', `${LEASES}/${lease}`, {
+        ...current.json,
+        spec: { ...spec, leaseDurationSeconds: seconds, renewTime: formatMicroTime(Date.now()) },
+      });
+      if (res.status !== 200) throw new Error(`holding Lease ${lease}: ${res.status}`);
+    },
+    { retries: 10, minTimeout: 50, maxTimeout: 500 },
+  );
 }

@@ -35,6 +35,8 @@ export const ungroupedLeases: LeaseResolver = (cluster, namespace, name) => ({
 export interface StoredLease {
   readonly record: LeaseRecord;
   readonly version: number;
+  /** The holder's last renewTime seen in its own cluster (its clock), if ingest recorded one. */
+  readonly observedRenewTime?: Millis;
 }
 
 export interface LeaseState {
@@ -111,6 +113,12 @@ export interface CoordinatorStore {
   /** Every lease partition in the table, for the sweep. */
   listLeaseKeys(): AsyncIterable<LeaseKey>;
 }
+
+/**
+ * What a lease's holder last wrote to its Lease in its own cluster, read live; undefined when
+ * that Lease does not exist or cannot be parsed. Throws when the cluster cannot be reached.
+ */
+export type HolderLeaseReader = (cluster: string, key: LeaseKey) => Promise<LeaseObservation | undefined>;
 
 export interface LeaseObservation {
   readonly cluster: string;

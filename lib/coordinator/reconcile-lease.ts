@@ -4,7 +4,15 @@ import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { ElectionStep } from '../election/types.js';
 import { ConflictError } from '../errors.js';
-import type { Clock, CoordinatorStore, LeaseKey, LeaseResolver, TimerQueue } from './ports.js';
+import { holderRenewedUnseen } from './confirm-expiry.js';
+import type {
+  Clock,
+  CoordinatorStore,
+  HolderLeaseReader,
+  LeaseKey,
+  LeaseResolver,
+  TimerQueue,
+} from './ports.js';
 
 export interface CoordinatorDeps {
   readonly store: CoordinatorStore;
@@ -13,6 +21,8 @@ export interface CoordinatorDeps {
   readonly logger: Logger;
   /** Which lease (and lease group) a cluster's lease name belongs to. */
   readonly leases: LeaseResolver;
+  /** Reads a holder's own Lease before a takeover (see holderRenewedUnseen); absent without clusters. */
+  readonly readHolderLease?: HolderLeaseReader;
   /** Who may call the HTTP API for which cluster. */
   readonly callers?: (cluster: string, request: APIGatewayProxyEventV2) => void;
 }
@@ -50,10 +60,8 @@ export async function reconcileLeaseContended(
   }
 }
 
-async function reconcileOnce(
-  { store, timers, clock, logger }: CoordinatorDeps,
-  key: LeaseKey,
-): Promise<ElectionStep> {
+async function reconcileOnce(deps: CoordinatorDeps, key: LeaseKey): Promise<ElectionStep> {
+  const { store, timers, clock, logger } = deps;
   const now = clock();
   const state = await store.loadLease(key);
   // Candidates read from a cluster are collected there first, by the sweep (lib/sync/gc.ts), so
@@ -64,6 +72,9 @@ async function reconcileOnce(
     logger.info('collected expired candidates', { lease: key, candidates: expired.map((c) => c.name) });
   }
   const step = reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now });
+  if (step.action === 'takeover' && (await holderRenewedUnseen(deps, key, state.lease, now)))
+    // The holder wrote first, as in a lost compare-and-set: read again and decide again.
+    throw new ConflictError(`lease ${key.namespace}/${key.name}: the holder renewed since it was read`);
   if (step.ping.length > 0) await store.pingCandidates(key, step.ping, now);
   if (step.write !== null) await store.writeLease(key, step.write, state.lease?.version, now);
   if (step.requeueAfterMs > 0) {

@@ -315,6 +315,15 @@ export function nextDeadline(
   if (leaseEnd !== undefined && leaseEnd >= now) deadlines.push(leaseEnd + 1);
   if (leaseEnd !== undefined && leaseEnd - PRE_PING_LEAD_MS > now)
     deadlines.push(leaseEnd - PRE_PING_LEAD_MS);
+  // An expired lease kept by its holder because that candidate still counts as alive (it renewed
+  // within the window): look again when it stops counting, or a holder that died just after its
+  // last renewal would keep the lease until some unrelated event.
+  if (leaseEnd !== undefined && leaseEnd < now) {
+    for (const c of candidates) {
+      const aliveUntil = (c.renewTime ?? Number.NEGATIVE_INFINITY) + ELECTION_DURATION_MS;
+      if (c.name === holderOf(lease) && aliveUntil >= now) deadlines.push(aliveUntil + 1);
+    }
+  }
   for (const preferred of preferredCandidates(lease, candidates, now)) {
     const refreshAt =
       (preferred.renewTime ?? Number.NEGATIVE_INFINITY) + ELECTION_DURATION_MS - PRE_PING_LEAD_MS;

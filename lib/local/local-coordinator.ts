@@ -18,6 +18,7 @@ import { handleGetLease, handleHolder } from '../http/lease-api.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
 import { DecideNow } from '../sync/decide-now.js';
 import { collectExpiredCandidates } from '../sync/gc.js';
+import { holderLeaseReader } from '../sync/holder-lease-reader.js';
 import { runClusterIngest } from '../sync/ingest-runner.js';
 import { type ClusterOutcome, type MirrorDeps, mirrorLease } from '../sync/mirror.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.js';
@@ -90,6 +91,10 @@ export async function startLocalCoordinator(
   try {
     const streamArn = await createTable(dynamodb.client, LOCAL_TABLE);
     const reportError = (error: unknown) => logger.error('local runtime error', { error: error as Error });
+    const registry =
+      options.clusters === undefined
+        ? undefined
+        : new ClusterRegistry(options.clusters.config, defaultFactory(options.clusters.configDir));
     let deps: CoordinatorDeps;
     let mirrorDeps: MirrorDeps;
     const timers = new LocalTimerQueue(
@@ -105,11 +110,8 @@ export async function startLocalCoordinator(
       logger,
       leases: options.clusters === undefined ? ungroupedLeases : leaseResolver(options.clusters.config),
       ...(options.clusters !== undefined && { callers: configuredCallers(options.clusters.config) }),
+      ...(registry !== undefined && { readHolderLease: holderLeaseReader(registry) }),
     };
-    const registry =
-      options.clusters === undefined
-        ? undefined
-        : new ClusterRegistry(options.clusters.config, defaultFactory(options.clusters.configDir));
     mirrorDeps = { store: deps.store, clusters: registry ?? noClusters, logger };
     const streamsClient = new DynamoDBStreamsClient({
       endpoint: dynamodb.endpoint,

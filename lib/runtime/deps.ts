@@ -11,6 +11,7 @@ import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
 import { ConfigError } from '../errors.js';
 import { configuredCallers } from '../http/callers.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
+import { holderLeaseReader } from '../sync/holder-lease-reader.js';
 import type { IngestDeps } from '../sync/ingest.js';
 import { loadConfig } from './config.js';
 import { SqsTimerQueue } from './sqs-timer-queue.js';
@@ -58,6 +59,7 @@ async function build(): Promise<DeployedDeps> {
   return {
     ...base,
     leases,
+    readHolderLease: holderLeaseReader(registry),
     callers: configuredCallers(clusters),
     cluster: { store, clusters: registry, registry, config: clusters, logger, clock: Date.now, leases },
   };

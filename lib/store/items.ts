@@ -117,7 +117,11 @@ export function leaseFromItem(item: LeaseItem): StoredLease {
   const record: Record<string, unknown> = { term: item.term };
   for (const field of LEASE_SPEC_FIELDS) if (item[field] !== undefined) record[field] = item[field];
   if (item.holderCluster !== undefined) record.holderCluster = item.holderCluster;
-  return { record: record as unknown as LeaseRecord, version: item.version };
+  return {
+    record: record as unknown as LeaseRecord,
+    version: item.version,
+    ...(item.observedRenewTime !== undefined && { observedRenewTime: item.observedRenewTime }),
+  };
 }
 
 /** The record's fields, without undefined values (DynamoDB has no undefined). */

@@ -74,7 +74,7 @@ async function listAndWatch(
   await queue.idle();
   const candidates = version === undefined ? undefined : await client.listCandidates(version);
   for (const candidate of candidates?.items ?? [])
-    enqueue('candidate', candidate, () => handleCandidate(deps, cluster, 'ADDED', candidate, options));
+    enqueue('candidate', candidate, () => handleCandidate(deps, cluster, 'ADDED', candidate, options, hints));
   await queue.idle();
 
   // Events of one object are handled in the order the apiserver sent them (the newest pending one
@@ -110,7 +110,7 @@ async function listAndWatch(
     );
     if (version !== undefined && candidates !== undefined) {
       start('leasecandidates', version as CandidateApiVersion, candidates.resourceVersion, (phase, c) =>
-        handleCandidate(deps, cluster, phase, c, options),
+        handleCandidate(deps, cluster, phase, c, options, hints),
       );
     }
     relist = () => {
@@ -129,8 +129,9 @@ async function handleCandidate(
   phase: WatchPhase,
   raw: RawObject,
   options: IngestRunnerOptions,
+  hints: HolderHints,
 ) {
-  const { outcome, key } = await ingestCandidate(deps, cluster, phase, raw);
+  const { outcome, key } = await ingestCandidate(deps, cluster, phase, raw, hints);
   deps.logger.debug('candidate event', { cluster, phase, name: raw.metadata?.name, outcome, spec: raw.spec });
   if (outcome === 'stored' && key !== undefined && (phase === 'ADDED' || answersPing(raw)))
     options.onChange?.(key);

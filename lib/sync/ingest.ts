@@ -23,6 +23,7 @@ export async function ingestCandidate(
   cluster: string,
   phase: WatchPhase,
   raw: RawObject,
+  hints?: HolderHints,
 ): Promise<{ outcome: CandidateOutcome; key?: LeaseKey }> {
   let candidate: ReturnType<typeof parseLeaseCandidate>;
   try {
@@ -48,7 +49,7 @@ export async function ingestCandidate(
   }
   // Upstream treats a candidate without renewTime as expired; so do we.
   if (candidate.renewTime === undefined) return { outcome: 'not-renewed', key };
-  await adoptHeldLease(deps, cluster, key);
+  if (hints?.isRecorded(key) !== true) await adoptHeldLease(deps, cluster, key, hints);
   try {
     await deps.store.putHeartbeat(
       key,
@@ -71,8 +72,16 @@ export async function ingestCandidate(
  * one, and the mirror writes it over the live legacy holder. Best effort: without it, the holder's
  * next renewal event records the Lease, as before.
  */
-async function adoptHeldLease(deps: IngestDeps, cluster: string, key: LeaseKey): Promise<void> {
-  if ((await deps.store.loadLease(key)).lease !== undefined) return;
+async function adoptHeldLease(
+  deps: IngestDeps,
+  cluster: string,
+  key: LeaseKey,
+  hints: HolderHints | undefined,
+): Promise<void> {
+  if ((await deps.store.loadLease(key)).lease !== undefined) {
+    hints?.markRecorded(key);
+    return;
+  }
   try {
     const client = await deps.clusters.get(cluster);
     const raw = await client.readLease({ namespace: key.namespace, name: key.name });
@@ -128,6 +137,7 @@ export async function ingestLease(
     if (renewed !== undefined) return renewed;
   }
   const { lease: stored, candidates } = await deps.store.loadLease(key);
+  if (stored !== undefined) hints?.markRecorded(key);
   // Leases nobody competes for through us (node leases, plain client-go elections) are not ours.
   if (!adopt && stored === undefined && candidates.length === 0) return { outcome: 'ignored', key };
   const home = (stored?.record.holderCluster ?? clustersOf(key)[0]) === cluster;
@@ -217,6 +227,7 @@ async function renewByHint(
     return undefined;
   }
   hints.set(key, { holder, cluster, observedRenewTime: observed.renewTime });
+  hints.markRecorded(key);
   return { outcome: 'renewal', key, repair: needsRepair(stored.record, raw) };
 }
 

@@ -823,3 +823,30 @@ describe('faster preemption (unit: deliberate difference from upstream)', () => 
     expect(pingedNames(step)).toEqual(['yielder']);
   });
 });
+
+describe('an expired lease kept by a holder that still counts as alive (unit: liveness)', () => {
+  it('looks again when the holder stops counting as alive, and then takes over', () => {
+    const lease: LeaseRecord = {
+      holderIdentity: 'holder',
+      holderCluster: 'alpha',
+      leaseDurationSeconds: 5,
+      renewTime: NOW - 6_000,
+      strategy: OEV,
+      term: 3,
+    };
+    const holderRenewed = NOW - 1_000;
+    const candidates = [
+      candidate('holder', '1.30.0', { renewTime: holderRenewed }),
+      candidate('next', '1.31.0', { renewTime: NOW - 500 }),
+    ];
+    const kept = reconcileStep({ lease, candidates, now: NOW });
+    expect(kept.write).toBeNull();
+    expect(kept.requeueAfterMs).toBe(holderRenewed + E + 1 - NOW);
+
+    const later = NOW + kept.requeueAfterMs;
+    const fresh = [candidates[0] as Candidate, candidate('next', '1.31.0', { renewTime: later - 500 })];
+    const step = reconcileStep({ lease, candidates: fresh, now: later });
+    expect(step.action).toBe('takeover');
+    expect(step.write?.holderIdentity).toBe('next');
+  });
+});

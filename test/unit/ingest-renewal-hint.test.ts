@@ -121,6 +121,50 @@ describe('ingest of a holder renewal through its hint (unit: in-memory fakes)', 
   });
 });
 
+describe('ingest of a candidate renewal for a lease on record (unit: in-memory fakes)', () => {
+  it('reads once to learn the lease is on record; later renewals are one conditional write', async () => {
+    let now = Date.UTC(2026, 6, 1, 12, 0, 0);
+    const clock = () => now;
+    const table = new InMemoryTable(clock);
+    const cluster = new InMemoryCluster('c', 0, clock);
+    const key: LeaseKey = { scope: 'c', namespace: 'kube-system', name: 'solo' };
+    const requests: string[] = [];
+    const deps = {
+      store: table.store(async (request) => {
+        requests.push(request);
+      }),
+      clock,
+      logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+      leases: () => key,
+      clusters: { get: async () => cluster.port() },
+      timers: { deliverAt: async () => {} },
+    };
+    const hints = new HolderHints();
+    const renew = async () => {
+      now += 1_000;
+      cluster.heartbeat({
+        namespace: key.namespace,
+        name: 'a',
+        leaseName: key.name,
+        binaryVersion: '1.31.0',
+        emulationVersion: '1.31.0',
+        strategy: 'OldestEmulationVersion',
+      });
+      requests.length = 0;
+      const raw = cluster.get('LeaseCandidate', { ...key, name: 'a' }) ?? {};
+      return ingestCandidate(deps, 'c', 'MODIFIED', raw, hints);
+    };
+    await renew();
+    await reconcileLease(deps, key);
+
+    expect((await renew()).outcome).toBe('stored');
+    expect(requests).toContain('loadLease');
+    expect(hints.isRecorded(key)).toBe(true);
+    expect((await renew()).outcome).toBe('stored');
+    expect(requests).toEqual(['putHeartbeat:renew']);
+  });
+});
+
 describe('HolderHints (unit)', () => {
   it('forgets the oldest hint past its capacity', () => {
     const hints = new HolderHints(2);

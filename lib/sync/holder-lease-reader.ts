@@ -1,0 +1,27 @@
+import { parseLease } from '../api/lease.js';
+import type { HolderLeaseReader } from '../coordinator/ports.js';
+import { CoordinatorError } from '../errors.js';
+import type { ClusterSource } from './mirror.js';
+
+/** HolderLeaseReader over the registered clusters: one GET of the Lease in the named cluster. */
+export function holderLeaseReader(clusters: ClusterSource): HolderLeaseReader {
+  return async (cluster, key) => {
+    const client = await clusters.get(cluster);
+    const raw = await client.readLease({ namespace: key.namespace, name: key.name });
+    if (raw === undefined) return undefined;
+    let record: ReturnType<typeof parseLease>['record'];
+    try {
+      record = parseLease(raw).record;
+    } catch (error) {
+      if (error instanceof CoordinatorError) return undefined;
+      throw error;
+    }
+    if (record.renewTime === undefined || record.leaseDurationSeconds === undefined) return undefined;
+    return {
+      cluster,
+      holderIdentity: record.holderIdentity ?? '',
+      leaseDurationSeconds: record.leaseDurationSeconds,
+      renewTime: record.renewTime,
+    };
+  };
+}
