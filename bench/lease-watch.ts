@@ -6,6 +6,8 @@ export interface LeaseView {
   readonly holderIdentity: string | undefined;
   readonly preferredHolder: string | undefined;
   readonly term: string | undefined;
+  /** spec.renewTime in epoch ms (the writer's clock: here, the same machine). */
+  readonly renewTime: number | undefined;
 }
 
 interface Waiter {
@@ -20,6 +22,8 @@ interface Waiter {
  */
 export class LeaseWatch {
   private readonly latest = new Map<string, LeaseView>();
+  /** The last renewTime seen per lease and holder: when a failover's dead leader last renewed. */
+  private readonly lastRenewals = new Map<string, number>();
   private waiters: Waiter[] = [];
   private resourceVersion = '';
   private stopped = false;
@@ -69,6 +73,11 @@ export class LeaseWatch {
     return new Promise((resolve) => this.waiters.push({ name, check, resolve }));
   }
 
+  /** The last renewTime the watch saw `holder` write on the named Lease. */
+  lastRenewal(name: string, holder: string): number | undefined {
+    return this.lastRenewals.get(`${name}/${holder}`);
+  }
+
   get(name: string): LeaseView | undefined {
     return this.latest.get(name);
   }
@@ -84,7 +93,7 @@ export class LeaseWatch {
       type: string;
       object: {
         metadata?: { name?: string; resourceVersion?: string; annotations?: Record<string, string> };
-        spec?: { holderIdentity?: string; preferredHolder?: string };
+        spec?: { holderIdentity?: string; preferredHolder?: string; renewTime?: string };
       };
     };
     const meta = event.object.metadata ?? {};
@@ -103,8 +112,12 @@ export class LeaseWatch {
       holderIdentity: event.object.spec?.holderIdentity,
       preferredHolder: event.object.spec?.preferredHolder,
       term: meta.annotations?.['lease-coordinator.dev/term'],
+      renewTime:
+        event.object.spec?.renewTime === undefined ? undefined : Date.parse(event.object.spec.renewTime),
     };
     this.latest.set(meta.name, view);
+    if (view.holderIdentity && view.renewTime !== undefined)
+      this.lastRenewals.set(`${view.name}/${view.holderIdentity}`, view.renewTime);
     const still: Waiter[] = [];
     for (const waiter of this.waiters) {
       if (waiter.name === view.name && waiter.check(view)) waiter.resolve(at);

@@ -1,4 +1,5 @@
 import type { PairedSamples } from './figures/election.js';
+import type { FailoverParts, FailoverResult } from './figures/failover.js';
 import type { EventCost } from './figures/renewal-cost.js';
 import type { ThroughputRow } from './figures/throughput.js';
 import { ASSUMED, dollars, ingestMonthly, PRICES, type UnitCost } from './pricing.js';
@@ -11,7 +12,7 @@ export interface BenchResults {
   election?: PairedSamples;
   electionCost?: EventCost;
   ingestDelay?: number[];
-  failover?: PairedSamples;
+  failover?: FailoverResult;
   preemption?: PairedSamples;
   propagation?: Map<number, number[]>;
   renewalCost?: EventCost;
@@ -29,6 +30,26 @@ const FLEET = {
   electionsPerLeasePerDay: 1,
 } as const;
 const MONTH_S = 30 * 24 * 3600;
+
+/** The failover split at the lease running out and at the Lease naming the next leader, from the Lease's watch. */
+function failoverParts(parts: { ours: FailoverParts; baseline: FailoverParts }): string[] {
+  const cell = (samples: readonly number[]) => {
+    const s = summarize(samples);
+    return `${ms(s.p50)} / ${ms(s.p99)}`;
+  };
+  const split = (what: string, pick: (p: FailoverParts) => readonly number[]) =>
+    row([what, cell(pick(parts.ours)), cell(pick(parts.baseline))]);
+  return [
+    `Where failover time goes (p50 / p99 of each part; ${parts.ours.poll.length} and ${parts.baseline.poll.length} trials split):`,
+    '',
+    row(['part', 'ours', 'in-tree']),
+    row(['---', '---', '---']),
+    split('kill → the dead leader’s lease runs out (its last renewal + leaseDuration)', (p) => p.untilExpiry),
+    split('lease runs out → the Lease names the next leader (the coordinator)', (p) => p.coordinator),
+    split('the Lease names it → it leads (client-go’s next poll)', (p) => p.poll),
+    '',
+  ];
+}
 
 function row(cells: (string | number)[]): string {
   return `| ${cells.join(' | ')} |`;
@@ -118,6 +139,7 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
       out.push(
         `Physical floor of failover: leaseDuration = ${ms(r.leaseDurationMs)} after the last renewal (renewals every 500 ms); a coordinated client-go elector then notices its election at its next poll, 0.5–1.1 s apart.`,
         '',
+        ...failoverParts(r.failover.parts),
       );
   }
   if (r.ingestDelay) {

@@ -11,6 +11,12 @@ export class CoordinatorError extends Error {
   }
 }
 
+/** The message of a CoordinatorError the caller expects; any other error is a bug and is rethrown. */
+export function expectedMessage(error: unknown): string {
+  if (error instanceof CoordinatorError) return error.message;
+  throw error;
+}
+
 /** One problem with an input, named by its path (`spec.binaryVersion`) as kubectl would. */
 export interface FieldIssue {
   readonly path: string;

@@ -1,29 +1,79 @@
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
 import type { KubeBench } from '../kube-env.js';
-import { candidateExists, cleanUp, leads, pairedTrials, spawnCandidate } from './processes.js';
+import {
+  candidateExists,
+  cleanUp,
+  LEASE_DURATION_MS,
+  leads,
+  pairedTrials,
+  spawnCandidate,
+} from './processes.js';
+
+/** Where one failover's time went, split at the dead leader's lease running out and at the Lease naming the next. */
+export interface FailoverParts {
+  /** Kill → the dead leader's lease runs out (its last renewal + leaseDuration): physics. */
+  readonly untilExpiry: number[];
+  /** Lease runs out → the Lease names the next leader: the coordinator's share. */
+  readonly coordinator: number[];
+  /** The Lease names the next leader → its OnStartedLeading: client-go's poll. */
+  readonly poll: number[];
+}
+
+export interface FailoverResult {
+  readonly ours: number[];
+  readonly baseline: number[];
+  readonly parts: { readonly ours: FailoverParts; readonly baseline: FailoverParts };
+}
 
 /**
  * Failover: the leader process is SIGKILLed (no release) → the next best process leads, by the
- * processes' own client-go callbacks. Both candidates are registered before the kill.
+ * processes' own client-go callbacks. Both candidates are registered before the kill. Each trial
+ * is also split in three from the Lease's own watch events (see FailoverParts).
  */
-export function measureFailover(bench: KubeBench, trials: number, concurrency: number) {
-  return pairedTrials(
+export async function measureFailover(
+  bench: KubeBench,
+  trials: number,
+  concurrency: number,
+): Promise<FailoverResult> {
+  const parts = { ours: emptyParts(), baseline: emptyParts() };
+  const totals = await pairedTrials(
     bench,
     trials,
     concurrency,
-    (plane, lease) => failoverOnce(bench, plane, lease),
+    (plane, lease) => failoverOnce(bench, plane, lease, plane === bench.inTree ? parts.baseline : parts.ours),
     'failover',
   );
+  return { ...totals, parts };
 }
 
-async function failoverOnce(bench: KubeBench, plane: ControlPlane, lease: string): Promise<number> {
+function emptyParts(): FailoverParts {
+  return { untilExpiry: [], coordinator: [], poll: [] };
+}
+
+async function failoverOnce(
+  bench: KubeBench,
+  plane: ControlPlane,
+  lease: string,
+  parts: FailoverParts,
+): Promise<number> {
   const best = spawnCandidate(bench, plane, `${lease}-best`, lease, ['1.35.0', '1.34.0']);
   const next = spawnCandidate(bench, plane, `${lease}-next`, lease, ['1.35.0', '1.35.0']);
+  const watch = bench.watches.get(plane.name);
   try {
     await leads(best);
     await candidateExists(plane, next.identity);
     const killedAt = best.kill();
-    return (await leads(next)) - killedAt;
+    const shown = watch?.waitFor(lease, (view) => view.holderIdentity === next.identity);
+    const led = await leads(next);
+    const shownAt = await shown;
+    const lastRenewal = watch?.lastRenewal(lease, best.identity);
+    if (shownAt !== undefined && lastRenewal !== undefined) {
+      const expiry = lastRenewal + LEASE_DURATION_MS;
+      parts.untilExpiry.push(expiry - killedAt);
+      parts.coordinator.push(shownAt - expiry);
+      parts.poll.push(led - shownAt);
+    }
+    return led - killedAt;
   } finally {
     await cleanUp(plane, [best, next]);
   }

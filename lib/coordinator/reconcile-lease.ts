@@ -11,6 +11,7 @@ import type {
   HolderLeaseReader,
   LeaseKey,
   LeaseResolver,
+  LeaseState,
   TimerQueue,
 } from './ports.js';
 
@@ -43,6 +44,11 @@ export interface ReconcileOutcome {
   readonly step: ElectionStep;
   /** A compare-and-set was lost on the way: someone else wrote a decision for this lease meanwhile. */
   readonly contended: boolean;
+  /**
+   * The lease as this step left it, when the step wrote a decision and pinged nobody: what a mirror
+   * pass right after would read back.
+   */
+  readonly decided?: LeaseState;
 }
 
 /** reconcileLease, also telling whether another writer decided this lease at the same time. */
@@ -52,7 +58,7 @@ export async function reconcileLeaseContended(
 ): Promise<ReconcileOutcome> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return { step: await reconcileOnce(deps, key), contended: attempt > 0 };
+      return { ...(await reconcileOnce(deps, key)), contended: attempt > 0 };
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= CONFLICT_RETRIES) throw error;
       deps.logger.debug('lost a compare-and-set; deciding again', { lease: key, attempt });
@@ -60,7 +66,10 @@ export async function reconcileLeaseContended(
   }
 }
 
-async function reconcileOnce(deps: CoordinatorDeps, key: LeaseKey): Promise<ElectionStep> {
+async function reconcileOnce(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+): Promise<{ step: ElectionStep; decided?: LeaseState }> {
   const { store, timers, clock, logger } = deps;
   const now = clock();
   const state = await store.loadLease(key);
@@ -75,12 +84,22 @@ async function reconcileOnce(deps: CoordinatorDeps, key: LeaseKey): Promise<Elec
   if (step.action === 'takeover' && (await holderRenewedUnseen(deps, key, state.lease, now)))
     // The holder wrote first, as in a lost compare-and-set: read again and decide again.
     throw new ConflictError(`lease ${key.namespace}/${key.name}: the holder renewed since it was read`);
-  if (step.ping.length > 0) await store.pingCandidates(key, step.ping, now);
-  if (step.write !== null) await store.writeLease(key, step.write, state.lease?.version, now);
-  if (step.requeueAfterMs > 0) {
+  // The timer is armed alongside the step's own write, not after it: it is one round trip off a
+  // failover's critical path, and a timer armed for a write that then loses its compare-and-set
+  // only costs one extra look at the lease (the retry arms its own).
+  const arm = async () => {
+    if (step.requeueAfterMs <= 0) return;
     const dueAt = now + step.requeueAfterMs;
     if (await store.armTimer(key, dueAt, now)) await timers.deliverAt(key, dueAt, now);
-  }
+  };
+  // Settle all before returning (nothing may run on after a Lambda invocation ends), then fail on
+  // the first error.
+  const settledWrites = await Promise.allSettled([
+    step.ping.length > 0 ? store.pingCandidates(key, step.ping, now) : undefined,
+    step.write !== null ? store.writeLease(key, step.write, state.lease?.version, now) : undefined,
+    arm(),
+  ]);
+  for (const result of settledWrites) if (result.status === 'rejected') throw result.reason;
   if (step.action !== 'none') {
     logger.info('election step', {
       lease: key,
@@ -92,5 +111,10 @@ async function reconcileOnce(deps: CoordinatorDeps, key: LeaseKey): Promise<Elec
       error: step.error,
     });
   }
-  return step;
+  if (step.write === null || step.ping.length > 0) return { step };
+  const decided: LeaseState = {
+    lease: { record: step.write, version: (state.lease?.version ?? 0) + 1 },
+    candidates: state.candidates.filter((c) => !expired.includes(c)),
+  };
+  return { step, decided };
 }

@@ -1,3 +1,4 @@
+export * from './deadlines.js';
 export * from './liveness.js';
 export * from './ordering.js';
 export * from './reconcile.js';

@@ -1,14 +1,10 @@
-import { CoordinatorError } from '../errors.js';
-import { admissibleCandidates, holderOf, isLeaseExpired, leaseDeadline, needsRefresh } from './liveness.js';
+import { expectedMessage } from '../errors.js';
+import { nextDeadline } from './deadlines.js';
+import { admissibleCandidates, holderOf, isLeaseExpired, needsRefresh } from './liveness.js';
 import { pickLeader } from './ordering.js';
+import { countsAsAlive, pingPhase, prePing, refreshPreferred, winnerAlreadyAlive } from './pings.js';
 import { resolveStrategy } from './strategy.js';
-import {
-  CANDIDATE_REFRESH_MS,
-  CANDIDATE_VALID_MS,
-  DEFAULT_LEASE_DURATION_SECONDS,
-  ELECTION_DURATION_MS,
-  PRE_PING_LEAD_MS,
-} from './timing.js';
+import { DEFAULT_LEASE_DURATION_SECONDS, ELECTION_DURATION_MS } from './timing.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from './types.js';
 import { LEASE_SPEC_FIELDS, ORDERED_STRATEGIES } from './types.js';
 
@@ -73,7 +69,7 @@ export function reconcileStep({ lease, candidates, now }: ReconcileInput): Elect
   try {
     strategy = resolveStrategy(acked);
   } catch (error) {
-    return failed(messageOf(error), 0);
+    return failed(expectedMessage(error), 0);
   }
   let electee: Candidate | undefined;
   if (ORDERED_STRATEGIES.has(strategy)) {
@@ -117,7 +113,7 @@ export function electionNeeded(
   try {
     strategy = resolveStrategy(candidates);
   } catch (error) {
-    strategyError = messageOf(error);
+    strategyError = expectedMessage(error);
   }
   if (strategy !== undefined && !ORDERED_STRATEGIES.has(strategy))
     return { needed: lease.strategy !== strategy };
@@ -126,135 +122,6 @@ export function electionNeeded(
   if (strategyError !== undefined) return { needed: false, error: strategyError };
   const best = pickLeader(candidates, holder);
   return { needed: best !== undefined && best.name !== holder };
-}
-
-/** A candidate that renewed in the last 5 s counts as alive for a vote. */
-function countsAsAlive(candidate: Candidate, now: Millis): boolean {
-  return candidate.renewTime !== undefined && candidate.renewTime + ELECTION_DURATION_MS > now;
-}
-
-/**
- * True when the strategy's winner over every live candidate already counts as alive: no answer
- * from the others can change the vote, so they are not pinged. Upstream pings them anyway,
- * which puts a ping round trip (or, for a candidate that is gone, a whole 5 s window) into
- * every preemption: the yielding holder is the stale one that gets pinged after its release.
- */
-function winnerAlreadyAlive(
-  candidates: readonly Candidate[],
-  lease: LeaseRecord | undefined,
-  now: Millis,
-): boolean {
-  const strategy = strategyOrUndefined(candidates);
-  if (strategy === undefined || !ORDERED_STRATEGIES.has(strategy)) return false;
-  const winner = pickLeader(candidates, holderOf(lease));
-  // A ping it has not answered yet changes nothing: its renewal inside the window is the same
-  // proof of life an answer would be. (The pre-ping before a silent holder's deadline often
-  // leaves one outstanding on the very candidate that is about to take over.)
-  if (winner === undefined || !countsAsAlive(winner, now)) return false;
-  // The vote runs over the candidates that count as alive; their strategy must be the same one.
-  return strategyOrUndefined(candidates.filter((c) => countsAsAlive(c, now))) === strategy;
-}
-
-function strategyOrUndefined(candidates: readonly Candidate[]): string | undefined {
-  try {
-    return resolveStrategy(candidates);
-  } catch (error) {
-    messageOf(error);
-    return undefined;
-  }
-}
-
-interface PingPhase {
-  readonly toPing: Candidate[];
-  /** Set while some ping is still inside its window: the earliest time the window closes. */
-  readonly waitUntil?: Millis;
-}
-
-/**
- * Who must be pinged before a vote. A candidate that renewed in the last 5 s counts as alive.
- * One that was pinged and has not answered is waited for until its 5 s window closes, then
- * left out; it is pinged again only if it answered its previous ping.
- */
-function pingPhase(candidates: readonly Candidate[], now: Millis, silentHolder?: string): PingPhase {
-  const toPing: Candidate[] = [];
-  let waitUntil: Millis | undefined;
-  for (const c of candidates) {
-    const renew = c.renewTime ?? Number.NEGATIVE_INFINITY;
-    if (c.name === silentHolder) continue;
-    if (c.pingTime !== undefined && c.pingTime + ELECTION_DURATION_MS > now && renew < c.pingTime) {
-      const closes = c.pingTime + ELECTION_DURATION_MS;
-      waitUntil = waitUntil === undefined ? closes : Math.min(waitUntil, closes);
-      continue;
-    }
-    if (renew + ELECTION_DURATION_MS > now) continue;
-    if (c.pingTime === undefined || (c.pingTime + ELECTION_DURATION_MS < now && renew >= c.pingTime)) {
-      toPing.push(c);
-    }
-  }
-  return waitUntil === undefined ? { toPing } : { toPing, waitUntil };
-}
-
-/**
- * A holder that has not renewed for all but the last PRE_PING_LEAD_MS of its lease is probably
- * gone. Ping the other candidates now, so their answers are in when the lease runs out and the
- * election can happen at the deadline instead of a ping window later. Upstream pings only after
- * expiry, which adds up to 5 s to every failover.
- */
-function prePing(
-  lease: LeaseRecord | undefined,
-  candidates: readonly Candidate[],
-  now: Millis,
-): ElectionStep | undefined {
-  const holder = holderOf(lease);
-  const deadline = lease === undefined ? undefined : leaseDeadline(lease);
-  if (holder === undefined || deadline === undefined || now > deadline || now < deadline - PRE_PING_LEAD_MS) {
-    return undefined;
-  }
-  // Those who would not count as alive at the deadline, unless a ping to them is still unanswered.
-  const toPing = candidates.filter((c) => {
-    const renew = c.renewTime ?? Number.NEGATIVE_INFINITY;
-    const unanswered = c.pingTime !== undefined && renew < c.pingTime;
-    return c.name !== holder && renew + ELECTION_DURATION_MS <= deadline + 1 && !unanswered;
-  });
-  if (toPing.length === 0) return undefined;
-  return { action: 'ping', ping: toPing, write: null, requeueAfterMs: deadline + 1 - now, error: null };
-}
-
-/**
- * While a live holder is asked to yield, keep the candidate it yields to counting as alive: ping
- * it shortly before its last renewal leaves the 5 s window. Its LeaseCandidate was usually created
- * just before the preemption, and the holder takes its renew deadline (10 s for kube-scheduler) to
- * let go; without this, the release finds the successor stale and waits for a ping round trip.
- */
-function refreshPreferred(
-  lease: LeaseRecord | undefined,
-  candidates: readonly Candidate[],
-  now: Millis,
-): ElectionStep | undefined {
-  const toPing = preferredCandidates(lease, candidates, now).filter((c) => {
-    const renew = c.renewTime ?? Number.NEGATIVE_INFINITY;
-    const unanswered = c.pingTime !== undefined && renew < c.pingTime;
-    return !unanswered && renew + ELECTION_DURATION_MS <= now + PRE_PING_LEAD_MS;
-  });
-  if (toPing.length === 0) return undefined;
-  return {
-    action: 'ping',
-    ping: toPing,
-    write: null,
-    requeueAfterMs: nextDeadline(lease, candidates, now),
-    error: null,
-  };
-}
-
-/** The candidate a live holder was asked to yield to (in a lease group, each cluster's of that name). */
-function preferredCandidates(
-  lease: LeaseRecord | undefined,
-  candidates: readonly Candidate[],
-  now: Millis,
-): Candidate[] {
-  if (lease?.preferredHolder === undefined || holderOf(lease) === undefined || isLeaseExpired(lease, now))
-    return [];
-  return candidates.filter((c) => c.name === lease.preferredHolder);
 }
 
 function updateExisting(
@@ -300,44 +167,6 @@ function sameLease(a: LeaseRecord, b: LeaseRecord): boolean {
   );
 }
 
-/**
- * When this lease next needs a look even if nothing changes: the holder's deadline (expiry is
- * noticed by a timer, not by the next event), and the times candidates go stale or expire.
- * 0 means no deadline is pending.
- */
-export function nextDeadline(
-  lease: LeaseRecord | undefined,
-  candidates: readonly Candidate[],
-  now: Millis,
-): Millis {
-  const deadlines: Millis[] = [];
-  const leaseEnd = lease !== undefined && holderOf(lease) !== undefined ? leaseDeadline(lease) : undefined;
-  if (leaseEnd !== undefined && leaseEnd >= now) deadlines.push(leaseEnd + 1);
-  if (leaseEnd !== undefined && leaseEnd - PRE_PING_LEAD_MS > now)
-    deadlines.push(leaseEnd - PRE_PING_LEAD_MS);
-  // An expired lease kept by its holder because that candidate still counts as alive (it renewed
-  // within the window): look again when it stops counting, or a holder that died just after its
-  // last renewal would keep the lease until some unrelated event.
-  if (leaseEnd !== undefined && leaseEnd < now) {
-    for (const c of candidates) {
-      const aliveUntil = (c.renewTime ?? Number.NEGATIVE_INFINITY) + ELECTION_DURATION_MS;
-      if (c.name === holderOf(lease) && aliveUntil >= now) deadlines.push(aliveUntil + 1);
-    }
-  }
-  for (const preferred of preferredCandidates(lease, candidates, now)) {
-    const refreshAt =
-      (preferred.renewTime ?? Number.NEGATIVE_INFINITY) + ELECTION_DURATION_MS - PRE_PING_LEAD_MS;
-    if (refreshAt > now) deadlines.push(refreshAt);
-  }
-  for (const c of candidates) {
-    if (c.renewTime === undefined) continue;
-    for (const after of [CANDIDATE_REFRESH_MS, CANDIDATE_VALID_MS]) {
-      if (c.renewTime + after >= now) deadlines.push(c.renewTime + after + 1);
-    }
-  }
-  return deadlines.length === 0 ? 0 : Math.min(...deadlines) - now;
-}
-
 function settled(
   lease: LeaseRecord | undefined,
   candidates: readonly Candidate[],
@@ -363,9 +192,4 @@ function written(
 
 function failed(error: string, requeueAfterMs: Millis): ElectionStep {
   return { action: 'error', ping: [], write: null, requeueAfterMs, error };
-}
-
-function messageOf(error: unknown): string {
-  if (error instanceof CoordinatorError) return error.message;
-  throw error;
 }

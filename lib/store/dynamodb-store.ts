@@ -293,65 +293,65 @@ export class DynamoDbStore implements CoordinatorStore {
 
   async recordRenewal(key: LeaseKey, renewal: LeaseRenewal, now: Millis): Promise<StoredLease> {
     const releasing = renewal.holderIdentity === '';
-    try {
-      const out = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: partitionKey(key), sk: LEASE_SK },
-          UpdateExpression:
-            'SET holderIdentity = :holder, leaseDurationSeconds = :lds, renewTime = :now, #change = :change, updatedAt = :now, version = version + :one',
-          ConditionExpression: LEASE_HELD_BY,
-          ExpressionAttributeNames: { '#change': 'change' },
-          ExpressionAttributeValues: {
-            ':holder': renewal.holderIdentity,
-            ':expectedHolder': renewal.expectedHolder,
-            ':lds': renewal.leaseDurationSeconds,
-            ':now': now,
-            ':change': releasing ? 'release' : 'renewal',
-            ':one': 1,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
+    const updated = await this.updateLeaseIf(
+      key,
+      'SET holderIdentity = :holder, leaseDurationSeconds = :lds, renewTime = :now, #change = :change, updatedAt = :now, version = version + :one',
+      LEASE_HELD_BY,
+      {
+        ':holder': renewal.holderIdentity,
+        ':expectedHolder': renewal.expectedHolder,
+        ':lds': renewal.leaseDurationSeconds,
+        ':now': now,
+        ':change': releasing ? 'release' : 'renewal',
+      },
+    );
+    if (updated === undefined)
+      throw new ConflictError(
+        `lease ${key.namespace}/${key.name} is not held by "${renewal.expectedHolder}"`,
       );
-      return leaseFromItem(out.Attributes as LeaseItem);
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        throw new ConflictError(
-          `lease ${key.namespace}/${key.name} is not held by "${renewal.expectedHolder}"`,
-          {
-            cause: error,
-          },
-        );
-      }
-      throw error;
-    }
+    return updated;
   }
 
-  async renewObservedLease(
+  renewObservedLease(
     key: LeaseKey,
     observation: LeaseObservation,
     expectedHolder: string,
     now: Millis,
+  ): Promise<StoredLease | undefined> {
+    return this.updateLeaseIf(
+      key,
+      'SET leaseDurationSeconds = :lds, renewTime = :now, observedRenewTime = :observedRenewTime, #change = :change, updatedAt = :now, version = version + :one',
+      RENEWAL_BY_HOLDER_IN_ITS_CLUSTER,
+      {
+        ':expectedHolder': expectedHolder,
+        ':cluster': observation.cluster,
+        ':lds': observation.leaseDurationSeconds,
+        ':now': now,
+        ':observedRenewTime': observation.renewTime,
+        ':change': renewalChange(key),
+      },
+    );
+  }
+
+  /**
+   * One conditional update of the lease record (it sets `#change` and adds `:one` to the version)
+   * that returns the record as written, at no read cost; undefined when the condition failed.
+   */
+  private async updateLeaseIf(
+    key: LeaseKey,
+    update: string,
+    condition: string,
+    values: Record<string, unknown>,
   ): Promise<StoredLease | undefined> {
     try {
       const out = await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: partitionKey(key), sk: LEASE_SK },
-          UpdateExpression:
-            'SET leaseDurationSeconds = :lds, renewTime = :now, observedRenewTime = :observedRenewTime, #change = :change, updatedAt = :now, version = version + :one',
-          ConditionExpression: RENEWAL_BY_HOLDER_IN_ITS_CLUSTER,
+          UpdateExpression: update,
+          ConditionExpression: condition,
           ExpressionAttributeNames: { '#change': 'change' },
-          ExpressionAttributeValues: {
-            ':expectedHolder': expectedHolder,
-            ':cluster': observation.cluster,
-            ':lds': observation.leaseDurationSeconds,
-            ':now': now,
-            ':observedRenewTime': observation.renewTime,
-            ':change': renewalChange(key),
-            ':one': 1,
-          },
-          // The record comes back with the write (no read units), for the drift check.
+          ExpressionAttributeValues: { ...values, ':one': 1 },
           ReturnValues: 'ALL_NEW',
         }),
       );

@@ -61,12 +61,13 @@ export async function decideAndMirror(
   mirror: MirrorDeps,
   key: LeaseKey,
 ): Promise<ElectionStep> {
-  const { step, contended } = await reconcileLeaseContended(deps, key);
+  const { step, contended, decided } = await reconcileLeaseContended(deps, key);
   // Lost to a concurrent writer (the stream's elect, usually): mirror its decision now as well,
   // rather than leave it to the stream.
   if (step.write === null && step.ping.length === 0 && !contended) return step;
   try {
-    await mirrorLease(mirror, key);
+    // What this step wrote needs no second read; a concurrent writer's decision does.
+    await mirrorLease(mirror, key, contended ? undefined : decided);
   } catch (error) {
     deps.logger.warn('mirror pass after a decision failed; the stream will retry it', {
       lease: key,

@@ -5,6 +5,7 @@ import {
   type CoordinatorStore,
   clustersOf,
   type LeaseKey,
+  type LeaseState,
   type StoredCandidate,
 } from '../coordinator/ports.js';
 import type { LeaseRecord } from '../election/types.js';
@@ -32,9 +33,14 @@ const CONFLICT_RETRIES = 3;
  * candidates' own clusters. Each cluster is handled on its own, so one that cannot be reached
  * holds up nothing in the others; it is caught up on its next change or sweep.
  */
-export async function mirrorLease(deps: MirrorDeps, key: LeaseKey): Promise<Record<string, ClusterOutcome>> {
+export async function mirrorLease(
+  deps: MirrorDeps,
+  key: LeaseKey,
+  /** The state a decision just wrote, to skip reading it back (see decideAndMirror). */
+  known?: LeaseState,
+): Promise<Record<string, ClusterOutcome>> {
   const started = performance.now();
-  const state = await deps.store.loadLease(key);
+  const state = known ?? (await deps.store.loadLease(key));
   const loadedMs = Math.round(performance.now() - started);
   const outcomes: Record<string, ClusterOutcome> = {};
   const pinged: string[] = [];

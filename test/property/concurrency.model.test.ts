@@ -16,6 +16,7 @@ import { handleTimerBatch } from '../../lib/handlers/timer.js';
 import { type FilterPattern, matchesAny } from '../../lib/local/event-filter.js';
 import { collectExpiredCandidates } from '../../lib/sync/gc.js';
 import { HolderHints } from '../../lib/sync/holder-hints.js';
+import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
 import { ingestCandidate, ingestLease } from '../../lib/sync/ingest.js';
 import { type MirrorDeps, mirrorLease } from '../../lib/sync/mirror.js';
 import { checkHeartbeatsKept, checkSingleHolder, checkTermsGrow } from '../helpers/history-invariants.js';
@@ -208,7 +209,15 @@ async function runModel(s: fc.Scheduler, offsets: readonly number[], rounds: rea
       logger,
       clusters: { get: async (name) => clusterOf(name).port(gate) },
     };
-    const deps: CoordinatorDeps = { store, timers: timerQueue, clock, logger, leases: resolve };
+    const deps: CoordinatorDeps = {
+      store,
+      timers: timerQueue,
+      clock,
+      logger,
+      leases: resolve,
+      // Takeovers read the holder's own Lease first, through the same crashing, interleaved gate.
+      readHolderLease: holderLeaseReader(mirrorDeps.clusters),
+    };
     return { deps, mirrorDeps, ingestDeps: { ...mirrorDeps, clock, leases: resolve } };
   };
   const streamEvent = (filters: FilterPattern[], picks: readonly number[]) => {

@@ -1,12 +1,9 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
-import type { LeaseKey } from '../../lib/coordinator/ports.js';
 import { type CoordinatorDeps, reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
-import { ingestCandidate, ingestLease } from '../../lib/sync/ingest.js';
+import { ingestLease } from '../../lib/sync/ingest.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
-import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
-import { InMemoryTable } from '../helpers/in-memory-store.js';
+import { singleCluster } from '../helpers/single-cluster.js';
 
 /**
  * Found by the fault-injection e2e test (table writes throttled): ingest could not record the
@@ -16,60 +13,32 @@ import { InMemoryTable } from '../helpers/in-memory-store.js';
  */
 describe('takeover from a holder that only looks expired (unit: in-memory fakes)', () => {
   async function setUp() {
-    let now = Date.UTC(2026, 6, 1, 12, 0, 0);
-    const clock = () => now;
-    const table = new InMemoryTable(clock);
-    const cluster = new InMemoryCluster('c', 0, clock);
-    const key: LeaseKey = { scope: 'c', namespace: 'kube-system', name: 'solo' };
+    const fixture = singleCluster();
+    const { deps: base, key, cluster, heartbeat, store } = fixture;
     let reachable = true;
-    const clusters = {
-      get: async () => {
-        if (!reachable) throw new Error('connect ECONNREFUSED');
-        return cluster.port();
-      },
-    };
-    const base = {
-      store: table.store(),
-      clock,
-      logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
-      leases: () => key,
-      timers: { deliverAt: async () => {} },
-    };
-    const deps: CoordinatorDeps = { ...base, readHolderLease: holderLeaseReader(clusters) };
-    const heartbeat = async (name: string, emulationVersion: string) => {
-      cluster.heartbeat({
-        namespace: key.namespace,
-        name,
-        leaseName: key.name,
-        binaryVersion: '1.31.0',
-        emulationVersion,
-        strategy: 'OldestEmulationVersion',
-      });
-      await ingestCandidate(
-        { ...base, clusters },
-        'c',
-        'MODIFIED',
-        cluster.get('LeaseCandidate', { ...key, name }) ?? {},
-      );
+    const deps: CoordinatorDeps = {
+      ...base,
+      readHolderLease: holderLeaseReader({
+        get: async (name) => {
+          if (!reachable) throw new Error('connect ECONNREFUSED');
+          return base.clusters.get(name);
+        },
+      }),
     };
     await heartbeat('a', '1.30.0');
     await reconcileLease(deps, key);
-    await mirrorLease({ ...base, clusters }, key);
+    await mirrorLease(base, key);
     // "a" renews once through ingest, so the table knows what it last saw of it.
     cluster.renewLease(key, 'a', 5);
-    await ingestLease({ ...base, clusters }, 'c', cluster.get('Lease', key) ?? {});
+    await ingestLease(base, 'c', cluster.get('Lease', key) ?? {});
     await heartbeat('b', '1.31.0');
     return {
+      ...fixture,
       deps,
       base,
-      key,
-      cluster,
       // "b" stays alive throughout, so the vote needs no ping.
       renewB: () => heartbeat('b', '1.31.0'),
-      holder: async () => (await base.store.loadLease(key)).lease?.record.holderIdentity,
-      advance: (ms: number) => {
-        now += ms;
-      },
+      holder: async () => (await store.loadLease(key)).lease?.record.holderIdentity,
       cutOff: () => {
         reachable = false;
       },

@@ -1,13 +1,11 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
 import type { LeaseKey } from '../../lib/coordinator/ports.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import { LEASE_SK, partitionKey } from '../../lib/store/keys.js';
 import { HolderHints } from '../../lib/sync/holder-hints.js';
-import { ingestCandidate, ingestLease } from '../../lib/sync/ingest.js';
+import { ingestLease } from '../../lib/sync/ingest.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
-import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
-import { InMemoryTable } from '../helpers/in-memory-store.js';
+import { singleCluster } from '../helpers/single-cluster.js';
 
 /**
  * A holder's renewal is most of what ingest sees. After ingest has once recorded who holds a
@@ -16,58 +14,20 @@ import { InMemoryTable } from '../helpers/in-memory-store.js';
  */
 describe('ingest of a holder renewal through its hint (unit: in-memory fakes)', () => {
   async function setUp(scope: string) {
-    let now = Date.UTC(2026, 6, 1, 12, 0, 0);
-    const clock = () => now;
-    const table = new InMemoryTable(clock);
-    const cluster = new InMemoryCluster('c', 0, clock);
-    const key: LeaseKey = { scope, namespace: 'kube-system', name: 'solo' };
-    const requests: string[] = [];
-    const store = table.store(async (request) => {
-      requests.push(request);
-    });
-    const deps = {
-      store,
-      clock,
-      logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
-      leases: () => key,
-      clusters: { get: async () => cluster.port() },
-      timers: { deliverAt: async () => {} },
-    };
-    const heartbeat = async (name: string, emulationVersion: string) => {
-      cluster.heartbeat({
-        namespace: key.namespace,
-        name,
-        leaseName: key.name,
-        binaryVersion: '1.31.0',
-        emulationVersion,
-        strategy: 'OldestEmulationVersion',
-      });
-      await ingestCandidate(deps, 'c', 'MODIFIED', cluster.get('LeaseCandidate', { ...key, name }) ?? {});
-    };
+    const fixture = singleCluster(scope);
+    const { deps, key, cluster, requests, table, heartbeat, advance } = fixture;
     await heartbeat('a', '1.30.0');
     await reconcileLease(deps, key);
     await mirrorLease(deps, key);
     const hints = new HolderHints();
     const renew = async () => {
-      now += 1_000;
+      advance(1_000);
       expect(cluster.renewLease(key, 'a', 5)).toMatchObject({ ok: true });
       requests.length = 0;
       return ingestLease(deps, 'c', cluster.get('Lease', key) ?? {}, { hints });
     };
     const item = () => table.get(partitionKey(key), LEASE_SK) as Record<string, unknown> | undefined;
-    return {
-      deps,
-      key,
-      cluster,
-      requests,
-      renew,
-      item,
-      heartbeat,
-      hints,
-      advance: (ms: number) => {
-        now += ms;
-      },
-    };
+    return { ...fixture, renew, item, hints };
   }
 
   it('the first renewal reads; every later one is a single conditional write that wakes nothing', async () => {
@@ -123,36 +83,12 @@ describe('ingest of a holder renewal through its hint (unit: in-memory fakes)', 
 
 describe('ingest of a candidate renewal for a lease on record (unit: in-memory fakes)', () => {
   it('reads once to learn the lease is on record; later renewals are one conditional write', async () => {
-    let now = Date.UTC(2026, 6, 1, 12, 0, 0);
-    const clock = () => now;
-    const table = new InMemoryTable(clock);
-    const cluster = new InMemoryCluster('c', 0, clock);
-    const key: LeaseKey = { scope: 'c', namespace: 'kube-system', name: 'solo' };
-    const requests: string[] = [];
-    const deps = {
-      store: table.store(async (request) => {
-        requests.push(request);
-      }),
-      clock,
-      logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
-      leases: () => key,
-      clusters: { get: async () => cluster.port() },
-      timers: { deliverAt: async () => {} },
-    };
+    const { deps, key, requests, heartbeat, advance } = singleCluster();
     const hints = new HolderHints();
     const renew = async () => {
-      now += 1_000;
-      cluster.heartbeat({
-        namespace: key.namespace,
-        name: 'a',
-        leaseName: key.name,
-        binaryVersion: '1.31.0',
-        emulationVersion: '1.31.0',
-        strategy: 'OldestEmulationVersion',
-      });
+      advance(1_000);
       requests.length = 0;
-      const raw = cluster.get('LeaseCandidate', { ...key, name: 'a' }) ?? {};
-      return ingestCandidate(deps, 'c', 'MODIFIED', raw, hints);
+      return heartbeat('a', '1.31.0', hints);
     };
     await renew();
     await reconcileLease(deps, key);

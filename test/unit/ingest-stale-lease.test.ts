@@ -1,11 +1,8 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
-import type { LeaseKey } from '../../lib/coordinator/ports.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
-import { ingestCandidate, ingestLease } from '../../lib/sync/ingest.js';
+import { ingestLease } from '../../lib/sync/ingest.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
-import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
-import { InMemoryTable } from '../helpers/in-memory-store.js';
+import { singleCluster } from '../helpers/single-cluster.js';
 
 /**
  * Found by the concurrency model (test/property/concurrency.model.test.ts): ingest used to read
@@ -14,34 +11,7 @@ import { InMemoryTable } from '../helpers/in-memory-store.js';
  */
 describe('ingest of a Lease that still shows the previous holder (unit: in-memory fakes)', () => {
   it('does not overwrite the live holder the coordinator just elected', async () => {
-    let now = Date.UTC(2026, 6, 1, 12, 0, 0);
-    const clock = () => now;
-    const table = new InMemoryTable(clock);
-    const cluster = new InMemoryCluster('c', 0, clock);
-    const key: LeaseKey = { scope: 'c', namespace: 'kube-system', name: 'solo' };
-    const logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
-    const store = table.store();
-    const deps = {
-      store,
-      clock,
-      logger,
-      leases: () => key,
-      clusters: { get: async () => cluster.port() },
-      timers: { deliverAt: async () => {} },
-    };
-    const heartbeat = async (name: string, emulationVersion: string) => {
-      cluster.heartbeat({
-        namespace: key.namespace,
-        name,
-        leaseName: key.name,
-        binaryVersion: '1.31.0',
-        emulationVersion,
-        strategy: 'OldestEmulationVersion',
-      });
-      const raw = cluster.get('LeaseCandidate', { namespace: key.namespace, name });
-      expect(raw).toBeDefined();
-      await ingestCandidate(deps, 'c', 'MODIFIED', raw ?? {});
-    };
+    const { deps, key, cluster, store, heartbeat, advance } = singleCluster();
 
     await heartbeat('old', '1.30.0');
     await heartbeat('new', '1.31.0');
@@ -50,7 +20,7 @@ describe('ingest of a Lease that still shows the previous holder (unit: in-memor
     expect(cluster.get('Lease', key)?.spec).toMatchObject({ holderIdentity: 'old' });
 
     // "old" stops renewing; past its lease "new" is elected, before the mirror has caught up.
-    now += 6_000;
+    advance(6_000);
     await heartbeat('new', '1.31.0');
     await reconcileLease(deps, key);
     const elected = (await store.loadLease(key)).lease;

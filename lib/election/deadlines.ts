@@ -1,0 +1,57 @@
+import { holderOf, isLeaseExpired, leaseDeadline } from './liveness.js';
+import {
+  CANDIDATE_REFRESH_MS,
+  CANDIDATE_VALID_MS,
+  ELECTION_DURATION_MS,
+  PRE_PING_LEAD_MS,
+} from './timing.js';
+import type { Candidate, LeaseRecord, Millis } from './types.js';
+
+/**
+ * When this lease next needs a look even if nothing changes: the holder's deadline (expiry is
+ * noticed by a timer, not by the next event), and the times candidates go stale or expire.
+ * 0 means no deadline is pending.
+ */
+export function nextDeadline(
+  lease: LeaseRecord | undefined,
+  candidates: readonly Candidate[],
+  now: Millis,
+): Millis {
+  const deadlines: Millis[] = [];
+  const leaseEnd = lease !== undefined && holderOf(lease) !== undefined ? leaseDeadline(lease) : undefined;
+  if (leaseEnd !== undefined && leaseEnd >= now) deadlines.push(leaseEnd + 1);
+  if (leaseEnd !== undefined && leaseEnd - PRE_PING_LEAD_MS > now)
+    deadlines.push(leaseEnd - PRE_PING_LEAD_MS);
+  // An expired lease kept by its holder because that candidate still counts as alive (it renewed
+  // within the window): look again when it stops counting, or a holder that died just after its
+  // last renewal would keep the lease until some unrelated event.
+  if (leaseEnd !== undefined && leaseEnd < now) {
+    for (const c of candidates) {
+      const aliveUntil = (c.renewTime ?? Number.NEGATIVE_INFINITY) + ELECTION_DURATION_MS;
+      if (c.name === holderOf(lease) && aliveUntil >= now) deadlines.push(aliveUntil + 1);
+    }
+  }
+  for (const preferred of preferredCandidates(lease, candidates, now)) {
+    const refreshAt =
+      (preferred.renewTime ?? Number.NEGATIVE_INFINITY) + ELECTION_DURATION_MS - PRE_PING_LEAD_MS;
+    if (refreshAt > now) deadlines.push(refreshAt);
+  }
+  for (const c of candidates) {
+    if (c.renewTime === undefined) continue;
+    for (const after of [CANDIDATE_REFRESH_MS, CANDIDATE_VALID_MS]) {
+      if (c.renewTime + after >= now) deadlines.push(c.renewTime + after + 1);
+    }
+  }
+  return deadlines.length === 0 ? 0 : Math.min(...deadlines) - now;
+}
+
+/** The candidate a live holder was asked to yield to (in a lease group, each cluster's of that name). */
+export function preferredCandidates(
+  lease: LeaseRecord | undefined,
+  candidates: readonly Candidate[],
+  now: Millis,
+): Candidate[] {
+  if (lease?.preferredHolder === undefined || holderOf(lease) === undefined || isLeaseExpired(lease, now))
+    return [];
+  return candidates.filter((c) => c.name === lease.preferredHolder);
+}

@@ -1,0 +1,131 @@
+import { expectedMessage } from '../errors.js';
+import { nextDeadline, preferredCandidates } from './deadlines.js';
+import { holderOf, leaseDeadline } from './liveness.js';
+import { pickLeader } from './ordering.js';
+import { resolveStrategy } from './strategy.js';
+import { ELECTION_DURATION_MS, PRE_PING_LEAD_MS } from './timing.js';
+import type { Candidate, ElectionStep, LeaseRecord, Millis } from './types.js';
+import { ORDERED_STRATEGIES } from './types.js';
+
+/*
+ * Who must prove to be alive before a vote, and when to ask: upstream's ping phase, and the
+ * deliberate additions that keep pings off the critical path of a failover or a preemption.
+ */
+
+/** A candidate that renewed in the last 5 s counts as alive for a vote. */
+export function countsAsAlive(candidate: Candidate, now: Millis): boolean {
+  return candidate.renewTime !== undefined && candidate.renewTime + ELECTION_DURATION_MS > now;
+}
+
+/**
+ * True when the strategy's winner over every live candidate already counts as alive: no answer
+ * from the others can change the vote, so they are not pinged. Upstream pings them anyway,
+ * which puts a ping round trip (or, for a candidate that is gone, a whole 5 s window) into
+ * every preemption: the yielding holder is the stale one that gets pinged after its release.
+ */
+export function winnerAlreadyAlive(
+  candidates: readonly Candidate[],
+  lease: LeaseRecord | undefined,
+  now: Millis,
+): boolean {
+  const strategy = strategyOrUndefined(candidates);
+  if (strategy === undefined || !ORDERED_STRATEGIES.has(strategy)) return false;
+  const winner = pickLeader(candidates, holderOf(lease));
+  // A ping it has not answered yet changes nothing: its renewal inside the window is the same
+  // proof of life an answer would be. (The pre-ping before a silent holder's deadline often
+  // leaves one outstanding on the very candidate that is about to take over.)
+  if (winner === undefined || !countsAsAlive(winner, now)) return false;
+  // The vote runs over the candidates that count as alive; their strategy must be the same one.
+  return strategyOrUndefined(candidates.filter((c) => countsAsAlive(c, now))) === strategy;
+}
+
+function strategyOrUndefined(candidates: readonly Candidate[]): string | undefined {
+  try {
+    return resolveStrategy(candidates);
+  } catch (error) {
+    expectedMessage(error);
+    return undefined;
+  }
+}
+
+export interface PingPhase {
+  readonly toPing: Candidate[];
+  /** Set while some ping is still inside its window: the earliest time the window closes. */
+  readonly waitUntil?: Millis;
+}
+
+/**
+ * Who must be pinged before a vote. A candidate that renewed in the last 5 s counts as alive.
+ * One that was pinged and has not answered is waited for until its 5 s window closes, then
+ * left out; it is pinged again only if it answered its previous ping.
+ */
+export function pingPhase(candidates: readonly Candidate[], now: Millis, silentHolder?: string): PingPhase {
+  const toPing: Candidate[] = [];
+  let waitUntil: Millis | undefined;
+  for (const c of candidates) {
+    const renew = c.renewTime ?? Number.NEGATIVE_INFINITY;
+    if (c.name === silentHolder) continue;
+    if (c.pingTime !== undefined && c.pingTime + ELECTION_DURATION_MS > now && renew < c.pingTime) {
+      const closes = c.pingTime + ELECTION_DURATION_MS;
+      waitUntil = waitUntil === undefined ? closes : Math.min(waitUntil, closes);
+      continue;
+    }
+    if (renew + ELECTION_DURATION_MS > now) continue;
+    if (c.pingTime === undefined || (c.pingTime + ELECTION_DURATION_MS < now && renew >= c.pingTime)) {
+      toPing.push(c);
+    }
+  }
+  return waitUntil === undefined ? { toPing } : { toPing, waitUntil };
+}
+
+/**
+ * A holder that has not renewed for all but the last PRE_PING_LEAD_MS of its lease is probably
+ * gone. Ping the other candidates now, so their answers are in when the lease runs out and the
+ * election can happen at the deadline instead of a ping window later. Upstream pings only after
+ * expiry, which adds up to 5 s to every failover.
+ */
+export function prePing(
+  lease: LeaseRecord | undefined,
+  candidates: readonly Candidate[],
+  now: Millis,
+): ElectionStep | undefined {
+  const holder = holderOf(lease);
+  const deadline = lease === undefined ? undefined : leaseDeadline(lease);
+  if (holder === undefined || deadline === undefined || now > deadline || now < deadline - PRE_PING_LEAD_MS) {
+    return undefined;
+  }
+  // Those who would not count as alive at the deadline, unless a ping to them is still unanswered.
+  const toPing = candidates.filter((c) => {
+    const renew = c.renewTime ?? Number.NEGATIVE_INFINITY;
+    const unanswered = c.pingTime !== undefined && renew < c.pingTime;
+    return c.name !== holder && renew + ELECTION_DURATION_MS <= deadline + 1 && !unanswered;
+  });
+  if (toPing.length === 0) return undefined;
+  return { action: 'ping', ping: toPing, write: null, requeueAfterMs: deadline + 1 - now, error: null };
+}
+
+/**
+ * While a live holder is asked to yield, keep the candidate it yields to counting as alive: ping
+ * it shortly before its last renewal leaves the 5 s window. Its LeaseCandidate was usually created
+ * just before the preemption, and the holder takes its renew deadline (10 s for kube-scheduler) to
+ * let go; without this, the release finds the successor stale and waits for a ping round trip.
+ */
+export function refreshPreferred(
+  lease: LeaseRecord | undefined,
+  candidates: readonly Candidate[],
+  now: Millis,
+): ElectionStep | undefined {
+  const toPing = preferredCandidates(lease, candidates, now).filter((c) => {
+    const renew = c.renewTime ?? Number.NEGATIVE_INFINITY;
+    const unanswered = c.pingTime !== undefined && renew < c.pingTime;
+    return !unanswered && renew + ELECTION_DURATION_MS <= now + PRE_PING_LEAD_MS;
+  });
+  if (toPing.length === 0) return undefined;
+  return {
+    action: 'ping',
+    ping: toPing,
+    write: null,
+    requeueAfterMs: nextDeadline(lease, candidates, now),
+    error: null,
+  };
+}
