@@ -133,7 +133,7 @@ export async function ingestLease(
   const key = deps.leases(cluster, lease.namespace, lease.name);
   const observed = lease.record;
   if (hints !== undefined) {
-    const renewed = await renewByHint(deps, cluster, key, lease.record, raw, hints);
+    const renewed = await renewByHint(deps, cluster, key, observed, raw, hints);
     if (renewed !== undefined) return renewed;
   }
   const { lease: stored, candidates } = await deps.store.loadLease(key);
