@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { currentFunction } from '../lib/local/invocations.js';
 
 /** Commands that can report the capacity they consumed. */
 const METERED = new Set([
@@ -14,6 +15,17 @@ const METERED = new Set([
   'TransactGetItemsCommand',
 ]);
 
+/** What one function (or the bench itself, outside any invocation) consumed. */
+export interface Consumption {
+  readUnits: number;
+  writeUnits: number;
+  /** Table calls: writes (Put/Update/Delete/BatchWrite/TransactWrite) and reads (Get/Query/Scan/...). */
+  writes: number;
+  reads: number;
+}
+
+const OUTSIDE = 'bench';
+
 interface Consumed {
   readonly ReadCapacityUnits?: number;
   readonly WriteCapacityUnits?: number;
@@ -24,27 +36,37 @@ interface Consumed {
  * Counts the read and write units DynamoDB reports for every call (ReturnConsumedCapacity TOTAL,
  * added by a client middleware, so the coordinator's code is measured unchanged). A failed
  * conditional write reports nothing but is billed one write unit, so it is counted as one.
+ * Each call is also booked to the function that made it (lib/local/invocations.ts), so that work
+ * on a schedule, such as the sweep, is not charged to the heartbeats it happens to overlap.
  */
 export class CapacityMeter {
   readUnits = 0;
   writeUnits = 0;
   failedConditions = 0;
   readonly calls = new Map<string, number>();
+  readonly byFunction = new Map<string, Consumption>();
 
   attach(client: DynamoDBClient): void {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const command = (context as { commandName?: string }).commandName ?? 'unknown';
+        const account = this.account(currentFunction() ?? OUTSIDE);
         this.calls.set(command, (this.calls.get(command) ?? 0) + 1);
-        if (METERED.has(command)) (args.input as Record<string, unknown>).ReturnConsumedCapacity = 'TOTAL';
+        if (METERED.has(command)) {
+          (args.input as Record<string, unknown>).ReturnConsumedCapacity = 'TOTAL';
+          if (isWrite(command)) account.writes += 1;
+          else account.reads += 1;
+        }
         try {
           const result = await next(args);
-          this.add((result.output as { ConsumedCapacity?: Consumed | Consumed[] }).ConsumedCapacity, command);
+          const consumed = (result.output as { ConsumedCapacity?: Consumed | Consumed[] }).ConsumedCapacity;
+          this.add(consumed, command, account);
           return result;
         } catch (error) {
           if ((error as Error).name === 'ConditionalCheckFailedException') {
             this.failedConditions += 1;
             this.writeUnits += 1;
+            account.writeUnits += 1;
           }
           throw error;
         }
@@ -58,21 +80,58 @@ export class CapacityMeter {
     writeUnits: number;
     failedConditions: number;
     calls: Record<string, number>;
+    byFunction: Record<string, Consumption>;
   } {
     return {
       readUnits: this.readUnits,
       writeUnits: this.writeUnits,
       failedConditions: this.failedConditions,
       calls: Object.fromEntries(this.calls),
+      byFunction: Object.fromEntries([...this.byFunction].map(([name, c]) => [name, { ...c }])),
     };
   }
 
-  private add(consumed: Consumed | Consumed[] | undefined, command: string): void {
+  private account(name: string): Consumption {
+    let account = this.byFunction.get(name);
+    if (account === undefined) {
+      account = { readUnits: 0, writeUnits: 0, writes: 0, reads: 0 };
+      this.byFunction.set(name, account);
+    }
+    return account;
+  }
+
+  private add(consumed: Consumed | Consumed[] | undefined, command: string, account: Consumption): void {
     for (const c of Array.isArray(consumed) ? consumed : consumed === undefined ? [] : [consumed]) {
       const units = c.CapacityUnits ?? 0;
-      const isWrite = /Put|Update|Delete|Write/.test(command);
-      this.readUnits += c.ReadCapacityUnits ?? (isWrite ? 0 : units);
-      this.writeUnits += c.WriteCapacityUnits ?? (isWrite ? units : 0);
+      const write = isWrite(command);
+      const read = c.ReadCapacityUnits ?? (write ? 0 : units);
+      const written = c.WriteCapacityUnits ?? (write ? units : 0);
+      this.readUnits += read;
+      this.writeUnits += written;
+      account.readUnits += read;
+      account.writeUnits += written;
     }
   }
+}
+
+function isWrite(command: string): boolean {
+  return /Put|Update|Delete|Write/.test(command);
+}
+
+/** What the named functions consumed between two snapshots. */
+export function consumedBetween(
+  before: Pick<ReturnType<CapacityMeter['snapshot']>, 'byFunction'>,
+  after: Pick<ReturnType<CapacityMeter['snapshot']>, 'byFunction'>,
+  include: (name: string) => boolean,
+): Consumption {
+  const total: Consumption = { readUnits: 0, writeUnits: 0, writes: 0, reads: 0 };
+  for (const [name, a] of Object.entries(after.byFunction)) {
+    if (!include(name)) continue;
+    const b = before.byFunction[name];
+    total.readUnits += a.readUnits - (b?.readUnits ?? 0);
+    total.writeUnits += a.writeUnits - (b?.writeUnits ?? 0);
+    total.writes += a.writes - (b?.writes ?? 0);
+    total.reads += a.reads - (b?.reads ?? 0);
+  }
+  return total;
 }

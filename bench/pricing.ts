@@ -43,3 +43,8 @@ export function dollars(cost: UnitCost): number {
 export function ingestMonthly(): number {
   return ASSUMED.ingestSecondsPerMonth * ASSUMED.memoryGb * PRICES.lambdaGbSecond;
 }
+
+/** The sweep's own invocations: one a minute, whatever the fleet (its table work is priced per lease). */
+export function sweepScheduleMonthly(): number {
+  return dollars({ writeUnits: 0, readUnits: 0, invocations: (30 * 24 * 3600) / 60, httpRequests: 0 });
+}

@@ -2,7 +2,7 @@ import type { PairedSamples } from './figures/election.js';
 import type { FailoverParts, FailoverResult } from './figures/failover.js';
 import type { EventCost } from './figures/renewal-cost.js';
 import type { ThroughputRow } from './figures/throughput.js';
-import { ASSUMED, dollars, ingestMonthly, PRICES, type UnitCost } from './pricing.js';
+import { ASSUMED, dollars, ingestMonthly, PRICES, sweepScheduleMonthly, type UnitCost } from './pricing.js';
 import { ms, ratio, type Summary, summarize } from './stats.js';
 
 export interface BenchResults {
@@ -183,8 +183,9 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
         'writes / renewal',
         'reads / renewal',
         'elect invocations',
+        'sweep calls in the round (left out)',
       ]),
-      row(['---', '---', '---', '---', '---', '---', '---', '---', '---']),
+      row(['---', '---', '---', '---', '---', '---', '---', '---', '---', '---']),
       ...r.throughput.map((t) =>
         row([
           t.path,
@@ -196,10 +197,14 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
           t.writeCalls.toFixed(2),
           t.readCalls.toFixed(2),
           t.electInvocations,
+          t.sweepCallsInRound,
         ]),
       ),
       '',
       'Cost per event stays flat when WCU / RCU per renewal do not grow with the number of leases.',
+      'Table calls are booked to the function that made them. The minute sweep re-reads every lease whatever the',
+      'traffic; a round that lasts minutes (10,000 leases) overlaps it, so its calls are counted apart and priced',
+      'below as a cost per lease per minute.',
       'The ingest rate includes the apiserver taking the renewals (32 in flight) and is timed to the last renewal',
       'seen on the table stream (polled every 250 ms).',
       '',
@@ -243,6 +248,9 @@ function costSection(r: BenchResults): string[] {
   if (r.renewalCost) costs['leader Lease renewal through ingest'] = { ...r.renewalCost, httpRequests: 0 };
   if (r.electionCost)
     costs['election (candidate added, elected, mirrored, removed)'] = { ...r.electionCost, httpRequests: 0 };
+  const sweep = http?.sweepPerLease;
+  // The sweep itself is one scheduled invocation a minute, whatever the fleet: a fixed cost, below.
+  if (sweep) costs['sweep, per lease (every minute)'] = { ...sweep, invocations: 0, httpRequests: 0 };
   for (const [event, c] of Object.entries(costs))
     lines.push(
       row([
@@ -263,11 +271,19 @@ function costSection(r: BenchResults): string[] {
       heartbeats: (FLEET.leases * FLEET.candidatesPerLease * MONTH_S) / FLEET.candidateHeartbeatSeconds,
       renewals: (FLEET.leases * MONTH_S) / FLEET.leaderRenewSeconds,
       elections: FLEET.leases * FLEET.electionsPerLeasePerDay * 30,
+      sweeps: (FLEET.leases * MONTH_S) / 60,
     };
+    const perLeaseSweep = costs['sweep, per lease (every minute)'];
     const items = [
       ['candidate heartbeats', perMonth.heartbeats, dollars(hb) * perMonth.heartbeats],
       ['leader Lease renewals', perMonth.renewals, dollars(renew) * perMonth.renewals],
       ['elections', perMonth.elections, dollars(elect) * perMonth.elections],
+      ...(perLeaseSweep
+        ? ([
+            ['sweeps (each lease once a minute)', perMonth.sweeps, dollars(perLeaseSweep) * perMonth.sweeps],
+          ] as const)
+        : []),
+      ['sweep schedule (one invocation a minute, fixed)', MONTH_S / 60, sweepScheduleMonthly()],
       ['ingest watch (always on, fixed)', 1, ingestMonthly()],
     ] as const;
     const total = items.reduce((sum, [, , d]) => sum + d, 0);

@@ -72,6 +72,14 @@ const leaseGroup = z.strictObject({
   clusters: z
     .array(namedString(dns1123Label, 'a cluster name'))
     .min(2, { error: 'a lease group spans at least 2 clusters' }),
+  /**
+   * When the holder looks expired but its cluster cannot be read: Wait (keep the holder until its
+   * cluster answers; never two leaders) or TakeOver (fail over to another cluster's candidate; the
+   * old holder may lead again for seconds when its cluster returns). lib/coordinator/confirm-expiry.ts.
+   */
+  holderClusterUnreachable: z
+    .enum(['Wait', 'TakeOver'], { error: 'must be Wait or TakeOver' })
+    .default('Wait'),
 });
 
 const configSchema = z

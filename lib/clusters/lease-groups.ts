@@ -1,4 +1,5 @@
-import { type LeaseResolver, scopeOf } from '../coordinator/ports.js';
+import type { HolderClusterUnreachable } from '../coordinator/confirm-expiry.js';
+import { type LeaseKey, type LeaseResolver, scopeOf } from '../coordinator/ports.js';
 import type { ClustersConfig } from './config.js';
 
 /**
@@ -16,4 +17,20 @@ export function leaseResolver(config: Pick<ClustersConfig, 'leaseGroups'>): Leas
     namespace,
     name,
   });
+}
+
+/**
+ * Each lease's choice when its holder's cluster cannot be read: the lease group's setting, and
+ * `Wait` for a lease of one cluster (a new holder there could not be told while it is out of reach).
+ */
+export function holderClusterPolicy(
+  config: Pick<ClustersConfig, 'leaseGroups'>,
+): (key: LeaseKey) => HolderClusterUnreachable {
+  const policies = new Map<string, HolderClusterUnreachable>();
+  for (const group of config.leaseGroups)
+    policies.set(
+      `${scopeOf(group.clusters)}/${group.namespace}/${group.name}`,
+      group.holderClusterUnreachable,
+    );
+  return (key) => policies.get(`${key.scope}/${key.namespace}/${key.name}`) ?? 'Wait';
 }

@@ -37,11 +37,18 @@ export interface StoredLease {
   readonly version: number;
   /** The holder's last renewTime seen in its own cluster (its clock), if ingest recorded one. */
   readonly observedRenewTime?: Millis;
+  /**
+   * The holder's cluster could not be read when a takeover was due: no takeover before this time,
+   * so a holder that comes back with its cluster has a lease duration to renew (confirm-expiry.ts).
+   */
+  readonly takeoverNotBefore?: Millis;
 }
 
 export interface LeaseState {
   readonly lease: StoredLease | undefined;
   readonly candidates: readonly StoredCandidate[];
+  /** When the lease's armed timer is due, as read (it may have fired already). */
+  readonly timerDueAt?: Millis;
 }
 
 export interface HeartbeatResult {
@@ -106,6 +113,11 @@ export interface CoordinatorStore {
     expectedHolder: string,
     now: Millis,
   ): Promise<StoredLease | undefined>;
+  /**
+   * Holds off a takeover until `notBefore` (the holder's cluster is out of reach). False when the
+   * record changed since `expected` was read. Wakes neither stream consumer.
+   */
+  deferTakeover(key: LeaseKey, expected: StoredLease, notBefore: Millis, now: Millis): Promise<boolean>;
   /** Removes a candidate whose object was deleted from its cluster, unless it renewed since. */
   removeCandidate(key: LeaseKey, cluster: string, name: string, renewTime: Millis): Promise<void>;
   /** Arms the lease's timer unless an earlier one is pending. True if the caller must deliver it. */

@@ -4,7 +4,7 @@ import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { ElectionStep } from '../election/types.js';
 import { ConflictError } from '../errors.js';
-import { holderRenewedUnseen } from './confirm-expiry.js';
+import { confirmTakeover, type HolderClusterUnreachable } from './confirm-expiry.js';
 import type {
   Clock,
   CoordinatorStore,
@@ -22,8 +22,10 @@ export interface CoordinatorDeps {
   readonly logger: Logger;
   /** Which lease (and lease group) a cluster's lease name belongs to. */
   readonly leases: LeaseResolver;
-  /** Reads a holder's own Lease before a takeover (see holderRenewedUnseen); absent without clusters. */
+  /** Reads a holder's own Lease before a takeover (see confirmTakeover); absent without clusters. */
   readonly readHolderLease?: HolderLeaseReader;
+  /** Per lease, when its holder's cluster cannot be read: `Wait` (the default) or `TakeOver`. */
+  readonly holderClusterUnreachable?: (key: LeaseKey) => HolderClusterUnreachable;
   /** Who may call the HTTP API for which cluster. */
   readonly callers?: (cluster: string, request: APIGatewayProxyEventV2) => void;
 }
@@ -80,16 +82,24 @@ async function reconcileOnce(
     await store.deleteCandidates(key, expired);
     logger.info('collected expired candidates', { lease: key, candidates: expired.map((c) => c.name) });
   }
-  const step = reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now });
-  if (step.action === 'takeover' && (await holderRenewedUnseen(deps, key, state.lease, now)))
-    // The holder wrote first, as in a lost compare-and-set: read again and decide again.
-    throw new ConflictError(`lease ${key.namespace}/${key.name}: the holder renewed since it was read`);
+  let step = reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now });
+  if (step.action === 'takeover') {
+    const check = await confirmTakeover(deps, key, state.lease, now);
+    if (check.verdict === 'renewed')
+      // The holder wrote first, as in a lost compare-and-set: read again and decide again.
+      throw new ConflictError(`lease ${key.namespace}/${key.name}: the holder renewed since it was read`);
+    if (check.verdict === 'deferred')
+      step = { action: 'none', ping: [], write: null, requeueAfterMs: check.at - now, error: null };
+  }
   // The timer is armed alongside the step's own write, not after it: it is one round trip off a
   // failover's critical path, and a timer armed for a write that then loses its compare-and-set
   // only costs one extra look at the lease (the retry arms its own).
   const arm = async () => {
     if (step.requeueAfterMs <= 0) return;
     const dueAt = now + step.requeueAfterMs;
+    // A timer still pending at or before this deadline will look at the lease then (and arm the
+    // next one): the write would fail its condition anyway, and a failed write is billed too.
+    if (state.timerDueAt !== undefined && state.timerDueAt > now && state.timerDueAt <= dueAt) return;
     if (await store.armTimer(key, dueAt, now)) await timers.deliverAt(key, dueAt, now);
   };
   // Settle all before returning (nothing may run on after a Lambda invocation ends), then fail on

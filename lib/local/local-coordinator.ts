@@ -4,7 +4,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { ClustersConfig } from '../clusters/config.js';
-import { leaseResolver } from '../clusters/lease-groups.js';
+import { holderClusterPolicy, leaseResolver } from '../clusters/lease-groups.js';
 import { ClusterRegistry, defaultFactory } from '../clusters/registry.js';
 import { type Clock, type LeaseKey, ungroupedLeases } from '../coordinator/ports.js';
 import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
@@ -24,6 +24,7 @@ import { type ClusterOutcome, type MirrorDeps, mirrorLease } from '../sync/mirro
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.js';
 import type { FilterPattern } from './event-filter.js';
 import { startHttpServer } from './http-server.js';
+import { invoke } from './invocations.js';
 import { LocalTimerQueue } from './local-timer-queue.js';
 import { type StreamHandler, StreamRunner } from './stream-runner.js';
 import { createTable } from './table.js';
@@ -50,6 +51,8 @@ export interface LocalCoordinatorOptions {
   readonly clusters?: { readonly config: ClustersConfig; readonly configDir: string };
   /** Called after each cluster event ingest stored (tests wait on it; the view refreshes). */
   readonly onIngest?: () => void;
+  /** Called after each timer delivery to `requeue` (tests wait on it while nothing else happens). */
+  readonly onTimer?: () => void;
   /** Called after each mirror pass with what every cluster of the lease now shows. */
   readonly onMirror?: (key: LeaseKey, outcomes: Record<string, ClusterOutcome>) => void;
   /**
@@ -98,7 +101,8 @@ export async function startLocalCoordinator(
     let deps: CoordinatorDeps;
     let mirrorDeps: MirrorDeps;
     const timers = new LocalTimerQueue(
-      (event) => handleTimerBatch(deps, event, mirrorDeps),
+      (event) =>
+        invoke('requeue', () => handleTimerBatch(deps, event, mirrorDeps)).finally(() => options.onTimer?.()),
       autonomous,
       reportError,
     );
@@ -111,6 +115,9 @@ export async function startLocalCoordinator(
       leases: options.clusters === undefined ? ungroupedLeases : leaseResolver(options.clusters.config),
       ...(options.clusters !== undefined && { callers: configuredCallers(options.clusters.config) }),
       ...(registry !== undefined && { readHolderLease: holderLeaseReader(registry) }),
+      ...(options.clusters !== undefined && {
+        holderClusterUnreachable: holderClusterPolicy(options.clusters.config),
+      }),
     };
     mirrorDeps = { store: deps.store, clusters: registry ?? noClusters, logger };
     const streamsClient = new DynamoDBStreamsClient({
@@ -123,7 +130,7 @@ export async function startLocalCoordinator(
       client: streamsClient,
       streamArn,
       filters: FILTERS.elect,
-      handler: wrap('elect', (event) => handleStreamBatch(deps, event)),
+      handler: wrap('elect', (event) => invoke('elect', () => handleStreamBatch(deps, event))),
       onError: reportError,
       ...(options.observe !== undefined && { observe: options.observe }),
     });
@@ -132,7 +139,9 @@ export async function startLocalCoordinator(
       client: streamsClient,
       streamArn,
       filters: FILTERS.mirror,
-      handler: wrap('mirror', (event) => handleMirrorBatch(mirrorDeps, event, options.onMirror)),
+      handler: wrap('mirror', (event) =>
+        invoke('mirror', () => handleMirrorBatch(mirrorDeps, event, options.onMirror)),
+      ),
       onError: reportError,
     });
     cleanups.push(() => mirror.stop());
@@ -143,22 +152,24 @@ export async function startLocalCoordinator(
             await collectExpiredCandidates(mirrorDeps, key, deps.clock());
             await mirrorLease(mirrorDeps, key);
           };
-    const sweep = () => handleSweep(deps, undefined, clusterPass);
+    const sweep = () => invoke('sweep', () => handleSweep(deps, undefined, clusterPass));
     const ingest = new AbortController();
     cleanups.push(() => ingest.abort());
     const fastPath = new DecideNow(deps, mirrorDeps);
     cleanups.push(() => fastPath.idle());
     const startIngest = () => {
       for (const cluster of registry?.names() ?? []) {
-        void runClusterIngest(
-          { ...mirrorDeps, clock: deps.clock, leases: deps.leases },
-          cluster,
-          ingest.signal,
-          {
-            onDrift: (key) => mirrorLease(mirrorDeps, key),
-            onChange: (key) => fastPath.schedule(key),
-            ...(options.onIngest !== undefined && { onEvent: options.onIngest }),
-          },
+        void invoke('ingest', () =>
+          runClusterIngest(
+            { ...mirrorDeps, clock: deps.clock, leases: deps.leases },
+            cluster,
+            ingest.signal,
+            {
+              onDrift: (key) => mirrorLease(mirrorDeps, key),
+              onChange: (key) => fastPath.schedule(key),
+              ...(options.onIngest !== undefined && { onEvent: options.onIngest }),
+            },
+          ),
         );
       }
     };
@@ -167,18 +178,22 @@ export async function startLocalCoordinator(
         {
           method: 'POST',
           path: '/clusters/{cluster}/leasecandidates',
-          handler: (event) => handleHeartbeat(deps, event),
+          handler: (event) => invoke('heartbeat', () => handleHeartbeat(deps, event)),
         },
-        { method: 'GET', path: LEASE_PATH, handler: (event) => handleGetLease(deps, event) },
+        {
+          method: 'GET',
+          path: LEASE_PATH,
+          handler: (event) => invoke('leases', () => handleGetLease(deps, event)),
+        },
         {
           method: 'PUT',
           path: `${LEASE_PATH}/holder/{identity}`,
-          handler: (event) => handleHolder(deps, event),
+          handler: (event) => invoke('leases', () => handleHolder(deps, event)),
         },
         {
           method: 'DELETE',
           path: `${LEASE_PATH}/holder/{identity}`,
-          handler: (event) => handleHolder(deps, event),
+          handler: (event) => invoke('leases', () => handleHolder(deps, event)),
         },
       ],
       options.httpPort ?? 0,

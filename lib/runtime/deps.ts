@@ -4,7 +4,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { parse as parseYaml } from 'yaml';
 import { type ClustersConfig, parseClustersConfig } from '../clusters/config.js';
-import { leaseResolver } from '../clusters/lease-groups.js';
+import { holderClusterPolicy, leaseResolver } from '../clusters/lease-groups.js';
 import { ClusterRegistry, defaultFactory } from '../clusters/registry.js';
 import { ungroupedLeases } from '../coordinator/ports.js';
 import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
@@ -60,6 +60,7 @@ async function build(): Promise<DeployedDeps> {
     ...base,
     leases,
     readHolderLease: holderLeaseReader(registry),
+    holderClusterUnreachable: holderClusterPolicy(clusters),
     callers: configuredCallers(clusters),
     cluster: { store, clusters: registry, registry, config: clusters, logger, clock: Date.now, leases },
   };

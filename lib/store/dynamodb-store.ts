@@ -173,6 +173,7 @@ export class DynamoDbStore implements CoordinatorStore {
 
   async loadLease(key: LeaseKey): Promise<LeaseState> {
     let lease: StoredLease | undefined;
+    let timerDueAt: Millis | undefined;
     const candidates: StoredCandidate[] = [];
     const pages = paginateQuery(
       { client: this.doc },
@@ -188,9 +189,10 @@ export class DynamoDbStore implements CoordinatorStore {
         if (item.sk === LEASE_SK) lease = leaseFromItem(item as LeaseItem);
         else if (String(item.sk).startsWith(CANDIDATE_SK_PREFIX))
           candidates.push(candidateFromItem(item as CandidateItem));
+        else if (item.sk === TIMER_SK && typeof item.dueAt === 'number') timerDueAt = item.dueAt;
       }
     }
-    return { lease, candidates };
+    return { lease, candidates, ...(timerDueAt !== undefined && { timerDueAt }) };
   }
 
   async writeLease(
@@ -331,6 +333,21 @@ export class DynamoDbStore implements CoordinatorStore {
         ':change': renewalChange(key),
       },
     );
+  }
+
+  async deferTakeover(
+    key: LeaseKey,
+    expected: StoredLease,
+    notBefore: Millis,
+    now: Millis,
+  ): Promise<boolean> {
+    const updated = await this.updateLeaseIf(
+      key,
+      'SET takeoverNotBefore = :notBefore, #change = :change, updatedAt = :now, version = version + :one',
+      LEASE_VERSION_MATCHES,
+      { ':notBefore': notBefore, ':change': 'deferred', ':now': now, ':expectedVersion': expected.version },
+    );
+    return updated !== undefined;
   }
 
   /**

@@ -39,7 +39,7 @@ export interface CandidateItem {
   expiresAt: number;
 }
 
-export type LeaseChange = 'decision' | 'renewal' | 'renewal-local' | 'release' | 'observed';
+export type LeaseChange = 'decision' | 'renewal' | 'renewal-local' | 'release' | 'observed' | 'deferred';
 
 /** A renewal wakes the mirror only when other clusters show the same Lease (a lease group). */
 export function renewalChange(key: LeaseKey): 'renewal' | 'renewal-local' {
@@ -65,11 +65,14 @@ export interface LeaseItem {
   /**
    * What the last write was; the stream filters use it. "decision" comes from elect; "renewal",
    * "renewal-local" and "release" from the holder. "renewal-local" is a renewal seen in the only
-   * cluster of its lease: no other cluster shows the Lease, so it wakes nothing.
+   * cluster of its lease: no other cluster shows the Lease, so it wakes nothing. "deferred" (a
+   * takeover held off while the holder's cluster is out of reach) wakes nothing either.
    */
   change: LeaseChange;
   /** The last renewTime seen on the holder's own Lease (its clock), to order observations. */
   observedRenewTime?: Millis;
+  /** No takeover before this time: the holder's cluster was out of reach (StoredLease). */
+  takeoverNotBefore?: Millis;
   updatedAt: Millis;
 }
 
@@ -121,6 +124,7 @@ export function leaseFromItem(item: LeaseItem): StoredLease {
     record: record as unknown as LeaseRecord,
     version: item.version,
     ...(item.observedRenewTime !== undefined && { observedRenewTime: item.observedRenewTime }),
+    ...(item.takeoverNotBefore !== undefined && { takeoverNotBefore: item.takeoverNotBefore }),
   };
 }
 

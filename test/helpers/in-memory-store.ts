@@ -291,13 +291,16 @@ export class InMemoryStore implements CoordinatorStore {
   async loadLease(key: LeaseKey): Promise<LeaseState> {
     const items = await this.request('loadLease', () => this.table.query(partitionKey(key)));
     let lease: StoredLease | undefined;
+    let timerDueAt: Millis | undefined;
     const candidates: StoredCandidate[] = [];
     for (const item of items) {
       if (item.sk === LEASE_SK) lease = leaseFromItem(item as LeaseItem);
       else if (item.sk.startsWith(CANDIDATE_SK_PREFIX))
         candidates.push(candidateFromItem(item as CandidateItem));
+      else if (item.sk === TIMER_SK && (item as TimerItem).dueAt !== undefined)
+        timerDueAt = (item as TimerItem).dueAt;
     }
-    return { lease, candidates };
+    return { lease, candidates, ...(timerDueAt !== undefined && { timerDueAt }) };
   }
 
   async writeLease(
@@ -425,6 +428,35 @@ export class InMemoryStore implements CoordinatorStore {
           },
         );
       }
+      throw error;
+    }
+  }
+
+  async deferTakeover(
+    key: LeaseKey,
+    expected: StoredLease,
+    notBefore: Millis,
+    now: Millis,
+  ): Promise<boolean> {
+    try {
+      await this.request('deferTakeover', () =>
+        this.table.commit(
+          'deferTakeover',
+          partitionKey(key),
+          LEASE_SK,
+          (old) => old !== undefined && (old as LeaseItem).version === expected.version,
+          (old) => ({
+            ...(old as LeaseItem),
+            takeoverNotBefore: notBefore,
+            change: 'deferred' as const,
+            updatedAt: now,
+            version: (old as LeaseItem).version + 1,
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionFailed) return false;
       throw error;
     }
   }

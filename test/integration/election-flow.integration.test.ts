@@ -110,6 +110,38 @@ describe('election flow over HTTP, stream and timers (integration: DynamoDB Loca
     expect(state.lease?.record.term).toBe(3);
   });
 
+  it('defers a takeover only on the version it read, wakes no consumer, and a decision clears it', async () => {
+    const key = { scope: 'alpha', namespace: 'kube-system', name: 'deferred' };
+    const posted = await stack.post(
+      '/clusters/alpha/leasecandidates',
+      candidate('defer-a', NEWER, stack.clock.now, { leaseName: 'deferred' }),
+    );
+    expect(posted.status).toBe(201);
+    await stack.streams.drain();
+    const read = (await stack.deps.store.loadLease(key)).lease;
+    if (read === undefined) throw new Error('no decision for the lease');
+    const notBefore = stack.clock.now + 7_000;
+
+    const stale = { ...read, version: read.version - 1 };
+    expect(await stack.deps.store.deferTakeover(key, stale, notBefore, stack.clock.now)).toBe(false);
+    expect((await stack.deps.store.loadLease(key)).lease).toEqual(read);
+
+    const woken = stack.streams.invocations.batches;
+    expect(await stack.deps.store.deferTakeover(key, read, notBefore, stack.clock.now)).toBe(true);
+    await stack.streams.drain();
+    const deferred = (await stack.deps.store.loadLease(key)).lease;
+    expect(deferred).toEqual({ ...read, version: read.version + 1, takeoverNotBefore: notBefore });
+    expect(stack.streams.invocations.batches).toBe(woken);
+
+    await stack.deps.store.writeLease(
+      key,
+      { ...read.record, term: read.record.term + 1 },
+      deferred?.version,
+      stack.clock.now,
+    );
+    expect((await stack.deps.store.loadLease(key)).lease?.takeoverNotBefore).toBeUndefined();
+  });
+
   it('collects a candidate that has not renewed for 30 minutes, on the sweep', async () => {
     stack.clock.advance(31 * 60_000);
     const result = await stack.sweep();

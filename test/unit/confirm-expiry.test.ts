@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { UNREACHABLE_RETRY_MS } from '../../lib/coordinator/confirm-expiry.js';
 import { type CoordinatorDeps, reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
@@ -42,6 +43,9 @@ describe('takeover from a holder that only looks expired (unit: in-memory fakes)
       cutOff: () => {
         reachable = false;
       },
+      reconnect: () => {
+        reachable = true;
+      },
     };
   }
 
@@ -77,12 +81,70 @@ describe('takeover from a holder that only looks expired (unit: in-memory fakes)
     expect(await holder()).toBe('b');
   });
 
-  it('takes over on its record when the holder’s cluster cannot be reached', async () => {
+  it('keeps the holder while its cluster cannot be read (Wait, the default), and looks again', async () => {
+    const { deps, key, cluster, holder, advance, cutOff, renewB, store } = await setUp();
+    const armed: number[] = [];
+    const waiting: CoordinatorDeps = {
+      ...deps,
+      timers: { deliverAt: async (_k, dueAt) => void armed.push(dueAt) },
+    };
+    advance(6_000);
+    cluster.renewLease(key, 'a', 5);
+    await renewB();
+    cutOff();
+    const before = (await store.loadLease(key)).lease;
+    const step = await reconcileLease(waiting, key);
+
+    const after = (await store.loadLease(key)).lease;
+    expect(step.action).toBe('none');
+    expect(await holder()).toBe('a');
+    expect(after?.record.term).toBe(before?.record.term);
+    // Held off for a lease duration past the last failed read, and looked at again shortly.
+    expect(after?.takeoverNotBefore).toBe(deps.clock() + 5_000 + UNREACHABLE_RETRY_MS);
+    expect(armed).toEqual([deps.clock() + UNREACHABLE_RETRY_MS]);
+  });
+
+  it('takes over on its record when the holder’s cluster cannot be read, under TakeOver', async () => {
     const { deps, key, cluster, holder, advance, cutOff, renewB } = await setUp();
     advance(6_000);
     cluster.renewLease(key, 'a', 5);
     await renewB();
     cutOff();
+    await reconcileLease({ ...deps, holderClusterUnreachable: () => 'TakeOver' }, key);
+    expect(await holder()).toBe('b');
+  });
+
+  /** "a" goes silent, its cluster goes away when the takeover is due, and is back one retry later. */
+  async function outage() {
+    const fixture = await setUp();
+    const { deps, key, advance, cutOff, reconnect, renewB } = fixture;
+    advance(6_000);
+    await renewB();
+    cutOff();
+    await reconcileLease(deps, key);
+    advance(UNREACHABLE_RETRY_MS);
+    reconnect();
+    return fixture;
+  }
+
+  it('back from an outage: the holder that renews the Lease naming it keeps the lease', async () => {
+    const { deps, key, cluster, holder, renewB } = await outage();
+    // client-go finds the returning Lease naming it and renews it at its next retry.
+    cluster.renewLease(key, 'a', 5);
+    await renewB();
+    await reconcileLease(deps, key);
+    expect(await holder()).toBe('a');
+  });
+
+  it('back from an outage: a holder that stays silent for a lease duration is taken over', async () => {
+    const { deps, key, holder, advance, renewB, store } = await outage();
+    await renewB();
+    // Readable again, but within the hold-off: not yet.
+    expect((await reconcileLease(deps, key)).action).toBe('none');
+    expect(await holder()).toBe('a');
+    const notBefore = (await store.loadLease(key)).lease?.takeoverNotBefore as number;
+    advance(notBefore - deps.clock());
+    await renewB();
     await reconcileLease(deps, key);
     expect(await holder()).toBe('b');
   });

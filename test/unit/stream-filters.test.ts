@@ -8,6 +8,7 @@ const filters = JSON.parse(
   readFileSync(new URL('../../infra/stream-filters.json', import.meta.url), 'utf8'),
 ) as {
   elect: FilterPattern[];
+  mirror: FilterPattern[];
 };
 
 type Image = Record<string, { S?: string; N?: string; BOOL?: boolean }>;
@@ -66,7 +67,7 @@ describe('elect stream filters (unit: infra/stream-filters.json through the loca
     expect(wakes(record('MODIFY', 'LEASE', { old: lease('renewal'), new: lease('release') }))).toBe(true);
   });
 
-  it('keep a heartbeat that changes nothing, a ping, a decision, a renewal and a timer from waking elect', () => {
+  it('keep a heartbeat that changes nothing, a ping, a decision, a renewal, a deferred takeover and a timer from waking elect', () => {
     expect(
       wakes(
         record('MODIFY', candidateSk, {
@@ -85,9 +86,31 @@ describe('elect stream filters (unit: infra/stream-filters.json through the loca
     ).toBe(false);
     expect(wakes(record('INSERT', 'LEASE', { new: lease('decision') }))).toBe(false);
     expect(wakes(record('MODIFY', 'LEASE', { old: lease('decision'), new: lease('renewal') }))).toBe(false);
+    expect(wakes(record('MODIFY', 'LEASE', { old: lease('observed'), new: lease('deferred') }))).toBe(false);
     expect(wakes(record('INSERT', 'TIMER', { new: { kind: { S: 'timer' }, dueAt: { N: '5' } } }))).toBe(
       false,
     );
+  });
+});
+
+describe('mirror stream filters (unit: infra/stream-filters.json through the local matcher)', () => {
+  const wakes = (r: DynamoDBRecord) => matchesAny(filters.mirror, r);
+
+  it('let a decision, a group renewal, a release and a ping wake mirror, and nothing else', () => {
+    for (const change of ['decision', 'renewal', 'release', 'observed'])
+      expect(wakes(record('MODIFY', 'LEASE', { old: lease('decision'), new: lease(change) })), change).toBe(
+        true,
+      );
+    expect(
+      wakes(record('MODIFY', candidateSk, { old: candidate(), new: candidate({ change: { S: 'ping' } }) })),
+    ).toBe(true);
+    for (const change of ['renewal-local', 'deferred'])
+      expect(wakes(record('MODIFY', 'LEASE', { old: lease('decision'), new: lease(change) })), change).toBe(
+        false,
+      );
+    expect(
+      wakes(record('MODIFY', candidateSk, { old: candidate(), new: candidate({ change: { S: 'renew' } }) })),
+    ).toBe(false);
   });
 });
 

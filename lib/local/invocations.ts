@@ -1,0 +1,20 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/** The deployed functions (serverless.yml), which the local runtime plays in one process. */
+export type FunctionName = 'heartbeat' | 'leases' | 'elect' | 'requeue' | 'mirror' | 'ingest' | 'sweep';
+
+const running = new AsyncLocalStorage<FunctionName>();
+
+/**
+ * Runs `work` as an invocation of `name`: everything it awaits, table calls included, can ask
+ * which function it belongs to. On AWS each function has its own client and its own bill; locally
+ * they share one, and this is how the bench still tells, say, the sweep's reads from a heartbeat's.
+ */
+export function invoke<T>(name: FunctionName, work: () => Promise<T>): Promise<T> {
+  return running.run(name, work);
+}
+
+/** The function whose invocation is running here, if any. */
+export function currentFunction(): FunctionName | undefined {
+  return running.getStore();
+}
