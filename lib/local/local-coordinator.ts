@@ -45,6 +45,8 @@ export interface LocalCoordinatorOptions {
   readonly clock?: Clock;
   /** Run streams, timers and the schedule on their own (npm start). Tests drive them instead. */
   readonly autonomous?: boolean;
+  /** With `autonomous`, how often the sweep runs (default every minute, as deployed); 0: never on its own. */
+  readonly sweepEveryMs?: number;
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   readonly observe?: (record: DynamoDBRecord) => void;
   /** Registered clusters: enables ingest (watches) and mirror (Lease writes, pings). */
@@ -102,7 +104,10 @@ export async function startLocalCoordinator(
     let mirrorDeps: MirrorDeps;
     const timers = new LocalTimerQueue(
       (event) =>
-        invoke('requeue', () => handleTimerBatch(deps, event, mirrorDeps)).finally(() => options.onTimer?.()),
+        invoke('requeue', () =>
+          // As deployed: requeue mirrors only when clusters are registered.
+          handleTimerBatch(deps, event, registry === undefined ? undefined : mirrorDeps),
+        ).finally(() => options.onTimer?.()),
       autonomous,
       reportError,
     );
@@ -205,10 +210,13 @@ export async function startLocalCoordinator(
         mirror.start();
         startIngest();
       }
-      const schedule = setInterval(() => {
-        sweep().catch(reportError);
-      }, SWEEP_PERIOD_MS);
-      cleanups.push(() => clearInterval(schedule));
+      const every = options.sweepEveryMs ?? SWEEP_PERIOD_MS;
+      if (every > 0) {
+        const schedule = setInterval(() => {
+          sweep().catch(reportError);
+        }, every);
+        cleanups.push(() => clearInterval(schedule));
+      }
     }
     return {
       url,

@@ -42,10 +42,16 @@ export class LocalTimerQueue implements TimerQueue {
     }
   }
 
-  /** Delivers every timer due at or before `now`; returns how many fired. */
+  /**
+   * Delivers every timer due at or before `now`; returns how many fired. With `auto`, a timer
+   * fired this way early is not delivered again when its own time comes.
+   */
   async fireDue(now: Millis): Promise<number> {
     const due = [...this.pending].filter((p) => p.dueAt <= now);
-    for (const entry of due) this.pending.delete(entry);
+    for (const entry of due) {
+      this.pending.delete(entry);
+      if (entry.handle !== undefined) clearTimeout(entry.handle);
+    }
     await this.fire(due);
     return due.length;
   }
