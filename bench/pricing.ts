@@ -9,7 +9,12 @@ export const PRICES = {
   /** arm64, per GB-second. */
   lambdaGbSecond: 0.0000133334,
   httpApiRequest: 1.0 / 1e6,
+  /** SQS standard queue, per request (64 KB chunk). */
+  sqsRequest: 0.4 / 1e6,
 } as const;
+
+/** SQS requests assumed per timer message (see UnitCost.queueRequests). */
+export const QUEUE_REQUESTS_PER_TIMER = 3;
 
 /** Not counted: Lambda duration is priced from these stated assumptions, since local timings are not Lambda's. */
 export const ASSUMED = {
@@ -27,6 +32,11 @@ export interface UnitCost {
   readonly invocations: number;
   /** Requests through API Gateway per event. */
   readonly httpRequests: number;
+  /**
+   * SQS requests per event: a timer is a delayed message, assumed 3 requests (send, the poller's
+   * receive, its delete) since timers rarely share a batch. Not counted by the bench: assumed.
+   */
+  readonly queueRequests?: number;
 }
 
 export function dollars(cost: UnitCost): number {
@@ -35,7 +45,8 @@ export function dollars(cost: UnitCost): number {
     cost.readUnits * PRICES.readUnit +
     cost.invocations *
       (PRICES.lambdaRequest + ASSUMED.memoryGb * ASSUMED.invocationSeconds * PRICES.lambdaGbSecond) +
-    cost.httpRequests * PRICES.httpApiRequest
+    cost.httpRequests * PRICES.httpApiRequest +
+    (cost.queueRequests ?? 0) * PRICES.sqsRequest
   );
 }
 

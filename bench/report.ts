@@ -1,8 +1,17 @@
+import { PRE_PING_LEAD_MS } from '../lib/election/timing.js';
 import type { PairedSamples } from './figures/election.js';
 import type { FailoverParts, FailoverResult } from './figures/failover.js';
-import type { EventCost } from './figures/renewal-cost.js';
+import type { EventCost, RenewalCost } from './figures/renewal-cost.js';
 import type { ThroughputRow } from './figures/throughput.js';
-import { ASSUMED, dollars, ingestMonthly, PRICES, sweepScheduleMonthly, type UnitCost } from './pricing.js';
+import {
+  ASSUMED,
+  dollars,
+  ingestMonthly,
+  PRICES,
+  QUEUE_REQUESTS_PER_TIMER,
+  sweepScheduleMonthly,
+  type UnitCost,
+} from './pricing.js';
 import { ms, ratio, type Summary, summarize } from './stats.js';
 
 export interface BenchResults {
@@ -15,7 +24,7 @@ export interface BenchResults {
   failover?: FailoverResult;
   preemption?: PairedSamples;
   propagation?: Map<number, number[]>;
-  renewalCost?: EventCost;
+  renewalCost?: RenewalCost;
   throughput?: ThroughputRow[];
 }
 
@@ -27,6 +36,8 @@ const FLEET = {
   candidateHeartbeatSeconds: 300,
   /** A leader renews its Lease every retryPeriod (client-go default 2 s). */
   leaderRenewSeconds: 2,
+  /** kube-scheduler's and kube-controller-manager's default leaseDuration. */
+  leaseDurationSeconds: 15,
   electionsPerLeasePerDay: 1,
 } as const;
 const MONTH_S = 30 * 24 * 3600;
@@ -225,7 +236,7 @@ function costSection(r: BenchResults): string[] {
     `Read and write units are what DynamoDB Local reported (ReturnConsumedCapacity; a failed conditional write`,
     `counted as 1 WCU, as billed); invocations are counted handler calls. Prices: WCU $${(PRICES.writeUnit * 1e6).toFixed(3)}/M,`,
     `RCU $${(PRICES.readUnit * 1e6).toFixed(3)}/M, Lambda $${(PRICES.lambdaRequest * 1e6).toFixed(2)}/M requests, HTTP API $${(PRICES.httpApiRequest * 1e6).toFixed(2)}/M;`,
-    `Lambda duration is not counted but assumed: ${ASSUMED.invocationSeconds * 1000} ms at ${ASSUMED.memoryGb * 1024} MB arm64 per invocation.`,
+    `SQS $${(PRICES.sqsRequest * 1e6).toFixed(2)}/M requests. Lambda duration is not counted but assumed: ${ASSUMED.invocationSeconds * 1000} ms at ${ASSUMED.memoryGb * 1024} MB arm64 per invocation.`,
     '',
     row(['event', 'WCU', 'RCU', 'Lambda invocations', 'HTTP requests', '$ per million']),
     row(['---', '---', '---', '---', '---', '---']),
@@ -245,7 +256,15 @@ function costSection(r: BenchResults): string[] {
       invocations: ingest.electInvocations / ingest.heartbeats,
       httpRequests: 0,
     };
-  if (r.renewalCost) costs['leader Lease renewal through ingest'] = { ...r.renewalCost, httpRequests: 0 };
+  if (r.renewalCost) {
+    costs['leader Lease renewal through ingest'] = { ...r.renewalCost, httpRequests: 0 };
+    costs['expiry timer of a held lease (one requeue)'] = {
+      ...r.renewalCost.perTimer,
+      invocations: 1,
+      httpRequests: 0,
+      queueRequests: QUEUE_REQUESTS_PER_TIMER,
+    };
+  }
   if (r.electionCost)
     costs['election (candidate added, elected, mirrored, removed)'] = { ...r.electionCost, httpRequests: 0 };
   const sweep = http?.sweepPerLease;
@@ -264,7 +283,18 @@ function costSection(r: BenchResults): string[] {
     );
   lines.push('');
   const hb = costs['heartbeat through ingest (renewal)'];
-  const renew = costs['leader Lease renewal through ingest'];
+  const timer = costs['expiry timer of a held lease (one requeue)'];
+  const measured = costs['leader Lease renewal through ingest'];
+  // The fleet prices timers by time held, so they come out of the per-renewal figure.
+  const renew =
+    measured && timer && r.renewalCost
+      ? {
+          writeUnits: measured.writeUnits - r.renewalCost.timersPerRenewal * timer.writeUnits,
+          readUnits: measured.readUnits - r.renewalCost.timersPerRenewal * timer.readUnits,
+          invocations: measured.invocations - r.renewalCost.timersPerRenewal,
+          httpRequests: 0,
+        }
+      : measured;
   const elect = costs['election (candidate added, elected, mirrored, removed)'];
   if (hb && renew && elect) {
     const perMonth = {
@@ -272,11 +302,21 @@ function costSection(r: BenchResults): string[] {
       renewals: (FLEET.leases * MONTH_S) / FLEET.leaderRenewSeconds,
       elections: FLEET.leases * FLEET.electionsPerLeasePerDay * 30,
       sweeps: (FLEET.leases * MONTH_S) / 60,
+      timers: (FLEET.leases * MONTH_S) / (FLEET.leaseDurationSeconds - PRE_PING_LEAD_MS / 1000),
     };
     const perLeaseSweep = costs['sweep, per lease (every minute)'];
     const items = [
       ['candidate heartbeats', perMonth.heartbeats, dollars(hb) * perMonth.heartbeats],
-      ['leader Lease renewals', perMonth.renewals, dollars(renew) * perMonth.renewals],
+      ['leader Lease renewals (without their timers)', perMonth.renewals, dollars(renew) * perMonth.renewals],
+      ...(timer
+        ? ([
+            [
+              `expiry timers (a held lease: one per ${FLEET.leaseDurationSeconds - PRE_PING_LEAD_MS / 1000} s)`,
+              perMonth.timers,
+              dollars(timer) * perMonth.timers,
+            ],
+          ] as const)
+        : []),
       ['elections', perMonth.elections, dollars(elect) * perMonth.elections],
       ...(perLeaseSweep
         ? ([
@@ -292,7 +332,9 @@ function costSection(r: BenchResults): string[] {
       '',
       `${FLEET.leases} coordinated leases (e.g. 100 clusters × kube-scheduler, kube-controller-manager, cloud-controller-manager),`,
       `${FLEET.candidatesPerLease} client-go candidates each (LeaseCandidate renewed every ${FLEET.candidateHeartbeatSeconds} s), leaders renewing every`,
-      `${FLEET.leaderRenewSeconds} s, ${FLEET.electionsPerLeasePerDay} election per lease per day, all read through ingest. Before free tiers and logs.`,
+      `${FLEET.leaderRenewSeconds} s on ${FLEET.leaseDurationSeconds} s leases, ${FLEET.electionsPerLeasePerDay} election per lease per day, all read through ingest.`,
+      `Before free tiers and logs; each timer counts ${QUEUE_REQUESTS_PER_TIMER} SQS requests. The measured renewal above includes`,
+      'its run’s timers (5 s leases renewed every 500 ms); here they are priced per time held instead.',
       '',
       row(['item', 'events / month', '$ / month']),
       row(['---', '---', '---']),

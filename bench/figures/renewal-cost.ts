@@ -12,6 +12,18 @@ export interface EventCost {
 }
 
 /**
+ * A leader renewal's cost, with the part that is not per renewal taken out: the `requeue` timer that
+ * follows a held lease's deadline fires once per lease duration (less the pre-ping lead), however
+ * often the holder renews, so a fleet's bill scales it with time held, not with renewals.
+ */
+export interface RenewalCost extends EventCost {
+  /** Timer deliveries per renewal in this run (5 s leases, renewals every 500 ms). */
+  readonly timersPerRenewal: number;
+  /** What one timer delivery cost: its table units (it is one `requeue` invocation). */
+  readonly perTimer: { readonly writeUnits: number; readonly readUnits: number };
+}
+
+/**
  * What a leader's Lease renewal costs us, counted: `leaders` client-go processes lead their own
  * (ungrouped) leases and renew every retry period; ingest records each renewal it sees.
  */
@@ -19,7 +31,7 @@ export async function measureRenewalCost(
   bench: KubeBench,
   leaders: number,
   renewals: number,
-): Promise<EventCost> {
+): Promise<RenewalCost> {
   const plane = bench.ours[0] as ControlPlane;
   const processes = Array.from({ length: leaders }, (_, i) =>
     spawnCandidate(bench, plane, `renew-${i}-a`, `renew-${i}`, ['1.35.0', '1.35.0']),
@@ -29,6 +41,8 @@ export async function measureRenewalCost(
     await bench.coordinator.streams.drain();
     await bench.coordinator.mirror.drain();
     const before = counters(bench);
+    const meterBefore = bench.meter.snapshot();
+    const timersBefore = bench.coordinator.timers.invocations.batches;
     let seen = 0;
     await new Promise<void>((resolve) => {
       const stop = bench.onRecord((record) => {
@@ -43,11 +57,18 @@ export async function measureRenewalCost(
       });
     });
     const after = counters(bench);
+    const timers = bench.coordinator.timers.invocations.batches - timersBefore;
+    const requeue = consumedBetween(meterBefore, bench.meter.snapshot(), (name) => name === 'requeue');
     return {
       events: seen,
       writeUnits: (after.writeUnits - before.writeUnits) / seen,
       readUnits: (after.readUnits - before.readUnits) / seen,
       invocations: (after.invocations - before.invocations) / seen,
+      timersPerRenewal: timers / seen,
+      perTimer: {
+        writeUnits: timers === 0 ? 0 : requeue.writeUnits / timers,
+        readUnits: timers === 0 ? 0 : requeue.readUnits / timers,
+      },
     };
   } finally {
     await cleanUp(plane, processes);
