@@ -53,7 +53,8 @@ export async function leaseHeldBy(plane: ControlPlane, lease: string, holder: st
       const spec = (res.json.spec ?? {}) as { holderIdentity?: string };
       if (spec.holderIdentity !== holder) throw new Error(`Lease ${lease} is not held by ${holder} yet`);
     },
-    { retries: 120, minTimeout: 100, maxTimeout: 1000 },
+    // Generous: at 10,000 leases the setup shares two cores with the minute sweep.
+    { retries: 600, minTimeout: 100, maxTimeout: 1000 },
   );
 }
 

@@ -212,8 +212,14 @@ export async function startLocalCoordinator(
       }
       const every = options.sweepEveryMs ?? SWEEP_PERIOD_MS;
       if (every > 0) {
+        // As deployed (reserved concurrency 1, no retries): a tick while a sweep runs is dropped.
+        let sweeping: Promise<unknown> | undefined;
         const schedule = setInterval(() => {
-          sweep().catch(reportError);
+          sweeping ??= sweep()
+            .catch(reportError)
+            .finally(() => {
+              sweeping = undefined;
+            });
         }, every);
         cleanups.push(() => clearInterval(schedule));
       }

@@ -118,6 +118,13 @@ describe('serverless package (integration: osls offline, no credentials, cfn-lin
     expect(rules.filter((r) => r === 'rate(1 minute)')).toHaveLength(2);
   });
 
+  it('runs one sweep at a time, dropping a tick that finds one running', () => {
+    const sweep = ofType('AWS::Lambda::Function').find(([name]) => name.startsWith('Sweep'))?.[1];
+    expect(sweep?.Properties.ReservedConcurrentExecutions).toBe(1);
+    const config = ofType('AWS::Lambda::EventInvokeConfig').find(([name]) => name.startsWith('Sweep'))?.[1];
+    expect(config?.Properties).toMatchObject({ MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 });
+  });
+
   it('passes cfn-lint', async () => {
     const cfnLint = ensureCfnLint();
     // W3005 flags the DependsOn the framework itself generates next to a GetAtt/Ref; it is harmless.
