@@ -1,5 +1,4 @@
 import type { Context } from 'aws-lambda';
-import pLimit from 'p-limit';
 import type { LeaseKey } from '../coordinator/ports.js';
 import { type CoordinatorDeps, reconcileLease } from '../coordinator/reconcile-lease.js';
 
@@ -11,13 +10,6 @@ export interface SweepResult {
   readonly failed: number;
   readonly stoppedEarly: boolean;
 }
-
-/**
- * Leases reconciled at once. A sweep one lease at a time took about a minute per 10,000 leases on
- * DynamoDB Local, so at that scale consecutive sweeps overlapped, and a deployed one (60 s timeout)
- * would stop before reaching the leases late in the scan.
- */
-const SWEEP_CONCURRENCY = 16;
 
 /**
  * sweep (every minute): the backstop. Re-reconciles every lease in the table, which also
@@ -32,28 +24,19 @@ export async function handleSweep(
 ): Promise<SweepResult> {
   let reconciled = 0;
   let failed = 0;
-  let stoppedEarly = false;
-  const limit = pLimit(SWEEP_CONCURRENCY);
-  const tasks: Promise<void>[] = [];
   for await (const key of deps.store.listLeaseKeys()) {
-    tasks.push(
-      limit(async () => {
-        if (context !== undefined && context.getRemainingTimeInMillis() < DEADLINE_MARGIN_MS) {
-          stoppedEarly = true;
-          return;
-        }
-        try {
-          await reconcileLease(deps, key);
-          await clusterPass?.(key);
-          reconciled++;
-        } catch (error) {
-          failed++;
-          deps.logger.error('sweep reconcile failed', { lease: key, error: error as Error });
-        }
-      }),
-    );
+    if (context !== undefined && context.getRemainingTimeInMillis() < DEADLINE_MARGIN_MS) {
+      deps.logger.warn('sweep stopped before the deadline', { reconciled, failed });
+      return { reconciled, failed, stoppedEarly: true };
+    }
+    try {
+      await reconcileLease(deps, key);
+      await clusterPass?.(key);
+      reconciled++;
+    } catch (error) {
+      failed++;
+      deps.logger.error('sweep reconcile failed', { lease: key, error: error as Error });
+    }
   }
-  await Promise.all(tasks);
-  if (stoppedEarly) deps.logger.warn('sweep stopped before the deadline', { reconciled, failed });
-  return { reconciled, failed, stoppedEarly };
+  return { reconciled, failed, stoppedEarly: false };
 }
