@@ -213,12 +213,14 @@ export async function startLocalCoordinator(
       const every = options.sweepEveryMs ?? SWEEP_PERIOD_MS;
       if (every > 0) {
         // As deployed (reserved concurrency 1, no retries): a tick while a sweep runs is dropped.
-        let sweeping: Promise<unknown> | undefined;
+        let sweeping = false;
         const schedule = setInterval(() => {
-          sweeping ??= sweep()
+          if (sweeping) return;
+          sweeping = true;
+          sweep()
             .catch(reportError)
             .finally(() => {
-              sweeping = undefined;
+              sweeping = false;
             });
         }, every);
         cleanups.push(() => clearInterval(schedule));
