@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { currentFunction } from '../lib/local/invocations.js';
+import { currentFunction, trackInvocations } from '../lib/local/invocations.js';
 
 /** Commands that can report the capacity they consumed. */
 const METERED = new Set([
@@ -47,6 +47,7 @@ export class CapacityMeter {
   readonly byFunction = new Map<string, Consumption>();
 
   attach(client: DynamoDBClient): void {
+    trackInvocations();
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const command = (context as { commandName?: string }).commandName ?? 'unknown';

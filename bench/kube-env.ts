@@ -6,6 +6,7 @@ import { parseClustersConfig } from '../lib/clusters/config.js';
 import { applyRbac, benchInTreeController } from '../lib/kube-local/admin.js';
 import { ensureCandidateBinary, ensureKubeBinaries } from '../lib/kube-local/build.js';
 import { type ControlPlane, startControlPlane, writeKubeconfig } from '../lib/kube-local/control-plane.js';
+import { trackInvocations } from '../lib/local/invocations.js';
 import { type LocalCoordinator, startLocalCoordinator } from '../lib/local/local-coordinator.js';
 import { CapacityMeter } from './capacity-meter.js';
 import { LeaseWatch } from './lease-watch.js';
@@ -77,6 +78,8 @@ export async function startKubeBench(ourCount: number, propagationTrials: number
     decided.set(name, at);
     decisionWaiters.get(name)?.(at);
   };
+  // Before the start, so the always-on ingest is booked to its function too.
+  trackInvocations();
   const coordinator = await startLocalCoordinator({
     autonomous: true,
     // LOG_LEVEL=INFO shows the coordinator's steps when a figure looks wrong.

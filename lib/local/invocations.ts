@@ -4,17 +4,25 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 export type FunctionName = 'heartbeat' | 'leases' | 'elect' | 'requeue' | 'mirror' | 'ingest' | 'sweep';
 
 const running = new AsyncLocalStorage<FunctionName>();
+/** Off unless something asks: an active AsyncLocalStorage costs every promise some CPU. */
+let tracking = false;
 
-/**
- * Runs `work` as an invocation of `name`: everything it awaits, table calls included, can ask
- * which function it belongs to. On AWS each function has its own client and its own bill; locally
- * they share one, and this is how the bench still tells, say, the sweep's reads from a heartbeat's.
- */
-export function invoke<T>(name: FunctionName, work: () => Promise<T>): Promise<T> {
-  return running.run(name, work);
+/** Turns on tracking of which function each call belongs to (the bench's meter does). */
+export function trackInvocations(): void {
+  tracking = true;
 }
 
-/** The function whose invocation is running here, if any. */
+/**
+ * Runs `work` as an invocation of `name`: with tracking on, everything it awaits, table calls
+ * included, can ask which function it belongs to. On AWS each function has its own client and its
+ * own bill; locally they share one, and this is how the bench still tells, say, the sweep's reads
+ * from a heartbeat's.
+ */
+export function invoke<T>(name: FunctionName, work: () => Promise<T>): Promise<T> {
+  return tracking ? running.run(name, work) : work();
+}
+
+/** The function whose invocation is running here, if tracking is on. */
 export function currentFunction(): FunctionName | undefined {
   return running.getStore();
 }
