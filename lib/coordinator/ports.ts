@@ -51,6 +51,15 @@ export interface LeaseState {
   readonly timerDueAt?: Millis;
 }
 
+/**
+ * One lease as a table scan saw it, possibly stale by the time it is looked at. No state: the
+ * scan could not show the partition whole, so it must be read before anything is judged.
+ */
+export interface ScannedLease {
+  readonly key: LeaseKey;
+  readonly state?: LeaseState;
+}
+
 export interface HeartbeatResult {
   readonly created: boolean;
   readonly candidate: StoredCandidate;
@@ -122,8 +131,12 @@ export interface CoordinatorStore {
   removeCandidate(key: LeaseKey, cluster: string, name: string, renewTime: Millis): Promise<void>;
   /** Arms the lease's timer unless an earlier one is pending. True if the caller must deliver it. */
   armTimer(key: LeaseKey, dueAt: Millis, now: Millis): Promise<boolean>;
-  /** Every lease partition in the table, for the sweep. */
-  listLeaseKeys(): AsyncIterable<LeaseKey>;
+  /**
+   * Every lease partition in the table with its items, for the sweep: one Scan, whose cost is
+   * the table's size in 4 KB units rather than one read per item. A partition split across two
+   * pages is yielded once with all its items.
+   */
+  scanLeases(): AsyncIterable<ScannedLease>;
 }
 
 /**

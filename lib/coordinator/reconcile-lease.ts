@@ -5,6 +5,7 @@ import { reconcileStep } from '../election/reconcile.js';
 import type { ElectionStep } from '../election/types.js';
 import { ConflictError } from '../errors.js';
 import { confirmTakeover, type HolderClusterUnreachable } from './confirm-expiry.js';
+import { pendingTimerCovers } from './lease-triage.js';
 import type {
   Clock,
   CoordinatorStore,
@@ -97,9 +98,7 @@ async function reconcileOnce(
   const arm = async () => {
     if (step.requeueAfterMs <= 0) return;
     const dueAt = now + step.requeueAfterMs;
-    // A timer still pending at or before this deadline will look at the lease then (and arm the
-    // next one): the write would fail its condition anyway, and a failed write is billed too.
-    if (state.timerDueAt !== undefined && state.timerDueAt > now && state.timerDueAt <= dueAt) return;
+    if (pendingTimerCovers(state.timerDueAt, now, dueAt)) return;
     if (await store.armTimer(key, dueAt, now)) await timers.deliverAt(key, dueAt, now);
   };
   // Settle all before returning (nothing may run on after a Lambda invocation ends), then fail on

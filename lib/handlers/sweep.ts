@@ -1,4 +1,5 @@
 import type { Context } from 'aws-lambda';
+import { needsLook } from '../coordinator/lease-triage.js';
 import type { LeaseKey } from '../coordinator/ports.js';
 import { type CoordinatorDeps, reconcileLease } from '../coordinator/reconcile-lease.js';
 
@@ -6,15 +7,20 @@ import { type CoordinatorDeps, reconcileLease } from '../coordinator/reconcile-l
 const DEADLINE_MARGIN_MS = 5_000;
 
 export interface SweepResult {
+  /** Leases the scan saw. */
+  readonly scanned: number;
+  /** Leases that needed a look and were reconciled. */
   readonly reconciled: number;
   readonly failed: number;
   readonly stoppedEarly: boolean;
 }
 
 /**
- * sweep (every minute): the backstop. Re-reconciles every lease in the table, which also
- * collects expired candidates, so a lost stream record or timer delays a decision by a minute
- * at most.
+ * sweep (every minute): the backstop for a lost stream record or timer, which therefore delays
+ * a decision by a minute at most. One Scan reads the whole table (billed by size, not per item);
+ * a lease whose scanned state needs no write (the common case: a leader renewing, its timer
+ * pending) costs nothing more, and the rest are reconciled from a fresh, strong read. Reconciling
+ * also collects expired candidates.
  */
 export async function handleSweep(
   deps: CoordinatorDeps,
@@ -22,21 +28,26 @@ export async function handleSweep(
   /** With clusters: collect expired candidates there and repair Leases changed by others. */
   clusterPass?: (key: LeaseKey) => Promise<unknown>,
 ): Promise<SweepResult> {
+  let scanned = 0;
   let reconciled = 0;
   let failed = 0;
-  for await (const key of deps.store.listLeaseKeys()) {
+  const result = (stoppedEarly: boolean): SweepResult => ({ scanned, reconciled, failed, stoppedEarly });
+  for await (const { key, state } of deps.store.scanLeases()) {
     if (context !== undefined && context.getRemainingTimeInMillis() < DEADLINE_MARGIN_MS) {
-      deps.logger.warn('sweep stopped before the deadline', { reconciled, failed });
-      return { reconciled, failed, stoppedEarly: true };
+      deps.logger.warn('sweep stopped before the deadline', { scanned, reconciled, failed });
+      return result(true);
     }
+    scanned++;
     try {
-      await reconcileLease(deps, key);
+      if (state === undefined || needsLook(state, deps.clock())) {
+        await reconcileLease(deps, key);
+        reconciled++;
+      }
       await clusterPass?.(key);
-      reconciled++;
     } catch (error) {
       failed++;
       deps.logger.error('sweep reconcile failed', { lease: key, error: error as Error });
     }
   }
-  return { reconciled, failed, stoppedEarly: false };
+  return result(false);
 }

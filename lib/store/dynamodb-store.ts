@@ -16,7 +16,7 @@ import type {
   LeaseObservation,
   LeaseRenewal,
   LeaseState,
-  StoredCandidate,
+  ScannedLease,
   StoredLease,
 } from '../coordinator/ports.js';
 import { CANDIDATE_VALID_MS } from '../election/timing.js';
@@ -42,18 +42,13 @@ import {
   candidateTtl,
   type LeaseItem,
   leaseFromItem,
+  leaseStateFromItems,
   recordAttributes,
   renewalChange,
   specKeyOf,
 } from './items.js';
-import {
-  CANDIDATE_SK_PREFIX,
-  candidateSortKey,
-  LEASE_SK,
-  leaseKeyFromPartition,
-  partitionKey,
-  TIMER_SK,
-} from './keys.js';
+import { candidateSortKey, LEASE_SK, partitionKey, TIMER_SK } from './keys.js';
+import { groupByPartition } from './scan-groups.js';
 
 /** How often a heartbeat retries after losing a race with another heartbeat of the same candidate. */
 const HEARTBEAT_RACE_RETRIES = 3;
@@ -74,6 +69,8 @@ export class DynamoDbStore implements CoordinatorStore {
   constructor(
     client: DynamoDBClient,
     private readonly tableName: string,
+    /** Items per Scan page (DynamoDB's own limit, 1 MB, when absent); tests use small pages. */
+    private readonly scanPageItems?: number,
   ) {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
@@ -172,9 +169,7 @@ export class DynamoDbStore implements CoordinatorStore {
   }
 
   async loadLease(key: LeaseKey): Promise<LeaseState> {
-    let lease: StoredLease | undefined;
-    let timerDueAt: Millis | undefined;
-    const candidates: StoredCandidate[] = [];
+    const items: Record<string, unknown>[] = [];
     const pages = paginateQuery(
       { client: this.doc },
       {
@@ -184,15 +179,8 @@ export class DynamoDbStore implements CoordinatorStore {
         ConsistentRead: true,
       },
     );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) {
-        if (item.sk === LEASE_SK) lease = leaseFromItem(item as LeaseItem);
-        else if (String(item.sk).startsWith(CANDIDATE_SK_PREFIX))
-          candidates.push(candidateFromItem(item as CandidateItem));
-        else if (item.sk === TIMER_SK && typeof item.dueAt === 'number') timerDueAt = item.dueAt;
-      }
-    }
-    return { lease, candidates, ...(timerDueAt !== undefined && { timerDueAt }) };
+    for await (const page of pages) items.push(...(page.Items ?? []));
+    return leaseStateFromItems(items);
   }
 
   async writeLease(
@@ -486,19 +474,19 @@ export class DynamoDbStore implements CoordinatorStore {
     }
   }
 
-  async *listLeaseKeys(): AsyncIterable<LeaseKey> {
-    const seen = new Set<string>();
+  async *scanLeases(): AsyncIterable<ScannedLease> {
     const pages = paginateScan(
       { client: this.doc },
-      { TableName: this.tableName, ProjectionExpression: 'pk', ConsistentRead: true },
+      {
+        TableName: this.tableName,
+        ConsistentRead: true,
+        ...(this.scanPageItems !== undefined && { Limit: this.scanPageItems }),
+      },
     );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) {
-        const pk = String(item.pk);
-        if (seen.has(pk)) continue;
-        seen.add(pk);
-        yield leaseKeyFromPartition(pk);
-      }
-    }
+    yield* groupByPartition(
+      (async function* () {
+        for await (const page of pages) yield* (page.Items ?? []) as Record<string, unknown>[];
+      })(),
+    );
   }
 }

@@ -1,5 +1,11 @@
 import type { LeaseCandidateObject } from '../api/leasecandidate.js';
-import { clustersOf, type LeaseKey, type StoredCandidate, type StoredLease } from '../coordinator/ports.js';
+import {
+  clustersOf,
+  type LeaseKey,
+  type LeaseState,
+  type StoredCandidate,
+  type StoredLease,
+} from '../coordinator/ports.js';
 import { CANDIDATE_VALID_MS } from '../election/timing.js';
 import {
   type CandidateApiVersion,
@@ -7,6 +13,7 @@ import {
   type LeaseRecord,
   type Millis,
 } from '../election/types.js';
+import { CANDIDATE_SK_PREFIX, LEASE_SK, TIMER_SK } from './keys.js';
 
 /** Item attributes as stored. Times are epoch milliseconds; expiresAt is epoch seconds (TTL). */
 export interface CandidateItem {
@@ -134,4 +141,19 @@ export function recordAttributes(record: LeaseRecord): Partial<LeaseItem> {
   for (const field of LEASE_SPEC_FIELDS) if (record[field] !== undefined) attributes[field] = record[field];
   if (record.holderCluster !== undefined) attributes.holderCluster = record.holderCluster;
   return attributes as Partial<LeaseItem>;
+}
+
+/** A lease partition's items, as a Query (or a Scan's run of one partition) returns them. */
+export function leaseStateFromItems(items: Iterable<Record<string, unknown>>): LeaseState {
+  let lease: StoredLease | undefined;
+  let timerDueAt: Millis | undefined;
+  const candidates: StoredCandidate[] = [];
+  for (const item of items) {
+    const sk = String(item.sk);
+    if (sk === LEASE_SK) lease = leaseFromItem(item as unknown as LeaseItem);
+    else if (sk.startsWith(CANDIDATE_SK_PREFIX))
+      candidates.push(candidateFromItem(item as unknown as CandidateItem));
+    else if (sk === TIMER_SK && typeof item.dueAt === 'number') timerDueAt = item.dueAt;
+  }
+  return { lease, candidates, ...(timerDueAt !== undefined && { timerDueAt }) };
 }

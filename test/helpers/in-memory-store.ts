@@ -9,7 +9,7 @@ import type {
   LeaseObservation,
   LeaseRenewal,
   LeaseState,
-  StoredCandidate,
+  ScannedLease,
   StoredLease,
 } from '../../lib/coordinator/ports.js';
 import { CANDIDATE_VALID_MS } from '../../lib/election/timing.js';
@@ -21,12 +21,12 @@ import {
   candidateTtl,
   type LeaseItem,
   leaseFromItem,
+  leaseStateFromItems,
   recordAttributes,
   renewalChange,
   specKeyOf,
 } from '../../lib/store/items.js';
 import {
-  CANDIDATE_SK_PREFIX,
   candidateSortKey,
   LEASE_SK,
   leaseKeyFromPartition,
@@ -290,17 +290,7 @@ export class InMemoryStore implements CoordinatorStore {
 
   async loadLease(key: LeaseKey): Promise<LeaseState> {
     const items = await this.request('loadLease', () => this.table.query(partitionKey(key)));
-    let lease: StoredLease | undefined;
-    let timerDueAt: Millis | undefined;
-    const candidates: StoredCandidate[] = [];
-    for (const item of items) {
-      if (item.sk === LEASE_SK) lease = leaseFromItem(item as LeaseItem);
-      else if (item.sk.startsWith(CANDIDATE_SK_PREFIX))
-        candidates.push(candidateFromItem(item as CandidateItem));
-      else if (item.sk === TIMER_SK && (item as TimerItem).dueAt !== undefined)
-        timerDueAt = (item as TimerItem).dueAt;
-    }
-    return { lease, candidates, ...(timerDueAt !== undefined && { timerDueAt }) };
+    return leaseStateFromItems(items as unknown as Record<string, unknown>[]);
   }
 
   async writeLease(
@@ -609,9 +599,16 @@ export class InMemoryStore implements CoordinatorStore {
     }
   }
 
-  async *listLeaseKeys(): AsyncIterable<LeaseKey> {
-    const partitions = await this.request('listLeaseKeys', () => this.table.partitions());
-    for (const pk of partitions) yield leaseKeyFromPartition(pk);
+  /** One request per partition, as a Scan's pages are separate reads that others can write between. */
+  async *scanLeases(): AsyncIterable<ScannedLease> {
+    const partitions = await this.request('scanLeases', () => this.table.partitions());
+    for (const pk of partitions) {
+      const items = await this.request('scanLeases', () => this.table.query(pk));
+      yield {
+        key: leaseKeyFromPartition(pk),
+        state: leaseStateFromItems(items as unknown as Record<string, unknown>[]),
+      };
+    }
   }
 }
 

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ScannedLease } from '../../lib/coordinator/ports.js';
+import { DynamoDbStore } from '../../lib/store/dynamodb-store.js';
 import { candidate, startTestStack, type TestStack } from '../helpers/local-stack.js';
 
 const LEASE = { scope: 'alpha', namespace: 'kube-system', name: 'kube-scheduler' };
@@ -140,6 +142,25 @@ describe('election flow over HTTP, stream and timers (integration: DynamoDB Loca
       stack.clock.now,
     );
     expect((await stack.deps.store.loadLease(key)).lease?.takeoverNotBefore).toBeUndefined();
+  });
+
+  it('scans each lease whole once, however the pages fall, as loadLease reads it', async () => {
+    for (const name of ['sched-c', 'sched-d', 'sched-e'])
+      await stack.post('/clusters/beta/leasecandidates', candidate(name, NEWER, stack.clock.now));
+    await stack.streams.drain();
+    const whole: ScannedLease[] = [];
+    for await (const entry of stack.deps.store.scanLeases()) whole.push(entry);
+    // Two items a page: every partition of more than two items spans pages.
+    const paged = new DynamoDbStore(stack.dynamodb.client, stack.tableName, 2);
+    const split: ScannedLease[] = [];
+    for await (const entry of paged.scanLeases()) split.push(entry);
+    expect(split).toEqual(whole);
+    const names = whole.map((e) => `${e.key.scope}/${e.key.name}`);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names.length).toBeGreaterThan(1);
+    for (const { key, state } of whole) expect(state).toEqual(await stack.deps.store.loadLease(key));
+    const beta = whole.find((e) => e.key.scope === 'beta');
+    expect(beta?.state?.candidates.map((c) => c.name).sort()).toEqual(['sched-c', 'sched-d', 'sched-e']);
   });
 
   it('collects a candidate that has not renewed for 30 minutes, on the sweep', async () => {

@@ -1,20 +1,32 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
-import { ungroupedLeases } from '../../lib/coordinator/ports.js';
-import type { CoordinatorDeps } from '../../lib/coordinator/reconcile-lease.js';
+import { needsLook } from '../../lib/coordinator/lease-triage.js';
+import { type LeaseKey, ungroupedLeases } from '../../lib/coordinator/ports.js';
+import { type CoordinatorDeps, reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import { handleSweep } from '../../lib/handlers/sweep.js';
 import { InMemoryTable } from '../helpers/in-memory-store.js';
 
-const NOW = Date.UTC(2026, 10, 25, 12);
+const START = Date.UTC(2026, 10, 25, 12);
 const LEASES = 40;
+const READS = new Set(['loadLease', 'scanLeases']);
 
-/** Forty leases with one candidate each, never elected: the sweep is what elects them. */
+/**
+ * Forty leases with one candidate each, never elected: the sweep is what elects them. Timers are
+ * never delivered (deliverAt does nothing), as if every one were lost: the sweep is the backstop.
+ */
 async function table() {
-  const memory = new InMemoryTable(() => NOW);
-  const store = memory.store(async () => {});
+  let now = START;
+  const memory = new InMemoryTable(() => now);
+  const requests: string[] = [];
+  const store = memory.store(async (request) => {
+    requests.push(request);
+  });
+  const keys: LeaseKey[] = [];
   for (let i = 0; i < LEASES; i++) {
+    const key = { scope: 'alpha', namespace: 'kube-system', name: `lease-${i}` };
+    keys.push(key);
     await store.putHeartbeat(
-      { scope: 'alpha', namespace: 'kube-system', name: `lease-${i}` },
+      key,
       'alpha',
       {
         apiVersion: 'v1beta1',
@@ -24,33 +36,80 @@ async function table() {
         binaryVersion: '1.34.0',
         emulationVersion: '1.34.0',
         strategy: 'OldestEmulationVersion',
-        renewTime: NOW,
+        renewTime: now,
       },
-      NOW,
+      now,
     );
   }
   const deps: CoordinatorDeps = {
     store,
     timers: { deliverAt: async () => {} },
-    clock: () => NOW,
+    clock: () => now,
     logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
     leases: ungroupedLeases,
   };
   const holders = async () => {
     let held = 0;
-    for await (const key of store.listLeaseKeys())
+    for (const key of keys)
       if ((await store.loadLease(key)).lease?.record.holderIdentity !== undefined) held++;
     return held;
   };
-  return { deps, holders };
+  /** Write requests (conditional ones that fail included: DynamoDB bills them too). */
+  const writes = () => requests.filter((r) => !READS.has(r)).length;
+  const advance = (ms: number) => {
+    now += ms;
+  };
+  return { deps, store, keys, holders, writes, advance };
 }
 
 describe('sweep (unit: in-memory table)', () => {
-  it('reconciles every lease', async () => {
+  it('reconciles every lease that needs a decision', async () => {
     const { deps, holders } = await table();
     const result = await handleSweep(deps);
-    expect(result).toEqual({ reconciled: LEASES, failed: 0, stoppedEarly: false });
+    expect(result).toEqual({ scanned: LEASES, reconciled: LEASES, failed: 0, stoppedEarly: false });
     expect(await holders()).toBe(LEASES);
+  });
+
+  it('leaves settled leases alone: a second sweep at once scans them all, reconciles none and writes nothing', async () => {
+    const { deps, writes } = await table();
+    await handleSweep(deps);
+    const before = writes();
+    const result = await handleSweep(deps);
+    expect(result).toEqual({ scanned: LEASES, reconciled: 0, failed: 0, stoppedEarly: false });
+    expect(writes()).toBe(before);
+  });
+
+  it('looks again at a lease whose timer fell due and was never delivered', async () => {
+    const { deps, advance } = await table();
+    await handleSweep(deps);
+    // Past the elected holders' lease duration: each lease's pending timer has fallen due.
+    advance(60_000);
+    const result = await handleSweep(deps);
+    expect(result.reconciled).toBe(LEASES);
+  });
+
+  it('judges from the scan exactly as a reconcile would: a lease judged quiet is one a reconcile leaves unwritten', async () => {
+    const { deps, store, keys, writes, advance } = await table();
+    await handleSweep(deps);
+    let quiet = 0;
+    let busy = 0;
+    // Walk through the leases' lives (renewal windows, timers due, candidates aging) in 1.7 s steps.
+    for (let step = 0; step < 40; step++) {
+      advance(1_700);
+      for (const key of keys.slice(0, 5)) {
+        const judged = needsLook(await store.loadLease(key), deps.clock());
+        const before = writes();
+        await reconcileLease(deps, key);
+        const wrote = writes() > before;
+        if (!judged) {
+          expect(wrote, `lease ${key.name} at +${step * 1.7} s`).toBe(false);
+          quiet++;
+        } else busy++;
+      }
+    }
+    // Both verdicts occurred, so the assertion above was exercised.
+    expect(quiet).toBeGreaterThan(0);
+    expect(busy).toBeGreaterThan(0);
   });
 
   it('starts no reconcile once the invocation is near its deadline, and says it stopped early', async () => {
@@ -64,6 +123,7 @@ describe('sweep (unit: in-memory table)', () => {
     expect(result.failed).toBe(0);
     // 60 s, 3 s a lease, 5 s kept back: the 19th leaves 3 s.
     expect(result.reconciled).toBe(19);
+    expect(result.scanned).toBe(19);
     expect(await holders()).toBe(result.reconciled);
   });
 });

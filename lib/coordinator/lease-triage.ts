@@ -1,0 +1,26 @@
+import { collectableCandidates } from '../election/liveness.js';
+import { reconcileStep } from '../election/reconcile.js';
+import type { Millis } from '../election/types.js';
+import type { LeaseState } from './ports.js';
+
+/**
+ * A timer still pending at or before `dueAt` will look at the lease by then and arm the next one,
+ * so arming another is useless (and its write would fail its condition, billed all the same).
+ */
+export function pendingTimerCovers(timerDueAt: Millis | undefined, now: Millis, dueAt: Millis): boolean {
+  return timerDueAt !== undefined && timerDueAt > now && timerDueAt <= dueAt;
+}
+
+/**
+ * Whether a reconcile of this lease, at `now`, would write anything: collect an expired candidate,
+ * take an election step, ping, or arm a timer that is missing or lost. The sweep asks this of
+ * what its scan read, and reconciles (reading the lease again, strongly) only the leases where
+ * it is true; the rest cost it nothing beyond their share of the scan.
+ */
+export function needsLook(state: LeaseState, now: Millis): boolean {
+  const expired = collectableCandidates(state.candidates, now).filter((c) => c.resourceVersion === undefined);
+  if (expired.length > 0) return true;
+  const step = reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now });
+  if (step.action !== 'none' || step.write !== null || step.ping.length > 0) return true;
+  return step.requeueAfterMs > 0 && !pendingTimerCovers(state.timerDueAt, now, now + step.requeueAfterMs);
+}
