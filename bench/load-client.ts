@@ -2,7 +2,7 @@ import { Agent, request } from 'node:http';
 
 export type Outcome = 'ok' | 'conflict' | 'client-error' | 'server-error' | 'network-error';
 
-/** POSTs JSON over a bounded pool of keep-alive connections; the body is read and discarded. */
+/** Sends JSON over a bounded pool of keep-alive connections; the body is read and discarded. */
 export class KeepAliveClient {
   private readonly agent: Agent;
   private readonly url: URL;
@@ -13,13 +13,17 @@ export class KeepAliveClient {
   }
 
   post(path: string, body: string): Promise<{ status: number; error?: Error }> {
+    return this.send('POST', path, body);
+  }
+
+  send(method: string, path: string, body: string): Promise<{ status: number; error?: Error }> {
     return new Promise((resolve) => {
       const req = request(
         {
           agent: this.agent,
           host: this.url.hostname,
           port: this.url.port,
-          method: 'POST',
+          method,
           path,
           headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
           timeout: 30_000,

@@ -5,6 +5,11 @@ export interface LoadOptions {
   readonly ratePerCandidate: number;
   readonly duration: number;
   readonly connections: number;
+  /** Each lease's leader renews it over the holder API (off: every lease expires and is elected again). */
+  readonly renew: boolean;
+  readonly renewEvery: number;
+  /** How long the table-only baseline runs, after the load. */
+  readonly baselineSeconds: number;
   readonly out: string;
 }
 
@@ -21,6 +26,14 @@ export function parseLoadOptions(argv: readonly string[]): LoadOptions {
     .option('--rate-per-candidate <n>', 'heartbeats per second per candidate', positiveInteger, 1)
     .option('--duration <seconds>', 'how long to send', positiveInteger, 300)
     .option('--connections <n>', 'keep-alive connections to the HTTP API', positiveInteger, 64)
+    .option('--renew-every <seconds>', "how often each lease's leader renews it", positiveInteger, 2)
+    .option('--no-renew', 'leaders never renew: every lease runs out and is elected again (a storm)')
+    .option(
+      '--baseline-seconds <seconds>',
+      'how long the table-only baseline runs after the load',
+      positiveInteger,
+      20,
+    )
     .option('--out <dir>', 'where the markdown report goes', 'bench/results')
     .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
     .parse([...argv], { from: 'user' });

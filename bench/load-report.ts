@@ -1,6 +1,8 @@
+import type { TableCeiling } from './load-baseline.js';
 import type { GeneratorCounts } from './load-generator.js';
 import type { Sample } from './load-monitor.js';
 import type { LoadOptions } from './load-options.js';
+import { RENEW_LEASE_DURATION_SECONDS, type RenewalCounts } from './load-renewer.js';
 import { type LatencyHistogram, quantile, slope } from './load-stats.js';
 import type { Verification } from './load-verify.js';
 
@@ -9,6 +11,10 @@ export interface LoadRun {
   readonly startedAt: Date;
   readonly machine: { cores: number; cpuModel: string; loadAverageAtStart: number[]; node: string };
   readonly leases: number;
+  /** The leaders' Lease renewals, when they ran. */
+  readonly renewals: RenewalCounts | undefined;
+  /** The table alone, measured after the load in the same command: the baseline. */
+  readonly ceiling: TableCeiling;
   /** Seconds from the first beat's slot to the last answer. */
   readonly elapsedSeconds: number;
   readonly counts: GeneratorCounts;
@@ -86,6 +92,16 @@ export function renderLoadRun(run: LoadRun): Verdict {
     [
       'achieved rate (2xx, mean)',
       `${f1(ok / o.duration)}/s over ${o.duration} s (${f1((100 * ok) / (target * o.duration))} % of target)`,
+    ],
+    [
+      'baseline: the table alone',
+      `${f0(run.ceiling.writesPerSecond)} conditional writes/s (${run.ceiling.inFlight} in flight, ${f0(run.ceiling.seconds)} s, same DynamoDB Local and SDK, after the load); heartbeats achieved / baseline = ${f2(ok / o.duration / run.ceiling.writesPerSecond)}`,
+    ],
+    [
+      'lease renewals by the leaders',
+      run.renewals === undefined
+        ? 'none (--no-renew): each lease runs out 5 s after each decision and is elected again'
+        : `every ${o.renewEvery} s per lease, ${RENEW_LEASE_DURATION_SECONDS} s duration: ${run.renewals.sent} sent, ${run.renewals.ok} renewed, ${run.renewals.notHolder} not holder (409), ${run.renewals.other} other`,
     ],
     [
       'achieved rate per second',
@@ -178,7 +194,7 @@ export function renderLoadRun(run: LoadRun): Verdict {
   const markdown = [
     `# Load: ${o.candidates} candidates x ${o.ratePerCandidate}/s for ${o.duration} s`,
     '',
-    `Run ${run.startedAt.toISOString()} with \`npx tsx bench/load.ts --candidates ${o.candidates} --rate-per-candidate ${o.ratePerCandidate} --duration ${o.duration} --connections ${o.connections}\`.`,
+    `Run ${run.startedAt.toISOString()} with \`npx tsx bench/load.ts --candidates ${o.candidates} --rate-per-candidate ${o.ratePerCandidate} --duration ${o.duration} --connections ${o.connections} ${o.renew ? `--renew-every ${o.renewEvery}` : '--no-renew'} --baseline-seconds ${o.baselineSeconds}\`.`,
     `Machine: ${run.machine.cores} cores (${run.machine.cpuModel}), shared with other users' processes; load average ${run.machine.loadAverageAtStart.map((n) => n.toFixed(2)).join(' ')} at start; Node ${run.machine.node}.`,
     'Local stack in one Node process (HTTP API, elect stream runner, timers, and the load generator itself) plus the DynamoDB Local JVM.',
     '',

@@ -3,11 +3,13 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startLocalCoordinator } from '../lib/local/local-coordinator.js';
+import { measureTableCeiling } from './load-baseline.js';
 import { KeepAliveClient } from './load-client.js';
 import { CANDIDATES_PER_LEASE, HeartbeatGenerator } from './load-generator.js';
 import { Monitor, StreamObserver } from './load-monitor.js';
 import { parseLoadOptions } from './load-options.js';
 import { findJavaChild } from './load-proc.js';
+import { LeaseRenewer } from './load-renewer.js';
 import { renderLoadRun } from './load-report.js';
 import { verifyHeartbeats } from './load-verify.js';
 
@@ -58,7 +60,10 @@ async function main(): Promise<number> {
     console.error(
       `load: ${options.candidates} candidates x ${options.ratePerCandidate}/s for ${options.duration} s against ${coordinator.url} (JVM pid ${jvmPid})`,
     );
+    const leases = Math.ceil(options.candidates / CANDIDATES_PER_LEASE);
+    const renewer = options.renew ? new LeaseRenewer(client, leases, options.renewEvery) : undefined;
     const run = generator.run();
+    renewer?.start(generator.startedAt);
     monitor.start(SAMPLE_EVERY_MS);
     const first = monitor.sample();
     const progress = setInterval(() => {
@@ -68,6 +73,7 @@ async function main(): Promise<number> {
       );
     }, 10_000);
     await run;
+    await renewer?.stop();
     clearInterval(progress);
     console.error('load: all heartbeats answered; draining the stream and reading every lease back');
     monitor.stop();
@@ -80,6 +86,15 @@ async function main(): Promise<number> {
     const drainSeconds = (performance.now() - drainStart) / 1000;
     const backlogAfterDrain = generator.counts.byOutcome.ok - observer.heartbeatRecords;
     const verification = await verifyHeartbeats(coordinator.deps.store, generator.lastAcked);
+    console.error(
+      `load: baseline, the table alone: conditional writes with ${options.connections} in flight for ${options.baselineSeconds} s`,
+    );
+    const ceiling = await measureTableCeiling(
+      coordinator.dynamodb.client,
+      leases * CANDIDATES_PER_LEASE,
+      options.connections,
+      options.baselineSeconds,
+    );
 
     const verdict = renderLoadRun({
       options,
@@ -90,7 +105,9 @@ async function main(): Promise<number> {
         loadAverageAtStart,
         node: process.version,
       },
-      leases: Math.ceil(options.candidates / CANDIDATES_PER_LEASE),
+      leases,
+      renewals: renewer?.counts,
+      ceiling,
       elapsedSeconds,
       counts: generator.counts,
       okPerSecond: generator.okPerSecond,
