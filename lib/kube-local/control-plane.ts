@@ -25,6 +25,12 @@ export interface ControlPlane {
   /** Stops the apiserver only: the cluster "goes away" and comes back with startApiserver. */
   stopApiserver(): Promise<void>;
   startApiserver(): Promise<void>;
+  /**
+   * Freezes the apiserver (SIGSTOP): connections still open and requests still go in, but nothing
+   * answers, as with a hung server or a half-open network path. `thawApiserver` resumes it.
+   */
+  freezeApiserver(): void;
+  thawApiserver(): void;
   stop(): Promise<void>;
 }
 
@@ -35,6 +41,12 @@ function spawnLogged(bin: string, args: string[], log: string, detached: boolean
   if (detached) child.unref();
   closeSync(fd);
   return child;
+}
+
+function signal(child: ChildProcess | undefined, name: 'SIGSTOP' | 'SIGCONT'): void {
+  if (child?.pid === undefined || child.exitCode !== null)
+    throw new CoordinatorError(`no running apiserver to ${name}`);
+  process.kill(child.pid, name);
 }
 
 async function kill(child: ChildProcess | undefined): Promise<void> {
@@ -169,6 +181,8 @@ export async function startControlPlane(
     pids: () => [etcd.pid, apiserver?.pid].filter((pid): pid is number => pid !== undefined),
     stopApiserver: () => kill(apiserver),
     startApiserver,
+    freezeApiserver: () => signal(apiserver, 'SIGSTOP'),
+    thawApiserver: () => signal(apiserver, 'SIGCONT'),
     stop,
   };
 }

@@ -219,6 +219,31 @@ describe('fault injection on the real stack (e2e: DynamoDB Local + 2 kube-apiser
     expect(overlaps(processes)).toEqual([]);
   }, 120_000);
 
+  it("2c. the holder's own apiserver hung (SIGSTOP, every request times out): no failover while it hangs, one leader once it answers", async () => {
+    const old = soleLeader();
+    const hung = homes.get(old.identity) as ControlPlane;
+    const termBefore = (await table()).lease?.record.term;
+    const timersBefore = coordinator.timers.invocations.batches;
+    hung.freezeApiserver();
+    try {
+      // Each look now waits out the request timeout before the takeover is held off again.
+      await waitFor(
+        async () =>
+          !old.leading &&
+          (await table()).lease?.takeoverNotBefore !== undefined &&
+          coordinator.timers.invocations.batches - timersBefore >= 3,
+      );
+      const held = (await table()).lease;
+      expect(leaders()).toEqual([]);
+      expect(held?.record.holderIdentity).toBe(old.identity);
+      expect(held?.record.term).toBe(termBefore);
+    } finally {
+      hung.thawApiserver();
+    }
+    await waitFor(() => agrees([alpha, beta]));
+    expect(overlaps(processes)).toEqual([]);
+  }, 180_000);
+
   it('3. table writes throttled while a candidate joins: its heartbeat is stored after the window, the decision holds', async () => {
     const failedBefore = throttle.failed;
     throttle.on = true;
