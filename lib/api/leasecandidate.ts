@@ -134,11 +134,17 @@ const envelope = z.looseObject(
   { error: 'must be a LeaseCandidate object' },
 );
 
+function objectSchema(spec: typeof singleStrategySpec | typeof preferredStrategiesSpec) {
+  return z.looseObject({ metadata: z.unknown().pipe(metadata), spec: z.unknown().pipe(spec) });
+}
+
+// Built once: zod compiles a schema on its first parse, and a schema built per call (once per
+// heartbeat) paid that again every time.
+const withPreferredStrategies = objectSchema(preferredStrategiesSpec);
+const withSingleStrategy = objectSchema(singleStrategySpec);
+
 function schemaFor(apiVersion: CandidateApiVersion) {
-  return z.looseObject({
-    metadata: z.unknown().pipe(metadata),
-    spec: z.unknown().pipe(apiVersion === 'v1alpha1' ? preferredStrategiesSpec : singleStrategySpec),
-  });
+  return apiVersion === 'v1alpha1' ? withPreferredStrategies : withSingleStrategy;
 }
 
 /**
