@@ -212,6 +212,7 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
         ]),
       ),
       '',
+      ...sweepTable(r.throughput),
       'Cost per event stays flat when WCU / RCU per renewal do not grow with the number of leases.',
       'Table calls are booked to the function that made them. The minute sweep scans the whole table whatever the',
       'traffic (and reconciles only the leases that need a write); a round that lasts minutes (10,000 leases)',
@@ -344,4 +345,29 @@ function costSection(r: BenchResults): string[] {
     );
   }
   return lines;
+}
+
+/** The sweep metered after each HTTP round: what the minute schedule costs, and how long it takes. */
+function sweepTable(rows: readonly ThroughputRow[]): string[] {
+  const swept = rows.filter((t) => t.sweepRun !== undefined && t.sweepPerLease !== undefined);
+  if (swept.length === 0) return [];
+  return [
+    '',
+    'One sweep over the table after each HTTP round (all leases settled, every timer pending):',
+    '',
+    row(['leases', 'scanned', 'reconciled', 'seconds', 'leases / s', 'RCU / lease', 'WCU / lease']),
+    row(['---', '---', '---', '---', '---', '---', '---']),
+    ...swept.map((t) =>
+      row([
+        t.leases,
+        t.sweepRun?.scanned ?? 0,
+        t.sweepRun?.reconciled ?? 0,
+        (t.sweepRun?.seconds ?? 0).toFixed(2),
+        (t.leases / (t.sweepRun?.seconds ?? 1)).toFixed(0),
+        (t.sweepPerLease?.readUnits ?? 0).toFixed(3),
+        (t.sweepPerLease?.writeUnits ?? 0).toFixed(3),
+      ]),
+    ),
+    '',
+  ];
 }

@@ -31,6 +31,8 @@ export interface ThroughputRow {
   readonly sweepCallsInRound: number;
   /** HTTP rows: one sweep over the table after the round, per lease (the sweep's fixed cost). */
   readonly sweepPerLease?: { readonly readUnits: number; readonly writeUnits: number };
+  /** HTTP rows: that sweep's wall time, and the leases it found needing a reconcile. */
+  readonly sweepRun?: { readonly seconds: number; readonly scanned: number; readonly reconciled: number };
 }
 
 const CANDIDATES_PER_LEASE = 3;
@@ -151,11 +153,14 @@ export async function measureHttpThroughput(scales: readonly number[]): Promise<
       const row = measuredRow('http', leases, candidates.length, seconds, before, after, coordinator.streams);
       // One sweep, metered alone: what the schedule costs per lease each minute, at this scale.
       // (The ingest rows below run with the minute schedule on, and show its calls in their rounds.)
-      await coordinator.sweep();
+      const sweepStarted = performance.now();
+      const swept = await coordinator.sweep();
+      const sweepSeconds = (performance.now() - sweepStarted) / 1000;
       const sweep = consumedBetween(after, meter.snapshot(), (name) => name === 'sweep');
       rows.push({
         ...row,
         sweepPerLease: { readUnits: sweep.readUnits / leases, writeUnits: sweep.writeUnits / leases },
+        sweepRun: { seconds: sweepSeconds, scanned: swept.scanned, reconciled: swept.reconciled },
       });
     } finally {
       await agent.close();
