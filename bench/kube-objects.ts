@@ -51,7 +51,10 @@ export async function leaseHeldBy(plane: ControlPlane, lease: string, holder: st
     async () => {
       const res = await kube(plane, 'GET', `${LEASES}/${lease}`);
       const spec = (res.json.spec ?? {}) as { holderIdentity?: string };
-      if (spec.holderIdentity !== holder) throw new Error(`Lease ${lease} is not held by ${holder} yet`);
+      if (spec.holderIdentity !== holder)
+        throw new Error(
+          `Lease ${lease} is not held by ${holder} yet (GET ${res.status}, holder ${spec.holderIdentity ?? 'none'})`,
+        );
     },
     // Generous: at 10,000 leases the setup shares two cores with the minute sweep.
     { retries: 600, minTimeout: 100, maxTimeout: 1000 },

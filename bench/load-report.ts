@@ -95,7 +95,7 @@ export function renderLoadRun(run: LoadRun): Verdict {
     ],
     [
       'baseline: the table alone',
-      `${f0(run.ceiling.writesPerSecond)} conditional writes/s (${run.ceiling.inFlight} in flight, ${f0(run.ceiling.seconds)} s, same DynamoDB Local and SDK, after the load); heartbeats achieved / baseline = ${f2(ok / o.duration / run.ceiling.writesPerSecond)}`,
+      `${f0(run.ceiling.writesPerSecond)} conditional writes/s (${run.ceiling.inFlight} in flight, ${f0(run.ceiling.seconds)} s, same DynamoDB Local build and SDK, a fresh JVM after the load); heartbeats achieved / baseline = ${f2(ok / o.duration / run.ceiling.writesPerSecond)}`,
     ],
     [
       'lease renewals by the leaders',

@@ -40,6 +40,7 @@ async function main(): Promise<number> {
     observe: observer.observe,
   });
   const client = new KeepAliveClient(coordinator.url, options.connections);
+  let stopped = false;
   try {
     const jvmPid = findJavaChild();
     if (jvmPid === undefined)
@@ -86,11 +87,13 @@ async function main(): Promise<number> {
     const drainSeconds = (performance.now() - drainStart) / 1000;
     const backlogAfterDrain = generator.counts.byOutcome.ok - observer.heartbeatRecords;
     const verification = await verifyHeartbeats(coordinator.deps.store, generator.lastAcked);
+    client.close();
+    await coordinator.stop();
+    stopped = true;
     console.error(
-      `load: baseline, the table alone: conditional writes with ${options.connections} in flight for ${options.baselineSeconds} s`,
+      `load: baseline, the table alone (a fresh DynamoDB Local): conditional writes with ${options.connections} in flight for ${options.baselineSeconds} s`,
     );
     const ceiling = await measureTableCeiling(
-      coordinator.dynamodb.client,
       leases * CANDIDATES_PER_LEASE,
       options.connections,
       options.baselineSeconds,
@@ -139,8 +142,10 @@ async function main(): Promise<number> {
     console.log('PASS: no heartbeat lost, stream not stuck');
     return 0;
   } finally {
-    client.close();
-    await coordinator.stop();
+    if (!stopped) {
+      client.close();
+      await coordinator.stop();
+    }
   }
 }
 

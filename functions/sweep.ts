@@ -12,8 +12,8 @@ export const handler: ScheduledHandler = async (_event, context) => {
     context,
     cluster === undefined
       ? undefined
-      : async (key) => {
-          await collectExpiredCandidates(cluster, key, deps.clock());
+      : async (key, scanned) => {
+          await collectExpiredCandidates(cluster, key, deps.clock(), scanned);
           await mirrorLease(cluster, key);
         },
   );

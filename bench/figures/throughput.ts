@@ -201,7 +201,12 @@ export async function measureIngestThroughput(
           const [best, ...others] = names.slice(l * CANDIDATES_PER_LEASE, (l + 1) * CANDIDATES_PER_LEASE);
           if (best === undefined) return;
           await createCandidate(plane, best.name, best.lease, { binary: '1.35.0', emulation: '1.34.0' });
-          await leaseHeldBy(plane, best.lease, best.name);
+          await leaseHeldBy(plane, best.lease, best.name).catch(async (error: unknown) => {
+            // Say what the table holds for the lease, to tell a lost event from a lost decision or mirror.
+            const key = { scope: plane.name, namespace: 'default', name: best.lease };
+            const state = await bench.coordinator.deps.store.loadLease(key);
+            throw new Error(`${(error as Error).message}; table: ${JSON.stringify(state)}`, { cause: error });
+          });
           for (const c of others)
             await createCandidate(plane, c.name, c.lease, { binary: '1.35.0', emulation: '1.35.0' });
           await holdLease(plane, best.lease, 3600);

@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { needsLook } from '../coordinator/lease-triage.js';
-import type { LeaseKey } from '../coordinator/ports.js';
+import type { LeaseKey, LeaseState } from '../coordinator/ports.js';
 import { type CoordinatorDeps, reconcileLease } from '../coordinator/reconcile-lease.js';
 
 /** Stop starting reconciles this long before the Lambda deadline, so none is cut off half-way. */
@@ -25,8 +25,11 @@ export interface SweepResult {
 export async function handleSweep(
   deps: CoordinatorDeps,
   context?: Pick<Context, 'getRemainingTimeInMillis'>,
-  /** With clusters: collect expired candidates there and repair Leases changed by others. */
-  clusterPass?: (key: LeaseKey) => Promise<unknown>,
+  /**
+   * With clusters: collect expired candidates there and repair Leases changed by others. Given
+   * the scanned state when the lease was not reconciled just before (so the scan is still its view).
+   */
+  clusterPass?: (key: LeaseKey, scanned?: LeaseState) => Promise<unknown>,
 ): Promise<SweepResult> {
   let scanned = 0;
   let reconciled = 0;
@@ -42,8 +45,10 @@ export async function handleSweep(
       if (state === undefined || needsLook(state, deps.clock())) {
         await reconcileLease(deps, key);
         reconciled++;
+        await clusterPass?.(key);
+      } else {
+        await clusterPass?.(key, state);
       }
-      await clusterPass?.(key);
     } catch (error) {
       failed++;
       deps.logger.error('sweep reconcile failed', { lease: key, error: error as Error });

@@ -6,7 +6,7 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import type { ClustersConfig } from '../clusters/config.js';
 import { holderClusterPolicy, leaseResolver } from '../clusters/lease-groups.js';
 import { ClusterRegistry, defaultFactory } from '../clusters/registry.js';
-import { type Clock, type LeaseKey, ungroupedLeases } from '../coordinator/ports.js';
+import { type Clock, type LeaseKey, type LeaseState, ungroupedLeases } from '../coordinator/ports.js';
 import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
 import { handleStreamBatch } from '../handlers/elect.js';
 import { handleMirrorBatch } from '../handlers/mirror.js';
@@ -153,8 +153,8 @@ export async function startLocalCoordinator(
     const clusterPass =
       registry === undefined
         ? undefined
-        : async (key: LeaseKey) => {
-            await collectExpiredCandidates(mirrorDeps, key, deps.clock());
+        : async (key: LeaseKey, scanned?: LeaseState) => {
+            await collectExpiredCandidates(mirrorDeps, key, deps.clock(), scanned);
             await mirrorLease(mirrorDeps, key);
           };
     const sweep = () => invoke('sweep', () => handleSweep(deps, undefined, clusterPass));

@@ -18,6 +18,8 @@ interface Pending {
  */
 export class LocalTimerQueue implements TimerQueue {
   private readonly pending = new Set<Pending>();
+  /** Deliveries still running, so stop() can wait for them before the table goes away. */
+  private readonly running = new Set<Promise<void>>();
   private sequence = 0;
   /** Deliveries to `requeue`: what Lambda would bill (one SQS-triggered invocation each). */
   readonly invocations = { batches: 0 };
@@ -35,7 +37,9 @@ export class LocalTimerQueue implements TimerQueue {
       entry.handle = setTimeout(
         () => {
           this.pending.delete(entry);
-          this.fire([entry]).catch(this.onError);
+          const delivery = this.fire([entry]).catch(this.onError);
+          this.running.add(delivery);
+          void delivery.finally(() => this.running.delete(delivery));
         },
         Math.max(0, dueAt - now),
       );
@@ -62,9 +66,11 @@ export class LocalTimerQueue implements TimerQueue {
     return dues.length === 0 ? undefined : Math.min(...dues);
   }
 
-  stop(): void {
+  /** Fires nothing more, and resolves once the deliveries already running have finished. */
+  async stop(): Promise<void> {
     for (const entry of this.pending) if (entry.handle !== undefined) clearTimeout(entry.handle);
     this.pending.clear();
+    await Promise.all(this.running);
   }
 
   private async fire(entries: readonly Pending[]): Promise<void> {

@@ -1,4 +1,4 @@
-import type { LeaseKey } from '../coordinator/ports.js';
+import type { LeaseKey, LeaseState } from '../coordinator/ports.js';
 import { collectableCandidates } from '../election/liveness.js';
 import type { Millis } from '../election/types.js';
 import type { MirrorDeps } from './mirror.js';
@@ -12,7 +12,14 @@ export async function collectExpiredCandidates(
   deps: MirrorDeps,
   key: LeaseKey,
   now: Millis,
+  /**
+   * What the sweep's scan read, if it did. A candidate only expires further with time and a
+   * renewal only makes it younger, so when none in it is collectable now, none is, and the lease
+   * is not read again.
+   */
+  scanned?: LeaseState,
 ): Promise<string[]> {
+  if (scanned !== undefined && collectableCandidates(scanned.candidates, now).length === 0) return [];
   const { candidates } = await deps.store.loadLease(key);
   const expired = collectableCandidates(candidates, now);
   const collected: string[] = [];

@@ -334,8 +334,8 @@ async function runModel(s: fc.Scheduler, offsets: readonly number[], rounds: rea
       case 'sweep': {
         const { deps, mirrorDeps } = invocation('sweep', action.crashAt);
         await crashTolerant(
-          handleSweep(deps, undefined, async (key) => {
-            await collectExpiredCandidates(mirrorDeps, key, clock());
+          handleSweep(deps, undefined, async (key, scanned) => {
+            await collectExpiredCandidates(mirrorDeps, key, clock(), scanned);
             await mirrorLease(mirrorDeps, key);
           }),
         );

@@ -112,6 +112,22 @@ describe('sweep (unit: in-memory table)', () => {
     expect(busy).toBeGreaterThan(0);
   });
 
+  it("hands the cluster pass the scan's view of a lease it left alone, and nothing for one it reconciled", async () => {
+    const { deps } = await table();
+    const first: (string | undefined)[] = [];
+    await handleSweep(deps, undefined, async (_key, scanned) => {
+      first.push(scanned === undefined ? undefined : 'scanned');
+    });
+    const second: (number | undefined)[] = [];
+    await handleSweep(deps, undefined, async (_key, scanned) => {
+      second.push(scanned?.lease?.record.term);
+    });
+    // First sweep: every lease needed an election, so the pass reads for itself.
+    expect(first).toEqual(Array(LEASES).fill(undefined));
+    // Second: all settled, and the pass sees what the scan read (each lease elected, term 1).
+    expect(second).toEqual(Array(LEASES).fill(1));
+  });
+
   it('starts no reconcile once the invocation is near its deadline, and says it stopped early', async () => {
     const { deps, holders } = await table();
     let remaining = 60_000;
