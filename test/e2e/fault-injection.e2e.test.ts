@@ -195,53 +195,56 @@ describe('fault injection on the real stack (e2e: DynamoDB Local + 2 kube-apiser
     expect(overlaps(processes)).toEqual([]);
   }, 120_000);
 
-  it("2b. the holder's own apiserver stopped: no failover while it cannot be read (Wait), one leader once it is back", async () => {
+  /**
+   * Cuts the holder off from us by `cut` on its own apiserver, and checks that its lease is held,
+   * not taken over (Wait), over `looks` looks at it; then `heal`s it and checks that one process
+   * leads, the table and both Leases agree, and no leadership intervals overlap.
+   */
+  const holdsThroughOutage = async (
+    cut: (home: ControlPlane) => Promise<void> | void,
+    heal: (home: ControlPlane) => Promise<void> | void,
+    looks: number,
+  ) => {
     const old = soleLeader();
-    const down = homes.get(old.identity) as ControlPlane;
+    const home = homes.get(old.identity) as ControlPlane;
     const termBefore = (await table()).lease?.record.term;
     const timersBefore = coordinator.timers.invocations.batches;
-    await down.stopApiserver();
-    // The old holder gives up at its renew deadline; the lease runs out on our clock; the takeover
-    // is held off (recorded in the table) and looked at again, several times, while the cluster is down.
-    await waitFor(
-      async () =>
-        !old.leading &&
-        (await table()).lease?.takeoverNotBefore !== undefined &&
-        coordinator.timers.invocations.batches - timersBefore >= 4,
-    );
-    const held = (await table()).lease;
-    expect(leaders()).toEqual([]);
-    expect(held?.record.holderIdentity).toBe(old.identity);
-    expect(held?.record.term).toBe(termBefore);
-
-    await down.startApiserver();
-    await waitFor(() => agrees([alpha, beta]));
-    expect(overlaps(processes)).toEqual([]);
-  }, 120_000);
-
-  it("2c. the holder's own apiserver hung (SIGSTOP, every request times out): no failover while it hangs, one leader once it answers", async () => {
-    const old = soleLeader();
-    const hung = homes.get(old.identity) as ControlPlane;
-    const termBefore = (await table()).lease?.record.term;
-    const timersBefore = coordinator.timers.invocations.batches;
-    hung.freezeApiserver();
+    await cut(home);
     try {
-      // Each look now waits out the request timeout before the takeover is held off again.
+      // The old holder gives up at its renew deadline; the lease runs out on our clock; the
+      // takeover is held off (recorded in the table) and looked at again while the cluster is out.
       await waitFor(
         async () =>
           !old.leading &&
           (await table()).lease?.takeoverNotBefore !== undefined &&
-          coordinator.timers.invocations.batches - timersBefore >= 3,
+          coordinator.timers.invocations.batches - timersBefore >= looks,
       );
       const held = (await table()).lease;
       expect(leaders()).toEqual([]);
       expect(held?.record.holderIdentity).toBe(old.identity);
       expect(held?.record.term).toBe(termBefore);
     } finally {
-      hung.thawApiserver();
+      await heal(home);
     }
     await waitFor(() => agrees([alpha, beta]));
     expect(overlaps(processes)).toEqual([]);
+  };
+
+  it("2b. the holder's own apiserver stopped: no failover while it cannot be read (Wait), one leader once it is back", async () => {
+    await holdsThroughOutage(
+      (home) => home.stopApiserver(),
+      (home) => home.startApiserver(),
+      4,
+    );
+  }, 120_000);
+
+  it("2c. the holder's own apiserver hung (SIGSTOP, every request times out): no failover while it hangs, one leader once it answers", async () => {
+    // Each look now waits out the request timeout before the takeover is held off again.
+    await holdsThroughOutage(
+      (home) => home.freezeApiserver(),
+      (home) => home.thawApiserver(),
+      3,
+    );
   }, 180_000);
 
   it('3. table writes throttled while a candidate joins: its heartbeat is stored after the window, the decision holds', async () => {
