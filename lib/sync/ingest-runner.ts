@@ -1,5 +1,6 @@
 import type { LeaseKey } from '../coordinator/ports.js';
 import type { CandidateApiVersion } from '../election/types.js';
+import { CoordinatorError } from '../errors.js';
 import type { ClusterPort, RawObject, WatchPhase } from '../kube/cluster.js';
 import { HolderHints } from './holder-hints.js';
 import { type IngestDeps, ingestCandidate, ingestLease } from './ingest.js';
@@ -56,8 +57,12 @@ async function listAndWatch(
   hints: HolderHints,
 ): Promise<void> {
   const version = await client.candidateVersion();
-  // An event that could not be stored (the table throttled, say) is not dropped: a relist reads it again.
-  let relist = () => {};
+  // An event that could not be stored (the table throttled, say) is not dropped: a relist reads it
+  // again. One that fails while the lists are handled is remembered, and the watches never start.
+  let failedInList = false;
+  let relist = () => {
+    failedInList = true;
+  };
   const queue = new LatestPerKeyQueue(INGEST_CONCURRENCY, (error) => {
     deps.logger.error('ingest event failed; relisting', { cluster, error: error as Error });
     relist();
@@ -76,6 +81,10 @@ async function listAndWatch(
   for (const candidate of candidates?.items ?? [])
     enqueue('candidate', candidate, () => handleCandidate(deps, cluster, 'ADDED', candidate, options, hints));
   await queue.idle();
+  // Watching from this list's resourceVersion would never show the failed object again unless it
+  // changed: relist instead (after the caller's pause).
+  if (failedInList)
+    throw new CoordinatorError(`cluster ${cluster}: an object of the list was not stored; relisting`);
 
   // Events of one object are handled in the order the apiserver sent them (the newest pending one
   // replaces the others); different objects in parallel.
@@ -117,9 +126,11 @@ async function listAndWatch(
       for (const w of watches) w.then((c) => c.abort()).catch(() => undefined);
       resolve();
     };
-    signal.addEventListener('abort', relist);
+    signal.addEventListener('abort', relist, { once: true });
   });
   await ended;
+  // The signal outlives this list-and-watch; a listener left on it would pile up with each relist.
+  signal.removeEventListener('abort', relist);
   await queue.idle();
 }
 
@@ -162,10 +173,14 @@ function answersPing(raw: RawObject): boolean {
 
 function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    const aborted = () => {
       clearTimeout(timer);
       resolve();
-    });
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', aborted);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', aborted, { once: true });
   });
 }
