@@ -1,7 +1,7 @@
 import { holderOf, isLeaseExpired } from '../election/liveness.js';
 import type { Millis } from '../election/types.js';
 import { ConflictError } from '../errors.js';
-import { clustersOf, type LeaseKey, type StoredLease } from './ports.js';
+import { clustersOf, type LeaseKey, type StoredLease, type TakeoverDeferral } from './ports.js';
 import type { CoordinatorDeps } from './reconcile-lease.js';
 
 /** How often a takeover held off by an unreachable holder cluster looks again. */
@@ -32,10 +32,14 @@ const PROCEED: TakeoverVerdict = { verdict: 'proceed' };
  * recorded, it is recorded (which moves the deadline): decide again.
  *
  * A cluster that cannot be read proves nothing either way: the holder may be down with it, or
- * renewing there while only we are cut off. Under `Wait` (the default) the takeover is deferred,
- * and for one lease duration after the cluster answers again, so that a holder coming back with it
- * can renew the Lease that still names it (client-go does, at its next retry) before anyone else
- * is made leader.
+ * renewing there while only we are cut off. Under `Wait` (the default) the takeover is deferred
+ * until the cluster answers, and then for one more lease duration, counted from that answer, so
+ * that a holder coming back with it can renew the Lease that still names it (client-go does, at
+ * its next retry) before anyone else is made leader. An answer that took longer than half a lease
+ * duration counts as the cluster coming back too: a hung apiserver answers what was queued in
+ * any order once it runs again, the holder's own renewal included (e2e fault 2c found this).
+ *
+ * The verdict's times are taken after the read, which can take as long as its timeout.
  */
 export async function confirmTakeover(
   deps: CoordinatorDeps,
@@ -48,12 +52,15 @@ export async function confirmTakeover(
   if (read === undefined || stored === undefined || holder === undefined) return PROCEED;
   if (!isLeaseExpired(stored.record, now)) return PROCEED;
   const cluster = stored.record.holderCluster ?? (clustersOf(key)[0] as string);
+  const leaseMs = (stored.record.leaseDurationSeconds ?? 0) * 1000;
+  const asked = deps.clock();
   let seen: Awaited<ReturnType<typeof read>>;
   try {
     seen = await read(cluster, key);
   } catch (error) {
-    return unreachable(deps, key, stored, cluster, error as Error, now);
+    return unreachable(deps, key, stored, cluster, error as Error, deps.clock());
   }
+  const answered = deps.clock();
   // The last renewal we know of: the one ingest saw, or else the one the mirror wrote with the decision.
   const known = stored.observedRenewTime ?? stored.record.renewTime ?? Number.NEGATIVE_INFINITY;
   if (seen !== undefined && seen.holderIdentity === holder && seen.renewTime > known) {
@@ -61,10 +68,22 @@ export async function confirmTakeover(
       lease: key,
       holder,
     });
-    await deps.store.observeLease(key, seen, stored, now);
+    await deps.store.observeLease(key, seen, stored, answered);
     return { verdict: 'renewed' };
   }
-  if (stored.takeoverNotBefore !== undefined && stored.takeoverNotBefore > now)
+  if (stored.holderClusterOut === true || answered - asked > leaseMs / 2) {
+    const notBefore = answered + leaseMs;
+    deps.logger.warn('the holder’s cluster answers again; the holder has one lease duration to renew', {
+      lease: key,
+      cluster,
+      holder,
+      answeredAfterMs: answered - asked,
+      notBefore,
+    });
+    await defer(deps, key, stored, { notBefore, holderClusterOut: false }, answered);
+    return { verdict: 'deferred', at: notBefore };
+  }
+  if (stored.takeoverNotBefore !== undefined && stored.takeoverNotBefore > answered)
     return { verdict: 'deferred', at: stored.takeoverNotBefore };
   return PROCEED;
 }
@@ -95,7 +114,23 @@ async function unreachable(
     error,
   });
   const leaseMs = (stored.record.leaseDurationSeconds ?? 0) * 1000;
-  if (!(await deps.store.deferTakeover(key, stored, now + leaseMs + UNREACHABLE_RETRY_MS, now)))
-    throw new ConflictError(`lease ${key.namespace}/${key.name} changed while its holder's cluster was read`);
+  await defer(
+    deps,
+    key,
+    stored,
+    { notBefore: now + leaseMs + UNREACHABLE_RETRY_MS, holderClusterOut: true },
+    now,
+  );
   return { verdict: 'deferred', at: now + UNREACHABLE_RETRY_MS };
+}
+
+async function defer(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+  stored: StoredLease,
+  deferral: TakeoverDeferral,
+  now: Millis,
+): Promise<void> {
+  if (!(await deps.store.deferTakeover(key, stored, deferral, now)))
+    throw new ConflictError(`lease ${key.namespace}/${key.name} changed while its holder's cluster was read`);
 }

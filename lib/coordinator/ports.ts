@@ -31,6 +31,13 @@ export const ungroupedLeases: LeaseResolver = (cluster, namespace, name) => ({
   name,
 });
 
+/** Why and until when a takeover is held off (confirm-expiry.ts). */
+export interface TakeoverDeferral {
+  readonly notBefore: Millis;
+  /** True: the holder's cluster does not answer. False: it answered, the holder has until notBefore. */
+  readonly holderClusterOut: boolean;
+}
+
 /** The stored lease record with the version its compare-and-set needs. */
 export interface StoredLease {
   readonly record: LeaseRecord;
@@ -42,6 +49,11 @@ export interface StoredLease {
    * so a holder that comes back with its cluster has a lease duration to renew (confirm-expiry.ts).
    */
   readonly takeoverNotBefore?: Millis;
+  /**
+   * Set while a takeover waits for the holder's cluster to answer at all; cleared by the look that
+   * gets an answer (which starts the holder's last lease duration) and by any renewal.
+   */
+  readonly holderClusterOut?: true;
 }
 
 export interface LeaseState {
@@ -123,10 +135,16 @@ export interface CoordinatorStore {
     now: Millis,
   ): Promise<StoredLease | undefined>;
   /**
-   * Holds off a takeover until `notBefore` (the holder's cluster is out of reach). False when the
-   * record changed since `expected` was read. Wakes neither stream consumer.
+   * Holds off a takeover until `notBefore`, with `holderClusterOut` set while the holder's cluster
+   * does not answer and cleared once it does. False when the record changed since `expected` was
+   * read. Wakes neither stream consumer.
    */
-  deferTakeover(key: LeaseKey, expected: StoredLease, notBefore: Millis, now: Millis): Promise<boolean>;
+  deferTakeover(
+    key: LeaseKey,
+    expected: StoredLease,
+    deferral: TakeoverDeferral,
+    now: Millis,
+  ): Promise<boolean>;
   /** Removes a candidate whose object was deleted from its cluster, unless it renewed since. */
   removeCandidate(key: LeaseKey, cluster: string, name: string, renewTime: Millis): Promise<void>;
   /** Arms the lease's timer unless an earlier one is pending. True if the caller must deliver it. */

@@ -74,7 +74,7 @@ async function reconcileOnce(
   key: LeaseKey,
 ): Promise<{ step: ElectionStep; decided?: LeaseState }> {
   const { store, timers, clock, logger } = deps;
-  const now = clock();
+  let now = clock();
   const state = await store.loadLease(key);
   // Candidates read from a cluster are collected there first, by the sweep (lib/sync/gc.ts), so
   // that ingest does not bring them back; the table copy of an HTTP candidate goes here.
@@ -89,8 +89,14 @@ async function reconcileOnce(
     if (check.verdict === 'renewed')
       // The holder wrote first, as in a lost compare-and-set: read again and decide again.
       throw new ConflictError(`lease ${key.namespace}/${key.name}: the holder renewed since it was read`);
-    if (check.verdict === 'deferred')
-      step = { action: 'none', ping: [], write: null, requeueAfterMs: check.at - now, error: null };
+    // The holder's cluster can take as long as its request timeout to answer. Decide on the time
+    // it answered, or the new holder's term would start already partly spent on our clock, and
+    // be taken from it again before its first renewal arrives (e2e fault 2c found this).
+    now = clock();
+    step =
+      check.verdict === 'deferred'
+        ? { action: 'none', ping: [], write: null, requeueAfterMs: check.at - now, error: null }
+        : reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now });
   }
   // The timer is armed alongside the step's own write, not after it: it is one round trip off a
   // failover's critical path, and a timer armed for a write that then loses its compare-and-set

@@ -18,6 +18,7 @@ import type {
   LeaseState,
   ScannedLease,
   StoredLease,
+  TakeoverDeferral,
 } from '../coordinator/ports.js';
 import { CANDIDATE_VALID_MS } from '../election/timing.js';
 import type { Candidate, LeaseRecord, Millis } from '../election/types.js';
@@ -52,6 +53,8 @@ import { groupByPartition } from './scan-groups.js';
 
 /** How often a heartbeat retries after losing a race with another heartbeat of the same candidate. */
 const HEARTBEAT_RACE_RETRIES = 3;
+/** A holder that renews or releases is heard from: any takeover held off for it is moot. */
+const END_DEFERRAL = 'REMOVE takeoverNotBefore, holderClusterOut';
 
 /**
  * The item a failed condition returned (ReturnValuesOnConditionCheckFailure: ALL_OLD), so a
@@ -285,7 +288,7 @@ export class DynamoDbStore implements CoordinatorStore {
     const releasing = renewal.holderIdentity === '';
     const updated = await this.updateLeaseIf(
       key,
-      'SET holderIdentity = :holder, leaseDurationSeconds = :lds, renewTime = :now, #change = :change, updatedAt = :now, version = version + :one',
+      `SET holderIdentity = :holder, leaseDurationSeconds = :lds, renewTime = :now, #change = :change, updatedAt = :now, version = version + :one ${END_DEFERRAL}`,
       LEASE_HELD_BY,
       {
         ':holder': renewal.holderIdentity,
@@ -310,7 +313,7 @@ export class DynamoDbStore implements CoordinatorStore {
   ): Promise<StoredLease | undefined> {
     return this.updateLeaseIf(
       key,
-      'SET leaseDurationSeconds = :lds, renewTime = :now, observedRenewTime = :observedRenewTime, #change = :change, updatedAt = :now, version = version + :one',
+      `SET leaseDurationSeconds = :lds, renewTime = :now, observedRenewTime = :observedRenewTime, #change = :change, updatedAt = :now, version = version + :one ${END_DEFERRAL}`,
       RENEWAL_BY_HOLDER_IN_ITS_CLUSTER,
       {
         ':expectedHolder': expectedHolder,
@@ -326,14 +329,22 @@ export class DynamoDbStore implements CoordinatorStore {
   async deferTakeover(
     key: LeaseKey,
     expected: StoredLease,
-    notBefore: Millis,
+    { notBefore, holderClusterOut }: TakeoverDeferral,
     now: Millis,
   ): Promise<boolean> {
     const updated = await this.updateLeaseIf(
       key,
-      'SET takeoverNotBefore = :notBefore, #change = :change, updatedAt = :now, version = version + :one',
+      `SET takeoverNotBefore = :notBefore, ${
+        holderClusterOut ? 'holderClusterOut = :true, ' : ''
+      }#change = :change, updatedAt = :now, version = version + :one${holderClusterOut ? '' : ' REMOVE holderClusterOut'}`,
       LEASE_VERSION_MATCHES,
-      { ':notBefore': notBefore, ':change': 'deferred', ':now': now, ':expectedVersion': expected.version },
+      {
+        ':notBefore': notBefore,
+        ':change': 'deferred',
+        ':now': now,
+        ':expectedVersion': expected.version,
+        ...(holderClusterOut && { ':true': true }),
+      },
     );
     return updated !== undefined;
   }
@@ -385,8 +396,7 @@ export class DynamoDbStore implements CoordinatorStore {
           new UpdateCommand({
             TableName: this.tableName,
             Key: { pk: partitionKey(key), sk: LEASE_SK },
-            UpdateExpression:
-              'SET holderIdentity = :holder, leaseDurationSeconds = :lds, renewTime = :now, observedRenewTime = :observedRenewTime, #change = :change, updatedAt = :now, version = version + :one',
+            UpdateExpression: `SET holderIdentity = :holder, leaseDurationSeconds = :lds, renewTime = :now, observedRenewTime = :observedRenewTime, #change = :change, updatedAt = :now, version = version + :one ${END_DEFERRAL}`,
             ConditionExpression: released ? LEASE_VERSION_MATCHES : RENEWAL_BY_HOLDER_NEWER_THAN_LAST,
             ExpressionAttributeNames: { '#change': 'change' },
             ExpressionAttributeValues: {

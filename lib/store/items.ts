@@ -80,6 +80,8 @@ export interface LeaseItem {
   observedRenewTime?: Millis;
   /** No takeover before this time: the holder's cluster was out of reach (StoredLease). */
   takeoverNotBefore?: Millis;
+  /** Set while the holder's cluster does not answer a takeover's look (StoredLease). */
+  holderClusterOut?: true;
   updatedAt: Millis;
 }
 
@@ -132,6 +134,7 @@ export function leaseFromItem(item: LeaseItem): StoredLease {
     version: item.version,
     ...(item.observedRenewTime !== undefined && { observedRenewTime: item.observedRenewTime }),
     ...(item.takeoverNotBefore !== undefined && { takeoverNotBefore: item.takeoverNotBefore }),
+    ...(item.holderClusterOut === true && { holderClusterOut: true as const }),
   };
 }
 

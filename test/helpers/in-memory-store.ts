@@ -11,6 +11,7 @@ import type {
   LeaseState,
   ScannedLease,
   StoredLease,
+  TakeoverDeferral,
 } from '../../lib/coordinator/ports.js';
 import { CANDIDATE_VALID_MS } from '../../lib/election/timing.js';
 import type { Candidate, LeaseRecord, Millis } from '../../lib/election/types.js';
@@ -398,7 +399,7 @@ export class InMemoryStore implements CoordinatorStore {
           LEASE_SK,
           (old) => old !== undefined && (old as LeaseItem).holderIdentity === renewal.expectedHolder,
           (old) => ({
-            ...(old as LeaseItem),
+            ...withoutDeferral(old as LeaseItem),
             holderIdentity: renewal.holderIdentity,
             leaseDurationSeconds: renewal.leaseDurationSeconds,
             renewTime: now,
@@ -425,7 +426,7 @@ export class InMemoryStore implements CoordinatorStore {
   async deferTakeover(
     key: LeaseKey,
     expected: StoredLease,
-    notBefore: Millis,
+    { notBefore, holderClusterOut }: TakeoverDeferral,
     now: Millis,
   ): Promise<boolean> {
     try {
@@ -436,7 +437,8 @@ export class InMemoryStore implements CoordinatorStore {
           LEASE_SK,
           (old) => old !== undefined && (old as LeaseItem).version === expected.version,
           (old) => ({
-            ...(old as LeaseItem),
+            ...withoutDeferral(old as LeaseItem),
+            ...(holderClusterOut && { holderClusterOut: true as const }),
             takeoverNotBefore: notBefore,
             change: 'deferred' as const,
             updatedAt: now,
@@ -473,7 +475,7 @@ export class InMemoryStore implements CoordinatorStore {
             );
           },
           (old) => ({
-            ...(old as LeaseItem),
+            ...withoutDeferral(old as LeaseItem),
             leaseDurationSeconds: observation.leaseDurationSeconds,
             renewTime: now,
             observedRenewTime: observation.renewTime,
@@ -518,7 +520,7 @@ export class InMemoryStore implements CoordinatorStore {
               );
             },
             (old) => ({
-              ...(old as LeaseItem),
+              ...withoutDeferral(old as LeaseItem),
               holderIdentity: observation.holderIdentity,
               leaseDurationSeconds: observation.leaseDurationSeconds,
               renewTime: now,
@@ -618,4 +620,10 @@ function versionMatches(expectedVersion: number | undefined): (old: TableItem | 
     expectedVersion === undefined
       ? old === undefined
       : old !== undefined && (old as LeaseItem).version === expectedVersion;
+}
+
+/** A holder that renews or releases is heard from: any takeover held off for it is moot. */
+function withoutDeferral(item: LeaseItem): LeaseItem {
+  const { takeoverNotBefore: _notBefore, holderClusterOut: _out, ...rest } = item;
+  return rest;
 }

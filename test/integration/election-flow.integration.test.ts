@@ -112,7 +112,7 @@ describe('election flow over HTTP, stream and timers (integration: DynamoDB Loca
     expect(state.lease?.record.term).toBe(3);
   });
 
-  it('defers a takeover only on the version it read, wakes no consumer, and a decision clears it', async () => {
+  it('defers a takeover only on the version it read, wakes no consumer, and a decision or a renewal clears it', async () => {
     const key = { scope: 'alpha', namespace: 'kube-system', name: 'deferred' };
     const posted = await stack.post(
       '/clusters/alpha/leasecandidates',
@@ -123,25 +123,53 @@ describe('election flow over HTTP, stream and timers (integration: DynamoDB Loca
     const read = (await stack.deps.store.loadLease(key)).lease;
     if (read === undefined) throw new Error('no decision for the lease');
     const notBefore = stack.clock.now + 7_000;
+    const out = { notBefore, holderClusterOut: true };
 
     const stale = { ...read, version: read.version - 1 };
-    expect(await stack.deps.store.deferTakeover(key, stale, notBefore, stack.clock.now)).toBe(false);
+    expect(await stack.deps.store.deferTakeover(key, stale, out, stack.clock.now)).toBe(false);
     expect((await stack.deps.store.loadLease(key)).lease).toEqual(read);
 
     const woken = stack.streams.invocations.batches;
-    expect(await stack.deps.store.deferTakeover(key, read, notBefore, stack.clock.now)).toBe(true);
+    expect(await stack.deps.store.deferTakeover(key, read, out, stack.clock.now)).toBe(true);
     await stack.streams.drain();
     const deferred = (await stack.deps.store.loadLease(key)).lease;
-    expect(deferred).toEqual({ ...read, version: read.version + 1, takeoverNotBefore: notBefore });
+    expect(deferred).toEqual({
+      ...read,
+      version: read.version + 1,
+      takeoverNotBefore: notBefore,
+      holderClusterOut: true,
+    });
     expect(stack.streams.invocations.batches).toBe(woken);
+
+    // The cluster answers: the flag goes, the holder has until the new time.
+    const answered = { notBefore: notBefore + 1_000, holderClusterOut: false };
+    expect(
+      await stack.deps.store.deferTakeover(key, deferred as typeof read, answered, stack.clock.now),
+    ).toBe(true);
+    const waiting = (await stack.deps.store.loadLease(key)).lease;
+    expect(waiting).toEqual({ ...read, version: read.version + 2, takeoverNotBefore: notBefore + 1_000 });
+
+    // The holder renews: nothing is held off any more.
+    const holder = read.record.holderIdentity ?? '';
+    const renewed = await stack.deps.store.recordRenewal(
+      key,
+      { holderIdentity: holder, expectedHolder: holder, leaseDurationSeconds: 5 },
+      stack.clock.now,
+    );
+    expect(renewed.takeoverNotBefore).toBeUndefined();
+    expect(renewed.holderClusterOut).toBeUndefined();
+    expect(await stack.deps.store.deferTakeover(key, renewed, out, stack.clock.now)).toBe(true);
+    const again = (await stack.deps.store.loadLease(key)).lease;
 
     await stack.deps.store.writeLease(
       key,
       { ...read.record, term: read.record.term + 1 },
-      deferred?.version,
+      again?.version,
       stack.clock.now,
     );
-    expect((await stack.deps.store.loadLease(key)).lease?.takeoverNotBefore).toBeUndefined();
+    const decided = (await stack.deps.store.loadLease(key)).lease;
+    expect(decided?.takeoverNotBefore).toBeUndefined();
+    expect(decided?.holderClusterOut).toBeUndefined();
   });
 
   it('scans each lease whole once, however the pages fall, as loadLease reads it', async () => {

@@ -17,14 +17,18 @@ describe('takeover from a holder that only looks expired (unit: in-memory fakes)
     const fixture = singleCluster();
     const { deps: base, key, cluster, heartbeat, store } = fixture;
     let reachable = true;
+    /** How long the next reads of the holder's Lease take, on the test's clock. */
+    let answerAfterMs = 0;
     const deps: CoordinatorDeps = {
       ...base,
-      readHolderLease: holderLeaseReader({
-        get: async (name) => {
-          if (!reachable) throw new Error('connect ECONNREFUSED');
-          return base.clusters.get(name);
-        },
-      }),
+      readHolderLease: async (name, leaseKey) => {
+        if (!reachable) throw new Error('connect ECONNREFUSED');
+        // The request is answered as the cluster stood when it was sent (a hung apiserver's
+        // queue), and the answer arrives answerAfterMs later.
+        const answer = await holderLeaseReader(base.clusters)(name, leaseKey);
+        fixture.advance(answerAfterMs);
+        return answer;
+      },
     };
     await heartbeat('a', '1.30.0');
     await reconcileLease(deps, key);
@@ -45,6 +49,9 @@ describe('takeover from a holder that only looks expired (unit: in-memory fakes)
       },
       reconnect: () => {
         reachable = true;
+      },
+      answerAfter: (ms: number) => {
+        answerAfterMs = ms;
       },
     };
   }
@@ -136,16 +143,57 @@ describe('takeover from a holder that only looks expired (unit: in-memory fakes)
     expect(await holder()).toBe('a');
   });
 
-  it('back from an outage: a holder that stays silent for a lease duration is taken over', async () => {
+  it('back from an outage: a holder that stays silent for a lease duration from the answer is taken over', async () => {
     const { deps, key, holder, advance, renewB, store } = await outage();
     await renewB();
-    // Readable again, but within the hold-off: not yet.
+    // Readable again: the holder gets one lease duration from this answer, and the flag goes.
     expect((await reconcileLease(deps, key)).action).toBe('none');
     expect(await holder()).toBe('a');
-    const notBefore = (await store.loadLease(key)).lease?.takeoverNotBefore as number;
-    advance(notBefore - deps.clock());
+    const waiting = (await store.loadLease(key)).lease;
+    expect(waiting?.takeoverNotBefore).toBe(deps.clock() + 5_000);
+    expect(waiting?.holderClusterOut).toBeUndefined();
+    advance(4_999);
+    await renewB();
+    expect((await reconcileLease(deps, key)).action).toBe('none');
+    expect(await holder()).toBe('a');
+    advance(1);
     await renewB();
     await reconcileLease(deps, key);
     expect(await holder()).toBe('b');
+  });
+
+  /**
+   * Found by e2e fault 2c in CI: the look sent while the holder's apiserver hung was answered when
+   * it ran again, with the Lease as it was; the old code took over at once, and the holder's own
+   * queued renewal landed right after. Two processes led for 3.2 s.
+   */
+  it('a late answer from a hung cluster counts as its return: the holder has a lease duration from the answer', async () => {
+    const { deps, key, cluster, holder, advance, renewB, store, answerAfter } = await setUp();
+    advance(6_000);
+    await renewB();
+    answerAfter(10_000);
+    const step = await reconcileLease(deps, key);
+    expect(step.action).toBe('none');
+    expect(await holder()).toBe('a');
+    expect((await store.loadLease(key)).lease?.takeoverNotBefore).toBe(deps.clock() + 5_000);
+    // The holder's renewal, queued in the hung apiserver, lands; it keeps the lease.
+    answerAfter(0);
+    cluster.renewLease(key, 'a', 5);
+    await renewB();
+    await reconcileLease(deps, key);
+    expect(await holder()).toBe('a');
+  });
+
+  it('a takeover decided after a read that took a while starts the new term at the answer', async () => {
+    const { deps, key, holder, advance, renewB, store, answerAfter } = await setUp();
+    advance(6_000);
+    await renewB();
+    // Under half a lease duration: an ordinary slow answer, no hold-off.
+    answerAfter(2_000);
+    const asked = deps.clock();
+    expect((await reconcileLease(deps, key)).action).toBe('takeover');
+    expect(await holder()).toBe('b');
+    const record = (await store.loadLease(key)).lease?.record;
+    expect(record?.renewTime).toBe(asked + 2_000);
   });
 });
