@@ -5,6 +5,7 @@ import { reconcileStep } from '../election/reconcile.js';
 import type { ElectionStep } from '../election/types.js';
 import { ConflictError } from '../errors.js';
 import { confirmTakeover, type HolderClusterUnreachable } from './confirm-expiry.js';
+import { withReachableSuccessor } from './confirm-successor.js';
 import { pendingTimerCovers } from './lease-triage.js';
 import type {
   Clock,
@@ -98,6 +99,7 @@ async function reconcileOnce(
         ? { action: 'none', ping: [], write: null, requeueAfterMs: check.at - now, error: null }
         : reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now });
   }
+  ({ step, now } = await withReachableSuccessor(deps, key, state, step, now));
   // The timer is armed alongside the step's own write, not after it: it is one round trip off a
   // failover's critical path, and a timer armed for a write that then loses its compare-and-set
   // only costs one extra look at the lease (the retry arms its own).

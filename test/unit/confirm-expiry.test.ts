@@ -111,14 +111,14 @@ describe('takeover from a holder that only looks expired (unit: in-memory fakes)
     expect(armed).toEqual([deps.clock() + UNREACHABLE_RETRY_MS]);
   });
 
-  it('takes over on its record when the holder’s cluster cannot be read, under TakeOver', async () => {
+  it('under TakeOver, a lease of one cluster that cannot be read still keeps its holder: nobody there could be told', async () => {
     const { deps, key, cluster, holder, advance, cutOff, renewB } = await setUp();
     advance(6_000);
     cluster.renewLease(key, 'a', 5);
     await renewB();
     cutOff();
     await reconcileLease({ ...deps, holderClusterUnreachable: () => 'TakeOver' }, key);
-    expect(await holder()).toBe('b');
+    expect(await holder()).toBe('a');
   });
 
   /** "a" goes silent, its cluster goes away when the takeover is due, and is back one retry later. */
@@ -193,7 +193,9 @@ describe('takeover from a holder that only looks expired (unit: in-memory fakes)
     const asked = deps.clock();
     expect((await reconcileLease(deps, key)).action).toBe('takeover');
     expect(await holder()).toBe('b');
+    // Two reads (the holder's cluster, then the new holder's), each answered 2 s later.
     const record = (await store.loadLease(key)).lease?.record;
-    expect(record?.renewTime).toBe(asked + 2_000);
+    expect(record?.renewTime).toBe(asked + 4_000);
+    expect(deps.clock()).toBe(asked + 4_000);
   });
 });

@@ -1,0 +1,63 @@
+import { holderOf } from '../election/liveness.js';
+import { reconcileStep } from '../election/reconcile.js';
+import type { ElectionStep, Millis } from '../election/types.js';
+import { UNREACHABLE_RETRY_MS } from './confirm-expiry.js';
+import type { LeaseKey, LeaseState } from './ports.js';
+import type { CoordinatorDeps } from './reconcile-lease.js';
+
+/**
+ * A new holder learns that it leads from the Lease in its own cluster. Elected into a cluster we
+ * cannot reach, it never leads, and the lease has no leader; worse, when its term runs out its
+ * expiry cannot be confirmed either (confirm-expiry.ts: under `Wait` an unreadable holder cluster
+ * is never taken over), so the lease stays leaderless until that cluster is back. Found by e2e
+ * fault 2: a candidate that had acked just before its apiserver stopped was elected, and nobody
+ * led until the test timed out.
+ *
+ * So before a step names a new holder, the holder's cluster must answer one read. When it does
+ * not, that cluster's candidates sit this step out and the step is taken again without them;
+ * the lease is looked at again shortly, when they may be back. Not electing is always safe.
+ */
+export async function withReachableSuccessor(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+  state: LeaseState,
+  step: ElectionStep,
+  now: Millis,
+): Promise<{ step: ElectionStep; now: Millis }> {
+  const read = deps.readHolderLease;
+  if (read === undefined) return { step, now };
+  const current = state.lease === undefined ? undefined : holderOf(state.lease.record);
+  const answered = new Set<string>();
+  const out = new Set<string>();
+  let next = step;
+  let at = now;
+  for (;;) {
+    const successor = next.write === null ? undefined : holderOf(next.write);
+    const cluster = next.write?.holderCluster;
+    if (successor === undefined || successor === current || cluster === undefined || answered.has(cluster))
+      break;
+    try {
+      await read(cluster, key);
+      answered.add(cluster);
+    } catch (error) {
+      deps.logger.warn('cannot read the cluster of the candidate to elect; electing without its candidates', {
+        lease: key,
+        cluster,
+        candidate: successor,
+        error: error as Error,
+      });
+      out.add(cluster);
+    }
+    // The read can take as long as its timeout: take the step again on the clock after it.
+    at = deps.clock();
+    next = reconcileStep({
+      lease: state.lease?.record,
+      candidates: state.candidates.filter((c) => !out.has(c.cluster)),
+      now: at,
+    });
+  }
+  if (out.size === 0) return { step: next, now: at };
+  const retry =
+    next.requeueAfterMs > 0 ? Math.min(next.requeueAfterMs, UNREACHABLE_RETRY_MS) : UNREACHABLE_RETRY_MS;
+  return { step: { ...next, requeueAfterMs: retry }, now: at };
+}
