@@ -1,8 +1,7 @@
 import type { ScheduledHandler } from 'aws-lambda';
 import { handleSweep } from '../lib/handlers/sweep.js';
 import { deployedDeps } from '../lib/runtime/deps.js';
-import { collectExpiredCandidates } from '../lib/sync/gc.js';
-import { mirrorLease } from '../lib/sync/mirror.js';
+import { clusterSweepPass } from '../lib/sync/cluster-sweep.js';
 
 export const handler: ScheduledHandler = async (_event, context) => {
   const deps = await deployedDeps();
@@ -10,12 +9,7 @@ export const handler: ScheduledHandler = async (_event, context) => {
   const result = await handleSweep(
     deps,
     context,
-    cluster === undefined
-      ? undefined
-      : async (key, scanned) => {
-          await collectExpiredCandidates(cluster, key, deps.clock(), scanned);
-          await mirrorLease(cluster, key);
-        },
+    cluster === undefined ? undefined : clusterSweepPass(cluster, deps.clock),
   );
   deps.logger.info('sweep done', { ...result });
 };

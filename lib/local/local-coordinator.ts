@@ -6,7 +6,7 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import type { ClustersConfig } from '../clusters/config.js';
 import { holderClusterPolicy, leaseResolver } from '../clusters/lease-groups.js';
 import { ClusterRegistry, defaultFactory } from '../clusters/registry.js';
-import { type Clock, type LeaseKey, type LeaseState, ungroupedLeases } from '../coordinator/ports.js';
+import { type Clock, type LeaseKey, ungroupedLeases } from '../coordinator/ports.js';
 import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
 import { handleStreamBatch } from '../handlers/elect.js';
 import { handleMirrorBatch } from '../handlers/mirror.js';
@@ -16,8 +16,8 @@ import { configuredCallers } from '../http/callers.js';
 import { handleHeartbeat } from '../http/heartbeat-api.js';
 import { handleGetLease, handleHolder } from '../http/lease-api.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
+import { clusterSweepPass } from '../sync/cluster-sweep.js';
 import { DecideNow } from '../sync/decide-now.js';
-import { collectExpiredCandidates } from '../sync/gc.js';
 import { holderLeaseReader } from '../sync/holder-lease-reader.js';
 import { runClusterIngest } from '../sync/ingest-runner.js';
 import { type ClusterOutcome, type MirrorDeps, mirrorLease } from '../sync/mirror.js';
@@ -150,14 +150,15 @@ export async function startLocalCoordinator(
       onError: reportError,
     });
     cleanups.push(() => mirror.stop());
-    const clusterPass =
-      registry === undefined
-        ? undefined
-        : async (key: LeaseKey, scanned?: LeaseState) => {
-            await collectExpiredCandidates(mirrorDeps, key, deps.clock(), scanned);
-            await mirrorLease(mirrorDeps, key);
-          };
-    const sweep = () => invoke('sweep', () => handleSweep(deps, undefined, clusterPass));
+    // A fresh pass per sweep: it lists each cluster's Leases once.
+    const sweep = () =>
+      invoke('sweep', () =>
+        handleSweep(
+          deps,
+          undefined,
+          registry === undefined ? undefined : clusterSweepPass(mirrorDeps, deps.clock),
+        ),
+      );
     const ingest = new AbortController();
     cleanups.push(() => ingest.abort());
     const fastPath = new DecideNow(deps, mirrorDeps);

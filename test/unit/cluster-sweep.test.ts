@@ -1,0 +1,124 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { describe, expect, it } from 'vitest';
+import { TERM_ANNOTATION } from '../../lib/api/lease.js';
+import type { LeaseKey } from '../../lib/coordinator/ports.js';
+import type { CoordinatorDeps } from '../../lib/coordinator/reconcile-lease.js';
+import { handleSweep } from '../../lib/handlers/sweep.js';
+import { clusterSweepPass } from '../../lib/sync/cluster-sweep.js';
+import { ingestCandidate, ingestLease } from '../../lib/sync/ingest.js';
+import { type ClusterSource, mirrorLease } from '../../lib/sync/mirror.js';
+import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
+import { InMemoryTable } from '../helpers/in-memory-store.js';
+
+const LEASES = 20;
+
+/**
+ * LEASES leases over clusters "a" and "b", each with one candidate in "a", elected by a sweep and
+ * mirrored into both clusters. Every request to a cluster is counted by kind.
+ */
+async function mirroredLeases() {
+  let now = Date.UTC(2026, 10, 25, 12);
+  const clock = () => now;
+  const table = new InMemoryTable(clock);
+  const store = table.store(async () => {});
+  const planes = { a: new InMemoryCluster('a', 0, clock), b: new InMemoryCluster('b', 0, clock) };
+  const requests: string[] = [];
+  const down = new Set<string>();
+  const clusters: ClusterSource = {
+    get: async (name) =>
+      planes[name as 'a' | 'b'].port(async (what) => {
+        if (down.has(name)) throw new Error(`connect ECONNREFUSED (cluster ${name})`);
+        requests.push(what);
+      }),
+  };
+  const keyOf = (name: string): LeaseKey => ({ scope: 'a+b', namespace: 'kube-system', name });
+  const deps = {
+    store,
+    clock,
+    logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+    leases: (_cluster: string, _namespace: string, name: string) => keyOf(name),
+    clusters,
+    timers: { deliverAt: async () => {} },
+  } satisfies CoordinatorDeps & { clusters: ClusterSource };
+  const keys: LeaseKey[] = [];
+  for (let i = 0; i < LEASES; i++) {
+    const key = keyOf(`lease-${i}`);
+    keys.push(key);
+    planes.a.heartbeat({
+      namespace: key.namespace,
+      name: `candidate-${i}`,
+      leaseName: key.name,
+      binaryVersion: '1.34.0',
+      emulationVersion: '1.34.0',
+      strategy: 'OldestEmulationVersion',
+    });
+    const raw = planes.a.get('LeaseCandidate', { namespace: key.namespace, name: `candidate-${i}` }) ?? {};
+    await ingestCandidate(deps, 'a', 'ADDED', raw);
+  }
+  await handleSweep(deps);
+  for (const key of keys) await mirrorLease(deps, key);
+  requests.length = 0;
+  const sweep = () => handleSweep(deps, undefined, clusterSweepPass(deps, clock));
+  const count = (kind: string) => requests.filter((r) => r.endsWith(`:${kind}`)).length;
+  return { deps, store, planes, keys, requests, down, sweep, count, advance: (ms: number) => (now += ms) };
+}
+
+describe('the sweep’s cluster pass (unit: in-memory table and clusters)', () => {
+  it('lists each cluster’s Leases once and reads no Lease when every one matches its decision', async () => {
+    const { sweep, count, requests } = await mirroredLeases();
+    const result = await sweep();
+    expect(result).toMatchObject({ scanned: LEASES, reconciled: 0, failed: 0 });
+    expect(count('listLeases')).toBe(2);
+    expect(count('readLease')).toBe(0);
+    expect(requests).toHaveLength(2);
+  });
+
+  it('repairs only the Lease that differs, from a fresh read', async () => {
+    const { sweep, count, planes, keys, store } = await mirroredLeases();
+    const victim = keys[7] as LeaseKey;
+    // Someone strips the term and rewrites the holder in the other cluster.
+    const lease = planes.b.get('Lease', victim) ?? {};
+    lease.metadata = { ...lease.metadata, annotations: {} };
+    lease.spec = { ...(lease.spec as Record<string, unknown>), holderIdentity: 'intruder' };
+    planes.b.replace('Lease', lease, 'intruder');
+    await sweep();
+    // One mirror of one lease: a read in each of its two clusters.
+    expect(count('readLease')).toBe(2);
+    const repaired = planes.b.get('Lease', victim);
+    const decided = (await store.loadLease(victim)).lease?.record;
+    expect((repaired?.spec as { holderIdentity?: string }).holderIdentity).toBe(decided?.holderIdentity);
+    expect(repaired?.metadata?.annotations?.[TERM_ANNOTATION]).toBe(String(decided?.term));
+  });
+
+  it('creates a Lease missing from a cluster', async () => {
+    const { sweep, planes, keys } = await mirroredLeases();
+    const victim = keys[3] as LeaseKey;
+    const lease = planes.b.get('Lease', victim);
+    planes.b.delete('Lease', victim, lease?.metadata?.resourceVersion, 'someone');
+    expect(planes.b.get('Lease', victim)).toBeUndefined();
+    await sweep();
+    expect(planes.b.get('Lease', victim)).toBeDefined();
+  });
+
+  it('leaves a renewal to the mirror that follows renewals: a newer renewTime alone is no drift', async () => {
+    const { deps, sweep, count, planes, keys, store } = await mirroredLeases();
+    const key = keys[0] as LeaseKey;
+    const holder = (await store.loadLease(key)).lease?.record.holderIdentity ?? '';
+    planes.a.renewLease(key, holder, 5);
+    await ingestLease(deps, 'a', planes.a.get('Lease', key) ?? {});
+    await sweep();
+    expect(count('readLease')).toBe(0);
+  });
+
+  it('leaves out a cluster it cannot list, and still repairs the other', async () => {
+    const { sweep, count, planes, keys, down } = await mirroredLeases();
+    const victim = keys[5] as LeaseKey;
+    const lease = planes.a.get('Lease', victim);
+    planes.a.delete('Lease', victim, lease?.metadata?.resourceVersion, 'someone');
+    down.add('b');
+    const result = await sweep();
+    expect(result.failed).toBe(0);
+    expect(count('listLeases')).toBe(1);
+    expect(planes.a.get('Lease', victim)).toBeDefined();
+  });
+});
