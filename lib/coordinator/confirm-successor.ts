@@ -13,9 +13,10 @@ import type { CoordinatorDeps } from './reconcile-lease.js';
  * fault 2: a candidate that had acked just before its apiserver stopped was elected, and nobody
  * led until the test timed out.
  *
- * So before a step names a new holder, the holder's cluster must answer one read. When it does
- * not, that cluster's candidates sit this step out and the step is taken again without them;
- * the lease is looked at again shortly, when they may be back. Not electing is always safe.
+ * So before a step names a new holder that watches its cluster's Lease (a LeaseCandidate read from
+ * that cluster), the cluster must answer one read. When it does not, that cluster's candidates sit
+ * this step out and the step is taken again without them; the lease is looked at again shortly,
+ * when they may be back. Not electing is always safe.
  */
 export async function withReachableSuccessor(
   deps: CoordinatorDeps,
@@ -36,6 +37,10 @@ export async function withReachableSuccessor(
     const cluster = next.write?.holderCluster;
     if (successor === undefined || successor === current || cluster === undefined || answered.has(cluster))
       break;
+    // A candidate that heartbeats over HTTP (no resourceVersion) reads its lease from our API,
+    // not from its cluster: that cluster's state does not decide whether it can be told.
+    const candidate = state.candidates.find((c) => c.name === successor && c.cluster === cluster);
+    if (candidate !== undefined && candidate.resourceVersion === undefined) break;
     try {
       await read(cluster, key);
       answered.add(cluster);

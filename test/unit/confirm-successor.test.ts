@@ -99,6 +99,29 @@ describe('electing only into a cluster that answers (unit: in-memory table and c
     expect(await holder()).toBe('best');
   });
 
+  it('still elects a candidate that heartbeats over HTTP when its cluster does not answer: it reads its lease from our API', async () => {
+    const { key, deps, heartbeat, holder, cut } = twoClusters();
+    await deps.store.putHeartbeat(
+      key,
+      'a',
+      {
+        apiVersion: 'v1beta1',
+        name: 'over-http',
+        namespace: key.namespace,
+        leaseName: key.name,
+        binaryVersion: '1.31.0',
+        emulationVersion: '1.30.0',
+        strategy: 'OldestEmulationVersion',
+        renewTime: deps.clock(),
+      },
+      deps.clock(),
+    );
+    await heartbeat('b', 'next', '1.31.0');
+    cut('a');
+    await reconcileLease(deps, key);
+    expect(await holder()).toBe('over-http');
+  });
+
   /** "best" in "a" leads and goes silent; "next" in "b" stays alive. */
   async function silentHolderInA() {
     const fixture = twoClusters();
