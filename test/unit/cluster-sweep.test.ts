@@ -17,7 +17,7 @@ const LEASES = 20;
  * mirrored into both clusters. Every request to a cluster is counted by kind.
  */
 async function mirroredLeases() {
-  let now = Date.UTC(2026, 10, 25, 12);
+  const now = Date.UTC(2026, 10, 25, 12);
   const clock = () => now;
   const table = new InMemoryTable(clock);
   const store = table.store(async () => {});
@@ -60,7 +60,7 @@ async function mirroredLeases() {
   requests.length = 0;
   const sweep = () => handleSweep(deps, undefined, clusterSweepPass(deps, clock));
   const count = (kind: string) => requests.filter((r) => r.endsWith(`:${kind}`)).length;
-  return { deps, store, planes, keys, requests, down, sweep, count, advance: (ms: number) => (now += ms) };
+  return { deps, store, planes, keys, requests, down, sweep, count };
 }
 
 describe('the sweep’s cluster pass (unit: in-memory table and clusters)', () => {
