@@ -1,66 +1,33 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
 import { TERM_ANNOTATION } from '../../lib/api/lease.js';
 import type { LeaseKey } from '../../lib/coordinator/ports.js';
-import type { CoordinatorDeps } from '../../lib/coordinator/reconcile-lease.js';
 import { handleSweep } from '../../lib/handlers/sweep.js';
 import { clusterSweepPass } from '../../lib/sync/cluster-sweep.js';
-import { ingestCandidate, ingestLease } from '../../lib/sync/ingest.js';
-import { type ClusterSource, mirrorLease } from '../../lib/sync/mirror.js';
-import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
-import { InMemoryTable } from '../helpers/in-memory-store.js';
+import { ingestLease } from '../../lib/sync/ingest.js';
+import { mirrorLease } from '../../lib/sync/mirror.js';
+import { twoClusters } from '../helpers/two-clusters.js';
 
 const LEASES = 20;
 
 /**
  * LEASES leases over clusters "a" and "b", each with one candidate in "a", elected by a sweep and
- * mirrored into both clusters. Every request to a cluster is counted by kind.
+ * mirrored into both clusters. Requests to the clusters are counted from then on.
  */
 async function mirroredLeases() {
-  const now = Date.UTC(2026, 10, 25, 12);
-  const clock = () => now;
-  const table = new InMemoryTable(clock);
-  const store = table.store(async () => {});
-  const planes = { a: new InMemoryCluster('a', 0, clock), b: new InMemoryCluster('b', 0, clock) };
-  const requests: string[] = [];
-  const down = new Set<string>();
-  const clusters: ClusterSource = {
-    get: async (name) =>
-      planes[name as 'a' | 'b'].port(async (what) => {
-        if (down.has(name)) throw new Error(`connect ECONNREFUSED (cluster ${name})`);
-        requests.push(what);
-      }),
-  };
-  const keyOf = (name: string): LeaseKey => ({ scope: 'a+b', namespace: 'kube-system', name });
-  const deps = {
-    store,
-    clock,
-    logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
-    leases: (_cluster: string, _namespace: string, name: string) => keyOf(name),
-    clusters,
-    timers: { deliverAt: async () => {} },
-  } satisfies CoordinatorDeps & { clusters: ClusterSource };
+  const fixture = twoClusters();
+  const { deps, requests, keyOf, heartbeat } = fixture;
   const keys: LeaseKey[] = [];
   for (let i = 0; i < LEASES; i++) {
     const key = keyOf(`lease-${i}`);
     keys.push(key);
-    planes.a.heartbeat({
-      namespace: key.namespace,
-      name: `candidate-${i}`,
-      leaseName: key.name,
-      binaryVersion: '1.34.0',
-      emulationVersion: '1.34.0',
-      strategy: 'OldestEmulationVersion',
-    });
-    const raw = planes.a.get('LeaseCandidate', { namespace: key.namespace, name: `candidate-${i}` }) ?? {};
-    await ingestCandidate(deps, 'a', 'ADDED', raw);
+    await heartbeat('a', key, `candidate-${i}`, '1.34.0');
   }
   await handleSweep(deps);
   for (const key of keys) await mirrorLease(deps, key);
   requests.length = 0;
-  const sweep = () => handleSweep(deps, undefined, clusterSweepPass(deps, clock));
+  const sweep = () => handleSweep(deps, undefined, clusterSweepPass(deps, deps.clock));
   const count = (kind: string) => requests.filter((r) => r.endsWith(`:${kind}`)).length;
-  return { deps, store, planes, keys, requests, down, sweep, count };
+  return { ...fixture, keys, sweep, count };
 }
 
 describe('the sweep’s cluster pass (unit: in-memory table and clusters)', () => {
@@ -111,11 +78,11 @@ describe('the sweep’s cluster pass (unit: in-memory table and clusters)', () =
   });
 
   it('leaves out a cluster it cannot list, and still repairs the other', async () => {
-    const { sweep, count, planes, keys, down } = await mirroredLeases();
+    const { sweep, count, planes, keys, cut } = await mirroredLeases();
     const victim = keys[5] as LeaseKey;
     const lease = planes.a.get('Lease', victim);
     planes.a.delete('Lease', victim, lease?.metadata?.resourceVersion, 'someone');
-    down.add('b');
+    cut('b');
     const result = await sweep();
     expect(result.failed).toBe(0);
     expect(count('listLeases')).toBe(1);

@@ -1,73 +1,26 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
 import { UNREACHABLE_RETRY_MS } from '../../lib/coordinator/confirm-expiry.js';
-import type { LeaseKey } from '../../lib/coordinator/ports.js';
-import { type CoordinatorDeps, reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
-import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
-import { ingestCandidate, ingestLease } from '../../lib/sync/ingest.js';
-import { type ClusterSource, mirrorLease } from '../../lib/sync/mirror.js';
-import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
-import { InMemoryTable } from '../helpers/in-memory-store.js';
+import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { ingestLease } from '../../lib/sync/ingest.js';
+import { mirrorLease } from '../../lib/sync/mirror.js';
+import { type PairCluster, twoClusters } from '../helpers/two-clusters.js';
 
-/**
- * One lease over clusters "a" and "b", each of which can be cut off from the coordinator. The
- * clock moves only when the test moves it; armed timers are recorded.
- */
-function twoClusters() {
-  let now = Date.UTC(2026, 6, 1, 12, 0, 0);
-  const clock = () => now;
-  const key: LeaseKey = { scope: 'a+b', namespace: 'kube-system', name: 'pair' };
-  const table = new InMemoryTable(clock);
-  const store = table.store(async () => {});
-  const planes = { a: new InMemoryCluster('a', 0, clock), b: new InMemoryCluster('b', 0, clock) };
-  const down = new Set<string>();
-  const clusters: ClusterSource = {
-    get: async (name) => {
-      if (down.has(name)) throw new Error(`connect ECONNREFUSED (cluster ${name})`);
-      return planes[name as 'a' | 'b'].port();
-    },
-  };
-  const armed: number[] = [];
-  const deps = {
-    store,
-    clock,
-    logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
-    leases: () => key,
-    clusters,
-    timers: { deliverAt: async (_key: LeaseKey, dueAt: number) => void armed.push(dueAt) },
-    readHolderLease: holderLeaseReader(clusters),
-  } satisfies CoordinatorDeps & { clusters: ClusterSource };
-  /** A candidate renews in its own cluster and ingest carries it into the table. */
-  const heartbeat = (cluster: 'a' | 'b', name: string, emulationVersion: string) => {
-    planes[cluster].heartbeat({
-      namespace: key.namespace,
-      name,
-      leaseName: key.name,
-      binaryVersion: '1.31.0',
-      emulationVersion,
-      strategy: 'OldestEmulationVersion',
-    });
-    const raw = planes[cluster].get('LeaseCandidate', { namespace: key.namespace, name }) ?? {};
-    return ingestCandidate(deps, cluster, 'MODIFIED', raw);
-  };
+/** One lease over clusters "a" and "b"; heartbeats and the holder are of that lease. */
+function pair() {
+  const fixture = twoClusters();
+  const key = fixture.keyOf('pair');
   return {
+    ...fixture,
     key,
-    deps,
-    planes,
-    armed,
-    heartbeat,
-    holder: async () => (await store.loadLease(key)).lease?.record.holderIdentity,
-    cut: (cluster: string) => down.add(cluster),
-    heal: (cluster: string) => down.delete(cluster),
-    advance: (ms: number) => {
-      now += ms;
-    },
+    heartbeat: (cluster: PairCluster, name: string, emulationVersion: string) =>
+      fixture.heartbeat(cluster, key, name, emulationVersion),
+    holder: () => fixture.holder(key),
   };
 }
 
 describe('electing only into a cluster that answers (unit: in-memory table and clusters)', () => {
   it('leaves out the candidates of a cluster that does not answer, and looks again shortly', async () => {
-    const { key, deps, armed, heartbeat, holder, cut } = twoClusters();
+    const { key, deps, armed, heartbeat, holder, cut } = pair();
     await heartbeat('a', 'best', '1.30.0');
     await heartbeat('b', 'next', '1.31.0');
     cut('a');
@@ -78,7 +31,7 @@ describe('electing only into a cluster that answers (unit: in-memory table and c
   });
 
   it('elects the best candidate when its cluster answers (the same view, nothing cut)', async () => {
-    const { key, deps, heartbeat, holder } = twoClusters();
+    const { key, deps, heartbeat, holder } = pair();
     await heartbeat('a', 'best', '1.30.0');
     await heartbeat('b', 'next', '1.31.0');
     await reconcileLease(deps, key);
@@ -86,7 +39,7 @@ describe('electing only into a cluster that answers (unit: in-memory table and c
   });
 
   it('elects nobody while every candidate’s cluster is out, and looks again shortly', async () => {
-    const { key, deps, armed, heartbeat, holder, cut, heal } = twoClusters();
+    const { key, deps, armed, heartbeat, holder, cut, heal } = pair();
     await heartbeat('a', 'best', '1.30.0');
     await heartbeat('b', 'next', '1.31.0');
     cut('a');
@@ -100,7 +53,7 @@ describe('electing only into a cluster that answers (unit: in-memory table and c
   });
 
   it('still elects a candidate that heartbeats over HTTP when its cluster does not answer: it reads its lease from our API', async () => {
-    const { key, deps, heartbeat, holder, cut } = twoClusters();
+    const { key, deps, heartbeat, holder, cut } = pair();
     await deps.store.putHeartbeat(
       key,
       'a',
@@ -124,7 +77,7 @@ describe('electing only into a cluster that answers (unit: in-memory table and c
 
   /** "best" in "a" leads and goes silent; "next" in "b" stays alive. */
   async function silentHolderInA() {
-    const fixture = twoClusters();
+    const fixture = pair();
     const { key, deps, planes, heartbeat, advance } = fixture;
     await heartbeat('a', 'best', '1.30.0');
     await heartbeat('b', 'next', '1.31.0');

@@ -1,0 +1,74 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { LeaseKey } from '../../lib/coordinator/ports.js';
+import type { CoordinatorDeps } from '../../lib/coordinator/reconcile-lease.js';
+import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
+import { ingestCandidate } from '../../lib/sync/ingest.js';
+import type { ClusterSource } from '../../lib/sync/mirror.js';
+import { InMemoryCluster } from './in-memory-cluster.js';
+import { InMemoryTable } from './in-memory-store.js';
+
+export type PairCluster = 'a' | 'b';
+
+/**
+ * Leases grouped over clusters "a" and "b" (scope "a+b"), an in-memory table, and clusters that
+ * the test can cut off from the coordinator. The clock moves only when the test moves it; every
+ * request to a cluster is recorded as "<cluster>:<kind>", and every timer armed by its due time.
+ */
+export function twoClusters() {
+  let now = Date.UTC(2026, 10, 25, 12);
+  const clock = () => now;
+  const table = new InMemoryTable(clock);
+  const store = table.store(async () => {});
+  const planes = { a: new InMemoryCluster('a', 0, clock), b: new InMemoryCluster('b', 0, clock) };
+  const requests: string[] = [];
+  const down = new Set<string>();
+  const clusters: ClusterSource = {
+    get: async (name) => {
+      if (down.has(name)) throw new Error(`connect ECONNREFUSED (cluster ${name})`);
+      return planes[name as PairCluster].port(async (what) => {
+        if (down.has(name)) throw new Error(`connect ECONNREFUSED (cluster ${name})`);
+        requests.push(what);
+      });
+    },
+  };
+  const keyOf = (name: string, namespace = 'kube-system'): LeaseKey => ({ scope: 'a+b', namespace, name });
+  const armed: number[] = [];
+  const deps = {
+    store,
+    clock,
+    logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+    leases: (_cluster: string, namespace: string, name: string) => keyOf(name, namespace),
+    clusters,
+    timers: { deliverAt: async (_key: LeaseKey, dueAt: number) => void armed.push(dueAt) },
+    readHolderLease: holderLeaseReader(clusters),
+  } satisfies CoordinatorDeps & { clusters: ClusterSource };
+  /** A candidate renews its LeaseCandidate in its own cluster, and ingest carries it into the table. */
+  const heartbeat = (cluster: PairCluster, key: LeaseKey, name: string, emulationVersion: string) => {
+    planes[cluster].heartbeat({
+      namespace: key.namespace,
+      name,
+      leaseName: key.name,
+      // Newer than any emulation version the tests use, so every candidate is valid.
+      binaryVersion: '1.35.0',
+      emulationVersion,
+      strategy: 'OldestEmulationVersion',
+    });
+    const raw = planes[cluster].get('LeaseCandidate', { namespace: key.namespace, name }) ?? {};
+    return ingestCandidate(deps, cluster, 'MODIFIED', raw);
+  };
+  return {
+    deps,
+    store,
+    planes,
+    requests,
+    armed,
+    keyOf,
+    heartbeat,
+    holder: async (key: LeaseKey) => (await store.loadLease(key)).lease?.record.holderIdentity,
+    cut: (cluster: PairCluster) => down.add(cluster),
+    heal: (cluster: PairCluster) => down.delete(cluster),
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
