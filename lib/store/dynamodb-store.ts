@@ -334,9 +334,9 @@ export class DynamoDbStore implements CoordinatorStore {
   ): Promise<boolean> {
     const updated = await this.updateLeaseIf(
       key,
-      `SET takeoverNotBefore = :notBefore, ${
-        holderClusterOut ? 'holderClusterOut = :true, ' : ''
-      }#change = :change, updatedAt = :now, version = version + :one${holderClusterOut ? '' : ' REMOVE holderClusterOut'}`,
+      holderClusterOut
+        ? 'SET takeoverNotBefore = :notBefore, holderClusterOut = :true, #change = :change, updatedAt = :now, version = version + :one'
+        : 'SET takeoverNotBefore = :notBefore, #change = :change, updatedAt = :now, version = version + :one REMOVE holderClusterOut',
       LEASE_VERSION_MATCHES,
       {
         ':notBefore': notBefore,

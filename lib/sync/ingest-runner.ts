@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { LeaseKey } from '../coordinator/ports.js';
 import type { CandidateApiVersion } from '../election/types.js';
 import { CoordinatorError } from '../errors.js';
@@ -171,16 +172,9 @@ function answersPing(raw: RawObject): boolean {
   return Date.parse(spec.renewTime) >= Date.parse(spec.pingTime);
 }
 
+/** Waits `ms`, or less if the signal aborts (node's own timer: it removes its abort listener). */
 function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const aborted = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', aborted);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', aborted, { once: true });
+  return sleep(ms, undefined, { signal }).catch((error: unknown) => {
+    if ((error as Error).name !== 'AbortError') throw error;
   });
 }
