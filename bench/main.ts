@@ -186,7 +186,11 @@ try {
     results.throughput = await measureHttpThroughput(options.scales);
     await save();
     log(`ingest throughput at ${options.scales.join(', ')} leases`);
-    results.throughput.push(...(await measureIngestThroughput(bench, options.scales)));
+    const rows = results.throughput;
+    await measureIngestThroughput(bench, options.scales, log, async (row) => {
+      rows.push(row);
+      await save();
+    });
   }
 } finally {
   await bench.stop();

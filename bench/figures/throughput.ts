@@ -183,8 +183,9 @@ export async function measureHttpThroughput(scales: readonly number[]): Promise<
 export async function measureIngestThroughput(
   bench: KubeBench,
   scales: readonly number[],
-): Promise<ThroughputRow[]> {
-  const rows: ThroughputRow[] = [];
+  progress: Progress,
+  onRow: (row: ThroughputRow) => Promise<void>,
+): Promise<void> {
   const plane = bench.ours[0] as ControlPlane;
   for (const leases of scales) {
     const prefix = `tp${leases}-`;
@@ -193,8 +194,9 @@ export async function measureIngestThroughput(
       name: `${prefix}c${i}`,
     }));
     const limit = pLimit(IN_FLIGHT);
-    const registered = waitForCandidateRecords(bench, prefix, names.length, 'spec');
-    const held = waitForLeaseRenewals(bench, prefix, leases);
+    progress(`ingest ${leases}: setting up ${names.length} candidates`);
+    const registered = waitForCandidateRecords(bench, prefix, names.length, 'spec', progress);
+    const held = waitForLeaseRenewals(bench, prefix, leases, progress);
     await Promise.all(
       Array.from({ length: leases }, (_, l) =>
         limit(async () => {
@@ -215,11 +217,13 @@ export async function measureIngestThroughput(
     );
     await registered;
     await held;
+    progress(`ingest ${leases}: set up; draining the streams and the mirror, delivering setup timers`);
     await bench.coordinator.streams.drain();
     await bench.coordinator.mirror.drain();
     await settleSetupTimers(bench.coordinator);
+    progress(`ingest ${leases}: timed round`);
     const before = { ...bench.meter.snapshot(), elect: bench.coordinator.streams.invocations.batches };
-    const renewedAll = waitForCandidateRecords(bench, prefix, names.length, 'renew');
+    const renewedAll = waitForCandidateRecords(bench, prefix, names.length, 'renew', progress);
     const started = Date.now();
     await Promise.all(names.map((c) => limit(() => renewCandidate(plane, c.name))));
     const seconds = ((await renewedAll) - started) / 1000;
@@ -240,19 +244,34 @@ export async function measureIngestThroughput(
     const sweepSeconds = (performance.now() - sweepStarted) / 1000;
     const sweep = consumedBetween(after, bench.meter.snapshot(), (name) => name === 'sweep');
     const perScanned = Math.max(swept.scanned, 1);
-    rows.push({
+    await onRow({
       ...row,
       sweepPerLease: { readUnits: sweep.readUnits / perScanned, writeUnits: sweep.writeUnits / perScanned },
       sweepRun: { seconds: sweepSeconds, scanned: swept.scanned, reconciled: swept.reconciled },
     });
   }
-  return rows;
+}
+
+/** Reports a long wait's progress now and then, so a run that stalls says where. */
+export type Progress = (line: string) => void;
+const PROGRESS_EVERY_MS = 60_000;
+
+/** Runs `report` every minute until `done` settles; the timer never keeps the process alive. */
+function reportWhileWaiting<T>(done: Promise<T>, report: () => void): Promise<T> {
+  const timer = setInterval(report, PROGRESS_EVERY_MS);
+  timer.unref();
+  return done.finally(() => clearInterval(timer));
 }
 
 /** Resolves once every lease of the prefix shows a holder's renewal with the hour-long duration. */
-function waitForLeaseRenewals(bench: KubeBench, prefix: string, count: number): Promise<void> {
-  return new Promise((resolve) => {
-    const seen = new Set<string>();
+function waitForLeaseRenewals(
+  bench: KubeBench,
+  prefix: string,
+  count: number,
+  progress: Progress,
+): Promise<void> {
+  const seen = new Set<string>();
+  const done = new Promise<void>((resolve) => {
     const stop = bench.onRecord((record: DynamoDBRecord) => {
       const image = record.dynamodb?.NewImage;
       const pk = image?.pk?.S ?? '';
@@ -265,6 +284,7 @@ function waitForLeaseRenewals(bench: KubeBench, prefix: string, count: number): 
       }
     });
   });
+  return reportWhileWaiting(done, () => progress(`  ${seen.size}/${count} ${prefix} leases held for the hour`));
 }
 
 /** Resolves with the time the `count`-th candidate record of that kind and prefix was seen on the stream. */
@@ -273,9 +293,10 @@ function waitForCandidateRecords(
   prefix: string,
   count: number,
   change: 'spec' | 'renew',
+  progress: Progress,
 ): Promise<number> {
-  return new Promise((resolve) => {
-    const seen = new Set<string>();
+  const seen = new Set<string>();
+  const done = new Promise<number>((resolve) => {
     const stop = bench.onRecord((record: DynamoDBRecord) => {
       const image = record.dynamodb?.NewImage;
       const sk = image?.sk?.S ?? '';
@@ -287,6 +308,7 @@ function waitForCandidateRecords(
       }
     });
   });
+  return reportWhileWaiting(done, () => progress(`  ${seen.size}/${count} ${prefix} candidates (${change}) stored`));
 }
 
 type MeterReading = ReturnType<CapacityMeter['snapshot']>;

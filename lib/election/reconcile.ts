@@ -1,7 +1,7 @@
 import { expectedMessage } from '../errors.js';
 import { nextDeadline } from './deadlines.js';
 import { admissibleCandidates, holderOf, isLeaseExpired, needsRefresh } from './liveness.js';
-import { pickLeader } from './ordering.js';
+import { compareByStrategy, hasOrderableVersions, pickLeader } from './ordering.js';
 import { countsAsAlive, pingPhase, prePing, refreshPreferred, winnerAlreadyAlive } from './pings.js';
 import { resolveStrategy } from './strategy.js';
 import { DEFAULT_LEASE_DURATION_SECONDS, ELECTION_DURATION_MS } from './timing.js';
@@ -149,7 +149,11 @@ function updateExisting(
       strategy,
       term: lease.holderIdentity === electee ? lease.term : lease.term + 1,
     };
-  } else if (electee !== undefined && electee !== lease.holderIdentity) {
+  } else if (
+    electee !== undefined &&
+    electee !== lease.holderIdentity &&
+    outranksHolder(elected, lease, candidates)
+  ) {
     // A live holder is never overwritten: ask it to yield.
     next = { ...lease, preferredHolder: electee, strategy };
   } else {
@@ -157,6 +161,29 @@ function updateExisting(
   }
   if (sameLease(next, lease)) return settled(lease, candidates, now);
   return written(takeOver || expired || unheld ? 'takeover' : 'preempt', next, candidates, now);
+}
+
+/**
+ * Deliberate difference from upstream: a live holder is asked to yield only to a candidate the
+ * strategy ranks above it. Upstream votes among the candidates that acked, so a holder whose ack
+ * is late (its cluster was out when the ping went, the table throttled its answer) drops out of
+ * the vote and is asked to yield to a worse candidate, and then that one to the holder again once
+ * it answers: two needless handovers. A holder that keeps renewing its lease is alive, ack or not
+ * (e2e fault injection found this after tests 2b, 2c and 3). A holder with no candidate of its own
+ * (a legacy elector) yields as upstream has it.
+ */
+function outranksHolder(
+  electee: Candidate | undefined,
+  lease: LeaseRecord,
+  candidates: readonly Candidate[],
+) {
+  const own = candidates.find(
+    (c) =>
+      c.name === lease.holderIdentity &&
+      (lease.holderCluster === undefined || c.cluster === lease.holderCluster) &&
+      hasOrderableVersions(c),
+  );
+  return electee === undefined || own === undefined || compareByStrategy(electee, own) < 0;
 }
 
 function sameLease(a: LeaseRecord, b: LeaseRecord): boolean {

@@ -142,7 +142,10 @@ describe('fault injection on the real stack (e2e: DynamoDB Local + 2 kube-apiser
     const first = candidate('a-one', alpha, ['1.35.0', '1.34.0']);
     await until(processes, () => first.leading);
     candidate('b-one', beta, ['1.35.0', '1.34.0']);
-    candidate('a-two', alpha, ['1.35.0', '1.35.0']);
+    // a-two's newer binary ranks it strictly below b-two. Were the two equal, creationTimestamp
+    // (1 s resolution) would rank them, and whenever they straddled a second b-two, elected in
+    // test 2 while alpha is down, would later be preempted by a-two at a moment no test chose.
+    candidate('a-two', alpha, ['1.36.0', '1.35.0']);
     candidate('b-two', beta, ['1.35.0', '1.35.0']);
     await waitFor(async () => (await table()).candidates.length === 4);
   }, 600_000);
@@ -301,6 +304,7 @@ describe('fault injection on the real stack (e2e: DynamoDB Local + 2 kube-apiser
     await waitFor(() =>
       answering(() => coordinator.deps.clock() > (ahead.renewTime ?? 0) + ELECTION_WINDOW_MS + 1000),
     );
+    await waitFor(() => answering(() => agrees([alpha, beta])));
     const old = soleLeader();
     old.kill();
     await waitFor(() => answering(() => leaders().some((p) => p !== old)));

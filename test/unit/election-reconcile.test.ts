@@ -824,6 +824,49 @@ describe('faster preemption (unit: deliberate difference from upstream)', () => 
   });
 });
 
+describe('a live holder yields only to a better candidate (unit: deliberate difference from upstream)', () => {
+  const held: LeaseRecord = {
+    holderIdentity: 'holder',
+    holderCluster: 'alpha',
+    leaseDurationSeconds: 15,
+    renewTime: NOW - 1_000,
+    strategy: OEV,
+    term: 3,
+  };
+  // A better candidate that died (it stays admissible for 30 minutes, so an election stays
+  // needed) and a holder whose ack to the last ping has not been stored: only the worse one acked.
+  const candidates = [
+    candidate('dead-better', '1.30.0', { renewTime: NOW - MINUTE, pingTime: NOW - MINUTE + 1 }),
+    candidate('holder', '1.31.0', { renewTime: NOW - MINUTE, pingTime: NOW - MINUTE + 1 }),
+    candidate('worse', '1.32.0', { renewTime: NOW - 1_000 }),
+  ];
+
+  it('is not asked to yield to a worse candidate because its ack is late (upstream would)', () => {
+    const step = reconcileStep({ lease: held, candidates, now: NOW });
+    expect(step.write).toBeNull();
+    expect(step.action).toBe('none');
+  });
+
+  it('is not asked to yield to an equal one either', () => {
+    const equal = [...candidates.slice(0, 2), candidate('equal', '1.31.0', { renewTime: NOW - 1_000 })];
+    expect(reconcileStep({ lease: held, candidates: equal, now: NOW }).write).toBeNull();
+  });
+
+  it('is still asked to yield to a better candidate that acked, its own ack late or not', () => {
+    const better = [...candidates, candidate('better', '1.30.5', { renewTime: NOW - 1_000 })];
+    const step = reconcileStep({ lease: held, candidates: better, now: NOW });
+    expect(step.action).toBe('preempt');
+    expect(step.write?.preferredHolder).toBe('better');
+    expect(step.write?.holderIdentity).toBe('holder');
+  });
+
+  it('a holder with no candidate of its own (a legacy elector) yields to whoever acked, as upstream', () => {
+    const legacy = { ...held, holderIdentity: 'legacy' };
+    const step = reconcileStep({ lease: legacy, candidates, now: NOW });
+    expect(step.write?.preferredHolder).toBe('worse');
+  });
+});
+
 describe('an expired lease kept by a holder that still counts as alive (unit: liveness)', () => {
   it('looks again when the holder stops counting as alive, and then takes over', () => {
     const lease: LeaseRecord = {
