@@ -284,7 +284,9 @@ function waitForLeaseRenewals(
       }
     });
   });
-  return reportWhileWaiting(done, () => progress(`  ${seen.size}/${count} ${prefix} leases held for the hour`));
+  return reportWhileWaiting(done, () =>
+    progress(`  ${seen.size}/${count} ${prefix} leases held for the hour`),
+  );
 }
 
 /** Resolves with the time the `count`-th candidate record of that kind and prefix was seen on the stream. */
@@ -308,7 +310,9 @@ function waitForCandidateRecords(
       }
     });
   });
-  return reportWhileWaiting(done, () => progress(`  ${seen.size}/${count} ${prefix} candidates (${change}) stored`));
+  return reportWhileWaiting(done, () =>
+    progress(`  ${seen.size}/${count} ${prefix} candidates (${change}) stored`),
+  );
 }
 
 type MeterReading = ReturnType<CapacityMeter['snapshot']>;
