@@ -1,7 +1,7 @@
 import { expectedMessage } from '../errors.js';
 import { nextDeadline } from './deadlines.js';
 import { admissibleCandidates, holderOf, isLeaseExpired, needsRefresh } from './liveness.js';
-import { compareByStrategy, hasOrderableVersions, pickLeader } from './ordering.js';
+import { compareByStrategy, pickBestCandidate, pickLeader } from './ordering.js';
 import { countsAsAlive, pingPhase, prePing, refreshPreferred, winnerAlreadyAlive } from './pings.js';
 import { resolveStrategy } from './strategy.js';
 import { DEFAULT_LEASE_DURATION_SECONDS, ELECTION_DURATION_MS } from './timing.js';
@@ -177,11 +177,14 @@ function outranksHolder(
   lease: LeaseRecord,
   candidates: readonly Candidate[],
 ) {
-  const own = candidates.find(
-    (c) =>
-      c.name === lease.holderIdentity &&
-      (lease.holderCluster === undefined || c.cluster === lease.holderCluster) &&
-      hasOrderableVersions(c),
+  // A lease recorded without its holder's cluster may match a same-named candidate in each
+  // cluster; the best of them answers, so the verdict does not depend on their order.
+  const own = pickBestCandidate(
+    candidates.filter(
+      (c) =>
+        c.name === lease.holderIdentity &&
+        (lease.holderCluster === undefined || c.cluster === lease.holderCluster),
+    ),
   );
   return electee === undefined || own === undefined || compareByStrategy(electee, own) < 0;
 }

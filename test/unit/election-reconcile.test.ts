@@ -860,6 +860,19 @@ describe('a live holder yields only to a better candidate (unit: deliberate diff
     expect(step.write?.holderIdentity).toBe('holder');
   });
 
+  it('a holder recorded without its cluster is judged by its best same-named candidate, in any order (found by the property test)', () => {
+    const unplaced = { ...held, holderCluster: undefined };
+    const sameName = [
+      candidates[0] as Candidate,
+      candidate('holder', '1.31.5', { cluster: 'beta', renewTime: NOW - 1_000 }),
+      candidate('holder', '1.31.0', { renewTime: NOW - MINUTE, pingTime: NOW - MINUTE + 1 }),
+      candidate('between', '1.31.2', { renewTime: NOW - 1_000 }),
+    ];
+    for (const order of [sameName, [...sameName].reverse()]) {
+      expect(reconcileStep({ lease: unplaced, candidates: order, now: NOW }).write).toBeNull();
+    }
+  });
+
   it('a holder with no candidate of its own (a legacy elector) yields to whoever acked, as upstream', () => {
     const legacy = { ...held, holderIdentity: 'legacy' };
     const step = reconcileStep({ lease: legacy, candidates, now: NOW });
