@@ -1,6 +1,7 @@
 import { PRE_PING_LEAD_MS } from '../lib/election/timing.js';
 import type { PairedSamples } from './figures/election.js';
 import type { FailoverParts, FailoverResult } from './figures/failover.js';
+import type { PreemptionParts, PreemptionResult } from './figures/preemption.js';
 import type { EventCost, RenewalCost } from './figures/renewal-cost.js';
 import type { ThroughputRow } from './figures/throughput.js';
 import {
@@ -22,7 +23,7 @@ export interface BenchResults {
   electionCost?: EventCost;
   ingestDelay?: number[];
   failover?: FailoverResult;
-  preemption?: PairedSamples;
+  preemption?: PreemptionResult;
   propagation?: Map<number, number[]>;
   renewalCost?: RenewalCost;
   throughput?: ThroughputRow[];
@@ -42,24 +43,46 @@ const FLEET = {
 } as const;
 const MONTH_S = 30 * 24 * 3600;
 
-/** The failover split at the lease running out and at the Lease naming the next leader, from the Lease's watch. */
-function failoverParts(parts: { ours: FailoverParts; baseline: FailoverParts }): string[] {
+/** A figure's trials split into parts (from the Lease's watch), ours beside the in-tree controller's. */
+function partsTable<P extends { poll: readonly number[] }>(
+  figure: string,
+  parts: { ours: P; baseline: P },
+  splits: readonly (readonly [string, (p: P) => readonly number[]])[],
+): string[] {
   const cell = (samples: readonly number[]) => {
     const s = summarize(samples);
     return `${ms(s.p50)} / ${ms(s.p99)}`;
   };
-  const split = (what: string, pick: (p: FailoverParts) => readonly number[]) =>
-    row([what, cell(pick(parts.ours)), cell(pick(parts.baseline))]);
   return [
-    `Where failover time goes (p50 / p99 of each part; ${parts.ours.poll.length} and ${parts.baseline.poll.length} trials split):`,
+    `Where ${figure} time goes (p50 / p99 of each part; ${parts.ours.poll.length} and ${parts.baseline.poll.length} trials split):`,
     '',
     row(['part', 'ours', 'in-tree']),
     row(['---', '---', '---']),
-    split('kill → the dead leader’s lease runs out (its last renewal + leaseDuration)', (p) => p.untilExpiry),
-    split('lease runs out → the Lease names the next leader (the coordinator)', (p) => p.coordinator),
-    split('the Lease names it → it leads (client-go’s next poll)', (p) => p.poll),
+    ...splits.map(([what, pick]) => row([what, cell(pick(parts.ours)), cell(pick(parts.baseline))])),
     '',
   ];
+}
+
+/** The failover split at the lease running out and at the Lease naming the next leader. */
+function failoverParts(parts: { ours: FailoverParts; baseline: FailoverParts }): string[] {
+  return partsTable('failover', parts, [
+    ['kill → the dead leader’s lease runs out (its last renewal + leaseDuration)', (p) => p.untilExpiry],
+    ['lease runs out → the Lease names the next leader (the coordinator)', (p) => p.coordinator],
+    ['the Lease names it → it leads (client-go’s next poll)', (p) => p.poll],
+  ]);
+}
+
+/** The preemption split at the Lease naming the preferred holder, the holder letting go, and the takeover. */
+function preemptionParts(parts: { ours: PreemptionParts; baseline: PreemptionParts }): string[] {
+  return partsTable('preemption', parts, [
+    [
+      'process start → the Lease names it preferredHolder (start-up, its LeaseCandidate, the decision)',
+      (p) => p.decide,
+    ],
+    ['preferredHolder shown → the holder lets go (client-go’s next renew)', (p) => p.yield],
+    ['the holder let go → the Lease names the new leader (the takeover)', (p) => p.takeover],
+    ['the Lease names it → it leads (client-go’s next poll)', (p) => p.poll],
+  ]);
 }
 
 function row(cells: (string | number)[]): string {
@@ -152,6 +175,7 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
         '',
         ...failoverParts(r.failover.parts),
       );
+    if (r.preemption) out.push(...preemptionParts(r.preemption.parts));
   }
   if (r.ingestDelay) {
     const s = summarize(r.ingestDelay);

@@ -2,30 +2,78 @@ import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
 import type { KubeBench } from '../kube-env.js';
 import { cleanUp, leads, pairedTrials, spawnCandidate } from './processes.js';
 
+/** Where one preemption's time went, split at the Lease's own watch events. */
+export interface PreemptionParts {
+  /** Start → the Lease names it as preferredHolder: process start, its LeaseCandidate, the decision. */
+  readonly decide: number[];
+  /** preferredHolder shown → the holder lets go (client-go's next renew). */
+  readonly yield: number[];
+  /** The holder let go → the Lease names the new one (the coordinator's takeover). */
+  readonly takeover: number[];
+  /** The Lease names it → its OnStartedLeading (client-go's next poll). */
+  readonly poll: number[];
+}
+
+export interface PreemptionResult {
+  readonly ours: number[];
+  readonly baseline: number[];
+  readonly parts: { readonly ours: PreemptionParts; readonly baseline: PreemptionParts };
+}
+
 /**
  * Preemption: a process with an older emulation version starts while another leads → it leads
  * (the coordinator sets preferredHolder, the holder releases, the better one is elected). Timed
- * from the new process's start to its own OnStartedLeading.
+ * from the new process's start to its own OnStartedLeading, and split by the Lease's watch.
  */
-export function measurePreemption(bench: KubeBench, trials: number, concurrency: number) {
-  return pairedTrials(
+export async function measurePreemption(
+  bench: KubeBench,
+  trials: number,
+  concurrency: number,
+): Promise<PreemptionResult> {
+  const parts = { ours: emptyParts(), baseline: emptyParts() };
+  const totals = await pairedTrials(
     bench,
     trials,
     concurrency,
-    (plane, lease) => preemptOnce(bench, plane, lease),
+    (plane, lease) => preemptOnce(bench, plane, lease, plane === bench.inTree ? parts.baseline : parts.ours),
     'preempt',
   );
+  return { ...totals, parts };
 }
 
-async function preemptOnce(bench: KubeBench, plane: ControlPlane, lease: string): Promise<number> {
+function emptyParts(): PreemptionParts {
+  return { decide: [], yield: [], takeover: [], poll: [] };
+}
+
+async function preemptOnce(
+  bench: KubeBench,
+  plane: ControlPlane,
+  lease: string,
+  parts: PreemptionParts,
+): Promise<number> {
   const incumbent = spawnCandidate(bench, plane, `${lease}-new`, lease, ['1.35.0', '1.35.0']);
   const processes = [incumbent];
+  const watch = bench.watches.get(plane.name);
   try {
     await leads(incumbent);
     const startedAt = Date.now();
     const older = spawnCandidate(bench, plane, `${lease}-old`, lease, ['1.35.0', '1.34.0']);
     processes.push(older);
-    return (await leads(older)) - startedAt;
+    const preferred = watch?.waitFor(
+      lease,
+      (v) => v.preferredHolder === older.identity || v.holderIdentity === older.identity,
+    );
+    const letGo = watch?.waitFor(lease, (v) => v.holderIdentity !== incumbent.identity);
+    const named = watch?.waitFor(lease, (v) => v.holderIdentity === older.identity);
+    const led = await leads(older);
+    const [preferredAt, letGoAt, namedAt] = await Promise.all([preferred, letGo, named]);
+    if (preferredAt !== undefined && letGoAt !== undefined && namedAt !== undefined) {
+      parts.decide.push(preferredAt - startedAt);
+      parts.yield.push(letGoAt - preferredAt);
+      parts.takeover.push(namedAt - letGoAt);
+      parts.poll.push(led - namedAt);
+    }
+    return led - startedAt;
   } finally {
     await cleanUp(plane, processes);
   }

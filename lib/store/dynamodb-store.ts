@@ -49,12 +49,17 @@ import {
   specKeyOf,
 } from './items.js';
 import { candidateSortKey, LEASE_SK, partitionKey, TIMER_SK } from './keys.js';
+import {
+  DEFER_TAKEOVER_CLUSTER_BACK,
+  DEFER_TAKEOVER_CLUSTER_OUT,
+  RECORD_HOLDER_CLUSTER_RENEWAL,
+  RECORD_HOLDER_RENEWAL,
+  RECORD_OBSERVED_RENEWAL,
+} from './lease-updates.js';
 import { groupByPartition } from './scan-groups.js';
 
 /** How often a heartbeat retries after losing a race with another heartbeat of the same candidate. */
 const HEARTBEAT_RACE_RETRIES = 3;
-/** A holder that renews or releases is heard from: any takeover held off for it is moot. */
-const END_DEFERRAL = 'REMOVE takeoverNotBefore, holderClusterOut';
 
 /**
  * The item a failed condition returned (ReturnValuesOnConditionCheckFailure: ALL_OLD), so a
@@ -286,18 +291,13 @@ export class DynamoDbStore implements CoordinatorStore {
 
   async recordRenewal(key: LeaseKey, renewal: LeaseRenewal, now: Millis): Promise<StoredLease> {
     const releasing = renewal.holderIdentity === '';
-    const updated = await this.updateLeaseIf(
-      key,
-      `SET holderIdentity = :holder, leaseDurationSeconds = :lds, renewTime = :now, #change = :change, updatedAt = :now, version = version + :one ${END_DEFERRAL}`,
-      LEASE_HELD_BY,
-      {
-        ':holder': renewal.holderIdentity,
-        ':expectedHolder': renewal.expectedHolder,
-        ':lds': renewal.leaseDurationSeconds,
-        ':now': now,
-        ':change': releasing ? 'release' : 'renewal',
-      },
-    );
+    const updated = await this.updateLeaseIf(key, RECORD_HOLDER_RENEWAL, LEASE_HELD_BY, {
+      ':holder': renewal.holderIdentity,
+      ':expectedHolder': renewal.expectedHolder,
+      ':lds': renewal.leaseDurationSeconds,
+      ':now': now,
+      ':change': releasing ? 'release' : 'renewal',
+    });
     if (updated === undefined)
       throw new ConflictError(
         `lease ${key.namespace}/${key.name} is not held by "${renewal.expectedHolder}"`,
@@ -311,19 +311,14 @@ export class DynamoDbStore implements CoordinatorStore {
     expectedHolder: string,
     now: Millis,
   ): Promise<StoredLease | undefined> {
-    return this.updateLeaseIf(
-      key,
-      `SET leaseDurationSeconds = :lds, renewTime = :now, observedRenewTime = :observedRenewTime, #change = :change, updatedAt = :now, version = version + :one ${END_DEFERRAL}`,
-      RENEWAL_BY_HOLDER_IN_ITS_CLUSTER,
-      {
-        ':expectedHolder': expectedHolder,
-        ':cluster': observation.cluster,
-        ':lds': observation.leaseDurationSeconds,
-        ':now': now,
-        ':observedRenewTime': observation.renewTime,
-        ':change': renewalChange(key),
-      },
-    );
+    return this.updateLeaseIf(key, RECORD_HOLDER_CLUSTER_RENEWAL, RENEWAL_BY_HOLDER_IN_ITS_CLUSTER, {
+      ':expectedHolder': expectedHolder,
+      ':cluster': observation.cluster,
+      ':lds': observation.leaseDurationSeconds,
+      ':now': now,
+      ':observedRenewTime': observation.renewTime,
+      ':change': renewalChange(key),
+    });
   }
 
   async deferTakeover(
@@ -334,9 +329,7 @@ export class DynamoDbStore implements CoordinatorStore {
   ): Promise<boolean> {
     const updated = await this.updateLeaseIf(
       key,
-      holderClusterOut
-        ? 'SET takeoverNotBefore = :notBefore, holderClusterOut = :true, #change = :change, updatedAt = :now, version = version + :one'
-        : 'SET takeoverNotBefore = :notBefore, #change = :change, updatedAt = :now, version = version + :one REMOVE holderClusterOut',
+      holderClusterOut ? DEFER_TAKEOVER_CLUSTER_OUT : DEFER_TAKEOVER_CLUSTER_BACK,
       LEASE_VERSION_MATCHES,
       {
         ':notBefore': notBefore,
@@ -389,31 +382,26 @@ export class DynamoDbStore implements CoordinatorStore {
     const current: LeaseRecord = expected?.record ?? { term: 0 };
     const sameHolder = (current.holderIdentity ?? '') === observation.holderIdentity;
     const released = observation.holderIdentity === '' && !sameHolder;
+    if (expected !== undefined && (sameHolder || released)) {
+      // The recorded holder renewed or released: liveness moves to now, on our clock.
+      const updated = await this.updateLeaseIf(
+        key,
+        RECORD_OBSERVED_RENEWAL,
+        released ? LEASE_VERSION_MATCHES : RENEWAL_BY_HOLDER_NEWER_THAN_LAST,
+        {
+          ':holder': observation.holderIdentity,
+          ':lds': observation.leaseDurationSeconds,
+          ':now': now,
+          ':observedRenewTime': observation.renewTime,
+          ':change': released ? 'release' : renewalChange(key),
+          ...(released
+            ? { ':expectedVersion': expected.version }
+            : { ':expectedHolder': current.holderIdentity ?? '' }),
+        },
+      );
+      return updated !== undefined;
+    }
     try {
-      if (expected !== undefined && (sameHolder || released)) {
-        // The recorded holder renewed or released: liveness moves to now, on our clock.
-        await this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { pk: partitionKey(key), sk: LEASE_SK },
-            UpdateExpression: `SET holderIdentity = :holder, leaseDurationSeconds = :lds, renewTime = :now, observedRenewTime = :observedRenewTime, #change = :change, updatedAt = :now, version = version + :one ${END_DEFERRAL}`,
-            ConditionExpression: released ? LEASE_VERSION_MATCHES : RENEWAL_BY_HOLDER_NEWER_THAN_LAST,
-            ExpressionAttributeNames: { '#change': 'change' },
-            ExpressionAttributeValues: {
-              ':holder': observation.holderIdentity,
-              ':lds': observation.leaseDurationSeconds,
-              ':now': now,
-              ':observedRenewTime': observation.renewTime,
-              ':change': released ? 'release' : renewalChange(key),
-              ':one': 1,
-              ...(released
-                ? { ':expectedVersion': expected.version }
-                : { ':expectedHolder': current.holderIdentity ?? '' }),
-            },
-          }),
-        );
-        return true;
-      }
       // Someone else holds it (a legacy elector took an expired lease): a new holder, a new term.
       const record = {
         ...current,

@@ -1,0 +1,30 @@
+/**
+ * The update expressions that move a lease record without deciding anything: renewals and
+ * releases recorded, and takeovers held off. Each bumps `version` (so a decision read before it
+ * loses its compare-and-set) and names the change for the stream filters in `#change`. The
+ * conditions they run under are in conditions.ts.
+ */
+
+/** A holder that renews or releases is heard from: any takeover held off for it is moot. */
+const END_DEFERRAL = 'REMOVE takeoverNotBefore, holderClusterOut';
+
+/** A renewal or release reported to our API by the holder: liveness moves to now, on our clock. */
+export const RECORD_HOLDER_RENEWAL = `SET holderIdentity = :holder, leaseDurationSeconds = :lds, renewTime = :now, #change = :change, updatedAt = :now, version = version + :one ${END_DEFERRAL}`;
+
+/**
+ * A renewal seen in a cluster's Lease (by ingest, or by the look before a takeover), or a release
+ * seen there: as above, and the renewTime the cluster showed is kept, so an older sighting never
+ * counts twice.
+ */
+export const RECORD_OBSERVED_RENEWAL = `SET holderIdentity = :holder, leaseDurationSeconds = :lds, renewTime = :now, observedRenewTime = :observedRenewTime, #change = :change, updatedAt = :now, version = version + :one ${END_DEFERRAL}`;
+
+/** The hint-confirmed renewal ingest writes for a holder in its own cluster (the holder is unchanged). */
+export const RECORD_HOLDER_CLUSTER_RENEWAL = `SET leaseDurationSeconds = :lds, renewTime = :now, observedRenewTime = :observedRenewTime, #change = :change, updatedAt = :now, version = version + :one ${END_DEFERRAL}`;
+
+/** The holder's cluster could not be read: hold the takeover off, and mark the cluster out. */
+export const DEFER_TAKEOVER_CLUSTER_OUT =
+  'SET takeoverNotBefore = :notBefore, holderClusterOut = :true, #change = :change, updatedAt = :now, version = version + :one';
+
+/** The holder's cluster answered again: hold the takeover off for one lease duration from that answer. */
+export const DEFER_TAKEOVER_CLUSTER_BACK =
+  'SET takeoverNotBefore = :notBefore, #change = :change, updatedAt = :now, version = version + :one REMOVE holderClusterOut';
