@@ -105,6 +105,15 @@ export interface CoordinatorStore {
     expectedVersion: number | undefined,
     now: Millis,
   ): Promise<void>;
+  /**
+   * Changes only `preferredHolder` and `strategy` of a live, held lease (a preemption), provided its
+   * holder, term, preferredHolder and strategy are still as read. Renewals that landed meanwhile do
+   * not conflict: they move liveness, which asking a live holder to yield does not depend on, and
+   * a leader renewing every 500 ms would otherwise make the decision lose its compare-and-set again
+   * and again (the bench's preemption traces showed three losses in a row). Returns the lease as
+   * written; throws ConflictError if the holding changed.
+   */
+  amendLiveLease(key: LeaseKey, read: StoredLease, write: LeaseRecord, now: Millis): Promise<StoredLease>;
   /** Sets pingTime on each candidate unless it changed since it was read. Returns those pinged. */
   pingCandidates(key: LeaseKey, candidates: readonly Candidate[], now: Millis): Promise<readonly Candidate[]>;
   /** Deletes candidates that have not renewed since they were read. */

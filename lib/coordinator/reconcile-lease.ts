@@ -2,7 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
-import type { ElectionStep } from '../election/types.js';
+import type { ElectionStep, LeaseRecord } from '../election/types.js';
 import { ConflictError } from '../errors.js';
 import { confirmTakeover, type HolderClusterUnreachable } from './confirm-expiry.js';
 import { withReachableSuccessor } from './confirm-successor.js';
@@ -14,6 +14,7 @@ import type {
   LeaseKey,
   LeaseResolver,
   LeaseState,
+  StoredLease,
   TimerQueue,
 } from './ports.js';
 
@@ -111,12 +112,20 @@ async function reconcileOnce(
   };
   // Settle all before returning (nothing may run on after a Lambda invocation ends), then fail on
   // the first error.
-  const settledWrites = await Promise.allSettled([
+  // A preemption only amends the live lease, so the holder's renewals landing meanwhile do not
+  // make it lose its compare-and-set; every other decision is a compare-and-set on the version.
+  const write = async (record: LeaseRecord): Promise<StoredLease> => {
+    if (step.action === 'preempt' && state.lease !== undefined)
+      return store.amendLiveLease(key, state.lease, record, now);
+    await store.writeLease(key, record, state.lease?.version, now);
+    return { record, version: (state.lease?.version ?? 0) + 1 };
+  };
+  const [pinged, written, armed] = await Promise.allSettled([
     step.ping.length > 0 ? store.pingCandidates(key, step.ping, now) : undefined,
-    step.write !== null ? store.writeLease(key, step.write, state.lease?.version, now) : undefined,
+    step.write !== null ? write(step.write) : undefined,
     arm(),
   ]);
-  for (const result of settledWrites) if (result.status === 'rejected') throw result.reason;
+  for (const result of [pinged, written, armed]) if (result.status === 'rejected') throw result.reason;
   if (step.action !== 'none') {
     logger.info('election step', {
       lease: key,
@@ -128,9 +137,15 @@ async function reconcileOnce(
       error: step.error,
     });
   }
-  if (step.write === null || step.ping.length > 0) return { step };
+  if (
+    step.write === null ||
+    step.ping.length > 0 ||
+    written.status !== 'fulfilled' ||
+    written.value === undefined
+  )
+    return { step };
   const decided: LeaseState = {
-    lease: { record: step.write, version: (state.lease?.version ?? 0) + 1 },
+    lease: written.value,
     candidates: state.candidates.filter((c) => !expired.includes(c)),
   };
   return { step, decided };

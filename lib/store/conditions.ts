@@ -37,6 +37,23 @@ export const LEASE_VERSION_MATCHES = 'version = :expectedVersion';
 /** A renewal counts only from the holder the coordinator recorded. */
 export const LEASE_HELD_BY = 'attribute_exists(pk) AND holderIdentity = :expectedHolder';
 
+/**
+ * Amending a live lease (asking its holder to yield): the holder, term, preferredHolder and
+ * strategy are as the decision read them. Renewals may have landed since; they do not matter.
+ */
+export function holdingAsRead(read: {
+  readonly preferredHolder?: string;
+  readonly strategy?: string;
+}): string {
+  return [
+    'holderIdentity = :holder AND term = :term',
+    read.preferredHolder === undefined
+      ? 'attribute_not_exists(preferredHolder)'
+      : 'preferredHolder = :readPreferredHolder',
+    read.strategy === undefined ? 'attribute_not_exists(strategy)' : 'strategy = :readStrategy',
+  ].join(' AND ');
+}
+
 /** Arm the lease timer unless an earlier one is still pending (one delivery per deadline). */
 export const NO_EARLIER_TIMER_PENDING = 'attribute_not_exists(dueAt) OR dueAt > :dueAt OR dueAt <= :now';
 

@@ -29,6 +29,7 @@ import {
   CANDIDATE_NOT_RENEWED_SINCE,
   CANDIDATE_STILL_EXPIRED,
   CANDIDATE_UNCHANGED_SINCE_READ,
+  holdingAsRead,
   LEASE_HELD_BY,
   LEASE_IS_NEW,
   LEASE_VERSION_MATCHES,
@@ -50,6 +51,8 @@ import {
 } from './items.js';
 import { candidateSortKey, LEASE_SK, partitionKey, TIMER_SK } from './keys.js';
 import {
+  AMEND_LIVE_LEASE,
+  AMEND_LIVE_LEASE_STRATEGY,
   DEFER_TAKEOVER_CLUSTER_BACK,
   DEFER_TAKEOVER_CLUSTER_OUT,
   RECORD_HOLDER_CLUSTER_RENEWAL,
@@ -231,6 +234,33 @@ export class DynamoDbStore implements CoordinatorStore {
       }
       throw error;
     }
+  }
+
+  async amendLiveLease(
+    key: LeaseKey,
+    read: StoredLease,
+    write: LeaseRecord,
+    now: Millis,
+  ): Promise<StoredLease> {
+    const { holderIdentity, term, preferredHolder, strategy } = read.record;
+    const updated = await this.updateLeaseIf(
+      key,
+      write.preferredHolder === undefined ? AMEND_LIVE_LEASE_STRATEGY : AMEND_LIVE_LEASE,
+      holdingAsRead(read.record),
+      {
+        ':holder': holderIdentity,
+        ':term': term,
+        ':strategy': write.strategy,
+        ':change': 'decision',
+        ':now': now,
+        ...(write.preferredHolder !== undefined && { ':preferredHolder': write.preferredHolder }),
+        ...(preferredHolder !== undefined && { ':readPreferredHolder': preferredHolder }),
+        ...(strategy !== undefined && { ':readStrategy': strategy }),
+      },
+    );
+    if (updated === undefined)
+      throw new ConflictError(`lease ${key.namespace}/${key.name}: its holding changed since it was read`);
+    return updated;
   }
 
   async pingCandidates(

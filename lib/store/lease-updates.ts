@@ -21,6 +21,14 @@ export const RECORD_OBSERVED_RENEWAL = `SET holderIdentity = :holder, leaseDurat
 /** The hint-confirmed renewal ingest writes for a holder in its own cluster (the holder is unchanged). */
 export const RECORD_HOLDER_CLUSTER_RENEWAL = `SET leaseDurationSeconds = :lds, renewTime = :now, observedRenewTime = :observedRenewTime, #change = :change, updatedAt = :now, version = version + :one ${END_DEFERRAL}`;
 
+/** A live holder asked to yield (and the candidates' strategy written): nothing else moves. */
+export const AMEND_LIVE_LEASE =
+  'SET preferredHolder = :preferredHolder, strategy = :strategy, #change = :change, updatedAt = :now, version = version + :one';
+
+/** The same when only the strategy changes and nobody is preferred. */
+export const AMEND_LIVE_LEASE_STRATEGY =
+  'SET strategy = :strategy, #change = :change, updatedAt = :now, version = version + :one';
+
 /** The holder's cluster could not be read: hold the takeover off, and mark the cluster out. */
 export const DEFER_TAKEOVER_CLUSTER_OUT =
   'SET takeoverNotBefore = :notBefore, holderClusterOut = :true, #change = :change, updatedAt = :now, version = version + :one';

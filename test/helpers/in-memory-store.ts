@@ -389,6 +389,51 @@ export class InMemoryStore implements CoordinatorStore {
     );
   }
 
+  async amendLiveLease(
+    key: LeaseKey,
+    read: StoredLease,
+    write: LeaseRecord,
+    now: Millis,
+  ): Promise<StoredLease> {
+    const as = read.record;
+    try {
+      const updated = await this.request('amendLiveLease', () =>
+        this.table.commit(
+          'amendLiveLease',
+          partitionKey(key),
+          LEASE_SK,
+          (old) => {
+            const item = old as LeaseItem | undefined;
+            return (
+              item !== undefined &&
+              has(item.holderIdentity) &&
+              item.holderIdentity === as.holderIdentity &&
+              item.term === as.term &&
+              item.preferredHolder === as.preferredHolder &&
+              item.strategy === as.strategy
+            );
+          },
+          (old) =>
+            defined({
+              ...(old as LeaseItem),
+              ...(write.preferredHolder !== undefined && { preferredHolder: write.preferredHolder }),
+              strategy: write.strategy,
+              change: 'decision' as const,
+              updatedAt: now,
+              version: (old as LeaseItem).version + 1,
+            }),
+        ),
+      );
+      return leaseFromItem(updated as LeaseItem);
+    } catch (error) {
+      if (error instanceof ConditionFailed)
+        throw new ConflictError(`lease ${key.namespace}/${key.name}: its holding changed since it was read`, {
+          cause: error,
+        });
+      throw error;
+    }
+  }
+
   async recordRenewal(key: LeaseKey, renewal: LeaseRenewal, now: Millis): Promise<StoredLease> {
     const releasing = renewal.holderIdentity === '';
     try {

@@ -1,8 +1,15 @@
+import { readFileSync } from 'node:fs';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScannedLease } from '../../lib/coordinator/ports.js';
+import { type FilterPattern, matchesAny } from '../../lib/local/event-filter.js';
 import { DynamoDbStore } from '../../lib/store/dynamodb-store.js';
 import { candidate, startTestStack, type TestStack } from '../helpers/local-stack.js';
 
+/** The deployed stream filters: which consumer a table change wakes. */
+const STREAM_FILTERS = JSON.parse(
+  readFileSync(new URL('../../infra/stream-filters.json', import.meta.url), 'utf8'),
+) as { mirror: FilterPattern[] };
 const LEASE = { scope: 'alpha', namespace: 'kube-system', name: 'kube-scheduler' };
 const LEASE_PATH = '/clusters/alpha/namespaces/kube-system/leases/kube-scheduler';
 const NEWER = { binary: '1.34.0', emulation: '1.34.0' };
@@ -170,6 +177,73 @@ describe('election flow over HTTP, stream and timers (integration: DynamoDB Loca
     const decided = (await stack.deps.store.loadLease(key)).lease;
     expect(decided?.takeoverNotBefore).toBeUndefined();
     expect(decided?.holderClusterOut).toBeUndefined();
+  });
+
+  it('amends a live lease despite renewals since its read, not once its holding changed; a refused amendment changes nothing', async () => {
+    const key = { scope: 'alpha', namespace: 'kube-system', name: 'amended' };
+    const posted = await stack.post(
+      '/clusters/alpha/leasecandidates',
+      candidate('amend-a', NEWER, stack.clock.now, { leaseName: 'amended' }),
+    );
+    expect(posted.status).toBe(201);
+    await stack.streams.drain();
+    const read = (await stack.deps.store.loadLease(key)).lease;
+    if (read === undefined) throw new Error('no decision for the lease');
+    const holder = read.record.holderIdentity ?? '';
+    stack.clock.advance(500);
+    const renewal = { holderIdentity: holder, expectedHolder: holder, leaseDurationSeconds: 15 };
+    await stack.deps.store.recordRenewal(key, renewal, stack.clock.now);
+
+    const seen = stack.records.length;
+    const amended = await stack.deps.store.amendLiveLease(
+      key,
+      read,
+      { ...read.record, preferredHolder: 'amend-b' },
+      stack.clock.now,
+    );
+    // The renewal stands (renewTime and duration are the renewal's), and the mirror is woken.
+    expect(amended.record).toEqual({
+      ...read.record,
+      preferredHolder: 'amend-b',
+      renewTime: stack.clock.now,
+      leaseDurationSeconds: 15,
+    });
+    expect(amended.version).toBe(read.version + 2);
+    expect((await stack.deps.store.loadLease(key)).lease).toEqual(amended);
+    await stack.streams.drain();
+    const amendment = stack.records
+      .slice(seen)
+      .find((r) => unmarshall(r.dynamodb?.NewImage as never).preferredHolder === 'amend-b');
+    expect(unmarshall(amendment?.dynamodb?.NewImage as never).change).toBe('decision');
+    expect(matchesAny(STREAM_FILTERS.mirror, amendment)).toBe(true);
+
+    // Read before that amendment: its preferredHolder is no longer as read.
+    await expect(
+      stack.deps.store.amendLiveLease(
+        key,
+        read,
+        { ...read.record, preferredHolder: 'amend-c' },
+        stack.clock.now,
+      ),
+    ).rejects.toThrow(/holding changed/);
+    // A new term (another holder) since the read.
+    const { lease: current } = await stack.deps.store.loadLease(key);
+    await stack.deps.store.writeLease(
+      key,
+      { ...read.record, holderIdentity: 'amend-b', term: read.record.term + 1 },
+      current?.version,
+      stack.clock.now,
+    );
+    const taken = (await stack.deps.store.loadLease(key)).lease;
+    await expect(
+      stack.deps.store.amendLiveLease(
+        key,
+        amended,
+        { ...amended.record, preferredHolder: 'amend-c' },
+        stack.clock.now,
+      ),
+    ).rejects.toThrow(/holding changed/);
+    expect((await stack.deps.store.loadLease(key)).lease).toEqual(taken);
   });
 
   it('scans each lease whole once, however the pages fall, as loadLease reads it', async () => {
