@@ -7,6 +7,9 @@ import { HolderHints } from './holder-hints.js';
 import { type IngestDeps, ingestCandidate, ingestLease } from './ingest.js';
 import { LatestPerKeyQueue } from './latest-per-key-queue.js';
 
+/** The kind whose handled resourceVersions are remembered across relists (the bulk of a list). */
+const CANDIDATES = 'leasecandidates';
+
 /** Objects of one cluster handled at once; each object's own events stay in order. */
 const INGEST_CONCURRENCY = 16;
 
@@ -37,10 +40,11 @@ export async function runClusterIngest(
 ): Promise<void> {
   // Kept across relists: a hint is checked by every write it leads to.
   const hints = new HolderHints();
+  const handled = new Map<string, string>();
   while (!signal.aborted) {
     try {
       const client = await deps.clusters.get(cluster);
-      await listAndWatch(deps, cluster, client, signal, options, hints);
+      await listAndWatch(deps, cluster, client, signal, options, hints, handled);
     } catch (error) {
       if (signal.aborted) return;
       deps.logger.warn('cluster ingest interrupted; retrying', { cluster, error: error as Error });
@@ -56,6 +60,14 @@ async function listAndWatch(
   signal: AbortSignal,
   options: IngestRunnerOptions,
   hints: HolderHints,
+  /**
+   * The resourceVersion of each LeaseCandidate whose latest event was handled (stored, or found
+   * already stored), kept across relists: a relist skips the candidates it shows unchanged. Without it every
+   * relist wrote every object again, and one write failing among 30,000 (the bench's 10,000-lease
+   * setup) started another full relist: a storm that stopped ingest for good. A cache that is safe
+   * to lose: a fresh one only costs a full relist.
+   */
+  handled: Map<string, string>,
 ): Promise<void> {
   const version = await client.candidateVersion();
   // An event that could not be stored (the table throttled, say) is not dropped: a relist reads it
@@ -68,19 +80,36 @@ async function listAndWatch(
     deps.logger.error('ingest event failed; relisting', { cluster, error: error as Error });
     relist();
   });
-  const enqueue = (kind: string, object: RawObject, work: () => Promise<unknown>) =>
-    queue.push(`${kind}/${object.metadata?.namespace}/${object.metadata?.name}`, async () => {
+  const enqueue = (kind: string, object: RawObject, work: () => Promise<unknown>, phase?: WatchPhase) => {
+    const id = `${kind}/${object.metadata?.namespace}/${object.metadata?.name}`;
+    const rv = object.metadata?.resourceVersion;
+    queue.push(id, async () => {
+      handled.delete(id);
       await work();
+      // A deleted object is forgotten: names come and go (client-go's carry a UUID per process start).
+      if (kind === CANDIDATES && rv !== undefined && phase !== 'DELETED') handled.set(id, rv);
     });
+  };
+  /** A listed object: skipped when its latest event was handled at this very resourceVersion. */
+  const enqueueListed = (kind: string, object: RawObject, work: () => Promise<unknown>) => {
+    const id = `${kind}/${object.metadata?.namespace}/${object.metadata?.name}`;
+    const rv = object.metadata?.resourceVersion;
+    if (rv === undefined || handled.get(id) !== rv) enqueue(kind, object, work);
+  };
   // Leases first: a Lease a legacy elector already holds must be on record before any candidate
   // can trigger an election, or the first decision would not know it has a live holder.
   const leases = await client.listLeases();
+  // Every Lease is looked at again: one unchanged in its cluster can still differ from a decision
+  // made while the cluster was out, and ingest's drift check is what repairs it on its return.
   for (const lease of leases.items)
-    enqueue('lease', lease, () => handleLease(deps, cluster, lease, options, hints));
+    enqueue('leases', lease, () => handleLease(deps, cluster, lease, options, hints));
   await queue.idle();
   const candidates = version === undefined ? undefined : await client.listCandidates(version);
+  forgetUnlisted(handled, `${CANDIDATES}/`, candidates?.items ?? []);
   for (const candidate of candidates?.items ?? [])
-    enqueue('candidate', candidate, () => handleCandidate(deps, cluster, 'ADDED', candidate, options, hints));
+    enqueueListed(CANDIDATES, candidate, () =>
+      handleCandidate(deps, cluster, 'ADDED', candidate, options, hints),
+    );
   await queue.idle();
   // Watching from this list's resourceVersion would never show the failed object again unless it
   // changed: relist instead (after the caller's pause).
@@ -110,7 +139,8 @@ async function listAndWatch(
           path,
           apiVersion,
           rv,
-          (phase, object) => phase !== 'BOOKMARK' && enqueue(path, object, () => handler(phase, object)),
+          (phase, object) =>
+            phase !== 'BOOKMARK' && enqueue(path, object, () => handler(phase, object), phase),
           done,
         ),
       );
@@ -163,6 +193,12 @@ async function handleLease(
   if ((outcome === 'drift' || repair === true) && key !== undefined) await options.onDrift?.(key);
   if (outcome === 'release' && key !== undefined) options.onChange?.(key);
   options.onEvent?.();
+}
+
+/** Drops the remembered versions of objects of one kind that a fresh list no longer shows (deleted unwatched). */
+function forgetUnlisted(handled: Map<string, string>, prefix: string, listed: readonly RawObject[]): void {
+  const ids = new Set(listed.map((o) => `${prefix}${o.metadata?.namespace}/${o.metadata?.name}`));
+  for (const id of handled.keys()) if (id.startsWith(prefix) && !ids.has(id)) handled.delete(id);
 }
 
 /** A candidate renewed at or after its pingTime: the ack an election may be waiting for. */

@@ -53,4 +53,69 @@ describe('cluster ingest, list then watch (unit: in-memory table and cluster)', 
     expect(lists.length).toBe(2);
     expect((await store.loadLease(KEY)).candidates.map((c) => c.name)).toEqual(['a']);
   });
+
+  it('a relist writes again only the candidates it did not store or that changed, not the whole list', async () => {
+    const now = Date.UTC(2026, 10, 25, 12);
+    const table = new InMemoryTable(() => now);
+    const written: string[] = [];
+    let refuse = 'b';
+    const store = table.store();
+    const cluster = new InMemoryCluster('c', 0, () => now);
+    const heartbeat = (name: string) =>
+      cluster.heartbeat({
+        namespace: KEY.namespace,
+        name,
+        leaseName: KEY.name,
+        binaryVersion: '1.31.0',
+        emulationVersion: '1.31.0',
+        strategy: 'OldestEmulationVersion',
+      });
+    for (const name of ['a', 'b', 'c']) heartbeat(name);
+    let lists = 0;
+    const port = cluster.port(async (request) => {
+      if (request.endsWith('listCandidates')) lists++;
+    });
+    port.watch = async () => new AbortController();
+    // "b" cannot be stored on the first list, as with a throttled table; "c" renews before the relist.
+    const failing: typeof store = Object.create(store);
+    failing.putHeartbeat = async (...args) => {
+      written.push(args[2].name);
+      if (args[2].name === refuse) {
+        refuse = '';
+        heartbeat('c');
+        throw new Error('throttled');
+      }
+      return store.putHeartbeat(...args);
+    };
+    const stop = new AbortController();
+    const all = new Promise<void>((resolve) => {
+      void runClusterIngest(
+        {
+          store: failing,
+          clock: () => now,
+          logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+          leases: () => KEY,
+          clusters: { get: async () => port },
+        },
+        'c',
+        stop.signal,
+        {
+          onEvent: async () => {
+            if ((await store.loadLease(KEY)).candidates.length === 3 && lists === 2) resolve();
+          },
+        },
+      );
+    });
+    await all;
+    stop.abort();
+    // First list: a, c (b refused). Relist: b (never stored) and c (renewed since); a is skipped.
+    expect(lists).toBe(2);
+    expect(written.sort()).toEqual(['a', 'b', 'b', 'c', 'c']);
+    const stored = (await store.loadLease(KEY)).candidates;
+    expect(stored.map((c) => c.name).sort()).toEqual(['a', 'b', 'c']);
+    const latestC = cluster.get('LeaseCandidate', { namespace: KEY.namespace, name: 'c' }) as {
+      spec: { renewTime: string };
+    };
+    expect(stored.find((c) => c.name === 'c')?.sentRenewTime).toBe(Date.parse(latestC.spec.renewTime));
+  });
 });
