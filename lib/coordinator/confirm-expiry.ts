@@ -16,7 +16,8 @@ export const UNREACHABLE_RETRY_MS: Millis = 2_000;
 export type HolderClusterUnreachable = 'Wait' | 'TakeOver';
 
 export type TakeoverVerdict =
-  | { readonly verdict: 'proceed' }
+  /** Take over. `answered`: the holder's cluster, when it was read just now and answered. */
+  | { readonly verdict: 'proceed'; readonly answered?: string }
   /** The holder renewed where ingest did not see it; that is recorded now: decide again. */
   | { readonly verdict: 'renewed' }
   /** Not yet: look again at `at`. */
@@ -85,7 +86,7 @@ export async function confirmTakeover(
   }
   if (stored.takeoverNotBefore !== undefined && stored.takeoverNotBefore > answered)
     return { verdict: 'deferred', at: stored.takeoverNotBefore };
-  return PROCEED;
+  return { verdict: 'proceed', answered: cluster };
 }
 
 async function unreachable(

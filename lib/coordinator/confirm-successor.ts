@@ -24,11 +24,13 @@ export async function withReachableSuccessor(
   state: LeaseState,
   step: ElectionStep,
   now: Millis,
+  /** Clusters this reconcile has just read (the expired holder's, in a failover): no second read. */
+  justAnswered: readonly string[] = [],
 ): Promise<{ step: ElectionStep; now: Millis }> {
   const read = deps.readHolderLease;
   if (read === undefined) return { step, now };
   const current = state.lease === undefined ? undefined : holderOf(state.lease.record);
-  const answered = new Set<string>();
+  const answered = new Set<string>(justAnswered);
   const out = new Set<string>();
   let next = step;
   let at = now;

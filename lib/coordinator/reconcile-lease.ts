@@ -86,6 +86,7 @@ async function reconcileOnce(
     logger.info('collected expired candidates', { lease: key, candidates: expired.map((c) => c.name) });
   }
   let step = reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now });
+  const justAnswered: string[] = [];
   if (step.action === 'takeover') {
     const check = await confirmTakeover(deps, key, state.lease, now);
     if (check.verdict === 'renewed')
@@ -95,12 +96,13 @@ async function reconcileOnce(
     // it answered, or the new holder's term would start already partly spent on our clock, and
     // be taken from it again before its first renewal arrives (e2e fault 2c found this).
     now = clock();
+    if (check.verdict === 'proceed' && check.answered !== undefined) justAnswered.push(check.answered);
     step =
       check.verdict === 'deferred'
         ? { action: 'none', ping: [], write: null, requeueAfterMs: check.at - now, error: null }
         : reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now });
   }
-  ({ step, now } = await withReachableSuccessor(deps, key, state, step, now));
+  ({ step, now } = await withReachableSuccessor(deps, key, state, step, now, justAnswered));
   // The timer is armed alongside the step's own write, not after it: it is one round trip off a
   // failover's critical path, and a timer armed for a write that then loses its compare-and-set
   // only costs one extra look at the lease (the retry arms its own).

@@ -88,6 +88,23 @@ describe('takeover from a holder that only looks expired (unit: in-memory fakes)
     expect(await holder()).toBe('b');
   });
 
+  it('a failover within one cluster reads it once: the successor check takes the holder read as its answer', async () => {
+    const { deps, key, holder, advance, renewB } = await setUp();
+    const reads: string[] = [];
+    const counting: CoordinatorDeps = {
+      ...deps,
+      readHolderLease: async (name, leaseKey) => {
+        reads.push(name);
+        return deps.readHolderLease?.(name, leaseKey);
+      },
+    };
+    advance(6_000);
+    await renewB();
+    await reconcileLease(counting, key);
+    expect(await holder()).toBe('b');
+    expect(reads).toEqual(['c']);
+  });
+
   it('keeps the holder while its cluster cannot be read (Wait, the default), and looks again', async () => {
     const { deps, key, cluster, holder, advance, cutOff, renewB, store } = await setUp();
     const armed: number[] = [];
@@ -193,9 +210,9 @@ describe('takeover from a holder that only looks expired (unit: in-memory fakes)
     const asked = deps.clock();
     expect((await reconcileLease(deps, key)).action).toBe('takeover');
     expect(await holder()).toBe('b');
-    // Two reads (the holder's cluster, then the new holder's), each answered 2 s later.
+    // One read (the holder's cluster, which is also the new holder's), answered 2 s later.
     const record = (await store.loadLease(key)).lease?.record;
-    expect(record?.renewTime).toBe(asked + 4_000);
-    expect(deps.clock()).toBe(asked + 4_000);
+    expect(record?.renewTime).toBe(asked + 2_000);
+    expect(deps.clock()).toBe(asked + 2_000);
   });
 });
