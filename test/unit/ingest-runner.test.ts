@@ -1,11 +1,41 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
-import type { LeaseKey } from '../../lib/coordinator/ports.js';
+import type { CoordinatorStore, LeaseKey } from '../../lib/coordinator/ports.js';
+import type { ClusterPort } from '../../lib/kube/cluster.js';
 import { runClusterIngest } from '../../lib/sync/ingest-runner.js';
 import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
 import { InMemoryTable } from '../helpers/in-memory-store.js';
 
 const KEY: LeaseKey = { scope: 'c', namespace: 'kube-system', name: 'solo' };
+
+/** Runs one cluster's ingest until `done` holds after some event, then stops it. */
+async function ingestUntil(
+  store: CoordinatorStore,
+  port: ClusterPort,
+  now: number,
+  done: () => Promise<boolean>,
+): Promise<void> {
+  const stop = new AbortController();
+  await new Promise<void>((resolve) => {
+    void runClusterIngest(
+      {
+        store,
+        clock: () => now,
+        logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+        leases: () => KEY,
+        clusters: { get: async () => port },
+      },
+      'c',
+      stop.signal,
+      {
+        onEvent: async () => {
+          if (await done()) resolve();
+        },
+      },
+    );
+  });
+  stop.abort();
+}
 
 describe('cluster ingest, list then watch (unit: in-memory table and cluster)', () => {
   it('relists when an object of the list could not be stored, so it is not left out until the next change', async () => {
@@ -31,24 +61,7 @@ describe('cluster ingest, list then watch (unit: in-memory table and cluster)', 
     });
     // No live watch here: one that stays open and says nothing.
     port.watch = async () => new AbortController();
-    const stop = new AbortController();
-    const stored = new Promise<void>((resolve) => {
-      const ingest = runClusterIngest(
-        {
-          store,
-          clock: () => now,
-          logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
-          leases: () => KEY,
-          clusters: { get: async () => port },
-        },
-        'c',
-        stop.signal,
-        { onEvent: () => resolve() },
-      );
-      void ingest;
-    });
-    await stored;
-    stop.abort();
+    await ingestUntil(store, port, now, async () => true);
     expect(failures).toBeLessThan(0);
     expect(lists.length).toBe(2);
     expect((await store.loadLease(KEY)).candidates.map((c) => c.name)).toEqual(['a']);
@@ -87,27 +100,12 @@ describe('cluster ingest, list then watch (unit: in-memory table and cluster)', 
       }
       return store.putHeartbeat(...args);
     };
-    const stop = new AbortController();
-    const all = new Promise<void>((resolve) => {
-      void runClusterIngest(
-        {
-          store: failing,
-          clock: () => now,
-          logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
-          leases: () => KEY,
-          clusters: { get: async () => port },
-        },
-        'c',
-        stop.signal,
-        {
-          onEvent: async () => {
-            if ((await store.loadLease(KEY)).candidates.length === 3 && lists === 2) resolve();
-          },
-        },
-      );
-    });
-    await all;
-    stop.abort();
+    await ingestUntil(
+      failing,
+      port,
+      now,
+      async () => (await store.loadLease(KEY)).candidates.length === 3 && lists === 2,
+    );
     // First list: a, c (b refused). Relist: b (never stored) and c (renewed since); a is skipped.
     expect(lists).toBe(2);
     expect(written.sort()).toEqual(['a', 'b', 'b', 'c', 'c']);
