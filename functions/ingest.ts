@@ -1,7 +1,7 @@
 import type { ScheduledHandler } from 'aws-lambda';
 import { deployedClusterDeps, deployedDeps } from '../lib/runtime/deps.js';
 import { DecideNow } from '../lib/sync/decide-now.js';
-import { runClusterIngest } from '../lib/sync/ingest-runner.js';
+import { runClusterIngest, storedCandidateVersions } from '../lib/sync/ingest-runner.js';
 import { mirrorLease } from '../lib/sync/mirror.js';
 
 /** Leave this long before the Lambda deadline; the next scheduled run has already started by then. */
@@ -19,11 +19,14 @@ export const handler: ScheduledHandler = async (_event, context) => {
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(), context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS);
   try {
+    // One scan, so that the first list of each cluster writes only what changed since the last run.
+    const stored = await storedCandidateVersions(deps.store);
     await Promise.all(
       deps.registry.names().map((cluster) =>
         runClusterIngest(deps, cluster, stop.signal, {
           onDrift: (key) => mirrorLease(deps, key),
           onChange: (key) => fastPath.schedule(key),
+          stored: stored.get(cluster),
         }),
       ),
     );

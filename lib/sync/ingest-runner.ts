@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { LeaseKey } from '../coordinator/ports.js';
+import type { CoordinatorStore, LeaseKey } from '../coordinator/ports.js';
 import type { CandidateApiVersion } from '../election/types.js';
 import { CoordinatorError } from '../errors.js';
 import type { ClusterPort, RawObject, WatchPhase } from '../kube/cluster.js';
@@ -24,6 +24,36 @@ export interface IngestRunnerOptions {
   readonly onChange?: (key: LeaseKey) => void;
   /** Called after each event is stored (tests await drains; the local runtime refreshes its view). */
   readonly onEvent?: () => void;
+  /**
+   * LeaseCandidates the table already holds at a resourceVersion (`storedCandidateVersions`): the
+   * first list skips them too. The deployed ingest starts afresh every minute, and without this
+   * its first list would write every candidate of the cluster again each time.
+   */
+  readonly stored?: ReadonlyMap<string, string>;
+}
+
+/** The key ingest remembers a LeaseCandidate's handled resourceVersion under. */
+function candidateId(namespace: string | undefined, name: string | undefined): string {
+  return `${CANDIDATES}/${namespace}/${name}`;
+}
+
+/**
+ * The resourceVersion at which the table holds each LeaseCandidate read from a cluster, by
+ * cluster, from one scan of the table: what a starting ingest need not write again.
+ */
+export async function storedCandidateVersions(
+  store: Pick<CoordinatorStore, 'scanLeases'>,
+): Promise<Map<string, Map<string, string>>> {
+  const byCluster = new Map<string, Map<string, string>>();
+  for await (const { state } of store.scanLeases()) {
+    for (const c of state?.candidates ?? []) {
+      if (c.resourceVersion === undefined) continue;
+      const known = byCluster.get(c.cluster) ?? new Map<string, string>();
+      known.set(candidateId(c.namespace, c.name), c.resourceVersion);
+      byCluster.set(c.cluster, known);
+    }
+  }
+  return byCluster;
 }
 
 /**
@@ -40,7 +70,7 @@ export async function runClusterIngest(
 ): Promise<void> {
   // Kept across relists: a hint is checked by every write it leads to.
   const hints = new HolderHints();
-  const handled = new Map<string, string>();
+  const handled = new Map<string, string>(options.stored);
   while (!signal.aborted) {
     try {
       const client = await deps.clusters.get(cluster);
@@ -80,8 +110,12 @@ async function listAndWatch(
     deps.logger.error('ingest event failed; relisting', { cluster, error: error as Error });
     relist();
   });
+  const idOf = (kind: string, object: RawObject) =>
+    kind === CANDIDATES
+      ? candidateId(object.metadata?.namespace, object.metadata?.name)
+      : `${kind}/${object.metadata?.namespace}/${object.metadata?.name}`;
   const enqueue = (kind: string, object: RawObject, work: () => Promise<unknown>, phase?: WatchPhase) => {
-    const id = `${kind}/${object.metadata?.namespace}/${object.metadata?.name}`;
+    const id = idOf(kind, object);
     const rv = object.metadata?.resourceVersion;
     queue.push(id, async () => {
       handled.delete(id);
@@ -92,7 +126,7 @@ async function listAndWatch(
   };
   /** A listed object: skipped when its latest event was handled at this very resourceVersion. */
   const enqueueListed = (kind: string, object: RawObject, work: () => Promise<unknown>) => {
-    const id = `${kind}/${object.metadata?.namespace}/${object.metadata?.name}`;
+    const id = idOf(kind, object);
     const rv = object.metadata?.resourceVersion;
     if (rv === undefined || handled.get(id) !== rv) enqueue(kind, object, work);
   };
@@ -105,7 +139,7 @@ async function listAndWatch(
     enqueue('leases', lease, () => handleLease(deps, cluster, lease, options, hints));
   await queue.idle();
   const candidates = version === undefined ? undefined : await client.listCandidates(version);
-  forgetUnlisted(handled, `${CANDIDATES}/`, candidates?.items ?? []);
+  forgetUnlisted(handled, candidates?.items ?? []);
   for (const candidate of candidates?.items ?? [])
     enqueueListed(CANDIDATES, candidate, () =>
       handleCandidate(deps, cluster, 'ADDED', candidate, options, hints),
@@ -195,10 +229,10 @@ async function handleLease(
   options.onEvent?.();
 }
 
-/** Drops the remembered versions of objects of one kind that a fresh list no longer shows (deleted unwatched). */
-function forgetUnlisted(handled: Map<string, string>, prefix: string, listed: readonly RawObject[]): void {
-  const ids = new Set(listed.map((o) => `${prefix}${o.metadata?.namespace}/${o.metadata?.name}`));
-  for (const id of handled.keys()) if (id.startsWith(prefix) && !ids.has(id)) handled.delete(id);
+/** Forgets the LeaseCandidates a fresh list no longer shows (deleted while nobody watched). */
+function forgetUnlisted(handled: Map<string, string>, listed: readonly RawObject[]): void {
+  const ids = new Set(listed.map((o) => candidateId(o.metadata?.namespace, o.metadata?.name)));
+  for (const id of handled.keys()) if (!ids.has(id)) handled.delete(id);
 }
 
 /** A candidate renewed at or after its pingTime: the ack an election may be waiting for. */

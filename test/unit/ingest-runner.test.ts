@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
 import type { CoordinatorStore, LeaseKey } from '../../lib/coordinator/ports.js';
 import type { ClusterPort } from '../../lib/kube/cluster.js';
-import { runClusterIngest } from '../../lib/sync/ingest-runner.js';
+import { runClusterIngest, storedCandidateVersions } from '../../lib/sync/ingest-runner.js';
 import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
 import { InMemoryTable } from '../helpers/in-memory-store.js';
 
@@ -14,6 +14,7 @@ async function ingestUntil(
   port: ClusterPort,
   now: number,
   done: () => Promise<boolean>,
+  stored?: ReadonlyMap<string, string>,
 ): Promise<void> {
   const stop = new AbortController();
   await new Promise<void>((resolve) => {
@@ -31,6 +32,7 @@ async function ingestUntil(
         onEvent: async () => {
           if (await done()) resolve();
         },
+        ...(stored !== undefined && { stored }),
       },
     );
   });
@@ -115,5 +117,58 @@ describe('cluster ingest, list then watch (unit: in-memory table and cluster)', 
       spec: { renewTime: string };
     };
     expect(stored.find((c) => c.name === 'c')?.sentRenewTime).toBe(Date.parse(latestC.spec.renewTime));
+  });
+
+  it('a fresh ingest seeded from the table writes only what changed since the last run (the deployed one starts every minute)', async () => {
+    let now = Date.UTC(2026, 10, 25, 12);
+    const table = new InMemoryTable(() => now);
+    const store = table.store();
+    const cluster = new InMemoryCluster('c', 0, () => now);
+    const heartbeat = (name: string) =>
+      cluster.heartbeat({
+        namespace: KEY.namespace,
+        name,
+        leaseName: KEY.name,
+        binaryVersion: '1.31.0',
+        emulationVersion: '1.31.0',
+        strategy: 'OldestEmulationVersion',
+      });
+    for (const name of ['a', 'b', 'c']) heartbeat(name);
+    const port = cluster.port();
+    port.watch = async () => new AbortController();
+    // The last run stored all three.
+    await ingestUntil(store, port, now, async () => (await store.loadLease(KEY)).candidates.length === 3);
+    now += 1_000;
+    heartbeat('b');
+    const written: string[] = [];
+    const counting: typeof store = Object.create(store);
+    counting.putHeartbeat = async (...args) => {
+      written.push(args[2].name);
+      return store.putHeartbeat(...args);
+    };
+    const stored = await storedCandidateVersions(store);
+    expect([...(stored.get('c')?.keys() ?? [])].sort()).toEqual([
+      'leasecandidates/kube-system/a',
+      'leasecandidates/kube-system/b',
+      'leasecandidates/kube-system/c',
+    ]);
+
+    const latestB = () =>
+      Date.parse(
+        (
+          cluster.get('LeaseCandidate', { namespace: KEY.namespace, name: 'b' }) as {
+            spec: { renewTime: string };
+          }
+        ).spec.renewTime,
+      );
+    await ingestUntil(
+      counting,
+      port,
+      now,
+      async () =>
+        (await store.loadLease(KEY)).candidates.find((c) => c.name === 'b')?.sentRenewTime === latestB(),
+      stored.get('c'),
+    );
+    expect(written).toEqual(['b']);
   });
 });
