@@ -8,6 +8,18 @@ import { InMemoryTable } from '../helpers/in-memory-store.js';
 
 const KEY: LeaseKey = { scope: 'c', namespace: 'kube-system', name: 'solo' };
 
+/** The candidate renews its LeaseCandidate in the cluster (created on first use). */
+function renewIn(cluster: InMemoryCluster, name: string): void {
+  cluster.heartbeat({
+    namespace: KEY.namespace,
+    name,
+    leaseName: KEY.name,
+    binaryVersion: '1.31.0',
+    emulationVersion: '1.31.0',
+    strategy: 'OldestEmulationVersion',
+  });
+}
+
 /** Runs one cluster's ingest until `done` holds after some event, then stops it. */
 async function ingestUntil(
   store: CoordinatorStore,
@@ -49,14 +61,7 @@ describe('cluster ingest, list then watch (unit: in-memory table and cluster)', 
       if (request.startsWith('putHeartbeat') && failures-- > 0) throw new Error('throttled');
     });
     const cluster = new InMemoryCluster('c', 0, () => now);
-    cluster.heartbeat({
-      namespace: KEY.namespace,
-      name: 'a',
-      leaseName: KEY.name,
-      binaryVersion: '1.31.0',
-      emulationVersion: '1.31.0',
-      strategy: 'OldestEmulationVersion',
-    });
+    renewIn(cluster, 'a');
     const lists: string[] = [];
     const port = cluster.port(async (request) => {
       if (request.endsWith('listCandidates')) lists.push(request);
@@ -76,15 +81,7 @@ describe('cluster ingest, list then watch (unit: in-memory table and cluster)', 
     let refuse = 'b';
     const store = table.store();
     const cluster = new InMemoryCluster('c', 0, () => now);
-    const heartbeat = (name: string) =>
-      cluster.heartbeat({
-        namespace: KEY.namespace,
-        name,
-        leaseName: KEY.name,
-        binaryVersion: '1.31.0',
-        emulationVersion: '1.31.0',
-        strategy: 'OldestEmulationVersion',
-      });
+    const heartbeat = (name: string) => renewIn(cluster, name);
     for (const name of ['a', 'b', 'c']) heartbeat(name);
     let lists = 0;
     const port = cluster.port(async (request) => {
@@ -124,15 +121,7 @@ describe('cluster ingest, list then watch (unit: in-memory table and cluster)', 
     const table = new InMemoryTable(() => now);
     const store = table.store();
     const cluster = new InMemoryCluster('c', 0, () => now);
-    const heartbeat = (name: string) =>
-      cluster.heartbeat({
-        namespace: KEY.namespace,
-        name,
-        leaseName: KEY.name,
-        binaryVersion: '1.31.0',
-        emulationVersion: '1.31.0',
-        strategy: 'OldestEmulationVersion',
-      });
+    const heartbeat = (name: string) => renewIn(cluster, name);
     for (const name of ['a', 'b', 'c']) heartbeat(name);
     const port = cluster.port();
     port.watch = async () => new AbortController();
