@@ -19,14 +19,20 @@ export const handler: ScheduledHandler = async (_event, context) => {
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(), context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS);
   try {
-    // One scan, so that the first list of each cluster writes only what changed since the last run.
-    const stored = await storedCandidateVersions(deps.store);
+    // One scan, alongside the clusters' first lists, so that each writes only what changed since
+    // the last run (not awaited here: the runs overlap by seconds, and a scan of a large table is not quick).
+    const stored = storedCandidateVersions(deps.store).catch((error: unknown) => {
+      deps.logger.warn('cannot scan the stored candidates; first lists write them all', {
+        error: error as Error,
+      });
+      return new Map<string, Map<string, string>>();
+    });
     await Promise.all(
       deps.registry.names().map((cluster) =>
         runClusterIngest(deps, cluster, stop.signal, {
           onDrift: (key) => mirrorLease(deps, key),
           onChange: (key) => fastPath.schedule(key),
-          stored: stored.get(cluster),
+          stored: stored.then((byCluster) => byCluster.get(cluster)),
         }),
       ),
     );

@@ -27,9 +27,11 @@ export interface IngestRunnerOptions {
   /**
    * LeaseCandidates the table already holds at a resourceVersion (`storedCandidateVersions`): the
    * first list skips them too. The deployed ingest starts afresh every minute, and without this
-   * its first list would write every candidate of the cluster again each time.
+   * its first list would write every candidate of the cluster again each time. A promise, so the
+   * table scan runs alongside the cluster's lists; it is awaited only before the first candidate
+   * list is handled, and one that fails only costs that list its skips.
    */
-  readonly stored?: ReadonlyMap<string, string>;
+  readonly stored?: Promise<ReadonlyMap<string, string> | undefined>;
 }
 
 /** The key ingest remembers a LeaseCandidate's handled resourceVersion under. */
@@ -70,11 +72,13 @@ export async function runClusterIngest(
 ): Promise<void> {
   // Kept across relists: a hint is checked by every write it leads to.
   const hints = new HolderHints();
-  const handled = new Map<string, string>(options.stored);
+  const handled = new Map<string, string>();
+  let seed = options.stored;
   while (!signal.aborted) {
     try {
       const client = await deps.clusters.get(cluster);
-      await listAndWatch(deps, cluster, client, signal, options, hints, handled);
+      await listAndWatch(deps, cluster, client, signal, options, hints, handled, seed);
+      seed = undefined;
     } catch (error) {
       if (signal.aborted) return;
       deps.logger.warn('cluster ingest interrupted; retrying', { cluster, error: error as Error });
@@ -98,6 +102,7 @@ async function listAndWatch(
    * to lose: a fresh one only costs a full relist.
    */
   handled: Map<string, string>,
+  seed: IngestRunnerOptions['stored'],
 ): Promise<void> {
   const version = await client.candidateVersion();
   // An event that could not be stored (the table throttled, say) is not dropped: a relist reads it
@@ -139,6 +144,14 @@ async function listAndWatch(
     enqueue('leases', lease, () => handleLease(deps, cluster, lease, options, hints));
   await queue.idle();
   const candidates = version === undefined ? undefined : await client.listCandidates(version);
+  const stored = await seed?.catch((error: unknown) => {
+    deps.logger.warn('cannot read the stored candidates; the first list writes them all', {
+      cluster,
+      error: error as Error,
+    });
+    return undefined;
+  });
+  for (const [id, rv] of stored ?? []) if (!handled.has(id)) handled.set(id, rv);
   forgetUnlisted(handled, candidates?.items ?? []);
   for (const candidate of candidates?.items ?? [])
     enqueueListed(CANDIDATES, candidate, () =>

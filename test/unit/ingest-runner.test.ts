@@ -26,7 +26,7 @@ async function ingestUntil(
   port: ClusterPort,
   now: number,
   done: () => Promise<boolean>,
-  stored?: ReadonlyMap<string, string>,
+  stored?: Promise<ReadonlyMap<string, string> | undefined>,
 ): Promise<void> {
   const stop = new AbortController();
   await new Promise<void>((resolve) => {
@@ -156,8 +156,32 @@ describe('cluster ingest, list then watch (unit: in-memory table and cluster)', 
       now,
       async () =>
         (await store.loadLease(KEY)).candidates.find((c) => c.name === 'b')?.sentRenewTime === latestB(),
-      stored.get('c'),
+      Promise.resolve(stored.get('c')),
     );
     expect(written).toEqual(['b']);
+  });
+
+  it('a scan of the stored candidates that fails only costs the first list its skips: every candidate is written', async () => {
+    const now = Date.UTC(2026, 10, 25, 12);
+    const table = new InMemoryTable(() => now);
+    const store = table.store();
+    const cluster = new InMemoryCluster('c', 0, () => now);
+    for (const name of ['a', 'b']) renewIn(cluster, name);
+    const port = cluster.port();
+    port.watch = async () => new AbortController();
+    const written: string[] = [];
+    const counting: typeof store = Object.create(store);
+    counting.putHeartbeat = async (...args) => {
+      written.push(args[2].name);
+      return store.putHeartbeat(...args);
+    };
+    await ingestUntil(
+      counting,
+      port,
+      now,
+      async () => (await store.loadLease(KEY)).candidates.length === 2,
+      Promise.reject(new Error('scan throttled')),
+    );
+    expect(written.sort()).toEqual(['a', 'b']);
   });
 });
