@@ -139,13 +139,8 @@ async function reconcileOnce(
       error: step.error,
     });
   }
-  if (
-    step.write === null ||
-    step.ping.length > 0 ||
-    written.status !== 'fulfilled' ||
-    written.value === undefined
-  )
-    return { step };
+  // Nothing written (value undefined), or pings the mirror must read back: no decided state to hand on.
+  if (step.ping.length > 0 || written.status !== 'fulfilled' || written.value === undefined) return { step };
   const decided: LeaseState = {
     lease: written.value,
     candidates: state.candidates.filter((c) => !expired.includes(c)),

@@ -1,8 +1,8 @@
 /**
- * The update expressions that move a lease record without deciding anything: renewals and
- * releases recorded, and takeovers held off. Each bumps `version` (so a decision read before it
- * loses its compare-and-set) and names the change for the stream filters in `#change`. The
- * conditions they run under are in conditions.ts.
+ * The update expressions that change part of a lease record: renewals and releases recorded,
+ * takeovers held off, and a live holder asked to yield (the one decision that is not a whole-record
+ * compare-and-set). Each bumps `version` (so a decision read before it loses its compare-and-set)
+ * and names the change for the stream filters in `#change`. Their conditions are in conditions.ts.
  */
 
 /** A holder that renews or releases is heard from: any takeover held off for it is moot. */

@@ -34,9 +34,9 @@ export interface IngestRunnerOptions {
   readonly stored?: Promise<ReadonlyMap<string, string> | undefined>;
 }
 
-/** The key ingest remembers a LeaseCandidate's handled resourceVersion under. */
-function candidateId(namespace: string | undefined, name: string | undefined): string {
-  return `${CANDIDATES}/${namespace}/${name}`;
+/** An object's key in ingest's queue, and a LeaseCandidate's in what ingest remembers it handled. */
+function objectId(kind: string, namespace: string | undefined, name: string | undefined): string {
+  return `${kind}/${namespace}/${name}`;
 }
 
 /**
@@ -51,7 +51,7 @@ export async function storedCandidateVersions(
     for (const c of state?.candidates ?? []) {
       if (c.resourceVersion === undefined) continue;
       const known = byCluster.get(c.cluster) ?? new Map<string, string>();
-      known.set(candidateId(c.namespace, c.name), c.resourceVersion);
+      known.set(objectId(CANDIDATES, c.namespace, c.name), c.resourceVersion);
       byCluster.set(c.cluster, known);
     }
   }
@@ -116,9 +116,7 @@ async function listAndWatch(
     relist();
   });
   const idOf = (kind: string, object: RawObject) =>
-    kind === CANDIDATES
-      ? candidateId(object.metadata?.namespace, object.metadata?.name)
-      : `${kind}/${object.metadata?.namespace}/${object.metadata?.name}`;
+    objectId(kind, object.metadata?.namespace, object.metadata?.name);
   const enqueue = (kind: string, object: RawObject, work: () => Promise<unknown>, phase?: WatchPhase) => {
     const id = idOf(kind, object);
     const rv = object.metadata?.resourceVersion;
@@ -244,7 +242,7 @@ async function handleLease(
 
 /** Forgets the LeaseCandidates a fresh list no longer shows (deleted while nobody watched). */
 function forgetUnlisted(handled: Map<string, string>, listed: readonly RawObject[]): void {
-  const ids = new Set(listed.map((o) => candidateId(o.metadata?.namespace, o.metadata?.name)));
+  const ids = new Set(listed.map((o) => objectId(CANDIDATES, o.metadata?.namespace, o.metadata?.name)));
   for (const id of handled.keys()) if (!ids.has(id)) handled.delete(id);
 }
 
