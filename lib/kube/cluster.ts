@@ -9,7 +9,8 @@ import {
 } from '@kubernetes/client-node';
 import { GROUP } from '../api/leasecandidate.js';
 import type { CandidateApiVersion } from '../election/types.js';
-import { CoordinatorError } from '../errors.js';
+import { keepAliveConfiguration } from './keep-alive.js';
+import { request } from './request.js';
 
 /** A namespaced object's identity in one cluster. */
 export interface ObjectRef {
@@ -82,23 +83,6 @@ export type JsonPatchOperation =
 
 const PREFERRED_VERSIONS: readonly CandidateApiVersion[] = ['v1beta1', 'v1alpha2', 'v1alpha1'];
 
-/** An apiserver that accepts connections but does not answer (shutting down, partitioned) must not hold us. */
-const REQUEST_TIMEOUT_MS = 10_000;
-
-export class ClusterTimeoutError extends CoordinatorError {
-  constructor(cluster: string) {
-    super(`cluster ${cluster} did not answer within ${REQUEST_TIMEOUT_MS} ms`, { retryable: true });
-  }
-}
-
-function withTimeout<T>(cluster: string, call: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ClusterTimeoutError(cluster)), REQUEST_TIMEOUT_MS);
-  });
-  return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
-}
-
 /** @kubernetes/client-node behind ClusterPort. */
 export class KubeCluster implements ClusterPort {
   private readonly objects: CustomObjectsApi;
@@ -109,13 +93,14 @@ export class KubeCluster implements ClusterPort {
     readonly name: string,
     config: KubeConfig,
   ) {
-    this.objects = config.makeApiClient(CustomObjectsApi);
-    this.discovery = config.makeApiClient(CoordinationApi);
+    const kept = keepAliveConfiguration(config);
+    this.objects = new CustomObjectsApi(kept);
+    this.discovery = new CoordinationApi(kept);
     this.watcher = new Watch(config);
   }
 
   async candidateVersion(): Promise<CandidateApiVersion | undefined> {
-    const group = await withTimeout(this.name, this.discovery.getAPIGroup());
+    const group = await request(this.name, () => this.discovery.getAPIGroup());
     const served = new Set(group.versions.map((v) => v.version));
     return PREFERRED_VERSIONS.find((v) => served.has(v));
   }
@@ -129,8 +114,7 @@ export class KubeCluster implements ClusterPort {
   }
 
   private async list(version: string, plural: string, kind: string): Promise<ListResult> {
-    const list = (await withTimeout(
-      this.name,
+    const list = (await request(this.name, () =>
       this.objects.listClusterCustomObject({ group: GROUP, version, plural }),
     )) as {
       items: RawObject[];
@@ -185,8 +169,7 @@ export class KubeCluster implements ClusterPort {
 
   async readLease(ref: ObjectRef): Promise<RawObject | undefined> {
     try {
-      const lease = (await withTimeout(
-        this.name,
+      const lease = (await request(this.name, () =>
         this.objects.getNamespacedCustomObject({ group: GROUP, version: 'v1', plural: 'leases', ...ref }),
       )) as RawObject;
       return { apiVersion: `${GROUP}/v1`, kind: 'Lease', ...lease };
@@ -239,7 +222,7 @@ export class KubeCluster implements ClusterPort {
   /** Maps the apiserver's refusals to typed results; anything else (network, 5xx, 403) throws. */
   private async write(call: () => Promise<unknown>, testedPatch = false): Promise<WriteResult> {
     try {
-      const out = (await withTimeout(this.name, call())) as RawObject | undefined;
+      const out = (await request(this.name, call)) as RawObject | undefined;
       return { ok: true, resourceVersion: out?.metadata?.resourceVersion ?? '' };
     } catch (error) {
       if (error instanceof ApiException) {

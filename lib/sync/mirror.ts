@@ -23,7 +23,14 @@ export interface MirrorDeps {
   readonly logger: Logger;
 }
 
-export type ClusterOutcome = 'created' | 'replaced' | 'in-sync' | 'newer-term' | 'unreachable' | 'conflict';
+export type ClusterOutcome =
+  | 'created'
+  | 'replaced'
+  | 'in-sync'
+  | 'newer-term'
+  | 'released'
+  | 'unreachable'
+  | 'conflict';
 
 /** A lost resourceVersion race means someone wrote in between: read again and decide again. */
 const CONFLICT_RETRIES = 3;
