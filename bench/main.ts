@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { measureElection } from './figures/election.js';
 import { measureFailover } from './figures/failover.js';
 import { measureIngestDelay } from './figures/ingest-delay.js';
+import { measureKubeConnections } from './figures/kube-connections.js';
 import { measurePreemption } from './figures/preemption.js';
 import { LEASE_DURATION_MS } from './figures/processes.js';
 import { measurePropagation } from './figures/propagation.js';
@@ -19,6 +20,7 @@ const FIGURES = [
   'failover',
   'preemption',
   'propagation',
+  'connections',
   'throughput',
   'cost',
 ] as const;
@@ -174,6 +176,11 @@ try {
   if (wants('propagation')) {
     log(`propagation to N = 1, 2, 4 clusters: ${options.trials} trials each`);
     results.propagation = await measurePropagation(bench, [1, 2, 4], options.trials);
+    await save();
+  }
+  if (wants('connections')) {
+    log('apiserver requests: a new connection each against kept connections');
+    results.connections = await measureKubeConnections(bench, 400);
     await save();
   }
   if (wants('cost')) {

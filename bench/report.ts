@@ -1,6 +1,7 @@
 import { PRE_PING_LEAD_MS } from '../lib/election/timing.js';
 import type { PairedSamples } from './figures/election.js';
 import type { FailoverParts, FailoverResult } from './figures/failover.js';
+import type { ConnectionResult } from './figures/kube-connections.js';
 import type { PreemptionParts, PreemptionResult } from './figures/preemption.js';
 import type { EventCost, RenewalCost } from './figures/renewal-cost.js';
 import type { ThroughputRow } from './figures/throughput.js';
@@ -25,6 +26,7 @@ export interface BenchResults {
   failover?: FailoverResult;
   preemption?: PreemptionResult;
   propagation?: Map<number, number[]>;
+  connections?: ConnectionResult;
   renewalCost?: RenewalCost;
   throughput?: ThroughputRow[];
 }
@@ -191,6 +193,7 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
       '',
     );
   }
+  if (r.connections) out.push(...connectionsSection(r.connections));
   if (r.propagation) {
     out.push('## Cross-cluster propagation (decision recorded → all N cluster Leases show it)', '');
     out.push(
@@ -250,6 +253,35 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
   if (plots.length > 0)
     out.push('## Plots (empirical CDFs, every trial)', '', ...plots.map((p) => `![${p}](${p})`), '');
   return out.join('\n');
+}
+
+function connectionsSection(c: ConnectionResult): string[] {
+  const cell = (cost: ConnectionResult['kept']) =>
+    `${cost.wallMs.toFixed(2)} ms / ${cost.cpuMs.toFixed(2)} ms`;
+  return [
+    '## Apiserver requests: a new connection each, against kept connections',
+    '',
+    row(['client', 'GETs', 'per GET: wall / our CPU', 'ratio wall', 'ratio CPU']),
+    row(['---', '---', '---', '---', '---']),
+    row([
+      '@kubernetes/client-node default (a new TLS connection per request)',
+      c.gets,
+      cell(c.perRequest),
+      '1.00',
+      '1.00',
+    ]),
+    row([
+      'kept connections (lib/kube/keep-alive.ts, what the coordinator uses)',
+      c.gets,
+      cell(c.kept),
+      ratio(c.kept.wallMs, c.perRequest.wallMs),
+      ratio(c.kept.cpuMs, c.perRequest.cpuMs),
+    ]),
+    '',
+    'Sequential GETs of one Lease on one of our apiservers, the two clients alternating in four blocks. Every',
+    'mirror write, ping, and look at a holder before a takeover is such a request.',
+    '',
+  ];
 }
 
 function costSection(r: BenchResults): string[] {
