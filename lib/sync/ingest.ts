@@ -147,6 +147,14 @@ export async function ingestLease(
   }
   if (observed.renewTime === undefined || observed.leaseDurationSeconds === undefined)
     return { outcome: 'ignored', key };
+  // The Lease as it was under an older term of ours: the watch delivering a state from before our
+  // newer decision was written over it (or the mirror not done yet). It says nothing about the
+  // current holder; read as news, its empty holder would record the new holder as released, and
+  // the mirror would then write that over the new holder (the bench's preemption traces showed it).
+  // A Lease without our annotation is not older, only not ours yet.
+  const shownTerm = viewOf(raw as Parameters<typeof viewOf>[0]).term;
+  if (stored !== undefined && shownTerm !== undefined && shownTerm < stored.record.term)
+    return { outcome: 'drift', key };
   const holder = observed.holderIdentity ?? '';
   const recorded = stored?.record.holderIdentity ?? '';
   const remember = () => {

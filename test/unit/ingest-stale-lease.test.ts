@@ -33,3 +33,29 @@ describe('ingest of a Lease that still shows the previous holder (unit: in-memor
     expect((await store.loadLease(key)).lease).toEqual(elected);
   });
 });
+
+describe('ingest of a released Lease delivered after the next decision (unit: in-memory fakes)', () => {
+  it('does not record the new holder as released', async () => {
+    const { deps, key, cluster, store, heartbeat, advance } = singleCluster();
+    await heartbeat('old', '1.30.0');
+    await heartbeat('new', '1.31.0');
+    await reconcileLease(deps, key);
+    await mirrorLease(deps, key);
+
+    // The holder lets go; ingest records it, and the next decision takes a new term.
+    advance(1_000);
+    cluster.releaseLease(key, 'old');
+    const released = structuredClone(cluster.get('Lease', key) ?? {});
+    expect(await ingestLease(deps, 'c', released)).toMatchObject({ outcome: 'release' });
+    await reconcileLease(deps, key);
+    const decided = (await store.loadLease(key)).lease;
+    expect(decided?.record.term).toBe(2);
+    expect(decided?.record.holderIdentity).not.toBe('');
+
+    // The watch delivers the release once more (a second event of the same state, or a relist).
+    const outcome = await ingestLease(deps, 'c', released);
+
+    expect(outcome.outcome).toBe('drift');
+    expect((await store.loadLease(key)).lease).toEqual(decided);
+  });
+});
