@@ -2,6 +2,8 @@ import type { LeaseKey } from '../coordinator/ports.js';
 import { type CoordinatorDeps, reconcileLeaseContended } from '../coordinator/reconcile-lease.js';
 import type { ElectionStep } from '../election/types.js';
 import { partitionKey } from '../store/keys.js';
+import { DecisionReads } from './decision-reads.js';
+import { holderLeaseReader } from './holder-lease-reader.js';
 import { LatestPerKeyQueue } from './latest-per-key-queue.js';
 import { type MirrorDeps, mirrorLease } from './mirror.js';
 
@@ -61,13 +63,20 @@ export async function decideAndMirror(
   mirror: MirrorDeps,
   key: LeaseKey,
 ): Promise<ElectionStep> {
-  const { step, contended, decided } = await reconcileLeaseContended(deps, key);
+  // The decision's reads of the holder's and the successor's Leases go through the mirror's
+  // clusters, so the mirror can write on top of them without reading again (decision-reads.ts).
+  const reads = new DecisionReads(mirror.clusters);
+  const deciding =
+    deps.readHolderLease === undefined
+      ? deps
+      : { ...deps, readHolderLease: holderLeaseReader(reads.recording) };
+  const { step, contended, decided } = await reconcileLeaseContended(deciding, key);
   // Lost to a concurrent writer (the stream's elect, usually): mirror its decision now as well,
   // rather than leave it to the stream.
   if (step.write === null && step.ping.length === 0 && !contended) return step;
   try {
     // What this step wrote needs no second read; a concurrent writer's decision does.
-    await mirrorLease(mirror, key, contended ? undefined : decided);
+    await mirrorLease({ ...mirror, clusters: reads.replaying }, key, contended ? undefined : decided);
   } catch (error) {
     deps.logger.warn('mirror pass after a decision failed; the stream will retry it', {
       lease: key,

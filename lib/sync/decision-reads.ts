@@ -1,0 +1,63 @@
+import type { ObjectRef, RawObject } from '../kube/cluster.js';
+import type { ClusterSource } from './mirror.js';
+
+/**
+ * The Lease reads one decision made, handed on to the mirror pass that follows it.
+ *
+ * A failover reads the expired holder's Lease before it takes over, and a takeover reads the new
+ * holder's cluster before it names it; the mirror then read the same Lease once more before
+ * writing. Now the mirror's first read of a Lease in a cluster is answered with what the decision
+ * read there, which is one apiserver round trip fewer on both paths. That is safe because every
+ * mirror write is conditional: a replace carries the resourceVersion read, and a patch tests the
+ * holder and the term, so a write made stale by a change in between is refused and the mirror
+ * reads again, from the cluster this time.
+ *
+ * Lives for one decide-and-mirror call, so nothing read is kept between invocations (DESIGN.md rule 1).
+ */
+export class DecisionReads {
+  private readonly seen = new Map<string, RawObject | undefined>();
+
+  constructor(private readonly clusters: ClusterSource) {}
+
+  /** For the decision: reads go to the cluster, and each answer is kept for the mirror. */
+  readonly recording: ClusterSource = {
+    get: async (name) =>
+      withReadLease(await this.clusters.get(name), async (client, ref) => {
+        const lease = await client.readLease(ref);
+        this.seen.set(keyOf(name, ref), lease);
+        return lease;
+      }),
+  };
+
+  /** For the mirror: the first read of a Lease the decision read is answered from that read. */
+  readonly replaying: ClusterSource = {
+    get: async (name) =>
+      withReadLease(await this.clusters.get(name), (client, ref) => {
+        const key = keyOf(name, ref);
+        if (!this.seen.has(key)) return client.readLease(ref);
+        const lease = this.seen.get(key);
+        this.seen.delete(key);
+        return Promise.resolve(lease === undefined ? undefined : structuredClone(lease));
+      }),
+  };
+}
+
+function keyOf(cluster: string, ref: ObjectRef): string {
+  return `${cluster}/${ref.namespace}/${ref.name}`;
+}
+
+type ClusterPort = Awaited<ReturnType<ClusterSource['get']>>;
+
+/** The same client, with readLease answered by `read`. */
+function withReadLease(
+  client: ClusterPort,
+  read: (client: ClusterPort, ref: ObjectRef) => Promise<RawObject | undefined>,
+): ClusterPort {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === 'readLease') return (ref: ObjectRef) => read(target, ref);
+      const value: unknown = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}

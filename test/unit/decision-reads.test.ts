@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { handleSweep } from '../../lib/handlers/sweep.js';
+import type { ObjectRef } from '../../lib/kube/cluster.js';
+import { decideAndMirror } from '../../lib/sync/decide-now.js';
+import type { ClusterSource } from '../../lib/sync/mirror.js';
+import { mirrorLease } from '../../lib/sync/mirror.js';
+import { type PairCluster, twoClusters } from '../helpers/two-clusters.js';
+
+/**
+ * A lease grouped over "a" and "b", held by "old" in "a" and mirrored; then "old" goes silent past
+ * its lease while "next" keeps renewing, so the next decision is a failover.
+ */
+async function expiredHolder() {
+  const fixture = twoClusters();
+  const { deps, heartbeat, keyOf } = fixture;
+  const key = keyOf('kube-scheduler');
+  await heartbeat('a', key, 'old', '1.34.0');
+  await heartbeat('a', key, 'next', '1.35.0');
+  await handleSweep(deps);
+  await mirrorLease(deps, key);
+  fixture.advance(6_000);
+  await heartbeat('a', key, 'next', '1.35.0');
+  fixture.requests.length = 0;
+  return { ...fixture, key };
+}
+
+const holderIn = (fixture: Awaited<ReturnType<typeof expiredHolder>>, cluster: PairCluster) =>
+  (fixture.planes[cluster].get('Lease', fixture.key)?.spec as { holderIdentity?: string } | undefined)
+    ?.holderIdentity;
+
+describe('a decision hands its Lease reads to the mirror (unit: in-memory table and clusters)', () => {
+  it('fails over with one read of the holder’s Lease: the look before the takeover', async () => {
+    const fixture = await expiredHolder();
+    const { deps, key, requests } = fixture;
+
+    const step = await decideAndMirror(deps, deps, key);
+
+    expect(step.action).toBe('takeover');
+    expect(holderIn(fixture, 'a')).toBe('next');
+    expect(holderIn(fixture, 'b')).toBe('next');
+    expect(requests.filter((r) => r === 'a:readLease')).toHaveLength(1);
+    // "b" was not read by the decision, so the mirror reads it itself.
+    expect(requests.filter((r) => r === 'b:readLease')).toHaveLength(1);
+  });
+
+  it('reads again when the Lease changed between the decision’s read and the mirror’s write', async () => {
+    const fixture = await expiredHolder();
+    const { deps, key, planes, requests } = fixture;
+    let changed = false;
+    // Someone writes the Lease in "a" just before the mirror's write reaches it.
+    const clusters: ClusterSource = {
+      get: async (name) =>
+        planes[name as PairCluster].port(async (what) => {
+          requests.push(what);
+          if (what === 'a:replaceLease' && !changed) {
+            changed = true;
+            const current = planes.a.get('Lease', key as ObjectRef) ?? {};
+            planes.a.replace('Lease', current, 'someone');
+          }
+        }),
+    };
+
+    await decideAndMirror(deps, { ...deps, clusters }, key);
+
+    expect(changed).toBe(true);
+    expect(holderIn(fixture, 'a')).toBe('next');
+    // The decision's read, then the mirror's own after its write was refused.
+    expect(requests.filter((r) => r === 'a:readLease')).toHaveLength(2);
+    expect(requests.filter((r) => r === 'a:replaceLease')).toHaveLength(2);
+  });
+});
