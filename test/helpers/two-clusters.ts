@@ -1,9 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LeaseKey } from '../../lib/coordinator/ports.js';
 import type { CoordinatorDeps } from '../../lib/coordinator/reconcile-lease.js';
+import { handleSweep } from '../../lib/handlers/sweep.js';
 import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
 import { ingestCandidate } from '../../lib/sync/ingest.js';
-import type { ClusterSource } from '../../lib/sync/mirror.js';
+import { type ClusterSource, mirrorLease } from '../../lib/sync/mirror.js';
 import { InMemoryCluster } from './in-memory-cluster.js';
 import { InMemoryTable } from './in-memory-store.js';
 
@@ -71,4 +72,18 @@ export function twoClusters() {
       now += ms;
     },
   };
+}
+
+/**
+ * twoClusters with one lease grouped over "a" and "b": "old" (1.34) holds it from "a", elected by
+ * a sweep and mirrored into both clusters, and "next" (1.35) stands by in "a".
+ */
+export async function heldByOld() {
+  const fixture = twoClusters();
+  const key = fixture.keyOf('kube-scheduler');
+  await fixture.heartbeat('a', key, 'old', '1.34.0');
+  await fixture.heartbeat('a', key, 'next', '1.35.0');
+  await handleSweep(fixture.deps);
+  await mirrorLease(fixture.deps, key);
+  return { ...fixture, key };
 }

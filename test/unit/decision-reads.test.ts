@@ -1,27 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { handleSweep } from '../../lib/handlers/sweep.js';
 import type { ObjectRef } from '../../lib/kube/cluster.js';
 import { decideAndMirror } from '../../lib/sync/decide-now.js';
 import type { ClusterSource } from '../../lib/sync/mirror.js';
-import { mirrorLease } from '../../lib/sync/mirror.js';
-import { type PairCluster, twoClusters } from '../helpers/two-clusters.js';
+import { heldByOld, type PairCluster } from '../helpers/two-clusters.js';
 
 /**
  * A lease grouped over "a" and "b", held by "old" in "a" and mirrored; then "old" goes silent past
  * its lease while "next" keeps renewing, so the next decision is a failover.
  */
 async function expiredHolder() {
-  const fixture = twoClusters();
-  const { deps, heartbeat, keyOf } = fixture;
-  const key = keyOf('kube-scheduler');
-  await heartbeat('a', key, 'old', '1.34.0');
-  await heartbeat('a', key, 'next', '1.35.0');
-  await handleSweep(deps);
-  await mirrorLease(deps, key);
+  const fixture = await heldByOld();
   fixture.advance(6_000);
-  await heartbeat('a', key, 'next', '1.35.0');
+  await fixture.heartbeat('a', fixture.key, 'next', '1.35.0');
   fixture.requests.length = 0;
-  return { ...fixture, key };
+  return fixture;
 }
 
 const holderIn = (fixture: Awaited<ReturnType<typeof expiredHolder>>, cluster: PairCluster) =>

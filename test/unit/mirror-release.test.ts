@@ -3,21 +3,9 @@ import { TERM_ANNOTATION } from '../../lib/api/lease.js';
 import { handleSweep } from '../../lib/handlers/sweep.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
-import { twoClusters } from '../helpers/two-clusters.js';
+import { heldByOld } from '../helpers/two-clusters.js';
 
-/** A lease grouped over "a" and "b", held by "old" (home "a"), mirrored into both; "next" stands by. */
-async function heldLease() {
-  const fixture = twoClusters();
-  const { deps, heartbeat, keyOf } = fixture;
-  const key = keyOf('kube-scheduler');
-  await heartbeat('a', key, 'old', '1.34.0');
-  await heartbeat('a', key, 'next', '1.35.0');
-  await handleSweep(deps);
-  await mirrorLease(deps, key);
-  return { ...fixture, key };
-}
-
-function specIn(fixture: Awaited<ReturnType<typeof heldLease>>, cluster: 'a' | 'b') {
+function specIn(fixture: Awaited<ReturnType<typeof heldByOld>>, cluster: 'a' | 'b') {
   const lease = fixture.planes[cluster].get('Lease', fixture.key);
   return {
     spec: (lease?.spec ?? {}) as { holderIdentity?: string; renewTime?: string },
@@ -27,7 +15,7 @@ function specIn(fixture: Awaited<ReturnType<typeof heldLease>>, cluster: 'a' | '
 
 describe('mirror after the holder lets go (unit: in-memory table and clusters)', () => {
   it('does not write the holder back over its own release when it read the table just before it', async () => {
-    const fixture = await heldLease();
+    const fixture = await heldByOld();
     const { deps, store, planes, key } = fixture;
     expect(specIn(fixture, 'a').spec.holderIdentity).toBe('old');
     // A mirror pass (a ping's, say) reads the table; then the holder releases in its cluster,
@@ -45,7 +33,7 @@ describe('mirror after the holder lets go (unit: in-memory table and clusters)',
   });
 
   it('writes the next decision over the release once ingest has recorded it', async () => {
-    const fixture = await heldLease();
+    const fixture = await heldByOld();
     const { deps, store, planes, key } = fixture;
     const released = (await store.loadLease(key)).lease?.record.term ?? 0;
     fixture.advance(1_000);
@@ -66,7 +54,7 @@ describe('mirror after the holder lets go (unit: in-memory table and clusters)',
   });
 
   it('still repairs a Lease emptied under an older term', async () => {
-    const fixture = await heldLease();
+    const fixture = await heldByOld();
     const { deps, store, planes, key } = fixture;
     const record = (await store.loadLease(key)).lease?.record;
     const lease = planes.a.get('Lease', key) ?? {};
