@@ -1,19 +1,11 @@
-import { PRE_PING_LEAD_MS } from '../lib/election/timing.js';
 import type { PairedSamples } from './figures/election.js';
 import type { FailoverParts, FailoverResult } from './figures/failover.js';
 import type { ConnectionResult } from './figures/kube-connections.js';
 import type { PreemptionParts, PreemptionResult } from './figures/preemption.js';
 import type { EventCost, RenewalCost } from './figures/renewal-cost.js';
 import type { ThroughputRow } from './figures/throughput.js';
-import {
-  ASSUMED,
-  dollars,
-  ingestMonthly,
-  PRICES,
-  QUEUE_REQUESTS_PER_TIMER,
-  sweepScheduleMonthly,
-  type UnitCost,
-} from './pricing.js';
+import { row } from './markdown.js';
+import { costSection } from './report-cost.js';
 import { ms, ratio, type Summary, summarize } from './stats.js';
 
 export interface BenchResults {
@@ -30,20 +22,6 @@ export interface BenchResults {
   renewalCost?: RenewalCost;
   throughput?: ThroughputRow[];
 }
-
-/** The fleet the monthly figure is for: stated, so a reader can scale it to theirs. */
-const FLEET = {
-  leases: 300,
-  candidatesPerLease: 3,
-  /** client-go's LeaseCandidate re-renews every 5 minutes. */
-  candidateHeartbeatSeconds: 300,
-  /** A leader renews its Lease every retryPeriod (client-go default 2 s). */
-  leaderRenewSeconds: 2,
-  /** kube-scheduler's and kube-controller-manager's default leaseDuration. */
-  leaseDurationSeconds: 15,
-  electionsPerLeasePerDay: 1,
-} as const;
-const MONTH_S = 30 * 24 * 3600;
 
 /** A figure's trials split into parts (from the Lease's watch), ours beside the in-tree controller's. */
 function partsTable<P extends { poll: readonly number[] }>(
@@ -85,10 +63,6 @@ function preemptionParts(parts: { ours: PreemptionParts; baseline: PreemptionPar
     ['the holder let go → the Lease names the new leader (the takeover)', (p) => p.takeover],
     ['the Lease names it → it leads (client-go’s next poll)', (p) => p.poll],
   ]);
-}
-
-function row(cells: (string | number)[]): string {
-  return `| ${cells.join(' | ')} |`;
 }
 
 function latencyRow(figure: string, pair: PairedSamples): string {
@@ -282,132 +256,6 @@ function connectionsSection(c: ConnectionResult): string[] {
     'mirror write, ping, and look at a holder before a takeover is such a request.',
     '',
   ];
-}
-
-function costSection(r: BenchResults): string[] {
-  const http = r.throughput?.filter((t) => t.path === 'http').at(-1);
-  const ingest = r.throughput?.filter((t) => t.path === 'ingest').at(-1);
-  if (!http && !r.electionCost && !r.renewalCost) return [];
-  const lines = ['## Cost, counted', ''];
-  lines.push(
-    `Read and write units are what DynamoDB Local reported (ReturnConsumedCapacity; a failed conditional write`,
-    `counted as 1 WCU, as billed); invocations are counted handler calls. Prices: WCU $${(PRICES.writeUnit * 1e6).toFixed(3)}/M,`,
-    `RCU $${(PRICES.readUnit * 1e6).toFixed(3)}/M, Lambda $${(PRICES.lambdaRequest * 1e6).toFixed(2)}/M requests, HTTP API $${(PRICES.httpApiRequest * 1e6).toFixed(2)}/M;`,
-    `SQS $${(PRICES.sqsRequest * 1e6).toFixed(2)}/M requests. Lambda duration is not counted but assumed: ${ASSUMED.invocationSeconds * 1000} ms at ${ASSUMED.memoryGb * 1024} MB arm64 per invocation.`,
-    '',
-    row(['event', 'WCU', 'RCU', 'Lambda invocations', 'HTTP requests', '$ per million']),
-    row(['---', '---', '---', '---', '---', '---']),
-  );
-  const costs: Record<string, UnitCost> = {};
-  if (http)
-    costs['heartbeat over HTTP (renewal)'] = {
-      writeUnits: http.writeUnits,
-      readUnits: http.readUnits,
-      invocations: 1 + http.electInvocations / http.heartbeats,
-      httpRequests: 1,
-    };
-  if (ingest)
-    costs['heartbeat through ingest (renewal)'] = {
-      writeUnits: ingest.writeUnits,
-      readUnits: ingest.readUnits,
-      invocations: ingest.electInvocations / ingest.heartbeats,
-      httpRequests: 0,
-    };
-  if (r.renewalCost) {
-    costs['leader Lease renewal through ingest'] = { ...r.renewalCost, httpRequests: 0 };
-    costs['expiry timer of a held lease (one requeue)'] = {
-      ...r.renewalCost.perTimer,
-      invocations: 1,
-      httpRequests: 0,
-      queueRequests: QUEUE_REQUESTS_PER_TIMER,
-    };
-  }
-  if (r.electionCost)
-    costs['election (candidate added, elected, mirrored, removed)'] = { ...r.electionCost, httpRequests: 0 };
-  const sweep = http?.sweepPerLease;
-  // The sweep itself is one scheduled invocation a minute, whatever the fleet: a fixed cost, below.
-  if (sweep) costs['sweep, per lease (every minute)'] = { ...sweep, invocations: 0, httpRequests: 0 };
-  for (const [event, c] of Object.entries(costs))
-    lines.push(
-      row([
-        event,
-        c.writeUnits.toFixed(2),
-        c.readUnits.toFixed(2),
-        c.invocations.toFixed(3),
-        c.httpRequests,
-        `$${(dollars(c) * 1e6).toFixed(2)}`,
-      ]),
-    );
-  lines.push('');
-  const hb = costs['heartbeat through ingest (renewal)'];
-  const timer = costs['expiry timer of a held lease (one requeue)'];
-  const measured = costs['leader Lease renewal through ingest'];
-  // The fleet prices timers by time held, so they come out of the per-renewal figure.
-  const renew =
-    measured && timer && r.renewalCost
-      ? {
-          writeUnits: measured.writeUnits - r.renewalCost.timersPerRenewal * timer.writeUnits,
-          readUnits: measured.readUnits - r.renewalCost.timersPerRenewal * timer.readUnits,
-          invocations: measured.invocations - r.renewalCost.timersPerRenewal,
-          httpRequests: 0,
-        }
-      : measured;
-  const elect = costs['election (candidate added, elected, mirrored, removed)'];
-  if (hb && renew && elect) {
-    const perMonth = {
-      heartbeats: (FLEET.leases * FLEET.candidatesPerLease * MONTH_S) / FLEET.candidateHeartbeatSeconds,
-      renewals: (FLEET.leases * MONTH_S) / FLEET.leaderRenewSeconds,
-      elections: FLEET.leases * FLEET.electionsPerLeasePerDay * 30,
-      sweeps: (FLEET.leases * MONTH_S) / 60,
-      timers: (FLEET.leases * MONTH_S) / (FLEET.leaseDurationSeconds - PRE_PING_LEAD_MS / 1000),
-    };
-    const perLeaseSweep = costs['sweep, per lease (every minute)'];
-    const items = [
-      ['candidate heartbeats', perMonth.heartbeats, dollars(hb) * perMonth.heartbeats],
-      ['leader Lease renewals (without their timers)', perMonth.renewals, dollars(renew) * perMonth.renewals],
-      ...(timer
-        ? ([
-            [
-              `expiry timers (a held lease: one per ${FLEET.leaseDurationSeconds - PRE_PING_LEAD_MS / 1000} s)`,
-              perMonth.timers,
-              dollars(timer) * perMonth.timers,
-            ],
-          ] as const)
-        : []),
-      ['elections', perMonth.elections, dollars(elect) * perMonth.elections],
-      ...(perLeaseSweep
-        ? ([
-            ['sweeps (each lease once a minute)', perMonth.sweeps, dollars(perLeaseSweep) * perMonth.sweeps],
-            // The deployed ingest starts each minute's run with the same scan of the table (its
-            // first list then writes only what changed), priced as the sweep's measured scan.
-            [
-              'ingest start scans (each lease once a minute)',
-              perMonth.sweeps,
-              dollars(perLeaseSweep) * perMonth.sweeps,
-            ],
-          ] as const)
-        : []),
-      ['sweep schedule (one invocation a minute, fixed)', MONTH_S / 60, sweepScheduleMonthly()],
-      ['ingest watch (always on, fixed)', 1, ingestMonthly()],
-    ] as const;
-    const total = items.reduce((sum, [, , d]) => sum + d, 0);
-    lines.push(
-      `### $ per month for a stated fleet`,
-      '',
-      `${FLEET.leases} coordinated leases (e.g. 100 clusters × kube-scheduler, kube-controller-manager, cloud-controller-manager),`,
-      `${FLEET.candidatesPerLease} client-go candidates each (LeaseCandidate renewed every ${FLEET.candidateHeartbeatSeconds} s), leaders renewing every`,
-      `${FLEET.leaderRenewSeconds} s on ${FLEET.leaseDurationSeconds} s leases, ${FLEET.electionsPerLeasePerDay} election per lease per day, all read through ingest.`,
-      `Before free tiers and logs; each timer counts ${QUEUE_REQUESTS_PER_TIMER} SQS requests. The measured renewal above includes`,
-      'its run’s timers (5 s leases renewed every 500 ms); here they are priced per time held instead.',
-      '',
-      row(['item', 'events / month', '$ / month']),
-      row(['---', '---', '---']),
-      ...items.map(([item, n, d]) => row([item, Math.round(n).toLocaleString('en-US'), `$${d.toFixed(2)}`])),
-      row(['**total**', '', `**$${total.toFixed(2)}**`]),
-      '',
-    );
-  }
-  return lines;
 }
 
 /** The sweep metered after each round: what the minute schedule costs, and how long it takes. */

@@ -1,0 +1,4 @@
+/** One row of a Markdown table. */
+export function row(cells: (string | number)[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
