@@ -122,8 +122,10 @@ export interface CoordinatorStore {
   recordRenewal(key: LeaseKey, renewal: LeaseRenewal, now: Millis): Promise<StoredLease>;
   /**
    * Records what a cluster's Lease shows in the holder's cluster, on the coordinator's clock:
-   * the holder renewing or releasing, or another holder having taken it (a legacy elector). False
-   * when the record changed since `expected` was read, or the renewal is not newer than the last.
+   * the holder renewing or releasing, or another holder having taken it (a legacy elector). A
+   * Lease showing a term of ours above the record's is recorded as a holding under that term
+   * (seenHoldingTerm). False when the record changed since `expected` was read, or the renewal is
+   * not newer than the last.
    */
   observeLease(
     key: LeaseKey,
@@ -179,6 +181,10 @@ export interface LeaseObservation {
   readonly leaseDurationSeconds: number;
   /** The Lease's renewTime as its writer set it (the holder's clock): only orders observations. */
   readonly renewTime: Millis;
+  /** The term of ours the Lease carries (its annotation), if any. */
+  readonly shownTerm?: number;
+  /** The highest term any Lease of this lease shows, when more than this one were read (adoption). */
+  readonly highestShownTerm?: number;
 }
 
 export interface LeaseRenewal {

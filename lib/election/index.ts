@@ -3,6 +3,7 @@ export * from './liveness.js';
 export * from './ordering.js';
 export * from './reconcile.js';
 export * from './strategy.js';
+export * from './terms.js';
 export * from './timing.js';
 export * from './types.js';
 export * from './versions.js';

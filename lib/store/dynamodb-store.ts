@@ -19,6 +19,7 @@ import type {
   StoredLease,
   TakeoverDeferral,
 } from '../coordinator/ports.js';
+import { seenHoldingTerm } from '../election/terms.js';
 import type { Candidate, LeaseRecord, Millis } from '../election/types.js';
 import { ConflictError } from '../errors.js';
 import {
@@ -307,7 +308,9 @@ export class DynamoDbStore implements CoordinatorStore {
     const current: LeaseRecord = expected?.record ?? { term: 0 };
     const sameHolder = (current.holderIdentity ?? '') === observation.holderIdentity;
     const released = observation.holderIdentity === '' && !sameHolder;
-    if (expected !== undefined && (sameHolder || released)) {
+    // A term of ours the record has not reached was issued into a record we lost: a new holding.
+    const termAhead = (observation.shownTerm ?? 0) > current.term;
+    if (expected !== undefined && (sameHolder || released) && !termAhead) {
       // The recorded holder renewed or released: liveness moves to now, on our clock.
       const updated = await this.updateLeaseIf(
         key,
@@ -334,7 +337,11 @@ export class DynamoDbStore implements CoordinatorStore {
         holderCluster: observation.cluster,
         leaseDurationSeconds: observation.leaseDurationSeconds,
         renewTime: now,
-        term: observation.holderIdentity === '' ? current.term : current.term + 1,
+        term: seenHoldingTerm(current.term, {
+          holder: observation.holderIdentity,
+          shownTerm: observation.shownTerm,
+          highestShownTerm: observation.highestShownTerm,
+        }),
       };
       await this.doc.send(
         new PutCommand({

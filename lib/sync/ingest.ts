@@ -49,7 +49,7 @@ export async function ingestCandidate(
   }
   // Upstream treats a candidate without renewTime as expired; so do we.
   if (candidate.renewTime === undefined) return { outcome: 'not-renewed', key };
-  if (hints?.isRecorded(key) !== true) await adoptHeldLease(deps, cluster, key, hints);
+  if (hints?.isRecorded(key) !== true) await adoptExistingLease(deps, cluster, key, hints);
   try {
     await deps.store.putHeartbeat(
       key,
@@ -69,10 +69,16 @@ export async function ingestCandidate(
  * Ingest ignores Leases nobody competes for through us, so a Lease that a legacy elector took
  * before the first candidate appeared (upstream's upgrade skew) is not on record. Record it before
  * that candidate is stored: otherwise the election the candidate triggers finds no Lease, creates
- * one, and the mirror writes it over the live legacy holder. Best effort: without it, the holder's
- * next renewal event records the Lease, as before.
+ * one, and the mirror writes it over the live legacy holder. The same goes for a Lease that
+ * carries a term of ours from a table since lost: the record starts from that term, or no
+ * decision below it would ever be mirrored (seenHoldingTerm).
+ *
+ * Every cluster of a lease group is read, the candidate's own first: a legacy elector may hold the
+ * Lease in any of them. A held Lease is recorded in preference to an empty one, and the record
+ * starts above the highest term any of them shows. Best effort: a cluster that cannot be read is
+ * left out, and the holder's next renewal event records the Lease, as before.
  */
-async function adoptHeldLease(
+async function adoptExistingLease(
   deps: IngestDeps,
   cluster: string,
   key: LeaseKey,
@@ -82,17 +88,26 @@ async function adoptHeldLease(
     hints?.markRecorded(key);
     return;
   }
-  try {
-    const client = await deps.clusters.get(cluster);
-    const raw = await client.readLease({ namespace: key.namespace, name: key.name });
-    if (raw !== undefined) await ingestLease(deps, cluster, raw, { adopt: true });
-  } catch (error) {
-    deps.logger.warn('could not read the Lease of a new candidate', {
-      cluster,
-      lease: key,
-      error: error as Error,
-    });
+  const ref = { namespace: key.namespace, name: key.name };
+  const found: { cluster: string; raw: RawObject }[] = [];
+  for (const name of [cluster, ...clustersOf(key).filter((c) => c !== cluster)]) {
+    try {
+      const raw = await (await deps.clusters.get(name)).readLease(ref);
+      if (raw !== undefined) found.push({ cluster: name, raw });
+    } catch (error) {
+      deps.logger.warn('could not read the Lease of a new candidate', {
+        cluster: name,
+        lease: key,
+        error: error as Error,
+      });
+    }
   }
+  const shown = found.map(({ raw }) => viewOf(raw as Parameters<typeof viewOf>[0]));
+  const held = shown.findIndex((view) => (view.holderIdentity ?? '') !== '');
+  const chosen = found[held === -1 ? 0 : held];
+  if (chosen === undefined) return;
+  const highestShownTerm = Math.max(0, ...shown.map((view) => view.term ?? 0));
+  await ingestLease(deps, chosen.cluster, chosen.raw, { adopt: true, highestShownTerm });
 }
 
 export interface IngestLeaseOptions {
@@ -100,6 +115,8 @@ export interface IngestLeaseOptions {
   readonly adopt?: boolean;
   /** The runner's memory of holders, for renewals written without a read. */
   readonly hints?: HolderHints;
+  /** The highest term the lease's Leases show in every cluster read (see adoptExistingLease). */
+  readonly highestShownTerm?: number;
 }
 
 export interface LeaseIngested {
@@ -121,7 +138,7 @@ export async function ingestLease(
   deps: IngestDeps,
   cluster: string,
   raw: RawObject,
-  { adopt = false, hints }: IngestLeaseOptions = {},
+  { adopt = false, hints, highestShownTerm }: IngestLeaseOptions = {},
 ): Promise<LeaseIngested> {
   let lease: ReturnType<typeof parseLease>;
   try {
@@ -155,6 +172,9 @@ export async function ingestLease(
   const shownTerm = viewOf(raw as Parameters<typeof viewOf>[0]).term;
   if (stored !== undefined && shownTerm !== undefined && shownTerm < stored.record.term)
     return { outcome: 'drift', key };
+  // A term of ours above the record's is not our earlier decision (we never write a term we have
+  // not recorded): the table lost it (recreated, restored from a backup), and the Lease is news.
+  const termAhead = stored !== undefined && shownTerm !== undefined && shownTerm > stored.record.term;
   const holder = observed.holderIdentity ?? '';
   const recorded = stored?.record.holderIdentity ?? '';
   const remember = () => {
@@ -162,7 +182,12 @@ export async function ingestLease(
       hints?.set(key, { holder, cluster, observedRenewTime: observed.renewTime ?? 0 });
     else hints?.forget(key);
   };
-  if (stored !== undefined && holder === recorded && observed.renewTime === stored.record.renewTime) {
+  if (
+    stored !== undefined &&
+    !termAhead &&
+    holder === recorded &&
+    observed.renewTime === stored.record.renewTime
+  ) {
     // Nothing new about the holder; but what it or a legacy renewer strips (strategy,
     // preferredHolder, the term) must be put back.
     remember();
@@ -174,7 +199,7 @@ export async function ingestLease(
   const now = deps.clock();
   const liveHolder =
     stored !== undefined && holderOf(stored.record) !== undefined && !isLeaseExpired(stored.record, now);
-  if (liveHolder && holder !== '' && holder !== recorded) return { outcome: 'drift', key };
+  if (liveHolder && !termAhead && holder !== '' && holder !== recorded) return { outcome: 'drift', key };
   const changed = await deps.store.observeLease(
     key,
     {
@@ -182,6 +207,8 @@ export async function ingestLease(
       holderIdentity: holder,
       leaseDurationSeconds: observed.leaseDurationSeconds,
       renewTime: observed.renewTime,
+      ...(shownTerm !== undefined && { shownTerm }),
+      ...(highestShownTerm !== undefined && { highestShownTerm }),
     },
     stored,
     now,
@@ -230,7 +257,10 @@ async function renewByHint(
     holder,
     deps.clock(),
   );
-  if (stored === undefined) {
+  // Recorded, but under a lower term than the Lease shows (a table restored from a backup under
+  // a running ingest): the general path lifts the record to it.
+  const shownTerm = viewOf(raw as Parameters<typeof viewOf>[0]).term;
+  if (stored === undefined || (shownTerm !== undefined && shownTerm > stored.record.term)) {
     hints.forget(key);
     return undefined;
   }

@@ -13,6 +13,7 @@ import type {
   StoredLease,
   TakeoverDeferral,
 } from '../../lib/coordinator/ports.js';
+import { seenHoldingTerm } from '../../lib/election/terms.js';
 import { CANDIDATE_VALID_MS } from '../../lib/election/timing.js';
 import type { Candidate, LeaseRecord, Millis } from '../../lib/election/types.js';
 import { ConflictError, StaleHeartbeatError } from '../../lib/errors.js';
@@ -546,9 +547,11 @@ export class InMemoryStore implements CoordinatorStore {
     const current: LeaseRecord = expected?.record ?? { term: 0 };
     const sameHolder = (current.holderIdentity ?? '') === observation.holderIdentity;
     const released = observation.holderIdentity === '' && !sameHolder;
+    // A term of ours the record has not reached was issued into a record we lost: a new holding.
+    const termAhead = (observation.shownTerm ?? 0) > current.term;
     const pk = partitionKey(key);
     try {
-      if (expected !== undefined && (sameHolder || released)) {
+      if (expected !== undefined && (sameHolder || released) && !termAhead) {
         const expectedHolder = current.holderIdentity ?? '';
         await this.request('observeLease:update', () =>
           this.table.commit(
@@ -584,7 +587,11 @@ export class InMemoryStore implements CoordinatorStore {
         holderCluster: observation.cluster,
         leaseDurationSeconds: observation.leaseDurationSeconds,
         renewTime: now,
-        term: observation.holderIdentity === '' ? current.term : current.term + 1,
+        term: seenHoldingTerm(current.term, {
+          holder: observation.holderIdentity,
+          shownTerm: observation.shownTerm,
+          highestShownTerm: observation.highestShownTerm,
+        }),
       };
       const item: LeaseItem = {
         pk,

@@ -246,6 +246,34 @@ describe('election flow over HTTP, stream and timers (integration: DynamoDB Loca
     expect((await stack.deps.store.loadLease(key)).lease).toEqual(taken);
   });
 
+  it('records a Lease under the term of ours it shows, never below it, and only on the version read', async () => {
+    const key = { scope: 'alpha', namespace: 'kube-system', name: 'lost-table' };
+    const store = stack.deps.store;
+    const seen = (holderIdentity: string, renewTime: number, shownTerm: number) => ({
+      cluster: 'alpha',
+      holderIdentity,
+      leaseDurationSeconds: 15,
+      renewTime,
+      shownTerm,
+    });
+    // No record (a table recreated): the holder keeps the term its Lease shows.
+    expect(await store.observeLease(key, seen('h', 1, 7), undefined, stack.clock.now)).toBe(true);
+    const adopted = (await store.loadLease(key)).lease;
+    expect(adopted?.record).toMatchObject({ holderIdentity: 'h', holderCluster: 'alpha', term: 7 });
+
+    // Its renewal under the same term is a renewal: the term stays.
+    expect(await store.observeLease(key, seen('h', 2, 7), adopted, stack.clock.now)).toBe(true);
+    const renewed = (await store.loadLease(key)).lease;
+    expect(renewed?.record).toMatchObject({ holderIdentity: 'h', term: 7 });
+
+    // A newer term shown (a decision the table lost): recorded, but only on the version read.
+    const stale = { ...(renewed as NonNullable<typeof renewed>), version: (renewed?.version ?? 0) - 1 };
+    expect(await store.observeLease(key, seen('other', 3, 9), stale, stack.clock.now)).toBe(false);
+    expect((await store.loadLease(key)).lease).toEqual(renewed);
+    expect(await store.observeLease(key, seen('other', 3, 9), renewed, stack.clock.now)).toBe(true);
+    expect((await store.loadLease(key)).lease?.record).toMatchObject({ holderIdentity: 'other', term: 9 });
+  });
+
   it('scans each lease whole once, however the pages fall, as loadLease reads it', async () => {
     for (const name of ['sched-c', 'sched-d', 'sched-e'])
       await stack.post('/clusters/beta/leasecandidates', candidate(name, NEWER, stack.clock.now));
