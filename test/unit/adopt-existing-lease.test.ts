@@ -30,6 +30,14 @@ function leaseObject(
 const termOf = (lease: { metadata?: { annotations?: Record<string, string> } } | undefined) =>
   lease?.metadata?.annotations?.[TERM_ANNOTATION];
 
+/** One election step and its mirror pass: what the table and the cluster's Lease then show. */
+async function stepAndMirror({ deps, key, store, cluster }: ReturnType<typeof singleCluster>) {
+  await reconcileLease(deps, key);
+  await mirrorLease(deps, key);
+  const lease = cluster.get('Lease', key);
+  return { record: (await store.loadLease(key)).lease?.record, spec: lease?.spec, term: termOf(lease) };
+}
+
 describe('seenHoldingTerm (unit: pure)', () => {
   it.each([
     // recorded, holder, shown on this Lease, highest shown anywhere → term to record
@@ -63,55 +71,47 @@ describe('seenHoldingTerm (unit: pure)', () => {
 
 describe('a Lease carrying a term of ours that the table does not know (unit: in-memory fakes)', () => {
   it('a table recreated under a held Lease: the holder keeps its term and the next decision goes above it', async () => {
-    const { deps, key, cluster, store, heartbeat, clock } = singleCluster();
+    const fixture = singleCluster();
+    const { deps, key, cluster, heartbeat, clock } = fixture;
     // Left by an earlier table: "old" leads under term 7.
     cluster.create('Lease', leaseObject(key, 'old', clock(), 7), 'old');
 
     await heartbeat('old', '1.31.0');
     await heartbeat('next', '1.30.0');
-    await reconcileLease(deps, key);
-    await mirrorLease(deps, key);
+    const preempted = await stepAndMirror(fixture);
 
-    expect((await store.loadLease(key)).lease?.record).toMatchObject({
-      holderIdentity: 'old',
-      term: 7,
-      preferredHolder: 'next',
-    });
+    expect(preempted.record).toMatchObject({ holderIdentity: 'old', term: 7, preferredHolder: 'next' });
     // Reached the cluster: before, the record started at term 1 and the mirror refused to lower 7.
-    expect(cluster.get('Lease', key)?.spec).toMatchObject({ holderIdentity: 'old', preferredHolder: 'next' });
+    expect(preempted.spec).toMatchObject({ holderIdentity: 'old', preferredHolder: 'next' });
 
     cluster.releaseLease(key, 'old');
     await ingestLease(deps, 'c', cluster.get('Lease', key) ?? {});
     await heartbeat('next', '1.30.0');
-    await reconcileLease(deps, key);
-    await mirrorLease(deps, key);
+    const handedOver = await stepAndMirror(fixture);
 
-    expect((await store.loadLease(key)).lease?.record).toMatchObject({ holderIdentity: 'next', term: 8 });
-    expect(cluster.get('Lease', key)?.spec).toMatchObject({ holderIdentity: 'next' });
-    expect(termOf(cluster.get('Lease', key))).toBe('8');
+    expect(handedOver.record).toMatchObject({ holderIdentity: 'next', term: 8 });
+    expect(handedOver.spec).toMatchObject({ holderIdentity: 'next' });
+    expect(handedOver.term).toBe('8');
   });
 
   it('a table recreated under an empty Lease: the first decision is one above its term, and is mirrored', async () => {
-    const { deps, key, cluster, store, heartbeat, clock } = singleCluster();
-    cluster.create('Lease', leaseObject(key, '', clock(), 7), 'old');
+    const fixture = singleCluster();
+    fixture.cluster.create('Lease', leaseObject(fixture.key, '', fixture.clock(), 7), 'old');
 
-    await heartbeat('next', '1.30.0');
-    await reconcileLease(deps, key);
-    await mirrorLease(deps, key);
+    await fixture.heartbeat('next', '1.30.0');
+    const decided = await stepAndMirror(fixture);
 
-    expect((await store.loadLease(key)).lease?.record).toMatchObject({ holderIdentity: 'next', term: 8 });
-    expect(cluster.get('Lease', key)?.spec).toMatchObject({ holderIdentity: 'next' });
-    expect(termOf(cluster.get('Lease', key))).toBe('8');
+    expect(decided.record).toMatchObject({ holderIdentity: 'next', term: 8 });
+    expect(decided.spec).toMatchObject({ holderIdentity: 'next' });
+    expect(decided.term).toBe('8');
   });
 
   it('a table restored from a backup: a Lease under a newer term is news, not drift to undo', async () => {
-    const { deps, key, cluster, store, heartbeat, clock } = singleCluster();
+    const fixture = singleCluster();
+    const { deps, key, cluster, store, heartbeat, clock } = fixture;
     await heartbeat('old', '1.30.0');
     await heartbeat('other', '1.31.0');
-    await reconcileLease(deps, key);
-    await mirrorLease(deps, key);
-    const restored = (await store.loadLease(key)).lease;
-    expect(restored?.record).toMatchObject({ holderIdentity: 'old', term: 1 });
+    expect((await stepAndMirror(fixture)).record).toMatchObject({ holderIdentity: 'old', term: 1 });
 
     // After the backup was taken, "other" was elected under term 5 and leads; the restore lost that.
     cluster.replace('Lease', leaseObject(key, 'other', clock(), 5), 'other');
