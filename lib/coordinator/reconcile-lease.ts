@@ -4,6 +4,7 @@ import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { ElectionStep, LeaseRecord } from '../election/types.js';
 import { ConflictError } from '../errors.js';
+import { adoptExistingLease } from './adopt-existing.js';
 import { confirmTakeover, type HolderClusterUnreachable } from './confirm-expiry.js';
 import { withReachableSuccessor } from './confirm-successor.js';
 import { pendingTimerCovers } from './lease-triage.js';
@@ -87,6 +88,15 @@ async function reconcileOnce(
   }
   let step = reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now });
   const justAnswered: string[] = [];
+  if (state.lease === undefined && step.write !== null) {
+    const adoption = await adoptExistingLease(deps, key);
+    if (adoption.adopted)
+      throw new ConflictError(`lease ${key.namespace}/${key.name}: recorded what its clusters show first`);
+    justAnswered.push(...adoption.answered);
+    // Decide on the clock after the reads, which can take as long as their timeout.
+    now = clock();
+    step = reconcileStep({ lease: undefined, candidates: state.candidates, now });
+  }
   if (step.action === 'takeover') {
     const check = await confirmTakeover(deps, key, state.lease, now);
     if (check.verdict === 'renewed')

@@ -15,14 +15,11 @@ const DEFAULT_CAPACITY = 50_000;
 
 /**
  * Ingest's memory of who holds each lease, so that a holder's renewal (most Lease events by far)
- * is one conditional write instead of a read and a write, and of which leases are on record, so
- * that a candidate's renewal is too. Only hints: the writes' conditions decide, and a stale or
- * missing hint costs one failed write, or a read, before the general path.
+ * is one conditional write instead of a read and a write. Only hints: the writes' conditions
+ * decide, and a stale or missing hint costs one failed write, or a read, before the general path.
  */
 export class HolderHints {
   private readonly hints = new Map<string, HolderHint>();
-  /** Leases the table has a record of. A record is never deleted, so this only grows stale-safe. */
-  private readonly recorded = new Set<string>();
 
   constructor(private readonly capacity = DEFAULT_CAPACITY) {}
 
@@ -39,16 +36,6 @@ export class HolderHints {
       const oldest = this.hints.keys().next();
       if (oldest.done !== true) this.hints.delete(oldest.value);
     }
-  }
-
-  /** True once ingest has seen the table hold a record of this lease. */
-  isRecorded(key: LeaseKey): boolean {
-    return this.recorded.has(partitionKey(key));
-  }
-
-  markRecorded(key: LeaseKey): void {
-    if (this.recorded.size >= this.capacity) this.recorded.clear();
-    this.recorded.add(partitionKey(key));
   }
 
   forget(key: LeaseKey): void {

@@ -1,6 +1,7 @@
 import { parseLease } from '../api/lease.js';
 import type { HolderLeaseReader } from '../coordinator/ports.js';
 import { CoordinatorError } from '../errors.js';
+import { viewOf } from './desired-lease.js';
 import type { ClusterSource } from './mirror.js';
 
 /** HolderLeaseReader over the registered clusters: one GET of the Lease in the named cluster. */
@@ -17,11 +18,13 @@ export function holderLeaseReader(clusters: ClusterSource): HolderLeaseReader {
       throw error;
     }
     if (record.renewTime === undefined || record.leaseDurationSeconds === undefined) return undefined;
+    const shownTerm = viewOf(raw as Parameters<typeof viewOf>[0]).term;
     return {
       cluster,
       holderIdentity: record.holderIdentity ?? '',
       leaseDurationSeconds: record.leaseDurationSeconds,
       renewTime: record.renewTime,
+      ...(shownTerm !== undefined && { shownTerm }),
     };
   };
 }

@@ -152,9 +152,7 @@ async function listAndWatch(
   for (const [id, rv] of stored ?? []) if (!handled.has(id)) handled.set(id, rv);
   forgetUnlisted(handled, candidates?.items ?? []);
   for (const candidate of candidates?.items ?? [])
-    enqueueListed(CANDIDATES, candidate, () =>
-      handleCandidate(deps, cluster, 'ADDED', candidate, options, hints),
-    );
+    enqueueListed(CANDIDATES, candidate, () => handleCandidate(deps, cluster, 'ADDED', candidate, options));
   await queue.idle();
   // Watching from this list's resourceVersion would never show the failed object again unless it
   // changed: relist instead (after the caller's pause).
@@ -195,7 +193,7 @@ async function listAndWatch(
     );
     if (version !== undefined && candidates !== undefined) {
       start('leasecandidates', version as CandidateApiVersion, candidates.resourceVersion, (phase, c) =>
-        handleCandidate(deps, cluster, phase, c, options, hints),
+        handleCandidate(deps, cluster, phase, c, options),
       );
     }
     relist = () => {
@@ -216,9 +214,8 @@ async function handleCandidate(
   phase: WatchPhase,
   raw: RawObject,
   options: IngestRunnerOptions,
-  hints: HolderHints,
 ) {
-  const { outcome, key } = await ingestCandidate(deps, cluster, phase, raw, hints);
+  const { outcome, key } = await ingestCandidate(deps, cluster, phase, raw);
   deps.logger.debug('candidate event', { cluster, phase, name: raw.metadata?.name, outcome, spec: raw.spec });
   if (outcome === 'stored' && key !== undefined && (phase === 'ADDED' || answersPing(raw)))
     options.onChange?.(key);

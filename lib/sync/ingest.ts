@@ -23,7 +23,6 @@ export async function ingestCandidate(
   cluster: string,
   phase: WatchPhase,
   raw: RawObject,
-  hints?: HolderHints,
 ): Promise<{ outcome: CandidateOutcome; key?: LeaseKey }> {
   let candidate: ReturnType<typeof parseLeaseCandidate>;
   try {
@@ -49,7 +48,6 @@ export async function ingestCandidate(
   }
   // Upstream treats a candidate without renewTime as expired; so do we.
   if (candidate.renewTime === undefined) return { outcome: 'not-renewed', key };
-  if (hints?.isRecorded(key) !== true) await adoptExistingLease(deps, cluster, key, hints);
   try {
     await deps.store.putHeartbeat(
       key,
@@ -65,58 +63,9 @@ export async function ingestCandidate(
   }
 }
 
-/**
- * Ingest ignores Leases nobody competes for through us, so a Lease that a legacy elector took
- * before the first candidate appeared (upstream's upgrade skew) is not on record. Record it before
- * that candidate is stored: otherwise the election the candidate triggers finds no Lease, creates
- * one, and the mirror writes it over the live legacy holder. The same goes for a Lease that
- * carries a term of ours from a table since lost: the record starts from that term, or no
- * decision below it would ever be mirrored (seenHoldingTerm).
- *
- * Every cluster of a lease group is read, the candidate's own first: a legacy elector may hold the
- * Lease in any of them. A held Lease is recorded in preference to an empty one, and the record
- * starts above the highest term any of them shows. Best effort: a cluster that cannot be read is
- * left out, and the holder's next renewal event records the Lease, as before.
- */
-async function adoptExistingLease(
-  deps: IngestDeps,
-  cluster: string,
-  key: LeaseKey,
-  hints: HolderHints | undefined,
-): Promise<void> {
-  if ((await deps.store.loadLease(key)).lease !== undefined) {
-    hints?.markRecorded(key);
-    return;
-  }
-  const ref = { namespace: key.namespace, name: key.name };
-  const found: { cluster: string; raw: RawObject }[] = [];
-  for (const name of [cluster, ...clustersOf(key).filter((c) => c !== cluster)]) {
-    try {
-      const raw = await (await deps.clusters.get(name)).readLease(ref);
-      if (raw !== undefined) found.push({ cluster: name, raw });
-    } catch (error) {
-      deps.logger.warn('could not read the Lease of a new candidate', {
-        cluster: name,
-        lease: key,
-        error: error as Error,
-      });
-    }
-  }
-  const shown = found.map(({ raw }) => viewOf(raw as Parameters<typeof viewOf>[0]));
-  const held = shown.findIndex((view) => (view.holderIdentity ?? '') !== '');
-  const chosen = found[held === -1 ? 0 : held];
-  if (chosen === undefined) return;
-  const highestShownTerm = Math.max(0, ...shown.map((view) => view.term ?? 0));
-  await ingestLease(deps, chosen.cluster, chosen.raw, { adopt: true, highestShownTerm });
-}
-
 export interface IngestLeaseOptions {
-  /** Record it even though no candidate competes for it yet (see adoptHeldLease). */
-  readonly adopt?: boolean;
   /** The runner's memory of holders, for renewals written without a read. */
   readonly hints?: HolderHints;
-  /** The highest term the lease's Leases show in every cluster read (see adoptExistingLease). */
-  readonly highestShownTerm?: number;
 }
 
 export interface LeaseIngested {
@@ -138,7 +87,7 @@ export async function ingestLease(
   deps: IngestDeps,
   cluster: string,
   raw: RawObject,
-  { adopt = false, hints, highestShownTerm }: IngestLeaseOptions = {},
+  { hints }: IngestLeaseOptions = {},
 ): Promise<LeaseIngested> {
   let lease: ReturnType<typeof parseLease>;
   try {
@@ -154,9 +103,8 @@ export async function ingestLease(
     if (renewed !== undefined) return renewed;
   }
   const { lease: stored, candidates } = await deps.store.loadLease(key);
-  if (stored !== undefined) hints?.markRecorded(key);
   // Leases nobody competes for through us (node leases, plain client-go elections) are not ours.
-  if (!adopt && stored === undefined && candidates.length === 0) return { outcome: 'ignored', key };
+  if (stored === undefined && candidates.length === 0) return { outcome: 'ignored', key };
   const home = (stored?.record.holderCluster ?? clustersOf(key)[0]) === cluster;
   if (!home && stored !== undefined) {
     const plan = planMirror(stored.record, false, viewOf(raw as Parameters<typeof viewOf>[0]));
@@ -208,7 +156,6 @@ export async function ingestLease(
       leaseDurationSeconds: observed.leaseDurationSeconds,
       renewTime: observed.renewTime,
       ...(shownTerm !== undefined && { shownTerm }),
-      ...(highestShownTerm !== undefined && { highestShownTerm }),
     },
     stored,
     now,
@@ -265,7 +212,6 @@ async function renewByHint(
     return undefined;
   }
   hints.set(key, { holder, cluster, observedRenewTime: observed.renewTime });
-  hints.markRecorded(key);
   return { outcome: 'renewal', key, repair: needsRepair(stored.record, raw) };
 }
 

@@ -1,7 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LeaseKey } from '../../lib/coordinator/ports.js';
 import type { CoordinatorDeps } from '../../lib/coordinator/reconcile-lease.js';
-import type { HolderHints } from '../../lib/sync/holder-hints.js';
 import { ingestCandidate } from '../../lib/sync/ingest.js';
 import type { ClusterSource } from '../../lib/sync/mirror.js';
 import { InMemoryCluster } from './in-memory-cluster.js';
@@ -31,7 +30,7 @@ export function singleCluster(scope = 'c', name = 'solo', namespace = 'kube-syst
     timers: { deliverAt: async () => {} },
   } satisfies CoordinatorDeps & { clusters: ClusterSource };
   /** The candidate renews in its cluster (created on first use), and ingest carries it into the table. */
-  const heartbeat = async (candidate: string, emulationVersion: string, hints?: HolderHints) => {
+  const heartbeat = async (candidate: string, emulationVersion: string) => {
     cluster.heartbeat({
       namespace,
       name: candidate,
@@ -41,7 +40,7 @@ export function singleCluster(scope = 'c', name = 'solo', namespace = 'kube-syst
       strategy: 'OldestEmulationVersion',
     });
     const raw = cluster.get('LeaseCandidate', { namespace, name: candidate }) ?? {};
-    return ingestCandidate(deps, 'c', 'MODIFIED', raw, hints);
+    return ingestCandidate(deps, 'c', 'MODIFIED', raw);
   };
   return {
     table,

@@ -1,16 +1,20 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatMicroTime } from '../../lib/api/time.js';
 import { parseClustersConfig } from '../../lib/clusters/config.js';
 import { ensureKubeBinaries } from '../../lib/kube-local/build.js';
 import { type ControlPlane, startControlPlane, writeKubeconfig } from '../../lib/kube-local/control-plane.js';
 import { applyRbac, benchInTreeController, kube, leaseCandidate } from '../helpers/kube-admin.js';
-import { settle, startTestStack, type TestStack } from '../helpers/local-stack.js';
+import { candidate, settle, startTestStack, type TestStack } from '../helpers/local-stack.js';
 
 const LEASES = '/apis/coordination.k8s.io/v1/namespaces/default/leases';
 const CANDIDATES = '/apis/coordination.k8s.io/v1beta1/namespaces/default/leasecandidates';
 const GROUP = { scope: 'alpha+beta', namespace: 'default', name: 'grouped' };
+/** Alpha's HTTP caller: a candidate that heartbeats over the API instead of a LeaseCandidate. */
+const ALPHA_TOKEN = 'alpha-http-candidates';
 
 type Lease = {
   metadata: { annotations?: Record<string, string>; resourceVersion: string };
@@ -39,7 +43,11 @@ describe('clusters (integration: two kube-apiservers + etcd built from Go module
     writeKubeconfig(join(dir, 'kubeconfig'), [alpha, beta], 'coordinator');
     const config = parseClustersConfig({
       clusters: [
-        { name: 'alpha', kubeconfig: { path: 'kubeconfig', context: 'alpha' } },
+        {
+          name: 'alpha',
+          kubeconfig: { path: 'kubeconfig', context: 'alpha' },
+          httpCallers: { tokenSha256: [createHash('sha256').update(ALPHA_TOKEN).digest('hex')] },
+        },
         { name: 'beta', kubeconfig: { path: 'kubeconfig', context: 'beta' } },
       ],
       leaseGroups: [{ namespace: 'default', name: 'grouped', clusters: ['alpha', 'beta'] }],
@@ -140,6 +148,67 @@ describe('clusters (integration: two kube-apiservers + etcd built from Go module
         '1',
       );
     }
+  });
+
+  it('records a Lease a legacy elector holds before the first decision, for a candidate heard only over HTTP', async () => {
+    const lease = (name: string, holder: string, term?: number) => ({
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: {
+        name,
+        namespace: 'kube-system',
+        ...(term !== undefined && { annotations: { 'lease-coordinator.dev/term': String(term) } }),
+      },
+      spec: { holderIdentity: holder, leaseDurationSeconds: 60, renewTime: formatMicroTime(Date.now()) },
+    });
+    const heartbeat = async (leaseName: string) => {
+      const response = await fetch(`${stack.url}/clusters/alpha/leasecandidates`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${ALPHA_TOKEN}` },
+        body: JSON.stringify(
+          candidate('http-cand', { binary: '1.20.0', emulation: '1.19.0' }, Date.now(), { leaseName }),
+        ),
+      });
+      expect(response.status).toBe(201);
+    };
+    const kubeSystemLease = async (name: string) => {
+      const res = await kube(
+        alpha,
+        'GET',
+        `/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/${name}`,
+      );
+      return res.status === 200 ? (res.json as unknown as Lease) : undefined;
+    };
+    const kubeSystem = '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases';
+    // A legacy elector leads; and a Lease left under term 7 by a table since lost.
+    expect((await kube(alpha, 'POST', kubeSystem, lease('legacy-held', 'legacy-1'))).status).toBe(201);
+    expect((await kube(alpha, 'POST', kubeSystem, lease('lost-table', '', 7))).status).toBe(201);
+
+    await heartbeat('legacy-held');
+    await heartbeat('lost-table');
+    await settle(stack, async () => {
+      const [held, lost] = await Promise.all([kubeSystemLease('legacy-held'), kubeSystemLease('lost-table')]);
+      return held?.spec.preferredHolder === 'http-cand' && lost?.spec.holderIdentity === 'http-cand';
+    });
+
+    // The live legacy holder was asked to yield, not overwritten.
+    const held = await kubeSystemLease('legacy-held');
+    expect(held?.spec.holderIdentity).toBe('legacy-1');
+    const record = (name: string) =>
+      stack.deps.store.loadLease({ scope: 'alpha', namespace: 'kube-system', name });
+    expect((await record('legacy-held')).lease?.record).toMatchObject({
+      holderIdentity: 'legacy-1',
+      preferredHolder: 'http-cand',
+      term: 1,
+    });
+    // The first decision went above the term the Lease showed, so it reached the cluster.
+    expect((await kubeSystemLease('lost-table'))?.metadata.annotations?.['lease-coordinator.dev/term']).toBe(
+      '8',
+    );
+    expect((await record('lost-table')).lease?.record).toMatchObject({
+      holderIdentity: 'http-cand',
+      term: 8,
+    });
   });
 
   it('repairs a mirrored Lease changed by hand', async () => {

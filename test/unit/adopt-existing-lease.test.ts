@@ -3,6 +3,7 @@ import { TERM_ANNOTATION } from '../../lib/api/lease.js';
 import { formatMicroTime } from '../../lib/api/time.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import { seenHoldingTerm } from '../../lib/election/terms.js';
+import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
 import { singleCluster } from '../helpers/single-cluster.js';
@@ -30,9 +31,12 @@ function leaseObject(
 const termOf = (lease: { metadata?: { annotations?: Record<string, string> } } | undefined) =>
   lease?.metadata?.annotations?.[TERM_ANNOTATION];
 
-/** One election step and its mirror pass: what the table and the cluster's Lease then show. */
+/**
+ * One election step, deciding as the deployed coordinator does with clusters (it can read their
+ * Leases), and its mirror pass: what the table and the cluster's Lease then show.
+ */
 async function stepAndMirror({ deps, key, store, cluster }: ReturnType<typeof singleCluster>) {
-  await reconcileLease(deps, key);
+  await reconcileLease({ ...deps, readHolderLease: holderLeaseReader(deps.clusters) }, key);
   await mirrorLease(deps, key);
   const lease = cluster.get('Lease', key);
   return { record: (await store.loadLease(key)).lease?.record, spec: lease?.spec, term: termOf(lease) };

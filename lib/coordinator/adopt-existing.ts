@@ -1,0 +1,60 @@
+import { clustersOf, type LeaseKey, type LeaseObservation } from './ports.js';
+import type { CoordinatorDeps } from './reconcile-lease.js';
+
+export interface AdoptionCheck {
+  /** A Lease was recorded: decide again from the record. */
+  readonly adopted: boolean;
+  /** Clusters that answered the read (the successor check need not read them again). */
+  readonly answered: readonly string[];
+}
+
+/**
+ * Before the first decision of a lease the table has no record of, look at what its clusters
+ * already show. A Lease that someone holds there (a legacy elector, before any candidate came to
+ * us: upstream's upgrade skew), or that carries a term of ours from a table since lost (recreated,
+ * or restored from a backup), is recorded first; the caller then decides again from that record,
+ * so a live holder is only asked to yield (rule 3), and the new term goes above every term shown
+ * (rule 4, seenHoldingTerm). Without it, the first decision would be written over the live holder,
+ * or under a term the mirror refuses to lower, so it would never reach the cluster.
+ *
+ * It runs here, in the decider, rather than where candidates come in, so that every path to a
+ * first decision takes it: ingest, the HTTP API, the stream, the sweep. Every cluster of a lease
+ * group is read (a legacy elector may hold the Lease in any of them), a held Lease is preferred,
+ * and a cluster that does not answer is left out: the successor check then keeps the election out
+ * of it. A held Lease counts as renewed now, on our clock (rule 5): a holder long dead holds the
+ * first election up by one lease duration, after which its expiry is confirmed as any other.
+ */
+export async function adoptExistingLease(deps: CoordinatorDeps, key: LeaseKey): Promise<AdoptionCheck> {
+  const read = deps.readHolderLease;
+  if (read === undefined) return { adopted: false, answered: [] };
+  const clusters = clustersOf(key);
+  const reads = await Promise.allSettled(clusters.map((cluster) => read(cluster, key)));
+  const answered: string[] = [];
+  const seen: LeaseObservation[] = [];
+  reads.forEach((result, i) => {
+    const cluster = clusters[i] as string;
+    if (result.status === 'rejected') {
+      deps.logger.warn('cannot read the Lease before the first decision; deciding without it', {
+        lease: key,
+        cluster,
+        error: result.reason as Error,
+      });
+      return;
+    }
+    answered.push(cluster);
+    if (result.value !== undefined) seen.push(result.value);
+  });
+  const chosen =
+    seen.find((lease) => lease.holderIdentity !== '') ?? seen.find((lease) => lease.shownTerm !== undefined);
+  if (chosen === undefined) return { adopted: false, answered };
+  const highestShownTerm = Math.max(0, ...seen.map((lease) => lease.shownTerm ?? 0));
+  deps.logger.info('recording the Lease the clusters already show before the first decision', {
+    lease: key,
+    cluster: chosen.cluster,
+    holder: chosen.holderIdentity,
+    highestShownTerm,
+  });
+  // False only when another writer recorded the lease first: deciding again reads that record too.
+  await deps.store.observeLease(key, { ...chosen, highestShownTerm }, undefined, deps.clock());
+  return { adopted: true, answered };
+}
