@@ -138,6 +138,9 @@ async function save(): Promise<string> {
     );
   const report = renderReport(results, plots);
   writeFileSync(join(options.out, `${runName}.md`), report);
+  // The raw figures beside the plots, so a reading of the table can be checked or redone later.
+  const raw = { ...results, propagation: results.propagation && Object.fromEntries(results.propagation) };
+  writeFileSync(join(plotDir, 'results.json'), `${JSON.stringify(raw, null, 1)}\n`);
   return report;
 }
 

@@ -30,6 +30,14 @@ export interface ThroughputRow {
    * leave them out), but a fixed cost per lease per minute, shown so that nothing is hidden.
    */
   readonly sweepCallsInRound: number;
+  /**
+   * Table calls of timer deliveries (`requeue`) while the round ran, left out likewise: deadlines
+   * armed before the round (the setup's candidates come due for their 15-minute refresh while the
+   * bench holds each lease for an hour), not work the renewals caused.
+   */
+  readonly timerCallsInRound: number;
+  /** Every function's table calls in the round, left-out ones included (in the saved results). */
+  readonly callsByFunction: Readonly<Record<string, { readonly writes: number; readonly reads: number }>>;
   /** HTTP rows: one sweep over the table after the round, per lease (the sweep's fixed cost). */
   readonly sweepPerLease?: { readonly readUnits: number; readonly writeUnits: number };
   /** HTTP rows: that sweep's wall time, and the leases it found needing a reconcile. */
@@ -334,6 +342,9 @@ function waitForCandidateRecords(
 
 type MeterReading = ReturnType<CapacityMeter['snapshot']>;
 
+/** Work on a clock rather than caused by the renewals: the minute sweep and timer deliveries. */
+const LEFT_OUT = new Set(['sweep', 'requeue']);
+
 /**
  * Per-renewal figures from the meter and the elect runner, before and after the timed round. The
  * minute sweep's calls are left out of them (it costs per lease per minute, whatever the traffic)
@@ -348,8 +359,9 @@ function measuredRow(
   after: MeterReading,
   elect: { invocations: { batches: number } },
 ): ThroughputRow {
-  const caused = consumedBetween(before, after, (name) => name !== 'sweep');
+  const caused = consumedBetween(before, after, (name) => !LEFT_OUT.has(name));
   const sweep = consumedBetween(before, after, (name) => name === 'sweep');
+  const timers = consumedBetween(before, after, (name) => name === 'requeue');
   return {
     path,
     leases,
@@ -364,5 +376,12 @@ function measuredRow(
     // Over HTTP each heartbeat is one invocation of the `heartbeat` function; ingest is always on.
     lambdaInvocations: path === 'http' ? 1 : 0,
     sweepCallsInRound: sweep.reads + sweep.writes,
+    timerCallsInRound: timers.reads + timers.writes,
+    callsByFunction: Object.fromEntries(
+      Object.keys(after.byFunction).map((name) => {
+        const { writes, reads } = consumedBetween(before, after, (n) => n === name);
+        return [name, { writes, reads }];
+      }),
+    ),
   };
 }
