@@ -211,6 +211,36 @@ describe('clusters (integration: two kube-apiservers + etcd built from Go module
     });
   });
 
+  it('leaves node heartbeats and apiserver identity leases out of the Leases ingest lists and watches', async () => {
+    const nodeLease = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: 'node-1', namespace: 'kube-node-lease' },
+      spec: { holderIdentity: 'node-1', leaseDurationSeconds: 40, renewTime: formatMicroTime(Date.now()) },
+    };
+    expect(
+      (await kube(alpha, 'POST', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', nodeLease))
+        .status,
+    ).toBe(201);
+    const all = (await kube(alpha, 'GET', '/apis/coordination.k8s.io/v1/leases')).json as {
+      items: { metadata: { namespace: string; labels?: Record<string, string> } }[];
+    };
+    const identity = (l: (typeof all.items)[number]) =>
+      l.metadata.labels?.['apiserver.kubernetes.io/identity'];
+    // Both kinds are there to be left out: the apiserver keeps its own identity lease.
+    expect(all.items.some((l) => l.metadata.namespace === 'kube-node-lease')).toBe(true);
+    expect(all.items.some((l) => identity(l) !== undefined)).toBe(true);
+
+    const client = await stack.registry?.get('alpha');
+    const listed = (await client?.listLeases())?.items ?? [];
+    expect(listed.length).toBeGreaterThan(0);
+    expect(listed.filter((l) => l.metadata?.namespace === 'kube-node-lease')).toEqual([]);
+    expect(listed.filter((l) => identity(l as (typeof all.items)[number]) !== undefined)).toEqual([]);
+    expect(listed.length).toBe(
+      all.items.filter((l) => l.metadata.namespace !== 'kube-node-lease' && identity(l) === undefined).length,
+    );
+  });
+
   it('repairs a mirrored Lease changed by hand', async () => {
     const drifted = (await leaseIn(alpha, 'grouped')) as Lease;
     const res = await kube(alpha, 'PUT', `${LEASES}/grouped`, {
