@@ -1,5 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { measureElection } from './figures/election.js';
 import { measureFailover } from './figures/failover.js';
@@ -71,6 +71,12 @@ const program = new Command('bench')
       .argParser(figureList),
   )
   .addOption(new Option('--out <dir>', 'where the report and plots go').default('bench/results'))
+  .addOption(
+    new Option(
+      '--render <results.json>',
+      "render a saved run's report and plots again from its results.json, measuring nothing",
+    ),
+  )
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 
 program.parse();
@@ -80,15 +86,43 @@ const options = program.opts<{
   scales: number[];
   only: Figure[];
   out: string;
+  render?: string;
 }>();
 
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 const date = new Date().toISOString().slice(0, 10);
+const saved = options.render === undefined ? undefined : loadResults(options.render);
 // A run of some figures only gets its own name, so it never overwrites the day's full report.
-const runName = options.only.length === FIGURES.length ? date : `${date}-${options.only.join('+')}`;
-const plotDir = join(options.out, runName);
+const runName =
+  saved?.runName ?? (options.only.length === FIGURES.length ? date : `${date}-${options.only.join('+')}`);
+const outDir = saved?.outDir ?? options.out;
+const plotDir = join(outDir, runName);
 mkdirSync(plotDir, { recursive: true });
-const results: BenchResults = { date, trials: options.trials, leaseDurationMs: LEASE_DURATION_MS };
+const results: BenchResults = saved?.results ?? {
+  date,
+  trials: options.trials,
+  leaseDurationMs: LEASE_DURATION_MS,
+};
+
+/** A saved run (`<out>/<run>/results.json`): its results, and the names to write its report under. */
+function loadResults(path: string): { results: BenchResults; runName: string; outDir: string } {
+  let raw: BenchResults & { propagation?: Record<string, number[]> };
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    process.stderr.write(`--render: cannot read ${path}: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
+  const { propagation, ...rest } = raw;
+  const results: BenchResults = {
+    ...rest,
+    ...(propagation !== undefined && {
+      propagation: new Map(Object.entries(propagation).map(([n, samples]) => [Number(n), samples])),
+    }),
+  };
+  const dir = dirname(resolve(path));
+  return { results, runName: basename(dir), outDir: dirname(dir) };
+}
 const wants = (f: Figure) => options.only.includes(f);
 
 /**
@@ -137,74 +171,78 @@ async function save(): Promise<string> {
       [...results.propagation].map(([n, samples]) => ({ label: `N = ${n}`, samples })),
     );
   const report = renderReport(results, plots);
-  writeFileSync(join(options.out, `${runName}.md`), report);
+  writeFileSync(join(outDir, `${runName}.md`), report);
   // The raw figures beside the plots, so a reading of the table can be checked or redone later.
   const raw = { ...results, propagation: results.propagation && Object.fromEntries(results.propagation) };
   writeFileSync(join(plotDir, 'results.json'), `${JSON.stringify(raw, null, 1)}\n`);
   return report;
 }
 
-log('starting the local stack: 5 kube-apiservers (1 baseline, 4 ours), DynamoDB Local, the coordinator');
-// Every figure needs the apiservers: throughput's ingest path runs through one of ours.
-const bench = await startKubeBench(4, options.trials);
-try {
-  if (wants('election') || wants('cost')) {
-    log(`election latency: ${options.trials} trials each`);
-    const before = counters(bench);
-    results.election = await measureElection(bench, options.trials);
-    const after = counters(bench);
-    results.electionCost = {
-      events: options.trials,
-      writeUnits: (after.writeUnits - before.writeUnits) / options.trials,
-      readUnits: (after.readUnits - before.readUnits) / options.trials,
-      invocations: (after.invocations - before.invocations) / options.trials,
-    };
-    await save();
-  }
-  if (wants('ingest')) {
-    log(`ingest delay: ${options.trials} renewals, one at a time`);
-    results.ingestDelay = await measureIngestDelay(bench, options.trials);
-    await save();
-  }
-  if (wants('failover')) {
-    log(`failover: ${options.trials} trials each, ${options.concurrency} leases at a time`);
-    results.failover = await measureFailover(bench, options.trials, options.concurrency);
-    await save();
-  }
-  if (wants('preemption')) {
-    log(`preemption: ${options.trials} trials each`);
-    results.preemption = await measurePreemption(bench, options.trials, options.concurrency);
-    await save();
-  }
-  if (wants('propagation')) {
-    log(`propagation to N = 1, 2, 4 clusters: ${options.trials} trials each`);
-    results.propagation = await measurePropagation(bench, [1, 2, 4], options.trials);
-    await save();
-  }
-  if (wants('connections')) {
-    log('apiserver requests: a new connection each against kept connections');
-    results.connections = await measureKubeConnections(bench, 400);
-    await save();
-  }
-  if (wants('cost')) {
-    log('leader renewal cost: 5 client-go leaders');
-    results.renewalCost = await measureRenewalCost(bench, 5, 50);
-    await save();
-  }
-  if (wants('throughput') || wants('cost')) {
-    log(`HTTP throughput at ${options.scales.join(', ')} leases`);
-    results.throughput = await measureHttpThroughput(options.scales);
-    await save();
-    log(`ingest throughput at ${options.scales.join(', ')} leases`);
-    const rows = results.throughput;
-    await measureIngestThroughput(bench, options.scales, log, async (row) => {
-      rows.push(row);
+if (saved === undefined) await measure();
+
+async function measure(): Promise<void> {
+  log('starting the local stack: 5 kube-apiservers (1 baseline, 4 ours), DynamoDB Local, the coordinator');
+  // Every figure needs the apiservers: throughput's ingest path runs through one of ours.
+  const bench = await startKubeBench(4, options.trials);
+  try {
+    if (wants('election') || wants('cost')) {
+      log(`election latency: ${options.trials} trials each`);
+      const before = counters(bench);
+      results.election = await measureElection(bench, options.trials);
+      const after = counters(bench);
+      results.electionCost = {
+        events: options.trials,
+        writeUnits: (after.writeUnits - before.writeUnits) / options.trials,
+        readUnits: (after.readUnits - before.readUnits) / options.trials,
+        invocations: (after.invocations - before.invocations) / options.trials,
+      };
       await save();
-    });
+    }
+    if (wants('ingest')) {
+      log(`ingest delay: ${options.trials} renewals, one at a time`);
+      results.ingestDelay = await measureIngestDelay(bench, options.trials);
+      await save();
+    }
+    if (wants('failover')) {
+      log(`failover: ${options.trials} trials each, ${options.concurrency} leases at a time`);
+      results.failover = await measureFailover(bench, options.trials, options.concurrency);
+      await save();
+    }
+    if (wants('preemption')) {
+      log(`preemption: ${options.trials} trials each`);
+      results.preemption = await measurePreemption(bench, options.trials, options.concurrency);
+      await save();
+    }
+    if (wants('propagation')) {
+      log(`propagation to N = 1, 2, 4 clusters: ${options.trials} trials each`);
+      results.propagation = await measurePropagation(bench, [1, 2, 4], options.trials);
+      await save();
+    }
+    if (wants('connections')) {
+      log('apiserver requests: a new connection each against kept connections');
+      results.connections = await measureKubeConnections(bench, 400);
+      await save();
+    }
+    if (wants('cost')) {
+      log('leader renewal cost: 5 client-go leaders');
+      results.renewalCost = await measureRenewalCost(bench, 5, 50);
+      await save();
+    }
+    if (wants('throughput') || wants('cost')) {
+      log(`HTTP throughput at ${options.scales.join(', ')} leases`);
+      results.throughput = await measureHttpThroughput(options.scales);
+      await save();
+      log(`ingest throughput at ${options.scales.join(', ')} leases`);
+      const rows = results.throughput;
+      await measureIngestThroughput(bench, options.scales, log, async (row) => {
+        rows.push(row);
+        await save();
+      });
+    }
+  } finally {
+    await bench.stop();
   }
-} finally {
-  await bench.stop();
 }
 
 const report = await save();
-process.stdout.write(`${report}\nwritten: ${join(options.out, `${runName}.md`)} and plots in ${plotDir}\n`);
+process.stdout.write(`${report}\nwritten: ${join(outDir, `${runName}.md`)} and plots in ${plotDir}\n`);

@@ -110,20 +110,36 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
     );
   const rounds = r.throughput ?? [];
   if (rounds.length > 0) {
-    // Exact counts, not rounded ratios: "exactly one" is a count.
-    const counted = rounds.map((t) => ({
-      renewals: t.heartbeats,
-      writes: Math.round(t.writeCalls * t.heartbeats),
-      reads: Math.round(t.readCalls * t.heartbeats),
-      elect: t.electInvocations,
-    }));
-    const sum = (f: (c: (typeof counted)[number]) => number) => counted.reduce((total, c) => total + f(c), 0);
+    // Exact counts, not rounded ratios: "exactly one" is a count. Judged on the HTTP path, where a
+    // heartbeat is itself the one invocation and meets a fresh table with nothing else going on;
+    // ingest rounds share a cluster and a table with every earlier figure, so other objects' events
+    // (and the refresh pings of a long setup) can land in them: their counts are shown beside.
+    const count = (path: ThroughputRow['path']) => {
+      const of = rounds.filter((t) => t.path === path);
+      return {
+        rounds: of.length,
+        renewals: of.reduce((n, t) => n + t.heartbeats, 0),
+        writes: of.reduce((n, t) => n + Math.round(t.writeCalls * t.heartbeats), 0),
+        reads: of.reduce((n, t) => n + Math.round(t.readCalls * t.heartbeats), 0),
+        exact: of.every((t) => Math.round(t.writeCalls * t.heartbeats) === t.heartbeats && t.readCalls === 0),
+      };
+    };
+    const http = count('http');
+    const ingest = count('ingest');
+    const elect = rounds.reduce((n, t) => n + t.electInvocations, 0);
+    const said = (c: typeof http) => `${c.writes} writes and ${c.reads} reads for ${c.renewals} renewals`;
     goals.push(
       row([
         'A heartbeat that changes nothing',
         'exactly one conditional write, and no Lambda invocation',
-        `${sum((c) => c.writes)} writes and ${sum((c) => c.reads)} reads for ${sum((c) => c.renewals)} renewals (HTTP and ingest, every scale); ${sum((c) => c.elect)} elect invocations`,
-        verdict(counted.every((c) => c.writes === c.renewals && c.reads === 0 && c.elect === 0)),
+        [
+          http.rounds > 0 ? `HTTP: ${said(http)}` : undefined,
+          ingest.rounds > 0 ? `ingest: ${said(ingest)}` : undefined,
+          `${elect} elect invocations`,
+        ]
+          .filter((part) => part !== undefined)
+          .join('; '),
+        verdict(http.rounds > 0 && http.exact && elect === 0),
       ]),
     );
   }
