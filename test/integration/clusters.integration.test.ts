@@ -232,13 +232,48 @@ describe('clusters (integration: two kube-apiservers + etcd built from Go module
     expect(all.items.some((l) => identity(l) !== undefined)).toBe(true);
 
     const client = await stack.registry?.get('alpha');
-    const listed = (await client?.listLeases())?.items ?? [];
+    if (client === undefined) throw new Error('no client for alpha');
+    const list = await client.listLeases();
+    const listed = list.items;
     expect(listed.length).toBeGreaterThan(0);
     expect(listed.filter((l) => l.metadata?.namespace === 'kube-node-lease')).toEqual([]);
     expect(listed.filter((l) => identity(l as (typeof all.items)[number]) !== undefined)).toEqual([]);
     expect(listed.length).toBe(
       all.items.filter((l) => l.metadata.namespace !== 'kube-node-lease' && identity(l) === undefined).length,
     );
+
+    // The watch too: the node renews, then a Lease that could be ours appears. Events come in
+    // resourceVersion order, so by the time the second arrives the first would have come.
+    const seen: string[] = [];
+    let arrived: () => void = () => {};
+    const ours = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    const watch = await client.watch(
+      'leases',
+      'v1',
+      list.resourceVersion,
+      (phase, object) => {
+        if (phase === 'BOOKMARK') return;
+        seen.push(`${object.metadata?.namespace}/${object.metadata?.name}`);
+        if (object.metadata?.name === 'after-node-renewal') arrived();
+      },
+      () => {},
+    );
+    try {
+      const nodePath = '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node-1';
+      const renewal = { spec: { renewTime: formatMicroTime(Date.now()) } };
+      expect(
+        (await kube(alpha, 'PATCH', nodePath, renewal, 'admin', 'application/merge-patch+json')).status,
+      ).toBe(200);
+      const after = { ...nodeLease, metadata: { name: 'after-node-renewal', namespace: 'default' } };
+      expect((await kube(alpha, 'POST', LEASES, after)).status).toBe(201);
+      await ours;
+    } finally {
+      watch.abort();
+    }
+    expect(seen).toContain('default/after-node-renewal');
+    expect(seen.filter((name) => name.startsWith('kube-node-lease/'))).toEqual([]);
   });
 
   it('repairs a mirrored Lease changed by hand', async () => {
