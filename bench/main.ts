@@ -1,6 +1,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { z } from 'zod';
+import { parseOrThrow } from '../lib/api/issues.js';
 import { measureElection } from './figures/election.js';
 import { measureFailover } from './figures/failover.js';
 import { measureIngestDelay } from './figures/ingest-delay.js';
@@ -89,6 +91,14 @@ const options = program.opts<{
   render?: string;
 }>();
 
+/** What every saved run has; a file without it was not written by this bench. */
+const SAVED_RUN = z.looseObject({
+  date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date, YYYY-MM-DD'),
+  trials: z.number().int().positive(),
+  leaseDurationMs: z.number().positive(),
+  propagation: z.record(z.string().regex(/^\d+$/), z.array(z.number())).optional(),
+});
+
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 const date = new Date().toISOString().slice(0, 10);
 const saved = options.render === undefined ? undefined : loadResults(options.render);
@@ -106,14 +116,17 @@ const results: BenchResults = saved?.results ?? {
 
 /** A saved run (`<out>/<run>/results.json`): its results, and the names to write its report under. */
 function loadResults(path: string): { results: BenchResults; runName: string; outDir: string } {
-  let raw: BenchResults & { propagation?: Record<string, number[]> };
+  let raw: z.infer<typeof SAVED_RUN>;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = parseOrThrow(SAVED_RUN, JSON.parse(readFileSync(path, 'utf8')));
   } catch (error) {
-    process.stderr.write(`--render: cannot read ${path}: ${(error as Error).message}\n`);
+    process.stderr.write(`--render: ${path} is not a bench results.json: ${(error as Error).message}\n`);
     process.exit(2);
   }
-  const { propagation, ...rest } = raw;
+  // The figures themselves are written by this bench and read back as they were written.
+  const { propagation, ...rest } = raw as unknown as BenchResults & {
+    propagation?: Record<string, number[]>;
+  };
   const results: BenchResults = {
     ...rest,
     ...(propagation !== undefined && {

@@ -360,8 +360,14 @@ function measuredRow(
   elect: { invocations: { batches: number } },
 ): ThroughputRow {
   const caused = consumedBetween(before, after, (name) => !LEFT_OUT.has(name));
-  const sweep = consumedBetween(before, after, (name) => name === 'sweep');
-  const timers = consumedBetween(before, after, (name) => name === 'requeue');
+  const callsByFunction = Object.fromEntries(
+    Object.keys(after.byFunction).map((name) => {
+      const { writes, reads } = consumedBetween(before, after, (other) => other === name);
+      return [name, { writes, reads }];
+    }),
+  );
+  const callsOf = (name: string) =>
+    (callsByFunction[name]?.writes ?? 0) + (callsByFunction[name]?.reads ?? 0);
   return {
     path,
     leases,
@@ -375,13 +381,8 @@ function measuredRow(
     electInvocations: elect.invocations.batches - before.elect,
     // Over HTTP each heartbeat is one invocation of the `heartbeat` function; ingest is always on.
     lambdaInvocations: path === 'http' ? 1 : 0,
-    sweepCallsInRound: sweep.reads + sweep.writes,
-    timerCallsInRound: timers.reads + timers.writes,
-    callsByFunction: Object.fromEntries(
-      Object.keys(after.byFunction).map((name) => {
-        const { writes, reads } = consumedBetween(before, after, (n) => n === name);
-        return [name, { writes, reads }];
-      }),
-    ),
+    sweepCallsInRound: callsOf('sweep'),
+    timerCallsInRound: callsOf('requeue'),
+    callsByFunction,
   };
 }

@@ -5,7 +5,7 @@ import { clustersOf } from '../coordinator/ports.js';
 import { holderOf, isLeaseExpired } from '../election/liveness.js';
 import { CoordinatorError, StaleHeartbeatError } from '../errors.js';
 import type { RawObject, WatchPhase } from '../kube/cluster.js';
-import { planMirror, viewOf } from './desired-lease.js';
+import { type ClusterLeaseView, planMirror, viewOf } from './desired-lease.js';
 import type { HolderHints } from './holder-hints.js';
 import type { MirrorDeps } from './mirror.js';
 
@@ -98,16 +98,19 @@ export async function ingestLease(
   }
   const key = deps.leases(cluster, lease.namespace, lease.name);
   const observed = lease.record;
+  // What planMirror compares, our term annotation included: read once for every check below.
+  const view = viewOf(raw as Parameters<typeof viewOf>[0]);
   if (hints !== undefined) {
-    const renewed = await renewByHint(deps, cluster, key, observed, raw, hints);
+    const renewed = await renewByHint(deps, cluster, key, observed, view, hints);
     if (renewed !== undefined) return renewed;
   }
   const { lease: stored, candidates } = await deps.store.loadLease(key);
-  // Leases nobody competes for through us (node leases, plain client-go elections) are not ours.
+  // Leases nobody competes for through us (plain client-go elections) are not ours. Node heartbeats
+  // and apiserver identity leases are not even listed (NEVER_COORDINATED in lib/kube/cluster.ts).
   if (stored === undefined && candidates.length === 0) return { outcome: 'ignored', key };
   const home = (stored?.record.holderCluster ?? clustersOf(key)[0]) === cluster;
   if (!home && stored !== undefined) {
-    const plan = planMirror(stored.record, false, viewOf(raw as Parameters<typeof viewOf>[0]));
+    const plan = planMirror(stored.record, false, view);
     return { outcome: plan.write ? 'drift' : 'unchanged', key };
   }
   if (observed.renewTime === undefined || observed.leaseDurationSeconds === undefined)
@@ -117,7 +120,7 @@ export async function ingestLease(
   // current holder; read as news, its empty holder would record the new holder as released, and
   // the mirror would then write that over the new holder (the bench's preemption traces showed it).
   // A Lease without our annotation is not older, only not ours yet.
-  const shownTerm = viewOf(raw as Parameters<typeof viewOf>[0]).term;
+  const shownTerm = view.term;
   if (stored !== undefined && shownTerm !== undefined && shownTerm < stored.record.term)
     return { outcome: 'drift', key };
   // A term of ours above the record's is not our earlier decision (we never write a term we have
@@ -139,7 +142,7 @@ export async function ingestLease(
     // Nothing new about the holder; but what it or a legacy renewer strips (strategy,
     // preferredHolder, the term) must be put back.
     remember();
-    return { outcome: needsRepair(stored.record, raw) ? 'drift' : 'unchanged', key };
+    return { outcome: needsRepair(stored.record, view) ? 'drift' : 'unchanged', key };
   }
   // A live holder is never overwritten (DESIGN.md rules 3 and 5, on our clock): a home Lease that
   // names someone else while the recorded holder is live is our own earlier decision not yet
@@ -166,7 +169,7 @@ export async function ingestLease(
     return { outcome: holder === '' ? 'release' : 'observed', key };
   }
   remember();
-  return { outcome: 'renewal', key, repair: stored !== undefined && needsRepair(stored.record, raw) };
+  return { outcome: 'renewal', key, repair: stored !== undefined && needsRepair(stored.record, view) };
 }
 
 /**
@@ -179,7 +182,7 @@ async function renewByHint(
   cluster: string,
   key: LeaseKey,
   observed: ReturnType<typeof parseLease>['record'],
-  raw: RawObject,
+  view: ClusterLeaseView,
   hints: HolderHints,
 ): Promise<LeaseIngested | undefined> {
   const hint = hints.get(key);
@@ -206,15 +209,14 @@ async function renewByHint(
   );
   // Recorded, but under a lower term than the Lease shows (a table restored from a backup under
   // a running ingest): the general path lifts the record to it.
-  const shownTerm = viewOf(raw as Parameters<typeof viewOf>[0]).term;
-  if (stored === undefined || (shownTerm !== undefined && shownTerm > stored.record.term)) {
+  if (stored === undefined || (view.term !== undefined && view.term > stored.record.term)) {
     hints.forget(key);
     return undefined;
   }
   hints.set(key, { holder, cluster, observedRenewTime: observed.renewTime });
-  return { outcome: 'renewal', key, repair: needsRepair(stored.record, raw) };
+  return { outcome: 'renewal', key, repair: needsRepair(stored.record, view) };
 }
 
-function needsRepair(record: Parameters<typeof planMirror>[0], raw: RawObject): boolean {
-  return planMirror(record, true, viewOf(raw as Parameters<typeof viewOf>[0])).write;
+function needsRepair(record: Parameters<typeof planMirror>[0], view: ClusterLeaseView): boolean {
+  return planMirror(record, true, view).write;
 }
