@@ -9,6 +9,22 @@ import { formatMicroTime, rfc3339Time } from './time.js';
 /** The fencing term is written onto every Lease we touch under this annotation. */
 export const TERM_ANNOTATION = 'lease-coordinator.dev/term';
 
+/**
+ * The candidate a holder is asked to yield to, also written as an annotation: a cluster with the
+ * CoordinatedLeaderElection gate off strips spec.preferredHolder from every Lease write, and
+ * annotations are kept as written, so a candidate that can read it still learns of the request.
+ */
+export const PREFERRED_HOLDER_ANNOTATION = 'lease-coordinator.dev/preferred-holder';
+
+/**
+ * The holderIdentity a Lease carries while a preemption by revoke runs (docs/clusters.md,
+ * "Preemption"): the holder is taken off, and the Lease names no process until the successor is
+ * written one lease duration later. It is not empty, because a legacy elector takes an empty Lease
+ * at once; and its renewTime is the coordinator's clock when it was written, which is when the old
+ * holder's last possible renewal is known to be behind us.
+ */
+export const REVOKED_HOLDER = 'lease-coordinator.dev/revoked';
+
 const TERM = /^(0|[1-9][0-9]{0,14})$/;
 
 const nonNegativeInt = z.number().int({ error: 'must be an integer' });

@@ -54,9 +54,20 @@ const httpCallers = z.strictObject({
   iamPrincipalArns: z.array(z.string().startsWith('arn:', { error: 'must be an IAM ARN' })).default([]),
 });
 
+/**
+ * How a live holder is asked to yield to a better candidate (docs/clusters.md, "Preemption"). Auto:
+ * PreferredHolder where the holder's cluster keeps spec.preferredHolder, Revoke where it drops it
+ * (the CoordinatedLeaderElection gate is off).
+ */
+const preemption = z.enum(['Auto', 'PreferredHolder', 'Revoke', 'Never'], {
+  error: 'must be Auto, PreferredHolder, Revoke or Never',
+});
+
 const cluster = z
   .strictObject({
     name: namedString(dns1123Label, 'a cluster name'),
+    /** For the leases whose holder lives here; a lease group's own setting comes first. */
+    preemption: preemption.optional(),
     httpCallers: httpCallers.optional(),
     kubeconfig: kubeconfigAuth.optional(),
     eks: eksAuth.optional(),
@@ -80,6 +91,8 @@ const leaseGroup = z.strictObject({
   holderClusterUnreachable: z
     .enum(['Wait', 'TakeOver'], { error: 'must be Wait or TakeOver' })
     .default('Wait'),
+  /** Unset: the holder's cluster's setting, else Auto. */
+  preemption: preemption.optional(),
 });
 
 const configSchema = z

@@ -1,5 +1,11 @@
 import type { HolderClusterUnreachable } from '../coordinator/confirm-expiry.js';
-import { type LeaseKey, type LeaseResolver, scopeOf } from '../coordinator/ports.js';
+import {
+  type LeaseKey,
+  type LeaseResolver,
+  type Preemption,
+  type PreemptionPolicy,
+  scopeOf,
+} from '../coordinator/ports.js';
 import type { ClustersConfig } from './config.js';
 
 /**
@@ -33,4 +39,20 @@ export function holderClusterPolicy(
       group.holderClusterUnreachable,
     );
   return (key) => policies.get(`${key.scope}/${key.namespace}/${key.name}`) ?? 'Wait';
+}
+
+/**
+ * Each lease's preemption: its lease group's setting, else the setting of the cluster its holder
+ * lives in, else Auto (decided by what that cluster keeps; lib/sync/lease-fields.ts).
+ */
+export function preemptionPolicy(config: Pick<ClustersConfig, 'clusters' | 'leaseGroups'>): PreemptionPolicy {
+  const byGroup = new Map<string, Preemption>();
+  for (const group of config.leaseGroups)
+    if (group.preemption !== undefined)
+      byGroup.set(`${scopeOf(group.clusters)}/${group.namespace}/${group.name}`, group.preemption);
+  const byCluster = new Map<string, Preemption>();
+  for (const cluster of config.clusters)
+    if (cluster.preemption !== undefined) byCluster.set(cluster.name, cluster.preemption);
+  return (key, holderCluster) =>
+    byGroup.get(`${key.scope}/${key.namespace}/${key.name}`) ?? byCluster.get(holderCluster) ?? 'Auto';
 }

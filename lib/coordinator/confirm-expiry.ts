@@ -72,6 +72,14 @@ export async function confirmTakeover(
     await deps.store.observeLease(key, seen, stored, answered);
     return { verdict: 'renewed' };
   }
+  // A revoke of ours (preemption by revoke) is the holder's last chance to have renewed: it may
+  // lead until one lease duration after it, on our clock.
+  if (seen?.revokedAt !== undefined && seen.revokedAt + leaseMs > answered) {
+    const notBefore = seen.revokedAt + leaseMs;
+    if (stored.takeoverNotBefore !== notBefore)
+      await defer(deps, key, stored, { notBefore, holderClusterOut: false }, answered);
+    return { verdict: 'deferred', at: notBefore };
+  }
   if (stored.holderClusterOut === true || answered - asked > leaseMs / 2) {
     const notBefore = answered + leaseMs;
     deps.logger.warn('the holder’s cluster answers again; the holder has one lease duration to renew', {

@@ -26,6 +26,8 @@ export async function withReachableSuccessor(
   now: Millis,
   /** Clusters this reconcile has just read (the expired holder's, in a failover): no second read. */
   justAnswered: readonly string[] = [],
+  /** The lease's preemption allows asking a live holder to yield (reconcileStep's `preempt`). */
+  preempt = true,
 ): Promise<{ step: ElectionStep; now: Millis }> {
   const read = deps.readHolderLease;
   if (read === undefined) return { step, now };
@@ -61,6 +63,7 @@ export async function withReachableSuccessor(
       lease: state.lease?.record,
       candidates: state.candidates.filter((c) => !out.has(c.cluster)),
       now: at,
+      preempt,
     });
   }
   if (out.size === 0) return { step: next, now: at };

@@ -183,6 +183,11 @@ export interface LeaseObservation {
   readonly renewTime: Millis;
   /** The term of ours the Lease carries (its annotation), if any. */
   readonly shownTerm?: number;
+  /**
+   * The Lease shows a revoke of ours (REVOKED_HOLDER; holderIdentity then reads ""): when it was
+   * written, on our clock. The old holder may have renewed up to then.
+   */
+  readonly revokedAt?: Millis;
   /** The highest term any Lease of this lease shows, when more than this one were read (adoption). */
   readonly highestShownTerm?: number;
 }
@@ -201,3 +206,15 @@ export interface TimerQueue {
 }
 
 export type Clock = () => Millis;
+
+/**
+ * How a live holder is asked to yield to a better candidate (docs/clusters.md, "Preemption"):
+ * `PreferredHolder` sets spec.preferredHolder (upstream's way; the holder steps down at the end of
+ * its term); `Revoke` also takes the holder off its Lease and names the successor one lease duration
+ * later (for clusters that drop spec.preferredHolder); `Never` leaves the holder until it goes;
+ * `Auto` is PreferredHolder where the holder's cluster keeps that field and Revoke where it does not.
+ */
+export type Preemption = 'Auto' | 'PreferredHolder' | 'Revoke' | 'Never';
+
+/** A lease's preemption, by its key and the cluster its holder lives in. */
+export type PreemptionPolicy = (key: LeaseKey, holderCluster: string) => Preemption;

@@ -15,9 +15,11 @@ import type {
   LeaseKey,
   LeaseResolver,
   LeaseState,
+  PreemptionPolicy,
   StoredLease,
   TimerQueue,
 } from './ports.js';
+import { clustersOf } from './ports.js';
 
 export interface CoordinatorDeps {
   readonly store: CoordinatorStore;
@@ -30,6 +32,8 @@ export interface CoordinatorDeps {
   readonly readHolderLease?: HolderLeaseReader;
   /** Per lease, when its holder's cluster cannot be read: `Wait` (the default) or `TakeOver`. */
   readonly holderClusterUnreachable?: (key: LeaseKey) => HolderClusterUnreachable;
+  /** How a live holder is asked to yield (Auto when unset; Never: it is not). */
+  readonly preemption?: PreemptionPolicy;
   /** Who may call the HTTP API for which cluster. */
   readonly callers?: (cluster: string, request: APIGatewayProxyEventV2) => void;
 }
@@ -86,7 +90,9 @@ async function reconcileOnce(
     await store.deleteCandidates(key, expired);
     logger.info('collected expired candidates', { lease: key, candidates: expired.map((c) => c.name) });
   }
-  let step = reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now });
+  const holderCluster = state.lease?.record.holderCluster ?? (clustersOf(key)[0] as string);
+  const preempt = (deps.preemption?.(key, holderCluster) ?? 'Auto') !== 'Never';
+  let step = reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now, preempt });
   const justAnswered: string[] = [];
   if (state.lease === undefined && step.write !== null) {
     const adoption = await adoptExistingLease(deps, key);
@@ -95,7 +101,7 @@ async function reconcileOnce(
     justAnswered.push(...adoption.answered);
     // Decide on the clock after the reads, which can take as long as their timeout.
     now = clock();
-    step = reconcileStep({ lease: undefined, candidates: state.candidates, now });
+    step = reconcileStep({ lease: undefined, candidates: state.candidates, now, preempt });
   }
   if (step.action === 'takeover') {
     const check = await confirmTakeover(deps, key, state.lease, now);
@@ -110,9 +116,9 @@ async function reconcileOnce(
     step =
       check.verdict === 'deferred'
         ? { action: 'none', ping: [], write: null, requeueAfterMs: check.at - now, error: null }
-        : reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now });
+        : reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now, preempt });
   }
-  ({ step, now } = await withReachableSuccessor(deps, key, state, step, now, justAnswered));
+  ({ step, now } = await withReachableSuccessor(deps, key, state, step, now, justAnswered, preempt));
   // The timer is armed alongside the step's own write, not after it: it is one round trip off a
   // failover's critical path, and a timer armed for a write that then loses its compare-and-set
   // only costs one extra look at the lease (the retry arms its own).

@@ -14,6 +14,8 @@ export interface ReconcileInput {
   /** Every stored candidate for this lease, expired ones included. */
   readonly candidates: readonly Candidate[];
   readonly now: Millis;
+  /** False: a live holder is never asked to yield (preemption Never). Default true. */
+  readonly preempt?: boolean;
 }
 
 /**
@@ -24,7 +26,7 @@ export interface ReconcileInput {
  *
  * Pure: the caller supplies `now` and performs the returned writes conditionally.
  */
-export function reconcileStep({ lease, candidates, now }: ReconcileInput): ElectionStep {
+export function reconcileStep({ lease, candidates, now, preempt = true }: ReconcileInput): ElectionStep {
   const admissible = admissibleCandidates(candidates, now);
   // A lease with no live candidates is not ours to manage: leave it, and wait for a candidate.
   if (admissible.length === 0)
@@ -33,7 +35,7 @@ export function reconcileStep({ lease, candidates, now }: ReconcileInput): Elect
   const early = prePing(lease, admissible, now) ?? refreshPreferred(lease, admissible, now);
   if (early !== undefined) return early;
 
-  const need = electionNeeded(admissible, lease, now);
+  const need = electionNeeded(admissible, lease, now, preempt);
   if (need.error !== undefined) return failed(need.error, nextDeadline(lease, admissible, now));
   if (!need.needed) return settled(lease, admissible, now);
 
@@ -88,7 +90,7 @@ export function reconcileStep({ lease, candidates, now }: ReconcileInput): Elect
     };
     return written('create', write, admissible, now);
   }
-  return updateExisting(lease, electee, strategy, admissible, now);
+  return updateExisting(lease, electee, strategy, admissible, now, preempt);
 }
 
 interface Need {
@@ -105,6 +107,7 @@ export function electionNeeded(
   candidates: readonly Candidate[],
   lease: LeaseRecord | undefined,
   now: Millis,
+  preempt = true,
 ): Need {
   if (lease === undefined) return { needed: true };
   if (candidates.some((c) => needsRefresh(c, now))) return { needed: true };
@@ -120,6 +123,8 @@ export function electionNeeded(
   const holder = holderOf(lease);
   if (holder === undefined || isLeaseExpired(lease, now)) return { needed: true };
   if (strategyError !== undefined) return { needed: false, error: strategyError };
+  // A live holder that may not be preempted keeps the lease whoever else is better.
+  if (!preempt) return { needed: false };
   const best = pickLeader(candidates, holder);
   return { needed: best !== undefined && best.name !== holder };
 }
@@ -130,6 +135,7 @@ function updateExisting(
   strategy: string,
   candidates: readonly Candidate[],
   now: Millis,
+  preempt: boolean,
 ): ElectionStep {
   const electee = elected?.name;
   const expired = isLeaseExpired(lease, now);
@@ -150,6 +156,7 @@ function updateExisting(
       term: lease.holderIdentity === electee ? lease.term : lease.term + 1,
     };
   } else if (
+    preempt &&
     electee !== undefined &&
     electee !== lease.holderIdentity &&
     outranksHolder(elected, lease, candidates)

@@ -20,7 +20,12 @@ export interface ObjectRef {
 
 /** What a write came to: success with the new resourceVersion, or the reason it was refused. */
 export type WriteResult =
-  | { readonly ok: true; readonly resourceVersion: string }
+  | {
+      readonly ok: true;
+      readonly resourceVersion: string;
+      /** The object as the apiserver stored it: what survived the write (see lib/sync/lease-fields.ts). */
+      readonly object?: RawObject;
+    }
   | { readonly ok: false; readonly reason: 'Conflict' | 'AlreadyExists' | 'NotFound' };
 
 /** A raw Kubernetes object as the apiserver returned it (validated by lib/api before use). */
@@ -46,8 +51,15 @@ export type WatchPhase = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
  * LeaseCandidate version goes through the same validation (lib/api) and MicroTime stays a string
  * with 6 digits (the generated typed models turn it into a Date and back into 3 digits).
  */
+/**
+ * What a cluster has shown it keeps of the Lease fields an apiserver may drop, learned from the
+ * answers to our own writes (lib/sync/lease-fields.ts). Per connection; safe to lose.
+ */
+export type LeaseFieldMemory = Partial<Record<'strategy' | 'preferredHolder', boolean>>;
+
 export interface ClusterPort {
   readonly name: string;
+  readonly leaseFieldsKept: LeaseFieldMemory;
   /** The newest LeaseCandidate version the cluster serves, or undefined (e.g. EKS: gate off). */
   candidateVersion(): Promise<CandidateApiVersion | undefined>;
   listCandidates(version: CandidateApiVersion): Promise<ListResult>;
@@ -105,6 +117,7 @@ export class KubeCluster implements ClusterPort {
   private readonly objects: CustomObjectsApi;
   private readonly discovery: CoordinationApi;
   private readonly watcher: Watch;
+  readonly leaseFieldsKept: LeaseFieldMemory = {};
 
   constructor(
     readonly name: string,
@@ -245,7 +258,11 @@ export class KubeCluster implements ClusterPort {
   private async write(call: () => Promise<unknown>, testedPatch = false): Promise<WriteResult> {
     try {
       const out = (await request(this.name, call)) as RawObject | undefined;
-      return { ok: true, resourceVersion: out?.metadata?.resourceVersion ?? '' };
+      return {
+        ok: true,
+        resourceVersion: out?.metadata?.resourceVersion ?? '',
+        ...(out !== undefined && { object: out }),
+      };
     } catch (error) {
       if (error instanceof ApiException) {
         if (error.code === 404) return { ok: false, reason: 'NotFound' };

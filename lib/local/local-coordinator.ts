@@ -4,7 +4,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { ClustersConfig } from '../clusters/config.js';
-import { holderClusterPolicy, leaseResolver } from '../clusters/lease-groups.js';
+import { holderClusterPolicy, leaseResolver, preemptionPolicy } from '../clusters/lease-groups.js';
 import { ClusterRegistry, defaultFactory } from '../clusters/registry.js';
 import { type Clock, type LeaseKey, ungroupedLeases } from '../coordinator/ports.js';
 import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
@@ -122,9 +122,16 @@ export async function startLocalCoordinator(
       ...(registry !== undefined && { readHolderLease: holderLeaseReader(registry) }),
       ...(options.clusters !== undefined && {
         holderClusterUnreachable: holderClusterPolicy(options.clusters.config),
+        preemption: preemptionPolicy(options.clusters.config),
       }),
     };
-    mirrorDeps = { store: deps.store, clusters: registry ?? noClusters, logger };
+    mirrorDeps = {
+      store: deps.store,
+      clusters: registry ?? noClusters,
+      logger,
+      clock: deps.clock,
+      ...(deps.preemption !== undefined && { preemption: deps.preemption }),
+    };
     const streamsClient = new DynamoDBStreamsClient({
       endpoint: dynamodb.endpoint,
       region: 'us-east-1',

@@ -4,7 +4,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { parse as parseYaml } from 'yaml';
 import { type ClustersConfig, parseClustersConfig } from '../clusters/config.js';
-import { holderClusterPolicy, leaseResolver } from '../clusters/lease-groups.js';
+import { holderClusterPolicy, leaseResolver, preemptionPolicy } from '../clusters/lease-groups.js';
 import { ClusterRegistry, defaultFactory } from '../clusters/registry.js';
 import { ungroupedLeases } from '../coordinator/ports.js';
 import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
@@ -55,14 +55,25 @@ async function build(): Promise<DeployedDeps> {
   if (config.CLUSTERS_CONFIG_PARAMETER === undefined) return { ...base, leases: ungroupedLeases };
   const clusters = await loadClustersConfig(config.CLUSTERS_CONFIG_PARAMETER, config.AWS_REGION);
   const leases = leaseResolver(clusters);
+  const preemption = preemptionPolicy(clusters);
   const registry = new ClusterRegistry(clusters, defaultFactory(process.cwd()));
   return {
     ...base,
     leases,
     readHolderLease: holderLeaseReader(registry),
     holderClusterUnreachable: holderClusterPolicy(clusters),
+    preemption,
     callers: configuredCallers(clusters),
-    cluster: { store, clusters: registry, registry, config: clusters, logger, clock: Date.now, leases },
+    cluster: {
+      store,
+      clusters: registry,
+      registry,
+      config: clusters,
+      logger,
+      clock: Date.now,
+      leases,
+      preemption,
+    },
   };
 }
 

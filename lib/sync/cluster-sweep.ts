@@ -3,7 +3,7 @@ import { type Clock, clustersOf, type LeaseKey, type LeaseState } from '../coord
 import type { RawObject } from '../kube/cluster.js';
 import { planMirror, viewOf } from './desired-lease.js';
 import { collectExpiredCandidates } from './gc.js';
-import { type MirrorDeps, mirrorLease } from './mirror.js';
+import { type MirrorDeps, mirrorLease, mirrorOptions } from './mirror.js';
 
 /** One sweep's pass over one lease in the clusters (see handleSweep's clusterPass). */
 export type ClusterPass = (key: LeaseKey, scanned?: LeaseState) => Promise<void>;
@@ -48,7 +48,13 @@ export function clusterSweepPass(deps: MirrorDeps, clock: Clock): ClusterPass {
         view?.renewTime !== undefined && lease.record.renewTime !== undefined
           ? formatMicroTime(lease.record.renewTime)
           : view?.renewTime;
-      const plan = planMirror(lease.record, home, view === undefined ? undefined : { ...view, renewTime });
+      const client = await deps.clusters.get(cluster);
+      const plan = planMirror(
+        lease.record,
+        home,
+        view === undefined ? undefined : { ...view, renewTime },
+        mirrorOptions(deps, client, key, lease.record, home),
+      );
       if (plan.write) return true;
     }
     return false;

@@ -1,7 +1,9 @@
-import { TERM_ANNOTATION } from '../api/lease.js';
+import { PREFERRED_HOLDER_ANNOTATION, REVOKED_HOLDER, TERM_ANNOTATION } from '../api/lease.js';
 import { formatMicroTime } from '../api/time.js';
-import type { LeaseRecord } from '../election/types.js';
+import { holderOf } from '../election/liveness.js';
+import type { LeaseRecord, Millis } from '../election/types.js';
 import type { JsonPatchOperation } from '../kube/cluster.js';
+import { ALL_KEPT, type KeptFields } from './lease-fields.js';
 
 /** What one cluster's Lease shows, read from its spec (times as strings, as the apiserver sent them). */
 export interface ClusterLeaseView {
@@ -13,6 +15,19 @@ export interface ClusterLeaseView {
   readonly strategy?: string;
   readonly preferredHolder?: string;
   readonly term?: number;
+  /** The lease-coordinator.dev/preferred-holder annotation. */
+  readonly preferredHolderAnnotation?: string;
+}
+
+/** What planMirror must know of the cluster and the lease besides the decision. */
+export interface MirrorOptions {
+  /** The coordination fields this cluster keeps (lease-fields.ts); the others are not compared. */
+  readonly kept?: KeptFields;
+  /**
+   * Preemption by revoke (docs/clusters.md): in the holder's own cluster, take the holder off the
+   * Lease while it is asked to yield, stamping the Lease with this time on our clock.
+   */
+  readonly revokeAt?: Millis;
 }
 
 export type MirrorPlan =
@@ -21,6 +36,8 @@ export type MirrorPlan =
       readonly write: true;
       readonly spec: Record<string, unknown>;
       readonly term: number;
+      /** The preferred-holder annotation to write; undefined removes it. */
+      readonly preferredHolder: string | undefined;
       /**
        * The holder is live in its own cluster and keeps its fields: the write only sets what the
        * coordinator owns (strategy, preferredHolder, the term), so it may go as a patch that
@@ -43,10 +60,13 @@ export function planMirror(
   record: LeaseRecord,
   homeCluster: boolean,
   current: ClusterLeaseView | undefined,
+  { kept = ALL_KEPT, revokeAt }: MirrorOptions = {},
 ): MirrorPlan {
   if (current?.term !== undefined && current.term > record.term)
     return { write: false, reason: 'newer-term' };
   if (homeCluster && heldAndReleased(record, current)) return { write: false, reason: 'released' };
+  if (homeCluster && revokeAt !== undefined && holderOf(record) !== undefined)
+    return planRevoke(record, current, kept, revokeAt);
   const holderHere =
     current !== undefined && (current.holderIdentity ?? '') === (record.holderIdentity ?? '');
   const spec: Record<string, unknown> = {};
@@ -72,21 +92,67 @@ export function planMirror(
   }
   copy(spec, 'strategy', record.strategy);
   copy(spec, 'preferredHolder', record.preferredHolder);
+  return decide(spec, record, current, kept, holderKeeps);
+}
+
+/**
+ * The holder's Lease while it is revoked: REVOKED_HOLDER in place of the holder, so that a
+ * coordinated client-go holder stops renewing (it renews only a Lease that names it) and nobody
+ * else takes it. The stamp is kept once written: confirm-expiry counts one lease duration from it
+ * before the successor is named.
+ */
+function planRevoke(
+  record: LeaseRecord,
+  current: ClusterLeaseView | undefined,
+  kept: KeptFields,
+  revokeAt: Millis,
+): MirrorPlan {
+  const revokedHere =
+    current !== undefined && current.holderIdentity === REVOKED_HOLDER && current.term === record.term;
+  const stamp =
+    revokedHere && current.renewTime !== undefined ? current.renewTime : formatMicroTime(revokeAt);
+  const spec: Record<string, unknown> = {
+    holderIdentity: REVOKED_HOLDER,
+    leaseDurationSeconds: record.leaseDurationSeconds ?? 5,
+    acquireTime: revokedHere && current.acquireTime !== undefined ? current.acquireTime : stamp,
+    renewTime: stamp,
+  };
+  copy(spec, 'leaseTransitions', current?.leaseTransitions);
+  copy(spec, 'strategy', record.strategy);
+  copy(spec, 'preferredHolder', record.preferredHolder);
+  return decide(spec, record, current, kept, false);
+}
+
+const COMPARED = [
+  'holderIdentity',
+  'leaseDurationSeconds',
+  'renewTime',
+  'acquireTime',
+  'leaseTransitions',
+  'strategy',
+  'preferredHolder',
+] as const;
+
+/** In sync when every field the cluster keeps shows what the spec says, the term and annotation too. */
+function decide(
+  spec: Record<string, unknown>,
+  record: LeaseRecord,
+  current: ClusterLeaseView | undefined,
+  kept: KeptFields,
+  holderKeeps: boolean,
+): MirrorPlan {
   const inSync =
     current !== undefined &&
     current.term === record.term &&
-    (
-      [
-        'holderIdentity',
-        'leaseDurationSeconds',
-        'renewTime',
-        'acquireTime',
-        'leaseTransitions',
-        'strategy',
-        'preferredHolder',
-      ] as const
-    ).every((field) => spec[field] === current[field]);
-  return inSync ? { write: false, reason: 'in-sync' } : { write: true, spec, term: record.term, holderKeeps };
+    current.preferredHolderAnnotation === record.preferredHolder &&
+    COMPARED.every(
+      (field) =>
+        ((field === 'strategy' || field === 'preferredHolder') && !kept[field]) ||
+        spec[field] === current[field],
+    );
+  return inSync
+    ? { write: false, reason: 'in-sync' }
+    : { write: true, spec, term: record.term, preferredHolder: record.preferredHolder, holderKeeps };
 }
 
 /**
@@ -132,6 +198,8 @@ export function viewOf(lease: {
     if (typeof spec[field] === 'number') view[field] = spec[field];
   }
   if (term !== undefined && /^\d+$/.test(term)) view.term = Number(term);
+  const preferred = lease.metadata?.annotations?.[PREFERRED_HOLDER_ANNOTATION];
+  if (preferred !== undefined && preferred !== '') view.preferredHolderAnnotation = preferred;
   return view as ClusterLeaseView;
 }
 
@@ -144,19 +212,23 @@ export function viewOf(lease: {
  */
 export function coordinationPatch(
   current: { metadata?: { annotations?: Record<string, string> }; spec?: Record<string, unknown> },
-  plan: { spec: Record<string, unknown>; term: number },
+  plan: { spec: Record<string, unknown>; term: number; preferredHolder?: string | undefined },
 ): JsonPatchOperation[] | undefined {
   const holder = current.spec?.holderIdentity;
   if (typeof holder !== 'string' || holder === '') return undefined;
   const ops: JsonPatchOperation[] = [{ op: 'test', path: '/spec/holderIdentity', value: holder }];
   const annotations = current.metadata?.annotations;
-  const termPath = `/metadata/annotations/${TERM_ANNOTATION.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+  const wanted = annotationsFor(plan);
   if (annotations === undefined) {
-    ops.push({ op: 'add', path: '/metadata/annotations', value: { [TERM_ANNOTATION]: String(plan.term) } });
+    ops.push({ op: 'add', path: '/metadata/annotations', value: wanted });
   } else {
     const read = annotations[TERM_ANNOTATION];
-    if (read !== undefined) ops.push({ op: 'test', path: termPath, value: read });
-    ops.push({ op: 'add', path: termPath, value: String(plan.term) });
+    if (read !== undefined) ops.push({ op: 'test', path: annotationPath(TERM_ANNOTATION), value: read });
+    ops.push({ op: 'add', path: annotationPath(TERM_ANNOTATION), value: String(plan.term) });
+    if (plan.preferredHolder !== undefined)
+      ops.push({ op: 'add', path: annotationPath(PREFERRED_HOLDER_ANNOTATION), value: plan.preferredHolder });
+    else if (annotations[PREFERRED_HOLDER_ANNOTATION] !== undefined)
+      ops.push({ op: 'remove', path: annotationPath(PREFERRED_HOLDER_ANNOTATION) });
   }
   for (const field of ['strategy', 'preferredHolder'] as const) {
     if (plan.spec[field] !== undefined)
@@ -164,4 +236,20 @@ export function coordinationPatch(
     else if (current.spec?.[field] !== undefined) ops.push({ op: 'remove', path: `/spec/${field}` });
   }
   return ops;
+}
+
+/** The annotations a decision sets: its term and, while a holder is asked to yield, to whom. */
+export function annotationsFor(plan: {
+  term: number;
+  preferredHolder?: string | undefined;
+}): Record<string, string> {
+  return {
+    [TERM_ANNOTATION]: String(plan.term),
+    ...(plan.preferredHolder !== undefined && { [PREFERRED_HOLDER_ANNOTATION]: plan.preferredHolder }),
+  };
+}
+
+/** An annotation's JSON Pointer (RFC 6901: "~" and "/" escaped). */
+function annotationPath(name: string): string {
+  return `/metadata/annotations/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`;
 }

@@ -1,4 +1,4 @@
-import { parseLease } from '../api/lease.js';
+import { parseLease, REVOKED_HOLDER } from '../api/lease.js';
 import type { HolderLeaseReader } from '../coordinator/ports.js';
 import { CoordinatorError } from '../errors.js';
 import { viewOf } from './desired-lease.js';
@@ -19,9 +19,12 @@ export function holderLeaseReader(clusters: ClusterSource): HolderLeaseReader {
     }
     if (record.renewTime === undefined || record.leaseDurationSeconds === undefined) return undefined;
     const shownTerm = viewOf(raw as Parameters<typeof viewOf>[0]).term;
+    const revoked = record.holderIdentity === REVOKED_HOLDER;
     return {
       cluster,
-      holderIdentity: record.holderIdentity ?? '',
+      // A revoke of ours names no holder; its stamp is our clock's (planRevoke).
+      holderIdentity: revoked ? '' : (record.holderIdentity ?? ''),
+      ...(revoked && { revokedAt: record.renewTime }),
       leaseDurationSeconds: record.leaseDurationSeconds,
       renewTime: record.renewTime,
       ...(shownTerm !== undefined && { shownTerm }),

@@ -1,13 +1,14 @@
-import { parseLease } from '../api/lease.js';
+import { parseLease, REVOKED_HOLDER } from '../api/lease.js';
 import { parseLeaseCandidate } from '../api/leasecandidate.js';
 import type { Clock, LeaseKey, LeaseResolver } from '../coordinator/ports.js';
 import { clustersOf } from '../coordinator/ports.js';
 import { holderOf, isLeaseExpired } from '../election/liveness.js';
+import type { LeaseRecord } from '../election/types.js';
 import { CoordinatorError, StaleHeartbeatError } from '../errors.js';
 import type { RawObject, WatchPhase } from '../kube/cluster.js';
-import { type ClusterLeaseView, planMirror, viewOf } from './desired-lease.js';
+import { type ClusterLeaseView, type MirrorOptions, planMirror, viewOf } from './desired-lease.js';
 import type { HolderHints } from './holder-hints.js';
-import type { MirrorDeps } from './mirror.js';
+import { type MirrorDeps, mirrorOptions } from './mirror.js';
 
 export interface IngestDeps extends MirrorDeps {
   readonly clock: Clock;
@@ -110,9 +111,16 @@ export async function ingestLease(
   if (stored === undefined && candidates.length === 0) return { outcome: 'ignored', key };
   const home = (stored?.record.holderCluster ?? clustersOf(key)[0]) === cluster;
   if (!home && stored !== undefined) {
-    const plan = planMirror(stored.record, false, view);
+    const plan = planMirror(
+      stored.record,
+      false,
+      view,
+      await optionsFor(deps, cluster, key, stored.record, false),
+    );
     return { outcome: plan.write ? 'drift' : 'unchanged', key };
   }
+  // Our own revoke of the holder (preemption by revoke): not news of a holder, and not a release.
+  if (observed.holderIdentity === REVOKED_HOLDER) return { outcome: 'unchanged', key };
   if (observed.renewTime === undefined || observed.leaseDurationSeconds === undefined)
     return { outcome: 'ignored', key };
   // The Lease as it was under an older term of ours: the watch delivering a state from before our
@@ -142,7 +150,10 @@ export async function ingestLease(
     // Nothing new about the holder; but what it or a legacy renewer strips (strategy,
     // preferredHolder, the term) must be put back.
     remember();
-    return { outcome: needsRepair(stored.record, view) ? 'drift' : 'unchanged', key };
+    return {
+      outcome: (await needsRepair(deps, cluster, key, stored.record, view)) ? 'drift' : 'unchanged',
+      key,
+    };
   }
   // A live holder is never overwritten (DESIGN.md rules 3 and 5, on our clock): a home Lease that
   // names someone else while the recorded holder is live is our own earlier decision not yet
@@ -169,7 +180,11 @@ export async function ingestLease(
     return { outcome: holder === '' ? 'release' : 'observed', key };
   }
   remember();
-  return { outcome: 'renewal', key, repair: stored !== undefined && needsRepair(stored.record, view) };
+  return {
+    outcome: 'renewal',
+    key,
+    repair: stored !== undefined && (await needsRepair(deps, cluster, key, stored.record, view)),
+  };
 }
 
 /**
@@ -214,9 +229,26 @@ async function renewByHint(
     return undefined;
   }
   hints.set(key, { holder, cluster, observedRenewTime: observed.renewTime });
-  return { outcome: 'renewal', key, repair: needsRepair(stored.record, view) };
+  return { outcome: 'renewal', key, repair: await needsRepair(deps, cluster, key, stored.record, view) };
 }
 
-function needsRepair(record: Parameters<typeof planMirror>[0], view: ClusterLeaseView): boolean {
-  return planMirror(record, true, view).write;
+/** The holder's own cluster lacks part of the decision that it keeps (or a revoke is due there). */
+async function needsRepair(
+  deps: IngestDeps,
+  cluster: string,
+  key: LeaseKey,
+  record: LeaseRecord,
+  view: ClusterLeaseView,
+): Promise<boolean> {
+  return planMirror(record, true, view, await optionsFor(deps, cluster, key, record, true)).write;
+}
+
+async function optionsFor(
+  deps: IngestDeps,
+  cluster: string,
+  key: LeaseKey,
+  record: LeaseRecord,
+  home: boolean,
+): Promise<MirrorOptions> {
+  return mirrorOptions(deps, await deps.clusters.get(cluster), key, record, home);
 }

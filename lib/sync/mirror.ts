@@ -1,16 +1,27 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { TERM_ANNOTATION } from '../api/lease.js';
+import { PREFERRED_HOLDER_ANNOTATION } from '../api/lease.js';
 import { formatMicroTime } from '../api/time.js';
 import {
+  type Clock,
   type CoordinatorStore,
   clustersOf,
   type LeaseKey,
   type LeaseState,
+  type PreemptionPolicy,
   type StoredCandidate,
 } from '../coordinator/ports.js';
+import { holderOf } from '../election/liveness.js';
 import type { LeaseRecord } from '../election/types.js';
 import type { ClusterPort, RawObject } from '../kube/cluster.js';
-import { coordinationPatch, planMirror, viewOf } from './desired-lease.js';
+import {
+  annotationsFor,
+  coordinationPatch,
+  type MirrorOptions,
+  type MirrorPlan,
+  planMirror,
+  viewOf,
+} from './desired-lease.js';
+import { keptFields, learnKeptFields } from './lease-fields.js';
 
 /** Where the coordinator finds a registered cluster's client. */
 export interface ClusterSource {
@@ -21,6 +32,29 @@ export interface MirrorDeps {
   readonly store: CoordinatorStore;
   readonly clusters: ClusterSource;
   readonly logger: Logger;
+  /** Each lease's preemption (config: preemption); Auto when unset. */
+  readonly preemption?: PreemptionPolicy;
+  /** Our clock, for a revoke's stamp; Date.now when unset. */
+  readonly clock?: Clock;
+}
+
+/**
+ * What planMirror needs to know of one cluster for one decision: the fields the cluster keeps, and
+ * whether the holder is revoked there (its own cluster, a holder asked to yield, and a preemption of
+ * Revoke, or Auto where the cluster drops preferredHolder).
+ */
+export function mirrorOptions(
+  deps: Pick<MirrorDeps, 'preemption' | 'clock'>,
+  client: ClusterPort,
+  key: LeaseKey,
+  record: LeaseRecord,
+  home: boolean,
+): MirrorOptions {
+  const kept = keptFields(client);
+  if (!home || record.preferredHolder === undefined || holderOf(record) === undefined) return { kept };
+  const policy = deps.preemption?.(key, client.name) ?? 'Auto';
+  const revoke = policy === 'Revoke' || (policy === 'Auto' && !kept.preferredHolder);
+  return revoke ? { kept, revokeAt: (deps.clock ?? Date.now)() } : { kept };
 }
 
 export type ClusterOutcome =
@@ -57,7 +91,7 @@ export async function mirrorLease(
         const client = await deps.clusters.get(cluster);
         if (state.lease !== undefined) {
           const home = (state.lease.record.holderCluster ?? clustersOf(key)[0]) === cluster;
-          outcomes[cluster] = await mirrorInto(client, key, state.lease.record, home);
+          outcomes[cluster] = await mirrorInto(deps, client, key, state.lease.record, home);
         } else {
           outcomes[cluster] = 'in-sync';
         }
@@ -88,38 +122,67 @@ export async function mirrorLease(
 }
 
 async function mirrorInto(
+  deps: MirrorDeps,
   client: ClusterPort,
   key: LeaseKey,
   record: LeaseRecord,
   home: boolean,
 ): Promise<ClusterOutcome> {
   const ref = { namespace: key.namespace, name: key.name };
+  /** Set once a write went in, so a pass that then learns what the cluster keeps still reports it. */
+  let wrote: ClusterOutcome | undefined;
   for (let attempt = 0; attempt <= CONFLICT_RETRIES; attempt++) {
     const current = await client.readLease(ref);
-    const plan = planMirror(record, home, current === undefined ? undefined : viewOf(current));
-    if (!plan.write) return plan.reason;
-    const metadata = {
-      ...(current?.metadata ?? {}),
-      namespace: key.namespace,
-      name: key.name,
-      annotations: { ...annotationsOf(current), [TERM_ANNOTATION]: String(plan.term) },
-    };
-    const patch = plan.holderKeeps && current !== undefined ? coordinationPatch(current, plan) : undefined;
-    const lease: RawObject = {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata,
-      spec: plan.spec,
-    };
-    const result =
-      current === undefined
-        ? await client.createLease(lease)
-        : patch !== undefined
-          ? await client.patchLease(ref, patch)
-          : await client.replaceLease(lease);
-    if (result.ok) return current === undefined ? 'created' : 'replaced';
+    const options = mirrorOptions(deps, client, key, record, home);
+    const plan = planMirror(record, home, current === undefined ? undefined : viewOf(current), options);
+    if (!plan.write) return wrote ?? plan.reason;
+    const result = await writePlan(client, key, current, plan);
+    if (!result.ok) continue;
+    wrote = current === undefined ? 'created' : 'replaced';
+    // A cluster that dropped a field we sent keeps none of it: plan again knowing that (in a
+    // cluster that drops preferredHolder, a preemption then goes by revoke).
+    if (learnKeptFields(client, plan.spec, result.object)) {
+      deps.logger.warn(
+        'the cluster drops Lease fields it does not serve; they are no longer compared there',
+        {
+          cluster: client.name,
+          lease: key,
+          kept: keptFields(client),
+        },
+      );
+      continue;
+    }
+    if (options.revokeAt !== undefined)
+      deps.logger.warn('the holder’s cluster cannot carry preferredHolder: the holder is revoked', {
+        lease: key,
+        cluster: client.name,
+        holder: record.holderIdentity,
+        preferredHolder: record.preferredHolder,
+        term: record.term,
+      });
+    return wrote;
   }
-  return 'conflict';
+  return wrote ?? 'conflict';
+}
+
+/** One write of a plan: create, a guarded patch that leaves a live holder's fields alone, or a replace. */
+function writePlan(
+  client: ClusterPort,
+  key: LeaseKey,
+  current: RawObject | undefined,
+  plan: Extract<MirrorPlan, { write: true }>,
+) {
+  const { [PREFERRED_HOLDER_ANNOTATION]: _dropped, ...kept } = annotationsOf(current);
+  const metadata = {
+    ...(current?.metadata ?? {}),
+    namespace: key.namespace,
+    name: key.name,
+    annotations: { ...kept, ...annotationsFor(plan) },
+  };
+  const lease: RawObject = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata, spec: plan.spec };
+  if (current === undefined) return client.createLease(lease);
+  const patch = plan.holderKeeps ? coordinationPatch(current, plan) : undefined;
+  return patch !== undefined ? client.patchLease(key, patch) : client.replaceLease(lease);
 }
 
 function annotationsOf(lease: RawObject | undefined): Record<string, string> {

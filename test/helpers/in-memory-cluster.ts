@@ -5,6 +5,7 @@ import type { CandidateApiVersion, Millis } from '../../lib/election/types.js';
 import type {
   ClusterPort,
   JsonPatchOperation,
+  LeaseFieldMemory,
   ListResult,
   ObjectRef,
   RawObject,
@@ -48,6 +49,14 @@ export class InMemoryCluster {
   private readonly objects = new Map<string, RawObject>();
   readonly history: ClusterWrite[] = [];
   private revision = 0;
+  /**
+   * As kube-apiserver with the CoordinatedLeaderElection gate off: Lease writes lose
+   * spec.strategy and spec.preferredHolder, on create always and on update unless the stored Lease
+   * already had them (the Lease registry strategy's PrepareForCreate and PrepareForUpdate).
+   */
+  gateOff = false;
+  /** Shared by every port of this cluster, as one connection's memory is by its requests. */
+  readonly leaseFieldsKept: LeaseFieldMemory = {};
 
   constructor(
     readonly name: string,
@@ -87,6 +96,7 @@ export class InMemoryCluster {
       ...stored.metadata,
       creationTimestamp: formatTime(this.localNow()),
     } as RawObject['metadata'];
+    if (kind === 'Lease') this.dropUnservedFields(stored, undefined);
     return this.commit(kind, ref, stored, by);
   }
 
@@ -104,7 +114,15 @@ export class InMemoryCluster {
       ...stored.metadata,
       creationTimestamp: (current.metadata as Record<string, unknown>).creationTimestamp,
     } as RawObject['metadata'];
+    if (kind === 'Lease') this.dropUnservedFields(stored, current);
     return this.commit(kind, ref, stored, by);
+  }
+
+  private dropUnservedFields(lease: RawObject, old: RawObject | undefined): void {
+    if (!this.gateOff) return;
+    const spec = (lease.spec ?? {}) as Record<string, unknown>;
+    const oldSpec = (old?.spec ?? {}) as Record<string, unknown>;
+    for (const field of ['strategy', 'preferredHolder']) if (oldSpec[field] == null) delete spec[field];
   }
 
   /** A merge patch of spec: no precondition. */
@@ -157,7 +175,7 @@ export class InMemoryCluster {
       by,
       object: structuredClone(object),
     });
-    return { ok: true, resourceVersion };
+    return { ok: true, resourceVersion, object: structuredClone(object) };
   }
 
   // What candidates and holders in this cluster do, client-go style, on the cluster's clock.
@@ -222,12 +240,14 @@ export class InMemoryCluster {
 
 class InMemoryClusterPort implements ClusterPort {
   readonly name: string;
+  readonly leaseFieldsKept: LeaseFieldMemory;
 
   constructor(
     private readonly cluster: InMemoryCluster,
     private readonly gate: RequestGate,
   ) {
     this.name = cluster.name;
+    this.leaseFieldsKept = cluster.leaseFieldsKept;
   }
 
   private async request<T>(what: string, run: () => T): Promise<T> {

@@ -8,12 +8,18 @@ describe('coordinationPatch (unit: pure)', () => {
   it('guards the holder and the term read, then sets what the coordinator owns', () => {
     const ops = coordinationPatch(
       { metadata: { annotations: { [TERM_ANNOTATION]: '3' } }, spec: { holderIdentity: 'a' } },
-      { spec: { holderIdentity: 'a', strategy: 'OldestEmulationVersion', preferredHolder: 'b' }, term: 3 },
+      {
+        spec: { holderIdentity: 'a', strategy: 'OldestEmulationVersion', preferredHolder: 'b' },
+        term: 3,
+        preferredHolder: 'b',
+      },
     );
     expect(ops).toEqual([
       { op: 'test', path: '/spec/holderIdentity', value: 'a' },
       { op: 'test', path: TERM_PATH, value: '3' },
       { op: 'add', path: TERM_PATH, value: '3' },
+      // Kept where a gate-off apiserver drops spec.preferredHolder.
+      { op: 'add', path: '/metadata/annotations/lease-coordinator.dev~1preferred-holder', value: 'b' },
       { op: 'add', path: '/spec/strategy', value: 'OldestEmulationVersion' },
       { op: 'add', path: '/spec/preferredHolder', value: 'b' },
     ]);

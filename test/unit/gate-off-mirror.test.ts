@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+import { PREFERRED_HOLDER_ANNOTATION, REVOKED_HOLDER, TERM_ANNOTATION } from '../../lib/api/lease.js';
+import { formatMicroTime } from '../../lib/api/time.js';
+import type { Preemption } from '../../lib/coordinator/ports.js';
+import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { ingestLease } from '../../lib/sync/ingest.js';
+import { keptFields } from '../../lib/sync/lease-fields.js';
+import { mirrorLease } from '../../lib/sync/mirror.js';
+import { heldByOld, type PairCluster } from '../helpers/two-clusters.js';
+
+/**
+ * A lease grouped over "a" and "b", held by "old" (1.34) from "a", where both apiservers run as
+ * managed clusters do: the CoordinatedLeaderElection gate off, so spec.strategy and
+ * spec.preferredHolder do not survive a Lease write.
+ */
+async function gateOffGroup(preemption?: Preemption) {
+  const fixture = await heldByOldIn({ gateOff: true, ...(preemption !== undefined && { preemption }) });
+  return fixture;
+}
+
+async function heldByOldIn(options: { gateOff: boolean; preemption?: Preemption }) {
+  const fixture = await heldByOld();
+  const deps = {
+    ...fixture.deps,
+    ...(options.preemption !== undefined && { preemption: () => options.preemption as Preemption }),
+  };
+  if (options.gateOff) {
+    fixture.planes.a.gateOff = true;
+    fixture.planes.b.gateOff = true;
+    // The fixture's first mirror ran with the gate on: start over from Leases the gate-off
+    // apiservers wrote themselves.
+    for (const cluster of ['a', 'b'] as const) {
+      fixture.planes[cluster].delete('Lease', fixture.key, undefined, 'test');
+    }
+    await mirrorLease(deps, fixture.key);
+  }
+  return { ...fixture, deps };
+}
+
+const coordinatorWrites = (fixture: Awaited<ReturnType<typeof heldByOld>>, cluster: PairCluster) =>
+  fixture.planes[cluster].history.filter((w) => w.kind === 'Lease' && w.by === 'coordinator').length;
+
+const leaseIn = (fixture: Awaited<ReturnType<typeof heldByOld>>, cluster: PairCluster) => {
+  const lease = fixture.planes[cluster].get('Lease', fixture.key);
+  return {
+    spec: (lease?.spec ?? {}) as Record<string, unknown>,
+    annotations: lease?.metadata?.annotations ?? {},
+  };
+};
+
+/** The holder renews its Lease in "a", client-go style, and ingest carries it in (and mirrors, as deployed). */
+async function renewAndIngest(fixture: Awaited<ReturnType<typeof heldByOld>>, holder: string) {
+  fixture.advance(1_000);
+  const renewed = fixture.planes.a.renewLease(fixture.key, holder, 5);
+  const ingested = await ingestLease(fixture.deps, 'a', fixture.planes.a.get('Lease', fixture.key) ?? {});
+  if (ingested.outcome === 'drift' || ingested.repair === true || ingested.outcome === 'renewal')
+    await mirrorLease(fixture.deps, fixture.key);
+  return { renewed, ingested };
+}
+
+describe('the mirror in clusters that drop strategy and preferredHolder (unit: in-memory gate-off clusters)', () => {
+  it('learns what each cluster keeps from its answer, and then sees it in sync', async () => {
+    const fixture = await gateOffGroup();
+    expect(leaseIn(fixture, 'a').spec.holderIdentity).toBe('old');
+    expect(leaseIn(fixture, 'a').spec.strategy).toBeUndefined();
+    const port = await fixture.deps.clusters.get('a');
+    expect(keptFields(port)).toEqual({ strategy: false, preferredHolder: true });
+
+    expect(await mirrorLease(fixture.deps, fixture.key)).toEqual({ a: 'in-sync', b: 'in-sync' });
+  });
+
+  it('writes nothing into the holder’s cluster per renewal, and one copy into the other', async () => {
+    const fixture = await gateOffGroup();
+    const before = { a: coordinatorWrites(fixture, 'a'), b: coordinatorWrites(fixture, 'b') };
+
+    const renewals = 5;
+    for (let i = 0; i < renewals; i++) {
+      const { renewed, ingested } = await renewAndIngest(fixture, 'old');
+      expect(renewed).toMatchObject({ ok: true });
+      expect(ingested).toMatchObject({ outcome: 'renewal', repair: false });
+      // The copy in "b" is the decision as written: ingest sees no drift there.
+      const copy = await ingestLease(fixture.deps, 'b', fixture.planes.b.get('Lease', fixture.key) ?? {});
+      expect(copy.outcome).toBe('unchanged');
+    }
+
+    expect(coordinatorWrites(fixture, 'a') - before.a).toBe(0);
+    expect(coordinatorWrites(fixture, 'b') - before.b).toBe(renewals);
+  });
+});
+
+describe('preemption where preferredHolder is dropped (unit: in-memory gate-off clusters)', () => {
+  /** "best" (1.33) joins in "a": the strategy ranks it above the live holder "old". */
+  async function betterCandidateJoins(fixture: Awaited<ReturnType<typeof heldByOld>>) {
+    await fixture.heartbeat('a', fixture.key, 'best', '1.33.0');
+    return reconcileLease(fixture.deps, fixture.key);
+  }
+
+  it('revokes the holder in its cluster, records the preference as an annotation, and names the successor one lease duration after the revoke', async () => {
+    const fixture = await gateOffGroup();
+    const { key, store } = fixture;
+    const electedAt = (await store.loadLease(key)).lease?.record.renewTime ?? 0;
+
+    const step = await betterCandidateJoins(fixture);
+    expect(step).toMatchObject({
+      action: 'preempt',
+      write: { holderIdentity: 'old', preferredHolder: 'best' },
+    });
+    fixture.advance(2_000);
+    const revokedAt = electedAt + 2_000;
+    const outcome = await mirrorLease(fixture.deps, key);
+    expect(outcome).toEqual({ a: 'replaced', b: 'replaced' });
+
+    // In the holder's cluster: nobody holds it, and nobody may take it; the stamp is our clock.
+    expect(leaseIn(fixture, 'a').spec).toMatchObject({
+      holderIdentity: REVOKED_HOLDER,
+      renewTime: formatMicroTime(revokedAt),
+    });
+    expect(leaseIn(fixture, 'a').annotations[PREFERRED_HOLDER_ANNOTATION]).toBe('best');
+    // Elsewhere the decision stands, with the preference as an annotation.
+    expect(leaseIn(fixture, 'b').spec.holderIdentity).toBe('old');
+    expect(leaseIn(fixture, 'b').annotations[PREFERRED_HOLDER_ANNOTATION]).toBe('best');
+    // A coordinated client-go holder renews only a Lease that names it.
+    expect(fixture.planes.a.renewLease(key, 'old', 5)).toBe('not-holder');
+    // Ingest takes the revoke for ours: not a release, not a new holder.
+    expect((await ingestLease(fixture.deps, 'a', fixture.planes.a.get('Lease', key) ?? {})).outcome).toBe(
+      'unchanged',
+    );
+    expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('old');
+
+    // The holder's record runs out (5 s after its last renewal), but the revoke is 2 s younger.
+    fixture.advance(5_000 - 2_000 + 500);
+    await fixture.heartbeat('a', key, 'best', '1.33.0');
+    const early = await reconcileLease(fixture.deps, key);
+    expect(early.write).toBeNull();
+    expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('old');
+
+    fixture.advance(2_000);
+    await fixture.heartbeat('a', key, 'best', '1.33.0');
+    const due = await reconcileLease(fixture.deps, key);
+    expect(due).toMatchObject({ action: 'takeover', write: { holderIdentity: 'best' } });
+    await mirrorLease(fixture.deps, key);
+    for (const cluster of ['a', 'b'] as const) {
+      expect(leaseIn(fixture, cluster).spec.holderIdentity).toBe('best');
+      expect(leaseIn(fixture, cluster).annotations[PREFERRED_HOLDER_ANNOTATION]).toBeUndefined();
+      expect(leaseIn(fixture, cluster).annotations[TERM_ANNOTATION]).toBe(String(due.write?.term));
+    }
+  });
+
+  it('asks through spec.preferredHolder where the cluster keeps it (gate on)', async () => {
+    const fixture = await heldByOldIn({ gateOff: false });
+    await betterCandidateJoins(fixture);
+    await mirrorLease(fixture.deps, fixture.key);
+    expect(leaseIn(fixture, 'a').spec).toMatchObject({ holderIdentity: 'old', preferredHolder: 'best' });
+    expect(leaseIn(fixture, 'a').annotations[PREFERRED_HOLDER_ANNOTATION]).toBe('best');
+  });
+
+  it('revokes on a gate-on cluster too when the lease says Revoke', async () => {
+    const fixture = await heldByOldIn({ gateOff: false, preemption: 'Revoke' });
+    await betterCandidateJoins(fixture);
+    await mirrorLease(fixture.deps, fixture.key);
+    expect(leaseIn(fixture, 'a').spec.holderIdentity).toBe(REVOKED_HOLDER);
+  });
+
+  it('leaves a live holder alone when the lease says Never', async () => {
+    const fixture = await gateOffGroup('Never');
+    const step = await betterCandidateJoins(fixture);
+    expect(step.write).toBeNull();
+    await mirrorLease(fixture.deps, fixture.key);
+    expect(leaseIn(fixture, 'a').spec.holderIdentity).toBe('old');
+    expect(leaseIn(fixture, 'a').annotations[PREFERRED_HOLDER_ANNOTATION]).toBeUndefined();
+  });
+});
