@@ -11,8 +11,28 @@ export function needsRefresh(candidate: Candidate, now: Millis): boolean {
   return candidate.renewTime === undefined || candidate.renewTime + CANDIDATE_REFRESH_MS < now;
 }
 
-export function admissibleCandidates<C extends Candidate>(candidates: readonly C[], now: Millis): C[] {
-  return candidates.filter((c) => !isCandidateExpired(c, now));
+export function admissibleCandidates<C extends Candidate>(
+  candidates: readonly C[],
+  now: Millis,
+  lease?: LeaseRecord,
+): C[] {
+  return candidates.filter((c) => !isCandidateExpired(c, now) && !hasLeft(c, lease));
+}
+
+/**
+ * The holder that released an unheld Lease is leaving (client-go releases on a clean stop, a
+ * rolling restart among them): it takes no part until it heartbeats after its release. Otherwise
+ * a heartbeat from just before the release counts as proof of life, the departing process is
+ * elected again, and the next candidate waits out its lease duration.
+ */
+function hasLeft(candidate: Candidate, lease: LeaseRecord | undefined): boolean {
+  if (lease?.releasedHolder === undefined || lease.releasedAt === undefined || holderOf(lease) !== undefined)
+    return false;
+  return (
+    candidate.name === lease.releasedHolder &&
+    (lease.holderCluster === undefined || candidate.cluster === lease.holderCluster) &&
+    (candidate.renewTime ?? Number.NEGATIVE_INFINITY) <= lease.releasedAt
+  );
 }
 
 /** Candidates the garbage collector deletes. */

@@ -27,7 +27,7 @@ export interface ReconcileInput {
  * Pure: the caller supplies `now` and performs the returned writes conditionally.
  */
 export function reconcileStep({ lease, candidates, now, preempt = true }: ReconcileInput): ElectionStep {
-  const admissible = admissibleCandidates(candidates, now);
+  const admissible = admissibleCandidates(candidates, now, lease);
   // A lease with no live candidates is not ours to manage: leave it, and wait for a candidate.
   if (admissible.length === 0)
     return { action: 'none', ping: [], write: null, requeueAfterMs: 0, error: null };
@@ -152,6 +152,8 @@ function updateExisting(
       renewTime: now,
       acquireTime: undefined,
       preferredHolder: undefined,
+      releasedHolder: undefined,
+      releasedAt: undefined,
       strategy,
       term: lease.holderIdentity === electee ? lease.term : lease.term + 1,
     };

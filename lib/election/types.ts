@@ -61,6 +61,12 @@ export interface LeaseRecord {
   readonly term: number;
   /** The cluster the holder candidate lives in: where its own renewals of the Lease are observed. */
   readonly holderCluster?: string;
+  /**
+   * The holder that released the Lease (in holderCluster), and when, on our clock: it is leaving
+   * (client-go releases on a clean stop), so it is not elected again until it heartbeats after that.
+   */
+  readonly releasedHolder?: string;
+  readonly releasedAt?: Millis;
 }
 
 /** The Lease spec fields a record carries besides its term, in Lease field order. */

@@ -49,7 +49,9 @@ import {
   DEFER_TAKEOVER_CLUSTER_BACK,
   DEFER_TAKEOVER_CLUSTER_OUT,
   RECORD_HOLDER_CLUSTER_RENEWAL,
+  RECORD_HOLDER_RELEASE,
   RECORD_HOLDER_RENEWAL,
+  RECORD_OBSERVED_RELEASE,
   RECORD_OBSERVED_RENEWAL,
 } from './lease-updates.js';
 import { groupByPartition } from './scan-groups.js';
@@ -217,13 +219,19 @@ export class DynamoDbStore implements CoordinatorStore {
 
   async recordRenewal(key: LeaseKey, renewal: LeaseRenewal, now: Millis): Promise<StoredLease> {
     const releasing = renewal.holderIdentity === '';
-    const updated = await this.updateLeaseIf(key, RECORD_HOLDER_RENEWAL, LEASE_HELD_BY, {
-      ':holder': renewal.holderIdentity,
-      ':expectedHolder': renewal.expectedHolder,
-      ':lds': renewal.leaseDurationSeconds,
-      ':now': now,
-      ':change': releasing ? 'release' : 'renewal',
-    });
+    const updated = await this.updateLeaseIf(
+      key,
+      releasing ? RECORD_HOLDER_RELEASE : RECORD_HOLDER_RENEWAL,
+      LEASE_HELD_BY,
+      {
+        ':holder': renewal.holderIdentity,
+        ':expectedHolder': renewal.expectedHolder,
+        ':lds': renewal.leaseDurationSeconds,
+        ':now': now,
+        ':change': releasing ? 'release' : 'renewal',
+        ...(releasing && { ':releasedHolder': renewal.expectedHolder }),
+      },
+    );
     if (updated === undefined)
       throw new ConflictError(
         `lease ${key.namespace}/${key.name} is not held by "${renewal.expectedHolder}"`,
@@ -314,7 +322,7 @@ export class DynamoDbStore implements CoordinatorStore {
       // The recorded holder renewed or released: liveness moves to now, on our clock.
       const updated = await this.updateLeaseIf(
         key,
-        RECORD_OBSERVED_RENEWAL,
+        released ? RECORD_OBSERVED_RELEASE : RECORD_OBSERVED_RENEWAL,
         released ? LEASE_VERSION_MATCHES : RENEWAL_BY_HOLDER_NEWER_THAN_LAST,
         {
           ':holder': observation.holderIdentity,
@@ -323,7 +331,7 @@ export class DynamoDbStore implements CoordinatorStore {
           ':observedRenewTime': observation.renewTime,
           ':change': released ? 'release' : renewalChange(key),
           ...(released
-            ? { ':expectedVersion': expected.version }
+            ? { ':expectedVersion': expected.version, ':releasedHolder': current.holderIdentity ?? '' }
             : { ':expectedHolder': current.holderIdentity ?? '' }),
         },
       );

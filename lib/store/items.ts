@@ -68,6 +68,8 @@ export interface LeaseItem {
   preferredHolder?: string;
   term: number;
   holderCluster?: string;
+  releasedHolder?: string;
+  releasedAt?: Millis;
   version: number;
   /**
    * What the last write was; the stream filters use it. "decision" comes from elect; "renewal",
@@ -125,10 +127,13 @@ export function candidateFromItem(item: CandidateItem): StoredCandidate {
   };
 }
 
+/** The record's fields that are not Lease spec fields, stored beside them. */
+const RECORD_EXTRA_FIELDS = ['holderCluster', 'releasedHolder', 'releasedAt'] as const;
+
 export function leaseFromItem(item: LeaseItem): StoredLease {
   const record: Record<string, unknown> = { term: item.term };
   for (const field of LEASE_SPEC_FIELDS) if (item[field] !== undefined) record[field] = item[field];
-  if (item.holderCluster !== undefined) record.holderCluster = item.holderCluster;
+  for (const field of RECORD_EXTRA_FIELDS) if (item[field] !== undefined) record[field] = item[field];
   return {
     record: record as unknown as LeaseRecord,
     version: item.version,
@@ -142,7 +147,7 @@ export function leaseFromItem(item: LeaseItem): StoredLease {
 export function recordAttributes(record: LeaseRecord): Partial<LeaseItem> {
   const attributes: Record<string, unknown> = { term: record.term };
   for (const field of LEASE_SPEC_FIELDS) if (record[field] !== undefined) attributes[field] = record[field];
-  if (record.holderCluster !== undefined) attributes.holderCluster = record.holderCluster;
+  for (const field of RECORD_EXTRA_FIELDS) if (record[field] !== undefined) attributes[field] = record[field];
   return attributes as Partial<LeaseItem>;
 }
 

@@ -18,6 +18,12 @@ export const RECORD_HOLDER_RENEWAL = `SET holderIdentity = :holder, leaseDuratio
  */
 export const RECORD_OBSERVED_RENEWAL = `SET holderIdentity = :holder, leaseDurationSeconds = :lds, renewTime = :now, observedRenewTime = :observedRenewTime, #change = :change, updatedAt = :now, version = version + :one ${END_DEFERRAL}`;
 
+/** A release seen in the holder's cluster or reported to our API: as above, and who left when. */
+export const RECORD_OBSERVED_RELEASE = `SET holderIdentity = :holder, leaseDurationSeconds = :lds, renewTime = :now, observedRenewTime = :observedRenewTime, releasedHolder = :releasedHolder, releasedAt = :now, #change = :change, updatedAt = :now, version = version + :one ${END_DEFERRAL}`;
+
+/** The holder's own release through our API. */
+export const RECORD_HOLDER_RELEASE = `SET holderIdentity = :holder, leaseDurationSeconds = :lds, renewTime = :now, releasedHolder = :releasedHolder, releasedAt = :now, #change = :change, updatedAt = :now, version = version + :one ${END_DEFERRAL}`;
+
 /** The hint-confirmed renewal ingest writes for a holder in its own cluster (the holder is unchanged). */
 export const RECORD_HOLDER_CLUSTER_RENEWAL = `SET leaseDurationSeconds = :lds, renewTime = :now, observedRenewTime = :observedRenewTime, #change = :change, updatedAt = :now, version = version + :one ${END_DEFERRAL}`;
 

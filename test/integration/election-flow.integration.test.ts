@@ -272,6 +272,16 @@ describe('election flow over HTTP, stream and timers (integration: DynamoDB Loca
     expect((await store.loadLease(key)).lease).toEqual(renewed);
     expect(await store.observeLease(key, seen('other', 3, 9), renewed, stack.clock.now)).toBe(true);
     expect((await store.loadLease(key)).lease?.record).toMatchObject({ holderIdentity: 'other', term: 9 });
+
+    // The holder lets go: who left, and when on our clock, is recorded with the release.
+    const held = (await store.loadLease(key)).lease;
+    expect(await store.observeLease(key, seen('', 4, 9), held, stack.clock.now)).toBe(true);
+    expect((await store.loadLease(key)).lease?.record).toMatchObject({
+      holderIdentity: '',
+      releasedHolder: 'other',
+      releasedAt: stack.clock.now,
+      term: 9,
+    });
   });
 
   it('scans each lease whole once, however the pages fall, as loadLease reads it', async () => {
