@@ -1,8 +1,7 @@
 import { parseLease, REVOKED_HOLDER } from '../api/lease.js';
 import { parseLeaseCandidate } from '../api/leasecandidate.js';
-import type { Clock, LeaseKey, LeaseResolver } from '../coordinator/ports.js';
+import type { Clock, LeaseKey, LeaseResolver, StoredLease } from '../coordinator/ports.js';
 import { clustersOf } from '../coordinator/ports.js';
-import { holderOf, isLeaseExpired } from '../election/liveness.js';
 import type { LeaseRecord } from '../election/types.js';
 import { CoordinatorError, StaleHeartbeatError } from '../errors.js';
 import type { RawObject, WatchPhase } from '../kube/cluster.js';
@@ -111,6 +110,8 @@ export async function ingestLease(
   if (stored === undefined && candidates.length === 0) return { outcome: 'ignored', key };
   const home = (stored?.record.holderCluster ?? clustersOf(key)[0]) === cluster;
   if (!home && stored !== undefined) {
+    if (takenByAnother(observed, view, stored.record))
+      return recordNewHolder(deps, cluster, key, observed, stored);
     const plan = planMirror(
       stored.record,
       false,
@@ -155,13 +156,12 @@ export async function ingestLease(
       key,
     };
   }
-  // A live holder is never overwritten (DESIGN.md rules 3 and 5, on our clock): a home Lease that
-  // names someone else while the recorded holder is live is our own earlier decision not yet
-  // mirrored over (or an elector that did not wait for expiry). The mirror puts the decision back.
+  // A home Lease that names someone else under our current term (or none) was written by another
+  // elector, not by us: we write a new holder only with a new term, so our own earlier decisions
+  // show an older one and are caught above. Whoever took it is live now (a legacy elector takes a
+  // released or expired Lease at once), and writing the recorded holder back over it would give
+  // the lease two leaders until its renew deadline: it is recorded like any new holding below.
   const now = deps.clock();
-  const liveHolder =
-    stored !== undefined && holderOf(stored.record) !== undefined && !isLeaseExpired(stored.record, now);
-  if (liveHolder && !termAhead && holder !== '' && holder !== recorded) return { outcome: 'drift', key };
   const changed = await deps.store.observeLease(
     key,
     {
@@ -230,6 +230,56 @@ async function renewByHint(
   }
   hints.set(key, { holder, cluster, observedRenewTime: observed.renewTime });
   return { outcome: 'renewal', key, repair: await needsRepair(deps, cluster, key, stored.record, view) };
+}
+
+/**
+ * Another elector holds the Lease in a cluster of the group that is not the holder's: a legacy
+ * elector that took the copy there once it looked expired (the recorded holder stopped renewing) or
+ * empty. Our own writes name the recorded holder, our revoke, or nobody; an older term of ours is a
+ * state from before the current decision, which the mirror replaces.
+ */
+function takenByAnother(observed: LeaseRecord, view: ClusterLeaseView, record: LeaseRecord): boolean {
+  const holder = observed.holderIdentity ?? '';
+  return (
+    holder !== '' &&
+    holder !== REVOKED_HOLDER &&
+    holder !== (record.holderIdentity ?? '') &&
+    (view.term === undefined || view.term >= record.term) &&
+    observed.renewTime !== undefined &&
+    observed.leaseDurationSeconds !== undefined
+  );
+}
+
+/**
+ * Records that holding, under a new term, with this cluster as the holder's: the mirror then copies
+ * it into the group's other clusters, where a restarted coordinated elector finds the Lease held by
+ * someone else instead of naming it still, and a better candidate is preferred by the usual rules.
+ */
+async function recordNewHolder(
+  deps: IngestDeps,
+  cluster: string,
+  key: LeaseKey,
+  observed: LeaseRecord,
+  stored: StoredLease,
+): Promise<LeaseIngested> {
+  deps.logger.warn('another elector took the Lease in a cluster of the group; it is the holder now', {
+    lease: key,
+    cluster,
+    holder: observed.holderIdentity,
+    recorded: stored.record.holderIdentity,
+  });
+  const changed = await deps.store.observeLease(
+    key,
+    {
+      cluster,
+      holderIdentity: observed.holderIdentity ?? '',
+      leaseDurationSeconds: observed.leaseDurationSeconds ?? 0,
+      renewTime: observed.renewTime ?? 0,
+    },
+    stored,
+    deps.clock(),
+  );
+  return { outcome: changed ? 'observed' : 'unchanged', key };
 }
 
 /** The holder's own cluster lacks part of the decision that it keeps (or a revoke is due there). */

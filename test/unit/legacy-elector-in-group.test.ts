@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { TERM_ANNOTATION } from '../../lib/api/lease.js';
+import { formatMicroTime } from '../../lib/api/time.js';
+import { ingestLease } from '../../lib/sync/ingest.js';
+import { mirrorLease } from '../../lib/sync/mirror.js';
+import { heldByOld } from '../helpers/two-clusters.js';
+
+/**
+ * "old" holds the group's lease from "a" and dies; in "b", a legacy client-go elector
+ * (Coordinated: false) finds the copy expired and takes it, as client-go does: an Update of the
+ * whole spec that keeps the annotations.
+ */
+async function legacyTakesTheCopy() {
+  const fixture = await heldByOld();
+  fixture.advance(6_000);
+  const copy = fixture.planes.b.get('Lease', fixture.key) ?? {};
+  copy.spec = {
+    holderIdentity: 'legacy',
+    leaseDurationSeconds: 15,
+    acquireTime: formatMicroTime(fixture.planes.b.localNow()),
+    renewTime: formatMicroTime(fixture.planes.b.localNow()),
+    leaseTransitions: 1,
+  };
+  expect(fixture.planes.b.replace('Lease', copy, 'legacy')).toMatchObject({ ok: true });
+  return fixture;
+}
+
+const holderIn = (fixture: Awaited<ReturnType<typeof heldByOld>>, cluster: 'a' | 'b') =>
+  (fixture.planes[cluster].get('Lease', fixture.key)?.spec as { holderIdentity?: string }).holderIdentity;
+
+describe('a legacy elector in another cluster of the group (unit: in-memory table and clusters)', () => {
+  it('is recorded as the holder, under a new term, and copied into the holder’s old cluster', async () => {
+    const fixture = await legacyTakesTheCopy();
+    const before = (await fixture.store.loadLease(fixture.key)).lease?.record;
+
+    const ingested = await ingestLease(fixture.deps, 'b', fixture.planes.b.get('Lease', fixture.key) ?? {});
+    expect(ingested.outcome).toBe('observed');
+    const record = (await fixture.store.loadLease(fixture.key)).lease?.record;
+    expect(record).toMatchObject({
+      holderIdentity: 'legacy',
+      holderCluster: 'b',
+      term: (before?.term ?? 0) + 1,
+    });
+
+    await mirrorLease(fixture.deps, fixture.key);
+    // The live legacy holder is left as it is; the dead one's Lease now names it.
+    expect(holderIn(fixture, 'b')).toBe('legacy');
+    expect(holderIn(fixture, 'a')).toBe('legacy');
+    expect(fixture.planes.a.get('Lease', fixture.key)?.metadata?.annotations?.[TERM_ANNOTATION]).toBe(
+      String(record?.term),
+    );
+    // "old" restarting with the same identity finds the Lease held by someone else: it does not lead.
+    expect(fixture.planes.a.renewLease(fixture.key, 'old', 5)).toBe('not-holder');
+  });
+});
