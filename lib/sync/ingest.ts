@@ -2,6 +2,7 @@ import { parseLease, REVOKED_HOLDER } from '../api/lease.js';
 import { parseLeaseCandidate } from '../api/leasecandidate.js';
 import type { Clock, LeaseKey, LeaseResolver, StoredLease } from '../coordinator/ports.js';
 import { clustersOf } from '../coordinator/ports.js';
+import { holderOf, isLeaseExpired } from '../election/liveness.js';
 import type { LeaseRecord } from '../election/types.js';
 import { CoordinatorError, StaleHeartbeatError } from '../errors.js';
 import type { RawObject, WatchPhase } from '../kube/cluster.js';
@@ -110,8 +111,7 @@ export async function ingestLease(
   if (stored === undefined && candidates.length === 0) return { outcome: 'ignored', key };
   const home = (stored?.record.holderCluster ?? clustersOf(key)[0]) === cluster;
   if (!home && stored !== undefined) {
-    if (takenByAnother(observed, view, stored.record))
-      return recordNewHolder(deps, cluster, key, observed, stored);
+    if (takenByAnother(observed, view, stored)) return recordNewHolder(deps, cluster, key, observed, stored);
     const plan = planMirror(
       stored.record,
       false,
@@ -156,12 +156,22 @@ export async function ingestLease(
       key,
     };
   }
-  // A home Lease that names someone else under our current term (or none) was written by another
-  // elector, not by us: we write a new holder only with a new term, so our own earlier decisions
-  // show an older one and are caught above. Whoever took it is live now (a legacy elector takes a
-  // released or expired Lease at once), and writing the recorded holder back over it would give
-  // the lease two leaders until its renew deadline: it is recorded like any new holding below.
+  // A home Lease that names someone else under our current term (or none), stamped with a renewTime
+  // neither we nor the holder wrote, was taken by another elector (takenByAnother): it is live now,
+  // and writing the recorded holder back over it would give the lease two leaders until its renew
+  // deadline, so it is recorded like any new holding below. Only another holder written over a
+  // stamp of ours is a hand edit to repair while the recorded holder is live.
   const now = deps.clock();
+  const liveHolder =
+    stored !== undefined && holderOf(stored.record) !== undefined && !isLeaseExpired(stored.record, now);
+  if (
+    liveHolder &&
+    !termAhead &&
+    holder !== '' &&
+    holder !== recorded &&
+    !takenByAnother(observed, view, stored)
+  )
+    return { outcome: 'drift', key };
   const changed = await deps.store.observeLease(
     key,
     {
@@ -233,12 +243,14 @@ async function renewByHint(
 }
 
 /**
- * Another elector holds the Lease in a cluster of the group that is not the holder's: a legacy
+ * Another elector holds the Lease: in a cluster of the group that is not the holder's, a legacy
  * elector that took the copy there once it looked expired (the recorded holder stopped renewing) or
- * empty. Our own writes name the recorded holder, our revoke, or nobody; an older term of ours is a
- * state from before the current decision, which the mirror replaces.
+ * empty; in the holder's own cluster, one that took it after a release. Our own writes name the
+ * recorded holder, our revoke, or nobody; an older term of ours is a state from before the current
+ * decision, which the mirror replaces.
  */
-function takenByAnother(observed: LeaseRecord, view: ClusterLeaseView, record: LeaseRecord): boolean {
+function takenByAnother(observed: LeaseRecord, view: ClusterLeaseView, stored: StoredLease): boolean {
+  const { record } = stored;
   const holder = observed.holderIdentity ?? '';
   return (
     holder !== '' &&
@@ -246,7 +258,11 @@ function takenByAnother(observed: LeaseRecord, view: ClusterLeaseView, record: L
     holder !== (record.holderIdentity ?? '') &&
     (view.term === undefined || view.term >= record.term) &&
     observed.renewTime !== undefined &&
-    observed.leaseDurationSeconds !== undefined
+    observed.leaseDurationSeconds !== undefined &&
+    // An elector that takes a Lease stamps renewTime with its own clock; a Lease that still shows
+    // the stamp we (or the recorded holder) wrote was only edited, by hand or by a tool: drift.
+    observed.renewTime !== record.renewTime &&
+    observed.renewTime !== stored.observedRenewTime
   );
 }
 

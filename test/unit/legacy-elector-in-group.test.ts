@@ -52,4 +52,17 @@ describe('a legacy elector in another cluster of the group (unit: in-memory tabl
     // "old" restarting with the same identity finds the Lease held by someone else: it does not lead.
     expect(fixture.planes.a.renewLease(fixture.key, 'old', 5)).toBe('not-holder');
   });
+
+  it('repairs a copy only edited by hand (the holder’s name changed, the stamp we wrote kept)', async () => {
+    const fixture = await heldByOld();
+    const copy = fixture.planes.b.get('Lease', fixture.key) ?? {};
+    copy.spec = { ...(copy.spec as Record<string, unknown>), holderIdentity: 'intruder' };
+    fixture.planes.b.replace('Lease', copy, 'someone');
+
+    const ingested = await ingestLease(fixture.deps, 'b', fixture.planes.b.get('Lease', fixture.key) ?? {});
+    expect(ingested.outcome).toBe('drift');
+    expect((await fixture.store.loadLease(fixture.key)).lease?.record.holderIdentity).toBe('old');
+    await mirrorLease(fixture.deps, fixture.key);
+    expect(holderIn(fixture, 'b')).toBe('old');
+  });
 });
