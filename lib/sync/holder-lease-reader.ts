@@ -4,9 +4,17 @@ import { CoordinatorError } from '../errors.js';
 import { viewOf } from './desired-lease.js';
 import type { ClusterSource } from './mirror.js';
 
-/** HolderLeaseReader over the registered clusters: one GET of the Lease in the named cluster. */
-export function holderLeaseReader(clusters: ClusterSource): HolderLeaseReader {
+/**
+ * HolderLeaseReader over the registered clusters: one GET of the Lease in the named cluster. An
+ * HTTP-only cluster has no Lease: its candidates read theirs from our API, so there is nothing
+ * there to confirm or adopt (not an unreachable cluster, which would hold a takeover up).
+ */
+export function holderLeaseReader(
+  clusters: ClusterSource,
+  httpOnly: (cluster: string) => boolean = () => false,
+): HolderLeaseReader {
   return async (cluster, key) => {
+    if (httpOnly(cluster)) return undefined;
     const client = await clusters.get(cluster);
     const raw = await client.readLease({ namespace: key.namespace, name: key.name });
     if (raw === undefined) return undefined;
