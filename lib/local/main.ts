@@ -56,7 +56,7 @@ lease-coordinator is running locally
   heartbeat API   POST ${coordinator.url}/clusters/{cluster}/leasecandidates
   callers         ${
     clusters === undefined
-      ? 'anyone on this machine: no clusters config, so no caller check; it listens on 127.0.0.1 only (a deployed stack without callers answers 401)'
+      ? 'any, unchecked: no clusters config (open only because it listens on 127.0.0.1; deployed, 401)'
       : 'per cluster, as httpCallers in the clusters config name them'
   }
   DynamoDB Local  ${coordinator.dynamodb.endpoint}  (table ${coordinator.tableName})
