@@ -1,3 +1,4 @@
+import { HttpOnlyClusterError } from '../errors.js';
 import { type ClusterPort, KubeCluster } from '../kube/cluster.js';
 import { kubeConfigFor } from '../kube/kubeconfig.js';
 import { type ClusterConfig, type ClustersConfig, hasKubeAccess } from './config.js';
@@ -44,11 +45,11 @@ export class ClusterRegistry {
     const config = this.byName.get(name);
     if (config === undefined)
       return Promise.reject(
-        new Error(
-          this.httpOnlyNames.has(name)
-            ? `cluster "${name}" is HTTP-only: the coordinator has no Kubernetes access to it`
-            : `unknown cluster "${name}"`,
-        ),
+        this.httpOnlyNames.has(name)
+          ? new HttpOnlyClusterError(
+              `cluster "${name}" is HTTP-only: the coordinator has no Kubernetes access to it`,
+            )
+          : new Error(`unknown cluster "${name}"`),
       );
     const cached = this.clients.get(name);
     const expires = config.kubeconfig === undefined;

@@ -121,7 +121,7 @@ export async function startLocalCoordinator(
       leases: options.clusters === undefined ? ungroupedLeases : leaseResolver(options.clusters.config),
       // Open only without a clusters config: the HTTP server listens on 127.0.0.1 alone.
       callers: options.clusters === undefined ? anyCaller : configuredCallers(options.clusters.config),
-      ...(registry !== undefined && { readHolderLease: holderLeaseReader(registry, httpOnly) }),
+      ...(registry !== undefined && { readHolderLease: holderLeaseReader(registry) }),
       ...(options.clusters !== undefined && {
         holderClusterUnreachable: holderClusterPolicy(options.clusters.config),
         preemption: preemptionPolicy(options.clusters.config),

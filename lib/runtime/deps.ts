@@ -72,12 +72,11 @@ async function build(): Promise<DeployedDeps> {
   // Only HTTP-only clusters: as without clusters, nothing to watch, mirror or read in Kubernetes.
   if (!clusters.clusters.some(hasKubeAccess)) return { ...base, leases, preemption, callers };
   const registry = new ClusterRegistry(clusters, defaultFactory(process.cwd()));
-  const httpOnly = (cluster: string) => registry.httpOnly(cluster);
   return {
     ...base,
     leases,
     callers,
-    readHolderLease: holderLeaseReader(registry, httpOnly),
+    readHolderLease: holderLeaseReader(registry),
     holderClusterUnreachable: holderClusterPolicy(clusters),
     preemption,
     cluster: {
