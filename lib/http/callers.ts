@@ -20,8 +20,8 @@ export interface HttpApiDeps extends CoordinatorDeps {
 export const anyCaller: CallerCheck = () => undefined;
 
 /**
- * No caller is accepted: a deployed stack whose clusters config names no HTTP callers (or that
- * has no clusters config) answers 401 to every request and stores nothing. Closed by default.
+ * No caller is accepted: a deployed stack without a clusters config answers 401 to every request
+ * and stores nothing. Closed by default (with a config, configuredCallers admits only whom it names).
  */
 export const noCaller: CallerCheck = () => {
   throw new AuthenticationError(
