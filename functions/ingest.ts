@@ -15,6 +15,7 @@ const DEADLINE_MARGIN_MS = 3_000;
  */
 export const handler: ScheduledHandler = async (_event, context) => {
   const deps = await deployedClusterDeps();
+  if (deps === undefined) return;
   const fastPath = new DecideNow(await deployedDeps(), deps);
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(), context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS);

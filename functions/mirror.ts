@@ -2,5 +2,9 @@ import type { DynamoDBStreamHandler } from 'aws-lambda';
 import { handleMirrorBatch } from '../lib/handlers/mirror.js';
 import { deployedClusterDeps } from '../lib/runtime/deps.js';
 
-export const handler: DynamoDBStreamHandler = async (event) =>
-  handleMirrorBatch(await deployedClusterDeps(), event);
+/** Without a cluster to write into, every record is done: nothing is retried or parked. */
+export const handler: DynamoDBStreamHandler = async (event) => {
+  const deps = await deployedClusterDeps();
+  if (deps === undefined) return { batchItemFailures: [] };
+  return handleMirrorBatch(deps, event, undefined, (cluster) => deps.registry.httpOnly(cluster));
+};

@@ -67,3 +67,9 @@ export class ForbiddenError extends CoordinatorError {}
 
 /** Configuration or a command-line flag that cannot be used. */
 export class ConfigError extends CoordinatorError {}
+
+/**
+ * A cluster of the config that has no Kubernetes access (only `httpCallers`): there is no Lease of
+ * it to read or write. Not an outage: nothing waits for it to come back.
+ */
+export class HttpOnlyClusterError extends CoordinatorError {}

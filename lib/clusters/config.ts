@@ -5,6 +5,7 @@ import { namedString } from '../api/fields.js';
 import { toValidationError } from '../api/issues.js';
 import { dns1123Label, dns1123Subdomain } from '../api/names.js';
 import { ConfigError } from '../errors.js';
+import { IAM_PRINCIPAL_ARN } from './iam-principals.js';
 
 /**
  * Which clusters exist, how to reach them, and which leases are coordinated across which
@@ -44,14 +45,22 @@ const tokenAuth = z
 
 /**
  * Who may call the HTTP API for this cluster: holders of a bearer token (stored as its SHA-256, so
- * the config holds no secret) or IAM principals (with the API's IAM authorizer). A cluster with
- * neither accepts no HTTP calls once a clusters config is in use.
+ * the config holds no secret) or IAM principals, who sign their requests to the API's `/iam/`
+ * routes (docs/clusters.md). A cluster with neither accepts no HTTP calls; a deployed stack with no
+ * callers anywhere answers every request 401.
  */
 const httpCallers = z.strictObject({
   tokenSha256: z
     .array(z.string().regex(/^[0-9a-f]{64}$/, { error: 'must be the hex SHA-256 of a bearer token' }))
     .default([]),
-  iamPrincipalArns: z.array(z.string().startsWith('arn:', { error: 'must be an IAM ARN' })).default([]),
+  iamPrincipalArns: z
+    .array(
+      z.string().regex(IAM_PRINCIPAL_ARN, {
+        error:
+          'must be an IAM role or user ARN: arn:aws:iam::ACCOUNT:role/NAME or arn:aws:iam::ACCOUNT:user/NAME',
+      }),
+    )
+    .default([]),
 });
 
 /**
@@ -63,6 +72,11 @@ const preemption = z.enum(['Auto', 'PreferredHolder', 'Revoke', 'Never'], {
   error: 'must be Auto, PreferredHolder, Revoke or Never',
 });
 
+/**
+ * A cluster is reached through exactly one of kubeconfig, eks or token, or not at all: an
+ * HTTP-only cluster (only `httpCallers`) names a set of candidates that heartbeat over HTTP and
+ * read their Lease from our API. Ingest, the mirror and the sweep leave such a cluster alone.
+ */
 const cluster = z
   .strictObject({
     name: namedString(dns1123Label, 'a cluster name'),
@@ -73,9 +87,20 @@ const cluster = z
     eks: eksAuth.optional(),
     token: tokenAuth.optional(),
   })
-  .refine((c) => [c.kubeconfig, c.eks, c.token].filter((a) => a !== undefined).length === 1, {
-    error: 'set exactly one of kubeconfig, eks or token',
+  .refine((c) => kubeAccessCount(c) <= 1, { error: 'set at most one of kubeconfig, eks or token' })
+  .refine((c) => kubeAccessCount(c) === 1 || c.httpCallers !== undefined, {
+    error:
+      'set one of kubeconfig, eks or token, or httpCallers alone for a cluster whose candidates reach the coordinator only over HTTP',
   });
+
+function kubeAccessCount(c: { kubeconfig?: unknown; eks?: unknown; token?: unknown }): number {
+  return [c.kubeconfig, c.eks, c.token].filter((a) => a !== undefined).length;
+}
+
+/** Whether the coordinator reads and writes this cluster's Kubernetes API (false: HTTP-only). */
+export function hasKubeAccess(c: ClusterConfig): boolean {
+  return kubeAccessCount(c) === 1;
+}
 
 const leaseGroup = z.strictObject({
   namespace: namedString(dns1123Label, 'the Lease namespace'),
@@ -102,6 +127,7 @@ const configSchema = z
   })
   .superRefine((config, ctx) => {
     const names = new Set<string>();
+    const httpOnly = new Set(config.clusters.filter((c) => !hasKubeAccess(c)).map((c) => c.name));
     config.clusters.forEach((c, i) => {
       if (names.has(c.name))
         ctx.addIssue({
@@ -119,6 +145,13 @@ const configSchema = z
             code: 'custom',
             path: ['leaseGroups', i, 'clusters', j],
             message: `unknown cluster "${name}"`,
+          });
+        }
+        if (httpOnly.has(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['leaseGroups', i, 'clusters', j],
+            message: `cluster "${name}" is HTTP-only (no kubeconfig, eks or token): a lease group's Lease is written into each of its clusters`,
           });
         }
         const lease = `${name}/${group.namespace}/${group.name}`;

@@ -1,25 +1,33 @@
+import { HttpOnlyClusterError } from '../errors.js';
 import { type ClusterPort, KubeCluster } from '../kube/cluster.js';
 import { kubeConfigFor } from '../kube/kubeconfig.js';
-import type { ClusterConfig, ClustersConfig } from './config.js';
+import { type ClusterConfig, type ClustersConfig, hasKubeAccess } from './config.js';
 
 /** Bearer tokens from EKS, Secrets Manager or SSM are re-read this often (EKS tokens live 15 min). */
 const TOKEN_CLIENT_MAX_AGE_MS = 10 * 60_000;
 
 export type ClusterFactory = (cluster: ClusterConfig) => Promise<ClusterPort>;
 
-/** The registered clusters' clients, built on first use and kept while their credentials are fresh. */
+/**
+ * The registered clusters' clients, built on first use and kept while their credentials are fresh.
+ * Only clusters the coordinator can reach over Kubernetes are registered: an HTTP-only cluster of
+ * the config (only `httpCallers`) has no client, is not watched, and has no Lease to write.
+ */
 export class ClusterRegistry {
   private readonly clients = new Map<string, { client: Promise<ClusterPort>; builtAt: number }>();
   private readonly byName: Map<string, ClusterConfig>;
+  private readonly httpOnlyNames: ReadonlySet<string>;
 
   constructor(
     config: ClustersConfig,
     private readonly factory: ClusterFactory = defaultFactory(process.cwd()),
     private readonly now: () => number = Date.now,
   ) {
-    this.byName = new Map(config.clusters.map((c) => [c.name, c]));
+    this.byName = new Map(config.clusters.filter(hasKubeAccess).map((c) => [c.name, c]));
+    this.httpOnlyNames = new Set(config.clusters.filter((c) => !hasKubeAccess(c)).map((c) => c.name));
   }
 
+  /** The clusters reached over Kubernetes: the ones ingest watches. */
   names(): string[] {
     return [...this.byName.keys()];
   }
@@ -28,9 +36,21 @@ export class ClusterRegistry {
     return this.byName.has(name);
   }
 
+  /** An HTTP-only cluster of the config: there is nothing of it to read or write in Kubernetes. */
+  httpOnly(name: string): boolean {
+    return this.httpOnlyNames.has(name);
+  }
+
   get(name: string): Promise<ClusterPort> {
     const config = this.byName.get(name);
-    if (config === undefined) return Promise.reject(new Error(`unknown cluster "${name}"`));
+    if (config === undefined)
+      return Promise.reject(
+        this.httpOnlyNames.has(name)
+          ? new HttpOnlyClusterError(
+              `cluster "${name}" is HTTP-only: the coordinator has no Kubernetes access to it`,
+            )
+          : new Error(`unknown cluster "${name}"`),
+      );
     const cached = this.clients.get(name);
     const expires = config.kubeconfig === undefined;
     if (cached !== undefined && (!expires || this.now() - cached.builtAt < TOKEN_CLIENT_MAX_AGE_MS)) {

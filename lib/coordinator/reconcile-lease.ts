@@ -1,5 +1,4 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { ElectionStep, LeaseRecord } from '../election/types.js';
@@ -34,8 +33,6 @@ export interface CoordinatorDeps {
   readonly holderClusterUnreachable?: (key: LeaseKey) => HolderClusterUnreachable;
   /** How a live holder is asked to yield (Auto when unset; Never: it is not). */
   readonly preemption?: PreemptionPolicy;
-  /** Who may call the HTTP API for which cluster. */
-  readonly callers?: (cluster: string, request: APIGatewayProxyEventV2) => void;
 }
 
 /** A lost compare-and-set means someone else decided first: read again and decide again. */

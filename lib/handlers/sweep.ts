@@ -1,7 +1,9 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { needsLook } from '../coordinator/lease-triage.js';
 import type { LeaseKey, LeaseState } from '../coordinator/ports.js';
 import { type CoordinatorDeps, reconcileLease } from '../coordinator/reconcile-lease.js';
+import type { Millis } from '../election/types.js';
 
 /** Stop starting reconciles this long before the Lambda deadline, so none is cut off half-way. */
 const DEADLINE_MARGIN_MS = 5_000;
@@ -55,4 +57,33 @@ export async function handleSweep(
     }
   }
   return result(false);
+}
+
+/** A lock that at most one holder has at a time (lib/store/table-lock.ts). */
+export interface SweepLock {
+  acquire(owner: string, now: Millis, heldUntil: Millis): Promise<boolean>;
+  release(owner: string): Promise<void>;
+}
+
+/**
+ * One sweep at a time: a tick that finds the last sweep still running is dropped (undefined),
+ * not queued, and the next minute sweeps again. Overlapping sweeps would only repeat each
+ * other's work, doubling the scan. The lock lapses at `until` (the holder's deadline) should the
+ * holder die without letting go.
+ */
+export async function sweepAlone<T>(
+  lock: SweepLock,
+  hold: { readonly owner: string; readonly now: Millis; readonly until: Millis },
+  logger: Pick<Logger, 'info'>,
+  sweep: () => Promise<T>,
+): Promise<T | undefined> {
+  if (!(await lock.acquire(hold.owner, hold.now, hold.until))) {
+    logger.info('another sweep is still running; this tick is dropped');
+    return undefined;
+  }
+  try {
+    return await sweep();
+  } finally {
+    await lock.release(hold.owner);
+  }
 }

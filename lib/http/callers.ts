@@ -1,17 +1,41 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayEventRequestContextIAMAuthorizer, APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { ClustersConfig } from '../clusters/config.js';
+import { callerPrincipal, configuredPrincipal } from '../clusters/iam-principals.js';
+import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
 import { AuthenticationError, ForbiddenError } from '../errors.js';
 
 /** Throws unless the caller may act for `cluster`. */
 export type CallerCheck = (cluster: string, event: APIGatewayProxyEventV2) => void;
 
-/** With no clusters config (local use, HTTP-only demos) every caller is accepted. */
+/** What the HTTP API needs: the coordinator, and a caller check it must be given (no default). */
+export interface HttpApiDeps extends CoordinatorDeps {
+  readonly callers: CallerCheck;
+}
+
+/**
+ * Every caller is accepted. Only for `npm start` without a clusters config, whose HTTP server
+ * listens on 127.0.0.1 alone (lib/local/http-server.ts): nobody off this machine can reach it.
+ */
 export const anyCaller: CallerCheck = () => undefined;
+
+/**
+ * No caller is accepted: a deployed stack without a clusters config answers 401 to every request
+ * and stores nothing. Closed by default (with a config, configuredCallers admits only whom it names).
+ */
+export const noCaller: CallerCheck = () => {
+  throw new AuthenticationError(
+    'this deployment has no HTTP callers configured (httpCallers in the clusters config, docs/deploy.md)',
+  );
+};
 
 /**
  * Callers of the HTTP API, per cluster, from the clusters config: a cluster can write only its
  * own candidates and renew only its own Leases.
+ *
+ * The route decides which credential counts: on the `/iam/` routes API Gateway has verified a
+ * SigV4 signature and puts the signer in `requestContext.authorizer.iam`; on the others only an
+ * `Authorization: Bearer` token is looked at (docs/clusters.md, "HTTP callers").
  */
 export function configuredCallers(config: Pick<ClustersConfig, 'clusters'>): CallerCheck {
   const rules = new Map(
@@ -19,24 +43,36 @@ export function configuredCallers(config: Pick<ClustersConfig, 'clusters'>): Cal
       c.name,
       {
         hashes: (c.httpCallers?.tokenSha256 ?? []).map((h) => Buffer.from(h, 'hex')),
-        arns: new Set(c.httpCallers?.iamPrincipalArns ?? []),
+        principals: new Set((c.httpCallers?.iamPrincipalArns ?? []).map(configuredPrincipal)),
       },
     ]),
   );
   return (cluster, event) => {
-    const arn = (event.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer?.iam
-      ?.userArn;
-    const bearer = /^Bearer (.+)$/i.exec(event.headers?.authorization ?? '')?.[1];
-    if (arn === undefined && bearer === undefined) {
+    const signer = iamSigner(event);
+    const bearer = signer === undefined ? bearerToken(event) : undefined;
+    if (signer === undefined && bearer === undefined) {
       throw new AuthenticationError('an Authorization: Bearer token (or an IAM-signed request) is required');
     }
     const rule = rules.get(cluster);
     const hash = bearer === undefined ? undefined : createHash('sha256').update(bearer).digest();
     const allowed =
       rule !== undefined &&
-      ((arn !== undefined && rule.arns.has(arn)) ||
+      ((signer !== undefined && rule.principals.has(callerPrincipal(signer))) ||
         (hash !== undefined &&
           rule.hashes.some((h) => h.length === hash.length && timingSafeEqual(h, hash))));
     if (!allowed) throw new ForbiddenError(`the credential does not allow writing for cluster "${cluster}"`);
   };
+}
+
+/** The ARN API Gateway's IAM authorizer verified, when the route has that authorizer. */
+function iamSigner(event: APIGatewayProxyEventV2): string | undefined {
+  const context = event.requestContext as {
+    authorizer?: Partial<APIGatewayEventRequestContextIAMAuthorizer>;
+  };
+  const arn = context.authorizer?.iam?.userArn;
+  return typeof arn === 'string' && arn !== '' ? arn : undefined;
+}
+
+function bearerToken(event: APIGatewayProxyEventV2): string | undefined {
+  return /^Bearer (.+)$/i.exec(event.headers?.authorization ?? '')?.[1];
 }

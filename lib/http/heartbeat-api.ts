@@ -12,6 +12,7 @@ import {
   ValidationError,
 } from '../errors.js';
 import { readJsonBody } from './body.js';
+import type { HttpApiDeps } from './callers.js';
 import { toLeaseCandidateObject } from './candidate-response.js';
 
 type Response = APIGatewayProxyStructuredResultV2;
@@ -21,16 +22,13 @@ type Response = APIGatewayProxyStructuredResultV2;
  * Answers 201 (first heartbeat) or 200 with the stored candidate, whose spec.pingTime tells the
  * caller when the coordinator last asked it to renew; 400/409/413 store nothing.
  */
-export async function handleHeartbeat(
-  deps: CoordinatorDeps,
-  event: APIGatewayProxyEventV2,
-): Promise<Response> {
+export async function handleHeartbeat(deps: HttpApiDeps, event: APIGatewayProxyEventV2): Promise<Response> {
   try {
     const cluster = event.pathParameters?.cluster ?? '';
     const clusterProblem = dns1123Label(cluster);
     if (clusterProblem !== undefined)
       throw new ValidationError([{ path: 'path.cluster', message: clusterProblem }]);
-    deps.callers?.(cluster, event);
+    deps.callers(cluster, event);
     const candidate = parseLeaseCandidate(readJsonBody(event));
     if (candidate.renewTime === undefined) {
       throw new ValidationError([

@@ -4,9 +4,9 @@ import { parseOrThrow } from '../api/issues.js';
 import { toLeaseObject } from '../api/lease.js';
 import { candidateName, dns1123Label, dns1123Subdomain, type NameRule } from '../api/names.js';
 import type { LeaseKey, LeaseResolver } from '../coordinator/ports.js';
-import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
 import { ConflictError, type FieldIssue, ValidationError } from '../errors.js';
 import { readJsonBody } from './body.js';
+import type { HttpApiDeps } from './callers.js';
 import { errorResponse, json } from './heartbeat-api.js';
 
 type Response = APIGatewayProxyStructuredResultV2;
@@ -48,13 +48,10 @@ function leaseKeyFrom(
 }
 
 /** GET /clusters/{cluster}/namespaces/{namespace}/leases/{name}: the Lease as the coordinator decided it. */
-export async function handleGetLease(
-  deps: CoordinatorDeps,
-  event: APIGatewayProxyEventV2,
-): Promise<Response> {
+export async function handleGetLease(deps: HttpApiDeps, event: APIGatewayProxyEventV2): Promise<Response> {
   try {
     const { key, cluster } = leaseKeyFrom(event, deps.leases);
-    deps.callers?.(cluster, event);
+    deps.callers(cluster, event);
     const { lease } = await deps.store.loadLease(key);
     if (lease === undefined)
       return json(404, {
@@ -76,10 +73,10 @@ export async function handleGetLease(
  * candidates that reach us over HTTP only. DELETE releases it. The answer is the Lease, whose
  * preferredHolder tells the holder to yield. Only the recorded holder may renew or release (409).
  */
-export async function handleHolder(deps: CoordinatorDeps, event: APIGatewayProxyEventV2): Promise<Response> {
+export async function handleHolder(deps: HttpApiDeps, event: APIGatewayProxyEventV2): Promise<Response> {
   try {
     const { key, identity, cluster } = leaseKeyFrom(event, deps.leases);
-    deps.callers?.(cluster, event);
+    deps.callers(cluster, event);
     const holder = identity ?? '';
     const releasing = event.requestContext.http.method === 'DELETE';
     const leaseDurationSeconds = releasing

@@ -12,7 +12,7 @@ import { handleStreamBatch } from '../handlers/elect.js';
 import { handleMirrorBatch } from '../handlers/mirror.js';
 import { handleSweep, type SweepResult } from '../handlers/sweep.js';
 import { handleTimerBatch } from '../handlers/timer.js';
-import { configuredCallers } from '../http/callers.js';
+import { anyCaller, configuredCallers, type HttpApiDeps } from '../http/callers.js';
 import { handleHeartbeat } from '../http/heartbeat-api.js';
 import { handleGetLease, handleHolder } from '../http/lease-api.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
@@ -100,7 +100,8 @@ export async function startLocalCoordinator(
       options.clusters === undefined
         ? undefined
         : new ClusterRegistry(options.clusters.config, defaultFactory(options.clusters.configDir));
-    let deps: CoordinatorDeps;
+    const httpOnly = (cluster: string) => registry?.httpOnly(cluster) ?? false;
+    let deps: HttpApiDeps;
     let mirrorDeps: MirrorDeps;
     const timers = new LocalTimerQueue(
       (event) =>
@@ -118,7 +119,8 @@ export async function startLocalCoordinator(
       clock: options.clock ?? Date.now,
       logger,
       leases: options.clusters === undefined ? ungroupedLeases : leaseResolver(options.clusters.config),
-      ...(options.clusters !== undefined && { callers: configuredCallers(options.clusters.config) }),
+      // Open only without a clusters config: the HTTP server listens on 127.0.0.1 alone.
+      callers: options.clusters === undefined ? anyCaller : configuredCallers(options.clusters.config),
       ...(registry !== undefined && { readHolderLease: holderLeaseReader(registry) }),
       ...(options.clusters !== undefined && {
         holderClusterUnreachable: holderClusterPolicy(options.clusters.config),
@@ -152,7 +154,7 @@ export async function startLocalCoordinator(
       streamArn,
       filters: FILTERS.mirror,
       handler: wrap('mirror', (event) =>
-        invoke('mirror', () => handleMirrorBatch(mirrorDeps, event, options.onMirror)),
+        invoke('mirror', () => handleMirrorBatch(mirrorDeps, event, options.onMirror, httpOnly)),
       ),
       onError: reportError,
     });
@@ -163,7 +165,7 @@ export async function startLocalCoordinator(
         handleSweep(
           deps,
           undefined,
-          registry === undefined ? undefined : clusterSweepPass(mirrorDeps, deps.clock),
+          registry === undefined ? undefined : clusterSweepPass(mirrorDeps, deps.clock, httpOnly),
         ),
       );
     const ingest = new AbortController();
@@ -220,7 +222,7 @@ export async function startLocalCoordinator(
       }
       const every = options.sweepEveryMs ?? SWEEP_PERIOD_MS;
       if (every > 0) {
-        // As deployed (reserved concurrency 1, no retries): a tick while a sweep runs is dropped.
+        // As deployed (the sweep lock, no retries): a tick while a sweep runs is dropped.
         let sweeping = false;
         const schedule = setInterval(() => {
           if (sweeping) return;

@@ -54,6 +54,11 @@ const coordinator = await startLocalCoordinator({
 console.log(`
 lease-coordinator is running locally
   heartbeat API   POST ${coordinator.url}/clusters/{cluster}/leasecandidates
+  callers         ${
+    clusters === undefined
+      ? 'any, unchecked: no clusters config (open only because it listens on 127.0.0.1; deployed, 401)'
+      : 'per cluster, as httpCallers in the clusters config name them'
+  }
   DynamoDB Local  ${coordinator.dynamodb.endpoint}  (table ${coordinator.tableName})
   elect           stream runner, polling every 250 ms with the deployed filters
   requeue         lease deadlines on in-process timers

@@ -3,14 +3,15 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { parse as parseYaml } from 'yaml';
-import { type ClustersConfig, parseClustersConfig } from '../clusters/config.js';
+import { type ClustersConfig, hasKubeAccess, parseClustersConfig } from '../clusters/config.js';
 import { holderClusterPolicy, leaseResolver, preemptionPolicy } from '../clusters/lease-groups.js';
 import { ClusterRegistry, defaultFactory } from '../clusters/registry.js';
 import { ungroupedLeases } from '../coordinator/ports.js';
 import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
 import { ConfigError } from '../errors.js';
-import { configuredCallers } from '../http/callers.js';
+import { type CallerCheck, configuredCallers, noCaller } from '../http/callers.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
+import { TableLock } from '../store/table-lock.js';
 import { holderLeaseReader } from '../sync/holder-lease-reader.js';
 import type { IngestDeps } from '../sync/ingest.js';
 import { loadConfig } from './config.js';
@@ -19,7 +20,14 @@ import { SqsTimerQueue } from './sqs-timer-queue.js';
 export const logger = new Logger({ serviceName: 'lease-coordinator' });
 
 export interface DeployedDeps extends CoordinatorDeps {
-  /** Present when CLUSTERS_CONFIG_PARAMETER names a clusters config. */
+  /**
+   * Who may call the HTTP API: the clusters config's `httpCallers`, and nobody without them (every
+   * request 401). Never open: a deployed API is on the internet.
+   */
+  readonly callers: CallerCheck;
+  /** Keeps one sweep running at a time (see TableLock). */
+  readonly sweepLock: TableLock;
+  /** Present when the clusters config names a cluster reached over Kubernetes. */
   readonly cluster?: IngestDeps & { readonly registry: ClusterRegistry; readonly config: ClustersConfig };
 }
 
@@ -51,19 +59,26 @@ async function build(): Promise<DeployedDeps> {
     timers: new SqsTimerQueue(new SQSClient({ region: config.AWS_REGION }), config.TIMER_QUEUE_URL),
     clock: Date.now,
     logger,
+    sweepLock: new TableLock(dynamodb, config.TABLE_NAME, 'sweep'),
   };
-  if (config.CLUSTERS_CONFIG_PARAMETER === undefined) return { ...base, leases: ungroupedLeases };
+  if (config.CLUSTERS_CONFIG_PARAMETER === undefined) {
+    logger.info('no clusters config (CLUSTERS_CONFIG_PARAMETER): the HTTP API answers every request 401');
+    return { ...base, leases: ungroupedLeases, callers: noCaller };
+  }
   const clusters = await loadClustersConfig(config.CLUSTERS_CONFIG_PARAMETER, config.AWS_REGION);
   const leases = leaseResolver(clusters);
   const preemption = preemptionPolicy(clusters);
+  const callers = configuredCallers(clusters);
+  // Only HTTP-only clusters: as without clusters, nothing to watch, mirror or read in Kubernetes.
+  if (!clusters.clusters.some(hasKubeAccess)) return { ...base, leases, preemption, callers };
   const registry = new ClusterRegistry(clusters, defaultFactory(process.cwd()));
   return {
     ...base,
     leases,
+    callers,
     readHolderLease: holderLeaseReader(registry),
     holderClusterUnreachable: holderClusterPolicy(clusters),
     preemption,
-    callers: configuredCallers(clusters),
     cluster: {
       store,
       clusters: registry,
@@ -91,11 +106,20 @@ async function loadClustersConfig(parameter: string, region: string): Promise<Cl
   }
 }
 
-/** For the cluster functions (ingest, mirror): fails clearly when no clusters are configured. */
-export async function deployedClusterDeps(): Promise<NonNullable<DeployedDeps['cluster']>> {
+let toldNoClusters = false;
+
+/**
+ * For the cluster functions (ingest, mirror): their deps, or undefined when no cluster is reached
+ * over Kubernetes (no clusters config, or only HTTP-only clusters). They then do nothing: the
+ * config is an SSM parameter read at cold start, so the functions are deployed either way, and
+ * a call that threw would be retried and parked in the failure queue over and over. Said once
+ * per container.
+ */
+export async function deployedClusterDeps(): Promise<DeployedDeps['cluster']> {
   const deps = await deployedDeps();
-  if (deps.cluster === undefined) {
-    throw new ConfigError('invalid environment: CLUSTERS_CONFIG_PARAMETER: required by ingest and mirror');
+  if (deps.cluster === undefined && !toldNoClusters) {
+    toldNoClusters = true;
+    deps.logger.info('no cluster with Kubernetes access is configured: nothing to watch or mirror');
   }
   return deps.cluster;
 }

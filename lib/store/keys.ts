@@ -8,13 +8,22 @@ import type { LeaseKey } from '../coordinator/ports.js';
  *   sk = LEASE                       the coordinator's record of the Lease, with term and version
  *   sk = CANDIDATE#<cluster>#<name>  one item per LeaseCandidate
  *   sk = TIMER                       when the lease is next due for a look (timer dedup)
+ *
+ *   pk = LOCK#<name>, sk = LOCK       a lock (one sweep at a time): not a lease, which scans skip and
+ *                                    no stream filter passes (infra/stream-filters.json)
  */
 export const LEASE_SK = 'LEASE';
 export const TIMER_SK = 'TIMER';
 export const CANDIDATE_SK_PREFIX = 'CANDIDATE#';
+export const LEASE_PK_PREFIX = 'LEASE#';
+export const LOCK_SK = 'LOCK';
+
+export function lockPartitionKey(name: string): string {
+  return `LOCK#${name}`;
+}
 
 export function partitionKey(key: LeaseKey): string {
-  return `LEASE#${key.scope}/${key.namespace}/${key.name}`;
+  return `${LEASE_PK_PREFIX}${key.scope}/${key.namespace}/${key.name}`;
 }
 
 export function candidateSortKey(cluster: string, name: string): string {

@@ -1,12 +1,13 @@
 import type { ScannedLease } from '../coordinator/ports.js';
 import { leaseStateFromItems } from './items.js';
-import { leaseKeyFromPartition } from './keys.js';
+import { LEASE_PK_PREFIX, leaseKeyFromPartition } from './keys.js';
 
 /**
  * Turns a table scan's items into one entry per lease partition. A Scan returns a partition's
  * items together, in sort-key order, even across page boundaries, so a run of equal `pk`s is the
  * whole partition. Should a partition ever show up again after another one, it is yielded again
  * without a state, which tells the sweep to read it whole rather than judge it from a fragment.
+ * Items that are not a lease's (the sweep's lock) are passed over.
  */
 export async function* groupByPartition(
   items: AsyncIterable<Record<string, unknown>>,
@@ -23,6 +24,7 @@ export async function* groupByPartition(
   };
   for await (const item of items) {
     const itemPk = String(item.pk);
+    if (!itemPk.startsWith(LEASE_PK_PREFIX)) continue;
     if (itemPk !== pk) {
       const entry = flush();
       if (entry !== undefined) yield entry;

@@ -23,7 +23,12 @@ export type ClusterPass = (key: LeaseKey, scanned?: LeaseState) => Promise<void>
  * cannot be listed is left out (a write to it would fail the same way); ingest's relist finds its
  * drift when it is back.
  */
-export function clusterSweepPass(deps: MirrorDeps, clock: Clock): ClusterPass {
+export function clusterSweepPass(
+  deps: MirrorDeps,
+  clock: Clock,
+  /** HTTP-only clusters of the config: nothing to list, collect or repair there. */
+  httpOnly: (cluster: string) => boolean = () => false,
+): ClusterPass {
   const listed = new Map<string, Promise<Map<string, RawObject> | undefined>>();
   const leasesOf = (cluster: string) => {
     let leases = listed.get(cluster);
@@ -60,6 +65,7 @@ export function clusterSweepPass(deps: MirrorDeps, clock: Clock): ClusterPass {
     return false;
   };
   return async (key, scanned) => {
+    if (clustersOf(key).every(httpOnly)) return;
     await collectExpiredCandidates(deps, key, clock(), scanned);
     if (scanned === undefined || (await differs(key, scanned))) await mirrorLease(deps, key);
   };

@@ -1,13 +1,24 @@
 import { parseLease, REVOKED_HOLDER } from '../api/lease.js';
 import type { HolderLeaseReader } from '../coordinator/ports.js';
-import { CoordinatorError } from '../errors.js';
+import { CoordinatorError, HttpOnlyClusterError } from '../errors.js';
 import { viewOf } from './desired-lease.js';
 import type { ClusterSource } from './mirror.js';
 
-/** HolderLeaseReader over the registered clusters: one GET of the Lease in the named cluster. */
+/**
+ * HolderLeaseReader over the registered clusters: one GET of the Lease in the named cluster. An
+ * HTTP-only cluster has no Lease: its candidates read theirs from our API, so there is nothing
+ * there to confirm or adopt (not an unreachable cluster, which would hold a takeover up). The
+ * registry says so with HttpOnlyClusterError, through any wrapper (DecisionReads) around it.
+ */
 export function holderLeaseReader(clusters: ClusterSource): HolderLeaseReader {
   return async (cluster, key) => {
-    const client = await clusters.get(cluster);
+    let client: Awaited<ReturnType<ClusterSource['get']>>;
+    try {
+      client = await clusters.get(cluster);
+    } catch (error) {
+      if (error instanceof HttpOnlyClusterError) return undefined;
+      throw error;
+    }
     const raw = await client.readLease({ namespace: key.namespace, name: key.name });
     if (raw === undefined) return undefined;
     let record: ReturnType<typeof parseLease>['record'];

@@ -1,12 +1,19 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../../lib/local/dynamodb-local.js';
+import { createTable } from '../../lib/local/table.js';
 import { ensureCfnLint } from '../../scripts/ensure-cfn-lint.mjs';
+import { candidate } from '../helpers/local-stack.js';
+import { serveSsmParameters } from '../helpers/ssm-parameters.js';
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
 
 const FUNCTIONS = ['heartbeat', 'leases', 'elect', 'requeue', 'sweep', 'ingest', 'mirror'];
@@ -32,7 +39,7 @@ describe('serverless package (integration: osls offline, no credentials, cfn-lin
   let resources: [string, Resource][];
 
   beforeAll(async () => {
-    await run('npx', ['serverless', 'package', '--stage', 'ci', '--package', out], {
+    await execFileAsync('npx', ['serverless', 'package', '--stage', 'ci', '--package', out], {
       cwd: root,
       env: credentialFreeEnv(mkdtempSync(join(tmpdir(), 'lease-coordinator-home-'))),
     });
@@ -118,17 +125,193 @@ describe('serverless package (integration: osls offline, no credentials, cfn-lin
     expect(rules.filter((r) => r === 'rate(1 minute)')).toHaveLength(2);
   });
 
-  it('runs one sweep at a time, dropping a tick that finds one running', () => {
-    const sweep = ofType('AWS::Lambda::Function').find(([name]) => name.startsWith('Sweep'))?.[1];
-    expect(sweep?.Properties.ReservedConcurrentExecutions).toBe(1);
+  it('runs one sweep at a time, dropping a tick that finds one running, with no reserved concurrency', () => {
+    // Reserved concurrency is refused on accounts whose concurrency quota is 10; a lock item does it.
+    for (const [name, fn] of ofType('AWS::Lambda::Function')) {
+      expect(fn.Properties.ReservedConcurrentExecutions, name).toBeUndefined();
+    }
     const config = ofType('AWS::Lambda::EventInvokeConfig').find(([name]) => name.startsWith('Sweep'))?.[1];
     expect(config?.Properties).toMatchObject({ MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 });
+  });
+
+  it('gives every HTTP route a twin under /iam/ with the IAM authorizer, and the plain routes none', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => ({
+      key: String(r.Properties.RouteKey),
+      auth: r.Properties.AuthorizationType ?? 'NONE',
+    }));
+    const plain = routes.filter((r) => !r.key.includes(' /iam/'));
+    const iam = routes.filter((r) => r.key.includes(' /iam/'));
+    expect(plain.map((r) => r.key).sort()).toEqual([
+      'DELETE /clusters/{cluster}/namespaces/{namespace}/leases/{name}/holder/{identity}',
+      'GET /clusters/{cluster}/namespaces/{namespace}/leases/{name}',
+      'POST /clusters/{cluster}/leasecandidates',
+      'PUT /clusters/{cluster}/namespaces/{namespace}/leases/{name}/holder/{identity}',
+    ]);
+    expect(plain.every((r) => r.auth === 'NONE')).toBe(true);
+    expect(iam.map((r) => r.key.replace(' /iam/', ' /')).sort()).toEqual(plain.map((r) => r.key).sort());
+    expect(iam.every((r) => r.auth === 'AWS_IAM')).toBe(true);
+  });
+
+  describe('the packaged heartbeat and leases bundles (HTTP API v2.0 events, DynamoDB Local, offline)', () => {
+    const TABLE = 'lease-coordinator-ci';
+    const PARAMETER = '/lease-coordinator/clusters';
+    const TOKEN = 'alpha-secret-token';
+    const ACCOUNT = '111122223333';
+    const ROLE_SESSION = `arn:aws:sts::${ACCOUNT}:assumed-role/scheduler-candidates/i-0abc123`;
+    const STRANGER_SESSION = `arn:aws:sts::444455556666:assumed-role/scheduler-candidates/i-0abc123`;
+    const CLUSTERS_CONFIG = [
+      'clusters:',
+      '  - name: alpha',
+      '    httpCallers:',
+      `      tokenSha256: [${createHash('sha256').update(TOKEN).digest('hex')}]`,
+      `      iamPrincipalArns: ["arn:aws:iam::${ACCOUNT}:role/platform/scheduler-candidates"]`,
+      '  - name: beta',
+      '    httpCallers:',
+      `      tokenSha256: [${createHash('sha256').update('beta-token').digest('hex')}]`,
+    ].join('\n');
+    const LEASE = '/clusters/alpha/namespaces/kube-system/leases/kube-scheduler';
+    const LEASE_ROUTE = '/clusters/{cluster}/namespaces/{namespace}/leases/{name}';
+    const run = join(out, 'run');
+    let dynamodb: DynamoDbLocal;
+    let ssm: Awaited<ReturnType<typeof serveSsmParameters>>;
+
+    beforeAll(async () => {
+      mkdirSync(run);
+      // The Lambda runtime provides the AWS SDK beside the bundle; here, this checkout's node_modules.
+      symlinkSync(join(root, 'node_modules'), join(run, 'node_modules'));
+      for (const fn of ['heartbeat', 'leases']) {
+        await execFileAsync('python3', ['-m', 'zipfile', '-e', join(out, `${fn}.zip`), join(run, fn)]);
+      }
+      [dynamodb, ssm] = await Promise.all([
+        startDynamoDbLocal(),
+        serveSsmParameters({ [PARAMETER]: CLUSTERS_CONFIG }),
+      ]);
+      await createTable(dynamodb.client, TABLE);
+    }, 120_000);
+    afterAll(async () => {
+      await Promise.all([dynamodb?.stop(), ssm?.close()]);
+    });
+
+    /** One cold container of a packaged function, given these events one after another. */
+    async function invoke(
+      fn: 'heartbeat' | 'leases',
+      clustersConfig: string | undefined,
+      events: APIGatewayProxyEventV2[],
+    ): Promise<APIGatewayProxyStructuredResultV2[]> {
+      const dir = mkdtempSync(join(run, 'invoke-'));
+      writeFileSync(join(dir, 'events.json'), JSON.stringify(events));
+      await execFileAsync(
+        process.execPath,
+        [
+          join(root, 'test/helpers/invoke-bundle.mjs'),
+          join(run, fn, 'functions', `${fn}.mjs`),
+          join(dir, 'events.json'),
+          join(dir, 'results.json'),
+        ],
+        {
+          env: {
+            PATH: process.env.PATH,
+            // As serverless.yml sets them; the parameter is "" when deployed without one.
+            TABLE_NAME: TABLE,
+            TIMER_QUEUE_URL: `https://sqs.us-east-1.amazonaws.com/${ACCOUNT}/timers`,
+            CLUSTERS_CONFIG_PARAMETER: clustersConfig ?? '',
+            POWERTOOLS_LOG_LEVEL: 'WARN',
+            AWS_REGION: 'us-east-1',
+            AWS_ACCESS_KEY_ID: 'offline',
+            AWS_SECRET_ACCESS_KEY: 'offline',
+            DYNAMODB_ENDPOINT: dynamodb.endpoint,
+            AWS_ENDPOINT_URL_SSM: ssm.url,
+          },
+        },
+      );
+      const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as {
+        result?: APIGatewayProxyStructuredResultV2;
+        error?: string;
+      }[];
+      return results.map((r) => {
+        if (r.result === undefined) throw new Error(`${fn} threw: ${r.error}`);
+        return r.result;
+      });
+    }
+
+    const tableItems = async () =>
+      (await dynamodb.client.send(new ScanCommand({ TableName: TABLE, ConsistentRead: true }))).Items ?? [];
+
+    it('without callers configured (the README deploy command) answers every request 401 and stores nothing', async () => {
+      const credentials = [{}, { token: TOKEN }, { signer: ROLE_SESSION }];
+      const heartbeats = credentials.map((c) => heartbeat('sched-a', c));
+      const leaseCalls = credentials.flatMap((c) => [
+        httpEvent('GET', LEASE, LEASE_ROUTE, c),
+        httpEvent('PUT', `${LEASE}/holder/sched-a`, `${LEASE_ROUTE}/holder/{identity}`, c, {
+          leaseDurationSeconds: 15,
+        }),
+        httpEvent('DELETE', `${LEASE}/holder/sched-a`, `${LEASE_ROUTE}/holder/{identity}`, c),
+      ]);
+      const answers = [
+        ...(await invoke('heartbeat', undefined, heartbeats)),
+        ...(await invoke('leases', undefined, leaseCalls)),
+      ];
+      expect(answers.map((a) => a.statusCode)).toEqual(answers.map(() => 401));
+      expect(await tableItems()).toEqual([]);
+    });
+
+    it('with callers configured: 401 without a credential, 403 for a wrong token or signer, nothing stored; the right token and a session of the listed role are served', async () => {
+      const rejected = await invoke('heartbeat', PARAMETER, [
+        heartbeat('sched-a', {}),
+        heartbeat('sched-a', { token: 'not-the-token' }),
+        heartbeat('sched-a', { signer: STRANGER_SESSION }),
+        heartbeat('sched-a', { signer: `arn:aws:iam::${ACCOUNT}:role/platform/scheduler-candidates` }),
+        heartbeat('sched-a', { token: 'beta-token' }),
+      ]);
+      expect(rejected.map((a) => a.statusCode)).toEqual([401, 403, 403, 403, 403]);
+      expect(await tableItems()).toEqual([]);
+      const accepted = await invoke('heartbeat', PARAMETER, [
+        heartbeat('sched-a', { token: TOKEN }),
+        heartbeat('sched-b', { signer: ROLE_SESSION }),
+      ]);
+      expect(accepted.map((a) => a.statusCode)).toEqual([201, 201]);
+      const stored = (await tableItems()).map((item) => item.sk?.S).sort();
+      expect(stored).toEqual(['CANDIDATE#alpha#sched-a', 'CANDIDATE#alpha#sched-b']);
+
+      const leases = await invoke('leases', PARAMETER, [
+        httpEvent(
+          'PUT',
+          `${LEASE}/holder/sched-a`,
+          `${LEASE_ROUTE}/holder/{identity}`,
+          {},
+          {
+            leaseDurationSeconds: 15,
+          },
+        ),
+        httpEvent('DELETE', `${LEASE}/holder/sched-a`, `${LEASE_ROUTE}/holder/{identity}`, {
+          signer: STRANGER_SESSION,
+        }),
+        // No decision yet (nothing runs elect here): a served read answers 404.
+        httpEvent('GET', LEASE, LEASE_ROUTE, { signer: ROLE_SESSION }),
+        httpEvent('GET', LEASE, LEASE_ROUTE, { token: TOKEN }),
+      ]);
+      expect(leases.map((a) => a.statusCode)).toEqual([401, 403, 404, 404]);
+      // The callers came from the clusters config in SSM, as deployed.
+      expect(ssm.requests).toContain(`AmazonSSM.GetParameter ${PARAMETER}`);
+      expect((await tableItems()).map((item) => item.sk?.S).sort()).toEqual(stored);
+    });
+
+    function heartbeat(name: string, credential: Credential): APIGatewayProxyEventV2 {
+      const body = candidate(name, { binary: '1.34.0', emulation: '1.34.0' }, Date.now());
+      return httpEvent(
+        'POST',
+        '/clusters/alpha/leasecandidates',
+        '/clusters/{cluster}/leasecandidates',
+        credential,
+        body,
+      );
+    }
   });
 
   it('passes cfn-lint', async () => {
     const cfnLint = ensureCfnLint();
     // W3005 flags the DependsOn the framework itself generates next to a GetAtt/Ref; it is harmless.
-    const result = await run(cfnLint, [
+    const result = await execFileAsync(cfnLint, [
       '--ignore-checks',
       'W3005',
       '--',
@@ -141,3 +324,73 @@ describe('serverless package (integration: osls offline, no credentials, cfn-lin
     expect(result.code).toBe(0);
   }, 300_000);
 });
+
+type Credential = { token?: string; signer?: string };
+
+/**
+ * An HTTP API payload 2.0 event as API Gateway sends it: a signed request goes to the route's
+ * /iam/ twin and carries the IAM authorizer's context; bodies arrive base64-encoded.
+ */
+function httpEvent(
+  method: string,
+  path: string,
+  route: string,
+  credential: Credential,
+  body?: unknown,
+): APIGatewayProxyEventV2 {
+  const prefix = credential.signer === undefined ? '' : '/iam';
+  const names = [...route.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
+  const values = new RegExp(`^${route.replace(/\{\w+\}/g, '([^/]+)')}$`).exec(path)?.slice(1) ?? [];
+  const now = Date.now();
+  return {
+    version: '2.0',
+    routeKey: `${method} ${prefix}${route}`,
+    rawPath: `${prefix}${path}`,
+    rawQueryString: '',
+    headers: {
+      'content-type': 'application/json',
+      ...(credential.token !== undefined && { authorization: `Bearer ${credential.token}` }),
+      ...(credential.signer !== undefined && {
+        authorization:
+          'AWS4-HMAC-SHA256 Credential=ASIA.../execute-api/aws4_request, SignedHeaders=host, Signature=...',
+      }),
+    },
+    pathParameters: Object.fromEntries(names.map((name, i) => [name, values[i] as string])),
+    requestContext: {
+      accountId: '111122223333',
+      apiId: 'offline',
+      domainName: 'offline.execute-api.us-east-1.amazonaws.com',
+      domainPrefix: 'offline',
+      http: {
+        method,
+        path: `${prefix}${path}`,
+        protocol: 'HTTP/1.1',
+        sourceIp: '192.0.2.1',
+        userAgent: 'test',
+      },
+      requestId: `request-${now}`,
+      routeKey: `${method} ${prefix}${route}`,
+      stage: '$default',
+      time: new Date(now).toISOString(),
+      timeEpoch: now,
+      ...(credential.signer !== undefined && {
+        authorizer: {
+          iam: {
+            accessKey: 'ASIAOFFLINE',
+            accountId: credential.signer.split(':')[4] as string,
+            callerId: 'AROAOFFLINE:i-0abc123',
+            cognitoIdentity: null,
+            principalOrgId: null,
+            userArn: credential.signer,
+            userId: 'AROAOFFLINE:i-0abc123',
+          },
+        },
+      }),
+    },
+    ...(body !== undefined && {
+      body: Buffer.from(JSON.stringify(body)).toString('base64'),
+      isBase64Encoded: true,
+    }),
+    ...(body === undefined && { isBase64Encoded: false }),
+  } as unknown as APIGatewayProxyEventV2;
+}

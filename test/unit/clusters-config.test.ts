@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseClustersConfig } from '../../lib/clusters/config.js';
 import { holderClusterPolicy } from '../../lib/clusters/lease-groups.js';
+import { ClusterRegistry } from '../../lib/clusters/registry.js';
 import { ConfigError } from '../../lib/errors.js';
 
 const clusters = [
@@ -22,8 +23,23 @@ function rejection(document: unknown): string {
 describe('clusters config (unit)', () => {
   it('names the field and what was expected', () => {
     expect(rejection({ clusters: [{ name: 'alpha' }] })).toContain(
-      'clusters[0]: set exactly one of kubeconfig, eks or token',
+      'clusters[0]: set one of kubeconfig, eks or token, or httpCallers alone',
     );
+    expect(
+      rejection({
+        clusters: [{ name: 'alpha', kubeconfig: { path: 'k' }, eks: { name: 'a', region: 'r' } }],
+      }),
+    ).toContain('clusters[0]: set at most one of kubeconfig, eks or token');
+    expect(
+      rejection({
+        clusters: [
+          {
+            name: 'alpha',
+            httpCallers: { iamPrincipalArns: ['arn:aws:sts::111122223333:assumed-role/r/s'] },
+          },
+        ],
+      }),
+    ).toContain('clusters[0].httpCallers.iamPrincipalArns[0]: must be an IAM role or user ARN');
     expect(rejection({ clusters, leaseGroups: [{ ...group, clusters: ['alpha', 'gamma'] }] })).toContain(
       'leaseGroups[0].clusters[1]: unknown cluster "gamma"',
     );
@@ -42,5 +58,24 @@ describe('clusters config (unit)', () => {
     expect(policy({ scope: 'alpha+beta', namespace: 'default', name: 'grouped' })).toBe('Wait');
     expect(policy({ scope: 'alpha+beta', namespace: 'default', name: 'active-standby' })).toBe('TakeOver');
     expect(policy({ scope: 'alpha', namespace: 'default', name: 'active-standby' })).toBe('Wait');
+  });
+
+  it('takes a cluster with only httpCallers as HTTP-only: not registered for Kubernetes, never in a lease group', () => {
+    const config = parseClustersConfig({
+      clusters: [
+        ...clusters,
+        { name: 'edge', httpCallers: { iamPrincipalArns: ['arn:aws:iam::111122223333:role/edge'] } },
+      ],
+    });
+    const registry = new ClusterRegistry(config, () => Promise.reject(new Error('no client in a unit test')));
+    expect(registry.names()).toEqual(['alpha', 'beta']);
+    expect(registry.httpOnly('edge')).toBe(true);
+    expect(registry.httpOnly('alpha')).toBe(false);
+    expect(
+      rejection({
+        clusters: [...clusters, { name: 'edge', httpCallers: { tokenSha256: [] } }],
+        leaseGroups: [{ ...group, clusters: ['alpha', 'edge'] }],
+      }),
+    ).toContain('leaseGroups[0].clusters[1]: cluster "edge" is HTTP-only');
   });
 });

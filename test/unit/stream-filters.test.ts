@@ -114,6 +114,25 @@ describe('mirror stream filters (unit: infra/stream-filters.json through the loc
   });
 });
 
+describe('the sweep lock in the stream (unit: infra/stream-filters.json through the local matcher)', () => {
+  it('wakes neither elect nor mirror when a sweep takes, takes over or lets go of its lock', () => {
+    const lock = (owner: string): Image => ({
+      kind: { S: 'lock' },
+      owner: { S: owner },
+      heldUntil: { N: '60000' },
+    });
+    const records = [
+      record('INSERT', 'LOCK', { new: lock('run-1') }),
+      record('MODIFY', 'LOCK', { old: lock('run-1'), new: lock('run-2') }),
+      record('REMOVE', 'LOCK', { old: lock('run-2') }),
+    ];
+    for (const r of records) {
+      expect(matchesAny(filters.elect, r), `elect: ${r.eventName}`).toBe(false);
+      expect(matchesAny(filters.mirror, r), `mirror: ${r.eventName}`).toBe(false);
+    }
+  });
+});
+
 describe('live view (unit: a fake output stream)', () => {
   it('prints one line per lease decision, with holder, term and preferred holder', () => {
     const written: string[] = [];
