@@ -15,7 +15,7 @@ export async function bundleAgent(outfile = AGENT_BUNDLE) {
     platform: 'node',
     target: 'node20',
     format: 'esm',
-    minify: false,
+    minify: true,
     sourcemap: false,
     legalComments: 'eof',
     logLevel: 'warning',

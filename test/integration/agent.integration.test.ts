@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { formatMicroTime } from '../../lib/api/time.js';
 import { ensureKubeBinaries } from '../../lib/kube-local/build.js';
 import { type ControlPlane, startControlPlane, writeKubeconfig } from '../../lib/kube-local/control-plane.js';
@@ -181,6 +182,41 @@ describe('candidate agent (integration: the bundled agent, a real kube-apiserver
     agent.signal('SIGINT');
     expect(await agent.exited).toEqual({ code: 0, signal: null });
     expect((await kube(plane, 'GET', `${BUILTIN}/elector-builtin`)).status).toBe(404);
+  });
+
+  it('the example sidecar manifest is accepted by the apiserver (server-side dry run)', async () => {
+    expect(
+      (await kube(plane, 'POST', '/api/v1/namespaces', { metadata: { name: 'my-system' } })).status,
+    ).toBe(201);
+    const collections: Record<string, string> = {
+      ServiceAccount: '/api/v1/namespaces/my-system/serviceaccounts',
+      Role: '/apis/rbac.authorization.k8s.io/v1/namespaces/my-system/roles',
+      RoleBinding: '/apis/rbac.authorization.k8s.io/v1/namespaces/my-system/rolebindings',
+      Deployment: '/apis/apps/v1/namespaces/my-system/deployments',
+    };
+    const docs = parseAllDocuments(
+      readFileSync(new URL('../../infra/kubernetes/examples/agent-sidecar.yaml', import.meta.url), 'utf8'),
+    ).map((d) => d.toJS() as { kind: string });
+    expect(docs.map((d) => d.kind).sort()).toEqual([
+      'Deployment',
+      'Role',
+      'RoleBinding',
+      'RoleBinding',
+      'ServiceAccount',
+    ]);
+    for (const doc of docs) {
+      const res = await kube(
+        plane,
+        'POST',
+        `${collections[doc.kind]}?dryRun=All&fieldValidation=Strict`,
+        doc,
+      );
+      expect({ kind: doc.kind, status: res.status, message: res.json.message }).toEqual({
+        kind: doc.kind,
+        status: 201,
+        message: undefined,
+      });
+    }
   });
 
   it.each([
