@@ -8,6 +8,7 @@ import {
   describeApi,
 } from './candidate-api.js';
 import type { HealthProbe } from './health.js';
+import { HealthLog } from './health-log.js';
 import type { CandidatePort, RawCandidate } from './kube.js';
 import type { ApiChoice, CandidateSpec } from './options.js';
 import { type Decision, decide, type Observed, observe } from './renewal.js';
@@ -85,6 +86,7 @@ async function runSession(
   deps: AgentDeps,
   api: CandidateApi,
   signal: AbortSignal,
+  healthLog: HealthLog,
   onWatching: () => void,
 ): Promise<void> {
   const wakeup = new Wakeup();
@@ -120,14 +122,13 @@ async function runSession(
       const health = await deps.health();
       if (!health.healthy) {
         // No heartbeat for a program that is not well: a dead one is never elected again and again.
-        deps.logger.warn('not renewing: the program is unhealthy', {
-          action: decision.action,
-          reason,
-          problem: health.problem,
-        });
+        const line = healthLog.refusedWrite(deps.clock(), decision.action, reason, health.problem);
+        if (line !== undefined) deps.logger.warn(line.message, line.fields);
         await wakeup.sleep(deps.healthRetryMs ?? DEFAULT_HEALTH_RETRY_MS, signal);
         continue;
       }
+      const recovered = healthLog.healthy(deps.clock());
+      if (recovered !== undefined) deps.logger.info(recovered.message, recovered.fields);
       if (signal.aborted) break;
       const before = events;
       const written = observe(await act(deps, api, decision, observed));
@@ -161,6 +162,7 @@ async function withdraw(deps: AgentDeps, api: CandidateApi): Promise<void> {
 export async function runAgent(deps: AgentDeps, signal: AbortSignal): Promise<void> {
   let api: CandidateApi | undefined;
   let failures = 0;
+  const healthLog = new HealthLog();
   while (!signal.aborted) {
     try {
       const chosen = chooseCandidateApi(await deps.port.served(), deps.api);
@@ -172,7 +174,7 @@ export async function runAgent(deps: AgentDeps, signal: AbortSignal): Promise<vo
         await deps.port.remove(api);
       }
       api = chosen;
-      await runSession(deps, api, signal, () => {
+      await runSession(deps, api, signal, healthLog, () => {
         failures = 0;
       });
     } catch (error) {

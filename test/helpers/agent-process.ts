@@ -77,7 +77,14 @@ export class AgentProcess {
 export class HealthEndpoint {
   status = 200;
   requests = 0;
+  private waiters: (() => void)[] = [];
   private constructor(private readonly server: Server) {}
+
+  /** Resolves once `count` more requests have been answered. */
+  async moreRequests(count: number): Promise<void> {
+    const target = this.requests + count;
+    while (this.requests < target) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
 
   static async start(): Promise<HealthEndpoint> {
     let endpoint: HealthEndpoint | undefined;
@@ -85,6 +92,7 @@ export class HealthEndpoint {
       if (endpoint === undefined) return;
       endpoint.requests++;
       res.writeHead(endpoint.status).end();
+      for (const wake of endpoint.waiters.splice(0)) wake();
     });
     endpoint = new HealthEndpoint(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
