@@ -144,7 +144,8 @@ async function runSession(
   } finally {
     watch.abort();
   }
-  if (ended?.error) throw ended.error;
+  // Our own abort ends the watch with an AbortError: that is a withdrawal, not a lost cluster.
+  if (ended?.error && !signal.aborted) throw ended.error;
 }
 
 async function withdraw(deps: AgentDeps, api: CandidateApi): Promise<void> {

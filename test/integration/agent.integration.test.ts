@@ -175,6 +175,8 @@ describe('candidate agent (integration: the bundled agent, a real kube-apiserver
     expect(await agent.exited).toEqual({ code: 0, signal: null });
     expect((await kube(plane, 'GET', `${CRD}/elector-leaving`)).status).toBe(404);
     expect(agent.lines.map((l) => l.message)).toContain('withdrew: deleted the LeaseCandidate');
+    // A withdrawal is not an error: nothing at ERROR on the way out.
+    expect(agent.lines.filter((l) => l.level === 'ERROR')).toEqual([]);
   });
 
   it('uses the built-in API where the cluster serves it, and withdraws from it on SIGINT', async () => {
