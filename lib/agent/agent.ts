@@ -67,14 +67,15 @@ function numericVersion(observed: Observed): bigint | undefined {
 }
 
 /**
- * After a write, which view to keep when watch events came in meanwhile: the write's answer unless
- * an event is provably newer. When that cannot be told, the event wins: at worst one extra renewal,
- * never a ping that is lost because an older answer was written over it.
+ * Which of two views of the object to keep: `seen` (a watch event) unless `other` (a write's answer,
+ * or what was seen before) is provably newer. resourceVersions are opaque by contract; they are
+ * compared only when both are integers, as etcd's are. When that cannot be told, the event wins: at
+ * worst one extra renewal, never a ping lost because an older view was written over it.
  */
-function keepNewer(seen: Observed, written: Observed): Observed {
+function keepNewer(seen: Observed, other: Observed): Observed {
   const a = numericVersion(seen);
-  const b = numericVersion(written);
-  if (a !== undefined && b !== undefined) return a > b ? seen : written;
+  const b = numericVersion(other);
+  if (a !== undefined && b !== undefined) return a > b ? seen : other;
   return seen;
 }
 
@@ -99,7 +100,8 @@ async function runSession(
     resourceVersion,
     (event) => {
       events++;
-      if (event.type === 'object') observed = observe(event.object);
+      // A write's answer may have overtaken this event: an older event must not undo it.
+      if (event.type === 'object') observed = keepNewer(observe(event.object), observed);
       else if (event.type === 'deleted') observed = { kind: 'missing' };
       else ended = { error: new Error(`the watch failed: ${JSON.stringify(event.status)}`) };
       wakeup.poke();

@@ -101,6 +101,12 @@ class FakeCluster implements CandidatePort {
     return this.answer(`remove ${key(api)}`, existed);
   }
 
+  /** Delivers an event for an older version of the object, as a watch that lags behind a write's answer does. */
+  replay(api: CandidateApi, object: RawCandidate): void {
+    for (const w of this.watchers)
+      if (w.api === key(api)) setImmediate(() => w.onEvent({ type: 'object', object }));
+  }
+
   /** The coordinator's ping: a merge patch of pingTime. */
   ping(api: CandidateApi, at: number): void {
     const existing = this.objects.get(key(api));
@@ -170,6 +176,26 @@ describe('agent loop (unit: a fake cluster)', () => {
     };
     cluster.ping(CRD_API, T0 + 5);
     await cluster.until(() => renewTime(cluster.objects.get(key(CRD_API))) >= T0 + 20);
+    expect(cluster.log).toEqual([`create ${key(CRD_API)}`, `patch ${key(CRD_API)}`, `patch ${key(CRD_API)}`]);
+    agent.stop();
+    await agent.done;
+  });
+
+  it('takes no older event over the answer of its own write (no extra renewal)', async () => {
+    const cluster = new FakeCluster();
+    const clock = { now: T0 };
+    const agent = start(cluster, clock);
+    await cluster.until(() => cluster.objects.has(key(CRD_API)));
+    clock.now = T0 + 10;
+    cluster.ping(CRD_API, T0 + 5);
+    const pinged = structuredClone(cluster.objects.get(key(CRD_API)));
+    await cluster.until(() => cluster.log.length === 2);
+    // The ping's event again, after the renewal that answered it: old news.
+    cluster.replay(CRD_API, pinged as RawCandidate);
+    for (let turn = 0; turn < 5; turn++) await FakeCluster.delivered();
+    clock.now = T0 + 30;
+    cluster.ping(CRD_API, T0 + 20);
+    await cluster.until(() => renewTime(cluster.objects.get(key(CRD_API))) >= T0 + 30);
     expect(cluster.log).toEqual([`create ${key(CRD_API)}`, `patch ${key(CRD_API)}`, `patch ${key(CRD_API)}`]);
     agent.stop();
     await agent.done;
