@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
+import pRetry from 'p-retry';
 import { parseAllDocuments } from 'yaml';
 import { formatMicroTime } from '../api/time.js';
+import { CoordinatorError } from '../errors.js';
 import type { ControlPlane } from './control-plane.js';
 
 /** Setup against a local apiserver (tests, `npm run clusters`), as the cluster admin (or as the coordinator, to check RBAC). */
@@ -41,18 +43,95 @@ export function kube(
   });
 }
 
-/** Applies infra/kubernetes/rbac.yaml (creates each object). */
-export async function applyRbac(plane: ControlPlane): Promise<void> {
-  const docs = parseAllDocuments(
-    readFileSync(new URL('../../infra/kubernetes/rbac.yaml', import.meta.url), 'utf8'),
-  );
-  for (const doc of docs) {
-    const object = doc.toJS() as { kind: string };
-    const plural = object.kind === 'ClusterRole' ? 'clusterroles' : 'clusterrolebindings';
-    const res = await kube(plane, 'POST', `/apis/rbac.authorization.k8s.io/v1/${plural}`, object);
-    if (res.status !== 201)
-      throw new Error(`applying ${object.kind}: ${res.status} ${JSON.stringify(res.json)}`);
+interface Manifest {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string };
+}
+
+/** Where each kind in infra/kubernetes/ is created. */
+function collectionOf(object: Manifest): string {
+  const namespace = object.metadata.namespace ?? 'default';
+  switch (object.kind) {
+    case 'ClusterRole':
+      return '/apis/rbac.authorization.k8s.io/v1/clusterroles';
+    case 'ClusterRoleBinding':
+      return '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings';
+    case 'Role':
+      return `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/roles`;
+    case 'RoleBinding':
+      return `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`;
+    case 'CustomResourceDefinition':
+      return '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+    default:
+      throw new CoordinatorError(`applying ${object.kind} ${object.metadata.name}: kind not supported here`);
   }
+}
+
+/** `kubectl apply` for a manifest in infra/kubernetes/: creates each object, or replaces it if it exists. */
+export async function applyManifest(plane: ControlPlane, file: string): Promise<Manifest[]> {
+  const objects = parseAllDocuments(
+    readFileSync(new URL(`../../infra/kubernetes/${file}`, import.meta.url), 'utf8'),
+  ).map((doc) => doc.toJS() as Manifest);
+  for (const object of objects) {
+    const collection = collectionOf(object);
+    let res = await kube(plane, 'POST', collection, object);
+    if (res.status === 409) {
+      const path = `${collection}/${object.metadata.name}`;
+      const current = await kube(plane, 'GET', path);
+      const metadata = current.json.metadata as { resourceVersion?: string } | undefined;
+      res = await kube(plane, 'PUT', path, {
+        ...object,
+        metadata: { ...object.metadata, resourceVersion: metadata?.resourceVersion },
+      });
+    }
+    if (res.status !== 201 && res.status !== 200)
+      throw new CoordinatorError(
+        `applying ${object.kind} ${object.metadata.name} from ${file}: ${res.status} ${JSON.stringify(res.json)}`,
+      );
+  }
+  return objects;
+}
+
+/** Applies infra/kubernetes/rbac.yaml: the coordinator's own access. */
+export async function applyRbac(plane: ControlPlane): Promise<void> {
+  await applyManifest(plane, 'rbac.yaml');
+}
+
+/** Applies infra/kubernetes/candidate-rbac.yaml: what a candidate's service account may do. */
+export async function applyCandidateRbac(plane: ControlPlane): Promise<void> {
+  await applyManifest(plane, 'candidate-rbac.yaml');
+}
+
+const CRD_FILE = 'leasecandidate-crd.yaml';
+
+/**
+ * Applies infra/kubernetes/leasecandidate-crd.yaml and returns once its objects can be written and
+ * discovery shows it: the CRD Established, and its group version served.
+ */
+export async function applyCrd(plane: ControlPlane): Promise<void> {
+  const [crd] = await applyManifest(plane, CRD_FILE);
+  if (crd === undefined) throw new CoordinatorError(`${CRD_FILE} holds no object`);
+  const spec = (crd as unknown as { spec: { group: string; versions: { name: string }[] } }).spec;
+  await pRetry(
+    async () => {
+      const res = await kube(
+        plane,
+        'GET',
+        `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`,
+      );
+      const conditions =
+        (res.json.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ??
+        [];
+      if (!conditions.some((c) => c.type === 'Established' && c.status === 'True'))
+        throw new Error(`CRD ${crd.metadata.name} not Established yet`);
+      for (const version of spec.versions) {
+        const served = await kube(plane, 'GET', `/apis/${spec.group}/${version.name}`);
+        if (served.status !== 200) throw new Error(`${spec.group}/${version.name} not served yet`);
+      }
+    },
+    { retries: 100, minTimeout: 50, maxTimeout: 500, factor: 1.5 },
+  );
 }
 
 /**

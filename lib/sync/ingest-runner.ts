@@ -3,6 +3,7 @@ import type { CoordinatorStore, LeaseKey } from '../coordinator/ports.js';
 import type { CandidateApiVersion } from '../election/types.js';
 import { CoordinatorError } from '../errors.js';
 import type { ClusterPort, RawObject, WatchPhase } from '../kube/cluster.js';
+import { CandidateApiReport, REDISCOVER_EVERY_MS, watchForOtherApi } from './candidate-api.js';
 import { HolderHints } from './holder-hints.js';
 import { type IngestDeps, ingestCandidate, ingestLease } from './ingest.js';
 import { LatestPerKeyQueue } from './latest-per-key-queue.js';
@@ -32,6 +33,13 @@ export interface IngestRunnerOptions {
    * list is handled, and one that fails only costs that list its skips.
    */
   readonly stored?: Promise<ReadonlyMap<string, string> | undefined>;
+  /**
+   * Called when ingest learns which LeaseCandidate API it reads in the cluster, and each time that
+   * changes: undefined when the cluster serves none (the live view shows it).
+   */
+  readonly onCandidateApi?: (api: CandidateApiVersion | undefined) => void;
+  /** How often a cluster without the built-in API is asked what it serves (REDISCOVER_EVERY_MS). */
+  readonly rediscoverEveryMs?: number;
 }
 
 /** An object's key in ingest's queue, and a LeaseCandidate's in what ingest remembers it handled. */
@@ -73,11 +81,12 @@ export async function runClusterIngest(
   // Kept across relists: a hint is checked by every write it leads to.
   const hints = new HolderHints();
   const handled = new Map<string, string>();
+  const api = new CandidateApiReport(deps.logger, cluster, options.onCandidateApi);
   let seed = options.stored;
   while (!signal.aborted) {
     try {
       const client = await deps.clusters.get(cluster);
-      await listAndWatch(deps, cluster, client, signal, options, hints, handled, seed);
+      await listAndWatch(deps, cluster, client, signal, options, hints, handled, seed, api);
       seed = undefined;
     } catch (error) {
       if (signal.aborted) return;
@@ -103,8 +112,11 @@ async function listAndWatch(
    */
   handled: Map<string, string>,
   seed: IngestRunnerOptions['stored'],
+  api: CandidateApiReport,
 ): Promise<void> {
+  // Asked again on every relist: the built-in API where it is served, else the CRD, else nothing.
   const version = await client.candidateVersion();
+  api.seen(version);
   // An event that could not be stored (the table throttled, say) is not dropped: a relist reads it
   // again. One that fails while the lists are handled is remembered, and the watches never start.
   let failedInList = false;
@@ -172,7 +184,7 @@ async function listAndWatch(
     };
     const start = (
       path: 'leases' | 'leasecandidates',
-      apiVersion: string,
+      apiVersion: 'v1' | CandidateApiVersion,
       rv: string,
       handler: (phase: WatchPhase, o: RawObject) => Promise<unknown>,
     ) => {
@@ -192,7 +204,7 @@ async function listAndWatch(
       phase === 'DELETED' ? Promise.resolve() : handleLease(deps, cluster, lease, options, hints),
     );
     if (version !== undefined && candidates !== undefined) {
-      start('leasecandidates', version as CandidateApiVersion, candidates.resourceVersion, (phase, c) =>
+      start('leasecandidates', version, candidates.resourceVersion, (phase, c) =>
         handleCandidate(deps, cluster, phase, c, options),
       );
     }
@@ -202,7 +214,19 @@ async function listAndWatch(
     };
     signal.addEventListener('abort', relist, { once: true });
   });
+  // A cluster reading the CRD or nothing may serve something better at any time (the CRD applied
+  // after ingest started, the gate turned on): relist then, to read it without a restart.
+  const watching = new AbortController();
+  void watchForOtherApi(
+    client,
+    version,
+    options.rediscoverEveryMs ?? REDISCOVER_EVERY_MS,
+    watching.signal,
+    () => relist(),
+    deps.logger,
+  );
   await ended;
+  watching.abort();
   // The signal outlives this list-and-watch; a listener left on it would pile up with each relist.
   signal.removeEventListener('abort', relist);
   await queue.idle();
