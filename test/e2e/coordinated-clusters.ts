@@ -2,9 +2,20 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseClustersConfig } from '../../lib/clusters/config.js';
-import { applyRbac, benchInTreeController } from '../../lib/kube-local/admin.js';
+import {
+  applyCandidateRbac,
+  applyCrd,
+  applyRbac,
+  benchInTreeController,
+} from '../../lib/kube-local/admin.js';
 import { ensureCandidateBinary } from '../../lib/kube-local/build.js';
-import { type ControlPlane, startControlPlane, writeKubeconfig } from '../../lib/kube-local/control-plane.js';
+import {
+  type ControlPlane,
+  type Gate,
+  startControlPlane,
+  writeKubeconfig,
+} from '../../lib/kube-local/control-plane.js';
+import { type GateChoice, gatesFor } from '../../lib/kube-local/local-clusters.js';
 import {
   type LocalCoordinator,
   type LocalCoordinatorOptions,
@@ -21,21 +32,40 @@ export interface CoordinatedClusters {
   stop(): Promise<void>;
 }
 
+export interface CoordinatedClustersOptions extends Omit<LocalCoordinatorOptions, 'autonomous' | 'clusters'> {
+  /**
+   * The CoordinatedLeaderElection gate: one for every cluster, `mixed` (alternating, the first
+   * on: `gatesFor`), or one per cluster in `names` order. Default `on`.
+   */
+  readonly gate?: GateChoice | readonly Gate[];
+}
+
 /**
- * What every e2e file starts from: local control planes with the coordinator's RBAC and the in-tree
- * CLE controller kept from leading, and the coordinator running on its own (`npm start`'s wiring),
- * reaching each cluster only through the RBAC-bound coordinator identity.
+ * What every e2e file starts from: local control planes with the coordinator's RBAC, and the
+ * coordinator running on its own (`npm start`'s wiring), reaching each cluster only through the
+ * RBAC-bound coordinator identity. Gate on: the in-tree CLE controller kept from leading. Gate off
+ * (a managed cluster): the LeaseCandidate CRD and the candidates' RBAC applied.
  */
 export async function startCoordinatedClusters(
   names: readonly string[],
   leaseGroups: readonly { namespace: string; name: string; clusters: string[] }[],
-  options: Omit<LocalCoordinatorOptions, 'autonomous' | 'clusters'> = {},
+  { gate = 'on', ...options }: CoordinatedClustersOptions = {},
 ): Promise<CoordinatedClusters> {
   const candidateBinary = await ensureCandidateBinary();
-  const planes = await Promise.all(names.map((name) => startControlPlane(name)));
+  const gates = typeof gate === 'string' ? gatesFor(gate, names.length) : gate;
+  if (gates.length !== names.length)
+    throw new Error(`gate: ${gates.length} gates for ${names.length} clusters (${names.join(', ')})`);
+  const planes = await Promise.all(
+    names.map((name, i) => startControlPlane(name, { gate: gates[i] ?? 'on' })),
+  );
   for (const plane of planes) {
     await applyRbac(plane);
-    await benchInTreeController(plane);
+    if (plane.gate === 'on') {
+      await benchInTreeController(plane);
+    } else {
+      await applyCrd(plane);
+      await applyCandidateRbac(plane);
+    }
   }
   const dir = mkdtempSync(join(tmpdir(), 'lease-coordinator-e2e-'));
   const adminKubeconfig = join(dir, 'admin.kubeconfig');
