@@ -6,6 +6,16 @@ import { formatMicroTime } from '../api/time.js';
 import { CoordinatorError } from '../errors.js';
 import type { ControlPlane } from './control-plane.js';
 
+/** A path nothing serves answers `404 page not found` in plain text, not a Status. */
+function bodyOf(text: string): Record<string, unknown> {
+  if (text === '') return {};
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return { text };
+  }
+}
+
 /** Setup against a local apiserver (tests, `npm run clusters`), as the cluster admin (or as the coordinator, to check RBAC). */
 export function kube(
   plane: ControlPlane,
@@ -29,12 +39,7 @@ export function kube(
         res.on('data', (chunk: Buffer) => {
           text += chunk.toString();
         });
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
-          }),
-        );
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: bodyOf(text) }));
       },
     );
     req.on('error', reject);
