@@ -111,13 +111,15 @@ export async function applyCandidateRbac(plane: ControlPlane): Promise<void> {
 const CRD_FILE = 'leasecandidate-crd.yaml';
 
 /**
- * Applies infra/kubernetes/leasecandidate-crd.yaml and returns once its objects can be written and
- * discovery shows it: the CRD Established, and its group version served.
+ * Applies infra/kubernetes/leasecandidate-crd.yaml and returns once its objects can be listed and
+ * written: the CRD Established, and a list of each version answered.
  */
 export async function applyCrd(plane: ControlPlane): Promise<void> {
   const [crd] = await applyManifest(plane, CRD_FILE);
   if (crd === undefined) throw new CoordinatorError(`${CRD_FILE} holds no object`);
-  const spec = (crd as unknown as { spec: { group: string; versions: { name: string }[] } }).spec;
+  const spec = (
+    crd as unknown as { spec: { group: string; names: { plural: string }; versions: { name: string }[] } }
+  ).spec;
   await pRetry(
     async () => {
       const res = await kube(
@@ -130,9 +132,11 @@ export async function applyCrd(plane: ControlPlane): Promise<void> {
         [];
       if (!conditions.some((c) => c.type === 'Established' && c.status === 'True'))
         throw new Error(`CRD ${crd.metadata.name} not Established yet`);
+      // A list answers 429 until the new resource's watch cache has started, after Established.
       for (const version of spec.versions) {
-        const served = await kube(plane, 'GET', `/apis/${spec.group}/${version.name}`);
-        if (served.status !== 200) throw new Error(`${spec.group}/${version.name} not served yet`);
+        const path = `/apis/${spec.group}/${version.name}/${spec.names.plural}`;
+        const listed = await kube(plane, 'GET', path);
+        if (listed.status !== 200) throw new Error(`${path}: ${listed.status}, not served yet`);
       }
     },
     { retries: 100, minTimeout: 50, maxTimeout: 500, factor: 1.5 },
