@@ -16,16 +16,19 @@ function bodyOf(text: string): Record<string, unknown> {
   }
 }
 
-/** Setup against a local apiserver (tests, `npm run clusters`), as the cluster admin (or as the coordinator, to check RBAC). */
+/**
+ * Setup against a local apiserver (tests, `npm run clusters`), as the cluster admin (or as the
+ * coordinator, or with any bearer token such as a service account's, to check RBAC).
+ */
 export function kube(
   plane: ControlPlane,
   method: string,
   path: string,
   body?: unknown,
-  as: 'admin' | 'coordinator' = 'admin',
+  as: 'admin' | 'coordinator' | { readonly token: string } = 'admin',
   contentType = 'application/json',
 ): Promise<{ status: number; json: Record<string, unknown> }> {
-  const token = as === 'admin' ? plane.adminToken : plane.coordinatorToken;
+  const token = as === 'admin' ? plane.adminToken : as === 'coordinator' ? plane.coordinatorToken : as.token;
   return new Promise((resolve, reject) => {
     const req = request(
       `${plane.server}${path}`,

@@ -87,6 +87,57 @@ describe('managed clusters (integration: gate-off kube-apiservers, the LeaseCand
     await Promise.all([local?.stop(), bare?.stop()]);
   });
 
+  it('a candidate with only infra/kubernetes/candidate-rbac.yaml registers, renews and withdraws its CRD LeaseCandidate, and nothing more', async () => {
+    // The binding in the file: service account lease-candidate in namespace default.
+    const account = await kube(b, 'POST', '/api/v1/namespaces/default/serviceaccounts', {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'lease-candidate', namespace: 'default' },
+    });
+    expect(account.status).toBe(201);
+    const issued = await kube(b, 'POST', '/api/v1/namespaces/default/serviceaccounts/lease-candidate/token', {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: {},
+    });
+    expect(issued.status).toBe(201);
+    const as = { token: String((issued.json.status as { token: string }).token) };
+    const own = crdCandidate('sa-cand', 'sa-lease', Date.now());
+    expect((await kube(b, 'POST', CRD, own, as)).status).toBe(201);
+    expect(
+      (await kube(b, 'GET', `${CRD}?watch=false&fieldSelector=metadata.name%3Dsa-cand`, undefined, as))
+        .status,
+    ).toBe(200);
+    const renewed = { spec: { renewTime: formatMicroTime(Date.now()) } };
+    expect(
+      (await kube(b, 'PATCH', `${CRD}/sa-cand`, renewed, as, 'application/merge-patch+json')).status,
+    ).toBe(200);
+    expect((await kube(b, 'DELETE', `${CRD}/sa-cand`, undefined, as)).status).toBe(200);
+    // Not in another namespace, and not the coordinator's Leases.
+    const elsewhere = CRD.replace('/namespaces/default/', '/namespaces/kube-system/');
+    expect(
+      (await kube(b, 'POST', elsewhere, { ...own, metadata: { name: 'x', namespace: 'kube-system' } }, as))
+        .status,
+    ).toBe(403);
+    expect((await kube(b, 'GET', LEASES, undefined, as)).status).toBe(403);
+    // The same role covers the built-in API, where a cluster serves it.
+    const review = await kube(b, 'POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      spec: {
+        user: 'system:serviceaccount:default:lease-candidate',
+        groups: ['system:serviceaccounts', 'system:serviceaccounts:default', 'system:authenticated'],
+        resourceAttributes: {
+          group: 'coordination.k8s.io',
+          resource: 'leasecandidates',
+          verb: 'update',
+          namespace: 'default',
+        },
+      },
+    });
+    expect((review.json.status as { allowed: boolean }).allowed).toBe(true);
+  });
+
   it('a gate-off apiserver serves no coordination.k8s.io LeaseCandidate and drops preferredHolder and strategy from Lease writes', async () => {
     const group = await kube(bare, 'GET', '/apis/coordination.k8s.io');
     expect((group.json.versions as { version: string }[]).map((v) => v.version)).toEqual(['v1']);
