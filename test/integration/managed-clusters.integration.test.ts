@@ -138,6 +138,21 @@ describe('managed clusters (integration: gate-off kube-apiservers, the LeaseCand
     expect((review.json.status as { allowed: boolean }).allowed).toBe(true);
   });
 
+  it('the CRD refuses, naming the field, a candidate the coordinator would ignore', async () => {
+    const noEmulation = crdCandidate('no-ev', 'refused', Date.now());
+    noEmulation.spec.emulationVersion = '';
+    const refused = await kube(b, 'POST', CRD, noEmulation);
+    expect(refused.status).toBe(422);
+    expect(JSON.stringify(refused.json)).toContain(
+      'emulationVersion is required when strategy is OldestEmulationVersion',
+    );
+    const badVersion = crdCandidate('bad-bv', 'refused', Date.now());
+    badVersion.spec.binaryVersion = 'v1.37';
+    const invalid = await kube(b, 'POST', CRD, badVersion);
+    expect(invalid.status).toBe(422);
+    expect(JSON.stringify(invalid.json)).toContain('spec.binaryVersion');
+  });
+
   it('a gate-off apiserver serves no coordination.k8s.io LeaseCandidate and drops preferredHolder and strategy from Lease writes', async () => {
     const group = await kube(bare, 'GET', '/apis/coordination.k8s.io');
     expect((group.json.versions as { version: string }[]).map((v) => v.version)).toEqual(['v1']);
