@@ -1,9 +1,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import type { LeaseKey } from '../../lib/coordinator/ports.js';
 import { resolveStrategy } from '../../lib/election/strategy.js';
 import { type Candidate, type CandidateApiVersion, CRD_CANDIDATE_API } from '../../lib/election/types.js';
 import { handleSweep } from '../../lib/handlers/sweep.js';
+import { anyCaller } from '../../lib/http/callers.js';
+import { handleHeartbeat } from '../../lib/http/heartbeat-api.js';
 import { gatesFor, parseCount, parseGate } from '../../lib/kube-local/local-clusters.js';
 import { candidateApiLine, LiveView } from '../../lib/local/live-view.js';
 import { runClusterIngest } from '../../lib/sync/ingest-runner.js';
@@ -211,21 +214,25 @@ describe('managed clusters: the gate off (unit: in-memory table and clusters)', 
 
   it('a candidate heard over HTTP gets its ping in the heartbeat response, not as a write in its cluster', async () => {
     const world = singleCluster('c', 'solo', 'kube-system', { gate: 'off', crd: false });
-    await world.store.putHeartbeat(
-      world.key,
-      'c',
-      {
+    // A body that carries a resourceVersion (copied from some cluster) is still a candidate heard over HTTP.
+    const response = await handleHeartbeat({ ...world.deps, callers: anyCaller }, {
+      pathParameters: { cluster: 'c' },
+      body: JSON.stringify({
         apiVersion: CRD_CANDIDATE_API,
-        name: 'http-cand',
-        namespace: 'kube-system',
-        leaseName: 'solo',
-        binaryVersion: '1.35.0',
-        emulationVersion: '1.30.0',
-        strategy: 'OldestEmulationVersion',
-        renewTime: world.clock(),
-      },
-      world.clock(),
-    );
+        kind: 'LeaseCandidate',
+        metadata: { name: 'http-cand', namespace: 'kube-system', resourceVersion: '42' },
+        spec: {
+          leaseName: 'solo',
+          binaryVersion: '1.35.0',
+          emulationVersion: '1.30.0',
+          strategy: 'OldestEmulationVersion',
+          renewTime: new Date(world.clock()).toISOString(),
+        },
+      }),
+    } as unknown as APIGatewayProxyEventV2);
+    expect(response.statusCode).toBe(201);
+    expect(JSON.parse(String(response.body)).apiVersion).toBe(CRD_CANDIDATE_API);
+    expect((await world.store.loadLease(world.key)).candidates[0]?.resourceVersion).toBeUndefined();
     world.advance(60_000);
     await handleSweep(world.deps);
     expect((await world.store.loadLease(world.key)).candidates[0]?.awaitingAck).toBe(true);
