@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
-import type { ElectionStep, LeaseRecord } from '../election/types.js';
+import type { ElectionStep, LeaseRecord, Millis } from '../election/types.js';
 import { ConflictError } from '../errors.js';
 import { adoptExistingLease } from './adopt-existing.js';
 import { confirmTakeover, type HolderClusterUnreachable } from './confirm-expiry.js';
@@ -77,7 +77,7 @@ async function reconcileOnce(
   deps: CoordinatorDeps,
   key: LeaseKey,
 ): Promise<{ step: ElectionStep; decided?: LeaseState }> {
-  const { store, timers, clock, logger } = deps;
+  const { store, clock, logger } = deps;
   let now = clock();
   const state = await store.loadLease(key);
   // Candidates read from a cluster are collected there first, by the sweep (lib/sync/gc.ts), so
@@ -123,7 +123,7 @@ async function reconcileOnce(
     if (step.requeueAfterMs <= 0) return;
     const dueAt = now + step.requeueAfterMs;
     if (pendingTimerCovers(state.timerDueAt, now, dueAt)) return;
-    if (await store.armTimer(key, dueAt, now)) await timers.deliverAt(key, dueAt, now);
+    await armAndDeliver(deps, key, dueAt, now);
   };
   // Settle all before returning (nothing may run on after a Lambda invocation ends), then fail on
   // the first error.
@@ -159,4 +159,29 @@ async function reconcileOnce(
     candidates: state.candidates.filter((c) => !expired.includes(c)),
   };
   return { step, decided };
+}
+
+/**
+ * Records the timer, then sends it. The record is what keeps one delivery per deadline (a step
+ * that finds an earlier timer pending sends none), so a record whose delivery failed would leave
+ * the deadline to the minute sweep: the step's retry would find it pending and send nothing. A
+ * failed send therefore takes the record back before the step fails, and the retry sends again.
+ */
+async function armAndDeliver(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+  dueAt: Millis,
+  now: Millis,
+): Promise<void> {
+  const armed = await deps.store.armTimer(key, dueAt, now);
+  if (armed === undefined) return;
+  try {
+    await deps.timers.deliverAt(key, dueAt, now);
+  } catch (error) {
+    await deps.store.disarmTimer(key, dueAt, armed.replaced, now).catch((undo: unknown) =>
+      // The record then stands until its deadline passes; the sweep arms the timer again after it.
+      deps.logger.error('cannot take back a timer that was not sent', { lease: key, error: undo as Error }),
+    );
+    throw error;
+  }
 }
