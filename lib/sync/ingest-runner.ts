@@ -1,3 +1,4 @@
+import { addAbortListener } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CoordinatorStore, LeaseKey } from '../coordinator/ports.js';
 import type { CandidateApiVersion } from '../election/types.js';
@@ -76,7 +77,7 @@ export async function runClusterIngest(
   let seed = options.stored;
   while (!signal.aborted) {
     try {
-      const client = await deps.clusters.get(cluster);
+      const client = await untilAborted(signal, deps.clusters.get(cluster));
       await listAndWatch(deps, cluster, client, signal, options, hints, handled, seed);
       seed = undefined;
     } catch (error) {
@@ -104,7 +105,7 @@ async function listAndWatch(
   handled: Map<string, string>,
   seed: IngestRunnerOptions['stored'],
 ): Promise<void> {
-  const version = await client.candidateVersion();
+  const version = await untilAborted(signal, client.candidateVersion());
   // An event that could not be stored (the table throttled, say) is not dropped: a relist reads it
   // again. One that fails while the lists are handled is remembered, and the watches never start.
   let failedInList = false;
@@ -118,6 +119,8 @@ async function listAndWatch(
   const idOf = (kind: string, object: RawObject) =>
     objectId(kind, object.metadata?.namespace, object.metadata?.name);
   const enqueue = (kind: string, object: RawObject, work: () => Promise<unknown>, phase?: WatchPhase) => {
+    // A stopping run takes nothing more on: the next run lists it again.
+    if (signal.aborted) return;
     const id = idOf(kind, object);
     const rv = object.metadata?.resourceVersion;
     queue.push(id, async () => {
@@ -133,31 +136,49 @@ async function listAndWatch(
     const rv = object.metadata?.resourceVersion;
     if (rv === undefined || handled.get(id) !== rv) enqueue(kind, object, work);
   };
+  // A stop that comes while the lists are read or stored ends the run there: each phase is awaited
+  // until the signal aborts, and the watches are never started. What the lists left unstored is
+  // dropped (the next run lists it again); only the writes already under way are waited for, so
+  // that nothing runs on after the invocation returns.
+  const stopping = async <T>(phase: Promise<T>): Promise<T> => {
+    try {
+      return await untilAborted(signal, phase);
+    } catch (error) {
+      if (signal.aborted) {
+        queue.dropPending();
+        await queue.idle();
+      }
+      throw error;
+    }
+  };
   // Leases first: a Lease a legacy elector already holds must be on record before any candidate
   // can trigger an election, or the first decision would not know it has a live holder.
-  const leases = await client.listLeases();
+  const leases = await stopping(client.listLeases());
   // Every Lease is looked at again: one unchanged in its cluster can still differ from a decision
   // made while the cluster was out, and ingest's drift check is what repairs it on its return.
   for (const lease of leases.items)
     enqueue('leases', lease, () => handleLease(deps, cluster, lease, options, hints));
-  await queue.idle();
-  const candidates = version === undefined ? undefined : await client.listCandidates(version);
-  const stored = await seed?.catch((error: unknown) => {
-    deps.logger.warn('cannot read the stored candidates; the first list writes them all', {
-      cluster,
-      error: error as Error,
-    });
-    return undefined;
-  });
+  await stopping(queue.idle());
+  const candidates = version === undefined ? undefined : await stopping(client.listCandidates(version));
+  const stored = await stopping(
+    seed?.catch((error: unknown) => {
+      deps.logger.warn('cannot read the stored candidates; the first list writes them all', {
+        cluster,
+        error: error as Error,
+      });
+      return undefined;
+    }) ?? Promise.resolve(undefined),
+  );
   for (const [id, rv] of stored ?? []) if (!handled.has(id)) handled.set(id, rv);
   forgetUnlisted(handled, candidates?.items ?? []);
   for (const candidate of candidates?.items ?? [])
     enqueueListed(CANDIDATES, candidate, () => handleCandidate(deps, cluster, 'ADDED', candidate, options));
-  await queue.idle();
+  await stopping(queue.idle());
   // Watching from this list's resourceVersion would never show the failed object again unless it
   // changed: relist instead (after the caller's pause).
   if (failedInList)
     throw new CoordinatorError(`cluster ${cluster}: an object of the list was not stored; relisting`);
+  signal.throwIfAborted();
 
   // Events of one object are handled in the order the apiserver sent them (the newest pending one
   // replaces the others); different objects in parallel.
@@ -200,11 +221,18 @@ async function listAndWatch(
       for (const w of watches) w.then((c) => c.abort()).catch(() => undefined);
       resolve();
     };
-    signal.addEventListener('abort', relist, { once: true });
   });
-  await ended;
-  // The signal outlives this list-and-watch; a listener left on it would pile up with each relist.
-  signal.removeEventListener('abort', relist);
+  // Fires at once if the signal has aborted already (a plain listener would never be called).
+  const onStop = addAbortListener(signal, () => {
+    queue.dropPending();
+    relist();
+  });
+  try {
+    await ended;
+  } finally {
+    // The signal outlives this list-and-watch; a listener left on it would pile up with each relist.
+    onStop[Symbol.dispose]();
+  }
   await queue.idle();
 }
 
@@ -248,6 +276,18 @@ function answersPing(raw: RawObject): boolean {
   const spec = raw.spec as { pingTime?: unknown; renewTime?: unknown } | undefined;
   if (typeof spec?.pingTime !== 'string' || typeof spec.renewTime !== 'string') return false;
   return Date.parse(spec.renewTime) >= Date.parse(spec.pingTime);
+}
+
+/**
+ * Settles as `work` does, or rejects with the signal's reason as soon as it aborts, at once if it
+ * has already: a list of a large or hung cluster is not waited out by a run that is stopping.
+ * The work itself runs on to its own end (every apiserver request is bounded by its timeout).
+ */
+export function untilAborted<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const listener = addAbortListener(signal, () => reject(signal.reason));
+    work.then(resolve, reject).finally(() => listener[Symbol.dispose]());
+  });
 }
 
 /** Waits `ms`, or less if the signal aborts (node's own timer: it removes its abort listener). */
