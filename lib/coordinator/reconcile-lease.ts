@@ -6,6 +6,7 @@ import { ConflictError } from '../errors.js';
 import { adoptExistingLease } from './adopt-existing.js';
 import { confirmTakeover, type HolderClusterUnreachable } from './confirm-expiry.js';
 import { withReachableSuccessor } from './confirm-successor.js';
+import { decideAfterReads } from './decide-after-reads.js';
 import { pendingTimerCovers } from './lease-triage.js';
 import type {
   Clock,
@@ -78,7 +79,10 @@ async function reconcileOnce(
   key: LeaseKey,
 ): Promise<{ step: ElectionStep; decided?: LeaseState }> {
   const { store, clock, logger } = deps;
-  let now = clock();
+  // Candidates are judged on the clock before any cluster read; what is written is dated after
+  // them (decide-after-reads.ts).
+  const judgedAt = clock();
+  let now = judgedAt;
   const state = await store.loadLease(key);
   // Candidates read from a cluster are collected there first, by the sweep (lib/sync/gc.ts), so
   // that ingest does not bring them back; the table copy of an HTTP candidate goes here.
@@ -96,26 +100,39 @@ async function reconcileOnce(
     if (adoption.adopted)
       throw new ConflictError(`lease ${key.namespace}/${key.name}: recorded what its clusters show first`);
     justAnswered.push(...adoption.answered);
-    // Decide on the clock after the reads, which can take as long as their timeout.
+    // The reads can take as long as their timeout: date the step after them.
     now = clock();
-    step = reconcileStep({ lease: undefined, candidates: state.candidates, now, preempt });
+    step = decideAfterReads({ lease: undefined, candidates: state.candidates, preempt }, { judgedAt, now });
   }
   if (step.action === 'takeover') {
     const check = await confirmTakeover(deps, key, state.lease, now);
     if (check.verdict === 'renewed')
       // The holder wrote first, as in a lost compare-and-set: read again and decide again.
       throw new ConflictError(`lease ${key.namespace}/${key.name}: the holder renewed since it was read`);
-    // The holder's cluster can take as long as its request timeout to answer. Decide on the time
-    // it answered, or the new holder's term would start already partly spent on our clock, and
-    // be taken from it again before its first renewal arrives (e2e fault 2c found this).
+    // The holder's cluster can take as long as its request timeout to answer. Date the step at
+    // the time it answered, or the new holder's term would start already partly spent on our
+    // clock, and be taken from it again before its first renewal arrives (e2e fault 2c found
+    // this); but judge the successor's proof of life as it stood before the read, or a cluster
+    // that times out turns every takeover back into a ping (decide-after-reads.ts).
     now = clock();
     if (check.verdict === 'proceed' && check.answered !== undefined) justAnswered.push(check.answered);
     step =
       check.verdict === 'deferred'
         ? { action: 'none', ping: [], write: null, requeueAfterMs: check.at - now, error: null }
-        : reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now, preempt });
+        : decideAfterReads(
+            { lease: state.lease?.record, candidates: state.candidates, preempt },
+            { judgedAt, now },
+          );
   }
-  ({ step, now } = await withReachableSuccessor(deps, key, state, step, now, justAnswered, preempt));
+  ({ step, now } = await withReachableSuccessor(
+    deps,
+    key,
+    state,
+    step,
+    { judgedAt, now },
+    justAnswered,
+    preempt,
+  ));
   // The timer is armed alongside the step's own write, not after it: it is one round trip off a
   // failover's critical path, and a timer armed for a write that then loses its compare-and-set
   // only costs one extra look at the lease (the retry arms its own).
