@@ -28,7 +28,12 @@ export interface CoordinatedClusters {
  */
 export async function startCoordinatedClusters(
   names: readonly string[],
-  leaseGroups: readonly { namespace: string; name: string; clusters: string[] }[],
+  leaseGroups: readonly {
+    namespace: string;
+    name: string;
+    clusters: string[];
+    holderClusterUnreachable?: 'Wait' | 'TakeOver';
+  }[],
   options: Omit<LocalCoordinatorOptions, 'autonomous' | 'clusters'> = {},
 ): Promise<CoordinatedClusters> {
   const candidateBinary = await ensureCandidateBinary();
