@@ -210,6 +210,49 @@ function event(): { fire: () => void; fired: Promise<void> } {
 /** A promise that never settles: an apiserver that accepted the request and never answers. */
 const never = () => new Promise<never>(() => {});
 
+describe('a fresh ingest run watches as soon as it has listed (unit)', () => {
+  it('starts the watches before what the lists show is stored, and stores what they deliver meanwhile', async () => {
+    const now = Date.UTC(2026, 10, 25, 12);
+    const cluster = new InMemoryCluster('c', 0, () => now);
+    for (let i = 0; i < 20; i++) renewIn(cluster, `listed-${i}`);
+    const port = cluster.port();
+    const watchStarted = event();
+    let deliver: (object: Record<string, unknown>) => void = () => {};
+    port.watch = async (path, _version, _rv, onEvent) => {
+      if (path === 'leasecandidates') {
+        deliver = (object) => onEvent('ADDED', object);
+        watchStarted.fire();
+      }
+      return new AbortController();
+    };
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const table = new InMemoryTable(() => now);
+    // The table is slow: no listed candidate is stored until the test says so.
+    const store = table.store(async (request) => {
+      if (request.startsWith('putHeartbeat')) await released;
+    });
+    const stop = new AbortController();
+    const allStored = event();
+    const run = runClusterIngest(ingestDeps(store, port, now), 'c', stop.signal, {
+      onEvent: async () => {
+        if ((await table.store().loadLease(KEY)).candidates.length === 21) allStored.fire();
+      },
+    });
+    await watchStarted.fired;
+    expect((await table.store().loadLease(KEY)).candidates).toEqual([]);
+    // A candidate that joins while the lists are still being stored is seen by this run's watch.
+    renewIn(cluster, 'joined');
+    deliver(cluster.get('LeaseCandidate', { namespace: KEY.namespace, name: 'joined' }) ?? {});
+    release();
+    await allStored.fired;
+    stop.abort();
+    await run;
+  });
+});
+
 describe('cluster ingest stops when its signal aborts, whatever it is doing (unit)', () => {
   it('during the Lease list: the run ends, and no watch is started', async () => {
     const now = Date.UTC(2026, 10, 25, 12);
