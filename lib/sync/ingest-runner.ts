@@ -75,6 +75,8 @@ export async function runClusterIngest(
   const hints = new HolderHints();
   const handled = new Map<string, string>();
   let seed = options.stored;
+  // A run stopped before it reads the seed must not leave the scan's failure unhandled.
+  seed?.catch(() => undefined);
   while (!signal.aborted) {
     try {
       const client = await untilAborted(signal, deps.clusters.get(cluster));
