@@ -48,7 +48,12 @@ export interface CoordinatedClustersOptions extends Omit<LocalCoordinatorOptions
  */
 export async function startCoordinatedClusters(
   names: readonly string[],
-  leaseGroups: readonly { namespace: string; name: string; clusters: string[] }[],
+  leaseGroups: readonly {
+    namespace: string;
+    name: string;
+    clusters: string[];
+    holderClusterUnreachable?: 'Wait' | 'TakeOver';
+  }[],
   { gate = 'on', ...options }: CoordinatedClustersOptions = {},
 ): Promise<CoordinatedClusters> {
   const candidateBinary = await ensureCandidateBinary();
