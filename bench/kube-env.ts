@@ -3,13 +3,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { parseClustersConfig } from '../lib/clusters/config.js';
-import { applyRbac, benchInTreeController } from '../lib/kube-local/admin.js';
+import { applyCandidateRbac, applyCrd, applyRbac, benchInTreeController } from '../lib/kube-local/admin.js';
 import { ensureCandidateBinary, ensureKubeBinaries } from '../lib/kube-local/build.js';
 import { type ControlPlane, startControlPlane, writeKubeconfig } from '../lib/kube-local/control-plane.js';
 import { trackInvocations } from '../lib/local/invocations.js';
 import { type LocalCoordinator, startLocalCoordinator } from '../lib/local/local-coordinator.js';
+import { bundleAgent } from '../scripts/bundle-agent.mjs';
 import { CapacityMeter } from './capacity-meter.js';
 import { LeaseWatch } from './lease-watch.js';
+
+/** The gate-off cluster's name (its kubeconfig context), beside c1…cN. */
+export const GATE_OFF_CLUSTER = 'off1';
+
+/**
+ * Prepares a gate-off apiserver as docs/clusters.md asks of a managed cluster: the coordinator's RBAC,
+ * the LeaseCandidate CRD (served before it returns) and the candidates' RBAC. It has no in-tree
+ * CLE controller to bench: the gate is off.
+ */
+async function prepareGateOff(plane: ControlPlane): Promise<ControlPlane> {
+  await applyRbac(plane);
+  await applyCrd(plane);
+  await applyCandidateRbac(plane);
+  return plane;
+}
 
 /** The lease names of one propagation trial set: ungrouped (N=1) or a lease group over N clusters. */
 export function propagationLease(clusters: number, trial: number): string {
@@ -21,6 +37,12 @@ export interface KubeBench {
   readonly inTree: ControlPlane;
   /** kube-apiservers whose in-tree controller is kept from leading; ours coordinates them. */
   readonly ours: readonly ControlPlane[];
+  /**
+   * With `gateOff`: one more apiserver of ours with the CoordinatedLeaderElection gate off, as managed
+   * control planes run it (the LeaseCandidate CRD and candidate RBAC applied), and the bundled
+   * candidate agent that registers its electors.
+   */
+  readonly gateOff: { readonly plane: ControlPlane; readonly agentBundle: string } | undefined;
   readonly coordinator: LocalCoordinator;
   readonly meter: CapacityMeter;
   readonly watches: Map<string, LeaseWatch>;
@@ -38,20 +60,32 @@ export interface KubeBench {
  * apiservers coordinated by lease-coordinator, which runs in this process as `npm start` runs it
  * (streams, timers, ingest watches, mirror), with lease groups for the propagation trials.
  */
-export async function startKubeBench(ourCount: number, propagationTrials: number): Promise<KubeBench> {
+export async function startKubeBench(
+  ourCount: number,
+  propagationTrials: number,
+  { gateOff = false }: { gateOff?: boolean } = {},
+): Promise<KubeBench> {
   await ensureKubeBinaries();
   const candidateBinary = await ensureCandidateBinary();
   const names = Array.from({ length: ourCount }, (_, i) => `c${i + 1}`);
-  const planes = await Promise.all([startControlPlane('intree'), ...names.map((n) => startControlPlane(n))]);
-  const [inTree, ...ours] = planes as [ControlPlane, ...ControlPlane[]];
+  // Started beside the others (each apiserver takes seconds to come up), prepared after them.
+  const offStarting = gateOff ? startControlPlane(GATE_OFF_CLUSTER, { gate: 'off' }) : undefined;
+  const [inTree, ...ours] = (await Promise.all([
+    startControlPlane('intree'),
+    ...names.map((n) => startControlPlane(n)),
+  ])) as [ControlPlane, ...ControlPlane[]];
   for (const plane of ours) {
     await applyRbac(plane);
     await benchInTreeController(plane);
   }
   const dir = mkdtempSync(join(tmpdir(), 'lease-coordinator-bench-'));
+  const offPlane = offStarting === undefined ? undefined : await prepareGateOff(await offStarting);
+  const agentBundle = gateOff ? await bundleAgent(join(dir, 'agent.mjs')) : undefined;
+  const coordinated = offPlane === undefined ? ours : [...ours, offPlane];
+  const planes = [inTree, ...coordinated];
   const adminKubeconfig = join(dir, 'admin.kubeconfig');
   writeKubeconfig(adminKubeconfig, planes, 'admin');
-  writeKubeconfig(join(dir, 'coordinator.kubeconfig'), ours, 'coordinator');
+  writeKubeconfig(join(dir, 'coordinator.kubeconfig'), coordinated, 'coordinator');
   const leaseGroups = [2, 4]
     .filter((n) => n <= ourCount)
     .flatMap((n) =>
@@ -62,7 +96,10 @@ export async function startKubeBench(ourCount: number, propagationTrials: number
       })),
     );
   const config = parseClustersConfig({
-    clusters: names.map((name) => ({ name, kubeconfig: { path: 'coordinator.kubeconfig', context: name } })),
+    clusters: coordinated.map(({ name }) => ({
+      name,
+      kubeconfig: { path: 'coordinator.kubeconfig', context: name },
+    })),
     leaseGroups,
   });
   const listeners = new Set<(record: DynamoDBRecord) => void>();
@@ -94,6 +131,8 @@ export async function startKubeBench(ourCount: number, propagationTrials: number
   return {
     inTree,
     ours,
+    gateOff:
+      offPlane !== undefined && agentBundle !== undefined ? { plane: offPlane, agentBundle } : undefined,
     coordinator,
     meter,
     watches,

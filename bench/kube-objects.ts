@@ -5,6 +5,14 @@ import type { ControlPlane } from '../lib/kube-local/control-plane.js';
 import { leaseCandidate } from '../test/helpers/kube-admin.js';
 
 export const CANDIDATES = '/apis/coordination.k8s.io/v1beta1/namespaces/default/leasecandidates';
+/** Where a gate-off cluster keeps LeaseCandidates: the project's CRD (docs/clusters.md). */
+export const CRD_CANDIDATES =
+  '/apis/coordination.lease-coordinator.dev/v1/namespaces/default/leasecandidates';
+
+/** The LeaseCandidate collection a plane serves: built in with the gate on, the CRD with it off. */
+export function candidatesOf(plane: ControlPlane): string {
+  return plane.gate === 'off' ? CRD_CANDIDATES : CANDIDATES;
+}
 
 /** Creates a LeaseCandidate as client-go's NewCandidate would, renewed now. */
 export async function createCandidate(
@@ -31,13 +39,13 @@ export async function renewCandidate(plane: ControlPlane, name: string): Promise
 }
 
 export async function deleteCandidate(plane: ControlPlane, name: string): Promise<void> {
-  await kube(plane, 'DELETE', `${CANDIDATES}/${name}`);
+  await kube(plane, 'DELETE', `${candidatesOf(plane)}/${name}`);
 }
 
 /** Resolves once the named LeaseCandidate exists (the candidate process has registered). */
 export async function candidateExists(plane: ControlPlane, name: string): Promise<void> {
   for (let attempt = 0; attempt < 600; attempt++) {
-    if ((await kube(plane, 'GET', `${CANDIDATES}/${name}`)).status === 200) return;
+    if ((await kube(plane, 'GET', `${candidatesOf(plane)}/${name}`)).status === 200) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`LeaseCandidate ${name} never appeared`);

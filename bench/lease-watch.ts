@@ -1,10 +1,13 @@
 import { request } from 'node:https';
+import { PREFERRED_HOLDER_ANNOTATION } from '../lib/api/lease.js';
 import type { ControlPlane } from '../lib/kube-local/control-plane.js';
 
 export interface LeaseView {
   readonly name: string;
   readonly holderIdentity: string | undefined;
   readonly preferredHolder: string | undefined;
+  /** The preference as an annotation: what a gate-off cluster keeps of it (it drops spec.preferredHolder). */
+  readonly preferredAnnotation: string | undefined;
   readonly term: string | undefined;
   /** spec.renewTime in epoch ms (the writer's clock: here, the same machine). */
   readonly renewTime: number | undefined;
@@ -111,6 +114,7 @@ export class LeaseWatch {
       name: meta.name,
       holderIdentity: event.object.spec?.holderIdentity,
       preferredHolder: event.object.spec?.preferredHolder,
+      preferredAnnotation: meta.annotations?.[PREFERRED_HOLDER_ANNOTATION],
       term: meta.annotations?.['lease-coordinator.dev/term'],
       renewTime:
         event.object.spec?.renewTime === undefined ? undefined : Date.parse(event.object.spec.renewTime),

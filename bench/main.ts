@@ -1,10 +1,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { parseOrThrow } from '../lib/api/issues.js';
 import { measureElection } from './figures/election.js';
 import { measureFailover } from './figures/failover.js';
+import { measureGateOff } from './figures/gate-off.js';
 import { measureIngestDelay } from './figures/ingest-delay.js';
 import { measureKubeConnections } from './figures/kube-connections.js';
 import { measurePreemption } from './figures/preemption.js';
@@ -15,12 +16,14 @@ import { measureHttpThroughput, measureIngestThroughput } from './figures/throug
 import { startKubeBench } from './kube-env.js';
 import { writeCdf } from './plots.js';
 import { type BenchResults, renderReport } from './report.js';
+import { SAVED_RUN } from './saved-run.js';
 
 const FIGURES = [
   'election',
   'ingest',
   'failover',
   'preemption',
+  'gate-off',
   'propagation',
   'connections',
   'throughput',
@@ -91,14 +94,6 @@ const options = program.opts<{
   render?: string;
 }>();
 
-/** What every saved run has; a file without it was not written by this bench. */
-const SAVED_RUN = z.looseObject({
-  date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date, YYYY-MM-DD'),
-  trials: z.number().int().positive(),
-  leaseDurationMs: z.number().positive(),
-  propagation: z.record(z.string().regex(/^\d+$/), z.array(z.number())).optional(),
-});
-
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 const date = new Date().toISOString().slice(0, 10);
 const saved = options.render === undefined ? undefined : loadResults(options.render);
@@ -162,21 +157,34 @@ async function save(): Promise<string> {
     await plot('ingest.svg', 'Ingest delay: LeaseCandidate renewed in the apiserver → stored in the table', [
       { label: 'lease-coordinator ingest', samples: results.ingestDelay },
     ]);
-  if (results.failover)
+  // Gate-off trials are a third series beside the gate-on ones when both were measured.
+  const failoverSeries = [
+    results.failover && { label: 'lease-coordinator', samples: results.failover.ours },
+    results.failover && { label: 'in-tree CLE controller', samples: results.failover.baseline },
+    results.gateOff && { label: 'lease-coordinator, gate off', samples: results.gateOff.failover.samples },
+  ].filter((s) => s !== undefined);
+  if (failoverSeries.length > 0)
     await plot(
       'failover.svg',
       'Failover: leader SIGKILLed → next best leads (client-go callbacks)',
-      [
-        { label: 'lease-coordinator', samples: results.failover.ours },
-        { label: 'in-tree CLE controller', samples: results.failover.baseline },
-      ],
+      failoverSeries,
       [{ label: 'leaseDuration', ms: LEASE_DURATION_MS }],
     );
-  if (results.preemption)
-    await plot('preemption.svg', 'Preemption: older-version candidate starts → it leads', [
-      { label: 'lease-coordinator', samples: results.preemption.ours },
-      { label: 'in-tree CLE controller', samples: results.preemption.baseline },
-    ]);
+  const preemptionSeries = [
+    results.preemption && { label: 'lease-coordinator', samples: results.preemption.ours },
+    results.preemption && { label: 'in-tree CLE controller', samples: results.preemption.baseline },
+    results.gateOff && {
+      label: 'lease-coordinator, gate off (revoke)',
+      samples: results.gateOff.preemption.samples,
+    },
+  ].filter((s) => s !== undefined);
+  if (preemptionSeries.length > 0)
+    await plot(
+      'preemption.svg',
+      'Preemption: older-version candidate starts → it leads',
+      preemptionSeries,
+      results.gateOff && [{ label: 'leaseDuration + 2 s', ms: LEASE_DURATION_MS + 2000 }],
+    );
   if (results.propagation)
     await plot(
       'propagation.svg',
@@ -194,9 +202,12 @@ async function save(): Promise<string> {
 if (saved === undefined) await measure();
 
 async function measure(): Promise<void> {
-  log('starting the local stack: 5 kube-apiservers (1 baseline, 4 ours), DynamoDB Local, the coordinator');
+  const gateOff = wants('gate-off');
+  log(
+    `starting the local stack: ${gateOff ? '6 kube-apiservers (1 baseline, 4 ours, 1 ours with the gate off)' : '5 kube-apiservers (1 baseline, 4 ours)'}, DynamoDB Local, the coordinator`,
+  );
   // Every figure needs the apiservers: throughput's ingest path runs through one of ours.
-  const bench = await startKubeBench(4, options.trials);
+  const bench = await startKubeBench(4, options.trials, { gateOff });
   try {
     if (wants('election') || wants('cost')) {
       log(`election latency: ${options.trials} trials each`);
@@ -224,6 +235,13 @@ async function measure(): Promise<void> {
     if (wants('preemption')) {
       log(`preemption: ${options.trials} trials each`);
       results.preemption = await measurePreemption(bench, options.trials, options.concurrency);
+      await save();
+    }
+    if (wants('gate-off')) {
+      log(
+        `gate off: failover and preemption, ${options.trials} trials each, ${options.concurrency} leases at a time`,
+      );
+      results.gateOff = await measureGateOff(bench, options.trials, options.concurrency);
       await save();
     }
     if (wants('propagation')) {

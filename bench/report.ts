@@ -1,5 +1,6 @@
 import type { PairedSamples } from './figures/election.js';
 import type { FailoverParts, FailoverResult } from './figures/failover.js';
+import type { GateOffResult } from './figures/gate-off.js';
 import type { ConnectionResult } from './figures/kube-connections.js';
 import type { PreemptionParts, PreemptionResult } from './figures/preemption.js';
 import type { EventCost, RenewalCost } from './figures/renewal-cost.js';
@@ -17,6 +18,8 @@ export interface BenchResults {
   ingestDelay?: number[];
   failover?: FailoverResult;
   preemption?: PreemptionResult;
+  /** Absent in runs before the gate-off figure. */
+  gateOff?: GateOffResult;
   propagation?: Map<number, number[]>;
   connections?: ConnectionResult;
   renewalCost?: RenewalCost;
@@ -43,13 +46,15 @@ function partsTable<P extends { poll: readonly number[] }>(
   ];
 }
 
+const FAILOVER_SPLITS: readonly (readonly [string, (p: FailoverParts) => readonly number[]])[] = [
+  ['kill → the dead leader’s lease runs out (its last renewal + leaseDuration)', (p) => p.untilExpiry],
+  ['lease runs out → the Lease names the next leader (the coordinator)', (p) => p.coordinator],
+  ['the Lease names it → it leads (client-go’s next poll)', (p) => p.poll],
+];
+
 /** The failover split at the lease running out and at the Lease naming the next leader. */
 function failoverParts(parts: { ours: FailoverParts; baseline: FailoverParts }): string[] {
-  return partsTable('failover', parts, [
-    ['kill → the dead leader’s lease runs out (its last renewal + leaseDuration)', (p) => p.untilExpiry],
-    ['lease runs out → the Lease names the next leader (the coordinator)', (p) => p.coordinator],
-    ['the Lease names it → it leads (client-go’s next poll)', (p) => p.poll],
-  ]);
+  return partsTable('failover', parts, FAILOVER_SPLITS);
 }
 
 /** The preemption split at the Lease naming the preferred holder, the holder letting go, and the takeover. */
@@ -63,6 +68,73 @@ function preemptionParts(parts: { ours: PreemptionParts; baseline: PreemptionPar
     ['the holder let go → the Lease names the new leader (the takeover)', (p) => p.takeover],
     ['the Lease names it → it leads (client-go’s next poll)', (p) => p.poll],
   ]);
+}
+
+/** The goal for a gate-off preemption: the revoke costs one lease duration, and 2 s more at most. */
+export const GATE_OFF_PREEMPTION_SLACK_MS = 2000;
+
+const REVOKE_SPLITS: readonly (readonly [string, (p: PreemptionParts) => readonly number[]])[] = [
+  [
+    'pod start → the Lease shows it preferred (the annotation: start-up, the agent registering it, the decision)',
+    (p) => p.decide,
+  ],
+  [
+    'preference shown → the Lease shows the revoked holder (the coordinator takes the holder off)',
+    (p) => p.yield,
+  ],
+  ['revoked → the Lease names the new leader (one lease duration after the revoke)', (p) => p.takeover],
+  ['the Lease names it → it leads (client-go’s next poll)', (p) => p.poll],
+];
+
+function p50p99(samples: readonly number[]): string {
+  const s = summarize(samples);
+  return `${ms(s.p50)} / ${ms(s.p99)}`;
+}
+
+/** Gate-off failover and preemption beside the gate-on figures and the in-tree controller's, when measured. */
+function gateOffSection(r: BenchResults, g: GateOffResult): string[] {
+  const beside = (pair: PairedSamples | undefined) =>
+    pair === undefined ? ['not in this run', 'not in this run'] : [p50p99(pair.ours), p50p99(pair.baseline)];
+  const split = <P>(
+    what: string,
+    parts: P & { poll: readonly number[] },
+    splits: readonly (readonly [string, (p: P) => readonly number[]])[],
+  ) => [
+    `Where gate-off ${what} time goes (p50 / p99 of each part; ${parts.poll.length} trials split):`,
+    '',
+    row(['part', 'gate off']),
+    row(['---', '---']),
+    ...splits.map(([part, pick]) => row([part, p50p99(pick(parts))])),
+    '',
+  ];
+  return [
+    '## Gate-off clusters (managed control planes), beside gate on and the in-tree controller',
+    '',
+    'One more apiserver of ours with the CoordinatedLeaderElection gate off, as EKS, AKS and most GKE clusters',
+    'run (the LeaseCandidate CRD and candidate RBAC applied). Each candidate is a pod of two processes: an',
+    'unmodified client-go elector that does not register itself, and the bundled candidate agent that registers',
+    'it and renews it while its /healthz answers. Failover kills both (a pod death); preemption goes by revoke',
+    '(docs/clusters.md): the holder is taken off its Lease and the successor named one lease duration later.',
+    'Same client-go timings; the gate-off trials run after the gate-on figures, not at the same time.',
+    '',
+    row(['figure', 'trials', 'gate off p50 / p99', 'gate on p50 / p99', 'in-tree p50 / p99']),
+    row(['---', '---', '---', '---', '---']),
+    row([
+      'Failover (leader pod killed → next best leads)',
+      g.failover.samples.length,
+      p50p99(g.failover.samples),
+      ...beside(r.failover),
+    ]),
+    row([
+      'Preemption (older-version pod starts → it leads)',
+      g.preemption.samples.length,
+      p50p99(g.preemption.samples),
+      ...beside(r.preemption),
+    ]),
+    '',
+    ...split('failover', g.failover.parts, FAILOVER_SPLITS),
+    ...split('preemption (by revoke)', g.preemption.parts, REVOKE_SPLITS),
+  ];
 }
 
 function latencyRow(figure: string, pair: PairedSamples): string {
@@ -103,6 +175,18 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
         verdict(failover.ours.p99 <= r.leaseDurationMs + 1500 && failover.ours.p99 < failover.base.p99),
       ]),
     );
+  if (r.gateOff) {
+    const off = summarize(r.gateOff.preemption.samples);
+    const target = r.leaseDurationMs + GATE_OFF_PREEMPTION_SLACK_MS;
+    goals.push(
+      row([
+        'Preemption, gate off (by revoke)',
+        `p99 ≤ leaseDuration + 2 s = ${ms(target)}`,
+        `p99 ${ms(off.p99)}${r.preemption ? ` (gate on ${ms(summarize(r.preemption.ours).p99)}, in-tree ${ms(summarize(r.preemption.baseline).p99)})` : ''}`,
+        verdict(off.n > 0 && off.p99 <= target),
+      ]),
+    );
+  }
   const election = r.election && summarize(r.election.ours);
   if (election)
     goals.push(
@@ -175,6 +259,7 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
       );
     if (r.preemption) out.push(...preemptionParts(r.preemption.parts));
   }
+  if (r.gateOff) out.push(...gateOffSection(r, r.gateOff));
   if (r.ingestDelay) {
     const s = summarize(r.ingestDelay);
     out.push(

@@ -1,0 +1,199 @@
+import pLimit from 'p-limit';
+import { REVOKED_HOLDER } from '../../lib/api/lease.js';
+import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
+import { freePort } from '../../lib/local/dynamodb-local.js';
+import { CandidateProcess } from '../../test/e2e/candidates.js';
+import { AgentProcess } from '../../test/helpers/agent-process.js';
+import type { KubeBench } from '../kube-env.js';
+import { candidateExists, deleteCandidate } from '../kube-objects.js';
+import type { FailoverParts } from './failover.js';
+import type { PreemptionParts } from './preemption.js';
+import { LEASE_DURATION_MS, leads, RETRY_PERIOD_MS } from './processes.js';
+import { failoverSplit, pushSplit, revokeSplit } from './splits.js';
+
+/** Failover and preemption in a gate-off cluster, each trial split as its gate-on figure is. */
+export interface GateOffResult {
+  readonly failover: { readonly samples: number[]; readonly parts: FailoverParts };
+  readonly preemption: { readonly samples: number[]; readonly parts: PreemptionParts };
+}
+
+/**
+ * A pod as a managed cluster runs it: an unmodified client-go elector that cannot register itself
+ * (the cluster serves no built-in LeaseCandidate API), and the candidate agent beside it, which
+ * registers it on the CRD and renews it while the elector's /healthz answers.
+ */
+interface Pod {
+  readonly identity: string;
+  readonly elector: CandidateProcess;
+  readonly agent: AgentProcess;
+}
+
+async function startPod(
+  bench: KubeBench,
+  plane: ControlPlane,
+  agentBundle: string,
+  identity: string,
+  lease: string,
+  emulationVersion: string,
+): Promise<Pod> {
+  const healthz = `127.0.0.1:${await freePort()}`;
+  const common = [
+    `--kubeconfig=${bench.adminKubeconfig}`,
+    `--context=${plane.name}`,
+    `--lease=${lease}`,
+    '--binary-version=1.35.0',
+    `--emulation-version=${emulationVersion}`,
+  ];
+  const elector = new CandidateProcess(identity, bench.candidateBinary, [
+    ...common,
+    '--register-candidate=false',
+    `--healthz-address=${healthz}`,
+    // The same client-go timings as the gate-on figures (processes.ts).
+    `--lease-duration=${LEASE_DURATION_MS / 1000}s`,
+    '--renew-deadline=3s',
+    `--retry-period=${RETRY_PERIOD_MS}ms`,
+  ]);
+  const agent = new AgentProcess(agentBundle, [
+    ...common,
+    '--namespace=default',
+    `--identity=${identity}`,
+    `--health-url=http://${healthz}/healthz`,
+  ]);
+  return { identity, elector, agent };
+}
+
+/** The pod dies: elector and agent SIGKILLed at once, nothing released or withdrawn. */
+async function killPod(pod: Pod): Promise<number> {
+  const at = pod.elector.kill();
+  await pod.agent.kill();
+  return at;
+}
+
+/**
+ * The pod stops cleanly: the agent (SIGTERM) withdraws its LeaseCandidate, then the elector (SIGTERM)
+ * releases. The LeaseCandidate of a pod that was killed is deleted here, as its owner would be.
+ */
+async function stopPods(plane: ControlPlane, pods: readonly Pod[]): Promise<void> {
+  await Promise.all(
+    pods.map(async ({ agent }) => {
+      agent.signal('SIGTERM');
+      await agent.exited;
+    }),
+  );
+  await Promise.all(pods.map(({ elector }) => elector.stop()));
+  await Promise.all(pods.map(({ identity }) => deleteCandidate(plane, identity)));
+}
+
+/**
+ * Failover then preemption on the gate-off plane, `concurrency` leases at a time, `trials` each.
+ * Failover: the leading pod is killed → the next best's elector leads. Preemption: a pod with an
+ * older emulation version starts while another leads → its elector leads; the holder's cluster drops
+ * spec.preferredHolder, so the coordinator revokes the holder and names the successor one lease
+ * duration later (docs/clusters.md, "Preemption, and clusters that drop preferredHolder").
+ */
+export async function measureGateOff(
+  bench: KubeBench,
+  trials: number,
+  concurrency: number,
+): Promise<GateOffResult> {
+  const gateOff = bench.gateOff;
+  if (gateOff === undefined)
+    throw new Error('the gate-off figure needs startKubeBench(…, { gateOff: true })');
+  const result: GateOffResult = {
+    failover: { samples: [], parts: { untilExpiry: [], coordinator: [], poll: [] } },
+    preemption: { samples: [], parts: { decide: [], yield: [], takeover: [], poll: [] } },
+  };
+  const limit = pLimit(concurrency);
+  const run = (prefix: string, trial: (lease: string) => Promise<number>, samples: number[]) =>
+    Promise.all(
+      Array.from({ length: trials }, (_, i) =>
+        limit(async () => samples.push(await trial(`${prefix}-${i}`))),
+      ),
+    );
+  const { plane, agentBundle } = gateOff;
+  await run(
+    'off-failover',
+    (lease) => failoverOnce(bench, plane, agentBundle, lease, result.failover.parts),
+    result.failover.samples,
+  );
+  await run(
+    'off-preempt',
+    (lease) => preemptOnce(bench, plane, agentBundle, lease, result.preemption.parts),
+    result.preemption.samples,
+  );
+  return result;
+}
+
+async function failoverOnce(
+  bench: KubeBench,
+  plane: ControlPlane,
+  agentBundle: string,
+  lease: string,
+  parts: FailoverParts,
+): Promise<number> {
+  const pods: Pod[] = [];
+  const watch = bench.watches.get(plane.name);
+  try {
+    const best = await startPod(bench, plane, agentBundle, `${lease}-best`, lease, '1.34.0');
+    pods.push(best);
+    const next = await startPod(bench, plane, agentBundle, `${lease}-next`, lease, '1.35.0');
+    pods.push(next);
+    await leads(best.elector);
+    await candidateExists(plane, next.identity);
+    const killedAt = await killPod(best);
+    const shown = watch?.waitFor(lease, (view) => view.holderIdentity === next.identity);
+    const ledAt = await leads(next.elector);
+    const shownAt = await shown;
+    const lastRenewal = watch?.lastRenewal(lease, best.identity);
+    pushSplit(parts, failoverSplit({ killedAt, lastRenewal, shownAt, ledAt }, LEASE_DURATION_MS));
+    return ledAt - killedAt;
+  } finally {
+    await stopPods(plane, pods);
+  }
+}
+
+async function preemptOnce(
+  bench: KubeBench,
+  plane: ControlPlane,
+  agentBundle: string,
+  lease: string,
+  parts: PreemptionParts,
+): Promise<number> {
+  const pods: Pod[] = [];
+  const watch = bench.watches.get(plane.name);
+  try {
+    const incumbent = await startPod(bench, plane, agentBundle, `${lease}-new`, lease, '1.35.0');
+    pods.push(incumbent);
+    await leads(incumbent.elector);
+    const startedAt = Date.now();
+    const older = await startPod(bench, plane, agentBundle, `${lease}-old`, lease, '1.34.0');
+    pods.push(older);
+    // Each step's waiter also ends at the successor named, so a step the Lease never showed cannot
+    // hang the trial; such a trial counts in the total but is not split.
+    const seen = { preferred: false, revoked: false };
+    const preferred = watch?.waitFor(lease, (v) => {
+      seen.preferred ||= v.preferredAnnotation === older.identity;
+      return seen.preferred || v.holderIdentity === older.identity;
+    });
+    const revoked = watch?.waitFor(lease, (v) => {
+      seen.revoked ||= v.holderIdentity === REVOKED_HOLDER;
+      return seen.revoked || v.holderIdentity === older.identity;
+    });
+    const named = watch?.waitFor(lease, (v) => v.holderIdentity === older.identity);
+    const ledAt = await leads(older.elector);
+    const [preferredAt, revokedAt, namedAt] = await Promise.all([preferred, revoked, named]);
+    pushSplit(
+      parts,
+      revokeSplit({
+        startedAt,
+        preferredAt: seen.preferred ? preferredAt : undefined,
+        revokedAt: seen.revoked ? revokedAt : undefined,
+        namedAt,
+        ledAt,
+      }),
+    );
+    return ledAt - startedAt;
+  } finally {
+    await stopPods(plane, pods);
+  }
+}

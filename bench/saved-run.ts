@@ -1,0 +1,24 @@
+import { z } from 'zod';
+
+const samples = z.array(z.number());
+/** A figure's trials and their split, each part a list of milliseconds. */
+const splitFigure = <K extends string>(parts: readonly [K, ...K[]]) =>
+  z.looseObject({
+    samples,
+    parts: z.looseObject(Object.fromEntries(parts.map((p) => [p, samples])) as Record<K, typeof samples>),
+  });
+
+/** What every saved run has; a file without it was not written by this bench. */
+export const SAVED_RUN = z.looseObject({
+  date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date, YYYY-MM-DD'),
+  trials: z.number().int().positive(),
+  leaseDurationMs: z.number().positive(),
+  propagation: z.record(z.string().regex(/^\d+$/), z.array(z.number())).optional(),
+  // Runs before the gate-off figure have none.
+  gateOff: z
+    .looseObject({
+      failover: splitFigure(['untilExpiry', 'coordinator', 'poll']),
+      preemption: splitFigure(['decide', 'yield', 'takeover', 'poll']),
+    })
+    .optional(),
+});
