@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import type { GateOffResult } from '../../bench/figures/gate-off.js';
+import { failoverSplit, pushSplit, revokeSplit } from '../../bench/figures/splits.js';
+import { type BenchResults, renderReport } from '../../bench/report.js';
+import { SAVED_RUN } from '../../bench/saved-run.js';
+
+/** The bench's gate-off figure: how its trials are split, judged and read back (unit: pure code). */
+describe('bench gate-off figure (unit)', () => {
+  describe('failoverSplit', () => {
+    it('splits at the dead leader’s expiry and at the Lease naming the next; the parts add up to the total', () => {
+      const split = failoverSplit({ killedAt: 1_000, lastRenewal: 800, shownAt: 6_500, ledAt: 7_100 }, 5_000);
+      expect(split).toEqual({ untilExpiry: 4_800, coordinator: 700, poll: 600 });
+      expect((split?.untilExpiry ?? 0) + (split?.coordinator ?? 0) + (split?.poll ?? 0)).toBe(7_100 - 1_000);
+    });
+
+    it('does not split a trial whose renewal or successor the watch missed', () => {
+      expect(
+        failoverSplit({ killedAt: 0, lastRenewal: undefined, shownAt: 10, ledAt: 20 }, 5_000),
+      ).toBeUndefined();
+      expect(
+        failoverSplit({ killedAt: 0, lastRenewal: 0, shownAt: undefined, ledAt: 20 }, 5_000),
+      ).toBeUndefined();
+    });
+  });
+
+  describe('revokeSplit', () => {
+    const marks = { startedAt: 0, preferredAt: 1_500, revokedAt: 1_600, namedAt: 6_700, ledAt: 7_200 };
+
+    it('ends yield at the revoked holder and takeover at the successor; the parts add up to the total', () => {
+      const split = revokeSplit(marks);
+      expect(split).toEqual({ decide: 1_500, yield: 100, takeover: 5_100, poll: 500 });
+      const sum = Object.values(split ?? {}).reduce((a, b) => a + b, 0);
+      expect(sum).toBe(marks.ledAt - marks.startedAt);
+    });
+
+    it('does not split a trial in which the Lease never showed the preference or the revoke', () => {
+      expect(revokeSplit({ ...marks, preferredAt: undefined })).toBeUndefined();
+      expect(revokeSplit({ ...marks, revokedAt: undefined })).toBeUndefined();
+      expect(revokeSplit({ ...marks, namedAt: undefined })).toBeUndefined();
+    });
+  });
+
+  it('pushSplit appends each part, and nothing for an unsplit trial', () => {
+    const parts = { decide: [1], yield: [2], takeover: [3], poll: [4] };
+    pushSplit(parts, { decide: 10, yield: 20, takeover: 30, poll: 40 });
+    pushSplit(parts, undefined);
+    expect(parts).toEqual({ decide: [1, 10], yield: [2, 20], takeover: [3, 30], poll: [4, 40] });
+  });
+
+  function gateOff(preemption: number[]): GateOffResult {
+    return {
+      failover: { samples: [6_000, 6_200], parts: { untilExpiry: [4_900], coordinator: [600], poll: [500] } },
+      preemption: {
+        samples: preemption,
+        parts: { decide: [1_000], yield: [0], takeover: [5_000], poll: [500] },
+      },
+    };
+  }
+  const run: BenchResults = { date: '2026-12-03', trials: 2, leaseDurationMs: 5_000 };
+  const goalRow = (report: string) =>
+    report.split('\n').find((line) => line.startsWith('| Preemption, gate off'));
+
+  describe('renderReport', () => {
+    it('judges gate-off preemption against leaseDuration + 2 s', () => {
+      expect(goalRow(renderReport({ ...run, gateOff: gateOff([6_500, 7_000]) }, []))).toMatch(/\| met \|$/);
+      expect(goalRow(renderReport({ ...run, gateOff: gateOff([6_500, 7_001]) }, []))).toMatch(
+        /\*\*not met\*\* \|$/,
+      );
+    });
+
+    it('prints the gate-off rows beside the gate-on and in-tree figures of the same run', () => {
+      const pair = { ours: [1_000], baseline: [2_000] };
+      const report = renderReport(
+        {
+          ...run,
+          failover: { ...pair, parts: { ours: emptyFailover(), baseline: emptyFailover() } },
+          gateOff: gateOff([7_000]),
+        },
+        [],
+      );
+      const failoverRow = report.split('\n').find((l) => l.startsWith('| Failover (leader pod killed'));
+      expect(failoverRow).toBe(
+        '| Failover (leader pod killed → next best leads) | 2 | 6000 ms / 6200 ms | 1000 ms / 1000 ms | 2000 ms / 2000 ms |',
+      );
+      const preemptionRow = report.split('\n').find((l) => l.startsWith('| Preemption (older-version pod'));
+      expect(preemptionRow).toContain('| not in this run | not in this run |');
+    });
+
+    it('renders a run from before the gate-off figure without its section or goal', () => {
+      const report = renderReport(run, []);
+      expect(report).not.toContain('Gate-off clusters');
+      expect(goalRow(report)).toBeUndefined();
+    });
+  });
+
+  describe('SAVED_RUN (what --render accepts)', () => {
+    it('accepts a results.json from before the gate-off figure', () => {
+      expect(SAVED_RUN.safeParse({ ...run, failover: { ours: [1], baseline: [2] } }).success).toBe(true);
+    });
+
+    it('accepts a run with the gate-off figure, and names the field of a malformed one', () => {
+      expect(SAVED_RUN.safeParse({ ...run, gateOff: gateOff([1]) }).success).toBe(true);
+      const broken = gateOff([1]) as unknown as { preemption: { parts: Record<string, unknown> } };
+      broken.preemption.parts.takeover = 'soon';
+      const parsed = SAVED_RUN.safeParse({ ...run, gateOff: broken });
+      expect(parsed.success).toBe(false);
+      expect(parsed.error?.issues[0]?.path).toEqual(['gateOff', 'preemption', 'parts', 'takeover']);
+    });
+  });
+});
+
+function emptyFailover() {
+  return { untilExpiry: [], coordinator: [], poll: [] };
+}
