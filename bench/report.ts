@@ -134,6 +134,12 @@ function gateOffSection(r: BenchResults, g: GateOffResult): string[] {
     '',
     ...split('failover', g.failover.parts, FAILOVER_SPLITS),
     ...split('preemption (by revoke)', g.preemption.parts, REVOKE_SPLITS),
+    ...(g.preemption.registered === undefined
+      ? []
+      : [
+          `Of the first part, pod start → the agent created its LeaseCandidate (its log's timestamp): ${p50p99(g.preemption.registered)}; the rest is ingest and the decision.`,
+          '',
+        ]),
   ];
 }
 

@@ -18,7 +18,9 @@ export const SAVED_RUN = z.looseObject({
   gateOff: z
     .looseObject({
       failover: splitFigure(['untilExpiry', 'coordinator', 'poll']),
-      preemption: splitFigure(['decide', 'yield', 'takeover', 'poll']),
+      preemption: splitFigure(['decide', 'yield', 'takeover', 'poll']).extend({
+        registered: samples.optional(),
+      }),
     })
     .optional(),
 });

@@ -14,7 +14,15 @@ import { failoverSplit, pushSplit, revokeSplit } from './splits.js';
 /** Failover and preemption in a gate-off cluster, each trial split as its gate-on figure is. */
 export interface GateOffResult {
   readonly failover: { readonly samples: number[]; readonly parts: FailoverParts };
-  readonly preemption: { readonly samples: number[]; readonly parts: PreemptionParts };
+  readonly preemption: {
+    readonly samples: number[];
+    readonly parts: PreemptionParts;
+    /**
+     * Of `decide`: pod start → the agent created its LeaseCandidate (the agent's log timestamp),
+     * the pod's own start-up before the coordinator can see it. Absent in runs before it was taken.
+     */
+    readonly registered?: number[];
+  };
 }
 
 /**
@@ -62,6 +70,13 @@ async function startPod(
   return { identity, elector, agent };
 }
 
+/** When the agent logged creating its LeaseCandidate (its own clock: the same machine). */
+async function createdLogged(agent: AgentProcess): Promise<number | undefined> {
+  const [line] = await agent.lineCount((l) => l.message === 'created', 1);
+  const at = Date.parse(String(line?.timestamp));
+  return Number.isFinite(at) ? at : undefined;
+}
+
 /** The pod dies: elector and agent SIGKILLed at once, nothing released or withdrawn. */
 async function killPod(pod: Pod): Promise<number> {
   const at = pod.elector.kill();
@@ -101,7 +116,11 @@ export async function measureGateOff(
     throw new Error('the gate-off figure needs startKubeBench(…, { gateOff: true })');
   const result: GateOffResult = {
     failover: { samples: [], parts: { untilExpiry: [], coordinator: [], poll: [] } },
-    preemption: { samples: [], parts: { decide: [], yield: [], takeover: [], poll: [] } },
+    preemption: {
+      samples: [],
+      parts: { decide: [], yield: [], takeover: [], poll: [] },
+      registered: [],
+    },
   };
   const limit = pLimit(concurrency);
   const run = (prefix: string, trial: (lease: string) => Promise<number>, samples: number[]) =>
@@ -118,7 +137,7 @@ export async function measureGateOff(
   );
   await run(
     'off-preempt',
-    (lease) => preemptOnce(bench, plane, agentBundle, lease, result.preemption.parts),
+    (lease) => preemptOnce(bench, plane, agentBundle, lease, result.preemption),
     result.preemption.samples,
   );
   return result;
@@ -157,7 +176,7 @@ async function preemptOnce(
   plane: ControlPlane,
   agentBundle: string,
   lease: string,
-  parts: PreemptionParts,
+  { parts, registered }: GateOffResult['preemption'],
 ): Promise<number> {
   const pods: Pod[] = [];
   const watch = bench.watches.get(plane.name);
@@ -192,6 +211,8 @@ async function preemptOnce(
         ledAt,
       }),
     );
+    const createdAt = await createdLogged(older.agent);
+    if (createdAt !== undefined) registered?.push(createdAt - startedAt);
     return ledAt - startedAt;
   } finally {
     await stopPods(plane, pods);

@@ -86,6 +86,16 @@ describe('bench gate-off figure (unit)', () => {
       expect(preemptionRow).toContain('| not in this run | not in this run |');
     });
 
+    it('shows how much of the decide part was the pod registering itself, when it was taken', () => {
+      const line = 'Of the first part, pod start → the agent created its LeaseCandidate';
+      const taken = gateOff([7_000]);
+      expect(renderReport({ ...run, gateOff: taken }, [])).not.toContain(line);
+      const registered = { ...taken, preemption: { ...taken.preemption, registered: [400, 900] } };
+      expect(renderReport({ ...run, gateOff: registered }, [])).toContain(
+        `${line} (its log's timestamp): 400 ms / 900 ms`,
+      );
+    });
+
     it('renders a run from before the gate-off figure without its section or goal', () => {
       const report = renderReport(run, []);
       expect(report).not.toContain('Gate-off clusters');
