@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { REVOKED_HOLDER } from '../../lib/api/lease.js';
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
@@ -97,6 +99,11 @@ async function stopPods(plane: ControlPlane, pods: readonly Pod[]): Promise<void
   );
   await Promise.all(pods.map(({ elector }) => elector.stop()));
   await Promise.all(pods.map(({ identity }) => deleteCandidate(plane, identity)));
+  // AGENT_LOGS=dir keeps each agent's log for debugging, as CANDIDATE_LOGS keeps the electors'.
+  const logs = process.env.AGENT_LOGS;
+  if (logs !== undefined)
+    for (const { identity, agent } of pods)
+      writeFileSync(join(logs, `${identity}.agent.log`), agent.output());
 }
 
 /**
