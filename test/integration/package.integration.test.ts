@@ -105,6 +105,8 @@ describe('serverless package (integration: osls offline, no credentials, cfn-lin
       expect(code.split('\n').length).toBeLessThan(1_000);
       expect(code.trimEnd().endsWith(`//# sourceMappingURL=${fn}.mjs.map`)).toBe(true);
       expect(sources(fn).some((s) => s.endsWith(`functions/${fn}.ts`))).toBe(true);
+      // Errors name themselves after their class (lib/errors.ts): minifying keeps class names.
+      expect(code).toContain('"CoordinatorError"');
     });
   });
 
