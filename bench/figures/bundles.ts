@@ -1,14 +1,5 @@
 import { execFile } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -168,7 +159,6 @@ function newestChange(path: string): number {
 /** serverless package needs no AWS credentials; the bench lends it none. */
 function credentialFreeEnv(): NodeJS.ProcessEnv {
   const home = mkdtempSync(join(tmpdir(), 'lease-coordinator-home-'));
-  mkdirSync(home, { recursive: true });
   return {
     ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('AWS_'))),
     AWS_CONFIG_FILE: '/dev/null',
