@@ -3,6 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
 import { parseOrThrow } from '../lib/api/issues.js';
+import { measureBundles } from './figures/bundles.js';
 import { measureElection } from './figures/election.js';
 import { measureFailover } from './figures/failover.js';
 import { measureIngestDelay } from './figures/ingest-delay.js';
@@ -25,6 +26,7 @@ const FIGURES = [
   'connections',
   'throughput',
   'cost',
+  'bundles',
 ] as const;
 type Figure = (typeof FIGURES)[number];
 
@@ -72,6 +74,11 @@ const program = new Command('bench')
       .default([...FIGURES])
       .argParser(figureList),
   )
+  .addOption(
+    new Option('--init-runs <n>', 'fresh processes per bundle for the bundles figure (median reported)')
+      .default(15)
+      .argParser(positiveInt('--init-runs')),
+  )
   .addOption(new Option('--out <dir>', 'where the report and plots go').default('bench/results'))
   .addOption(
     new Option(
@@ -87,6 +94,7 @@ const options = program.opts<{
   concurrency: number;
   scales: number[];
   only: Figure[];
+  initRuns: number;
   out: string;
   render?: string;
 }>();
@@ -194,6 +202,13 @@ async function save(): Promise<string> {
 if (saved === undefined) await measure();
 
 async function measure(): Promise<void> {
+  // First, and alone: fresh processes timed on a machine the local stack is not loading yet.
+  if (wants('bundles')) {
+    log(`lambda bundles: size, and init in ${options.initRuns} fresh processes each`);
+    results.bundles = await measureBundles(options.initRuns, log);
+    await save();
+  }
+  if (options.only.every((f) => f === 'bundles')) return;
   log('starting the local stack: 5 kube-apiservers (1 baseline, 4 ours), DynamoDB Local, the coordinator');
   // Every figure needs the apiservers: throughput's ingest path runs through one of ours.
   const bench = await startKubeBench(4, options.trials);
