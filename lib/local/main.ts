@@ -77,16 +77,21 @@ lease-coordinator is running locally
 Below: one line per lease, updated as decisions land. Ctrl-C stops everything.
 `);
 
-let stopping = false;
-async function shutdown(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  console.log(`\n${signal}: stopping…`);
-  await coordinator.stop();
-  process.exit(0);
+stopOnSignal(coordinator);
+
+/** Ctrl-C (or SIGTERM) stops everything the coordinator started, then exits. */
+function stopOnSignal(running: { stop(): Promise<void> }): void {
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping…`);
+    await running.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
-process.on('SIGINT', () => void shutdown('SIGINT'));
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
 /** `npm start -- --packaged`: what `serverless deploy` ships, run on this machine. */
 async function runPackaged(): Promise<never> {
@@ -120,15 +125,6 @@ lease-coordinator is running the packaged bundles (.serverless/*.zip) in Lambda-
 Each function runs one invocation per container at a time; a new container is a cold start.
 Below: one line per lease, updated as decisions land. Ctrl-C stops everything.
 `);
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: stopping…`);
-    await coordinator.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  stopOnSignal(coordinator);
   return new Promise<never>(() => {});
 }

@@ -43,6 +43,8 @@ interface ShardState {
   failures: number;
   /** Records to read next: the batch size, or less while a failed batch is being bisected. */
   limit?: number;
+  /** The last record of the batch being bisected: the halves stay small until it is handled. */
+  bisectEnd?: string;
 }
 
 /**
@@ -208,6 +210,7 @@ export class StreamRunner {
       shard.failures++;
       if (threw && this.options.bisectOnError === true && records.length > 1) {
         shard.limit = Math.ceil(records.length / 2);
+        shard.bisectEnd ??= records[records.length - 1]?.dynamodb?.SequenceNumber;
       }
       const index = records.findIndex((r) => r.dynamodb?.SequenceNumber === failedAt);
       const before = index > 0 ? records[index - 1]?.dynamodb?.SequenceNumber : shard.checkpoint;
@@ -221,9 +224,12 @@ export class StreamRunner {
       this.options.onDiscard?.(wanted.slice(Math.max(0, index)), 'retries');
     }
     shard.failures = 0;
-    delete shard.limit;
     const last = records[records.length - 1]?.dynamodb?.SequenceNumber;
     if (last !== undefined) shard.checkpoint = last;
+    if (shard.bisectEnd === undefined || (last !== undefined && BigInt(last) >= BigInt(shard.bisectEnd))) {
+      delete shard.limit;
+      delete shard.bisectEnd;
+    }
   }
 
   /** Records past the maximum record age are dropped before any invocation, as Lambda does. */

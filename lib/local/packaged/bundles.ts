@@ -2,21 +2,12 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { FunctionName } from '../invocations.js';
+import { FUNCTION_NAMES, type FunctionName } from '../invocations.js';
 
 const execFileAsync = promisify(execFile);
 const ROOT = new URL('../../..', import.meta.url).pathname;
 /** Where `serverless package` writes by default. */
 export const PACKAGE_DIR = join(ROOT, '.serverless');
-const FUNCTIONS: readonly FunctionName[] = [
-  'heartbeat',
-  'leases',
-  'elect',
-  'requeue',
-  'mirror',
-  'ingest',
-  'sweep',
-];
 /** What the bundles are built from: a change to any of them makes the zips stale. */
 const SOURCES = ['functions', 'lib', 'infra', 'serverless.yml', 'package-lock.json'];
 /** Local-only code no function imports. */
@@ -45,7 +36,7 @@ export async function ensurePackaged(log: (line: string) => void = () => {}): Pr
  */
 export async function unpackBundles(packageDir: string, into: string): Promise<Map<FunctionName, string>> {
   const roots = new Map<FunctionName, string>();
-  for (const fn of FUNCTIONS) {
+  for (const fn of FUNCTION_NAMES) {
     const taskRoot = join(into, fn);
     rmSync(taskRoot, { recursive: true, force: true });
     mkdirSync(join(taskRoot, 'node_modules'), { recursive: true });
@@ -58,7 +49,7 @@ export async function unpackBundles(packageDir: string, into: string): Promise<M
 
 /** The oldest zip's time, or undefined when one is missing. */
 function packagedAt(): number | undefined {
-  const zips = FUNCTIONS.map((fn) => join(PACKAGE_DIR, `${fn}.zip`));
+  const zips = FUNCTION_NAMES.map((fn) => join(PACKAGE_DIR, `${fn}.zip`));
   const template = join(PACKAGE_DIR, 'cloudformation-template-update-stack.json');
   if (![...zips, template].every((file) => existsSync(file))) return undefined;
   return Math.min(...[...zips, template].map((file) => statSync(file).mtimeMs));

@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
@@ -8,7 +7,7 @@ import { DynamoDbStore } from '../../store/dynamodb-store.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../dynamodb-local.js';
 import { startHttpServer } from '../http-server.js';
 import type { FunctionName } from '../invocations.js';
-import { LOCAL_TABLE } from '../local-coordinator.js';
+import { closeServer, LOCAL_TABLE, runCleanups } from '../local-coordinator.js';
 import { StreamRunner } from '../stream-runner.js';
 import { createTable } from '../table.js';
 import { ensurePackaged, unpackBundles } from './bundles.js';
@@ -204,15 +203,4 @@ export async function startPackagedCoordinator(
     await runCleanups(cleanups);
     throw error;
   }
-}
-
-async function runCleanups(cleanups: (() => unknown)[]): Promise<void> {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../errors.js';
 import type { FilterPattern } from '../event-filter.js';
-import type { FunctionName } from '../invocations.js';
+import { FUNCTION_NAMES, type FunctionName } from '../invocations.js';
 
 /** One function as the packaged CloudFormation template declares it. */
 export interface PackagedFunction {
@@ -56,15 +56,6 @@ export interface StackTemplate {
 
 type Resource = { readonly Type: string; readonly Properties: Record<string, unknown> };
 
-const FUNCTION_NAMES: readonly FunctionName[] = [
-  'heartbeat',
-  'leases',
-  'elect',
-  'requeue',
-  'mirror',
-  'ingest',
-  'sweep',
-];
 /** Lambda's defaults for asynchronous invocation. */
 const ASYNC_DEFAULTS: AsyncInvokeSettings = { maximumRetryAttempts: 2, maximumEventAgeInSeconds: 21_600 };
 
