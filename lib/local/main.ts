@@ -111,7 +111,7 @@ async function runPackaged(): Promise<never> {
     }),
   });
   console.log(`
-lease-coordinator is running the packaged bundles (.serverless/*.zip) in Lambda-like containers
+lease-coordinator is running the packaged bundles (serverless package) in Lambda-like containers
   heartbeat API   POST ${coordinator.url}/clusters/{cluster}/leasecandidates  (the /iam/ routes are not served)
   callers         ${
     config === undefined

@@ -6,8 +6,11 @@ import { FUNCTION_NAMES, type FunctionName } from '../invocations.js';
 
 const execFileAsync = promisify(execFile);
 const ROOT = new URL('../../..', import.meta.url).pathname;
-/** Where `serverless package` writes by default. */
-export const PACKAGE_DIR = join(ROOT, '.serverless');
+/**
+ * Where the packaged mode keeps its zips: not `.serverless`, which every `serverless package` run
+ * empties first (the package test's own run included), so these survive until their sources change.
+ */
+export const PACKAGE_DIR = join(ROOT, '.lease-coordinator', 'package');
 /** What the bundles are built from: a change to any of them makes the zips stale. */
 const SOURCES = ['functions', 'lib', 'infra', 'serverless.yml', 'package-lock.json'];
 /** Local-only code no function imports. */
@@ -18,10 +21,10 @@ const NOT_BUNDLED = new Set(['local', 'kube-local', 'cli'].map((dir) => join(ROO
  * every source it is built from. Returns the package directory.
  */
 export async function ensurePackaged(log: (line: string) => void = () => {}): Promise<string> {
-  const stale = packagedAt();
-  if (stale !== undefined && stale >= newestSource()) return PACKAGE_DIR;
-  log('packaging the functions (npx serverless package --stage ci, a few minutes)…');
-  await execFileAsync('npx', ['serverless', 'package', '--stage', 'ci'], {
+  const packaged = packagedAt();
+  if (packaged !== undefined && packaged >= newestSource()) return PACKAGE_DIR;
+  log(`packaging the functions (npx serverless package --stage ci --package ${PACKAGE_DIR}, a few minutes)…`);
+  await execFileAsync('npx', ['serverless', 'package', '--stage', 'ci', '--package', PACKAGE_DIR], {
     cwd: ROOT,
     env: { ...process.env, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' },
     maxBuffer: 64 * 1024 * 1024,
