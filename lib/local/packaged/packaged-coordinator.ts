@@ -181,8 +181,15 @@ export async function startPackagedCoordinator(
           return {
             method,
             path,
-            handler: async (event) =>
-              (await invoke(route.function, event)) as APIGatewayProxyStructuredResultV2,
+            // A failed invocation (an error, a timeout) is API Gateway's bare 500; its reason stays in the logs.
+            handler: (event) =>
+              invoke(route.function, event).then(
+                (result) => result as APIGatewayProxyStructuredResultV2,
+                (error: unknown) => {
+                  reportError(error);
+                  return { statusCode: 500, body: JSON.stringify({ message: 'Internal Server Error' }) };
+                },
+              ),
           };
         }),
       options.httpPort ?? 0,
