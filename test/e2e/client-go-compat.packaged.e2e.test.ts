@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PACKAGE_DIR } from '../../lib/local/packaged/bundles.js';
 import {
   type PackagedCoordinator,
   startPackagedCoordinator,
 } from '../../lib/local/packaged/packaged-coordinator.js';
+import { readStackTemplate } from '../../lib/local/packaged/stack-template.js';
 import { candidate } from '../helpers/local-stack.js';
 import { describeClientGoCompat, FAILOVER_GOAL_MS } from './client-go-compat.js';
 import { startPackagedCoordinatedClusters } from './coordinated-clusters.js';
@@ -55,5 +58,48 @@ describe('the packaged HTTP API without a clusters config (e2e: packaged bundles
       coldStarts: 1,
       errors: 0,
     });
+  });
+});
+
+describe('the packaged runtime takes its settings from the packaged template (e2e: serverless package output)', () => {
+  it('reads the stream mappings, the timer queue, the schedules and the routes that ship', () => {
+    const template = readStackTemplate(PACKAGE_DIR);
+    const filters = JSON.parse(
+      readFileSync(new URL('../../infra/stream-filters.json', import.meta.url), 'utf8'),
+    ) as Record<string, unknown>;
+    for (const consumer of ['elect', 'mirror'] as const) {
+      expect(template.streams[consumer]).toEqual({
+        batchSize: 100,
+        maximumRetryAttempts: 5,
+        maximumRecordAgeInSeconds: 3600,
+        bisectBatchOnFunctionError: true,
+        reportBatchItemFailures: true,
+        filters: filters[consumer],
+      });
+    }
+    expect(template.timerQueue).toEqual({
+      batchSize: 10,
+      visibilityTimeoutSeconds: 120,
+      maxReceiveCount: 5,
+      reportBatchItemFailures: true,
+    });
+    expect(Object.fromEntries(template.schedules)).toEqual({
+      sweep: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: 60 },
+      ingest: { maximumRetryAttempts: 2, maximumEventAgeInSeconds: 21_600 },
+    });
+    expect(template.functions.get('ingest')?.timeoutSeconds).toBe(65);
+    expect(template.functions.get('heartbeat')).toMatchObject({
+      handler: 'functions/heartbeat.handler',
+      timeoutSeconds: 20,
+    });
+    const served = template.routes
+      .filter((r) => r.authorization === 'NONE')
+      .map((r) => `${r.routeKey} → ${r.function}`);
+    expect(served.sort()).toEqual([
+      'DELETE /clusters/{cluster}/namespaces/{namespace}/leases/{name}/holder/{identity} → leases',
+      'GET /clusters/{cluster}/namespaces/{namespace}/leases/{name} → leases',
+      'POST /clusters/{cluster}/leasecandidates → heartbeat',
+      'PUT /clusters/{cluster}/namespaces/{namespace}/leases/{name}/holder/{identity} → leases',
+    ]);
   });
 });
