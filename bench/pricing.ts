@@ -21,8 +21,11 @@ export const ASSUMED = {
   memoryGb: 0.25,
   /** Mean billed duration of a short invocation (heartbeat, elect, mirror, requeue). */
   invocationSeconds: 0.05,
-  /** ingest runs one invocation per minute that watches for the whole minute. */
-  ingestSecondsPerMonth: 60 * 60 * 24 * 30,
+  /**
+   * ingest starts one invocation a minute, each running 72 s (its 75 s timeout less the 3 s it stops
+   * before), so two overlap for 12 s of every minute (docs/reliability.md, "ingest's duty cycle").
+   */
+  ingestSecondsPerMonth: 72 * 60 * 24 * 30,
 } as const;
 
 export interface UnitCost {

@@ -10,8 +10,9 @@ const DEADLINE_MARGIN_MS = 3_000;
 /**
  * ingest: started every minute, it watches every registered cluster for about a minute, storing
  * each LeaseCandidate and Lease change as it arrives, so changes reach the table within
- * milliseconds rather than at the next schedule. Runs overlap by a few seconds, so no change
- * falls between two of them (the conditional writes make the overlap harmless).
+ * milliseconds rather than at the next schedule. Runs overlap by about 12 s, longer than a new run
+ * takes to start watching, so no change falls between two of them (the conditional writes make the
+ * overlap harmless; docs/reliability.md, "ingest's duty cycle").
  */
 export const handler: ScheduledHandler = async (_event, context) => {
   const deps = await deployedClusterDeps();

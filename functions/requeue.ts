@@ -3,7 +3,7 @@ import { handleTimerBatch } from '../lib/handlers/timer.js';
 import { deployedDeps } from '../lib/runtime/deps.js';
 
 /** With clusters configured, what a deadline decides is mirrored at once (see handleTimerBatch). */
-export const handler: SQSHandler = async (event) => {
+export const handler: SQSHandler = async (event, context) => {
   const deps = await deployedDeps();
-  return handleTimerBatch(deps, event, deps.cluster);
+  return handleTimerBatch(deps, event, deps.cluster, () => context.getRemainingTimeInMillis());
 };

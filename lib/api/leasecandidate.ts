@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { CandidateApiVersion, Millis } from '../election/types.js';
-import { ORDERED_STRATEGIES } from '../election/types.js';
+import { CRD_CANDIDATE_API, ORDERED_STRATEGIES } from '../election/types.js';
 import { compareVersions, isStrictSemver, isZeroVersion } from '../election/versions.js';
 import { namedString } from './fields.js';
 import { parseOrThrow } from './issues.js';
@@ -9,11 +9,28 @@ import { strategyName } from './strategy-name.js';
 import { rfc3339Time } from './time.js';
 
 export const GROUP = 'coordination.k8s.io';
+/** The group of the LeaseCandidate custom resource (infra/kubernetes/leasecandidate-crd.yaml). */
+export const CRD_GROUP = 'coordination.lease-coordinator.dev';
 export const CANDIDATE_API_VERSIONS = {
   [`${GROUP}/v1beta1`]: 'v1beta1',
   [`${GROUP}/v1alpha2`]: 'v1alpha2',
   [`${GROUP}/v1alpha1`]: 'v1alpha1',
+  [CRD_CANDIDATE_API]: CRD_CANDIDATE_API,
 } as const satisfies Record<string, CandidateApiVersion>;
+
+/** Where a LeaseCandidate API is served: `/apis/{group}/{version}/…/leasecandidates`. */
+export interface CandidateApi {
+  readonly group: string;
+  readonly version: string;
+  /** The objects' apiVersion, `group/version`. */
+  readonly apiVersion: string;
+}
+
+export function candidateApiOf(version: CandidateApiVersion): CandidateApi {
+  if (version === CRD_CANDIDATE_API)
+    return { group: CRD_GROUP, version: 'v1', apiVersion: CRD_CANDIDATE_API };
+  return { group: GROUP, version, apiVersion: `${GROUP}/${version}` };
+}
 
 /** A LeaseCandidate that passed the apiserver's validation, in any served version. */
 export interface LeaseCandidateObject {
@@ -52,7 +69,10 @@ const commonSpec = {
   renewTime: rfc3339Time.nullish(),
 };
 
-/** v1alpha2 and v1beta1 share one schema (reference/upstream-cle.md §1.3–1.4). */
+/**
+ * v1alpha2 and v1beta1 share one schema (reference/upstream-cle.md §1.3–1.4), and so does the custom
+ * resource, whose spec is v1beta1's.
+ */
 const singleStrategySpec = z
   .looseObject({
     ...commonSpec,

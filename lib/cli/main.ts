@@ -34,8 +34,8 @@ program
   .addHelpText(
     'after',
     `
-Reads LeaseCandidate objects (coordination.k8s.io/v1alpha1, v1alpha2, v1beta1) and at most one
-coordination.k8s.io/v1 Lease, all for the lease named by the first valid LeaseCandidate
+Reads LeaseCandidate objects (coordination.k8s.io/v1alpha1, v1alpha2, v1beta1, and
+coordination.lease-coordinator.dev/v1 from our CRD) and at most one coordination.k8s.io/v1 Lease, all for the lease named by the first valid LeaseCandidate
 (namespace defaults to "default"). Objects that fail validation, belong to another lease or are
 of another kind are reported on stderr and left out. Candidates are placed in cluster "local";
 one without metadata.creationTimestamp is taken as created at --now (the youngest possible, so

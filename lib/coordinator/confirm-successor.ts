@@ -1,7 +1,7 @@
 import { holderOf } from '../election/liveness.js';
-import { reconcileStep } from '../election/reconcile.js';
 import type { ElectionStep, Millis } from '../election/types.js';
 import { UNREACHABLE_RETRY_MS } from './confirm-expiry.js';
+import { decideAfterReads, type ReadTimes } from './decide-after-reads.js';
 import type { LeaseKey, LeaseState } from './ports.js';
 import type { CoordinatorDeps } from './reconcile-lease.js';
 
@@ -23,19 +23,20 @@ export async function withReachableSuccessor(
   key: LeaseKey,
   state: LeaseState,
   step: ElectionStep,
-  now: Millis,
+  /** When the step was judged, and the clock after the reads that came before this check. */
+  times: ReadTimes,
   /** Clusters this reconcile has just read (the expired holder's, in a failover): no second read. */
   justAnswered: readonly string[] = [],
   /** The lease's preemption allows asking a live holder to yield (reconcileStep's `preempt`). */
   preempt = true,
 ): Promise<{ step: ElectionStep; now: Millis }> {
   const read = deps.readHolderLease;
-  if (read === undefined) return { step, now };
+  if (read === undefined) return { step, now: times.now };
   const current = state.lease === undefined ? undefined : holderOf(state.lease.record);
   const answered = new Set<string>(justAnswered);
   const out = new Set<string>();
   let next = step;
-  let at = now;
+  let at = times.now;
   for (;;) {
     const successor = next.write === null ? undefined : holderOf(next.write);
     const cluster = next.write?.holderCluster;
@@ -57,14 +58,16 @@ export async function withReachableSuccessor(
       });
       out.add(cluster);
     }
-    // The read can take as long as its timeout: take the step again on the clock after it.
+    // The read can take as long as its timeout: take the step again, dated after it.
     at = deps.clock();
-    next = reconcileStep({
-      lease: state.lease?.record,
-      candidates: state.candidates.filter((c) => !out.has(c.cluster)),
-      now: at,
-      preempt,
-    });
+    next = decideAfterReads(
+      {
+        lease: state.lease?.record,
+        candidates: state.candidates.filter((c) => !out.has(c.cluster)),
+        preempt,
+      },
+      { judgedAt: times.judgedAt, now: at },
+    );
   }
   if (out.size === 0) return { step: next, now: at };
   const retry =

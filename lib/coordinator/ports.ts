@@ -87,6 +87,12 @@ export interface StoredCandidate extends Candidate {
   readonly awaitingAck?: boolean;
 }
 
+/** A timer record just written; the caller delivers it. */
+export interface ArmedTimer {
+  /** When the timer it replaced was due, if there was one. */
+  readonly replaced?: Millis;
+}
+
 /** The table, as the coordinator uses it. Every write is conditional. */
 export interface CoordinatorStore {
   /** Stores a heartbeat if it is newer than the stored one; throws StaleHeartbeatError otherwise. */
@@ -158,8 +164,18 @@ export interface CoordinatorStore {
   ): Promise<boolean>;
   /** Removes a candidate whose object was deleted from its cluster, unless it renewed since. */
   removeCandidate(key: LeaseKey, cluster: string, name: string, renewTime: Millis): Promise<void>;
-  /** Arms the lease's timer unless an earlier one is pending. True if the caller must deliver it. */
-  armTimer(key: LeaseKey, dueAt: Millis, now: Millis): Promise<boolean>;
+  /**
+   * Arms the lease's timer unless an earlier one is pending. Undefined when one is; otherwise the
+   * caller must deliver it, and gets the timer it replaced, to put back if the delivery fails.
+   */
+  armTimer(key: LeaseKey, dueAt: Millis, now: Millis): Promise<ArmedTimer | undefined>;
+  /**
+   * Takes back a timer armed for `dueAt` whose delivery could not be sent, so that a retry of the
+   * step arms and sends it again: puts back the timer it replaced if that one is still pending at
+   * `now`, or else removes the record. Changes nothing if the record no longer shows `dueAt`
+   * (another step armed a timer since, and sent it).
+   */
+  disarmTimer(key: LeaseKey, armed: Millis, replaced: Millis | undefined, now: Millis): Promise<void>;
   /**
    * Every lease partition in the table with its items, for the sweep: one Scan, whose cost is
    * the table's size in 4 KB units rather than one read per item. A partition split across two

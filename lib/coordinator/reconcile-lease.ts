@@ -1,11 +1,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
-import type { ElectionStep, LeaseRecord } from '../election/types.js';
+import type { ElectionStep, LeaseRecord, Millis } from '../election/types.js';
 import { ConflictError } from '../errors.js';
 import { adoptExistingLease } from './adopt-existing.js';
 import { confirmTakeover, type HolderClusterUnreachable } from './confirm-expiry.js';
 import { withReachableSuccessor } from './confirm-successor.js';
+import { decideAfterReads } from './decide-after-reads.js';
 import { pendingTimerCovers } from './lease-triage.js';
 import type {
   Clock,
@@ -77,8 +78,11 @@ async function reconcileOnce(
   deps: CoordinatorDeps,
   key: LeaseKey,
 ): Promise<{ step: ElectionStep; decided?: LeaseState }> {
-  const { store, timers, clock, logger } = deps;
-  let now = clock();
+  const { store, clock, logger } = deps;
+  // Candidates are judged on the clock before any cluster read; what is written is dated after
+  // them (decide-after-reads.ts).
+  const judgedAt = clock();
+  let now = judgedAt;
   const state = await store.loadLease(key);
   // Candidates read from a cluster are collected there first, by the sweep (lib/sync/gc.ts), so
   // that ingest does not bring them back; the table copy of an HTTP candidate goes here.
@@ -96,26 +100,39 @@ async function reconcileOnce(
     if (adoption.adopted)
       throw new ConflictError(`lease ${key.namespace}/${key.name}: recorded what its clusters show first`);
     justAnswered.push(...adoption.answered);
-    // Decide on the clock after the reads, which can take as long as their timeout.
+    // The reads can take as long as their timeout: date the step after them.
     now = clock();
-    step = reconcileStep({ lease: undefined, candidates: state.candidates, now, preempt });
+    step = decideAfterReads({ lease: undefined, candidates: state.candidates, preempt }, { judgedAt, now });
   }
   if (step.action === 'takeover') {
     const check = await confirmTakeover(deps, key, state.lease, now);
     if (check.verdict === 'renewed')
       // The holder wrote first, as in a lost compare-and-set: read again and decide again.
       throw new ConflictError(`lease ${key.namespace}/${key.name}: the holder renewed since it was read`);
-    // The holder's cluster can take as long as its request timeout to answer. Decide on the time
-    // it answered, or the new holder's term would start already partly spent on our clock, and
-    // be taken from it again before its first renewal arrives (e2e fault 2c found this).
+    // The holder's cluster can take as long as its request timeout to answer. Date the step at
+    // the time it answered, or the new holder's term would start already partly spent on our
+    // clock, and be taken from it again before its first renewal arrives (e2e fault 2c found
+    // this); but judge the successor's proof of life as it stood before the read, or a cluster
+    // that times out turns every takeover back into a ping (decide-after-reads.ts).
     now = clock();
     if (check.verdict === 'proceed' && check.answered !== undefined) justAnswered.push(check.answered);
     step =
       check.verdict === 'deferred'
         ? { action: 'none', ping: [], write: null, requeueAfterMs: check.at - now, error: null }
-        : reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now, preempt });
+        : decideAfterReads(
+            { lease: state.lease?.record, candidates: state.candidates, preempt },
+            { judgedAt, now },
+          );
   }
-  ({ step, now } = await withReachableSuccessor(deps, key, state, step, now, justAnswered, preempt));
+  ({ step, now } = await withReachableSuccessor(
+    deps,
+    key,
+    state,
+    step,
+    { judgedAt, now },
+    justAnswered,
+    preempt,
+  ));
   // The timer is armed alongside the step's own write, not after it: it is one round trip off a
   // failover's critical path, and a timer armed for a write that then loses its compare-and-set
   // only costs one extra look at the lease (the retry arms its own).
@@ -123,7 +140,7 @@ async function reconcileOnce(
     if (step.requeueAfterMs <= 0) return;
     const dueAt = now + step.requeueAfterMs;
     if (pendingTimerCovers(state.timerDueAt, now, dueAt)) return;
-    if (await store.armTimer(key, dueAt, now)) await timers.deliverAt(key, dueAt, now);
+    await armAndDeliver(deps, key, dueAt, now);
   };
   // Settle all before returning (nothing may run on after a Lambda invocation ends), then fail on
   // the first error.
@@ -159,4 +176,29 @@ async function reconcileOnce(
     candidates: state.candidates.filter((c) => !expired.includes(c)),
   };
   return { step, decided };
+}
+
+/**
+ * Records the timer, then sends it. The record is what keeps one delivery per deadline (a step
+ * that finds an earlier timer pending sends none), so a record whose delivery failed would leave
+ * the deadline to the minute sweep: the step's retry would find it pending and send nothing. A
+ * failed send therefore takes the record back before the step fails, and the retry sends again.
+ */
+async function armAndDeliver(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+  dueAt: Millis,
+  now: Millis,
+): Promise<void> {
+  const armed = await deps.store.armTimer(key, dueAt, now);
+  if (armed === undefined) return;
+  try {
+    await deps.timers.deliverAt(key, dueAt, now);
+  } catch (error) {
+    await deps.store.disarmTimer(key, dueAt, armed.replaced, now).catch((undo: unknown) =>
+      // The record then stands until its deadline passes; the sweep arms the timer again after it.
+      deps.logger.error('cannot take back a timer that was not sent', { lease: key, error: undo as Error }),
+    );
+    throw error;
+  }
 }

@@ -19,8 +19,19 @@ export const ORDERED_STRATEGIES: ReadonlySet<string> = new Set([
   OUR_OLDEST_EMULATION_VERSION,
 ]);
 
-/** Which LeaseCandidate API version a candidate spoke; it decides how its strategy is resolved. */
-export type CandidateApiVersion = 'v1alpha1' | 'v1alpha2' | 'v1beta1';
+/**
+ * The LeaseCandidate custom resource (infra/kubernetes/leasecandidate-crd.yaml) that candidates use
+ * in clusters serving no built-in LeaseCandidate API (the CoordinatedLeaderElection gate off, as on
+ * every managed control plane). Its spec is that of coordination.k8s.io/v1beta1, and so is its
+ * strategy resolution.
+ */
+export const CRD_CANDIDATE_API = 'coordination.lease-coordinator.dev/v1';
+
+/**
+ * Which LeaseCandidate API a candidate spoke: a version of the built-in coordination.k8s.io, or
+ * the custom resource. It decides how its strategy is resolved and where its pings go.
+ */
+export type CandidateApiVersion = 'v1alpha1' | 'v1alpha2' | 'v1beta1' | typeof CRD_CANDIDATE_API;
 
 /** A validated LeaseCandidate, as the election sees it. */
 export interface Candidate {
@@ -35,7 +46,7 @@ export interface Candidate {
   readonly binaryVersion: string;
   /** Strict semver or empty (empty is allowed only for third-party strategies). */
   readonly emulationVersion: string;
-  /** v1alpha2/v1beta1: the single strategy. v1alpha1: its first preferred strategy. */
+  /** v1alpha2/v1beta1 (and the CRD): the single strategy. v1alpha1: its first preferred strategy. */
   readonly strategy: string;
   /** v1alpha1 only: the ordered list; the first entry supersedes the rest. */
   readonly preferredStrategies?: readonly string[];

@@ -1,7 +1,9 @@
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import pLimit from 'p-limit';
 import { z } from 'zod';
 import { parseOrThrow } from '../api/issues.js';
 import { type CoordinatorDeps, reconcileLease } from '../coordinator/reconcile-lease.js';
+import { ClusterOutages } from '../sync/cluster-outages.js';
 import { decideAndMirror } from '../sync/decide-now.js';
 import type { MirrorDeps } from '../sync/mirror.js';
 
@@ -10,27 +12,82 @@ const timerMessage = z.object({
   dueAt: z.number(),
 });
 
+/** Messages of a batch decided at once: the whole batch (batchSize in serverless.yml). */
+const MESSAGE_CONCURRENCY = 10;
+
+/**
+ * Left of the invocation when the batch stops waiting: the messages still running are reported
+ * as failures (SQS delivers them again) while there is time to say so, instead of the whole batch
+ * timing out and coming back after the visibility timeout.
+ */
+export const RETURN_MARGIN_MS = 1_000;
+
+/** What is left of the invocation (Lambda's context.getRemainingTimeInMillis). */
+export type RemainingTime = () => number;
+
+type Outcome = 'done' | 'failed' | 'out-of-time';
+
 /**
  * requeue: a lease deadline came due (holder expiry, ping window, candidate staleness). With
  * cluster access it also mirrors what it decided at once: a failover's new holder, or the
  * pre-pings before a silent holder's deadline, would otherwise wait for the stream to wake
  * `mirror`, which under load was seconds.
+ *
+ * A cluster outage must not make a batch outlive its invocation: the messages run in parallel,
+ * a cluster that timed out once is not waited on again in the same batch (ClusterOutages), and
+ * with `remaining` given, messages not finished RETURN_MARGIN_MS before the deadline are reported
+ * as batch item failures. Such a message's step may still finish later in a thawed container;
+ * every write it makes is conditional, so that is harmless (DESIGN.md rule 2).
  */
 export async function handleTimerBatch(
   deps: CoordinatorDeps,
   event: SQSEvent,
   mirror?: MirrorDeps,
+  remaining?: RemainingTime,
 ): Promise<SQSBatchResponse> {
-  const failures: string[] = [];
-  for (const message of event.Records) {
+  const outages = new ClusterOutages();
+  const batchMirror =
+    mirror === undefined ? undefined : { ...mirror, clusters: outages.wrap(mirror.clusters) };
+  const limit = pLimit(MESSAGE_CONCURRENCY);
+  const takeStep = async (message: SQSRecord): Promise<Outcome> => {
     try {
       const { lease } = parseOrThrow(timerMessage, JSON.parse(message.body));
-      if (mirror === undefined) await reconcileLease(deps, lease);
-      else await decideAndMirror(deps, mirror, lease);
+      if (batchMirror === undefined) await reconcileLease(deps, lease);
+      else await decideAndMirror(deps, batchMirror, lease);
+      return 'done';
     } catch (error) {
       deps.logger.error('timer reconcile failed', { messageId: message.messageId, error: error as Error });
-      failures.push(message.messageId);
+      return 'failed';
     }
+  };
+  const deadline = remaining === undefined ? undefined : outOfTimeAfter(remaining() - RETURN_MARGIN_MS);
+  try {
+    const outcomes = await Promise.all(
+      event.Records.map((message) => {
+        const step = limit(() => takeStep(message));
+        return deadline === undefined ? step : Promise.race([step, deadline.reached]);
+      }),
+    );
+    const failed = event.Records.filter((_, i) => outcomes[i] !== 'done').map((m) => m.messageId);
+    const late = event.Records.filter((_, i) => outcomes[i] === 'out-of-time').map((m) => m.messageId);
+    if (late.length > 0)
+      deps.logger.warn('out of time: these deadlines come back with SQS', {
+        messageIds: late,
+        clustersOut: outages.names(),
+      });
+    return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
+  } finally {
+    deadline?.cancel();
+    // Messages not started by now are reported above; they must not start after the return.
+    limit.clearQueue();
   }
-  return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+/** Resolves 'out-of-time' after `ms` (at once if none is left), unless cancelled first. */
+function outOfTimeAfter(ms: number): { reached: Promise<Outcome>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const reached = new Promise<Outcome>((resolve) => {
+    timer = setTimeout(() => resolve('out-of-time'), Math.max(0, ms));
+  });
+  return { reached, cancel: () => clearTimeout(timer) };
 }

@@ -1,4 +1,4 @@
-import { GROUP } from '../api/leasecandidate.js';
+import { candidateApiOf } from '../api/leasecandidate.js';
 import { formatMicroTime, formatTime } from '../api/time.js';
 import type { StoredCandidate } from '../coordinator/ports.js';
 
@@ -9,7 +9,7 @@ export function toLeaseCandidateObject(c: StoredCandidate) {
       ? { preferredStrategies: c.preferredStrategies }
       : { strategy: c.strategy };
   return {
-    apiVersion: `${GROUP}/${c.apiVersion}`,
+    apiVersion: candidateApiOf(c.apiVersion).apiVersion,
     kind: 'LeaseCandidate',
     metadata: {
       name: c.name,

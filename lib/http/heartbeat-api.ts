@@ -29,7 +29,9 @@ export async function handleHeartbeat(deps: HttpApiDeps, event: APIGatewayProxyE
     if (clusterProblem !== undefined)
       throw new ValidationError([{ path: 'path.cluster', message: clusterProblem }]);
     deps.callers(cluster, event);
-    const candidate = parseLeaseCandidate(readJsonBody(event));
+    // A resourceVersion in the body is not one in any cluster: a candidate stored without one is
+    // known to be heard over HTTP, and is neither pinged nor deleted in its cluster.
+    const { resourceVersion: _notOurs, ...candidate } = parseLeaseCandidate(readJsonBody(event));
     if (candidate.renewTime === undefined) {
       throw new ValidationError([
         { path: 'spec.renewTime', message: 'required: a heartbeat carries the time the candidate renewed' },

@@ -1,50 +1,33 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { stringify } from 'yaml';
-import { applyRbac, benchInTreeController } from './admin.js';
 import { kubeCacheDir } from './build.js';
-import { type ControlPlane, startControlPlane, writeKubeconfig } from './control-plane.js';
+import { writeKubeconfig } from './control-plane.js';
+import { type GateChoice, parseCount, parseGate, startLocalClusters } from './local-clusters.js';
 
 /**
- * `npm run clusters -- up --count N`: N local control planes (kube-apiserver + etcd built from Go
- * modules) with CoordinatedLeaderElection on, the coordinator's RBAC applied and the in-tree CLE
- * controller kept from leading. Writes kubeconfigs and a clusters config for `npm start`.
+ * `npm run clusters -- up --count N --gate off|on|mixed`: N local control planes (kube-apiserver +
+ * etcd built from Go modules), by default with the CoordinatedLeaderElection gate off as managed
+ * clusters run, the coordinator's and the candidates' RBAC and (gate off) the LeaseCandidate CRD
+ * applied. Writes kubeconfigs and a clusters config for `npm start`.
  * `npm run clusters -- down` stops them.
  */
 const stateDir = join(kubeCacheDir(), '..', '..', 'clusters');
 const stateFile = join(stateDir, 'state.json');
 
 interface State {
-  readonly planes: { name: string; server: string; dir: string; pids: number[] }[];
+  readonly planes: { name: string; gate: string; server: string; dir: string; pids: number[] }[];
 }
 
-function parseCount(value: string): number {
-  const count = Number(value);
-  if (!Number.isInteger(count) || count < 1 || count > 8)
-    throw new InvalidArgumentError('--count must be an integer from 1 to 8');
-  return count;
-}
-
-async function up(count: number): Promise<void> {
+async function up(count: number, gate: GateChoice): Promise<void> {
   if (existsSync(stateFile)) {
     console.error(`clusters are already up (${stateFile}); run \`npm run clusters -- down\` first`);
     process.exit(2);
   }
   mkdirSync(stateDir, { recursive: true });
-  const names = Array.from({ length: count }, (_, i) => `cluster-${String.fromCharCode(97 + i)}`);
-  const planes: ControlPlane[] = [];
-  try {
-    for (const name of names) {
-      const plane = await startControlPlane(name, { detached: true });
-      planes.push(plane);
-      await applyRbac(plane);
-      await benchInTreeController(plane);
-    }
-  } catch (error) {
-    for (const plane of planes) await plane.stop();
-    throw error;
-  }
+  const { planes, lines } = await startLocalClusters({ count, gate, detached: true });
+  const names = planes.map((p) => p.name);
   const admin = join(stateDir, 'admin.kubeconfig');
   const coordinator = join(stateDir, 'coordinator.kubeconfig');
   writeKubeconfig(admin, planes, 'admin');
@@ -61,14 +44,16 @@ async function up(count: number): Promise<void> {
     }),
   );
   const state: State = {
-    planes: planes.map((p) => ({ name: p.name, server: p.server, dir: p.dir, pids: p.pids() })),
+    planes: planes.map((p) => ({ name: p.name, gate: p.gate, server: p.server, dir: p.dir, pids: p.pids() })),
   };
   writeFileSync(stateFile, JSON.stringify(state, null, 2));
-  console.log(`${count} local control plane(s) up, CoordinatedLeaderElection on:`);
-  for (const p of planes) console.log(`  ${p.name.padEnd(10)} ${p.server}`);
+  // What each cluster serves, as its own discovery answered after setup.
+  console.log(`${count} local control plane(s) up (--gate ${gate}):`);
+  for (const line of lines) console.log(`  ${line}`);
   console.log(`
 admin kubeconfig        ${admin}   (contexts: ${names.join(', ')})
 coordinator kubeconfig  ${coordinator}   (RBAC from infra/kubernetes/rbac.yaml only)
+candidate RBAC          ClusterRole lease-coordinator-candidate (infra/kubernetes/candidate-rbac.yaml)
 clusters config         ${config}${names.length > 1 ? `   (lease group default/demo across all)` : ''}
 
   npm start -- --clusters ${config}
@@ -103,7 +88,13 @@ program
   .command('up')
   .description('start N control planes and print their kubeconfig and contexts')
   .option('--count <n>', 'how many (1-8)', parseCount, 2)
-  .action(async (options: { count: number }) => up(options.count));
+  .option(
+    '--gate <gate>',
+    'CoordinatedLeaderElection: off (as EKS, AKS, GKE run), on, or mixed (alternating, cluster-a on)',
+    parseGate,
+    'off' as GateChoice,
+  )
+  .action(async (options: { count: number; gate: GateChoice }) => up(options.count, options.gate));
 program.command('down').description('stop the control planes `up` started').action(down);
 program.showHelpAfterError();
 program.exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));

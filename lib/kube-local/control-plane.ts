@@ -10,9 +10,20 @@ import { CoordinatorError } from '../errors.js';
 import { freePort } from '../local/dynamodb-local.js';
 import { ensureKubeBinaries } from './build.js';
 
-/** One local Kubernetes control plane: etcd + kube-apiserver on loopback, with CLE turned on. */
+/**
+ * The CoordinatedLeaderElection gate. `on`: the gate and the built-in LeaseCandidate APIs
+ * (coordination.k8s.io v1beta1 and v1alpha2) enabled, and the in-tree CLE controller started.
+ * `off`: none of that, as every managed control plane runs (EKS, AKS, GKE outside alpha clusters):
+ * no LeaseCandidate API, and Lease writes lose spec.strategy and spec.preferredHolder.
+ */
+export type Gate = 'on' | 'off';
+
+export const GATES: readonly Gate[] = ['on', 'off'];
+
+/** One local Kubernetes control plane: etcd + kube-apiserver on loopback. */
 export interface ControlPlane {
   readonly name: string;
+  readonly gate: Gate;
   readonly server: string;
   /** In system:masters: for test setup. */
   readonly adminToken: string;
@@ -80,11 +91,31 @@ export function httpsGet(url: string, token: string, ca: string): Promise<{ stat
   });
 }
 
+/** The kube-apiserver flags that turn Coordinated Leader Election on; a gate-off plane has none of them. */
+function coordinatedLeadershipArgs(gate: Gate): string[] {
+  if (gate === 'off') return [];
+  return [
+    '--feature-gates=CoordinatedLeaderElection=true',
+    // The in-tree CLE controller leads through kube-system/leader-election-controller; short
+    // timings make it stop within about a second once that Lease is taken from it, so tests can
+    // keep it out of their leases' path (see benchInTreeController).
+    '--coordinated-leadership-lease-duration=2s',
+    '--coordinated-leadership-renew-deadline=1s',
+    '--coordinated-leadership-retry-period=500ms',
+    '--runtime-config=coordination.k8s.io/v1beta1=true,coordination.k8s.io/v1alpha2=true',
+  ];
+}
+
+/**
+ * Starts etcd and kube-apiserver. `gate` defaults to `on` here (what the tests were written
+ * against); `npm run clusters -- up` defaults to `off`, as managed clusters run.
+ */
 export async function startControlPlane(
   name: string,
-  options: { detached?: boolean } = {},
+  options: { detached?: boolean; gate?: Gate } = {},
 ): Promise<ControlPlane> {
   const detached = options.detached ?? false;
+  const gate = options.gate ?? 'on';
   const binaries = await ensureKubeBinaries();
   const dir = mkdtempSync(join(tmpdir(), `lease-coordinator-${name}-`));
   const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
@@ -130,14 +161,7 @@ export async function startControlPlane(
     '--authorization-mode=RBAC',
     '--disable-admission-plugins=ServiceAccount',
     '--enable-priority-and-fairness=false',
-    '--feature-gates=CoordinatedLeaderElection=true',
-    // The in-tree CLE controller leads through kube-system/leader-election-controller; short
-    // timings make it stop within about a second once that Lease is taken from it, so tests can
-    // keep it out of their leases' path (see benchInTreeController).
-    '--coordinated-leadership-lease-duration=2s',
-    '--coordinated-leadership-renew-deadline=1s',
-    '--coordinated-leadership-retry-period=500ms',
-    '--runtime-config=coordination.k8s.io/v1beta1=true,coordination.k8s.io/v1alpha2=true',
+    ...coordinatedLeadershipArgs(gate),
   ];
   let apiserver: ChildProcess | undefined;
   let caData = '';
@@ -171,6 +195,7 @@ export async function startControlPlane(
   }
   return {
     name,
+    gate,
     server,
     adminToken,
     coordinatorToken,

@@ -1,14 +1,14 @@
 import {
   ApiException,
-  CoordinationApi,
+  ApisApi,
   CustomObjectsApi,
   type KubeConfig,
   PatchStrategy,
   setHeaderOptions,
   Watch,
 } from '@kubernetes/client-node';
-import { GROUP } from '../api/leasecandidate.js';
-import type { CandidateApiVersion } from '../election/types.js';
+import { CRD_GROUP, candidateApiOf, GROUP } from '../api/leasecandidate.js';
+import { type CandidateApiVersion, CRD_CANDIDATE_API } from '../election/types.js';
 import { keepAliveConfiguration } from './keep-alive.js';
 import { request } from './request.js';
 
@@ -60,13 +60,18 @@ export type LeaseFieldMemory = Partial<Record<'strategy' | 'preferredHolder', bo
 export interface ClusterPort {
   readonly name: string;
   readonly leaseFieldsKept: LeaseFieldMemory;
-  /** The newest LeaseCandidate version the cluster serves, or undefined (e.g. EKS: gate off). */
+  /**
+   * The LeaseCandidate API to read in this cluster: the newest built-in version it serves, else the
+   * custom resource if it is installed, else undefined (the gate off and no CRD: candidates there
+   * cannot register).
+   */
   candidateVersion(): Promise<CandidateApiVersion | undefined>;
   listCandidates(version: CandidateApiVersion): Promise<ListResult>;
   listLeases(): Promise<ListResult>;
+  /** Leases are watched in `v1`; LeaseCandidates in the API `candidateVersion` chose. */
   watch(
     path: 'leases' | 'leasecandidates',
-    version: string,
+    version: 'v1' | CandidateApiVersion,
     resourceVersion: string,
     onEvent: (phase: WatchPhase, object: RawObject) => void,
     onDone: (error: unknown) => void,
@@ -93,7 +98,28 @@ export type JsonPatchOperation =
   | { readonly op: 'test' | 'add' | 'replace'; readonly path: string; readonly value: unknown }
   | { readonly op: 'remove'; readonly path: string };
 
-const PREFERRED_VERSIONS: readonly CandidateApiVersion[] = ['v1beta1', 'v1alpha2', 'v1alpha1'];
+/** Built-in first: a candidate that can register there (client-go's NewCandidate) does. */
+const PREFERRED_VERSIONS: readonly CandidateApiVersion[] = [
+  'v1beta1',
+  'v1alpha2',
+  'v1alpha1',
+  CRD_CANDIDATE_API,
+];
+
+/** Picks the API to read from a discovery answer (`GET /apis`): PREFERRED_VERSIONS' order. */
+export function preferredCandidateApi(
+  groups: readonly { name: string; versions: readonly { version: string }[] }[],
+): CandidateApiVersion | undefined {
+  const served = new Set(groups.flatMap((g) => g.versions.map((v) => `${g.name}/${v.version}`)));
+  return PREFERRED_VERSIONS.find((v) => served.has(candidateApiOf(v).apiVersion));
+}
+
+/** Where a watched kind is served. */
+function watchedApi(path: 'leases' | 'leasecandidates', version: 'v1' | CandidateApiVersion) {
+  return path === 'leases' || version === 'v1'
+    ? { group: GROUP, version: 'v1', apiVersion: `${GROUP}/v1` }
+    : candidateApiOf(version);
+}
 
 /** @kubernetes/client-node behind ClusterPort. */
 interface Selectors {
@@ -115,7 +141,7 @@ export const NEVER_COORDINATED: Selectors = {
 
 export class KubeCluster implements ClusterPort {
   private readonly objects: CustomObjectsApi;
-  private readonly discovery: CoordinationApi;
+  private readonly discovery: ApisApi;
   private readonly watcher: Watch;
   readonly leaseFieldsKept: LeaseFieldMemory = {};
 
@@ -125,62 +151,72 @@ export class KubeCluster implements ClusterPort {
   ) {
     const kept = keepAliveConfiguration(config);
     this.objects = new CustomObjectsApi(kept);
-    this.discovery = new CoordinationApi(kept);
+    this.discovery = new ApisApi(kept);
     this.watcher = new Watch(config);
   }
 
+  /**
+   * One `GET /apis` answers for the built-in group and the custom resource at once. A CRD shows
+   * there only once it is Established, when its objects can be listed and watched.
+   */
   async candidateVersion(): Promise<CandidateApiVersion | undefined> {
-    const group = await request(this.name, () => this.discovery.getAPIGroup());
-    const served = new Set(group.versions.map((v) => v.version));
-    return PREFERRED_VERSIONS.find((v) => served.has(v));
+    const list = await request(this.name, () => this.discovery.getAPIVersions());
+    return preferredCandidateApi(list.groups.filter((g) => g.name === GROUP || g.name === CRD_GROUP));
   }
 
   listCandidates(version: CandidateApiVersion): Promise<ListResult> {
-    return this.list(version, 'leasecandidates', 'LeaseCandidate');
+    return this.list(candidateApiOf(version), 'leasecandidates', 'LeaseCandidate');
   }
 
   listLeases(): Promise<ListResult> {
-    return this.list('v1', 'leases', 'Lease', NEVER_COORDINATED);
+    return this.list(watchedApi('leases', 'v1'), 'leases', 'Lease', NEVER_COORDINATED);
   }
 
   private async list(
-    version: string,
+    api: { group: string; version: string; apiVersion: string },
     plural: string,
     kind: string,
     selectors: Selectors = {},
   ): Promise<ListResult> {
     const list = (await request(this.name, () =>
-      this.objects.listClusterCustomObject({ group: GROUP, version, plural, ...selectors }),
+      this.objects.listClusterCustomObject({
+        group: api.group,
+        version: api.version,
+        plural,
+        ...selectors,
+      }),
     )) as {
       items: RawObject[];
       metadata: { resourceVersion: string };
     };
     // List items come without apiVersion and kind; add them so each validates as an object.
-    const items = list.items.map((item) => ({ apiVersion: `${GROUP}/${version}`, kind, ...item }));
+    const items = list.items.map((item) => ({ apiVersion: api.apiVersion, kind, ...item }));
     return { items, resourceVersion: list.metadata.resourceVersion };
   }
 
   watch(
     path: 'leases' | 'leasecandidates',
-    version: string,
+    version: 'v1' | CandidateApiVersion,
     resourceVersion: string,
     onEvent: (phase: WatchPhase, object: RawObject) => void,
     onDone: (error: unknown) => void,
   ): Promise<AbortController> {
     const kind = path === 'leases' ? 'Lease' : 'LeaseCandidate';
+    const api = watchedApi(path, version);
     return this.watcher.watch(
-      `/apis/${GROUP}/${version}/${path}`,
+      `/apis/${api.group}/${api.version}/${path}`,
       { resourceVersion, allowWatchBookmarks: true, ...(path === 'leases' && NEVER_COORDINATED) },
       (phase, object: RawObject) =>
-        onEvent(phase as WatchPhase, { apiVersion: `${GROUP}/${version}`, kind, ...object }),
+        onEvent(phase as WatchPhase, { apiVersion: api.apiVersion, kind, ...object }),
       onDone,
     );
   }
 
   pingCandidate(version: CandidateApiVersion, ref: ObjectRef, pingTime: string): Promise<WriteResult> {
+    const { group, version: served } = candidateApiOf(version);
     return this.write(() =>
       this.objects.patchNamespacedCustomObject(
-        { group: GROUP, version, plural: 'leasecandidates', ...ref, body: { spec: { pingTime } } },
+        { group, version: served, plural: 'leasecandidates', ...ref, body: { spec: { pingTime } } },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       ),
     );
@@ -191,10 +227,11 @@ export class KubeCluster implements ClusterPort {
     ref: ObjectRef,
     resourceVersion: string,
   ): Promise<WriteResult> {
+    const { group, version: served } = candidateApiOf(version);
     return this.write(() =>
       this.objects.deleteNamespacedCustomObject({
-        group: GROUP,
-        version,
+        group,
+        version: served,
         plural: 'leasecandidates',
         ...ref,
         body: { preconditions: { resourceVersion } },

@@ -1,7 +1,9 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, AttributeValue as LambdaAttributeValue } from 'aws-lambda';
+import { candidateApiOf } from '../api/leasecandidate.js';
 import type { LeaseKey } from '../coordinator/ports.js';
+import type { CandidateApiVersion } from '../election/types.js';
 import type { LeaseItem } from '../store/items.js';
 import { LEASE_SK, partitionKey } from '../store/keys.js';
 import type { ClusterOutcome } from '../sync/mirror.js';
@@ -29,12 +31,25 @@ export function liveViewLine(record: DynamoDBRecord): string | undefined {
 }
 
 /**
- * Keeps one line per lease. On a terminal the block is redrawn in place as decisions land;
- * elsewhere (a pipe, a log file) each changed line is printed once.
+ * What ingest reads in a cluster, for the head of the view. A cluster that serves no LeaseCandidate
+ * API is shouted about: its candidates cannot register, and nothing else would show it.
+ */
+export function candidateApiLine(cluster: string, api: CandidateApiVersion | undefined): string {
+  return api === undefined
+    ? `${cluster}  NO LeaseCandidate API: its candidates cannot register; apply infra/kubernetes/leasecandidate-crd.yaml`
+    : `${cluster}  LeaseCandidates from ${candidateApiOf(api).apiVersion}`;
+}
+
+/**
+ * Keeps one line per cluster (the LeaseCandidate API ingest reads there) and one per lease. On a
+ * terminal the block is redrawn in place as decisions land; elsewhere (a pipe, a log file) each
+ * changed line is printed once.
  */
 export class LiveView {
   private readonly lines = new Map<string, string>();
   private readonly clusters = new Map<string, string>();
+  /** By cluster: candidateApiLine. */
+  private readonly apis = new Map<string, string>();
   private drawn = 0;
 
   constructor(private readonly out: NodeJS.WriteStream = process.stdout) {}
@@ -59,6 +74,14 @@ export class LiveView {
     if (this.lines.has(pk)) this.draw(pk);
   }
 
+  /** Ingest learned which LeaseCandidate API it reads in `cluster` (undefined: none). */
+  candidateApi(cluster: string, api: CandidateApiVersion | undefined): void {
+    const line = candidateApiLine(cluster, api);
+    this.apis.set(cluster, line);
+    if (!this.out.isTTY) this.out.write(`${line}\n`);
+    else this.redraw();
+  }
+
   private lineOf(pk: string): string {
     const clusters = this.clusters.get(pk);
     return `${this.lines.get(pk)}${clusters === undefined ? '' : `  [${clusters}]`}`;
@@ -69,9 +92,13 @@ export class LiveView {
       this.out.write(`${this.lineOf(pk)}\n`);
       return;
     }
+    this.redraw();
+  }
+
+  private redraw(): void {
     // Move up over the previous block, clear it, and draw the current one.
     if (this.drawn > 0) this.out.write(`\x1b[${this.drawn}F\x1b[J`);
-    const block = [...this.lines.keys()].map((key) => this.lineOf(key));
+    const block = [...this.apis.values(), ...[...this.lines.keys()].map((key) => this.lineOf(key))];
     this.out.write(`${block.join('\n')}\n`);
     this.drawn = block.length;
   }

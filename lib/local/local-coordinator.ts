@@ -8,6 +8,7 @@ import { holderClusterPolicy, leaseResolver, preemptionPolicy } from '../cluster
 import { ClusterRegistry, defaultFactory } from '../clusters/registry.js';
 import { type Clock, type LeaseKey, ungroupedLeases } from '../coordinator/ports.js';
 import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
+import type { CandidateApiVersion } from '../election/types.js';
 import { handleStreamBatch } from '../handlers/elect.js';
 import { handleMirrorBatch } from '../handlers/mirror.js';
 import { handleSweep, type SweepResult } from '../handlers/sweep.js';
@@ -55,6 +56,13 @@ export interface LocalCoordinatorOptions {
   readonly onIngest?: () => void;
   /** Called after each timer delivery to `requeue` (tests wait on it while nothing else happens). */
   readonly onTimer?: () => void;
+  /**
+   * Called when ingest learns which LeaseCandidate API it reads in a cluster, and when that changes
+   * (undefined: the cluster serves none).
+   */
+  readonly onCandidateApi?: (cluster: string, api: CandidateApiVersion | undefined) => void;
+  /** How often ingest asks a cluster without the built-in LeaseCandidate API what it serves (tests shorten it). */
+  readonly rediscoverEveryMs?: number;
   /** Called after each mirror pass with what every cluster of the lease now shows. */
   readonly onMirror?: (key: LeaseKey, outcomes: Record<string, ClusterOutcome>) => void;
   /**
@@ -183,6 +191,12 @@ export async function startLocalCoordinator(
               onDrift: (key) => mirrorLease(mirrorDeps, key),
               onChange: (key) => fastPath.schedule(key),
               ...(options.onIngest !== undefined && { onEvent: options.onIngest }),
+              ...(options.onCandidateApi !== undefined && {
+                onCandidateApi: (api) => options.onCandidateApi?.(cluster, api),
+              }),
+              ...(options.rediscoverEveryMs !== undefined && {
+                rediscoverEveryMs: options.rediscoverEveryMs,
+              }),
             },
           ),
         );

@@ -55,6 +55,7 @@ const coordinator = await startLocalCoordinator({
   logLevel: options.logLevel,
   observe: (record) => view.update(record),
   onMirror: (key, outcomes) => view.mirrored(key, outcomes),
+  onCandidateApi: (cluster, api) => view.candidateApi(cluster, api),
   ...(clusters !== undefined && { clusters }),
 });
 

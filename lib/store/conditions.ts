@@ -57,6 +57,9 @@ export function holdingAsRead(read: {
 /** Arm the lease timer unless an earlier one is still pending (one delivery per deadline). */
 export const NO_EARLIER_TIMER_PENDING = 'attribute_not_exists(dueAt) OR dueAt > :dueAt OR dueAt <= :now';
 
+/** The timer record still shows the deadline this step armed (no other step armed one since). */
+export const TIMER_ARMED_FOR = 'dueAt = :armed';
+
 /** A holder's renewal seen in its cluster: still the recorded holder, and newer than the last one seen. */
 export const RENEWAL_BY_HOLDER_NEWER_THAN_LAST =
   'holderIdentity = :expectedHolder AND (attribute_not_exists(observedRenewTime) OR observedRenewTime < :observedRenewTime)';

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { LeaseCandidateObject } from '../api/leasecandidate.js';
 import type {
+  ArmedTimer,
   CoordinatorStore,
   HeartbeatResult,
   LeaseKey,
@@ -33,6 +34,7 @@ import {
   NO_EARLIER_TIMER_PENDING,
   RENEWAL_BY_HOLDER_IN_ITS_CLUSTER,
   RENEWAL_BY_HOLDER_NEWER_THAN_LAST,
+  TIMER_ARMED_FOR,
 } from './conditions.js';
 import { putHeartbeat } from './heartbeat-write.js';
 import {
@@ -394,21 +396,45 @@ export class DynamoDbStore implements CoordinatorStore {
     }
   }
 
-  async armTimer(key: LeaseKey, dueAt: Millis, now: Millis): Promise<boolean> {
+  async armTimer(key: LeaseKey, dueAt: Millis, now: Millis): Promise<ArmedTimer | undefined> {
     try {
-      await this.doc.send(
+      const out = await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: partitionKey(key), sk: TIMER_SK },
           UpdateExpression: 'SET dueAt = :dueAt, kind = :kind',
           ConditionExpression: NO_EARLIER_TIMER_PENDING,
           ExpressionAttributeValues: { ':dueAt': dueAt, ':now': now, ':kind': 'timer' },
+          ReturnValues: 'UPDATED_OLD',
         }),
       );
-      return true;
+      const replaced = out.Attributes?.dueAt;
+      return typeof replaced === 'number' ? { replaced } : {};
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;
+    }
+  }
+
+  async disarmTimer(key: LeaseKey, armed: Millis, replaced: Millis | undefined, now: Millis): Promise<void> {
+    const target = { TableName: this.tableName, Key: { pk: partitionKey(key), sk: TIMER_SK } };
+    try {
+      await this.doc.send(
+        replaced !== undefined && replaced > now
+          ? new UpdateCommand({
+              ...target,
+              UpdateExpression: 'SET dueAt = :replaced',
+              ConditionExpression: TIMER_ARMED_FOR,
+              ExpressionAttributeValues: { ':armed': armed, ':replaced': replaced },
+            })
+          : new DeleteCommand({
+              ...target,
+              ConditionExpression: TIMER_ARMED_FOR,
+              ExpressionAttributeValues: { ':armed': armed },
+            }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
 

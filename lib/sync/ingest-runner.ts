@@ -1,8 +1,10 @@
+import { addAbortListener } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CoordinatorStore, LeaseKey } from '../coordinator/ports.js';
 import type { CandidateApiVersion } from '../election/types.js';
 import { CoordinatorError } from '../errors.js';
 import type { ClusterPort, RawObject, WatchPhase } from '../kube/cluster.js';
+import { CandidateApiReport, REDISCOVER_EVERY_MS, watchForOtherApi } from './candidate-api.js';
 import { HolderHints } from './holder-hints.js';
 import { type IngestDeps, ingestCandidate, ingestLease } from './ingest.js';
 import { LatestPerKeyQueue } from './latest-per-key-queue.js';
@@ -32,6 +34,13 @@ export interface IngestRunnerOptions {
    * list is handled, and one that fails only costs that list its skips.
    */
   readonly stored?: Promise<ReadonlyMap<string, string> | undefined>;
+  /**
+   * Called when ingest learns which LeaseCandidate API it reads in the cluster, and each time that
+   * changes: undefined when the cluster serves none (the live view shows it).
+   */
+  readonly onCandidateApi?: (api: CandidateApiVersion | undefined) => void;
+  /** How often a cluster without the built-in API is asked what it serves (REDISCOVER_EVERY_MS). */
+  readonly rediscoverEveryMs?: number;
 }
 
 /** An object's key in ingest's queue, and a LeaseCandidate's in what ingest remembers it handled. */
@@ -74,10 +83,13 @@ export async function runClusterIngest(
   const hints = new HolderHints();
   const handled = new Map<string, string>();
   let seed = options.stored;
+  const api = new CandidateApiReport(deps.logger, cluster, options.onCandidateApi);
+  // A run stopped before it reads the seed must not leave the scan's failure unhandled.
+  seed?.catch(() => undefined);
   while (!signal.aborted) {
     try {
-      const client = await deps.clusters.get(cluster);
-      await listAndWatch(deps, cluster, client, signal, options, hints, handled, seed);
+      const client = await untilAborted(signal, deps.clusters.get(cluster));
+      await listAndWatch(deps, cluster, client, signal, options, hints, handled, seed, api);
       seed = undefined;
     } catch (error) {
       if (signal.aborted) return;
@@ -103,21 +115,25 @@ async function listAndWatch(
    */
   handled: Map<string, string>,
   seed: IngestRunnerOptions['stored'],
+  api: CandidateApiReport,
 ): Promise<void> {
-  const version = await client.candidateVersion();
-  // An event that could not be stored (the table throttled, say) is not dropped: a relist reads it
-  // again. One that fails while the lists are handled is remembered, and the watches never start.
-  let failedInList = false;
-  let relist = () => {
-    failedInList = true;
-  };
+  // Asked again on every relist: the built-in API where it is served, else the CRD, else nothing.
+  const version = await untilAborted(signal, client.candidateVersion());
+  api.seen(version);
+  // An event that could not be stored (the table throttled, say) is not dropped: the watches are
+  // stopped and a relist reads it again.
+  let failed = false;
+  let stopWatches = () => {};
   const queue = new LatestPerKeyQueue(INGEST_CONCURRENCY, (error) => {
     deps.logger.error('ingest event failed; relisting', { cluster, error: error as Error });
-    relist();
+    failed = true;
+    stopWatches();
   });
   const idOf = (kind: string, object: RawObject) =>
     objectId(kind, object.metadata?.namespace, object.metadata?.name);
   const enqueue = (kind: string, object: RawObject, work: () => Promise<unknown>, phase?: WatchPhase) => {
+    // A stopping run takes nothing more on: the next run lists it again.
+    if (signal.aborted) return;
     const id = idOf(kind, object);
     const rv = object.metadata?.resourceVersion;
     queue.push(id, async () => {
@@ -133,79 +149,133 @@ async function listAndWatch(
     const rv = object.metadata?.resourceVersion;
     if (rv === undefined || handled.get(id) !== rv) enqueue(kind, object, work);
   };
-  // Leases first: a Lease a legacy elector already holds must be on record before any candidate
-  // can trigger an election, or the first decision would not know it has a live holder.
-  const leases = await client.listLeases();
+  // A stop that comes while the lists are read or stored ends the run there: each phase is awaited
+  // until the signal aborts. What the lists left unstored is dropped (the next run lists it again);
+  // only the writes already under way are waited for, so nothing runs on after the invocation returns.
+  const stopping = <T>(phase: Promise<T>): Promise<T> => untilAborted(signal, phase);
+  const leases = await stopping(client.listLeases());
+  const candidates = version === undefined ? undefined : await stopping(client.listCandidates(version));
+  signal.throwIfAborted();
   // Every Lease is looked at again: one unchanged in its cluster can still differ from a decision
   // made while the cluster was out, and ingest's drift check is what repairs it on its return.
+  // Queued before any watch event can arrive, so each Lease's listed state is handled before its events.
   for (const lease of leases.items)
     enqueue('leases', lease, () => handleLease(deps, cluster, lease, options, hints));
-  await queue.idle();
-  const candidates = version === undefined ? undefined : await client.listCandidates(version);
-  const stored = await seed?.catch((error: unknown) => {
-    deps.logger.warn('cannot read the stored candidates; the first list writes them all', {
-      cluster,
-      error: error as Error,
-    });
-    return undefined;
-  });
-  for (const [id, rv] of stored ?? []) if (!handled.has(id)) handled.set(id, rv);
-  forgetUnlisted(handled, candidates?.items ?? []);
-  for (const candidate of candidates?.items ?? [])
-    enqueueListed(CANDIDATES, candidate, () => handleCandidate(deps, cluster, 'ADDED', candidate, options));
-  await queue.idle();
-  // Watching from this list's resourceVersion would never show the failed object again unless it
-  // changed: relist instead (after the caller's pause).
-  if (failedInList)
-    throw new CoordinatorError(`cluster ${cluster}: an object of the list was not stored; relisting`);
 
-  // Events of one object are handled in the order the apiserver sent them (the newest pending one
-  // replaces the others); different objects in parallel.
-  const ended = new Promise<void>((resolve) => {
-    const watches: Promise<AbortController>[] = [];
-    let open = 0;
-    const done = () => {
-      open--;
-      // When either watch ends, stop both and relist: resourceVersions may have expired.
-      for (const w of watches) w.then((c) => c.abort()).catch(() => undefined);
-      if (open <= 0) resolve();
-    };
-    const start = (
-      path: 'leases' | 'leasecandidates',
-      apiVersion: string,
-      rv: string,
-      handler: (phase: WatchPhase, o: RawObject) => Promise<unknown>,
-    ) => {
-      open++;
-      watches.push(
-        client.watch(
-          path,
-          apiVersion,
-          rv,
-          (phase, object) =>
-            phase !== 'BOOKMARK' && enqueue(path, object, () => handler(phase, object), phase),
-          done,
-        ),
-      );
-    };
-    start('leases', 'v1', leases.resourceVersion, (phase, lease) =>
-      phase === 'DELETED' ? Promise.resolve() : handleLease(deps, cluster, lease, options, hints),
-    );
-    if (version !== undefined && candidates !== undefined) {
-      start('leasecandidates', version as CandidateApiVersion, candidates.resourceVersion, (phase, c) =>
-        handleCandidate(deps, cluster, phase, c, options),
-      );
-    }
-    relist = () => {
-      for (const w of watches) w.then((c) => c.abort()).catch(() => undefined);
-      resolve();
-    };
-    signal.addEventListener('abort', relist, { once: true });
+  // The watches start as soon as both lists are read, not after what they show is stored: at
+  // 1,000 leases storing took 8 s, in which a new ingest run saw nothing, and the run it replaces
+  // stops after a few seconds of overlap (docs/reliability.md, "ingest's duty cycle"). Their events
+  // share the queue with the listed objects: the newest pending event of an object replaces the
+  // others, and one that overtakes an object's listed state is safe, since every table write of
+  // ingest is conditional on being newer (an older one is refused as stale).
+  const watching = watchFrom(
+    client,
+    version,
+    { leases: leases.resourceVersion, candidates: candidates?.resourceVersion },
+    (path, phase, object) =>
+      enqueue(
+        path,
+        object,
+        () =>
+          path === 'leases'
+            ? phase === 'DELETED'
+              ? Promise.resolve()
+              : handleLease(deps, cluster, object, options, hints)
+            : handleCandidate(deps, cluster, phase, object, options),
+        phase,
+      ),
+  );
+  stopWatches = watching.stop;
+  // A cluster reading the CRD or nothing may serve something better at any time (the CRD applied
+  // after ingest started, the gate turned on): relist then, to read it without a restart.
+  const rediscovering = new AbortController();
+  void watchForOtherApi(
+    client,
+    version,
+    options.rediscoverEveryMs ?? REDISCOVER_EVERY_MS,
+    rediscovering.signal,
+    () => watching.stop(),
+    deps.logger,
+  );
+  // Fires at once if the signal has aborted already (a plain listener would never be called).
+  const onStop = addAbortListener(signal, () => {
+    queue.dropPending();
+    watching.stop();
   });
-  await ended;
-  // The signal outlives this list-and-watch; a listener left on it would pile up with each relist.
-  signal.removeEventListener('abort', relist);
-  await queue.idle();
+  try {
+    // Leases first: a Lease a legacy elector already holds is on record before the listed
+    // candidates can trigger an election (the decider also reads it before a first decision).
+    await stopping(queue.idle());
+    const stored = await stopping(
+      seed?.catch((error: unknown) => {
+        deps.logger.warn('cannot read the stored candidates; the first list writes them all', {
+          cluster,
+          error: error as Error,
+        });
+        return undefined;
+      }) ?? Promise.resolve(undefined),
+    );
+    for (const [id, rv] of stored ?? []) if (!handled.has(id)) handled.set(id, rv);
+    forgetUnlisted(handled, candidates?.items ?? []);
+    for (const candidate of candidates?.items ?? [])
+      enqueueListed(CANDIDATES, candidate, () => handleCandidate(deps, cluster, 'ADDED', candidate, options));
+    await stopping(queue.idle());
+    // Watching on from this list's resourceVersion would never show the failed object again unless
+    // it changed: relist instead (after the caller's pause).
+    if (failed)
+      throw new CoordinatorError(`cluster ${cluster}: an object of the list was not stored; relisting`);
+    await watching.ended;
+  } finally {
+    rediscovering.abort();
+    watching.stop();
+    // The signal outlives this list-and-watch; a listener left on it would pile up with each relist.
+    onStop[Symbol.dispose]();
+    if (signal.aborted) queue.dropPending();
+    await queue.idle();
+  }
+}
+
+interface Watching {
+  /** Resolves once the watches have ended or been stopped. */
+  readonly ended: Promise<void>;
+  stop(): void;
+}
+
+/**
+ * Watches the cluster's Leases and (when it serves them) LeaseCandidates from the lists'
+ * resourceVersions. When either watch ends, both are stopped and `ended` resolves: the caller
+ * relists, since resourceVersions may have expired.
+ */
+function watchFrom(
+  client: ClusterPort,
+  version: CandidateApiVersion | undefined,
+  from: { readonly leases: string; readonly candidates: string | undefined },
+  onEvent: (path: 'leases' | 'leasecandidates', phase: WatchPhase, object: RawObject) => void,
+): Watching {
+  const watches: Promise<AbortController>[] = [];
+  let resolveEnded: () => void = () => {};
+  const ended = new Promise<void>((resolve) => {
+    resolveEnded = resolve;
+  });
+  const stop = () => {
+    for (const w of watches) w.then((c) => c.abort()).catch(() => undefined);
+    resolveEnded();
+  };
+  const start = (path: 'leases' | 'leasecandidates', apiVersion: 'v1' | CandidateApiVersion, rv: string) => {
+    watches.push(
+      client.watch(
+        path,
+        apiVersion,
+        rv,
+        (phase, object) => phase !== 'BOOKMARK' && onEvent(path, phase, object),
+        stop,
+      ),
+    );
+  };
+  start('leases', 'v1', from.leases);
+  if (version !== undefined && from.candidates !== undefined)
+    start('leasecandidates', version, from.candidates);
+  return { ended, stop };
 }
 
 async function handleCandidate(
@@ -248,6 +318,18 @@ function answersPing(raw: RawObject): boolean {
   const spec = raw.spec as { pingTime?: unknown; renewTime?: unknown } | undefined;
   if (typeof spec?.pingTime !== 'string' || typeof spec.renewTime !== 'string') return false;
   return Date.parse(spec.renewTime) >= Date.parse(spec.pingTime);
+}
+
+/**
+ * Settles as `work` does, or rejects with the signal's reason as soon as it aborts, at once if it
+ * has already: a list of a large or hung cluster is not waited out by a run that is stopping.
+ * The work itself runs on to its own end (every apiserver request is bounded by its timeout).
+ */
+export function untilAborted<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const listener = addAbortListener(signal, () => reject(signal.reason));
+    work.then(resolve, reject).finally(() => listener[Symbol.dispose]());
+  });
 }
 
 /** Waits `ms`, or less if the signal aborts (node's own timer: it removes its abort listener). */

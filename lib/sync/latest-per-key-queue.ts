@@ -24,6 +24,14 @@ export class LatestPerKeyQueue {
     if (!this.active.has(key)) this.start(key);
   }
 
+  /**
+   * Forgets the work not yet started (a stopping ingest: the next run lists those objects again).
+   * Work already running finishes; idle() still waits for it.
+   */
+  dropPending(): void {
+    this.pending.clear();
+  }
+
   /** Resolves once nothing is pending or running. */
   async idle(): Promise<void> {
     while (this.active.size > 0) await Promise.all(this.active.values());

@@ -85,6 +85,7 @@ export async function mirrorLease(
   const loadedMs = Math.round(performance.now() - started);
   const outcomes: Record<string, ClusterOutcome> = {};
   const pinged: string[] = [];
+  const pingsFailed: string[] = [];
   await Promise.all(
     clustersOf(key).map(async (cluster) => {
       try {
@@ -95,12 +96,14 @@ export async function mirrorLease(
         } else {
           outcomes[cluster] = 'in-sync';
         }
-        pinged.push(
-          ...(await sendPings(
-            client,
-            state.candidates.filter((c) => c.cluster === cluster),
-          )),
+        const pings = await sendPings(
+          deps.logger,
+          key,
+          client,
+          state.candidates.filter((c) => c.cluster === cluster),
         );
+        pinged.push(...pings.sent);
+        pingsFailed.push(...pings.failed);
       } catch (error) {
         deps.logger.warn('cluster unreachable; it is caught up later', {
           cluster,
@@ -108,6 +111,15 @@ export async function mirrorLease(
           error: error as Error,
         });
         outcomes[cluster] = 'unreachable';
+        const unsent = awaitingPing(state.candidates.filter((c) => c.cluster === cluster));
+        if (unsent.length > 0) {
+          deps.logger.error('ping not delivered', {
+            cluster,
+            lease: key,
+            candidates: unsent.map((c) => c.name),
+          });
+          pingsFailed.push(...unsent.map((c) => c.name));
+        }
       }
     }),
   );
@@ -115,6 +127,7 @@ export async function mirrorLease(
     lease: key,
     outcomes,
     pinged,
+    pingsFailed,
     loadedMs,
     durationMs: Math.round(performance.now() - started),
   });
@@ -189,15 +202,38 @@ function annotationsOf(lease: RawObject | undefined): Record<string, string> {
   return lease?.metadata?.annotations ?? {};
 }
 
+/** What one cluster's pings came to: the candidates asked to renew, and those the ask did not reach. */
+interface PingsSent {
+  readonly sent: string[];
+  readonly failed: string[];
+}
+
+/** Candidates whose ping goes to their cluster: asked to renew, not yet answered, read from there. */
+function awaitingPing(candidates: readonly StoredCandidate[]): StoredCandidate[] {
+  return candidates.filter(
+    (c) => c.pingTime !== undefined && c.awaitingAck === true && c.resourceVersion !== undefined,
+  );
+}
+
 /**
  * A ping is a pingTime just after the candidate's own last renewTime, on its own clock. client-go
  * renews when pingTime is after renewTime; using its clock means a candidate whose clock is behind
  * ours does not keep re-acking until its clock catches up. Whether it answered is judged on our
  * clock, by when its renewal reaches the table.
+ *
+ * Only a candidate read from the cluster (it has a resourceVersion there) is pinged there, in the
+ * API it was read from (built-in or CRD); one heard over HTTP reads its pingTime in the heartbeat
+ * response. A ping that does not land (the object or its API gone, 403, the cluster out) is an error:
+ * the election waits out that candidate's ping window for nothing.
  */
-async function sendPings(client: ClusterPort, candidates: readonly StoredCandidate[]): Promise<string[]> {
-  const waiting = candidates.filter((c) => c.pingTime !== undefined && c.awaitingAck === true);
-  await Promise.all(
+async function sendPings(
+  logger: Logger,
+  key: LeaseKey,
+  client: ClusterPort,
+  candidates: readonly StoredCandidate[],
+): Promise<PingsSent> {
+  const waiting = awaitingPing(candidates);
+  const results = await Promise.allSettled(
     waiting.map((c) =>
       client.pingCandidate(
         c.apiVersion,
@@ -206,5 +242,28 @@ async function sendPings(client: ClusterPort, candidates: readonly StoredCandida
       ),
     ),
   );
-  return waiting.map((c) => c.name);
+  const sent: string[] = [];
+  const failed: string[] = [];
+  results.forEach((result, i) => {
+    const c = waiting[i] as StoredCandidate;
+    const problem =
+      result.status === 'rejected'
+        ? { error: result.reason as Error }
+        : result.value.ok
+          ? undefined
+          : { reason: result.value.reason };
+    if (problem === undefined) {
+      sent.push(c.name);
+      return;
+    }
+    failed.push(c.name);
+    logger.error('ping not delivered', {
+      cluster: client.name,
+      lease: key,
+      candidate: c.name,
+      apiVersion: c.apiVersion,
+      ...problem,
+    });
+  });
+  return { sent, failed };
 }

@@ -3,9 +3,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
 import { parseClustersConfig } from '../../lib/clusters/config.js';
-import { applyRbac, benchInTreeController } from '../../lib/kube-local/admin.js';
+import {
+  applyCandidateRbac,
+  applyCrd,
+  applyRbac,
+  benchInTreeController,
+} from '../../lib/kube-local/admin.js';
 import { ensureCandidateBinary } from '../../lib/kube-local/build.js';
-import { type ControlPlane, startControlPlane, writeKubeconfig } from '../../lib/kube-local/control-plane.js';
+import {
+  type ControlPlane,
+  type Gate,
+  startControlPlane,
+  writeKubeconfig,
+} from '../../lib/kube-local/control-plane.js';
+import { type GateChoice, gatesFor } from '../../lib/kube-local/local-clusters.js';
 import {
   type LocalCoordinator,
   type LocalCoordinatorOptions,
@@ -27,17 +38,33 @@ export interface CoordinatedClusters {
   stop(): Promise<void>;
 }
 
+export interface LeaseGroupSpec {
+  readonly namespace: string;
+  readonly name: string;
+  readonly clusters: string[];
+  readonly holderClusterUnreachable?: 'Wait' | 'TakeOver';
+}
+
+export interface CoordinatedClustersOptions extends Omit<LocalCoordinatorOptions, 'autonomous' | 'clusters'> {
+  /**
+   * The CoordinatedLeaderElection gate: one for every cluster, `mixed` (alternating, the first
+   * on: `gatesFor`), or one per cluster in `names` order. Default `on`.
+   */
+  readonly gate?: GateChoice | readonly Gate[];
+}
+
 /**
- * What every e2e file starts from: local control planes with the coordinator's RBAC and the in-tree
- * CLE controller kept from leading, and the coordinator running on its own (`npm start`'s wiring),
- * reaching each cluster only through the RBAC-bound coordinator identity.
+ * What every e2e file starts from: local control planes with the coordinator's RBAC, and the
+ * coordinator running on its own (`npm start`'s wiring), reaching each cluster only through the
+ * RBAC-bound coordinator identity. Gate on: the in-tree CLE controller kept from leading. Gate off
+ * (a managed cluster): the LeaseCandidate CRD and the candidates' RBAC applied.
  */
 export async function startCoordinatedClusters(
   names: readonly string[],
-  leaseGroups: readonly { namespace: string; name: string; clusters: string[] }[],
-  options: Omit<LocalCoordinatorOptions, 'autonomous' | 'clusters'> = {},
+  leaseGroups: readonly LeaseGroupSpec[],
+  { gate = 'on', ...options }: CoordinatedClustersOptions = {},
 ): Promise<CoordinatedClusters> {
-  const clusters = await startClusters(names, leaseGroups);
+  const clusters = await startClusters(names, leaseGroups, gate);
   try {
     const coordinator = await startLocalCoordinator({
       logLevel: (process.env.LOG_LEVEL as 'DEBUG' | undefined) ?? 'SILENT',
@@ -62,10 +89,10 @@ export interface PackagedCoordinatedClusters extends Omit<CoordinatedClusters, '
  */
 export async function startPackagedCoordinatedClusters(
   names: readonly string[],
-  leaseGroups: readonly { namespace: string; name: string; clusters: string[] }[],
+  leaseGroups: readonly LeaseGroupSpec[],
   options: Omit<PackagedCoordinatorOptions, 'clusters'> = {},
 ): Promise<PackagedCoordinatedClusters> {
-  const clusters = await startClusters(names, leaseGroups);
+  const clusters = await startClusters(names, leaseGroups, 'on');
   try {
     const coordinator = await startPackagedCoordinator({
       logLevel: (process.env.LOG_LEVEL as 'DEBUG' | undefined) ?? 'SILENT',
@@ -80,19 +107,30 @@ export async function startPackagedCoordinatedClusters(
 }
 
 /**
- * Local control planes with the coordinator's RBAC and the in-tree CLE controller kept from
- * leading; the clusters config (raw, as its YAML would hold it) names each cluster through the
- * RBAC-bound coordinator identity.
+ * Local control planes with the coordinator's RBAC (gate on: the in-tree CLE controller kept from
+ * leading; gate off: the LeaseCandidate CRD and the candidates' RBAC applied); the clusters config
+ * (raw, as its YAML would hold it) names each cluster through the RBAC-bound coordinator identity.
  */
 async function startClusters(
   names: readonly string[],
-  leaseGroups: readonly { namespace: string; name: string; clusters: string[] }[],
+  leaseGroups: readonly LeaseGroupSpec[],
+  gate: GateChoice | readonly Gate[],
 ) {
   const candidateBinary = await ensureCandidateBinary();
-  const planes = await Promise.all(names.map((name) => startControlPlane(name)));
+  const gates = typeof gate === 'string' ? gatesFor(gate, names.length) : gate;
+  if (gates.length !== names.length)
+    throw new Error(`gate: ${gates.length} gates for ${names.length} clusters (${names.join(', ')})`);
+  const planes = await Promise.all(
+    names.map((name, i) => startControlPlane(name, { gate: gates[i] ?? 'on' })),
+  );
   for (const plane of planes) {
     await applyRbac(plane);
-    await benchInTreeController(plane);
+    if (plane.gate === 'on') {
+      await benchInTreeController(plane);
+    } else {
+      await applyCrd(plane);
+      await applyCandidateRbac(plane);
+    }
   }
   const dir = mkdtempSync(join(tmpdir(), 'lease-coordinator-e2e-'));
   const adminKubeconfig = join(dir, 'admin.kubeconfig');

@@ -1,7 +1,8 @@
 import { applyPatch, JsonPatchError, type Operation } from 'fast-json-patch';
+import { candidateApiOf } from '../../lib/api/leasecandidate.js';
 import { formatMicroTime, formatTime } from '../../lib/api/time.js';
 import type { Clock } from '../../lib/coordinator/ports.js';
-import type { CandidateApiVersion, Millis } from '../../lib/election/types.js';
+import { type CandidateApiVersion, CRD_CANDIDATE_API, type Millis } from '../../lib/election/types.js';
 import type {
   ClusterPort,
   JsonPatchOperation,
@@ -11,6 +12,7 @@ import type {
   RawObject,
   WriteResult,
 } from '../../lib/kube/cluster.js';
+import type { Gate } from '../../lib/kube-local/control-plane.js';
 import { nextOrdinal, type RequestGate } from './in-memory-store.js';
 
 /**
@@ -35,7 +37,18 @@ export interface ClusterWrite {
   readonly object: RawObject | undefined;
 }
 
-const GROUP = 'coordination.k8s.io';
+export interface InMemoryClusterOptions {
+  /**
+   * CoordinatedLeaderElection: `on` (default) serves coordination.k8s.io/v1beta1 LeaseCandidates;
+   * `off` sets `gateOff` (Lease writes lose strategy and preferredHolder) and serves the CRD.
+   */
+  readonly gate?: Gate;
+  /**
+   * Whether the LeaseCandidate CRD is installed (default yes; `installCrd` adds or removes it). It
+   * is served only with the gate off: where the built-in API is served, the coordinator reads that.
+   */
+  readonly crd?: boolean;
+}
 
 function idOf(kind: ObjectKind, namespace: string, name: string): string {
   return `${kind}/${namespace}/${name}`;
@@ -57,12 +70,37 @@ export class InMemoryCluster {
   gateOff = false;
   /** Shared by every port of this cluster, as one connection's memory is by its requests. */
   readonly leaseFieldsKept: LeaseFieldMemory = {};
+  private crd: boolean;
 
   constructor(
     readonly name: string,
     readonly offsetMs: Millis,
     private readonly clock: Clock,
-  ) {}
+    options: InMemoryClusterOptions = {},
+  ) {
+    this.gateOff = options.gate === 'off';
+    this.crd = options.crd ?? true;
+  }
+
+  get gate(): Gate {
+    return this.gateOff ? 'off' : 'on';
+  }
+
+  /** The LeaseCandidate API candidates here use: the built-in one, else the CRD if installed. */
+  candidateApi(): CandidateApiVersion | undefined {
+    if (this.gate === 'on') return 'v1beta1';
+    return this.crd ? CRD_CANDIDATE_API : undefined;
+  }
+
+  /** Whether LeaseCandidates of `version` can be read and written here. */
+  serves(version: CandidateApiVersion): boolean {
+    return version === CRD_CANDIDATE_API ? this.gate === 'off' && this.crd : this.gate === 'on';
+  }
+
+  /** The LeaseCandidate CRD is applied (or removed) while the coordinator runs. */
+  installCrd(installed = true): void {
+    this.crd = installed;
+  }
 
   /** This cluster's wall clock. */
   localNow(): Millis {
@@ -191,12 +229,15 @@ export class InMemoryCluster {
   }): WriteResult {
     const ref = { namespace: candidate.namespace, name: candidate.name };
     const renewTime = formatMicroTime(this.localNow());
+    const api = this.candidateApi();
+    // Neither API served: client-go's NewCandidate gets a 404 and keeps retrying.
+    if (api === undefined) return { ok: false, reason: 'NotFound' };
     const current = this.get('LeaseCandidate', ref);
     if (current === undefined) {
       return this.create(
         'LeaseCandidate',
         {
-          apiVersion: `${GROUP}/v1beta1`,
+          apiVersion: candidateApiOf(api).apiVersion,
           kind: 'LeaseCandidate',
           metadata: ref,
           spec: {
@@ -256,7 +297,7 @@ class InMemoryClusterPort implements ClusterPort {
   }
 
   candidateVersion(): Promise<CandidateApiVersion | undefined> {
-    return this.request('discovery', () => 'v1beta1' as const);
+    return this.request('discovery', () => this.cluster.candidateApi());
   }
 
   listCandidates(): Promise<ListResult> {
@@ -272,19 +313,24 @@ class InMemoryClusterPort implements ClusterPort {
     return Promise.reject(new Error('InMemoryCluster does not serve watches'));
   }
 
-  pingCandidate(_version: CandidateApiVersion, ref: ObjectRef, pingTime: string): Promise<WriteResult> {
+  // A LeaseCandidate API the cluster does not serve answers 404, as the apiserver does.
+  pingCandidate(version: CandidateApiVersion, ref: ObjectRef, pingTime: string): Promise<WriteResult> {
     return this.request('pingCandidate', () =>
-      this.cluster.patchSpec('LeaseCandidate', ref, { pingTime }, 'coordinator'),
+      this.cluster.serves(version)
+        ? this.cluster.patchSpec('LeaseCandidate', ref, { pingTime }, 'coordinator')
+        : ({ ok: false, reason: 'NotFound' } as const),
     );
   }
 
   deleteCandidate(
-    _version: CandidateApiVersion,
+    version: CandidateApiVersion,
     ref: ObjectRef,
     resourceVersion: string,
   ): Promise<WriteResult> {
     return this.request('deleteCandidate', () =>
-      this.cluster.delete('LeaseCandidate', ref, resourceVersion, 'coordinator'),
+      this.cluster.serves(version)
+        ? this.cluster.delete('LeaseCandidate', ref, resourceVersion, 'coordinator')
+        : ({ ok: false, reason: 'NotFound' } as const),
     );
   }
 

@@ -2,6 +2,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { LeaseCandidateObject } from '../../lib/api/leasecandidate.js';
 import type {
+  ArmedTimer,
   Clock,
   CoordinatorStore,
   HeartbeatResult,
@@ -634,7 +635,8 @@ export class InMemoryStore implements CoordinatorStore {
     }
   }
 
-  async armTimer(key: LeaseKey, dueAt: Millis, now: Millis): Promise<boolean> {
+  async armTimer(key: LeaseKey, dueAt: Millis, now: Millis): Promise<ArmedTimer | undefined> {
+    let replaced: Millis | undefined;
     try {
       await this.request('armTimer', () =>
         this.table.commit(
@@ -645,13 +647,33 @@ export class InMemoryStore implements CoordinatorStore {
             const pending = (old as TimerItem | undefined)?.dueAt;
             return pending === undefined || pending > dueAt || pending <= now;
           },
-          (old) => ({ ...(old ?? { pk: partitionKey(key), sk: TIMER_SK }), dueAt, kind: 'timer' as const }),
+          (old) => {
+            replaced = (old as TimerItem | undefined)?.dueAt;
+            return { ...(old ?? { pk: partitionKey(key), sk: TIMER_SK }), dueAt, kind: 'timer' as const };
+          },
         ),
       );
-      return true;
+      return replaced === undefined ? {} : { replaced };
     } catch (error) {
-      if (error instanceof ConditionFailed) return false;
+      if (error instanceof ConditionFailed) return undefined;
       throw error;
+    }
+  }
+
+  async disarmTimer(key: LeaseKey, armed: Millis, replaced: Millis | undefined, now: Millis): Promise<void> {
+    try {
+      await this.request('disarmTimer', () =>
+        this.table.commit(
+          'disarmTimer',
+          partitionKey(key),
+          TIMER_SK,
+          (old) => (old as TimerItem | undefined)?.dueAt === armed,
+          (old) =>
+            replaced !== undefined && replaced > now ? { ...(old as TimerItem), dueAt: replaced } : undefined,
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionFailed)) throw error;
     }
   }
 

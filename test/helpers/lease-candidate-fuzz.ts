@@ -14,6 +14,7 @@ export const CANDIDATE_API_VERSIONS = [
   'coordination.k8s.io/v1beta1',
   'coordination.k8s.io/v1alpha2',
   'coordination.k8s.io/v1alpha1',
+  'coordination.lease-coordinator.dev/v1',
 ] as const;
 
 /** In semver order, so picking two indices i <= j gives emulation <= binary. */

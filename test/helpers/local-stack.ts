@@ -62,6 +62,8 @@ export interface TestStackOptions {
   /** Use the real clock: for tests against real apiservers, whose clients run in real time. */
   readonly realClock?: boolean;
   readonly clusters?: LocalCoordinatorOptions['clusters'];
+  readonly onCandidateApi?: LocalCoordinatorOptions['onCandidateApi'];
+  readonly rediscoverEveryMs?: number;
 }
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
@@ -75,6 +77,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     observe: (r) => records.push(r),
     onIngest: () => ingested.notify(),
     ...(options.clusters !== undefined && { clusters: options.clusters }),
+    ...(options.onCandidateApi !== undefined && { onCandidateApi: options.onCandidateApi }),
+    ...(options.rediscoverEveryMs !== undefined && { rediscoverEveryMs: options.rediscoverEveryMs }),
   });
   const postRaw = async (path: string, body: string) => {
     const response = await fetch(`${stack.url}${path}`, {

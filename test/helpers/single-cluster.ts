@@ -3,18 +3,24 @@ import type { LeaseKey } from '../../lib/coordinator/ports.js';
 import type { CoordinatorDeps } from '../../lib/coordinator/reconcile-lease.js';
 import { ingestCandidate } from '../../lib/sync/ingest.js';
 import type { ClusterSource } from '../../lib/sync/mirror.js';
-import { InMemoryCluster } from './in-memory-cluster.js';
+import { InMemoryCluster, type InMemoryClusterOptions } from './in-memory-cluster.js';
 import { InMemoryTable } from './in-memory-store.js';
 
 /**
  * One in-memory cluster, one in-memory table and one lease, for unit tests of ingest and the
  * coordinator: the clock moves only when the test moves it, and every store request is recorded.
  */
-export function singleCluster(scope = 'c', name = 'solo', namespace = 'kube-system') {
+export function singleCluster(
+  scope = 'c',
+  name = 'solo',
+  namespace = 'kube-system',
+  /** The cluster's CoordinatedLeaderElection gate (InMemoryCluster); on by default. */
+  clusterOptions: InMemoryClusterOptions = {},
+) {
   let now = Date.UTC(2026, 6, 1, 12, 0, 0);
   const clock = () => now;
   const table = new InMemoryTable(clock);
-  const cluster = new InMemoryCluster('c', 0, clock);
+  const cluster = new InMemoryCluster('c', 0, clock, clusterOptions);
   const key: LeaseKey = { scope, namespace, name };
   const requests: string[] = [];
   const store = table.store(async (request) => {

@@ -5,7 +5,7 @@ import { handleSweep } from '../../lib/handlers/sweep.js';
 import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
 import { ingestCandidate } from '../../lib/sync/ingest.js';
 import { type ClusterSource, mirrorLease } from '../../lib/sync/mirror.js';
-import { InMemoryCluster } from './in-memory-cluster.js';
+import { InMemoryCluster, type InMemoryClusterOptions } from './in-memory-cluster.js';
 import { InMemoryTable } from './in-memory-store.js';
 
 export type PairCluster = 'a' | 'b';
@@ -15,12 +15,18 @@ export type PairCluster = 'a' | 'b';
  * the test can cut off from the coordinator. The clock moves only when the test moves it; every
  * request to a cluster is recorded as "<cluster>:<kind>", and every timer armed by its due time.
  */
-export function twoClusters() {
+export function twoClusters(
+  /** Each cluster's CoordinatedLeaderElection gate and CRD (InMemoryCluster); gate on by default. */
+  options: { readonly a?: InMemoryClusterOptions; readonly b?: InMemoryClusterOptions } = {},
+) {
   let now = Date.UTC(2026, 10, 25, 12);
   const clock = () => now;
   const table = new InMemoryTable(clock);
   const store = table.store(async () => {});
-  const planes = { a: new InMemoryCluster('a', 0, clock), b: new InMemoryCluster('b', 0, clock) };
+  const planes = {
+    a: new InMemoryCluster('a', 0, clock, options.a),
+    b: new InMemoryCluster('b', 0, clock, options.b),
+  };
   const requests: string[] = [];
   const down = new Set<string>();
   const clusters: ClusterSource = {

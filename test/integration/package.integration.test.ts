@@ -308,6 +308,14 @@ describe('serverless package (integration: osls offline, no credentials, cfn-lin
     }
   });
 
+  it('runs ingest for longer than its minute, so runs overlap, and never retries or delivers a stale tick', () => {
+    const ingest = ofType('AWS::Lambda::Function').find(([name]) => name.startsWith('Ingest'))?.[1];
+    // Stopped 3 s before its timeout, a run overlaps the next minute's by the rest (docs/reliability.md).
+    expect(Number(ingest?.Properties.Timeout) - 3 - 60).toBeGreaterThanOrEqual(10);
+    const config = ofType('AWS::Lambda::EventInvokeConfig').find(([name]) => name.startsWith('Ingest'))?.[1];
+    expect(config?.Properties).toMatchObject({ MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 });
+  });
+
   it('passes cfn-lint', async () => {
     const cfnLint = ensureCfnLint();
     // W3005 flags the DependsOn the framework itself generates next to a GetAtt/Ref; it is harmless.

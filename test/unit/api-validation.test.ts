@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseLease, TERM_ANNOTATION, toLeaseObject } from '../../lib/api/lease.js';
-import { parseLeaseCandidate } from '../../lib/api/leasecandidate.js';
+import { CANDIDATE_API_VERSIONS, parseLeaseCandidate } from '../../lib/api/leasecandidate.js';
 import type { LeaseRecord } from '../../lib/election/index.js';
 import { ValidationError } from '../../lib/errors.js';
 
 /**
  * Object validation as the apiserver applies it (reference/upstream-cle.md §1.1–1.4):
- * LeaseCandidate v1alpha1, v1alpha2 and v1beta1, and coordination.k8s.io/v1 Lease.
+ * LeaseCandidate v1alpha1, v1alpha2 and v1beta1 (and our CRD, with v1beta1's spec), and
+ * coordination.k8s.io/v1 Lease.
  */
 
 const RENEW = '2026-07-01T12:00:00.123456Z';
@@ -64,7 +65,12 @@ function lease(spec: Obj = {}, annotations?: Record<string, string>): Obj {
   };
 }
 
-const SINGLE_STRATEGY_VERSIONS = ['coordination.k8s.io/v1beta1', 'coordination.k8s.io/v1alpha2'] as const;
+/** The CRD (infra/kubernetes/leasecandidate-crd.yaml) carries v1beta1's spec, and is validated as it is. */
+const SINGLE_STRATEGY_VERSIONS = [
+  'coordination.k8s.io/v1beta1',
+  'coordination.k8s.io/v1alpha2',
+  'coordination.lease-coordinator.dev/v1',
+] as const;
 
 describe('api validation (unit)', () => {
   describe.each(SINGLE_STRATEGY_VERSIONS)('parseLeaseCandidate %s', (apiVersion) => {
@@ -75,7 +81,7 @@ describe('api validation (unit)', () => {
     it('accepts and normalises a valid object', () => {
       const parsed = parse({ pingTime: PING }, { creationTimestamp: CREATED });
       expect(parsed).toEqual({
-        apiVersion: apiVersion.split('/')[1],
+        apiVersion: CANDIDATE_API_VERSIONS[apiVersion],
         name: 'node-1_5e8f2c1a-7d4b-4a4e-9d3c-0b1a2c3d4e5f',
         namespace: 'kube-system',
         leaseName: 'kube-scheduler',

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { UNREACHABLE_RETRY_MS } from '../../lib/coordinator/confirm-expiry.js';
-import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { type CoordinatorDeps, reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { ClusterTimeoutError } from '../../lib/kube/request.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
 import { type PairCluster, twoClusters } from '../helpers/two-clusters.js';
+
+/** The apiserver request timeout (lib/kube/request.ts). */
+const REQUEST_TIMEOUT_MS = 10_000;
 
 /** One lease over clusters "a" and "b"; heartbeats and the holder are of that lease. */
 function pair() {
@@ -111,5 +115,24 @@ describe('electing only into a cluster that answers (unit: in-memory table and c
     cut('b');
     await reconcileLease({ ...deps, holderClusterUnreachable: () => 'TakeOver' }, key);
     expect(await holder()).toBe('best');
+  });
+
+  it('TakeOver against a holder cluster that hangs: the read times out and the takeover is made, not another ping', async () => {
+    const { key, deps, holder, advance, store } = await silentHolderInA();
+    // "a" accepts the request and never answers: the read fails after the request timeout.
+    const hung: CoordinatorDeps = {
+      ...deps,
+      holderClusterUnreachable: () => 'TakeOver',
+      readHolderLease: async (cluster, leaseKey) => {
+        if (cluster !== 'a') return deps.readHolderLease(cluster, leaseKey);
+        advance(REQUEST_TIMEOUT_MS);
+        throw new ClusterTimeoutError(cluster);
+      },
+    };
+    const step = await reconcileLease(hung, key);
+    expect(step.action).toBe('takeover');
+    expect(await holder()).toBe('next');
+    // The new term starts when the reads ended, not when the step began.
+    expect((await store.loadLease(key)).lease?.record.renewTime).toBe(deps.clock());
   });
 });

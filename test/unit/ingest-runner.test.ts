@@ -2,7 +2,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
 import type { CoordinatorStore, LeaseKey } from '../../lib/coordinator/ports.js';
 import type { ClusterPort } from '../../lib/kube/cluster.js';
-import { runClusterIngest, storedCandidateVersions } from '../../lib/sync/ingest-runner.js';
+import type { IngestDeps } from '../../lib/sync/ingest.js';
+import { runClusterIngest, storedCandidateVersions, untilAborted } from '../../lib/sync/ingest-runner.js';
 import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
 import { InMemoryTable } from '../helpers/in-memory-store.js';
 
@@ -183,5 +184,197 @@ describe('cluster ingest, list then watch (unit: in-memory table and cluster)', 
       Promise.reject(new Error('scan throttled')),
     );
     expect(written.sort()).toEqual(['a', 'b']);
+  });
+});
+
+/** The deps of one cluster's ingest, with this store and cluster port. */
+function ingestDeps(store: CoordinatorStore, port: ClusterPort, now: number): IngestDeps {
+  return {
+    store,
+    clock: () => now,
+    logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+    leases: () => KEY,
+    clusters: { get: async () => port },
+  };
+}
+
+/** Something the test awaits: `fire()` resolves `fired` (later calls do nothing). */
+function event(): { fire: () => void; fired: Promise<void> } {
+  let fire: () => void = () => {};
+  const fired = new Promise<void>((resolve) => {
+    fire = resolve;
+  });
+  return { fire, fired };
+}
+
+/** A promise that never settles: an apiserver that accepted the request and never answers. */
+const never = () => new Promise<never>(() => {});
+
+describe('a fresh ingest run watches as soon as it has listed (unit)', () => {
+  it('starts the watches before what the lists show is stored, and stores what they deliver meanwhile', async () => {
+    const now = Date.UTC(2026, 10, 25, 12);
+    const cluster = new InMemoryCluster('c', 0, () => now);
+    for (let i = 0; i < 20; i++) renewIn(cluster, `listed-${i}`);
+    const port = cluster.port();
+    const watchStarted = event();
+    let deliver: (object: Record<string, unknown>) => void = () => {};
+    port.watch = async (path, _version, _rv, onEvent) => {
+      if (path === 'leasecandidates') {
+        deliver = (object) => onEvent('ADDED', object);
+        watchStarted.fire();
+      }
+      return new AbortController();
+    };
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const table = new InMemoryTable(() => now);
+    // The table is slow: no listed candidate is stored until the test says so.
+    const store = table.store(async (request) => {
+      if (request.startsWith('putHeartbeat')) await released;
+    });
+    const stop = new AbortController();
+    const allStored = event();
+    const run = runClusterIngest(ingestDeps(store, port, now), 'c', stop.signal, {
+      onEvent: async () => {
+        if ((await table.store().loadLease(KEY)).candidates.length === 21) allStored.fire();
+      },
+    });
+    await watchStarted.fired;
+    expect((await table.store().loadLease(KEY)).candidates).toEqual([]);
+    // A candidate that joins while the lists are still being stored is seen by this run's watch.
+    renewIn(cluster, 'joined');
+    deliver(cluster.get('LeaseCandidate', { namespace: KEY.namespace, name: 'joined' }) ?? {});
+    release();
+    await allStored.fired;
+    stop.abort();
+    await run;
+  });
+});
+
+describe('cluster ingest stops when its signal aborts, whatever it is doing (unit)', () => {
+  it('during the Lease list: the run ends, and no watch is started', async () => {
+    const now = Date.UTC(2026, 10, 25, 12);
+    const cluster = new InMemoryCluster('c', 0, () => now);
+    renewIn(cluster, 'a');
+    const listing = event();
+    const port = cluster.port(async (request) => {
+      if (request.endsWith('listLeases')) {
+        listing.fire();
+        await never();
+      }
+    });
+    let watches = 0;
+    port.watch = async () => {
+      watches++;
+      return new AbortController();
+    };
+    const stop = new AbortController();
+    const run = runClusterIngest(
+      ingestDeps(new InMemoryTable(() => now).store(), port, now),
+      'c',
+      stop.signal,
+    );
+    await listing.fired;
+    stop.abort();
+    await run;
+    expect(watches).toBe(0);
+  });
+
+  it('during a relist (after a watch ended): the run ends, and no watch is started again', async () => {
+    const now = Date.UTC(2026, 10, 25, 12);
+    const cluster = new InMemoryCluster('c', 0, () => now);
+    renewIn(cluster, 'a');
+    let lists = 0;
+    const relisting = event();
+    const port = cluster.port(async (request) => {
+      if (request.endsWith('listCandidates') && ++lists === 2) {
+        relisting.fire();
+        await never();
+      }
+    });
+    let watches = 0;
+    port.watch = async (_path, _version, _rv, _onEvent, onDone) => {
+      watches++;
+      // The first watches end at once, as an apiserver closes them; the relist then hangs.
+      setImmediate(() => onDone(new Error('watch closed')));
+      return new AbortController();
+    };
+    const stop = new AbortController();
+    const run = runClusterIngest(
+      ingestDeps(new InMemoryTable(() => now).store(), port, now),
+      'c',
+      stop.signal,
+    );
+    await relisting.fired;
+    const watchesBefore = watches;
+    stop.abort();
+    await run;
+    expect(lists).toBe(2);
+    expect(watches).toBe(watchesBefore);
+  });
+
+  it('during the watch: the run ends and its watches are aborted', async () => {
+    const now = Date.UTC(2026, 10, 25, 12);
+    const cluster = new InMemoryCluster('c', 0, () => now);
+    renewIn(cluster, 'a');
+    const port = cluster.port();
+    const opened: AbortController[] = [];
+    const watching = event();
+    port.watch = async () => {
+      const watch = new AbortController();
+      opened.push(watch);
+      watching.fire();
+      return watch;
+    };
+    const stop = new AbortController();
+    const run = runClusterIngest(
+      ingestDeps(new InMemoryTable(() => now).store(), port, now),
+      'c',
+      stop.signal,
+    );
+    await watching.fired;
+    stop.abort();
+    await run;
+    expect(opened.length).toBeGreaterThan(0);
+    expect(opened.every((w) => w.signal.aborted)).toBe(true);
+  });
+
+  it('while the listed objects are being stored: what is not yet stored is dropped, not waited for', async () => {
+    const now = Date.UTC(2026, 10, 25, 12);
+    const cluster = new InMemoryCluster('c', 0, () => now);
+    for (let i = 0; i < 100; i++) renewIn(cluster, `c${i}`);
+    const port = cluster.port();
+    port.watch = async () => new AbortController();
+    const writing = event();
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let writes = 0;
+    const store = new InMemoryTable(() => now).store(async (request) => {
+      if (!request.startsWith('putHeartbeat')) return;
+      writes++;
+      writing.fire();
+      // Each write waits until the test lets them go: the table is slow.
+      await released;
+    });
+    const stop = new AbortController();
+    const run = runClusterIngest(ingestDeps(store, port, now), 'c', stop.signal);
+    await writing.fired;
+    stop.abort();
+    release();
+    await run;
+    // The writes under way (at most one per slot of ingest's concurrency) finished; the rest were dropped.
+    expect(writes).toBeLessThan(100);
+  });
+
+  it('a stop that came before the wait began is seen at once (a listener added late would never fire)', async () => {
+    const stop = new AbortController();
+    stop.abort();
+    await expect(untilAborted(stop.signal, never())).rejects.toThrow();
+    // And work that settles first is passed on as it settled.
+    expect(await untilAborted(new AbortController().signal, Promise.resolve('listed'))).toBe('listed');
   });
 });

@@ -30,4 +30,42 @@ describe('the lease timer (unit: in-memory table)', () => {
     expect(armed).toHaveLength(2);
     expect(armed[1]).toBeGreaterThan(due);
   });
+
+  it('a send that fails takes its record back, so the retried step sends the deadline again', async () => {
+    const { deps, key, heartbeat, store } = singleCluster();
+    const sent: number[] = [];
+    let failures = 1;
+    const flaky = {
+      ...deps,
+      timers: {
+        deliverAt: async (_key: unknown, dueAt: number) => {
+          if (failures-- > 0) throw new Error('SendMessage failed');
+          sent.push(dueAt);
+        },
+      },
+    };
+    await heartbeat('a', '1.30.0');
+    await expect(reconcileLease(flaky, key)).rejects.toThrow('SendMessage failed');
+    // Nothing was sent, so nothing may look pending.
+    expect((await store.loadLease(key)).timerDueAt).toBeUndefined();
+
+    // The step is retried (the stream or SQS delivers it again): it sends this time.
+    await reconcileLease(flaky, key);
+    expect(sent).toHaveLength(1);
+    expect((await store.loadLease(key)).timerDueAt).toBe(sent[0]);
+  });
+
+  it('a send that fails puts back the later timer it replaced, which was sent and is still pending', async () => {
+    const { key, store, clock } = singleCluster();
+    const later = clock() + 60_000;
+    expect(await store.armTimer(key, later, clock())).toEqual({});
+    const sooner = clock() + 5_000;
+    const armed = await store.armTimer(key, sooner, clock());
+    expect(armed).toEqual({ replaced: later });
+    await store.disarmTimer(key, sooner, armed?.replaced, clock());
+    expect((await store.loadLease(key)).timerDueAt).toBe(later);
+    // A record another step armed since is left alone.
+    await store.disarmTimer(key, sooner, undefined, clock());
+    expect((await store.loadLease(key)).timerDueAt).toBe(later);
+  });
 });

@@ -4,12 +4,17 @@
 // per callback so the compatibility test can rebuild every interval in which it led.
 // With --coordinated=false it is a legacy elector instead (no LeaseCandidate, Coordinated: false),
 // as a component that predates CLE or runs with the gate off, for the upgrade and downgrade scenarios.
+// With --register-candidate=false it runs the coordinated elector without NewCandidate: what an
+// unmodified elector amounts to where the gate is off (NewCandidate cannot register there), with the
+// lease-coordinator agent registering it instead. --healthz-address serves GET /healthz, as
+// kube-scheduler does, for the agent's --health-url.
 package main
 
 import (
 	"context"
 	"encoding/json"
 	"flag"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -42,7 +47,16 @@ func main() {
 	retryPeriod := flag.Duration("retry-period", 2*time.Second, "RetryPeriod")
 	coordinated := flag.Bool("coordinated", true,
 		"false: a legacy elector (no LeaseCandidate, Coordinated: false), as a component without CLE runs")
+	registerCandidate := flag.Bool("register-candidate", true,
+		"with --coordinated: register a LeaseCandidate with NewCandidate; false leaves it to the agent")
+	healthzAddress := flag.String("healthz-address", "", "serve GET /healthz (200) at host:port; empty: none")
 	flag.Parse()
+
+	if *healthzAddress != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+		go func() { panic(http.ListenAndServe(*healthzAddress, mux)) }()
+	}
 
 	config, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
 		&clientcmd.ClientConfigLoadingRules{ExplicitPath: *kubeconfig},
@@ -56,7 +70,7 @@ func main() {
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer cancel()
 
-	if *coordinated {
+	if *coordinated && *registerCandidate {
 		candidate, _, err := leaderelection.NewCandidate(client, *namespace, *identity, *lease,
 			*binaryVersion, *emulationVersion, coordinationv1.CoordinatedLeaseStrategy(*strategy))
 		if err != nil {

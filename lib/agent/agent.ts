@@ -1,0 +1,192 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { formatMicroTime } from '../api/time.js';
+import type { Millis } from '../election/types.js';
+import {
+  type CandidateApi,
+  CandidateApiNotServedError,
+  chooseCandidateApi,
+  describeApi,
+} from './candidate-api.js';
+import type { HealthProbe } from './health.js';
+import { HealthLog } from './health-log.js';
+import type { CandidatePort, RawCandidate } from './kube.js';
+import type { ApiChoice, CandidateSpec } from './options.js';
+import { type Decision, decide, type Observed, observe } from './renewal.js';
+import { Wakeup } from './wakeup.js';
+
+export type AgentLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
+
+export interface AgentDeps {
+  readonly port: CandidatePort;
+  readonly health: HealthProbe;
+  readonly clock: () => Millis;
+  readonly logger: AgentLogger;
+  readonly candidate: CandidateSpec;
+  readonly renewPeriodMs: Millis;
+  readonly api: ApiChoice;
+  /** How soon an unhealthy program is asked again; keeps a pending ping answerable within its 5 s window. */
+  readonly healthRetryMs?: Millis;
+}
+
+const DEFAULT_HEALTH_RETRY_MS = 1_000;
+const MAX_RESTART_DELAY_MS = 30_000;
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The spec the agent writes: the flags, and renewTime as MicroTime with 6 digits like client-go's. */
+function desiredSpec(candidate: CandidateSpec, now: Millis): Record<string, unknown> {
+  return {
+    leaseName: candidate.leaseName,
+    binaryVersion: candidate.binaryVersion,
+    emulationVersion: candidate.emulationVersion,
+    strategy: candidate.strategy,
+    renewTime: formatMicroTime(now),
+  };
+}
+
+async function act(
+  deps: AgentDeps,
+  api: CandidateApi,
+  decision: Exclude<Decision, { action: 'wait' }>,
+  observed: Observed,
+): Promise<RawCandidate | undefined> {
+  const spec = desiredSpec(deps.candidate, deps.clock());
+  if (decision.action === 'create') return deps.port.create(api, spec);
+  if (decision.action === 'replace') {
+    await deps.port.remove(api, observed.kind === 'missing' ? undefined : observed.resourceVersion);
+    return deps.port.create(api, spec);
+  }
+  return deps.port.patchSpec(api, spec);
+}
+
+function numericVersion(observed: Observed): bigint | undefined {
+  const rv = observed.kind === 'missing' ? undefined : observed.resourceVersion;
+  return rv !== undefined && /^\d+$/.test(rv) ? BigInt(rv) : undefined;
+}
+
+/**
+ * Which of two views of the object to keep: `seen` (a watch event) unless `other` (a write's answer,
+ * or what was seen before) is provably newer. resourceVersions are opaque by contract; they are
+ * compared only when both are integers, as etcd's are. When that cannot be told, the event wins: at
+ * worst one extra renewal, never a ping lost because an older view was written over it.
+ */
+function keepNewer(seen: Observed, other: Observed): Observed {
+  const a = numericVersion(seen);
+  const b = numericVersion(other);
+  if (a !== undefined && b !== undefined) return a > b ? seen : other;
+  return seen;
+}
+
+/**
+ * One list-then-watch of the agent's LeaseCandidate, renewing as `decide` says while the program is
+ * healthy. Returns when the watch ends normally; throws when it fails.
+ */
+async function runSession(
+  deps: AgentDeps,
+  api: CandidateApi,
+  signal: AbortSignal,
+  healthLog: HealthLog,
+  onWatching: () => void,
+): Promise<void> {
+  const wakeup = new Wakeup();
+  const { object, resourceVersion } = await deps.port.read(api);
+  let observed = observe(object);
+  let events = 0;
+  let ended: { error: unknown } | undefined;
+  const watch = await deps.port.watch(
+    api,
+    resourceVersion,
+    (event) => {
+      events++;
+      // A write's answer may have overtaken this event: an older event must not undo it.
+      if (event.type === 'object') observed = keepNewer(observe(event.object), observed);
+      else if (event.type === 'deleted') observed = { kind: 'missing' };
+      else ended = { error: new Error(`the watch failed: ${JSON.stringify(event.status)}`) };
+      wakeup.poke();
+    },
+    (error) => {
+      ended ??= { error };
+      wakeup.poke();
+    },
+  );
+  onWatching();
+  deps.logger.info('watching the LeaseCandidate', { api: describeApi(api), found: observed.kind });
+  try {
+    while (!signal.aborted && ended === undefined) {
+      const decision = decide(observed, deps.candidate, deps.clock(), deps.renewPeriodMs);
+      if (decision.action === 'wait') {
+        await wakeup.sleep(decision.until - deps.clock(), signal);
+        continue;
+      }
+      const reason = decision.action === 'create' ? 'missing' : decision.reason;
+      const health = await deps.health();
+      if (!health.healthy) {
+        // No heartbeat for a program that is not well: a dead one is never elected again and again.
+        const line = healthLog.refusedWrite(deps.clock(), decision.action, reason, health.problem);
+        if (line !== undefined) deps.logger.warn(line.message, line.fields);
+        await wakeup.sleep(deps.healthRetryMs ?? DEFAULT_HEALTH_RETRY_MS, signal);
+        continue;
+      }
+      const recovered = healthLog.healthy(deps.clock());
+      if (recovered !== undefined) deps.logger.info(recovered.message, recovered.fields);
+      if (signal.aborted) break;
+      const before = events;
+      const written = observe(await act(deps, api, decision, observed));
+      observed = events === before ? written : keepNewer(observed, written);
+      deps.logger.info(decision.action === 'renew' ? 'renewed' : `${decision.action}d`, {
+        reason,
+        ...(written.kind === 'present' &&
+          written.renewTime !== undefined && {
+            renewTime: formatMicroTime(written.renewTime),
+          }),
+      });
+    }
+  } finally {
+    watch.abort();
+  }
+  // Our own abort ends the watch with an AbortError: that is a withdrawal, not a lost cluster.
+  if (ended?.error && !signal.aborted) throw ended.error;
+}
+
+async function withdraw(deps: AgentDeps, api: CandidateApi): Promise<void> {
+  const removed = await deps.port.remove(api);
+  deps.logger.info(removed ? 'withdrew: deleted the LeaseCandidate' : 'withdrew: it was already gone', {
+    api: describeApi(api),
+  });
+}
+
+/**
+ * Keeps the LeaseCandidate renewed until `signal` aborts, then deletes it. Starts again (rediscovering
+ * the API, relisting) whenever the watch ends; a cluster that stops serving the API it used and now
+ * serves the other gets the candidate moved, since the coordinator reads only one per cluster.
+ */
+export async function runAgent(deps: AgentDeps, signal: AbortSignal): Promise<void> {
+  let api: CandidateApi | undefined;
+  let failures = 0;
+  const healthLog = new HealthLog();
+  while (!signal.aborted) {
+    try {
+      const chosen = chooseCandidateApi(await deps.port.served(), deps.api);
+      if (api !== undefined && describeApi(api) !== describeApi(chosen)) {
+        deps.logger.warn('the cluster serves another LeaseCandidate API now: moving there', {
+          from: describeApi(api),
+          to: describeApi(chosen),
+        });
+        await deps.port.remove(api);
+      }
+      api = chosen;
+      await runSession(deps, api, signal, healthLog, () => {
+        failures = 0;
+      });
+    } catch (error) {
+      if (error instanceof CandidateApiNotServedError) throw error;
+      failures++;
+      const delay = Math.min(MAX_RESTART_DELAY_MS, 1000 * 2 ** (failures - 1));
+      deps.logger.error('lost the cluster: starting again', { error: message(error), retryInMs: delay });
+      await new Wakeup().sleep(delay, signal);
+    }
+  }
+  if (api !== undefined) await withdraw(deps, api);
+}

@@ -1,0 +1,125 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError } from '../errors.js';
+import { runAgent } from './agent.js';
+import { alwaysHealthy, httpHealthProbe } from './health.js';
+import { KubeCandidates } from './kube.js';
+import {
+  type AgentOptions,
+  DEFAULT_RENEW_PERIOD_SECONDS,
+  parseAgentOptions,
+  type RawFlags,
+} from './options.js';
+
+/**
+ * `npm run agent -- --namespace NS --lease NAME --identity ID --binary-version V --emulation-version V`:
+ * registers a program that cannot register itself (an unmodified client-go elector where the
+ * CoordinatedLeaderElection gate is off) as a LeaseCandidate. See docs/agent.md.
+ * Exit status: 0 after withdrawing on SIGTERM/SIGINT, 2 for unusable flags, 1 for anything else.
+ */
+const USAGE_EXIT = 2;
+
+function kubeConfig(options: AgentOptions): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    // Without --kubeconfig: $KUBECONFIG, ~/.kube/config, or in a pod its service account.
+    if (options.kubeconfig !== undefined) kc.loadFromFile(options.kubeconfig);
+    else kc.loadFromDefault();
+  } catch (error) {
+    const flag = options.kubeconfig !== undefined ? '--kubeconfig' : 'the default kubeconfig';
+    throw new ConfigError(`${flag}: cannot be read: ${error instanceof Error ? error.message : error}`);
+  }
+  if (options.context !== undefined) {
+    if (kc.getContextObject(options.context) === null)
+      throw new ConfigError(`--context: no context "${options.context}" in the kubeconfig`);
+    kc.setCurrentContext(options.context);
+  }
+  if (kc.getCurrentCluster() === null)
+    throw new ConfigError('--kubeconfig: no cluster to talk to (no current context, and not in a pod)');
+  return kc;
+}
+
+async function run(flags: RawFlags): Promise<void> {
+  const options = parseAgentOptions(flags);
+  const config = kubeConfig(options);
+  const { candidate } = options;
+  const logger = new Logger({
+    serviceName: 'lease-coordinator-agent',
+    persistentKeys: {
+      namespace: candidate.namespace,
+      lease: candidate.leaseName,
+      identity: candidate.identity,
+    },
+  });
+  const stop = new AbortController();
+  for (const signal of ['SIGTERM', 'SIGINT'] as const)
+    process.once(signal, () => {
+      logger.info('withdrawing', { signal });
+      stop.abort();
+    });
+  logger.info('starting', {
+    binaryVersion: candidate.binaryVersion,
+    emulationVersion: candidate.emulationVersion,
+    strategy: candidate.strategy,
+    renewPeriodSeconds: options.renewPeriodMs / 1000,
+    healthUrl: options.healthUrl?.href ?? null,
+  });
+  await runAgent(
+    {
+      port: new KubeCandidates(config, candidate.namespace, candidate.identity),
+      health: options.healthUrl !== undefined ? httpHealthProbe(options.healthUrl) : alwaysHealthy,
+      clock: Date.now,
+      logger,
+      candidate,
+      renewPeriodMs: options.renewPeriodMs,
+      api: options.api,
+    },
+    stop.signal,
+  );
+}
+
+const program = new Command('lease-coordinator-agent')
+  .description('Keeps a LeaseCandidate renewed for a program that cannot register itself')
+  .exitOverride()
+  .showHelpAfterError('(add --help for usage)')
+  .option(
+    '--kubeconfig <file>',
+    'kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the pod service account)',
+  )
+  .option('--context <name>', 'kubeconfig context (default: the current one)')
+  .requiredOption('--namespace <ns>', 'namespace of the Lease and of the LeaseCandidate')
+  .requiredOption('--lease <name>', 'the Lease the program competes for')
+  .requiredOption('--identity <id>', "the program's leader-election identity (the LeaseCandidate's name)")
+  .requiredOption('--binary-version <v>', "the program's binary version, MAJOR.MINOR.PATCH")
+  .requiredOption('--emulation-version <v>', 'the version it emulates, MAJOR.MINOR.PATCH')
+  .option('--strategy <name>', 'coordinated leader election strategy', 'OldestEmulationVersion')
+  .option('--health-url <url>', 'renew only while GET URL answers 2xx within 1 s')
+  .option(
+    '--renew-period <seconds>',
+    'renew at least this often, besides answering pings (1-600)',
+    String(DEFAULT_RENEW_PERIOD_SECONDS),
+  )
+  .addOption(
+    new Option('--api <which>', 'LeaseCandidate API: the built-in one where served, else the CRD')
+      .choices(['auto', 'builtin', 'crd'])
+      .default('auto'),
+  )
+  .action((flags: RawFlags) => run(flags));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Commander has already printed its message (or the help text).
+    process.exitCode = error.exitCode === 0 ? 0 : USAGE_EXIT;
+  } else if (error instanceof ConfigError) {
+    process.stderr.write(`error: ${error.message}\n`);
+    process.exitCode = USAGE_EXIT;
+  } else {
+    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
+// Kept-alive apiserver connections must not hold the process once it has withdrawn.
+process.exit();

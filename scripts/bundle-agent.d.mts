@@ -1,0 +1,2 @@
+export const AGENT_BUNDLE: string;
+export function bundleAgent(outfile?: string): Promise<string>;

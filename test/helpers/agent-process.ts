@@ -1,0 +1,198 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
+import { KubeConfig, Watch } from '@kubernetes/client-node';
+import pRetry from 'p-retry';
+import { parse } from 'yaml';
+import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
+import { kube } from './kube-admin.js';
+
+/** One structured log line of the agent (powertools Logger: message, level, and the extra keys). */
+export type AgentLine = Record<string, unknown> & { message: string; level: string };
+
+/** The bundled agent run with plain `node`, and every log line it printed on stdout and stderr. */
+export class AgentProcess {
+  readonly lines: AgentLine[] = [];
+  readonly stderr: string[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly child: ChildProcess;
+  private waiters: (() => void)[] = [];
+
+  constructor(bundle: string, args: readonly string[]) {
+    this.child = spawn(process.execPath, [bundle, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const stream of [this.child.stdout, this.child.stderr])
+      createInterface({ input: stream as NodeJS.ReadableStream }).on('line', (line) => this.onLine(line));
+    this.exited = new Promise((resolve) =>
+      this.child.once('exit', (code, signal) => {
+        this.wake();
+        resolve({ code, signal });
+      }),
+    );
+  }
+
+  private onLine(line: string): void {
+    try {
+      this.lines.push(JSON.parse(line) as AgentLine);
+    } catch {
+      this.stderr.push(line);
+    }
+    this.wake();
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Waits, line by line, until `count` lines since line `from` match; fails if the agent exits first. */
+  async lineCount(match: (line: AgentLine) => boolean, count: number, from = 0): Promise<AgentLine[]> {
+    for (;;) {
+      const found = this.lines.slice(from).filter(match);
+      if (found.length >= count) return found;
+      if (this.child.exitCode !== null || this.child.signalCode !== null)
+        throw new Error(`the agent exited before ${count} matching lines:\n${this.output()}`);
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  output(): string {
+    return [...this.lines.map((l) => JSON.stringify(l)), ...this.stderr].join('\n');
+  }
+
+  signal(name: NodeJS.Signals): void {
+    this.child.kill(name);
+  }
+
+  /** For cleanup: SIGKILL if it still runs. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}
+
+/** A stand-in for the elector's health endpoint: answers `status`, counts requests. */
+export class HealthEndpoint {
+  status = 200;
+  requests = 0;
+  private waiters: (() => void)[] = [];
+  private constructor(private readonly server: Server) {}
+
+  /** Resolves once `count` more requests have been answered. */
+  async moreRequests(count: number): Promise<void> {
+    const target = this.requests + count;
+    while (this.requests < target) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  static async start(): Promise<HealthEndpoint> {
+    let endpoint: HealthEndpoint | undefined;
+    const server = createServer((_req, res) => {
+      if (endpoint === undefined) return;
+      endpoint.requests++;
+      res.writeHead(endpoint.status).end();
+      for (const wake of endpoint.waiters.splice(0)) wake();
+    });
+    endpoint = new HealthEndpoint(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return endpoint;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/healthz`;
+  }
+
+  stop(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+export function adminConfig(kubeconfigPath: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  return kc;
+}
+
+type Raw = { metadata: { name: string; resourceVersion: string }; spec: Record<string, unknown> };
+
+/**
+ * Watches one namespaced object (list, then watch from the list's resourceVersion) until `check`
+ * holds for it (undefined: absent). Resolves with what it last saw.
+ */
+export async function awaitObject(
+  config: KubeConfig,
+  plane: ControlPlane,
+  collection: string,
+  name: string,
+  check: (object: Raw | undefined) => boolean,
+): Promise<Raw | undefined> {
+  const list = await kube(plane, 'GET', `${collection}?fieldSelector=metadata.name%3D${name}`);
+  if (list.status !== 200)
+    throw new Error(`listing ${collection}: ${list.status} ${JSON.stringify(list.json)}`);
+  const items = (list.json as { items: Raw[] }).items;
+  const first = items[0];
+  if (check(first)) return first;
+  const rv = (list.json as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+  return new Promise((resolve, reject) => {
+    let controller: AbortController | undefined;
+    let settled = false;
+    const finish = (object: Raw | undefined) => {
+      settled = true;
+      controller?.abort();
+      resolve(object);
+    };
+    new Watch(config)
+      .watch(
+        collection,
+        { fieldSelector: `metadata.name=${name}`, resourceVersion: rv },
+        (phase, object: Raw) => {
+          if (settled) return;
+          const current = phase === 'DELETED' ? undefined : object;
+          if (check(current)) finish(current);
+        },
+        (error) => {
+          if (!settled) reject(new Error(`the watch of ${collection}/${name} ended: ${String(error)}`));
+        },
+      )
+      .then((c) => {
+        controller = c;
+        if (settled) c.abort();
+      }, reject);
+  });
+}
+
+/** Applies infra/kubernetes/leasecandidate-crd.yaml and waits until the apiserver serves it. */
+export async function applyCandidateCrd(config: KubeConfig, plane: ControlPlane): Promise<void> {
+  const crd = parse(
+    readFileSync(new URL('../../infra/kubernetes/leasecandidate-crd.yaml', import.meta.url), 'utf8'),
+  ) as { metadata: { name: string } };
+  const created = await kube(plane, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
+  if (created.status !== 201)
+    throw new Error(`applying the CRD: ${created.status} ${JSON.stringify(created.json)}`);
+  await awaitObject(
+    config,
+    plane,
+    '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+    crd.metadata.name,
+    (object) =>
+      (
+        object as { status?: { conditions?: { type: string; status: string }[] } } | undefined
+      )?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true,
+  );
+  // Discovery and storage readiness have no watch: ask until both are there (moments after Established).
+  await pRetry(
+    async () => {
+      // What the agent reads: the group list at /apis.
+      const res = await kube(plane, 'GET', '/apis');
+      const groups = (res.json as { groups?: { name: string }[] }).groups ?? [];
+      if (!groups.some((g) => g.name === 'coordination.lease-coordinator.dev'))
+        throw new Error(`the CRD's group is not discoverable yet`);
+      // Its storage starts a moment later (429 "storage is (re)initializing" until then).
+      const list = await kube(plane, 'GET', '/apis/coordination.lease-coordinator.dev/v1/leasecandidates');
+      if (list.status !== 200) throw new Error(`the CRD's storage is not ready yet: ${list.status}`);
+    },
+    { retries: 50, minTimeout: 100, maxTimeout: 500 },
+  );
+}

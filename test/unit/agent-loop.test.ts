@@ -1,0 +1,229 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { describe, expect, it } from 'vitest';
+import { type AgentDeps, runAgent } from '../../lib/agent/agent.js';
+import {
+  BUILTIN_GROUP,
+  type CandidateApi,
+  CRD_API,
+  type ServedGroups,
+} from '../../lib/agent/candidate-api.js';
+import { alwaysHealthy } from '../../lib/agent/health.js';
+import type { CandidateEvent, CandidatePort, RawCandidate } from '../../lib/agent/kube.js';
+import { formatMicroTime } from '../../lib/api/time.js';
+
+/**
+ * The agent's loop against a fake cluster whose writes the test can hold open, for the orderings a
+ * real apiserver produces only by chance: a ping that lands while a renewal is in flight, a signal
+ * during a write, a cluster that starts serving the built-in API.
+ */
+
+const T0 = Date.UTC(2026, 6, 1, 12, 0, 0);
+const BUILTIN: CandidateApi = { group: BUILTIN_GROUP, version: 'v1beta1' };
+const key = (api: CandidateApi) => `${api.group}/${api.version}`;
+
+type Watcher = { api: string; onEvent: (e: CandidateEvent) => void; onDone: (error: unknown) => void };
+
+/** One LeaseCandidate per API, integer resourceVersions, watch events delivered on a later turn. */
+class FakeCluster implements CandidatePort {
+  served_: ServedGroups = new Map([[CRD_API.group, ['v1']]]);
+  readonly objects = new Map<string, RawCandidate & { spec: Record<string, unknown> }>();
+  readonly log: string[] = [];
+  /** Runs inside the next write, after the server applied it and before the agent hears back. */
+  hold: (() => Promise<void>) | undefined;
+  private rv = 0;
+  private watchers = new Set<Watcher>();
+  private waiters: (() => void)[] = [];
+
+  async served(): Promise<ServedGroups> {
+    return this.served_;
+  }
+
+  async read(api: CandidateApi) {
+    const object = this.objects.get(key(api));
+    return {
+      ...(object !== undefined && { object: structuredClone(object) }),
+      resourceVersion: String(this.rv),
+    };
+  }
+
+  async watch(api: CandidateApi, _rv: string, onEvent: Watcher['onEvent'], onDone: Watcher['onDone']) {
+    const watcher = { api: key(api), onEvent, onDone };
+    this.watchers.add(watcher);
+    const controller = new AbortController();
+    controller.signal.addEventListener('abort', () => this.watchers.delete(watcher));
+    return controller;
+  }
+
+  /** Ends every watch, as an apiserver does after its timeout. */
+  endWatches(): void {
+    for (const w of this.watchers) setImmediate(() => w.onDone(null));
+    this.watchers.clear();
+  }
+
+  private store(api: CandidateApi, spec: Record<string, unknown>): RawCandidate {
+    const object = {
+      metadata: { name: 'elector-0', namespace: 'default', resourceVersion: String(++this.rv) },
+      spec,
+    };
+    this.objects.set(key(api), object);
+    const copy = structuredClone(object);
+    for (const w of this.watchers)
+      if (w.api === key(api)) setImmediate(() => w.onEvent({ type: 'object', object: copy }));
+    this.wake();
+    return copy;
+  }
+
+  private async answer<T>(op: string, result: T): Promise<T> {
+    this.log.push(op);
+    const hold = this.hold;
+    this.hold = undefined;
+    await hold?.();
+    this.wake();
+    return result;
+  }
+
+  async create(api: CandidateApi, spec: Record<string, unknown>) {
+    const existing = this.objects.get(key(api));
+    return this.answer(`create ${key(api)}`, existing ? structuredClone(existing) : this.store(api, spec));
+  }
+
+  async patchSpec(api: CandidateApi, spec: Record<string, unknown>) {
+    const existing = this.objects.get(key(api));
+    return this.answer(
+      `patch ${key(api)}`,
+      existing === undefined ? undefined : this.store(api, { ...existing.spec, ...spec }),
+    );
+  }
+
+  async remove(api: CandidateApi) {
+    const existed = this.objects.delete(key(api));
+    for (const w of this.watchers) if (w.api === key(api)) setImmediate(() => w.onEvent({ type: 'deleted' }));
+    return this.answer(`remove ${key(api)}`, existed);
+  }
+
+  /** Delivers an event for an older version of the object, as a watch that lags behind a write's answer does. */
+  replay(api: CandidateApi, object: RawCandidate): void {
+    for (const w of this.watchers)
+      if (w.api === key(api)) setImmediate(() => w.onEvent({ type: 'object', object }));
+  }
+
+  /** The coordinator's ping: a merge patch of pingTime. */
+  ping(api: CandidateApi, at: number): void {
+    const existing = this.objects.get(key(api));
+    if (existing === undefined) throw new Error('nothing to ping');
+    this.store(api, { ...existing.spec, pingTime: formatMicroTime(at) });
+  }
+
+  /** Resolves after the next write or event, for awaiting a condition without sleeping. */
+  next(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** A turn later: every watch event already emitted has been delivered. */
+  static delivered(): Promise<void> {
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+
+  async until(check: () => boolean, rounds = 100): Promise<void> {
+    for (let round = 0; round < rounds && !check(); round++) await this.next();
+    if (!check()) throw new Error(`not reached; writes: ${this.log.join(', ')}`);
+  }
+}
+
+function start(cluster: FakeCluster, clock: { now: number }) {
+  const deps: AgentDeps = {
+    port: cluster,
+    health: alwaysHealthy,
+    clock: () => clock.now,
+    logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+    candidate: {
+      namespace: 'default',
+      identity: 'elector-0',
+      leaseName: 'demo',
+      binaryVersion: '1.31.0',
+      emulationVersion: '1.30.0',
+      strategy: 'OldestEmulationVersion',
+    },
+    renewPeriodMs: 300_000,
+    api: 'auto',
+  };
+  const stop = new AbortController();
+  const done = runAgent(deps, stop.signal);
+  return { stop: () => stop.abort(), done };
+}
+
+const renewTime = (o: RawCandidate | undefined) =>
+  Date.parse(String((o as { spec?: { renewTime?: string } } | undefined)?.spec?.renewTime));
+
+describe('agent loop (unit: a fake cluster)', () => {
+  it('answers a ping that lands while its renewal is in flight, instead of losing it to the older answer', async () => {
+    const cluster = new FakeCluster();
+    const clock = { now: T0 };
+    const agent = start(cluster, clock);
+    await cluster.until(() => cluster.objects.has(key(CRD_API)));
+    clock.now = T0 + 10;
+    // The renewal for the first ping is applied, then a second ping lands and its event reaches the
+    // agent before the renewal's own answer does.
+    cluster.hold = async () => {
+      await FakeCluster.delivered();
+      cluster.ping(CRD_API, T0 + 15);
+      await FakeCluster.delivered();
+      clock.now = T0 + 20;
+    };
+    cluster.ping(CRD_API, T0 + 5);
+    await cluster.until(() => renewTime(cluster.objects.get(key(CRD_API))) >= T0 + 20);
+    expect(cluster.log).toEqual([`create ${key(CRD_API)}`, `patch ${key(CRD_API)}`, `patch ${key(CRD_API)}`]);
+    agent.stop();
+    await agent.done;
+  });
+
+  it('takes no older event over the answer of its own write (no extra renewal)', async () => {
+    const cluster = new FakeCluster();
+    const clock = { now: T0 };
+    const agent = start(cluster, clock);
+    await cluster.until(() => cluster.objects.has(key(CRD_API)));
+    clock.now = T0 + 10;
+    cluster.ping(CRD_API, T0 + 5);
+    const pinged = structuredClone(cluster.objects.get(key(CRD_API)));
+    await cluster.until(() => cluster.log.length === 2);
+    // The ping's event again, after the renewal that answered it: old news.
+    cluster.replay(CRD_API, pinged as RawCandidate);
+    for (let turn = 0; turn < 5; turn++) await FakeCluster.delivered();
+    clock.now = T0 + 30;
+    cluster.ping(CRD_API, T0 + 20);
+    await cluster.until(() => renewTime(cluster.objects.get(key(CRD_API))) >= T0 + 30);
+    expect(cluster.log).toEqual([`create ${key(CRD_API)}`, `patch ${key(CRD_API)}`, `patch ${key(CRD_API)}`]);
+    agent.stop();
+    await agent.done;
+  });
+
+  it('on a signal during a write, finishes the write and then deletes the object', async () => {
+    const cluster = new FakeCluster();
+    const agent = start(cluster, { now: T0 });
+    cluster.hold = async () => agent.stop();
+    await agent.done;
+    expect(cluster.log).toEqual([`create ${key(CRD_API)}`, `remove ${key(CRD_API)}`]);
+    expect(cluster.objects.size).toBe(0);
+  });
+
+  it('moves its candidate to the built-in API once the cluster serves it', async () => {
+    const cluster = new FakeCluster();
+    const agent = start(cluster, { now: T0 });
+    await cluster.until(() => cluster.objects.has(key(CRD_API)));
+    cluster.served_ = new Map([
+      [BUILTIN_GROUP, ['v1', 'v1beta1']],
+      [CRD_API.group, ['v1']],
+    ]);
+    cluster.endWatches();
+    await cluster.until(() => cluster.objects.has(key(BUILTIN)));
+    expect([...cluster.objects.keys()]).toEqual([key(BUILTIN)]);
+    agent.stop();
+    await agent.done;
+    expect(cluster.log.at(-1)).toBe(`remove ${key(BUILTIN)}`);
+    expect(cluster.objects.size).toBe(0);
+  });
+});

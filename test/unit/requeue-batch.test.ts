@@ -1,0 +1,167 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { SQSEvent } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { HolderClusterUnreachable } from '../../lib/coordinator/confirm-expiry.js';
+import { type LeaseKey, ungroupedLeases } from '../../lib/coordinator/ports.js';
+import { type CoordinatorDeps, reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { handleTimerBatch, RETURN_MARGIN_MS } from '../../lib/handlers/timer.js';
+import { ClusterTimeoutError } from '../../lib/kube/request.js';
+import { timerMessage } from '../../lib/runtime/sqs-timer-queue.js';
+import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
+import { ingestCandidate } from '../../lib/sync/ingest.js';
+import { type ClusterSource, type MirrorDeps, mirrorLease } from '../../lib/sync/mirror.js';
+import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
+import { InMemoryTable } from '../helpers/in-memory-store.js';
+
+/** The apiserver request timeout (lib/kube/request.ts): what a hung cluster costs each request. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/**
+ * Leases whose holders stopped renewing, in clusters that then hang (requests time out instead of
+ * being refused), and requeue's batch for their deadlines. Fake timers: the clock, the hung
+ * requests' timeouts and the handler's budget all move together, and only when the test moves them.
+ */
+async function setUp(policy: HolderClusterUnreachable = 'Wait') {
+  const table = new InMemoryTable(Date.now);
+  const store = table.store();
+  const clusters = new Map<string, InMemoryCluster>();
+  const hung = new Set<string>();
+  const requests: string[] = [];
+  const source: ClusterSource = {
+    get: async (name) => {
+      let cluster = clusters.get(name);
+      if (cluster === undefined) {
+        cluster = new InMemoryCluster(name, 0, Date.now);
+        clusters.set(name, cluster);
+      }
+      return cluster.port(async (request) => {
+        requests.push(request);
+        if (!hung.has(name)) return;
+        // An apiserver that accepted the request and never answers: the request times out.
+        await new Promise((resolve) => setTimeout(resolve, REQUEST_TIMEOUT_MS));
+        throw new ClusterTimeoutError(name);
+      });
+    },
+  };
+  const logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
+  const deps: CoordinatorDeps = {
+    store,
+    clock: Date.now,
+    logger,
+    leases: ungroupedLeases,
+    timers: { deliverAt: async () => {} },
+    readHolderLease: holderLeaseReader(source),
+    holderClusterUnreachable: () => policy,
+  };
+  const mirror: MirrorDeps = { store, clusters: source, logger };
+  const ingestDeps = { ...deps, clusters: source };
+
+  /** A candidate renews in its cluster, and ingest stores it. */
+  const renew = async (key: LeaseKey, name: string, emulationVersion: string) => {
+    await source.get(key.scope);
+    const cluster = clusters.get(key.scope) as InMemoryCluster;
+    cluster.heartbeat({
+      namespace: key.namespace,
+      name,
+      leaseName: key.name,
+      binaryVersion: '1.31.0',
+      emulationVersion,
+      strategy: 'OldestEmulationVersion',
+    });
+    await ingestCandidate(
+      ingestDeps,
+      key.scope,
+      'MODIFIED',
+      cluster.get('LeaseCandidate', { ...key, name }) ?? {},
+    );
+  };
+  /** `key` is held by "<name>-old", which then stops renewing; "<name>-new" stays alive. */
+  const expiredHolder = async (key: LeaseKey) => {
+    await renew(key, `${key.name}-old`, '1.30.0');
+    await reconcileLease(deps, key);
+    await mirrorLease(mirror, key);
+  };
+  const afterExpiry = async (keys: readonly LeaseKey[]) => {
+    vi.advanceTimersByTime(6_000);
+    for (const key of keys) await renew(key, `${key.name}-new`, '1.31.0');
+  };
+  const batch = (keys: readonly LeaseKey[]): SQSEvent => ({
+    Records: keys.map((key, i) => ({
+      messageId: `m${i}`,
+      receiptHandle: `r${i}`,
+      body: JSON.stringify(timerMessage(key, Date.now())),
+      attributes: {} as SQSEvent['Records'][number]['attributes'],
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:local:000000000000:timers',
+      awsRegion: 'local',
+    })),
+  });
+  /** Runs the batch with `budgetMs` of invocation left; resolves with its response and the fake time it took. */
+  const runBatch = async (keys: readonly LeaseKey[], budgetMs: number) => {
+    const started = Date.now();
+    const deadline = started + budgetMs;
+    let finished: number | undefined;
+    const response = handleTimerBatch(deps, batch(keys), mirror, () => deadline - Date.now()).then((r) => {
+      finished = Date.now();
+      return r;
+    });
+    // Moves the fake clock until the batch has answered (each step lets pending promises run).
+    while (finished === undefined) await vi.advanceTimersByTimeAsync(100);
+    return { response: await response, tookMs: (finished as number) - started };
+  };
+  return { store, hung, requests, expiredHolder, afterExpiry, runBatch };
+}
+
+const lease = (scope: string, name: string): LeaseKey => ({ scope, namespace: 'kube-system', name });
+
+describe('requeue during a cluster outage (unit: in-memory table, hung fake clusters, fake timers)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 11, 3, 12) });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('decides the messages of a batch in parallel: two leases of a hung cluster finish within one request timeout', async () => {
+    const { hung, expiredHolder, afterExpiry, runBatch, store } = await setUp('Wait');
+    const keys = [lease('east', 'one'), lease('east', 'two')];
+    for (const key of keys) await expiredHolder(key);
+    await afterExpiry(keys);
+    hung.add('east');
+    const budgetMs = 20_000 - 100;
+    const { response, tookMs } = await runBatch(keys, budgetMs);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(tookMs).toBeLessThanOrEqual(budgetMs - RETURN_MARGIN_MS);
+    // Under Wait, each takeover is held off while the holder's cluster does not answer.
+    for (const key of keys) expect((await store.loadLease(key)).lease?.holderClusterOut).toBe(true);
+  });
+
+  it('asks a cluster that timed out once no more in the same batch (TakeOver: no second wait for the successor check or the mirror)', async () => {
+    const { hung, requests, expiredHolder, afterExpiry, runBatch } = await setUp('TakeOver');
+    const key = lease('east', 'one');
+    await expiredHolder(key);
+    await afterExpiry([key]);
+    hung.add('east');
+    requests.length = 0;
+    const { response, tookMs } = await runBatch([key], 20_000);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(requests.filter((r) => r.startsWith('east'))).toHaveLength(1);
+    expect(tookMs).toBeLessThan(2 * REQUEST_TIMEOUT_MS);
+  });
+
+  it('reports the messages it cannot finish in its budget as batch item failures, before the invocation times out', async () => {
+    const { hung, expiredHolder, afterExpiry, runBatch } = await setUp('Wait');
+    const stuck = lease('east', 'one');
+    const healthy = lease('west', 'two');
+    await expiredHolder(stuck);
+    await expiredHolder(healthy);
+    await afterExpiry([stuck, healthy]);
+    hung.add('east');
+    const budgetMs = 5_000;
+    const { response, tookMs } = await runBatch([stuck, healthy], budgetMs);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm0' }]);
+    expect(tookMs).toBeLessThan(budgetMs);
+  });
+});
