@@ -16,10 +16,10 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../lib/local/dynamodb-local.js';
+import { serveSsmParameters } from '../../lib/local/packaged/ssm-parameters.js';
 import { createTable } from '../../lib/local/table.js';
 import { ensureCfnLint } from '../../scripts/ensure-cfn-lint.mjs';
 import { candidate } from '../helpers/local-stack.js';
-import { serveSsmParameters } from '../helpers/ssm-parameters.js';
 
 const execFileAsync = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
