@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { serveSsmParameters } from '../helpers/ssm-parameters.js';
+import { serveSsmParameters } from '../../lib/local/packaged/ssm-parameters.js';
 
 const KUBE = '/lease-coordinator/clusters-kube';
 const HTTP_ONLY = '/lease-coordinator/clusters-http-only';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ClusterConfig } from '../../lib/clusters/config.js';
 import { kubeConfigFor } from '../../lib/kube/kubeconfig.js';
-import { serveSsmParameters } from '../helpers/ssm-parameters.js';
+import { serveSsmParameters } from '../../lib/local/packaged/ssm-parameters.js';
 
 const PARAMETER = '/lease-coordinator/tokens/alpha';
 
