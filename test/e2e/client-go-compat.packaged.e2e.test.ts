@@ -10,7 +10,7 @@ import {
 } from '../../lib/local/packaged/packaged-coordinator.js';
 import { readStackTemplate } from '../../lib/local/packaged/stack-template.js';
 import { candidate } from '../helpers/local-stack.js';
-import { describeClientGoCompat, FAILOVER_GOAL_MS } from './client-go-compat.js';
+import { describeClientGoCompat } from './client-go-compat.js';
 import { startPackagedCoordinatedClusters } from './coordinated-clusters.js';
 
 /**
@@ -19,7 +19,6 @@ import { startPackagedCoordinatedClusters } from './coordinated-clusters.js';
  */
 describeClientGoCompat({
   name: 'packaged bundles (npm start -- --packaged)',
-  failoverBoundMs: FAILOVER_GOAL_MS,
   start: async (groups, activity) => {
     const clusters = await startPackagedCoordinatedClusters(['alpha', 'beta'], groups, { observe: activity });
     return {
