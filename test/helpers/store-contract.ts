@@ -718,6 +718,31 @@ export function storeContract(name: string, open: OpenStore): void {
     });
 
     describe('observeLease', () => {
+      it('records an empty Lease showing a term of ours before any record: no holder, that term (adoption)', async () => {
+        const key = freshKey();
+        const seen = observation({ holderIdentity: '', shownTerm: 3, highestShownTerm: 5 });
+        expect(await store.observeLease(key, seen, undefined, clock.now)).toBe(true);
+        expect(await lease(key)).toEqual({
+          record: {
+            holderIdentity: '',
+            holderCluster: 'alpha',
+            leaseDurationSeconds: 15,
+            renewTime: clock.now,
+            term: 5,
+          },
+          version: 1,
+          observedRenewTime: 1_000,
+        });
+        await expectLeaseItem(key, 'observed', clock.now);
+      });
+
+      it('gives a holder seen before any record a term above the highest any Lease shows', async () => {
+        const key = freshKey();
+        const seen = observation({ holderIdentity: 'legacy', shownTerm: 3, highestShownTerm: 5 });
+        expect(await store.observeLease(key, seen, undefined, clock.now)).toBe(true);
+        expect((await lease(key))?.record.term).toBe(6);
+      });
+
       it('records a Lease held before any record (a legacy elector) as a new holding, change "observed"', async () => {
         const key = freshKey();
         const seen = observation({ holderIdentity: 'legacy', renewTime: 777 });
