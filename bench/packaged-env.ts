@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SQSEvent } from 'aws-lambda';
 import { stringify as stringifyYaml } from 'yaml';
 import { applyRbac, benchInTreeController } from '../lib/kube-local/admin.js';
 import { ensureCandidateBinary, ensureKubeBinaries } from '../lib/kube-local/build.js';
@@ -18,6 +19,8 @@ const PACKAGED_PLANE = 'pkg1';
 
 export interface PackagedBench extends TrialBench {
   readonly coordinator: PackagedCoordinator;
+  /** Each timer message's arrival at `requeue` after the deadline it carries, ms, in arrival order. */
+  readonly timerLateness: readonly number[];
   stop(): Promise<void>;
 }
 
@@ -54,12 +57,14 @@ export async function startPackagedBench(log: (line: string) => void): Promise<P
       clusters: { yaml: stringifyYaml(config), configDir: dir },
       log,
     });
+    const timerLateness = timeTimerArrivals(coordinator);
     const watches = new Map(planes.map((p) => [p.name, new LeaseWatch(p)]));
     for (const watch of watches.values()) watch.start();
     return {
       inTree,
       ours: [ours],
       coordinator,
+      timerLateness,
       watches,
       candidateBinary,
       adminKubeconfig,
@@ -73,6 +78,28 @@ export async function startPackagedBench(log: (line: string) => void): Promise<P
     await stopPlanes();
     throw error;
   }
+}
+
+/**
+ * Times every timer message as the queue hands it to `requeue`, against the `dueAt` it carries
+ * (lib/runtime/sqs-timer-queue.ts): what the whole-second DelaySeconds and the delivery add to a
+ * deadline, before any cold start. The bench wraps the function's `invoke`, which the queue calls
+ * for each batch, so the runtime itself stays as `npm start -- --packaged` runs it.
+ */
+function timeTimerArrivals(coordinator: PackagedCoordinator): number[] {
+  const lateness: number[] = [];
+  const requeue = coordinator.functions.get('requeue');
+  if (requeue === undefined) return lateness;
+  const invoke = requeue.invoke.bind(requeue);
+  requeue.invoke = (event) => {
+    const at = Date.now();
+    for (const record of (event as SQSEvent).Records) {
+      const { dueAt } = JSON.parse(record.body) as { dueAt?: unknown };
+      if (typeof dueAt === 'number') lateness.push(at - dueAt);
+    }
+    return invoke(event);
+  };
+  return lateness;
 }
 
 /** One packaged function's invocations over the run, as Lambda's metrics would show them. */

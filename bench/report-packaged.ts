@@ -50,12 +50,27 @@ export function packagedSection(p: PackagedResult): string[] {
   ];
   if (p.failover) out.push(...failoverParts(p.failover.parts).map(packagedTitle));
   if (p.preemption) out.push(...preemptionParts(p.preemption.parts).map(packagedTitle));
+  if (p.timerLateness !== undefined && p.timerLateness.length > 0) out.push(...timerTable(p.timerLateness));
   if (p.functions.length > 0) out.push(...coldStartTable(p));
   return out;
 }
 
 function packagedTitle(line: string): string {
   return line.startsWith('Where ') ? `Packaged bundles: ${line}` : line;
+}
+
+function timerTable(lateness: readonly number[]): string[] {
+  const s = summarize(lateness);
+  return [
+    'Timers: a deadline → its SQS message handed to `requeue` (whole-second `DelaySeconds`, rounded up):',
+    '',
+    row(['timers', 'p50', 'p95', 'p99', 'max']),
+    row(['---', '---', '---', '---', '---']),
+    row([s.n, ms(s.p50), ms(s.p95), ms(s.p99), ms(s.max)]),
+    '',
+    'This is before `requeue` runs: a cold container, the decision and the mirror write come after it.',
+    '',
+  ];
 }
 
 function coldStartTable(p: PackagedResult): string[] {

@@ -13,6 +13,8 @@ export interface PackagedResult {
   failover?: FailoverResult;
   preemption?: PreemptionResult;
   functions: ColdStarts[];
+  /** Every timer's arrival at `requeue` after its deadline, ms, over the whole run. */
+  timerLateness?: number[];
 }
 
 /**
@@ -35,6 +37,7 @@ export async function measurePackaged(
     log(`packaged ${figure}: ${trials} trials each`);
     await run(bench);
     result.functions = coldStarts(bench.coordinator);
+    result.timerLateness = [...bench.timerLateness];
     await progress(result);
   };
   try {
