@@ -8,6 +8,7 @@ import { measureElection } from './figures/election.js';
 import { measureFailover } from './figures/failover.js';
 import { measureIngestDelay } from './figures/ingest-delay.js';
 import { measureKubeConnections } from './figures/kube-connections.js';
+import { measurePackaged } from './figures/packaged.js';
 import { measurePreemption } from './figures/preemption.js';
 import { LEASE_DURATION_MS } from './figures/processes.js';
 import { measurePropagation } from './figures/propagation.js';
@@ -27,6 +28,7 @@ const FIGURES = [
   'throughput',
   'cost',
   'bundles',
+  'packaged',
 ] as const;
 type Figure = (typeof FIGURES)[number];
 
@@ -185,6 +187,22 @@ async function save(): Promise<string> {
       { label: 'lease-coordinator', samples: results.preemption.ours },
       { label: 'in-tree CLE controller', samples: results.preemption.baseline },
     ]);
+  if (results.packaged?.failover)
+    await plot(
+      'packaged-failover.svg',
+      'Failover as deployed (packaged bundles) against in-process and the in-tree controller',
+      [
+        { label: 'lease-coordinator, packaged bundles', samples: results.packaged.failover.ours },
+        ...(results.failover
+          ? [{ label: 'lease-coordinator, in-process', samples: results.failover.ours }]
+          : []),
+        { label: 'in-tree CLE controller (packaged run)', samples: results.packaged.failover.baseline },
+      ],
+      [
+        { label: 'leaseDuration', ms: LEASE_DURATION_MS },
+        { label: 'leaseDuration + 2 s', ms: LEASE_DURATION_MS + 2000 },
+      ],
+    );
   if (results.propagation)
     await plot(
       'propagation.svg',
@@ -208,7 +226,14 @@ async function measure(): Promise<void> {
     results.bundles = await measureBundles(options.initRuns, log);
     await save();
   }
-  if (options.only.every((f) => f === 'bundles')) return;
+  // Its own apiservers and the packaged runtime, stopped before the in-process stack starts.
+  if (wants('packaged')) {
+    await measurePackaged(options.trials, options.concurrency, log, async (figures) => {
+      results.packaged = figures;
+      await save();
+    });
+  }
+  if (options.only.every((f) => f === 'bundles' || f === 'packaged')) return;
   log('starting the local stack: 5 kube-apiservers (1 baseline, 4 ours), DynamoDB Local, the coordinator');
   // Every figure needs the apiservers: throughput's ingest path runs through one of ours.
   const bench = await startKubeBench(4, options.trials);

@@ -2,11 +2,13 @@ import type { BundleResult, ImportTime } from './figures/bundles.js';
 import type { PairedSamples } from './figures/election.js';
 import type { FailoverParts, FailoverResult } from './figures/failover.js';
 import type { ConnectionResult } from './figures/kube-connections.js';
+import type { PackagedResult } from './figures/packaged.js';
 import type { PreemptionParts, PreemptionResult } from './figures/preemption.js';
 import type { EventCost, RenewalCost } from './figures/renewal-cost.js';
 import type { ThroughputRow } from './figures/throughput.js';
 import { row } from './markdown.js';
 import { costSection } from './report-cost.js';
+import { packagedGoal, packagedLatencyRows, packagedSection } from './report-packaged.js';
 import { ms, ratio, type Summary, summarize } from './stats.js';
 
 export interface BenchResults {
@@ -23,6 +25,8 @@ export interface BenchResults {
   renewalCost?: RenewalCost;
   throughput?: ThroughputRow[];
   bundles?: BundleResult;
+  /** Election, failover and preemption with the packaged bundles (absent from runs before it existed). */
+  packaged?: PackagedResult;
 }
 
 /** A figure's trials split into parts (from the Lease's watch), ours beside the in-tree controller's. */
@@ -46,7 +50,7 @@ function partsTable<P extends { poll: readonly number[] }>(
 }
 
 /** The failover split at the lease running out and at the Lease naming the next leader. */
-function failoverParts(parts: { ours: FailoverParts; baseline: FailoverParts }): string[] {
+export function failoverParts(parts: { ours: FailoverParts; baseline: FailoverParts }): string[] {
   return partsTable('failover', parts, [
     ['kill → the dead leader’s lease runs out (its last renewal + leaseDuration)', (p) => p.untilExpiry],
     ['lease runs out → the Lease names the next leader (the coordinator)', (p) => p.coordinator],
@@ -55,7 +59,7 @@ function failoverParts(parts: { ours: FailoverParts; baseline: FailoverParts }):
 }
 
 /** The preemption split at the Lease naming the preferred holder, the holder letting go, and the takeover. */
-function preemptionParts(parts: { ours: PreemptionParts; baseline: PreemptionParts }): string[] {
+export function preemptionParts(parts: { ours: PreemptionParts; baseline: PreemptionParts }): string[] {
   return partsTable('preemption', parts, [
     [
       'process start → the Lease names it preferredHolder (start-up, its LeaseCandidate, the decision)',
@@ -67,7 +71,7 @@ function preemptionParts(parts: { ours: PreemptionParts; baseline: PreemptionPar
   ]);
 }
 
-function latencyRow(figure: string, pair: PairedSamples): string {
+export function latencyRow(figure: string, pair: PairedSamples): string {
   const ours = summarize(pair.ours);
   const base = summarize(pair.baseline);
   return row([
@@ -105,6 +109,8 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
         verdict(failover.ours.p99 <= r.leaseDurationMs + 1500 && failover.ours.p99 < failover.base.p99),
       ]),
     );
+  const packaged = r.packaged && packagedGoal(r.packaged, r.leaseDurationMs);
+  if (packaged) goals.push(packaged);
   const election = r.election && summarize(r.election.ours);
   if (election)
     goals.push(
@@ -160,6 +166,7 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
     r.election && latencyRow('Election latency (LeaseCandidate created → Lease shows it)', r.election),
     r.failover && latencyRow('Failover (leader SIGKILLed → next best leads)', r.failover),
     r.preemption && latencyRow('Preemption (older-version candidate starts → it leads)', r.preemption),
+    ...(r.packaged ? packagedLatencyRows(r.packaged) : []),
   ].filter((x): x is string => x !== undefined);
   if (latencies.length > 0) {
     out.push(
@@ -178,6 +185,7 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
       );
     if (r.preemption) out.push(...preemptionParts(r.preemption.parts));
   }
+  if (r.packaged) out.push(...packagedSection(r.packaged));
   if (r.ingestDelay) {
     const s = summarize(r.ingestDelay);
     out.push(
