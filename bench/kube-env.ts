@@ -56,6 +56,15 @@ export interface KubeBench {
 }
 
 /**
+ * What the election, failover and preemption trials need: a baseline plane, planes of ours, Lease
+ * watches on each, and the candidate program. The in-process bench and the packaged one both give it.
+ */
+export type TrialBench = Pick<
+  KubeBench,
+  'inTree' | 'ours' | 'watches' | 'candidateBinary' | 'adminKubeconfig'
+>;
+
+/**
  * Everything the Kubernetes figures run on, from one build: the baseline apiserver and `ourCount`
  * apiservers coordinated by lease-coordinator, which runs in this process as `npm start` runs it
  * (streams, timers, ingest watches, mirror), with lease groups for the propagation trials.

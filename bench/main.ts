@@ -3,11 +3,13 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { z } from 'zod';
 import { parseOrThrow } from '../lib/api/issues.js';
+import { measureBundles } from './figures/bundles.js';
 import { measureElection } from './figures/election.js';
 import { measureFailover } from './figures/failover.js';
 import { measureGateOff } from './figures/gate-off.js';
 import { measureIngestDelay } from './figures/ingest-delay.js';
 import { measureKubeConnections } from './figures/kube-connections.js';
+import { measurePackaged } from './figures/packaged.js';
 import { measurePreemption } from './figures/preemption.js';
 import { LEASE_DURATION_MS } from './figures/processes.js';
 import { measurePropagation } from './figures/propagation.js';
@@ -28,6 +30,8 @@ const FIGURES = [
   'connections',
   'throughput',
   'cost',
+  'bundles',
+  'packaged',
 ] as const;
 type Figure = (typeof FIGURES)[number];
 
@@ -75,6 +79,11 @@ const program = new Command('bench')
       .default([...FIGURES])
       .argParser(figureList),
   )
+  .addOption(
+    new Option('--init-runs <n>', 'fresh processes per bundle for the bundles figure (median reported)')
+      .default(15)
+      .argParser(positiveInt('--init-runs')),
+  )
   .addOption(new Option('--out <dir>', 'where the report and plots go').default('bench/results'))
   .addOption(
     new Option(
@@ -90,6 +99,7 @@ const options = program.opts<{
   concurrency: number;
   scales: number[];
   only: Figure[];
+  initRuns: number;
   out: string;
   render?: string;
 }>();
@@ -185,6 +195,22 @@ async function save(): Promise<string> {
       preemptionSeries,
       results.gateOff && [{ label: 'leaseDuration + 2 s', ms: LEASE_DURATION_MS + 2000 }],
     );
+  if (results.packaged?.failover)
+    await plot(
+      'packaged-failover.svg',
+      'Failover as deployed (packaged bundles) against in-process and the in-tree controller',
+      [
+        { label: 'lease-coordinator, packaged bundles', samples: results.packaged.failover.ours },
+        ...(results.failover
+          ? [{ label: 'lease-coordinator, in-process', samples: results.failover.ours }]
+          : []),
+        { label: 'in-tree CLE controller (packaged run)', samples: results.packaged.failover.baseline },
+      ],
+      [
+        { label: 'leaseDuration', ms: LEASE_DURATION_MS },
+        { label: 'leaseDuration + 2 s', ms: LEASE_DURATION_MS + 2000 },
+      ],
+    );
   if (results.propagation)
     await plot(
       'propagation.svg',
@@ -202,6 +228,20 @@ async function save(): Promise<string> {
 if (saved === undefined) await measure();
 
 async function measure(): Promise<void> {
+  // First, and alone: fresh processes timed on a machine the local stack is not loading yet.
+  if (wants('bundles')) {
+    log(`lambda bundles: size, and init in ${options.initRuns} fresh processes each`);
+    results.bundles = await measureBundles(options.initRuns, log);
+    await save();
+  }
+  // Its own apiservers and the packaged runtime, stopped before the in-process stack starts.
+  if (wants('packaged')) {
+    await measurePackaged(options.trials, options.concurrency, log, async (figures) => {
+      results.packaged = figures;
+      await save();
+    });
+  }
+  if (options.only.every((f) => f === 'bundles' || f === 'packaged')) return;
   const gateOff = wants('gate-off');
   log(
     `starting the local stack: ${gateOff ? '6 kube-apiservers (1 baseline, 4 ours, 1 ours with the gate off)' : '5 kube-apiservers (1 baseline, 4 ours)'}, DynamoDB Local, the coordinator`,

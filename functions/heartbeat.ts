@@ -1,6 +1,6 @@
 import type { APIGatewayProxyHandlerV2 } from 'aws-lambda';
 import { handleHeartbeat } from '../lib/http/heartbeat-api.js';
-import { deployedDeps } from '../lib/runtime/deps.js';
+import { deployedHttpDeps } from '../lib/runtime/http-deps.js';
 
 export const handler: APIGatewayProxyHandlerV2 = async (event) =>
-  handleHeartbeat(await deployedDeps(), event);
+  handleHeartbeat(await deployedHttpDeps(), event);

@@ -1,9 +1,9 @@
 import type { APIGatewayProxyHandlerV2 } from 'aws-lambda';
 import { handleGetLease, handleHolder } from '../lib/http/lease-api.js';
-import { deployedDeps } from '../lib/runtime/deps.js';
+import { deployedHttpDeps } from '../lib/runtime/http-deps.js';
 
 /** The Lease routes of the HTTP API: read a decision; renew or release as its holder. */
 export const handler: APIGatewayProxyHandlerV2 = async (event) => {
-  const deps = await deployedDeps();
+  const deps = await deployedHttpDeps();
   return event.requestContext.http.method === 'GET' ? handleGetLease(deps, event) : handleHolder(deps, event);
 };

@@ -1,5 +1,5 @@
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
-import type { KubeBench } from '../kube-env.js';
+import type { TrialBench } from '../kube-env.js';
 import { createCandidate, deleteCandidate } from '../kube-objects.js';
 
 export interface PairedSamples {
@@ -12,7 +12,7 @@ export interface PairedSamples {
  * process (the create is sent at t0; the Lease watch event arrives at t1). Trials alternate
  * between our apiserver and the in-tree one so both see the same machine load.
  */
-export async function measureElection(bench: KubeBench, trials: number): Promise<PairedSamples> {
+export async function measureElection(bench: TrialBench, trials: number): Promise<PairedSamples> {
   const ours: number[] = [];
   const baseline: number[] = [];
   const ourPlane = bench.ours[0] as ControlPlane;
@@ -26,7 +26,7 @@ export async function measureElection(bench: KubeBench, trials: number): Promise
   return { ours, baseline };
 }
 
-async function electOnce(bench: KubeBench, plane: ControlPlane, lease: string): Promise<number> {
+async function electOnce(bench: TrialBench, plane: ControlPlane, lease: string): Promise<number> {
   const watch = bench.watches.get(plane.name);
   if (watch === undefined) throw new Error(`no watch on ${plane.name}`);
   const name = `${lease}-a`;

@@ -1,5 +1,5 @@
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
-import type { KubeBench } from '../kube-env.js';
+import type { TrialBench } from '../kube-env.js';
 import {
   candidateExists,
   cleanUp,
@@ -31,7 +31,7 @@ export interface FailoverResult {
  * is also split in three from the Lease's own watch events (see FailoverParts).
  */
 export async function measureFailover(
-  bench: KubeBench,
+  bench: TrialBench,
   trials: number,
   concurrency: number,
 ): Promise<FailoverResult> {
@@ -51,7 +51,7 @@ function emptyParts(): FailoverParts {
 }
 
 async function failoverOnce(
-  bench: KubeBench,
+  bench: TrialBench,
   plane: ControlPlane,
   lease: string,
   parts: FailoverParts,

@@ -1,5 +1,5 @@
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
-import type { KubeBench } from '../kube-env.js';
+import type { TrialBench } from '../kube-env.js';
 import { cleanUp, leads, pairedTrials, spawnCandidate } from './processes.js';
 
 /** Where one preemption's time went, split at the Lease's own watch events. */
@@ -26,7 +26,7 @@ export interface PreemptionResult {
  * from the new process's start to its own OnStartedLeading, and split by the Lease's watch.
  */
 export async function measurePreemption(
-  bench: KubeBench,
+  bench: TrialBench,
   trials: number,
   concurrency: number,
 ): Promise<PreemptionResult> {
@@ -46,7 +46,7 @@ function emptyParts(): PreemptionParts {
 }
 
 async function preemptOnce(
-  bench: KubeBench,
+  bench: TrialBench,
   plane: ControlPlane,
   lease: string,
   parts: PreemptionParts,

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
 import { CandidateProcess, until } from '../../test/e2e/candidates.js';
-import type { KubeBench } from '../kube-env.js';
+import type { TrialBench } from '../kube-env.js';
 import { candidateExists, deleteCandidate } from '../kube-objects.js';
 
 /**
@@ -14,7 +14,7 @@ export const RETRY_PERIOD_MS = 500;
 const TIMINGS = ['--lease-duration=5s', '--renew-deadline=3s', `--retry-period=${RETRY_PERIOD_MS}ms`];
 
 export function spawnCandidate(
-  bench: KubeBench,
+  bench: TrialBench,
   plane: ControlPlane,
   identity: string,
   lease: string,
@@ -40,7 +40,7 @@ export async function leads(p: CandidateProcess): Promise<number> {
  * systems at once, so that both see the same load. Each trial gets its own lease.
  */
 export async function pairedTrials(
-  bench: KubeBench,
+  bench: TrialBench,
   trials: number,
   concurrency: number,
   trial: (plane: ControlPlane, lease: string) => Promise<number>,

@@ -8,10 +8,16 @@ import { AuthenticationError, ForbiddenError } from '../errors.js';
 /** Throws unless the caller may act for `cluster`. */
 export type CallerCheck = (cluster: string, event: APIGatewayProxyEventV2) => void;
 
-/** What the HTTP API needs: the coordinator, and a caller check it must be given (no default). */
-export interface HttpApiDeps extends CoordinatorDeps {
+/**
+ * What the HTTP routes use: they store and read, and never decide (elect does, woken by the table's
+ * stream), so the deployed heartbeat and leases functions are built without timers or cluster clients.
+ */
+export interface HttpRouteDeps extends Pick<CoordinatorDeps, 'store' | 'clock' | 'logger' | 'leases'> {
   readonly callers: CallerCheck;
 }
+
+/** What the HTTP API needs: the coordinator, and a caller check it must be given (no default). */
+export interface HttpApiDeps extends CoordinatorDeps, HttpRouteDeps {}
 
 /**
  * Every caller is accepted. Only for `npm start` without a clusters config, whose HTTP server

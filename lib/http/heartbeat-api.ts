@@ -2,7 +2,6 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { parseLeaseCandidate } from '../api/leasecandidate.js';
 import { dns1123Label } from '../api/names.js';
 import type { HeartbeatResult } from '../coordinator/ports.js';
-import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
 import {
   AuthenticationError,
   CoordinatorError,
@@ -12,7 +11,7 @@ import {
   ValidationError,
 } from '../errors.js';
 import { readJsonBody } from './body.js';
-import type { HttpApiDeps } from './callers.js';
+import type { HttpRouteDeps } from './callers.js';
 import { toLeaseCandidateObject } from './candidate-response.js';
 
 type Response = APIGatewayProxyStructuredResultV2;
@@ -22,7 +21,7 @@ type Response = APIGatewayProxyStructuredResultV2;
  * Answers 201 (first heartbeat) or 200 with the stored candidate, whose spec.pingTime tells the
  * caller when the coordinator last asked it to renew; 400/409/413 store nothing.
  */
-export async function handleHeartbeat(deps: HttpApiDeps, event: APIGatewayProxyEventV2): Promise<Response> {
+export async function handleHeartbeat(deps: HttpRouteDeps, event: APIGatewayProxyEventV2): Promise<Response> {
   try {
     const cluster = event.pathParameters?.cluster ?? '';
     const clusterProblem = dns1123Label(cluster);
@@ -50,7 +49,7 @@ export async function handleHeartbeat(deps: HttpApiDeps, event: APIGatewayProxyE
 }
 
 /** Kubernetes-style Status bodies, so kubectl-minded clients read them as they would the apiserver's. */
-export function errorResponse(deps: CoordinatorDeps, error: unknown): Response {
+export function errorResponse(deps: Pick<HttpRouteDeps, 'logger'>, error: unknown): Response {
   if (error instanceof ValidationError) {
     return status(
       400,

@@ -6,7 +6,7 @@ import { candidateName, dns1123Label, dns1123Subdomain, type NameRule } from '..
 import type { LeaseKey, LeaseResolver } from '../coordinator/ports.js';
 import { ConflictError, type FieldIssue, ValidationError } from '../errors.js';
 import { readJsonBody } from './body.js';
-import type { HttpApiDeps } from './callers.js';
+import type { HttpRouteDeps } from './callers.js';
 import { errorResponse, json } from './heartbeat-api.js';
 
 type Response = APIGatewayProxyStructuredResultV2;
@@ -48,7 +48,7 @@ function leaseKeyFrom(
 }
 
 /** GET /clusters/{cluster}/namespaces/{namespace}/leases/{name}: the Lease as the coordinator decided it. */
-export async function handleGetLease(deps: HttpApiDeps, event: APIGatewayProxyEventV2): Promise<Response> {
+export async function handleGetLease(deps: HttpRouteDeps, event: APIGatewayProxyEventV2): Promise<Response> {
   try {
     const { key, cluster } = leaseKeyFrom(event, deps.leases);
     deps.callers(cluster, event);
@@ -73,7 +73,7 @@ export async function handleGetLease(deps: HttpApiDeps, event: APIGatewayProxyEv
  * candidates that reach us over HTTP only. DELETE releases it. The answer is the Lease, whose
  * preferredHolder tells the holder to yield. Only the recorded holder may renew or release (409).
  */
-export async function handleHolder(deps: HttpApiDeps, event: APIGatewayProxyEventV2): Promise<Response> {
+export async function handleHolder(deps: HttpRouteDeps, event: APIGatewayProxyEventV2): Promise<Response> {
   try {
     const { key, identity, cluster } = leaseKeyFrom(event, deps.leases);
     deps.callers(cluster, event);

@@ -1,7 +1,4 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { ClusterConfig } from '../clusters/config.js';
 import { ConfigError } from '../errors.js';
@@ -61,6 +58,9 @@ async function eksEndpoint(
 ): Promise<{ endpoint: string; caData: string }> {
   if (eks.endpoint !== undefined && eks.caData !== undefined)
     return { endpoint: eks.endpoint, caData: eks.caData };
+  // The SDK clients are imported where used: a bundle that loads the cluster code on demand
+  // (lib/runtime/deps.ts) would otherwise load all three at its start.
+  const { DescribeClusterCommand, EKSClient } = await import('@aws-sdk/client-eks');
   const out = await new EKSClient({ region: eks.region }).send(
     new DescribeClusterCommand({ name: eks.name }),
   );
@@ -75,12 +75,14 @@ async function eksEndpoint(
 async function fetchToken(auth: NonNullable<ClusterConfig['token']>): Promise<string> {
   if (auth.secretArn !== undefined) {
     const region = auth.secretArn.split(':')[3];
+    const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
     const out = await new SecretsManagerClient({ ...(region !== undefined && { region }) }).send(
       new GetSecretValueCommand({ SecretId: auth.secretArn }),
     );
     if (out.SecretString === undefined) throw new ConfigError(`secret ${auth.secretArn} has no string value`);
     return out.SecretString.trim();
   }
+  const { GetParameterCommand, SSMClient } = await import('@aws-sdk/client-ssm');
   const out = await new SSMClient({}).send(
     new GetParameterCommand({ Name: auth.ssmParameter, WithDecryption: true }),
   );

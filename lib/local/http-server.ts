@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
@@ -45,17 +46,7 @@ export function startHttpServer(
       }
       chunks.push(chunk);
     }
-    const event = {
-      version: '2.0',
-      routeKey: `${hit.route.method} ${hit.route.path}`,
-      rawPath: url.pathname,
-      rawQueryString: url.search.slice(1),
-      headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])),
-      pathParameters: hit.match?.groups ?? {},
-      body: Buffer.concat(chunks).toString('utf8'),
-      isBase64Encoded: false,
-      requestContext: { http: { method: req.method, path: url.pathname } },
-    } as unknown as APIGatewayProxyEventV2;
+    const event = httpApiEvent(req, url, hit.route, hit.match?.groups ?? {}, Buffer.concat(chunks));
     send(res, await hit.route.handler(event));
   }
   return new Promise((resolve) => {
@@ -65,6 +56,57 @@ export function startHttpServer(
       resolve({ server, url: `http://127.0.0.1:${actualPort}` });
     });
   });
+}
+
+/** Content types API Gateway passes as text; any other body arrives base64-encoded. */
+const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
+
+/** An HTTP API payload format 2.0 event, as API Gateway builds it for a Lambda integration. */
+function httpApiEvent(
+  req: IncomingMessage,
+  url: URL,
+  route: Route,
+  pathParameters: Record<string, string>,
+  body: Buffer,
+): APIGatewayProxyEventV2 {
+  const now = Date.now();
+  const method = req.method ?? 'GET';
+  const headers = Object.fromEntries(
+    Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]),
+  );
+  const binary = body.length > 0 && !TEXT_TYPES.test(headers['content-type'] ?? '');
+  const query = [...url.searchParams.keys()];
+  return {
+    version: '2.0',
+    routeKey: `${method} ${route.path}`,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    ...(query.length > 0 && {
+      queryStringParameters: Object.fromEntries(query.map((k) => [k, url.searchParams.getAll(k).join(',')])),
+    }),
+    ...(Object.keys(pathParameters).length > 0 && { pathParameters }),
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: headers.host ?? '127.0.0.1',
+      domainPrefix: 'local',
+      http: {
+        method,
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey: `${method} ${route.path}`,
+      stage: '$default',
+      time: new Date(now).toISOString(),
+      timeEpoch: now,
+    },
+    ...(body.length > 0 && { body: body.toString(binary ? 'base64' : 'utf8') }),
+    isBase64Encoded: binary,
+  };
 }
 
 function routePattern(path: string): RegExp {

@@ -1,7 +1,16 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 /** The deployed functions (serverless.yml), which the local runtime plays in one process. */
-export type FunctionName = 'heartbeat' | 'leases' | 'elect' | 'requeue' | 'mirror' | 'ingest' | 'sweep';
+export const FUNCTION_NAMES = [
+  'heartbeat',
+  'leases',
+  'elect',
+  'requeue',
+  'mirror',
+  'ingest',
+  'sweep',
+] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 const running = new AsyncLocalStorage<FunctionName>();
 /** Off unless something asks: an active AsyncLocalStorage costs every promise some CPU. */

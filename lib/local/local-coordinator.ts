@@ -271,11 +271,11 @@ export async function startLocalCoordinator(
 
 const noClusters = { get: (name: string) => Promise.reject(new Error(`no cluster "${name}" is registered`)) };
 
-async function runCleanups(cleanups: (() => unknown)[]): Promise<void> {
+export async function runCleanups(cleanups: (() => unknown)[]): Promise<void> {
   for (const cleanup of cleanups.reverse()) await cleanup();
 }
 
-function closeServer(server: Server): Promise<void> {
+export function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
     server.closeAllConnections();
     server.close(() => resolve());

@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadClustersConfigFile } from '../clusters/config.js';
 import { configDirOf } from '../kube/kubeconfig.js';
 import { LiveView } from './live-view.js';
 import { startLocalCoordinator } from './local-coordinator.js';
+import { startPackagedCoordinator } from './packaged/packaged-coordinator.js';
 
 /** `npm start`: the whole coordinator on this machine, until Ctrl-C. */
 function parsePort(value: string): number {
@@ -32,10 +34,15 @@ const program = new Command('npm start --')
     'clusters config (YAML): read candidates from, and mirror Leases into, these clusters',
   )
   .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, parseLogLevel, 'WARN' as LogLevel)
+  .option(
+    '--packaged',
+    'run the packaged Lambda bundles (serverless package) in Lambda-like containers instead of the sources',
+  )
   .showHelpAfterError()
   .parse();
 
-const options = program.opts<{ port: number; logLevel: LogLevel; clusters?: string }>();
+const options = program.opts<{ port: number; logLevel: LogLevel; clusters?: string; packaged?: boolean }>();
+if (options.packaged === true) await runPackaged();
 const clusters =
   options.clusters === undefined
     ? undefined
@@ -71,13 +78,54 @@ lease-coordinator is running locally
 Below: one line per lease, updated as decisions land. Ctrl-C stops everything.
 `);
 
-let stopping = false;
-async function shutdown(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  console.log(`\n${signal}: stopping…`);
-  await coordinator.stop();
-  process.exit(0);
+stopOnSignal(coordinator);
+
+/** Ctrl-C (or SIGTERM) stops everything the coordinator started, then exits. */
+function stopOnSignal(running: { stop(): Promise<void> }): void {
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping…`);
+    await running.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
-process.on('SIGINT', () => void shutdown('SIGINT'));
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+/** `npm start -- --packaged`: what `serverless deploy` ships, run on this machine. */
+async function runPackaged(): Promise<never> {
+  // Validated here as the functions would at cold start, so a bad file fails before anything starts.
+  const config = options.clusters === undefined ? undefined : loadClustersConfigFile(options.clusters);
+  const view = new LiveView();
+  const coordinator = await startPackagedCoordinator({
+    httpPort: options.port,
+    logLevel: options.logLevel,
+    observe: (record) => view.update(record),
+    onError: (error) => {
+      if (options.logLevel !== 'SILENT') console.error(String(error));
+    },
+    log: (line) => console.log(`lease-coordinator: ${line}`),
+    ...(options.clusters !== undefined && {
+      clusters: { yaml: readFileSync(options.clusters, 'utf8'), configDir: configDirOf(options.clusters) },
+    }),
+  });
+  console.log(`
+lease-coordinator is running the packaged bundles (serverless package) in Lambda-like containers
+  heartbeat API   POST ${coordinator.url}/clusters/{cluster}/leasecandidates  (the /iam/ routes are not served)
+  callers         ${
+    config === undefined
+      ? 'none: without a clusters config the deployed functions answer every request 401'
+      : 'per cluster, as httpCallers in the clusters config (served to the functions as an SSM parameter)'
+  }
+  DynamoDB Local  ${coordinator.dynamodb.endpoint}  (table ${coordinator.tableName})
+  elect, mirror   the table's stream after the deployed filter criteria, with bisect, retries and record age
+  requeue         a local SQS endpoint (${coordinator.timers.url}): whole-second DelaySeconds, batches of up to 10
+  sweep, ingest   every minute, as EventBridge would (ingest also once at start)
+Each function runs one invocation per container at a time; a new container is a cold start.
+Below: one line per lease, updated as decisions land. Ctrl-C stops everything.
+`);
+  stopOnSignal(coordinator);
+  return new Promise<never>(() => {});
+}

@@ -22,6 +22,12 @@ export interface StreamRunnerOptions {
   readonly batchSize?: number;
   /** Retries of a failing batch before its records are dropped (as maximumRetryAttempts). */
   readonly maxRetries?: number;
+  /** As bisectBatchOnFunctionError: a batch whose invocation fails is retried in halves. */
+  readonly bisectOnError?: boolean;
+  /** As maximumRecordAgeInSeconds: older records are dropped unhandled (-1 or unset: no limit). */
+  readonly maxRecordAgeSeconds?: number;
+  /** Records dropped unhandled (retries spent, or too old): what goes to the on-failure destination. */
+  readonly onDiscard?: (records: readonly DynamoDBRecord[], reason: 'retries' | 'age') => void;
   /** Sees every record, filtered or not (the live view). */
   readonly observe?: (record: DynamoDBRecord) => void;
   readonly onError?: (error: unknown) => void;
@@ -35,6 +41,10 @@ interface ShardState {
   iterator?: string;
   finished: boolean;
   failures: number;
+  /** Records to read next: the batch size, or less while a failed batch is being bisected. */
+  limit?: number;
+  /** The last record of the batch being bisected: the halves stay small until it is handled. */
+  bisectEnd?: string;
 }
 
 /**
@@ -153,7 +163,10 @@ export class StreamRunner {
       let records: StreamRecord[];
       try {
         const out = await this.options.client.send(
-          new GetRecordsCommand({ ShardIterator: iterator, Limit: this.options.batchSize ?? 100 }),
+          new GetRecordsCommand({
+            ShardIterator: iterator,
+            Limit: shard.limit ?? this.options.batchSize ?? 100,
+          }),
         );
         records = out.Records ?? [];
         shard.iterator = out.NextShardIterator;
@@ -176,8 +189,10 @@ export class StreamRunner {
 
   private async deliver(shard: ShardState, records: DynamoDBRecord[]): Promise<void> {
     for (const record of records) this.options.observe?.(record);
-    const wanted = records.filter((r) => matchesAny(this.options.filters, r));
+    const fresh = this.dropTooOld(records);
+    const wanted = fresh.filter((r) => matchesAny(this.options.filters, r));
     let failedAt: string | undefined;
+    let threw = false;
     if (wanted.length > 0) {
       this.invocations.batches++;
       this.invocations.records += wanted.length;
@@ -187,11 +202,16 @@ export class StreamRunner {
       } catch (error) {
         this.options.onError?.(error);
         failedAt = wanted[0]?.dynamodb?.SequenceNumber;
+        threw = true;
       }
     }
     if (failedAt !== undefined && shard.failures < (this.options.maxRetries ?? 5)) {
       // Retry from the first failed record: checkpoint just before it and re-read.
       shard.failures++;
+      if (threw && this.options.bisectOnError === true && records.length > 1) {
+        shard.limit = Math.ceil(records.length / 2);
+        shard.bisectEnd ??= records[records.length - 1]?.dynamodb?.SequenceNumber;
+      }
       const index = records.findIndex((r) => r.dynamodb?.SequenceNumber === failedAt);
       const before = index > 0 ? records[index - 1]?.dynamodb?.SequenceNumber : shard.checkpoint;
       if (before === undefined) delete shard.checkpoint;
@@ -199,9 +219,28 @@ export class StreamRunner {
       shard.iterator = undefined;
       return;
     }
+    if (failedAt !== undefined) {
+      const index = wanted.findIndex((r) => r.dynamodb?.SequenceNumber === failedAt);
+      this.options.onDiscard?.(wanted.slice(Math.max(0, index)), 'retries');
+    }
     shard.failures = 0;
     const last = records[records.length - 1]?.dynamodb?.SequenceNumber;
     if (last !== undefined) shard.checkpoint = last;
+    if (shard.bisectEnd === undefined || (last !== undefined && BigInt(last) >= BigInt(shard.bisectEnd))) {
+      delete shard.limit;
+      delete shard.bisectEnd;
+    }
+  }
+
+  /** Records past the maximum record age are dropped before any invocation, as Lambda does. */
+  private dropTooOld(records: DynamoDBRecord[]): DynamoDBRecord[] {
+    const maxAge = this.options.maxRecordAgeSeconds ?? -1;
+    if (maxAge < 0) return records;
+    const oldest = Date.now() / 1000 - maxAge;
+    const tooOld = records.filter((r) => (r.dynamodb?.ApproximateCreationDateTime ?? oldest) < oldest);
+    if (tooOld.length === 0) return records;
+    this.options.onDiscard?.(tooOld, 'age');
+    return records.filter((r) => !tooOld.includes(r));
   }
 
   private toLambdaRecord(record: StreamRecord): DynamoDBRecord {

@@ -64,7 +64,9 @@ export type ClusterOutcome =
   | 'newer-term'
   | 'released'
   | 'unreachable'
-  | 'conflict';
+  | 'conflict'
+  /** The holder is taken off its Lease here while it is preempted by revoke (docs/clusters.md). */
+  | 'revoked';
 
 /** A lost resourceVersion race means someone wrote in between: read again and decide again. */
 const CONFLICT_RETRIES = 3;
@@ -148,7 +150,8 @@ async function mirrorInto(
     const current = await client.readLease(ref);
     const options = mirrorOptions(deps, client, key, record, home);
     const plan = planMirror(record, home, current === undefined ? undefined : viewOf(current), options);
-    if (!plan.write) return wrote ?? plan.reason;
+    const revoking = options.revokeAt !== undefined;
+    if (!plan.write) return wrote ?? (revoking && plan.reason === 'in-sync' ? 'revoked' : plan.reason);
     const result = await writePlan(client, key, current, plan);
     if (!result.ok) continue;
     wrote = current === undefined ? 'created' : 'replaced';
@@ -165,7 +168,7 @@ async function mirrorInto(
       );
       continue;
     }
-    if (options.revokeAt !== undefined)
+    if (revoking) {
       deps.logger.warn('the holder’s cluster cannot carry preferredHolder: the holder is revoked', {
         lease: key,
         cluster: client.name,
@@ -173,6 +176,8 @@ async function mirrorInto(
         preferredHolder: record.preferredHolder,
         term: record.term,
       });
+      return 'revoked';
+    }
     return wrote;
   }
   return wrote ?? 'conflict';

@@ -1,130 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kube } from '../../lib/kube-local/admin.js';
-import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
-import type { LocalCoordinator } from '../../lib/local/local-coordinator.js';
-import { Notifier } from '../helpers/local-stack.js';
-import { CandidateProcess, overlaps, until } from './candidates.js';
-import { type CoordinatedClusters, startCoordinatedClusters } from './coordinated-clusters.js';
+import { describeClientGoCompat, FAILOVER_GOAL_MS } from './client-go-compat.js';
+import { startCoordinatedClusters } from './coordinated-clusters.js';
 
-/**
- * Short client timings, as upstream's own CLE integration tests use, with a 500 ms retry period:
- * a coordinated client-go elector only notices it was elected at its next poll, which comes
- * 1–2.2 retry periods after the last (JitterFactor 1.2). With 1 s that tail alone is up to 2.2 s,
- * more than the "leaseDuration + 2 s" failover bound leaves after the lease runs out.
- */
-const LEASE_DURATION_S = 5;
-const TIMINGS = [`--lease-duration=${LEASE_DURATION_S}s`, '--renew-deadline=3s', '--retry-period=500ms'];
-
-describe('unmodified client-go candidates across two clusters (e2e: coordinator + 2 kube-apiservers + client-go processes)', () => {
-  let alpha: ControlPlane;
-  let coordinator: LocalCoordinator;
-  let clusters: CoordinatedClusters;
-  let binary: string;
-  let adminKubeconfig: string;
-  const ingested = new Notifier();
-  const processes: CandidateProcess[] = [];
-
-  const candidate = (
-    identity: string,
-    cluster: 'alpha' | 'beta',
-    versions: [string, string],
-    lease = 'compat',
-    strategy?: string,
-  ) => {
-    const p = new CandidateProcess(identity, binary, [
-      `--kubeconfig=${adminKubeconfig}`,
-      `--context=${cluster}`,
-      `--lease=${lease}`,
-      `--binary-version=${versions[0]}`,
-      `--emulation-version=${versions[1]}`,
-      ...(strategy === undefined ? [] : [`--strategy=${strategy}`]),
-      ...TIMINGS,
-    ]);
-    processes.push(p);
-    return p;
-  };
-
-  beforeAll(async () => {
-    clusters = await startCoordinatedClusters(
-      ['alpha', 'beta'],
-      [{ namespace: 'default', name: 'compat', clusters: ['alpha', 'beta'] }],
-      { onIngest: () => ingested.notify() },
-    );
-    [alpha] = clusters.planes as [ControlPlane, ControlPlane];
-    ({ coordinator, adminKubeconfig, candidateBinary: binary } = clusters);
-  }, 600_000);
-
-  afterAll(async () => {
-    await Promise.all(processes.map((p) => p.stop()));
-    await clusters?.stop();
-  });
-
-  it('1. exactly one process leads across both clusters, the one the strategy picks', async () => {
-    const first = candidate('first', 'alpha', ['1.35.0', '1.35.0']);
-    await until(processes, () => first.leading);
-    // An equal candidate that joins later in the other cluster does not take over (older wins ties).
-    candidate('second', 'beta', ['1.35.0', '1.35.0']);
-    await waitForCandidate(coordinator, ingested, 'second');
-    expect(processes.filter((p) => p.leading).map((p) => p.identity)).toEqual(['first']);
-  }, 120_000);
-
-  it('2. an older emulation version joining in the other cluster takes over through preferredHolder and release', async () => {
-    const older = candidate('older', 'beta', ['1.35.0', '1.34.0']);
-    await until(processes, () => older.leading);
-    expect(processes.find((p) => p.identity === 'first')?.leading).toBe(false);
-    expect(overlaps(processes)).toEqual([]);
-  }, 120_000);
-
-  it('3. a leader killed without release is replaced by the next best within leaseDuration + 2 s', async () => {
-    const older = processes.find((p) => p.identity === 'older') as CandidateProcess;
-    const killedAt = older.kill();
-    const first = processes.find((p) => p.identity === 'first') as CandidateProcess;
-    await until(processes, () => first.leading);
-    const failover = (first.intervals[first.intervals.length - 1]?.start ?? Number.NaN) - killedAt;
-    console.log(`failover after SIGKILL: ${failover} ms (leaseDuration ${LEASE_DURATION_S * 1000} ms)`);
-    expect(failover).toBeLessThanOrEqual(LEASE_DURATION_S * 1000 + 2000);
-    expect(overlaps(processes)).toEqual([]);
-  }, 120_000);
-
-  it('4. a third-party strategy leaves the holder unset', async () => {
-    const custom = candidate('custom', 'alpha', ['1.35.0', '1.35.0'], 'custom', 'example.com/custom');
-    await waitFor(
-      ingested,
-      async () =>
-        (await kube(alpha, 'GET', '/apis/coordination.k8s.io/v1/namespaces/default/leases/custom')).status ===
-        200,
-    );
-    const lease = (await kube(alpha, 'GET', '/apis/coordination.k8s.io/v1/namespaces/default/leases/custom'))
-      .json as {
-      spec: Record<string, unknown>;
+describeClientGoCompat({
+  name: 'coordinator from sources (npm start)',
+  failoverBoundMs: FAILOVER_GOAL_MS,
+  start: async (groups, activity) => {
+    const clusters = await startCoordinatedClusters(['alpha', 'beta'], groups, { onIngest: activity });
+    return {
+      ...clusters,
+      candidateNames: async (key) =>
+        (await clusters.coordinator.deps.store.loadLease(key)).candidates.map((c) => c.name),
     };
-    expect(lease.spec.strategy).toBe('example.com/custom');
-    expect(lease.spec.holderIdentity ?? '').toBe('');
-    expect(custom.intervals).toEqual([]);
-  }, 120_000);
-
-  it('never had two processes leading at the same time', () => {
-    expect(processes.flatMap((p) => p.intervals).length).toBeGreaterThanOrEqual(3);
-    expect(overlaps(processes)).toEqual([]);
-  });
+  },
 });
-
-async function waitFor(ingested: Notifier, check: () => Promise<boolean>, rounds = 500): Promise<void> {
-  for (let round = 0; round < rounds; round++) {
-    const next = ingested.next();
-    if (await check()) return;
-    await next;
-  }
-  throw new Error('condition not reached');
-}
-
-function waitForCandidate(coordinator: LocalCoordinator, ingested: Notifier, name: string): Promise<void> {
-  return waitFor(ingested, async () => {
-    const { candidates } = await coordinator.deps.store.loadLease({
-      scope: 'alpha+beta',
-      namespace: 'default',
-      name: 'compat',
-    });
-    return candidates.some((c) => c.name === name);
-  });
-}

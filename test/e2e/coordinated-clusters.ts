@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stringify as stringifyYaml } from 'yaml';
 import { parseClustersConfig } from '../../lib/clusters/config.js';
 import {
   applyCandidateRbac,
@@ -21,6 +22,11 @@ import {
   type LocalCoordinatorOptions,
   startLocalCoordinator,
 } from '../../lib/local/local-coordinator.js';
+import {
+  type PackagedCoordinator,
+  type PackagedCoordinatorOptions,
+  startPackagedCoordinator,
+} from '../../lib/local/packaged/packaged-coordinator.js';
 
 export interface CoordinatedClusters {
   readonly planes: readonly ControlPlane[];
@@ -30,6 +36,13 @@ export interface CoordinatedClusters {
   readonly adminKubeconfig: string;
   readonly coordinator: LocalCoordinator;
   stop(): Promise<void>;
+}
+
+export interface LeaseGroupSpec {
+  readonly namespace: string;
+  readonly name: string;
+  readonly clusters: string[];
+  readonly holderClusterUnreachable?: 'Wait' | 'TakeOver';
 }
 
 export interface CoordinatedClustersOptions extends Omit<LocalCoordinatorOptions, 'autonomous' | 'clusters'> {
@@ -48,14 +61,61 @@ export interface CoordinatedClustersOptions extends Omit<LocalCoordinatorOptions
  */
 export async function startCoordinatedClusters(
   names: readonly string[],
-  leaseGroups: readonly {
-    namespace: string;
-    name: string;
-    clusters: string[];
-    holderClusterUnreachable?: 'Wait' | 'TakeOver';
-  }[],
+  leaseGroups: readonly LeaseGroupSpec[],
   { gate = 'on', ...options }: CoordinatedClustersOptions = {},
 ): Promise<CoordinatedClusters> {
+  const clusters = await startClusters(names, leaseGroups, gate);
+  try {
+    const coordinator = await startLocalCoordinator({
+      logLevel: (process.env.LOG_LEVEL as 'DEBUG' | undefined) ?? 'SILENT',
+      ...options,
+      autonomous: true,
+      clusters: { config: parseClustersConfig(clusters.config), configDir: clusters.dir },
+    });
+    return { ...clusters, coordinator, stop: () => clusters.stopWith(coordinator) };
+  } catch (error) {
+    await clusters.stopWith(undefined);
+    throw error;
+  }
+}
+
+export interface PackagedCoordinatedClusters extends Omit<CoordinatedClusters, 'coordinator'> {
+  readonly coordinator: PackagedCoordinator;
+}
+
+/**
+ * The same clusters, with the coordinator as `serverless deploy` ships it: the packaged bundles in
+ * Lambda-like containers, reading the clusters config from (a local stand-in for) SSM.
+ */
+export async function startPackagedCoordinatedClusters(
+  names: readonly string[],
+  leaseGroups: readonly LeaseGroupSpec[],
+  options: Omit<PackagedCoordinatorOptions, 'clusters'> = {},
+): Promise<PackagedCoordinatedClusters> {
+  const clusters = await startClusters(names, leaseGroups, 'on');
+  try {
+    const coordinator = await startPackagedCoordinator({
+      logLevel: (process.env.LOG_LEVEL as 'DEBUG' | undefined) ?? 'SILENT',
+      ...options,
+      clusters: { yaml: stringifyYaml(clusters.config), configDir: clusters.dir },
+    });
+    return { ...clusters, coordinator, stop: () => clusters.stopWith(coordinator) };
+  } catch (error) {
+    await clusters.stopWith(undefined);
+    throw error;
+  }
+}
+
+/**
+ * Local control planes with the coordinator's RBAC (gate on: the in-tree CLE controller kept from
+ * leading; gate off: the LeaseCandidate CRD and the candidates' RBAC applied); the clusters config
+ * (raw, as its YAML would hold it) names each cluster through the RBAC-bound coordinator identity.
+ */
+async function startClusters(
+  names: readonly string[],
+  leaseGroups: readonly LeaseGroupSpec[],
+  gate: GateChoice | readonly Gate[],
+) {
   const candidateBinary = await ensureCandidateBinary();
   const gates = typeof gate === 'string' ? gatesFor(gate, names.length) : gate;
   if (gates.length !== names.length)
@@ -76,23 +136,18 @@ export async function startCoordinatedClusters(
   const adminKubeconfig = join(dir, 'admin.kubeconfig');
   writeKubeconfig(adminKubeconfig, planes, 'admin');
   writeKubeconfig(join(dir, 'coordinator.kubeconfig'), planes, 'coordinator');
-  const config = parseClustersConfig({
+  const config = {
     clusters: names.map((name) => ({ name, kubeconfig: { path: 'coordinator.kubeconfig', context: name } })),
     leaseGroups,
-  });
-  const coordinator = await startLocalCoordinator({
-    logLevel: (process.env.LOG_LEVEL as 'DEBUG' | undefined) ?? 'SILENT',
-    ...options,
-    autonomous: true,
-    clusters: { config, configDir: dir },
-  });
+  };
   return {
     planes,
     candidateBinary,
     adminKubeconfig,
-    coordinator,
-    stop: async () => {
-      await coordinator.stop();
+    dir,
+    config,
+    stopWith: async (coordinator: { stop(): Promise<void> } | undefined) => {
+      await coordinator?.stop();
       await Promise.all(planes.map((p) => p.stop()));
     },
   };

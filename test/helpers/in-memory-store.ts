@@ -399,8 +399,12 @@ export class InMemoryStore implements CoordinatorStore {
   ): Promise<StoredLease> {
     const as = read.record;
     try {
-      const updated = await this.request('amendLiveLease', () =>
-        this.table.commit(
+      const updated = await this.request('amendLiveLease', () => {
+        refuseUndefinedValues('amendLiveLease', {
+          holderIdentity: as.holderIdentity,
+          strategy: write.strategy,
+        });
+        return this.table.commit(
           'amendLiveLease',
           partitionKey(key),
           LEASE_SK,
@@ -424,8 +428,8 @@ export class InMemoryStore implements CoordinatorStore {
               updatedAt: now,
               version: (old as LeaseItem).version + 1,
             }),
-        ),
-      );
+        );
+      });
       return leaseFromItem(updated as LeaseItem);
     } catch (error) {
       if (error instanceof ConditionFailed)
@@ -688,6 +692,17 @@ export class InMemoryStore implements CoordinatorStore {
       };
     }
   }
+}
+
+/**
+ * DynamoDB refuses a request whose expression names a value that is undefined (the document
+ * client drops undefined values) with a ValidationException, before any condition is checked:
+ * the same request fails here the same way, not as a failed condition.
+ */
+function refuseUndefinedValues(request: string, values: Record<string, unknown>): void {
+  const missing = Object.keys(values).filter((name) => values[name] === undefined);
+  if (missing.length > 0)
+    throw new Error(`${request}: an expression attribute value is not defined: ${missing.join(', ')}`);
 }
 
 /** LEASE_IS_NEW when nothing was read, LEASE_VERSION_MATCHES otherwise. */

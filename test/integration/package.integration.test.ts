@@ -1,6 +1,14 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,10 +16,10 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../lib/local/dynamodb-local.js';
+import { serveSsmParameters } from '../../lib/local/packaged/ssm-parameters.js';
 import { createTable } from '../../lib/local/table.js';
 import { ensureCfnLint } from '../../scripts/ensure-cfn-lint.mjs';
 import { candidate } from '../helpers/local-stack.js';
-import { serveSsmParameters } from '../helpers/ssm-parameters.js';
 
 const execFileAsync = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
@@ -52,6 +60,60 @@ describe('serverless package (integration: osls offline, no credentials, cfn-lin
   it('packages every function as its own zip', () => {
     for (const fn of FUNCTIONS) {
       expect(existsSync(join(out, `${fn}.zip`)), `${fn}.zip`).toBe(true);
+    }
+  });
+
+  describe('the bundles (unzipped as Lambda unpacks them)', () => {
+    /** Bound on the HTTP functions' bundles: the Kubernetes client alone is over 500 KB minified. */
+    const HTTP_BUNDLE_MAX_BYTES = 500 * 1024;
+    const KUBE_CLIENT = 'node_modules/@kubernetes/client-node/';
+    const unzipped = join(out, 'unzipped');
+    const bundle = (fn: string) => join(unzipped, fn, 'functions', `${fn}.mjs`);
+    /** Every input esbuild put in a bundle, as its linked source map lists them. */
+    const sources = (fn: string) =>
+      (JSON.parse(readFileSync(`${bundle(fn)}.map`, 'utf8')) as { sources: string[] }).sources;
+
+    beforeAll(async () => {
+      for (const fn of FUNCTIONS)
+        await execFileAsync('python3', ['-m', 'zipfile', '-e', join(out, `${fn}.zip`), join(unzipped, fn)]);
+    }, 60_000);
+
+    it.each(['heartbeat', 'leases'])(
+      'builds %s without the Kubernetes client, the cluster wiring or the timer queue, under 500 KB',
+      (fn) => {
+        const inputs = sources(fn);
+        expect(inputs.filter((s) => s.includes(KUBE_CLIENT))).toEqual([]);
+        expect(
+          inputs.filter((s) => /lib\/(kube|sync)\/|registry\.ts|cluster-deps\.ts|runtime\/deps\.ts/.test(s)),
+        ).toEqual([]);
+        expect(readFileSync(bundle(fn), 'utf8')).not.toContain('@aws-sdk/client-sqs');
+        expect(statSync(bundle(fn)).size).toBeLessThan(HTTP_BUNDLE_MAX_BYTES);
+      },
+    );
+
+    it.each(['elect', 'requeue', 'sweep', 'ingest', 'mirror'])(
+      'builds %s with the Kubernetes client, which reaches clusters',
+      (fn) => {
+        // The other side of the check above: the source map does show the client where it is bundled.
+        expect(sources(fn).some((s) => s.includes(KUBE_CLIENT))).toBe(true);
+      },
+    );
+
+    it.each(FUNCTIONS)('minifies %s and links its source map, which the zip carries', (fn) => {
+      const code = readFileSync(bundle(fn), 'utf8');
+      // Unminified, a bundle has a line per statement (the heartbeat's had 93,000).
+      expect(code.split('\n').length).toBeLessThan(1_000);
+      expect(code.trimEnd().endsWith(`//# sourceMappingURL=${fn}.mjs.map`)).toBe(true);
+      expect(sources(fn).some((s) => s.endsWith(`functions/${fn}.ts`))).toBe(true);
+      // Errors name themselves after their class (lib/errors.ts): minifying keeps class names.
+      expect(code).toContain('"CoordinatorError"');
+    });
+  });
+
+  it('runs every function with source-mapped stack traces (NODE_OPTIONS=--enable-source-maps)', () => {
+    for (const [name, fn] of ofType('AWS::Lambda::Function')) {
+      const environment = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(environment.NODE_OPTIONS, name).toBe('--enable-source-maps');
     }
   });
 
@@ -216,6 +278,7 @@ describe('serverless package (integration: osls offline, no credentials, cfn-lin
             TIMER_QUEUE_URL: `https://sqs.us-east-1.amazonaws.com/${ACCOUNT}/timers`,
             CLUSTERS_CONFIG_PARAMETER: clustersConfig ?? '',
             POWERTOOLS_LOG_LEVEL: 'WARN',
+            NODE_OPTIONS: '--enable-source-maps',
             AWS_REGION: 'us-east-1',
             AWS_ACCESS_KEY_ID: 'offline',
             AWS_SECRET_ACCESS_KEY: 'offline',

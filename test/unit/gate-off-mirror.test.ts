@@ -108,7 +108,9 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
     fixture.advance(2_000);
     const revokedAt = electedAt + 2_000;
     const outcome = await mirrorLease(fixture.deps, key);
-    expect(outcome).toEqual({ a: 'replaced', b: 'replaced' });
+    expect(outcome).toEqual({ a: 'revoked', b: 'replaced' });
+    // Looked at again, the holder's cluster still shows the revoke: what the live view prints.
+    expect(await mirrorLease(fixture.deps, key)).toEqual({ a: 'revoked', b: 'in-sync' });
 
     // In the holder's cluster: nobody holds it, and nobody may take it; the stamp is our clock.
     expect(leaseIn(fixture, 'a').spec).toMatchObject({

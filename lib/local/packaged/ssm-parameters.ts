@@ -2,8 +2,9 @@ import { createServer, type Server } from 'node:http';
 
 /**
  * An SSM endpoint that answers GetParameter from a fixed map, for running the packaged functions
- * offline: SSM has no local emulator, and the deployed functions read the clusters config from it.
- * Point the AWS SDK at it with AWS_ENDPOINT_URL_SSM. Anything else gets SSM's own error shape.
+ * offline (`npm start -- --packaged`, the packaged tests): SSM has no local emulator, and the
+ * deployed functions read the clusters config from it. Point the AWS SDK at it with
+ * AWS_ENDPOINT_URL_SSM. Anything else gets SSM's own error shape.
  */
 export async function serveSsmParameters(
   parameters: Record<string, string>,

@@ -1,0 +1,167 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../../errors.js';
+import type { FilterPattern } from '../event-filter.js';
+import { FUNCTION_NAMES, type FunctionName } from '../invocations.js';
+
+/** One function as the packaged CloudFormation template declares it. */
+export interface PackagedFunction {
+  readonly name: FunctionName;
+  /** e.g. functions/heartbeat.handler */
+  readonly handler: string;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+}
+
+/** A DynamoDB stream event source mapping, as deployed. */
+export interface StreamMapping {
+  readonly batchSize: number;
+  readonly maximumRetryAttempts: number;
+  readonly maximumRecordAgeInSeconds: number;
+  readonly bisectBatchOnFunctionError: boolean;
+  readonly reportBatchItemFailures: boolean;
+  readonly filters: readonly FilterPattern[];
+}
+
+/** The SQS timer queue and its mapping into `requeue`. */
+export interface TimerQueueSettings {
+  readonly batchSize: number;
+  readonly visibilityTimeoutSeconds: number;
+  readonly maxReceiveCount: number;
+  readonly reportBatchItemFailures: boolean;
+}
+
+/** Asynchronous invocation settings (EventBridge targets); Lambda's defaults where none is set. */
+export interface AsyncInvokeSettings {
+  readonly maximumRetryAttempts: number;
+  readonly maximumEventAgeInSeconds: number;
+}
+
+export interface HttpRoute {
+  /** e.g. POST /clusters/{cluster}/leasecandidates */
+  readonly routeKey: string;
+  readonly function: FunctionName;
+  /** AWS_IAM routes are not served locally: nothing here can check a SigV4 signature. */
+  readonly authorization: string;
+}
+
+export interface StackTemplate {
+  readonly functions: ReadonlyMap<FunctionName, PackagedFunction>;
+  readonly streams: { readonly elect: StreamMapping; readonly mirror: StreamMapping };
+  readonly timerQueue: TimerQueueSettings;
+  /** Functions an EventBridge rule starts every minute, with their async settings. */
+  readonly schedules: ReadonlyMap<FunctionName, AsyncInvokeSettings>;
+  readonly routes: readonly HttpRoute[];
+}
+
+type Resource = { readonly Type: string; readonly Properties: Record<string, unknown> };
+
+/** Lambda's defaults for asynchronous invocation. */
+const ASYNC_DEFAULTS: AsyncInvokeSettings = { maximumRetryAttempts: 2, maximumEventAgeInSeconds: 21_600 };
+
+/**
+ * Reads what `serverless package` wrote (cloudformation-template-update-stack.json): the runtime
+ * settings that ship, rather than a second copy of serverless.yml's, so the packaged mode runs
+ * each function with the timeout, batch size, filters and retries AWS would be given.
+ */
+export function readStackTemplate(packageDir: string): StackTemplate {
+  const path = join(packageDir, 'cloudformation-template-update-stack.json');
+  const template = JSON.parse(readFileSync(path, 'utf8')) as { Resources: Record<string, Resource> };
+  const resources = Object.entries(template.Resources);
+  const ofType = (type: string) => resources.filter(([, r]) => r.Type === type);
+  const functionOf = (reference: unknown): FunctionName => {
+    const text = JSON.stringify(reference);
+    const name = FUNCTION_NAMES.find((fn) => text.includes(`"${logicalId(fn)}"`));
+    if (name === undefined) throw new ConfigError(`${path}: no packaged function in ${text}`);
+    return name;
+  };
+
+  const functions = new Map<FunctionName, PackagedFunction>();
+  for (const name of FUNCTION_NAMES) {
+    const props = template.Resources[logicalId(name)]?.Properties;
+    if (props === undefined) throw new ConfigError(`${path}: function ${name} is not in the template`);
+    functions.set(name, {
+      name,
+      handler: String(props.Handler),
+      timeoutSeconds: Number(props.Timeout ?? 3),
+      memoryMb: Number(props.MemorySize ?? 128),
+    });
+  }
+
+  const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties);
+  const mappingOf = (fn: FunctionName) => {
+    const found = mappings.find((m) => functionOf(m.FunctionName) === fn);
+    if (found === undefined) throw new ConfigError(`${path}: ${fn} has no event source mapping`);
+    return found;
+  };
+  const streamOf = (fn: 'elect' | 'mirror'): StreamMapping => {
+    const m = mappingOf(fn);
+    const filters = (m.FilterCriteria as { Filters?: { Pattern: string }[] } | undefined)?.Filters ?? [];
+    return {
+      batchSize: Number(m.BatchSize ?? 100),
+      maximumRetryAttempts: Number(m.MaximumRetryAttempts ?? -1),
+      maximumRecordAgeInSeconds: Number(m.MaximumRecordAgeInSeconds ?? -1),
+      bisectBatchOnFunctionError: m.BisectBatchOnFunctionError === true,
+      reportBatchItemFailures: reportsItemFailures(m),
+      filters: filters.map((f) => JSON.parse(f.Pattern) as FilterPattern),
+    };
+  };
+
+  const requeue = mappingOf('requeue');
+  const queue = template.Resources.TimerQueue?.Properties ?? {};
+  const redrive = (queue.RedrivePolicy ?? {}) as { maxReceiveCount?: number };
+
+  const invokeConfigs = ofType('AWS::Lambda::EventInvokeConfig').map(([, r]) => r.Properties);
+  const schedules = new Map<FunctionName, AsyncInvokeSettings>();
+  for (const [, rule] of ofType('AWS::Events::Rule')) {
+    if (rule.Properties.ScheduleExpression !== 'rate(1 minute)') {
+      throw new ConfigError(`${path}: only rate(1 minute) schedules are run locally`);
+    }
+    for (const target of rule.Properties.Targets as { Arn: unknown }[]) {
+      const fn = functionOf(target.Arn);
+      const config = invokeConfigs.find((c) => functionOf(c.FunctionName) === fn);
+      schedules.set(fn, {
+        maximumRetryAttempts: Number(config?.MaximumRetryAttempts ?? ASYNC_DEFAULTS.maximumRetryAttempts),
+        maximumEventAgeInSeconds: Number(
+          config?.MaximumEventAgeInSeconds ?? ASYNC_DEFAULTS.maximumEventAgeInSeconds,
+        ),
+      });
+    }
+  }
+
+  const integrations = new Map(
+    ofType('AWS::ApiGatewayV2::Integration').map(([id, r]) => [id, functionOf(r.Properties.IntegrationUri)]),
+  );
+  const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => {
+    const target = JSON.stringify(r.Properties.Target);
+    const integration = [...integrations.keys()].find((id) => target.includes(`"${id}"`));
+    if (integration === undefined)
+      throw new ConfigError(`${path}: route ${r.Properties.RouteKey} has no target`);
+    return {
+      routeKey: String(r.Properties.RouteKey),
+      function: integrations.get(integration) as FunctionName,
+      authorization: String(r.Properties.AuthorizationType ?? 'NONE'),
+    };
+  });
+
+  return {
+    functions,
+    streams: { elect: streamOf('elect'), mirror: streamOf('mirror') },
+    timerQueue: {
+      batchSize: Number(requeue.BatchSize ?? 10),
+      visibilityTimeoutSeconds: Number(queue.VisibilityTimeout ?? 30),
+      maxReceiveCount: Number(redrive.maxReceiveCount ?? Number.POSITIVE_INFINITY),
+      reportBatchItemFailures: reportsItemFailures(requeue),
+    },
+    schedules,
+    routes,
+  };
+}
+
+function logicalId(fn: FunctionName): string {
+  return `${fn[0]?.toUpperCase()}${fn.slice(1)}LambdaFunction`;
+}
+
+function reportsItemFailures(mapping: Record<string, unknown>): boolean {
+  return ((mapping.FunctionResponseTypes ?? []) as string[]).includes('ReportBatchItemFailures');
+}

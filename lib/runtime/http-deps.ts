@@ -1,0 +1,68 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { ClustersConfig } from '../clusters/config.js';
+import { leaseResolver, preemptionPolicy } from '../clusters/lease-groups.js';
+import { type PreemptionPolicy, ungroupedLeases } from '../coordinator/ports.js';
+import { configuredCallers, type HttpRouteDeps, noCaller } from '../http/callers.js';
+import { DynamoDbStore } from '../store/dynamodb-store.js';
+import { loadConfig, type RuntimeConfig } from './config.js';
+
+export const logger = new Logger({ serviceName: 'lease-coordinator' });
+
+/**
+ * The wiring every deployed function shares, and all the HTTP functions (heartbeat, leases) get:
+ * the table, the clusters config and the callers it admits. Nothing here imports a timer queue or
+ * a cluster client, so the HTTP bundles stay small and start fast (docs/deploy.md, "Bundles").
+ */
+export interface HttpDeps extends HttpRouteDeps {
+  readonly config: RuntimeConfig;
+  readonly dynamodb: DynamoDBClient;
+  readonly store: DynamoDbStore;
+  /** The clusters config from SSM; absent without CLUSTERS_CONFIG_PARAMETER. */
+  readonly clusters?: ClustersConfig;
+  readonly preemption?: PreemptionPolicy;
+}
+
+let cached: Promise<HttpDeps> | undefined;
+
+/**
+ * Built once per Lambda container (clients are reused across invocations; they hold no election
+ * state, so losing them is safe). A failed build is retried by the next invocation.
+ */
+export function deployedHttpDeps(): Promise<HttpDeps> {
+  cached ??= build().catch((error: unknown) => {
+    cached = undefined;
+    throw error;
+  });
+  return cached;
+}
+
+async function build(): Promise<HttpDeps> {
+  const config = loadConfig();
+  const dynamodb = new DynamoDBClient({
+    region: config.AWS_REGION,
+    ...(config.DYNAMODB_ENDPOINT !== undefined && { endpoint: config.DYNAMODB_ENDPOINT }),
+  });
+  const base = {
+    config,
+    dynamodb,
+    store: new DynamoDbStore(dynamodb, config.TABLE_NAME),
+    clock: Date.now,
+    logger,
+  };
+  if (config.CLUSTERS_CONFIG_PARAMETER === undefined) {
+    logger.info('no clusters config (CLUSTERS_CONFIG_PARAMETER): the HTTP API answers every request 401');
+    return { ...base, leases: ungroupedLeases, callers: noCaller };
+  }
+  // Loaded by the first call, which reads the parameter: the SSM client and the YAML parser are
+  // a third of a cold import otherwise (docs/deploy.md, "Bundles").
+  const { loadClustersConfig } = await import('./clusters-parameter.js');
+  const clusters = await loadClustersConfig(config.CLUSTERS_CONFIG_PARAMETER, config.AWS_REGION);
+  return {
+    ...base,
+    clusters,
+    leases: leaseResolver(clusters),
+    preemption: preemptionPolicy(clusters),
+    callers: configuredCallers(clusters),
+  };
+}

@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LeaseKey } from '../../lib/coordinator/ports.js';
+import { kube } from '../../lib/kube-local/admin.js';
+import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
+import { Notifier } from '../helpers/local-stack.js';
+import { CandidateProcess, overlaps, until } from './candidates.js';
+
+/**
+ * Short client timings, as upstream's own CLE integration tests use, with a 500 ms retry period:
+ * a coordinated client-go elector only notices it was elected at its next poll, which comes
+ * 1–2.2 retry periods after the last (JitterFactor 1.2). With 1 s that tail alone is up to 2.2 s,
+ * more than the "leaseDuration + 2 s" failover bound leaves after the lease runs out.
+ */
+const LEASE_DURATION_S = 5;
+const TIMINGS = [`--lease-duration=${LEASE_DURATION_S}s`, '--renew-deadline=3s', '--retry-period=500ms'];
+
+/** What the scenarios need of a running coordinator, whichever runtime runs it. */
+export interface CompatStack {
+  readonly planes: readonly ControlPlane[];
+  readonly candidateBinary: string;
+  readonly adminKubeconfig: string;
+  /** The candidates the coordinator has stored for a lease. */
+  candidateNames(key: LeaseKey): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+export interface CompatRuntime {
+  /** Named in the describe title. */
+  readonly name: string;
+  /** Starts two clusters, alpha and beta, with the lease group; `activity` is called as the table changes. */
+  start(
+    groups: { namespace: string; name: string; clusters: string[] }[],
+    activity: () => void,
+  ): Promise<CompatStack>;
+  /**
+   * The failover bound scenario 3 holds the runtime to; undefined: none. The packaged runtime's
+   * failover is a goal of `npm run bench` (docs/benchmark.md), not met at p99 on a busy machine
+   * (whole-second SQS delays, cold requeue containers), so a test that held it to the bound would
+   * fail on load alone; the scenario still proves the next best leads with no overlap.
+   */
+  readonly failoverBoundMs?: number;
+}
+
+/** leaseDuration + 2 s: the failover goal, in every runtime. */
+export const FAILOVER_GOAL_MS = LEASE_DURATION_S * 1000 + 2000;
+
+/** The compatibility scenarios, run against one runtime (the sources in-process, or the packaged bundles). */
+export function describeClientGoCompat(runtime: CompatRuntime): void {
+  describe(`unmodified client-go candidates across two clusters (e2e: ${runtime.name} + 2 kube-apiservers + client-go processes)`, () => {
+    let alpha: ControlPlane;
+    let clusters: CompatStack;
+    let binary: string;
+    let adminKubeconfig: string;
+    const ingested = new Notifier();
+    const processes: CandidateProcess[] = [];
+
+    const candidate = (
+      identity: string,
+      cluster: 'alpha' | 'beta',
+      versions: [string, string],
+      lease = 'compat',
+      strategy?: string,
+    ) => {
+      const p = new CandidateProcess(identity, binary, [
+        `--kubeconfig=${adminKubeconfig}`,
+        `--context=${cluster}`,
+        `--lease=${lease}`,
+        `--binary-version=${versions[0]}`,
+        `--emulation-version=${versions[1]}`,
+        ...(strategy === undefined ? [] : [`--strategy=${strategy}`]),
+        ...TIMINGS,
+      ]);
+      processes.push(p);
+      return p;
+    };
+
+    beforeAll(async () => {
+      clusters = await runtime.start(
+        [{ namespace: 'default', name: 'compat', clusters: ['alpha', 'beta'] }],
+        () => ingested.notify(),
+      );
+      [alpha] = clusters.planes as [ControlPlane, ControlPlane];
+      ({ adminKubeconfig, candidateBinary: binary } = clusters);
+    }, 600_000);
+
+    afterAll(async () => {
+      await Promise.all(processes.map((p) => p.stop()));
+      await clusters?.stop();
+    });
+
+    it('1. exactly one process leads across both clusters, the one the strategy picks', async () => {
+      const first = candidate('first', 'alpha', ['1.35.0', '1.35.0']);
+      await until(processes, () => first.leading);
+      // An equal candidate that joins later in the other cluster does not take over (older wins ties).
+      candidate('second', 'beta', ['1.35.0', '1.35.0']);
+      await waitForCandidate(clusters, ingested, 'second');
+      expect(processes.filter((p) => p.leading).map((p) => p.identity)).toEqual(['first']);
+    }, 120_000);
+
+    it('2. an older emulation version joining in the other cluster takes over through preferredHolder and release', async () => {
+      const older = candidate('older', 'beta', ['1.35.0', '1.34.0']);
+      await until(processes, () => older.leading);
+      expect(processes.find((p) => p.identity === 'first')?.leading).toBe(false);
+      expect(overlaps(processes)).toEqual([]);
+    }, 120_000);
+
+    it(`3. a leader killed without release is replaced by the next best${runtime.failoverBoundMs === undefined ? '' : ` within ${runtime.failoverBoundMs / 1000} s`}`, async () => {
+      const older = processes.find((p) => p.identity === 'older') as CandidateProcess;
+      const killedAt = older.kill();
+      const first = processes.find((p) => p.identity === 'first') as CandidateProcess;
+      await until(processes, () => first.leading);
+      const failover = (first.intervals[first.intervals.length - 1]?.start ?? Number.NaN) - killedAt;
+      console.log(
+        `${runtime.name}: failover after SIGKILL: ${failover} ms (leaseDuration ${LEASE_DURATION_S * 1000} ms)`,
+      );
+      if (runtime.failoverBoundMs !== undefined)
+        expect(failover).toBeLessThanOrEqual(runtime.failoverBoundMs);
+      expect(failover).toBeGreaterThan(0);
+      expect(overlaps(processes)).toEqual([]);
+    }, 120_000);
+
+    it('4. a third-party strategy leaves the holder unset', async () => {
+      const custom = candidate('custom', 'alpha', ['1.35.0', '1.35.0'], 'custom', 'example.com/custom');
+      await waitFor(
+        ingested,
+        async () =>
+          (await kube(alpha, 'GET', '/apis/coordination.k8s.io/v1/namespaces/default/leases/custom'))
+            .status === 200,
+      );
+      const lease = (
+        await kube(alpha, 'GET', '/apis/coordination.k8s.io/v1/namespaces/default/leases/custom')
+      ).json as {
+        spec: Record<string, unknown>;
+      };
+      expect(lease.spec.strategy).toBe('example.com/custom');
+      expect(lease.spec.holderIdentity ?? '').toBe('');
+      expect(custom.intervals).toEqual([]);
+    }, 120_000);
+
+    it('never had two processes leading at the same time', () => {
+      expect(processes.flatMap((p) => p.intervals).length).toBeGreaterThanOrEqual(3);
+      expect(overlaps(processes)).toEqual([]);
+    });
+  });
+}
+
+async function waitFor(ingested: Notifier, check: () => Promise<boolean>, rounds = 500): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    const next = ingested.next();
+    if (await check()) return;
+    await next;
+  }
+  throw new Error('condition not reached');
+}
+
+function waitForCandidate(stack: CompatStack, ingested: Notifier, name: string): Promise<void> {
+  return waitFor(ingested, async () =>
+    (await stack.candidateNames({ scope: 'alpha+beta', namespace: 'default', name: 'compat' })).includes(
+      name,
+    ),
+  );
+}

@@ -1,0 +1,31 @@
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll } from 'vitest';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../../lib/local/dynamodb-local.js';
+import { createTable } from '../../lib/local/table.js';
+import { DynamoDbStore } from '../../lib/store/dynamodb-store.js';
+import { storeContract } from '../helpers/store-contract.js';
+
+const TABLE = 'store-contract';
+/** Small Scan pages, so a lease partition is split across pages and the scan must join it. */
+const SCAN_PAGE_ITEMS = 2;
+
+let local: DynamoDbLocal;
+let store: DynamoDbStore;
+let doc: DynamoDBDocumentClient;
+
+// One DynamoDB Local and one table for the file; every case uses its own lease keys.
+beforeAll(async () => {
+  local = await startDynamoDbLocal();
+  await createTable(local.client, TABLE);
+  store = new DynamoDbStore(local.client, TABLE, SCAN_PAGE_ITEMS);
+  doc = DynamoDBDocumentClient.from(local.client);
+});
+afterAll(async () => {
+  await local?.stop();
+});
+
+storeContract('DynamoDbStore on DynamoDB Local', async () => ({
+  store,
+  item: async (pk, sk) =>
+    (await doc.send(new GetCommand({ TableName: TABLE, Key: { pk, sk }, ConsistentRead: true }))).Item,
+}));

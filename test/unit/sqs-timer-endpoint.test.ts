@@ -1,0 +1,107 @@
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SqsTimerEndpoint } from '../../lib/local/packaged/sqs-timer-endpoint.js';
+
+const SETTINGS = {
+  batchSize: 10,
+  visibilityTimeoutSeconds: 0,
+  maxReceiveCount: 3,
+  reportBatchItemFailures: true,
+};
+
+describe('SqsTimerEndpoint (the timer queue of the packaged mode, spoken to by the real SQS client)', () => {
+  let endpoint: SqsTimerEndpoint | undefined;
+  let sqs: SQSClient | undefined;
+  afterEach(async () => {
+    sqs?.destroy();
+    await endpoint?.stop();
+  });
+
+  /** An endpoint whose `requeue` answers with `answer`; resolves each batch as it arrives. */
+  async function start(answer: (event: SQSEvent) => SQSBatchResponse | Error) {
+    const batches: SQSEvent[] = [];
+    const waiters: { count: number; resolve: () => void }[] = [];
+    endpoint = new SqsTimerEndpoint({
+      settings: SETTINGS,
+      deliver: async (event) => {
+        batches.push(event);
+        const result = answer(event);
+        if (result instanceof Error) throw result;
+        return result;
+      },
+      onBatch: () => {
+        for (const waiter of waiters.filter((w) => batches.length >= w.count)) waiter.resolve();
+      },
+    });
+    await endpoint.start();
+    sqs = new SQSClient({
+      endpoint: endpoint.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    /** Resolves once `count` batches in all have been handed to requeue. */
+    const batchesHandled = (count: number) =>
+      new Promise<void>((resolve) => waiters.push({ count, resolve }));
+    return { batches, batchesHandled };
+  }
+
+  const send = (body: string, delaySeconds: number, queueUrl = endpoint?.queueUrl) =>
+    sqs?.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, DelaySeconds: delaySeconds }));
+
+  it('answers SendMessage as SQS does and delivers an SQS-shaped batch to requeue once the delay is over', async () => {
+    const { batches, batchesHandled } = await start(() => ({ batchItemFailures: [] }));
+    const delivered = batchesHandled(1);
+    const out = await send('{"lease":1}', 1);
+    expect(out?.MessageId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(batches).toEqual([]);
+    await delivered;
+    const [record] = batches[0]?.Records ?? [];
+    expect(record).toMatchObject({
+      messageId: out?.MessageId,
+      body: '{"lease":1}',
+      eventSource: 'aws:sqs',
+      attributes: { ApproximateReceiveCount: '1' },
+    });
+  });
+
+  it('redelivers a message when requeue fails, or reports it failed, and dead-letters it after maxReceiveCount', async () => {
+    let calls = 0;
+    const { batches, batchesHandled } = await start((event) =>
+      ++calls === 1
+        ? new Error('invocation failed')
+        : { batchItemFailures: [{ itemIdentifier: event.Records[0]?.messageId ?? '' }] },
+    );
+    const handled = batchesHandled(3);
+    await send('a', 0);
+    await handled;
+    const receives = batches.flatMap((b) => b.Records.map((r) => r.attributes.ApproximateReceiveCount));
+    expect(receives).toEqual(['1', '2', '3']);
+    expect(endpoint?.stats.deadLettered).toBe(1);
+  });
+
+  it('does not redeliver what requeue handled', async () => {
+    const { batches, batchesHandled } = await start(() => ({ batchItemFailures: [] }));
+    const handled = batchesHandled(1);
+    await send('a', 0);
+    await handled;
+    // A second message after the first: had the first come back, it would be in a batch before this one.
+    const next = batchesHandled(2);
+    await send('b', 0);
+    await next;
+    expect(batches.map((b) => b.Records.map((r) => r.body))).toEqual([['a'], ['b']]);
+  });
+
+  it.each([
+    [{ delay: 901 }, /DelaySeconds/],
+    [
+      { delay: 0, queueUrl: 'http://127.0.0.1:1/000000000000/other' } as { delay: number; queueUrl?: string },
+      /QueueUrl/,
+    ],
+  ])('rejects SendMessage with %j, naming the field, and delivers nothing', async (input, message) => {
+    const { batches } = await start(() => ({ batchItemFailures: [] }));
+    await expect(send('x', input.delay, input.queueUrl ?? endpoint?.queueUrl)).rejects.toThrow(message);
+    expect(endpoint?.stats.sent).toBe(0);
+    expect(batches).toEqual([]);
+  });
+});
