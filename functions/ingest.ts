@@ -1,6 +1,5 @@
 import type { ScheduledHandler } from 'aws-lambda';
-import { deployedClusterDeps } from '../lib/runtime/cluster-deps.js';
-import { deployedDeps } from '../lib/runtime/deps.js';
+import { deployedClusterDeps, deployedDeps } from '../lib/runtime/deps.js';
 import { DecideNow } from '../lib/sync/decide-now.js';
 import { runClusterIngest, storedCandidateVersions } from '../lib/sync/ingest-runner.js';
 import { mirrorLease } from '../lib/sync/mirror.js';

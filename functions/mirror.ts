@@ -1,6 +1,6 @@
 import type { DynamoDBStreamHandler } from 'aws-lambda';
 import { handleMirrorBatch } from '../lib/handlers/mirror.js';
-import { deployedClusterDeps } from '../lib/runtime/cluster-deps.js';
+import { deployedClusterDeps } from '../lib/runtime/deps.js';
 
 /** Without a cluster to write into, every record is done: nothing is retried or parked. */
 export const handler: DynamoDBStreamHandler = async (event) => {

@@ -58,3 +58,21 @@ async function build(): Promise<DeployedDeps> {
   const { clusterWiring } = await import('./cluster-deps.js');
   return { ...base, ...clusterWiring(base, clusters) };
 }
+
+let toldNoClusters = false;
+
+/**
+ * For the cluster functions (ingest, mirror): their deps, or undefined when no cluster is reached
+ * over Kubernetes (no clusters config, or only HTTP-only clusters). They then do nothing: the
+ * config is an SSM parameter read at cold start, so the functions are deployed either way, and
+ * a call that threw would be retried and parked in the failure queue over and over. Said once
+ * per container.
+ */
+export async function deployedClusterDeps(): Promise<DeployedDeps['cluster']> {
+  const deps = await deployedDeps();
+  if (deps.cluster === undefined && !toldNoClusters) {
+    toldNoClusters = true;
+    deps.logger.info('no cluster with Kubernetes access is configured: nothing to watch or mirror');
+  }
+  return deps.cluster;
+}

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadClustersConfigFile } from '../clusters/config.js';
 import { configDirOf } from '../kube/kubeconfig.js';
-import { LiveView } from './live-view.js';
-import { startLocalCoordinator } from './local-coordinator.js';
-import { startPackagedCoordinator } from './packaged/packaged-coordinator.js';
+import { LiveView } from '../local/live-view.js';
+import { startLocalCoordinator } from '../local/local-coordinator.js';
+import { startPackagedCoordinator } from '../local/packaged/packaged-coordinator.js';
 
 /** `npm start`: the whole coordinator on this machine, until Ctrl-C. */
 function parsePort(value: string): number {
