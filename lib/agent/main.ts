@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { KubeConfig } from '@kubernetes/client-node';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { runProgram } from '../cli/run-program.js';
 import { ConfigError } from '../errors.js';
 import { runAgent } from './agent.js';
 import { alwaysHealthy, httpHealthProbe } from './health.js';
@@ -18,7 +19,6 @@ import {
  * CoordinatedLeaderElection gate is off) as a LeaseCandidate. See docs/agent.md.
  * Exit status: 0 after withdrawing on SIGTERM/SIGINT, 2 for unusable flags, 1 for anything else.
  */
-const USAGE_EXIT = 2;
 
 function kubeConfig(options: AgentOptions): KubeConfig {
   const kc = new KubeConfig();
@@ -107,19 +107,6 @@ const program = new Command('lease-coordinator-agent')
   )
   .action((flags: RawFlags) => run(flags));
 
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  if (error instanceof CommanderError) {
-    // Commander has already printed its message (or the help text).
-    process.exitCode = error.exitCode === 0 ? 0 : USAGE_EXIT;
-  } else if (error instanceof ConfigError) {
-    process.stderr.write(`error: ${error.message}\n`);
-    process.exitCode = USAGE_EXIT;
-  } else {
-    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  }
-}
+await runProgram(program);
 // Kept-alive apiserver connections must not hold the process once it has withdrawn.
 process.exit();

@@ -1,14 +1,13 @@
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { rfc3339Time } from '../api/time.js';
-import { ConfigError } from '../errors.js';
 import { electFile } from './elect-command.js';
+import { runProgram } from './run-program.js';
 
 /**
  * `npm run --silent cli -- elect --file FILE [--now RFC3339]`: a dry run of one election step.
  * Exit status: 0 when FILE was read (even if the step is an error), 2 for unusable arguments or
  * input, 1 for anything unexpected.
  */
-const USAGE_EXIT = 2;
 
 function parseNow(value: string): number {
   const parsed = rfc3339Time.safeParse(value);
@@ -54,19 +53,4 @@ wrong, the file cannot be read or parsed, or it holds no valid LeaseCandidate.`,
     process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
   });
 
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  if (error instanceof CommanderError) {
-    // Commander has already printed its message (or the help text).
-    process.exitCode = error.exitCode === 0 ? 0 : USAGE_EXIT;
-  } else if (error instanceof ConfigError) {
-    process.stderr.write(`error: ${error.message}\n`);
-    process.exitCode = USAGE_EXIT;
-  } else {
-    process.stderr.write(
-      `error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exitCode = 1;
-  }
-}
+await runProgram(program);

@@ -135,6 +135,9 @@ export async function applyCrd(plane: ControlPlane): Promise<void> {
         [];
       if (!conditions.some((c) => c.type === 'Established' && c.status === 'True'))
         throw new Error(`CRD ${crd.metadata.name} not Established yet`);
+      // Discovery (what a candidate agent reads to choose its API) lists the group a moment later.
+      const groups = ((await kube(plane, 'GET', '/apis')).json.groups ?? []) as { name: string }[];
+      if (!groups.some((g) => g.name === spec.group)) throw new Error(`${spec.group} not discoverable yet`);
       // A list answers 429 until the new resource's watch cache has started, after Established.
       for (const version of spec.versions) {
         const path = `/apis/${spec.group}/${version.name}/${spec.names.plural}`;

@@ -1,11 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
-import pRetry from 'p-retry';
-import { parse } from 'yaml';
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
 import { kube } from './kube-admin.js';
 
@@ -161,38 +158,4 @@ export async function awaitObject(
         if (settled) c.abort();
       }, reject);
   });
-}
-
-/** Applies infra/kubernetes/leasecandidate-crd.yaml and waits until the apiserver serves it. */
-export async function applyCandidateCrd(config: KubeConfig, plane: ControlPlane): Promise<void> {
-  const crd = parse(
-    readFileSync(new URL('../../infra/kubernetes/leasecandidate-crd.yaml', import.meta.url), 'utf8'),
-  ) as { metadata: { name: string } };
-  const created = await kube(plane, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
-  if (created.status !== 201)
-    throw new Error(`applying the CRD: ${created.status} ${JSON.stringify(created.json)}`);
-  await awaitObject(
-    config,
-    plane,
-    '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
-    crd.metadata.name,
-    (object) =>
-      (
-        object as { status?: { conditions?: { type: string; status: string }[] } } | undefined
-      )?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true,
-  );
-  // Discovery and storage readiness have no watch: ask until both are there (moments after Established).
-  await pRetry(
-    async () => {
-      // What the agent reads: the group list at /apis.
-      const res = await kube(plane, 'GET', '/apis');
-      const groups = (res.json as { groups?: { name: string }[] }).groups ?? [];
-      if (!groups.some((g) => g.name === 'coordination.lease-coordinator.dev'))
-        throw new Error(`the CRD's group is not discoverable yet`);
-      // Its storage starts a moment later (429 "storage is (re)initializing" until then).
-      const list = await kube(plane, 'GET', '/apis/coordination.lease-coordinator.dev/v1/leasecandidates');
-      if (list.status !== 200) throw new Error(`the CRD's storage is not ready yet: ${list.status}`);
-    },
-    { retries: 50, minTimeout: 100, maxTimeout: 500 },
-  );
 }

@@ -5,16 +5,11 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { formatMicroTime } from '../../lib/api/time.js';
+import { applyCrd } from '../../lib/kube-local/admin.js';
 import { ensureKubeBinaries } from '../../lib/kube-local/build.js';
 import { type ControlPlane, startControlPlane, writeKubeconfig } from '../../lib/kube-local/control-plane.js';
 import { bundleAgent } from '../../scripts/bundle-agent.mjs';
-import {
-  AgentProcess,
-  adminConfig,
-  applyCandidateCrd,
-  awaitObject,
-  HealthEndpoint,
-} from '../helpers/agent-process.js';
+import { AgentProcess, adminConfig, awaitObject, HealthEndpoint } from '../helpers/agent-process.js';
 import { benchInTreeController, kube } from '../helpers/kube-admin.js';
 
 /**
@@ -48,7 +43,7 @@ describe('candidate agent (integration: the bundled agent, a real kube-apiserver
     kubeconfig = join(dir, 'admin.kubeconfig');
     writeKubeconfig(kubeconfig, [plane], 'admin');
     admin = adminConfig(kubeconfig);
-    await applyCandidateCrd(admin, plane);
+    await applyCrd(plane);
     health = await HealthEndpoint.start();
   }, 3_600_000);
 
