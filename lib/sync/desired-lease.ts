@@ -1,7 +1,7 @@
 import { PREFERRED_HOLDER_ANNOTATION, REVOKED_HOLDER, TERM_ANNOTATION } from '../api/lease.js';
 import { formatMicroTime } from '../api/time.js';
 import { holderOf } from '../election/liveness.js';
-import type { LeaseRecord, Millis } from '../election/types.js';
+import { LEASE_SPEC_FIELDS, type LeaseRecord, type Millis } from '../election/types.js';
 import type { JsonPatchOperation } from '../kube/cluster.js';
 import { ALL_KEPT, type KeptFields } from './lease-fields.js';
 
@@ -123,16 +123,6 @@ function planRevoke(
   return decide(spec, record, current, kept, false);
 }
 
-const COMPARED = [
-  'holderIdentity',
-  'leaseDurationSeconds',
-  'renewTime',
-  'acquireTime',
-  'leaseTransitions',
-  'strategy',
-  'preferredHolder',
-] as const;
-
 /** In sync when every field the cluster keeps shows what the spec says, the term and annotation too. */
 function decide(
   spec: Record<string, unknown>,
@@ -145,7 +135,7 @@ function decide(
     current !== undefined &&
     current.term === record.term &&
     current.preferredHolderAnnotation === record.preferredHolder &&
-    COMPARED.every(
+    LEASE_SPEC_FIELDS.every(
       (field) =>
         ((field === 'strategy' || field === 'preferredHolder') && !kept[field]) ||
         spec[field] === current[field],
