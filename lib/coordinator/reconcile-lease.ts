@@ -1,4 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { decisionRecord } from '../election/decision-record.js';
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { ElectionStep, LeaseRecord, Millis } from '../election/types.js';
@@ -7,6 +8,7 @@ import { adoptExistingLease } from './adopt-existing.js';
 import { confirmTakeover, type HolderClusterUnreachable } from './confirm-expiry.js';
 import { withReachableSuccessor } from './confirm-successor.js';
 import { decideAfterReads } from './decide-after-reads.js';
+import { type DecisionHistory, startRecording } from './decision-history.js';
 import { pendingTimerCovers } from './lease-triage.js';
 import type {
   Clock,
@@ -34,6 +36,8 @@ export interface CoordinatorDeps {
   readonly holderClusterUnreachable?: (key: LeaseKey) => HolderClusterUnreachable;
   /** How a live holder is asked to yield (Auto when unset; Never: it is not). */
   readonly preemption?: PreemptionPolicy;
+  /** Where each decision leaves a short record; none kept when absent. */
+  readonly history?: DecisionHistory;
 }
 
 /** A lost compare-and-set means someone else decided first: read again and decide again. */
@@ -152,10 +156,13 @@ async function reconcileOnce(
     await store.writeLease(key, record, state.lease?.version, now);
     return { record, version: (state.lease?.version ?? 0) + 1 };
   };
+  const pinging = step.ping.length > 0 ? store.pingCandidates(key, step.ping, now) : undefined;
+  const writing = step.write !== null ? write(step.write) : undefined;
   const [pinged, written, armed] = await Promise.allSettled([
-    step.ping.length > 0 ? store.pingCandidates(key, step.ping, now) : undefined,
-    step.write !== null ? write(step.write) : undefined,
+    pinging,
+    writing,
     arm(),
+    recordOnceWritten(deps, key, { state, step, now }, Promise.all([pinging, writing])),
   ]);
   for (const result of [pinged, written, armed]) if (result.status === 'rejected') throw result.reason;
   if (step.action !== 'none') {
@@ -176,6 +183,25 @@ async function reconcileOnce(
     candidates: state.candidates.filter((c) => !expired.includes(c)),
   };
   return { step, decided };
+}
+
+/**
+ * The decision's history record (decision-history.ts): its number is reserved alongside the
+ * decision's write and the record stored once that write has succeeded, so it runs beside the
+ * timer's arm-and-send rather than after it. Best-effort: it never fails the step.
+ */
+function recordOnceWritten(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+  { state, step, now }: { state: LeaseState; step: ElectionStep; now: Millis },
+  writes: Promise<unknown>,
+): Promise<void> | undefined {
+  if (deps.history === undefined || (step.write === null && step.ping.length === 0)) return undefined;
+  const store = startRecording(deps.history, deps.logger, key, now);
+  return writes.then(
+    () => store(decisionRecord(step, state.lease?.record, state.candidates, now)),
+    () => store(undefined),
+  );
 }
 
 /**

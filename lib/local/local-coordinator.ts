@@ -6,6 +6,7 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import type { ClustersConfig } from '../clusters/config.js';
 import { holderClusterPolicy, leaseResolver, preemptionPolicy } from '../clusters/lease-groups.js';
 import { ClusterRegistry, defaultFactory } from '../clusters/registry.js';
+import { DEFAULT_HISTORY_RETENTION } from '../coordinator/decision-history.js';
 import { type Clock, type LeaseKey, ungroupedLeases } from '../coordinator/ports.js';
 import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
 import type { CandidateApiVersion } from '../election/types.js';
@@ -16,6 +17,7 @@ import { handleTimerBatch } from '../handlers/timer.js';
 import { anyCaller, configuredCallers, type HttpApiDeps } from '../http/callers.js';
 import { handleHeartbeat } from '../http/heartbeat-api.js';
 import { handleGetLease, handleHolder } from '../http/lease-api.js';
+import { DynamoDbDecisionHistory } from '../store/decision-history.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
 import { clusterSweepPass } from '../sync/cluster-sweep.js';
 import { DecideNow } from '../sync/decide-now.js';
@@ -123,6 +125,7 @@ export async function startLocalCoordinator(
     cleanups.push(() => timers.stop());
     deps = {
       store: new DynamoDbStore(dynamodb.client, LOCAL_TABLE),
+      history: new DynamoDbDecisionHistory(dynamodb.client, LOCAL_TABLE, DEFAULT_HISTORY_RETENTION),
       timers,
       clock: options.clock ?? Date.now,
       logger,

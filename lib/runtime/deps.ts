@@ -1,10 +1,13 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { hasKubeAccess } from '../clusters/config.js';
 import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
 import { ConfigError } from '../errors.js';
 import type { CallerCheck } from '../http/callers.js';
+import { DynamoDbDecisionHistory } from '../store/decision-history.js';
 import { TableLock } from '../store/table-lock.js';
 import type { ClusterWiring } from './cluster-deps.js';
+import { historyRetention, type RuntimeConfig } from './config.js';
 import { deployedHttpDeps, logger } from './http-deps.js';
 import { SqsTimerQueue } from './sqs-timer-queue.js';
 
@@ -50,6 +53,7 @@ async function build(): Promise<DeployedDeps> {
     ...(shared.preemption !== undefined && { preemption: shared.preemption }),
     timers: new SqsTimerQueue(new SQSClient({ region: config.AWS_REGION }), config.TIMER_QUEUE_URL),
     sweepLock: new TableLock(shared.dynamodb, config.TABLE_NAME, 'sweep'),
+    ...decisionHistory(shared.dynamodb, config),
   };
   // No cluster reached over Kubernetes (no config, or HTTP-only clusters): nothing to watch, mirror
   // or read there, and the Kubernetes client is never loaded.
@@ -57,6 +61,12 @@ async function build(): Promise<DeployedDeps> {
   // Loaded here, not at start: elect, requeue and sweep run without it when no cluster needs it.
   const { clusterWiring } = await import('./cluster-deps.js');
   return { ...base, ...clusterWiring(base, clusters) };
+}
+
+function decisionHistory(client: DynamoDBClient, config: RuntimeConfig): Pick<DeployedDeps, 'history'> {
+  const retention = historyRetention(config);
+  if (retention === undefined) return {};
+  return { history: new DynamoDbDecisionHistory(client, config.TABLE_NAME, retention) };
 }
 
 let toldNoClusters = false;

@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import type { LeaseCandidateObject } from '../../../lib/api/leasecandidate.js';
+import type { DecisionHistory } from '../../../lib/coordinator/decision-history.js';
 import type {
   Clock,
   CoordinatorStore,
@@ -14,6 +15,8 @@ import { candidateSortKey, LEASE_SK, partitionKey } from '../../../lib/store/key
 /** A store under test, and a raw read of one item (for what the port does not return). */
 export interface StoreUnderContract {
   readonly store: CoordinatorStore;
+  /** The same table's decision history, opened with CONTRACT_HISTORY (history-cases.ts). */
+  readonly history: DecisionHistory;
   item(pk: string, sk: string): Promise<Record<string, unknown> | undefined>;
 }
 
@@ -96,6 +99,10 @@ export class ContractContext {
 
   get store(): CoordinatorStore {
     return this.subject.store;
+  }
+
+  get history(): DecisionHistory {
+    return this.subject.history;
   }
 
   async lease(key: LeaseKey): Promise<StoredLease | undefined> {
