@@ -30,7 +30,7 @@ import { startHttpServer } from './http-server.js';
 import { invoke } from './invocations.js';
 import { LocalTimerQueue } from './local-timer-queue.js';
 import { type StreamHandler, StreamRunner } from './stream-runner.js';
-import { createTable } from './table.js';
+import { createTable, LOCAL_TABLE } from './table.js';
 
 const FILTERS = JSON.parse(
   readFileSync(new URL('../../infra/stream-filters.json', import.meta.url), 'utf8'),
@@ -38,7 +38,7 @@ const FILTERS = JSON.parse(
   elect: FilterPattern[];
   mirror: FilterPattern[];
 };
-export const LOCAL_TABLE = 'lease-coordinator-local';
+export { LOCAL_TABLE };
 const SWEEP_PERIOD_MS = 60_000;
 const LEASE_PATH = '/clusters/{cluster}/namespaces/{namespace}/leases/{name}';
 

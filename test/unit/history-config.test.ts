@@ -14,7 +14,9 @@ describe('decision history settings (unit: the function environment)', () => {
 
   it('takes a count and days, and keeps none for 0', () => {
     expect(
-      historyRetention(loadConfig({ ...BASE, DECISION_HISTORY_PER_LEASE: '3', DECISION_HISTORY_DAYS: '0.5' })),
+      historyRetention(
+        loadConfig({ ...BASE, DECISION_HISTORY_PER_LEASE: '3', DECISION_HISTORY_DAYS: '0.5' }),
+      ),
     ).toEqual({ perLease: 3, retentionMs: 12 * 3600_000 });
     expect(historyRetention(loadConfig({ ...BASE, DECISION_HISTORY_PER_LEASE: '0' }))).toBeUndefined();
   });
