@@ -1,9 +1,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { needsLook } from '../coordinator/lease-triage.js';
-import type { LeaseKey, LeaseState } from '../coordinator/ports.js';
-import { type CoordinatorDeps, reconcileLease } from '../coordinator/reconcile-lease.js';
+import { reconcileLease } from '../coordinator/reconcile-lease.js';
 import type { Millis } from '../election/types.js';
+import type { CoordinatorDeps } from '../ports/coordinator.js';
+import type { LeaseKey } from '../ports/lease-key.js';
+import type { SweepLock } from '../ports/schedule.js';
+import type { LeaseState } from '../ports/store.js';
 
 /** Stop starting reconciles this long before the Lambda deadline, so none is cut off half-way. */
 const DEADLINE_MARGIN_MS = 5_000;
@@ -57,12 +60,6 @@ export async function handleSweep(
     }
   }
   return result(false);
-}
-
-/** A lock that at most one holder has at a time (lib/store/table-lock.ts). */
-export interface SweepLock {
-  acquire(owner: string, now: Millis, heldUntil: Millis): Promise<boolean>;
-  release(owner: string): Promise<void>;
 }
 
 /**

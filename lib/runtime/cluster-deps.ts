@@ -1,9 +1,8 @@
 import type { ClustersConfig } from '../clusters/config.js';
 import { holderClusterPolicy } from '../clusters/lease-groups.js';
-import { ClusterRegistry, defaultFactory } from '../clusters/registry.js';
-import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
+import { ClusterRegistry, defaultFactory } from '../kube/registry.js';
+import type { CoordinatorDeps, IngestDeps } from '../ports/coordinator.js';
 import { holderLeaseReader } from '../sync/holder-lease-reader.js';
-import type { IngestDeps } from '../sync/ingest.js';
 
 /**
  * What a cluster reached over Kubernetes adds to the deployed wiring. The only runtime module that

@@ -1,8 +1,8 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { hasKubeAccess } from '../clusters/config.js';
-import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
 import { ConfigError } from '../errors.js';
-import type { CallerCheck } from '../http/callers.js';
+import type { CoordinatorDeps } from '../ports/coordinator.js';
+import type { CallerCheck } from '../ports/http.js';
 import { TableLock } from '../store/table-lock.js';
 import type { ClusterWiring } from './cluster-deps.js';
 import { deployedHttpDeps, logger } from './http-deps.js';

@@ -2,8 +2,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ClustersConfig } from '../clusters/config.js';
 import { leaseResolver, preemptionPolicy } from '../clusters/lease-groups.js';
-import { type PreemptionPolicy, ungroupedLeases } from '../coordinator/ports.js';
-import { configuredCallers, type HttpRouteDeps, noCaller } from '../http/callers.js';
+import { configuredCallers, noCaller } from '../http/callers.js';
+import type { PreemptionPolicy } from '../ports/coordinator.js';
+import type { HttpRouteDeps } from '../ports/http.js';
+import { ungroupedLeases } from '../ports/lease-key.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
 import { loadConfig, type RuntimeConfig } from './config.js';
 

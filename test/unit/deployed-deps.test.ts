@@ -65,8 +65,7 @@ describe('the deployed wiring of the deciding functions (unit: an offline SSM en
       namespace: 'kube-system',
       name: 'kube-scheduler',
     });
-    const bearer = (token: string) =>
-      ({ headers: { authorization: `Bearer ${token}` }, requestContext: {} }) as never;
+    const bearer = (token: string) => ({ bearerToken: token });
     expect(() => deps.callers('edge', bearer('edge-token'))).not.toThrow();
     expect(() => deps.callers('edge', bearer('wrong'))).toThrow('does not allow writing for cluster "edge"');
   });
