@@ -1,6 +1,6 @@
-import type { LeaseKey } from '../coordinator/ports.js';
 import type { Millis } from '../election/types.js';
 import { ConfigError } from '../errors.js';
+import type { LeaseKey } from '../ports/lease-key.js';
 import { explanationObject, explanationText, type OutputFormat, serialize } from './format.js';
 import { explainLease, type LeaseExplanation } from './lease-view.js';
 import type { TableAccess } from './table-access.js';

@@ -1,9 +1,10 @@
-import type { LeaseKey, LeaseState } from '../coordinator/ports.js';
 import type { DecisionRecord } from '../election/decision-record.js';
 import { type Ranking, rankCandidates, type Standing, standingOf } from '../election/explain.js';
 import { admissibleCandidates, holderOf, leaseDeadline } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { ElectionStep, Millis } from '../election/types.js';
+import type { LeaseKey } from '../ports/lease-key.js';
+import type { LeaseState } from '../ports/store.js';
 
 /*
  * What `status` and `explain` show of a lease, from what the table holds, judged at `now` with the

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { LeaseKey } from '../coordinator/ports.js';
 import type { Millis } from '../election/types.js';
+import type { LeaseKey } from '../ports/lease-key.js';
 import {
   alignColumns,
   listDocument,

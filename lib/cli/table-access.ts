@@ -2,10 +2,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { InvalidArgumentError } from 'commander';
 import { dns1123Label, dns1123Subdomain } from '../api/names.js';
-import { DEFAULT_HISTORY_RETENTION } from '../coordinator/decision-history.js';
-import type { LeaseKey } from '../coordinator/ports.js';
 import { ConfigError } from '../errors.js';
 import { LOCAL_TABLE } from '../local/table.js';
+import { DEFAULT_HISTORY_RETENTION } from '../ports/history.js';
+import type { LeaseKey } from '../ports/lease-key.js';
 import { DynamoDbDecisionHistory } from '../store/decision-history.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { toValidationError } from '../api/issues.js';
-import type { HistoryRetention } from '../coordinator/decision-history.js';
 import { ConfigError } from '../errors.js';
+import type { HistoryRetention } from '../ports/history.js';
 
 const environment = z.object({
   TABLE_NAME: z.string({ error: 'required: the DynamoDB table name' }).min(1, { error: 'must not be empty' }),

@@ -1,9 +1,9 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { DecisionHistory, HistoryRetention } from '../coordinator/decision-history.js';
-import type { LeaseKey } from '../coordinator/ports.js';
 import type { DecisionRecord } from '../election/decision-record.js';
 import type { Millis } from '../election/types.js';
+import type { DecisionHistory, HistoryRetention } from '../ports/history.js';
+import type { LeaseKey } from '../ports/lease-key.js';
 import { HISTORY_HEAD_SK, HISTORY_SK_PREFIX, historyPartitionKey, historySortKey } from './history-keys.js';
 
 /** A history item as stored: `record` is a map, so no top-level attribute a stream filter reads is set. */

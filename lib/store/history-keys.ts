@@ -1,4 +1,4 @@
-import type { LeaseKey } from '../coordinator/ports.js';
+import type { LeaseKey } from '../ports/lease-key.js';
 
 /**
  * Decision history keys (lib/store/decision-history.ts), beside the lease's own partition:

@@ -1,7 +1,7 @@
-import type { DecisionHistory, HistoryRetention } from '../../lib/coordinator/decision-history.js';
-import type { LeaseKey } from '../../lib/coordinator/ports.js';
 import type { DecisionRecord } from '../../lib/election/decision-record.js';
 import type { Millis } from '../../lib/election/types.js';
+import type { DecisionHistory, HistoryRetention } from '../../lib/ports/history.js';
+import type { LeaseKey } from '../../lib/ports/lease-key.js';
 import { type HistoryItem, historyItem, historyTtl } from '../../lib/store/decision-history.js';
 import { HISTORY_HEAD_SK, historyPartitionKey } from '../../lib/store/history-keys.js';
 

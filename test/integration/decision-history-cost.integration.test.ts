@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CapacityMeter } from '../../bench/capacity-meter.js';
-import { DEFAULT_HISTORY_RETENTION } from '../../lib/coordinator/decision-history.js';
+import { DEFAULT_HISTORY_RETENTION } from '../../lib/ports/history.js';
 import { historyItem } from '../../lib/store/decision-history.js';
 import { candidate, startTestStack, type TestStack } from '../helpers/local-stack.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { alignColumns, explanationText, serialize, statusObject, statusRow } from '../../lib/cli/format.js';
 import { explainLease, type LeaseStatus, leaseStatus } from '../../lib/cli/lease-view.js';
-import type { LeaseState, StoredCandidate } from '../../lib/coordinator/ports.js';
+import type { LeaseState, StoredCandidate } from '../../lib/ports/store.js';
 
 const NOW = Date.UTC(2026, 6, 1, 12, 0, 0);
 const KEY = { scope: 'alpha', namespace: 'kube-system', name: 'kube-scheduler' };

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { DEFAULT_HISTORY_RETENTION, type DecisionHistory } from '../../lib/coordinator/decision-history.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { DEFAULT_HISTORY_RETENTION, type DecisionHistory } from '../../lib/ports/history.js';
 import { InMemoryDecisionHistory } from '../helpers/in-memory-history.js';
 import { singleCluster } from '../helpers/single-cluster.js';
 

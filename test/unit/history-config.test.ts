@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_HISTORY_RETENTION } from '../../lib/coordinator/decision-history.js';
+import { DEFAULT_HISTORY_RETENTION } from '../../lib/ports/history.js';
 import { historyRetention, loadConfig } from '../../lib/runtime/config.js';
 
 const BASE = { TABLE_NAME: 'lease-coordinator-ci' };

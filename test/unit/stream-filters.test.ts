@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_HISTORY_RETENTION } from '../../lib/coordinator/decision-history.js';
 import type { DecisionRecord } from '../../lib/election/decision-record.js';
 import { type FilterPattern, matchesAny } from '../../lib/local/event-filter.js';
 import { LiveView } from '../../lib/local/live-view.js';
+import { DEFAULT_HISTORY_RETENTION } from '../../lib/ports/history.js';
 import { historyItem } from '../../lib/store/decision-history.js';
 import { HISTORY_HEAD_SK } from '../../lib/store/history-keys.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { HistoryRetention } from '../../../lib/coordinator/decision-history.js';
 import type { DecisionRecord } from '../../../lib/election/decision-record.js';
 import type { Millis } from '../../../lib/election/types.js';
+import type { HistoryRetention } from '../../../lib/ports/history.js';
 import { HISTORY_HEAD_SK, historyPartitionKey, historySortKey } from '../../../lib/store/history-keys.js';
 import { type ContractContext, freshKey } from './context.js';
 
