@@ -135,7 +135,7 @@ async function reconcileOnce(
     pinging,
     writing,
     arm(),
-    recordOnceWritten(deps, key, { state, step, now }, Promise.all([pinging, writing])),
+    recordOnceWritten(deps, key, { state, step, now }, [pinging, writing]),
   ]);
   for (const result of [pinged, written, armed]) if (result.status === 'rejected') throw result.reason;
   if (step.action !== 'none') {
@@ -167,11 +167,11 @@ function recordOnceWritten(
   deps: CoordinatorDeps,
   key: LeaseKey,
   { state, step, now }: { state: LeaseState; step: ElectionStep; now: Millis },
-  writes: Promise<unknown>,
+  writes: readonly (Promise<unknown> | undefined)[],
 ): Promise<void> | undefined {
   if (deps.history === undefined || (step.write === null && step.ping.length === 0)) return undefined;
   const store = startRecording(deps.history, deps.logger, key, now);
-  return writes.then(
+  return Promise.all(writes).then(
     () => store(decisionRecord(step, state.lease?.record, state.candidates, now)),
     () => store(undefined),
   );

@@ -1,6 +1,11 @@
-import { decisionMessage, type LeftOutCandidate, type RankedCandidate, rankCandidates } from './explain.js';
+import {
+  decisionMessage,
+  type LeftOutCandidate,
+  type RankedCandidate,
+  rankCandidates,
+  voteRanking,
+} from './explain.js';
 import { holderOf, isLeaseExpired } from './liveness.js';
-import { countsAsAlive } from './pings.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from './types.js';
 
 /** At most this many candidates (ranked, and left out) are kept in a record: it stays under 1 KB. */
@@ -49,11 +54,7 @@ export function decisionRecord(
   if (step.write === null && step.ping.length === 0) return undefined;
   const all = rankCandidates(candidates, lease, now);
   // The vote runs over the candidates that count as alive: its winner's reason is told among them.
-  const vote = rankCandidates(
-    candidates.filter((c) => countsAsAlive(c, now)),
-    lease,
-    now,
-  );
+  const vote = voteRanking(candidates, lease, now);
   const written = step.write ?? lease;
   const base = {
     at: now,

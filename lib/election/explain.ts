@@ -81,6 +81,19 @@ export function rankCandidates(
   return { ranked, leftOut };
 }
 
+/** The ranking a vote runs on: the candidates that count as alive now (reconcile.ts). */
+export function voteRanking(
+  candidates: readonly Candidate[],
+  lease: LeaseRecord | undefined,
+  now: Millis,
+): Ranking {
+  return rankCandidates(
+    candidates.filter((c) => countsAsAlive(c, now)),
+    lease,
+    now,
+  );
+}
+
 /**
  * One sentence for a decision, as Events and the history carry it: "Elected sched-b (term 4):
  * lowest emulation version 1.33.0 of 3 candidates".
