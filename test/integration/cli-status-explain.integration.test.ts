@@ -1,48 +1,18 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explain, renderExplanation } from '../../lib/cli/explain-command.js';
 import { readStatuses, renderStatuses } from '../../lib/cli/status-command.js';
 import { openTable, type TableAccess } from '../../lib/cli/table-access.js';
 import { ConfigError } from '../../lib/errors.js';
+import { finished, startCli } from '../helpers/cli-process.js';
 import { candidate, startTestStack, type TestStack } from '../helpers/local-stack.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SCHEDULER = { namespace: 'kube-system', name: 'kube-scheduler' };
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** lib/cli/main.ts as `npm run --silent cli --` runs it, minus npm. */
-function start(
-  args: readonly string[],
-  env: NodeJS.ProcessEnv = process.env,
-): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], { cwd: ROOT, env });
-}
-
-function finished(child: ChildProcessWithoutNullStreams): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const cli = (args: readonly string[], env?: NodeJS.ProcessEnv) => finished(start(args, env));
+const cli = (args: readonly string[], env?: NodeJS.ProcessEnv) => finished(startCli(args, env));
 
 /** Resolves with everything printed so far once the output matches. */
 function printed(child: ChildProcessWithoutNullStreams, pattern: RegExp): Promise<string> {
@@ -177,7 +147,7 @@ describe('cli status and explain (integration: DynamoDB Local, a known state)', 
     expect(explained.code, explained.stderr).toBe(0);
     expect(explained.stdout).toMatch(/^lease:\n {2}scope: alpha\n/);
 
-    const watch = start(['status', '--watch', '--endpoint', endpoint]);
+    const watch = startCli(['status', '--watch', '--endpoint', endpoint]);
     const done = finished(watch);
     await printed(watch, /kube-controller-manager.*\n/);
     // A better candidate arrives: the holder is asked to yield, and the watch prints that row again.

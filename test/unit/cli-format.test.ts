@@ -2,25 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { alignColumns, explanationText, serialize, statusObject, statusRow } from '../../lib/cli/format.js';
 import { explainLease, type LeaseStatus, leaseStatus } from '../../lib/cli/lease-view.js';
 import type { LeaseState, StoredCandidate } from '../../lib/ports/store.js';
+import { schedulerCandidate } from '../helpers/scheduler-candidates.js';
 
 const NOW = Date.UTC(2026, 6, 1, 12, 0, 0);
 const KEY = { scope: 'alpha', namespace: 'kube-system', name: 'kube-scheduler' };
 
 function stored(name: string, overrides: Partial<StoredCandidate> = {}): StoredCandidate {
-  return {
-    cluster: 'alpha',
-    namespace: 'kube-system',
-    name,
-    leaseName: 'kube-scheduler',
-    apiVersion: 'v1beta1',
-    binaryVersion: '1.34.0',
-    emulationVersion: '1.34.0',
-    strategy: 'OldestEmulationVersion',
-    creationTimestamp: NOW - 3_600_000,
-    renewTime: NOW - 1_000,
-    sentRenewTime: NOW - 1_000,
-    ...overrides,
-  };
+  return schedulerCandidate(name, NOW, overrides, 3_600_000);
 }
 
 function held(overrides: Partial<NonNullable<LeaseState['lease']>['record']> = {}): LeaseState['lease'] {

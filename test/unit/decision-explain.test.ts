@@ -3,23 +3,12 @@ import { decisionRecord } from '../../lib/election/decision-record.js';
 import { decisionMessage, formatAge, rankCandidates } from '../../lib/election/explain.js';
 import { reconcileStep } from '../../lib/election/reconcile.js';
 import type { Candidate, LeaseRecord } from '../../lib/election/types.js';
+import { schedulerCandidate } from '../helpers/scheduler-candidates.js';
 
 const NOW = Date.UTC(2026, 6, 1, 12, 0, 0);
 
 function candidate(name: string, overrides: Partial<Candidate> = {}): Candidate {
-  return {
-    cluster: 'alpha',
-    namespace: 'kube-system',
-    name,
-    leaseName: 'kube-scheduler',
-    apiVersion: 'v1beta1',
-    binaryVersion: '1.34.0',
-    emulationVersion: '1.34.0',
-    strategy: 'OldestEmulationVersion',
-    creationTimestamp: NOW - 60_000,
-    renewTime: NOW - 1_000,
-    ...overrides,
-  };
+  return schedulerCandidate(name, NOW, overrides);
 }
 
 describe('rankCandidates (unit: pure)', () => {
