@@ -1,5 +1,6 @@
-import type { ScheduledHandler } from 'aws-lambda';
-import { deployedClusterDeps, deployedDeps } from '../lib/runtime/deps.js';
+import type { Context, ScheduledHandler } from 'aws-lambda';
+import { flushAfter } from '../lib/metrics/emf-metrics.js';
+import { type DeployedDeps, deployedClusterDeps, deployedDeps } from '../lib/runtime/deps.js';
 import { DecideNow } from '../lib/sync/decide-now.js';
 import { runClusterIngest, storedCandidateVersions } from '../lib/sync/ingest-runner.js';
 import { mirrorLease } from '../lib/sync/mirror.js';
@@ -17,7 +18,17 @@ const DEADLINE_MARGIN_MS = 3_000;
 export const handler: ScheduledHandler = async (_event, context) => {
   const deps = await deployedClusterDeps();
   if (deps === undefined) return;
-  const fastPath = new DecideNow(await deployedDeps(), deps);
+  const deciding = await deployedDeps();
+  const fastPath = new DecideNow(deciding, deps);
+  await flushAfter(deciding.metrics, () => watchUntilDeadline(deps, fastPath, context));
+};
+
+/** One run's watches, until DEADLINE_MARGIN_MS before the Lambda deadline. */
+async function watchUntilDeadline(
+  deps: NonNullable<DeployedDeps['cluster']>,
+  fastPath: DecideNow,
+  context: Context,
+): Promise<void> {
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(), context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS);
   try {
@@ -43,4 +54,4 @@ export const handler: ScheduledHandler = async (_event, context) => {
   } finally {
     clearTimeout(timer);
   }
-};
+}

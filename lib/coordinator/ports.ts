@@ -1,5 +1,6 @@
 import type { LeaseCandidateObject } from '../api/leasecandidate.js';
 import type { Candidate, LeaseRecord, Millis } from '../election/types.js';
+import type { MetricName } from '../metrics/catalogue.js';
 
 /**
  * Identifies one coordinated lease: one table partition. `scope` is the set of clusters the
@@ -234,3 +235,19 @@ export type Preemption = 'Auto' | 'PreferredHolder' | 'Revoke' | 'Never';
 
 /** A lease's preemption, by its key and the cluster its holder lives in. */
 export type PreemptionPolicy = (key: LeaseKey, holderCluster: string) => Preemption;
+
+/**
+ * Where the coordinator and its adapters report what happened, for operators: names and kinds in
+ * lib/metrics/catalogue.ts. The adapters count (CloudWatch EMF in Lambda, Prometheus under
+ * `npm start`); a report never fails and never waits.
+ */
+export interface Metrics {
+  /**
+   * One value of a metric: occurrences for a counter, milliseconds for a duration, the level for a
+   * gauge; `dimension` is the value of the metric's dimension (its Scope, Cluster, ...), if it has one.
+   */
+  record(name: MetricName, value: number, dimension?: string): void;
+}
+
+/** Reports nowhere: the dry-run CLI, tests that do not look. */
+export const noMetrics: Metrics = { record: () => {} };

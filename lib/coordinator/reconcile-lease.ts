@@ -15,11 +15,13 @@ import type {
   LeaseKey,
   LeaseResolver,
   LeaseState,
+  Metrics,
   PreemptionPolicy,
   StoredLease,
   TimerQueue,
 } from './ports.js';
-import { clustersOf } from './ports.js';
+import { clustersOf, noMetrics } from './ports.js';
+import { reportWrittenStep } from './step-metrics.js';
 
 export interface CoordinatorDeps {
   readonly store: CoordinatorStore;
@@ -34,6 +36,8 @@ export interface CoordinatorDeps {
   readonly holderClusterUnreachable?: (key: LeaseKey) => HolderClusterUnreachable;
   /** How a live holder is asked to yield (Auto when unset; Never: it is not). */
   readonly preemption?: PreemptionPolicy;
+  /** Where elections, failovers and pings are reported; unset, nowhere (tests, the dry-run CLI). */
+  readonly metrics?: Metrics;
 }
 
 /** A lost compare-and-set means someone else decided first: read again and decide again. */
@@ -158,6 +162,13 @@ async function reconcileOnce(
     arm(),
   ]);
   for (const result of [pinged, written, armed]) if (result.status === 'rejected') throw result.reason;
+  reportWrittenStep(deps.metrics ?? noMetrics, key, {
+    before: state.lease?.record,
+    step,
+    pinged: pinged.status === 'fulfilled' ? (pinged.value ?? []) : [],
+    candidates: state.candidates,
+    now,
+  });
   if (step.action !== 'none') {
     logger.info('election step', {
       lease: key,

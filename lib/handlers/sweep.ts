@@ -1,7 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
+import { leaderlessSince } from '../coordinator/leaderless.js';
 import { needsLook } from '../coordinator/lease-triage.js';
-import type { LeaseKey, LeaseState } from '../coordinator/ports.js';
+import { type LeaseKey, type LeaseState, type Metrics, noMetrics } from '../coordinator/ports.js';
 import { type CoordinatorDeps, reconcileLease } from '../coordinator/reconcile-lease.js';
 import type { Millis } from '../election/types.js';
 
@@ -36,13 +37,18 @@ export async function handleSweep(
   let scanned = 0;
   let reconciled = 0;
   let failed = 0;
-  const result = (stoppedEarly: boolean): SweepResult => ({ scanned, reconciled, failed, stoppedEarly });
+  const leaderless = new LeaderlessTally(deps.clock());
+  const result = (stoppedEarly: boolean): SweepResult => {
+    leaderless.report(deps.metrics ?? noMetrics);
+    return { scanned, reconciled, failed, stoppedEarly };
+  };
   for await (const { key, state } of deps.store.scanLeases()) {
     if (context !== undefined && context.getRemainingTimeInMillis() < DEADLINE_MARGIN_MS) {
       deps.logger.warn('sweep stopped before the deadline', { scanned, reconciled, failed });
       return result(true);
     }
     scanned++;
+    if (state !== undefined) leaderless.add(state);
     try {
       if (state === undefined || needsLook(state, deps.clock())) {
         await reconcileLease(deps, key);
@@ -57,6 +63,31 @@ export async function handleSweep(
     }
   }
   return result(false);
+}
+
+/**
+ * The sweep's count of leases without a live holder, and the longest such wait, as its scan saw
+ * them (a partition the scan showed in pieces is left out). Reported on every sweep, zeros
+ * included, so that an alarm sees a value each minute.
+ */
+class LeaderlessTally {
+  private count = 0;
+  private oldest: Millis | undefined;
+
+  constructor(private readonly now: Millis) {}
+
+  add(state: LeaseState): void {
+    const since = leaderlessSince(state, this.now);
+    if (since === undefined) return;
+    this.count++;
+    this.oldest = Math.min(this.oldest ?? since, since);
+  }
+
+  report(metrics: Metrics): void {
+    metrics.record('LeasesWithoutLiveHolder', this.count);
+    const longestMs = this.oldest === undefined ? 0 : Math.max(0, this.now - this.oldest);
+    metrics.record('LongestWithoutLiveHolder', Math.floor(longestMs / 1000));
+  }
 }
 
 /** A lock that at most one holder has at a time (lib/store/table-lock.ts). */

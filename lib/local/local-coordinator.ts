@@ -16,6 +16,8 @@ import { handleTimerBatch } from '../handlers/timer.js';
 import { anyCaller, configuredCallers, type HttpApiDeps } from '../http/callers.js';
 import { handleHeartbeat } from '../http/heartbeat-api.js';
 import { handleGetLease, handleHolder } from '../http/lease-api.js';
+import { PrometheusMetrics } from '../metrics/prometheus-metrics.js';
+import { countConditionalFailures } from '../store/conditional-failures.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
 import { clusterSweepPass } from '../sync/cluster-sweep.js';
 import { DecideNow } from '../sync/decide-now.js';
@@ -82,6 +84,8 @@ export interface LocalCoordinator {
   /** The second stream consumer, as on AWS: decisions and pings out to the clusters. */
   readonly mirror: StreamRunner;
   readonly registry: ClusterRegistry | undefined;
+  /** What the runtime counted, served on GET /metrics in Prometheus' text format. */
+  readonly metrics: PrometheusMetrics;
   /** Starts watching every registered cluster (npm start does; tests choose when). */
   startIngest(): void;
   sweep(): Promise<SweepResult>;
@@ -103,6 +107,8 @@ export async function startLocalCoordinator(
   const cleanups: (() => unknown)[] = [() => dynamodb.stop()];
   try {
     const streamArn = await createTable(dynamodb.client, LOCAL_TABLE);
+    const metrics = new PrometheusMetrics();
+    countConditionalFailures(dynamodb.client, metrics);
     const reportError = (error: unknown) => logger.error('local runtime error', { error: error as Error });
     const registry =
       options.clusters === undefined
@@ -126,6 +132,7 @@ export async function startLocalCoordinator(
       timers,
       clock: options.clock ?? Date.now,
       logger,
+      metrics,
       leases: options.clusters === undefined ? ungroupedLeases : leaseResolver(options.clusters.config),
       // Open only without a clusters config: the HTTP server listens on 127.0.0.1 alone.
       callers: options.clusters === undefined ? anyCaller : configuredCallers(options.clusters.config),
@@ -140,6 +147,7 @@ export async function startLocalCoordinator(
       clusters: registry ?? noClusters,
       logger,
       clock: deps.clock,
+      metrics,
       ...(deps.preemption !== undefined && { preemption: deps.preemption }),
     };
     const streamsClient = new DynamoDBStreamsClient({
@@ -224,6 +232,15 @@ export async function startLocalCoordinator(
           path: `${LEASE_PATH}/holder/{identity}`,
           handler: (event) => invoke('leases', () => handleHolder(deps, event)),
         },
+        // Not a route of the deployed API: there, the same counters go to CloudWatch (EMF).
+        {
+          method: 'GET',
+          path: '/metrics',
+          handler: async () => {
+            const { contentType, body } = await metrics.exposition();
+            return { statusCode: 200, headers: { 'content-type': contentType }, body };
+          },
+        },
       ],
       options.httpPort ?? 0,
     );
@@ -259,6 +276,7 @@ export async function startLocalCoordinator(
       timers,
       mirror,
       registry,
+      metrics,
       startIngest,
       sweep,
       stop: () => runCleanups(cleanups),

@@ -28,6 +28,7 @@ export function clusterWiring(deps: CoordinatorDeps, config: ClustersConfig): Cl
       config,
       logger: deps.logger,
       clock: deps.clock,
+      ...(deps.metrics !== undefined && { metrics: deps.metrics }),
       leases: deps.leases,
       ...(deps.preemption !== undefined && { preemption: deps.preemption }),
     },

@@ -3,6 +3,7 @@ import { hasKubeAccess } from '../clusters/config.js';
 import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
 import { ConfigError } from '../errors.js';
 import type { CallerCheck } from '../http/callers.js';
+import type { EmfMetrics } from '../metrics/emf-metrics.js';
 import { TableLock } from '../store/table-lock.js';
 import type { ClusterWiring } from './cluster-deps.js';
 import { deployedHttpDeps, logger } from './http-deps.js';
@@ -18,6 +19,7 @@ export interface DeployedDeps extends CoordinatorDeps {
   readonly callers: CallerCheck;
   /** Keeps one sweep running at a time (see TableLock). */
   readonly sweepLock: TableLock;
+  readonly metrics: EmfMetrics;
   /** Present when the clusters config names a cluster reached over Kubernetes. */
   readonly cluster?: ClusterWiring['cluster'];
 }
@@ -45,6 +47,7 @@ async function build(): Promise<DeployedDeps> {
     store: shared.store,
     clock: shared.clock,
     logger: shared.logger,
+    metrics: shared.metrics,
     leases: shared.leases,
     callers: shared.callers,
     ...(shared.preemption !== undefined && { preemption: shared.preemption }),

@@ -4,6 +4,8 @@ import type { ClustersConfig } from '../clusters/config.js';
 import { leaseResolver, preemptionPolicy } from '../clusters/lease-groups.js';
 import { type PreemptionPolicy, ungroupedLeases } from '../coordinator/ports.js';
 import { configuredCallers, type HttpRouteDeps, noCaller } from '../http/callers.js';
+import { EmfMetrics } from '../metrics/emf-metrics.js';
+import { countConditionalFailures } from '../store/conditional-failures.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
 import { loadConfig, type RuntimeConfig } from './config.js';
 
@@ -21,6 +23,8 @@ export interface HttpDeps extends HttpRouteDeps {
   /** The clusters config from SSM; absent without CLUSTERS_CONFIG_PARAMETER. */
   readonly clusters?: ClustersConfig;
   readonly preemption?: PreemptionPolicy;
+  /** Counted during an invocation, written to the log once at its end (flushAfter). */
+  readonly metrics: EmfMetrics;
 }
 
 let cached: Promise<HttpDeps> | undefined;
@@ -43,9 +47,12 @@ async function build(): Promise<HttpDeps> {
     region: config.AWS_REGION,
     ...(config.DYNAMODB_ENDPOINT !== undefined && { endpoint: config.DYNAMODB_ENDPOINT }),
   });
+  const metrics = new EmfMetrics(config.METRICS_SERVICE);
+  countConditionalFailures(dynamodb, metrics);
   const base = {
     config,
     dynamodb,
+    metrics,
     store: new DynamoDbStore(dynamodb, config.TABLE_NAME),
     clock: Date.now,
     logger,

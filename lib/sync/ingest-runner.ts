@@ -93,6 +93,7 @@ export async function runClusterIngest(
       seed = undefined;
     } catch (error) {
       if (signal.aborted) return;
+      deps.metrics?.record('IngestErrors', 1, cluster);
       deps.logger.warn('cluster ingest interrupted; retrying', { cluster, error: error as Error });
       await pause(1000, signal);
     }
@@ -125,6 +126,7 @@ async function listAndWatch(
   let failed = false;
   let stopWatches = () => {};
   const queue = new LatestPerKeyQueue(INGEST_CONCURRENCY, (error) => {
+    deps.metrics?.record('IngestErrors', 1, cluster);
     deps.logger.error('ingest event failed; relisting', { cluster, error: error as Error });
     failed = true;
     stopWatches();
@@ -136,9 +138,12 @@ async function listAndWatch(
     if (signal.aborted) return;
     const id = idOf(kind, object);
     const rv = object.metadata?.resourceVersion;
+    // A watch event's lag runs from its arrival to its change stored; a listed object has no arrival.
+    const receivedAt = phase === undefined ? undefined : deps.clock();
     queue.push(id, async () => {
       handled.delete(id);
       await work();
+      if (receivedAt !== undefined) deps.metrics?.record('IngestLag', deps.clock() - receivedAt, cluster);
       // A deleted object is forgotten: names come and go (client-go's carry a UUID per process start).
       if (kind === CANDIDATES && rv !== undefined && phase !== 'DELETED') handled.set(id, rv);
     });
