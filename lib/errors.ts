@@ -73,3 +73,6 @@ export class ConfigError extends CoordinatorError {}
  * it to read or write. Not an outage: nothing waits for it to come back.
  */
 export class HttpOnlyClusterError extends CoordinatorError {}
+
+/** An object a cluster listed could not be stored: ingest lists that cluster again. */
+export class UnstoredListError extends CoordinatorError {}

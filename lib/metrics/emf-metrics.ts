@@ -2,8 +2,11 @@ import { Metrics as Powertools } from '@aws-lambda-powertools/metrics';
 import type { Metrics } from '../coordinator/ports.js';
 import { METRIC_NAMESPACE, METRICS, type MetricDefinition, type MetricName } from './catalogue.js';
 
-/** EMF keeps at most 100 values of one metric per log line. */
-const MAX_VALUES_PER_LINE = 100;
+/**
+ * EMF keeps at most 100 values of one metric per log line, and Powertools publishes on its own
+ * when a metric reaches 100, clearing the dimensions of whatever is added after: stay below it.
+ */
+const MAX_VALUES_PER_LINE = 99;
 
 interface Series {
   readonly name: MetricName;

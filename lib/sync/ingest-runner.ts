@@ -2,7 +2,7 @@ import { addAbortListener } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CoordinatorStore, LeaseKey } from '../coordinator/ports.js';
 import type { CandidateApiVersion } from '../election/types.js';
-import { CoordinatorError } from '../errors.js';
+import { UnstoredListError } from '../errors.js';
 import type { ClusterPort, RawObject, WatchPhase } from '../kube/cluster.js';
 import { CandidateApiReport, REDISCOVER_EVERY_MS, watchForOtherApi } from './candidate-api.js';
 import { HolderHints } from './holder-hints.js';
@@ -93,7 +93,8 @@ export async function runClusterIngest(
       seed = undefined;
     } catch (error) {
       if (signal.aborted) return;
-      deps.metrics?.record('IngestErrors', 1, cluster);
+      // An object not stored was counted when its write failed.
+      if (!(error instanceof UnstoredListError)) deps.metrics?.record('IngestErrors', 1, cluster);
       deps.logger.warn('cluster ingest interrupted; retrying', { cluster, error: error as Error });
       await pause(1000, signal);
     }
@@ -228,7 +229,7 @@ async function listAndWatch(
     // Watching on from this list's resourceVersion would never show the failed object again unless
     // it changed: relist instead (after the caller's pause).
     if (failed)
-      throw new CoordinatorError(`cluster ${cluster}: an object of the list was not stored; relisting`);
+      throw new UnstoredListError(`cluster ${cluster}: an object of the list was not stored; relisting`);
     await watching.ended;
   } finally {
     rediscovering.abort();
