@@ -5,9 +5,9 @@ import { deployedClusterDeps, deployedDeps } from '../lib/runtime/deps.js';
 
 /** Without a cluster to write into, every record is done: nothing is retried or parked. */
 export const handler: DynamoDBStreamHandler = async (event) => {
-  const deps = await deployedClusterDeps();
-  if (deps === undefined) return { batchItemFailures: [] };
+  const clusters = await deployedClusterDeps();
+  if (clusters === undefined) return { batchItemFailures: [] };
   return flushAfter((await deployedDeps()).metrics, () =>
-    handleMirrorBatch(deps, event, undefined, (cluster) => deps.registry.httpOnly(cluster)),
+    handleMirrorBatch(clusters, event, undefined, (cluster) => clusters.clusters.httpOnly(cluster)),
   );
 };

@@ -7,6 +7,6 @@ import { deployedDeps } from '../lib/runtime/deps.js';
 export const handler: SQSHandler = async (event, context) => {
   const deps = await deployedDeps();
   return flushAfter(deps.metrics, () =>
-    handleTimerBatch(deps, event, deps.cluster, () => context.getRemainingTimeInMillis()),
+    handleTimerBatch(deps, event, deps.clusterWiring, () => context.getRemainingTimeInMillis()),
   );
 };

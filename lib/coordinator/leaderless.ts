@@ -1,6 +1,6 @@
 import { admissibleCandidates, holderOf, leaseDeadline } from '../election/liveness.js';
 import type { Millis } from '../election/types.js';
-import type { LeaseState } from './ports.js';
+import type { LeaseState } from '../ports/store.js';
 
 /**
  * Since when a lease that someone stands for has had no live holder; undefined while a holder's

@@ -1,7 +1,8 @@
 import { holderOf, leaseDeadline } from '../election/liveness.js';
 import { unansweredPings } from '../election/pings.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from '../election/types.js';
-import type { LeaseKey, Metrics } from './ports.js';
+import type { LeaseKey } from '../ports/lease-key.js';
+import type { Metrics } from '../ports/metrics.js';
 
 /** One reconcile step as it was written: what the lease was, what the step did, when. */
 export interface WrittenStep {

@@ -1,6 +1,6 @@
 import { Metrics as Powertools } from '@aws-lambda-powertools/metrics';
-import type { Metrics } from '../coordinator/ports.js';
-import { METRIC_NAMESPACE, METRICS, type MetricDefinition, type MetricName } from './catalogue.js';
+import type { Metrics } from '../ports/metrics.js';
+import { METRIC_NAMESPACE, METRICS, type MetricDefinition, type MetricName } from '../ports/metrics.js';
 
 /**
  * EMF keeps at most 100 values of one metric per log line, and Powertools publishes on its own

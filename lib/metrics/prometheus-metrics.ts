@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Metrics } from '../coordinator/ports.js';
-import { METRIC_NAMES, METRICS, type MetricDefinition, type MetricName } from './catalogue.js';
+import type { Metrics } from '../ports/metrics.js';
+import { METRIC_NAMES, METRICS, type MetricDefinition, type MetricName } from '../ports/metrics.js';
 
 /** Failovers take seconds (lease duration + 2 s is the goal); ingest lag milliseconds to seconds. */
 const DURATION_BUCKETS_SECONDS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 30, 60];

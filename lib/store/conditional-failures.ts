@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Metrics } from '../coordinator/ports.js';
+import type { Metrics } from '../ports/metrics.js';
 
 /**
  * Counts every table write refused by its condition (ConditionalCheckFailures, by operation:

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METRIC_NAMES } from '../../lib/metrics/catalogue.js';
 import { prometheusName } from '../../lib/metrics/prometheus-metrics.js';
+import { METRIC_NAMES } from '../../lib/ports/metrics.js';
 import { candidate, startTestStack, type TestStack } from '../helpers/local-stack.js';
 
 const VERSIONS = { binary: '1.34.0', emulation: '1.34.0' };

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../lib/local/dynamodb-local.js';
 import { serveSsmParameters } from '../../lib/local/packaged/ssm-parameters.js';
 import { createTable } from '../../lib/local/table.js';
-import { METRIC_NAMES, METRIC_NAMESPACE } from '../../lib/metrics/catalogue.js';
+import { METRIC_NAMES, METRIC_NAMESPACE } from '../../lib/ports/metrics.js';
 import { ensureCfnLint } from '../../scripts/ensure-cfn-lint.mjs';
 import { candidate } from '../helpers/local-stack.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
-import { METRIC_NAMESPACE } from '../../lib/metrics/catalogue.js';
+import { METRIC_NAMESPACE } from '../../lib/ports/metrics.js';
 import { capturedEmf, sums, values } from '../helpers/emf-capture.js';
 import { singleCluster } from '../helpers/single-cluster.js';
 

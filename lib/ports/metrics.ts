@@ -1,7 +1,8 @@
-/**
- * Every metric the coordinator emits, in one list: the EMF and Prometheus adapters, the alarms and
- * the dashboard (infra/monitoring.yml) and docs/operating.md all use these names, and a test holds
- * them to it. Renaming one breaks the alarms and dashboards of deployed stacks: add, never rename.
+/*
+ * Every metric the coordinator emits, in one list (METRICS): the EMF and Prometheus adapters
+ * (lib/metrics), the alarms and the dashboard (infra/monitoring.yml) and docs/operating.md all use
+ * these names, and tests hold them to it. Renaming one breaks the alarms and dashboards of deployed
+ * stacks: add, never rename.
  */
 
 /** The CloudWatch namespace of every metric. */
@@ -141,3 +142,19 @@ export type HeartbeatRejection =
   | 'Forbidden'
   | 'InternalError'
   | 'ServiceUnavailable';
+
+/**
+ * Where the coordinator and its adapters report what happened, for operators: names and kinds in
+ * METRICS below. The adapters count (CloudWatch EMF in Lambda, lib/metrics/emf-metrics.ts;
+ * Prometheus under `npm start`, lib/metrics/prometheus-metrics.ts); a report never fails and never waits.
+ */
+export interface Metrics {
+  /**
+   * One value of a metric: occurrences for a counter, milliseconds for a duration, the level for a
+   * gauge; `dimension` is the value of the metric's dimension (its Scope, Cluster, ...), if it has one.
+   */
+  record(name: MetricName, value: number, dimension?: string): void;
+}
+
+/** Reports nowhere: the dry-run CLI, tests that do not look. */
+export const noMetrics: Metrics = { record: () => {} };
