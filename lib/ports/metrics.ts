@@ -115,7 +115,7 @@ export const METRICS = {
     kind: 'counter',
     unit: 'Count',
     dimension: 'Operation',
-    help: 'table writes refused by their condition (a race lost, a stale heartbeat, a timer already armed)',
+    help: 'table writes refused by their condition (a race lost, a stale heartbeat, a timer already armed, a first heartbeat tried as a renewal)',
   },
   LeasesWithoutLiveHolder: {
     kind: 'gauge',

@@ -42,26 +42,6 @@ export function capturedEmf(service = 'lease-coordinator-test') {
   return { metrics, lines, invocation };
 }
 
-/**
- * The values of one metric in EMF lines, per dimension value ('' for the undimensioned rollup),
- * summed: what CloudWatch's Sum statistic shows for it.
- */
-export function sums(lines: readonly EmfLine[], name: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const line of lines) {
-    for (const directive of line._aws.CloudWatchMetrics) {
-      if (!directive.Metrics.some((m) => m.Name === name)) continue;
-      const values = [line[name]].flat() as number[];
-      for (const set of directive.Dimensions) {
-        const extra = set.filter((d) => d !== 'service');
-        const id = extra.map((d) => String(line[d])).join(',');
-        out[id] = (out[id] ?? 0) + values.reduce((a, b) => a + b, 0);
-      }
-    }
-  }
-  return out;
-}
-
 /** Every value of one metric in EMF lines, in order, per dimension value ('' for the rollup). */
 export function values(lines: readonly EmfLine[], name: string): Record<string, number[]> {
   const out: Record<string, number[]> = {};
@@ -78,4 +58,14 @@ export function values(lines: readonly EmfLine[], name: string): Record<string, 
     }
   }
   return out;
+}
+
+/**
+ * The values of one metric in EMF lines, per dimension value ('' for the undimensioned rollup),
+ * summed: what CloudWatch's Sum statistic shows for it.
+ */
+export function sums(lines: readonly EmfLine[], name: string): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(values(lines, name)).map(([id, all]) => [id, all.reduce((a, b) => a + b, 0)]),
+  );
 }
