@@ -1,5 +1,6 @@
 import { admissibleCandidates, holderOf, leaseDeadline } from '../election/liveness.js';
 import type { Millis } from '../election/types.js';
+import type { Metrics } from '../ports/metrics.js';
 import type { LeaseState } from '../ports/store.js';
 
 /**
@@ -20,4 +21,29 @@ export function leaderlessSince(state: LeaseState, now: Millis): Millis | undefi
     return deadline ?? record.acquireTime ?? now;
   }
   return record?.releasedAt ?? record?.renewTime ?? Math.min(...standing.map((c) => c.creationTimestamp));
+}
+
+/**
+ * The sweep's count of leases without a live holder, and the longest such wait, as its scan saw
+ * them (a partition the scan showed in pieces is left out). Reported on every sweep, zeros
+ * included, so that an alarm sees a value each minute.
+ */
+export class LeaderlessTally {
+  private count = 0;
+  private oldest: Millis | undefined;
+
+  constructor(private readonly now: Millis) {}
+
+  add(state: LeaseState): void {
+    const since = leaderlessSince(state, this.now);
+    if (since === undefined) return;
+    this.count++;
+    this.oldest = Math.min(this.oldest ?? since, since);
+  }
+
+  report(metrics: Metrics): void {
+    metrics.record('LeasesWithoutLiveHolder', this.count);
+    const longestMs = this.oldest === undefined ? 0 : Math.max(0, this.now - this.oldest);
+    metrics.record('LongestWithoutLiveHolder', Math.floor(longestMs / 1000));
+  }
 }

@@ -1,12 +1,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { leaderlessSince } from '../coordinator/leaderless.js';
+import { LeaderlessTally } from '../coordinator/leaderless.js';
 import { needsLook } from '../coordinator/lease-triage.js';
 import { reconcileLease } from '../coordinator/reconcile-lease.js';
 import type { Millis } from '../election/types.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
-import { type Metrics, noMetrics } from '../ports/metrics.js';
+import { noMetrics } from '../ports/metrics.js';
 import type { SweepLock } from '../ports/schedule.js';
 import type { LeaseState } from '../ports/store.js';
 import { clusterSweepPass } from '../sync/cluster-sweep.js';
@@ -69,31 +69,6 @@ export async function handleSweep(
     }
   }
   return result(false);
-}
-
-/**
- * The sweep's count of leases without a live holder, and the longest such wait, as its scan saw
- * them (a partition the scan showed in pieces is left out). Reported on every sweep, zeros
- * included, so that an alarm sees a value each minute.
- */
-class LeaderlessTally {
-  private count = 0;
-  private oldest: Millis | undefined;
-
-  constructor(private readonly now: Millis) {}
-
-  add(state: LeaseState): void {
-    const since = leaderlessSince(state, this.now);
-    if (since === undefined) return;
-    this.count++;
-    this.oldest = Math.min(this.oldest ?? since, since);
-  }
-
-  report(metrics: Metrics): void {
-    metrics.record('LeasesWithoutLiveHolder', this.count);
-    const longestMs = this.oldest === undefined ? 0 : Math.max(0, this.now - this.oldest);
-    metrics.record('LongestWithoutLiveHolder', Math.floor(longestMs / 1000));
-  }
 }
 
 /**
