@@ -4,7 +4,9 @@ import type { ClusterPort } from '../../lib/ports/cluster.js';
 import type { IngestDeps } from '../../lib/ports/coordinator.js';
 import type { LeaseKey } from '../../lib/ports/lease-key.js';
 import type { CoordinatorStore } from '../../lib/ports/store.js';
-import { runClusterIngest, storedCandidateVersions, untilAborted } from '../../lib/sync/ingest-runner.js';
+import { untilAborted } from '../../lib/sync/abortable.js';
+import { storedCandidateVersions } from '../../lib/sync/handled-versions.js';
+import { runClusterIngest } from '../../lib/sync/ingest-runner.js';
 import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
 import { InMemoryTable } from '../helpers/in-memory-store.js';
 
