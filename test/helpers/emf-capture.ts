@@ -21,25 +21,34 @@ export function capturedEmf(service = 'lease-coordinator-test') {
   const metrics = new EmfMetrics(service);
   const lines: EmfLine[] = [];
   const invocation = async (work: () => Promise<unknown>): Promise<EmfLine[]> => {
-    const written: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      written.push(String(chunk));
-      return true;
-    });
-    try {
+    const { lines: emf } = await emfWritten(async () => {
       await work();
       metrics.flush();
-    } finally {
-      spy.mockRestore();
-    }
-    const emf = written
-      .flatMap((chunk) => chunk.split('\n'))
-      .filter((line) => line.startsWith('{"_aws"'))
-      .map((line) => JSON.parse(line) as EmfLine);
+    });
     lines.push(...emf);
     return emf;
   };
   return { metrics, lines, invocation };
+}
+
+/** Runs `work`, and returns its result with the EMF lines it wrote to stdout meanwhile. */
+export async function emfWritten<T>(work: () => Promise<T>): Promise<{ result: T; lines: EmfLine[] }> {
+  const written: string[] = [];
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    written.push(String(chunk));
+    return true;
+  });
+  let result: T;
+  try {
+    result = await work();
+  } finally {
+    spy.mockRestore();
+  }
+  const lines = written
+    .flatMap((chunk) => chunk.split('\n'))
+    .filter((line) => line.startsWith('{"_aws"'))
+    .map((line) => JSON.parse(line) as EmfLine);
+  return { result, lines };
 }
 
 /** Every value of one metric in EMF lines, in order, per dimension value ('' for the rollup). */

@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'a
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler as heartbeat } from '../../functions/heartbeat.js';
 import { countConditionalFailures } from '../../lib/store/conditional-failures.js';
-import { capturedEmf, type EmfLine, sums } from '../helpers/emf-capture.js';
+import { capturedEmf, type EmfLine, emfWritten, sums } from '../helpers/emf-capture.js';
 
 const context = { getRemainingTimeInMillis: () => 20_000, awsRequestId: 'req-1' } as Context;
 const request = {
@@ -14,26 +14,13 @@ const request = {
   requestContext: { http: { method: 'POST' } },
 } as unknown as APIGatewayProxyEventV2;
 
-/** One invocation of a packaged-shape handler, and the EMF lines it wrote to stdout. */
+/** One invocation of the deployed heartbeat handler, and the EMF lines it wrote to stdout. */
 async function invoke(): Promise<{ status: number | undefined; lines: EmfLine[] }> {
-  const written: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    written.push(String(chunk));
-    return true;
-  });
-  try {
-    const result = (await heartbeat(request, context, () => undefined)) as Exclude<
-      APIGatewayProxyResultV2,
-      string
-    >;
-    const lines = written
-      .flatMap((chunk) => chunk.split('\n'))
-      .filter((line) => line.startsWith('{"_aws"'))
-      .map((line) => JSON.parse(line) as EmfLine);
-    return { status: result.statusCode, lines };
-  } finally {
-    spy.mockRestore();
-  }
+  const { result, lines } = await emfWritten(
+    async () =>
+      (await heartbeat(request, context, () => undefined)) as Exclude<APIGatewayProxyResultV2, string>,
+  );
+  return { status: result.statusCode, lines };
 }
 
 describe('a Lambda handler writes its metrics once per invocation (unit: functions/heartbeat, no I/O)', () => {
