@@ -5,6 +5,7 @@ import type { ElectionStep, LeaseRecord, Millis } from '../election/types.js';
 import { ConflictError } from '../errors.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
+import { noMetrics } from '../ports/metrics.js';
 import type { LeaseState, StoredLease } from '../ports/store.js';
 import { adoptExistingLease } from './adopt-existing.js';
 import { confirmTakeover } from './confirm-expiry.js';
@@ -12,6 +13,7 @@ import { withReachableSuccessor } from './confirm-successor.js';
 import { decideAfterReads } from './decide-after-reads.js';
 import { startRecording } from './decision-history.js';
 import { pendingTimerCovers } from './lease-triage.js';
+import { reportWrittenStep } from './step-metrics.js';
 
 /** A lost compare-and-set means someone else decided first: read again and decide again. */
 const CONFLICT_RETRIES = 3;
@@ -138,6 +140,13 @@ async function reconcileOnce(
     recordOnceWritten(deps, key, { state, step, now }, [pinging, writing]),
   ]);
   for (const result of [pinged, written, armed]) if (result.status === 'rejected') throw result.reason;
+  reportWrittenStep(deps.metrics ?? noMetrics, key, {
+    before: state.lease?.record,
+    step,
+    pinged: pinged.status === 'fulfilled' ? (pinged.value ?? []) : [],
+    candidates: state.candidates,
+    now,
+  });
   if (step.action !== 'none') {
     logger.info('election step', {
       lease: key,

@@ -6,6 +6,7 @@ import type { LeaseRecord } from '../election/types.js';
 import type { ClusterPort, RawObject } from '../ports/cluster.js';
 import type { MirrorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
+import { noMetrics } from '../ports/metrics.js';
 import type { LeaseState, StoredCandidate } from '../ports/store.js';
 import {
   annotationsFor,
@@ -68,6 +69,7 @@ export async function mirrorLease(
   const outcomes: Record<string, ClusterOutcome> = {};
   const pinged: string[] = [];
   const pingsFailed: string[] = [];
+  const metrics = deps.metrics ?? noMetrics;
   await Promise.all(
     clustersOf(key).map(async (cluster) => {
       try {
@@ -80,6 +82,7 @@ export async function mirrorLease(
             key,
             { record: state.lease.record, candidates: state.candidates },
             home,
+            () => metrics.record('MirrorWrites', 1, cluster),
           );
         } else {
           outcomes[cluster] = 'in-sync';
@@ -111,6 +114,8 @@ export async function mirrorLease(
       }
     }),
   );
+  for (const [cluster, outcome] of Object.entries(outcomes))
+    if (outcome === 'unreachable' || outcome === 'conflict') metrics.record('MirrorFailures', 1, cluster);
   deps.logger.debug('mirrored', {
     lease: key,
     outcomes,
@@ -128,6 +133,8 @@ async function mirrorInto(
   key: LeaseKey,
   { record, candidates }: { record: LeaseRecord; candidates: readonly StoredCandidate[] },
   home: boolean,
+  /** Called for each Lease write that went in. */
+  onWrite: () => void,
 ): Promise<ClusterOutcome> {
   const ref = { namespace: key.namespace, name: key.name };
   /** Set once a write went in, so a pass that then learns what the cluster keeps still reports it. */
@@ -154,6 +161,7 @@ async function mirrorInto(
     if (!plan.write) return done(wrote ?? (revoking && plan.reason === 'in-sync' ? 'revoked' : plan.reason));
     const result = await writePlan(client, key, current, plan);
     if (!result.ok) continue;
+    onWrite();
     wrote = current === undefined ? 'created' : 'replaced';
     written = {
       before,

@@ -3,6 +3,7 @@ import type { ClusterSource } from '../ports/cluster.js';
 import type { CoordinatorDeps, IngestDeps } from '../ports/coordinator.js';
 import type { DecisionHistory } from '../ports/history.js';
 import type { HttpApiDeps } from '../ports/http.js';
+import type { Metrics } from '../ports/metrics.js';
 import type { Clock, TimerQueue } from '../ports/schedule.js';
 import type { CoordinatorStore } from '../ports/store.js';
 import { holderLeaseReader } from '../sync/holder-lease-reader.js';
@@ -34,6 +35,8 @@ export interface WiringParts {
   readonly policies: ConfigPolicies;
   /** Where decisions leave their records; none kept when absent. */
   readonly history?: DecisionHistory;
+  /** Where what happens is counted (EMF in Lambda, Prometheus under npm start); unset, nowhere. */
+  readonly metrics?: Metrics;
   /** Absent (or naming no cluster) when no cluster is reached over Kubernetes: nothing is read there. */
   readonly clients?: ClusterClients;
 }
@@ -45,7 +48,7 @@ export interface WiringParts {
  * timers, clock and cluster clients), never in how those are put together.
  */
 export function wireCoordinator(parts: WiringParts): CoordinatorWiring {
-  const { store, timers, clock, logger, policies, clients, history } = parts;
+  const { store, timers, clock, logger, policies, clients, history, metrics } = parts;
   const { preemption, holderClusterUnreachable } = policies;
   const deps: CoordinatorDeps & Pick<HttpApiDeps, 'callers'> = {
     store,
@@ -56,6 +59,7 @@ export function wireCoordinator(parts: WiringParts): CoordinatorWiring {
     callers: policies.callers,
     ...(preemption !== undefined && { preemption }),
     ...(history !== undefined && { history }),
+    ...(metrics !== undefined && { metrics }),
   };
   if (clients === undefined || clients.names().length === 0) return deps;
   return {
@@ -70,6 +74,7 @@ export function wireCoordinator(parts: WiringParts): CoordinatorWiring {
       clock,
       leases: policies.leases,
       ...(preemption !== undefined && { preemption }),
+      ...(metrics !== undefined && { metrics }),
     },
   };
 }

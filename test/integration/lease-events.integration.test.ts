@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseClustersConfig } from '../../lib/clusters/config.js';
+import { applyRbac, benchInTreeController, kube } from '../../lib/harness/kube-admin.js';
 import { ensureKubeBinaries } from '../../lib/kube-local/build.js';
 import { type ControlPlane, startControlPlane, writeKubeconfig } from '../../lib/kube-local/control-plane.js';
-import { applyRbac, benchInTreeController, kube } from '../helpers/kube-admin.js';
 import { candidate, startTestStack, type TestStack } from '../helpers/local-stack.js';
 
 const NAMESPACE = 'kube-system';
