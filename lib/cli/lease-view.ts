@@ -32,18 +32,20 @@ export function leaseStatus(
   now: Millis,
 ): LeaseStatus {
   const record = state.lease?.record;
-  const deadline = record === undefined || holderOf(record) === undefined ? undefined : leaseDeadline(record);
+  const holder = holderOf(record);
+  const deadline = record === undefined || holder === undefined ? undefined : leaseDeadline(record);
   const candidates: Record<Standing, number> = { live: 0, stale: 0, pinged: 0 };
   for (const c of admissibleCandidates(state.candidates, now, record)) candidates[standingOf(c, now)] += 1;
   return {
     scope: key.scope,
     namespace: key.namespace,
     name: key.name,
-    ...optional('holder', holderOf(record)),
-    ...optional('holderCluster', holderOf(record) === undefined ? undefined : record?.holderCluster),
+    ...(holder !== undefined && { holder }),
+    ...(holder !== undefined &&
+      record?.holderCluster !== undefined && { holderCluster: record.holderCluster }),
     term: record?.term ?? 0,
     ...(deadline !== undefined && { expiresInMs: deadline - now }),
-    ...optional('preferredHolder', record?.preferredHolder),
+    ...(record?.preferredHolder !== undefined && { preferredHolder: record.preferredHolder }),
     candidates,
     ...(last !== undefined && { lastDecision: { at: last.at, message: last.message } }),
   };
@@ -151,8 +153,4 @@ function settledSummary(state: LeaseState, now: Millis, nextLookAt: Millis | und
 
 function iso(at: Millis): string {
   return new Date(at).toISOString();
-}
-
-function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
 }

@@ -30,11 +30,12 @@ export function leaseEventFor(
 ): LeaseEvent | undefined {
   const spec = (write.before?.spec ?? {}) as Record<string, unknown>;
   const before = { holder: spec.holderIdentity, preferred: preferredOf(write.before) };
+  const stored = write.stored?.metadata as { uid?: string; resourceVersion?: string } | undefined;
   const lease = {
     namespace: key.namespace,
     name: key.name,
-    ...optional('uid', (write.stored?.metadata as { uid?: string } | undefined)?.uid),
-    ...optional('resourceVersion', write.stored?.metadata?.resourceVersion),
+    ...(stored?.uid !== undefined && { uid: stored.uid }),
+    ...(stored?.resourceVersion !== undefined && { resourceVersion: stored.resourceVersion }),
   };
   const ranking = voteRanking(candidates, record, now);
   if (write.holder === REVOKED_HOLDER && before.holder !== REVOKED_HOLDER)
@@ -94,8 +95,4 @@ export async function recordLeaseEvent(
       error: error as Error,
     });
   }
-}
-
-function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
 }
