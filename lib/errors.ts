@@ -56,6 +56,24 @@ export class ConflictError extends CoordinatorError {
   }
 }
 
+/**
+ * A conditional write whose condition did not hold: nothing was written. `item` is the item as
+ * the table held it then (DynamoDB's ReturnValuesOnConditionCheckFailure: ALL_OLD; undefined when
+ * there was none), so the caller can decide again without a second read. A ConflictError:
+ * reading again and deciding again can succeed.
+ */
+export class ConditionFailedError extends ConflictError {
+  constructor(
+    /** The condition's name (lib/store/conditions.ts). */
+    readonly condition: string,
+    readonly item: Readonly<Record<string, unknown>> | undefined,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${message}: ${condition} does not hold`, options);
+  }
+}
+
 /** The candidates cannot be elected from as they are (e.g. they disagree on strategy). */
 export class ElectionError extends CoordinatorError {}
 
