@@ -74,6 +74,18 @@ export class ConditionFailedError extends ConflictError {
   }
 }
 
+/**
+ * For `.catch` on a conditional write whose failed condition is an outcome the caller expects
+ * (the record moved on, or the write is no longer needed): that failure becomes `outcome`; any
+ * other error is rethrown.
+ */
+export function onConditionFailed<T>(outcome: T): (error: unknown) => T {
+  return (error) => {
+    if (error instanceof ConditionFailedError) return outcome;
+    throw error;
+  };
+}
+
 /** The candidates cannot be elected from as they are (e.g. they disagree on strategy). */
 export class ElectionError extends CoordinatorError {}
 

@@ -1,3 +1,4 @@
+import { onConditionFailed } from '../errors.js';
 import { clustersOf, type LeaseKey, type LeaseObservation } from './ports.js';
 import type { CoordinatorDeps } from './reconcile-lease.js';
 
@@ -54,7 +55,9 @@ export async function adoptExistingLease(deps: CoordinatorDeps, key: LeaseKey): 
     holder: chosen.holderIdentity,
     highestShownTerm,
   });
-  // False only when another writer recorded the lease first: deciding again reads that record too.
-  await deps.store.observeLease(key, { ...chosen, highestShownTerm }, undefined, deps.clock());
+  // Fails only when another writer recorded the lease first: deciding again reads that record too.
+  await deps.store
+    .observeLease(key, { ...chosen, highestShownTerm }, undefined, deps.clock())
+    .catch(onConditionFailed(undefined));
   return { adopted: true, answered };
 }

@@ -1,6 +1,6 @@
 import { holderOf, isLeaseExpired } from '../election/liveness.js';
 import type { Millis } from '../election/types.js';
-import { ConflictError } from '../errors.js';
+import { onConditionFailed } from '../errors.js';
 import { clustersOf, type LeaseKey, type StoredLease, type TakeoverDeferral } from './ports.js';
 import type { CoordinatorDeps } from './reconcile-lease.js';
 
@@ -69,7 +69,8 @@ export async function confirmTakeover(
       lease: key,
       holder,
     });
-    await deps.store.observeLease(key, seen, stored, answered);
+    // A record that moved on meanwhile is read again by the next step; the verdict stands.
+    await deps.store.observeLease(key, seen, stored, answered).catch(onConditionFailed(undefined));
     return { verdict: 'renewed' };
   }
   // A revoke of ours (preemption by revoke) is the holder's last chance to have renewed: it may
@@ -140,6 +141,6 @@ async function defer(
   deferral: TakeoverDeferral,
   now: Millis,
 ): Promise<void> {
-  if (!(await deps.store.deferTakeover(key, stored, deferral, now)))
-    throw new ConflictError(`lease ${key.namespace}/${key.name} changed while its holder's cluster was read`);
+  // A record that changed while the holder's cluster was read fails as a conflict: decide again.
+  await deps.store.deferTakeover(key, stored, deferral, now);
 }

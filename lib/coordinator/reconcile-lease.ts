@@ -2,7 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { ElectionStep, LeaseRecord, Millis } from '../election/types.js';
-import { ConflictError } from '../errors.js';
+import { ConflictError, onConditionFailed } from '../errors.js';
 import { adoptExistingLease } from './adopt-existing.js';
 import { confirmTakeover, type HolderClusterUnreachable } from './confirm-expiry.js';
 import { withReachableSuccessor } from './confirm-successor.js';
@@ -190,15 +190,20 @@ async function armAndDeliver(
   dueAt: Millis,
   now: Millis,
 ): Promise<void> {
-  const armed = await deps.store.armTimer(key, dueAt, now);
+  // An earlier timer pending: it is delivered already, and this deadline needs none.
+  const armed = await deps.store.armTimer(key, dueAt, now).catch(onConditionFailed(undefined));
   if (armed === undefined) return;
   try {
     await deps.timers.deliverAt(key, dueAt, now);
   } catch (error) {
-    await deps.store.disarmTimer(key, dueAt, armed.replaced, now).catch((undo: unknown) =>
-      // The record then stands until its deadline passes; the sweep arms the timer again after it.
-      deps.logger.error('cannot take back a timer that was not sent', { lease: key, error: undo as Error }),
-    );
+    await deps.store
+      .disarmTimer(key, dueAt, armed.replaced, now)
+      // Another step armed a timer since, and sent it: nothing to take back.
+      .catch(onConditionFailed(undefined))
+      .catch((undo: unknown) =>
+        // The record then stands until its deadline passes; the sweep arms the timer again after it.
+        deps.logger.error('cannot take back a timer that was not sent', { lease: key, error: undo as Error }),
+      );
     throw error;
   }
 }

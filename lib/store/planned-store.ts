@@ -11,7 +11,7 @@ import type {
   TakeoverDeferral,
 } from '../coordinator/ports.js';
 import type { Candidate, LeaseRecord, Millis } from '../election/types.js';
-import { ConditionFailedError } from '../errors.js';
+import { ConditionFailedError, onConditionFailed } from '../errors.js';
 import { type CandidateItem, candidateFromItem, type LeaseItem, leaseFromItem } from './items.js';
 import {
   type Heartbeat,
@@ -98,8 +98,8 @@ export abstract class PlannedStore implements CoordinatorStore {
     observation: LeaseObservation,
     expectedHolder: string,
     now: Millis,
-  ): Promise<StoredLease | undefined> {
-    return unlessFailed(this.executeOnLease(planRenewObservedLease(key, observation, expectedHolder, now)));
+  ): Promise<StoredLease> {
+    return this.executeOnLease(planRenewObservedLease(key, observation, expectedHolder, now));
   }
 
   async observeLease(
@@ -107,12 +107,8 @@ export abstract class PlannedStore implements CoordinatorStore {
     observation: LeaseObservation,
     expected: StoredLease | undefined,
     now: Millis,
-  ): Promise<boolean> {
-    return (
-      (await unlessFailed(
-        this.execute(planObserveLease(key, observation, expected, now)).then(() => true),
-      )) ?? false
-    );
+  ): Promise<void> {
+    await this.execute(planObserveLease(key, observation, expected, now));
   }
 
   async deferTakeover(
@@ -120,11 +116,8 @@ export abstract class PlannedStore implements CoordinatorStore {
     expected: StoredLease,
     deferral: TakeoverDeferral,
     now: Millis,
-  ): Promise<boolean> {
-    return (
-      (await unlessFailed(this.execute(planDeferTakeover(key, expected, deferral, now)).then(() => true))) ??
-      false
-    );
+  ): Promise<void> {
+    await this.execute(planDeferTakeover(key, expected, deferral, now));
   }
 
   /** Pings go out in parallel, as upstream does since 1.33; each one is its own conditional write. */
@@ -133,42 +126,41 @@ export abstract class PlannedStore implements CoordinatorStore {
     candidates: readonly Candidate[],
     now: Millis,
   ): Promise<readonly Candidate[]> {
-    const done = await this.executeEach(candidates.map((c) => planPing(key, c, now)));
-    return candidates.filter((_, index) => done[index]);
+    const held = await this.executeEach(candidates.map((c) => planPing(key, c, now)));
+    return candidates.filter((_, index) => held[index]);
   }
 
-  async deleteCandidates(key: LeaseKey, candidates: readonly Candidate[]): Promise<void> {
-    // A candidate that renewed after all (or is already gone) is kept: that is right.
-    await this.executeEach(candidates.map((c) => planDeleteExpired(key, c)));
+  async deleteCandidates(key: LeaseKey, candidates: readonly Candidate[]): Promise<readonly Candidate[]> {
+    const held = await this.executeEach(candidates.map((c) => planDeleteExpired(key, c)));
+    return candidates.filter((_, index) => held[index]);
   }
 
   async removeCandidate(key: LeaseKey, cluster: string, name: string, renewTime: Millis): Promise<void> {
-    await unlessFailed(this.execute(planRemoveCandidate(key, cluster, name, renewTime)));
+    await this.execute(planRemoveCandidate(key, cluster, name, renewTime));
   }
 
-  async armTimer(key: LeaseKey, dueAt: Millis, now: Millis): Promise<ArmedTimer | undefined> {
-    const before = await unlessFailed(this.execute(planArmTimer(key, dueAt, now)).then((old) => ({ old })));
-    if (before === undefined) return undefined;
-    const replaced = before.old?.dueAt;
+  async armTimer(key: LeaseKey, dueAt: Millis, now: Millis): Promise<ArmedTimer> {
+    const replaced = (await this.execute(planArmTimer(key, dueAt, now)))?.dueAt;
     return typeof replaced === 'number' ? { replaced } : {};
   }
 
   async disarmTimer(key: LeaseKey, armed: Millis, replaced: Millis | undefined, now: Millis): Promise<void> {
-    await unlessFailed(this.execute(planDisarmTimer(key, armed, replaced, now)));
+    await this.execute(planDisarmTimer(key, armed, replaced, now));
   }
 
   private async executeOnLease(plan: WritePlan): Promise<StoredLease> {
     return leaseFromItem((await this.execute(plan)) as unknown as LeaseItem);
   }
 
-  /** Each plan as its own request, in parallel: which ones held. Any other failure is thrown. */
+  /**
+   * Each plan as its own request, in parallel: which ones were written. Each write stands on its
+   * own, so one whose condition failed is an outcome here, not an error; any other is thrown.
+   */
   private async executeEach(plans: readonly WritePlan[]): Promise<boolean[]> {
     const results = await Promise.allSettled(plans.map((plan) => this.execute(plan)));
-    return results.map((result) => {
-      if (result.status === 'fulfilled') return true;
-      itemOfFailed(result.reason);
-      return false;
-    });
+    return results.map((result) =>
+      result.status === 'fulfilled' ? true : onConditionFailed(false)(result.reason),
+    );
   }
 }
 
@@ -176,13 +168,4 @@ export abstract class PlannedStore implements CoordinatorStore {
 function itemOfFailed(error: unknown): Readonly<Record<string, unknown>> | undefined {
   if (error instanceof ConditionFailedError) return error.item;
   throw error;
-}
-
-async function unlessFailed<T>(write: Promise<T>): Promise<T | undefined> {
-  try {
-    return await write;
-  } catch (error) {
-    itemOfFailed(error);
-    return undefined;
-  }
 }

@@ -4,7 +4,7 @@ import type { Clock, LeaseKey, LeaseResolver, StoredLease } from '../coordinator
 import { clustersOf } from '../coordinator/ports.js';
 import { holderOf, isLeaseExpired } from '../election/liveness.js';
 import type { LeaseRecord } from '../election/types.js';
-import { CoordinatorError, StaleHeartbeatError } from '../errors.js';
+import { CoordinatorError, onConditionFailed, StaleHeartbeatError } from '../errors.js';
 import type { RawObject, WatchPhase } from '../kube/cluster.js';
 import { type ClusterLeaseView, type MirrorOptions, planMirror, viewOf } from './desired-lease.js';
 import type { HolderHints } from './holder-hints.js';
@@ -39,12 +39,10 @@ export async function ingestCandidate(
   }
   const key = deps.leases(cluster, candidate.namespace, candidate.leaseName);
   if (phase === 'DELETED') {
-    await deps.store.removeCandidate(
-      key,
-      cluster,
-      candidate.name,
-      candidate.renewTime ?? Number.MAX_SAFE_INTEGER,
-    );
+    await deps.store
+      .removeCandidate(key, cluster, candidate.name, candidate.renewTime ?? Number.MAX_SAFE_INTEGER)
+      // It renewed since (a newer object of the same name), or is gone already: keeping it is right.
+      .catch(onConditionFailed(undefined));
     return { outcome: 'removed', key };
   }
   // Upstream treats a candidate without renewTime as expired; so do we.
@@ -172,18 +170,20 @@ export async function ingestLease(
     !takenByAnother(observed, view, stored)
   )
     return { outcome: 'drift', key };
-  const changed = await deps.store.observeLease(
-    key,
-    {
-      cluster,
-      holderIdentity: holder,
-      leaseDurationSeconds: observed.leaseDurationSeconds,
-      renewTime: observed.renewTime,
-      ...(shownTerm !== undefined && { shownTerm }),
-    },
-    stored,
-    now,
-  );
+  const changed = await deps.store
+    .observeLease(
+      key,
+      {
+        cluster,
+        holderIdentity: holder,
+        leaseDurationSeconds: observed.leaseDurationSeconds,
+        renewTime: observed.renewTime,
+        ...(shownTerm !== undefined && { shownTerm }),
+      },
+      stored,
+      now,
+    )
+    .then(() => true, onConditionFailed(false));
   if (!changed) return { outcome: 'unchanged', key };
   if (holder !== recorded) {
     hints?.forget(key);
@@ -221,17 +221,19 @@ async function renewByHint(
     observed.renewTime <= hint.observedRenewTime
   )
     return undefined;
-  const stored = await deps.store.renewObservedLease(
-    key,
-    {
-      cluster,
-      holderIdentity: holder,
-      leaseDurationSeconds: observed.leaseDurationSeconds,
-      renewTime: observed.renewTime,
-    },
-    holder,
-    deps.clock(),
-  );
+  const stored = await deps.store
+    .renewObservedLease(
+      key,
+      {
+        cluster,
+        holderIdentity: holder,
+        leaseDurationSeconds: observed.leaseDurationSeconds,
+        renewTime: observed.renewTime,
+      },
+      holder,
+      deps.clock(),
+    )
+    .catch(onConditionFailed(undefined));
   // Recorded, but under a lower term than the Lease shows (a table restored from a backup under
   // a running ingest): the general path lifts the record to it.
   if (stored === undefined || (view.term !== undefined && view.term > stored.record.term)) {
@@ -284,17 +286,19 @@ async function recordNewHolder(
     holder: observed.holderIdentity,
     recorded: stored.record.holderIdentity,
   });
-  const changed = await deps.store.observeLease(
-    key,
-    {
-      cluster,
-      holderIdentity: observed.holderIdentity ?? '',
-      leaseDurationSeconds: observed.leaseDurationSeconds ?? 0,
-      renewTime: observed.renewTime ?? 0,
-    },
-    stored,
-    deps.clock(),
-  );
+  const changed = await deps.store
+    .observeLease(
+      key,
+      {
+        cluster,
+        holderIdentity: observed.holderIdentity ?? '',
+        leaseDurationSeconds: observed.leaseDurationSeconds ?? 0,
+        renewTime: observed.renewTime ?? 0,
+      },
+      stored,
+      deps.clock(),
+    )
+    .then(() => true, onConditionFailed(false));
   return { outcome: changed ? 'observed' : 'unchanged', key };
 }
 

@@ -8,6 +8,7 @@ import type {
   StoredLease,
 } from '../../../lib/coordinator/ports.js';
 import type { LeaseRecord, Millis } from '../../../lib/election/types.js';
+import { ConditionFailedError } from '../../../lib/errors.js';
 import { candidateTtl, specKeyOf } from '../../../lib/store/items.js';
 import { candidateSortKey, LEASE_SK, partitionKey } from '../../../lib/store/keys.js';
 
@@ -123,6 +124,16 @@ export class ContractContext {
     const stored = await this.lease(key);
     if (stored === undefined) throw new Error('seeded lease not stored');
     return stored;
+  }
+
+  /**
+   * The write fails its condition the one way every store reports it: ConditionFailedError,
+   * carrying the item as stored (which the failed write left as it was; undefined when none).
+   */
+  async expectConditionFailed(write: Promise<unknown>, key: LeaseKey, sk: string = LEASE_SK): Promise<void> {
+    const error = await rejection(write);
+    expect(error).toBeInstanceOf(ConditionFailedError);
+    expect((error as ConditionFailedError).item).toEqual(await this.subject.item(partitionKey(key), sk));
   }
 
   /**
