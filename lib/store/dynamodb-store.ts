@@ -8,8 +8,9 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { LeaseKey, LeaseState, ScannedLease } from '../coordinator/ports.js';
 import { ConditionFailedError } from '../errors.js';
+import type { LeaseKey } from '../ports/lease-key.js';
+import type { LeaseState, ScannedLease } from '../ports/store.js';
 import { ExpressionParts } from './expressions.js';
 import { leaseStateFromItems } from './items.js';
 import { partitionKey } from './keys.js';

@@ -1,8 +1,8 @@
 import type { LeaseCandidateObject } from '../api/leasecandidate.js';
-import type { LeaseKey } from '../coordinator/ports.js';
 import { CANDIDATE_VALID_MS } from '../election/timing.js';
 import type { Candidate, Millis } from '../election/types.js';
 import { StaleHeartbeatError } from '../errors.js';
+import type { LeaseKey } from '../ports/lease-key.js';
 import {
   candidateIsNew,
   candidateNotRenewedOrPingedSinceRead,

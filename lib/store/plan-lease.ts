@@ -1,11 +1,6 @@
-import type {
-  LeaseKey,
-  LeaseObservation,
-  LeaseRenewal,
-  StoredLease,
-  TakeoverDeferral,
-} from '../coordinator/ports.js';
 import type { LeaseRecord, Millis } from '../election/types.js';
+import type { LeaseKey } from '../ports/lease-key.js';
+import type { LeaseObservation, LeaseRenewal, StoredLease, TakeoverDeferral } from '../ports/store.js';
 import {
   holdingAsRead,
   leaseHeldBy,

@@ -1,6 +1,7 @@
-import type { LeaseKey, LeaseObservation, StoredLease } from '../coordinator/ports.js';
 import { seenHoldingTerm } from '../election/terms.js';
 import type { LeaseRecord, Millis } from '../election/types.js';
+import type { LeaseKey } from '../ports/lease-key.js';
+import type { LeaseObservation, StoredLease } from '../ports/store.js';
 import { leaseVersionMatches, renewalByHolderNewerThanLast } from './conditions.js';
 import { renewalChange } from './items.js';
 import { END_DEFERRAL, planLeasePut, planLeaseUpdate } from './plan-lease.js';

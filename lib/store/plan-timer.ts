@@ -1,5 +1,5 @@
-import type { LeaseKey } from '../coordinator/ports.js';
 import type { Millis } from '../election/types.js';
+import type { LeaseKey } from '../ports/lease-key.js';
 import { noEarlierTimerPending, timerArmedFor } from './conditions.js';
 import { partitionKey, TIMER_SK } from './keys.js';
 import type { WritePlan } from './write-plan.js';

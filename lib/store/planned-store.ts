@@ -1,17 +1,17 @@
+import type { Candidate, LeaseRecord, Millis } from '../election/types.js';
+import { ConditionFailedError, onConditionFailed } from '../errors.js';
+import type { LeaseKey } from '../ports/lease-key.js';
 import type {
   ArmedTimer,
   CoordinatorStore,
   HeartbeatResult,
-  LeaseKey,
   LeaseObservation,
   LeaseRenewal,
   LeaseState,
   ScannedLease,
   StoredLease,
   TakeoverDeferral,
-} from '../coordinator/ports.js';
-import type { Candidate, LeaseRecord, Millis } from '../election/types.js';
-import { ConditionFailedError, onConditionFailed } from '../errors.js';
+} from '../ports/store.js';
 import { type CandidateItem, candidateFromItem, type LeaseItem, leaseFromItem } from './items.js';
 import {
   type Heartbeat,

@@ -1,7 +1,8 @@
 import { REVOKED_HOLDER } from '../api/lease.js';
-import type { LeaseKey, StoredLease } from '../coordinator/ports.js';
 import { holderOf, isLeaseExpired } from '../election/liveness.js';
 import type { LeaseRecord, Millis } from '../election/types.js';
+import type { LeaseKey } from '../ports/lease-key.js';
+import type { StoredLease } from '../ports/store.js';
 import type { ClusterLeaseView } from './desired-lease.js';
 
 /**

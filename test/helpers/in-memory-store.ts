@@ -1,8 +1,10 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import type { Clock, LeaseKey, LeaseState, ScannedLease } from '../../lib/coordinator/ports.js';
 import type { Millis } from '../../lib/election/types.js';
 import { ConditionFailedError } from '../../lib/errors.js';
+import type { LeaseKey } from '../../lib/ports/lease-key.js';
+import type { Clock } from '../../lib/ports/schedule.js';
+import type { LeaseState, ScannedLease } from '../../lib/ports/store.js';
 import { type CandidateItem, type LeaseItem, leaseStateFromItems } from '../../lib/store/items.js';
 import { leaseKeyFromPartition, partitionKey } from '../../lib/store/keys.js';
 import { PlannedStore } from '../../lib/store/planned-store.js';
