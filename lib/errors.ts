@@ -11,8 +11,11 @@ export class CoordinatorError extends Error {
   }
 }
 
-/** The message of a CoordinatorError the caller expects; any other error is a bug and is rethrown. */
-export function expectedMessage(error: unknown): string {
+/**
+ * The message of a CoordinatorError, which the caller expects and reports; any other error is a
+ * bug and is rethrown.
+ */
+export function messageOrRethrow(error: unknown): string {
   if (error instanceof CoordinatorError) return error.message;
   throw error;
 }

@@ -7,8 +7,8 @@ import type { CoordinatorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
 import type { CoordinatorStore, LeaseState, StoredLease } from '../ports/store.js';
 import { adoptExistingLease } from './adopt-existing.js';
-import { confirmTakeover } from './confirm-expiry.js';
 import { withReachableSuccessor } from './confirm-successor.js';
+import { confirmTakeover } from './confirm-takeover.js';
 import { decideAfterReads } from './decide-after-reads.js';
 import { pendingTimerCovers } from './lease-triage.js';
 
@@ -18,10 +18,10 @@ const CONFLICT_RETRIES = 3;
 /**
  * One reconcile of one lease: read everything in one query, collect expired candidates, take
  * one election step, write it conditionally, and arm the lease's timer for its next deadline.
- * Nothing is remembered between calls (DESIGN.md rule 1), so replays and concurrent calls are safe.
+ * Nothing is remembered between calls (docs/design.md, rule 1), so replays and concurrent calls are safe.
  */
 export async function reconcileLease(deps: CoordinatorDeps, key: LeaseKey): Promise<ElectionStep> {
-  return (await reconcileLeaseContended(deps, key)).step;
+  return (await reconcileLeaseWithOutcome(deps, key)).step;
 }
 
 export interface ReconcileOutcome {
@@ -36,7 +36,7 @@ export interface ReconcileOutcome {
 }
 
 /** reconcileLease, also telling whether another writer decided this lease at the same time. */
-export async function reconcileLeaseContended(
+export async function reconcileLeaseWithOutcome(
   deps: CoordinatorDeps,
   key: LeaseKey,
 ): Promise<ReconcileOutcome> {
@@ -143,7 +143,7 @@ async function adoptBeforeFirstDecision(
   return { step, now };
 }
 
-/** A takeover first reads the holder's own Lease (confirm-expiry.ts): it may have renewed there. */
+/** A takeover first reads the holder's own Lease (confirm-takeover.ts): it may have renewed there. */
 async function confirmBeforeTakeover(
   deps: CoordinatorDeps,
   { key, state, judgedAt, preempt }: Reading,

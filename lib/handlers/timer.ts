@@ -37,7 +37,7 @@ type Outcome = 'done' | 'failed' | 'out-of-time';
  * a cluster that timed out once is not waited on again in the same batch (ClusterOutages), and
  * with `remaining` given, messages not finished RETURN_MARGIN_MS before the deadline are reported
  * as batch item failures. Such a message's step may still finish later in a thawed container;
- * every write it makes is conditional, so that is harmless (DESIGN.md rule 2).
+ * every write it makes is conditional, so that is harmless (docs/design.md, rule 2).
  */
 export async function handleTimerBatch(
   deps: CoordinatorDeps,

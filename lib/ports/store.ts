@@ -2,7 +2,7 @@ import type { LeaseCandidateObject } from '../api/leasecandidate.js';
 import type { Candidate, LeaseRecord, Millis } from '../election/types.js';
 import type { LeaseKey } from './lease-key.js';
 
-/** Why and until when a takeover is held off (lib/coordinator/confirm-expiry.ts). */
+/** Why and until when a takeover is held off (lib/coordinator/confirm-takeover.ts). */
 export interface TakeoverDeferral {
   readonly notBefore: Millis;
   /** True: the holder's cluster does not answer. False: it answered, the holder has until notBefore. */
@@ -17,7 +17,7 @@ export interface StoredLease {
   readonly observedRenewTime?: Millis;
   /**
    * The holder's cluster could not be read when a takeover was due: no takeover before this time,
-   * so a holder that comes back with its cluster has a lease duration to renew (lib/coordinator/confirm-expiry.ts).
+   * so a holder that comes back with its cluster has a lease duration to renew (lib/coordinator/confirm-takeover.ts).
    */
   readonly takeoverNotBefore?: Millis;
   /**
@@ -92,7 +92,7 @@ export interface CoordinatorStore {
    * holder, term, preferredHolder and strategy are still as read. Renewals that landed meanwhile do
    * not conflict: they move liveness, which asking a live holder to yield does not depend on, and
    * a leader renewing every 500 ms would otherwise make the decision lose its compare-and-set again
-   * and again (the bench's preemption traces showed three losses in a row). Returns the lease as
+   * and again (docs/reliability.md, "Findings behind the code"). Returns the lease as
    * written; fails its condition if the holding changed.
    */
   amendLiveLease(key: LeaseKey, read: StoredLease, write: LeaseRecord, now: Millis): Promise<StoredLease>;

@@ -4,7 +4,7 @@ import { anyOf, type Condition, exists, is, missing } from './write-plan.js';
 /**
  * Every condition the table's writes are made under, named for what it guards. Each write the
  * coordinator makes carries one of these, so a replayed or late invocation can never undo a
- * newer write (DESIGN.md rule 2).
+ * newer write (docs/design.md, rule 2).
  */
 
 /**

@@ -31,7 +31,8 @@ const PROCEED: TakeoverVerdict = { verdict: 'proceed' };
  * that a holder coming back with it can renew the Lease that still names it (client-go does, at
  * its next retry) before anyone else is made leader. An answer that took longer than half a lease
  * duration counts as the cluster coming back too: a hung apiserver answers what was queued in
- * any order once it runs again, the holder's own renewal included (e2e fault 2c found this).
+ * any order once it runs again, the holder's own renewal included (docs/reliability.md, "Findings
+ * behind the code").
  *
  * The verdict's times are taken after the read, which can take as long as its timeout.
  */
