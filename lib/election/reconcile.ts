@@ -39,6 +39,15 @@ export function reconcileStep({ lease, candidates, now, preempt = true }: Reconc
   if (need.error !== undefined) return failed(need.error, nextDeadline(lease, admissible, now));
   if (!need.needed) return settled(lease, admissible, now);
 
+  return pingPhaseStep(lease, admissible, now) ?? vote(lease, admissible, now, preempt);
+}
+
+/** The ping phase: candidates that must prove they are alive are pinged, or their acks awaited. */
+function pingPhaseStep(
+  lease: LeaseRecord | undefined,
+  admissible: readonly Candidate[],
+  now: Millis,
+): ElectionStep | undefined {
   // The holder of an expired lease has already shown it is gone: when others can take over,
   // neither ping it nor wait for it (they were pinged before the deadline; see prePing).
   const expiredHolder = lease !== undefined && isLeaseExpired(lease, now) ? holderOf(lease) : undefined;
@@ -62,7 +71,16 @@ export function reconcileStep({ lease, candidates, now, preempt = true }: Reconc
   if (pings.waitUntil !== undefined) {
     return { action: 'wait', ping: [], write: null, requeueAfterMs: pings.waitUntil - now + 1, error: null };
   }
+  return undefined;
+}
 
+/** The vote among the candidates that acked: create the Lease, take it over, or prefer the best. */
+function vote(
+  lease: LeaseRecord | undefined,
+  admissible: readonly Candidate[],
+  now: Millis,
+  preempt: boolean,
+): ElectionStep {
   const acked = admissible.filter((c) => countsAsAlive(c, now));
   // Nobody proved to be alive: wait for the next heartbeat rather than spin (upstream noRequeue).
   if (acked.length === 0) return failed('no available candidates', 0);

@@ -56,38 +56,42 @@ export class DynamoDbStore extends PlannedStore {
   }
 
   private putCommand(plan: WritePlan & { kind: 'put' }): PutCommand {
-    const parts = new ExpressionParts();
     return new PutCommand({
-      TableName: this.tableName,
+      ...this.conditional(plan, new ExpressionParts()),
       Item: plan.item as Record<string, unknown>,
-      ConditionExpression: parts.condition(plan.condition),
-      ...parts.placeholders(),
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
   }
 
   private updateCommand(plan: WritePlan & { kind: 'update' }): UpdateCommand {
     const parts = new ExpressionParts();
+    const UpdateExpression = parts.update(plan);
     return new UpdateCommand({
-      TableName: this.tableName,
+      ...this.conditional(plan, parts),
       Key: { pk: plan.pk, sk: plan.sk },
-      UpdateExpression: parts.update(plan),
-      ConditionExpression: parts.condition(plan.condition),
-      ...parts.placeholders(),
+      UpdateExpression,
       ReturnValues: plan.returns === 'new' ? 'ALL_NEW' : 'ALL_OLD',
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
   }
 
   private deleteCommand(plan: WritePlan & { kind: 'delete' }): DeleteCommand {
-    const parts = new ExpressionParts();
     return new DeleteCommand({
-      TableName: this.tableName,
+      ...this.conditional(plan, new ExpressionParts()),
       Key: { pk: plan.pk, sk: plan.sk },
-      ConditionExpression: parts.condition(plan.condition),
-      ...parts.placeholders(),
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
+  }
+
+  /**
+   * What every write carries: its condition, the placeholders of all its expressions (so `parts`
+   * must have rendered the others first), and the item back when the condition fails.
+   */
+  private conditional(plan: WritePlan, parts: ExpressionParts) {
+    const ConditionExpression = parts.condition(plan.condition);
+    return {
+      TableName: this.tableName,
+      ConditionExpression,
+      ...parts.placeholders(),
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+    };
   }
 
   async loadLease(key: LeaseKey): Promise<LeaseState> {
