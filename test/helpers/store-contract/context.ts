@@ -127,7 +127,11 @@ export class ContractContext {
    * carrying the item as stored (which the failed write left as it was; undefined when none).
    */
   async expectConditionFailed(write: Promise<unknown>, key: LeaseKey, sk: string = LEASE_SK): Promise<void> {
-    const error = await rejection(write);
+    await this.expectItemOf(await rejection(write), key, sk);
+  }
+
+  /** `error` is ConditionFailedError (a ConflictError) carrying the item as stored now. */
+  async expectItemOf(error: unknown, key: LeaseKey, sk: string = LEASE_SK): Promise<void> {
     expect(error).toBeInstanceOf(ConditionFailedError);
     expect((error as ConditionFailedError).item).toEqual(await this.subject.item(partitionKey(key), sk));
   }

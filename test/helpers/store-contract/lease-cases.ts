@@ -47,6 +47,7 @@ export function leaseCases(t: ContractContext): void {
         t.store.writeLease(key, t.held({ holderIdentity: 'other' }), undefined, t.clock.now),
       );
       expect(error).toBeInstanceOf(ConflictError);
+      await t.expectItemOf(error, key);
       expect(await t.lease(key)).toEqual(first);
     });
 
@@ -92,6 +93,7 @@ export function leaseCases(t: ContractContext): void {
         const before = await t.lease(key);
         const error = await rejection(t.store.writeLease(key, t.held({ term: 9 }), expected, t.clock.now));
         expect(error).toBeInstanceOf(ConflictError);
+        await t.expectItemOf(error, key);
         expect(await t.lease(key)).toEqual(before);
       },
     );
@@ -171,6 +173,7 @@ export function leaseCases(t: ContractContext): void {
         t.store.amendLiveLease(key, read, { ...read.record, preferredHolder: 'c2' }, t.clock.now),
       );
       expect(error).toBeInstanceOf(ConflictError);
+      await t.expectItemOf(error, key);
       expect(await t.lease(key)).toEqual(before);
     });
 
@@ -183,6 +186,7 @@ export function leaseCases(t: ContractContext): void {
         t.store.amendLiveLease(key, read, { ...read.record, preferredHolder: 'c3' }, t.clock.now),
       );
       expect(error).toBeInstanceOf(ConflictError);
+      await t.expectItemOf(error, key);
     });
 
     it('throws ConflictError when the record is gone', async () => {
@@ -192,6 +196,7 @@ export function leaseCases(t: ContractContext): void {
         t.store.amendLiveLease(key, read, { ...read.record, preferredHolder: 'c2' }, t.clock.now),
       );
       expect(error).toBeInstanceOf(ConflictError);
+      await t.expectItemOf(error, key);
       expect(await t.lease(key)).toBeUndefined();
     });
 
@@ -270,6 +275,7 @@ export function leaseCases(t: ContractContext): void {
           ),
         );
         expect(error).toBeInstanceOf(ConflictError);
+        await t.expectItemOf(error, key);
       }
       expect(await t.lease(key)).toEqual(read);
     });
@@ -284,6 +290,7 @@ export function leaseCases(t: ContractContext): void {
         ),
       );
       expect(error).toBeInstanceOf(ConflictError);
+      await t.expectItemOf(error, key);
       expect(await t.lease(key)).toBeUndefined();
     });
   });
