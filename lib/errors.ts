@@ -144,3 +144,6 @@ export class OutOfTimeError extends CoordinatorError {
     super(message, { retryable: true });
   }
 }
+
+/** An object a cluster listed could not be stored: ingest lists that cluster again. */
+export class UnstoredListError extends CoordinatorError {}

@@ -1,16 +1,18 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
-import type { ElectionStep, LeaseRecord, Millis } from '../election/types.js';
+import type { Candidate, ElectionStep, LeaseRecord, Millis } from '../election/types.js';
 import { ConflictError, onConditionFailed } from '../errors.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
+import { noMetrics } from '../ports/metrics.js';
 import type { CoordinatorStore, LeaseState, StoredLease } from '../ports/store.js';
 import { adoptExistingLease } from './adopt-existing.js';
 import { withReachableSuccessor } from './confirm-successor.js';
 import { confirmTakeover } from './confirm-takeover.js';
 import { decideAfterReads } from './decide-after-reads.js';
 import { pendingTimerCovers } from './lease-triage.js';
+import { reportWrittenStep } from './step-metrics.js';
 
 /** A lost compare-and-set means someone else decided first: read again and decide again. */
 const CONFLICT_RETRIES = 3;
@@ -98,7 +100,14 @@ async function reconcileOnce(
     justAnswered,
     preempt,
   );
-  const written = await carryOut(deps, read, decision);
+  const { written, pinged } = await carryOut(deps, read, decision);
+  reportWrittenStep(deps.metrics ?? noMetrics, key, {
+    before: state.lease?.record,
+    step: decision.step,
+    pinged,
+    candidates: state.candidates,
+    now: decision.now,
+  });
   logStep(deps.logger, key, decision.step);
   // Nothing written, or pings the mirror must read back: no decided state to hand on.
   if (decision.step.ping.length > 0 || written === undefined) return { step: decision.step };
@@ -177,13 +186,13 @@ async function confirmBeforeTakeover(
  * after it: it is one round trip off a failover's critical path, and a timer armed for a write
  * that then loses its compare-and-set only costs one extra look at the lease (the retry arms its
  * own). All settle before returning (nothing may run on after a Lambda invocation ends), then the
- * first error is thrown. Returns the lease as written, if the step wrote one.
+ * first error is thrown. Returns the lease as written, if the step wrote one, and who was pinged.
  */
 async function carryOut(
   deps: CoordinatorDeps,
   { key, state }: Reading,
   { step, now }: Decision,
-): Promise<StoredLease | undefined> {
+): Promise<{ written?: StoredLease; pinged: readonly Candidate[] }> {
   const arm = async () => {
     if (step.requeueAfterMs <= 0) return;
     const dueAt = now + step.requeueAfterMs;
@@ -196,7 +205,10 @@ async function carryOut(
     arm(),
   ]);
   for (const result of [pinged, written, armed]) if (result.status === 'rejected') throw result.reason;
-  return written.status === 'fulfilled' ? written.value : undefined;
+  return {
+    ...(written.status === 'fulfilled' && written.value !== undefined && { written: written.value }),
+    pinged: pinged.status === 'fulfilled' ? (pinged.value ?? []) : [],
+  };
 }
 
 /**
