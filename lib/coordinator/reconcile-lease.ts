@@ -118,7 +118,13 @@ async function reconcileOnce(
     if (check.verdict === 'proceed' && check.answered !== undefined) justAnswered.push(check.answered);
     step =
       check.verdict === 'deferred'
-        ? { action: 'none', ping: [], write: null, requeueAfterMs: check.at - now, error: null }
+        ? {
+            action: 'none',
+            ping: [],
+            write: null,
+            requeueAfterMs: lookAgainAfter(check.at, now),
+            error: null,
+          }
         : decideAfterReads(
             { lease: state.lease?.record, candidates: state.candidates, preempt },
             { judgedAt, now },
@@ -176,6 +182,16 @@ async function reconcileOnce(
     candidates: state.candidates.filter((c) => !expired.includes(c)),
   };
   return { step, decided };
+}
+
+/**
+ * A deferred takeover always leaves a timer armed. Recording the hold-off takes a write, and a
+ * hold-off that ends during it (a holder whose last renewal came just before our revoke) would
+ * otherwise leave a step that waits for nothing: no write, no ping, no timer, and only the minute
+ * sweep to name the successor (seen once in the bench: 31.8 s after the revoke instead of 5 s).
+ */
+function lookAgainAfter(at: Millis, now: Millis): Millis {
+  return Math.max(at - now, 1);
 }
 
 /**
