@@ -22,6 +22,13 @@ const MESSAGE_CONCURRENCY = 10;
  */
 export const RETURN_MARGIN_MS = 1_000;
 
+/**
+ * How early a timer message can arrive: its whole-second DelaySeconds is rounded down
+ * (lib/runtime/sqs-timer-queue.ts). One that arrives earlier than this is a hop of a deadline
+ * past SQS's 15-minute bound, not a rounding, and is looked at at once.
+ */
+export const EARLY_BY_AT_MOST_MS = 1_000;
+
 /** What is left of the invocation (Lambda's context.getRemainingTimeInMillis). */
 export type RemainingTime = () => number;
 
@@ -51,7 +58,8 @@ export async function handleTimerBatch(
   const limit = pLimit(MESSAGE_CONCURRENCY);
   const takeStep = async (message: SQSRecord): Promise<Outcome> => {
     try {
-      const { lease } = parseOrThrow(timerMessage, JSON.parse(message.body));
+      const { lease, dueAt } = parseOrThrow(timerMessage, JSON.parse(message.body));
+      await untilDue(deps.clock, dueAt);
       if (batchMirror === undefined) await reconcileLease(deps, lease);
       else await decideAndMirror(deps, batchMirror, lease);
       return 'done';
@@ -81,6 +89,18 @@ export async function handleTimerBatch(
     // Messages not started by now are reported above; they must not start after the return.
     limit.clearQueue();
   }
+}
+
+/**
+ * Waits out the part of a second the message arrived early by. The step must be taken at its
+ * deadline, not before: taken early it would find nothing due yet, and its own timer still
+ * pending, so it would arm none (lease-triage.ts, pendingTimerCovers) and the deadline would wait
+ * for the minute sweep. The same holds for a local timer that fires a millisecond early.
+ */
+async function untilDue(clock: () => number, dueAt: number): Promise<void> {
+  // Again until the clock shows it: a timer can wake a millisecond before Date.now has moved on.
+  for (let early = dueAt - clock(); early > 0 && early <= EARLY_BY_AT_MOST_MS; early = dueAt - clock())
+    await new Promise((resolve) => setTimeout(resolve, early));
 }
 
 /** Resolves 'out-of-time' after `ms` (at once if none is left), unless cancelled first. */

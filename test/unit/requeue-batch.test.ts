@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { HolderClusterUnreachable } from '../../lib/coordinator/confirm-expiry.js';
 import { type LeaseKey, ungroupedLeases } from '../../lib/coordinator/ports.js';
 import { type CoordinatorDeps, reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
-import { handleTimerBatch, RETURN_MARGIN_MS } from '../../lib/handlers/timer.js';
+import { EARLY_BY_AT_MOST_MS, handleTimerBatch, RETURN_MARGIN_MS } from '../../lib/handlers/timer.js';
 import { ClusterTimeoutError } from '../../lib/kube/request.js';
 import { timerMessage } from '../../lib/runtime/sqs-timer-queue.js';
 import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
@@ -111,7 +111,7 @@ async function setUp(policy: HolderClusterUnreachable = 'Wait') {
     while (finished === undefined) await vi.advanceTimersByTimeAsync(100);
     return { response: await response, tookMs: (finished as number) - started };
   };
-  return { store, hung, requests, expiredHolder, afterExpiry, runBatch };
+  return { deps, mirror, store, hung, requests, expiredHolder, afterExpiry, runBatch };
 }
 
 const lease = (scope: string, name: string): LeaseKey => ({ scope, namespace: 'kube-system', name });
@@ -163,5 +163,49 @@ describe('requeue during a cluster outage (unit: in-memory table, hung fake clus
     const { response, tookMs } = await runBatch([stuck, healthy], budgetMs);
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm0' }]);
     expect(tookMs).toBeLessThan(budgetMs);
+  });
+});
+
+describe('a timer message that arrives before its deadline (unit: in-memory table, fake timers)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 11, 3, 12) });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const message = (key: LeaseKey, dueAt: number): SQSEvent => ({
+    Records: [
+      {
+        messageId: 'm0',
+        receiptHandle: 'r0',
+        body: JSON.stringify(timerMessage(key, dueAt)),
+        attributes: {} as SQSEvent['Records'][number]['attributes'],
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:local:000000000000:timers',
+        awsRegion: 'local',
+      },
+    ],
+  });
+
+  it('waits out the rest of its rounded-down DelaySeconds, then takes the step and arms the next deadline', async () => {
+    const { deps, mirror, store, expiredHolder } = await setUp();
+    const key = lease('east', 'one');
+    await expiredHolder(key);
+    const dueAt = (await store.loadLease(key)).timerDueAt as number;
+    // SQS delivers it up to a second early (DelaySeconds rounded down).
+    vi.setSystemTime(dueAt - (EARLY_BY_AT_MOST_MS - 100));
+    let answered = false;
+    const response = handleTimerBatch(deps, message(key, dueAt), mirror, () => 20_000).then((r) => {
+      answered = true;
+      return r;
+    });
+    while (!answered) await vi.advanceTimersByTimeAsync(50);
+    expect((await response).batchItemFailures).toEqual([]);
+    // Taken early, the step would find nothing due and its own timer still pending, and arm none:
+    // the deadline would be left to the minute sweep.
+    expect((await store.loadLease(key)).timerDueAt).toBeGreaterThan(dueAt);
   });
 });

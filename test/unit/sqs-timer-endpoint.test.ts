@@ -92,6 +92,48 @@ describe('SqsTimerEndpoint (the timer queue of the packaged mode, spoken to by t
     expect(batches.map((b) => b.Records.map((r) => r.body))).toEqual([['a'], ['b']]);
   });
 
+  it('keeps at most five batches in flight, as Lambda’s poller starts; what comes due meanwhile goes out in one batch', async () => {
+    const release: (() => void)[] = [];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const batches: string[][] = [];
+    const arrived: (() => void)[] = [];
+    endpoint = new SqsTimerEndpoint({
+      settings: SETTINGS,
+      deliver: async (event) => {
+        batches.push(event.Records.map((r) => r.body));
+        mostInFlight = Math.max(mostInFlight, ++inFlight);
+        for (const wake of arrived.splice(0)) wake();
+        await new Promise<void>((resolve) => release.push(resolve));
+        inFlight--;
+        return { batchItemFailures: [] };
+      },
+    });
+    await endpoint.start();
+    sqs = new SQSClient({
+      endpoint: endpoint.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const batchCount = async (count: number) => {
+      while (batches.length < count) await new Promise<void>((resolve) => arrived.push(resolve));
+    };
+    // Five messages, each once the one before is in a batch: five batches, all busy.
+    for (const body of ['1', '2', '3', '4', '5']) {
+      await send(body, 0);
+      await batchCount(Number(body));
+    }
+    // Two more while every poller is busy: they wait, and the next free poller takes both.
+    await send('6', 0);
+    await send('7', 0);
+    expect(batches).toHaveLength(5);
+    release.shift()?.();
+    await batchCount(6);
+    expect(batches[5]).toEqual(['6', '7']);
+    expect(mostInFlight).toBe(5);
+    for (const done of release.splice(0)) done();
+  });
+
   it.each([
     [{ delay: 901 }, /DelaySeconds/],
     [

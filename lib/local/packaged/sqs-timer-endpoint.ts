@@ -6,6 +6,13 @@ import type { TimerQueueSettings } from './stack-template.js';
 export const TIMER_QUEUE_ARN = 'arn:aws:sqs:us-east-1:000000000000:lease-coordinator-timers';
 /** SQS's own bound on DelaySeconds. */
 const MAX_DELAY_SECONDS = 900;
+/**
+ * Batches Lambda's SQS poller hands to the function at once: "When messages are available, Lambda
+ * starts processing five batches at a time with five concurrent invocations of your function"
+ * (AWS Lambda Developer Guide, "Configuring scaling behavior for SQS event source mappings"). It
+ * scales up only while messages keep waiting, by minutes, so a burst of timers meets five.
+ */
+export const LAMBDA_SQS_CONCURRENT_BATCHES = 5;
 
 interface Message {
   readonly id: string;
@@ -23,26 +30,33 @@ export interface SqsTimerEndpointOptions {
   readonly onError?: (error: unknown) => void;
   /** Called after each batch handed to `requeue`, delivered or not. */
   readonly onBatch?: () => void;
+  /** Batches in flight at once (LAMBDA_SQS_CONCURRENT_BATCHES unless a test says otherwise). */
+  readonly concurrentBatches?: number;
 }
 
 /**
  * The timer queue, locally: an HTTP endpoint speaking the SQS JSON protocol for SendMessage alone
  * (what the deployed SqsTimerQueue sends; the bundles reach it through AWS_ENDPOINT_URL_SQS).
  * Each message is held for its whole-second DelaySeconds, then handed to `requeue` as Lambda's SQS
- * poller would: batches of up to `batchSize`, the batch's reported failures (or all of it, if the
- * invocation fails) visible again after the visibility timeout, and dead-lettered after
- * `maxReceiveCount` receives.
+ * poller would: at most five batches in flight, each receive taking up to `batchSize` of the
+ * messages visible by then (so messages that come due while every batch is busy go out together,
+ * as they do on AWS, instead of each starting a container of its own); the batch's reported
+ * failures (or all of it, if the invocation fails) visible again after the visibility timeout, and
+ * dead-lettered after `maxReceiveCount` receives.
  */
 export class SqsTimerEndpoint {
   private readonly visible: Message[] = [];
   private readonly waiting = new Set<Message>();
   private readonly running = new Set<Promise<void>>();
+  private readonly concurrentBatches: number;
   private server: Server | undefined;
   private stopped = false;
   readonly stats = { sent: 0, batches: 0, deadLettered: 0 };
   url = '';
 
-  constructor(private readonly options: SqsTimerEndpointOptions) {}
+  constructor(private readonly options: SqsTimerEndpointOptions) {
+    this.concurrentBatches = options.concurrentBatches ?? LAMBDA_SQS_CONCURRENT_BATCHES;
+  }
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => {
@@ -106,12 +120,16 @@ export class SqsTimerEndpoint {
     }, ms);
   }
 
+  /** Each free poller receives what is visible; a poller that finishes receives again. */
   private poll(): void {
-    while (!this.stopped && this.visible.length > 0) {
+    while (!this.stopped && this.visible.length > 0 && this.running.size < this.concurrentBatches) {
       const batch = this.visible.splice(0, this.options.settings.batchSize);
       const delivery = this.deliver(batch);
       this.running.add(delivery);
-      void delivery.finally(() => this.running.delete(delivery));
+      void delivery.finally(() => {
+        this.running.delete(delivery);
+        this.poll();
+      });
     }
   }
 
