@@ -92,17 +92,19 @@ describe('SqsTimerEndpoint (the timer queue of the packaged mode, spoken to by t
     expect(batches.map((b) => b.Records.map((r) => r.body))).toEqual([['a'], ['b']]);
   });
 
-  it('keeps at most five batches in flight, as Lambda’s poller starts; what comes due meanwhile goes out in one batch', async () => {
+  /** An endpoint whose `requeue` holds each batch until the test releases it. */
+  async function startHeld(scaleUpEveryMs: number) {
     const release: (() => void)[] = [];
     let inFlight = 0;
-    let mostInFlight = 0;
+    const most = { inFlight: 0 };
     const batches: string[][] = [];
     const arrived: (() => void)[] = [];
     endpoint = new SqsTimerEndpoint({
       settings: SETTINGS,
+      scaleUpEveryMs,
       deliver: async (event) => {
         batches.push(event.Records.map((r) => r.body));
-        mostInFlight = Math.max(mostInFlight, ++inFlight);
+        most.inFlight = Math.max(most.inFlight, ++inFlight);
         for (const wake of arrived.splice(0)) wake();
         await new Promise<void>((resolve) => release.push(resolve));
         inFlight--;
@@ -118,6 +120,12 @@ describe('SqsTimerEndpoint (the timer queue of the packaged mode, spoken to by t
     const batchCount = async (count: number) => {
       while (batches.length < count) await new Promise<void>((resolve) => arrived.push(resolve));
     };
+    return { release, most, batches, batchCount };
+  }
+
+  it('starts with five batches in flight, as Lambda’s poller does; what comes due meanwhile goes out in one batch', async () => {
+    // Scaling up waits longer than this test runs.
+    const { release, most, batches, batchCount } = await startHeld(3_600_000);
     // Five messages, each once the one before is in a batch: five batches, all busy.
     for (const body of ['1', '2', '3', '4', '5']) {
       await send(body, 0);
@@ -130,7 +138,21 @@ describe('SqsTimerEndpoint (the timer queue of the packaged mode, spoken to by t
     release.shift()?.();
     await batchCount(6);
     expect(batches[5]).toEqual(['6', '7']);
-    expect(mostInFlight).toBe(5);
+    expect(most.inFlight).toBe(5);
+    for (const done of release.splice(0)) done();
+  });
+
+  it('takes one more batch in flight while messages keep waiting, as Lambda’s poller scales up', async () => {
+    const { release, most, batches, batchCount } = await startHeld(1);
+    for (const body of ['1', '2', '3', '4', '5']) {
+      await send(body, 0);
+      await batchCount(Number(body));
+    }
+    // Every batch is busy and none is released: the waiting message gets a sixth.
+    await send('6', 0);
+    await batchCount(6);
+    expect(batches[5]).toEqual(['6']);
+    expect(most.inFlight).toBe(6);
     for (const done of release.splice(0)) done();
   });
 

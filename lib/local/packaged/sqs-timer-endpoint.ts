@@ -7,12 +7,19 @@ export const TIMER_QUEUE_ARN = 'arn:aws:sqs:us-east-1:000000000000:lease-coordin
 /** SQS's own bound on DelaySeconds. */
 const MAX_DELAY_SECONDS = 900;
 /**
- * Batches Lambda's SQS poller hands to the function at once: "When messages are available, Lambda
- * starts processing five batches at a time with five concurrent invocations of your function"
- * (AWS Lambda Developer Guide, "Configuring scaling behavior for SQS event source mappings"). It
- * scales up only while messages keep waiting, by minutes, so a burst of timers meets five.
+ * Lambda's SQS poller (AWS Lambda Developer Guide, "Configuring scaling behavior for SQS event
+ * source mappings"): "When messages are available, Lambda starts processing five batches at a time
+ * with five concurrent invocations of your function. If messages are still available, Lambda
+ * increases the number of processes that are reading batches by up to 300 more instances per
+ * minute", up to 1,000 batches at once; "when traffic is low, Lambda scales back the processing to
+ * five concurrent batches".
  */
 export const LAMBDA_SQS_CONCURRENT_BATCHES = 5;
+const LAMBDA_SQS_MAX_CONCURRENT_BATCHES = 1_000;
+/** 300 more a minute: one more every 200 ms while messages wait. */
+export const LAMBDA_SQS_SCALE_UP_EVERY_MS = 60_000 / 300;
+/** How long nothing must wait before the poller is back at five (the guide gives no figure). */
+const LAMBDA_SQS_SCALE_DOWN_AFTER_MS = 60_000;
 
 interface Message {
   readonly id: string;
@@ -30,17 +37,18 @@ export interface SqsTimerEndpointOptions {
   readonly onError?: (error: unknown) => void;
   /** Called after each batch handed to `requeue`, delivered or not. */
   readonly onBatch?: () => void;
-  /** Batches in flight at once (LAMBDA_SQS_CONCURRENT_BATCHES unless a test says otherwise). */
-  readonly concurrentBatches?: number;
+  /** One more batch in flight after messages waited this long (LAMBDA_SQS_SCALE_UP_EVERY_MS by default). */
+  readonly scaleUpEveryMs?: number;
 }
 
 /**
  * The timer queue, locally: an HTTP endpoint speaking the SQS JSON protocol for SendMessage alone
  * (what the deployed SqsTimerQueue sends; the bundles reach it through AWS_ENDPOINT_URL_SQS).
  * Each message is held for its whole-second DelaySeconds, then handed to `requeue` as Lambda's SQS
- * poller would: at most five batches in flight, each receive taking up to `batchSize` of the
- * messages visible by then (so messages that come due while every batch is busy go out together,
- * as they do on AWS, instead of each starting a container of its own); the batch's reported
+ * poller would: five batches in flight, one more for every 200 ms that messages keep waiting, each
+ * receive taking up to `batchSize` of the messages visible by then (so messages that come due
+ * while every batch is busy go out together, as they do on AWS, instead of each starting a
+ * container of its own); the batch's reported
  * failures (or all of it, if the invocation fails) visible again after the visibility timeout, and
  * dead-lettered after `maxReceiveCount` receives.
  */
@@ -48,15 +56,15 @@ export class SqsTimerEndpoint {
   private readonly visible: Message[] = [];
   private readonly waiting = new Set<Message>();
   private readonly running = new Set<Promise<void>>();
-  private readonly concurrentBatches: number;
+  private concurrentBatches = LAMBDA_SQS_CONCURRENT_BATCHES;
+  private scaleUp: NodeJS.Timeout | undefined;
+  private lastWaitAt = 0;
   private server: Server | undefined;
   private stopped = false;
   readonly stats = { sent: 0, batches: 0, deadLettered: 0 };
   url = '';
 
-  constructor(private readonly options: SqsTimerEndpointOptions) {
-    this.concurrentBatches = options.concurrentBatches ?? LAMBDA_SQS_CONCURRENT_BATCHES;
-  }
+  constructor(private readonly options: SqsTimerEndpointOptions) {}
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => {
@@ -78,6 +86,7 @@ export class SqsTimerEndpoint {
   /** Delivers nothing more; resolves once the batches under way have finished. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.scaleUp);
     for (const message of this.waiting) clearTimeout(message.handle);
     this.waiting.clear();
     this.server?.closeAllConnections();
@@ -131,6 +140,22 @@ export class SqsTimerEndpoint {
         this.poll();
       });
     }
+    if (this.stopped) return;
+    if (this.visible.length > 0) this.scaleUpWhileWaiting();
+    else if (Date.now() - this.lastWaitAt > LAMBDA_SQS_SCALE_DOWN_AFTER_MS)
+      this.concurrentBatches = LAMBDA_SQS_CONCURRENT_BATCHES;
+  }
+
+  /** Messages wait for a free batch: one more batch in flight after a while, as the poller scales up. */
+  private scaleUpWhileWaiting(): void {
+    this.lastWaitAt = Date.now();
+    if (this.scaleUp !== undefined || this.concurrentBatches >= LAMBDA_SQS_MAX_CONCURRENT_BATCHES) return;
+    this.scaleUp = setTimeout(() => {
+      this.scaleUp = undefined;
+      if (this.visible.length === 0) return;
+      this.concurrentBatches++;
+      this.poll();
+    }, this.options.scaleUpEveryMs ?? LAMBDA_SQS_SCALE_UP_EVERY_MS);
   }
 
   private async deliver(batch: Message[]): Promise<void> {
