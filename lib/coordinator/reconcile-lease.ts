@@ -44,8 +44,21 @@ const CONFLICT_RETRIES = 3;
  * one election step, write it conditionally, and arm the lease's timer for its next deadline.
  * Nothing is remembered between calls (DESIGN.md rule 1), so replays and concurrent calls are safe.
  */
-export async function reconcileLease(deps: CoordinatorDeps, key: LeaseKey): Promise<ElectionStep> {
-  return (await reconcileLeaseContended(deps, key)).step;
+export async function reconcileLease(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+  options: ReconcileOptions = {},
+): Promise<ElectionStep> {
+  return (await reconcileLeaseContended(deps, key, options)).step;
+}
+
+export interface ReconcileOptions {
+  /**
+   * This look is the delivery of the timer armed for this time, taken before it (an SQS message
+   * arrives up to a second early; lib/handlers/timer.ts): that timer no longer counts as pending,
+   * so the step arms the next one.
+   */
+  readonly delivering?: Millis;
 }
 
 export interface ReconcileOutcome {
@@ -63,10 +76,11 @@ export interface ReconcileOutcome {
 export async function reconcileLeaseContended(
   deps: CoordinatorDeps,
   key: LeaseKey,
+  options: ReconcileOptions = {},
 ): Promise<ReconcileOutcome> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return { ...(await reconcileOnce(deps, key)), contended: attempt > 0 };
+      return { ...(await reconcileOnce(deps, key, options)), contended: attempt > 0 };
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= CONFLICT_RETRIES) throw error;
       deps.logger.debug('lost a compare-and-set; deciding again', { lease: key, attempt });
@@ -77,6 +91,7 @@ export async function reconcileLeaseContended(
 async function reconcileOnce(
   deps: CoordinatorDeps,
   key: LeaseKey,
+  { delivering }: ReconcileOptions,
 ): Promise<{ step: ElectionStep; decided?: LeaseState }> {
   const { store, clock, logger } = deps;
   // Candidates are judged on the clock before any cluster read; what is written is dated after
@@ -145,8 +160,9 @@ async function reconcileOnce(
   const arm = async () => {
     if (step.requeueAfterMs <= 0) return;
     const dueAt = now + step.requeueAfterMs;
-    if (pendingTimerCovers(state.timerDueAt, now, dueAt)) return;
-    await armAndDeliver(deps, key, dueAt, now);
+    const pending = state.timerDueAt === delivering ? undefined : state.timerDueAt;
+    if (pendingTimerCovers(pending, now, dueAt)) return;
+    await armAndDeliver(deps, key, dueAt, now, delivering);
   };
   // Settle all before returning (nothing may run on after a Lambda invocation ends), then fail on
   // the first error.
@@ -205,13 +221,16 @@ async function armAndDeliver(
   key: LeaseKey,
   dueAt: Millis,
   now: Millis,
+  delivering?: Millis,
 ): Promise<void> {
-  const armed = await deps.store.armTimer(key, dueAt, now);
+  // The timer being delivered is past for the table's condition, though its time has not come.
+  const pastUntil = Math.max(now, delivering ?? now);
+  const armed = await deps.store.armTimer(key, dueAt, pastUntil);
   if (armed === undefined) return;
   try {
     await deps.timers.deliverAt(key, dueAt, now);
   } catch (error) {
-    await deps.store.disarmTimer(key, dueAt, armed.replaced, now).catch((undo: unknown) =>
+    await deps.store.disarmTimer(key, dueAt, armed.replaced, pastUntil).catch((undo: unknown) =>
       // The record then stands until its deadline passes; the sweep arms the timer again after it.
       deps.logger.error('cannot take back a timer that was not sent', { lease: key, error: undo as Error }),
     );

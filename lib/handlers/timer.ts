@@ -2,7 +2,13 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import pLimit from 'p-limit';
 import { z } from 'zod';
 import { parseOrThrow } from '../api/issues.js';
-import { type CoordinatorDeps, reconcileLease } from '../coordinator/reconcile-lease.js';
+import { overtaken } from '../coordinator/lease-triage.js';
+import type { LeaseKey } from '../coordinator/ports.js';
+import {
+  type CoordinatorDeps,
+  type ReconcileOptions,
+  reconcileLease,
+} from '../coordinator/reconcile-lease.js';
 import { ClusterOutages } from '../sync/cluster-outages.js';
 import { decideAndMirror } from '../sync/decide-now.js';
 import type { MirrorDeps } from '../sync/mirror.js';
@@ -59,9 +65,9 @@ export async function handleTimerBatch(
   const takeStep = async (message: SQSRecord): Promise<Outcome> => {
     try {
       const { lease, dueAt } = parseOrThrow(timerMessage, JSON.parse(message.body));
-      await untilDue(deps.clock, dueAt);
-      if (batchMirror === undefined) await reconcileLease(deps, lease);
-      else await decideAndMirror(deps, batchMirror, lease);
+      const options = await atItsTime(deps, lease, dueAt);
+      if (batchMirror === undefined) await reconcileLease(deps, lease, options);
+      else await decideAndMirror(deps, batchMirror, lease, options);
       return 'done';
     } catch (error) {
       deps.logger.error('timer reconcile failed', { messageId: message.messageId, error: error as Error });
@@ -92,15 +98,22 @@ export async function handleTimerBatch(
 }
 
 /**
- * Waits out the part of a second the message arrived early by. The step must be taken at its
- * deadline, not before: taken early it would find nothing due yet, and its own timer still
- * pending, so it would arm none (lease-triage.ts, pendingTimerCovers) and the deadline would wait
- * for the minute sweep. The same holds for a local timer that fires a millisecond early.
+ * A message that arrived early (its whole-second DelaySeconds is rounded down) is taken at its
+ * deadline, not before: taken early, the step would find nothing due yet and its own timer still
+ * pending, arm none (lease-triage.ts, pendingTimerCovers), and leave the deadline to the minute
+ * sweep. Waiting is billed, though, and most deadlines have been overtaken by then (a live holder
+ * renewed past its pre-ping): one read tells, and such a step is taken at once, as this timer's
+ * delivery, so that it arms the next one. The same holds for a local timer that fires a
+ * millisecond early.
  */
-async function untilDue(clock: () => number, dueAt: number): Promise<void> {
+async function atItsTime(deps: CoordinatorDeps, key: LeaseKey, dueAt: number): Promise<ReconcileOptions> {
+  const early = dueAt - deps.clock();
+  if (early <= 0 || early > EARLY_BY_AT_MOST_MS) return {};
+  if (overtaken(await deps.store.loadLease(key), deps.clock(), dueAt)) return { delivering: dueAt };
   // Again until the clock shows it: a timer can wake a millisecond before Date.now has moved on.
-  for (let early = dueAt - clock(); early > 0 && early <= EARLY_BY_AT_MOST_MS; early = dueAt - clock())
-    await new Promise((resolve) => setTimeout(resolve, early));
+  for (let left = dueAt - deps.clock(); left > 0; left = dueAt - deps.clock())
+    await new Promise((resolve) => setTimeout(resolve, left));
+  return {};
 }
 
 /** Resolves 'out-of-time' after `ms` (at once if none is left), unless cancelled first. */

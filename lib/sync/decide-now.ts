@@ -1,5 +1,9 @@
 import type { LeaseKey } from '../coordinator/ports.js';
-import { type CoordinatorDeps, reconcileLeaseContended } from '../coordinator/reconcile-lease.js';
+import {
+  type CoordinatorDeps,
+  type ReconcileOptions,
+  reconcileLeaseContended,
+} from '../coordinator/reconcile-lease.js';
 import type { ElectionStep } from '../election/types.js';
 import { partitionKey } from '../store/keys.js';
 import { DecisionReads } from './decision-reads.js';
@@ -62,6 +66,7 @@ export async function decideAndMirror(
   deps: CoordinatorDeps,
   mirror: MirrorDeps,
   key: LeaseKey,
+  options: ReconcileOptions = {},
 ): Promise<ElectionStep> {
   // The decision's reads of the holder's and the successor's Leases go through the mirror's
   // clusters, so the mirror can write on top of them without reading again (decision-reads.ts).
@@ -70,7 +75,7 @@ export async function decideAndMirror(
     deps.readHolderLease === undefined
       ? deps
       : { ...deps, readHolderLease: holderLeaseReader(reads.recording) };
-  const { step, contended, decided } = await reconcileLeaseContended(deciding, key);
+  const { step, contended, decided } = await reconcileLeaseContended(deciding, key, options);
   // Lost to a concurrent writer (the stream's elect, usually): mirror its decision now as well,
   // rather than leave it to the stream.
   if (step.write === null && step.ping.length === 0 && !contended) return step;

@@ -8,7 +8,7 @@ import { EARLY_BY_AT_MOST_MS, handleTimerBatch, RETURN_MARGIN_MS } from '../../l
 import { ClusterTimeoutError } from '../../lib/kube/request.js';
 import { timerMessage } from '../../lib/runtime/sqs-timer-queue.js';
 import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
-import { ingestCandidate } from '../../lib/sync/ingest.js';
+import { ingestCandidate, ingestLease } from '../../lib/sync/ingest.js';
 import { type ClusterSource, type MirrorDeps, mirrorLease } from '../../lib/sync/mirror.js';
 import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
 import { InMemoryTable } from '../helpers/in-memory-store.js';
@@ -111,7 +111,13 @@ async function setUp(policy: HolderClusterUnreachable = 'Wait') {
     while (finished === undefined) await vi.advanceTimersByTimeAsync(100);
     return { response: await response, tookMs: (finished as number) - started };
   };
-  return { deps, mirror, store, hung, requests, expiredHolder, afterExpiry, runBatch };
+  /** The holder renews its Lease in its cluster, and ingest records it. */
+  const holderRenews = async (key: LeaseKey, holder: string) => {
+    const cluster = clusters.get(key.scope) as InMemoryCluster;
+    cluster.renewLease(key, holder, 5);
+    await ingestLease(ingestDeps, key.scope, cluster.get('Lease', key) ?? {});
+  };
+  return { deps, mirror, store, hung, requests, expiredHolder, afterExpiry, runBatch, holderRenews };
 }
 
 const lease = (scope: string, name: string): LeaseKey => ({ scope, namespace: 'kube-system', name });
@@ -206,6 +212,34 @@ describe('a timer message that arrives before its deadline (unit: in-memory tabl
     expect((await response).batchItemFailures).toEqual([]);
     // Taken early, the step would find nothing due and its own timer still pending, and arm none:
     // the deadline would be left to the minute sweep.
+    expect((await store.loadLease(key)).timerDueAt).toBeGreaterThan(dueAt);
+  });
+
+  /** Runs one early message; resolves with the response and the (fake) time it answered at. */
+  async function deliverEarly(fixture: Awaited<ReturnType<typeof setUp>>, key: LeaseKey, dueAt: number) {
+    let answeredAt: number | undefined;
+    const response = handleTimerBatch(fixture.deps, message(key, dueAt), fixture.mirror, () => 20_000).then(
+      (r) => {
+        answeredAt = Date.now();
+        return r;
+      },
+    );
+    while (answeredAt === undefined) await vi.advanceTimersByTimeAsync(50);
+    return { response: await response, answeredAt };
+  }
+
+  it('does not wait for a deadline the holder has renewed past: it arms the next one at once', async () => {
+    const fixture = await setUp();
+    const { store, expiredHolder, holderRenews } = fixture;
+    const key = lease('east', 'one');
+    await expiredHolder(key);
+    const dueAt = (await store.loadLease(key)).timerDueAt as number;
+    vi.setSystemTime(dueAt - (EARLY_BY_AT_MOST_MS - 100));
+    await holderRenews(key, 'one-old');
+    const { response, answeredAt } = await deliverEarly(fixture, key, dueAt);
+    expect(response.batchItemFailures).toEqual([]);
+    // Answered before the deadline (no billed wait), with the renewed holder's next deadline armed.
+    expect(answeredAt).toBeLessThan(dueAt);
     expect((await store.loadLease(key)).timerDueAt).toBeGreaterThan(dueAt);
   });
 });
