@@ -1,7 +1,7 @@
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { Millis } from '../election/types.js';
-import type { LeaseState } from './ports.js';
+import type { LeaseState } from '../ports/store.js';
 
 /**
  * A timer still pending at or before `dueAt` will look at the lease by then and arm the next one,

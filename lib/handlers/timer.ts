@@ -3,15 +3,11 @@ import pLimit from 'p-limit';
 import { z } from 'zod';
 import { parseOrThrow } from '../api/issues.js';
 import { overtaken } from '../coordinator/lease-triage.js';
-import type { LeaseKey } from '../coordinator/ports.js';
-import {
-  type CoordinatorDeps,
-  type ReconcileOptions,
-  reconcileLease,
-} from '../coordinator/reconcile-lease.js';
+import { type ReconcileOptions, reconcileLease } from '../coordinator/reconcile-lease.js';
+import type { CoordinatorDeps, MirrorDeps } from '../ports/coordinator.js';
+import type { LeaseKey } from '../ports/lease-key.js';
 import { ClusterOutages } from '../sync/cluster-outages.js';
 import { decideAndMirror } from '../sync/decide-now.js';
-import type { MirrorDeps } from '../sync/mirror.js';
 
 const timerMessage = z.object({
   lease: z.object({ scope: z.string().min(1), namespace: z.string().min(1), name: z.string().min(1) }),
