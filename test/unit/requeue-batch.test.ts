@@ -14,6 +14,23 @@ import { mirrorLease } from '../../lib/sync/mirror.js';
 import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
 import { InMemoryTable } from '../helpers/in-memory-store.js';
 
+/** An SQS batch of timer messages, one per lease and deadline, as requeue receives it. */
+function timerBatch(timers: readonly { key: LeaseKey; dueAt: number }[]): SQSEvent {
+  return {
+    Records: timers.map(({ key, dueAt }, i) => ({
+      messageId: `m${i}`,
+      receiptHandle: `r${i}`,
+      body: JSON.stringify(timerMessage(key, dueAt)),
+      attributes: {} as SQSEvent['Records'][number]['attributes'],
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:local:000000000000:timers',
+      awsRegion: 'local',
+    })),
+  };
+}
+
 /** The apiserver request timeout (lib/kube/request.ts): what a hung cluster costs each request. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -86,19 +103,7 @@ async function setUp(policy: HolderClusterUnreachable = 'Wait') {
     vi.advanceTimersByTime(6_000);
     for (const key of keys) await renew(key, `${key.name}-new`, '1.31.0');
   };
-  const batch = (keys: readonly LeaseKey[]): SQSEvent => ({
-    Records: keys.map((key, i) => ({
-      messageId: `m${i}`,
-      receiptHandle: `r${i}`,
-      body: JSON.stringify(timerMessage(key, Date.now())),
-      attributes: {} as SQSEvent['Records'][number]['attributes'],
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:local:000000000000:timers',
-      awsRegion: 'local',
-    })),
-  });
+  const batch = (keys: readonly LeaseKey[]) => timerBatch(keys.map((key) => ({ key, dueAt: Date.now() })));
   /** Runs the batch with `budgetMs` of invocation left; resolves with its response and the fake time it took. */
   const runBatch = async (keys: readonly LeaseKey[], budgetMs: number) => {
     const started = Date.now();
@@ -181,21 +186,7 @@ describe('a timer message that arrives before its deadline (unit: in-memory tabl
     vi.useRealTimers();
   });
 
-  const message = (key: LeaseKey, dueAt: number): SQSEvent => ({
-    Records: [
-      {
-        messageId: 'm0',
-        receiptHandle: 'r0',
-        body: JSON.stringify(timerMessage(key, dueAt)),
-        attributes: {} as SQSEvent['Records'][number]['attributes'],
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:local:000000000000:timers',
-        awsRegion: 'local',
-      },
-    ],
-  });
+  const message = (key: LeaseKey, dueAt: number) => timerBatch([{ key, dueAt }]);
 
   it('waits out the rest of its rounded-down DelaySeconds, then takes the step and arms the next deadline', async () => {
     const { deps, mirror, store, expiredHolder } = await setUp();

@@ -120,20 +120,25 @@ describe('SqsTimerEndpoint (the timer queue of the packaged mode, spoken to by t
     const batchCount = async (count: number) => {
       while (batches.length < count) await new Promise<void>((resolve) => arrived.push(resolve));
     };
-    return { release, most, batches, batchCount };
+    /** Five messages, each once the one before is in a batch: five batches, all busy. */
+    const fillFiveBatches = async () => {
+      for (const body of ['1', '2', '3', '4', '5']) {
+        await send(body, 0);
+        await batchCount(Number(body));
+      }
+    };
+    return { release, most, batches, batchCount, fillFiveBatches };
   }
 
   it('starts with five batches in flight, as Lambda’s poller does; what comes due meanwhile goes out in one batch', async () => {
     // Scaling up waits longer than this test runs.
-    const { release, most, batches, batchCount } = await startHeld(3_600_000);
-    // Five messages, each once the one before is in a batch: five batches, all busy.
-    for (const body of ['1', '2', '3', '4', '5']) {
-      await send(body, 0);
-      await batchCount(Number(body));
-    }
+    const { release, most, batches, batchCount, fillFiveBatches } = await startHeld(3_600_000);
+    await fillFiveBatches();
     // Two more while every poller is busy: they wait, and the next free poller takes both.
     await send('6', 0);
     await send('7', 0);
+    // A sent message is due a turn of the event loop after SQS answered.
+    while ((endpoint?.backlog ?? 0) < 2) await new Promise((resolve) => setImmediate(resolve));
     expect(batches).toHaveLength(5);
     release.shift()?.();
     await batchCount(6);
@@ -143,11 +148,8 @@ describe('SqsTimerEndpoint (the timer queue of the packaged mode, spoken to by t
   });
 
   it('takes one more batch in flight while messages keep waiting, as Lambda’s poller scales up', async () => {
-    const { release, most, batches, batchCount } = await startHeld(1);
-    for (const body of ['1', '2', '3', '4', '5']) {
-      await send(body, 0);
-      await batchCount(Number(body));
-    }
+    const { release, most, batches, batchCount, fillFiveBatches } = await startHeld(1);
+    await fillFiveBatches();
     // Every batch is busy and none is released: the waiting message gets a sixth.
     await send('6', 0);
     await batchCount(6);

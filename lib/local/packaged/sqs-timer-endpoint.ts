@@ -78,6 +78,11 @@ export class SqsTimerEndpoint {
     return this.url;
   }
 
+  /** Messages due and waiting for a free batch (what CloudWatch shows as ApproximateNumberOfMessagesVisible). */
+  get backlog(): number {
+    return this.visible.length;
+  }
+
   /** The queue URL the bundles are given as TIMER_QUEUE_URL. */
   get queueUrl(): string {
     return `${this.url}/000000000000/lease-coordinator-timers`;
