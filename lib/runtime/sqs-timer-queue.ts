@@ -8,8 +8,8 @@ const MAX_DELAY_SECONDS = 900;
 
 /**
  * Lease deadlines delivered by SQS message timers. Delays are whole seconds, so the delay is
- * rounded down: the message arrives up to a second before its deadline and `requeue` waits out
- * the rest (lib/handlers/timer.ts). Rounded up, every deadline was noticed up to a second late
+ * rounded down: the message arrives up to a second before its deadline, and `requeue` waits out
+ * the rest unless a renewal has overtaken the deadline (lib/handlers/timer.ts). Rounded up, every deadline was noticed up to a second late
  * (0.4 s at p50 in the packaged bench), which a failover pays in full; waiting costs `requeue`'s
  * duration instead (docs/deploy.md, "What a timer costs").
  */
