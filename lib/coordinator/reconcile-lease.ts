@@ -4,12 +4,14 @@ import type { ElectionStep, LeaseRecord, Millis } from '../election/types.js';
 import { ConflictError } from '../errors.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
+import { noMetrics } from '../ports/metrics.js';
 import type { LeaseState, StoredLease } from '../ports/store.js';
 import { adoptExistingLease } from './adopt-existing.js';
 import { confirmTakeover } from './confirm-expiry.js';
 import { withReachableSuccessor } from './confirm-successor.js';
 import { decideAfterReads } from './decide-after-reads.js';
 import { pendingTimerCovers } from './lease-triage.js';
+import { reportWrittenStep } from './step-metrics.js';
 
 /** A lost compare-and-set means someone else decided first: read again and decide again. */
 const CONFLICT_RETRIES = 3;
@@ -155,6 +157,13 @@ async function reconcileOnce(
     arm(),
   ]);
   for (const result of [pinged, written, armed]) if (result.status === 'rejected') throw result.reason;
+  reportWrittenStep(deps.metrics ?? noMetrics, key, {
+    before: state.lease?.record,
+    step,
+    pinged: pinged.status === 'fulfilled' ? (pinged.value ?? []) : [],
+    candidates: state.candidates,
+    now,
+  });
   if (step.action !== 'none') {
     logger.info('election step', {
       lease: key,

@@ -129,3 +129,13 @@ export function refreshPreferred(
     error: null,
   };
 }
+
+/** Candidates pinged whose 5 s window closed with no renewal after the ping: a vote leaves them out. */
+export function unansweredPings<C extends Candidate>(candidates: readonly C[], now: Millis): C[] {
+  return candidates.filter(
+    (c) =>
+      c.pingTime !== undefined &&
+      c.pingTime + ELECTION_DURATION_MS <= now &&
+      (c.renewTime ?? Number.NEGATIVE_INFINITY) < c.pingTime,
+  );
+}

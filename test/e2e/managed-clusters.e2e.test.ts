@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import { Watch } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PREFERRED_HOLDER_ANNOTATION, REVOKED_HOLDER } from '../../lib/api/lease.js';
+import { AgentProcess, adminConfig } from '../../lib/harness/agent-process.js';
+import { CandidateProcess, overlaps, until } from '../../lib/harness/candidates.js';
+import {
+  type CoordinatedClusters,
+  startCoordinatedClusters,
+} from '../../lib/harness/coordinated-clusters.js';
 import type { GateChoice } from '../../lib/kube-local/local-clusters.js';
 import { freePort } from '../../lib/local/dynamodb-local.js';
 import { bundleAgent } from '../../scripts/bundle-agent.mjs';
-import { AgentProcess, adminConfig } from '../helpers/agent-process.js';
-import { CandidateProcess, overlaps, until } from './candidates.js';
-import { type CoordinatedClusters, startCoordinatedClusters } from './coordinated-clusters.js';
 
 /**
  * A lease group over two clusters as managed control planes run them: the CoordinatedLeaderElection
