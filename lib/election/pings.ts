@@ -1,4 +1,4 @@
-import { expectedMessage } from '../errors.js';
+import { messageOrRethrow } from '../errors.js';
 import { nextDeadline, preferredCandidates } from './deadlines.js';
 import { holderOf, leaseDeadline } from './liveness.js';
 import { pickLeader } from './ordering.js';
@@ -43,7 +43,7 @@ function strategyOrUndefined(candidates: readonly Candidate[]): string | undefin
   try {
     return resolveStrategy(candidates);
   } catch (error) {
-    expectedMessage(error);
+    messageOrRethrow(error);
     return undefined;
   }
 }

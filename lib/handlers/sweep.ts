@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { LeaderlessTally } from '../coordinator/leaderless.js';
-import { needsLook } from '../coordinator/lease-triage.js';
+import { reconcileWouldWrite } from '../coordinator/lease-triage.js';
 import { reconcileLease } from '../coordinator/reconcile-lease.js';
 import type { Millis } from '../election/types.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
@@ -56,7 +56,7 @@ export async function handleSweep(
     scanned++;
     if (state !== undefined) leaderless.add(state);
     try {
-      if (state === undefined || needsLook(state, deps.clock())) {
+      if (state === undefined || reconcileWouldWrite(state, deps.clock())) {
         await reconcileLease(deps, key);
         reconciled++;
         await clusterPass?.(key);
