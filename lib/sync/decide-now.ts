@@ -1,4 +1,4 @@
-import { reconcileLeaseWithOutcome } from '../coordinator/reconcile-lease.js';
+import { type ReconcileOptions, reconcileLeaseWithOutcome } from '../coordinator/reconcile-lease.js';
 import type { ElectionStep } from '../election/types.js';
 import type { CoordinatorDeps, MirrorDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
@@ -63,6 +63,7 @@ export async function decideAndMirror(
   deps: CoordinatorDeps,
   mirror: MirrorDeps,
   key: LeaseKey,
+  options: ReconcileOptions = {},
 ): Promise<ElectionStep> {
   // The decision's reads of the holder's and the successor's Leases go through the mirror's
   // clusters, so the mirror can write on top of them without reading again (decision-reads.ts).
@@ -71,7 +72,7 @@ export async function decideAndMirror(
     deps.readHolderLease === undefined
       ? deps
       : { ...deps, readHolderLease: holderLeaseReader(reads.recording) };
-  const { step, contended, decided } = await reconcileLeaseWithOutcome(deciding, key);
+  const { step, contended, decided } = await reconcileLeaseWithOutcome(deciding, key, options);
   // Lost to a concurrent writer (the stream's elect, usually): mirror its decision now as well,
   // rather than leave it to the stream.
   if (step.write === null && step.ping.length === 0 && !contended) return step;
