@@ -225,7 +225,7 @@ async function carryOut(
     pinging,
     writing,
     arm(),
-    recordOnceWritten(deps, key, { state, step, now }, [pinging, writing]),
+    recordOnceWritten(deps, key, { state, step, now }, { pinging, writing }),
   ]);
   for (const result of [pinged, written, armed]) if (result.status === 'rejected') throw result.reason;
   return {
@@ -268,18 +268,24 @@ function logStep(logger: Logger, key: LeaseKey, step: ElectionStep): void {
 /**
  * The decision's history record (decision-history.ts): its number is reserved alongside the
  * decision's write and the record stored once that write has succeeded, so it runs beside the
- * timer's arm-and-send rather than after it. Best-effort: it never fails the step.
+ * timer's arm-and-send rather than after it. A ping names only the candidates this step pinged:
+ * two triggers that read the lease together both decide the same ping, and the one whose ping
+ * writes all lost to the other's pinged nobody, so records nothing. Best-effort: it never fails the step.
  */
 function recordOnceWritten(
   deps: CoordinatorDeps,
   key: LeaseKey,
   { state, step, now }: { state: LeaseState; step: ElectionStep; now: Millis },
-  writes: readonly (Promise<unknown> | undefined)[],
+  writes: { pinging?: Promise<readonly Candidate[]>; writing?: Promise<unknown> },
 ): Promise<void> | undefined {
   if (deps.history === undefined || (step.write === null && step.ping.length === 0)) return undefined;
   const store = startRecording(deps.history, deps.logger, key, now);
-  return Promise.all(writes).then(
-    () => store(decisionRecord(step, state.lease?.record, state.candidates, now)),
+  return Promise.all([writes.pinging, writes.writing]).then(
+    ([pinged = []]) => {
+      if (step.write === null && pinged.length === 0) return store(undefined);
+      const done = { ...step, ping: pinged };
+      return store(decisionRecord(done, state.lease?.record, state.candidates, now));
+    },
     () => store(undefined),
   );
 }
