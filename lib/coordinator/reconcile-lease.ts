@@ -37,6 +37,14 @@ export interface ReconcileOptions {
    * so the step arms the next one.
    */
   readonly delivering?: Millis;
+  /**
+   * This look is a hop of the timer armed for this time: a deadline past SQS's 15-minute delay is
+   * reached in hops (lib/runtime/sqs-timer-queue.ts), and each arrives long before it. While that
+   * timer stays the lease's pending one (the step arms none earlier in its place), the hop is sent
+   * on toward it: the step would otherwise find its own timer pending, arm nothing, and leave the
+   * deadline to the minute sweep.
+   */
+  readonly hop?: Millis;
 }
 
 export interface ReconcileOutcome {
@@ -75,6 +83,8 @@ interface Reading {
   readonly preempt: boolean;
   /** The timer this look delivers, if it is one taken early (ReconcileOptions). */
   readonly delivering?: Millis;
+  /** The timer this look is a hop of, to send on unless the step replaces it (ReconcileOptions). */
+  readonly hop?: Millis;
 }
 
 /** The step decided so far, and the time it is dated at. */
@@ -91,14 +101,21 @@ interface Decision {
 async function reconcileOnce(
   deps: CoordinatorDeps,
   key: LeaseKey,
-  { delivering }: ReconcileOptions,
+  { delivering, hop }: ReconcileOptions,
 ): Promise<{ step: ElectionStep; decided?: LeaseState }> {
   const judgedAt = deps.clock();
   const state = await deps.store.loadLease(key);
   const expired = await collectExpired(deps, key, state, judgedAt);
   const holderCluster = state.lease?.record.holderCluster ?? (clustersOf(key)[0] as string);
   const preempt = (deps.preemption?.(key, holderCluster) ?? 'Auto') !== 'Never';
-  const read: Reading = { key, state, judgedAt, preempt, ...(delivering !== undefined && { delivering }) };
+  const read: Reading = {
+    key,
+    state,
+    judgedAt,
+    preempt,
+    ...(delivering !== undefined && { delivering }),
+    ...(hop !== undefined && { hop }),
+  };
   const justAnswered: string[] = [];
   const first = reconcileStep({
     lease: state.lease?.record,
@@ -207,15 +224,17 @@ async function confirmBeforeTakeover(
  */
 async function carryOut(
   deps: CoordinatorDeps,
-  { key, state, delivering }: Reading,
+  { key, state, delivering, hop }: Reading,
   { step, now }: Decision,
 ): Promise<{ written?: StoredLease; pinged: readonly Candidate[] }> {
   const arm = async () => {
-    if (step.requeueAfterMs <= 0) return;
-    const dueAt = now + step.requeueAfterMs;
+    const dueAt = step.requeueAfterMs > 0 ? now + step.requeueAfterMs : undefined;
     const pending = state.timerDueAt === delivering ? undefined : state.timerDueAt;
-    if (pendingTimerCovers(pending, now, dueAt)) return;
-    await armAndDeliver(deps, key, dueAt, now, delivering);
+    if (dueAt !== undefined && !pendingTimerCovers(pending, now, dueAt))
+      return armAndDeliver(deps, key, dueAt, now, delivering);
+    // The pending timer stands; if this look is one of its hops, it goes on toward its deadline.
+    // The record already shows it, so only the message is sent.
+    if (hop !== undefined && pending === hop) await deps.timers.deliverAt(key, hop, now);
   };
   const [pinged, written, armed] = await Promise.allSettled([
     step.ping.length > 0 ? deps.store.pingCandidates(key, step.ping, now) : undefined,
