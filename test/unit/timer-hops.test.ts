@@ -9,10 +9,12 @@ import type { CoordinatorDeps } from '../../lib/ports/coordinator.js';
 import type { LeaseKey } from '../../lib/ports/lease-key.js';
 import { SqsTimerQueue } from '../../lib/runtime/sqs-timer-queue.js';
 import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
-import { ingestCandidate, ingestLease } from '../../lib/sync/ingest.js';
+import { ingestLease } from '../../lib/sync/ingest.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
+import { candidateRenews } from '../helpers/candidate-renews.js';
 import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
 import { InMemoryTable } from '../helpers/in-memory-store.js';
+import { sqsBatch } from '../helpers/sqs-batch.js';
 
 /** How long after its delay a message reaches `requeue` (Lambda's poller): a hop's rest is then rounded down. */
 const POLL_LATENCY_MS = 250;
@@ -54,21 +56,7 @@ function fakeSqs() {
 const arrival = (m: SentMessage) => m.sentAt + m.delaySeconds * 1000 + POLL_LATENCY_MS;
 
 function sqsEvent(message: SentMessage, id: number): SQSEvent {
-  return {
-    Records: [
-      {
-        messageId: `m${id}`,
-        receiptHandle: `r${id}`,
-        body: message.body,
-        attributes: {} as SQSEvent['Records'][number]['attributes'],
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:local:000000000000:timers',
-        awsRegion: 'local',
-      },
-    ],
-  };
+  return sqsBatch([message.body], id);
 }
 
 /** The holder's Lease duration: its takeover hold-off is as long, over SQS's 15-minute bound. */
@@ -104,22 +92,8 @@ async function heldOffFor20Minutes() {
     readHolderLease: holderLeaseReader(source),
   };
   const ingestDeps = { ...deps, clusters: source };
-  const heartbeat = async (name: string, emulationVersion: string) => {
-    cluster.heartbeat({
-      namespace: key.namespace,
-      name,
-      leaseName: key.name,
-      binaryVersion: '1.31.0',
-      emulationVersion,
-      strategy: 'OldestEmulationVersion',
-    });
-    await ingestCandidate(
-      ingestDeps,
-      'east',
-      'MODIFIED',
-      cluster.get('LeaseCandidate', { ...key, name }) ?? {},
-    );
-  };
+  const heartbeat = (name: string, emulationVersion: string) =>
+    candidateRenews(ingestDeps, cluster, key, name, emulationVersion);
 
   await heartbeat('a', '1.30.0');
   await reconcileLease(deps, key);
@@ -155,7 +129,7 @@ describe('a deadline past SQS’s 15-minute delay, reached in hops (unit: in-mem
   async function deliverNext(
     fixture: Awaited<ReturnType<typeof heldOffFor20Minutes>>,
     id: number,
-    meanwhile?: () => Promise<void>,
+    meanwhile?: () => Promise<unknown>,
   ) {
     const next = fixture.sqs.next();
     if (next === undefined) return undefined;
