@@ -9,7 +9,7 @@ import type { CoordinatorDeps, HolderClusterUnreachable, MirrorDeps } from '../.
 import { type LeaseKey, ungroupedLeases } from '../../lib/ports/lease-key.js';
 import { timerMessage } from '../../lib/runtime/sqs-timer-queue.js';
 import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
-import { ingestCandidate, ingestLease } from '../../lib/sync/ingest.js';
+import { ingestLease } from '../../lib/sync/ingest.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
 import { candidateRenews } from '../helpers/candidate-renews.js';
 import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
