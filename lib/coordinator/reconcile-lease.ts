@@ -34,14 +34,30 @@ export interface ReconcileOutcome {
   readonly decided?: LeaseState;
 }
 
+/**
+ * The lease as the caller has just written it (ingest, recording a release), so that the step it
+ * triggers reads nothing first. Its version is what the step's compare-and-set checks, so a state
+ * that is no longer current only costs a lost compare-and-set and a retry from a fresh read.
+ */
+export interface KnownLease {
+  readonly state: LeaseState;
+  /** Clusters the caller has just heard from: a successor there is not read again (confirm-successor.ts). */
+  readonly answered: readonly string[];
+}
+
 /** reconcileLease, also telling whether another writer decided this lease at the same time. */
 export async function reconcileLeaseContended(
   deps: CoordinatorDeps,
   key: LeaseKey,
+  known?: KnownLease,
 ): Promise<ReconcileOutcome> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return { ...(await reconcileOnce(deps, key)), contended: attempt > 0 };
+      // Only the first attempt may trust the caller: a retry means the table moved past it.
+      return {
+        ...(await reconcileOnce(deps, key, attempt === 0 ? known : undefined)),
+        contended: attempt > 0,
+      };
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= CONFLICT_RETRIES) throw error;
       deps.logger.debug('lost a compare-and-set; deciding again', { lease: key, attempt });
@@ -52,13 +68,14 @@ export async function reconcileLeaseContended(
 async function reconcileOnce(
   deps: CoordinatorDeps,
   key: LeaseKey,
+  known: KnownLease | undefined,
 ): Promise<{ step: ElectionStep; decided?: LeaseState }> {
   const { store, clock, logger } = deps;
   // Candidates are judged on the clock before any cluster read; what is written is dated after
   // them (decide-after-reads.ts).
   const judgedAt = clock();
   let now = judgedAt;
-  const state = await store.loadLease(key);
+  const state = known?.state ?? (await store.loadLease(key));
   // Candidates read from a cluster are collected there first, by the sweep (lib/sync/gc.ts), so
   // that ingest does not bring them back; the table copy of an HTTP candidate goes here.
   const expired = collectableCandidates(state.candidates, now).filter((c) => c.resourceVersion === undefined);
@@ -69,7 +86,7 @@ async function reconcileOnce(
   const holderCluster = state.lease?.record.holderCluster ?? (clustersOf(key)[0] as string);
   const preempt = (deps.preemption?.(key, holderCluster) ?? 'Auto') !== 'Never';
   let step = reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now, preempt });
-  const justAnswered: string[] = [];
+  const justAnswered: string[] = [...(known?.answered ?? [])];
   if (state.lease === undefined && step.write !== null) {
     const adoption = await adoptExistingLease(deps, key);
     if (adoption.adopted)

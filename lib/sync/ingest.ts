@@ -6,7 +6,7 @@ import { CoordinatorError, StaleHeartbeatError } from '../errors.js';
 import type { RawObject, WatchPhase } from '../ports/cluster.js';
 import type { IngestDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
-import type { StoredLease } from '../ports/store.js';
+import type { LeaseState, StoredLease } from '../ports/store.js';
 import { type ClusterLeaseView, type MirrorOptions, planMirror, viewOf } from './desired-lease.js';
 import type { HolderHints } from './holder-hints.js';
 import { mirrorOptions } from './mirror.js';
@@ -73,6 +73,8 @@ export interface LeaseIngested {
    * strategy or preferredHolder, or the term): the mirror must put it back.
    */
   readonly repair?: boolean;
+  /** A release: the lease as ingest's write left it, for the fast path to decide on without a read. */
+  readonly released?: LeaseState;
 }
 
 /**
@@ -101,7 +103,7 @@ export async function ingestLease(
     const renewed = await renewByHint(deps, cluster, key, observed, view, hints);
     if (renewed !== undefined) return renewed;
   }
-  const { lease: stored, candidates } = await deps.store.loadLease(key);
+  const { lease: stored, candidates, timerDueAt } = await deps.store.loadLease(key);
   // Leases nobody competes for through us (plain client-go elections) are not ours. Node heartbeats
   // and apiserver identity leases are not even listed (NEVER_COORDINATED in lib/kube/cluster.ts).
   if (stored === undefined && candidates.length === 0) return { outcome: 'ignored', key };
@@ -168,28 +170,58 @@ export async function ingestLease(
     !takenByAnother(observed, view, stored)
   )
     return { outcome: 'drift', key };
-  const changed = await deps.store.observeLease(
-    key,
-    {
-      cluster,
-      holderIdentity: holder,
-      leaseDurationSeconds: observed.leaseDurationSeconds,
-      renewTime: observed.renewTime,
-      ...(shownTerm !== undefined && { shownTerm }),
-    },
-    stored,
-    now,
-  );
+  const observation = {
+    cluster,
+    holderIdentity: holder,
+    leaseDurationSeconds: observed.leaseDurationSeconds,
+    renewTime: observed.renewTime,
+    ...(shownTerm !== undefined && { shownTerm }),
+  };
+  const changed = await deps.store.observeLease(key, observation, stored, now);
   if (!changed) return { outcome: 'unchanged', key };
   if (holder !== recorded) {
     hints?.forget(key);
-    return { outcome: holder === '' ? 'release' : 'observed', key };
+    if (holder !== '') return { outcome: 'observed', key };
+    // The recorded holder let go, and the write recorded it as a release (observeLease's
+    // compare-and-set on the version read): the fast path decides on that state as it is.
+    const released =
+      stored !== undefined && !termAhead
+        ? {
+            lease: releasedLease(stored, observation, now),
+            candidates,
+            ...(timerDueAt !== undefined && { timerDueAt }),
+          }
+        : undefined;
+    return { outcome: 'release', key, ...(released !== undefined && { released }) };
   }
   remember();
   return {
     outcome: 'renewal',
     key,
     repair: stored !== undefined && (await needsRepair(deps, cluster, key, stored.record, view)),
+  };
+}
+
+/**
+ * The lease as observeLease records a release of `stored`'s holder (RECORD_OBSERVED_RELEASE): no
+ * holder, liveness and the release dated now on our clock, one version on, any deferral ended.
+ */
+function releasedLease(
+  stored: StoredLease,
+  observation: { readonly leaseDurationSeconds: number; readonly renewTime: number },
+  now: number,
+): StoredLease {
+  return {
+    record: {
+      ...stored.record,
+      holderIdentity: '',
+      leaseDurationSeconds: observation.leaseDurationSeconds,
+      renewTime: now,
+      releasedHolder: stored.record.holderIdentity ?? '',
+      releasedAt: now,
+    },
+    version: stored.version + 1,
+    observedRenewTime: observation.renewTime,
   };
 }
 
