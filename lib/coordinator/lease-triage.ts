@@ -17,7 +17,7 @@ export function pendingTimerCovers(timerDueAt: Millis | undefined, now: Millis, 
  * what its scan read, and reconciles (reading the lease again, strongly) only the leases where
  * it is true; the rest cost it nothing beyond their share of the scan.
  */
-export function needsLook(state: LeaseState, now: Millis): boolean {
+export function reconcileWouldWrite(state: LeaseState, now: Millis): boolean {
   const expired = collectableCandidates(state.candidates, now).filter((c) => c.resourceVersion === undefined);
   if (expired.length > 0) return true;
   const step = reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now });

@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
-import { needsLook } from '../../lib/coordinator/lease-triage.js';
+import { reconcileWouldWrite } from '../../lib/coordinator/lease-triage.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import { handleSweep } from '../../lib/handlers/sweep.js';
 import type { CoordinatorDeps } from '../../lib/ports/coordinator.js';
@@ -98,7 +98,7 @@ describe('sweep (unit: in-memory table)', () => {
     for (let step = 0; step < 40; step++) {
       advance(1_700);
       for (const key of keys.slice(0, 5)) {
-        const judged = needsLook(await store.loadLease(key), deps.clock());
+        const judged = reconcileWouldWrite(await store.loadLease(key), deps.clock());
         const before = writes();
         await reconcileLease(deps, key);
         const wrote = writes() > before;
