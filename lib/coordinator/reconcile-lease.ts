@@ -1,4 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { decisionRecord } from '../election/decision-record.js';
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from '../election/types.js';
@@ -11,6 +12,7 @@ import { adoptExistingLease } from './adopt-existing.js';
 import { withReachableSuccessor } from './confirm-successor.js';
 import { confirmTakeover } from './confirm-takeover.js';
 import { decideAfterReads } from './decide-after-reads.js';
+import { startRecording } from './decision-history.js';
 import { pendingTimerCovers } from './lease-triage.js';
 import { reportWrittenStep } from './step-metrics.js';
 
@@ -22,8 +24,23 @@ const CONFLICT_RETRIES = 3;
  * one election step, write it conditionally, and arm the lease's timer for its next deadline.
  * Nothing is remembered between calls (docs/design.md, rule 1), so replays and concurrent calls are safe.
  */
-export async function reconcileLease(deps: CoordinatorDeps, key: LeaseKey): Promise<ElectionStep> {
-  return (await reconcileLeaseWithOutcome(deps, key)).step;
+export async function reconcileLease(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+  options: ReconcileOptions = {},
+): Promise<ElectionStep> {
+  return (await reconcileLeaseWithOutcome(deps, key, options)).step;
+}
+
+export interface ReconcileOptions {
+  /**
+   * This look is the delivery of the timer armed for this time, taken before it (an SQS message
+   * arrives up to a second early; lib/handlers/timer.ts): that timer no longer counts as pending,
+   * so the step arms the next one.
+   */
+  readonly delivering?: Millis;
+  /** The lease as the caller has just written it: the first attempt reads nothing (KnownLease). */
+  readonly known?: KnownLease;
 }
 
 export interface ReconcileOutcome {
@@ -52,13 +69,13 @@ export interface KnownLease {
 export async function reconcileLeaseWithOutcome(
   deps: CoordinatorDeps,
   key: LeaseKey,
-  known?: KnownLease,
+  options: ReconcileOptions = {},
 ): Promise<ReconcileOutcome> {
+  // Only the first attempt may trust what the caller knows: a retry means the table moved past it.
+  const { known: _known, ...fresh } = options;
   for (let attempt = 0; ; attempt++) {
     try {
-      // Only the first attempt may trust the caller: a retry means the table moved past it.
-      const given = attempt === 0 ? known : undefined;
-      return { ...(await reconcileOnce(deps, key, given)), contended: attempt > 0 };
+      return { ...(await reconcileOnce(deps, key, attempt === 0 ? options : fresh)), contended: attempt > 0 };
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= CONFLICT_RETRIES) throw error;
       deps.logger.debug('lost a compare-and-set; deciding again', { lease: key, attempt });
@@ -73,6 +90,8 @@ interface Reading {
   readonly judgedAt: Millis;
   /** The lease's preemption policy is not Never. */
   readonly preempt: boolean;
+  /** The timer this look delivers, if it is one taken early (ReconcileOptions). */
+  readonly delivering?: Millis;
 }
 
 /** The step decided so far, and the time it is dated at. */
@@ -89,14 +108,14 @@ interface Decision {
 async function reconcileOnce(
   deps: CoordinatorDeps,
   key: LeaseKey,
-  known: KnownLease | undefined,
+  { delivering, known }: ReconcileOptions,
 ): Promise<{ step: ElectionStep; decided?: LeaseState }> {
   const judgedAt = deps.clock();
   const state = known?.state ?? (await deps.store.loadLease(key));
   const expired = await collectExpired(deps, key, state, judgedAt);
   const holderCluster = state.lease?.record.holderCluster ?? (clustersOf(key)[0] as string);
   const preempt = (deps.preemption?.(key, holderCluster) ?? 'Auto') !== 'Never';
-  const read: Reading = { key, state, judgedAt, preempt };
+  const read: Reading = { key, state, judgedAt, preempt, ...(delivering !== undefined && { delivering }) };
   const justAnswered: string[] = [...(known?.answered ?? [])];
   const first = reconcileStep({
     lease: state.lease?.record,
@@ -188,7 +207,7 @@ async function confirmBeforeTakeover(
   if (check.verdict === 'proceed' && check.answered !== undefined) justAnswered.push(check.answered);
   const step: ElectionStep =
     check.verdict === 'deferred'
-      ? { action: 'none', ping: [], write: null, requeueAfterMs: check.at - now, error: null }
+      ? { action: 'none', ping: [], write: null, requeueAfterMs: lookAgainAfter(check.at, now), error: null }
       : decideAfterReads(
           { lease: state.lease?.record, candidates: state.candidates, preempt },
           { judgedAt, now },
@@ -205,19 +224,23 @@ async function confirmBeforeTakeover(
  */
 async function carryOut(
   deps: CoordinatorDeps,
-  { key, state }: Reading,
+  { key, state, delivering }: Reading,
   { step, now }: Decision,
 ): Promise<{ written?: StoredLease; pinged: readonly Candidate[] }> {
   const arm = async () => {
     if (step.requeueAfterMs <= 0) return;
     const dueAt = now + step.requeueAfterMs;
-    if (pendingTimerCovers(state.timerDueAt, now, dueAt)) return;
-    await armAndDeliver(deps, key, dueAt, now);
+    const pending = state.timerDueAt === delivering ? undefined : state.timerDueAt;
+    if (pendingTimerCovers(pending, now, dueAt)) return;
+    await armAndDeliver(deps, key, dueAt, now, delivering);
   };
+  const pinging = step.ping.length > 0 ? deps.store.pingCandidates(key, step.ping, now) : undefined;
+  const writing = step.write !== null ? writeStep(deps.store, key, state, step, step.write, now) : undefined;
   const [pinged, written, armed] = await Promise.allSettled([
-    step.ping.length > 0 ? deps.store.pingCandidates(key, step.ping, now) : undefined,
-    step.write !== null ? writeStep(deps.store, key, state, step, step.write, now) : undefined,
+    pinging,
+    writing,
     arm(),
+    recordOnceWritten(deps, key, { state, step, now }, [pinging, writing]),
   ]);
   for (const result of [pinged, written, armed]) if (result.status === 'rejected') throw result.reason;
   return {
@@ -258,6 +281,35 @@ function logStep(logger: Logger, key: LeaseKey, step: ElectionStep): void {
 }
 
 /**
+ * The decision's history record (decision-history.ts): its number is reserved alongside the
+ * decision's write and the record stored once that write has succeeded, so it runs beside the
+ * timer's arm-and-send rather than after it. Best-effort: it never fails the step.
+ */
+function recordOnceWritten(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+  { state, step, now }: { state: LeaseState; step: ElectionStep; now: Millis },
+  writes: readonly (Promise<unknown> | undefined)[],
+): Promise<void> | undefined {
+  if (deps.history === undefined || (step.write === null && step.ping.length === 0)) return undefined;
+  const store = startRecording(deps.history, deps.logger, key, now);
+  return Promise.all(writes).then(
+    () => store(decisionRecord(step, state.lease?.record, state.candidates, now)),
+    () => store(undefined),
+  );
+}
+
+/**
+ * A deferred takeover always leaves a timer armed. Recording the hold-off takes a write, and a
+ * hold-off that ends during it (a holder whose last renewal came just before our revoke) would
+ * otherwise leave a step that waits for nothing: no write, no ping, no timer, and only the minute
+ * sweep to name the successor (seen once in the bench: 31.8 s after the revoke instead of 5 s).
+ */
+function lookAgainAfter(at: Millis, now: Millis): Millis {
+  return Math.max(at - now, 1);
+}
+
+/**
  * Records the timer, then sends it. The record is what keeps one delivery per deadline (a step
  * that finds an earlier timer pending sends none), so a record whose delivery failed would leave
  * the deadline to the minute sweep: the step's retry would find it pending and send nothing. A
@@ -268,15 +320,18 @@ async function armAndDeliver(
   key: LeaseKey,
   dueAt: Millis,
   now: Millis,
+  delivering?: Millis,
 ): Promise<void> {
-  // An earlier timer pending: it is delivered already, and this deadline needs none.
-  const armed = await deps.store.armTimer(key, dueAt, now).catch(onConditionFailed(undefined));
+  // The timer being delivered is past for the table's condition, though its time has not come; an
+  // earlier timer pending: it is delivered already, and this deadline needs none.
+  const pastUntil = Math.max(now, delivering ?? now);
+  const armed = await deps.store.armTimer(key, dueAt, pastUntil).catch(onConditionFailed(undefined));
   if (armed === undefined) return;
   try {
     await deps.timers.deliverAt(key, dueAt, now);
   } catch (error) {
     await deps.store
-      .disarmTimer(key, dueAt, armed.replaced, now)
+      .disarmTimer(key, dueAt, armed.replaced, pastUntil)
       // Another step armed a timer since, and sent it: nothing to take back.
       .catch(onConditionFailed(undefined))
       .catch((undo: unknown) =>

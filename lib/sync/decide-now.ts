@@ -1,4 +1,8 @@
-import { type KnownLease, reconcileLeaseWithOutcome } from '../coordinator/reconcile-lease.js';
+import {
+  type KnownLease,
+  type ReconcileOptions,
+  reconcileLeaseWithOutcome,
+} from '../coordinator/reconcile-lease.js';
 import type { ElectionStep } from '../election/types.js';
 import type { RawObject } from '../ports/cluster.js';
 import type { CoordinatorDeps, MirrorDeps } from '../ports/coordinator.js';
@@ -56,7 +60,7 @@ export class FastPathDecisions {
 
   private async decide(key: LeaseKey, release: RecordedRelease | undefined): Promise<void> {
     try {
-      await decideAndMirror(this.deps, this.mirror, key, release);
+      await decideAndMirror(this.deps, this.mirror, key, release === undefined ? {} : { release });
     } catch (error) {
       this.deps.logger.warn('fast path failed; the stream will decide', {
         lease: key,
@@ -76,7 +80,7 @@ export async function decideAndMirror(
   deps: CoordinatorDeps,
   mirror: MirrorDeps,
   key: LeaseKey,
-  release?: RecordedRelease,
+  { release, ...options }: ReconcileOptions & { readonly release?: RecordedRelease } = {},
 ): Promise<ElectionStep> {
   // The decision's reads of the holder's and the successor's Leases go through the mirror's
   // clusters, so the mirror can write on top of them without reading again (decision-reads.ts).
@@ -87,7 +91,10 @@ export async function decideAndMirror(
     deps.readHolderLease === undefined
       ? deps
       : { ...deps, readHolderLease: holderLeaseReader(reads.recording) };
-  const { step, contended, decided } = await reconcileLeaseWithOutcome(deciding, key, release?.known);
+  const { step, contended, decided } = await reconcileLeaseWithOutcome(deciding, key, {
+    ...options,
+    ...(release !== undefined && { known: release.known }),
+  });
   // Lost to a concurrent writer (the stream's elect, usually): mirror its decision now as well,
   // rather than leave it to the stream.
   if (step.write === null && step.ping.length === 0 && !contended) return step;

@@ -318,7 +318,7 @@ async function runModel(s: fc.Scheduler, offsets: readonly number[], rounds: rea
         const recorded = releases[action.pick % Math.max(releases.length, 1)];
         if (recorded === undefined) return;
         const { deps, mirrorDeps } = invocation('fast path', action.crashAt);
-        await crashTolerant(decideAndMirror(deps, mirrorDeps, recorded.key, recorded.release));
+        await crashTolerant(decideAndMirror(deps, mirrorDeps, recorded.key, { release: recorded.release }));
         return;
       }
       case 'httpRenew':

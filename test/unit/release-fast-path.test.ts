@@ -41,7 +41,7 @@ describe('the fast path decides on the release ingest recorded (unit: in-memory 
     const fixture = await releasedByOld();
     const { counted, key, release, loads, requests } = fixture;
 
-    const step = await decideAndMirror(counted, counted, key, release);
+    const step = await decideAndMirror(counted, counted, key, release === undefined ? {} : { release });
 
     expect(step.action).toBe('takeover');
     expect(step.write?.holderIdentity).toBe('next');
@@ -61,7 +61,7 @@ describe('the fast path decides on the release ingest recorded (unit: in-memory 
     const first = await reconcileLease(deps, key);
     expect(first.write?.holderIdentity).toBe('next');
 
-    await decideAndMirror(counted, counted, key, release);
+    await decideAndMirror(counted, counted, key, release === undefined ? {} : { release });
 
     const record = (await store.loadLease(key)).lease?.record;
     // One new term for one handover, not two.
