@@ -243,12 +243,17 @@ function handleWatched(
   phase: WatchPhase,
   object: RawObject,
 ): Promise<void> {
-  if (path === 'leasecandidates') return handleCandidate(run, phase, object);
+  if (path === 'leasecandidates') return handleCandidate(run, phase, object, true);
   return phase === 'DELETED' ? Promise.resolve() : handleLease(run, object);
 }
 
-async function handleCandidate({ deps, cluster, options }: ClusterRun, phase: WatchPhase, raw: RawObject) {
-  const { outcome, key } = await ingestCandidate(deps, cluster, phase, raw);
+async function handleCandidate(
+  { deps, cluster, options }: ClusterRun,
+  phase: WatchPhase,
+  raw: RawObject,
+  watched = false,
+) {
+  const { outcome, key } = await ingestCandidate(deps, cluster, phase, raw, watched);
   deps.logger.debug('candidate event', { cluster, phase, name: raw.metadata?.name, outcome, spec: raw.spec });
   if (outcome === 'stored' && key !== undefined && (phase === 'ADDED' || answersPing(raw)))
     options.onChange?.(key);

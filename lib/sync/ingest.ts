@@ -20,6 +20,8 @@ export async function ingestCandidate(
   cluster: string,
   phase: WatchPhase,
   raw: RawObject,
+  /** The event came from a watch, not a list: an ADDED one is a candidate the cluster has just created. */
+  watched = false,
 ): Promise<{ outcome: CandidateOutcome; key?: LeaseKey }> {
   let candidate: ReturnType<typeof parseLeaseCandidate>;
   try {
@@ -49,6 +51,8 @@ export async function ingestCandidate(
       cluster,
       { ...candidate, renewTime: candidate.renewTime },
       deps.clock(),
+      // A new candidate is stored in one write: it is what may preempt the holder.
+      { created: watched && phase === 'ADDED' },
     );
     return { outcome: 'stored', key };
   } catch (error) {

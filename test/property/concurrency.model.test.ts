@@ -287,10 +287,13 @@ async function runModel(s: fc.Scheduler, offsets: readonly number[], rounds: rea
           namespace: c.lease.namespace,
           name: c.name,
         });
-        const raw = versions[versions.length - 1 - Math.min(action.back, versions.length - 1)];
+        const at = versions.length - 1 - Math.min(action.back, versions.length - 1);
+        const raw = versions[at];
         if (raw === undefined) return;
         const { ingestDeps } = invocation(`ingest ${c.cluster}`, action.crashAt);
-        await crashTolerant(ingestCandidate(ingestDeps, c.cluster, 'MODIFIED', raw));
+        // The object's first version comes as a watch's ADDED event (stored create-first), at any time.
+        const phase = at === 0 ? 'ADDED' : 'MODIFIED';
+        await crashTolerant(ingestCandidate(ingestDeps, c.cluster, phase, raw, true));
         return;
       }
       case 'ingestLease': {
