@@ -39,6 +39,16 @@ export interface ReconcileOptions {
    * so the step arms the next one.
    */
   readonly delivering?: Millis;
+  /**
+   * This look is a hop of the timer armed for this time: a deadline past SQS's 15-minute delay is
+   * reached in hops (lib/runtime/sqs-timer-queue.ts), and each arrives long before it. While that
+   * timer stays the lease's pending one (the step arms none earlier in its place), the hop is sent
+   * on toward it: the step would otherwise find its own timer pending, arm nothing, and leave the
+   * deadline to the minute sweep.
+   */
+  readonly hop?: Millis;
+  /** The lease as the caller has just written it: the first attempt reads nothing (KnownLease). */
+  readonly known?: KnownLease;
 }
 
 export interface ReconcileOutcome {
@@ -52,15 +62,28 @@ export interface ReconcileOutcome {
   readonly decided?: LeaseState;
 }
 
+/**
+ * The lease as the caller has just written it (ingest, recording a release), so that the step it
+ * triggers reads nothing first. Its version is what the step's compare-and-set checks, so a state
+ * that is no longer current only costs a lost compare-and-set and a retry from a fresh read.
+ */
+export interface KnownLease {
+  readonly state: LeaseState;
+  /** Clusters the caller has just heard from: a successor there is not read again (confirm-successor.ts). */
+  readonly answered: readonly string[];
+}
+
 /** reconcileLease, also telling whether another writer decided this lease at the same time. */
 export async function reconcileLeaseWithOutcome(
   deps: CoordinatorDeps,
   key: LeaseKey,
   options: ReconcileOptions = {},
 ): Promise<ReconcileOutcome> {
+  // Only the first attempt may trust what the caller knows: a retry means the table moved past it.
+  const { known: _known, ...fresh } = options;
   for (let attempt = 0; ; attempt++) {
     try {
-      return { ...(await reconcileOnce(deps, key, options)), contended: attempt > 0 };
+      return { ...(await reconcileOnce(deps, key, attempt === 0 ? options : fresh)), contended: attempt > 0 };
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= CONFLICT_RETRIES) throw error;
       deps.logger.debug('lost a compare-and-set; deciding again', { lease: key, attempt });
@@ -77,6 +100,8 @@ interface Reading {
   readonly preempt: boolean;
   /** The timer this look delivers, if it is one taken early (ReconcileOptions). */
   readonly delivering?: Millis;
+  /** The timer this look is a hop of, to send on unless the step replaces it (ReconcileOptions). */
+  readonly hop?: Millis;
 }
 
 /** The step decided so far, and the time it is dated at. */
@@ -93,15 +118,22 @@ interface Decision {
 async function reconcileOnce(
   deps: CoordinatorDeps,
   key: LeaseKey,
-  { delivering }: ReconcileOptions,
+  { delivering, hop, known }: ReconcileOptions,
 ): Promise<{ step: ElectionStep; decided?: LeaseState }> {
   const judgedAt = deps.clock();
-  const state = await deps.store.loadLease(key);
+  const state = known?.state ?? (await deps.store.loadLease(key));
   const expired = await collectExpired(deps, key, state, judgedAt);
   const holderCluster = state.lease?.record.holderCluster ?? (clustersOf(key)[0] as string);
   const preempt = (deps.preemption?.(key, holderCluster) ?? 'Auto') !== 'Never';
-  const read: Reading = { key, state, judgedAt, preempt, ...(delivering !== undefined && { delivering }) };
-  const justAnswered: string[] = [];
+  const read: Reading = {
+    key,
+    state,
+    judgedAt,
+    preempt,
+    ...(delivering !== undefined && { delivering }),
+    ...(hop !== undefined && { hop }),
+  };
+  const justAnswered: string[] = [...(known?.answered ?? [])];
   const first = reconcileStep({
     lease: state.lease?.record,
     candidates: state.candidates,
@@ -209,15 +241,17 @@ async function confirmBeforeTakeover(
  */
 async function carryOut(
   deps: CoordinatorDeps,
-  { key, state, delivering }: Reading,
+  { key, state, delivering, hop }: Reading,
   { step, now }: Decision,
 ): Promise<{ written?: StoredLease; pinged: readonly Candidate[] }> {
   const arm = async () => {
-    if (step.requeueAfterMs <= 0) return;
-    const dueAt = now + step.requeueAfterMs;
+    const dueAt = step.requeueAfterMs > 0 ? now + step.requeueAfterMs : undefined;
     const pending = state.timerDueAt === delivering ? undefined : state.timerDueAt;
-    if (pendingTimerCovers(pending, now, dueAt)) return;
-    await armAndDeliver(deps, key, dueAt, now, delivering);
+    if (dueAt !== undefined && !pendingTimerCovers(pending, now, dueAt))
+      return armAndDeliver(deps, key, dueAt, now, delivering);
+    // The pending timer stands; if this look is one of its hops, it goes on toward its deadline.
+    // The record already shows it, so only the message is sent.
+    if (hop !== undefined && pending === hop) await deps.timers.deliverAt(key, hop, now);
   };
   const pinging = step.ping.length > 0 ? deps.store.pingCandidates(key, step.ping, now) : undefined;
   const writing = step.write !== null ? writeStep(deps.store, key, state, step, step.write, now) : undefined;
