@@ -7,7 +7,7 @@ import { adoptExistingLease } from './adopt-existing.js';
 import { confirmTakeover, type HolderClusterUnreachable } from './confirm-expiry.js';
 import { withReachableSuccessor } from './confirm-successor.js';
 import { decideAfterReads } from './decide-after-reads.js';
-import { pendingTimerCovers } from './lease-triage.js';
+import { pendingTimerCovers, preemptsHolder } from './lease-triage.js';
 import type {
   Clock,
   CoordinatorStore,
@@ -19,7 +19,6 @@ import type {
   StoredLease,
   TimerQueue,
 } from './ports.js';
-import { clustersOf } from './ports.js';
 
 export interface CoordinatorDeps {
   readonly store: CoordinatorStore;
@@ -91,8 +90,7 @@ async function reconcileOnce(
     await store.deleteCandidates(key, expired);
     logger.info('collected expired candidates', { lease: key, candidates: expired.map((c) => c.name) });
   }
-  const holderCluster = state.lease?.record.holderCluster ?? (clustersOf(key)[0] as string);
-  const preempt = (deps.preemption?.(key, holderCluster) ?? 'Auto') !== 'Never';
+  const preempt = preemptsHolder(deps.preemption, key, state);
   let step = reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now, preempt });
   const justAnswered: string[] = [];
   if (state.lease === undefined && step.write !== null) {

@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { needsLook } from '../coordinator/lease-triage.js';
+import { needsLook, preemptsHolder } from '../coordinator/lease-triage.js';
 import type { LeaseKey, LeaseState } from '../coordinator/ports.js';
 import { type CoordinatorDeps, reconcileLease } from '../coordinator/reconcile-lease.js';
 import type { Millis } from '../election/types.js';
@@ -44,7 +44,10 @@ export async function handleSweep(
     }
     scanned++;
     try {
-      if (state === undefined || needsLook(state, deps.clock())) {
+      if (
+        state === undefined ||
+        needsLook(state, deps.clock(), preemptsHolder(deps.preemption, key, state))
+      ) {
         await reconcileLease(deps, key);
         reconciled++;
         await clusterPass?.(key);
