@@ -220,7 +220,7 @@ describe.each(RUNS)(
         );
     });
 
-    it('TestSingleLeaseCandidateUsingThirdPartyStrategy: the Lease is created with the strategy and no holder', async () => {
+    it('TestSingleLeaseCandidateUsingThirdPartyStrategy: the Lease is created with no holder, and the strategy where the cluster keeps it', async () => {
       const foo1 = await start('single-3p', 'foo1', 'foo', ['1.20.0', '1.20.0'], { strategy: THIRD_PARTY });
       await everyLease('single-3p', 'foo', () => true);
       for (const plane of planes) {
