@@ -19,6 +19,9 @@
  * 4. A candidate with a skewed clock: client-go stamps renewTime with its host's clock, so a
  *    LeaseCandidate written with renewTime 25 s ahead or behind is what such a host writes. The
  *    test writes it, and acks pings, as that candidate would; real processes keep the true clock.
+ * 5. Test 1's runtime kills while a better candidate preempts a live holder: the path that differs
+ *    most between the gates (preferredHolder and a release where the gate is on, a revoke and a
+ *    wait of one lease duration where the holder's cluster is gate-off).
  *
  * Every fault runs under each CoordinatedLeaderElection gate setting (docs/reliability.md): on in
  * both clusters, off in both (as managed control planes run), and a mixed group (alpha on, beta
@@ -327,14 +330,35 @@ describe.each(['on', 'off', 'mixed'] as const)(
       expect(overlaps(processes)).toEqual([]);
     }, 120_000);
 
+    it('5. a better candidate joins in the other cluster while elect and mirror are killed mid-batch: the live holder yields (by revoke where its cluster drops preferredHolder), no overlap', async () => {
+      const old = soleLeader();
+      const other = homes.get(old.identity) === alpha ? beta : alpha;
+      const killedBefore = { elect: killer.killed('elect'), mirror: killer.killed('mirror') };
+      killer.arm();
+      const best = await candidate('best', other, ['1.33.0', '1.33.0']);
+      await waitFor(() => best.leading);
+      killer.disarm();
+      await waitFor(() => agrees([alpha, beta]));
+      await waitFor(
+        () => killer.neverRedelivered('elect').length === 0 && killer.neverRedelivered('mirror').length === 0,
+      );
+
+      // The window saw both consumers die, and the old holder stopped on its own: it was not killed.
+      expect(killer.killed('elect')).toBeGreaterThan(killedBefore.elect);
+      expect(killer.killed('mirror')).toBeGreaterThan(killedBefore.mirror);
+      expect(soleLeader()).toBe(best);
+      expect(old.killedAt).toBeUndefined();
+      expect(old.leading).toBe(false);
+      expect(overlaps(processes)).toEqual([]);
+    }, 120_000);
+
     it('over the whole run: no overlapping leadership, every candidate in the table, no Lease term ever went down', async () => {
       await waitFor(everyCandidateStored);
       await terms?.idle();
       const history = terms?.history ?? {};
 
-      // The first election and one failover each in tests 1, 2 and 4 (with the gate off, a revoke
-      // may add a step of its own, never fewer).
-      expect(processes.flatMap((p) => p.intervals).length).toBeGreaterThanOrEqual(4);
+      // The first election, one failover each in tests 1, 2 and 4, and the preemption of test 5.
+      expect(processes.flatMap((p) => p.intervals).length).toBeGreaterThanOrEqual(5);
       expect(overlaps(processes)).toEqual([]);
       expect(terms?.decreases()).toEqual([]);
       for (const cluster of ['alpha', 'beta']) {
