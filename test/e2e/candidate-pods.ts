@@ -49,10 +49,26 @@ export function candidatesApi(cluster: ControlPlane, namespace = 'default') {
  * dies and stops as a pod does: both containers at once.
  */
 export class CandidatePod {
+  private agentGone = false;
+  private stopping = false;
+
   constructor(
     readonly elector: CandidateProcess,
     readonly agent: AgentProcess | undefined,
-  ) {}
+  ) {
+    void agent?.exited.then(() => {
+      this.agentGone = true;
+    });
+  }
+
+  /**
+   * The pod's agent ended although nobody stopped or killed the pod: its elector can no longer be
+   * elected (it answers no ping). Its output, for the failure message.
+   */
+  agentDiedAlone(): string | undefined {
+    if (!this.agentGone || this.killedAt !== undefined || this.stopping) return undefined;
+    return `${this.identity}'s agent exited on its own:\n${this.agent?.output()}`;
+  }
 
   get identity(): string {
     return this.elector.identity;
@@ -83,6 +99,7 @@ export class CandidatePod {
 
   /** SIGTERM to both: the elector releases a Lease it holds, the agent withdraws the candidate. */
   async stop(): Promise<void> {
+    this.stopping = true;
     const agent = this.agent;
     if (agent !== undefined) agent.signal('SIGTERM');
     await Promise.all([this.elector.stop(), agent?.exited]);
