@@ -11,9 +11,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import pLimit from 'p-limit';
-import type { ClusterPort } from '../lib/kube/cluster.js';
+import type { ClusterPort, ClusterSource } from '../lib/ports/cluster.js';
 import { runClusterIngest, storedCandidateVersions } from '../lib/sync/ingest-runner.js';
-import type { ClusterSource } from '../lib/sync/mirror.js';
 import { startCoordinatedClusters } from '../test/e2e/coordinated-clusters.js';
 import { createCandidate, holdLease, leaseHeldBy } from './kube-objects.js';
 import { summarize } from './stats.js';

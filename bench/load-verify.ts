@@ -1,4 +1,4 @@
-import type { CoordinatorStore } from '../lib/coordinator/ports.js';
+import type { CoordinatorStore } from '../lib/ports/store.js';
 import {
   CANDIDATES_PER_LEASE,
   candidateNameOf,

@@ -4,7 +4,7 @@ import { deployedClusterDeps } from '../lib/runtime/deps.js';
 
 /** Without a cluster to write into, every record is done: nothing is retried or parked. */
 export const handler: DynamoDBStreamHandler = async (event) => {
-  const deps = await deployedClusterDeps();
-  if (deps === undefined) return { batchItemFailures: [] };
-  return handleMirrorBatch(deps, event, undefined, (cluster) => deps.registry.httpOnly(cluster));
+  const clusters = await deployedClusterDeps();
+  if (clusters === undefined) return { batchItemFailures: [] };
+  return handleMirrorBatch(clusters, event, undefined, (cluster) => clusters.clusters.httpOnly(cluster));
 };

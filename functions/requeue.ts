@@ -5,5 +5,5 @@ import { deployedDeps } from '../lib/runtime/deps.js';
 /** With clusters configured, what a deadline decides is mirrored at once (see handleTimerBatch). */
 export const handler: SQSHandler = async (event, context) => {
   const deps = await deployedDeps();
-  return handleTimerBatch(deps, event, deps.cluster, () => context.getRemainingTimeInMillis());
+  return handleTimerBatch(deps, event, deps.clusterWiring, () => context.getRemainingTimeInMillis());
 };

@@ -73,3 +73,34 @@ export class ConfigError extends CoordinatorError {}
  * it to read or write. Not an outage: nothing waits for it to come back.
  */
 export class HttpOnlyClusterError extends CoordinatorError {}
+
+/** An apiserver that accepted the request but did not answer in time (lib/kube/request.ts). */
+export class ClusterTimeoutError extends CoordinatorError {
+  constructor(cluster: string, timeoutMs: number) {
+    super(`cluster ${cluster} did not answer within ${timeoutMs} ms`, { retryable: true });
+  }
+}
+
+/** A cluster that did not answer once in this batch: not asked again until the next batch (lib/sync/cluster-outages.ts). */
+export class ClusterOutError extends CoordinatorError {
+  constructor(cluster: string, cause: unknown) {
+    super(`cluster ${cluster} did not answer earlier in this batch; not waiting on it again`, {
+      cause,
+      retryable: true,
+    });
+  }
+}
+
+/** Neither the built-in LeaseCandidate nor the CRD is served: the agent cannot register anything. */
+export class CandidateApiNotServedError extends CoordinatorError {}
+
+/** An invocation that failed as Lambda reports it: a handler error, a timeout or a crashed runtime. */
+export class InvocationError extends CoordinatorError {
+  constructor(
+    readonly functionName: string,
+    readonly errorType: string,
+    message: string,
+  ) {
+    super(`${functionName}: ${errorType}: ${message}`, { retryable: true });
+  }
+}

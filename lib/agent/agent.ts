@@ -1,12 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { formatMicroTime } from '../api/time.js';
 import type { Millis } from '../election/types.js';
-import {
-  type CandidateApi,
-  CandidateApiNotServedError,
-  chooseCandidateApi,
-  describeApi,
-} from './candidate-api.js';
+import { CandidateApiNotServedError } from '../errors.js';
+import { type CandidateApi, chooseCandidateApi, describeApi } from './candidate-api.js';
 import type { HealthProbe } from './health.js';
 import { HealthLog } from './health-log.js';
 import type { CandidatePort, RawCandidate } from './kube.js';

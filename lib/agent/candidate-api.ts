@@ -1,4 +1,4 @@
-import { CoordinatorError } from '../errors.js';
+import { CandidateApiNotServedError } from '../errors.js';
 import type { ApiChoice } from './options.js';
 
 /** Where the agent's LeaseCandidate lives: one group/version of the `leasecandidates` resource. */
@@ -18,9 +18,6 @@ const BUILTIN_VERSIONS = ['v1beta1', 'v1alpha2'] as const;
 
 /** Discovery as the apiserver reports it: each group and the versions it serves. */
 export type ServedGroups = ReadonlyMap<string, readonly string[]>;
-
-/** Neither the built-in LeaseCandidate nor the CRD is served: the agent cannot register anything. */
-export class CandidateApiNotServedError extends CoordinatorError {}
 
 /**
  * The built-in API when the cluster serves it (the coordinator reads it first), else the CRD.

@@ -1,11 +1,5 @@
-import type { HolderClusterUnreachable } from '../coordinator/confirm-expiry.js';
-import {
-  type LeaseKey,
-  type LeaseResolver,
-  type Preemption,
-  type PreemptionPolicy,
-  scopeOf,
-} from '../coordinator/ports.js';
+import type { HolderClusterUnreachable, Preemption, PreemptionPolicy } from '../ports/coordinator.js';
+import { type LeaseKey, type LeaseResolver, scopeOf } from '../ports/lease-key.js';
 import type { ClustersConfig } from './config.js';
 
 /**

@@ -1,5 +1,6 @@
-import { clustersOf, type LeaseKey, type LeaseObservation } from './ports.js';
-import type { CoordinatorDeps } from './reconcile-lease.js';
+import type { CoordinatorDeps } from '../ports/coordinator.js';
+import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
+import type { LeaseObservation } from '../ports/store.js';
 
 export interface AdoptionCheck {
   /** A Lease was recorded: decide again from the record. */

@@ -1,19 +1,12 @@
 import { holderOf, isLeaseExpired } from '../election/liveness.js';
 import type { Millis } from '../election/types.js';
 import { ConflictError } from '../errors.js';
-import { clustersOf, type LeaseKey, type StoredLease, type TakeoverDeferral } from './ports.js';
-import type { CoordinatorDeps } from './reconcile-lease.js';
+import type { CoordinatorDeps } from '../ports/coordinator.js';
+import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
+import type { StoredLease, TakeoverDeferral } from '../ports/store.js';
 
 /** How often a takeover held off by an unreachable holder cluster looks again. */
 export const UNREACHABLE_RETRY_MS: Millis = 2_000;
-
-/**
- * What to do when a holder looks expired but its own cluster cannot be read. `Wait`: keep the
- * holder until its cluster answers (never two leaders, even when only we are cut off from it).
- * `TakeOver`: fail over on our record (a lease group keeps a leader through a cluster outage; the
- * old holder may lead again for seconds when its cluster comes back, so check the term).
- */
-export type HolderClusterUnreachable = 'Wait' | 'TakeOver';
 
 export type TakeoverVerdict =
   /** Take over. `answered`: the holder's cluster, when it was read just now and answered. */

@@ -1,9 +1,10 @@
 import { holderOf } from '../election/liveness.js';
 import type { ElectionStep, Millis } from '../election/types.js';
+import type { CoordinatorDeps } from '../ports/coordinator.js';
+import type { LeaseKey } from '../ports/lease-key.js';
+import type { LeaseState } from '../ports/store.js';
 import { UNREACHABLE_RETRY_MS } from './confirm-expiry.js';
 import { decideAfterReads, type ReadTimes } from './decide-after-reads.js';
-import type { LeaseKey, LeaseState } from './ports.js';
-import type { CoordinatorDeps } from './reconcile-lease.js';
 
 /**
  * A new holder learns that it leads from the Lease in its own cluster. Elected into a cluster we

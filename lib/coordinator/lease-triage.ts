@@ -1,7 +1,9 @@
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { Millis } from '../election/types.js';
-import { clustersOf, type LeaseKey, type LeaseState, type PreemptionPolicy } from './ports.js';
+import type { PreemptionPolicy } from '../ports/coordinator.js';
+import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
+import type { LeaseState } from '../ports/store.js';
 
 /**
  * A timer still pending at or before `dueAt` will look at the lease by then and arm the next one,

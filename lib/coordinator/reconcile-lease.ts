@@ -1,39 +1,15 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { ElectionStep, LeaseRecord, Millis } from '../election/types.js';
 import { ConflictError } from '../errors.js';
+import type { CoordinatorDeps } from '../ports/coordinator.js';
+import type { LeaseKey } from '../ports/lease-key.js';
+import type { LeaseState, StoredLease } from '../ports/store.js';
 import { adoptExistingLease } from './adopt-existing.js';
-import { confirmTakeover, type HolderClusterUnreachable } from './confirm-expiry.js';
+import { confirmTakeover } from './confirm-expiry.js';
 import { withReachableSuccessor } from './confirm-successor.js';
 import { decideAfterReads } from './decide-after-reads.js';
 import { pendingTimerCovers, preemptsHolder } from './lease-triage.js';
-import type {
-  Clock,
-  CoordinatorStore,
-  HolderLeaseReader,
-  LeaseKey,
-  LeaseResolver,
-  LeaseState,
-  PreemptionPolicy,
-  StoredLease,
-  TimerQueue,
-} from './ports.js';
-
-export interface CoordinatorDeps {
-  readonly store: CoordinatorStore;
-  readonly timers: TimerQueue;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  /** Which lease (and lease group) a cluster's lease name belongs to. */
-  readonly leases: LeaseResolver;
-  /** Reads a holder's own Lease before a takeover (see confirmTakeover); absent without clusters. */
-  readonly readHolderLease?: HolderLeaseReader;
-  /** Per lease, when its holder's cluster cannot be read: `Wait` (the default) or `TakeOver`. */
-  readonly holderClusterUnreachable?: (key: LeaseKey) => HolderClusterUnreachable;
-  /** How a live holder is asked to yield (Auto when unset; Never: it is not). */
-  readonly preemption?: PreemptionPolicy;
-}
 
 /** A lost compare-and-set means someone else decided first: read again and decide again. */
 const CONFLICT_RETRIES = 3;

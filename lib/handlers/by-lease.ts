@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import type { LeaseKey } from '../coordinator/ports.js';
+import type { LeaseKey } from '../ports/lease-key.js';
 import { leaseKeyFromPartition } from '../store/keys.js';
 
 /**

@@ -1,5 +1,6 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { type CoordinatorDeps, reconcileLease } from '../coordinator/reconcile-lease.js';
+import { reconcileLease } from '../coordinator/reconcile-lease.js';
+import type { CoordinatorDeps } from '../ports/coordinator.js';
 import { forEachLease } from './by-lease.js';
 
 /** elect: one reconcile per lease touched by the batch. */

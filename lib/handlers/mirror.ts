@@ -1,6 +1,7 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { clustersOf, type LeaseKey } from '../coordinator/ports.js';
-import { type ClusterOutcome, type MirrorDeps, mirrorLease } from '../sync/mirror.js';
+import type { MirrorDeps } from '../ports/coordinator.js';
+import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
+import { type ClusterOutcome, mirrorLease } from '../sync/mirror.js';
 import { forEachLease } from './by-lease.js';
 
 /**

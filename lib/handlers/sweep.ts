@@ -1,9 +1,14 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { needsLook, preemptsHolder } from '../coordinator/lease-triage.js';
-import type { LeaseKey, LeaseState } from '../coordinator/ports.js';
-import { type CoordinatorDeps, reconcileLease } from '../coordinator/reconcile-lease.js';
+import { reconcileLease } from '../coordinator/reconcile-lease.js';
 import type { Millis } from '../election/types.js';
+import type { CoordinatorDeps } from '../ports/coordinator.js';
+import type { LeaseKey } from '../ports/lease-key.js';
+import type { SweepLock } from '../ports/schedule.js';
+import type { LeaseState } from '../ports/store.js';
+import { clusterSweepPass } from '../sync/cluster-sweep.js';
+import type { ClusterWiring } from '../wiring/coordinator.js';
 
 /** Stop starting reconciles this long before the Lambda deadline, so none is cut off half-way. */
 const DEADLINE_MARGIN_MS = 5_000;
@@ -62,12 +67,6 @@ export async function handleSweep(
   return result(false);
 }
 
-/** A lock that at most one holder has at a time (lib/store/table-lock.ts). */
-export interface SweepLock {
-  acquire(owner: string, now: Millis, heldUntil: Millis): Promise<boolean>;
-  release(owner: string): Promise<void>;
-}
-
 /**
  * One sweep at a time: a tick that finds the last sweep still running is dropped (undefined),
  * not queued, and the next minute sweeps again. Overlapping sweeps would only repeat each
@@ -89,4 +88,29 @@ export async function sweepAlone<T>(
   } finally {
     await lock.release(hold.owner);
   }
+}
+
+/**
+ * sweep, as the schedule runs it: alone (the lock is held until this invocation's deadline at
+ * most, so a sweep that crashed blocks no later tick), with the cluster pass when a cluster is
+ * reached over Kubernetes. A fresh pass per sweep: it lists each cluster's Leases once.
+ */
+export async function handleSweepSchedule(
+  deps: CoordinatorDeps & { readonly sweepLock: SweepLock; readonly clusterWiring?: ClusterWiring },
+  context: Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'>,
+): Promise<SweepResult | undefined> {
+  const clusters = deps.clusterWiring;
+  const now = deps.clock();
+  const hold = { owner: context.awsRequestId, now, until: now + context.getRemainingTimeInMillis() };
+  const result = await sweepAlone(deps.sweepLock, hold, deps.logger, () =>
+    handleSweep(
+      deps,
+      context,
+      clusters === undefined
+        ? undefined
+        : clusterSweepPass(clusters, deps.clock, (name) => clusters.clusters.httpOnly(name)),
+    ),
+  );
+  if (result !== undefined) deps.logger.info('sweep done', { ...result });
+  return result;
 }

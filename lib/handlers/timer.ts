@@ -2,10 +2,10 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import pLimit from 'p-limit';
 import { z } from 'zod';
 import { parseOrThrow } from '../api/issues.js';
-import { type CoordinatorDeps, reconcileLease } from '../coordinator/reconcile-lease.js';
+import { reconcileLease } from '../coordinator/reconcile-lease.js';
+import type { CoordinatorDeps, MirrorDeps } from '../ports/coordinator.js';
 import { ClusterOutages } from '../sync/cluster-outages.js';
 import { decideAndMirror } from '../sync/decide-now.js';
-import type { MirrorDeps } from '../sync/mirror.js';
 
 const timerMessage = z.object({
   lease: z.object({ scope: z.string().min(1), namespace: z.string().min(1), name: z.string().min(1) }),

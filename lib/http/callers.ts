@@ -2,22 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { APIGatewayEventRequestContextIAMAuthorizer, APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { ClustersConfig } from '../clusters/config.js';
 import { callerPrincipal, configuredPrincipal } from '../clusters/iam-principals.js';
-import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
 import { AuthenticationError, ForbiddenError } from '../errors.js';
-
-/** Throws unless the caller may act for `cluster`. */
-export type CallerCheck = (cluster: string, event: APIGatewayProxyEventV2) => void;
-
-/**
- * What the HTTP routes use: they store and read, and never decide (elect does, woken by the table's
- * stream), so the deployed heartbeat and leases functions are built without timers or cluster clients.
- */
-export interface HttpRouteDeps extends Pick<CoordinatorDeps, 'store' | 'clock' | 'logger' | 'leases'> {
-  readonly callers: CallerCheck;
-}
-
-/** What the HTTP API needs: the coordinator, and a caller check it must be given (no default). */
-export interface HttpApiDeps extends CoordinatorDeps, HttpRouteDeps {}
+import type { CallerCheck, CallerCredentials } from '../ports/http.js';
 
 /**
  * Every caller is accepted. Only for `npm start` without a clusters config, whose HTTP server
@@ -53,9 +39,7 @@ export function configuredCallers(config: Pick<ClustersConfig, 'clusters'>): Cal
       },
     ]),
   );
-  return (cluster, event) => {
-    const signer = iamSigner(event);
-    const bearer = signer === undefined ? bearerToken(event) : undefined;
+  return (cluster, { iamSigner: signer, bearerToken: bearer }) => {
     if (signer === undefined && bearer === undefined) {
       throw new AuthenticationError('an Authorization: Bearer token (or an IAM-signed request) is required');
     }
@@ -70,12 +54,25 @@ export function configuredCallers(config: Pick<ClustersConfig, 'clusters'>): Cal
   };
 }
 
+/**
+ * The credentials a request presents. The route decides which count: a signer that API Gateway's
+ * IAM authorizer verified (the `/iam/` routes) is the caller, and a bearer token beside it is
+ * ignored; without one, only an `Authorization: Bearer` token is looked at.
+ */
+export function callerCredentials(event: APIGatewayProxyEventV2): CallerCredentials {
+  const signer = iamSigner(event);
+  if (signer !== undefined) return { iamSigner: signer };
+  const token = bearerToken(event);
+  return token === undefined ? {} : { bearerToken: token };
+}
+
 /** The ARN API Gateway's IAM authorizer verified, when the route has that authorizer. */
 function iamSigner(event: APIGatewayProxyEventV2): string | undefined {
-  const context = event.requestContext as {
-    authorizer?: Partial<APIGatewayEventRequestContextIAMAuthorizer>;
-  };
-  const arn = context.authorizer?.iam?.userArn;
+  // Optional: the local HTTP server and tests build events without a request context.
+  const context = event.requestContext as
+    | { authorizer?: Partial<APIGatewayEventRequestContextIAMAuthorizer> }
+    | undefined;
+  const arn = context?.authorizer?.iam?.userArn;
   return typeof arn === 'string' && arn !== '' ? arn : undefined;
 }
 

@@ -1,6 +1,6 @@
 import { candidateApiOf } from '../api/leasecandidate.js';
 import { formatMicroTime, formatTime } from '../api/time.js';
-import type { StoredCandidate } from '../coordinator/ports.js';
+import type { StoredCandidate } from '../ports/store.js';
 
 /** The stored candidate as a LeaseCandidate object in the version it was sent in. */
 export function toLeaseCandidateObject(c: StoredCandidate) {

@@ -1,7 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { parseLeaseCandidate } from '../api/leasecandidate.js';
 import { dns1123Label } from '../api/names.js';
-import type { HeartbeatResult } from '../coordinator/ports.js';
 import {
   AuthenticationError,
   CoordinatorError,
@@ -10,8 +9,10 @@ import {
   StaleHeartbeatError,
   ValidationError,
 } from '../errors.js';
+import type { HttpRouteDeps } from '../ports/http.js';
+import type { HeartbeatResult } from '../ports/store.js';
 import { readJsonBody } from './body.js';
-import type { HttpRouteDeps } from './callers.js';
+import { callerCredentials } from './callers.js';
 import { toLeaseCandidateObject } from './candidate-response.js';
 
 type Response = APIGatewayProxyStructuredResultV2;
@@ -27,7 +28,7 @@ export async function handleHeartbeat(deps: HttpRouteDeps, event: APIGatewayProx
     const clusterProblem = dns1123Label(cluster);
     if (clusterProblem !== undefined)
       throw new ValidationError([{ path: 'path.cluster', message: clusterProblem }]);
-    deps.callers(cluster, event);
+    deps.callers(cluster, callerCredentials(event));
     // A resourceVersion in the body is not one in any cluster: a candidate stored without one is
     // known to be heard over HTTP, and is neither pinged nor deleted in its cluster.
     const { resourceVersion: _notOurs, ...candidate } = parseLeaseCandidate(readJsonBody(event));

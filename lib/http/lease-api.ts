@@ -3,10 +3,11 @@ import { z } from 'zod';
 import { parseOrThrow } from '../api/issues.js';
 import { toLeaseObject } from '../api/lease.js';
 import { candidateName, dns1123Label, dns1123Subdomain, type NameRule } from '../api/names.js';
-import type { LeaseKey, LeaseResolver } from '../coordinator/ports.js';
 import { ConflictError, type FieldIssue, ValidationError } from '../errors.js';
+import type { HttpRouteDeps } from '../ports/http.js';
+import type { LeaseKey, LeaseResolver } from '../ports/lease-key.js';
 import { readJsonBody } from './body.js';
-import type { HttpRouteDeps } from './callers.js';
+import { callerCredentials } from './callers.js';
 import { errorResponse, json } from './heartbeat-api.js';
 
 type Response = APIGatewayProxyStructuredResultV2;
@@ -51,7 +52,7 @@ function leaseKeyFrom(
 export async function handleGetLease(deps: HttpRouteDeps, event: APIGatewayProxyEventV2): Promise<Response> {
   try {
     const { key, cluster } = leaseKeyFrom(event, deps.leases);
-    deps.callers(cluster, event);
+    deps.callers(cluster, callerCredentials(event));
     const { lease } = await deps.store.loadLease(key);
     if (lease === undefined)
       return json(404, {
@@ -76,7 +77,7 @@ export async function handleGetLease(deps: HttpRouteDeps, event: APIGatewayProxy
 export async function handleHolder(deps: HttpRouteDeps, event: APIGatewayProxyEventV2): Promise<Response> {
   try {
     const { key, identity, cluster } = leaseKeyFrom(event, deps.leases);
-    deps.callers(cluster, event);
+    deps.callers(cluster, callerCredentials(event));
     const holder = identity ?? '';
     const releasing = event.requestContext.http.method === 'DELETE';
     const leaseDurationSeconds = releasing

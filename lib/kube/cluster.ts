@@ -9,94 +9,18 @@ import {
 } from '@kubernetes/client-node';
 import { CRD_GROUP, candidateApiOf, GROUP } from '../api/leasecandidate.js';
 import { type CandidateApiVersion, CRD_CANDIDATE_API } from '../election/types.js';
+import type {
+  ClusterPort,
+  JsonPatchOperation,
+  LeaseFieldMemory,
+  ListResult,
+  ObjectRef,
+  RawObject,
+  WatchPhase,
+  WriteResult,
+} from '../ports/cluster.js';
 import { keepAliveConfiguration } from './keep-alive.js';
 import { request } from './request.js';
-
-/** A namespaced object's identity in one cluster. */
-export interface ObjectRef {
-  readonly namespace: string;
-  readonly name: string;
-}
-
-/** What a write came to: success with the new resourceVersion, or the reason it was refused. */
-export type WriteResult =
-  | {
-      readonly ok: true;
-      readonly resourceVersion: string;
-      /** The object as the apiserver stored it: what survived the write (see lib/sync/lease-fields.ts). */
-      readonly object?: RawObject;
-    }
-  | { readonly ok: false; readonly reason: 'Conflict' | 'AlreadyExists' | 'NotFound' };
-
-/** A raw Kubernetes object as the apiserver returned it (validated by lib/api before use). */
-export type RawObject = Record<string, unknown> & {
-  metadata?: {
-    namespace?: string;
-    name?: string;
-    resourceVersion?: string;
-    annotations?: Record<string, string>;
-  };
-};
-
-export interface ListResult {
-  readonly items: RawObject[];
-  readonly resourceVersion: string;
-}
-
-export type WatchPhase = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
-
-/**
- * The narrow port the coordinator needs from a cluster: LeaseCandidates and Leases, read, watched
- * and written with optimistic concurrency. Objects travel as raw JSON so that every served
- * LeaseCandidate version goes through the same validation (lib/api) and MicroTime stays a string
- * with 6 digits (the generated typed models turn it into a Date and back into 3 digits).
- */
-/**
- * What a cluster has shown it keeps of the Lease fields an apiserver may drop, learned from the
- * answers to our own writes (lib/sync/lease-fields.ts). Per connection; safe to lose.
- */
-export type LeaseFieldMemory = Partial<Record<'strategy' | 'preferredHolder', boolean>>;
-
-export interface ClusterPort {
-  readonly name: string;
-  readonly leaseFieldsKept: LeaseFieldMemory;
-  /**
-   * The LeaseCandidate API to read in this cluster: the newest built-in version it serves, else the
-   * custom resource if it is installed, else undefined (the gate off and no CRD: candidates there
-   * cannot register).
-   */
-  candidateVersion(): Promise<CandidateApiVersion | undefined>;
-  listCandidates(version: CandidateApiVersion): Promise<ListResult>;
-  listLeases(): Promise<ListResult>;
-  /** Leases are watched in `v1`; LeaseCandidates in the API `candidateVersion` chose. */
-  watch(
-    path: 'leases' | 'leasecandidates',
-    version: 'v1' | CandidateApiVersion,
-    resourceVersion: string,
-    onEvent: (phase: WatchPhase, object: RawObject) => void,
-    onDone: (error: unknown) => void,
-  ): Promise<AbortController>;
-  /** Sets spec.pingTime (a merge patch: it cannot undo the candidate's own renewTime). */
-  pingCandidate(version: CandidateApiVersion, ref: ObjectRef, pingTime: string): Promise<WriteResult>;
-  deleteCandidate(
-    version: CandidateApiVersion,
-    ref: ObjectRef,
-    resourceVersion: string,
-  ): Promise<WriteResult>;
-  readLease(ref: ObjectRef): Promise<RawObject | undefined>;
-  createLease(lease: RawObject): Promise<WriteResult>;
-  /** PUT with metadata.resourceVersion: a 409 means someone wrote in between; re-read and decide again. */
-  replaceLease(lease: RawObject): Promise<WriteResult>;
-  /**
-   * A JSON Patch (RFC 6902). Its `test` operations are the preconditions: a failed one comes back
-   * as Conflict (re-read and decide again), like a stale resourceVersion.
-   */
-  patchLease(ref: ObjectRef, operations: readonly JsonPatchOperation[]): Promise<WriteResult>;
-}
-
-export type JsonPatchOperation =
-  | { readonly op: 'test' | 'add' | 'replace'; readonly path: string; readonly value: unknown }
-  | { readonly op: 'remove'; readonly path: string };
 
 /** Built-in first: a candidate that can register there (client-go's NewCandidate) does. */
 const PREFERRED_VERSIONS: readonly CandidateApiVersion[] = [

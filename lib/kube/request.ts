@@ -1,19 +1,16 @@
 import pRetry from 'p-retry';
-import { CoordinatorError } from '../errors.js';
+import { ClusterTimeoutError } from '../errors.js';
 
 /** An apiserver that accepts connections but does not answer (shutting down, partitioned) must not hold us. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
-export class ClusterTimeoutError extends CoordinatorError {
-  constructor(cluster: string) {
-    super(`cluster ${cluster} did not answer within ${REQUEST_TIMEOUT_MS} ms`, { retryable: true });
-  }
-}
-
 function withTimeout<T>(cluster: string, call: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ClusterTimeoutError(cluster)), REQUEST_TIMEOUT_MS);
+    timer = setTimeout(
+      () => reject(new ClusterTimeoutError(cluster, REQUEST_TIMEOUT_MS)),
+      REQUEST_TIMEOUT_MS,
+    );
   });
   return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
 }

@@ -4,26 +4,24 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { ClustersConfig } from '../clusters/config.js';
-import { holderClusterPolicy, leaseResolver, preemptionPolicy } from '../clusters/lease-groups.js';
-import { ClusterRegistry, defaultFactory } from '../clusters/registry.js';
-import { type Clock, type LeaseKey, ungroupedLeases } from '../coordinator/ports.js';
-import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
 import type { CandidateApiVersion } from '../election/types.js';
 import { handleStreamBatch } from '../handlers/elect.js';
+import { ingestClusters } from '../handlers/ingest.js';
 import { handleMirrorBatch } from '../handlers/mirror.js';
 import { handleSweep, type SweepResult } from '../handlers/sweep.js';
 import { handleTimerBatch } from '../handlers/timer.js';
-import { anyCaller, configuredCallers, type HttpApiDeps } from '../http/callers.js';
-import { handleHeartbeat } from '../http/heartbeat-api.js';
-import { handleGetLease, handleHolder } from '../http/lease-api.js';
+import { anyCaller } from '../http/callers.js';
+import { ClusterRegistry, defaultFactory } from '../kube/registry.js';
+import type { LeaseKey } from '../ports/lease-key.js';
+import type { Clock } from '../ports/schedule.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
 import { clusterSweepPass } from '../sync/cluster-sweep.js';
-import { DecideNow } from '../sync/decide-now.js';
-import { holderLeaseReader } from '../sync/holder-lease-reader.js';
-import { runClusterIngest } from '../sync/ingest-runner.js';
-import { type ClusterOutcome, type MirrorDeps, mirrorLease } from '../sync/mirror.js';
+import type { ClusterOutcome } from '../sync/mirror.js';
+import { type CoordinatorWiring, wireCoordinator } from '../wiring/coordinator.js';
+import { configPolicies } from '../wiring/policies.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.js';
 import type { FilterPattern } from './event-filter.js';
+import { httpRoutes } from './http-routes.js';
 import { startHttpServer } from './http-server.js';
 import { invoke } from './invocations.js';
 import { LocalTimerQueue } from './local-timer-queue.js';
@@ -38,7 +36,6 @@ const FILTERS = JSON.parse(
 };
 export const LOCAL_TABLE = 'lease-coordinator-local';
 const SWEEP_PERIOD_MS = 60_000;
-const LEASE_PATH = '/clusters/{cluster}/namespaces/{namespace}/leases/{name}';
 
 export interface LocalCoordinatorOptions {
   /** HTTP API port; 0 picks a free one. */
@@ -76,7 +73,7 @@ export interface LocalCoordinator {
   readonly url: string;
   readonly dynamodb: DynamoDbLocal;
   readonly tableName: string;
-  readonly deps: CoordinatorDeps;
+  readonly deps: CoordinatorWiring;
   readonly streams: StreamRunner;
   readonly timers: LocalTimerQueue;
   /** The second stream consumer, as on AWS: decisions and pings out to the clusters. */
@@ -91,175 +88,51 @@ export interface LocalCoordinator {
 /**
  * The whole coordinator on one machine, wired as serverless.yml wires it: DynamoDB Local with the
  * deployed table definition, the HTTP API, the stream into `elect` (with the deployed filters),
- * the timer queue into `requeue`, and the sweep schedule.
+ * the timer queue into `requeue`, and the sweep schedule. The coordinator's dependencies come from
+ * the same builder as the deployed functions' (wireCoordinator); only the parts differ.
  */
 export async function startLocalCoordinator(
   options: LocalCoordinatorOptions = {},
 ): Promise<LocalCoordinator> {
-  const autonomous = options.autonomous ?? false;
-  const wrap = options.wrapHandler ?? ((_consumer, handler: StreamHandler) => handler);
   const logger = new Logger({ serviceName: 'lease-coordinator', logLevel: options.logLevel ?? 'WARN' });
   const dynamodb = await startDynamoDbLocal();
   const cleanups: (() => unknown)[] = [() => dynamodb.stop()];
   try {
     const streamArn = await createTable(dynamodb.client, LOCAL_TABLE);
     const reportError = (error: unknown) => logger.error('local runtime error', { error: error as Error });
-    const registry =
-      options.clusters === undefined
-        ? undefined
-        : new ClusterRegistry(options.clusters.config, defaultFactory(options.clusters.configDir));
-    const httpOnly = (cluster: string) => registry?.httpOnly(cluster) ?? false;
-    let deps: HttpApiDeps;
-    let mirrorDeps: MirrorDeps;
-    const timers = new LocalTimerQueue(
-      (event) =>
-        invoke('requeue', () =>
-          // As deployed: requeue mirrors only when clusters are registered.
-          handleTimerBatch(deps, event, registry === undefined ? undefined : mirrorDeps),
-        ).finally(() => options.onTimer?.()),
-      autonomous,
+    const wiring = wireLocal(options, dynamodb, logger, reportError);
+    cleanups.push(() => wiring.timers.stop());
+    const { streams, mirror } = startStreamConsumers(
+      options,
+      wiring,
+      dynamodb,
+      streamArn,
       reportError,
+      cleanups,
     );
-    cleanups.push(() => timers.stop());
-    deps = {
-      store: new DynamoDbStore(dynamodb.client, LOCAL_TABLE),
-      timers,
-      clock: options.clock ?? Date.now,
-      logger,
-      leases: options.clusters === undefined ? ungroupedLeases : leaseResolver(options.clusters.config),
-      // Open only without a clusters config: the HTTP server listens on 127.0.0.1 alone.
-      callers: options.clusters === undefined ? anyCaller : configuredCallers(options.clusters.config),
-      ...(registry !== undefined && { readHolderLease: holderLeaseReader(registry) }),
-      ...(options.clusters !== undefined && {
-        holderClusterUnreachable: holderClusterPolicy(options.clusters.config),
-        preemption: preemptionPolicy(options.clusters.config),
-      }),
-    };
-    mirrorDeps = {
-      store: deps.store,
-      clusters: registry ?? noClusters,
-      logger,
-      clock: deps.clock,
-      ...(deps.preemption !== undefined && { preemption: deps.preemption }),
-    };
-    const streamsClient = new DynamoDBStreamsClient({
-      endpoint: dynamodb.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    cleanups.push(() => streamsClient.destroy());
-    const streams = new StreamRunner({
-      client: streamsClient,
-      streamArn,
-      filters: FILTERS.elect,
-      handler: wrap('elect', (event) => invoke('elect', () => handleStreamBatch(deps, event))),
-      onError: reportError,
-      ...(options.observe !== undefined && { observe: options.observe }),
-    });
-    cleanups.push(() => streams.stop());
-    const mirror = new StreamRunner({
-      client: streamsClient,
-      streamArn,
-      filters: FILTERS.mirror,
-      handler: wrap('mirror', (event) =>
-        invoke('mirror', () => handleMirrorBatch(mirrorDeps, event, options.onMirror, httpOnly)),
-      ),
-      onError: reportError,
-    });
-    cleanups.push(() => mirror.stop());
-    // A fresh pass per sweep: it lists each cluster's Leases once.
-    const sweep = () =>
-      invoke('sweep', () =>
-        handleSweep(
-          deps,
-          undefined,
-          registry === undefined ? undefined : clusterSweepPass(mirrorDeps, deps.clock, httpOnly),
-        ),
-      );
-    const ingest = new AbortController();
-    cleanups.push(() => ingest.abort());
-    const fastPath = new DecideNow(deps, mirrorDeps);
-    cleanups.push(() => fastPath.idle());
-    const startIngest = () => {
-      for (const cluster of registry?.names() ?? []) {
-        void invoke('ingest', () =>
-          runClusterIngest(
-            { ...mirrorDeps, clock: deps.clock, leases: deps.leases },
-            cluster,
-            ingest.signal,
-            {
-              onDrift: (key) => mirrorLease(mirrorDeps, key),
-              onChange: (key) => fastPath.schedule(key),
-              ...(options.onIngest !== undefined && { onEvent: options.onIngest }),
-              ...(options.onCandidateApi !== undefined && {
-                onCandidateApi: (api) => options.onCandidateApi?.(cluster, api),
-              }),
-              ...(options.rediscoverEveryMs !== undefined && {
-                rediscoverEveryMs: options.rediscoverEveryMs,
-              }),
-            },
-          ),
-        );
-      }
-    };
-    const { server, url } = await startHttpServer(
-      [
-        {
-          method: 'POST',
-          path: '/clusters/{cluster}/leasecandidates',
-          handler: (event) => invoke('heartbeat', () => handleHeartbeat(deps, event)),
-        },
-        {
-          method: 'GET',
-          path: LEASE_PATH,
-          handler: (event) => invoke('leases', () => handleGetLease(deps, event)),
-        },
-        {
-          method: 'PUT',
-          path: `${LEASE_PATH}/holder/{identity}`,
-          handler: (event) => invoke('leases', () => handleHolder(deps, event)),
-        },
-        {
-          method: 'DELETE',
-          path: `${LEASE_PATH}/holder/{identity}`,
-          handler: (event) => invoke('leases', () => handleHolder(deps, event)),
-        },
-      ],
-      options.httpPort ?? 0,
-    );
+    const ingest = localIngest(options, wiring);
+    cleanups.push(() => ingest.stop());
+    const sweep = () => invoke('sweep', () => handleSweep(wiring.deps, undefined, clusterPass(wiring.deps)));
+    const { server, url } = await startHttpServer(httpRoutes(wiring.deps), options.httpPort ?? 0);
     cleanups.push(() => closeServer(server));
-    if (autonomous) {
+    if (options.autonomous === true) {
       streams.start();
-      if (registry !== undefined) {
+      if (wiring.deps.clusterWiring !== undefined) {
         mirror.start();
-        startIngest();
+        ingest.start();
       }
-      const every = options.sweepEveryMs ?? SWEEP_PERIOD_MS;
-      if (every > 0) {
-        // As deployed (the sweep lock, no retries): a tick while a sweep runs is dropped.
-        let sweeping = false;
-        const schedule = setInterval(() => {
-          if (sweeping) return;
-          sweeping = true;
-          sweep()
-            .catch(reportError)
-            .finally(() => {
-              sweeping = false;
-            });
-        }, every);
-        cleanups.push(() => clearInterval(schedule));
-      }
+      cleanups.push(scheduleSweeps(options.sweepEveryMs ?? SWEEP_PERIOD_MS, sweep, reportError));
     }
     return {
       url,
       dynamodb,
       tableName: LOCAL_TABLE,
-      deps,
+      deps: wiring.deps,
       streams,
-      timers,
+      timers: wiring.timers,
       mirror,
-      registry,
-      startIngest,
+      registry: wiring.registry,
+      startIngest: ingest.start,
       sweep,
       stop: () => runCleanups(cleanups),
     };
@@ -269,7 +142,141 @@ export async function startLocalCoordinator(
   }
 }
 
-const noClusters = { get: (name: string) => Promise.reject(new Error(`no cluster "${name}" is registered`)) };
+interface LocalWiring {
+  readonly deps: CoordinatorWiring;
+  readonly timers: LocalTimerQueue;
+  readonly registry: ClusterRegistry | undefined;
+}
+
+/** The parts of the local runtime (DynamoDB Local, in-process timers, the clusters config), wired. */
+function wireLocal(
+  options: LocalCoordinatorOptions,
+  dynamodb: DynamoDbLocal,
+  logger: Logger,
+  reportError: (error: unknown) => void,
+): LocalWiring {
+  const registry =
+    options.clusters === undefined
+      ? undefined
+      : new ClusterRegistry(options.clusters.config, defaultFactory(options.clusters.configDir));
+  // The timer queue calls `requeue` with the deps it is part of: bound once they are built.
+  let deps: CoordinatorWiring | undefined;
+  const timers = new LocalTimerQueue(
+    (event) =>
+      invoke('requeue', async () =>
+        // As deployed: requeue mirrors only when clusters are registered.
+        deps === undefined ? undefined : handleTimerBatch(deps, event, deps.clusterWiring),
+      ).finally(() => options.onTimer?.()),
+    options.autonomous ?? false,
+    reportError,
+  );
+  deps = wireCoordinator({
+    store: new DynamoDbStore(dynamodb.client, LOCAL_TABLE),
+    timers,
+    clock: options.clock ?? Date.now,
+    logger,
+    // Open only without a clusters config: the HTTP server listens on 127.0.0.1 alone.
+    policies: configPolicies(options.clusters?.config, anyCaller),
+    ...(registry !== undefined && { clients: registry }),
+  });
+  return { deps, timers, registry };
+}
+
+/** The table's two stream consumers, as on AWS: `elect`, and `mirror` (decisions out to the clusters). */
+function startStreamConsumers(
+  options: LocalCoordinatorOptions,
+  { deps }: LocalWiring,
+  dynamodb: DynamoDbLocal,
+  streamArn: string,
+  reportError: (error: unknown) => void,
+  cleanups: (() => unknown)[],
+): { streams: StreamRunner; mirror: StreamRunner } {
+  const wrap = options.wrapHandler ?? ((_consumer, handler: StreamHandler) => handler);
+  const client = new DynamoDBStreamsClient({
+    endpoint: dynamodb.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  cleanups.push(() => client.destroy());
+  const streams = new StreamRunner({
+    client,
+    streamArn,
+    filters: FILTERS.elect,
+    handler: wrap('elect', (event) => invoke('elect', () => handleStreamBatch(deps, event))),
+    onError: reportError,
+    ...(options.observe !== undefined && { observe: options.observe }),
+  });
+  cleanups.push(() => streams.stop());
+  const clusters = deps.clusterWiring;
+  const mirror = new StreamRunner({
+    client,
+    streamArn,
+    filters: FILTERS.mirror,
+    handler: wrap('mirror', (event) =>
+      invoke('mirror', async () =>
+        clusters === undefined
+          ? { batchItemFailures: [] }
+          : handleMirrorBatch(clusters, event, options.onMirror, (name) => clusters.clusters.httpOnly(name)),
+      ),
+    ),
+    onError: reportError,
+  });
+  cleanups.push(() => mirror.stop());
+  return { streams, mirror };
+}
+
+/** Ingest of every registered cluster, started on demand (npm start does at once; tests choose when). */
+function localIngest(options: LocalCoordinatorOptions, { deps }: LocalWiring) {
+  const stopping = new AbortController();
+  const runs: Promise<void>[] = [];
+  const start = () => {
+    const clusters = deps.clusterWiring;
+    if (clusters === undefined) return;
+    const run = invoke('ingest', () =>
+      ingestClusters(deps, clusters, stopping.signal, {
+        ...(options.onIngest !== undefined && { onEvent: options.onIngest }),
+        ...(options.onCandidateApi !== undefined && { onCandidateApi: options.onCandidateApi }),
+        ...(options.rediscoverEveryMs !== undefined && { rediscoverEveryMs: options.rediscoverEveryMs }),
+      }),
+    );
+    runs.push(run.catch((error: unknown) => deps.logger.error('ingest ended', { error: error as Error })));
+  };
+  const stop = async () => {
+    stopping.abort();
+    await Promise.all(runs);
+  };
+  return { start, stop };
+}
+
+/** The sweep's cluster pass, when clusters are registered; a fresh one per sweep. */
+function clusterPass(deps: CoordinatorWiring) {
+  const clusters = deps.clusterWiring;
+  if (clusters === undefined) return undefined;
+  return clusterSweepPass(clusters, deps.clock, (name) => clusters.clusters.httpOnly(name));
+}
+
+/**
+ * The sweep every `every` ms (0: never on its own), as deployed: a tick while a sweep runs is
+ * dropped (the sweep lock, no retries). Returns its cleanup.
+ */
+function scheduleSweeps(
+  every: number,
+  sweep: () => Promise<unknown>,
+  reportError: (error: unknown) => void,
+): () => void {
+  if (every <= 0) return () => {};
+  let sweeping = false;
+  const schedule = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    sweep()
+      .catch(reportError)
+      .finally(() => {
+        sweeping = false;
+      });
+  }, every);
+  return () => clearInterval(schedule);
+}
 
 export async function runCleanups(cleanups: (() => unknown)[]): Promise<void> {
   for (const cleanup of cleanups.reverse()) await cleanup();

@@ -1,6 +1,7 @@
 import type { SQSEvent } from 'aws-lambda';
-import type { LeaseKey, TimerQueue } from '../coordinator/ports.js';
 import type { Millis } from '../election/types.js';
+import type { LeaseKey } from '../ports/lease-key.js';
+import type { TimerQueue } from '../ports/schedule.js';
 import { timerMessage } from '../runtime/sqs-timer-queue.js';
 
 export type TimerHandler = (event: SQSEvent) => Promise<unknown>;

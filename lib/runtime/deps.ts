@@ -1,32 +1,26 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { hasKubeAccess } from '../clusters/config.js';
-import type { CoordinatorDeps } from '../coordinator/reconcile-lease.js';
 import { ConfigError } from '../errors.js';
-import type { CallerCheck } from '../http/callers.js';
 import { TableLock } from '../store/table-lock.js';
-import type { ClusterWiring } from './cluster-deps.js';
+import { type ClusterWiring, type CoordinatorWiring, wireCoordinator } from '../wiring/coordinator.js';
 import { deployedHttpDeps, logger } from './http-deps.js';
 import { SqsTimerQueue } from './sqs-timer-queue.js';
 
 export { logger };
 
-export interface DeployedDeps extends CoordinatorDeps {
-  /**
-   * Who may call the HTTP API: the clusters config's `httpCallers`, and nobody without them (every
-   * request 401). Never open: a deployed API is on the internet.
-   */
-  readonly callers: CallerCheck;
+export interface DeployedDeps extends CoordinatorWiring {
   /** Keeps one sweep running at a time (see TableLock). */
   readonly sweepLock: TableLock;
-  /** Present when the clusters config names a cluster reached over Kubernetes. */
-  readonly cluster?: ClusterWiring['cluster'];
 }
 
 let cached: Promise<DeployedDeps> | undefined;
 
 /**
  * The deciding functions' wiring (elect, requeue, sweep; ingest and mirror through
- * deployedClusterDeps), built once per Lambda container on top of the shared one.
+ * deployedClusterDeps), built once per Lambda container by the one builder (wireCoordinator) from
+ * the parts the HTTP functions share, an SQS timer queue and, when a cluster is reached over
+ * Kubernetes, its clients. The HTTP callers are the clusters config's `httpCallers`, and nobody
+ * without them (every request 401): a deployed API is on the internet.
  */
 export function deployedDeps(): Promise<DeployedDeps> {
   cached ??= build().catch((error: unknown) => {
@@ -41,38 +35,37 @@ async function build(): Promise<DeployedDeps> {
   const { config, clusters } = shared;
   if (config.TIMER_QUEUE_URL === undefined)
     throw new ConfigError('invalid environment: TIMER_QUEUE_URL: required');
-  const base: DeployedDeps = {
+  const parts = {
     store: shared.store,
+    timers: new SqsTimerQueue(new SQSClient({ region: config.AWS_REGION }), config.TIMER_QUEUE_URL),
     clock: shared.clock,
     logger: shared.logger,
-    leases: shared.leases,
-    callers: shared.callers,
-    ...(shared.preemption !== undefined && { preemption: shared.preemption }),
-    timers: new SqsTimerQueue(new SQSClient({ region: config.AWS_REGION }), config.TIMER_QUEUE_URL),
-    sweepLock: new TableLock(shared.dynamodb, config.TABLE_NAME, 'sweep'),
+    policies: shared.policies,
   };
+  const sweepLock = new TableLock(shared.dynamodb, config.TABLE_NAME, 'sweep');
   // No cluster reached over Kubernetes (no config, or HTTP-only clusters): nothing to watch, mirror
   // or read there, and the Kubernetes client is never loaded.
-  if (clusters === undefined || !clusters.clusters.some(hasKubeAccess)) return base;
+  if (clusters === undefined || !clusters.clusters.some(hasKubeAccess))
+    return { ...wireCoordinator(parts), sweepLock };
   // Loaded here, not at start: elect, requeue and sweep run without it when no cluster needs it.
-  const { clusterWiring } = await import('./cluster-deps.js');
-  return { ...base, ...clusterWiring(base, clusters) };
+  const { clusterClients } = await import('./cluster-deps.js');
+  return { ...wireCoordinator({ ...parts, clients: clusterClients(clusters) }), sweepLock };
 }
 
 let toldNoClusters = false;
 
 /**
- * For the cluster functions (ingest, mirror): their deps, or undefined when no cluster is reached
+ * For the cluster functions (ingest, mirror): their wiring, or undefined when no cluster is reached
  * over Kubernetes (no clusters config, or only HTTP-only clusters). They then do nothing: the
  * config is an SSM parameter read at cold start, so the functions are deployed either way, and
  * a call that threw would be retried and parked in the failure queue over and over. Said once
  * per container.
  */
-export async function deployedClusterDeps(): Promise<DeployedDeps['cluster']> {
+export async function deployedClusterDeps(): Promise<ClusterWiring | undefined> {
   const deps = await deployedDeps();
-  if (deps.cluster === undefined && !toldNoClusters) {
+  if (deps.clusterWiring === undefined && !toldNoClusters) {
     toldNoClusters = true;
     deps.logger.info('no cluster with Kubernetes access is configured: nothing to watch or mirror');
   }
-  return deps.cluster;
+  return deps.clusterWiring;
 }

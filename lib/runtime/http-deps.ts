@@ -1,18 +1,19 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ClustersConfig } from '../clusters/config.js';
-import { leaseResolver, preemptionPolicy } from '../clusters/lease-groups.js';
-import { type PreemptionPolicy, ungroupedLeases } from '../coordinator/ports.js';
-import { configuredCallers, type HttpRouteDeps, noCaller } from '../http/callers.js';
+import { noCaller } from '../http/callers.js';
+import type { HttpRouteDeps } from '../ports/http.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
+import { type ConfigPolicies, configPolicies } from '../wiring/policies.js';
 import { loadConfig, type RuntimeConfig } from './config.js';
 
 export const logger = new Logger({ serviceName: 'lease-coordinator' });
 
 /**
  * The wiring every deployed function shares, and all the HTTP functions (heartbeat, leases) get:
- * the table, the clusters config and the callers it admits. Nothing here imports a timer queue or
- * a cluster client, so the HTTP bundles stay small and start fast (docs/deploy.md, "Bundles").
+ * the table, the clusters config and the policies and callers it sets. Nothing here imports a
+ * timer queue or a cluster client, so the HTTP bundles stay small and start fast (docs/deploy.md,
+ * "Bundles").
  */
 export interface HttpDeps extends HttpRouteDeps {
   readonly config: RuntimeConfig;
@@ -20,7 +21,7 @@ export interface HttpDeps extends HttpRouteDeps {
   readonly store: DynamoDbStore;
   /** The clusters config from SSM; absent without CLUSTERS_CONFIG_PARAMETER. */
   readonly clusters?: ClustersConfig;
-  readonly preemption?: PreemptionPolicy;
+  readonly policies: ConfigPolicies;
 }
 
 let cached: Promise<HttpDeps> | undefined;
@@ -52,17 +53,13 @@ async function build(): Promise<HttpDeps> {
   };
   if (config.CLUSTERS_CONFIG_PARAMETER === undefined) {
     logger.info('no clusters config (CLUSTERS_CONFIG_PARAMETER): the HTTP API answers every request 401');
-    return { ...base, leases: ungroupedLeases, callers: noCaller };
+    const policies = configPolicies(undefined, noCaller);
+    return { ...base, policies, leases: policies.leases, callers: policies.callers };
   }
   // Loaded by the first call, which reads the parameter: the SSM client and the YAML parser are
   // a third of a cold import otherwise (docs/deploy.md, "Bundles").
   const { loadClustersConfig } = await import('./clusters-parameter.js');
   const clusters = await loadClustersConfig(config.CLUSTERS_CONFIG_PARAMETER, config.AWS_REGION);
-  return {
-    ...base,
-    clusters,
-    leases: leaseResolver(clusters),
-    preemption: preemptionPolicy(clusters),
-    callers: configuredCallers(clusters),
-  };
+  const policies = configPolicies(clusters, noCaller);
+  return { ...base, clusters, policies, leases: policies.leases, callers: policies.callers };
 }

@@ -1,6 +1,7 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { LeaseKey, TimerQueue } from '../coordinator/ports.js';
 import type { Millis } from '../election/types.js';
+import type { LeaseKey } from '../ports/lease-key.js';
+import type { TimerQueue } from '../ports/schedule.js';
 
 /** SQS caps per-message delay at 15 minutes; a later deadline is reached in hops. */
 const MAX_DELAY_SECONDS = 900;

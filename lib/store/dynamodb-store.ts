@@ -8,21 +8,21 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { LeaseCandidateObject } from '../api/leasecandidate.js';
+import { seenHoldingTerm } from '../election/terms.js';
+import type { Candidate, LeaseRecord, Millis } from '../election/types.js';
+import { ConflictError } from '../errors.js';
+import type { LeaseKey } from '../ports/lease-key.js';
 import type {
   ArmedTimer,
   CoordinatorStore,
   HeartbeatResult,
-  LeaseKey,
   LeaseObservation,
   LeaseRenewal,
   LeaseState,
   ScannedLease,
   StoredLease,
   TakeoverDeferral,
-} from '../coordinator/ports.js';
-import { seenHoldingTerm } from '../election/terms.js';
-import type { Candidate, LeaseRecord, Millis } from '../election/types.js';
-import { ConflictError } from '../errors.js';
+} from '../ports/store.js';
 import {
   CANDIDATE_NOT_RENEWED_OR_PINGED_SINCE_READ,
   CANDIDATE_NOT_RENEWED_SINCE,

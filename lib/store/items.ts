@@ -1,11 +1,4 @@
 import type { LeaseCandidateObject } from '../api/leasecandidate.js';
-import {
-  clustersOf,
-  type LeaseKey,
-  type LeaseState,
-  type StoredCandidate,
-  type StoredLease,
-} from '../coordinator/ports.js';
 import { CANDIDATE_VALID_MS } from '../election/timing.js';
 import {
   type CandidateApiVersion,
@@ -13,6 +6,8 @@ import {
   type LeaseRecord,
   type Millis,
 } from '../election/types.js';
+import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
+import type { LeaseState, StoredCandidate, StoredLease } from '../ports/store.js';
 import { CANDIDATE_SK_PREFIX, LEASE_SK, TIMER_SK } from './keys.js';
 
 /** Item attributes as stored. Times are epoch milliseconds; expiresAt is epoch seconds (TTL). */

@@ -1,4 +1,4 @@
-import type { LeaseKey } from '../coordinator/ports.js';
+import type { LeaseKey } from '../ports/lease-key.js';
 
 /**
  * Key schema. One lease (later: one lease group) is one partition, so a single Query returns

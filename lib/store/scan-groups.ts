@@ -1,4 +1,4 @@
-import type { ScannedLease } from '../coordinator/ports.js';
+import type { ScannedLease } from '../ports/store.js';
 import { leaseStateFromItems } from './items.js';
 import { LEASE_PK_PREFIX, leaseKeyFromPartition } from './keys.js';
 

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { candidateApiOf } from '../api/leasecandidate.js';
 import { type CandidateApiVersion, CRD_CANDIDATE_API } from '../election/types.js';
-import type { ClusterPort } from '../kube/cluster.js';
+import type { ClusterPort } from '../ports/cluster.js';
 
 /**
  * How often ingest asks a cluster that serves no built-in LeaseCandidate API what it serves now.

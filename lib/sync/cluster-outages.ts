@@ -1,17 +1,5 @@
-import { CoordinatorError } from '../errors.js';
-import type { ClusterPort } from '../kube/cluster.js';
-import { ClusterTimeoutError } from '../kube/request.js';
-import type { ClusterSource } from './mirror.js';
-
-/** A cluster that did not answer once in this batch: not asked again until the next batch. */
-export class ClusterOutError extends CoordinatorError {
-  constructor(cluster: string, cause: unknown) {
-    super(`cluster ${cluster} did not answer earlier in this batch; not waiting on it again`, {
-      cause,
-      retryable: true,
-    });
-  }
-}
+import { ClusterOutError, ClusterTimeoutError } from '../errors.js';
+import type { ClusterPort, ClusterSource } from '../ports/cluster.js';
 
 /**
  * The clusters as one batch of deadlines sees them: the first request to a cluster that times out

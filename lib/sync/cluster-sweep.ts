@@ -1,9 +1,12 @@
 import { formatMicroTime } from '../api/time.js';
-import { type Clock, clustersOf, type LeaseKey, type LeaseState } from '../coordinator/ports.js';
-import type { RawObject } from '../kube/cluster.js';
+import type { RawObject } from '../ports/cluster.js';
+import type { MirrorDeps } from '../ports/coordinator.js';
+import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
+import type { Clock } from '../ports/schedule.js';
+import type { LeaseState } from '../ports/store.js';
 import { planMirror, viewOf } from './desired-lease.js';
 import { collectExpiredCandidates } from './gc.js';
-import { type MirrorDeps, mirrorLease, mirrorOptions } from './mirror.js';
+import { mirrorLease, mirrorOptions } from './mirror.js';
 
 /** One sweep's pass over one lease in the clusters (see handleSweep's clusterPass). */
 export type ClusterPass = (key: LeaseKey, scanned?: LeaseState) => Promise<void>;

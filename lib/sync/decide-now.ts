@@ -1,11 +1,12 @@
-import type { LeaseKey } from '../coordinator/ports.js';
-import { type CoordinatorDeps, reconcileLeaseContended } from '../coordinator/reconcile-lease.js';
+import { reconcileLeaseContended } from '../coordinator/reconcile-lease.js';
 import type { ElectionStep } from '../election/types.js';
+import type { CoordinatorDeps, MirrorDeps } from '../ports/coordinator.js';
+import type { LeaseKey } from '../ports/lease-key.js';
 import { partitionKey } from '../store/keys.js';
 import { DecisionReads } from './decision-reads.js';
 import { holderLeaseReader } from './holder-lease-reader.js';
 import { LatestPerKeyQueue } from './latest-per-key-queue.js';
-import { type MirrorDeps, mirrorLease } from './mirror.js';
+import { mirrorLease } from './mirror.js';
 
 /** Decisions in flight at once: enough to keep up with a burst of new candidates, few enough for a small Lambda. */
 const CONCURRENCY = 8;

@@ -1,5 +1,4 @@
-import type { ObjectRef, RawObject } from '../kube/cluster.js';
-import type { ClusterSource } from './mirror.js';
+import type { ClusterPort, ClusterSource, ObjectRef, RawObject } from '../ports/cluster.js';
 
 /**
  * The Lease reads one decision made, handed on to the mirror pass that follows it.
@@ -45,8 +44,6 @@ export class DecisionReads {
 function keyOf(cluster: string, ref: ObjectRef): string {
   return `${cluster}/${ref.namespace}/${ref.name}`;
 }
-
-type ClusterPort = Awaited<ReturnType<ClusterSource['get']>>;
 
 /** The same client, with readLease answered by `read`. */
 function withReadLease(

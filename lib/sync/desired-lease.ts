@@ -2,7 +2,7 @@ import { PREFERRED_HOLDER_ANNOTATION, REVOKED_HOLDER, TERM_ANNOTATION } from '..
 import { formatMicroTime } from '../api/time.js';
 import { holderOf } from '../election/liveness.js';
 import { LEASE_SPEC_FIELDS, type LeaseRecord, type Millis } from '../election/types.js';
-import type { JsonPatchOperation } from '../kube/cluster.js';
+import type { JsonPatchOperation } from '../ports/cluster.js';
 import { ALL_KEPT, type KeptFields } from './lease-fields.js';
 
 /** What one cluster's Lease shows, read from its spec (times as strings, as the apiserver sent them). */

@@ -1,7 +1,8 @@
-import type { LeaseKey, LeaseState } from '../coordinator/ports.js';
 import { collectableCandidates } from '../election/liveness.js';
 import type { Millis } from '../election/types.js';
-import type { MirrorDeps } from './mirror.js';
+import type { MirrorDeps } from '../ports/coordinator.js';
+import type { LeaseKey } from '../ports/lease-key.js';
+import type { LeaseState } from '../ports/store.js';
 
 /**
  * Candidate garbage collection in the clusters, as upstream's GC controller does: a candidate

@@ -1,5 +1,5 @@
-import type { LeaseKey } from '../coordinator/ports.js';
 import type { Millis } from '../election/types.js';
+import type { LeaseKey } from '../ports/lease-key.js';
 import { partitionKey } from '../store/keys.js';
 
 /** What ingest last stored about a lease's holder. */

@@ -1,8 +1,7 @@
 import { parseLease, REVOKED_HOLDER } from '../api/lease.js';
-import type { HolderLeaseReader } from '../coordinator/ports.js';
 import { CoordinatorError, HttpOnlyClusterError } from '../errors.js';
+import type { ClusterSource, HolderLeaseReader } from '../ports/cluster.js';
 import { viewOf } from './desired-lease.js';
-import type { ClusterSource } from './mirror.js';
 
 /**
  * HolderLeaseReader over the registered clusters: one GET of the Lease in the named cluster. An

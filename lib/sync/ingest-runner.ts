@@ -1,12 +1,14 @@
 import { addAbortListener } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CoordinatorStore, LeaseKey } from '../coordinator/ports.js';
 import type { CandidateApiVersion } from '../election/types.js';
 import { CoordinatorError } from '../errors.js';
-import type { ClusterPort, RawObject, WatchPhase } from '../kube/cluster.js';
+import type { ClusterPort, RawObject, WatchPhase } from '../ports/cluster.js';
+import type { IngestDeps } from '../ports/coordinator.js';
+import type { LeaseKey } from '../ports/lease-key.js';
+import type { CoordinatorStore } from '../ports/store.js';
 import { CandidateApiReport, REDISCOVER_EVERY_MS, watchForOtherApi } from './candidate-api.js';
 import { HolderHints } from './holder-hints.js';
-import { type IngestDeps, ingestCandidate, ingestLease } from './ingest.js';
+import { ingestCandidate, ingestLease } from './ingest.js';
 import { LatestPerKeyQueue } from './latest-per-key-queue.js';
 
 /** The kind whose handled resourceVersions are remembered across relists (the bulk of a list). */

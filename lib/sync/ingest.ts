@@ -1,19 +1,15 @@
 import { parseLease, REVOKED_HOLDER } from '../api/lease.js';
 import { parseLeaseCandidate } from '../api/leasecandidate.js';
-import type { Clock, LeaseKey, LeaseResolver, StoredLease } from '../coordinator/ports.js';
-import { clustersOf } from '../coordinator/ports.js';
 import { holderOf, isLeaseExpired } from '../election/liveness.js';
 import type { LeaseRecord } from '../election/types.js';
 import { CoordinatorError, StaleHeartbeatError } from '../errors.js';
-import type { RawObject, WatchPhase } from '../kube/cluster.js';
+import type { RawObject, WatchPhase } from '../ports/cluster.js';
+import type { IngestDeps } from '../ports/coordinator.js';
+import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
+import type { StoredLease } from '../ports/store.js';
 import { type ClusterLeaseView, type MirrorOptions, planMirror, viewOf } from './desired-lease.js';
 import type { HolderHints } from './holder-hints.js';
-import { type MirrorDeps, mirrorOptions } from './mirror.js';
-
-export interface IngestDeps extends MirrorDeps {
-  readonly clock: Clock;
-  readonly leases: LeaseResolver;
-}
+import { mirrorOptions } from './mirror.js';
 
 export type CandidateOutcome = 'stored' | 'unchanged' | 'removed' | 'invalid' | 'not-renewed';
 export type LeaseOutcome = 'renewal' | 'release' | 'observed' | 'drift' | 'unchanged' | 'ignored';

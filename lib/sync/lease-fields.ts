@@ -1,4 +1,4 @@
-import type { ClusterPort, RawObject } from '../kube/cluster.js';
+import type { ClusterPort, RawObject } from '../ports/cluster.js';
 
 /** The Lease fields a cluster may drop from a write: kube-apiserver does with the gate off. */
 export const COORDINATION_FIELDS = ['strategy', 'preferredHolder'] as const;

@@ -1,18 +1,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { PREFERRED_HOLDER_ANNOTATION } from '../api/lease.js';
 import { formatMicroTime } from '../api/time.js';
-import {
-  type Clock,
-  type CoordinatorStore,
-  clustersOf,
-  type LeaseKey,
-  type LeaseState,
-  type PreemptionPolicy,
-  type StoredCandidate,
-} from '../coordinator/ports.js';
 import { holderOf } from '../election/liveness.js';
 import type { LeaseRecord } from '../election/types.js';
-import type { ClusterPort, RawObject } from '../kube/cluster.js';
+import type { ClusterPort, RawObject } from '../ports/cluster.js';
+import type { MirrorDeps } from '../ports/coordinator.js';
+import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
+import type { LeaseState, StoredCandidate } from '../ports/store.js';
 import {
   annotationsFor,
   coordinationPatch,
@@ -22,21 +16,6 @@ import {
   viewOf,
 } from './desired-lease.js';
 import { keptFields, learnKeptFields } from './lease-fields.js';
-
-/** Where the coordinator finds a registered cluster's client. */
-export interface ClusterSource {
-  get(name: string): Promise<ClusterPort>;
-}
-
-export interface MirrorDeps {
-  readonly store: CoordinatorStore;
-  readonly clusters: ClusterSource;
-  readonly logger: Logger;
-  /** Each lease's preemption (config: preemption); Auto when unset. */
-  readonly preemption?: PreemptionPolicy;
-  /** Our clock, for a revoke's stamp; Date.now when unset. */
-  readonly clock?: Clock;
-}
 
 /**
  * What planMirror needs to know of one cluster for one decision: the fields the cluster keeps, and

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LeaseKey } from '../../lib/coordinator/ports.js';
 import { kube } from '../../lib/kube-local/admin.js';
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
+import type { LeaseKey } from '../../lib/ports/lease-key.js';
 import { Notifier } from '../helpers/local-stack.js';
 import { CandidateProcess, overlaps, until } from './candidates.js';
 

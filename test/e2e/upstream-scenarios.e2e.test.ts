@@ -30,11 +30,11 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { formatMicroTime } from '../../lib/api/time.js';
-import type { LeaseState } from '../../lib/coordinator/ports.js';
 import { kube } from '../../lib/kube-local/admin.js';
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
 import type { GateChoice } from '../../lib/kube-local/local-clusters.js';
 import type { LocalCoordinator } from '../../lib/local/local-coordinator.js';
+import type { LeaseState } from '../../lib/ports/store.js';
 import { Notifier } from '../helpers/local-stack.js';
 import { type CandidatePod, CandidatePods, candidatesApi } from './candidate-pods.js';
 import { overlaps } from './candidates.js';

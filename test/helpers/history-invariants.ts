@@ -1,9 +1,9 @@
 import { TERM_ANNOTATION } from '../../lib/api/lease.js';
-import type { LeaseKey } from '../../lib/coordinator/ports.js';
 import { isLeaseExpired, leaseDeadline } from '../../lib/election/liveness.js';
 import { CANDIDATE_VALID_MS } from '../../lib/election/timing.js';
 import type { Millis } from '../../lib/election/types.js';
-import type { RawObject } from '../../lib/kube/cluster.js';
+import type { RawObject } from '../../lib/ports/cluster.js';
+import type { LeaseKey } from '../../lib/ports/lease-key.js';
 import { type CandidateItem, type LeaseItem, leaseFromItem } from '../../lib/store/items.js';
 import { LEASE_SK, partitionKey } from '../../lib/store/keys.js';
 import type { InMemoryCluster } from './in-memory-cluster.js';

@@ -1,8 +1,8 @@
 import { applyPatch, JsonPatchError, type Operation } from 'fast-json-patch';
 import { candidateApiOf } from '../../lib/api/leasecandidate.js';
 import { formatMicroTime, formatTime } from '../../lib/api/time.js';
-import type { Clock } from '../../lib/coordinator/ports.js';
 import { type CandidateApiVersion, CRD_CANDIDATE_API, type Millis } from '../../lib/election/types.js';
+import type { Gate } from '../../lib/kube-local/control-plane.js';
 import type {
   ClusterPort,
   JsonPatchOperation,
@@ -11,8 +11,8 @@ import type {
   ObjectRef,
   RawObject,
   WriteResult,
-} from '../../lib/kube/cluster.js';
-import type { Gate } from '../../lib/kube-local/control-plane.js';
+} from '../../lib/ports/cluster.js';
+import type { Clock } from '../../lib/ports/schedule.js';
 import { nextOrdinal, type RequestGate } from './in-memory-store.js';
 
 /**

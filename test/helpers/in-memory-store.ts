@@ -1,23 +1,23 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { LeaseCandidateObject } from '../../lib/api/leasecandidate.js';
+import { seenHoldingTerm } from '../../lib/election/terms.js';
+import { CANDIDATE_VALID_MS } from '../../lib/election/timing.js';
+import type { Candidate, LeaseRecord, Millis } from '../../lib/election/types.js';
+import { ConflictError, StaleHeartbeatError } from '../../lib/errors.js';
+import type { LeaseKey } from '../../lib/ports/lease-key.js';
+import type { Clock } from '../../lib/ports/schedule.js';
 import type {
   ArmedTimer,
-  Clock,
   CoordinatorStore,
   HeartbeatResult,
-  LeaseKey,
   LeaseObservation,
   LeaseRenewal,
   LeaseState,
   ScannedLease,
   StoredLease,
   TakeoverDeferral,
-} from '../../lib/coordinator/ports.js';
-import { seenHoldingTerm } from '../../lib/election/terms.js';
-import { CANDIDATE_VALID_MS } from '../../lib/election/timing.js';
-import type { Candidate, LeaseRecord, Millis } from '../../lib/election/types.js';
-import { ConflictError, StaleHeartbeatError } from '../../lib/errors.js';
+} from '../../lib/ports/store.js';
 import {
   type CandidateItem,
   candidateFromItem,

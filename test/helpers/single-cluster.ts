@@ -1,8 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { LeaseKey } from '../../lib/coordinator/ports.js';
-import type { CoordinatorDeps } from '../../lib/coordinator/reconcile-lease.js';
+import type { ClusterSource } from '../../lib/ports/cluster.js';
+import type { CoordinatorDeps } from '../../lib/ports/coordinator.js';
+import type { LeaseKey } from '../../lib/ports/lease-key.js';
 import { ingestCandidate } from '../../lib/sync/ingest.js';
-import type { ClusterSource } from '../../lib/sync/mirror.js';
 import { InMemoryCluster, type InMemoryClusterOptions } from './in-memory-cluster.js';
 import { InMemoryTable } from './in-memory-store.js';
 

@@ -1,10 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { LeaseKey } from '../../lib/coordinator/ports.js';
-import type { CoordinatorDeps } from '../../lib/coordinator/reconcile-lease.js';
 import { handleSweep } from '../../lib/handlers/sweep.js';
+import type { ClusterSource } from '../../lib/ports/cluster.js';
+import type { CoordinatorDeps } from '../../lib/ports/coordinator.js';
+import type { LeaseKey } from '../../lib/ports/lease-key.js';
 import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
 import { ingestCandidate } from '../../lib/sync/ingest.js';
-import { type ClusterSource, mirrorLease } from '../../lib/sync/mirror.js';
+import { mirrorLease } from '../../lib/sync/mirror.js';
 import { InMemoryCluster, type InMemoryClusterOptions } from './in-memory-cluster.js';
 import { InMemoryTable } from './in-memory-store.js';
 

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ScannedLease } from '../../lib/coordinator/ports.js';
 import { type FilterPattern, matchesAny } from '../../lib/local/event-filter.js';
+import type { ScannedLease } from '../../lib/ports/store.js';
 import { DynamoDbStore } from '../../lib/store/dynamodb-store.js';
 import { candidate, startTestStack, type TestStack } from '../helpers/local-stack.js';
 

@@ -4,8 +4,6 @@ import type { DynamoDBRecord, SQSEvent } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { LeaseCandidateObject } from '../../lib/api/leasecandidate.js';
-import type { LeaseKey, LeaseResolver, TimerQueue } from '../../lib/coordinator/ports.js';
-import type { CoordinatorDeps } from '../../lib/coordinator/reconcile-lease.js';
 import { CANDIDATE_VALID_MS } from '../../lib/election/timing.js';
 import type { Millis } from '../../lib/election/types.js';
 import { ConflictError, StaleHeartbeatError } from '../../lib/errors.js';
@@ -13,12 +11,15 @@ import { handleStreamBatch } from '../../lib/handlers/elect.js';
 import { handleMirrorBatch } from '../../lib/handlers/mirror.js';
 import { handleSweep } from '../../lib/handlers/sweep.js';
 import { handleTimerBatch } from '../../lib/handlers/timer.js';
+import { anyCaller } from '../../lib/http/callers.js';
 import { type FilterPattern, matchesAny } from '../../lib/local/event-filter.js';
+import type { LeaseKey, LeaseResolver } from '../../lib/ports/lease-key.js';
+import type { TimerQueue } from '../../lib/ports/schedule.js';
 import { collectExpiredCandidates } from '../../lib/sync/gc.js';
 import { HolderHints } from '../../lib/sync/holder-hints.js';
-import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
 import { ingestCandidate, ingestLease } from '../../lib/sync/ingest.js';
-import { type MirrorDeps, mirrorLease } from '../../lib/sync/mirror.js';
+import { mirrorLease } from '../../lib/sync/mirror.js';
+import { wireCoordinator } from '../../lib/wiring/coordinator.js';
 import { checkHeartbeatsKept, checkSingleHolder, checkTermsGrow } from '../helpers/history-invariants.js';
 import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
 import { InMemoryTable, type RequestGate } from '../helpers/in-memory-store.js';
@@ -203,22 +204,24 @@ async function runModel(s: fc.Scheduler, offsets: readonly number[], rounds: rea
         throw new CrashError(`${label} crashed before ${request}`);
       }
     };
-    const store = table.store(gate);
-    const mirrorDeps: MirrorDeps = {
-      store,
-      logger,
-      clusters: { get: async (name) => clusterOf(name).port(gate) },
-    };
-    const deps: CoordinatorDeps = {
-      store,
+    // The one wiring every runtime uses, over the crashing, interleaved gate: takeovers read the
+    // holder's own Lease first through it too.
+    const deps = wireCoordinator({
+      store: table.store(gate),
       timers: timerQueue,
       clock,
       logger,
-      leases: resolve,
-      // Takeovers read the holder's own Lease first, through the same crashing, interleaved gate.
-      readHolderLease: holderLeaseReader(mirrorDeps.clusters),
-    };
-    return { deps, mirrorDeps, ingestDeps: { ...mirrorDeps, clock, leases: resolve } };
+      policies: { leases: resolve, callers: anyCaller },
+      clients: {
+        get: async (name) => clusterOf(name).port(gate),
+        names: () => [...CLUSTERS],
+        httpOnly: () => false,
+      },
+    });
+    const mirrorDeps = deps.clusterWiring;
+    if (mirrorDeps === undefined)
+      throw new Error('the model registers clusters: it must have a cluster wiring');
+    return { deps, mirrorDeps, ingestDeps: mirrorDeps };
   };
   const streamEvent = (filters: FilterPattern[], picks: readonly number[]) => {
     const wakes = table.stream.filter((record) => matchesAny(filters, record));

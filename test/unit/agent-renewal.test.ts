@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  BUILTIN_GROUP,
-  CandidateApiNotServedError,
-  CRD_API,
-  chooseCandidateApi,
-} from '../../lib/agent/candidate-api.js';
+import { BUILTIN_GROUP, CRD_API, chooseCandidateApi } from '../../lib/agent/candidate-api.js';
 import type { CandidateSpec } from '../../lib/agent/options.js';
 import { decide, observe } from '../../lib/agent/renewal.js';
 import { formatMicroTime } from '../../lib/api/time.js';
+import { CandidateApiNotServedError } from '../../lib/errors.js';
 
 /** The agent's renewal decision (pure: the object it last saw, its flags and `now`), and its API choice. */
 

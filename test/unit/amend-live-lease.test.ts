@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { CoordinatorStore } from '../../lib/coordinator/ports.js';
-import { type CoordinatorDeps, reconcileLeaseContended } from '../../lib/coordinator/reconcile-lease.js';
+import { reconcileLeaseContended } from '../../lib/coordinator/reconcile-lease.js';
+import type { CoordinatorDeps } from '../../lib/ports/coordinator.js';
+import type { CoordinatorStore } from '../../lib/ports/store.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
 import { singleCluster } from '../helpers/single-cluster.js';
 

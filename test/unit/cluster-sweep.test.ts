@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TERM_ANNOTATION } from '../../lib/api/lease.js';
-import type { LeaseKey } from '../../lib/coordinator/ports.js';
 import { handleSweep } from '../../lib/handlers/sweep.js';
+import type { LeaseKey } from '../../lib/ports/lease-key.js';
 import { clusterSweepPass } from '../../lib/sync/cluster-sweep.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseClustersConfig } from '../../lib/clusters/config.js';
 import { holderClusterPolicy } from '../../lib/clusters/lease-groups.js';
-import { ClusterRegistry } from '../../lib/clusters/registry.js';
 import { ConfigError } from '../../lib/errors.js';
+import { ClusterRegistry } from '../../lib/kube/registry.js';
 
 const clusters = [
   { name: 'alpha', kubeconfig: { path: 'kubeconfig', context: 'alpha' } },

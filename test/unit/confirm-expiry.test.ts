@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UNREACHABLE_RETRY_MS } from '../../lib/coordinator/confirm-expiry.js';
-import { type CoordinatorDeps, reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import type { CoordinatorDeps } from '../../lib/ports/coordinator.js';
 import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { UNREACHABLE_RETRY_MS } from '../../lib/coordinator/confirm-expiry.js';
-import { type CoordinatorDeps, reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
-import { ClusterTimeoutError } from '../../lib/kube/request.js';
+import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { ClusterTimeoutError } from '../../lib/errors.js';
+import type { CoordinatorDeps } from '../../lib/ports/coordinator.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
 import { type PairCluster, twoClusters } from '../helpers/two-clusters.js';
@@ -126,7 +127,7 @@ describe('electing only into a cluster that answers (unit: in-memory table and c
       readHolderLease: async (cluster, leaseKey) => {
         if (cluster !== 'a') return deps.readHolderLease(cluster, leaseKey);
         advance(REQUEST_TIMEOUT_MS);
-        throw new ClusterTimeoutError(cluster);
+        throw new ClusterTimeoutError(cluster, REQUEST_TIMEOUT_MS);
       },
     };
     const step = await reconcileLease(hung, key);

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ObjectRef } from '../../lib/kube/cluster.js';
+import type { ClusterSource, ObjectRef } from '../../lib/ports/cluster.js';
 import { decideAndMirror } from '../../lib/sync/decide-now.js';
-import type { ClusterSource } from '../../lib/sync/mirror.js';
 import { heldByOld, type PairCluster } from '../helpers/two-clusters.js';
 
 /**

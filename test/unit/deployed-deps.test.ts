@@ -47,8 +47,8 @@ describe('the deployed wiring of the deciding functions (unit: an offline SSM en
 
   it('adds the cluster wiring (loaded on demand) when a cluster is reached over Kubernetes', async () => {
     const deps = await coldDeps(KUBE);
-    expect(deps.cluster?.registry.names()).toEqual(['alpha']);
-    expect(deps.cluster?.registry.httpOnly('edge')).toBe(true);
+    expect(deps.clusterWiring?.clusters.names()).toEqual(['alpha']);
+    expect(deps.clusterWiring?.clusters.httpOnly('edge')).toBe(true);
     expect(deps.readHolderLease).toBeTypeOf('function');
     expect(deps.holderClusterUnreachable).toBeTypeOf('function');
     expect(deps.preemption).toBeTypeOf('function');
@@ -57,7 +57,7 @@ describe('the deployed wiring of the deciding functions (unit: an offline SSM en
 
   it('has no cluster wiring with HTTP-only clusters, but their callers and lease groups', async () => {
     const deps = await coldDeps(HTTP_ONLY);
-    expect(deps.cluster).toBeUndefined();
+    expect(deps.clusterWiring).toBeUndefined();
     expect(deps.readHolderLease).toBeUndefined();
     expect(deps.holderClusterUnreachable).toBeUndefined();
     expect(deps.leases('edge', 'kube-system', 'kube-scheduler')).toEqual({
@@ -65,8 +65,7 @@ describe('the deployed wiring of the deciding functions (unit: an offline SSM en
       namespace: 'kube-system',
       name: 'kube-scheduler',
     });
-    const bearer = (token: string) =>
-      ({ headers: { authorization: `Bearer ${token}` }, requestContext: {} }) as never;
+    const bearer = (token: string) => ({ bearerToken: token });
     expect(() => deps.callers('edge', bearer('edge-token'))).not.toThrow();
     expect(() => deps.callers('edge', bearer('wrong'))).toThrow('does not allow writing for cluster "edge"');
   });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { PREFERRED_HOLDER_ANNOTATION, REVOKED_HOLDER, TERM_ANNOTATION } from '../../lib/api/lease.js';
 import { formatMicroTime } from '../../lib/api/time.js';
-import type { Preemption } from '../../lib/coordinator/ports.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import type { Preemption } from '../../lib/ports/coordinator.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
 import { keptFields } from '../../lib/sync/lease-fields.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseClustersConfig } from '../../lib/clusters/config.js';
 import { principalAdmits } from '../../lib/clusters/iam-principals.js';
 import { AuthenticationError, ForbiddenError } from '../../lib/errors.js';
-import { configuredCallers, noCaller } from '../../lib/http/callers.js';
+import { callerCredentials, configuredCallers, noCaller } from '../../lib/http/callers.js';
 
 const ROLE = 'arn:aws:iam::111122223333:role/platform/scheduler-candidates';
 const USER = 'arn:aws:iam::111122223333:user/ops/candidate-bot';
@@ -74,7 +74,7 @@ describe('HTTP callers (unit)', () => {
   );
   const outcome = (cluster: string, event: APIGatewayProxyEventV2) => {
     try {
-      callers(cluster, event);
+      callers(cluster, callerCredentials(event));
       return 'allowed';
     } catch (error) {
       if (error instanceof AuthenticationError) return 401;
@@ -105,7 +105,7 @@ describe('HTTP callers (unit)', () => {
 
   it('without configured callers refuses everyone with 401', () => {
     for (const event of [request(), request({ token: TOKEN }), request({ signer: SESSION })]) {
-      expect(() => noCaller('alpha', event)).toThrow(AuthenticationError);
+      expect(() => noCaller('alpha', callerCredentials(event))).toThrow(AuthenticationError);
     }
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { LeaseKey } from '../../lib/coordinator/ports.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import type { LeaseKey } from '../../lib/ports/lease-key.js';
 import { LEASE_SK, partitionKey } from '../../lib/store/keys.js';
 import { HolderHints } from '../../lib/sync/holder-hints.js';
 import { ingestLease } from '../../lib/sync/ingest.js';

@@ -1,8 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
-import type { CoordinatorStore, LeaseKey } from '../../lib/coordinator/ports.js';
-import type { ClusterPort } from '../../lib/kube/cluster.js';
-import type { IngestDeps } from '../../lib/sync/ingest.js';
+import type { ClusterPort } from '../../lib/ports/cluster.js';
+import type { IngestDeps } from '../../lib/ports/coordinator.js';
+import type { LeaseKey } from '../../lib/ports/lease-key.js';
+import type { CoordinatorStore } from '../../lib/ports/store.js';
 import { runClusterIngest, storedCandidateVersions, untilAborted } from '../../lib/sync/ingest-runner.js';
 import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
 import { InMemoryTable } from '../helpers/in-memory-store.js';

@@ -1,8 +1,9 @@
 import https from 'node:https';
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ClusterTimeoutError } from '../../lib/errors.js';
 import { keepAliveConfiguration } from '../../lib/kube/keep-alive.js';
-import { ClusterTimeoutError, request } from '../../lib/kube/request.js';
+import { request } from '../../lib/kube/request.js';
 
 function kubeconfig(caData: string, proxyUrl?: string): KubeConfig {
   const config = new KubeConfig();

@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvocationError, LambdaFunction } from '../../lib/local/packaged/lambda-function.js';
+import { InvocationError } from '../../lib/errors.js';
+import { LambdaFunction } from '../../lib/local/packaged/lambda-function.js';
 
 /**
  * A bundle that reports which container (process) ran it and how it was called: it waits until

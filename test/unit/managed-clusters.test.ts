@@ -1,7 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import type { LeaseKey } from '../../lib/coordinator/ports.js';
 import { resolveStrategy } from '../../lib/election/strategy.js';
 import { type Candidate, type CandidateApiVersion, CRD_CANDIDATE_API } from '../../lib/election/types.js';
 import { handleSweep } from '../../lib/handlers/sweep.js';
@@ -9,6 +8,7 @@ import { anyCaller } from '../../lib/http/callers.js';
 import { handleHeartbeat } from '../../lib/http/heartbeat-api.js';
 import { gatesFor, parseCount, parseGate } from '../../lib/kube-local/local-clusters.js';
 import { candidateApiLine, LiveView } from '../../lib/local/live-view.js';
+import type { LeaseKey } from '../../lib/ports/lease-key.js';
 import { runClusterIngest } from '../../lib/sync/ingest-runner.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
 import { InMemoryCluster } from '../helpers/in-memory-cluster.js';

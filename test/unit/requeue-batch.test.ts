@@ -1,15 +1,16 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSEvent } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { HolderClusterUnreachable } from '../../lib/coordinator/confirm-expiry.js';
-import { type LeaseKey, ungroupedLeases } from '../../lib/coordinator/ports.js';
-import { type CoordinatorDeps, reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { ClusterTimeoutError } from '../../lib/errors.js';
 import { handleTimerBatch, RETURN_MARGIN_MS } from '../../lib/handlers/timer.js';
-import { ClusterTimeoutError } from '../../lib/kube/request.js';
+import type { ClusterSource } from '../../lib/ports/cluster.js';
+import type { CoordinatorDeps, HolderClusterUnreachable, MirrorDeps } from '../../lib/ports/coordinator.js';
+import { type LeaseKey, ungroupedLeases } from '../../lib/ports/lease-key.js';
 import { timerMessage } from '../../lib/runtime/sqs-timer-queue.js';
 import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
 import { ingestCandidate } from '../../lib/sync/ingest.js';
-import { type ClusterSource, type MirrorDeps, mirrorLease } from '../../lib/sync/mirror.js';
+import { mirrorLease } from '../../lib/sync/mirror.js';
 import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
 import { InMemoryTable } from '../helpers/in-memory-store.js';
 
@@ -39,7 +40,7 @@ async function setUp(policy: HolderClusterUnreachable = 'Wait') {
         if (!hung.has(name)) return;
         // An apiserver that accepted the request and never answers: the request times out.
         await new Promise((resolve) => setTimeout(resolve, REQUEST_TIMEOUT_MS));
-        throw new ClusterTimeoutError(name);
+        throw new ClusterTimeoutError(name, REQUEST_TIMEOUT_MS);
       });
     },
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ScannedLease } from '../../lib/coordinator/ports.js';
+import type { ScannedLease } from '../../lib/ports/store.js';
 import { groupByPartition } from '../../lib/store/scan-groups.js';
 
 async function* from(items: Record<string, unknown>[]) {

@@ -1,9 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
 import { needsLook } from '../../lib/coordinator/lease-triage.js';
-import { type LeaseKey, ungroupedLeases } from '../../lib/coordinator/ports.js';
-import { type CoordinatorDeps, reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import { handleSweep } from '../../lib/handlers/sweep.js';
+import type { CoordinatorDeps } from '../../lib/ports/coordinator.js';
+import { type LeaseKey, ungroupedLeases } from '../../lib/ports/lease-key.js';
 import { InMemoryTable } from '../helpers/in-memory-store.js';
 
 const START = Date.UTC(2026, 10, 25, 12);

@@ -2,21 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CoordinatorError } from '../../errors.js';
+import { InvocationError } from '../../errors.js';
 import type { PackagedFunction } from './stack-template.js';
 
 const CONTAINER = new URL('./container.mjs', import.meta.url).pathname;
-
-/** An invocation that failed as Lambda reports it: a handler error, a timeout or a crashed runtime. */
-export class InvocationError extends CoordinatorError {
-  constructor(
-    readonly functionName: string,
-    readonly errorType: string,
-    message: string,
-  ) {
-    super(`${functionName}: ${errorType}: ${message}`, { retryable: true });
-  }
-}
 
 type Reply =
   | { type: 'ready'; initMs: number }

@@ -1,13 +1,9 @@
 import { expect } from 'vitest';
 import type { LeaseCandidateObject } from '../../../lib/api/leasecandidate.js';
-import type {
-  Clock,
-  CoordinatorStore,
-  LeaseKey,
-  LeaseObservation,
-  StoredLease,
-} from '../../../lib/coordinator/ports.js';
 import type { LeaseRecord, Millis } from '../../../lib/election/types.js';
+import type { LeaseKey } from '../../../lib/ports/lease-key.js';
+import type { Clock } from '../../../lib/ports/schedule.js';
+import type { CoordinatorStore, LeaseObservation, StoredLease } from '../../../lib/ports/store.js';
 import { candidateTtl, specKeyOf } from '../../../lib/store/items.js';
 import { candidateSortKey, LEASE_SK, partitionKey } from '../../../lib/store/keys.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { StoredLease } from '../../../lib/coordinator/ports.js';
 import type { LeaseRecord } from '../../../lib/election/types.js';
 import { ConflictError } from '../../../lib/errors.js';
+import type { StoredLease } from '../../../lib/ports/store.js';
 import { type ContractContext, freshKey, heartbeat, observation, rejection } from './context.js';
 
 /** The lease record: read, decided, amended, renewed over the API, a takeover held off. */

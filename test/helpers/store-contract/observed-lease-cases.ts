@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LeaseObservation } from '../../../lib/coordinator/ports.js';
+import type { LeaseObservation } from '../../../lib/ports/store.js';
 import { type ContractContext, freshKey, observation } from './context.js';
 
 /** What a cluster's Lease shows, recorded: renewals, releases, other holders, adoption. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { LeaseKey, ScannedLease } from '../../../lib/coordinator/ports.js';
 import type { Millis } from '../../../lib/election/types.js';
+import type { LeaseKey } from '../../../lib/ports/lease-key.js';
+import type { ScannedLease } from '../../../lib/ports/store.js';
 import { partitionKey, TIMER_SK } from '../../../lib/store/keys.js';
 import { type ContractContext, freshKey, heartbeat } from './context.js';
 

@@ -1,7 +1,8 @@
+import { type ClusterConfig, type ClustersConfig, hasKubeAccess } from '../clusters/config.js';
 import { HttpOnlyClusterError } from '../errors.js';
-import { type ClusterPort, KubeCluster } from '../kube/cluster.js';
-import { kubeConfigFor } from '../kube/kubeconfig.js';
-import { type ClusterConfig, type ClustersConfig, hasKubeAccess } from './config.js';
+import type { ClusterPort } from '../ports/cluster.js';
+import { KubeCluster } from './cluster.js';
+import { kubeConfigFor } from './kubeconfig.js';
 
 /** Bearer tokens from EKS, Secrets Manager or SSM are re-read this often (EKS tokens live 15 min). */
 const TOKEN_CLIENT_MAX_AGE_MS = 10 * 60_000;

@@ -1,37 +1,8 @@
 import type { LeaseCandidateObject } from '../api/leasecandidate.js';
 import type { Candidate, LeaseRecord, Millis } from '../election/types.js';
+import type { LeaseKey } from './lease-key.js';
 
-/**
- * Identifies one coordinated lease: one table partition. `scope` is the set of clusters the
- * lease is coordinated across, names joined by "+" in sorted order: one cluster for a lease
- * coordinated the upstream way, several for a lease group.
- */
-export interface LeaseKey {
-  readonly scope: string;
-  readonly namespace: string;
-  readonly name: string;
-}
-
-/** The clusters a lease is coordinated across. */
-export function clustersOf(key: LeaseKey): string[] {
-  return key.scope.split('+');
-}
-
-export function scopeOf(clusters: readonly string[]): string {
-  return [...clusters].sort().join('+');
-}
-
-/** Which lease a cluster's lease name belongs to: its lease group, or the cluster alone. */
-export type LeaseResolver = (cluster: string, namespace: string, leaseName: string) => LeaseKey;
-
-/** Without lease groups every lease is coordinated inside its own cluster. */
-export const ungroupedLeases: LeaseResolver = (cluster, namespace, name) => ({
-  scope: cluster,
-  namespace,
-  name,
-});
-
-/** Why and until when a takeover is held off (confirm-expiry.ts). */
+/** Why and until when a takeover is held off (lib/coordinator/confirm-expiry.ts). */
 export interface TakeoverDeferral {
   readonly notBefore: Millis;
   /** True: the holder's cluster does not answer. False: it answered, the holder has until notBefore. */
@@ -46,7 +17,7 @@ export interface StoredLease {
   readonly observedRenewTime?: Millis;
   /**
    * The holder's cluster could not be read when a takeover was due: no takeover before this time,
-   * so a holder that comes back with its cluster has a lease duration to renew (confirm-expiry.ts).
+   * so a holder that comes back with its cluster has a lease duration to renew (lib/coordinator/confirm-expiry.ts).
    */
   readonly takeoverNotBefore?: Millis;
   /**
@@ -184,12 +155,6 @@ export interface CoordinatorStore {
   scanLeases(): AsyncIterable<ScannedLease>;
 }
 
-/**
- * What a lease's holder last wrote to its Lease in its own cluster, read live; undefined when
- * that Lease does not exist or cannot be parsed. Throws when the cluster cannot be reached.
- */
-export type HolderLeaseReader = (cluster: string, key: LeaseKey) => Promise<LeaseObservation | undefined>;
-
 export interface LeaseObservation {
   readonly cluster: string;
   /** "" when the holder released the lease. */
@@ -215,22 +180,3 @@ export interface LeaseRenewal {
   readonly expectedHolder: string;
   readonly leaseDurationSeconds: number;
 }
-
-/** Delivers "look at this lease again at dueAt". SQS delay queue when deployed, timers locally. */
-export interface TimerQueue {
-  deliverAt(key: LeaseKey, dueAt: Millis, now: Millis): Promise<void>;
-}
-
-export type Clock = () => Millis;
-
-/**
- * How a live holder is asked to yield to a better candidate (docs/clusters.md, "Preemption"):
- * `PreferredHolder` sets spec.preferredHolder (upstream's way; the holder steps down at the end of
- * its term); `Revoke` also takes the holder off its Lease and names the successor one lease duration
- * later (for clusters that drop spec.preferredHolder); `Never` leaves the holder until it goes;
- * `Auto` is PreferredHolder where the holder's cluster keeps that field and Revoke where it does not.
- */
-export type Preemption = 'Auto' | 'PreferredHolder' | 'Revoke' | 'Never';
-
-/** A lease's preemption, by its key and the cluster its holder lives in. */
-export type PreemptionPolicy = (key: LeaseKey, holderCluster: string) => Preemption;

@@ -1,0 +1,81 @@
+import type { CandidateApiVersion } from '../election/types.js';
+import type { CoordinatorDeps } from '../ports/coordinator.js';
+import { DecideNow } from '../sync/decide-now.js';
+import { runClusterIngest, storedCandidateVersions } from '../sync/ingest-runner.js';
+import { mirrorLease } from '../sync/mirror.js';
+import type { ClusterWiring } from '../wiring/coordinator.js';
+
+/** Leave this long before the Lambda deadline; the next scheduled run has already started by then. */
+const DEADLINE_MARGIN_MS = 3_000;
+
+export interface IngestOptions {
+  /** Called after each cluster event is stored (tests await drains; the local runtime refreshes its view). */
+  readonly onEvent?: () => void;
+  /** Called when ingest learns which LeaseCandidate API it reads in a cluster, and when that changes. */
+  readonly onCandidateApi?: (cluster: string, api: CandidateApiVersion | undefined) => void;
+  /** How often a cluster without the built-in LeaseCandidate API is asked what it serves. */
+  readonly rediscoverEveryMs?: number;
+}
+
+/**
+ * ingest (every minute): watches every registered cluster for about a minute, storing each
+ * LeaseCandidate and Lease change as it arrives, so changes reach the table within milliseconds
+ * rather than at the next schedule. Runs overlap by about 12 s, longer than a new run takes to
+ * start watching, so no change falls between two of them (the conditional writes make the overlap
+ * harmless; docs/reliability.md, "ingest's duty cycle").
+ */
+export async function handleIngestSchedule(
+  deps: CoordinatorDeps,
+  clusters: ClusterWiring,
+  remainingMs: number,
+): Promise<void> {
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), remainingMs - DEADLINE_MARGIN_MS);
+  try {
+    await ingestClusters(deps, clusters, stop.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Watches every cluster reached over Kubernetes until `signal` aborts: the deployed function's run
+ * and the local runtime's alike. A lease whose Lease drifted from its decision is mirrored; one a
+ * change may decide (a new candidate, an answer to a ping, a release) goes to the fast path. Ends
+ * once the decisions the fast path started have finished.
+ */
+export async function ingestClusters(
+  deps: CoordinatorDeps,
+  clusters: ClusterWiring,
+  signal: AbortSignal,
+  options: IngestOptions = {},
+): Promise<void> {
+  const fastPath = new DecideNow(deps, clusters);
+  // One scan, alongside the clusters' first lists, so that each writes only what changed since
+  // the last run (not awaited here: the runs overlap by seconds, and a scan of a large table is not quick).
+  const stored = storedCandidateVersions(clusters.store).catch((error: unknown) => {
+    deps.logger.warn('cannot scan the stored candidates; first lists write them all', {
+      error: error as Error,
+    });
+    return new Map<string, Map<string, string>>();
+  });
+  try {
+    await Promise.all(
+      clusters.clusters.names().map((cluster) =>
+        runClusterIngest(clusters, cluster, signal, {
+          onDrift: (key) => mirrorLease(clusters, key),
+          onChange: (key) => fastPath.schedule(key),
+          stored: stored.then((byCluster) => byCluster.get(cluster)),
+          ...(options.onEvent !== undefined && { onEvent: options.onEvent }),
+          ...(options.onCandidateApi !== undefined && {
+            onCandidateApi: (api) => options.onCandidateApi?.(cluster, api),
+          }),
+          ...(options.rediscoverEveryMs !== undefined && { rediscoverEveryMs: options.rediscoverEveryMs }),
+        }),
+      ),
+    );
+  } finally {
+    // Decisions the fast path started finish inside this invocation.
+    await fastPath.idle();
+  }
+}

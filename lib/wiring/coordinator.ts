@@ -1,0 +1,71 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { ClusterSource } from '../ports/cluster.js';
+import type { CoordinatorDeps, IngestDeps } from '../ports/coordinator.js';
+import type { HttpApiDeps } from '../ports/http.js';
+import type { Clock, TimerQueue } from '../ports/schedule.js';
+import type { CoordinatorStore } from '../ports/store.js';
+import { holderLeaseReader } from '../sync/holder-lease-reader.js';
+import type { ConfigPolicies } from './policies.js';
+
+/** The clients of the clusters the coordinator reaches over Kubernetes (lib/kube/registry.ts). */
+export interface ClusterClients extends ClusterSource {
+  /** The clusters reached over Kubernetes: the ones ingest watches. */
+  names(): string[];
+  /** A cluster of the config with no Kubernetes access: nothing of it to read or write there. */
+  httpOnly(name: string): boolean;
+}
+
+/** What ingest, the mirror and the sweep's cluster pass work with. */
+export interface ClusterWiring extends IngestDeps {
+  readonly clusters: ClusterClients;
+}
+
+/** The coordinator's dependencies, and the cluster side's when a cluster is reached over Kubernetes. */
+export interface CoordinatorWiring extends HttpApiDeps {
+  readonly clusterWiring?: ClusterWiring;
+}
+
+export interface WiringParts {
+  readonly store: CoordinatorStore;
+  readonly timers: TimerQueue;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly policies: ConfigPolicies;
+  /** Absent (or naming no cluster) when no cluster is reached over Kubernetes: nothing is read there. */
+  readonly clients?: ClusterClients;
+}
+
+/**
+ * The one builder of the coordinator's dependencies, for every runtime: the Lambda functions
+ * (lib/runtime/deps.ts), `npm start` and the tests (lib/local/local-coordinator.ts), the bench
+ * through the local runtime. The runtimes differ only in the parts they hand in (the table,
+ * timers, clock and cluster clients), never in how those are put together.
+ */
+export function wireCoordinator(parts: WiringParts): CoordinatorWiring {
+  const { store, timers, clock, logger, policies, clients } = parts;
+  const { preemption, holderClusterUnreachable } = policies;
+  const deps: CoordinatorDeps & Pick<HttpApiDeps, 'callers'> = {
+    store,
+    timers,
+    clock,
+    logger,
+    leases: policies.leases,
+    callers: policies.callers,
+    ...(preemption !== undefined && { preemption }),
+  };
+  if (clients === undefined || clients.names().length === 0) return deps;
+  return {
+    ...deps,
+    // Takeovers, first decisions and successors read the Lease in the cluster first.
+    readHolderLease: holderLeaseReader(clients),
+    ...(holderClusterUnreachable !== undefined && { holderClusterUnreachable }),
+    clusterWiring: {
+      store,
+      clusters: clients,
+      logger,
+      clock,
+      leases: policies.leases,
+      ...(preemption !== undefined && { preemption }),
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const SCRIPT = new URL('../../scripts/import-cycles.mjs', import.meta.url).pathname;
+
+/** Writes `files` (path: source) under a fresh folder and runs the check on it. */
+function check(files: Record<string, string>): { status: number | null; out: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'import-cycles-'));
+  made.push(dir);
+  for (const [path, source] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), source);
+  }
+  const run = spawnSync(process.execPath, [SCRIPT, dir], { cwd: dir, encoding: 'utf8' });
+  return { status: run.status, out: run.stdout };
+}
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the import-cycle check of npm run lint (unit)', () => {
+  it('passes a tree whose imports point one way', () => {
+    const result = check({
+      'a/top.ts': "import { low } from '../b/low.js';\nexport const top = low;\n",
+      'b/low.ts': 'export const low = 1;\n',
+    });
+    expect(result).toEqual({ status: 0, out: '' });
+  });
+
+  it('names a cycle of files, type-only imports included', () => {
+    const result = check({
+      'one.ts': "import type { Two } from './two.js';\nexport type One = Two;\n",
+      'two.ts': "import { three } from './three.js';\nexport type Two = typeof three;\n",
+      'three.ts': "import type { One } from './one.js';\nexport const three: One | undefined = undefined;\n",
+    });
+    expect(result.status).toBe(1);
+    expect(result.out).toBe('file cycle: one.ts , three.ts , two.ts\n');
+  });
+
+  it('names a cycle of folders whose files form no cycle', () => {
+    const result = check({
+      'kube/cluster.ts': "import { config } from '../clusters/config.js';\nexport const cluster = config;\n",
+      'clusters/config.ts': 'export const config = 1;\n',
+      'clusters/registry.ts':
+        "import { cluster } from '../kube/cluster.js';\nexport const registry = cluster;\n",
+    });
+    expect(result.status).toBe(1);
+    expect(result.out).toBe('folder cycle: clusters <-> kube\n');
+  });
+});
