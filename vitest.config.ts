@@ -1,8 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Three tiers, each named in the output: unit (pure code, fakes allowed), property (fast-check
- * over the pure core), integration (DynamoDB Local, the real Java emulator; osls packaging).
+ * Four tiers, each named in the output: unit (one module or a few, in-memory fakes allowed),
+ * property (fast-check over the pure core, and the concurrency model racing the handlers over an
+ * in-memory table that passes the store contract), integration (DynamoDB Local, the real Java
+ * emulator; local kube-apiservers; osls packaging), e2e (the whole local stack against real
+ * kube-apiservers and unmodified client-go candidates; `npm test` runs its files one at a time).
  */
 export default defineConfig({
   test: {

@@ -11,9 +11,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import pLimit from 'p-limit';
+import { startCoordinatedClusters } from '../lib/harness/coordinated-clusters.js';
 import type { ClusterPort, ClusterSource } from '../lib/ports/cluster.js';
-import { runClusterIngest, storedCandidateVersions } from '../lib/sync/ingest-runner.js';
-import { startCoordinatedClusters } from '../test/e2e/coordinated-clusters.js';
+import { storedCandidateVersions } from '../lib/sync/handled-versions.js';
+import { runClusterIngest } from '../lib/sync/ingest-runner.js';
 import { createCandidate, holdLease, leaseHeldBy } from './kube-objects.js';
 import { summarize } from './stats.js';
 

@@ -1,8 +1,8 @@
 import pRetry from 'p-retry';
 import { formatMicroTime } from '../lib/api/time.js';
+import { leaseCandidate } from '../lib/harness/kube-admin.js';
 import { kube } from '../lib/kube-local/admin.js';
 import type { ControlPlane } from '../lib/kube-local/control-plane.js';
-import { leaseCandidate } from '../test/helpers/kube-admin.js';
 
 export const CANDIDATES = '/apis/coordination.k8s.io/v1beta1/namespaces/default/leasecandidates';
 /** Where a gate-off cluster keeps LeaseCandidates: the project's CRD (docs/clusters.md). */

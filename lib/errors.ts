@@ -104,3 +104,10 @@ export class InvocationError extends CoordinatorError {
     super(`${functionName}: ${errorType}: ${message}`, { retryable: true });
   }
 }
+
+/** Work not finished before its invocation's deadline: reported as failed, so that it comes back. */
+export class OutOfTimeError extends CoordinatorError {
+  constructor(message: string) {
+    super(message, { retryable: true });
+  }
+}

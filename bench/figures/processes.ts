@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
+import { CandidateProcess, until } from '../../lib/harness/candidates.js';
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
-import { CandidateProcess, until } from '../../test/e2e/candidates.js';
 import type { TrialBench } from '../kube-env.js';
 import { candidateExists, deleteCandidate } from '../kube-objects.js';
 

@@ -1,7 +1,8 @@
 import type { CandidateApiVersion } from '../election/types.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import { DecideNow } from '../sync/decide-now.js';
-import { runClusterIngest, storedCandidateVersions } from '../sync/ingest-runner.js';
+import { storedCandidateVersions } from '../sync/handled-versions.js';
+import { runClusterIngest } from '../sync/ingest-runner.js';
 import { mirrorLease } from '../sync/mirror.js';
 import type { ClusterWiring } from '../wiring/coordinator.js';
 

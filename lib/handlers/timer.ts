@@ -1,8 +1,10 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import pLimit from 'p-limit';
 import { z } from 'zod';
 import { parseOrThrow } from '../api/issues.js';
 import { reconcileLease } from '../coordinator/reconcile-lease.js';
+import { OutOfTimeError } from '../errors.js';
 import type { CoordinatorDeps, MirrorDeps } from '../ports/coordinator.js';
 import { ClusterOutages } from '../sync/cluster-outages.js';
 import { decideAndMirror } from '../sync/decide-now.js';
@@ -25,19 +27,19 @@ export const RETURN_MARGIN_MS = 1_000;
 /** What is left of the invocation (Lambda's context.getRemainingTimeInMillis). */
 export type RemainingTime = () => number;
 
-type Outcome = 'done' | 'failed' | 'out-of-time';
-
 /**
  * requeue: a lease deadline came due (holder expiry, ping window, candidate staleness). With
  * cluster access it also mirrors what it decided at once: a failover's new holder, or the
  * pre-pings before a silent holder's deadline, would otherwise wait for the stream to wake
  * `mirror`, which under load was seconds.
  *
- * A cluster outage must not make a batch outlive its invocation: the messages run in parallel,
- * a cluster that timed out once is not waited on again in the same batch (ClusterOutages), and
- * with `remaining` given, messages not finished RETURN_MARGIN_MS before the deadline are reported
- * as batch item failures. Such a message's step may still finish later in a thawed container;
- * every write it makes is conditional, so that is harmless (DESIGN.md rule 2).
+ * Each message is one record of Powertools' BatchProcessor: one that fails is reported as a batch
+ * item failure, and SQS delivers it again; the others are done. A cluster outage must not make a
+ * batch outlive its invocation: the messages run in parallel, a cluster that timed out once is not
+ * waited on again in the same batch (ClusterOutages), and with `remaining` given, messages not
+ * finished RETURN_MARGIN_MS before the deadline are reported as failures too. Such a message's
+ * step may still finish later in a thawed container; every write it makes is conditional, so that
+ * is harmless (docs/design.md, rule 2).
  */
 export async function handleTimerBatch(
   deps: CoordinatorDeps,
@@ -49,33 +51,36 @@ export async function handleTimerBatch(
   const batchMirror =
     mirror === undefined ? undefined : { ...mirror, clusters: outages.wrap(mirror.clusters) };
   const limit = pLimit(MESSAGE_CONCURRENCY);
-  const takeStep = async (message: SQSRecord): Promise<Outcome> => {
+  const takeStep = async (message: SQSRecord): Promise<void> => {
     try {
       const { lease } = parseOrThrow(timerMessage, JSON.parse(message.body));
       if (batchMirror === undefined) await reconcileLease(deps, lease);
       else await decideAndMirror(deps, batchMirror, lease);
-      return 'done';
     } catch (error) {
       deps.logger.error('timer reconcile failed', { messageId: message.messageId, error: error as Error });
-      return 'failed';
+      throw error;
     }
   };
   const deadline = remaining === undefined ? undefined : outOfTimeAfter(remaining() - RETURN_MARGIN_MS);
+  const late: string[] = [];
+  const handleMessage = async (message: SQSRecord): Promise<void> => {
+    const step = limit(() => takeStep(message));
+    if (deadline === undefined) return step;
+    if ((await Promise.race([step, deadline.reached])) !== 'out-of-time') return;
+    late.push(message.messageId);
+    throw new OutOfTimeError(`message ${message.messageId}: not done before the invocation's deadline`);
+  };
   try {
-    const outcomes = await Promise.all(
-      event.Records.map((message) => {
-        const step = limit(() => takeStep(message));
-        return deadline === undefined ? step : Promise.race([step, deadline.reached]);
-      }),
-    );
-    const failed = event.Records.filter((_, i) => outcomes[i] !== 'done').map((m) => m.messageId);
-    const late = event.Records.filter((_, i) => outcomes[i] === 'out-of-time').map((m) => m.messageId);
+    const response = await processPartialResponse(event, handleMessage, new BatchProcessor(EventType.SQS), {
+      // A batch whose every message failed is reported like any other, not thrown.
+      throwOnFullBatchFailure: false,
+    });
     if (late.length > 0)
       deps.logger.warn('out of time: these deadlines come back with SQS', {
         messageIds: late,
         clustersOut: outages.names(),
       });
-    return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
+    return response;
   } finally {
     deadline?.cancel();
     // Messages not started by now are reported above; they must not start after the return.
@@ -84,9 +89,9 @@ export async function handleTimerBatch(
 }
 
 /** Resolves 'out-of-time' after `ms` (at once if none is left), unless cancelled first. */
-function outOfTimeAfter(ms: number): { reached: Promise<Outcome>; cancel: () => void } {
+function outOfTimeAfter(ms: number): { reached: Promise<'out-of-time'>; cancel: () => void } {
   let timer: NodeJS.Timeout | undefined;
-  const reached = new Promise<Outcome>((resolve) => {
+  const reached = new Promise<'out-of-time'>((resolve) => {
     timer = setTimeout(() => resolve('out-of-time'), Math.max(0, ms));
   });
   return { reached, cancel: () => clearTimeout(timer) };

@@ -18,8 +18,6 @@ import { ensureKubeBinaries } from './build.js';
  */
 export type Gate = 'on' | 'off';
 
-export const GATES: readonly Gate[] = ['on', 'off'];
-
 /** One local Kubernetes control plane: etcd + kube-apiserver on loopback. */
 export interface ControlPlane {
   readonly name: string;

@@ -1,8 +1,9 @@
 /**
  * The coordinator's ports: what the deciding code (lib/coordinator, lib/sync, lib/handlers) needs
  * from the world, kept apart from the adapters that provide it (lib/store: the table; lib/kube: the
- * clusters; lib/runtime and lib/local: timers, clocks and the wiring). Adapters and deciders import
- * these files; these files import nothing but the pure core's types (lib/election, lib/api).
+ * clusters; lib/runtime and lib/local: timers and clocks), which lib/wiring puts together. Adapters
+ * and deciders import these files; these import only types: the pure core's (lib/election,
+ * lib/api) and the logger's.
  *
  * What the coordinator guarantees, given a store that keeps the CoordinatorStore contract (every
  * write conditional; the store contract suite holds both stores to it):
@@ -16,9 +17,9 @@
  * - Each step decides from stored state alone and writes conditionally, so a stream record, timer or
  *   sweep replayed twice or out of order changes nothing, and losing any in-memory cache costs time,
  *   never safety.
- * - A holder that looks expired is not taken over before its own cluster is read; under `Wait` (the
- *   default) a cluster that does not answer keeps its holder until it answers and one lease duration
- *   more has passed.
+ * - A holder that looks expired is not taken over before its Lease in its own cluster is read, where
+ *   the coordinator reaches that cluster over Kubernetes; under `Wait` (the default) a cluster that
+ *   does not answer keeps its holder until it answers and one lease duration more has passed.
  *
  * What it does not guarantee:
  *
@@ -26,8 +27,9 @@
  *   that it lost the lease only when it next reads its Lease, and one that stops renewing but goes on
  *   working (a long pause, a cut-off node) can act after its successor has started. The term is the
  *   fencing token that rules this out for a downstream system that checks it.
- * - Tolerance of any clock rate skew: a holder's clock may run slow against ours only by as much as
- *   its leaseDuration leaves room for.
+ * - Safety under any clock rate skew: a holder whose clock runs slower than ours by more than the
+ *   ratio of its leaseDuration to its renew deadline allows can still believe it leads after the
+ *   lease has gone to another.
  * - A leader through every outage: under `Wait`, a lease whose holder's cluster stays unreachable has
  *   no new leader until that cluster answers; `TakeOver` trades that for a second leader for seconds
  *   when the cluster comes back.

@@ -1,21 +1,16 @@
 import { addAbortListener } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { CandidateApiVersion } from '../election/types.js';
 import { CoordinatorError } from '../errors.js';
-import type { ClusterPort, RawObject, WatchPhase } from '../ports/cluster.js';
+import type { ClusterPort, ListResult, RawObject, WatchPhase } from '../ports/cluster.js';
 import type { IngestDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
-import type { CoordinatorStore } from '../ports/store.js';
+import { pause, untilAborted } from './abortable.js';
 import { CandidateApiReport, REDISCOVER_EVERY_MS, watchForOtherApi } from './candidate-api.js';
+import { type Watching, watchFrom } from './cluster-watches.js';
+import { CANDIDATES, HandledVersions } from './handled-versions.js';
 import { HolderHints } from './holder-hints.js';
 import { ingestCandidate, ingestLease } from './ingest.js';
-import { LatestPerKeyQueue } from './latest-per-key-queue.js';
-
-/** The kind whose handled resourceVersions are remembered across relists (the bulk of a list). */
-const CANDIDATES = 'leasecandidates';
-
-/** Objects of one cluster handled at once; each object's own events stay in order. */
-const INGEST_CONCURRENCY = 16;
+import { IngestQueue } from './ingest-queue.js';
 
 export interface IngestRunnerOptions {
   /** Called for a lease whose mirror copy in some cluster differs from the decision. */
@@ -45,30 +40,6 @@ export interface IngestRunnerOptions {
   readonly rediscoverEveryMs?: number;
 }
 
-/** An object's key in ingest's queue, and a LeaseCandidate's in what ingest remembers it handled. */
-function objectId(kind: string, namespace: string | undefined, name: string | undefined): string {
-  return `${kind}/${namespace}/${name}`;
-}
-
-/**
- * The resourceVersion at which the table holds each LeaseCandidate read from a cluster, by
- * cluster, from one scan of the table: what a starting ingest need not write again.
- */
-export async function storedCandidateVersions(
-  store: Pick<CoordinatorStore, 'scanLeases'>,
-): Promise<Map<string, Map<string, string>>> {
-  const byCluster = new Map<string, Map<string, string>>();
-  for await (const { state } of store.scanLeases()) {
-    for (const c of state?.candidates ?? []) {
-      if (c.resourceVersion === undefined) continue;
-      const known = byCluster.get(c.cluster) ?? new Map<string, string>();
-      known.set(objectId(CANDIDATES, c.namespace, c.name), c.resourceVersion);
-      byCluster.set(c.cluster, known);
-    }
-  }
-  return byCluster;
-}
-
 /**
  * Keeps one cluster's LeaseCandidates and coordinated Leases flowing into the table: a list,
  * then watches from the list's resourceVersion, processing events in order, and a fresh list
@@ -81,17 +52,23 @@ export async function runClusterIngest(
   signal: AbortSignal,
   options: IngestRunnerOptions = {},
 ): Promise<void> {
-  // Kept across relists: a hint is checked by every write it leads to.
-  const hints = new HolderHints();
-  const handled = new Map<string, string>();
+  const run: ClusterRun = {
+    deps,
+    cluster,
+    signal,
+    options,
+    // Kept across relists: a hint is checked by every write it leads to.
+    hints: new HolderHints(),
+    handled: new HandledVersions(),
+    api: new CandidateApiReport(deps.logger, cluster, options.onCandidateApi),
+  };
   let seed = options.stored;
-  const api = new CandidateApiReport(deps.logger, cluster, options.onCandidateApi);
   // A run stopped before it reads the seed must not leave the scan's failure unhandled.
   seed?.catch(() => undefined);
   while (!signal.aborted) {
     try {
       const client = await untilAborted(signal, deps.clusters.get(cluster));
-      await listAndWatch(deps, cluster, client, signal, options, hints, handled, seed, api);
+      await listAndWatch(run, client, seed);
       seed = undefined;
     } catch (error) {
       if (signal.aborted) return;
@@ -101,192 +78,166 @@ export async function runClusterIngest(
   }
 }
 
+/** One cluster's ingest, what it keeps across relists. */
+interface ClusterRun {
+  readonly deps: IngestDeps;
+  readonly cluster: string;
+  readonly signal: AbortSignal;
+  readonly options: IngestRunnerOptions;
+  readonly hints: HolderHints;
+  readonly handled: HandledVersions;
+  readonly api: CandidateApiReport;
+}
+
+interface Lists {
+  readonly leases: ListResult;
+  /** Undefined where the cluster serves no LeaseCandidate API. */
+  readonly candidates: ListResult | undefined;
+}
+
+/**
+ * One list, then watches from the lists' resourceVersions until a watch ends (the apiserver closes
+ * them every few minutes, the cluster went away), an event could not be stored, or the cluster
+ * came to serve a better LeaseCandidate API: each ends in a relist by the caller.
+ *
+ * A stop that comes while the lists are read or stored ends the run there: each phase is awaited
+ * until the signal aborts. What the lists left unstored is dropped (the next run lists it again);
+ * only the writes already under way are waited for, so nothing runs on after the invocation returns.
+ */
 async function listAndWatch(
-  deps: IngestDeps,
-  cluster: string,
+  run: ClusterRun,
   client: ClusterPort,
-  signal: AbortSignal,
-  options: IngestRunnerOptions,
-  hints: HolderHints,
-  /**
-   * The resourceVersion of each LeaseCandidate whose latest event was handled (stored, or found
-   * already stored), kept across relists: a relist skips the candidates it shows unchanged. Without it every
-   * relist wrote every object again, and one write failing among 30,000 (the bench's 10,000-lease
-   * setup) started another full relist: a storm that stopped ingest for good. A cache that is safe
-   * to lose: a fresh one only costs a full relist.
-   */
-  handled: Map<string, string>,
   seed: IngestRunnerOptions['stored'],
-  api: CandidateApiReport,
 ): Promise<void> {
   // Asked again on every relist: the built-in API where it is served, else the CRD, else nothing.
-  const version = await untilAborted(signal, client.candidateVersion());
-  api.seen(version);
-  // An event that could not be stored (the table throttled, say) is not dropped: the watches are
-  // stopped and a relist reads it again.
-  let failed = false;
-  let stopWatches = () => {};
-  const queue = new LatestPerKeyQueue(INGEST_CONCURRENCY, (error) => {
-    deps.logger.error('ingest event failed; relisting', { cluster, error: error as Error });
-    failed = true;
-    stopWatches();
-  });
-  const idOf = (kind: string, object: RawObject) =>
-    objectId(kind, object.metadata?.namespace, object.metadata?.name);
-  const enqueue = (kind: string, object: RawObject, work: () => Promise<unknown>, phase?: WatchPhase) => {
-    // A stopping run takes nothing more on: the next run lists it again.
-    if (signal.aborted) return;
-    const id = idOf(kind, object);
-    const rv = object.metadata?.resourceVersion;
-    queue.push(id, async () => {
-      handled.delete(id);
-      await work();
-      // A deleted object is forgotten: names come and go (client-go's carry a UUID per process start).
-      if (kind === CANDIDATES && rv !== undefined && phase !== 'DELETED') handled.set(id, rv);
-    });
-  };
-  /** A listed object: skipped when its latest event was handled at this very resourceVersion. */
-  const enqueueListed = (kind: string, object: RawObject, work: () => Promise<unknown>) => {
-    const id = idOf(kind, object);
-    const rv = object.metadata?.resourceVersion;
-    if (rv === undefined || handled.get(id) !== rv) enqueue(kind, object, work);
-  };
-  // A stop that comes while the lists are read or stored ends the run there: each phase is awaited
-  // until the signal aborts. What the lists left unstored is dropped (the next run lists it again);
-  // only the writes already under way are waited for, so nothing runs on after the invocation returns.
-  const stopping = <T>(phase: Promise<T>): Promise<T> => untilAborted(signal, phase);
-  const leases = await stopping(client.listLeases());
-  const candidates = version === undefined ? undefined : await stopping(client.listCandidates(version));
-  signal.throwIfAborted();
+  const version = await untilAborted(run.signal, client.candidateVersion());
+  run.api.seen(version);
+  const queue = new IngestQueue(run.signal, run.handled, (error) =>
+    run.deps.logger.error('ingest event failed; relisting', { cluster: run.cluster, error: error as Error }),
+  );
+  const lists = await readLists(run.signal, client, version);
   // Every Lease is looked at again: one unchanged in its cluster can still differ from a decision
   // made while the cluster was out, and ingest's drift check is what repairs it on its return.
   // Queued before any watch event can arrive, so each Lease's listed state is handled before its events.
-  for (const lease of leases.items)
-    enqueue('leases', lease, () => handleLease(deps, cluster, lease, options, hints));
-
+  for (const lease of lists.leases.items) queue.push('leases', lease, () => handleLease(run, lease));
   // The watches start as soon as both lists are read, not after what they show is stored: at
   // 1,000 leases storing took 8 s, in which a new ingest run saw nothing, and the run it replaces
   // stops after a few seconds of overlap (docs/reliability.md, "ingest's duty cycle"). Their events
   // share the queue with the listed objects: the newest pending event of an object replaces the
   // others, and one that overtakes an object's listed state is safe, since every table write of
   // ingest is conditional on being newer (an older one is refused as stale).
-  const watching = watchFrom(
-    client,
-    version,
-    { leases: leases.resourceVersion, candidates: candidates?.resourceVersion },
-    (path, phase, object) =>
-      enqueue(
-        path,
-        object,
-        () =>
-          path === 'leases'
-            ? phase === 'DELETED'
-              ? Promise.resolve()
-              : handleLease(deps, cluster, object, options, hints)
-            : handleCandidate(deps, cluster, phase, object, options),
-        phase,
-      ),
+  const watching = watchFrom(client, version, lists, (path, phase, object) =>
+    queue.push(path, object, () => handleWatched(run, path, phase, object), phase),
   );
-  stopWatches = watching.stop;
-  // A cluster reading the CRD or nothing may serve something better at any time (the CRD applied
-  // after ingest started, the gate turned on): relist then, to read it without a restart.
-  const rediscovering = new AbortController();
-  void watchForOtherApi(
-    client,
-    version,
-    options.rediscoverEveryMs ?? REDISCOVER_EVERY_MS,
-    rediscovering.signal,
-    () => watching.stop(),
-    deps.logger,
-  );
-  // Fires at once if the signal has aborted already (a plain listener would never be called).
-  const onStop = addAbortListener(signal, () => {
-    queue.dropPending();
-    watching.stop();
-  });
+  queue.whenFailed(watching.stop);
+  const relist = relistControl(run, client, version, queue, watching);
   try {
-    // Leases first: a Lease a legacy elector already holds is on record before the listed
-    // candidates can trigger an election (the decider also reads it before a first decision).
-    await stopping(queue.idle());
-    const stored = await stopping(
-      seed?.catch((error: unknown) => {
-        deps.logger.warn('cannot read the stored candidates; the first list writes them all', {
-          cluster,
-          error: error as Error,
-        });
-        return undefined;
-      }) ?? Promise.resolve(undefined),
-    );
-    for (const [id, rv] of stored ?? []) if (!handled.has(id)) handled.set(id, rv);
-    forgetUnlisted(handled, candidates?.items ?? []);
-    for (const candidate of candidates?.items ?? [])
-      enqueueListed(CANDIDATES, candidate, () => handleCandidate(deps, cluster, 'ADDED', candidate, options));
-    await stopping(queue.idle());
+    await storeLists(run, queue, lists, seed);
     // Watching on from this list's resourceVersion would never show the failed object again unless
     // it changed: relist instead (after the caller's pause).
-    if (failed)
-      throw new CoordinatorError(`cluster ${cluster}: an object of the list was not stored; relisting`);
+    if (queue.failed)
+      throw new CoordinatorError(`cluster ${run.cluster}: an object of the list was not stored; relisting`);
     await watching.ended;
   } finally {
-    rediscovering.abort();
+    relist[Symbol.dispose]();
     watching.stop();
-    // The signal outlives this list-and-watch; a listener left on it would pile up with each relist.
-    onStop[Symbol.dispose]();
-    if (signal.aborted) queue.dropPending();
+    if (run.signal.aborted) queue.dropPending();
     await queue.idle();
   }
 }
 
-interface Watching {
-  /** Resolves once the watches have ended or been stopped. */
-  readonly ended: Promise<void>;
-  stop(): void;
+/** The Lease list, then the LeaseCandidate list where the cluster serves one; each given up on a stop. */
+async function readLists(
+  signal: AbortSignal,
+  client: ClusterPort,
+  version: CandidateApiVersion | undefined,
+): Promise<Lists> {
+  const leases = await untilAborted(signal, client.listLeases());
+  const candidates =
+    version === undefined ? undefined : await untilAborted(signal, client.listCandidates(version));
+  signal.throwIfAborted();
+  return { leases, candidates };
 }
 
 /**
- * Watches the cluster's Leases and (when it serves them) LeaseCandidates from the lists'
- * resourceVersions. When either watch ends, both are stopped and `ended` resolves: the caller
- * relists, since resourceVersions may have expired.
+ * Stores what the lists show. Leases first: a Lease a legacy elector already holds is on record
+ * before the listed candidates can trigger an election (the decider also reads it before a first
+ * decision). Then the candidates, but for those whose resourceVersion the table already holds (the
+ * seed, on a run's first list) or this run already handled.
  */
-function watchFrom(
-  client: ClusterPort,
-  version: CandidateApiVersion | undefined,
-  from: { readonly leases: string; readonly candidates: string | undefined },
-  onEvent: (path: 'leases' | 'leasecandidates', phase: WatchPhase, object: RawObject) => void,
-): Watching {
-  const watches: Promise<AbortController>[] = [];
-  let resolveEnded: () => void = () => {};
-  const ended = new Promise<void>((resolve) => {
-    resolveEnded = resolve;
-  });
-  const stop = () => {
-    for (const w of watches) w.then((c) => c.abort()).catch(() => undefined);
-    resolveEnded();
-  };
-  const start = (path: 'leases' | 'leasecandidates', apiVersion: 'v1' | CandidateApiVersion, rv: string) => {
-    watches.push(
-      client.watch(
-        path,
-        apiVersion,
-        rv,
-        (phase, object) => phase !== 'BOOKMARK' && onEvent(path, phase, object),
-        stop,
-      ),
-    );
-  };
-  start('leases', 'v1', from.leases);
-  if (version !== undefined && from.candidates !== undefined)
-    start('leasecandidates', version, from.candidates);
-  return { ended, stop };
+async function storeLists(
+  run: ClusterRun,
+  queue: IngestQueue,
+  lists: Lists,
+  seed: IngestRunnerOptions['stored'],
+): Promise<void> {
+  await untilAborted(run.signal, queue.idle());
+  const stored = await untilAborted(
+    run.signal,
+    seed?.catch((error: unknown) => {
+      run.deps.logger.warn('cannot read the stored candidates; the first list writes them all', {
+        cluster: run.cluster,
+        error: error as Error,
+      });
+      return undefined;
+    }) ?? Promise.resolve(undefined),
+  );
+  run.handled.seed(stored);
+  const candidates = lists.candidates?.items ?? [];
+  run.handled.forgetUnlisted(candidates);
+  for (const candidate of candidates)
+    queue.pushListed(CANDIDATES, candidate, () => handleCandidate(run, 'ADDED', candidate));
+  await untilAborted(run.signal, queue.idle());
 }
 
-async function handleCandidate(
-  deps: IngestDeps,
-  cluster: string,
+/**
+ * What ends a list-and-watch besides a watch ending or a failed event: a stop (pending events are
+ * dropped, the watches stopped), and, for a cluster reading the CRD or nothing, the cluster coming
+ * to serve something better (the CRD applied after ingest started, the gate turned on): the
+ * watches are stopped, so the caller relists and reads it without a restart. Dispose when done.
+ */
+function relistControl(
+  run: ClusterRun,
+  client: ClusterPort,
+  version: CandidateApiVersion | undefined,
+  queue: IngestQueue,
+  watching: Watching,
+): Disposable {
+  const rediscovering = new AbortController();
+  void watchForOtherApi(
+    client,
+    version,
+    run.options.rediscoverEveryMs ?? REDISCOVER_EVERY_MS,
+    rediscovering.signal,
+    () => watching.stop(),
+    run.deps.logger,
+  );
+  // Fires at once if the signal has aborted already (a plain listener would never be called).
+  const onStop = addAbortListener(run.signal, () => {
+    queue.dropPending();
+    watching.stop();
+  });
+  return {
+    [Symbol.dispose]: () => {
+      rediscovering.abort();
+      // The signal outlives this list-and-watch; a listener left on it would pile up with each relist.
+      onStop[Symbol.dispose]();
+    },
+  };
+}
+
+/** A watch event: a deleted Lease needs nothing (its decision stands), a LeaseCandidate event is stored. */
+function handleWatched(
+  run: ClusterRun,
+  path: 'leases' | 'leasecandidates',
   phase: WatchPhase,
-  raw: RawObject,
-  options: IngestRunnerOptions,
-) {
+  object: RawObject,
+): Promise<void> {
+  if (path === 'leasecandidates') return handleCandidate(run, phase, object);
+  return phase === 'DELETED' ? Promise.resolve() : handleLease(run, object);
+}
+
+async function handleCandidate({ deps, cluster, options }: ClusterRun, phase: WatchPhase, raw: RawObject) {
   const { outcome, key } = await ingestCandidate(deps, cluster, phase, raw);
   deps.logger.debug('candidate event', { cluster, phase, name: raw.metadata?.name, outcome, spec: raw.spec });
   if (outcome === 'stored' && key !== undefined && (phase === 'ADDED' || answersPing(raw)))
@@ -294,13 +245,7 @@ async function handleCandidate(
   options.onEvent?.();
 }
 
-async function handleLease(
-  deps: IngestDeps,
-  cluster: string,
-  raw: RawObject,
-  options: IngestRunnerOptions,
-  hints: HolderHints,
-) {
+async function handleLease({ deps, cluster, options, hints }: ClusterRun, raw: RawObject) {
   const { outcome, key, repair } = await ingestLease(deps, cluster, raw, { hints });
   if (outcome !== 'unchanged' && outcome !== 'ignored')
     deps.logger.debug('lease event', { cluster, lease: key, outcome, spec: raw.spec });
@@ -309,34 +254,9 @@ async function handleLease(
   options.onEvent?.();
 }
 
-/** Forgets the LeaseCandidates a fresh list no longer shows (deleted while nobody watched). */
-function forgetUnlisted(handled: Map<string, string>, listed: readonly RawObject[]): void {
-  const ids = new Set(listed.map((o) => objectId(CANDIDATES, o.metadata?.namespace, o.metadata?.name)));
-  for (const id of handled.keys()) if (!ids.has(id)) handled.delete(id);
-}
-
 /** A candidate renewed at or after its pingTime: the ack an election may be waiting for. */
 function answersPing(raw: RawObject): boolean {
   const spec = raw.spec as { pingTime?: unknown; renewTime?: unknown } | undefined;
   if (typeof spec?.pingTime !== 'string' || typeof spec.renewTime !== 'string') return false;
   return Date.parse(spec.renewTime) >= Date.parse(spec.pingTime);
-}
-
-/**
- * Settles as `work` does, or rejects with the signal's reason as soon as it aborts, at once if it
- * has already: a list of a large or hung cluster is not waited out by a run that is stopping.
- * The work itself runs on to its own end (every apiserver request is bounded by its timeout).
- */
-export function untilAborted<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const listener = addAbortListener(signal, () => reject(signal.reason));
-    work.then(resolve, reject).finally(() => listener[Symbol.dispose]());
-  });
-}
-
-/** Waits `ms`, or less if the signal aborts (node's own timer: it removes its abort listener). */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return sleep(ms, undefined, { signal }).catch((error: unknown) => {
-    if ((error as Error).name !== 'AbortError') throw error;
-  });
 }

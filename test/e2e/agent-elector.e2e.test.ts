@@ -2,12 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentProcess } from '../../lib/harness/agent-process.js';
+import { CandidateProcess, overlaps, until } from '../../lib/harness/candidates.js';
+import {
+  type CoordinatedClusters,
+  startCoordinatedClusters,
+} from '../../lib/harness/coordinated-clusters.js';
+import { kube } from '../../lib/harness/kube-admin.js';
 import { freePort } from '../../lib/local/dynamodb-local.js';
 import { bundleAgent } from '../../scripts/bundle-agent.mjs';
-import { AgentProcess } from '../helpers/agent-process.js';
-import { kube } from '../helpers/kube-admin.js';
-import { CandidateProcess, overlaps, until } from './candidates.js';
-import { type CoordinatedClusters, startCoordinatedClusters } from './coordinated-clusters.js';
 
 /**
  * Unmodified client-go electors (Coordinated: true) that do not register themselves, as where the

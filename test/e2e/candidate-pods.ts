@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CRD_GROUP } from '../../lib/api/leasecandidate.js';
+import { AgentProcess } from '../../lib/harness/agent-process.js';
+import { CandidateProcess } from '../../lib/harness/candidates.js';
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
 import { freePort } from '../../lib/local/dynamodb-local.js';
 import { bundleAgent } from '../../scripts/bundle-agent.mjs';
-import { AgentProcess } from '../helpers/agent-process.js';
-import { CandidateProcess } from './candidates.js';
 
 /**
  * How a pod's elector takes part:

@@ -1,5 +1,5 @@
+import { startCoordinatedClusters } from '../../lib/harness/coordinated-clusters.js';
 import { describeClientGoCompat, FAILOVER_GOAL_MS } from './client-go-compat.js';
-import { startCoordinatedClusters } from './coordinated-clusters.js';
 
 describeClientGoCompat({
   name: 'coordinator from sources (npm start)',

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { startPackagedCoordinatedClusters } from '../../lib/harness/coordinated-clusters.js';
 import type { FunctionName } from '../../lib/local/invocations.js';
 import { PACKAGE_DIR } from '../../lib/local/packaged/bundles.js';
 import {
@@ -11,7 +12,6 @@ import {
 import { readStackTemplate } from '../../lib/local/packaged/stack-template.js';
 import { candidate } from '../helpers/local-stack.js';
 import { describeClientGoCompat } from './client-go-compat.js';
-import { startPackagedCoordinatedClusters } from './coordinated-clusters.js';
 
 /**
  * The same scenarios against what `serverless deploy` ships: the packaged bundles in Lambda-like

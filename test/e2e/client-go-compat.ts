@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CandidateProcess, overlaps, until } from '../../lib/harness/candidates.js';
 import { kube } from '../../lib/kube-local/admin.js';
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
 import type { LeaseKey } from '../../lib/ports/lease-key.js';
 import { Notifier } from '../helpers/local-stack.js';
-import { CandidateProcess, overlaps, until } from './candidates.js';
 
 /**
  * Short client timings, as upstream's own CLE integration tests use, with a 500 ms retry period:

@@ -31,16 +31,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TERM_ANNOTATION } from '../../lib/api/lease.js';
 import { formatMicroTime } from '../../lib/api/time.js';
+import { overlaps, until } from '../../lib/harness/candidates.js';
+import {
+  type CoordinatedClusters,
+  startCoordinatedClusters,
+} from '../../lib/harness/coordinated-clusters.js';
+import { leaseCandidate } from '../../lib/harness/kube-admin.js';
 import { kube } from '../../lib/kube-local/admin.js';
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
 import type { GateChoice } from '../../lib/kube-local/local-clusters.js';
 import type { LocalCoordinator } from '../../lib/local/local-coordinator.js';
 import type { StoredCandidate } from '../../lib/ports/store.js';
-import { leaseCandidate } from '../helpers/kube-admin.js';
 import { Notifier } from '../helpers/local-stack.js';
 import { type CandidatePod, CandidatePods, candidatesApi } from './candidate-pods.js';
-import { overlaps, until } from './candidates.js';
-import { type CoordinatedClusters, startCoordinatedClusters } from './coordinated-clusters.js';
 import { RuntimeKiller, TermSampler, WriteThrottle } from './faults.js';
 
 const LEASE = 'faults';

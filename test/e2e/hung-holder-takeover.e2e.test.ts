@@ -6,11 +6,14 @@
  */
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CandidateProcess, overlaps, until } from '../../lib/harness/candidates.js';
+import {
+  type CoordinatedClusters,
+  startCoordinatedClusters,
+} from '../../lib/harness/coordinated-clusters.js';
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
 import type { LocalCoordinator } from '../../lib/local/local-coordinator.js';
 import { Notifier } from '../helpers/local-stack.js';
-import { CandidateProcess, overlaps, until } from './candidates.js';
-import { type CoordinatedClusters, startCoordinatedClusters } from './coordinated-clusters.js';
 
 const LEASE = 'hung-holder';
 const KEY = { scope: 'alpha+beta', namespace: 'default', name: LEASE };

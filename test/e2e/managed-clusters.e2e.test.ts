@@ -1,12 +1,15 @@
 import { Watch } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PREFERRED_HOLDER_ANNOTATION, REVOKED_HOLDER } from '../../lib/api/lease.js';
+import { adminConfig } from '../../lib/harness/agent-process.js';
+import { overlaps, until } from '../../lib/harness/candidates.js';
+import {
+  type CoordinatedClusters,
+  startCoordinatedClusters,
+} from '../../lib/harness/coordinated-clusters.js';
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
 import type { GateChoice } from '../../lib/kube-local/local-clusters.js';
-import { adminConfig } from '../helpers/agent-process.js';
 import { type CandidatePod, CandidatePods } from './candidate-pods.js';
-import { overlaps, until } from './candidates.js';
-import { type CoordinatedClusters, startCoordinatedClusters } from './coordinated-clusters.js';
 
 /**
  * A lease group over two clusters as managed control planes run them: the CoordinatedLeaderElection

@@ -30,6 +30,11 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { formatMicroTime } from '../../lib/api/time.js';
+import { overlaps } from '../../lib/harness/candidates.js';
+import {
+  type CoordinatedClusters,
+  startCoordinatedClusters,
+} from '../../lib/harness/coordinated-clusters.js';
 import { kube } from '../../lib/kube-local/admin.js';
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
 import type { GateChoice } from '../../lib/kube-local/local-clusters.js';
@@ -37,8 +42,6 @@ import type { LocalCoordinator } from '../../lib/local/local-coordinator.js';
 import type { LeaseState } from '../../lib/ports/store.js';
 import { Notifier } from '../helpers/local-stack.js';
 import { type CandidatePod, CandidatePods, candidatesApi } from './candidate-pods.js';
-import { overlaps } from './candidates.js';
-import { type CoordinatedClusters, startCoordinatedClusters } from './coordinated-clusters.js';
 
 /** Upstream's fake components: lease 5 s, renew 3 s, retry 1–2 s. */
 const TIMINGS = ['--lease-duration=5s', '--renew-deadline=3s', '--retry-period=1s'];

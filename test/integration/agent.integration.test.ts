@@ -5,12 +5,12 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { formatMicroTime } from '../../lib/api/time.js';
+import { AgentProcess, adminConfig, awaitObject, HealthEndpoint } from '../../lib/harness/agent-process.js';
+import { benchInTreeController, kube } from '../../lib/harness/kube-admin.js';
 import { applyCrd } from '../../lib/kube-local/admin.js';
 import { ensureKubeBinaries } from '../../lib/kube-local/build.js';
 import { type ControlPlane, startControlPlane, writeKubeconfig } from '../../lib/kube-local/control-plane.js';
 import { bundleAgent } from '../../scripts/bundle-agent.mjs';
-import { AgentProcess, adminConfig, awaitObject, HealthEndpoint } from '../helpers/agent-process.js';
-import { benchInTreeController, kube } from '../helpers/kube-admin.js';
 
 /**
  * The candidate agent as it ships: the bundled dist file run with plain `node` against a real

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMicroTime } from '../../lib/api/time.js';
 import { parseClustersConfig } from '../../lib/clusters/config.js';
+import { applyRbac, benchInTreeController, kube, leaseCandidate } from '../../lib/harness/kube-admin.js';
 import { ensureKubeBinaries } from '../../lib/kube-local/build.js';
 import { type ControlPlane, startControlPlane, writeKubeconfig } from '../../lib/kube-local/control-plane.js';
-import { applyRbac, benchInTreeController, kube, leaseCandidate } from '../helpers/kube-admin.js';
 import { candidate, settle, startTestStack, type TestStack } from '../helpers/local-stack.js';
 
 const LEASES = '/apis/coordination.k8s.io/v1/namespaces/default/leases';

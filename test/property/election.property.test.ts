@@ -2,19 +2,21 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   admissibleCandidates,
-  type Candidate,
-  compareVersions,
-  ELECTION_DURATION_MS,
-  type ElectionStep,
   holderOf,
   isCandidateExpired,
   isLeaseExpired,
+} from '../../lib/election/liveness.js';
+import { pickLeader } from '../../lib/election/ordering.js';
+import { reconcileStep } from '../../lib/election/reconcile.js';
+import { ELECTION_DURATION_MS } from '../../lib/election/timing.js';
+import {
+  type Candidate,
+  type ElectionStep,
   type LeaseRecord,
   OLDEST_EMULATION_VERSION,
   OUR_OLDEST_EMULATION_VERSION,
-  pickLeader,
-  reconcileStep,
-} from '../../lib/election/index.js';
+} from '../../lib/election/types.js';
+import { compareVersions } from '../../lib/election/versions.js';
 
 /**
  * Properties of the pure election core over random candidates, leases and histories.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseLease, TERM_ANNOTATION, toLeaseObject } from '../../lib/api/lease.js';
 import { CANDIDATE_API_VERSIONS, parseLeaseCandidate } from '../../lib/api/leasecandidate.js';
-import type { LeaseRecord } from '../../lib/election/index.js';
+import type { LeaseRecord } from '../../lib/election/types.js';
 import { ValidationError } from '../../lib/errors.js';
 
 /**

@@ -1,16 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
-  type Candidate,
   compareCandidates,
-  compareVersions,
-  electionNeeded,
   hasOrderableVersions,
-  type LeaseRecord,
-  OLDEST_EMULATION_VERSION,
   pickBestCandidate,
   pickLeader,
-  reconcileStep,
-} from '../../lib/election/index.js';
+} from '../../lib/election/ordering.js';
+import { electionNeeded, reconcileStep } from '../../lib/election/reconcile.js';
+import { type Candidate, type LeaseRecord, OLDEST_EMULATION_VERSION } from '../../lib/election/types.js';
+import { compareVersions } from '../../lib/election/versions.js';
 
 /**
  * OldestEmulationVersion ordering: the cases of upstream election_test.go

@@ -1,16 +1,18 @@
 import { describe, expect, it } from 'vitest';
+import { collectableCandidates } from '../../lib/election/liveness.js';
+import { reconcileStep } from '../../lib/election/reconcile.js';
 import {
   CANDIDATE_VALID_MS,
-  type Candidate,
-  collectableCandidates,
   DEFAULT_LEASE_DURATION_SECONDS,
   ELECTION_DURATION_MS,
+  PRE_PING_LEAD_MS,
+} from '../../lib/election/timing.js';
+import {
+  type Candidate,
   type ElectionStep,
   type LeaseRecord,
   OLDEST_EMULATION_VERSION,
-  PRE_PING_LEAD_MS,
-  reconcileStep,
-} from '../../lib/election/index.js';
+} from '../../lib/election/types.js';
 
 /**
  * The reconcile step: upstream TestReconcileElectionStep, TestController and the candidate GC

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type Candidate,
-  OLDEST_EMULATION_VERSION,
-  resolvePreferredStrategies,
-  resolveStrategy,
-} from '../../lib/election/index.js';
+import { resolvePreferredStrategies, resolveStrategy } from '../../lib/election/strategy.js';
+import { type Candidate, OLDEST_EMULATION_VERSION } from '../../lib/election/types.js';
 import { ElectionError } from '../../lib/errors.js';
 
 /**

@@ -1,10 +1,16 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
+import { ingestClusters } from '../../lib/handlers/ingest.js';
+import { anyCaller } from '../../lib/http/callers.js';
 import type { ClusterPort } from '../../lib/ports/cluster.js';
 import type { IngestDeps } from '../../lib/ports/coordinator.js';
 import type { LeaseKey } from '../../lib/ports/lease-key.js';
 import type { CoordinatorStore } from '../../lib/ports/store.js';
-import { runClusterIngest, storedCandidateVersions, untilAborted } from '../../lib/sync/ingest-runner.js';
+import { untilAborted } from '../../lib/sync/abortable.js';
+import { storedCandidateVersions } from '../../lib/sync/handled-versions.js';
+import { runClusterIngest } from '../../lib/sync/ingest-runner.js';
+import { wireCoordinator } from '../../lib/wiring/coordinator.js';
+import { countingHeartbeats } from '../helpers/counting-store.js';
 import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
 import { InMemoryTable } from '../helpers/in-memory-store.js';
 
@@ -51,6 +57,31 @@ async function ingestUntil(
     );
   });
   stop.abort();
+}
+
+/** The shape of one ingest run in these tests: until `done` holds after some stored event. */
+type IngestRun = (
+  store: CoordinatorStore,
+  port: ClusterPort,
+  now: number,
+  done: () => Promise<boolean>,
+) => Promise<void>;
+
+/**
+ * Candidates a, b and c in a cluster that sends no watch events (each run sees it through its
+ * first list alone), stored by a last run of `run`; then b renews. What a new run should write: b.
+ */
+async function lastRunStoredThreeThenBRenews(run: IngestRun) {
+  let now = Date.UTC(2026, 10, 25, 12);
+  const store = new InMemoryTable(() => now).store();
+  const cluster = new InMemoryCluster('c', 0, () => now);
+  for (const name of ['a', 'b', 'c']) renewIn(cluster, name);
+  const port = cluster.port();
+  port.watch = async () => new AbortController();
+  await run(store, port, now, async () => (await store.loadLease(KEY)).candidates.length === 3);
+  now += 1_000;
+  renewIn(cluster, 'b');
+  return { store, cluster, port, now };
 }
 
 describe('cluster ingest, list then watch (unit: in-memory table and cluster)', () => {
@@ -119,24 +150,10 @@ describe('cluster ingest, list then watch (unit: in-memory table and cluster)', 
   });
 
   it('a fresh ingest seeded from the table writes only what changed since the last run (the deployed one starts every minute)', async () => {
-    let now = Date.UTC(2026, 10, 25, 12);
-    const table = new InMemoryTable(() => now);
-    const store = table.store();
-    const cluster = new InMemoryCluster('c', 0, () => now);
-    const heartbeat = (name: string) => renewIn(cluster, name);
-    for (const name of ['a', 'b', 'c']) heartbeat(name);
-    const port = cluster.port();
-    port.watch = async () => new AbortController();
-    // The last run stored all three.
-    await ingestUntil(store, port, now, async () => (await store.loadLease(KEY)).candidates.length === 3);
-    now += 1_000;
-    heartbeat('b');
-    const written: string[] = [];
-    const counting: typeof store = Object.create(store);
-    counting.putHeartbeat = async (...args) => {
-      written.push(args[2].name);
-      return store.putHeartbeat(...args);
-    };
+    const { store, cluster, port, now } = await lastRunStoredThreeThenBRenews((...run) =>
+      ingestUntil(...run),
+    );
+    const { counting, written } = countingHeartbeats(store);
     const stored = await storedCandidateVersions(store);
     expect([...(stored.get('c')?.keys() ?? [])].sort()).toEqual([
       'leasecandidates/kube-system/a',
@@ -171,12 +188,7 @@ describe('cluster ingest, list then watch (unit: in-memory table and cluster)', 
     for (const name of ['a', 'b']) renewIn(cluster, name);
     const port = cluster.port();
     port.watch = async () => new AbortController();
-    const written: string[] = [];
-    const counting: typeof store = Object.create(store);
-    counting.putHeartbeat = async (...args) => {
-      written.push(args[2].name);
-      return store.putHeartbeat(...args);
-    };
+    const { counting, written } = countingHeartbeats(store);
     await ingestUntil(
       counting,
       port,
@@ -377,5 +389,37 @@ describe('cluster ingest stops when its signal aborts, whatever it is doing (uni
     await expect(untilAborted(stop.signal, never())).rejects.toThrow();
     // And work that settles first is passed on as it settled.
     expect(await untilAborted(new AbortController().signal, Promise.resolve('listed'))).toBe('listed');
+  });
+});
+
+/**
+ * One run of ingest as every runtime starts it (ingestClusters: the deployed schedule and the local
+ * runtime alike), over the one wiring, until `done` holds after some stored event.
+ */
+const runIngestClusters: IngestRun = async (store, port, now, done) => {
+  const deps = wireCoordinator({
+    store,
+    timers: { deliverAt: async () => {} },
+    clock: () => now,
+    logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+    policies: { leases: () => KEY, callers: anyCaller },
+    clients: { get: async () => port, names: () => ['c'], httpOnly: () => false },
+  });
+  const clusters = deps.clusterWiring;
+  if (clusters === undefined) throw new Error('a registered cluster must give a cluster wiring');
+  const stop = new AbortController();
+  await ingestClusters(deps, clusters, stop.signal, {
+    onEvent: () => void done().then((yes) => yes && stop.abort()),
+  });
+};
+
+describe('ingest as every runtime runs it (unit: in-memory table and cluster)', () => {
+  it('seeds its first list from the table: a new run writes only the candidates that changed since the last', async () => {
+    const { store, port, now } = await lastRunStoredThreeThenBRenews(runIngestClusters);
+    const { counting, written } = countingHeartbeats(store);
+    const renewedB = async () =>
+      (await store.loadLease(KEY)).candidates.find((c) => c.name === 'b')?.sentRenewTime === now;
+    await runIngestClusters(counting, port, now, renewedB);
+    expect(written).toEqual(['b']);
   });
 });

@@ -166,3 +166,25 @@ describe('requeue during a cluster outage (unit: in-memory table, hung fake clus
     expect(tookMs).toBeLessThan(budgetMs);
   });
 });
+
+describe('requeue, message by message (unit: in-memory table)', () => {
+  it('reports each message it cannot take, and answers a batch where every message failed instead of throwing', async () => {
+    const table = new InMemoryTable(Date.now);
+    const deps: CoordinatorDeps = {
+      store: table.store(),
+      clock: Date.now,
+      logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+      leases: ungroupedLeases,
+      timers: { deliverAt: async () => {} },
+    };
+    const message = (messageId: string, body: string) =>
+      ({ messageId, body, eventSource: 'aws:sqs' }) as SQSEvent['Records'][number];
+    const valid = JSON.stringify(timerMessage(lease('east', 'one'), Date.now()));
+    const mixed = await handleTimerBatch(deps, {
+      Records: [message('bad', '{"lease": {}}'), message('good', valid), message('worse', 'not json')],
+    });
+    expect(mixed.batchItemFailures).toEqual([{ itemIdentifier: 'bad' }, { itemIdentifier: 'worse' }]);
+    const allBad = await handleTimerBatch(deps, { Records: [message('bad', '{}'), message('worse', '[')] });
+    expect(allBad.batchItemFailures).toEqual([{ itemIdentifier: 'bad' }, { itemIdentifier: 'worse' }]);
+  });
+});

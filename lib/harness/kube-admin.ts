@@ -1,6 +1,6 @@
-import { formatMicroTime } from '../../lib/api/time.js';
+import { formatMicroTime } from '../api/time.js';
 
-export { applyRbac, benchInTreeController, kube } from '../../lib/kube-local/admin.js';
+export { applyRbac, benchInTreeController, kube } from '../kube-local/admin.js';
 
 export function leaseCandidate(
   name: string,

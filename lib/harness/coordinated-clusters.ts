@@ -2,31 +2,26 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
-import { parseClustersConfig } from '../../lib/clusters/config.js';
-import {
-  applyCandidateRbac,
-  applyCrd,
-  applyRbac,
-  benchInTreeController,
-} from '../../lib/kube-local/admin.js';
-import { ensureCandidateBinary } from '../../lib/kube-local/build.js';
+import { parseClustersConfig } from '../clusters/config.js';
+import { applyCandidateRbac, applyCrd, applyRbac, benchInTreeController } from '../kube-local/admin.js';
+import { ensureCandidateBinary } from '../kube-local/build.js';
 import {
   type ControlPlane,
   type Gate,
   startControlPlane,
   writeKubeconfig,
-} from '../../lib/kube-local/control-plane.js';
-import { type GateChoice, gatesFor } from '../../lib/kube-local/local-clusters.js';
+} from '../kube-local/control-plane.js';
+import { type GateChoice, gatesFor } from '../kube-local/local-clusters.js';
 import {
   type LocalCoordinator,
   type LocalCoordinatorOptions,
   startLocalCoordinator,
-} from '../../lib/local/local-coordinator.js';
+} from '../local/local-coordinator.js';
 import {
   type PackagedCoordinator,
   type PackagedCoordinatorOptions,
   startPackagedCoordinator,
-} from '../../lib/local/packaged/packaged-coordinator.js';
+} from '../local/packaged/packaged-coordinator.js';
 
 export interface CoordinatedClusters {
   readonly planes: readonly ControlPlane[];

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
-import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
+import type { ControlPlane } from '../kube-local/control-plane.js';
 import { kube } from './kube-admin.js';
 
 /** One structured log line of the agent (powertools Logger: message, level, and the extra keys). */
