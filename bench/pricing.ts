@@ -1,6 +1,6 @@
 /**
- * Public on-demand prices, us-east-1, as found (shared/reference/practices.md §B4; API Gateway
- * HTTP API from its price page). Check them against the AWS price pages before budgeting.
+ * Public on-demand prices, us-east-1, as found on the AWS price pages of each service (API Gateway
+ * HTTP API included). Check them against those pages again before budgeting.
  */
 export const PRICES = {
   writeUnit: 0.625 / 1e6,

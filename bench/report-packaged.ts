@@ -62,7 +62,8 @@ function packagedTitle(line: string): string {
 function timerTable(lateness: readonly number[]): string[] {
   const s = summarize(lateness);
   return [
-    'Timers: a deadline → its SQS message handed to `requeue` (whole-second `DelaySeconds`, rounded up):',
+    'Timers: a deadline → its SQS message handed to `requeue` (whole-second `DelaySeconds`; negative: handed over',
+    'early, with `DelaySeconds` rounded down, and `requeue` waits out the rest before it takes the step):',
     '',
     row(['timers', 'p50', 'p95', 'p99', 'max']),
     row(['---', '---', '---', '---', '---']),

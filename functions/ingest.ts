@@ -1,10 +1,14 @@
 import type { ScheduledHandler } from 'aws-lambda';
 import { handleIngestSchedule } from '../lib/handlers/ingest.js';
+import { flushAfter } from '../lib/metrics/emf-metrics.js';
 import { deployedClusterDeps, deployedDeps } from '../lib/runtime/deps.js';
 
 /** Without a cluster reached over Kubernetes there is nothing to watch (see deployedClusterDeps). */
 export const handler: ScheduledHandler = async (_event, context) => {
   const clusters = await deployedClusterDeps();
   if (clusters === undefined) return;
-  await handleIngestSchedule(await deployedDeps(), clusters, context.getRemainingTimeInMillis());
+  const deps = await deployedDeps();
+  await flushAfter(deps.metrics, () =>
+    handleIngestSchedule(deps, clusters, context.getRemainingTimeInMillis()),
+  );
 };

@@ -11,8 +11,11 @@ export class CoordinatorError extends Error {
   }
 }
 
-/** The message of a CoordinatorError the caller expects; any other error is a bug and is rethrown. */
-export function expectedMessage(error: unknown): string {
+/**
+ * The message of a CoordinatorError, which the caller expects and reports; any other error is a
+ * bug and is rethrown.
+ */
+export function messageOrRethrow(error: unknown): string {
   if (error instanceof CoordinatorError) return error.message;
   throw error;
 }
@@ -54,6 +57,36 @@ export class ConflictError extends CoordinatorError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, { ...options, retryable: true });
   }
+}
+
+/**
+ * A conditional write whose condition did not hold: nothing was written. `item` is the item as
+ * the table held it then (DynamoDB's ReturnValuesOnConditionCheckFailure: ALL_OLD; undefined when
+ * there was none), so the caller can decide again without a second read. A ConflictError:
+ * reading again and deciding again can succeed.
+ */
+export class ConditionFailedError extends ConflictError {
+  constructor(
+    /** The condition's name (lib/store/conditions.ts). */
+    readonly condition: string,
+    readonly item: Readonly<Record<string, unknown>> | undefined,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${message}: ${condition} does not hold`, options);
+  }
+}
+
+/**
+ * For `.catch` on a conditional write whose failed condition is an outcome the caller expects
+ * (the record moved on, or the write is no longer needed): that failure becomes `outcome`; any
+ * other error is rethrown.
+ */
+export function onConditionFailed<T>(outcome: T): (error: unknown) => T {
+  return (error) => {
+    if (error instanceof ConditionFailedError) return outcome;
+    throw error;
+  };
 }
 
 /** The candidates cannot be elected from as they are (e.g. they disagree on strategy). */
@@ -111,3 +144,6 @@ export class OutOfTimeError extends CoordinatorError {
     super(message, { retryable: true });
   }
 }
+
+/** An object a cluster listed could not be stored: ingest lists that cluster again. */
+export class UnstoredListError extends CoordinatorError {}

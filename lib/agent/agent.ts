@@ -25,6 +25,13 @@ export interface AgentDeps {
 }
 
 const DEFAULT_HEALTH_RETRY_MS = 1_000;
+/**
+ * How soon a program that has not been healthy yet is asked again. As a native sidecar the agent
+ * starts before the program it stands for, so its first look finds it still starting; at the
+ * one-second retry the candidate was registered up to a second after the program was up, a second
+ * every new pod's election or preemption waited. A local GET five times a second costs nothing.
+ */
+export const STARTING_HEALTH_RETRY_MS = 200;
 const MAX_RESTART_DELAY_MS = 30_000;
 
 function message(error: unknown): string {
@@ -84,6 +91,7 @@ async function runSession(
   api: CandidateApi,
   signal: AbortSignal,
   healthLog: HealthLog,
+  seen: { healthy: boolean },
   onWatching: () => void,
 ): Promise<void> {
   const wakeup = new Wakeup();
@@ -122,9 +130,13 @@ async function runSession(
         // No heartbeat for a program that is not well: a dead one is never elected again and again.
         const line = healthLog.refusedWrite(deps.clock(), decision.action, reason, health.problem);
         if (line !== undefined) deps.logger.warn(line.message, line.fields);
-        await wakeup.sleep(deps.healthRetryMs ?? DEFAULT_HEALTH_RETRY_MS, signal);
+        const retry = seen.healthy
+          ? (deps.healthRetryMs ?? DEFAULT_HEALTH_RETRY_MS)
+          : STARTING_HEALTH_RETRY_MS;
+        await wakeup.sleep(retry, signal);
         continue;
       }
+      seen.healthy = true;
       const recovered = healthLog.healthy(deps.clock());
       if (recovered !== undefined) deps.logger.info(recovered.message, recovered.fields);
       if (signal.aborted) break;
@@ -162,6 +174,7 @@ export async function runAgent(deps: AgentDeps, signal: AbortSignal): Promise<vo
   let api: CandidateApi | undefined;
   let failures = 0;
   const healthLog = new HealthLog();
+  const seen = { healthy: false };
   while (!signal.aborted) {
     try {
       const chosen = chooseCandidateApi(await deps.port.served(), deps.api);
@@ -173,7 +186,7 @@ export async function runAgent(deps: AgentDeps, signal: AbortSignal): Promise<vo
         await deps.port.remove(api);
       }
       api = chosen;
-      await runSession(deps, api, signal, healthLog, () => {
+      await runSession(deps, api, signal, healthLog, seen, () => {
         failures = 0;
       });
     } catch (error) {

@@ -1,14 +1,6 @@
-import {
-  ApiException,
-  ApisApi,
-  CustomObjectsApi,
-  type KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-  Watch,
-} from '@kubernetes/client-node';
-import { request } from '../kube/request.js';
+import { ApiStatusError, Apiserver } from './apiserver.js';
 import type { CandidateApi, ServedGroups } from './candidate-api.js';
+import type { ApiserverAccess } from './kubeconfig.js';
 
 /** A LeaseCandidate as the apiserver sent it; read through `observe` before any decision. */
 export type RawCandidate = Record<string, unknown> & { metadata?: { resourceVersion?: string } };
@@ -41,41 +33,33 @@ export interface CandidatePort {
 const PLURAL = 'leasecandidates';
 
 function isStatus(error: unknown, code: number): boolean {
-  return error instanceof ApiException && error.code === code;
+  return error instanceof ApiStatusError && error.code === code;
 }
 
-/** @kubernetes/client-node behind CandidatePort, for one LeaseCandidate named by namespace and name. */
+/** The agent's one LeaseCandidate, named by namespace and name, over plain apiserver calls (apiserver.ts). */
 export class KubeCandidates implements CandidatePort {
-  private readonly objects: CustomObjectsApi;
-  private readonly apis: ApisApi;
-  private readonly watcher: Watch;
+  private readonly apiserver: Apiserver;
 
   constructor(
-    config: KubeConfig,
+    access: ApiserverAccess,
     private readonly namespace: string,
     private readonly name: string,
-    private readonly cluster = config.getCurrentContext() || 'in-cluster',
   ) {
-    this.objects = config.makeApiClient(CustomObjectsApi);
-    this.apis = config.makeApiClient(ApisApi);
-    this.watcher = new Watch(config);
+    this.apiserver = new Apiserver(access);
   }
 
   async served(): Promise<ServedGroups> {
-    const list = await request(this.cluster, () => this.apis.getAPIVersions());
-    return new Map(list.groups.map((g) => [g.name, g.versions.map((v) => v.version)]));
+    const list = (await this.apiserver.call('GET', '/apis')) as {
+      groups?: { name: string; versions?: { version: string }[] }[];
+    };
+    return new Map((list.groups ?? []).map((g) => [g.name, (g.versions ?? []).map((v) => v.version)]));
   }
 
   async read(api: CandidateApi): Promise<{ object?: RawCandidate; resourceVersion: string }> {
     // A list by name, not a get: its resourceVersion is where the watch starts, with no gap.
-    const list = (await request(this.cluster, () =>
-      this.objects.listNamespacedCustomObject({
-        ...api,
-        namespace: this.namespace,
-        plural: PLURAL,
-        fieldSelector: `metadata.name=${this.name}`,
-      }),
-    )) as { items: RawCandidate[]; metadata: { resourceVersion: string } };
+    const list = (await this.apiserver.call('GET', this.collection(api), {
+      query: { fieldSelector: `metadata.name=${this.name}` },
+    })) as { items: RawCandidate[]; metadata: { resourceVersion: string } };
     const object = list.items[0];
     return { ...(object !== undefined && { object }), resourceVersion: list.metadata.resourceVersion };
   }
@@ -86,13 +70,14 @@ export class KubeCandidates implements CandidatePort {
     onEvent: (event: CandidateEvent) => void,
     onDone: (error: unknown) => void,
   ): Promise<AbortController> {
-    return this.watcher.watch(
-      `/apis/${api.group}/${api.version}/namespaces/${this.namespace}/${PLURAL}`,
-      { fieldSelector: `metadata.name=${this.name}`, resourceVersion, allowWatchBookmarks: true },
-      (phase, object: RawCandidate) => {
-        if (phase === 'ADDED' || phase === 'MODIFIED') onEvent({ type: 'object', object });
-        else if (phase === 'DELETED') onEvent({ type: 'deleted' });
-        else if (phase === 'ERROR') onEvent({ type: 'error', status: object });
+    return this.apiserver.watch(
+      this.collection(api),
+      { fieldSelector: `metadata.name=${this.name}`, resourceVersion, allowWatchBookmarks: 'true' },
+      ({ type, object }) => {
+        if (type === 'ADDED' || type === 'MODIFIED')
+          onEvent({ type: 'object', object: object as RawCandidate });
+        else if (type === 'DELETED') onEvent({ type: 'deleted' });
+        else if (type === 'ERROR') onEvent({ type: 'error', status: object });
       },
       onDone,
     );
@@ -100,40 +85,26 @@ export class KubeCandidates implements CandidatePort {
 
   async create(api: CandidateApi, spec: Record<string, unknown>): Promise<RawCandidate> {
     try {
-      return (await request(this.cluster, () =>
-        this.objects.createNamespacedCustomObject({
-          ...api,
-          namespace: this.namespace,
-          plural: PLURAL,
-          body: {
-            apiVersion: `${api.group}/${api.version}`,
-            kind: 'LeaseCandidate',
-            metadata: { name: this.name, namespace: this.namespace },
-            spec,
-          },
-        }),
-      )) as RawCandidate;
+      return (await this.apiserver.call('POST', this.collection(api), {
+        body: {
+          apiVersion: `${api.group}/${api.version}`,
+          kind: 'LeaseCandidate',
+          metadata: { name: this.name, namespace: this.namespace },
+          spec,
+        },
+      })) as RawCandidate;
     } catch (error) {
       if (!isStatus(error, 409)) throw error;
-      return (await request(this.cluster, () =>
-        this.objects.getNamespacedCustomObject({
-          ...api,
-          namespace: this.namespace,
-          plural: PLURAL,
-          name: this.name,
-        }),
-      )) as RawCandidate;
+      return (await this.apiserver.call('GET', this.object(api))) as RawCandidate;
     }
   }
 
   async patchSpec(api: CandidateApi, spec: Record<string, unknown>): Promise<RawCandidate | undefined> {
     try {
-      return (await request(this.cluster, () =>
-        this.objects.patchNamespacedCustomObject(
-          { ...api, namespace: this.namespace, plural: PLURAL, name: this.name, body: { spec } },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-        ),
-      )) as RawCandidate;
+      return (await this.apiserver.call('PATCH', this.object(api), {
+        body: { spec },
+        contentType: 'application/merge-patch+json',
+      })) as RawCandidate;
     } catch (error) {
       if (isStatus(error, 404)) return undefined;
       throw error;
@@ -142,19 +113,21 @@ export class KubeCandidates implements CandidatePort {
 
   async remove(api: CandidateApi, resourceVersion?: string): Promise<boolean> {
     try {
-      await request(this.cluster, () =>
-        this.objects.deleteNamespacedCustomObject({
-          ...api,
-          namespace: this.namespace,
-          plural: PLURAL,
-          name: this.name,
-          ...(resourceVersion !== undefined && { body: { preconditions: { resourceVersion } } }),
-        }),
-      );
+      await this.apiserver.call('DELETE', this.object(api), {
+        ...(resourceVersion !== undefined && { body: { preconditions: { resourceVersion } } }),
+      });
       return true;
     } catch (error) {
       if (isStatus(error, 404)) return false;
       throw error;
     }
+  }
+
+  private collection(api: CandidateApi): string {
+    return `/apis/${api.group}/${api.version}/namespaces/${encodeURIComponent(this.namespace)}/${PLURAL}`;
+  }
+
+  private object(api: CandidateApi): string {
+    return `${this.collection(api)}/${encodeURIComponent(this.name)}`;
   }
 }

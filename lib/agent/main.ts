@@ -1,17 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { KubeConfig } from '@kubernetes/client-node';
 import { Command, Option } from 'commander';
 import { runProgram } from '../cli/run-program.js';
-import { ConfigError } from '../errors.js';
 import { runAgent } from './agent.js';
 import { alwaysHealthy, httpHealthProbe } from './health.js';
 import { KubeCandidates } from './kube.js';
-import {
-  type AgentOptions,
-  DEFAULT_RENEW_PERIOD_SECONDS,
-  parseAgentOptions,
-  type RawFlags,
-} from './options.js';
+import { loadApiserverAccess } from './kubeconfig.js';
+import { DEFAULT_RENEW_PERIOD_SECONDS, parseAgentOptions, type RawFlags } from './options.js';
 
 /**
  * `npm run agent -- --namespace NS --lease NAME --identity ID --binary-version V --emulation-version V`:
@@ -20,29 +14,12 @@ import {
  * Exit status: 0 after withdrawing on SIGTERM/SIGINT, 2 for unusable flags, 1 for anything else.
  */
 
-function kubeConfig(options: AgentOptions): KubeConfig {
-  const kc = new KubeConfig();
-  try {
-    // Without --kubeconfig: $KUBECONFIG, ~/.kube/config, or in a pod its service account.
-    if (options.kubeconfig !== undefined) kc.loadFromFile(options.kubeconfig);
-    else kc.loadFromDefault();
-  } catch (error) {
-    const flag = options.kubeconfig !== undefined ? '--kubeconfig' : 'the default kubeconfig';
-    throw new ConfigError(`${flag}: cannot be read: ${error instanceof Error ? error.message : error}`);
-  }
-  if (options.context !== undefined) {
-    if (kc.getContextObject(options.context) === null)
-      throw new ConfigError(`--context: no context "${options.context}" in the kubeconfig`);
-    kc.setCurrentContext(options.context);
-  }
-  if (kc.getCurrentCluster() === null)
-    throw new ConfigError('--kubeconfig: no cluster to talk to (no current context, and not in a pod)');
-  return kc;
-}
-
 async function run(flags: RawFlags): Promise<void> {
   const options = parseAgentOptions(flags);
-  const config = kubeConfig(options);
+  const access = loadApiserverAccess({
+    ...(options.kubeconfig !== undefined && { file: options.kubeconfig }),
+    ...(options.context !== undefined && { context: options.context }),
+  });
   const { candidate } = options;
   const logger = new Logger({
     serviceName: 'lease-coordinator-agent',
@@ -67,7 +44,7 @@ async function run(flags: RawFlags): Promise<void> {
   });
   await runAgent(
     {
-      port: new KubeCandidates(config, candidate.namespace, candidate.identity),
+      port: new KubeCandidates(access, candidate.namespace, candidate.identity),
       health: options.healthUrl !== undefined ? httpHealthProbe(options.healthUrl) : alwaysHealthy,
       clock: Date.now,
       logger,

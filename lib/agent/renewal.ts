@@ -1,6 +1,6 @@
 import { parseLeaseCandidate } from '../api/leasecandidate.js';
 import type { Millis } from '../election/types.js';
-import { expectedMessage } from '../errors.js';
+import { messageOrRethrow } from '../errors.js';
 import type { CandidateSpec } from './options.js';
 
 /** The agent's own LeaseCandidate as last seen in the cluster (a watch event or a write's answer). */
@@ -54,7 +54,7 @@ export function observe(raw: unknown): Observed {
       ...rv,
     };
   } catch (error) {
-    return { kind: 'invalid', problem: expectedMessage(error), ...rv };
+    return { kind: 'invalid', problem: messageOrRethrow(error), ...rv };
   }
 }
 

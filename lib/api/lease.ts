@@ -27,6 +27,15 @@ export const REVOKED_HOLDER = 'lease-coordinator.dev/revoked';
 
 const TERM = /^(0|[1-9][0-9]{0,14})$/;
 
+/**
+ * The one reader of our term annotation: a non-negative integer written as String(term) writes
+ * it (no sign, no leading zeros, at most 15 digits so it stays exact); undefined when the
+ * annotation is absent or is anything else.
+ */
+export function parseTermAnnotation(text: string | undefined): number | undefined {
+  return text !== undefined && TERM.test(text) ? Number(text) : undefined;
+}
+
 const nonNegativeInt = z.number().int({ error: 'must be an integer' });
 
 const leaseSchema = z.looseObject({
@@ -40,7 +49,8 @@ const leaseSchema = z.looseObject({
       .optional()
       .refine(
         (annotations) =>
-          annotations?.[TERM_ANNOTATION] === undefined || TERM.test(annotations[TERM_ANNOTATION]),
+          annotations?.[TERM_ANNOTATION] === undefined ||
+          parseTermAnnotation(annotations[TERM_ANNOTATION]) !== undefined,
         {
           error: `annotation ${TERM_ANNOTATION} must be a non-negative integer`,
         },
@@ -83,7 +93,7 @@ export function parseLease(input: unknown, defaultNamespace = 'default'): Parsed
   const termText = lease.metadata.annotations?.[TERM_ANNOTATION];
   const { spec } = lease;
   const record: LeaseRecord = {
-    term: termText === undefined ? 0 : Number(termText),
+    term: parseTermAnnotation(termText) ?? 0,
     ...(spec.holderIdentity != null && { holderIdentity: spec.holderIdentity }),
     ...(spec.leaseDurationSeconds != null && { leaseDurationSeconds: spec.leaseDurationSeconds }),
     ...(spec.acquireTime != null && { acquireTime: spec.acquireTime }),

@@ -70,7 +70,7 @@ const commonSpec = {
 };
 
 /**
- * v1alpha2 and v1beta1 share one schema (reference/upstream-cle.md §1.3–1.4), and so does the custom
+ * v1alpha2 and v1beta1 share one schema (docs/design.md, U2), and so does the custom
  * resource, whose spec is v1beta1's.
  */
 const singleStrategySpec = z

@@ -111,7 +111,7 @@ const leaseGroup = z.strictObject({
   /**
    * When the holder looks expired but its cluster cannot be read: Wait (keep the holder until its
    * cluster answers; never two leaders) or TakeOver (fail over to another cluster's candidate; the
-   * old holder may lead again for seconds when its cluster returns). lib/coordinator/confirm-expiry.ts.
+   * old holder may lead again for seconds when its cluster returns). lib/coordinator/confirm-takeover.ts.
    */
   holderClusterUnreachable: z
     .enum(['Wait', 'TakeOver'], { error: 'must be Wait or TakeOver' })

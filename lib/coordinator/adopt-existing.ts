@@ -1,3 +1,4 @@
+import { onConditionFailed } from '../errors.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
 import type { LeaseObservation } from '../ports/store.js';
@@ -55,7 +56,9 @@ export async function adoptExistingLease(deps: CoordinatorDeps, key: LeaseKey): 
     holder: chosen.holderIdentity,
     highestShownTerm,
   });
-  // False only when another writer recorded the lease first: deciding again reads that record too.
-  await deps.store.observeLease(key, { ...chosen, highestShownTerm }, undefined, deps.clock());
+  // Fails only when another writer recorded the lease first: deciding again reads that record too.
+  await deps.store
+    .observeLease(key, { ...chosen, highestShownTerm }, undefined, deps.clock())
+    .catch(onConditionFailed(undefined));
   return { adopted: true, answered };
 }

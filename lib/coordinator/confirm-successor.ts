@@ -3,16 +3,15 @@ import type { ElectionStep, Millis } from '../election/types.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import type { LeaseState } from '../ports/store.js';
-import { UNREACHABLE_RETRY_MS } from './confirm-expiry.js';
+import { UNREACHABLE_RETRY_MS } from './confirm-takeover.js';
 import { decideAfterReads, type ReadTimes } from './decide-after-reads.js';
 
 /**
  * A new holder learns that it leads from the Lease in its own cluster. Elected into a cluster we
  * cannot reach, it never leads, and the lease has no leader; worse, when its term runs out its
- * expiry cannot be confirmed either (confirm-expiry.ts: under `Wait` an unreadable holder cluster
- * is never taken over), so the lease stays leaderless until that cluster is back. Found by e2e
- * fault 2: a candidate that had acked just before its apiserver stopped was elected, and nobody
- * led until the test timed out.
+ * expiry cannot be confirmed either (confirm-takeover.ts: under `Wait` an unreadable holder cluster
+ * is never taken over), so the lease stays leaderless until that cluster is back (docs/reliability.md,
+ * "Findings behind the code").
  *
  * So before a step names a new holder that watches its cluster's Lease (a LeaseCandidate read from
  * that cluster), the cluster must answer one read. When it does not, that cluster's candidates sit

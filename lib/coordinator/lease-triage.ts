@@ -35,10 +35,23 @@ export function preemptsHolder(
  * (preemptsHolder), as the reconcile will judge it: under `Never` a better candidate beside a
  * live holder is no reason to look.
  */
-export function needsLook(state: LeaseState, now: Millis, preempt: boolean): boolean {
+export function reconcileWouldWrite(state: LeaseState, now: Millis, preempt: boolean): boolean {
   const expired = collectableCandidates(state.candidates, now).filter((c) => c.resourceVersion === undefined);
   if (expired.length > 0) return true;
   const step = reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now, preempt });
   if (step.action !== 'none' || step.write !== null || step.ping.length > 0) return true;
   return step.requeueAfterMs > 0 && !pendingTimerCovers(state.timerDueAt, now, now + step.requeueAfterMs);
+}
+
+/**
+ * Whether a deadline at `dueAt` has been overtaken: a reconcile at `now`, before it, would write
+ * nothing and look next after it (the holder renewed past its pre-ping, say). `requeue` then takes
+ * the step at once instead of waiting for `dueAt` (lib/handlers/timer.ts).
+ */
+export function overtaken(state: LeaseState, now: Millis, dueAt: Millis): boolean {
+  const expired = collectableCandidates(state.candidates, now).filter((c) => c.resourceVersion === undefined);
+  if (expired.length > 0) return false;
+  const step = reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now });
+  if (step.action !== 'none' || step.write !== null || step.ping.length > 0) return false;
+  return step.requeueAfterMs <= 0 || now + step.requeueAfterMs > dueAt;
 }

@@ -1,15 +1,18 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
-import type { ElectionStep, LeaseRecord, Millis } from '../election/types.js';
-import { ConflictError } from '../errors.js';
+import type { Candidate, ElectionStep, LeaseRecord, Millis } from '../election/types.js';
+import { ConflictError, onConditionFailed } from '../errors.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
-import type { LeaseState, StoredLease } from '../ports/store.js';
+import { noMetrics } from '../ports/metrics.js';
+import type { CoordinatorStore, LeaseState, StoredLease } from '../ports/store.js';
 import { adoptExistingLease } from './adopt-existing.js';
-import { confirmTakeover } from './confirm-expiry.js';
 import { withReachableSuccessor } from './confirm-successor.js';
+import { confirmTakeover } from './confirm-takeover.js';
 import { decideAfterReads } from './decide-after-reads.js';
 import { pendingTimerCovers, preemptsHolder } from './lease-triage.js';
+import { reportWrittenStep } from './step-metrics.js';
 
 /** A lost compare-and-set means someone else decided first: read again and decide again. */
 const CONFLICT_RETRIES = 3;
@@ -17,10 +20,23 @@ const CONFLICT_RETRIES = 3;
 /**
  * One reconcile of one lease: read everything in one query, collect expired candidates, take
  * one election step, write it conditionally, and arm the lease's timer for its next deadline.
- * Nothing is remembered between calls (DESIGN.md rule 1), so replays and concurrent calls are safe.
+ * Nothing is remembered between calls (docs/design.md, rule 1), so replays and concurrent calls are safe.
  */
-export async function reconcileLease(deps: CoordinatorDeps, key: LeaseKey): Promise<ElectionStep> {
-  return (await reconcileLeaseContended(deps, key)).step;
+export async function reconcileLease(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+  options: ReconcileOptions = {},
+): Promise<ElectionStep> {
+  return (await reconcileLeaseWithOutcome(deps, key, options)).step;
+}
+
+export interface ReconcileOptions {
+  /**
+   * This look is the delivery of the timer armed for this time, taken before it (an SQS message
+   * arrives up to a second early; lib/handlers/timer.ts): that timer no longer counts as pending,
+   * so the step arms the next one.
+   */
+  readonly delivering?: Millis;
 }
 
 export interface ReconcileOutcome {
@@ -35,13 +51,14 @@ export interface ReconcileOutcome {
 }
 
 /** reconcileLease, also telling whether another writer decided this lease at the same time. */
-export async function reconcileLeaseContended(
+export async function reconcileLeaseWithOutcome(
   deps: CoordinatorDeps,
   key: LeaseKey,
+  options: ReconcileOptions = {},
 ): Promise<ReconcileOutcome> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return { ...(await reconcileOnce(deps, key)), contended: attempt > 0 };
+      return { ...(await reconcileOnce(deps, key, options)), contended: attempt > 0 };
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= CONFLICT_RETRIES) throw error;
       deps.logger.debug('lost a compare-and-set; deciding again', { lease: key, attempt });
@@ -49,107 +66,207 @@ export async function reconcileLeaseContended(
   }
 }
 
+/** What one reconcile read, judged on the clock before any cluster read (decide-after-reads.ts). */
+interface Reading {
+  readonly key: LeaseKey;
+  readonly state: LeaseState;
+  readonly judgedAt: Millis;
+  /** The lease's preemption policy is not Never. */
+  readonly preempt: boolean;
+  /** The timer this look delivers, if it is one taken early (ReconcileOptions). */
+  readonly delivering?: Millis;
+}
+
+/** The step decided so far, and the time it is dated at. */
+interface Decision {
+  readonly step: ElectionStep;
+  readonly now: Millis;
+}
+
+/**
+ * One attempt, phase by phase: load, collect expired candidates, decide, adopt what the clusters
+ * show before a first decision, confirm a takeover with the holder's cluster, confirm the
+ * successor, then write, ping and arm the timer together, and log the step.
+ */
 async function reconcileOnce(
   deps: CoordinatorDeps,
   key: LeaseKey,
+  { delivering }: ReconcileOptions,
 ): Promise<{ step: ElectionStep; decided?: LeaseState }> {
-  const { store, clock, logger } = deps;
-  // Candidates are judged on the clock before any cluster read; what is written is dated after
-  // them (decide-after-reads.ts).
-  const judgedAt = clock();
-  let now = judgedAt;
-  const state = await store.loadLease(key);
-  // Candidates read from a cluster are collected there first, by the sweep (lib/sync/gc.ts), so
-  // that ingest does not bring them back; the table copy of an HTTP candidate goes here.
-  const expired = collectableCandidates(state.candidates, now).filter((c) => c.resourceVersion === undefined);
-  if (expired.length > 0) {
-    await store.deleteCandidates(key, expired);
-    logger.info('collected expired candidates', { lease: key, candidates: expired.map((c) => c.name) });
-  }
+  const judgedAt = deps.clock();
+  const state = await deps.store.loadLease(key);
+  const expired = await collectExpired(deps, key, state, judgedAt);
   const preempt = preemptsHolder(deps.preemption, key, state);
-  let step = reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now, preempt });
+  const read: Reading = { key, state, judgedAt, preempt, ...(delivering !== undefined && { delivering }) };
   const justAnswered: string[] = [];
-  if (state.lease === undefined && step.write !== null) {
-    const adoption = await adoptExistingLease(deps, key);
-    if (adoption.adopted)
-      throw new ConflictError(`lease ${key.namespace}/${key.name}: recorded what its clusters show first`);
-    justAnswered.push(...adoption.answered);
-    // The reads can take as long as their timeout: date the step after them.
-    now = clock();
-    step = decideAfterReads({ lease: undefined, candidates: state.candidates, preempt }, { judgedAt, now });
-  }
-  if (step.action === 'takeover') {
-    const check = await confirmTakeover(deps, key, state.lease, now);
-    if (check.verdict === 'renewed')
-      // The holder wrote first, as in a lost compare-and-set: read again and decide again.
-      throw new ConflictError(`lease ${key.namespace}/${key.name}: the holder renewed since it was read`);
-    // The holder's cluster can take as long as its request timeout to answer. Date the step at
-    // the time it answered, or the new holder's term would start already partly spent on our
-    // clock, and be taken from it again before its first renewal arrives (e2e fault 2c found
-    // this); but judge the successor's proof of life as it stood before the read, or a cluster
-    // that times out turns every takeover back into a ping (decide-after-reads.ts).
-    now = clock();
-    if (check.verdict === 'proceed' && check.answered !== undefined) justAnswered.push(check.answered);
-    step =
-      check.verdict === 'deferred'
-        ? { action: 'none', ping: [], write: null, requeueAfterMs: check.at - now, error: null }
-        : decideAfterReads(
-            { lease: state.lease?.record, candidates: state.candidates, preempt },
-            { judgedAt, now },
-          );
-  }
-  ({ step, now } = await withReachableSuccessor(
+  const first = reconcileStep({
+    lease: state.lease?.record,
+    candidates: state.candidates,
+    now: judgedAt,
+    preempt,
+  });
+  let decision = await adoptBeforeFirstDecision(deps, read, { step: first, now: judgedAt }, justAnswered);
+  decision = await confirmBeforeTakeover(deps, read, decision, justAnswered);
+  decision = await withReachableSuccessor(
     deps,
     key,
     state,
-    step,
-    { judgedAt, now },
+    decision.step,
+    { judgedAt, now: decision.now },
     justAnswered,
     preempt,
-  ));
-  // The timer is armed alongside the step's own write, not after it: it is one round trip off a
-  // failover's critical path, and a timer armed for a write that then loses its compare-and-set
-  // only costs one extra look at the lease (the retry arms its own).
+  );
+  const { written, pinged } = await carryOut(deps, read, decision);
+  reportWrittenStep(deps.metrics ?? noMetrics, key, {
+    before: state.lease?.record,
+    step: decision.step,
+    pinged,
+    candidates: state.candidates,
+    now: decision.now,
+  });
+  logStep(deps.logger, key, decision.step);
+  // Nothing written, or pings the mirror must read back: no decided state to hand on.
+  if (decision.step.ping.length > 0 || written === undefined) return { step: decision.step };
+  const candidates = state.candidates.filter((c) => !expired.includes(c));
+  return { step: decision.step, decided: { lease: written, candidates } };
+}
+
+/**
+ * Candidates read from a cluster are collected there first, by the sweep (lib/sync/gc.ts), so
+ * that ingest does not bring them back; the table copy of an HTTP candidate goes here.
+ */
+async function collectExpired(deps: CoordinatorDeps, key: LeaseKey, state: LeaseState, now: Millis) {
+  const expired = collectableCandidates(state.candidates, now).filter((c) => c.resourceVersion === undefined);
+  if (expired.length > 0) {
+    await deps.store.deleteCandidates(key, expired);
+    deps.logger.info('collected expired candidates', { lease: key, candidates: expired.map((c) => c.name) });
+  }
+  return expired;
+}
+
+/**
+ * No record yet and a decision to write: the clusters may already show a holder (a Lease from
+ * before us). Recording it first is a conflict, read again; otherwise decide again after the reads.
+ */
+async function adoptBeforeFirstDecision(
+  deps: CoordinatorDeps,
+  { key, state, judgedAt, preempt }: Reading,
+  decision: Decision,
+  justAnswered: string[],
+): Promise<Decision> {
+  if (state.lease !== undefined || decision.step.write === null) return decision;
+  const adoption = await adoptExistingLease(deps, key);
+  if (adoption.adopted)
+    throw new ConflictError(`lease ${key.namespace}/${key.name}: recorded what its clusters show first`);
+  justAnswered.push(...adoption.answered);
+  // The reads can take as long as their timeout: date the step after them.
+  const now = deps.clock();
+  const step = decideAfterReads(
+    { lease: undefined, candidates: state.candidates, preempt },
+    { judgedAt, now },
+  );
+  return { step, now };
+}
+
+/** A takeover first reads the holder's own Lease (confirm-takeover.ts): it may have renewed there. */
+async function confirmBeforeTakeover(
+  deps: CoordinatorDeps,
+  { key, state, judgedAt, preempt }: Reading,
+  decision: Decision,
+  justAnswered: string[],
+): Promise<Decision> {
+  if (decision.step.action !== 'takeover') return decision;
+  const check = await confirmTakeover(deps, key, state.lease, decision.now);
+  if (check.verdict === 'renewed')
+    // The holder wrote first, as in a lost compare-and-set: read again and decide again.
+    throw new ConflictError(`lease ${key.namespace}/${key.name}: the holder renewed since it was read`);
+  // The holder's cluster can take as long as its request timeout to answer. Date the step at
+  // the time it answered, or the new holder's term would start already partly spent on our
+  // clock, and be taken from it again before its first renewal arrives; but judge the
+  // successor's proof of life as it stood before the read, or a cluster that times out turns
+  // every takeover back into a ping (decide-after-reads.ts).
+  const now = deps.clock();
+  if (check.verdict === 'proceed' && check.answered !== undefined) justAnswered.push(check.answered);
+  const step: ElectionStep =
+    check.verdict === 'deferred'
+      ? { action: 'none', ping: [], write: null, requeueAfterMs: lookAgainAfter(check.at, now), error: null }
+      : decideAfterReads(
+          { lease: state.lease?.record, candidates: state.candidates, preempt },
+          { judgedAt, now },
+        );
+  return { step, now };
+}
+
+/**
+ * Writes the step, pings and arms the timer together. The timer is armed alongside the write, not
+ * after it: it is one round trip off a failover's critical path, and a timer armed for a write
+ * that then loses its compare-and-set only costs one extra look at the lease (the retry arms its
+ * own). All settle before returning (nothing may run on after a Lambda invocation ends), then the
+ * first error is thrown. Returns the lease as written, if the step wrote one, and who was pinged.
+ */
+async function carryOut(
+  deps: CoordinatorDeps,
+  { key, state, delivering }: Reading,
+  { step, now }: Decision,
+): Promise<{ written?: StoredLease; pinged: readonly Candidate[] }> {
   const arm = async () => {
     if (step.requeueAfterMs <= 0) return;
     const dueAt = now + step.requeueAfterMs;
-    if (pendingTimerCovers(state.timerDueAt, now, dueAt)) return;
-    await armAndDeliver(deps, key, dueAt, now);
-  };
-  // Settle all before returning (nothing may run on after a Lambda invocation ends), then fail on
-  // the first error.
-  // A preemption only amends the live lease, so the holder's renewals landing meanwhile do not
-  // make it lose its compare-and-set; every other decision is a compare-and-set on the version.
-  const write = async (record: LeaseRecord): Promise<StoredLease> => {
-    if (step.action === 'preempt' && state.lease !== undefined)
-      return store.amendLiveLease(key, state.lease, record, now);
-    await store.writeLease(key, record, state.lease?.version, now);
-    return { record, version: (state.lease?.version ?? 0) + 1 };
+    const pending = state.timerDueAt === delivering ? undefined : state.timerDueAt;
+    if (pendingTimerCovers(pending, now, dueAt)) return;
+    await armAndDeliver(deps, key, dueAt, now, delivering);
   };
   const [pinged, written, armed] = await Promise.allSettled([
-    step.ping.length > 0 ? store.pingCandidates(key, step.ping, now) : undefined,
-    step.write !== null ? write(step.write) : undefined,
+    step.ping.length > 0 ? deps.store.pingCandidates(key, step.ping, now) : undefined,
+    step.write !== null ? writeStep(deps.store, key, state, step, step.write, now) : undefined,
     arm(),
   ]);
   for (const result of [pinged, written, armed]) if (result.status === 'rejected') throw result.reason;
-  if (step.action !== 'none') {
-    logger.info('election step', {
-      lease: key,
-      action: step.action,
-      holder: step.write?.holderIdentity,
-      preferredHolder: step.write?.preferredHolder,
-      term: step.write?.term,
-      ping: step.ping.map((c) => c.name),
-      error: step.error,
-    });
-  }
-  // Nothing written (value undefined), or pings the mirror must read back: no decided state to hand on.
-  if (step.ping.length > 0 || written.status !== 'fulfilled' || written.value === undefined) return { step };
-  const decided: LeaseState = {
-    lease: written.value,
-    candidates: state.candidates.filter((c) => !expired.includes(c)),
+  return {
+    ...(written.status === 'fulfilled' && written.value !== undefined && { written: written.value }),
+    pinged: pinged.status === 'fulfilled' ? (pinged.value ?? []) : [],
   };
-  return { step, decided };
+}
+
+/**
+ * A preemption only amends the live lease, so the holder's renewals landing meanwhile do not
+ * make it lose its compare-and-set; every other decision is a compare-and-set on the version.
+ */
+async function writeStep(
+  store: CoordinatorStore,
+  key: LeaseKey,
+  state: LeaseState,
+  step: ElectionStep,
+  record: LeaseRecord,
+  now: Millis,
+): Promise<StoredLease> {
+  if (step.action === 'preempt' && state.lease !== undefined)
+    return store.amendLiveLease(key, state.lease, record, now);
+  await store.writeLease(key, record, state.lease?.version, now);
+  return { record, version: (state.lease?.version ?? 0) + 1 };
+}
+
+function logStep(logger: Logger, key: LeaseKey, step: ElectionStep): void {
+  if (step.action === 'none') return;
+  logger.info('election step', {
+    lease: key,
+    action: step.action,
+    holder: step.write?.holderIdentity,
+    preferredHolder: step.write?.preferredHolder,
+    term: step.write?.term,
+    ping: step.ping.map((c) => c.name),
+    error: step.error,
+  });
+}
+
+/**
+ * A deferred takeover always leaves a timer armed. Recording the hold-off takes a write, and a
+ * hold-off that ends during it (a holder whose last renewal came just before our revoke) would
+ * otherwise leave a step that waits for nothing: no write, no ping, no timer, and only the minute
+ * sweep to name the successor (seen once in the bench: 31.8 s after the revoke instead of 5 s).
+ */
+function lookAgainAfter(at: Millis, now: Millis): Millis {
+  return Math.max(at - now, 1);
 }
 
 /**
@@ -163,16 +280,24 @@ async function armAndDeliver(
   key: LeaseKey,
   dueAt: Millis,
   now: Millis,
+  delivering?: Millis,
 ): Promise<void> {
-  const armed = await deps.store.armTimer(key, dueAt, now);
+  // The timer being delivered is past for the table's condition, though its time has not come; an
+  // earlier timer pending: it is delivered already, and this deadline needs none.
+  const pastUntil = Math.max(now, delivering ?? now);
+  const armed = await deps.store.armTimer(key, dueAt, pastUntil).catch(onConditionFailed(undefined));
   if (armed === undefined) return;
   try {
     await deps.timers.deliverAt(key, dueAt, now);
   } catch (error) {
-    await deps.store.disarmTimer(key, dueAt, armed.replaced, now).catch((undo: unknown) =>
-      // The record then stands until its deadline passes; the sweep arms the timer again after it.
-      deps.logger.error('cannot take back a timer that was not sent', { lease: key, error: undo as Error }),
-    );
+    await deps.store
+      .disarmTimer(key, dueAt, armed.replaced, pastUntil)
+      // Another step armed a timer since, and sent it: nothing to take back.
+      .catch(onConditionFailed(undefined))
+      .catch((undo: unknown) =>
+        // The record then stands until its deadline passes; the sweep arms the timer again after it.
+        deps.logger.error('cannot take back a timer that was not sent', { lease: key, error: undo as Error }),
+      );
     throw error;
   }
 }

@@ -1,4 +1,4 @@
-import { expectedMessage } from '../errors.js';
+import { messageOrRethrow } from '../errors.js';
 import { nextDeadline, preferredCandidates } from './deadlines.js';
 import { holderOf, leaseDeadline } from './liveness.js';
 import { pickLeader } from './ordering.js';
@@ -43,7 +43,7 @@ function strategyOrUndefined(candidates: readonly Candidate[]): string | undefin
   try {
     return resolveStrategy(candidates);
   } catch (error) {
-    expectedMessage(error);
+    messageOrRethrow(error);
     return undefined;
   }
 }
@@ -128,4 +128,14 @@ export function refreshPreferred(
     requeueAfterMs: nextDeadline(lease, candidates, now),
     error: null,
   };
+}
+
+/** Candidates pinged whose 5 s window closed with no renewal after the ping: a vote leaves them out. */
+export function unansweredPings<C extends Candidate>(candidates: readonly C[], now: Millis): C[] {
+  return candidates.filter(
+    (c) =>
+      c.pingTime !== undefined &&
+      c.pingTime + ELECTION_DURATION_MS <= now &&
+      (c.renewTime ?? Number.NEGATIVE_INFINITY) < c.pingTime,
+  );
 }

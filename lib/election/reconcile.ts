@@ -1,4 +1,4 @@
-import { expectedMessage } from '../errors.js';
+import { messageOrRethrow } from '../errors.js';
 import { nextDeadline } from './deadlines.js';
 import { admissibleCandidates, holderOf, isLeaseExpired, needsRefresh } from './liveness.js';
 import { compareByStrategy, pickBestCandidate, pickLeader } from './ordering.js';
@@ -20,7 +20,7 @@ export interface ReconcileInput {
 
 /**
  * One step of the election for one lease, as upstream's reconcileElectionStep takes it
- * (reference/upstream-cle.md §2.5–2.6): decide whether an election is needed, ping the
+ * (docs/design.md, U3): decide whether an election is needed, ping the
  * candidates that must prove they are alive, wait for their acks, then create the Lease, take
  * an expired or released one over, or mark a better candidate as preferredHolder.
  *
@@ -39,6 +39,15 @@ export function reconcileStep({ lease, candidates, now, preempt = true }: Reconc
   if (need.error !== undefined) return failed(need.error, nextDeadline(lease, admissible, now));
   if (!need.needed) return settled(lease, admissible, now);
 
+  return pingPhaseStep(lease, admissible, now) ?? vote(lease, admissible, now, preempt);
+}
+
+/** The ping phase: candidates that must prove they are alive are pinged, or their acks awaited. */
+function pingPhaseStep(
+  lease: LeaseRecord | undefined,
+  admissible: readonly Candidate[],
+  now: Millis,
+): ElectionStep | undefined {
   // The holder of an expired lease has already shown it is gone: when others can take over,
   // neither ping it nor wait for it (they were pinged before the deadline; see prePing).
   const expiredHolder = lease !== undefined && isLeaseExpired(lease, now) ? holderOf(lease) : undefined;
@@ -62,7 +71,16 @@ export function reconcileStep({ lease, candidates, now, preempt = true }: Reconc
   if (pings.waitUntil !== undefined) {
     return { action: 'wait', ping: [], write: null, requeueAfterMs: pings.waitUntil - now + 1, error: null };
   }
+  return undefined;
+}
 
+/** The vote among the candidates that acked: create the Lease, take it over, or prefer the best. */
+function vote(
+  lease: LeaseRecord | undefined,
+  admissible: readonly Candidate[],
+  now: Millis,
+  preempt: boolean,
+): ElectionStep {
   const acked = admissible.filter((c) => countsAsAlive(c, now));
   // Nobody proved to be alive: wait for the next heartbeat rather than spin (upstream noRequeue).
   if (acked.length === 0) return failed('no available candidates', 0);
@@ -71,7 +89,7 @@ export function reconcileStep({ lease, candidates, now, preempt = true }: Reconc
   try {
     strategy = resolveStrategy(acked);
   } catch (error) {
-    return failed(expectedMessage(error), 0);
+    return failed(messageOrRethrow(error), 0);
   }
   let electee: Candidate | undefined;
   if (ORDERED_STRATEGIES.has(strategy)) {
@@ -116,7 +134,7 @@ export function electionNeeded(
   try {
     strategy = resolveStrategy(candidates);
   } catch (error) {
-    strategyError = expectedMessage(error);
+    strategyError = messageOrRethrow(error);
   }
   if (strategy !== undefined && !ORDERED_STRATEGIES.has(strategy))
     return { needed: lease.strategy !== strategy };
@@ -178,7 +196,7 @@ function updateExisting(
  * is late (its cluster was out when the ping went, the table throttled its answer) drops out of
  * the vote and is asked to yield to a worse candidate, and then that one to the holder again once
  * it answers: two needless handovers. A holder that keeps renewing its lease is alive, ack or not
- * (e2e fault injection found this after tests 2b, 2c and 3). A holder with no candidate of its own
+ * (docs/reliability.md, "Findings behind the code"). A holder with no candidate of its own
  * (a legacy elector) yields as upstream has it.
  */
 function outranksHolder(

@@ -2,7 +2,7 @@
  * The fencing term of a holding the coordinator saw in a cluster rather than decided (a legacy
  * elector took the Lease, its holder released it, or the Lease was there before our record).
  *
- * The term only grows (DESIGN.md rule 4), and that includes terms a Lease already shows: a table
+ * The term only grows (docs/design.md, rule 4), and that includes terms a Lease already shows: a table
  * recreated, restored from a backup, or a record lost otherwise leaves Leases carrying terms above
  * what the table knows. A decision under a lower term would never be mirrored over them (the
  * mirror refuses to lower a term), so the lease would stay stuck until enough elections had

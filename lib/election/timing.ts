@@ -1,6 +1,6 @@
 import type { Millis } from './types.js';
 
-/** Upstream constants (reference/upstream-cle.md §2.2); names follow the controller's. */
+/** Upstream constants (docs/design.md, U1); names follow the controller's. */
 export const ELECTION_DURATION_MS: Millis = 5_000;
 export const DEFAULT_LEASE_DURATION_SECONDS = 5;
 export const CANDIDATE_VALID_MS: Millis = 30 * 60_000;

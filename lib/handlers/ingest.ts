@@ -1,6 +1,6 @@
 import type { CandidateApiVersion } from '../election/types.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
-import { DecideNow } from '../sync/decide-now.js';
+import { FastPathDecisions } from '../sync/decide-now.js';
 import { storedCandidateVersions } from '../sync/handled-versions.js';
 import { runClusterIngest } from '../sync/ingest-runner.js';
 import { mirrorLease } from '../sync/mirror.js';
@@ -51,7 +51,7 @@ export async function ingestClusters(
   signal: AbortSignal,
   options: IngestOptions = {},
 ): Promise<void> {
-  const fastPath = new DecideNow(deps, clusters);
+  const fastPath = new FastPathDecisions(deps, clusters);
   // One scan, alongside the clusters' first lists, so that each writes only what changed since
   // the last run (not awaited here: the runs overlap by seconds, and a scan of a large table is not quick).
   const stored = storedCandidateVersions(clusters.store).catch((error: unknown) => {

@@ -1,10 +1,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { needsLook, preemptsHolder } from '../coordinator/lease-triage.js';
+import { LeaderlessTally } from '../coordinator/leaderless.js';
+import { preemptsHolder, reconcileWouldWrite } from '../coordinator/lease-triage.js';
 import { reconcileLease } from '../coordinator/reconcile-lease.js';
 import type { Millis } from '../election/types.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
+import { noMetrics } from '../ports/metrics.js';
 import type { SweepLock } from '../ports/schedule.js';
 import type { LeaseState } from '../ports/store.js';
 import { clusterSweepPass } from '../sync/cluster-sweep.js';
@@ -41,17 +43,22 @@ export async function handleSweep(
   let scanned = 0;
   let reconciled = 0;
   let failed = 0;
-  const result = (stoppedEarly: boolean): SweepResult => ({ scanned, reconciled, failed, stoppedEarly });
+  const leaderless = new LeaderlessTally(deps.clock());
+  const result = (stoppedEarly: boolean): SweepResult => {
+    leaderless.report(deps.metrics ?? noMetrics);
+    return { scanned, reconciled, failed, stoppedEarly };
+  };
   for await (const { key, state } of deps.store.scanLeases()) {
     if (context !== undefined && context.getRemainingTimeInMillis() < DEADLINE_MARGIN_MS) {
       deps.logger.warn('sweep stopped before the deadline', { scanned, reconciled, failed });
       return result(true);
     }
     scanned++;
+    if (state !== undefined) leaderless.add(state);
     try {
       if (
         state === undefined ||
-        needsLook(state, deps.clock(), preemptsHolder(deps.preemption, key, state))
+        reconcileWouldWrite(state, deps.clock(), preemptsHolder(deps.preemption, key, state))
       ) {
         await reconcileLease(deps, key);
         reconciled++;

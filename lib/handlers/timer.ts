@@ -3,9 +3,11 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import pLimit from 'p-limit';
 import { z } from 'zod';
 import { parseOrThrow } from '../api/issues.js';
-import { reconcileLease } from '../coordinator/reconcile-lease.js';
+import { overtaken } from '../coordinator/lease-triage.js';
+import { type ReconcileOptions, reconcileLease } from '../coordinator/reconcile-lease.js';
 import { OutOfTimeError } from '../errors.js';
 import type { CoordinatorDeps, MirrorDeps } from '../ports/coordinator.js';
+import type { LeaseKey } from '../ports/lease-key.js';
 import { ClusterOutages } from '../sync/cluster-outages.js';
 import { decideAndMirror } from '../sync/decide-now.js';
 
@@ -23,6 +25,13 @@ const MESSAGE_CONCURRENCY = 10;
  * timing out and coming back after the visibility timeout.
  */
 export const RETURN_MARGIN_MS = 1_000;
+
+/**
+ * How early a timer message can arrive: its whole-second DelaySeconds is rounded down
+ * (lib/runtime/sqs-timer-queue.ts). One that arrives earlier than this is a hop of a deadline
+ * past SQS's 15-minute bound, not a rounding, and is looked at at once.
+ */
+export const EARLY_BY_AT_MOST_MS = 1_000;
 
 /** What is left of the invocation (Lambda's context.getRemainingTimeInMillis). */
 export type RemainingTime = () => number;
@@ -53,9 +62,10 @@ export async function handleTimerBatch(
   const limit = pLimit(MESSAGE_CONCURRENCY);
   const takeStep = async (message: SQSRecord): Promise<void> => {
     try {
-      const { lease } = parseOrThrow(timerMessage, JSON.parse(message.body));
-      if (batchMirror === undefined) await reconcileLease(deps, lease);
-      else await decideAndMirror(deps, batchMirror, lease);
+      const { lease, dueAt } = parseOrThrow(timerMessage, JSON.parse(message.body));
+      const options = await atItsTime(deps, lease, dueAt);
+      if (batchMirror === undefined) await reconcileLease(deps, lease, options);
+      else await decideAndMirror(deps, batchMirror, lease, options);
     } catch (error) {
       deps.logger.error('timer reconcile failed', { messageId: message.messageId, error: error as Error });
       throw error;
@@ -86,6 +96,25 @@ export async function handleTimerBatch(
     // Messages not started by now are reported above; they must not start after the return.
     limit.clearQueue();
   }
+}
+
+/**
+ * A message that arrived early (its whole-second DelaySeconds is rounded down) is taken at its
+ * deadline, not before: taken early, the step would find nothing due yet and its own timer still
+ * pending, arm none (lease-triage.ts, pendingTimerCovers), and leave the deadline to the minute
+ * sweep. Waiting is billed, though, and most deadlines have been overtaken by then (a live holder
+ * renewed past its pre-ping): one read tells, and such a step is taken at once, as this timer's
+ * delivery, so that it arms the next one. The same holds for a local timer that fires a
+ * millisecond early.
+ */
+async function atItsTime(deps: CoordinatorDeps, key: LeaseKey, dueAt: number): Promise<ReconcileOptions> {
+  const early = dueAt - deps.clock();
+  if (early <= 0 || early > EARLY_BY_AT_MOST_MS) return {};
+  if (overtaken(await deps.store.loadLease(key), deps.clock(), dueAt)) return { delivering: dueAt };
+  // Again until the clock shows it: a timer can wake a millisecond before Date.now has moved on.
+  for (let left = dueAt - deps.clock(); left > 0; left = dueAt - deps.clock())
+    await new Promise((resolve) => setTimeout(resolve, left));
+  return {};
 }
 
 /** Resolves 'out-of-time' after `ms` (at once if none is left), unless cancelled first. */

@@ -10,6 +10,7 @@ import {
   ValidationError,
 } from '../errors.js';
 import type { HttpRouteDeps } from '../ports/http.js';
+import type { HeartbeatRejection } from '../ports/metrics.js';
 import type { HeartbeatResult } from '../ports/store.js';
 import { readJsonBody } from './body.js';
 import { callerCredentials } from './callers.js';
@@ -45,35 +46,44 @@ export async function handleHeartbeat(deps: HttpRouteDeps, event: APIGatewayProx
     );
     return json(result.created ? 201 : 200, toLeaseCandidateObject(result.candidate));
   } catch (error) {
-    return errorResponse(deps, error);
+    const failure = failureOf(deps, error);
+    deps.metrics?.record('HeartbeatsRejected', 1, failure.reason);
+    return status(failure);
   }
 }
 
 /** Kubernetes-style Status bodies, so kubectl-minded clients read them as they would the apiserver's. */
 export function errorResponse(deps: Pick<HttpRouteDeps, 'logger'>, error: unknown): Response {
-  if (error instanceof ValidationError) {
-    return status(
-      400,
-      'Invalid',
-      error.message,
-      error.issues.map((i) => ({ field: i.path, message: i.message })),
-    );
-  }
-  if (error instanceof PayloadTooLargeError) return status(413, 'RequestEntityTooLarge', error.message);
-  if (error instanceof StaleHeartbeatError) return status(409, 'Conflict', error.message);
-  if (error instanceof AuthenticationError) return status(401, 'Unauthorized', error.message);
-  if (error instanceof ForbiddenError) return status(403, 'Forbidden', error.message);
-  deps.logger.error('request failed', { error: error as Error });
-  const retryable = error instanceof CoordinatorError ? error.retryable : true;
-  return status(retryable ? 503 : 500, retryable ? 'ServiceUnavailable' : 'InternalError', 'internal error');
+  return status(failureOf(deps, error));
 }
 
-function status(
-  code: number,
-  reason: string,
-  message: string,
-  causes?: { field: string; message: string }[],
-): Response {
+/** What a failed request is answered with: its status code, the Status reason, message and causes. */
+interface Failure {
+  readonly code: number;
+  readonly reason: HeartbeatRejection;
+  readonly message: string;
+  readonly causes?: { field: string; message: string }[];
+}
+
+function failureOf(deps: Pick<HttpRouteDeps, 'logger'>, error: unknown): Failure {
+  if (error instanceof ValidationError) {
+    const causes = error.issues.map((i) => ({ field: i.path, message: i.message }));
+    return { code: 400, reason: 'Invalid', message: error.message, causes };
+  }
+  if (error instanceof PayloadTooLargeError)
+    return { code: 413, reason: 'RequestEntityTooLarge', message: error.message };
+  if (error instanceof StaleHeartbeatError) return { code: 409, reason: 'Conflict', message: error.message };
+  if (error instanceof AuthenticationError)
+    return { code: 401, reason: 'Unauthorized', message: error.message };
+  if (error instanceof ForbiddenError) return { code: 403, reason: 'Forbidden', message: error.message };
+  deps.logger.error('request failed', { error: error as Error });
+  const retryable = error instanceof CoordinatorError ? error.retryable : true;
+  return retryable
+    ? { code: 503, reason: 'ServiceUnavailable', message: 'internal error' }
+    : { code: 500, reason: 'InternalError', message: 'internal error' };
+}
+
+function status({ code, reason, message, causes }: Failure): Response {
   return json(code, {
     kind: 'Status',
     apiVersion: 'v1',

@@ -1,5 +1,6 @@
 import { handleHeartbeat } from '../http/heartbeat-api.js';
 import { handleGetLease, handleHolder } from '../http/lease-api.js';
+import type { PrometheusMetrics } from '../metrics/prometheus-metrics.js';
 import type { HttpApiDeps } from '../ports/http.js';
 import type { Route } from './http-server.js';
 import { invoke } from './invocations.js';
@@ -30,4 +31,16 @@ export function httpRoutes(deps: HttpApiDeps): Route[] {
       handler: (event) => invoke('leases', () => handleHolder(deps, event)),
     },
   ];
+}
+
+/** GET /metrics: not a route of the deployed API, where the same counters go to CloudWatch (EMF). */
+export function metricsRoute(metrics: PrometheusMetrics): Route {
+  return {
+    method: 'GET',
+    path: '/metrics',
+    handler: async () => {
+      const { contentType, body } = await metrics.exposition();
+      return { statusCode: 200, headers: { 'content-type': contentType }, body };
+    },
+  };
 }

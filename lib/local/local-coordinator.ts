@@ -12,8 +12,10 @@ import { handleSweep, type SweepResult } from '../handlers/sweep.js';
 import { handleTimerBatch } from '../handlers/timer.js';
 import { anyCaller } from '../http/callers.js';
 import { ClusterRegistry, defaultFactory } from '../kube/registry.js';
+import { PrometheusMetrics } from '../metrics/prometheus-metrics.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import type { Clock } from '../ports/schedule.js';
+import { countConditionalFailures } from '../store/conditional-failures.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
 import { clusterSweepPass } from '../sync/cluster-sweep.js';
 import type { ClusterOutcome } from '../sync/mirror.js';
@@ -21,7 +23,7 @@ import { type CoordinatorWiring, wireCoordinator } from '../wiring/coordinator.j
 import { configPolicies } from '../wiring/policies.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.js';
 import type { FilterPattern } from './event-filter.js';
-import { httpRoutes } from './http-routes.js';
+import { httpRoutes, metricsRoute } from './http-routes.js';
 import { startHttpServer } from './http-server.js';
 import { invoke } from './invocations.js';
 import { LocalTimerQueue } from './local-timer-queue.js';
@@ -79,6 +81,8 @@ export interface LocalCoordinator {
   /** The second stream consumer, as on AWS: decisions and pings out to the clusters. */
   readonly mirror: StreamRunner;
   readonly registry: ClusterRegistry | undefined;
+  /** What the runtime counted, served on GET /metrics in Prometheus' text format. */
+  readonly metrics: PrometheusMetrics;
   /** Starts watching every registered cluster (npm start does; tests choose when). */
   startIngest(): void;
   sweep(): Promise<SweepResult>;
@@ -100,7 +104,9 @@ export async function startLocalCoordinator(
   try {
     const streamArn = await createTable(dynamodb.client, LOCAL_TABLE);
     const reportError = (error: unknown) => logger.error('local runtime error', { error: error as Error });
-    const wiring = wireLocal(options, dynamodb, logger, reportError);
+    const metrics = new PrometheusMetrics();
+    countConditionalFailures(dynamodb.client, metrics);
+    const wiring = wireLocal(options, dynamodb, logger, reportError, metrics);
     cleanups.push(() => wiring.timers.stop());
     const { streams, mirror } = startStreamConsumers(
       options,
@@ -113,7 +119,10 @@ export async function startLocalCoordinator(
     const ingest = localIngest(options, wiring);
     cleanups.push(() => ingest.stop());
     const sweep = () => invoke('sweep', () => handleSweep(wiring.deps, undefined, clusterPass(wiring.deps)));
-    const { server, url } = await startHttpServer(httpRoutes(wiring.deps), options.httpPort ?? 0);
+    const { server, url } = await startHttpServer(
+      [...httpRoutes(wiring.deps), metricsRoute(metrics)],
+      options.httpPort ?? 0,
+    );
     cleanups.push(() => closeServer(server));
     if (options.autonomous === true) {
       streams.start();
@@ -132,6 +141,7 @@ export async function startLocalCoordinator(
       timers: wiring.timers,
       mirror,
       registry: wiring.registry,
+      metrics,
       startIngest: ingest.start,
       sweep,
       stop: () => runCleanups(cleanups),
@@ -154,6 +164,7 @@ function wireLocal(
   dynamodb: DynamoDbLocal,
   logger: Logger,
   reportError: (error: unknown) => void,
+  metrics: PrometheusMetrics,
 ): LocalWiring {
   const registry =
     options.clusters === undefined
@@ -175,6 +186,7 @@ function wireLocal(
     timers,
     clock: options.clock ?? Date.now,
     logger,
+    metrics,
     // Open only without a clusters config: the HTTP server listens on 127.0.0.1 alone.
     policies: configPolicies(options.clusters?.config, anyCaller),
     ...(registry !== undefined && { clients: registry }),

@@ -40,6 +40,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ClusterSource, HolderLeaseReader } from './cluster.js';
 import type { LeaseKey, LeaseResolver } from './lease-key.js';
+import type { Metrics } from './metrics.js';
 import type { Clock, TimerQueue } from './schedule.js';
 import type { CoordinatorStore } from './store.js';
 
@@ -57,6 +58,8 @@ export interface CoordinatorDeps {
   readonly holderClusterUnreachable?: (key: LeaseKey) => HolderClusterUnreachable;
   /** How a live holder is asked to yield (Auto when unset; Never: it is not). */
   readonly preemption?: PreemptionPolicy;
+  /** Where elections, failovers and pings are reported; unset, nowhere (tests, the dry-run CLI). */
+  readonly metrics?: Metrics;
 }
 
 /** What the mirror (decisions out to the clusters, lib/sync/mirror.ts) works with. */
@@ -68,6 +71,8 @@ export interface MirrorDeps {
   readonly preemption?: PreemptionPolicy;
   /** Our clock, for a revoke's stamp; Date.now when unset. */
   readonly clock?: Clock;
+  /** Where Lease writes, clusters left behind and ingest's lag and errors are counted; unset, nowhere. */
+  readonly metrics?: Metrics;
 }
 
 /** What ingest (cluster objects into the table, lib/sync/ingest.ts) works with. */

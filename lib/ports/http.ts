@@ -18,7 +18,8 @@ export type CallerCheck = (cluster: string, caller: CallerCredentials) => void;
  * What the HTTP routes use: they store and read, and never decide (elect does, woken by the table's
  * stream), so the deployed heartbeat and leases functions are built without timers or cluster clients.
  */
-export interface HttpRouteDeps extends Pick<CoordinatorDeps, 'store' | 'clock' | 'logger' | 'leases'> {
+export interface HttpRouteDeps
+  extends Pick<CoordinatorDeps, 'store' | 'clock' | 'logger' | 'leases' | 'metrics'> {
   readonly callers: CallerCheck;
 }
 

@@ -2,7 +2,7 @@ import type { LeaseCandidateObject } from '../api/leasecandidate.js';
 import type { Candidate, LeaseRecord, Millis } from '../election/types.js';
 import type { LeaseKey } from './lease-key.js';
 
-/** Why and until when a takeover is held off (lib/coordinator/confirm-expiry.ts). */
+/** Why and until when a takeover is held off (lib/coordinator/confirm-takeover.ts). */
 export interface TakeoverDeferral {
   readonly notBefore: Millis;
   /** True: the holder's cluster does not answer. False: it answered, the holder has until notBefore. */
@@ -17,7 +17,7 @@ export interface StoredLease {
   readonly observedRenewTime?: Millis;
   /**
    * The holder's cluster could not be read when a takeover was due: no takeover before this time,
-   * so a holder that comes back with its cluster has a lease duration to renew (lib/coordinator/confirm-expiry.ts).
+   * so a holder that comes back with its cluster has a lease duration to renew (lib/coordinator/confirm-takeover.ts).
    */
   readonly takeoverNotBefore?: Millis;
   /**
@@ -64,7 +64,12 @@ export interface ArmedTimer {
   readonly replaced?: Millis;
 }
 
-/** The table, as the coordinator uses it. Every write is conditional. */
+/**
+ * The table, as the coordinator uses it. Every write is conditional, and a write whose condition
+ * does not hold throws ConditionFailedError (a ConflictError) carrying the item as it stood; a
+ * caller that expects the failure says so (onConditionFailed). Only the batch writes
+ * (pingCandidates, deleteCandidates) report per candidate instead, in what they return.
+ */
 export interface CoordinatorStore {
   /** Stores a heartbeat if it is newer than the stored one; throws StaleHeartbeatError otherwise. */
   putHeartbeat(
@@ -75,7 +80,7 @@ export interface CoordinatorStore {
   ): Promise<HeartbeatResult>;
   /** One strongly consistent read of everything the election needs for a lease. */
   loadLease(key: LeaseKey): Promise<LeaseState>;
-  /** Compare-and-set on the version read; throws ConflictError if someone wrote in between. */
+  /** Compare-and-set on the version read; fails its condition if someone wrote in between. */
   writeLease(
     key: LeaseKey,
     record: LeaseRecord,
@@ -87,64 +92,66 @@ export interface CoordinatorStore {
    * holder, term, preferredHolder and strategy are still as read. Renewals that landed meanwhile do
    * not conflict: they move liveness, which asking a live holder to yield does not depend on, and
    * a leader renewing every 500 ms would otherwise make the decision lose its compare-and-set again
-   * and again (the bench's preemption traces showed three losses in a row). Returns the lease as
-   * written; throws ConflictError if the holding changed.
+   * and again (docs/reliability.md, "Findings behind the code"). Returns the lease as
+   * written; fails its condition if the holding changed.
    */
   amendLiveLease(key: LeaseKey, read: StoredLease, write: LeaseRecord, now: Millis): Promise<StoredLease>;
   /** Sets pingTime on each candidate unless it changed since it was read. Returns those pinged. */
   pingCandidates(key: LeaseKey, candidates: readonly Candidate[], now: Millis): Promise<readonly Candidate[]>;
-  /** Deletes candidates that have not renewed since they were read. */
-  deleteCandidates(key: LeaseKey, candidates: readonly Candidate[]): Promise<void>;
-  /** Records the holder renewing (or releasing, with holder "") the Lease, on the coordinator's clock. */
+  /** Deletes candidates that have not renewed since they were read. Returns those deleted. */
+  deleteCandidates(key: LeaseKey, candidates: readonly Candidate[]): Promise<readonly Candidate[]>;
+  /**
+   * Records the holder renewing (or releasing, with holder "") the Lease, on the coordinator's
+   * clock; fails its condition when the lease is not held by `expectedHolder`.
+   */
   recordRenewal(key: LeaseKey, renewal: LeaseRenewal, now: Millis): Promise<StoredLease>;
   /**
    * Records what a cluster's Lease shows in the holder's cluster, on the coordinator's clock:
    * the holder renewing or releasing, or another holder having taken it (a legacy elector). A
    * Lease showing a term of ours above the record's is recorded as a holding under that term
-   * (seenHoldingTerm). False when the record changed since `expected` was read, or the renewal is
-   * not newer than the last.
+   * (seenHoldingTerm). Fails its condition when the record changed since `expected` was read, or
+   * the renewal is not newer than the last.
    */
   observeLease(
     key: LeaseKey,
     observation: LeaseObservation,
     expected: StoredLease | undefined,
     now: Millis,
-  ): Promise<boolean>;
+  ): Promise<void>;
   /**
    * The common Lease event, written without reading first: `expectedHolder` renewed in the
-   * cluster it is recorded in. Returns the lease as stored after the write, or undefined when the
-   * record does not match (another holder or cluster, or not newer than the last renewal seen);
-   * the caller then reads and takes observeLease's general path.
+   * cluster it is recorded in. Returns the lease as stored after the write; fails its condition
+   * when the record does not match (another holder or cluster, or not newer than the last renewal
+   * seen), and the caller then reads and takes observeLease's general path.
    */
   renewObservedLease(
     key: LeaseKey,
     observation: LeaseObservation,
     expectedHolder: string,
     now: Millis,
-  ): Promise<StoredLease | undefined>;
+  ): Promise<StoredLease>;
   /**
    * Holds off a takeover until `notBefore`, with `holderClusterOut` set while the holder's cluster
-   * does not answer and cleared once it does. False when the record changed since `expected` was
-   * read. Wakes neither stream consumer.
+   * does not answer and cleared once it does. Fails its condition when the record changed since
+   * `expected` was read. Wakes neither stream consumer.
    */
-  deferTakeover(
-    key: LeaseKey,
-    expected: StoredLease,
-    deferral: TakeoverDeferral,
-    now: Millis,
-  ): Promise<boolean>;
-  /** Removes a candidate whose object was deleted from its cluster, unless it renewed since. */
+  deferTakeover(key: LeaseKey, expected: StoredLease, deferral: TakeoverDeferral, now: Millis): Promise<void>;
+  /**
+   * Removes a candidate whose object was deleted from its cluster; fails its condition when it
+   * renewed since (or is gone).
+   */
   removeCandidate(key: LeaseKey, cluster: string, name: string, renewTime: Millis): Promise<void>;
   /**
-   * Arms the lease's timer unless an earlier one is pending. Undefined when one is; otherwise the
-   * caller must deliver it, and gets the timer it replaced, to put back if the delivery fails.
+   * Arms the lease's timer unless an earlier one is pending (then it fails its condition). The
+   * caller must deliver the timer it armed, and gets the timer it replaced, to put back if the
+   * delivery fails.
    */
-  armTimer(key: LeaseKey, dueAt: Millis, now: Millis): Promise<ArmedTimer | undefined>;
+  armTimer(key: LeaseKey, dueAt: Millis, now: Millis): Promise<ArmedTimer>;
   /**
    * Takes back a timer armed for `dueAt` whose delivery could not be sent, so that a retry of the
    * step arms and sends it again: puts back the timer it replaced if that one is still pending at
-   * `now`, or else removes the record. Changes nothing if the record no longer shows `dueAt`
-   * (another step armed a timer since, and sent it).
+   * `now`, or else removes the record. Fails its condition, changing nothing, if the record no
+   * longer shows `dueAt` (another step armed a timer since, and sent it).
    */
   disarmTimer(key: LeaseKey, armed: Millis, replaced: Millis | undefined, now: Millis): Promise<void>;
   /**

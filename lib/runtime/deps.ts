@@ -1,6 +1,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { hasKubeAccess } from '../clusters/config.js';
 import { ConfigError } from '../errors.js';
+import type { EmfMetrics } from '../metrics/emf-metrics.js';
 import { TableLock } from '../store/table-lock.js';
 import { type ClusterWiring, type CoordinatorWiring, wireCoordinator } from '../wiring/coordinator.js';
 import { deployedHttpDeps, logger } from './http-deps.js';
@@ -11,6 +12,7 @@ export { logger };
 export interface DeployedDeps extends CoordinatorWiring {
   /** Keeps one sweep running at a time (see TableLock). */
   readonly sweepLock: TableLock;
+  readonly metrics: EmfMetrics;
 }
 
 let cached: Promise<DeployedDeps> | undefined;
@@ -41,15 +43,20 @@ async function build(): Promise<DeployedDeps> {
     clock: shared.clock,
     logger: shared.logger,
     policies: shared.policies,
+    metrics: shared.metrics,
   };
   const sweepLock = new TableLock(shared.dynamodb, config.TABLE_NAME, 'sweep');
   // No cluster reached over Kubernetes (no config, or HTTP-only clusters): nothing to watch, mirror
   // or read there, and the Kubernetes client is never loaded.
   if (clusters === undefined || !clusters.clusters.some(hasKubeAccess))
-    return { ...wireCoordinator(parts), sweepLock };
+    return { ...wireCoordinator(parts), sweepLock, metrics: shared.metrics };
   // Loaded here, not at start: elect, requeue and sweep run without it when no cluster needs it.
   const { clusterClients } = await import('./cluster-deps.js');
-  return { ...wireCoordinator({ ...parts, clients: clusterClients(clusters) }), sweepLock };
+  return {
+    ...wireCoordinator({ ...parts, clients: clusterClients(clusters) }),
+    sweepLock,
+    metrics: shared.metrics,
+  };
 }
 
 let toldNoClusters = false;

@@ -2,7 +2,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ClustersConfig } from '../clusters/config.js';
 import { noCaller } from '../http/callers.js';
+import { EmfMetrics } from '../metrics/emf-metrics.js';
 import type { HttpRouteDeps } from '../ports/http.js';
+import { countConditionalFailures } from '../store/conditional-failures.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
 import { type ConfigPolicies, configPolicies } from '../wiring/policies.js';
 import { loadConfig, type RuntimeConfig } from './config.js';
@@ -22,6 +24,8 @@ export interface HttpDeps extends HttpRouteDeps {
   /** The clusters config from SSM; absent without CLUSTERS_CONFIG_PARAMETER. */
   readonly clusters?: ClustersConfig;
   readonly policies: ConfigPolicies;
+  /** Counted during an invocation, written to the log once at its end (flushAfter). */
+  readonly metrics: EmfMetrics;
 }
 
 let cached: Promise<HttpDeps> | undefined;
@@ -44,9 +48,12 @@ async function build(): Promise<HttpDeps> {
     region: config.AWS_REGION,
     ...(config.DYNAMODB_ENDPOINT !== undefined && { endpoint: config.DYNAMODB_ENDPOINT }),
   });
+  const metrics = new EmfMetrics(config.METRICS_SERVICE);
+  countConditionalFailures(dynamodb, metrics);
   const base = {
     config,
     dynamodb,
+    metrics,
     store: new DynamoDbStore(dynamodb, config.TABLE_NAME),
     clock: Date.now,
     logger,

@@ -7,8 +7,11 @@ import type { TimerQueue } from '../ports/schedule.js';
 const MAX_DELAY_SECONDS = 900;
 
 /**
- * Lease deadlines delivered by SQS message timers. Delays are whole seconds, so a deadline is
- * noticed within a second of passing (plus Lambda's SQS polling).
+ * Lease deadlines delivered by SQS message timers. Delays are whole seconds, so the delay is
+ * rounded down: the message arrives up to a second before its deadline, and `requeue` waits out
+ * the rest unless a renewal has overtaken the deadline (lib/handlers/timer.ts). Rounded up, every deadline was noticed up to a second late
+ * (0.4 s at p50 in the packaged bench), which a failover pays in full; waiting costs `requeue`'s
+ * duration instead (docs/deploy.md, "What a timer costs").
  */
 export class SqsTimerQueue implements TimerQueue {
   constructor(
@@ -17,7 +20,7 @@ export class SqsTimerQueue implements TimerQueue {
   ) {}
 
   async deliverAt(key: LeaseKey, dueAt: Millis, now: Millis): Promise<void> {
-    const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((dueAt - now) / 1000)));
+    const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.floor((dueAt - now) / 1000)));
     await this.sqs.send(
       new SendMessageCommand({
         QueueUrl: this.queueUrl,

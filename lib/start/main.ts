@@ -67,6 +67,7 @@ lease-coordinator is running locally
       ? 'any, unchecked: no clusters config (open only because it listens on 127.0.0.1; deployed, 401)'
       : 'per cluster, as httpCallers in the clusters config name them'
   }
+  metrics         GET ${coordinator.url}/metrics  (Prometheus text format; deployed: CloudWatch EMF)
   DynamoDB Local  ${coordinator.dynamodb.endpoint}  (table ${coordinator.tableName})
   elect           stream runner, polling every 250 ms with the deployed filters
   requeue         lease deadlines on in-process timers

@@ -1,4 +1,4 @@
-import { reconcileLeaseContended } from '../coordinator/reconcile-lease.js';
+import { type ReconcileOptions, reconcileLeaseWithOutcome } from '../coordinator/reconcile-lease.js';
 import type { ElectionStep } from '../election/types.js';
 import type { CoordinatorDeps, MirrorDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
@@ -15,13 +15,13 @@ const CONCURRENCY = 8;
  * Ingest's fast path: one reconcile step for a lease a cluster change touched, then the mirror
  * pass if the step wrote or pinged anything, so the Lease shows the outcome without waiting for
  * two stream polls. Both are the same conditional steps `elect` and `mirror` take from the stream,
- * so running them here as well is safe (DESIGN.md rule 2), and a failure is only logged: the
+ * so running them here as well is safe (docs/design.md, rule 2), and a failure is only logged: the
  * stream delivers the same change to them regardless.
  *
  * `schedule` never holds up its caller (ingest's own queue would otherwise wait on every
  * decision); calls for a lease that is already being decided coalesce into one more pass after it.
  */
-export class DecideNow {
+export class FastPathDecisions {
   private readonly queue: LatestPerKeyQueue;
 
   constructor(
@@ -63,6 +63,7 @@ export async function decideAndMirror(
   deps: CoordinatorDeps,
   mirror: MirrorDeps,
   key: LeaseKey,
+  options: ReconcileOptions = {},
 ): Promise<ElectionStep> {
   // The decision's reads of the holder's and the successor's Leases go through the mirror's
   // clusters, so the mirror can write on top of them without reading again (decision-reads.ts).
@@ -71,7 +72,7 @@ export async function decideAndMirror(
     deps.readHolderLease === undefined
       ? deps
       : { ...deps, readHolderLease: holderLeaseReader(reads.recording) };
-  const { step, contended, decided } = await reconcileLeaseContended(deciding, key);
+  const { step, contended, decided } = await reconcileLeaseWithOutcome(deciding, key, options);
   // Lost to a concurrent writer (the stream's elect, usually): mirror its decision now as well,
   // rather than leave it to the stream.
   if (step.write === null && step.ping.length === 0 && !contended) return step;

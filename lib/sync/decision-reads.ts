@@ -11,7 +11,7 @@ import type { ClusterPort, ClusterSource, ObjectRef, RawObject } from '../ports/
  * holder and the term, so a write made stale by a change in between is refused and the mirror
  * reads again, from the cluster this time.
  *
- * Lives for one decide-and-mirror call, so nothing read is kept between invocations (DESIGN.md rule 1).
+ * Lives for one decide-and-mirror call, so nothing read is kept between invocations (docs/design.md, rule 1).
  */
 export class DecisionReads {
   private readonly seen = new Map<string, RawObject | undefined>();

@@ -1,4 +1,9 @@
-import { PREFERRED_HOLDER_ANNOTATION, REVOKED_HOLDER, TERM_ANNOTATION } from '../api/lease.js';
+import {
+  PREFERRED_HOLDER_ANNOTATION,
+  parseTermAnnotation,
+  REVOKED_HOLDER,
+  TERM_ANNOTATION,
+} from '../api/lease.js';
 import { formatMicroTime } from '../api/time.js';
 import { holderOf } from '../election/liveness.js';
 import { LEASE_SPEC_FIELDS, type LeaseRecord, type Millis } from '../election/types.js';
@@ -49,7 +54,7 @@ export type MirrorPlan =
 /**
  * The Lease spec one cluster should show for a decision. Pure.
  *
- * - Never writes a lower term over a higher one (DESIGN.md rule 4).
+ * - Never writes a lower term over a higher one (docs/design.md, rule 4).
  * - Never undoes the holder's own release in its cluster (see heldAndReleased).
  * - In the holder's own cluster the holder renews its Lease itself, as client-go does: while it is
  *   the holder there, we only restore what it strips (strategy, preferredHolder) and the term.
@@ -98,7 +103,7 @@ export function planMirror(
 /**
  * The holder's Lease while it is revoked: REVOKED_HOLDER in place of the holder, so that a
  * coordinated client-go holder stops renewing (it renews only a Lease that names it) and nobody
- * else takes it. The stamp is kept once written: confirm-expiry counts one lease duration from it
+ * else takes it. The stamp is kept once written: confirm-takeover counts one lease duration from it
  * before the successor is named.
  */
 function planRevoke(
@@ -150,8 +155,8 @@ function decide(
  * has our term and no holder, and only the holder clears it (client-go's release, on a
  * preemption or a clean stop). Ingest records the release and the next decision takes a new
  * term. A mirror pass that read the table just before that would write the old holder back,
- * naming a process that has stopped leading and holding up the takeover: the bench's
- * preemption traces showed it take 6 s instead of under one.
+ * naming a process that has stopped leading and holding up the takeover by seconds
+ * (docs/reliability.md, "Findings behind the code").
  */
 function heldAndReleased(record: LeaseRecord, current: ClusterLeaseView | undefined): boolean {
   return (
@@ -172,22 +177,15 @@ export function viewOf(lease: {
   spec?: Record<string, unknown>;
 }): ClusterLeaseView {
   const spec = lease.spec ?? {};
-  const term = lease.metadata?.annotations?.[TERM_ANNOTATION];
   const view: Record<string, unknown> = {};
-  for (const field of [
-    'holderIdentity',
-    'renewTime',
-    'acquireTime',
-    'strategy',
-    'preferredHolder',
-  ] as const) {
-    if (typeof spec[field] === 'string' && spec[field] !== '') view[field] = spec[field];
+  // Times and names are strings, durations and counts numbers; an empty string is no value.
+  for (const field of LEASE_SPEC_FIELDS) {
+    const value = spec[field];
+    if ((typeof value === 'string' && value !== '') || typeof value === 'number') view[field] = value;
   }
   if (spec.holderIdentity === '') view.holderIdentity = '';
-  for (const field of ['leaseDurationSeconds', 'leaseTransitions'] as const) {
-    if (typeof spec[field] === 'number') view[field] = spec[field];
-  }
-  if (term !== undefined && /^\d+$/.test(term)) view.term = Number(term);
+  const term = parseTermAnnotation(lease.metadata?.annotations?.[TERM_ANNOTATION]);
+  if (term !== undefined) view.term = term;
   const preferred = lease.metadata?.annotations?.[PREFERRED_HOLDER_ANNOTATION];
   if (preferred !== undefined && preferred !== '') view.preferredHolderAnnotation = preferred;
   return view as ClusterLeaseView;

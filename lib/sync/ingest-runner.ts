@@ -1,6 +1,6 @@
 import { addAbortListener } from 'node:events';
 import type { CandidateApiVersion } from '../election/types.js';
-import { CoordinatorError } from '../errors.js';
+import { UnstoredListError } from '../errors.js';
 import type { ClusterPort, ListResult, RawObject, WatchPhase } from '../ports/cluster.js';
 import type { IngestDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
@@ -72,6 +72,8 @@ export async function runClusterIngest(
       seed = undefined;
     } catch (error) {
       if (signal.aborted) return;
+      // An object not stored was counted when its write failed.
+      if (!(error instanceof UnstoredListError)) deps.metrics?.record('IngestErrors', 1, cluster);
       deps.logger.warn('cluster ingest interrupted; retrying', { cluster, error: error as Error });
       await pause(1000, signal);
     }
@@ -112,9 +114,10 @@ async function listAndWatch(
   // Asked again on every relist: the built-in API where it is served, else the CRD, else nothing.
   const version = await untilAborted(run.signal, client.candidateVersion());
   run.api.seen(version);
-  const queue = new IngestQueue(run.signal, run.handled, (error) =>
-    run.deps.logger.error('ingest event failed; relisting', { cluster: run.cluster, error: error as Error }),
-  );
+  const queue = new IngestQueue(run.signal, run.handled, (error) => {
+    run.deps.metrics?.record('IngestErrors', 1, run.cluster);
+    run.deps.logger.error('ingest event failed; relisting', { cluster: run.cluster, error: error as Error });
+  });
   const lists = await readLists(run.signal, client, version);
   // Every Lease is looked at again: one unchanged in its cluster can still differ from a decision
   // made while the cluster was out, and ingest's drift check is what repairs it on its return.
@@ -126,9 +129,15 @@ async function listAndWatch(
   // share the queue with the listed objects: the newest pending event of an object replaces the
   // others, and one that overtakes an object's listed state is safe, since every table write of
   // ingest is conditional on being newer (an older one is refused as stale).
-  const watching = watchFrom(client, version, lists, (path, phase, object) =>
-    queue.push(path, object, () => handleWatched(run, path, phase, object), phase),
-  );
+  const watching = watchFrom(client, version, lists, (path, phase, object) => {
+    // Its lag runs from its arrival to its change stored (a listed object has no arrival to time).
+    const receivedAt = run.deps.clock();
+    const work = async () => {
+      await handleWatched(run, path, phase, object);
+      run.deps.metrics?.record('IngestLag', run.deps.clock() - receivedAt, run.cluster);
+    };
+    queue.push(path, object, work, phase);
+  });
   queue.whenFailed(watching.stop);
   const relist = relistControl(run, client, version, queue, watching);
   try {
@@ -136,7 +145,7 @@ async function listAndWatch(
     // Watching on from this list's resourceVersion would never show the failed object again unless
     // it changed: relist instead (after the caller's pause).
     if (queue.failed)
-      throw new CoordinatorError(`cluster ${run.cluster}: an object of the list was not stored; relisting`);
+      throw new UnstoredListError(`cluster ${run.cluster}: an object of the list was not stored; relisting`);
     await watching.ended;
   } finally {
     relist[Symbol.dispose]();

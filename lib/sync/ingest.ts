@@ -1,14 +1,14 @@
-import { parseLease, REVOKED_HOLDER } from '../api/lease.js';
+import { parseLease } from '../api/lease.js';
 import { parseLeaseCandidate } from '../api/leasecandidate.js';
-import { holderOf, isLeaseExpired } from '../election/liveness.js';
-import type { LeaseRecord } from '../election/types.js';
-import { CoordinatorError, StaleHeartbeatError } from '../errors.js';
+import type { LeaseRecord, Millis } from '../election/types.js';
+import { CoordinatorError, onConditionFailed, StaleHeartbeatError } from '../errors.js';
 import type { RawObject, WatchPhase } from '../ports/cluster.js';
 import type { IngestDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
-import type { StoredLease } from '../ports/store.js';
+import type { LeaseObservation, StoredLease } from '../ports/store.js';
 import { type ClusterLeaseView, type MirrorOptions, planMirror, viewOf } from './desired-lease.js';
 import type { HolderHints } from './holder-hints.js';
+import { judgeHomeLease, type LeaseEvent, takenByAnother, termAhead } from './lease-rules.js';
 import { mirrorOptions } from './mirror.js';
 
 export type CandidateOutcome = 'stored' | 'unchanged' | 'removed' | 'invalid' | 'not-renewed';
@@ -35,12 +35,10 @@ export async function ingestCandidate(
   }
   const key = deps.leases(cluster, candidate.namespace, candidate.leaseName);
   if (phase === 'DELETED') {
-    await deps.store.removeCandidate(
-      key,
-      cluster,
-      candidate.name,
-      candidate.renewTime ?? Number.MAX_SAFE_INTEGER,
-    );
+    await deps.store
+      .removeCandidate(key, cluster, candidate.name, candidate.renewTime ?? Number.MAX_SAFE_INTEGER)
+      // It renewed since (a newer object of the same name), or is gone already: keeping it is right.
+      .catch(onConditionFailed(undefined));
     return { outcome: 'removed', key };
   }
   // Upstream treats a candidate without renewTime as expired; so do we.
@@ -86,19 +84,11 @@ export async function ingestLease(
   raw: RawObject,
   { hints }: IngestLeaseOptions = {},
 ): Promise<LeaseIngested> {
-  let lease: ReturnType<typeof parseLease>;
-  try {
-    lease = parseLease(raw);
-  } catch (error) {
-    if (!(error instanceof CoordinatorError)) throw error;
-    return { outcome: 'ignored' };
-  }
-  const key = deps.leases(cluster, lease.namespace, lease.name);
-  const observed = lease.record;
-  // What planMirror compares, our term annotation included: read once for every check below.
-  const view = viewOf(raw as Parameters<typeof viewOf>[0]);
+  const event = parseLeaseEvent(deps, cluster, raw);
+  if (event === undefined) return { outcome: 'ignored' };
+  const { key } = event;
   if (hints !== undefined) {
-    const renewed = await renewByHint(deps, cluster, key, observed, view, hints);
+    const renewed = await renewByHint(deps, event, hints);
     if (renewed !== undefined) return renewed;
   }
   const { lease: stored, candidates } = await deps.store.loadLease(key);
@@ -106,91 +96,102 @@ export async function ingestLease(
   // and apiserver identity leases are not even listed (NEVER_COORDINATED in lib/kube/cluster.ts).
   if (stored === undefined && candidates.length === 0) return { outcome: 'ignored', key };
   const home = (stored?.record.holderCluster ?? clustersOf(key)[0]) === cluster;
-  if (!home && stored !== undefined) {
-    if (takenByAnother(observed, view, stored)) return recordNewHolder(deps, cluster, key, observed, stored);
-    const plan = planMirror(
-      stored.record,
-      false,
-      view,
-      await optionsFor(deps, cluster, key, stored.record, false),
-    );
-    return { outcome: plan.write ? 'drift' : 'unchanged', key };
+  if (!home && stored !== undefined) return ingestOtherClusterCopy(deps, event, stored);
+  return ingestHomeLease(deps, event, stored, hints);
+}
+
+/** The Lease parsed, with the lease it belongs to; undefined when it is not a Lease we can read. */
+function parseLeaseEvent(deps: IngestDeps, cluster: string, raw: RawObject): LeaseEvent | undefined {
+  let lease: ReturnType<typeof parseLease>;
+  try {
+    lease = parseLease(raw);
+  } catch (error) {
+    if (!(error instanceof CoordinatorError)) throw error;
+    return undefined;
   }
-  // Our own revoke of the holder (preemption by revoke): not news of a holder, and not a release.
-  if (observed.holderIdentity === REVOKED_HOLDER) return { outcome: 'unchanged', key };
-  if (observed.renewTime === undefined || observed.leaseDurationSeconds === undefined)
-    return { outcome: 'ignored', key };
-  // The Lease as it was under an older term of ours: the watch delivering a state from before our
-  // newer decision was written over it (or the mirror not done yet). It says nothing about the
-  // current holder; read as news, its empty holder would record the new holder as released, and
-  // the mirror would then write that over the new holder (the bench's preemption traces showed it).
-  // A Lease without our annotation is not older, only not ours yet.
-  const shownTerm = view.term;
-  if (stored !== undefined && shownTerm !== undefined && shownTerm < stored.record.term)
-    return { outcome: 'drift', key };
-  // A term of ours above the record's is not our earlier decision (we never write a term we have
-  // not recorded): the table lost it (recreated, restored from a backup), and the Lease is news.
-  const termAhead = stored !== undefined && shownTerm !== undefined && shownTerm > stored.record.term;
-  const holder = observed.holderIdentity ?? '';
-  const recorded = stored?.record.holderIdentity ?? '';
-  const remember = () => {
-    if (holder !== '' && stored?.record.holderCluster === cluster && holder === recorded)
-      hints?.set(key, { holder, cluster, observedRenewTime: observed.renewTime ?? 0 });
-    else hints?.forget(key);
+  return {
+    cluster,
+    key: deps.leases(cluster, lease.namespace, lease.name),
+    observed: lease.record,
+    view: viewOf(raw as Parameters<typeof viewOf>[0]),
   };
-  if (
-    stored !== undefined &&
-    !termAhead &&
-    holder === recorded &&
-    observed.renewTime === stored.record.renewTime
-  ) {
-    // Nothing new about the holder; but what it or a legacy renewer strips (strategy,
-    // preferredHolder, the term) must be put back.
-    remember();
-    return {
-      outcome: (await needsRepair(deps, cluster, key, stored.record, view)) ? 'drift' : 'unchanged',
-      key,
-    };
-  }
-  // A home Lease that names someone else under our current term (or none), stamped with a renewTime
-  // neither we nor the holder wrote, was taken by another elector (takenByAnother): it is live now,
-  // and writing the recorded holder back over it would give the lease two leaders until its renew
-  // deadline, so it is recorded like any new holding below. Only another holder written over a
-  // stamp of ours is a hand edit to repair while the recorded holder is live.
+}
+
+/** A copy of the Lease in a cluster of the group that is not the holder's: drift, or a new holder. */
+async function ingestOtherClusterCopy(
+  deps: IngestDeps,
+  event: LeaseEvent,
+  stored: StoredLease,
+): Promise<LeaseIngested> {
+  const { cluster, key, observed, view } = event;
+  if (takenByAnother(observed, view, stored)) return recordNewHolder(deps, event, stored);
+  const options = await optionsFor(deps, cluster, key, stored.record, false);
+  return { outcome: planMirror(stored.record, false, view, options).write ? 'drift' : 'unchanged', key };
+}
+
+/** The Lease in the holder's own cluster: judged (judgeHomeLease), then recorded if it is news. */
+async function ingestHomeLease(
+  deps: IngestDeps,
+  event: LeaseEvent,
+  stored: StoredLease | undefined,
+  hints: HolderHints | undefined,
+): Promise<LeaseIngested> {
+  const { cluster, key, view } = event;
   const now = deps.clock();
-  const liveHolder =
-    stored !== undefined && holderOf(stored.record) !== undefined && !isLeaseExpired(stored.record, now);
-  if (
-    liveHolder &&
-    !termAhead &&
-    holder !== '' &&
-    holder !== recorded &&
-    !takenByAnother(observed, view, stored)
-  )
-    return { outcome: 'drift', key };
-  const changed = await deps.store.observeLease(
-    key,
-    {
-      cluster,
-      holderIdentity: holder,
-      leaseDurationSeconds: observed.leaseDurationSeconds,
-      renewTime: observed.renewTime,
-      ...(shownTerm !== undefined && { shownTerm }),
-    },
-    stored,
-    now,
-  );
+  const verdict = judgeHomeLease(event, stored, now);
+  if (verdict === 'record') return recordHomeLease(deps, event, stored, hints, now);
+  if (verdict !== 'same-renewal') return { outcome: verdict, key };
+  // Nothing new about the holder; but what it or a legacy renewer strips (strategy,
+  // preferredHolder, the term) must be put back.
+  rememberHolder(hints, event, stored);
+  const repair = stored !== undefined && (await needsRepair(deps, cluster, key, stored.record, view));
+  return { outcome: repair ? 'drift' : 'unchanged', key };
+}
+
+/** Records what the holder's own Lease shows: a renewal, a release, or a new holder. */
+async function recordHomeLease(
+  deps: IngestDeps,
+  event: LeaseEvent,
+  stored: StoredLease | undefined,
+  hints: HolderHints | undefined,
+  now: Millis,
+): Promise<LeaseIngested> {
+  const { cluster, key, observed, view } = event;
+  const holder = observed.holderIdentity ?? '';
+  const seen: LeaseObservation = {
+    cluster,
+    holderIdentity: holder,
+    leaseDurationSeconds: observed.leaseDurationSeconds ?? 0,
+    renewTime: observed.renewTime ?? 0,
+    ...(view.term !== undefined && { shownTerm: view.term }),
+  };
+  const changed = await deps.store
+    .observeLease(key, seen, stored, now)
+    .then(() => true, onConditionFailed(false));
   if (!changed) return { outcome: 'unchanged', key };
-  if (holder !== recorded) {
+  if (holder !== (stored?.record.holderIdentity ?? '')) {
     hints?.forget(key);
     return { outcome: holder === '' ? 'release' : 'observed', key };
   }
-  remember();
+  rememberHolder(hints, event, stored);
   return {
     outcome: 'renewal',
     key,
     repair: stored !== undefined && (await needsRepair(deps, cluster, key, stored.record, view)),
   };
+}
+
+/** The holder renewing in the cluster it is recorded in is remembered, for renewByHint next time. */
+function rememberHolder(
+  hints: HolderHints | undefined,
+  event: LeaseEvent,
+  stored: StoredLease | undefined,
+): void {
+  const { cluster, key, observed } = event;
+  const holder = observed.holderIdentity ?? '';
+  if (holder !== '' && stored?.record.holderCluster === cluster && holder === stored.record.holderIdentity)
+    hints?.set(key, { holder, cluster, observedRenewTime: observed.renewTime ?? 0 });
+  else hints?.forget(key);
 }
 
 /**
@@ -200,10 +201,7 @@ export async function ingestLease(
  */
 async function renewByHint(
   deps: IngestDeps,
-  cluster: string,
-  key: LeaseKey,
-  observed: ReturnType<typeof parseLease>['record'],
-  view: ClusterLeaseView,
+  { cluster, key, observed, view }: LeaseEvent,
   hints: HolderHints,
 ): Promise<LeaseIngested | undefined> {
   const hint = hints.get(key);
@@ -217,49 +215,23 @@ async function renewByHint(
     observed.renewTime <= hint.observedRenewTime
   )
     return undefined;
-  const stored = await deps.store.renewObservedLease(
-    key,
-    {
-      cluster,
-      holderIdentity: holder,
-      leaseDurationSeconds: observed.leaseDurationSeconds,
-      renewTime: observed.renewTime,
-    },
-    holder,
-    deps.clock(),
-  );
+  const seen = {
+    cluster,
+    holderIdentity: holder,
+    leaseDurationSeconds: observed.leaseDurationSeconds,
+    renewTime: observed.renewTime,
+  };
+  const stored = await deps.store
+    .renewObservedLease(key, seen, holder, deps.clock())
+    .catch(onConditionFailed(undefined));
   // Recorded, but under a lower term than the Lease shows (a table restored from a backup under
   // a running ingest): the general path lifts the record to it.
-  if (stored === undefined || (view.term !== undefined && view.term > stored.record.term)) {
+  if (stored === undefined || termAhead(view, stored)) {
     hints.forget(key);
     return undefined;
   }
   hints.set(key, { holder, cluster, observedRenewTime: observed.renewTime });
   return { outcome: 'renewal', key, repair: await needsRepair(deps, cluster, key, stored.record, view) };
-}
-
-/**
- * Another elector holds the Lease: in a cluster of the group that is not the holder's, a legacy
- * elector that took the copy there once it looked expired (the recorded holder stopped renewing) or
- * empty; in the holder's own cluster, one that took it after a release. Our own writes name the
- * recorded holder, our revoke, or nobody; an older term of ours is a state from before the current
- * decision, which the mirror replaces.
- */
-function takenByAnother(observed: LeaseRecord, view: ClusterLeaseView, stored: StoredLease): boolean {
-  const { record } = stored;
-  const holder = observed.holderIdentity ?? '';
-  return (
-    holder !== '' &&
-    holder !== REVOKED_HOLDER &&
-    holder !== (record.holderIdentity ?? '') &&
-    (view.term === undefined || view.term >= record.term) &&
-    observed.renewTime !== undefined &&
-    observed.leaseDurationSeconds !== undefined &&
-    // An elector that takes a Lease stamps renewTime with its own clock; a Lease that still shows
-    // the stamp we (or the recorded holder) wrote was only edited, by hand or by a tool: drift.
-    observed.renewTime !== record.renewTime &&
-    observed.renewTime !== stored.observedRenewTime
-  );
 }
 
 /**
@@ -269,28 +241,25 @@ function takenByAnother(observed: LeaseRecord, view: ClusterLeaseView, stored: S
  */
 async function recordNewHolder(
   deps: IngestDeps,
-  cluster: string,
-  key: LeaseKey,
-  observed: LeaseRecord,
+  event: LeaseEvent,
   stored: StoredLease,
 ): Promise<LeaseIngested> {
+  const { cluster, key, observed } = event;
   deps.logger.warn('another elector took the Lease in a cluster of the group; it is the holder now', {
     lease: key,
     cluster,
     holder: observed.holderIdentity,
     recorded: stored.record.holderIdentity,
   });
-  const changed = await deps.store.observeLease(
-    key,
-    {
-      cluster,
-      holderIdentity: observed.holderIdentity ?? '',
-      leaseDurationSeconds: observed.leaseDurationSeconds ?? 0,
-      renewTime: observed.renewTime ?? 0,
-    },
-    stored,
-    deps.clock(),
-  );
+  const seen: LeaseObservation = {
+    cluster,
+    holderIdentity: observed.holderIdentity ?? '',
+    leaseDurationSeconds: observed.leaseDurationSeconds ?? 0,
+    renewTime: observed.renewTime ?? 0,
+  };
+  const changed = await deps.store
+    .observeLease(key, seen, stored, deps.clock())
+    .then(() => true, onConditionFailed(false));
   return { outcome: changed ? 'observed' : 'unchanged', key };
 }
 

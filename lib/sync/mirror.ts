@@ -6,6 +6,7 @@ import type { LeaseRecord } from '../election/types.js';
 import type { ClusterPort, RawObject } from '../ports/cluster.js';
 import type { MirrorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
+import { noMetrics } from '../ports/metrics.js';
 import type { LeaseState, StoredCandidate } from '../ports/store.js';
 import {
   annotationsFor,
@@ -67,13 +68,16 @@ export async function mirrorLease(
   const outcomes: Record<string, ClusterOutcome> = {};
   const pinged: string[] = [];
   const pingsFailed: string[] = [];
+  const metrics = deps.metrics ?? noMetrics;
   await Promise.all(
     clustersOf(key).map(async (cluster) => {
       try {
         const client = await deps.clusters.get(cluster);
         if (state.lease !== undefined) {
           const home = (state.lease.record.holderCluster ?? clustersOf(key)[0]) === cluster;
-          outcomes[cluster] = await mirrorInto(deps, client, key, state.lease.record, home);
+          outcomes[cluster] = await mirrorInto(deps, client, key, state.lease.record, home, () =>
+            metrics.record('MirrorWrites', 1, cluster),
+          );
         } else {
           outcomes[cluster] = 'in-sync';
         }
@@ -104,6 +108,8 @@ export async function mirrorLease(
       }
     }),
   );
+  for (const [cluster, outcome] of Object.entries(outcomes))
+    if (outcome === 'unreachable' || outcome === 'conflict') metrics.record('MirrorFailures', 1, cluster);
   deps.logger.debug('mirrored', {
     lease: key,
     outcomes,
@@ -121,6 +127,8 @@ async function mirrorInto(
   key: LeaseKey,
   record: LeaseRecord,
   home: boolean,
+  /** Called for each Lease write that went in. */
+  onWrite: () => void,
 ): Promise<ClusterOutcome> {
   const ref = { namespace: key.namespace, name: key.name };
   /** Set once a write went in, so a pass that then learns what the cluster keeps still reports it. */
@@ -133,6 +141,7 @@ async function mirrorInto(
     if (!plan.write) return wrote ?? (revoking && plan.reason === 'in-sync' ? 'revoked' : plan.reason);
     const result = await writePlan(client, key, current, plan);
     if (!result.ok) continue;
+    onWrite();
     wrote = current === undefined ? 'created' : 'replaced';
     // A cluster that dropped a field we sent keeps none of it: plan again knowing that (in a
     // cluster that drops preferredHolder, a preemption then goes by revoke).

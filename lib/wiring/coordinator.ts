@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ClusterSource } from '../ports/cluster.js';
 import type { CoordinatorDeps, IngestDeps } from '../ports/coordinator.js';
 import type { HttpApiDeps } from '../ports/http.js';
+import type { Metrics } from '../ports/metrics.js';
 import type { Clock, TimerQueue } from '../ports/schedule.js';
 import type { CoordinatorStore } from '../ports/store.js';
 import { holderLeaseReader } from '../sync/holder-lease-reader.js';
@@ -31,6 +32,8 @@ export interface WiringParts {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly policies: ConfigPolicies;
+  /** Where what happens is counted (EMF in Lambda, Prometheus under npm start); unset, nowhere. */
+  readonly metrics?: Metrics;
   /** Absent (or naming no cluster) when no cluster is reached over Kubernetes: nothing is read there. */
   readonly clients?: ClusterClients;
 }
@@ -42,7 +45,7 @@ export interface WiringParts {
  * timers, clock and cluster clients), never in how those are put together.
  */
 export function wireCoordinator(parts: WiringParts): CoordinatorWiring {
-  const { store, timers, clock, logger, policies, clients } = parts;
+  const { store, timers, clock, logger, policies, clients, metrics } = parts;
   const { preemption, holderClusterUnreachable } = policies;
   const deps: CoordinatorDeps & Pick<HttpApiDeps, 'callers'> = {
     store,
@@ -52,6 +55,7 @@ export function wireCoordinator(parts: WiringParts): CoordinatorWiring {
     leases: policies.leases,
     callers: policies.callers,
     ...(preemption !== undefined && { preemption }),
+    ...(metrics !== undefined && { metrics }),
   };
   if (clients === undefined || clients.names().length === 0) return deps;
   return {
@@ -66,6 +70,7 @@ export function wireCoordinator(parts: WiringParts): CoordinatorWiring {
       clock,
       leases: policies.leases,
       ...(preemption !== undefined && { preemption }),
+      ...(metrics !== undefined && { metrics }),
     },
   };
 }

@@ -1,5 +1,5 @@
 /**
- * Upstream's CLE integration scenarios (reference/upstream-cle.md §4.6) and the e2e "downgrade to
+ * Upstream's CLE integration scenarios (docs/design.md, U6) and the e2e "downgrade to
  * disabled" case (§4.7), replayed against our coordinator in ONE real cluster, with real client-go
  * candidate processes and upstream's short timings.
  *

@@ -10,8 +10,8 @@ export type { OpenStore, StoreUnderContract } from './store-contract/context.js'
 /**
  * The CoordinatorStore contract: one set of cases that every store must pass, so the in-memory
  * table the concurrency model races over cannot drift from DynamoDbStore unnoticed. Each case
- * covers a method with its condition met and failed, and the return shape it has (a thrown
- * ConflictError or StaleHeartbeatError, an undefined, a boolean). Cases read back through the
+ * covers a method with its condition met and failed: a failed condition is ConditionFailedError
+ * carrying the item as stored, on every method that writes one item. Cases read back through the
  * port, and read the raw item only for what the port does not return but the stream filters
  * wake on (`kind`, `change`, `awaitingAck`) and for attributes left behind.
  */

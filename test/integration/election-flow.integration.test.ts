@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConditionFailedError } from '../../lib/errors.js';
 import { type FilterPattern, matchesAny } from '../../lib/local/event-filter.js';
 import type { ScannedLease } from '../../lib/ports/store.js';
 import { DynamoDbStore } from '../../lib/store/dynamodb-store.js';
@@ -133,11 +134,13 @@ describe('election flow over HTTP, stream and timers (integration: DynamoDB Loca
     const out = { notBefore, holderClusterOut: true };
 
     const stale = { ...read, version: read.version - 1 };
-    expect(await stack.deps.store.deferTakeover(key, stale, out, stack.clock.now)).toBe(false);
+    await expect(stack.deps.store.deferTakeover(key, stale, out, stack.clock.now)).rejects.toBeInstanceOf(
+      ConditionFailedError,
+    );
     expect((await stack.deps.store.loadLease(key)).lease).toEqual(read);
 
     const woken = stack.streams.invocations.batches;
-    expect(await stack.deps.store.deferTakeover(key, read, out, stack.clock.now)).toBe(true);
+    await stack.deps.store.deferTakeover(key, read, out, stack.clock.now);
     await stack.streams.drain();
     const deferred = (await stack.deps.store.loadLease(key)).lease;
     expect(deferred).toEqual({
@@ -150,9 +153,7 @@ describe('election flow over HTTP, stream and timers (integration: DynamoDB Loca
 
     // The cluster answers: the flag goes, the holder has until the new time.
     const answered = { notBefore: notBefore + 1_000, holderClusterOut: false };
-    expect(
-      await stack.deps.store.deferTakeover(key, deferred as typeof read, answered, stack.clock.now),
-    ).toBe(true);
+    await stack.deps.store.deferTakeover(key, deferred as typeof read, answered, stack.clock.now);
     const waiting = (await stack.deps.store.loadLease(key)).lease;
     expect(waiting).toEqual({ ...read, version: read.version + 2, takeoverNotBefore: notBefore + 1_000 });
 
@@ -165,7 +166,7 @@ describe('election flow over HTTP, stream and timers (integration: DynamoDB Loca
     );
     expect(renewed.takeoverNotBefore).toBeUndefined();
     expect(renewed.holderClusterOut).toBeUndefined();
-    expect(await stack.deps.store.deferTakeover(key, renewed, out, stack.clock.now)).toBe(true);
+    await stack.deps.store.deferTakeover(key, renewed, out, stack.clock.now);
     const again = (await stack.deps.store.loadLease(key)).lease;
 
     await stack.deps.store.writeLease(
@@ -225,7 +226,7 @@ describe('election flow over HTTP, stream and timers (integration: DynamoDB Loca
         { ...read.record, preferredHolder: 'amend-c' },
         stack.clock.now,
       ),
-    ).rejects.toThrow(/holding changed/);
+    ).rejects.toMatchObject({ condition: 'HOLDING_AS_READ' });
     // A new term (another holder) since the read.
     const { lease: current } = await stack.deps.store.loadLease(key);
     await stack.deps.store.writeLease(
@@ -242,7 +243,7 @@ describe('election flow over HTTP, stream and timers (integration: DynamoDB Loca
         { ...amended.record, preferredHolder: 'amend-c' },
         stack.clock.now,
       ),
-    ).rejects.toThrow(/holding changed/);
+    ).rejects.toMatchObject({ condition: 'HOLDING_AS_READ' });
     expect((await stack.deps.store.loadLease(key)).lease).toEqual(taken);
   });
 
@@ -257,25 +258,27 @@ describe('election flow over HTTP, stream and timers (integration: DynamoDB Loca
       shownTerm,
     });
     // No record (a table recreated): the holder keeps the term its Lease shows.
-    expect(await store.observeLease(key, seen('h', 1, 7), undefined, stack.clock.now)).toBe(true);
+    await store.observeLease(key, seen('h', 1, 7), undefined, stack.clock.now);
     const adopted = (await store.loadLease(key)).lease;
     expect(adopted?.record).toMatchObject({ holderIdentity: 'h', holderCluster: 'alpha', term: 7 });
 
     // Its renewal under the same term is a renewal: the term stays.
-    expect(await store.observeLease(key, seen('h', 2, 7), adopted, stack.clock.now)).toBe(true);
+    await store.observeLease(key, seen('h', 2, 7), adopted, stack.clock.now);
     const renewed = (await store.loadLease(key)).lease;
     expect(renewed?.record).toMatchObject({ holderIdentity: 'h', term: 7 });
 
     // A newer term shown (a decision the table lost): recorded, but only on the version read.
     const stale = { ...(renewed as NonNullable<typeof renewed>), version: (renewed?.version ?? 0) - 1 };
-    expect(await store.observeLease(key, seen('other', 3, 9), stale, stack.clock.now)).toBe(false);
+    await expect(store.observeLease(key, seen('other', 3, 9), stale, stack.clock.now)).rejects.toBeInstanceOf(
+      ConditionFailedError,
+    );
     expect((await store.loadLease(key)).lease).toEqual(renewed);
-    expect(await store.observeLease(key, seen('other', 3, 9), renewed, stack.clock.now)).toBe(true);
+    await store.observeLease(key, seen('other', 3, 9), renewed, stack.clock.now);
     expect((await store.loadLease(key)).lease?.record).toMatchObject({ holderIdentity: 'other', term: 9 });
 
     // The holder lets go: who left, and when on our clock, is recorded with the release.
     const held = (await store.loadLease(key)).lease;
-    expect(await store.observeLease(key, seen('', 4, 9), held, stack.clock.now)).toBe(true);
+    await store.observeLease(key, seen('', 4, 9), held, stack.clock.now);
     expect((await store.loadLease(key)).lease?.record).toMatchObject({
       holderIdentity: '',
       releasedHolder: 'other',

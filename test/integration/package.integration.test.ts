@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../lib/local/dynamodb-local.js';
 import { serveSsmParameters } from '../../lib/local/packaged/ssm-parameters.js';
 import { createTable } from '../../lib/local/table.js';
+import { METRIC_NAMES, METRIC_NAMESPACE } from '../../lib/ports/metrics.js';
 import { ensureCfnLint } from '../../scripts/ensure-cfn-lint.mjs';
 import { candidate } from '../helpers/local-stack.js';
 
@@ -377,6 +378,97 @@ describe('serverless package (integration: osls offline, no credentials, cfn-lin
     expect(Number(ingest?.Properties.Timeout) - 3 - 60).toBeGreaterThanOrEqual(10);
     const config = ofType('AWS::Lambda::EventInvokeConfig').find(([name]) => name.startsWith('Ingest'))?.[1];
     expect(config?.Properties).toMatchObject({ MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 });
+  });
+
+  describe('the alarms and the dashboard (infra/monitoring.yml)', () => {
+    type Alarm = { Type: string; Properties: Record<string, unknown> };
+    const alarm = (name: string) => {
+      const found = template.Resources[name] as Alarm | undefined;
+      expect(found?.Type, name).toBe('AWS::CloudWatch::Alarm');
+      return (found as Alarm).Properties;
+    };
+    /** Every metric an alarm watches, as namespace/name, with the dimensions it names. */
+    const watched = (properties: Record<string, unknown>) => {
+      const stats = properties.Metrics as { MetricStat?: { Metric: Record<string, unknown> } }[] | undefined;
+      const metrics = stats?.flatMap((m) => (m.MetricStat === undefined ? [] : [m.MetricStat.Metric])) ?? [
+        properties,
+      ];
+      return metrics.map((m) => ({
+        metric: `${m.Namespace}/${m.MetricName}`,
+        dimensions: JSON.stringify(m.Dimensions),
+      }));
+    };
+    const topic = JSON.stringify({ Ref: 'AlarmTopic' });
+
+    it.each([
+      ['StreamFailuresAlarm', ['AWS/SQS/ApproximateNumberOfMessagesVisible'], 'StreamFailureQueue'],
+      ['TimerDeadLettersAlarm', ['AWS/SQS/ApproximateNumberOfMessagesVisible'], 'TimerDeadLetterQueue'],
+      ['ThrottledWritesAlarm', ['AWS/DynamoDB/WriteThrottleEvents'], 'CoordinatorTable'],
+      ['IngestErrorsAlarm', ['LeaseCoordinator/IngestErrors', 'AWS/Lambda/Errors'], 'IngestLambdaFunction'],
+      ['MirrorErrorsAlarm', ['LeaseCoordinator/MirrorFailures', 'AWS/Lambda/Errors'], 'MirrorLambdaFunction'],
+    ])('%s watches %j of %s, firing on the first one, into the alarm topic', (name, metrics, resource) => {
+      const properties = alarm(name);
+      const seen = watched(properties);
+      expect(seen.map((m) => m.metric)).toEqual(metrics);
+      expect(seen.some((m) => m.dimensions.includes(resource))).toBe(true);
+      expect(properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+      expect(JSON.stringify(properties.AlarmActions)).toBe(`[${topic}]`);
+    });
+
+    it('holds ingest and mirror errors for 5 minutes before firing', () => {
+      for (const name of ['IngestErrorsAlarm', 'MirrorErrorsAlarm'])
+        expect(alarm(name), name).toMatchObject({ EvaluationPeriods: 5, DatapointsToAlarm: 5 });
+      for (const name of ['StreamFailuresAlarm', 'TimerDeadLettersAlarm', 'ThrottledWritesAlarm'])
+        expect(alarm(name), name).toMatchObject({ Period: 60, EvaluationPeriods: 1 });
+    });
+
+    it('fires when a lease has been leaderless longer than the stack parameter, 60 s unless set', () => {
+      const properties = alarm('LeaderlessLeaseAlarm');
+      expect(watched(properties).map((m) => m.metric)).toEqual(['LeaseCoordinator/LongestWithoutLiveHolder']);
+      expect(properties).toMatchObject({
+        Statistic: 'Maximum',
+        Threshold: { Ref: 'LeaderlessAlarmSeconds' },
+        ComparisonOperator: 'GreaterThanThreshold',
+        Dimensions: [{ Name: 'service', Value: 'lease-coordinator-ci' }],
+      });
+      const parameters = (template as unknown as { Parameters: Record<string, { Default: unknown }> })
+        .Parameters;
+      expect(Number(parameters.LeaderlessAlarmSeconds?.Default)).toBe(60);
+    });
+
+    it('keeps the alarm topic closed: only this account’s alarms publish, and nobody is subscribed unless an email is given', () => {
+      const policy = JSON.stringify(template.Resources.AlarmTopicPolicy?.Properties);
+      expect(policy).toContain('cloudwatch.amazonaws.com');
+      expect(policy).toContain('aws:SourceAccount');
+      const subscriptions = resources.filter(([, r]) => r.Type === 'AWS::SNS::Subscription');
+      expect(subscriptions.map(([name]) => name)).toEqual(['AlarmEmailSubscription']);
+      expect((subscriptions[0]?.[1] as { Condition?: string }).Condition).toBe('AlarmEmailGiven');
+    });
+
+    it('alarms and dashboard name only metrics of the catalogue, and the dashboard shows every one', () => {
+      const ours = new Set<string>(METRIC_NAMES);
+      for (const [name, resource] of ofType('AWS::CloudWatch::Alarm'))
+        for (const { metric } of watched(resource.Properties))
+          if (metric.startsWith(`${METRIC_NAMESPACE}/`))
+            expect(ours.has(metric.slice(METRIC_NAMESPACE.length + 1)), `${name}: ${metric}`).toBe(true);
+      const [[, dashboard]] = ofType('AWS::CloudWatch::Dashboard') as [[string, Resource]];
+      const [body] = (dashboard.Properties.DashboardBody as { 'Fn::Sub': [string, unknown] })['Fn::Sub'];
+      // Placeholders filled as CloudFormation would, to read the body as the JSON it becomes.
+      const widgets = (
+        JSON.parse(body.replace(/\$\{bound\}/g, '60').replace(/\$\{[^}]+\}/g, 'x')) as {
+          widgets: { properties: { metrics?: unknown[][] } }[];
+        }
+      ).widgets;
+      const shown = new Set<string>();
+      for (const row of widgets.flatMap((w) => w.properties.metrics ?? [])) {
+        const [first, second] = row;
+        if (first === METRIC_NAMESPACE) shown.add(String(second));
+        const search = (first as { expression?: string }).expression ?? '';
+        for (const [, metric] of search.matchAll(/MetricName="(\w+)"/g)) shown.add(metric as string);
+      }
+      for (const name of shown) expect(ours.has(name), `dashboard shows ${name}`).toBe(true);
+      expect([...ours].filter((name) => !shown.has(name))).toEqual([]);
+    });
   });
 
   it('passes cfn-lint', async () => {

@@ -1,13 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type AgentDeps, runAgent } from '../../lib/agent/agent.js';
+import { type AgentDeps, runAgent, STARTING_HEALTH_RETRY_MS } from '../../lib/agent/agent.js';
 import {
   BUILTIN_GROUP,
   type CandidateApi,
   CRD_API,
   type ServedGroups,
 } from '../../lib/agent/candidate-api.js';
-import { alwaysHealthy } from '../../lib/agent/health.js';
+import { alwaysHealthy, type HealthProbe } from '../../lib/agent/health.js';
 import type { CandidateEvent, CandidatePort, RawCandidate } from '../../lib/agent/kube.js';
 import { formatMicroTime } from '../../lib/api/time.js';
 
@@ -139,10 +139,10 @@ class FakeCluster implements CandidatePort {
   }
 }
 
-function start(cluster: FakeCluster, clock: { now: number }) {
+function start(cluster: FakeCluster, clock: { now: number }, health: HealthProbe = alwaysHealthy) {
   const deps: AgentDeps = {
     port: cluster,
-    health: alwaysHealthy,
+    health,
     clock: () => clock.now,
     logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
     candidate: {
@@ -256,6 +256,31 @@ describe('agent loop (unit: a fake cluster)', () => {
     await agent.done;
     expect(cluster.log).toEqual([`create ${key(CRD_API)}`, `remove ${key(CRD_API)}`]);
     expect(cluster.objects.size).toBe(0);
+  });
+
+  it('asks a program that is still starting again soon: registered within a fifth of a second of its first health', async () => {
+    // setTimeout only: the fake cluster delivers its events on setImmediate.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const cluster = new FakeCluster();
+      let up = false;
+      let asked = 0;
+      const health: HealthProbe = async () => {
+        asked++;
+        return up ? { healthy: true } : { healthy: false, problem: 'connect ECONNREFUSED' };
+      };
+      const agent = start(cluster, { now: T0 }, health);
+      // The sidecar starts first: the program does not answer yet.
+      while (asked === 0) await FakeCluster.delivered();
+      expect(cluster.objects.size).toBe(0);
+      up = true;
+      await vi.advanceTimersByTimeAsync(STARTING_HEALTH_RETRY_MS);
+      await cluster.until(() => cluster.objects.has(key(CRD_API)));
+      agent.stop();
+      await agent.done;
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('moves its candidate to the built-in API once the cluster serves it', async () => {

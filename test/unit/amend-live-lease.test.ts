@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { reconcileLeaseContended } from '../../lib/coordinator/reconcile-lease.js';
+import { reconcileLeaseWithOutcome } from '../../lib/coordinator/reconcile-lease.js';
 import type { CoordinatorDeps } from '../../lib/ports/coordinator.js';
 import type { CoordinatorStore } from '../../lib/ports/store.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
@@ -23,7 +23,7 @@ describe('a preemption amends the live lease (unit: in-memory fakes)', () => {
     const fixture = singleCluster();
     const { deps: base, key, table, heartbeat, advance } = fixture;
     await heartbeat('a', '1.31.0');
-    await reconcileLeaseContended(base, key);
+    await reconcileLeaseWithOutcome(base, key);
     await mirrorLease(base, key);
     advance(1_000);
     let pending = true;
@@ -48,7 +48,7 @@ describe('a preemption amends the live lease (unit: in-memory fakes)', () => {
     await heartbeat('b', '1.30.0');
     const before = (await store.loadLease(key)).lease;
 
-    const { step, contended } = await reconcileLeaseContended(deps, key);
+    const { step, contended } = await reconcileLeaseWithOutcome(deps, key);
 
     expect(raced()).toBe(true);
     expect(step.action).toBe('preempt');
@@ -72,7 +72,7 @@ describe('a preemption amends the live lease (unit: in-memory fakes)', () => {
     );
     await heartbeat('b', '1.30.0');
 
-    const { step, contended } = await reconcileLeaseContended(deps, key);
+    const { step, contended } = await reconcileLeaseWithOutcome(deps, key);
 
     expect(raced()).toBe(true);
     expect(contended).toBe(true);
@@ -90,7 +90,7 @@ describe('a preemption amends the live lease (unit: in-memory fakes)', () => {
     });
     await heartbeat('b', '1.30.0');
 
-    const { contended } = await reconcileLeaseContended(deps, key);
+    const { contended } = await reconcileLeaseWithOutcome(deps, key);
 
     expect(raced()).toBe(true);
     expect(contended).toBe(true);
@@ -111,7 +111,7 @@ describe('a preemption amends the live lease (unit: in-memory fakes)', () => {
     advance(6_000);
     await heartbeat('b', '1.31.0');
 
-    const { contended } = await reconcileLeaseContended({ ...deps, readHolderLease: undefined }, key);
+    const { contended } = await reconcileLeaseWithOutcome({ ...deps, readHolderLease: undefined }, key);
 
     expect(raced()).toBe(true);
     expect(contended).toBe(true);

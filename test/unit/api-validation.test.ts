@@ -5,7 +5,7 @@ import type { LeaseRecord } from '../../lib/election/types.js';
 import { ValidationError } from '../../lib/errors.js';
 
 /**
- * Object validation as the apiserver applies it (reference/upstream-cle.md §1.1–1.4):
+ * Object validation as the apiserver applies it (docs/design.md, U2):
  * LeaseCandidate v1alpha1, v1alpha2 and v1beta1 (and our CRD, with v1beta1's spec), and
  * coordination.k8s.io/v1 Lease.
  */

@@ -8,7 +8,7 @@ import { ConfigError } from '../../lib/errors.js';
 
 /**
  * The dry-run CLI: `npm run --silent cli -- elect --file FILE --now RFC3339`. The upstream
- * TestReconcileElectionStep cases (reference/upstream-cle.md §4.2) are fixtures in
+ * TestReconcileElectionStep cases (docs/design.md, U5) are fixtures in
  * test/fixtures/cli/, all written relative to NOW_TEXT; most run through runElect, a few
  * through the real command line.
  */

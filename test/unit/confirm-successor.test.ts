@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UNREACHABLE_RETRY_MS } from '../../lib/coordinator/confirm-expiry.js';
+import { UNREACHABLE_RETRY_MS } from '../../lib/coordinator/confirm-takeover.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import { ClusterTimeoutError } from '../../lib/errors.js';
 import type { CoordinatorDeps } from '../../lib/ports/coordinator.js';

@@ -11,7 +11,7 @@ import { compareVersions } from '../../lib/election/versions.js';
 
 /**
  * OldestEmulationVersion ordering: the cases of upstream election_test.go
- * (reference/upstream-cle.md §4.1), adapted to our API, plus the deliberate tie-break by
+ * (docs/design.md, U5), adapted to our API, plus the deliberate tie-break by
  * candidate name, then cluster (§5 item 3).
  */
 

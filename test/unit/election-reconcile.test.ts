@@ -16,7 +16,7 @@ import {
 
 /**
  * The reconcile step: upstream TestReconcileElectionStep, TestController and the candidate GC
- * test (reference/upstream-cle.md §4.2–4.4), run against the pure core.
+ * test (docs/design.md, U5), run against the pure core.
  */
 
 const NOW = Date.UTC(2026, 6, 1, 12, 0, 0);

@@ -4,8 +4,8 @@ import { type Candidate, OLDEST_EMULATION_VERSION } from '../../lib/election/typ
 import { ElectionError } from '../../lib/errors.js';
 
 /**
- * Strategy resolution: upstream pickBestStrategy (reference/upstream-cle.md §2.7, §4.1
- * TestPickBestStrategy) for v1alpha2/v1beta1, and the 1.31 topological rule over v1alpha1
+ * Strategy resolution: upstream pickBestStrategy (docs/design.md, U4; its cases from
+ * TestPickBestStrategy, U5) for v1alpha2/v1beta1, and the 1.31 topological rule over v1alpha1
  * preferredStrategies. Deliberate difference: the answer never depends on candidate order.
  */
 

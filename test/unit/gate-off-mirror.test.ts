@@ -148,6 +148,39 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
     }
   });
 
+  it('a hold-off that runs out while the step records it still leaves a timer armed for the successor', async () => {
+    // The holder renewed just before the revoke, so its record runs out a few milliseconds before
+    // the revoke's lease duration does. The expiry timer's step reads the revoke, holds the
+    // takeover off until revoke + leaseDuration, and by the time that is recorded the hold-off is
+    // over: with no timer left armed, only the minute sweep named the successor (31.8 s once in
+    // the bench, instead of 5 s).
+    const fixture = await gateOffGroup();
+    const { key, store } = fixture;
+    await betterCandidateJoins(fixture);
+    fixture.advance(5);
+    await mirrorLease(fixture.deps, key);
+    const revokedAt = fixture.deps.clock();
+    const notBefore = revokedAt + 5_000;
+    // The expiry timer comes due just before the hold-off ends; recording the hold-off takes 10 ms.
+    fixture.advance(notBefore - 3 - fixture.deps.clock());
+    await fixture.heartbeat('a', key, 'best', '1.33.0');
+    const slowStore = Object.create(store) as typeof store;
+    slowStore.deferTakeover = async (...args) => {
+      const recorded = await store.deferTakeover(...args);
+      fixture.advance(10);
+      return recorded;
+    };
+    fixture.armed.length = 0;
+    const step = await reconcileLease({ ...fixture.deps, store: slowStore }, key);
+    expect(step.write).toBeNull();
+    expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('old');
+    // A timer is armed, due no later than the end of the hold-off's step: the successor is named then.
+    expect(fixture.armed).toHaveLength(1);
+    expect(fixture.armed[0]).toBeLessThanOrEqual(fixture.deps.clock() + 1);
+    const due = await reconcileLease(fixture.deps, key);
+    expect(due).toMatchObject({ action: 'takeover', write: { holderIdentity: 'best' } });
+  });
+
   it('asks through spec.preferredHolder where the cluster keeps it (gate on)', async () => {
     const fixture = await heldByOldIn({ gateOff: false });
     await betterCandidateJoins(fixture);

@@ -22,7 +22,8 @@ afterAll(() => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('the import-cycle check of npm run lint (unit)', () => {
+// Each case starts a node process that loads the TypeScript compiler: seconds on a busy machine.
+describe('the import-cycle check of npm run lint (unit)', { timeout: 60_000 }, () => {
   it('passes a tree whose imports point one way', () => {
     const result = check({
       'a/top.ts': "import { low } from '../b/low.js';\nexport const top = low;\n",

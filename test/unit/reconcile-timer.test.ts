@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { ConditionFailedError } from '../../lib/errors.js';
 import { singleCluster } from '../helpers/single-cluster.js';
 
 describe('the lease timer (unit: in-memory table)', () => {
@@ -65,7 +66,9 @@ describe('the lease timer (unit: in-memory table)', () => {
     await store.disarmTimer(key, sooner, armed?.replaced, clock());
     expect((await store.loadLease(key)).timerDueAt).toBe(later);
     // A record another step armed since is left alone.
-    await store.disarmTimer(key, sooner, undefined, clock());
+    await expect(store.disarmTimer(key, sooner, undefined, clock())).rejects.toBeInstanceOf(
+      ConditionFailedError,
+    );
     expect((await store.loadLease(key)).timerDueAt).toBe(later);
   });
 });

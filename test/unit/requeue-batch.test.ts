@@ -3,16 +3,33 @@ import type { SQSEvent } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import { ClusterTimeoutError } from '../../lib/errors.js';
-import { handleTimerBatch, RETURN_MARGIN_MS } from '../../lib/handlers/timer.js';
+import { EARLY_BY_AT_MOST_MS, handleTimerBatch, RETURN_MARGIN_MS } from '../../lib/handlers/timer.js';
 import type { ClusterSource } from '../../lib/ports/cluster.js';
 import type { CoordinatorDeps, HolderClusterUnreachable, MirrorDeps } from '../../lib/ports/coordinator.js';
 import { type LeaseKey, ungroupedLeases } from '../../lib/ports/lease-key.js';
 import { timerMessage } from '../../lib/runtime/sqs-timer-queue.js';
 import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
-import { ingestCandidate } from '../../lib/sync/ingest.js';
+import { ingestCandidate, ingestLease } from '../../lib/sync/ingest.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
 import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
 import { InMemoryTable } from '../helpers/in-memory-store.js';
+
+/** An SQS batch of timer messages, one per lease and deadline, as requeue receives it. */
+function timerBatch(timers: readonly { key: LeaseKey; dueAt: number }[]): SQSEvent {
+  return {
+    Records: timers.map(({ key, dueAt }, i) => ({
+      messageId: `m${i}`,
+      receiptHandle: `r${i}`,
+      body: JSON.stringify(timerMessage(key, dueAt)),
+      attributes: {} as SQSEvent['Records'][number]['attributes'],
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:local:000000000000:timers',
+      awsRegion: 'local',
+    })),
+  };
+}
 
 /** The apiserver request timeout (lib/kube/request.ts): what a hung cluster costs each request. */
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -86,19 +103,7 @@ async function setUp(policy: HolderClusterUnreachable = 'Wait') {
     vi.advanceTimersByTime(6_000);
     for (const key of keys) await renew(key, `${key.name}-new`, '1.31.0');
   };
-  const batch = (keys: readonly LeaseKey[]): SQSEvent => ({
-    Records: keys.map((key, i) => ({
-      messageId: `m${i}`,
-      receiptHandle: `r${i}`,
-      body: JSON.stringify(timerMessage(key, Date.now())),
-      attributes: {} as SQSEvent['Records'][number]['attributes'],
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:local:000000000000:timers',
-      awsRegion: 'local',
-    })),
-  });
+  const batch = (keys: readonly LeaseKey[]) => timerBatch(keys.map((key) => ({ key, dueAt: Date.now() })));
   /** Runs the batch with `budgetMs` of invocation left; resolves with its response and the fake time it took. */
   const runBatch = async (keys: readonly LeaseKey[], budgetMs: number) => {
     const started = Date.now();
@@ -112,7 +117,13 @@ async function setUp(policy: HolderClusterUnreachable = 'Wait') {
     while (finished === undefined) await vi.advanceTimersByTimeAsync(100);
     return { response: await response, tookMs: (finished as number) - started };
   };
-  return { store, hung, requests, expiredHolder, afterExpiry, runBatch };
+  /** The holder renews its Lease in its cluster, and ingest records it. */
+  const holderRenews = async (key: LeaseKey, holder: string) => {
+    const cluster = clusters.get(key.scope) as InMemoryCluster;
+    cluster.renewLease(key, holder, 5);
+    await ingestLease(ingestDeps, key.scope, cluster.get('Lease', key) ?? {});
+  };
+  return { deps, mirror, store, hung, requests, expiredHolder, afterExpiry, runBatch, holderRenews };
 }
 
 const lease = (scope: string, name: string): LeaseKey => ({ scope, namespace: 'kube-system', name });
@@ -164,6 +175,64 @@ describe('requeue during a cluster outage (unit: in-memory table, hung fake clus
     const { response, tookMs } = await runBatch([stuck, healthy], budgetMs);
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm0' }]);
     expect(tookMs).toBeLessThan(budgetMs);
+  });
+});
+
+describe('a timer message that arrives before its deadline (unit: in-memory table, fake timers)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 11, 3, 12) });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const message = (key: LeaseKey, dueAt: number) => timerBatch([{ key, dueAt }]);
+
+  it('waits out the rest of its rounded-down DelaySeconds, then takes the step and arms the next deadline', async () => {
+    const { deps, mirror, store, expiredHolder } = await setUp();
+    const key = lease('east', 'one');
+    await expiredHolder(key);
+    const dueAt = (await store.loadLease(key)).timerDueAt as number;
+    // SQS delivers it up to a second early (DelaySeconds rounded down).
+    vi.setSystemTime(dueAt - (EARLY_BY_AT_MOST_MS - 100));
+    let answered = false;
+    const response = handleTimerBatch(deps, message(key, dueAt), mirror, () => 20_000).then((r) => {
+      answered = true;
+      return r;
+    });
+    while (!answered) await vi.advanceTimersByTimeAsync(50);
+    expect((await response).batchItemFailures).toEqual([]);
+    // Taken early, the step would find nothing due and its own timer still pending, and arm none:
+    // the deadline would be left to the minute sweep.
+    expect((await store.loadLease(key)).timerDueAt).toBeGreaterThan(dueAt);
+  });
+
+  /** Runs one early message; resolves with the response and the (fake) time it answered at. */
+  async function deliverEarly(fixture: Awaited<ReturnType<typeof setUp>>, key: LeaseKey, dueAt: number) {
+    let answeredAt: number | undefined;
+    const response = handleTimerBatch(fixture.deps, message(key, dueAt), fixture.mirror, () => 20_000).then(
+      (r) => {
+        answeredAt = Date.now();
+        return r;
+      },
+    );
+    while (answeredAt === undefined) await vi.advanceTimersByTimeAsync(50);
+    return { response: await response, answeredAt };
+  }
+
+  it('does not wait for a deadline the holder has renewed past: it arms the next one at once', async () => {
+    const fixture = await setUp();
+    const { store, expiredHolder, holderRenews } = fixture;
+    const key = lease('east', 'one');
+    await expiredHolder(key);
+    const dueAt = (await store.loadLease(key)).timerDueAt as number;
+    vi.setSystemTime(dueAt - (EARLY_BY_AT_MOST_MS - 100));
+    await holderRenews(key, 'one-old');
+    const { response, answeredAt } = await deliverEarly(fixture, key, dueAt);
+    expect(response.batchItemFailures).toEqual([]);
+    // Answered before the deadline (no billed wait), with the renewed holder's next deadline armed.
+    expect(answeredAt).toBeLessThan(dueAt);
+    expect((await store.loadLease(key)).timerDueAt).toBeGreaterThan(dueAt);
   });
 });
 

@@ -92,6 +92,72 @@ describe('SqsTimerEndpoint (the timer queue of the packaged mode, spoken to by t
     expect(batches.map((b) => b.Records.map((r) => r.body))).toEqual([['a'], ['b']]);
   });
 
+  /** An endpoint whose `requeue` holds each batch until the test releases it. */
+  async function startHeld(scaleUpEveryMs: number) {
+    const release: (() => void)[] = [];
+    let inFlight = 0;
+    const most = { inFlight: 0 };
+    const batches: string[][] = [];
+    const arrived: (() => void)[] = [];
+    endpoint = new SqsTimerEndpoint({
+      settings: SETTINGS,
+      scaleUpEveryMs,
+      deliver: async (event) => {
+        batches.push(event.Records.map((r) => r.body));
+        most.inFlight = Math.max(most.inFlight, ++inFlight);
+        for (const wake of arrived.splice(0)) wake();
+        await new Promise<void>((resolve) => release.push(resolve));
+        inFlight--;
+        return { batchItemFailures: [] };
+      },
+    });
+    await endpoint.start();
+    sqs = new SQSClient({
+      endpoint: endpoint.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const batchCount = async (count: number) => {
+      while (batches.length < count) await new Promise<void>((resolve) => arrived.push(resolve));
+    };
+    /** Five messages, each once the one before is in a batch: five batches, all busy. */
+    const fillFiveBatches = async () => {
+      for (const body of ['1', '2', '3', '4', '5']) {
+        await send(body, 0);
+        await batchCount(Number(body));
+      }
+    };
+    return { release, most, batches, batchCount, fillFiveBatches };
+  }
+
+  it('starts with five batches in flight, as Lambda’s poller does; what comes due meanwhile goes out in one batch', async () => {
+    // Scaling up waits longer than this test runs.
+    const { release, most, batches, batchCount, fillFiveBatches } = await startHeld(3_600_000);
+    await fillFiveBatches();
+    // Two more while every poller is busy: they wait, and the next free poller takes both.
+    await send('6', 0);
+    await send('7', 0);
+    // A sent message is due a turn of the event loop after SQS answered.
+    while ((endpoint?.backlog ?? 0) < 2) await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toHaveLength(5);
+    release.shift()?.();
+    await batchCount(6);
+    expect(batches[5]).toEqual(['6', '7']);
+    expect(most.inFlight).toBe(5);
+    for (const done of release.splice(0)) done();
+  });
+
+  it('takes one more batch in flight while messages keep waiting, as Lambda’s poller scales up', async () => {
+    const { release, most, batches, batchCount, fillFiveBatches } = await startHeld(1);
+    await fillFiveBatches();
+    // Every batch is busy and none is released: the waiting message gets a sixth.
+    await send('6', 0);
+    await batchCount(6);
+    expect(batches[5]).toEqual(['6']);
+    expect(most.inFlight).toBe(6);
+    for (const done of release.splice(0)) done();
+  });
+
   it.each([
     [{ delay: 901 }, /DelaySeconds/],
     [

@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
-import { needsLook } from '../../lib/coordinator/lease-triage.js';
+import { reconcileWouldWrite } from '../../lib/coordinator/lease-triage.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import { handleSweep } from '../../lib/handlers/sweep.js';
 import type { CoordinatorDeps } from '../../lib/ports/coordinator.js';
@@ -115,7 +115,7 @@ describe('sweep (unit: in-memory table)', () => {
     for (let step = 0; step < 40; step++) {
       advance(1_700);
       for (const key of keys.slice(0, 5)) {
-        const judged = needsLook(await store.loadLease(key), deps.clock(), true);
+        const judged = reconcileWouldWrite(await store.loadLease(key), deps.clock(), true);
         const before = writes();
         await reconcileLease(deps, key);
         const wrote = writes() > before;
@@ -138,8 +138,8 @@ describe('sweep (unit: in-memory table)', () => {
     for (const key of keys) await betterCandidate(key);
     // Under Auto the same state is a preemption: what makes the lease worth a look is its policy.
     const [first] = keys as [LeaseKey];
-    expect(needsLook(await store.loadLease(first), deps.clock(), true)).toBe(true);
-    expect(needsLook(await store.loadLease(first), deps.clock(), false)).toBe(false);
+    expect(reconcileWouldWrite(await store.loadLease(first), deps.clock(), true)).toBe(true);
+    expect(reconcileWouldWrite(await store.loadLease(first), deps.clock(), false)).toBe(false);
     const before = writes();
     const result = await handleSweep(never);
     expect(result).toEqual({ scanned: LEASES, reconciled: 0, failed: 0, stoppedEarly: false });

@@ -97,6 +97,8 @@ export async function startPackagedCoordinator(
       TIMER_QUEUE_URL: timers.queueUrl,
       POWERTOOLS_SERVICE_NAME: 'lease-coordinator',
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
+      // EMF lines are CloudWatch's input; here they would only fill the terminal. Shown at DEBUG.
+      POWERTOOLS_METRICS_DISABLED: options.logLevel === 'DEBUG' ? 'false' : 'true',
       AWS_NODEJS_CONNECTION_REUSE_ENABLED: '1',
       CLUSTERS_CONFIG_PARAMETER: ssm === undefined ? '' : CLUSTERS_PARAMETER,
       AWS_REGION: 'us-east-1',

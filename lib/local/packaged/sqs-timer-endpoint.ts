@@ -6,6 +6,20 @@ import type { TimerQueueSettings } from './stack-template.js';
 export const TIMER_QUEUE_ARN = 'arn:aws:sqs:us-east-1:000000000000:lease-coordinator-timers';
 /** SQS's own bound on DelaySeconds. */
 const MAX_DELAY_SECONDS = 900;
+/**
+ * Lambda's SQS poller (AWS Lambda Developer Guide, "Configuring scaling behavior for SQS event
+ * source mappings"): "When messages are available, Lambda starts processing five batches at a time
+ * with five concurrent invocations of your function. If messages are still available, Lambda
+ * increases the number of processes that are reading batches by up to 300 more instances per
+ * minute", up to 1,000 batches at once; "when traffic is low, Lambda scales back the processing to
+ * five concurrent batches".
+ */
+export const LAMBDA_SQS_CONCURRENT_BATCHES = 5;
+const LAMBDA_SQS_MAX_CONCURRENT_BATCHES = 1_000;
+/** 300 more a minute: one more every 200 ms while messages wait. */
+export const LAMBDA_SQS_SCALE_UP_EVERY_MS = 60_000 / 300;
+/** How long nothing must wait before the poller is back at five (the guide gives no figure). */
+const LAMBDA_SQS_SCALE_DOWN_AFTER_MS = 60_000;
 
 interface Message {
   readonly id: string;
@@ -23,20 +37,28 @@ export interface SqsTimerEndpointOptions {
   readonly onError?: (error: unknown) => void;
   /** Called after each batch handed to `requeue`, delivered or not. */
   readonly onBatch?: () => void;
+  /** One more batch in flight after messages waited this long (LAMBDA_SQS_SCALE_UP_EVERY_MS by default). */
+  readonly scaleUpEveryMs?: number;
 }
 
 /**
  * The timer queue, locally: an HTTP endpoint speaking the SQS JSON protocol for SendMessage alone
  * (what the deployed SqsTimerQueue sends; the bundles reach it through AWS_ENDPOINT_URL_SQS).
  * Each message is held for its whole-second DelaySeconds, then handed to `requeue` as Lambda's SQS
- * poller would: batches of up to `batchSize`, the batch's reported failures (or all of it, if the
- * invocation fails) visible again after the visibility timeout, and dead-lettered after
- * `maxReceiveCount` receives.
+ * poller would: five batches in flight, one more for every 200 ms that messages keep waiting, each
+ * receive taking up to `batchSize` of the messages visible by then (so messages that come due
+ * while every batch is busy go out together, as they do on AWS, instead of each starting a
+ * container of its own); the batch's reported
+ * failures (or all of it, if the invocation fails) visible again after the visibility timeout, and
+ * dead-lettered after `maxReceiveCount` receives.
  */
 export class SqsTimerEndpoint {
   private readonly visible: Message[] = [];
   private readonly waiting = new Set<Message>();
   private readonly running = new Set<Promise<void>>();
+  private concurrentBatches = LAMBDA_SQS_CONCURRENT_BATCHES;
+  private scaleUp: NodeJS.Timeout | undefined;
+  private lastWaitAt = 0;
   private server: Server | undefined;
   private stopped = false;
   readonly stats = { sent: 0, batches: 0, deadLettered: 0 };
@@ -56,6 +78,11 @@ export class SqsTimerEndpoint {
     return this.url;
   }
 
+  /** Messages due and waiting for a free batch (what CloudWatch shows as ApproximateNumberOfMessagesVisible). */
+  get backlog(): number {
+    return this.visible.length;
+  }
+
   /** The queue URL the bundles are given as TIMER_QUEUE_URL. */
   get queueUrl(): string {
     return `${this.url}/000000000000/lease-coordinator-timers`;
@@ -64,6 +91,7 @@ export class SqsTimerEndpoint {
   /** Delivers nothing more; resolves once the batches under way have finished. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.scaleUp);
     for (const message of this.waiting) clearTimeout(message.handle);
     this.waiting.clear();
     this.server?.closeAllConnections();
@@ -106,13 +134,33 @@ export class SqsTimerEndpoint {
     }, ms);
   }
 
+  /** Each free poller receives what is visible; a poller that finishes receives again. */
   private poll(): void {
-    while (!this.stopped && this.visible.length > 0) {
+    while (!this.stopped && this.visible.length > 0 && this.running.size < this.concurrentBatches) {
       const batch = this.visible.splice(0, this.options.settings.batchSize);
       const delivery = this.deliver(batch);
       this.running.add(delivery);
-      void delivery.finally(() => this.running.delete(delivery));
+      void delivery.finally(() => {
+        this.running.delete(delivery);
+        this.poll();
+      });
     }
+    if (this.stopped) return;
+    if (this.visible.length > 0) this.scaleUpWhileWaiting();
+    else if (Date.now() - this.lastWaitAt > LAMBDA_SQS_SCALE_DOWN_AFTER_MS)
+      this.concurrentBatches = LAMBDA_SQS_CONCURRENT_BATCHES;
+  }
+
+  /** Messages wait for a free batch: one more batch in flight after a while, as the poller scales up. */
+  private scaleUpWhileWaiting(): void {
+    this.lastWaitAt = Date.now();
+    if (this.scaleUp !== undefined || this.concurrentBatches >= LAMBDA_SQS_MAX_CONCURRENT_BATCHES) return;
+    this.scaleUp = setTimeout(() => {
+      this.scaleUp = undefined;
+      if (this.visible.length === 0) return;
+      this.concurrentBatches++;
+      this.poll();
+    }, this.options.scaleUpEveryMs ?? LAMBDA_SQS_SCALE_UP_EVERY_MS);
   }
 
   private async deliver(batch: Message[]): Promise<void> {

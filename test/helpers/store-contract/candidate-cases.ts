@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CANDIDATE_VALID_MS } from '../../../lib/election/timing.js';
 import { StaleHeartbeatError } from '../../../lib/errors.js';
+import { candidateSortKey } from '../../../lib/store/keys.js';
 import { type ContractContext, freshKey, heartbeat, rejection } from './context.js';
 
 /** Candidates: heartbeats stored, pinged, collected and removed. */
@@ -271,9 +272,10 @@ export function candidateCases(t: ContractContext): void {
         .candidate;
       const now = t.clock.advance(CANDIDATE_VALID_MS + 1);
       const returned = await t.store.putHeartbeat(key, 'alpha', heartbeat('back', now), now);
-      await expect(
-        t.store.deleteCandidates(key, [expired, back, { ...expired, name: 'never-stored' }]),
-      ).resolves.toBeUndefined();
+      // Each delete stands on its own: the ones whose condition failed are left out of the result.
+      expect(
+        await t.store.deleteCandidates(key, [expired, back, { ...expired, name: 'never-stored' }]),
+      ).toEqual([expired]);
       expect((await t.store.loadLease(key)).candidates).toEqual([returned.candidate]);
     });
   });
@@ -288,7 +290,7 @@ export function candidateCases(t: ContractContext): void {
       expect((await t.store.loadLease(key)).candidates).toEqual([]);
     });
 
-    it('keeps a candidate that renewed since; a missing one is no error', async () => {
+    it('keeps a candidate that renewed since, failing its condition, as for a missing one', async () => {
       const key = freshKey();
       const { candidate } = await t.store.putHeartbeat(
         key,
@@ -296,8 +298,16 @@ export function candidateCases(t: ContractContext): void {
         heartbeat('a', t.clock.now),
         t.clock.now,
       );
-      await expect(t.store.removeCandidate(key, 'alpha', 'a', t.clock.now - 1)).resolves.toBeUndefined();
-      await expect(t.store.removeCandidate(key, 'alpha', 'missing', t.clock.now)).resolves.toBeUndefined();
+      await t.expectConditionFailed(
+        t.store.removeCandidate(key, 'alpha', 'a', t.clock.now - 1),
+        key,
+        candidateSortKey('alpha', 'a'),
+      );
+      await t.expectConditionFailed(
+        t.store.removeCandidate(key, 'alpha', 'missing', t.clock.now),
+        key,
+        candidateSortKey('alpha', 'missing'),
+      );
       expect((await t.store.loadLease(key)).candidates).toEqual([candidate]);
     });
   });

@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import type { LeaseCandidateObject } from '../../../lib/api/leasecandidate.js';
 import type { LeaseRecord, Millis } from '../../../lib/election/types.js';
+import { ConditionFailedError } from '../../../lib/errors.js';
 import type { LeaseKey } from '../../../lib/ports/lease-key.js';
 import type { Clock } from '../../../lib/ports/schedule.js';
 import type { CoordinatorStore, LeaseObservation, StoredLease } from '../../../lib/ports/store.js';
@@ -119,6 +120,20 @@ export class ContractContext {
     const stored = await this.lease(key);
     if (stored === undefined) throw new Error('seeded lease not stored');
     return stored;
+  }
+
+  /**
+   * The write fails its condition the one way every store reports it: ConditionFailedError,
+   * carrying the item as stored (which the failed write left as it was; undefined when none).
+   */
+  async expectConditionFailed(write: Promise<unknown>, key: LeaseKey, sk: string = LEASE_SK): Promise<void> {
+    await this.expectItemOf(await rejection(write), key, sk);
+  }
+
+  /** `error` is ConditionFailedError (a ConflictError) carrying the item as stored now. */
+  async expectItemOf(error: unknown, key: LeaseKey, sk: string = LEASE_SK): Promise<void> {
+    expect(error).toBeInstanceOf(ConditionFailedError);
+    expect((error as ConditionFailedError).item).toEqual(await this.subject.item(partitionKey(key), sk));
   }
 
   /**

@@ -47,6 +47,7 @@ export function leaseCases(t: ContractContext): void {
         t.store.writeLease(key, t.held({ holderIdentity: 'other' }), undefined, t.clock.now),
       );
       expect(error).toBeInstanceOf(ConflictError);
+      await t.expectItemOf(error, key);
       expect(await t.lease(key)).toEqual(first);
     });
 
@@ -82,15 +83,20 @@ export function leaseCases(t: ContractContext): void {
     it.each([
       ['an older version', 1, 2],
       ['a version not yet written', 5, 1],
-    ])('refuses a compare-and-set on %s with ConflictError, writing nothing', async (_, expected, writes) => {
-      const key = freshKey();
-      await t.seed(key, t.held());
-      for (let v = 1; v < writes; v++) await t.store.writeLease(key, t.held({ term: v + 1 }), v, t.clock.now);
-      const before = await t.lease(key);
-      const error = await rejection(t.store.writeLease(key, t.held({ term: 9 }), expected, t.clock.now));
-      expect(error).toBeInstanceOf(ConflictError);
-      expect(await t.lease(key)).toEqual(before);
-    });
+    ])(
+      'refuses a compare-and-set on %s with ConflictError; nothing is written',
+      async (_, expected, writes) => {
+        const key = freshKey();
+        await t.seed(key, t.held());
+        for (let v = 1; v < writes; v++)
+          await t.store.writeLease(key, t.held({ term: v + 1 }), v, t.clock.now);
+        const before = await t.lease(key);
+        const error = await rejection(t.store.writeLease(key, t.held({ term: 9 }), expected, t.clock.now));
+        expect(error).toBeInstanceOf(ConflictError);
+        await t.expectItemOf(error, key);
+        expect(await t.lease(key)).toEqual(before);
+      },
+    );
 
     it('refuses a compare-and-set on a record that does not exist', async () => {
       const key = freshKey();
@@ -158,7 +164,7 @@ export function leaseCases(t: ContractContext): void {
       ['term', { term: 2 }],
       ['preferredHolder', { preferredHolder: 'c3' }],
       ['strategy', { strategy: 'example.com/Other' }],
-    ])('throws ConflictError when the %s changed since the read, writing nothing', async (_, change) => {
+    ])('throws ConflictError when the %s changed since the read; nothing is written', async (_, change) => {
       const key = freshKey();
       const read = await t.seed(key, t.held());
       await t.store.writeLease(key, { ...read.record, ...change }, read.version, t.clock.now);
@@ -167,6 +173,7 @@ export function leaseCases(t: ContractContext): void {
         t.store.amendLiveLease(key, read, { ...read.record, preferredHolder: 'c2' }, t.clock.now),
       );
       expect(error).toBeInstanceOf(ConflictError);
+      await t.expectItemOf(error, key);
       expect(await t.lease(key)).toEqual(before);
     });
 
@@ -179,6 +186,7 @@ export function leaseCases(t: ContractContext): void {
         t.store.amendLiveLease(key, read, { ...read.record, preferredHolder: 'c3' }, t.clock.now),
       );
       expect(error).toBeInstanceOf(ConflictError);
+      await t.expectItemOf(error, key);
     });
 
     it('throws ConflictError when the record is gone', async () => {
@@ -188,13 +196,14 @@ export function leaseCases(t: ContractContext): void {
         t.store.amendLiveLease(key, read, { ...read.record, preferredHolder: 'c2' }, t.clock.now),
       );
       expect(error).toBeInstanceOf(ConflictError);
+      await t.expectItemOf(error, key);
       expect(await t.lease(key)).toBeUndefined();
     });
 
     it.each<[string, Partial<LeaseRecord>, Partial<LeaseRecord>]>([
       ['a read without a holder', { holderIdentity: undefined }, {}],
       ['a write without a strategy', {}, { strategy: undefined }],
-    ])("rejects %s as the caller's error, not a conflict, writing nothing", async (_, readAs, writeAs) => {
+    ])("rejects %s as the caller's error, not a conflict; nothing is written", async (_, readAs, writeAs) => {
       // Outside the port's terms (a preemption amends a held lease and names the strategy):
       // both stores must refuse it rather than write, and not as a conflict worth a retry.
       const key = freshKey();
@@ -254,7 +263,7 @@ export function leaseCases(t: ContractContext): void {
       await t.expectLeaseItem(key, 'release', now);
     });
 
-    it('throws ConflictError when another holder is recorded, writing nothing', async () => {
+    it('throws ConflictError when another holder is recorded; nothing is written', async () => {
       const key = freshKey();
       const read = await t.seed(key, t.held());
       for (const holderIdentity of ['holder-2', '']) {
@@ -266,6 +275,7 @@ export function leaseCases(t: ContractContext): void {
           ),
         );
         expect(error).toBeInstanceOf(ConflictError);
+        await t.expectItemOf(error, key);
       }
       expect(await t.lease(key)).toEqual(read);
     });
@@ -280,6 +290,7 @@ export function leaseCases(t: ContractContext): void {
         ),
       );
       expect(error).toBeInstanceOf(ConflictError);
+      await t.expectItemOf(error, key);
       expect(await t.lease(key)).toBeUndefined();
     });
   });
@@ -288,9 +299,7 @@ export function leaseCases(t: ContractContext): void {
       const key = freshKey();
       const read = await t.seed(key, t.held());
       const now = t.clock.advance(1_000);
-      expect(
-        await t.store.deferTakeover(key, read, { notBefore: now + 15_000, holderClusterOut: true }, now),
-      ).toBe(true);
+      await t.store.deferTakeover(key, read, { notBefore: now + 15_000, holderClusterOut: true }, now);
       expect(await t.lease(key)).toEqual({
         record: read.record,
         version: 2,
@@ -311,9 +320,7 @@ export function leaseCases(t: ContractContext): void {
       );
       const read = (await t.lease(key)) as StoredLease;
       const now = t.clock.advance(1_000);
-      expect(
-        await t.store.deferTakeover(key, read, { notBefore: now + 15_000, holderClusterOut: false }, now),
-      ).toBe(true);
+      await t.store.deferTakeover(key, read, { notBefore: now + 15_000, holderClusterOut: false }, now);
       expect(await t.lease(key)).toEqual({
         record: read.record,
         version: 3,
@@ -321,7 +328,7 @@ export function leaseCases(t: ContractContext): void {
       });
     });
 
-    it('returns false when the record changed since the read, and when it is gone', async () => {
+    it('fails its condition when the record changed since the read, and when it is gone', async () => {
       const key = freshKey();
       const read = await t.seed(key, t.held());
       await t.store.recordRenewal(
@@ -331,9 +338,10 @@ export function leaseCases(t: ContractContext): void {
       );
       const before = await t.lease(key);
       const deferral = { notBefore: t.clock.now + 1, holderClusterOut: true };
-      expect(await t.store.deferTakeover(key, read, deferral, t.clock.now)).toBe(false);
+      await t.expectConditionFailed(t.store.deferTakeover(key, read, deferral, t.clock.now), key);
       expect(await t.lease(key)).toEqual(before);
-      expect(await t.store.deferTakeover(freshKey(), read, deferral, t.clock.now)).toBe(false);
+      const gone = freshKey();
+      await t.expectConditionFailed(t.store.deferTakeover(gone, read, deferral, t.clock.now), gone);
     });
   });
 }

@@ -8,7 +8,7 @@ export function observedLeaseCases(t: ContractContext): void {
     it('records an empty Lease showing a term of ours before any record: no holder, that term (adoption)', async () => {
       const key = freshKey();
       const seen = observation({ holderIdentity: '', shownTerm: 3, highestShownTerm: 5 });
-      expect(await t.store.observeLease(key, seen, undefined, t.clock.now)).toBe(true);
+      await t.store.observeLease(key, seen, undefined, t.clock.now);
       expect(await t.lease(key)).toEqual({
         record: {
           holderIdentity: '',
@@ -26,14 +26,14 @@ export function observedLeaseCases(t: ContractContext): void {
     it('gives a holder seen before any record a term above the highest any Lease shows', async () => {
       const key = freshKey();
       const seen = observation({ holderIdentity: 'legacy', shownTerm: 3, highestShownTerm: 5 });
-      expect(await t.store.observeLease(key, seen, undefined, t.clock.now)).toBe(true);
+      await t.store.observeLease(key, seen, undefined, t.clock.now);
       expect((await t.lease(key))?.record.term).toBe(6);
     });
 
     it('records a Lease held before any record (a legacy elector) as a new holding, change "observed"', async () => {
       const key = freshKey();
       const seen = observation({ holderIdentity: 'legacy', renewTime: 777 });
-      expect(await t.store.observeLease(key, seen, undefined, t.clock.now)).toBe(true);
+      await t.store.observeLease(key, seen, undefined, t.clock.now);
       expect(await t.lease(key)).toEqual({
         record: {
           holderIdentity: 'legacy',
@@ -48,12 +48,13 @@ export function observedLeaseCases(t: ContractContext): void {
       await t.expectLeaseItem(key, 'observed', t.clock.now);
     });
 
-    it('returns false when a record appeared since nothing was read', async () => {
+    it('fails its condition when a record appeared since nothing was read', async () => {
       const key = freshKey();
       const first = await t.seed(key, t.held());
-      expect(
-        await t.store.observeLease(key, observation({ holderIdentity: 'legacy' }), undefined, t.clock.now),
-      ).toBe(false);
+      await t.expectConditionFailed(
+        t.store.observeLease(key, observation({ holderIdentity: 'legacy' }), undefined, t.clock.now),
+        key,
+      );
       expect(await t.lease(key)).toEqual(first);
     });
 
@@ -73,14 +74,12 @@ export function observedLeaseCases(t: ContractContext): void {
         );
         const read = await t.lease(key);
         const now = t.clock.advance(2_000);
-        expect(
-          await t.store.observeLease(
-            key,
-            observation({ renewTime: 2_000, leaseDurationSeconds: 30 }),
-            read,
-            now,
-          ),
-        ).toBe(true);
+        await t.store.observeLease(
+          key,
+          observation({ renewTime: 2_000, leaseDurationSeconds: 30 }),
+          read,
+          now,
+        );
         expect(await t.lease(key)).toEqual({
           record: { ...seeded.record, leaseDurationSeconds: 30, renewTime: now },
           version: 3,
@@ -90,19 +89,20 @@ export function observedLeaseCases(t: ContractContext): void {
       },
     );
 
-    it('returns false for a renewal not newer than the last one seen', async () => {
+    it('fails its condition for a renewal not newer than the last one seen', async () => {
       const key = freshKey();
       await t.seed(key, t.held());
       await t.store.observeLease(key, observation({ renewTime: 2_000 }), await t.lease(key), t.clock.now);
       const read = await t.lease(key);
       for (const renewTime of [2_000, 1_999])
-        expect(await t.store.observeLease(key, observation({ renewTime }), read, t.clock.advance(1))).toBe(
-          false,
+        await t.expectConditionFailed(
+          t.store.observeLease(key, observation({ renewTime }), read, t.clock.advance(1)),
+          key,
         );
       expect(await t.lease(key)).toEqual(read);
     });
 
-    it('returns false for a renewal when the record changed holder since the read', async () => {
+    it('fails its condition for a renewal when the record changed holder since the read', async () => {
       const key = freshKey();
       const read = await t.seed(key, t.held());
       await t.store.writeLease(
@@ -112,7 +112,7 @@ export function observedLeaseCases(t: ContractContext): void {
         t.clock.now,
       );
       const before = await t.lease(key);
-      expect(await t.store.observeLease(key, observation(), read, t.clock.now)).toBe(false);
+      await t.expectConditionFailed(t.store.observeLease(key, observation(), read, t.clock.now), key);
       expect(await t.lease(key)).toEqual(before);
     });
 
@@ -120,9 +120,7 @@ export function observedLeaseCases(t: ContractContext): void {
       const key = freshKey();
       const read = await t.seed(key, t.held());
       const now = t.clock.advance(1_000);
-      expect(
-        await t.store.observeLease(key, observation({ holderIdentity: '', renewTime: 3_000 }), read, now),
-      ).toBe(true);
+      await t.store.observeLease(key, observation({ holderIdentity: '', renewTime: 3_000 }), read, now);
       expect(await t.lease(key)).toEqual({
         record: {
           ...read.record,
@@ -137,7 +135,7 @@ export function observedLeaseCases(t: ContractContext): void {
       await t.expectLeaseItem(key, 'release', now);
     });
 
-    it('returns false for a release when the record changed since the read', async () => {
+    it('fails its condition for a release when the record changed since the read', async () => {
       const key = freshKey();
       const read = await t.seed(key, t.held());
       await t.store.recordRenewal(
@@ -146,8 +144,9 @@ export function observedLeaseCases(t: ContractContext): void {
         t.clock.now,
       );
       const before = await t.lease(key);
-      expect(await t.store.observeLease(key, observation({ holderIdentity: '' }), read, t.clock.now)).toBe(
-        false,
+      await t.expectConditionFailed(
+        t.store.observeLease(key, observation({ holderIdentity: '' }), read, t.clock.now),
+        key,
       );
       expect(await t.lease(key)).toEqual(before);
     });
@@ -156,14 +155,7 @@ export function observedLeaseCases(t: ContractContext): void {
       const key = freshKey();
       const read = await t.seed(key, t.held({ preferredHolder: 'c2' }));
       const now = t.clock.advance(1_000);
-      expect(
-        await t.store.observeLease(
-          key,
-          observation({ holderIdentity: 'legacy', cluster: 'beta' }),
-          read,
-          now,
-        ),
-      ).toBe(true);
+      await t.store.observeLease(key, observation({ holderIdentity: 'legacy', cluster: 'beta' }), read, now);
       expect(await t.lease(key)).toEqual({
         record: {
           ...read.record,
@@ -181,18 +173,19 @@ export function observedLeaseCases(t: ContractContext): void {
     it('records the holder shown under a term of ours above the record as a holding under that term', async () => {
       const key = freshKey();
       const read = await t.seed(key, t.held());
-      expect(await t.store.observeLease(key, observation({ shownTerm: 4 }), read, t.clock.now)).toBe(true);
+      await t.store.observeLease(key, observation({ shownTerm: 4 }), read, t.clock.now);
       expect((await t.lease(key))?.record.term).toBe(4);
     });
 
-    it('returns false for another holder when the record changed since the read', async () => {
+    it('fails its condition for another holder when the record changed since the read', async () => {
       const key = freshKey();
       const read = await t.seed(key, t.held());
       await t.store.writeLease(key, t.held({ term: 2 }), read.version, t.clock.now);
       const before = await t.lease(key);
-      expect(
-        await t.store.observeLease(key, observation({ holderIdentity: 'legacy' }), read, t.clock.now),
-      ).toBe(false);
+      await t.expectConditionFailed(
+        t.store.observeLease(key, observation({ holderIdentity: 'legacy' }), read, t.clock.now),
+        key,
+      );
       expect(await t.lease(key)).toEqual(before);
     });
 
@@ -206,9 +199,7 @@ export function observedLeaseCases(t: ContractContext): void {
         t.clock.now,
       );
       const now = t.clock.advance(1_000);
-      expect(
-        await t.store.observeLease(key, observation({ holderIdentity: 'legacy' }), await t.lease(key), now),
-      ).toBe(true);
+      await t.store.observeLease(key, observation({ holderIdentity: 'legacy' }), await t.lease(key), now);
       expect(await t.lease(key)).toEqual({
         record: { ...seeded.record, holderIdentity: 'legacy', renewTime: now, term: 2 },
         version: 3,
@@ -217,11 +208,12 @@ export function observedLeaseCases(t: ContractContext): void {
       await t.expectLeaseItem(key, 'observed', now);
     });
 
-    it('returns false for an empty Lease over a record that never had a holder: nothing to record', async () => {
+    it('fails its condition for an empty Lease over a record that never had a holder: nothing to record', async () => {
       const key = freshKey();
       const read = await t.seed(key, { term: 0, strategy: 'OldestEmulationVersion' });
-      expect(await t.store.observeLease(key, observation({ holderIdentity: '' }), read, t.clock.now)).toBe(
-        false,
+      await t.expectConditionFailed(
+        t.store.observeLease(key, observation({ holderIdentity: '' }), read, t.clock.now),
+        key,
       );
       expect(await t.lease(key)).toEqual(read);
     });
@@ -256,25 +248,29 @@ export function observedLeaseCases(t: ContractContext): void {
       ['another holder is recorded', {}, 'holder-2'],
       ['the holder is recorded in another cluster', { cluster: 'beta' }, 'holder-1'],
       ['the renewal is not newer than the last seen', { renewTime: 5_000 }, 'holder-1'],
-    ])('returns undefined when %s, writing nothing', async (_, seen, expectedHolder) => {
+    ])('fails its condition when %s; nothing is written', async (_, seen, expectedHolder) => {
       const key = freshKey();
       await t.seed(key, t.held());
       await t.store.renewObservedLease(key, observation({ renewTime: 5_000 }), 'holder-1', t.clock.now);
       const before = await t.lease(key);
-      expect(
-        await t.store.renewObservedLease(
+      await t.expectConditionFailed(
+        t.store.renewObservedLease(
           key,
           observation({ renewTime: 6_000, ...seen }),
           expectedHolder,
           t.clock.now,
         ),
-      ).toBeUndefined();
+        key,
+      );
       expect(await t.lease(key)).toEqual(before);
     });
 
-    it('returns undefined when there is no record', async () => {
+    it('fails its condition when there is no record', async () => {
       const key = freshKey();
-      expect(await t.store.renewObservedLease(key, observation(), 'holder-1', t.clock.now)).toBeUndefined();
+      await t.expectConditionFailed(
+        t.store.renewObservedLease(key, observation(), 'holder-1', t.clock.now),
+        key,
+      );
       expect(await t.lease(key)).toBeUndefined();
     });
   });

@@ -34,10 +34,10 @@ export function timerAndScanCases(t: ContractContext): void {
     it.each([
       ['a later', 9_000],
       ['the same', 5_000],
-    ])('returns undefined for %s deadline while one is pending, changing nothing', async (_, due) => {
+    ])('fails its condition for %s deadline while one is pending, changing nothing', async (_, due) => {
       const key = freshKey();
       await t.store.armTimer(key, t.clock.now + 5_000, t.clock.now);
-      expect(await t.store.armTimer(key, t.clock.now + due, t.clock.now)).toBeUndefined();
+      await t.expectConditionFailed(t.store.armTimer(key, t.clock.now + due, t.clock.now), key, TIMER_SK);
       expect(await timer(key)).toBe(t.clock.now + 5_000);
     });
 
@@ -74,14 +74,26 @@ export function timerAndScanCases(t: ContractContext): void {
       expect(await t.store.armTimer(key, t.clock.now + 2_000, t.clock.now)).toEqual({});
     });
 
-    it('changes nothing when another step armed a timer since, or none is armed', async () => {
+    it('fails its condition, changing nothing, when another step armed a timer since, or none is armed', async () => {
       const key = freshKey();
       await t.store.armTimer(key, t.clock.now + 5_000, t.clock.now);
-      await t.store.disarmTimer(key, t.clock.now + 2_000, undefined, t.clock.now);
-      await t.store.disarmTimer(key, t.clock.now + 2_000, t.clock.now + 9_000, t.clock.now);
+      await t.expectConditionFailed(
+        t.store.disarmTimer(key, t.clock.now + 2_000, undefined, t.clock.now),
+        key,
+        TIMER_SK,
+      );
+      await t.expectConditionFailed(
+        t.store.disarmTimer(key, t.clock.now + 2_000, t.clock.now + 9_000, t.clock.now),
+        key,
+        TIMER_SK,
+      );
       expect(await timer(key)).toBe(t.clock.now + 5_000);
       const none = freshKey();
-      await expect(t.store.disarmTimer(none, t.clock.now, undefined, t.clock.now)).resolves.toBeUndefined();
+      await t.expectConditionFailed(
+        t.store.disarmTimer(none, t.clock.now, undefined, t.clock.now),
+        none,
+        TIMER_SK,
+      );
       expect(await timer(none)).toBeUndefined();
     });
   });

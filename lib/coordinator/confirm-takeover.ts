@@ -1,6 +1,6 @@
 import { holderOf, isLeaseExpired } from '../election/liveness.js';
 import type { Millis } from '../election/types.js';
-import { ConflictError } from '../errors.js';
+import { onConditionFailed } from '../errors.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
 import type { StoredLease, TakeoverDeferral } from '../ports/store.js';
@@ -31,7 +31,8 @@ const PROCEED: TakeoverVerdict = { verdict: 'proceed' };
  * that a holder coming back with it can renew the Lease that still names it (client-go does, at
  * its next retry) before anyone else is made leader. An answer that took longer than half a lease
  * duration counts as the cluster coming back too: a hung apiserver answers what was queued in
- * any order once it runs again, the holder's own renewal included (e2e fault 2c found this).
+ * any order once it runs again, the holder's own renewal included (docs/reliability.md, "Findings
+ * behind the code").
  *
  * The verdict's times are taken after the read, which can take as long as its timeout.
  */
@@ -62,7 +63,8 @@ export async function confirmTakeover(
       lease: key,
       holder,
     });
-    await deps.store.observeLease(key, seen, stored, answered);
+    // A record that moved on meanwhile is read again by the next step; the verdict stands.
+    await deps.store.observeLease(key, seen, stored, answered).catch(onConditionFailed(undefined));
     return { verdict: 'renewed' };
   }
   // A revoke of ours (preemption by revoke) is the holder's last chance to have renewed: it may
@@ -133,6 +135,6 @@ async function defer(
   deferral: TakeoverDeferral,
   now: Millis,
 ): Promise<void> {
-  if (!(await deps.store.deferTakeover(key, stored, deferral, now)))
-    throw new ConflictError(`lease ${key.namespace}/${key.name} changed while its holder's cluster was read`);
+  // A record that changed while the holder's cluster was read fails as a conflict: decide again.
+  await deps.store.deferTakeover(key, stored, deferral, now);
 }

@@ -1,0 +1,106 @@
+import { REVOKED_HOLDER } from '../api/lease.js';
+import { holderOf, isLeaseExpired } from '../election/liveness.js';
+import type { LeaseRecord, Millis } from '../election/types.js';
+import type { LeaseKey } from '../ports/lease-key.js';
+import type { StoredLease } from '../ports/store.js';
+import type { ClusterLeaseView } from './desired-lease.js';
+
+/**
+ * The rules ingest applies to a Lease event before it writes anything. Pure: they take the
+ * Lease as seen, the record as read, and `now`.
+ */
+
+/** One coordinated Lease event from a cluster, parsed, and the record it is judged against. */
+export interface LeaseEvent {
+  readonly cluster: string;
+  readonly key: LeaseKey;
+  /** The Lease as the cluster shows it. */
+  readonly observed: LeaseRecord;
+  /** What planMirror compares, our term annotation included: read once for every rule. */
+  readonly view: ClusterLeaseView;
+}
+
+/** What a Lease event in the holder's own cluster calls for. */
+export type HomeLeaseVerdict =
+  /** Our own revoke of the holder (preemption by revoke): not news of a holder, nor a release. */
+  | 'unchanged'
+  /** A Lease without renewTime or leaseDurationSeconds says nothing about a holder. */
+  | 'ignored'
+  /** A state from before our current decision, or a hand edit over a live holder: repair it. */
+  | 'drift'
+  /** Nothing new about the holder; what it or a legacy renewer strips may need putting back. */
+  | 'same-renewal'
+  /** News of the holder (a renewal, a release, a new holder): record it. */
+  | 'record';
+
+export function judgeHomeLease(
+  event: LeaseEvent,
+  stored: StoredLease | undefined,
+  now: Millis,
+): HomeLeaseVerdict {
+  const { observed, view } = event;
+  if (observed.holderIdentity === REVOKED_HOLDER) return 'unchanged';
+  if (observed.renewTime === undefined || observed.leaseDurationSeconds === undefined) return 'ignored';
+  if (stored === undefined) return 'record';
+  // A Lease under an older term of ours is the watch delivering a state from before our newer
+  // decision was written over it (or the mirror not done yet). It says nothing about the current
+  // holder; read as news, its empty holder would record the new holder as released, and the
+  // mirror would then write that over the new holder. A Lease without our annotation is not
+  // older, only not ours yet.
+  if (view.term !== undefined && view.term < stored.record.term) return 'drift';
+  // A term of ours above the record's is not our earlier decision (we never write a term we have
+  // not recorded): the table lost it (recreated, restored from a backup), and the Lease is news.
+  if (termAhead(view, stored)) return 'record';
+  const holder = observed.holderIdentity ?? '';
+  const recorded = stored.record.holderIdentity ?? '';
+  if (holder === recorded && observed.renewTime === stored.record.renewTime) return 'same-renewal';
+  if (handEditOverLiveHolder(event, stored, now)) return 'drift';
+  return 'record';
+}
+
+/** The Lease shows a term of ours above the record's. */
+export function termAhead(view: ClusterLeaseView, stored: StoredLease | undefined): boolean {
+  return stored !== undefined && view.term !== undefined && view.term > stored.record.term;
+}
+
+/**
+ * A home Lease that names someone else under our current term (or none), stamped with a renewTime
+ * neither we nor the holder wrote, was taken by another elector (takenByAnother): it is live now,
+ * and writing the recorded holder back over it would give the lease two leaders until its renew
+ * deadline, so it is recorded like any new holding. Only another holder written over a stamp of
+ * ours is a hand edit to repair while the recorded holder is live.
+ */
+function handEditOverLiveHolder(event: LeaseEvent, stored: StoredLease, now: Millis): boolean {
+  const holder = event.observed.holderIdentity ?? '';
+  const liveHolder = holderOf(stored.record) !== undefined && !isLeaseExpired(stored.record, now);
+  return (
+    liveHolder &&
+    holder !== '' &&
+    holder !== (stored.record.holderIdentity ?? '') &&
+    !takenByAnother(event.observed, event.view, stored)
+  );
+}
+
+/**
+ * Another elector holds the Lease: in a cluster of the group that is not the holder's, a legacy
+ * elector that took the copy there once it looked expired (the recorded holder stopped renewing) or
+ * empty; in the holder's own cluster, one that took it after a release. Our own writes name the
+ * recorded holder, our revoke, or nobody; an older term of ours is a state from before the current
+ * decision, which the mirror replaces.
+ */
+export function takenByAnother(observed: LeaseRecord, view: ClusterLeaseView, stored: StoredLease): boolean {
+  const { record } = stored;
+  const holder = observed.holderIdentity ?? '';
+  return (
+    holder !== '' &&
+    holder !== REVOKED_HOLDER &&
+    holder !== (record.holderIdentity ?? '') &&
+    (view.term === undefined || view.term >= record.term) &&
+    observed.renewTime !== undefined &&
+    observed.leaseDurationSeconds !== undefined &&
+    // An elector that takes a Lease stamps renewTime with its own clock; a Lease that still shows
+    // the stamp we (or the recorded holder) wrote was only edited, by hand or by a tool: drift.
+    observed.renewTime !== record.renewTime &&
+    observed.renewTime !== stored.observedRenewTime
+  );
+}
