@@ -13,9 +13,11 @@ import { handleTimerBatch } from '../handlers/timer.js';
 import { anyCaller } from '../http/callers.js';
 import { ClusterRegistry, defaultFactory } from '../kube/registry.js';
 import { PrometheusMetrics } from '../metrics/prometheus-metrics.js';
+import { DEFAULT_HISTORY_RETENTION } from '../ports/history.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import type { Clock } from '../ports/schedule.js';
 import { countConditionalFailures } from '../store/conditional-failures.js';
+import { DynamoDbDecisionHistory } from '../store/decision-history.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
 import { clusterSweepPass } from '../sync/cluster-sweep.js';
 import type { ClusterOutcome } from '../sync/mirror.js';
@@ -28,7 +30,7 @@ import { startHttpServer } from './http-server.js';
 import { invoke } from './invocations.js';
 import { LocalTimerQueue } from './local-timer-queue.js';
 import { type StreamHandler, StreamRunner } from './stream-runner.js';
-import { createTable } from './table.js';
+import { createTable, LOCAL_TABLE } from './table.js';
 
 const FILTERS = JSON.parse(
   readFileSync(new URL('../../infra/stream-filters.json', import.meta.url), 'utf8'),
@@ -36,7 +38,7 @@ const FILTERS = JSON.parse(
   elect: FilterPattern[];
   mirror: FilterPattern[];
 };
-export const LOCAL_TABLE = 'lease-coordinator-local';
+export { LOCAL_TABLE };
 const SWEEP_PERIOD_MS = 60_000;
 
 export interface LocalCoordinatorOptions {
@@ -183,6 +185,7 @@ function wireLocal(
   );
   deps = wireCoordinator({
     store: new DynamoDbStore(dynamodb.client, LOCAL_TABLE),
+    history: new DynamoDbDecisionHistory(dynamodb.client, LOCAL_TABLE, DEFAULT_HISTORY_RETENTION),
     timers,
     clock: options.clock ?? Date.now,
     logger,

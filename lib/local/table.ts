@@ -8,6 +8,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { parse } from 'yaml';
 
+/** The table `npm start` creates in DynamoDB Local (and `cli --endpoint` reads by default). */
+export const LOCAL_TABLE = 'lease-coordinator-local';
+
 const TABLE_DEFINITION = new URL('../../infra/table.yml', import.meta.url);
 
 interface TableProperties {
