@@ -39,6 +39,8 @@ export interface ReconcileOptions {
    * so the step arms the next one.
    */
   readonly delivering?: Millis;
+  /** The lease as the caller has just written it: the first attempt reads nothing (KnownLease). */
+  readonly known?: KnownLease;
 }
 
 export interface ReconcileOutcome {
@@ -52,15 +54,28 @@ export interface ReconcileOutcome {
   readonly decided?: LeaseState;
 }
 
+/**
+ * The lease as the caller has just written it (ingest, recording a release), so that the step it
+ * triggers reads nothing first. Its version is what the step's compare-and-set checks, so a state
+ * that is no longer current only costs a lost compare-and-set and a retry from a fresh read.
+ */
+export interface KnownLease {
+  readonly state: LeaseState;
+  /** Clusters the caller has just heard from: a successor there is not read again (confirm-successor.ts). */
+  readonly answered: readonly string[];
+}
+
 /** reconcileLease, also telling whether another writer decided this lease at the same time. */
 export async function reconcileLeaseWithOutcome(
   deps: CoordinatorDeps,
   key: LeaseKey,
   options: ReconcileOptions = {},
 ): Promise<ReconcileOutcome> {
+  // Only the first attempt may trust what the caller knows: a retry means the table moved past it.
+  const { known: _known, ...fresh } = options;
   for (let attempt = 0; ; attempt++) {
     try {
-      return { ...(await reconcileOnce(deps, key, options)), contended: attempt > 0 };
+      return { ...(await reconcileOnce(deps, key, attempt === 0 ? options : fresh)), contended: attempt > 0 };
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= CONFLICT_RETRIES) throw error;
       deps.logger.debug('lost a compare-and-set; deciding again', { lease: key, attempt });
@@ -93,14 +108,14 @@ interface Decision {
 async function reconcileOnce(
   deps: CoordinatorDeps,
   key: LeaseKey,
-  { delivering }: ReconcileOptions,
+  { delivering, known }: ReconcileOptions,
 ): Promise<{ step: ElectionStep; decided?: LeaseState }> {
   const judgedAt = deps.clock();
-  const state = await deps.store.loadLease(key);
+  const state = known?.state ?? (await deps.store.loadLease(key));
   const expired = await collectExpired(deps, key, state, judgedAt);
   const preempt = preemptsHolder(deps.preemption, key, state);
   const read: Reading = { key, state, judgedAt, preempt, ...(delivering !== undefined && { delivering }) };
-  const justAnswered: string[] = [];
+  const justAnswered: string[] = [...(known?.answered ?? [])];
   const first = reconcileStep({
     lease: state.lease?.record,
     candidates: state.candidates,
