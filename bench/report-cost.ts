@@ -1,4 +1,4 @@
-import { PRE_PING_LEAD_MS } from '../lib/election/timing.js';
+import { PRE_PING_LEAD_MS, renewalRecordBoundMs } from '../lib/election/timing.js';
 import { row } from './markdown.js';
 import {
   ASSUMED,
@@ -95,7 +95,12 @@ export function costSection(r: BenchResults): string[] {
         }
       : measured;
   const elect = costs['election (candidate added, elected, mirrored, removed)'];
-  if (hb && renew && elect) {
+  // What one recorded renewal costs (the run's share recorded; kept ones cost nothing), priced at
+  // the share the fleet's own bound records.
+  const runShare = r.renewalCost?.recordedShare ?? 1;
+  const fleetShare = recordedShareFor(FLEET.leaderRenewSeconds, FLEET.leaseDurationSeconds);
+  const recordedRenewal = renew && scaled(renew, fleetShare / runShare);
+  if (hb && recordedRenewal && elect) {
     const perMonth = {
       heartbeats: (FLEET.leases * FLEET.candidatesPerLease * MONTH_S) / FLEET.candidateHeartbeatSeconds,
       renewals: (FLEET.leases * MONTH_S) / FLEET.leaderRenewSeconds,
@@ -106,7 +111,11 @@ export function costSection(r: BenchResults): string[] {
     const perLeaseSweep = costs['sweep, per lease (every minute)'];
     const items = [
       ['candidate heartbeats', perMonth.heartbeats, dollars(hb) * perMonth.heartbeats],
-      ['leader Lease renewals (without their timers)', perMonth.renewals, dollars(renew) * perMonth.renewals],
+      [
+        `leader Lease renewals (without their timers; ingest records 1 in ${Math.round(1 / fleetShare)})`,
+        perMonth.renewals,
+        dollars(recordedRenewal) * perMonth.renewals,
+      ],
       ...(timer
         ? ([
             [
@@ -133,6 +142,7 @@ export function costSection(r: BenchResults): string[] {
       ['ingest watch (always on, fixed)', 1, ingestMonthly()],
     ] as const;
     const total = items.reduce((sum, [, , d]) => sum + d, 0);
+    const perLease = total / FLEET.leases;
     lines.push(
       `### $ per month for a stated fleet`,
       '',
@@ -146,8 +156,27 @@ export function costSection(r: BenchResults): string[] {
       row(['---', '---', '---']),
       ...items.map(([item, n, d]) => row([item, Math.round(n).toLocaleString('en-US'), `$${d.toFixed(2)}`])),
       row(['**total**', '', `**$${total.toFixed(2)}**`]),
+      row(['**per lease**', '', `**$${perLease.toFixed(2)}**`]),
       '',
     );
   }
   return lines;
+}
+
+/**
+ * The share of a leader's renewals ingest records: it records one when the deadline it would
+ * record has moved by more than its bound (renewalRecordBoundMs) since the last it recorded.
+ */
+function recordedShareFor(renewSeconds: number, leaseDurationSeconds: number): number {
+  const boundMs = renewalRecordBoundMs(leaseDurationSeconds);
+  return 1 / (Math.floor(boundMs / (renewSeconds * 1000)) + 1);
+}
+
+function scaled(cost: UnitCost, by: number): UnitCost {
+  return {
+    ...cost,
+    writeUnits: cost.writeUnits * by,
+    readUnits: cost.readUnits * by,
+    invocations: cost.invocations * by,
+  };
 }

@@ -64,7 +64,10 @@ export async function confirmTakeover(
       holder,
     });
     // A record that moved on meanwhile is read again by the next step; the verdict stands.
-    await deps.store.observeLease(key, seen, stored, answered).catch(onConditionFailed(undefined));
+    const renewedAt = renewedOnOurClock(stored, seen.renewTime, answered);
+    await deps.store
+      .observeLease(key, { ...seen, renewedAt }, stored, answered)
+      .catch(onConditionFailed(undefined));
     return { verdict: 'renewed' };
   }
   // A revoke of ours (preemption by revoke) is the holder's last chance to have renewed: it may
@@ -90,6 +93,22 @@ export async function confirmTakeover(
   if (stored.takeoverNotBefore !== undefined && stored.takeoverNotBefore > answered)
     return { verdict: 'deferred', at: stored.takeoverNotBefore };
   return { verdict: 'proceed', answered: cluster };
+}
+
+/**
+ * When the holder's renewal that ingest kept unrecorded (or missed) happened, on our clock: the
+ * recorded liveness moved on by as much as the holder's own clock moved between the renewal on
+ * record and this one. The record was written after the renewal it records, so this is never
+ * before the renewal truly happened (a deadline never early for the holder); and recording it
+ * instead of `answered` keeps the failover of a holder that died just after a kept renewal at its
+ * true deadline, not one read later (docs/design.md, "Renewals kept by ingest"). Without a
+ * renewal on record to count from: `answered`.
+ */
+function renewedOnOurClock(stored: StoredLease, renewTime: Millis, answered: Millis): Millis {
+  const { observedRenewTime } = stored;
+  const recordedAt = stored.record.renewTime;
+  if (observedRenewTime === undefined || recordedAt === undefined) return answered;
+  return Math.min(answered, recordedAt + (renewTime - observedRenewTime));
 }
 
 async function unreachable(

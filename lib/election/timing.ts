@@ -8,3 +8,14 @@ export const CANDIDATE_VALID_MS: Millis = 30 * 60_000;
 export const CANDIDATE_REFRESH_MS: Millis = CANDIDATE_VALID_MS / 2;
 /** How long before a silent holder's lease runs out the other candidates are pinged. */
 export const PRE_PING_LEAD_MS: Millis = 2_000;
+/**
+ * How far behind the truth ingest lets a held lease's recorded deadline fall before it records a
+ * renewal: a third of the lease duration (5 s of kube-scheduler's 15 s). A record that lags only
+ * brings the holder's timers earlier, never later, and a takeover confirms with the holder's own
+ * cluster first (docs/design.md, "Renewals kept by ingest"). A third leaves a holder renewing at
+ * client-go's retry period (2 s of 15 s; at most its renew deadline, 10 s) room to have its next
+ * record in before the pre-ping timer at the recorded deadline less PRE_PING_LEAD_MS: 5 + 2 < 13.
+ */
+export function renewalRecordBoundMs(leaseDurationSeconds: number): Millis {
+  return Math.floor((leaseDurationSeconds * 1000) / 3);
+}

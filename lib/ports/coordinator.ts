@@ -82,6 +82,11 @@ export interface MirrorDeps {
 export interface IngestDeps extends MirrorDeps {
   readonly clock: Clock;
   readonly leases: LeaseResolver;
+  /**
+   * The takeovers' policy when a holder's cluster cannot be read: under `TakeOver` a takeover may go
+   * by the record alone, so ingest records every renewal of such a lease (Wait when unset).
+   */
+  readonly holderClusterUnreachable?: (key: LeaseKey) => HolderClusterUnreachable;
 }
 
 /**

@@ -188,6 +188,11 @@ export interface LeaseObservation {
   readonly revokedAt?: Millis;
   /** The highest term any Lease of this lease shows, when more than this one were read (adoption). */
   readonly highestShownTerm?: number;
+  /**
+   * When the renewal happened on our clock, if known to be before the write's `now` (a renewal
+   * ingest kept unrecorded, found by a takeover's read): the liveness recorded. Unset: `now`.
+   */
+  readonly renewedAt?: Millis;
 }
 
 export interface LeaseRenewal {

@@ -51,7 +51,7 @@ export function planObserveLease(
     {
       holderIdentity: observation.holderIdentity,
       leaseDurationSeconds: observation.leaseDurationSeconds,
-      renewTime: now,
+      renewTime: released ? now : Math.min(observation.renewedAt ?? now, now),
       observedRenewTime: observation.renewTime,
       ...(released && { releasedHolder: recordedHolder, releasedAt: now }),
       change: released ? 'release' : renewalChange(key),

@@ -1,5 +1,6 @@
 import type { Millis } from '../election/types.js';
 import type { LeaseKey } from '../ports/lease-key.js';
+import type { StoredLease } from '../ports/store.js';
 import { partitionKey } from '../store/keys.js';
 
 /** What ingest last stored about a lease's holder. */
@@ -8,6 +9,12 @@ export interface HolderHint {
   /** The cluster whose Lease is the truth about the holder (its home). */
   readonly cluster: string;
   readonly observedRenewTime: Millis;
+  /**
+   * The record as ingest's own last write left it, when it was a renewal by this hint: a renewal
+   * whose deadline would move by no more than ingest's bound from it is not recorded
+   * (docs/design.md, "Renewals kept by ingest").
+   */
+  readonly recorded?: StoredLease;
 }
 
 /** Enough for every lease a coordinator serves; past it the oldest hints go first. */
@@ -15,7 +22,8 @@ const DEFAULT_CAPACITY = 50_000;
 
 /**
  * Ingest's memory of who holds each lease, so that a holder's renewal (most Lease events by far)
- * is one conditional write instead of a read and a write. Only hints: the writes' conditions
+ * is one conditional write instead of a read and a write, or none while the recorded deadline is
+ * within ingest's bound of the one it would record. Only hints: the writes' conditions
  * decide, and a stale or missing hint costs one failed write, or a read, before the general path.
  */
 export class HolderHints {

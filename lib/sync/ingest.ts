@@ -1,5 +1,6 @@
 import { parseLease } from '../api/lease.js';
 import { parseLeaseCandidate } from '../api/leasecandidate.js';
+import { renewalRecordBoundMs } from '../election/timing.js';
 import type { LeaseRecord, Millis } from '../election/types.js';
 import { CoordinatorError, onConditionFailed, StaleHeartbeatError } from '../errors.js';
 import type { RawObject, WatchPhase } from '../ports/cluster.js';
@@ -12,7 +13,15 @@ import { judgeHomeLease, type LeaseEvent, takenByAnother, termAhead } from './le
 import { mirrorOptions } from './mirror.js';
 
 export type CandidateOutcome = 'stored' | 'unchanged' | 'removed' | 'invalid' | 'not-renewed';
-export type LeaseOutcome = 'renewal' | 'release' | 'observed' | 'drift' | 'unchanged' | 'ignored';
+export type LeaseOutcome =
+  | 'renewal'
+  /** A renewal by the holder ingest last recorded, within its bound: kept in memory, not recorded. */
+  | 'kept'
+  | 'release'
+  | 'observed'
+  | 'drift'
+  | 'unchanged'
+  | 'ignored';
 
 /** Carries one LeaseCandidate event from a cluster into the table (a conditional write). */
 export async function ingestCandidate(
@@ -63,8 +72,13 @@ export async function ingestCandidate(
 }
 
 export interface IngestLeaseOptions {
-  /** The runner's memory of holders, for renewals written without a read. */
+  /** The runner's memory of holders, for renewals written without a read (or not written). */
   readonly hints?: HolderHints;
+  /**
+   * How far the recorded deadline of a held lease may lag the one a renewal would record before
+   * ingest records it (renewalRecordBoundMs unless given; 0 records every renewal).
+   */
+  readonly renewalBoundMs?: (leaseDurationSeconds: number) => Millis;
 }
 
 export interface LeaseIngested {
@@ -88,13 +102,13 @@ export async function ingestLease(
   deps: IngestDeps,
   cluster: string,
   raw: RawObject,
-  { hints }: IngestLeaseOptions = {},
+  { hints, renewalBoundMs = renewalRecordBoundMs }: IngestLeaseOptions = {},
 ): Promise<LeaseIngested> {
   const event = parseLeaseEvent(deps, cluster, raw);
   if (event === undefined) return { outcome: 'ignored' };
   const { key } = event;
   if (hints !== undefined) {
-    const renewed = await renewByHint(deps, event, hints);
+    const renewed = await renewByHint(deps, event, hints, renewalBoundMs);
     if (renewed !== undefined) return renewed;
   }
   const loaded = await deps.store.loadLease(key);
@@ -234,15 +248,18 @@ function rememberHolder(
 }
 
 /**
- * The common case: the holder ingest last saw renewed its Lease in its own cluster. One
- * conditional write records it; undefined sends the event down the general path (no hint, a
+ * The common case: the holder ingest last saw renewed its Lease in its own cluster. Within the
+ * bound of the deadline ingest last recorded for it, nothing is written (keptRenewal); otherwise
+ * one conditional write records it. Undefined sends the event down the general path (no hint, a
  * different holder or cluster, or a record that does not match the hint any more).
  */
 async function renewByHint(
   deps: IngestDeps,
-  { cluster, key, observed, view }: LeaseEvent,
+  event: LeaseEvent,
   hints: HolderHints,
+  renewalBoundMs: (leaseDurationSeconds: number) => Millis,
 ): Promise<LeaseIngested | undefined> {
+  const { cluster, key, observed, view } = event;
   const hint = hints.get(key);
   const holder = observed.holderIdentity ?? '';
   if (
@@ -254,14 +271,25 @@ async function renewByHint(
     observed.renewTime <= hint.observedRenewTime
   )
     return undefined;
+  const now = deps.clock();
   const seen = {
     cluster,
     holderIdentity: holder,
     leaseDurationSeconds: observed.leaseDurationSeconds,
     renewTime: observed.renewTime,
   };
+  const bound =
+    deps.holderClusterUnreachable?.(key) === 'TakeOver' ? 0 : renewalBoundMs(seen.leaseDurationSeconds);
+  if (hint.recorded !== undefined && keptRenewal(hint.recorded, event, now, bound)) {
+    hints.set(key, { ...hint, observedRenewTime: seen.renewTime });
+    return {
+      outcome: 'kept',
+      key,
+      repair: await needsRepair(deps, cluster, key, hint.recorded.record, view),
+    };
+  }
   const stored = await deps.store
-    .renewObservedLease(key, seen, holder, deps.clock())
+    .renewObservedLease(key, seen, holder, now)
     .catch(onConditionFailed(undefined));
   // Recorded, but under a lower term than the Lease shows (a table restored from a backup under
   // a running ingest): the general path lifts the record to it.
@@ -269,8 +297,34 @@ async function renewByHint(
     hints.forget(key);
     return undefined;
   }
-  hints.set(key, { holder, cluster, observedRenewTime: observed.renewTime });
+  hints.set(key, { holder, cluster, observedRenewTime: seen.renewTime, recorded: stored });
   return { outcome: 'renewal', key, repair: await needsRepair(deps, cluster, key, stored.record, view) };
+}
+
+/**
+ * A renewal that need not be recorded: the deadline it would record (now plus the lease duration)
+ * is within `boundMs` of the one ingest's last write recorded, for the same duration and term, and
+ * no takeover is held off on that record (a renewal's record ends the hold-off). A lagging record
+ * is safe because no takeover goes by it alone: it confirms with the holder's cluster first
+ * (docs/design.md, "Renewals kept by ingest"); under `TakeOver` the bound is 0.
+ */
+function keptRenewal(
+  recorded: StoredLease,
+  { observed, view }: LeaseEvent,
+  now: Millis,
+  boundMs: Millis,
+): boolean {
+  const { record } = recorded;
+  return (
+    boundMs > 0 &&
+    record.renewTime !== undefined &&
+    now >= record.renewTime &&
+    now - record.renewTime <= boundMs &&
+    observed.leaseDurationSeconds === record.leaseDurationSeconds &&
+    !termAhead(view, recorded) &&
+    recorded.takeoverNotBefore === undefined &&
+    recorded.holderClusterOut !== true
+  );
 }
 
 /**

@@ -74,6 +74,7 @@ export function wireCoordinator(parts: WiringParts): CoordinatorWiring {
       clock,
       leases: policies.leases,
       ...(preemption !== undefined && { preemption }),
+      ...(holderClusterUnreachable !== undefined && { holderClusterUnreachable }),
       ...(metrics !== undefined && { metrics }),
     },
   };
