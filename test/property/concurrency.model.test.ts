@@ -24,7 +24,7 @@ import { mirrorLease } from '../../lib/sync/mirror.js';
 import { wireCoordinator } from '../../lib/wiring/coordinator.js';
 import { checkHeartbeatsKept, checkSingleHolder, checkTermsGrow } from '../helpers/history-invariants.js';
 import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
-import { InMemoryTable, type RequestGate } from '../helpers/in-memory-store.js';
+import { InMemoryTable, nextOrdinal, type RequestGate } from '../helpers/in-memory-store.js';
 
 /**
  * Several coordinators race over one in-memory table (DynamoDB's conditional semantics) and
@@ -114,6 +114,16 @@ const actionArb = fc.oneof(
   {
     weight: 5,
     arbitrary: fc.record({ t: fc.constant('renewInCluster' as const), who: candidateArb, crashAt: crashArb }),
+  },
+  {
+    // A holder renewing at its retry period, each renewal ingested: what ingest keeps unrecorded.
+    weight: 4,
+    arbitrary: fc.record({
+      t: fc.constant('renewStreak' as const),
+      who: candidateArb,
+      renewals: fc.integer({ min: 2, max: 5 }),
+      everyMs: fc.integer({ min: 200, max: 2_000 }),
+    }),
   },
   {
     // The holder renews and ingest dies before it records (or even sees) the renewal.
@@ -218,6 +228,67 @@ async function runModel(
     },
   };
 
+  /**
+   * Renewals the table does not show: kept by ingest, or made while ingest was dead. When the holder
+   * truly renewed (our clock), and when ingest saw it (or the renewal was made).
+   */
+  const unrecorded: { key: LeaseKey; holder: string; renewedAt: Millis; durationMs: Millis; seen: number }[] =
+    [];
+  const lagViolations: string[] = [];
+  /**
+   * A takeover must never go by a record that lags because ingest kept a renewal or died before
+   * recording it: one that a record of every renewal would have prevented (the renewal came before
+   * the step read the lease, and its deadline had not passed) is a violation, unless the holder let
+   * go since.
+   */
+  const checkTakeover = (key: LeaseKey, replaced: string, readMark: number, at: Millis) => {
+    const home = key.scope.split('+');
+    for (const k of unrecorded) {
+      if (
+        k.key.scope !== key.scope ||
+        k.key.name !== key.name ||
+        k.holder !== replaced ||
+        k.seen >= readMark ||
+        at > k.renewedAt + k.durationMs
+      )
+        continue;
+      const letGo = home.some((name) =>
+        clusterOf(name).history.some(
+          (w) =>
+            w.kind === 'Lease' &&
+            w.name === key.name &&
+            w.ordinal > k.seen &&
+            (w.object?.spec as { holderIdentity?: string } | undefined)?.holderIdentity !== replaced,
+        ),
+      );
+      if (!letGo)
+        lagViolations.push(
+          `${key.name}: ${replaced} renewed at ${k.renewedAt} (unrecorded) and was replaced at ${at}`,
+        );
+    }
+  };
+  /** The store of one invocation, with each lease read marked so its takeovers can be checked. */
+  const checkedStore = (gate: RequestGate) => {
+    const store = table.store(gate);
+    let readMark = 0;
+    const load = store.loadLease.bind(store);
+    store.loadLease = (key) => {
+      readMark = nextOrdinal();
+      return load(key);
+    };
+    const write = store.writeLease.bind(store);
+    store.writeLease = async (key, record, expectedVersion, now) => {
+      // Read past the gate: the check adds no request, scheduling point or crash to the invocation.
+      const before = expectedVersion === undefined ? undefined : await table.store().loadLease(key);
+      await write(key, record, expectedVersion, now);
+      const replaced =
+        before?.lease?.version === expectedVersion ? before?.lease?.record.holderIdentity : undefined;
+      if (replaced && record.holderIdentity && replaced !== record.holderIdentity)
+        checkTakeover(key, replaced, readMark, clock());
+    };
+    return store;
+  };
+
   /** One invocation's view of the world: every request is a scheduling point, and maybe its last. */
   const invocation = (label: string, crashAt: number | undefined) => {
     let requests = 0;
@@ -232,7 +303,7 @@ async function runModel(
     // The one wiring every runtime uses, over the crashing, interleaved gate: takeovers read the
     // holder's own Lease first through it too.
     const deps = wireCoordinator({
-      store: table.store(gate),
+      store: checkedStore(gate),
       timers: timerQueue,
       clock,
       logger,
@@ -253,10 +324,19 @@ async function runModel(
   const ingestLeaseEvent = async (cluster: string, raw: RawObject, crashAt: number | undefined) => {
     const { ingestDeps } = invocation(`ingest ${cluster}`, crashAt);
     try {
-      const { key, released } = await ingestLease(ingestDeps, cluster, raw, {
+      const { key, released, outcome } = await ingestLease(ingestDeps, cluster, raw, {
         hints: hintsOf(cluster),
         ...(boundMs !== undefined && { renewalBoundMs: () => boundMs }),
       });
+      const spec = raw.spec as { holderIdentity: string; renewTime: string; leaseDurationSeconds: number };
+      if (outcome === 'kept' && key !== undefined)
+        unrecorded.push({
+          key,
+          holder: spec.holderIdentity,
+          renewedAt: Date.parse(spec.renewTime) - clusterOf(cluster).offsetMs,
+          durationMs: spec.leaseDurationSeconds * 1000,
+          seen: nextOrdinal(),
+        });
       if (key !== undefined && released !== undefined)
         releases.push({
           key,
@@ -338,9 +418,30 @@ async function runModel(
         await ingestLeaseEvent(c.cluster, raw, action.crashAt);
         return;
       }
+      case 'renewStreak': {
+        const c = CANDIDATES[action.who] as ModelCandidate;
+        const cluster = clusterOf(c.cluster);
+        for (let i = 0; i < action.renewals; i++) {
+          now += action.everyMs;
+          const written = cluster.renewLease(c.lease, c.name, 5);
+          const raw = cluster.get('Lease', c.lease);
+          if (written === 'not-holder' || !written.ok || raw === undefined) return;
+          await ingestLeaseEvent(c.cluster, raw, undefined);
+        }
+        return;
+      }
       case 'renewUnrecorded': {
         const c = CANDIDATES[action.who] as ModelCandidate;
-        clusterOf(c.cluster).renewLease(c.lease, c.name, 5);
+        const cluster = clusterOf(c.cluster);
+        const written = cluster.renewLease(c.lease, c.name, 5);
+        if (written === 'not-holder' || !written.ok) return;
+        unrecorded.push({
+          key: c.lease,
+          holder: c.name,
+          renewedAt: now,
+          durationMs: 5_000,
+          seen: nextOrdinal(),
+        });
         return;
       }
       case 'fastPath': {
@@ -409,7 +510,7 @@ async function runModel(
   for (const round of rounds) {
     await s.waitFor(Promise.all(round.map((action) => run(action, index++))));
   }
-  return { table, clusters, errors };
+  return { table, clusters, errors, lagViolations };
 }
 
 async function crashTolerant(work: Promise<unknown>): Promise<void> {
@@ -429,8 +530,14 @@ describe('concurrency model (property: in-memory table and clusters, fast-check 
         fc.array(fc.array(actionArb, { minLength: 1, maxLength: 8 }), { minLength: 4, maxLength: 16 }),
         boundArb,
         async (s, offsets, rounds, boundMs) => {
-          const { table, clusters, errors } = await runModel(s, offsets, [WARM_UP, ...rounds], boundMs);
+          const { table, clusters, errors, lagViolations } = await runModel(
+            s,
+            offsets,
+            [WARM_UP, ...rounds],
+            boundMs,
+          );
           expect(errors).toEqual([]);
+          expect(lagViolations).toEqual([]);
           for (const key of LEASES) {
             const clusterHistories = key.scope
               .split('+')
