@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { z } from 'zod';
 import { parseOrThrow } from '../lib/api/issues.js';
 import { measureBundles } from './figures/bundles.js';
+import { decisionShare } from './figures/decision-share.js';
 import { measureElection } from './figures/election.js';
 import { measureFailover } from './figures/failover.js';
 import { measureGateOff } from './figures/gate-off.js';
@@ -252,8 +253,19 @@ async function measure(): Promise<void> {
     if (wants('election') || wants('cost')) {
       log(`election latency: ${options.trials} trials each`);
       const before = counters(bench);
+      const historyBefore = bench.meter.snapshot().history;
       results.election = await measureElection(bench, options.trials);
+      // The last trial's removal may still be on its way to the table and the Lease: counted too.
+      await bench.coordinator.streams.drain();
+      await bench.coordinator.mirror.drain();
       const after = counters(bench);
+      const historyAfter = bench.meter.snapshot().history;
+      results.decisionShare = await decisionShare(bench, (lease) => /^elect-(\d+|warmup)$/.test(lease), {
+        readUnits: historyAfter.readUnits - historyBefore.readUnits,
+        writeUnits: historyAfter.writeUnits - historyBefore.writeUnits,
+        writes: historyAfter.writes - historyBefore.writes,
+        reads: historyAfter.reads - historyBefore.reads,
+      });
       results.electionCost = {
         events: options.trials,
         writeUnits: (after.writeUnits - before.writeUnits) / options.trials,

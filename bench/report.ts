@@ -1,4 +1,5 @@
 import type { BundleResult, ImportTime } from './figures/bundles.js';
+import type { DecisionShare } from './figures/decision-share.js';
 import type { PairedSamples } from './figures/election.js';
 import type { FailoverParts, FailoverResult } from './figures/failover.js';
 import type { GateOffResult } from './figures/gate-off.js';
@@ -18,6 +19,8 @@ export interface BenchResults {
   leaseDurationMs: number;
   election?: PairedSamples;
   electionCost?: EventCost;
+  /** The decision history's and the Events' part of the election trials (absent from runs before them). */
+  decisionShare?: DecisionShare;
   ingestDelay?: number[];
   failover?: FailoverResult;
   preemption?: PreemptionResult;
