@@ -5,7 +5,7 @@ import { reconcileStep } from '../election/reconcile.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from '../election/types.js';
 import { ConflictError, onConditionFailed } from '../errors.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
-import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
+import type { LeaseKey } from '../ports/lease-key.js';
 import { noMetrics } from '../ports/metrics.js';
 import type { CoordinatorStore, LeaseState, StoredLease } from '../ports/store.js';
 import { adoptExistingLease } from './adopt-existing.js';
@@ -13,7 +13,7 @@ import { withReachableSuccessor } from './confirm-successor.js';
 import { confirmTakeover } from './confirm-takeover.js';
 import { decideAfterReads } from './decide-after-reads.js';
 import { startRecording } from './decision-history.js';
-import { pendingTimerCovers } from './lease-triage.js';
+import { pendingTimerCovers, preemptsHolder } from './lease-triage.js';
 import { reportWrittenStep } from './step-metrics.js';
 
 /** A lost compare-and-set means someone else decided first: read again and decide again. */
@@ -123,8 +123,7 @@ async function reconcileOnce(
   const judgedAt = deps.clock();
   const state = known?.state ?? (await deps.store.loadLease(key));
   const expired = await collectExpired(deps, key, state, judgedAt);
-  const holderCluster = state.lease?.record.holderCluster ?? (clustersOf(key)[0] as string);
-  const preempt = (deps.preemption?.(key, holderCluster) ?? 'Auto') !== 'Never';
+  const preempt = preemptsHolder(deps.preemption, key, state);
   const read: Reading = {
     key,
     state,
