@@ -157,7 +157,7 @@ export function costSection(r: BenchResults): string[] {
  * (already inside the election row's units) and the Events on the Lease, which are apiserver
  * requests sent by the mirror invocation already counted, so they add no AWS charge of their own.
  */
-export function decisionShareLines(r: BenchResults): string[] {
+function decisionShareLines(r: BenchResults): string[] {
   const share = r.decisionShare;
   if (share === undefined || share.records === 0) return [];
   // Each stored record is one decision; the units of numbers left unused are its overhead.
