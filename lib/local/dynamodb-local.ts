@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import pRetry, { AbortError } from 'p-retry';
 import { CoordinatorError } from '../errors.js';
 
@@ -39,12 +40,19 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** DynamoDB Local takes any credentials; the region names the table's ARN. */
+const LOCAL_CLIENT_SETTINGS = {
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+};
+
 export function localClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  return new DynamoDBClient({ endpoint, ...LOCAL_CLIENT_SETTINGS });
+}
+
+/** A reader of DynamoDB Local's table streams (what a stream event source mapping polls). */
+export function localStreamsClient(endpoint: string): DynamoDBStreamsClient {
+  return new DynamoDBStreamsClient({ endpoint, ...LOCAL_CLIENT_SETTINGS });
 }
 
 /** Attempts when a free port was taken between our check and the JVM's bind (other servers start meanwhile). */

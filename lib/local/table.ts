@@ -8,6 +8,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { parse } from 'yaml';
 
+/** The table `npm start`, the packaged mode and the bench create in their DynamoDB Local. */
+export const LOCAL_TABLE = 'lease-coordinator-local';
+
 const TABLE_DEFINITION = new URL('../../infra/table.yml', import.meta.url);
 
 interface TableProperties {
