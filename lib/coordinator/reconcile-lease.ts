@@ -1,4 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { decisionRecord } from '../election/decision-record.js';
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from '../election/types.js';
@@ -11,6 +12,7 @@ import { adoptExistingLease } from './adopt-existing.js';
 import { withReachableSuccessor } from './confirm-successor.js';
 import { confirmTakeover } from './confirm-takeover.js';
 import { decideAfterReads } from './decide-after-reads.js';
+import { startRecording } from './decision-history.js';
 import { pendingTimerCovers } from './lease-triage.js';
 import { reportWrittenStep } from './step-metrics.js';
 
@@ -217,10 +219,13 @@ async function carryOut(
     if (pendingTimerCovers(pending, now, dueAt)) return;
     await armAndDeliver(deps, key, dueAt, now, delivering);
   };
+  const pinging = step.ping.length > 0 ? deps.store.pingCandidates(key, step.ping, now) : undefined;
+  const writing = step.write !== null ? writeStep(deps.store, key, state, step, step.write, now) : undefined;
   const [pinged, written, armed] = await Promise.allSettled([
-    step.ping.length > 0 ? deps.store.pingCandidates(key, step.ping, now) : undefined,
-    step.write !== null ? writeStep(deps.store, key, state, step, step.write, now) : undefined,
+    pinging,
+    writing,
     arm(),
+    recordOnceWritten(deps, key, { state, step, now }, [pinging, writing]),
   ]);
   for (const result of [pinged, written, armed]) if (result.status === 'rejected') throw result.reason;
   return {
@@ -258,6 +263,25 @@ function logStep(logger: Logger, key: LeaseKey, step: ElectionStep): void {
     ping: step.ping.map((c) => c.name),
     error: step.error,
   });
+}
+
+/**
+ * The decision's history record (decision-history.ts): its number is reserved alongside the
+ * decision's write and the record stored once that write has succeeded, so it runs beside the
+ * timer's arm-and-send rather than after it. Best-effort: it never fails the step.
+ */
+function recordOnceWritten(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+  { state, step, now }: { state: LeaseState; step: ElectionStep; now: Millis },
+  writes: readonly (Promise<unknown> | undefined)[],
+): Promise<void> | undefined {
+  if (deps.history === undefined || (step.write === null && step.ping.length === 0)) return undefined;
+  const store = startRecording(deps.history, deps.logger, key, now);
+  return Promise.all(writes).then(
+    () => store(decisionRecord(step, state.lease?.record, state.candidates, now)),
+    () => store(undefined),
+  );
 }
 
 /**

@@ -8,10 +8,12 @@ import {
   Watch,
 } from '@kubernetes/client-node';
 import { CRD_GROUP, candidateApiOf, GROUP } from '../api/leasecandidate.js';
+import { formatMicroTime } from '../api/time.js';
 import { type CandidateApiVersion, CRD_CANDIDATE_API } from '../election/types.js';
 import type {
   ClusterPort,
   JsonPatchOperation,
+  LeaseEvent,
   LeaseFieldMemory,
   ListResult,
   ObjectRef,
@@ -215,6 +217,18 @@ export class KubeCluster implements ClusterPort {
     );
   }
 
+  async recordEvent(event: LeaseEvent): Promise<void> {
+    await request(this.name, () =>
+      this.objects.createNamespacedCustomObject({
+        group: 'events.k8s.io',
+        version: 'v1',
+        plural: 'events',
+        namespace: event.lease.namespace,
+        body: leaseEventObject(event),
+      }),
+    );
+  }
+
   /** Maps the apiserver's refusals to typed results; anything else (network, 5xx, 403) throws. */
   private async write(call: () => Promise<unknown>, testedPatch = false): Promise<WriteResult> {
     try {
@@ -243,4 +257,45 @@ function conflictReason(body: unknown): 'Conflict' | 'AlreadyExists' {
   } catch {
     return 'Conflict';
   }
+}
+
+/** The controller our Events name as their reporter (events.k8s.io/v1 requires one). */
+export const EVENT_REPORTER = 'lease-coordinator.dev/coordinator';
+
+/**
+ * `<lease>.<hex nanoseconds>`, the name client-go's recorder gives an Event (the apiserver refuses a
+ * generateName ending in "."); the sub-millisecond digits are random, so two Events in one
+ * millisecond do not collide.
+ */
+function eventName(lease: string, at: number): string {
+  const nanos = BigInt(at) * 1_000_000n + BigInt(Math.floor(Math.random() * 1_000_000));
+  return `${lease}.${nanos.toString(16)}`;
+}
+
+/**
+ * An events.k8s.io/v1 Event regarding a Lease. The core v1 view of it (what `kubectl describe
+ * lease` lists) shows `regarding` as involvedObject and `note` as its message.
+ */
+export function leaseEventObject(event: LeaseEvent): Record<string, unknown> {
+  const { lease } = event;
+  return {
+    apiVersion: 'events.k8s.io/v1',
+    kind: 'Event',
+    metadata: { name: eventName(lease.name, event.at), namespace: lease.namespace },
+    eventTime: formatMicroTime(event.at),
+    reportingController: EVENT_REPORTER,
+    reportingInstance: 'lease-coordinator',
+    action: event.action,
+    reason: event.reason,
+    type: 'Normal',
+    note: event.note.slice(0, 1024),
+    regarding: {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      namespace: lease.namespace,
+      name: lease.name,
+      ...(lease.uid !== undefined && { uid: lease.uid }),
+      ...(lease.resourceVersion !== undefined && { resourceVersion: lease.resourceVersion }),
+    },
+  };
 }

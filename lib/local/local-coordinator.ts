@@ -11,9 +11,11 @@ import { handleTimerBatch } from '../handlers/timer.js';
 import { anyCaller } from '../http/callers.js';
 import { ClusterRegistry, defaultFactory } from '../kube/registry.js';
 import { PrometheusMetrics } from '../metrics/prometheus-metrics.js';
+import { DEFAULT_HISTORY_RETENTION } from '../ports/history.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import type { Clock } from '../ports/schedule.js';
 import { countConditionalFailures } from '../store/conditional-failures.js';
+import { DynamoDbDecisionHistory } from '../store/decision-history.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
 import { clusterSweepPass } from '../sync/cluster-sweep.js';
 import type { ClusterOutcome } from '../sync/mirror.js';
@@ -181,6 +183,7 @@ function wireLocal(
   );
   deps = wireCoordinator({
     store: new DynamoDbStore(dynamodb.client, LOCAL_TABLE),
+    history: new DynamoDbDecisionHistory(dynamodb.client, LOCAL_TABLE, DEFAULT_HISTORY_RETENTION),
     timers,
     clock: options.clock ?? Date.now,
     logger,

@@ -1,4 +1,4 @@
-import type { CandidateApiVersion } from '../election/types.js';
+import type { CandidateApiVersion, Millis } from '../election/types.js';
 import type { LeaseKey } from './lease-key.js';
 import type { LeaseObservation } from './store.js';
 
@@ -82,6 +82,22 @@ export interface ClusterPort {
    * as Conflict (re-read and decide again), like a stale resourceVersion.
    */
   patchLease(ref: ObjectRef, operations: readonly JsonPatchOperation[]): Promise<WriteResult>;
+  /** Creates an Event on a Lease. Throws when the apiserver refuses it. */
+  recordEvent(event: LeaseEvent): Promise<void>;
+}
+
+/**
+ * A Kubernetes Event about a Lease (events.k8s.io/v1), as client-go's leader election records one
+ * on its Lease: `kubectl describe lease` lists it.
+ */
+export interface LeaseEvent {
+  readonly lease: ObjectRef & { readonly uid?: string; readonly resourceVersion?: string };
+  /** `LeaderElection` (client-go's reason for a new leader) or `LeaderPreemption`. */
+  readonly reason: 'LeaderElection' | 'LeaderPreemption';
+  readonly action: 'Elect' | 'Preempt' | 'Revoke';
+  /** One sentence, e.g. "Elected sched-b (term 4): lowest emulation version 1.33.0 of 3 candidates". */
+  readonly note: string;
+  readonly at: Millis;
 }
 
 export type JsonPatchOperation =

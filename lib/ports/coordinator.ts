@@ -39,6 +39,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ClusterSource, HolderLeaseReader } from './cluster.js';
+import type { DecisionHistory } from './history.js';
 import type { LeaseKey, LeaseResolver } from './lease-key.js';
 import type { Metrics } from './metrics.js';
 import type { Clock, TimerQueue } from './schedule.js';
@@ -58,6 +59,8 @@ export interface CoordinatorDeps {
   readonly holderClusterUnreachable?: (key: LeaseKey) => HolderClusterUnreachable;
   /** How a live holder is asked to yield (Auto when unset; Never: it is not). */
   readonly preemption?: PreemptionPolicy;
+  /** Where each decision leaves a short record (docs/design.md, "Decision history"); none kept when absent. */
+  readonly history?: DecisionHistory;
   /** Where elections, failovers and pings are reported; unset, nowhere (tests, the dry-run CLI). */
   readonly metrics?: Metrics;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { toValidationError } from '../api/issues.js';
 import { ConfigError } from '../errors.js';
+import type { HistoryRetention } from '../ports/history.js';
 
 const environment = z.object({
   TABLE_NAME: z.string({ error: 'required: the DynamoDB table name' }).min(1, { error: 'must not be empty' }),
@@ -14,7 +15,28 @@ const environment = z.object({
     .string()
     .startsWith('/', { error: 'must be an SSM parameter name starting with /' })
     .optional(),
+  /** Decision history (docs/operating.md): records kept per lease (0: none kept) and for how many days. */
+  DECISION_HISTORY_PER_LEASE: z.coerce
+    .number({ error: 'must be a whole number from 0 to 100' })
+    .int({ error: 'must be a whole number from 0 to 100' })
+    .min(0, { error: 'must be a whole number from 0 to 100' })
+    .max(100, { error: 'must be a whole number from 0 to 100' })
+    .default(10),
+  DECISION_HISTORY_DAYS: z.coerce
+    .number({ error: 'must be a number of days above 0, at most 365' })
+    .positive({ error: 'must be a number of days above 0, at most 365' })
+    .max(365, { error: 'must be a number of days above 0, at most 365' })
+    .default(7),
 });
+
+/** The decision history's retention from the environment; undefined when none is kept. */
+export function historyRetention(config: RuntimeConfig): HistoryRetention | undefined {
+  if (config.DECISION_HISTORY_PER_LEASE === 0) return undefined;
+  return {
+    perLease: config.DECISION_HISTORY_PER_LEASE,
+    retentionMs: config.DECISION_HISTORY_DAYS * 24 * 3600_000,
+  };
+}
 
 export type RuntimeConfig = z.output<typeof environment>;
 

@@ -1,9 +1,13 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { hasKubeAccess } from '../clusters/config.js';
 import { ConfigError } from '../errors.js';
 import type { EmfMetrics } from '../metrics/emf-metrics.js';
+import type { DecisionHistory } from '../ports/history.js';
+import { DynamoDbDecisionHistory } from '../store/decision-history.js';
 import { TableLock } from '../store/table-lock.js';
 import { type ClusterWiring, type CoordinatorWiring, wireCoordinator } from '../wiring/coordinator.js';
+import { historyRetention, type RuntimeConfig } from './config.js';
 import { deployedHttpDeps, logger } from './http-deps.js';
 import { SqsTimerQueue } from './sqs-timer-queue.js';
 
@@ -43,6 +47,7 @@ async function build(): Promise<DeployedDeps> {
     clock: shared.clock,
     logger: shared.logger,
     policies: shared.policies,
+    ...decisionHistory(shared.dynamodb, config),
     metrics: shared.metrics,
   };
   const sweepLock = new TableLock(shared.dynamodb, config.TABLE_NAME, 'sweep');
@@ -57,6 +62,13 @@ async function build(): Promise<DeployedDeps> {
     sweepLock,
     metrics: shared.metrics,
   };
+}
+
+/** The decision history, unless the environment keeps none (DECISION_HISTORY_PER_LEASE=0). */
+function decisionHistory(client: DynamoDBClient, config: RuntimeConfig): { history?: DecisionHistory } {
+  const retention = historyRetention(config);
+  if (retention === undefined) return {};
+  return { history: new DynamoDbDecisionHistory(client, config.TABLE_NAME, retention) };
 }
 
 let toldNoClusters = false;

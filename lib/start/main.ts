@@ -69,6 +69,7 @@ lease-coordinator is running locally
   }
   metrics         GET ${coordinator.url}/metrics  (Prometheus text format; deployed: CloudWatch EMF)
   DynamoDB Local  ${coordinator.dynamodb.endpoint}  (table ${coordinator.tableName})
+  status          npm run --silent cli -- status --endpoint ${coordinator.dynamodb.endpoint}  (and explain NAMESPACE/NAME)
   elect           stream runner, polling every 250 ms with the deployed filters
   requeue         lease deadlines on in-process timers
   sweep           every 60 s${
@@ -121,6 +122,7 @@ lease-coordinator is running the packaged bundles (serverless package) in Lambda
       : 'per cluster, as httpCallers in the clusters config (served to the functions as an SSM parameter)'
   }
   DynamoDB Local  ${coordinator.dynamodb.endpoint}  (table ${coordinator.tableName})
+  status          npm run --silent cli -- status --endpoint ${coordinator.dynamodb.endpoint}  (and explain NAMESPACE/NAME)
   elect, mirror   the table's stream after the deployed filter criteria, with bisect, retries and record age
   requeue         a local SQS endpoint (${coordinator.timers.url}): whole-second DelaySeconds, batches of up to 10
   sweep, ingest   every minute, as EventBridge would (ingest also once at start)

@@ -9,6 +9,7 @@ import type { LeaseKey } from '../ports/lease-key.js';
  *   sk = CANDIDATE#<cluster>#<name>  one item per LeaseCandidate
  *   sk = TIMER                       when the lease is next due for a look (timer dedup)
  *
+ *   pk = HISTORY#<scope>/<namespace>/<name>   the lease's decision history (history-keys.ts)
  *   pk = LOCK#<name>, sk = LOCK       a lock (one sweep at a time): not a lease, which scans skip and
  *                                    no stream filter passes (infra/stream-filters.json)
  */

@@ -16,6 +16,7 @@ import {
   planMirror,
   viewOf,
 } from './desired-lease.js';
+import { type LeaseWrite, leaseEventFor, recordLeaseEvent } from './lease-events.js';
 import { keptFields, learnKeptFields } from './lease-fields.js';
 
 /**
@@ -99,8 +100,13 @@ async function mirrorCluster(
     const client = await deps.clusters.get(cluster);
     if (state.lease !== undefined) {
       const home = (state.lease.record.holderCluster ?? clustersOf(key)[0]) === cluster;
-      tally.outcomes[cluster] = await mirrorInto(deps, client, key, state.lease.record, home, () =>
-        (deps.metrics ?? noMetrics).record('MirrorWrites', 1, cluster),
+      tally.outcomes[cluster] = await mirrorInto(
+        deps,
+        client,
+        key,
+        { record: state.lease.record, candidates: state.candidates },
+        home,
+        () => (deps.metrics ?? noMetrics).record('MirrorWrites', 1, cluster),
       );
     } else {
       tally.outcomes[cluster] = 'in-sync';
@@ -127,7 +133,7 @@ async function mirrorInto(
   deps: MirrorDeps,
   client: ClusterPort,
   key: LeaseKey,
-  record: LeaseRecord,
+  { record, candidates }: { record: LeaseRecord; candidates: readonly StoredCandidate[] },
   home: boolean,
   /** Called for each Lease write that went in. */
   onWrite: () => void,
@@ -135,16 +141,37 @@ async function mirrorInto(
   const ref = { namespace: key.namespace, name: key.name };
   /** Set once a write went in, so a pass that then learns what the cluster keeps still reports it. */
   let wrote: ClusterOutcome | undefined;
+  /** The Lease before our first write, and what the last write put there: the Event tells the change. */
+  let before: RawObject | undefined;
+  let written: LeaseWrite | undefined;
+  const done = async (outcome: ClusterOutcome): Promise<ClusterOutcome> => {
+    if (written !== undefined)
+      await recordLeaseEvent(
+        deps.logger,
+        client,
+        key,
+        leaseEventFor(key, written, record, candidates, (deps.clock ?? Date.now)()),
+      );
+    return outcome;
+  };
   for (let attempt = 0; attempt <= CONFLICT_RETRIES; attempt++) {
     const current = await client.readLease(ref);
+    if (wrote === undefined) before = current;
     const options = mirrorOptions(deps, client, key, record, home);
     const plan = planMirror(record, home, current === undefined ? undefined : viewOf(current), options);
     const revoking = options.revokeAt !== undefined;
-    if (!plan.write) return wrote ?? (revoking && plan.reason === 'in-sync' ? 'revoked' : plan.reason);
+    if (!plan.write) return done(wrote ?? (revoking && plan.reason === 'in-sync' ? 'revoked' : plan.reason));
     const result = await writePlan(client, key, current, plan);
     if (!result.ok) continue;
     onWrite();
     wrote = current === undefined ? 'created' : 'replaced';
+    written = {
+      before,
+      holder: plan.spec.holderIdentity,
+      preferredHolder: plan.preferredHolder,
+      term: plan.term,
+      stored: result.object,
+    };
     // A cluster that dropped a field we sent keeps none of it: plan again knowing that (in a
     // cluster that drops preferredHolder, a preemption then goes by revoke).
     if (learnKeptFields(client, plan.spec, result.object)) {
@@ -166,11 +193,11 @@ async function mirrorInto(
         preferredHolder: record.preferredHolder,
         term: record.term,
       });
-      return 'revoked';
+      return done('revoked');
     }
-    return wrote;
+    return done(wrote);
   }
-  return wrote ?? 'conflict';
+  return done(wrote ?? 'conflict');
 }
 
 /** One write of a plan: create, a guarded patch that leaves a live holder's fields alone, or a replace. */

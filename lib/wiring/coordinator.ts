@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ClusterSource } from '../ports/cluster.js';
 import type { CoordinatorDeps, IngestDeps } from '../ports/coordinator.js';
+import type { DecisionHistory } from '../ports/history.js';
 import type { HttpApiDeps } from '../ports/http.js';
 import type { Metrics } from '../ports/metrics.js';
 import type { Clock, TimerQueue } from '../ports/schedule.js';
@@ -32,6 +33,8 @@ export interface WiringParts {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly policies: ConfigPolicies;
+  /** Where decisions leave their records; none kept when absent. */
+  readonly history?: DecisionHistory;
   /** Where what happens is counted (EMF in Lambda, Prometheus under npm start); unset, nowhere. */
   readonly metrics?: Metrics;
   /** Absent (or naming no cluster) when no cluster is reached over Kubernetes: nothing is read there. */
@@ -45,7 +48,7 @@ export interface WiringParts {
  * timers, clock and cluster clients), never in how those are put together.
  */
 export function wireCoordinator(parts: WiringParts): CoordinatorWiring {
-  const { store, timers, clock, logger, policies, clients, metrics } = parts;
+  const { store, timers, clock, logger, policies, clients, history, metrics } = parts;
   const { preemption, holderClusterUnreachable } = policies;
   const deps: CoordinatorDeps & Pick<HttpApiDeps, 'callers'> = {
     store,
@@ -55,6 +58,7 @@ export function wireCoordinator(parts: WiringParts): CoordinatorWiring {
     leases: policies.leases,
     callers: policies.callers,
     ...(preemption !== undefined && { preemption }),
+    ...(history !== undefined && { history }),
     ...(metrics !== undefined && { metrics }),
   };
   if (clients === undefined || clients.names().length === 0) return deps;

@@ -6,6 +6,7 @@ import type { Gate } from '../../lib/kube-local/control-plane.js';
 import type {
   ClusterPort,
   JsonPatchOperation,
+  LeaseEvent,
   LeaseFieldMemory,
   ListResult,
   ObjectRef,
@@ -61,6 +62,8 @@ function refOf(object: RawObject): ObjectRef {
 export class InMemoryCluster {
   private readonly objects = new Map<string, RawObject>();
   readonly history: ClusterWrite[] = [];
+  /** Events recorded on Leases, in order (the mirror's, best-effort). */
+  readonly events: LeaseEvent[] = [];
   private revision = 0;
   /**
    * As kube-apiserver with the CoordinatedLeaderElection gate off: Lease writes lose
@@ -336,6 +339,12 @@ class InMemoryClusterPort implements ClusterPort {
 
   readLease(ref: ObjectRef): Promise<RawObject | undefined> {
     return this.request('readLease', () => this.cluster.get('Lease', ref));
+  }
+
+  recordEvent(event: LeaseEvent): Promise<void> {
+    return this.request('recordEvent', () => {
+      this.cluster.events.push(event);
+    });
   }
 
   createLease(lease: RawObject): Promise<WriteResult> {

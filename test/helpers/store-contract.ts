@@ -1,11 +1,13 @@
 import { beforeEach, describe } from 'vitest';
 import { candidateCases } from './store-contract/candidate-cases.js';
 import { ContractContext, type OpenStore } from './store-contract/context.js';
+import { historyCases } from './store-contract/history-cases.js';
 import { leaseCases } from './store-contract/lease-cases.js';
 import { observedLeaseCases } from './store-contract/observed-lease-cases.js';
 import { timerAndScanCases } from './store-contract/timer-and-scan-cases.js';
 
 export type { OpenStore, StoreUnderContract } from './store-contract/context.js';
+export { CONTRACT_HISTORY } from './store-contract/history-cases.js';
 
 /**
  * The CoordinatorStore contract: one set of cases that every store must pass, so the in-memory
@@ -23,5 +25,6 @@ export function storeContract(name: string, open: OpenStore): void {
     leaseCases(context);
     observedLeaseCases(context);
     timerAndScanCases(context);
+    historyCases(context);
   });
 }

@@ -2,8 +2,9 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll } from 'vitest';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../lib/local/dynamodb-local.js';
 import { createTable } from '../../lib/local/table.js';
+import { DynamoDbDecisionHistory } from '../../lib/store/decision-history.js';
 import { DynamoDbStore } from '../../lib/store/dynamodb-store.js';
-import { storeContract } from '../helpers/store-contract.js';
+import { CONTRACT_HISTORY, storeContract } from '../helpers/store-contract.js';
 
 const TABLE = 'store-contract';
 /** Small Scan pages, so a lease partition is split across pages and the scan must join it. */
@@ -11,6 +12,7 @@ const SCAN_PAGE_ITEMS = 2;
 
 let local: DynamoDbLocal;
 let store: DynamoDbStore;
+let history: DynamoDbDecisionHistory;
 let doc: DynamoDBDocumentClient;
 
 // One DynamoDB Local and one table for the file; every case uses its own lease keys.
@@ -18,6 +20,7 @@ beforeAll(async () => {
   local = await startDynamoDbLocal();
   await createTable(local.client, TABLE);
   store = new DynamoDbStore(local.client, TABLE, SCAN_PAGE_ITEMS);
+  history = new DynamoDbDecisionHistory(local.client, TABLE, CONTRACT_HISTORY);
   doc = DynamoDBDocumentClient.from(local.client);
 });
 afterAll(async () => {
@@ -26,6 +29,7 @@ afterAll(async () => {
 
 storeContract('DynamoDbStore on DynamoDB Local', async () => ({
   store,
+  history,
   item: async (pk, sk) =>
     (await doc.send(new GetCommand({ TableName: TABLE, Key: { pk, sk }, ConsistentRead: true }))).Item,
 }));

@@ -1,13 +1,12 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import { runElect } from '../../lib/cli/elect-command.js';
 import { ConfigError } from '../../lib/errors.js';
+import { finished, type Run, startCli } from '../helpers/cli-process.js';
 import {
   applyMutations,
   applyTextMutation,
@@ -31,7 +30,6 @@ import {
  * a stack trace. A few inputs also go through the real process, which must agree with runElect.
  */
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NOW_TEXT = '2026-07-01T12:00:00Z';
 const NOW = Date.parse(NOW_TEXT);
 const OUTPUT_KEYS = ['action', 'error', 'lease', 'ping', 'requeueAfterSeconds', 'write'];
@@ -244,31 +242,9 @@ function checkRunElect(text: string): 0 | 2 {
   return 0;
 }
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** lib/cli/main.ts under tsx in-process (`node --import tsx`): what `npm run cli` runs, minus npm. */
 function cli(file: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'lib/cli/main.ts', 'elect', '--file', file, '--now', NOW_TEXT],
-      { cwd: ROOT },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return finished(startCli(['elect', '--file', file, '--now', NOW_TEXT]));
 }
 
 describe('dry-run CLI fuzz (unit: in-process runElect, fast-check)', () => {

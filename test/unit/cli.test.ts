@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { type ElectOutput, electFile, runElect } from '../../lib/cli/elect-command.js';
 import { readInputFile } from '../../lib/cli/input.js';
 import { ConfigError } from '../../lib/errors.js';
+import { finished, type Run } from '../helpers/cli-process.js';
 
 /**
  * The dry-run CLI: `npm run --silent cli -- elect --file FILE --now RFC3339`. The upstream
@@ -226,27 +227,9 @@ describe('cli elect (unit: runElect)', () => {
   });
 });
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Runs `npm run --silent cli -- elect ARGS` in the project root. */
 function cli(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', 'cli', '--', 'elect', ...args], { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return finished(spawn('npm', ['run', '--silent', 'cli', '--', 'elect', ...args], { cwd: ROOT }));
 }
 
 const SPAWN_TIMEOUT = 30_000;

@@ -2,23 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { leaderlessSince } from '../../lib/coordinator/leaderless.js';
 import type { LeaseRecord } from '../../lib/election/types.js';
 import type { LeaseState, StoredCandidate } from '../../lib/ports/store.js';
+import { schedulerCandidate } from '../helpers/scheduler-candidates.js';
 
 const NOW = Date.UTC(2026, 11, 3, 12);
 
 function candidate(name: string, renewTime: number): StoredCandidate {
-  return {
-    cluster: 'alpha',
-    namespace: 'kube-system',
-    name,
-    leaseName: 'kube-scheduler',
-    apiVersion: 'v1beta1',
-    binaryVersion: '1.34.0',
-    emulationVersion: '1.34.0',
-    strategy: 'OldestEmulationVersion',
-    creationTimestamp: NOW - 3_600_000,
-    renewTime,
-    sentRenewTime: renewTime,
-  };
+  return schedulerCandidate(name, NOW, { renewTime, sentRenewTime: renewTime }, 3_600_000);
 }
 
 function state(record: LeaseRecord | undefined, candidates: StoredCandidate[]): LeaseState {

@@ -1,8 +1,13 @@
 import { readFileSync } from 'node:fs';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import type { DecisionRecord } from '../../lib/election/decision-record.js';
 import { type FilterPattern, matchesAny } from '../../lib/local/event-filter.js';
 import { LiveView } from '../../lib/local/live-view.js';
+import { DEFAULT_HISTORY_RETENTION } from '../../lib/ports/history.js';
+import { historyItem } from '../../lib/store/decision-history.js';
+import { HISTORY_HEAD_SK } from '../../lib/store/history-keys.js';
 
 const filters = JSON.parse(
   readFileSync(new URL('../../infra/stream-filters.json', import.meta.url), 'utf8'),
@@ -132,6 +137,64 @@ describe('the sweep lock in the stream (unit: infra/stream-filters.json through 
     }
   });
 });
+
+describe('decision history in the stream (unit: infra/stream-filters.json through the local matcher)', () => {
+  it('wakes neither elect nor mirror when a record is stored, replaced in its slot, or expires', () => {
+    const key = { scope: 'alpha', namespace: 'kube-system', name: 'kube-scheduler' };
+    const image = (seq: number) =>
+      marshall(historyItem(key, seq, sampleRecord(seq), DEFAULT_HISTORY_RETENTION), {
+        removeUndefinedValues: true,
+      }) as Image;
+    const keys = (item: Image) => ({ pk: item.pk, sk: item.sk });
+    const stored = image(1);
+    const replaced = image(1 + DEFAULT_HISTORY_RETENTION.perLease);
+    const head = {
+      pk: stored.pk,
+      sk: { S: HISTORY_HEAD_SK },
+      kind: { S: 'history' },
+      seq: { N: '2' },
+    } as Image;
+    const records = [
+      { eventName: 'INSERT', dynamodb: { Keys: keys(stored), NewImage: stored } },
+      { eventName: 'MODIFY', dynamodb: { Keys: keys(stored), OldImage: stored, NewImage: replaced } },
+      { eventName: 'REMOVE', dynamodb: { Keys: keys(stored), OldImage: replaced } },
+      { eventName: 'MODIFY', dynamodb: { Keys: keys(head), OldImage: head, NewImage: head } },
+      { eventName: 'REMOVE', dynamodb: { Keys: keys(head), OldImage: head } },
+    ] as DynamoDBRecord[];
+    for (const r of records) {
+      expect(matchesAny(filters.elect, r), `elect: ${r.eventName} ${r.dynamodb?.Keys?.sk?.S}`).toBe(false);
+      expect(matchesAny(filters.mirror, r), `mirror: ${r.eventName} ${r.dynamodb?.Keys?.sk?.S}`).toBe(false);
+    }
+  });
+});
+
+function sampleRecord(seq: number): DecisionRecord {
+  return {
+    at: 1_700_000_000_000 + seq,
+    action: 'takeover',
+    term: seq,
+    holder: 'sched-b',
+    holderCluster: 'alpha',
+    previousHolder: 'sched-a',
+    cause: 'released',
+    message: `Elected sched-b (term ${seq}): lowest emulation version 1.33.0 of 2 candidates`,
+    ranked: [
+      {
+        rank: 1,
+        cluster: 'alpha',
+        name: 'sched-b',
+        emulationVersion: '1.33.0',
+        binaryVersion: '1.34.0',
+        ageMs: 9_000,
+        standing: 'live',
+        criterion: 'emulationVersion',
+      },
+    ],
+    rankedCount: 1,
+    pinged: [],
+    leftOut: [{ cluster: 'alpha', name: 'sched-a', reason: 'released the lease and has not renewed since' }],
+  };
+}
 
 describe('live view (unit: a fake output stream)', () => {
   it('prints one line per lease decision, with holder, term and preferred holder', () => {

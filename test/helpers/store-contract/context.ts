@@ -2,6 +2,7 @@ import { expect } from 'vitest';
 import type { LeaseCandidateObject } from '../../../lib/api/leasecandidate.js';
 import type { LeaseRecord, Millis } from '../../../lib/election/types.js';
 import { ConditionFailedError } from '../../../lib/errors.js';
+import type { DecisionHistory } from '../../../lib/ports/history.js';
 import type { LeaseKey } from '../../../lib/ports/lease-key.js';
 import type { Clock } from '../../../lib/ports/schedule.js';
 import type { CoordinatorStore, LeaseObservation, StoredLease } from '../../../lib/ports/store.js';
@@ -11,6 +12,8 @@ import { candidateSortKey, LEASE_SK, partitionKey } from '../../../lib/store/key
 /** A store under test, and a raw read of one item (for what the port does not return). */
 export interface StoreUnderContract {
   readonly store: CoordinatorStore;
+  /** The same table's decision history, opened with CONTRACT_HISTORY (history-cases.ts). */
+  readonly history: DecisionHistory;
   item(pk: string, sk: string): Promise<Record<string, unknown> | undefined>;
 }
 
@@ -93,6 +96,10 @@ export class ContractContext {
 
   get store(): CoordinatorStore {
     return this.subject.store;
+  }
+
+  get history(): DecisionHistory {
+    return this.subject.history;
   }
 
   async lease(key: LeaseKey): Promise<StoredLease | undefined> {

@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+import { alignColumns, explanationText, serialize, statusObject, statusRow } from '../../lib/cli/format.js';
+import { explainLease, type LeaseStatus, leaseStatus } from '../../lib/cli/lease-view.js';
+import type { LeaseState, StoredCandidate } from '../../lib/ports/store.js';
+import { schedulerCandidate } from '../helpers/scheduler-candidates.js';
+
+const NOW = Date.UTC(2026, 6, 1, 12, 0, 0);
+const KEY = { scope: 'alpha', namespace: 'kube-system', name: 'kube-scheduler' };
+
+function stored(name: string, overrides: Partial<StoredCandidate> = {}): StoredCandidate {
+  return schedulerCandidate(name, NOW, overrides, 3_600_000);
+}
+
+function held(overrides: Partial<NonNullable<LeaseState['lease']>['record']> = {}): LeaseState['lease'] {
+  return {
+    version: 3,
+    record: {
+      holderIdentity: 'sched-a',
+      holderCluster: 'alpha',
+      leaseDurationSeconds: 15,
+      renewTime: NOW - 5_000,
+      strategy: 'OldestEmulationVersion',
+      term: 4,
+      ...overrides,
+    },
+  };
+}
+
+describe('cli formatting (unit: pure)', () => {
+  it('aligns columns three spaces apart, as kubectl does, without trailing spaces', () => {
+    expect(
+      alignColumns([
+        ['NAME', 'AGE', ''],
+        ['a-long-name', '5s', ''],
+      ]),
+    ).toBe('NAME          AGE\na-long-name   5s');
+    expect(alignColumns([['A', 'B']], '  ')).toBe('  A   B');
+  });
+
+  it('shows an unheld lease, an expired one and missing values as kubectl would', () => {
+    const unheld: LeaseStatus = {
+      ...KEY,
+      term: 0,
+      candidates: { live: 0, stale: 1, pinged: 0 },
+    };
+    expect(statusRow(unheld, NOW)).toEqual([
+      'alpha',
+      'kube-system',
+      'kube-scheduler',
+      '<none>',
+      '<none>',
+      '0',
+      '<none>',
+      '<none>',
+      '0',
+      '1',
+      '0',
+      '<none>',
+    ]);
+    const expired = leaseStatus(
+      KEY,
+      { lease: held({ renewTime: NOW - 200_000 }), candidates: [] },
+      undefined,
+      NOW,
+    );
+    expect(statusRow(expired, NOW)[6]).toBe('expired 3m5s ago');
+    expect(statusObject(expired)).toMatchObject({ expiresInSeconds: -185 });
+    expect(serialize({ a: 1 }, 'yaml')).toBe('a: 1');
+  });
+
+  it('counts candidates live, stale and pinged, leaving out the expired', () => {
+    const state: LeaseState = {
+      lease: held(),
+      candidates: [
+        stored('sched-a'),
+        stored('quiet', { renewTime: NOW - 60_000 }),
+        stored('asked', { renewTime: NOW - 60_000, pingTime: NOW - 2_000 }),
+        stored('gone', { renewTime: NOW - 3_600_000 }),
+      ],
+    };
+    expect(leaseStatus(KEY, state, undefined, NOW).candidates).toEqual({ live: 1, stale: 1, pinged: 1 });
+  });
+
+  it('explain says what the coordinator waits for and until when', () => {
+    const waiting = explainLease(
+      KEY,
+      { lease: undefined, candidates: [stored('a', { renewTime: NOW - 60_000, pingTime: NOW - 2_000 })] },
+      [],
+      NOW,
+    );
+    expect(waiting.next).toEqual({
+      action: 'wait',
+      summary: 'waits for a to answer their ping until 2026-07-01T12:00:03.001Z',
+      nextLookAt: NOW + 3_001,
+    });
+    const pinging = explainLease(
+      KEY,
+      { lease: undefined, candidates: [stored('a', { renewTime: NOW - 60_000 })] },
+      [],
+      NOW,
+    );
+    expect(pinging.next.summary).toBe(
+      'pings a now, then waits for their answers until 2026-07-01T12:00:05.001Z',
+    );
+    const deferred = explainLease(
+      KEY,
+      {
+        lease: {
+          ...held({ renewTime: NOW - 60_000 }),
+          takeoverNotBefore: NOW + 4_000,
+          holderClusterOut: true,
+        } as LeaseState['lease'],
+        candidates: [stored('b')],
+      },
+      [],
+      NOW,
+    );
+    expect(deferred.next.summary).toBe(
+      "takeover held off until 2026-07-01T12:00:04.000Z: the holder's cluster does not answer",
+    );
+  });
+
+  it('prints explain as kubectl describe does: fields, the ranking, who is left out, the decisions', () => {
+    const explained = explainLease(
+      KEY,
+      {
+        lease: held(),
+        candidates: [
+          stored('sched-a'),
+          stored('sched-b', { binaryVersion: '1.35.0' }),
+          stored('odd', { emulationVersion: 'x' }),
+        ],
+      },
+      [
+        {
+          at: NOW - 90_000,
+          action: 'takeover',
+          term: 4,
+          holder: 'sched-a',
+          message:
+            'Elected sched-a (term 4): lowest binary version 1.34.0 at emulation version 1.34.0 of 2 candidates',
+          ranked: [],
+          rankedCount: 2,
+          pinged: ['alpha/sched-b'],
+          leftOut: [],
+        },
+      ],
+      NOW,
+    );
+    expect(explanationText(explained, NOW)).toBe(
+      [
+        'Lease:              kube-system/kube-scheduler',
+        'Scope:              alpha',
+        'Holder:             sched-a (cluster alpha)',
+        'Term:               4',
+        'Expires:            10s',
+        'Preferred holder:   <none>',
+        `Next step:          waits for sched-a to renew before its lease runs out at 2026-07-01T12:00:10.000Z; next look at 2026-07-01T12:00:08.000Z`,
+        'Candidates:',
+        '  RANK   NAME      CLUSTER   EMULATION   BINARY   AGE   STANDING   REASON',
+        '  1      sched-a   alpha     1.34.0      1.34.0   60m   live       best: lowest binary version 1.34.0 (next 1.35.0)',
+        '  2      sched-b   alpha     1.34.0      1.35.0   60m   live       after sched-a: same emulation version, binary version 1.35.0 above 1.34.0',
+        'Left out:',
+        '  NAME   CLUSTER   REASON',
+        '  odd    alpha     versions not orderable: emulation "x", binary "1.34.0"',
+        'Decisions (newest first):',
+        '  AGE   ACTION     TERM   HOLDER    MESSAGE',
+        '  90s   takeover   4      sched-a   Elected sched-a (term 4): lowest binary version 1.34.0 at emulation version 1.34.0 of 2 candidates; pinged alpha/sched-b',
+      ].join('\n'),
+    );
+  });
+});

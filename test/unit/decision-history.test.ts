@@ -1,0 +1,73 @@
+import { describe, expect, it, vi } from 'vitest';
+import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { DEFAULT_HISTORY_RETENTION, type DecisionHistory } from '../../lib/ports/history.js';
+import { InMemoryDecisionHistory } from '../helpers/in-memory-history.js';
+import { singleCluster } from '../helpers/single-cluster.js';
+
+describe('decision history (unit: in-memory table)', () => {
+  it('records each decision with what the strategy compared', async () => {
+    const { deps, key, heartbeat, advance } = singleCluster();
+    const history = new InMemoryDecisionHistory(DEFAULT_HISTORY_RETENTION);
+    await heartbeat('sched-a', '1.31.0');
+    advance(1_000);
+    await heartbeat('sched-b', '1.30.0');
+    await heartbeat('sched-c', '1.31.0');
+    const step = await reconcileLease({ ...deps, history }, key);
+    expect(step.action).toBe('create');
+    const [record] = await history.recent(key);
+    expect(record).toMatchObject({
+      at: deps.clock(),
+      action: 'create',
+      term: 1,
+      holder: 'sched-b',
+      holderCluster: 'c',
+      cause: 'new',
+      message: 'Elected sched-b (term 1): lowest emulation version 1.30.0 of 3 candidates',
+      rankedCount: 3,
+      pinged: [],
+      leftOut: [],
+    });
+    // sched-a and sched-c tie on versions: the older one (sched-a, created a second before) ranks first.
+    expect(record?.ranked.map((c) => [c.rank, c.name, c.criterion, c.standing])).toEqual([
+      [1, 'sched-b', 'emulationVersion', 'live'],
+      [2, 'sched-a', 'emulationVersion', 'live'],
+      [3, 'sched-c', 'age', 'live'],
+    ]);
+  });
+
+  it('records a ping round, and nothing for a step that changes nothing', async () => {
+    const { deps, key, heartbeat, advance } = singleCluster();
+    const history = new InMemoryDecisionHistory(DEFAULT_HISTORY_RETENTION);
+    await heartbeat('sched-a', '1.31.0');
+    await reconcileLease({ ...deps, history }, key);
+    advance(1_000);
+    expect((await reconcileLease({ ...deps, history }, key)).action).toBe('none');
+    expect(await history.recent(key)).toHaveLength(1);
+    // The holder goes silent: 2 s before its deadline, the others are pinged.
+    await heartbeat('sched-b', '1.31.0');
+    advance(10_000);
+    const step = await reconcileLease({ ...deps, history }, key);
+    expect(step.action).toBe('ping');
+    const [ping] = await history.recent(key);
+    expect(ping).toMatchObject({ action: 'ping', term: 1, holder: 'sched-a', pinged: ['c/sched-b'] });
+    expect(ping?.message).toMatch(/^Pinged sched-b: /);
+  });
+
+  it('never fails or holds back a decision whose record cannot be stored', async () => {
+    const { deps, key, heartbeat, store } = singleCluster();
+    const failing: DecisionHistory = {
+      reserve: async () => {
+        throw new Error('throttled');
+      },
+      append: async () => {
+        throw new Error('throttled');
+      },
+      recent: async () => [],
+    };
+    const warn = vi.spyOn(deps.logger, 'warn');
+    await heartbeat('sched-a', '1.31.0');
+    expect((await reconcileLease({ ...deps, history: failing }, key)).action).toBe('create');
+    expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('sched-a');
+    expect(warn.mock.calls.map(([message]) => message)).toEqual(['cannot reserve a decision history record']);
+  });
+});
