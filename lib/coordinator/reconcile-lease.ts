@@ -3,7 +3,7 @@ import { decisionRecord } from '../election/decision-record.js';
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from '../election/types.js';
-import { ConflictError, onConditionFailed } from '../errors.js';
+import { ConflictError } from '../errors.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
 import { noMetrics } from '../ports/metrics.js';
@@ -13,7 +13,7 @@ import { withReachableSuccessor } from './confirm-successor.js';
 import { confirmTakeover } from './confirm-takeover.js';
 import { decideAfterReads } from './decide-after-reads.js';
 import { startRecording } from './decision-history.js';
-import { pendingTimerCovers } from './lease-triage.js';
+import { armLeaseTimer } from './lease-timer.js';
 import { reportWrittenStep } from './step-metrics.js';
 
 /** A lost compare-and-set means someone else decided first: read again and decide again. */
@@ -212,19 +212,12 @@ async function carryOut(
   { key, state, delivering }: Reading,
   { step, now }: Decision,
 ): Promise<{ written?: StoredLease; pinged: readonly Candidate[] }> {
-  const arm = async () => {
-    if (step.requeueAfterMs <= 0) return;
-    const dueAt = now + step.requeueAfterMs;
-    const pending = state.timerDueAt === delivering ? undefined : state.timerDueAt;
-    if (pendingTimerCovers(pending, now, dueAt)) return;
-    await armAndDeliver(deps, key, dueAt, now, delivering);
-  };
   const pinging = step.ping.length > 0 ? deps.store.pingCandidates(key, step.ping, now) : undefined;
   const writing = step.write !== null ? writeStep(deps.store, key, state, step, step.write, now) : undefined;
   const [pinged, written, armed] = await Promise.allSettled([
     pinging,
     writing,
-    arm(),
+    armLeaseTimer(deps, key, { state, step, now, delivering }),
     recordOnceWritten(deps, key, { state, step, now }, [pinging, writing]),
   ]);
   for (const result of [pinged, written, armed]) if (result.status === 'rejected') throw result.reason;
@@ -292,37 +285,4 @@ function recordOnceWritten(
  */
 function lookAgainAfter(at: Millis, now: Millis): Millis {
   return Math.max(at - now, 1);
-}
-
-/**
- * Records the timer, then sends it. The record is what keeps one delivery per deadline (a step
- * that finds an earlier timer pending sends none), so a record whose delivery failed would leave
- * the deadline to the minute sweep: the step's retry would find it pending and send nothing. A
- * failed send therefore takes the record back before the step fails, and the retry sends again.
- */
-async function armAndDeliver(
-  deps: CoordinatorDeps,
-  key: LeaseKey,
-  dueAt: Millis,
-  now: Millis,
-  delivering?: Millis,
-): Promise<void> {
-  // The timer being delivered is past for the table's condition, though its time has not come; an
-  // earlier timer pending: it is delivered already, and this deadline needs none.
-  const pastUntil = Math.max(now, delivering ?? now);
-  const armed = await deps.store.armTimer(key, dueAt, pastUntil).catch(onConditionFailed(undefined));
-  if (armed === undefined) return;
-  try {
-    await deps.timers.deliverAt(key, dueAt, now);
-  } catch (error) {
-    await deps.store
-      .disarmTimer(key, dueAt, armed.replaced, pastUntil)
-      // Another step armed a timer since, and sent it: nothing to take back.
-      .catch(onConditionFailed(undefined))
-      .catch((undo: unknown) =>
-        // The record then stands until its deadline passes; the sweep arms the timer again after it.
-        deps.logger.error('cannot take back a timer that was not sent', { lease: key, error: undo as Error }),
-      );
-    throw error;
-  }
 }
