@@ -175,29 +175,34 @@ async function mirrorInto(
     // A cluster that dropped a field we sent keeps none of it: plan again knowing that (in a
     // cluster that drops preferredHolder, a preemption then goes by revoke).
     if (learnKeptFields(client, plan.spec, result.object)) {
-      deps.logger.warn(
-        'the cluster drops Lease fields it does not serve; they are no longer compared there',
-        {
-          cluster: client.name,
-          lease: key,
-          kept: keptFields(client),
-        },
-      );
+      warnFieldsDropped(deps.logger, client, key);
       continue;
     }
     if (revoking) {
-      deps.logger.warn('the holder’s cluster cannot carry preferredHolder: the holder is revoked', {
-        lease: key,
-        cluster: client.name,
-        holder: record.holderIdentity,
-        preferredHolder: record.preferredHolder,
-        term: record.term,
-      });
+      warnRevoked(deps.logger, client, key, record);
       return done('revoked');
     }
     return done(wrote);
   }
   return done(wrote ?? 'conflict');
+}
+
+function warnFieldsDropped(logger: Logger, client: ClusterPort, key: LeaseKey): void {
+  logger.warn('the cluster drops Lease fields it does not serve; they are no longer compared there', {
+    cluster: client.name,
+    lease: key,
+    kept: keptFields(client),
+  });
+}
+
+function warnRevoked(logger: Logger, client: ClusterPort, key: LeaseKey, record: LeaseRecord): void {
+  logger.warn('the holder’s cluster cannot carry preferredHolder: the holder is revoked', {
+    lease: key,
+    cluster: client.name,
+    holder: record.holderIdentity,
+    preferredHolder: record.preferredHolder,
+    term: record.term,
+  });
 }
 
 /** One write of a plan: create, a guarded patch that leaves a live holder's fields alone, or a replace. */
