@@ -27,9 +27,9 @@ export interface AgentDeps {
 const DEFAULT_HEALTH_RETRY_MS = 1_000;
 /**
  * How soon a program that has not been healthy yet is asked again. As a native sidecar the agent
- * starts before the program it stands for, so its first look finds it still starting; at the
- * one-second retry the candidate was registered up to a second after the program was up, a second
- * every new pod's election or preemption waited. A local GET five times a second costs nothing.
+ * starts before the program it stands for, so its first look finds it still starting; at a
+ * one-second retry the candidate would be registered up to a second after the program is up, a
+ * second every new pod's election or preemption waits. A local GET five times a second costs nothing.
  */
 export const STARTING_HEALTH_RETRY_MS = 200;
 const MAX_RESTART_DELAY_MS = 30_000;

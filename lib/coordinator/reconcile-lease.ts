@@ -281,7 +281,7 @@ function recordOnceWritten(
  * A deferred takeover always leaves a timer armed. Recording the hold-off takes a write, and a
  * hold-off that ends during it (a holder whose last renewal came just before our revoke) would
  * otherwise leave a step that waits for nothing: no write, no ping, no timer, and only the minute
- * sweep to name the successor (seen once in the bench: 31.8 s after the revoke instead of 5 s).
+ * sweep to name the successor, tens of seconds late (docs/reliability.md, "Findings behind the code").
  */
 function lookAgainAfter(at: Millis, now: Millis): Millis {
   return Math.max(at - now, 1);

@@ -74,9 +74,9 @@ async function startOnce(listenPort: number): Promise<DynamoDbLocal> {
   const child: ChildProcess = spawn(
     'java',
     [
-      // The emulator is short-lived and shares a small machine: the C1 compiler alone and a serial
-      // collector cut its CPU to about a third in the bench (C2 compiling and parallel GC threads
-      // were most of it), and halved the coordinator's table latency under load.
+      // The emulator is short-lived and shares a small machine: with the C1 compiler alone and a
+      // serial collector it spends no CPU on C2 compiling or parallel GC threads, most of what it
+      // spends otherwise (docs/reliability.md, "Findings behind the code").
       '-XX:TieredStopAtLevel=1',
       '-XX:+UseSerialGC',
       `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
