@@ -11,7 +11,9 @@ export interface TimerContext {
   readonly step: ElectionStep;
   readonly now: Millis;
   /** The timer this look delivers, if it is one taken early (ReconcileOptions.delivering). */
-  readonly delivering?: Millis;
+  readonly delivering?: Millis | undefined;
+  /** The timer this look is a hop of, to send on unless the step replaces it (ReconcileOptions.hop). */
+  readonly hop?: Millis | undefined;
 }
 
 /**
@@ -22,13 +24,15 @@ export interface TimerContext {
 export async function armLeaseTimer(
   deps: CoordinatorDeps,
   key: LeaseKey,
-  { state, step, now, delivering }: TimerContext,
+  { state, step, now, delivering, hop }: TimerContext,
 ): Promise<void> {
-  if (step.requeueAfterMs <= 0) return;
-  const dueAt = now + step.requeueAfterMs;
+  const dueAt = step.requeueAfterMs > 0 ? now + step.requeueAfterMs : undefined;
   const pending = state.timerDueAt === delivering ? undefined : state.timerDueAt;
-  if (pendingTimerCovers(pending, now, dueAt)) return;
-  await armAndDeliver(deps, key, dueAt, now, delivering);
+  if (dueAt !== undefined && !pendingTimerCovers(pending, now, dueAt))
+    return armAndDeliver(deps, key, dueAt, now, delivering);
+  // The pending timer stands; if this look is one of its hops, it goes on toward its deadline.
+  // The record already shows it, so only the message is sent.
+  if (hop !== undefined && pending === hop) await deps.timers.deliverAt(key, hop, now);
 }
 
 /**

@@ -1,5 +1,4 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { decisionRecord } from '../election/decision-record.js';
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from '../election/types.js';
@@ -12,7 +11,7 @@ import { adoptExistingLease } from './adopt-existing.js';
 import { withReachableSuccessor } from './confirm-successor.js';
 import { confirmTakeover } from './confirm-takeover.js';
 import { decideAfterReads } from './decide-after-reads.js';
-import { startRecording } from './decision-history.js';
+import { recordOnceWritten } from './decision-history.js';
 import { armLeaseTimer } from './lease-timer.js';
 import { reportWrittenStep } from './step-metrics.js';
 
@@ -39,6 +38,16 @@ export interface ReconcileOptions {
    * so the step arms the next one.
    */
   readonly delivering?: Millis;
+  /**
+   * This look is a hop of the timer armed for this time: a deadline past SQS's 15-minute delay is
+   * reached in hops (lib/runtime/sqs-timer-queue.ts), and each arrives long before it. While that
+   * timer stays the lease's pending one (the step arms none earlier in its place), the hop is sent
+   * on toward it: the step would otherwise find its own timer pending, arm nothing, and leave the
+   * deadline to the minute sweep.
+   */
+  readonly hop?: Millis;
+  /** The lease as the caller has just written it: the first attempt reads nothing (KnownLease). */
+  readonly known?: KnownLease;
 }
 
 export interface ReconcileOutcome {
@@ -52,15 +61,28 @@ export interface ReconcileOutcome {
   readonly decided?: LeaseState;
 }
 
+/**
+ * The lease as the caller has just written it (ingest, recording a release), so that the step it
+ * triggers reads nothing first. Its version is what the step's compare-and-set checks, so a state
+ * that is no longer current only costs a lost compare-and-set and a retry from a fresh read.
+ */
+export interface KnownLease {
+  readonly state: LeaseState;
+  /** Clusters the caller has just heard from: a successor there is not read again (confirm-successor.ts). */
+  readonly answered: readonly string[];
+}
+
 /** reconcileLease, also telling whether another writer decided this lease at the same time. */
 export async function reconcileLeaseWithOutcome(
   deps: CoordinatorDeps,
   key: LeaseKey,
   options: ReconcileOptions = {},
 ): Promise<ReconcileOutcome> {
+  // Only the first attempt may trust what the caller knows: a retry means the table moved past it.
+  const { known: _known, ...fresh } = options;
   for (let attempt = 0; ; attempt++) {
     try {
-      return { ...(await reconcileOnce(deps, key, options)), contended: attempt > 0 };
+      return { ...(await reconcileOnce(deps, key, attempt === 0 ? options : fresh)), contended: attempt > 0 };
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= CONFLICT_RETRIES) throw error;
       deps.logger.debug('lost a compare-and-set; deciding again', { lease: key, attempt });
@@ -77,6 +99,8 @@ interface Reading {
   readonly preempt: boolean;
   /** The timer this look delivers, if it is one taken early (ReconcileOptions). */
   readonly delivering?: Millis;
+  /** The timer this look is a hop of, to send on unless the step replaces it (ReconcileOptions). */
+  readonly hop?: Millis;
 }
 
 /** The step decided so far, and the time it is dated at. */
@@ -93,15 +117,22 @@ interface Decision {
 async function reconcileOnce(
   deps: CoordinatorDeps,
   key: LeaseKey,
-  { delivering }: ReconcileOptions,
+  { delivering, hop, known }: ReconcileOptions,
 ): Promise<{ step: ElectionStep; decided?: LeaseState }> {
   const judgedAt = deps.clock();
-  const state = await deps.store.loadLease(key);
+  const state = known?.state ?? (await deps.store.loadLease(key));
   const expired = await collectExpired(deps, key, state, judgedAt);
   const holderCluster = state.lease?.record.holderCluster ?? (clustersOf(key)[0] as string);
   const preempt = (deps.preemption?.(key, holderCluster) ?? 'Auto') !== 'Never';
-  const read: Reading = { key, state, judgedAt, preempt, ...(delivering !== undefined && { delivering }) };
-  const justAnswered: string[] = [];
+  const read: Reading = {
+    key,
+    state,
+    judgedAt,
+    preempt,
+    ...(delivering !== undefined && { delivering }),
+    ...(hop !== undefined && { hop }),
+  };
+  const justAnswered: string[] = [...(known?.answered ?? [])];
   const first = reconcileStep({
     lease: state.lease?.record,
     candidates: state.candidates,
@@ -209,7 +240,7 @@ async function confirmBeforeTakeover(
  */
 async function carryOut(
   deps: CoordinatorDeps,
-  { key, state, delivering }: Reading,
+  { key, state, delivering, hop }: Reading,
   { step, now }: Decision,
 ): Promise<{ written?: StoredLease; pinged: readonly Candidate[] }> {
   const pinging = step.ping.length > 0 ? deps.store.pingCandidates(key, step.ping, now) : undefined;
@@ -217,8 +248,8 @@ async function carryOut(
   const [pinged, written, armed] = await Promise.allSettled([
     pinging,
     writing,
-    armLeaseTimer(deps, key, { state, step, now, delivering }),
-    recordOnceWritten(deps, key, { state, step, now }, [pinging, writing]),
+    armLeaseTimer(deps, key, { state, step, now, delivering, hop }),
+    recordOnceWritten(deps, key, { state, step, now }, { pinging, writing }),
   ]);
   for (const result of [pinged, written, armed]) if (result.status === 'rejected') throw result.reason;
   return {
@@ -256,25 +287,6 @@ function logStep(logger: Logger, key: LeaseKey, step: ElectionStep): void {
     ping: step.ping.map((c) => c.name),
     error: step.error,
   });
-}
-
-/**
- * The decision's history record (decision-history.ts): its number is reserved alongside the
- * decision's write and the record stored once that write has succeeded, so it runs beside the
- * timer's arm-and-send rather than after it. Best-effort: it never fails the step.
- */
-function recordOnceWritten(
-  deps: CoordinatorDeps,
-  key: LeaseKey,
-  { state, step, now }: { state: LeaseState; step: ElectionStep; now: Millis },
-  writes: readonly (Promise<unknown> | undefined)[],
-): Promise<void> | undefined {
-  if (deps.history === undefined || (step.write === null && step.ping.length === 0)) return undefined;
-  const store = startRecording(deps.history, deps.logger, key, now);
-  return Promise.all(writes).then(
-    () => store(decisionRecord(step, state.lease?.record, state.candidates, now)),
-    () => store(undefined),
-  );
 }
 
 /**

@@ -115,7 +115,8 @@ function winningPhrase(top: RankedCandidate, count: number): string {
   const of = `of ${count} candidates`;
   switch (top.criterion) {
     case undefined:
-      return 'the only candidate';
+      // A vote counts only the candidates alive now (voteRanking): others may be stored beside it.
+      return 'the only live candidate';
     case 'emulationVersion':
       return `lowest emulation version ${top.emulationVersion} ${of}`;
     case 'binaryVersion':

@@ -65,7 +65,7 @@ export async function ingestClusters(
       clusters.clusters.names().map((cluster) =>
         runClusterIngest(clusters, cluster, signal, {
           onDrift: (key) => mirrorLease(clusters, key),
-          onChange: (key) => fastPath.schedule(key),
+          onChange: (key, release) => fastPath.schedule(key, release),
           stored: stored.then((byCluster) => byCluster.get(cluster)),
           ...(options.onEvent !== undefined && { onEvent: options.onEvent }),
           ...(options.onCandidateApi !== undefined && {

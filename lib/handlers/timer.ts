@@ -29,7 +29,8 @@ export const RETURN_MARGIN_MS = 1_000;
 /**
  * How early a timer message can arrive: its whole-second DelaySeconds is rounded down
  * (lib/runtime/sqs-timer-queue.ts). One that arrives earlier than this is a hop of a deadline
- * past SQS's 15-minute bound, not a rounding, and is looked at at once.
+ * past SQS's 15-minute bound, not a rounding: it is looked at at once, and sent on toward its
+ * deadline unless that look arms an earlier timer in its place (reconcile-lease.ts, `hop`).
  */
 export const EARLY_BY_AT_MOST_MS = 1_000;
 
@@ -109,7 +110,8 @@ export async function handleTimerBatch(
  */
 async function atItsTime(deps: CoordinatorDeps, key: LeaseKey, dueAt: number): Promise<ReconcileOptions> {
   const early = dueAt - deps.clock();
-  if (early <= 0 || early > EARLY_BY_AT_MOST_MS) return {};
+  if (early <= 0) return {};
+  if (early > EARLY_BY_AT_MOST_MS) return { hop: dueAt };
   if (overtaken(await deps.store.loadLease(key), deps.clock(), dueAt)) return { delivering: dueAt };
   // Again until the clock shows it: a timer can wake a millisecond before Date.now has moved on.
   for (let left = dueAt - deps.clock(); left > 0; left = dueAt - deps.clock())

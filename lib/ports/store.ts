@@ -43,6 +43,15 @@ export interface ScannedLease {
   readonly state?: LeaseState;
 }
 
+export interface HeartbeatOptions {
+  /**
+   * The candidate was just created in its cluster (a watch's ADDED event): the create is tried
+   * first, which saves the renewal update that would fail on the way to it. Wrong only costs that
+   * one failed write back.
+   */
+  readonly created?: boolean;
+}
+
 export interface HeartbeatResult {
   readonly created: boolean;
   readonly candidate: StoredCandidate;
@@ -77,6 +86,7 @@ export interface CoordinatorStore {
     cluster: string,
     heartbeat: LeaseCandidateObject & { renewTime: Millis },
     now: Millis,
+    options?: HeartbeatOptions,
   ): Promise<HeartbeatResult>;
   /** One strongly consistent read of everything the election needs for a lease. */
   loadLease(key: LeaseKey): Promise<LeaseState>;

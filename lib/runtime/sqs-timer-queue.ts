@@ -3,7 +3,10 @@ import type { Millis } from '../election/types.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import type { TimerQueue } from '../ports/schedule.js';
 
-/** SQS caps per-message delay at 15 minutes; a later deadline is reached in hops. */
+/**
+ * SQS caps per-message delay at 15 minutes; a later deadline is reached in hops, each sent on by
+ * `requeue` when it arrives (lib/coordinator/reconcile-lease.ts, `hop`).
+ */
 const MAX_DELAY_SECONDS = 900;
 
 /**

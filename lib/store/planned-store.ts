@@ -4,6 +4,7 @@ import type { LeaseKey } from '../ports/lease-key.js';
 import type {
   ArmedTimer,
   CoordinatorStore,
+  HeartbeatOptions,
   HeartbeatResult,
   LeaseObservation,
   LeaseRenewal,
@@ -55,14 +56,26 @@ export abstract class PlannedStore implements CoordinatorStore {
   /**
    * The common renewal is one conditional update; a new candidate, a changed spec or a return
    * from expiry is a put over the item the failed update returned, decided again from the top
-   * when another heartbeat of the same candidate lands in between.
+   * when another heartbeat of the same candidate lands in between. A candidate its cluster has just
+   * created is put first, over no item (HeartbeatOptions).
    */
   async putHeartbeat(
     key: LeaseKey,
     cluster: string,
     heartbeat: Heartbeat,
     now: Millis,
+    { created = false }: HeartbeatOptions = {},
   ): Promise<HeartbeatResult> {
+    if (created) {
+      const put = planHeartbeatPut(key, cluster, heartbeat, undefined, now);
+      try {
+        await this.execute(put);
+        return { created: true, candidate: candidateFromItem(put.item) };
+      } catch (error) {
+        // Stored already (a watch replay, a relist): the usual way, from the top.
+        itemOfFailed(error);
+      }
+    }
     for (let attempt = 0; ; attempt++) {
       let stored: CandidateItem | undefined;
       try {

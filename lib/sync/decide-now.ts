@@ -1,5 +1,10 @@
-import { type ReconcileOptions, reconcileLeaseWithOutcome } from '../coordinator/reconcile-lease.js';
+import {
+  type KnownLease,
+  type ReconcileOptions,
+  reconcileLeaseWithOutcome,
+} from '../coordinator/reconcile-lease.js';
 import type { ElectionStep } from '../election/types.js';
+import type { RawObject } from '../ports/cluster.js';
 import type { CoordinatorDeps, MirrorDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import { partitionKey } from '../store/keys.js';
@@ -7,6 +12,18 @@ import { DecisionReads } from './decision-reads.js';
 import { holderLeaseReader } from './holder-lease-reader.js';
 import { LatestPerKeyQueue } from './latest-per-key-queue.js';
 import { mirrorLease } from './mirror.js';
+
+/**
+ * A release ingest has just recorded: the lease as that write left it, and the Lease it saw in the
+ * holder's cluster. The step it triggers then reads neither the table nor that cluster before it
+ * names the successor, and the mirror writes on top of the Lease seen: the successor is named one
+ * table write and one Lease write after the release, as the in-tree controller does it in one.
+ */
+export interface RecordedRelease {
+  readonly known: KnownLease;
+  readonly cluster: string;
+  readonly lease: RawObject;
+}
 
 /** Decisions in flight at once: enough to keep up with a burst of new candidates, few enough for a small Lambda. */
 const CONCURRENCY = 8;
@@ -32,8 +49,8 @@ export class FastPathDecisions {
     this.queue = new LatestPerKeyQueue(CONCURRENCY, () => {});
   }
 
-  schedule(key: LeaseKey): void {
-    this.queue.push(partitionKey(key), () => this.decide(key));
+  schedule(key: LeaseKey, release?: RecordedRelease): void {
+    this.queue.push(partitionKey(key), () => this.decide(key, release));
   }
 
   /** Resolves once every scheduled decision has finished (before a Lambda invocation returns). */
@@ -41,9 +58,9 @@ export class FastPathDecisions {
     return this.queue.idle();
   }
 
-  private async decide(key: LeaseKey): Promise<void> {
+  private async decide(key: LeaseKey, release: RecordedRelease | undefined): Promise<void> {
     try {
-      await decideAndMirror(this.deps, this.mirror, key);
+      await decideAndMirror(this.deps, this.mirror, key, release === undefined ? {} : { release });
     } catch (error) {
       this.deps.logger.warn('fast path failed; the stream will decide', {
         lease: key,
@@ -63,16 +80,21 @@ export async function decideAndMirror(
   deps: CoordinatorDeps,
   mirror: MirrorDeps,
   key: LeaseKey,
-  options: ReconcileOptions = {},
+  { release, ...options }: ReconcileOptions & { readonly release?: RecordedRelease } = {},
 ): Promise<ElectionStep> {
   // The decision's reads of the holder's and the successor's Leases go through the mirror's
   // clusters, so the mirror can write on top of them without reading again (decision-reads.ts).
   const reads = new DecisionReads(mirror.clusters);
+  if (release !== undefined)
+    reads.remember(release.cluster, { namespace: key.namespace, name: key.name }, release.lease);
   const deciding =
     deps.readHolderLease === undefined
       ? deps
       : { ...deps, readHolderLease: holderLeaseReader(reads.recording) };
-  const { step, contended, decided } = await reconcileLeaseWithOutcome(deciding, key, options);
+  const { step, contended, decided } = await reconcileLeaseWithOutcome(deciding, key, {
+    ...options,
+    ...(release !== undefined && { known: release.known }),
+  });
   // Lost to a concurrent writer (the stream's elect, usually): mirror its decision now as well,
   // rather than leave it to the stream.
   if (step.write === null && step.ping.length === 0 && !contended) return step;

@@ -18,6 +18,11 @@ export class DecisionReads {
 
   constructor(private readonly clusters: ClusterSource) {}
 
+  /** A Lease the caller has just seen in a cluster (ingest's watch event), as if the decision had read it. */
+  remember(cluster: string, ref: ObjectRef, lease: RawObject): void {
+    this.seen.set(keyOf(cluster, ref), lease);
+  }
+
   /** For the decision: reads go to the cluster, and each answer is kept for the mirror. */
   readonly recording: ClusterSource = {
     get: async (name) =>

@@ -7,9 +7,11 @@ import type { LeaseKey } from '../ports/lease-key.js';
 import { pause, untilAborted } from './abortable.js';
 import { CandidateApiReport, REDISCOVER_EVERY_MS, watchForOtherApi } from './candidate-api.js';
 import { type Watching, watchFrom } from './cluster-watches.js';
+import type { RecordedRelease } from './decide-now.js';
 import { CANDIDATES, HandledVersions } from './handled-versions.js';
 import { HolderHints } from './holder-hints.js';
-import { ingestCandidate, ingestLease } from './ingest.js';
+import { ingestLease } from './ingest.js';
+import { ingestCandidate } from './ingest-candidate.js';
 import { IngestQueue } from './ingest-queue.js';
 
 export interface IngestRunnerOptions {
@@ -20,7 +22,7 @@ export interface IngestRunnerOptions {
    * a ping, a released Lease. The stream into elect remains the path of record; this only saves
    * the two stream polls between a cluster change and the Lease that shows its outcome.
    */
-  readonly onChange?: (key: LeaseKey) => void;
+  readonly onChange?: (key: LeaseKey, release?: RecordedRelease) => void;
   /** Called after each event is stored (tests await drains; the local runtime refreshes its view). */
   readonly onEvent?: () => void;
   /**
@@ -242,12 +244,17 @@ function handleWatched(
   phase: WatchPhase,
   object: RawObject,
 ): Promise<void> {
-  if (path === 'leasecandidates') return handleCandidate(run, phase, object);
+  if (path === 'leasecandidates') return handleCandidate(run, phase, object, true);
   return phase === 'DELETED' ? Promise.resolve() : handleLease(run, object);
 }
 
-async function handleCandidate({ deps, cluster, options }: ClusterRun, phase: WatchPhase, raw: RawObject) {
-  const { outcome, key } = await ingestCandidate(deps, cluster, phase, raw);
+async function handleCandidate(
+  { deps, cluster, options }: ClusterRun,
+  phase: WatchPhase,
+  raw: RawObject,
+  watched = false,
+) {
+  const { outcome, key } = await ingestCandidate(deps, cluster, phase, raw, watched);
   deps.logger.debug('candidate event', { cluster, phase, name: raw.metadata?.name, outcome, spec: raw.spec });
   if (outcome === 'stored' && key !== undefined && (phase === 'ADDED' || answersPing(raw)))
     options.onChange?.(key);
@@ -255,11 +262,19 @@ async function handleCandidate({ deps, cluster, options }: ClusterRun, phase: Wa
 }
 
 async function handleLease({ deps, cluster, options, hints }: ClusterRun, raw: RawObject) {
-  const { outcome, key, repair } = await ingestLease(deps, cluster, raw, { hints });
+  const { outcome, key, repair, released } = await ingestLease(deps, cluster, raw, { hints });
   if (outcome !== 'unchanged' && outcome !== 'ignored')
     deps.logger.debug('lease event', { cluster, lease: key, outcome, spec: raw.spec });
   if ((outcome === 'drift' || repair === true) && key !== undefined) await options.onDrift?.(key);
-  if (outcome === 'release' && key !== undefined) options.onChange?.(key);
+  // The holder's cluster has just answered with this very Lease: the successor's read there and
+  // the mirror's read before its write are both answered by it.
+  if (outcome === 'release' && key !== undefined)
+    options.onChange?.(
+      key,
+      released === undefined
+        ? undefined
+        : { known: { state: released, answered: [cluster] }, cluster, lease: raw },
+    );
   options.onEvent?.();
 }
 

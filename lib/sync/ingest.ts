@@ -1,62 +1,16 @@
 import { parseLease } from '../api/lease.js';
-import { parseLeaseCandidate } from '../api/leasecandidate.js';
 import type { LeaseRecord, Millis } from '../election/types.js';
-import { CoordinatorError, onConditionFailed, StaleHeartbeatError } from '../errors.js';
-import type { RawObject, WatchPhase } from '../ports/cluster.js';
+import { CoordinatorError, onConditionFailed } from '../errors.js';
+import type { RawObject } from '../ports/cluster.js';
 import type { IngestDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
-import type { LeaseObservation, StoredLease } from '../ports/store.js';
+import type { LeaseObservation, LeaseState, StoredLease } from '../ports/store.js';
 import { type ClusterLeaseView, type MirrorOptions, planMirror, viewOf } from './desired-lease.js';
 import type { HolderHints } from './holder-hints.js';
 import { judgeHomeLease, type LeaseEvent, takenByAnother, termAhead } from './lease-rules.js';
 import { mirrorOptions } from './mirror.js';
 
-export type CandidateOutcome = 'stored' | 'unchanged' | 'removed' | 'invalid' | 'not-renewed';
 export type LeaseOutcome = 'renewal' | 'release' | 'observed' | 'drift' | 'unchanged' | 'ignored';
-
-/** Carries one LeaseCandidate event from a cluster into the table (a conditional write). */
-export async function ingestCandidate(
-  deps: IngestDeps,
-  cluster: string,
-  phase: WatchPhase,
-  raw: RawObject,
-): Promise<{ outcome: CandidateOutcome; key?: LeaseKey }> {
-  let candidate: ReturnType<typeof parseLeaseCandidate>;
-  try {
-    candidate = parseLeaseCandidate(raw);
-  } catch (error) {
-    if (!(error instanceof CoordinatorError)) throw error;
-    deps.logger.warn('ignoring an invalid LeaseCandidate', {
-      cluster,
-      object: raw.metadata,
-      reason: error.message,
-    });
-    return { outcome: 'invalid' };
-  }
-  const key = deps.leases(cluster, candidate.namespace, candidate.leaseName);
-  if (phase === 'DELETED') {
-    await deps.store
-      .removeCandidate(key, cluster, candidate.name, candidate.renewTime ?? Number.MAX_SAFE_INTEGER)
-      // It renewed since (a newer object of the same name), or is gone already: keeping it is right.
-      .catch(onConditionFailed(undefined));
-    return { outcome: 'removed', key };
-  }
-  // Upstream treats a candidate without renewTime as expired; so do we.
-  if (candidate.renewTime === undefined) return { outcome: 'not-renewed', key };
-  try {
-    await deps.store.putHeartbeat(
-      key,
-      cluster,
-      { ...candidate, renewTime: candidate.renewTime },
-      deps.clock(),
-    );
-    return { outcome: 'stored', key };
-  } catch (error) {
-    // Watch replays and relists hand us what we already stored: nothing to do.
-    if (error instanceof StaleHeartbeatError) return { outcome: 'unchanged', key };
-    throw error;
-  }
-}
 
 export interface IngestLeaseOptions {
   /** The runner's memory of holders, for renewals written without a read. */
@@ -71,6 +25,8 @@ export interface LeaseIngested {
    * strategy or preferredHolder, or the term): the mirror must put it back.
    */
   readonly repair?: boolean;
+  /** A release: the lease as ingest's write left it, for the fast path to decide on without a read. */
+  readonly released?: LeaseState;
 }
 
 /**
@@ -91,13 +47,14 @@ export async function ingestLease(
     const renewed = await renewByHint(deps, event, hints);
     if (renewed !== undefined) return renewed;
   }
-  const { lease: stored, candidates } = await deps.store.loadLease(key);
+  const loaded = await deps.store.loadLease(key);
+  const { lease: stored, candidates } = loaded;
   // Leases nobody competes for through us (plain client-go elections) are not ours. Node heartbeats
   // and apiserver identity leases are not even listed (NEVER_COORDINATED in lib/kube/cluster.ts).
   if (stored === undefined && candidates.length === 0) return { outcome: 'ignored', key };
   const home = (stored?.record.holderCluster ?? clustersOf(key)[0]) === cluster;
   if (!home && stored !== undefined) return ingestOtherClusterCopy(deps, event, stored);
-  return ingestHomeLease(deps, event, stored, hints);
+  return ingestHomeLease(deps, event, loaded, hints);
 }
 
 /** The Lease parsed, with the lease it belongs to; undefined when it is not a Lease we can read. */
@@ -133,13 +90,14 @@ async function ingestOtherClusterCopy(
 async function ingestHomeLease(
   deps: IngestDeps,
   event: LeaseEvent,
-  stored: StoredLease | undefined,
+  loaded: LeaseState,
   hints: HolderHints | undefined,
 ): Promise<LeaseIngested> {
   const { cluster, key, view } = event;
+  const stored = loaded.lease;
   const now = deps.clock();
   const verdict = judgeHomeLease(event, stored, now);
-  if (verdict === 'record') return recordHomeLease(deps, event, stored, hints, now);
+  if (verdict === 'record') return recordHomeLease(deps, event, loaded, hints, now);
   if (verdict !== 'same-renewal') return { outcome: verdict, key };
   // Nothing new about the holder; but what it or a legacy renewer strips (strategy,
   // preferredHolder, the term) must be put back.
@@ -152,11 +110,12 @@ async function ingestHomeLease(
 async function recordHomeLease(
   deps: IngestDeps,
   event: LeaseEvent,
-  stored: StoredLease | undefined,
+  loaded: LeaseState,
   hints: HolderHints | undefined,
   now: Millis,
 ): Promise<LeaseIngested> {
   const { cluster, key, observed, view } = event;
+  const stored = loaded.lease;
   const holder = observed.holderIdentity ?? '';
   const seen: LeaseObservation = {
     cluster,
@@ -171,7 +130,12 @@ async function recordHomeLease(
   if (!changed) return { outcome: 'unchanged', key };
   if (holder !== (stored?.record.holderIdentity ?? '')) {
     hints?.forget(key);
-    return { outcome: holder === '' ? 'release' : 'observed', key };
+    if (holder !== '') return { outcome: 'observed', key };
+    // The recorded holder let go, and observeLease recorded a release (a compare-and-set on the
+    // version read): the fast path decides on that state as it is, without reading it back.
+    return stored === undefined || termAhead(view, stored)
+      ? { outcome: 'release', key }
+      : { outcome: 'release', key, released: releasedState(loaded, stored, seen, now) };
   }
   rememberHolder(hints, event, stored);
   return {
@@ -179,6 +143,31 @@ async function recordHomeLease(
     key,
     repair: stored !== undefined && (await needsRepair(deps, cluster, key, stored.record, view)),
   };
+}
+
+/**
+ * The lease as observeLease records a release of `stored`'s holder (RECORD_OBSERVED_RELEASE): no
+ * holder, liveness and the release dated now on our clock, one version on, any deferral ended.
+ */
+function releasedState(
+  loaded: LeaseState,
+  stored: StoredLease,
+  seen: LeaseObservation,
+  now: Millis,
+): LeaseState {
+  const lease: StoredLease = {
+    record: {
+      ...stored.record,
+      holderIdentity: '',
+      leaseDurationSeconds: seen.leaseDurationSeconds,
+      renewTime: now,
+      releasedHolder: stored.record.holderIdentity ?? '',
+      releasedAt: now,
+    },
+    version: stored.version + 1,
+    observedRenewTime: seen.renewTime,
+  };
+  return { ...loaded, lease };
 }
 
 /** The holder renewing in the cluster it is recorded in is remembered, for renewByHint next time. */

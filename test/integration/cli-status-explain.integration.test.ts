@@ -69,7 +69,7 @@ describe('cli status and explain (integration: DynamoDB Local, a known state)', 
       [
         'SCOPE   NAMESPACE     NAME                      HOLDER    CLUSTER   TERM   EXPIRES   PREFERRED   LIVE   STALE   PINGED   LAST DECISION',
         'alpha   kube-system   kube-scheduler            sched-b   alpha     1      3s        <none>      2      0       0        2s ago: Elected sched-b (term 1): lowest emulation version 1.33.0 of 2 candidates',
-        'beta    kube-system   kube-controller-manager   kcm-a     beta      1      3s        <none>      1      0       0        2s ago: Elected kcm-a (term 1): the only candidate',
+        'beta    kube-system   kube-controller-manager   kcm-a     beta      1      3s        <none>      1      0       0        2s ago: Elected kcm-a (term 1): the only live candidate',
       ].join('\n'),
     );
     const json = JSON.parse(renderStatuses(statuses, 'json', now));

@@ -104,7 +104,7 @@ describe('Events on mirrored Leases (integration: two kube-apiservers + etcd, Dy
         events.map((e) => [e.type, e.reason, e.message]),
         plane.name,
       ).toEqual([
-        ['Normal', 'LeaderElection', 'Elected evt-old (term 1): the only candidate'],
+        ['Normal', 'LeaderElection', 'Elected evt-old (term 1): the only live candidate'],
         [
           'Normal',
           'LeaderPreemption',

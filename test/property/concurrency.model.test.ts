@@ -13,11 +13,14 @@ import { handleSweep } from '../../lib/handlers/sweep.js';
 import { handleTimerBatch } from '../../lib/handlers/timer.js';
 import { anyCaller } from '../../lib/http/callers.js';
 import { type FilterPattern, matchesAny } from '../../lib/local/event-filter.js';
+import type { RawObject } from '../../lib/ports/cluster.js';
 import type { LeaseKey, LeaseResolver } from '../../lib/ports/lease-key.js';
 import type { TimerQueue } from '../../lib/ports/schedule.js';
+import { decideAndMirror, type RecordedRelease } from '../../lib/sync/decide-now.js';
 import { collectExpiredCandidates } from '../../lib/sync/gc.js';
 import { HolderHints } from '../../lib/sync/holder-hints.js';
-import { ingestCandidate, ingestLease } from '../../lib/sync/ingest.js';
+import { ingestLease } from '../../lib/sync/ingest.js';
+import { ingestCandidate } from '../../lib/sync/ingest-candidate.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
 import { wireCoordinator } from '../../lib/wiring/coordinator.js';
 import { checkHeartbeatsKept, checkSingleHolder, checkTermsGrow } from '../helpers/history-invariants.js';
@@ -118,6 +121,11 @@ const actionArb = fc.oneof(
       who: candidateArb,
       crashAt: crashArb,
     }),
+  },
+  {
+    // Ingest's fast path on a release it recorded, possibly long after: any such release, again.
+    weight: 2,
+    arbitrary: fc.record({ t: fc.constant('fastPath' as const), pick: fc.nat(), crashAt: crashArb }),
   },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('httpRenew' as const), who: candidateArb }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('httpRelease' as const), who: candidateArb }) },
@@ -223,6 +231,21 @@ async function runModel(s: fc.Scheduler, offsets: readonly number[], rounds: rea
       throw new Error('the model registers clusters: it must have a cluster wiring');
     return { deps, mirrorDeps, ingestDeps: mirrorDeps };
   };
+  /** Releases ingest recorded and handed to its fast path, kept so that any may be decided on late. */
+  const releases: { key: LeaseKey; release: RecordedRelease }[] = [];
+  const ingestLeaseEvent = async (cluster: string, raw: RawObject, crashAt: number | undefined) => {
+    const { ingestDeps } = invocation(`ingest ${cluster}`, crashAt);
+    try {
+      const { key, released } = await ingestLease(ingestDeps, cluster, raw, { hints: hintsOf(cluster) });
+      if (key !== undefined && released !== undefined)
+        releases.push({
+          key,
+          release: { known: { state: released, answered: [cluster] }, cluster, lease: raw },
+        });
+    } catch (error) {
+      if (!(error instanceof CrashError)) throw error;
+    }
+  };
   const streamEvent = (filters: FilterPattern[], picks: readonly number[]) => {
     const wakes = table.stream.filter((record) => matchesAny(filters, record));
     // Picks count back from the newest record: any record may come again, in any order.
@@ -265,10 +288,13 @@ async function runModel(s: fc.Scheduler, offsets: readonly number[], rounds: rea
           namespace: c.lease.namespace,
           name: c.name,
         });
-        const raw = versions[versions.length - 1 - Math.min(action.back, versions.length - 1)];
+        const at = versions.length - 1 - Math.min(action.back, versions.length - 1);
+        const raw = versions[at];
         if (raw === undefined) return;
         const { ingestDeps } = invocation(`ingest ${c.cluster}`, action.crashAt);
-        await crashTolerant(ingestCandidate(ingestDeps, c.cluster, 'MODIFIED', raw));
+        // The object's first version comes as a watch's ADDED event (stored create-first), at any time.
+        const phase = at === 0 ? 'ADDED' : 'MODIFIED';
+        await crashTolerant(ingestCandidate(ingestDeps, c.cluster, phase, raw, true));
         return;
       }
       case 'ingestLease': {
@@ -276,8 +302,7 @@ async function runModel(s: fc.Scheduler, offsets: readonly number[], rounds: rea
         const versions = clusterOf(c.cluster).versions('Lease', c.lease);
         const raw = versions[versions.length - 1 - Math.min(action.back, versions.length - 1)];
         if (raw === undefined) return;
-        const { ingestDeps } = invocation(`ingest ${c.cluster}`, action.crashAt);
-        await crashTolerant(ingestLease(ingestDeps, c.cluster, raw, { hints: hintsOf(c.cluster) }));
+        await ingestLeaseEvent(c.cluster, raw, action.crashAt);
         return;
       }
       case 'renewInCluster':
@@ -290,8 +315,14 @@ async function runModel(s: fc.Scheduler, offsets: readonly number[], rounds: rea
             : cluster.releaseLease(c.lease, c.name);
         const raw = cluster.get('Lease', c.lease);
         if (written === 'not-holder' || !written.ok || raw === undefined) return;
-        const { ingestDeps } = invocation(`ingest ${c.cluster}`, action.crashAt);
-        await crashTolerant(ingestLease(ingestDeps, c.cluster, raw, { hints: hintsOf(c.cluster) }));
+        await ingestLeaseEvent(c.cluster, raw, action.crashAt);
+        return;
+      }
+      case 'fastPath': {
+        const recorded = releases[action.pick % Math.max(releases.length, 1)];
+        if (recorded === undefined) return;
+        const { deps, mirrorDeps } = invocation('fast path', action.crashAt);
+        await crashTolerant(decideAndMirror(deps, mirrorDeps, recorded.key, { release: recorded.release }));
         return;
       }
       case 'httpRenew':

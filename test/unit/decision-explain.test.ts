@@ -82,7 +82,7 @@ describe('decision messages (unit: pure)', () => {
     );
     expect(decisionMessage('Elected', 'sched-a', 4, ranking)).toBe('Elected sched-a (term 4)');
     expect(decisionMessage('Elected', 'solo', 1, rankCandidates([candidate('solo')], undefined, NOW))).toBe(
-      'Elected solo (term 1): the only candidate',
+      'Elected solo (term 1): the only live candidate',
     );
   });
 
@@ -125,7 +125,7 @@ describe('decision messages (unit: pure)', () => {
       holder: 'sched-b',
       previousHolder: 'sched-a',
       cause: 'expired',
-      message: 'Elected sched-b (term 5): the only candidate',
+      message: 'Elected sched-b (term 5): the only live candidate',
     });
   });
 });

@@ -53,6 +53,23 @@ describe('decision history (unit: in-memory table)', () => {
     expect(ping?.message).toMatch(/^Pinged sched-b: /);
   });
 
+  it('records a ping round once when two triggers race to ping the same candidates', async () => {
+    const { deps, key, heartbeat, advance } = singleCluster();
+    const history = new InMemoryDecisionHistory(DEFAULT_HISTORY_RETENTION);
+    await heartbeat('sched-a', '1.31.0');
+    await reconcileLease({ ...deps, history }, key);
+    await heartbeat('sched-b', '1.31.0');
+    advance(10_000);
+    // A stream record and a timer reach the lease together: both read sched-b unpinged, one ping lands.
+    const steps = await Promise.all([
+      reconcileLease({ ...deps, history }, key),
+      reconcileLease({ ...deps, history }, key),
+    ]);
+    expect(steps.map((s) => s.action)).toEqual(['ping', 'ping']);
+    const records = await history.recent(key);
+    expect(records.map((r) => r.action)).toEqual(['ping', 'create']);
+  });
+
   it('never fails or holds back a decision whose record cannot be stored', async () => {
     const { deps, key, heartbeat, store } = singleCluster();
     const failing: DecisionHistory = {

@@ -40,7 +40,7 @@ describe('Events on the Lease (unit: in-memory table and cluster)', () => {
     await electThenPreempt(world);
     await mirrorLease(deps, key);
     expect(cluster.events.map((e) => [e.reason, e.action, e.note])).toEqual([
-      ['LeaderElection', 'Elect', 'Elected sched-a (term 1): the only candidate'],
+      ['LeaderElection', 'Elect', 'Elected sched-a (term 1): the only live candidate'],
       [
         'LeaderPreemption',
         'Preempt',
@@ -78,7 +78,7 @@ describe('Events where the cluster drops preferredHolder (unit: in-memory cluste
     await electThenPreempt(world);
     expect(await mirrorLease(deps, key)).toEqual({ c: 'revoked' });
     expect(cluster.events.map((e) => [e.reason, e.action, e.note])).toEqual([
-      ['LeaderElection', 'Elect', 'Elected sched-a (term 1): the only candidate'],
+      ['LeaderElection', 'Elect', 'Elected sched-a (term 1): the only live candidate'],
       [
         'LeaderPreemption',
         'Revoke',

@@ -9,26 +9,16 @@ import type { CoordinatorDeps, HolderClusterUnreachable, MirrorDeps } from '../.
 import { type LeaseKey, ungroupedLeases } from '../../lib/ports/lease-key.js';
 import { timerMessage } from '../../lib/runtime/sqs-timer-queue.js';
 import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
-import { ingestCandidate, ingestLease } from '../../lib/sync/ingest.js';
+import { ingestLease } from '../../lib/sync/ingest.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
+import { candidateRenews } from '../helpers/candidate-renews.js';
 import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
 import { InMemoryTable } from '../helpers/in-memory-store.js';
+import { sqsBatch } from '../helpers/sqs-batch.js';
 
 /** An SQS batch of timer messages, one per lease and deadline, as requeue receives it. */
 function timerBatch(timers: readonly { key: LeaseKey; dueAt: number }[]): SQSEvent {
-  return {
-    Records: timers.map(({ key, dueAt }, i) => ({
-      messageId: `m${i}`,
-      receiptHandle: `r${i}`,
-      body: JSON.stringify(timerMessage(key, dueAt)),
-      attributes: {} as SQSEvent['Records'][number]['attributes'],
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:local:000000000000:timers',
-      awsRegion: 'local',
-    })),
-  };
+  return sqsBatch(timers.map(({ key, dueAt }) => JSON.stringify(timerMessage(key, dueAt))));
 }
 
 /** The apiserver request timeout (lib/kube/request.ts): what a hung cluster costs each request. */
@@ -77,20 +67,12 @@ async function setUp(policy: HolderClusterUnreachable = 'Wait') {
   /** A candidate renews in its cluster, and ingest stores it. */
   const renew = async (key: LeaseKey, name: string, emulationVersion: string) => {
     await source.get(key.scope);
-    const cluster = clusters.get(key.scope) as InMemoryCluster;
-    cluster.heartbeat({
-      namespace: key.namespace,
-      name,
-      leaseName: key.name,
-      binaryVersion: '1.31.0',
-      emulationVersion,
-      strategy: 'OldestEmulationVersion',
-    });
-    await ingestCandidate(
+    await candidateRenews(
       ingestDeps,
-      key.scope,
-      'MODIFIED',
-      cluster.get('LeaseCandidate', { ...key, name }) ?? {},
+      clusters.get(key.scope) as InMemoryCluster,
+      key,
+      name,
+      emulationVersion,
     );
   };
   /** `key` is held by "<name>-old", which then stops renewing; "<name>-new" stays alive. */
