@@ -232,7 +232,11 @@ export async function runAgent(deps: AgentDeps, signal: AbortSignal): Promise<vo
         failures = 0;
       });
     } catch (error) {
-      if (error instanceof CandidateApiNotServedError) throw error;
+      // Before the first registration, a cluster that serves neither API is a setup error: fatal,
+      // and said once. Afterwards the same answer comes from an apiserver that is starting again
+      // (its discovery lists a single group for a moment; the e2e fault injection met it), so it
+      // is a lost cluster like any other: the agent exiting there left its program unelectable.
+      if (error instanceof CandidateApiNotServedError && api === undefined) throw error;
       failures++;
       const delay = Math.min(MAX_RESTART_DELAY_MS, 1000 * 2 ** (failures - 1));
       deps.logger.error('lost the cluster: starting again', { error: message(error), retryInMs: delay });

@@ -1,6 +1,8 @@
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { Millis } from '../election/types.js';
+import type { PreemptionPolicy } from '../ports/coordinator.js';
+import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
 import type { LeaseState } from '../ports/store.js';
 
 /**
@@ -12,15 +14,31 @@ export function pendingTimerCovers(timerDueAt: Millis | undefined, now: Millis, 
 }
 
 /**
+ * Whether this lease's live holder may be asked to yield (reconcileStep's `preempt`): its
+ * preemption, looked up by the cluster its holder lives in (the lease's first cluster while
+ * unheld), is anything but `Never`. Auto when no policy is configured.
+ */
+export function preemptsHolder(
+  policy: PreemptionPolicy | undefined,
+  key: LeaseKey,
+  state: Pick<LeaseState, 'lease'>,
+): boolean {
+  const holderCluster = state.lease?.record.holderCluster ?? (clustersOf(key)[0] as string);
+  return (policy?.(key, holderCluster) ?? 'Auto') !== 'Never';
+}
+
+/**
  * Whether a reconcile of this lease, at `now`, would write anything: collect an expired candidate,
  * take an election step, ping, or arm a timer that is missing or lost. The sweep asks this of
  * what its scan read, and reconciles (reading the lease again, strongly) only the leases where
- * it is true; the rest cost it nothing beyond their share of the scan.
+ * it is true; the rest cost it nothing beyond their share of the scan. `preempt` is the lease's
+ * (preemptsHolder), as the reconcile will judge it: under `Never` a better candidate beside a
+ * live holder is no reason to look.
  */
-export function reconcileWouldWrite(state: LeaseState, now: Millis): boolean {
+export function reconcileWouldWrite(state: LeaseState, now: Millis, preempt: boolean): boolean {
   const expired = collectableCandidates(state.candidates, now).filter((c) => c.resourceVersion === undefined);
   if (expired.length > 0) return true;
-  const step = reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now });
+  const step = reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now, preempt });
   if (step.action !== 'none' || step.write !== null || step.ping.length > 0) return true;
   return step.requeueAfterMs > 0 && !pendingTimerCovers(state.timerDueAt, now, now + step.requeueAfterMs);
 }

@@ -4,7 +4,7 @@ import { reconcileStep } from '../election/reconcile.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from '../election/types.js';
 import { ConflictError } from '../errors.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
-import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
+import type { LeaseKey } from '../ports/lease-key.js';
 import { noMetrics } from '../ports/metrics.js';
 import type { CoordinatorStore, LeaseState, StoredLease } from '../ports/store.js';
 import { adoptExistingLease } from './adopt-existing.js';
@@ -13,6 +13,7 @@ import { confirmTakeover } from './confirm-takeover.js';
 import { decideAfterReads } from './decide-after-reads.js';
 import { recordOnceWritten } from './decision-history.js';
 import { armLeaseTimer } from './lease-timer.js';
+import { preemptsHolder } from './lease-triage.js';
 import { reportWrittenStep } from './step-metrics.js';
 
 /** A lost compare-and-set means someone else decided first: read again and decide again. */
@@ -122,8 +123,7 @@ async function reconcileOnce(
   const judgedAt = deps.clock();
   const state = known?.state ?? (await deps.store.loadLease(key));
   const expired = await collectExpired(deps, key, state, judgedAt);
-  const holderCluster = state.lease?.record.holderCluster ?? (clustersOf(key)[0] as string);
-  const preempt = (deps.preemption?.(key, holderCluster) ?? 'Auto') !== 'Never';
+  const preempt = preemptsHolder(deps.preemption, key, state);
   const read: Reading = {
     key,
     state,

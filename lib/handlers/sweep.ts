@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { LeaderlessTally } from '../coordinator/leaderless.js';
-import { reconcileWouldWrite } from '../coordinator/lease-triage.js';
+import { preemptsHolder, reconcileWouldWrite } from '../coordinator/lease-triage.js';
 import { reconcileLease } from '../coordinator/reconcile-lease.js';
 import type { Millis } from '../election/types.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
@@ -56,7 +56,10 @@ export async function handleSweep(
     scanned++;
     if (state !== undefined) leaderless.add(state);
     try {
-      if (state === undefined || reconcileWouldWrite(state, deps.clock())) {
+      if (
+        state === undefined ||
+        reconcileWouldWrite(state, deps.clock(), preemptsHolder(deps.preemption, key, state))
+      ) {
         await reconcileLease(deps, key);
         reconciled++;
         await clusterPass?.(key);

@@ -67,9 +67,12 @@ export class CandidateProcess {
   }
 }
 
+/** What `until` and `overlaps` read of a leader-election process (or a pod standing for one). */
+export type Elector = Pick<CandidateProcess, 'identity' | 'intervals' | 'nextEvent'>;
+
 /** Waits, event by event, until `check` holds for the processes. */
 export async function until(
-  processes: readonly CandidateProcess[],
+  processes: readonly Elector[],
   check: () => boolean,
   rounds = 500,
 ): Promise<void> {
@@ -80,7 +83,7 @@ export async function until(
 }
 
 /** Asserts that no two processes ever led at the same time. Returns the overlapping pairs. */
-export function overlaps(processes: readonly CandidateProcess[]): string[] {
+export function overlaps(processes: readonly Elector[]): string[] {
   const all = processes.flatMap((p) => p.intervals.map((i) => ({ ...i, who: p.identity })));
   const found: string[] = [];
   for (const a of all) {

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type AgentDeps, runAgent, STARTING_HEALTH_RETRY_MS } from '../../lib/agent/agent.js';
 import {
   BUILTIN_GROUP,
@@ -34,7 +34,12 @@ class FakeCluster implements CandidatePort {
   private watchers = new Set<Watcher>();
   private waiters: (() => void)[] = [];
 
+  /** How many times the agent read discovery. */
+  discoveries = 0;
+
   async served(): Promise<ServedGroups> {
+    this.discoveries++;
+    this.wake();
     return this.served_;
   }
 
@@ -160,6 +165,49 @@ const renewTime = (o: RawCandidate | undefined) =>
   Date.parse(String((o as { spec?: { renewTime?: string } } | undefined)?.spec?.renewTime));
 
 describe('agent loop (unit: a fake cluster)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('keeps going when a restarting apiserver lists neither API for a moment, and answers the ping that waited', async () => {
+    // Only the restart back-off runs on fake timers; the fake cluster's events stay on setImmediate.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const cluster = new FakeCluster();
+    const clock = { now: T0 };
+    const agent = start(cluster, clock);
+    let failed: unknown;
+    agent.done.catch((error: unknown) => {
+      failed = error;
+    });
+    await cluster.until(() => cluster.objects.has(key(CRD_API)));
+    // The apiserver goes away and comes back: the watch ends, and the first discovery after it
+    // lists only what a starting kube-apiserver lists (measured: 1 group, then all 22).
+    cluster.served_ = new Map([['apiregistration.k8s.io', ['v1']]]);
+    const before = cluster.discoveries;
+    cluster.endWatches();
+    await cluster.until(() => cluster.discoveries > before);
+    for (let turn = 0; turn < 5; turn++) await FakeCluster.delivered();
+    expect(failed).toBeUndefined();
+    // Back to normal; the coordinator pings meanwhile. The agent starts again and answers it.
+    cluster.served_ = new Map([[CRD_API.group, ['v1']]]);
+    clock.now = T0 + 10;
+    cluster.ping(CRD_API, T0 + 5);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await cluster.until(() => renewTime(cluster.objects.get(key(CRD_API))) >= T0 + 10);
+    expect(failed).toBeUndefined();
+    agent.stop();
+    await agent.done;
+    expect(cluster.objects.size).toBe(0);
+  });
+
+  it('still stops at once when the cluster serves neither API when it starts', async () => {
+    const cluster = new FakeCluster();
+    cluster.served_ = new Map([['apiregistration.k8s.io', ['v1']]]);
+    const agent = start(cluster, { now: T0 });
+    await expect(agent.done).rejects.toThrow(/serves no LeaseCandidate API/);
+    expect(cluster.log).toEqual([]);
+  });
+
   it('answers a ping that lands while its renewal is in flight, instead of losing it to the older answer', async () => {
     const cluster = new FakeCluster();
     const clock = { now: T0 };

@@ -60,7 +60,24 @@ async function table() {
   const advance = (ms: number) => {
     now += ms;
   };
-  return { deps, store, keys, holders, writes, advance };
+  /** A candidate the strategy ranks above every first one (an older emulation version), heard now. */
+  const betterCandidate = (key: LeaseKey) =>
+    store.putHeartbeat(
+      key,
+      'alpha',
+      {
+        apiVersion: 'v1beta1',
+        name: `better-${key.name}`,
+        namespace: 'kube-system',
+        leaseName: key.name,
+        binaryVersion: '1.33.0',
+        emulationVersion: '1.33.0',
+        strategy: 'OldestEmulationVersion',
+        renewTime: now,
+      },
+      now,
+    );
+  return { deps, store, keys, holders, writes, advance, betterCandidate };
 }
 
 describe('sweep (unit: in-memory table)', () => {
@@ -98,7 +115,7 @@ describe('sweep (unit: in-memory table)', () => {
     for (let step = 0; step < 40; step++) {
       advance(1_700);
       for (const key of keys.slice(0, 5)) {
-        const judged = reconcileWouldWrite(await store.loadLease(key), deps.clock());
+        const judged = reconcileWouldWrite(await store.loadLease(key), deps.clock(), true);
         const before = writes();
         await reconcileLease(deps, key);
         const wrote = writes() > before;
@@ -111,6 +128,26 @@ describe('sweep (unit: in-memory table)', () => {
     // Both verdicts occurred, so the assertion above was exercised.
     expect(quiet).toBeGreaterThan(0);
     expect(busy).toBeGreaterThan(0);
+  });
+
+  it('leaves a lease under preemption Never alone when a better candidate joins beside its live holder', async () => {
+    const { deps, store, keys, writes, advance, betterCandidate } = await table();
+    const never: CoordinatorDeps = { ...deps, preemption: () => 'Never' };
+    await handleSweep(never);
+    advance(1_000);
+    for (const key of keys) await betterCandidate(key);
+    // Under Auto the same state is a preemption: what makes the lease worth a look is its policy.
+    const [first] = keys as [LeaseKey];
+    expect(reconcileWouldWrite(await store.loadLease(first), deps.clock(), true)).toBe(true);
+    expect(reconcileWouldWrite(await store.loadLease(first), deps.clock(), false)).toBe(false);
+    const before = writes();
+    const result = await handleSweep(never);
+    expect(result).toEqual({ scanned: LEASES, reconciled: 0, failed: 0, stoppedEarly: false });
+    expect(writes()).toBe(before);
+    // And the verdict is the reconcile's own: under Never it writes nothing either.
+    await reconcileLease(never, first);
+    expect(writes()).toBe(before);
+    expect((await store.loadLease(first)).lease?.record.preferredHolder).toBeUndefined();
   });
 
   it("hands the cluster pass the scan's view of a lease it left alone, and nothing for one it reconciled", async () => {
