@@ -3,6 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { z } from 'zod';
 import { parseOrThrow } from '../lib/api/issues.js';
+import type { BenchResults } from './bench-results.js';
 import { measureBundles } from './figures/bundles.js';
 import { decisionShare } from './figures/decision-share.js';
 import { measureElection } from './figures/election.js';
@@ -18,7 +19,7 @@ import { counters, measureRenewalCost } from './figures/renewal-cost.js';
 import { measureHttpThroughput, measureIngestThroughput } from './figures/throughput.js';
 import { startKubeBench } from './kube-env.js';
 import { writeCdf } from './plots.js';
-import { type BenchResults, renderReport } from './report.js';
+import { renderReport } from './report.js';
 import { SAVED_RUN } from './saved-run.js';
 
 const FIGURES = [

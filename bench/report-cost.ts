@@ -1,4 +1,5 @@
 import { PRE_PING_LEAD_MS } from '../lib/election/timing.js';
+import type { BenchResults } from './bench-results.js';
 import { row } from './markdown.js';
 import {
   ASSUMED,
@@ -9,7 +10,6 @@ import {
   sweepScheduleMonthly,
   type UnitCost,
 } from './pricing.js';
-import type { BenchResults } from './report.js';
 
 /** The fleet the monthly figure is for: stated, so a reader can scale it to theirs. */
 const FLEET = {

@@ -1,5 +1,5 @@
 import { paginateScan } from '@aws-sdk/client-dynamodb';
-import { EVENT_REPORTER } from '../../lib/kube/cluster.js';
+import { EVENT_REPORTER } from '../../lib/kube/lease-event.js';
 import { kube } from '../../lib/kube-local/admin.js';
 import { HISTORY_HEAD_SK, HISTORY_PK_PREFIX } from '../../lib/store/history-keys.js';
 import type { Consumption } from '../capacity-meter.js';
