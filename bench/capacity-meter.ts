@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { currentFunction, trackInvocations } from '../lib/local/invocations.js';
+import { HISTORY_PK_PREFIX } from '../lib/store/history-keys.js';
 
 /** Commands that can report the capacity they consumed. */
 const METERED = new Set([
@@ -45,29 +46,34 @@ export class CapacityMeter {
   failedConditions = 0;
   readonly calls = new Map<string, number>();
   readonly byFunction = new Map<string, Consumption>();
+  /** Calls on the decision history's partitions (HISTORY#…), whichever function made them. */
+  readonly history: Consumption = { readUnits: 0, writeUnits: 0, writes: 0, reads: 0 };
 
   attach(client: DynamoDBClient): void {
     trackInvocations();
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const command = (context as { commandName?: string }).commandName ?? 'unknown';
-        const account = this.account(currentFunction() ?? OUTSIDE);
+        const fn = this.account(currentFunction() ?? OUTSIDE);
+        const accounts = onHistory(args.input as Record<string, unknown>) ? [fn, this.history] : [fn];
         this.calls.set(command, (this.calls.get(command) ?? 0) + 1);
         if (METERED.has(command)) {
           (args.input as Record<string, unknown>).ReturnConsumedCapacity = 'TOTAL';
-          if (isWrite(command)) account.writes += 1;
-          else account.reads += 1;
+          for (const account of accounts) {
+            if (isWrite(command)) account.writes += 1;
+            else account.reads += 1;
+          }
         }
         try {
           const result = await next(args);
           const consumed = (result.output as { ConsumedCapacity?: Consumed | Consumed[] }).ConsumedCapacity;
-          this.add(consumed, command, account);
+          this.add(consumed, command, accounts);
           return result;
         } catch (error) {
           if ((error as Error).name === 'ConditionalCheckFailedException') {
             this.failedConditions += 1;
             this.writeUnits += 1;
-            account.writeUnits += 1;
+            for (const account of accounts) account.writeUnits += 1;
           }
           throw error;
         }
@@ -82,6 +88,7 @@ export class CapacityMeter {
     failedConditions: number;
     calls: Record<string, number>;
     byFunction: Record<string, Consumption>;
+    history: Consumption;
   } {
     return {
       readUnits: this.readUnits,
@@ -89,6 +96,7 @@ export class CapacityMeter {
       failedConditions: this.failedConditions,
       calls: Object.fromEntries(this.calls),
       byFunction: Object.fromEntries([...this.byFunction].map(([name, c]) => [name, { ...c }])),
+      history: { ...this.history },
     };
   }
 
@@ -101,7 +109,11 @@ export class CapacityMeter {
     return account;
   }
 
-  private add(consumed: Consumed | Consumed[] | undefined, command: string, account: Consumption): void {
+  private add(
+    consumed: Consumed | Consumed[] | undefined,
+    command: string,
+    accounts: readonly Consumption[],
+  ): void {
     for (const c of Array.isArray(consumed) ? consumed : consumed === undefined ? [] : [consumed]) {
       const units = c.CapacityUnits ?? 0;
       const write = isWrite(command);
@@ -109,10 +121,23 @@ export class CapacityMeter {
       const written = c.WriteCapacityUnits ?? (write ? units : 0);
       this.readUnits += read;
       this.writeUnits += written;
-      account.readUnits += read;
-      account.writeUnits += written;
+      for (const account of accounts) {
+        account.readUnits += read;
+        account.writeUnits += written;
+      }
     }
   }
+}
+
+/**
+ * Whether a single-item call or a Query is on a decision history partition. Its key is read as the
+ * document client gives it or as it is marshalled, since the meter may run before or after that.
+ */
+function onHistory(input: Record<string, unknown>): boolean {
+  const item = (input.Key ?? input.Item) as Record<string, unknown> | undefined;
+  const pk = item?.pk ?? (input.ExpressionAttributeValues as Record<string, unknown> | undefined)?.[':pk'];
+  const text = typeof pk === 'string' ? pk : (pk as { S?: unknown } | undefined)?.S;
+  return typeof text === 'string' && text.startsWith(HISTORY_PK_PREFIX);
 }
 
 function isWrite(command: string): boolean {

@@ -3,7 +3,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { z } from 'zod';
 import { parseOrThrow } from '../lib/api/issues.js';
+import type { BenchResults } from './bench-results.js';
 import { measureBundles } from './figures/bundles.js';
+import { decisionShare } from './figures/decision-share.js';
 import { measureElection } from './figures/election.js';
 import { measureFailover } from './figures/failover.js';
 import { measureGateOff } from './figures/gate-off.js';
@@ -17,7 +19,7 @@ import { counters, measureRenewalCost } from './figures/renewal-cost.js';
 import { measureHttpThroughput, measureIngestThroughput } from './figures/throughput.js';
 import { startKubeBench } from './kube-env.js';
 import { writeCdf } from './plots.js';
-import { type BenchResults, renderReport } from './report.js';
+import { renderReport } from './report.js';
 import { SAVED_RUN } from './saved-run.js';
 
 const FIGURES = [
@@ -252,8 +254,19 @@ async function measure(): Promise<void> {
     if (wants('election') || wants('cost')) {
       log(`election latency: ${options.trials} trials each`);
       const before = counters(bench);
+      const historyBefore = bench.meter.snapshot().history;
       results.election = await measureElection(bench, options.trials);
+      // The last trial's removal may still be on its way to the table and the Lease: counted too.
+      await bench.coordinator.streams.drain();
+      await bench.coordinator.mirror.drain();
       const after = counters(bench);
+      const historyAfter = bench.meter.snapshot().history;
+      results.decisionShare = await decisionShare(bench, (lease) => /^elect-(\d+|warmup)$/.test(lease), {
+        readUnits: historyAfter.readUnits - historyBefore.readUnits,
+        writeUnits: historyAfter.writeUnits - historyBefore.writeUnits,
+        writes: historyAfter.writes - historyBefore.writes,
+        reads: historyAfter.reads - historyBefore.reads,
+      });
       results.electionCost = {
         events: options.trials,
         writeUnits: (after.writeUnits - before.writeUnits) / options.trials,

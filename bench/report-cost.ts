@@ -1,4 +1,5 @@
 import { PRE_PING_LEAD_MS, renewalRecordBoundMs } from '../lib/election/timing.js';
+import type { BenchResults } from './bench-results.js';
 import { row } from './markdown.js';
 import {
   ASSUMED,
@@ -9,7 +10,6 @@ import {
   sweepScheduleMonthly,
   type UnitCost,
 } from './pricing.js';
-import type { BenchResults } from './report.js';
 
 /** The fleet the monthly figure is for: stated, so a reader can scale it to theirs. */
 const FLEET = {
@@ -80,7 +80,7 @@ export function costSection(r: BenchResults): string[] {
         `$${(dollars(c) * 1e6).toFixed(2)}`,
       ]),
     );
-  lines.push('');
+  lines.push('', ...decisionShareLines(r), ...noOpHeartbeatLine(r));
   const hb = costs['heartbeat through ingest (renewal)'];
   const timer = costs['expiry timer of a held lease (one requeue)'];
   const measured = costs['leader Lease renewal through ingest'];
@@ -179,4 +179,57 @@ function scaled(cost: UnitCost, by: number): UnitCost {
     readUnits: cost.readUnits * by,
     invocations: cost.invocations * by,
   };
+}
+
+/**
+ * The election row's parts that every decision adds, per decision: the decision history's writes
+ * (already inside the election row's units) and the Events on the Lease, which are apiserver
+ * requests sent by the mirror invocation already counted, so they add no AWS charge of their own.
+ */
+function decisionShareLines(r: BenchResults): string[] {
+  const share = r.decisionShare;
+  if (share === undefined || share.records === 0) return [];
+  // Each stored record is one decision; the units of numbers left unused are its overhead.
+  const history: UnitCost = {
+    writeUnits: share.history.writeUnits / share.records,
+    readUnits: share.history.readUnits / share.records,
+    invocations: 0,
+    httpRequests: 0,
+  };
+  const events = share.events / share.records;
+  const cell = (c: UnitCost) => `$${(dollars(c) * 1e6).toFixed(2)}`;
+  const unused = share.numbers - share.records;
+  return [
+    `Of which, per decision (${share.records} decisions recorded in the election trials, as history records read back;`,
+    `${share.numbers} record numbers taken, ${unused} left unused by a step that lost its compare-and-set; ${share.events} Events`,
+    `found in ${share.clusters} apiserver${share.clusters === 1 ? '' : 's'}, the trial leases being ungrouped, one cluster each). The election row includes both:`,
+    'the Events are apiserver requests sent by the mirror invocation counted there, with no AWS charge of their own.',
+    '',
+    row(['part', 'WCU', 'RCU', 'table writes', 'apiserver requests, per cluster', '$ per million']),
+    row(['---', '---', '---', '---', '---', '---']),
+    row([
+      'decision history, per decision',
+      history.writeUnits.toFixed(2),
+      history.readUnits.toFixed(2),
+      (share.history.writes / share.records).toFixed(2),
+      0,
+      cell(history),
+    ]),
+    row(['Kubernetes Events, per decision', '0.00', '0.00', '0.00', events.toFixed(2), '$0.00']),
+    '',
+  ];
+}
+
+/** The no-op heartbeat's count, kept beside the costs: one conditional write, no invocation. */
+function noOpHeartbeatLine(r: BenchResults): string[] {
+  const http = r.throughput?.filter((t) => t.path === 'http') ?? [];
+  if (http.length === 0) return [];
+  const renewals = http.reduce((n, t) => n + t.heartbeats, 0);
+  const writes = http.reduce((n, t) => n + Math.round(t.writeCalls * t.heartbeats), 0);
+  const invocations = http.reduce((n, t) => n + t.electInvocations, 0);
+  return [
+    `A no-op heartbeat (HTTP): ${writes} table writes and ${invocations} elect invocations for ${renewals} renewals` +
+      ` (${(writes / renewals).toFixed(2)} write per heartbeat); the history and Events are written only on a decision.`,
+    '',
+  ];
 }

@@ -1,6 +1,6 @@
 import type { PackagedResult } from './figures/packaged.js';
 import { row } from './markdown.js';
-import { failoverParts, latencyRow, preemptionParts } from './report.js';
+import { failoverParts, latencyRow, preemptionParts } from './report-rows.js';
 import { ms, summarize } from './stats.js';
 
 /**

@@ -1,80 +1,15 @@
+import type { BenchResults } from './bench-results.js';
 import type { BundleResult, ImportTime } from './figures/bundles.js';
 import type { PairedSamples } from './figures/election.js';
-import type { FailoverParts, FailoverResult } from './figures/failover.js';
 import type { GateOffResult } from './figures/gate-off.js';
 import type { ConnectionResult } from './figures/kube-connections.js';
-import type { PackagedResult } from './figures/packaged.js';
-import type { PreemptionParts, PreemptionResult } from './figures/preemption.js';
-import type { EventCost, RenewalCost } from './figures/renewal-cost.js';
+import type { PreemptionParts } from './figures/preemption.js';
 import type { ThroughputRow } from './figures/throughput.js';
 import { row } from './markdown.js';
 import { costSection } from './report-cost.js';
 import { packagedGoal, packagedLatencyRows, packagedSection } from './report-packaged.js';
+import { FAILOVER_SPLITS, failoverParts, latencyRow, p50p99, preemptionParts } from './report-rows.js';
 import { ms, ratio, type Summary, summarize } from './stats.js';
-
-export interface BenchResults {
-  date: string;
-  trials: number;
-  leaseDurationMs: number;
-  election?: PairedSamples;
-  electionCost?: EventCost;
-  ingestDelay?: number[];
-  failover?: FailoverResult;
-  preemption?: PreemptionResult;
-  /** Absent in runs before the gate-off figure. */
-  gateOff?: GateOffResult;
-  propagation?: Map<number, number[]>;
-  connections?: ConnectionResult;
-  renewalCost?: RenewalCost;
-  throughput?: ThroughputRow[];
-  bundles?: BundleResult;
-  /** Election, failover and preemption with the packaged bundles (absent from runs before it existed). */
-  packaged?: PackagedResult;
-}
-
-/** A figure's trials split into parts (from the Lease's watch), ours beside the in-tree controller's. */
-function partsTable<P extends { poll: readonly number[] }>(
-  figure: string,
-  parts: { ours: P; baseline: P },
-  splits: readonly (readonly [string, (p: P) => readonly number[]])[],
-): string[] {
-  const cell = (samples: readonly number[]) => {
-    const s = summarize(samples);
-    return `${ms(s.p50)} / ${ms(s.p99)}`;
-  };
-  return [
-    `Where ${figure} time goes (p50 / p99 of each part; ${parts.ours.poll.length} and ${parts.baseline.poll.length} trials split):`,
-    '',
-    row(['part', 'ours', 'in-tree']),
-    row(['---', '---', '---']),
-    ...splits.map(([what, pick]) => row([what, cell(pick(parts.ours)), cell(pick(parts.baseline))])),
-    '',
-  ];
-}
-
-const FAILOVER_SPLITS: readonly (readonly [string, (p: FailoverParts) => readonly number[]])[] = [
-  ['kill → the dead leader’s lease runs out (its last renewal + leaseDuration)', (p) => p.untilExpiry],
-  ['lease runs out → the Lease names the next leader (the coordinator)', (p) => p.coordinator],
-  ['the Lease names it → it leads (client-go’s next poll)', (p) => p.poll],
-];
-
-/** The failover split at the lease running out and at the Lease naming the next leader. */
-export function failoverParts(parts: { ours: FailoverParts; baseline: FailoverParts }): string[] {
-  return partsTable('failover', parts, FAILOVER_SPLITS);
-}
-
-/** The preemption split at the Lease naming the preferred holder, the holder letting go, and the takeover. */
-export function preemptionParts(parts: { ours: PreemptionParts; baseline: PreemptionParts }): string[] {
-  return partsTable('preemption', parts, [
-    [
-      'process start → the Lease names it preferredHolder (start-up, its LeaseCandidate, the decision)',
-      (p) => p.decide,
-    ],
-    ['preferredHolder shown → the holder lets go (client-go’s next renew)', (p) => p.yield],
-    ['the holder let go → the Lease names the new leader (the takeover)', (p) => p.takeover],
-    ['the Lease names it → it leads (client-go’s next poll)', (p) => p.poll],
-  ]);
-}
 
 /** The goal for a gate-off preemption: the revoke costs one lease duration, and 2 s more at most. */
 export const GATE_OFF_PREEMPTION_SLACK_MS = 2000;
@@ -91,11 +26,6 @@ const REVOKE_SPLITS: readonly (readonly [string, (p: PreemptionParts) => readonl
   ['revoked → the Lease names the new leader (one lease duration after the revoke)', (p) => p.takeover],
   ['the Lease names it → it leads (client-go’s next poll)', (p) => p.poll],
 ];
-
-function p50p99(samples: readonly number[]): string {
-  const s = summarize(samples);
-  return `${ms(s.p50)} / ${ms(s.p99)}`;
-}
 
 /** Gate-off failover and preemption beside the gate-on figures and the in-tree controller's, when measured. */
 function gateOffSection(r: BenchResults, g: GateOffResult): string[] {
@@ -147,19 +77,6 @@ function gateOffSection(r: BenchResults, g: GateOffResult): string[] {
           '',
         ]),
   ];
-}
-
-export function latencyRow(figure: string, pair: PairedSamples): string {
-  const ours = summarize(pair.ours);
-  const base = summarize(pair.baseline);
-  return row([
-    figure,
-    ours.n,
-    `${ms(ours.p50)} / ${ms(ours.p95)} / ${ms(ours.p99)}`,
-    `${ms(base.p50)} / ${ms(base.p95)} / ${ms(base.p99)}`,
-    ratio(ours.p50, base.p50),
-    ratio(ours.p99, base.p99),
-  ]);
 }
 
 function verdict(ok: boolean): string {

@@ -27,9 +27,9 @@ export interface AgentDeps {
 const DEFAULT_HEALTH_RETRY_MS = 1_000;
 /**
  * How soon a program that has not been healthy yet is asked again. As a native sidecar the agent
- * starts before the program it stands for, so its first look finds it still starting; at the
- * one-second retry the candidate was registered up to a second after the program was up, a second
- * every new pod's election or preemption waited. A local GET five times a second costs nothing.
+ * starts before the program it stands for, so its first look finds it still starting; at a
+ * one-second retry the candidate would be registered up to a second after the program is up, a
+ * second every new pod's election or preemption waits. A local GET five times a second costs nothing.
  */
 export const STARTING_HEALTH_RETRY_MS = 200;
 const MAX_RESTART_DELAY_MS = 30_000;
@@ -82,6 +82,85 @@ function keepNewer(seen: Observed, other: Observed): Observed {
   return seen;
 }
 
+/** What a session knows of its LeaseCandidate: the newest view of it, and how its watch ended. */
+interface CandidateView {
+  observed: Observed;
+  /** Watch events seen so far: a write whose answer comes after one keeps the newer of the two. */
+  events: number;
+  ended: { error: unknown } | undefined;
+}
+
+/** Lists the LeaseCandidate and watches it from there, pokes `wakeup` on every change. */
+async function watchCandidate(
+  deps: AgentDeps,
+  api: CandidateApi,
+  wakeup: Wakeup,
+): Promise<{ view: CandidateView; watch: AbortController }> {
+  const { object, resourceVersion } = await deps.port.read(api);
+  const view: CandidateView = { observed: observe(object), events: 0, ended: undefined };
+  const watch = await deps.port.watch(
+    api,
+    resourceVersion,
+    (event) => {
+      view.events++;
+      // A write's answer may have overtaken this event: an older event must not undo it.
+      if (event.type === 'object') view.observed = keepNewer(observe(event.object), view.observed);
+      else if (event.type === 'deleted') view.observed = { kind: 'missing' };
+      else view.ended = { error: new Error(`the watch failed: ${JSON.stringify(event.status)}`) };
+      wakeup.poke();
+    },
+    (error) => {
+      view.ended ??= { error };
+      wakeup.poke();
+    },
+  );
+  return { view, watch };
+}
+
+/**
+ * Asks the program whether it is healthy before a write, and logs a refusal or a recovery. Returns
+ * how long to wait before asking again when it is not, undefined when the write may go ahead.
+ */
+async function waitBeforeWrite(
+  deps: AgentDeps,
+  healthLog: HealthLog,
+  seen: { healthy: boolean },
+  decision: Exclude<Decision, { action: 'wait' }>,
+  reason: string,
+): Promise<Millis | undefined> {
+  const health = await deps.health();
+  if (!health.healthy) {
+    // No heartbeat for a program that is not well: a dead one is never elected again and again.
+    const line = healthLog.refusedWrite(deps.clock(), decision.action, reason, health.problem);
+    if (line !== undefined) deps.logger.warn(line.message, line.fields);
+    return seen.healthy ? (deps.healthRetryMs ?? DEFAULT_HEALTH_RETRY_MS) : STARTING_HEALTH_RETRY_MS;
+  }
+  seen.healthy = true;
+  const recovered = healthLog.healthy(deps.clock());
+  if (recovered !== undefined) deps.logger.info(recovered.message, recovered.fields);
+  return undefined;
+}
+
+/** Writes what `decision` asks, keeps the newer of its answer and what the watch saw meanwhile, logs it. */
+async function write(
+  deps: AgentDeps,
+  api: CandidateApi,
+  decision: Exclude<Decision, { action: 'wait' }>,
+  reason: string,
+  view: CandidateView,
+): Promise<void> {
+  const before = view.events;
+  const written = observe(await act(deps, api, decision, view.observed));
+  view.observed = view.events === before ? written : keepNewer(view.observed, written);
+  deps.logger.info(decision.action === 'renew' ? 'renewed' : `${decision.action}d`, {
+    reason,
+    ...(written.kind === 'present' &&
+      written.renewTime !== undefined && {
+        renewTime: formatMicroTime(written.renewTime),
+      }),
+  });
+}
+
 /**
  * One list-then-watch of the agent's LeaseCandidate, renewing as `decide` says while the program is
  * healthy. Returns when the watch ends normally; throws when it fails.
@@ -95,67 +174,30 @@ async function runSession(
   onWatching: () => void,
 ): Promise<void> {
   const wakeup = new Wakeup();
-  const { object, resourceVersion } = await deps.port.read(api);
-  let observed = observe(object);
-  let events = 0;
-  let ended: { error: unknown } | undefined;
-  const watch = await deps.port.watch(
-    api,
-    resourceVersion,
-    (event) => {
-      events++;
-      // A write's answer may have overtaken this event: an older event must not undo it.
-      if (event.type === 'object') observed = keepNewer(observe(event.object), observed);
-      else if (event.type === 'deleted') observed = { kind: 'missing' };
-      else ended = { error: new Error(`the watch failed: ${JSON.stringify(event.status)}`) };
-      wakeup.poke();
-    },
-    (error) => {
-      ended ??= { error };
-      wakeup.poke();
-    },
-  );
+  const { view, watch } = await watchCandidate(deps, api, wakeup);
   onWatching();
-  deps.logger.info('watching the LeaseCandidate', { api: describeApi(api), found: observed.kind });
+  deps.logger.info('watching the LeaseCandidate', { api: describeApi(api), found: view.observed.kind });
   try {
-    while (!signal.aborted && ended === undefined) {
-      const decision = decide(observed, deps.candidate, deps.clock(), deps.renewPeriodMs);
+    while (!signal.aborted && view.ended === undefined) {
+      const decision = decide(view.observed, deps.candidate, deps.clock(), deps.renewPeriodMs);
       if (decision.action === 'wait') {
         await wakeup.sleep(decision.until - deps.clock(), signal);
         continue;
       }
       const reason = decision.action === 'create' ? 'missing' : decision.reason;
-      const health = await deps.health();
-      if (!health.healthy) {
-        // No heartbeat for a program that is not well: a dead one is never elected again and again.
-        const line = healthLog.refusedWrite(deps.clock(), decision.action, reason, health.problem);
-        if (line !== undefined) deps.logger.warn(line.message, line.fields);
-        const retry = seen.healthy
-          ? (deps.healthRetryMs ?? DEFAULT_HEALTH_RETRY_MS)
-          : STARTING_HEALTH_RETRY_MS;
+      const retry = await waitBeforeWrite(deps, healthLog, seen, decision, reason);
+      if (retry !== undefined) {
         await wakeup.sleep(retry, signal);
         continue;
       }
-      seen.healthy = true;
-      const recovered = healthLog.healthy(deps.clock());
-      if (recovered !== undefined) deps.logger.info(recovered.message, recovered.fields);
       if (signal.aborted) break;
-      const before = events;
-      const written = observe(await act(deps, api, decision, observed));
-      observed = events === before ? written : keepNewer(observed, written);
-      deps.logger.info(decision.action === 'renew' ? 'renewed' : `${decision.action}d`, {
-        reason,
-        ...(written.kind === 'present' &&
-          written.renewTime !== undefined && {
-            renewTime: formatMicroTime(written.renewTime),
-          }),
-      });
+      await write(deps, api, decision, reason, view);
     }
   } finally {
     watch.abort();
   }
   // Our own abort ends the watch with an AbortError: that is a withdrawal, not a lost cluster.
-  if (ended?.error && !signal.aborted) throw ended.error;
+  if (view.ended?.error && !signal.aborted) throw view.ended.error;
 }
 
 async function withdraw(deps: AgentDeps, api: CandidateApi): Promise<void> {

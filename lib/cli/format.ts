@@ -123,57 +123,52 @@ export function explanationText(explained: LeaseExplanation, now: Millis): strin
     ['Preferred holder:', lease.preferredHolder ?? NONE],
     ['Next step:', next.summary],
   ]);
-  const ranked =
-    ranking.ranked.length === 0
-      ? `  ${NONE}`
-      : alignColumns(
-          [
-            ['RANK', 'NAME', 'CLUSTER', 'EMULATION', 'BINARY', 'AGE', 'STANDING', 'REASON'],
-            ...ranking.ranked.map((c) => [
-              String(c.rank),
-              c.name,
-              c.cluster,
-              c.emulationVersion,
-              c.binaryVersion,
-              formatAge(c.ageMs),
-              c.standing,
-              c.reason,
-            ]),
-          ],
-          '  ',
-        );
-  const leftOut =
-    ranking.leftOut.length === 0
-      ? `  ${NONE}`
-      : alignColumns(
-          [['NAME', 'CLUSTER', 'REASON'], ...ranking.leftOut.map((c) => [c.name, c.cluster, c.reason])],
-          '  ',
-        );
-  const decisions =
-    history.length === 0
-      ? `  ${NONE}`
-      : alignColumns(
-          [
-            ['AGE', 'ACTION', 'TERM', 'HOLDER', 'MESSAGE'],
-            ...history.map((r) => [
-              formatAge(now - r.at),
-              r.action,
-              String(r.term),
-              r.holder ?? NONE,
-              [
-                r.message,
-                r.pinged.length > 0 ? `pinged ${r.pinged.join(', ')}` : '',
-                r.leftOut.length > 0
-                  ? `left out ${r.leftOut.map((c) => `${c.name} (${c.reason})`).join(', ')}`
-                  : '',
-              ]
-                .filter((part) => part !== '')
-                .join('; '),
-            ]),
-          ],
-          '  ',
-        );
+  const ranked = indentedTable(
+    ['RANK', 'NAME', 'CLUSTER', 'EMULATION', 'BINARY', 'AGE', 'STANDING', 'REASON'],
+    ranking.ranked.map((c) => [
+      String(c.rank),
+      c.name,
+      c.cluster,
+      c.emulationVersion,
+      c.binaryVersion,
+      formatAge(c.ageMs),
+      c.standing,
+      c.reason,
+    ]),
+  );
+  const leftOut = indentedTable(
+    ['NAME', 'CLUSTER', 'REASON'],
+    ranking.leftOut.map((c) => [c.name, c.cluster, c.reason]),
+  );
+  const decisions = indentedTable(
+    ['AGE', 'ACTION', 'TERM', 'HOLDER', 'MESSAGE'],
+    history.map((r) => [
+      formatAge(now - r.at),
+      r.action,
+      String(r.term),
+      r.holder ?? NONE,
+      decisionMessage(r),
+    ]),
+  );
   return [fields, 'Candidates:', ranked, 'Left out:', leftOut, 'Decisions (newest first):', decisions].join(
     '\n',
   );
+}
+
+/** A table under a heading of `explain`, indented; `<none>` when it has no rows. */
+function indentedTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  return rows.length === 0 ? `  ${NONE}` : alignColumns([header, ...rows], '  ');
+}
+
+/** A decision's sentence, with who it pinged and whom it left out and why. */
+function decisionMessage(record: LeaseExplanation['history'][number]): string {
+  return [
+    record.message,
+    record.pinged.length > 0 ? `pinged ${record.pinged.join(', ')}` : '',
+    record.leftOut.length > 0
+      ? `left out ${record.leftOut.map((c) => `${c.name} (${c.reason})`).join(', ')}`
+      : '',
+  ]
+    .filter((part) => part !== '')
+    .join('; ');
 }

@@ -16,12 +16,12 @@ export interface ReadTimes {
  *
  * A step that names a new holder stands as it was judged when the reads began, and is dated when
  * they ended: its renewTime (the new term's start on our clock) and its next deadline are taken
- * from `now`, so the term does not start partly spent. Judging the candidates on the later clock
- * instead turned every takeover behind a hung cluster back into a ping: the read took 10 s, the
- * successor's answer was by then older than the 5 s election window, it was pinged again, and the
- * next look read the hung cluster again (5 rounds in 50 s, all pings). The successor's proof of
- * life may so be as old as the reads plus the election window, which bounds a failover behind a
- * hung holder cluster by one request timeout.
+ * from `now`, so the term does not start partly spent. Judged on the later clock instead, a
+ * takeover behind a hung cluster turns back into a ping: after a 10 s read the successor's answer
+ * is older than the 5 s election window, so it is pinged again, and the next look reads the hung
+ * cluster again, round after round (docs/reliability.md, "Findings behind the code"). The
+ * successor's proof of life may so be as old as the reads plus the election window, which bounds
+ * a failover behind a hung holder cluster by one request timeout.
  *
  * Any other step (a ping, a wait, nothing) is decided on the later clock, as the reads left it.
  */

@@ -1,8 +1,10 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { DecisionRecord } from '../election/decision-record.js';
-import type { Millis } from '../election/types.js';
+import { type DecisionRecord, decisionRecord } from '../election/decision-record.js';
+import type { Candidate, ElectionStep, Millis } from '../election/types.js';
+import type { CoordinatorDeps } from '../ports/coordinator.js';
 import type { DecisionHistory } from '../ports/history.js';
 import type { LeaseKey } from '../ports/lease-key.js';
+import type { LeaseState } from '../ports/store.js';
 
 /**
  * Starts recording a decision about to be written: reserves its number now, and returns the step
@@ -27,4 +29,29 @@ export function startRecording(
       logger.warn('cannot store a decision history record', { lease: key, error: error as Error });
     });
   };
+}
+
+/**
+ * The decision's history record: its number is reserved alongside the
+ * decision's write and the record stored once that write has succeeded, so it runs beside the
+ * timer's arm-and-send rather than after it. A ping names only the candidates this step pinged:
+ * two triggers that read the lease together both decide the same ping, and the one whose ping
+ * writes all lost to the other's pinged nobody, so records nothing. Best-effort: it never fails the step.
+ */
+export function recordOnceWritten(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+  { state, step, now }: { state: LeaseState; step: ElectionStep; now: Millis },
+  writes: { pinging?: Promise<readonly Candidate[]>; writing?: Promise<unknown> },
+): Promise<void> | undefined {
+  if (deps.history === undefined || (step.write === null && step.ping.length === 0)) return undefined;
+  const store = startRecording(deps.history, deps.logger, key, now);
+  return Promise.all([writes.pinging, writes.writing]).then(
+    ([pinged = []]) => {
+      if (step.write === null && pinged.length === 0) return store(undefined);
+      const done = { ...step, ping: pinged };
+      return store(decisionRecord(done, state.lease?.record, state.candidates, now));
+    },
+    () => store(undefined),
+  );
 }

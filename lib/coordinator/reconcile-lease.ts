@@ -1,9 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { decisionRecord } from '../election/decision-record.js';
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from '../election/types.js';
-import { ConflictError, onConditionFailed } from '../errors.js';
+import { ConflictError } from '../errors.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import { noMetrics } from '../ports/metrics.js';
@@ -12,8 +11,9 @@ import { adoptExistingLease } from './adopt-existing.js';
 import { withReachableSuccessor } from './confirm-successor.js';
 import { confirmTakeover } from './confirm-takeover.js';
 import { decideAfterReads } from './decide-after-reads.js';
-import { startRecording } from './decision-history.js';
-import { pendingTimerCovers, preemptsHolder } from './lease-triage.js';
+import { recordOnceWritten } from './decision-history.js';
+import { armLeaseTimer } from './lease-timer.js';
+import { preemptsHolder } from './lease-triage.js';
 import { reportWrittenStep } from './step-metrics.js';
 
 /** A lost compare-and-set means someone else decided first: read again and decide again. */
@@ -243,21 +243,12 @@ async function carryOut(
   { key, state, delivering, hop }: Reading,
   { step, now }: Decision,
 ): Promise<{ written?: StoredLease; pinged: readonly Candidate[] }> {
-  const arm = async () => {
-    const dueAt = step.requeueAfterMs > 0 ? now + step.requeueAfterMs : undefined;
-    const pending = state.timerDueAt === delivering ? undefined : state.timerDueAt;
-    if (dueAt !== undefined && !pendingTimerCovers(pending, now, dueAt))
-      return armAndDeliver(deps, key, dueAt, now, delivering);
-    // The pending timer stands; if this look is one of its hops, it goes on toward its deadline.
-    // The record already shows it, so only the message is sent.
-    if (hop !== undefined && pending === hop) await deps.timers.deliverAt(key, hop, now);
-  };
   const pinging = step.ping.length > 0 ? deps.store.pingCandidates(key, step.ping, now) : undefined;
   const writing = step.write !== null ? writeStep(deps.store, key, state, step, step.write, now) : undefined;
   const [pinged, written, armed] = await Promise.allSettled([
     pinging,
     writing,
-    arm(),
+    armLeaseTimer(deps, key, { state, step, now, delivering, hop }),
     recordOnceWritten(deps, key, { state, step, now }, { pinging, writing }),
   ]);
   for (const result of [pinged, written, armed]) if (result.status === 'rejected') throw result.reason;
@@ -299,69 +290,11 @@ function logStep(logger: Logger, key: LeaseKey, step: ElectionStep): void {
 }
 
 /**
- * The decision's history record (decision-history.ts): its number is reserved alongside the
- * decision's write and the record stored once that write has succeeded, so it runs beside the
- * timer's arm-and-send rather than after it. A ping names only the candidates this step pinged:
- * two triggers that read the lease together both decide the same ping, and the one whose ping
- * writes all lost to the other's pinged nobody, so records nothing. Best-effort: it never fails the step.
- */
-function recordOnceWritten(
-  deps: CoordinatorDeps,
-  key: LeaseKey,
-  { state, step, now }: { state: LeaseState; step: ElectionStep; now: Millis },
-  writes: { pinging?: Promise<readonly Candidate[]>; writing?: Promise<unknown> },
-): Promise<void> | undefined {
-  if (deps.history === undefined || (step.write === null && step.ping.length === 0)) return undefined;
-  const store = startRecording(deps.history, deps.logger, key, now);
-  return Promise.all([writes.pinging, writes.writing]).then(
-    ([pinged = []]) => {
-      if (step.write === null && pinged.length === 0) return store(undefined);
-      const done = { ...step, ping: pinged };
-      return store(decisionRecord(done, state.lease?.record, state.candidates, now));
-    },
-    () => store(undefined),
-  );
-}
-
-/**
  * A deferred takeover always leaves a timer armed. Recording the hold-off takes a write, and a
  * hold-off that ends during it (a holder whose last renewal came just before our revoke) would
  * otherwise leave a step that waits for nothing: no write, no ping, no timer, and only the minute
- * sweep to name the successor (seen once in the bench: 31.8 s after the revoke instead of 5 s).
+ * sweep to name the successor, tens of seconds late (docs/reliability.md, "Findings behind the code").
  */
 function lookAgainAfter(at: Millis, now: Millis): Millis {
   return Math.max(at - now, 1);
-}
-
-/**
- * Records the timer, then sends it. The record is what keeps one delivery per deadline (a step
- * that finds an earlier timer pending sends none), so a record whose delivery failed would leave
- * the deadline to the minute sweep: the step's retry would find it pending and send nothing. A
- * failed send therefore takes the record back before the step fails, and the retry sends again.
- */
-async function armAndDeliver(
-  deps: CoordinatorDeps,
-  key: LeaseKey,
-  dueAt: Millis,
-  now: Millis,
-  delivering?: Millis,
-): Promise<void> {
-  // The timer being delivered is past for the table's condition, though its time has not come; an
-  // earlier timer pending: it is delivered already, and this deadline needs none.
-  const pastUntil = Math.max(now, delivering ?? now);
-  const armed = await deps.store.armTimer(key, dueAt, pastUntil).catch(onConditionFailed(undefined));
-  if (armed === undefined) return;
-  try {
-    await deps.timers.deliverAt(key, dueAt, now);
-  } catch (error) {
-    await deps.store
-      .disarmTimer(key, dueAt, armed.replaced, pastUntil)
-      // Another step armed a timer since, and sent it: nothing to take back.
-      .catch(onConditionFailed(undefined))
-      .catch((undo: unknown) =>
-        // The record then stands until its deadline passes; the sweep arms the timer again after it.
-        deps.logger.error('cannot take back a timer that was not sent', { lease: key, error: undo as Error }),
-      );
-    throw error;
-  }
 }

@@ -41,7 +41,7 @@ export type RemainingTime = () => number;
  * requeue: a lease deadline came due (holder expiry, ping window, candidate staleness). With
  * cluster access it also mirrors what it decided at once: a failover's new holder, or the
  * pre-pings before a silent holder's deadline, would otherwise wait for the stream to wake
- * `mirror`, which under load was seconds.
+ * `mirror`, which under load takes seconds.
  *
  * Each message is one record of Powertools' BatchProcessor: one that fails is reported as a batch
  * item failure, and SQS delivers it again; the others are done. A cluster outage must not make a

@@ -117,67 +117,15 @@ export async function startControlPlane(
   const binaries = await ensureKubeBinaries();
   const dir = mkdtempSync(join(tmpdir(), `lease-coordinator-${name}-`));
   const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
-  const adminToken = randomBytes(16).toString('hex');
-  const coordinatorToken = randomBytes(16).toString('hex');
-  writeFileSync(
-    join(dir, 'tokens.csv'),
-    `${adminToken},admin,admin-uid,"system:masters"\n${coordinatorToken},lease-coordinator,lease-coordinator-uid\n`,
-  );
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  writeFileSync(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
-  writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
-
-  const etcd = spawnLogged(
-    binaries.etcd,
-    [
-      '--name=default',
-      `--data-dir=${join(dir, 'etcd')}`,
-      `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
-      `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
-      `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
-      `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
-      '--log-level=warn',
-    ],
-    join(dir, 'etcd.log'),
-    detached,
-  );
+  const { adminToken, coordinatorToken } = writeCredentials(dir);
+  const etcd = spawnLogged(binaries.etcd, etcdArgs(dir, etcdPort, peerPort), join(dir, 'etcd.log'), detached);
   const server = `https://127.0.0.1:${apiPort}`;
-  const apiserverArgs = [
-    `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-    '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
-    // The kubernetes Service endpoint may not point at loopback; nothing here needs that Service.
-    '--endpoint-reconciler-type=none',
-    `--secure-port=${apiPort}`,
-    `--cert-dir=${join(dir, 'certs')}`,
-    '--service-cluster-ip-range=10.0.0.0/24',
-    `--service-account-issuer=${server}`,
-    `--service-account-key-file=${join(dir, 'sa.pub')}`,
-    `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
-    `--token-auth-file=${join(dir, 'tokens.csv')}`,
-    '--authorization-mode=RBAC',
-    '--disable-admission-plugins=ServiceAccount',
-    '--enable-priority-and-fairness=false',
-    ...coordinatedLeadershipArgs(gate),
-  ];
+  const args = apiserverArgs({ dir, etcdPort, apiPort, server, gate });
   let apiserver: ChildProcess | undefined;
   let caData = '';
   const startApiserver = async () => {
-    apiserver = spawnLogged(binaries.kubeApiserver, apiserverArgs, join(dir, 'apiserver.log'), detached);
-    const started = apiserver;
-    await pRetry(
-      async () => {
-        if (started.exitCode !== null)
-          throw new AbortError(`kube-apiserver exited:\n${tail(join(dir, 'apiserver.log'))}`);
-        // The serving certificate (and its CA) appears once the apiserver has generated it.
-        const ca = readFileSync(join(dir, 'certs', 'apiserver.crt'), 'utf8');
-        const ready = await httpsGet(`${server}/readyz`, adminToken, ca);
-        if (ready.status !== 200) throw new Error(`readyz ${ready.status}`);
-        caData = ca;
-      },
-      { retries: 120, minTimeout: 250, maxTimeout: 1000, factor: 1.2 },
-    );
+    apiserver = spawnLogged(binaries.kubeApiserver, args, join(dir, 'apiserver.log'), detached);
+    caData = await readyApiserver(apiserver, dir, server, adminToken);
   };
   const stop = async () => {
     await kill(apiserver);
@@ -208,6 +156,87 @@ export async function startControlPlane(
     thawApiserver: () => signal(apiserver, 'SIGCONT'),
     stop,
   };
+}
+
+/**
+ * Writes the apiserver's token file (an admin in system:masters, and the coordinator's own user)
+ * and the service-account signing keys into `dir`; returns the two tokens.
+ */
+function writeCredentials(dir: string): { adminToken: string; coordinatorToken: string } {
+  const adminToken = randomBytes(16).toString('hex');
+  const coordinatorToken = randomBytes(16).toString('hex');
+  writeFileSync(
+    join(dir, 'tokens.csv'),
+    `${adminToken},admin,admin-uid,"system:masters"\n${coordinatorToken},lease-coordinator,lease-coordinator-uid\n`,
+  );
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  writeFileSync(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+  writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  return { adminToken, coordinatorToken };
+}
+
+/** A one-member etcd on loopback, its data in `dir`. */
+function etcdArgs(dir: string, etcdPort: number, peerPort: number): string[] {
+  return [
+    '--name=default',
+    `--data-dir=${join(dir, 'etcd')}`,
+    `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
+    `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
+    `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+    `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+    `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
+    '--log-level=warn',
+  ];
+}
+
+/** A kube-apiserver on loopback over that etcd, with the credentials writeCredentials wrote. */
+function apiserverArgs(plane: {
+  dir: string;
+  etcdPort: number;
+  apiPort: number;
+  server: string;
+  gate: Gate;
+}): string[] {
+  const { dir, etcdPort, apiPort, server, gate } = plane;
+  return [
+    `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    // The kubernetes Service endpoint may not point at loopback; nothing here needs that Service.
+    '--endpoint-reconciler-type=none',
+    `--secure-port=${apiPort}`,
+    `--cert-dir=${join(dir, 'certs')}`,
+    '--service-cluster-ip-range=10.0.0.0/24',
+    `--service-account-issuer=${server}`,
+    `--service-account-key-file=${join(dir, 'sa.pub')}`,
+    `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+    `--token-auth-file=${join(dir, 'tokens.csv')}`,
+    '--authorization-mode=RBAC',
+    '--disable-admission-plugins=ServiceAccount',
+    '--enable-priority-and-fairness=false',
+    ...coordinatedLeadershipArgs(gate),
+  ];
+}
+
+/** Waits until the started apiserver answers /readyz; returns the CA of its serving certificate. */
+async function readyApiserver(
+  started: ChildProcess,
+  dir: string,
+  server: string,
+  adminToken: string,
+): Promise<string> {
+  return pRetry(
+    async () => {
+      if (started.exitCode !== null)
+        throw new AbortError(`kube-apiserver exited:\n${tail(join(dir, 'apiserver.log'))}`);
+      // The serving certificate (and its CA) appears once the apiserver has generated it.
+      const ca = readFileSync(join(dir, 'certs', 'apiserver.crt'), 'utf8');
+      const ready = await httpsGet(`${server}/readyz`, adminToken, ca);
+      if (ready.status !== 200) throw new Error(`readyz ${ready.status}`);
+      return ca;
+    },
+    { retries: 120, minTimeout: 250, maxTimeout: 1000, factor: 1.2 },
+  );
 }
 
 /** A kubeconfig with one context per control plane, for the given user ("admin" or the coordinator). */

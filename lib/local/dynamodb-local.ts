@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import pRetry, { AbortError } from 'p-retry';
 import { CoordinatorError } from '../errors.js';
 
@@ -39,12 +40,19 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** DynamoDB Local takes any credentials; the region names the table's ARN. */
+const LOCAL_CLIENT_SETTINGS = {
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+};
+
 export function localClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  return new DynamoDBClient({ endpoint, ...LOCAL_CLIENT_SETTINGS });
+}
+
+/** A reader of DynamoDB Local's table streams (what a stream event source mapping polls). */
+export function localStreamsClient(endpoint: string): DynamoDBStreamsClient {
+  return new DynamoDBStreamsClient({ endpoint, ...LOCAL_CLIENT_SETTINGS });
 }
 
 /** Attempts when a free port was taken between our check and the JVM's bind (other servers start meanwhile). */
@@ -66,9 +74,9 @@ async function startOnce(listenPort: number): Promise<DynamoDbLocal> {
   const child: ChildProcess = spawn(
     'java',
     [
-      // The emulator is short-lived and shares a small machine: the C1 compiler alone and a serial
-      // collector cut its CPU to about a third in the bench (C2 compiling and parallel GC threads
-      // were most of it), and halved the coordinator's table latency under load.
+      // The emulator is short-lived and shares a small machine: with the C1 compiler alone and a
+      // serial collector it spends no CPU on C2 compiling or parallel GC threads, most of what it
+      // spends otherwise (docs/reliability.md, "Findings behind the code").
       '-XX:TieredStopAtLevel=1',
       '-XX:+UseSerialGC',
       `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,

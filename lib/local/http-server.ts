@@ -118,3 +118,11 @@ function send(res: ServerResponse, result: APIGatewayProxyStructuredResultV2): v
   res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>);
   res.end(result.body ?? '');
 }
+
+/** Stops the server now: open keep-alive connections are closed rather than waited for. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+}

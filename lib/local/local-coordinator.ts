@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { ClustersConfig } from '../clusters/config.js';
 import type { CandidateApiVersion } from '../election/types.js';
@@ -23,10 +21,11 @@ import { clusterSweepPass } from '../sync/cluster-sweep.js';
 import type { ClusterOutcome } from '../sync/mirror.js';
 import { type CoordinatorWiring, wireCoordinator } from '../wiring/coordinator.js';
 import { configPolicies } from '../wiring/policies.js';
-import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.js';
+import { runCleanups } from './cleanups.js';
+import { type DynamoDbLocal, localStreamsClient, startDynamoDbLocal } from './dynamodb-local.js';
 import type { FilterPattern } from './event-filter.js';
 import { httpRoutes, metricsRoute } from './http-routes.js';
-import { startHttpServer } from './http-server.js';
+import { closeServer, startHttpServer } from './http-server.js';
 import { invoke } from './invocations.js';
 import { LocalTimerQueue } from './local-timer-queue.js';
 import { type StreamHandler, StreamRunner } from './stream-runner.js';
@@ -38,7 +37,6 @@ const FILTERS = JSON.parse(
   elect: FilterPattern[];
   mirror: FilterPattern[];
 };
-export { LOCAL_TABLE };
 const SWEEP_PERIOD_MS = 60_000;
 
 export interface LocalCoordinatorOptions {
@@ -207,11 +205,7 @@ function startStreamConsumers(
   cleanups: (() => unknown)[],
 ): { streams: StreamRunner; mirror: StreamRunner } {
   const wrap = options.wrapHandler ?? ((_consumer, handler: StreamHandler) => handler);
-  const client = new DynamoDBStreamsClient({
-    endpoint: dynamodb.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const client = localStreamsClient(dynamodb.endpoint);
   cleanups.push(() => client.destroy());
   const streams = new StreamRunner({
     client,
@@ -291,15 +285,4 @@ function scheduleSweeps(
       });
   }, every);
   return () => clearInterval(schedule);
-}
-
-export async function runCleanups(cleanups: (() => unknown)[]): Promise<void> {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-}
-
-export function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
 }

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { parse } from 'yaml';
 
-/** The table `npm start` creates in DynamoDB Local (and `cli --endpoint` reads by default). */
+/** The table `npm start` and the packaged mode create in DynamoDB Local (and `cli --endpoint` reads by default). */
 export const LOCAL_TABLE = 'lease-coordinator-local';
 
 const TABLE_DEFINITION = new URL('../../infra/table.yml', import.meta.url);

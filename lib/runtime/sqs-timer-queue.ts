@@ -12,9 +12,10 @@ const MAX_DELAY_SECONDS = 900;
 /**
  * Lease deadlines delivered by SQS message timers. Delays are whole seconds, so the delay is
  * rounded down: the message arrives up to a second before its deadline, and `requeue` waits out
- * the rest unless a renewal has overtaken the deadline (lib/handlers/timer.ts). Rounded up, every deadline was noticed up to a second late
- * (0.4 s at p50 in the packaged bench), which a failover pays in full; waiting costs `requeue`'s
- * duration instead (docs/deploy.md, "What a timer costs").
+ * the rest unless a renewal has overtaken the deadline (lib/handlers/timer.ts). Rounded up, every
+ * deadline would be noticed up to a second late, which a failover pays in full (docs/reliability.md,
+ * "Findings behind the code"); waiting costs `requeue`'s duration instead (docs/deploy.md, "What a
+ * timer costs").
  */
 export class SqsTimerQueue implements TimerQueue {
   constructor(

@@ -17,7 +17,7 @@ export type ClusterPass = (key: LeaseKey, scanned?: LeaseState) => Promise<void>
  *
  * Each cluster's Leases are listed once per sweep, and a lease the scan showed quiet is compared
  * with its listed Leases: only one that differs (or has a ping to send) is mirrored, from a fresh
- * read. Reading every Lease in every cluster one by one was a GET per lease per cluster each
+ * read. Reading every Lease in every cluster one by one would be a GET per lease per cluster each
  * minute: 20,000 a minute for 10,000 leases over two clusters, which neither fits the minute
  * nor is fair to the apiservers.
  *

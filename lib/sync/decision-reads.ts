@@ -4,9 +4,9 @@ import type { ClusterPort, ClusterSource, ObjectRef, RawObject } from '../ports/
  * The Lease reads one decision made, handed on to the mirror pass that follows it.
  *
  * A failover reads the expired holder's Lease before it takes over, and a takeover reads the new
- * holder's cluster before it names it; the mirror then read the same Lease once more before
- * writing. Now the mirror's first read of a Lease in a cluster is answered with what the decision
- * read there, which is one apiserver round trip fewer on both paths. That is safe because every
+ * holder's cluster before it names it. The mirror's first read of a Lease in a cluster is
+ * answered with what the decision read there, rather than read from the apiserver once more: one
+ * round trip fewer on both paths. That is safe because every
  * mirror write is conditional: a replace carries the resourceVersion read, and a patch tests the
  * holder and the term, so a write made stale by a change in between is refused and the mirror
  * reads again, from the cluster this time.

@@ -17,9 +17,10 @@ export function idOf(kind: string, object: RawObject): string {
 /**
  * The resourceVersion of each LeaseCandidate of one cluster whose latest event was handled
  * (stored, or found already stored), kept across relists: a relist skips the candidates it shows
- * unchanged. Without it every relist wrote every object again, and one write failing among 30,000
- * (the bench's 10,000-lease setup) started another full relist: a storm that stopped ingest for
- * good. A cache that is safe to lose: a fresh one only costs a full relist.
+ * unchanged. Without it every relist writes every object again, and with tens of thousands of
+ * candidates one failed write among them starts another full relist, and so on: ingest never gets
+ * past relisting (docs/reliability.md, "Findings behind the code"). A cache that is safe to lose: a
+ * fresh one only costs a full relist.
  */
 export class HandledVersions {
   private readonly versions = new Map<string, string>();

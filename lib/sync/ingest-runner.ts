@@ -10,7 +10,8 @@ import { type Watching, watchFrom } from './cluster-watches.js';
 import type { RecordedRelease } from './decide-now.js';
 import { CANDIDATES, HandledVersions } from './handled-versions.js';
 import { HolderHints } from './holder-hints.js';
-import { ingestCandidate, ingestLease } from './ingest.js';
+import { ingestLease } from './ingest.js';
+import { ingestCandidate } from './ingest-candidate.js';
 import { IngestQueue } from './ingest-queue.js';
 
 export interface IngestRunnerOptions {

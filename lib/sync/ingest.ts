@@ -1,18 +1,16 @@
 import { parseLease } from '../api/lease.js';
-import { parseLeaseCandidate } from '../api/leasecandidate.js';
 import { renewalRecordBoundMs } from '../election/timing.js';
-import type { LeaseRecord, Millis } from '../election/types.js';
-import { CoordinatorError, onConditionFailed, StaleHeartbeatError } from '../errors.js';
-import type { RawObject, WatchPhase } from '../ports/cluster.js';
+import type { Millis } from '../election/types.js';
+import { CoordinatorError, onConditionFailed } from '../errors.js';
+import type { RawObject } from '../ports/cluster.js';
 import type { IngestDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
 import type { LeaseObservation, LeaseState, StoredLease } from '../ports/store.js';
-import { type ClusterLeaseView, type MirrorOptions, planMirror, viewOf } from './desired-lease.js';
+import { planMirror, viewOf } from './desired-lease.js';
 import type { HolderHints } from './holder-hints.js';
 import { judgeHomeLease, type LeaseEvent, takenByAnother, termAhead } from './lease-rules.js';
-import { mirrorOptions } from './mirror.js';
+import { needsRepair, optionsFor, renewByHint } from './renew-by-hint.js';
 
-export type CandidateOutcome = 'stored' | 'unchanged' | 'removed' | 'invalid' | 'not-renewed';
 export type LeaseOutcome =
   | 'renewal'
   /** A renewal by the holder ingest last recorded, within its bound: kept in memory, not recorded. */
@@ -22,54 +20,6 @@ export type LeaseOutcome =
   | 'drift'
   | 'unchanged'
   | 'ignored';
-
-/** Carries one LeaseCandidate event from a cluster into the table (a conditional write). */
-export async function ingestCandidate(
-  deps: IngestDeps,
-  cluster: string,
-  phase: WatchPhase,
-  raw: RawObject,
-  /** The event came from a watch, not a list: an ADDED one is a candidate the cluster has just created. */
-  watched = false,
-): Promise<{ outcome: CandidateOutcome; key?: LeaseKey }> {
-  let candidate: ReturnType<typeof parseLeaseCandidate>;
-  try {
-    candidate = parseLeaseCandidate(raw);
-  } catch (error) {
-    if (!(error instanceof CoordinatorError)) throw error;
-    deps.logger.warn('ignoring an invalid LeaseCandidate', {
-      cluster,
-      object: raw.metadata,
-      reason: error.message,
-    });
-    return { outcome: 'invalid' };
-  }
-  const key = deps.leases(cluster, candidate.namespace, candidate.leaseName);
-  if (phase === 'DELETED') {
-    await deps.store
-      .removeCandidate(key, cluster, candidate.name, candidate.renewTime ?? Number.MAX_SAFE_INTEGER)
-      // It renewed since (a newer object of the same name), or is gone already: keeping it is right.
-      .catch(onConditionFailed(undefined));
-    return { outcome: 'removed', key };
-  }
-  // Upstream treats a candidate without renewTime as expired; so do we.
-  if (candidate.renewTime === undefined) return { outcome: 'not-renewed', key };
-  try {
-    await deps.store.putHeartbeat(
-      key,
-      cluster,
-      { ...candidate, renewTime: candidate.renewTime },
-      deps.clock(),
-      // A new candidate is stored in one write: it is what may preempt the holder.
-      { created: watched && phase === 'ADDED' },
-    );
-    return { outcome: 'stored', key };
-  } catch (error) {
-    // Watch replays and relists hand us what we already stored: nothing to do.
-    if (error instanceof StaleHeartbeatError) return { outcome: 'unchanged', key };
-    throw error;
-  }
-}
 
 export interface IngestLeaseOptions {
   /** The runner's memory of holders, for renewals written without a read (or not written). */
@@ -248,86 +198,6 @@ function rememberHolder(
 }
 
 /**
- * The common case: the holder ingest last saw renewed its Lease in its own cluster. Within the
- * bound of the deadline ingest last recorded for it, nothing is written (keptRenewal); otherwise
- * one conditional write records it. Undefined sends the event down the general path (no hint, a
- * different holder or cluster, or a record that does not match the hint any more).
- */
-async function renewByHint(
-  deps: IngestDeps,
-  event: LeaseEvent,
-  hints: HolderHints,
-  renewalBoundMs: (leaseDurationSeconds: number) => Millis,
-): Promise<LeaseIngested | undefined> {
-  const { cluster, key, observed, view } = event;
-  const hint = hints.get(key);
-  const holder = observed.holderIdentity ?? '';
-  if (
-    hint === undefined ||
-    holder !== hint.holder ||
-    cluster !== hint.cluster ||
-    observed.renewTime === undefined ||
-    observed.leaseDurationSeconds === undefined ||
-    observed.renewTime <= hint.observedRenewTime
-  )
-    return undefined;
-  const now = deps.clock();
-  const seen = {
-    cluster,
-    holderIdentity: holder,
-    leaseDurationSeconds: observed.leaseDurationSeconds,
-    renewTime: observed.renewTime,
-  };
-  const bound =
-    deps.holderClusterUnreachable?.(key) === 'TakeOver' ? 0 : renewalBoundMs(seen.leaseDurationSeconds);
-  if (hint.recorded !== undefined && keptRenewal(hint.recorded, event, now, bound)) {
-    hints.set(key, { ...hint, observedRenewTime: seen.renewTime });
-    return {
-      outcome: 'kept',
-      key,
-      repair: await needsRepair(deps, cluster, key, hint.recorded.record, view),
-    };
-  }
-  const stored = await deps.store
-    .renewObservedLease(key, seen, holder, now)
-    .catch(onConditionFailed(undefined));
-  // Recorded, but under a lower term than the Lease shows (a table restored from a backup under
-  // a running ingest): the general path lifts the record to it.
-  if (stored === undefined || termAhead(view, stored)) {
-    hints.forget(key);
-    return undefined;
-  }
-  hints.set(key, { holder, cluster, observedRenewTime: seen.renewTime, recorded: stored });
-  return { outcome: 'renewal', key, repair: await needsRepair(deps, cluster, key, stored.record, view) };
-}
-
-/**
- * A renewal that need not be recorded: the deadline it would record (now plus the lease duration)
- * is within `boundMs` of the one ingest's last write recorded, for the same duration and term, and
- * no takeover is held off on that record (a renewal's record ends the hold-off). A lagging record
- * is safe because no takeover goes by it alone: it confirms with the holder's cluster first
- * (docs/design.md, "Renewals kept by ingest"); under `TakeOver` the bound is 0.
- */
-function keptRenewal(
-  recorded: StoredLease,
-  { observed, view }: LeaseEvent,
-  now: Millis,
-  boundMs: Millis,
-): boolean {
-  const { record } = recorded;
-  return (
-    boundMs > 0 &&
-    record.renewTime !== undefined &&
-    now >= record.renewTime &&
-    now - record.renewTime <= boundMs &&
-    observed.leaseDurationSeconds === record.leaseDurationSeconds &&
-    !termAhead(view, recorded) &&
-    recorded.takeoverNotBefore === undefined &&
-    recorded.holderClusterOut !== true
-  );
-}
-
-/**
  * Records that holding, under a new term, with this cluster as the holder's: the mirror then copies
  * it into the group's other clusters, where a restarted coordinated elector finds the Lease held by
  * someone else instead of naming it still, and a better candidate is preferred by the usual rules.
@@ -354,25 +224,4 @@ async function recordNewHolder(
     .observeLease(key, seen, stored, deps.clock())
     .then(() => true, onConditionFailed(false));
   return { outcome: changed ? 'observed' : 'unchanged', key };
-}
-
-/** The holder's own cluster lacks part of the decision that it keeps (or a revoke is due there). */
-async function needsRepair(
-  deps: IngestDeps,
-  cluster: string,
-  key: LeaseKey,
-  record: LeaseRecord,
-  view: ClusterLeaseView,
-): Promise<boolean> {
-  return planMirror(record, true, view, await optionsFor(deps, cluster, key, record, true)).write;
-}
-
-async function optionsFor(
-  deps: IngestDeps,
-  cluster: string,
-  key: LeaseKey,
-  record: LeaseRecord,
-  home: boolean,
-): Promise<MirrorOptions> {
-  return mirrorOptions(deps, await deps.clusters.get(cluster), key, record, home);
 }

@@ -4,8 +4,8 @@ import pLimit from 'p-limit';
  * Runs work for many keys at once and for one key in order, keeping only the newest pending work
  * per key. Watch events are level-based (each carries the whole object), so when ingest falls
  * behind, a holder's renewals in between are skipped instead of queued: one ordered queue per
- * cluster capped ingest at a few dozen events a second, and leaders renewing every second or two
- * were seen late enough to look expired.
+ * cluster would cap ingest at a few dozen events a second, and leaders renewing every second or two
+ * would be seen late enough to look expired (docs/reliability.md, "Findings behind the code").
  */
 export class LatestPerKeyQueue {
   private readonly limit: ReturnType<typeof pLimit>;

@@ -66,65 +66,67 @@ export async function mirrorLease(
   const started = performance.now();
   const state = known ?? (await deps.store.loadLease(key));
   const loadedMs = Math.round(performance.now() - started);
-  const outcomes: Record<string, ClusterOutcome> = {};
-  const pinged: string[] = [];
-  const pingsFailed: string[] = [];
+  const tally: MirrorTally = { outcomes: {}, pinged: [], pingsFailed: [] };
+  await Promise.all(clustersOf(key).map((cluster) => mirrorCluster(deps, key, state, cluster, tally)));
   const metrics = deps.metrics ?? noMetrics;
-  await Promise.all(
-    clustersOf(key).map(async (cluster) => {
-      try {
-        const client = await deps.clusters.get(cluster);
-        if (state.lease !== undefined) {
-          const home = (state.lease.record.holderCluster ?? clustersOf(key)[0]) === cluster;
-          outcomes[cluster] = await mirrorInto(
-            deps,
-            client,
-            key,
-            { record: state.lease.record, candidates: state.candidates },
-            home,
-            () => metrics.record('MirrorWrites', 1, cluster),
-          );
-        } else {
-          outcomes[cluster] = 'in-sync';
-        }
-        const pings = await sendPings(
-          deps.logger,
-          key,
-          client,
-          state.candidates.filter((c) => c.cluster === cluster),
-        );
-        pinged.push(...pings.sent);
-        pingsFailed.push(...pings.failed);
-      } catch (error) {
-        deps.logger.warn('cluster unreachable; it is caught up later', {
-          cluster,
-          lease: key,
-          error: error as Error,
-        });
-        outcomes[cluster] = 'unreachable';
-        const unsent = awaitingPing(state.candidates.filter((c) => c.cluster === cluster));
-        if (unsent.length > 0) {
-          deps.logger.error('ping not delivered', {
-            cluster,
-            lease: key,
-            candidates: unsent.map((c) => c.name),
-          });
-          pingsFailed.push(...unsent.map((c) => c.name));
-        }
-      }
-    }),
-  );
-  for (const [cluster, outcome] of Object.entries(outcomes))
+  for (const [cluster, outcome] of Object.entries(tally.outcomes))
     if (outcome === 'unreachable' || outcome === 'conflict') metrics.record('MirrorFailures', 1, cluster);
   deps.logger.debug('mirrored', {
     lease: key,
-    outcomes,
-    pinged,
-    pingsFailed,
+    ...tally,
     loadedMs,
     durationMs: Math.round(performance.now() - started),
   });
-  return outcomes;
+  return tally.outcomes;
+}
+
+/** What one mirror pass did, cluster by cluster: each cluster's outcome, the pings sent and not. */
+interface MirrorTally {
+  readonly outcomes: Record<string, ClusterOutcome>;
+  readonly pinged: string[];
+  readonly pingsFailed: string[];
+}
+
+/** One cluster of a pass: its Lease brought to the decision, then its candidates' pings sent. */
+async function mirrorCluster(
+  deps: MirrorDeps,
+  key: LeaseKey,
+  state: LeaseState,
+  cluster: string,
+  tally: MirrorTally,
+): Promise<void> {
+  const candidates = state.candidates.filter((c) => c.cluster === cluster);
+  try {
+    const client = await deps.clusters.get(cluster);
+    if (state.lease !== undefined) {
+      const home = (state.lease.record.holderCluster ?? clustersOf(key)[0]) === cluster;
+      tally.outcomes[cluster] = await mirrorInto(
+        deps,
+        client,
+        key,
+        { record: state.lease.record, candidates: state.candidates },
+        home,
+        () => (deps.metrics ?? noMetrics).record('MirrorWrites', 1, cluster),
+      );
+    } else {
+      tally.outcomes[cluster] = 'in-sync';
+    }
+    const pings = await sendPings(deps.logger, key, client, candidates);
+    tally.pinged.push(...pings.sent);
+    tally.pingsFailed.push(...pings.failed);
+  } catch (error) {
+    deps.logger.warn('cluster unreachable; it is caught up later', {
+      cluster,
+      lease: key,
+      error: error as Error,
+    });
+    tally.outcomes[cluster] = 'unreachable';
+    const unsent = awaitingPing(candidates);
+    if (unsent.length > 0) {
+      deps.logger.error('ping not delivered', { cluster, lease: key, candidates: unsent.map((c) => c.name) });
+      tally.pingsFailed.push(...unsent.map((c) => c.name));
+    }
+  }
 }
 
 async function mirrorInto(
@@ -173,29 +175,34 @@ async function mirrorInto(
     // A cluster that dropped a field we sent keeps none of it: plan again knowing that (in a
     // cluster that drops preferredHolder, a preemption then goes by revoke).
     if (learnKeptFields(client, plan.spec, result.object)) {
-      deps.logger.warn(
-        'the cluster drops Lease fields it does not serve; they are no longer compared there',
-        {
-          cluster: client.name,
-          lease: key,
-          kept: keptFields(client),
-        },
-      );
+      warnFieldsDropped(deps.logger, client, key);
       continue;
     }
     if (revoking) {
-      deps.logger.warn('the holder’s cluster cannot carry preferredHolder: the holder is revoked', {
-        lease: key,
-        cluster: client.name,
-        holder: record.holderIdentity,
-        preferredHolder: record.preferredHolder,
-        term: record.term,
-      });
+      warnRevoked(deps.logger, client, key, record);
       return done('revoked');
     }
     return done(wrote);
   }
   return done(wrote ?? 'conflict');
+}
+
+function warnFieldsDropped(logger: Logger, client: ClusterPort, key: LeaseKey): void {
+  logger.warn('the cluster drops Lease fields it does not serve; they are no longer compared there', {
+    cluster: client.name,
+    lease: key,
+    kept: keptFields(client),
+  });
+}
+
+function warnRevoked(logger: Logger, client: ClusterPort, key: LeaseKey, record: LeaseRecord): void {
+  logger.warn('the holder’s cluster cannot carry preferredHolder: the holder is revoked', {
+    lease: key,
+    cluster: client.name,
+    holder: record.holderIdentity,
+    preferredHolder: record.preferredHolder,
+    term: record.term,
+  });
 }
 
 /** One write of a plan: create, a guarded patch that leaves a live holder's fields alone, or a replace. */

@@ -1,5 +1,5 @@
 import type { LeaseKey } from '../../lib/ports/lease-key.js';
-import { ingestCandidate } from '../../lib/sync/ingest.js';
+import { ingestCandidate } from '../../lib/sync/ingest-candidate.js';
 import type { InMemoryCluster } from './in-memory-cluster.js';
 
 /**

@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { ClusterSource } from '../../lib/ports/cluster.js';
 import type { CoordinatorDeps } from '../../lib/ports/coordinator.js';
 import type { LeaseKey } from '../../lib/ports/lease-key.js';
-import { ingestCandidate } from '../../lib/sync/ingest.js';
+import { ingestCandidate } from '../../lib/sync/ingest-candidate.js';
 import { InMemoryCluster, type InMemoryClusterOptions } from './in-memory-cluster.js';
 import { InMemoryTable } from './in-memory-store.js';
 

@@ -4,7 +4,7 @@ import type { ClusterSource } from '../../lib/ports/cluster.js';
 import type { CoordinatorDeps } from '../../lib/ports/coordinator.js';
 import type { LeaseKey } from '../../lib/ports/lease-key.js';
 import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
-import { ingestCandidate } from '../../lib/sync/ingest.js';
+import { ingestCandidate } from '../../lib/sync/ingest-candidate.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
 import { InMemoryCluster, type InMemoryClusterOptions } from './in-memory-cluster.js';
 import { InMemoryTable } from './in-memory-store.js';

@@ -1,13 +1,10 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMicroTime } from '../../lib/api/time.js';
 import { parseClustersConfig } from '../../lib/clusters/config.js';
-import { applyRbac, benchInTreeController, kube, leaseCandidate } from '../../lib/harness/kube-admin.js';
-import { ensureKubeBinaries } from '../../lib/kube-local/build.js';
-import { type ControlPlane, startControlPlane, writeKubeconfig } from '../../lib/kube-local/control-plane.js';
+import { kube, leaseCandidate } from '../../lib/harness/kube-admin.js';
+import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
+import { startCoordinatorPlanes } from '../helpers/coordinator-planes.js';
 import { candidate, settle, startTestStack, type TestStack } from '../helpers/local-stack.js';
 
 const LEASES = '/apis/coordination.k8s.io/v1/namespaces/default/leases';
@@ -32,15 +29,9 @@ describe('clusters (integration: two kube-apiservers + etcd built from Go module
   let stack: TestStack;
 
   beforeAll(async () => {
-    await ensureKubeBinaries();
-    [alpha, beta] = await Promise.all([startControlPlane('alpha'), startControlPlane('beta')]);
-    for (const plane of [alpha, beta]) {
-      await applyRbac(plane);
-      // The in-tree CLE controller would act on OldestEmulationVersion leases too; keep it from leading.
-      await benchInTreeController(plane);
-    }
-    const dir = mkdtempSync(join(tmpdir(), 'lease-coordinator-clusters-'));
-    writeKubeconfig(join(dir, 'kubeconfig'), [alpha, beta], 'coordinator');
+    const started = await startCoordinatorPlanes(['alpha', 'beta']);
+    [alpha, beta] = started.planes;
+    const dir = started.configDir;
     const config = parseClustersConfig({
       clusters: [
         {

@@ -73,5 +73,8 @@ describe('decision history cost (integration: DynamoDB Local, consumed capacity 
     // Without history the step writes the lease record and arms its timer: 2 writes, 2 WCU.
     expect(calls('PutItemCommand') + calls('UpdateItemCommand')).toBe(2 + reserveAndAppend);
     expect(units).toBe(2 + reserveAndAppend);
+    // The bench's meter tells those two apart by their partition (HISTORY#…), as its cost section shows.
+    expect(after.history.writes - before.history.writes).toBe(reserveAndAppend);
+    expect(after.history.writeUnits - before.history.writeUnits).toBe(reserveAndAppend);
   });
 });

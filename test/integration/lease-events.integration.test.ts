@@ -1,12 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseClustersConfig } from '../../lib/clusters/config.js';
-import { applyRbac, benchInTreeController, kube } from '../../lib/harness/kube-admin.js';
-import { ensureKubeBinaries } from '../../lib/kube-local/build.js';
-import { type ControlPlane, startControlPlane, writeKubeconfig } from '../../lib/kube-local/control-plane.js';
+import { kube } from '../../lib/harness/kube-admin.js';
+import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
+import { startCoordinatorPlanes } from '../helpers/coordinator-planes.js';
 import { candidate, startTestStack, type TestStack } from '../helpers/local-stack.js';
 
 const NAMESPACE = 'kube-system';
@@ -70,14 +67,9 @@ describe('Events on mirrored Leases (integration: two kube-apiservers + etcd, Dy
   };
 
   beforeAll(async () => {
-    await ensureKubeBinaries();
-    [alpha, beta] = await Promise.all([startControlPlane('alpha'), startControlPlane('beta')]);
-    for (const plane of [alpha, beta]) {
-      await applyRbac(plane);
-      await benchInTreeController(plane);
-    }
-    const dir = mkdtempSync(join(tmpdir(), 'lease-coordinator-events-'));
-    writeKubeconfig(join(dir, 'kubeconfig'), [alpha, beta], 'coordinator');
+    const started = await startCoordinatorPlanes(['alpha', 'beta']);
+    [alpha, beta] = started.planes;
+    const dir = started.configDir;
     const callers = { tokenSha256: [createHash('sha256').update(TOKEN).digest('hex')] };
     const config = parseClustersConfig({
       clusters: ['alpha', 'beta'].map((name) => ({

@@ -1,8 +1,12 @@
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../../lib/local/dynamodb-local.js';
+import {
+  type DynamoDbLocal,
+  localStreamsClient,
+  startDynamoDbLocal,
+} from '../../lib/local/dynamodb-local.js';
 import { StreamRunner, type StreamRunnerOptions } from '../../lib/local/stream-runner.js';
 import { createTable } from '../../lib/local/table.js';
 
@@ -17,11 +21,7 @@ describe('stream mapping semantics (integration: the StreamRunner on DynamoDB Lo
 
   beforeAll(async () => {
     dynamodb = await startDynamoDbLocal();
-    streams = new DynamoDBStreamsClient({
-      endpoint: dynamodb.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    streams = localStreamsClient(dynamodb.endpoint);
   });
   afterAll(async () => {
     streams?.destroy();

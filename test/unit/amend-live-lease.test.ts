@@ -6,10 +6,10 @@ import { mirrorLease } from '../../lib/sync/mirror.js';
 import { singleCluster } from '../helpers/single-cluster.js';
 
 /**
- * Found by the bench's preemption traces: a leader renewing every 500 ms made each preemption
- * lose its compare-and-set on the lease version, three times in a row, on a busy machine. Asking
- * a live holder to yield now amends only preferredHolder and strategy, under the condition that
- * the holding is as read; a renewal does not conflict with it, while a takeover still conflicts.
+ * A leader renewing every 500 ms bumps the lease version faster than a busy preemption's
+ * compare-and-set can land (docs/reliability.md, "Findings behind the code"). Asking a live holder
+ * to yield amends only preferredHolder and strategy, under the condition that the holding is as
+ * read; a renewal does not conflict with it, while a takeover still conflicts.
  */
 describe('a preemption amends the live lease (unit: in-memory fakes)', () => {
   /**

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { BenchResults } from '../../bench/bench-results.js';
 import type { GateOffResult } from '../../bench/figures/gate-off.js';
 import { failoverSplit, pushSplit, revokeSplit } from '../../bench/figures/splits.js';
-import { type BenchResults, renderReport } from '../../bench/report.js';
+import { renderReport } from '../../bench/report.js';
 import { SAVED_RUN } from '../../bench/saved-run.js';
 
 /** The bench's gate-off figure: how its trials are split, judged and read back (unit: pure code). */

@@ -1,26 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { scriptOnTree } from '../helpers/script-on-tree.js';
 
-const SCRIPT = new URL('../../scripts/import-cycles.mjs', import.meta.url).pathname;
-
-/** Writes `files` (path: source) under a fresh folder and runs the check on it. */
-function check(files: Record<string, string>): { status: number | null; out: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'import-cycles-'));
-  made.push(dir);
-  for (const [path, source] of Object.entries(files)) {
-    mkdirSync(join(dir, path, '..'), { recursive: true });
-    writeFileSync(join(dir, path), source);
-  }
-  const run = spawnSync(process.execPath, [SCRIPT, dir], { cwd: dir, encoding: 'utf8' });
-  return { status: run.status, out: run.stdout };
-}
-const made: string[] = [];
-afterAll(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
+const check = scriptOnTree('import-cycles.mjs');
 
 // Each case starts a node process that loads the TypeScript compiler: seconds on a busy machine.
 describe('the import-cycle check of npm run lint (unit)', { timeout: 60_000 }, () => {

@@ -5,9 +5,9 @@ import { mirrorLease } from '../../lib/sync/mirror.js';
 import { singleCluster } from '../helpers/single-cluster.js';
 
 /**
- * Found by the concurrency model (test/property/concurrency.model.test.ts): ingest used to read
- * any home-cluster Lease naming another holder as "a legacy elector took it", even when that
- * Lease was only the mirror's own write of an earlier decision, and so replaced a live holder.
+ * A home-cluster Lease naming another holder is not always a legacy elector's: it may be the
+ * mirror's own write of an earlier decision, and reading it as a takeover would replace a live
+ * holder (docs/reliability.md, "Model-based concurrency test").
  */
 describe('ingest of a Lease that still shows the previous holder (unit: in-memory fakes)', () => {
   it('does not overwrite the live holder the coordinator just elected', async () => {

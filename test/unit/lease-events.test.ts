@@ -4,6 +4,16 @@ import type { ClusterSource } from '../../lib/ports/cluster.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
 import { singleCluster } from '../helpers/single-cluster.js';
 
+/** sched-a elected and mirrored, then sched-b (older) arrives and the step asks sched-a to yield to it. */
+async function electThenPreempt({ deps, key, heartbeat, advance }: ReturnType<typeof singleCluster>) {
+  await heartbeat('sched-a', '1.31.0');
+  await reconcileLease(deps, key);
+  await mirrorLease(deps, key);
+  advance(1_000);
+  await heartbeat('sched-b', '1.30.0');
+  expect((await reconcileLease(deps, key)).action).toBe('preempt');
+}
+
 describe('Events on the Lease (unit: in-memory table and cluster)', () => {
   it('records a holder change once, with why it was chosen, and nothing for a mirror pass that changes nothing', async () => {
     const { deps, key, heartbeat, cluster } = singleCluster();
@@ -25,13 +35,9 @@ describe('Events on the Lease (unit: in-memory table and cluster)', () => {
   });
 
   it('records a preemption: the holder asked to yield, and to whom', async () => {
-    const { deps, key, heartbeat, cluster, advance } = singleCluster();
-    await heartbeat('sched-a', '1.31.0');
-    await reconcileLease(deps, key);
-    await mirrorLease(deps, key);
-    advance(1_000);
-    await heartbeat('sched-b', '1.30.0');
-    expect((await reconcileLease(deps, key)).action).toBe('preempt');
+    const world = singleCluster();
+    const { deps, key, cluster } = world;
+    await electThenPreempt(world);
     await mirrorLease(deps, key);
     expect(cluster.events.map((e) => [e.reason, e.action, e.note])).toEqual([
       ['LeaderElection', 'Elect', 'Elected sched-a (term 1): the only live candidate'],
@@ -67,15 +73,9 @@ describe('Events on the Lease (unit: in-memory table and cluster)', () => {
 
 describe('Events where the cluster drops preferredHolder (unit: in-memory cluster, gate off)', () => {
   it('records the revoke of the holder in its own cluster', async () => {
-    const { deps, key, heartbeat, cluster, advance } = singleCluster('c', 'solo', 'kube-system', {
-      gate: 'off',
-    });
-    await heartbeat('sched-a', '1.31.0');
-    await reconcileLease(deps, key);
-    await mirrorLease(deps, key);
-    advance(1_000);
-    await heartbeat('sched-b', '1.30.0');
-    expect((await reconcileLease(deps, key)).action).toBe('preempt');
+    const world = singleCluster('c', 'solo', 'kube-system', { gate: 'off' });
+    const { deps, key, cluster } = world;
+    await electThenPreempt(world);
     expect(await mirrorLease(deps, key)).toEqual({ c: 'revoked' });
     expect(cluster.events.map((e) => [e.reason, e.action, e.note])).toEqual([
       ['LeaderElection', 'Elect', 'Elected sched-a (term 1): the only live candidate'],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ingestCandidate } from '../../lib/sync/ingest.js';
+import { ingestCandidate } from '../../lib/sync/ingest-candidate.js';
 import { singleCluster } from '../helpers/single-cluster.js';
 
 /** A LeaseCandidate "next" created in the cluster, as its ADDED watch event carries it. */

@@ -1,21 +1,25 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { APIGatewayProxyStructuredResultV2, DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
 import { DynamoDbStore } from '../../store/dynamodb-store.js';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../dynamodb-local.js';
-import { startHttpServer } from '../http-server.js';
+import { runCleanups } from '../cleanups.js';
+import { type DynamoDbLocal, localStreamsClient, startDynamoDbLocal } from '../dynamodb-local.js';
+import { closeServer, type Route, startHttpServer } from '../http-server.js';
 import type { FunctionName } from '../invocations.js';
-import { closeServer, LOCAL_TABLE, runCleanups } from '../local-coordinator.js';
 import { StreamRunner } from '../stream-runner.js';
-import { createTable } from '../table.js';
+import { createTable, LOCAL_TABLE } from '../table.js';
 import { ensurePackaged, unpackBundles } from './bundles.js';
 import { LambdaFunction } from './lambda-function.js';
 import { everyMinute } from './schedule.js';
 import { SqsTimerEndpoint } from './sqs-timer-endpoint.js';
 import { serveSsmParameters } from './ssm-parameters.js';
-import { readStackTemplate, type StreamMapping } from './stack-template.js';
+import {
+  type PackagedFunction,
+  readStackTemplate,
+  type StackTemplate,
+  type StreamMapping,
+} from './stack-template.js';
 
 /** The SSM parameter the packaged functions read the clusters config from (CLUSTERS_CONFIG_PARAMETER). */
 export const CLUSTERS_PARAMETER = '/lease-coordinator/clusters';
@@ -69,17 +73,9 @@ export async function startPackagedCoordinator(
   const cleanups: (() => unknown)[] = [() => rmSync(runDir, { recursive: true, force: true })];
   try {
     const taskRoots = await unpackBundles(packageDir, runDir);
-    const dynamodb = await startDynamoDbLocal();
-    cleanups.push(() => dynamodb.stop());
-    const streamArn = await createTable(dynamodb.client, LOCAL_TABLE);
-    const ssm =
-      options.clusters === undefined
-        ? undefined
-        : await serveSsmParameters({ [CLUSTERS_PARAMETER]: options.clusters.yaml });
-    if (ssm !== undefined) cleanups.push(() => ssm.close());
-
+    const { dynamodb, streamArn, ssm } = await startServices(options.clusters, cleanups);
     const functions = new Map<FunctionName, LambdaFunction>();
-    const invoke = (fn: FunctionName, event: unknown) => (functions.get(fn) as LambdaFunction).invoke(event);
+    const invoke: Invoke = (fn, event) => (functions.get(fn) as LambdaFunction).invoke(event);
     const timers = new SqsTimerEndpoint({
       settings: template.timerQueue,
       deliver: (event) => invoke('requeue', event),
@@ -88,114 +84,26 @@ export async function startPackagedCoordinator(
     });
     await timers.start();
     cleanups.push(() => timers.stop());
-
-    const environment: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      TZ: ':UTC',
-      // As serverless.yml sets them, with the local stand-ins for the AWS services.
-      TABLE_NAME: LOCAL_TABLE,
-      TIMER_QUEUE_URL: timers.queueUrl,
-      POWERTOOLS_SERVICE_NAME: 'lease-coordinator',
-      POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
-      // EMF lines are CloudWatch's input; here they would only fill the terminal. Shown at DEBUG.
-      POWERTOOLS_METRICS_DISABLED: options.logLevel === 'DEBUG' ? 'false' : 'true',
-      AWS_NODEJS_CONNECTION_REUSE_ENABLED: '1',
-      CLUSTERS_CONFIG_PARAMETER: ssm === undefined ? '' : CLUSTERS_PARAMETER,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
-      // This machine's Node may be older than nodejs22.x: the SDK's notice about that is noise here.
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      DYNAMODB_ENDPOINT: dynamodb.endpoint,
-      AWS_ENDPOINT_URL_SQS: timers.url,
-      ...(ssm !== undefined && { AWS_ENDPOINT_URL_SSM: ssm.url }),
-    };
-    for (const [name, spec] of template.functions) {
-      const taskRoot = taskRoots.get(name) as string;
-      const env = {
-        ...environment,
-        LAMBDA_TASK_ROOT: taskRoot,
-        AWS_LAMBDA_FUNCTION_NAME: `lease-coordinator-local-${name}`,
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
-      };
-      functions.set(name, new LambdaFunction(spec, taskRoot, env, options.clusters?.configDir ?? taskRoot));
-    }
+    const environment = functionEnvironment({ dynamodb, timers, ssm, logLevel: options.logLevel });
+    const configDir = options.clusters?.configDir;
+    for (const fn of createFunctions(template, taskRoots, environment, configDir))
+      functions.set(fn.spec.name, fn);
     cleanups.push(() => {
       for (const fn of functions.values()) fn.stop();
     });
 
     const discarded: PackagedCoordinator['discarded'] = [];
-    const streamsClient = new DynamoDBStreamsClient({
-      endpoint: dynamodb.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    cleanups.push(() => streamsClient.destroy());
-    const streamMapping = (
-      consumer: 'elect' | 'mirror',
-      mapping: StreamMapping,
-      observe?: (r: DynamoDBRecord) => void,
-    ) =>
-      new StreamRunner({
-        client: streamsClient,
-        streamArn,
-        filters: mapping.filters,
-        batchSize: mapping.batchSize,
-        maxRetries:
-          mapping.maximumRetryAttempts < 0 ? Number.POSITIVE_INFINITY : mapping.maximumRetryAttempts,
-        bisectOnError: mapping.bisectBatchOnFunctionError,
-        maxRecordAgeSeconds: mapping.maximumRecordAgeInSeconds,
-        handler: async (event) => {
-          const response = (await invoke(consumer, event)) as DynamoDBBatchResponse | null;
-          // Without ReportBatchItemFailures, a returned list means nothing: the batch succeeded.
-          return mapping.reportBatchItemFailures ? (response ?? undefined) : undefined;
-        },
-        onDiscard: (records, reason) => discarded.push({ consumer, reason, records: records.length }),
-        onError: reportError,
-        ...(observe !== undefined && { observe }),
-      });
-    const elect = streamMapping('elect', template.streams.elect, options.observe);
-    const mirror = streamMapping('mirror', template.streams.mirror);
-    elect.start();
-    mirror.start();
-    cleanups.push(() => {
-      elect.stop();
-      mirror.stop();
-    });
-
-    for (const [fn, settings] of template.schedules) {
-      const schedule = everyMinute({
-        rule: `lease-coordinator-local-${fn}`,
-        settings,
-        invoke: (event) => invoke(fn, event),
-        onError: reportError,
-        atStart: fn === 'ingest',
-      });
-      cleanups.push(() => schedule.stop());
-    }
-
-    const { server, url } = await startHttpServer(
-      template.routes
-        .filter((route) => route.authorization === 'NONE')
-        .map((route) => {
-          const [method, path] = route.routeKey.split(' ') as [string, string];
-          return {
-            method,
-            path,
-            // A failed invocation (an error, a timeout) is API Gateway's bare 500; its reason stays in the logs.
-            handler: (event) =>
-              invoke(route.function, event).then(
-                (result) => result as APIGatewayProxyStructuredResultV2,
-                (error: unknown) => {
-                  reportError(error);
-                  return { statusCode: 500, body: JSON.stringify({ message: 'Internal Server Error' }) };
-                },
-              ),
-          };
-        }),
-      options.httpPort ?? 0,
-    );
+    const wiring = {
+      dynamodb,
+      streamArn,
+      template,
+      invoke,
+      discarded,
+      reportError,
+      observe: options.observe,
+    };
+    cleanups.push(startStreamMappings(wiring), startSchedules(wiring));
+    const { server, url } = await startHttpServer(httpRoutes(wiring), options.httpPort ?? 0);
     cleanups.push(() => closeServer(server));
 
     return {
@@ -212,4 +120,172 @@ export async function startPackagedCoordinator(
     await runCleanups(cleanups);
     throw error;
   }
+}
+
+/** The AWS services the functions use, local stand-ins: the table (and its stream) and SSM. */
+async function startServices(
+  clusters: PackagedCoordinatorOptions['clusters'],
+  cleanups: (() => unknown)[],
+): Promise<{ dynamodb: DynamoDbLocal; streamArn: string; ssm: { url: string } | undefined }> {
+  const dynamodb = await startDynamoDbLocal();
+  cleanups.push(() => dynamodb.stop());
+  const streamArn = await createTable(dynamodb.client, LOCAL_TABLE);
+  if (clusters === undefined) return { dynamodb, streamArn, ssm: undefined };
+  const ssm = await serveSsmParameters({ [CLUSTERS_PARAMETER]: clusters.yaml });
+  cleanups.push(() => ssm.close());
+  return { dynamodb, streamArn, ssm };
+}
+
+/** Invokes a packaged function with an event; rejects when the invocation fails. */
+type Invoke = (fn: FunctionName, event: unknown) => Promise<unknown>;
+
+/** What the event sources need of the stack started so far. */
+interface EventSourceWiring {
+  readonly dynamodb: DynamoDbLocal;
+  readonly streamArn: string;
+  readonly template: StackTemplate;
+  readonly invoke: Invoke;
+  /** Filled with what a stream mapping drops unhandled. */
+  readonly discarded: PackagedCoordinator['discarded'];
+  readonly reportError: (error: unknown) => void;
+  readonly observe?: ((record: DynamoDBRecord) => void) | undefined;
+}
+
+/** The environment every function shares: as serverless.yml sets it, with the local stand-ins for AWS. */
+function functionEnvironment(stack: {
+  dynamodb: DynamoDbLocal;
+  timers: SqsTimerEndpoint;
+  ssm: { url: string } | undefined;
+  logLevel: PackagedCoordinatorOptions['logLevel'];
+}): NodeJS.ProcessEnv {
+  const { dynamodb, timers, ssm, logLevel } = stack;
+  return {
+    PATH: process.env.PATH,
+    TZ: ':UTC',
+    TABLE_NAME: LOCAL_TABLE,
+    TIMER_QUEUE_URL: timers.queueUrl,
+    POWERTOOLS_SERVICE_NAME: 'lease-coordinator',
+    POWERTOOLS_LOG_LEVEL: logLevel ?? 'WARN',
+    // EMF lines are CloudWatch's input; here they would only fill the terminal. Shown at DEBUG.
+    POWERTOOLS_METRICS_DISABLED: logLevel === 'DEBUG' ? 'false' : 'true',
+    AWS_NODEJS_CONNECTION_REUSE_ENABLED: '1',
+    CLUSTERS_CONFIG_PARAMETER: ssm === undefined ? '' : CLUSTERS_PARAMETER,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+    // This machine's Node may be older than nodejs22.x: the SDK's notice about that is noise here.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    DYNAMODB_ENDPOINT: dynamodb.endpoint,
+    AWS_ENDPOINT_URL_SQS: timers.url,
+    ...(ssm !== undefined && { AWS_ENDPOINT_URL_SSM: ssm.url }),
+  };
+}
+
+/** A container for each packaged function, in its unpacked task root, with its environment. */
+function createFunctions(
+  template: StackTemplate,
+  taskRoots: ReadonlyMap<FunctionName, string>,
+  environment: NodeJS.ProcessEnv,
+  configDir: string | undefined,
+): LambdaFunction[] {
+  return [...template.functions.values()].map((spec) => {
+    const taskRoot = taskRoots.get(spec.name) as string;
+    return new LambdaFunction(
+      spec,
+      taskRoot,
+      environmentOf(spec, taskRoot, environment),
+      configDir ?? taskRoot,
+    );
+  });
+}
+
+/** One function's environment: the shared one and what Lambda sets for that function. */
+function environmentOf(
+  spec: PackagedFunction,
+  taskRoot: string,
+  shared: NodeJS.ProcessEnv,
+): NodeJS.ProcessEnv {
+  return {
+    ...shared,
+    LAMBDA_TASK_ROOT: taskRoot,
+    AWS_LAMBDA_FUNCTION_NAME: `lease-coordinator-local-${spec.name}`,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
+  };
+}
+
+/** Starts the table stream's two mappings, into `elect` and `mirror`; returns their stop. */
+function startStreamMappings(wiring: EventSourceWiring): () => void {
+  const { dynamodb, streamArn, template, invoke, discarded, reportError } = wiring;
+  const client = localStreamsClient(dynamodb.endpoint);
+  const streamMapping = (
+    consumer: 'elect' | 'mirror',
+    mapping: StreamMapping,
+    observe?: (r: DynamoDBRecord) => void,
+  ) =>
+    new StreamRunner({
+      client,
+      streamArn,
+      filters: mapping.filters,
+      batchSize: mapping.batchSize,
+      maxRetries: mapping.maximumRetryAttempts < 0 ? Number.POSITIVE_INFINITY : mapping.maximumRetryAttempts,
+      bisectOnError: mapping.bisectBatchOnFunctionError,
+      maxRecordAgeSeconds: mapping.maximumRecordAgeInSeconds,
+      handler: async (event) => {
+        const response = (await invoke(consumer, event)) as DynamoDBBatchResponse | null;
+        // Without ReportBatchItemFailures, a returned list means nothing: the batch succeeded.
+        return mapping.reportBatchItemFailures ? (response ?? undefined) : undefined;
+      },
+      onDiscard: (records, reason) => discarded.push({ consumer, reason, records: records.length }),
+      onError: reportError,
+      ...(observe !== undefined && { observe }),
+    });
+  const elect = streamMapping('elect', template.streams.elect, wiring.observe);
+  const mirror = streamMapping('mirror', template.streams.mirror);
+  elect.start();
+  mirror.start();
+  return () => {
+    elect.stop();
+    mirror.stop();
+    client.destroy();
+  };
+}
+
+/** Starts the minute schedules (EventBridge rules), ingest's at once as well; returns their stop. */
+function startSchedules(wiring: EventSourceWiring): () => void {
+  const schedules = [...wiring.template.schedules].map(([fn, settings]) =>
+    everyMinute({
+      rule: `lease-coordinator-local-${fn}`,
+      settings,
+      invoke: (event) => wiring.invoke(fn, event),
+      onError: wiring.reportError,
+      atStart: fn === 'ingest',
+    }),
+  );
+  return () => {
+    for (const schedule of schedules) schedule.stop();
+  };
+}
+
+/** The HTTP API's routes that need no SigV4 signature, each invoking its function. */
+function httpRoutes(wiring: EventSourceWiring): Route[] {
+  const { template, invoke, reportError } = wiring;
+  return template.routes
+    .filter((route) => route.authorization === 'NONE')
+    .map((route) => {
+      const [method, path] = route.routeKey.split(' ') as [string, string];
+      return {
+        method,
+        path,
+        // A failed invocation (an error, a timeout) is API Gateway's bare 500; its reason stays in the logs.
+        handler: (event) =>
+          invoke(route.function, event).then(
+            (result) => result as APIGatewayProxyStructuredResultV2,
+            (error: unknown) => {
+              reportError(error);
+              return { statusCode: 500, body: JSON.stringify({ message: 'Internal Server Error' }) };
+            },
+          ),
+      };
+    });
 }

@@ -67,19 +67,54 @@ const ASYNC_DEFAULTS: AsyncInvokeSettings = { maximumRetryAttempts: 2, maximumEv
 export function readStackTemplate(packageDir: string): StackTemplate {
   const path = join(packageDir, 'cloudformation-template-update-stack.json');
   const template = JSON.parse(readFileSync(path, 'utf8')) as { Resources: Record<string, Resource> };
-  const resources = Object.entries(template.Resources);
-  const ofType = (type: string) => resources.filter(([, r]) => r.Type === type);
-  const functionOf = (reference: unknown): FunctionName => {
+  const resources = new Resources(path, template.Resources);
+  return {
+    functions: readFunctions(resources),
+    streams: { elect: readStreamMapping(resources, 'elect'), mirror: readStreamMapping(resources, 'mirror') },
+    timerQueue: readTimerQueue(resources),
+    schedules: readSchedules(resources),
+    routes: readRoutes(resources),
+  };
+}
+
+/** The template's resources, with the lookups every part of it needs; errors name the file. */
+class Resources {
+  constructor(
+    readonly path: string,
+    readonly byId: Record<string, Resource>,
+  ) {}
+
+  /** The resources of one CloudFormation type, as [logical id, resource]. */
+  ofType(type: string): [string, Resource][] {
+    return Object.entries(this.byId).filter(([, r]) => r.Type === type);
+  }
+
+  /** The packaged function a reference (an ARN, a `Ref`, a `Fn::GetAtt`) points at. */
+  functionOf(reference: unknown): FunctionName {
     const text = JSON.stringify(reference);
     const name = FUNCTION_NAMES.find((fn) => text.includes(`"${logicalId(fn)}"`));
-    if (name === undefined) throw new ConfigError(`${path}: no packaged function in ${text}`);
+    if (name === undefined) throw new ConfigError(`${this.path}: no packaged function in ${text}`);
     return name;
-  };
+  }
 
+  /** The event source mapping (stream or queue) into `fn`. */
+  mappingOf(fn: FunctionName): Record<string, unknown> {
+    const mappings = this.ofType('AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties);
+    const found = mappings.find((m) => this.functionOf(m.FunctionName) === fn);
+    if (found === undefined) throw new ConfigError(`${this.path}: ${fn} has no event source mapping`);
+    return found;
+  }
+
+  fail(message: string): never {
+    throw new ConfigError(`${this.path}: ${message}`);
+  }
+}
+
+function readFunctions(resources: Resources): Map<FunctionName, PackagedFunction> {
   const functions = new Map<FunctionName, PackagedFunction>();
   for (const name of FUNCTION_NAMES) {
-    const props = template.Resources[logicalId(name)]?.Properties;
-    if (props === undefined) throw new ConfigError(`${path}: function ${name} is not in the template`);
+    const props = resources.byId[logicalId(name)]?.Properties;
+    if (props === undefined) resources.fail(`function ${name} is not in the template`);
     functions.set(name, {
       name,
       handler: String(props.Handler),
@@ -87,39 +122,44 @@ export function readStackTemplate(packageDir: string): StackTemplate {
       memoryMb: Number(props.MemorySize ?? 128),
     });
   }
+  return functions;
+}
 
-  const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties);
-  const mappingOf = (fn: FunctionName) => {
-    const found = mappings.find((m) => functionOf(m.FunctionName) === fn);
-    if (found === undefined) throw new ConfigError(`${path}: ${fn} has no event source mapping`);
-    return found;
+function readStreamMapping(resources: Resources, fn: 'elect' | 'mirror'): StreamMapping {
+  const m = resources.mappingOf(fn);
+  const filters = (m.FilterCriteria as { Filters?: { Pattern: string }[] } | undefined)?.Filters ?? [];
+  return {
+    batchSize: Number(m.BatchSize ?? 100),
+    maximumRetryAttempts: Number(m.MaximumRetryAttempts ?? -1),
+    maximumRecordAgeInSeconds: Number(m.MaximumRecordAgeInSeconds ?? -1),
+    bisectBatchOnFunctionError: m.BisectBatchOnFunctionError === true,
+    reportBatchItemFailures: reportsItemFailures(m),
+    filters: filters.map((f) => JSON.parse(f.Pattern) as FilterPattern),
   };
-  const streamOf = (fn: 'elect' | 'mirror'): StreamMapping => {
-    const m = mappingOf(fn);
-    const filters = (m.FilterCriteria as { Filters?: { Pattern: string }[] } | undefined)?.Filters ?? [];
-    return {
-      batchSize: Number(m.BatchSize ?? 100),
-      maximumRetryAttempts: Number(m.MaximumRetryAttempts ?? -1),
-      maximumRecordAgeInSeconds: Number(m.MaximumRecordAgeInSeconds ?? -1),
-      bisectBatchOnFunctionError: m.BisectBatchOnFunctionError === true,
-      reportBatchItemFailures: reportsItemFailures(m),
-      filters: filters.map((f) => JSON.parse(f.Pattern) as FilterPattern),
-    };
-  };
+}
 
-  const requeue = mappingOf('requeue');
-  const queue = template.Resources.TimerQueue?.Properties ?? {};
+function readTimerQueue(resources: Resources): TimerQueueSettings {
+  const requeue = resources.mappingOf('requeue');
+  const queue = resources.byId.TimerQueue?.Properties ?? {};
   const redrive = (queue.RedrivePolicy ?? {}) as { maxReceiveCount?: number };
+  return {
+    batchSize: Number(requeue.BatchSize ?? 10),
+    visibilityTimeoutSeconds: Number(queue.VisibilityTimeout ?? 30),
+    maxReceiveCount: Number(redrive.maxReceiveCount ?? Number.POSITIVE_INFINITY),
+    reportBatchItemFailures: reportsItemFailures(requeue),
+  };
+}
 
-  const invokeConfigs = ofType('AWS::Lambda::EventInvokeConfig').map(([, r]) => r.Properties);
+function readSchedules(resources: Resources): Map<FunctionName, AsyncInvokeSettings> {
+  const invokeConfigs = resources.ofType('AWS::Lambda::EventInvokeConfig').map(([, r]) => r.Properties);
   const schedules = new Map<FunctionName, AsyncInvokeSettings>();
-  for (const [, rule] of ofType('AWS::Events::Rule')) {
+  for (const [, rule] of resources.ofType('AWS::Events::Rule')) {
     if (rule.Properties.ScheduleExpression !== 'rate(1 minute)') {
-      throw new ConfigError(`${path}: only rate(1 minute) schedules are run locally`);
+      resources.fail('only rate(1 minute) schedules are run locally');
     }
     for (const target of rule.Properties.Targets as { Arn: unknown }[]) {
-      const fn = functionOf(target.Arn);
-      const config = invokeConfigs.find((c) => functionOf(c.FunctionName) === fn);
+      const fn = resources.functionOf(target.Arn);
+      const config = invokeConfigs.find((c) => resources.functionOf(c.FunctionName) === fn);
       schedules.set(fn, {
         maximumRetryAttempts: Number(config?.MaximumRetryAttempts ?? ASYNC_DEFAULTS.maximumRetryAttempts),
         maximumEventAgeInSeconds: Number(
@@ -128,34 +168,25 @@ export function readStackTemplate(packageDir: string): StackTemplate {
       });
     }
   }
+  return schedules;
+}
 
+function readRoutes(resources: Resources): HttpRoute[] {
   const integrations = new Map(
-    ofType('AWS::ApiGatewayV2::Integration').map(([id, r]) => [id, functionOf(r.Properties.IntegrationUri)]),
+    resources
+      .ofType('AWS::ApiGatewayV2::Integration')
+      .map(([id, r]) => [id, resources.functionOf(r.Properties.IntegrationUri)]),
   );
-  const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => {
+  return resources.ofType('AWS::ApiGatewayV2::Route').map(([, r]) => {
     const target = JSON.stringify(r.Properties.Target);
     const integration = [...integrations.keys()].find((id) => target.includes(`"${id}"`));
-    if (integration === undefined)
-      throw new ConfigError(`${path}: route ${r.Properties.RouteKey} has no target`);
+    if (integration === undefined) resources.fail(`route ${r.Properties.RouteKey} has no target`);
     return {
       routeKey: String(r.Properties.RouteKey),
       function: integrations.get(integration) as FunctionName,
       authorization: String(r.Properties.AuthorizationType ?? 'NONE'),
     };
   });
-
-  return {
-    functions,
-    streams: { elect: streamOf('elect'), mirror: streamOf('mirror') },
-    timerQueue: {
-      batchSize: Number(requeue.BatchSize ?? 10),
-      visibilityTimeoutSeconds: Number(queue.VisibilityTimeout ?? 30),
-      maxReceiveCount: Number(redrive.maxReceiveCount ?? Number.POSITIVE_INFINITY),
-      reportBatchItemFailures: reportsItemFailures(requeue),
-    },
-    schedules,
-    routes,
-  };
 }
 
 function logicalId(fn: FunctionName): string {

@@ -1,0 +1,33 @@
+import type { BundleResult } from './figures/bundles.js';
+import type { DecisionShare } from './figures/decision-share.js';
+import type { PairedSamples } from './figures/election.js';
+import type { FailoverResult } from './figures/failover.js';
+import type { GateOffResult } from './figures/gate-off.js';
+import type { ConnectionResult } from './figures/kube-connections.js';
+import type { PackagedResult } from './figures/packaged.js';
+import type { PreemptionResult } from './figures/preemption.js';
+import type { EventCost, RenewalCost } from './figures/renewal-cost.js';
+import type { ThroughputRow } from './figures/throughput.js';
+
+/** What one bench run measured, figure by figure (a figure not run is absent), as saved and reported. */
+export interface BenchResults {
+  date: string;
+  trials: number;
+  leaseDurationMs: number;
+  election?: PairedSamples;
+  electionCost?: EventCost;
+  /** The decision history's and the Events' part of the election trials (absent from runs before them). */
+  decisionShare?: DecisionShare;
+  ingestDelay?: number[];
+  failover?: FailoverResult;
+  preemption?: PreemptionResult;
+  /** Absent in runs before the gate-off figure. */
+  gateOff?: GateOffResult;
+  propagation?: Map<number, number[]>;
+  connections?: ConnectionResult;
+  renewalCost?: RenewalCost;
+  throughput?: ThroughputRow[];
+  bundles?: BundleResult;
+  /** Election, failover and preemption with the packaged bundles (absent from runs before it existed). */
+  packaged?: PackagedResult;
+}

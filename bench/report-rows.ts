@@ -1,0 +1,65 @@
+import type { PairedSamples } from './figures/election.js';
+import type { FailoverParts } from './figures/failover.js';
+import type { PreemptionParts } from './figures/preemption.js';
+import { row } from './markdown.js';
+import { ms, ratio, summarize } from './stats.js';
+
+/** A sample's median and 99th percentile, as a report cell. */
+export function p50p99(samples: readonly number[]): string {
+  const s = summarize(samples);
+  return `${ms(s.p50)} / ${ms(s.p99)}`;
+}
+
+/** A figure's trials split into parts (from the Lease's watch), ours beside the in-tree controller's. */
+function partsTable<P extends { poll: readonly number[] }>(
+  figure: string,
+  parts: { ours: P; baseline: P },
+  splits: readonly (readonly [string, (p: P) => readonly number[]])[],
+): string[] {
+  return [
+    `Where ${figure} time goes (p50 / p99 of each part; ${parts.ours.poll.length} and ${parts.baseline.poll.length} trials split):`,
+    '',
+    row(['part', 'ours', 'in-tree']),
+    row(['---', '---', '---']),
+    ...splits.map(([what, pick]) => row([what, p50p99(pick(parts.ours)), p50p99(pick(parts.baseline))])),
+    '',
+  ];
+}
+
+export const FAILOVER_SPLITS: readonly (readonly [string, (p: FailoverParts) => readonly number[]])[] = [
+  ['kill → the dead leader’s lease runs out (its last renewal + leaseDuration)', (p) => p.untilExpiry],
+  ['lease runs out → the Lease names the next leader (the coordinator)', (p) => p.coordinator],
+  ['the Lease names it → it leads (client-go’s next poll)', (p) => p.poll],
+];
+
+/** The failover split at the lease running out and at the Lease naming the next leader. */
+export function failoverParts(parts: { ours: FailoverParts; baseline: FailoverParts }): string[] {
+  return partsTable('failover', parts, FAILOVER_SPLITS);
+}
+
+/** The preemption split at the Lease naming the preferred holder, the holder letting go, and the takeover. */
+export function preemptionParts(parts: { ours: PreemptionParts; baseline: PreemptionParts }): string[] {
+  return partsTable('preemption', parts, [
+    [
+      'process start → the Lease names it preferredHolder (start-up, its LeaseCandidate, the decision)',
+      (p) => p.decide,
+    ],
+    ['preferredHolder shown → the holder lets go (client-go’s next renew)', (p) => p.yield],
+    ['the holder let go → the Lease names the new leader (the takeover)', (p) => p.takeover],
+    ['the Lease names it → it leads (client-go’s next poll)', (p) => p.poll],
+  ]);
+}
+
+/** One figure's row: ours beside the in-tree controller's, p50 / p95 / p99 and their ratios. */
+export function latencyRow(figure: string, pair: PairedSamples): string {
+  const ours = summarize(pair.ours);
+  const base = summarize(pair.baseline);
+  return row([
+    figure,
+    ours.n,
+    `${ms(ours.p50)} / ${ms(ours.p95)} / ${ms(ours.p99)}`,
+    `${ms(base.p50)} / ${ms(base.p95)} / ${ms(base.p99)}`,
+    ratio(ours.p50, base.p50),
+    ratio(ours.p99, base.p99),
+  ]);
+}

@@ -1,0 +1,69 @@
+import type { ElectionStep, Millis } from '../election/types.js';
+import { onConditionFailed } from '../errors.js';
+import type { CoordinatorDeps } from '../ports/coordinator.js';
+import type { LeaseKey } from '../ports/lease-key.js';
+import type { LeaseState } from '../ports/store.js';
+import { pendingTimerCovers } from './lease-triage.js';
+
+/** The step a reconcile carries out, what it read, and the timer this look delivers, if any. */
+export interface TimerContext {
+  readonly state: LeaseState;
+  readonly step: ElectionStep;
+  readonly now: Millis;
+  /** The timer this look delivers, if it is one taken early (ReconcileOptions.delivering). */
+  readonly delivering?: Millis | undefined;
+  /** The timer this look is a hop of, to send on unless the step replaces it (ReconcileOptions.hop). */
+  readonly hop?: Millis | undefined;
+}
+
+/**
+ * Arms the lease's timer for the step's next look, unless the step wants none or a timer already
+ * pending comes by then. The timer being delivered no longer counts as pending: this step arms
+ * the next one.
+ */
+export async function armLeaseTimer(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+  { state, step, now, delivering, hop }: TimerContext,
+): Promise<void> {
+  const dueAt = step.requeueAfterMs > 0 ? now + step.requeueAfterMs : undefined;
+  const pending = state.timerDueAt === delivering ? undefined : state.timerDueAt;
+  if (dueAt !== undefined && !pendingTimerCovers(pending, now, dueAt))
+    return armAndDeliver(deps, key, dueAt, now, delivering);
+  // The pending timer stands; if this look is one of its hops, it goes on toward its deadline.
+  // The record already shows it, so only the message is sent.
+  if (hop !== undefined && pending === hop) await deps.timers.deliverAt(key, hop, now);
+}
+
+/**
+ * Records the timer, then sends it. The record is what keeps one delivery per deadline (a step
+ * that finds an earlier timer pending sends none), so a record whose delivery failed would leave
+ * the deadline to the minute sweep: the step's retry would find it pending and send nothing. A
+ * failed send therefore takes the record back before the step fails, and the retry sends again.
+ */
+async function armAndDeliver(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+  dueAt: Millis,
+  now: Millis,
+  delivering?: Millis,
+): Promise<void> {
+  // The timer being delivered is past for the table's condition, though its time has not come; an
+  // earlier timer pending: it is delivered already, and this deadline needs none.
+  const pastUntil = Math.max(now, delivering ?? now);
+  const armed = await deps.store.armTimer(key, dueAt, pastUntil).catch(onConditionFailed(undefined));
+  if (armed === undefined) return;
+  try {
+    await deps.timers.deliverAt(key, dueAt, now);
+  } catch (error) {
+    await deps.store
+      .disarmTimer(key, dueAt, armed.replaced, pastUntil)
+      // Another step armed a timer since, and sent it: nothing to take back.
+      .catch(onConditionFailed(undefined))
+      .catch((undo: unknown) =>
+        // The record then stands until its deadline passes; the sweep arms the timer again after it.
+        deps.logger.error('cannot take back a timer that was not sent', { lease: key, error: undo as Error }),
+      );
+    throw error;
+  }
+}
