@@ -5,6 +5,7 @@ import { LatencyHistogram } from './load-stats.js';
 export const LOAD_CLUSTER = 'load';
 export const LOAD_NAMESPACE = 'kube-system';
 export const CANDIDATES_PER_LEASE = 3;
+export const HEARTBEAT_PATH = `/clusters/${LOAD_CLUSTER}/leasecandidates`;
 
 export function leaseNameOf(candidate: number): string {
   return `load-${String(Math.floor(candidate / CANDIDATES_PER_LEASE)).padStart(4, '0')}`;
@@ -15,7 +16,7 @@ export function candidateNameOf(candidate: number): string {
 }
 
 /** The body of test/helpers/local-stack.ts candidate(), split around renewTime so each beat only fills it in. */
-function bodyAround(candidate: number): [string, string] {
+export function bodyAround(candidate: number): [string, string] {
   const marker = '__RENEW__';
   const text = JSON.stringify({
     apiVersion: 'coordination.k8s.io/v1beta1',
@@ -32,6 +33,13 @@ function bodyAround(candidate: number): [string, string] {
   });
   const at = text.indexOf(marker);
   return [text.slice(0, at), text.slice(at + marker.length)];
+}
+
+/** A renewTime newer than any the candidate has sent, as a candidate's clock gives it. */
+export function nextRenewTime(lastSent: Float64Array, candidate: number): number {
+  const renewTime = Math.max(Date.now(), (lastSent[candidate] ?? 0) + 1);
+  lastSent[candidate] = renewTime;
+  return renewTime;
 }
 
 export interface GeneratorCounts {
@@ -57,6 +65,11 @@ export class HeartbeatGenerator {
   readonly okPerSecond: Uint32Array;
   /** The renewTime of each candidate's newest heartbeat answered 2xx (0: none). */
   readonly lastAcked: Float64Array;
+  /**
+   * The renewTime of each candidate's newest heartbeat sent, whichever way: the table-alone phases
+   * (load-baseline.ts) write the same candidates and take their renewTimes from here too.
+   */
+  readonly lastSent: Float64Array;
   readonly counts: GeneratorCounts = {
     byStatus: new Map(),
     byOutcome: { ok: 0, conflict: 0, 'client-error': 0, 'server-error': 0, 'network-error': 0 },
@@ -64,7 +77,6 @@ export class HeartbeatGenerator {
     sent: 0,
     networkErrors: [],
   };
-  private readonly lastSent: Float64Array;
   private readonly inFlight: Uint8Array;
   private readonly pendingDue: Float64Array;
   private readonly bodies: [string, string][];
@@ -134,8 +146,7 @@ export class HeartbeatGenerator {
 
   private send(candidate: number, due: number): void {
     const start = performance.now();
-    const renewTime = Math.max(Date.now(), (this.lastSent[candidate] ?? 0) + 1);
-    this.lastSent[candidate] = renewTime;
+    const renewTime = nextRenewTime(this.lastSent, candidate);
     this.inFlight[candidate] = 1;
     this.inFlightCount++;
     this.counts.sent++;
@@ -144,7 +155,7 @@ export class HeartbeatGenerator {
     this.sentPerSecond[second] = (this.sentPerSecond[second] ?? 0) + 1;
     const [head, tail] = this.bodies[candidate] ?? ['', ''];
     void this.client
-      .post(`/clusters/${LOAD_CLUSTER}/leasecandidates`, `${head}${new Date(renewTime).toISOString()}${tail}`)
+      .post(HEARTBEAT_PATH, `${head}${new Date(renewTime).toISOString()}${tail}`)
       .then(({ status, error }) => {
         const end = performance.now();
         this.latency.record(end - start);

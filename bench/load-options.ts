@@ -8,8 +8,11 @@ export interface LoadOptions {
   /** Each lease's leader renews it over the holder API (off: every lease expires and is elected again). */
   readonly renew: boolean;
   readonly renewEvery: number;
-  /** How long the table-only baseline runs, after the load. */
+  /** How long each table-alone phase runs, right before and right after the load. */
   readonly baselineSeconds: number;
+  /** Pairs of short closed-loop phases after the load, the table alone then HTTP, alternating. */
+  readonly rounds: number;
+  readonly roundSeconds: number;
   readonly out: string;
 }
 
@@ -30,10 +33,17 @@ export function parseLoadOptions(argv: readonly string[]): LoadOptions {
     .option('--no-renew', 'leaders never renew: every lease runs out and is elected again (a storm)')
     .option(
       '--baseline-seconds <seconds>',
-      'how long the table-only baseline runs after the load',
+      'how long the table alone runs right before and right after the load',
       positiveInteger,
       20,
     )
+    .option(
+      '--rounds <n>',
+      'pairs of closed-loop phases after the load, the table alone then HTTP',
+      positiveInteger,
+      4,
+    )
+    .option('--round-seconds <seconds>', 'how long each of those phases runs', positiveInteger, 5)
     .option('--out <dir>', 'where the markdown report goes', 'bench/results')
     .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
     .parse([...argv], { from: 'user' });

@@ -1,4 +1,4 @@
-import type { TableCeiling } from './load-baseline.js';
+import type { Phase, TableCeiling } from './load-baseline.js';
 import type { GeneratorCounts } from './load-generator.js';
 import type { Sample } from './load-monitor.js';
 import type { LoadOptions } from './load-options.js';
@@ -13,7 +13,7 @@ export interface LoadRun {
   readonly leases: number;
   /** The leaders' Lease renewals, when they ran. */
   readonly renewals: RenewalCounts | undefined;
-  /** The table alone, measured after the load in the same command: the baseline. */
+  /** The table alone, measured right before and right after the HTTP load in the same coordinator: the baseline. */
   readonly ceiling: TableCeiling;
   /** Seconds from the first beat's slot to the last answer. */
   readonly elapsedSeconds: number;
@@ -50,6 +50,7 @@ export function renderLoadRun(run: LoadRun): Verdict {
   const o = run.options;
   const target = o.candidates * o.ratePerCandidate;
   const ok = run.counts.byOutcome.ok;
+  const httpRate = ok / run.elapsedSeconds;
   const fullSeconds = Array.from(run.okPerSecond.slice(1, Math.max(1, o.duration - 1)));
   const loadSamples = run.samples.filter((s) => s.t > 0 && s.t <= o.duration + 0.5);
   const warm = loadSamples.filter((s) => s.t >= WARM_UP_SECONDS);
@@ -94,9 +95,14 @@ export function renderLoadRun(run: LoadRun): Verdict {
       `${f1(ok / o.duration)}/s over ${o.duration} s (${f1((100 * ok) / (target * o.duration))} % of target)`,
     ],
     [
-      'baseline: the table alone',
-      `${f0(run.ceiling.writesPerSecond)} conditional writes/s (${run.ceiling.inFlight} in flight, ${f0(run.ceiling.seconds)} s, same DynamoDB Local build and SDK, a fresh JVM after the load); heartbeats achieved / baseline = ${f2(ok / o.duration / run.ceiling.writesPerSecond)}`,
+      'the table alone (the heartbeat write straight to the store)',
+      `before ${tableAlone(run.ceiling.before)}; after ${tableAlone(run.ceiling.after)}`,
     ],
+    [
+      'HTTP heartbeats / the table alone',
+      `${f2(httpRate / run.ceiling.perSecond)} against the mean of before and after (${f2(httpRate / run.ceiling.before.perSecond)} against before, ${f2(httpRate / run.ceiling.after.perSecond)} against after); HTTP: ${f1(httpRate)} 2xx/s over the ${f1(run.elapsedSeconds)} s from the first beat to the last answer`,
+    ],
+    ...roundRows(run),
     [
       'lease renewals by the leaders',
       run.renewals === undefined
@@ -194,9 +200,10 @@ export function renderLoadRun(run: LoadRun): Verdict {
   const markdown = [
     `# Load: ${o.candidates} candidates x ${o.ratePerCandidate}/s for ${o.duration} s`,
     '',
-    `Run ${run.startedAt.toISOString()} with \`npx tsx bench/load.ts --candidates ${o.candidates} --rate-per-candidate ${o.ratePerCandidate} --duration ${o.duration} --connections ${o.connections} ${o.renew ? `--renew-every ${o.renewEvery}` : '--no-renew'} --baseline-seconds ${o.baselineSeconds}\`.`,
+    `Run ${run.startedAt.toISOString()} with \`npx tsx bench/load.ts --candidates ${o.candidates} --rate-per-candidate ${o.ratePerCandidate} --duration ${o.duration} --connections ${o.connections} ${o.renew ? `--renew-every ${o.renewEvery}` : '--no-renew'} --baseline-seconds ${o.baselineSeconds} --rounds ${o.rounds} --round-seconds ${o.roundSeconds}\`.`,
     `Machine: ${run.machine.cores} cores (${run.machine.cpuModel}), shared with other users' processes; load average ${run.machine.loadAverageAtStart.map((n) => n.toFixed(2)).join(' ')} at start; Node ${run.machine.node}.`,
     'Local stack in one Node process (HTTP API, elect stream runner, timers, and the load generator itself) plus the DynamoDB Local JVM.',
+    "Order: each candidate's first heartbeat straight to the table and the elections it wakes (untimed); the table alone; the HTTP load; the table alone again. Then the alternating rounds, closed loops both ways. The leaders' renewals and the stream consumers run through every timed phase.",
     '',
     `Verdict: ${failures.length === 0 ? 'PASS (nothing lost, stream not stuck)' : `FAIL: ${failures.join('; ')}`}`,
     '',
@@ -226,6 +233,36 @@ export function renderLoadRun(run: LoadRun): Verdict {
     '',
   ].join('\n');
   return { failures, markdown, table };
+}
+
+/**
+ * The alternating rounds: each pair runs the table alone and then HTTP for a few seconds each, with
+ * the same in flight, so both see nearly the same machine; the median of the pairs' ratios is the
+ * figure, the spread shows how much the machine moved under us.
+ */
+function roundRows(run: LoadRun): [string, string][] {
+  const { table, http } = run.ceiling.rounds;
+  const ratios = http.map((h, i) => h.perSecond / (table[i]?.perSecond ?? Number.NaN));
+  const mean = (phases: Phase[], pick: (p: Phase) => number) =>
+    phases.reduce((s, p) => s + pick(p), 0) / Math.max(1, phases.length);
+  const cpu = (phases: Phase[]) =>
+    `Node ${mean(phases, (p) => p.cpuPerWrite.node).toFixed(2)} ms, JVM ${mean(phases, (p) => p.cpuPerWrite.jvm).toFixed(2)} ms`;
+  const cost = (phases: Phase[]) => mean(phases, (p) => p.cpuPerWrite.node + p.cpuPerWrite.jvm);
+  return [
+    [
+      'alternating rounds, HTTP / the table alone',
+      `median ${quantile(ratios, 0.5).toFixed(2)} (min ${quantile(ratios, 0).toFixed(2)}, max ${quantile(ratios, 1).toFixed(2)}) over ${ratios.length} pairs of ${run.options.roundSeconds} s, ${run.options.connections} in flight; per pair: ${http.map((h, i) => `${h.perSecond.toFixed(0)}/${(table[i]?.perSecond ?? 0).toFixed(0)}`).join(', ')} writes/s`,
+    ],
+    [
+      'alternating rounds, CPU per write',
+      `HTTP ${cpu(http)}; the table alone ${cpu(table)}; the table alone / HTTP by Node + JVM CPU ${(cost(table) / cost(http)).toFixed(2)} (with the renewals, timers and stream poll each phase carries)`,
+    ],
+  ];
+}
+
+/** One table-alone phase: its rate and what each write cost this process and the JVM. */
+function tableAlone(t: Phase): string {
+  return `${t.perSecond.toFixed(0)} writes/s (${t.inFlight} in flight, ${t.seconds.toFixed(0)} s; CPU per write Node ${t.cpuPerWrite.node.toFixed(2)} ms, JVM ${t.cpuPerWrite.jvm.toFixed(2)} ms)`;
 }
 
 function nearest(samples: readonly Sample[], t: number): Sample | undefined {

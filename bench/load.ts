@@ -3,9 +3,9 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startLocalCoordinator } from '../lib/local/local-coordinator.js';
-import { measureTableCeiling } from './load-baseline.js';
+import { ClosedLoopHeartbeats, ceilingOf } from './load-baseline.js';
 import { KeepAliveClient } from './load-client.js';
-import { CANDIDATES_PER_LEASE, HeartbeatGenerator } from './load-generator.js';
+import { CANDIDATES_PER_LEASE, HEARTBEAT_PATH, HeartbeatGenerator } from './load-generator.js';
 import { Monitor, StreamObserver } from './load-monitor.js';
 import { parseLoadOptions } from './load-options.js';
 import { findJavaChild } from './load-proc.js';
@@ -14,6 +14,8 @@ import { renderLoadRun } from './load-report.js';
 import { verifyHeartbeats } from './load-verify.js';
 
 const SAMPLE_EVERY_MS = 5000;
+/** Untimed writes each way before the first timed phase. */
+const WARM_UP_SECONDS = 5;
 /** A drain that runs longer than this is a stream that does not catch up: stuck. */
 const DRAIN_LIMIT_MS = 10 * 60_000;
 
@@ -51,53 +53,74 @@ async function main(): Promise<number> {
       options.ratePerCandidate,
       options.duration,
     );
+    const closed = new ClosedLoopHeartbeats(
+      coordinator.deps,
+      client,
+      HEARTBEAT_PATH,
+      generator.lastSent,
+      generator.lastAcked,
+      jvmPid,
+    );
     const monitor = new Monitor(
       jvmPid,
       coordinator.streams,
       observer,
-      () => generator.counts.byOutcome.ok,
+      () => generator.counts.byOutcome.ok + closed.writes,
       () => generator.startedAt || performance.now(),
     );
-    console.error(
-      `load: ${options.candidates} candidates x ${options.ratePerCandidate}/s for ${options.duration} s against ${coordinator.url} (JVM pid ${jvmPid})`,
-    );
     const leases = Math.ceil(options.candidates / CANDIDATES_PER_LEASE);
+    console.error(
+      `load: ${options.candidates} candidates (${leases} leases) against ${coordinator.url} (JVM pid ${jvmPid}); each candidate's first heartbeat straight to the table, then the elections`,
+    );
+    await closed.seed(options.connections);
+    await coordinator.streams.drain();
     const renewer = options.renew ? new LeaseRenewer(client, leases, options.renewEvery) : undefined;
+    renewer?.start(performance.now());
+    // Untimed: both ways' code warm (JIT), the elections of the first heartbeats done.
+    await closed.measure(closed.table, options.connections, WARM_UP_SECONDS);
+    await closed.measure(closed.http, options.connections, WARM_UP_SECONDS);
+    console.error(
+      `load: the table alone before the HTTP load: the heartbeat's own write, ${options.connections} in flight for ${options.baselineSeconds} s`,
+    );
+    const before = await closed.measure(closed.table, options.connections, options.baselineSeconds);
+    console.error(
+      `load: ${options.candidates} candidates x ${options.ratePerCandidate}/s over HTTP for ${options.duration} s`,
+    );
     const run = generator.run();
-    renewer?.start(generator.startedAt);
     monitor.start(SAMPLE_EVERY_MS);
     const first = monitor.sample();
     const progress = setInterval(() => {
       const s = monitor.samples.at(-1) ?? first;
       console.error(
-        `  t=${s.t.toFixed(0)}s 2xx=${s.acked} in-flight=${generator.inFlightNow} backlog=${s.backlog} node=${s.cpu.node.toFixed(0)}% jvm=${s.cpu.jvm.toFixed(0)}% loop=${(100 * s.elu).toFixed(0)}%`,
+        `  t=${s.t.toFixed(0)}s 2xx=${generator.counts.byOutcome.ok} in-flight=${generator.inFlightNow} backlog=${s.backlog} node=${s.cpu.node.toFixed(0)}% jvm=${s.cpu.jvm.toFixed(0)}% loop=${(100 * s.elu).toFixed(0)}%`,
       );
     }, 10_000);
     await run;
-    await renewer?.stop();
     clearInterval(progress);
-    console.error('load: all heartbeats answered; draining the stream and reading every lease back');
     monitor.stop();
     const last = monitor.sample();
     const elapsedSeconds = last.t;
+    console.error(
+      `load: the table alone after the HTTP load, ${options.connections} in flight for ${options.baselineSeconds} s`,
+    );
+    const after = await closed.measure(closed.table, options.connections, options.baselineSeconds);
+    console.error(
+      `load: ${options.rounds} rounds of ${options.roundSeconds} s the table alone, then ${options.roundSeconds} s HTTP, ${options.connections} in flight each`,
+    );
+    const rounds = await closed.alternate(options.connections, options.rounds, options.roundSeconds);
+    const ceiling = ceilingOf(before, after, rounds);
+    await renewer?.stop();
+    console.error('load: all heartbeats answered; draining the stream and reading every lease back');
 
     const backlogBeforeDrain = last.backlog;
     const drainStart = performance.now();
     const drainTimedOut = await timedOut(coordinator.streams.drain(), DRAIN_LIMIT_MS);
     const drainSeconds = (performance.now() - drainStart) / 1000;
-    const backlogAfterDrain = generator.counts.byOutcome.ok - observer.heartbeatRecords;
+    const backlogAfterDrain = generator.counts.byOutcome.ok + closed.writes - observer.heartbeatRecords;
     const verification = await verifyHeartbeats(coordinator.deps.store, generator.lastAcked);
     client.close();
     await coordinator.stop();
     stopped = true;
-    console.error(
-      `load: baseline, the table alone (a fresh DynamoDB Local): conditional writes with ${options.connections} in flight for ${options.baselineSeconds} s`,
-    );
-    const ceiling = await measureTableCeiling(
-      leases * CANDIDATES_PER_LEASE,
-      options.connections,
-      options.baselineSeconds,
-    );
 
     const verdict = renderLoadRun({
       options,
