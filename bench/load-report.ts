@@ -100,7 +100,7 @@ export function renderLoadRun(run: LoadRun): Verdict {
     ],
     [
       'HTTP heartbeats / the table alone',
-      `${f2(httpRate / run.ceiling.perSecond)} against the mean of before and after (${f2(httpRate / run.ceiling.before.perSecond)} against before, ${f2(httpRate / run.ceiling.after.perSecond)} against after); HTTP: ${f1(httpRate)} 2xx/s over the ${f1(run.elapsedSeconds)} s from the first beat to the last answer`,
+      `${f2(httpRate / run.ceiling.perSecond)} against the faster of before and after (${f2(httpRate / run.ceiling.before.perSecond)} against before, ${f2(httpRate / run.ceiling.after.perSecond)} against after); HTTP: ${f1(httpRate)} 2xx/s over the ${f1(run.elapsedSeconds)} s from the first beat to the last answer`,
     ],
     ...roundRows(run),
     [

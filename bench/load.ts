@@ -15,7 +15,7 @@ import { verifyHeartbeats } from './load-verify.js';
 
 const SAMPLE_EVERY_MS = 5000;
 /** Untimed writes each way before the first timed phase. */
-const WARM_UP_SECONDS = 5;
+const WARM_UP_SECONDS = 10;
 /** A drain that runs longer than this is a stream that does not catch up: stuck. */
 const DRAIN_LIMIT_MS = 10 * 60_000;
 

@@ -97,8 +97,9 @@ describe('the load bench’s table-alone baseline (unit)', () => {
     expect(beats.writes).toBe(1);
   });
 
-  it('takes the open-loop load’s ratio against the mean of the phases right before and right after it', () => {
+  it('takes the open-loop load’s ratio against the faster of the phases right before and right after it', () => {
     const rounds = { table: [phase(100)], http: [phase(90)] };
-    expect(ceilingOf(phase(300), phase(500), rounds)).toMatchObject({ perSecond: 400, rounds });
+    expect(ceilingOf(phase(300), phase(500), rounds)).toMatchObject({ perSecond: 500, rounds });
+    expect(ceilingOf(phase(500), phase(300), rounds).perSecond).toBe(500);
   });
 });
