@@ -108,6 +108,27 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
     return reconcileLease(fixture.deps, fixture.key);
   }
 
+  /** "best" joins and the holder "old" is revoked in "a"; what "a" showed then. */
+  async function revokedInA(fixture: Awaited<ReturnType<typeof heldByOld>>) {
+    await betterCandidateJoins(fixture);
+    fixture.advance(2_000);
+    expect((await mirrorLease(fixture.deps, fixture.key)).a).toBe('revoked');
+    return { stamp: leaseIn(fixture, 'a').spec.renewTime, writes: fixture.planes.a.history.length };
+  }
+
+  /** "a" still shows that revoke, under its stamp, and no write since named anyone. */
+  function expectRevokeStands(
+    fixture: Awaited<ReturnType<typeof heldByOld>>,
+    revoked: { stamp: unknown; writes: number },
+  ) {
+    expect(holdersWrittenIn(fixture, 'a', revoked.writes)).toEqual([]);
+    expect(leaseIn(fixture, 'a').spec).toMatchObject({
+      holderIdentity: REVOKED_HOLDER,
+      renewTime: revoked.stamp,
+    });
+    expect(fixture.planes.a.renewLease(fixture.key, 'old', 5)).toBe('not-holder');
+  }
+
   it('revokes the holder in its cluster, records the preference as an annotation, and names the successor one lease duration after the revoke', async () => {
     const fixture = await gateOffGroup();
     const { key, store } = fixture;
@@ -167,23 +188,15 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
     // which the cluster dropped), learned, and revoked again with a new stamp; each time the
     // successor's lease duration started over (15 s instead of 6 s), and the holder could renew.
     const fixture = await gateOffGroup();
-    const { key } = fixture;
-    await betterCandidateJoins(fixture);
-    fixture.advance(2_000);
-    expect(await mirrorLease(fixture.deps, key)).toEqual({ a: 'revoked', b: 'replaced' });
-    const stamp = leaseIn(fixture, 'a').spec.renewTime;
-    const writesBefore = fixture.planes.a.history.length;
+    const revoked = await revokedInA(fixture);
 
     for (const cluster of ['a', 'b'] as const) {
       const memory = fixture.planes[cluster].leaseFieldsKept;
       for (const field of Object.keys(memory)) delete memory[field as keyof typeof memory];
     }
     fixture.advance(1_000);
-    expect((await mirrorLease(fixture.deps, key)).a).toBe('revoked');
-
-    expect(holdersWrittenIn(fixture, 'a', writesBefore)).toEqual([]);
-    expect(leaseIn(fixture, 'a').spec).toMatchObject({ holderIdentity: REVOKED_HOLDER, renewTime: stamp });
-    expect(fixture.planes.a.renewLease(key, 'old', 5)).toBe('not-holder');
+    expect((await mirrorLease(fixture.deps, fixture.key)).a).toBe('revoked');
+    expectRevokeStands(fixture, revoked);
   });
 
   it('a pass still holding the decision from before the preemption does not take the revoke back', async () => {
@@ -191,20 +204,12 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
     // decided the preemption reached the holder's cluster after the revoke, wrote the holder back
     // (its decision asked nobody to yield), and the holder renewed and led again.
     const fixture = await gateOffGroup();
-    const { key, store } = fixture;
-    const loadedBefore = await store.loadLease(key);
-    await betterCandidateJoins(fixture);
-    fixture.advance(2_000);
-    expect((await mirrorLease(fixture.deps, key)).a).toBe('revoked');
-    const stamp = leaseIn(fixture, 'a').spec.renewTime;
-    const writesBefore = fixture.planes.a.history.length;
+    const loadedBefore = await fixture.store.loadLease(fixture.key);
+    const revoked = await revokedInA(fixture);
 
     fixture.advance(500);
-    expect((await mirrorLease(fixture.deps, key, loadedBefore)).a).toBe('revoked');
-
-    expect(holdersWrittenIn(fixture, 'a', writesBefore)).toEqual([]);
-    expect(leaseIn(fixture, 'a').spec).toMatchObject({ holderIdentity: REVOKED_HOLDER, renewTime: stamp });
-    expect(fixture.planes.a.renewLease(key, 'old', 5)).toBe('not-holder');
+    expect((await mirrorLease(fixture.deps, fixture.key, loadedBefore)).a).toBe('revoked');
+    expectRevokeStands(fixture, revoked);
   });
 
   it('a hold-off that runs out while the step records it still leaves a timer armed for the successor', async () => {
