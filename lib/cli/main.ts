@@ -4,6 +4,7 @@ import { electFile } from './elect-command.js';
 import { explain, renderExplanation } from './explain-command.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './format.js';
 import { runProgram } from './run-program.js';
+import { silenceSdkNodeVersionWarning } from './sdk-node-warning.js';
 import { readStatuses, renderStatuses, watchStatuses } from './status-command.js';
 import {
   openTable,
@@ -24,6 +25,8 @@ import {
  * unusable arguments or input and for a table that cannot be read (unknown lease, no credentials,
  * table not found), 1 for anything unexpected.
  */
+
+silenceSdkNodeVersionWarning();
 
 function parseNow(value: string): number {
   const parsed = rfc3339Time.safeParse(value);

@@ -78,6 +78,11 @@ export interface PackagedCoordinatedClusters extends Omit<CoordinatedClusters, '
   readonly coordinator: PackagedCoordinator;
 }
 
+export interface PackagedCoordinatedClustersOptions extends Omit<PackagedCoordinatorOptions, 'clusters'> {
+  /** As in `startCoordinatedClusters`. Default `on`. */
+  readonly gate?: GateChoice | readonly Gate[];
+}
+
 /**
  * The same clusters, with the coordinator as `serverless deploy` ships it: the packaged bundles in
  * Lambda-like containers, reading the clusters config from (a local stand-in for) SSM.
@@ -85,9 +90,9 @@ export interface PackagedCoordinatedClusters extends Omit<CoordinatedClusters, '
 export async function startPackagedCoordinatedClusters(
   names: readonly string[],
   leaseGroups: readonly LeaseGroupSpec[],
-  options: Omit<PackagedCoordinatorOptions, 'clusters'> = {},
+  { gate = 'on', ...options }: PackagedCoordinatedClustersOptions = {},
 ): Promise<PackagedCoordinatedClusters> {
-  const clusters = await startClusters(names, leaseGroups, 'on');
+  const clusters = await startClusters(names, leaseGroups, gate);
   try {
     const coordinator = await startPackagedCoordinator({
       logLevel: (process.env.LOG_LEVEL as 'DEBUG' | undefined) ?? 'SILENT',

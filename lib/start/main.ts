@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+import { silenceSdkNodeVersionWarning } from '../cli/sdk-node-warning.js';
 import { loadClustersConfigFile } from '../clusters/config.js';
 import { configDirOf } from '../kube/kubeconfig.js';
 import { LiveView } from '../local/live-view.js';
@@ -7,6 +8,8 @@ import { startLocalCoordinator } from '../local/local-coordinator.js';
 import { startPackagedCoordinator } from '../local/packaged/packaged-coordinator.js';
 
 /** `npm start`: the whole coordinator on this machine, until Ctrl-C. */
+silenceSdkNodeVersionWarning();
+
 function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {

@@ -6,7 +6,8 @@ import type { Clock } from '../ports/schedule.js';
 import type { LeaseState } from '../ports/store.js';
 import { planMirror, viewOf } from './desired-lease.js';
 import { collectExpiredCandidates } from './gc.js';
-import { mirrorLease, mirrorOptions } from './mirror.js';
+import { mirrorLease } from './mirror.js';
+import { mirrorOptions } from './mirror-options.js';
 
 /** One sweep's pass over one lease in the clusters (see handleSweep's clusterPass). */
 export type ClusterPass = (key: LeaseKey, scanned?: LeaseState) => Promise<void>;
@@ -61,7 +62,7 @@ export function clusterSweepPass(
         lease.record,
         home,
         view === undefined ? undefined : { ...view, renewTime },
-        mirrorOptions(deps, client, key, lease.record, home),
+        mirrorOptions(deps, client, key, lease.record, home, view),
       );
       if (plan.write) return true;
     }

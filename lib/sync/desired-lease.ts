@@ -100,6 +100,11 @@ export function planMirror(
   return decide(spec, record, current, kept, holderKeeps);
 }
 
+/** The cluster's Lease shows our revoke of the record's term (the holder taken off it). */
+export function revokedInTerm(record: LeaseRecord, current: ClusterLeaseView | undefined): boolean {
+  return current !== undefined && current.holderIdentity === REVOKED_HOLDER && current.term === record.term;
+}
+
 /**
  * The holder's Lease while it is revoked: REVOKED_HOLDER in place of the holder, so that a
  * coordinated client-go holder stops renewing (it renews only a Lease that names it) and nobody
@@ -112,14 +117,13 @@ function planRevoke(
   kept: KeptFields,
   revokeAt: Millis,
 ): MirrorPlan {
-  const revokedHere =
-    current !== undefined && current.holderIdentity === REVOKED_HOLDER && current.term === record.term;
+  const revokedHere = revokedInTerm(record, current);
   const stamp =
-    revokedHere && current.renewTime !== undefined ? current.renewTime : formatMicroTime(revokeAt);
+    revokedHere && current?.renewTime !== undefined ? current.renewTime : formatMicroTime(revokeAt);
   const spec: Record<string, unknown> = {
     holderIdentity: REVOKED_HOLDER,
     leaseDurationSeconds: record.leaseDurationSeconds ?? 5,
-    acquireTime: revokedHere && current.acquireTime !== undefined ? current.acquireTime : stamp,
+    acquireTime: revokedHere && current?.acquireTime !== undefined ? current.acquireTime : stamp,
     renewTime: stamp,
   };
   copy(spec, 'leaseTransitions', current?.leaseTransitions);

@@ -96,7 +96,7 @@ async function ingestOtherClusterCopy(
 ): Promise<LeaseIngested> {
   const { cluster, key, observed, view } = event;
   if (takenByAnother(observed, view, stored)) return recordNewHolder(deps, event, stored);
-  const options = await optionsFor(deps, cluster, key, stored.record, false);
+  const options = await optionsFor(deps, cluster, key, stored.record, false, view);
   return { outcome: planMirror(stored.record, false, view, options).write ? 'drift' : 'unchanged', key };
 }
 

@@ -1,42 +1,16 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { PREFERRED_HOLDER_ANNOTATION } from '../api/lease.js';
 import { formatMicroTime } from '../api/time.js';
-import { holderOf } from '../election/liveness.js';
 import type { LeaseRecord } from '../election/types.js';
 import type { ClusterPort, RawObject } from '../ports/cluster.js';
 import type { MirrorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
 import { noMetrics } from '../ports/metrics.js';
 import type { LeaseState, StoredCandidate } from '../ports/store.js';
-import {
-  annotationsFor,
-  coordinationPatch,
-  type MirrorOptions,
-  type MirrorPlan,
-  planMirror,
-  viewOf,
-} from './desired-lease.js';
+import { annotationsFor, coordinationPatch, type MirrorPlan, viewOf } from './desired-lease.js';
 import { type LeaseWrite, leaseEventFor, recordLeaseEvent } from './lease-events.js';
 import { keptFields, learnKeptFields } from './lease-fields.js';
-
-/**
- * What planMirror needs to know of one cluster for one decision: the fields the cluster keeps, and
- * whether the holder is revoked there (its own cluster, a holder asked to yield, and a preemption of
- * Revoke, or Auto where the cluster drops preferredHolder).
- */
-export function mirrorOptions(
-  deps: Pick<MirrorDeps, 'preemption' | 'clock'>,
-  client: ClusterPort,
-  key: LeaseKey,
-  record: LeaseRecord,
-  home: boolean,
-): MirrorOptions {
-  const kept = keptFields(client);
-  if (!home || record.preferredHolder === undefined || holderOf(record) === undefined) return { kept };
-  const policy = deps.preemption?.(key, client.name) ?? 'Auto';
-  const revoke = policy === 'Revoke' || (policy === 'Auto' && !kept.preferredHolder);
-  return revoke ? { kept, revokeAt: (deps.clock ?? Date.now)() } : { kept };
-}
+import { planCluster } from './mirror-options.js';
 
 export type ClusterOutcome =
   | 'created'
@@ -99,13 +73,11 @@ async function mirrorCluster(
   try {
     const client = await deps.clusters.get(cluster);
     if (state.lease !== undefined) {
-      const home = (state.lease.record.holderCluster ?? clustersOf(key)[0]) === cluster;
       tally.outcomes[cluster] = await mirrorInto(
         deps,
         client,
         key,
         { record: state.lease.record, candidates: state.candidates },
-        home,
         () => (deps.metrics ?? noMetrics).record('MirrorWrites', 1, cluster),
       );
     } else {
@@ -129,15 +101,22 @@ async function mirrorCluster(
   }
 }
 
+/** A decision as the table holds it, with the candidates it ranked (for the Event's note). */
+interface Decision {
+  readonly record: LeaseRecord;
+  readonly candidates: readonly StoredCandidate[];
+}
+
 async function mirrorInto(
   deps: MirrorDeps,
   client: ClusterPort,
   key: LeaseKey,
-  { record, candidates }: { record: LeaseRecord; candidates: readonly StoredCandidate[] },
-  home: boolean,
+  held: Decision,
   /** Called for each Lease write that went in. */
   onWrite: () => void,
 ): Promise<ClusterOutcome> {
+  let decision = held;
+  let reloaded = false;
   const ref = { namespace: key.namespace, name: key.name };
   /** Set once a write went in, so a pass that then learns what the cluster keeps still reports it. */
   let wrote: ClusterOutcome | undefined;
@@ -150,28 +129,29 @@ async function mirrorInto(
         deps.logger,
         client,
         key,
-        leaseEventFor(key, written, record, candidates, (deps.clock ?? Date.now)()),
+        leaseEventFor(key, written, decision.record, decision.candidates, (deps.clock ?? Date.now)()),
       );
     return outcome;
   };
   for (let attempt = 0; attempt <= CONFLICT_RETRIES; attempt++) {
     const current = await client.readLease(ref);
     if (wrote === undefined) before = current;
-    const options = mirrorOptions(deps, client, key, record, home);
-    const plan = planMirror(record, home, current === undefined ? undefined : viewOf(current), options);
-    const revoking = options.revokeAt !== undefined;
-    if (!plan.write) return done(wrote ?? (revoking && plan.reason === 'in-sync' ? 'revoked' : plan.reason));
+    const view = current === undefined ? undefined : viewOf(current);
+    const { plan, revoking, unrevoking } = planCluster(deps, client, key, decision.record, view);
+    if (!plan.write) return done(revoking && plan.reason === 'in-sync' ? 'revoked' : (wrote ?? plan.reason));
+    // Our revoke of this term is taken back only by a decision at least as new as the one that
+    // revoked: a pass holding an older one (loaded before the preemption, while another container
+    // decided it) would name the holder there again, and it would renew and lead.
+    if (unrevoking && !reloaded) {
+      reloaded = true;
+      decision = await latestDecision(deps, key, decision);
+      continue;
+    }
     const result = await writePlan(client, key, current, plan);
     if (!result.ok) continue;
     onWrite();
     wrote = current === undefined ? 'created' : 'replaced';
-    written = {
-      before,
-      holder: plan.spec.holderIdentity,
-      preferredHolder: plan.preferredHolder,
-      term: plan.term,
-      stored: result.object,
-    };
+    written = writtenBy(plan, before, result.object);
     // A cluster that dropped a field we sent keeps none of it: plan again knowing that (in a
     // cluster that drops preferredHolder, a preemption then goes by revoke).
     if (learnKeptFields(client, plan.spec, result.object)) {
@@ -179,12 +159,33 @@ async function mirrorInto(
       continue;
     }
     if (revoking) {
-      warnRevoked(deps.logger, client, key, record);
+      warnRevoked(deps.logger, client, key, decision.record);
       return done('revoked');
     }
     return done(wrote);
   }
   return done(wrote ?? 'conflict');
+}
+
+/** What a write put into the Lease, and what was there before our first write of the pass. */
+function writtenBy(
+  plan: Extract<MirrorPlan, { write: true }>,
+  before: RawObject | undefined,
+  stored: RawObject | undefined,
+): LeaseWrite {
+  return {
+    before,
+    holder: plan.spec.holderIdentity,
+    preferredHolder: plan.preferredHolder,
+    term: plan.term,
+    stored,
+  };
+}
+
+/** The decision the table holds now (a consistent read), or the one held if the lease is gone. */
+async function latestDecision(deps: MirrorDeps, key: LeaseKey, held: Decision): Promise<Decision> {
+  const { lease, candidates } = await deps.store.loadLease(key);
+  return lease === undefined ? held : { record: lease.record, candidates };
 }
 
 function warnFieldsDropped(logger: Logger, client: ClusterPort, key: LeaseKey): void {

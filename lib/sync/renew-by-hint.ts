@@ -6,7 +6,7 @@ import type { StoredLease } from '../ports/store.js';
 import { type ClusterLeaseView, type MirrorOptions, planMirror } from './desired-lease.js';
 import type { HolderHints } from './holder-hints.js';
 import { type LeaseEvent, termAhead } from './lease-rules.js';
-import { mirrorOptions } from './mirror.js';
+import { mirrorOptions } from './mirror-options.js';
 
 /** A holder's renewal through ingest's memory of it (HolderHints): recorded, or kept within the bound. */
 export interface HintedRenewal {
@@ -104,7 +104,7 @@ export async function needsRepair(
   record: LeaseRecord,
   view: ClusterLeaseView,
 ): Promise<boolean> {
-  return planMirror(record, true, view, await optionsFor(deps, cluster, key, record, true)).write;
+  return planMirror(record, true, view, await optionsFor(deps, cluster, key, record, true, view)).write;
 }
 
 export async function optionsFor(
@@ -113,6 +113,7 @@ export async function optionsFor(
   key: LeaseKey,
   record: LeaseRecord,
   home: boolean,
+  view: ClusterLeaseView | undefined,
 ): Promise<MirrorOptions> {
-  return mirrorOptions(deps, await deps.clusters.get(cluster), key, record, home);
+  return mirrorOptions(deps, await deps.clusters.get(cluster), key, record, home, view);
 }

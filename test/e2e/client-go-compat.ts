@@ -12,7 +12,11 @@ import { Notifier } from '../helpers/local-stack.js';
  * more than the "leaseDuration + 2 s" failover bound leaves after the lease runs out.
  */
 const LEASE_DURATION_S = 5;
-const TIMINGS = [`--lease-duration=${LEASE_DURATION_S}s`, '--renew-deadline=3s', '--retry-period=500ms'];
+export const TIMINGS = [
+  `--lease-duration=${LEASE_DURATION_S}s`,
+  '--renew-deadline=3s',
+  '--retry-period=500ms',
+];
 
 /** What the scenarios need of a running coordinator, whichever runtime runs it. */
 export interface CompatStack {

@@ -1,7 +1,4 @@
-import { Watch } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PREFERRED_HOLDER_ANNOTATION, REVOKED_HOLDER } from '../../lib/api/lease.js';
-import { adminConfig } from '../../lib/harness/agent-process.js';
 import { overlaps, until } from '../../lib/harness/candidates.js';
 import {
   type CoordinatedClusters,
@@ -10,6 +7,7 @@ import {
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
 import type { GateChoice } from '../../lib/kube-local/local-clusters.js';
 import { type CandidatePod, CandidatePods } from './candidate-pods.js';
+import { expectPreemptedByRevoke, LeaseWatch } from './lease-watch.js';
 
 /**
  * A lease group over two clusters as managed control planes run them: the CoordinatedLeaderElection
@@ -23,21 +21,13 @@ const TIMINGS = [`--lease-duration=${LEASE_DURATION_S}s`, '--renew-deadline=3s',
 const LEASE = 'managed';
 type Cluster = 'alpha' | 'beta';
 
-/** Every watch event of the group's Lease in each cluster, as the apiservers sent them. */
-interface LeaseEvent {
-  readonly holder: string;
-  readonly renewTime: string;
-  readonly preferredAnnotation: string | undefined;
-}
-
 describe.each(['off', 'mixed'] as const)(
   'managed clusters, gate %s (e2e: coordinator + 2 kube-apiservers + client-go electors + agents)',
   (gate: GateChoice) => {
     let clusters: CoordinatedClusters;
     let pods: CandidatePods;
-    const events: Record<Cluster, LeaseEvent[]> = { alpha: [], beta: [] };
-    const watches: AbortController[] = [];
-    let wake: (() => void)[] = [];
+    let leases: LeaseWatch<Cluster>;
+    let events: LeaseWatch<Cluster>['events'];
 
     /**
      * An elector that does not register itself and the agent that registers it (a pod's two
@@ -52,31 +42,7 @@ describe.each(['off', 'mixed'] as const)(
         registration: legacy ? 'legacy' : 'agent',
       });
 
-    async function watchLease(cluster: Cluster): Promise<void> {
-      const config = adminConfig(clusters.adminKubeconfig);
-      config.setCurrentContext(cluster);
-      const controller = await new Watch(config).watch(
-        '/apis/coordination.k8s.io/v1/namespaces/default/leases',
-        { fieldSelector: `metadata.name=${LEASE}` },
-        (
-          _phase,
-          lease: { metadata?: { annotations?: Record<string, string> }; spec?: Record<string, unknown> },
-        ) => {
-          events[cluster].push({
-            holder: String(lease.spec?.holderIdentity ?? ''),
-            renewTime: String(lease.spec?.renewTime ?? ''),
-            preferredAnnotation: lease.metadata?.annotations?.[PREFERRED_HOLDER_ANNOTATION],
-          });
-          for (const w of wake.splice(0)) w();
-        },
-        () => undefined,
-      );
-      watches.push(controller);
-    }
-
-    async function untilEvents(check: () => boolean): Promise<void> {
-      while (!check()) await new Promise<void>((resolve) => wake.push(resolve));
-    }
+    const untilEvents = (check: () => boolean) => leases.until(check);
 
     const plane = (name: Cluster) => clusters.planes.find((p) => p.name === name) as ControlPlane;
 
@@ -88,12 +54,12 @@ describe.each(['off', 'mixed'] as const)(
       );
       pods = new CandidatePods(clusters, TIMINGS);
       expect(clusters.planes.map((p) => p.gate)).toEqual(gate === 'off' ? ['off', 'off'] : ['on', 'off']);
-      for (const cluster of ['alpha', 'beta'] as const) await watchLease(cluster);
+      leases = await LeaseWatch.start(clusters.adminKubeconfig, ['alpha', 'beta'], LEASE);
+      ({ events } = leases);
     }, 600_000);
 
     afterAll(async () => {
-      for (const w of watches) w.abort();
-      wake = [];
+      leases?.stop();
       await pods?.stopAll();
       await clusters?.stop();
     });
@@ -112,7 +78,7 @@ describe.each(['off', 'mixed'] as const)(
       const key = { scope: 'alpha+beta', namespace: 'default', name: LEASE };
       const stored = async () =>
         (await clusters.coordinator.deps.store.loadLease(key)).candidates.some((c) => c.name === 'twin');
-      while (!(await stored())) await new Promise<void>((resolve) => wake.push(resolve));
+      while (!(await stored())) await leases.next();
       // Two renewals of the holder after the coordinator knew of the twin: time for a decision to
       // show in the holder's cluster, and none did (no revoke, no preference for the twin).
       const from = events.beta.length;
@@ -132,17 +98,8 @@ describe.each(['off', 'mixed'] as const)(
       older = await pod('older', 'alpha', '1.34.0');
       await until(pods.all, () => older.leading && !newer.leading);
       console.log(`gate ${gate}: preemption by revoke, start → leads: ${Date.now() - startedAt} ms`);
-      // In the holder's gate-off cluster the holder was taken off before anyone else was named.
-      const beta = events.beta.slice(from.beta);
-      const revoked = beta.findIndex((e) => e.holder === REVOKED_HOLDER);
-      const named = beta.findIndex((e) => e.holder === 'older');
-      expect(revoked).toBeGreaterThanOrEqual(0);
-      expect(named).toBeGreaterThan(revoked);
-      expect(beta[revoked]?.preferredAnnotation).toBe('older');
-      // The other cluster named the holder until the successor, and carried the preference as an annotation.
-      const alpha = events.alpha.slice(from.alpha);
-      expect(alpha.some((e) => e.holder === 'newer' && e.preferredAnnotation === 'older')).toBe(true);
-      expect(alpha.findIndex((e) => e.holder === REVOKED_HOLDER)).toBe(-1);
+      // The holder lives in beta, gate-off: revoked there, then the successor named.
+      expectPreemptedByRevoke(events.beta.slice(from.beta), events.alpha.slice(from.alpha), 'newer', 'older');
       expect(overlaps(pods.all)).toEqual([]);
     }, 120_000);
 

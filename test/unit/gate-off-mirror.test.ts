@@ -48,6 +48,19 @@ const leaseIn = (fixture: Awaited<ReturnType<typeof heldByOld>>, cluster: PairCl
   };
 };
 
+/** The holders the coordinator's Lease writes into `cluster` named since write `from`, our revoke aside. */
+const holdersWrittenIn = (
+  fixture: Awaited<ReturnType<typeof heldByOld>>,
+  cluster: PairCluster,
+  from: number,
+) =>
+  fixture.planes[cluster].history
+    .slice(from)
+    .flatMap((w) =>
+      w.kind === 'Lease' ? [(w.object?.spec as { holderIdentity?: string })?.holderIdentity] : [],
+    )
+    .filter((holder) => holder !== REVOKED_HOLDER);
+
 /** The holder renews its Lease in "a", client-go style, and ingest carries it in (and mirrors, as deployed). */
 async function renewAndIngest(fixture: Awaited<ReturnType<typeof heldByOld>>, holder: string) {
   fixture.advance(1_000);
@@ -93,6 +106,27 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
   async function betterCandidateJoins(fixture: Awaited<ReturnType<typeof heldByOld>>) {
     await fixture.heartbeat('a', fixture.key, 'best', '1.33.0');
     return reconcileLease(fixture.deps, fixture.key);
+  }
+
+  /** "best" joins and the holder "old" is revoked in "a"; what "a" showed then. */
+  async function revokedInA(fixture: Awaited<ReturnType<typeof heldByOld>>) {
+    await betterCandidateJoins(fixture);
+    fixture.advance(2_000);
+    expect((await mirrorLease(fixture.deps, fixture.key)).a).toBe('revoked');
+    return { stamp: leaseIn(fixture, 'a').spec.renewTime, writes: fixture.planes.a.history.length };
+  }
+
+  /** "a" still shows that revoke, under its stamp, and no write since named anyone. */
+  function expectRevokeStands(
+    fixture: Awaited<ReturnType<typeof heldByOld>>,
+    revoked: { stamp: unknown; writes: number },
+  ) {
+    expect(holdersWrittenIn(fixture, 'a', revoked.writes)).toEqual([]);
+    expect(leaseIn(fixture, 'a').spec).toMatchObject({
+      holderIdentity: REVOKED_HOLDER,
+      renewTime: revoked.stamp,
+    });
+    expect(fixture.planes.a.renewLease(fixture.key, 'old', 5)).toBe('not-holder');
   }
 
   it('revokes the holder in its cluster, records the preference as an annotation, and names the successor one lease duration after the revoke', async () => {
@@ -146,6 +180,36 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
       expect(leaseIn(fixture, cluster).annotations[PREFERRED_HOLDER_ANNOTATION]).toBeUndefined();
       expect(leaseIn(fixture, cluster).annotations[TERM_ANNOTATION]).toBe(String(due.write?.term));
     }
+  });
+
+  it('a new container that has not yet learned the holder’s cluster carries a revoke on, stamp and all, and never names the holder there again', async () => {
+    // Each Lambda container learns what a cluster keeps from its own first write there. Seen in the
+    // packaged e2e: a new container wrote the holder back over the revoke (writing preferredHolder,
+    // which the cluster dropped), learned, and revoked again with a new stamp; each time the
+    // successor's lease duration started over (15 s instead of 6 s), and the holder could renew.
+    const fixture = await gateOffGroup();
+    const revoked = await revokedInA(fixture);
+
+    for (const cluster of ['a', 'b'] as const) {
+      const memory = fixture.planes[cluster].leaseFieldsKept;
+      for (const field of Object.keys(memory)) delete memory[field as keyof typeof memory];
+    }
+    fixture.advance(1_000);
+    expect((await mirrorLease(fixture.deps, fixture.key)).a).toBe('revoked');
+    expectRevokeStands(fixture, revoked);
+  });
+
+  it('a pass still holding the decision from before the preemption does not take the revoke back', async () => {
+    // Seen in the packaged e2e: a mirror pass that had loaded the lease before another container
+    // decided the preemption reached the holder's cluster after the revoke, wrote the holder back
+    // (its decision asked nobody to yield), and the holder renewed and led again.
+    const fixture = await gateOffGroup();
+    const loadedBefore = await fixture.store.loadLease(fixture.key);
+    const revoked = await revokedInA(fixture);
+
+    fixture.advance(500);
+    expect((await mirrorLease(fixture.deps, fixture.key, loadedBefore)).a).toBe('revoked');
+    expectRevokeStands(fixture, revoked);
   });
 
   it('a hold-off that runs out while the step records it still leaves a timer armed for the successor', async () => {
