@@ -1,15 +1,16 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { PREFERRED_HOLDER_ANNOTATION } from '../api/lease.js';
 import { formatMicroTime } from '../api/time.js';
-import { holderOf } from '../election/liveness.js';
-import type { LeaseRecord } from '../election/types.js';
+import { holderOf, renewalOnOurClock } from '../election/liveness.js';
+import type { LeaseRecord, Millis } from '../election/types.js';
 import type { ClusterPort, RawObject } from '../ports/cluster.js';
 import type { MirrorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
 import { noMetrics } from '../ports/metrics.js';
-import type { LeaseState, StoredCandidate } from '../ports/store.js';
+import type { LeaseState, StoredCandidate, StoredLease } from '../ports/store.js';
 import {
   annotationsFor,
+  type ClusterLeaseView,
   coordinationPatch,
   type MirrorOptions,
   type MirrorPlan,
@@ -22,7 +23,8 @@ import { keptFields, learnKeptFields } from './lease-fields.js';
 /**
  * What planMirror needs to know of one cluster for one decision: the fields the cluster keeps, and
  * whether the holder is revoked there (its own cluster, a holder asked to yield, and a preemption of
- * Revoke, or Auto where the cluster drops preferredHolder).
+ * Revoke, or Auto where the cluster drops preferredHolder). `revokeAt` stamps a revoke (see
+ * revokeStamp); our clock now when not given.
  */
 export function mirrorOptions(
   deps: Pick<MirrorDeps, 'preemption' | 'clock'>,
@@ -30,12 +32,47 @@ export function mirrorOptions(
   key: LeaseKey,
   record: LeaseRecord,
   home: boolean,
+  revokeAt?: Millis,
 ): MirrorOptions {
   const kept = keptFields(client);
   if (!home || record.preferredHolder === undefined || holderOf(record) === undefined) return { kept };
   const policy = deps.preemption?.(key, client.name) ?? 'Auto';
   const revoke = policy === 'Revoke' || (policy === 'Auto' && !kept.preferredHolder);
-  return revoke ? { kept, revokeAt: (deps.clock ?? Date.now)() } : { kept };
+  return revoke ? { kept, revokeAt: revokeAt ?? (deps.clock ?? Date.now)() } : { kept };
+}
+
+/**
+ * The stamp of a revoke written over `current`, the holder's Lease as read (answered at `answered`,
+ * our clock): when the holder's last renewal was committed, at the latest. The revoke is a
+ * compare-and-set on the resourceVersion read, so the renewal `current` shows is the holder's last;
+ * client-go's holder stops leading within RetryPeriod + RenewDeadline of its last renewal, so one
+ * lease duration from that renewal is as safe as from the revoke, and up to one retry period
+ * earlier (docs/clusters.md, "Preemption, and clusters that drop preferredHolder").
+ *
+ * The holder's renewTime is on its own clock: it is mapped to ours from the renewal on record
+ * (renewalOnOurClock), capped at `answered`. Not the record's liveness alone: ingest records one
+ * renewal in several, so the record may lag the Lease (docs/design.md, "Renewals kept by ingest").
+ * A Lease that does not show the holder's own renewal (another holder, or a renewTime of ours):
+ * `answered`.
+ */
+export function revokeStamp(
+  stored: StoredLease,
+  current: ClusterLeaseView | undefined,
+  answered: Millis,
+): Millis {
+  const { record } = stored;
+  const renewTime = current?.renewTime === undefined ? Number.NaN : Date.parse(current.renewTime);
+  if (
+    current?.holderIdentity !== record.holderIdentity ||
+    Number.isNaN(renewTime) ||
+    renewTime === record.renewTime
+  )
+    return answered;
+  return renewalOnOurClock(
+    { recordedAt: record.renewTime, renewTime: stored.observedRenewTime },
+    renewTime,
+    answered,
+  );
 }
 
 export type ClusterOutcome =
@@ -104,7 +141,7 @@ async function mirrorCluster(
         deps,
         client,
         key,
-        { record: state.lease.record, candidates: state.candidates },
+        { lease: state.lease, candidates: state.candidates },
         home,
         () => (deps.metrics ?? noMetrics).record('MirrorWrites', 1, cluster),
       );
@@ -133,11 +170,13 @@ async function mirrorInto(
   deps: MirrorDeps,
   client: ClusterPort,
   key: LeaseKey,
-  { record, candidates }: { record: LeaseRecord; candidates: readonly StoredCandidate[] },
+  { lease, candidates }: { lease: StoredLease; candidates: readonly StoredCandidate[] },
   home: boolean,
   /** Called for each Lease write that went in. */
   onWrite: () => void,
 ): Promise<ClusterOutcome> {
+  const { record } = lease;
+  const clock = deps.clock ?? Date.now;
   const ref = { namespace: key.namespace, name: key.name };
   /** Set once a write went in, so a pass that then learns what the cluster keeps still reports it. */
   let wrote: ClusterOutcome | undefined;
@@ -150,15 +189,17 @@ async function mirrorInto(
         deps.logger,
         client,
         key,
-        leaseEventFor(key, written, record, candidates, (deps.clock ?? Date.now)()),
+        leaseEventFor(key, written, record, candidates, clock()),
       );
     return outcome;
   };
   for (let attempt = 0; attempt <= CONFLICT_RETRIES; attempt++) {
     const current = await client.readLease(ref);
+    const answered = clock();
     if (wrote === undefined) before = current;
-    const options = mirrorOptions(deps, client, key, record, home);
-    const plan = planMirror(record, home, current === undefined ? undefined : viewOf(current), options);
+    const view = current === undefined ? undefined : viewOf(current);
+    const options = mirrorOptions(deps, client, key, record, home, revokeStamp(lease, view, answered));
+    const plan = planMirror(record, home, view, options);
     const revoking = options.revokeAt !== undefined;
     if (!plan.write) return done(wrote ?? (revoking && plan.reason === 'in-sync' ? 'revoked' : plan.reason));
     const result = await writePlan(client, key, current, plan);
