@@ -96,7 +96,7 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
     return reconcileLease(fixture.deps, fixture.key);
   }
 
-  it('revokes the holder in its cluster, records the preference as an annotation, and names the successor one lease duration after the revoke', async () => {
+  it('revokes the holder in its cluster, records the preference as an annotation, and names the successor one lease duration after the revoke (the holder had not renewed since its election)', async () => {
     const fixture = await gateOffGroup();
     const { key, store } = fixture;
     const electedAt = (await store.loadLease(key)).lease?.record.renewTime ?? 0;
