@@ -23,7 +23,10 @@ const REVOKE_SPLITS: readonly (readonly [string, (p: PreemptionParts) => readonl
     'preference shown → the Lease shows the revoked holder (the coordinator takes the holder off)',
     (p) => p.yield,
   ],
-  ['revoked → the Lease names the new leader (one lease duration after the revoke)', (p) => p.takeover],
+  [
+    'revoked → the Lease names the new leader (one lease duration after the holder’s last renewal)',
+    (p) => p.takeover,
+  ],
   ['the Lease names it → it leads (client-go’s next poll)', (p) => p.poll],
 ];
 
@@ -50,7 +53,7 @@ function gateOffSection(r: BenchResults, g: GateOffResult): string[] {
     'run (the LeaseCandidate CRD and candidate RBAC applied). Each candidate is a pod of two processes: an',
     'unmodified client-go elector that does not register itself, and the bundled candidate agent that registers',
     'it and renews it while its /healthz answers. Failover kills both (a pod death); preemption goes by revoke',
-    '(docs/clusters.md): the holder is taken off its Lease and the successor named one lease duration later.',
+    '(docs/clusters.md): the holder is taken off its Lease and the successor named one lease duration after its last renewal.',
     'Same client-go timings; the gate-off trials run after the gate-on figures, not at the same time.',
     '',
     row(['figure', 'trials', 'gate off p50 / p99', 'gate on p50 / p99', 'in-tree p50 / p99']),

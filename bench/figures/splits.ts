@@ -40,7 +40,7 @@ export interface RevokeMarks {
 /**
  * Splits one preemption by revoke as a gate-on preemption is split: `yield` ends when the Lease shows
  * the revoked holder (the coordinator takes the holder off rather than waiting for it to let go), and
- * `takeover` when it names the successor (one lease duration after the revoke).
+ * `takeover` when it names the successor (one lease duration after the holder's last renewal).
  */
 export function revokeSplit(
   marks: RevokeMarks,

@@ -3,7 +3,7 @@ import { formatMicroTime } from '../api/time.js';
 import type { Millis } from '../election/types.js';
 import { CandidateApiNotServedError } from '../errors.js';
 import { type CandidateApi, chooseCandidateApi, describeApi } from './candidate-api.js';
-import type { HealthProbe } from './health.js';
+import { askedEarly, type HealthProbe } from './health.js';
 import { HealthLog } from './health-log.js';
 import type { CandidatePort, RawCandidate } from './kube.js';
 import type { ApiChoice, CandidateSpec } from './options.js';
@@ -212,7 +212,8 @@ async function withdraw(deps: AgentDeps, api: CandidateApi): Promise<void> {
  * the API, relisting) whenever the watch ends; a cluster that stops serving the API it used and now
  * serves the other gets the candidate moved, since the coordinator reads only one per cluster.
  */
-export async function runAgent(deps: AgentDeps, signal: AbortSignal): Promise<void> {
+export async function runAgent(agentDeps: AgentDeps, signal: AbortSignal): Promise<void> {
+  const deps = { ...agentDeps, health: askedEarly(agentDeps.health) };
   let api: CandidateApi | undefined;
   let failures = 0;
   const healthLog = new HealthLog();

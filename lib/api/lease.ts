@@ -19,9 +19,10 @@ export const PREFERRED_HOLDER_ANNOTATION = 'lease-coordinator.dev/preferred-hold
 /**
  * The holderIdentity a Lease carries while a preemption by revoke runs (docs/clusters.md,
  * "Preemption"): the holder is taken off, and the Lease names no process until the successor is
- * written one lease duration later. It is not empty, because a legacy elector takes an empty Lease
- * at once; and its renewTime is the coordinator's clock when it was written, which is when the old
- * holder's last possible renewal is known to be behind us.
+ * written one lease duration after the holder's last renewal. It is not empty, because a legacy
+ * elector takes an empty Lease at once; and its renewTime is that last renewal (the one the revoke
+ * replaced) on the coordinator's clock, no earlier than when it was committed (revokeStamp in
+ * lib/sync/mirror-options.ts).
  */
 export const REVOKED_HOLDER = 'lease-coordinator.dev/revoked';
 

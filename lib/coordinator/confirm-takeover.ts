@@ -1,4 +1,4 @@
-import { holderOf, isLeaseExpired } from '../election/liveness.js';
+import { holderOf, isLeaseExpired, renewalOnOurClock } from '../election/liveness.js';
 import type { Millis } from '../election/types.js';
 import { onConditionFailed } from '../errors.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
@@ -96,19 +96,18 @@ export async function confirmTakeover(
 }
 
 /**
- * When the holder's renewal that ingest kept unrecorded (or missed) happened, on our clock: the
- * recorded liveness moved on by as much as the holder's own clock moved between the renewal on
- * record and this one. The record was written after the renewal it records, so this is never
- * before the renewal truly happened (a deadline never early for the holder); and recording it
- * instead of `answered` keeps the failover of a holder that died just after a kept renewal at its
- * true deadline, not one read later (docs/design.md, "Renewals kept by ingest"). Without a
- * renewal on record to count from: `answered`.
+ * When the holder's renewal that ingest kept unrecorded (or missed) happened, on our clock
+ * (renewalOnOurClock): never before the renewal truly happened (a deadline never early for the
+ * holder); and recording it instead of `answered` keeps the failover of a holder that died just
+ * after a kept renewal at its true deadline, not one read later (docs/design.md, "Renewals kept by
+ * ingest").
  */
 function renewedOnOurClock(stored: StoredLease, renewTime: Millis, answered: Millis): Millis {
-  const { observedRenewTime } = stored;
-  const recordedAt = stored.record.renewTime;
-  if (observedRenewTime === undefined || recordedAt === undefined) return answered;
-  return Math.min(answered, recordedAt + (renewTime - observedRenewTime));
+  return renewalOnOurClock(
+    { recordedAt: stored.record.renewTime, renewTime: stored.observedRenewTime },
+    renewTime,
+    answered,
+  );
 }
 
 async function unreachable(

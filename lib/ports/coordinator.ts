@@ -10,7 +10,7 @@
  *
  * - A live holder is never overwritten. A better candidate is only named preferredHolder, or, where
  *   the preemption is Revoke, the holder is taken off its Lease and the successor is named one lease
- *   duration after that write. Whether a holder is live is judged on the coordinator's own clock,
+ *   duration after the holder's last renewal, which that write replaced (and never before it). Whether a holder is live is judged on the coordinator's own clock,
  *   from when it observed the last renewal, never from timestamps written by other machines.
  * - The term only grows: every holder change gets a higher one, written on each Lease it mirrors,
  *   and a Lease that shows a higher term is never written with a lower one.
@@ -101,7 +101,7 @@ export type HolderClusterUnreachable = 'Wait' | 'TakeOver';
  * How a live holder is asked to yield to a better candidate (docs/clusters.md, "Preemption"):
  * `PreferredHolder` sets spec.preferredHolder (upstream's way; the holder steps down at the end of
  * its term); `Revoke` also takes the holder off its Lease and names the successor one lease duration
- * later (for clusters that drop spec.preferredHolder); `Never` leaves the holder until it goes;
+ * after its last renewal (for clusters that drop spec.preferredHolder); `Never` leaves the holder until it goes;
  * `Auto` is PreferredHolder where the holder's cluster keeps that field and Revoke where it does not.
  */
 export type Preemption = 'Auto' | 'PreferredHolder' | 'Revoke' | 'Never';

@@ -182,8 +182,9 @@ export interface LeaseObservation {
   /** The term of ours the Lease carries (its annotation), if any. */
   readonly shownTerm?: number;
   /**
-   * The Lease shows a revoke of ours (REVOKED_HOLDER; holderIdentity then reads ""): when it was
-   * written, on our clock. The old holder may have renewed up to then.
+   * The Lease shows a revoke of ours (REVOKED_HOLDER; holderIdentity then reads ""): its stamp, the
+   * old holder's last renewal (the one the revoke replaced) on our clock, no earlier than that
+   * renewal was committed and no later than the revoke's write.
    */
   readonly revokedAt?: Millis;
   /** The highest term any Lease of this lease shows, when more than this one were read (adoption). */

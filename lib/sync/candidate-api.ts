@@ -12,6 +12,32 @@ import type { ClusterPort } from '../ports/cluster.js';
  */
 export const REDISCOVER_EVERY_MS = 10_000;
 
+/**
+ * The first look again at a cluster that served a LeaseCandidate API and now lists none; each next
+ * one waits twice as long. A kube-apiserver that has just started lists one API group for a moment,
+ * then all of them: read as the truth, that moment cost a warning and a rediscovery interval of no
+ * candidates read.
+ */
+export const STARTING_AGAIN_FIRST_LOOK_MS = 250;
+
+/** The waits between looks: `everyMs`, for as long as the looks go on. */
+export function* every(everyMs: number): Generator<number> {
+  for (;;) yield everyMs;
+}
+
+/**
+ * The waits between looks at a cluster that may be starting again: from `firstMs`, doubling, until
+ * they add up to `totalMs` (the last one cut short).
+ */
+export function* backingOff(firstMs: number, totalMs: number): Generator<number> {
+  let waited = 0;
+  for (let next = Math.min(firstMs, totalMs); waited < totalMs; next *= 2) {
+    const wait = Math.min(next, totalMs - waited);
+    waited += wait;
+    yield wait;
+  }
+}
+
 /** Where the built-in API is read, nothing better can appear without an apiserver restart, which ends every watch. */
 export function isBuiltIn(api: CandidateApiVersion | undefined): boolean {
   return api !== undefined && api !== CRD_CANDIDATE_API;
@@ -31,6 +57,11 @@ export class CandidateApiReport {
     private readonly cluster: string,
     private readonly onChange?: (api: CandidateApiVersion | undefined) => void,
   ) {}
+
+  /** The API last reported is one the cluster serves: a cluster that now lists none may be starting again. */
+  get served(): boolean {
+    return this.last !== null && this.last !== undefined;
+  }
 
   seen(api: CandidateApiVersion | undefined): void {
     if (api === this.last) return;
@@ -53,22 +84,23 @@ export class CandidateApiReport {
 }
 
 /**
- * While `current` is not a built-in version, asks the cluster again every `everyMs` and calls
- * `changed` (once) when the answer differs: the CRD was applied or removed, or the gate turned on.
- * A failed look is left to the watches, which end when the cluster goes away.
+ * While `current` is not a built-in version, asks the cluster again after each of `waitsMs` and
+ * calls `changed` (once) when the answer differs: the CRD was applied or removed, or the gate turned
+ * on. When the waits run out with the answer unchanged, calls `unchanged` instead. A failed look is
+ * left to the watches, which end when the cluster goes away.
  */
 export async function watchForOtherApi(
   client: ClusterPort,
   current: CandidateApiVersion | undefined,
-  everyMs: number,
+  waitsMs: Iterable<number>,
   stop: AbortSignal,
-  changed: () => void,
+  { changed, unchanged }: { changed: () => void; unchanged?: () => void },
   logger: Logger,
 ): Promise<void> {
   if (isBuiltIn(current)) return;
-  while (!stop.aborted) {
+  for (const waitMs of waitsMs) {
     try {
-      await sleep(everyMs, undefined, { signal: stop });
+      await sleep(waitMs, undefined, { signal: stop });
     } catch {
       return;
     }
@@ -84,4 +116,5 @@ export async function watchForOtherApi(
       });
     }
   }
+  if (!stop.aborted) unchanged?.();
 }

@@ -5,7 +5,14 @@ import type { ClusterPort, ListResult, RawObject, WatchPhase } from '../ports/cl
 import type { IngestDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import { pause, untilAborted } from './abortable.js';
-import { CandidateApiReport, REDISCOVER_EVERY_MS, watchForOtherApi } from './candidate-api.js';
+import {
+  backingOff,
+  CandidateApiReport,
+  every,
+  REDISCOVER_EVERY_MS,
+  STARTING_AGAIN_FIRST_LOOK_MS,
+  watchForOtherApi,
+} from './candidate-api.js';
 import { type Watching, watchFrom } from './cluster-watches.js';
 import type { RecordedRelease } from './decide-now.js';
 import { CANDIDATES, HandledVersions } from './handled-versions.js';
@@ -63,6 +70,7 @@ export async function runClusterIngest(
     hints: new HolderHints(),
     handled: new HandledVersions(),
     api: new CandidateApiReport(deps.logger, cluster, options.onCandidateApi),
+    unservedPersists: false,
   };
   let seed = options.stored;
   // A run stopped before it reads the seed must not leave the scan's failure unhandled.
@@ -91,6 +99,11 @@ interface ClusterRun {
   readonly hints: HolderHints;
   readonly handled: HandledVersions;
   readonly api: CandidateApiReport;
+  /**
+   * The cluster served a LeaseCandidate API, then listed none, and still did after a rediscovery
+   * interval of looks: it is reported (startingAgain).
+   */
+  unservedPersists: boolean;
 }
 
 interface Lists {
@@ -115,7 +128,8 @@ async function listAndWatch(
 ): Promise<void> {
   // Asked again on every relist: the built-in API where it is served, else the CRD, else nothing.
   const version = await untilAborted(run.signal, client.candidateVersion());
-  run.api.seen(version);
+  const settling = startingAgain(run, version);
+  if (!settling) run.api.seen(version);
   const queue = new IngestQueue(run.signal, run.handled, (error) => {
     run.deps.metrics?.record('IngestErrors', 1, run.cluster);
     run.deps.logger.error('ingest event failed; relisting', { cluster: run.cluster, error: error as Error });
@@ -141,7 +155,7 @@ async function listAndWatch(
     queue.push(path, object, work, phase);
   });
   queue.whenFailed(watching.stop);
-  const relist = relistControl(run, client, version, queue, watching);
+  const relist = relistControl(run, client, version, queue, watching, settling);
   try {
     await storeLists(run, queue, lists, seed);
     // Watching on from this list's resourceVersion would never show the failed object again unless
@@ -202,10 +216,27 @@ async function storeLists(
 }
 
 /**
+ * A cluster that served a LeaseCandidate API in this run and now lists none is taken for an
+ * apiserver starting again (one that has just started lists a single API group for a moment, then
+ * all of them; the agent meets the same), not for the CRD removed: nothing is reported yet, and it
+ * is looked at again soon, backing off, for one rediscovery interval (relistControl). Only what
+ * persists past that is reported, with the warning a cluster serving nothing gets.
+ */
+function startingAgain(run: ClusterRun, version: CandidateApiVersion | undefined): boolean {
+  if (version !== undefined) {
+    run.unservedPersists = false;
+    return false;
+  }
+  return run.api.served && !run.unservedPersists;
+}
+
+/**
  * What ends a list-and-watch besides a watch ending or a failed event: a stop (pending events are
  * dropped, the watches stopped), and, for a cluster reading the CRD or nothing, the cluster coming
  * to serve something better (the CRD applied after ingest started, the gate turned on): the
- * watches are stopped, so the caller relists and reads it without a restart. Dispose when done.
+ * watches are stopped, so the caller relists and reads it without a restart. A cluster that may be
+ * starting again (`settling`: startingAgain) is looked at sooner, backing off, and relisted either
+ * when it serves its API again or when the looks add up to a rediscovery interval. Dispose when done.
  */
 function relistControl(
   run: ClusterRun,
@@ -213,14 +244,22 @@ function relistControl(
   version: CandidateApiVersion | undefined,
   queue: IngestQueue,
   watching: Watching,
+  settling: boolean,
 ): Disposable {
   const rediscovering = new AbortController();
+  const everyMs = run.options.rediscoverEveryMs ?? REDISCOVER_EVERY_MS;
   void watchForOtherApi(
     client,
     version,
-    run.options.rediscoverEveryMs ?? REDISCOVER_EVERY_MS,
+    settling ? backingOff(STARTING_AGAIN_FIRST_LOOK_MS, everyMs) : every(everyMs),
     rediscovering.signal,
-    () => watching.stop(),
+    {
+      changed: () => watching.stop(),
+      unchanged: () => {
+        run.unservedPersists = true;
+        watching.stop();
+      },
+    },
     run.deps.logger,
   );
   // Fires at once if the signal has aborted already (a plain listener would never be called).

@@ -44,7 +44,7 @@ export function leaseEventFor(
       reason: 'LeaderPreemption',
       action: 'Revoke',
       at: now,
-      note: `${decisionMessage(`Revoked ${record.holderIdentity} for`, record.preferredHolder ?? 'a better candidate', write.term, ranking)}; this cluster drops preferredHolder, so the successor is named one lease duration later`,
+      note: `${decisionMessage(`Revoked ${record.holderIdentity} for`, record.preferredHolder ?? 'a better candidate', write.term, ranking)}; this cluster drops preferredHolder, so the successor is named one lease duration after its last renewal`,
     };
   if (typeof write.holder === 'string' && write.holder !== '' && write.holder !== before.holder)
     return {

@@ -1,8 +1,9 @@
-import { holderOf } from '../election/liveness.js';
-import type { LeaseRecord } from '../election/types.js';
+import { holderOf, renewalOnOurClock } from '../election/liveness.js';
+import type { LeaseRecord, Millis } from '../election/types.js';
 import type { ClusterPort } from '../ports/cluster.js';
 import type { MirrorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
+import type { StoredLease } from '../ports/store.js';
 import {
   type ClusterLeaseView,
   type MirrorOptions,
@@ -15,7 +16,8 @@ import { keptFields } from './lease-fields.js';
 /**
  * What planMirror needs to know of one cluster for one decision: the fields the cluster keeps, and
  * whether the holder is revoked there (its own cluster, a holder asked to yield, and a preemption of
- * Revoke, or Auto where the cluster drops preferredHolder).
+ * Revoke, or Auto where the cluster drops preferredHolder). `revokeAt` stamps a revoke (see
+ * revokeStamp); our clock now when not given.
  *
  * Under Auto, a revoke of this term that the cluster's Lease (`current`) already shows is carried
  * on whatever this client has learned: each container learns what a cluster keeps from its own
@@ -29,13 +31,14 @@ export function mirrorOptions(
   record: LeaseRecord,
   home: boolean,
   current: ClusterLeaseView | undefined,
+  revokeAt?: Millis,
 ): MirrorOptions {
   const kept = keptFields(client);
   if (!home || record.preferredHolder === undefined || holderOf(record) === undefined) return { kept };
   const policy = deps.preemption?.(key, client.name) ?? 'Auto';
   const revoke =
     policy === 'Revoke' || (policy === 'Auto' && (!kept.preferredHolder || revokedInTerm(record, current)));
-  return revoke ? { kept, revokeAt: (deps.clock ?? Date.now)() } : { kept };
+  return revoke ? { kept, revokeAt: revokeAt ?? (deps.clock ?? Date.now)() } : { kept };
 }
 
 /**
@@ -48,10 +51,45 @@ export function planCluster(
   key: LeaseKey,
   record: LeaseRecord,
   view: ClusterLeaseView | undefined,
+  revokeAt?: Millis,
 ): { plan: MirrorPlan; revoking: boolean; unrevoking: boolean } {
   const home = (record.holderCluster ?? clustersOf(key)[0]) === client.name;
-  const options = mirrorOptions(deps, client, key, record, home, view);
+  const options = mirrorOptions(deps, client, key, record, home, view, revokeAt);
   const plan = planMirror(record, home, view, options);
   const revoking = options.revokeAt !== undefined;
   return { plan, revoking, unrevoking: plan.write && !revoking && revokedInTerm(record, view) };
+}
+
+/**
+ * The stamp of a revoke written over `current`, the holder's Lease as read (answered at `answered`,
+ * our clock): when the holder's last renewal was committed, at the latest. The revoke is a
+ * compare-and-set on the resourceVersion read, so the renewal `current` shows is the holder's last;
+ * client-go's holder stops leading within RetryPeriod + RenewDeadline of its last renewal, so one
+ * lease duration from that renewal is as safe as from the revoke, and up to one retry period
+ * earlier (docs/clusters.md, "Preemption, and clusters that drop preferredHolder").
+ *
+ * The holder's renewTime is on its own clock: it is mapped to ours from the renewal on record
+ * (renewalOnOurClock), capped at `answered`. Not the record's liveness alone: ingest records one
+ * renewal in several, so the record may lag the Lease (docs/design.md, "Renewals kept by ingest").
+ * A Lease that does not show the holder's own renewal (another holder, or a renewTime of ours):
+ * `answered`.
+ */
+export function revokeStamp(
+  stored: StoredLease,
+  current: ClusterLeaseView | undefined,
+  answered: Millis,
+): Millis {
+  const { record } = stored;
+  const renewTime = current?.renewTime === undefined ? Number.NaN : Date.parse(current.renewTime);
+  if (
+    current?.holderIdentity !== record.holderIdentity ||
+    Number.isNaN(renewTime) ||
+    renewTime === record.renewTime
+  )
+    return answered;
+  return renewalOnOurClock(
+    { recordedAt: record.renewTime, renewTime: stored.observedRenewTime },
+    renewTime,
+    answered,
+  );
 }

@@ -6,11 +6,11 @@ import type { ClusterPort, RawObject } from '../ports/cluster.js';
 import type { MirrorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
 import { noMetrics } from '../ports/metrics.js';
-import type { LeaseState, StoredCandidate } from '../ports/store.js';
+import type { LeaseState, StoredCandidate, StoredLease } from '../ports/store.js';
 import { annotationsFor, coordinationPatch, type MirrorPlan, viewOf } from './desired-lease.js';
 import { type LeaseWrite, leaseEventFor, recordLeaseEvent } from './lease-events.js';
 import { keptFields, learnKeptFields } from './lease-fields.js';
-import { planCluster } from './mirror-options.js';
+import { planCluster, revokeStamp } from './mirror-options.js';
 
 export type ClusterOutcome =
   | 'created'
@@ -77,7 +77,7 @@ async function mirrorCluster(
         deps,
         client,
         key,
-        { record: state.lease.record, candidates: state.candidates },
+        { lease: state.lease, candidates: state.candidates },
         () => (deps.metrics ?? noMetrics).record('MirrorWrites', 1, cluster),
       );
     } else {
@@ -103,7 +103,7 @@ async function mirrorCluster(
 
 /** A decision as the table holds it, with the candidates it ranked (for the Event's note). */
 interface Decision {
-  readonly record: LeaseRecord;
+  readonly lease: StoredLease;
   readonly candidates: readonly StoredCandidate[];
 }
 
@@ -129,15 +129,18 @@ async function mirrorInto(
         deps.logger,
         client,
         key,
-        leaseEventFor(key, written, decision.record, decision.candidates, (deps.clock ?? Date.now)()),
+        leaseEventFor(key, written, decision.lease.record, decision.candidates, (deps.clock ?? Date.now)()),
       );
     return outcome;
   };
   for (let attempt = 0; attempt <= CONFLICT_RETRIES; attempt++) {
     const current = await client.readLease(ref);
+    const answered = (deps.clock ?? Date.now)();
     if (wrote === undefined) before = current;
     const view = current === undefined ? undefined : viewOf(current);
-    const { plan, revoking, unrevoking } = planCluster(deps, client, key, decision.record, view);
+    const { record } = decision.lease;
+    const stamp = revokeStamp(decision.lease, view, answered);
+    const { plan, revoking, unrevoking } = planCluster(deps, client, key, record, view, stamp);
     if (!plan.write) return done(revoking && plan.reason === 'in-sync' ? 'revoked' : (wrote ?? plan.reason));
     // Our revoke of this term is taken back only by a decision at least as new as the one that
     // revoked: a pass holding an older one (loaded before the preemption, while another container
@@ -159,7 +162,7 @@ async function mirrorInto(
       continue;
     }
     if (revoking) {
-      warnRevoked(deps.logger, client, key, decision.record);
+      warnRevoked(deps.logger, client, key, decision.lease.record);
       return done('revoked');
     }
     return done(wrote);
@@ -185,7 +188,7 @@ function writtenBy(
 /** The decision the table holds now (a consistent read), or the one held if the lease is gone. */
 async function latestDecision(deps: MirrorDeps, key: LeaseKey, held: Decision): Promise<Decision> {
   const { lease, candidates } = await deps.store.loadLease(key);
-  return lease === undefined ? held : { record: lease.record, candidates };
+  return lease === undefined ? held : { lease, candidates };
 }
 
 function warnFieldsDropped(logger: Logger, client: ClusterPort, key: LeaseKey): void {

@@ -14,6 +14,7 @@ import { handleTimerBatch } from '../../lib/handlers/timer.js';
 import { anyCaller } from '../../lib/http/callers.js';
 import { type FilterPattern, matchesAny } from '../../lib/local/event-filter.js';
 import type { RawObject } from '../../lib/ports/cluster.js';
+import type { Preemption } from '../../lib/ports/coordinator.js';
 import type { LeaseKey, LeaseResolver } from '../../lib/ports/lease-key.js';
 import type { TimerQueue } from '../../lib/ports/schedule.js';
 import { decideAndMirror, type RecordedRelease } from '../../lib/sync/decide-now.js';
@@ -34,7 +35,9 @@ import { InMemoryTable, nextOrdinal, type RequestGate } from '../helpers/in-memo
  * between two of its requests; stream records and watch events arrive duplicated and out of
  * order. Ingest keeps renewals within a bound drawn per run (none, its own, or most of a lease
  * duration; docs/design.md, "Renewals kept by ingest"), and may die between a holder's renewal
- * and its record. The invariants are checked on the recorded history of the table and the clusters.
+ * and its record. A live holder is asked to yield through preferredHolder or, drawn per run, by
+ * revoke (docs/clusters.md). The invariants are checked on the recorded history of the table and
+ * the clusters.
  */
 
 const FILTERS = JSON.parse(
@@ -177,6 +180,9 @@ const offsetArb = fc.integer({ min: -2_000, max: 2_000 });
  */
 const boundArb = fc.constantFrom<number | undefined>(0, undefined, 3_000, 4_900);
 
+/** How a live holder is asked to yield: preferredHolder (the clusters keep it), or by revoke. */
+const preemptionArb = fc.constantFrom<Preemption>('Auto', 'Revoke');
+
 /** Errors the handlers logged instead of throwing: anything but an injected crash is a finding. */
 function unexpectedErrors(): { logger: Logger; errors: unknown[] } {
   const logger = new Logger({ serviceName: 'model', logLevel: 'SILENT' });
@@ -210,6 +216,7 @@ async function runModel(
   offsets: readonly number[],
   rounds: readonly (readonly Action[])[],
   boundMs?: number,
+  preemption: Preemption = 'Auto',
 ) {
   let now = T0;
   const clock = () => now;
@@ -230,21 +237,24 @@ async function runModel(
   };
 
   /**
-   * Renewals the table does not show: kept by ingest, or made while ingest was dead. When the holder
-   * truly renewed (our clock), and when ingest saw it (or the renewal was made).
+   * Every holder's renewal of its Lease in its cluster: when it was made (our clock), and its place
+   * among all requests. The table may show it, or not: kept by ingest, or made while ingest was dead.
    */
-  const unrecorded: { key: LeaseKey; holder: string; renewedAt: Millis; durationMs: Millis; seen: number }[] =
+  const renewals: { key: LeaseKey; holder: string; renewedAt: Millis; durationMs: Millis; seen: number }[] =
     [];
+  const noteRenewal = (c: ModelCandidate) =>
+    renewals.push({ key: c.lease, holder: c.name, renewedAt: now, durationMs: 5_000, seen: nextOrdinal() });
   const lagViolations: string[] = [];
   /**
-   * A takeover must never go by a record that lags because ingest kept a renewal or died before
-   * recording it: one that a record of every renewal would have prevented (the renewal came before
-   * the step read the lease, and its deadline had not passed) is a violation, unless the holder let
-   * go since.
+   * No successor is named within a lease duration of a renewal the holder made before the step
+   * read the lease (a record of every renewal would have prevented it), unless the holder let go
+   * since (a release of its own). Neither a record that lags because ingest kept a renewal or died
+   * before recording it, nor a revoke (which only we write, over the holder's last renewal) may
+   * name it earlier: client-go's holder leads until its last renewal + RetryPeriod + RenewDeadline.
    */
   const checkTakeover = (key: LeaseKey, replaced: string, readMark: number, at: Millis) => {
     const home = key.scope.split('+');
-    for (const k of unrecorded) {
+    for (const k of renewals) {
       if (
         k.key.scope !== key.scope ||
         k.key.name !== key.name ||
@@ -259,13 +269,12 @@ async function runModel(
             w.kind === 'Lease' &&
             w.name === key.name &&
             w.ordinal > k.seen &&
+            w.by === replaced &&
             (w.object?.spec as { holderIdentity?: string } | undefined)?.holderIdentity !== replaced,
         ),
       );
       if (!letGo)
-        lagViolations.push(
-          `${key.name}: ${replaced} renewed at ${k.renewedAt} (unrecorded) and was replaced at ${at}`,
-        );
+        lagViolations.push(`${key.name}: ${replaced} renewed at ${k.renewedAt} and was replaced at ${at}`);
     }
   };
   /** The store of one invocation, with each lease read marked so its takeovers can be checked. */
@@ -308,7 +317,7 @@ async function runModel(
       timers: timerQueue,
       clock,
       logger,
-      policies: { leases: resolve, callers: anyCaller },
+      policies: { leases: resolve, callers: anyCaller, preemption: () => preemption },
       clients: {
         get: async (name) => clusterOf(name).port(gate),
         names: () => [...CLUSTERS],
@@ -325,19 +334,10 @@ async function runModel(
   const ingestLeaseEvent = async (cluster: string, raw: RawObject, crashAt: number | undefined) => {
     const { ingestDeps } = invocation(`ingest ${cluster}`, crashAt);
     try {
-      const { key, released, outcome } = await ingestLease(ingestDeps, cluster, raw, {
+      const { key, released } = await ingestLease(ingestDeps, cluster, raw, {
         hints: hintsOf(cluster),
         ...(boundMs !== undefined && { renewalBoundMs: () => boundMs }),
       });
-      const spec = raw.spec as { holderIdentity: string; renewTime: string; leaseDurationSeconds: number };
-      if (outcome === 'kept' && key !== undefined)
-        unrecorded.push({
-          key,
-          holder: spec.holderIdentity,
-          renewedAt: Date.parse(spec.renewTime) - clusterOf(cluster).offsetMs,
-          durationMs: spec.leaseDurationSeconds * 1000,
-          seen: nextOrdinal(),
-        });
       if (key !== undefined && released !== undefined)
         releases.push({
           key,
@@ -416,6 +416,7 @@ async function runModel(
             : cluster.releaseLease(c.lease, c.name);
         const raw = cluster.get('Lease', c.lease);
         if (written === 'not-holder' || !written.ok || raw === undefined) return;
+        if (action.t === 'renewInCluster') noteRenewal(c);
         await ingestLeaseEvent(c.cluster, raw, action.crashAt);
         return;
       }
@@ -427,6 +428,7 @@ async function runModel(
           const written = cluster.renewLease(c.lease, c.name, 5);
           const raw = cluster.get('Lease', c.lease);
           if (written === 'not-holder' || !written.ok || raw === undefined) return;
+          noteRenewal(c);
           await ingestLeaseEvent(c.cluster, raw, undefined);
         }
         return;
@@ -436,13 +438,7 @@ async function runModel(
         const cluster = clusterOf(c.cluster);
         const written = cluster.renewLease(c.lease, c.name, 5);
         if (written === 'not-holder' || !written.ok) return;
-        unrecorded.push({
-          key: c.lease,
-          holder: c.name,
-          renewedAt: now,
-          durationMs: 5_000,
-          seen: nextOrdinal(),
-        });
+        noteRenewal(c);
         return;
       }
       case 'fastPath': {
@@ -530,12 +526,14 @@ describe('concurrency model (property: in-memory table and clusters, fast-check 
         fc.tuple(offsetArb, offsetArb, offsetArb),
         fc.array(fc.array(actionArb, { minLength: 1, maxLength: 8 }), { minLength: 4, maxLength: 16 }),
         boundArb,
-        async (s, offsets, rounds, boundMs) => {
+        preemptionArb,
+        async (s, offsets, rounds, boundMs, preemption) => {
           const { table, clusters, errors, lagViolations } = await runModel(
             s,
             offsets,
             [WARM_UP, ...rounds],
             boundMs,
+            preemption,
           );
           expect(errors).toEqual([]);
           expect(lagViolations).toEqual([]);

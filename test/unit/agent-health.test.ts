@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { httpHealthProbe } from '../../lib/agent/health.js';
+import { askedEarly, type Health, httpHealthProbe } from '../../lib/agent/health.js';
 import { freePort } from '../../lib/local/dynamodb-local.js';
 
 /** The health probe against a real local HTTP server: what counts as healthy, and what does not. */
@@ -54,5 +54,21 @@ describe('agent health probe', () => {
     const health = await httpHealthProbe(url)();
     expect(health.healthy).toBe(false);
     expect(health.healthy === false && health.problem).toContain('ECONNREFUSED');
+  });
+
+  it('asked early: a healthy first answer is used once; an unhealthy one is asked again when it is wanted', async () => {
+    const answers: Health[] = [{ healthy: true }, { healthy: false, problem: 'down' }, { healthy: true }];
+    let asked = 0;
+    const probe = askedEarly(async () => answers[asked++] as Health);
+    expect(asked).toBe(1);
+    expect(await probe()).toEqual({ healthy: true });
+    expect(await probe()).toEqual({ healthy: false, problem: 'down' });
+    expect(asked).toBe(2);
+
+    asked = 1;
+    const starting = askedEarly(async () => answers[asked++] as Health);
+    // The program was not up when the agent started; it is by the first write.
+    expect(await starting()).toEqual({ healthy: true });
+    expect(asked).toBe(3);
   });
 });

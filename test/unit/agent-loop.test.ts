@@ -283,6 +283,31 @@ describe('agent loop (unit: a fake cluster)', () => {
     }
   });
 
+  it('asks whether the program is well while it finds its LeaseCandidate, not after: one question before the first write', async () => {
+    const cluster = new FakeCluster();
+    let asked = 0;
+    let healthAsked: () => void = () => {};
+    const firstQuestion = new Promise<void>((resolve) => {
+      healthAsked = resolve;
+    });
+    const health: HealthProbe = async () => {
+      asked++;
+      healthAsked();
+      return { healthy: true };
+    };
+    // Discovery answers only once the program has been asked: the two go side by side.
+    const served = cluster.served.bind(cluster);
+    cluster.served = async () => {
+      await firstQuestion;
+      return served();
+    };
+    const agent = start(cluster, { now: T0 }, health);
+    await cluster.until(() => cluster.objects.has(key(CRD_API)));
+    expect(asked).toBe(1);
+    agent.stop();
+    await agent.done;
+  });
+
   it('moves its candidate to the built-in API once the cluster serves it', async () => {
     const cluster = new FakeCluster();
     const agent = start(cluster, { now: T0 });

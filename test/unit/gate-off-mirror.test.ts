@@ -3,6 +3,7 @@ import { PREFERRED_HOLDER_ANNOTATION, REVOKED_HOLDER, TERM_ANNOTATION } from '..
 import { formatMicroTime } from '../../lib/api/time.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import type { Preemption } from '../../lib/ports/coordinator.js';
+import { HolderHints } from '../../lib/sync/holder-hints.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
 import { keptFields } from '../../lib/sync/lease-fields.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
@@ -129,7 +130,7 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
     expect(fixture.planes.a.renewLease(fixture.key, 'old', 5)).toBe('not-holder');
   }
 
-  it('revokes the holder in its cluster, records the preference as an annotation, and names the successor one lease duration after the revoke', async () => {
+  it('revokes the holder in its cluster, records the preference as an annotation, and names the successor one lease duration after the revoke (the holder had not renewed since its election)', async () => {
     const fixture = await gateOffGroup();
     const { key, store } = fixture;
     const electedAt = (await store.loadLease(key)).lease?.record.renewTime ?? 0;
@@ -210,6 +211,60 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
     fixture.advance(500);
     expect((await mirrorLease(fixture.deps, fixture.key, loadedBefore)).a).toBe('revoked');
     expectRevokeStands(fixture, revoked);
+  });
+
+  it('names the successor one lease duration after the holder’s last renewal, which the record may not show yet', async () => {
+    const fixture = await gateOffGroup();
+    const { key, store, planes } = fixture;
+    // Ingest records two renewals (the first teaches its memory of the holder) and keeps the next
+    // two within its bound (docs/design.md, "Renewals kept by ingest"): the record shows the second,
+    // the Lease the fourth.
+    const hints = new HolderHints();
+    const renewals: number[] = [];
+    for (const expected of ['renewal', 'renewal', 'kept', 'kept'] as const) {
+      fixture.advance(1_000);
+      expect(planes.a.renewLease(key, 'old', 5)).toMatchObject({ ok: true });
+      renewals.push(fixture.deps.clock());
+      const raw = planes.a.get('Lease', key) ?? {};
+      const ingested = await ingestLease(fixture.deps, 'a', raw, { hints, renewalBoundMs: () => 4_000 });
+      expect(ingested.outcome).toBe(expected);
+    }
+    const lastRenewal = renewals[3] as number;
+    expect((await store.loadLease(key)).lease?.record.renewTime).toBe(renewals[1]);
+
+    await betterCandidateJoins(fixture);
+    fixture.advance(300);
+    expect(await mirrorLease(fixture.deps, key)).toMatchObject({ a: 'revoked' });
+    // The revoke replaced the holder's last renewal (a compare-and-set on its version): its stamp is
+    // that renewal on our clock, not the revoke's write 300 ms later, nor the lagging record.
+    expect(leaseIn(fixture, 'a').spec).toMatchObject({
+      holderIdentity: REVOKED_HOLDER,
+      renewTime: formatMicroTime(lastRenewal),
+    });
+
+    fixture.advance(lastRenewal + 5_000 - 1 - fixture.deps.clock());
+    await fixture.heartbeat('a', key, 'best', '1.33.0');
+    const early = await reconcileLease(fixture.deps, key);
+    expect(early.write).toBeNull();
+    expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('old');
+
+    fixture.advance(1);
+    await fixture.heartbeat('a', key, 'best', '1.33.0');
+    const due = await reconcileLease(fixture.deps, key);
+    expect(due).toMatchObject({ action: 'takeover', write: { holderIdentity: 'best' } });
+  });
+
+  it('stamps the revoke with its own read when the Lease shows no renewal of the holder’s', async () => {
+    // Elected by us and not renewed since: the Lease's renewTime is our decision's, not the holder's.
+    const fixture = await gateOffGroup();
+    await betterCandidateJoins(fixture);
+    fixture.advance(700);
+    const revokedAt = fixture.deps.clock();
+    await mirrorLease(fixture.deps, fixture.key);
+    expect(leaseIn(fixture, 'a').spec).toMatchObject({
+      holderIdentity: REVOKED_HOLDER,
+      renewTime: formatMicroTime(revokedAt),
+    });
   });
 
   it('a hold-off that runs out while the step records it still leaves a timer armed for the successor', async () => {

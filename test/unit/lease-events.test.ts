@@ -82,7 +82,7 @@ describe('Events where the cluster drops preferredHolder (unit: in-memory cluste
       [
         'LeaderPreemption',
         'Revoke',
-        'Revoked sched-a for sched-b (term 1): lowest emulation version 1.30.0 of 2 candidates; this cluster drops preferredHolder, so the successor is named one lease duration later',
+        'Revoked sched-a for sched-b (term 1): lowest emulation version 1.30.0 of 2 candidates; this cluster drops preferredHolder, so the successor is named one lease duration after its last renewal',
       ],
     ]);
   });

@@ -9,6 +9,11 @@ import { handleHeartbeat } from '../../lib/http/heartbeat-api.js';
 import { gatesFor, parseCount, parseGate } from '../../lib/kube-local/local-clusters.js';
 import { candidateApiLine, LiveView } from '../../lib/local/live-view.js';
 import type { LeaseKey } from '../../lib/ports/lease-key.js';
+import {
+  backingOff,
+  REDISCOVER_EVERY_MS,
+  STARTING_AGAIN_FIRST_LOOK_MS,
+} from '../../lib/sync/candidate-api.js';
 import { runClusterIngest } from '../../lib/sync/ingest-runner.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
 import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
@@ -53,6 +58,10 @@ async function ingest(
     /** Asked after each event, API report and watch start. */
     done: (table: InMemoryTable, watchesStarted: number) => Promise<boolean>;
     table?: InMemoryTable;
+    /** How often a cluster without the built-in API is asked again; 5 ms unless given. */
+    rediscoverEveryMs?: number;
+    /** What discovery answers on its nth call (from 1); the cluster's own answer when undefined is returned. */
+    discovery?: (call: number) => { served: CandidateApiVersion | undefined } | undefined;
   },
 ) {
   const table = options.table ?? new InMemoryTable(() => NOW);
@@ -61,6 +70,12 @@ async function ingest(
   const port = cluster.port(async (request) => {
     if (request.endsWith(':discovery')) discoveries.push(request);
   });
+  const served = port.candidateVersion.bind(port);
+  let discoveryCalls = 0;
+  port.candidateVersion = async () => {
+    const answer = options.discovery?.(++discoveryCalls);
+    return answer === undefined ? served() : answer.served;
+  };
   let endWatches = options.endWatches ?? 0;
   let watchesStarted = 0;
   let check = async () => {};
@@ -96,7 +111,7 @@ async function ingest(
           options.onApi?.(api);
           void check();
         },
-        rediscoverEveryMs: 5,
+        rediscoverEveryMs: options.rediscoverEveryMs ?? 5,
       },
     );
   });
@@ -157,6 +172,60 @@ describe('managed clusters: the gate off (unit: in-memory table and clusters)', 
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('cluster c serves no LeaseCandidate API');
     expect(warnings[0]).toContain('infra/kubernetes/leasecandidate-crd.yaml');
+  });
+
+  it('takes a cluster that served the CRD and lists nothing for a moment for an apiserver starting again: looks again soon, warns of nothing', async () => {
+    // A kube-apiserver that has just started lists one API group, then all of them (the e2e fault
+    // injection met it). Read as the truth, its candidates went unread for a rediscovery interval.
+    const cluster = new InMemoryCluster('c', 0, () => NOW, { gate: 'off' });
+    const logger = silentLogger();
+    const warn = vi.spyOn(logger, 'warn');
+    const apis: (CandidateApiVersion | undefined)[] = [];
+    const { table } = await ingest(cluster, {
+      logger,
+      onApi: (api) => apis.push(api),
+      // The first watch ends (the apiserver restarts); the relist's discovery finds nothing served,
+      // and a candidate registers in the CRD meanwhile.
+      endWatches: 1,
+      discovery: (call) => {
+        if (call !== 2) return undefined;
+        renewIn(cluster, 'late');
+        return { served: undefined };
+      },
+      // Far beyond the test's timeout: only a look sooner than that reads the candidate.
+      rediscoverEveryMs: 600_000,
+      done: async (t) => (await t.store().loadLease(KEY)).candidates.length === 1,
+    });
+    expect((await table.store().loadLease(KEY)).candidates[0]?.name).toBe('late');
+    expect(apis).toEqual([CRD_CANDIDATE_API]);
+    expect(warn.mock.calls.map(([message]) => String(message))).toEqual([]);
+  });
+
+  it('looks again at such a cluster from a quarter second on, doubling, for one rediscovery interval in all', () => {
+    expect([...backingOff(STARTING_AGAIN_FIRST_LOOK_MS, REDISCOVER_EVERY_MS)]).toEqual([
+      250, 500, 1_000, 2_000, 4_000, 2_250,
+    ]);
+    expect([...backingOff(250, 40)]).toEqual([40]);
+  });
+
+  it('warns about a cluster that served the CRD once it has listed nothing for a rediscovery interval', async () => {
+    const cluster = new InMemoryCluster('c', 0, () => NOW, { gate: 'off' });
+    const logger = silentLogger();
+    const warn = vi.spyOn(logger, 'warn');
+    const apis: (CandidateApiVersion | undefined)[] = [];
+    await ingest(cluster, {
+      logger,
+      onApi: (api) => apis.push(api),
+      endWatches: 1,
+      // Served at first, then never again (the CRD deleted).
+      discovery: (call) => (call === 1 ? undefined : { served: undefined }),
+      rediscoverEveryMs: 40,
+      done: async () => apis.length === 2,
+    });
+    expect(apis).toEqual([CRD_CANDIDATE_API, undefined]);
+    const warnings = warn.mock.calls.map(([message]) => String(message));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('cluster c serves no LeaseCandidate API');
   });
 
   it('picks up a CRD applied while ingest runs, without a restart', async () => {
