@@ -1,4 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { nextDeadline } from '../election/deadlines.js';
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from '../election/types.js';
@@ -223,7 +224,7 @@ async function confirmBeforeTakeover(
   if (check.verdict === 'proceed' && check.answered !== undefined) justAnswered.push(check.answered);
   const step: ElectionStep =
     check.verdict === 'deferred'
-      ? { action: 'none', ping: [], write: null, requeueAfterMs: lookAgainAfter(check.at, now), error: null }
+      ? heldOff(state, check.at, now)
       : decideAfterReads(
           { lease: state.lease?.record, candidates: state.candidates, preempt },
           { judgedAt, now },
@@ -287,6 +288,18 @@ function logStep(logger: Logger, key: LeaseKey, step: ElectionStep): void {
     ping: step.ping.map((c) => c.name),
     error: step.error,
   });
+}
+
+/**
+ * A deferred takeover decides nothing until the hold-off ends, but the lease's other deadlines
+ * keep running: a candidate's 15-minute refresh or its expiry (nextDeadline) that comes first is
+ * when it looks again, or that candidate would be pinged or collected only after the hold-off.
+ */
+function heldOff(state: LeaseState, until: Millis, now: Millis): ElectionStep {
+  const holdOffEnds = lookAgainAfter(until, now);
+  const otherDeadline = nextDeadline(state.lease?.record, state.candidates, now);
+  const requeueAfterMs = otherDeadline > 0 ? Math.min(holdOffEnds, otherDeadline) : holdOffEnds;
+  return { action: 'none', ping: [], write: null, requeueAfterMs, error: null };
 }
 
 /**
