@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import type { CoordinatorDeps } from '../../lib/ports/coordinator.js';
 import type { LeaseKey } from '../../lib/ports/lease-key.js';
-import { ingestCandidate } from '../../lib/sync/ingest-candidate.js';
+import { candidateRenews } from '../helpers/candidate-renews.js';
 import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
 import { InMemoryTable } from '../helpers/in-memory-store.js';
 
@@ -32,22 +32,8 @@ describe('a hop is sent on once (unit: in-memory table)', () => {
     });
     const deps: CoordinatorDeps = { ...base, store };
     const ingest = { ...deps, clusters: { get: async () => cluster.port() } };
-    const heartbeat = async (name: string, emulationVersion: string) => {
-      cluster.heartbeat({
-        namespace: key.namespace,
-        name,
-        leaseName: key.name,
-        binaryVersion: '1.31.0',
-        emulationVersion,
-        strategy: 'OldestEmulationVersion',
-      });
-      await ingestCandidate(
-        ingest,
-        'c',
-        'MODIFIED',
-        cluster.get('LeaseCandidate', { namespace: key.namespace, name }) ?? {},
-      );
-    };
+    const heartbeat = (name: string, emulationVersion: string) =>
+      candidateRenews(ingest, cluster, key, name, emulationVersion);
     await heartbeat('a', '1.31.0');
     // The gate runs the other decider only once this test arms it.
     raced = true;
