@@ -14,6 +14,8 @@ export interface TimerContext {
   readonly delivering?: Millis | undefined;
   /** The timer this look is a hop of, to send on unless the step replaces it (ReconcileOptions.hop). */
   readonly hop?: Millis | undefined;
+  /** Told once the hop is sent on: a retry of the step must not send it again. */
+  readonly onHopSent?: () => void;
 }
 
 /**
@@ -24,7 +26,7 @@ export interface TimerContext {
 export async function armLeaseTimer(
   deps: CoordinatorDeps,
   key: LeaseKey,
-  { state, step, now, delivering, hop }: TimerContext,
+  { state, step, now, delivering, hop, onHopSent }: TimerContext,
 ): Promise<void> {
   const dueAt = step.requeueAfterMs > 0 ? now + step.requeueAfterMs : undefined;
   const pending = state.timerDueAt === delivering ? undefined : state.timerDueAt;
@@ -32,7 +34,9 @@ export async function armLeaseTimer(
     return armAndDeliver(deps, key, dueAt, now, delivering);
   // The pending timer stands; if this look is one of its hops, it goes on toward its deadline.
   // The record already shows it, so only the message is sent.
-  if (hop !== undefined && pending === hop) await deps.timers.deliverAt(key, hop, now);
+  if (hop === undefined || pending !== hop) return;
+  await deps.timers.deliverAt(key, hop, now);
+  onHopSent?.();
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { nextDeadline } from '../election/deadlines.js';
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from '../election/types.js';
@@ -81,14 +82,26 @@ export async function reconcileLeaseWithOutcome(
 ): Promise<ReconcileOutcome> {
   // Only the first attempt may trust what the caller knows: a retry means the table moved past it.
   const { known: _known, ...fresh } = options;
+  // A hop goes on once: an attempt that sent it and then lost a compare-and-set leaves it out of
+  // the retry, which would otherwise find the same timer pending and send it again.
+  let hopSent = false;
+  const onHopSent = () => {
+    hopSent = true;
+  };
   for (let attempt = 0; ; attempt++) {
+    const tried = attempt === 0 ? options : fresh;
     try {
-      return { ...(await reconcileOnce(deps, key, attempt === 0 ? options : fresh)), contended: attempt > 0 };
+      const outcome = await reconcileOnce(deps, key, hopSent ? withoutHop(tried) : tried, onHopSent);
+      return { ...outcome, contended: attempt > 0 };
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= CONFLICT_RETRIES) throw error;
       deps.logger.debug('lost a compare-and-set; deciding again', { lease: key, attempt });
     }
   }
+}
+
+function withoutHop({ hop: _hop, ...rest }: ReconcileOptions): ReconcileOptions {
+  return rest;
 }
 
 /** What one reconcile read, judged on the clock before any cluster read (decide-after-reads.ts). */
@@ -102,6 +115,8 @@ interface Reading {
   readonly delivering?: Millis;
   /** The timer this look is a hop of, to send on unless the step replaces it (ReconcileOptions). */
   readonly hop?: Millis;
+  /** Told when the hop has been sent on. */
+  readonly onHopSent: () => void;
 }
 
 /** The step decided so far, and the time it is dated at. */
@@ -119,6 +134,7 @@ async function reconcileOnce(
   deps: CoordinatorDeps,
   key: LeaseKey,
   { delivering, hop, known }: ReconcileOptions,
+  onHopSent: () => void,
 ): Promise<{ step: ElectionStep; decided?: LeaseState }> {
   const judgedAt = deps.clock();
   const state = known?.state ?? (await deps.store.loadLease(key));
@@ -131,6 +147,7 @@ async function reconcileOnce(
     preempt,
     ...(delivering !== undefined && { delivering }),
     ...(hop !== undefined && { hop }),
+    onHopSent,
   };
   const justAnswered: string[] = [...(known?.answered ?? [])];
   const first = reconcileStep({
@@ -223,7 +240,7 @@ async function confirmBeforeTakeover(
   if (check.verdict === 'proceed' && check.answered !== undefined) justAnswered.push(check.answered);
   const step: ElectionStep =
     check.verdict === 'deferred'
-      ? { action: 'none', ping: [], write: null, requeueAfterMs: lookAgainAfter(check.at, now), error: null }
+      ? heldOff(state, check.at, now)
       : decideAfterReads(
           { lease: state.lease?.record, candidates: state.candidates, preempt },
           { judgedAt, now },
@@ -240,7 +257,7 @@ async function confirmBeforeTakeover(
  */
 async function carryOut(
   deps: CoordinatorDeps,
-  { key, state, delivering, hop }: Reading,
+  { key, state, delivering, hop, onHopSent }: Reading,
   { step, now }: Decision,
 ): Promise<{ written?: StoredLease; pinged: readonly Candidate[] }> {
   const pinging = step.ping.length > 0 ? deps.store.pingCandidates(key, step.ping, now) : undefined;
@@ -248,7 +265,7 @@ async function carryOut(
   const [pinged, written, armed] = await Promise.allSettled([
     pinging,
     writing,
-    armLeaseTimer(deps, key, { state, step, now, delivering, hop }),
+    armLeaseTimer(deps, key, { state, step, now, delivering, hop, onHopSent }),
     recordOnceWritten(deps, key, { state, step, now }, { pinging, writing }),
   ]);
   for (const result of [pinged, written, armed]) if (result.status === 'rejected') throw result.reason;
@@ -287,6 +304,18 @@ function logStep(logger: Logger, key: LeaseKey, step: ElectionStep): void {
     ping: step.ping.map((c) => c.name),
     error: step.error,
   });
+}
+
+/**
+ * A deferred takeover decides nothing until the hold-off ends, but the lease's other deadlines
+ * keep running: a candidate's 15-minute refresh or its expiry (nextDeadline) that comes first is
+ * when it looks again, or that candidate would be pinged or collected only after the hold-off.
+ */
+function heldOff(state: LeaseState, until: Millis, now: Millis): ElectionStep {
+  const holdOffEnds = lookAgainAfter(until, now);
+  const otherDeadline = nextDeadline(state.lease?.record, state.candidates, now);
+  const requeueAfterMs = otherDeadline > 0 ? Math.min(holdOffEnds, otherDeadline) : holdOffEnds;
+  return { action: 'none', ping: [], write: null, requeueAfterMs, error: null };
 }
 
 /**

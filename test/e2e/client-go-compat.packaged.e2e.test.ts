@@ -198,6 +198,7 @@ describe('the packaged runtime takes its settings from the packaged template (e2
       visibilityTimeoutSeconds: 120,
       maxReceiveCount: 5,
       reportBatchItemFailures: true,
+      maximumConcurrency: 2,
     });
     const served = template.routes
       .filter((r) => r.authorization === 'NONE')

@@ -93,14 +93,17 @@ describe('SqsTimerEndpoint (the timer queue of the packaged mode, spoken to by t
   });
 
   /** An endpoint whose `requeue` holds each batch until the test releases it. */
-  async function startHeld(scaleUpEveryMs: number) {
+  async function startHeld(
+    scaleUpEveryMs: number,
+    settings: typeof SETTINGS & { maximumConcurrency?: number } = SETTINGS,
+  ) {
     const release: (() => void)[] = [];
     let inFlight = 0;
     const most = { inFlight: 0 };
     const batches: string[][] = [];
     const arrived: (() => void)[] = [];
     endpoint = new SqsTimerEndpoint({
-      settings: SETTINGS,
+      settings,
       scaleUpEveryMs,
       deliver: async (event) => {
         batches.push(event.Records.map((r) => r.body));
@@ -155,6 +158,30 @@ describe('SqsTimerEndpoint (the timer queue of the packaged mode, spoken to by t
     await batchCount(6);
     expect(batches[5]).toEqual(['6']);
     expect(most.inFlight).toBe(6);
+    for (const done of release.splice(0)) done();
+  });
+
+  it('never has more batches in flight than the mapping’s maximum concurrency: the rest wait in the queue and go out together', async () => {
+    // Scaling up is due every millisecond: only the cap holds it.
+    const { release, most, batches, batchCount } = await startHeld(1, { ...SETTINGS, maximumConcurrency: 2 });
+    for (const body of ['1', '2']) {
+      await send(body, 0);
+      await batchCount(Number(body));
+    }
+    // A burst while both batches are busy: it waits, visible, for a free one.
+    const burst = Array.from({ length: 14 }, (_, i) => String(i + 3));
+    for (const body of burst) await send(body, 0);
+    while ((endpoint?.backlog ?? 0) < burst.length && batches.length === 2)
+      await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toHaveLength(2);
+    // Each batch that finishes lets one more go, with up to batchSize of what waits.
+    release.shift()?.();
+    await batchCount(3);
+    expect(batches[2]).toEqual(burst.slice(0, 10));
+    release.shift()?.();
+    await batchCount(4);
+    expect(batches[3]).toEqual(burst.slice(10));
+    expect(most.inFlight).toBe(2);
     for (const done of release.splice(0)) done();
   });
 

@@ -21,6 +21,16 @@ export const LAMBDA_SQS_SCALE_UP_EVERY_MS = 60_000 / 300;
 /** How long nothing must wait before the poller is back at five (the guide gives no figure). */
 const LAMBDA_SQS_SCALE_DOWN_AFTER_MS = 60_000;
 
+/**
+ * The mapping's maximum concurrency (ScalingConfig.MaximumConcurrency): Lambda never has more of
+ * its invocations running at once, and reads no more messages until one finishes, so the rest wait
+ * in the queue, visible ("Configuring maximum concurrency for Amazon SQS event sources", the same
+ * guide). Without one, the poller's own bound.
+ */
+function concurrencyCap(settings: TimerQueueSettings): number {
+  return settings.maximumConcurrency ?? LAMBDA_SQS_MAX_CONCURRENT_BATCHES;
+}
+
 interface Message {
   readonly id: string;
   readonly body: string;
@@ -45,10 +55,10 @@ export interface SqsTimerEndpointOptions {
  * The timer queue, locally: an HTTP endpoint speaking the SQS JSON protocol for SendMessage alone
  * (what the deployed SqsTimerQueue sends; the bundles reach it through AWS_ENDPOINT_URL_SQS).
  * Each message is held for its whole-second DelaySeconds, then handed to `requeue` as Lambda's SQS
- * poller would: five batches in flight, one more for every 200 ms that messages keep waiting, each
- * receive taking up to `batchSize` of the messages visible by then (so messages that come due
- * while every batch is busy go out together, as they do on AWS, instead of each starting a
- * container of its own); the batch's reported
+ * poller would: five batches in flight, one more for every 200 ms that messages keep waiting, never
+ * more than the mapping's maximum concurrency, each receive taking up to `batchSize` of the
+ * messages visible by then (so messages that come due while every batch is busy go out together,
+ * as they do on AWS, instead of each starting a container of its own); the batch's reported
  * failures (or all of it, if the invocation fails) visible again after the visibility timeout, and
  * dead-lettered after `maxReceiveCount` receives.
  */
@@ -56,7 +66,8 @@ export class SqsTimerEndpoint {
   private readonly visible: Message[] = [];
   private readonly waiting = new Set<Message>();
   private readonly running = new Set<Promise<void>>();
-  private concurrentBatches = LAMBDA_SQS_CONCURRENT_BATCHES;
+  private readonly cap: number;
+  private concurrentBatches: number;
   private scaleUp: NodeJS.Timeout | undefined;
   private lastWaitAt = 0;
   private server: Server | undefined;
@@ -64,7 +75,15 @@ export class SqsTimerEndpoint {
   readonly stats = { sent: 0, batches: 0, deadLettered: 0 };
   url = '';
 
-  constructor(private readonly options: SqsTimerEndpointOptions) {}
+  constructor(private readonly options: SqsTimerEndpointOptions) {
+    this.cap = concurrencyCap(options.settings);
+    this.concurrentBatches = this.startingBatches();
+  }
+
+  /** Five, as Lambda's poller starts, or fewer under a maximum concurrency. */
+  private startingBatches(): number {
+    return Math.min(LAMBDA_SQS_CONCURRENT_BATCHES, this.cap);
+  }
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => {
@@ -148,13 +167,16 @@ export class SqsTimerEndpoint {
     if (this.stopped) return;
     if (this.visible.length > 0) this.scaleUpWhileWaiting();
     else if (Date.now() - this.lastWaitAt > LAMBDA_SQS_SCALE_DOWN_AFTER_MS)
-      this.concurrentBatches = LAMBDA_SQS_CONCURRENT_BATCHES;
+      this.concurrentBatches = this.startingBatches();
   }
 
-  /** Messages wait for a free batch: one more batch in flight after a while, as the poller scales up. */
+  /**
+   * Messages wait for a free batch: one more batch in flight after a while, as the poller scales
+   * up, up to the maximum concurrency; at the cap they wait for a batch to finish.
+   */
   private scaleUpWhileWaiting(): void {
     this.lastWaitAt = Date.now();
-    if (this.scaleUp !== undefined || this.concurrentBatches >= LAMBDA_SQS_MAX_CONCURRENT_BATCHES) return;
+    if (this.scaleUp !== undefined || this.concurrentBatches >= this.cap) return;
     this.scaleUp = setTimeout(() => {
       this.scaleUp = undefined;
       if (this.visible.length === 0) return;

@@ -29,6 +29,8 @@ export interface TimerQueueSettings {
   readonly visibilityTimeoutSeconds: number;
   readonly maxReceiveCount: number;
   readonly reportBatchItemFailures: boolean;
+  /** The mapping's ScalingConfig.MaximumConcurrency: invocations at once; undefined: Lambda's own bound. */
+  readonly maximumConcurrency?: number;
 }
 
 /** Asynchronous invocation settings (EventBridge targets); Lambda's defaults where none is set. */
@@ -142,12 +144,25 @@ function readTimerQueue(resources: Resources): TimerQueueSettings {
   const requeue = resources.mappingOf('requeue');
   const queue = resources.byId.TimerQueue?.Properties ?? {};
   const redrive = (queue.RedrivePolicy ?? {}) as { maxReceiveCount?: number };
+  const maximumConcurrency = readMaximumConcurrency(resources, requeue);
   return {
     batchSize: Number(requeue.BatchSize ?? 10),
     visibilityTimeoutSeconds: Number(queue.VisibilityTimeout ?? 30),
     maxReceiveCount: Number(redrive.maxReceiveCount ?? Number.POSITIVE_INFINITY),
     reportBatchItemFailures: reportsItemFailures(requeue),
+    ...(maximumConcurrency !== undefined && { maximumConcurrency }),
   };
+}
+
+/** The cap on concurrent invocations of an SQS mapping, in the range AWS accepts (2 to 1,000). */
+function readMaximumConcurrency(resources: Resources, mapping: Record<string, unknown>): number | undefined {
+  const value = (mapping.ScalingConfig as { MaximumConcurrency?: unknown } | undefined)?.MaximumConcurrency;
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 2 || value > 1_000)
+    resources.fail(
+      `requeue's ScalingConfig.MaximumConcurrency: must be a whole number from 2 to 1000, not ${JSON.stringify(value)}`,
+    );
+  return value;
 }
 
 function readSchedules(resources: Resources): Map<FunctionName, AsyncInvokeSettings> {
