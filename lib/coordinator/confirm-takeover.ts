@@ -156,3 +156,13 @@ async function defer(
   // A record that changed while the holder's cluster was read fails as a conflict: decide again.
   await deps.store.deferTakeover(key, stored, deferral, now);
 }
+
+/**
+ * A deferred takeover always leaves a timer armed. Recording the hold-off takes a write, and a
+ * hold-off that ends during it (a holder whose last renewal came just before our revoke) would
+ * otherwise leave a step that waits for nothing: no write, no ping, no timer, and only the minute
+ * sweep to name the successor, tens of seconds late (docs/reliability.md, "Findings behind the code").
+ */
+export function lookAgainAfter(at: Millis, now: Millis): Millis {
+  return Math.max(at - now, 1);
+}

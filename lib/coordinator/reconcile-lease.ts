@@ -1,4 +1,3 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
 import { nextDeadline } from '../election/deadlines.js';
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
@@ -10,12 +9,12 @@ import { noMetrics } from '../ports/metrics.js';
 import type { CoordinatorStore, LeaseState, StoredLease } from '../ports/store.js';
 import { adoptExistingLease } from './adopt-existing.js';
 import { withReachableSuccessor } from './confirm-successor.js';
-import { confirmTakeover } from './confirm-takeover.js';
+import { confirmTakeover, lookAgainAfter } from './confirm-takeover.js';
 import { decideAfterReads } from './decide-after-reads.js';
 import { recordOnceWritten } from './decision-history.js';
 import { armLeaseTimer } from './lease-timer.js';
 import { preemptsHolder } from './lease-triage.js';
-import { reportWrittenStep } from './step-metrics.js';
+import { logStep, reportWrittenStep } from './step-metrics.js';
 
 /** A lost compare-and-set means someone else decided first: read again and decide again. */
 const CONFLICT_RETRIES = 3;
@@ -50,22 +49,23 @@ export interface ReconcileOptions {
   readonly hop?: Millis;
   /** The lease as the caller has just written it: the first attempt reads nothing (KnownLease). */
   readonly known?: KnownLease;
+  /**
+   * Called as soon as a decision that pings nobody is written, with the lease as it left it (what a
+   * mirror pass right after would read back): that pass can start then, beside the timer and the
+   * history record.
+   */
+  readonly onDecided?: (decided: LeaseState) => void;
 }
 
 export interface ReconcileOutcome {
   readonly step: ElectionStep;
   /** A compare-and-set was lost on the way: someone else wrote a decision for this lease meanwhile. */
   readonly contended: boolean;
-  /**
-   * The lease as this step left it, when the step wrote a decision and pinged nobody: what a mirror
-   * pass right after would read back.
-   */
-  readonly decided?: LeaseState;
 }
 
 /**
- * The lease as the caller has just written it (ingest, recording a release), so that the step it
- * triggers reads nothing first. Its version is what the step's compare-and-set checks, so a state
+ * The lease as the caller has just written it (ingest, recording a release), or read beside a write
+ * of its own (ingest, storing a new candidate), so that the step it triggers reads nothing first. Its version is what the step's compare-and-set checks, so a state
  * that is no longer current only costs a lost compare-and-set and a retry from a fresh read.
  */
 export interface KnownLease {
@@ -133,9 +133,9 @@ interface Decision {
 async function reconcileOnce(
   deps: CoordinatorDeps,
   key: LeaseKey,
-  { delivering, hop, known }: ReconcileOptions,
+  { delivering, hop, known, onDecided }: ReconcileOptions,
   onHopSent: () => void,
-): Promise<{ step: ElectionStep; decided?: LeaseState }> {
+): Promise<{ step: ElectionStep }> {
   const judgedAt = deps.clock();
   const state = known?.state ?? (await deps.store.loadLease(key));
   const expired = await collectExpired(deps, key, state, judgedAt);
@@ -167,7 +167,9 @@ async function reconcileOnce(
     justAnswered,
     preempt,
   );
-  const { written, pinged } = await carryOut(deps, read, decision);
+  const decided = (lease: StoredLease) =>
+    onDecided?.({ lease, candidates: state.candidates.filter((c) => !expired.includes(c)) });
+  const { pinged } = await carryOut(deps, read, decision, decided);
   reportWrittenStep(deps.metrics ?? noMetrics, key, {
     before: state.lease?.record,
     step: decision.step,
@@ -176,10 +178,7 @@ async function reconcileOnce(
     now: decision.now,
   });
   logStep(deps.logger, key, decision.step);
-  // Nothing written, or pings the mirror must read back: no decided state to hand on.
-  if (decision.step.ping.length > 0 || written === undefined) return { step: decision.step };
-  const candidates = state.candidates.filter((c) => !expired.includes(c));
-  return { step: decision.step, decided: { lease: written, candidates } };
+  return { step: decision.step };
 }
 
 /**
@@ -253,15 +252,23 @@ async function confirmBeforeTakeover(
  * after it: it is one round trip off a failover's critical path, and a timer armed for a write
  * that then loses its compare-and-set only costs one extra look at the lease (the retry arms its
  * own). All settle before returning (nothing may run on after a Lambda invocation ends), then the
- * first error is thrown. Returns the lease as written, if the step wrote one, and who was pinged.
+ * first error is thrown. Returns who was pinged; a written decision that pings nobody is handed to
+ * `decided` at once.
  */
 async function carryOut(
   deps: CoordinatorDeps,
   { key, state, delivering, hop, onHopSent }: Reading,
   { step, now }: Decision,
-): Promise<{ written?: StoredLease; pinged: readonly Candidate[] }> {
+  decided: (written: StoredLease) => void,
+): Promise<{ pinged: readonly Candidate[] }> {
   const pinging = step.ping.length > 0 ? deps.store.pingCandidates(key, step.ping, now) : undefined;
-  const writing = step.write !== null ? writeStep(deps.store, key, state, step, step.write, now) : undefined;
+  const writing =
+    step.write === null
+      ? undefined
+      : writeStep(deps.store, key, state, step, step.write, now).then((written) => {
+          if (step.ping.length === 0) decided(written);
+          return written;
+        });
   const [pinged, written, armed] = await Promise.allSettled([
     pinging,
     writing,
@@ -269,10 +276,7 @@ async function carryOut(
     recordOnceWritten(deps, key, { state, step, now }, { pinging, writing }),
   ]);
   for (const result of [pinged, written, armed]) if (result.status === 'rejected') throw result.reason;
-  return {
-    ...(written.status === 'fulfilled' && written.value !== undefined && { written: written.value }),
-    pinged: pinged.status === 'fulfilled' ? (pinged.value ?? []) : [],
-  };
+  return { pinged: pinged.status === 'fulfilled' ? (pinged.value ?? []) : [] };
 }
 
 /**
@@ -293,19 +297,6 @@ async function writeStep(
   return { record, version: (state.lease?.version ?? 0) + 1 };
 }
 
-function logStep(logger: Logger, key: LeaseKey, step: ElectionStep): void {
-  if (step.action === 'none') return;
-  logger.info('election step', {
-    lease: key,
-    action: step.action,
-    holder: step.write?.holderIdentity,
-    preferredHolder: step.write?.preferredHolder,
-    term: step.write?.term,
-    ping: step.ping.map((c) => c.name),
-    error: step.error,
-  });
-}
-
 /**
  * A deferred takeover decides nothing until the hold-off ends, but the lease's other deadlines
  * keep running: a candidate's 15-minute refresh or its expiry (nextDeadline) that comes first is
@@ -316,14 +307,4 @@ function heldOff(state: LeaseState, until: Millis, now: Millis): ElectionStep {
   const otherDeadline = nextDeadline(state.lease?.record, state.candidates, now);
   const requeueAfterMs = otherDeadline > 0 ? Math.min(holdOffEnds, otherDeadline) : holdOffEnds;
   return { action: 'none', ping: [], write: null, requeueAfterMs, error: null };
-}
-
-/**
- * A deferred takeover always leaves a timer armed. Recording the hold-off takes a write, and a
- * hold-off that ends during it (a holder whose last renewal came just before our revoke) would
- * otherwise leave a step that waits for nothing: no write, no ping, no timer, and only the minute
- * sweep to name the successor, tens of seconds late (docs/reliability.md, "Findings behind the code").
- */
-function lookAgainAfter(at: Millis, now: Millis): Millis {
-  return Math.max(at - now, 1);
 }

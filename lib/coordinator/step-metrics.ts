@@ -1,3 +1,4 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { holderOf, leaseDeadline } from '../election/liveness.js';
 import { unansweredPings } from '../election/pings.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from '../election/types.js';
@@ -45,4 +46,18 @@ export function reportWrittenStep(metrics: Metrics, key: LeaseKey, written: Writ
   if (deadline === undefined) return;
   metrics.record('Failovers', 1, scope);
   metrics.record('FailoverDuration', Math.max(0, now - deadline), scope);
+}
+
+/** The step in the log, when it did anything. */
+export function logStep(logger: Logger, key: LeaseKey, step: ElectionStep): void {
+  if (step.action === 'none') return;
+  logger.info('election step', {
+    lease: key,
+    action: step.action,
+    holder: step.write?.holderIdentity,
+    preferredHolder: step.write?.preferredHolder,
+    term: step.write?.term,
+    ping: step.ping.map((c) => c.name),
+    error: step.error,
+  });
 }

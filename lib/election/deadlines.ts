@@ -4,6 +4,7 @@ import {
   CANDIDATE_VALID_MS,
   ELECTION_DURATION_MS,
   PRE_PING_LEAD_MS,
+  PREFERRED_REFRESH_LEAD_MS,
 } from './timing.js';
 import type { Candidate, LeaseRecord, Millis } from './types.js';
 
@@ -33,7 +34,7 @@ export function nextDeadline(
   }
   for (const preferred of preferredCandidates(lease, candidates, now)) {
     const refreshAt =
-      (preferred.renewTime ?? Number.NEGATIVE_INFINITY) + ELECTION_DURATION_MS - PRE_PING_LEAD_MS;
+      (preferred.renewTime ?? Number.NEGATIVE_INFINITY) + ELECTION_DURATION_MS - PREFERRED_REFRESH_LEAD_MS;
     if (refreshAt > now) deadlines.push(refreshAt);
   }
   for (const c of candidates) {

@@ -3,7 +3,7 @@ import { nextDeadline, preferredCandidates } from './deadlines.js';
 import { holderOf, leaseDeadline } from './liveness.js';
 import { pickLeader } from './ordering.js';
 import { resolveStrategy } from './strategy.js';
-import { ELECTION_DURATION_MS, PRE_PING_LEAD_MS } from './timing.js';
+import { ELECTION_DURATION_MS, PRE_PING_LEAD_MS, PREFERRED_REFRESH_LEAD_MS } from './timing.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from './types.js';
 import { ORDERED_STRATEGIES } from './types.js';
 
@@ -106,7 +106,8 @@ export function prePing(
 
 /**
  * While a live holder is asked to yield, keep the candidate it yields to counting as alive: ping
- * it shortly before its last renewal leaves the 5 s window. Its LeaseCandidate was usually created
+ * it well before its last renewal leaves the 5 s window (PREFERRED_REFRESH_LEAD_MS), so its answer
+ * is in before the holder lets go. Its LeaseCandidate was usually created
  * just before the preemption, and the holder takes its renew deadline (10 s for kube-scheduler) to
  * let go; without this, the release finds the successor stale and waits for a ping round trip.
  */
@@ -118,7 +119,7 @@ export function refreshPreferred(
   const toPing = preferredCandidates(lease, candidates, now).filter((c) => {
     const renew = c.renewTime ?? Number.NEGATIVE_INFINITY;
     const unanswered = c.pingTime !== undefined && renew < c.pingTime;
-    return !unanswered && renew + ELECTION_DURATION_MS <= now + PRE_PING_LEAD_MS;
+    return !unanswered && renew + ELECTION_DURATION_MS <= now + PREFERRED_REFRESH_LEAD_MS;
   });
   if (toPing.length === 0) return undefined;
   return {

@@ -9,6 +9,14 @@ export const CANDIDATE_REFRESH_MS: Millis = CANDIDATE_VALID_MS / 2;
 /** How long before a silent holder's lease runs out the other candidates are pinged. */
 export const PRE_PING_LEAD_MS: Millis = 2_000;
 /**
+ * How long before the candidate a live holder yields to stops counting as alive (its last renewal
+ * ELECTION_DURATION_MS old) it is pinged, and again after each answer while the holder has not let
+ * go. The ping's way to the candidate's cluster and its answer's way back took up to 1.7 s on the
+ * bench's loaded machine, and the holder may let go at any moment: 3.5 s pings it 1.5 s after each
+ * renewal, so an answer is in before it goes stale (docs/benchmark.md, "Preemption").
+ */
+export const PREFERRED_REFRESH_LEAD_MS: Millis = 3_500;
+/**
  * How far behind the truth ingest lets a held lease's recorded deadline fall before it records a
  * renewal: a third of the lease duration (5 s of kube-scheduler's 15 s). A record that lags only
  * brings the holder's timers earlier, never later, and a takeover confirms with the holder's own

@@ -15,20 +15,35 @@ import type { ClusterPort, ClusterSource, ObjectRef, RawObject } from '../ports/
  */
 export class DecisionReads {
   private readonly seen = new Map<string, RawObject | undefined>();
+  /** What the caller remembered and the decision has not read yet: its first read only (a retry reads afresh). */
+  private readonly given = new Map<string, RawObject | undefined>();
 
   constructor(private readonly clusters: ClusterSource) {}
 
-  /** A Lease the caller has just seen in a cluster (ingest's watch event), as if the decision had read it. */
-  remember(cluster: string, ref: ObjectRef, lease: RawObject): void {
+  /**
+   * A Lease the caller has just seen in a cluster (ingest's watch event, or its read beside a new
+   * candidate's write; undefined: there is none), as if the decision had read it.
+   */
+  remember(cluster: string, ref: ObjectRef, lease: RawObject | undefined): void {
     this.seen.set(keyOf(cluster, ref), lease);
+    this.given.set(keyOf(cluster, ref), lease);
   }
 
-  /** For the decision: reads go to the cluster, and each answer is kept for the mirror. */
+  /**
+   * For the decision: its first read of a Lease the caller remembered is answered from that; other
+   * reads go to the cluster, and each answer is kept for the mirror.
+   */
   readonly recording: ClusterSource = {
     get: async (name) =>
       withReadLease(await this.clusters.get(name), async (client, ref) => {
+        const key = keyOf(name, ref);
+        if (this.given.has(key)) {
+          const given = this.given.get(key);
+          this.given.delete(key);
+          return copyOf(given);
+        }
         const lease = await client.readLease(ref);
-        this.seen.set(keyOf(name, ref), lease);
+        this.seen.set(key, lease);
         return lease;
       }),
   };
@@ -41,9 +56,13 @@ export class DecisionReads {
         if (!this.seen.has(key)) return client.readLease(ref);
         const lease = this.seen.get(key);
         this.seen.delete(key);
-        return Promise.resolve(lease === undefined ? undefined : structuredClone(lease));
+        return Promise.resolve(copyOf(lease));
       }),
   };
+}
+
+function copyOf(lease: RawObject | undefined): RawObject | undefined {
+  return lease === undefined ? undefined : structuredClone(lease);
 }
 
 function keyOf(cluster: string, ref: ObjectRef): string {

@@ -3,6 +3,7 @@ import { CoordinatorError, onConditionFailed, StaleHeartbeatError } from '../err
 import type { RawObject, WatchPhase } from '../ports/cluster.js';
 import type { IngestDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
+import type { StoredCandidate } from '../ports/store.js';
 
 export type CandidateOutcome = 'stored' | 'unchanged' | 'removed' | 'invalid' | 'not-renewed';
 
@@ -14,7 +15,9 @@ export async function ingestCandidate(
   raw: RawObject,
   /** The event came from a watch, not a list: an ADDED one is a candidate the cluster has just created. */
   watched = false,
-): Promise<{ outcome: CandidateOutcome; key?: LeaseKey }> {
+  /** Called just before a new candidate (watched, ADDED) is written: reads to run beside the write. */
+  beside?: (key: LeaseKey) => void,
+): Promise<{ outcome: CandidateOutcome; key?: LeaseKey; stored?: StoredCandidate }> {
   let candidate: ReturnType<typeof parseLeaseCandidate>;
   try {
     candidate = parseLeaseCandidate(raw);
@@ -37,16 +40,18 @@ export async function ingestCandidate(
   }
   // Upstream treats a candidate without renewTime as expired; so do we.
   if (candidate.renewTime === undefined) return { outcome: 'not-renewed', key };
+  const created = watched && phase === 'ADDED';
+  if (created) beside?.(key);
   try {
-    await deps.store.putHeartbeat(
+    const { candidate: stored } = await deps.store.putHeartbeat(
       key,
       cluster,
       { ...candidate, renewTime: candidate.renewTime },
       deps.clock(),
       // A new candidate is stored in one write: it is what may preempt the holder.
-      { created: watched && phase === 'ADDED' },
+      { created },
     );
-    return { outcome: 'stored', key };
+    return { outcome: 'stored', key, stored };
   } catch (error) {
     // Watch replays and relists hand us what we already stored: nothing to do.
     if (error instanceof StaleHeartbeatError) return { outcome: 'unchanged', key };

@@ -14,12 +14,13 @@ import {
   watchForOtherApi,
 } from './candidate-api.js';
 import { type Watching, watchFrom } from './cluster-watches.js';
-import type { RecordedRelease } from './decide-now.js';
+import type { KnownChange, RecordedRelease } from './decide-now.js';
 import { CANDIDATES, HandledVersions } from './handled-versions.js';
 import { HolderHints } from './holder-hints.js';
 import { ingestLease } from './ingest.js';
 import { ingestCandidate } from './ingest-candidate.js';
 import { IngestQueue } from './ingest-queue.js';
+import { NewCandidateReads } from './new-candidate-reads.js';
 
 export interface IngestRunnerOptions {
   /** Called for a lease whose mirror copy in some cluster differs from the decision. */
@@ -27,9 +28,11 @@ export interface IngestRunnerOptions {
   /**
    * Called for a lease that a stored event may need decided at once: a new candidate, an answer to
    * a ping, a released Lease. The stream into elect remains the path of record; this only saves
-   * the two stream polls between a cluster change and the Lease that shows its outcome.
+   * the two stream polls between a cluster change and the Lease that shows its outcome. A release
+   * and a new candidate come with what ingest knows of the lease (decide-now.ts), the latter once
+   * the reads beside its write are in (ingest does not wait for them).
    */
-  readonly onChange?: (key: LeaseKey, release?: RecordedRelease) => void;
+  readonly onChange?: (key: LeaseKey, known?: RecordedRelease | Promise<KnownChange | undefined>) => void;
   /** Called after each event is stored (tests await drains; the local runtime refreshes its view). */
   readonly onEvent?: () => void;
   /**
@@ -293,10 +296,13 @@ async function handleCandidate(
   raw: RawObject,
   watched = false,
 ) {
-  const { outcome, key } = await ingestCandidate(deps, cluster, phase, raw, watched);
+  // A new candidate's election reads what it needs beside the candidate's write (new-candidate-reads.ts).
+  const reads =
+    watched && phase === 'ADDED' && options.onChange !== undefined ? new NewCandidateReads(deps) : undefined;
+  const { outcome, key, stored } = await ingestCandidate(deps, cluster, phase, raw, watched, reads?.start);
   deps.logger.debug('candidate event', { cluster, phase, name: raw.metadata?.name, outcome, spec: raw.spec });
   if (outcome === 'stored' && key !== undefined && (phase === 'ADDED' || answersPing(raw)))
-    options.onChange?.(key);
+    options.onChange?.(key, reads?.known(cluster, stored));
   options.onEvent?.();
 }
 

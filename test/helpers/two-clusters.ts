@@ -14,7 +14,8 @@ export type PairCluster = 'a' | 'b';
 /**
  * Leases grouped over clusters "a" and "b" (scope "a+b"), an in-memory table, and clusters that
  * the test can cut off from the coordinator. The clock moves only when the test moves it; every
- * request to a cluster is recorded as "<cluster>:<kind>", and every timer armed by its due time.
+ * request to a cluster is recorded as "<cluster>:<kind>", every table request by its name, and
+ * every timer armed by its due time.
  */
 export function twoClusters(
   /** Each cluster's CoordinatedLeaderElection gate and CRD (InMemoryCluster); gate on by default. */
@@ -23,7 +24,10 @@ export function twoClusters(
   let now = Date.UTC(2026, 10, 25, 12);
   const clock = () => now;
   const table = new InMemoryTable(clock);
-  const store = table.store(async () => {});
+  const tableRequests: string[] = [];
+  const store = table.store(async (request) => {
+    tableRequests.push(request);
+  });
   const planes = {
     a: new InMemoryCluster('a', 0, clock, options.a),
     b: new InMemoryCluster('b', 0, clock, options.b),
@@ -69,6 +73,7 @@ export function twoClusters(
     store,
     planes,
     requests,
+    tableRequests,
     armed,
     keyOf,
     heartbeat,

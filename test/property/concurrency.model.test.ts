@@ -17,12 +17,13 @@ import type { RawObject } from '../../lib/ports/cluster.js';
 import type { Preemption } from '../../lib/ports/coordinator.js';
 import type { LeaseKey, LeaseResolver } from '../../lib/ports/lease-key.js';
 import type { TimerQueue } from '../../lib/ports/schedule.js';
-import { decideAndMirror, type RecordedRelease } from '../../lib/sync/decide-now.js';
+import { decideAndMirror, type KnownChange, type RecordedRelease } from '../../lib/sync/decide-now.js';
 import { collectExpiredCandidates } from '../../lib/sync/gc.js';
 import { HolderHints } from '../../lib/sync/holder-hints.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
 import { ingestCandidate } from '../../lib/sync/ingest-candidate.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
+import { NewCandidateReads } from '../../lib/sync/new-candidate-reads.js';
 import { wireCoordinator } from '../../lib/wiring/coordinator.js';
 import { checkHeartbeatsKept, checkSingleHolder, checkTermsGrow } from '../helpers/history-invariants.js';
 import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
@@ -143,7 +144,8 @@ const actionArb = fc.oneof(
     }),
   },
   {
-    // Ingest's fast path on a release it recorded, possibly long after: any such release, again.
+    // Ingest's fast path on a release it recorded or a new candidate it stored (with the lease as read
+    // beside the candidate's write), possibly long after: any such change, again.
     weight: 2,
     arbitrary: fc.record({ t: fc.constant('fastPath' as const), pick: fc.nat(), crashAt: crashArb }),
   },
@@ -166,10 +168,14 @@ const actionArb = fc.oneof(
 );
 type Action = typeof actionArb extends fc.Arbitrary<infer A> ? A : never;
 
-/** Every candidate heartbeats, then elect and mirror run: most runs start with holders in place. */
+/**
+ * Every candidate heartbeats (its first, a new LeaseCandidate), and elect and ingest's fast path race
+ * to decide: most runs start with holders in place.
+ */
 const WARM_UP: readonly Action[] = [
   ...CANDIDATES.map((_, who) => ({ t: 'heartbeat' as const, who, crashAt: undefined })),
   ...[0, 1, 2, 3].map(() => ({ t: 'elect' as const, picks: [0, 1, 2, 3, 4, 5], crashAt: undefined })),
+  ...[0, 1, 2].map((pick) => ({ t: 'fastPath' as const, pick, crashAt: undefined })),
 ];
 
 const offsetArb = fc.integer({ min: -2_000, max: 2_000 });
@@ -329,8 +335,11 @@ async function runModel(
       throw new Error('the model registers clusters: it must have a cluster wiring');
     return { deps, mirrorDeps, ingestDeps: mirrorDeps };
   };
-  /** Releases ingest recorded and handed to its fast path, kept so that any may be decided on late. */
-  const releases: { key: LeaseKey; release: RecordedRelease }[] = [];
+  /**
+   * Releases ingest recorded and new candidates it stored, as handed to its fast path, kept so that
+   * any may be decided on late.
+   */
+  const changes: { key: LeaseKey; change: RecordedRelease | KnownChange }[] = [];
   const ingestLeaseEvent = async (cluster: string, raw: RawObject, crashAt: number | undefined) => {
     const { ingestDeps } = invocation(`ingest ${cluster}`, crashAt);
     try {
@@ -339,10 +348,35 @@ async function runModel(
         ...(boundMs !== undefined && { renewalBoundMs: () => boundMs }),
       });
       if (key !== undefined && released !== undefined)
-        releases.push({
+        changes.push({
           key,
-          release: { known: { state: released, answered: [cluster] }, cluster, lease: raw },
+          change: { known: { state: released, answered: [cluster] }, cluster, lease: raw },
         });
+    } catch (error) {
+      if (!(error instanceof CrashError)) throw error;
+    }
+  };
+  /** A LeaseCandidate event; a watch's ADDED one reads the lease beside its write, as ingest does. */
+  const ingestCandidateEvent = async (
+    cluster: ClusterName,
+    phase: 'ADDED' | 'MODIFIED',
+    raw: RawObject,
+    watched: boolean,
+    crashAt: number | undefined,
+  ) => {
+    const { ingestDeps } = invocation(`ingest ${cluster}`, crashAt);
+    const reads = watched && phase === 'ADDED' ? new NewCandidateReads(ingestDeps) : undefined;
+    try {
+      const { outcome, key, stored } = await ingestCandidate(
+        ingestDeps,
+        cluster,
+        phase,
+        raw,
+        watched,
+        reads?.start,
+      );
+      const change = await reads?.known(cluster, stored);
+      if (outcome === 'stored' && key !== undefined && change !== undefined) changes.push({ key, change });
     } catch (error) {
       if (!(error instanceof CrashError)) throw error;
     }
@@ -367,11 +401,12 @@ async function runModel(
         const cluster = clusterOf(c.cluster);
         if (!c.http) {
           // The watch delivers the new version at once; older ones come later as 'ingestCandidate'.
+          const ref = { namespace: c.lease.namespace, name: c.name };
+          const created = cluster.get('LeaseCandidate', ref) === undefined;
           const written = cluster.heartbeat(candidateObject(c, 0));
-          const raw = cluster.get('LeaseCandidate', { namespace: c.lease.namespace, name: c.name });
+          const raw = cluster.get('LeaseCandidate', ref);
           if (!written.ok || raw === undefined) return;
-          const { ingestDeps } = invocation(`ingest ${c.cluster}`, action.crashAt);
-          await crashTolerant(ingestCandidate(ingestDeps, c.cluster, 'MODIFIED', raw));
+          await ingestCandidateEvent(c.cluster, created ? 'ADDED' : 'MODIFIED', raw, created, action.crashAt);
           return;
         }
         try {
@@ -392,10 +427,8 @@ async function runModel(
         const at = versions.length - 1 - Math.min(action.back, versions.length - 1);
         const raw = versions[at];
         if (raw === undefined) return;
-        const { ingestDeps } = invocation(`ingest ${c.cluster}`, action.crashAt);
         // The object's first version comes as a watch's ADDED event (stored create-first), at any time.
-        const phase = at === 0 ? 'ADDED' : 'MODIFIED';
-        await crashTolerant(ingestCandidate(ingestDeps, c.cluster, phase, raw, true));
+        await ingestCandidateEvent(c.cluster, at === 0 ? 'ADDED' : 'MODIFIED', raw, true, action.crashAt);
         return;
       }
       case 'ingestLease': {
@@ -442,10 +475,10 @@ async function runModel(
         return;
       }
       case 'fastPath': {
-        const recorded = releases[action.pick % Math.max(releases.length, 1)];
+        const recorded = changes[action.pick % Math.max(changes.length, 1)];
         if (recorded === undefined) return;
         const { deps, mirrorDeps } = invocation('fast path', action.crashAt);
-        await crashTolerant(decideAndMirror(deps, mirrorDeps, recorded.key, { release: recorded.release }));
+        await crashTolerant(decideAndMirror(deps, mirrorDeps, recorded.key, { change: recorded.change }));
         return;
       }
       case 'httpRenew':

@@ -6,6 +6,7 @@ import {
   DEFAULT_LEASE_DURATION_SECONDS,
   ELECTION_DURATION_MS,
   PRE_PING_LEAD_MS,
+  PREFERRED_REFRESH_LEAD_MS,
 } from '../../lib/election/timing.js';
 import {
   type Candidate,
@@ -95,9 +96,9 @@ describe('election reconcile (unit)', () => {
       expect(step.action).toBe('preempt');
       expect(step.write).toEqual({ ...lease, preferredHolder: 'c2', strategy: OEV });
       expect(step.requeueAfterMs).toBeGreaterThan(0);
-      // Deliberate: look again shortly before c2's renewal leaves the 5 s window, to keep it
-      // fresh for the handover (upstream looks again only when the holder is late).
-      expect(step.requeueAfterMs).toBe(E - PRE_PING_LEAD_MS);
+      // Deliberate: look again well before c2's renewal leaves the 5 s window, to keep it fresh
+      // for the handover (upstream looks again only when the holder is late).
+      expect(step.requeueAfterMs).toBe(E - PREFERRED_REFRESH_LEAD_MS);
     });
 
     it('5. a better candidate that never acked its ping is left out', () => {
@@ -730,10 +731,12 @@ describe('faster preemption (unit: deliberate difference from upstream)', () => 
     term: 3,
   };
 
-  it('keeps the candidate a live holder yields to fresh: pings it before its renewal leaves the window', () => {
+  it('keeps the candidate a live holder yields to fresh: pings it well before its renewal leaves the window', () => {
+    // 1.5 s after its renewal: its answer has 3.5 s to come back before it stops counting as alive.
+    expect(E - PREFERRED_REFRESH_LEAD_MS).toBe(1_500);
     const candidates = [
       candidate('holder', '1.31.0', { renewTime: NOW - MINUTE }),
-      candidate('better', '1.30.0', { renewTime: NOW - E + PRE_PING_LEAD_MS }),
+      candidate('better', '1.30.0', { renewTime: NOW - E + PREFERRED_REFRESH_LEAD_MS }),
     ];
     const step = reconcileStep({ lease: yielding, candidates, now: NOW });
     expect(step.action).toBe('ping');
@@ -749,7 +752,7 @@ describe('faster preemption (unit: deliberate difference from upstream)', () => 
     ];
     const step = reconcileStep({ lease: yielding, candidates, now: NOW });
     expect(step.action).toBe('none');
-    expect(step.requeueAfterMs).toBe(renewed + E - PRE_PING_LEAD_MS - NOW);
+    expect(step.requeueAfterMs).toBe(renewed + E - PREFERRED_REFRESH_LEAD_MS - NOW);
   });
 
   it('does not ping it again while a ping to it is unanswered', () => {

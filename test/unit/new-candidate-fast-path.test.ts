@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import type { ClusterPort, ClusterSource, RawObject } from '../../lib/ports/cluster.js';
+import type { DecisionHistory } from '../../lib/ports/history.js';
+import type { CoordinatorStore } from '../../lib/ports/store.js';
+import { decideAndMirror } from '../../lib/sync/decide-now.js';
+import { ingestCandidate } from '../../lib/sync/ingest-candidate.js';
+import { mirrorLease } from '../../lib/sync/mirror.js';
+import { NewCandidateReads } from '../../lib/sync/new-candidate-reads.js';
+import { twoClusters } from '../helpers/two-clusters.js';
+
+/**
+ * A lease grouped over "a" and "b" that nobody holds yet; its first candidate "first" is created
+ * in "a", and ingest stores it from the watch's ADDED event with the reads beside its write.
+ */
+async function newCandidate(fixture = twoClusters()) {
+  const { deps, planes } = fixture;
+  const key = fixture.keyOf('kube-scheduler');
+  planes.a.heartbeat({
+    namespace: key.namespace,
+    name: 'first',
+    leaseName: key.name,
+    binaryVersion: '1.35.0',
+    emulationVersion: '1.35.0',
+    strategy: 'OldestEmulationVersion',
+  });
+  const raw = planes.a.get('LeaseCandidate', { namespace: key.namespace, name: 'first' }) ?? {};
+  const reads = new NewCandidateReads(deps);
+  const ingested = await ingestCandidate(deps, 'a', 'ADDED', raw, true, reads.start);
+  expect(ingested.outcome).toBe('stored');
+  const change = await reads.known('a', ingested.stored);
+  expect(change).toBeDefined();
+  // What the fast path asks of the table and the clusters from here on.
+  fixture.requests.length = 0;
+  fixture.tableRequests.length = 0;
+  return { ...fixture, key, change };
+}
+
+type Fixture = Awaited<ReturnType<typeof newCandidate>>;
+
+const holderIn = (fixture: Fixture, cluster: 'a' | 'b') =>
+  (fixture.planes[cluster].get('Lease', fixture.key)?.spec as { holderIdentity?: string } | undefined)
+    ?.holderIdentity;
+
+/** Requests that change something: table writes, and Lease or Event writes in a cluster. */
+const writes = (fixture: Fixture) => [
+  ...fixture.tableRequests.filter((r) => r !== 'loadLease'),
+  ...fixture.requests.filter((r) => !r.endsWith(':readLease')),
+];
+
+describe('the fast path elects a new candidate on what ingest read beside its write (unit: in-memory table and clusters)', () => {
+  it('writes the decision and the Leases without reading the table or the clusters again', async () => {
+    const fixture = await newCandidate();
+    const { deps, key, change } = fixture;
+
+    const step = await decideAndMirror(deps, deps, key, { change });
+
+    expect(step.action).toBe('create');
+    expect(step.write?.holderIdentity).toBe('first');
+    expect(holderIn(fixture, 'a')).toBe('first');
+    expect(holderIn(fixture, 'b')).toBe('first');
+    // The table read and the Lease reads ran beside the candidate's write: none after it.
+    expect(fixture.tableRequests).not.toContain('loadLease');
+    expect(fixture.requests.filter((r) => r.endsWith(':readLease'))).toEqual([]);
+    expect(fixture.requests.filter((r) => r.endsWith(':createLease')).sort()).toEqual([
+      'a:createLease',
+      'b:createLease',
+    ]);
+  });
+
+  it('leaves the stream’s elect and mirror nothing to do afterwards', async () => {
+    const fixture = await newCandidate();
+    const { deps, key, change } = fixture;
+    await decideAndMirror(deps, deps, key, { change });
+    fixture.requests.length = 0;
+    fixture.tableRequests.length = 0;
+
+    // The stream delivers the candidate's write and the decision's to elect and mirror.
+    const backstop = await reconcileLease(deps, key);
+    await mirrorLease(deps, key);
+
+    expect(backstop.action).toBe('none');
+    expect(writes(fixture)).toEqual([]);
+    expect(holderIn(fixture, 'a')).toBe('first');
+  });
+
+  it('decides again from the table when another writer decided after ingest read the lease', async () => {
+    const fixture = await newCandidate();
+    const { deps, key, change, store } = fixture;
+    // The stream's elect takes the same step first: the lease ingest read is no longer current.
+    const first = await reconcileLease(deps, key);
+    expect(first.write?.holderIdentity).toBe('first');
+    fixture.tableRequests.length = 0;
+
+    await decideAndMirror(deps, deps, key, { change });
+
+    // The lost compare-and-set, the retry's fresh read, then the mirror's read of the winner's decision.
+    expect(fixture.tableRequests.filter((r) => r === 'loadLease')).toHaveLength(2);
+    const record = (await store.loadLease(key)).lease?.record;
+    // One term for one election, not two.
+    expect(record?.holderIdentity).toBe('first');
+    expect(record?.term).toBe(first.write?.term);
+    expect(holderIn(fixture, 'a')).toBe('first');
+    expect(holderIn(fixture, 'b')).toBe('first');
+  });
+
+  it('reads the table itself when the read beside the write failed', async () => {
+    const fixture = twoClusters();
+    const failing: CoordinatorStore = Object.create(fixture.deps.store);
+    failing.loadLease = async () => Promise.reject(new Error('throttled'));
+    const reads = new NewCandidateReads({ ...fixture.deps, store: failing });
+    const key = fixture.keyOf('kube-scheduler');
+
+    reads.start(key);
+
+    expect(
+      await reads.known('a', { name: 'first', cluster: 'a', sentRenewTime: 1 } as never),
+    ).toBeUndefined();
+  });
+});
+
+describe('decideAndMirror', () => {
+  it('mirrors a decision once it is written, without waiting for its history record', async () => {
+    const fixture = await newCandidate();
+    const { key, change } = fixture;
+    let storeRecord = () => {};
+    const recordHeld = new Promise<void>((resolve) => {
+      storeRecord = resolve;
+    });
+    const appended: number[] = [];
+    const history: DecisionHistory = {
+      reserve: async () => 1,
+      recent: async () => [],
+      append: async (_key, seq) => {
+        await recordHeld;
+        appended.push(seq);
+      },
+    };
+    let leaseCreated = () => {};
+    const created = new Promise<void>((resolve) => {
+      leaseCreated = resolve;
+    });
+    const clusters: ClusterSource = {
+      get: async (name) => {
+        const client = await fixture.deps.clusters.get(name);
+        return Object.assign(Object.create(client) as ClusterPort, {
+          createLease: async (lease: RawObject) => {
+            const result = await client.createLease(lease);
+            leaseCreated();
+            return result;
+          },
+        });
+      },
+    };
+    const deps = { ...fixture.deps, history, clusters };
+
+    const deciding = decideAndMirror(deps, deps, key, { change });
+    // The Lease shows the new holder while the history record is still being stored.
+    await created;
+    expect(holderIn(fixture, 'a') ?? holderIn(fixture, 'b')).toBe('first');
+    expect(appended).toEqual([]);
+    storeRecord();
+    await deciding;
+    expect(appended).toEqual([1]);
+  });
+});
