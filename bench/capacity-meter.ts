@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { currentFunction, trackInvocations } from '../lib/local/invocations.js';
 import { HISTORY_PK_PREFIX } from '../lib/store/history-keys.js';
+import { COVER_PK } from '../lib/store/keys.js';
 
 /** Commands that can report the capacity they consumed. */
 const METERED = new Set([
@@ -48,6 +49,8 @@ export class CapacityMeter {
   readonly byFunction = new Map<string, Consumption>();
   /** Calls on the decision history's partitions (HISTORY#…), whichever function made them. */
   readonly history: Consumption = { readUnits: 0, writeUnits: 0, writes: 0, reads: 0 };
+  /** Calls on ingest's timer cover (COVER#timers), whichever function made them. */
+  readonly cover: Consumption = { readUnits: 0, writeUnits: 0, writes: 0, reads: 0 };
 
   attach(client: DynamoDBClient): void {
     trackInvocations();
@@ -55,7 +58,12 @@ export class CapacityMeter {
       (next, context) => async (args) => {
         const command = (context as { commandName?: string }).commandName ?? 'unknown';
         const fn = this.account(currentFunction() ?? OUTSIDE);
-        const accounts = onHistory(args.input as Record<string, unknown>) ? [fn, this.history] : [fn];
+        const input = args.input as Record<string, unknown>;
+        const accounts = onPartition(input, HISTORY_PK_PREFIX)
+          ? [fn, this.history]
+          : onPartition(input, COVER_PK)
+            ? [fn, this.cover]
+            : [fn];
         this.calls.set(command, (this.calls.get(command) ?? 0) + 1);
         if (METERED.has(command)) {
           (args.input as Record<string, unknown>).ReturnConsumedCapacity = 'TOTAL';
@@ -89,6 +97,7 @@ export class CapacityMeter {
     calls: Record<string, number>;
     byFunction: Record<string, Consumption>;
     history: Consumption;
+    cover: Consumption;
   } {
     return {
       readUnits: this.readUnits,
@@ -97,6 +106,7 @@ export class CapacityMeter {
       calls: Object.fromEntries(this.calls),
       byFunction: Object.fromEntries([...this.byFunction].map(([name, c]) => [name, { ...c }])),
       history: { ...this.history },
+      cover: { ...this.cover },
     };
   }
 
@@ -130,14 +140,15 @@ export class CapacityMeter {
 }
 
 /**
- * Whether a single-item call or a Query is on a decision history partition. Its key is read as the
- * document client gives it or as it is marshalled, since the meter may run before or after that.
+ * Whether a single-item call or a Query is on a partition whose key starts with `prefix` (the
+ * decision history's, the timer cover's). Its key is read as the document client gives it or as it
+ * is marshalled, since the meter may run before or after that.
  */
-function onHistory(input: Record<string, unknown>): boolean {
+function onPartition(input: Record<string, unknown>, prefix: string): boolean {
   const item = (input.Key ?? input.Item) as Record<string, unknown> | undefined;
   const pk = item?.pk ?? (input.ExpressionAttributeValues as Record<string, unknown> | undefined)?.[':pk'];
   const text = typeof pk === 'string' ? pk : (pk as { S?: unknown } | undefined)?.S;
-  return typeof text === 'string' && text.startsWith(HISTORY_PK_PREFIX);
+  return typeof text === 'string' && text.startsWith(prefix);
 }
 
 function isWrite(command: string): boolean {

@@ -309,7 +309,7 @@ async function measure(): Promise<void> {
     }
     if (wants('cost')) {
       log('leader renewal cost: 5 client-go leaders');
-      results.renewalCost = await measureRenewalCost(bench, 5, 50);
+      results.renewalCost = await measureRenewalCost(bench, 5, 200);
       await save();
     }
     if (wants('throughput') || wants('cost')) {

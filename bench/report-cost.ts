@@ -1,4 +1,4 @@
-import { PRE_PING_LEAD_MS, renewalRecordBoundMs } from '../lib/election/timing.js';
+import { CANDIDATE_REFRESH_MS, PRE_PING_LEAD_MS, renewalRecordBoundMs } from '../lib/election/timing.js';
 import type { BenchResults } from './bench-results.js';
 import { row } from './markdown.js';
 import {
@@ -24,6 +24,12 @@ const FLEET = {
   electionsPerLeasePerDay: 1,
 } as const;
 const MONTH_S = 30 * 24 * 3600;
+/**
+ * Where ingest keeps the holder's deadlines, a held lease's timer follows its candidates' own
+ * (each is pinged 15 min after its last renewal, CANDIDATE_REFRESH_MS): with LeaseCandidates
+ * renewed every 5 min, the next is 10 to 15 min off whenever one is armed. Priced at the shorter.
+ */
+const CANDIDATE_TIMER_EVERY_S = CANDIDATE_REFRESH_MS / 1000 - FLEET.candidateHeartbeatSeconds;
 
 /** The report's cost section: counted units priced per event, and per month for the stated fleet. */
 export function costSection(r: BenchResults): string[] {
@@ -101,13 +107,21 @@ export function costSection(r: BenchResults): string[] {
   const fleetShare = recordedShareFor(FLEET.leaderRenewSeconds, FLEET.leaseDurationSeconds);
   const recordedRenewal = renew && scaled(renew, fleetShare / runShare);
   if (hb && recordedRenewal && elect) {
+    const counted = r.renewalCost?.perLeaseSecond;
     const perMonth = {
       heartbeats: (FLEET.leases * FLEET.candidatesPerLease * MONTH_S) / FLEET.candidateHeartbeatSeconds,
       renewals: (FLEET.leases * MONTH_S) / FLEET.leaderRenewSeconds,
       elections: FLEET.leases * FLEET.electionsPerLeasePerDay * 30,
       sweeps: (FLEET.leases * MONTH_S) / 60,
-      timers: (FLEET.leases * MONTH_S) / (FLEET.leaseDurationSeconds - PRE_PING_LEAD_MS / 1000),
+      // Counted in the renewal run where it was (per second held), else one per held deadline.
+      timers:
+        counted === undefined
+          ? (FLEET.leases * MONTH_S) / (FLEET.leaseDurationSeconds - PRE_PING_LEAD_MS / 1000)
+          : counted.timers * FLEET.leases * MONTH_S,
+      candidateTimers: (FLEET.leases * MONTH_S) / CANDIDATE_TIMER_EVERY_S,
     };
+    const timerRow = timersRow(FLEET.leases, counted, FLEET.leaseDurationSeconds - PRE_PING_LEAD_MS / 1000);
+    const cover = r.renewalCost?.coverPerSecond;
     const perLeaseSweep = costs['sweep, per lease (every minute)'];
     const items = [
       ['candidate heartbeats', perMonth.heartbeats, dollars(hb) * perMonth.heartbeats],
@@ -119,9 +133,31 @@ export function costSection(r: BenchResults): string[] {
       ...(timer
         ? ([
             [
-              `expiry timers (a held lease: one per ${FLEET.leaseDurationSeconds - PRE_PING_LEAD_MS / 1000} s)`,
+              timerRow,
               perMonth.timers,
-              dollars(timer) * perMonth.timers,
+              dollars(timer) * perMonth.timers +
+                // Timers sent that were never delivered in the run (SendMessage alone) are billed too.
+                (counted === undefined
+                  ? 0
+                  : Math.max(0, counted.sent - counted.timers) * FLEET.leases * MONTH_S * PRICES.sqsRequest),
+            ],
+          ] as const)
+        : []),
+      ...(timer && counted !== undefined
+        ? ([
+            [
+              `candidates’ deadlines of a held lease (a timer each, one per ${CANDIDATE_TIMER_EVERY_S / 60} min at most: too rare for the run to see)`,
+              perMonth.candidateTimers,
+              dollars(timer) * perMonth.candidateTimers,
+            ],
+          ] as const)
+        : []),
+      ...(cover
+        ? ([
+            [
+              'ingest’s timer cover (its writes, the deciders’ reads; fixed, counted per second of the run)',
+              MONTH_S,
+              dollars({ ...cover, invocations: 0, httpRequests: 0 }) * MONTH_S,
             ],
           ] as const)
         : []),
@@ -161,6 +197,20 @@ export function costSection(r: BenchResults): string[] {
     );
   }
   return lines;
+}
+
+/** The timers row's label: counted in the run (per lease-hour held), or assumed one per held deadline. */
+function timersRow(
+  leases: number,
+  counted: { readonly timers: number; readonly sent: number } | undefined,
+  everySeconds: number,
+): string {
+  if (counted === undefined) return `expiry timers (a held lease: one per ${everySeconds} s, assumed)`;
+  const perHour = (n: number) => (n * 3600).toFixed(2);
+  return (
+    `expiry timers (counted in the renewal run: ${perHour(counted.timers)} delivered and ${perHour(counted.sent)} sent` +
+    ` per lease-hour held, × ${leases} leases)`
+  );
 }
 
 /**

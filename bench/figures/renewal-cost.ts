@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
 import { consumedBetween } from '../capacity-meter.js';
 import type { KubeBench } from '../kube-env.js';
@@ -28,7 +29,21 @@ export interface RenewalCost extends EventCost {
   readonly timersPerRenewal: number;
   /** What one timer delivery cost: its table units (it is one `requeue` invocation). */
   readonly perTimer: { readonly writeUnits: number; readonly readUnits: number };
+  /**
+   * Counted per second a lease was held in the run: timers delivered (`requeue` invocations) and
+   * timers sent (SendMessage). With ingest keeping held leases' deadlines (docs/design.md, "Timers
+   * kept by ingest") both are about 0; absent in runs from before this was counted.
+   */
+  readonly perLeaseSecond?: { readonly timers: number; readonly sent: number };
+  /**
+   * Ingest's timer cover, counted per second of the run (its writes and the deciders' reads): a
+   * fixed cost, whatever the fleet, so it is taken out of the renewal's units.
+   */
+  readonly coverPerSecond?: { readonly writeUnits: number; readonly readUnits: number };
 }
+
+/** The run's leaders' lease duration (bench/figures/processes.ts: spawnCandidate). */
+const LEASE_SECONDS = 5;
 
 /**
  * What a leader's Lease renewal costs us, counted: `leaders` client-go processes lead their own
@@ -45,26 +60,47 @@ export async function measureRenewalCost(
   );
   try {
     await Promise.all(processes.map((p) => leads(p)));
+    // An election arms its new holder's first timer itself; the count starts once those have come
+    // due (a 5 s lease's pre-ping, 3 s on), so that it sees the steady state, as the fleet does.
+    await setTimeout(LEASE_SECONDS * 1000 + 1000);
     await bench.coordinator.streams.drain();
     await bench.coordinator.mirror.drain();
     const before = counters(bench);
     const meterBefore = bench.meter.snapshot();
     const timersBefore = bench.coordinator.timers.invocations.batches;
+    const leaseTimersBefore = leaseTimers(bench, leaders);
+    const startedAt = performance.now();
     const { renewals: seen, recorded } = await countRenewals(bench, plane, leaders, renewals);
+    const seconds = (performance.now() - startedAt) / 1000;
     const after = counters(bench);
+    const meterAfter = bench.meter.snapshot();
     const timers = bench.coordinator.timers.invocations.batches - timersBefore;
-    const requeue = consumedBetween(meterBefore, bench.meter.snapshot(), (name) => name === 'requeue');
+    const leaseTimersAfter = leaseTimers(bench, leaders);
+    const own = {
+      sent: leaseTimersAfter.sent - leaseTimersBefore.sent,
+      delivered: leaseTimersAfter.delivered - leaseTimersBefore.delivered,
+    };
+    const requeue = consumedBetween(meterBefore, meterAfter, (name) => name === 'requeue');
+    const cover = {
+      writeUnits: meterAfter.cover.writeUnits - meterBefore.cover.writeUnits,
+      readUnits: meterAfter.cover.readUnits - meterBefore.cover.readUnits,
+    };
     return {
       events: seen,
       recordedShare: recorded / seen,
-      writeUnits: (after.writeUnits - before.writeUnits) / seen,
-      readUnits: (after.readUnits - before.readUnits) / seen,
+      writeUnits: (after.writeUnits - before.writeUnits - cover.writeUnits) / seen,
+      readUnits: (after.readUnits - before.readUnits - cover.readUnits) / seen,
       invocations: (after.invocations - before.invocations) / seen,
       timersPerRenewal: timers / seen,
       perTimer: {
         writeUnits: timers === 0 ? 0 : requeue.writeUnits / timers,
         readUnits: timers === 0 ? 0 : requeue.readUnits / timers,
       },
+      perLeaseSecond: {
+        timers: own.delivered / (leaders * seconds),
+        sent: own.sent / (leaders * seconds),
+      },
+      coverPerSecond: { writeUnits: cover.writeUnits / seconds, readUnits: cover.readUnits / seconds },
     };
   } finally {
     await cleanUp(plane, processes);
@@ -105,6 +141,17 @@ async function countRenewals(
   await bench.coordinator.streams.drain();
   stop();
   return { renewals: seen, recorded };
+}
+
+/** Timers sent and delivered so far for the run's own leases (`renew-<i>`), not other trials' leftovers. */
+function leaseTimers(bench: KubeBench, leaders: number): { sent: number; delivered: number } {
+  const total = { sent: 0, delivered: 0 };
+  for (let i = 0; i < leaders; i++) {
+    const counts = bench.coordinator.timers.byLease.get(`renew-${i}`);
+    total.sent += counts?.sent ?? 0;
+    total.delivered += counts?.delivered ?? 0;
+  }
+  return total;
 }
 
 /** Units and invocations so far, the minute sweep's left out (it is a fixed cost per lease, counted apart). */

@@ -17,6 +17,7 @@ import type { Clock } from '../ports/schedule.js';
 import { countConditionalFailures } from '../store/conditional-failures.js';
 import { DynamoDbDecisionHistory } from '../store/decision-history.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
+import { TableTimerCover } from '../store/timer-cover.js';
 import { clusterSweepPass } from '../sync/cluster-sweep.js';
 import type { ClusterOutcome } from '../sync/mirror.js';
 import { type CoordinatorWiring, wireCoordinator } from '../wiring/coordinator.js';
@@ -45,6 +46,12 @@ export interface LocalCoordinatorOptions {
   readonly clock?: Clock;
   /** Run streams, timers and the schedule on their own (npm start). Tests drive them instead. */
   readonly autonomous?: boolean;
+  /**
+   * With `autonomous` (the default then): ingest keeps held leases' own deadlines under the table's
+   * timer cover, as deployed (docs/design.md, "Timers kept by ingest"). Without, every deadline is a
+   * timer: tests that drive timers on their own clock see each one.
+   */
+  readonly keepDeadlines?: boolean;
   /** With `autonomous`, how often the sweep runs (default every minute, as deployed); 0: never on its own. */
   readonly sweepEveryMs?: number;
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
@@ -191,6 +198,10 @@ function wireLocal(
     // Open only without a clusters config: the HTTP server listens on 127.0.0.1 alone.
     policies: configPolicies(options.clusters?.config, anyCaller),
     ...(registry !== undefined && { clients: registry }),
+    ...(options.autonomous === true &&
+      options.keepDeadlines !== false && {
+        timerCover: new TableTimerCover(dynamodb.client, LOCAL_TABLE, options.clock ?? Date.now),
+      }),
   });
   return { deps, timers, registry };
 }

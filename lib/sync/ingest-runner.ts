@@ -10,7 +10,7 @@ import { type Watching, watchFrom } from './cluster-watches.js';
 import type { RecordedRelease } from './decide-now.js';
 import { CANDIDATES, HandledVersions } from './handled-versions.js';
 import { HolderHints } from './holder-hints.js';
-import { ingestLease } from './ingest.js';
+import { ingestLease, type LeaseOutcome } from './ingest.js';
 import { ingestCandidate } from './ingest-candidate.js';
 import { IngestQueue } from './ingest-queue.js';
 
@@ -40,6 +40,10 @@ export interface IngestRunnerOptions {
   readonly onCandidateApi?: (api: CandidateApiVersion | undefined) => void;
   /** How often a cluster without the built-in API is asked what it serves (REDISCOVER_EVERY_MS). */
   readonly rediscoverEveryMs?: number;
+  /** Called after each coordinated Lease event is handled (ingest's kept deadlines, ingest-deadlines.ts). */
+  readonly onLease?: (key: LeaseKey, raw: RawObject, outcome: LeaseOutcome) => void;
+  /** Called with true once a list is stored (every Lease since is seen), false when its watch ends. */
+  readonly onSynced?: (synced: boolean) => void;
 }
 
 /**
@@ -148,8 +152,10 @@ async function listAndWatch(
     // it changed: relist instead (after the caller's pause).
     if (queue.failed)
       throw new UnstoredListError(`cluster ${run.cluster}: an object of the list was not stored; relisting`);
+    run.options.onSynced?.(true);
     await watching.ended;
   } finally {
+    run.options.onSynced?.(false);
     relist[Symbol.dispose]();
     watching.stop();
     if (run.signal.aborted) queue.dropPending();
@@ -265,6 +271,7 @@ async function handleLease({ deps, cluster, options, hints }: ClusterRun, raw: R
   const { outcome, key, repair, released } = await ingestLease(deps, cluster, raw, { hints });
   if (outcome !== 'unchanged' && outcome !== 'ignored')
     deps.logger.debug('lease event', { cluster, lease: key, outcome, spec: raw.spec });
+  if (key !== undefined && outcome !== 'ignored') options.onLease?.(key, raw, outcome);
   if ((outcome === 'drift' || repair === true) && key !== undefined) await options.onDrift?.(key);
   // The holder's cluster has just answered with this very Lease: the successor's read there and
   // the mirror's read before its write are both answered by it.
