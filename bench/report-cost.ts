@@ -1,5 +1,6 @@
 import { CANDIDATE_REFRESH_MS, PRE_PING_LEAD_MS, renewalRecordBoundMs } from '../lib/election/timing.js';
 import type { BenchResults } from './bench-results.js';
+import type { RenewalCost } from './figures/renewal-cost.js';
 import { row } from './markdown.js';
 import {
   ASSUMED,
@@ -64,7 +65,7 @@ export function costSection(r: BenchResults): string[] {
   if (r.renewalCost) {
     costs['leader Lease renewal through ingest'] = { ...r.renewalCost, httpRequests: 0 };
     costs['expiry timer of a held lease (one requeue)'] = {
-      ...r.renewalCost.perTimer,
+      ...timerUnits(r.renewalCost),
       invocations: 1,
       httpRequests: 0,
       queueRequests: QUEUE_REQUESTS_PER_TIMER,
@@ -87,6 +88,12 @@ export function costSection(r: BenchResults): string[] {
       ]),
     );
   lines.push('', ...decisionShareLines(r), ...noOpHeartbeatLine(r));
+  if (r.renewalCost?.perLeaseSecond !== undefined && r.renewalCost.timersPerRenewal === 0)
+    lines.push(
+      'No timer came due in the renewal run (ingest kept the held leases’ deadlines: docs/design.md, "Timers kept',
+      'by ingest"); the timer row is what a delivery takes at least (its read of the lease, the next timer’s arm).',
+      '',
+    );
   const hb = costs['heartbeat through ingest (renewal)'];
   const timer = costs['expiry timer of a held lease (one requeue)'];
   const measured = costs['leader Lease renewal through ingest'];
@@ -197,6 +204,14 @@ export function costSection(r: BenchResults): string[] {
     );
   }
   return lines;
+}
+
+/**
+ * A timer's table units as the run counted them; where the run delivered none (ingest kept every
+ * deadline), what such a delivery takes at least: its read of the lease, and the next timer's arm.
+ */
+function timerUnits(cost: RenewalCost): { writeUnits: number; readUnits: number } {
+  return cost.timersPerRenewal > 0 ? cost.perTimer : { writeUnits: 1, readUnits: 1 };
 }
 
 /** The timers row's label: counted in the run (per lease-hour held), or assumed one per held deadline. */

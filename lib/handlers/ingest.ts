@@ -66,7 +66,10 @@ export async function ingestClusters(
   const fastPath = new FastPathDecisions(kept?.deciding ?? deps, clusters);
   // One scan, alongside the clusters' first lists, so that each writes only what changed since
   // the last run (not awaited here: the runs overlap by seconds, and a scan of a large table is not quick).
-  const stored = storedCandidateVersions(clusters.store).catch((error: unknown) => {
+  // It also seeds the kept deadlines from the records.
+  const scan = storedCandidateVersions(clusters.store, kept?.deadlines.fromRecord);
+  kept?.deadlines.scanning(scan);
+  const stored = scan.catch((error: unknown) => {
     deps.logger.warn('cannot scan the stored candidates; first lists write them all', {
       error: error as Error,
     });

@@ -1,10 +1,12 @@
 import { parseLease } from '../api/lease.js';
+import { holderDeadlines } from '../coordinator/holder-deadlines.js';
 import { PRE_PING_LEAD_MS } from '../election/timing.js';
-import type { Millis } from '../election/types.js';
+import type { ElectionStep, Millis } from '../election/types.js';
 import type { RawObject } from '../ports/cluster.js';
 import type { CoordinatorDeps, MirrorDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import type { TimerCover } from '../ports/schedule.js';
+import type { LeaseState } from '../ports/store.js';
 import { partitionKey } from '../store/keys.js';
 import { decideAndMirror } from './decide-now.js';
 import type { LeaseOutcome } from './ingest.js';
@@ -13,6 +15,8 @@ import { LatestPerKeyQueue } from './latest-per-key-queue.js';
 /** How far ahead a run's cover reaches, and how often it is extended: a lapse is noticed this soon. */
 export const COVER_TTL_MS: Millis = 15_000;
 export const COVER_REFRESH_MS: Millis = 5_000;
+/** A step that decides nothing: what holderDeadlines splits for a lease as a scan read it. */
+const QUIET: ElectionStep = { action: 'none', ping: [], write: null, requeueAfterMs: 0, error: null };
 /** A step from memory that failed is taken again this soon (the table or a cluster was out). */
 const RETRY_MS: Millis = 2_000;
 /** Steps from memory in flight at once. */
@@ -47,6 +51,8 @@ export class IngestDeadlines implements TimerCover {
   private readonly seen = new Set<string>();
   private readonly queue: LatestPerKeyQueue;
   private coveredUntil: Millis = 0;
+  /** The run's start scan: a lease first seen without a renewal is looked at once it has seeded this memory. */
+  private scanned: Promise<unknown> = Promise.resolve();
   private refresher: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -87,8 +93,26 @@ export class IngestDeadlines implements TimerCover {
     }
     if (this.seen.has(pk)) return;
     this.seen.add(pk);
-    if (!this.kept.has(pk)) this.fire(key);
+    void this.scanned.then(() => {
+      if (!this.kept.has(pk)) this.fire(key);
+    });
   }
+
+  /** The run's start scan, which calls fromRecord for each lease it reads. */
+  scanning(scan: Promise<unknown>): void {
+    this.scanned = scan.catch(() => undefined);
+  }
+
+  /**
+   * A lease as the run's start scan read it: a live holder's own deadline is kept from its record
+   * (no later than the truth), so the run need not look at it at once when its list shows it.
+   */
+  readonly fromRecord = (key: LeaseKey, state: LeaseState): void => {
+    const now = this.deps.clock();
+    const split = holderDeadlines(state, QUIET, now);
+    if (split !== undefined && !this.kept.has(partitionKey(key)))
+      this.keep(key, split.holder, split.holderDue);
+  };
 
   async coveredClusters(now: Millis): Promise<ReadonlySet<string>> {
     return this.coveredUntil > now && !this.stopped ? new Set(this.synced) : new Set();

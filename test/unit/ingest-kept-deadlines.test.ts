@@ -182,6 +182,32 @@ describe('ingest’s memory of held leases’ deadlines (unit: fake timers)', ()
     await deadlines.stop();
   });
 
+  it('starts a lease its run’s scan read held from its record, not with a look at once', async () => {
+    const { deadlines, steps } = setUp();
+    let scanned: () => void = () => {};
+    deadlines.scanning(new Promise<void>((resolve) => (scanned = resolve)));
+    // The list shows both Leases before the scan has read the table: no look yet.
+    deadlines.leaseEvent(key, lease('a'), 'seen');
+    deadlines.leaseEvent(other, lease('b'), 'seen');
+    const renewedAt = Date.now() - 4_000;
+    const record = {
+      holderIdentity: 'a',
+      holderCluster: 'c',
+      leaseDurationSeconds: 15,
+      renewTime: renewedAt,
+      term: 1,
+    };
+    deadlines.fromRecord(key, { lease: { record, version: 3 }, candidates: [] });
+    scanned();
+    await vi.advanceTimersByTimeAsync(0);
+    // The lease the scan did not show held is looked at once; the held one at its record's pre-ping.
+    expect(steps).toEqual([other]);
+    expect(deadlines.dueAt(key)).toBe(renewedAt + 15_000 - PRE_PING_LEAD_MS);
+    await vi.advanceTimersByTimeAsync(renewedAt + 15_000 - PRE_PING_LEAD_MS - Date.now());
+    expect(steps).toEqual([other, key]);
+    await deadlines.stop();
+  });
+
   it('keeps what a step leaves to it, takes a failed step again, and takes none once stopped', async () => {
     let failures = 1;
     const { deadlines, steps } = setUp(async () => {
