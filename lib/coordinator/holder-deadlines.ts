@@ -1,5 +1,6 @@
 import { nextDeadline } from '../election/deadlines.js';
-import { holderOf, isLeaseExpired } from '../election/liveness.js';
+import { holderOf, isLeaseExpired, leaseDeadline } from '../election/liveness.js';
+import { PRE_PING_LEAD_MS } from '../election/timing.js';
 import type { ElectionStep, Millis } from '../election/types.js';
 import type { LeaseState } from '../ports/store.js';
 
@@ -8,7 +9,7 @@ export interface HolderDeadlines {
   readonly holder: string;
   /** The cluster the holder renews in: ingest keeps the deadline only where it watches. */
   readonly holderCluster: string;
-  /** The holder's own next deadline: its pre-ping, or its expiry once the pre-ping has passed. */
+  /** The holder's own next deadline: its pre-ping (the other candidates are pinged then). */
   readonly holderDue: Millis;
   /** The earliest deadline of the lease's candidates (staleness, expiry); undefined when none. */
   readonly otherDue?: Millis;
@@ -16,7 +17,7 @@ export interface HolderDeadlines {
 
 /**
  * The step's next look split as ingest keeps it (docs/design.md, "Timers kept by ingest"), when
- * only the holder's renewals move its deadline: the step decides nothing (no write, no ping) and
+ * only the holder's renewals move its deadline, its pre-ping: the step decides nothing (no write, no ping) and
  * the lease is held by a live holder recorded in a cluster, with no preferred holder (a preemption's
  * deadlines are not the holder's) and no takeover held off. Undefined otherwise: the step's timer
  * is armed as it always is.
@@ -39,13 +40,15 @@ export function holderDeadlines(
     stored.holderClusterOut === true
   )
     return undefined;
-  const holderIn = nextDeadline(record, [], now);
-  if (holderIn <= 0) return undefined;
+  // Only the pre-ping: once it has passed, what comes is the expiry, which ingest (having taken the
+  // pre-ping's step from its memory) no longer keeps; it is a timer as ever.
+  const prePing = (leaseDeadline(record) ?? now) - PRE_PING_LEAD_MS;
+  if (prePing <= now) return undefined;
   const otherIn = nextDeadline(undefined, state.candidates, now);
   return {
     holder,
     holderCluster: record.holderCluster,
-    holderDue: now + holderIn,
+    holderDue: prePing,
     ...(otherIn > 0 && { otherDue: now + otherIn }),
   };
 }

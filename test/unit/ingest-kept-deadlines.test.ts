@@ -89,6 +89,19 @@ describe('held leases’ deadlines kept by ingest (unit: in-memory fakes)', () =
     expect(sent).toHaveLength(1);
   });
 
+  it('arms the expiry once the pre-ping has passed, cover or not: ingest has taken that step already', async () => {
+    const { deps, key, sent, clock, advance, state } = await setUp();
+    const renewedAt = clock();
+    const { cover, kept } = fakeCover(['c'], () => Number.POSITIVE_INFINITY);
+    advance(5_000 - PRE_PING_LEAD_MS + 500);
+    sent.length = 0;
+    await reconcileLease({ ...deps, timerCover: cover }, key, {
+      delivering: (await state()).timerDueAt as number,
+    });
+    expect(kept).toEqual([]);
+    expect(sent).toEqual([renewedAt + 5_001]);
+  });
+
   it('the sweep passes over a covered lease, arms its timer once the cover lapses, and takes a due step', async () => {
     const { deps, key, sent, clock, advance, state, renew } = await setUp();
     let coverUntil = clock() + COVER_TTL_MS;
