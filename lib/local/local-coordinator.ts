@@ -92,6 +92,11 @@ export interface LocalCoordinator {
   readonly metrics: PrometheusMetrics;
   /** Starts watching every registered cluster (npm start does; tests choose when). */
   startIngest(): void;
+  /**
+   * Ends the running ingest, as a crashed or finished Lambda run ends (its cover is left to lapse);
+   * startIngest starts the next run.
+   */
+  stopIngest(): Promise<void>;
   sweep(): Promise<SweepResult>;
   stop(): Promise<void>;
 }
@@ -150,6 +155,7 @@ export async function startLocalCoordinator(
       registry: wiring.registry,
       metrics,
       startIngest: ingest.start,
+      stopIngest: ingest.stop,
       sweep,
       stop: () => runCleanups(cleanups),
     };
@@ -247,8 +253,8 @@ function startStreamConsumers(
 
 /** Ingest of every registered cluster, started on demand (npm start does at once; tests choose when). */
 function localIngest(options: LocalCoordinatorOptions, { deps }: LocalWiring) {
-  const stopping = new AbortController();
-  const runs: Promise<void>[] = [];
+  let stopping = new AbortController();
+  let runs: Promise<void>[] = [];
   const start = () => {
     const clusters = deps.clusterWiring;
     if (clusters === undefined) return;
@@ -264,6 +270,9 @@ function localIngest(options: LocalCoordinatorOptions, { deps }: LocalWiring) {
   const stop = async () => {
     stopping.abort();
     await Promise.all(runs);
+    // The next start is a new run.
+    stopping = new AbortController();
+    runs = [];
   };
   return { start, stop };
 }
