@@ -46,11 +46,7 @@ export interface LocalCoordinatorOptions {
   readonly clock?: Clock;
   /** Run streams, timers and the schedule on their own (npm start). Tests drive them instead. */
   readonly autonomous?: boolean;
-  /**
-   * With `autonomous` (the default then): ingest keeps held leases' own deadlines under the table's
-   * timer cover, as deployed (docs/design.md, "Timers kept by ingest"). Without, every deadline is a
-   * timer: tests that drive timers on their own clock see each one.
-   */
+  /** With `autonomous` (default true then): ingest keeps held leases' deadlines (docs/design.md). */
   readonly keepDeadlines?: boolean;
   /** With `autonomous`, how often the sweep runs (default every minute, as deployed); 0: never on its own. */
   readonly sweepEveryMs?: number;
@@ -92,10 +88,7 @@ export interface LocalCoordinator {
   readonly metrics: PrometheusMetrics;
   /** Starts watching every registered cluster (npm start does; tests choose when). */
   startIngest(): void;
-  /**
-   * Ends the running ingest, as a crashed or finished Lambda run ends (its cover is left to lapse);
-   * startIngest starts the next run.
-   */
+  /** Ends the running ingest as a crashed Lambda run ends (its cover left to lapse). */
   stopIngest(): Promise<void>;
   sweep(): Promise<SweepResult>;
   stop(): Promise<void>;
@@ -206,7 +199,7 @@ function wireLocal(
     ...(registry !== undefined && { clients: registry }),
     ...(options.autonomous === true &&
       options.keepDeadlines !== false && {
-        timerCover: new TableTimerCover(dynamodb.client, LOCAL_TABLE, options.clock ?? Date.now),
+        timerCover: new TableTimerCover(dynamodb.client, LOCAL_TABLE, Date.now),
       }),
   });
   return { deps, timers, registry };
@@ -270,7 +263,6 @@ function localIngest(options: LocalCoordinatorOptions, { deps }: LocalWiring) {
   const stop = async () => {
     stopping.abort();
     await Promise.all(runs);
-    // The next start is a new run.
     stopping = new AbortController();
     runs = [];
   };
