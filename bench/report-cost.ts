@@ -193,7 +193,7 @@ export function costSection(r: BenchResults): string[] {
       `${FLEET.candidatesPerLease} client-go candidates each (LeaseCandidate renewed every ${FLEET.candidateHeartbeatSeconds} s), leaders renewing every`,
       `${FLEET.leaderRenewSeconds} s on ${FLEET.leaseDurationSeconds} s leases, ${FLEET.electionsPerLeasePerDay} election per lease per day, all read through ingest.`,
       `Before free tiers and logs; each timer counts ${QUEUE_REQUESTS_PER_TIMER} SQS requests. The measured renewal above includes`,
-      'its run’s timers (5 s leases renewed every 500 ms); here they are priced per time held instead.',
+      'its run’s timers (15 s leases renewed every 2 s, as this fleet’s); here they are priced per time held instead.',
       '',
       row(['item', 'events / month', '$ / month']),
       row(['---', '---', '---']),

@@ -25,7 +25,7 @@ export interface RenewalCost extends EventCost {
    * Absent in runs from before ingest kept renewals (all were recorded).
    */
   readonly recordedShare?: number;
-  /** Timer deliveries per renewal in this run (5 s leases, renewals every 500 ms). */
+  /** Timer deliveries per renewal in this run (15 s leases, renewals every 2 s, as the fleet's). */
   readonly timersPerRenewal: number;
   /** What one timer delivery cost: its table units (it is one `requeue` invocation). */
   readonly perTimer: { readonly writeUnits: number; readonly readUnits: number };
@@ -42,8 +42,13 @@ export interface RenewalCost extends EventCost {
   readonly coverPerSecond?: { readonly writeUnits: number; readonly readUnits: number };
 }
 
-/** The run's leaders' lease duration (bench/figures/processes.ts: spawnCandidate). */
-const LEASE_SECONDS = 5;
+/**
+ * The run's leaders renew as the priced fleet's do (kube-scheduler's defaults: 15 s leases, renew
+ * deadline 10 s, retry period 2 s), so that what ingest records and what comes due is counted at
+ * the fleet's own timing, not scaled from the trials' 5 s leases.
+ */
+const LEASE_SECONDS = 15;
+const FLEET_TIMINGS = [`--lease-duration=${LEASE_SECONDS}s`, '--renew-deadline=10s', '--retry-period=2s'];
 
 /**
  * What a leader's Lease renewal costs us, counted: `leaders` client-go processes lead their own
@@ -56,12 +61,12 @@ export async function measureRenewalCost(
 ): Promise<RenewalCost> {
   const plane = bench.ours[0] as ControlPlane;
   const processes = Array.from({ length: leaders }, (_, i) =>
-    spawnCandidate(bench, plane, `renew-${i}-a`, `renew-${i}`, ['1.35.0', '1.35.0']),
+    spawnCandidate(bench, plane, `renew-${i}-a`, `renew-${i}`, ['1.35.0', '1.35.0'], FLEET_TIMINGS),
   );
   try {
     await Promise.all(processes.map((p) => leads(p)));
     // An election arms its new holder's first timer itself; the count starts once those have come
-    // due (a 5 s lease's pre-ping, 3 s on), so that it sees the steady state, as the fleet does.
+    // due (the pre-ping, 13 s on), so that it sees the steady state, as the fleet does.
     await setTimeout(LEASE_SECONDS * 1000 + 1000);
     await bench.coordinator.streams.drain();
     await bench.coordinator.mirror.drain();
