@@ -27,6 +27,8 @@ export interface Consumption {
 }
 
 const OUTSIDE = 'bench';
+/** Where calls on ingest's timer cover (COVER#timers) are booked, whichever function made them. */
+export const COVER_ACCOUNT = 'cover';
 
 interface Consumed {
   readonly ReadCapacityUnits?: number;
@@ -49,21 +51,18 @@ export class CapacityMeter {
   readonly byFunction = new Map<string, Consumption>();
   /** Calls on the decision history's partitions (HISTORY#…), whichever function made them. */
   readonly history: Consumption = { readUnits: 0, writeUnits: 0, writes: 0, reads: 0 };
-  /** Calls on ingest's timer cover (COVER#timers), whichever function made them. */
-  readonly cover: Consumption = { readUnits: 0, writeUnits: 0, writes: 0, reads: 0 };
 
   attach(client: DynamoDBClient): void {
     trackInvocations();
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const command = (context as { commandName?: string }).commandName ?? 'unknown';
-        const fn = this.account(currentFunction() ?? OUTSIDE);
         const input = args.input as Record<string, unknown>;
-        const accounts = onPartition(input, HISTORY_PK_PREFIX)
-          ? [fn, this.history]
-          : onPartition(input, COVER_PK)
-            ? [fn, this.cover]
-            : [fn];
+        // Ingest's timer cover is a fixed cost, whoever writes or reads it: booked apart.
+        const fn = this.account(
+          onPartition(input, COVER_PK) ? COVER_ACCOUNT : (currentFunction() ?? OUTSIDE),
+        );
+        const accounts = onPartition(input, HISTORY_PK_PREFIX) ? [fn, this.history] : [fn];
         this.calls.set(command, (this.calls.get(command) ?? 0) + 1);
         if (METERED.has(command)) {
           (args.input as Record<string, unknown>).ReturnConsumedCapacity = 'TOTAL';
@@ -97,7 +96,6 @@ export class CapacityMeter {
     calls: Record<string, number>;
     byFunction: Record<string, Consumption>;
     history: Consumption;
-    cover: Consumption;
   } {
     return {
       readUnits: this.readUnits,
@@ -106,7 +104,6 @@ export class CapacityMeter {
       calls: Object.fromEntries(this.calls),
       byFunction: Object.fromEntries([...this.byFunction].map(([name, c]) => [name, { ...c }])),
       history: { ...this.history },
-      cover: { ...this.cover },
     };
   }
 

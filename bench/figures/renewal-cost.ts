@@ -1,6 +1,6 @@
 import { setTimeout } from 'node:timers/promises';
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
-import { consumedBetween } from '../capacity-meter.js';
+import { COVER_ACCOUNT, consumedBetween } from '../capacity-meter.js';
 import type { KubeBench } from '../kube-env.js';
 import type { LeaseWatch } from '../lease-watch.js';
 import { cleanUp, leads, spawnCandidate } from './processes.js';
@@ -86,15 +86,12 @@ export async function measureRenewalCost(
       delivered: leaseTimersAfter.delivered - leaseTimersBefore.delivered,
     };
     const requeue = consumedBetween(meterBefore, meterAfter, (name) => name === 'requeue');
-    const cover = {
-      writeUnits: meterAfter.cover.writeUnits - meterBefore.cover.writeUnits,
-      readUnits: meterAfter.cover.readUnits - meterBefore.cover.readUnits,
-    };
+    const cover = consumedBetween(meterBefore, meterAfter, (name) => name === COVER_ACCOUNT);
     return {
       events: seen,
       recordedShare: recorded / seen,
-      writeUnits: (after.writeUnits - before.writeUnits - cover.writeUnits) / seen,
-      readUnits: (after.readUnits - before.readUnits - cover.readUnits) / seen,
+      writeUnits: (after.writeUnits - before.writeUnits) / seen,
+      readUnits: (after.readUnits - before.readUnits) / seen,
       invocations: (after.invocations - before.invocations) / seen,
       timersPerRenewal: timers / seen,
       perTimer: {
@@ -159,12 +156,15 @@ function leaseTimers(bench: KubeBench, leaders: number): { sent: number; deliver
   return total;
 }
 
-/** Units and invocations so far, the minute sweep's left out (it is a fixed cost per lease, counted apart). */
+/**
+ * Units and invocations so far, the minute sweep's and the timer cover's left out (fixed costs,
+ * counted apart).
+ */
 export function counters(bench: KubeBench) {
   const { readUnits, writeUnits } = consumedBetween(
     { byFunction: {} },
     bench.meter.snapshot(),
-    (name) => name !== 'sweep',
+    (name) => name !== 'sweep' && name !== COVER_ACCOUNT,
   );
   const c = bench.coordinator;
   return {
