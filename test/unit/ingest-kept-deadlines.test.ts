@@ -200,8 +200,12 @@ describe('ingest’s memory of held leases’ deadlines (unit: fake timers)', ()
 
   it('starts a lease its run’s scan read held from its record, not with a look at once', async () => {
     const { deadlines, steps } = setUp();
-    let scanned: () => void = () => {};
-    deadlines.scanning(new Promise<void>((resolve) => (scanned = resolve)));
+    const scan = { resolve: () => {} };
+    deadlines.scanning(
+      new Promise<void>((resolve) => {
+        scan.resolve = resolve;
+      }),
+    );
     // The list shows both Leases before the scan has read the table: no look yet.
     deadlines.leaseEvent(key, lease('a'), 'seen');
     deadlines.leaseEvent(other, lease('b'), 'seen');
@@ -214,7 +218,7 @@ describe('ingest’s memory of held leases’ deadlines (unit: fake timers)', ()
       term: 1,
     };
     deadlines.fromRecord(key, { lease: { record, version: 3 }, candidates: [] });
-    scanned();
+    scan.resolve();
     await vi.advanceTimersByTimeAsync(0);
     // The lease the scan did not show held is looked at once; the held one at its record's pre-ping.
     expect(steps).toEqual([other]);
