@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { currentFunction, trackInvocations } from '../lib/local/invocations.js';
 import { HISTORY_PK_PREFIX } from '../lib/store/history-keys.js';
+import { COVER_PK } from '../lib/store/keys.js';
 
 /** Commands that can report the capacity they consumed. */
 const METERED = new Set([
@@ -26,6 +27,8 @@ export interface Consumption {
 }
 
 const OUTSIDE = 'bench';
+/** Where calls on ingest's timer cover (COVER#timers) are booked, whichever function made them. */
+export const COVER_ACCOUNT = 'cover';
 
 interface Consumed {
   readonly ReadCapacityUnits?: number;
@@ -54,8 +57,12 @@ export class CapacityMeter {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const command = (context as { commandName?: string }).commandName ?? 'unknown';
-        const fn = this.account(currentFunction() ?? OUTSIDE);
-        const accounts = onHistory(args.input as Record<string, unknown>) ? [fn, this.history] : [fn];
+        const input = args.input as Record<string, unknown>;
+        // Ingest's timer cover is a fixed cost, whoever writes or reads it: booked apart.
+        const fn = this.account(
+          onPartition(input, COVER_PK) ? COVER_ACCOUNT : (currentFunction() ?? OUTSIDE),
+        );
+        const accounts = onPartition(input, HISTORY_PK_PREFIX) ? [fn, this.history] : [fn];
         this.calls.set(command, (this.calls.get(command) ?? 0) + 1);
         if (METERED.has(command)) {
           (args.input as Record<string, unknown>).ReturnConsumedCapacity = 'TOTAL';
@@ -130,14 +137,15 @@ export class CapacityMeter {
 }
 
 /**
- * Whether a single-item call or a Query is on a decision history partition. Its key is read as the
- * document client gives it or as it is marshalled, since the meter may run before or after that.
+ * Whether a single-item call or a Query is on a partition whose key starts with `prefix` (the
+ * decision history's, the timer cover's). Its key is read as the document client gives it or as it
+ * is marshalled, since the meter may run before or after that.
  */
-function onHistory(input: Record<string, unknown>): boolean {
+function onPartition(input: Record<string, unknown>, prefix: string): boolean {
   const item = (input.Key ?? input.Item) as Record<string, unknown> | undefined;
   const pk = item?.pk ?? (input.ExpressionAttributeValues as Record<string, unknown> | undefined)?.[':pk'];
   const text = typeof pk === 'string' ? pk : (pk as { S?: unknown } | undefined)?.S;
-  return typeof text === 'string' && text.startsWith(HISTORY_PK_PREFIX);
+  return typeof text === 'string' && text.startsWith(prefix);
 }
 
 function isWrite(command: string): boolean {

@@ -1,5 +1,6 @@
-import { PRE_PING_LEAD_MS, renewalRecordBoundMs } from '../lib/election/timing.js';
+import { CANDIDATE_REFRESH_MS, PRE_PING_LEAD_MS, renewalRecordBoundMs } from '../lib/election/timing.js';
 import type { BenchResults } from './bench-results.js';
+import type { RenewalCost } from './figures/renewal-cost.js';
 import { row } from './markdown.js';
 import {
   ASSUMED,
@@ -24,6 +25,12 @@ const FLEET = {
   electionsPerLeasePerDay: 1,
 } as const;
 const MONTH_S = 30 * 24 * 3600;
+/**
+ * Where ingest keeps the holder's deadlines, a held lease's timer follows its candidates' own
+ * (each is pinged 15 min after its last renewal, CANDIDATE_REFRESH_MS): with LeaseCandidates
+ * renewed every 5 min, the next is 10 to 15 min off whenever one is armed. Priced at the shorter.
+ */
+const CANDIDATE_TIMER_EVERY_S = CANDIDATE_REFRESH_MS / 1000 - FLEET.candidateHeartbeatSeconds;
 
 /** The report's cost section: counted units priced per event, and per month for the stated fleet. */
 export function costSection(r: BenchResults): string[] {
@@ -58,7 +65,7 @@ export function costSection(r: BenchResults): string[] {
   if (r.renewalCost) {
     costs['leader Lease renewal through ingest'] = { ...r.renewalCost, httpRequests: 0 };
     costs['expiry timer of a held lease (one requeue)'] = {
-      ...r.renewalCost.perTimer,
+      ...timerUnits(r.renewalCost),
       invocations: 1,
       httpRequests: 0,
       queueRequests: QUEUE_REQUESTS_PER_TIMER,
@@ -81,6 +88,12 @@ export function costSection(r: BenchResults): string[] {
       ]),
     );
   lines.push('', ...decisionShareLines(r), ...noOpHeartbeatLine(r));
+  if (r.renewalCost?.perLeaseSecond !== undefined && r.renewalCost.timersPerRenewal === 0)
+    lines.push(
+      'No timer came due in the renewal run (ingest kept the held leases’ deadlines: docs/design.md, "Timers kept',
+      'by ingest"); the timer row is what a delivery takes at least (its read of the lease, the next timer’s arm).',
+      '',
+    );
   const hb = costs['heartbeat through ingest (renewal)'];
   const timer = costs['expiry timer of a held lease (one requeue)'];
   const measured = costs['leader Lease renewal through ingest'];
@@ -101,13 +114,21 @@ export function costSection(r: BenchResults): string[] {
   const fleetShare = recordedShareFor(FLEET.leaderRenewSeconds, FLEET.leaseDurationSeconds);
   const recordedRenewal = renew && scaled(renew, fleetShare / runShare);
   if (hb && recordedRenewal && elect) {
+    const counted = r.renewalCost?.perLeaseSecond;
     const perMonth = {
       heartbeats: (FLEET.leases * FLEET.candidatesPerLease * MONTH_S) / FLEET.candidateHeartbeatSeconds,
       renewals: (FLEET.leases * MONTH_S) / FLEET.leaderRenewSeconds,
       elections: FLEET.leases * FLEET.electionsPerLeasePerDay * 30,
       sweeps: (FLEET.leases * MONTH_S) / 60,
-      timers: (FLEET.leases * MONTH_S) / (FLEET.leaseDurationSeconds - PRE_PING_LEAD_MS / 1000),
+      // Counted in the renewal run where it was (per second held), else one per held deadline.
+      timers:
+        counted === undefined
+          ? (FLEET.leases * MONTH_S) / (FLEET.leaseDurationSeconds - PRE_PING_LEAD_MS / 1000)
+          : counted.timers * FLEET.leases * MONTH_S,
+      candidateTimers: (FLEET.leases * MONTH_S) / CANDIDATE_TIMER_EVERY_S,
     };
+    const timerRow = timersRow(FLEET.leases, counted, FLEET.leaseDurationSeconds - PRE_PING_LEAD_MS / 1000);
+    const cover = r.renewalCost?.coverPerSecond;
     const perLeaseSweep = costs['sweep, per lease (every minute)'];
     const items = [
       ['candidate heartbeats', perMonth.heartbeats, dollars(hb) * perMonth.heartbeats],
@@ -119,9 +140,31 @@ export function costSection(r: BenchResults): string[] {
       ...(timer
         ? ([
             [
-              `expiry timers (a held lease: one per ${FLEET.leaseDurationSeconds - PRE_PING_LEAD_MS / 1000} s)`,
+              timerRow,
               perMonth.timers,
-              dollars(timer) * perMonth.timers,
+              dollars(timer) * perMonth.timers +
+                // Timers sent that were never delivered in the run (SendMessage alone) are billed too.
+                (counted === undefined
+                  ? 0
+                  : Math.max(0, counted.sent - counted.timers) * FLEET.leases * MONTH_S * PRICES.sqsRequest),
+            ],
+          ] as const)
+        : []),
+      ...(timer && counted !== undefined
+        ? ([
+            [
+              `candidates’ deadlines of a held lease (a timer each, one per ${CANDIDATE_TIMER_EVERY_S / 60} min at most: too rare for the run to see)`,
+              perMonth.candidateTimers,
+              dollars(timer) * perMonth.candidateTimers,
+            ],
+          ] as const)
+        : []),
+      ...(cover
+        ? ([
+            [
+              'ingest’s timer cover (its writes, the deciders’ reads; fixed, counted per second of the run)',
+              MONTH_S,
+              dollars({ ...cover, invocations: 0, httpRequests: 0 }) * MONTH_S,
             ],
           ] as const)
         : []),
@@ -150,7 +193,7 @@ export function costSection(r: BenchResults): string[] {
       `${FLEET.candidatesPerLease} client-go candidates each (LeaseCandidate renewed every ${FLEET.candidateHeartbeatSeconds} s), leaders renewing every`,
       `${FLEET.leaderRenewSeconds} s on ${FLEET.leaseDurationSeconds} s leases, ${FLEET.electionsPerLeasePerDay} election per lease per day, all read through ingest.`,
       `Before free tiers and logs; each timer counts ${QUEUE_REQUESTS_PER_TIMER} SQS requests. The measured renewal above includes`,
-      'its run’s timers (5 s leases renewed every 500 ms); here they are priced per time held instead.',
+      'its run’s timers (15 s leases renewed every 2 s, as this fleet’s); here they are priced per time held instead.',
       '',
       row(['item', 'events / month', '$ / month']),
       row(['---', '---', '---']),
@@ -161,6 +204,28 @@ export function costSection(r: BenchResults): string[] {
     );
   }
   return lines;
+}
+
+/**
+ * A timer's table units as the run counted them; where the run delivered none (ingest kept every
+ * deadline), what such a delivery takes at least: its read of the lease, and the next timer's arm.
+ */
+function timerUnits(cost: RenewalCost): { writeUnits: number; readUnits: number } {
+  return cost.timersPerRenewal > 0 ? cost.perTimer : { writeUnits: 1, readUnits: 1 };
+}
+
+/** The timers row's label: counted in the run (per lease-hour held), or assumed one per held deadline. */
+function timersRow(
+  leases: number,
+  counted: { readonly timers: number; readonly sent: number } | undefined,
+  everySeconds: number,
+): string {
+  if (counted === undefined) return `expiry timers (a held lease: one per ${everySeconds} s, assumed)`;
+  const perHour = (n: number) => (n * 3600).toFixed(2);
+  return (
+    `expiry timers (counted in the renewal run: ${perHour(counted.timers)} delivered and ${perHour(counted.sent)} sent` +
+    ` per lease-hour held, × ${leases} leases)`
+  );
 }
 
 /**

@@ -19,6 +19,8 @@ export function spawnCandidate(
   identity: string,
   lease: string,
   versions: [string, string],
+  /** client-go's timing flags; the trials' (TIMINGS) unless given. */
+  timings: readonly string[] = TIMINGS,
 ): CandidateProcess {
   return new CandidateProcess(identity, bench.candidateBinary, [
     `--kubeconfig=${bench.adminKubeconfig}`,
@@ -26,7 +28,7 @@ export function spawnCandidate(
     `--lease=${lease}`,
     `--binary-version=${versions[0]}`,
     `--emulation-version=${versions[1]}`,
-    ...TIMINGS,
+    ...timings,
   ]);
 }
 

@@ -1,9 +1,10 @@
+import { nextDeadline } from '../election/deadlines.js';
 import { holderOf, isLeaseExpired, renewalOnOurClock } from '../election/liveness.js';
-import type { Millis } from '../election/types.js';
+import type { ElectionStep, Millis } from '../election/types.js';
 import { onConditionFailed } from '../errors.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
-import type { StoredLease, TakeoverDeferral } from '../ports/store.js';
+import type { LeaseState, StoredLease, TakeoverDeferral } from '../ports/store.js';
 
 /** How often a takeover held off by an unreachable holder cluster looks again. */
 export const UNREACHABLE_RETRY_MS: Millis = 2_000;
@@ -165,4 +166,16 @@ async function defer(
  */
 export function lookAgainAfter(at: Millis, now: Millis): Millis {
   return Math.max(at - now, 1);
+}
+
+/**
+ * A deferred takeover decides nothing until the hold-off ends, but the lease's other deadlines
+ * keep running: a candidate's 15-minute refresh or its expiry (nextDeadline) that comes first is
+ * when it looks again, or that candidate would be pinged or collected only after the hold-off.
+ */
+export function heldOff(state: LeaseState, until: Millis, now: Millis): ElectionStep {
+  const holdOffEnds = lookAgainAfter(until, now);
+  const otherDeadline = nextDeadline(state.lease?.record, state.candidates, now);
+  const requeueAfterMs = otherDeadline > 0 ? Math.min(holdOffEnds, otherDeadline) : holdOffEnds;
+  return { action: 'none', ping: [], write: null, requeueAfterMs, error: null };
 }

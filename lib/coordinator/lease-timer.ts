@@ -3,6 +3,7 @@ import { onConditionFailed } from '../errors.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import type { LeaseState } from '../ports/store.js';
+import { holderDeadlines } from './holder-deadlines.js';
 import { pendingTimerCovers } from './lease-triage.js';
 
 /** The step a reconcile carries out, what it read, and the timer this look delivers, if any. */
@@ -21,14 +22,16 @@ export interface TimerContext {
 /**
  * Arms the lease's timer for the step's next look, unless the step wants none or a timer already
  * pending comes by then. The timer being delivered no longer counts as pending: this step arms
- * the next one.
+ * the next one. A live holder's own deadline is left to ingest where its cover names the holder's
+ * cluster (nextTimer).
  */
 export async function armLeaseTimer(
   deps: CoordinatorDeps,
   key: LeaseKey,
-  { state, step, now, delivering, hop, onHopSent }: TimerContext,
+  context: TimerContext,
 ): Promise<void> {
-  const dueAt = step.requeueAfterMs > 0 ? now + step.requeueAfterMs : undefined;
+  const { state, now, delivering, hop, onHopSent } = context;
+  const dueAt = await nextTimer(deps, key, context);
   const pending = state.timerDueAt === delivering ? undefined : state.timerDueAt;
   if (dueAt !== undefined && !pendingTimerCovers(pending, now, dueAt))
     return armAndDeliver(deps, key, dueAt, now, delivering);
@@ -70,4 +73,30 @@ async function armAndDeliver(
       );
     throw error;
   }
+}
+
+/**
+ * When the lease's timer is due: the step's next look, but for a held lease whose next deadline is
+ * only its live holder's own (holderDeadlines) in a cluster a live ingest cover names. Ingest sees
+ * every renewal there and takes that step itself when it comes due, so the timer is armed only
+ * for the lease's other deadlines, if any (docs/design.md, "Timers kept by ingest"). A cover that
+ * cannot be read covers nothing: the timer is armed as ever.
+ */
+async function nextTimer(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+  { state, step, now }: TimerContext,
+): Promise<Millis | undefined> {
+  const dueAt = step.requeueAfterMs > 0 ? now + step.requeueAfterMs : undefined;
+  const cover = deps.timerCover;
+  if (dueAt === undefined || cover === undefined) return dueAt;
+  const split = holderDeadlines(state, step, now);
+  if (split === undefined) return dueAt;
+  const covered = await cover.coveredClusters(now).catch((error: unknown) => {
+    deps.logger.warn('cannot read the timer cover; arming the timer', { lease: key, error: error as Error });
+    return new Set<string>();
+  });
+  if (!covered.has(split.holderCluster)) return dueAt;
+  cover.keep?.(key, split.holder, split.holderDue);
+  return split.otherDue;
 }

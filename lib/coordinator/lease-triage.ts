@@ -4,6 +4,7 @@ import type { Millis } from '../election/types.js';
 import type { PreemptionPolicy } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
 import type { LeaseState } from '../ports/store.js';
+import { holderDeadlines } from './holder-deadlines.js';
 
 /**
  * A timer still pending at or before `dueAt` will look at the lease by then and arm the next one,
@@ -33,14 +34,38 @@ export function preemptsHolder(
  * what its scan read, and reconciles (reading the lease again, strongly) only the leases where
  * it is true; the rest cost it nothing beyond their share of the scan. `preempt` is the lease's
  * (preemptsHolder), as the reconcile will judge it: under `Never` a better candidate beside a
- * live holder is no reason to look.
+ * live holder is no reason to look. `covered`: the clusters a live ingest cover names.
  */
-export function reconcileWouldWrite(state: LeaseState, now: Millis, preempt: boolean): boolean {
+export function reconcileWouldWrite(
+  state: LeaseState,
+  now: Millis,
+  preempt: boolean,
+  covered: ReadonlySet<string> = new Set(),
+): boolean {
   const expired = collectableCandidates(state.candidates, now).filter((c) => c.resourceVersion === undefined);
   if (expired.length > 0) return true;
   const step = reconcileStep({ lease: state.lease?.record, candidates: state.candidates, now, preempt });
   if (step.action !== 'none' || step.write !== null || step.ping.length > 0) return true;
-  return step.requeueAfterMs > 0 && !pendingTimerCovers(state.timerDueAt, now, now + step.requeueAfterMs);
+  const dueAt = timerWanted(state, step.requeueAfterMs, now, covered);
+  return dueAt !== undefined && !pendingTimerCovers(state.timerDueAt, now, dueAt);
+}
+
+/**
+ * The timer a quiet lease needs: its next look, or, where a live ingest cover (`covered`, the
+ * clusters it names) keeps the holder's own deadline, only the lease's other deadlines
+ * (lease-timer.ts, nextTimer). Once the cover lapses the sweep finds the timer missing and arms it.
+ */
+function timerWanted(
+  state: LeaseState,
+  requeueAfterMs: Millis,
+  now: Millis,
+  covered: ReadonlySet<string>,
+): Millis | undefined {
+  if (requeueAfterMs <= 0) return undefined;
+  const step = { action: 'none', ping: [], write: null, requeueAfterMs, error: null } as const;
+  const split = holderDeadlines(state, step, now);
+  if (split === undefined || !covered.has(split.holderCluster)) return now + requeueAfterMs;
+  return split.otherDue;
 }
 
 /**

@@ -1,4 +1,3 @@
-import { nextDeadline } from '../election/deadlines.js';
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from '../election/types.js';
@@ -9,7 +8,7 @@ import { noMetrics } from '../ports/metrics.js';
 import type { CoordinatorStore, LeaseState, StoredLease } from '../ports/store.js';
 import { adoptExistingLease } from './adopt-existing.js';
 import { withReachableSuccessor } from './confirm-successor.js';
-import { confirmTakeover, lookAgainAfter } from './confirm-takeover.js';
+import { confirmTakeover, heldOff } from './confirm-takeover.js';
 import { decideAfterReads } from './decide-after-reads.js';
 import { recordOnceWritten } from './decision-history.js';
 import { armLeaseTimer } from './lease-timer.js';
@@ -295,16 +294,4 @@ async function writeStep(
     return store.amendLiveLease(key, state.lease, record, now);
   await store.writeLease(key, record, state.lease?.version, now);
   return { record, version: (state.lease?.version ?? 0) + 1 };
-}
-
-/**
- * A deferred takeover decides nothing until the hold-off ends, but the lease's other deadlines
- * keep running: a candidate's 15-minute refresh or its expiry (nextDeadline) that comes first is
- * when it looks again, or that candidate would be pinged or collected only after the hold-off.
- */
-function heldOff(state: LeaseState, until: Millis, now: Millis): ElectionStep {
-  const holdOffEnds = lookAgainAfter(until, now);
-  const otherDeadline = nextDeadline(state.lease?.record, state.candidates, now);
-  const requeueAfterMs = otherDeadline > 0 ? Math.min(holdOffEnds, otherDeadline) : holdOffEnds;
-  return { action: 'none', ping: [], write: null, requeueAfterMs, error: null };
 }

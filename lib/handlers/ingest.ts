@@ -1,7 +1,8 @@
-import type { CandidateApiVersion } from '../election/types.js';
+import type { CandidateApiVersion, Millis } from '../election/types.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import { FastPathDecisions } from '../sync/decide-now.js';
 import { storedCandidateVersions } from '../sync/handled-versions.js';
+import { keptDeadlines, leaseNews } from '../sync/ingest-deadlines.js';
 import { runClusterIngest } from '../sync/ingest-runner.js';
 import { mirrorLease } from '../sync/mirror.js';
 import type { ClusterWiring } from '../wiring/coordinator.js';
@@ -16,6 +17,13 @@ export interface IngestOptions {
   readonly onCandidateApi?: (cluster: string, api: CandidateApiVersion | undefined) => void;
   /** How often a cluster without the built-in LeaseCandidate API is asked what it serves. */
   readonly rediscoverEveryMs?: number;
+  /**
+   * Keep held leases' own deadlines in memory under the table's timer cover (docs/design.md, "Timers
+   * kept by ingest"); true unless said otherwise, where the coordinator has a cover.
+   */
+  readonly keepDeadlines?: boolean;
+  /** When this run stops (a Lambda invocation's deadline): its cover promises nothing past it. */
+  readonly stopsAt?: Millis;
 }
 
 /**
@@ -33,7 +41,9 @@ export async function handleIngestSchedule(
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(), remainingMs - DEADLINE_MARGIN_MS);
   try {
-    await ingestClusters(deps, clusters, stop.signal);
+    await ingestClusters(deps, clusters, stop.signal, {
+      stopsAt: deps.clock() + remainingMs - DEADLINE_MARGIN_MS,
+    });
   } finally {
     clearTimeout(timer);
   }
@@ -51,10 +61,15 @@ export async function ingestClusters(
   signal: AbortSignal,
   options: IngestOptions = {},
 ): Promise<void> {
-  const fastPath = new FastPathDecisions(deps, clusters);
+  // Held leases' own deadlines, kept here rather than by a timer each (its steps are the fast path's too).
+  const kept = options.keepDeadlines === false ? undefined : keptDeadlines(deps, clusters, options.stopsAt);
+  const fastPath = new FastPathDecisions(kept?.deciding ?? deps, clusters);
   // One scan, alongside the clusters' first lists, so that each writes only what changed since
   // the last run (not awaited here: the runs overlap by seconds, and a scan of a large table is not quick).
-  const stored = storedCandidateVersions(clusters.store).catch((error: unknown) => {
+  // It also seeds the kept deadlines from the records.
+  const scan = storedCandidateVersions(clusters.store, kept?.deadlines.fromRecord);
+  kept?.deadlines.scanning(scan);
+  const stored = scan.catch((error: unknown) => {
     deps.logger.warn('cannot scan the stored candidates; first lists write them all', {
       error: error as Error,
     });
@@ -72,11 +87,16 @@ export async function ingestClusters(
             onCandidateApi: (api) => options.onCandidateApi?.(cluster, api),
           }),
           ...(options.rediscoverEveryMs !== undefined && { rediscoverEveryMs: options.rediscoverEveryMs }),
+          ...(kept !== undefined && {
+            onLease: (key, raw, outcome) => kept.deadlines.leaseEvent(key, raw, leaseNews(outcome)),
+            onSynced: (synced) => kept.deadlines.clusterSynced(cluster, synced),
+          }),
         }),
       ),
     );
   } finally {
-    // Decisions the fast path started finish inside this invocation.
+    // Decisions the fast path and the kept deadlines started finish inside this invocation.
+    await kept?.deadlines.stop();
     await fastPath.idle();
   }
 }

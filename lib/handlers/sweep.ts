@@ -58,7 +58,12 @@ export async function handleSweep(
     try {
       if (
         state === undefined ||
-        reconcileWouldWrite(state, deps.clock(), preemptsHolder(deps.preemption, key, state))
+        reconcileWouldWrite(
+          state,
+          deps.clock(),
+          preemptsHolder(deps.preemption, key, state),
+          await coveredNow(deps),
+        )
       ) {
         await reconcileLease(deps, key);
         reconciled++;
@@ -72,6 +77,19 @@ export async function handleSweep(
     }
   }
   return result(false);
+}
+
+/**
+ * The clusters a live ingest cover names (docs/design.md, "Timers kept by ingest"): there a held
+ * lease's own deadlines need no timer. Read per lease (the cover caches what it read), so a cover
+ * that lapses during a long sweep is seen lapsed; one that cannot be read covers nothing.
+ */
+async function coveredNow(deps: CoordinatorDeps): Promise<ReadonlySet<string>> {
+  if (deps.timerCover === undefined) return new Set();
+  return deps.timerCover.coveredClusters(deps.clock()).catch((error: unknown) => {
+    deps.logger.warn('cannot read the timer cover; arming timers', { error: error as Error });
+    return new Set<string>();
+  });
 }
 
 /**

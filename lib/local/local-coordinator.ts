@@ -17,6 +17,7 @@ import type { Clock } from '../ports/schedule.js';
 import { countConditionalFailures } from '../store/conditional-failures.js';
 import { DynamoDbDecisionHistory } from '../store/decision-history.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
+import { TableTimerCover } from '../store/timer-cover.js';
 import { clusterSweepPass } from '../sync/cluster-sweep.js';
 import type { ClusterOutcome } from '../sync/mirror.js';
 import { type CoordinatorWiring, wireCoordinator } from '../wiring/coordinator.js';
@@ -45,6 +46,8 @@ export interface LocalCoordinatorOptions {
   readonly clock?: Clock;
   /** Run streams, timers and the schedule on their own (npm start). Tests drive them instead. */
   readonly autonomous?: boolean;
+  /** With `autonomous` (default true then): ingest keeps held leases' deadlines (docs/design.md). */
+  readonly keepDeadlines?: boolean;
   /** With `autonomous`, how often the sweep runs (default every minute, as deployed); 0: never on its own. */
   readonly sweepEveryMs?: number;
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
@@ -85,6 +88,8 @@ export interface LocalCoordinator {
   readonly metrics: PrometheusMetrics;
   /** Starts watching every registered cluster (npm start does; tests choose when). */
   startIngest(): void;
+  /** Ends the running ingest as a crashed Lambda run ends (its cover left to lapse). */
+  stopIngest(): Promise<void>;
   sweep(): Promise<SweepResult>;
   stop(): Promise<void>;
 }
@@ -143,6 +148,7 @@ export async function startLocalCoordinator(
       registry: wiring.registry,
       metrics,
       startIngest: ingest.start,
+      stopIngest: ingest.stop,
       sweep,
       stop: () => runCleanups(cleanups),
     };
@@ -191,6 +197,10 @@ function wireLocal(
     // Open only without a clusters config: the HTTP server listens on 127.0.0.1 alone.
     policies: configPolicies(options.clusters?.config, anyCaller),
     ...(registry !== undefined && { clients: registry }),
+    ...(options.autonomous === true &&
+      options.keepDeadlines !== false && {
+        timerCover: new TableTimerCover(dynamodb.client, LOCAL_TABLE, Date.now),
+      }),
   });
   return { deps, timers, registry };
 }
@@ -236,8 +246,8 @@ function startStreamConsumers(
 
 /** Ingest of every registered cluster, started on demand (npm start does at once; tests choose when). */
 function localIngest(options: LocalCoordinatorOptions, { deps }: LocalWiring) {
-  const stopping = new AbortController();
-  const runs: Promise<void>[] = [];
+  let stopping = new AbortController();
+  let runs: Promise<void>[] = [];
   const start = () => {
     const clusters = deps.clusterWiring;
     if (clusters === undefined) return;
@@ -253,6 +263,8 @@ function localIngest(options: LocalCoordinatorOptions, { deps }: LocalWiring) {
   const stop = async () => {
     stopping.abort();
     await Promise.all(runs);
+    stopping = new AbortController();
+    runs = [];
   };
   return { start, stop };
 }

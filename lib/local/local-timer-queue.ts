@@ -24,6 +24,8 @@ export class LocalTimerQueue implements TimerQueue {
   private sequence = 0;
   /** Deliveries to `requeue`: what Lambda would bill (one SQS-triggered invocation each). */
   readonly invocations = { batches: 0 };
+  /** Timers sent (SendMessage when deployed) and delivered, per lease name (the bench counts its own leases'). */
+  readonly byLease = new Map<string, { sent: number; delivered: number }>();
 
   constructor(
     private readonly handler: TimerHandler,
@@ -33,6 +35,7 @@ export class LocalTimerQueue implements TimerQueue {
 
   async deliverAt(key: LeaseKey, dueAt: Millis, now: Millis): Promise<void> {
     const entry: Pending = { key, dueAt };
+    this.count(key).sent += 1;
     this.pending.add(entry);
     if (this.auto) {
       entry.handle = setTimeout(
@@ -77,6 +80,7 @@ export class LocalTimerQueue implements TimerQueue {
   private async fire(entries: readonly Pending[]): Promise<void> {
     if (entries.length === 0) return;
     this.invocations.batches += 1;
+    for (const entry of entries) this.count(entry.key).delivered += 1;
     await this.handler({
       Records: entries.map((entry) => ({
         messageId: `local-${++this.sequence}`,
@@ -90,5 +94,14 @@ export class LocalTimerQueue implements TimerQueue {
         awsRegion: 'local',
       })),
     });
+  }
+
+  private count(key: LeaseKey): { sent: number; delivered: number } {
+    let counts = this.byLease.get(key.name);
+    if (counts === undefined) {
+      counts = { sent: 0, delivered: 0 };
+      this.byLease.set(key.name, counts);
+    }
+    return counts;
   }
 }

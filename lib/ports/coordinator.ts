@@ -42,7 +42,7 @@ import type { ClusterSource, HolderLeaseReader } from './cluster.js';
 import type { DecisionHistory } from './history.js';
 import type { LeaseKey, LeaseResolver } from './lease-key.js';
 import type { Metrics } from './metrics.js';
-import type { Clock, TimerQueue } from './schedule.js';
+import type { Clock, TimerCover, TimerQueue } from './schedule.js';
 import type { CoordinatorStore } from './store.js';
 
 /** What one reconcile of a lease (lib/coordinator/reconcile-lease.ts) works with. */
@@ -63,6 +63,11 @@ export interface CoordinatorDeps {
   readonly history?: DecisionHistory;
   /** Where elections, failovers and pings are reported; unset, nowhere (tests, the dry-run CLI). */
   readonly metrics?: Metrics;
+  /**
+   * Ingest's cover of held leases' own deadlines: where it names the holder's cluster, the step arms
+   * no timer for them (docs/design.md, "Timers kept by ingest"). Absent: every deadline is a timer.
+   */
+  readonly timerCover?: TimerCover;
 }
 
 /** What the mirror (decisions out to the clusters, lib/sync/mirror.ts) works with. */

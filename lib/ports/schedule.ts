@@ -14,3 +14,18 @@ export interface SweepLock {
   acquire(owner: string, now: Millis, heldUntil: Millis): Promise<boolean>;
   release(owner: string): Promise<void>;
 }
+
+/**
+ * Ingest's promise to keep held leases' own deadlines (docs/design.md, "Timers kept by ingest"): a
+ * live ingest run that watches a cluster takes the pre-ping and expiry steps of the leases held
+ * there when they come due, so a step that finds its next deadline to be only its live holder's
+ * arms no timer for it. A promise for liveness only: every step it takes is the same reconcile.
+ */
+export interface TimerCover {
+  /** The clusters a live cover names at `now` (lib/store/timer-cover.ts reads them from the table). */
+  coveredClusters(now: Millis): Promise<ReadonlySet<string>>;
+  /** Records that a run covers `clusters` until `until` (ingest, every few seconds). */
+  extend(clusters: readonly string[], until: Millis): Promise<void>;
+  /** Takes a holder deadline a step left to the cover: ingest's own steps keep it in memory. */
+  keep?(key: LeaseKey, holder: string, dueAt: Millis): void;
+}

@@ -6,6 +6,7 @@ import type { EmfMetrics } from '../metrics/emf-metrics.js';
 import type { DecisionHistory } from '../ports/history.js';
 import { DynamoDbDecisionHistory } from '../store/decision-history.js';
 import { TableLock } from '../store/table-lock.js';
+import { TableTimerCover } from '../store/timer-cover.js';
 import { type ClusterWiring, type CoordinatorWiring, wireCoordinator } from '../wiring/coordinator.js';
 import { historyRetention, type RuntimeConfig } from './config.js';
 import { deployedHttpDeps, logger } from './http-deps.js';
@@ -49,6 +50,7 @@ async function build(): Promise<DeployedDeps> {
     policies: shared.policies,
     ...decisionHistory(shared.dynamodb, config),
     metrics: shared.metrics,
+    timerCover: new TableTimerCover(shared.dynamodb, config.TABLE_NAME, shared.clock),
   };
   const sweepLock = new TableLock(shared.dynamodb, config.TABLE_NAME, 'sweep');
   // No cluster reached over Kubernetes (no config, or HTTP-only clusters): nothing to watch, mirror

@@ -12,12 +12,15 @@ import type { LeaseKey } from '../ports/lease-key.js';
  *   pk = HISTORY#<scope>/<namespace>/<name>   the lease's decision history (history-keys.ts)
  *   pk = LOCK#<name>, sk = LOCK       a lock (one sweep at a time): not a lease, which scans skip and
  *                                    no stream filter passes (infra/stream-filters.json)
+ *   pk = COVER#timers, sk = COVER     ingest's timer cover, per cluster (timer-cover.ts): likewise
  */
 export const LEASE_SK = 'LEASE';
 export const TIMER_SK = 'TIMER';
 export const CANDIDATE_SK_PREFIX = 'CANDIDATE#';
 export const LEASE_PK_PREFIX = 'LEASE#';
 export const LOCK_SK = 'LOCK';
+export const COVER_PK = 'COVER#timers';
+export const COVER_SK = 'COVER';
 
 export function lockPartitionKey(name: string): string {
   return `LOCK#${name}`;

@@ -1,5 +1,6 @@
 import type { RawObject, WatchPhase } from '../ports/cluster.js';
-import type { CoordinatorStore } from '../ports/store.js';
+import type { LeaseKey } from '../ports/lease-key.js';
+import type { CoordinatorStore, LeaseState } from '../ports/store.js';
 
 /** The kind whose handled resourceVersions are remembered across relists (the bulk of a list). */
 export const CANDIDATES = 'leasecandidates';
@@ -63,9 +64,12 @@ export class HandledVersions {
  */
 export async function storedCandidateVersions(
   store: Pick<CoordinatorStore, 'scanLeases'>,
+  /** Each lease the scan read whole (ingest's kept deadlines start from the records). */
+  onLease?: (key: LeaseKey, state: LeaseState) => void,
 ): Promise<Map<string, Map<string, string>>> {
   const byCluster = new Map<string, Map<string, string>>();
-  for await (const { state } of store.scanLeases()) {
+  for await (const { key, state } of store.scanLeases()) {
+    if (state !== undefined) onLease?.(key, state);
     for (const c of state?.candidates ?? []) {
       if (c.resourceVersion === undefined) continue;
       const known = byCluster.get(c.cluster) ?? new Map<string, string>();

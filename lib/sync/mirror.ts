@@ -135,12 +135,10 @@ async function mirrorInto(
   };
   for (let attempt = 0; attempt <= CONFLICT_RETRIES; attempt++) {
     const current = await client.readLease(ref);
-    const answered = (deps.clock ?? Date.now)();
     if (wrote === undefined) before = current;
     const view = current === undefined ? undefined : viewOf(current);
-    const { record } = decision.lease;
-    const stamp = revokeStamp(decision.lease, view, answered);
-    const { plan, revoking, unrevoking } = planCluster(deps, client, key, record, view, stamp);
+    const stamp = revokeStamp(decision.lease, view, (deps.clock ?? Date.now)());
+    const { plan, revoking, unrevoking } = planCluster(deps, client, key, decision.lease.record, view, stamp);
     if (!plan.write) return done(revoking && plan.reason === 'in-sync' ? 'revoked' : (wrote ?? plan.reason));
     // Our revoke of this term is taken back only by a decision at least as new as the one that
     // revoked: a pass holding an older one (loaded before the preemption, while another container

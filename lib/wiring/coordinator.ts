@@ -4,7 +4,7 @@ import type { CoordinatorDeps, IngestDeps } from '../ports/coordinator.js';
 import type { DecisionHistory } from '../ports/history.js';
 import type { HttpApiDeps } from '../ports/http.js';
 import type { Metrics } from '../ports/metrics.js';
-import type { Clock, TimerQueue } from '../ports/schedule.js';
+import type { Clock, TimerCover, TimerQueue } from '../ports/schedule.js';
 import type { CoordinatorStore } from '../ports/store.js';
 import { holderLeaseReader } from '../sync/holder-lease-reader.js';
 import type { ConfigPolicies } from './policies.js';
@@ -39,6 +39,8 @@ export interface WiringParts {
   readonly metrics?: Metrics;
   /** Absent (or naming no cluster) when no cluster is reached over Kubernetes: nothing is read there. */
   readonly clients?: ClusterClients;
+  /** Ingest's timer cover (docs/design.md, "Timers kept by ingest"); absent, every deadline is a timer. */
+  readonly timerCover?: TimerCover;
 }
 
 /**
@@ -48,7 +50,7 @@ export interface WiringParts {
  * timers, clock and cluster clients), never in how those are put together.
  */
 export function wireCoordinator(parts: WiringParts): CoordinatorWiring {
-  const { store, timers, clock, logger, policies, clients, history, metrics } = parts;
+  const { store, timers, clock, logger, policies, clients, history, metrics, timerCover } = parts;
   const { preemption, holderClusterUnreachable } = policies;
   const deps: CoordinatorDeps & Pick<HttpApiDeps, 'callers'> = {
     store,
@@ -60,6 +62,8 @@ export function wireCoordinator(parts: WiringParts): CoordinatorWiring {
     ...(preemption !== undefined && { preemption }),
     ...(history !== undefined && { history }),
     ...(metrics !== undefined && { metrics }),
+    // Only ingest keeps deadlines, and only where it watches a cluster.
+    ...(timerCover !== undefined && clients !== undefined && clients.names().length > 0 && { timerCover }),
   };
   if (clients === undefined || clients.names().length === 0) return deps;
   return {

@@ -22,12 +22,17 @@
  * 5. Test 1's runtime kills while a better candidate preempts a live holder: the path that differs
  *    most between the gates (preferredHolder and a release where the gate is on, a revoke and a
  *    wait of one lease duration where the holder's cluster is gate-off).
+ * 6. Ingest dying (a crashed run, or none started after the last one): the local ingest is stopped
+ *    while it alone keeps the renewing leader's deadline, the leader is killed, and the next run is
+ *    started after its deadline. Faithful for a run that dies at once; the Lambda's own cover end
+ *    (its deadline) is not modelled, the local run's 15 s cover is.
  *
  * Every fault runs under each CoordinatedLeaderElection gate setting (docs/reliability.md): on in
  * both clusters, off in both (as managed control planes run), and a mixed group (alpha on, beta
  * off). Each candidate registers as it must on its cluster: by itself where LeaseCandidate is
  * served, through the candidate agent beside an unmodified elector where it is not.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TERM_ANNOTATION } from '../../lib/api/lease.js';
 import { formatMicroTime } from '../../lib/api/time.js';
@@ -53,6 +58,7 @@ const LEASE_PATH = `/apis/coordination.k8s.io/v1/namespaces/default/leases/${LEA
 const ELECTION_WINDOW_MS = 5000;
 const SKEW_MS = 25_000;
 const TIMINGS = ['--lease-duration=5s', '--renew-deadline=3s', '--retry-period=1s'];
+const LEASE_DURATION_MS = 5_000;
 
 interface RawCandidate {
   metadata: { name: string };
@@ -352,6 +358,24 @@ describe.each(['on', 'off', 'mixed'] as const)(
       expect(soleLeader()).toBe(best);
       expect(old.killedAt).toBeUndefined();
       expect(old.leading).toBe(false);
+      expect(overlaps(processes)).toEqual([]);
+    }, 120_000);
+
+    it('6. ingest dies while it alone keeps the leader’s deadline, and the leader is SIGKILLed: the next ingest run takes the due steps, one leader', async () => {
+      await waitFor(() => agrees([alpha, beta]));
+      const old = soleLeader();
+      const termBefore = (await table()).lease?.record.term ?? 0;
+      // The renewing leader's pre-ping is ingest's (docs/design.md, "Timers kept by ingest"): no
+      // timer is pending for it, and none comes once ingest has stopped.
+      await coordinator.stopIngest();
+      old.kill();
+      // No event marks a deadline passing unwatched: wait out the lease (5 s) and its pre-ping lead.
+      await delay(LEASE_DURATION_MS + 2_000);
+      coordinator.startIngest();
+      await waitFor(() => leaders().some((p) => p !== old));
+      await waitFor(() => agrees([alpha, beta]));
+
+      expect((await table()).lease?.record.term).toBeGreaterThan(termBefore);
       expect(overlaps(processes)).toEqual([]);
     }, 120_000);
 

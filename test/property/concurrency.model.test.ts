@@ -37,8 +37,10 @@ import { InMemoryTable, nextOrdinal, type RequestGate } from '../helpers/in-memo
  * order. Ingest keeps renewals within a bound drawn per run (none, its own, or most of a lease
  * duration; docs/design.md, "Renewals kept by ingest"), and may die between a holder's renewal
  * and its record. A live holder is asked to yield through preferredHolder or, drawn per run, by
- * revoke (docs/clusters.md). The invariants are checked on the recorded history of the table and
- * the clusters.
+ * revoke (docs/clusters.md). In some runs ingest also keeps held leases' deadlines under a timer cover that
+ * comes and goes (docs/design.md, "Timers kept by ingest"): the deciders then arm no timer for a
+ * live holder's own deadline, and ingest's steps from memory come at any time, or never. The
+ * invariants are checked on the recorded history of the table and the clusters.
  */
 
 const FILTERS = JSON.parse(
@@ -164,6 +166,13 @@ const actionArb = fc.oneof(
     arbitrary: fc.record({ t: fc.constant('requeue' as const), lease: leaseArb, crashAt: crashArb }),
   },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('sweep' as const), crashAt: crashArb }) },
+  {
+    // A step ingest takes from its memory of a held lease's deadline: early, late, twice, or never.
+    weight: 3,
+    arbitrary: fc.record({ t: fc.constant('keptStep' as const), lease: leaseArb, crashAt: crashArb }),
+  },
+  // Ingest's cover lapses (it died, or a run ended with none after it) or a new run covers again.
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('cover' as const), live: fc.boolean() }) },
   { weight: 5, arbitrary: fc.record({ t: fc.constant('tick' as const), ms: tickArb }) },
 );
 type Action = typeof actionArb extends fc.Arbitrary<infer A> ? A : never;
@@ -223,8 +232,15 @@ async function runModel(
   rounds: readonly (readonly Action[])[],
   boundMs?: number,
   preemption: Preemption = 'Auto',
+  /** Whether ingest keeps held leases' deadlines under a cover in this run (live at first). */
+  keepsDeadlines = false,
 ) {
   let now = T0;
+  let coverLive = keepsDeadlines;
+  const timerCover = {
+    coveredClusters: async () => new Set<string>(coverLive ? CLUSTERS : []),
+    extend: async () => {},
+  };
   const clock = () => now;
   const table = new InMemoryTable(clock);
   const clusters = new Map(
@@ -324,6 +340,7 @@ async function runModel(
       clock,
       logger,
       policies: { leases: resolve, callers: anyCaller, preemption: () => preemption },
+      ...(keepsDeadlines && { timerCover }),
       clients: {
         get: async (name) => clusterOf(name).port(gate),
         names: () => [...CLUSTERS],
@@ -521,6 +538,15 @@ async function runModel(
         await crashTolerant(handleTimerBatch(deps, event));
         return;
       }
+      case 'keptStep': {
+        if (!keepsDeadlines) return;
+        const { deps, mirrorDeps } = invocation('kept step', action.crashAt);
+        await crashTolerant(decideAndMirror(deps, mirrorDeps, LEASES[action.lease] as LeaseKey));
+        return;
+      }
+      case 'cover':
+        coverLive = keepsDeadlines && action.live;
+        return;
       case 'sweep': {
         const { deps, mirrorDeps } = invocation('sweep', action.crashAt);
         await crashTolerant(
@@ -560,13 +586,15 @@ describe('concurrency model (property: in-memory table and clusters, fast-check 
         fc.array(fc.array(actionArb, { minLength: 1, maxLength: 8 }), { minLength: 4, maxLength: 16 }),
         boundArb,
         preemptionArb,
-        async (s, offsets, rounds, boundMs, preemption) => {
+        fc.boolean(),
+        async (s, offsets, rounds, boundMs, preemption, keepsDeadlines) => {
           const { table, clusters, errors, lagViolations } = await runModel(
             s,
             offsets,
             [WARM_UP, ...rounds],
             boundMs,
             preemption,
+            keepsDeadlines,
           );
           expect(errors).toEqual([]);
           expect(lagViolations).toEqual([]);

@@ -138,6 +138,23 @@ describe('the sweep lock in the stream (unit: infra/stream-filters.json through 
   });
 });
 
+describe('ingest’s timer cover in the stream (unit: infra/stream-filters.json through the local matcher)', () => {
+  it('wakes neither elect nor mirror when a run writes, extends or widens its cover', () => {
+    const cover = (until: number, clusters: readonly string[]): Image => ({
+      kind: { S: 'cover' },
+      ...Object.fromEntries(clusters.map((c) => [`until#${c}`, { N: String(until) }])),
+    });
+    const records = [
+      record('INSERT', 'COVER', { new: cover(15_000, ['alpha']) }),
+      record('MODIFY', 'COVER', { old: cover(15_000, ['alpha']), new: cover(20_000, ['alpha', 'beta']) }),
+    ];
+    for (const r of records) {
+      expect(matchesAny(filters.elect, r), `elect: ${r.eventName}`).toBe(false);
+      expect(matchesAny(filters.mirror, r), `mirror: ${r.eventName}`).toBe(false);
+    }
+  });
+});
+
 describe('decision history in the stream (unit: infra/stream-filters.json through the local matcher)', () => {
   it('wakes neither elect nor mirror when a record is stored, replaced in its slot, or expires', () => {
     const key = { scope: 'alpha', namespace: 'kube-system', name: 'kube-scheduler' };
