@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { LeaseKey } from '../../lib/ports/lease-key.js';
 import type { LeaseState } from '../../lib/ports/store.js';
+import { HolderHints } from '../../lib/sync/holder-hints.js';
 import { ingestLease, type ReleaseTakeover } from '../../lib/sync/ingest.js';
+import { type ClusterRun, handleLease } from '../../lib/sync/ingest-run.js';
 import { takeOverOnRelease } from '../../lib/sync/release-takeover.js';
 import { heldByOld } from '../helpers/two-clusters.js';
 
@@ -102,5 +104,43 @@ describe('ingest writes the takeover in place of the release (unit: in-memory ta
     expect(record?.releasedHolder).toBe('old');
     expect(record?.term).toBe(before?.record.term);
     expect(holderIn(fixture, 'a')).toBe('');
+  });
+});
+
+describe('ingest’s Lease handler offers releases to be taken over (unit)', () => {
+  /** The handler as the ingest runner calls it, with the fast path's calls recorded. */
+  async function handleRelease(fixture: Fixture) {
+    const { deps, lease } = fixture;
+    const scheduled: string[] = [];
+    const run = {
+      deps,
+      cluster: 'a',
+      signal: new AbortController().signal,
+      hints: new HolderHints(),
+      options: {
+        onRelease: (key, release) => takeOverOnRelease(deps, deps, key, release),
+        onChange: (key, known) => scheduled.push(`${key.name}:${known === undefined ? 'read' : 'known'}`),
+      },
+    } as Partial<ClusterRun> as ClusterRun;
+    await handleLease(run, lease);
+    return scheduled;
+  }
+
+  it('a release taken over is not handed to the fast path again', async () => {
+    const fixture = await releasedByOld();
+
+    const scheduled = await handleRelease(fixture);
+
+    expect(holderIn(fixture, 'a')).toBe('next');
+    expect(scheduled).toEqual([]);
+  });
+
+  it('a release recorded instead goes to the fast path with the lease as recorded', async () => {
+    const fixture = await releasedByOld(6_000);
+
+    const scheduled = await handleRelease(fixture);
+
+    expect(holderIn(fixture, 'a')).toBe('');
+    expect(scheduled).toEqual(['kube-scheduler:known']);
   });
 });
