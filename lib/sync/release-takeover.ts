@@ -1,5 +1,6 @@
 import { preemptsHolder } from '../coordinator/lease-triage.js';
 import { reconcileStep } from '../election/reconcile.js';
+import type { ElectionStep } from '../election/types.js';
 import type { RawObject } from '../ports/cluster.js';
 import type { CoordinatorDeps, MirrorDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
@@ -40,7 +41,7 @@ export async function takeOverOnRelease(
     const step = await decideAndMirror(deps, mirror, key, {
       change: { known: { state: unrecorded, answered: [cluster] }, leases: [{ cluster, lease }] },
     });
-    return step.action === 'takeover' && step.write?.holderIdentity ? 'taken' : 'lost';
+    return namesNewHolder(step, unrecorded) ? 'taken' : 'lost';
   } catch (error) {
     deps.logger.warn('cannot take over on the release; recording the release', {
       lease: key,
@@ -48,6 +49,20 @@ export async function takeOverOnRelease(
     });
     return 'lost';
   }
+}
+
+/**
+ * The step wrote a new holding (a holder under a term above the released one's), its own or, after
+ * a lost compare-and-set, its retry's: the release is moot. Anything else leaves it to be recorded.
+ */
+function namesNewHolder(step: ElectionStep, unrecorded: LeaseState): boolean {
+  const written = step.write;
+  return (
+    step.action === 'takeover' &&
+    written !== null &&
+    (written.holderIdentity ?? '') !== '' &&
+    written.term > (unrecorded.lease?.record.term ?? 0)
+  );
 }
 
 /** The step on the released lease, judged now, names a successor without pinging anyone first. */
