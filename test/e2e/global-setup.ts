@@ -1,6 +1,6 @@
 import { ensureCandidateBinary, ensureKubeBinaries } from '../../lib/kube-local/build.js';
 import { ensurePackaged } from '../../lib/local/packaged/bundles.js';
-import { runtimeNodes } from '../../lib/local/packaged/packaged-coordinator.js';
+import { ensureLambdaNodes } from '../../lib/local/packaged/lambda-node.js';
 import { readStackTemplate } from '../../lib/local/packaged/stack-template.js';
 
 /**
@@ -13,5 +13,5 @@ export default async function setup(): Promise<void> {
   await ensureKubeBinaries();
   await ensureCandidateBinary();
   const log = (line: string) => console.log(line);
-  await runtimeNodes(readStackTemplate(await ensurePackaged(log)), log);
+  await ensureLambdaNodes(readStackTemplate(await ensurePackaged(log)).functions.values(), { log });
 }

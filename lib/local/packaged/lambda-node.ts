@@ -59,7 +59,7 @@ const DOWNLOAD_LOCK_STALE_MS = 600_000;
 
 export interface LambdaNodeOptions {
   /** Progress lines (the one-time download). */
-  readonly log?: (line: string) => void;
+  readonly log?: ((line: string) => void) | undefined;
   /** Where the cache directory, npm's settings and PACKAGED_NODE_ENV are read from. */
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -117,6 +117,17 @@ export async function ensureLambdaNode(
     DOWNLOAD_LOCK_STALE_MS,
   );
   return node;
+}
+
+/** The `node` of each runtime the functions name (each fetched once per machine, as ensureLambdaNode does). */
+export async function ensureLambdaNodes(
+  functions: Iterable<{ readonly runtime: LambdaRuntime }>,
+  options: LambdaNodeOptions = {},
+): Promise<ReadonlyMap<LambdaRuntime, string>> {
+  const nodes = new Map<LambdaRuntime, string>();
+  for (const { runtime } of functions)
+    if (!nodes.has(runtime)) nodes.set(runtime, await ensureLambdaNode(runtime, options));
+  return nodes;
 }
 
 /** Fetches the package with npm, checks its integrity, and keeps only its `bin/node`. */

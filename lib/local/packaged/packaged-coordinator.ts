@@ -11,7 +11,7 @@ import { StreamRunner } from '../stream-runner.js';
 import { createTable, LOCAL_TABLE } from '../table.js';
 import { ensurePackaged, unpackBundles } from './bundles.js';
 import { LambdaFunction } from './lambda-function.js';
-import { ensureLambdaNode, type LambdaRuntime } from './lambda-node.js';
+import { ensureLambdaNodes, type LambdaRuntime } from './lambda-node.js';
 import { everyMinute } from './schedule.js';
 import { SqsTimerEndpoint } from './sqs-timer-endpoint.js';
 import { serveSsmParameters } from './ssm-parameters.js';
@@ -70,7 +70,7 @@ export async function startPackagedCoordinator(
   const reportError = options.onError ?? (() => {});
   const packageDir = await ensurePackaged(options.log);
   const template = readStackTemplate(packageDir);
-  const nodes = await runtimeNodes(template, options.log);
+  const nodes = await ensureLambdaNodes(template.functions.values(), { log: options.log });
   const runDir = mkdtempSync(join(tmpdir(), 'lease-coordinator-packaged-'));
   const cleanups: (() => unknown)[] = [() => rmSync(runDir, { recursive: true, force: true })];
   try {
@@ -136,18 +136,6 @@ async function startServices(
   const ssm = await serveSsmParameters({ [CLUSTERS_PARAMETER]: clusters.yaml });
   cleanups.push(() => ssm.close());
   return { dynamodb, streamArn, ssm };
-}
-
-/** The `node` each runtime of the template runs on (the runtime's Node from npm, fetched once per machine). */
-export async function runtimeNodes(
-  template: StackTemplate,
-  log: PackagedCoordinatorOptions['log'],
-): Promise<ReadonlyMap<LambdaRuntime, string>> {
-  const runtimes = new Set([...template.functions.values()].map((fn) => fn.runtime));
-  const nodes = new Map<LambdaRuntime, string>();
-  for (const runtime of runtimes)
-    nodes.set(runtime, await ensureLambdaNode(runtime, log === undefined ? {} : { log }));
-  return nodes;
 }
 
 /** Invokes a packaged function with an event; rejects when the invocation fails. */
