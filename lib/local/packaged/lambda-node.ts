@@ -5,6 +5,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -53,6 +54,9 @@ export function lambdaNodeVersion(runtime: LambdaRuntime): string {
  * with no pinned build); the packaged mode then says so. Unset, the runtime's Node is required.
  */
 export const PACKAGED_NODE_ENV = 'LEASE_COORDINATOR_PACKAGED_NODE';
+
+/** The prefix of a download's work directory, beside the release it becomes. */
+const PARTIAL = '.partial-';
 
 /** A lock older than this is left by a killed download (one takes seconds, a slow link a few minutes). */
 const DOWNLOAD_LOCK_STALE_MS = 600_000;
@@ -139,7 +143,10 @@ async function download(target: {
   env: NodeJS.ProcessEnv;
 }): Promise<void> {
   const { pkg, version, integrity, dir, env } = target;
-  const work = mkdtempSync(join(dir, '.download-'));
+  // Under the lock no other download is under way: a partial one left here was killed midway.
+  for (const entry of readdirSync(dir))
+    if (entry.startsWith(PARTIAL)) rmSync(join(dir, entry), { recursive: true, force: true });
+  const work = mkdtempSync(join(dir, PARTIAL));
   try {
     const tarball = join(work, await npmPack(pkg, work, env));
     const actual = await integrityOf(tarball);
