@@ -102,6 +102,25 @@ describe('the packaged containers run on their runtime’s Node (integration: no
     );
   });
 
+  it('refuses a tarball whose integrity is not the pinned one, and installs nothing', async () => {
+    // An `npm` that hands over a different file: what a tampered registry or mirror would.
+    const bin = join(dir, 'tampering-npm');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(
+      join(bin, 'npm'),
+      '#!/bin/sh\necho tampered > "$4/node.tgz"\necho \'[{"filename":"node.tgz"}]\'\n',
+      { mode: 0o755 },
+    );
+    const cache = join(dir, 'tampered-cache');
+    const env = { PATH: `${bin}:${process.env.PATH}`, XDG_CACHE_HOME: cache };
+    await expect(ensureLambdaNode('nodejs22.x', { env })).rejects.toThrow(
+      /node-\S+@22\.\d+\.\d+ from the npm registry has integrity sha512-\S+, not the pinned sha512-/,
+    );
+    const release = `v${lambdaNodeVersion('nodejs22.x')}-${process.platform}-${process.arch}`;
+    expect(existsSync(join(cache, 'lease-coordinator', 'node', release, 'bin', 'node'))).toBe(false);
+    expect(existsSync(join(cache, 'lease-coordinator', 'node', release, '.installed'))).toBe(false);
+  });
+
   it(`runs on this machine’s node only when ${PACKAGED_NODE_ENV}=host says so, and rejects any other value naming it`, async () => {
     await expect(ensureLambdaNode('nodejs22.x', { env: { [PACKAGED_NODE_ENV]: 'host' } })).resolves.toBe(
       process.execPath,

@@ -78,15 +78,54 @@ export async function ensureLambdaNode(
   runtime: LambdaRuntime,
   { log = () => {}, env = process.env }: LambdaNodeOptions = {},
 ): Promise<string> {
-  const choice = env[PACKAGED_NODE_ENV];
-  if (choice === 'host') {
+  if (usesHostNode(env)) {
     log(`${PACKAGED_NODE_ENV}=host: the ${runtime} containers run on this machine's node ${process.version}`);
     return process.execPath;
   }
-  if (choice !== undefined && choice !== '')
+  const release = pinnedRelease(runtime);
+  const dir = join(
+    env.XDG_CACHE_HOME || join(homedir(), '.cache'),
+    'lease-coordinator',
+    'node',
+    `v${release.version}-${release.platform}`,
+  );
+  // The stamp is written last, so an interrupted download is redone rather than trusted.
+  const stamp = join(dir, '.installed');
+  const installed = () => existsSync(stamp) && readFileSync(stamp, 'utf8') === release.integrity;
+  if (!installed()) {
+    mkdirSync(dir, { recursive: true });
+    const fetchOnce = async () => {
+      if (installed()) return;
+      log(
+        `fetching Node ${release.version} for ${runtime} from the npm registry (${release.pkg}, about 52 MB, once per machine)…`,
+      );
+      await download(release, dir, env);
+      writeFileSync(stamp, release.integrity);
+    };
+    await withLock(join(dir, '.download-lock'), fetchOnce, DOWNLOAD_LOCK_STALE_MS);
+  }
+  return join(dir, 'bin', 'node');
+}
+
+/** Whether PACKAGED_NODE_ENV asks for this machine's node; any value but `host` or none is refused. */
+function usesHostNode(env: NodeJS.ProcessEnv): boolean {
+  const choice = env[PACKAGED_NODE_ENV];
+  if (choice !== undefined && choice !== '' && choice !== 'host')
     throw new CoordinatorError(
       `${PACKAGED_NODE_ENV}: must be "host" or unset, not ${JSON.stringify(choice)}`,
     );
+  return choice === 'host';
+}
+
+/** One pinned Node build: its release, this machine's platform, and its npm package and integrity. */
+interface PinnedRelease {
+  readonly version: string;
+  readonly platform: string;
+  readonly pkg: string;
+  readonly integrity: string;
+}
+
+function pinnedRelease(runtime: LambdaRuntime): PinnedRelease {
   const { version } = LAMBDA_NODES[runtime];
   const platform = `${process.platform}-${process.arch}`;
   const integrity = LAMBDA_NODES[runtime].integrity[platform];
@@ -96,31 +135,7 @@ export async function ensureLambdaNode(
       `no Node ${version} build for ${platform} is pinned for ${runtime} (the npm package ${pkg}); ` +
         `set ${PACKAGED_NODE_ENV}=host to run the containers on this machine's node ${process.version}`,
     );
-  const dir = join(
-    env.XDG_CACHE_HOME || join(homedir(), '.cache'),
-    'lease-coordinator',
-    'node',
-    `v${version}-${platform}`,
-  );
-  const node = join(dir, 'bin', 'node');
-  // The stamp is written last, so an interrupted download is redone rather than trusted.
-  const stamp = join(dir, '.installed');
-  const installed = () => existsSync(stamp) && readFileSync(stamp, 'utf8') === integrity;
-  if (installed()) return node;
-  mkdirSync(dir, { recursive: true });
-  await withLock(
-    join(dir, '.download-lock'),
-    async () => {
-      if (installed()) return;
-      log(
-        `fetching Node ${version} for ${runtime} from the npm registry (${pkg}, about 52 MB, once per machine)…`,
-      );
-      await download({ pkg, version, integrity, dir, env });
-      writeFileSync(stamp, integrity);
-    },
-    DOWNLOAD_LOCK_STALE_MS,
-  );
-  return node;
+  return { version, platform, pkg, integrity };
 }
 
 /** The `node` of each runtime the functions name (each fetched once per machine, as ensureLambdaNode does). */
@@ -135,14 +150,8 @@ export async function ensureLambdaNodes(
 }
 
 /** Fetches the package with npm, checks its integrity, and keeps only its `bin/node`. */
-async function download(target: {
-  pkg: string;
-  version: string;
-  integrity: string;
-  dir: string;
-  env: NodeJS.ProcessEnv;
-}): Promise<void> {
-  const { pkg, version, integrity, dir, env } = target;
+async function download(release: PinnedRelease, dir: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const { pkg, version, integrity } = release;
   // Under the lock no other download is under way: a partial one left here was killed midway.
   for (const entry of readdirSync(dir))
     if (entry.startsWith(PARTIAL)) rmSync(join(dir, entry), { recursive: true, force: true });
