@@ -163,4 +163,51 @@ describe('decideAndMirror', () => {
     await deciding;
     expect(appended).toEqual([1]);
   });
+
+  it('arms a first decision’s timer and stores its history record only once its Leases are written', async () => {
+    const fixture = await newCandidate();
+    const { key, change } = fixture;
+    const order: string[] = [];
+    const history: DecisionHistory = {
+      reserve: async () => {
+        order.push('history:reserve');
+        return 1;
+      },
+      recent: async () => [],
+      append: async () => void order.push('history:append'),
+    };
+    const store: CoordinatorStore = Object.create(fixture.deps.store);
+    store.writeLease = async (...args) => {
+      order.push('table:writeLease');
+      return fixture.deps.store.writeLease(...args);
+    };
+    store.armTimer = async (...args) => {
+      order.push('table:armTimer');
+      return fixture.deps.store.armTimer(...args);
+    };
+    const clusters: ClusterSource = {
+      get: async (name) => {
+        const client = await fixture.deps.clusters.get(name);
+        return Object.assign(Object.create(client) as ClusterPort, {
+          createLease: async (lease: RawObject) => {
+            const result = await client.createLease(lease);
+            order.push(`${name}:createLease`);
+            return result;
+          },
+        });
+      },
+    };
+    const deps = { ...fixture.deps, store, history, clusters };
+
+    const step = await decideAndMirror(deps, deps, key, { change });
+
+    expect(step.action).toBe('create');
+    // The record's number is reserved beside the decision's write; the rest waits for the Leases.
+    const lastLease = Math.max(order.indexOf('a:createLease'), order.indexOf('b:createLease'));
+    expect(order.indexOf('a:createLease')).toBeGreaterThan(order.indexOf('table:writeLease'));
+    expect(order.indexOf('history:reserve')).toBeLessThan(lastLease);
+    expect(order.indexOf('table:armTimer')).toBeGreaterThan(lastLease);
+    expect(order.indexOf('history:append')).toBeGreaterThan(lastLease);
+    expect(fixture.armed).toHaveLength(1);
+  });
 });
