@@ -278,17 +278,19 @@ async function carryOut(
           return written;
         });
   const armTimer = () => armLeaseTimer(deps, key, { state, step, now, delivering, hop, onHopSent });
-  const first = state.lease === undefined && writing !== undefined;
   // A first decision's write that failed leaves the timer to the retry, which arms its own.
-  const afterShown = writing?.then(async (written) => {
-    await Promise.resolve(shown).catch(() => undefined);
-    return written;
-  });
+  const afterShown =
+    state.lease === undefined
+      ? writing?.then(async (written) => {
+          await Promise.resolve(shown).catch(() => undefined);
+          return written;
+        })
+      : undefined;
   const [pinged, written, armed] = await Promise.allSettled([
     pinging,
     writing,
-    first ? afterShown?.then(armTimer) : armTimer(),
-    recordOnceWritten(deps, key, { state, step, now }, { pinging, writing: first ? afterShown : writing }),
+    afterShown === undefined ? armTimer() : afterShown.then(armTimer),
+    recordOnceWritten(deps, key, { state, step, now }, { pinging, writing: afterShown ?? writing }),
   ]);
   for (const result of [pinged, written, armed]) if (result.status === 'rejected') throw result.reason;
   return { pinged: pinged.status === 'fulfilled' ? (pinged.value ?? []) : [] };
