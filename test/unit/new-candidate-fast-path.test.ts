@@ -42,6 +42,22 @@ const holderIn = (fixture: Fixture, cluster: 'a' | 'b') =>
   (fixture.planes[cluster].get('Lease', fixture.key)?.spec as { holderIdentity?: string } | undefined)
     ?.holderIdentity;
 
+/** The fixture's clusters, telling `created` of each Lease created, once it is. */
+function onLeaseCreated(fixture: Fixture, created: (cluster: string) => void): ClusterSource {
+  return {
+    get: async (name) => {
+      const client = await fixture.deps.clusters.get(name);
+      return Object.assign(Object.create(client) as ClusterPort, {
+        createLease: async (lease: RawObject) => {
+          const result = await client.createLease(lease);
+          created(name);
+          return result;
+        },
+      });
+    },
+  };
+}
+
 /** Requests that change something: table writes, and Lease or Event writes in a cluster. */
 const writes = (fixture: Fixture) => [
   ...fixture.tableRequests.filter((r) => r !== 'loadLease'),
@@ -140,18 +156,7 @@ describe('decideAndMirror', () => {
     const created = new Promise<void>((resolve) => {
       leaseCreated = resolve;
     });
-    const clusters: ClusterSource = {
-      get: async (name) => {
-        const client = await fixture.deps.clusters.get(name);
-        return Object.assign(Object.create(client) as ClusterPort, {
-          createLease: async (lease: RawObject) => {
-            const result = await client.createLease(lease);
-            leaseCreated();
-            return result;
-          },
-        });
-      },
-    };
+    const clusters = onLeaseCreated(fixture, () => leaseCreated());
     const deps = { ...fixture.deps, history, clusters };
 
     const deciding = decideAndMirror(deps, deps, key, { change });
@@ -185,18 +190,7 @@ describe('decideAndMirror', () => {
       order.push('table:armTimer');
       return fixture.deps.store.armTimer(...args);
     };
-    const clusters: ClusterSource = {
-      get: async (name) => {
-        const client = await fixture.deps.clusters.get(name);
-        return Object.assign(Object.create(client) as ClusterPort, {
-          createLease: async (lease: RawObject) => {
-            const result = await client.createLease(lease);
-            order.push(`${name}:createLease`);
-            return result;
-          },
-        });
-      },
-    };
+    const clusters = onLeaseCreated(fixture, (cluster) => order.push(`${cluster}:createLease`));
     const deps = { ...fixture.deps, store, history, clusters };
 
     const step = await decideAndMirror(deps, deps, key, { change });
