@@ -111,6 +111,8 @@ export interface ColdStarts {
   readonly timeouts: number;
   /** Module init time of each cold start, import to handler ready. */
   readonly initMs: number[];
+  /** The Node its containers reported running on (absent in runs saved before they reported it). */
+  readonly nodeVersion?: string;
 }
 
 /** Every packaged function's counts since the coordinator started (its first cold starts included). */
@@ -122,5 +124,6 @@ export function coldStarts(coordinator: PackagedCoordinator): ColdStarts[] {
     errors: f.stats.errors,
     timeouts: f.stats.timeouts,
     initMs: [...f.stats.initMs],
+    ...(f.stats.nodeVersion !== undefined && { nodeVersion: f.stats.nodeVersion }),
   }));
 }

@@ -90,6 +90,15 @@ function coldStartTable(p: PackagedResult): string[] {
     'Init is the module init the runtime times in each new container (import to handler ready). A container',
     'stays warm for the whole run: the runtime does not reclaim idle containers as Lambda does after minutes',
     'without traffic, so a cold start after a quiet spell is not in these figures.',
+    ...nodeLine(p),
     '',
   ];
+}
+
+/** The Node the containers ran on (the runtime's, from npm, unless LEASE_COORDINATOR_PACKAGED_NODE=host). */
+function nodeLine(p: PackagedResult): string[] {
+  const versions = [
+    ...new Set(p.functions.flatMap((f) => (f.nodeVersion === undefined ? [] : [f.nodeVersion]))),
+  ];
+  return versions.length === 0 ? [] : [`The containers ran on Node ${versions.join(', ')}.`];
 }
