@@ -331,7 +331,11 @@ describe('agent loop (unit: a fake cluster)', () => {
     const cluster = new FakeCluster();
     const agent = start(cluster, { now: T0 });
     await cluster.until(() => cluster.objects.has(key(CRD_API)) && cluster.watching);
-    expect(cluster.calls).toEqual([`create ${key(CRD_API)}`, `read ${key(CRD_API)}`, `watch ${key(CRD_API)}`]);
+    expect(cluster.calls).toEqual([
+      `create ${key(CRD_API)}`,
+      `read ${key(CRD_API)}`,
+      `watch ${key(CRD_API)}`,
+    ]);
     expect(renewTime(cluster.objects.get(key(CRD_API)))).toBe(T0);
     agent.stop();
     await agent.done;
