@@ -69,7 +69,11 @@ function firstLine(child: ChildProcess, match: (line: string) => boolean): Promi
 const bareNode: Start = async () => {
   const startedAt = performance.now();
   const child = spawn(process.execPath, ['-e', 'console.log(1)'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  return timed(child, startedAt, firstLine(child, () => true));
+  return timed(
+    child,
+    startedAt,
+    firstLine(child, () => true),
+  );
 };
 
 const agent: Start = async () => {
