@@ -344,8 +344,10 @@ describe('agent loop (unit: a fake cluster)', () => {
 
   it('leaves a LeaseCandidate already there at start (a restart) to its session, which corrects its spec', async () => {
     const cluster = new FakeCluster();
+    // As an earlier run of the agent left it, named as the agent names it.
+    const metadata = { name: 'elector-0', namespace: 'default', resourceVersion: '0' };
     cluster.objects.set(key(CRD_API), {
-      metadata: { resourceVersion: '0' },
+      metadata,
       spec: {
         leaseName: 'demo',
         binaryVersion: '1.31.0',
