@@ -170,6 +170,28 @@ describe('candidate agent (integration: the bundled agent, a real kube-apiserver
     expect(created?.spec.leaseName).toBe('demo');
   });
 
+  it('corrects a LeaseCandidate already there when it starts (a restart) instead of creating it twice', async () => {
+    const old = {
+      apiVersion: 'coordination.lease-coordinator.dev/v1',
+      kind: 'LeaseCandidate',
+      metadata: { name: 'elector-restarted', namespace: 'default' },
+      spec: {
+        leaseName: 'demo',
+        binaryVersion: '1.31.0',
+        emulationVersion: '1.29.0',
+        strategy: 'OldestEmulationVersion',
+        renewTime: formatMicroTime(Date.now() - 60_000),
+      },
+    };
+    expect((await kube(plane, 'POST', CRD, old, 'admin')).status).toBe(201);
+    const agent = start('elector-restarted');
+    const corrected = await until(CRD, 'elector-restarted', (c) => c?.spec.emulationVersion === '1.30.0');
+    expect(corrected?.spec.binaryVersion).toBe('1.31.0');
+    const [renewed] = await agent.lineCount((l) => l.message === 'renewed', 1);
+    expect(renewed).toMatchObject({ reason: 'spec' });
+    expect(agent.lines.filter((l) => l.message === 'created')).toEqual([]);
+  });
+
   it('creates its object again when something deletes it', async () => {
     start('elector-gc');
     await until(CRD, 'elector-gc', (c) => c !== undefined);
