@@ -52,7 +52,25 @@ export function packagedSection(p: PackagedResult): string[] {
   if (p.preemption) out.push(...preemptionParts(p.preemption.parts).map(packagedTitle));
   if (p.timerLateness !== undefined && p.timerLateness.length > 0) out.push(...timerTable(p.timerLateness));
   if (p.functions.length > 0) out.push(...coldStartTable(p));
+  if (p.requeueColdStarts !== undefined && p.requeueColdStarts.length > 0)
+    out.push(...requeueColdStartLine(p.requeueColdStarts));
   return out;
+}
+
+/**
+ * When each `requeue` container started, against the failover trials: with the timer queue capped
+ * at two batches, one still in its init when the failovers' deadlines come due halves what takes
+ * them (docs/benchmark.md, "As deployed").
+ */
+function requeueColdStartLine(starts: NonNullable<PackagedResult['requeueColdStarts']>): string[] {
+  const seconds = (value: number) => `${value >= 0 ? '+' : '−'}${(Math.abs(value) / 1000).toFixed(1)} s`;
+  const each = starts.map(
+    (c) => `${seconds(c.atMs)}${c.initMs === undefined ? '' : ` (init ${ms(c.initMs)})`}`,
+  );
+  return [
+    `\`requeue\` cold starts against the start of the failover trials (kills come once the leaders lead): ${each.join(', ')}.`,
+    '',
+  ];
 }
 
 function packagedTitle(line: string): string {

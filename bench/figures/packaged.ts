@@ -15,6 +15,12 @@ export interface PackagedResult {
   functions: ColdStarts[];
   /** Every timer's arrival at `requeue` after its deadline, ms, over the whole run. */
   timerLateness?: number[];
+  /**
+   * Each new `requeue` container: when it took its first batch, ms after the failover trials
+   * started (negative: before), and its init. One still starting when the failovers' deadlines
+   * come due holds one of the timer queue's two batches for its whole init.
+   */
+  requeueColdStarts?: { atMs: number; initMs?: number }[];
 }
 
 /**
@@ -33,11 +39,20 @@ export async function measurePackaged(
   );
   const bench = await startPackagedBench(log);
   const result: PackagedResult = { functions: [] };
+  let failoverStartedAt: number | undefined;
   const step = async (figure: string, run: (bench: PackagedBench) => Promise<void>) => {
     log(`packaged ${figure}: ${trials} trials each`);
+    if (figure === 'failover') failoverStartedAt = Date.now();
     await run(bench);
     result.functions = coldStarts(bench.coordinator);
     result.timerLateness = [...bench.timerLateness];
+    if (failoverStartedAt !== undefined) {
+      const since = failoverStartedAt;
+      result.requeueColdStarts = bench.requeueColdStarts.map((c) => ({
+        atMs: c.at - since,
+        ...(c.initMs !== undefined && { initMs: c.initMs }),
+      }));
+    }
     await progress(result);
   };
   try {
