@@ -21,8 +21,8 @@ export interface PackagedBench extends TrialBench {
   readonly coordinator: PackagedCoordinator;
   /** Each timer message's arrival at `requeue` after the deadline it carries, ms, in arrival order. */
   readonly timerLateness: readonly number[];
-  /** When each new `requeue` container took its first batch (epoch ms), and its init (ms) once known. */
-  readonly requeueColdStarts: readonly RequeueColdStart[];
+  /** When each new `requeue` container was started for a batch, epoch ms. */
+  readonly requeueColdStarts: readonly number[];
   stop(): Promise<void>;
 }
 
@@ -83,11 +83,6 @@ export async function startPackagedBench(log: (line: string) => void): Promise<P
   }
 }
 
-export interface RequeueColdStart {
-  readonly at: number;
-  initMs?: number;
-}
-
 /**
  * Times every timer message as the queue hands it to `requeue`, against the `dueAt` it carries
  * (lib/runtime/sqs-timer-queue.ts): what the whole-second DelaySeconds and the delivery add to a
@@ -96,12 +91,9 @@ export interface RequeueColdStart {
  * The bench wraps the function's `invoke`, which the queue calls for each batch, so the runtime
  * itself stays as `npm start -- --packaged` runs it.
  */
-function timeTimerArrivals(coordinator: PackagedCoordinator): {
-  lateness: number[];
-  coldStarts: RequeueColdStart[];
-} {
+function timeTimerArrivals(coordinator: PackagedCoordinator): { lateness: number[]; coldStarts: number[] } {
   const lateness: number[] = [];
-  const coldStarts: RequeueColdStart[] = [];
+  const coldStarts: number[] = [];
   const requeue = coordinator.functions.get('requeue');
   if (requeue === undefined) return { lateness, coldStarts };
   const invoke = requeue.invoke.bind(requeue);
@@ -114,16 +106,7 @@ function timeTimerArrivals(coordinator: PackagedCoordinator): {
     const before = requeue.stats.coldStarts;
     // A new container is started synchronously by invoke, before its first await.
     const running = invoke(event);
-    if (requeue.stats.coldStarts > before) {
-      const cold: RequeueColdStart = { at };
-      coldStarts.push(cold);
-      const initIndex = requeue.stats.coldStarts - 1;
-      void running
-        .finally(() => {
-          cold.initMs = requeue.stats.initMs[initIndex];
-        })
-        .catch(() => undefined);
-    }
+    if (requeue.stats.coldStarts > before) coldStarts.push(at);
     return running;
   };
   return { lateness, coldStarts };

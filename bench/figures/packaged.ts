@@ -16,11 +16,11 @@ export interface PackagedResult {
   /** Every timer's arrival at `requeue` after its deadline, ms, over the whole run. */
   timerLateness?: number[];
   /**
-   * Each new `requeue` container: when it took its first batch, ms after the failover trials
-   * started (negative: before), and its init. One still starting when the failovers' deadlines
-   * come due holds one of the timer queue's two batches for its whole init.
+   * When each new `requeue` container was started, ms after the failover trials started (negative:
+   * before); their inits are the function's `initMs`. One still starting when the failovers'
+   * deadlines come due holds one of the timer queue's two batches for its whole init.
    */
-  requeueColdStarts?: { atMs: number; initMs?: number }[];
+  requeueColdStartsMs?: number[];
 }
 
 /**
@@ -48,10 +48,7 @@ export async function measurePackaged(
     result.timerLateness = [...bench.timerLateness];
     if (failoverStartedAt !== undefined) {
       const since = failoverStartedAt;
-      result.requeueColdStarts = bench.requeueColdStarts.map((c) => ({
-        atMs: c.at - since,
-        ...(c.initMs !== undefined && { initMs: c.initMs }),
-      }));
+      result.requeueColdStartsMs = bench.requeueColdStarts.map((at) => at - since);
     }
     await progress(result);
   };
