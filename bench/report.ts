@@ -303,7 +303,7 @@ function connectionsSection(c: ConnectionResult): string[] {
       '1.00',
     ]),
     row([
-      'kept connections (lib/kube/keep-alive.ts, what the coordinator uses)',
+      'kept connections (lib/kube/apiserver.ts, what the coordinator uses)',
       c.gets,
       cell(c.kept),
       ratio(c.kept.wallMs, c.perRequest.wallMs),

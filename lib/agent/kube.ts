@@ -1,6 +1,6 @@
-import { ApiStatusError, Apiserver } from './apiserver.js';
+import { ApiStatusError, Apiserver } from '../kube/apiserver.js';
+import type { ApiserverAccess } from '../kube/kubeconfig-file.js';
 import type { CandidateApi, ServedGroups } from './candidate-api.js';
-import type { ApiserverAccess } from './kubeconfig.js';
 
 /** A LeaseCandidate as the apiserver sent it; read through `observe` before any decision. */
 export type RawCandidate = Record<string, unknown> & { metadata?: { resourceVersion?: string } };
