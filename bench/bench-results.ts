@@ -15,6 +15,8 @@ export interface BenchResults {
   trials: number;
   leaseDurationMs: number;
   election?: PairedSamples;
+  /** A conditional write to DynamoDB Local timed alone after the election trials (absent from earlier runs). */
+  electionWrites?: number[];
   electionCost?: EventCost;
   /** The decision history's and the Events' part of the election trials (absent from runs before them). */
   decisionShare?: DecisionShare;

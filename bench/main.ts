@@ -6,7 +6,7 @@ import { parseOrThrow } from '../lib/api/issues.js';
 import type { BenchResults } from './bench-results.js';
 import { measureBundles } from './figures/bundles.js';
 import { decisionShare } from './figures/decision-share.js';
-import { measureElection } from './figures/election.js';
+import { measureConditionalWrites, measureElection } from './figures/election.js';
 import { measureFailover } from './figures/failover.js';
 import { measureGateOff } from './figures/gate-off.js';
 import { measureIngestDelay } from './figures/ingest-delay.js';
@@ -273,6 +273,9 @@ async function measure(): Promise<void> {
         readUnits: (after.readUnits - before.readUnits) / options.trials,
         invocations: (after.invocations - before.invocations) / options.trials,
       };
+      // After the counters above: the floor's writes are no part of an election's cost.
+      if (wants('election'))
+        results.electionWrites = await measureConditionalWrites(bench.coordinator.dynamodb.client, 30);
       await save();
     }
     if (wants('ingest')) {

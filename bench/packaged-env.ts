@@ -21,6 +21,8 @@ export interface PackagedBench extends TrialBench {
   readonly coordinator: PackagedCoordinator;
   /** Each timer message's arrival at `requeue` after the deadline it carries, ms, in arrival order. */
   readonly timerLateness: readonly number[];
+  /** When each new `requeue` container was started for a batch, epoch ms. */
+  readonly requeueColdStarts: readonly number[];
   stop(): Promise<void>;
 }
 
@@ -57,7 +59,7 @@ export async function startPackagedBench(log: (line: string) => void): Promise<P
       clusters: { yaml: stringifyYaml(config), configDir: dir },
       log,
     });
-    const timerLateness = timeTimerArrivals(coordinator);
+    const { lateness: timerLateness, coldStarts: requeueColdStarts } = timeTimerArrivals(coordinator);
     const watches = new Map(planes.map((p) => [p.name, new LeaseWatch(p)]));
     for (const watch of watches.values()) watch.start();
     return {
@@ -65,6 +67,7 @@ export async function startPackagedBench(log: (line: string) => void): Promise<P
       ours: [ours],
       coordinator,
       timerLateness,
+      requeueColdStarts,
       watches,
       candidateBinary,
       adminKubeconfig,
@@ -83,13 +86,16 @@ export async function startPackagedBench(log: (line: string) => void): Promise<P
 /**
  * Times every timer message as the queue hands it to `requeue`, against the `dueAt` it carries
  * (lib/runtime/sqs-timer-queue.ts): what the whole-second DelaySeconds and the delivery add to a
- * deadline, before any cold start. The bench wraps the function's `invoke`, which the queue calls
- * for each batch, so the runtime itself stays as `npm start -- --packaged` runs it.
+ * deadline, before any cold start; and notes when a batch meets a new container, since a cold
+ * `requeue` during a burst of deadlines holds one of the mapping's two batches for its whole init.
+ * The bench wraps the function's `invoke`, which the queue calls for each batch, so the runtime
+ * itself stays as `npm start -- --packaged` runs it.
  */
-function timeTimerArrivals(coordinator: PackagedCoordinator): number[] {
+function timeTimerArrivals(coordinator: PackagedCoordinator): { lateness: number[]; coldStarts: number[] } {
   const lateness: number[] = [];
+  const coldStarts: number[] = [];
   const requeue = coordinator.functions.get('requeue');
-  if (requeue === undefined) return lateness;
+  if (requeue === undefined) return { lateness, coldStarts };
   const invoke = requeue.invoke.bind(requeue);
   requeue.invoke = (event) => {
     const at = Date.now();
@@ -97,9 +103,13 @@ function timeTimerArrivals(coordinator: PackagedCoordinator): number[] {
       const { dueAt } = JSON.parse(record.body) as { dueAt?: unknown };
       if (typeof dueAt === 'number') lateness.push(at - dueAt);
     }
-    return invoke(event);
+    const before = requeue.stats.coldStarts;
+    // A new container is started synchronously by invoke, before its first await.
+    const running = invoke(event);
+    if (requeue.stats.coldStarts > before) coldStarts.push(at);
+    return running;
   };
-  return lateness;
+  return { lateness, coldStarts };
 }
 
 /** One packaged function's invocations over the run, as Lambda's metrics would show them. */
@@ -111,6 +121,8 @@ export interface ColdStarts {
   readonly timeouts: number;
   /** Module init time of each cold start, import to handler ready. */
   readonly initMs: number[];
+  /** The Node its containers reported running on (absent in runs saved before they reported it). */
+  readonly nodeVersion?: string;
 }
 
 /** Every packaged function's counts since the coordinator started (its first cold starts included). */
@@ -122,5 +134,6 @@ export function coldStarts(coordinator: PackagedCoordinator): ColdStarts[] {
     errors: f.stats.errors,
     timeouts: f.stats.timeouts,
     initMs: [...f.stats.initMs],
+    ...(f.stats.nodeVersion !== undefined && { nodeVersion: f.stats.nodeVersion }),
   }));
 }

@@ -1,5 +1,6 @@
 import type { PackagedResult } from './figures/packaged.js';
 import { row } from './markdown.js';
+import type { ColdStarts } from './packaged-env.js';
 import { failoverParts, latencyRow, preemptionParts } from './report-rows.js';
 import { ms, summarize } from './stats.js';
 
@@ -52,7 +53,29 @@ export function packagedSection(p: PackagedResult): string[] {
   if (p.preemption) out.push(...preemptionParts(p.preemption.parts).map(packagedTitle));
   if (p.timerLateness !== undefined && p.timerLateness.length > 0) out.push(...timerTable(p.timerLateness));
   if (p.functions.length > 0) out.push(...coldStartTable(p));
+  if (p.requeueColdStartsMs !== undefined && p.requeueColdStartsMs.length > 0)
+    out.push(
+      ...requeueColdStartLine(
+        p.requeueColdStartsMs,
+        p.functions.find((f) => f.fn === 'requeue'),
+      ),
+    );
   return out;
+}
+
+/**
+ * When each `requeue` container started, against the failover trials: with the timer queue capped
+ * at two batches, one still in its init when the failovers' deadlines come due halves what takes
+ * them (docs/benchmark.md, "As deployed").
+ */
+function requeueColdStartLine(startsMs: readonly number[], requeue: ColdStarts | undefined): string[] {
+  const seconds = (value: number) => `${value >= 0 ? '+' : '−'}${(Math.abs(value) / 1000).toFixed(1)} s`;
+  const inits = requeue?.initMs ?? [];
+  return [
+    `\`requeue\` cold starts against the start of the failover trials (kills come once the leaders lead): ${startsMs.map(seconds).join(', ')}` +
+      (inits.length === 0 ? '.' : `; their inits, in the order they finished: ${inits.map(ms).join(', ')}.`),
+    '',
+  ];
 }
 
 function packagedTitle(line: string): string {
@@ -90,6 +113,15 @@ function coldStartTable(p: PackagedResult): string[] {
     'Init is the module init the runtime times in each new container (import to handler ready). A container',
     'stays warm for the whole run: the runtime does not reclaim idle containers as Lambda does after minutes',
     'without traffic, so a cold start after a quiet spell is not in these figures.',
+    ...nodeLine(p),
     '',
   ];
+}
+
+/** The Node the containers ran on (the runtime's, from npm, unless LEASE_COORDINATOR_PACKAGED_NODE=host). */
+function nodeLine(p: PackagedResult): string[] {
+  const versions = [
+    ...new Set(p.functions.flatMap((f) => (f.nodeVersion === undefined ? [] : [f.nodeVersion]))),
+  ];
+  return versions.length === 0 ? [] : [`The containers ran on Node ${versions.join(', ')}.`];
 }

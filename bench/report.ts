@@ -8,7 +8,14 @@ import type { ThroughputRow } from './figures/throughput.js';
 import { row } from './markdown.js';
 import { costSection } from './report-cost.js';
 import { packagedGoal, packagedLatencyRows, packagedSection } from './report-packaged.js';
-import { FAILOVER_SPLITS, failoverParts, latencyRow, p50p99, preemptionParts } from './report-rows.js';
+import {
+  electionFloor,
+  FAILOVER_SPLITS,
+  failoverParts,
+  latencyRow,
+  p50p99,
+  preemptionParts,
+} from './report-rows.js';
 import { ms, ratio, type Summary, summarize } from './stats.js';
 
 /** The goal for a gate-off preemption: the revoke costs one lease duration, and 2 s more at most. */
@@ -187,6 +194,7 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
       ...latencies,
       '',
     );
+    if (r.election && r.electionWrites) out.push(...electionFloor(r.election, r.electionWrites));
     if (r.failover)
       out.push(
         `Physical floor of failover: leaseDuration = ${ms(r.leaseDurationMs)} after the last renewal (renewals every 500 ms); a coordinated client-go elector then notices its election at its next poll, 0.5–1.1 s apart.`,
@@ -295,7 +303,7 @@ function connectionsSection(c: ConnectionResult): string[] {
       '1.00',
     ]),
     row([
-      'kept connections (lib/kube/keep-alive.ts, what the coordinator uses)',
+      'kept connections (lib/kube/apiserver.ts, what the coordinator uses)',
       c.gets,
       cell(c.kept),
       ratio(c.kept.wallMs, c.perRequest.wallMs),

@@ -1,4 +1,6 @@
+import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
+import { createTable, LOCAL_TABLE } from '../../lib/local/table.js';
 import type { TrialBench } from '../kube-env.js';
 import { createCandidate, deleteCandidate } from '../kube-objects.js';
 
@@ -37,4 +39,30 @@ async function electOnce(bench: TrialBench, plane: ControlPlane, lease: string):
   // No process renews these: remove the candidate so neither coordinator keeps pinging it.
   await deleteCandidate(plane, name);
   return t1 - t0;
+}
+
+/**
+ * The part of an election's floor that the in-tree controller does not pay: a conditional write to
+ * DynamoDB Local, timed alone (one at a time, after the trials, in the same run). Ours does two
+ * (the candidate's, then the decision's) besides the in-tree controller's work, so in-tree p50 +
+ * 2 × this p50 is the floor our p50 is judged against (docs/benchmark.md). A table of its own in the
+ * same emulator, defined as the coordinator's is (stream on), so nothing of the coordinator sees it.
+ */
+export async function measureConditionalWrites(client: DynamoDBClient, writes: number): Promise<number[]> {
+  const table = `${LOCAL_TABLE}-write-floor`;
+  await createTable(client, table);
+  const samples: number[] = [];
+  for (let i = 0; i < writes; i++) {
+    const t0 = performance.now();
+    await client.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: { pk: { S: `floor-${i}` }, sk: { S: 'CANDIDATE' }, renewTime: { N: String(Date.now()) } },
+        // As the candidate's create-first write is conditioned.
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    samples.push(performance.now() - t0);
+  }
+  return samples;
 }

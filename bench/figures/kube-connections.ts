@@ -1,5 +1,6 @@
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { keepAliveConfiguration } from '../../lib/kube/keep-alive.js';
+import { Apiserver } from '../../lib/kube/apiserver.js';
+import { loadApiserverAccess } from '../../lib/kube/kubeconfig-file.js';
 import { kube } from '../../lib/kube-local/admin.js';
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
 import type { KubeBench } from '../kube-env.js';
@@ -14,7 +15,7 @@ export interface ConnectionResult {
   readonly gets: number;
   /** The client library's default: a new agent, so a new TCP connection and TLS handshake, per request. */
   readonly perRequest: RequestCost;
-  /** lib/kube/keep-alive.ts: one kept pool per cluster. */
+  /** lib/kube/apiserver.ts, what the coordinator and the agent use: one kept pool per cluster. */
   readonly kept: RequestCost;
 }
 
@@ -31,9 +32,19 @@ export async function measureKubeConnections(bench: KubeBench, gets: number): Pr
   const config = new KubeConfig();
   config.loadFromFile(bench.adminKubeconfig);
   config.setCurrentContext(plane.name);
-  const clients = {
-    perRequest: config.makeApiClient(CustomObjectsApi),
-    kept: new CustomObjectsApi(keepAliveConfiguration(config)),
+  const library = config.makeApiClient(CustomObjectsApi);
+  const ours = new Apiserver(loadApiserverAccess({ file: bench.adminKubeconfig, context: plane.name }));
+  const path = `/apis/coordination.k8s.io/v1/namespaces/default/leases/${LEASE}`;
+  const get = {
+    perRequest: () =>
+      library.getNamespacedCustomObject({
+        group: 'coordination.k8s.io',
+        version: 'v1',
+        plural: 'leases',
+        namespace: 'default',
+        name: LEASE,
+      }),
+    kept: () => ours.call('GET', path),
   };
   await kube(plane, 'POST', '/apis/coordination.k8s.io/v1/namespaces/default/leases', {
     apiVersion: 'coordination.k8s.io/v1',
@@ -49,21 +60,14 @@ export async function measureKubeConnections(bench: KubeBench, gets: number): Pr
       for (const which of ['perRequest', 'kept'] as const) {
         const cpu = process.cpuUsage();
         const started = performance.now();
-        for (let i = 0; i < perBlock; i++)
-          await clients[which].getNamespacedCustomObject({
-            group: 'coordination.k8s.io',
-            version: 'v1',
-            plural: 'leases',
-            namespace: 'default',
-            name: LEASE,
-          });
+        for (let i = 0; i < perBlock; i++) await get[which]();
         const used = process.cpuUsage(cpu);
         totals[which].wallMs += performance.now() - started;
         totals[which].cpuMs += (used.user + used.system) / 1000;
       }
     }
   } finally {
-    await kube(plane, 'DELETE', `/apis/coordination.k8s.io/v1/namespaces/default/leases/${LEASE}`);
+    await kube(plane, 'DELETE', path);
   }
   const n = perBlock * blocks;
   const per = (t: { wallMs: number; cpuMs: number }) => ({ wallMs: t.wallMs / n, cpuMs: t.cpuMs / n });

@@ -15,6 +15,12 @@ export interface PackagedResult {
   functions: ColdStarts[];
   /** Every timer's arrival at `requeue` after its deadline, ms, over the whole run. */
   timerLateness?: number[];
+  /**
+   * When each new `requeue` container was started, ms after the failover trials started (negative:
+   * before); their inits are the function's `initMs`. One still starting when the failovers'
+   * deadlines come due holds one of the timer queue's two batches for its whole init.
+   */
+  requeueColdStartsMs?: number[];
 }
 
 /**
@@ -33,11 +39,17 @@ export async function measurePackaged(
   );
   const bench = await startPackagedBench(log);
   const result: PackagedResult = { functions: [] };
+  let failoverStartedAt: number | undefined;
   const step = async (figure: string, run: (bench: PackagedBench) => Promise<void>) => {
     log(`packaged ${figure}: ${trials} trials each`);
+    if (figure === 'failover') failoverStartedAt = Date.now();
     await run(bench);
     result.functions = coldStarts(bench.coordinator);
     result.timerLateness = [...bench.timerLateness];
+    if (failoverStartedAt !== undefined) {
+      const since = failoverStartedAt;
+      result.requeueColdStartsMs = bench.requeueColdStarts.map((at) => at - since);
+    }
     await progress(result);
   };
   try {

@@ -152,13 +152,36 @@ async function write(
   const before = view.events;
   const written = observe(await act(deps, api, decision, view.observed));
   view.observed = view.events === before ? written : keepNewer(view.observed, written);
-  deps.logger.info(decision.action === 'renew' ? 'renewed' : `${decision.action}d`, {
+  logWritten(deps, decision.action === 'renew' ? 'renewed' : `${decision.action}d`, reason, written);
+}
+
+function logWritten(deps: AgentDeps, message: string, reason: string, written: Observed): void {
+  deps.logger.info(message, {
     reason,
     ...(written.kind === 'present' &&
       written.renewTime !== undefined && {
         renewTime: formatMicroTime(written.renewTime),
       }),
   });
+}
+
+/**
+ * The first registration, sent as soon as the API is known and the program answers healthy, before
+ * the LeaseCandidate is listed and watched: a new pod's election or preemption waits for it, and
+ * the list and the watch are two apiserver round trips that a node starting many pods at once
+ * makes slow (docs/agent.md). A LeaseCandidate already there (the agent restarted) is left as it is
+ * for the session, which corrects it as always; a program not healthy yet is asked again there.
+ */
+async function registerAtStart(
+  deps: AgentDeps,
+  api: CandidateApi,
+  healthLog: HealthLog,
+  seen: { healthy: boolean },
+): Promise<void> {
+  const create = { action: 'create' } as const;
+  if ((await waitBeforeWrite(deps, healthLog, seen, create, 'missing')) !== undefined) return;
+  const created = await deps.port.createIfAbsent(api, desiredSpec(deps.candidate, deps.clock()));
+  if (created !== undefined) logWritten(deps, 'created', 'missing', observe(created));
 }
 
 /**
@@ -218,6 +241,7 @@ export async function runAgent(agentDeps: AgentDeps, signal: AbortSignal): Promi
   let failures = 0;
   const healthLog = new HealthLog();
   const seen = { healthy: false };
+  let starting = true;
   while (!signal.aborted) {
     try {
       const chosen = chooseCandidateApi(await deps.port.served(), deps.api);
@@ -229,6 +253,11 @@ export async function runAgent(agentDeps: AgentDeps, signal: AbortSignal): Promi
         await deps.port.remove(api);
       }
       api = chosen;
+      if (starting) {
+        starting = false;
+        await registerAtStart(deps, api, healthLog, seen);
+        if (signal.aborted) break;
+      }
       await runSession(deps, api, signal, healthLog, seen, () => {
         failures = 0;
       });

@@ -1,6 +1,6 @@
-import { ApiStatusError, Apiserver } from './apiserver.js';
+import { ApiStatusError, Apiserver } from '../kube/apiserver.js';
+import type { ApiserverAccess } from '../kube/kubeconfig-file.js';
 import type { CandidateApi, ServedGroups } from './candidate-api.js';
-import type { ApiserverAccess } from './kubeconfig.js';
 
 /** A LeaseCandidate as the apiserver sent it; read through `observe` before any decision. */
 export type RawCandidate = Record<string, unknown> & { metadata?: { resourceVersion?: string } };
@@ -24,6 +24,8 @@ export interface CandidatePort {
   ): Promise<AbortController>;
   /** Creates it; if it exists already (a watch that lags), returns what is there. */
   create(api: CandidateApi, spec: Record<string, unknown>): Promise<RawCandidate>;
+  /** Creates it; undefined, and nothing written, when it exists already. */
+  createIfAbsent(api: CandidateApi, spec: Record<string, unknown>): Promise<RawCandidate | undefined>;
   /** A merge patch of spec: it leaves the coordinator's pingTime alone. Undefined when the object is gone. */
   patchSpec(api: CandidateApi, spec: Record<string, unknown>): Promise<RawCandidate | undefined>;
   /** True if it deleted it, false if it was already gone. */
@@ -84,6 +86,13 @@ export class KubeCandidates implements CandidatePort {
   }
 
   async create(api: CandidateApi, spec: Record<string, unknown>): Promise<RawCandidate> {
+    return (
+      (await this.createIfAbsent(api, spec)) ??
+      ((await this.apiserver.call('GET', this.object(api))) as RawCandidate)
+    );
+  }
+
+  async createIfAbsent(api: CandidateApi, spec: Record<string, unknown>): Promise<RawCandidate | undefined> {
     try {
       return (await this.apiserver.call('POST', this.collection(api), {
         body: {
@@ -94,8 +103,8 @@ export class KubeCandidates implements CandidatePort {
         },
       })) as RawCandidate;
     } catch (error) {
-      if (!isStatus(error, 409)) throw error;
-      return (await this.apiserver.call('GET', this.object(api))) as RawCandidate;
+      if (isStatus(error, 409)) return undefined;
+      throw error;
     }
   }
 

@@ -1,10 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Command, Option } from 'commander';
 import { runProgram } from '../cli/run-program.js';
+import { loadApiserverAccess } from '../kube/kubeconfig-file.js';
 import { runAgent } from './agent.js';
 import { alwaysHealthy, httpHealthProbe } from './health.js';
 import { KubeCandidates } from './kube.js';
-import { loadApiserverAccess } from './kubeconfig.js';
 import { DEFAULT_RENEW_PERIOD_SECONDS, parseAgentOptions, type RawFlags } from './options.js';
 
 /**

@@ -51,9 +51,10 @@ export interface ReconcileOptions {
   /**
    * Called as soon as a decision that pings nobody is written, with the lease as it left it (what a
    * mirror pass right after would read back): that pass can start then, beside the timer and the
-   * history record.
+   * history record. A lease's first decision waits for what it returns (that pass) before it arms
+   * its timer and stores its history record (carryOut).
    */
-  readonly onDecided?: (decided: LeaseState) => void;
+  readonly onDecided?: (decided: LeaseState) => unknown;
 }
 
 export interface ReconcileOutcome {
@@ -166,7 +167,7 @@ async function reconcileOnce(
     justAnswered,
     preempt,
   );
-  const decided = (lease: StoredLease) =>
+  const decided = (lease: StoredLease): unknown =>
     onDecided?.({ lease, candidates: state.candidates.filter((c) => !expired.includes(c)) });
   const { pinged } = await carryOut(deps, read, decision, decided);
   reportWrittenStep(deps.metrics ?? noMetrics, key, {
@@ -253,26 +254,43 @@ async function confirmBeforeTakeover(
  * own). All settle before returning (nothing may run on after a Lambda invocation ends), then the
  * first error is thrown. Returns who was pinged; a written decision that pings nobody is handed to
  * `decided` at once.
+ *
+ * A lease's first decision (no record before it) is the election of a new candidate, timed from
+ * its LeaseCandidate to the Lease that shows it. It has no holder to fail over from, and its timer
+ * is due a lease duration later: the timer and the history record wait until what `decided`
+ * started (the mirror's Lease write) has ended, rather than compete with the decision's write and
+ * that Lease write for the table and the CPU (docs/design.md, the fast path). Only the record's
+ * number is reserved beside the write, so records stay in the order of the decisions.
  */
 async function carryOut(
   deps: CoordinatorDeps,
   { key, state, delivering, hop, onHopSent }: Reading,
   { step, now }: Decision,
-  decided: (written: StoredLease) => void,
+  decided: (written: StoredLease) => unknown,
 ): Promise<{ pinged: readonly Candidate[] }> {
   const pinging = step.ping.length > 0 ? deps.store.pingCandidates(key, step.ping, now) : undefined;
+  let shown: unknown;
   const writing =
     step.write === null
       ? undefined
       : writeStep(deps.store, key, state, step, step.write, now).then((written) => {
-          if (step.ping.length === 0) decided(written);
+          if (step.ping.length === 0) shown = decided(written);
           return written;
         });
+  const armTimer = () => armLeaseTimer(deps, key, { state, step, now, delivering, hop, onHopSent });
+  // A first decision's write that failed leaves the timer to the retry, which arms its own.
+  const afterShown =
+    state.lease === undefined
+      ? writing?.then(async (written) => {
+          await Promise.resolve(shown).catch(() => undefined);
+          return written;
+        })
+      : undefined;
   const [pinged, written, armed] = await Promise.allSettled([
     pinging,
     writing,
-    armLeaseTimer(deps, key, { state, step, now, delivering, hop, onHopSent }),
-    recordOnceWritten(deps, key, { state, step, now }, { pinging, writing }),
+    afterShown === undefined ? armTimer() : afterShown.then(armTimer),
+    recordOnceWritten(deps, key, { state, step, now }, { pinging, writing: afterShown ?? writing }),
   ]);
   for (const result of [pinged, written, armed]) if (result.status === 'rejected') throw result.reason;
   return { pinged: pinged.status === 'fulfilled' ? (pinged.value ?? []) : [] };

@@ -17,8 +17,9 @@ export class AgentProcess {
   private readonly child: ChildProcess;
   private waiters: (() => void)[] = [];
 
-  constructor(bundle: string, args: readonly string[]) {
-    this.child = spawn(process.execPath, [bundle, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `node`: the executable that runs it (this one's unless a test picks another release). */
+  constructor(bundle: string, args: readonly string[], node = process.execPath) {
+    this.child = spawn(node, [bundle, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     for (const stream of [this.child.stdout, this.child.stderr])
       createInterface({ input: stream as NodeJS.ReadableStream }).on('line', (line) => this.onLine(line));
     this.exited = new Promise((resolve) =>

@@ -1,12 +1,3 @@
-import {
-  ApiException,
-  ApisApi,
-  CustomObjectsApi,
-  type KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-  Watch,
-} from '@kubernetes/client-node';
 import { CRD_GROUP, candidateApiOf, GROUP } from '../api/leasecandidate.js';
 import { type CandidateApiVersion, CRD_CANDIDATE_API } from '../election/types.js';
 import type {
@@ -20,9 +11,9 @@ import type {
   WatchPhase,
   WriteResult,
 } from '../ports/cluster.js';
-import { keepAliveConfiguration } from './keep-alive.js';
+import { ApiStatusError, Apiserver } from './apiserver.js';
+import type { ApiserverAccess } from './kubeconfig-file.js';
 import { leaseEventObject } from './lease-event.js';
-import { request } from './request.js';
 
 /** Built-in first: a candidate that can register there (client-go's NewCandidate) does. */
 const PREFERRED_VERSIONS: readonly CandidateApiVersion[] = [
@@ -64,21 +55,30 @@ export const NEVER_COORDINATED: Selectors = {
   labelSelector: '!apiserver.kubernetes.io/identity',
 };
 
-/** @kubernetes/client-node behind ClusterPort. */
+/** Where a namespaced object of `plural` in `api` is, or its collection without a name. */
+function objectPath(api: { apiVersion: string }, plural: string, namespace: string, name?: string): string {
+  const collection = `/apis/${api.apiVersion}/namespaces/${encodeURIComponent(namespace)}/${plural}`;
+  return name === undefined ? collection : `${collection}/${encodeURIComponent(name)}`;
+}
+
+const LEASES_V1 = watchedApi('leases', 'v1');
+const EVENTS_V1 = { apiVersion: 'events.k8s.io/v1' };
+
+/**
+ * ClusterPort over plain apiserver calls (apiserver.ts: node:http(s), one kept-alive pool per
+ * cluster, JSON in and out), the same client the agent uses. The full Kubernetes client would
+ * add two thirds of the bytes of the bundles that reach clusters and a third of a cold `requeue`'s
+ * CPU (docs/deploy.md, "What a cold `requeue` pays") for calls this port does not make.
+ */
 export class KubeCluster implements ClusterPort {
-  private readonly objects: CustomObjectsApi;
-  private readonly discovery: ApisApi;
-  private readonly watcher: Watch;
+  private readonly apiserver: Apiserver;
   readonly leaseFieldsKept: LeaseFieldMemory = {};
 
   constructor(
     readonly name: string,
-    config: KubeConfig,
+    access: ApiserverAccess,
   ) {
-    const kept = keepAliveConfiguration(config);
-    this.objects = new CustomObjectsApi(kept);
-    this.discovery = new ApisApi(kept);
-    this.watcher = new Watch(config);
+    this.apiserver = new Apiserver({ ...access, name });
   }
 
   /**
@@ -86,8 +86,11 @@ export class KubeCluster implements ClusterPort {
    * there only once it is Established, when its objects can be listed and watched.
    */
   async candidateVersion(): Promise<CandidateApiVersion | undefined> {
-    const list = await request(this.name, () => this.discovery.getAPIVersions());
-    return preferredCandidateApi(list.groups.filter((g) => g.name === GROUP || g.name === CRD_GROUP));
+    const list = (await this.apiserver.call('GET', '/apis')) as {
+      groups?: { name: string; versions?: { version: string }[] }[];
+    };
+    const groups = (list.groups ?? []).map((g) => ({ name: g.name, versions: g.versions ?? [] }));
+    return preferredCandidateApi(groups.filter((g) => g.name === GROUP || g.name === CRD_GROUP));
   }
 
   listCandidates(version: CandidateApiVersion): Promise<ListResult> {
@@ -95,32 +98,28 @@ export class KubeCluster implements ClusterPort {
   }
 
   listLeases(): Promise<ListResult> {
-    return this.list(watchedApi('leases', 'v1'), 'leases', 'Lease', NEVER_COORDINATED);
+    return this.list(LEASES_V1, 'leases', 'Lease', NEVER_COORDINATED);
   }
 
   private async list(
-    api: { group: string; version: string; apiVersion: string },
+    api: { apiVersion: string },
     plural: string,
     kind: string,
     selectors: Selectors = {},
   ): Promise<ListResult> {
-    const list = (await request(this.name, () =>
-      this.objects.listClusterCustomObject({
-        group: api.group,
-        version: api.version,
-        plural,
-        ...selectors,
-      }),
-    )) as {
-      items: RawObject[];
-      metadata: { resourceVersion: string };
-    };
+    const list = (await this.apiserver.call('GET', `/apis/${api.apiVersion}/${plural}`, {
+      query: { ...selectors },
+    })) as { items: RawObject[]; metadata: { resourceVersion: string } };
     // List items come without apiVersion and kind; add them so each validates as an object.
     const items = list.items.map((item) => ({ apiVersion: api.apiVersion, kind, ...item }));
     return { items, resourceVersion: list.metadata.resourceVersion };
   }
 
-  watch(
+  /**
+   * A watch that cannot start (a refusal, a connection error) ends at once through `onDone`, as one
+   * that breaks later does: the caller lists again either way.
+   */
+  async watch(
     path: 'leases' | 'leasecandidates',
     version: 'v1' | CandidateApiVersion,
     resourceVersion: string,
@@ -129,23 +128,24 @@ export class KubeCluster implements ClusterPort {
   ): Promise<AbortController> {
     const kind = path === 'leases' ? 'Lease' : 'LeaseCandidate';
     const api = watchedApi(path, version);
-    return this.watcher.watch(
-      `/apis/${api.group}/${api.version}/${path}`,
-      { resourceVersion, allowWatchBookmarks: true, ...(path === 'leases' && NEVER_COORDINATED) },
-      (phase, object: RawObject) =>
-        onEvent(phase as WatchPhase, { apiVersion: api.apiVersion, kind, ...object }),
-      onDone,
-    );
+    try {
+      return await this.apiserver.watch(
+        `/apis/${api.apiVersion}/${path}`,
+        { resourceVersion, allowWatchBookmarks: 'true', ...(path === 'leases' && NEVER_COORDINATED) },
+        ({ type, object }) => onEvent(type as WatchPhase, { apiVersion: api.apiVersion, kind, ...object }),
+        onDone,
+      );
+    } catch (error) {
+      onDone(error);
+      const ended = new AbortController();
+      ended.abort();
+      return ended;
+    }
   }
 
   pingCandidate(version: CandidateApiVersion, ref: ObjectRef, pingTime: string): Promise<WriteResult> {
-    const { group, version: served } = candidateApiOf(version);
-    return this.write(() =>
-      this.objects.patchNamespacedCustomObject(
-        { group, version: served, plural: 'leasecandidates', ...ref, body: { spec: { pingTime } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      ),
-    );
+    const path = objectPath(candidateApiOf(version), 'leasecandidates', ref.namespace, ref.name);
+    return this.write('PATCH', path, { spec: { pingTime } }, 'application/merge-patch+json');
   }
 
   deleteCandidate(
@@ -153,93 +153,64 @@ export class KubeCluster implements ClusterPort {
     ref: ObjectRef,
     resourceVersion: string,
   ): Promise<WriteResult> {
-    const { group, version: served } = candidateApiOf(version);
-    return this.write(() =>
-      this.objects.deleteNamespacedCustomObject({
-        group,
-        version: served,
-        plural: 'leasecandidates',
-        ...ref,
-        body: { preconditions: { resourceVersion } },
-      }),
-    );
+    const path = objectPath(candidateApiOf(version), 'leasecandidates', ref.namespace, ref.name);
+    return this.write('DELETE', path, { preconditions: { resourceVersion } });
   }
 
   async readLease(ref: ObjectRef): Promise<RawObject | undefined> {
     try {
-      const lease = (await request(this.name, () =>
-        this.objects.getNamespacedCustomObject({ group: GROUP, version: 'v1', plural: 'leases', ...ref }),
+      const lease = (await this.apiserver.call(
+        'GET',
+        objectPath(LEASES_V1, 'leases', ref.namespace, ref.name),
       )) as RawObject;
-      return { apiVersion: `${GROUP}/v1`, kind: 'Lease', ...lease };
+      return { apiVersion: LEASES_V1.apiVersion, kind: 'Lease', ...lease };
     } catch (error) {
-      if (error instanceof ApiException && error.code === 404) return undefined;
+      if (error instanceof ApiStatusError && error.code === 404) return undefined;
       throw error;
     }
   }
 
   createLease(lease: RawObject): Promise<WriteResult> {
-    const namespace = String(lease.metadata?.namespace);
-    return this.write(() =>
-      this.objects.createNamespacedCustomObject({
-        group: GROUP,
-        version: 'v1',
-        plural: 'leases',
-        namespace,
-        body: lease,
-      }),
-    );
+    return this.write('POST', objectPath(LEASES_V1, 'leases', String(lease.metadata?.namespace)), lease);
   }
 
   replaceLease(lease: RawObject): Promise<WriteResult> {
-    const namespace = String(lease.metadata?.namespace);
-    const name = String(lease.metadata?.name);
-    return this.write(() =>
-      this.objects.replaceNamespacedCustomObject({
-        group: GROUP,
-        version: 'v1',
-        plural: 'leases',
-        namespace,
-        name,
-        body: lease,
-      }),
-    );
+    const { namespace, name } = lease.metadata ?? {};
+    return this.write('PUT', objectPath(LEASES_V1, 'leases', String(namespace), String(name)), lease);
   }
 
   patchLease(ref: ObjectRef, operations: readonly JsonPatchOperation[]): Promise<WriteResult> {
-    return this.write(
-      () =>
-        this.objects.patchNamespacedCustomObject(
-          { group: GROUP, version: 'v1', plural: 'leases', ...ref, body: operations },
-          setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
-        ),
-      // The apiserver answers a failed `test` operation with 422.
-      true,
-    );
+    const path = objectPath(LEASES_V1, 'leases', ref.namespace, ref.name);
+    // The apiserver answers a failed `test` operation with 422.
+    return this.write('PATCH', path, operations, 'application/json-patch+json', true);
   }
 
   async recordEvent(event: LeaseEvent): Promise<void> {
-    await request(this.name, () =>
-      this.objects.createNamespacedCustomObject({
-        group: 'events.k8s.io',
-        version: 'v1',
-        plural: 'events',
-        namespace: event.lease.namespace,
-        body: leaseEventObject(event),
-      }),
-    );
+    await this.apiserver.call('POST', objectPath(EVENTS_V1, 'events', event.lease.namespace), {
+      body: leaseEventObject(event),
+    });
   }
 
   /** Maps the apiserver's refusals to typed results; anything else (network, 5xx, 403) throws. */
-  private async write(call: () => Promise<unknown>, testedPatch = false): Promise<WriteResult> {
+  private async write(
+    method: string,
+    path: string,
+    body: unknown,
+    contentType?: string,
+    testedPatch = false,
+  ): Promise<WriteResult> {
     try {
-      const out = (await request(this.name, call)) as RawObject | undefined;
+      const out = (await this.apiserver.call(method, path, {
+        body,
+        ...(contentType !== undefined && { contentType }),
+      })) as RawObject | undefined;
       return {
         ok: true,
         resourceVersion: out?.metadata?.resourceVersion ?? '',
         ...(out !== undefined && { object: out }),
       };
     } catch (error) {
-      if (error instanceof ApiException) {
+      if (error instanceof ApiStatusError) {
         if (error.code === 404) return { ok: false, reason: 'NotFound' };
         if (error.code === 409) return { ok: false, reason: conflictReason(error.body) };
         if (error.code === 422 && testedPatch) return { ok: false, reason: 'Conflict' };

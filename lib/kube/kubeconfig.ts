@@ -1,56 +1,53 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { ClusterConfig } from '../clusters/config.js';
 import { ConfigError } from '../errors.js';
-import { EksTokenSource } from './eks-token.js';
+import { type ApiserverAccess, loadApiserverAccess } from './kubeconfig-file.js';
 
 /**
- * A KubeConfig for one registered cluster, from whichever auth source its config names. Each
- * cluster gets its own user name: the client caches credentials by user name.
+ * How to reach one registered cluster, from whichever auth source its config names. The cluster's
+ * name names it in errors (a request timeout, a refused write), whatever its kubeconfig context is
+ * called.
  */
-export async function kubeConfigFor(cluster: ClusterConfig, configDir = process.cwd()): Promise<KubeConfig> {
-  const kc = new KubeConfig();
+export async function accessFor(cluster: ClusterConfig, configDir = process.cwd()): Promise<ApiserverAccess> {
   if (cluster.kubeconfig !== undefined) {
+    const field = `clusters.${cluster.name}.kubeconfig`;
     const path = isAbsolute(cluster.kubeconfig.path)
       ? cluster.kubeconfig.path
       : resolve(configDir, cluster.kubeconfig.path);
-    kc.loadFromFile(path);
-    if (cluster.kubeconfig.context !== undefined) {
-      if (kc.getContextObject(cluster.kubeconfig.context) === null) {
-        throw new ConfigError(
-          `clusters.${cluster.name}.kubeconfig.context: no context "${cluster.kubeconfig.context}" in ${path}`,
-        );
-      }
-      kc.setCurrentContext(cluster.kubeconfig.context);
-    }
-    return kc;
+    const access = loadApiserverAccess({
+      file: path,
+      ...(cluster.kubeconfig.context !== undefined && { context: cluster.kubeconfig.context }),
+      fields: { file: `${field}.path`, context: `${field}.context` },
+    });
+    return { ...access, name: cluster.name };
   }
   if (cluster.eks !== undefined) {
     const { endpoint, caData } = await eksEndpoint(cluster.eks);
+    // Loaded here: only an EKS cluster needs the request signer.
+    const { EksTokenSource } = await import('./eks-token.js');
     const tokens = new EksTokenSource(cluster.eks.name, cluster.eks.region);
-    return bearerConfig(kc, cluster.name, endpoint, caData, await tokens.token());
+    await tokens.token(); // fails the build, not the first request, when no credentials sign it
+    return bearerAccess(cluster.name, endpoint, caData, () => tokens.token());
   }
   if (cluster.token !== undefined) {
     const token = await fetchToken(cluster.token);
-    return bearerConfig(kc, cluster.name, cluster.token.server, cluster.token.caData, token);
+    return bearerAccess(cluster.name, cluster.token.server, cluster.token.caData, async () => token);
   }
   throw new ConfigError(`clusters.${cluster.name}: no auth source`);
 }
 
-function bearerConfig(
-  kc: KubeConfig,
+function bearerAccess(
   name: string,
   server: string,
   caData: string,
-  token: string,
-): KubeConfig {
-  kc.loadFromOptions({
-    clusters: [{ name, server, caData, skipTLSVerify: false }],
-    users: [{ name: `lease-coordinator@${name}`, token }],
-    contexts: [{ name, cluster: name, user: `lease-coordinator@${name}` }],
-    currentContext: name,
-  });
-  return kc;
+  token: () => Promise<string>,
+): ApiserverAccess {
+  return {
+    name,
+    server: new URL(server),
+    tls: { ca: Buffer.from(caData, 'base64'), rejectUnauthorized: true },
+    token,
+  };
 }
 
 async function eksEndpoint(

@@ -2,7 +2,7 @@ import { type ClusterConfig, type ClustersConfig, hasKubeAccess } from '../clust
 import { HttpOnlyClusterError } from '../errors.js';
 import type { ClusterPort } from '../ports/cluster.js';
 import { KubeCluster } from './cluster.js';
-import { kubeConfigFor } from './kubeconfig.js';
+import { accessFor } from './kubeconfig.js';
 
 /** Bearer tokens from EKS, Secrets Manager or SSM are re-read this often (EKS tokens live 15 min). */
 const TOKEN_CLIENT_MAX_AGE_MS = 10 * 60_000;
@@ -66,5 +66,5 @@ export class ClusterRegistry {
 }
 
 export function defaultFactory(configDir: string): ClusterFactory {
-  return async (cluster) => new KubeCluster(cluster.name, await kubeConfigFor(cluster, configDir));
+  return async (cluster) => new KubeCluster(cluster.name, await accessFor(cluster, configDir));
 }

@@ -134,8 +134,10 @@ export async function decideAndMirror(
     outcome = await reconcileLeaseWithOutcome(deciding, key, {
       ...options,
       ...(known !== undefined && { known: known.known }),
+      // Returned: a first decision arms its timer and stores its history record once it has ended.
       onDecided: (decided) => {
         early = pass(decided);
+        return early;
       },
     });
   } finally {

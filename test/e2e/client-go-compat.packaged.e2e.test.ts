@@ -11,6 +11,7 @@ import {
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
 import type { FunctionName } from '../../lib/local/invocations.js';
 import { PACKAGE_DIR } from '../../lib/local/packaged/bundles.js';
+import { lambdaNodeVersion } from '../../lib/local/packaged/lambda-node.js';
 import {
   type PackagedCoordinator,
   startPackagedCoordinator,
@@ -134,7 +135,7 @@ describe('the packaged HTTP API without a clusters config (e2e: packaged bundles
     await coordinator?.stop();
   });
 
-  it('answers every request 401 as deployed, JSON or base64 body, stores nothing, and reuses the warm container', async () => {
+  it('answers every request 401 as deployed, JSON or base64 body, stores nothing, and reuses the warm container on its runtime’s Node', async () => {
     const body = JSON.stringify(candidate('sched-a', { binary: '1.34.0', emulation: '1.34.0' }, Date.now()));
     const statuses = [];
     for (const type of ['application/json', 'application/octet-stream']) {
@@ -150,11 +151,15 @@ describe('the packaged HTTP API without a clusters config (e2e: packaged bundles
       new ScanCommand({ TableName: coordinator.tableName, ConsistentRead: true }),
     );
     expect(items.Items ?? []).toEqual([]);
-    expect(coordinator.functions.get('heartbeat')?.stats).toMatchObject({
+    const heartbeat = coordinator.functions.get('heartbeat');
+    expect(heartbeat?.stats).toMatchObject({
       invocations: 2,
       coldStarts: 1,
       errors: 0,
+      // The Node the container reported, the one of the runtime the packaged template names (nodejs22.x).
+      nodeVersion: `v${lambdaNodeVersion(heartbeat?.spec.runtime ?? 'nodejs22.x')}`,
     });
+    expect(heartbeat?.spec.runtime).toBe('nodejs22.x');
   });
 });
 
@@ -172,6 +177,7 @@ describe('the packaged runtime takes its settings from the packaged template (e2
       expect(template.functions.get(name as FunctionName), name).toMatchObject({
         handler: fn.handler,
         timeoutSeconds: fn.timeout ?? declared.provider.timeout,
+        runtime: declared.provider.runtime,
       });
       const stream = fn.events.find((e) => e.stream !== undefined)?.stream;
       if (stream !== undefined) {
@@ -213,7 +219,7 @@ describe('the packaged runtime takes its settings from the packaged template (e2
 });
 
 interface ServerlessYml {
-  provider: { timeout: number };
+  provider: { timeout: number; runtime: string };
   functions: Record<
     string,
     {

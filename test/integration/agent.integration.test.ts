@@ -10,6 +10,7 @@ import { benchInTreeController, kube } from '../../lib/harness/kube-admin.js';
 import { applyCrd } from '../../lib/kube-local/admin.js';
 import { ensureKubeBinaries } from '../../lib/kube-local/build.js';
 import { type ControlPlane, startControlPlane, writeKubeconfig } from '../../lib/kube-local/control-plane.js';
+import { ensureLambdaNode } from '../../lib/local/packaged/lambda-node.js';
 import { bundleAgent } from '../../scripts/bundle-agent.mjs';
 
 /**
@@ -58,17 +59,21 @@ describe('candidate agent (integration: the bundled agent, a real kube-apiserver
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
-  function start(identity: string, extra: readonly string[] = ['--api', 'crd']): AgentProcess {
-    const agent = new AgentProcess(bundle, [
-      `--kubeconfig=${kubeconfig}`,
-      '--namespace=default',
-      '--lease=demo',
-      `--identity=${identity}`,
-      '--binary-version=1.31.0',
-      '--emulation-version=1.30.0',
-      `--health-url=${health.url}`,
-      ...extra,
-    ]);
+  function start(identity: string, extra: readonly string[] = ['--api', 'crd'], node?: string): AgentProcess {
+    const agent = new AgentProcess(
+      bundle,
+      [
+        `--kubeconfig=${kubeconfig}`,
+        '--namespace=default',
+        '--lease=demo',
+        `--identity=${identity}`,
+        '--binary-version=1.31.0',
+        '--emulation-version=1.30.0',
+        `--health-url=${health.url}`,
+        ...extra,
+      ],
+      node,
+    );
     agents.push(agent);
     return agent;
   }
@@ -105,6 +110,16 @@ describe('candidate agent (integration: the bundled agent, a real kube-apiserver
     // With the default 5-minute period, only the ping can move renewTime past it.
     const answered = await until(CRD, 'elector-0', (c) => (renewTime(c) ?? 0) >= pingTime);
     expect(renewTime(answered)).toBeGreaterThanOrEqual(pingTime);
+  });
+
+  it('runs on Node 22 too (the release the packaged functions run on, from npm): registers, answers a ping, warns of nothing', async () => {
+    const agent = start('elector-node22', ['--api', 'crd'], await ensureLambdaNode('nodejs22.x'));
+    await until(CRD, 'elector-node22', (c) => renewTime(c) !== undefined);
+    const pingTime = await ping(CRD, 'elector-node22');
+    const answered = await until(CRD, 'elector-node22', (c) => (renewTime(c) ?? 0) >= pingTime);
+    expect(renewTime(answered)).toBeGreaterThanOrEqual(pingTime);
+    // Node 22 warns of deprecated built-ins (DEP0040 punycode) that Node 20 accepts quietly.
+    expect(agent.stderr.filter((line) => /Warning/.test(line))).toEqual([]);
   });
 
   it('renews on its own every period, with no ping', async () => {
@@ -153,6 +168,28 @@ describe('candidate agent (integration: the bundled agent, a real kube-apiserver
     health.status = 200;
     const created = await until(CRD, 'elector-late', (c) => c !== undefined);
     expect(created?.spec.leaseName).toBe('demo');
+  });
+
+  it('corrects a LeaseCandidate already there when it starts (a restart) instead of creating it twice', async () => {
+    const old = {
+      apiVersion: 'coordination.lease-coordinator.dev/v1',
+      kind: 'LeaseCandidate',
+      metadata: { name: 'elector-restarted', namespace: 'default' },
+      spec: {
+        leaseName: 'demo',
+        binaryVersion: '1.31.0',
+        emulationVersion: '1.29.0',
+        strategy: 'OldestEmulationVersion',
+        renewTime: formatMicroTime(Date.now() - 60_000),
+      },
+    };
+    expect((await kube(plane, 'POST', CRD, old, 'admin')).status).toBe(201);
+    const agent = start('elector-restarted');
+    const corrected = await until(CRD, 'elector-restarted', (c) => c?.spec.emulationVersion === '1.30.0');
+    expect(corrected?.spec.binaryVersion).toBe('1.31.0');
+    const [renewed] = await agent.lineCount((l) => l.message === 'renewed', 1);
+    expect(renewed).toMatchObject({ reason: 'spec' });
+    expect(agent.lines.filter((l) => l.message === 'created')).toEqual([]);
   });
 
   it('creates its object again when something deletes it', async () => {

@@ -1,4 +1,5 @@
 import { ensureKubeBinaries } from '../../lib/kube-local/build.js';
+import { ensureLambdaNode } from '../../lib/local/packaged/lambda-node.js';
 import { ensureCfnLint } from '../../scripts/ensure-cfn-lint.mjs';
 
 /**
@@ -10,4 +11,6 @@ export default async function setup(): Promise<void> {
   await ensureKubeBinaries();
   // cfn-lint from PyPI, once per machine (minutes on a cold, busy machine): here, not inside a test.
   ensureCfnLint();
+  // Node 22 from the npm registry, which the packaged containers run on (seconds, once per machine).
+  await ensureLambdaNode('nodejs22.x', { log: (line) => console.log(line) });
 }

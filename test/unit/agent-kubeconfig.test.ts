@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
-import { loadApiserverAccess } from '../../lib/agent/kubeconfig.js';
 import { ConfigError } from '../../lib/errors.js';
+import { loadApiserverAccess } from '../../lib/kube/kubeconfig-file.js';
 
 /** The agent's own kubeconfig reading (it no longer carries the Kubernetes client's). */
 describe('the agent’s kubeconfig (unit: files in a temporary directory)', () => {

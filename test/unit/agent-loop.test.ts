@@ -28,6 +28,8 @@ class FakeCluster implements CandidatePort {
   served_: ServedGroups = new Map([[CRD_API.group, ['v1']]]);
   readonly objects = new Map<string, RawCandidate & { spec: Record<string, unknown> }>();
   readonly log: string[] = [];
+  /** Every call but discovery, writes and reads alike, in order. */
+  readonly calls: string[] = [];
   /** Runs inside the next write, after the server applied it and before the agent hears back. */
   hold: (() => Promise<void>) | undefined;
   private rv = 0;
@@ -44,6 +46,7 @@ class FakeCluster implements CandidatePort {
   }
 
   async read(api: CandidateApi) {
+    this.calls.push(`read ${key(api)}`);
     const object = this.objects.get(key(api));
     return {
       ...(object !== undefined && { object: structuredClone(object) }),
@@ -52,11 +55,18 @@ class FakeCluster implements CandidatePort {
   }
 
   async watch(api: CandidateApi, _rv: string, onEvent: Watcher['onEvent'], onDone: Watcher['onDone']) {
+    this.calls.push(`watch ${key(api)}`);
     const watcher = { api: key(api), onEvent, onDone };
     this.watchers.add(watcher);
     const controller = new AbortController();
     controller.signal.addEventListener('abort', () => this.watchers.delete(watcher));
+    this.wake();
     return controller;
+  }
+
+  /** The agent watches its LeaseCandidate (its first create goes out before the watch starts). */
+  get watching(): boolean {
+    return this.watchers.size > 0;
   }
 
   /** Ends every watch, as an apiserver does after its timeout. */
@@ -80,6 +90,7 @@ class FakeCluster implements CandidatePort {
 
   private async answer<T>(op: string, result: T): Promise<T> {
     this.log.push(op);
+    this.calls.push(op);
     const hold = this.hold;
     this.hold = undefined;
     await hold?.();
@@ -90,6 +101,14 @@ class FakeCluster implements CandidatePort {
   async create(api: CandidateApi, spec: Record<string, unknown>) {
     const existing = this.objects.get(key(api));
     return this.answer(`create ${key(api)}`, existing ? structuredClone(existing) : this.store(api, spec));
+  }
+
+  async createIfAbsent(api: CandidateApi, spec: Record<string, unknown>) {
+    if (this.objects.has(key(api))) {
+      this.calls.push(`create refused ${key(api)}`);
+      return undefined;
+    }
+    return this.answer(`create ${key(api)}`, this.store(api, spec));
   }
 
   async patchSpec(api: CandidateApi, spec: Record<string, unknown>) {
@@ -179,7 +198,7 @@ describe('agent loop (unit: a fake cluster)', () => {
     agent.done.catch((error: unknown) => {
       failed = error;
     });
-    await cluster.until(() => cluster.objects.has(key(CRD_API)));
+    await cluster.until(() => cluster.objects.has(key(CRD_API)) && cluster.watching);
     // The apiserver goes away and comes back: the watch ends, and the first discovery after it
     // lists only what a starting kube-apiserver lists (measured: 1 group, then all 22).
     cluster.served_ = new Map([['apiregistration.k8s.io', ['v1']]]);
@@ -308,10 +327,52 @@ describe('agent loop (unit: a fake cluster)', () => {
     await agent.done;
   });
 
+  it('registers before it lists and watches its LeaseCandidate: the create is its first call after discovery', async () => {
+    const cluster = new FakeCluster();
+    const agent = start(cluster, { now: T0 });
+    await cluster.until(() => cluster.objects.has(key(CRD_API)) && cluster.watching);
+    expect(cluster.calls).toEqual([
+      `create ${key(CRD_API)}`,
+      `read ${key(CRD_API)}`,
+      `watch ${key(CRD_API)}`,
+    ]);
+    expect(renewTime(cluster.objects.get(key(CRD_API)))).toBe(T0);
+    agent.stop();
+    await agent.done;
+    expect(cluster.objects.size).toBe(0);
+  });
+
+  it('leaves a LeaseCandidate already there at start (a restart) to its session, which corrects its spec', async () => {
+    const cluster = new FakeCluster();
+    // As an earlier run of the agent left it, named as the agent names it.
+    const metadata = { name: 'elector-0', namespace: 'default', resourceVersion: '0' };
+    cluster.objects.set(key(CRD_API), {
+      metadata,
+      spec: {
+        leaseName: 'demo',
+        binaryVersion: '1.31.0',
+        emulationVersion: '1.29.0',
+        strategy: 'OldestEmulationVersion',
+        renewTime: formatMicroTime(T0 - 1_000),
+      },
+    });
+    const agent = start(cluster, { now: T0 });
+    await cluster.until(() => cluster.log.length === 1);
+    expect(cluster.calls).toEqual([
+      `create refused ${key(CRD_API)}`,
+      `read ${key(CRD_API)}`,
+      `watch ${key(CRD_API)}`,
+      `patch ${key(CRD_API)}`,
+    ]);
+    expect(cluster.objects.get(key(CRD_API))?.spec.emulationVersion).toBe('1.30.0');
+    agent.stop();
+    await agent.done;
+  });
+
   it('moves its candidate to the built-in API once the cluster serves it', async () => {
     const cluster = new FakeCluster();
     const agent = start(cluster, { now: T0 });
-    await cluster.until(() => cluster.objects.has(key(CRD_API)));
+    await cluster.until(() => cluster.objects.has(key(CRD_API)) && cluster.watching);
     cluster.served_ = new Map([
       [BUILTIN_GROUP, ['v1', 'v1beta1']],
       [CRD_API.group, ['v1']],

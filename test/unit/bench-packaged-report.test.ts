@@ -46,10 +46,19 @@ describe('the bench report of the packaged mode', () => {
     const text = report({
       election: { ours: [300, 400], baseline: [10, 20] },
       functions: [
-        { fn: 'requeue', invocations: 12, coldStarts: 2, errors: 0, timeouts: 0, initMs: [120, 180] },
+        {
+          fn: 'requeue',
+          invocations: 12,
+          coldStarts: 2,
+          errors: 0,
+          timeouts: 0,
+          initMs: [120, 180],
+          nodeVersion: 'v22.23.5',
+        },
         { fn: 'sweep', invocations: 0, coldStarts: 0, errors: 0, timeouts: 0, initMs: [] },
       ],
     });
+    expect(text).toContain('The containers ran on Node v22.23.5.');
     expect(text).toContain(
       '| Election latency (LeaseCandidate created → Lease shows it), packaged bundles | 2 |',
     );

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ClusterConfig } from '../../lib/clusters/config.js';
-import { kubeConfigFor } from '../../lib/kube/kubeconfig.js';
+import { accessFor } from '../../lib/kube/kubeconfig.js';
 import { serveSsmParameters } from '../../lib/local/packaged/ssm-parameters.js';
 
 const PARAMETER = '/lease-coordinator/tokens/alpha';
@@ -13,7 +13,7 @@ function tokenCluster(ssmParameter: string): ClusterConfig {
 }
 
 // The SSM client is imported on first use (lib/kube/kubeconfig.ts): this drives that path.
-describe('kubeConfigFor with a bearer token in SSM (unit: an offline SSM endpoint)', () => {
+describe('accessFor with a bearer token in SSM (unit: an offline SSM endpoint)', () => {
   let ssm: Awaited<ReturnType<typeof serveSsmParameters>>;
   beforeAll(async () => {
     ssm = await serveSsmParameters({ [PARAMETER]: 'the-token\n' });
@@ -27,15 +27,17 @@ describe('kubeConfigFor with a bearer token in SSM (unit: an offline SSM endpoin
     await ssm?.close();
   });
 
-  it("reads the token from the parameter and makes it the cluster's own user", async () => {
-    const kc = await kubeConfigFor(tokenCluster(PARAMETER));
-    expect(kc.getCurrentCluster()?.server).toBe('https://alpha.example:6443');
-    expect(kc.getCurrentUser()).toMatchObject({ name: 'lease-coordinator@alpha', token: 'the-token' });
+  it('reads the token from the parameter and sends it to the cluster it names', async () => {
+    const access = await accessFor(tokenCluster(PARAMETER));
+    expect(access.name).toBe('alpha');
+    expect(access.server.href).toBe('https://alpha.example:6443/');
+    expect(access.tls).toMatchObject({ ca: Buffer.from('CA\n'), rejectUnauthorized: true });
+    expect(await access.token?.()).toBe('the-token');
     expect(ssm.requests).toContain(`AmazonSSM.GetParameter ${PARAMETER}`);
   });
 
   it('fails when the parameter does not exist', async () => {
-    await expect(kubeConfigFor(tokenCluster('/lease-coordinator/tokens/none'))).rejects.toThrow(
+    await expect(accessFor(tokenCluster('/lease-coordinator/tokens/none'))).rejects.toThrow(
       '/lease-coordinator/tokens/none',
     );
   });

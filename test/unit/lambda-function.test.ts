@@ -27,11 +27,20 @@ describe('LambdaFunction (packaged mode: containers, cold starts, timeouts)', ()
     const taskRoot = mkdtempSync(join(tmpdir(), 'lambda-function-test-'));
     mkdirSync(join(taskRoot, 'functions'));
     writeFileSync(join(taskRoot, 'functions', 'probe.mjs'), BUNDLE);
+    // The containers' mechanics do not depend on the Node that runs them: this one's, here
+    // (test/integration/lambda-node.integration.test.ts runs them on the runtime's).
     fn = new LambdaFunction(
-      { name: 'sweep', handler: 'functions/probe.handler', timeoutSeconds, memoryMb: 256 },
+      {
+        name: 'sweep',
+        handler: 'functions/probe.handler',
+        timeoutSeconds,
+        memoryMb: 256,
+        runtime: 'nodejs22.x',
+      },
       taskRoot,
       { PATH: process.env.PATH },
       taskRoot,
+      process.execPath,
     );
     return fn;
   }

@@ -42,6 +42,22 @@ const holderIn = (fixture: Fixture, cluster: 'a' | 'b') =>
   (fixture.planes[cluster].get('Lease', fixture.key)?.spec as { holderIdentity?: string } | undefined)
     ?.holderIdentity;
 
+/** The fixture's clusters, telling `created` of each Lease created, once it is. */
+function onLeaseCreated(fixture: Fixture, created: (cluster: string) => void): ClusterSource {
+  return {
+    get: async (name) => {
+      const client = await fixture.deps.clusters.get(name);
+      return Object.assign(Object.create(client) as ClusterPort, {
+        createLease: async (lease: RawObject) => {
+          const result = await client.createLease(lease);
+          created(name);
+          return result;
+        },
+      });
+    },
+  };
+}
+
 /** Requests that change something: table writes, and Lease or Event writes in a cluster. */
 const writes = (fixture: Fixture) => [
   ...fixture.tableRequests.filter((r) => r !== 'loadLease'),
@@ -140,18 +156,7 @@ describe('decideAndMirror', () => {
     const created = new Promise<void>((resolve) => {
       leaseCreated = resolve;
     });
-    const clusters: ClusterSource = {
-      get: async (name) => {
-        const client = await fixture.deps.clusters.get(name);
-        return Object.assign(Object.create(client) as ClusterPort, {
-          createLease: async (lease: RawObject) => {
-            const result = await client.createLease(lease);
-            leaseCreated();
-            return result;
-          },
-        });
-      },
-    };
+    const clusters = onLeaseCreated(fixture, () => leaseCreated());
     const deps = { ...fixture.deps, history, clusters };
 
     const deciding = decideAndMirror(deps, deps, key, { change });
@@ -162,5 +167,41 @@ describe('decideAndMirror', () => {
     storeRecord();
     await deciding;
     expect(appended).toEqual([1]);
+  });
+
+  it('arms a first decision’s timer and stores its history record only once its Leases are written', async () => {
+    const fixture = await newCandidate();
+    const { key, change } = fixture;
+    const order: string[] = [];
+    const history: DecisionHistory = {
+      reserve: async () => {
+        order.push('history:reserve');
+        return 1;
+      },
+      recent: async () => [],
+      append: async () => void order.push('history:append'),
+    };
+    const store: CoordinatorStore = Object.create(fixture.deps.store);
+    store.writeLease = async (...args) => {
+      order.push('table:writeLease');
+      return fixture.deps.store.writeLease(...args);
+    };
+    store.armTimer = async (...args) => {
+      order.push('table:armTimer');
+      return fixture.deps.store.armTimer(...args);
+    };
+    const clusters = onLeaseCreated(fixture, (cluster) => order.push(`${cluster}:createLease`));
+    const deps = { ...fixture.deps, store, history, clusters };
+
+    const step = await decideAndMirror(deps, deps, key, { change });
+
+    expect(step.action).toBe('create');
+    // The record's number is reserved beside the decision's write; the rest waits for the Leases.
+    const lastLease = Math.max(order.indexOf('a:createLease'), order.indexOf('b:createLease'));
+    expect(order.indexOf('a:createLease')).toBeGreaterThan(order.indexOf('table:writeLease'));
+    expect(order.indexOf('history:reserve')).toBeLessThan(lastLease);
+    expect(order.indexOf('table:armTimer')).toBeGreaterThan(lastLease);
+    expect(order.indexOf('history:append')).toBeGreaterThan(lastLease);
+    expect(fixture.armed).toHaveLength(1);
   });
 });

@@ -8,12 +8,21 @@ import { readStackTemplate } from '../../lib/local/packaged/stack-template.js';
 
 const logicalId = (fn: string) => `${fn[0]?.toUpperCase()}${fn.slice(1)}LambdaFunction`;
 
+/** A function with no Runtime property at all (JSON leaves out undefined, so it cannot say so). */
+const NO_RUNTIME = Symbol('no Runtime');
+
 /** The least of a packaged template readStackTemplate needs: the functions and their three mappings. */
-function template(scalingConfig?: unknown) {
+function template(scalingConfig?: unknown, runtime: unknown = 'nodejs22.x') {
   const functions = Object.fromEntries(
     FUNCTION_NAMES.map((fn) => [
       logicalId(fn),
-      { Type: 'AWS::Lambda::Function', Properties: { Handler: `functions/${fn}.handler` } },
+      {
+        Type: 'AWS::Lambda::Function',
+        Properties: {
+          Handler: `functions/${fn}.handler`,
+          ...(runtime !== NO_RUNTIME && { Runtime: runtime }),
+        },
+      },
     ]),
   );
   const stream = (fn: string) => ({
@@ -62,4 +71,34 @@ describe('readStackTemplate: the timer queue mapping’s maximum concurrency (un
     expect(() => read({ MaximumConcurrency: value })).toThrow(ConfigError);
     expect(() => read({ MaximumConcurrency: value })).toThrow(/ScalingConfig\.MaximumConcurrency/);
   });
+});
+
+describe('readStackTemplate: each function’s runtime (unit: a template on disk)', () => {
+  let dir: string | undefined;
+  afterEach(() => {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  function read(runtime: unknown) {
+    dir = mkdtempSync(join(tmpdir(), 'stack-template-'));
+    writeFileSync(
+      join(dir, 'cloudformation-template-update-stack.json'),
+      JSON.stringify(template(undefined, runtime)),
+    );
+    return readStackTemplate(dir);
+  }
+
+  it('reads the Runtime the containers run on', () => {
+    expect([...read('nodejs22.x').functions.values()].map((fn) => fn.runtime)).toEqual(
+      FUNCTION_NAMES.map(() => 'nodejs22.x'),
+    );
+  });
+
+  it.each(['nodejs18.x', 'python3.13', null, 22, NO_RUNTIME])(
+    'rejects Runtime %j, naming the field',
+    (runtime) => {
+      expect(() => read(runtime)).toThrow(ConfigError);
+      expect(() => read(runtime)).toThrow(/Runtime \(serverless\.yml's provider\.runtime\).*nodejs22\.x/);
+    },
+  );
 });

@@ -26,7 +26,7 @@ try {
   process.send({ type: 'init-error', error: describe(error) });
   process.exit(1);
 }
-process.send({ type: 'ready', initMs: performance.now() - initStarted });
+process.send({ type: 'ready', initMs: performance.now() - initStarted, nodeVersion: process.version });
 
 process.on('message', async ({ id, event, deadline, context }) => {
   const lambdaContext = {

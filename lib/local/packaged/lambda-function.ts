@@ -8,7 +8,7 @@ import type { PackagedFunction } from './stack-template.js';
 const CONTAINER = new URL('./container.mjs', import.meta.url).pathname;
 
 type Reply =
-  | { type: 'ready'; initMs: number }
+  | { type: 'ready'; initMs: number; nodeVersion: string }
   | { type: 'init-error'; error: { name: string; message: string } }
   | { type: 'result'; id: string; result: unknown }
   | { type: 'error'; id: string; error: { name: string; message: string } };
@@ -21,6 +21,8 @@ export interface FunctionStats {
   timeouts: number;
   /** Module init time of each cold start, import to handler ready. */
   readonly initMs: number[];
+  /** The Node version (`process.version`) the last container to start reported running on. */
+  nodeVersion?: string;
 }
 
 interface Container {
@@ -47,6 +49,8 @@ export class LambdaFunction {
     taskRoot: string,
     private readonly environment: NodeJS.ProcessEnv,
     private readonly cwd: string,
+    /** The `node` that runs the containers: the runtime's (lambda-node.ts). */
+    private readonly node: string,
   ) {
     const dot = spec.handler.lastIndexOf('.');
     const file = spec.handler.slice(0, dot);
@@ -84,7 +88,7 @@ export class LambdaFunction {
 
   private coldStart(): Container {
     this.stats.coldStarts++;
-    const child = spawn(process.execPath, [CONTAINER, this.bundle, this.exportName], {
+    const child = spawn(this.node, [CONTAINER, this.bundle, this.exportName], {
       cwd: this.cwd,
       env: this.environment,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -93,6 +97,7 @@ export class LambdaFunction {
       const onMessage = (reply: Reply) => {
         if (reply.type === 'ready') {
           this.stats.initMs.push(reply.initMs);
+          this.stats.nodeVersion = reply.nodeVersion;
           resolve();
         } else if (reply.type === 'init-error') {
           reject(new InvocationError(this.spec.name, 'Runtime.ImportModuleError', reply.error.message));

@@ -11,6 +11,7 @@ import { StreamRunner } from '../stream-runner.js';
 import { createTable, LOCAL_TABLE } from '../table.js';
 import { ensurePackaged, unpackBundles } from './bundles.js';
 import { LambdaFunction } from './lambda-function.js';
+import { ensureLambdaNodes, type LambdaRuntime } from './lambda-node.js';
 import { everyMinute } from './schedule.js';
 import { SqsTimerEndpoint } from './sqs-timer-endpoint.js';
 import { serveSsmParameters } from './ssm-parameters.js';
@@ -69,6 +70,7 @@ export async function startPackagedCoordinator(
   const reportError = options.onError ?? (() => {});
   const packageDir = await ensurePackaged(options.log);
   const template = readStackTemplate(packageDir);
+  const nodes = await ensureLambdaNodes(template.functions.values(), { log: options.log });
   const runDir = mkdtempSync(join(tmpdir(), 'lease-coordinator-packaged-'));
   const cleanups: (() => unknown)[] = [() => rmSync(runDir, { recursive: true, force: true })];
   try {
@@ -86,7 +88,7 @@ export async function startPackagedCoordinator(
     cleanups.push(() => timers.stop());
     const environment = functionEnvironment({ dynamodb, timers, ssm, logLevel: options.logLevel });
     const configDir = options.clusters?.configDir;
-    for (const fn of createFunctions(template, taskRoots, environment, configDir))
+    for (const fn of createFunctions({ template, taskRoots, nodes }, environment, configDir))
       functions.set(fn.spec.name, fn);
     cleanups.push(() => {
       for (const fn of functions.values()) fn.stop();
@@ -173,8 +175,8 @@ function functionEnvironment(stack: {
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
-    // This machine's Node may be older than nodejs22.x: the SDK's notice about that is noise here.
+    // With LEASE_COORDINATOR_PACKAGED_NODE=host the containers may run an older Node than their
+    // runtime's: the SDK's notice about that is noise here.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     DYNAMODB_ENDPOINT: dynamodb.endpoint,
     AWS_ENDPOINT_URL_SQS: timers.url,
@@ -182,13 +184,17 @@ function functionEnvironment(stack: {
   };
 }
 
-/** A container for each packaged function, in its unpacked task root, with its environment. */
+/** A container for each packaged function, in its unpacked task root, on its runtime's Node, with its environment. */
 function createFunctions(
-  template: StackTemplate,
-  taskRoots: ReadonlyMap<FunctionName, string>,
+  unpacked: {
+    template: StackTemplate;
+    taskRoots: ReadonlyMap<FunctionName, string>;
+    nodes: ReadonlyMap<LambdaRuntime, string>;
+  },
   environment: NodeJS.ProcessEnv,
   configDir: string | undefined,
 ): LambdaFunction[] {
+  const { template, taskRoots, nodes } = unpacked;
   return [...template.functions.values()].map((spec) => {
     const taskRoot = taskRoots.get(spec.name) as string;
     return new LambdaFunction(
@@ -196,6 +202,7 @@ function createFunctions(
       taskRoot,
       environmentOf(spec, taskRoot, environment),
       configDir ?? taskRoot,
+      nodes.get(spec.runtime) as string,
     );
   });
 }
@@ -209,6 +216,7 @@ function environmentOf(
   return {
     ...shared,
     LAMBDA_TASK_ROOT: taskRoot,
+    AWS_EXECUTION_ENV: `AWS_Lambda_${spec.runtime}`,
     AWS_LAMBDA_FUNCTION_NAME: `lease-coordinator-local-${spec.name}`,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
   };

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ConfigError } from '../../errors.js';
 import type { FilterPattern } from '../event-filter.js';
 import { FUNCTION_NAMES, type FunctionName } from '../invocations.js';
+import { isLambdaRuntime, LAMBDA_RUNTIMES, type LambdaRuntime } from './lambda-node.js';
 
 /** One function as the packaged CloudFormation template declares it. */
 export interface PackagedFunction {
@@ -11,6 +12,8 @@ export interface PackagedFunction {
   readonly handler: string;
   readonly timeoutSeconds: number;
   readonly memoryMb: number;
+  /** The Lambda runtime (serverless.yml's provider.runtime), whose Node the containers run on. */
+  readonly runtime: LambdaRuntime;
 }
 
 /** A DynamoDB stream event source mapping, as deployed. */
@@ -122,9 +125,19 @@ function readFunctions(resources: Resources): Map<FunctionName, PackagedFunction
       handler: String(props.Handler),
       timeoutSeconds: Number(props.Timeout ?? 3),
       memoryMb: Number(props.MemorySize ?? 128),
+      runtime: readRuntime(resources, name, props.Runtime),
     });
   }
   return functions;
+}
+
+/** A function's Runtime, one whose Node the packaged mode has pinned (lib/local/packaged/lambda-node.ts). */
+function readRuntime(resources: Resources, fn: FunctionName, runtime: unknown): LambdaRuntime {
+  if (!isLambdaRuntime(runtime))
+    resources.fail(
+      `function ${fn}'s Runtime (serverless.yml's provider.runtime): ${JSON.stringify(runtime)} is not a runtime the packaged mode runs (${LAMBDA_RUNTIMES.join(', ')})`,
+    );
+  return runtime;
 }
 
 function readStreamMapping(resources: Resources, fn: 'elect' | 'mirror'): StreamMapping {

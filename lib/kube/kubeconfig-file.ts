@@ -15,7 +15,10 @@ const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** An exec credential is asked again this long before it says it expires. */
 const EXEC_EXPIRY_MARGIN_MS = 10_000;
 
-/** How to reach one apiserver and who to be there: what the agent's requests need, nothing more. */
+/**
+ * How to reach one apiserver and who to be there: what our requests need (lib/kube/apiserver.ts),
+ * nothing more. The agent's and the coordinator's.
+ */
 export interface ApiserverAccess {
   /** The context's name, or `in-cluster`: names the cluster in errors. */
   readonly name: string;
@@ -95,36 +98,43 @@ interface Loaded {
 }
 
 /**
- * The apiserver the agent talks to, as kubectl would pick it: `file` (--kubeconfig), else
+ * The apiserver to talk to, as kubectl would pick it: `file` (the agent's --kubeconfig, a cluster's
+ * `kubeconfig.path` in the coordinator's clusters config), else
  * $KUBECONFIG (its files merged, the first to name an entry winning), else ~/.kube/config, else
  * the pod's service account. `context` picks a context other than the current one. Credentials:
  * a client certificate, a token, a token file, or an exec plugin that prints an ExecCredential
  * token (as `aws eks get-token` does).
  */
-export function loadApiserverAccess(options: { file?: string; context?: string }): ApiserverAccess {
+export function loadApiserverAccess(options: {
+  file?: string;
+  context?: string;
+  /** How errors name the file and the context: the agent's flags by default. */
+  fields?: { readonly file: string; readonly context: string };
+}): ApiserverAccess {
+  const fields = options.fields ?? { file: '--kubeconfig', context: '--context' };
   const files =
     options.file !== undefined
       ? [options.file]
       : (process.env.KUBECONFIG?.split(delimiter).filter((f) => f !== '') ??
         [join(homedir(), '.kube', 'config')].filter(existsSync));
-  const source = options.file !== undefined ? '--kubeconfig' : 'the default kubeconfig';
+  const source = options.file !== undefined ? fields.file : 'the default kubeconfig';
   if (files.length === 0) {
     if (options.context !== undefined)
-      throw new ConfigError(`--context: no kubeconfig to find context "${options.context}" in`);
+      throw new ConfigError(`${fields.context}: no kubeconfig to find context "${options.context}" in`);
     const inCluster = inClusterAccess();
     if (inCluster === undefined)
-      throw new ConfigError('--kubeconfig: no cluster to talk to (no kubeconfig, and not in a pod)');
+      throw new ConfigError(`${fields.file}: no cluster to talk to (no kubeconfig, and not in a pod)`);
     return inCluster;
   }
   const loaded = mergeKubeconfigs(files, source);
   const contextName = options.context ?? loaded.currentContext;
   if (contextName === undefined)
-    throw new ConfigError(`${source}: no cluster to talk to (no current context, and no --context)`);
+    throw new ConfigError(`${source}: no cluster to talk to (no current context, and no ${fields.context})`);
   const context = loaded.contexts.get(contextName);
   if (context === undefined)
     throw new ConfigError(
       options.context !== undefined
-        ? `--context: no context "${contextName}" in the kubeconfig`
+        ? `${fields.context}: no context "${contextName}" in the kubeconfig`
         : `${source}: current-context: no context "${contextName}"`,
     );
   const cluster = loaded.clusters.get(context.cluster);

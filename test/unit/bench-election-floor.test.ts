@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { renderReport } from '../../bench/report.js';
+
+const floorLine = (text: string) => text.split('\n').find((l) => l.startsWith('Floor of election'));
+
+describe('the bench report’s election floor', () => {
+  it('adds two conditional writes timed alone to the in-tree p50, and says how far ours is above it', () => {
+    const text = renderReport(
+      {
+        date: '2026-12-03',
+        trials: 3,
+        leaseDurationMs: 15_000,
+        election: { ours: [40, 50, 60], baseline: [10, 20, 30] },
+        electionWrites: [4, 5, 6],
+      },
+      [],
+    );
+    expect(floorLine(text)).toBe(
+      'Floor of election: in-tree p50 20 ms + 2 conditional writes to DynamoDB Local timed alone in this run (p50 / p99 5 ms / 6 ms, 3 writes) = 30 ms; ours p50 50 ms is 20 ms above it, 30 ms above the in-tree p50 (goal: within 10 ms).',
+    );
+  });
+
+  it('is left out of runs saved before the writes were timed', () => {
+    const text = renderReport(
+      { date: '2026-12-03', trials: 3, leaseDurationMs: 15_000, election: { ours: [40], baseline: [10] } },
+      [],
+    );
+    expect(floorLine(text)).toBeUndefined();
+  });
+});
