@@ -46,6 +46,8 @@ export interface KubeBench {
   readonly coordinator: LocalCoordinator;
   readonly meter: CapacityMeter;
   readonly watches: Map<string, LeaseWatch>;
+  /** LeaseCandidate watches on the same planes: when a candidate first shows (the preemption split). */
+  readonly candidateWatches?: Map<string, LeaseWatch>;
   readonly candidateBinary: string;
   readonly adminKubeconfig: string;
   /** When the lease's first decision with a holder was written (its updatedAt, on the coordinator's clock). */
@@ -61,7 +63,7 @@ export interface KubeBench {
  */
 export type TrialBench = Pick<
   KubeBench,
-  'inTree' | 'ours' | 'watches' | 'candidateBinary' | 'adminKubeconfig'
+  'inTree' | 'ours' | 'watches' | 'candidateWatches' | 'candidateBinary' | 'adminKubeconfig'
 >;
 
 /**
@@ -136,7 +138,10 @@ export async function startKubeBench(
   const meter = new CapacityMeter();
   meter.attach(coordinator.dynamodb.client);
   const watches = new Map(planes.map((p) => [p.name, new LeaseWatch(p)]));
-  for (const watch of watches.values()) watch.start();
+  const candidateWatches = new Map(
+    [inTree, ...ours].map((p) => [p.name, new LeaseWatch(p, 'default', 'leasecandidates')]),
+  );
+  for (const watch of [...watches.values(), ...candidateWatches.values()]) watch.start();
   return {
     inTree,
     ours,
@@ -145,6 +150,7 @@ export async function startKubeBench(
     coordinator,
     meter,
     watches,
+    candidateWatches,
     candidateBinary,
     adminKubeconfig,
     decidedAt: (lease) => {
@@ -157,7 +163,7 @@ export async function startKubeBench(
       return () => listeners.delete(listener);
     },
     stop: async () => {
-      for (const watch of watches.values()) watch.stop();
+      for (const watch of [...watches.values(), ...candidateWatches.values()]) watch.stop();
       await coordinator.stop();
       await Promise.all(planes.map((p) => p.stop()));
     },

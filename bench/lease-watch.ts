@@ -19,9 +19,16 @@ interface Waiter {
   readonly resolve: (at: number) => void;
 }
 
+/** What a watch lists: Leases, or LeaseCandidates (only when each first shows is read of those). */
+const RESOURCES = {
+  leases: 'coordination.k8s.io/v1',
+  leasecandidates: 'coordination.k8s.io/v1beta1',
+} as const;
+
 /**
  * Watches every Lease in one namespace of one apiserver and stamps each event with this process's
- * clock as it arrives, so that "the Lease shows X" is timed by the observer, not by polling.
+ * clock as it arrives, so that "the Lease shows X" is timed by the observer, not by polling. On
+ * `leasecandidates`, `waitFor(name, () => true)` is when a candidate's LeaseCandidate first shows.
  */
 export class LeaseWatch {
   private readonly latest = new Map<string, LeaseView>();
@@ -35,10 +42,11 @@ export class LeaseWatch {
   constructor(
     private readonly plane: ControlPlane,
     private readonly namespace = 'default',
+    private readonly resource: keyof typeof RESOURCES = 'leases',
   ) {}
 
   start(): void {
-    const path = `/apis/coordination.k8s.io/v1/namespaces/${this.namespace}/leases?watch=1&allowWatchBookmarks=true${
+    const path = `/apis/${RESOURCES[this.resource]}/namespaces/${this.namespace}/${this.resource}?watch=1&allowWatchBookmarks=true${
       this.resourceVersion === '' ? '' : `&resourceVersion=${this.resourceVersion}`
     }`;
     const req = request(

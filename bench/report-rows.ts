@@ -44,10 +44,33 @@ export function preemptionParts(parts: { ours: PreemptionParts; baseline: Preemp
       'process start → the Lease names it preferredHolder (start-up, its LeaseCandidate, the decision)',
       (p) => p.decide,
     ],
+    ...registerSplits(parts),
     ['preferredHolder shown → the holder lets go (client-go’s next renew)', (p) => p.yield],
     ['the holder let go → the Lease names the new leader (the takeover)', (p) => p.takeover],
     ['the Lease names it → it leads (client-go’s next poll)', (p) => p.poll],
   ]);
+}
+
+/**
+ * The first part split where the LeaseCandidate first showed, when every trial saw it (runs saved
+ * before that mark have none): start-up, then ingest, the decision and the Lease write.
+ */
+function registerSplits(parts: {
+  ours: PreemptionParts;
+  baseline: PreemptionParts;
+}): (readonly [string, (p: PreemptionParts) => readonly number[]])[] {
+  const complete = (p: PreemptionParts) => p.register?.length === p.decide.length;
+  if (!complete(parts.ours) || !complete(parts.baseline)) return [];
+  return [
+    [
+      'of which: process start → its LeaseCandidate shows (start-up, client-go’s create)',
+      (p) => p.register ?? [],
+    ],
+    [
+      'of which: its LeaseCandidate shows → the Lease names it preferredHolder (the coordinator)',
+      (p) => p.decide.map((d, i) => d - (p.register?.[i] ?? 0)),
+    ],
+  ];
 }
 
 /** One figure's row: ours beside the in-tree controller's, p50 / p95 / p99 and their ratios. */

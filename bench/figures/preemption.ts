@@ -6,6 +6,8 @@ import { cleanUp, leads, pairedTrials, spawnCandidate } from './processes.js';
 export interface PreemptionParts {
   /** Start → the Lease names it as preferredHolder: process start, its LeaseCandidate, the decision. */
   readonly decide: number[];
+  /** Start → its LeaseCandidate shows (start-up and client-go's create); absent in runs saved before it. */
+  readonly register?: number[];
   /** preferredHolder shown → the holder lets go (client-go's next renew). */
   readonly yield: number[];
   /** The holder let go → the Lease names the new one (the coordinator's takeover). */
@@ -42,7 +44,7 @@ export async function measurePreemption(
 }
 
 function emptyParts(): PreemptionParts {
-  return { decide: [], yield: [], takeover: [], poll: [] };
+  return { decide: [], register: [], yield: [], takeover: [], poll: [] };
 }
 
 async function preemptOnce(
@@ -59,6 +61,7 @@ async function preemptOnce(
     const startedAt = Date.now();
     const older = spawnCandidate(bench, plane, `${lease}-old`, lease, ['1.35.0', '1.34.0']);
     processes.push(older);
+    const registered = bench.candidateWatches?.get(plane.name)?.waitFor(older.identity, () => true);
     const preferred = watch?.waitFor(
       lease,
       (v) => v.preferredHolder === older.identity || v.holderIdentity === older.identity,
@@ -66,9 +69,15 @@ async function preemptOnce(
     const letGo = watch?.waitFor(lease, (v) => v.holderIdentity !== incumbent.identity);
     const named = watch?.waitFor(lease, (v) => v.holderIdentity === older.identity);
     const led = await leads(older);
-    const [preferredAt, letGoAt, namedAt] = await Promise.all([preferred, letGo, named]);
+    const [registeredAt, preferredAt, letGoAt, namedAt] = await Promise.all([
+      registered,
+      preferred,
+      letGo,
+      named,
+    ]);
     if (preferredAt !== undefined && letGoAt !== undefined && namedAt !== undefined) {
       parts.decide.push(preferredAt - startedAt);
+      if (registeredAt !== undefined) parts.register?.push(registeredAt - startedAt);
       parts.yield.push(letGoAt - preferredAt);
       parts.takeover.push(namedAt - letGoAt);
       parts.poll.push(led - namedAt);

@@ -57,7 +57,7 @@ export function revokeSplit(
 
 /** Appends one trial's split to the figure's parts, part by part. */
 export function pushSplit<K extends string>(
-  parts: Record<K, number[]>,
+  parts: NoInfer<Record<K, number[]>>,
   split: Record<K, number> | undefined,
 ): void {
   if (split === undefined) return;

@@ -5,6 +5,7 @@ import { storedCandidateVersions } from '../sync/handled-versions.js';
 import { keptDeadlines, leaseNews } from '../sync/ingest-deadlines.js';
 import { runClusterIngest } from '../sync/ingest-runner.js';
 import { mirrorLease } from '../sync/mirror.js';
+import { takeOverOnRelease } from '../sync/release-takeover.js';
 import type { ClusterWiring } from '../wiring/coordinator.js';
 
 /** Leave this long before the Lambda deadline; the next scheduled run has already started by then. */
@@ -63,7 +64,8 @@ export async function ingestClusters(
 ): Promise<void> {
   // Held leases' own deadlines, kept here rather than by a timer each (its steps are the fast path's too).
   const kept = options.keepDeadlines === false ? undefined : keptDeadlines(deps, clusters, options.stopsAt);
-  const fastPath = new FastPathDecisions(kept?.deciding ?? deps, clusters);
+  const deciding = kept?.deciding ?? deps;
+  const fastPath = new FastPathDecisions(deciding, clusters);
   // One scan, alongside the clusters' first lists, so that each writes only what changed since
   // the last run (not awaited here: the runs overlap by seconds, and a scan of a large table is not quick).
   // It also seeds the kept deadlines from the records.
@@ -81,6 +83,7 @@ export async function ingestClusters(
         runClusterIngest(clusters, cluster, signal, {
           onDrift: (key) => mirrorLease(clusters, key),
           onChange: (key, release) => fastPath.schedule(key, release),
+          onRelease: (key, release) => takeOverOnRelease(deciding, clusters, key, release),
           stored: stored.then((byCluster) => byCluster.get(cluster)),
           ...(options.onEvent !== undefined && { onEvent: options.onEvent }),
           ...(options.onCandidateApi !== undefined && {

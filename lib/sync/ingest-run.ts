@@ -2,13 +2,15 @@ import type { CandidateApiVersion } from '../election/types.js';
 import type { RawObject, WatchPhase } from '../ports/cluster.js';
 import type { IngestDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
+import type { LeaseState } from '../ports/store.js';
 import type { CandidateApiReport } from './candidate-api.js';
 import type { KnownChange, RecordedRelease } from './decide-now.js';
 import type { HandledVersions } from './handled-versions.js';
 import type { HolderHints } from './holder-hints.js';
-import { ingestLease, type LeaseOutcome } from './ingest.js';
+import { ingestLease, type LeaseOutcome, type ReleaseTakeover } from './ingest.js';
 import { ingestCandidate } from './ingest-candidate.js';
 import { NewCandidateReads } from './new-candidate-reads.js';
+import type { UnrecordedRelease } from './release-takeover.js';
 
 export interface IngestRunnerOptions {
   /** Called for a lease whose mirror copy in some cluster differs from the decision. */
@@ -21,6 +23,11 @@ export interface IngestRunnerOptions {
    * the reads beside its write are in (ingest does not wait for them).
    */
   readonly onChange?: (key: LeaseKey, known?: RecordedRelease | Promise<KnownChange | undefined>) => void;
+  /**
+   * Offered each release before ingest records it, to write the takeover in its place
+   * (release-takeover.ts); a release it declines or loses is recorded and goes to onChange.
+   */
+  readonly onRelease?: (key: LeaseKey, release: UnrecordedRelease) => Promise<ReleaseTakeover>;
   /** Called after each event is stored (tests await drains; the local runtime refreshes its view). */
   readonly onEvent?: () => void;
   /**
@@ -88,7 +95,14 @@ export async function handleCandidate(
 }
 
 export async function handleLease({ deps, cluster, options, hints }: ClusterRun, raw: RawObject) {
-  const { outcome, key, repair, released } = await ingestLease(deps, cluster, raw, { hints });
+  const { onRelease } = options;
+  const { outcome, key, repair, released } = await ingestLease(deps, cluster, raw, {
+    hints,
+    ...(onRelease !== undefined && {
+      takeOverRelease: (key: LeaseKey, unrecorded: LeaseState) =>
+        onRelease(key, { unrecorded, cluster, lease: raw }),
+    }),
+  });
   if (outcome !== 'unchanged' && outcome !== 'ignored')
     deps.logger.debug('lease event', { cluster, lease: key, outcome, spec: raw.spec });
   if (key !== undefined && outcome !== 'ignored') options.onLease?.(key, raw, outcome);

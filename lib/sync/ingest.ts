@@ -16,6 +16,8 @@ export type LeaseOutcome =
   /** A renewal by the holder ingest last recorded, within its bound: kept in memory, not recorded. */
   | 'kept'
   | 'release'
+  /** A release taken over in the same write: the successor named over the holder's record (release-takeover.ts). */
+  | 'takeover'
   | 'observed'
   | 'drift'
   | 'unchanged'
@@ -29,7 +31,22 @@ export interface IngestLeaseOptions {
    * ingest records it (renewalRecordBoundMs unless given; 0 records every renewal).
    */
   readonly renewalBoundMs?: (leaseDurationSeconds: number) => Millis;
+  /**
+   * Offered a release before ingest records it: the lease as the release would leave it, still at
+   * the version read, so that a takeover can be written in its place (release-takeover.ts).
+   * `declined` and `lost` leave the release to ingest, as without this.
+   */
+  readonly takeOverRelease?: (key: LeaseKey, unrecorded: LeaseState) => Promise<ReleaseTakeover>;
 }
+
+/** What became of a release offered first to be taken over (takeOverRelease). */
+export type ReleaseTakeover =
+  /** A decision naming the successor was written in place of the release. */
+  | 'taken'
+  /** No successor to name at once (none alive, a ping first): ingest records the release. */
+  | 'declined'
+  /** The step went otherwise (a lost compare-and-set, a failure): ingest records the release from a fresh read. */
+  | 'lost';
 
 export interface LeaseIngested {
   readonly outcome: LeaseOutcome;
@@ -52,8 +69,9 @@ export async function ingestLease(
   deps: IngestDeps,
   cluster: string,
   raw: RawObject,
-  { hints, renewalBoundMs = renewalRecordBoundMs }: IngestLeaseOptions = {},
+  options: IngestLeaseOptions = {},
 ): Promise<LeaseIngested> {
+  const { hints, renewalBoundMs = renewalRecordBoundMs } = options;
   const event = parseLeaseEvent(deps, cluster, raw);
   if (event === undefined) return { outcome: 'ignored' };
   const { key } = event;
@@ -68,7 +86,7 @@ export async function ingestLease(
   if (stored === undefined && candidates.length === 0) return { outcome: 'ignored', key };
   const home = (stored?.record.holderCluster ?? clustersOf(key)[0]) === cluster;
   if (!home && stored !== undefined) return ingestOtherClusterCopy(deps, event, stored);
-  return ingestHomeLease(deps, event, loaded, hints);
+  return ingestHomeLease(deps, event, loaded, options);
 }
 
 /** The Lease parsed, with the lease it belongs to; undefined when it is not a Lease we can read. */
@@ -105,12 +123,17 @@ async function ingestHomeLease(
   deps: IngestDeps,
   event: LeaseEvent,
   loaded: LeaseState,
-  hints: HolderHints | undefined,
+  options: IngestLeaseOptions,
 ): Promise<LeaseIngested> {
   const { cluster, key, view } = event;
+  const { hints } = options;
   const stored = loaded.lease;
   const now = deps.clock();
   const verdict = judgeHomeLease(event, stored, now);
+  if (verdict === 'record' && options.takeOverRelease !== undefined && releases(event, stored)) {
+    const taken = await takeOverFirst(deps, event, { loaded, stored, now }, options);
+    if (taken !== undefined) return taken;
+  }
   if (verdict === 'record') return recordHomeLease(deps, event, loaded, hints, now);
   if (verdict !== 'same-renewal') return { outcome: verdict, key };
   // Nothing new about the holder; but what it or a legacy renewer strips (strategy,
@@ -120,7 +143,45 @@ async function ingestHomeLease(
   return { outcome: repair ? 'drift' : 'unchanged', key };
 }
 
-/** Records what the holder's own Lease shows: a renewal, a release, or a new holder. */
+/** The recorded holder left its own Lease empty, under the term on record: a release ingest would record. */
+function releases(event: LeaseEvent, stored: StoredLease | undefined): stored is StoredLease {
+  return (
+    stored !== undefined &&
+    (event.observed.holderIdentity ?? '') === '' &&
+    (stored.record.holderIdentity ?? '') !== '' &&
+    !termAhead(event.view, stored)
+  );
+}
+
+/**
+ * A release offered to be taken over in the same write (the in-tree controller names the successor
+ * on the release event itself): the lease as the release would leave it, at the version read, so
+ * the decision's compare-and-set is the one the release's write would have had. Undefined when
+ * ingest is to record the release itself; after a `lost` one from a fresh read, as the step may
+ * have written meanwhile, and without offering it again.
+ */
+async function takeOverFirst(
+  deps: IngestDeps,
+  event: LeaseEvent,
+  { loaded, stored, now }: { loaded: LeaseState; stored: StoredLease; now: Millis },
+  { hints, takeOverRelease }: IngestLeaseOptions,
+): Promise<LeaseIngested | undefined> {
+  const { key, observed } = event;
+  const seen = {
+    leaseDurationSeconds: observed.leaseDurationSeconds ?? 0,
+    renewTime: observed.renewTime ?? 0,
+  };
+  const { lease: released, candidates } = releasedState(loaded, stored, seen, now);
+  const unrecorded: LeaseState = { candidates, lease: { ...released, version: stored.version } };
+  const taken = (await takeOverRelease?.(key, unrecorded)) ?? 'declined';
+  if (taken === 'declined') return undefined;
+  if (taken === 'taken') {
+    hints?.forget(key);
+    return { outcome: 'takeover', key };
+  }
+  return ingestHomeLease(deps, event, await deps.store.loadLease(key), hints === undefined ? {} : { hints });
+}
+
 async function recordHomeLease(
   deps: IngestDeps,
   event: LeaseEvent,
@@ -166,9 +227,9 @@ async function recordHomeLease(
 function releasedState(
   loaded: LeaseState,
   stored: StoredLease,
-  seen: LeaseObservation,
+  seen: Pick<LeaseObservation, 'leaseDurationSeconds' | 'renewTime'>,
   now: Millis,
-): LeaseState {
+): LeaseState & { readonly lease: StoredLease } {
   const lease: StoredLease = {
     record: {
       ...stored.record,

@@ -32,9 +32,26 @@ function isLeaseOf(key: LeaseKey) {
 }
 
 /**
+ * The holder's own cluster showed the Lease empty (its release) at its last write before `ordinal`:
+ * a takeover written in place of the release (lib/sync/release-takeover.ts) replaces a record whose
+ * holder has already stopped leading.
+ */
+function letGoInItsCluster(
+  clusters: readonly InMemoryCluster[],
+  key: LeaseKey,
+  holderCluster: string | undefined,
+  ordinal: number,
+): boolean {
+  const home = clusters.find((c) => c.name === (holderCluster ?? key.scope.split('+')[0]));
+  const writes = home?.history.filter((w) => isLeaseOf(key)(w) && w.ordinal < ordinal) ?? [];
+  const last = writes[writes.length - 1];
+  return last?.object !== undefined && clusterHolder(last.object) === undefined;
+}
+
+/**
  * (a) No two different unexpired holders of one lease. A holder is unexpired until the last
  * renewal the coordinator recorded for it plus its leaseDurationSeconds, and no longer than until
- * the record names someone else or nobody. At every write, the holder the table names and the
+ * the record names someone else or nobody, or its own cluster shows it let go. At every write, the holder the table names and the
  * holders every cluster of the lease's scope shows are counted if unexpired then.
  */
 export function checkSingleHolder(
@@ -50,7 +67,7 @@ export function checkSingleHolder(
     const after = holderIn(w.new);
     if (w.old === undefined || before === undefined || after === undefined || before === after) continue;
     const record = leaseFromItem(w.old as LeaseItem).record;
-    if (!isLeaseExpired(record, w.at)) {
+    if (!isLeaseExpired(record, w.at) && !letGoInItsCluster(clusters, key, record.holderCluster, w.ordinal)) {
       violations.push(
         `${pk}: ${w.method} at ${when(w.at)} replaced ${before} (unexpired until ${when(leaseDeadline(record) ?? 0)}) with ${after}`,
       );

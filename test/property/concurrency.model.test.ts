@@ -17,6 +17,7 @@ import type { RawObject } from '../../lib/ports/cluster.js';
 import type { Preemption } from '../../lib/ports/coordinator.js';
 import type { LeaseKey, LeaseResolver } from '../../lib/ports/lease-key.js';
 import type { TimerQueue } from '../../lib/ports/schedule.js';
+import type { LeaseState } from '../../lib/ports/store.js';
 import { decideAndMirror, type KnownChange, type RecordedRelease } from '../../lib/sync/decide-now.js';
 import { collectExpiredCandidates } from '../../lib/sync/gc.js';
 import { HolderHints } from '../../lib/sync/holder-hints.js';
@@ -24,6 +25,7 @@ import { ingestLease } from '../../lib/sync/ingest.js';
 import { ingestCandidate } from '../../lib/sync/ingest-candidate.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
 import { NewCandidateReads } from '../../lib/sync/new-candidate-reads.js';
+import { takeOverOnRelease } from '../../lib/sync/release-takeover.js';
 import { wireCoordinator } from '../../lib/wiring/coordinator.js';
 import { checkHeartbeatsKept, checkSingleHolder, checkTermsGrow } from '../helpers/history-invariants.js';
 import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
@@ -37,7 +39,8 @@ import { InMemoryTable, nextOrdinal, type RequestGate } from '../helpers/in-memo
  * order. Ingest keeps renewals within a bound drawn per run (none, its own, or most of a lease
  * duration; docs/design.md, "Renewals kept by ingest"), and may die between a holder's renewal
  * and its record. A live holder is asked to yield through preferredHolder or, drawn per run, by
- * revoke (docs/clusters.md). In some runs ingest also keeps held leases' deadlines under a timer cover that
+ * revoke (docs/clusters.md). In some runs ingest offers each release it sees to be taken over in the
+ * same write (lib/sync/release-takeover.ts). In some runs ingest also keeps held leases' deadlines under a timer cover that
  * comes and goes (docs/design.md, "Timers kept by ingest"): the deciders then arm no timer for a
  * live holder's own deadline, and ingest's steps from memory come at any time, or never. The
  * invariants are checked on the recorded history of the table and the clusters.
@@ -234,6 +237,8 @@ async function runModel(
   preemption: Preemption = 'Auto',
   /** Whether ingest keeps held leases' deadlines under a cover in this run (live at first). */
   keepsDeadlines = false,
+  /** Whether ingest offers each release to be taken over in the same write (release-takeover.ts). */
+  takesOverReleases = false,
 ) {
   let now = T0;
   let coverLive = keepsDeadlines;
@@ -358,11 +363,15 @@ async function runModel(
    */
   const changes: { key: LeaseKey; change: RecordedRelease | KnownChange }[] = [];
   const ingestLeaseEvent = async (cluster: string, raw: RawObject, crashAt: number | undefined) => {
-    const { ingestDeps } = invocation(`ingest ${cluster}`, crashAt);
+    const { deps, mirrorDeps, ingestDeps } = invocation(`ingest ${cluster}`, crashAt);
     try {
       const { key, released } = await ingestLease(ingestDeps, cluster, raw, {
         hints: hintsOf(cluster),
         ...(boundMs !== undefined && { renewalBoundMs: () => boundMs }),
+        ...(takesOverReleases && {
+          takeOverRelease: (key: LeaseKey, unrecorded: LeaseState) =>
+            takeOverOnRelease(deps, mirrorDeps, key, { unrecorded, cluster, lease: raw }),
+        }),
       });
       if (key !== undefined && released !== undefined)
         changes.push({
@@ -587,7 +596,8 @@ describe('concurrency model (property: in-memory table and clusters, fast-check 
         boundArb,
         preemptionArb,
         fc.boolean(),
-        async (s, offsets, rounds, boundMs, preemption, keepsDeadlines) => {
+        fc.boolean(),
+        async (s, offsets, rounds, boundMs, preemption, keepsDeadlines, takesOverReleases) => {
           const { table, clusters, errors, lagViolations } = await runModel(
             s,
             offsets,
@@ -595,6 +605,7 @@ describe('concurrency model (property: in-memory table and clusters, fast-check 
             boundMs,
             preemption,
             keepsDeadlines,
+            takesOverReleases,
           );
           expect(errors).toEqual([]);
           expect(lagViolations).toEqual([]);
