@@ -1,17 +1,16 @@
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
-import type { Candidate, ElectionStep, LeaseRecord, Millis } from '../election/types.js';
+import type { ElectionStep, Millis } from '../election/types.js';
 import { ConflictError } from '../errors.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import { noMetrics } from '../ports/metrics.js';
-import type { CoordinatorStore, LeaseState, StoredLease } from '../ports/store.js';
+import type { LeaseState, StoredLease } from '../ports/store.js';
 import { adoptExistingLease } from './adopt-existing.js';
+import { carryOut, type Decision, type Reading } from './carry-out-step.js';
 import { withReachableSuccessor } from './confirm-successor.js';
 import { confirmTakeover, heldOff } from './confirm-takeover.js';
 import { decideAfterReads } from './decide-after-reads.js';
-import { recordOnceWritten } from './decision-history.js';
-import { armLeaseTimer } from './lease-timer.js';
 import { preemptsHolder } from './lease-triage.js';
 import { logStep, reportWrittenStep } from './step-metrics.js';
 
@@ -102,27 +101,6 @@ export async function reconcileLeaseWithOutcome(
 
 function withoutHop({ hop: _hop, ...rest }: ReconcileOptions): ReconcileOptions {
   return rest;
-}
-
-/** What one reconcile read, judged on the clock before any cluster read (decide-after-reads.ts). */
-interface Reading {
-  readonly key: LeaseKey;
-  readonly state: LeaseState;
-  readonly judgedAt: Millis;
-  /** The lease's preemption policy is not Never. */
-  readonly preempt: boolean;
-  /** The timer this look delivers, if it is one taken early (ReconcileOptions). */
-  readonly delivering?: Millis;
-  /** The timer this look is a hop of, to send on unless the step replaces it (ReconcileOptions). */
-  readonly hop?: Millis;
-  /** Told when the hop has been sent on. */
-  readonly onHopSent: () => void;
-}
-
-/** The step decided so far, and the time it is dated at. */
-interface Decision {
-  readonly step: ElectionStep;
-  readonly now: Millis;
 }
 
 /**
@@ -245,71 +223,4 @@ async function confirmBeforeTakeover(
           { judgedAt, now },
         );
   return { step, now };
-}
-
-/**
- * Writes the step, pings and arms the timer together. The timer is armed alongside the write, not
- * after it: it is one round trip off a failover's critical path, and a timer armed for a write
- * that then loses its compare-and-set only costs one extra look at the lease (the retry arms its
- * own). All settle before returning (nothing may run on after a Lambda invocation ends), then the
- * first error is thrown. Returns who was pinged; a written decision that pings nobody is handed to
- * `decided` at once.
- *
- * A lease's first decision (no record before it) is the election of a new candidate, timed from
- * its LeaseCandidate to the Lease that shows it. It has no holder to fail over from, and its timer
- * is due a lease duration later: the timer and the history record wait until what `decided`
- * started (the mirror's Lease write) has ended, rather than compete with the decision's write and
- * that Lease write for the table and the CPU (docs/design.md, the fast path). Only the record's
- * number is reserved beside the write, so records stay in the order of the decisions.
- */
-async function carryOut(
-  deps: CoordinatorDeps,
-  { key, state, delivering, hop, onHopSent }: Reading,
-  { step, now }: Decision,
-  decided: (written: StoredLease) => unknown,
-): Promise<{ pinged: readonly Candidate[] }> {
-  const pinging = step.ping.length > 0 ? deps.store.pingCandidates(key, step.ping, now) : undefined;
-  let shown: unknown;
-  const writing =
-    step.write === null
-      ? undefined
-      : writeStep(deps.store, key, state, step, step.write, now).then((written) => {
-          if (step.ping.length === 0) shown = decided(written);
-          return written;
-        });
-  const armTimer = () => armLeaseTimer(deps, key, { state, step, now, delivering, hop, onHopSent });
-  // A first decision's write that failed leaves the timer to the retry, which arms its own.
-  const afterShown =
-    state.lease === undefined
-      ? writing?.then(async (written) => {
-          await Promise.resolve(shown).catch(() => undefined);
-          return written;
-        })
-      : undefined;
-  const [pinged, written, armed] = await Promise.allSettled([
-    pinging,
-    writing,
-    afterShown === undefined ? armTimer() : afterShown.then(armTimer),
-    recordOnceWritten(deps, key, { state, step, now }, { pinging, writing: afterShown ?? writing }),
-  ]);
-  for (const result of [pinged, written, armed]) if (result.status === 'rejected') throw result.reason;
-  return { pinged: pinged.status === 'fulfilled' ? (pinged.value ?? []) : [] };
-}
-
-/**
- * A preemption only amends the live lease, so the holder's renewals landing meanwhile do not
- * make it lose its compare-and-set; every other decision is a compare-and-set on the version.
- */
-async function writeStep(
-  store: CoordinatorStore,
-  key: LeaseKey,
-  state: LeaseState,
-  step: ElectionStep,
-  record: LeaseRecord,
-  now: Millis,
-): Promise<StoredLease> {
-  if (step.action === 'preempt' && state.lease !== undefined)
-    return store.amendLiveLease(key, state.lease, record, now);
-  await store.writeLease(key, record, state.lease?.version, now);
-  return { record, version: (state.lease?.version ?? 0) + 1 };
 }
