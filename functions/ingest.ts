@@ -4,7 +4,7 @@ import { flushAfter } from '../lib/metrics/emf-metrics.js';
 import { deployedClusterDeps, deployedDeps } from '../lib/runtime/deps.js';
 import { buildDuringInit } from '../lib/runtime/init-phase.js';
 
-// The clusters config and, if it names a cluster reached over Kubernetes, the Kubernetes client:
+// The clusters config and, if it names a cluster reached over Kubernetes, the cluster wiring:
 // loaded while Lambda initializes the container, not by its first call (lib/runtime/init-phase.ts).
 await buildDuringInit(deployedDeps);
 

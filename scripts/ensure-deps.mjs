@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs before `npm start` and `npm test` so that each works as one command on a fresh clone:
+// Runs before `npm start`, `npm test` and every other tsx script (`npm run cli`, `clusters`, …), so
+// that each works as one command on a fresh clone:
 // installs the pinned dependencies (npm ci, from package-lock.json) when node_modules is missing
 // or was installed from a different lockfile. npm keeps its download cache in ~/.npm.
 import { execFileSync } from 'node:child_process';

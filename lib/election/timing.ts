@@ -13,7 +13,8 @@ export const PRE_PING_LEAD_MS: Millis = 2_000;
  * ELECTION_DURATION_MS old) it is pinged, and again after each answer while the holder has not let
  * go. The ping's way to the candidate's cluster and its answer's way back took up to 1.7 s on the
  * bench's loaded machine, and the holder may let go at any moment: 3.5 s pings it 1.5 s after each
- * renewal, so an answer is in before it goes stale (docs/benchmark.md, "Preemption").
+ * renewal, so an answer is in before it goes stale (docs/differences.md, item 16: "The successor
+ * is kept alive while the holder yields").
  */
 export const PREFERRED_REFRESH_LEAD_MS: Millis = 3_500;
 /**

@@ -22,10 +22,11 @@ export interface WatchEvent {
 }
 
 /**
- * The few apiserver calls the agent makes, over node:http(s) with one kept-alive connection pool:
- * JSON in and out, bounded by the request timeout and sent once more after a connection reset
- * (lib/kube/request.ts), and a watch read line by line. What the full Kubernetes client would add
- * (1.2 MB of bundle, 0.2 s of start-up and 30 MB of memory per sidecar) the agent does not use.
+ * The few apiserver calls the agent and the coordinator's cluster port (cluster.ts) make, over
+ * node:http(s) with one kept-alive connection pool: JSON in and out, bounded by the request timeout
+ * and sent once more after a connection reset (lib/kube/request.ts), and a watch read line by line.
+ * What the full Kubernetes client (@kubernetes/client-node) would add (1.2 MB of bundle, 0.2 s of
+ * start-up and 30 MB of memory per agent sidecar; for the Lambda bundles, cluster.ts) neither uses.
  */
 export class Apiserver {
   private readonly agent: HttpAgent;

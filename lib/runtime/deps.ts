@@ -54,7 +54,7 @@ async function build(): Promise<DeployedDeps> {
   };
   const sweepLock = new TableLock(shared.dynamodb, config.TABLE_NAME, 'sweep');
   // No cluster reached over Kubernetes (no config, or HTTP-only clusters): nothing to watch, mirror
-  // or read there, and the Kubernetes client is never loaded.
+  // or read there, and the cluster wiring is never loaded.
   if (clusters === undefined || !clusters.clusters.some(hasKubeAccess))
     return { ...wireCoordinator(parts), sweepLock, metrics: shared.metrics };
   // Loaded here, not at start: elect, requeue and sweep run without it when no cluster needs it.

@@ -5,8 +5,8 @@ import { logger } from './http-deps.js';
  * and a top-level `await buildDuringInit(...)` holds the Init phase until it is done, before the
  * container takes its first event (docs/deploy.md, "Bundles": what that moves, and why). For the
  * deciding functions that is the clusters config from SSM and, when it names a cluster reached
- * over Kubernetes, the cluster wiring with the Kubernetes client, which the first call would load
- * anyway.
+ * over Kubernetes, the cluster wiring (the apiserver client and its auth), which the first call
+ * would load anyway.
  *
  * Outside a Lambda container (AWS_LAMBDA_FUNCTION_NAME unset: a test or a tool importing the
  * module) it does nothing. A build that fails is logged and not thrown: a failed Init would fail
