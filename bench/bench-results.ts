@@ -17,6 +17,8 @@ export interface BenchResults {
   election?: PairedSamples;
   /** A conditional write to DynamoDB Local timed alone after the election trials (absent from earlier runs). */
   electionWrites?: number[];
+  /** A Lease create against one of our apiservers timed alone after the election trials (absent from earlier runs). */
+  electionLeaseCreates?: number[];
   electionCost?: EventCost;
   /** The decision history's and the Events' part of the election trials (absent from runs before them). */
   decisionShare?: DecisionShare;

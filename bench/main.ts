@@ -6,7 +6,7 @@ import { parseOrThrow } from '../lib/api/issues.js';
 import type { BenchResults } from './bench-results.js';
 import { measureBundles } from './figures/bundles.js';
 import { decisionShare } from './figures/decision-share.js';
-import { measureConditionalWrites, measureElection } from './figures/election.js';
+import { measureConditionalWrites, measureElection, measureLeaseCreates } from './figures/election.js';
 import { measureFailover } from './figures/failover.js';
 import { measureGateOff } from './figures/gate-off.js';
 import { measureIngestDelay } from './figures/ingest-delay.js';
@@ -274,8 +274,10 @@ async function measure(): Promise<void> {
         invocations: (after.invocations - before.invocations) / options.trials,
       };
       // After the counters above: the floor's writes are no part of an election's cost.
-      if (wants('election'))
+      if (wants('election')) {
         results.electionWrites = await measureConditionalWrites(bench.coordinator.dynamodb.client, 30);
+        results.electionLeaseCreates = await measureLeaseCreates(bench, 30);
+      }
       await save();
     }
     if (wants('ingest')) {

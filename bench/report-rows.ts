@@ -88,17 +88,30 @@ export function latencyRow(figure: string, pair: PairedSamples): string {
 }
 
 /**
- * The election's floor on this machine: the in-tree controller's p50 plus the two conditional
- * writes ours makes before its Lease write (the candidate's, the decision's), each timed alone in
- * the same run. The goal is ours within 10 ms of the in-tree p50 (issue 16).
+ * The election's floor on this machine (issue 16): the in-tree controller's p50, plus the two
+ * conditional writes ours makes before its Lease write (the candidate's, the decision's) and the
+ * Lease create the in-tree controller does not wait on a table for, each timed alone in the same
+ * run. Runs saved before the creates were timed show the writes alone, as they did. The goal is
+ * ours within 10 ms of the in-tree p50.
  */
-export function electionFloor(election: PairedSamples, writes: readonly number[]): string[] {
+export function electionFloor(
+  election: PairedSamples,
+  writes: readonly number[],
+  creates?: readonly number[],
+): string[] {
   const ours = summarize(election.ours).p50;
   const inTree = summarize(election.baseline).p50;
   const write = summarize(writes);
-  const floor = inTree + 2 * write.p50;
+  const create = creates === undefined || creates.length === 0 ? undefined : summarize(creates);
+  const floor = inTree + 2 * write.p50 + (create?.p50 ?? 0);
+  const writeTerm = `2 conditional writes to DynamoDB Local timed alone in this run (p50 / p99 ${ms(write.p50)} / ${ms(write.p99)}, ${write.n} writes)`;
+  const createTerm =
+    create === undefined
+      ? ''
+      : ` + 1 Lease create against one of our apiservers timed alone in this run (p50 / p99 ${ms(create.p50)} / ${ms(create.p99)}, ${create.n} creates)`;
+  const sum = create === undefined ? '' : ` (${ms(inTree)} + 2 × ${ms(write.p50)} + ${ms(create.p50)})`;
   return [
-    `Floor of election: in-tree p50 ${ms(inTree)} + 2 conditional writes to DynamoDB Local timed alone in this run (p50 / p99 ${ms(write.p50)} / ${ms(write.p99)}, ${write.n} writes) = ${ms(floor)}; ours p50 ${ms(ours)} is ${ms(ours - floor)} above it, ${ms(ours - inTree)} above the in-tree p50 (goal: within 10 ms).`,
+    `Floor of election: in-tree p50 ${ms(inTree)} + ${writeTerm}${createTerm} = ${ms(floor)}${sum}; ours p50 ${ms(ours)} is ${ms(ours - floor)} above it (${ratio(ours, floor)} of it), ${ms(ours - inTree)} above the in-tree p50 (goal: within 10 ms).`,
     '',
   ];
 }

@@ -194,7 +194,8 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
       ...latencies,
       '',
     );
-    if (r.election && r.electionWrites) out.push(...electionFloor(r.election, r.electionWrites));
+    if (r.election && r.electionWrites)
+      out.push(...electionFloor(r.election, r.electionWrites, r.electionLeaseCreates));
     if (r.failover)
       out.push(
         `Physical floor of failover: leaseDuration = ${ms(r.leaseDurationMs)} after the last renewal (renewals every 500 ms); a coordinated client-go elector then notices its election at its next poll, 0.5–1.1 s apart.`,

@@ -1,4 +1,7 @@
 import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { formatMicroTime } from '../../lib/api/time.js';
+import { Apiserver } from '../../lib/kube/apiserver.js';
+import { kube } from '../../lib/kube-local/admin.js';
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
 import { createTable, LOCAL_TABLE } from '../../lib/local/table.js';
 import type { TrialBench } from '../kube-env.js';
@@ -64,5 +67,46 @@ export async function measureConditionalWrites(client: DynamoDBClient, writes: n
     );
     samples.push(performance.now() - t0);
   }
+  return samples;
+}
+
+/** A namespace of its own: the Leases timed there belong to no election, and are removed after. */
+const CREATE_FLOOR_NAMESPACE = 'bench-create-floor';
+
+/**
+ * The third term of the election's floor: one Lease create, timed alone against one of our own
+ * apiservers (one at a time, after the trials, in the same run), as the mirror makes it for a
+ * lease nobody holds yet. Sent over one kept-alive connection with the coordinator's credentials,
+ * as the mirror's own client sends it (a fresh TLS handshake per create would time the handshake).
+ */
+export async function measureLeaseCreates(bench: TrialBench, creates: number): Promise<number[]> {
+  const plane = bench.ours[0] as ControlPlane;
+  const created = await kube(plane, 'POST', '/api/v1/namespaces', {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: CREATE_FLOOR_NAMESPACE },
+  });
+  if (created.status !== 201 && created.status !== 409)
+    throw new Error(`creating namespace ${CREATE_FLOOR_NAMESPACE}: ${created.status}`);
+  const apiserver = new Apiserver({
+    name: plane.name,
+    server: new URL(plane.server),
+    tls: { ca: Buffer.from(plane.caData), rejectUnauthorized: true },
+    token: async () => plane.coordinatorToken,
+  });
+  const leases = `/apis/coordination.k8s.io/v1/namespaces/${CREATE_FLOOR_NAMESPACE}/leases`;
+  const samples: number[] = [];
+  for (let i = 0; i < creates; i++) {
+    const lease = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: `floor-${i}` },
+      spec: { holderIdentity: 'floor', leaseDurationSeconds: 15, renewTime: formatMicroTime(Date.now()) },
+    };
+    const t0 = performance.now();
+    await apiserver.call('POST', leases, { body: lease });
+    samples.push(performance.now() - t0);
+  }
+  for (let i = 0; i < creates; i++) await kube(plane, 'DELETE', `${leases}/floor-${i}`);
   return samples;
 }
