@@ -1,4 +1,5 @@
 import type { BundleResult } from './figures/bundles.js';
+import type { DeciderCounts } from './figures/deciders.js';
 import type { DecisionShare } from './figures/decision-share.js';
 import type { PairedSamples } from './figures/election.js';
 import type { FailoverResult } from './figures/failover.js';
@@ -34,4 +35,6 @@ export interface BenchResults {
   bundles?: BundleResult;
   /** Election, failover and preemption with the packaged bundles (absent from runs before it existed). */
   packaged?: PackagedResult;
+  /** Who acted on the lease records, per figure (absent from runs before it was counted). */
+  deciders?: Record<string, DeciderCounts>;
 }

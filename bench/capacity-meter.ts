@@ -24,6 +24,12 @@ export interface Consumption {
   /** Table calls: writes (Put/Update/Delete/BatchWrite/TransactWrite) and reads (Get/Query/Scan/...). */
   writes: number;
   reads: number;
+  /**
+   * Conditional writes of a lease's record (sk = LEASE: a decision, a release, a renewal), and those
+   * whose condition failed: a lost compare-and-set, when two deciders act on one change.
+   */
+  leaseWrites?: number;
+  leaseWritesLost?: number;
 }
 
 const OUTSIDE = 'bench';
@@ -71,6 +77,8 @@ export class CapacityMeter {
             else account.reads += 1;
           }
         }
+        const leaseWrite = isWrite(command) && onLeaseRecord(input);
+        if (leaseWrite) fn.leaseWrites = (fn.leaseWrites ?? 0) + 1;
         try {
           const result = await next(args);
           const consumed = (result.output as { ConsumedCapacity?: Consumed | Consumed[] }).ConsumedCapacity;
@@ -81,6 +89,7 @@ export class CapacityMeter {
             this.failedConditions += 1;
             this.writeUnits += 1;
             for (const account of accounts) account.writeUnits += 1;
+            if (leaseWrite) fn.leaseWritesLost = (fn.leaseWritesLost ?? 0) + 1;
           }
           throw error;
         }
@@ -146,6 +155,13 @@ function onPartition(input: Record<string, unknown>, prefix: string): boolean {
   const pk = item?.pk ?? (input.ExpressionAttributeValues as Record<string, unknown> | undefined)?.[':pk'];
   const text = typeof pk === 'string' ? pk : (pk as { S?: unknown } | undefined)?.S;
   return typeof text === 'string' && text.startsWith(prefix);
+}
+
+/** Whether a single-item write is on a lease's own record (sk = LEASE). */
+function onLeaseRecord(input: Record<string, unknown>): boolean {
+  const item = (input.Key ?? input.Item) as Record<string, unknown> | undefined;
+  const sk = item?.sk;
+  return (typeof sk === 'string' ? sk : (sk as { S?: unknown } | undefined)?.S) === 'LEASE';
 }
 
 function isWrite(command: string): boolean {

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { parseOrThrow } from '../lib/api/issues.js';
 import type { BenchResults } from './bench-results.js';
 import { measureBundles } from './figures/bundles.js';
+import { deciderSnapshot, decidersBetween } from './figures/deciders.js';
 import { decisionShare } from './figures/decision-share.js';
 import { measureConditionalWrites, measureElection, measureLeaseCreates } from './figures/election.js';
 import { measureFailover } from './figures/failover.js';
@@ -17,7 +18,7 @@ import { LEASE_DURATION_MS } from './figures/processes.js';
 import { measurePropagation } from './figures/propagation.js';
 import { counters, measureRenewalCost } from './figures/renewal-cost.js';
 import { measureHttpThroughput, measureIngestThroughput } from './figures/throughput.js';
-import { startKubeBench } from './kube-env.js';
+import { type KubeBench, startKubeBench } from './kube-env.js';
 import { writeCdf } from './plots.js';
 import { renderReport } from './report.js';
 import { SAVED_RUN } from './saved-run.js';
@@ -229,6 +230,12 @@ async function save(): Promise<string> {
 
 if (saved === undefined) await measure();
 
+/** Who acted on the lease records since `before` (bench/figures/deciders.ts), kept under `figure`. */
+function countDeciders(bench: KubeBench, figure: string, before: ReturnType<typeof deciderSnapshot>): void {
+  const counts = decidersBetween(before, deciderSnapshot(bench), options.trials);
+  results.deciders = { ...results.deciders, [figure]: counts };
+}
+
 async function measure(): Promise<void> {
   // First, and alone: fresh processes timed on a machine the local stack is not loading yet.
   if (wants('bundles')) {
@@ -254,12 +261,14 @@ async function measure(): Promise<void> {
     if (wants('election') || wants('cost')) {
       log(`election latency: ${options.trials} trials each`);
       const before = counters(bench);
+      const decidersBefore = deciderSnapshot(bench);
       const historyBefore = bench.meter.snapshot().history;
       results.election = await measureElection(bench, options.trials);
       // The last trial's removal may still be on its way to the table and the Lease: counted too.
       await bench.coordinator.streams.drain();
       await bench.coordinator.mirror.drain();
       const after = counters(bench);
+      countDeciders(bench, 'election', decidersBefore);
       const historyAfter = bench.meter.snapshot().history;
       results.decisionShare = await decisionShare(bench, (lease) => /^elect-(\d+|warmup)$/.test(lease), {
         readUnits: historyAfter.readUnits - historyBefore.readUnits,
@@ -292,14 +301,20 @@ async function measure(): Promise<void> {
     }
     if (wants('preemption')) {
       log(`preemption: ${options.trials} trials each`);
+      const decidersBefore = deciderSnapshot(bench);
       results.preemption = await measurePreemption(bench, options.trials, options.concurrency);
+      await bench.coordinator.streams.drain();
+      countDeciders(bench, 'preemption', decidersBefore);
       await save();
     }
     if (wants('gate-off')) {
       log(
         `gate off: failover and preemption, ${options.trials} trials each, ${options.concurrency} leases at a time`,
       );
+      const decidersBefore = deciderSnapshot(bench);
       results.gateOff = await measureGateOff(bench, options.trials, options.concurrency);
+      await bench.coordinator.streams.drain();
+      countDeciders(bench, 'gate-off', decidersBefore);
       await save();
     }
     if (wants('propagation')) {

@@ -1,5 +1,6 @@
 import type { BenchResults } from './bench-results.js';
 import type { BundleResult, ImportTime } from './figures/bundles.js';
+import { deciderLines } from './figures/deciders.js';
 import type { PairedSamples } from './figures/election.js';
 import type { GateOffResult } from './figures/gate-off.js';
 import type { ConnectionResult } from './figures/kube-connections.js';
@@ -283,6 +284,7 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
   }
   if (r.bundles) out.push(...bundlesSection(r.bundles));
   out.push(...costSection(r));
+  out.push(...deciderLines(r.deciders));
   if (plots.length > 0)
     out.push('## Plots (empirical CDFs, every trial)', '', ...plots.map((p) => `![${p}](${p})`), '');
   return out.join('\n');
