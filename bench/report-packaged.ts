@@ -49,8 +49,8 @@ export function packagedSection(p: PackagedResult): string[] {
     'its path.',
     '',
   ];
-  if (p.failover) out.push(...failoverParts(p.failover.parts).map(packagedTitle));
-  if (p.preemption) out.push(...preemptionParts(p.preemption.parts).map(packagedTitle));
+  if (p.failover) out.push(...failoverParts(p.failover).map(packagedTitle));
+  if (p.preemption) out.push(...preemptionParts(p.preemption).map(packagedTitle));
   if (p.timerLateness !== undefined && p.timerLateness.length > 0) out.push(...timerTable(p.timerLateness));
   if (p.functions.length > 0) out.push(...coldStartTable(p));
   if (p.requeueColdStartsMs !== undefined && p.requeueColdStartsMs.length > 0)

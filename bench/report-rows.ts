@@ -10,14 +10,32 @@ export function p50p99(samples: readonly number[]): string {
   return `${ms(s.p50)} / ${ms(s.p99)}`;
 }
 
+/** A figure's split, and how many of its trials ran at once per system. */
+interface SplitFigure<P> {
+  readonly parts: { readonly ours: P; readonly baseline: P };
+  readonly concurrency?: number;
+}
+
+/**
+ * Trials run at once share DynamoDB Local and the coordinator's process, so each of their writes
+ * waits on the others': the heading says so, since the election figure runs one trial at a time
+ * (docs/benchmark.md, "Where the preemption's decision part goes").
+ */
+function atOnce(concurrency: number | undefined): string {
+  if (concurrency === undefined) return '';
+  return concurrency === 1
+    ? ', one lease per system at a time'
+    : `, ${concurrency} leases per system at a time`;
+}
+
 /** A figure's trials split into parts (from the Lease's watch), ours beside the in-tree controller's. */
 function partsTable<P extends { poll: readonly number[] }>(
   figure: string,
-  parts: { ours: P; baseline: P },
+  { parts, concurrency }: SplitFigure<P>,
   splits: readonly (readonly [string, (p: P) => readonly number[]])[],
 ): string[] {
   return [
-    `Where ${figure} time goes (p50 / p99 of each part; ${parts.ours.poll.length} and ${parts.baseline.poll.length} trials split):`,
+    `Where ${figure} time goes (p50 / p99 of each part; ${parts.ours.poll.length} and ${parts.baseline.poll.length} trials split${atOnce(concurrency)}):`,
     '',
     row(['part', 'ours', 'in-tree']),
     row(['---', '---', '---']),
@@ -33,13 +51,14 @@ export const FAILOVER_SPLITS: readonly (readonly [string, (p: FailoverParts) => 
 ];
 
 /** The failover split at the lease running out and at the Lease naming the next leader. */
-export function failoverParts(parts: { ours: FailoverParts; baseline: FailoverParts }): string[] {
-  return partsTable('failover', parts, FAILOVER_SPLITS);
+export function failoverParts(figure: SplitFigure<FailoverParts>): string[] {
+  return partsTable('failover', figure, FAILOVER_SPLITS);
 }
 
 /** The preemption split at the Lease naming the preferred holder, the holder letting go, and the takeover. */
-export function preemptionParts(parts: { ours: PreemptionParts; baseline: PreemptionParts }): string[] {
-  return partsTable('preemption', parts, [
+export function preemptionParts(figure: SplitFigure<PreemptionParts>): string[] {
+  const { parts } = figure;
+  return partsTable('preemption', figure, [
     [
       'process start → the Lease names it preferredHolder (start-up, its LeaseCandidate, the decision)',
       (p) => p.decide,

@@ -201,9 +201,9 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
       out.push(
         `Physical floor of failover: leaseDuration = ${ms(r.leaseDurationMs)} after the last renewal (renewals every 500 ms); a coordinated client-go elector then notices its election at its next poll, 0.5–1.1 s apart.`,
         '',
-        ...failoverParts(r.failover.parts),
+        ...failoverParts(r.failover),
       );
-    if (r.preemption) out.push(...preemptionParts(r.preemption.parts));
+    if (r.preemption) out.push(...preemptionParts(r.preemption));
   }
   if (r.gateOff) out.push(...gateOffSection(r, r.gateOff));
   if (r.packaged) out.push(...packagedSection(r.packaged));

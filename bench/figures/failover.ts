@@ -23,6 +23,8 @@ export interface FailoverResult {
   readonly ours: number[];
   readonly baseline: number[];
   readonly parts: { readonly ours: FailoverParts; readonly baseline: FailoverParts };
+  /** Trials in flight at once per system (--concurrency); absent in runs saved before it was reported. */
+  readonly concurrency?: number;
 }
 
 /**
@@ -43,7 +45,7 @@ export async function measureFailover(
     (plane, lease) => failoverOnce(bench, plane, lease, plane === bench.inTree ? parts.baseline : parts.ours),
     'failover',
   );
-  return { ...totals, parts };
+  return { ...totals, parts, concurrency };
 }
 
 function emptyParts(): FailoverParts {

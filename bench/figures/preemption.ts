@@ -20,6 +20,8 @@ export interface PreemptionResult {
   readonly ours: number[];
   readonly baseline: number[];
   readonly parts: { readonly ours: PreemptionParts; readonly baseline: PreemptionParts };
+  /** Trials in flight at once per system (--concurrency); absent in runs saved before it was reported. */
+  readonly concurrency?: number;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function measurePreemption(
     (plane, lease) => preemptOnce(bench, plane, lease, plane === bench.inTree ? parts.baseline : parts.ours),
     'preempt',
   );
-  return { ...totals, parts };
+  return { ...totals, parts, concurrency };
 }
 
 function emptyParts(): PreemptionParts {
