@@ -47,7 +47,7 @@ const listOf = <T extends z.ZodType>(item: T) =>
     .nullish()
     .transform((v) => v ?? []);
 
-/** The part of a kubeconfig the agent reads; anything else in it is left alone. */
+/** The part of a kubeconfig our apiserver client reads; anything else in it is left alone. */
 const kubeconfigSchema = z.object({
   'current-context': z.string().optional(),
   clusters: listOf(
@@ -190,7 +190,7 @@ function accessOf(
   const field = (f: string) => `${source}: users[${user === undefined ? '' : name}].user.${f}`;
   if (u['auth-provider'] !== undefined && u.token === undefined && u.exec === undefined)
     throw new ConfigError(
-      `${field('auth-provider')}: not supported by the agent; use a token, a client certificate or exec`,
+      `${field('auth-provider')}: not supported; use a token, a client certificate or exec`,
     );
   const fromFile = (path: string | undefined, dir: string) =>
     path === undefined ? undefined : readFileSync(isAbsolute(path) ? path : join(dir, path));
