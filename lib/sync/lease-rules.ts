@@ -104,3 +104,32 @@ export function takenByAnother(observed: LeaseRecord, view: ClusterLeaseView, st
     observed.renewTime !== stored.observedRenewTime
   );
 }
+
+/**
+ * Another elector holds the Lease (takenByAnother) and is live on the Lease's own stamp: its
+ * renewTime plus leaseDurationSeconds is not past on our clock. The mirror never writes over it
+ * (docs/design.md, rule 3): a legacy elector that created or took the Lease after the decision was
+ * taken (the first decision's adoption read found none; a pass carrying an older decision) leads
+ * until its renew deadline whatever we write, so a holder written over it would lead beside it.
+ * The holding is recorded instead, and the usual rules ask it to yield.
+ *
+ * The stamp is on the elector's clock: a clock behind ours by more than its lease duration less
+ * the age of its last renewal (13 s for client-go's 15 s leases renewed every 2 s) makes a live
+ * holder look expired. Clusters keep their clocks within far less (NTP); nothing else tells a
+ * holder we never recorded from a dead one without waiting out a lease duration.
+ */
+export function liveHolderTaken(view: ClusterLeaseView, stored: StoredLease, now: Millis): boolean {
+  const observed = observedOf(view);
+  return takenByAnother(observed, view, stored) && !isLeaseExpired(observed, now);
+}
+
+/** The Lease a view shows, as parseLease reads it (renewTime in milliseconds; none if unreadable). */
+export function observedOf(view: ClusterLeaseView): LeaseRecord {
+  const renewTime = view.renewTime === undefined ? Number.NaN : Date.parse(view.renewTime);
+  return {
+    term: view.term ?? 0,
+    ...(!Number.isNaN(renewTime) && { renewTime }),
+    ...(view.holderIdentity !== undefined && { holderIdentity: view.holderIdentity }),
+    ...(view.leaseDurationSeconds !== undefined && { leaseDurationSeconds: view.leaseDurationSeconds }),
+  };
+}

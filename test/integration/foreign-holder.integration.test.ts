@@ -1,0 +1,244 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TERM_ANNOTATION } from '../../lib/api/lease.js';
+import { formatMicroTime } from '../../lib/api/time.js';
+import { parseClustersConfig } from '../../lib/clusters/config.js';
+import { handleSweep } from '../../lib/handlers/sweep.js';
+import { applyRbac, benchInTreeController, kube, leaseCandidate } from '../../lib/harness/kube-admin.js';
+import { ensureKubeBinaries } from '../../lib/kube-local/build.js';
+import { type ControlPlane, startControlPlane, writeKubeconfig } from '../../lib/kube-local/control-plane.js';
+import type { RawObject } from '../../lib/ports/cluster.js';
+import type { LeaseKey } from '../../lib/ports/lease-key.js';
+import { clusterSweepPass } from '../../lib/sync/cluster-sweep.js';
+import { decideAndMirror } from '../../lib/sync/decide-now.js';
+import { ingestCandidate } from '../../lib/sync/ingest-candidate.js';
+import { mirrorLease } from '../../lib/sync/mirror.js';
+import { NewCandidateReads } from '../../lib/sync/new-candidate-reads.js';
+import type { ClusterWiring } from '../../lib/wiring/coordinator.js';
+import { startTestStack, type TestStack } from '../helpers/local-stack.js';
+
+/**
+ * A Lease another elector holds is never written over (docs/design.md, rule 3), and a preference
+ * for a candidate that went away is taken back. One kube-apiserver with the CoordinatedLeaderElection
+ * gate on (`alpha`: it keeps spec.preferredHolder) and one with it off (`bravo`: it drops it, so the
+ * preference is only our annotation), and DynamoDB Local. Nothing runs on its own here (no ingest, no
+ * stream polling): each test takes the coordinator's steps itself, in the order a race would.
+ */
+
+const LEASES = '/apis/coordination.k8s.io/v1/namespaces/default/leases';
+const CANDIDATES = '/apis/coordination.k8s.io/v1beta1/namespaces/default/leasecandidates';
+const LEGACY = 'legacy-elector';
+const DURATION_S = 15;
+
+type Spec = Record<string, unknown>;
+
+async function leaseIn(plane: ControlPlane, name: string): Promise<RawObject | undefined> {
+  const res = await kube(plane, 'GET', `${LEASES}/${name}`);
+  return res.status === 200 ? (res.json as RawObject) : undefined;
+}
+
+const specOf = (lease: RawObject | undefined) => (lease?.spec ?? {}) as Spec;
+
+/** What an uncoordinated client-go elector creates when it finds no Lease: itself, on its own clock, no term of ours. */
+function legacyLease(name: string, renewTime = Date.now()) {
+  const stamp = formatMicroTime(renewTime);
+  return {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      holderIdentity: LEGACY,
+      leaseDurationSeconds: DURATION_S,
+      acquireTime: stamp,
+      renewTime: stamp,
+      leaseTransitions: 0,
+    },
+  };
+}
+
+describe('a Lease held by another elector (integration: kube-apiservers gate on and off, DynamoDB Local)', () => {
+  let alpha: ControlPlane;
+  let bravo: ControlPlane;
+  let stack: TestStack;
+  let wiring: ClusterWiring;
+  const keyIn = (cluster: 'alpha' | 'bravo', name: string): LeaseKey => ({
+    scope: cluster,
+    namespace: 'default',
+    name,
+  });
+
+  beforeAll(async () => {
+    await ensureKubeBinaries();
+    [alpha, bravo] = await Promise.all([
+      startControlPlane('alpha', { gate: 'on' }),
+      startControlPlane('bravo', { gate: 'off' }),
+    ]);
+    for (const plane of [alpha, bravo]) await applyRbac(plane);
+    await benchInTreeController(alpha);
+    const dir = mkdtempSync(join(tmpdir(), 'lease-coordinator-foreign-holder-'));
+    writeKubeconfig(join(dir, 'kubeconfig'), [alpha, bravo], 'coordinator');
+    const config = parseClustersConfig({
+      clusters: [
+        { name: 'alpha', kubeconfig: { path: 'kubeconfig', context: 'alpha' } },
+        // A gate-off cluster whose holders read the preference from our annotation (e.g. the agent).
+        {
+          name: 'bravo',
+          kubeconfig: { path: 'kubeconfig', context: 'bravo' },
+          preemption: 'PreferredHolder',
+        },
+      ],
+    });
+    stack = await startTestStack({ realClock: true, clusters: { config, configDir: dir } });
+    if (stack.deps.clusterWiring === undefined) throw new Error('the stack reaches no cluster');
+    wiring = stack.deps.clusterWiring;
+  }, 3_600_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await Promise.all([alpha?.stop(), bravo?.stop()]);
+  });
+
+  /** Stores `name`'s LeaseCandidate as ingest does for a watch's ADDED event, with the reads beside it. */
+  async function newCandidate(plane: ControlPlane, name: string, leaseName: string, emulation: string) {
+    const created = await kube(
+      plane,
+      'POST',
+      CANDIDATES,
+      leaseCandidate(name, leaseName, { binary: '1.35.0', emulation }, Date.now()),
+    );
+    expect(created.status).toBe(201);
+    const reads = new NewCandidateReads(wiring);
+    const { stored } = await ingestCandidate(
+      wiring,
+      plane.name,
+      'ADDED',
+      created.json as RawObject,
+      true,
+      reads.start,
+    );
+    return { stored, reads };
+  }
+
+  /** The candidate renews its LeaseCandidate (answering any ping), and ingest stores it. */
+  async function renewCandidate(plane: ControlPlane, name: string) {
+    const renewed = await kube(
+      plane,
+      'PATCH',
+      `${CANDIDATES}/${name}`,
+      { spec: { renewTime: formatMicroTime(Date.now()) } },
+      'admin',
+      'application/merge-patch+json',
+    );
+    expect(renewed.status).toBe(200);
+    expect((await ingestCandidate(wiring, plane.name, 'MODIFIED', renewed.json as RawObject)).outcome).toBe(
+      'stored',
+    );
+  }
+
+  it('the mirror of a first decision leaves a Lease a legacy elector created after the adoption read, and records its holder', async () => {
+    const key = keyIn('alpha', 'adopted-late');
+    const now = Date.now();
+    // The decider read no Lease in alpha and decided: cand-x holds, term 1.
+    await stack.deps.store.writeLease(
+      key,
+      {
+        term: 1,
+        holderIdentity: 'cand-x',
+        holderCluster: 'alpha',
+        leaseDurationSeconds: DURATION_S,
+        renewTime: now,
+        strategy: 'OldestEmulationVersion',
+      },
+      undefined,
+      now,
+    );
+    // Meanwhile a legacy elector found no Lease either, created it and leads.
+    expect((await kube(alpha, 'POST', LEASES, legacyLease(key.name))).status).toBe(201);
+
+    const outcomes = await mirrorLease(wiring, key);
+
+    expect(outcomes).toEqual({ alpha: 'held-by-another' });
+    const lease = await leaseIn(alpha, key.name);
+    expect(specOf(lease).holderIdentity).toBe(LEGACY);
+    expect(lease?.metadata?.annotations?.[TERM_ANNOTATION]).toBeUndefined();
+    // Recorded as the holder under a new term, so the usual rules (ask it to yield) take over.
+    expect((await stack.deps.store.loadLease(key)).lease?.record).toMatchObject({
+      holderIdentity: LEGACY,
+      holderCluster: 'alpha',
+      term: 2,
+    });
+  });
+
+  it('a new candidate’s fast path, its reads taken before a legacy elector created the Lease, does not name it over the legacy holder', async () => {
+    const key = keyIn('alpha', 'raced');
+    // Ingest stores the new candidate, with the table and the Lease (none yet) read beside its write.
+    const { stored, reads } = await newCandidate(alpha, 'cand-y', key.name, '1.34.0');
+    // The legacy elector creates the Lease after those reads and before the decision's mirror.
+    expect((await kube(alpha, 'POST', LEASES, legacyLease(key.name))).status).toBe(201);
+    const change = await reads.known('alpha', stored);
+    expect(change?.leases).toEqual([{ cluster: 'alpha', lease: undefined }]);
+
+    await decideAndMirror(stack.deps, wiring, key, { ...(change !== undefined && { change }) });
+
+    expect(specOf(await leaseIn(alpha, key.name)).holderIdentity).toBe(LEGACY);
+    const { lease } = await stack.deps.store.loadLease(key);
+    expect(lease?.record.holderIdentity).toBe(LEGACY);
+    // The next step asks the legacy holder to yield, and the mirror says so on its Lease, which it keeps.
+    await renewCandidate(alpha, 'cand-y');
+    await decideAndMirror(stack.deps, wiring, key);
+    const after = await leaseIn(alpha, key.name);
+    expect(specOf(after)).toMatchObject({ holderIdentity: LEGACY, preferredHolder: 'cand-y' });
+    expect(after?.metadata?.annotations?.[TERM_ANNOTATION]).toBe(String(lease?.record.term));
+  });
+
+  it('the sweep does not repair a live legacy holder as drift: it records it', async () => {
+    const key = keyIn('alpha', 'swept');
+    const now = Date.now();
+    await stack.deps.store.writeLease(
+      key,
+      {
+        term: 1,
+        holderIdentity: 'cand-z',
+        holderCluster: 'alpha',
+        leaseDurationSeconds: DURATION_S,
+        renewTime: now,
+        strategy: 'OldestEmulationVersion',
+      },
+      undefined,
+      now,
+    );
+    expect((await kube(alpha, 'POST', LEASES, legacyLease(key.name))).status).toBe(201);
+
+    await handleSweep(stack.deps, undefined, clusterSweepPass(wiring, stack.deps.clock));
+
+    expect(specOf(await leaseIn(alpha, key.name)).holderIdentity).toBe(LEGACY);
+    expect((await stack.deps.store.loadLease(key)).lease?.record.holderIdentity).toBe(LEGACY);
+  });
+
+  it('writes over a legacy holder whose Lease ran out on its own renewTime', async () => {
+    const key = keyIn('alpha', 'expired-legacy');
+    const now = Date.now();
+    await stack.deps.store.writeLease(
+      key,
+      {
+        term: 1,
+        holderIdentity: 'cand-w',
+        holderCluster: 'alpha',
+        leaseDurationSeconds: DURATION_S,
+        renewTime: now,
+        strategy: 'OldestEmulationVersion',
+      },
+      undefined,
+      now,
+    );
+    const lapsed = now - (DURATION_S + 1) * 1000;
+    expect((await kube(alpha, 'POST', LEASES, legacyLease(key.name, lapsed))).status).toBe(201);
+
+    expect(await mirrorLease(wiring, key)).toEqual({ alpha: 'replaced' });
+    const lease = await leaseIn(alpha, key.name);
+    expect(specOf(lease).holderIdentity).toBe('cand-w');
+    expect(lease?.metadata?.annotations?.[TERM_ANNOTATION]).toBe('1');
+  });
+});
