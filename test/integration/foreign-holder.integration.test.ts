@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TERM_ANNOTATION } from '../../lib/api/lease.js';
+import { PREFERRED_HOLDER_ANNOTATION, TERM_ANNOTATION } from '../../lib/api/lease.js';
 import { formatMicroTime } from '../../lib/api/time.js';
 import { parseClustersConfig } from '../../lib/clusters/config.js';
 import { handleSweep } from '../../lib/handlers/sweep.js';
@@ -13,6 +13,7 @@ import type { RawObject } from '../../lib/ports/cluster.js';
 import type { LeaseKey } from '../../lib/ports/lease-key.js';
 import { clusterSweepPass } from '../../lib/sync/cluster-sweep.js';
 import { decideAndMirror } from '../../lib/sync/decide-now.js';
+import { ingestLease } from '../../lib/sync/ingest.js';
 import { ingestCandidate } from '../../lib/sync/ingest-candidate.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
 import { NewCandidateReads } from '../../lib/sync/new-candidate-reads.js';
@@ -240,5 +241,101 @@ describe('a Lease held by another elector (integration: kube-apiservers gate on 
     const lease = await leaseIn(alpha, key.name);
     expect(specOf(lease).holderIdentity).toBe('cand-w');
     expect(lease?.metadata?.annotations?.[TERM_ANNOTATION]).toBe('1');
+  });
+
+  describe('a preference for a candidate that goes away before the holder yields is taken back', () => {
+    /** A candidate of `cluster` heard over HTTP (a heartbeat into the table), fresh now. */
+    const heartbeat = (cluster: string, key: LeaseKey, name: string, emulation: string) =>
+      stack.deps.store.putHeartbeat(
+        key,
+        cluster,
+        {
+          apiVersion: 'v1beta1',
+          name,
+          namespace: key.namespace,
+          leaseName: key.name,
+          binaryVersion: '1.35.0',
+          emulationVersion: emulation,
+          strategy: 'OldestEmulationVersion',
+          renewTime: Date.now(),
+        },
+        Date.now(),
+      );
+
+    /** The holder renews its own Lease, and ingest records the renewal. */
+    async function holderRenews(plane: ControlPlane, key: LeaseKey) {
+      const renewed = await kube(
+        plane,
+        'PATCH',
+        `${LEASES}/${key.name}`,
+        { spec: { renewTime: formatMicroTime(Date.now()) } },
+        'admin',
+        'application/merge-patch+json',
+      );
+      expect(renewed.status).toBe(200);
+      expect((await ingestLease(wiring, plane.name, renewed.json as RawObject)).outcome).toBe('renewal');
+    }
+
+    /** "holder" leads; the better "preferred" comes and the holder is asked to yield to it. */
+    async function askedToYield(plane: ControlPlane, key: LeaseKey, preferred: () => Promise<unknown>) {
+      await heartbeat(plane.name, key, 'holder', '1.35.0');
+      await decideAndMirror(stack.deps, wiring, key);
+      expect(specOf(await leaseIn(plane, key.name)).holderIdentity).toBe('holder');
+      await preferred();
+      await decideAndMirror(stack.deps, wiring, key);
+      expect((await stack.deps.store.loadLease(key)).lease?.record.preferredHolder).toBe('preferred');
+      const lease = await leaseIn(plane, key.name);
+      expect(lease?.metadata?.annotations?.[PREFERRED_HOLDER_ANNOTATION]).toBe('preferred');
+      return lease;
+    }
+
+    /** After the preferred candidate went away: the holder still leads, and nothing asks it to yield. */
+    async function preferenceTakenBack(plane: ControlPlane, key: LeaseKey) {
+      await holderRenews(plane, key);
+      await decideAndMirror(stack.deps, wiring, key);
+      const { lease: stored } = await stack.deps.store.loadLease(key);
+      expect(stored?.record).toMatchObject({ holderIdentity: 'holder', term: 1 });
+      expect(stored?.record.preferredHolder).toBeUndefined();
+      const lease = await leaseIn(plane, key.name);
+      expect(specOf(lease).holderIdentity).toBe('holder');
+      expect(specOf(lease).preferredHolder).toBeUndefined();
+      expect(lease?.metadata?.annotations?.[PREFERRED_HOLDER_ANNOTATION]).toBeUndefined();
+      expect(lease?.metadata?.annotations?.[TERM_ANNOTATION]).toBe('1');
+    }
+
+    it('gate on: its LeaseCandidate deleted, spec.preferredHolder and the annotation are cleared', async () => {
+      const key = keyIn('alpha', 'withdrawn');
+      let candidate: RawObject | undefined;
+      const asked = await askedToYield(alpha, key, async () => {
+        const created = await kube(
+          alpha,
+          'POST',
+          CANDIDATES,
+          leaseCandidate('preferred', key.name, { binary: '1.35.0', emulation: '1.34.0' }, Date.now()),
+        );
+        expect(created.status).toBe(201);
+        candidate = created.json as RawObject;
+        expect((await ingestCandidate(wiring, 'alpha', 'MODIFIED', candidate)).outcome).toBe('stored');
+      });
+      expect(specOf(asked).preferredHolder).toBe('preferred');
+
+      expect((await kube(alpha, 'DELETE', `${CANDIDATES}/preferred`)).status).toBe(200);
+      expect((await ingestCandidate(wiring, 'alpha', 'DELETED', candidate ?? {})).outcome).toBe('removed');
+
+      await preferenceTakenBack(alpha, key);
+    });
+
+    it('gate off (preemption PreferredHolder): the annotation is cleared once the candidate is gone', async () => {
+      const key = keyIn('bravo', 'withdrawn');
+      const asked = await askedToYield(bravo, key, () => heartbeat('bravo', key, 'preferred', '1.34.0'));
+      // The cluster drops the field: the annotation is all that carries the preference there.
+      expect(specOf(asked).preferredHolder).toBeUndefined();
+
+      const { candidates } = await stack.deps.store.loadLease(key);
+      const preferred = candidates.find((c) => c.name === 'preferred');
+      await stack.deps.store.removeCandidate(key, 'bravo', 'preferred', preferred?.sentRenewTime ?? 0);
+
+      await preferenceTakenBack(bravo, key);
+    });
   });
 });

@@ -108,6 +108,29 @@ describe('decision messages (unit: pure)', () => {
     });
   });
 
+  it('records a preference taken back as the holder kept, naming the candidate gone', () => {
+    const lease: LeaseRecord = {
+      holderIdentity: 'sched-a',
+      holderCluster: 'alpha',
+      term: 4,
+      renewTime: NOW - 1_000,
+      leaseDurationSeconds: 15,
+      strategy: 'OldestEmulationVersion',
+      preferredHolder: 'sched-b',
+    };
+    // sched-b withdrew its LeaseCandidate before sched-a yielded.
+    const candidates = [candidate('sched-a')];
+    const step = reconcileStep({ lease, candidates, now: NOW });
+    const record = decisionRecord(step, lease, candidates, NOW);
+    expect(record).toMatchObject({
+      action: 'preempt',
+      term: 4,
+      holder: 'sched-a',
+      message: 'Kept sched-a (term 4): no longer asked to yield to sched-b',
+    });
+    expect(record?.preferredHolder).toBeUndefined();
+  });
+
   it('records a takeover with the holder it replaces and why the lease was free', () => {
     const lease: LeaseRecord = {
       holderIdentity: 'sched-a',
