@@ -122,39 +122,39 @@ describe('a Lease held by another elector (integration: kube-apiservers gate on 
     return { stored, reads };
   }
 
+  /** A first decision stored in the table, naming `holder` in alpha under term 1 (as of now, returned). */
+  async function firstDecision(key: LeaseKey, holder: string): Promise<number> {
+    const now = Date.now();
+    const record = {
+      term: 1,
+      holderIdentity: holder,
+      holderCluster: 'alpha',
+      leaseDurationSeconds: DURATION_S,
+      renewTime: now,
+      strategy: 'OldestEmulationVersion',
+    };
+    await stack.deps.store.writeLease(key, record, undefined, now);
+    return now;
+  }
+
+  /** The object at `path` renewed now (its spec.renewTime), as its owner renews it; the object as stored. */
+  async function renewNow(plane: ControlPlane, path: string): Promise<RawObject> {
+    const renewal = { spec: { renewTime: formatMicroTime(Date.now()) } };
+    const renewed = await kube(plane, 'PATCH', path, renewal, 'admin', 'application/merge-patch+json');
+    expect(renewed.status).toBe(200);
+    return renewed.json as RawObject;
+  }
+
   /** The candidate renews its LeaseCandidate (answering any ping), and ingest stores it. */
   async function renewCandidate(plane: ControlPlane, name: string) {
-    const renewed = await kube(
-      plane,
-      'PATCH',
-      `${CANDIDATES}/${name}`,
-      { spec: { renewTime: formatMicroTime(Date.now()) } },
-      'admin',
-      'application/merge-patch+json',
-    );
-    expect(renewed.status).toBe(200);
-    expect((await ingestCandidate(wiring, plane.name, 'MODIFIED', renewed.json as RawObject)).outcome).toBe(
-      'stored',
-    );
+    const renewed = await renewNow(plane, `${CANDIDATES}/${name}`);
+    expect((await ingestCandidate(wiring, plane.name, 'MODIFIED', renewed)).outcome).toBe('stored');
   }
 
   it('the mirror of a first decision leaves a Lease a legacy elector created after the adoption read, and records its holder', async () => {
     const key = keyIn('alpha', 'adopted-late');
-    const now = Date.now();
     // The decider read no Lease in alpha and decided: cand-x holds, term 1.
-    await stack.deps.store.writeLease(
-      key,
-      {
-        term: 1,
-        holderIdentity: 'cand-x',
-        holderCluster: 'alpha',
-        leaseDurationSeconds: DURATION_S,
-        renewTime: now,
-        strategy: 'OldestEmulationVersion',
-      },
-      undefined,
-      now,
-    );
+    await firstDecision(key, 'cand-x');
     // Meanwhile a legacy elector found no Lease either, created it and leads.
     expect((await kube(alpha, 'POST', LEASES, legacyLease(key.name))).status).toBe(201);
 
@@ -196,20 +196,7 @@ describe('a Lease held by another elector (integration: kube-apiservers gate on 
 
   it('the sweep does not repair a live legacy holder as drift: it records it', async () => {
     const key = keyIn('alpha', 'swept');
-    const now = Date.now();
-    await stack.deps.store.writeLease(
-      key,
-      {
-        term: 1,
-        holderIdentity: 'cand-z',
-        holderCluster: 'alpha',
-        leaseDurationSeconds: DURATION_S,
-        renewTime: now,
-        strategy: 'OldestEmulationVersion',
-      },
-      undefined,
-      now,
-    );
+    await firstDecision(key, 'cand-z');
     expect((await kube(alpha, 'POST', LEASES, legacyLease(key.name))).status).toBe(201);
 
     await handleSweep(stack.deps, undefined, clusterSweepPass(wiring, stack.deps.clock));
@@ -220,20 +207,7 @@ describe('a Lease held by another elector (integration: kube-apiservers gate on 
 
   it('writes over a legacy holder whose Lease ran out on its own renewTime', async () => {
     const key = keyIn('alpha', 'expired-legacy');
-    const now = Date.now();
-    await stack.deps.store.writeLease(
-      key,
-      {
-        term: 1,
-        holderIdentity: 'cand-w',
-        holderCluster: 'alpha',
-        leaseDurationSeconds: DURATION_S,
-        renewTime: now,
-        strategy: 'OldestEmulationVersion',
-      },
-      undefined,
-      now,
-    );
+    const now = await firstDecision(key, 'cand-w');
     const lapsed = now - (DURATION_S + 1) * 1000;
     expect((await kube(alpha, 'POST', LEASES, legacyLease(key.name, lapsed))).status).toBe(201);
 
@@ -264,16 +238,8 @@ describe('a Lease held by another elector (integration: kube-apiservers gate on 
 
     /** The holder renews its own Lease, and ingest records the renewal. */
     async function holderRenews(plane: ControlPlane, key: LeaseKey) {
-      const renewed = await kube(
-        plane,
-        'PATCH',
-        `${LEASES}/${key.name}`,
-        { spec: { renewTime: formatMicroTime(Date.now()) } },
-        'admin',
-        'application/merge-patch+json',
-      );
-      expect(renewed.status).toBe(200);
-      expect((await ingestLease(wiring, plane.name, renewed.json as RawObject)).outcome).toBe('renewal');
+      const renewed = await renewNow(plane, `${LEASES}/${key.name}`);
+      expect((await ingestLease(wiring, plane.name, renewed)).outcome).toBe('renewal');
     }
 
     /** "holder" leads; the better "preferred" comes and the holder is asked to yield to it. */

@@ -86,15 +86,18 @@ describe('decision messages (unit: pure)', () => {
     );
   });
 
+  /** sched-a leads, renewed a second ago. */
+  const held: LeaseRecord = {
+    holderIdentity: 'sched-a',
+    holderCluster: 'alpha',
+    term: 4,
+    renewTime: NOW - 1_000,
+    leaseDurationSeconds: 15,
+    strategy: 'OldestEmulationVersion',
+  };
+
   it('records a preemption as the holder asked to yield, with the reason', () => {
-    const lease: LeaseRecord = {
-      holderIdentity: 'sched-a',
-      holderCluster: 'alpha',
-      term: 4,
-      renewTime: NOW - 1_000,
-      leaseDurationSeconds: 15,
-      strategy: 'OldestEmulationVersion',
-    };
+    const lease = held;
     const candidates = [candidate('sched-a'), candidate('sched-b', { binaryVersion: '1.33.0' })];
     const step = reconcileStep({ lease, candidates, now: NOW });
     expect(step.action).toBe('preempt');
@@ -109,15 +112,7 @@ describe('decision messages (unit: pure)', () => {
   });
 
   it('records a preference taken back as the holder kept, naming the candidate gone', () => {
-    const lease: LeaseRecord = {
-      holderIdentity: 'sched-a',
-      holderCluster: 'alpha',
-      term: 4,
-      renewTime: NOW - 1_000,
-      leaseDurationSeconds: 15,
-      strategy: 'OldestEmulationVersion',
-      preferredHolder: 'sched-b',
-    };
+    const lease: LeaseRecord = { ...held, preferredHolder: 'sched-b' };
     // sched-b withdrew its LeaseCandidate before sched-a yielded.
     const candidates = [candidate('sched-a')];
     const step = reconcileStep({ lease, candidates, now: NOW });
