@@ -1,4 +1,9 @@
 import { REVOKED_HOLDER } from '../api/lease.js';
+import {
+  liveHoldingTaken,
+  type SeenHolding,
+  takenByAnother as takenByAnotherHolding,
+} from '../coordinator/foreign-holding.js';
 import { holderOf, isLeaseExpired } from '../election/liveness.js';
 import type { LeaseRecord, Millis } from '../election/types.js';
 import type { LeaseKey } from '../ports/lease-key.js';
@@ -81,46 +86,36 @@ function handEditOverLiveHolder(event: LeaseEvent, stored: StoredLease, now: Mil
   );
 }
 
-/**
- * Another elector holds the Lease: in a cluster of the group that is not the holder's, a legacy
- * elector that took the copy there once it looked expired (the recorded holder stopped renewing) or
- * empty; in the holder's own cluster, one that took it after a release. Our own writes name the
- * recorded holder, our revoke, or nobody; an older term of ours is a state from before the current
- * decision, which the mirror replaces.
- */
+/** takenByAnother (foreign-holding.ts) for a Lease event: the Lease as parsed, our term as its annotation shows. */
 export function takenByAnother(observed: LeaseRecord, view: ClusterLeaseView, stored: StoredLease): boolean {
-  const { record } = stored;
-  const holder = observed.holderIdentity ?? '';
-  return (
-    holder !== '' &&
-    holder !== REVOKED_HOLDER &&
-    holder !== (record.holderIdentity ?? '') &&
-    (view.term === undefined || view.term >= record.term) &&
-    observed.renewTime !== undefined &&
-    observed.leaseDurationSeconds !== undefined &&
-    // An elector that takes a Lease stamps renewTime with its own clock; a Lease that still shows
-    // the stamp we (or the recorded holder) wrote was only edited, by hand or by a tool: drift.
-    observed.renewTime !== record.renewTime &&
-    observed.renewTime !== stored.observedRenewTime
-  );
+  return takenByAnotherHolding(holdingOf(observed, view), stored);
 }
 
 /**
- * Another elector holds the Lease (takenByAnother) and is live on the Lease's own stamp: its
- * renewTime plus leaseDurationSeconds is not past on our clock. The mirror never writes over it
- * (docs/design.md, rule 3): a legacy elector that created or took the Lease after the decision was
- * taken (the first decision's adoption read found none; a pass carrying an older decision) leads
- * until its renew deadline whatever we write, so a holder written over it would lead beside it.
- * The holding is recorded instead, and the usual rules ask it to yield.
- *
- * The stamp is on the elector's clock: a clock behind ours by more than its lease duration less
- * the age of its last renewal (13 s for client-go's 15 s leases renewed every 2 s) makes a live
- * holder look expired. Clusters keep their clocks within far less (NTP); nothing else tells a
- * holder we never recorded from a dead one without waiting out a lease duration.
+ * liveHoldingTaken (foreign-holding.ts) for a Lease the mirror read where it was to write: another
+ * elector's live holder, never written over (planCluster), whatever decision the pass carries (a
+ * first decision whose adoption read came before a legacy elector created the Lease, or one older
+ * than a holding another elector took).
  */
 export function liveHolderTaken(view: ClusterLeaseView, stored: StoredLease, now: Millis): boolean {
-  const observed = observedOf(view);
-  return takenByAnother(observed, view, stored) && !isLeaseExpired(observed, now);
+  return liveHoldingTaken(holdingOf(observedOf(view), view), stored, now);
+}
+
+function holdingOf(observed: LeaseRecord, view: ClusterLeaseView): SeenHolding {
+  return {
+    ...(observed.holderIdentity !== undefined && { holderIdentity: observed.holderIdentity }),
+    ...(observed.renewTime !== undefined && { renewTime: observed.renewTime }),
+    ...(observed.leaseDurationSeconds !== undefined && {
+      leaseDurationSeconds: observed.leaseDurationSeconds,
+    }),
+    ...(view.term !== undefined && { term: view.term }),
+    ...(subMillisecond(view.renewTime) && { subMillisecond: true }),
+  };
+}
+
+/** A MicroTime with a non-zero digit past the milliseconds (formatMicroTime, ours, writes none). */
+function subMillisecond(time: string | undefined): boolean {
+  return /\.\d{3}\d*[1-9]\d*(Z|[+-])/.test(time ?? '');
 }
 
 /** The Lease a view shows, as parseLease reads it (renewTime in milliseconds; none if unreadable). */

@@ -74,4 +74,13 @@ describe('liveHolderTaken: a Lease the mirror never writes over (unit)', () => {
     const { leaseDurationSeconds: _d, ...endless } = legacyLease(0);
     expect(liveHolderTaken(endless, decision(), NOW)).toBe(false);
   });
+
+  it('a stamp with microseconds is none of ours, even in the same millisecond as the decision', () => {
+    const ours = decision();
+    const sameMs = formatMicroTime(ours.record.renewTime ?? 0);
+    expect(
+      liveHolderTaken({ ...legacyLease(0), renewTime: sameMs.replace(/000Z$/, '417Z') }, ours, NOW),
+    ).toBe(true);
+    expect(liveHolderTaken({ ...legacyLease(0), renewTime: sameMs }, ours, NOW)).toBe(false);
+  });
 });
