@@ -4,7 +4,8 @@ import type { ElectionStep, Millis } from '../election/types.js';
 import { onConditionFailed } from '../errors.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
-import type { LeaseState, StoredLease, TakeoverDeferral } from '../ports/store.js';
+import type { LeaseObservation, LeaseState, StoredLease, TakeoverDeferral } from '../ports/store.js';
+import { liveHoldingTaken } from './foreign-holding.js';
 
 /** How often a takeover held off by an unreachable holder cluster looks again. */
 export const UNREACHABLE_RETRY_MS: Millis = 2_000;
@@ -57,20 +58,8 @@ export async function confirmTakeover(
     return unreachable(deps, key, stored, cluster, error as Error, deps.clock());
   }
   const answered = deps.clock();
-  // The last renewal we know of: the one ingest saw, or else the one the mirror wrote with the decision.
-  const known = stored.observedRenewTime ?? stored.record.renewTime ?? Number.NEGATIVE_INFINITY;
-  if (seen !== undefined && seen.holderIdentity === holder && seen.renewTime > known) {
-    deps.logger.warn('the holder renewed unseen by ingest; recording it instead of taking over', {
-      lease: key,
-      holder,
-    });
-    // A record that moved on meanwhile is read again by the next step; the verdict stands.
-    const renewedAt = renewedOnOurClock(stored, seen.renewTime, answered);
-    await deps.store
-      .observeLease(key, { ...seen, renewedAt }, stored, answered)
-      .catch(onConditionFailed(undefined));
-    return { verdict: 'renewed' };
-  }
+  const news = seen === undefined ? undefined : await recordNews(deps, key, stored, seen, answered);
+  if (news !== undefined) return news;
   // A revoke of ours (preemption by revoke) is the holder's last chance to have renewed: it may
   // lead until one lease duration after it, on our clock.
   if (seen?.revokedAt !== undefined && seen.revokedAt + leaseMs > answered) {
@@ -94,6 +83,55 @@ export async function confirmTakeover(
   if (stored.takeoverNotBefore !== undefined && stored.takeoverNotBefore > answered)
     return { verdict: 'deferred', at: stored.takeoverNotBefore };
   return { verdict: 'proceed', answered: cluster };
+}
+
+/**
+ * What the holder's Lease shows that the record does not, recorded before any takeover: a renewal
+ * ingest did not record, or another elector holding it. Undefined when it shows neither.
+ */
+async function recordNews(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+  stored: StoredLease,
+  seen: LeaseObservation,
+  answered: Millis,
+): Promise<TakeoverVerdict | undefined> {
+  const holder = stored.record.holderIdentity;
+  // The last renewal we know of: the one ingest saw, or else the one the mirror wrote with the decision.
+  const known = stored.observedRenewTime ?? stored.record.renewTime ?? Number.NEGATIVE_INFINITY;
+  if (seen.holderIdentity === holder && seen.renewTime > known) {
+    deps.logger.warn('the holder renewed unseen by ingest; recording it instead of taking over', {
+      lease: key,
+      holder,
+    });
+    const renewedAt = renewedOnOurClock(stored, seen.renewTime, answered);
+    return recordSeen(deps, key, stored, { ...seen, renewedAt }, answered);
+  }
+  // Another elector took the holder's Lease and leads (a legacy elector, once the holder stopped
+  // renewing): a successor named now would lead beside it, and the mirror would then take the
+  // Lease from it as a state under an older term of ours. It is the holder now: decide again.
+  if (liveHoldingTaken({ ...seen, term: seen.shownTerm }, stored, answered)) {
+    deps.logger.warn('another elector holds the holder’s Lease; recording it instead of taking over', {
+      lease: key,
+      holder,
+      seen: seen.holderIdentity,
+    });
+    const { shownTerm: _ours, ...taken } = seen;
+    return recordSeen(deps, key, stored, taken, answered);
+  }
+  return undefined;
+}
+
+/** What the holder's cluster shows is recorded first; a record that moved on meanwhile is read again by the next step. */
+async function recordSeen(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+  stored: StoredLease,
+  seen: LeaseObservation,
+  answered: Millis,
+): Promise<TakeoverVerdict> {
+  await deps.store.observeLease(key, seen, stored, answered).catch(onConditionFailed(undefined));
+  return { verdict: 'renewed' };
 }
 
 /**

@@ -27,7 +27,13 @@ export function reportWrittenStep(metrics: Metrics, key: LeaseKey, written: Writ
   if (written.pinged.length > 0) metrics.record('PingsSent', written.pinged.length, scope);
   const after = step.write;
   if (after === null) return;
-  if (step.action === 'preempt') metrics.record('PreemptionsRequested', 1, scope);
+  // Only a preference written: an amendment that takes one back, or sets the strategy, asks nobody to yield.
+  if (
+    step.action === 'preempt' &&
+    after.preferredHolder !== undefined &&
+    after.preferredHolder !== before?.preferredHolder
+  )
+    metrics.record('PreemptionsRequested', 1, scope);
   if (after.term > (before?.term ?? 0)) metrics.record('HolderChanges', 1, scope);
   const holder = holderOf(after);
   const previous = holderOf(before);

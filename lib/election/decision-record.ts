@@ -71,10 +71,14 @@ export function decisionRecord(
     return { ...base, action: 'ping', message: pingMessage(step, lease, now) };
   if (step.action === 'preempt') {
     const preferred = step.write.preferredHolder;
+    const kept = `Kept ${holderOf(step.write) ?? 'no holder'} (term ${step.write.term})`;
+    const withdrawn = lease?.preferredHolder;
     const message =
-      preferred === undefined
-        ? `Kept ${holderOf(step.write) ?? 'no holder'} (term ${step.write.term}): strategy ${step.write.strategy ?? 'unset'}`
-        : decisionMessage(`Asked ${holderOf(step.write)} to yield to`, preferred, step.write.term, vote);
+      preferred !== undefined
+        ? decisionMessage(`Asked ${holderOf(step.write)} to yield to`, preferred, step.write.term, vote)
+        : withdrawn !== undefined
+          ? `${kept}: no longer asked to yield to ${withdrawn}`
+          : `${kept}: strategy ${step.write.strategy ?? 'unset'}`;
     return { ...base, action: 'preempt', message };
   }
   const holder = holderOf(step.write);

@@ -26,8 +26,16 @@ export interface ReconcileInput {
  *
  * Pure: the caller supplies `now` and performs the returned writes conditionally.
  */
-export function reconcileStep({ lease, candidates, now, preempt = true }: ReconcileInput): ElectionStep {
+export function reconcileStep(input: ReconcileInput): ElectionStep {
+  const { lease, candidates, now, preempt = true } = input;
   const admissible = admissibleCandidates(candidates, now, lease);
+  // A preference for a candidate that is gone (withdrawn, expired) does not stand: the step is the
+  // one without it (another candidate preferred at once, a takeover), and where that writes
+  // nothing, the preference is taken back by itself, so the live holder does not step down for nobody.
+  if (lease?.preferredHolder !== undefined && !admissible.some((c) => c.name === lease.preferredHolder)) {
+    const without = reconcileStep({ ...input, lease: { ...lease, preferredHolder: undefined } });
+    return without.write !== null ? without : (preferenceWithdrawn(lease, admissible, now) ?? without);
+  }
   // A lease with no live candidates is not ours to manage: leave it, and wait for a candidate.
   if (admissible.length === 0)
     return { action: 'none', ping: [], write: null, requeueAfterMs: 0, error: null };
@@ -37,7 +45,8 @@ export function reconcileStep({ lease, candidates, now, preempt = true }: Reconc
 
   const need = electionNeeded(admissible, lease, now, preempt);
   if (need.error !== undefined) return failed(need.error, nextDeadline(lease, admissible, now));
-  if (!need.needed) return settled(lease, admissible, now);
+  // Nobody is to be preferred over the live holder (it is the best, or preemption is Never).
+  if (!need.needed) return preferenceWithdrawn(lease, admissible, now) ?? settled(lease, admissible, now);
 
   return pingPhaseStep(lease, admissible, now) ?? vote(lease, admissible, now, preempt);
 }
@@ -184,7 +193,8 @@ function updateExisting(
     // A live holder is never overwritten: ask it to yield.
     next = { ...lease, preferredHolder: electee, strategy };
   } else {
-    next = { ...lease, strategy };
+    // The holder stays and nobody outranks it among those who answered: any preference is taken back.
+    next = { ...lease, preferredHolder: undefined, strategy };
   }
   if (sameLease(next, lease)) return settled(lease, candidates, now);
   return written(takeOver || expired || unheld ? 'takeover' : 'preempt', next, candidates, now);
@@ -236,6 +246,23 @@ function settled(
     requeueAfterMs: nextDeadline(lease, candidates, now),
     error: null,
   };
+}
+
+/**
+ * A live holder's preference taken back: the amendment that removes preferredHolder (and, through
+ * the mirror, the Lease's field and our annotation). A holder still asked to yield to a candidate
+ * that has gone, or that no longer outranks it, would step down for nobody, and the lease would be
+ * without a leader until the next election. Undefined when there is no preference, or no live
+ * holder to keep.
+ */
+function preferenceWithdrawn(
+  lease: LeaseRecord | undefined,
+  candidates: readonly Candidate[],
+  now: Millis,
+): ElectionStep | undefined {
+  if (lease?.preferredHolder === undefined || holderOf(lease) === undefined || isLeaseExpired(lease, now))
+    return undefined;
+  return written('preempt', { ...lease, preferredHolder: undefined }, candidates, now);
 }
 
 function written(

@@ -93,6 +93,12 @@ export const METRICS = {
     dimension: 'Cluster',
     help: 'mirror passes that left a cluster behind (unreachable, or conflicts past the retries)',
   },
+  MirrorHeldByAnother: {
+    kind: 'counter',
+    unit: 'Count',
+    dimension: 'Cluster',
+    help: 'mirror passes that found the Lease held by another elector, live (a legacy elector): left as it is and its holder recorded',
+  },
   IngestLag: {
     kind: 'duration',
     unit: 'Milliseconds',

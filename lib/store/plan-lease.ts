@@ -85,7 +85,10 @@ export function planWriteLease(
   return planLeasePut('writeLease', key, record, expectedVersion, 'decision', now);
 }
 
-/** A live holder asked to yield (and the candidates' strategy written): nothing else moves. */
+/**
+ * A live holder asked to yield, or no longer (a preference taken back: preferredHolder removed), and
+ * the candidates' strategy written: nothing else moves.
+ */
 export function planAmendLiveLease(
   key: LeaseKey,
   read: StoredLease,
@@ -103,6 +106,9 @@ export function planAmendLiveLease(
       change: 'decision',
     },
     now,
+    write.preferredHolder === undefined && read.record.preferredHolder !== undefined
+      ? ['preferredHolder']
+      : [],
   );
 }
 

@@ -37,7 +37,11 @@ export interface MirrorOptions {
 }
 
 export type MirrorPlan =
-  | { readonly write: false; readonly reason: 'in-sync' | 'newer-term' | 'released' }
+  | {
+      readonly write: false;
+      /** held-by-another: another elector's live holder, never written over (planCluster, liveHolderTaken). */
+      readonly reason: 'in-sync' | 'newer-term' | 'released' | 'held-by-another';
+    }
   | {
       readonly write: true;
       readonly spec: Record<string, unknown>;

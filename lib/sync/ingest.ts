@@ -10,6 +10,7 @@ import { planMirror, viewOf } from './desired-lease.js';
 import type { HolderHints } from './holder-hints.js';
 import { judgeHomeLease, type LeaseEvent, takenByAnother, termAhead } from './lease-rules.js';
 import { needsRepair, optionsFor, renewByHint } from './renew-by-hint.js';
+import { recordTakenLease } from './taken-lease.js';
 
 export type LeaseOutcome =
   | 'renewal'
@@ -258,31 +259,13 @@ function rememberHolder(
   else hints?.forget(key);
 }
 
-/**
- * Records that holding, under a new term, with this cluster as the holder's: the mirror then copies
- * it into the group's other clusters, where a restarted coordinated elector finds the Lease held by
- * someone else instead of naming it still, and a better candidate is preferred by the usual rules.
- */
+/** Another elector holds the Lease: recorded as the holding (recordTakenLease), never repaired as drift. */
 async function recordNewHolder(
   deps: IngestDeps,
   event: LeaseEvent,
   stored: StoredLease,
 ): Promise<LeaseIngested> {
   const { cluster, key, observed } = event;
-  deps.logger.warn('another elector took the Lease in a cluster of the group; it is the holder now', {
-    lease: key,
-    cluster,
-    holder: observed.holderIdentity,
-    recorded: stored.record.holderIdentity,
-  });
-  const seen: LeaseObservation = {
-    cluster,
-    holderIdentity: observed.holderIdentity ?? '',
-    leaseDurationSeconds: observed.leaseDurationSeconds ?? 0,
-    renewTime: observed.renewTime ?? 0,
-  };
-  const changed = await deps.store
-    .observeLease(key, seen, stored, deps.clock())
-    .then(() => true, onConditionFailed(false));
+  const changed = await recordTakenLease(deps, key, cluster, observed, stored, deps.clock());
   return { outcome: changed ? 'observed' : 'unchanged', key };
 }

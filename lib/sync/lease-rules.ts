@@ -1,4 +1,9 @@
 import { REVOKED_HOLDER } from '../api/lease.js';
+import {
+  liveHoldingTaken,
+  type SeenHolding,
+  takenByAnother as takenByAnotherHolding,
+} from '../coordinator/foreign-holding.js';
 import { holderOf, isLeaseExpired } from '../election/liveness.js';
 import type { LeaseRecord, Millis } from '../election/types.js';
 import type { LeaseKey } from '../ports/lease-key.js';
@@ -81,26 +86,45 @@ function handEditOverLiveHolder(event: LeaseEvent, stored: StoredLease, now: Mil
   );
 }
 
-/**
- * Another elector holds the Lease: in a cluster of the group that is not the holder's, a legacy
- * elector that took the copy there once it looked expired (the recorded holder stopped renewing) or
- * empty; in the holder's own cluster, one that took it after a release. Our own writes name the
- * recorded holder, our revoke, or nobody; an older term of ours is a state from before the current
- * decision, which the mirror replaces.
- */
+/** takenByAnother (foreign-holding.ts) for a Lease event: the Lease as parsed, our term as its annotation shows. */
 export function takenByAnother(observed: LeaseRecord, view: ClusterLeaseView, stored: StoredLease): boolean {
-  const { record } = stored;
-  const holder = observed.holderIdentity ?? '';
-  return (
-    holder !== '' &&
-    holder !== REVOKED_HOLDER &&
-    holder !== (record.holderIdentity ?? '') &&
-    (view.term === undefined || view.term >= record.term) &&
-    observed.renewTime !== undefined &&
-    observed.leaseDurationSeconds !== undefined &&
-    // An elector that takes a Lease stamps renewTime with its own clock; a Lease that still shows
-    // the stamp we (or the recorded holder) wrote was only edited, by hand or by a tool: drift.
-    observed.renewTime !== record.renewTime &&
-    observed.renewTime !== stored.observedRenewTime
-  );
+  return takenByAnotherHolding(holdingOf(observed, view), stored);
+}
+
+/**
+ * liveHoldingTaken (foreign-holding.ts) for a Lease the mirror read where it was to write: another
+ * elector's live holder, never written over (planCluster), whatever decision the pass carries (a
+ * first decision whose adoption read came before a legacy elector created the Lease, or one older
+ * than a holding another elector took).
+ */
+export function liveHolderTaken(view: ClusterLeaseView, stored: StoredLease, now: Millis): boolean {
+  return liveHoldingTaken(holdingOf(observedOf(view), view), stored, now);
+}
+
+function holdingOf(observed: LeaseRecord, view: ClusterLeaseView): SeenHolding {
+  return {
+    ...(observed.holderIdentity !== undefined && { holderIdentity: observed.holderIdentity }),
+    ...(observed.renewTime !== undefined && { renewTime: observed.renewTime }),
+    ...(observed.leaseDurationSeconds !== undefined && {
+      leaseDurationSeconds: observed.leaseDurationSeconds,
+    }),
+    ...(view.term !== undefined && { term: view.term }),
+    ...(subMillisecond(view.renewTime) && { subMillisecond: true }),
+  };
+}
+
+/** A MicroTime with a non-zero digit past the milliseconds (formatMicroTime, ours, writes none). */
+function subMillisecond(time: string | undefined): boolean {
+  return /\.\d{3}\d*[1-9]\d*(Z|[+-])/.test(time ?? '');
+}
+
+/** The Lease a view shows, as parseLease reads it (renewTime in milliseconds; none if unreadable). */
+export function observedOf(view: ClusterLeaseView): LeaseRecord {
+  const renewTime = view.renewTime === undefined ? Number.NaN : Date.parse(view.renewTime);
+  return {
+    term: view.term ?? 0,
+    ...(!Number.isNaN(renewTime) && { renewTime }),
+    ...(view.holderIdentity !== undefined && { holderIdentity: view.holderIdentity }),
+    ...(view.leaseDurationSeconds !== undefined && { leaseDurationSeconds: view.leaseDurationSeconds }),
+  };
 }

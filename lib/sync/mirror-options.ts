@@ -12,6 +12,7 @@ import {
   revokedInTerm,
 } from './desired-lease.js';
 import { keptFields } from './lease-fields.js';
+import { liveHolderTaken } from './lease-rules.js';
 
 /**
  * What planMirror needs to know of one cluster for one decision: the fields the cluster keeps, and
@@ -43,19 +44,26 @@ export function mirrorOptions(
 
 /**
  * A decision's plan for one cluster, with its options: whether it revokes the holder there, and
- * whether it would take back our revoke of this term (write over it with something else).
+ * whether it would take back our revoke of this term (write over it with something else). A Lease
+ * that another elector holds, live on its own stamp (liveHolderTaken), is never written over, in any
+ * cluster and whatever the decision (docs/design.md, rule 3): `held-by-another`, and the caller
+ * records the holding. planMirror's own refusal of a lower term comes first.
  */
 export function planCluster(
   deps: Pick<MirrorDeps, 'preemption' | 'clock'>,
   client: ClusterPort,
   key: LeaseKey,
-  record: LeaseRecord,
+  stored: StoredLease,
   view: ClusterLeaseView | undefined,
   revokeAt?: Millis,
 ): { plan: MirrorPlan; revoking: boolean; unrevoking: boolean } {
+  const { record } = stored;
   const home = (record.holderCluster ?? clustersOf(key)[0]) === client.name;
   const options = mirrorOptions(deps, client, key, record, home, view, revokeAt);
-  const plan = planMirror(record, home, view, options);
+  const planned = planMirror(record, home, view, options);
+  const taken =
+    planned.write && view !== undefined && liveHolderTaken(view, stored, (deps.clock ?? Date.now)());
+  const plan: MirrorPlan = taken ? { write: false, reason: 'held-by-another' } : planned;
   const revoking = options.revokeAt !== undefined;
   return { plan, revoking, unrevoking: plan.write && !revoking && revokedInTerm(record, view) };
 }

@@ -1,16 +1,24 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { PREFERRED_HOLDER_ANNOTATION } from '../api/lease.js';
-import { formatMicroTime } from '../api/time.js';
 import type { LeaseRecord } from '../election/types.js';
 import type { ClusterPort, RawObject } from '../ports/cluster.js';
 import type { MirrorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
 import { noMetrics } from '../ports/metrics.js';
 import type { LeaseState, StoredCandidate, StoredLease } from '../ports/store.js';
-import { annotationsFor, coordinationPatch, type MirrorPlan, viewOf } from './desired-lease.js';
+import {
+  annotationsFor,
+  type ClusterLeaseView,
+  coordinationPatch,
+  type MirrorPlan,
+  viewOf,
+} from './desired-lease.js';
 import { type LeaseWrite, leaseEventFor, recordLeaseEvent } from './lease-events.js';
 import { keptFields, learnKeptFields } from './lease-fields.js';
+import { observedOf } from './lease-rules.js';
 import { planCluster, revokeStamp } from './mirror-options.js';
+import { awaitingPing, sendPings } from './mirror-pings.js';
+import { recordTakenLease } from './taken-lease.js';
 
 export type ClusterOutcome =
   | 'created'
@@ -20,6 +28,8 @@ export type ClusterOutcome =
   | 'released'
   | 'unreachable'
   | 'conflict'
+  /** Another elector's live holder holds the Lease here: not written over; recorded (liveHolderTaken). */
+  | 'held-by-another'
   /** The holder is taken off its Lease here while it is preempted by revoke (docs/clusters.md). */
   | 'revoked';
 
@@ -45,6 +55,7 @@ export async function mirrorLease(
   const metrics = deps.metrics ?? noMetrics;
   for (const [cluster, outcome] of Object.entries(tally.outcomes))
     if (outcome === 'unreachable' || outcome === 'conflict') metrics.record('MirrorFailures', 1, cluster);
+    else if (outcome === 'held-by-another') metrics.record('MirrorHeldByAnother', 1, cluster);
   deps.logger.debug('mirrored', {
     lease: key,
     ...tally,
@@ -117,7 +128,6 @@ async function mirrorInto(
 ): Promise<ClusterOutcome> {
   let decision = held;
   let reloaded = false;
-  const ref = { namespace: key.namespace, name: key.name };
   /** Set once a write went in, so a pass that then learns what the cluster keeps still reports it. */
   let wrote: ClusterOutcome | undefined;
   /** The Lease before our first write, and what the last write put there: the Event tells the change. */
@@ -134,12 +144,13 @@ async function mirrorInto(
     return outcome;
   };
   for (let attempt = 0; attempt <= CONFLICT_RETRIES; attempt++) {
-    const current = await client.readLease(ref);
+    const current = await client.readLease({ namespace: key.namespace, name: key.name });
     if (wrote === undefined) before = current;
     const view = current === undefined ? undefined : viewOf(current);
     const stamp = revokeStamp(decision.lease, view, (deps.clock ?? Date.now)());
-    const { plan, revoking, unrevoking } = planCluster(deps, client, key, decision.lease.record, view, stamp);
-    if (!plan.write) return done(revoking && plan.reason === 'in-sync' ? 'revoked' : (wrote ?? plan.reason));
+    const { plan, revoking, unrevoking } = planCluster(deps, client, key, decision.lease, view, stamp);
+    if (!plan.write)
+      return done(await unwritten(deps, client, key, { decision, view, plan, revoking, wrote }));
     // Our revoke of this term is taken back only by a decision at least as new as the one that
     // revoked: a pass holding an older one (loaded before the preemption, while another container
     // decided it) would name the holder there again, and it would renew and lead.
@@ -166,6 +177,40 @@ async function mirrorInto(
     return done(wrote);
   }
   return done(wrote ?? 'conflict');
+}
+
+/** A pass that comes to no write in a cluster, and why. */
+interface Unwritten {
+  readonly decision: Decision;
+  readonly view: ClusterLeaseView | undefined;
+  readonly plan: Extract<MirrorPlan, { write: false }>;
+  readonly revoking: boolean;
+  /** What an earlier write of the pass did, if one went in. */
+  readonly wrote: ClusterOutcome | undefined;
+}
+
+/**
+ * What a pass that writes nothing more comes to. A live holder another elector took is recorded as
+ * the holding (as ingest records it), so the usual rules take over without waiting for ingest to
+ * see it, nor depending on ingest running at all; a record that moved on meanwhile loses the write.
+ */
+async function unwritten(
+  deps: MirrorDeps,
+  client: ClusterPort,
+  key: LeaseKey,
+  { decision, view, plan, revoking, wrote }: Unwritten,
+): Promise<ClusterOutcome> {
+  if (plan.reason === 'held-by-another' && view !== undefined)
+    await recordTakenLease(
+      deps,
+      key,
+      client.name,
+      observedOf(view),
+      decision.lease,
+      (deps.clock ?? Date.now)(),
+    );
+  if (revoking && plan.reason === 'in-sync') return 'revoked';
+  return wrote ?? plan.reason;
 }
 
 /** What a write put into the Lease, and what was there before our first write of the pass. */
@@ -229,70 +274,4 @@ function writePlan(
 
 function annotationsOf(lease: RawObject | undefined): Record<string, string> {
   return lease?.metadata?.annotations ?? {};
-}
-
-/** What one cluster's pings came to: the candidates asked to renew, and those the ask did not reach. */
-interface PingsSent {
-  readonly sent: string[];
-  readonly failed: string[];
-}
-
-/** Candidates whose ping goes to their cluster: asked to renew, not yet answered, read from there. */
-function awaitingPing(candidates: readonly StoredCandidate[]): StoredCandidate[] {
-  return candidates.filter(
-    (c) => c.pingTime !== undefined && c.awaitingAck === true && c.resourceVersion !== undefined,
-  );
-}
-
-/**
- * A ping is a pingTime just after the candidate's own last renewTime, on its own clock. client-go
- * renews when pingTime is after renewTime; using its clock means a candidate whose clock is behind
- * ours does not keep re-acking until its clock catches up. Whether it answered is judged on our
- * clock, by when its renewal reaches the table.
- *
- * Only a candidate read from the cluster (it has a resourceVersion there) is pinged there, in the
- * API it was read from (built-in or CRD); one heard over HTTP reads its pingTime in the heartbeat
- * response. A ping that does not land (the object or its API gone, 403, the cluster out) is an error:
- * the election waits out that candidate's ping window for nothing.
- */
-async function sendPings(
-  logger: Logger,
-  key: LeaseKey,
-  client: ClusterPort,
-  candidates: readonly StoredCandidate[],
-): Promise<PingsSent> {
-  const waiting = awaitingPing(candidates);
-  const results = await Promise.allSettled(
-    waiting.map((c) =>
-      client.pingCandidate(
-        c.apiVersion,
-        { namespace: c.namespace, name: c.name },
-        formatMicroTime(c.sentRenewTime + 1),
-      ),
-    ),
-  );
-  const sent: string[] = [];
-  const failed: string[] = [];
-  results.forEach((result, i) => {
-    const c = waiting[i] as StoredCandidate;
-    const problem =
-      result.status === 'rejected'
-        ? { error: result.reason as Error }
-        : result.value.ok
-          ? undefined
-          : { reason: result.value.reason };
-    if (problem === undefined) {
-      sent.push(c.name);
-      return;
-    }
-    failed.push(c.name);
-    logger.error('ping not delivered', {
-      cluster: client.name,
-      lease: key,
-      candidate: c.name,
-      apiVersion: c.apiVersion,
-      ...problem,
-    });
-  });
-  return { sent, failed };
 }

@@ -216,4 +216,28 @@ describe('takeover from a holder that only looks expired (unit: in-memory fakes)
     expect(record?.renewTime).toBe(asked + 2_000);
     expect(deps.clock()).toBe(asked + 2_000);
   });
+
+  it('a legacy elector that took the expired holder’s Lease is recorded as the holder, and no successor is named beside it', async () => {
+    const { deps, base, key, cluster, holder, advance, renewB } = await setUp();
+    // "a" stops renewing; once its Lease looks expired, an uncoordinated elector there takes it
+    // (client-go's Update keeps our annotations, the current term among them) and leads.
+    advance(6_000);
+    const lease = cluster.get('Lease', key) ?? {};
+    const stamp = new Date(cluster.localNow()).toISOString().replace(/Z$/, '417Z');
+    lease.spec = { holderIdentity: 'legacy', leaseDurationSeconds: 15, acquireTime: stamp, renewTime: stamp };
+    expect(cluster.replace('Lease', lease, 'legacy')).toMatchObject({ ok: true });
+    const before = (await base.store.loadLease(key)).lease?.record;
+    await renewB();
+
+    // Ingest has not seen the take; the takeover's read of the holder's Lease finds it.
+    await reconcileLease(deps, key);
+
+    expect(await holder()).toBe('legacy');
+    expect((await base.store.loadLease(key)).lease?.record).toMatchObject({
+      holderCluster: 'c',
+      term: (before?.term ?? 0) + 1,
+    });
+    await mirrorLease(base, key);
+    expect((cluster.get('Lease', key)?.spec as { holderIdentity?: string }).holderIdentity).toBe('legacy');
+  });
 });

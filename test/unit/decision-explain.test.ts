@@ -86,15 +86,18 @@ describe('decision messages (unit: pure)', () => {
     );
   });
 
+  /** sched-a leads, renewed a second ago. */
+  const held: LeaseRecord = {
+    holderIdentity: 'sched-a',
+    holderCluster: 'alpha',
+    term: 4,
+    renewTime: NOW - 1_000,
+    leaseDurationSeconds: 15,
+    strategy: 'OldestEmulationVersion',
+  };
+
   it('records a preemption as the holder asked to yield, with the reason', () => {
-    const lease: LeaseRecord = {
-      holderIdentity: 'sched-a',
-      holderCluster: 'alpha',
-      term: 4,
-      renewTime: NOW - 1_000,
-      leaseDurationSeconds: 15,
-      strategy: 'OldestEmulationVersion',
-    };
+    const lease = held;
     const candidates = [candidate('sched-a'), candidate('sched-b', { binaryVersion: '1.33.0' })];
     const step = reconcileStep({ lease, candidates, now: NOW });
     expect(step.action).toBe('preempt');
@@ -106,6 +109,21 @@ describe('decision messages (unit: pure)', () => {
       message:
         'Asked sched-a to yield to sched-b (term 4): lowest binary version 1.33.0 at emulation version 1.34.0 of 2 candidates',
     });
+  });
+
+  it('records a preference taken back as the holder kept, naming the candidate gone', () => {
+    const lease: LeaseRecord = { ...held, preferredHolder: 'sched-b' };
+    // sched-b withdrew its LeaseCandidate before sched-a yielded.
+    const candidates = [candidate('sched-a')];
+    const step = reconcileStep({ lease, candidates, now: NOW });
+    const record = decisionRecord(step, lease, candidates, NOW);
+    expect(record).toMatchObject({
+      action: 'preempt',
+      term: 4,
+      holder: 'sched-a',
+      message: 'Kept sched-a (term 4): no longer asked to yield to sched-b',
+    });
+    expect(record?.preferredHolder).toBeUndefined();
   });
 
   it('records a takeover with the holder it replaces and why the lease was free', () => {

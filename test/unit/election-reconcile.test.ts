@@ -911,3 +911,65 @@ describe('an expired lease kept by a holder that still counts as alive (unit: li
     expect(step.write?.holderIdentity).toBe('next');
   });
 });
+
+describe('a preference taken back when the preferred candidate goes away before the holder yields (unit)', () => {
+  const asked: LeaseRecord = {
+    holderIdentity: 'holder',
+    holderCluster: 'alpha',
+    leaseDurationSeconds: 15,
+    renewTime: NOW - 1_000,
+    strategy: OEV,
+    preferredHolder: 'better',
+    term: 3,
+  };
+  const holder = candidate('holder', '1.31.0');
+  const kept = { ...asked, preferredHolder: undefined };
+
+  it('its candidate withdrawn (deleted): the holder keeps the lease, asked to yield to nobody', () => {
+    const step = reconcileStep({ lease: asked, candidates: [holder], now: NOW });
+    expect(step.action).toBe('preempt');
+    expect(step.write).toEqual(kept);
+  });
+
+  it('its candidate withdrawn while another better one is alive: that one is preferred in the same write', () => {
+    const next = candidate('next', '1.30.5');
+    const step = reconcileStep({ lease: asked, candidates: [holder, next], now: NOW });
+    expect(step.action).toBe('preempt');
+    expect(step.write).toEqual({ ...asked, preferredHolder: 'next' });
+  });
+
+  it('its candidate expired, and nobody else left: the preference goes all the same', () => {
+    const stale = candidate('better', '1.30.0', { renewTime: NOW - CANDIDATE_VALID_MS - 1 });
+    expect(reconcileStep({ lease: asked, candidates: [stale], now: NOW }).write).toEqual(kept);
+  });
+
+  it('its candidate left unanswered a ping: the vote keeps the holder and takes the preference back', () => {
+    const silent = candidate('better', '1.30.0', { renewTime: NOW - 2 * E, pingTime: NOW - E - 1 });
+    const step = reconcileStep({ lease: asked, candidates: [holder, silent], now: NOW });
+    expect(step.action).toBe('preempt');
+    expect(step.write).toEqual(kept);
+  });
+
+  it('no longer outranks the holder: the preference goes', () => {
+    const worse = candidate('better', '1.32.0');
+    expect(reconcileStep({ lease: asked, candidates: [holder, worse], now: NOW }).write).toEqual(kept);
+  });
+
+  it('preemption Never: a preference is taken back', () => {
+    const better = candidate('better', '1.30.0');
+    const step = reconcileStep({ lease: asked, candidates: [holder, better], now: NOW, preempt: false });
+    expect(step.write).toEqual(kept);
+  });
+
+  it('a holder whose lease ran out is taken over as ever: the preference goes with it', () => {
+    const expired = { ...asked, renewTime: NOW - 16_000 };
+    const step = reconcileStep({ lease: expired, candidates: [candidate('next', '1.31.0')], now: NOW });
+    expect(step.action).toBe('takeover');
+    expect(step.write).toMatchObject({ holderIdentity: 'next', preferredHolder: undefined, term: 4 });
+  });
+
+  it('a preference for a candidate still there and still better stands', () => {
+    const better = candidate('better', '1.30.0');
+    expect(reconcileStep({ lease: asked, candidates: [holder, better], now: NOW }).write).toBeNull();
+  });
+});

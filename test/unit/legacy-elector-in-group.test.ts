@@ -65,4 +65,22 @@ describe('a legacy elector in another cluster of the group (unit: in-memory tabl
     await mirrorLease(fixture.deps, fixture.key);
     expect(holderIn(fixture, 'b')).toBe('old');
   });
+
+  it('is not written over by a mirror pass that comes before ingest has seen it: the mirror records it', async () => {
+    const fixture = await legacyTakesTheCopy();
+    const before = (await fixture.store.loadLease(fixture.key)).lease?.record;
+
+    // The pass carries the decision naming "old", older than the legacy elector's holding.
+    expect(await mirrorLease(fixture.deps, fixture.key)).toMatchObject({ b: 'held-by-another' });
+    expect(holderIn(fixture, 'b')).toBe('legacy');
+    expect((await fixture.store.loadLease(fixture.key)).lease?.record).toMatchObject({
+      holderIdentity: 'legacy',
+      holderCluster: 'b',
+      term: (before?.term ?? 0) + 1,
+    });
+    // The next pass carries that record: both clusters name the legacy holder.
+    await mirrorLease(fixture.deps, fixture.key);
+    expect(holderIn(fixture, 'a')).toBe('legacy');
+    expect(holderIn(fixture, 'b')).toBe('legacy');
+  });
 });

@@ -145,7 +145,7 @@ export function leaseCases(t: ContractContext): void {
       expect(await t.lease(key)).toEqual(amended);
     });
 
-    it('keeps a stored preferredHolder when the write names none (strategy only)', async () => {
+    it('removes a stored preferredHolder when the write names none (a preference taken back)', async () => {
       const key = freshKey();
       const read = await t.seed(key, t.held({ preferredHolder: 'c2' }));
       const { preferredHolder: _, ...withoutPreferred } = read.record;
@@ -155,7 +155,11 @@ export function leaseCases(t: ContractContext): void {
         { ...withoutPreferred, strategy: 'example.com/Other' },
         t.clock.now,
       );
-      expect(amended.record).toMatchObject({ preferredHolder: 'c2', strategy: 'example.com/Other' });
+      expect(amended.record).toMatchObject({
+        holderIdentity: read.record.holderIdentity,
+        strategy: 'example.com/Other',
+      });
+      expect(amended.record.preferredHolder).toBeUndefined();
       expect(await t.lease(key)).toEqual(amended);
     });
 

@@ -1,0 +1,60 @@
+import { REVOKED_HOLDER } from '../api/lease.js';
+import { isLeaseExpired } from '../election/liveness.js';
+import type { Millis } from '../election/types.js';
+import type { StoredLease } from '../ports/store.js';
+
+/** What a Lease in a cluster shows of its holding, as read there. */
+export interface SeenHolding {
+  readonly holderIdentity?: string;
+  /** The Lease's renewTime, on its writer's clock. */
+  readonly renewTime?: Millis;
+  readonly leaseDurationSeconds?: number;
+  /** The term of ours the Lease carries (our annotation), if any. */
+  readonly term?: number;
+  /**
+   * renewTime shows a part of a millisecond (client-go stamps microseconds): no stamp of ours, which
+   * are whole milliseconds, however close in time to one.
+   */
+  readonly subMillisecond?: boolean;
+}
+
+/**
+ * Another elector holds the Lease: in a cluster of the group that is not the holder's, a legacy
+ * elector that took the copy there once it looked expired (the recorded holder stopped renewing) or
+ * empty; in the holder's own cluster, one that took it after a release or once the holder stopped
+ * renewing, or one that created it after a first decision's adoption read. Our own writes name the
+ * recorded holder, our revoke, or nobody; an older term of ours is a state from before the current
+ * decision, which the mirror replaces. (A client-go Update keeps the annotations of the Lease it
+ * takes, so a legacy elector's holding shows the term it found there.)
+ */
+export function takenByAnother(seen: SeenHolding, stored: StoredLease): boolean {
+  const { record } = stored;
+  const holder = seen.holderIdentity ?? '';
+  return (
+    holder !== '' &&
+    holder !== REVOKED_HOLDER &&
+    holder !== (record.holderIdentity ?? '') &&
+    (seen.term === undefined || seen.term >= record.term) &&
+    seen.renewTime !== undefined &&
+    seen.leaseDurationSeconds !== undefined &&
+    // An elector that takes a Lease stamps renewTime with its own clock; a Lease that still shows
+    // the stamp we (or the recorded holder) wrote was only edited, by hand or by a tool: drift.
+    (seen.subMillisecond === true || seen.renewTime !== record.renewTime) &&
+    seen.renewTime !== stored.observedRenewTime
+  );
+}
+
+/**
+ * takenByAnother, and live on the Lease's own stamp: its renewTime plus leaseDurationSeconds is not
+ * past on our clock. Such a holder is never written over nor replaced by a decision (docs/design.md,
+ * rule 3): it leads until its renew deadline whatever we write, so it is recorded instead, and the
+ * usual rules ask it to yield.
+ *
+ * The stamp is on the elector's clock: a clock behind ours by more than its lease duration less
+ * the age of its last renewal (13 s for client-go's 15 s leases renewed every 2 s) makes a live
+ * holder look expired. Clusters keep their clocks within far less (NTP); nothing else tells a
+ * holder we never recorded from a dead one without waiting out a lease duration.
+ */
+export function liveHoldingTaken(seen: SeenHolding, stored: StoredLease, now: Millis): boolean {
+  return takenByAnother(seen, stored) && !isLeaseExpired({ term: seen.term ?? 0, ...seen }, now);
+}

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { REVOKED_HOLDER } from '../../lib/api/lease.js';
+import { formatMicroTime } from '../../lib/api/time.js';
+import type { LeaseRecord } from '../../lib/election/types.js';
+import type { StoredLease } from '../../lib/ports/store.js';
+import type { ClusterLeaseView } from '../../lib/sync/desired-lease.js';
+import { liveHolderTaken } from '../../lib/sync/lease-rules.js';
+
+const NOW = Date.UTC(2026, 11, 4, 3, 0, 0);
+
+/** The decision naming "x" under term 3, taken 1 s ago; the holder's last renewal seen at `observedRenewTime`. */
+function decision(overrides: Partial<LeaseRecord> = {}, observedRenewTime?: number): StoredLease {
+  return {
+    record: {
+      term: 3,
+      holderIdentity: 'x',
+      holderCluster: 'a',
+      leaseDurationSeconds: 15,
+      renewTime: NOW - 1_000,
+      ...overrides,
+    },
+    version: 4,
+    ...(observedRenewTime !== undefined && { observedRenewTime }),
+  };
+}
+
+/** A Lease "legacy" holds, stamped `ageMs` ago on its own clock, with no term of ours unless given. */
+function legacyLease(ageMs: number, term?: number): ClusterLeaseView {
+  return {
+    holderIdentity: 'legacy',
+    leaseDurationSeconds: 15,
+    renewTime: formatMicroTime(NOW - ageMs),
+    ...(term !== undefined && { term }),
+  };
+}
+
+describe('liveHolderTaken: a Lease the mirror never writes over (unit)', () => {
+  it('another elector holding it, live on its own renewTime, without our annotation or under our current term', () => {
+    expect(liveHolderTaken(legacyLease(0), decision(), NOW)).toBe(true);
+    expect(liveHolderTaken(legacyLease(14_000), decision(), NOW)).toBe(true);
+    // A client-go Update keeps the annotations of the Lease it took.
+    expect(liveHolderTaken(legacyLease(0, 3), decision(), NOW)).toBe(true);
+  });
+
+  it('not once its renewTime plus leaseDurationSeconds has passed on our clock', () => {
+    expect(liveHolderTaken(legacyLease(15_001), decision(), NOW)).toBe(false);
+  });
+
+  it('not the recorded holder, nobody, nor our revoke', () => {
+    expect(liveHolderTaken({ ...legacyLease(0), holderIdentity: 'x' }, decision(), NOW)).toBe(false);
+    expect(liveHolderTaken({ ...legacyLease(0), holderIdentity: '' }, decision(), NOW)).toBe(false);
+    expect(liveHolderTaken({ ...legacyLease(0), holderIdentity: REVOKED_HOLDER }, decision(), NOW)).toBe(
+      false,
+    );
+  });
+
+  it('not a state from before the current decision: an older term of ours', () => {
+    expect(liveHolderTaken(legacyLease(0, 2), decision(), NOW)).toBe(false);
+  });
+
+  it('not a hand edit that kept a stamp we or the recorded holder wrote (drift, repaired)', () => {
+    const ours = decision();
+    const edited = { ...legacyLease(0), renewTime: formatMicroTime(ours.record.renewTime ?? 0) };
+    expect(liveHolderTaken(edited, ours, NOW)).toBe(false);
+    const holders = decision({}, NOW - 500);
+    expect(liveHolderTaken({ ...legacyLease(0), renewTime: formatMicroTime(NOW - 500) }, holders, NOW)).toBe(
+      false,
+    );
+  });
+
+  it('not a Lease without a renewTime or a duration to judge it by', () => {
+    const { renewTime: _r, ...unstamped } = legacyLease(0);
+    expect(liveHolderTaken(unstamped, decision(), NOW)).toBe(false);
+    const { leaseDurationSeconds: _d, ...endless } = legacyLease(0);
+    expect(liveHolderTaken(endless, decision(), NOW)).toBe(false);
+  });
+
+  it('a stamp with microseconds is none of ours, even in the same millisecond as the decision', () => {
+    const ours = decision();
+    const sameMs = formatMicroTime(ours.record.renewTime ?? 0);
+    expect(
+      liveHolderTaken({ ...legacyLease(0), renewTime: sameMs.replace(/000Z$/, '417Z') }, ours, NOW),
+    ).toBe(true);
+    expect(liveHolderTaken({ ...legacyLease(0), renewTime: sameMs }, ours, NOW)).toBe(false);
+  });
+});
