@@ -3,7 +3,7 @@
  * the bundled candidate agent's real start, one process at a time, from its spawn to its first
  * LeaseCandidate created on a gate-off kube-apiserver (the CRD applied, as a managed cluster has it),
  * with its program's /healthz answering: the wall time to the `created` log line, and the CPU time
- * the process (every thread) had used by then, read from /proc/PID/task/*\/schedstat. Each bundle
+ * the process (every thread) had used by then (bench/process-cpu.ts). Each bundle
  * runs under each `node`, interleaved run by run, so a pair is compared at the same load. Without
  * `--bundle` it bundles this tree's agent; without `--node` it uses this `node`. `--cpu-prof DIR`
  * writes each run's V8 CPU profile there. The agent then withdraws (SIGTERM) before the next run.
@@ -13,7 +13,7 @@
  * namespace: `unshare -m`, root only, the machine's own /run untouched; the CPU then includes `sh`'s).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -21,6 +21,7 @@ import { HealthEndpoint } from '../lib/harness/agent-process.js';
 import { applyCandidateRbac, applyCrd } from '../lib/kube-local/admin.js';
 import { startControlPlane, writeKubeconfig } from '../lib/kube-local/control-plane.js';
 import { bundleAgent } from '../scripts/bundle-agent.mjs';
+import { processCpuMs } from './process-cpu.js';
 import { summarize } from './stats.js';
 
 const args = process.argv.slice(2);
@@ -46,14 +47,6 @@ const nodes = named('--node').map(({ label, value }) => {
   return { label, path, env: Object.fromEntries(env.map((e) => e.split(/=(.*)/s, 2) as [string, string])) };
 });
 if (nodes.length === 0) nodes.push({ label: process.version, path: process.execPath, env: {} });
-
-/** CPU time of every thread of `pid` so far, in milliseconds (schedstat's first field is nanoseconds). */
-function cpuMs(pid: number): number {
-  let ns = 0;
-  for (const task of readdirSync(`/proc/${pid}/task`))
-    ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
-  return ns / 1e6;
-}
 
 /** Resolves at the first stdout line whose message is `message`; rejects if the process exits first. */
 function lineSeen(child: ChildProcess, message: string): Promise<void> {
@@ -120,7 +113,7 @@ try {
         const exited = new Promise((resolve) => child.once('exit', resolve));
         await lineSeen(child, 'created');
         const wall = performance.now() - startedAt;
-        const cpu = cpuMs(child.pid as number);
+        const cpu = processCpuMs(child.pid as number);
         child.kill('SIGTERM');
         await exited;
         if (run < 0) continue;
