@@ -313,7 +313,7 @@ async function measure(): Promise<void> {
     }
     if (wants('gate-off')) {
       log(
-        `gate off: failover and preemption, ${options.trials} trials each, ${options.concurrency} leases at a time${options.concurrency > 1 ? `; then preemption one at a time (${options.trials} trials, about 10 s each)` : ''}`,
+        `gate off: failover and preemption, ${options.trials} trials each, ${options.concurrency} leases at a time${options.concurrency > 1 ? `; then preemption one at a time (${options.trials} trials, about 7 s each)` : ''}`,
       );
       const decidersBefore = deciderSnapshot(bench);
       results.gateOff = await measureGateOff(bench, options.trials, options.concurrency);

@@ -117,7 +117,7 @@ function gateOffSection(r: BenchResults, g: GateOffResult): string[] {
       ? []
       : [
           'Preemption runs twice: with the run’s pods at once (all on this machine), then one pod at a time, trial',
-          'after trial, as pods land on separate nodes in a cluster (about 10 s a trial: the revoke waits one lease duration).',
+          'after trial, as pods land on separate nodes in a cluster (about 7 s a trial: the revoke waits one lease duration).',
         ]),
     '',
     row(['figure', 'trials', 'gate off p50 / p99', 'gate on p50 / p99', 'in-tree p50 / p99']),

@@ -121,7 +121,7 @@ async function stopPods(plane: ControlPlane, pods: readonly Pod[]): Promise<void
 /**
  * Failover then preemption on the gate-off plane, `concurrency` leases at a time, `trials` each;
  * then, when `concurrency` is above 1, preemption again one lease at a time (`trials` more, about
- * 10 s each: the revoke's lease duration and the pods' start and stop).
+ * 7 s each: the revoke's lease duration and the pods' start and stop).
  * Failover: the leading pod is killed → the next best's elector leads. Preemption: a pod with an
  * older emulation version starts while another leads → its elector leads; the holder's cluster drops
  * spec.preferredHolder, so the coordinator revokes the holder and names the successor one lease
