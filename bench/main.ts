@@ -187,8 +187,12 @@ async function save(): Promise<string> {
     results.preemption && { label: 'lease-coordinator', samples: results.preemption.ours },
     results.preemption && { label: 'in-tree CLE controller', samples: results.preemption.baseline },
     results.gateOff && {
-      label: 'lease-coordinator, gate off (revoke)',
+      label: `lease-coordinator, gate off (revoke)${results.gateOff.preemptionOneAtATime ? `, ${results.gateOff.concurrency} at once` : ''}`,
       samples: results.gateOff.preemption.samples,
+    },
+    results.gateOff?.preemptionOneAtATime && {
+      label: 'lease-coordinator, gate off (revoke), one at a time',
+      samples: results.gateOff.preemptionOneAtATime.samples,
     },
   ].filter((s) => s !== undefined);
   if (preemptionSeries.length > 0)
@@ -309,7 +313,7 @@ async function measure(): Promise<void> {
     }
     if (wants('gate-off')) {
       log(
-        `gate off: failover and preemption, ${options.trials} trials each, ${options.concurrency} leases at a time`,
+        `gate off: failover and preemption, ${options.trials} trials each, ${options.concurrency} leases at a time${options.concurrency > 1 ? `; then preemption one at a time (${options.trials} trials, about 7 s each)` : ''}`,
       );
       const decidersBefore = deciderSnapshot(bench);
       results.gateOff = await measureGateOff(bench, options.trials, options.concurrency);

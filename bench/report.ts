@@ -2,7 +2,7 @@ import type { BenchResults } from './bench-results.js';
 import type { BundleResult, ImportTime } from './figures/bundles.js';
 import { deciderLines } from './figures/deciders.js';
 import type { PairedSamples } from './figures/election.js';
-import type { GateOffResult } from './figures/gate-off.js';
+import type { GateOffPreemption, GateOffResult } from './figures/gate-off.js';
 import type { ConnectionResult } from './figures/kube-connections.js';
 import type { PreemptionParts } from './figures/preemption.js';
 import type { ThroughputRow } from './figures/throughput.js';
@@ -38,22 +38,72 @@ const REVOKE_SPLITS: readonly (readonly [string, (p: PreemptionParts) => readonl
   ['the Lease names it → it leads (client-go’s next poll)', (p) => p.poll],
 ];
 
+/** How many pods a gate-off figure started at once: absent in runs saved before it was kept. */
+function podsAtOnce(concurrency: number | undefined): string {
+  if (concurrency === undefined) return '';
+  return concurrency === 1 ? ', one pod at a time' : `, ${concurrency} pods at once`;
+}
+
+/** The gate-off preemption figures a run has: the run's own concurrency, then one at a time. */
+function gateOffPreemptions(
+  g: GateOffResult,
+): { readonly name: string; readonly figure: GateOffPreemption }[] {
+  return [
+    { name: podsAtOnce(g.concurrency), figure: g.preemption },
+    ...(g.preemptionOneAtATime === undefined
+      ? []
+      : [{ name: podsAtOnce(1), figure: g.preemptionOneAtATime }]),
+  ];
+}
+
+/**
+ * The gate-off preemption goal, judged on every figure the run has, each in its own row: one pod at
+ * a time is a pod's own latency (pods land on separate nodes in a cluster); N at once adds 2N
+ * processes starting together on this machine's shared cores. Neither row stands for the other.
+ */
+function gateOffPreemptionGoals(r: BenchResults, g: GateOffResult): string[] {
+  const target = r.leaseDurationMs + GATE_OFF_PREEMPTION_SLACK_MS;
+  const gateOn = r.preemption
+    ? ` (gate on ${ms(summarize(r.preemption.ours).p99)}, in-tree ${ms(summarize(r.preemption.baseline).p99)})`
+    : '';
+  return gateOffPreemptions(g).map(({ name, figure }, i) => {
+    const off = summarize(figure.samples);
+    return row([
+      `Preemption, gate off (by revoke)${name}`,
+      `p99 ≤ leaseDuration + 2 s = ${ms(target)}`,
+      `p99 ${ms(off.p99)}${i === 0 ? gateOn : ''}`,
+      verdict(off.n > 0 && off.p99 <= target),
+    ]);
+  });
+}
+
+const GATE_OFF_GOAL_NOTE = [
+  'Gate-off preemption is judged on both of its rows, each against the same target: one pod at a time is a',
+  'pod’s own latency, as pods scheduled on separate nodes start in a cluster; N pods at once also starts N Node',
+  'agents and N Go electors together on this machine’s 2 shared cores, which a cluster spreads over its nodes.',
+  '',
+];
+
 /** Gate-off failover and preemption beside the gate-on figures and the in-tree controller's, when measured. */
 function gateOffSection(r: BenchResults, g: GateOffResult): string[] {
   const beside = (pair: PairedSamples | undefined) =>
     pair === undefined ? ['not in this run', 'not in this run'] : [p50p99(pair.ours), p50p99(pair.baseline)];
   const split = <P>(
     what: string,
-    parts: P & { poll: readonly number[] },
+    columns: readonly { readonly name: string; readonly parts: P & { poll: readonly number[] } }[],
     splits: readonly (readonly [string, (p: P) => readonly number[]])[],
   ) => [
-    `Where gate-off ${what} time goes (p50 / p99 of each part; ${parts.poll.length} trials split):`,
+    `Where gate-off ${what} time goes (p50 / p99 of each part; ${columns.map(({ name, parts }) => `${parts.poll.length} trials split${name}`).join('; ')}):`,
     '',
-    row(['part', 'gate off']),
-    row(['---', '---']),
-    ...splits.map(([part, pick]) => row([part, p50p99(pick(parts))])),
+    row(['part', ...columns.map(({ name }) => `gate off${name}`)]),
+    row(['---', ...columns.map(() => '---')]),
+    ...splits.map(([part, pick]) => row([part, ...columns.map(({ parts }) => p50p99(pick(parts)))])),
     '',
   ];
+  const preemptions = gateOffPreemptions(g);
+  const registered = preemptions.flatMap(({ name, figure }) =>
+    figure.registered === undefined ? [] : [`${p50p99(figure.registered)}${name}`],
+  );
   return [
     '## Gate-off clusters (managed control planes), beside gate on and the in-tree controller',
     '',
@@ -63,28 +113,40 @@ function gateOffSection(r: BenchResults, g: GateOffResult): string[] {
     'it and renews it while its /healthz answers. Failover kills both (a pod death); preemption goes by revoke',
     '(docs/clusters.md): the holder is taken off its Lease and the successor named one lease duration after its last renewal.',
     'Same client-go timings; the gate-off trials run after the gate-on figures, not at the same time.',
+    ...(g.preemptionOneAtATime === undefined
+      ? []
+      : [
+          'Preemption runs twice: with the run’s pods at once (all on this machine), then one pod at a time, trial',
+          'after trial, as pods land on separate nodes in a cluster (about 7 s a trial: the revoke waits one lease duration).',
+        ]),
     '',
     row(['figure', 'trials', 'gate off p50 / p99', 'gate on p50 / p99', 'in-tree p50 / p99']),
     row(['---', '---', '---', '---', '---']),
     row([
-      'Failover (leader pod killed → next best leads)',
+      `Failover (leader pod killed → next best leads)${podsAtOnce(g.concurrency)}`,
       g.failover.samples.length,
       p50p99(g.failover.samples),
       ...beside(r.failover),
     ]),
-    row([
-      'Preemption (older-version pod starts → it leads)',
-      g.preemption.samples.length,
-      p50p99(g.preemption.samples),
-      ...beside(r.preemption),
-    ]),
+    ...preemptions.map(({ name, figure }, i) =>
+      row([
+        `Preemption (older-version pod starts → it leads)${name}`,
+        figure.samples.length,
+        p50p99(figure.samples),
+        ...(i === 0 ? beside(r.preemption) : ['not measured one at a time', 'not measured one at a time']),
+      ]),
+    ),
     '',
-    ...split('failover', g.failover.parts, FAILOVER_SPLITS),
-    ...split('preemption (by revoke)', g.preemption.parts, REVOKE_SPLITS),
-    ...(g.preemption.registered === undefined
+    ...split('failover', [{ name: podsAtOnce(g.concurrency), parts: g.failover.parts }], FAILOVER_SPLITS),
+    ...split(
+      'preemption (by revoke)',
+      preemptions.map(({ name, figure }) => ({ name, parts: figure.parts })),
+      REVOKE_SPLITS,
+    ),
+    ...(registered.length === 0
       ? []
       : [
-          `Of the first part, pod start → the agent created its LeaseCandidate (its log's timestamp): ${p50p99(g.preemption.registered)}; the rest is ingest and the decision.`,
+          `Of the first part, pod start → the agent created its LeaseCandidate (its log's timestamp): ${registered.join('; ')}; the rest is ingest and the decision.`,
           '',
         ]),
   ];
@@ -115,18 +177,7 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
         verdict(failover.ours.p99 <= r.leaseDurationMs + 1500 && failover.ours.p99 < failover.base.p99),
       ]),
     );
-  if (r.gateOff) {
-    const off = summarize(r.gateOff.preemption.samples);
-    const target = r.leaseDurationMs + GATE_OFF_PREEMPTION_SLACK_MS;
-    goals.push(
-      row([
-        'Preemption, gate off (by revoke)',
-        `p99 ≤ leaseDuration + 2 s = ${ms(target)}`,
-        `p99 ${ms(off.p99)}${r.preemption ? ` (gate on ${ms(summarize(r.preemption.ours).p99)}, in-tree ${ms(summarize(r.preemption.baseline).p99)})` : ''}`,
-        verdict(off.n > 0 && off.p99 <= target),
-      ]),
-    );
-  }
+  if (r.gateOff) goals.push(...gateOffPreemptionGoals(r, r.gateOff));
   const packaged = r.packaged && packagedGoal(r.packaged, r.leaseDurationMs);
   if (packaged) goals.push(packaged);
   const election = r.election && summarize(r.election.ours);
@@ -178,6 +229,7 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
       row(['---', '---', '---', '---']),
       ...goals,
       '',
+      ...(r.gateOff?.preemptionOneAtATime === undefined ? [] : GATE_OFF_GOAL_NOTE),
     );
 
   const latencies = [

@@ -8,19 +8,24 @@ const splitFigure = <K extends string>(parts: readonly [K, ...K[]]) =>
     parts: z.looseObject(Object.fromEntries(parts.map((p) => [p, samples])) as Record<K, typeof samples>),
   });
 
+/** A gate-off preemption figure; `registered` is absent in runs before it was taken. */
+const gateOffPreemption = splitFigure(['decide', 'yield', 'takeover', 'poll']).extend({
+  registered: samples.optional(),
+});
+
 /** What every saved run has; a file without it was not written by this bench. */
 export const SAVED_RUN = z.looseObject({
   date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date, YYYY-MM-DD'),
   trials: z.number().int().positive(),
   leaseDurationMs: z.number().positive(),
   propagation: z.record(z.string().regex(/^\d+$/), z.array(z.number())).optional(),
-  // Runs before the gate-off figure have none.
+  // Runs before the gate-off figure have none; runs before one-at-a-time preemption lack it and concurrency.
   gateOff: z
     .looseObject({
       failover: splitFigure(['untilExpiry', 'coordinator', 'poll']),
-      preemption: splitFigure(['decide', 'yield', 'takeover', 'poll']).extend({
-        registered: samples.optional(),
-      }),
+      preemption: gateOffPreemption,
+      concurrency: z.number().int().positive().optional(),
+      preemptionOneAtATime: gateOffPreemption.optional(),
     })
     .optional(),
 });

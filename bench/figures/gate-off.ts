@@ -13,18 +13,30 @@ import type { PreemptionParts } from './preemption.js';
 import { LEASE_DURATION_MS, leads, RETRY_PERIOD_MS } from './processes.js';
 import { failoverSplit, pushSplit, revokeSplit } from './splits.js';
 
+/** Gate-off preemption trials, each split as the gate-on figure is. */
+export interface GateOffPreemption {
+  readonly samples: number[];
+  readonly parts: PreemptionParts;
+  /**
+   * Of `decide`: pod start → the agent created its LeaseCandidate (the agent's log timestamp),
+   * the pod's own start-up before the coordinator can see it. Absent in runs before it was taken.
+   */
+  readonly registered?: number[];
+}
+
 /** Failover and preemption in a gate-off cluster, each trial split as its gate-on figure is. */
 export interface GateOffResult {
   readonly failover: { readonly samples: number[]; readonly parts: FailoverParts };
-  readonly preemption: {
-    readonly samples: number[];
-    readonly parts: PreemptionParts;
-    /**
-     * Of `decide`: pod start → the agent created its LeaseCandidate (the agent's log timestamp),
-     * the pod's own start-up before the coordinator can see it. Absent in runs before it was taken.
-     */
-    readonly registered?: number[];
-  };
+  /** `concurrency` pods started at once (10 by default), all on this machine. */
+  readonly preemption: GateOffPreemption;
+  /** Pods in flight at once in `failover` and `preemption` (--concurrency); absent in runs saved before it was kept. */
+  readonly concurrency?: number;
+  /**
+   * Preemption again, one pod at a time, as pods land on separate nodes in a cluster: a pod's own
+   * latency, without 2 × `concurrency` processes starting together on this machine's cores. Absent in
+   * runs saved before it was taken, and when `concurrency` is 1 (`preemption` is then one at a time).
+   */
+  readonly preemptionOneAtATime?: GateOffPreemption;
 }
 
 /**
@@ -107,7 +119,9 @@ async function stopPods(plane: ControlPlane, pods: readonly Pod[]): Promise<void
 }
 
 /**
- * Failover then preemption on the gate-off plane, `concurrency` leases at a time, `trials` each.
+ * Failover then preemption on the gate-off plane, `concurrency` leases at a time, `trials` each;
+ * then, when `concurrency` is above 1, preemption again one lease at a time (`trials` more, about
+ * 7 s each: the revoke's lease duration and the pods' start and stop).
  * Failover: the leading pod is killed → the next best's elector leads. Preemption: a pod with an
  * older emulation version starts while another leads → its elector leads; the holder's cluster drops
  * spec.preferredHolder, so the coordinator revokes the holder and names the successor one lease
@@ -121,33 +135,52 @@ export async function measureGateOff(
   const gateOff = bench.gateOff;
   if (gateOff === undefined)
     throw new Error('the gate-off figure needs startKubeBench(…, { gateOff: true })');
-  const result: GateOffResult = {
-    failover: { samples: [], parts: { untilExpiry: [], coordinator: [], poll: [] } },
-    preemption: {
-      samples: [],
-      parts: { decide: [], yield: [], takeover: [], poll: [] },
-      registered: [],
-    },
-  };
-  const limit = pLimit(concurrency);
-  const run = (prefix: string, trial: (lease: string) => Promise<number>, samples: number[]) =>
-    Promise.all(
+  const { plane, agentBundle } = gateOff;
+  const run = (
+    prefix: string,
+    atOnce: number,
+    trial: (lease: string) => Promise<number>,
+    samples: number[],
+  ) => {
+    const limit = pLimit(atOnce);
+    return Promise.all(
       Array.from({ length: trials }, (_, i) =>
         limit(async () => samples.push(await trial(`${prefix}-${i}`))),
       ),
     );
-  const { plane, agentBundle } = gateOff;
+  };
+  const preemption = async (prefix: string, atOnce: number): Promise<GateOffPreemption> => {
+    const figure: GateOffPreemption = {
+      samples: [],
+      parts: { decide: [], yield: [], takeover: [], poll: [] },
+      registered: [],
+    };
+    await run(
+      prefix,
+      atOnce,
+      (lease) => preemptOnce(bench, plane, agentBundle, lease, figure),
+      figure.samples,
+    );
+    return figure;
+  };
+  const failover: GateOffResult['failover'] = {
+    samples: [],
+    parts: { untilExpiry: [], coordinator: [], poll: [] },
+  };
   await run(
     'off-failover',
-    (lease) => failoverOnce(bench, plane, agentBundle, lease, result.failover.parts),
-    result.failover.samples,
+    concurrency,
+    (lease) => failoverOnce(bench, plane, agentBundle, lease, failover.parts),
+    failover.samples,
   );
-  await run(
-    'off-preempt',
-    (lease) => preemptOnce(bench, plane, agentBundle, lease, result.preemption),
-    result.preemption.samples,
-  );
-  return result;
+  const atOnce = await preemption('off-preempt', concurrency);
+  const oneAtATime = concurrency > 1 ? await preemption('off-preempt1', 1) : undefined;
+  return {
+    failover,
+    preemption: atOnce,
+    concurrency,
+    ...(oneAtATime !== undefined && { preemptionOneAtATime: oneAtATime }),
+  };
 }
 
 async function failoverOnce(
@@ -183,7 +216,7 @@ async function preemptOnce(
   plane: ControlPlane,
   agentBundle: string,
   lease: string,
-  { parts, registered }: GateOffResult['preemption'],
+  { parts, registered }: GateOffPreemption,
 ): Promise<number> {
   const pods: Pod[] = [];
   const watch = bench.watches.get(plane.name);

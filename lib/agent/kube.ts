@@ -1,5 +1,5 @@
 import { ApiStatusError, Apiserver } from '../kube/apiserver.js';
-import type { ApiserverAccess } from '../kube/kubeconfig-file.js';
+import type { ApiserverAccess } from '../kube/apiserver-access.js';
 import type { CandidateApi, ServedGroups } from './candidate-api.js';
 
 /** A LeaseCandidate as the apiserver sent it; read through `observe` before any decision. */

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Command, Option } from 'commander';
 import { runProgram } from '../cli/run-program.js';
-import { loadApiserverAccess } from '../kube/kubeconfig-file.js';
+import { apiserverAccess } from './access.js';
 import { runAgent } from './agent.js';
 import { alwaysHealthy, httpHealthProbe } from './health.js';
 import { KubeCandidates } from './kube.js';
@@ -16,10 +16,7 @@ import { DEFAULT_RENEW_PERIOD_SECONDS, parseAgentOptions, type RawFlags } from '
 
 async function run(flags: RawFlags): Promise<void> {
   const options = parseAgentOptions(flags);
-  const access = loadApiserverAccess({
-    ...(options.kubeconfig !== undefined && { file: options.kubeconfig }),
-    ...(options.context !== undefined && { context: options.context }),
-  });
+  const access = await apiserverAccess(options);
   const { candidate } = options;
   const logger = new Logger({
     serviceName: 'lease-coordinator-agent',

@@ -1,4 +1,7 @@
-import semver from 'semver';
+// The two functions, not the package's index: it loads every range and comparator class too, which
+// a process that only compares versions (the candidate agent, a Lambda's cold start) pays for.
+import compare from 'semver/functions/compare.js';
+import parse from 'semver/functions/parse.js';
 
 /**
  * Strict semantic versions, as the apiserver validates them (Go's blang/semver `Parse`):
@@ -8,7 +11,7 @@ import semver from 'semver';
  */
 export function isStrictSemver(value: string): boolean {
   if (!/^[0-9]/.test(value) || /\s/.test(value)) return false;
-  return semver.parse(value, { loose: false }) !== null;
+  return parse(value, { loose: false }) !== null;
 }
 
 /** A version that compares as 0.0.0 when empty, like the controller's tolerant parse. */
@@ -18,7 +21,7 @@ function orZero(value: string): string {
 
 /** Semver order: -1, 0 or 1. Pre-releases sort below their release; build metadata is ignored. */
 export function compareVersions(a: string, b: string): -1 | 0 | 1 {
-  return semver.compare(orZero(a), orZero(b));
+  return compare(orZero(a), orZero(b));
 }
 
 /** The apiserver treats "0.0.0" as a missing emulation version. */

@@ -1,39 +1,21 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { formatPath } from '../api/issues.js';
 import { ConfigError } from '../errors.js';
+import type { ApiserverAccess } from './apiserver-access.js';
 import { cachedFileToken } from './file-token.js';
+import { inClusterAccess, kubeconfigFiles } from './in-cluster.js';
+
+export type { ApiserverAccess } from './apiserver-access.js';
 
 const execFileAsync = promisify(execFile);
 
-/** Where a pod's service account is mounted. */
-const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** An exec credential is asked again this long before it says it expires. */
 const EXEC_EXPIRY_MARGIN_MS = 10_000;
-
-/**
- * How to reach one apiserver and who to be there: what our requests need (lib/kube/apiserver.ts),
- * nothing more. The agent's and the coordinator's.
- */
-export interface ApiserverAccess {
-  /** The context's name, or `in-cluster`: names the cluster in errors. */
-  readonly name: string;
-  readonly server: URL;
-  readonly tls: {
-    readonly ca?: Buffer;
-    readonly cert?: Buffer;
-    readonly key?: Buffer;
-    readonly rejectUnauthorized: boolean;
-    readonly servername?: string;
-  };
-  /** The bearer token for the next request; a file's is read again every minute (tokens rotate). */
-  readonly token?: () => Promise<string>;
-}
 
 const execConfig = z.object({
   command: z.string().min(1),
@@ -113,11 +95,7 @@ export function loadApiserverAccess(options: {
   fields?: { readonly file: string; readonly context: string };
 }): ApiserverAccess {
   const fields = options.fields ?? { file: '--kubeconfig', context: '--context' };
-  const files =
-    options.file !== undefined
-      ? [options.file]
-      : (process.env.KUBECONFIG?.split(delimiter).filter((f) => f !== '') ??
-        [join(homedir(), '.kube', 'config')].filter(existsSync));
+  const files = kubeconfigFiles(options.file);
   const source = options.file !== undefined ? fields.file : 'the default kubeconfig';
   if (files.length === 0) {
     if (options.context !== undefined)
@@ -262,20 +240,5 @@ function execCredential(
       expires === undefined ? Number.POSITIVE_INFINITY : Date.parse(expires) - EXEC_EXPIRY_MARGIN_MS;
     cached = { token: parsed.data.status.token, until };
     return cached.token;
-  };
-}
-
-/** The pod's service account, when the agent runs in a pod. */
-function inClusterAccess(): ApiserverAccess | undefined {
-  const host = process.env.KUBERNETES_SERVICE_HOST;
-  const port = process.env.KUBERNETES_SERVICE_PORT;
-  const tokenPath = join(SERVICE_ACCOUNT_DIR, 'token');
-  if (host === undefined || port === undefined || !existsSync(tokenPath)) return undefined;
-  const caPath = join(SERVICE_ACCOUNT_DIR, 'ca.crt');
-  return {
-    name: 'in-cluster',
-    server: new URL(`https://${host.includes(':') ? `[${host}]` : host}:${port}`),
-    tls: { ...(existsSync(caPath) && { ca: readFileSync(caPath) }), rejectUnauthorized: true },
-    token: cachedFileToken(tokenPath, "the pod's service-account token"),
   };
 }

@@ -97,6 +97,58 @@ describe('bench gate-off figure (unit)', () => {
       );
     });
 
+    describe('with preemption also one pod at a time', () => {
+      const both = (atOnce: number[], oneAtATime: number[]): GateOffResult => {
+        const base = gateOff(atOnce);
+        return {
+          ...base,
+          concurrency: 10,
+          preemption: { ...base.preemption, registered: [1_400, 1_800] },
+          preemptionOneAtATime: {
+            samples: oneAtATime,
+            parts: { decide: [400], yield: [0], takeover: [4_700], poll: [300] },
+            registered: [300, 500],
+          },
+        };
+      };
+      const goalRows = (report: string) =>
+        report.split('\n').filter((line) => line.startsWith('| Preemption, gate off'));
+
+      it('judges the goal on both figures, each row naming how many pods started at once', () => {
+        const rows = goalRows(renderReport({ ...run, gateOff: both([6_500, 7_500], [5_500, 6_400]) }, []));
+        expect(rows).toHaveLength(2);
+        expect(rows[0]).toMatch(
+          /^\| Preemption, gate off \(by revoke\), 10 pods at once \|.*\*\*not met\*\* \|$/,
+        );
+        expect(rows[1]).toMatch(/^\| Preemption, gate off \(by revoke\), one pod at a time \|.*\| met \|$/);
+        const swapped = goalRows(renderReport({ ...run, gateOff: both([6_500, 7_000], [5_500, 7_001]) }, []));
+        expect(swapped[0]).toMatch(/\| met \|$/);
+        expect(swapped[1]).toMatch(/\*\*not met\*\* \|$/);
+      });
+
+      it('says under the goals why both rows are judged', () => {
+        expect(renderReport({ ...run, gateOff: both([7_000], [6_000]) }, [])).toContain(
+          'Gate-off preemption is judged on both of its rows',
+        );
+        expect(renderReport({ ...run, gateOff: gateOff([7_000]) }, [])).not.toContain('judged on both');
+      });
+
+      it('prints both figures, both splits side by side, and both registration times', () => {
+        const report = renderReport({ ...run, gateOff: both([7_000], [6_000]) }, []);
+        const lines = report.split('\n');
+        expect(lines).toContain(
+          '| Preemption (older-version pod starts → it leads), one pod at a time | 1 | 6000 ms / 6000 ms | not measured one at a time | not measured one at a time |',
+        );
+        expect(lines).toContain('| part | gate off, 10 pods at once | gate off, one pod at a time |');
+        expect(lines.find((l) => l.startsWith('| revoked → the Lease names'))).toMatch(
+          /\| 5000 ms \/ 5000 ms \| 4700 ms \/ 4700 ms \|$/,
+        );
+        expect(report).toContain(
+          "created its LeaseCandidate (its log's timestamp): 1400 ms / 1800 ms, 10 pods at once; 300 ms / 500 ms, one pod at a time;",
+        );
+      });
+    });
+
     it('renders a run from before the gate-off figure without its section or goal', () => {
       const report = renderReport(run, []);
       expect(report).not.toContain('Gate-off clusters');
@@ -107,6 +159,14 @@ describe('bench gate-off figure (unit)', () => {
   describe('SAVED_RUN (what --render accepts)', () => {
     it('accepts a results.json from before the gate-off figure', () => {
       expect(SAVED_RUN.safeParse({ ...run, failover: { ours: [1], baseline: [2] } }).success).toBe(true);
+    });
+
+    it('accepts a run with one-at-a-time preemption, and names the field of a malformed one', () => {
+      const taken = { ...gateOff([1]), concurrency: 10, preemptionOneAtATime: gateOff([2]).preemption };
+      expect(SAVED_RUN.safeParse({ ...run, gateOff: taken }).success).toBe(true);
+      const broken = { ...taken, preemptionOneAtATime: { ...taken.preemptionOneAtATime, samples: 'many' } };
+      const parsed = SAVED_RUN.safeParse({ ...run, gateOff: broken });
+      expect(parsed.error?.issues[0]?.path).toEqual(['gateOff', 'preemptionOneAtATime', 'samples']);
     });
 
     it('accepts a run with the gate-off figure, and names the field of a malformed one', () => {
