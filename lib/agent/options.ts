@@ -90,17 +90,16 @@ function candidateSpec(flags: RawFlags): CandidateSpec {
   return spec;
 }
 
+/**
+ * An absolute http(s) URL. `localhost:8080/healthz` parses as a URL of scheme "localhost", so the
+ * message shows what was typed rather than the scheme it was read as.
+ */
 function healthUrl(value: string): URL {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:'))
     throw new ConfigError(
-      `--health-url must be an absolute http(s) URL such as http://127.0.0.1:8080/healthz`,
+      `--health-url must be an absolute http(s) URL such as http://127.0.0.1:8080/healthz, not "${value}"`,
     );
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new ConfigError(`--health-url must use http or https, not ${url.protocol.replace(/:$/, '')}`);
   return url;
 }
 
