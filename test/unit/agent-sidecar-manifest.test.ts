@@ -77,4 +77,16 @@ describe('example sidecar manifest (infra/kubernetes/examples/agent-sidecar.yaml
         { kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: 'my-system' },
       ]);
   });
+
+  it('runs the agent image as a numeric user, which runAsNonRoot needs (kubelet cannot check a name)', () => {
+    const securityContext = (agent as Container & { securityContext?: { runAsNonRoot?: boolean } })
+      .securityContext;
+    expect(securityContext?.runAsNonRoot).toBe(true);
+    const dockerfile = readFileSync(
+      new URL('../../infra/kubernetes/examples/agent.Dockerfile', import.meta.url),
+      'utf8',
+    );
+    const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
+    expect(users.at(-1)).toMatch(/^[1-9]\d*(:\d+)?$/);
+  });
 });

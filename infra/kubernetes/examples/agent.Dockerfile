@@ -3,5 +3,7 @@
 #   docker build -f infra/kubernetes/examples/agent.Dockerfile -t REGISTRY/lease-coordinator-agent:0.1.0 .
 FROM node:22-alpine
 COPY dist/agent.mjs /opt/lease-coordinator/agent.mjs
-USER node
+# The node image's user `node`, by number: with runAsNonRoot (agent-sidecar.yaml) kubelet refuses an
+# image whose user is a name, since it cannot tell that the name is not root.
+USER 1000:1000
 ENTRYPOINT ["node", "/opt/lease-coordinator/agent.mjs"]
