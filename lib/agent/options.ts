@@ -47,7 +47,11 @@ export interface RawFlags {
 export const DEFAULT_RENEW_PERIOD_SECONDS = 300;
 export const MAX_RENEW_PERIOD_SECONDS = 600;
 
-/** LeaseCandidate field → the flag that sets it, so a validation message names what the user typed. */
+/**
+ * LeaseCandidate field → the flag that sets it, so a validation message names what the user typed;
+ * a message that names the other version field ("must be greater than or equal to emulationVersion")
+ * names its flag too.
+ */
 const FLAG_OF_FIELD: Record<string, string> = {
   'metadata.name': '--identity',
   'metadata.namespace': '--namespace',
@@ -84,7 +88,10 @@ function candidateSpec(flags: RawFlags): CandidateSpec {
     );
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
-    const messages = error.issues.map((i) => `${FLAG_OF_FIELD[i.path] ?? i.path} ${i.message}`);
+    const messages = error.issues.map(
+      (i) =>
+        `${FLAG_OF_FIELD[i.path] ?? i.path} ${i.message.replace(/\b(binary|emulation)Version\b/g, '--$1-version')}`,
+    );
     throw new ConfigError(messages.join('; '), { cause: error });
   }
   return spec;

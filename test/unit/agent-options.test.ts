@@ -51,7 +51,10 @@ describe('agent flags', () => {
     [{ binaryVersion: 'v1.31.0' }, '--binary-version must be a semantic version'],
     [{ binaryVersion: '' }, '--binary-version required'],
     [{ emulationVersion: '1.30' }, '--emulation-version must be a semantic version'],
-    [{ emulationVersion: '1.32.0' }, '--binary-version must be greater than or equal to emulationVersion'],
+    [
+      { emulationVersion: '1.32.0' },
+      '--binary-version must be greater than or equal to --emulation-version (1.32.0)',
+    ],
     [{ emulationVersion: '' }, '--emulation-version required when strategy is OldestEmulationVersion'],
     [{ strategy: 'Newest' }, '--strategy unsupported strategy "Newest"'],
     [
