@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { formatPath } from '../api/issues.js';
 import { ConfigError } from '../errors.js';
+import { cachedFileToken } from './file-token.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -30,7 +31,7 @@ export interface ApiserverAccess {
     readonly rejectUnauthorized: boolean;
     readonly servername?: string;
   };
-  /** The bearer token for the next request, read again each time (service-account tokens rotate). */
+  /** The bearer token for the next request; a file's is read again every minute (tokens rotate). */
   readonly token?: () => Promise<string>;
 }
 
@@ -227,7 +228,7 @@ function tokenSource(
   if (token !== undefined) return async () => token;
   if (tokenFile !== undefined) {
     const path = isAbsolute(tokenFile) ? tokenFile : join(dir, tokenFile);
-    return async () => readFileSync(path, 'utf8').trim();
+    return cachedFileToken(path, field('tokenFile'));
   }
   if (exec !== undefined) return execCredential(exec, dir, field('exec'));
   return undefined;
@@ -278,6 +279,6 @@ function inClusterAccess(): ApiserverAccess | undefined {
     name: 'in-cluster',
     server: new URL(`https://${host.includes(':') ? `[${host}]` : host}:${port}`),
     tls: { ...(existsSync(caPath) && { ca: readFileSync(caPath) }), rejectUnauthorized: true },
-    token: async () => readFileSync(tokenPath, 'utf8').trim(),
+    token: cachedFileToken(tokenPath, "the pod's service-account token"),
   };
 }
