@@ -213,14 +213,16 @@ function sampleRecord(seq: number): DecisionRecord {
   };
 }
 
+/** The live view writing into a pipe (not a terminal): every line it writes, in order. */
+function pipedView(): { view: LiveView; written: string[] } {
+  const written: string[] = [];
+  const out = { isTTY: false, write: (text: string) => written.push(text) } as unknown as NodeJS.WriteStream;
+  return { view: new LiveView(out), written };
+}
+
 describe('live view (unit: a fake output stream)', () => {
   it('prints one line per lease decision, with holder, term and preferred holder', () => {
-    const written: string[] = [];
-    const out = {
-      isTTY: false,
-      write: (text: string) => written.push(text),
-    } as unknown as NodeJS.WriteStream;
-    const view = new LiveView(out);
+    const { view, written } = pipedView();
     const decision = (holder: string, term: number, preferred?: string) =>
       record('MODIFY', 'LEASE', {
         new: {
@@ -244,12 +246,7 @@ describe('live view (unit: a fake output stream)', () => {
   });
 
   it('in a pipe, prints a lease line again only when it changed, with its clusters in name order', () => {
-    const written: string[] = [];
-    const out = {
-      isTTY: false,
-      write: (text: string) => written.push(text),
-    } as unknown as NodeJS.WriteStream;
-    const view = new LiveView(out);
+    const { view, written } = pipedView();
     const key = { scope: 'alpha', namespace: 'kube-system', name: 'kube-scheduler' };
     view.update(
       record('MODIFY', 'LEASE', {
