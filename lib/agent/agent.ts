@@ -7,6 +7,7 @@ import { askedEarly, type HealthProbe } from './health.js';
 import { HealthLog } from './health-log.js';
 import type { CandidatePort, RawCandidate } from './kube.js';
 import type { ApiChoice, CandidateSpec } from './options.js';
+import { restartMessage } from './problems.js';
 import { type Decision, decide, type Observed, observe } from './renewal.js';
 import { Wakeup } from './wakeup.js';
 
@@ -194,16 +195,16 @@ async function runSession(
   signal: AbortSignal,
   healthLog: HealthLog,
   seen: { healthy: boolean },
-  onWatching: () => void,
+  onCurrent: () => void,
 ): Promise<void> {
   const wakeup = new Wakeup();
   const { view, watch } = await watchCandidate(deps, api, wakeup);
-  onWatching();
   deps.logger.info('watching the LeaseCandidate', { api: describeApi(api), found: view.observed.kind });
   try {
     while (!signal.aborted && view.ended === undefined) {
       const decision = decide(view.observed, deps.candidate, deps.clock(), deps.renewPeriodMs);
       if (decision.action === 'wait') {
+        onCurrent();
         await wakeup.sleep(decision.until - deps.clock(), signal);
         continue;
       }
@@ -258,6 +259,8 @@ export async function runAgent(agentDeps: AgentDeps, signal: AbortSignal): Promi
         await registerAtStart(deps, api, healthLog, seen);
         if (signal.aborted) break;
       }
+      // The back-off starts over once the LeaseCandidate is as it should be, not merely watched: an
+      // apiserver that lists and watches but refuses every write (a missing namespace) backs off.
       await runSession(deps, api, signal, healthLog, seen, () => {
         failures = 0;
       });
@@ -269,7 +272,7 @@ export async function runAgent(agentDeps: AgentDeps, signal: AbortSignal): Promi
       if (error instanceof CandidateApiNotServedError && api === undefined) throw error;
       failures++;
       const delay = Math.min(MAX_RESTART_DELAY_MS, 1000 * 2 ** (failures - 1));
-      deps.logger.error('lost the cluster: starting again', { error: message(error), retryInMs: delay });
+      deps.logger.error(restartMessage(error, deps.candidate), { error: message(error), retryInMs: delay });
       await new Wakeup().sleep(delay, signal);
     }
   }

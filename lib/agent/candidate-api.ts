@@ -28,16 +28,23 @@ export function chooseCandidateApi(served: ServedGroups, choice: ApiChoice): Can
   const crd = served.get(CRD_API.group)?.includes(CRD_API.version) === true;
   if (choice !== 'crd' && builtin !== undefined) return { group: BUILTIN_GROUP, version: builtin };
   if (choice !== 'builtin' && crd) return CRD_API;
-  const wanted =
-    choice === 'builtin'
-      ? `${BUILTIN_GROUP} ${BUILTIN_VERSIONS.join(' or ')}`
-      : choice === 'crd'
-        ? `${CRD_API.group}/${CRD_API.version}`
-        : `${BUILTIN_GROUP} ${BUILTIN_VERSIONS.join(' or ')}, nor ${CRD_API.group}/${CRD_API.version}`;
-  throw new CandidateApiNotServedError(
-    `the cluster serves no LeaseCandidate API: not ${wanted}` +
-      (choice === 'builtin' ? '' : '; apply infra/kubernetes/leasecandidate-crd.yaml'),
-  );
+  throw new CandidateApiNotServedError(notServed(choice, crd));
+}
+
+/** Names the flag when it forced the API, and what would work instead. */
+function notServed(choice: ApiChoice, crd: boolean): string {
+  const builtin = `${BUILTIN_GROUP} ${BUILTIN_VERSIONS.join(' or ')}`;
+  const apply = 'apply infra/kubernetes/leasecandidate-crd.yaml';
+  if (choice === 'builtin')
+    return (
+      `--api builtin: the cluster serves no LeaseCandidate API of ${builtin} (its CoordinatedLeaderElection gate is off)` +
+      (crd
+        ? `; it serves ${describeApi(CRD_API)}: leave --api at auto`
+        : `; leave --api at auto and ${apply}`)
+    );
+  if (choice === 'crd')
+    return `--api crd: the cluster does not serve ${describeApi(CRD_API)} LeaseCandidate; ${apply}`;
+  return `the cluster serves no LeaseCandidate API: not ${builtin}, nor ${describeApi(CRD_API)}; ${apply}`;
 }
 
 export function describeApi(api: CandidateApi): string {

@@ -47,7 +47,11 @@ export interface RawFlags {
 export const DEFAULT_RENEW_PERIOD_SECONDS = 300;
 export const MAX_RENEW_PERIOD_SECONDS = 600;
 
-/** LeaseCandidate field → the flag that sets it, so a validation message names what the user typed. */
+/**
+ * LeaseCandidate field → the flag that sets it, so a validation message names what the user typed;
+ * a message that names the other version field ("must be greater than or equal to emulationVersion")
+ * names its flag too.
+ */
 const FLAG_OF_FIELD: Record<string, string> = {
   'metadata.name': '--identity',
   'metadata.namespace': '--namespace',
@@ -84,23 +88,25 @@ function candidateSpec(flags: RawFlags): CandidateSpec {
     );
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
-    const messages = error.issues.map((i) => `${FLAG_OF_FIELD[i.path] ?? i.path} ${i.message}`);
+    const messages = error.issues.map(
+      (i) =>
+        `${FLAG_OF_FIELD[i.path] ?? i.path} ${i.message.replace(/\b(binary|emulation)Version\b/g, '--$1-version')}`,
+    );
     throw new ConfigError(messages.join('; '), { cause: error });
   }
   return spec;
 }
 
+/**
+ * An absolute http(s) URL. `localhost:8080/healthz` parses as a URL of scheme "localhost", so the
+ * message shows what was typed rather than the scheme it was read as.
+ */
 function healthUrl(value: string): URL {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:'))
     throw new ConfigError(
-      `--health-url must be an absolute http(s) URL such as http://127.0.0.1:8080/healthz`,
+      `--health-url must be an absolute http(s) URL such as http://127.0.0.1:8080/healthz, not "${value}"`,
     );
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new ConfigError(`--health-url must use http or https, not ${url.protocol.replace(/:$/, '')}`);
   return url;
 }
 

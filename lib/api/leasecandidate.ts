@@ -56,6 +56,14 @@ const optionalSemver = z
   .refine((value) => value === '' || isStrictSemver(value), { error: SEMVER_MESSAGE })
   .optional();
 
+/**
+ * Empty or 0.0.0, as the apiserver reads an unset version. A value that is no version at all is
+ * not "unset": it has its own message, and "required" beside it would contradict it.
+ */
+function isUnsetVersion(value: string): boolean {
+  return value === '' || (isStrictSemver(value) && isZeroVersion(value));
+}
+
 const metadata = z.looseObject({
   name: namedString(candidateName, 'the candidate name'),
   namespace: namedString(dns1123Label, 'a namespace').optional(),
@@ -85,7 +93,7 @@ const singleStrategySpec = z
   })
   .superRefine((spec, ctx) => {
     const ev = spec.emulationVersion ?? '';
-    if (ORDERED_STRATEGIES.has(spec.strategy) && isZeroVersion(ev)) {
+    if (ORDERED_STRATEGIES.has(spec.strategy) && isUnsetVersion(ev)) {
       ctx.addIssue({
         code: 'custom',
         path: ['emulationVersion'],
@@ -126,7 +134,7 @@ const preferredStrategiesSpec = z
           path: ['binaryVersion'],
           message: 'required when preferredStrategies includes OldestEmulationVersion',
         });
-      if (isZeroVersion(ev))
+      if (isUnsetVersion(ev))
         ctx.addIssue({
           code: 'custom',
           path: ['emulationVersion'],

@@ -84,6 +84,9 @@ function down(): void {
 const program = new Command('npm run clusters --').description(
   'Local Kubernetes control planes for lease-coordinator',
 );
+// Before the subcommands, which copy these settings when created: a bad `up --count` exits 2 too.
+program.showHelpAfterError();
+program.exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 program
   .command('up')
   .description('start N control planes and print their kubeconfig and contexts')
@@ -96,6 +99,4 @@ program
   )
   .action(async (options: { count: number; gate: GateChoice }) => up(options.count, options.gate));
 program.command('down').description('stop the control planes `up` started').action(down);
-program.showHelpAfterError();
-program.exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 await program.parseAsync();

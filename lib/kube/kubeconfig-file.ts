@@ -110,12 +110,15 @@ export function loadApiserverAccess(options: {
   if (contextName === undefined)
     throw new ConfigError(`${source}: no cluster to talk to (no current context, and no ${fields.context})`);
   const context = loaded.contexts.get(contextName);
-  if (context === undefined)
+  if (context === undefined) {
+    // A mistyped context is the likeliest cause: the names to pick from are the fix.
+    const known = `(its contexts: ${[...loaded.contexts.keys()].join(', ') || 'none'})`;
     throw new ConfigError(
       options.context !== undefined
-        ? `${fields.context}: no context "${contextName}" in the kubeconfig`
-        : `${source}: current-context: no context "${contextName}"`,
+        ? `${fields.context}: no context "${contextName}" in the kubeconfig ${known}`
+        : `${source}: current-context: no context "${contextName}" ${known}`,
     );
+  }
   const cluster = loaded.clusters.get(context.cluster);
   if (cluster === undefined)
     throw new ConfigError(

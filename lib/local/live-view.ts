@@ -50,6 +50,8 @@ export class LiveView {
   private readonly clusters = new Map<string, string>();
   /** By cluster: candidateApiLine. */
   private readonly apis = new Map<string, string>();
+  /** By lease: the line last printed, in a pipe, where a line the same as the last is left out. */
+  private readonly printed = new Map<string, string>();
   private drawn = 0;
 
   constructor(private readonly out: NodeJS.WriteStream = process.stdout) {}
@@ -67,7 +69,9 @@ export class LiveView {
     const pk = partitionKey(key);
     this.clusters.set(
       pk,
+      // In name order: passes that came to the same print the same, whichever cluster answered first.
       Object.entries(outcomes)
+        .sort(([a], [b]) => a.localeCompare(b))
         .map(([cluster, outcome]) => `${cluster}:${outcome}`)
         .join(' '),
     );
@@ -89,7 +93,10 @@ export class LiveView {
 
   private draw(pk: string): void {
     if (!this.out.isTTY) {
-      this.out.write(`${this.lineOf(pk)}\n`);
+      const line = this.lineOf(pk);
+      if (this.printed.get(pk) === line) return;
+      this.printed.set(pk, line);
+      this.out.write(`${line}\n`);
       return;
     }
     this.redraw();

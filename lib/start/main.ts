@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { silenceSdkNodeVersionWarning } from '../cli/sdk-node-warning.js';
-import { loadClustersConfigFile } from '../clusters/config.js';
-import { configDirOf } from '../kube/kubeconfig.js';
+import { type ClustersConfig, loadClustersConfigFile } from '../clusters/config.js';
+import { ConfigError } from '../errors.js';
+import { accessFor, configDirOf } from '../kube/kubeconfig.js';
 import { LiveView } from '../local/live-view.js';
 import { startLocalCoordinator } from '../local/local-coordinator.js';
 import { startPackagedCoordinator } from '../local/packaged/packaged-coordinator.js';
@@ -16,6 +17,21 @@ function parsePort(value: string): number {
     throw new InvalidArgumentError('--port must be an integer from 0 to 65535 (0 picks a free port)');
   }
   return port;
+}
+
+/** A clusters config read and checked while the flags are, so a bad one fails as a bad flag does. */
+interface ClustersFile {
+  readonly file: string;
+  readonly config: ClustersConfig;
+}
+
+function parseClustersFile(file: string): ClustersFile {
+  try {
+    return { file, config: loadClustersConfigFile(file) };
+  } catch (error) {
+    if (error instanceof ConfigError) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
 }
 
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
@@ -35,6 +51,7 @@ const program = new Command('npm start --')
   .option(
     '--clusters <file>',
     'clusters config (YAML): read candidates from, and mirror Leases into, these clusters',
+    parseClustersFile,
   )
   .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, parseLogLevel, 'WARN' as LogLevel)
   .option(
@@ -44,12 +61,18 @@ const program = new Command('npm start --')
   .showHelpAfterError()
   .parse();
 
-const options = program.opts<{ port: number; logLevel: LogLevel; clusters?: string; packaged?: boolean }>();
+const options = program.opts<{
+  port: number;
+  logLevel: LogLevel;
+  clusters?: ClustersFile;
+  packaged?: boolean;
+}>();
+if (options.clusters !== undefined) await checkKubeconfigs(options.clusters);
 if (options.packaged === true) await runPackaged();
 const clusters =
   options.clusters === undefined
     ? undefined
-    : { config: loadClustersConfigFile(options.clusters), configDir: configDirOf(options.clusters) };
+    : { config: options.clusters.config, configDir: configDirOf(options.clusters.file) };
 console.log('lease-coordinator: starting DynamoDB Local…');
 const view = new LiveView();
 const coordinator = await startLocalCoordinator({
@@ -85,6 +108,22 @@ Below: one line per lease, updated as decisions land. Ctrl-C stops everything.
 
 stopOnSignal(coordinator);
 
+/**
+ * Each cluster reached through a kubeconfig must name a file and a context that are there: found
+ * only by ingest, a mistyped context was a warning every second in a running coordinator. Clusters
+ * reached through EKS or a token need the network and are left to ingest, which says what fails.
+ */
+async function checkKubeconfigs({ file, config }: ClustersFile): Promise<void> {
+  for (const cluster of config.clusters.filter((c) => c.kubeconfig !== undefined)) {
+    try {
+      await accessFor(cluster, configDirOf(file));
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      program.error(`error: option '--clusters <file>' argument '${file}' is invalid. ${error.message}`);
+    }
+  }
+}
+
 /** Ctrl-C (or SIGTERM) stops everything the coordinator started, then exits. */
 function stopOnSignal(running: { stop(): Promise<void> }): void {
   let stopping = false;
@@ -101,8 +140,8 @@ function stopOnSignal(running: { stop(): Promise<void> }): void {
 
 /** `npm start -- --packaged`: what `serverless deploy` ships, run on this machine. */
 async function runPackaged(): Promise<never> {
-  // Validated here as the functions would at cold start, so a bad file fails before anything starts.
-  const config = options.clusters === undefined ? undefined : loadClustersConfigFile(options.clusters);
+  // Validated with the flags, as the functions would at cold start, so a bad file fails before anything starts.
+  const config = options.clusters?.config;
   const view = new LiveView();
   const coordinator = await startPackagedCoordinator({
     httpPort: options.port,
@@ -113,7 +152,10 @@ async function runPackaged(): Promise<never> {
     },
     log: (line) => console.log(`lease-coordinator: ${line}`),
     ...(options.clusters !== undefined && {
-      clusters: { yaml: readFileSync(options.clusters, 'utf8'), configDir: configDirOf(options.clusters) },
+      clusters: {
+        yaml: readFileSync(options.clusters.file, 'utf8'),
+        configDir: configDirOf(options.clusters.file),
+      },
     }),
   });
   console.log(`

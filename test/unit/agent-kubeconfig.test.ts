@@ -116,7 +116,7 @@ describe('the agent’s kubeconfig (unit: files in a temporary directory)', () =
   });
 
   it.each([
-    [{ context: 'north' }, /--context: no context "north"/],
+    [{ context: 'north' }, /--context: no context "north" in the kubeconfig \(its contexts: east, west\)/],
     [{ clusters: [{ name: 'east', cluster: { server: 'not a url' } }] }, /clusters\[0\]\.cluster\.server/],
     [{ contexts: [{ name: 'east', context: { cluster: 'nowhere', user: 'cert' } }] }, /no cluster "nowhere"/],
     [{ 'current-context': undefined }, /no current context/],

@@ -10,6 +10,7 @@ import {
 import { alwaysHealthy, type HealthProbe } from '../../lib/agent/health.js';
 import type { CandidateEvent, CandidatePort, RawCandidate } from '../../lib/agent/kube.js';
 import { formatMicroTime } from '../../lib/api/time.js';
+import { ApiStatusError } from '../../lib/kube/apiserver.js';
 
 /**
  * The agent's loop against a fake cluster whose writes the test can hold open, for the orderings a
@@ -158,12 +159,57 @@ class FakeCluster implements CandidatePort {
   }
 }
 
-function start(cluster: FakeCluster, clock: { now: number }, health: HealthProbe = alwaysHealthy) {
+/** A namespace that is not there: lists and watches answer (empty), every create 404s. */
+class NoNamespaceCluster extends FakeCluster {
+  override async create(): Promise<RawCandidate> {
+    throw new ApiStatusError(
+      404,
+      JSON.stringify({
+        kind: 'Status',
+        status: 'Failure',
+        message: 'namespaces "nosuchns" not found',
+        reason: 'NotFound',
+        details: { name: 'nosuchns', kind: 'namespaces' },
+        code: 404,
+      }),
+      'POST /apis/coordination.lease-coordinator.dev/v1/namespaces/nosuchns/leasecandidates',
+    );
+  }
+
+  override createIfAbsent(): Promise<RawCandidate | undefined> {
+    return this.create();
+  }
+}
+
+/** The agent's error lines, and a way to await the next one. */
+class ErrorLog {
+  readonly lines: { message: string; retryInMs: unknown }[] = [];
+  private waiters: (() => void)[] = [];
+  readonly logger = {
+    info: () => {},
+    warn: () => {},
+    error: (message: string, fields?: { retryInMs?: unknown }) => {
+      this.lines.push({ message, retryInMs: fields?.retryInMs });
+      for (const w of this.waiters.splice(0)) w();
+    },
+  } as unknown as AgentDeps['logger'];
+
+  async until(count: number): Promise<void> {
+    while (this.lines.length < count) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+}
+
+function start(
+  cluster: FakeCluster,
+  clock: { now: number },
+  health: HealthProbe = alwaysHealthy,
+  logger: AgentDeps['logger'] = new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+) {
   const deps: AgentDeps = {
     port: cluster,
     health,
     clock: () => clock.now,
-    logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+    logger,
     candidate: {
       namespace: 'default',
       identity: 'elector-0',
@@ -384,5 +430,23 @@ describe('agent loop (unit: a fake cluster)', () => {
     await agent.done;
     expect(cluster.log.at(-1)).toBe(`remove ${key(BUILTIN)}`);
     expect(cluster.objects.size).toBe(0);
+  });
+
+  it('names a namespace that does not exist, and backs off: it lists and watches, but every create is refused', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const cluster = new NoNamespaceCluster();
+    const errors = new ErrorLog();
+    const agent = start(cluster, { now: T0 }, alwaysHealthy, errors.logger);
+    for (const [i, delay] of [1_000, 2_000, 4_000].entries()) {
+      await errors.until(i + 1);
+      await vi.advanceTimersByTimeAsync(delay);
+    }
+    await errors.until(4);
+    expect(errors.lines.map((l) => l.retryInMs)).toEqual([1_000, 2_000, 4_000, 8_000]);
+    expect(errors.lines[0]?.message).toBe(
+      'namespace default does not exist in this cluster (--namespace): starting again',
+    );
+    agent.stop();
+    await agent.done;
   });
 });

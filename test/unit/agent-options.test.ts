@@ -51,11 +51,20 @@ describe('agent flags', () => {
     [{ binaryVersion: 'v1.31.0' }, '--binary-version must be a semantic version'],
     [{ binaryVersion: '' }, '--binary-version required'],
     [{ emulationVersion: '1.30' }, '--emulation-version must be a semantic version'],
-    [{ emulationVersion: '1.32.0' }, '--binary-version must be greater than or equal to emulationVersion'],
+    [
+      { emulationVersion: '1.32.0' },
+      '--binary-version must be greater than or equal to --emulation-version (1.32.0)',
+    ],
     [{ emulationVersion: '' }, '--emulation-version required when strategy is OldestEmulationVersion'],
     [{ strategy: 'Newest' }, '--strategy unsupported strategy "Newest"'],
-    [{ healthUrl: 'localhost:8080' }, '--health-url must use http or https'],
+    [
+      { healthUrl: 'localhost:8080/healthz' },
+      '--health-url must be an absolute http(s) URL such as http://127.0.0.1:8080/healthz, not "localhost:8080/healthz"',
+    ],
+    [{ healthUrl: '127.0.0.1:8080' }, 'not "127.0.0.1:8080"'],
+    [{ healthUrl: 'tcp://127.0.0.1:8080' }, 'not "tcp://127.0.0.1:8080"'],
     [{ healthUrl: '/healthz' }, '--health-url must be an absolute http(s) URL'],
+    [{ emulationVersion: 'v1.34' }, '--emulation-version must be a semantic version'],
     [{ renewPeriod: '0' }, '--renew-period must be a whole number of seconds from 1 to 600'],
     [{ renewPeriod: '601' }, '--renew-period'],
     [{ renewPeriod: '1.5' }, '--renew-period'],
@@ -64,6 +73,10 @@ describe('agent flags', () => {
     [{ context: '' }, '--context must not be empty'],
   ] as [Partial<RawFlags>, string][])('rejects %j naming the flag', (flags, message) => {
     expect(problem(flags)).toContain(message);
+  });
+
+  it('says only what is wrong with a malformed --emulation-version, not that it is missing', () => {
+    expect(problem({ emulationVersion: 'v1.34' })).not.toContain('required');
   });
 
   it('names every bad flag at once', () => {

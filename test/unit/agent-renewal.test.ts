@@ -121,4 +121,14 @@ describe('agent API choice', () => {
       /coordination\.k8s\.io v1beta1 or v1alpha2/,
     );
   });
+
+  it('names --api when it forced an API the cluster does not serve, and what would work', () => {
+    const gateOff = new Map([...builtin('v1'), [CRD_API.group, ['v1']]]);
+    expect(() => chooseCandidateApi(gateOff, 'builtin')).toThrow(
+      /^--api builtin: .*; it serves coordination\.lease-coordinator\.dev\/v1: leave --api at auto$/,
+    );
+    expect(() => chooseCandidateApi(builtin('v1', 'v1beta1'), 'crd')).toThrow(
+      /^--api crd: .*apply infra\/kubernetes\/leasecandidate-crd\.yaml$/,
+    );
+  });
 });

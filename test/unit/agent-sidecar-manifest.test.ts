@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { parseAgentOptions, type RawFlags } from '../../lib/agent/options.js';
+import { AGENT_BUNDLE } from '../../scripts/bundle-agent.mjs';
+import { ROOT } from '../helpers/cli-process.js';
 
 /**
  * The example sidecar manifest holds together: the agent's flags pass its own validation, its
@@ -76,5 +79,27 @@ describe('example sidecar manifest (infra/kubernetes/examples/agent-sidecar.yaml
       expect(binding.subjects).toEqual([
         { kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: 'my-system' },
       ]);
+  });
+
+  it('runs the agent image as a numeric user, which runAsNonRoot needs (kubelet cannot check a name)', () => {
+    const securityContext = (agent as Container & { securityContext?: { runAsNonRoot?: boolean } })
+      .securityContext;
+    expect(securityContext?.runAsNonRoot).toBe(true);
+    const dockerfile = readFileSync(
+      new URL('../../infra/kubernetes/examples/agent.Dockerfile', import.meta.url),
+      'utf8',
+    );
+    const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
+    expect(users.at(-1)).toMatch(/^[1-9]\d*(:\d+)?$/);
+  });
+
+  it('builds from dist/: the documented context holds the one file it copies, the agent bundle', () => {
+    const dockerfile = readFileSync(
+      new URL('../../infra/kubernetes/examples/agent.Dockerfile', import.meta.url),
+      'utf8',
+    );
+    const context = /^#\s+docker build .* (\S+)$/m.exec(dockerfile)?.[1];
+    const copied = [...dockerfile.matchAll(/^COPY\s+(\S+)\s/gm)].map((m) => `${context}/${m[1]}`);
+    expect(copied).toEqual([relative(ROOT, AGENT_BUNDLE)]);
   });
 });

@@ -154,9 +154,12 @@ describe('api validation (unit)', () => {
         expect(pathsOf({ binaryVersion })).toContain('spec.binaryVersion');
       });
 
-      it.each(['v1.2.3', '1.2', 'x'])('rejects emulationVersion %j', (emulationVersion) => {
-        expect(pathsOf({ binaryVersion: '1.33.0', emulationVersion })).toContain('spec.emulationVersion');
-      });
+      it.each(['v1.2.3', '1.2', 'x'])(
+        'rejects emulationVersion %j, once: malformed, not also missing',
+        (emulationVersion) => {
+          expect(pathsOf({ binaryVersion: '1.33.0', emulationVersion })).toEqual(['spec.emulationVersion']);
+        },
+      );
 
       it('accepts binaryVersion equal to emulationVersion', () => {
         expect(pathsOf({ binaryVersion: '1.33.0', emulationVersion: '1.33.0' })).toEqual([]);
@@ -268,7 +271,7 @@ describe('api validation (unit)', () => {
 
     it('checks versions strictly and binary >= emulation', () => {
       expect(pathsOf({ binaryVersion: 'v1.31.0' })).toContain('spec.binaryVersion');
-      expect(pathsOf({ emulationVersion: '1.31' })).toContain('spec.emulationVersion');
+      expect(pathsOf({ emulationVersion: '1.31' })).toEqual(['spec.emulationVersion']);
       expect(pathsOf({ binaryVersion: '1.30.0', emulationVersion: '1.31.0' })).toEqual([
         'spec.binaryVersion',
       ]);

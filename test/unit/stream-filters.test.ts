@@ -213,14 +213,16 @@ function sampleRecord(seq: number): DecisionRecord {
   };
 }
 
+/** The live view writing into a pipe (not a terminal): every line it writes, in order. */
+function pipedView(): { view: LiveView; written: string[] } {
+  const written: string[] = [];
+  const out = { isTTY: false, write: (text: string) => written.push(text) } as unknown as NodeJS.WriteStream;
+  return { view: new LiveView(out), written };
+}
+
 describe('live view (unit: a fake output stream)', () => {
   it('prints one line per lease decision, with holder, term and preferred holder', () => {
-    const written: string[] = [];
-    const out = {
-      isTTY: false,
-      write: (text: string) => written.push(text),
-    } as unknown as NodeJS.WriteStream;
-    const view = new LiveView(out);
+    const { view, written } = pipedView();
     const decision = (holder: string, term: number, preferred?: string) =>
       record('MODIFY', 'LEASE', {
         new: {
@@ -240,6 +242,32 @@ describe('live view (unit: a fake output stream)', () => {
     expect(written).toEqual([
       '12:00:01  kube-system/kube-scheduler @alpha  holder=sched-a  term=1  strategy=OldestEmulationVersion  (decision)\n',
       '12:00:01  kube-system/kube-scheduler @alpha  holder=sched-a  term=1  preferred=sched-b  strategy=OldestEmulationVersion  (decision)\n',
+    ]);
+  });
+
+  it('in a pipe, prints a lease line again only when it changed, with its clusters in name order', () => {
+    const { view, written } = pipedView();
+    const key = { scope: 'alpha', namespace: 'kube-system', name: 'kube-scheduler' };
+    view.update(
+      record('MODIFY', 'LEASE', {
+        new: {
+          ...lease('renewal'),
+          namespace: { S: 'kube-system' },
+          name: { S: 'kube-scheduler' },
+          term: { N: '1' },
+          updatedAt: { N: String(Date.parse('2026-11-24T12:00:01Z')) },
+        },
+      }),
+    );
+    // Two mirror passes that came to the same, reported in the order their clusters answered.
+    view.mirrored(key, { 'cluster-b': 'replaced', 'cluster-a': 'in-sync' });
+    view.mirrored(key, { 'cluster-a': 'in-sync', 'cluster-b': 'replaced' });
+    view.mirrored(key, { 'cluster-a': 'revoked', 'cluster-b': 'in-sync' });
+    const line = '12:00:01  kube-system/kube-scheduler @alpha  holder=a  term=1  strategy=(none)  (renewal)';
+    expect(written).toEqual([
+      `${line}\n`,
+      `${line}  [cluster-a:in-sync cluster-b:replaced]\n`,
+      `${line}  [cluster-a:revoked cluster-b:in-sync]\n`,
     ]);
   });
 });

@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { finished, ROOT } from '../helpers/cli-process.js';
+
+/**
+ * `npm start -- --clusters FILE` with a file a newcomer mistyped: refused as a bad flag, naming the
+ * field, before anything starts (no DynamoDB Local, no stack trace).
+ */
+
+const dir = mkdtempSync(join(tmpdir(), 'start-flags-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const KUBECONFIG = {
+  apiVersion: 'v1',
+  kind: 'Config',
+  clusters: [{ name: 'a', cluster: { server: 'https://127.0.0.1:1' } }],
+  users: [{ name: 'u', user: { token: 't' } }],
+  contexts: [{ name: 'cluster-a', context: { cluster: 'a', user: 'u' } }],
+};
+writeFileSync(join(dir, 'kubeconfig'), JSON.stringify(KUBECONFIG));
+
+function config(name: string, text: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+function start(clustersFile: string) {
+  return finished(
+    spawn(
+      process.execPath,
+      ['--import', 'tsx', 'lib/start/main.ts', '--port', '0', '--clusters', clustersFile],
+      // A regression would start the coordinator: SIGTERM stops it, DynamoDB Local included.
+      { cwd: ROOT, timeout: 15_000 },
+    ),
+  );
+}
+
+describe('npm start --clusters (unit: the command line, nothing started)', () => {
+  it.each([
+    [
+      'typo-key.yaml',
+      'clusters: [{name: a, kubeconfig: {path: kubeconfig, context: cluster-a}}]\nleasegroups: []\n',
+      'invalid clusters config: Unrecognized key: "leasegroups"',
+    ],
+    [
+      'typo-context.yaml',
+      'clusters: [{name: a, kubeconfig: {path: kubeconfig, context: cluster-x}}]\n',
+      'clusters.a.kubeconfig.context: no context "cluster-x" in the kubeconfig (its contexts: cluster-a)',
+    ],
+    [
+      'typo-path.yaml',
+      'clusters: [{name: a, kubeconfig: {path: kubeconfg, context: cluster-a}}]\n',
+      'clusters.a.kubeconfig.path: ',
+    ],
+  ])(
+    'refuses %s, naming the field',
+    async (name, text, message) => {
+      const file = config(name, text);
+      const run = await start(file);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(
+        `error: option '--clusters <file>' argument '${file}' is invalid. ${message}`,
+      );
+      expect(run.stderr).not.toMatch(/^\s+at /m);
+      expect(run.stdout).not.toContain('starting DynamoDB Local');
+    },
+    20_000,
+  );
+});
