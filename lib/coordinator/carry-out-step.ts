@@ -18,6 +18,8 @@ export interface Reading {
   readonly hop?: Millis;
   /** Told when the hop has been sent on. */
   readonly onHopSent: () => void;
+  /** A takeover check before this look recorded a renewal the record did not show (ReconcileOptions). */
+  readonly renewalFound?: boolean;
 }
 
 /** The step decided so far, and the time it is dated at. */
@@ -43,7 +45,7 @@ export interface Decision {
  */
 export async function carryOut(
   deps: CoordinatorDeps,
-  { key, state, delivering, hop, onHopSent }: Reading,
+  { key, state, delivering, hop, onHopSent, renewalFound }: Reading,
   { step, now }: Decision,
   decided: (written: StoredLease) => unknown,
 ): Promise<{ pinged: readonly Candidate[] }> {
@@ -56,7 +58,8 @@ export async function carryOut(
           if (step.ping.length === 0) shown = decided(written);
           return written;
         });
-  const armTimer = () => armLeaseTimer(deps, key, { state, step, now, delivering, hop, onHopSent });
+  const armTimer = () =>
+    armLeaseTimer(deps, key, { state, step, now, delivering, hop, onHopSent, renewalFound });
   // A first decision's write that failed leaves the timer to the retry, which arms its own.
   const afterShown =
     state.lease === undefined

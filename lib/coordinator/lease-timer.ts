@@ -17,6 +17,8 @@ export interface TimerContext {
   readonly hop?: Millis | undefined;
   /** Told once the hop is sent on: a retry of the step must not send it again. */
   readonly onHopSent?: () => void;
+  /** A takeover check before this look recorded a renewal the record did not show (nextTimer). */
+  readonly renewalFound?: boolean | undefined;
 }
 
 /**
@@ -81,15 +83,21 @@ async function armAndDeliver(
  * every renewal there and takes that step itself when it comes due, so the timer is armed only
  * for the lease's other deadlines, if any (docs/design.md, "Timers kept by ingest"). A cover that
  * cannot be read covers nothing: the timer is armed as ever.
+ *
+ * A renewal that a takeover check found and recorded is one ingest may have seen, kept unrecorded,
+ * and taken its steps for already: its memory then holds nothing for the lease, and a holder that
+ * has died sends no renewal to set it again. Such a look leaves the holder's deadline to the cover
+ * only when it is ingest's own step (the cover keeps it in that memory); any other arms the timer.
  */
 async function nextTimer(
   deps: CoordinatorDeps,
   key: LeaseKey,
-  { state, step, now }: TimerContext,
+  { state, step, now, renewalFound }: TimerContext,
 ): Promise<Millis | undefined> {
   const dueAt = step.requeueAfterMs > 0 ? now + step.requeueAfterMs : undefined;
   const cover = deps.timerCover;
   if (dueAt === undefined || cover === undefined) return dueAt;
+  if (renewalFound === true && cover.keep === undefined) return dueAt;
   const split = holderDeadlines(state, step, now);
   if (split === undefined) return dueAt;
   const covered = await cover.coveredClusters(now).catch((error: unknown) => {

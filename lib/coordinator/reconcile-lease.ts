@@ -1,7 +1,7 @@
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { ElectionStep, Millis } from '../election/types.js';
-import { ConflictError } from '../errors.js';
+import { ConflictError, UnrecordedRenewalError } from '../errors.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import { noMetrics } from '../ports/metrics.js';
@@ -54,6 +54,12 @@ export interface ReconcileOptions {
    * its timer and stores its history record (carryOut).
    */
   readonly onDecided?: (decided: LeaseState) => unknown;
+  /**
+   * A previous attempt's takeover check recorded a renewal the record did not show: this look arms
+   * the lease's own timer rather than leave the holder's deadline to a cover that cannot keep it
+   * (lease-timer.ts).
+   */
+  readonly renewalFound?: boolean;
 }
 
 export interface ReconcileOutcome {
@@ -87,13 +93,15 @@ export async function reconcileLeaseWithOutcome(
   const onHopSent = () => {
     hopSent = true;
   };
+  let renewalFound = options.renewalFound === true;
   for (let attempt = 0; ; attempt++) {
-    const tried = attempt === 0 ? options : fresh;
+    const tried = { ...(attempt === 0 ? options : fresh), ...(renewalFound && { renewalFound }) };
     try {
       const outcome = await reconcileOnce(deps, key, hopSent ? withoutHop(tried) : tried, onHopSent);
       return { ...outcome, contended: attempt > 0 };
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= CONFLICT_RETRIES) throw error;
+      if (error instanceof UnrecordedRenewalError) renewalFound = true;
       deps.logger.debug('lost a compare-and-set; deciding again', { lease: key, attempt });
     }
   }
@@ -111,7 +119,7 @@ function withoutHop({ hop: _hop, ...rest }: ReconcileOptions): ReconcileOptions 
 async function reconcileOnce(
   deps: CoordinatorDeps,
   key: LeaseKey,
-  { delivering, hop, known, onDecided }: ReconcileOptions,
+  { delivering, hop, known, onDecided, renewalFound }: ReconcileOptions,
   onHopSent: () => void,
 ): Promise<{ step: ElectionStep }> {
   const judgedAt = deps.clock();
@@ -125,6 +133,7 @@ async function reconcileOnce(
     preempt,
     ...(delivering !== undefined && { delivering }),
     ...(hop !== undefined && { hop }),
+    ...(renewalFound === true && { renewalFound }),
     onHopSent,
   };
   const justAnswered: string[] = [...(known?.answered ?? [])];
@@ -207,7 +216,9 @@ async function confirmBeforeTakeover(
   const check = await confirmTakeover(deps, key, state.lease, decision.now);
   if (check.verdict === 'renewed')
     // The holder wrote first, as in a lost compare-and-set: read again and decide again.
-    throw new ConflictError(`lease ${key.namespace}/${key.name}: the holder renewed since it was read`);
+    throw new UnrecordedRenewalError(
+      `lease ${key.namespace}/${key.name}: the holder renewed since it was read`,
+    );
   // The holder's cluster can take as long as its request timeout to answer. Date the step at
   // the time it answered, or the new holder's term would start already partly spent on our
   // clock, and be taken from it again before its first renewal arrives; but judge the

@@ -102,6 +102,47 @@ describe('held leases’ deadlines kept by ingest (unit: in-memory fakes)', () =
     expect(sent).toEqual([renewedAt + 5_001]);
   });
 
+  /**
+   * Found by a newcomer's failover in two gate-off clusters (49 s): ingest kept the holder's last
+   * renewal unrecorded and its memory had already taken that lease's steps; the expiry timer's
+   * takeover check found the renewal and recorded it, and the step that followed found the new
+   * pre-ping ahead and left it to the cover. Nobody held it then: the holder had died, so no
+   * renewal set ingest's memory again, and only the minute sweep looked.
+   */
+  it('a renewal found by a takeover check gets its own timer unless the step is ingest’s own', async () => {
+    const { deps, key, sent, cluster, advance, heartbeat, state } = await setUp();
+    // The holder renews where ingest records none of it, past the recorded deadline.
+    for (let i = 0; i < 6; i++) {
+      advance(1_000);
+      cluster.renewLease(key, 'a', 5);
+    }
+    await heartbeat('b', '1.31.0');
+    const expiry = (await state()).timerDueAt as number;
+    const covering: TimerCover = { coveredClusters: async () => new Set(['c']), extend: async () => {} };
+    sent.length = 0;
+
+    await reconcileLease({ ...deps, timerCover: covering }, key, { delivering: expiry });
+    const { lease, timerDueAt } = await state();
+    expect(lease?.record.holderIdentity).toBe('a');
+    const prePing = (lease?.record.renewTime as number) + 5_000 - PRE_PING_LEAD_MS;
+    expect(sent).toEqual([prePing]);
+    expect(timerDueAt).toBe(prePing);
+
+    // Ingest's own step keeps it in memory instead: no timer.
+    advance(1_000);
+    cluster.renewLease(key, 'a', 5);
+    advance(5_000);
+    cluster.renewLease(key, 'a', 5);
+    await heartbeat('b', '1.31.0');
+    const { cover, kept } = fakeCover(['c'], () => Number.POSITIVE_INFINITY);
+    sent.length = 0;
+    await reconcileLease({ ...deps, timerCover: cover }, key, { delivering: prePing });
+    const renewed = (await state()).lease?.record.renewTime as number;
+    expect(renewed).toBeGreaterThan(prePing);
+    expect(kept).toEqual([[key, 'a', renewed + 5_000 - PRE_PING_LEAD_MS]]);
+    expect(sent.filter((at) => at <= renewed + 5_000)).toEqual([]);
+  });
+
   it('the sweep passes over a covered lease, arms its timer once the cover lapses, and takes a due step', async () => {
     const { deps, key, sent, clock, advance, state, renew } = await setUp();
     let coverUntil = clock() + COVER_TTL_MS;
