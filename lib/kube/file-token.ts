@@ -5,7 +5,7 @@ import { ConfigError } from '../errors.js';
  * How long a token read from a file is used before the file is read again: client-go's file token
  * source keeps one for a minute too. A kubelet rotates a projected service-account token well
  * before it expires (at 80% of its life, an hour or more), so a minute-old copy is always valid,
- * and a request no longer costs a file read.
+ * and most requests cost no file read.
  */
 export const FILE_TOKEN_TTL_MS = 60_000;
 

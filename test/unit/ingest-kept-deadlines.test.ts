@@ -103,11 +103,10 @@ describe('held leases’ deadlines kept by ingest (unit: in-memory fakes)', () =
   });
 
   /**
-   * Found by a newcomer's failover in two gate-off clusters (49 s): ingest kept the holder's last
-   * renewal unrecorded and its memory had already taken that lease's steps; the expiry timer's
-   * takeover check found the renewal and recorded it, and the step that followed found the new
-   * pre-ping ahead and left it to the cover. Nobody held it then: the holder had died, so no
-   * renewal set ingest's memory again, and only the minute sweep looked.
+   * Ingest kept the holder's last renewal unrecorded and its memory has already taken that lease's
+   * steps; the expiry timer's takeover check finds the renewal and records it, and the step that
+   * follows finds the new pre-ping ahead. Left to the cover, nobody would hold it: a holder that has
+   * died sends no renewal to set ingest's memory again (docs/reliability.md, "Findings behind the code").
    */
   it('a renewal found by a takeover check gets its own timer unless the step is ingest’s own', async () => {
     const { deps, key, sent, cluster, advance, heartbeat, state } = await setUp();
