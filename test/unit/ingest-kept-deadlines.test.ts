@@ -71,6 +71,43 @@ describe('held leases’ deadlines kept by ingest (unit: in-memory fakes)', () =
     expect((await state()).timerDueAt).toBe(sent[0]);
   });
 
+  it('arms the deadline of a holder heard over HTTP, whose renewals ingest never sees, cover or not', async () => {
+    // A cluster read by ingest may also name httpCallers (docs/clusters.md): the holder renews over our API.
+    const { deps: base, key, store, advance, clock } = singleCluster();
+    const sent: number[] = [];
+    const deps: CoordinatorDeps = {
+      ...base,
+      timers: { deliverAt: async (_key, dueAt) => void sent.push(dueAt) },
+    };
+    await store.putHeartbeat(
+      key,
+      'c',
+      {
+        apiVersion: 'v1beta1',
+        name: 'over-http',
+        namespace: key.namespace,
+        leaseName: key.name,
+        binaryVersion: '1.31.0',
+        emulationVersion: '1.30.0',
+        strategy: 'OldestEmulationVersion',
+        renewTime: clock(),
+      },
+      clock(),
+    );
+    await reconcileLease(deps, key);
+    const elected = await store.loadLease(key);
+    expect(elected.lease?.record).toMatchObject({ holderIdentity: 'over-http', holderCluster: 'c' });
+    advance(1_000);
+    const renewal = { holderIdentity: 'over-http', expectedHolder: 'over-http', leaseDurationSeconds: 5 };
+    const renewed = await store.recordRenewal(key, renewal, clock());
+    const { cover, kept } = fakeCover(['c'], () => Number.POSITIVE_INFINITY);
+    sent.length = 0;
+
+    await reconcileLease({ ...deps, timerCover: cover }, key, { delivering: elected.timerDueAt as number });
+    expect(kept).toEqual([]);
+    expect(sent).toContain((renewed.record.renewTime as number) + 5_000 - PRE_PING_LEAD_MS);
+  });
+
   it('arms the holder’s deadline as ever where the cover names another cluster, or has lapsed', async () => {
     const { deps, key, sent, clock, state } = await setUp();
     const pending = (await state()).timerDueAt as number;
