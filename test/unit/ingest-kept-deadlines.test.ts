@@ -11,6 +11,7 @@ import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
 import { COVER_TTL_MS, IngestDeadlines } from '../../lib/sync/ingest-deadlines.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
+import { httpHeartbeat } from '../helpers/http-heartbeat.js';
 import { singleCluster } from '../helpers/single-cluster.js';
 
 /** A cover that names `clusters` until `until` (as the table would show it), recording what it is given. */
@@ -79,21 +80,7 @@ describe('held leases’ deadlines kept by ingest (unit: in-memory fakes)', () =
       ...base,
       timers: { deliverAt: async (_key, dueAt) => void sent.push(dueAt) },
     };
-    await store.putHeartbeat(
-      key,
-      'c',
-      {
-        apiVersion: 'v1beta1',
-        name: 'over-http',
-        namespace: key.namespace,
-        leaseName: key.name,
-        binaryVersion: '1.31.0',
-        emulationVersion: '1.30.0',
-        strategy: 'OldestEmulationVersion',
-        renewTime: clock(),
-      },
-      clock(),
-    );
+    await store.putHeartbeat(key, 'c', httpHeartbeat(key, 'over-http', '1.30.0', clock()), clock());
     await reconcileLease(deps, key);
     const elected = await store.loadLease(key);
     expect(elected.lease?.record).toMatchObject({ holderIdentity: 'over-http', holderCluster: 'c' });
