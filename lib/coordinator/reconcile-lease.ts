@@ -56,9 +56,8 @@ export interface ReconcileOptions {
   readonly onDecided?: (decided: LeaseState) => unknown;
   /**
    * A previous attempt's takeover check recorded what the holder's Lease showed (a renewal, or another
-   * elector holding it) and the record did not: this look arms
-   * the lease's own timer rather than leave the holder's deadline to a cover that cannot keep it
-   * (lease-timer.ts).
+   * elector holding it) and the record did not: this look arms the lease's own timer rather than
+   * leave the holder's deadline to a cover that cannot keep it (lease-timer.ts).
    */
   readonly holderNewsRecorded?: boolean;
 }
