@@ -78,12 +78,12 @@ export class ConditionFailedError extends ConflictError {
 }
 
 /**
- * A takeover's check found that the holder renewed where the record did not show it, and recorded
- * that renewal (lib/coordinator/confirm-takeover.ts): read again and decide again. Ingest may have
- * taken this lease's kept steps already, so the step that follows arms its own timer
- * (lib/coordinator/lease-timer.ts).
+ * A takeover's check found on the holder's Lease what the record did not show (a renewal, or another
+ * elector holding it) and recorded it (lib/coordinator/confirm-takeover.ts): read again and decide
+ * again. Ingest may have taken this lease's kept steps already, so the step that follows arms its
+ * own timer (lib/coordinator/lease-timer.ts).
  */
-export class UnrecordedRenewalError extends ConflictError {}
+export class HolderNewsRecordedError extends ConflictError {}
 
 /**
  * For `.catch` on a conditional write whose failed condition is an outcome the caller expects

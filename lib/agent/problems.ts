@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors.js';
 import { ApiStatusError } from '../kube/apiserver.js';
 import type { CandidateSpec } from './options.js';
 
@@ -6,9 +7,11 @@ import type { CandidateSpec } from './options.js';
  * but an apiserver that refuses the agent's requests (no RBAC for its identity, a namespace that
  * does not exist, credentials it does not accept) answers the same way every second: the log says
  * which, and names the flag or the manifest that fixes it, since "lost the cluster" would send the
- * reader looking at the network.
+ * reader looking at the network. Credentials that cannot be read are said as such too.
  */
 export function restartMessage(error: unknown, candidate: CandidateSpec): string {
+  // Its credentials cannot be read (a token file gone or empty): nothing was sent to the cluster.
+  if (error instanceof ConfigError) return `cannot read its credentials: ${error.message}: starting again`;
   const refusal = error instanceof ApiStatusError ? refusalOf(error, candidate) : undefined;
   return `${refusal ?? 'lost the cluster'}: starting again`;
 }

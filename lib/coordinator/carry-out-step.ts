@@ -18,8 +18,8 @@ export interface Reading {
   readonly hop?: Millis;
   /** Told when the hop has been sent on. */
   readonly onHopSent: () => void;
-  /** A takeover check before this look recorded a renewal the record did not show (ReconcileOptions). */
-  readonly renewalFound?: boolean;
+  /** A takeover check before this look recorded what the holder's Lease showed and the record did not (ReconcileOptions). */
+  readonly holderNewsRecorded?: boolean;
 }
 
 /** The step decided so far, and the time it is dated at. */
@@ -45,7 +45,7 @@ export interface Decision {
  */
 export async function carryOut(
   deps: CoordinatorDeps,
-  { key, state, delivering, hop, onHopSent, renewalFound }: Reading,
+  { key, state, delivering, hop, onHopSent, holderNewsRecorded }: Reading,
   { step, now }: Decision,
   decided: (written: StoredLease) => unknown,
 ): Promise<{ pinged: readonly Candidate[] }> {
@@ -59,7 +59,7 @@ export async function carryOut(
           return written;
         });
   const armTimer = () =>
-    armLeaseTimer(deps, key, { state, step, now, delivering, hop, onHopSent, renewalFound });
+    armLeaseTimer(deps, key, { state, step, now, delivering, hop, onHopSent, holderNewsRecorded });
   // A first decision's write that failed leaves the timer to the retry, which arms its own.
   const afterShown =
     state.lease === undefined

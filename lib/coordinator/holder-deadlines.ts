@@ -18,8 +18,8 @@ export interface HolderDeadlines {
 /**
  * The step's next look split as ingest keeps it (docs/design.md, "Timers kept by ingest"), when
  * only the holder's renewals move its deadline, its pre-ping: the step decides nothing (no write, no ping) and
- * the lease is held by a live holder recorded in a cluster, with no preferred holder (a preemption's
- * deadlines are not the holder's) and no takeover held off. Undefined otherwise: the step's timer
+ * the lease is held by a live holder recorded in a cluster, renewing where ingest sees it (not over
+ * HTTP), with no preferred holder (a preemption's deadlines are not the holder's) and no takeover held off. Undefined otherwise: the step's timer
  * is armed as it always is.
  */
 export function holderDeadlines(
@@ -37,7 +37,8 @@ export function holderDeadlines(
   if (
     record.preferredHolder !== undefined ||
     stored.takeoverNotBefore !== undefined ||
-    stored.holderClusterOut === true
+    stored.holderClusterOut === true ||
+    heardOverHttp(state, holder, record.holderCluster)
   )
     return undefined;
   // Only the pre-ping: once it has passed, what comes is the expiry, which ingest (having taken the
@@ -51,4 +52,15 @@ export function holderDeadlines(
     holderDue: prePing,
     ...(otherIn > 0 && { otherDue: now + otherIn }),
   };
+}
+
+/**
+ * The holder heartbeats over HTTP (its candidate has no resourceVersion: lib/http/heartbeat-api.ts),
+ * so it renews over HTTP too, where ingest sees none of it: in a cluster that ingest also reads
+ * (kubeconfig and httpCallers both), a cover there would promise a deadline nobody keeps.
+ */
+function heardOverHttp(state: LeaseState, holder: string, cluster: string): boolean {
+  return state.candidates.some(
+    (c) => c.name === holder && c.cluster === cluster && c.resourceVersion === undefined,
+  );
 }

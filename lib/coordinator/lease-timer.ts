@@ -17,8 +17,8 @@ export interface TimerContext {
   readonly hop?: Millis | undefined;
   /** Told once the hop is sent on: a retry of the step must not send it again. */
   readonly onHopSent?: () => void;
-  /** A takeover check before this look recorded a renewal the record did not show (nextTimer). */
-  readonly renewalFound?: boolean | undefined;
+  /** A takeover check before this look recorded what the holder's Lease showed and the record did not (nextTimer). */
+  readonly holderNewsRecorded?: boolean | undefined;
 }
 
 /**
@@ -92,12 +92,12 @@ async function armAndDeliver(
 async function nextTimer(
   deps: CoordinatorDeps,
   key: LeaseKey,
-  { state, step, now, renewalFound }: TimerContext,
+  { state, step, now, holderNewsRecorded }: TimerContext,
 ): Promise<Millis | undefined> {
   const dueAt = step.requeueAfterMs > 0 ? now + step.requeueAfterMs : undefined;
   const cover = deps.timerCover;
   if (dueAt === undefined || cover === undefined) return dueAt;
-  if (renewalFound === true && cover.keep === undefined) return dueAt;
+  if (holderNewsRecorded === true && cover.keep === undefined) return dueAt;
   const split = holderDeadlines(state, step, now);
   if (split === undefined) return dueAt;
   const covered = await cover.coveredClusters(now).catch((error: unknown) => {

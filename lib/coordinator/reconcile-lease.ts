@@ -1,7 +1,7 @@
 import { collectableCandidates } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { ElectionStep, Millis } from '../election/types.js';
-import { ConflictError, UnrecordedRenewalError } from '../errors.js';
+import { ConflictError, HolderNewsRecordedError } from '../errors.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import { noMetrics } from '../ports/metrics.js';
@@ -55,11 +55,11 @@ export interface ReconcileOptions {
    */
   readonly onDecided?: (decided: LeaseState) => unknown;
   /**
-   * A previous attempt's takeover check recorded a renewal the record did not show: this look arms
-   * the lease's own timer rather than leave the holder's deadline to a cover that cannot keep it
-   * (lease-timer.ts).
+   * A previous attempt's takeover check recorded what the holder's Lease showed (a renewal, or another
+   * elector holding it) and the record did not: this look arms the lease's own timer rather than
+   * leave the holder's deadline to a cover that cannot keep it (lease-timer.ts).
    */
-  readonly renewalFound?: boolean;
+  readonly holderNewsRecorded?: boolean;
 }
 
 export interface ReconcileOutcome {
@@ -93,15 +93,15 @@ export async function reconcileLeaseWithOutcome(
   const onHopSent = () => {
     hopSent = true;
   };
-  let renewalFound = options.renewalFound === true;
+  let holderNewsRecorded = options.holderNewsRecorded === true;
   for (let attempt = 0; ; attempt++) {
-    const tried = { ...(attempt === 0 ? options : fresh), ...(renewalFound && { renewalFound }) };
+    const tried = { ...(attempt === 0 ? options : fresh), ...(holderNewsRecorded && { holderNewsRecorded }) };
     try {
       const outcome = await reconcileOnce(deps, key, hopSent ? withoutHop(tried) : tried, onHopSent);
       return { ...outcome, contended: attempt > 0 };
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= CONFLICT_RETRIES) throw error;
-      if (error instanceof UnrecordedRenewalError) renewalFound = true;
+      if (error instanceof HolderNewsRecordedError) holderNewsRecorded = true;
       deps.logger.debug('lost a compare-and-set; deciding again', { lease: key, attempt });
     }
   }
@@ -119,7 +119,7 @@ function withoutHop({ hop: _hop, ...rest }: ReconcileOptions): ReconcileOptions 
 async function reconcileOnce(
   deps: CoordinatorDeps,
   key: LeaseKey,
-  { delivering, hop, known, onDecided, renewalFound }: ReconcileOptions,
+  { delivering, hop, known, onDecided, holderNewsRecorded }: ReconcileOptions,
   onHopSent: () => void,
 ): Promise<{ step: ElectionStep }> {
   const judgedAt = deps.clock();
@@ -133,7 +133,7 @@ async function reconcileOnce(
     preempt,
     ...(delivering !== undefined && { delivering }),
     ...(hop !== undefined && { hop }),
-    ...(renewalFound === true && { renewalFound }),
+    ...(holderNewsRecorded === true && { holderNewsRecorded }),
     onHopSent,
   };
   const justAnswered: string[] = [...(known?.answered ?? [])];
@@ -216,8 +216,8 @@ async function confirmBeforeTakeover(
   const check = await confirmTakeover(deps, key, state.lease, decision.now);
   if (check.verdict === 'renewed')
     // The holder wrote first, as in a lost compare-and-set: read again and decide again.
-    throw new UnrecordedRenewalError(
-      `lease ${key.namespace}/${key.name}: the holder renewed since it was read`,
+    throw new HolderNewsRecordedError(
+      `lease ${key.namespace}/${key.name}: its holder's Lease showed what the record did not; recorded it`,
     );
   // The holder's cluster can take as long as its request timeout to answer. Date the step at
   // the time it answered, or the new holder's term would start already partly spent on our

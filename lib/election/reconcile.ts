@@ -34,7 +34,9 @@ export function reconcileStep(input: ReconcileInput): ElectionStep {
   // nothing, the preference is taken back by itself, so the live holder does not step down for nobody.
   if (lease?.preferredHolder !== undefined && !admissible.some((c) => c.name === lease.preferredHolder)) {
     const without = reconcileStep({ ...input, lease: { ...lease, preferredHolder: undefined } });
-    return without.write !== null ? without : (preferenceWithdrawn(lease, admissible, now) ?? without);
+    if (without.write !== null) return without;
+    const withdrawn = preferenceWithdrawn(lease, admissible, now);
+    return withdrawn === undefined ? without : besideStep(withdrawn, without);
   }
   // A lease with no live candidates is not ours to manage: leave it, and wait for a candidate.
   if (admissible.length === 0)
@@ -263,6 +265,17 @@ function preferenceWithdrawn(
   if (lease?.preferredHolder === undefined || holderOf(lease) === undefined || isLeaseExpired(lease, now))
     return undefined;
   return written('preempt', { ...lease, preferredHolder: undefined }, candidates, now);
+}
+
+/**
+ * A preference's withdrawal, with what the step without the preference does beside it: its pings
+ * sent, and its next look kept when it comes first (a ping window's end). Only a timer wakes a
+ * lease after a write of ours, so a withdrawal that dropped them would leave a better candidate
+ * unasked until the holder's pre-ping, up to a lease duration later.
+ */
+function besideStep(withdrawn: ElectionStep, without: ElectionStep): ElectionStep {
+  const looks = [withdrawn.requeueAfterMs, without.requeueAfterMs].filter((ms) => ms > 0);
+  return { ...withdrawn, ping: without.ping, requeueAfterMs: looks.length === 0 ? 0 : Math.min(...looks) };
 }
 
 function written(

@@ -5,19 +5,20 @@ import { ConfigError } from '../errors.js';
  * How long a token read from a file is used before the file is read again: client-go's file token
  * source keeps one for a minute too. A kubelet rotates a projected service-account token well
  * before it expires (at 80% of its life, an hour or more), so a minute-old copy is always valid,
- * and a request no longer costs a file read.
+ * and most requests cost no file read.
  */
 export const FILE_TOKEN_TTL_MS = 60_000;
 
 /**
  * A bearer token kept in a file (a kubeconfig's `tokenFile`, a pod's service-account token), read
  * at most once per `ttlMs`. Callers that ask while a read is under way share it; a failed read is
- * not kept, so the next request tries the file again.
+ * not kept, so the next request tries the file again. The minute is counted on a monotonic clock:
+ * a wall clock stepped back (NTP) would keep a token past its rotation, and then past its expiry.
  */
 export function cachedFileToken(
   path: string,
   field: string,
-  clock: () => number = Date.now,
+  clock: () => number = () => performance.now(),
   ttlMs: number = FILE_TOKEN_TTL_MS,
 ): () => Promise<string> {
   let kept: { token: Promise<string>; until: number } | undefined;

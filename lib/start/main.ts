@@ -59,6 +59,8 @@ const program = new Command('npm start --')
     'run the packaged Lambda bundles (serverless package) in Lambda-like containers instead of the sources',
   )
   .showHelpAfterError()
+  // A bad flag exits 2, as every other command line here does (README, "The CLI").
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
   .parse();
 
 const options = program.opts<{

@@ -208,6 +208,14 @@ async function unwritten(
       observedOf(view),
       decision.lease,
       (deps.clock ?? Date.now)(),
+    ).catch((error: unknown) =>
+      // The table's failure, not the cluster's: the Lease is left as it is all the same, and the
+      // cluster's pings still go. The holder renews, so ingest records it, or the next pass does.
+      deps.logger.error('cannot record the holder another elector took; the next pass or ingest records it', {
+        cluster: client.name,
+        lease: key,
+        error: error as Error,
+      }),
     );
   if (revoking && plan.reason === 'in-sync') return 'revoked';
   return wrote ?? plan.reason;

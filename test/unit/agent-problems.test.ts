@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CandidateSpec } from '../../lib/agent/options.js';
 import { restartMessage } from '../../lib/agent/problems.js';
+import { ConfigError } from '../../lib/errors.js';
 import { ApiStatusError } from '../../lib/kube/apiserver.js';
 
 /** What the agent logs when the apiserver refuses it: the cause and its fix, not "lost the cluster". */
@@ -35,6 +36,10 @@ describe('agent restart messages (unit)', () => {
     [new ApiStatusError(404, '404 page not found', 'GET /x'), 'lost the cluster: starting again'],
     [status(503), 'lost the cluster: starting again'],
     [new Error('connect ECONNREFUSED 127.0.0.1:6443'), 'lost the cluster: starting again'],
+    [
+      new ConfigError('users.u.user.tokenFile: /var/run/token is empty'),
+      'cannot read its credentials: users.u.user.tokenFile: /var/run/token is empty: starting again',
+    ],
   ])('%s', (error, message) => {
     expect(restartMessage(error, CANDIDATE)).toBe(message);
   });

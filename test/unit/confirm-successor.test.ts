@@ -5,6 +5,7 @@ import { ClusterTimeoutError } from '../../lib/errors.js';
 import type { CoordinatorDeps } from '../../lib/ports/coordinator.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
+import { httpHeartbeat } from '../helpers/http-heartbeat.js';
 import { type PairCluster, twoClusters } from '../helpers/two-clusters.js';
 
 /** The apiserver request timeout (lib/kube/request.ts). */
@@ -62,16 +63,7 @@ describe('electing only into a cluster that answers (unit: in-memory table and c
     await deps.store.putHeartbeat(
       key,
       'a',
-      {
-        apiVersion: 'v1beta1',
-        name: 'over-http',
-        namespace: key.namespace,
-        leaseName: key.name,
-        binaryVersion: '1.31.0',
-        emulationVersion: '1.30.0',
-        strategy: 'OldestEmulationVersion',
-        renewTime: deps.clock(),
-      },
+      httpHeartbeat(key, 'over-http', '1.30.0', deps.clock()),
       deps.clock(),
     );
     await heartbeat('b', 'next', '1.31.0');

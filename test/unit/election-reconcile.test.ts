@@ -938,6 +938,24 @@ describe('a preference taken back when the preferred candidate goes away before 
     expect(step.write).toEqual({ ...asked, preferredHolder: 'next' });
   });
 
+  it('its candidate withdrawn while a better one has not renewed lately: that one is pinged beside the write', () => {
+    // An agent renews every 5 minutes: a candidate must prove it is alive before it is preferred.
+    const next = candidate('next', '1.30.5', { renewTime: NOW - 10 * MINUTE });
+    const step = reconcileStep({ lease: asked, candidates: [holder, next], now: NOW });
+    expect(step.write).toEqual(kept);
+    expect(pingedNames(step)).toEqual(['next']);
+    // Looked at when its window closes, not at the holder's pre-ping a lease duration later.
+    expect(step.requeueAfterMs).toBe(E + 1);
+  });
+
+  it('its candidate withdrawn while a better one is being pinged: the write looks again when the window closes', () => {
+    const next = candidate('next', '1.30.5', { renewTime: NOW - 10 * MINUTE, pingTime: NOW - 1_000 });
+    const step = reconcileStep({ lease: asked, candidates: [holder, next], now: NOW });
+    expect(step.write).toEqual(kept);
+    expect(step.ping).toEqual([]);
+    expect(step.requeueAfterMs).toBe(E - 1_000 + 1);
+  });
+
   it('its candidate expired, and nobody else left: the preference goes all the same', () => {
     const stale = candidate('better', '1.30.0', { renewTime: NOW - CANDIDATE_VALID_MS - 1 });
     expect(reconcileStep({ lease: asked, candidates: [stale], now: NOW }).write).toEqual(kept);

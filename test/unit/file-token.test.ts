@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../../lib/errors.js';
 import { cachedFileToken, FILE_TOKEN_TTL_MS } from '../../lib/kube/file-token.js';
 
@@ -27,6 +27,22 @@ describe('cachedFileToken', () => {
     expect(await token()).toBe('first');
     now += 1;
     expect(await token()).toBe('rotated');
+  });
+
+  it('counts its minute on a monotonic clock: a wall clock stepped back does not keep a token longer', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    try {
+      writeFileSync(path, 'first');
+      const token = cachedFileToken(path, 'tokenFile');
+      expect(await token()).toBe('first');
+      writeFileSync(path, 'rotated');
+      // NTP steps the node's wall clock back an hour; a minute passes.
+      vi.setSystemTime(Date.now() - 3_600_000);
+      vi.advanceTimersByTime(FILE_TOKEN_TTL_MS);
+      expect(await token()).toBe('rotated');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('shares one read between callers that ask at once', async () => {

@@ -11,6 +11,7 @@ import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
 import { COVER_TTL_MS, IngestDeadlines } from '../../lib/sync/ingest-deadlines.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
+import { httpHeartbeat } from '../helpers/http-heartbeat.js';
 import { singleCluster } from '../helpers/single-cluster.js';
 
 /** A cover that names `clusters` until `until` (as the table would show it), recording what it is given. */
@@ -71,6 +72,29 @@ describe('held leases’ deadlines kept by ingest (unit: in-memory fakes)', () =
     expect((await state()).timerDueAt).toBe(sent[0]);
   });
 
+  it('arms the deadline of a holder heard over HTTP, whose renewals ingest never sees, cover or not', async () => {
+    // A cluster read by ingest may also name httpCallers (docs/clusters.md): the holder renews over our API.
+    const { deps: base, key, store, advance, clock } = singleCluster();
+    const sent: number[] = [];
+    const deps: CoordinatorDeps = {
+      ...base,
+      timers: { deliverAt: async (_key, dueAt) => void sent.push(dueAt) },
+    };
+    await store.putHeartbeat(key, 'c', httpHeartbeat(key, 'over-http', '1.30.0', clock()), clock());
+    await reconcileLease(deps, key);
+    const elected = await store.loadLease(key);
+    expect(elected.lease?.record).toMatchObject({ holderIdentity: 'over-http', holderCluster: 'c' });
+    advance(1_000);
+    const renewal = { holderIdentity: 'over-http', expectedHolder: 'over-http', leaseDurationSeconds: 5 };
+    const renewed = await store.recordRenewal(key, renewal, clock());
+    const { cover, kept } = fakeCover(['c'], () => Number.POSITIVE_INFINITY);
+    sent.length = 0;
+
+    await reconcileLease({ ...deps, timerCover: cover }, key, { delivering: elected.timerDueAt as number });
+    expect(kept).toEqual([]);
+    expect(sent).toContain((renewed.record.renewTime as number) + 5_000 - PRE_PING_LEAD_MS);
+  });
+
   it('arms the holder’s deadline as ever where the cover names another cluster, or has lapsed', async () => {
     const { deps, key, sent, clock, state } = await setUp();
     const pending = (await state()).timerDueAt as number;
@@ -103,11 +127,10 @@ describe('held leases’ deadlines kept by ingest (unit: in-memory fakes)', () =
   });
 
   /**
-   * Found by a newcomer's failover in two gate-off clusters (49 s): ingest kept the holder's last
-   * renewal unrecorded and its memory had already taken that lease's steps; the expiry timer's
-   * takeover check found the renewal and recorded it, and the step that followed found the new
-   * pre-ping ahead and left it to the cover. Nobody held it then: the holder had died, so no
-   * renewal set ingest's memory again, and only the minute sweep looked.
+   * Ingest kept the holder's last renewal unrecorded and its memory has already taken that lease's
+   * steps; the expiry timer's takeover check finds the renewal and records it, and the step that
+   * follows finds the new pre-ping ahead. Left to the cover, nobody would hold it: a holder that has
+   * died sends no renewal to set ingest's memory again (docs/reliability.md, "Findings behind the code").
    */
   it('a renewal found by a takeover check gets its own timer unless the step is ingest’s own', async () => {
     const { deps, key, sent, cluster, advance, heartbeat, state } = await setUp();

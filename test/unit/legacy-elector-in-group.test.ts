@@ -1,3 +1,4 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
 import { TERM_ANNOTATION } from '../../lib/api/lease.js';
 import { formatMicroTime } from '../../lib/api/time.js';
@@ -82,5 +83,42 @@ describe('a legacy elector in another cluster of the group (unit: in-memory tabl
     await mirrorLease(fixture.deps, fixture.key);
     expect(holderIn(fixture, 'a')).toBe('legacy');
     expect(holderIn(fixture, 'b')).toBe('legacy');
+  });
+});
+
+describe('a table that fails while the mirror records a legacy holder (unit)', () => {
+  it('leaves the Lease alone, reports held-by-another, and still sends the cluster’s pings', async () => {
+    const fixture = await legacyTakesTheCopy();
+    await fixture.heartbeat('b', fixture.key, 'bee', '1.33.0');
+    const { candidates } = await fixture.store.loadLease(fixture.key);
+    const bee = candidates.filter((c) => c.name === 'bee');
+    expect(await fixture.store.pingCandidates(fixture.key, bee, fixture.deps.clock())).toHaveLength(1);
+    const warned: string[] = [];
+    const said = (message: string) => void warned.push(message);
+    const logger = { debug: () => {}, info: () => {}, warn: said, error: said } as unknown as Logger;
+    const store = Object.assign(Object.create(fixture.store), {
+      observeLease: async () => {
+        throw new Error('ProvisionedThroughputExceededException');
+      },
+    });
+
+    const pingTime = () =>
+      (
+        fixture.planes.b.get('LeaseCandidate', { namespace: fixture.key.namespace, name: 'bee' })?.spec as {
+          pingTime?: string;
+        }
+      ).pingTime;
+    expect(pingTime()).toBeUndefined();
+
+    const outcomes = await mirrorLease({ ...fixture.deps, store, logger }, fixture.key);
+
+    expect(outcomes).toMatchObject({ b: 'held-by-another' });
+    expect(holderIn(fixture, 'b')).toBe('legacy');
+    // The cluster answered: its candidate's ping went out, and nothing says the cluster was lost.
+    expect(pingTime()).toBeDefined();
+    expect(warned).not.toContain('cluster unreachable; it is caught up later');
+    expect(warned).toContain(
+      'cannot record the holder another elector took; the next pass or ingest records it',
+    );
   });
 });

@@ -28,11 +28,11 @@ function config(name: string, text: string): string {
   return file;
 }
 
-function start(clustersFile: string) {
+function start(clustersFile: string, port = '0') {
   return finished(
     spawn(
       process.execPath,
-      ['--import', 'tsx', 'lib/start/main.ts', '--port', '0', '--clusters', clustersFile],
+      ['--import', 'tsx', 'lib/start/main.ts', '--port', port, '--clusters', clustersFile],
       // A regression would start the coordinator: SIGTERM stops it, DynamoDB Local included.
       { cwd: ROOT, timeout: 15_000 },
     ),
@@ -61,7 +61,7 @@ describe('npm start --clusters (unit: the command line, nothing started)', () =>
     async (name, text, message) => {
       const file = config(name, text);
       const run = await start(file);
-      expect(run.code).toBe(1);
+      expect(run.code).toBe(2);
       expect(run.stderr).toContain(
         `error: option '--clusters <file>' argument '${file}' is invalid. ${message}`,
       );
@@ -70,4 +70,15 @@ describe('npm start --clusters (unit: the command line, nothing started)', () =>
     },
     20_000,
   );
+
+  it('refuses a bad --port with exit 2, as every other command line refuses a bad flag', async () => {
+    const file = config(
+      'good.yaml',
+      'clusters: [{name: a, kubeconfig: {path: kubeconfig, context: cluster-a}}]\n',
+    );
+    const run = await start(file, 'abc');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("option '--port <port>' argument 'abc' is invalid");
+    expect(run.stdout).not.toContain('starting DynamoDB Local');
+  }, 20_000);
 });
