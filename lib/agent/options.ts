@@ -52,7 +52,7 @@ export const MAX_RENEW_PERIOD_SECONDS = 600;
  * a message that names the other version field ("must be greater than or equal to emulationVersion")
  * names its flag too.
  */
-const FLAG_OF_FIELD: Record<string, string> = {
+export const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   'metadata.name': '--identity',
   'metadata.namespace': '--namespace',
   'spec.leaseName': '--lease',
