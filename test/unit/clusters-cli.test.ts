@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { finished, ROOT } from '../helpers/cli-process.js';
 
 /**
@@ -34,8 +34,18 @@ describe('npm run clusters (unit: the command line, nothing started)', () => {
  * there, and `down` stops the processes its own directory's state.json lists.
  */
 describe('npm run clusters --state-dir (unit: state files only, no control plane)', () => {
-  function stateDirWith(pids: readonly number[]): string {
+  const dirs: string[] = [];
+  const tempDir = () => {
     const dir = mkdtempSync(join(tmpdir(), 'clusters-state-'));
+    dirs.push(dir);
+    return dir;
+  };
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  function stateDirWith(pids: readonly number[]): string {
+    const dir = tempDir();
     const plane = {
       name: 'cluster-a',
       gate: 'off',
@@ -73,7 +83,7 @@ describe('npm run clusters --state-dir (unit: state files only, no control plane
   });
 
   it('down of an empty --state-dir stops nothing and says where it looked', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'clusters-state-'));
+    const dir = tempDir();
     const run = await clusters(['down', '--state-dir', dir]);
     expect(run.stdout).toContain(`no local clusters are up in ${dir}`);
     expect(run.code).toBe(0);
