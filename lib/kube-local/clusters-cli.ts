@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
@@ -78,6 +79,12 @@ function down(stateDir: string): void {
   const state = JSON.parse(readFileSync(stateFile, 'utf8')) as State;
   for (const plane of state.planes) {
     for (const pid of plane.pids) {
+      if (!runsIn(pid, plane.dir)) {
+        console.log(
+          `left process ${pid}: it is not ${plane.name}'s any more (its arguments do not name ${plane.dir})`,
+        );
+        continue;
+      }
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
@@ -88,6 +95,20 @@ function down(stateDir: string): void {
     console.log(`stopped ${plane.name}`);
   }
   rmSync(stateFile);
+}
+
+/**
+ * The process is still one this stack started: etcd and kube-apiserver are started with their
+ * plane's directory in their arguments. A state.json outlives its processes (a reboot), and the
+ * numbers they had may belong to anything by then.
+ */
+function runsIn(pid: number, dir: string): boolean {
+  try {
+    return execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' }).includes(dir);
+  } catch {
+    // ps exits 1 when no such process runs.
+    return false;
+  }
 }
 
 const STATE_DIR_FLAG = '--state-dir <dir>';

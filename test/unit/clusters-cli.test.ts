@@ -44,8 +44,7 @@ describe('npm run clusters --state-dir (unit: state files only, no control plane
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
 
-  function stateDirWith(pids: readonly number[]): string {
-    const dir = tempDir();
+  function stateDirWith(pids: readonly number[], dir = tempDir()): string {
     const plane = {
       name: 'cluster-a',
       gate: 'off',
@@ -65,20 +64,42 @@ describe('npm run clusters --state-dir (unit: state files only, no control plane
     expect(run.code).toBe(2);
   });
 
+  /** A process that names `dir` in its arguments, as the plane's etcd and kube-apiserver do. */
+  function processIn(dir: string) {
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)', join(dir, 'plane')]);
+    const exited = new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    return { child, exited };
+  }
+
   it('down stops the stack of its --state-dir and leaves the kubeconfigs', async () => {
-    const sleeper = spawn('sleep', ['60']);
-    const exited = new Promise((resolve) => sleeper.once('exit', resolve));
-    const dir = stateDirWith([sleeper.pid ?? 0]);
+    const dir = tempDir();
+    const plane = processIn(dir);
+    stateDirWith([plane.child.pid ?? 0], dir);
     writeFileSync(join(dir, 'admin.kubeconfig'), 'kept');
     try {
       const run = await clusters(['down', '--state-dir', dir]);
       expect(run.stdout).toContain('stopped cluster-a');
       expect(run.code).toBe(0);
-      expect(await exited).toBe(null);
+      expect(await plane.exited).toBe('SIGKILL');
       expect(existsSync(join(dir, 'state.json'))).toBe(false);
       expect(readFileSync(join(dir, 'admin.kubeconfig'), 'utf8')).toBe('kept');
     } finally {
-      sleeper.kill('SIGKILL');
+      plane.child.kill('SIGKILL');
+    }
+  });
+
+  it('down leaves a process whose number state.json lists but which is not the stack’s (after a reboot)', async () => {
+    const stranger = spawn('sleep', ['60']);
+    const dir = stateDirWith([stranger.pid ?? 0]);
+    try {
+      const run = await clusters(['down', '--state-dir', dir]);
+      expect(run.stdout).toContain(`left process ${stranger.pid}: it is not cluster-a's any more`);
+      expect(run.code).toBe(0);
+      expect(stranger.exitCode).toBe(null);
+      expect(stranger.signalCode).toBe(null);
+      expect(process.kill(stranger.pid ?? 0, 0)).toBe(true);
+    } finally {
+      stranger.kill('SIGKILL');
     }
   });
 
