@@ -122,7 +122,7 @@ const program = new Command('npm run clusters --').description(
   'Local Kubernetes control planes for lease-coordinator',
 );
 // Before the subcommands, which copy these settings when created: a bad `up --count` exits 2 too.
-program.showHelpAfterError();
+program.showHelpAfterError('(add --help for usage)');
 program.exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 program
   .command('up')
