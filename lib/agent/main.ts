@@ -62,11 +62,12 @@ const program = new Command('lease-coordinator-agent')
     'kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the pod service account)',
   )
   .option('--context <name>', 'kubeconfig context (default: the current one)')
-  .requiredOption('--namespace <ns>', 'namespace of the Lease and of the LeaseCandidate')
-  .requiredOption('--lease <name>', 'the Lease the program competes for')
-  .requiredOption('--identity <id>', "the program's leader-election identity (the LeaseCandidate's name)")
-  .requiredOption('--binary-version <v>', "the program's binary version, MAJOR.MINOR.PATCH")
-  .requiredOption('--emulation-version <v>', 'the version it emulates, MAJOR.MINOR.PATCH')
+  // Required, and checked as such by parseAgentOptions: see REQUIRED_FLAGS there.
+  .option('--namespace <ns>', 'namespace of the Lease and of the LeaseCandidate (required)')
+  .option('--lease <name>', 'the Lease the program competes for (required)')
+  .option('--identity <id>', "the program's leader-election identity, the LeaseCandidate's name (required)")
+  .option('--binary-version <v>', "the program's binary version, MAJOR.MINOR.PATCH (required)")
+  .option('--emulation-version <v>', 'the version it emulates, MAJOR.MINOR.PATCH (required)')
   .option('--strategy <name>', 'coordinated leader election strategy', 'OldestEmulationVersion')
   .option('--health-url <url>', 'renew only while GET URL answers 2xx within 1 s')
   .option(

@@ -23,15 +23,18 @@ export interface AgentOptions {
   readonly api: ApiChoice;
 }
 
-/** The flags as commander hands them over: strings, nothing checked yet. */
+/**
+ * The flags as commander hands them over: strings, nothing checked yet, the required ones too
+ * (REQUIRED_FLAGS: checked here, after commander has named any unknown option).
+ */
 export interface RawFlags {
   readonly kubeconfig?: string;
   readonly context?: string;
-  readonly namespace: string;
-  readonly lease: string;
-  readonly identity: string;
-  readonly binaryVersion: string;
-  readonly emulationVersion: string;
+  readonly namespace?: string;
+  readonly lease?: string;
+  readonly identity?: string;
+  readonly binaryVersion?: string;
+  readonly emulationVersion?: string;
   readonly strategy: string;
   readonly healthUrl?: string;
   readonly renewPeriod: string;
@@ -52,7 +55,7 @@ export const MAX_RENEW_PERIOD_SECONDS = 600;
  * a message that names the other version field ("must be greater than or equal to emulationVersion")
  * names its flag too.
  */
-const FLAG_OF_FIELD: Record<string, string> = {
+export const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   'metadata.name': '--identity',
   'metadata.namespace': '--namespace',
   'spec.leaseName': '--lease',
@@ -61,14 +64,36 @@ const FLAG_OF_FIELD: Record<string, string> = {
   'spec.strategy': '--strategy',
 };
 
+/**
+ * The flags without a default, each with the RawFlags key commander gives it. Commander's own
+ * required options are checked before unknown ones, so `--emulation-verison 1.34.0` would be
+ * reported as `--emulation-version` missing, not as the typo it is with the flag meant.
+ */
+const REQUIRED_FLAGS = {
+  '--namespace': 'namespace',
+  '--lease': 'lease',
+  '--identity': 'identity',
+  '--binary-version': 'binaryVersion',
+  '--emulation-version': 'emulationVersion',
+} as const satisfies Record<string, keyof RawFlags>;
+
+function requiredFlags(
+  flags: RawFlags,
+): Record<(typeof REQUIRED_FLAGS)[keyof typeof REQUIRED_FLAGS], string> {
+  const missing = Object.entries(REQUIRED_FLAGS).filter(([, key]) => flags[key] === undefined);
+  if (missing.length > 0) throw new ConfigError(missing.map(([flag]) => `${flag} is required`).join('; '));
+  return flags as Record<(typeof REQUIRED_FLAGS)[keyof typeof REQUIRED_FLAGS], string>;
+}
+
 /** Checks the candidate's fields with the coordinator's own LeaseCandidate validation. */
 function candidateSpec(flags: RawFlags): CandidateSpec {
+  const given = requiredFlags(flags);
   const spec: CandidateSpec = {
-    namespace: flags.namespace,
-    identity: flags.identity,
-    leaseName: flags.lease,
-    binaryVersion: flags.binaryVersion,
-    emulationVersion: flags.emulationVersion,
+    namespace: given.namespace,
+    identity: given.identity,
+    leaseName: given.lease,
+    binaryVersion: given.binaryVersion,
+    emulationVersion: given.emulationVersion,
     strategy: flags.strategy,
   };
   try {

@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { ApiStatusError } from '../kube/apiserver.js';
-import type { CandidateSpec } from './options.js';
+import { type CandidateSpec, FLAG_OF_FIELD } from './options.js';
 
 /**
  * What the agent logs when a session ends in an error, and starts again. Most are a lost cluster,
@@ -21,16 +21,43 @@ function refusalOf(error: ApiStatusError, candidate: CandidateSpec): string | un
     return 'the apiserver does not accept the credentials (--kubeconfig, --context, or the pod service account)';
   if (error.code === 403)
     return `forbidden: bind the ClusterRole lease-coordinator-candidate to this identity in namespace ${candidate.namespace} (infra/kubernetes/candidate-rbac.yaml)`;
-  if (error.code === 404 && notFoundKind(error.body) === 'namespaces')
+  if (error.code === 404 && statusDetails(error.body)?.kind === 'namespaces')
     return `namespace ${candidate.namespace} does not exist in this cluster (--namespace)`;
+  if (error.code === 422) return invalidCandidate(statusDetails(error.body)?.causes ?? []);
   return undefined;
 }
 
-/** `details.kind` of a Kubernetes Status: what was not found (`namespaces` for a missing namespace). */
-function notFoundKind(body: string): string | undefined {
+/**
+ * The apiserver refused the object the flags make. The flags passed the built-in LeaseCandidate's
+ * rules before anything was sent, but the CRD's are stricter on one field: a custom resource's name
+ * is a DNS subdomain, where the built-in API takes `hostname_<uuid>` or capitals.
+ */
+function invalidCandidate(causes: readonly StatusCause[]): string {
+  const fields = causes.map(
+    (c) =>
+      `${c.field !== undefined && FLAG_OF_FIELD[c.field] !== undefined ? `${FLAG_OF_FIELD[c.field]} (${c.field})` : (c.field ?? 'the object')} ${c.message ?? 'is invalid'}`,
+  );
+  const name = causes.some((c) => c.field === 'metadata.name')
+    ? " (the CRD LeaseCandidate's name is a lowercase DNS subdomain: give the elector and the agent such an identity, the pod name for one)"
+    : '';
+  return `the apiserver refuses the LeaseCandidate: ${fields.join('; ') || 'invalid'}${name}`;
+}
+
+interface StatusCause {
+  readonly field?: string;
+  readonly message?: string;
+}
+
+/** `details` of a Kubernetes Status: what was not found (`kind: namespaces`), or why it is invalid. */
+function statusDetails(body: string): { kind?: string; causes?: StatusCause[] } | undefined {
   try {
-    const status = JSON.parse(body) as { details?: { kind?: unknown } };
-    return typeof status.details?.kind === 'string' ? status.details.kind : undefined;
+    const status = JSON.parse(body) as { details?: { kind?: unknown; causes?: unknown } };
+    const details = status.details;
+    if (details === undefined) return undefined;
+    return {
+      ...(typeof details.kind === 'string' && { kind: details.kind }),
+      ...(Array.isArray(details.causes) && { causes: details.causes as StatusCause[] }),
+    };
   } catch {
     return undefined;
   }

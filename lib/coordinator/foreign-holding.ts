@@ -40,7 +40,24 @@ export function takenByAnother(seen: SeenHolding, stored: StoredLease): boolean 
     // An elector that takes a Lease stamps renewTime with its own clock; a Lease that still shows
     // the stamp we (or the recorded holder) wrote was only edited, by hand or by a tool: drift.
     (seen.subMillisecond === true || seen.renewTime !== record.renewTime) &&
-    seen.renewTime !== stored.observedRenewTime
+    seen.renewTime !== stored.observedRenewTime &&
+    !copyOfReleasedHolding(seen, stored.record)
+  );
+}
+
+/**
+ * Our copy of the holding its holder has just released, in a cluster of the group the release has
+ * not been copied to yet: it names the releasing holder, under the current term, with a stamp of ours
+ * (whole milliseconds; the holder's own renewals carry microseconds). Read as another elector's, it
+ * made a rolling restart's leaving holder the lease's holder again, under a new term, until its lease
+ * duration ran out, instead of handing over at once (docs/clusters.md, "A release means leaving").
+ */
+function copyOfReleasedHolding(seen: SeenHolding, record: StoredLease['record']): boolean {
+  return (
+    (record.holderIdentity ?? '') === '' &&
+    record.releasedHolder === seen.holderIdentity &&
+    seen.term === record.term &&
+    seen.subMillisecond !== true
   );
 }
 

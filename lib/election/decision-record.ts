@@ -1,6 +1,7 @@
 import {
   decisionMessage,
   type LeftOutCandidate,
+  preemptionRanking,
   type RankedCandidate,
   rankCandidates,
   voteRanking,
@@ -75,7 +76,12 @@ export function decisionRecord(
     const withdrawn = lease?.preferredHolder;
     const message =
       preferred !== undefined
-        ? decisionMessage(`Asked ${holderOf(step.write)} to yield to`, preferred, step.write.term, vote)
+        ? decisionMessage(
+            `Asked ${holderOf(step.write)} to yield to`,
+            preferred,
+            step.write.term,
+            preemptionRanking(candidates, lease, now),
+          )
         : withdrawn !== undefined
           ? `${kept}: no longer asked to yield to ${withdrawn}`
           : `${kept}: strategy ${step.write.strategy ?? 'unset'}`;

@@ -1,4 +1,4 @@
-import { isCandidateExpired } from './liveness.js';
+import { holderOf, isCandidateExpired } from './liveness.js';
 import { compareByStrategy, compareCandidates, hasOrderableVersions } from './ordering.js';
 import { countsAsAlive } from './pings.js';
 import { ELECTION_DURATION_MS } from './timing.js';
@@ -89,6 +89,27 @@ export function voteRanking(
 ): Ranking {
   return rankCandidates(
     candidates.filter((c) => countsAsAlive(c, now)),
+    lease,
+    now,
+  );
+}
+
+/**
+ * The ranking a preemption stands on: the live holder beside the candidates that count as alive.
+ * The holder is in by its renewed Lease, not by its LeaseCandidate, which is seldom seconds old (the
+ * candidate agent renews it every 5 minutes); without it, a preemption's reason read "the only live
+ * candidate" while the holder was alive and leading.
+ */
+export function preemptionRanking(
+  candidates: readonly Candidate[],
+  lease: LeaseRecord | undefined,
+  now: Millis,
+): Ranking {
+  const holder = holderOf(lease);
+  const isHolder = (c: Candidate) =>
+    c.name === holder && (lease?.holderCluster === undefined || c.cluster === lease.holderCluster);
+  return rankCandidates(
+    candidates.filter((c) => countsAsAlive(c, now) || isHolder(c)),
     lease,
     now,
   );

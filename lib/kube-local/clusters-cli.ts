@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { stringify } from 'yaml';
 import { kubeCacheDir } from './build.js';
@@ -11,18 +12,26 @@ import { type GateChoice, parseCount, parseGate, startLocalClusters } from './lo
  * etcd built from Go modules), by default with the CoordinatedLeaderElection gate off as managed
  * clusters run, the coordinator's and the candidates' RBAC and (gate off) the LeaseCandidate CRD
  * applied. Writes kubeconfigs and a clusters config for `npm start`.
- * `npm run clusters -- down` stops them.
+ * `npm run clusters -- down` stops them. `--state-dir` keeps a second stack apart from the first
+ * (another user's, or a test run's), since `down` stops whatever its directory's state.json lists.
  */
-const stateDir = join(kubeCacheDir(), '..', '..', 'clusters');
-const stateFile = join(stateDir, 'state.json');
+const DEFAULT_STATE_DIR = join(kubeCacheDir(), '..', '..', 'clusters');
+
+/** `--state-dir DIR`, as a command to paste needs it: nothing for the default directory. */
+function stateDirFlag(stateDir: string): string {
+  return stateDir === DEFAULT_STATE_DIR ? '' : ` --state-dir ${stateDir}`;
+}
 
 interface State {
   readonly planes: { name: string; gate: string; server: string; dir: string; pids: number[] }[];
 }
 
-async function up(count: number, gate: GateChoice): Promise<void> {
+async function up(count: number, gate: GateChoice, stateDir: string): Promise<void> {
+  const stateFile = join(stateDir, 'state.json');
   if (existsSync(stateFile)) {
-    console.error(`clusters are already up (${stateFile}); run \`npm run clusters -- down\` first`);
+    console.error(
+      `clusters are already up (${stateFile}), perhaps another user's: \`npm run clusters -- down${stateDirFlag(stateDir)}\` stops them; \`up --state-dir DIR\` starts a second stack beside them`,
+    );
     process.exit(2);
   }
   mkdirSync(stateDir, { recursive: true });
@@ -58,17 +67,24 @@ clusters config         ${config}${names.length > 1 ? `   (lease group default/d
 
   npm start -- --clusters ${config}
   KUBECONFIG=${admin} kubectl --context ${names[0]} get leases,leasecandidates -A
-  npm run clusters -- down`);
+  npm run clusters -- down${stateDirFlag(stateDir)}`);
 }
 
-function down(): void {
+function down(stateDir: string): void {
+  const stateFile = join(stateDir, 'state.json');
   if (!existsSync(stateFile)) {
-    console.log('no local clusters are up');
+    console.log(`no local clusters are up in ${stateDir}`);
     return;
   }
   const state = JSON.parse(readFileSync(stateFile, 'utf8')) as State;
   for (const plane of state.planes) {
     for (const pid of plane.pids) {
+      if (!runsIn(pid, plane.dir)) {
+        console.log(
+          `left process ${pid}: it is not ${plane.name}'s any more (its arguments do not name ${plane.dir})`,
+        );
+        continue;
+      }
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
@@ -81,11 +97,32 @@ function down(): void {
   rmSync(stateFile);
 }
 
+/**
+ * The process is still one this stack started: etcd and kube-apiserver are started with their
+ * plane's directory in their arguments. A state.json outlives its processes (a reboot), and the
+ * numbers they had may belong to anything by then.
+ */
+function runsIn(pid: number, dir: string): boolean {
+  try {
+    return execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' }).includes(dir);
+  } catch {
+    // ps exits 1 when no such process runs.
+    return false;
+  }
+}
+
+const STATE_DIR_FLAG = '--state-dir <dir>';
+const STATE_DIR_HELP = 'where state.json, the kubeconfigs and the clusters config are kept';
+
+function resolveDir(value: string): string {
+  return resolve(value);
+}
+
 const program = new Command('npm run clusters --').description(
   'Local Kubernetes control planes for lease-coordinator',
 );
 // Before the subcommands, which copy these settings when created: a bad `up --count` exits 2 too.
-program.showHelpAfterError();
+program.showHelpAfterError('(add --help for usage)');
 program.exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 program
   .command('up')
@@ -97,6 +134,13 @@ program
     parseGate,
     'off' as GateChoice,
   )
-  .action(async (options: { count: number; gate: GateChoice }) => up(options.count, options.gate));
-program.command('down').description('stop the control planes `up` started').action(down);
+  .option(STATE_DIR_FLAG, STATE_DIR_HELP, resolveDir, DEFAULT_STATE_DIR)
+  .action(async (options: { count: number; gate: GateChoice; stateDir: string }) =>
+    up(options.count, options.gate, options.stateDir),
+  );
+program
+  .command('down')
+  .description('stop the control planes `up` started')
+  .option(STATE_DIR_FLAG, STATE_DIR_HELP, resolveDir, DEFAULT_STATE_DIR)
+  .action((options: { stateDir: string }) => down(options.stateDir));
 await program.parseAsync();

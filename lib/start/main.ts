@@ -58,7 +58,7 @@ const program = new Command('npm start --')
     '--packaged',
     'run the packaged Lambda bundles (serverless package) in Lambda-like containers instead of the sources',
   )
-  .showHelpAfterError()
+  .showHelpAfterError('(add --help for usage)')
   // A bad flag exits 2, as every other command line here does (README, "The CLI").
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
   .parse();

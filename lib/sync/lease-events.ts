@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { PREFERRED_HOLDER_ANNOTATION, REVOKED_HOLDER } from '../api/lease.js';
-import { decisionMessage, voteRanking } from '../election/explain.js';
+import { decisionMessage, preemptionRanking, voteRanking } from '../election/explain.js';
 import type { Candidate, LeaseRecord, Millis } from '../election/types.js';
 import type { ClusterPort, LeaseEvent, RawObject } from '../ports/cluster.js';
 import type { LeaseKey } from '../ports/lease-key.js';
@@ -38,13 +38,14 @@ export function leaseEventFor(
     ...(stored?.resourceVersion !== undefined && { resourceVersion: stored.resourceVersion }),
   };
   const ranking = voteRanking(candidates, record, now);
+  const preemption = preemptionRanking(candidates, record, now);
   if (write.holder === REVOKED_HOLDER && before.holder !== REVOKED_HOLDER)
     return {
       lease,
       reason: 'LeaderPreemption',
       action: 'Revoke',
       at: now,
-      note: `${decisionMessage(`Revoked ${record.holderIdentity} for`, record.preferredHolder ?? 'a better candidate', write.term, ranking)}; this cluster drops preferredHolder, so the successor is named one lease duration after its last renewal`,
+      note: `${decisionMessage(`Revoked ${record.holderIdentity} for`, record.preferredHolder ?? 'a better candidate', write.term, preemption)}; this cluster drops preferredHolder, so the successor is named one lease duration after its last renewal`,
     };
   if (typeof write.holder === 'string' && write.holder !== '' && write.holder !== before.holder)
     return {
@@ -64,7 +65,7 @@ export function leaseEventFor(
         `Asked ${record.holderIdentity} to yield to`,
         write.preferredHolder,
         write.term,
-        ranking,
+        preemption,
       ),
     };
   return undefined;

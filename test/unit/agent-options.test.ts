@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parseAgentOptions, type RawFlags } from '../../lib/agent/options.js';
 import { ConfigError } from '../../lib/errors.js';
+import { finished, ROOT } from '../helpers/cli-process.js';
 
 /** Every agent flag is checked before the agent talks to a cluster, with a message naming the flag. */
 
@@ -83,5 +85,38 @@ describe('agent flags', () => {
     const message = problem({ namespace: 'X', lease: 'Y' });
     expect(message).toContain('--namespace');
     expect(message).toContain('--lease');
+  });
+});
+
+/**
+ * The command line itself (nothing reaches a cluster: it stops at its flags). A mistyped required
+ * flag is named as the unknown option it is, with the flag meant, rather than reported as the
+ * required flag missing, which sends the reader looking for a flag they think they gave.
+ */
+describe('npm run agent (unit: the command line, no cluster)', () => {
+  const REQUIRED = [
+    '--namespace',
+    'default',
+    '--lease',
+    'demo',
+    '--identity',
+    'x',
+    '--binary-version',
+    '1.35.0',
+  ];
+  const agent = (args: readonly string[]) =>
+    finished(spawn(process.execPath, ['--import', 'tsx', 'lib/agent/main.ts', ...args], { cwd: ROOT }));
+
+  it('names a mistyped required flag as unknown, with the one meant, and exits 2', async () => {
+    const run = await agent([...REQUIRED, '--emulation-verison', '1.34.0']);
+    expect(run.stderr).toContain("unknown option '--emulation-verison'");
+    expect(run.stderr).toContain('Did you mean --emulation-version?');
+    expect(run.code).toBe(2);
+  });
+
+  it('names a required flag that is missing, and exits 2', async () => {
+    const run = await agent(REQUIRED);
+    expect(run.stderr).toContain('--emulation-version is required');
+    expect(run.code).toBe(2);
   });
 });

@@ -28,6 +28,21 @@ describe('agent restart messages (unit)', () => {
       'the apiserver does not accept the credentials (--kubeconfig, --context, or the pod service account): starting again',
     ],
     [
+      status(422, {
+        name: 'My_Controller_0',
+        kind: 'leasecandidates',
+        causes: [
+          {
+            reason: 'FieldValueInvalid',
+            message:
+              'Invalid value: "My_Controller_0": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters',
+            field: 'metadata.name',
+          },
+        ],
+      }),
+      'the apiserver refuses the LeaseCandidate: --identity (metadata.name) Invalid value: "My_Controller_0": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters (the CRD LeaseCandidate\'s name is a lowercase DNS subdomain: give the elector and the agent such an identity, the pod name for one): starting again',
+    ],
+    [
       status(404, { name: 'my-system', kind: 'namespaces' }),
       'namespace my-system does not exist in this cluster (--namespace): starting again',
     ],

@@ -111,6 +111,19 @@ describe('decision messages (unit: pure)', () => {
     });
   });
 
+  it("tells a preemption's reason with the holder in, whose LeaseCandidate is minutes old (an agent's)", () => {
+    const lease = held;
+    const candidates = [
+      candidate('sched-a', { renewTime: NOW - 120_000 }),
+      candidate('sched-b', { binaryVersion: '1.33.0' }),
+    ];
+    const step = reconcileStep({ lease, candidates, now: NOW });
+    expect(step.action).toBe('preempt');
+    expect(decisionRecord(step, lease, candidates, NOW)?.message).toBe(
+      'Asked sched-a to yield to sched-b (term 4): lowest binary version 1.33.0 at emulation version 1.34.0 of 2 candidates',
+    );
+  });
+
   it('records a preference taken back as the holder kept, naming the candidate gone', () => {
     const lease: LeaseRecord = { ...held, preferredHolder: 'sched-b' };
     // sched-b withdrew its LeaseCandidate before sched-a yielded.

@@ -1,7 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
+import { REVOKED_HOLDER } from '../../lib/api/lease.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import type { LeaseRecord } from '../../lib/election/types.js';
 import type { ClusterSource } from '../../lib/ports/cluster.js';
+import { leaseEventFor } from '../../lib/sync/lease-events.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
+import { schedulerCandidate } from '../helpers/scheduler-candidates.js';
 import { singleCluster } from '../helpers/single-cluster.js';
 
 /** sched-a elected and mirrored, then sched-b (older) arrives and the step asks sched-a to yield to it. */
@@ -85,5 +89,46 @@ describe('Events where the cluster drops preferredHolder (unit: in-memory cluste
         'Revoked sched-a for sched-b (term 1): lowest emulation version 1.30.0 of 2 candidates; this cluster drops preferredHolder, so the successor is named one lease duration after its last renewal',
       ],
     ]);
+  });
+});
+
+/**
+ * A preemption's Event says why the preferred candidate beats the holder. The holder is in by its
+ * renewed Lease; its LeaseCandidate (the agent renews it every 5 minutes) is seldom seconds old, and
+ * ranking only the candidates renewed in the last 5 s said "the only live candidate" of a holder's
+ * successor while the holder was alive and leading.
+ */
+describe('the reason a preemption Event gives (unit: pure)', () => {
+  const NOW = Date.UTC(2026, 11, 4, 8, 0, 0);
+  const candidate = (name: string, cluster: string, emulationVersion: string, renewTime: number) =>
+    schedulerCandidate(name, NOW, { cluster, emulationVersion, renewTime });
+  // demo-a's agent renewed its LeaseCandidate 2 minutes ago; demo-b's pod has just started.
+  const candidates = [
+    candidate('demo-a', 'a', '1.34.0', NOW - 120_000),
+    candidate('demo-b', 'b', '1.33.0', NOW),
+  ];
+  const record: LeaseRecord = {
+    term: 3,
+    holderIdentity: 'demo-a',
+    holderCluster: 'a',
+    preferredHolder: 'demo-b',
+    leaseDurationSeconds: 15,
+    renewTime: NOW - 1_000,
+  };
+  const key = { scope: 'a+b', namespace: 'default', name: 'demo' };
+  const before = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', spec: { holderIdentity: 'demo-a' } };
+
+  it('a revoke names the version that beats the live holder, among the holder and the live candidates', () => {
+    const write = { before, holder: REVOKED_HOLDER, preferredHolder: undefined, term: 3, stored: undefined };
+    expect(leaseEventFor(key, write, record, candidates, NOW)?.note).toBe(
+      'Revoked demo-a for demo-b (term 3): lowest emulation version 1.33.0 of 2 candidates; this cluster drops preferredHolder, so the successor is named one lease duration after its last renewal',
+    );
+  });
+
+  it('so does a request to yield', () => {
+    const write = { before, holder: 'demo-a', preferredHolder: 'demo-b', term: 3, stored: undefined };
+    expect(leaseEventFor(key, write, record, candidates, NOW)?.note).toBe(
+      'Asked demo-a to yield to demo-b (term 3): lowest emulation version 1.33.0 of 2 candidates',
+    );
   });
 });

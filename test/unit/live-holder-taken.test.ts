@@ -68,6 +68,24 @@ describe('liveHolderTaken: a Lease the mirror never writes over (unit)', () => {
     );
   });
 
+  it("not our copy of a holding its holder has just released, in a group's other cluster the release has not reached yet", () => {
+    // x released in its own cluster "a": the record names nobody, and x as the releasing holder.
+    const released = decision(
+      { holderIdentity: '', releasedHolder: 'x', releasedAt: NOW - 100, renewTime: NOW - 100 },
+      NOW - 100,
+    );
+    // Cluster "b" still shows our copy of x's last renewal we copied (our stamp: whole milliseconds).
+    const copy: ClusterLeaseView = {
+      holderIdentity: 'x',
+      leaseDurationSeconds: 15,
+      renewTime: formatMicroTime(NOW - 3_000),
+      term: 3,
+    };
+    expect(liveHolderTaken(copy, released, NOW)).toBe(false);
+    // x's own stamp (microseconds): x took the Lease again, as a legacy elector would; never written over.
+    expect(liveHolderTaken({ ...copy, renewTime: '2026-12-04T02:59:59.000123Z' }, released, NOW)).toBe(true);
+  });
+
   it('not a Lease without a renewTime or a duration to judge it by', () => {
     const { renewTime: _r, ...unstamped } = legacyLease(0);
     expect(liveHolderTaken(unstamped, decision(), NOW)).toBe(false);

@@ -79,6 +79,9 @@ describe('npm start --clusters (unit: the command line, nothing started)', () =>
     const run = await start(file, 'abc');
     expect(run.code).toBe(2);
     expect(run.stderr).toContain("option '--port <port>' argument 'abc' is invalid");
+    // One line and where to look, not the whole usage after it.
+    expect(run.stderr).toContain('(add --help for usage)');
+    expect(run.stderr).not.toContain('Options:');
     expect(run.stdout).not.toContain('starting DynamoDB Local');
   }, 20_000);
 });
