@@ -97,9 +97,7 @@ async function recordNews(
   answered: Millis,
 ): Promise<TakeoverVerdict | undefined> {
   const holder = stored.record.holderIdentity;
-  // The last renewal we know of: the one ingest saw, or else the one the mirror wrote with the decision.
-  const known = stored.observedRenewTime ?? stored.record.renewTime ?? Number.NEGATIVE_INFINITY;
-  if (seen.holderIdentity === holder && seen.renewTime > known) {
+  if (seen.holderIdentity === holder && renewedSince(stored, seen.renewTime)) {
     deps.logger.warn('the holder renewed unseen by ingest; recording it instead of taking over', {
       lease: key,
       holder,
@@ -120,6 +118,18 @@ async function recordNews(
     return recordSeen(deps, key, stored, taken, answered);
   }
   return undefined;
+}
+
+/**
+ * The Lease shows a renewal after the last one we know of. Stamps are compared on one clock only
+ * (docs/design.md, rule 5): the holder's, against the renewal ingest last saw; or, when ingest has
+ * seen none since the decision, ours, against the stamp the mirror wrote with it, where any other
+ * stamp is the holder's. A holder's clock behind ours stamps its first renewal earlier than our
+ * decision's stamp; read as older, that renewal let a takeover come before its lease ran out.
+ */
+function renewedSince(stored: StoredLease, renewTime: Millis): boolean {
+  if (stored.observedRenewTime !== undefined) return renewTime > stored.observedRenewTime;
+  return renewTime !== stored.record.renewTime;
 }
 
 /** What the holder's cluster shows is recorded first; a record that moved on meanwhile is read again by the next step. */

@@ -225,14 +225,32 @@ export function coordinationPatch(
     if (plan.preferredHolder !== undefined)
       ops.push({ op: 'add', path: annotationPath(PREFERRED_HOLDER_ANNOTATION), value: plan.preferredHolder });
     else if (annotations[PREFERRED_HOLDER_ANNOTATION] !== undefined)
-      ops.push({ op: 'remove', path: annotationPath(PREFERRED_HOLDER_ANNOTATION) });
+      ops.push(
+        ...guardedRemove(
+          annotationPath(PREFERRED_HOLDER_ANNOTATION),
+          annotations[PREFERRED_HOLDER_ANNOTATION],
+        ),
+      );
   }
   for (const field of ['strategy', 'preferredHolder'] as const) {
     if (plan.spec[field] !== undefined)
       ops.push({ op: 'add', path: `/spec/${field}`, value: plan.spec[field] });
-    else if (current.spec?.[field] !== undefined) ops.push({ op: 'remove', path: `/spec/${field}` });
+    else if (current.spec?.[field] !== undefined)
+      ops.push(...guardedRemove(`/spec/${field}`, current.spec[field]));
   }
   return ops;
+}
+
+/**
+ * A remove of what was read, tested first: another pass that removed it meanwhile makes the patch
+ * a failed `test` (a conflict: read again), where a bare remove of a missing path fails as a
+ * malformed patch.
+ */
+function guardedRemove(path: string, read: unknown): JsonPatchOperation[] {
+  return [
+    { op: 'test', path, value: read },
+    { op: 'remove', path },
+  ];
 }
 
 /** The annotations a decision sets: its term and, while a holder is asked to yield, to whom. */

@@ -16,11 +16,13 @@ export function singleCluster(
   namespace = 'kube-system',
   /** The cluster's CoordinatedLeaderElection gate (InMemoryCluster); on by default. */
   clusterOptions: InMemoryClusterOptions = {},
+  /** How far the cluster's clock (its electors' stamps) is ahead of ours; behind when negative. */
+  clusterOffsetMs = 0,
 ) {
   let now = Date.UTC(2026, 6, 1, 12, 0, 0);
   const clock = () => now;
   const table = new InMemoryTable(clock);
-  const cluster = new InMemoryCluster('c', 0, clock, clusterOptions);
+  const cluster = new InMemoryCluster('c', clusterOffsetMs, clock, clusterOptions);
   const key: LeaseKey = { scope, namespace, name };
   const requests: string[] = [];
   const store = table.store(async (request) => {

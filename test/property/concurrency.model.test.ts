@@ -586,40 +586,58 @@ async function crashTolerant(work: Promise<unknown>): Promise<void> {
   }
 }
 
+/**
+ * 150 runs in `npm test`. MODEL_RUNS widens a search; MODEL_SEED (and MODEL_PATH) replay a failure as
+ * fast-check prints it (docs/reliability.md, "Model-based concurrency test").
+ */
+const MODEL_RUNS = Number(process.env.MODEL_RUNS ?? 150);
+
+function replayed(): { seed?: number; path?: string } {
+  const { MODEL_SEED: seed, MODEL_PATH: path } = process.env;
+  return {
+    ...(seed !== undefined && { seed: Number(seed) }),
+    ...(path !== undefined && { path }),
+  };
+}
+
 describe('concurrency model (property: in-memory table and clusters, fast-check scheduler)', () => {
-  it('keeps one unexpired holder per lease, terms that never go down, and every accepted heartbeat', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.scheduler(),
-        fc.tuple(offsetArb, offsetArb, offsetArb),
-        fc.array(fc.array(actionArb, { minLength: 1, maxLength: 8 }), { minLength: 4, maxLength: 16 }),
-        boundArb,
-        preemptionArb,
-        fc.boolean(),
-        fc.boolean(),
-        async (s, offsets, rounds, boundMs, preemption, keepsDeadlines, takesOverReleases) => {
-          const { table, clusters, errors, lagViolations } = await runModel(
-            s,
-            offsets,
-            [WARM_UP, ...rounds],
-            boundMs,
-            preemption,
-            keepsDeadlines,
-            takesOverReleases,
-          );
-          expect(errors).toEqual([]);
-          expect(lagViolations).toEqual([]);
-          for (const key of LEASES) {
-            const clusterHistories = key.scope
-              .split('+')
-              .map((name) => clusters.get(name as ClusterName) as InMemoryCluster);
-            expect(checkSingleHolder(table, clusterHistories, key)).toEqual([]);
-            expect(checkTermsGrow(table, clusterHistories, key)).toEqual([]);
-          }
-          expect(checkHeartbeatsKept(table)).toEqual([]);
-        },
-      ),
-      { numRuns: 150 },
-    );
-  }, 60_000);
+  it(
+    'keeps one unexpired holder per lease, terms that never go down, and every accepted heartbeat',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.scheduler(),
+          fc.tuple(offsetArb, offsetArb, offsetArb),
+          fc.array(fc.array(actionArb, { minLength: 1, maxLength: 8 }), { minLength: 4, maxLength: 16 }),
+          boundArb,
+          preemptionArb,
+          fc.boolean(),
+          fc.boolean(),
+          async (s, offsets, rounds, boundMs, preemption, keepsDeadlines, takesOverReleases) => {
+            const { table, clusters, errors, lagViolations } = await runModel(
+              s,
+              offsets,
+              [WARM_UP, ...rounds],
+              boundMs,
+              preemption,
+              keepsDeadlines,
+              takesOverReleases,
+            );
+            expect(errors).toEqual([]);
+            expect(lagViolations).toEqual([]);
+            for (const key of LEASES) {
+              const clusterHistories = key.scope
+                .split('+')
+                .map((name) => clusters.get(name as ClusterName) as InMemoryCluster);
+              expect(checkSingleHolder(table, clusterHistories, key)).toEqual([]);
+              expect(checkTermsGrow(table, clusterHistories, key)).toEqual([]);
+            }
+            expect(checkHeartbeatsKept(table)).toEqual([]);
+          },
+        ),
+        { numRuns: MODEL_RUNS, ...replayed() },
+      );
+    },
+    Math.max(60_000, MODEL_RUNS * 400),
+  );
 });

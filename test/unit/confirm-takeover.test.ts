@@ -240,4 +240,24 @@ describe('takeover from a holder that only looks expired (unit: in-memory fakes)
     await mirrorLease(base, key);
     expect((cluster.get('Lease', key)?.spec as { holderIdentity?: string }).holderIdentity).toBe('legacy');
   });
+
+  it('a holder whose clock is behind ours: its renewal stamped before our decision is a renewal all the same', async () => {
+    // Found by the concurrency model (seed -5996824): the stamps were compared across two clocks.
+    const fixture = singleCluster('c', 'solo', 'kube-system', {}, -400);
+    const { deps: base, key, cluster, heartbeat, store, advance } = fixture;
+    const deps: CoordinatorDeps = { ...base, readHolderLease: holderLeaseReader(base.clusters) };
+    await heartbeat('a', '1.30.0');
+    await reconcileLease(deps, key);
+    await mirrorLease(base, key);
+    const decided = (await store.loadLease(key)).lease?.record.renewTime as number;
+    // "a" renews once, 100 ms after the decision on our clock: its stamp is 300 ms before the decision's.
+    advance(100);
+    expect(cluster.renewLease(key, 'a', 5)).toMatchObject({ ok: true });
+    // Ingest records none of it; past the recorded deadline, but inside the renewal's lease duration.
+    advance(4_950);
+    await heartbeat('b', '1.31.0');
+    expect(deps.clock()).toBeGreaterThan(decided + 5_000);
+    await reconcileLease(deps, key);
+    expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('a');
+  });
 });

@@ -1,5 +1,6 @@
+import { applyPatch, type Operation } from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
-import { TERM_ANNOTATION } from '../../lib/api/lease.js';
+import { PREFERRED_HOLDER_ANNOTATION, TERM_ANNOTATION } from '../../lib/api/lease.js';
 import { coordinationPatch } from '../../lib/sync/desired-lease.js';
 
 const TERM_PATH = '/metadata/annotations/lease-coordinator.dev~1term';
@@ -41,5 +42,22 @@ describe('coordinationPatch (unit: pure)', () => {
   it('gives no patch for a Lease without a holder to guard', () => {
     expect(coordinationPatch({ spec: {} }, { spec: {}, term: 1 })).toBeUndefined();
     expect(coordinationPatch({ spec: { holderIdentity: '' } }, { spec: {}, term: 1 })).toBeUndefined();
+  });
+
+  it('tests what it removes: another pass that removed it meanwhile makes a conflict, not a malformed patch', () => {
+    // Found by the concurrency model: two mirror passes took back the same preference.
+    const read = {
+      metadata: { annotations: { [TERM_ANNOTATION]: '1', [PREFERRED_HOLDER_ANNOTATION]: 'b' } },
+      spec: { holderIdentity: 'a', preferredHolder: 'b' },
+    };
+    const ops = coordinationPatch(read, { spec: { holderIdentity: 'a' }, term: 1 }) as Operation[];
+    const meanwhile = {
+      metadata: { annotations: { [TERM_ANNOTATION]: '1' } },
+      spec: { holderIdentity: 'a' },
+    };
+    expect(() => applyPatch(structuredClone(meanwhile), ops, true, false)).toThrow(
+      expect.objectContaining({ name: 'TEST_OPERATION_FAILED' }),
+    );
+    expect(applyPatch(structuredClone(read), ops, true, false).newDocument).toEqual(meanwhile);
   });
 });
