@@ -1,5 +1,5 @@
 import { nextDeadline } from '../election/deadlines.js';
-import { holderOf, isLeaseExpired, leaseDeadline } from '../election/liveness.js';
+import { holderOf, isHolderCandidate, isLeaseExpired, leaseDeadline } from '../election/liveness.js';
 import { PRE_PING_LEAD_MS } from '../election/timing.js';
 import type { ElectionStep, Millis } from '../election/types.js';
 import type { LeaseState } from '../ports/store.js';
@@ -38,7 +38,7 @@ export function holderDeadlines(
     record.preferredHolder !== undefined ||
     stored.takeoverNotBefore !== undefined ||
     stored.holderClusterOut === true ||
-    heardOverHttp(state, holder, record.holderCluster)
+    heardOverHttp(state)
   )
     return undefined;
   // Only the pre-ping: once it has passed, what comes is the expiry, which ingest (having taken the
@@ -59,8 +59,8 @@ export function holderDeadlines(
  * so it renews over HTTP too, where ingest sees none of it: in a cluster that ingest also reads
  * (kubeconfig and httpCallers both), a cover there would promise a deadline nobody keeps.
  */
-function heardOverHttp(state: LeaseState, holder: string, cluster: string): boolean {
+function heardOverHttp(state: LeaseState): boolean {
   return state.candidates.some(
-    (c) => c.name === holder && c.cluster === cluster && c.resourceVersion === undefined,
+    (c) => isHolderCandidate(c, state.lease?.record) && c.resourceVersion === undefined,
   );
 }

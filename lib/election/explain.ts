@@ -1,4 +1,4 @@
-import { holderOf, isCandidateExpired } from './liveness.js';
+import { isCandidateExpired, isHolderCandidate } from './liveness.js';
 import { compareByStrategy, compareCandidates, hasOrderableVersions } from './ordering.js';
 import { countsAsAlive } from './pings.js';
 import { ELECTION_DURATION_MS } from './timing.js';
@@ -105,11 +105,8 @@ export function preemptionRanking(
   lease: LeaseRecord | undefined,
   now: Millis,
 ): Ranking {
-  const holder = holderOf(lease);
-  const isHolder = (c: Candidate) =>
-    c.name === holder && (lease?.holderCluster === undefined || c.cluster === lease.holderCluster);
   return rankCandidates(
-    candidates.filter((c) => countsAsAlive(c, now) || isHolder(c)),
+    candidates.filter((c) => countsAsAlive(c, now) || isHolderCandidate(c, lease)),
     lease,
     now,
   );

@@ -56,6 +56,19 @@ export function holderOf(lease: LeaseRecord | undefined): string | undefined {
   return lease?.holderIdentity ? lease.holderIdentity : undefined;
 }
 
+/**
+ * The candidate is the holder's own: its name, in the holder's recorded cluster. A lease recorded
+ * without that cluster matches a same-named candidate in each cluster.
+ */
+export function isHolderCandidate(candidate: Candidate, lease: LeaseRecord | undefined): boolean {
+  const holder = holderOf(lease);
+  return (
+    holder !== undefined &&
+    candidate.name === holder &&
+    (lease?.holderCluster === undefined || candidate.cluster === lease.holderCluster)
+  );
+}
+
 /** A renewal on record: when it was recorded on our clock, and the renewTime the holder gave it. */
 export interface RecordedRenewal {
   /** The record's renewTime: on our clock, taken once the renewal was seen, so after it was committed. */

@@ -1,6 +1,12 @@
 import { messageOrRethrow } from '../errors.js';
 import { nextDeadline } from './deadlines.js';
-import { admissibleCandidates, holderOf, isLeaseExpired, needsRefresh } from './liveness.js';
+import {
+  admissibleCandidates,
+  holderOf,
+  isHolderCandidate,
+  isLeaseExpired,
+  needsRefresh,
+} from './liveness.js';
 import { compareByStrategy, pickBestCandidate, pickLeader } from './ordering.js';
 import { countsAsAlive, pingPhase, prePing, refreshPreferred, winnerAlreadyAlive } from './pings.js';
 import { resolveStrategy } from './strategy.js';
@@ -216,15 +222,9 @@ function outranksHolder(
   lease: LeaseRecord,
   candidates: readonly Candidate[],
 ) {
-  // A lease recorded without its holder's cluster may match a same-named candidate in each
-  // cluster; the best of them answers, so the verdict does not depend on their order.
-  const own = pickBestCandidate(
-    candidates.filter(
-      (c) =>
-        c.name === lease.holderIdentity &&
-        (lease.holderCluster === undefined || c.cluster === lease.holderCluster),
-    ),
-  );
+  // Several may match (a lease recorded without its holder's cluster): the best of them answers,
+  // so the verdict does not depend on their order.
+  const own = pickBestCandidate(candidates.filter((c) => isHolderCandidate(c, lease)));
   return electee === undefined || own === undefined || compareByStrategy(electee, own) < 0;
 }
 

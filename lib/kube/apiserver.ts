@@ -2,7 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createInterface } from 'node:readline';
 import { CoordinatorError } from '../errors.js';
-import type { ApiserverAccess } from './kubeconfig-file.js';
+import type { ApiserverAccess } from './apiserver-access.js';
 import { request as bounded } from './request.js';
 
 /** The apiserver answered with an error status; `code` is the HTTP status (404, 409, …). */

@@ -12,7 +12,7 @@ import type {
   WriteResult,
 } from '../ports/cluster.js';
 import { ApiStatusError, Apiserver } from './apiserver.js';
-import type { ApiserverAccess } from './kubeconfig-file.js';
+import type { ApiserverAccess } from './apiserver-access.js';
 import { leaseEventObject } from './lease-event.js';
 
 /** Built-in first: a candidate that can register there (client-go's NewCandidate) does. */

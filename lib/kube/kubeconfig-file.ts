@@ -10,8 +10,6 @@ import type { ApiserverAccess } from './apiserver-access.js';
 import { cachedFileToken } from './file-token.js';
 import { inClusterAccess, kubeconfigFiles } from './in-cluster.js';
 
-export type { ApiserverAccess } from './apiserver-access.js';
-
 const execFileAsync = promisify(execFile);
 
 /** An exec credential is asked again this long before it says it expires. */

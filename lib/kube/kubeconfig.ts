@@ -1,7 +1,8 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { ClusterConfig } from '../clusters/config.js';
 import { ConfigError } from '../errors.js';
-import { type ApiserverAccess, loadApiserverAccess } from './kubeconfig-file.js';
+import type { ApiserverAccess } from './apiserver-access.js';
+import { loadApiserverAccess } from './kubeconfig-file.js';
 
 /**
  * How to reach one registered cluster, from whichever auth source its config names. The cluster's
