@@ -25,7 +25,7 @@ export interface TimerContext {
  * Arms the lease's timer for the step's next look, unless the step wants none or a timer already
  * pending comes by then. The timer being delivered no longer counts as pending: this step arms
  * the next one. A live holder's own deadline is left to ingest where its cover names the holder's
- * cluster (nextTimer).
+ * cluster (nextTimer), but not after recorded news (newsBehindEarlierTimer).
  */
 export async function armLeaseTimer(
   deps: CoordinatorDeps,
