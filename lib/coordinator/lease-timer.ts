@@ -25,7 +25,7 @@ export interface TimerContext {
  * Arms the lease's timer for the step's next look, unless the step wants none or a timer already
  * pending comes by then. The timer being delivered no longer counts as pending: this step arms
  * the next one. A live holder's own deadline is left to ingest where its cover names the holder's
- * cluster (nextTimer).
+ * cluster (nextTimer), but not after recorded news (newsBehindEarlierTimer).
  */
 export async function armLeaseTimer(
   deps: CoordinatorDeps,
@@ -37,6 +37,8 @@ export async function armLeaseTimer(
   const pending = state.timerDueAt === delivering ? undefined : state.timerDueAt;
   if (dueAt !== undefined && !pendingTimerCovers(pending, now, dueAt))
     return armAndDeliver(deps, key, dueAt, now, delivering);
+  if (dueAt !== undefined && pending !== dueAt && newsBehindEarlierTimer(deps, context))
+    await deps.timers.deliverAt(key, dueAt, now);
   // The pending timer stands; if this look is one of its hops, it goes on toward its deadline.
   // The record already shows it, so only the message is sent.
   if (hop === undefined || pending !== hop) return;
@@ -75,6 +77,23 @@ async function armAndDeliver(
       );
     throw error;
   }
+}
+
+/**
+ * A look that follows recorded news (nextTimer) and finds an earlier timer pending, which an attempt
+ * that lost its compare-and-set armed beside its write: that timer's look carries no news, finds
+ * the holder's new deadline still ahead and leaves it to the cover, which may keep nothing for it.
+ * The deadline is then sent as well, by message only (the record keeps naming the earlier timer):
+ * a second look at the lease is harmless, and without it only the minute sweep looks
+ * (docs/reliability.md, "Findings behind the code").
+ */
+function newsBehindEarlierTimer(
+  deps: CoordinatorDeps,
+  { state, step, now, holderNewsRecorded }: TimerContext,
+) {
+  const cover = deps.timerCover;
+  if (holderNewsRecorded !== true || cover === undefined || cover.keep !== undefined) return false;
+  return holderDeadlines(state, step, now) !== undefined;
 }
 
 /**

@@ -15,7 +15,7 @@ import { preemptsHolder } from './lease-triage.js';
 import { logStep, reportWrittenStep } from './step-metrics.js';
 
 /** A lost compare-and-set means someone else decided first: read again and decide again. */
-const CONFLICT_RETRIES = 3;
+export const CONFLICT_RETRIES = 3;
 
 /**
  * One reconcile of one lease: read everything in one query, collect expired candidates, take
@@ -94,14 +94,22 @@ export async function reconcileLeaseWithOutcome(
     hopSent = true;
   };
   let holderNewsRecorded = options.holderNewsRecorded === true;
+  // Recorded news is not a lost race: the look after it always comes, whatever was lost before it,
+  // since only that look arms the timer for the holder's new deadline (lease-timer.ts). Escaping
+  // instead, the news would leave that deadline to the minute sweep: the timer message's retry
+  // comes after SQS's visibility timeout, and carries no news. Each news needs the holder's Lease
+  // to show yet another renewal, so they are bounded as lost compare-and-sets are.
+  const tries = { lost: 0, news: 0 };
   for (let attempt = 0; ; attempt++) {
     const tried = { ...(attempt === 0 ? options : fresh), ...(holderNewsRecorded && { holderNewsRecorded }) };
     try {
       const outcome = await reconcileOnce(deps, key, hopSent ? withoutHop(tried) : tried, onHopSent);
       return { ...outcome, contended: attempt > 0 };
     } catch (error) {
-      if (!(error instanceof ConflictError) || attempt >= CONFLICT_RETRIES) throw error;
-      if (error instanceof HolderNewsRecordedError) holderNewsRecorded = true;
+      if (!(error instanceof ConflictError)) throw error;
+      const news = error instanceof HolderNewsRecordedError;
+      if (++tries[news ? 'news' : 'lost'] > CONFLICT_RETRIES) throw error;
+      if (news) holderNewsRecorded = true;
       deps.logger.debug('lost a compare-and-set; deciding again', { lease: key, attempt });
     }
   }

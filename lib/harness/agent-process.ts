@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createInterface } from 'node:readline';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
 import type { ControlPlane } from '../kube-local/control-plane.js';
 import { kube } from './kube-admin.js';
+import { type Exit, type LaunchedProcess, launch } from './launcher.js';
 
 /** One structured log line of the agent (powertools Logger: message, level, and the extra keys). */
 export type AgentLine = Record<string, unknown> & { message: string; level: string };
@@ -13,21 +12,18 @@ export type AgentLine = Record<string, unknown> & { message: string; level: stri
 export class AgentProcess {
   readonly lines: AgentLine[] = [];
   readonly stderr: string[] = [];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private readonly child: ChildProcess;
+  readonly exited: Promise<Exit>;
+  private readonly child: LaunchedProcess;
   private waiters: (() => void)[] = [];
 
   /** `node`: the executable that runs it (this one's unless a test picks another release). */
   constructor(bundle: string, args: readonly string[], node = process.execPath) {
-    this.child = spawn(node, [bundle, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    for (const stream of [this.child.stdout, this.child.stderr])
-      createInterface({ input: stream as NodeJS.ReadableStream }).on('line', (line) => this.onLine(line));
-    this.exited = new Promise((resolve) =>
-      this.child.once('exit', (code, signal) => {
-        this.wake();
-        resolve({ code, signal });
-      }),
-    );
+    this.child = launch(node, [bundle, ...args], {
+      stderr: 'lines',
+      onLine: (line) => this.onLine(line),
+      onExit: () => this.wake(),
+    });
+    this.exited = this.child.exited();
   }
 
   private onLine(line: string): void {
@@ -50,7 +46,7 @@ export class AgentProcess {
     for (;;) {
       const found = this.lines.slice(from).filter(match);
       if (found.length >= count) return found;
-      if (this.child.exitCode !== null || this.child.signalCode !== null)
+      if (!this.child.running)
         throw new Error(`the agent exited before ${count} matching lines:\n${this.output()}`);
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
@@ -66,7 +62,7 @@ export class AgentProcess {
 
   /** For cleanup: SIGKILL if it still runs. */
   async kill(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    this.child.kill('SIGKILL');
     await this.exited;
   }
 }

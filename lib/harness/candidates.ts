@@ -1,13 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { type LaunchedProcess, launch } from './launcher.js';
 
 /** One run of the unmodified client-go candidate program, and what its own callbacks reported. */
 export class CandidateProcess {
   /** Every interval in which this process led, by its own OnStartedLeading/OnStoppedLeading. */
   readonly intervals: { start: number; end: number }[] = [];
   killedAt: number | undefined;
-  private readonly child: ChildProcess;
+  private readonly child: LaunchedProcess;
   private readonly waiters: (() => void)[] = [];
 
   constructor(
@@ -15,14 +13,12 @@ export class CandidateProcess {
     binary: string,
     args: readonly string[],
   ) {
-    this.child = spawn(binary, [...args, `--identity=${identity}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', (line) =>
-      this.onLine(line),
-    );
     // CANDIDATE_LOGS=dir keeps each process's client-go log for debugging; otherwise it is dropped.
     const logs = process.env.CANDIDATE_LOGS;
-    if (logs === undefined) this.child.stderr?.resume();
-    else this.child.stderr?.pipe(createWriteStream(`${logs}/${identity}.log`));
+    this.child = launch(binary, [...args, `--identity=${identity}`], {
+      stderr: logs === undefined ? 'ignore' : { file: `${logs}/${identity}.log` },
+      onLine: (line) => this.onLine(line),
+    });
   }
 
   get leading(): boolean {
@@ -59,11 +55,9 @@ export class CandidateProcess {
     return this.killedAt;
   }
 
-  stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+  async stop(): Promise<void> {
     this.child.kill('SIGTERM');
-    return exited;
+    await this.child.exited();
   }
 }
 

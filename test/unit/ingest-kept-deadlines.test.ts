@@ -1,11 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { reconcileWouldWrite } from '../../lib/coordinator/lease-triage.js';
-import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { CONFLICT_RETRIES, reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import { CANDIDATE_REFRESH_MS, PRE_PING_LEAD_MS, renewalRecordBoundMs } from '../../lib/election/timing.js';
+import { ConditionFailedError } from '../../lib/errors.js';
 import { handleSweep } from '../../lib/handlers/sweep.js';
+import { handleTimerBatch } from '../../lib/handlers/timer.js';
 import type { CoordinatorDeps } from '../../lib/ports/coordinator.js';
 import type { LeaseKey } from '../../lib/ports/lease-key.js';
 import type { TimerCover } from '../../lib/ports/schedule.js';
+import { timerMessage } from '../../lib/runtime/sqs-timer-queue.js';
 import { HolderHints } from '../../lib/sync/holder-hints.js';
 import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
@@ -13,6 +16,7 @@ import { COVER_TTL_MS, IngestDeadlines } from '../../lib/sync/ingest-deadlines.j
 import { mirrorLease } from '../../lib/sync/mirror.js';
 import { httpHeartbeat } from '../helpers/http-heartbeat.js';
 import { singleCluster } from '../helpers/single-cluster.js';
+import { sqsBatch } from '../helpers/sqs-batch.js';
 
 /** A cover that names `clusters` until `until` (as the table would show it), recording what it is given. */
 function fakeCover(clusters: readonly string[], until: () => number) {
@@ -165,6 +169,49 @@ describe('held leases’ deadlines kept by ingest (unit: in-memory fakes)', () =
     expect(kept).toEqual([[key, 'a', renewed + 5_000 - PRE_PING_LEAD_MS]]);
     expect(sent.filter((at) => at <= renewed + 5_000)).toEqual([]);
   });
+
+  /**
+   * The same renewal, found only after other deciders won the takeover's compare-and-set first (once,
+   * or on every attempt but the last the step has); the holder renewed meanwhile, then died. Each lost
+   * attempt armed the takeover's timer beside its write, and that timer comes before the holder's new
+   * pre-ping. Every look that comes (the timer message's, then each timer's) is followed until that
+   * pre-ping: one of them must be at it, or nobody looks before the minute sweep.
+   */
+  it.each([1, CONFLICT_RETRIES])(
+    'a renewal found after %i lost compare-and-sets still gets a look at its pre-ping',
+    async (losses) => {
+      const { deps, key, sent, cluster, advance, clock, heartbeat, state, table } = await setUp();
+      advance(6_000);
+      await heartbeat('b', '1.31.0');
+      const covering: TimerCover = { coveredClusters: async () => new Set(['c']), extend: async () => {} };
+      let lost = 0;
+      const losing = table.store(async (request) => {
+        if (request !== 'writeLease' || lost >= losses) return;
+        lost += 1;
+        // Each attempt reads the holder's cluster first; the holder renews there before the last one.
+        advance(100);
+        if (lost === losses) cluster.renewLease(key, 'a', 5);
+        throw new ConditionFailedError('version', undefined, 'another decider wrote first');
+      });
+      const requeue: CoordinatorDeps = { ...deps, store: losing, timerCover: covering };
+      const expiry = (await state()).timerDueAt as number;
+      sent.length = 0;
+
+      const failed = await handleTimerBatch(requeue, sqsBatch([JSON.stringify(timerMessage(key, expiry))]));
+      expect(lost).toBe(losses);
+      expect(failed.batchItemFailures).toEqual([]);
+      const { lease } = await state();
+      expect(lease?.record.holderIdentity).toBe('a');
+      const prePing = (lease?.record.renewTime as number) + 5_000 - PRE_PING_LEAD_MS;
+      const looked: number[] = [];
+      for (let due = Math.min(...sent); due <= prePing; due = Math.min(...sent.filter((at) => at > due))) {
+        advance(due - clock());
+        looked.push(due);
+        await handleTimerBatch(requeue, sqsBatch([JSON.stringify(timerMessage(key, due))]));
+      }
+      expect(looked).toContain(prePing);
+    },
+  );
 
   it('the sweep passes over a covered lease, arms its timer once the cover lapses, and takes a due step', async () => {
     const { deps, key, sent, clock, advance, state, renew } = await setUp();
