@@ -11,16 +11,21 @@ import { IAM_PRINCIPAL_ARN } from './iam-principals.js';
  * Which clusters exist, how to reach them, and which leases are coordinated across which
  * clusters. Local runs read it from a file; the deployed stack from an SSM parameter.
  */
+/** A string the config must set: unset and empty both say what it is for. */
+function requiredString(what: string) {
+  return z.string({ error: `required: ${what}` }).min(1, { error: `required: ${what}` });
+}
+
 const kubeconfigAuth = z.strictObject({
   /** Path of a kubeconfig file; relative paths are relative to the config file. */
-  path: z.string().min(1, { error: 'required: the kubeconfig path' }),
+  path: requiredString('the kubeconfig path'),
   context: z.string().min(1, { error: 'required: the context to use' }).optional(),
 });
 
 const eksAuth = z.strictObject({
   /** The EKS cluster name; the token is a presigned STS GetCallerIdentity for it. */
-  name: z.string().min(1, { error: 'required: the EKS cluster name' }),
-  region: z.string().min(1, { error: 'required: the AWS region' }),
+  name: requiredString('the EKS cluster name'),
+  region: requiredString('the AWS region'),
   /** API server URL and CA; when absent, read with eks:DescribeCluster. */
   endpoint: z.url({ error: 'must be the https:// URL of the API server' }).optional(),
   caData: z.string().min(1).optional(),
@@ -29,7 +34,7 @@ const eksAuth = z.strictObject({
 const tokenAuth = z
   .strictObject({
     server: z.url({ error: 'must be the https:// URL of the API server' }),
-    caData: z.string().min(1, { error: 'required: the base64 PEM of the cluster CA' }),
+    caData: requiredString('the base64 PEM of the cluster CA'),
     secretArn: z
       .string()
       .startsWith('arn:aws:secretsmanager:', { error: 'must be a Secrets Manager ARN' })
@@ -175,7 +180,9 @@ export type ClusterConfig = ClustersConfig['clusters'][number];
 export function parseClustersConfig(document: unknown): ClustersConfig {
   const result = configSchema.safeParse(document);
   if (!result.success)
-    throw new ConfigError(`invalid clusters config: ${toValidationError(result.error).message}`);
+    throw new ConfigError(
+      `invalid clusters config: ${toValidationError(result.error, configSchema).message}`,
+    );
   return result.data;
 }
 

@@ -70,12 +70,15 @@ type Kubeconfig = z.output<typeof kubeconfigSchema>;
 type ClusterEntry = Kubeconfig['clusters'][number]['cluster'];
 type UserEntry = Kubeconfig['users'][number]['user'];
 
-/** A kubeconfig's entries, each with the directory its relative paths are relative to. */
+/**
+ * A kubeconfig's entries, each with the directory its relative paths are relative to and where it
+ * is (`at`: its file and list position, `FILE: users[1]`), which errors about it name.
+ */
 interface Loaded {
   currentContext?: string;
   readonly clusters: Map<string, { entry: ClusterEntry; dir: string }>;
-  readonly users: Map<string, { entry: UserEntry; dir: string }>;
-  readonly contexts: Map<string, { cluster: string; user?: string }>;
+  readonly users: Map<string, { entry: UserEntry; dir: string; at: string }>;
+  readonly contexts: Map<string, { cluster: string; user?: string; at: string }>;
 }
 
 /**
@@ -119,12 +122,10 @@ export function loadApiserverAccess(options: {
   }
   const cluster = loaded.clusters.get(context.cluster);
   if (cluster === undefined)
-    throw new ConfigError(
-      `${source}: contexts[${contextName}].context.cluster: no cluster "${context.cluster}"`,
-    );
+    throw new ConfigError(`${source}: ${context.at}.context.cluster: no cluster "${context.cluster}"`);
   const user = context.user === undefined ? undefined : loaded.users.get(context.user);
   if (context.user !== undefined && user === undefined)
-    throw new ConfigError(`${source}: contexts[${contextName}].context.user: no user "${context.user}"`);
+    throw new ConfigError(`${source}: ${context.at}.context.user: no user "${context.user}"`);
   return accessOf(contextName, cluster, user, source);
 }
 
@@ -136,10 +137,13 @@ function mergeKubeconfigs(files: readonly string[], source: string): Loaded {
     loaded.currentContext ??= config['current-context'] || undefined;
     for (const { name, cluster } of config.clusters)
       if (!loaded.clusters.has(name)) loaded.clusters.set(name, { entry: cluster, dir });
-    for (const { name, user } of config.users)
-      if (!loaded.users.has(name)) loaded.users.set(name, { entry: user, dir });
-    for (const { name, context } of config.contexts)
-      if (!loaded.contexts.has(name)) loaded.contexts.set(name, context);
+    const at = (list: string, index: number) => `${file}: ${formatPath([list, index])}`;
+    config.users.forEach(({ name, user }, i) => {
+      if (!loaded.users.has(name)) loaded.users.set(name, { entry: user, dir, at: at('users', i) });
+    });
+    config.contexts.forEach(({ name, context }, i) => {
+      if (!loaded.contexts.has(name)) loaded.contexts.set(name, { ...context, at: at('contexts', i) });
+    });
   }
   return loaded;
 }
@@ -162,12 +166,12 @@ function readKubeconfig(file: string, source: string): Kubeconfig {
 function accessOf(
   name: string,
   cluster: { entry: ClusterEntry; dir: string },
-  user: { entry: UserEntry; dir: string } | undefined,
+  user: { entry: UserEntry; dir: string; at: string } | undefined,
   source: string,
 ): ApiserverAccess {
   const c = cluster.entry;
   const u = user?.entry ?? {};
-  const field = (f: string) => `${source}: users[${user === undefined ? '' : name}].user.${f}`;
+  const field = (f: string) => `${source}: ${user?.at}.user.${f}`;
   if (u['auth-provider'] !== undefined && u.token === undefined && u.exec === undefined)
     throw new ConfigError(
       `${field('auth-provider')}: not supported; use a token, a client certificate or exec`,

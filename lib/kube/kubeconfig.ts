@@ -1,24 +1,30 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { formatPath } from '../api/issues.js';
 import type { ClusterConfig } from '../clusters/config.js';
 import { ConfigError } from '../errors.js';
 import type { ApiserverAccess } from './apiserver-access.js';
 import { loadApiserverAccess } from './kubeconfig-file.js';
 
 /**
- * How to reach one registered cluster, from whichever auth source its config names. The cluster's
- * name names it in errors (a request timeout, a refused write), whatever its kubeconfig context is
- * called.
+ * How to reach one registered cluster (`index` in the config's clusters), from whichever auth
+ * source its config names. The cluster's name names it in errors (a request timeout, a refused
+ * write), whatever its kubeconfig context is called; a config error names the field as the config's
+ * validation does (`clusters[0].kubeconfig.context`).
  */
-export async function accessFor(cluster: ClusterConfig, configDir = process.cwd()): Promise<ApiserverAccess> {
+export async function accessFor(
+  cluster: ClusterConfig,
+  index: number,
+  configDir = process.cwd(),
+): Promise<ApiserverAccess> {
   if (cluster.kubeconfig !== undefined) {
-    const field = `clusters.${cluster.name}.kubeconfig`;
+    const field = (key: string) => formatPath(['clusters', index, 'kubeconfig', key]);
     const path = isAbsolute(cluster.kubeconfig.path)
       ? cluster.kubeconfig.path
       : resolve(configDir, cluster.kubeconfig.path);
     const access = loadApiserverAccess({
       file: path,
       ...(cluster.kubeconfig.context !== undefined && { context: cluster.kubeconfig.context }),
-      fields: { file: `${field}.path`, context: `${field}.context` },
+      fields: { file: field('path'), context: field('context') },
     });
     return { ...access, name: cluster.name };
   }
@@ -34,7 +40,7 @@ export async function accessFor(cluster: ClusterConfig, configDir = process.cwd(
     const token = await fetchToken(cluster.token);
     return bearerAccess(cluster.name, cluster.token.server, cluster.token.caData, async () => token);
   }
-  throw new ConfigError(`clusters.${cluster.name}: no auth source`);
+  throw new ConfigError(`${formatPath(['clusters', index])}: no auth source`);
 }
 
 function bearerAccess(

@@ -7,7 +7,8 @@ import { accessFor } from './kubeconfig.js';
 /** Bearer tokens from EKS, Secrets Manager or SSM are re-read this often (EKS tokens live 15 min). */
 const TOKEN_CLIENT_MAX_AGE_MS = 10 * 60_000;
 
-export type ClusterFactory = (cluster: ClusterConfig) => Promise<ClusterPort>;
+/** Builds a cluster's client; `index` is its place in the config's clusters, which errors name. */
+export type ClusterFactory = (cluster: ClusterConfig, index: number) => Promise<ClusterPort>;
 
 /**
  * The registered clusters' clients, built on first use and kept while their credentials are fresh.
@@ -16,7 +17,7 @@ export type ClusterFactory = (cluster: ClusterConfig) => Promise<ClusterPort>;
  */
 export class ClusterRegistry {
   private readonly clients = new Map<string, { client: Promise<ClusterPort>; builtAt: number }>();
-  private readonly byName: Map<string, ClusterConfig>;
+  private readonly byName: Map<string, { config: ClusterConfig; index: number }>;
   private readonly httpOnlyNames: ReadonlySet<string>;
 
   constructor(
@@ -24,7 +25,9 @@ export class ClusterRegistry {
     private readonly factory: ClusterFactory = defaultFactory(process.cwd()),
     private readonly now: () => number = Date.now,
   ) {
-    this.byName = new Map(config.clusters.filter(hasKubeAccess).map((c) => [c.name, c]));
+    this.byName = new Map(
+      config.clusters.flatMap((c, index) => (hasKubeAccess(c) ? [[c.name, { config: c, index }]] : [])),
+    );
     this.httpOnlyNames = new Set(config.clusters.filter((c) => !hasKubeAccess(c)).map((c) => c.name));
   }
 
@@ -43,8 +46,8 @@ export class ClusterRegistry {
   }
 
   get(name: string): Promise<ClusterPort> {
-    const config = this.byName.get(name);
-    if (config === undefined)
+    const entry = this.byName.get(name);
+    if (entry === undefined)
       return Promise.reject(
         this.httpOnlyNames.has(name)
           ? new HttpOnlyClusterError(
@@ -53,11 +56,11 @@ export class ClusterRegistry {
           : new Error(`unknown cluster "${name}"`),
       );
     const cached = this.clients.get(name);
-    const expires = config.kubeconfig === undefined;
+    const expires = entry.config.kubeconfig === undefined;
     if (cached !== undefined && (!expires || this.now() - cached.builtAt < TOKEN_CLIENT_MAX_AGE_MS)) {
       return cached.client;
     }
-    const client = this.factory(config);
+    const client = this.factory(entry.config, entry.index);
     // A failed build is not cached: the next call tries again (the cluster may be back).
     client.catch(() => this.clients.delete(name));
     this.clients.set(name, { client, builtAt: this.now() });
@@ -66,5 +69,5 @@ export class ClusterRegistry {
 }
 
 export function defaultFactory(configDir: string): ClusterFactory {
-  return async (cluster) => new KubeCluster(cluster.name, await accessFor(cluster, configDir));
+  return async (cluster, index) => new KubeCluster(cluster.name, await accessFor(cluster, index, configDir));
 }

@@ -13,9 +13,11 @@ import type { ClusterOutcome } from '../sync/mirror.js';
  *   12:00:01  kube-system/kube-scheduler @alpha  holder=sched-b  term=1  strategy=OldestEmulationVersion
  */
 export function liveViewLine(record: DynamoDBRecord): string | undefined {
-  if (record.dynamodb?.Keys?.sk?.S !== LEASE_SK || record.dynamodb.NewImage === undefined) return undefined;
-  const image = record.dynamodb.NewImage as Record<string, LambdaAttributeValue>;
-  const lease = unmarshall(image as Record<string, AttributeValue>) as LeaseItem;
+  const lease = leaseOf(record);
+  return lease === undefined ? undefined : lineOfLease(lease);
+}
+
+function lineOfLease(lease: LeaseItem): string {
   const cluster = String(lease.pk)
     .replace(/^LEASE#/, '')
     .split('/')[0];
@@ -28,6 +30,18 @@ export function liveViewLine(record: DynamoDBRecord): string | undefined {
     `(${lease.change})`,
   ];
   return `${time}  ${lease.namespace}/${lease.name} @${cluster}  ${fields.join('  ')}`;
+}
+
+/** The lease a stream record wrote, if it wrote one. */
+function leaseOf(record: DynamoDBRecord): LeaseItem | undefined {
+  if (record.dynamodb?.Keys?.sk?.S !== LEASE_SK || record.dynamodb.NewImage === undefined) return undefined;
+  const image = record.dynamodb.NewImage as Record<string, LambdaAttributeValue>;
+  return unmarshall(image as Record<string, AttributeValue>) as LeaseItem;
+}
+
+/** What a lease's mirror words describe: who holds it, in which term, and who is asked to take it. */
+function decisionOf(lease: LeaseItem): string {
+  return JSON.stringify([lease.holderIdentity ?? '', lease.term, lease.preferredHolder ?? '']);
 }
 
 /**
@@ -52,16 +66,31 @@ export class LiveView {
   private readonly apis = new Map<string, string>();
   /** By lease: the line last printed, in a pipe, where a line the same as the last is left out. */
   private readonly printed = new Map<string, string>();
+  /** By lease: the decision shown (holder, term, preferred holder), which its mirror words describe. */
+  private readonly decisions = new Map<string, string>();
   private drawn = 0;
 
   constructor(private readonly out: NodeJS.WriteStream = process.stdout) {}
 
   update(record: DynamoDBRecord): void {
-    const line = liveViewLine(record);
+    const lease = leaseOf(record);
     const pk = record.dynamodb?.Keys?.pk?.S;
-    if (line === undefined || pk === undefined) return;
-    this.lines.set(pk, line);
+    if (lease === undefined || pk === undefined) return;
+    this.forgetOtherDecisionsMirror(pk, lease);
+    this.lines.set(pk, lineOfLease(lease));
     this.draw(pk);
+  }
+
+  /**
+   * Mirror words describe the decision they wrote out: under a new holder, term or preferred
+   * holder (or a lease's first line) they would show the previous state's outcomes as this one's.
+   * Left out until this decision's own pass lands; a pass that landed just before the record is
+   * dropped with them, which shows no words rather than wrong ones.
+   */
+  private forgetOtherDecisionsMirror(pk: string, lease: LeaseItem): void {
+    const decision = decisionOf(lease);
+    if (this.decisions.get(pk) !== decision) this.clusters.delete(pk);
+    this.decisions.set(pk, decision);
   }
 
   /** What each cluster of a lease shows after a mirror pass: `alpha:in-sync beta:unreachable`. */

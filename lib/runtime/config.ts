@@ -46,7 +46,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
   const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
   const result = environment.safeParse(set);
   if (!result.success) {
-    throw new ConfigError(`invalid environment: ${toValidationError(result.error).message}`);
+    throw new ConfigError(`invalid environment: ${toValidationError(result.error, environment).message}`);
   }
   return result.data;
 }

@@ -116,9 +116,10 @@ stopOnSignal(coordinator);
  * reached through EKS or a token need the network and are left to ingest, which says what fails.
  */
 async function checkKubeconfigs({ file, config }: ClustersFile): Promise<void> {
-  for (const cluster of config.clusters.filter((c) => c.kubeconfig !== undefined)) {
+  for (const [index, cluster] of config.clusters.entries()) {
+    if (cluster.kubeconfig === undefined) continue;
     try {
-      await accessFor(cluster, configDirOf(file));
+      await accessFor(cluster, index, configDirOf(file));
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       program.error(`error: option '--clusters <file>' argument '${file}' is invalid. ${error.message}`);

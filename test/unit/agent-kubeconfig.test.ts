@@ -118,11 +118,20 @@ describe('the agent’s kubeconfig (unit: files in a temporary directory)', () =
   it.each([
     [{ context: 'north' }, /--context: no context "north" in the kubeconfig \(its contexts: east, west\)/],
     [{ clusters: [{ name: 'east', cluster: { server: 'not a url' } }] }, /clusters\[0\]\.cluster\.server/],
-    [{ contexts: [{ name: 'east', context: { cluster: 'nowhere', user: 'cert' } }] }, /no cluster "nowhere"/],
+    // Entries named as the file's own fields are: by list position, after the file.
+    [
+      { contexts: [{ name: 'east', context: { cluster: 'nowhere', user: 'cert' } }] },
+      /\/config: contexts\[0\]\.context\.cluster: no cluster "nowhere"/,
+    ],
     [{ 'current-context': undefined }, /no current context/],
     [
-      { users: [{ name: 'cert', user: { 'auth-provider': { name: 'gcp' } } }] },
-      /auth-provider: not supported/,
+      {
+        users: [
+          { name: 'bearer', user: { token: 'the-token' } },
+          { name: 'cert', user: { 'auth-provider': { name: 'gcp' } } },
+        ],
+      },
+      /\/config: users\[1\]\.user\.auth-provider: not supported/,
     ],
   ])('rejects %j, naming what is wrong', (change, message) => {
     const { context, ...fields } = change as { context?: string } & Record<string, unknown>;

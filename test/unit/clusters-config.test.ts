@@ -48,6 +48,50 @@ describe('clusters config (unit)', () => {
     );
   });
 
+  it('refuses an unknown key at every level, naming it and the key it likely meant', () => {
+    expect(rejection({ clusters, leaseGroup: [group] })).toBe(
+      'invalid clusters config: leaseGroup: unknown field (did you mean "leaseGroups"?)',
+    );
+    expect(rejection({ cluster: clusters })).toContain('cluster: unknown field (did you mean "clusters"?)');
+    expect(
+      rejection({ clusters, leaseGroups: [group, { ...group, name: 'other', cluster: ['alpha'] }] }),
+    ).toBe('invalid clusters config: leaseGroups[1].cluster: unknown field (did you mean "clusters"?)');
+    expect(rejection({ clusters: [clusters[0], { name: 'beta', kubeConfig: { path: 'k' } }] })).toContain(
+      'clusters[1].kubeConfig: unknown field (did you mean "kubeconfig"?)',
+    );
+    expect(rejection({ clusters: [{ name: 'alpha', kubeconfig: { path: 'k', contxt: 'a' } }] })).toBe(
+      'invalid clusters config: clusters[0].kubeconfig.contxt: unknown field (did you mean "context"?)',
+    );
+    // Nothing close: the keys to pick from are the fix.
+    expect(rejection({ clusters, groups: [] })).toBe(
+      'invalid clusters config: groups: unknown field (the fields here: clusters, leaseGroups)',
+    );
+  });
+
+  it('names every field in one style: keys after dots, list positions in brackets', () => {
+    const messages = [
+      rejection({ clusters: [clusters[0], { name: 'beta', eks: { name: 'b' } }] }),
+      rejection({ clusters: [{ name: 'alpha', kubeconfig: {} }] }),
+      rejection({ clusters: [{ name: 'alpha', token: { server: 'https://a.example' } }] }),
+      rejection({ clusters, leaseGroups: [group, { ...group, clusters: ['alpha'] }], leaseGroup: [] }),
+      rejection({ clusters: [clusters[0], { ...clusters[0], kubeConfig: {} }] }),
+    ];
+    expect(messages).toEqual([
+      'invalid clusters config: clusters[1].eks.region: required: the AWS region',
+      'invalid clusters config: clusters[0].kubeconfig.path: required: the kubeconfig path',
+      'invalid clusters config: clusters[0].token.caData: required: the base64 PEM of the cluster CA',
+      'invalid clusters config: leaseGroups[1].clusters: a lease group spans at least 2 clusters; leaseGroup: unknown field (did you mean "leaseGroups"?)',
+      'invalid clusters config: clusters[1].kubeConfig: unknown field (did you mean "kubeconfig"?)',
+    ]);
+    const fieldPaths = messages.flatMap((m) =>
+      m
+        .replace('invalid clusters config: ', '')
+        .split('; ')
+        .map((issue) => issue.split(': ')[0]),
+    );
+    for (const path of fieldPaths) expect(path).toMatch(/^[A-Za-z]+(\[\d+\]|\.[A-Za-z]+)*$/);
+  });
+
   it('a lease group waits for an unreachable holder cluster unless it says TakeOver; a lease of one cluster always waits', () => {
     const config = parseClustersConfig({
       clusters,

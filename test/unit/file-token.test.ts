@@ -54,10 +54,10 @@ describe('cachedFileToken', () => {
   });
 
   it('names the field and the file when it cannot be read, and tries again on the next request', async () => {
-    const token = cachedFileToken(path, 'users[me].user.tokenFile', clock);
+    const token = cachedFileToken(path, 'config: users[0].user.tokenFile', clock);
     const missing = token();
     await expect(missing).rejects.toThrow(ConfigError);
-    await expect(missing).rejects.toThrow(`users[me].user.tokenFile: cannot read ${path}`);
+    await expect(missing).rejects.toThrow(`config: users[0].user.tokenFile: cannot read ${path}`);
     writeFileSync(path, 'there now');
     expect(await token()).toBe('there now');
   });

@@ -47,7 +47,7 @@ describe('accessFor (unit: a kubeconfig in a temporary directory, an offline EKS
     }) as ClusterConfig;
 
   it('reads the context the config names, relative to the config directory, under the cluster’s own name', async () => {
-    const access = await accessFor(kubeconfigCluster('west'), dir);
+    const access = await accessFor(kubeconfigCluster('west'), 0, dir);
     expect(access.name).toBe('alpha');
     expect(access.server.href).toBe('https://west.example:6443/');
     expect(access.tls.ca?.toString()).toBe('WEST');
@@ -55,13 +55,13 @@ describe('accessFor (unit: a kubeconfig in a temporary directory, an offline EKS
   });
 
   it('uses the kubeconfig’s current context when the config names none', async () => {
-    expect((await accessFor(kubeconfigCluster(), dir)).server.host).toBe('east.example:6443');
+    expect((await accessFor(kubeconfigCluster(), 0, dir)).server.host).toBe('east.example:6443');
   });
 
-  it('names the config field when the context is not in the kubeconfig', async () => {
-    const failure = accessFor(kubeconfigCluster('north'), dir);
+  it('names the config field when the context is not in the kubeconfig, as the config validation does', async () => {
+    const failure = accessFor(kubeconfigCluster('north'), 1, dir);
     await expect(failure).rejects.toThrow(ConfigError);
-    await expect(failure).rejects.toThrow('clusters.alpha.kubeconfig.context: no context "north"');
+    await expect(failure).rejects.toThrow('clusters[1].kubeconfig.context: no context "north"');
   });
 
   it('signs an EKS token for the cluster it names', async () => {
@@ -72,6 +72,7 @@ describe('accessFor (unit: a kubeconfig in a temporary directory, an offline EKS
         name: 'beta',
         eks: { name: 'prod-eks', region: 'eu-west-1', endpoint: 'https://eks.example', caData: 'RUtT' },
       } as ClusterConfig,
+      0,
       dir,
     );
     expect(access.server.href).toBe('https://eks.example/');

@@ -28,7 +28,7 @@ describe('accessFor with a bearer token in SSM (unit: an offline SSM endpoint)',
   });
 
   it('reads the token from the parameter and sends it to the cluster it names', async () => {
-    const access = await accessFor(tokenCluster(PARAMETER));
+    const access = await accessFor(tokenCluster(PARAMETER), 0);
     expect(access.name).toBe('alpha');
     expect(access.server.href).toBe('https://alpha.example:6443/');
     expect(access.tls).toMatchObject({ ca: Buffer.from('CA\n'), rejectUnauthorized: true });
@@ -37,7 +37,7 @@ describe('accessFor with a bearer token in SSM (unit: an offline SSM endpoint)',
   });
 
   it('fails when the parameter does not exist', async () => {
-    await expect(accessFor(tokenCluster('/lease-coordinator/tokens/none'))).rejects.toThrow(
+    await expect(accessFor(tokenCluster('/lease-coordinator/tokens/none'), 0)).rejects.toThrow(
       '/lease-coordinator/tokens/none',
     );
   });

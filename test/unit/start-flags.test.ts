@@ -44,17 +44,17 @@ describe('npm start --clusters (unit: the command line, nothing started)', () =>
     [
       'typo-key.yaml',
       'clusters: [{name: a, kubeconfig: {path: kubeconfig, context: cluster-a}}]\nleasegroups: []\n',
-      'invalid clusters config: Unrecognized key: "leasegroups"',
+      'invalid clusters config: leasegroups: unknown field (did you mean "leaseGroups"?)',
     ],
     [
       'typo-context.yaml',
       'clusters: [{name: a, kubeconfig: {path: kubeconfig, context: cluster-x}}]\n',
-      'clusters.a.kubeconfig.context: no context "cluster-x" in the kubeconfig (its contexts: cluster-a)',
+      'clusters[0].kubeconfig.context: no context "cluster-x" in the kubeconfig (its contexts: cluster-a)',
     ],
     [
       'typo-path.yaml',
       'clusters: [{name: a, kubeconfig: {path: kubeconfg, context: cluster-a}}]\n',
-      'clusters.a.kubeconfig.path: ',
+      'clusters[0].kubeconfig.path: ',
     ],
   ])(
     'refuses %s, naming the field',

@@ -270,4 +270,36 @@ describe('live view (unit: a fake output stream)', () => {
       `${line}  [cluster-a:revoked cluster-b:in-sync]\n`,
     ]);
   });
+
+  it("shows a new decision without the previous decision's mirror words, and a renewal with them", () => {
+    const { view, written } = pipedView();
+    const key = { scope: 'alpha', namespace: 'kube-system', name: 'kube-scheduler' };
+    const leaseAt = (change: string, holder: string, term: number) =>
+      record('MODIFY', 'LEASE', {
+        new: {
+          ...lease(change),
+          namespace: { S: 'kube-system' },
+          name: { S: 'kube-scheduler' },
+          holderIdentity: { S: holder },
+          term: { N: String(term) },
+          updatedAt: { N: String(Date.parse('2026-11-24T12:00:01Z')) },
+        },
+      });
+    // A pass that lands before the lease's first line describes no decision this view has shown.
+    view.mirrored(key, { 'cluster-a': 'unreachable' });
+    view.update(leaseAt('decision', 'sched-a', 1));
+    view.mirrored(key, { 'cluster-a': 'created' });
+    view.update(leaseAt('renewal', 'sched-a', 1));
+    view.update(leaseAt('decision', 'sched-b', 2));
+    view.mirrored(key, { 'cluster-a': 'replaced' });
+    const line = (holder: string, term: number, change: string) =>
+      `12:00:01  kube-system/kube-scheduler @alpha  holder=${holder}  term=${term}  strategy=(none)  (${change})`;
+    expect(written).toEqual([
+      `${line('sched-a', 1, 'decision')}\n`,
+      `${line('sched-a', 1, 'decision')}  [cluster-a:created]\n`,
+      `${line('sched-a', 1, 'renewal')}  [cluster-a:created]\n`,
+      `${line('sched-b', 2, 'decision')}\n`,
+      `${line('sched-b', 2, 'decision')}  [cluster-a:replaced]\n`,
+    ]);
+  });
 });
