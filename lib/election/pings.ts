@@ -1,7 +1,7 @@
 import { messageOrRethrow } from '../errors.js';
 import { nextDeadline, preferredCandidates } from './deadlines.js';
-import { holderOf, leaseDeadline } from './liveness.js';
-import { pickLeader } from './ordering.js';
+import { holderOf, isHolderCandidate, isLeaseExpired, leaseDeadline, needsRefresh } from './liveness.js';
+import { compareByStrategy, hasOrderableVersions, pickBestCandidate, pickLeader } from './ordering.js';
 import { resolveStrategy } from './strategy.js';
 import { ELECTION_DURATION_MS, PRE_PING_LEAD_MS, PREFERRED_REFRESH_LEAD_MS } from './timing.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from './types.js';
@@ -37,6 +37,37 @@ export function winnerAlreadyAlive(
   if (winner === undefined || !countsAsAlive(winner, now)) return false;
   // The vote runs over the candidates that count as alive; their strategy must be the same one.
   return strategyOrUndefined(candidates.filter((c) => countsAsAlive(c, now))) === strategy;
+}
+
+/**
+ * The live holder's own candidate. Several may match (a lease recorded without its holder's
+ * cluster): the best of them answers, so no verdict depends on their order.
+ */
+export function holderCandidate(lease: LeaseRecord, candidates: readonly Candidate[]): Candidate | undefined {
+  return pickBestCandidate(candidates.filter((c) => isHolderCandidate(c, lease)));
+}
+
+/**
+ * Who must answer before a vote while a live holder with a candidate of its own keeps the lease:
+ * the candidates ranked above it (a live holder yields to no other; reconcile.ts, outranksHolder)
+ * and those due their 15-minute refresh. The holder's renewals prove it alive, and a candidate
+ * ranked at or below it cannot change the vote: pinging them would run the same vote again at
+ * every look while a better candidate stays silent (a pod killed without withdrawing its
+ * LeaseCandidate, which stands for up to 30 minutes). Undefined otherwise: all must answer.
+ */
+export function contendersOfLiveHolder(
+  lease: LeaseRecord | undefined,
+  candidates: readonly Candidate[],
+  now: Millis,
+): Candidate[] | undefined {
+  if (lease === undefined || holderOf(lease) === undefined || isLeaseExpired(lease, now)) return undefined;
+  const strategy = strategyOrUndefined(candidates);
+  if (strategy === undefined || !ORDERED_STRATEGIES.has(strategy)) return undefined;
+  const own = holderCandidate(lease, candidates);
+  if (own === undefined) return undefined;
+  return candidates.filter(
+    (c) => needsRefresh(c, now) || (hasOrderableVersions(c) && compareByStrategy(c, own) < 0),
+  );
 }
 
 function strategyOrUndefined(candidates: readonly Candidate[]): string | undefined {

@@ -1,14 +1,16 @@
 import { messageOrRethrow } from '../errors.js';
 import { nextDeadline } from './deadlines.js';
+import { admissibleCandidates, holderOf, isLeaseExpired, needsRefresh } from './liveness.js';
+import { compareByStrategy, pickLeader } from './ordering.js';
 import {
-  admissibleCandidates,
-  holderOf,
-  isHolderCandidate,
-  isLeaseExpired,
-  needsRefresh,
-} from './liveness.js';
-import { compareByStrategy, pickBestCandidate, pickLeader } from './ordering.js';
-import { countsAsAlive, pingPhase, prePing, refreshPreferred, winnerAlreadyAlive } from './pings.js';
+  contendersOfLiveHolder,
+  countsAsAlive,
+  holderCandidate,
+  pingPhase,
+  prePing,
+  refreshPreferred,
+  winnerAlreadyAlive,
+} from './pings.js';
 import { resolveStrategy } from './strategy.js';
 import { DEFAULT_LEASE_DURATION_SECONDS, ELECTION_DURATION_MS } from './timing.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from './types.js';
@@ -72,7 +74,7 @@ function pingPhaseStep(
   // Candidates close to expiry are still pinged, since the ping is what refreshes them.
   const mustAnswer = winnerAlreadyAlive(admissible, lease, now)
     ? admissible.filter((c) => needsRefresh(c, now))
-    : admissible;
+    : (contendersOfLiveHolder(lease, admissible, now) ?? admissible);
   const pings = pingPhase(mustAnswer, now, silentHolder);
   if (pings.toPing.length > 0) {
     return {
@@ -99,6 +101,9 @@ function vote(
   preempt: boolean,
 ): ElectionStep {
   const acked = admissible.filter((c) => countsAsAlive(c, now));
+  // Nobody who could replace a live holder answered: it keeps the lease (its renewals prove it alive).
+  if (acked.length === 0 && contendersOfLiveHolder(lease, admissible, now) !== undefined)
+    return settled(lease, admissible, now);
   // Nobody proved to be alive: wait for the next heartbeat rather than spin (upstream noRequeue).
   if (acked.length === 0) return failed('no available candidates', 0);
 
@@ -222,9 +227,7 @@ function outranksHolder(
   lease: LeaseRecord,
   candidates: readonly Candidate[],
 ) {
-  // Several may match (a lease recorded without its holder's cluster): the best of them answers,
-  // so the verdict does not depend on their order.
-  const own = pickBestCandidate(candidates.filter((c) => isHolderCandidate(c, lease)));
+  const own = holderCandidate(lease, candidates);
   return electee === undefined || own === undefined || compareByStrategy(electee, own) < 0;
 }
 

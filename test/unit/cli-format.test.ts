@@ -120,6 +120,24 @@ describe('cli formatting (unit: pure)', () => {
     );
   });
 
+  it('explain of a renewing holder while a better candidate stays silent: it waits for the renewal, pings nobody', () => {
+    // The better one is a pod killed without withdrawing its LeaseCandidate: its ping went unanswered.
+    const silent = stored('sched-b', {
+      emulationVersion: '1.33.0',
+      renewTime: NOW - 180_000,
+      pingTime: NOW - 120_000,
+    });
+    const holder = stored('sched-a', { renewTime: NOW - 120_000, pingTime: NOW - 120_050 });
+    const explained = explainLease(
+      KEY,
+      { lease: held({ renewTime: NOW - 1_000 }), candidates: [holder, silent] },
+      [],
+      NOW,
+    );
+    expect(explained.next.action).toBe('none');
+    expect(explained.next.summary).toMatch(/^waits for sched-a to renew before its lease runs out/);
+  });
+
   it('prints explain as kubectl describe does: fields, the ranking, who is left out, the decisions', () => {
     const explained = explainLease(
       KEY,

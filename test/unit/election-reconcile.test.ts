@@ -829,15 +829,18 @@ describe('faster preemption (unit: deliberate difference from upstream)', () => 
   });
 });
 
+/** A lease its holder renewed a second ago (15 s leases), in term 3. */
+const LIVE_HELD: LeaseRecord = {
+  holderIdentity: 'holder',
+  holderCluster: 'alpha',
+  leaseDurationSeconds: 15,
+  renewTime: NOW - 1_000,
+  strategy: OEV,
+  term: 3,
+};
+
 describe('a live holder yields only to a better candidate (unit: deliberate difference from upstream)', () => {
-  const held: LeaseRecord = {
-    holderIdentity: 'holder',
-    holderCluster: 'alpha',
-    leaseDurationSeconds: 15,
-    renewTime: NOW - 1_000,
-    strategy: OEV,
-    term: 3,
-  };
+  const held = LIVE_HELD;
   // A better candidate that died (it stays admissible for 30 minutes, so an election stays
   // needed) and a holder whose ack to the last ping has not been stored: only the worse one acked.
   const candidates = [
@@ -913,15 +916,7 @@ describe('an expired lease kept by a holder that still counts as alive (unit: li
 });
 
 describe('a preference taken back when the preferred candidate goes away before the holder yields (unit)', () => {
-  const asked: LeaseRecord = {
-    holderIdentity: 'holder',
-    holderCluster: 'alpha',
-    leaseDurationSeconds: 15,
-    renewTime: NOW - 1_000,
-    strategy: OEV,
-    preferredHolder: 'better',
-    term: 3,
-  };
+  const asked: LeaseRecord = { ...LIVE_HELD, preferredHolder: 'better' };
   const holder = candidate('holder', '1.31.0');
   const kept = { ...asked, preferredHolder: undefined };
 
@@ -989,5 +984,51 @@ describe('a preference taken back when the preferred candidate goes away before 
   it('a preference for a candidate still there and still better stands', () => {
     const better = candidate('better', '1.30.0');
     expect(reconcileStep({ lease: asked, candidates: [holder, better], now: NOW }).write).toBeNull();
+  });
+});
+
+/**
+ * A better candidate that has gone silent (a pod killed without withdrawing its LeaseCandidate, which
+ * stands for up to 30 minutes) cannot change the vote, and the live holder's renewals are its proof of
+ * life: the holder is not pinged to run the same vote again at every look (a newcomer saw its agent
+ * answer a ping every minute, and `explain` say "pings demo-a now" of a healthy leader).
+ */
+describe('a live holder while a better candidate stays silent (unit)', () => {
+  const held = LIVE_HELD;
+  // The holder's agent answered its last ping minutes ago; the better one never answered its own.
+  const holder = candidate('holder', '1.31.0', {
+    renewTime: NOW - 2 * MINUTE,
+    pingTime: NOW - 2 * MINUTE - 50,
+  });
+  const silent = candidate('better', '1.30.0', { renewTime: NOW - 3 * MINUTE, pingTime: NOW - 2 * MINUTE });
+
+  it('pings nobody and writes nothing until the better one renews', () => {
+    const step = reconcileStep({ lease: held, candidates: [holder, silent], now: NOW });
+    expect(step).toMatchObject({ action: 'none', ping: [], write: null, error: null });
+    expect(step.requeueAfterMs).toBeGreaterThan(0);
+  });
+
+  it('a worse candidate that has not renewed lately is not pinged either: it cannot change the vote', () => {
+    const worse = candidate('worse', '1.32.0', {
+      renewTime: NOW - 2 * MINUTE,
+      pingTime: NOW - 2 * MINUTE - 50,
+    });
+    const step = reconcileStep({ lease: held, candidates: [holder, silent, worse], now: NOW });
+    expect(step.ping).toEqual([]);
+    expect(step.write).toBeNull();
+  });
+
+  it('once the better one renews, it is preferred', () => {
+    const back = { ...silent, renewTime: NOW - 100 };
+    const step = reconcileStep({ lease: held, candidates: [holder, back], now: NOW });
+    expect(step.action).toBe('preempt');
+    expect(step.write?.preferredHolder).toBe('better');
+  });
+
+  it('a better one that has not been asked yet is pinged, and only it', () => {
+    const unasked = candidate('better', '1.30.0', { renewTime: NOW - 3 * MINUTE });
+    expect(pingedNames(reconcileStep({ lease: held, candidates: [holder, unasked], now: NOW }))).toEqual([
+      'better',
+    ]);
   });
 });
