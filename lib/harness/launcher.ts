@@ -79,7 +79,6 @@ class Launcher {
       this.processes.clear();
     });
     // Neither the launcher nor its channel keeps this process alive while nothing is running.
-    this.child.unref();
     this.holdChannel();
   }
 
@@ -108,11 +107,21 @@ class Launcher {
     launched.ended({ code: report.code, signal: report.signal });
   }
 
-  /** The IPC channel keeps this process alive exactly while a launched process runs. */
+  /**
+   * The IPC channel and the launcher's own handle keep this process alive exactly while a launched
+   * process runs. The handle too: a launcher that dies closes the channel before its exit is
+   * reported, and with the channel alone this process could end there, its waits for those
+   * processes' exits never settled, rather than hear that they ended.
+   */
   private holdChannel(): void {
     const channel = this.child.channel;
-    if (this.processes.size > 0) channel?.ref();
-    else channel?.unref();
+    if (this.processes.size > 0) {
+      channel?.ref();
+      this.child.ref();
+    } else {
+      channel?.unref();
+      this.child.unref();
+    }
   }
 }
 

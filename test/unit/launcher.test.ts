@@ -65,6 +65,56 @@ describe('launcher (unit: real processes, no cluster)', () => {
     expect(await launched.exited()).toEqual({ code: null, signal: null });
   });
 
+  it('runs on with stderr dropped when its stderr file cannot be written, and the launcher lives', async () => {
+    // Unfixed, the launcher died of the file's error: the process was reported killed while it ran on.
+    const launched = launch(
+      process.execPath,
+      ['-e', "console.log('up'); setInterval(() => console.log('tick'), 200)"],
+      { stderr: { file: '/nonexistent-launcher-test-dir/x.log' }, onLine: () => {} },
+    );
+    const other = node("console.log('up'); setInterval(() => {}, 1000)");
+    await other.firstLine;
+    launched.kill('SIGTERM');
+    expect(await launched.exited()).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(other.launched.running).toBe(true);
+    other.launched.kill('SIGTERM');
+    expect(await other.launched.exited()).toEqual({ code: null, signal: 'SIGTERM' });
+  });
+
+  it('reports a spawn that throws as exited, and the launcher lives', async () => {
+    const other = node("console.log('up'); setInterval(() => {}, 1000)");
+    await other.firstLine;
+    const bad = launch(process.execPath, ['-e', 'null\0byte'], { stderr: 'ignore', onLine: () => {} });
+    expect(await bad.exited()).toEqual({ code: null, signal: null });
+    expect(other.launched.running).toBe(true);
+    other.launched.kill('SIGTERM');
+    expect(await other.launched.exited()).toEqual({ code: null, signal: 'SIGTERM' });
+  });
+
+  it('reports the launched processes killed when the launcher dies, and the parent waits for that', async () => {
+    // The grandchild prints its parent, the launcher, which the parent script then kills; the
+    // grandchild's next print then fails on the closed pipe and it exits by itself.
+    const grandchild = "console.log(process.ppid); setInterval(() => console.log('tick'), 100)";
+    const parentScript = `
+      import { launch } from './lib/harness/launcher.ts';
+      const launched = launch(process.execPath, ['-e', ${JSON.stringify(grandchild)}], {
+        stderr: 'ignore',
+        onLine: (line) => { if (/^\\d+$/.test(line)) process.kill(Number(line), 'SIGKILL'); },
+      });
+      console.log(JSON.stringify(await launched.exited()));
+    `;
+    const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', parentScript], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    parent.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => parent.once('close', (c) => resolve(c)));
+    expect({ code, out: out.trim() }).toEqual({ code: 0, out: '{"code":null,"signal":"SIGKILL"}' });
+  });
+
   it('kills what it started when the process that asked for it dies', async () => {
     // The grandchild connects back here: its socket closes when it dies, an event to await.
     const server = createServer();
