@@ -90,8 +90,15 @@ class Launcher {
     return launched;
   }
 
+  /**
+   * A request the launcher can no longer take (it has died; its exit, not yet heard, ends every
+   * process it ran) is dropped: without the callback the closed channel's error would be thrown.
+   */
   send(request: LauncherRequest): void {
-    this.child.send(request);
+    this.child.send(request, (error) => {
+      if (error !== null && error !== undefined && this.child.connected)
+        process.stderr.write(`launcher: ${error.message}\n`);
+    });
   }
 
   private onReport(report: LauncherReport): void {

@@ -115,6 +115,35 @@ describe('launcher (unit: real processes, no cluster)', () => {
     expect({ code, out: out.trim() }).toEqual({ code: 0, out: '{"code":null,"signal":"SIGKILL"}' });
   });
 
+  it('a signal sent while the launcher is dying does not crash the process that sends it', async () => {
+    // Between the launcher's channel closing and its exit being heard, the process still shows as
+    // running: a signal sent then must not throw an unhandled error (ERR_IPC_CHANNEL_CLOSED).
+    const grandchild = "console.log(process.ppid); setInterval(() => console.log('tick'), 100)";
+    const parentScript = `
+      import { launch } from './lib/harness/launcher.ts';
+      const launched = launch(process.execPath, ['-e', ${JSON.stringify(grandchild)}], {
+        stderr: 'ignore',
+        onLine: (line) => {
+          if (!/^\\d+$/.test(line)) return;
+          process.kill(Number(line), 'SIGKILL');
+          const again = () => { if (launched.running) { launched.kill('SIGTERM'); setImmediate(again); } };
+          again();
+        },
+      });
+      console.log(JSON.stringify(await launched.exited()));
+    `;
+    const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', parentScript], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let out = '';
+    parent.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => parent.once('close', (c) => resolve(c)));
+    expect({ code, out: out.trim() }).toEqual({ code: 0, out: '{"code":null,"signal":"SIGKILL"}' });
+  });
+
   it('kills what it started when the process that asked for it dies', async () => {
     // The grandchild connects back here: its socket closes when it dies, an event to await.
     const server = createServer();
