@@ -125,10 +125,18 @@ const leaseGroup = z.strictObject({
   preemption: preemption.optional(),
 });
 
+/** A list key given as something else, or (when it is required) not at all: named as the list it must be. */
+function listError(missing: string | undefined, items: string) {
+  return (issue: { input?: unknown }) =>
+    issue.input === undefined && missing !== undefined ? missing : `must be a list of ${items}`;
+}
+
 const configSchema = z
   .strictObject({
-    clusters: z.array(cluster).min(1, { error: 'list at least one cluster' }),
-    leaseGroups: z.array(leaseGroup).default([]),
+    clusters: z
+      .array(cluster, { error: listError('required: the clusters to coordinate, a list', 'clusters') })
+      .min(1, { error: 'list at least one cluster' }),
+    leaseGroups: z.array(leaseGroup, { error: listError(undefined, 'lease groups') }).default([]),
   })
   .superRefine((config, ctx) => {
     const names = new Set<string>();

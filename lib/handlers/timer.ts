@@ -21,8 +21,9 @@ const MESSAGE_CONCURRENCY = 10;
 
 /**
  * Left of the invocation when the batch stops waiting: the messages still running are reported
- * as failures (SQS delivers them again) while there is time to say so, instead of the whole batch
- * timing out and coming back after the visibility timeout.
+ * as failures while there is time to say so, so the finished ones are not delivered again, as all
+ * of them would be if the invocation timed out. The failed ones come back after the queue's
+ * visibility timeout (120 s); the minute sweep looks at their leases before that.
  */
 export const RETURN_MARGIN_MS = 1_000;
 

@@ -92,6 +92,18 @@ describe('clusters config (unit)', () => {
     for (const path of fieldPaths) expect(path).toMatch(/^[A-Za-z]+(\[\d+\]|\.[A-Za-z]+)*$/);
   });
 
+  it('names a missing or mistyped clusters or leaseGroups list as the list it must be', () => {
+    expect([
+      rejection({ leaseGroups: [] }),
+      rejection({ clusters: 'alpha' }),
+      rejection({ clusters, leaseGroups: { name: 'demo' } }),
+    ]).toEqual([
+      'invalid clusters config: clusters: required: the clusters to coordinate, a list',
+      'invalid clusters config: clusters: must be a list of clusters',
+      'invalid clusters config: leaseGroups: must be a list of lease groups',
+    ]);
+  });
+
   it('a lease group waits for an unreachable holder cluster unless it says TakeOver; a lease of one cluster always waits', () => {
     const config = parseClustersConfig({
       clusters,
