@@ -30,6 +30,37 @@ function node(script: string, stderr: 'lines' | 'ignore' = 'lines') {
   return { launched, lines, firstLine, linesAtExitCount: () => linesAtExit };
 }
 
+/**
+ * Runs a parent process that launches a grandchild, SIGKILLs the launcher once the grandchild has
+ * printed its parent's pid (the launcher's), runs `afterKill`, and prints the grandchild's exit as
+ * it was told. The grandchild's next print then fails on the closed pipe and it exits by itself.
+ */
+async function killLauncherFromParent(afterKill: string): Promise<{ code: number | null; out: string }> {
+  const grandchild = "console.log(process.ppid); setInterval(() => console.log('tick'), 100)";
+  const parentScript = `
+    import { launch } from './lib/harness/launcher.ts';
+    const launched = launch(process.execPath, ['-e', ${JSON.stringify(grandchild)}], {
+      stderr: 'ignore',
+      onLine: (line) => {
+        if (!/^\\d+$/.test(line)) return;
+        process.kill(Number(line), 'SIGKILL');
+        ${afterKill}
+      },
+    });
+    console.log(JSON.stringify(await launched.exited()));
+  `;
+  const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', parentScript], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  let out = '';
+  parent.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => parent.once('close', (c) => resolve(c)));
+  return { code, out: out.trim() };
+}
+
 describe('launcher (unit: real processes, no cluster)', () => {
   it('relays every line in order, each before the exit, and the exit code', async () => {
     const { launched, lines, linesAtExitCount } = node(
@@ -92,56 +123,18 @@ describe('launcher (unit: real processes, no cluster)', () => {
   });
 
   it('reports the launched processes killed when the launcher dies, and the parent waits for that', async () => {
-    // The grandchild prints its parent, the launcher, which the parent script then kills; the
-    // grandchild's next print then fails on the closed pipe and it exits by itself.
-    const grandchild = "console.log(process.ppid); setInterval(() => console.log('tick'), 100)";
-    const parentScript = `
-      import { launch } from './lib/harness/launcher.ts';
-      const launched = launch(process.execPath, ['-e', ${JSON.stringify(grandchild)}], {
-        stderr: 'ignore',
-        onLine: (line) => { if (/^\\d+$/.test(line)) process.kill(Number(line), 'SIGKILL'); },
-      });
-      console.log(JSON.stringify(await launched.exited()));
-    `;
-    const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', parentScript], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    parent.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => parent.once('close', (c) => resolve(c)));
-    expect({ code, out: out.trim() }).toEqual({ code: 0, out: '{"code":null,"signal":"SIGKILL"}' });
+    expect(await killLauncherFromParent('')).toEqual({ code: 0, out: '{"code":null,"signal":"SIGKILL"}' });
   });
 
   it('a signal sent while the launcher is dying does not crash the process that sends it', async () => {
     // Between the launcher's channel closing and its exit being heard, the process still shows as
     // running: a signal sent then must not throw an unhandled error (ERR_IPC_CHANNEL_CLOSED).
-    const grandchild = "console.log(process.ppid); setInterval(() => console.log('tick'), 100)";
-    const parentScript = `
-      import { launch } from './lib/harness/launcher.ts';
-      const launched = launch(process.execPath, ['-e', ${JSON.stringify(grandchild)}], {
-        stderr: 'ignore',
-        onLine: (line) => {
-          if (!/^\\d+$/.test(line)) return;
-          process.kill(Number(line), 'SIGKILL');
-          const again = () => { if (launched.running) { launched.kill('SIGTERM'); setImmediate(again); } };
-          again();
-        },
-      });
-      console.log(JSON.stringify(await launched.exited()));
-    `;
-    const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', parentScript], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'ignore'],
+    const signalOnAndOn =
+      "const again = () => { if (launched.running) { launched.kill('SIGTERM'); setImmediate(again); } }; again();";
+    expect(await killLauncherFromParent(signalOnAndOn)).toEqual({
+      code: 0,
+      out: '{"code":null,"signal":"SIGKILL"}',
     });
-    let out = '';
-    parent.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => parent.once('close', (c) => resolve(c)));
-    expect({ code, out: out.trim() }).toEqual({ code: 0, out: '{"code":null,"signal":"SIGKILL"}' });
   });
 
   it('kills what it started when the process that asked for it dies', async () => {
