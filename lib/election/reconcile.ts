@@ -100,10 +100,14 @@ function vote(
   now: Millis,
   preempt: boolean,
 ): ElectionStep {
-  const acked = admissible.filter((c) => countsAsAlive(c, now));
-  // Nobody who could replace a live holder answered: it keeps the lease (its renewals prove it alive).
-  if (acked.length === 0 && contendersOfLiveHolder(lease, admissible, now) !== undefined)
-    return settled(lease, admissible, now);
+  // A live holder's candidate, left unpinged (contendersOfLiveHolder), votes all the same: its
+  // renewals prove it alive, and the voters also decide the strategy (the highest binary version's),
+  // which the better candidates alone could name differently from all of them.
+  const holderVotes =
+    lease === undefined || contendersOfLiveHolder(lease, admissible, now) === undefined
+      ? undefined
+      : holderCandidate(lease, admissible);
+  const acked = admissible.filter((c) => countsAsAlive(c, now) || c === holderVotes);
   // Nobody proved to be alive: wait for the next heartbeat rather than spin (upstream noRequeue).
   if (acked.length === 0) return failed('no available candidates', 0);
 

@@ -16,7 +16,14 @@ function report(message: LauncherReport): void {
 
 function start(request: Extract<LauncherRequest, { type: 'spawn' }>): void {
   const stderr = request.stderr === 'ignore' ? 'ignore' : 'pipe';
-  const child = spawn(request.command, [...request.args], { stdio: ['ignore', 'pipe', stderr] });
+  let child: ChildProcess;
+  try {
+    child = spawn(request.command, [...request.args], { stdio: ['ignore', 'pipe', stderr] });
+  } catch (error) {
+    // Arguments spawn refuses outright (a NUL byte): this process fails, not the launcher.
+    report({ type: 'exit', id: request.id, code: null, signal: null, error: (error as Error).message });
+    return;
+  }
   children.set(request.id, child);
   const relay = (stream: 'stdout' | 'stderr', input: NodeJS.ReadableStream | null) => {
     if (input === null) return;
@@ -24,7 +31,7 @@ function start(request: Extract<LauncherRequest, { type: 'spawn' }>): void {
   };
   relay('stdout', child.stdout);
   if (request.stderr === 'lines') relay('stderr', child.stderr);
-  else if (request.stderr !== 'ignore') child.stderr?.pipe(createWriteStream(request.stderr.file));
+  else if (request.stderr !== 'ignore') toFile(child, request.stderr.file);
   // 'close' comes after the last line of both streams, so the parent sees every line before the exit.
   child.once('close', (code, signal) => {
     children.delete(request.id);
@@ -35,6 +42,21 @@ function start(request: Extract<LauncherRequest, { type: 'spawn' }>): void {
     children.delete(request.id);
     report({ type: 'exit', id: request.id, code: null, signal: null, error: error.message });
   });
+}
+
+/**
+ * A process's stderr into a file. A file that cannot be written (its directory missing, say) drops
+ * the stderr with a warning: its error unhandled would take down the launcher, leaving every
+ * process it started running, unwatched, while the parent is told they were killed.
+ */
+function toFile(child: ChildProcess, file: string): void {
+  const out = createWriteStream(file);
+  out.once('error', (error) => {
+    process.stderr.write(`launcher: stderr of pid ${child.pid} dropped: ${error.message}\n`);
+    child.stderr?.unpipe(out);
+    child.stderr?.resume();
+  });
+  child.stderr?.pipe(out);
 }
 
 process.on('message', (request: LauncherRequest) => {

@@ -79,7 +79,6 @@ class Launcher {
       this.processes.clear();
     });
     // Neither the launcher nor its channel keeps this process alive while nothing is running.
-    this.child.unref();
     this.holdChannel();
   }
 
@@ -91,8 +90,15 @@ class Launcher {
     return launched;
   }
 
+  /**
+   * A request the launcher can no longer take (it has died; its exit, not yet heard, ends every
+   * process it ran) is dropped: without the callback the closed channel's error would be thrown.
+   */
   send(request: LauncherRequest): void {
-    this.child.send(request);
+    this.child.send(request, (error) => {
+      if (error !== null && error !== undefined && this.child.connected)
+        process.stderr.write(`launcher: ${error.message}\n`);
+    });
   }
 
   private onReport(report: LauncherReport): void {
@@ -108,11 +114,21 @@ class Launcher {
     launched.ended({ code: report.code, signal: report.signal });
   }
 
-  /** The IPC channel keeps this process alive exactly while a launched process runs. */
+  /**
+   * The IPC channel and the launcher's own handle keep this process alive exactly while a launched
+   * process runs. The handle too: a launcher that dies closes the channel before its exit is
+   * reported, and with the channel alone this process could end there, its waits for those
+   * processes' exits never settled, rather than hear that they ended.
+   */
   private holdChannel(): void {
     const channel = this.child.channel;
-    if (this.processes.size > 0) channel?.ref();
-    else channel?.unref();
+    if (this.processes.size > 0) {
+      channel?.ref();
+      this.child.ref();
+    } else {
+      channel?.unref();
+      this.child.unref();
+    }
   }
 }
 

@@ -1032,3 +1032,21 @@ describe('a live holder while a better candidate stays silent (unit)', () => {
     ]);
   });
 });
+
+/**
+ * The vote a live holder's candidate is not pinged for still counts it: the candidates that vote
+ * also decide the strategy (the highest binary version's), so a vote among the better ones alone
+ * could name a strategy none of the lease's candidates agreed on.
+ */
+describe('a live holder counts in the vote it was not pinged for (unit)', () => {
+  it('the strategy stays the one all candidates resolve to, not the better one’s alone', () => {
+    const holder = candidate('holder', '1.31.0', {
+      binaryVersion: '1.32.0',
+      renewTime: NOW - 2 * MINUTE,
+      pingTime: NOW - 2 * MINUTE - 50,
+    });
+    const better = candidate('better', '1.30.0', { binaryVersion: '1.31.0', strategy: 'example.com/Other' });
+    const step = reconcileStep({ lease: LIVE_HELD, candidates: [holder, better], now: NOW });
+    expect(step.write).toMatchObject({ strategy: OEV, preferredHolder: 'better' });
+  });
+});
