@@ -52,8 +52,10 @@ export function pickLeader(
 ): Candidate | undefined {
   const best = pickBestCandidate(candidates);
   if (best === undefined || holder === undefined) return best;
-  const incumbent = candidates.find(
-    (c) => c.name === holder && hasOrderableVersions(c) && compareByStrategy(c, best) === 0,
+  // The holder may have a candidate in several clusters of a lease group: the same deterministic
+  // order picks among them, so no verdict on the one picked (is it alive?) depends on list order.
+  const incumbent = pickBestCandidate(
+    candidates.filter((c) => c.name === holder && compareByStrategy(c, best) === 0),
   );
   return incumbent ?? best;
 }

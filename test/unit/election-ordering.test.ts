@@ -248,6 +248,17 @@ describe('election ordering (unit)', () => {
     });
   });
 
+  it('the holder with a candidate in two clusters of a group: the same one is the incumbent in every order', () => {
+    // Found by the property test (a), seed -1625415084: the first of them in list order was taken,
+    // and whether the winner counted as alive then depended on that order.
+    const candidates = [
+      candidate('c', '1.2.0', '1.20.0', { cluster: 'beta', renewTime: NOW }),
+      candidate('c', '1.2.0', '1.20.0', { cluster: 'alpha', renewTime: NOW - HOUR / 2 }),
+      candidate('a', '1.2.0', '1.31.0'),
+    ];
+    for (const order of permutations(candidates)) expect(pickLeader(order, 'c')?.cluster).toBe('alpha');
+  });
+
   describe('the baz1..baz4 example (integration TestMultipleLeaseCandidate, e2e)', () => {
     // (binary, emulation): baz1 (1.20,1.20), baz2 (1.20,1.19), baz3 (1.19,1.19), baz4 (1.20,1.19).
     const baz = [
