@@ -33,10 +33,21 @@ export function winnerAlreadyAlive(
   const winner = pickLeader(candidates, holderOf(lease));
   // A ping it has not answered yet changes nothing: its renewal inside the window is the same
   // proof of life an answer would be. (The pre-ping before a silent holder's deadline often
-  // leaves one outstanding on the very candidate that is about to take over.)
-  if (winner === undefined || !countsAsAlive(winner, now)) return false;
+  // leaves one outstanding on the very candidate that is about to take over.) The winner is an
+  // identity: in a lease group it may have a candidate in several clusters, and one left behind
+  // in the cluster the order names first must not hide the copy that renews.
+  if (winner === undefined || !candidates.some((c) => isAliveCopyOf(winner, c, now))) return false;
   // The vote runs over the candidates that count as alive; their strategy must be the same one.
   return strategyOrUndefined(candidates.filter((c) => countsAsAlive(c, now))) === strategy;
+}
+
+/** `candidate` is `winner`'s identity, ranked as it is, and counts as alive. */
+function isAliveCopyOf(winner: Candidate, candidate: Candidate, now: Millis): boolean {
+  return (
+    candidate.name === winner.name &&
+    compareByStrategy(candidate, winner) === 0 &&
+    countsAsAlive(candidate, now)
+  );
 }
 
 /**
@@ -60,14 +71,26 @@ export function contendersOfLiveHolder(
   candidates: readonly Candidate[],
   now: Millis,
 ): Candidate[] | undefined {
-  if (lease === undefined || holderOf(lease) === undefined || isLeaseExpired(lease, now)) return undefined;
-  const strategy = strategyOrUndefined(candidates);
-  if (strategy === undefined || !ORDERED_STRATEGIES.has(strategy)) return undefined;
-  const own = holderCandidate(lease, candidates);
+  const own = liveHolderCandidate(lease, candidates, now);
   if (own === undefined) return undefined;
   return candidates.filter(
     (c) => needsRefresh(c, now) || (hasOrderableVersions(c) && compareByStrategy(c, own) < 0),
   );
+}
+
+/**
+ * The candidate of a holder that keeps its lease by renewing it, under an ordered strategy: its
+ * renewals prove it alive, so it is not pinged (contendersOfLiveHolder) and votes all the same.
+ */
+export function liveHolderCandidate(
+  lease: LeaseRecord | undefined,
+  candidates: readonly Candidate[],
+  now: Millis,
+): Candidate | undefined {
+  if (lease === undefined || holderOf(lease) === undefined || isLeaseExpired(lease, now)) return undefined;
+  const strategy = strategyOrUndefined(candidates);
+  if (strategy === undefined || !ORDERED_STRATEGIES.has(strategy)) return undefined;
+  return holderCandidate(lease, candidates);
 }
 
 function strategyOrUndefined(candidates: readonly Candidate[]): string | undefined {

@@ -6,6 +6,7 @@ import {
   contendersOfLiveHolder,
   countsAsAlive,
   holderCandidate,
+  liveHolderCandidate,
   pingPhase,
   prePing,
   refreshPreferred,
@@ -100,13 +101,10 @@ function vote(
   now: Millis,
   preempt: boolean,
 ): ElectionStep {
-  // A live holder's candidate, left unpinged (contendersOfLiveHolder), votes all the same: its
-  // renewals prove it alive, and the voters also decide the strategy (the highest binary version's),
-  // which the better candidates alone could name differently from all of them.
-  const holderVotes =
-    lease === undefined || contendersOfLiveHolder(lease, admissible, now) === undefined
-      ? undefined
-      : holderCandidate(lease, admissible);
+  // A live holder's candidate, left unpinged, votes all the same: its renewals prove it alive, and
+  // the voters also decide the strategy (the highest binary version's), which the better
+  // candidates alone could name differently from all of them.
+  const holderVotes = liveHolderCandidate(lease, admissible, now);
   const acked = admissible.filter((c) => countsAsAlive(c, now) || c === holderVotes);
   // Nobody proved to be alive: wait for the next heartbeat rather than spin (upstream noRequeue).
   if (acked.length === 0) return failed('no available candidates', 0);

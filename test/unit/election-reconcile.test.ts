@@ -786,6 +786,23 @@ describe('faster preemption (unit: deliberate difference from upstream)', () => 
     expect(step.write?.term).toBe(4);
   });
 
+  it('after a release, a winner alive in one cluster of its group is elected there without pings, its stale copy elsewhere notwithstanding', () => {
+    const candidates = [
+      candidate('yielder', '1.31.0', { renewTime: NOW - MINUTE }),
+      // The same identity's LeaseCandidate left behind in alpha (the cluster that sorts first), and
+      // its live one in beta: the identity is alive, whichever copy the order names first.
+      candidate('better', '1.30.0', { renewTime: NOW - 10 * MINUTE }),
+      candidate('better', '1.30.0', { cluster: 'beta', renewTime: NOW - 2_000 }),
+    ];
+    for (const order of [candidates, [...candidates].reverse()]) {
+      const step = reconcileStep({ lease: released, candidates: order, now: NOW });
+      expect(step.action).toBe('takeover');
+      expect(step.ping).toEqual([]);
+      expect(step.write?.holderIdentity).toBe('better');
+      expect(step.write?.holderCluster).toBe('beta');
+    }
+  });
+
   it('pings as upstream does when the winner itself has not renewed within the window', () => {
     const candidates = [
       candidate('yielder', '1.31.0', { renewTime: NOW - MINUTE }),
