@@ -11,6 +11,7 @@ import { type LocalCoordinator, startLocalCoordinator } from '../lib/local/local
 import { bundleAgent } from '../scripts/bundle-agent.mjs';
 import { CapacityMeter } from './capacity-meter.js';
 import { LeaseWatch } from './lease-watch.js';
+import { removalSettled } from './settle.js';
 
 /** The gate-off cluster's name (its kubeconfig context), beside c1…cN. */
 export const GATE_OFF_CLUSTER = 'off1';
@@ -54,6 +55,8 @@ export interface KubeBench {
   decidedAt(lease: string): Promise<number>;
   /** Sees every table stream record as the elect runner polls it (250 ms), filtered or not. */
   onRecord(listener: (record: DynamoDBRecord) => void): () => void;
+  /** Returns once ours has stored the removal of `candidate` (of the ungrouped `lease` in `plane`) and handled what followed. */
+  removalSettled(plane: ControlPlane, lease: string, candidate: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -63,7 +66,13 @@ export interface KubeBench {
  */
 export type TrialBench = Pick<
   KubeBench,
-  'inTree' | 'ours' | 'watches' | 'candidateWatches' | 'candidateBinary' | 'adminKubeconfig'
+  | 'inTree'
+  | 'ours'
+  | 'watches'
+  | 'candidateWatches'
+  | 'candidateBinary'
+  | 'adminKubeconfig'
+  | 'removalSettled'
 >;
 
 /**
@@ -114,6 +123,10 @@ export async function startKubeBench(
     leaseGroups,
   });
   const listeners = new Set<(record: DynamoDBRecord) => void>();
+  const onRecord = (listener: (record: DynamoDBRecord) => void) => {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  };
   const decided = new Map<string, number>();
   const decisionWaiters = new Map<string, (at: number) => void>();
   const observe = (record: DynamoDBRecord) => {
@@ -158,10 +171,14 @@ export async function startKubeBench(
       if (at !== undefined) return Promise.resolve(at);
       return new Promise((resolve) => decisionWaiters.set(lease, resolve));
     },
-    onRecord: (listener) => {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    onRecord,
+    removalSettled: (plane, lease, candidate) =>
+      removalSettled(
+        { onRecord, drain: () => coordinator.streams.drain().then(() => coordinator.mirror.drain()) },
+        { scope: plane.name, namespace: 'default', name: lease },
+        plane.name,
+        candidate,
+      ),
     stop: async () => {
       for (const watch of [...watches.values(), ...candidateWatches.values()]) watch.stop();
       await coordinator.stop();

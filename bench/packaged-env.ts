@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SQSEvent } from 'aws-lambda';
+import type { DynamoDBRecord, SQSEvent } from 'aws-lambda';
 import { stringify as stringifyYaml } from 'yaml';
 import { applyRbac, benchInTreeController } from '../lib/kube-local/admin.js';
 import { ensureCandidateBinary, ensureKubeBinaries } from '../lib/kube-local/build.js';
@@ -13,6 +13,7 @@ import {
 } from '../lib/local/packaged/packaged-coordinator.js';
 import type { TrialBench } from './kube-env.js';
 import { LeaseWatch } from './lease-watch.js';
+import { removalSettled } from './settle.js';
 
 /** The name of the one cluster the packaged coordinator coordinates. */
 const PACKAGED_PLANE = 'pkg1';
@@ -53,10 +54,18 @@ export async function startPackagedBench(log: (line: string) => void): Promise<P
     const config = {
       clusters: [{ name: ours.name, kubeconfig: { path: 'coordinator.kubeconfig', context: ours.name } }],
     };
+    const listeners = new Set<(record: DynamoDBRecord) => void>();
+    const onRecord = (listener: (record: DynamoDBRecord) => void) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    };
     coordinator = await startPackagedCoordinator({
       // LOG_LEVEL=INFO shows the functions' steps when a figure looks wrong.
       logLevel: (process.env.LOG_LEVEL as 'INFO' | undefined) ?? 'SILENT',
       clusters: { yaml: stringifyYaml(config), configDir: dir },
+      observe: (record) => {
+        for (const listener of listeners) listener(record);
+      },
       log,
     });
     const { lateness: timerLateness, coldStarts: requeueColdStarts } = timeTimerArrivals(coordinator);
@@ -71,6 +80,13 @@ export async function startPackagedBench(log: (line: string) => void): Promise<P
       watches,
       candidateBinary,
       adminKubeconfig,
+      removalSettled: (plane, lease, candidate) =>
+        removalSettled(
+          { onRecord, drain: coordinator.drain },
+          { scope: plane.name, namespace: 'default', name: lease },
+          plane.name,
+          candidate,
+        ),
       stop: async () => {
         for (const watch of watches.values()) watch.stop();
         await coordinator.stop();

@@ -15,7 +15,9 @@ export interface PairedSamples {
 /**
  * Election latency: a LeaseCandidate is created → the Lease shows it as holder, timed by this
  * process (the create is sent at t0; the Lease watch event arrives at t1). Trials alternate
- * between our apiserver and the in-tree one so both see the same machine load.
+ * between our apiserver and the in-tree one so both see the same machine load, and each starts
+ * once ours has handled the previous trial's removal (bench/settle.ts): one election at a time, on
+ * a quiet machine, as the floor's terms are timed.
  */
 export async function measureElection(bench: TrialBench, trials: number): Promise<PairedSamples> {
   const ours: number[] = [];
@@ -41,6 +43,7 @@ async function electOnce(bench: TrialBench, plane: ControlPlane, lease: string):
   const t1 = await shown;
   // No process renews these: remove the candidate so neither coordinator keeps pinging it.
   await deleteCandidate(plane, name);
+  if (plane !== bench.inTree) await bench.removalSettled(plane, lease, name);
   return t1 - t0;
 }
 

@@ -10,20 +10,13 @@ import type { FunctionName } from '../invocations.js';
 import { StreamRunner } from '../stream-runner.js';
 import { createTable, LOCAL_TABLE } from '../table.js';
 import { ensurePackaged, unpackBundles } from './bundles.js';
+import { CLUSTERS_PARAMETER, environmentOf, functionEnvironment } from './function-environment.js';
 import { LambdaFunction } from './lambda-function.js';
 import { ensureLambdaNodes, type LambdaRuntime } from './lambda-node.js';
 import { everyMinute } from './schedule.js';
 import { SqsTimerEndpoint } from './sqs-timer-endpoint.js';
 import { serveSsmParameters } from './ssm-parameters.js';
-import {
-  type PackagedFunction,
-  readStackTemplate,
-  type StackTemplate,
-  type StreamMapping,
-} from './stack-template.js';
-
-/** The SSM parameter the packaged functions read the clusters config from (CLUSTERS_CONFIG_PARAMETER). */
-export const CLUSTERS_PARAMETER = '/lease-coordinator/clusters';
+import { readStackTemplate, type StackTemplate, type StreamMapping } from './stack-template.js';
 
 export interface PackagedCoordinatorOptions {
   readonly httpPort?: number;
@@ -53,6 +46,8 @@ export interface PackagedCoordinator {
   readonly timers: SqsTimerEndpoint;
   /** Records dropped unhandled by a stream mapping (what AWS sends to the on-failure queue). */
   readonly discarded: { consumer: 'elect' | 'mirror'; reason: 'retries' | 'age'; records: number }[];
+  /** Hands every stream record written so far to `elect` and `mirror` (StreamRunner.drain). */
+  drain(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -93,7 +88,6 @@ export async function startPackagedCoordinator(
     cleanups.push(() => {
       for (const fn of functions.values()) fn.stop();
     });
-
     const discarded: PackagedCoordinator['discarded'] = [];
     const wiring = {
       dynamodb,
@@ -104,7 +98,8 @@ export async function startPackagedCoordinator(
       reportError,
       observe: options.observe,
     };
-    cleanups.push(startStreamMappings(wiring), startSchedules(wiring));
+    const streams = startStreamMappings(wiring);
+    cleanups.push(streams.stop, startSchedules(wiring));
     const { server, url } = await startHttpServer(httpRoutes(wiring), options.httpPort ?? 0);
     cleanups.push(() => closeServer(server));
 
@@ -116,6 +111,7 @@ export async function startPackagedCoordinator(
       functions,
       timers,
       discarded,
+      drain: streams.drain,
       stop: () => runCleanups(cleanups),
     };
   } catch (error) {
@@ -153,37 +149,6 @@ interface EventSourceWiring {
   readonly observe?: ((record: DynamoDBRecord) => void) | undefined;
 }
 
-/** The environment every function shares: as serverless.yml sets it, with the local stand-ins for AWS. */
-function functionEnvironment(stack: {
-  dynamodb: DynamoDbLocal;
-  timers: SqsTimerEndpoint;
-  ssm: { url: string } | undefined;
-  logLevel: PackagedCoordinatorOptions['logLevel'];
-}): NodeJS.ProcessEnv {
-  const { dynamodb, timers, ssm, logLevel } = stack;
-  return {
-    PATH: process.env.PATH,
-    TZ: ':UTC',
-    TABLE_NAME: LOCAL_TABLE,
-    TIMER_QUEUE_URL: timers.queueUrl,
-    POWERTOOLS_SERVICE_NAME: 'lease-coordinator',
-    POWERTOOLS_LOG_LEVEL: logLevel ?? 'WARN',
-    // EMF lines are CloudWatch's input; here they would only fill the terminal. Shown at DEBUG.
-    POWERTOOLS_METRICS_DISABLED: logLevel === 'DEBUG' ? 'false' : 'true',
-    AWS_NODEJS_CONNECTION_REUSE_ENABLED: '1',
-    CLUSTERS_CONFIG_PARAMETER: ssm === undefined ? '' : CLUSTERS_PARAMETER,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    // With LEASE_COORDINATOR_PACKAGED_NODE=host the containers may run an older Node than their
-    // runtime's: the SDK's notice about that is noise here.
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    DYNAMODB_ENDPOINT: dynamodb.endpoint,
-    AWS_ENDPOINT_URL_SQS: timers.url,
-    ...(ssm !== undefined && { AWS_ENDPOINT_URL_SSM: ssm.url }),
-  };
-}
-
 /** A container for each packaged function, in its unpacked task root, on its runtime's Node, with its environment. */
 function createFunctions(
   unpacked: {
@@ -207,23 +172,8 @@ function createFunctions(
   });
 }
 
-/** One function's environment: the shared one and what Lambda sets for that function. */
-function environmentOf(
-  spec: PackagedFunction,
-  taskRoot: string,
-  shared: NodeJS.ProcessEnv,
-): NodeJS.ProcessEnv {
-  return {
-    ...shared,
-    LAMBDA_TASK_ROOT: taskRoot,
-    AWS_EXECUTION_ENV: `AWS_Lambda_${spec.runtime}`,
-    AWS_LAMBDA_FUNCTION_NAME: `lease-coordinator-local-${spec.name}`,
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
-  };
-}
-
-/** Starts the table stream's two mappings, into `elect` and `mirror`; returns their stop. */
-function startStreamMappings(wiring: EventSourceWiring): () => void {
+/** Starts the table stream's two mappings, into `elect` and `mirror`. */
+function startStreamMappings(wiring: EventSourceWiring): { stop: () => void; drain: () => Promise<void> } {
   const { dynamodb, streamArn, template, invoke, discarded, reportError } = wiring;
   const client = localStreamsClient(dynamodb.endpoint);
   const streamMapping = (
@@ -252,11 +202,12 @@ function startStreamMappings(wiring: EventSourceWiring): () => void {
   const mirror = streamMapping('mirror', template.streams.mirror);
   elect.start();
   mirror.start();
-  return () => {
+  const stop = () => {
     elect.stop();
     mirror.stop();
     client.destroy();
   };
+  return { stop, drain: () => elect.drain().then(() => mirror.drain()) };
 }
 
 /** Starts the minute schedules (EventBridge rules), ingest's at once as well; returns their stop. */
