@@ -174,7 +174,11 @@ export async function startKubeBench(
     onRecord,
     removalSettled: (plane, lease, candidate) =>
       removalSettled(
-        { onRecord, drain: () => coordinator.streams.drain().then(() => coordinator.mirror.drain()) },
+        {
+          onRecord,
+          drain: () => coordinator.streams.drain().then(() => coordinator.mirror.drain()),
+          loadLease: (key) => coordinator.deps.store.loadLease(key),
+        },
         { scope: plane.name, namespace: 'default', name: lease },
         plane.name,
         candidate,

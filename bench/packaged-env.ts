@@ -82,7 +82,7 @@ export async function startPackagedBench(log: (line: string) => void): Promise<P
       adminKubeconfig,
       removalSettled: (plane, lease, candidate) =>
         removalSettled(
-          { onRecord, drain: coordinator.drain },
+          { onRecord, drain: coordinator.drain, loadLease: (key) => coordinator.store.loadLease(key) },
           { scope: plane.name, namespace: 'default', name: lease },
           plane.name,
           candidate,

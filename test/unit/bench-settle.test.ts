@@ -1,35 +1,40 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { removalSettled, type StreamTap } from '../../bench/settle.js';
+import type { LeaseState, StoredCandidate } from '../../lib/ports/store.js';
 
 const KEY = { scope: 'c1', namespace: 'default', name: 'elect-3' };
-const PK = 'LEASE#c1/default/elect-3';
+const RECORD: DynamoDBRecord = { eventName: 'REMOVE' };
 
-function removal(sk: string, pk = PK): DynamoDBRecord {
-  return { eventName: 'REMOVE', dynamodb: { Keys: { pk: { S: pk }, sk: { S: sk } } } };
+function stored(cluster: string, name: string): StoredCandidate {
+  return { cluster, name } as StoredCandidate;
 }
 
-/** A tap whose test emits records by hand and counts the drains asked of it. */
-function fakeTap(onDrain: (drains: number, emit: (r: DynamoDBRecord) => void) => void = () => {}) {
+/**
+ * A coordinator's table and stream by hand: `table` is what a read returns, `emit` sends a record to
+ * the listeners, and `onDrain` runs inside each drain (what the consumers would have handled).
+ */
+function fakeTap(onDrain: (drains: number) => void = () => {}) {
   const listeners = new Set<(record: DynamoDBRecord) => void>();
-  const emit = (record: DynamoDBRecord) => {
-    for (const listener of listeners) listener(record);
-  };
-  let drains = 0;
+  const state = { table: [] as StoredCandidate[], drains: 0 };
   const tap: StreamTap = {
     onRecord: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     drain: async () => {
-      drains++;
-      onDrain(drains, emit);
+      state.drains++;
+      onDrain(state.drains);
     },
+    loadLease: async (): Promise<LeaseState> => ({ lease: undefined, candidates: state.table }),
   };
-  return { tap, emit, drains: () => drains, listening: () => listeners.size };
+  const emit = () => {
+    for (const listener of listeners) listener(RECORD);
+  };
+  return { tap, state, emit, listening: () => listeners.size };
 }
 
-/** Lets the waiter's pending continuations run, so it listens for the next record before one is sent. */
+/** Lets the waiter's pending continuations run, so it waits for the next record before one is sent. */
 const untilWaiting = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('bench: an election trial waits for the previous removal to settle (unit)', () => {
@@ -37,42 +42,61 @@ describe('bench: an election trial waits for the previous removal to settle (uni
     vi.useRealTimers();
   });
 
-  it('returns after the drain that follows the removal, not before it', async () => {
-    const { tap, emit, drains, listening } = fakeTap();
+  it('waits while the table holds the candidate, and returns after the drain that follows its removal', async () => {
+    const { tap, state, emit, listening } = fakeTap();
+    state.table = [stored('c1', 'elect-3-a'), stored('c1', 'other')];
     let settled = false;
     const waiting = removalSettled(tap, KEY, 'c1', 'elect-3-a').then(() => {
       settled = true;
     });
-    await vi.waitFor(() => expect(drains()).toBe(1));
     await untilWaiting();
-    // Another candidate's removal, and the same name's in another lease: each only drains again.
-    emit(removal('CANDIDATE#c1#other'));
-    await vi.waitFor(() => expect(drains()).toBe(2));
+    expect(state.drains).toBe(1);
+    // Another record (another candidate's removal) only drains and looks again.
+    state.table = [stored('c1', 'elect-3-a')];
+    emit();
     await untilWaiting();
-    emit(removal('CANDIDATE#c1#elect-3-a', 'LEASE#c2/default/elect-3'));
-    await vi.waitFor(() => expect(drains()).toBe(3));
-    await untilWaiting();
+    expect(state.drains).toBe(2);
     expect(settled).toBe(false);
-    emit(removal('CANDIDATE#c1#elect-3-a'));
+    state.table = [stored('c2', 'elect-3-a')];
+    emit();
     await waiting;
-    expect(drains()).toBe(4);
+    expect(state.drains).toBe(3);
     expect(listening()).toBe(0);
   });
 
-  it('returns when the removal was read during a drain', async () => {
-    const { tap, drains } = fakeTap((n, emit) => {
-      if (n === 1) emit(removal('CANDIDATE#c1#elect-3-a'));
-    });
+  it('returns at once when the candidate was never stored (ingest not yet watching when it came and went)', async () => {
+    const { tap, state } = fakeTap();
     await removalSettled(tap, KEY, 'c1', 'elect-3-a');
-    expect(drains()).toBe(1);
+    expect(state.drains).toBe(1);
+  });
+
+  it('does not miss a removal stored between its look and its wait', async () => {
+    const { tap, state, emit } = fakeTap((n) => {
+      // The removal lands while the first drain runs, after the records it read.
+      if (n === 1) {
+        state.table = [];
+        emit();
+      }
+    });
+    state.table = [stored('c1', 'elect-3-a')];
+    const original = tap.loadLease;
+    let looks = 0;
+    tap.loadLease = async (key) => {
+      looks++;
+      // The first look is answered as the table was before the drain's removal.
+      return looks === 1 ? { lease: undefined, candidates: [stored('c1', 'elect-3-a')] } : original(key);
+    };
+    await removalSettled(tap, KEY, 'c1', 'elect-3-a');
+    expect(looks).toBe(2);
   });
 
   it('fails, naming the candidate, when the coordinator never stores the removal', async () => {
     vi.useFakeTimers();
-    const { tap, listening } = fakeTap();
+    const { tap, state, listening } = fakeTap();
+    state.table = [stored('c1', 'elect-3-a')];
     const waiting = removalSettled(tap, KEY, 'c1', 'elect-3-a');
     const failed = expect(waiting).rejects.toThrow(
-      'the coordinator did not store the removal of CANDIDATE#c1#elect-3-a in LEASE#c1/default/elect-3',
+      'c1/elect-3-a: the coordinator did not store its removal from elect-3',
     );
     await vi.advanceTimersByTimeAsync(30_000);
     await failed;
