@@ -153,5 +153,18 @@ export class OutOfTimeError extends CoordinatorError {
   }
 }
 
+/**
+ * Failed timer messages whose back-off could not be set (lib/ports/schedule.ts, TimerRedelivery):
+ * they come back after the queue's visibility timeout instead.
+ */
+export class RedeliveryError extends CoordinatorError {
+  constructor(readonly failed: readonly { receiptHandle: string; reason: string }[]) {
+    super(
+      `cannot set the back-off of ${failed.length} timer message(s): ${failed.map((f) => `${f.receiptHandle}: ${f.reason}`).join('; ')}`,
+      { retryable: true },
+    );
+  }
+}
+
 /** An object a cluster listed could not be stored: ingest lists that cluster again. */
 export class UnstoredListError extends CoordinatorError {}

@@ -97,7 +97,7 @@ export async function reconcileLeaseWithOutcome(
   // Recorded news is not a lost race: the look after it always comes, whatever was lost before it,
   // since only that look arms the timer for the holder's new deadline (lease-timer.ts). Escaping
   // instead, the news would leave that deadline to the minute sweep: the timer message's retry
-  // comes after SQS's visibility timeout, and carries no news. Each news needs the holder's Lease
+  // (a second later, lib/handlers/timer-backoff.ts) carries no news. Each news needs the holder's Lease
   // to show yet another renewal, so they are bounded as lost compare-and-sets are.
   const tries = { lost: 0, news: 0 };
   for (let attempt = 0; ; attempt++) {

@@ -6,10 +6,11 @@ import { parseOrThrow } from '../api/issues.js';
 import { overtaken } from '../coordinator/lease-triage.js';
 import { type ReconcileOptions, reconcileLease } from '../coordinator/reconcile-lease.js';
 import { OutOfTimeError } from '../errors.js';
-import type { CoordinatorDeps, MirrorDeps } from '../ports/coordinator.js';
+import type { CoordinatorDeps, MirrorDeps, RequeueDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import { ClusterOutages } from '../sync/cluster-outages.js';
 import { decideAndMirror } from '../sync/decide-now.js';
+import { receiveCountOf, retryDelaySeconds } from './timer-backoff.js';
 
 const timerMessage = z.object({
   lease: z.object({ scope: z.string().min(1), namespace: z.string().min(1), name: z.string().min(1) }),
@@ -22,10 +23,17 @@ const MESSAGE_CONCURRENCY = 10;
 /**
  * Left of the invocation when the batch stops waiting: the messages still running are reported
  * as failures while there is time to say so, so the finished ones are not delivered again, as all
- * of them would be if the invocation timed out. The failed ones come back after the queue's
- * visibility timeout (120 s); the minute sweep looks at their leases before that.
+ * of them would be if the invocation timed out. Like every failed message, they come back after
+ * a back-off of a second or more (timer-backoff.ts), set in that time.
  */
 export const RETURN_MARGIN_MS = 1_000;
+
+/**
+ * Left of the invocation when the back-off of the failed messages is given up (one SQS request,
+ * tens of milliseconds): the batch answers in time even when SQS does not, and those messages come
+ * back after the visibility timeout instead.
+ */
+export const REDELIVERY_MARGIN_MS = 250;
 
 /**
  * How early a timer message can arrive: its whole-second DelaySeconds is rounded down
@@ -45,15 +53,17 @@ export type RemainingTime = () => number;
  * `mirror`, which under load takes seconds.
  *
  * Each message is one record of Powertools' BatchProcessor: one that fails is reported as a batch
- * item failure, and SQS delivers it again; the others are done. A cluster outage must not make a
- * batch outlive its invocation: the messages run in parallel, a cluster that timed out once is not
- * waited on again in the same batch (ClusterOutages), and with `remaining` given, messages not
+ * item failure, and the others are done. A failed message is made visible again after a short
+ * back-off (`redeliverSoon`), not the queue's 120 s visibility timeout, so a transient failure
+ * delays its deadline by about a second. A cluster outage must not make a batch outlive its
+ * invocation: the messages run in parallel, a cluster that timed out once is not waited on again
+ * in the same batch (ClusterOutages), and with `remaining` given, messages not
  * finished RETURN_MARGIN_MS before the deadline are reported as failures too. Such a message's
  * step may still finish later in a thawed container; every write it makes is conditional, so that
  * is harmless (docs/design.md, rule 2).
  */
 export async function handleTimerBatch(
-  deps: CoordinatorDeps,
+  deps: RequeueDeps,
   event: SQSEvent,
   mirror?: MirrorDeps,
   remaining?: RemainingTime,
@@ -92,11 +102,51 @@ export async function handleTimerBatch(
         messageIds: late,
         clustersOut: outages.names(),
       });
+    await redeliverSoon(deps, event, response, remaining);
     return response;
   } finally {
     deadline?.cancel();
     // Messages not started by now are reported above; they must not start after the return.
     limit.clearQueue();
+  }
+}
+
+/**
+ * Sets each failed message's back-off by its receive count. A back-off that cannot be set (SQS
+ * refused or did not answer in time) only costs time: the message comes back after the visibility
+ * timeout, so it is logged and the batch answered as it is.
+ */
+async function redeliverSoon(
+  deps: RequeueDeps,
+  event: SQSEvent,
+  response: SQSBatchResponse,
+  remaining: RemainingTime | undefined,
+): Promise<void> {
+  if (deps.redelivery === undefined || response.batchItemFailures.length === 0) return;
+  const records = new Map(event.Records.map((record) => [record.messageId, record]));
+  const messages = response.batchItemFailures.flatMap(({ itemIdentifier }) => {
+    const record = records.get(itemIdentifier);
+    if (record === undefined) return [];
+    return [{ receiptHandle: record.receiptHandle, afterSeconds: retryDelaySeconds(receiveCountOf(record)) }];
+  });
+  const giveUp = remaining === undefined ? undefined : outOfTimeAfter(remaining() - REDELIVERY_MARGIN_MS);
+  const { redelivery } = deps;
+  // Settles with the error rather than rejecting, even for an adapter that throws at once.
+  const change = Promise.resolve()
+    .then(() => redelivery.redeliverAfter(messages))
+    .then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+  try {
+    const outcome = await (giveUp === undefined ? change : Promise.race([change, giveUp.reached]));
+    if (outcome === undefined) return;
+    deps.logger.warn('failed timer messages come back after the visibility timeout', {
+      receiptHandles: messages.map((m) => m.receiptHandle),
+      ...(outcome === 'out-of-time' ? { reason: 'no time left to set their back-off' } : { error: outcome }),
+    });
+  } finally {
+    giveUp?.cancel();
   }
 }
 

@@ -186,11 +186,13 @@ function wireLocal(
       ).finally(() => options.onTimer?.()),
     options.autonomous ?? false,
     reportError,
+    options.clock ?? Date.now,
   );
   deps = wireCoordinator({
     store: new DynamoDbStore(dynamodb.client, LOCAL_TABLE),
     history: new DynamoDbDecisionHistory(dynamodb.client, LOCAL_TABLE, DEFAULT_HISTORY_RETENTION),
     timers,
+    redelivery: timers,
     clock: options.clock ?? Date.now,
     logger,
     metrics,
@@ -276,10 +278,7 @@ function clusterPass(deps: CoordinatorWiring) {
   return clusterSweepPass(clusters, deps.clock, (name) => clusters.clusters.httpOnly(name));
 }
 
-/**
- * The sweep every `every` ms (0: never on its own), as deployed: a tick while a sweep runs is
- * dropped (the sweep lock, no retries). Returns its cleanup.
- */
+/** The sweep every `every` ms (0: never), as deployed: a tick while one runs is dropped. Returns its cleanup. */
 function scheduleSweeps(
   every: number,
   sweep: () => Promise<unknown>,

@@ -42,7 +42,7 @@ import type { ClusterSource, HolderLeaseReader } from './cluster.js';
 import type { DecisionHistory } from './history.js';
 import type { LeaseKey, LeaseResolver } from './lease-key.js';
 import type { Metrics } from './metrics.js';
-import type { Clock, TimerCover, TimerQueue } from './schedule.js';
+import type { Clock, TimerCover, TimerQueue, TimerRedelivery } from './schedule.js';
 import type { CoordinatorStore } from './store.js';
 
 /** What one reconcile of a lease (lib/coordinator/reconcile-lease.ts) works with. */
@@ -68,6 +68,12 @@ export interface CoordinatorDeps {
    * no timer for them (docs/design.md, "Timers kept by ingest"). Absent: every deadline is a timer.
    */
   readonly timerCover?: TimerCover;
+}
+
+/** What `requeue` (lib/handlers/timer.ts) works with: a reconcile's, and the queue it takes from. */
+export interface RequeueDeps extends CoordinatorDeps {
+  /** Brings its failed messages back after a short back-off; absent, after the visibility timeout. */
+  readonly redelivery?: TimerRedelivery;
 }
 
 /** What the mirror (decisions out to the clusters, lib/sync/mirror.ts) works with. */

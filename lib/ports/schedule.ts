@@ -9,6 +9,23 @@ export interface TimerQueue {
   deliverAt(key: LeaseKey, dueAt: Millis, now: Millis): Promise<void>;
 }
 
+/** A delivered timer message that failed, and how long it stays invisible before it comes back. */
+export interface Redelivery {
+  /** The delivery's handle (SQS: the record's receiptHandle). */
+  readonly receiptHandle: string;
+  readonly afterSeconds: number;
+}
+
+/**
+ * Brings timer messages that failed back after a short back-off (lib/handlers/timer-backoff.ts)
+ * instead of the queue's visibility timeout: SQS ChangeMessageVisibilityBatch when deployed, the
+ * local queue's own retry locally. Rejects with RedeliveryError naming the messages it could not
+ * change; those come back after the visibility timeout.
+ */
+export interface TimerRedelivery {
+  redeliverAfter(messages: readonly Redelivery[]): Promise<void>;
+}
+
 /** A lock that at most one holder has at a time: one sweep at a time (lib/store/table-lock.ts). */
 export interface SweepLock {
   acquire(owner: string, now: Millis, heldUntil: Millis): Promise<boolean>;

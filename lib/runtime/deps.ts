@@ -25,8 +25,8 @@ let cached: Promise<DeployedDeps> | undefined;
 /**
  * The deciding functions' wiring (elect, requeue, sweep; ingest and mirror through
  * deployedClusterDeps), built once per Lambda container by the one builder (wireCoordinator) from
- * the parts the HTTP functions share, an SQS timer queue and, when a cluster is reached over
- * Kubernetes, its clients. The HTTP callers are the clusters config's `httpCallers`, and nobody
+ * the parts the HTTP functions share, an SQS timer queue (which also brings `requeue`'s failed
+ * messages back soon) and, when a cluster is reached over Kubernetes, its clients. The HTTP callers are the clusters config's `httpCallers`, and nobody
  * without them (every request 401): a deployed API is on the internet.
  */
 export function deployedDeps(): Promise<DeployedDeps> {
@@ -42,9 +42,11 @@ async function build(): Promise<DeployedDeps> {
   const { config, clusters } = shared;
   if (config.TIMER_QUEUE_URL === undefined)
     throw new ConfigError('invalid environment: TIMER_QUEUE_URL: required');
+  const timers = new SqsTimerQueue(new SQSClient({ region: config.AWS_REGION }), config.TIMER_QUEUE_URL);
   const parts = {
     store: shared.store,
-    timers: new SqsTimerQueue(new SQSClient({ region: config.AWS_REGION }), config.TIMER_QUEUE_URL),
+    timers,
+    redelivery: timers,
     clock: shared.clock,
     logger: shared.logger,
     policies: shared.policies,

@@ -1,10 +1,10 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ClusterSource } from '../ports/cluster.js';
-import type { CoordinatorDeps, IngestDeps } from '../ports/coordinator.js';
+import type { IngestDeps, RequeueDeps } from '../ports/coordinator.js';
 import type { DecisionHistory } from '../ports/history.js';
 import type { HttpApiDeps } from '../ports/http.js';
 import type { Metrics } from '../ports/metrics.js';
-import type { Clock, TimerCover, TimerQueue } from '../ports/schedule.js';
+import type { Clock, TimerCover, TimerQueue, TimerRedelivery } from '../ports/schedule.js';
 import type { CoordinatorStore } from '../ports/store.js';
 import { holderLeaseReader } from '../sync/holder-lease-reader.js';
 import type { ConfigPolicies } from './policies.js';
@@ -23,13 +23,15 @@ export interface ClusterWiring extends IngestDeps {
 }
 
 /** The coordinator's dependencies, and the cluster side's when a cluster is reached over Kubernetes. */
-export interface CoordinatorWiring extends HttpApiDeps {
+export interface CoordinatorWiring extends HttpApiDeps, RequeueDeps {
   readonly clusterWiring?: ClusterWiring;
 }
 
 export interface WiringParts {
   readonly store: CoordinatorStore;
   readonly timers: TimerQueue;
+  /** How `requeue` brings a failed timer message back soon (the same queue's adapter as `timers`). */
+  readonly redelivery?: TimerRedelivery;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly policies: ConfigPolicies;
@@ -50,15 +52,16 @@ export interface WiringParts {
  * timers, clock and cluster clients), never in how those are put together.
  */
 export function wireCoordinator(parts: WiringParts): CoordinatorWiring {
-  const { store, timers, clock, logger, policies, clients, history, metrics, timerCover } = parts;
+  const { store, timers, redelivery, clock, logger, policies, clients, history, metrics, timerCover } = parts;
   const { preemption, holderClusterUnreachable } = policies;
-  const deps: CoordinatorDeps & Pick<HttpApiDeps, 'callers'> = {
+  const deps: RequeueDeps & Pick<HttpApiDeps, 'callers'> = {
     store,
     timers,
     clock,
     logger,
     leases: policies.leases,
     callers: policies.callers,
+    ...(redelivery !== undefined && { redelivery }),
     ...(preemption !== undefined && { preemption }),
     ...(history !== undefined && { history }),
     ...(metrics !== undefined && { metrics }),

@@ -148,6 +148,19 @@ describe('serverless package (integration: osls offline, no credentials, cfn-lin
     }
   });
 
+  it('lets requeue alone change a timer message’s visibility (its back-off), on the timer queue only', () => {
+    const granted = ofType('AWS::IAM::Role').flatMap(([name, role]) => {
+      const policies = (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[];
+      return policies
+        .flatMap((p) => p.PolicyDocument.Statement)
+        .filter((statement) =>
+          [statement.Action].flat().some((a) => a.startsWith('sqs:ChangeMessageVisibility')),
+        )
+        .map((statement) => ({ name, resource: statement.Resource }));
+    });
+    expect(granted).toEqual([{ name: 'RequeueRole', resource: { 'Fn::GetAtt': ['TimerQueue', 'Arn'] } }]);
+  });
+
   it('creates the table with a new-and-old-image stream, point-in-time recovery and TTL', () => {
     const [[, table]] = ofType('AWS::DynamoDB::Table') as [[string, Resource]];
     expect(table.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });

@@ -1,6 +1,16 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LocalTimerQueue } from '../../lib/local/local-timer-queue.js';
+import { handleTimerBatch } from '../../lib/handlers/timer.js';
+import { retryDelaySeconds } from '../../lib/handlers/timer-backoff.js';
+import {
+  LOCAL_MAX_RECEIVES,
+  LOCAL_VISIBILITY_TIMEOUT_MS,
+  LocalTimerQueue,
+} from '../../lib/local/local-timer-queue.js';
+import type { RequeueDeps } from '../../lib/ports/coordinator.js';
+import { ungroupedLeases } from '../../lib/ports/lease-key.js';
+import { InMemoryTable } from '../helpers/in-memory-store.js';
 
 const KEY = { scope: 'alpha', namespace: 'kube-system', name: 'kube-scheduler' };
 
@@ -27,5 +37,105 @@ describe('local timer queue (unit: fake timers)', () => {
     await vi.advanceTimersByTimeAsync(120_000);
     expect(delivered).toEqual([6_000, 60_000]);
     expect(queue.nextDueAt()).toBeUndefined();
+  });
+});
+
+/**
+ * requeue over an in-memory table whose lease reads fail `failures` times, fed by a local queue:
+ * with `auto`, on the (fake) wall clock; without, on a clock `drain` steps to each delivery.
+ */
+function requeueOnLocalQueue(failures: number, auto = false) {
+  let stepped = 1_000;
+  const clock = auto ? Date.now : () => stepped;
+  let left = failures;
+  const errors: unknown[] = [];
+  const receives: { at: number; receiveCount: string }[] = [];
+  const table = new InMemoryTable(clock);
+  let deps: RequeueDeps | undefined;
+  const queue = new LocalTimerQueue(
+    async (event: SQSEvent) => {
+      for (const r of event.Records)
+        receives.push({ at: clock(), receiveCount: r.attributes.ApproximateReceiveCount });
+      return handleTimerBatch(deps as RequeueDeps, event);
+    },
+    auto,
+    (error) => errors.push(error),
+    clock,
+  );
+  deps = {
+    store: table.store(async (request) => {
+      if (request === 'loadLease' && left-- > 0) throw new Error('ProvisionedThroughputExceededException');
+    }),
+    clock,
+    logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+    leases: ungroupedLeases,
+    timers: queue,
+    redelivery: queue,
+  };
+  /** Steps the clock to each pending delivery and fires it, until none is left. */
+  const drain = async () => {
+    for (let due = queue.nextDueAt(); due !== undefined; due = queue.nextDueAt()) {
+      stepped = due;
+      await queue.fireDue(due);
+    }
+  };
+  return { queue, errors, receives, drain };
+}
+
+describe('local timer queue: a message requeue failed (unit: in-memory table, a stepped or fake clock)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('comes back when the back-off requeue set ends, and its step is then taken', async () => {
+    const { queue, errors, receives, drain } = requeueOnLocalQueue(1);
+    await queue.deliverAt(KEY, 2_000, 1_000);
+    await drain();
+    expect(receives).toEqual([
+      { at: 2_000, receiveCount: '1' },
+      { at: 2_000 + retryDelaySeconds(1) * 1000, receiveCount: '2' },
+    ]);
+    expect(queue.stats.deadLettered).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  it('comes back after a growing back-off, and is dead-lettered after five receives, as deployed', async () => {
+    const { queue, errors, receives, drain } = requeueOnLocalQueue(Number.POSITIVE_INFINITY);
+    await queue.deliverAt(KEY, 2_000, 1_000);
+    await drain();
+    const expected = [2_000];
+    for (let count = 1; count < LOCAL_MAX_RECEIVES; count++)
+      expected.push((expected.at(-1) as number) + retryDelaySeconds(count) * 1000);
+    expect(receives.map((r) => r.at)).toEqual(expected);
+    expect(receives.map((r) => r.receiveCount)).toEqual(['1', '2', '3', '4', '5']);
+    expect(queue.stats.deadLettered).toBe(1);
+    expect(String(errors)).toMatch(/dead-lettered after 5 receives/);
+    expect(queue.nextDueAt()).toBeUndefined();
+  });
+
+  it('comes back after the visibility timeout when the invocation itself failed', async () => {
+    const queue = new LocalTimerQueue(
+      async () => {
+        throw new Error('invocation failed');
+      },
+      false,
+      () => {},
+      () => 5_000,
+    );
+    await queue.deliverAt(KEY, 5_000, 1_000);
+    await expect(queue.fireDue(5_000)).rejects.toThrow('invocation failed');
+    expect(queue.nextDueAt()).toBe(5_000 + LOCAL_VISIBILITY_TIMEOUT_MS);
+  });
+
+  it('on the wall clock, fires the retry when its back-off ends', async () => {
+    vi.useFakeTimers({ now: 1_000 });
+    const { queue, receives } = requeueOnLocalQueue(1, true);
+    await queue.deliverAt(KEY, 2_000, 1_000);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(receives).toEqual([{ at: 2_000, receiveCount: '1' }]);
+    await vi.advanceTimersByTimeAsync(retryDelaySeconds(1) * 1000);
+    expect(receives.map((r) => r.receiveCount)).toEqual(['1', '2']);
+    expect(receives[1]?.at).toBe(2_000 + retryDelaySeconds(1) * 1000);
+    await queue.stop();
   });
 });

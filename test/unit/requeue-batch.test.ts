@@ -4,9 +4,16 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import { ClusterTimeoutError } from '../../lib/errors.js';
 import { EARLY_BY_AT_MOST_MS, handleTimerBatch, RETURN_MARGIN_MS } from '../../lib/handlers/timer.js';
+import { retryDelaySeconds } from '../../lib/handlers/timer-backoff.js';
 import type { ClusterSource } from '../../lib/ports/cluster.js';
-import type { CoordinatorDeps, HolderClusterUnreachable, MirrorDeps } from '../../lib/ports/coordinator.js';
+import type {
+  CoordinatorDeps,
+  HolderClusterUnreachable,
+  MirrorDeps,
+  RequeueDeps,
+} from '../../lib/ports/coordinator.js';
 import { type LeaseKey, ungroupedLeases } from '../../lib/ports/lease-key.js';
+import type { Redelivery } from '../../lib/ports/schedule.js';
 import { timerMessage } from '../../lib/runtime/sqs-timer-queue.js';
 import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
@@ -52,12 +59,19 @@ async function setUp(policy: HolderClusterUnreachable = 'Wait') {
     },
   };
   const logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
-  const deps: CoordinatorDeps = {
+  /** The back-offs requeue set on its failed messages. */
+  const redeliveries: Redelivery[] = [];
+  const deps: RequeueDeps = {
     store,
     clock: Date.now,
     logger,
     leases: ungroupedLeases,
     timers: { deliverAt: async () => {} },
+    redelivery: {
+      redeliverAfter: async (messages) => {
+        redeliveries.push(...messages);
+      },
+    },
     readHolderLease: holderLeaseReader(source),
     holderClusterUnreachable: () => policy,
   };
@@ -105,7 +119,18 @@ async function setUp(policy: HolderClusterUnreachable = 'Wait') {
     cluster.renewLease(key, holder, 5);
     await ingestLease(ingestDeps, key.scope, cluster.get('Lease', key) ?? {});
   };
-  return { deps, mirror, store, hung, requests, expiredHolder, afterExpiry, runBatch, holderRenews };
+  return {
+    deps,
+    mirror,
+    store,
+    hung,
+    requests,
+    redeliveries,
+    expiredHolder,
+    afterExpiry,
+    runBatch,
+    holderRenews,
+  };
 }
 
 const lease = (scope: string, name: string): LeaseKey => ({ scope, namespace: 'kube-system', name });
@@ -119,7 +144,7 @@ describe('requeue during a cluster outage (unit: in-memory table, hung fake clus
   });
 
   it('decides the messages of a batch in parallel: two leases of a hung cluster finish within one request timeout', async () => {
-    const { hung, expiredHolder, afterExpiry, runBatch, store } = await setUp('Wait');
+    const { hung, redeliveries, expiredHolder, afterExpiry, runBatch, store } = await setUp('Wait');
     const keys = [lease('east', 'one'), lease('east', 'two')];
     for (const key of keys) await expiredHolder(key);
     await afterExpiry(keys);
@@ -127,6 +152,7 @@ describe('requeue during a cluster outage (unit: in-memory table, hung fake clus
     const budgetMs = 20_000 - 100;
     const { response, tookMs } = await runBatch(keys, budgetMs);
     expect(response.batchItemFailures).toEqual([]);
+    expect(redeliveries).toEqual([]);
     expect(tookMs).toBeLessThanOrEqual(budgetMs - RETURN_MARGIN_MS);
     // Under Wait, each takeover is held off while the holder's cluster does not answer.
     for (const key of keys) expect((await store.loadLease(key)).lease?.holderClusterOut).toBe(true);
@@ -145,8 +171,8 @@ describe('requeue during a cluster outage (unit: in-memory table, hung fake clus
     expect(tookMs).toBeLessThan(2 * REQUEST_TIMEOUT_MS);
   });
 
-  it('reports the messages it cannot finish in its budget as batch item failures, before the invocation times out', async () => {
-    const { hung, expiredHolder, afterExpiry, runBatch } = await setUp('Wait');
+  it('reports the messages it cannot finish in its budget as batch item failures, before the invocation times out, to come back in a second', async () => {
+    const { hung, redeliveries, expiredHolder, afterExpiry, runBatch } = await setUp('Wait');
     const stuck = lease('east', 'one');
     const healthy = lease('west', 'two');
     await expiredHolder(stuck);
@@ -157,6 +183,8 @@ describe('requeue during a cluster outage (unit: in-memory table, hung fake clus
     const { response, tookMs } = await runBatch([stuck, healthy], budgetMs);
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm0' }]);
     expect(tookMs).toBeLessThan(budgetMs);
+    // Its first receive (sqsBatch gives no count): back in a second, not after the visibility timeout.
+    expect(redeliveries).toEqual([{ receiptHandle: 'r0', afterSeconds: retryDelaySeconds(1) }]);
   });
 });
 

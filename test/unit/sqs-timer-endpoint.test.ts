@@ -1,7 +1,15 @@
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { ChangeMessageVisibilityBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
+import { RedeliveryError } from '../../lib/errors.js';
+import { handleTimerBatch } from '../../lib/handlers/timer.js';
+import { retryDelaySeconds } from '../../lib/handlers/timer-backoff.js';
 import { SqsTimerEndpoint } from '../../lib/local/packaged/sqs-timer-endpoint.js';
+import type { RequeueDeps } from '../../lib/ports/coordinator.js';
+import { ungroupedLeases } from '../../lib/ports/lease-key.js';
+import { SqsTimerQueue } from '../../lib/runtime/sqs-timer-queue.js';
+import { InMemoryTable } from '../helpers/in-memory-store.js';
 
 const SETTINGS = {
   batchSize: 10,
@@ -9,6 +17,8 @@ const SETTINGS = {
   maxReceiveCount: 3,
   reportBatchItemFailures: true,
 };
+/** The deployed queue's visibility timeout and redrive (infra/resources.yml). */
+const DEPLOYED_QUEUE = { ...SETTINGS, visibilityTimeoutSeconds: 120, maxReceiveCount: 5 };
 
 describe('SqsTimerEndpoint (the timer queue of the packaged mode, spoken to by the real SQS client)', () => {
   let endpoint: SqsTimerEndpoint | undefined;
@@ -18,15 +28,23 @@ describe('SqsTimerEndpoint (the timer queue of the packaged mode, spoken to by t
     await endpoint?.stop();
   });
 
-  /** An endpoint whose `requeue` answers with `answer`; resolves each batch as it arrives. */
-  async function start(answer: (event: SQSEvent) => SQSBatchResponse | Error) {
+  /**
+   * An endpoint whose `requeue` answers with `answer` (given the queue's URL, to call it back);
+   * resolves each batch as it arrives, and notes when.
+   */
+  async function start(
+    answer: (event: SQSEvent, queueUrl: string) => SQSBatchResponse | Error | Promise<SQSBatchResponse>,
+    settings = SETTINGS,
+  ) {
     const batches: SQSEvent[] = [];
+    const arrivals: number[] = [];
     const waiters: { count: number; resolve: () => void }[] = [];
     endpoint = new SqsTimerEndpoint({
-      settings: SETTINGS,
+      settings,
       deliver: async (event) => {
         batches.push(event);
-        const result = answer(event);
+        arrivals.push(Date.now());
+        const result = await answer(event, endpoint?.queueUrl ?? '');
         if (result instanceof Error) throw result;
         return result;
       },
@@ -43,7 +61,7 @@ describe('SqsTimerEndpoint (the timer queue of the packaged mode, spoken to by t
     /** Resolves once `count` batches in all have been handed to requeue. */
     const batchesHandled = (count: number) =>
       new Promise<void>((resolve) => waiters.push({ count, resolve }));
-    return { batches, batchesHandled };
+    return { batches, arrivals, batchesHandled, client: sqs };
   }
 
   const send = (body: string, delaySeconds: number, queueUrl = endpoint?.queueUrl) =>
@@ -197,4 +215,114 @@ describe('SqsTimerEndpoint (the timer queue of the packaged mode, spoken to by t
     expect(endpoint?.stats.sent).toBe(0);
     expect(batches).toEqual([]);
   });
+
+  it('brings a message requeue failed back when its back-off ends, not after the visibility timeout (requeue and SqsTimerQueue as deployed)', async () => {
+    const deps: RequeueDeps = {
+      store: new InMemoryTable(Date.now).store(),
+      clock: Date.now,
+      logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+      leases: ungroupedLeases,
+      timers: { deliverAt: async () => {} },
+    };
+    let queue: SqsTimerQueue | undefined;
+    const { batches, arrivals, batchesHandled, client } = await start(
+      (event) => handleTimerBatch({ ...deps, ...(queue !== undefined && { redelivery: queue }) }, event),
+      DEPLOYED_QUEUE,
+    );
+    queue = new SqsTimerQueue(client, endpoint?.queueUrl ?? '');
+    const handled = batchesHandled(2);
+    // A body requeue cannot read: its step fails on every receive.
+    await send('not a timer', 0);
+    await handled;
+    expect(batches[1]?.Records.map((r) => r.attributes.ApproximateReceiveCount)).toEqual(['2']);
+    const gapMs = (arrivals[1] ?? 0) - (arrivals[0] ?? 0);
+    expect(gapMs).toBeGreaterThanOrEqual(retryDelaySeconds(1) * 1000);
+    expect(gapMs).toBeLessThan(retryDelaySeconds(2) * 1000);
+    expect(endpoint?.stats.visibilityChanges).toBe(2);
+  });
+
+  /**
+   * Sends one message and, while requeue has it, makes `call` with the SQS client, the queue's URL
+   * and the message's receipt handle; resolves with what `call` threw, if anything.
+   */
+  async function callWhileInFlight(
+    call: (client: SQSClient, queueUrl: string, handle: string) => Promise<unknown>,
+  ) {
+    const outcome: { error?: unknown } = {};
+    const { batchesHandled, client } = await start(async (event, queueUrl) => {
+      await call(client, queueUrl, event.Records[0]?.receiptHandle ?? '').catch((error: unknown) => {
+        outcome.error = error;
+      });
+      return { batchItemFailures: [] };
+    });
+    const handled = batchesHandled(1);
+    await send('a', 0);
+    await handled;
+    return outcome.error;
+  }
+
+  it('fails an entry whose receipt handle is not in flight on its own, as SQS does, and changes the others', async () => {
+    const error = await callWhileInFlight((client, queueUrl, handle) =>
+      new SqsTimerQueue(client, queueUrl).redeliverAfter([
+        { receiptHandle: handle, afterSeconds: 0 },
+        { receiptHandle: 'stale#1', afterSeconds: 0 },
+      ]),
+    );
+    expect(error).toBeInstanceOf(RedeliveryError);
+    expect((error as RedeliveryError).failed).toEqual([
+      { receiptHandle: 'stale#1', reason: expect.stringMatching(/^ReceiptHandleIsInvalid: /) },
+    ]);
+    expect(endpoint?.stats.visibilityChanges).toBe(1);
+  });
+
+  const entry = (Id: string, ReceiptHandle: string, VisibilityTimeout: number) => ({
+    Id,
+    ReceiptHandle,
+    VisibilityTimeout,
+  });
+
+  it.each([
+    ['no entries', () => [], undefined, /Entries: at least one/],
+    [
+      'eleven entries',
+      (h: string) => Array.from({ length: 11 }, (_, i) => entry(`e${i}`, h, 1)),
+      undefined,
+      /Entries: at most 10/,
+    ],
+    [
+      'a timeout past 12 hours',
+      (h: string) => [entry('a', h, 0), entry('b', h, 43_201)],
+      undefined,
+      /Entries\[1\]\.VisibilityTimeout/,
+    ],
+    [
+      'a fractional timeout',
+      (h: string) => [entry('a', h, 1.5)],
+      undefined,
+      /Entries\[0\]\.VisibilityTimeout/,
+    ],
+    ['an Id SQS refuses', (h: string) => [entry('a b', h, 1)], undefined, /Entries\[0\]\.Id/],
+    [
+      'Ids not distinct',
+      (h: string) => [entry('a', h, 1), entry('a', h, 2)],
+      undefined,
+      /Entries\[1\]\.Id: a is not distinct/,
+    ],
+    ['an empty receipt handle', () => [entry('a', '', 1)], undefined, /Entries\[0\]\.ReceiptHandle/],
+    ['another queue', (h: string) => [entry('a', h, 1)], 'http://127.0.0.1:1/000000000000/other', /QueueUrl/],
+  ])(
+    'rejects a request with %s, naming the field, and changes no message',
+    async (_what, entries, otherQueue, message) => {
+      const error = await callWhileInFlight((client, queueUrl, handle) =>
+        client.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: otherQueue ?? queueUrl,
+            Entries: entries(handle),
+          }),
+        ),
+      );
+      expect(String(error)).toMatch(message);
+      expect(endpoint?.stats.visibilityChanges).toBe(0);
+    },
+  );
 });

@@ -1,11 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { invalid, parseChangeVisibilityBatch, parseSendMessage, reply } from './sqs-protocol.js';
 import type { TimerQueueSettings } from './stack-template.js';
 
 export const TIMER_QUEUE_ARN = 'arn:aws:sqs:us-east-1:000000000000:lease-coordinator-timers';
-/** SQS's own bound on DelaySeconds. */
-const MAX_DELAY_SECONDS = 900;
 /**
  * Lambda's SQS poller (AWS Lambda Developer Guide, "Configuring scaling behavior for SQS event
  * source mappings"): "When messages are available, Lambda starts processing five batches at a time
@@ -37,6 +36,8 @@ interface Message {
   readonly sentAt: number;
   receiveCount: number;
   firstReceivedAt?: number;
+  /** Set by ChangeMessageVisibility while in flight: when a failed receive makes it visible again. */
+  visibleAgainAt?: number;
   handle?: NodeJS.Timeout;
 }
 
@@ -52,19 +53,23 @@ export interface SqsTimerEndpointOptions {
 }
 
 /**
- * The timer queue, locally: an HTTP endpoint speaking the SQS JSON protocol for SendMessage alone
- * (what the deployed SqsTimerQueue sends; the bundles reach it through AWS_ENDPOINT_URL_SQS).
+ * The timer queue, locally: an HTTP endpoint speaking the SQS JSON protocol for SendMessage and
+ * ChangeMessageVisibilityBatch (what the deployed SqsTimerQueue calls; the bundles reach it through
+ * AWS_ENDPOINT_URL_SQS).
  * Each message is held for its whole-second DelaySeconds, then handed to `requeue` as Lambda's SQS
  * poller would: five batches in flight, one more for every 200 ms that messages keep waiting, never
  * more than the mapping's maximum concurrency, each receive taking up to `batchSize` of the
  * messages visible by then (so messages that come due while every batch is busy go out together,
  * as they do on AWS, instead of each starting a container of its own); the batch's reported
- * failures (or all of it, if the invocation fails) visible again after the visibility timeout, and
- * dead-lettered after `maxReceiveCount` receives.
+ * failures (or all of it, if the invocation fails) visible again when the visibility `requeue` set
+ * on them ends, or else after the visibility timeout, and dead-lettered after `maxReceiveCount`
+ * receives.
  */
 export class SqsTimerEndpoint {
   private readonly visible: Message[] = [];
   private readonly waiting = new Set<Message>();
+  /** Messages handed to `requeue` and not yet settled, by receipt handle. */
+  private readonly inFlight = new Map<string, Message>();
   private readonly running = new Set<Promise<void>>();
   private readonly cap: number;
   private concurrentBatches: number;
@@ -72,7 +77,7 @@ export class SqsTimerEndpoint {
   private lastWaitAt = 0;
   private server: Server | undefined;
   private stopped = false;
-  readonly stats = { sent: 0, batches: 0, deadLettered: 0 };
+  readonly stats = { sent: 0, batches: 0, deadLettered: 0, visibilityChanges: 0 };
   url = '';
 
   constructor(private readonly options: SqsTimerEndpointOptions) {
@@ -124,22 +129,54 @@ export class SqsTimerEndpoint {
     const chunks: Buffer[] = [];
     for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
     const target = String(req.headers['x-amz-target'] ?? '');
-    if (target !== 'AmazonSQS.SendMessage') {
+    const text = Buffer.concat(chunks).toString('utf8');
+    if (target === 'AmazonSQS.SendMessage') this.sendMessage(text, res);
+    else if (target === 'AmazonSQS.ChangeMessageVisibilityBatch') this.changeVisibility(text, res);
+    else
       reply(res, 400, {
         __type: 'com.amazonaws.sqs#UnsupportedOperation',
         message: `${target} is not served locally`,
       });
-      return;
-    }
-    const input = parseSendMessage(Buffer.concat(chunks).toString('utf8'), this.queueUrl);
+  }
+
+  private sendMessage(text: string, res: ServerResponse): void {
+    const input = parseSendMessage(text, this.queueUrl);
     if (typeof input === 'string') {
-      reply(res, 400, { __type: 'com.amazonaws.sqs#InvalidParameterValue', message: input });
+      invalid(res, input);
       return;
     }
     const message: Message = { id: randomUUID(), body: input.body, sentAt: Date.now(), receiveCount: 0 };
     this.stats.sent++;
     this.holdFor(message, input.delaySeconds * 1000);
     reply(res, 200, { MessageId: message.id, MD5OfMessageBody: md5(input.body) });
+  }
+
+  /**
+   * Each entry's message, if still in flight under that receipt handle, becomes visible again that
+   * many seconds from now once `requeue` reports it failed; an entry whose handle is not (a message
+   * settled, or received again since) fails on its own, as on SQS.
+   */
+  private changeVisibility(text: string, res: ServerResponse): void {
+    const changes = parseChangeVisibilityBatch(text, this.queueUrl);
+    if (typeof changes === 'string') {
+      invalid(res, changes);
+      return;
+    }
+    const now = Date.now();
+    const successful: { Id: string }[] = [];
+    const failed: { Id: string; Code: string; Message: string; SenderFault: boolean }[] = [];
+    for (const change of changes) {
+      const message = this.inFlight.get(change.receiptHandle);
+      if (message === undefined) {
+        const why = `${change.receiptHandle} is not the receipt handle of a message in flight`;
+        failed.push({ Id: change.id, Code: 'ReceiptHandleIsInvalid', Message: why, SenderFault: true });
+        continue;
+      }
+      message.visibleAgainAt = now + change.visibilityTimeout * 1000;
+      successful.push({ Id: change.id });
+    }
+    this.stats.visibilityChanges += successful.length;
+    reply(res, 200, { Successful: successful, Failed: failed });
   }
 
   private holdFor(message: Message, ms: number): void {
@@ -190,6 +227,7 @@ export class SqsTimerEndpoint {
     for (const message of batch) {
       message.receiveCount++;
       message.firstReceivedAt ??= now;
+      this.inFlight.set(receiptHandle(message), message);
     }
     this.stats.batches++;
     let failed: Message[];
@@ -207,45 +245,39 @@ export class SqsTimerEndpoint {
       this.options.onError?.(error);
       failed = batch;
     }
-    for (const message of failed) {
-      if (message.receiveCount >= this.options.settings.maxReceiveCount) {
-        this.stats.deadLettered++;
-        this.options.onError?.(
-          new Error(`timer message ${message.id} dead-lettered after ${message.receiveCount} receives`),
-        );
-      } else {
-        this.holdFor(message, this.options.settings.visibilityTimeoutSeconds * 1000);
-      }
-    }
+    for (const message of batch) this.inFlight.delete(receiptHandle(message));
+    for (const message of failed) this.settleFailed(message);
     this.options.onBatch?.();
+  }
+
+  /** Visible again when its changed visibility ends, else after the timeout; or dead-lettered. */
+  private settleFailed(message: Message): void {
+    const visibleAgainAt = message.visibleAgainAt;
+    message.visibleAgainAt = undefined;
+    if (message.receiveCount >= this.options.settings.maxReceiveCount) {
+      this.stats.deadLettered++;
+      this.options.onError?.(
+        new Error(`timer message ${message.id} dead-lettered after ${message.receiveCount} receives`),
+      );
+      return;
+    }
+    const timeoutMs = this.options.settings.visibilityTimeoutSeconds * 1000;
+    this.holdFor(
+      message,
+      visibleAgainAt === undefined ? timeoutMs : Math.max(0, visibleAgainAt - Date.now()),
+    );
   }
 }
 
-/** SendMessage's input, or what is wrong with it (naming the field, as SQS does). */
-function parseSendMessage(text: string, queueUrl: string): { body: string; delaySeconds: number } | string {
-  let input: { QueueUrl?: unknown; MessageBody?: unknown; DelaySeconds?: unknown };
-  try {
-    input = JSON.parse(text) as typeof input;
-  } catch {
-    return 'the request body is not JSON';
-  }
-  if (input.QueueUrl !== queueUrl) return `QueueUrl: no queue ${String(input.QueueUrl)}`;
-  if (typeof input.MessageBody !== 'string' || input.MessageBody === '') return 'MessageBody: required';
-  const delaySeconds = input.DelaySeconds ?? 0;
-  if (
-    !Number.isInteger(delaySeconds) ||
-    (delaySeconds as number) < 0 ||
-    (delaySeconds as number) > MAX_DELAY_SECONDS
-  ) {
-    return `DelaySeconds: must be a whole number from 0 to ${MAX_DELAY_SECONDS}`;
-  }
-  return { body: input.MessageBody, delaySeconds: delaySeconds as number };
+/** A receive's handle: the message and which receive, so a handle from an earlier one is stale. */
+function receiptHandle(message: Message): string {
+  return `${message.id}#${message.receiveCount}`;
 }
 
 function toRecord(message: Message): SQSRecord {
   return {
     messageId: message.id,
-    receiptHandle: `${message.id}#${message.receiveCount}`,
+    receiptHandle: receiptHandle(message),
     body: message.body,
     attributes: {
       ApproximateReceiveCount: String(message.receiveCount),
@@ -263,9 +295,4 @@ function toRecord(message: Message): SQSRecord {
 
 function md5(text: string): string {
   return createHash('md5').update(text).digest('hex');
-}
-
-function reply(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
-  res.end(JSON.stringify(body));
 }
