@@ -166,5 +166,12 @@ export class RedeliveryError extends CoordinatorError {
   }
 }
 
+/** A local control plane's port was taken before it bound it: a start on fresh ports can succeed. */
+export class PortTakenError extends CoordinatorError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(message, { ...options, retryable: true });
+  }
+}
+
 /** An object a cluster listed could not be stored: ingest lists that cluster again. */
 export class UnstoredListError extends CoordinatorError {}

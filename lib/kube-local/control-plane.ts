@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pRetry, { AbortError } from 'p-retry';
 import { stringify } from 'yaml';
-import { CoordinatorError } from '../errors.js';
+import { CoordinatorError, PortTakenError } from '../errors.js';
 import { freePort } from '../local/dynamodb-local.js';
 import { ensureKubeBinaries } from './build.js';
 
@@ -104,19 +104,44 @@ function coordinatedLeadershipArgs(gate: Gate): string[] {
   ];
 }
 
+export interface ControlPlaneOptions {
+  readonly detached?: boolean;
+  readonly gate?: Gate;
+  /** Where its three ports come from (etcd's client and peer ports, then the apiserver's); tests choose. */
+  readonly pickPort?: () => Promise<number>;
+}
+
+/**
+ * How many times a start is tried on fresh ports. A port found free is closed again before etcd or
+ * the apiserver binds it, and any outgoing connection of the machine may take it as its own
+ * ephemeral port meanwhile: the start then fails on "address already in use", not on its own fault.
+ */
+const START_ATTEMPTS = 3;
+
 /**
  * Starts etcd and kube-apiserver. `gate` defaults to `on` here (what the tests were written
  * against); `npm run clusters -- up` defaults to `off`, as managed clusters run.
  */
 export async function startControlPlane(
   name: string,
-  options: { detached?: boolean; gate?: Gate } = {},
+  options: ControlPlaneOptions = {},
 ): Promise<ControlPlane> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreshPorts(name, options);
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt >= START_ATTEMPTS) throw error;
+    }
+  }
+}
+
+async function startOnFreshPorts(name: string, options: ControlPlaneOptions): Promise<ControlPlane> {
   const detached = options.detached ?? false;
   const gate = options.gate ?? 'on';
+  const pickPort = options.pickPort ?? freePort;
   const binaries = await ensureKubeBinaries();
   const dir = mkdtempSync(join(tmpdir(), `lease-coordinator-${name}-`));
-  const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const [etcdPort, peerPort, apiPort] = [await pickPort(), await pickPort(), await pickPort()];
   const { adminToken, coordinatorToken } = writeCredentials(dir);
   const etcd = spawnLogged(binaries.etcd, etcdArgs(dir, etcdPort, peerPort), join(dir, 'etcd.log'), detached);
   const server = `https://127.0.0.1:${apiPort}`;
@@ -125,7 +150,7 @@ export async function startControlPlane(
   let caData = '';
   const startApiserver = async () => {
     apiserver = spawnLogged(binaries.kubeApiserver, args, join(dir, 'apiserver.log'), detached);
-    caData = await readyApiserver(apiserver, dir, server, adminToken);
+    caData = await readyApiserver({ apiserver, etcd }, dir, server, adminToken);
   };
   const stop = async () => {
     await kill(apiserver);
@@ -137,7 +162,9 @@ export async function startControlPlane(
   } catch (error) {
     const logs = `${tail(join(dir, 'etcd.log'))}\n${tail(join(dir, 'apiserver.log'))}`;
     await stop();
-    throw new CoordinatorError(`control plane ${name} did not start:\n${logs}`, { cause: error });
+    const message = `control plane ${name} did not start:\n${logs}`;
+    if (logs.includes('address already in use')) throw new PortTakenError(message, { cause: error });
+    throw new CoordinatorError(message, { cause: error });
   }
   return {
     name,
@@ -220,15 +247,18 @@ function apiserverArgs(plane: {
 
 /** Waits until the started apiserver answers /readyz; returns the CA of its serving certificate. */
 async function readyApiserver(
-  started: ChildProcess,
+  started: { apiserver: ChildProcess; etcd: ChildProcess },
   dir: string,
   server: string,
   adminToken: string,
 ): Promise<string> {
   return pRetry(
     async () => {
-      if (started.exitCode !== null)
+      if (started.apiserver.exitCode !== null)
         throw new AbortError(`kube-apiserver exited:\n${tail(join(dir, 'apiserver.log'))}`);
+      // Without etcd the apiserver never gets ready: no use waiting out the retries.
+      if (started.etcd.exitCode !== null)
+        throw new AbortError(`etcd exited:\n${tail(join(dir, 'etcd.log'))}`);
       // The serving certificate (and its CA) appears once the apiserver has generated it.
       const ca = readFileSync(join(dir, 'certs', 'apiserver.crt'), 'utf8');
       const ready = await httpsGet(`${server}/readyz`, adminToken, ca);
