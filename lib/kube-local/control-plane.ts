@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pRetry, { AbortError } from 'p-retry';
@@ -9,6 +8,7 @@ import { stringify } from 'yaml';
 import { CoordinatorError, PortTakenError } from '../errors.js';
 import { freePort } from '../local/dynamodb-local.js';
 import { ensureKubeBinaries } from './build.js';
+import { httpsGet } from './https-get.js';
 
 /**
  * The CoordinatedLeaderElection gate. `on`: the gate and the built-in LeaseCandidate APIs
@@ -72,21 +72,6 @@ function tail(path: string): string {
   } catch {
     return '';
   }
-}
-
-/** GET with a bearer token, trusting only the given CA. Resolves with the status code. */
-export function httpsGet(url: string, token: string, ca: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { authorization: `Bearer ${token}` }, ca }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => {
-        body += chunk.toString();
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 /** The kube-apiserver flags that turn Coordinated Leader Election on; a gate-off plane has none of them. */

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureKubeBinaries } from '../../lib/kube-local/build.js';
-import { httpsGet, startControlPlane } from '../../lib/kube-local/control-plane.js';
+import { startControlPlane } from '../../lib/kube-local/control-plane.js';
+import { httpsGet } from '../../lib/kube-local/https-get.js';
 import { freePort } from '../../lib/local/dynamodb-local.js';
 
 /**
