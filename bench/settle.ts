@@ -15,10 +15,10 @@ const SETTLE_LIMIT_MS = 30_000;
 
 /**
  * Returns once the coordinator's table no longer holds a removed candidate and its stream consumers
- * have handled every change up to then. An election trial starts only after the previous one's
- * clean-up: its removal sets off a step, a mirror pass, the stream's `elect`, on the same cores,
- * the same DynamoDB Local and, in process, the same event loop as the next trial, and would slow it
- * and the in-tree trial between them. The in-tree controller's own clean-up is done inside its
+ * have handled every change up to the read that showed it gone. An election trial starts only after
+ * the previous one's clean-up: its removal sets off a step, a mirror pass, the stream's `elect`, on
+ * the same cores, the same DynamoDB Local and, in process, the same event loop as the next trial,
+ * and would slow it and the in-tree trial between them. The in-tree controller's own clean-up is done inside its
  * apiserver within a millisecond or two.
  */
 export async function removalSettled(
@@ -47,8 +47,10 @@ export async function removalSettled(
       const next = new Promise<void>((resolve) => {
         recordSeen = resolve;
       });
+      const held = await Promise.race([holds(), outOfTime]);
+      // The drain after the look: a removal the look found gone is handled before the trial starts.
       await Promise.race([tap.drain(), outOfTime]);
-      if (!(await Promise.race([holds(), outOfTime]))) return;
+      if (!held) return;
       // Not stored yet: its stream record (the runner polls every 250 ms) is the next chance.
       await Promise.race([next, outOfTime]);
     }

@@ -13,8 +13,8 @@ export const MAX_RETRY_SECONDS = 30;
  *
  * - A transient failure (a throttled or failed table request, a compare-and-set lost past the
  *   step's retries, an apiserver request that failed, a message reported out of time) comes back
- *   in a second: without the back-off it came back after the 120 s visibility timeout, and the
- *   minute sweep took the deadline first, up to a minute late.
+ *   in a second: after the 120 s visibility timeout, the minute sweep would take the deadline
+ *   first, up to a minute late.
  * - The queue dead-letters a message on the receive after its fifth (maxReceiveCount 5): the five
  *   receives come at about 0, 1, 4, 13 and 40 s (plus each run's own time) and the message reaches
  *   TimerDeadLetterQueue at about 70 s. Five failures then span more than a minute, longer than a

@@ -27,6 +27,8 @@ interface Pending {
 interface InFlight {
   readonly entry: Pending;
   readonly receiptHandle: string;
+  /** When it was received: the queue's visibility timeout counts from then, as on SQS. */
+  readonly receivedAt: Millis;
   visibleAgainAt?: Millis;
 }
 
@@ -136,7 +138,7 @@ export class LocalTimerQueue implements TimerQueue, TimerRedelivery {
   private receive(entry: Pending): InFlight {
     entry.receiveCount += 1;
     this.count(entry.key).delivered += 1;
-    const delivery = { entry, receiptHandle: `${entry.id}#${entry.receiveCount}` };
+    const delivery = { entry, receiptHandle: `${entry.id}#${entry.receiveCount}`, receivedAt: this.clock() };
     this.inFlight.set(delivery.receiptHandle, delivery);
     return delivery;
   }
@@ -157,7 +159,7 @@ export class LocalTimerQueue implements TimerQueue, TimerRedelivery {
         );
         continue;
       }
-      entry.visibleAt = delivery.visibleAgainAt ?? now + LOCAL_VISIBILITY_TIMEOUT_MS;
+      entry.visibleAt = delivery.visibleAgainAt ?? delivery.receivedAt + LOCAL_VISIBILITY_TIMEOUT_MS;
       this.hold(entry, now);
     }
   }

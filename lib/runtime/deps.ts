@@ -26,8 +26,9 @@ let cached: Promise<DeployedDeps> | undefined;
  * The deciding functions' wiring (elect, requeue, sweep; ingest and mirror through
  * deployedClusterDeps), built once per Lambda container by the one builder (wireCoordinator) from
  * the parts the HTTP functions share, an SQS timer queue (which also brings `requeue`'s failed
- * messages back soon) and, when a cluster is reached over Kubernetes, its clients. The HTTP callers are the clusters config's `httpCallers`, and nobody
- * without them (every request 401): a deployed API is on the internet.
+ * messages back soon) and, when a cluster is reached over Kubernetes, its clients. The HTTP callers
+ * are the clusters config's `httpCallers`, and nobody without them (every request 401): a deployed
+ * API is on the internet.
  */
 export function deployedDeps(): Promise<DeployedDeps> {
   cached ??= build().catch((error: unknown) => {

@@ -90,6 +90,25 @@ describe('bench: an election trial waits for the previous removal to settle (uni
     expect(looks).toBe(2);
   });
 
+  it('drains after a removal stored between its drain and its look, before it returns', async () => {
+    const { tap, state, emit } = fakeTap();
+    state.table = [stored('c1', 'elect-3-a')];
+    const original = tap.loadLease;
+    let drainsBeforeRemoval: number | undefined;
+    tap.loadLease = async (key) => {
+      // Ingest stores the removal just before this read, after any drain so far has read the stream.
+      if (drainsBeforeRemoval === undefined) {
+        drainsBeforeRemoval = state.drains;
+        state.table = [];
+        emit();
+      }
+      return original(key);
+    };
+    await removalSettled(tap, KEY, 'c1', 'elect-3-a');
+    // Its record (and the step it sets off) is handled before the next trial starts.
+    expect(state.drains).toBeGreaterThan(drainsBeforeRemoval ?? Number.POSITIVE_INFINITY);
+  });
+
   it('fails, naming the candidate, when the coordinator never stores the removal', async () => {
     vi.useFakeTimers();
     const { tap, state, listening } = fakeTap();

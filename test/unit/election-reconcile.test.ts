@@ -803,6 +803,22 @@ describe('faster preemption (unit: deliberate difference from upstream)', () => 
     }
   });
 
+  it('pings when the live copy of the winner in another cluster ranks below its stale one: a candidate between them could win the vote', () => {
+    const candidates = [
+      // The stale copy is the older LeaseCandidate; the live one, created later, ranks below middle.
+      candidate('better', '1.30.0', { creationTimestamp: NOW - 3 * MINUTE, renewTime: NOW - 10 * MINUTE }),
+      candidate('middle', '1.30.0', { creationTimestamp: NOW - 2 * MINUTE, renewTime: NOW - 1_000 }),
+      candidate('better', '1.30.0', {
+        cluster: 'beta',
+        creationTimestamp: NOW - MINUTE,
+        renewTime: NOW - 1_000,
+      }),
+    ];
+    const step = reconcileStep({ lease: released, candidates, now: NOW });
+    expect(step.action).toBe('ping');
+    expect(step.ping.map((c) => `${c.cluster}/${c.name}`)).toEqual(['alpha/better']);
+  });
+
   it('pings as upstream does when the winner itself has not renewed within the window', () => {
     const candidates = [
       candidate('yielder', '1.31.0', { renewTime: NOW - MINUTE }),

@@ -127,6 +127,23 @@ describe('local timer queue: a message requeue failed (unit: in-memory table, a 
     expect(queue.nextDueAt()).toBe(5_000 + LOCAL_VISIBILITY_TIMEOUT_MS);
   });
 
+  it('counts the visibility timeout from the receive, not from the end of a long invocation, as SQS does', async () => {
+    let now = 5_000;
+    const queue = new LocalTimerQueue(
+      async () => {
+        // The invocation runs 20 s (requeue's timeout) before it fails.
+        now += 20_000;
+        throw new Error('invocation timed out');
+      },
+      false,
+      () => {},
+      () => now,
+    );
+    await queue.deliverAt(KEY, 5_000, 1_000);
+    await expect(queue.fireDue(5_000)).rejects.toThrow('invocation timed out');
+    expect(queue.nextDueAt()).toBe(5_000 + LOCAL_VISIBILITY_TIMEOUT_MS);
+  });
+
   it('on the wall clock, fires the retry when its back-off ends', async () => {
     vi.useFakeTimers({ now: 1_000 });
     const { queue, receives } = requeueOnLocalQueue(1, true);

@@ -98,6 +98,25 @@ describe('SqsTimerEndpoint (the timer queue of the packaged mode, spoken to by t
     expect(endpoint?.stats.deadLettered).toBe(1);
   });
 
+  it('counts the visibility timeout from the receive, not from the end of a long run, as SQS does', async () => {
+    const runMs = 1_000;
+    const { arrivals, batchesHandled } = await start(
+      async (event) => {
+        // The first run takes as long as the visibility timeout, then reports the message failed.
+        if (arrivals.length === 1) await new Promise((resolve) => setTimeout(resolve, runMs));
+        return { batchItemFailures: [{ itemIdentifier: event.Records[0]?.messageId ?? '' }] };
+      },
+      { ...SETTINGS, visibilityTimeoutSeconds: 1 },
+    );
+    const handled = batchesHandled(2);
+    await send('a', 0);
+    await handled;
+    const gapMs = (arrivals[1] ?? 0) - (arrivals[0] ?? 0);
+    expect(gapMs).toBeGreaterThanOrEqual(990);
+    // From the end of the run it would be 2 s.
+    expect(gapMs).toBeLessThan(1_000 + runMs * 0.6);
+  });
+
   it('does not redeliver what requeue handled', async () => {
     const { batches, batchesHandled } = await start(() => ({ batchItemFailures: [] }));
     const handled = batchesHandled(1);

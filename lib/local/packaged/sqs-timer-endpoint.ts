@@ -36,6 +36,8 @@ interface Message {
   readonly sentAt: number;
   receiveCount: number;
   firstReceivedAt?: number;
+  /** When it was last received: the visibility timeout counts from then, as on SQS. */
+  receivedAt?: number;
   /** Set by ChangeMessageVisibility while in flight: when a failed receive makes it visible again. */
   visibleAgainAt?: number;
   handle?: NodeJS.Timeout;
@@ -227,6 +229,7 @@ export class SqsTimerEndpoint {
     for (const message of batch) {
       message.receiveCount++;
       message.firstReceivedAt ??= now;
+      message.receivedAt = now;
       this.inFlight.set(receiptHandle(message), message);
     }
     this.stats.batches++;
@@ -250,7 +253,7 @@ export class SqsTimerEndpoint {
     this.options.onBatch?.();
   }
 
-  /** Visible again when its changed visibility ends, else after the timeout; or dead-lettered. */
+  /** Visible when its changed visibility ends, else the timeout from its receive; or dead-lettered. */
   private settleFailed(message: Message): void {
     const visibleAgainAt = message.visibleAgainAt;
     message.visibleAgainAt = undefined;
@@ -261,11 +264,9 @@ export class SqsTimerEndpoint {
       );
       return;
     }
-    const timeoutMs = this.options.settings.visibilityTimeoutSeconds * 1000;
-    this.holdFor(
-      message,
-      visibleAgainAt === undefined ? timeoutMs : Math.max(0, visibleAgainAt - Date.now()),
-    );
+    const timeoutEndsAt =
+      (message.receivedAt ?? Date.now()) + this.options.settings.visibilityTimeoutSeconds * 1000;
+    this.holdFor(message, Math.max(0, (visibleAgainAt ?? timeoutEndsAt) - Date.now()));
   }
 }
 
