@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { withLock } from '../local/dir-lock.js';
 
 /**
  * kube-apiserver and etcd, built from their Go modules at pinned versions, once per machine,
@@ -122,33 +123,6 @@ async function buildEtcd(src: string, out: string, log: (line: string) => void):
   );
   await go(['mod', 'tidy'], src);
   await go(['build', '-trimpath', '-ldflags', '-s -w', '-o', out, 'go.etcd.io/etcd/server/v3'], src);
-}
-
-/**
- * A directory lock: two test workers on one machine build (or download) once, not twice. A lock
- * older than `staleAfterMs` (an hour: a cold build's length) is left by a killed process.
- */
-export async function withLock(
-  path: string,
-  work: () => Promise<void>,
-  staleAfterMs = 3_600_000,
-): Promise<void> {
-  for (;;) {
-    try {
-      mkdirSync(path);
-      break;
-    } catch {
-      const lockedAt = statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
-      if (Date.now() - lockedAt > staleAfterMs) rmSync(path, { recursive: true, force: true });
-      // Another process is building; look again shortly (waiting on a process we cannot observe otherwise).
-      await new Promise((resolve) => setTimeout(resolve, 2000));
-    }
-  }
-  try {
-    await work();
-  } finally {
-    rmSync(path, { recursive: true, force: true });
-  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`)

@@ -15,7 +15,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CoordinatorError } from '../../errors.js';
-import { withLock } from '../../kube-local/build.js';
+import { withLock } from '../dir-lock.js';
 
 const execFileAsync = promisify(execFile);
 
