@@ -34,7 +34,9 @@ export async function removalSettled(
     limit = setTimeout(
       () =>
         reject(
-          new Error(`${cluster}/${candidate}: the coordinator did not store its removal from ${key.name}`),
+          new Error(
+            `${cluster}/${candidate}: not settled in ${SETTLE_LIMIT_MS} ms (the table still held it from ${key.name}, or the stream consumers did not finish)`,
+          ),
         ),
       SETTLE_LIMIT_MS,
     );
