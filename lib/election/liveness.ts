@@ -23,14 +23,15 @@ export function admissibleCandidates<C extends Candidate>(
  * The holder that released an unheld Lease is leaving (client-go releases on a clean stop, a
  * rolling restart among them): it takes no part until it heartbeats after its release. Otherwise
  * a heartbeat from just before the release counts as proof of life, the departing process is
- * elected again, and the next candidate waits out its lease duration.
+ * elected again, and the next candidate waits out its lease duration. An identity is one process
+ * (docs/clusters.md, "One identity, one process"): its LeaseCandidates in the group's other
+ * clusters have left with it.
  */
 function hasLeft(candidate: Candidate, lease: LeaseRecord | undefined): boolean {
   if (lease?.releasedHolder === undefined || lease.releasedAt === undefined || holderOf(lease) !== undefined)
     return false;
   return (
     candidate.name === lease.releasedHolder &&
-    (lease.holderCluster === undefined || candidate.cluster === lease.holderCluster) &&
     (candidate.renewTime ?? Number.NEGATIVE_INFINITY) <= lease.releasedAt
   );
 }
