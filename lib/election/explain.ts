@@ -1,4 +1,4 @@
-import { isCandidateExpired, isHolderCandidate } from './liveness.js';
+import { hasLeft, isCandidateExpired, isHolderCandidate } from './liveness.js';
 import { compareByStrategy, compareCandidates, hasOrderableVersions } from './ordering.js';
 import { countsAsAlive } from './pings.js';
 import { ELECTION_DURATION_MS } from './timing.js';
@@ -150,12 +150,7 @@ function winningPhrase(top: RankedCandidate, count: number): string {
 
 function leftOutReason(c: Candidate, lease: LeaseRecord | undefined, now: Millis): string | undefined {
   if (isCandidateExpired(c, now)) return 'expired: no renewal for 30m';
-  if (
-    lease?.releasedHolder === c.name &&
-    !lease.holderIdentity &&
-    (c.renewTime ?? Number.NEGATIVE_INFINITY) <= (lease.releasedAt ?? Number.NEGATIVE_INFINITY)
-  )
-    return 'released the lease and has not renewed since';
+  if (hasLeft(c, lease)) return 'released the lease and has not renewed since';
   if (!hasOrderableVersions(c))
     return `versions not orderable: emulation "${c.emulationVersion}", binary "${c.binaryVersion}"`;
   return undefined;

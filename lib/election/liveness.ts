@@ -27,7 +27,7 @@ export function admissibleCandidates<C extends Candidate>(
  * (docs/clusters.md, "One identity, one process"): its LeaseCandidates in the group's other
  * clusters have left with it.
  */
-function hasLeft(candidate: Candidate, lease: LeaseRecord | undefined): boolean {
+export function hasLeft(candidate: Candidate, lease: LeaseRecord | undefined): boolean {
   if (lease?.releasedHolder === undefined || lease.releasedAt === undefined || holderOf(lease) !== undefined)
     return false;
   return (
