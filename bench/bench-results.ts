@@ -10,11 +10,21 @@ import type { PreemptionResult } from './figures/preemption.js';
 import type { EventCost, RenewalCost } from './figures/renewal-cost.js';
 import type { ThroughputRow } from './figures/throughput.js';
 
+/** The machine the run shared: its cores and how busy it was (os.loadavg: the 1, 5 and 15 minute averages). */
+export interface MachineLoad {
+  cores: number;
+  loadAtStart: number[];
+  /** As the last figure was saved. */
+  loadAtEnd: number[];
+}
+
 /** What one bench run measured, figure by figure (a figure not run is absent), as saved and reported. */
 export interface BenchResults {
   date: string;
   trials: number;
   leaseDurationMs: number;
+  /** Absent from runs before it was recorded. */
+  machine?: MachineLoad;
   election?: PairedSamples;
   /** A conditional write to DynamoDB Local timed alone after the election trials (absent from earlier runs). */
   electionWrites?: number[];

@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { z } from 'zod';
@@ -120,6 +121,7 @@ const results: BenchResults = saved?.results ?? {
   date,
   trials: options.trials,
   leaseDurationMs: LEASE_DURATION_MS,
+  machine: { cores: cpus().length, loadAtStart: loadavg(), loadAtEnd: loadavg() },
 };
 
 /** A saved run (`<out>/<run>/results.json`): its results, and the names to write its report under. */
@@ -151,6 +153,8 @@ const wants = (f: Figure) => options.only.includes(f);
  * stopped part-way still leaves what it measured.
  */
 async function save(): Promise<string> {
+  // A saved run rendered again keeps the load it was measured under.
+  if (saved === undefined && results.machine !== undefined) results.machine.loadAtEnd = loadavg();
   const plots: string[] = [];
   const plot = async (
     name: string,

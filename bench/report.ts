@@ -152,6 +152,16 @@ function gateOffSection(r: BenchResults, g: GateOffResult): string[] {
   ];
 }
 
+/** How busy the machine was: a figure measured at load 20 is not one measured at load 2. */
+function machineLine(r: BenchResults): string[] {
+  if (r.machine === undefined) return [];
+  const load = (averages: readonly number[]) => averages.map((n) => n.toFixed(2)).join(' / ');
+  return [
+    `Machine: ${r.machine.cores} cores; load average (1 / 5 / 15 min) ${load(r.machine.loadAtStart)} at the start, ${load(r.machine.loadAtEnd)} at the end.`,
+    '',
+  ];
+}
+
 function verdict(ok: boolean): string {
   return ok ? 'met' : '**not met**';
 }
@@ -165,6 +175,7 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
     'processes (lease 5 s, renew 3 s, retry 500 ms). Both systems run at the same time on the same machine, so compare',
     'the ratios; absolute figures depend on a shared 2-core machine. Election trials follow one uncounted warm-up each.',
     '',
+    ...machineLine(r),
   );
   const goals: string[] = [];
   const failover = r.failover && { ours: summarize(r.failover.ours), base: summarize(r.failover.baseline) };

@@ -19,6 +19,13 @@ export const SAVED_RUN = z.looseObject({
   trials: z.number().int().positive(),
   leaseDurationMs: z.number().positive(),
   propagation: z.record(z.string().regex(/^\d+$/), z.array(z.number())).optional(),
+  machine: z
+    .looseObject({
+      cores: z.number().int().positive(),
+      loadAtStart: z.array(z.number().nonnegative()).length(3),
+      loadAtEnd: z.array(z.number().nonnegative()).length(3),
+    })
+    .optional(),
   // Runs before the gate-off figure have none; runs before one-at-a-time preemption lack it and concurrency.
   gateOff: z
     .looseObject({
