@@ -256,19 +256,20 @@ function settled(
 }
 
 /**
- * A live holder's preference taken back: the amendment that removes preferredHolder (and, through
- * the mirror, the Lease's field and our annotation). A holder still asked to yield to a candidate
- * that has gone, or that no longer outranks it, would step down for nobody, and the lease would be
- * without a leader until the next election. Undefined when there is no preference, or no live
- * holder to keep.
+ * A holder's preference taken back: the amendment that removes preferredHolder (and, through the
+ * mirror, the Lease's field and our annotation). A holder still asked to yield to a candidate that
+ * has gone, or that no longer outranks it, would step down for nobody, and the lease would be
+ * without a leader until the next election. Its lease may have run out meanwhile and be kept for it,
+ * alive (nextDeadline): where the cluster drops preferredHolder its Lease was revoked for the
+ * preferred one, and only without the preference does the mirror write the holder back, for
+ * client-go to lead again. Undefined when there is no preference, or no holder.
  */
 function preferenceWithdrawn(
   lease: LeaseRecord | undefined,
   candidates: readonly Candidate[],
   now: Millis,
 ): ElectionStep | undefined {
-  if (lease?.preferredHolder === undefined || holderOf(lease) === undefined || isLeaseExpired(lease, now))
-    return undefined;
+  if (lease?.preferredHolder === undefined || holderOf(lease) === undefined) return undefined;
   return written('preempt', { ...lease, preferredHolder: undefined }, candidates, now);
 }
 

@@ -984,6 +984,16 @@ describe('a preference taken back when the preferred candidate goes away before 
     expect(step.requeueAfterMs).toBe(E - 1_000 + 1);
   });
 
+  it('its candidate withdrawn after the lease ran out, its holder alive: the preference goes, so the holder is named again', () => {
+    // Found by a newcomer's try, gate off: the holder's Lease was revoked for "better", which then
+    // left; the holder, alive (its agent renews its LeaseCandidate), waited to be named again, and
+    // the step waited for it to stop counting as alive. Nobody led. Without the preference the mirror
+    // writes the holder back into its Lease, and client-go leads again.
+    const ranOut = { ...asked, renewTime: NOW - 2 * MINUTE };
+    const step = reconcileStep({ lease: ranOut, candidates: [holder], now: NOW });
+    expect(step.write).toEqual({ ...ranOut, preferredHolder: undefined });
+  });
+
   it('its candidate expired, and nobody else left: the preference goes all the same', () => {
     const stale = candidate('better', '1.30.0', { renewTime: NOW - CANDIDATE_VALID_MS - 1 });
     expect(reconcileStep({ lease: asked, candidates: [stale], now: NOW }).write).toEqual(kept);
