@@ -315,6 +315,24 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
     expect(leaseIn(fixture, 'a').spec.holderIdentity).toBe(REVOKED_HOLDER);
   });
 
+  it('the successor gone before it is named and the holder alive after its lease ran out: the holder is written back and leads again', async () => {
+    // A newcomer's try of docs/managed-clusters.md: nobody led until a new successor came.
+    const fixture = await gateOffGroup();
+    const { key, store } = fixture;
+    await revokedInA(fixture);
+    const best = (await store.loadLease(key)).candidates.find((c) => c.name === 'best');
+    await store.removeCandidate(key, 'a', 'best', best?.renewTime ?? 0);
+    // Past the holder's lease; its agent keeps its LeaseCandidate fresh meanwhile.
+    fixture.advance(6_000);
+    await fixture.heartbeat('a', key, 'old', '1.34.0');
+    await reconcileLease(fixture.deps, key);
+    await mirrorLease(fixture.deps, key);
+    expect(leaseIn(fixture, 'a').spec.holderIdentity).toBe('old');
+    expect(leaseIn(fixture, 'a').annotations[PREFERRED_HOLDER_ANNOTATION]).toBeUndefined();
+    // client-go renews a Lease that names it again.
+    expect(fixture.planes.a.renewLease(key, 'old', 5)).toMatchObject({ ok: true });
+  });
+
   it('leaves a live holder alone when the lease says Never', async () => {
     const fixture = await gateOffGroup('Never');
     const step = await betterCandidateJoins(fixture);
