@@ -1,20 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { namedString } from '../api/fields.js';
+import { namedString, requiredString } from '../api/fields.js';
 import { toValidationError } from '../api/issues.js';
 import { dns1123Label, dns1123Subdomain } from '../api/names.js';
 import { ConfigError } from '../errors.js';
 import { IAM_PRINCIPAL_ARN } from './iam-principals.js';
 
-/**
+/*
  * Which clusters exist, how to reach them, and which leases are coordinated across which
  * clusters. Local runs read it from a file; the deployed stack from an SSM parameter.
  */
-/** A string the config must set: unset and empty both say what it is for. */
-function requiredString(what: string) {
-  return z.string({ error: `required: ${what}` }).min(1, { error: `required: ${what}` });
-}
 
 const kubeconfigAuth = z.strictObject({
   /** Path of a kubeconfig file; relative paths are relative to the config file. */
