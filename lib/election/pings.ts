@@ -102,6 +102,42 @@ function strategyOrUndefined(candidates: readonly Candidate[]): string | undefin
   }
 }
 
+/** The ping phase: candidates that must prove they are alive are pinged, or their acks awaited. */
+export function pingPhaseStep(
+  lease: LeaseRecord | undefined,
+  admissible: readonly Candidate[],
+  now: Millis,
+): ElectionStep | undefined {
+  // The holder of an expired lease has probably gone: while others can still take over, neither
+  // ping it nor wait for it (they were pinged before the deadline; see prePing). Once all of them
+  // have let a ping go unanswered, it is asked too, since it may be alive and waiting to be named
+  // again (gate off: revoked for a successor that then died).
+  const expiredHolder = lease !== undefined && isLeaseExpired(lease, now) ? holderOf(lease) : undefined;
+  const unanswered = new Set(unansweredPings(admissible, now));
+  const othersCanTakeOver = admissible.some((c) => c.name !== expiredHolder && !unanswered.has(c));
+  const silentHolder = othersCanTakeOver ? expiredHolder : undefined;
+  // Candidates close to expiry are still pinged, since the ping is what refreshes them.
+  const mustAnswer = winnerAlreadyAlive(admissible, lease, now)
+    ? admissible.filter((c) => needsRefresh(c, now))
+    : (contendersOfLiveHolder(lease, admissible, now) ?? admissible);
+  const pings = pingPhase(mustAnswer, now, silentHolder);
+  if (pings.toPing.length > 0) {
+    return {
+      action: 'ping',
+      ping: pings.toPing,
+      write: null,
+      // Look strictly after the window closes: at its last millisecond a candidate that acked in
+      // the ping's own millisecond is neither fresh nor re-pingable, and the election would stall.
+      requeueAfterMs: ELECTION_DURATION_MS + 1,
+      error: null,
+    };
+  }
+  if (pings.waitUntil !== undefined) {
+    return { action: 'wait', ping: [], write: null, requeueAfterMs: pings.waitUntil - now + 1, error: null };
+  }
+  return undefined;
+}
+
 export interface PingPhase {
   readonly toPing: Candidate[];
   /** Set while some ping is still inside its window: the earliest time the window closes. */

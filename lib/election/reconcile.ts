@@ -3,17 +3,15 @@ import { nextDeadline } from './deadlines.js';
 import { admissibleCandidates, holderOf, isLeaseExpired, needsRefresh } from './liveness.js';
 import { compareByStrategy, pickLeader } from './ordering.js';
 import {
-  contendersOfLiveHolder,
   countsAsAlive,
   holderCandidate,
   liveHolderCandidate,
-  pingPhase,
+  pingPhaseStep,
   prePing,
   refreshPreferred,
-  winnerAlreadyAlive,
 } from './pings.js';
 import { resolveStrategy } from './strategy.js';
-import { DEFAULT_LEASE_DURATION_SECONDS, ELECTION_DURATION_MS } from './timing.js';
+import { DEFAULT_LEASE_DURATION_SECONDS } from './timing.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from './types.js';
 import { LEASE_SPEC_FIELDS, ORDERED_STRATEGIES } from './types.js';
 
@@ -60,38 +58,6 @@ export function reconcileStep(input: ReconcileInput): ElectionStep {
   if (!need.needed) return preferenceWithdrawn(lease, admissible, now) ?? settled(lease, admissible, now);
 
   return pingPhaseStep(lease, admissible, now) ?? vote(lease, admissible, now, preempt);
-}
-
-/** The ping phase: candidates that must prove they are alive are pinged, or their acks awaited. */
-function pingPhaseStep(
-  lease: LeaseRecord | undefined,
-  admissible: readonly Candidate[],
-  now: Millis,
-): ElectionStep | undefined {
-  // The holder of an expired lease has already shown it is gone: when others can take over,
-  // neither ping it nor wait for it (they were pinged before the deadline; see prePing).
-  const expiredHolder = lease !== undefined && isLeaseExpired(lease, now) ? holderOf(lease) : undefined;
-  const silentHolder = admissible.some((c) => c.name !== expiredHolder) ? expiredHolder : undefined;
-  // Candidates close to expiry are still pinged, since the ping is what refreshes them.
-  const mustAnswer = winnerAlreadyAlive(admissible, lease, now)
-    ? admissible.filter((c) => needsRefresh(c, now))
-    : (contendersOfLiveHolder(lease, admissible, now) ?? admissible);
-  const pings = pingPhase(mustAnswer, now, silentHolder);
-  if (pings.toPing.length > 0) {
-    return {
-      action: 'ping',
-      ping: pings.toPing,
-      write: null,
-      // Look strictly after the window closes: at its last millisecond a candidate that acked in
-      // the ping's own millisecond is neither fresh nor re-pingable, and the election would stall.
-      requeueAfterMs: ELECTION_DURATION_MS + 1,
-      error: null,
-    };
-  }
-  if (pings.waitUntil !== undefined) {
-    return { action: 'wait', ping: [], write: null, requeueAfterMs: pings.waitUntil - now + 1, error: null };
-  }
-  return undefined;
 }
 
 /** The vote among the candidates that acked: create the Lease, take it over, or prefer the best. */

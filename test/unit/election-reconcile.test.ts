@@ -721,6 +721,59 @@ describe('faster failover (unit: deliberate differences from upstream)', () => {
   });
 });
 
+/**
+ * The expired holder is left unpinged only while another candidate can still take over. Once every
+ * other candidate has let its ping window close unanswered, the holder is asked too: it may be alive
+ * (gate off, client-go waits to be named again after a revoke for a successor that then died).
+ */
+describe('an expired lease whose other candidates never answered (unit)', () => {
+  const lds = 15;
+  const ranOut: LeaseRecord = {
+    holderIdentity: 'holder',
+    holderCluster: 'alpha',
+    leaseDurationSeconds: lds,
+    renewTime: NOW - 20_000,
+    strategy: OEV,
+    term: 3,
+  };
+  // An agent renews every 5 minutes and answers pings; the other candidate's pod is gone.
+  const holder = candidate('holder', '1.31.0', { renewTime: NOW - 3 * MINUTE });
+  const gone = candidate('gone', '1.30.0', { renewTime: NOW - 4 * MINUTE, pingTime: NOW - E - 1 });
+
+  it('pings the holder once the others let their windows close, instead of stopping with nobody to elect', () => {
+    const step = reconcileStep({ lease: ranOut, candidates: [holder, gone], now: NOW });
+    expect(step.action).toBe('ping');
+    expect(pingedNames(step)).toEqual(['holder']);
+    expect(step.requeueAfterMs).toBe(E + 1);
+  });
+
+  it('revoked for the one that never answered: pings the holder, and once it answers, names it again', () => {
+    const revoked = { ...ranOut, preferredHolder: 'gone' };
+    const first = reconcileStep({ lease: revoked, candidates: [holder, gone], now: NOW });
+    expect(pingedNames(first)).toEqual(['holder']);
+
+    const later = NOW + first.requeueAfterMs;
+    const answered = candidate('holder', '1.31.0', { renewTime: NOW + 300, pingTime: NOW });
+    const step = reconcileStep({ lease: revoked, candidates: [answered, gone], now: later });
+    expect(step.write).toEqual({ ...revoked, preferredHolder: undefined });
+  });
+
+  it('still leaves the holder out while another candidate is waited for', () => {
+    const pending = candidate('gone', '1.30.0', { renewTime: NOW - 4 * MINUTE, pingTime: NOW - 1_000 });
+    const step = reconcileStep({ lease: ranOut, candidates: [holder, pending], now: NOW });
+    expect(step.action).toBe('wait');
+    expect(step.ping).toEqual([]);
+  });
+
+  it('waits for the holder’s own ping, and does not ping it again while it is unanswered', () => {
+    const asked = candidate('holder', '1.31.0', { renewTime: NOW - 3 * MINUTE, pingTime: NOW - 1_000 });
+    const step = reconcileStep({ lease: ranOut, candidates: [asked, gone], now: NOW });
+    expect(step.action).toBe('wait');
+    expect(step.ping).toEqual([]);
+    expect(step.requeueAfterMs).toBe(E - 1_000 + 1);
+  });
+});
+
 describe('faster preemption (unit: deliberate difference from upstream)', () => {
   const yielding: LeaseRecord = {
     holderIdentity: 'holder',

@@ -333,6 +333,28 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
     expect(fixture.planes.a.renewLease(key, 'old', 5)).toMatchObject({ ok: true });
   });
 
+  it('the successor left behind and silent, the holder alive after its lease ran out: the holder is asked, answers, and leads again', async () => {
+    // A pod killed without a clean stop leaves its LeaseCandidate for up to 30 minutes. Real
+    // processes showed the step asking only it, then "no available candidates", and nobody led.
+    const fixture = await gateOffGroup();
+    const { key } = fixture;
+    await revokedInA(fixture);
+    // Past the holder's lease and the others' last renewals' window; nobody renews meanwhile.
+    fixture.advance(20_000);
+    const first = await reconcileLease(fixture.deps, key);
+    // "next" stands by in "a" and has gone silent too.
+    expect(first.ping.map((c) => c.name).sort()).toEqual(['best', 'next']);
+    fixture.advance(first.requeueAfterMs);
+    const second = await reconcileLease(fixture.deps, key);
+    expect(second.ping.map((c) => c.name)).toEqual(['old']);
+    // The holder's agent answers its ping.
+    await fixture.heartbeat('a', key, 'old', '1.34.0');
+    await reconcileLease(fixture.deps, key);
+    await mirrorLease(fixture.deps, key);
+    expect(leaseIn(fixture, 'a').spec.holderIdentity).toBe('old');
+    expect(fixture.planes.a.renewLease(key, 'old', 5)).toMatchObject({ ok: true });
+  });
+
   it('leaves a live holder alone when the lease says Never', async () => {
     const fixture = await gateOffGroup('Never');
     const step = await betterCandidateJoins(fixture);
