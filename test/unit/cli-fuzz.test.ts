@@ -24,7 +24,7 @@ import {
 } from '../helpers/lease-candidate-fuzz.js';
 
 /**
- * Issue 4: random and mutated YAML/JSON inputs through the dry-run CLI (README "Dry-run CLI").
+ * Issue 4: random and mutated YAML/JSON inputs through the dry-run CLI (docs/operating.md, "The dry-run `elect`").
  * Whatever the file holds, `runElect` either answers with the one specified JSON object or takes
  * the exit-2 path (a ConfigError with a message); it never throws anything else and never shows
  * a stack trace. A few inputs also go through the real process, which must agree with runElect.
@@ -206,7 +206,7 @@ function mustBeRead(input: FuzzInput): boolean {
   return input.damage === null && input.layout !== 'jsonArray' && input.pieces.some((p) => p.validCandidate);
 }
 
-/** Every promise the README makes about one input; returns the exit status the CLI would use. */
+/** Every promise docs/operating.md makes about one input; returns the exit status the CLI would use. */
 function checkRunElect(text: string): 0 | 2 {
   let result: ReturnType<typeof runElect>;
   try {
