@@ -59,7 +59,7 @@ const program = new Command('npm start --')
     'run the packaged Lambda bundles (serverless package) in Lambda-like containers instead of the sources',
   )
   .showHelpAfterError('(add --help for usage)')
-  // A bad flag exits 2, as every other command line here does (README, "The CLI").
+  // A bad flag exits 2, as every other command line here does (docs/operating.md, "Errors").
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
   .parse();
 
