@@ -144,10 +144,17 @@ function settledSummary(state: LeaseState, now: Millis, nextLookAt: Millis | und
   if (admissibleCandidates(state.candidates, now, record).length === 0)
     return 'waits for a candidate: none is live';
   if (holder === undefined) return `nothing to decide; ${look}`;
-  const yielding =
-    record?.preferredHolder === undefined ? '' : `, asked to yield to ${record.preferredHolder}`;
+  const preferred = record?.preferredHolder;
+  // A holder asked to yield is not waited on to renew: it stops, or, where its cluster drops
+  // preferredHolder, the mirror revokes it, which the table does not record.
+  if (preferred !== undefined && deadline !== undefined && deadline >= now)
+    return (
+      `${holder} is asked to yield to ${preferred}, which takes over when ${holder} releases or its lease runs ` +
+      `out at ${iso(deadline)} (where its cluster drops preferredHolder, ${holder} is revoked there and cannot ` +
+      `renew); ${look}`
+    );
   if (deadline !== undefined && deadline >= now)
-    return `waits for ${holder} to renew${yielding} before its lease runs out at ${iso(deadline)}; ${look}`;
+    return `waits for ${holder} to renew before its lease runs out at ${iso(deadline)}; ${look}`;
   return `${holder}'s lease ran out at ${iso(deadline ?? now)} but it still counts as alive; ${look}`;
 }
 

@@ -138,6 +138,28 @@ describe('cli formatting (unit: pure)', () => {
     expect(explained.next.summary).toMatch(/^waits for sched-a to renew before its lease runs out/);
   });
 
+  it('explain of a holder asked to yield: the successor takes over at its release or deadline, not a renewal awaited', () => {
+    // Gate off the holder is revoked and cannot renew: "waits for sched-a to renew" misled (newcomer's try).
+    const explained = explainLease(
+      KEY,
+      {
+        lease: held({ renewTime: NOW - 1_000, preferredHolder: 'sched-b' }),
+        candidates: [
+          stored('sched-a'),
+          stored('sched-b', { emulationVersion: '1.33.0', renewTime: NOW - 500 }),
+        ],
+      },
+      [],
+      NOW,
+    );
+    expect(explained.next.action).toBe('none');
+    expect(explained.next.summary).toBe(
+      'sched-a is asked to yield to sched-b, which takes over when sched-a releases or its lease runs out at ' +
+        '2026-07-01T12:00:14.000Z (where its cluster drops preferredHolder, sched-a is revoked there and cannot ' +
+        'renew); next look at 2026-07-01T12:00:01.000Z',
+    );
+  });
+
   it('prints explain as kubectl describe does: fields, the ranking, who is left out, the decisions', () => {
     const explained = explainLease(
       KEY,
