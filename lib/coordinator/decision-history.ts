@@ -45,6 +45,7 @@ export function recordOnceWritten(
   writes: { pinging?: Promise<readonly Candidate[]>; writing?: Promise<unknown> },
 ): Promise<void> | undefined {
   if (deps.history === undefined || (step.write === null && step.ping.length === 0)) return undefined;
+  if (isKeepAlive(step, state)) return undefined;
   const store = startRecording(deps.history, deps.logger, key, now);
   return Promise.all([writes.pinging, writes.writing]).then(
     ([pinged = []]) => {
@@ -53,5 +54,21 @@ export function recordOnceWritten(
       return store(decisionRecord(done, state.lease?.record, state.candidates, now));
     },
     () => store(undefined),
+  );
+}
+
+/**
+ * A ping that only keeps the candidate a holder is asked to yield to counting as alive
+ * (refreshPreferred, lib/election/pings.ts): it decides nothing. Under a revoke it comes about every
+ * 1.5 s for a lease duration, and recorded, it would push the preemption's own record, the one that
+ * says why the leader changes, out of the lease's ten.
+ */
+function isKeepAlive(step: ElectionStep, state: LeaseState): boolean {
+  const preferred = state.lease?.record.preferredHolder;
+  return (
+    step.write === null &&
+    preferred !== undefined &&
+    step.ping.length > 0 &&
+    step.ping.every((c) => c.name === preferred)
   );
 }

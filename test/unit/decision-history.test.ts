@@ -70,6 +70,23 @@ describe('decision history (unit: in-memory table)', () => {
     expect(records.map((r) => r.action)).toEqual(['ping', 'create']);
   });
 
+  it('records no keep-alive ping of the candidate a holder is asked to yield to: the preemption stays in the history', async () => {
+    // Found by a newcomer's try, gate off: a revoke waits a lease duration, the successor is
+    // pinged about every 1.5 s meanwhile, and ten records pushed the preemption's reason out.
+    const { deps, key, heartbeat, advance } = singleCluster();
+    const history = new InMemoryDecisionHistory(DEFAULT_HISTORY_RETENTION);
+    await heartbeat('sched-a', '1.31.0');
+    await reconcileLease({ ...deps, history }, key);
+    await heartbeat('sched-b', '1.30.0');
+    expect((await reconcileLease({ ...deps, history }, key)).action).toBe('preempt');
+    advance(2_000);
+    const refresh = await reconcileLease({ ...deps, history }, key);
+    expect(refresh.action).toBe('ping');
+    expect(refresh.ping.map((c) => c.name)).toEqual(['sched-b']);
+    const records = await history.recent(key);
+    expect(records.map((r) => r.action)).toEqual(['preempt', 'create']);
+  });
+
   it('never fails or holds back a decision whose record cannot be stored', async () => {
     const { deps, key, heartbeat, store } = singleCluster();
     const failing: DecisionHistory = {
