@@ -4,15 +4,22 @@ import { DEFAULT_HISTORY_RETENTION, type DecisionHistory } from '../../lib/ports
 import { InMemoryDecisionHistory } from '../helpers/in-memory-history.js';
 import { singleCluster } from '../helpers/single-cluster.js';
 
+/** One cluster, an in-memory history, and a step that records into it. */
+function withHistory() {
+  const fixture = singleCluster();
+  const history = new InMemoryDecisionHistory(DEFAULT_HISTORY_RETENTION);
+  const reconcile = () => reconcileLease({ ...fixture.deps, history }, fixture.key);
+  return { ...fixture, history, reconcile };
+}
+
 describe('decision history (unit: in-memory table)', () => {
   it('records each decision with what the strategy compared', async () => {
-    const { deps, key, heartbeat, advance } = singleCluster();
-    const history = new InMemoryDecisionHistory(DEFAULT_HISTORY_RETENTION);
+    const { deps, key, heartbeat, advance, history, reconcile } = withHistory();
     await heartbeat('sched-a', '1.31.0');
     advance(1_000);
     await heartbeat('sched-b', '1.30.0');
     await heartbeat('sched-c', '1.31.0');
-    const step = await reconcileLease({ ...deps, history }, key);
+    const step = await reconcile();
     expect(step.action).toBe('create');
     const [record] = await history.recent(key);
     expect(record).toMatchObject({
@@ -36,17 +43,16 @@ describe('decision history (unit: in-memory table)', () => {
   });
 
   it('records a ping round, and nothing for a step that changes nothing', async () => {
-    const { deps, key, heartbeat, advance } = singleCluster();
-    const history = new InMemoryDecisionHistory(DEFAULT_HISTORY_RETENTION);
+    const { key, heartbeat, advance, history, reconcile } = withHistory();
     await heartbeat('sched-a', '1.31.0');
-    await reconcileLease({ ...deps, history }, key);
+    await reconcile();
     advance(1_000);
-    expect((await reconcileLease({ ...deps, history }, key)).action).toBe('none');
+    expect((await reconcile()).action).toBe('none');
     expect(await history.recent(key)).toHaveLength(1);
     // The holder goes silent: 2 s before its deadline, the others are pinged.
     await heartbeat('sched-b', '1.31.0');
     advance(10_000);
-    const step = await reconcileLease({ ...deps, history }, key);
+    const step = await reconcile();
     expect(step.action).toBe('ping');
     const [ping] = await history.recent(key);
     expect(ping).toMatchObject({ action: 'ping', term: 1, holder: 'sched-a', pinged: ['c/sched-b'] });
@@ -54,16 +60,15 @@ describe('decision history (unit: in-memory table)', () => {
   });
 
   it('records a ping round once when two triggers race to ping the same candidates', async () => {
-    const { deps, key, heartbeat, advance } = singleCluster();
-    const history = new InMemoryDecisionHistory(DEFAULT_HISTORY_RETENTION);
+    const { key, heartbeat, advance, history, reconcile } = withHistory();
     await heartbeat('sched-a', '1.31.0');
-    await reconcileLease({ ...deps, history }, key);
+    await reconcile();
     await heartbeat('sched-b', '1.31.0');
     advance(10_000);
     // A stream record and a timer reach the lease together: both read sched-b unpinged, one ping lands.
     const steps = await Promise.all([
-      reconcileLease({ ...deps, history }, key),
-      reconcileLease({ ...deps, history }, key),
+      reconcile(),
+      reconcile(),
     ]);
     expect(steps.map((s) => s.action)).toEqual(['ping', 'ping']);
     const records = await history.recent(key);
@@ -73,14 +78,13 @@ describe('decision history (unit: in-memory table)', () => {
   it('records no keep-alive ping of the candidate a holder is asked to yield to: the preemption stays in the history', async () => {
     // Found by a newcomer's try, gate off: a revoke waits a lease duration, the successor is
     // pinged about every 1.5 s meanwhile, and ten records pushed the preemption's reason out.
-    const { deps, key, heartbeat, advance } = singleCluster();
-    const history = new InMemoryDecisionHistory(DEFAULT_HISTORY_RETENTION);
+    const { key, heartbeat, advance, history, reconcile } = withHistory();
     await heartbeat('sched-a', '1.31.0');
-    await reconcileLease({ ...deps, history }, key);
+    await reconcile();
     await heartbeat('sched-b', '1.30.0');
-    expect((await reconcileLease({ ...deps, history }, key)).action).toBe('preempt');
+    expect((await reconcile()).action).toBe('preempt');
     advance(2_000);
-    const refresh = await reconcileLease({ ...deps, history }, key);
+    const refresh = await reconcile();
     expect(refresh.action).toBe('ping');
     expect(refresh.ping.map((c) => c.name)).toEqual(['sched-b']);
     const records = await history.recent(key);
