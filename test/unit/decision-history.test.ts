@@ -66,10 +66,7 @@ describe('decision history (unit: in-memory table)', () => {
     await heartbeat('sched-b', '1.31.0');
     advance(10_000);
     // A stream record and a timer reach the lease together: both read sched-b unpinged, one ping lands.
-    const steps = await Promise.all([
-      reconcile(),
-      reconcile(),
-    ]);
+    const steps = await Promise.all([reconcile(), reconcile()]);
     expect(steps.map((s) => s.action)).toEqual(['ping', 'ping']);
     const records = await history.recent(key);
     expect(records.map((r) => r.action)).toEqual(['ping', 'create']);
