@@ -62,8 +62,9 @@ interface Trial {
   unseenRenewal?: boolean;
 }
 
-/** lib/coordinator: the takeover check's warning when the holder's Lease shows a renewal the record does not. */
-const UNSEEN_RENEWAL = 'the holder renewed unseen by ingest; recording it instead of taking over';
+/** lib/coordinator: the takeover check's log line when the holder's Lease shows a renewal the record does not. */
+const UNSEEN_RENEWAL =
+  'the holder renewed since its last recorded renewal; recording it instead of taking over';
 
 interface Pod {
   readonly identity: string;

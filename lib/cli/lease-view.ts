@@ -130,10 +130,22 @@ function nextStep(state: LeaseState, now: Millis): NextStep {
         ...at,
       };
     case 'error':
-      return { action: 'error', summary: `cannot elect: ${step.error}`, ...at };
+      return { action: 'error', summary: errorSummary(state, step, now), ...at };
     case 'none':
       return { action: 'none', summary: settledSummary(state, now, nextLookAt), ...at };
   }
+}
+
+/**
+ * A step that cannot elect leaves a live holder leading, which is no failure to report: it is what
+ * the coordinator does when nobody else answers.
+ */
+function errorSummary(state: LeaseState, step: ElectionStep, now: Millis): string {
+  const record = state.lease?.record;
+  const holder = holderOf(record);
+  const deadline = record === undefined ? undefined : leaseDeadline(record);
+  if (holder === undefined || deadline === undefined || deadline <= now) return `cannot elect: ${step.error}`;
+  return `${holder} leads on while it renews (its lease runs out at ${iso(deadline)} unless renewed): the coordinator cannot elect another (${step.error})`;
 }
 
 function settledSummary(state: LeaseState, now: Millis, nextLookAt: Millis | undefined): string {

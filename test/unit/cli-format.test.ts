@@ -160,6 +160,27 @@ describe('cli formatting (unit: pure)', () => {
     );
   });
 
+  it('explain of a live holder with no candidate of its own and nobody else answering: it keeps leading, not a failure', () => {
+    // A newcomer stopped the holder's agent (its LeaseCandidate withdrawn) beside a dead candidate
+    // and read "cannot elect: no available candidates" of a healthy leader.
+    const dead = stored('sched-b', {
+      emulationVersion: '1.33.0',
+      renewTime: NOW - 180_000,
+      pingTime: NOW - 120_000,
+    });
+    const explained = explainLease(
+      KEY,
+      { lease: held({ renewTime: NOW - 1_000 }), candidates: [dead] },
+      [],
+      NOW,
+    );
+    expect(explained.next.action).toBe('error');
+    expect(explained.next.summary).toBe(
+      'sched-a leads on while it renews (its lease runs out at 2026-07-01T12:00:14.000Z unless renewed): ' +
+        'the coordinator cannot elect another (no available candidates)',
+    );
+  });
+
   it('prints explain as kubectl describe does: fields, the ranking, who is left out, the decisions', () => {
     const explained = explainLease(
       KEY,
