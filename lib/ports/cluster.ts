@@ -94,7 +94,7 @@ export interface LeaseEvent {
   readonly lease: ObjectRef & { readonly uid?: string; readonly resourceVersion?: string };
   /** `LeaderElection` (client-go's reason for a new leader) or `LeaderPreemption`. */
   readonly reason: 'LeaderElection' | 'LeaderPreemption';
-  readonly action: 'Elect' | 'Preempt' | 'Revoke';
+  readonly action: 'Elect' | 'Preempt' | 'Revoke' | 'Withdraw';
   /** One sentence, e.g. "Elected sched-b (term 4): lowest emulation version 1.33.0 of 3 candidates". */
   readonly note: string;
   readonly at: Millis;

@@ -17,7 +17,8 @@ export interface LeaseWrite {
 
 /**
  * The Event a mirror write earns, as client-go records one on its Lease when it becomes leader:
- * a holder change (`LeaderElection`), or a holder asked to yield or revoked (`LeaderPreemption`).
+ * a holder change (`LeaderElection`), or a holder asked to yield, revoked, or no longer asked to
+ * yield (`LeaderPreemption`).
  * Undefined for a write that changed neither (a renewal copied into a group's other clusters, the
  * term or strategy restored). Pure.
  */
@@ -67,6 +68,14 @@ export function leaseEventFor(
         write.term,
         preemption,
       ),
+    };
+  if (write.preferredHolder === undefined && typeof before.preferred === 'string' && before.preferred !== '')
+    return {
+      lease,
+      reason: 'LeaderPreemption',
+      action: 'Withdraw',
+      at: now,
+      note: `Kept ${record.holderIdentity} (term ${write.term}): no longer asked to yield to ${before.preferred}`,
     };
   return undefined;
 }

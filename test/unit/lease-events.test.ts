@@ -53,6 +53,23 @@ describe('Events on the Lease (unit: in-memory table and cluster)', () => {
     ]);
   });
 
+  it('records a preference taken back: the holder kept, no longer asked to yield', async () => {
+    // A newcomer's try saw two "Asked … to yield" Events and no sign the first was called off.
+    const world = singleCluster();
+    const { deps, key, cluster, store } = world;
+    await electThenPreempt(world);
+    await mirrorLease(deps, key);
+    const successor = (await store.loadLease(key)).candidates.find((c) => c.name === 'sched-b');
+    await store.removeCandidate(key, 'c', 'sched-b', successor?.renewTime ?? 0);
+    expect((await reconcileLease(deps, key)).action).toBe('preempt');
+    await mirrorLease(deps, key);
+    expect(cluster.events.map((e) => [e.reason, e.action, e.note]).at(-1)).toEqual([
+      'LeaderPreemption',
+      'Withdraw',
+      'Kept sched-a (term 1): no longer asked to yield to sched-b',
+    ]);
+  });
+
   it('never fails the mirror when the Event is refused: it logs it', async () => {
     const { deps, key, heartbeat, cluster } = singleCluster();
     const refusing: ClusterSource = {
