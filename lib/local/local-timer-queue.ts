@@ -4,6 +4,7 @@ import { RedeliveryError } from '../errors.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import type { Clock, Redelivery, TimerQueue, TimerRedelivery } from '../ports/schedule.js';
 import { timerMessage } from '../runtime/sqs-timer-queue.js';
+import { InMemorySqsQueue, type ReceivedMessage } from './in-memory-sqs-queue.js';
 
 export type TimerHandler = (event: SQSEvent) => Promise<unknown>;
 
@@ -11,47 +12,40 @@ export type TimerHandler = (event: SQSEvent) => Promise<unknown>;
 export const LOCAL_MAX_RECEIVES = 5;
 export const LOCAL_VISIBILITY_TIMEOUT_MS = 120_000;
 
-interface Pending {
-  /** Its SQS message id: the same on every receive. */
-  readonly id: string;
+/** What a local timer message carries. */
+interface Timer {
   readonly key: LeaseKey;
-  /** The deadline the message carries. */
+  /** The deadline the message carries, and when it is first delivered. */
   readonly dueAt: Millis;
-  /** When it is delivered: its deadline, or when a failed delivery's back-off ends. */
-  visibleAt: Millis;
-  receiveCount: number;
-  handle?: NodeJS.Timeout;
 }
 
-/** A delivery under way: what `redeliverAfter` finds by its receipt handle. */
-interface InFlight {
-  readonly entry: Pending;
-  readonly receiptHandle: string;
-  /** When it was received: the queue's visibility timeout counts from then, as on SQS. */
-  readonly receivedAt: Millis;
-  visibleAgainAt?: Millis;
-}
+type Delivery = ReceivedMessage<Timer>;
 
 /**
  * The SQS delay queue, locally: each timer becomes an SQS-shaped event for the `requeue`
  * handler. With `auto`, timers fire on the wall clock; tests leave it off and call
- * `fireDue(now)` with their own clock, so no test waits for real time to pass. As on AWS, a
- * message `requeue` reports failed comes back when the back-off it set ends (`redeliverAfter`),
- * or after the visibility timeout, and is dead-lettered (reported through `onError`) after
- * LOCAL_MAX_RECEIVES receives.
+ * `fireDue(now)` with their own clock, so no test waits for real time to pass. The messages live
+ * in an InMemorySqsQueue with the deployed queue's visibility timeout and redrive: a message
+ * `requeue` reports failed comes back when the back-off it set ends (`redeliverAfter`), or after
+ * the visibility timeout from its receive, and is dead-lettered (reported through `onError`) when
+ * it would come back after LOCAL_MAX_RECEIVES receives.
  */
 export class LocalTimerQueue implements TimerQueue, TimerRedelivery {
-  private readonly pending = new Set<Pending>();
-  private readonly inFlight = new Map<string, InFlight>();
+  private readonly queue = new InMemorySqsQueue<Timer>({
+    visibilityTimeoutMs: LOCAL_VISIBILITY_TIMEOUT_MS,
+    maxReceiveCount: LOCAL_MAX_RECEIVES,
+  });
   /** Deliveries still running, so stop() can wait for them before the table goes away. */
   private readonly running = new Set<Promise<void>>();
+  /** With `auto`, the one wake-up, set for the earliest waiting message. */
+  private wakeUp: { readonly at: Millis; readonly handle: NodeJS.Timeout } | undefined;
   private sequence = 0;
   private stopped = false;
   /** Deliveries to `requeue`: what Lambda would bill (one SQS-triggered invocation each). */
   readonly invocations = { batches: 0 };
   /** Timers sent (SendMessage when deployed) and delivered, per lease name (the bench counts its own leases'). */
   readonly byLease = new Map<string, { sent: number; delivered: number }>();
-  /** Messages that failed LOCAL_MAX_RECEIVES times (TimerDeadLetterQueue when deployed). */
+  /** Messages the redrive moved (TimerDeadLetterQueue when deployed). */
   readonly stats = { deadLettered: 0 };
 
   constructor(
@@ -63,105 +57,106 @@ export class LocalTimerQueue implements TimerQueue, TimerRedelivery {
 
   async deliverAt(key: LeaseKey, dueAt: Millis, now: Millis): Promise<void> {
     this.count(key).sent += 1;
-    this.hold({ id: `local-${++this.sequence}`, key, dueAt, visibleAt: dueAt, receiveCount: 0 }, now);
+    if (this.stopped) return;
+    this.queue.send(`local-${++this.sequence}`, { key, dueAt }, dueAt, now);
+    this.arm(now);
   }
 
   /** ChangeMessageVisibility: the failed delivery comes back `afterSeconds` from now. */
   async redeliverAfter(messages: readonly Redelivery[]): Promise<void> {
-    const unknown: { receiptHandle: string; reason: string }[] = [];
-    for (const { receiptHandle, afterSeconds } of messages) {
-      const delivery = this.inFlight.get(receiptHandle);
-      if (delivery === undefined) unknown.push({ receiptHandle, reason: 'not in flight' });
-      else delivery.visibleAgainAt = this.clock() + afterSeconds * 1000;
-    }
+    const now = this.clock();
+    const unknown = messages
+      .filter(
+        ({ receiptHandle, afterSeconds }) =>
+          !this.queue.changeVisibility(receiptHandle, afterSeconds * 1000, now),
+      )
+      .map(({ receiptHandle }) => ({ receiptHandle, reason: 'not in flight' }));
     if (unknown.length > 0) throw new RedeliveryError(unknown);
   }
 
   /**
-   * Delivers every timer due at or before `now`; returns how many fired. With `auto`, a timer
-   * fired this way early is not delivered again when its own time comes.
+   * Delivers every timer due at or before `now` in one batch; returns how many it delivered.
+   * With `auto`, a timer fired this way early is not delivered again when its own time comes.
    */
   async fireDue(now: Millis): Promise<number> {
-    const due = [...this.pending].filter((p) => p.visibleAt <= now);
-    for (const entry of due) {
-      this.pending.delete(entry);
-      if (entry.handle !== undefined) clearTimeout(entry.handle);
-    }
-    await this.fire(due);
-    return due.length;
+    const batch = this.receive(now);
+    await this.fire(batch);
+    return batch.length;
   }
 
-  /** The earliest pending delivery, for tests that step their clock to it. */
+  /** The earliest waiting delivery, for tests that step their clock to it. */
   nextDueAt(): Millis | undefined {
-    const dues = [...this.pending].map((p) => p.visibleAt);
-    return dues.length === 0 ? undefined : Math.min(...dues);
+    return this.queue.nextDueAt();
   }
 
   /** Fires nothing more, and resolves once the deliveries already running have finished. */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const entry of this.pending) if (entry.handle !== undefined) clearTimeout(entry.handle);
-    this.pending.clear();
+    clearTimeout(this.wakeUp?.handle);
+    this.wakeUp = undefined;
+    this.queue.clear();
     await Promise.all(this.running);
   }
 
-  private hold(entry: Pending, now: Millis): void {
-    if (this.stopped) return;
-    this.pending.add(entry);
-    if (!this.auto) return;
-    entry.handle = setTimeout(
-      () => {
-        this.pending.delete(entry);
-        const delivery = this.fire([entry]).catch(this.onError);
-        this.running.add(delivery);
-        void delivery.finally(() => this.running.delete(delivery));
-      },
-      Math.max(0, entry.visibleAt - now),
-    );
+  /** What is due by `dueBy`, received now; the redrive's dead letters are reported. */
+  private receive(dueBy: Millis): Delivery[] {
+    const { received, deadLettered } = this.queue.receive(this.clock(), Number.POSITIVE_INFINITY, dueBy);
+    for (const { id, body, receiveCount } of deadLettered) {
+      this.stats.deadLettered += 1;
+      const { scope, namespace, name } = body.key;
+      this.onError(
+        new Error(
+          `timer message ${id} (${scope}/${namespace}/${name}) dead-lettered after ${receiveCount} receives`,
+        ),
+      );
+    }
+    this.arm(this.clock());
+    return received;
   }
 
-  private async fire(entries: readonly Pending[]): Promise<void> {
-    if (entries.length === 0) return;
+  /** With `auto`, sets the wake-up for the earliest waiting message, unless it is set for then. */
+  private arm(now: Millis): void {
+    if (!this.auto || this.stopped) return;
+    const next = this.queue.nextDueAt();
+    if (next === this.wakeUp?.at) return;
+    clearTimeout(this.wakeUp?.handle);
+    this.wakeUp =
+      next === undefined
+        ? undefined
+        : { at: next, handle: setTimeout(() => this.wake(next), Math.max(0, next - now)) };
+  }
+
+  /** Each message due by the wake-up's time goes to `requeue` in a batch of its own, as its own timer. */
+  private wake(at: Millis): void {
+    this.wakeUp = undefined;
+    for (const delivery of this.receive(Math.max(at, this.clock()))) {
+      const run = this.fire([delivery]).catch(this.onError);
+      this.running.add(run);
+      void run.finally(() => this.running.delete(run));
+    }
+  }
+
+  private async fire(batch: readonly Delivery[]): Promise<void> {
+    if (batch.length === 0) return;
     this.invocations.batches += 1;
-    const batch = entries.map((entry) => this.receive(entry));
+    for (const delivery of batch) this.count(delivery.body.key).delivered += 1;
     let failed: ReadonlySet<string>;
     try {
       const response = (await this.handler({ Records: batch.map(toRecord) })) as SQSBatchResponse | undefined;
       failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
     } catch (error) {
-      this.settle(batch, new Set(entries.map((entry) => entry.id)));
+      this.settle(batch, new Set(batch.map((delivery) => delivery.id)));
       throw error;
     }
     this.settle(batch, failed);
   }
 
-  private receive(entry: Pending): InFlight {
-    entry.receiveCount += 1;
-    this.count(entry.key).delivered += 1;
-    const delivery = { entry, receiptHandle: `${entry.id}#${entry.receiveCount}`, receivedAt: this.clock() };
-    this.inFlight.set(delivery.receiptHandle, delivery);
-    return delivery;
-  }
-
-  /** The batch's failed messages come back, or are dead-lettered; the rest are done. */
-  private settle(batch: readonly InFlight[], failed: ReadonlySet<string>): void {
-    const now = this.clock();
-    for (const delivery of batch) {
-      this.inFlight.delete(delivery.receiptHandle);
-      const { entry } = delivery;
-      if (!failed.has(entry.id)) continue;
-      if (entry.receiveCount >= LOCAL_MAX_RECEIVES) {
-        this.stats.deadLettered += 1;
-        this.onError(
-          new Error(
-            `timer message ${entry.id} (${entry.key.scope}/${entry.key.namespace}/${entry.key.name}) dead-lettered after ${entry.receiveCount} receives`,
-          ),
-        );
-        continue;
-      }
-      entry.visibleAt = delivery.visibleAgainAt ?? delivery.receivedAt + LOCAL_VISIBILITY_TIMEOUT_MS;
-      this.hold(entry, now);
-    }
+  /** The batch's failed messages come back when their visibility ends; the rest are done. */
+  private settle(batch: readonly Delivery[], failed: ReadonlySet<string>): void {
+    for (const { id, receiptHandle } of batch)
+      if (failed.has(id)) this.queue.release(receiptHandle);
+      else this.queue.delete(receiptHandle);
+    this.arm(this.clock());
   }
 
   private count(key: LeaseKey): { sent: number; delivered: number } {
@@ -174,14 +169,13 @@ export class LocalTimerQueue implements TimerQueue, TimerRedelivery {
   }
 }
 
-function toRecord(delivery: InFlight): SQSEvent['Records'][number] {
-  const { entry } = delivery;
+function toRecord(delivery: Delivery): SQSEvent['Records'][number] {
   return {
-    messageId: entry.id,
+    messageId: delivery.id,
     receiptHandle: delivery.receiptHandle,
-    body: JSON.stringify(timerMessage(entry.key, entry.dueAt)),
+    body: JSON.stringify(timerMessage(delivery.body.key, delivery.body.dueAt)),
     attributes: {
-      ApproximateReceiveCount: String(entry.receiveCount),
+      ApproximateReceiveCount: String(delivery.receiveCount),
     } as SQSEvent['Records'][number]['attributes'],
     messageAttributes: {},
     md5OfBody: '',

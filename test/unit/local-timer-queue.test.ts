@@ -49,6 +49,8 @@ function requeueOnLocalQueue(failures: number, auto = false) {
   const clock = auto ? Date.now : () => stepped;
   let left = failures;
   const errors: unknown[] = [];
+  /** When each error was reported, on the queue's clock. */
+  const errorsAt: number[] = [];
   const receives: { at: number; receiveCount: string }[] = [];
   const table = new InMemoryTable(clock);
   let deps: RequeueDeps | undefined;
@@ -59,7 +61,10 @@ function requeueOnLocalQueue(failures: number, auto = false) {
       return handleTimerBatch(deps as RequeueDeps, event);
     },
     auto,
-    (error) => errors.push(error),
+    (error) => {
+      errors.push(error);
+      errorsAt.push(clock());
+    },
     clock,
   );
   deps = {
@@ -79,7 +84,7 @@ function requeueOnLocalQueue(failures: number, auto = false) {
       await queue.fireDue(due);
     }
   };
-  return { queue, errors, receives, drain };
+  return { queue, errors, errorsAt, receives, drain };
 }
 
 describe('local timer queue: a message requeue failed (unit: in-memory table, a stepped or fake clock)', () => {
@@ -99,8 +104,8 @@ describe('local timer queue: a message requeue failed (unit: in-memory table, a 
     expect(errors).toEqual([]);
   });
 
-  it('comes back after a growing back-off, and is dead-lettered after five receives, as deployed', async () => {
-    const { queue, errors, receives, drain } = requeueOnLocalQueue(Number.POSITIVE_INFINITY);
+  it('comes back after a growing back-off, and is dead-lettered when the back-off after its fifth receive ends, as deployed', async () => {
+    const { queue, errors, errorsAt, receives, drain } = requeueOnLocalQueue(Number.POSITIVE_INFINITY);
     await queue.deliverAt(KEY, 2_000, 1_000);
     await drain();
     const expected = [2_000];
@@ -110,6 +115,8 @@ describe('local timer queue: a message requeue failed (unit: in-memory table, a 
     expect(receives.map((r) => r.receiveCount)).toEqual(['1', '2', '3', '4', '5']);
     expect(queue.stats.deadLettered).toBe(1);
     expect(String(errors)).toMatch(/dead-lettered after 5 receives/);
+    // SQS's redrive acts on the receive after the fifth, not on the fifth failure.
+    expect(errorsAt).toEqual([(expected.at(-1) as number) + retryDelaySeconds(LOCAL_MAX_RECEIVES) * 1000]);
     expect(queue.nextDueAt()).toBeUndefined();
   });
 

@@ -39,8 +39,19 @@ describe('SqsTimerEndpoint (the timer queue of the packaged mode, spoken to by t
     const batches: SQSEvent[] = [];
     const arrivals: number[] = [];
     const waiters: { count: number; resolve: () => void }[] = [];
+    const deadLetters: number[] = [];
+    let deadLettered: () => void = () => {};
+    /** Resolves once the redrive has moved a message to the dead-letter queue. */
+    const deadLetter = new Promise<void>((resolve) => {
+      deadLettered = resolve;
+    });
     endpoint = new SqsTimerEndpoint({
       settings,
+      onError: (error) => {
+        if (!/dead-lettered/.test(String(error))) return;
+        deadLetters.push(Date.now());
+        deadLettered();
+      },
       deliver: async (event) => {
         batches.push(event);
         arrivals.push(Date.now());
@@ -61,7 +72,7 @@ describe('SqsTimerEndpoint (the timer queue of the packaged mode, spoken to by t
     /** Resolves once `count` batches in all have been handed to requeue. */
     const batchesHandled = (count: number) =>
       new Promise<void>((resolve) => waiters.push({ count, resolve }));
-    return { batches, arrivals, batchesHandled, client: sqs };
+    return { batches, arrivals, batchesHandled, deadLetter, deadLetters, client: sqs };
   }
 
   const send = (body: string, delaySeconds: number, queueUrl = endpoint?.queueUrl) =>
@@ -85,14 +96,13 @@ describe('SqsTimerEndpoint (the timer queue of the packaged mode, spoken to by t
 
   it('redelivers a message when requeue fails, or reports it failed, and dead-letters it after maxReceiveCount', async () => {
     let calls = 0;
-    const { batches, batchesHandled } = await start((event) =>
+    const { batches, deadLetter } = await start((event) =>
       ++calls === 1
         ? new Error('invocation failed')
         : { batchItemFailures: [{ itemIdentifier: event.Records[0]?.messageId ?? '' }] },
     );
-    const handled = batchesHandled(3);
     await send('a', 0);
-    await handled;
+    await deadLetter;
     const receives = batches.flatMap((b) => b.Records.map((r) => r.attributes.ApproximateReceiveCount));
     expect(receives).toEqual(['1', '2', '3']);
     expect(endpoint?.stats.deadLettered).toBe(1);
@@ -115,6 +125,23 @@ describe('SqsTimerEndpoint (the timer queue of the packaged mode, spoken to by t
     expect(gapMs).toBeGreaterThanOrEqual(990);
     // From the end of the run it would be 2 s.
     expect(gapMs).toBeLessThan(1_000 + runMs * 0.6);
+  });
+
+  it('dead-letters a message that failed its last receive when it would be visible again, as SQS’s redrive does on the next receive', async () => {
+    const visibilityMs = 1_000;
+    const { arrivals, batchesHandled, deadLetter, deadLetters } = await start(
+      (event) => ({ batchItemFailures: [{ itemIdentifier: event.Records[0]?.messageId ?? '' }] }),
+      { ...SETTINGS, visibilityTimeoutSeconds: visibilityMs / 1000, maxReceiveCount: 1 },
+    );
+    const handled = batchesHandled(1);
+    await send('a', 0);
+    await handled;
+    expect(endpoint?.stats.deadLettered).toBe(0);
+    await deadLetter;
+    expect(endpoint?.stats.deadLettered).toBe(1);
+    expect(arrivals).toHaveLength(1);
+    // Timers may fire a millisecond early against Date.now.
+    expect((deadLetters[0] ?? 0) - (arrivals[0] ?? 0)).toBeGreaterThanOrEqual(visibilityMs - 10);
   });
 
   it('does not redeliver what requeue handled', async () => {

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { InMemorySqsQueue, type ReceivedMessage } from '../in-memory-sqs-queue.js';
 import { invalid, parseChangeVisibilityBatch, parseSendMessage, reply } from './sqs-protocol.js';
 import type { TimerQueueSettings } from './stack-template.js';
 
@@ -30,19 +31,6 @@ function concurrencyCap(settings: TimerQueueSettings): number {
   return settings.maximumConcurrency ?? LAMBDA_SQS_MAX_CONCURRENT_BATCHES;
 }
 
-interface Message {
-  readonly id: string;
-  readonly body: string;
-  readonly sentAt: number;
-  receiveCount: number;
-  firstReceivedAt?: number;
-  /** When it was last received: the visibility timeout counts from then, as on SQS. */
-  receivedAt?: number;
-  /** Set by ChangeMessageVisibility while in flight: when a failed receive makes it visible again. */
-  visibleAgainAt?: number;
-  handle?: NodeJS.Timeout;
-}
-
 export interface SqsTimerEndpointOptions {
   readonly settings: TimerQueueSettings;
   /** Invokes `requeue` with an SQS batch; rejects when the invocation fails. */
@@ -57,21 +45,20 @@ export interface SqsTimerEndpointOptions {
 /**
  * The timer queue, locally: an HTTP endpoint speaking the SQS JSON protocol for SendMessage and
  * ChangeMessageVisibilityBatch (what the deployed SqsTimerQueue calls; the bundles reach it through
- * AWS_ENDPOINT_URL_SQS).
+ * AWS_ENDPOINT_URL_SQS), over an InMemorySqsQueue with the template's visibility timeout and redrive.
  * Each message is held for its whole-second DelaySeconds, then handed to `requeue` as Lambda's SQS
  * poller would: five batches in flight, one more for every 200 ms that messages keep waiting, never
  * more than the mapping's maximum concurrency, each receive taking up to `batchSize` of the
  * messages visible by then (so messages that come due while every batch is busy go out together,
  * as they do on AWS, instead of each starting a container of its own); the batch's reported
  * failures (or all of it, if the invocation fails) visible again when the visibility `requeue` set
- * on them ends, or else after the visibility timeout, and dead-lettered after `maxReceiveCount`
- * receives.
+ * on them ends, or else after the visibility timeout from the receive; one received
+ * `maxReceiveCount` times is dead-lettered by the receive that finds it visible again, as on SQS.
  */
 export class SqsTimerEndpoint {
-  private readonly visible: Message[] = [];
-  private readonly waiting = new Set<Message>();
-  /** Messages handed to `requeue` and not yet settled, by receipt handle. */
-  private readonly inFlight = new Map<string, Message>();
+  private readonly queue: InMemorySqsQueue<string>;
+  /** The poll for the earliest message not yet visible. */
+  private wakeUp: NodeJS.Timeout | undefined;
   private readonly running = new Set<Promise<void>>();
   private readonly cap: number;
   private concurrentBatches: number;
@@ -85,6 +72,10 @@ export class SqsTimerEndpoint {
   constructor(private readonly options: SqsTimerEndpointOptions) {
     this.cap = concurrencyCap(options.settings);
     this.concurrentBatches = this.startingBatches();
+    this.queue = new InMemorySqsQueue({
+      visibilityTimeoutMs: options.settings.visibilityTimeoutSeconds * 1000,
+      maxReceiveCount: options.settings.maxReceiveCount,
+    });
   }
 
   /** Five, as Lambda's poller starts, or fewer under a maximum concurrency. */
@@ -106,7 +97,7 @@ export class SqsTimerEndpoint {
 
   /** Messages due and waiting for a free batch (what CloudWatch shows as ApproximateNumberOfMessagesVisible). */
   get backlog(): number {
-    return this.visible.length;
+    return this.queue.visibleCount(Date.now());
   }
 
   /** The queue URL the bundles are given as TIMER_QUEUE_URL. */
@@ -118,8 +109,8 @@ export class SqsTimerEndpoint {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.scaleUp);
-    for (const message of this.waiting) clearTimeout(message.handle);
-    this.waiting.clear();
+    clearTimeout(this.wakeUp);
+    this.queue.clear();
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) =>
       this.server === undefined ? resolve() : this.server.close(() => resolve()),
@@ -147,10 +138,13 @@ export class SqsTimerEndpoint {
       invalid(res, input);
       return;
     }
-    const message: Message = { id: randomUUID(), body: input.body, sentAt: Date.now(), receiveCount: 0 };
+    const id = randomUUID();
+    const now = Date.now();
+    this.queue.send(id, input.body, now + input.delaySeconds * 1000, now);
     this.stats.sent++;
-    this.holdFor(message, input.delaySeconds * 1000);
-    reply(res, 200, { MessageId: message.id, MD5OfMessageBody: md5(input.body) });
+    // Polled once SQS has answered: messages sent together go out together, as a receive takes them.
+    setImmediate(() => this.poll());
+    reply(res, 200, { MessageId: id, MD5OfMessageBody: md5(input.body) });
   }
 
   /**
@@ -168,34 +162,24 @@ export class SqsTimerEndpoint {
     const successful: { Id: string }[] = [];
     const failed: { Id: string; Code: string; Message: string; SenderFault: boolean }[] = [];
     for (const change of changes) {
-      const message = this.inFlight.get(change.receiptHandle);
-      if (message === undefined) {
+      if (!this.queue.changeVisibility(change.receiptHandle, change.visibilityTimeout * 1000, now)) {
         const why = `${change.receiptHandle} is not the receipt handle of a message in flight`;
         failed.push({ Id: change.id, Code: 'ReceiptHandleIsInvalid', Message: why, SenderFault: true });
         continue;
       }
-      message.visibleAgainAt = now + change.visibilityTimeout * 1000;
       successful.push({ Id: change.id });
     }
     this.stats.visibilityChanges += successful.length;
     reply(res, 200, { Successful: successful, Failed: failed });
   }
 
-  private holdFor(message: Message, ms: number): void {
-    if (this.stopped) return;
-    this.waiting.add(message);
-    message.handle = setTimeout(() => {
-      this.waiting.delete(message);
-      this.visible.push(message);
-      // Messages that come due together go out in one batch, as the poller's receive would take them.
-      setImmediate(() => this.poll());
-    }, ms);
-  }
-
   /** Each free poller receives what is visible; a poller that finishes receives again. */
   private poll(): void {
-    while (!this.stopped && this.visible.length > 0 && this.running.size < this.concurrentBatches) {
-      const batch = this.visible.splice(0, this.options.settings.batchSize);
+    if (this.stopped) return;
+    const now = Date.now();
+    while (this.running.size < this.concurrentBatches) {
+      const batch = this.receive(now);
+      if (batch.length === 0) break;
       const delivery = this.deliver(batch);
       this.running.add(delivery);
       void delivery.finally(() => {
@@ -203,10 +187,27 @@ export class SqsTimerEndpoint {
         this.poll();
       });
     }
-    if (this.stopped) return;
-    if (this.visible.length > 0) this.scaleUpWhileWaiting();
-    else if (Date.now() - this.lastWaitAt > LAMBDA_SQS_SCALE_DOWN_AFTER_MS)
+    if (this.queue.visibleCount(now) > 0) this.scaleUpWhileWaiting();
+    else if (now - this.lastWaitAt > LAMBDA_SQS_SCALE_DOWN_AFTER_MS)
       this.concurrentBatches = this.startingBatches();
+    this.wakeUpWhenDue(now);
+  }
+
+  /** A receive of up to a batch; what the redrive moves instead is dead-lettered. */
+  private receive(now: number): ReceivedMessage<string>[] {
+    const { received, deadLettered } = this.queue.receive(now, this.options.settings.batchSize);
+    for (const { id, receiveCount } of deadLettered) {
+      this.stats.deadLettered++;
+      this.options.onError?.(new Error(`timer message ${id} dead-lettered after ${receiveCount} receives`));
+    }
+    return received;
+  }
+
+  /** Polls again when the earliest message not visible at `now` comes due (what waits now is polled as batches free up). */
+  private wakeUpWhenDue(now: number): void {
+    clearTimeout(this.wakeUp);
+    const next = this.queue.nextDueAt(now);
+    this.wakeUp = next === undefined ? undefined : setTimeout(() => this.poll(), next - now);
   }
 
   /**
@@ -218,67 +219,40 @@ export class SqsTimerEndpoint {
     if (this.scaleUp !== undefined || this.concurrentBatches >= this.cap) return;
     this.scaleUp = setTimeout(() => {
       this.scaleUp = undefined;
-      if (this.visible.length === 0) return;
+      if (this.queue.visibleCount(Date.now()) === 0) return;
       this.concurrentBatches++;
       this.poll();
     }, this.options.scaleUpEveryMs ?? LAMBDA_SQS_SCALE_UP_EVERY_MS);
   }
 
-  private async deliver(batch: Message[]): Promise<void> {
-    const now = Date.now();
-    for (const message of batch) {
-      message.receiveCount++;
-      message.firstReceivedAt ??= now;
-      message.receivedAt = now;
-      this.inFlight.set(receiptHandle(message), message);
-    }
+  /** Hands the batch to `requeue`: what it handled is deleted; what failed is visible again when its visibility ends. */
+  private async deliver(batch: readonly ReceivedMessage<string>[]): Promise<void> {
     this.stats.batches++;
-    let failed: Message[];
+    let failed: ReadonlySet<string>;
     try {
       const response = (await this.options.deliver({
         Records: batch.map(toRecord),
       })) as SQSBatchResponse | null;
-      const failedIds = new Set(
+      failed = new Set(
         this.options.settings.reportBatchItemFailures
           ? (response?.batchItemFailures ?? []).map((f) => f.itemIdentifier)
           : [],
       );
-      failed = batch.filter((m) => failedIds.has(m.id));
     } catch (error) {
       this.options.onError?.(error);
-      failed = batch;
+      failed = new Set(batch.map((m) => m.id));
     }
-    for (const message of batch) this.inFlight.delete(receiptHandle(message));
-    for (const message of failed) this.settleFailed(message);
+    for (const { id, receiptHandle } of batch)
+      if (failed.has(id)) this.queue.release(receiptHandle);
+      else this.queue.delete(receiptHandle);
     this.options.onBatch?.();
   }
-
-  /** Visible when its changed visibility ends, else the timeout from its receive; or dead-lettered. */
-  private settleFailed(message: Message): void {
-    const visibleAgainAt = message.visibleAgainAt;
-    message.visibleAgainAt = undefined;
-    if (message.receiveCount >= this.options.settings.maxReceiveCount) {
-      this.stats.deadLettered++;
-      this.options.onError?.(
-        new Error(`timer message ${message.id} dead-lettered after ${message.receiveCount} receives`),
-      );
-      return;
-    }
-    const timeoutEndsAt =
-      (message.receivedAt ?? Date.now()) + this.options.settings.visibilityTimeoutSeconds * 1000;
-    this.holdFor(message, Math.max(0, (visibleAgainAt ?? timeoutEndsAt) - Date.now()));
-  }
 }
 
-/** A receive's handle: the message and which receive, so a handle from an earlier one is stale. */
-function receiptHandle(message: Message): string {
-  return `${message.id}#${message.receiveCount}`;
-}
-
-function toRecord(message: Message): SQSRecord {
+function toRecord(message: ReceivedMessage<string>): SQSRecord {
   return {
     messageId: message.id,
-    receiptHandle: receiptHandle(message),
+    receiptHandle: message.receiptHandle,
     body: message.body,
     attributes: {
       ApproximateReceiveCount: String(message.receiveCount),

@@ -1,0 +1,158 @@
+import type { Millis } from '../election/types.js';
+
+// SQS's message lifecycle, in memory and on a clock its callers pass in: the one copy both local
+// timer queues keep (local-timer-queue.ts in process, packaged/sqs-timer-endpoint.ts over HTTP).
+// It starts nothing and sets no timer: each front end asks when the next message comes due and
+// schedules its own wake-up.
+
+export interface SqsQueueSettings {
+  /** The queue's VisibilityTimeout: how long a received message stays invisible, from the receive. */
+  readonly visibilityTimeoutMs: Millis;
+  /** The redrive policy's maxReceiveCount: a receive finding a message received this often dead-letters it. */
+  readonly maxReceiveCount: number;
+}
+
+/** A message as one receive hands it out. */
+export interface ReceivedMessage<T> {
+  readonly id: string;
+  readonly body: T;
+  /** This receive's handle: a handle from an earlier receive is stale. */
+  readonly receiptHandle: string;
+  /** SQS's ApproximateReceiveCount: 1 on the first receive. */
+  readonly receiveCount: number;
+  readonly sentAt: Millis;
+  readonly firstReceivedAt: Millis;
+}
+
+/** A message the redrive moved to the dead-letter queue, with the receives it had. */
+export interface DeadLetter<T> {
+  readonly id: string;
+  readonly body: T;
+  readonly receiveCount: number;
+}
+
+export interface Receive<T> {
+  readonly received: ReceivedMessage<T>[];
+  readonly deadLettered: DeadLetter<T>[];
+}
+
+interface Message<T> {
+  readonly id: string;
+  readonly body: T;
+  readonly sentAt: Millis;
+  /** When a receive can next take it: its delay's end, or the end of its visibility after a receive. */
+  visibleAt: Millis;
+  receiveCount: number;
+  firstReceivedAt?: Millis;
+  /** The current receive's handle while the message is in flight. */
+  receiptHandle?: string;
+}
+
+/**
+ * One SQS queue with a redrive policy. A received message is in flight until its receiver deletes
+ * it (handled) or releases it (failed), as Lambda's poller settles a batch once `requeue` answers;
+ * a released message is visible again when its visibility ends: the visibility timeout counted
+ * from the receive, or what ChangeMessageVisibility last set. Lambda's poller always settles
+ * within the function timeout, which the visibility timeout may not be shorter than, so nothing
+ * becomes visible while it is still being handled. As on SQS, the redrive acts on a receive: one
+ * that finds a visible message already received maxReceiveCount times moves it to the dead-letter
+ * queue instead of handing it out, so a message that failed its last receive is dead-lettered when
+ * its visibility ends, not when it fails.
+ */
+export class InMemorySqsQueue<T> {
+  private readonly messages = new Map<string, Message<T>>();
+  private readonly inFlight = new Map<string, Message<T>>();
+
+  constructor(private readonly settings: SqsQueueSettings) {}
+
+  /** SendMessage: the message is visible from `visibleAt` (now plus its delay). */
+  send(id: string, body: T, visibleAt: Millis, now: Millis): void {
+    this.messages.set(id, { id, body, sentAt: now, visibleAt, receiveCount: 0 });
+  }
+
+  /**
+   * ReceiveMessage at `now`: up to `max` of the messages visible by `visibleBy` (`now` unless a
+   * test fires early), earliest first, each invisible for the visibility timeout from `now`; the
+   * redrive moves the ones already received maxReceiveCount times, without counting them.
+   */
+  receive(now: Millis, max: number, visibleBy: Millis = now): Receive<T> {
+    const visible = [...this.messages.values()]
+      .filter((m) => m.receiptHandle === undefined && m.visibleAt <= visibleBy)
+      .sort((a, b) => a.visibleAt - b.visibleAt);
+    const received: ReceivedMessage<T>[] = [];
+    const deadLettered: DeadLetter<T>[] = [];
+    for (const message of visible) {
+      if (message.receiveCount >= this.settings.maxReceiveCount) {
+        this.messages.delete(message.id);
+        deadLettered.push({ id: message.id, body: message.body, receiveCount: message.receiveCount });
+      } else if (received.length < max) received.push(this.take(message, now));
+    }
+    return { received, deadLettered };
+  }
+
+  /**
+   * ChangeMessageVisibility: the in-flight message is visible again `afterMs` from `now` once
+   * released. False, changing nothing, for a handle that is not the current receive's of a message
+   * in flight (unknown, settled, or received again since), as SQS refuses it.
+   */
+  changeVisibility(receiptHandle: string, afterMs: Millis, now: Millis): boolean {
+    const message = this.inFlight.get(receiptHandle);
+    if (message === undefined) return false;
+    message.visibleAt = now + afterMs;
+    return true;
+  }
+
+  /** DeleteMessage: the receive handled it. False for a handle not in flight. */
+  delete(receiptHandle: string): boolean {
+    const message = this.inFlight.get(receiptHandle);
+    if (message === undefined) return false;
+    this.inFlight.delete(receiptHandle);
+    this.messages.delete(message.id);
+    return true;
+  }
+
+  /** The receive failed: the message is visible again when its visibility ends. False for a handle not in flight. */
+  release(receiptHandle: string): boolean {
+    const message = this.inFlight.get(receiptHandle);
+    if (message === undefined) return false;
+    this.inFlight.delete(receiptHandle);
+    message.receiptHandle = undefined;
+    return true;
+  }
+
+  /**
+   * When a receive next finds a message visible that is not visible at `after` (the earliest
+   * waiting message when no time is given): when the front end wakes. In-flight messages count
+   * from their release.
+   */
+  nextDueAt(after: Millis = Number.NEGATIVE_INFINITY): Millis | undefined {
+    let next: Millis | undefined;
+    for (const m of this.messages.values())
+      if (m.receiptHandle === undefined && m.visibleAt > after && (next === undefined || m.visibleAt < next))
+        next = m.visibleAt;
+    return next;
+  }
+
+  /** How many messages a receive at `now` would find (ApproximateNumberOfMessagesVisible). */
+  visibleCount(now: Millis): number {
+    let count = 0;
+    for (const m of this.messages.values()) if (m.receiptHandle === undefined && m.visibleAt <= now) count++;
+    return count;
+  }
+
+  /** PurgeQueue, in flight too: a settle after it finds no handle and brings nothing back. */
+  clear(): void {
+    this.messages.clear();
+    this.inFlight.clear();
+  }
+
+  private take(message: Message<T>, now: Millis): ReceivedMessage<T> {
+    message.receiveCount += 1;
+    message.firstReceivedAt ??= now;
+    message.visibleAt = now + this.settings.visibilityTimeoutMs;
+    message.receiptHandle = `${message.id}#${message.receiveCount}`;
+    this.inFlight.set(message.receiptHandle, message);
+    const { id, body, receiptHandle, receiveCount, sentAt, firstReceivedAt } = message;
+    return { id, body, receiptHandle, receiveCount, sentAt, firstReceivedAt };
+  }
+}
