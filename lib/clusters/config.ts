@@ -18,18 +18,24 @@ const kubeconfigAuth = z.strictObject({
   context: z.string().min(1, { error: 'required: the context to use' }).optional(),
 });
 
+/**
+ * An API server the coordinator sends a bearer token to: https only, since plain http would send the
+ * token in the clear and check no CA (z.url alone takes any scheme).
+ */
+const apiServerUrl = z.url({ protocol: /^https$/, error: 'must be the https:// URL of the API server' });
+
 const eksAuth = z.strictObject({
   /** The EKS cluster name; the token is a presigned STS GetCallerIdentity for it. */
   name: requiredString('the EKS cluster name'),
   region: requiredString('the AWS region'),
   /** API server URL and CA; when absent, read with eks:DescribeCluster. */
-  endpoint: z.url({ error: 'must be the https:// URL of the API server' }).optional(),
+  endpoint: apiServerUrl.optional(),
   caData: z.string().min(1).optional(),
 });
 
 const tokenAuth = z
   .strictObject({
-    server: z.url({ error: 'must be the https:// URL of the API server' }),
+    server: apiServerUrl,
     caData: requiredString('the base64 PEM of the cluster CA'),
     secretArn: z
       .string()

@@ -48,6 +48,23 @@ describe('clusters config (unit)', () => {
     );
   });
 
+  it('refuses an API server URL that is not https: a bearer token would go in the clear, and no CA is checked', () => {
+    const token = { caData: 'Q0EK', ssmParameter: '/lease-coordinator/tokens/alpha' };
+    expect(
+      rejection({ clusters: [{ name: 'alpha', token: { ...token, server: 'http://203.0.113.7' } }] }),
+    ).toBe('invalid clusters config: clusters[0].token.server: must be the https:// URL of the API server');
+    expect(
+      rejection({
+        clusters: [{ name: 'alpha', eks: { name: 'a', region: 'eu-west-1', endpoint: 'ftp://a.example' } }],
+      }),
+    ).toBe('invalid clusters config: clusters[0].eks.endpoint: must be the https:// URL of the API server');
+    expect(
+      parseClustersConfig({
+        clusters: [{ name: 'alpha', token: { ...token, server: 'https://203.0.113.7' } }],
+      }).clusters,
+    ).toHaveLength(1);
+  });
+
   it('refuses an unknown key at every level, naming it and the key it likely meant', () => {
     expect(rejection({ clusters, leaseGroup: [group] })).toBe(
       'invalid clusters config: leaseGroup: unknown field (did you mean "leaseGroups"?)',
