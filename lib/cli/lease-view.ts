@@ -138,13 +138,21 @@ function nextStep(state: LeaseState, now: Millis): NextStep {
 
 /**
  * A step that cannot elect leaves a live holder leading, which is no failure to report: it is what
- * the coordinator does when nobody else answers.
+ * the coordinator does when nobody else answers. A holder asked to yield does not lead on: it
+ * releases, or where its cluster drops preferredHolder it is revoked (settledSummary).
  */
 function errorSummary(state: LeaseState, step: ElectionStep, now: Millis): string {
   const record = state.lease?.record;
   const holder = holderOf(record);
   const deadline = record === undefined ? undefined : leaseDeadline(record);
-  if (holder === undefined || deadline === undefined || deadline <= now) return `cannot elect: ${step.error}`;
+  if (holder === undefined || deadline === undefined || deadline < now) return `cannot elect: ${step.error}`;
+  const preferred = record?.preferredHolder;
+  if (preferred !== undefined)
+    return (
+      `${holder} is asked to yield to ${preferred}, and the coordinator cannot elect (${step.error}): ${holder} ` +
+      `leads until it releases or its lease runs out at ${iso(deadline)} (where its cluster drops ` +
+      'preferredHolder, it is revoked there and cannot renew)'
+    );
   return `${holder} leads on while it renews (its lease runs out at ${iso(deadline)} unless renewed): the coordinator cannot elect another (${step.error})`;
 }
 

@@ -181,6 +181,49 @@ describe('cli formatting (unit: pure)', () => {
     );
   });
 
+  it("explain of an error step at the last millisecond of the holder's lease: it is live, as the step counts it", () => {
+    const dead = stored('sched-b', {
+      emulationVersion: '1.33.0',
+      renewTime: NOW - 180_000,
+      pingTime: NOW - 120_000,
+    });
+    const explained = explainLease(
+      KEY,
+      { lease: held({ renewTime: NOW - 15_000 }), candidates: [dead] },
+      [],
+      NOW,
+    );
+    expect(explained.next.action).toBe('error');
+    expect(explained.next.summary).toMatch(
+      /^sched-a leads on while it renews \(its lease runs out at 2026-07-01T12:00:00\.000Z/,
+    );
+  });
+
+  it('explain of an error step while the live holder is asked to yield: not said to lead on while it renews', () => {
+    // Candidates that disagree on strategy stop the election with sched-b already preferred: sched-a
+    // releases (or, where its cluster drops preferredHolder, is revoked and cannot renew).
+    const explained = explainLease(
+      KEY,
+      {
+        lease: held({ renewTime: NOW - 1_000, preferredHolder: 'sched-b' }),
+        candidates: [
+          stored('sched-a'),
+          stored('sched-b', { emulationVersion: '1.33.0', renewTime: NOW - 500 }),
+          stored('sched-c', { strategy: 'example.com/Custom', renewTime: NOW - 500 }),
+        ],
+      },
+      [],
+      NOW,
+    );
+    expect(explained.next.action).toBe('error');
+    expect(explained.next.summary).toBe(
+      'sched-a is asked to yield to sched-b, and the coordinator cannot elect (candidates at the same binary ' +
+        'version 1.34.0 disagree on strategy: OldestEmulationVersion, example.com/Custom): sched-a leads until it ' +
+        'releases or its lease runs out at 2026-07-01T12:00:14.000Z (where its cluster drops preferredHolder, it ' +
+        'is revoked there and cannot renew)',
+    );
+  });
+
   it('prints explain as kubectl describe does: fields, the ranking, who is left out, the decisions', () => {
     const explained = explainLease(
       KEY,
