@@ -69,7 +69,16 @@ export function leaseEventFor(
         preemption,
       ),
     };
-  if (write.preferredHolder === undefined && typeof before.preferred === 'string' && before.preferred !== '')
+  // Only a holder is kept: an unheld Lease whose preference goes (a released holder's, dropped when
+  // the candidates move to a strategy we do not elect for) keeps nobody.
+  if (
+    write.preferredHolder === undefined &&
+    typeof before.preferred === 'string' &&
+    before.preferred !== '' &&
+    typeof write.holder === 'string' &&
+    write.holder !== '' &&
+    write.holder !== REVOKED_HOLDER
+  )
     return {
       lease,
       reason: 'LeaderPreemption',

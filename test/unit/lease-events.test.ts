@@ -142,6 +142,19 @@ describe('the reason a preemption Event gives (unit: pure)', () => {
     );
   });
 
+  it('a preference dropped from a Lease nobody holds keeps nobody: no Withdraw Event', () => {
+    // The holder released when asked to yield (the release keeps the preference), then the
+    // candidates moved to a strategy we do not elect for: the decision drops the preference unheld.
+    const released = { ...record, holderIdentity: '' };
+    const unheld = {
+      ...before,
+      metadata: { annotations: { 'lease-coordinator.dev/preferred-holder': 'demo-b' } },
+      spec: { holderIdentity: '' },
+    };
+    const write = { before: unheld, holder: '', preferredHolder: undefined, term: 3, stored: undefined };
+    expect(leaseEventFor(key, write, released, candidates, NOW)).toBeUndefined();
+  });
+
   it('so does a request to yield', () => {
     const write = { before, holder: 'demo-a', preferredHolder: 'demo-b', term: 3, stored: undefined };
     expect(leaseEventFor(key, write, record, candidates, NOW)?.note).toBe(
