@@ -69,16 +69,7 @@ export function leaseEventFor(
         preemption,
       ),
     };
-  // Only a holder is kept: an unheld Lease whose preference goes (a released holder's, dropped when
-  // the candidates move to a strategy we do not elect for) keeps nobody.
-  if (
-    write.preferredHolder === undefined &&
-    typeof before.preferred === 'string' &&
-    before.preferred !== '' &&
-    typeof write.holder === 'string' &&
-    write.holder !== '' &&
-    write.holder !== REVOKED_HOLDER
-  )
+  if (withdrawn(write, before.preferred))
     return {
       lease,
       reason: 'LeaderPreemption',
@@ -87,6 +78,22 @@ export function leaseEventFor(
       note: `Kept ${record.holderIdentity} (term ${write.term}): no longer asked to yield to ${before.preferred}`,
     };
   return undefined;
+}
+
+/**
+ * The write takes back the preference the Lease showed, from a holder it keeps: an unheld Lease whose
+ * preference goes (a released holder's, dropped when the candidates move to a strategy we do not
+ * elect for) keeps nobody.
+ */
+function withdrawn(write: LeaseWrite, preferredBefore: unknown): preferredBefore is string {
+  return (
+    write.preferredHolder === undefined &&
+    typeof preferredBefore === 'string' &&
+    preferredBefore !== '' &&
+    typeof write.holder === 'string' &&
+    write.holder !== '' &&
+    write.holder !== REVOKED_HOLDER
+  );
 }
 
 function preferredOf(lease: RawObject | undefined): unknown {
