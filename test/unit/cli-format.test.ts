@@ -26,6 +26,28 @@ function held(overrides: Partial<NonNullable<LeaseState['lease']>['record']> = {
   };
 }
 
+/** What explain says next of sched-a, renewed `renewedAgo` ms ago with no candidate of its own, beside a dead candidate. */
+function holderBesideDeadCandidate(renewedAgo: number) {
+  const dead = stored('sched-b', {
+    emulationVersion: '1.33.0',
+    renewTime: NOW - 180_000,
+    pingTime: NOW - 120_000,
+  });
+  return explainLease(KEY, { lease: held({ renewTime: NOW - renewedAgo }), candidates: [dead] }, [], NOW)
+    .next;
+}
+
+/** What explain says next of sched-a, renewed 1 s ago and asked to yield to sched-b (older, live), beside `others`. */
+function holderAskedToYield(...others: StoredCandidate[]) {
+  const candidates = [
+    stored('sched-a'),
+    stored('sched-b', { emulationVersion: '1.33.0', renewTime: NOW - 500 }),
+    ...others,
+  ];
+  const lease = held({ renewTime: NOW - 1_000, preferredHolder: 'sched-b' });
+  return explainLease(KEY, { lease, candidates }, [], NOW).next;
+}
+
 describe('cli formatting (unit: pure)', () => {
   it('aligns columns three spaces apart, as kubectl does, without trailing spaces', () => {
     expect(
@@ -140,20 +162,9 @@ describe('cli formatting (unit: pure)', () => {
 
   it('explain of a holder asked to yield: the successor takes over at its release or deadline, not a renewal awaited', () => {
     // Gate off the holder is revoked and cannot renew: "waits for sched-a to renew" misled (newcomer's try).
-    const explained = explainLease(
-      KEY,
-      {
-        lease: held({ renewTime: NOW - 1_000, preferredHolder: 'sched-b' }),
-        candidates: [
-          stored('sched-a'),
-          stored('sched-b', { emulationVersion: '1.33.0', renewTime: NOW - 500 }),
-        ],
-      },
-      [],
-      NOW,
-    );
-    expect(explained.next.action).toBe('none');
-    expect(explained.next.summary).toBe(
+    const next = holderAskedToYield();
+    expect(next.action).toBe('none');
+    expect(next.summary).toBe(
       'sched-a is asked to yield to sched-b, which takes over when sched-a releases or its lease runs out at ' +
         '2026-07-01T12:00:14.000Z (where its cluster drops preferredHolder, sched-a is revoked there and cannot ' +
         'renew); next look at 2026-07-01T12:00:01.000Z',
@@ -163,38 +174,14 @@ describe('cli formatting (unit: pure)', () => {
   it('explain of a live holder with no candidate of its own and nobody else answering: it keeps leading, not a failure', () => {
     // A newcomer stopped the holder's agent (its LeaseCandidate withdrawn) beside a dead candidate
     // and read "cannot elect: no available candidates" of a healthy leader.
-    const dead = stored('sched-b', {
-      emulationVersion: '1.33.0',
-      renewTime: NOW - 180_000,
-      pingTime: NOW - 120_000,
-    });
-    const explained = explainLease(
-      KEY,
-      { lease: held({ renewTime: NOW - 1_000 }), candidates: [dead] },
-      [],
-      NOW,
-    );
-    expect(explained.next.action).toBe('error');
-    expect(explained.next.summary).toBe(
+    const next = holderBesideDeadCandidate(1_000);
+    expect(next.action).toBe('error');
+    expect(next.summary).toBe(
       'sched-a leads on while it renews (its lease runs out at 2026-07-01T12:00:14.000Z unless renewed): ' +
         'the coordinator cannot elect another (no available candidates)',
     );
-  });
-
-  it("explain of an error step at the last millisecond of the holder's lease: it is live, as the step counts it", () => {
-    const dead = stored('sched-b', {
-      emulationVersion: '1.33.0',
-      renewTime: NOW - 180_000,
-      pingTime: NOW - 120_000,
-    });
-    const explained = explainLease(
-      KEY,
-      { lease: held({ renewTime: NOW - 15_000 }), candidates: [dead] },
-      [],
-      NOW,
-    );
-    expect(explained.next.action).toBe('error');
-    expect(explained.next.summary).toMatch(
+    // At the last millisecond of its lease it is live, as the step counts it.
+    expect(holderBesideDeadCandidate(15_000).summary).toMatch(
       /^sched-a leads on while it renews \(its lease runs out at 2026-07-01T12:00:00\.000Z/,
     );
   });
@@ -202,21 +189,11 @@ describe('cli formatting (unit: pure)', () => {
   it('explain of an error step while the live holder is asked to yield: not said to lead on while it renews', () => {
     // Candidates that disagree on strategy stop the election with sched-b already preferred: sched-a
     // releases (or, where its cluster drops preferredHolder, is revoked and cannot renew).
-    const explained = explainLease(
-      KEY,
-      {
-        lease: held({ renewTime: NOW - 1_000, preferredHolder: 'sched-b' }),
-        candidates: [
-          stored('sched-a'),
-          stored('sched-b', { emulationVersion: '1.33.0', renewTime: NOW - 500 }),
-          stored('sched-c', { strategy: 'example.com/Custom', renewTime: NOW - 500 }),
-        ],
-      },
-      [],
-      NOW,
+    const next = holderAskedToYield(
+      stored('sched-c', { strategy: 'example.com/Custom', renewTime: NOW - 500 }),
     );
-    expect(explained.next.action).toBe('error');
-    expect(explained.next.summary).toBe(
+    expect(next.action).toBe('error');
+    expect(next.summary).toBe(
       'sched-a is asked to yield to sched-b, and the coordinator cannot elect (candidates at the same binary ' +
         'version 1.34.0 disagree on strategy: OldestEmulationVersion, example.com/Custom): sched-a leads until it ' +
         'releases or its lease runs out at 2026-07-01T12:00:14.000Z (where its cluster drops preferredHolder, it ' +
