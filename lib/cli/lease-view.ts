@@ -2,7 +2,7 @@ import type { DecisionRecord } from '../election/decision-record.js';
 import { type Ranking, rankCandidates, type Standing, standingOf } from '../election/explain.js';
 import { admissibleCandidates, holderOf, leaseDeadline } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
-import type { ElectionStep, Millis } from '../election/types.js';
+import type { ElectionStep, LeaseRecord, Millis } from '../election/types.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import type { LeaseState } from '../ports/store.js';
 
@@ -121,19 +121,21 @@ function nextStep(state: LeaseState, now: Millis): NextStep {
         ...at,
       };
     case 'preempt':
-      return {
-        action: 'preempt',
-        summary:
-          step.write?.preferredHolder === undefined
-            ? `sets the strategy to ${step.write?.strategy}`
-            : `asks ${holderOf(record)} to yield to ${step.write.preferredHolder} now`,
-        ...at,
-      };
+      return { action: 'preempt', summary: preemptSummary(record, step), ...at };
     case 'error':
       return { action: 'error', summary: errorSummary(state, step, now), ...at };
     case 'none':
       return { action: 'none', summary: settledSummary(state, now, nextLookAt), ...at };
   }
+}
+
+/** A live Lease amended: a request to yield, one taken back (the Withdraw Event), or the strategy alone. */
+function preemptSummary(record: LeaseRecord | undefined, step: ElectionStep): string {
+  const preferred = step.write?.preferredHolder;
+  if (preferred !== undefined) return `asks ${holderOf(record)} to yield to ${preferred} now`;
+  if (record?.preferredHolder !== undefined)
+    return `keeps ${holderOf(record)}: no longer asks it to yield to ${record.preferredHolder}, now`;
+  return `sets the strategy to ${step.write?.strategy}`;
 }
 
 /**

@@ -171,6 +171,21 @@ describe('cli formatting (unit: pure)', () => {
     );
   });
 
+  it('explain of a preference that no longer stands: it is taken back, not "sets the strategy"', () => {
+    // sched-b, preferred, withdrew its LeaseCandidate: the step drops the preference (a Withdraw Event).
+    const explained = explainLease(
+      KEY,
+      {
+        lease: held({ renewTime: NOW - 1_000, preferredHolder: 'sched-b' }),
+        candidates: [stored('sched-a')],
+      },
+      [],
+      NOW,
+    );
+    expect(explained.next.action).toBe('preempt');
+    expect(explained.next.summary).toBe('keeps sched-a: no longer asks it to yield to sched-b, now');
+  });
+
   it('explain of a live holder with no candidate of its own and nobody else answering: it keeps leading, not a failure', () => {
     // A newcomer stopped the holder's agent (its LeaseCandidate withdrawn) beside a dead candidate
     // and read "cannot elect: no available candidates" of a healthy leader.
