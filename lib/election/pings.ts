@@ -111,11 +111,14 @@ export function pingPhaseStep(
   // The holder of an expired lease has probably gone: while others can still take over, neither
   // ping it nor wait for it (they were pinged before the deadline; see prePing). Once all of them
   // have let a ping go unanswered, it is asked too, since it may be alive and waiting to be named
-  // again (gate off: revoked for a successor that then died).
+  // again. So is a holder asked to yield, whatever the others do: it stopped renewing because we
+  // asked it to (gate off, its Lease revoked), and when the one it was to yield to has not
+  // answered, a worse candidate taking over would only be preempted by it again.
   const expiredHolder = lease !== undefined && isLeaseExpired(lease, now) ? holderOf(lease) : undefined;
+  const askedToYield = lease?.preferredHolder !== undefined && lease.preferredHolder !== expiredHolder;
   const unanswered = new Set(unansweredPings(admissible, now));
   const othersCanTakeOver = admissible.some((c) => c.name !== expiredHolder && !unanswered.has(c));
-  const silentHolder = othersCanTakeOver ? expiredHolder : undefined;
+  const silentHolder = othersCanTakeOver && !askedToYield ? expiredHolder : undefined;
   // Candidates close to expiry are still pinged, since the ping is what refreshes them.
   const mustAnswer = winnerAlreadyAlive(admissible, lease, now)
     ? admissible.filter((c) => needsRefresh(c, now))

@@ -774,6 +774,47 @@ describe('an expired lease whose other candidates never answered (unit)', () => 
   });
 });
 
+/**
+ * A holder asked to yield stops renewing because we asked it to (gate off, its Lease is revoked):
+ * its lease running out says nothing of whether it is alive. When the one it was to yield to has
+ * not answered, it is asked too, before a worse candidate takes over and is preempted again.
+ */
+describe('an expired lease whose holder was asked to yield to a successor that is gone (unit)', () => {
+  const revoked: LeaseRecord = {
+    holderIdentity: 'holder',
+    holderCluster: 'alpha',
+    leaseDurationSeconds: 15,
+    renewTime: NOW - 16_000,
+    strategy: OEV,
+    preferredHolder: 'gone',
+    term: 3,
+  };
+  const holder = candidate('holder', '1.31.0', { renewTime: NOW - 3 * MINUTE });
+  const gone = candidate('gone', '1.30.0', { renewTime: NOW - 4 * MINUTE, pingTime: NOW - E - 1 });
+  const worse = candidate('worse', '1.32.0', { renewTime: NOW - 1_000 });
+
+  it('pings the holder rather than let a worse live candidate take over at once', () => {
+    const step = reconcileStep({ lease: revoked, candidates: [holder, gone, worse], now: NOW });
+    expect(step.action).toBe('ping');
+    expect(pingedNames(step)).toEqual(['holder']);
+  });
+
+  it('once the holder answers, names it again and takes the preference back: one handover fewer', () => {
+    const later = NOW + E + 1;
+    const answered = candidate('holder', '1.31.0', { renewTime: NOW + 200, pingTime: NOW });
+    const fresh = candidate('worse', '1.32.0', { renewTime: later - 1_000 });
+    const step = reconcileStep({ lease: revoked, candidates: [answered, gone, fresh], now: later });
+    expect(step.write).toEqual({ ...revoked, preferredHolder: undefined });
+  });
+
+  it('still takes over at once from a holder nobody asked to yield', () => {
+    const expired = { ...revoked, preferredHolder: undefined };
+    const step = reconcileStep({ lease: expired, candidates: [holder, gone, worse], now: NOW });
+    expect(step.action).toBe('takeover');
+    expect(step.write?.holderIdentity).toBe('worse');
+  });
+});
+
 describe('faster preemption (unit: deliberate difference from upstream)', () => {
   const yielding: LeaseRecord = {
     holderIdentity: 'holder',
