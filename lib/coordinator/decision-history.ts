@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type DecisionRecord, decisionRecord } from '../election/decision-record.js';
+import { isLeaseExpired } from '../election/liveness.js';
 import type { Candidate, ElectionStep, Millis } from '../election/types.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import type { DecisionHistory } from '../ports/history.js';
@@ -45,7 +46,7 @@ export function recordOnceWritten(
   writes: { pinging?: Promise<readonly Candidate[]>; writing?: Promise<unknown> },
 ): Promise<void> | undefined {
   if (deps.history === undefined || (step.write === null && step.ping.length === 0)) return undefined;
-  if (isKeepAlive(step, state)) return undefined;
+  if (isKeepAlive(step, state, now)) return undefined;
   const store = startRecording(deps.history, deps.logger, key, now);
   return Promise.all([writes.pinging, writes.writing]).then(
     ([pinged = []]) => {
@@ -58,15 +59,19 @@ export function recordOnceWritten(
 }
 
 /**
- * A ping that only keeps the candidate a holder is asked to yield to counting as alive
+ * A ping that only keeps the candidate a live holder is asked to yield to counting as alive
  * (refreshPreferred, lib/election/pings.ts): it decides nothing. Under a revoke it comes about every
  * 1.5 s for a lease duration, and recorded, it would push the preemption's own record, the one that
- * says why the leader changes, out of the lease's ten.
+ * says why the leader changes, out of the lease's ten. Once the lease has run out, a ping is the
+ * election's own and is recorded.
  */
-function isKeepAlive(step: ElectionStep, state: LeaseState): boolean {
-  const preferred = state.lease?.record.preferredHolder;
+function isKeepAlive(step: ElectionStep, state: LeaseState, now: Millis): boolean {
+  const record = state.lease?.record;
+  const preferred = record?.preferredHolder;
   return (
     step.write === null &&
+    record !== undefined &&
+    !isLeaseExpired(record, now) &&
     preferred !== undefined &&
     step.ping.length > 0 &&
     step.ping.every((c) => c.name === preferred)

@@ -1,7 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
+import { recordOnceWritten } from '../../lib/coordinator/decision-history.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import type { ElectionStep } from '../../lib/election/types.js';
 import { DEFAULT_HISTORY_RETENTION, type DecisionHistory } from '../../lib/ports/history.js';
+import type { LeaseState } from '../../lib/ports/store.js';
 import { InMemoryDecisionHistory } from '../helpers/in-memory-history.js';
+import { schedulerCandidate } from '../helpers/scheduler-candidates.js';
 import { singleCluster } from '../helpers/single-cluster.js';
 
 /** One cluster, an in-memory history, and a step that records into it. */
@@ -86,6 +90,42 @@ describe('decision history (unit: in-memory table)', () => {
     expect(refresh.ping.map((c) => c.name)).toEqual(['sched-b']);
     const records = await history.recent(key);
     expect(records.map((r) => r.action)).toEqual(['preempt', 'create']);
+  });
+
+  it('records a ping of the preferred candidate once the lease has run out: an election ping, not a keep-alive', async () => {
+    // The review: the keep-alive rule matched any write-free ping of the preferred one alone, the
+    // election's own after the holder's deadline too, which then left no record that it was asked.
+    const { deps, key, history } = withHistory();
+    const now = deps.clock();
+    const preferred = schedulerCandidate('sched-b', now, { renewTime: now - 60_000 });
+    const state: LeaseState = {
+      lease: {
+        version: 2,
+        record: {
+          holderIdentity: 'sched-a',
+          leaseDurationSeconds: 5,
+          renewTime: now - 6_000,
+          strategy: 'OldestEmulationVersion',
+          preferredHolder: 'sched-b',
+          term: 1,
+        },
+      },
+      candidates: [preferred],
+    };
+    const step: ElectionStep = {
+      action: 'ping',
+      ping: [preferred],
+      write: null,
+      requeueAfterMs: 5_001,
+      error: null,
+    };
+    await recordOnceWritten(
+      { ...deps, history },
+      key,
+      { state, step, now },
+      { pinging: Promise.resolve([preferred]) },
+    );
+    expect((await history.recent(key)).map((r) => r.action)).toEqual(['ping']);
   });
 
   it('never fails or holds back a decision whose record cannot be stored', async () => {
