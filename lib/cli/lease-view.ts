@@ -150,12 +150,16 @@ function errorSummary(state: LeaseState, step: ElectionStep, now: Millis): strin
   if (holder === undefined || deadline === undefined || deadline < now) return `cannot elect: ${step.error}`;
   const preferred = record?.preferredHolder;
   if (preferred !== undefined)
-    return (
-      `${holder} is asked to yield to ${preferred}, and the coordinator cannot elect (${step.error}): ${holder} ` +
-      `leads until it releases or its lease runs out at ${iso(deadline)} (where its cluster drops ` +
-      'preferredHolder, it is revoked there and cannot renew)'
-    );
+    return `${holder} is asked to yield to ${preferred}, and the coordinator cannot elect (${step.error}): ${holder} leads until ${letsGo('it', deadline)}`;
   return `${holder} leads on while it renews (its lease runs out at ${iso(deadline)} unless renewed): the coordinator cannot elect another (${step.error})`;
+}
+
+/** How a holder asked to yield lets go: the table cannot tell a release from a revoke. */
+function letsGo(holder: string, deadline: Millis): string {
+  return (
+    `${holder} releases or its lease runs out at ${iso(deadline)} (where its cluster drops preferredHolder, ` +
+    `${holder} is revoked there and cannot renew)`
+  );
 }
 
 function settledSummary(state: LeaseState, now: Millis, nextLookAt: Millis | undefined): string {
@@ -170,11 +174,7 @@ function settledSummary(state: LeaseState, now: Millis, nextLookAt: Millis | und
   // A holder asked to yield is not waited on to renew: it stops, or, where its cluster drops
   // preferredHolder, the mirror revokes it, which the table does not record.
   if (preferred !== undefined && deadline !== undefined && deadline >= now)
-    return (
-      `${holder} is asked to yield to ${preferred}, which takes over when ${holder} releases or its lease runs ` +
-      `out at ${iso(deadline)} (where its cluster drops preferredHolder, ${holder} is revoked there and cannot ` +
-      `renew); ${look}`
-    );
+    return `${holder} is asked to yield to ${preferred}, which takes over when ${letsGo(holder, deadline)}; ${look}`;
   if (deadline !== undefined && deadline >= now)
     return `waits for ${holder} to renew before its lease runs out at ${iso(deadline)}; ${look}`;
   return `${holder}'s lease ran out at ${iso(deadline ?? now)} but it still counts as alive; ${look}`;

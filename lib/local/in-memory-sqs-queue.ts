@@ -120,6 +120,13 @@ export class InMemorySqsQueue<T> {
     return true;
   }
 
+  /** Lambda's poller settling a batch: the failed messages (by id) are released, the rest deleted. */
+  settle(batch: readonly { id: string; receiptHandle: string }[], failed: ReadonlySet<string>): void {
+    for (const { id, receiptHandle } of batch)
+      if (failed.has(id)) this.release(receiptHandle);
+      else this.delete(receiptHandle);
+  }
+
   /**
    * When a receive next finds a message visible that is not visible at `after` (the earliest
    * waiting message when no time is given): when the front end wakes. In-flight messages count

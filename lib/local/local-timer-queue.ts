@@ -153,9 +153,7 @@ export class LocalTimerQueue implements TimerQueue, TimerRedelivery {
 
   /** The batch's failed messages come back when their visibility ends; the rest are done. */
   private settle(batch: readonly Delivery[], failed: ReadonlySet<string>): void {
-    for (const { id, receiptHandle } of batch)
-      if (failed.has(id)) this.queue.release(receiptHandle);
-      else this.queue.delete(receiptHandle);
+    this.queue.settle(batch, failed);
     this.arm(this.clock());
   }
 

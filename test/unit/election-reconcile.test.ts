@@ -41,6 +41,16 @@ function candidate(name: string, version: string, extra: Partial<Candidate> = {}
   };
 }
 
+/** A lease held by "holder" (15 s, term 3), renewed a second ago. */
+const LIVE_HELD: LeaseRecord = {
+  holderIdentity: 'holder',
+  holderCluster: 'alpha',
+  leaseDurationSeconds: 15,
+  renewTime: NOW - 1_000,
+  strategy: OEV,
+  term: 3,
+};
+
 function pingedNames(step: ElectionStep): string[] {
   return step.ping.map((c) => c.name).sort();
 }
@@ -727,15 +737,7 @@ describe('faster failover (unit: deliberate differences from upstream)', () => {
  * (gate off, client-go waits to be named again after a revoke for a successor that then died).
  */
 describe('an expired lease whose other candidates never answered (unit)', () => {
-  const lds = 15;
-  const ranOut: LeaseRecord = {
-    holderIdentity: 'holder',
-    holderCluster: 'alpha',
-    leaseDurationSeconds: lds,
-    renewTime: NOW - 20_000,
-    strategy: OEV,
-    term: 3,
-  };
+  const ranOut: LeaseRecord = { ...LIVE_HELD, renewTime: NOW - 20_000 };
   // An agent renews every 5 minutes and answers pings; the other candidate's pod is gone.
   const holder = candidate('holder', '1.31.0', { renewTime: NOW - 3 * MINUTE });
   const gone = candidate('gone', '1.30.0', { renewTime: NOW - 4 * MINUTE, pingTime: NOW - E - 1 });
@@ -780,15 +782,7 @@ describe('an expired lease whose other candidates never answered (unit)', () => 
  * not answered, it is asked too, before a worse candidate takes over and is preempted again.
  */
 describe('an expired lease whose holder was asked to yield to a successor that is gone (unit)', () => {
-  const revoked: LeaseRecord = {
-    holderIdentity: 'holder',
-    holderCluster: 'alpha',
-    leaseDurationSeconds: 15,
-    renewTime: NOW - 16_000,
-    strategy: OEV,
-    preferredHolder: 'gone',
-    term: 3,
-  };
+  const revoked: LeaseRecord = { ...LIVE_HELD, renewTime: NOW - 16_000, preferredHolder: 'gone' };
   const holder = candidate('holder', '1.31.0', { renewTime: NOW - 3 * MINUTE });
   const gone = candidate('gone', '1.30.0', { renewTime: NOW - 4 * MINUTE, pingTime: NOW - E - 1 });
   const worse = candidate('worse', '1.32.0', { renewTime: NOW - 1_000 });
@@ -957,15 +951,6 @@ describe('faster preemption (unit: deliberate difference from upstream)', () => 
 });
 
 /** A lease its holder renewed a second ago (15 s leases), in term 3. */
-const LIVE_HELD: LeaseRecord = {
-  holderIdentity: 'holder',
-  holderCluster: 'alpha',
-  leaseDurationSeconds: 15,
-  renewTime: NOW - 1_000,
-  strategy: OEV,
-  term: 3,
-};
-
 describe('a live holder yields only to a better candidate (unit: deliberate difference from upstream)', () => {
   const held = LIVE_HELD;
   // A better candidate that died (it stays admissible for 30 minutes, so an election stays

@@ -242,9 +242,7 @@ export class SqsTimerEndpoint {
       this.options.onError?.(error);
       failed = new Set(batch.map((m) => m.id));
     }
-    for (const { id, receiptHandle } of batch)
-      if (failed.has(id)) this.queue.release(receiptHandle);
-      else this.queue.delete(receiptHandle);
+    this.queue.settle(batch, failed);
     this.options.onBatch?.();
   }
 }
