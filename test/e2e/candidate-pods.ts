@@ -27,6 +27,8 @@ export interface PodSpec {
   readonly strategy?: string;
   /** Default: as on a real cluster of that kind, `self` where the gate is on, `agent` where it is off. */
   readonly registration?: Registration;
+  /** This elector's client-go timings instead of the pods' (`CandidatePods`' constructor). */
+  readonly timings?: readonly string[];
 }
 
 /** The way a candidate registers in a cluster where nobody chose otherwise: the way it has to there. */
@@ -144,7 +146,7 @@ export class CandidatePods {
         agent: ['--register-candidate=false', `--healthz-address=${healthz}`],
         legacy: ['--coordinated=false'],
       }[registration],
-      ...this.timings,
+      ...(spec.timings ?? this.timings),
     ]);
     const agent =
       bundle === undefined

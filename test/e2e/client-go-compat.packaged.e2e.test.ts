@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { CRD_CANDIDATE_API } from '../../lib/election/types.js';
+import { REVOKED_HOLDER } from '../../lib/api/lease.js';
+import { leaseDeadline } from '../../lib/election/liveness.js';
+import { CRD_CANDIDATE_API, type LeaseRecord } from '../../lib/election/types.js';
 import { overlaps, until } from '../../lib/harness/candidates.js';
 import {
   type PackagedCoordinatedClusters,
@@ -44,10 +47,12 @@ describeClientGoCompat({
  * lease group, unmodified client-go electors (`--register-candidate=false`) each with the bundled
  * agent beside it (CRD LeaseCandidates), and no HTTP heartbeat loop. Two pods show each property:
  * the first leads, a better one preempts it by revoke, and when that one is killed the first
- * leads again.
+ * leads again; then a successor killed after the revoke, before it is named.
  */
 describe('managed clusters, gate off, packaged bundles (e2e: npm start -- --packaged + 2 gate-off kube-apiservers + client-go electors + bundled agents)', () => {
   const LEASE = 'managed';
+  /** client-go's own (kube-scheduler's): a 15 s lease, 10 s renew deadline, 2 s retry period. */
+  const CLIENT_GO_DEFAULTS = ['--lease-duration=15s', '--renew-deadline=10s', '--retry-period=2s'];
   type Cluster = 'alpha' | 'beta';
   let clusters: PackagedCoordinatedClusters;
   let pods: CandidatePods;
@@ -56,13 +61,14 @@ describe('managed clusters, gate off, packaged bundles (e2e: npm start -- --pack
   let older: CandidatePod;
 
   /** An elector that does not register itself, and its agent that registers it (a pod's two containers). */
-  const pod = (identity: string, cluster: Cluster, emulationVersion: string) =>
+  const pod = (identity: string, cluster: Cluster, emulationVersion: string, timings?: readonly string[]) =>
     pods.start({
       identity,
       cluster: clusters.planes.find((p) => p.name === cluster) as ControlPlane,
       lease: LEASE,
       versions: ['1.35.0', emulationVersion],
       registration: 'agent',
+      ...(timings !== undefined && { timings }),
     });
 
   beforeAll(async () => {
@@ -120,11 +126,73 @@ describe('managed clusters, gate off, packaged bundles (e2e: npm start -- --pack
     expect(overlaps(pods.all)).toEqual([]);
   }, 120_000);
 
+  it('4. a successor killed after the revoke and gone by the holder’s deadline: the holder leads again under its term, and no worse candidate in between', async () => {
+    // client-go's defaults: the holder's 15 s lease outlasts the successor's 5 s window after the
+    // revoke, so the successor can be gone at the deadline with its last ping unanswered (the stall
+    // of docs/reliability.md, "A revoke for a successor that left"), which 5 s leases never reach.
+    const steady = await pod('steady', 'alpha', '1.33.0', CLIENT_GO_DEFAULTS);
+    await until(pods.all, () => steady.leading && !newer.leading);
+    const key = { scope: 'alpha+beta', namespace: 'default', name: LEASE };
+    const record = async () => (await clusters.coordinator.store.loadLease(key)).lease?.record;
+    const term = (await record())?.term;
+    const newerLed = newer.intervals.length;
+    const from = leases.events.alpha.length;
+    const doomed = await pod('doomed', 'beta', '1.32.0');
+    await leases.until(() => leases.events.alpha.slice(from).some((e) => e.holder === REVOKED_HOLDER));
+    // Killed 5.2 s before the deadline on the table. Pinged every ~1.5 s to stay alive, its last
+    // answer is then 5.2-6.7 s old at the deadline: out of the 5 s window, so it is not named. Its
+    // last ping is mostly still open then, the preference for it standing (it is taken back once
+    // that ping's window closes, 6.5 s or more after the answer), and the holder is asked at its
+    // deadline beside it, rather than newer, alive and worse, taking over to be preempted again.
+    const deadline = await killBefore(doomed, record, 5_200);
+    const killed = leases.events.alpha.length;
+    await leases.until(() =>
+      leases.events.alpha
+        .slice(killed)
+        .some((e) => e.holder === 'steady' && e.preferredAnnotation === undefined),
+    );
+    await until(pods.all, () => steady.leading);
+    const stored = await clusters.coordinator.store.loadLease(key);
+    // Named again, not handed to newer (alive, worse) and then taken back from it.
+    expect(newer.intervals).toHaveLength(newerLed);
+    expect(stored.lease?.record.term).toBe(term);
+    // Logged, not asserted: which of the two ways back the timing took.
+    const asked = (stored.candidates.find((c) => c.name === 'steady')?.pingTime ?? 0) > deadline;
+    console.log(
+      `packaged, gate off: successor killed: ${asked ? 'holder asked at its deadline' : 'preference taken back first'}`,
+    );
+    expect(doomed.intervals).toEqual([]);
+    expect(overlaps(pods.all)).toEqual([]);
+  }, 120_000);
+
   it('never had two processes leading at the same time', () => {
     expect(pods.all.flatMap((p) => p.intervals).length).toBeGreaterThanOrEqual(3);
     expect(overlaps(pods.all)).toEqual([]);
   });
 });
+
+/**
+ * Kills `pod` `leadMs` before the deadline of the lease on the table (read again after each wait:
+ * a renewal recorded meanwhile moves it). Returns that deadline. A wait for a time, not an event:
+ * the deadline is the coordinator's, and nothing in the clusters marks the moment before it.
+ */
+async function killBefore(
+  pod: CandidatePod,
+  record: () => Promise<LeaseRecord | undefined>,
+  leadMs: number,
+): Promise<number> {
+  for (;;) {
+    const current = await record();
+    const deadline = current === undefined ? undefined : leaseDeadline(current);
+    if (deadline === undefined) throw new Error('the lease has no deadline on the table');
+    const wait = deadline - leadMs - Date.now();
+    if (wait <= 0) {
+      pod.kill();
+      return deadline;
+    }
+    await delay(wait);
+  }
+}
 
 describe('the packaged HTTP API without a clusters config (e2e: packaged bundles, DynamoDB Local)', () => {
   let coordinator: PackagedCoordinator;
