@@ -102,14 +102,14 @@ function nextStep(state: LeaseState, now: Millis): NextStep {
     case 'ping':
       return {
         action: 'ping',
-        summary: `pings ${names(step.ping)} now, then waits for their answers until ${iso(now + step.requeueAfterMs)}`,
+        summary: `pings ${names(step.ping)} now, then waits for ${step.ping.length === 1 ? 'its answer' : 'their answers'} until ${iso(now + step.requeueAfterMs)}`,
         ...at,
       };
     case 'wait': {
       const waiting = state.candidates.filter((c) => standingOf(c, now) === 'pinged');
       return {
         action: 'wait',
-        summary: `waits for ${names(waiting)} to answer their ping until ${iso(now + step.requeueAfterMs)}`,
+        summary: `waits for ${names(waiting)} to answer ${waiting.length === 1 ? 'its ping' : 'their pings'} until ${iso(now + step.requeueAfterMs)}`,
         ...at,
       };
     }

@@ -112,7 +112,7 @@ describe('cli formatting (unit: pure)', () => {
     );
     expect(waiting.next).toEqual({
       action: 'wait',
-      summary: 'waits for a to answer their ping until 2026-07-01T12:00:03.001Z',
+      summary: 'waits for a to answer its ping until 2026-07-01T12:00:03.001Z',
       nextLookAt: NOW + 3_001,
     });
     const pinging = explainLease(
@@ -122,7 +122,30 @@ describe('cli formatting (unit: pure)', () => {
       NOW,
     );
     expect(pinging.next.summary).toBe(
-      'pings a now, then waits for their answers until 2026-07-01T12:00:05.001Z',
+      'pings a now, then waits for its answer until 2026-07-01T12:00:05.001Z',
+    );
+    const waitingForTwo = explainLease(
+      KEY,
+      {
+        lease: undefined,
+        candidates: ['a', 'b'].map((name) =>
+          stored(name, { renewTime: NOW - 60_000, pingTime: NOW - 2_000 }),
+        ),
+      },
+      [],
+      NOW,
+    );
+    expect(waitingForTwo.next.summary).toBe(
+      'waits for a, b to answer their pings until 2026-07-01T12:00:03.001Z',
+    );
+    const pingingTwo = explainLease(
+      KEY,
+      { lease: undefined, candidates: ['a', 'b'].map((name) => stored(name, { renewTime: NOW - 60_000 })) },
+      [],
+      NOW,
+    );
+    expect(pingingTwo.next.summary).toBe(
+      'pings a, b now, then waits for their answers until 2026-07-01T12:00:05.001Z',
     );
     const deferred = explainLease(
       KEY,
