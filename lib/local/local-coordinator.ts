@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { DescribeTableCommand, type DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { ClustersConfig } from '../clusters/config.js';
 import type { CandidateApiVersion } from '../election/types.js';
@@ -23,13 +24,18 @@ import type { ClusterOutcome } from '../sync/mirror.js';
 import { type CoordinatorWiring, wireCoordinator } from '../wiring/coordinator.js';
 import { configPolicies } from '../wiring/policies.js';
 import { runCleanups } from './cleanups.js';
-import { type DynamoDbLocal, localStreamsClient, startDynamoDbLocal } from './dynamodb-local.js';
+import {
+  type DynamoDbLocal,
+  localClient,
+  localStreamsClient,
+  startDynamoDbLocal,
+} from './dynamodb-local.js';
 import type { FilterPattern } from './event-filter.js';
 import { httpRoutes, metricsRoute } from './http-routes.js';
 import { closeServer, startHttpServer } from './http-server.js';
 import { invoke } from './invocations.js';
 import { LocalTimerQueue } from './local-timer-queue.js';
-import { type StreamHandler, StreamRunner } from './stream-runner.js';
+import { type StreamHandler, StreamRunner, type StreamRunnerOptions } from './stream-runner.js';
 import { createTable, LOCAL_TABLE } from './table.js';
 
 const FILTERS = JSON.parse(
@@ -41,6 +47,14 @@ const FILTERS = JSON.parse(
 const SWEEP_PERIOD_MS = 60_000;
 
 export interface LocalCoordinatorOptions {
+  /**
+   * A DynamoDB Local already running, which outlives this coordinator (it is not stopped with it),
+   * so a new coordinator can start on the table a stopped one left: the table is created only if
+   * it is not there, and the stream of one already there is read from its newest record on, as a
+   * new event source mapping reads it (serverless.yml: startingPosition LATEST). Default: one of
+   * its own, with a new table.
+   */
+  readonly dynamodb?: Pick<DynamoDbLocal, 'endpoint'>;
   /** HTTP API port; 0 picks a free one. */
   readonly httpPort?: number;
   readonly clock?: Clock;
@@ -104,10 +118,10 @@ export async function startLocalCoordinator(
   options: LocalCoordinatorOptions = {},
 ): Promise<LocalCoordinator> {
   const logger = new Logger({ serviceName: 'lease-coordinator', logLevel: options.logLevel ?? 'WARN' });
-  const dynamodb = await startDynamoDbLocal();
+  const dynamodb = await emulator(options.dynamodb);
   const cleanups: (() => unknown)[] = [() => dynamodb.stop()];
   try {
-    const streamArn = await createTable(dynamodb.client, LOCAL_TABLE);
+    const { streamArn, existed } = await tableStream(dynamodb.client);
     const reportError = (error: unknown) => logger.error('local runtime error', { error: error as Error });
     const metrics = new PrometheusMetrics();
     countConditionalFailures(dynamodb.client, metrics);
@@ -117,7 +131,7 @@ export async function startLocalCoordinator(
       options,
       wiring,
       dynamodb,
-      streamArn,
+      { streamArn, startingPosition: existed ? 'LATEST' : 'TRIM_HORIZON' },
       reportError,
       cleanups,
     );
@@ -156,6 +170,30 @@ export async function startLocalCoordinator(
     await runCleanups(cleanups);
     throw error;
   }
+}
+
+/**
+ * The emulator: one of our own, or the given one reached through a client of our own (what this
+ * coordinator adds to its client, such as the conditional-failure count, stays its own), whose
+ * stop destroys that client alone.
+ */
+async function emulator(shared: Pick<DynamoDbLocal, 'endpoint'> | undefined): Promise<DynamoDbLocal> {
+  if (shared === undefined) return startDynamoDbLocal();
+  const client = localClient(shared.endpoint);
+  return { endpoint: shared.endpoint, client, stop: async () => client.destroy() };
+}
+
+/** The table's stream, and whether the table was already there (else it is created now). */
+async function tableStream(client: DynamoDBClient): Promise<{ streamArn: string; existed: boolean }> {
+  const described = await client
+    .send(new DescribeTableCommand({ TableName: LOCAL_TABLE }))
+    .catch((error: unknown) => {
+      if (error instanceof ResourceNotFoundException) return undefined;
+      throw error;
+    });
+  const existing = described?.Table?.LatestStreamArn;
+  if (existing !== undefined) return { streamArn: existing, existed: true };
+  return { streamArn: await createTable(client, LOCAL_TABLE), existed: false };
 }
 
 interface LocalWiring {
@@ -212,7 +250,7 @@ function startStreamConsumers(
   options: LocalCoordinatorOptions,
   { deps }: LocalWiring,
   dynamodb: DynamoDbLocal,
-  streamArn: string,
+  stream: Pick<StreamRunnerOptions, 'streamArn' | 'startingPosition'>,
   reportError: (error: unknown) => void,
   cleanups: (() => unknown)[],
 ): { streams: StreamRunner; mirror: StreamRunner } {
@@ -221,7 +259,7 @@ function startStreamConsumers(
   cleanups.push(() => client.destroy());
   const streams = new StreamRunner({
     client,
-    streamArn,
+    ...stream,
     filters: FILTERS.elect,
     handler: wrap('elect', (event) => invoke('elect', () => handleStreamBatch(deps, event))),
     onError: reportError,
@@ -231,7 +269,7 @@ function startStreamConsumers(
   const clusters = deps.clusterWiring;
   const mirror = new StreamRunner({
     client,
-    streamArn,
+    ...stream,
     filters: FILTERS.mirror,
     handler: wrap('mirror', (event) =>
       invoke('mirror', async () =>

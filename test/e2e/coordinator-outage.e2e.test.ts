@@ -1,0 +1,167 @@
+/**
+ * The coordinator itself down (the stack failing, its region out, its credentials to the clusters
+ * expired: the clusters hear nothing from it), in a lease group of two gate-off clusters, the
+ * product's main case. Coordinated client-go electors (Coordinated: true, registered by the agent
+ * beside each) never take a Lease on their own, so while it is down the holder keeps leading, a
+ * better candidate is not preferred, and a holder that dies is not replaced by any of them. A
+ * legacy elector (Coordinated: false) in the holder's cluster takes the Lease once it has run out,
+ * as client-go does without us. Then a new coordinator starts on the same table and clusters (a
+ * cold start: nothing of the old one's memory, timers or stream position) and converges.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REVOKED_HOLDER } from '../../lib/api/lease.js';
+import { overlaps, until } from '../../lib/harness/candidates.js';
+import {
+  type CoordinatedClusters,
+  startCoordinatedClusters,
+} from '../../lib/harness/coordinated-clusters.js';
+import { kube } from '../../lib/kube-local/admin.js';
+import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
+import { type CandidatePod, CandidatePods, candidatesApi } from './candidate-pods.js';
+import { type LeaseEvent, LeaseWatch } from './lease-watch.js';
+
+const LEASE_DURATION_MS = 5_000;
+const TIMINGS = [
+  `--lease-duration=${LEASE_DURATION_MS / 1000}s`,
+  '--renew-deadline=3s',
+  '--retry-period=500ms',
+];
+const LEASE = 'outage';
+const KEY = { scope: 'alpha+beta', namespace: 'default', name: LEASE };
+type Cluster = 'alpha' | 'beta';
+
+/** How far apart the first and last of some Lease events were stamped (renewTime, the writer's clock). */
+const stampedOver = (events: readonly LeaseEvent[]) =>
+  events.length === 0
+    ? 0
+    : Date.parse(events.at(-1)?.renewTime ?? '') - Date.parse(events[0]?.renewTime ?? '');
+
+describe('the coordinator down, then back (e2e: 2 gate-off kube-apiservers + client-go electors + agents + DynamoDB Local)', () => {
+  let clusters: CoordinatedClusters;
+  let pods: CandidatePods;
+  let leases: LeaseWatch<Cluster>;
+  let events: LeaseWatch<Cluster>['events'];
+  let first: CandidatePod;
+  let second: CandidatePod;
+  let better: CandidatePod;
+  let legacy: CandidatePod;
+  let termBefore = 0;
+  /** Where each cluster's Lease events stood when the coordinator was stopped. */
+  let down: Record<Cluster, number>;
+
+  const plane = (name: Cluster) => clusters.planes.find((p) => p.name === name) as ControlPlane;
+  const pod = (identity: string, cluster: Cluster, versions: [string, string], legacyElector = false) =>
+    pods.start({
+      identity,
+      cluster: plane(cluster),
+      lease: LEASE,
+      versions,
+      registration: legacyElector ? 'legacy' : 'agent',
+    });
+  const table = () => clusters.coordinator.deps.store.loadLease(KEY);
+  const registered = async (cluster: Cluster, name: string) =>
+    (await kube(plane(cluster), 'GET', `${candidatesApi(plane(cluster)).path}/${name}`)).status === 200;
+  /** Waits, Lease watch event by event, until `check` holds. */
+  const untilLeases = async (check: () => Promise<boolean> | boolean) => {
+    while (!(await check())) await leases.next();
+  };
+
+  beforeAll(async () => {
+    clusters = await startCoordinatedClusters(
+      ['alpha', 'beta'],
+      [{ namespace: 'default', name: LEASE, clusters: ['alpha', 'beta'] }],
+      { gate: 'off' },
+    );
+    pods = new CandidatePods(clusters, TIMINGS);
+    leases = await LeaseWatch.start(clusters.adminKubeconfig, ['alpha', 'beta'], LEASE);
+    ({ events } = leases);
+  }, 600_000);
+
+  afterAll(async () => {
+    leases?.stop();
+    await pods?.stopAll();
+    await clusters?.stop();
+  });
+
+  it('1. before the outage: first leads from beta; a worse candidate and a legacy elector wait beside it', async () => {
+    first = await pod('first', 'beta', ['1.35.0', '1.35.0']);
+    await until(pods.all, () => first.leading);
+    // A newer binary ranks second below first.
+    second = await pod('second', 'beta', ['1.36.0', '1.35.0']);
+    legacy = await pod('legacy', 'beta', ['1.35.0', '1.35.0'], true);
+    await untilLeases(
+      async () =>
+        (await table()).candidates.some((c) => c.name === 'second') &&
+        events.alpha.some((e) => e.holder === 'first'),
+    );
+    termBefore = (await table()).lease?.record.term ?? 0;
+    expect(termBefore).toBeGreaterThan(0);
+    expect(pods.all.filter((p) => p.leading)).toEqual([first]);
+  }, 120_000);
+
+  it('2. coordinator down: the holder keeps renewing its own Lease, and a better candidate joining is not preferred', async () => {
+    await clusters.stopCoordinator();
+    down = { alpha: events.alpha.length, beta: events.beta.length };
+    better = await pod('better', 'alpha', ['1.35.0', '1.34.0']);
+    // Its agent registers it in alpha (the renewals in beta pace the looks).
+    await untilLeases(() => registered('alpha', 'better'));
+    const joined = events.beta.length;
+    // Two lease durations of the holder's renewals once the better candidate stands.
+    await untilLeases(() => stampedOver(events.beta.slice(joined)) >= 2 * LEASE_DURATION_MS);
+
+    const during = events.beta.slice(down.beta);
+    // Every write in the holder's cluster is the holder's own renewal: nobody preferred, revoked or named.
+    expect(during.every((e) => e.holder === 'first' && e.preferredAnnotation === undefined)).toBe(true);
+    expect(new Set(during.map((e) => e.renewTime)).size).toBe(during.length);
+    // Nothing copies the renewals into alpha: its copy of the holding is left to run out.
+    expect(events.alpha.slice(down.alpha)).toEqual([]);
+    expect(pods.all.filter((p) => p.leading)).toEqual([first]);
+    expect(better.intervals).toEqual([]);
+  }, 120_000);
+
+  it('3. the holder dies while the coordinator is down: no coordinated elector replaces it; the legacy elector takes the Lease once it has run out', async () => {
+    const lastRenewal = Date.parse(events.beta.at(-1)?.renewTime ?? '');
+    first.kill();
+    await until(pods.all, () => legacy.leading);
+
+    // client-go takes only a Lease that has run out: the outage has lasted past the dead holder's lease.
+    expect(legacy.intervals[0]?.start).toBeGreaterThanOrEqual(lastRenewal + LEASE_DURATION_MS);
+    expect(second.intervals).toEqual([]);
+    expect(better.intervals).toEqual([]);
+    expect(events.alpha.slice(down.alpha)).toEqual([]);
+    expect(overlaps(pods.all)).toEqual([]);
+  }, 120_000);
+
+  it('4. a new coordinator on the same table and clusters: the best live candidate leads under a new term, one leader throughout', async () => {
+    const backAt = Date.now();
+    const back = { alpha: events.alpha.length, beta: events.beta.length };
+    await clusters.startCoordinator();
+    await until(pods.all, () => better.leading);
+    const leadsAfter = (better.intervals[0]?.start ?? Number.NaN) - backAt;
+    // The table and both Leases name better under one term.
+    const agree = async () => {
+      const { lease } = await table();
+      const term = String(lease?.record.term);
+      return (['alpha', 'beta'] as const).every(
+        (c) => events[c].at(-1)?.holder === 'better' && events[c].at(-1)?.term === term,
+      );
+    };
+    await untilLeases(agree);
+    console.log(
+      `coordinator back → better leads: ${leadsAfter} ms; Lease events since: alpha ${JSON.stringify(events.alpha.slice(back.alpha).map((e) => [e.holder, e.term]))}, beta ${JSON.stringify(events.beta.slice(back.beta).map((e) => [e.holder, e.term]))}`,
+    );
+
+    const { lease } = await table();
+    expect(lease?.record.holderIdentity).toBe('better');
+    expect(lease?.record.term).toBeGreaterThan(termBefore);
+    // The legacy holder in beta was revoked before better was named there (beta drops preferredHolder).
+    const since = events.beta.slice(back.beta);
+    expect(since.findIndex((e) => e.holder === REVOKED_HOLDER)).toBeLessThan(
+      since.findIndex((e) => e.holder === 'better'),
+    );
+    expect(legacy.leading).toBe(false);
+    expect(first.intervals).toHaveLength(1);
+    expect(second.intervals).toEqual([]);
+    expect(overlaps(pods.all)).toEqual([]);
+  }, 120_000);
+});
