@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DescribeTableCommand, type DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { ClustersConfig } from '../clusters/config.js';
 import type { CandidateApiVersion } from '../election/types.js';
@@ -24,19 +23,14 @@ import type { ClusterOutcome } from '../sync/mirror.js';
 import { type CoordinatorWiring, wireCoordinator } from '../wiring/coordinator.js';
 import { configPolicies } from '../wiring/policies.js';
 import { runCleanups } from './cleanups.js';
-import {
-  type DynamoDbLocal,
-  localClient,
-  localStreamsClient,
-  startDynamoDbLocal,
-} from './dynamodb-local.js';
+import { type DynamoDbLocal, localStreamsClient, reachDynamoDbLocal } from './dynamodb-local.js';
 import type { FilterPattern } from './event-filter.js';
 import { httpRoutes, metricsRoute } from './http-routes.js';
 import { closeServer, startHttpServer } from './http-server.js';
 import { invoke } from './invocations.js';
 import { LocalTimerQueue } from './local-timer-queue.js';
-import { type StreamHandler, StreamRunner, type StreamRunnerOptions } from './stream-runner.js';
-import { createTable, LOCAL_TABLE } from './table.js';
+import { type StreamHandler, StreamRunner } from './stream-runner.js';
+import { LOCAL_TABLE, openTable } from './table.js';
 
 const FILTERS = JSON.parse(
   readFileSync(new URL('../../infra/stream-filters.json', import.meta.url), 'utf8'),
@@ -48,11 +42,8 @@ const SWEEP_PERIOD_MS = 60_000;
 
 export interface LocalCoordinatorOptions {
   /**
-   * A DynamoDB Local already running, which outlives this coordinator (it is not stopped with it),
-   * so a new coordinator can start on the table a stopped one left: the table is created only if
-   * it is not there, and the stream of one already there is read from its newest record on, as a
-   * new event source mapping reads it (serverless.yml: startingPosition LATEST). Default: one of
-   * its own, with a new table.
+   * A running DynamoDB Local, not stopped with this coordinator: a new one on the table a stopped one
+   * left (`openTable`). Default: an emulator of its own, with a new table.
    */
   readonly dynamodb?: Pick<DynamoDbLocal, 'endpoint'>;
   /** HTTP API port; 0 picks a free one. */
@@ -118,23 +109,15 @@ export async function startLocalCoordinator(
   options: LocalCoordinatorOptions = {},
 ): Promise<LocalCoordinator> {
   const logger = new Logger({ serviceName: 'lease-coordinator', logLevel: options.logLevel ?? 'WARN' });
-  const dynamodb = await emulator(options.dynamodb);
+  const dynamodb = await reachDynamoDbLocal(options.dynamodb);
   const cleanups: (() => unknown)[] = [() => dynamodb.stop()];
   try {
-    const { streamArn, existed } = await tableStream(dynamodb.client);
     const reportError = (error: unknown) => logger.error('local runtime error', { error: error as Error });
     const metrics = new PrometheusMetrics();
     countConditionalFailures(dynamodb.client, metrics);
     const wiring = wireLocal(options, dynamodb, logger, reportError, metrics);
     cleanups.push(() => wiring.timers.stop());
-    const { streams, mirror } = startStreamConsumers(
-      options,
-      wiring,
-      dynamodb,
-      { streamArn, startingPosition: existed ? 'LATEST' : 'TRIM_HORIZON' },
-      reportError,
-      cleanups,
-    );
+    const { streams, mirror } = await startStreamConsumers(options, wiring, dynamodb, reportError, cleanups);
     const ingest = localIngest(options, wiring);
     cleanups.push(() => ingest.stop());
     const sweep = () => invoke('sweep', () => handleSweep(wiring.deps, undefined, clusterPass(wiring.deps)));
@@ -170,30 +153,6 @@ export async function startLocalCoordinator(
     await runCleanups(cleanups);
     throw error;
   }
-}
-
-/**
- * The emulator: one of our own, or the given one reached through a client of our own (what this
- * coordinator adds to its client, such as the conditional-failure count, stays its own), whose
- * stop destroys that client alone.
- */
-async function emulator(shared: Pick<DynamoDbLocal, 'endpoint'> | undefined): Promise<DynamoDbLocal> {
-  if (shared === undefined) return startDynamoDbLocal();
-  const client = localClient(shared.endpoint);
-  return { endpoint: shared.endpoint, client, stop: async () => client.destroy() };
-}
-
-/** The table's stream, and whether the table was already there (else it is created now). */
-async function tableStream(client: DynamoDBClient): Promise<{ streamArn: string; existed: boolean }> {
-  const described = await client
-    .send(new DescribeTableCommand({ TableName: LOCAL_TABLE }))
-    .catch((error: unknown) => {
-      if (error instanceof ResourceNotFoundException) return undefined;
-      throw error;
-    });
-  const existing = described?.Table?.LatestStreamArn;
-  if (existing !== undefined) return { streamArn: existing, existed: true };
-  return { streamArn: await createTable(client, LOCAL_TABLE), existed: false };
 }
 
 interface LocalWiring {
@@ -245,15 +204,18 @@ function wireLocal(
   return { deps, timers, registry };
 }
 
-/** The table's two stream consumers, as on AWS: `elect`, and `mirror` (decisions out to the clusters). */
-function startStreamConsumers(
+/**
+ * The table (`openTable`: created, or the one a stopped coordinator left) and its two stream consumers,
+ * as on AWS: `elect`, and `mirror` (decisions out to the clusters).
+ */
+async function startStreamConsumers(
   options: LocalCoordinatorOptions,
   { deps }: LocalWiring,
   dynamodb: DynamoDbLocal,
-  stream: Pick<StreamRunnerOptions, 'streamArn' | 'startingPosition'>,
   reportError: (error: unknown) => void,
   cleanups: (() => unknown)[],
-): { streams: StreamRunner; mirror: StreamRunner } {
+): Promise<{ streams: StreamRunner; mirror: StreamRunner }> {
+  const stream = await openTable(dynamodb.client, LOCAL_TABLE);
   const wrap = options.wrapHandler ?? ((_consumer, handler: StreamHandler) => handler);
   const client = localStreamsClient(dynamodb.endpoint);
   cleanups.push(() => client.destroy());

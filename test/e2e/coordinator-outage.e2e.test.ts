@@ -6,7 +6,9 @@
  * better candidate is not preferred, and a holder that dies is not replaced by any of them. A
  * legacy elector (Coordinated: false) in the holder's cluster takes the Lease once it has run out,
  * as client-go does without us. Then a new coordinator starts on the same table and clusters (a
- * cold start: nothing of the old one's memory, timers or stream position) and converges.
+ * cold start: nothing of the old one's memory, timers or stream position) and converges. A second
+ * outage shows what a legacy elector in a cluster other than the holder's does: nobody refreshes
+ * the copy there, so it takes it once it has run out, and two processes lead until we are back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REVOKED_HOLDER } from '../../lib/api/lease.js';
@@ -29,6 +31,20 @@ const TIMINGS = [
 const LEASE = 'outage';
 const KEY = { scope: 'alpha+beta', namespace: 'default', name: LEASE };
 type Cluster = 'alpha' | 'beta';
+
+/** Pairs of processes that led at once, with when each pair began to. */
+const overlapStarts = (pods: readonly CandidatePod[]) =>
+  pods.flatMap((a) =>
+    pods.flatMap((b) =>
+      a.identity < b.identity
+        ? a.intervals.flatMap((i) =>
+            b.intervals
+              .filter((j) => i.start < j.end && j.start < i.end)
+              .map((j) => ({ pair: `${a.identity}+${b.identity}`, from: Math.max(i.start, j.start) })),
+          )
+        : [],
+    ),
+  );
 
 /** How far apart the first and last of some Lease events were stamped (renewTime, the writer's clock). */
 const stampedOver = (events: readonly LeaseEvent[]) =>
@@ -59,6 +75,18 @@ describe('the coordinator down, then back (e2e: 2 gate-off kube-apiservers + cli
       registration: legacyElector ? 'legacy' : 'agent',
     });
   const table = () => clusters.coordinator.deps.store.loadLease(KEY);
+  /** The table and both Leases name `holder` under the table's term. */
+  const agree = async (holder: string) => {
+    const term = String((await table()).lease?.record.term);
+    return (['alpha', 'beta'] as const).every(
+      (c) => events[c].at(-1)?.holder === holder && events[c].at(-1)?.term === term,
+    );
+  };
+  const leaseEvents = (from: Record<Cluster, number>) =>
+    JSON.stringify({
+      alpha: events.alpha.slice(from.alpha).map((e) => [e.holder, e.term]),
+      beta: events.beta.slice(from.beta).map((e) => [e.holder, e.term]),
+    });
   const registered = async (cluster: Cluster, name: string) =>
     (await kube(plane(cluster), 'GET', `${candidatesApi(plane(cluster)).path}/${name}`)).status === 200;
   /** Waits, Lease watch event by event, until `check` holds. */
@@ -138,17 +166,9 @@ describe('the coordinator down, then back (e2e: 2 gate-off kube-apiservers + cli
     await clusters.startCoordinator();
     await until(pods.all, () => better.leading);
     const leadsAfter = (better.intervals[0]?.start ?? Number.NaN) - backAt;
-    // The table and both Leases name better under one term.
-    const agree = async () => {
-      const { lease } = await table();
-      const term = String(lease?.record.term);
-      return (['alpha', 'beta'] as const).every(
-        (c) => events[c].at(-1)?.holder === 'better' && events[c].at(-1)?.term === term,
-      );
-    };
-    await untilLeases(agree);
+    await untilLeases(() => agree('better'));
     console.log(
-      `coordinator back → better leads: ${leadsAfter} ms; Lease events since: alpha ${JSON.stringify(events.alpha.slice(back.alpha).map((e) => [e.holder, e.term]))}, beta ${JSON.stringify(events.beta.slice(back.beta).map((e) => [e.holder, e.term]))}`,
+      `coordinator back → better leads: ${leadsAfter} ms; Lease events since: ${leaseEvents(back)}`,
     );
 
     const { lease } = await table();
@@ -163,5 +183,29 @@ describe('the coordinator down, then back (e2e: 2 gate-off kube-apiservers + cli
     expect(first.intervals).toHaveLength(1);
     expect(second.intervals).toEqual([]);
     expect(overlaps(pods.all)).toEqual([]);
+  }, 120_000);
+
+  it("5. down again, a legacy elector in a cluster other than the holder's takes the copy there once it has run out (two leaders); back, the coordinator ends that, and no overlap begins after", async () => {
+    const termAt = (await table()).lease?.record.term ?? 0;
+    await clusters.stopCoordinator();
+    const down2 = { alpha: events.alpha.length, beta: events.beta.length };
+    await until(pods.all, () => legacy.leading);
+    // Nobody copied better's renewals into beta: the legacy elector found its copy run out.
+    expect(events.beta.slice(down2.beta).every((e) => e.holder === 'legacy')).toBe(true);
+    expect(better.leading).toBe(true);
+
+    const backAt = Date.now();
+    const back = { alpha: events.alpha.length, beta: events.beta.length };
+    await clusters.startCoordinator();
+    await untilLeases(() => agree('better'));
+    await until(pods.all, () => better.leading && !legacy.leading);
+    console.log(
+      `second outage, coordinator back → legacy stops: ${(legacy.intervals.at(-1)?.end ?? Number.NaN) - backAt} ms, better leads again: ${(better.intervals.at(-1)?.start ?? Number.NaN) - backAt} ms; Lease events since: ${leaseEvents(back)}`,
+    );
+
+    expect((await table()).lease?.record.term).toBeGreaterThan(termAt);
+    // The only overlap is the legacy elector's and better's, begun while the coordinator was down.
+    expect(overlapStarts(pods.all).map((o) => o.pair)).toEqual(['better+legacy']);
+    expect(overlapStarts(pods.all).every((o) => o.from < backAt)).toBe(true);
   }, 120_000);
 });
