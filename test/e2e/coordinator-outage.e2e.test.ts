@@ -62,8 +62,9 @@ describe('the coordinator down, then back (e2e: 2 gate-off kube-apiservers + cli
   let better: CandidatePod;
   let legacy: CandidatePod;
   let termBefore = 0;
-  /** Where each cluster's Lease events stood when the coordinator was stopped. */
+  /** Where each cluster's Lease events stood when the coordinator was stopped, and when. */
   let down: Record<Cluster, number>;
+  let downAt = 0;
 
   const plane = (name: Cluster) => clusters.planes.find((p) => p.name === name) as ControlPlane;
   const pod = (identity: string, cluster: Cluster, versions: [string, string], legacyElector = false) =>
@@ -82,10 +83,11 @@ describe('the coordinator down, then back (e2e: 2 gate-off kube-apiservers + cli
       (c) => events[c].at(-1)?.holder === holder && events[c].at(-1)?.term === term,
     );
   };
-  const leaseEvents = (from: Record<Cluster, number>) =>
+  /** Each cluster's Lease events since `from`: holder, term, ms after `at`. */
+  const leaseEvents = (from: Record<Cluster, number>, at: number) =>
     JSON.stringify({
-      alpha: events.alpha.slice(from.alpha).map((e) => [e.holder, e.term]),
-      beta: events.beta.slice(from.beta).map((e) => [e.holder, e.term]),
+      alpha: events.alpha.slice(from.alpha).map((e) => [e.holder, e.term, e.seenAt - at]),
+      beta: events.beta.slice(from.beta).map((e) => [e.holder, e.term, e.seenAt - at]),
     });
   const registered = async (cluster: Cluster, name: string) =>
     (await kube(plane(cluster), 'GET', `${candidatesApi(plane(cluster)).path}/${name}`)).status === 200;
@@ -129,6 +131,7 @@ describe('the coordinator down, then back (e2e: 2 gate-off kube-apiservers + cli
 
   it('2. coordinator down: the holder keeps renewing its own Lease, and a better candidate joining is not preferred', async () => {
     await clusters.stopCoordinator();
+    downAt = Date.now();
     down = { alpha: events.alpha.length, beta: events.beta.length };
     better = await pod('better', 'alpha', ['1.35.0', '1.34.0']);
     // Its agent registers it in alpha (the renewals in beta pace the looks).
@@ -168,7 +171,7 @@ describe('the coordinator down, then back (e2e: 2 gate-off kube-apiservers + cli
     const leadsAfter = (better.intervals[0]?.start ?? Number.NaN) - backAt;
     await untilLeases(() => agree('better'));
     console.log(
-      `coordinator back → better leads: ${leadsAfter} ms; Lease events since: ${leaseEvents(back)}`,
+      `down ${backAt - downAt} ms; back → better leads: ${leadsAfter} ms; Lease events since: ${leaseEvents(back, backAt)}`,
     );
 
     const { lease } = await table();
@@ -188,7 +191,7 @@ describe('the coordinator down, then back (e2e: 2 gate-off kube-apiservers + cli
   it("5. down again, a legacy elector in a cluster other than the holder's takes the copy there once it has run out (two leaders); back, the coordinator ends that, and no overlap begins after", async () => {
     const termAt = (await table()).lease?.record.term ?? 0;
     await clusters.stopCoordinator();
-    const down2 = { alpha: events.alpha.length, beta: events.beta.length };
+    const down2 = { alpha: events.alpha.length, beta: events.beta.length, at: Date.now() };
     await until(pods.all, () => legacy.leading);
     // Nobody copied better's renewals into beta: the legacy elector found its copy run out.
     expect(events.beta.slice(down2.beta).every((e) => e.holder === 'legacy')).toBe(true);
@@ -200,7 +203,7 @@ describe('the coordinator down, then back (e2e: 2 gate-off kube-apiservers + cli
     await untilLeases(() => agree('better'));
     await until(pods.all, () => better.leading && !legacy.leading);
     console.log(
-      `second outage, coordinator back → legacy stops: ${(legacy.intervals.at(-1)?.end ?? Number.NaN) - backAt} ms, better leads again: ${(better.intervals.at(-1)?.start ?? Number.NaN) - backAt} ms; Lease events since: ${leaseEvents(back)}`,
+      `second outage: legacy leads ${(legacy.intervals.at(-1)?.start ?? Number.NaN) - down2.at} ms after the stop; down ${backAt - down2.at} ms; back → legacy stops: ${(legacy.intervals.at(-1)?.end ?? Number.NaN) - backAt} ms, better leads again: ${(better.intervals.at(-1)?.start ?? Number.NaN) - backAt} ms; Lease events since: ${leaseEvents(back, backAt)}`,
     );
 
     expect((await table()).lease?.record.term).toBeGreaterThan(termAt);

@@ -10,6 +10,8 @@ export interface LeaseEvent {
   readonly preferredAnnotation: string | undefined;
   /** Our term annotation, as the Lease carried it. */
   readonly term: string | undefined;
+  /** When the watch delivered it (Date.now()). */
+  readonly seenAt: number;
 }
 
 /**
@@ -69,6 +71,7 @@ export class LeaseWatch<Cluster extends string> {
           renewTime: String(object.spec?.renewTime ?? ''),
           preferredAnnotation: object.metadata?.annotations?.[PREFERRED_HOLDER_ANNOTATION],
           term: object.metadata?.annotations?.[TERM_ANNOTATION],
+          seenAt: Date.now(),
         });
         for (const w of this.wake.splice(0)) w();
       },
