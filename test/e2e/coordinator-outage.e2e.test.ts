@@ -13,14 +13,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REVOKED_HOLDER } from '../../lib/api/lease.js';
 import { overlaps, until } from '../../lib/harness/candidates.js';
-import {
-  type CoordinatedClusters,
-  startCoordinatedClusters,
-} from '../../lib/harness/coordinated-clusters.js';
+import type { CoordinatedClusters } from '../../lib/harness/coordinated-clusters.js';
 import { kube } from '../../lib/kube-local/admin.js';
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
-import { type CandidatePod, CandidatePods, candidatesApi } from './candidate-pods.js';
-import { type LeaseEvent, LeaseWatch } from './lease-watch.js';
+import { type CandidatePod, type CandidatePods, candidatesApi } from './candidate-pods.js';
+import { type GroupCluster as Cluster, type LeaseGroupStack, startLeaseGroup } from './lease-group.js';
+import type { LeaseEvent, LeaseWatch } from './lease-watch.js';
 
 const LEASE_DURATION_MS = 5_000;
 const TIMINGS = [
@@ -30,9 +28,8 @@ const TIMINGS = [
 ];
 const LEASE = 'outage';
 const KEY = { scope: 'alpha+beta', namespace: 'default', name: LEASE };
-type Cluster = 'alpha' | 'beta';
 
-/** Pairs of processes that led at once, with when each pair began to. */
+/** Pairs of processes that led at once, with when each time began and ended. */
 const overlapStarts = (pods: readonly CandidatePod[]) =>
   pods.flatMap((a) =>
     pods.flatMap((b) =>
@@ -40,7 +37,11 @@ const overlapStarts = (pods: readonly CandidatePod[]) =>
         ? a.intervals.flatMap((i) =>
             b.intervals
               .filter((j) => i.start < j.end && j.start < i.end)
-              .map((j) => ({ pair: `${a.identity}+${b.identity}`, from: Math.max(i.start, j.start) })),
+              .map((j) => ({
+                pair: `${a.identity}+${b.identity}`,
+                from: Math.max(i.start, j.start),
+                to: Math.min(i.end, j.end),
+              })),
           )
         : [],
     ),
@@ -53,6 +54,7 @@ const stampedOver = (events: readonly LeaseEvent[]) =>
     : Date.parse(events.at(-1)?.renewTime ?? '') - Date.parse(events[0]?.renewTime ?? '');
 
 describe('the coordinator down, then back (e2e: 2 gate-off kube-apiservers + client-go electors + agents + DynamoDB Local)', () => {
+  let group: LeaseGroupStack | undefined;
   let clusters: CoordinatedClusters;
   let pods: CandidatePods;
   let leases: LeaseWatch<Cluster>;
@@ -97,21 +99,12 @@ describe('the coordinator down, then back (e2e: 2 gate-off kube-apiservers + cli
   };
 
   beforeAll(async () => {
-    clusters = await startCoordinatedClusters(
-      ['alpha', 'beta'],
-      [{ namespace: 'default', name: LEASE, clusters: ['alpha', 'beta'] }],
-      { gate: 'off' },
-    );
-    pods = new CandidatePods(clusters, TIMINGS);
-    leases = await LeaseWatch.start(clusters.adminKubeconfig, ['alpha', 'beta'], LEASE);
+    group = await startLeaseGroup(LEASE, TIMINGS, { gate: 'off' });
+    ({ clusters, pods, leases } = group);
     ({ events } = leases);
   }, 600_000);
 
-  afterAll(async () => {
-    leases?.stop();
-    await pods?.stopAll();
-    await clusters?.stop();
-  });
+  afterAll(() => group?.stop());
 
   it('1. before the outage: first leads from beta; a worse candidate and a legacy elector wait beside it', async () => {
     first = await pod('first', 'beta', ['1.35.0', '1.35.0']);
@@ -203,7 +196,7 @@ describe('the coordinator down, then back (e2e: 2 gate-off kube-apiservers + cli
     await untilLeases(() => agree('better'));
     await until(pods.all, () => better.leading && !legacy.leading);
     console.log(
-      `second outage: legacy leads ${(legacy.intervals.at(-1)?.start ?? Number.NaN) - down2.at} ms after the stop; down ${backAt - down2.at} ms; back → legacy stops: ${(legacy.intervals.at(-1)?.end ?? Number.NaN) - backAt} ms, better leads again: ${(better.intervals.at(-1)?.start ?? Number.NaN) - backAt} ms; Lease events since: ${leaseEvents(back, backAt)}`,
+      `second outage: legacy leads ${(legacy.intervals.at(-1)?.start ?? Number.NaN) - down2.at} ms after the stop; down ${backAt - down2.at} ms; back → the two leaders' overlap ends: ${(overlapStarts(pods.all)[0]?.to ?? Number.NaN) - backAt} ms, legacy stops: ${(legacy.intervals.at(-1)?.end ?? Number.NaN) - backAt} ms, better leads again: ${(better.intervals.at(-1)?.start ?? Number.NaN) - backAt} ms; Lease events since: ${leaseEvents(back, backAt)}`,
     );
 
     expect((await table()).lease?.record.term).toBeGreaterThan(termAt);
