@@ -1,14 +1,14 @@
 /**
- * The coordinator itself down (the stack failing, its region out, its credentials to the clusters
- * expired: the clusters hear nothing from it), in a lease group of two gate-off clusters, the
- * product's main case. Coordinated client-go electors (Coordinated: true, registered by the agent
- * beside each) never take a Lease on their own, so while it is down the holder keeps leading, a
- * better candidate is not preferred, and a holder that dies is not replaced by any of them. A
- * legacy elector (Coordinated: false) in the holder's cluster takes the Lease once it has run out,
- * as client-go does without us. Then a new coordinator starts on the same table and clusters (a
- * cold start: nothing of the old one's memory, timers or stream position) and converges. A second
- * outage shows what a legacy elector in a cluster other than the holder's does: nobody refreshes
- * the copy there, so it takes it once it has run out, and two processes lead until we are back.
+ * The coordinator itself down (the stack failing, its region out: the clusters hear nothing from
+ * it), in a lease group of two gate-off clusters, the product's main case. Coordinated client-go
+ * electors (Coordinated: true, registered by the agent beside each) never take a Lease on their
+ * own, so while it is down the holder keeps leading, a better candidate is not preferred, and a
+ * holder that dies is not replaced by any of them. A legacy elector (Coordinated: false) in the
+ * holder's cluster takes the Lease once it has run out, as client-go does without us. Then a new
+ * coordinator starts on the same table and clusters (a cold start: nothing of the old one's
+ * memory, timers or stream position) and converges. A second outage shows what a legacy elector
+ * in a cluster other than the holder's does: nobody refreshes the copy there, so it takes it once
+ * it has run out, and two processes lead until we are back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REVOKED_HOLDER } from '../../lib/api/lease.js';
@@ -30,7 +30,7 @@ const LEASE = 'outage';
 const KEY = { scope: 'alpha+beta', namespace: 'default', name: LEASE };
 
 /** Pairs of processes that led at once, with when each time began and ended. */
-const overlapStarts = (pods: readonly CandidatePod[]) =>
+const overlapTimes = (pods: readonly CandidatePod[]) =>
   pods.flatMap((a) =>
     pods.flatMap((b) =>
       a.identity < b.identity
@@ -196,12 +196,12 @@ describe('the coordinator down, then back (e2e: 2 gate-off kube-apiservers + cli
     await untilLeases(() => agree('better'));
     await until(pods.all, () => better.leading && !legacy.leading);
     console.log(
-      `second outage: legacy leads ${(legacy.intervals.at(-1)?.start ?? Number.NaN) - down2.at} ms after the stop; down ${backAt - down2.at} ms; back → the two leaders' overlap ends: ${(overlapStarts(pods.all)[0]?.to ?? Number.NaN) - backAt} ms, legacy stops: ${(legacy.intervals.at(-1)?.end ?? Number.NaN) - backAt} ms, better leads again: ${(better.intervals.at(-1)?.start ?? Number.NaN) - backAt} ms; Lease events since: ${leaseEvents(back, backAt)}`,
+      `second outage: legacy leads ${(legacy.intervals.at(-1)?.start ?? Number.NaN) - down2.at} ms after the stop; down ${backAt - down2.at} ms; back → the two leaders' overlap ends: ${(overlapTimes(pods.all)[0]?.to ?? Number.NaN) - backAt} ms, legacy stops: ${(legacy.intervals.at(-1)?.end ?? Number.NaN) - backAt} ms, better leads again: ${(better.intervals.at(-1)?.start ?? Number.NaN) - backAt} ms; Lease events since: ${leaseEvents(back, backAt)}`,
     );
 
     expect((await table()).lease?.record.term).toBeGreaterThan(termAt);
     // The only overlap is the legacy elector's and better's, begun while the coordinator was down.
-    expect(overlapStarts(pods.all).map((o) => o.pair)).toEqual(['better+legacy']);
-    expect(overlapStarts(pods.all).every((o) => o.from < backAt)).toBe(true);
+    expect(overlapTimes(pods.all).map((o) => o.pair)).toEqual(['better+legacy']);
+    expect(overlapTimes(pods.all).every((o) => o.from < backAt)).toBe(true);
   }, 120_000);
 });
