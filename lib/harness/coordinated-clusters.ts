@@ -12,6 +12,7 @@ import {
   writeKubeconfig,
 } from '../kube-local/control-plane.js';
 import { type GateChoice, gatesFor } from '../kube-local/local-clusters.js';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../local/dynamodb-local.js';
 import {
   type LocalCoordinator,
   type LocalCoordinatorOptions,
@@ -29,7 +30,18 @@ export interface CoordinatedClusters {
   readonly candidateBinary: string;
   /** One context per cluster, named like it, as the cluster admin: what candidate processes use. */
   readonly adminKubeconfig: string;
+  /** The coordinator running now: the first one, or the one `startCoordinator` started last. */
   readonly coordinator: LocalCoordinator;
+  /**
+   * Stops the coordinator as an outage does: its watches, timers, stream readers and memory end;
+   * the table (DynamoDB Local, the harness's own) and the clusters stay.
+   */
+  stopCoordinator(): Promise<void>;
+  /**
+   * A new coordinator with the same options on the table and clusters a stopped one left: a cold
+   * start, knowing only what they hold (its stream read from the newest record on).
+   */
+  startCoordinator(): Promise<LocalCoordinator>;
   stop(): Promise<void>;
 }
 
@@ -60,21 +72,49 @@ export async function startCoordinatedClusters(
   { gate = 'on', ...options }: CoordinatedClustersOptions = {},
 ): Promise<CoordinatedClusters> {
   const clusters = await startClusters(names, leaseGroups, gate);
+  let dynamodb: DynamoDbLocal | undefined;
+  let running: LocalCoordinator | undefined;
+  const stopCoordinator = async () => {
+    await running?.stop();
+    running = undefined;
+  };
   try {
-    const coordinator = await startLocalCoordinator({
-      logLevel: (process.env.LOG_LEVEL as 'DEBUG' | undefined) ?? 'SILENT',
-      ...options,
-      autonomous: true,
-      clusters: { config: parseClustersConfig(clusters.config), configDir: clusters.dir },
-    });
-    return { ...clusters, coordinator, stop: () => clusters.stopWith(coordinator) };
+    dynamodb = await startDynamoDbLocal();
+    const table = dynamodb;
+    const startCoordinator = async () => {
+      if (running !== undefined) throw new Error('startCoordinator: a coordinator is running');
+      running = await startLocalCoordinator({
+        logLevel: (process.env.LOG_LEVEL as 'DEBUG' | undefined) ?? 'SILENT',
+        ...options,
+        dynamodb: table,
+        autonomous: true,
+        clusters: { config: parseClustersConfig(clusters.config), configDir: clusters.dir },
+      });
+      return running;
+    };
+    await startCoordinator();
+    return {
+      ...clusters,
+      get coordinator() {
+        if (running === undefined) throw new Error('coordinator: stopped (startCoordinator starts one)');
+        return running;
+      },
+      stopCoordinator,
+      startCoordinator,
+      stop: async () => {
+        await stopCoordinator();
+        await clusters.stopWith(table);
+      },
+    };
   } catch (error) {
-    await clusters.stopWith(undefined);
+    await stopCoordinator();
+    await clusters.stopWith(dynamodb);
     throw error;
   }
 }
 
-export interface PackagedCoordinatedClusters extends Omit<CoordinatedClusters, 'coordinator'> {
+export interface PackagedCoordinatedClusters
+  extends Omit<CoordinatedClusters, 'coordinator' | 'stopCoordinator' | 'startCoordinator'> {
   readonly coordinator: PackagedCoordinator;
 }
 

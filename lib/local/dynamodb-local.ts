@@ -121,3 +121,16 @@ async function startOnce(listenPort: number): Promise<DynamoDbLocal> {
   }
   return { endpoint, client, stop };
 }
+
+/**
+ * A new emulator of our own, or the given running one reached through a new client: what its user
+ * adds to the client (such as a count of conditional failures) stays its own, and its stop destroys
+ * that client alone, leaving the emulator to whoever started it.
+ */
+export async function reachDynamoDbLocal(
+  running: Pick<DynamoDbLocal, 'endpoint'> | undefined,
+): Promise<DynamoDbLocal> {
+  if (running === undefined) return startDynamoDbLocal();
+  const client = localClient(running.endpoint);
+  return { endpoint: running.endpoint, client, stop: async () => client.destroy() };
+}

@@ -23,14 +23,14 @@ import type { ClusterOutcome } from '../sync/mirror.js';
 import { type CoordinatorWiring, wireCoordinator } from '../wiring/coordinator.js';
 import { configPolicies } from '../wiring/policies.js';
 import { runCleanups } from './cleanups.js';
-import { type DynamoDbLocal, localStreamsClient, startDynamoDbLocal } from './dynamodb-local.js';
+import { type DynamoDbLocal, localStreamsClient, reachDynamoDbLocal } from './dynamodb-local.js';
 import type { FilterPattern } from './event-filter.js';
 import { httpRoutes, metricsRoute } from './http-routes.js';
 import { closeServer, startHttpServer } from './http-server.js';
 import { invoke } from './invocations.js';
 import { LocalTimerQueue } from './local-timer-queue.js';
 import { type StreamHandler, StreamRunner } from './stream-runner.js';
-import { createTable, LOCAL_TABLE } from './table.js';
+import { LOCAL_TABLE, openTable } from './table.js';
 
 const FILTERS = JSON.parse(
   readFileSync(new URL('../../infra/stream-filters.json', import.meta.url), 'utf8'),
@@ -41,6 +41,11 @@ const FILTERS = JSON.parse(
 const SWEEP_PERIOD_MS = 60_000;
 
 export interface LocalCoordinatorOptions {
+  /**
+   * A running DynamoDB Local, not stopped with this coordinator: a new one on the table a stopped one
+   * left (`openTable`). Default: an emulator of its own, with a new table.
+   */
+  readonly dynamodb?: Pick<DynamoDbLocal, 'endpoint'>;
   /** HTTP API port; 0 picks a free one. */
   readonly httpPort?: number;
   readonly clock?: Clock;
@@ -104,23 +109,15 @@ export async function startLocalCoordinator(
   options: LocalCoordinatorOptions = {},
 ): Promise<LocalCoordinator> {
   const logger = new Logger({ serviceName: 'lease-coordinator', logLevel: options.logLevel ?? 'WARN' });
-  const dynamodb = await startDynamoDbLocal();
+  const dynamodb = await reachDynamoDbLocal(options.dynamodb);
   const cleanups: (() => unknown)[] = [() => dynamodb.stop()];
   try {
-    const streamArn = await createTable(dynamodb.client, LOCAL_TABLE);
     const reportError = (error: unknown) => logger.error('local runtime error', { error: error as Error });
     const metrics = new PrometheusMetrics();
     countConditionalFailures(dynamodb.client, metrics);
     const wiring = wireLocal(options, dynamodb, logger, reportError, metrics);
     cleanups.push(() => wiring.timers.stop());
-    const { streams, mirror } = startStreamConsumers(
-      options,
-      wiring,
-      dynamodb,
-      streamArn,
-      reportError,
-      cleanups,
-    );
+    const { streams, mirror } = await startStreamConsumers(options, wiring, dynamodb, reportError, cleanups);
     const ingest = localIngest(options, wiring);
     cleanups.push(() => ingest.stop());
     const sweep = () => invoke('sweep', () => handleSweep(wiring.deps, undefined, clusterPass(wiring.deps)));
@@ -207,21 +204,24 @@ function wireLocal(
   return { deps, timers, registry };
 }
 
-/** The table's two stream consumers, as on AWS: `elect`, and `mirror` (decisions out to the clusters). */
-function startStreamConsumers(
+/**
+ * The table (`openTable`: created, or the one a stopped coordinator left) and its two stream consumers,
+ * as on AWS: `elect`, and `mirror` (decisions out to the clusters).
+ */
+async function startStreamConsumers(
   options: LocalCoordinatorOptions,
   { deps }: LocalWiring,
   dynamodb: DynamoDbLocal,
-  streamArn: string,
   reportError: (error: unknown) => void,
   cleanups: (() => unknown)[],
-): { streams: StreamRunner; mirror: StreamRunner } {
+): Promise<{ streams: StreamRunner; mirror: StreamRunner }> {
+  const stream = await openTable(dynamodb.client, LOCAL_TABLE);
   const wrap = options.wrapHandler ?? ((_consumer, handler: StreamHandler) => handler);
   const client = localStreamsClient(dynamodb.endpoint);
   cleanups.push(() => client.destroy());
   const streams = new StreamRunner({
     client,
-    streamArn,
+    ...stream,
     filters: FILTERS.elect,
     handler: wrap('elect', (event) => invoke('elect', () => handleStreamBatch(deps, event))),
     onError: reportError,
@@ -231,7 +231,7 @@ function startStreamConsumers(
   const clusters = deps.clusterWiring;
   const mirror = new StreamRunner({
     client,
-    streamArn,
+    ...stream,
     filters: FILTERS.mirror,
     handler: wrap('mirror', (event) =>
       invoke('mirror', async () =>

@@ -31,6 +31,12 @@ export interface StreamRunnerOptions {
   /** Sees every record, filtered or not (the live view). */
   readonly observe?: (record: DynamoDBRecord) => void;
   readonly onError?: (error: unknown) => void;
+  /**
+   * As the event source mapping's startingPosition, which counts when it is created: `LATEST` reads
+   * the shards open at the first pass from their newest record on (shards that open later, from
+   * their start). Default `TRIM_HORIZON`.
+   */
+  readonly startingPosition?: 'TRIM_HORIZON' | 'LATEST';
 }
 
 interface ShardState {
@@ -41,6 +47,10 @@ interface ShardState {
   iterator?: string;
   finished: boolean;
   failures: number;
+  /** Read from the newest record on (startingPosition LATEST), until a record is read. */
+  fromLatest: boolean;
+  /** The first record read from a shard read from LATEST: where a retry before any checkpoint starts. */
+  firstRead?: string;
   /** Records to read next: the batch size, or less while a failed batch is being bisected. */
   limit?: number;
   /** The last record of the batch being bisected: the halves stay small until it is handled. */
@@ -59,6 +69,7 @@ export class StreamRunner {
   readonly invocations = { batches: 0, records: 0 };
   private polling: Promise<number> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private passes = 0;
 
   constructor(private readonly options: StreamRunnerOptions) {}
 
@@ -74,9 +85,11 @@ export class StreamRunner {
     this.timer = setTimeout(tick, 0);
   }
 
-  stop(): void {
+  /** Polls no more; resolves once the pass under way, if any, has handed over what it read. */
+  async stop(): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    await this.polling?.catch(() => undefined);
   }
 
   /** Handles everything written so far, including records that handling itself writes. */
@@ -100,6 +113,7 @@ export class StreamRunner {
 
   private async pass(): Promise<number> {
     await this.refreshShards();
+    this.passes++;
     let read = 0;
     for (const shard of this.shards.values()) {
       if (shard.finished || !this.parentDone(shard)) continue;
@@ -132,6 +146,7 @@ export class StreamRunner {
     this.shards.set(shard.ShardId, {
       shardId: shard.ShardId,
       ...(shard.ParentShardId !== undefined && { parentShardId: shard.ParentShardId }),
+      fromLatest: this.options.startingPosition === 'LATEST' && this.passes === 0,
       finished: false,
       failures: 0,
     });
@@ -143,9 +158,7 @@ export class StreamRunner {
       new GetShardIteratorCommand({
         StreamArn: this.options.streamArn,
         ShardId: shard.shardId,
-        ...(shard.checkpoint === undefined
-          ? { ShardIteratorType: 'TRIM_HORIZON' }
-          : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: shard.checkpoint }),
+        ...position(shard),
       }),
     );
     shard.iterator = out.ShardIterator;
@@ -179,6 +192,7 @@ export class StreamRunner {
         throw error;
       }
       if (records.length === 0) return read;
+      if (shard.fromLatest) shard.firstRead ??= records[0]?.dynamodb?.SequenceNumber;
       read += records.length;
       await this.deliver(
         shard,
@@ -274,4 +288,13 @@ export class StreamRunner {
 
 function lowestSequence(sequenceNumbers: readonly string[]): string | undefined {
   return [...sequenceNumbers].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0))[0];
+}
+
+/** Where a shard's new iterator starts: after the checkpoint, else at its first record read, else its start. */
+function position(shard: ShardState) {
+  if (shard.checkpoint !== undefined)
+    return { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: shard.checkpoint } as const;
+  if (shard.firstRead !== undefined)
+    return { ShardIteratorType: 'AT_SEQUENCE_NUMBER', SequenceNumber: shard.firstRead } as const;
+  return { ShardIteratorType: shard.fromLatest ? 'LATEST' : 'TRIM_HORIZON' } as const;
 }

@@ -4,6 +4,7 @@ import {
   type CreateTableCommandInput,
   DescribeTableCommand,
   type DynamoDBClient,
+  ResourceNotFoundException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { parse } from 'yaml';
@@ -50,4 +51,24 @@ export async function createTable(client: DynamoDBClient, tableName: string): Pr
   const streamArn = described.Table?.LatestStreamArn;
   if (streamArn === undefined) throw new Error(`table ${tableName} has no stream`);
   return streamArn;
+}
+
+/**
+ * The table's stream and where a new reader of it starts: a table already there (left by a stopped
+ * coordinator) from its newest record on, as a new event source mapping (serverless.yml's
+ * startingPosition: LATEST); else the table is created now (`createTable`) and read from its start.
+ */
+export async function openTable(
+  client: DynamoDBClient,
+  tableName: string,
+): Promise<{ streamArn: string; startingPosition: 'LATEST' | 'TRIM_HORIZON' }> {
+  const described = await client
+    .send(new DescribeTableCommand({ TableName: tableName }))
+    .catch((error: unknown) => {
+      if (error instanceof ResourceNotFoundException) return undefined;
+      throw error;
+    });
+  const existing = described?.Table?.LatestStreamArn;
+  if (existing !== undefined) return { streamArn: existing, startingPosition: 'LATEST' };
+  return { streamArn: await createTable(client, tableName), startingPosition: 'TRIM_HORIZON' };
 }

@@ -1,6 +1,6 @@
 import { Watch } from '@kubernetes/client-node';
 import { expect } from 'vitest';
-import { PREFERRED_HOLDER_ANNOTATION, REVOKED_HOLDER } from '../../lib/api/lease.js';
+import { PREFERRED_HOLDER_ANNOTATION, REVOKED_HOLDER, TERM_ANNOTATION } from '../../lib/api/lease.js';
 import { adminConfig } from '../../lib/harness/agent-process.js';
 
 /** One watch event of a Lease, as the apiserver sent it. */
@@ -8,6 +8,10 @@ export interface LeaseEvent {
   readonly holder: string;
   readonly renewTime: string;
   readonly preferredAnnotation: string | undefined;
+  /** Our term annotation, as the Lease carried it. */
+  readonly term: string | undefined;
+  /** When the watch delivered it (Date.now()). */
+  readonly seenAt: number;
 }
 
 /**
@@ -66,6 +70,8 @@ export class LeaseWatch<Cluster extends string> {
           holder: String(object.spec?.holderIdentity ?? ''),
           renewTime: String(object.spec?.renewTime ?? ''),
           preferredAnnotation: object.metadata?.annotations?.[PREFERRED_HOLDER_ANNOTATION],
+          term: object.metadata?.annotations?.[TERM_ANNOTATION],
+          seenAt: Date.now(),
         });
         for (const w of this.wake.splice(0)) w();
       },

@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { overlaps, until } from '../../lib/harness/candidates.js';
-import {
-  type CoordinatedClusters,
-  startCoordinatedClusters,
-} from '../../lib/harness/coordinated-clusters.js';
+import type { CoordinatedClusters } from '../../lib/harness/coordinated-clusters.js';
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
 import type { GateChoice } from '../../lib/kube-local/local-clusters.js';
-import { type CandidatePod, CandidatePods } from './candidate-pods.js';
-import { expectPreemptedByRevoke, LeaseWatch } from './lease-watch.js';
+import type { CandidatePod, CandidatePods } from './candidate-pods.js';
+import { type GroupCluster as Cluster, type LeaseGroupStack, startLeaseGroup } from './lease-group.js';
+import { expectPreemptedByRevoke, type LeaseWatch } from './lease-watch.js';
 
 /**
  * A lease group over two clusters as managed control planes run them: the CoordinatedLeaderElection
@@ -19,11 +17,11 @@ import { expectPreemptedByRevoke, LeaseWatch } from './lease-watch.js';
 const LEASE_DURATION_S = 5;
 const TIMINGS = [`--lease-duration=${LEASE_DURATION_S}s`, '--renew-deadline=3s', '--retry-period=500ms'];
 const LEASE = 'managed';
-type Cluster = 'alpha' | 'beta';
 
 describe.each(['off', 'mixed'] as const)(
   'managed clusters, gate %s (e2e: coordinator + 2 kube-apiservers + client-go electors + agents)',
   (gate: GateChoice) => {
+    let group: LeaseGroupStack | undefined;
     let clusters: CoordinatedClusters;
     let pods: CandidatePods;
     let leases: LeaseWatch<Cluster>;
@@ -47,22 +45,13 @@ describe.each(['off', 'mixed'] as const)(
     const plane = (name: Cluster) => clusters.planes.find((p) => p.name === name) as ControlPlane;
 
     beforeAll(async () => {
-      clusters = await startCoordinatedClusters(
-        ['alpha', 'beta'],
-        [{ namespace: 'default', name: LEASE, clusters: ['alpha', 'beta'] }],
-        { gate },
-      );
-      pods = new CandidatePods(clusters, TIMINGS);
+      group = await startLeaseGroup(LEASE, TIMINGS, { gate });
+      ({ clusters, pods, leases } = group);
       expect(clusters.planes.map((p) => p.gate)).toEqual(gate === 'off' ? ['off', 'off'] : ['on', 'off']);
-      leases = await LeaseWatch.start(clusters.adminKubeconfig, ['alpha', 'beta'], LEASE);
       ({ events } = leases);
     }, 600_000);
 
-    afterAll(async () => {
-      leases?.stop();
-      await pods?.stopAll();
-      await clusters?.stop();
-    });
+    afterAll(() => group?.stop());
 
     let newer: CandidatePod;
     let older: CandidatePod;

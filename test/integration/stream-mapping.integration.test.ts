@@ -12,7 +12,7 @@ import { createTable } from '../../lib/local/table.js';
 
 /**
  * The stream event source mapping settings the packaged mode takes from the template:
- * bisectBatchOnFunctionError, maximumRetryAttempts and maximumRecordAgeInSeconds.
+ * bisectBatchOnFunctionError, maximumRetryAttempts, maximumRecordAgeInSeconds and startingPosition.
  */
 describe('stream mapping semantics (integration: the StreamRunner on DynamoDB Local)', () => {
   let dynamodb: DynamoDbLocal;
@@ -95,5 +95,28 @@ describe('stream mapping semantics (integration: the StreamRunner on DynamoDB Lo
     await runner.drain();
     expect(seen).toEqual([]);
     expect(discarded).toEqual(['6:age']);
+  });
+
+  it('from LATEST, delivers only what is written after its first pass, and retries a failed first batch from its first record', async () => {
+    const seen: string[][] = [];
+    const runner = await streamOf({
+      startingPosition: 'LATEST',
+      handler: async (event) => {
+        seen.push(ids(event.Records) as string[]);
+        if (seen.length === 1) throw new Error('first batch fails');
+        return undefined;
+      },
+    });
+    await runner.drain();
+    for (const id of ['g', 'h']) {
+      await dynamodb.client.send(
+        new PutCommand({ TableName: `stream-mapping-${table}`, Item: { pk: id, sk: 'ITEM' } }),
+      );
+    }
+    await runner.drain();
+    expect(seen).toEqual([
+      ['g', 'h'],
+      ['g', 'h'],
+    ]);
   });
 });
