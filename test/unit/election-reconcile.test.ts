@@ -1025,6 +1025,53 @@ describe('an expired lease kept by a holder that still counts as alive (unit: li
     expect(step.action).toBe('takeover');
     expect(step.write?.holderIdentity).toBe('next');
   });
+
+  // Found by the stack liveness property: a lease group's holder recorded in alpha, where its
+  // LeaseCandidate was left behind, whose process renews in beta. It leads there on the mirror's
+  // copy, which ingest takes for drift and puts back; the record stayed expired, and the lease was
+  // pinged every 5 s for as long as the process lived.
+  it('an expired holder alive only in another cluster of its group is named there, in the same term', () => {
+    const lease: LeaseRecord = {
+      holderIdentity: 'holder',
+      holderCluster: 'alpha',
+      leaseDurationSeconds: 5,
+      renewTime: NOW - 6_000,
+      strategy: OEV,
+      term: 3,
+    };
+    const candidates = [
+      candidate('holder', '1.30.0', { renewTime: NOW - 10 * MINUTE }),
+      candidate('holder', '1.30.0', { cluster: 'beta', renewTime: NOW - 1_000 }),
+    ];
+    for (const order of [candidates, [...candidates].reverse()]) {
+      const step = reconcileStep({ lease, candidates: order, now: NOW });
+      expect(step.action).toBe('takeover');
+      expect(step.write).toMatchObject({
+        holderIdentity: 'holder',
+        holderCluster: 'beta',
+        renewTime: NOW,
+        term: 3,
+      });
+    }
+  });
+
+  it('an expired holder that still counts as alive in its own cluster is kept there, a copy elsewhere notwithstanding', () => {
+    const lease: LeaseRecord = {
+      holderIdentity: 'holder',
+      holderCluster: 'alpha',
+      leaseDurationSeconds: 5,
+      renewTime: NOW - 6_000,
+      strategy: OEV,
+      term: 3,
+    };
+    const candidates = [
+      candidate('holder', '1.30.0', { renewTime: NOW - 2_000 }),
+      candidate('holder', '1.30.0', { cluster: 'beta', renewTime: NOW - 1_000 }),
+    ];
+    for (const order of [candidates, [...candidates].reverse()]) {
+      expect(reconcileStep({ lease, candidates: order, now: NOW }).write).toBeNull();
+    }
+  });
 });
 
 describe('a preference taken back when the preferred candidate goes away before the holder yields (unit)', () => {
