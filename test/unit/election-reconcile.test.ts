@@ -790,7 +790,8 @@ describe('an expired lease whose holder was asked to yield to a successor that i
   it('pings the holder rather than let a worse live candidate take over at once', () => {
     const step = reconcileStep({ lease: revoked, candidates: [holder, gone, worse], now: NOW });
     expect(step.action).toBe('ping');
-    expect(pingedNames(step)).toEqual(['holder']);
+    // The live one is pinged in the same round, so that both count as alive at the vote.
+    expect(pingedNames(step)).toEqual(['holder', 'worse']);
   });
 
   it('once the holder answers, names it again and takes the preference back: one handover fewer', () => {
@@ -904,7 +905,12 @@ describe('faster preemption (unit: deliberate difference from upstream)', () => 
     ];
     const step = reconcileStep({ lease: released, candidates, now: NOW });
     expect(step.action).toBe('ping');
-    expect(step.ping.map((c) => `${c.cluster}/${c.name}`)).toEqual(['alpha/better']);
+    // The live ones in the same round, so that all count as alive at the vote.
+    expect(step.ping.map((c) => `${c.cluster}/${c.name}`)).toEqual([
+      'alpha/better',
+      'alpha/middle',
+      'beta/better',
+    ]);
   });
 
   it('pings as upstream does when the winner itself has not renewed within the window', () => {
@@ -1217,5 +1223,55 @@ describe('a live holder counts in the vote it was not pinged for (unit)', () => 
     const better = candidate('better', '1.30.0', { binaryVersion: '1.31.0', strategy: 'example.com/Other' });
     const step = reconcileStep({ lease: LIVE_HELD, candidates: [holder, better], now: NOW });
     expect(step.write).toMatchObject({ strategy: OEV, preferredHolder: 'better' });
+  });
+});
+
+/**
+ * The pure core's looks as the deployed stack makes them: a ping reaches its candidate once the
+ * mirror has written it (`toCandidate`), and the answer sets off a look once ingest has stored it
+ * and the stream has woken elect (`back`); a step's own timer looks too. The lease as first
+ * written within `withinMs`, or undefined.
+ */
+function firstWrite(start: readonly Candidate[], toCandidate: number, back: number, withinMs: number) {
+  let candidates = [...start];
+  const events: { at: number; answer?: string }[] = [{ at: NOW }];
+  for (;;) {
+    events.sort((x, y) => x.at - y.at);
+    const event = events.shift();
+    if (event === undefined || event.at > NOW + withinMs) return undefined;
+    const { at, answer } = event;
+    if (answer !== undefined) {
+      candidates = candidates.map((c) => (c.name === answer ? { ...c, renewTime: at } : c));
+      events.push({ at: at + back });
+      continue;
+    }
+    const step = reconcileStep({ lease: undefined, candidates, now: at });
+    if (step.write !== null) return step.write;
+    for (const pinged of step.ping) {
+      candidates = candidates.map((c) => (c.name === pinged.name ? { ...c, pingTime: at } : c));
+      if (pinged.name !== 'gone') events.push({ at: at + toCandidate, answer: pinged.name });
+    }
+    if (step.requeueAfterMs > 0) events.push({ at: at + step.requeueAfterMs });
+  }
+}
+
+describe('a round of pings goes to every candidate that must answer (unit: liveness)', () => {
+  // Found by the stack liveness property: the best candidate is gone (its LeaseCandidate stands
+  // for 30 minutes), so the two live ones must both answer before a vote. Pinged one at a time,
+  // each time the other had gone stale, they never counted as alive together.
+  const candidates = [
+    candidate('gone', '1.30.0', { renewTime: NOW - 10 * MINUTE, pingTime: NOW - 9 * MINUTE }),
+    candidate('p', '1.31.0', { renewTime: NOW - 2_000 }),
+    candidate('r', '1.31.5', { renewTime: NOW - E - 500 }),
+  ];
+
+  it('two live candidates out of phase are voted on, though an answer takes 3.5 s to set off its look', () => {
+    expect(firstWrite(candidates, 1_600, 1_900, MINUTE)?.holderIdentity).toBe('p');
+  });
+
+  it('a candidate that counts as alive is pinged with those that do not, when a vote needs them all', () => {
+    const step = reconcileStep({ lease: undefined, candidates, now: NOW });
+    expect(step.action).toBe('ping');
+    expect(pingedNames(step)).toEqual(['p', 'r']);
   });
 });
