@@ -1007,15 +1007,17 @@ describe('a live holder yields only to a better candidate (unit: deliberate diff
 });
 
 describe('an expired lease kept by a holder that still counts as alive (unit: liveness)', () => {
+  /** Held by "holder" in alpha (5 s, term 3), run out a second ago. */
+  const lease: LeaseRecord = {
+    holderIdentity: 'holder',
+    holderCluster: 'alpha',
+    leaseDurationSeconds: 5,
+    renewTime: NOW - 6_000,
+    strategy: OEV,
+    term: 3,
+  };
+
   it('looks again when the holder stops counting as alive, and then takes over', () => {
-    const lease: LeaseRecord = {
-      holderIdentity: 'holder',
-      holderCluster: 'alpha',
-      leaseDurationSeconds: 5,
-      renewTime: NOW - 6_000,
-      strategy: OEV,
-      term: 3,
-    };
     const holderRenewed = NOW - 1_000;
     const candidates = [
       candidate('holder', '1.30.0', { renewTime: holderRenewed }),
@@ -1037,14 +1039,6 @@ describe('an expired lease kept by a holder that still counts as alive (unit: li
   // copy, which ingest takes for drift and puts back; the record stayed expired, and the lease was
   // pinged every 5 s for as long as the process lived.
   it('an expired holder alive only in another cluster of its group is named there, in the same term', () => {
-    const lease: LeaseRecord = {
-      holderIdentity: 'holder',
-      holderCluster: 'alpha',
-      leaseDurationSeconds: 5,
-      renewTime: NOW - 6_000,
-      strategy: OEV,
-      term: 3,
-    };
     const candidates = [
       candidate('holder', '1.30.0', { renewTime: NOW - 10 * MINUTE }),
       candidate('holder', '1.30.0', { cluster: 'beta', renewTime: NOW - 1_000 }),
@@ -1062,14 +1056,6 @@ describe('an expired lease kept by a holder that still counts as alive (unit: li
   });
 
   it('an expired holder that still counts as alive in its own cluster is kept there, a copy elsewhere notwithstanding', () => {
-    const lease: LeaseRecord = {
-      holderIdentity: 'holder',
-      holderCluster: 'alpha',
-      leaseDurationSeconds: 5,
-      renewTime: NOW - 6_000,
-      strategy: OEV,
-      term: 3,
-    };
     const candidates = [
       candidate('holder', '1.30.0', { renewTime: NOW - 2_000 }),
       candidate('holder', '1.30.0', { cluster: 'beta', renewTime: NOW - 1_000 }),
