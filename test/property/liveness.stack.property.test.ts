@@ -32,7 +32,7 @@ import {
  * From a start with no Lease anywhere, every candidate answering during a warm-up, some die, late
  * ones join, and faults come and go (a cluster cut off from the coordinator or down with its
  * processes, ingest's watch broken, a cluster slow to answer): at the end a best candidate that
- * answers leads, in its cluster, with nobody preferred.
+ * answers leads, in its cluster, with nobody preferred, and every cluster's Lease names it.
  */
 
 function candidateOf(setup: Setup, c: IdentitySetup): Candidate {
@@ -69,6 +69,12 @@ async function expectLed(setup: Setup, world: World): Promise<void> {
   const { record: inCluster } = parseLease(shown ?? {});
   expect(inCluster.holderIdentity, 'its cluster’s Lease names it').toBe(holder.name);
   expect(isLeaseExpired(inCluster, end), 'it renews there').toBe(false);
+  // What the group's other cluster shows: the mirror's copy of the same holding.
+  for (const [name, cluster] of w.clusters) {
+    const copy = parseLease(cluster.get('Lease', key) ?? {}).record;
+    expect(copy.holderIdentity, `cluster ${name}'s Lease names it`).toBe(holder.name);
+    expect(copy.preferredHolder, `cluster ${name}'s Lease prefers nobody`).toBeUndefined();
+  }
 }
 
 /** Runs per `npm test` (the deployed world's are the slower: 5 minutes of model time past its faults). */
