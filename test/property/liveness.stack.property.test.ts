@@ -82,26 +82,39 @@ const RUNS = process.env.LIVENESS_STACK_RUNS;
 const DEPLOYED_RUNS = Number(RUNS ?? 100);
 const PROMPT_RUNS = Number(RUNS ?? 200);
 
+/** A busy 2-core machine's time for `runs` runs of about `msEach`, and never less than the tier's. */
+function budget(runs: number, msEach: number): number {
+  return Math.max(120_000, runs * msEach);
+}
+
 function replayed(): { seed?: number; path?: string } {
   const { LIVENESS_SEED: seed, LIVENESS_PATH: path } = process.env;
   return { ...(seed !== undefined && { seed: Number(seed) }), ...(path !== undefined && { path }) };
 }
 
 describe('election liveness of the whole coordinator (property: in-memory table and clusters)', () => {
-  it('with faults that end, a best candidate that stays leads minutes later, as deployed', async () => {
-    await fc.assert(
-      fc.asyncProperty(setupArb(['cut', 'down', 'ingest', 'slow']), (setup) => expectLed(setup, DEPLOYED)),
-      { numRuns: DEPLOYED_RUNS, ...replayed() },
-    );
-  });
+  it(
+    'with faults that end, a best candidate that stays leads minutes later, as deployed',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(setupArb(['cut', 'down', 'ingest', 'slow']), (setup) => expectLed(setup, DEPLOYED)),
+        { numRuns: DEPLOYED_RUNS, ...replayed() },
+      );
+    },
+    budget(DEPLOYED_RUNS, 200),
+  );
 
   // No sweep and no routine renewal: a step that stops with nobody to elect and no next look stays
   // stopped. A cluster the coordinator cannot reach is left out here: a decision the mirror could
   // not write there waits for the next change or the sweep, by design (docs/clusters.md).
-  it('with only the coordinator’s own looks, a best candidate that stays leads a minute after the faults', async () => {
-    await fc.assert(
-      fc.asyncProperty(setupArb(['ingest', 'slow']), (setup) => expectLed(setup, PROMPT)),
-      { numRuns: PROMPT_RUNS, ...replayed() },
-    );
-  });
+  it(
+    'with only the coordinator’s own looks, a best candidate that stays leads a minute after the faults',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(setupArb(['ingest', 'slow']), (setup) => expectLed(setup, PROMPT)),
+        { numRuns: PROMPT_RUNS, ...replayed() },
+      );
+    },
+    budget(PROMPT_RUNS, 60),
+  );
 });
