@@ -199,14 +199,21 @@ export async function simulate(setup: Setup, world: World) {
     if (kind !== 'LeaseCandidate' || c === undefined || homeOf(setup, c) !== cluster) return;
     if (object === undefined || !pinged(object) || answering.has(name)) return;
     answering.add(name);
-    w.clock.at(w.clock.now + c.answerMs, () => {
-      answering.delete(name);
-      if (acting(c)) heartbeat(c, cluster);
-    });
+    w.clock.at(w.clock.now + c.answerMs, () =>
+      retried(c, () => {
+        answering.delete(name);
+        heartbeat(c, cluster);
+      }),
+    );
+  };
+  /** What a live process does once its cluster is up: client-go retries a write that failed. */
+  const retried = (c: IdentitySetup, act: () => void) => {
+    if (acting(c)) act();
+    else if (alive(c)) w.clock.at(w.clock.now + RETRY_PERIOD, () => retried(c, act));
   };
   for (const c of setup.identities) {
     if (c.renewAgoMs === null)
-      w.clock.at(T1 + c.joinAfterMs, () => acting(c) && heartbeat(c, homeOf(setup, c)));
+      w.clock.at(T1 + c.joinAfterMs, () => retried(c, () => heartbeat(c, homeOf(setup, c))));
     const renewLease = () => {
       w.clock.at(w.clock.now + RETRY_PERIOD, renewLease);
       if (acting(c)) holderRenews(w, key, c.name, homeOf(setup, c), setup.leaseDurationSeconds);
