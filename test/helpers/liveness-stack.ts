@@ -60,6 +60,9 @@ export interface Setup {
   readonly watchLagMs: number;
   readonly streamLagMs: number;
   readonly timerLagMs: number;
+  /** How far each cluster's clock (its processes' stamps) runs ahead of ours; behind when negative. */
+  readonly offsetA: number;
+  readonly offsetB: number;
   readonly faults: readonly Fault[];
   readonly sweepPhaseMs: number;
 }
@@ -113,6 +116,8 @@ export function setupArb(kinds: readonly FaultKind[]): fc.Arbitrary<Setup> {
     watchLagMs: fc.integer({ min: 0, max: 500 }),
     streamLagMs: fc.integer({ min: 0, max: 1_500 }),
     timerLagMs: fc.integer({ min: 0, max: 300 }),
+    offsetA: fc.oneof(fc.constant(0), fc.integer({ min: -2_000, max: 2_000 })),
+    offsetB: fc.oneof(fc.constant(0), fc.integer({ min: -2_000, max: 2_000 })),
     faults: fc.array(faultArb(kinds), { maxLength: kinds.length === 0 ? 0 : 2 }),
     sweepPhaseMs: fc.integer({ min: 1, max: MINUTE }),
   });
@@ -151,7 +156,7 @@ export async function simulate(setup: Setup, world: World) {
     clusters,
     key,
     gates: { a: setup.gateOffA ? 'off' : 'on', b: setup.gateOffB ? 'off' : 'on' },
-    offsets: {},
+    offsets: { a: setup.offsetA, b: setup.offsetB },
     watchLagMs: setup.watchLagMs,
     streamLagMs: setup.streamLagMs,
     timerLagMs: setup.timerLagMs,
