@@ -154,10 +154,10 @@ export interface PingPhase {
  *
  * A round of pings goes to those that count as alive as well (unless a ping to them is still
  * unanswered): the vote needs them all alive at once, and their answers then come in together.
- * Pinged only once they had gone stale, two candidates fell out of step where the way from a ping
- * to the look its answer sets off (the mirror's write, the answer, ingest, the stream) took longer
- * than the window less the way back: each look found the other stale and pinged it, and no vote
- * ever came (docs/reliability.md, "Findings behind the code").
+ * Pinged only once stale, candidates fall out of step where the way from a ping to the look its
+ * answer sets off (the mirror's write, the answer, ingest, the stream) is longer than the window
+ * less the way back: each look finds another stale and pings it, and no vote comes
+ * (docs/reliability.md, "Findings behind the code").
  */
 export function pingPhase(candidates: readonly Candidate[], now: Millis, silentHolder?: string): PingPhase {
   const toPing: Candidate[] = [];
