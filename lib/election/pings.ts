@@ -151,9 +151,17 @@ export interface PingPhase {
  * Who must be pinged before a vote. A candidate that renewed in the last 5 s counts as alive.
  * One that was pinged and has not answered is waited for until its 5 s window closes, then
  * left out; it is pinged again only if it answered its previous ping.
+ *
+ * A round of pings goes to those that count as alive as well (unless a ping to them is still
+ * unanswered): the vote needs them all alive at once, and their answers then come in together.
+ * Pinged only once stale, candidates fall out of step where the way from a ping to the look its
+ * answer sets off (the mirror's write, the answer, ingest, the stream) is longer than the window
+ * less the way back: each look finds another stale and pings it, and no vote comes
+ * (docs/reliability.md, "Findings behind the code").
  */
 export function pingPhase(candidates: readonly Candidate[], now: Millis, silentHolder?: string): PingPhase {
   const toPing: Candidate[] = [];
+  const alive = new Set<Candidate>();
   let waitUntil: Millis | undefined;
   for (const c of candidates) {
     const renew = c.renewTime ?? Number.NEGATIVE_INFINITY;
@@ -163,12 +171,13 @@ export function pingPhase(candidates: readonly Candidate[], now: Millis, silentH
       waitUntil = waitUntil === undefined ? closes : Math.min(waitUntil, closes);
       continue;
     }
-    if (renew + ELECTION_DURATION_MS > now) continue;
-    if (c.pingTime === undefined || (c.pingTime + ELECTION_DURATION_MS < now && renew >= c.pingTime)) {
+    if (renew + ELECTION_DURATION_MS > now) alive.add(c);
+    else if (c.pingTime === undefined || (c.pingTime + ELECTION_DURATION_MS < now && renew >= c.pingTime)) {
       toPing.push(c);
     }
   }
-  return waitUntil === undefined ? { toPing } : { toPing, waitUntil };
+  const round = toPing.length === 0 ? toPing : candidates.filter((c) => alive.has(c) || toPing.includes(c));
+  return waitUntil === undefined ? { toPing: round } : { toPing: round, waitUntil };
 }
 
 /**

@@ -1,6 +1,12 @@
 import { messageOrRethrow } from '../errors.js';
 import { nextDeadline } from './deadlines.js';
-import { admissibleCandidates, holderOf, isLeaseExpired, needsRefresh } from './liveness.js';
+import {
+  admissibleCandidates,
+  holderOf,
+  isHolderCandidate,
+  isLeaseExpired,
+  needsRefresh,
+} from './liveness.js';
 import { compareByStrategy, pickLeader } from './ordering.js';
 import {
   countsAsAlive,
@@ -148,7 +154,10 @@ function updateExisting(
   const electee = elected?.name;
   const expired = isLeaseExpired(lease, now);
   const unheld = holderOf(lease) === undefined;
-  const takeOver = electee !== undefined && (unheld || (expired && lease.holderIdentity !== electee));
+  const takeOver =
+    electee !== undefined &&
+    (unheld ||
+      (expired && (lease.holderIdentity !== electee || movesCluster(lease, elected, candidates, now))));
   let next: LeaseRecord;
   if (takeOver) {
     // Rule 3 holds here: the holder is gone (released, nil) or its lease has run out.
@@ -179,6 +188,25 @@ function updateExisting(
   }
   if (sameLease(next, lease)) return settled(lease, candidates, now);
   return written(takeOver || expired || unheld ? 'takeover' : 'preempt', next, candidates, now);
+}
+
+/**
+ * The expired holder is elected again from a copy in another cluster of its group, and its copy in
+ * the recorded cluster does not count as alive: its process renews where the record does not look
+ * (a LeaseCandidate left behind where it was first elected). It leads there on the mirror's copy
+ * of the Lease, which ingest takes for drift and puts back, so the record would stay expired, and
+ * the lease be pinged every election window, for as long as the process lives. The holding moves
+ * to the copy elected, in the same term.
+ */
+function movesCluster(
+  lease: LeaseRecord,
+  elected: Candidate | undefined,
+  candidates: readonly Candidate[],
+  now: Millis,
+): boolean {
+  if (elected === undefined || lease.holderCluster === undefined || elected.cluster === lease.holderCluster)
+    return false;
+  return !candidates.some((c) => isHolderCandidate(c, lease) && countsAsAlive(c, now));
 }
 
 /**

@@ -15,7 +15,10 @@ import { compareVersions } from '../../lib/election/versions.js';
  * and no next look: two such stalls were found with real processes, gate off, before this test.
  *
  * The world is as conservative as the deployed stack: a holder's renewal and an agent's routine
- * renewal set off no look, only an answer to a ping does; the minute sweep is left out.
+ * renewal set off no look, only an answer to a ping does, and that after the deployed stack's lags
+ * (the mirror writing the ping into the candidate's cluster, ingest and the stream carrying the
+ * answer back), drawn per run; the minute sweep is left out. The whole coordinator around the core
+ * (takeover checks, ingest, lease groups, cluster faults) is liveness.stack.property.test.ts's.
  */
 
 const T0 = Date.UTC(2026, 6, 1, 12, 0, 0);
@@ -47,6 +50,10 @@ interface CandidateSetup {
 
 interface Setup {
   readonly candidates: readonly CandidateSetup[];
+  /** How long a ping takes to reach its candidate (the mirror's write into its cluster). */
+  readonly pingLagMs: number;
+  /** How long an answer takes to set off its look (ingest's write, the stream into elect). */
+  readonly lookLagMs: number;
   readonly lease:
     | {
         readonly holder: string | undefined;
@@ -78,6 +85,8 @@ const setupArb: fc.Arbitrary<Setup> = fc.record({
   candidates: fc
     .uniqueArray(candidateArb, { selector: (c) => c.name, minLength: 1, maxLength: 4 })
     .filter((cs) => cs.some((c) => c.answers)),
+  pingLagMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 1_500 })),
+  lookLagMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2_000 })),
   lease: fc.option(
     fc.record({
       holder: fc.option(fc.constantFrom('', 'legacy', ...NAMES), { nil: undefined, freq: 6 }),
@@ -173,15 +182,16 @@ function simulate(setup: Setup, world: World) {
         candidates.set(pinged.name, { ...current, pingTime: now });
         const answerer = answering.get(pinged.name);
         if (answerer !== undefined) {
-          events.push({ at: now + answerer.answerMs, kind: 'answer', name: pinged.name });
+          events.push({ at: now + setup.pingLagMs + answerer.answerMs, kind: 'answer', name: pinged.name });
         }
       }
       if (step.write !== null) lease = step.write;
       if (step.requeueAfterMs > 0) armTimer(events, now + step.requeueAfterMs);
     } else if (event.kind === 'answer' || event.kind === 'agent-renews') {
-      // A renewal that answers an outstanding ping sets off a look (infra/stream-filters.json,
-      // awaitingAck); a routine one does not.
-      if (renewCandidate(candidates, event.name, now)) events.push({ at: now, kind: 'look' });
+      // A renewal that answers an outstanding ping sets off a look once it is stored and the stream
+      // has woken elect (infra/stream-filters.json, awaitingAck); a routine one does not.
+      if (renewCandidate(candidates, event.name, now))
+        events.push({ at: now + setup.lookLagMs, kind: 'look' });
       if (event.kind === 'agent-renews') {
         events.push({ at: now + AGENT_RENEWS_EVERY, kind: 'agent-renews', name: event.name });
       }
@@ -237,11 +247,15 @@ function expectLed(setup: Setup, world: World): void {
   expect(lease?.preferredHolder).toBeUndefined();
 }
 
+/** 500 runs per `npm test`; LIVENESS_RUNS searches wider, LIVENESS_SEED replays a run as fast-check prints it. */
+const RUNS = Number(process.env.LIVENESS_RUNS ?? 500);
+const SEED = process.env.LIVENESS_SEED;
+
 describe('election liveness (property)', () => {
   it('with one candidate that answers, a best one that answers leads within minutes, from any start', () => {
     fc.assert(
       fc.property(setupArb, (setup) => expectLed(setup, DEPLOYED)),
-      { numRuns: 500 },
+      { numRuns: RUNS, ...(SEED !== undefined && { seed: Number(SEED) }) },
     );
   });
 
@@ -250,7 +264,7 @@ describe('election liveness (property)', () => {
   it('without routine renewals, a best answering candidate leads within a minute, from any start', () => {
     fc.assert(
       fc.property(setupArb, (setup) => expectLed(setup, PROMPT)),
-      { numRuns: 500 },
+      { numRuns: RUNS, ...(SEED !== undefined && { seed: Number(SEED) }) },
     );
   });
 });

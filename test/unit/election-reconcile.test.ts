@@ -790,7 +790,8 @@ describe('an expired lease whose holder was asked to yield to a successor that i
   it('pings the holder rather than let a worse live candidate take over at once', () => {
     const step = reconcileStep({ lease: revoked, candidates: [holder, gone, worse], now: NOW });
     expect(step.action).toBe('ping');
-    expect(pingedNames(step)).toEqual(['holder']);
+    // The live one is pinged in the same round, so that both count as alive at the vote.
+    expect(pingedNames(step)).toEqual(['holder', 'worse']);
   });
 
   it('once the holder answers, names it again and takes the preference back: one handover fewer', () => {
@@ -904,7 +905,12 @@ describe('faster preemption (unit: deliberate difference from upstream)', () => 
     ];
     const step = reconcileStep({ lease: released, candidates, now: NOW });
     expect(step.action).toBe('ping');
-    expect(step.ping.map((c) => `${c.cluster}/${c.name}`)).toEqual(['alpha/better']);
+    // The live ones in the same round, so that all count as alive at the vote.
+    expect(step.ping.map((c) => `${c.cluster}/${c.name}`)).toEqual([
+      'alpha/better',
+      'alpha/middle',
+      'beta/better',
+    ]);
   });
 
   it('pings as upstream does when the winner itself has not renewed within the window', () => {
@@ -1001,15 +1007,17 @@ describe('a live holder yields only to a better candidate (unit: deliberate diff
 });
 
 describe('an expired lease kept by a holder that still counts as alive (unit: liveness)', () => {
+  /** Held by "holder" in alpha (5 s, term 3), run out a second ago. */
+  const lease: LeaseRecord = {
+    holderIdentity: 'holder',
+    holderCluster: 'alpha',
+    leaseDurationSeconds: 5,
+    renewTime: NOW - 6_000,
+    strategy: OEV,
+    term: 3,
+  };
+
   it('looks again when the holder stops counting as alive, and then takes over', () => {
-    const lease: LeaseRecord = {
-      holderIdentity: 'holder',
-      holderCluster: 'alpha',
-      leaseDurationSeconds: 5,
-      renewTime: NOW - 6_000,
-      strategy: OEV,
-      term: 3,
-    };
     const holderRenewed = NOW - 1_000;
     const candidates = [
       candidate('holder', '1.30.0', { renewTime: holderRenewed }),
@@ -1024,6 +1032,37 @@ describe('an expired lease kept by a holder that still counts as alive (unit: li
     const step = reconcileStep({ lease, candidates: fresh, now: later });
     expect(step.action).toBe('takeover');
     expect(step.write?.holderIdentity).toBe('next');
+  });
+
+  // Found by the stack liveness property: a lease group's holder recorded in alpha, where its
+  // LeaseCandidate was left behind, whose process renews in beta. It leads there on the mirror's
+  // copy, which ingest takes for drift and puts back; the record stayed expired, and the lease was
+  // pinged every 5 s for as long as the process lived.
+  it('an expired holder alive only in another cluster of its group is named there, in the same term', () => {
+    const candidates = [
+      candidate('holder', '1.30.0', { renewTime: NOW - 10 * MINUTE }),
+      candidate('holder', '1.30.0', { cluster: 'beta', renewTime: NOW - 1_000 }),
+    ];
+    for (const order of [candidates, [...candidates].reverse()]) {
+      const step = reconcileStep({ lease, candidates: order, now: NOW });
+      expect(step.action).toBe('takeover');
+      expect(step.write).toMatchObject({
+        holderIdentity: 'holder',
+        holderCluster: 'beta',
+        renewTime: NOW,
+        term: 3,
+      });
+    }
+  });
+
+  it('an expired holder that still counts as alive in its own cluster is kept there, a copy elsewhere notwithstanding', () => {
+    const candidates = [
+      candidate('holder', '1.30.0', { renewTime: NOW - 2_000 }),
+      candidate('holder', '1.30.0', { cluster: 'beta', renewTime: NOW - 1_000 }),
+    ];
+    for (const order of [candidates, [...candidates].reverse()]) {
+      expect(reconcileStep({ lease, candidates: order, now: NOW }).write).toBeNull();
+    }
   });
 });
 
@@ -1170,5 +1209,55 @@ describe('a live holder counts in the vote it was not pinged for (unit)', () => 
     const better = candidate('better', '1.30.0', { binaryVersion: '1.31.0', strategy: 'example.com/Other' });
     const step = reconcileStep({ lease: LIVE_HELD, candidates: [holder, better], now: NOW });
     expect(step.write).toMatchObject({ strategy: OEV, preferredHolder: 'better' });
+  });
+});
+
+/**
+ * The pure core's looks as the deployed stack makes them: a ping reaches its candidate once the
+ * mirror has written it (`toCandidate`), and the answer sets off a look once ingest has stored it
+ * and the stream has woken elect (`back`); a step's own timer looks too. The lease as first
+ * written within `withinMs`, or undefined.
+ */
+function firstWrite(start: readonly Candidate[], toCandidate: number, back: number, withinMs: number) {
+  let candidates = [...start];
+  const events: { at: number; answer?: string }[] = [{ at: NOW }];
+  for (;;) {
+    events.sort((x, y) => x.at - y.at);
+    const event = events.shift();
+    if (event === undefined || event.at > NOW + withinMs) return undefined;
+    const { at, answer } = event;
+    if (answer !== undefined) {
+      candidates = candidates.map((c) => (c.name === answer ? { ...c, renewTime: at } : c));
+      events.push({ at: at + back });
+      continue;
+    }
+    const step = reconcileStep({ lease: undefined, candidates, now: at });
+    if (step.write !== null) return step.write;
+    for (const pinged of step.ping) {
+      candidates = candidates.map((c) => (c.name === pinged.name ? { ...c, pingTime: at } : c));
+      if (pinged.name !== 'gone') events.push({ at: at + toCandidate, answer: pinged.name });
+    }
+    if (step.requeueAfterMs > 0) events.push({ at: at + step.requeueAfterMs });
+  }
+}
+
+describe('a round of pings goes to every candidate that must answer (unit: liveness)', () => {
+  // Found by the stack liveness property: the best candidate is gone (its LeaseCandidate stands
+  // for 30 minutes), so the two live ones must both answer before a vote. Pinged one at a time,
+  // each time the other had gone stale, they never counted as alive together.
+  const candidates = [
+    candidate('gone', '1.30.0', { renewTime: NOW - 10 * MINUTE, pingTime: NOW - 9 * MINUTE }),
+    candidate('p', '1.31.0', { renewTime: NOW - 2_000 }),
+    candidate('r', '1.31.5', { renewTime: NOW - E - 500 }),
+  ];
+
+  it('two live candidates out of phase are voted on, though an answer takes 3.5 s to set off its look', () => {
+    expect(firstWrite(candidates, 1_600, 1_900, MINUTE)?.holderIdentity).toBe('p');
+  });
+
+  it('a candidate that counts as alive is pinged with those that do not, when a vote needs them all', () => {
+    const step = reconcileStep({ lease: undefined, candidates, now: NOW });
+    expect(step.action).toBe('ping');
+    expect(pingedNames(step)).toEqual(['p', 'r']);
   });
 });
