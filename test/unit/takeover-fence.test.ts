@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import { anyCaller } from '../../lib/http/callers.js';
 import type { ClusterPort } from '../../lib/ports/cluster.js';
-import type { LeaseKey } from '../../lib/ports/lease-key.js';
 import type { CoordinatorStore } from '../../lib/ports/store.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
 import { wireCoordinator } from '../../lib/wiring/coordinator.js';
+import type { InMemoryCluster } from '../helpers/in-memory-cluster.js';
 import { type PairCluster, twoClusters } from '../helpers/two-clusters.js';
 
 /**
@@ -76,38 +76,31 @@ describe('takeover from an expired holder that renews right after its Lease is r
     const holderIn = (cluster: PairCluster) =>
       (fixture.planes[cluster].get('Lease', key)?.spec as { holderIdentity?: string } | undefined)
         ?.holderIdentity;
-    return {
-      ...fixture,
-      key,
-      deps,
-      mirror,
-      holderIn,
-      afterHolderRead: (hook: () => void) => {
-        afterBRead = hook;
-      },
-      beforeDecisionWrite: (hook: () => void) => {
-        beforeWrite = hook;
-      },
-      /** b-two's apiserver hung past its lease; a-two kept renewing its LeaseCandidate. */
-      bTwoExpires: async () => {
-        fixture.advance(6_000);
-        await fixture.heartbeat('a', key, 'a-two', '1.35.0');
-      },
-      renewBTwo: (key: LeaseKey) => fixture.planes.b.renewLease(key, 'b-two', 5),
+    /**
+     * b-two's apiserver hung past its lease while a-two kept renewing its LeaseCandidate; then the
+     * failover runs, decision and mirror, and b-two renews at `when`. What its renewal came to.
+     */
+    const failOverWithRenewalAt = async (when: 'after the holder read' | 'before the decision write') => {
+      fixture.advance(6_000);
+      await fixture.heartbeat('a', key, 'a-two', '1.35.0');
+      let renewal: ReturnType<InMemoryCluster['renewLease']> | undefined;
+      const renew = () => {
+        renewal = fixture.planes.b.renewLease(key, 'b-two', 5);
+      };
+      if (when === 'after the holder read') afterBRead = renew;
+      else beforeWrite = renew;
+      await reconcileLease(deps, key);
+      await mirrorLease(mirror, key);
+      return renewal;
     };
+    return { ...fixture, key, holderIn, failOverWithRenewalAt };
   }
 
   it('a renewal just after the read keeps the lease with the holder: no successor is named anywhere', async () => {
-    const { key, deps, mirror, holder, holderIn, afterHolderRead, bTwoExpires, renewBTwo } =
-      await heldFromB();
+    const { key, holder, holderIn, failOverWithRenewalAt } = await heldFromB();
     expect(await holder(key)).toBe('b-two');
-    await bTwoExpires();
-    let renewal: ReturnType<typeof renewBTwo> | undefined;
-    afterHolderRead(() => {
-      renewal = renewBTwo(key);
-    });
-    await reconcileLease(deps, key);
-    await mirrorLease(mirror, key);
+
+    const renewal = await failOverWithRenewalAt('after the holder read');
 
     expect(renewal).toMatchObject({ ok: true });
     expect(await holder(key)).toBe('b-two');
@@ -116,15 +109,9 @@ describe('takeover from an expired holder that renews right after its Lease is r
   });
 
   it('a renewal once the successor is being named is refused: the holder is off its Lease already', async () => {
-    const { key, deps, mirror, holder, holderIn, beforeDecisionWrite, bTwoExpires, renewBTwo } =
-      await heldFromB();
-    await bTwoExpires();
-    let renewal: ReturnType<typeof renewBTwo> | undefined;
-    beforeDecisionWrite(() => {
-      renewal = renewBTwo(key);
-    });
-    await reconcileLease(deps, key);
-    await mirrorLease(mirror, key);
+    const { key, holder, holderIn, failOverWithRenewalAt } = await heldFromB();
+
+    const renewal = await failOverWithRenewalAt('before the decision write');
 
     expect(renewal).toBe('not-holder');
     expect(await holder(key)).toBe('a-two');
