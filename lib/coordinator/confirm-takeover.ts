@@ -1,7 +1,8 @@
 import { nextDeadline } from '../election/deadlines.js';
 import { holderOf, isLeaseExpired, renewalOnOurClock } from '../election/liveness.js';
 import type { ElectionStep, Millis } from '../election/types.js';
-import { onConditionFailed } from '../errors.js';
+import { ConflictError, onConditionFailed } from '../errors.js';
+import type { HolderLeaseSeen } from '../ports/cluster.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
 import type { LeaseObservation, LeaseState, StoredLease, TakeoverDeferral } from '../ports/store.js';
@@ -82,7 +83,50 @@ export async function confirmTakeover(
   }
   if (stored.takeoverNotBefore !== undefined && stored.takeoverNotBefore > answered)
     return { verdict: 'deferred', at: stored.takeoverNotBefore };
+  try {
+    await fenceHolder(deps, key, stored, seen, cluster);
+  } catch (error) {
+    if (error instanceof ConflictError) throw error;
+    return unreachable(deps, key, stored, cluster, error as Error, deps.clock());
+  }
   return { verdict: 'proceed', answered: cluster };
+}
+
+/**
+ * The holder's Lease still names it, as read: it is taken from the holder there (as its release
+ * would leave it) on the condition that it is still as read, before any successor is named.
+ * client-go's coordinated elector renews a Lease that names it whenever the Lease changed since it
+ * last looked, however long expired on our clock: its own last renewal counts as a change when it
+ * reads the Lease again after its apiserver stopped answering. A renewal between our read and the
+ * successor's naming would then lead beside the successor until its renew deadline (docs/reliability.md,
+ * "Findings behind the code"). A Lease that changed since the read is read again (a conflict).
+ */
+async function fenceHolder(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+  stored: StoredLease,
+  seen: HolderLeaseSeen | undefined,
+  cluster: string,
+): Promise<void> {
+  const fence = deps.fenceHolderLease;
+  const holder = stored.record.holderIdentity;
+  if (fence === undefined || seen?.resourceVersion === undefined || seen.holderIdentity !== holder) return;
+  const { term } = stored.record;
+  const raise = seen.shownTerm !== undefined && seen.shownTerm < term;
+  const fenced = await fence(cluster, key, {
+    resourceVersion: seen.resourceVersion,
+    ...(raise && { term }),
+    at: deps.clock(),
+  });
+  if (!fenced)
+    throw new ConflictError(
+      `lease ${key.namespace}/${key.name}: its holder's Lease changed since it was read; reading it again`,
+    );
+  deps.logger.info('took the expired holder off its own Lease before naming a successor', {
+    lease: key,
+    cluster,
+    holder,
+  });
 }
 
 /**

@@ -109,8 +109,32 @@ export interface ClusterSource {
   get(name: string): Promise<ClusterPort>;
 }
 
+/** A holder's Lease as read in its cluster, and the resourceVersion it was read at. */
+export type HolderLeaseSeen = LeaseObservation & { readonly resourceVersion?: string };
+
 /**
  * What a lease's holder last wrote to its Lease in its own cluster, read live; undefined when
  * that Lease does not exist or cannot be parsed. Throws when the cluster cannot be reached.
  */
-export type HolderLeaseReader = (cluster: string, key: LeaseKey) => Promise<LeaseObservation | undefined>;
+export type HolderLeaseReader = (cluster: string, key: LeaseKey) => Promise<HolderLeaseSeen | undefined>;
+
+/** What a fence of a holder's Lease is conditioned on, and what it writes. */
+export interface HolderLeaseFencing {
+  /** The Lease is taken from its holder only while it is still at this version (as read). */
+  readonly resourceVersion: string;
+  /** The term of ours the Lease carries after the fence; unset: its annotations are left alone. */
+  readonly term?: number;
+  /** The release's stamp, on our clock. */
+  readonly at: Millis;
+}
+
+/**
+ * Takes a holder off its own Lease, as its release would leave it (no holder, a 1 s duration),
+ * while the Lease is still as it was read: true when done, false when it changed since (the holder
+ * renewed). Throws when the cluster cannot be reached. lib/coordinator/confirm-takeover.ts.
+ */
+export type HolderLeaseFence = (
+  cluster: string,
+  key: LeaseKey,
+  fencing: HolderLeaseFencing,
+) => Promise<boolean>;

@@ -38,7 +38,7 @@
  * - Upstream's behaviour where docs/differences.md lists a difference.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { ClusterSource, HolderLeaseReader } from './cluster.js';
+import type { ClusterSource, HolderLeaseFence, HolderLeaseReader } from './cluster.js';
 import type { DecisionHistory } from './history.js';
 import type { LeaseKey, LeaseResolver } from './lease-key.js';
 import type { Metrics } from './metrics.js';
@@ -55,6 +55,8 @@ export interface CoordinatorDeps {
   readonly leases: LeaseResolver;
   /** Reads a holder's own Lease before a takeover (see confirmTakeover); absent without clusters. */
   readonly readHolderLease?: HolderLeaseReader;
+  /** Takes an expired holder off its own Lease before a takeover names its successor (see confirmTakeover). */
+  readonly fenceHolderLease?: HolderLeaseFence;
   /** Per lease, when its holder's cluster cannot be read: `Wait` (the default) or `TakeOver`. */
   readonly holderClusterUnreachable?: (key: LeaseKey) => HolderClusterUnreachable;
   /** How a live holder is asked to yield (Auto when unset; Never: it is not). */

@@ -11,7 +11,7 @@ import type { LeaseKey } from '../ports/lease-key.js';
 import type { LeaseState } from '../ports/store.js';
 import { partitionKey } from '../store/keys.js';
 import { DecisionReads } from './decision-reads.js';
-import { holderLeaseReader } from './holder-lease-reader.js';
+import { holderLeaseFence, holderLeaseReader } from './holder-lease-reader.js';
 import { LatestPerKeyQueue } from './latest-per-key-queue.js';
 import { mirrorLease } from './mirror.js';
 
@@ -125,7 +125,11 @@ export async function decideAndMirror(
   const deciding =
     deps.readHolderLease === undefined
       ? deps
-      : { ...deps, readHolderLease: holderLeaseReader(reads.recording) };
+      : {
+          ...deps,
+          readHolderLease: holderLeaseReader(reads.recording),
+          ...(deps.fenceHolderLease !== undefined && { fenceHolderLease: holderLeaseFence(reads.recording) }),
+        };
   const pass = (decided?: LeaseState) =>
     mirrorPass(deps, { ...mirror, clusters: reads.replaying }, key, decided);
   let early: Promise<void> | undefined;

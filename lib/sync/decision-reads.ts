@@ -1,4 +1,11 @@
-import type { ClusterPort, ClusterSource, ObjectRef, RawObject } from '../ports/cluster.js';
+import type {
+  ClusterPort,
+  ClusterSource,
+  JsonPatchOperation,
+  ObjectRef,
+  RawObject,
+  WriteResult,
+} from '../ports/cluster.js';
 
 /**
  * The Lease reads one decision made, handed on to the mirror pass that follows it.
@@ -35,17 +42,26 @@ export class DecisionReads {
    */
   readonly recording: ClusterSource = {
     get: async (name) =>
-      withReadLease(await this.clusters.get(name), async (client, ref) => {
-        const key = keyOf(name, ref);
-        if (this.given.has(key)) {
-          const given = this.given.get(key);
-          this.given.delete(key);
-          return copyOf(given);
-        }
-        const lease = await client.readLease(ref);
-        this.seen.set(key, lease);
-        return lease;
-      }),
+      withPatchLease(
+        withReadLease(await this.clusters.get(name), async (client, ref) => {
+          const key = keyOf(name, ref);
+          if (this.given.has(key)) {
+            const given = this.given.get(key);
+            this.given.delete(key);
+            return copyOf(given);
+          }
+          const lease = await client.readLease(ref);
+          this.seen.set(key, lease);
+          return lease;
+        }),
+        (ref, result) => {
+          // The decision's own patch (a takeover's fence of the holder's Lease): the mirror starts
+          // from what it left, or reads afresh when the patch was refused or did not say.
+          const key = keyOf(name, ref);
+          if (result.ok && result.object !== undefined) this.seen.set(key, result.object);
+          else this.seen.delete(key);
+        },
+      ),
   };
 
   /** For the mirror: the first read of a Lease the decision read is answered from that read. */
@@ -67,6 +83,25 @@ function copyOf(lease: RawObject | undefined): RawObject | undefined {
 
 function keyOf(cluster: string, ref: ObjectRef): string {
   return `${cluster}/${ref.namespace}/${ref.name}`;
+}
+
+/** The same client, telling `patched` what each of its Lease patches came to. */
+function withPatchLease(
+  client: ClusterPort,
+  patched: (ref: ObjectRef, result: WriteResult) => void,
+): ClusterPort {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === 'patchLease')
+        return async (ref: ObjectRef, operations: readonly JsonPatchOperation[]) => {
+          const result = await target.patchLease(ref, operations);
+          patched(ref, result);
+          return result;
+        };
+      const value: unknown = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 /** The same client, with readLease answered by `read`. */

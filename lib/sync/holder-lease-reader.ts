@@ -1,6 +1,13 @@
-import { parseLease, REVOKED_HOLDER } from '../api/lease.js';
+import { parseLease, REVOKED_HOLDER, TERM_ANNOTATION } from '../api/lease.js';
+import { formatMicroTime } from '../api/time.js';
 import { CoordinatorError, HttpOnlyClusterError } from '../errors.js';
-import type { ClusterSource, HolderLeaseReader } from '../ports/cluster.js';
+import type {
+  ClusterSource,
+  HolderLeaseFence,
+  HolderLeaseFencing,
+  HolderLeaseReader,
+  JsonPatchOperation,
+} from '../ports/cluster.js';
 import { viewOf } from './desired-lease.js';
 
 /**
@@ -30,8 +37,10 @@ export function holderLeaseReader(clusters: ClusterSource): HolderLeaseReader {
     if (record.renewTime === undefined || record.leaseDurationSeconds === undefined) return undefined;
     const shownTerm = viewOf(raw as Parameters<typeof viewOf>[0]).term;
     const revoked = record.holderIdentity === REVOKED_HOLDER;
+    const resourceVersion = raw.metadata?.resourceVersion;
     return {
       cluster,
+      ...(resourceVersion !== undefined && { resourceVersion }),
       // A revoke of ours names no holder; its stamp is our clock's (planRevoke).
       holderIdentity: revoked ? '' : (record.holderIdentity ?? ''),
       ...(revoked && { revokedAt: record.renewTime }),
@@ -40,4 +49,40 @@ export function holderLeaseReader(clusters: ClusterSource): HolderLeaseReader {
       ...(shownTerm !== undefined && { shownTerm }),
     };
   };
+}
+
+/**
+ * HolderLeaseFence over the registered clusters: one JSON Patch whose `test` of the resourceVersion
+ * read makes it a compare-and-set on that read. It leaves the Lease as client-go's own release
+ * does (no holder, a 1 s duration, stamped now), under the term on record, which the mirror leaves
+ * as it is until a decision with a new term (docs/design.md, rule 4) and ingest records as a release.
+ */
+export function holderLeaseFence(clusters: ClusterSource): HolderLeaseFence {
+  return async (cluster, key, fencing) => {
+    const client = await clusters.get(cluster);
+    const result = await client.patchLease(
+      { namespace: key.namespace, name: key.name },
+      fenceOperations(fencing),
+    );
+    return result.ok;
+  };
+}
+
+function fenceOperations({ resourceVersion, term, at }: HolderLeaseFencing): JsonPatchOperation[] {
+  const stamp = formatMicroTime(at);
+  return [
+    { op: 'test', path: '/metadata/resourceVersion', value: resourceVersion },
+    { op: 'add', path: '/spec/holderIdentity', value: '' },
+    { op: 'add', path: '/spec/leaseDurationSeconds', value: 1 },
+    { op: 'add', path: '/spec/renewTime', value: stamp },
+    ...(term === undefined
+      ? []
+      : [
+          {
+            op: 'add' as const,
+            path: `/metadata/annotations/${TERM_ANNOTATION.replaceAll('/', '~1')}`,
+            value: String(term),
+          },
+        ]),
+  ];
 }

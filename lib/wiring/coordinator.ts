@@ -6,7 +6,7 @@ import type { HttpApiDeps } from '../ports/http.js';
 import type { Metrics } from '../ports/metrics.js';
 import type { Clock, TimerCover, TimerQueue, TimerRedelivery } from '../ports/schedule.js';
 import type { CoordinatorStore } from '../ports/store.js';
-import { holderLeaseReader } from '../sync/holder-lease-reader.js';
+import { holderLeaseFence, holderLeaseReader } from '../sync/holder-lease-reader.js';
 import type { ConfigPolicies } from './policies.js';
 
 /** The clients of the clusters the coordinator reaches over Kubernetes (lib/kube/registry.ts). */
@@ -73,6 +73,7 @@ export function wireCoordinator(parts: WiringParts): CoordinatorWiring {
     ...deps,
     // Takeovers, first decisions and successors read the Lease in the cluster first.
     readHolderLease: holderLeaseReader(clients),
+    fenceHolderLease: holderLeaseFence(clients),
     ...(holderClusterUnreachable !== undefined && { holderClusterUnreachable }),
     clusterWiring: {
       store,

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TERM_ANNOTATION } from '../../lib/api/lease.js';
 import { formatMicroTime } from '../../lib/api/time.js';
 import { parseClustersConfig } from '../../lib/clusters/config.js';
 import { kube, leaseCandidate } from '../../lib/harness/kube-admin.js';
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
+import { holderLeaseFence } from '../../lib/sync/holder-lease-reader.js';
 import { startCoordinatorPlanes } from '../helpers/coordinator-planes.js';
 import { candidate, settle, startTestStack, type TestStack } from '../helpers/local-stack.js';
 
@@ -289,6 +291,42 @@ describe('clusters (integration: two kube-apiservers + etcd built from Go module
       ok: false,
       reason: 'AlreadyExists',
     });
+  });
+
+  it('takes a holder off its Lease only while the Lease is as read: a JSON Patch test of the resourceVersion', async () => {
+    const registry = stack.registry;
+    if (registry === undefined) throw new Error('the stack registers clusters');
+    const fence = holderLeaseFence(registry);
+    const key = { scope: 'alpha', namespace: 'default', name: 'fence-probe' };
+    const created = await kube(alpha, 'POST', LEASES, {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: key.name, annotations: { [TERM_ANNOTATION]: '3' } },
+      spec: { holderIdentity: 'x', leaseDurationSeconds: 15, renewTime: formatMicroTime(Date.now()) },
+    });
+    expect(created.status).toBe(201);
+    const read = (await leaseIn(alpha, key.name)) as Lease;
+    // The holder renews after that read.
+    const renewal = { ...read, spec: { ...read.spec, renewTime: formatMicroTime(Date.now() + 1) } };
+    expect((await kube(alpha, 'PUT', `${LEASES}/${key.name}`, renewal)).status).toBe(200);
+
+    expect(
+      await fence('alpha', key, { resourceVersion: read.metadata.resourceVersion, at: Date.now() }),
+    ).toBe(false);
+    const renewed = (await leaseIn(alpha, key.name)) as Lease;
+    expect(renewed.spec.holderIdentity).toBe('x');
+
+    const at = Date.now();
+    expect(
+      await fence('alpha', key, { resourceVersion: renewed.metadata.resourceVersion, term: 4, at }),
+    ).toBe(true);
+    const fenced = (await leaseIn(alpha, key.name)) as Lease;
+    expect(fenced.spec).toMatchObject({
+      holderIdentity: '',
+      leaseDurationSeconds: 1,
+      renewTime: formatMicroTime(at),
+    });
+    expect(fenced.metadata.annotations?.[TERM_ANNOTATION]).toBe('4');
   });
 
   it('keeps mirroring to a cluster that is up while another is down, and catches the other up when it returns', async () => {

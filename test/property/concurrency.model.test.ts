@@ -273,20 +273,22 @@ async function runModel(
     renewals.push({ key: c.lease, holder: c.name, renewedAt: now, durationMs: 5_000, seen: nextOrdinal() });
   const lagViolations: string[] = [];
   /**
-   * No successor is named within a lease duration of a renewal the holder made before the step
-   * read the lease (a record of every renewal would have prevented it), unless the holder let go
-   * since (a release of its own). Neither a record that lags because ingest kept a renewal or died
-   * before recording it, nor a revoke (which only we write, over the holder's last renewal) may
-   * name it earlier: client-go's holder leads until its last renewal + RetryPeriod + RenewDeadline.
+   * No successor is named within a lease duration of a renewal the holder made before the
+   * decision's write, unless the holder let go since (a release of its own). Neither a record that
+   * lags because ingest kept a renewal or died before recording it, nor a revoke (which only we
+   * write, over the holder's last renewal), nor a renewal made after the takeover's read of the
+   * holder's Lease (client-go renews a Lease that names it at any time, however long expired on
+   * our clock) may name it earlier: client-go's holder leads until its last renewal + RetryPeriod
+   * + RenewDeadline.
    */
-  const checkTakeover = (key: LeaseKey, replaced: string, readMark: number, at: Millis) => {
+  const checkTakeover = (key: LeaseKey, replaced: string, writeMark: number, at: Millis) => {
     const home = key.scope.split('+');
     for (const k of renewals) {
       if (
         k.key.scope !== key.scope ||
         k.key.name !== key.name ||
         k.holder !== replaced ||
-        k.seen >= readMark ||
+        k.seen >= writeMark ||
         at > k.renewedAt + k.durationMs
       )
         continue;
@@ -304,24 +306,19 @@ async function runModel(
         lagViolations.push(`${key.name}: ${replaced} renewed at ${k.renewedAt} and was replaced at ${at}`);
     }
   };
-  /** The store of one invocation, with each lease read marked so its takeovers can be checked. */
+  /** The store of one invocation, with each takeover it writes checked against the holder's renewals. */
   const checkedStore = (gate: RequestGate) => {
     const store = table.store(gate);
-    let readMark = 0;
-    const load = store.loadLease.bind(store);
-    store.loadLease = (key) => {
-      readMark = nextOrdinal();
-      return load(key);
-    };
     const write = store.writeLease.bind(store);
     store.writeLease = async (key, record, expectedVersion, now) => {
       // Read past the gate: the check adds no request, scheduling point or crash to the invocation.
       const before = expectedVersion === undefined ? undefined : await table.store().loadLease(key);
       await write(key, record, expectedVersion, now);
+      const writeMark = nextOrdinal();
       const replaced =
         before?.lease?.version === expectedVersion ? before?.lease?.record.holderIdentity : undefined;
       if (replaced && record.holderIdentity && replaced !== record.holderIdentity)
-        checkTakeover(key, replaced, readMark, clock());
+        checkTakeover(key, replaced, writeMark, clock());
     };
     return store;
   };

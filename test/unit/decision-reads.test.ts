@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterSource, ObjectRef } from '../../lib/ports/cluster.js';
 import { decideAndMirror } from '../../lib/sync/decide-now.js';
+import { holderLeaseFence } from '../../lib/sync/holder-lease-reader.js';
 import { heldByOld, type PairCluster } from '../helpers/two-clusters.js';
 
 /**
@@ -32,6 +33,21 @@ describe('a decision hands its Lease reads to the mirror (unit: in-memory table 
     expect(requests.filter((r) => r === 'a:readLease')).toHaveLength(1);
     // "b" was not read by the decision, so the mirror reads it itself.
     expect(requests.filter((r) => r === 'b:readLease')).toHaveLength(1);
+  });
+
+  it('fences the holder and fails over with that one read: the mirror writes over what the fence left', async () => {
+    const fixture = await expiredHolder();
+    const { deps, key, requests } = fixture;
+    const fencing = { ...deps, fenceHolderLease: holderLeaseFence(deps.clusters) };
+
+    const step = await decideAndMirror(fencing, deps, key);
+
+    expect(step.action).toBe('takeover');
+    expect(holderIn(fixture, 'a')).toBe('next');
+    expect(requests.filter((r) => r === 'a:readLease')).toHaveLength(1);
+    expect(requests.filter((r) => r === 'a:patchLease')).toHaveLength(1);
+    // Not refused as stale: the mirror started from the Lease as the fence left it.
+    expect(requests.filter((r) => r === 'a:replaceLease')).toHaveLength(1);
   });
 
   it('reads again when the Lease changed between the decision’s read and the mirror’s write', async () => {

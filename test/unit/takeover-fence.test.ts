@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { anyCaller } from '../../lib/http/callers.js';
+import type { ClusterPort } from '../../lib/ports/cluster.js';
+import type { CoordinatorStore } from '../../lib/ports/store.js';
+import { mirrorLease } from '../../lib/sync/mirror.js';
+import { wireCoordinator } from '../../lib/wiring/coordinator.js';
+import type { InMemoryCluster } from '../helpers/in-memory-cluster.js';
+import { type PairCluster, twoClusters } from '../helpers/two-clusters.js';
+
+/**
+ * Found by the fault-injection e2e test (gate mixed, test 2c then 3): "b-two" held a lease grouped
+ * over alpha and beta; its apiserver hung, it stopped leading, and the takeover was held off until
+ * beta answered again. client-go's coordinated elector renews a Lease that names it whenever the
+ * Lease changed since it last looked, however long expired: its own last renewal counts as such a
+ * change when it reads the Lease again after its apiserver stopped answering. b-two renewed just
+ * after the takeover's read of its Lease; the takeover named "a-two" in alpha, the mirror wrote over
+ * b-two's renewal in beta, and both led until b-two's renew deadline. A takeover now takes the
+ * expired holder off its Lease, on the condition that the Lease is still as read, before it names
+ * the successor.
+ */
+describe('takeover from an expired holder that renews right after its Lease is read (unit: in-memory clusters)', () => {
+  /** b-two holds from "b", elected and mirrored into both clusters; a-two stands by in "a". */
+  async function heldFromB() {
+    const fixture = twoClusters();
+    const key = fixture.keyOf('faults', 'default');
+    /** Runs once, just after the next read of the Lease in "b" is answered. */
+    let afterBRead: (() => void) | undefined;
+    const clients = {
+      get: async (name: string): Promise<ClusterPort> => {
+        const port = await fixture.deps.clusters.get(name);
+        if (name !== 'b') return port;
+        return new Proxy(port, {
+          get(target, property, receiver) {
+            if (property === 'readLease')
+              return async (...args: Parameters<ClusterPort['readLease']>) => {
+                const lease = await target.readLease(...args);
+                const hook = afterBRead;
+                afterBRead = undefined;
+                hook?.();
+                return lease;
+              };
+            const value: unknown = Reflect.get(target, property, receiver);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        });
+      },
+      names: () => ['a', 'b'],
+      httpOnly: () => false,
+    };
+    /** Runs once, just before the next decision is written to the table. */
+    let beforeWrite: (() => void) | undefined;
+    const store: CoordinatorStore = Object.assign(Object.create(fixture.store) as CoordinatorStore, {
+      writeLease: (...args: Parameters<CoordinatorStore['writeLease']>) => {
+        const hook = beforeWrite;
+        beforeWrite = undefined;
+        hook?.();
+        return fixture.store.writeLease(...args);
+      },
+    });
+    // The one wiring every runtime uses, fence included where it has one.
+    const deps = wireCoordinator({
+      store,
+      timers: fixture.deps.timers,
+      clock: fixture.deps.clock,
+      logger: fixture.deps.logger,
+      policies: { leases: fixture.deps.leases, callers: anyCaller },
+      clients,
+    });
+    const mirror = deps.clusterWiring;
+    if (mirror === undefined) throw new Error('clusters are registered: the wiring has a cluster side');
+    await fixture.heartbeat('b', key, 'b-two', '1.34.0');
+    await fixture.heartbeat('a', key, 'a-two', '1.35.0');
+    await reconcileLease(deps, key);
+    await mirrorLease(mirror, key);
+    const holderIn = (cluster: PairCluster) =>
+      (fixture.planes[cluster].get('Lease', key)?.spec as { holderIdentity?: string } | undefined)
+        ?.holderIdentity;
+    /**
+     * b-two's apiserver hung past its lease while a-two kept renewing its LeaseCandidate; then the
+     * failover runs, decision and mirror, and b-two renews at `when`. What its renewal came to.
+     */
+    const failOverWithRenewalAt = async (when: 'after the holder read' | 'before the decision write') => {
+      fixture.advance(6_000);
+      await fixture.heartbeat('a', key, 'a-two', '1.35.0');
+      let renewal: ReturnType<InMemoryCluster['renewLease']> | undefined;
+      const renew = () => {
+        renewal = fixture.planes.b.renewLease(key, 'b-two', 5);
+      };
+      if (when === 'after the holder read') afterBRead = renew;
+      else beforeWrite = renew;
+      await reconcileLease(deps, key);
+      await mirrorLease(mirror, key);
+      return renewal;
+    };
+    return { ...fixture, key, holderIn, failOverWithRenewalAt };
+  }
+
+  it('a renewal just after the read keeps the lease with the holder: no successor is named anywhere', async () => {
+    const { key, holder, holderIn, failOverWithRenewalAt } = await heldFromB();
+    expect(await holder(key)).toBe('b-two');
+
+    const renewal = await failOverWithRenewalAt('after the holder read');
+
+    expect(renewal).toMatchObject({ ok: true });
+    expect(await holder(key)).toBe('b-two');
+    expect(holderIn('a')).toBe('b-two');
+    expect(holderIn('b')).toBe('b-two');
+  });
+
+  it('a renewal once the successor is being named is refused: the holder is off its Lease already', async () => {
+    const { key, holder, holderIn, failOverWithRenewalAt } = await heldFromB();
+
+    const renewal = await failOverWithRenewalAt('before the decision write');
+
+    expect(renewal).toBe('not-holder');
+    expect(await holder(key)).toBe('a-two');
+    expect(holderIn('a')).toBe('a-two');
+    expect(holderIn('b')).toBe('a-two');
+  });
+});
