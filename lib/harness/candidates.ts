@@ -1,12 +1,15 @@
-import { type LaunchedProcess, launch } from './launcher.js';
+import { type Exit, type LaunchedProcess, launch } from './launcher.js';
 
 /** One run of the unmodified client-go candidate program, and what its own callbacks reported. */
 export class CandidateProcess {
   /** Every interval in which this process led, by its own OnStartedLeading/OnStoppedLeading. */
   readonly intervals: { start: number; end: number }[] = [];
   killedAt: number | undefined;
+  /** Its exit, when it exited without being killed or stopped: a crash (say, its /healthz port taken). */
+  crashed: Exit | undefined;
+  private stopping = false;
   private readonly child: LaunchedProcess;
-  private readonly waiters: (() => void)[] = [];
+  private readonly waiters: { wake: () => void; fail: (error: Error) => void }[] = [];
 
   constructor(
     readonly identity: string,
@@ -18,6 +21,7 @@ export class CandidateProcess {
     this.child = launch(binary, [...args, `--identity=${identity}`], {
       stderr: logs === undefined ? 'ignore' : { file: `${logs}/${identity}.log` },
       onLine: (line) => this.onLine(line),
+      onExit: (exit) => this.onExit(exit),
     });
   }
 
@@ -38,12 +42,29 @@ export class CandidateProcess {
       const last = this.intervals[this.intervals.length - 1];
       if (last !== undefined && last.end === Number.POSITIVE_INFINITY) last.end = event.at;
     }
-    for (const wake of this.waiters.splice(0)) wake();
+    for (const { wake } of this.waiters.splice(0)) wake();
   }
 
-  /** Resolves at this process's next callback. */
+  /**
+   * A process that exits on its own will never report again: whoever waits for its next callback
+   * is told, instead of waiting for ever (a trial whose elector died hung the bench).
+   */
+  private onExit(exit: Exit): void {
+    if (this.killedAt !== undefined || this.stopping) return;
+    this.crashed = exit;
+    for (const { fail } of this.waiters.splice(0)) fail(this.crashError());
+  }
+
+  private crashError(): Error {
+    return new Error(
+      `candidate ${this.identity} exited on its own (code ${this.crashed?.code}, signal ${this.crashed?.signal})`,
+    );
+  }
+
+  /** Resolves at this process's next callback; rejects once it has exited on its own. */
   nextEvent(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
+    if (this.crashed !== undefined) return Promise.reject(this.crashError());
+    return new Promise((wake, fail) => this.waiters.push({ wake, fail }));
   }
 
   /** SIGKILL: no release, no OnStoppedLeading. The interval ends when the process dies. */
@@ -56,6 +77,7 @@ export class CandidateProcess {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     this.child.kill('SIGTERM');
     await this.child.exited();
   }
