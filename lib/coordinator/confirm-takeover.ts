@@ -12,8 +12,11 @@ import { liveHoldingTaken } from './foreign-holding.js';
 export const UNREACHABLE_RETRY_MS: Millis = 2_000;
 
 export type TakeoverVerdict =
-  /** Take over. `answered`: the holder's cluster, when it was read just now and answered. */
-  | { readonly verdict: 'proceed'; readonly answered?: string }
+  /**
+   * Take over. `answered`: the holder's cluster, when it was read just now and answered; `read`:
+   * that Lease as read, which the takeover fences (fenceHolder) once it knows whom it names.
+   */
+  | { readonly verdict: 'proceed'; readonly answered?: string; readonly read?: HolderRead }
   /** The holder renewed where ingest did not see it; that is recorded now: decide again. */
   | { readonly verdict: 'renewed' }
   /** Not yet: look again at `at`. */
@@ -83,39 +86,43 @@ export async function confirmTakeover(
   }
   if (stored.takeoverNotBefore !== undefined && stored.takeoverNotBefore > answered)
     return { verdict: 'deferred', at: stored.takeoverNotBefore };
-  try {
-    await fenceHolder(deps, key, stored, seen, cluster);
-  } catch (error) {
-    if (error instanceof ConflictError) throw error;
-    return unreachable(deps, key, stored, cluster, error as Error, deps.clock());
-  }
-  return { verdict: 'proceed', answered: cluster };
+  return { verdict: 'proceed', answered: cluster, ...(seen !== undefined && { read: { cluster, seen } }) };
+}
+
+/** The holder's Lease as the takeover check read it, in the holder's cluster. */
+export interface HolderRead {
+  readonly cluster: string;
+  readonly seen: HolderLeaseSeen;
 }
 
 /**
- * The holder's Lease still names it, as read: it is taken from the holder there (as its release
- * would leave it) on the condition that it is still as read, before any successor is named.
+ * The last thing before a takeover that names another identity is written (reconcile-lease.ts):
+ * the holder's Lease still names it, as read, and it is taken from the holder there (as its release
+ * would leave it, under the term on record) on the condition that it is still as read. A takeover
+ * that keeps the holder (moved to the cluster where it renews) fences nothing.
  * client-go's coordinated elector renews a Lease that names it whenever the Lease changed since it
  * last looked, however long expired on our clock: its own last renewal counts as a change when it
  * reads the Lease again after its apiserver stopped answering. A renewal between our read and the
  * successor's naming would then lead beside the successor until its renew deadline (docs/reliability.md,
  * "Findings behind the code"). A Lease that changed since the read is read again (a conflict).
  */
-async function fenceHolder(
+export async function fenceHolder(
   deps: CoordinatorDeps,
   key: LeaseKey,
-  stored: StoredLease,
-  seen: HolderLeaseSeen | undefined,
-  cluster: string,
+  stored: StoredLease | undefined,
+  { cluster, seen }: HolderRead,
+  successor: string | undefined,
 ): Promise<void> {
   const fence = deps.fenceHolderLease;
-  const holder = stored.record.holderIdentity;
-  if (fence === undefined || seen?.resourceVersion === undefined || seen.holderIdentity !== holder) return;
+  const holder = stored?.record.holderIdentity;
+  if (fence === undefined || stored === undefined || seen.resourceVersion === undefined) return;
+  if (seen.holderIdentity !== holder || successor === undefined || successor === holder) return;
   const { term } = stored.record;
-  const raise = seen.shownTerm !== undefined && seen.shownTerm < term;
+  const raise = seen.shownTerm === undefined || seen.shownTerm < term;
   const fenced = await fence(cluster, key, {
     resourceVersion: seen.resourceVersion,
     ...(raise && { term }),
+    ...(seen.annotated === true && { annotated: true }),
     at: deps.clock(),
   });
   if (!fenced)

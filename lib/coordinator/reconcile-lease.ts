@@ -1,4 +1,4 @@
-import { collectableCandidates } from '../election/liveness.js';
+import { collectableCandidates, holderOf } from '../election/liveness.js';
 import { reconcileStep } from '../election/reconcile.js';
 import type { ElectionStep, Millis } from '../election/types.js';
 import { ConflictError, HolderNewsRecordedError } from '../errors.js';
@@ -9,7 +9,7 @@ import type { LeaseState, StoredLease } from '../ports/store.js';
 import { adoptExistingLease } from './adopt-existing.js';
 import { carryOut, type Decision, type Reading } from './carry-out-step.js';
 import { withReachableSuccessor } from './confirm-successor.js';
-import { confirmTakeover, heldOff } from './confirm-takeover.js';
+import { confirmTakeover, fenceHolder, type HolderRead, heldOff } from './confirm-takeover.js';
 import { decideAfterReads } from './decide-after-reads.js';
 import { preemptsHolder } from './lease-triage.js';
 import { logStep, reportWrittenStep } from './step-metrics.js';
@@ -152,16 +152,17 @@ async function reconcileOnce(
     preempt,
   });
   let decision = await adoptBeforeFirstDecision(deps, read, { step: first, now: judgedAt }, justAnswered);
-  decision = await confirmBeforeTakeover(deps, read, decision, justAnswered);
+  const confirmed = await confirmBeforeTakeover(deps, read, decision, justAnswered);
   decision = await withReachableSuccessor(
     deps,
     key,
     state,
-    decision.step,
-    { judgedAt, now: decision.now },
+    confirmed.decision.step,
+    { judgedAt, now: confirmed.decision.now },
     justAnswered,
     preempt,
   );
+  await fenceBeforeSuccessor(deps, key, state, confirmed.holderRead, decision.step);
   const decided = (lease: StoredLease): unknown =>
     onDecided?.({ lease, candidates: state.candidates.filter((c) => !expired.includes(c)) });
   const { pinged } = await carryOut(deps, read, decision, decided);
@@ -174,6 +175,21 @@ async function reconcileOnce(
   });
   logStep(deps.logger, key, decision.step);
   return { step: decision.step };
+}
+
+/**
+ * Last, once the step is final: a successor named here must not lead beside a holder that renews
+ * after the takeover's read of its Lease (confirm-takeover.ts, fenceHolder).
+ */
+async function fenceBeforeSuccessor(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+  state: LeaseState,
+  holderRead: HolderRead | undefined,
+  step: ElectionStep,
+): Promise<void> {
+  if (holderRead === undefined || step.action !== 'takeover') return;
+  await fenceHolder(deps, key, state.lease, holderRead, holderOf(step.write ?? undefined));
 }
 
 /**
@@ -219,8 +235,8 @@ async function confirmBeforeTakeover(
   { key, state, judgedAt, preempt }: Reading,
   decision: Decision,
   justAnswered: string[],
-): Promise<Decision> {
-  if (decision.step.action !== 'takeover') return decision;
+): Promise<{ decision: Decision; holderRead?: HolderRead }> {
+  if (decision.step.action !== 'takeover') return { decision };
   const check = await confirmTakeover(deps, key, state.lease, decision.now);
   if (check.verdict === 'renewed')
     // The holder wrote first, as in a lost compare-and-set: read again and decide again.
@@ -241,5 +257,6 @@ async function confirmBeforeTakeover(
           { lease: state.lease?.record, candidates: state.candidates, preempt },
           { judgedAt, now },
         );
-  return { step, now };
+  const holderRead = check.verdict === 'proceed' ? check.read : undefined;
+  return { decision: { step, now }, ...(holderRead !== undefined && { holderRead }) };
 }

@@ -110,7 +110,11 @@ export interface ClusterSource {
 }
 
 /** A holder's Lease as read in its cluster, and the resourceVersion it was read at. */
-export type HolderLeaseSeen = LeaseObservation & { readonly resourceVersion?: string };
+export type HolderLeaseSeen = LeaseObservation & {
+  readonly resourceVersion?: string;
+  /** The Lease carries annotations (a patch adds ours to them rather than creating the map). */
+  readonly annotated?: boolean;
+};
 
 /**
  * What a lease's holder last wrote to its Lease in its own cluster, read live; undefined when
@@ -124,6 +128,8 @@ export interface HolderLeaseFencing {
   readonly resourceVersion: string;
   /** The term of ours the Lease carries after the fence; unset: its annotations are left alone. */
   readonly term?: number;
+  /** The Lease as read carries annotations: the term is added to them, else the map is created. */
+  readonly annotated?: boolean;
   /** The release's stamp, on our clock. */
   readonly at: Millis;
 }

@@ -41,6 +41,7 @@ export function holderLeaseReader(clusters: ClusterSource): HolderLeaseReader {
     return {
       cluster,
       ...(resourceVersion !== undefined && { resourceVersion }),
+      ...(raw.metadata?.annotations !== undefined && { annotated: true }),
       // A revoke of ours names no holder; its stamp is our clock's (planRevoke).
       holderIdentity: revoked ? '' : (record.holderIdentity ?? ''),
       ...(revoked && { revokedAt: record.renewTime }),
@@ -68,21 +69,29 @@ export function holderLeaseFence(clusters: ClusterSource): HolderLeaseFence {
   };
 }
 
-function fenceOperations({ resourceVersion, term, at }: HolderLeaseFencing): JsonPatchOperation[] {
+function fenceOperations({ resourceVersion, term, annotated, at }: HolderLeaseFencing): JsonPatchOperation[] {
   const stamp = formatMicroTime(at);
   return [
     { op: 'test', path: '/metadata/resourceVersion', value: resourceVersion },
     { op: 'add', path: '/spec/holderIdentity', value: '' },
     { op: 'add', path: '/spec/leaseDurationSeconds', value: 1 },
     { op: 'add', path: '/spec/renewTime', value: stamp },
-    ...(term === undefined
-      ? []
-      : [
-          {
-            op: 'add' as const,
-            path: `/metadata/annotations/${TERM_ANNOTATION.replaceAll('/', '~1')}`,
-            value: String(term),
-          },
-        ]),
+    ...(term === undefined ? [] : [termOperation(term, annotated === true)]),
   ];
+}
+
+/**
+ * Our term on the fenced Lease, always: without it ingest could not tell the fence from a release by
+ * whoever the Lease names next (lease-rules.ts), and the mirror would not leave it alone
+ * (heldAndReleased). A Lease without annotations gets the map; the resourceVersion test above makes
+ * sure it still has none.
+ */
+function termOperation(term: number, annotated: boolean): JsonPatchOperation {
+  return annotated
+    ? {
+        op: 'add',
+        path: `/metadata/annotations/${TERM_ANNOTATION.replaceAll('/', '~1')}`,
+        value: String(term),
+      }
+    : { op: 'add', path: '/metadata/annotations', value: { [TERM_ANNOTATION]: String(term) } };
 }

@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { TERM_ANNOTATION } from '../../lib/api/lease.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { handleSweep } from '../../lib/handlers/sweep.js';
 import { anyCaller } from '../../lib/http/callers.js';
-import type { ClusterPort } from '../../lib/ports/cluster.js';
+import type { ClusterPort, ClusterSource, RawObject } from '../../lib/ports/cluster.js';
 import type { CoordinatorStore } from '../../lib/ports/store.js';
+import { holderLeaseFence } from '../../lib/sync/holder-lease-reader.js';
+import { ingestLease } from '../../lib/sync/ingest.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
 import { wireCoordinator } from '../../lib/wiring/coordinator.js';
 import type { InMemoryCluster } from '../helpers/in-memory-cluster.js';
-import { type PairCluster, twoClusters } from '../helpers/two-clusters.js';
+import { heldByOld, type PairCluster, twoClusters } from '../helpers/two-clusters.js';
 
 /**
  * Found by the fault-injection e2e test (gate mixed, test 2c then 3): "b-two" held a lease grouped
@@ -117,5 +121,86 @@ describe('takeover from an expired holder that renews right after its Lease is r
     expect(await holder(key)).toBe('a-two');
     expect(holderIn('a')).toBe('a-two');
     expect(holderIn('b')).toBe('a-two');
+  });
+});
+
+/**
+ * The review of the fence found two ways it emptied a Lease that ingest then read as a release by
+ * someone who had not let go: a takeover that keeps the holder and only moves it to the cluster
+ * where it renews, and a Lease without our term annotation. The fence now runs last, only for a
+ * takeover that names another identity, and always leaves our term on the Lease.
+ */
+describe('the fence, only where a successor is named, and always under our term (unit: in-memory clusters)', () => {
+  /** The Lease `cluster` shows once any patch of it has gone in (the fence is the only patch here). */
+  function recordingPatches(fixture: ReturnType<typeof twoClusters>, key: ReturnType<typeof fixture.keyOf>) {
+    const patched: { cluster: string; lease: RawObject | undefined }[] = [];
+    const clusters: ClusterSource = {
+      get: async (name) => {
+        const port = await fixture.deps.clusters.get(name);
+        return new Proxy(port, {
+          get(target, property, receiver) {
+            if (property === 'patchLease')
+              return async (...args: Parameters<ClusterPort['patchLease']>) => {
+                const result = await target.patchLease(...args);
+                patched.push({
+                  cluster: name,
+                  lease: structuredClone(fixture.planes[name as PairCluster].get('Lease', key)),
+                });
+                return result;
+              };
+            const value: unknown = Reflect.get(target, property, receiver);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        });
+      },
+    };
+    return { patched, fenceHolderLease: holderLeaseFence(clusters) };
+  }
+
+  it('a takeover that keeps the holder, moved to the cluster where it renews, fences nothing', async () => {
+    const fixture = twoClusters();
+    const { deps } = fixture;
+    const key = fixture.keyOf('kube-scheduler');
+    await fixture.heartbeat('b', key, 'H', '1.34.0');
+    await fixture.heartbeat('a', key, 'X', '1.35.0');
+    await handleSweep(deps);
+    await mirrorLease(deps, key);
+    expect((await deps.store.loadLease(key)).lease?.record).toMatchObject({
+      holderIdentity: 'H',
+      holderCluster: 'b',
+    });
+    fixture.advance(6_000);
+    // H's process runs in "a" now; its LeaseCandidate in "b" is left behind.
+    await fixture.heartbeat('a', key, 'H', '1.34.0');
+    await fixture.heartbeat('a', key, 'X', '1.35.0');
+    const { patched, fenceHolderLease } = recordingPatches(fixture, key);
+
+    const step = await reconcileLease({ ...deps, fenceHolderLease }, key);
+
+    expect(step.write).toMatchObject({ holderIdentity: 'H', holderCluster: 'a', term: 1 });
+    expect(patched).toEqual([]);
+  });
+
+  it('a Lease without our term annotation is fenced under the term on record, which ingest then reads as drift', async () => {
+    const fixture = await heldByOld();
+    const { deps, key, planes } = fixture;
+    const lease = planes.a.get('Lease', key) as RawObject;
+    const { [TERM_ANNOTATION]: _ours, ...others } = lease.metadata?.annotations ?? {};
+    planes.a.replace('Lease', { ...lease, metadata: { ...lease.metadata, annotations: others } }, 'someone');
+    fixture.advance(6_000);
+    await fixture.heartbeat('a', key, 'next', '1.35.0');
+    const { patched, fenceHolderLease } = recordingPatches(fixture, key);
+
+    const step = await reconcileLease({ ...deps, fenceHolderLease }, key);
+    const fenced = patched[0]?.lease;
+
+    expect(step.write).toMatchObject({ holderIdentity: 'next', term: 2 });
+    expect(fenced?.metadata?.annotations?.[TERM_ANNOTATION]).toBe('1');
+    // The watch delivers the fence's own write after the decision: not a release by `next`.
+    expect((await ingestLease(deps, 'a', fenced as RawObject)).outcome).toBe('drift');
+    expect((await deps.store.loadLease(key)).lease?.record).toMatchObject({
+      holderIdentity: 'next',
+      term: 2,
+    });
   });
 });
