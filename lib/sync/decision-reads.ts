@@ -1,11 +1,4 @@
-import type {
-  ClusterPort,
-  ClusterSource,
-  JsonPatchOperation,
-  ObjectRef,
-  RawObject,
-  WriteResult,
-} from '../ports/cluster.js';
+import type { ClusterPort, ClusterSource, ObjectRef, RawObject } from '../ports/cluster.js';
 
 /**
  * The Lease reads one decision made, handed on to the mirror pass that follows it.
@@ -41,9 +34,10 @@ export class DecisionReads {
    * reads go to the cluster, and each answer is kept for the mirror.
    */
   readonly recording: ClusterSource = {
-    get: async (name) =>
-      withPatchLease(
-        withReadLease(await this.clusters.get(name), async (client, ref) => {
+    get: async (name) => {
+      const client = await this.clusters.get(name);
+      return overriding(client, {
+        readLease: async (ref) => {
           const key = keyOf(name, ref);
           if (this.given.has(key)) {
             const given = this.given.get(key);
@@ -53,27 +47,34 @@ export class DecisionReads {
           const lease = await client.readLease(ref);
           this.seen.set(key, lease);
           return lease;
-        }),
-        (ref, result) => {
-          // The decision's own patch (a takeover's fence of the holder's Lease): the mirror starts
-          // from what it left, or reads afresh when the patch was refused or did not say.
+        },
+        // The decision's own patch (a takeover's fence of the holder's Lease): the mirror starts
+        // from what it left, or reads afresh when the patch was refused or did not say.
+        patchLease: async (ref, operations) => {
+          const result = await client.patchLease(ref, operations);
           const key = keyOf(name, ref);
           if (result.ok && result.object !== undefined) this.seen.set(key, result.object);
           else this.seen.delete(key);
+          return result;
         },
-      ),
+      });
+    },
   };
 
   /** For the mirror: the first read of a Lease the decision read is answered from that read. */
   readonly replaying: ClusterSource = {
-    get: async (name) =>
-      withReadLease(await this.clusters.get(name), (client, ref) => {
-        const key = keyOf(name, ref);
-        if (!this.seen.has(key)) return client.readLease(ref);
-        const lease = this.seen.get(key);
-        this.seen.delete(key);
-        return Promise.resolve(copyOf(lease));
-      }),
+    get: async (name) => {
+      const client = await this.clusters.get(name);
+      return overriding(client, {
+        readLease: (ref) => {
+          const key = keyOf(name, ref);
+          if (!this.seen.has(key)) return client.readLease(ref);
+          const lease = this.seen.get(key);
+          this.seen.delete(key);
+          return Promise.resolve(copyOf(lease));
+        },
+      });
+    },
   };
 }
 
@@ -85,33 +86,15 @@ function keyOf(cluster: string, ref: ObjectRef): string {
   return `${cluster}/${ref.namespace}/${ref.name}`;
 }
 
-/** The same client, telling `patched` what each of its Lease patches came to. */
-function withPatchLease(
+/** The same client, with the methods `overrides` gives answered by them. */
+function overriding(
   client: ClusterPort,
-  patched: (ref: ObjectRef, result: WriteResult) => void,
+  overrides: Partial<Pick<ClusterPort, 'readLease' | 'patchLease'>>,
 ): ClusterPort {
   return new Proxy(client, {
     get(target, property, receiver) {
-      if (property === 'patchLease')
-        return async (ref: ObjectRef, operations: readonly JsonPatchOperation[]) => {
-          const result = await target.patchLease(ref, operations);
-          patched(ref, result);
-          return result;
-        };
-      const value: unknown = Reflect.get(target, property, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
-
-/** The same client, with readLease answered by `read`. */
-function withReadLease(
-  client: ClusterPort,
-  read: (client: ClusterPort, ref: ObjectRef) => Promise<RawObject | undefined>,
-): ClusterPort {
-  return new Proxy(client, {
-    get(target, property, receiver) {
-      if (property === 'readLease') return (ref: ObjectRef) => read(target, ref);
+      const own = overrides[property as keyof typeof overrides];
+      if (own !== undefined) return own;
       const value: unknown = Reflect.get(target, property, receiver);
       return typeof value === 'function' ? value.bind(target) : value;
     },
