@@ -146,7 +146,7 @@ export function sorted(versions: readonly [string, string]): [string, string] {
   return [...versions].sort(compareVersions) as [string, string];
 }
 
-/** The world after the warm-up, the faults and `settleMs` more. */
+/** The world after the warm-up, the faults and late joins, and `settleMs` more. */
 export async function simulate(setup: Setup, world: World) {
   const key = leaseKey(setup);
   const clusters = setup.group ? ['a', 'b'] : ['a'];
@@ -239,7 +239,10 @@ export async function simulate(setup: Setup, world: World) {
       w.clock.at(T1 + f.fromMs + f.lenMs, () => endFault(w, f.kind, cluster, down));
     });
   }
-  const end = Math.max(T1, ...faults.map((f) => T1 + f.fromMs + f.lenMs)) + world.settleMs;
+  // The world settles after its last change: a fault's end, or a late candidate's first heartbeat
+  // (a join near the end of a fault-free run still needs a revoke's lease duration and a ping round).
+  const joins = setup.identities.filter((c) => c.renewAgoMs === null).map((c) => T1 + c.joinAfterMs);
+  const end = Math.max(T1, ...joins, ...faults.map((f) => T1 + f.fromMs + f.lenMs)) + world.settleMs;
   await w.clock.runUntil(end, w.settled);
   return { w, key, end };
 }

@@ -108,7 +108,7 @@ describe('election liveness of the whole coordinator (property: in-memory table 
   // stopped. A cluster the coordinator cannot reach is left out here: a decision the mirror could
   // not write there waits for the next change or the sweep, by design (docs/clusters.md).
   it(
-    'with only the coordinator’s own looks, a best candidate that stays leads a minute after the faults',
+    'with only the coordinator’s own looks, a best candidate that stays leads a minute after the last fault or join',
     async () => {
       await fc.assert(
         fc.asyncProperty(setupArb(['ingest', 'slow']), (setup) => expectLed(setup, PROMPT)),
