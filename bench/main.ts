@@ -304,7 +304,10 @@ async function measure(): Promise<void> {
     }
     if (wants('failover')) {
       log(`failover: ${options.trials} trials each, ${options.concurrency} leases at a time`);
+      const decidersBefore = deciderSnapshot(bench);
       results.failover = await measureFailover(bench, options.trials, options.concurrency);
+      await bench.coordinator.streams.drain();
+      countDeciders(bench, 'failover', decidersBefore);
       await save();
     }
     if (wants('preemption')) {

@@ -55,6 +55,26 @@ export function holderDeadlines(
 }
 
 /**
+ * A lease whose holder, recorded in a cluster and renewing where ingest sees it, is late: its
+ * pre-ping has passed (the holder may have died, or is asked to yield). Every look from here to
+ * the takeover is a failover's or a preemption's critical path: ingest's own step keeps it in
+ * memory beside the timer (lease-timer.ts, keepLateLook), so a warm ingest takes it on time where
+ * an SQS delay comes up to a second late and may meet a cold `requeue`. Undefined otherwise.
+ */
+export function lateHolder(
+  state: LeaseState,
+  now: Millis,
+): Pick<HolderDeadlines, 'holder' | 'holderCluster'> | undefined {
+  const record = state.lease?.record;
+  const holder = holderOf(record);
+  if (record === undefined || holder === undefined || record.holderCluster === undefined) return undefined;
+  if (heardOverHttp(state)) return undefined;
+  const deadline = leaseDeadline(record);
+  if (deadline !== undefined && now < deadline - PRE_PING_LEAD_MS) return undefined;
+  return { holder, holderCluster: record.holderCluster };
+}
+
+/**
  * The holder heartbeats over HTTP (its candidate has no resourceVersion: lib/http/heartbeat-api.ts),
  * so it renews over HTTP too, where ingest sees none of it: in a cluster that ingest also reads
  * (kubeconfig and httpCallers both), a cover there would promise a deadline nobody keeps.

@@ -3,7 +3,7 @@ import { onConditionFailed } from '../errors.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import type { LeaseState } from '../ports/store.js';
-import { holderDeadlines } from './holder-deadlines.js';
+import { holderDeadlines, lateHolder } from './holder-deadlines.js';
 import { pendingTimerCovers } from './lease-triage.js';
 
 /** The step a reconcile carries out, what it read, and the timer this look delivers, if any. */
@@ -111,19 +111,52 @@ function newsBehindEarlierTimer(
 async function nextTimer(
   deps: CoordinatorDeps,
   key: LeaseKey,
-  { state, step, now, holderNewsRecorded }: TimerContext,
+  context: TimerContext,
 ): Promise<Millis | undefined> {
+  const { state, step, now, holderNewsRecorded } = context;
   const dueAt = step.requeueAfterMs > 0 ? now + step.requeueAfterMs : undefined;
   const cover = deps.timerCover;
   if (dueAt === undefined || cover === undefined) return dueAt;
   if (holderNewsRecorded === true && cover.keep === undefined) return dueAt;
   const split = holderDeadlines(state, step, now);
-  if (split === undefined) return dueAt;
-  const covered = await cover.coveredClusters(now).catch((error: unknown) => {
-    deps.logger.warn('cannot read the timer cover; arming the timer', { lease: key, error: error as Error });
-    return new Set<string>();
-  });
+  if (split === undefined) {
+    await keepLateLook(deps, key, context, dueAt);
+    return dueAt;
+  }
+  const covered = await coveredClusters(deps, key, now);
   if (!covered.has(split.holderCluster)) return dueAt;
   cover.keep?.(key, split.holder, split.holderDue);
   return split.otherDue;
+}
+
+/**
+ * Ingest's own step on a lease whose holder is late (lateHolder: past its pre-ping, or asked to
+ * yield) keeps the next look in memory as well as arming its timer: a warm ingest then takes the
+ * expiry, a ping window's end or a revoke's deadline on time, and the timer's look after it finds
+ * the step taken (docs/design.md, "Timers kept by ingest"). Only where ingest covers the holder's cluster.
+ */
+async function keepLateLook(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+  { state, now }: TimerContext,
+  dueAt: Millis,
+): Promise<void> {
+  const keep = deps.timerCover?.keep;
+  const late = keep === undefined ? undefined : lateHolder(state, now);
+  if (keep === undefined || late === undefined) return;
+  if ((await coveredClusters(deps, key, now)).has(late.holderCluster)) keep(key, late.holder, dueAt);
+}
+
+/** The clusters a live cover names; none when the cover cannot be read (the timer is armed as ever). */
+async function coveredClusters(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+  now: Millis,
+): Promise<ReadonlySet<string>> {
+  const cover = deps.timerCover;
+  if (cover === undefined) return new Set<string>();
+  return cover.coveredClusters(now).catch((error: unknown) => {
+    deps.logger.warn('cannot read the timer cover; arming the timer', { lease: key, error: error as Error });
+    return new Set<string>();
+  });
 }

@@ -117,11 +117,25 @@ describe('held leases’ deadlines kept by ingest (unit: in-memory fakes)', () =
     expect(sent).toHaveLength(1);
   });
 
-  it('arms the expiry once the pre-ping has passed, cover or not: ingest has taken that step already', async () => {
+  it('arms the expiry once the pre-ping has passed, cover or not, and ingest’s own step keeps it too', async () => {
     const { deps, key, sent, clock, advance, state } = await setUp();
     const renewedAt = clock();
     const { cover, kept } = fakeCover(['c'], () => Number.POSITIVE_INFINITY);
     advance(5_000 - PRE_PING_LEAD_MS + 500);
+    sent.length = 0;
+    await reconcileLease({ ...deps, timerCover: cover }, key, {
+      delivering: (await state()).timerDueAt as number,
+    });
+    // A warm ingest takes the expiry on time; the timer stays, for a run that ends first.
+    expect(kept).toEqual([[key, 'a', renewedAt + 5_001]]);
+    expect(sent).toEqual([renewedAt + 5_001]);
+  });
+
+  it('keeps a late holder’s next look only where ingest covers the holder’s cluster', async () => {
+    const { deps, key, sent, clock, advance, state } = await setUp();
+    const renewedAt = clock();
+    advance(5_000 - PRE_PING_LEAD_MS + 500);
+    const { cover, kept } = fakeCover(['elsewhere'], () => Number.POSITIVE_INFINITY);
     sent.length = 0;
     await reconcileLease({ ...deps, timerCover: cover }, key, {
       delivering: (await state()).timerDueAt as number,
