@@ -254,6 +254,51 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
     expect(due).toMatchObject({ action: 'takeover', write: { holderIdentity: 'best' } });
   });
 
+  /** The concurrency model found it (MODEL_SEED=977664307): the record lagged, the revoke was taken back. */
+  it('a revoke taken back puts the holder back under the revoke’s stamp, its last renewal, not the record’s older one', async () => {
+    const fixture = await gateOffGroup();
+    const { key, store, planes } = fixture;
+    const hints = new HolderHints();
+    const renewals: number[] = [];
+    for (const expected of ['renewal', 'renewal', 'kept', 'kept'] as const) {
+      fixture.advance(1_000);
+      expect(planes.a.renewLease(key, 'old', 5)).toMatchObject({ ok: true });
+      renewals.push(fixture.deps.clock());
+      const raw = planes.a.get('Lease', key) ?? {};
+      const ingested = await ingestLease(fixture.deps, 'a', raw, { hints, renewalBoundMs: () => 4_000 });
+      expect(ingested.outcome).toBe(expected);
+    }
+    const lastRenewal = renewals[3] as number;
+    await betterCandidateJoins(fixture);
+    fixture.advance(300);
+    expect(await mirrorLease(fixture.deps, key)).toMatchObject({ a: 'revoked' });
+
+    // The successor leaves before it is named: the preference is taken back and the holder put back.
+    const best = (await store.loadLease(key)).candidates.find((c) => c.name === 'best');
+    await store.removeCandidate(key, 'a', 'best', best?.renewTime ?? 0);
+    await reconcileLease(fixture.deps, key);
+    expect((await store.loadLease(key)).lease?.record).toMatchObject({
+      holderIdentity: 'old',
+      renewTime: renewals[1],
+    });
+    await mirrorLease(fixture.deps, key);
+    expect(leaseIn(fixture, 'a').spec).toMatchObject({
+      holderIdentity: 'old',
+      renewTime: formatMicroTime(lastRenewal),
+    });
+
+    // "old" stopped renewing at the revoke and may lead until a lease duration after its last renewal:
+    // "next" is not named before then, though the record's renewal is older.
+    fixture.advance(lastRenewal + 5_000 - 1 - fixture.deps.clock());
+    await fixture.heartbeat('a', key, 'next', '1.35.0');
+    await reconcileLease(fixture.deps, key);
+    expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('old');
+    fixture.advance(2);
+    await fixture.heartbeat('a', key, 'next', '1.35.0');
+    await reconcileLease(fixture.deps, key);
+    expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('next');
+  });
+
   it('stamps the revoke with its own read when the Lease shows no renewal of the holder’s', async () => {
     // Elected by us and not renewed since: the Lease's renewTime is our decision's, not the holder's.
     const fixture = await gateOffGroup();
