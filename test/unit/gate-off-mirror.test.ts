@@ -72,6 +72,26 @@ async function renewAndIngest(fixture: Awaited<ReturnType<typeof heldByOld>>, ho
   return { renewed, ingested };
 }
 
+/**
+ * "old" renews four times, a second apart. Ingest records two (the first teaches its memory of the
+ * holder) and keeps the next two within its bound (docs/design.md, "Renewals kept by ingest"): the
+ * record shows the second, the Lease the fourth. Returns the four renewals on our clock.
+ */
+async function renewalsPartlyRecorded(fixture: Awaited<ReturnType<typeof heldByOld>>): Promise<number[]> {
+  const { key, planes } = fixture;
+  const hints = new HolderHints();
+  const renewals: number[] = [];
+  for (const expected of ['renewal', 'renewal', 'kept', 'kept'] as const) {
+    fixture.advance(1_000);
+    expect(planes.a.renewLease(key, 'old', 5)).toMatchObject({ ok: true });
+    renewals.push(fixture.deps.clock());
+    const raw = planes.a.get('Lease', key) ?? {};
+    const ingested = await ingestLease(fixture.deps, 'a', raw, { hints, renewalBoundMs: () => 4_000 });
+    expect(ingested.outcome).toBe(expected);
+  }
+  return renewals;
+}
+
 describe('the mirror in clusters that drop strategy and preferredHolder (unit: in-memory gate-off clusters)', () => {
   it('learns what each cluster keeps from its answer, and then sees it in sync', async () => {
     const fixture = await gateOffGroup();
@@ -215,20 +235,8 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
 
   it('names the successor one lease duration after the holder’s last renewal, which the record may not show yet', async () => {
     const fixture = await gateOffGroup();
-    const { key, store, planes } = fixture;
-    // Ingest records two renewals (the first teaches its memory of the holder) and keeps the next
-    // two within its bound (docs/design.md, "Renewals kept by ingest"): the record shows the second,
-    // the Lease the fourth.
-    const hints = new HolderHints();
-    const renewals: number[] = [];
-    for (const expected of ['renewal', 'renewal', 'kept', 'kept'] as const) {
-      fixture.advance(1_000);
-      expect(planes.a.renewLease(key, 'old', 5)).toMatchObject({ ok: true });
-      renewals.push(fixture.deps.clock());
-      const raw = planes.a.get('Lease', key) ?? {};
-      const ingested = await ingestLease(fixture.deps, 'a', raw, { hints, renewalBoundMs: () => 4_000 });
-      expect(ingested.outcome).toBe(expected);
-    }
+    const { key, store } = fixture;
+    const renewals = await renewalsPartlyRecorded(fixture);
     const lastRenewal = renewals[3] as number;
     expect((await store.loadLease(key)).lease?.record.renewTime).toBe(renewals[1]);
 
@@ -257,17 +265,8 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
   /** The concurrency model found it (MODEL_SEED=977664307): the record lagged, the revoke was taken back. */
   it('a revoke taken back puts the holder back under the revoke’s stamp, its last renewal, not the record’s older one', async () => {
     const fixture = await gateOffGroup();
-    const { key, store, planes } = fixture;
-    const hints = new HolderHints();
-    const renewals: number[] = [];
-    for (const expected of ['renewal', 'renewal', 'kept', 'kept'] as const) {
-      fixture.advance(1_000);
-      expect(planes.a.renewLease(key, 'old', 5)).toMatchObject({ ok: true });
-      renewals.push(fixture.deps.clock());
-      const raw = planes.a.get('Lease', key) ?? {};
-      const ingested = await ingestLease(fixture.deps, 'a', raw, { hints, renewalBoundMs: () => 4_000 });
-      expect(ingested.outcome).toBe(expected);
-    }
+    const { key, store } = fixture;
+    const renewals = await renewalsPartlyRecorded(fixture);
     const lastRenewal = renewals[3] as number;
     await betterCandidateJoins(fixture);
     fixture.advance(300);
