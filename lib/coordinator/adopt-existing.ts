@@ -1,4 +1,5 @@
 import { onConditionFailed } from '../errors.js';
+import { isLeaseAbsent } from '../ports/cluster.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
 import type { LeaseObservation } from '../ports/store.js';
@@ -44,7 +45,7 @@ export async function adoptExistingLease(deps: CoordinatorDeps, key: LeaseKey): 
       return;
     }
     answered.push(cluster);
-    if (result.value !== undefined) seen.push(result.value);
+    if (result.value !== undefined && !isLeaseAbsent(result.value)) seen.push(result.value);
   });
   const chosen =
     seen.find((lease) => lease.holderIdentity !== '') ?? seen.find((lease) => lease.shownTerm !== undefined);

@@ -1,8 +1,8 @@
 import { nextDeadline } from '../election/deadlines.js';
 import { holderOf, isLeaseExpired, renewalOnOurClock } from '../election/liveness.js';
 import type { ElectionStep, Millis } from '../election/types.js';
-import { ConflictError, onConditionFailed } from '../errors.js';
-import type { HolderLeaseSeen } from '../ports/cluster.js';
+import { onConditionFailed } from '../errors.js';
+import { type HolderLeaseAbsent, type HolderLeaseSeen, isLeaseAbsent } from '../ports/cluster.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
 import type { LeaseObservation, LeaseState, StoredLease, TakeoverDeferral } from '../ports/store.js';
@@ -62,12 +62,13 @@ export async function confirmTakeover(
     return unreachable(deps, key, stored, cluster, error as Error, deps.clock());
   }
   const answered = deps.clock();
-  const news = seen === undefined ? undefined : await recordNews(deps, key, stored, seen, answered);
+  const shown = seen === undefined || isLeaseAbsent(seen) ? undefined : seen;
+  const news = shown === undefined ? undefined : await recordNews(deps, key, stored, shown, answered);
   if (news !== undefined) return news;
   // A revoke of ours (preemption by revoke) is the holder's last chance to have renewed: it may
   // lead until one lease duration after it, on our clock.
-  if (seen?.revokedAt !== undefined && seen.revokedAt + leaseMs > answered) {
-    const notBefore = seen.revokedAt + leaseMs;
+  if (shown?.revokedAt !== undefined && shown.revokedAt + leaseMs > answered) {
+    const notBefore = shown.revokedAt + leaseMs;
     if (stored.takeoverNotBefore !== notBefore)
       await defer(deps, key, stored, { notBefore, holderClusterOut: false }, answered);
     return { verdict: 'deferred', at: notBefore };
@@ -89,51 +90,10 @@ export async function confirmTakeover(
   return { verdict: 'proceed', answered: cluster, ...(seen !== undefined && { read: { cluster, seen } }) };
 }
 
-/** The holder's Lease as the takeover check read it, in the holder's cluster. */
+/** The holder's Lease as the takeover check read it, in the holder's cluster (or that it had none). */
 export interface HolderRead {
   readonly cluster: string;
-  readonly seen: HolderLeaseSeen;
-}
-
-/**
- * The last thing before a takeover that names another identity is written (reconcile-lease.ts):
- * the holder's Lease still names it, as read, and it is taken from the holder there (as its release
- * would leave it, under the term on record) on the condition that it is still as read. A takeover
- * that keeps the holder (moved to the cluster where it renews) fences nothing.
- * client-go's coordinated elector renews a Lease that names it whenever the Lease changed since it
- * last looked, however long expired on our clock: its own last renewal counts as a change when it
- * reads the Lease again after its apiserver stopped answering. A renewal between our read and the
- * successor's naming would then lead beside the successor until its renew deadline (docs/reliability.md,
- * "Findings behind the code"). A Lease that changed since the read is read again (a conflict).
- */
-export async function fenceHolder(
-  deps: CoordinatorDeps,
-  key: LeaseKey,
-  stored: StoredLease | undefined,
-  { cluster, seen }: HolderRead,
-  successor: string | undefined,
-): Promise<void> {
-  const fence = deps.fenceHolderLease;
-  const holder = stored?.record.holderIdentity;
-  if (fence === undefined || stored === undefined || seen.resourceVersion === undefined) return;
-  if (seen.holderIdentity !== holder || successor === undefined || successor === holder) return;
-  const { term } = stored.record;
-  const raise = seen.shownTerm === undefined || seen.shownTerm < term;
-  const fenced = await fence(cluster, key, {
-    resourceVersion: seen.resourceVersion,
-    ...(raise && { term }),
-    ...(seen.annotated === true && { annotated: true }),
-    at: deps.clock(),
-  });
-  if (!fenced)
-    throw new ConflictError(
-      `lease ${key.namespace}/${key.name}: its holder's Lease changed since it was read; reading it again`,
-    );
-  deps.logger.info('took the expired holder off its own Lease before naming a successor', {
-    lease: key,
-    cluster,
-    holder,
-  });
+  readonly seen: HolderLeaseSeen | HolderLeaseAbsent;
 }
 
 /**

@@ -9,8 +9,9 @@ import type { LeaseState, StoredLease } from '../ports/store.js';
 import { adoptExistingLease } from './adopt-existing.js';
 import { carryOut, type Decision, type Reading } from './carry-out-step.js';
 import { withReachableSuccessor } from './confirm-successor.js';
-import { confirmTakeover, fenceHolder, type HolderRead, heldOff } from './confirm-takeover.js';
+import { confirmTakeover, type HolderRead, heldOff } from './confirm-takeover.js';
 import { decideAfterReads } from './decide-after-reads.js';
+import { fenceHolder } from './fence-holder.js';
 import { preemptsHolder } from './lease-triage.js';
 import { logStep, reportWrittenStep } from './step-metrics.js';
 
@@ -179,7 +180,7 @@ async function reconcileOnce(
 
 /**
  * Last, once the step is final: a successor named here must not lead beside a holder that renews
- * after the takeover's read of its Lease (confirm-takeover.ts, fenceHolder).
+ * after the takeover's read of its Lease (fence-holder.ts).
  */
 async function fenceBeforeSuccessor(
   deps: CoordinatorDeps,

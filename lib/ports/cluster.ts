@@ -116,16 +116,33 @@ export type HolderLeaseSeen = LeaseObservation & {
   readonly annotated?: boolean;
 };
 
+/** The holder's cluster answered that it has no such Lease (a takeover then fences by creating it empty). */
+export interface HolderLeaseAbsent {
+  readonly cluster: string;
+  readonly absent: true;
+}
+
+export function isLeaseAbsent(read: HolderLeaseSeen | HolderLeaseAbsent): read is HolderLeaseAbsent {
+  return 'absent' in read;
+}
+
 /**
- * What a lease's holder last wrote to its Lease in its own cluster, read live; undefined when
- * that Lease does not exist or cannot be parsed. Throws when the cluster cannot be reached.
+ * What a lease's holder last wrote to its Lease in its own cluster, read live; HolderLeaseAbsent
+ * when the cluster has no such Lease, undefined when it cannot be parsed (or the cluster is one of
+ * HTTP heartbeats, without Leases). Throws when the cluster cannot be reached.
  */
-export type HolderLeaseReader = (cluster: string, key: LeaseKey) => Promise<HolderLeaseSeen | undefined>;
+export type HolderLeaseReader = (
+  cluster: string,
+  key: LeaseKey,
+) => Promise<HolderLeaseSeen | HolderLeaseAbsent | undefined>;
 
 /** What a fence of a holder's Lease is conditioned on, and what it writes. */
 export interface HolderLeaseFencing {
-  /** The Lease is taken from its holder only while it is still at this version (as read). */
-  readonly resourceVersion: string;
+  /**
+   * The Lease is taken from its holder only while it is still at this version (as read). Unset: it
+   * was read absent, and is created empty, which fails if it exists by now.
+   */
+  readonly resourceVersion?: string;
   /** The term of ours the Lease carries after the fence; unset: its annotations are left alone. */
   readonly term?: number;
   /** The Lease as read carries annotations: the term is added to them, else the map is created. */
@@ -137,7 +154,7 @@ export interface HolderLeaseFencing {
 /**
  * Takes a holder off its own Lease, as its release would leave it (no holder, a 1 s duration),
  * while the Lease is still as it was read: true when done, false when it changed since (the holder
- * renewed). Throws when the cluster cannot be reached. lib/coordinator/confirm-takeover.ts.
+ * renewed, or a Lease read absent was created). Throws when the cluster cannot be reached. lib/coordinator/confirm-takeover.ts.
  */
 export type HolderLeaseFence = (
   cluster: string,

@@ -1,4 +1,4 @@
-import type { ClusterPort, ClusterSource, ObjectRef, RawObject } from '../ports/cluster.js';
+import type { ClusterPort, ClusterSource, ObjectRef, RawObject, WriteResult } from '../ports/cluster.js';
 
 /**
  * The Lease reads one decision made, handed on to the mirror pass that follows it.
@@ -48,18 +48,25 @@ export class DecisionReads {
           this.seen.set(key, lease);
           return lease;
         },
-        // The decision's own patch (a takeover's fence of the holder's Lease): the mirror starts
-        // from what it left, or reads afresh when the patch was refused or did not say.
-        patchLease: async (ref, operations) => {
-          const result = await client.patchLease(ref, operations);
-          const key = keyOf(name, ref);
-          if (result.ok && result.object !== undefined) this.seen.set(key, result.object);
-          else this.seen.delete(key);
-          return result;
+        // The decision's own writes (a takeover's fence of the holder's Lease, a patch or, where it
+        // was read absent, a create): the mirror starts from what they left, or reads afresh when
+        // one was refused or did not say.
+        patchLease: async (ref, operations) => this.kept(name, ref, await client.patchLease(ref, operations)),
+        createLease: async (lease) => {
+          const ref = { namespace: String(lease.metadata?.namespace), name: String(lease.metadata?.name) };
+          return this.kept(name, ref, await client.createLease(lease));
         },
       });
     },
   };
+
+  /** Keeps what a write of the decision's left for the mirror, or forgets the read when it is unknown. */
+  private kept(cluster: string, ref: ObjectRef, result: WriteResult): WriteResult {
+    const key = keyOf(cluster, ref);
+    if (result.ok && result.object !== undefined) this.seen.set(key, result.object);
+    else this.seen.delete(key);
+    return result;
+  }
 
   /** For the mirror: the first read of a Lease the decision read is answered from that read. */
   readonly replaying: ClusterSource = {
@@ -89,7 +96,7 @@ function keyOf(cluster: string, ref: ObjectRef): string {
 /** The same client, with the methods `overrides` gives answered by them. */
 function overriding(
   client: ClusterPort,
-  overrides: Partial<Pick<ClusterPort, 'readLease' | 'patchLease'>>,
+  overrides: Partial<Pick<ClusterPort, 'readLease' | 'patchLease' | 'createLease'>>,
 ): ClusterPort {
   return new Proxy(client, {
     get(target, property, receiver) {

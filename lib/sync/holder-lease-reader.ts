@@ -7,6 +7,8 @@ import type {
   HolderLeaseFencing,
   HolderLeaseReader,
   JsonPatchOperation,
+  ObjectRef,
+  RawObject,
 } from '../ports/cluster.js';
 import { viewOf } from './desired-lease.js';
 
@@ -26,7 +28,7 @@ export function holderLeaseReader(clusters: ClusterSource): HolderLeaseReader {
       throw error;
     }
     const raw = await client.readLease({ namespace: key.namespace, name: key.name });
-    if (raw === undefined) return undefined;
+    if (raw === undefined) return { cluster, absent: true };
     let record: ReturnType<typeof parseLease>['record'];
     try {
       record = parseLease(raw).record;
@@ -61,15 +63,37 @@ export function holderLeaseReader(clusters: ClusterSource): HolderLeaseReader {
 export function holderLeaseFence(clusters: ClusterSource): HolderLeaseFence {
   return async (cluster, key, fencing) => {
     const client = await clusters.get(cluster);
-    const result = await client.patchLease(
-      { namespace: key.namespace, name: key.name },
-      fenceOperations(fencing),
-    );
+    const ref = { namespace: key.namespace, name: key.name };
+    const { resourceVersion } = fencing;
+    const result =
+      resourceVersion === undefined
+        ? await client.createLease(emptyLease(ref, fencing))
+        : await client.patchLease(ref, fenceOperations(resourceVersion, fencing));
     return result.ok;
   };
 }
 
-function fenceOperations({ resourceVersion, term, annotated, at }: HolderLeaseFencing): JsonPatchOperation[] {
+/**
+ * The fence of a Lease read absent: created as the patch below leaves one, so that a mirror pass
+ * that writes the holder's Lease meanwhile (a decision from before, the sweep) makes it fail, and
+ * the holder's renewal of that Lease is found on the read that follows.
+ */
+function emptyLease(ref: ObjectRef, { term, at }: HolderLeaseFencing): RawObject {
+  return {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: {
+      ...ref,
+      ...(term !== undefined && { annotations: { [TERM_ANNOTATION]: String(term) } }),
+    },
+    spec: { holderIdentity: '', leaseDurationSeconds: 1, renewTime: formatMicroTime(at) },
+  };
+}
+
+function fenceOperations(
+  resourceVersion: string,
+  { term, annotated, at }: HolderLeaseFencing,
+): JsonPatchOperation[] {
   const stamp = formatMicroTime(at);
   return [
     { op: 'test', path: '/metadata/resourceVersion', value: resourceVersion },

@@ -329,6 +329,25 @@ describe('clusters (integration: two kube-apiservers + etcd built from Go module
     expect(fenced.metadata.annotations?.[TERM_ANNOTATION]).toBe('4');
   });
 
+  it('fences a Lease read absent by creating it empty, and fails once anyone has created it', async () => {
+    const registry = stack.registry;
+    if (registry === undefined) throw new Error('the stack registers clusters');
+    const fence = holderLeaseFence(registry);
+    const key = { scope: 'alpha', namespace: 'default', name: 'fence-absent-probe' };
+    const at = Date.now();
+    expect(await fence('alpha', key, { term: 5, at })).toBe(true);
+    const fenced = (await leaseIn(alpha, key.name)) as Lease;
+    expect(fenced.spec).toMatchObject({
+      holderIdentity: '',
+      leaseDurationSeconds: 1,
+      renewTime: formatMicroTime(at),
+    });
+    expect(fenced.metadata.annotations?.[TERM_ANNOTATION]).toBe('5');
+    // Read absent before that create: the fence finds it there now and fails, changing nothing.
+    expect(await fence('alpha', key, { term: 6, at: at + 1 })).toBe(false);
+    expect(((await leaseIn(alpha, key.name)) as Lease).metadata.annotations?.[TERM_ANNOTATION]).toBe('5');
+  });
+
   it('keeps mirroring to a cluster that is up while another is down, and catches the other up when it returns', async () => {
     await beta.stopApiserver();
     const { lease } = await stack.deps.store.loadLease(GROUP);

@@ -97,8 +97,55 @@ describe('takeover from an expired holder that renews right after its Lease is r
       await mirrorLease(mirror, key);
       return renewal;
     };
-    return { ...fixture, key, holderIn, failOverWithRenewalAt };
+    /**
+     * The same failover with b-two's Lease gone from "b" (deleted, or never written there): just after
+     * the read finds none, a mirror pass of the decision from before writes it again (the sweep
+     * repairs a missing Lease), and b-two, which client-go has renew a Lease that names it, renews it.
+     */
+    const failOverOverAbsentLease = async (rewritten: boolean) => {
+      fixture.advance(6_000);
+      await fixture.heartbeat('a', key, 'a-two', '1.35.0');
+      const lease = structuredClone(fixture.planes.b.get('Lease', key) as RawObject);
+      fixture.planes.b.delete('Lease', key, undefined, 'someone');
+      let renewal: ReturnType<InMemoryCluster['renewLease']> | undefined;
+      if (rewritten)
+        afterBRead = () => {
+          const { resourceVersion: _stale, ...metadata } = lease.metadata ?? {};
+          fixture.planes.b.create('Lease', { ...lease, metadata }, 'coordinator');
+          renewal = fixture.planes.b.renewLease(key, 'b-two', 5);
+        };
+      await reconcileLease(deps, key);
+      await mirrorLease(mirror, key);
+      return renewal;
+    };
+    return { ...fixture, key, holderIn, failOverWithRenewalAt, failOverOverAbsentLease };
   }
+
+  /** The concurrency model found it (seed 509294266): the read found no Lease, so nothing was fenced. */
+  it('a Lease read absent and written with the holder before the successor is named keeps the lease with it', async () => {
+    const { key, holder, holderIn, failOverOverAbsentLease } = await heldFromB();
+
+    const renewal = await failOverOverAbsentLease(true);
+
+    expect(renewal).toMatchObject({ ok: true });
+    expect(await holder(key)).toBe('b-two');
+    expect(holderIn('b')).toBe('b-two');
+  });
+
+  it('a Lease read absent is fenced by creating it empty, under our term, and the successor is named', async () => {
+    const { key, holder, holderIn, failOverOverAbsentLease, planes } = await heldFromB();
+
+    await failOverOverAbsentLease(false);
+
+    expect(await holder(key)).toBe('a-two');
+    const deleted = planes.b.history.findIndex((w) => w.kind === 'Lease' && w.by === 'someone');
+    const fence = planes.b.history
+      .slice(deleted + 1)
+      .find((w) => w.kind === 'Lease' && w.by === 'coordinator');
+    expect(fence?.object?.spec).toMatchObject({ holderIdentity: '', leaseDurationSeconds: 1 });
+    expect(fence?.object?.metadata?.annotations?.[TERM_ANNOTATION]).toBe('1');
+    expect(holderIn('b')).toBe('a-two');
+  });
 
   it('a renewal just after the read keeps the lease with the holder: no successor is named anywhere', async () => {
     const { key, holder, holderIn, failOverWithRenewalAt } = await heldFromB();

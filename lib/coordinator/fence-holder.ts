@@ -1,0 +1,68 @@
+import { ConflictError } from '../errors.js';
+import {
+  type HolderLeaseAbsent,
+  type HolderLeaseFencing,
+  type HolderLeaseSeen,
+  isLeaseAbsent,
+} from '../ports/cluster.js';
+import type { CoordinatorDeps } from '../ports/coordinator.js';
+import type { LeaseKey } from '../ports/lease-key.js';
+import type { StoredLease } from '../ports/store.js';
+import type { HolderRead } from './confirm-takeover.js';
+
+/**
+ * The last thing before a takeover that names another identity is written (reconcile-lease.ts):
+ * the holder's Lease still names it, as read, and it is taken from the holder there (as its release
+ * would leave it, under the term on record) on the condition that it is still as read. A takeover
+ * that keeps the holder (moved to the cluster where it renews) fences nothing.
+ * client-go's coordinated elector renews a Lease that names it whenever the Lease changed since it
+ * last looked, however long expired on our clock: its own last renewal counts as a change when it
+ * reads the Lease again after its apiserver stopped answering. A renewal between our read and the
+ * successor's naming would then lead beside the successor until its renew deadline (docs/reliability.md,
+ * "Findings behind the code"). A Lease that changed since the read is read again (a conflict),
+ * and so is one read absent that exists by now (fencingOf).
+ */
+export async function fenceHolder(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+  stored: StoredLease | undefined,
+  { cluster, seen }: HolderRead,
+  successor: string | undefined,
+): Promise<void> {
+  const fence = deps.fenceHolderLease;
+  const holder = stored?.record.holderIdentity;
+  if (fence === undefined || stored === undefined || successor === undefined || successor === holder) return;
+  const fencing = fencingOf(seen, stored);
+  if (fencing === undefined) return;
+  const fenced = await fence(cluster, key, { ...fencing, at: deps.clock() });
+  if (!fenced)
+    throw new ConflictError(
+      `lease ${key.namespace}/${key.name}: its holder's Lease changed since it was read; reading it again`,
+    );
+  deps.logger.info('took the expired holder off its own Lease before naming a successor', {
+    lease: key,
+    cluster,
+    holder,
+  });
+}
+
+/**
+ * What the fence is conditioned on: the Lease still at the version read while it names the holder,
+ * under the term on record; or, read absent, not there yet (a mirror pass of a decision from before
+ * could write the holder's Lease, which client-go renews, between the read and the successor's
+ * naming). Undefined when the Lease names nobody or another: there is nothing to take the holder off.
+ */
+function fencingOf(
+  seen: HolderLeaseSeen | HolderLeaseAbsent,
+  stored: StoredLease,
+): Omit<HolderLeaseFencing, 'at'> | undefined {
+  const { term, holderIdentity } = stored.record;
+  if (isLeaseAbsent(seen)) return { term };
+  if (seen.resourceVersion === undefined || seen.holderIdentity !== holderIdentity) return undefined;
+  const raise = seen.shownTerm === undefined || seen.shownTerm < term;
+  return {
+    resourceVersion: seen.resourceVersion,
+    ...(raise && { term }),
+    ...(seen.annotated === true && { annotated: true }),
+  };
+}
