@@ -142,10 +142,14 @@ async function recordNews(
  * seen none since the decision, ours, against the stamp the mirror wrote with it, where any other
  * stamp is the holder's. A holder's clock behind ours stamps its first renewal earlier than our
  * decision's stamp; read as older, that renewal let a takeover come before its lease ran out.
+ * The record's own stamp is ours whatever ingest saw: the mirror writes it whole where the holder
+ * is put back (a revoke taken back), as ingest's rules read it too (lease-rules.ts). Read on the
+ * holder's clock it was news, recorded as a renewal, and that ended the hold-off the put-back set.
  */
 function renewedSince(stored: StoredLease, renewTime: Millis): boolean {
+  if (renewTime === stored.record.renewTime) return false;
   if (stored.observedRenewTime !== undefined) return renewTime > stored.observedRenewTime;
-  return renewTime !== stored.record.renewTime;
+  return true;
 }
 
 /** What the holder's cluster shows is recorded first; a record that moved on meanwhile is read again by the next step. */

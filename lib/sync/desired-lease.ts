@@ -92,7 +92,7 @@ export function planMirror(
     copy(spec, 'holderIdentity', record.holderIdentity);
     // Client-go treats a Lease without a positive duration as expired at once: never leave it out.
     copy(spec, 'leaseDurationSeconds', record.leaseDurationSeconds ?? 5);
-    copy(spec, 'renewTime', holderRenewTime(record, current));
+    copy(spec, 'renewTime', record.renewTime === undefined ? undefined : formatMicroTime(record.renewTime));
     copy(
       spec,
       'acquireTime',
@@ -103,21 +103,6 @@ export function planMirror(
   copy(spec, 'strategy', record.strategy);
   copy(spec, 'preferredHolder', record.preferredHolder);
   return decide(spec, record, current, kept, holderKeeps);
-}
-
-/**
- * The renewal a Lease written whole shows for the record's holder. Over our revoke of the same term
- * (a revoke withdrawn: the holder is put back), the revoke's stamp when it is later than the
- * record's renewal: it stands for the holder's last renewal, which the revoke wrote over and the
- * record may not show (ingest keeps renewals unrecorded). Put back with the record's renewal alone,
- * the holder's lease would count from an older renewal than its last, and a takeover could name a
- * successor while the holder still leads (docs/reliability.md, "A withdrawn revoke").
- */
-function holderRenewTime(record: LeaseRecord, current: ClusterLeaseView | undefined): string | undefined {
-  const recorded = record.renewTime === undefined ? undefined : formatMicroTime(record.renewTime);
-  if (current?.renewTime === undefined || !revokedInTerm(record, current)) return recorded;
-  const stamp = Date.parse(current.renewTime);
-  return record.renewTime === undefined || stamp > record.renewTime ? current.renewTime : recorded;
 }
 
 /** The cluster's Lease shows our revoke of the record's term (the holder taken off it). */

@@ -5,7 +5,7 @@ import type { ClusterPort, RawObject } from '../ports/cluster.js';
 import type { MirrorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
 import { noMetrics } from '../ports/metrics.js';
-import type { LeaseState, StoredCandidate, StoredLease } from '../ports/store.js';
+import type { LeaseState } from '../ports/store.js';
 import {
   annotationsFor,
   type ClusterLeaseView,
@@ -19,6 +19,7 @@ import { observedOf } from './lease-rules.js';
 import { planCluster, revokeStamp } from './mirror-options.js';
 import { awaitingPing, sendPings } from './mirror-pings.js';
 import { recordTakenLease } from './taken-lease.js';
+import { beforeUnrevoke, type MirroredDecision } from './withdrawn-revoke.js';
 
 export type ClusterOutcome =
   | 'created'
@@ -113,10 +114,7 @@ async function mirrorCluster(
 }
 
 /** A decision as the table holds it, with the candidates it ranked (for the Event's note). */
-interface Decision {
-  readonly lease: StoredLease;
-  readonly candidates: readonly StoredCandidate[];
-}
+type Decision = MirroredDecision;
 
 async function mirrorInto(
   deps: MirrorDeps,
@@ -151,12 +149,10 @@ async function mirrorInto(
     const { plan, revoking, unrevoking } = planCluster(deps, client, key, decision.lease, view, stamp);
     if (!plan.write)
       return done(await unwritten(deps, client, key, { decision, view, plan, revoking, wrote }));
-    // Our revoke of this term is taken back only by a decision at least as new as the one that
-    // revoked: a pass holding an older one (loaded before the preemption, while another container
-    // decided it) would name the holder there again, and it would renew and lead.
-    if (unrevoking && !reloaded) {
+    const again = await beforeUnrevoke(deps, key, decision, unrevoking ? view : undefined, reloaded);
+    if (again !== undefined) {
       reloaded = true;
-      decision = await latestDecision(deps, key, decision);
+      decision = again;
       continue;
     }
     const result = await writePlan(client, key, current, plan);
@@ -237,10 +233,6 @@ function writtenBy(
 }
 
 /** The decision the table holds now (a consistent read), or the one held if the lease is gone. */
-async function latestDecision(deps: MirrorDeps, key: LeaseKey, held: Decision): Promise<Decision> {
-  const { lease, candidates } = await deps.store.loadLease(key);
-  return lease === undefined ? held : { lease, candidates };
-}
 
 function warnFieldsDropped(logger: Logger, client: ClusterPort, key: LeaseKey): void {
   logger.warn('the cluster drops Lease fields it does not serve; they are no longer compared there', {

@@ -293,6 +293,17 @@ describe('clusters (integration: two kube-apiservers + etcd built from Go module
     });
   });
 
+  /** alpha's Lease `name` as a fence leaves it: nobody, 1 s, stamped `at`, under our term `term`. */
+  async function expectFenced(name: string, at: number, term: string) {
+    const fenced = (await leaseIn(alpha, name)) as Lease;
+    expect(fenced.spec).toMatchObject({
+      holderIdentity: '',
+      leaseDurationSeconds: 1,
+      renewTime: formatMicroTime(at),
+    });
+    expect(fenced.metadata.annotations?.[TERM_ANNOTATION]).toBe(term);
+  }
+
   it('takes a holder off its Lease only while the Lease is as read: a JSON Patch test of the resourceVersion', async () => {
     const registry = stack.registry;
     if (registry === undefined) throw new Error('the stack registers clusters');
@@ -320,13 +331,7 @@ describe('clusters (integration: two kube-apiservers + etcd built from Go module
     expect(
       await fence('alpha', key, { resourceVersion: renewed.metadata.resourceVersion, term: 4, at }),
     ).toBe(true);
-    const fenced = (await leaseIn(alpha, key.name)) as Lease;
-    expect(fenced.spec).toMatchObject({
-      holderIdentity: '',
-      leaseDurationSeconds: 1,
-      renewTime: formatMicroTime(at),
-    });
-    expect(fenced.metadata.annotations?.[TERM_ANNOTATION]).toBe('4');
+    await expectFenced(key.name, at, '4');
   });
 
   it('fences a Lease read absent by creating it empty, and fails once anyone has created it', async () => {
@@ -336,13 +341,7 @@ describe('clusters (integration: two kube-apiservers + etcd built from Go module
     const key = { scope: 'alpha', namespace: 'default', name: 'fence-absent-probe' };
     const at = Date.now();
     expect(await fence('alpha', key, { term: 5, at })).toBe(true);
-    const fenced = (await leaseIn(alpha, key.name)) as Lease;
-    expect(fenced.spec).toMatchObject({
-      holderIdentity: '',
-      leaseDurationSeconds: 1,
-      renewTime: formatMicroTime(at),
-    });
-    expect(fenced.metadata.annotations?.[TERM_ANNOTATION]).toBe('5');
+    await expectFenced(key.name, at, '5');
     // Read absent before that create: the fence finds it there now and fails, changing nothing.
     expect(await fence('alpha', key, { term: 6, at: at + 1 })).toBe(false);
     expect(((await leaseIn(alpha, key.name)) as Lease).metadata.annotations?.[TERM_ANNOTATION]).toBe('5');

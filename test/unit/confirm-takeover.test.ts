@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { formatMicroTime } from '../../lib/api/time.js';
 import { UNREACHABLE_RETRY_MS } from '../../lib/coordinator/confirm-takeover.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import type { RawObject } from '../../lib/ports/cluster.js';
 import type { CoordinatorDeps } from '../../lib/ports/coordinator.js';
 import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
@@ -13,6 +15,17 @@ import { singleCluster } from '../helpers/single-cluster.js';
  * until the first one's renew deadline ran out. A takeover from an expired holder now reads the
  * holder's own Lease first.
  */
+/** "a" elected and mirrored in a cluster whose clock runs 400 ms behind ours; the takeover reads its Lease. */
+async function electedBehindOurClock() {
+  const fixture = singleCluster('c', 'solo', 'kube-system', {}, -400);
+  const { deps: base, key, heartbeat } = fixture;
+  const deps: CoordinatorDeps = { ...base, readHolderLease: holderLeaseReader(base.clusters) };
+  await heartbeat('a', '1.30.0');
+  await reconcileLease(deps, key);
+  await mirrorLease(base, key);
+  return { ...fixture, base, deps };
+}
+
 describe('takeover from a holder that only looks expired (unit: in-memory fakes)', () => {
   async function setUp() {
     const fixture = singleCluster();
@@ -243,12 +256,7 @@ describe('takeover from a holder that only looks expired (unit: in-memory fakes)
 
   it('a holder whose clock is behind ours: its renewal stamped before our decision is a renewal all the same', async () => {
     // Found by the concurrency model (seed -5996824): the stamps were compared across two clocks.
-    const fixture = singleCluster('c', 'solo', 'kube-system', {}, -400);
-    const { deps: base, key, cluster, heartbeat, store, advance } = fixture;
-    const deps: CoordinatorDeps = { ...base, readHolderLease: holderLeaseReader(base.clusters) };
-    await heartbeat('a', '1.30.0');
-    await reconcileLease(deps, key);
-    await mirrorLease(base, key);
+    const { deps, key, cluster, heartbeat, store, advance } = await electedBehindOurClock();
     const decided = (await store.loadLease(key)).lease?.record.renewTime as number;
     // "a" renews once, 100 ms after the decision on our clock: its stamp is 300 ms before the decision's.
     advance(100);
@@ -259,5 +267,23 @@ describe('takeover from a holder that only looks expired (unit: in-memory fakes)
     expect(deps.clock()).toBeGreaterThan(decided + 5_000);
     await reconcileLease(deps, key);
     expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('a');
+  });
+  it('the record’s own stamp, written back on the holder’s Lease, is ours and no renewal, whatever ingest saw', async () => {
+    // Found by the concurrency model (seed 977664307): a revoke taken back put the holder back
+    // under the record's stamp, which read on the holder's clock counted as a renewal and ended
+    // the hold-off set for the holder's last renewal.
+    const { deps, base, key, cluster, heartbeat, store, advance } = await electedBehindOurClock();
+    advance(1_000);
+    expect(cluster.renewLease(key, 'a', 5)).toMatchObject({ ok: true });
+    await ingestLease(base, 'c', cluster.get('Lease', key) ?? {});
+    const recorded = (await store.loadLease(key)).lease;
+    expect(recorded?.observedRenewTime).toBe((recorded?.record.renewTime as number) - 400);
+    const lease = cluster.get('Lease', key) as RawObject;
+    const renewTime = formatMicroTime(recorded?.record.renewTime as number);
+    cluster.replace('Lease', { ...lease, spec: { ...(lease.spec as object), renewTime } }, 'coordinator');
+    advance(5_100);
+    await heartbeat('b', '1.31.0');
+    await reconcileLease(deps, key);
+    expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('b');
   });
 });
