@@ -41,8 +41,8 @@ export function holderDeadlines(
     heardOverHttp(state)
   )
     return undefined;
-  // Only the pre-ping: once it has passed, what comes is the expiry, which ingest (having taken the
-  // pre-ping's step from its memory) no longer keeps; it is a timer as ever.
+  // Only the pre-ping: once it has passed, what comes is the expiry, a timer as ever, which ingest's
+  // own steps keep as well (lateHolder below).
   const prePing = (leaseDeadline(record) ?? now) - PRE_PING_LEAD_MS;
   if (prePing <= now) return undefined;
   const otherIn = nextDeadline(undefined, state.candidates, now);
@@ -56,7 +56,7 @@ export function holderDeadlines(
 
 /**
  * A lease whose holder, recorded in a cluster and renewing where ingest sees it, is late: its
- * pre-ping has passed (the holder may have died, or is asked to yield). Every look from here to
+ * pre-ping has passed (the holder may have died, or stopped renewing because it was revoked). Every look from here to
  * the takeover is a failover's or a preemption's critical path: ingest's own step keeps it in
  * memory beside the timer (lease-timer.ts, keepLateLook), so a warm ingest takes it on time where
  * an SQS delay comes up to a second late and may meet a cold `requeue`. Undefined otherwise.

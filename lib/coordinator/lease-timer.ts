@@ -130,8 +130,8 @@ async function nextTimer(
 }
 
 /**
- * Ingest's own step on a lease whose holder is late (lateHolder: past its pre-ping, or asked to
- * yield) keeps the next look in memory as well as arming its timer: a warm ingest then takes the
+ * Ingest's own step on a lease whose holder is late (lateHolder: past its pre-ping, whether it died
+ * or stopped renewing because it was revoked) keeps the next look in memory as well as arming its timer: a warm ingest then takes the
  * expiry, a ping window's end or a revoke's deadline on time, and the timer's look after it finds
  * the step taken (docs/design.md, "Timers kept by ingest"). Only where ingest covers the holder's cluster.
  */

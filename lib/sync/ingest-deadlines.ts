@@ -42,7 +42,8 @@ export type LeaseNews = 'renewed' | 'seen';
  *
  * What it keeps, per lease: the last holder deadline set, by a renewal seen (a bound before its
  * pre-ping, holderDeadline) or by a step that left its holder deadline to the cover (the record's
- * pre-ping). A lease seen for the first time in a run is
+ * pre-ping), or the next look of its own step on a late holder, which also has its timer
+ * (lease-timer.ts, keepLateLook). A lease seen for the first time in a run is
  * looked at at once, so a holder that stopped renewing before the run started is kept from its record.
  */
 export class IngestDeadlines implements TimerCover {
