@@ -66,9 +66,10 @@ export async function confirmTakeover(
   const news = shown === undefined ? undefined : await recordNews(deps, key, stored, shown, answered);
   if (news !== undefined) return news;
   // A revoke of ours (preemption by revoke) is the holder's last chance to have renewed: it may
-  // lead until one lease duration after it, on our clock.
-  if (shown?.revokedAt !== undefined && shown.revokedAt + leaseMs > answered) {
-    const notBefore = shown.revokedAt + leaseMs;
+  // lead until one lease duration after it, on our clock, that instant included, as a lease is live
+  // at its deadline (isLeaseExpired).
+  if (shown?.revokedAt !== undefined && shown.revokedAt + leaseMs >= answered) {
+    const notBefore = shown.revokedAt + leaseMs + 1;
     if (stored.takeoverNotBefore !== notBefore)
       await defer(deps, key, stored, { notBefore, holderClusterOut: false }, answered);
     return { verdict: 'deferred', at: notBefore };

@@ -12,8 +12,8 @@ import type { HolderRead } from './confirm-takeover.js';
 
 /**
  * The last thing before a takeover that names another identity is written (reconcile-lease.ts):
- * the holder's Lease still names it, as read, and it is taken from the holder there (as its release
- * would leave it, under the term on record) on the condition that it is still as read. A takeover
+ * the holder's Lease is left as the holder's release would leave it (under the term on record) on
+ * the condition that it is still as read, whomever it named then (fencingOf). A takeover
  * that keeps the holder (moved to the cluster where it renews) fences nothing.
  * client-go's coordinated elector renews a Lease that names it whenever the Lease changed since it
  * last looked, however long expired on our clock: its own last renewal counts as a change when it
@@ -47,18 +47,20 @@ export async function fenceHolder(
 }
 
 /**
- * What the fence is conditioned on: the Lease still at the version read while it names the holder,
- * under the term on record; or, read absent, not there yet (a mirror pass of a decision from before
- * could write the holder's Lease, which client-go renews, between the read and the successor's
- * naming). Undefined when the Lease names nobody or another: there is nothing to take the holder off.
+ * What the fence is conditioned on: the Lease still at the version read, under the term on record;
+ * or, read absent, not there yet. A Lease that names nobody or another (one the decision naming the
+ * holder has not reached yet) is fenced too: a mirror pass of that decision could write the holder
+ * there, and client-go renew it, between the read and the successor's naming, as where it was
+ * absent. (A live other elector is recorded before any fence: confirm-takeover.ts.) Undefined when
+ * the read carries no version to test.
  */
 function fencingOf(
   seen: HolderLeaseSeen | HolderLeaseAbsent,
   stored: StoredLease,
 ): Omit<HolderLeaseFencing, 'at'> | undefined {
-  const { term, holderIdentity } = stored.record;
+  const { term } = stored.record;
   if (isLeaseAbsent(seen)) return { term };
-  if (seen.resourceVersion === undefined || seen.holderIdentity !== holderIdentity) return undefined;
+  if (seen.resourceVersion === undefined) return undefined;
   const raise = seen.shownTerm === undefined || seen.shownTerm < term;
   return {
     resourceVersion: seen.resourceVersion,

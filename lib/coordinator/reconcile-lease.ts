@@ -61,6 +61,12 @@ export interface ReconcileOptions {
    * leave the holder's deadline to a cover that cannot keep it (lease-timer.ts).
    */
   readonly holderNewsRecorded?: boolean;
+  /**
+   * Called before each attempt after the first: it reads the table afresh, since the table moved
+   * past what the first one decided on (`known`), and whatever the caller knew beside that (the
+   * Leases it saw, decide-now.ts) is as old by then.
+   */
+  readonly onRetry?: () => void;
 }
 
 export interface ReconcileOutcome {
@@ -102,6 +108,7 @@ export async function reconcileLeaseWithOutcome(
   // to show yet another renewal, so they are bounded as lost compare-and-sets are.
   const tries = { lost: 0, news: 0 };
   for (let attempt = 0; ; attempt++) {
+    if (attempt > 0) options.onRetry?.();
     const tried = { ...(attempt === 0 ? options : fresh), ...(holderNewsRecorded && { holderNewsRecorded }) };
     try {
       const outcome = await reconcileOnce(deps, key, hopSent ? withoutHop(tried) : tried, onHopSent);

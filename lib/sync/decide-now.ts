@@ -138,6 +138,13 @@ export async function decideAndMirror(
     outcome = await reconcileLeaseWithOutcome(deciding, key, {
       ...options,
       ...(known !== undefined && { known: known.known }),
+      // A retry decides on the table as it is then: the Leases seen beside `known` are older than that,
+      // and the holder's, read as it was when the caller saw it, would hide a renewal since (and
+      // leave nothing to fence, where it showed a release).
+      onRetry: () => {
+        reads.forget();
+        options.onRetry?.();
+      },
       // Returned: a first decision arms its timer and stores its history record once it has ended.
       onDecided: (decided) => {
         early = pass(decided);

@@ -15,7 +15,10 @@ import type { ClusterPort, ClusterSource, ObjectRef, RawObject, WriteResult } fr
  */
 export class DecisionReads {
   private readonly seen = new Map<string, RawObject | undefined>();
-  /** What the caller remembered and the decision has not read yet: its first read only (a retry reads afresh). */
+  /**
+   * What the caller remembered and the decision has not read yet: it answers the decision's first
+   * read of each Lease, on its first attempt only (forget).
+   */
   private readonly given = new Map<string, RawObject | undefined>();
 
   constructor(private readonly clusters: ClusterSource) {}
@@ -27,6 +30,14 @@ export class DecisionReads {
   remember(cluster: string, ref: ObjectRef, lease: RawObject | undefined): void {
     this.seen.set(keyOf(cluster, ref), lease);
     this.given.set(keyOf(cluster, ref), lease);
+  }
+
+  /**
+   * The decision starts again from a fresh read of the table (a lost compare-and-set): what the
+   * caller remembered is older than that, so its reads go to the clusters from here on.
+   */
+  forget(): void {
+    this.given.clear();
   }
 
   /**

@@ -71,9 +71,19 @@ interface ModelCandidate {
   readonly cluster: ClusterName;
   readonly lease: LeaseKey;
   readonly emulationVersion: string;
-  /** Pushes heartbeats over HTTP instead of writing a LeaseCandidate in its cluster. */
+  /**
+   * Pushes heartbeats over HTTP instead of writing a LeaseCandidate in its cluster, and holds the
+   * lease the same way: it renews and releases through our API (the `leases` routes), never on the
+   * Lease in its cluster. A cluster candidate is a client-go elector, which holds on that Lease
+   * only. No process does both: one that released over HTTP and renewed the Lease in its cluster
+   * after would be a holder that let go and still led, which the lag check rightly flags but no
+   * coordinator can prevent (docs/reliability.md, "Model-based concurrency test").
+   */
   readonly http: boolean;
 }
+
+/** Whether the candidate holds the lease through this way in: over HTTP, or on its cluster's Lease. */
+const holdsOver = (c: ModelCandidate, http: boolean) => c.http === http;
 
 const CANDIDATES: readonly ModelCandidate[] = [
   { name: 'demo-a1', cluster: 'a', lease: GROUP, emulationVersion: '1.31.0', http: false },
@@ -465,6 +475,7 @@ async function runModel(
       case 'renewInCluster':
       case 'releaseInCluster': {
         const c = CANDIDATES[action.who] as ModelCandidate;
+        if (!holdsOver(c, false)) return;
         const cluster = clusterOf(c.cluster);
         const written =
           action.t === 'renewInCluster'
@@ -478,6 +489,7 @@ async function runModel(
       }
       case 'renewStreak': {
         const c = CANDIDATES[action.who] as ModelCandidate;
+        if (!holdsOver(c, false)) return;
         const cluster = clusterOf(c.cluster);
         for (let i = 0; i < action.renewals; i++) {
           now += action.everyMs;
@@ -491,6 +503,7 @@ async function runModel(
       }
       case 'renewUnrecorded': {
         const c = CANDIDATES[action.who] as ModelCandidate;
+        if (!holdsOver(c, false)) return;
         const cluster = clusterOf(c.cluster);
         const written = cluster.renewLease(c.lease, c.name, 5);
         if (written === 'not-holder' || !written.ok) return;
@@ -507,6 +520,7 @@ async function runModel(
       case 'httpRenew':
       case 'httpRelease': {
         const c = CANDIDATES[action.who] as ModelCandidate;
+        if (!holdsOver(c, true)) return;
         const releasing = action.t === 'httpRelease';
         try {
           await table.store().recordRenewal(

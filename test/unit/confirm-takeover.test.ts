@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatMicroTime } from '../../lib/api/time.js';
-import { UNREACHABLE_RETRY_MS } from '../../lib/coordinator/confirm-takeover.js';
+import { confirmTakeover, UNREACHABLE_RETRY_MS } from '../../lib/coordinator/confirm-takeover.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import type { RawObject } from '../../lib/ports/cluster.js';
 import type { CoordinatorDeps } from '../../lib/ports/coordinator.js';
@@ -285,5 +285,39 @@ describe('takeover from a holder that only looks expired (unit: in-memory fakes)
     await heartbeat('b', '1.31.0');
     await reconcileLease(deps, key);
     expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('b');
+  });
+});
+
+/**
+ * The concurrency model found it (seed -1322655943): a revoke replaced the holder's renewal in the
+ * same millisecond, and the successor was named exactly one lease duration after it, an instant at
+ * which the holder's lease still counts as live (isLeaseExpired).
+ */
+describe('a revoke holds the takeover off for one lease duration (unit: in-memory fakes)', () => {
+  it('the instant the lease duration after the revoke ends is still held off', async () => {
+    const { deps: base, key, heartbeat, store, advance } = singleCluster();
+    await heartbeat('a', '1.30.0');
+    await reconcileLease(base, key);
+    advance(1_000);
+    // The holder's last renewal, replaced by our revoke now, is the revoke's stamp.
+    const revokedAt = base.clock();
+    const deps: CoordinatorDeps = {
+      ...base,
+      readHolderLease: async (cluster) => ({
+        cluster,
+        holderIdentity: '',
+        revokedAt,
+        renewTime: revokedAt,
+        leaseDurationSeconds: 5,
+        resourceVersion: '7',
+      }),
+    };
+    advance(5_000);
+    const stored = (await store.loadLease(key)).lease;
+
+    const check = await confirmTakeover(deps, key, stored, base.clock());
+
+    expect(check).toEqual({ verdict: 'deferred', at: revokedAt + 5_001 });
+    expect((await store.loadLease(key)).lease?.takeoverNotBefore).toBe(revokedAt + 5_001);
   });
 });

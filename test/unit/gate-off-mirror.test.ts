@@ -250,7 +250,8 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
       renewTime: formatMicroTime(lastRenewal),
     });
 
-    fixture.advance(lastRenewal + 5_000 - 1 - fixture.deps.clock());
+    // At the deadline itself the holder's lease is still live (isLeaseExpired): held off through it.
+    fixture.advance(lastRenewal + 5_000 - fixture.deps.clock());
     await fixture.heartbeat('a', key, 'best', '1.33.0');
     const early = await reconcileLease(fixture.deps, key);
     expect(early.write).toBeNull();

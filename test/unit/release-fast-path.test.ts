@@ -3,6 +3,7 @@ import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import type { CoordinatorStore } from '../../lib/ports/store.js';
 import { decideAndMirror, type RecordedRelease } from '../../lib/sync/decide-now.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
+import { mirrorLease } from '../../lib/sync/mirror.js';
 import { heldByOld } from '../helpers/two-clusters.js';
 
 /**
@@ -70,6 +71,42 @@ describe('the fast path decides on the release ingest recorded (unit: in-memory 
     // The retry's fresh read only: it finds "old" (still a candidate, and better) to prefer, and
     // the mirror writes that step's own decision without reading it back.
     expect(loads).toEqual([key.name]);
+    expect(holderIn(fixture, 'a')).toBe('next');
+  });
+
+  it('reads the holder’s Lease afresh once the table moved past the release: the Lease ingest saw is as old', async () => {
+    const fixture = await releasedByOld();
+    const { deps, key, planes, release, store } = fixture;
+    // The stream's elect names "next" at once, and the mirror writes it into "a".
+    const first = await reconcileLease(deps, key);
+    expect(first.write?.holderIdentity).toBe('next');
+    await mirrorLease(deps, key);
+    const leaseMs = (first.write?.leaseDurationSeconds ?? 0) * 1000;
+    // The fast path's own write of the same step is slow: meanwhile "next" renews its Lease in "a"
+    // unseen by ingest (its record lags), and both candidates are heard again.
+    const slow: CoordinatorStore = Object.create(store);
+    let meanwhile = true;
+    slow.writeLease = async (...args) => {
+      if (meanwhile) {
+        meanwhile = false;
+        fixture.advance(leaseMs - 1_000);
+        expect(planes.a.renewLease(key, 'next', leaseMs / 1000)).toMatchObject({ ok: true });
+        fixture.advance(2_000);
+        await fixture.heartbeat('a', key, 'old', '1.34.0');
+        await fixture.heartbeat('a', key, 'next', '1.35.0');
+      }
+      return store.writeLease(...args);
+    };
+
+    // Its compare-and-set is lost, and the retry finds "next" expired on record: a takeover by
+    // "old", ranked above it, unless the retry reads the Lease in "a" rather than the release ingest saw.
+    const fast = { ...deps, store: slow };
+    await decideAndMirror(fast, fast, key, release === undefined ? {} : { release });
+
+    expect(meanwhile).toBe(false);
+    const record = (await store.loadLease(key)).lease?.record;
+    expect(record?.holderIdentity).toBe('next');
+    expect(record?.term).toBe(first.write?.term);
     expect(holderIn(fixture, 'a')).toBe('next');
   });
 });

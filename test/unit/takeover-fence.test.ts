@@ -118,7 +118,36 @@ describe('takeover from an expired holder that renews right after its Lease is r
       await mirrorLease(mirror, key);
       return renewal;
     };
-    return { ...fixture, key, holderIn, failOverWithRenewalAt, failOverOverAbsentLease };
+    /**
+     * The same failover with b-two's Lease in "b" showing an older write than the record (it names
+     * nobody, as a release or a fence left it, the decision's own write still to come): just after
+     * the read, a mirror pass of the decision writes b-two there, and b-two renews it.
+     */
+    const failOverOverStaleLease = async (rewritten: boolean) => {
+      fixture.advance(6_000);
+      await fixture.heartbeat('a', key, 'a-two', '1.35.0');
+      const lease = fixture.planes.b.get('Lease', key) as RawObject;
+      const spec = lease.spec as Record<string, unknown>;
+      fixture.planes.b.replace('Lease', { ...lease, spec: { ...spec, holderIdentity: '' } }, 'someone');
+      let renewal: ReturnType<InMemoryCluster['renewLease']> | undefined;
+      if (rewritten)
+        afterBRead = () => {
+          const stale = fixture.planes.b.get('Lease', key) as RawObject;
+          fixture.planes.b.replace('Lease', { ...stale, spec }, 'coordinator');
+          renewal = fixture.planes.b.renewLease(key, 'b-two', 5);
+        };
+      await reconcileLease(deps, key);
+      await mirrorLease(mirror, key);
+      return renewal;
+    };
+    return {
+      ...fixture,
+      key,
+      holderIn,
+      failOverWithRenewalAt,
+      failOverOverAbsentLease,
+      failOverOverStaleLease,
+    };
   }
 
   /** The concurrency model found it (seed 509294266): the read found no Lease, so nothing was fenced. */
@@ -145,6 +174,34 @@ describe('takeover from an expired holder that renews right after its Lease is r
     expect(fence?.object?.spec).toMatchObject({ holderIdentity: '', leaseDurationSeconds: 1 });
     expect(fence?.object?.metadata?.annotations?.[TERM_ANNOTATION]).toBe('1');
     expect(holderIn('b')).toBe('a-two');
+  });
+
+  /**
+   * The concurrency model found it (seed -427346611): the read found an older write than the record's
+   * on the Lease, naming another, so nothing was fenced, and a late mirror pass put the holder there
+   * before the successor was named.
+   */
+  it('a Lease read naming another, then written with the holder before the successor is named, keeps the lease with it', async () => {
+    const { key, holder, holderIn, failOverOverStaleLease } = await heldFromB();
+
+    const renewal = await failOverOverStaleLease(true);
+
+    expect(renewal).toMatchObject({ ok: true });
+    expect(await holder(key)).toBe('b-two');
+    expect(holderIn('b')).toBe('b-two');
+  });
+
+  it('a Lease read naming another is fenced on the version read, and the successor is named', async () => {
+    const { key, holder, holderIn, failOverOverStaleLease, planes } = await heldFromB();
+
+    await failOverOverStaleLease(false);
+
+    expect(await holder(key)).toBe('a-two');
+    expect(holderIn('b')).toBe('a-two');
+    const stale = planes.b.history.findLastIndex((w) => w.kind === 'Lease' && w.by === 'someone');
+    const fence = planes.b.history.slice(stale + 1).find((w) => w.kind === 'Lease' && w.by === 'coordinator');
+    expect(fence?.object?.spec).toMatchObject({ holderIdentity: '', leaseDurationSeconds: 1 });
+    expect(fence?.object?.metadata?.annotations?.[TERM_ANNOTATION]).toBe('1');
   });
 
   it('a renewal just after the read keeps the lease with the holder: no successor is named anywhere', async () => {
