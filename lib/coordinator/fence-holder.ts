@@ -52,7 +52,7 @@ export async function fenceHolder(
  * holder has not reached yet) is fenced too: a mirror pass of that decision could write the holder
  * there, and client-go renew it, between the read and the successor's naming, as where it was
  * absent. (A live other elector is recorded before any fence: confirm-takeover.ts.) Undefined when
- * the read carries no version to test.
+ * the read carries no version to test, or shows a newer term of ours.
  */
 function fencingOf(
   seen: HolderLeaseSeen | HolderLeaseAbsent,
@@ -60,7 +60,9 @@ function fencingOf(
 ): Omit<HolderLeaseFencing, 'at'> | undefined {
   const { term } = stored.record;
   if (isLeaseAbsent(seen)) return { term };
-  if (seen.resourceVersion === undefined) return undefined;
+  // A Lease under a newer term shows a decision after ours, whose write our stale one is about to
+  // lose: it is never written over (docs/design.md, rule 4).
+  if (seen.resourceVersion === undefined || (seen.shownTerm ?? 0) > term) return undefined;
   const raise = seen.shownTerm === undefined || seen.shownTerm < term;
   return {
     resourceVersion: seen.resourceVersion,

@@ -26,7 +26,8 @@ async function holdOffBeforeUnrevoke(
   const stamp = revoked.renewTime === undefined ? Number.NaN : Date.parse(revoked.renewTime);
   const leaseMs = (stored.record.leaseDurationSeconds ?? 0) * 1000;
   const now = (deps.clock ?? Date.now)();
-  const notBefore = stamp + leaseMs;
+  // Through the deadline itself: a lease is live at its deadline (isLeaseExpired).
+  const notBefore = stamp + leaseMs + 1;
   if (Number.isNaN(notBefore) || notBefore <= now || (stored.takeoverNotBefore ?? 0) >= notBefore)
     return false;
   await deps.store

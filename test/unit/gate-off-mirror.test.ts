@@ -283,15 +283,16 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
       holderIdentity: 'old',
       renewTime: formatMicroTime(renewals[1] as number),
     });
-    expect((await store.loadLease(key)).lease?.takeoverNotBefore).toBe(lastRenewal + 5_000);
+    expect((await store.loadLease(key)).lease?.takeoverNotBefore).toBe(lastRenewal + 5_001);
 
     // "old" stopped renewing at the revoke and may lead until a lease duration after its last renewal:
     // "next" is not named before then, though the record's renewal is older.
-    fixture.advance(lastRenewal + 5_000 - 1 - fixture.deps.clock());
+    // At that deadline itself the lease is still live (isLeaseExpired).
+    fixture.advance(lastRenewal + 5_000 - fixture.deps.clock());
     await fixture.heartbeat('a', key, 'next', '1.35.0');
     await reconcileLease(fixture.deps, key);
     expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('old');
-    fixture.advance(2);
+    fixture.advance(1);
     await fixture.heartbeat('a', key, 'next', '1.35.0');
     await reconcileLease(fixture.deps, key);
     expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('next');

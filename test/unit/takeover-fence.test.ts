@@ -285,6 +285,33 @@ describe('the fence, only where a successor is named, and always under our term 
     expect(patched).toEqual([]);
   });
 
+  it('a Lease under a newer term of ours is never fenced: a later decision wrote it, and ours will lose', async () => {
+    const fixture = await heldByOld();
+    const { deps, key, planes } = fixture;
+    const lease = planes.a.get('Lease', key) as RawObject;
+    // Another decider's term 2 already reached "a", naming "next"; this decider still reads term 1.
+    planes.a.replace(
+      'Lease',
+      {
+        ...lease,
+        metadata: {
+          ...lease.metadata,
+          annotations: { ...lease.metadata?.annotations, [TERM_ANNOTATION]: '2' },
+        },
+        spec: { ...(lease.spec as object), holderIdentity: 'next' },
+      },
+      'coordinator',
+    );
+    fixture.advance(6_000);
+    await fixture.heartbeat('a', key, 'next', '1.35.0');
+    const { patched, fenceHolderLease } = recordingPatches(fixture, key);
+
+    await reconcileLease({ ...deps, fenceHolderLease }, key);
+
+    expect(patched).toEqual([]);
+    expect((planes.a.get('Lease', key)?.spec as { holderIdentity?: string }).holderIdentity).toBe('next');
+  });
+
   it('a Lease without our term annotation is fenced under the term on record, which ingest then reads as drift', async () => {
     const fixture = await heldByOld();
     const { deps, key, planes } = fixture;
