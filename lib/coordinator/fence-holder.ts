@@ -52,7 +52,7 @@ export async function fenceHolder(
  * holder has not reached yet) is fenced too: a mirror pass of that decision could write the holder
  * there, and client-go renew it, between the read and the successor's naming, as where it was
  * absent. (A live other elector is recorded before any fence: confirm-takeover.ts.) Undefined when
- * the read carries no version to test, or shows a newer term of ours.
+ * the read carries no version to test, shows a newer term of ours, or shows our revoke.
  */
 function fencingOf(
   seen: HolderLeaseSeen | HolderLeaseAbsent,
@@ -63,6 +63,10 @@ function fencingOf(
   // A Lease under a newer term shows a decision after ours, whose write our stale one is about to
   // lose: it is never written over (docs/design.md, rule 4).
   if (seen.resourceVersion === undefined || (seen.shownTerm ?? 0) > term) return undefined;
+  // Our revoke: the holder is off its Lease already, and the placeholder keeps everyone else off it,
+  // where an empty Lease would let a legacy elector take it. Only a decision at least as new puts
+  // the holder back (mirror.ts, withdrawn-revoke.ts).
+  if (seen.revokedAt !== undefined) return undefined;
   const raise = seen.shownTerm === undefined || seen.shownTerm < term;
   return {
     resourceVersion: seen.resourceVersion,

@@ -4,6 +4,7 @@ import { formatMicroTime } from '../../lib/api/time.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import type { Preemption } from '../../lib/ports/coordinator.js';
 import { HolderHints } from '../../lib/sync/holder-hints.js';
+import { holderLeaseFence } from '../../lib/sync/holder-lease-reader.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
 import { keptFields } from '../../lib/sync/lease-fields.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
@@ -296,6 +297,19 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
     await fixture.heartbeat('a', key, 'next', '1.35.0');
     await reconcileLease(fixture.deps, key);
     expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('next');
+  });
+
+  it('names the successor over our revoke itself: the takeover’s fence leaves the revoke alone', async () => {
+    // An empty Lease in its place, even for a moment, is one a legacy elector could take.
+    const fixture = await gateOffGroup();
+    const { key } = fixture;
+    const deps = { ...fixture.deps, fenceHolderLease: holderLeaseFence(fixture.deps.clusters) };
+    const revoked = await revokedInA(fixture);
+    fixture.advance(5_001);
+    await fixture.heartbeat('a', key, 'best', '1.33.0');
+    await reconcileLease(deps, key);
+    await mirrorLease(deps, key);
+    expect(holdersWrittenIn(fixture, 'a', revoked.writes)).toEqual(['best']);
   });
 
   it('stamps the revoke with its own read when the Lease shows no renewal of the holder’s', async () => {
