@@ -1,9 +1,8 @@
 import { startCoordinatedClusters } from '../../lib/harness/coordinated-clusters.js';
-import { describeClientGoCompat, FAILOVER_GOAL_MS } from './client-go-compat.js';
+import { describeClientGoCompat } from './client-go-compat.js';
 
 describeClientGoCompat({
   name: 'coordinator from sources (npm start)',
-  failoverBoundMs: FAILOVER_GOAL_MS,
   start: async (groups, activity) => {
     const clusters = await startCoordinatedClusters(['alpha', 'beta'], groups, { onIngest: activity });
     return {
