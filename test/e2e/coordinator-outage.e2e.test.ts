@@ -85,6 +85,22 @@ describe('the coordinator down, then back (e2e: 2 gate-off kube-apiservers + cli
       (c) => events[c].at(-1)?.holder === holder && events[c].at(-1)?.term === term,
     );
   };
+  /**
+   * Where each cluster's Lease events stand once the watch has delivered every write made so far: a
+   * mirror pass that the stop waited for can finish its write just before, and its event come after.
+   */
+  const caughtUp = async (): Promise<Record<Cluster, number>> => {
+    for (const cluster of ['alpha', 'beta'] as const) {
+      const read = await kube(
+        plane(cluster),
+        'GET',
+        `/apis/coordination.k8s.io/v1/namespaces/default/leases/${LEASE}`,
+      );
+      const { resourceVersion } = (read.json.metadata ?? {}) as { resourceVersion?: string };
+      await leases.until(() => events[cluster].some((e) => e.resourceVersion === resourceVersion));
+    }
+    return { alpha: events.alpha.length, beta: events.beta.length };
+  };
   /** Each cluster's Lease events since `from`: holder, term, ms after `at`. */
   const leaseEvents = (from: Record<Cluster, number>, at: number) =>
     JSON.stringify({
@@ -125,7 +141,7 @@ describe('the coordinator down, then back (e2e: 2 gate-off kube-apiservers + cli
   it('2. coordinator down: the holder keeps renewing its own Lease, and a better candidate joining is not preferred', async () => {
     await clusters.stopCoordinator();
     downAt = Date.now();
-    down = { alpha: events.alpha.length, beta: events.beta.length };
+    down = await caughtUp();
     better = await pod('better', 'alpha', ['1.35.0', '1.34.0']);
     // Its agent registers it in alpha (the renewals in beta pace the looks).
     await untilLeases(() => registered('alpha', 'better'));
@@ -187,7 +203,7 @@ describe('the coordinator down, then back (e2e: 2 gate-off kube-apiservers + cli
   it("5. down again, a legacy elector in a cluster other than the holder's takes the copy there once it has run out (two leaders); back, the coordinator ends that, and no overlap begins after", async () => {
     const termAt = (await table()).lease?.record.term ?? 0;
     await clusters.stopCoordinator();
-    const down2 = { alpha: events.alpha.length, beta: events.beta.length, at: Date.now() };
+    const down2 = { at: Date.now(), ...(await caughtUp()) };
     await until(pods.all, () => legacy.leading);
     // Nobody copied better's renewals into beta: the legacy elector found its copy run out.
     expect(events.beta.slice(down2.beta).every((e) => e.holder === 'legacy')).toBe(true);

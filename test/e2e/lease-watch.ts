@@ -12,6 +12,7 @@ export interface LeaseEvent {
   readonly term: string | undefined;
   /** When the watch delivered it (Date.now()). */
   readonly seenAt: number;
+  readonly resourceVersion: string | undefined;
 }
 
 /**
@@ -64,7 +65,10 @@ export class LeaseWatch<Cluster extends string> {
       { fieldSelector: `metadata.name=${lease}` },
       (
         _phase,
-        object: { metadata?: { annotations?: Record<string, string> }; spec?: Record<string, unknown> },
+        object: {
+          metadata?: { annotations?: Record<string, string>; resourceVersion?: string };
+          spec?: Record<string, unknown>;
+        },
       ) => {
         this.events[cluster].push({
           holder: String(object.spec?.holderIdentity ?? ''),
@@ -72,6 +76,7 @@ export class LeaseWatch<Cluster extends string> {
           preferredAnnotation: object.metadata?.annotations?.[PREFERRED_HOLDER_ANNOTATION],
           term: object.metadata?.annotations?.[TERM_ANNOTATION],
           seenAt: Date.now(),
+          resourceVersion: object.metadata?.resourceVersion,
         });
         for (const w of this.wake.splice(0)) w();
       },

@@ -87,7 +87,9 @@ describe.each(['off', 'mixed'] as const)(
       older = await pod('older', 'alpha', '1.34.0');
       await until(pods.all, () => older.leading && !newer.leading);
       console.log(`gate ${gate}: preemption by revoke, start → leads: ${Date.now() - startedAt} ms`);
-      // The holder lives in beta, gate-off: revoked there, then the successor named.
+      // The holder lives in beta, gate-off: revoked there, then the successor named. older can lead on
+      // its own cluster's Lease before beta's naming reaches this watch: wait for it.
+      await leases.until(() => events.beta.slice(from.beta).some((e) => e.holder === 'older'));
       expectPreemptedByRevoke(events.beta.slice(from.beta), events.alpha.slice(from.alpha), 'newer', 'older');
       expect(overlaps(pods.all)).toEqual([]);
     }, 120_000);
