@@ -26,6 +26,21 @@ export const PREFERRED_HOLDER_ANNOTATION = 'lease-coordinator.dev/preferred-hold
  */
 export const REVOKED_HOLDER = 'lease-coordinator.dev/revoked';
 
+/**
+ * The holderIdentity a takeover's fence leaves on the old holder's Lease for the moment before the
+ * successor is named there (lib/coordinator/fence-holder.ts). We read it as no holder, as the
+ * holder's own release reads. It is not empty, with the holder's lease duration, because a legacy
+ * elector takes an empty Lease at once and any Lease that has not changed for its lease duration:
+ * this one changed, so one that sees it waits a whole lease duration more, and the successor is
+ * named first.
+ */
+export const FENCED_HOLDER = 'lease-coordinator.dev/fenced';
+
+/** A cluster's holderIdentity as we read it: our fence names nobody. */
+export function holderShown(holderIdentity: string): string {
+  return holderIdentity === FENCED_HOLDER ? '' : holderIdentity;
+}
+
 const TERM = /^(0|[1-9][0-9]{0,14})$/;
 
 /**
@@ -95,7 +110,7 @@ export function parseLease(input: unknown, defaultNamespace = 'default'): Parsed
   const { spec } = lease;
   const record: LeaseRecord = {
     term: parseTermAnnotation(termText) ?? 0,
-    ...(spec.holderIdentity != null && { holderIdentity: spec.holderIdentity }),
+    ...(spec.holderIdentity != null && { holderIdentity: holderShown(spec.holderIdentity) }),
     ...(spec.leaseDurationSeconds != null && { leaseDurationSeconds: spec.leaseDurationSeconds }),
     ...(spec.acquireTime != null && { acquireTime: spec.acquireTime }),
     ...(spec.renewTime != null && { renewTime: spec.renewTime }),

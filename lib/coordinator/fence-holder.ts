@@ -1,3 +1,4 @@
+import { DEFAULT_LEASE_DURATION_SECONDS } from '../election/timing.js';
 import { ConflictError } from '../errors.js';
 import {
   type HolderLeaseAbsent,
@@ -12,8 +13,9 @@ import type { HolderRead } from './confirm-takeover.js';
 
 /**
  * The last thing before a takeover that names another identity is written (reconcile-lease.ts):
- * the holder's Lease is left as the holder's release would leave it (under the term on record) on
- * the condition that it is still as read, whomever it named then (fencingOf). A takeover
+ * the holder's Lease is left naming FENCED_HOLDER (which we read as the holder's release, and a
+ * legacy elector as a live holder that just changed), under the term on record, on the condition
+ * that it is still as read, whomever it named then (fencingOf). A takeover
  * that keeps the holder (moved to the cluster where it renews) fences nothing.
  * client-go's coordinated elector renews a Lease that names it whenever the Lease changed since it
  * last looked, however long expired on our clock: its own last renewal counts as a change when it
@@ -51,25 +53,25 @@ export async function fenceHolder(
  * or, read absent, not there yet. A Lease that names nobody or another (one the decision naming the
  * holder has not reached yet) is fenced too: a mirror pass of that decision could write the holder
  * there, and client-go renew it, between the read and the successor's naming, as where it was
- * absent. (A live other elector is recorded before any fence: confirm-takeover.ts.) Undefined when
- * the read carries no version to test, shows a newer term of ours, or shows our revoke.
+ * absent. (A live other elector is recorded before any fence: confirm-takeover.ts.) So is our revoke:
+ * a legacy elector that saw it go up takes it one lease duration later, which can come before the
+ * successor's naming reaches the cluster; the fence changes the Lease and so restarts that wait.
+ * Undefined when the read carries no version to test, or shows a newer term of ours.
  */
 function fencingOf(
   seen: HolderLeaseSeen | HolderLeaseAbsent,
   stored: StoredLease,
 ): Omit<HolderLeaseFencing, 'at'> | undefined {
   const { term } = stored.record;
-  if (isLeaseAbsent(seen)) return { term };
+  const leaseDurationSeconds = stored.record.leaseDurationSeconds ?? DEFAULT_LEASE_DURATION_SECONDS;
+  if (isLeaseAbsent(seen)) return { term, leaseDurationSeconds };
   // A Lease under a newer term shows a decision after ours, whose write our stale one is about to
   // lose: it is never written over (docs/design.md, rule 4).
   if (seen.resourceVersion === undefined || (seen.shownTerm ?? 0) > term) return undefined;
-  // Our revoke: the holder is off its Lease already, and the placeholder keeps everyone else off it,
-  // where an empty Lease would let a legacy elector take it. Only a decision at least as new puts
-  // the holder back (mirror.ts, withdrawn-revoke.ts).
-  if (seen.revokedAt !== undefined) return undefined;
   const raise = seen.shownTerm === undefined || seen.shownTerm < term;
   return {
     resourceVersion: seen.resourceVersion,
+    leaseDurationSeconds,
     ...(raise && { term }),
     ...(seen.annotated === true && { annotated: true }),
   };

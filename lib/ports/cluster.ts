@@ -140,20 +140,22 @@ export type HolderLeaseReader = (
 export interface HolderLeaseFencing {
   /**
    * The Lease is taken from its holder only while it is still at this version (as read). Unset: it
-   * was read absent, and is created empty, which fails if it exists by now.
+   * was read absent, and is created fenced, which fails if it exists by now.
    */
   readonly resourceVersion?: string;
   /** The term of ours the Lease carries after the fence; unset: its annotations are left alone. */
   readonly term?: number;
   /** The Lease as read carries annotations: the term is added to them, else the map is created. */
   readonly annotated?: boolean;
-  /** The release's stamp, on our clock. */
+  /** The fence's stamp, on our clock. */
   readonly at: Millis;
+  /** The duration the fenced Lease shows (the holder's): how long a legacy elector that sees it waits. */
+  readonly leaseDurationSeconds: number;
 }
 
 /**
- * Takes a holder off its own Lease, as its release would leave it (no holder, a 1 s duration),
- * while the Lease is still as it was read: true when done, false when it changed since (the holder
+ * Takes a holder off its own Lease (FENCED_HOLDER, which we read as its release and a legacy
+ * elector as a live holder), while the Lease is still as it was read: true when done, false when it changed since (the holder
  * renewed, or a Lease read absent was created). Throws when the cluster cannot be reached. lib/coordinator/confirm-takeover.ts.
  */
 export type HolderLeaseFence = (

@@ -1,4 +1,5 @@
 import {
+  holderShown,
   PREFERRED_HOLDER_ANNOTATION,
   parseTermAnnotation,
   REVOKED_HOLDER,
@@ -192,7 +193,8 @@ export function viewOf(lease: {
     const value = spec[field];
     if ((typeof value === 'string' && value !== '') || typeof value === 'number') view[field] = value;
   }
-  if (spec.holderIdentity === '') view.holderIdentity = '';
+  // No holder is a value here: a release (or our fence, which reads as one) under our term.
+  if (typeof spec.holderIdentity === 'string') view.holderIdentity = holderShown(spec.holderIdentity);
   const term = parseTermAnnotation(lease.metadata?.annotations?.[TERM_ANNOTATION]);
   if (term !== undefined) view.term = term;
   const preferred = lease.metadata?.annotations?.[PREFERRED_HOLDER_ANNOTATION];

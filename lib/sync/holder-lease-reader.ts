@@ -1,4 +1,4 @@
-import { parseLease, REVOKED_HOLDER, TERM_ANNOTATION } from '../api/lease.js';
+import { FENCED_HOLDER, parseLease, REVOKED_HOLDER, TERM_ANNOTATION } from '../api/lease.js';
 import { formatMicroTime } from '../api/time.js';
 import { CoordinatorError, HttpOnlyClusterError } from '../errors.js';
 import type {
@@ -56,9 +56,11 @@ export function holderLeaseReader(clusters: ClusterSource): HolderLeaseReader {
 
 /**
  * HolderLeaseFence over the registered clusters: one JSON Patch whose `test` of the resourceVersion
- * read makes it a compare-and-set on that read. It leaves the Lease as client-go's own release
- * does (no holder, a 1 s duration, stamped now), under the term on record, which the mirror leaves
- * as it is until a decision with a new term (docs/design.md, rule 4) and ingest records as a release.
+ * read makes it a compare-and-set on that read. It leaves the Lease naming FENCED_HOLDER, with the
+ * holder's lease duration, stamped now, under the term on record. We read that as the holder's
+ * release: the mirror leaves it as it is until a decision with a new term (docs/design.md, rule 4)
+ * and ingest records a release. A legacy elector reads it as a live holder that just changed, and
+ * waits a lease duration, where it would take an empty Lease at once.
  */
 export function holderLeaseFence(clusters: ClusterSource): HolderLeaseFence {
   return async (cluster, key, fencing) => {
@@ -67,7 +69,7 @@ export function holderLeaseFence(clusters: ClusterSource): HolderLeaseFence {
     const { resourceVersion } = fencing;
     const result =
       resourceVersion === undefined
-        ? await client.createLease(emptyLease(ref, fencing))
+        ? await client.createLease(fencedLease(ref, fencing))
         : await client.patchLease(ref, fenceOperations(resourceVersion, fencing));
     return result.ok;
   };
@@ -78,7 +80,7 @@ export function holderLeaseFence(clusters: ClusterSource): HolderLeaseFence {
  * that writes the holder's Lease meanwhile (a decision from before, the sweep) makes it fail, and
  * the holder's renewal of that Lease is found on the read that follows.
  */
-function emptyLease(ref: ObjectRef, { term, at }: HolderLeaseFencing): RawObject {
+function fencedLease(ref: ObjectRef, { term, at, leaseDurationSeconds }: HolderLeaseFencing): RawObject {
   return {
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
@@ -86,19 +88,19 @@ function emptyLease(ref: ObjectRef, { term, at }: HolderLeaseFencing): RawObject
       ...ref,
       ...(term !== undefined && { annotations: { [TERM_ANNOTATION]: String(term) } }),
     },
-    spec: { holderIdentity: '', leaseDurationSeconds: 1, renewTime: formatMicroTime(at) },
+    spec: { holderIdentity: FENCED_HOLDER, leaseDurationSeconds, renewTime: formatMicroTime(at) },
   };
 }
 
 function fenceOperations(
   resourceVersion: string,
-  { term, annotated, at }: HolderLeaseFencing,
+  { term, annotated, at, leaseDurationSeconds }: HolderLeaseFencing,
 ): JsonPatchOperation[] {
   const stamp = formatMicroTime(at);
   return [
     { op: 'test', path: '/metadata/resourceVersion', value: resourceVersion },
-    { op: 'add', path: '/spec/holderIdentity', value: '' },
-    { op: 'add', path: '/spec/leaseDurationSeconds', value: 1 },
+    { op: 'add', path: '/spec/holderIdentity', value: FENCED_HOLDER },
+    { op: 'add', path: '/spec/leaseDurationSeconds', value: leaseDurationSeconds },
     { op: 'add', path: '/spec/renewTime', value: stamp },
     ...(term === undefined ? [] : [termOperation(term, annotated === true)]),
   ];

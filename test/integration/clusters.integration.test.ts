@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TERM_ANNOTATION } from '../../lib/api/lease.js';
+import { FENCED_HOLDER, TERM_ANNOTATION } from '../../lib/api/lease.js';
 import { formatMicroTime } from '../../lib/api/time.js';
 import { parseClustersConfig } from '../../lib/clusters/config.js';
 import { kube, leaseCandidate } from '../../lib/harness/kube-admin.js';
@@ -293,12 +293,12 @@ describe('clusters (integration: two kube-apiservers + etcd built from Go module
     });
   });
 
-  /** alpha's Lease `name` as a fence leaves it: nobody, 1 s, stamped `at`, under our term `term`. */
+  /** alpha's Lease `name` as a fence leaves it: our placeholder, 7 s, stamped `at`, under our term `term`. */
   async function expectFenced(name: string, at: number, term: string) {
     const fenced = (await leaseIn(alpha, name)) as Lease;
     expect(fenced.spec).toMatchObject({
-      holderIdentity: '',
-      leaseDurationSeconds: 1,
+      holderIdentity: FENCED_HOLDER,
+      leaseDurationSeconds: 7,
       renewTime: formatMicroTime(at),
     });
     expect(fenced.metadata.annotations?.[TERM_ANNOTATION]).toBe(term);
@@ -322,28 +322,37 @@ describe('clusters (integration: two kube-apiservers + etcd built from Go module
     expect((await kube(alpha, 'PUT', `${LEASES}/${key.name}`, renewal)).status).toBe(200);
 
     expect(
-      await fence('alpha', key, { resourceVersion: read.metadata.resourceVersion, at: Date.now() }),
+      await fence('alpha', key, {
+        resourceVersion: read.metadata.resourceVersion,
+        at: Date.now(),
+        leaseDurationSeconds: 7,
+      }),
     ).toBe(false);
     const renewed = (await leaseIn(alpha, key.name)) as Lease;
     expect(renewed.spec.holderIdentity).toBe('x');
 
     const at = Date.now();
     expect(
-      await fence('alpha', key, { resourceVersion: renewed.metadata.resourceVersion, term: 4, at }),
+      await fence('alpha', key, {
+        resourceVersion: renewed.metadata.resourceVersion,
+        term: 4,
+        at,
+        leaseDurationSeconds: 7,
+      }),
     ).toBe(true);
     await expectFenced(key.name, at, '4');
   });
 
-  it('fences a Lease read absent by creating it empty, and fails once anyone has created it', async () => {
+  it('fences a Lease read absent by creating it fenced, and fails once anyone has created it', async () => {
     const registry = stack.registry;
     if (registry === undefined) throw new Error('the stack registers clusters');
     const fence = holderLeaseFence(registry);
     const key = { scope: 'alpha', namespace: 'default', name: 'fence-absent-probe' };
     const at = Date.now();
-    expect(await fence('alpha', key, { term: 5, at })).toBe(true);
+    expect(await fence('alpha', key, { term: 5, at, leaseDurationSeconds: 7 })).toBe(true);
     await expectFenced(key.name, at, '5');
     // Read absent before that create: the fence finds it there now and fails, changing nothing.
-    expect(await fence('alpha', key, { term: 6, at: at + 1 })).toBe(false);
+    expect(await fence('alpha', key, { term: 6, at: at + 1, leaseDurationSeconds: 7 })).toBe(false);
     expect(((await leaseIn(alpha, key.name)) as Lease).metadata.annotations?.[TERM_ANNOTATION]).toBe('5');
   });
 

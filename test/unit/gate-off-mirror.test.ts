@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { PREFERRED_HOLDER_ANNOTATION, REVOKED_HOLDER, TERM_ANNOTATION } from '../../lib/api/lease.js';
+import {
+  FENCED_HOLDER,
+  PREFERRED_HOLDER_ANNOTATION,
+  REVOKED_HOLDER,
+  TERM_ANNOTATION,
+} from '../../lib/api/lease.js';
 import { formatMicroTime } from '../../lib/api/time.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import type { Preemption } from '../../lib/ports/coordinator.js';
@@ -299,8 +304,9 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
     expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('next');
   });
 
-  it('names the successor over our revoke itself: the takeover’s fence leaves the revoke alone', async () => {
-    // An empty Lease in its place, even for a moment, is one a legacy elector could take.
+  it('names the successor over our revoke once the takeover’s fence has changed it, never leaving it empty', async () => {
+    // A legacy elector that saw the revoke go up takes it one lease duration later; the fence
+    // restarts that wait. An empty Lease in its place, even for a moment, is one it takes at once.
     const fixture = await gateOffGroup();
     const { key } = fixture;
     const deps = { ...fixture.deps, fenceHolderLease: holderLeaseFence(fixture.deps.clusters) };
@@ -309,7 +315,7 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
     await fixture.heartbeat('a', key, 'best', '1.33.0');
     await reconcileLease(deps, key);
     await mirrorLease(deps, key);
-    expect(holdersWrittenIn(fixture, 'a', revoked.writes)).toEqual(['best']);
+    expect(holdersWrittenIn(fixture, 'a', revoked.writes)).toEqual([FENCED_HOLDER, 'best']);
   });
 
   it('stamps the revoke with its own read when the Lease shows no renewal of the holder’s', async () => {

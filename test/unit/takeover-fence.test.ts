@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TERM_ANNOTATION } from '../../lib/api/lease.js';
+import { FENCED_HOLDER, TERM_ANNOTATION } from '../../lib/api/lease.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import { handleSweep } from '../../lib/handlers/sweep.js';
 import { anyCaller } from '../../lib/http/callers.js';
@@ -161,7 +161,7 @@ describe('takeover from an expired holder that renews right after its Lease is r
     expect(holderIn('b')).toBe('b-two');
   });
 
-  it('a Lease read absent is fenced by creating it empty, under our term, and the successor is named', async () => {
+  it('a Lease read absent is fenced by creating it, under our term, and the successor is named', async () => {
     const { key, holder, holderIn, failOverOverAbsentLease, planes } = await heldFromB();
 
     await failOverOverAbsentLease(false);
@@ -171,7 +171,7 @@ describe('takeover from an expired holder that renews right after its Lease is r
     const fence = planes.b.history
       .slice(deleted + 1)
       .find((w) => w.kind === 'Lease' && w.by === 'coordinator');
-    expect(fence?.object?.spec).toMatchObject({ holderIdentity: '', leaseDurationSeconds: 1 });
+    expect(fence?.object?.spec).toMatchObject({ holderIdentity: FENCED_HOLDER, leaseDurationSeconds: 5 });
     expect(fence?.object?.metadata?.annotations?.[TERM_ANNOTATION]).toBe('1');
     expect(holderIn('b')).toBe('a-two');
   });
@@ -200,7 +200,7 @@ describe('takeover from an expired holder that renews right after its Lease is r
     expect(holderIn('b')).toBe('a-two');
     const stale = planes.b.history.findLastIndex((w) => w.kind === 'Lease' && w.by === 'someone');
     const fence = planes.b.history.slice(stale + 1).find((w) => w.kind === 'Lease' && w.by === 'coordinator');
-    expect(fence?.object?.spec).toMatchObject({ holderIdentity: '', leaseDurationSeconds: 1 });
+    expect(fence?.object?.spec).toMatchObject({ holderIdentity: FENCED_HOLDER, leaseDurationSeconds: 5 });
     expect(fence?.object?.metadata?.annotations?.[TERM_ANNOTATION]).toBe('1');
   });
 
