@@ -31,8 +31,8 @@ export const REVOKED_HOLDER = 'lease-coordinator.dev/revoked';
  * successor is named there (lib/coordinator/fence-holder.ts). We read it as no holder, as the
  * holder's own release reads. It is not empty, with the holder's lease duration, because a legacy
  * elector takes an empty Lease at once and any Lease that has not changed for its lease duration:
- * this one changed, so one that sees it waits a whole lease duration more, and the successor is
- * named first.
+ * this one changed, so one that sees it waits a whole lease duration more, time for the successor's
+ * naming to reach the cluster. Our revoke is touched instead (HolderLeaseFencing.revoke).
  */
 export const FENCED_HOLDER = 'lease-coordinator.dev/fenced';
 

@@ -53,10 +53,11 @@ export async function fenceHolder(
  * or, read absent, not there yet. A Lease that names nobody or another (one the decision naming the
  * holder has not reached yet) is fenced too: a mirror pass of that decision could write the holder
  * there, and client-go renew it, between the read and the successor's naming, as where it was
- * absent. (A live other elector is recorded before any fence: confirm-takeover.ts.) So is our revoke:
- * a legacy elector that saw it go up takes it one lease duration later, which can come before the
- * successor's naming reaches the cluster; the fence changes the Lease and so restarts that wait.
- * Undefined when the read carries no version to test, or shows a newer term of ours.
+ * absent. (A live other elector is recorded before any fence: confirm-takeover.ts.) So is our revoke,
+ * touched rather than replaced: a legacy elector that saw it go up takes it one lease duration later,
+ * which can come before the successor's naming reaches the cluster, and the touch restarts that
+ * wait; the revoke itself stands, so a step that keeps the holder after all can still take it back
+ * under the holder's term. Undefined when the read carries no version to test, or shows a newer term of ours.
  */
 function fencingOf(
   seen: HolderLeaseSeen | HolderLeaseAbsent,
@@ -68,6 +69,8 @@ function fencingOf(
   // A Lease under a newer term shows a decision after ours, whose write our stale one is about to
   // lose: it is never written over (docs/design.md, rule 4).
   if (seen.resourceVersion === undefined || (seen.shownTerm ?? 0) > term) return undefined;
+  if (seen.revokedAt !== undefined)
+    return { resourceVersion: seen.resourceVersion, leaseDurationSeconds, revoke: true };
   const raise = seen.shownTerm === undefined || seen.shownTerm < term;
   return {
     resourceVersion: seen.resourceVersion,

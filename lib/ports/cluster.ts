@@ -151,6 +151,11 @@ export interface HolderLeaseFencing {
   readonly at: Millis;
   /** The duration the fenced Lease shows (the holder's): how long a legacy elector that sees it waits. */
   readonly leaseDurationSeconds: number;
+  /**
+   * The Lease shows our revoke: it is touched (its acquireTime set to the fence's stamp), not
+   * replaced. The revoke stands, stamp and all, and a legacy elector sees it change.
+   */
+  readonly revoke?: boolean;
 }
 
 /**

@@ -60,7 +60,9 @@ export function holderLeaseReader(clusters: ClusterSource): HolderLeaseReader {
  * holder's lease duration, stamped now, under the term on record. We read that as the holder's
  * release: the mirror leaves it as it is until a decision with a new term (docs/design.md, rule 4)
  * and ingest records a release. A legacy elector reads it as a live holder that just changed, and
- * waits a lease duration, where it would take an empty Lease at once.
+ * waits a lease duration, where it would take an empty Lease at once. Our revoke is only touched
+ * (HolderLeaseFencing.revoke): it keeps the holder off, and a decision that keeps the holder after
+ * all takes it back under its term (withdrawn-revoke.ts), which a release would not.
  */
 export function holderLeaseFence(clusters: ClusterSource): HolderLeaseFence {
   return async (cluster, key, fencing) => {
@@ -94,9 +96,16 @@ function fencedLease(ref: ObjectRef, { term, at, leaseDurationSeconds }: HolderL
 
 function fenceOperations(
   resourceVersion: string,
-  { term, annotated, at, leaseDurationSeconds }: HolderLeaseFencing,
+  { term, annotated, at, leaseDurationSeconds, revoke }: HolderLeaseFencing,
 ): JsonPatchOperation[] {
   const stamp = formatMicroTime(at);
+  // The revoke's acquireTime is its stamp or older, a lease duration and more before any fence, so
+  // the record client-go compares (to the second) changes.
+  if (revoke === true)
+    return [
+      { op: 'test', path: '/metadata/resourceVersion', value: resourceVersion },
+      { op: 'add', path: '/spec/acquireTime', value: stamp },
+    ];
   return [
     { op: 'test', path: '/metadata/resourceVersion', value: resourceVersion },
     { op: 'add', path: '/spec/holderIdentity', value: FENCED_HOLDER },

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FENCED_HOLDER, TERM_ANNOTATION } from '../../lib/api/lease.js';
+import { FENCED_HOLDER, REVOKED_HOLDER, TERM_ANNOTATION } from '../../lib/api/lease.js';
 import { formatMicroTime } from '../../lib/api/time.js';
 import { parseClustersConfig } from '../../lib/clusters/config.js';
 import { kube, leaseCandidate } from '../../lib/harness/kube-admin.js';
@@ -341,6 +341,37 @@ describe('clusters (integration: two kube-apiservers + etcd built from Go module
       }),
     ).toBe(true);
     await expectFenced(key.name, at, '4');
+  });
+
+  it('touches our revoke rather than replacing it: holder and stamp stay, acquireTime moves to a later second', async () => {
+    const registry = stack.registry;
+    if (registry === undefined) throw new Error('the stack registers clusters');
+    const fence = holderLeaseFence(registry);
+    const key = { scope: 'alpha', namespace: 'default', name: 'fence-revoke-probe' };
+    const stamp = formatMicroTime(Date.now() - 6_000);
+    const created = await kube(alpha, 'POST', LEASES, {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: key.name, annotations: { [TERM_ANNOTATION]: '2' } },
+      spec: { holderIdentity: REVOKED_HOLDER, leaseDurationSeconds: 5, acquireTime: stamp, renewTime: stamp },
+    });
+    expect(created.status).toBe(201);
+    const { resourceVersion } = (created.json.metadata ?? {}) as { resourceVersion: string };
+    const at = Date.now();
+    expect(await fence('alpha', key, { resourceVersion, at, leaseDurationSeconds: 5, revoke: true })).toBe(
+      true,
+    );
+    const touched = (await leaseIn(alpha, key.name)) as Lease;
+    expect(touched.spec).toMatchObject({
+      holderIdentity: REVOKED_HOLDER,
+      renewTime: stamp,
+      acquireTime: formatMicroTime(at),
+    });
+    expect(touched.metadata.annotations?.[TERM_ANNOTATION]).toBe('2');
+    // A write since the read fails it, as any fence.
+    expect(await fence('alpha', key, { resourceVersion, at, leaseDurationSeconds: 5, revoke: true })).toBe(
+      false,
+    );
   });
 
   it('fences a Lease read absent by creating it fenced, and fails once anyone has created it', async () => {

@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import {
-  FENCED_HOLDER,
-  PREFERRED_HOLDER_ANNOTATION,
-  REVOKED_HOLDER,
-  TERM_ANNOTATION,
-} from '../../lib/api/lease.js';
+import { PREFERRED_HOLDER_ANNOTATION, REVOKED_HOLDER, TERM_ANNOTATION } from '../../lib/api/lease.js';
 import { formatMicroTime } from '../../lib/api/time.js';
+import { fenceHolder } from '../../lib/coordinator/fence-holder.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import type { Preemption } from '../../lib/ports/coordinator.js';
 import { HolderHints } from '../../lib/sync/holder-hints.js';
-import { holderLeaseFence } from '../../lib/sync/holder-lease-reader.js';
+import { holderLeaseFence, holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
 import { keptFields } from '../../lib/sync/lease-fields.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
@@ -54,6 +50,11 @@ const leaseIn = (fixture: Awaited<ReturnType<typeof heldByOld>>, cluster: PairCl
     annotations: lease?.metadata?.annotations ?? {},
   };
 };
+
+type LeaseSpecTimes = { holderIdentity?: string; renewTime?: string; acquireTime?: string };
+
+/** A Lease time as client-go's record compares it: to the second. */
+const toSecond = (time: string | undefined) => Math.floor(Date.parse(time ?? '') / 1000);
 
 /** The holders the coordinator's Lease writes into `cluster` named since write `from`, our revoke aside. */
 const holdersWrittenIn = (
@@ -304,18 +305,25 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
     expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('next');
   });
 
-  it('names the successor over our revoke once the takeover’s fence has changed it, never leaving it empty', async () => {
-    // A legacy elector that saw the revoke go up takes it one lease duration later; the fence
-    // restarts that wait. An empty Lease in its place, even for a moment, is one it takes at once.
+  it('names the successor over our revoke once the takeover’s fence has touched it, never leaving it empty', async () => {
+    // A legacy elector that saw the revoke go up takes it one lease duration later; the touch
+    // restarts that wait (client-go compares the record, times to the second). An empty Lease in
+    // its place, even for a moment, is one it takes at once.
     const fixture = await gateOffGroup();
     const { key } = fixture;
     const deps = { ...fixture.deps, fenceHolderLease: holderLeaseFence(fixture.deps.clusters) };
     const revoked = await revokedInA(fixture);
+    const before = fixture.planes.a.get('Lease', key)?.spec as LeaseSpecTimes;
     fixture.advance(5_001);
     await fixture.heartbeat('a', key, 'best', '1.33.0');
     await reconcileLease(deps, key);
     await mirrorLease(deps, key);
-    expect(holdersWrittenIn(fixture, 'a', revoked.writes)).toEqual([FENCED_HOLDER, 'best']);
+    const writes = fixture.planes.a.history
+      .slice(revoked.writes)
+      .flatMap((w) => (w.kind === 'Lease' ? [w.object?.spec as LeaseSpecTimes] : []));
+    expect(writes.map((w) => w.holderIdentity)).toEqual([REVOKED_HOLDER, 'best']);
+    expect(writes[0]?.renewTime).toBe(before.renewTime);
+    expect(toSecond(writes[0]?.acquireTime)).toBeGreaterThan(toSecond(before.acquireTime));
   });
 
   it('stamps the revoke with its own read when the Lease shows no renewal of the holder’s', async () => {
@@ -394,6 +402,30 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
     expect(leaseIn(fixture, 'a').spec.holderIdentity).toBe('old');
     expect(leaseIn(fixture, 'a').annotations[PREFERRED_HOLDER_ANNOTATION]).toBeUndefined();
     // client-go renews a Lease that names it again.
+    expect(fixture.planes.a.renewLease(key, 'old', 5)).toMatchObject({ ok: true });
+  });
+
+  it('a takeover that fenced the revoke and then lost its write, the successor gone meanwhile: the holder is written back under its term', async () => {
+    // CI's packaged e2e (stop 28): a fence that replaced the revoke read as the holder's release,
+    // so the mirror never took the revoke back, and the holder led again only under two new terms.
+    const fixture = await gateOffGroup();
+    const { key, store } = fixture;
+    await revokedInA(fixture);
+    fixture.advance(6_000);
+    const stored = (await store.loadLease(key)).lease;
+    const seen = await holderLeaseReader(fixture.deps.clusters)('a', key);
+    if (seen === undefined) throw new Error('the holder’s Lease reads');
+    const deps = { ...fixture.deps, fenceHolderLease: holderLeaseFence(fixture.deps.clusters) };
+    await fenceHolder(deps, key, stored, { cluster: 'a', seen }, 'best');
+    // Its decision lost to one written meanwhile; the successor has gone since.
+    const best = (await store.loadLease(key)).candidates.find((c) => c.name === 'best');
+    await store.removeCandidate(key, 'a', 'best', best?.renewTime ?? 0);
+    await fixture.heartbeat('a', key, 'old', '1.34.0');
+    await ingestLease(fixture.deps, 'a', fixture.planes.a.get('Lease', key) ?? {});
+    await reconcileLease(fixture.deps, key);
+    await mirrorLease(fixture.deps, key);
+    expect(leaseIn(fixture, 'a').spec.holderIdentity).toBe('old');
+    expect((await store.loadLease(key)).lease?.record.term).toBe(stored?.record.term);
     expect(fixture.planes.a.renewLease(key, 'old', 5)).toMatchObject({ ok: true });
   });
 
