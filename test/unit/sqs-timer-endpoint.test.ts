@@ -1,5 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { ChangeMessageVisibilityBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+  type SQSServiceException,
+} from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedeliveryError } from '../../lib/errors.js';
@@ -289,13 +294,16 @@ describe('SqsTimerEndpoint (the timer queue of the packaged mode, spoken to by t
 
   /**
    * Sends one message and, while requeue has it, makes `call` with the SQS client, the queue's URL
-   * and the message's receipt handle; resolves with what `call` threw, if anything.
+   * and the message's receipt handle; resolves with what `call` threw, if anything. The message is
+   * received once: in flight, it is not visible to another receive, even at a visibility timeout of 0.
    */
   async function callWhileInFlight(
     call: (client: SQSClient, queueUrl: string, handle: string) => Promise<unknown>,
   ) {
-    const outcome: { error?: unknown } = {};
-    const { batchesHandled, client } = await start(async (event, queueUrl) => {
+    const outcomes: { error?: unknown }[] = [];
+    const { batches, batchesHandled, client } = await start(async (event, queueUrl) => {
+      const outcome: { error?: unknown } = {};
+      outcomes.push(outcome);
       await call(client, queueUrl, event.Records[0]?.receiptHandle ?? '').catch((error: unknown) => {
         outcome.error = error;
       });
@@ -304,7 +312,9 @@ describe('SqsTimerEndpoint (the timer queue of the packaged mode, spoken to by t
     const handled = batchesHandled(1);
     await send('a', 0);
     await handled;
-    return outcome.error;
+    expect(batches.flatMap((b) => b.Records.map((r) => r.body))).toEqual(['a']);
+    expect(outcomes).toHaveLength(1);
+    return outcomes[0]?.error;
   }
 
   it('fails an entry whose receipt handle is not in flight on its own, as SQS does, and changes the others', async () => {
@@ -367,7 +377,12 @@ describe('SqsTimerEndpoint (the timer queue of the packaged mode, spoken to by t
           }),
         ),
       );
-      expect(String(error)).toMatch(message);
+      // SQS's answer to the request, not a failure to reach the endpoint (the metadata says how many attempts).
+      const { name, message: text, $metadata } = (error ?? {}) as Partial<SQSServiceException>;
+      expect({ name, text }, JSON.stringify($metadata)).toEqual({
+        name: 'InvalidParameterValue',
+        text: expect.stringMatching(message),
+      });
       expect(endpoint?.stats.visibilityChanges).toBe(0);
     },
   );
