@@ -64,8 +64,11 @@ function fencingOf(
   stored: StoredLease,
 ): Omit<HolderLeaseFencing, 'at'> | undefined {
   const { term } = stored.record;
-  const leaseDurationSeconds = stored.record.leaseDurationSeconds ?? DEFAULT_LEASE_DURATION_SECONDS;
-  if (isLeaseAbsent(seen)) return { term, leaseDurationSeconds };
+  const recorded = stored.record.leaseDurationSeconds ?? DEFAULT_LEASE_DURATION_SECONDS;
+  if (isLeaseAbsent(seen)) return { term, leaseDurationSeconds: recorded };
+  // The longer of the two: the record can lag the holder's own duration (a decision's default, its
+  // renewal not yet recorded), and a legacy elector's wait is the fence's.
+  const leaseDurationSeconds = Math.max(recorded, seen.leaseDurationSeconds);
   // A Lease under a newer term shows a decision after ours, whose write our stale one is about to
   // lose: it is never written over (docs/design.md, rule 4).
   if (seen.resourceVersion === undefined || (seen.shownTerm ?? 0) > term) return undefined;

@@ -1,5 +1,11 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
 import { FENCED_HOLDER, parseLease, TERM_ANNOTATION } from '../../lib/api/lease.js';
+import { fenceHolder } from '../../lib/coordinator/fence-holder.js';
+import type { HolderLeaseFencing } from '../../lib/ports/cluster.js';
+import type { CoordinatorDeps } from '../../lib/ports/coordinator.js';
+import type { LeaseKey } from '../../lib/ports/lease-key.js';
+import type { StoredLease } from '../../lib/ports/store.js';
 import { planMirror, viewOf } from '../../lib/sync/desired-lease.js';
 
 /** The holder's Lease as a takeover's fence leaves it (holderLeaseFence): our placeholder, under term 3. */
@@ -29,5 +35,34 @@ describe('our fence on a holder’s Lease (unit: pure)', () => {
     const record = { term: 4, holderIdentity: 'next', leaseDurationSeconds: 15 };
     const plan = planMirror(record, true, viewOf(fenced));
     expect(plan.write && plan.spec.holderIdentity).toBe('next');
+  });
+});
+
+describe('the fence’s lease duration (unit: a recording fence)', () => {
+  it('is the longer of the record’s and the Lease’s, so a record that lags the holder does not shorten a legacy elector’s wait', async () => {
+    const fencings: HolderLeaseFencing[] = [];
+    const deps = {
+      clock: () => 1_000_000,
+      logger: new Logger({ logLevel: 'SILENT' }),
+      fenceHolderLease: async (_cluster: string, _key: LeaseKey, fencing: HolderLeaseFencing) => {
+        fencings.push(fencing);
+        return true;
+      },
+    } as unknown as CoordinatorDeps;
+    const key = { scope: 'b', namespace: 'default', name: 'demo' };
+    // The decision's default duration on record; the holder renews with client-go's 15 s.
+    const stored = {
+      version: 3,
+      record: { term: 2, holderIdentity: 'old', holderCluster: 'b', leaseDurationSeconds: 5 },
+    } as StoredLease;
+    const seen = {
+      cluster: 'b',
+      resourceVersion: '7',
+      holderIdentity: 'old',
+      leaseDurationSeconds: 15,
+      renewTime: 1,
+    };
+    await fenceHolder(deps, key, stored, { cluster: 'b', seen }, 'next');
+    expect(fencings.map((f) => f.leaseDurationSeconds)).toEqual([15]);
   });
 });
