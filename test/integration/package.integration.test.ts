@@ -454,6 +454,29 @@ describe('serverless package (integration: osls offline, no credentials, cfn-lin
       expect(Number(parameters.LeaderlessAlarmSeconds?.Default)).toBe(60);
     });
 
+    it('fires when no sweep finished or no ingest started in each of 5 minutes, missing data counted as that', () => {
+      const properties = alarm('CoordinatorStalledAlarm');
+      const seen = watched(properties);
+      expect(seen.map((m) => m.metric)).toEqual([
+        'LeaseCoordinator/LongestWithoutLiveHolder',
+        'AWS/Lambda/Invocations',
+      ]);
+      expect(seen[1]?.dimensions).toContain('IngestLambdaFunction');
+      const stats = (
+        properties.Metrics as { Id: string; Expression?: string; MetricStat?: { Stat: string } }[]
+      ).map((m) => m.MetricStat?.Stat ?? m.Expression);
+      // A finished sweep reports its tally once; each sample counts one run, whatever its value.
+      expect(stats).toEqual(['MIN([FILL(sweeps, 0), FILL(ingests, 0)])', 'SampleCount', 'Sum']);
+      expect(properties).toMatchObject({
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+        EvaluationPeriods: 5,
+        DatapointsToAlarm: 5,
+      });
+      expect(JSON.stringify(properties.AlarmActions)).toBe(`[${topic}]`);
+    });
+
     it('keeps the alarm topic closed: only this account’s alarms publish, and nobody is subscribed unless an email is given', () => {
       const policy = JSON.stringify(template.Resources.AlarmTopicPolicy?.Properties);
       expect(policy).toContain('cloudwatch.amazonaws.com');

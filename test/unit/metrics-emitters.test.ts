@@ -182,4 +182,22 @@ describe('the sweep’s leaderless leases (unit: in-memory table, EMF from stdou
     expect(values(lines, 'LeasesWithoutLiveHolder')['']?.at(-1)).toBe(1);
     expect(values(lines, 'LongestWithoutLiveHolder')['']?.at(-1)).toBe(65);
   });
+
+  it('reports nothing from a sweep whose scan fails: the stalled-coordinator alarm counts finished sweeps', async () => {
+    const { deps, invocation, lines } = world();
+    const refused = new Error('AccessDeniedException: dynamodb:Scan');
+    const store = new Proxy(deps.store, {
+      get: (target, name, receiver) =>
+        name === 'scanLeases'
+          ? async function* () {
+              yield* [];
+              throw refused;
+            }
+          : Reflect.get(target, name, receiver),
+    });
+    await expect(invocation(() => handleSweep({ ...deps, store }))).rejects.toBe(refused);
+    expect(values(lines, 'LongestWithoutLiveHolder')).toEqual({});
+    await invocation(() => handleSweep(deps));
+    expect(values(lines, 'LongestWithoutLiveHolder')).toEqual({ '': [0] });
+  });
 });
