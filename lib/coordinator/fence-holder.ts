@@ -48,6 +48,10 @@ export async function fenceHolder(
   });
 }
 
+/** Omit over each member of the union: the stamp is taken when the fence is written. */
+type Unstamped<F> = F extends unknown ? Omit<F, 'at'> : never;
+type FencingWithoutStamp = Unstamped<HolderLeaseFencing>;
+
 /**
  * What the fence is conditioned on: the Lease still at the version read, under the term on record;
  * or, read absent, not there yet. A Lease that names nobody or another (one the decision naming the
@@ -62,7 +66,7 @@ export async function fenceHolder(
 function fencingOf(
   seen: HolderLeaseSeen | HolderLeaseAbsent,
   stored: StoredLease,
-): Omit<HolderLeaseFencing, 'at'> | undefined {
+): FencingWithoutStamp | undefined {
   const { term } = stored.record;
   const recorded = stored.record.leaseDurationSeconds ?? DEFAULT_LEASE_DURATION_SECONDS;
   if (isLeaseAbsent(seen)) return { term, leaseDurationSeconds: recorded };
@@ -72,8 +76,7 @@ function fencingOf(
   // A Lease under a newer term shows a decision after ours, whose write our stale one is about to
   // lose: it is never written over (docs/design.md, rule 4).
   if (seen.resourceVersion === undefined || (seen.shownTerm ?? 0) > term) return undefined;
-  if (seen.revokedAt !== undefined)
-    return { resourceVersion: seen.resourceVersion, leaseDurationSeconds, revoke: true };
+  if (seen.revokedAt !== undefined) return { resourceVersion: seen.resourceVersion, revoke: true };
   const raise = seen.shownTerm === undefined || seen.shownTerm < term;
   return {
     resourceVersion: seen.resourceVersion,

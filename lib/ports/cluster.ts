@@ -136,8 +136,12 @@ export type HolderLeaseReader = (
   key: LeaseKey,
 ) => Promise<HolderLeaseSeen | HolderLeaseAbsent | undefined>;
 
-/** What a fence of a holder's Lease is conditioned on, and what it writes. */
-export interface HolderLeaseFencing {
+/** What a fence of a holder's Lease is conditioned on, and what it writes: one of the two below. */
+export type HolderLeaseFencing = HolderTakenOff | RevokeTouched;
+
+/** The holder is taken off: the Lease names FENCED_HOLDER. */
+export interface HolderTakenOff {
+  readonly revoke?: false;
   /**
    * The Lease is taken from its holder only while it is still at this version (as read). Unset: it
    * was read absent, and is created fenced, which fails if it exists by now.
@@ -151,11 +155,17 @@ export interface HolderLeaseFencing {
   readonly at: Millis;
   /** The duration the fenced Lease shows (the holder's): how long a legacy elector that sees it waits. */
   readonly leaseDurationSeconds: number;
-  /**
-   * The Lease shows our revoke: it is touched (its acquireTime set to the fence's stamp), not
-   * replaced. The revoke stands, stamp and all, and a legacy elector sees it change.
-   */
-  readonly revoke?: boolean;
+}
+
+/**
+ * The Lease shows our revoke: it is touched (its acquireTime set to the fence's stamp), not
+ * replaced, while it is still at the version read. The revoke stands, stamp and all, and a legacy
+ * elector sees it change.
+ */
+export interface RevokeTouched {
+  readonly revoke: true;
+  readonly resourceVersion: string;
+  readonly at: Millis;
 }
 
 /**

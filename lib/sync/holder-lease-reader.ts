@@ -4,11 +4,12 @@ import { CoordinatorError, HttpOnlyClusterError } from '../errors.js';
 import type {
   ClusterSource,
   HolderLeaseFence,
-  HolderLeaseFencing,
   HolderLeaseReader,
+  HolderTakenOff,
   JsonPatchOperation,
   ObjectRef,
   RawObject,
+  RevokeTouched,
 } from '../ports/cluster.js';
 import { viewOf } from './desired-lease.js';
 
@@ -68,11 +69,12 @@ export function holderLeaseFence(clusters: ClusterSource): HolderLeaseFence {
   return async (cluster, key, fencing) => {
     const client = await clusters.get(cluster);
     const ref = { namespace: key.namespace, name: key.name };
-    const { resourceVersion } = fencing;
     const result =
-      resourceVersion === undefined
-        ? await client.createLease(fencedLease(ref, fencing))
-        : await client.patchLease(ref, fenceOperations(resourceVersion, fencing));
+      fencing.revoke === true
+        ? await client.patchLease(ref, touchOperations(fencing))
+        : fencing.resourceVersion === undefined
+          ? await client.createLease(fencedLease(ref, fencing))
+          : await client.patchLease(ref, fenceOperations(fencing.resourceVersion, fencing));
     return result.ok;
   };
 }
@@ -82,7 +84,7 @@ export function holderLeaseFence(clusters: ClusterSource): HolderLeaseFence {
  * that writes the holder's Lease meanwhile (a decision from before, the sweep) makes it fail, and
  * the holder's renewal of that Lease is found on the read that follows.
  */
-function fencedLease(ref: ObjectRef, { term, at, leaseDurationSeconds }: HolderLeaseFencing): RawObject {
+function fencedLease(ref: ObjectRef, { term, at, leaseDurationSeconds }: HolderTakenOff): RawObject {
   return {
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
@@ -94,18 +96,22 @@ function fencedLease(ref: ObjectRef, { term, at, leaseDurationSeconds }: HolderL
   };
 }
 
+/**
+ * The revoke's acquireTime is its stamp or older, a lease duration and more before any fence, so
+ * the record client-go compares (to the second) changes.
+ */
+function touchOperations({ resourceVersion, at }: RevokeTouched): JsonPatchOperation[] {
+  return [
+    { op: 'test', path: '/metadata/resourceVersion', value: resourceVersion },
+    { op: 'add', path: '/spec/acquireTime', value: formatMicroTime(at) },
+  ];
+}
+
 function fenceOperations(
   resourceVersion: string,
-  { term, annotated, at, leaseDurationSeconds, revoke }: HolderLeaseFencing,
+  { term, annotated, at, leaseDurationSeconds }: HolderTakenOff,
 ): JsonPatchOperation[] {
   const stamp = formatMicroTime(at);
-  // The revoke's acquireTime is its stamp or older, a lease duration and more before any fence, so
-  // the record client-go compares (to the second) changes.
-  if (revoke === true)
-    return [
-      { op: 'test', path: '/metadata/resourceVersion', value: resourceVersion },
-      { op: 'add', path: '/spec/acquireTime', value: stamp },
-    ];
   return [
     { op: 'test', path: '/metadata/resourceVersion', value: resourceVersion },
     { op: 'add', path: '/spec/holderIdentity', value: FENCED_HOLDER },
