@@ -252,9 +252,13 @@ async function runModel(
 ) {
   let now = T0;
   let coverLive = keepsDeadlines;
+  // `keep` hands a deadline to ingest's memory; the 'keptStep' action stands for every step taken
+  // from it (early, late, twice, or never), so the model need not hold what was kept. With it, a step
+  // that recorded a holder's renewal may leave that holder's deadline to the cover (lease-timer.ts).
   const timerCover = {
     coveredClusters: async () => new Set<string>(coverLive ? CLUSTERS : []),
     extend: async () => {},
+    keep: () => {},
   };
   const clock = () => now;
   const table = new InMemoryTable(clock);
