@@ -8,9 +8,9 @@ const environment = z.object({
   TIMER_QUEUE_URL: z.url({ error: 'must be the URL of the SQS timer queue' }).optional(),
   DYNAMODB_ENDPOINT: z.url({ error: 'must be a URL such as http://127.0.0.1:8000' }).optional(),
   AWS_REGION: z.string().min(1).default('us-east-1'),
-  /** SSM parameter holding the clusters config (YAML); without it leases are ungrouped and no cluster is read. */
   /** The `service` dimension of every metric: the stack's name, so stages in one account stay apart. */
   METRICS_SERVICE: z.string().min(1).default('lease-coordinator'),
+  /** SSM parameter holding the clusters config (YAML); without it leases are ungrouped and no cluster is read. */
   CLUSTERS_CONFIG_PARAMETER: z
     .string()
     .startsWith('/', { error: 'must be an SSM parameter name starting with /' })
