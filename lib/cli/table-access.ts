@@ -127,6 +127,14 @@ export function tableError(error: unknown, access: Pick<TableAccess, 'where'>, e
     return say(`AWS credentials rejected for ${access.where}: ${error.message}`);
   if (error.name === 'AccessDeniedException')
     return say(`access denied to ${access.where}: ${error.message}`);
+  // The SDK names an answer it cannot read as DynamoDB's "Unknown": another HTTP server, such as the
+  // heartbeat API that npm start prints beside the DynamoDB Local URL.
+  if (error.name === 'Unknown') {
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    return say(
+      `${access.where}: the endpoint answered HTTP ${status ?? '(no status)'} ${error.message}, not as DynamoDB does${endpoint === undefined ? '' : ': --endpoint takes the DynamoDB Local URL npm start prints, not its heartbeat API'}`,
+    );
+  }
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH')
     return say(
       `cannot reach DynamoDB${endpoint === undefined ? '' : ` at ${endpoint}`} (${code})${endpoint === undefined ? '' : ': is npm start running? It prints its DynamoDB Local URL'}`,

@@ -182,6 +182,8 @@ describe('cli status and explain (integration: DynamoDB Local, a known state)', 
         AWS_CONFIG_FILE: join(home, 'config'),
         AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
       };
+      // The heartbeat API, the other URL npm start prints: HTTP, but not DynamoDB.
+      const notDynamo = stack.url;
       const cases: [string[], RegExp, NodeJS.ProcessEnv?][] = [
         [
           ['status', '--endpoint', endpoint, '-o', 'wide'],
@@ -207,6 +209,10 @@ describe('cli status and explain (integration: DynamoDB Local, a known state)', 
         [
           ['status', '--endpoint', 'http://127.0.0.1:9'],
           /cannot reach DynamoDB at http:\/\/127.0.0.1:9 \(ECONNREFUSED\): is npm start running/,
+        ],
+        [
+          ['status', '--endpoint', notDynamo],
+          /at http:\/\/127\.0\.0\.1:\d+: the endpoint answered HTTP 404 Not Found, not as DynamoDB does: --endpoint takes the DynamoDB Local URL/,
         ],
         [
           ['status', '--table', 'lease-coordinator-prod', '--region', 'eu-west-1'],
