@@ -335,3 +335,55 @@ describe('the fence, only where a successor is named, and always under our term 
     });
   });
 });
+
+/**
+ * Found by the concurrency model (seed 2065198755): a holder that renews through our API (the
+ * `leases` routes) holds a lease whose cluster also has a Lease, which the mirror writes for it. A
+ * takeover found it expired, fenced that Lease and lost its own write; the holder renewed through
+ * our API, as the holder may while nobody has taken its lease. Ingest then read the fence as the
+ * holder's release and named the successor in its place, while the holder had been told it holds
+ * for another lease duration: two leaders.
+ */
+describe('a takeover’s fence seen by ingest after the holder renewed through our API (unit: in-memory clusters)', () => {
+  async function fencedThenRenewed() {
+    const fixture = await heldByOld();
+    const { deps, key, planes } = fixture;
+    fixture.advance(6_000);
+    await fixture.heartbeat('a', key, 'next', '1.35.0');
+    // The takeover's fence, as it writes it; its decision is never written.
+    const read = planes.a.get('Lease', key) as RawObject;
+    const resourceVersion = read.metadata?.resourceVersion as string;
+    const fenced = await holderLeaseFence(deps.clusters)('a', key, {
+      resourceVersion,
+      term: 1,
+      at: deps.clock(),
+      leaseDurationSeconds: 5,
+    });
+    expect(fenced).toBe(true);
+    const renewal = { holderIdentity: 'old', expectedHolder: 'old', leaseDurationSeconds: 5 };
+    await deps.store.recordRenewal(key, renewal, deps.clock());
+    return { ...fixture, fence: planes.a.get('Lease', key) as RawObject };
+  }
+
+  it('is our own write, not the holder’s release: the renewed holder keeps the lease', async () => {
+    const { deps, key, fence } = await fencedThenRenewed();
+    expect((fence.spec as { holderIdentity: string }).holderIdentity).toBe(FENCED_HOLDER);
+
+    expect((await ingestLease(deps, 'a', fence)).outcome).toBe('unchanged');
+    expect((await deps.store.loadLease(key)).lease?.record).toMatchObject({ holderIdentity: 'old', term: 1 });
+  });
+
+  it('is not offered to be taken over in place of a release', async () => {
+    const { deps, key, fence } = await fencedThenRenewed();
+    const offered: string[] = [];
+    const takeOverRelease = async () => {
+      offered.push(key.name);
+      return 'declined' as const;
+    };
+
+    await ingestLease(deps, 'a', fence, { takeOverRelease });
+
+    expect(offered).toEqual([]);
+    expect((await deps.store.loadLease(key)).lease?.record.holderIdentity).toBe('old');
+  });
+});
