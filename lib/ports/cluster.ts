@@ -169,7 +169,7 @@ export interface RevokeTouched {
 }
 
 /**
- * Takes a holder off its own Lease (FENCED_HOLDER, which we read as its release and a legacy
+ * Takes a holder off its own Lease (FENCED_HOLDER, which we read as no holder and a legacy
  * elector as a live holder), while the Lease is still as it was read: true when done, false when it changed since (the holder
  * renewed, or a Lease read absent was created). Throws when the cluster cannot be reached. lib/coordinator/confirm-takeover.ts.
  */

@@ -58,9 +58,9 @@ export function holderLeaseReader(clusters: ClusterSource): HolderLeaseReader {
 /**
  * HolderLeaseFence over the registered clusters: one JSON Patch whose `test` of the resourceVersion
  * read makes it a compare-and-set on that read. It leaves the Lease naming FENCED_HOLDER, with the
- * holder's lease duration, stamped now, under the term on record. We read that as the holder's
- * release: the mirror leaves it as it is until a decision with a new term (docs/design.md, rule 4)
- * and ingest records a release. A legacy elector reads it as a live holder that just changed, and
+ * holder's lease duration, stamped now, under the term on record. We read that as no holder: the
+ * mirror leaves it as it is until a decision with a new term (docs/design.md, rule 4), and ingest
+ * takes it for our own write, not the holder's release (lease-rules.ts). A legacy elector reads it as a live holder that just changed, and
  * waits a lease duration, where it would take an empty Lease at once. Our revoke is only touched
  * (HolderLeaseFencing.revoke): it keeps the holder off, and a decision that keeps the holder after
  * all takes it back under its term (withdrawn-revoke.ts), which a release would not.
@@ -122,8 +122,8 @@ function fenceOperations(
 }
 
 /**
- * Our term on the fenced Lease, always: without it ingest could not tell the fence from a release by
- * whoever the Lease names next (lease-rules.ts), and the mirror would not leave it alone
+ * Our term on the fenced Lease, always: without it ingest could not tell the fence under the term on
+ * record from one a later decision replaces (lease-rules.ts), and the mirror would not leave it alone
  * (heldAndReleased). A Lease without annotations gets the map; the resourceVersion test above makes
  * sure it still has none.
  */
