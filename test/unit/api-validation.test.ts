@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseLease, TERM_ANNOTATION, toLeaseObject } from '../../lib/api/lease.js';
+import { MAX_IDENTITY_LENGTH, parseLease, TERM_ANNOTATION, toLeaseObject } from '../../lib/api/lease.js';
 import { CANDIDATE_API_VERSIONS, parseLeaseCandidate } from '../../lib/api/leasecandidate.js';
 import type { LeaseRecord } from '../../lib/election/types.js';
 import { ValidationError } from '../../lib/errors.js';
@@ -385,6 +385,19 @@ describe('api validation (unit)', () => {
       ]);
       const ok = parseLease(lease({ preferredHolder: 'c2', strategy: 'OldestEmulationVersion' }));
       expect(ok.record.preferredHolder).toBe('c2');
+    });
+
+    it('bounds holderIdentity and preferredHolder, which the table stores, at MAX_IDENTITY_LENGTH', () => {
+      const longest = 'h'.repeat(MAX_IDENTITY_LENGTH);
+      const strategy = 'OldestEmulationVersion';
+      expect(parseLease(lease({ holderIdentity: longest })).record.holderIdentity).toBe(longest);
+      expect(parseLease(lease({ preferredHolder: longest, strategy })).record.preferredHolder).toBe(longest);
+      expect(issuePaths(() => parseLease(lease({ holderIdentity: `${longest}h` })))).toEqual([
+        'spec.holderIdentity',
+      ]);
+      expect(issuePaths(() => parseLease(lease({ preferredHolder: `${longest}h`, strategy })))).toEqual([
+        'spec.preferredHolder',
+      ]);
     });
 
     it('an empty preferredHolder needs no strategy and reads as unset', () => {
