@@ -12,3 +12,18 @@ export function readJsonBody(event: APIGatewayProxyEventV2): unknown {
   if (bytes.length === 0) throw new ValidationError([{ path: 'body', message: 'required: a JSON object' }]);
   return parseJsonOrThrow(bytes.toString('utf8'), 'body');
 }
+
+/**
+ * The API takes no query parameters. One given is refused rather than ignored: a kubectl-minded
+ * client's `?dryRun=All` expects nothing stored, and ignoring it would store the heartbeat.
+ */
+export function refuseQuery(event: APIGatewayProxyEventV2): void {
+  const names = Object.keys(event.queryStringParameters ?? {});
+  if (names.length > 0)
+    throw new ValidationError(
+      names.map((name) => ({
+        path: `query.${name}`,
+        message: 'not supported: this API takes no query parameters',
+      })),
+    );
+}
