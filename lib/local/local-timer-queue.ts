@@ -10,6 +10,9 @@ export type TimerHandler = (event: SQSEvent) => Promise<unknown>;
 
 /** The deployed queue's redrive and visibility timeout (infra/resources.yml, TimerQueue). */
 export const LOCAL_MAX_RECEIVES = 5;
+
+/** The longest delay a Node timer waits (2^31 - 1 ms, 24.8 days); a longer one fires at once. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
 export const LOCAL_VISIBILITY_TIMEOUT_MS = 120_000;
 
 /** What a local timer message carries. */
@@ -114,16 +117,32 @@ export class LocalTimerQueue implements TimerQueue, TimerRedelivery {
     return received;
   }
 
-  /** With `auto`, sets the wake-up for the earliest waiting message, unless it is set for then. */
+  /**
+   * With `auto`, sets the wake-up for the earliest waiting message, unless it is set for then. Node
+   * fires a timer set for longer than LONGEST_TIMER_MS at once, so a deadline further off (a Lease
+   * of a 30-day leaseDurationSeconds) is waited for in steps, not delivered early again and again.
+   */
   private arm(now: Millis): void {
     if (!this.auto || this.stopped) return;
     const next = this.queue.nextDueAt();
     if (next === this.wakeUp?.at) return;
     clearTimeout(this.wakeUp?.handle);
-    this.wakeUp =
-      next === undefined
-        ? undefined
-        : { at: next, handle: setTimeout(() => this.wake(next), Math.max(0, next - now)) };
+    if (next === undefined) {
+      this.wakeUp = undefined;
+      return;
+    }
+    const wait = Math.max(0, next - now);
+    const step = () => {
+      this.wakeUp = undefined;
+      this.arm(this.clock());
+    };
+    this.wakeUp = {
+      at: next,
+      handle:
+        wait > LONGEST_TIMER_MS
+          ? setTimeout(step, LONGEST_TIMER_MS)
+          : setTimeout(() => this.wake(next), wait),
+    };
   }
 
   /** Each message due by the wake-up's time goes to `requeue` in a batch of its own, as its own timer. */

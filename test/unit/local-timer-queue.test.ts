@@ -38,6 +38,23 @@ describe('local timer queue (unit: fake timers)', () => {
     expect(delivered).toEqual([6_000, 60_000]);
     expect(queue.nextDueAt()).toBeUndefined();
   });
+
+  it('waits out a deadline further off than a Node timer can wait (24.8 days), not firing it at once', async () => {
+    vi.useFakeTimers({ now: 1_000 });
+    const delivered: number[] = [];
+    const queue = new LocalTimerQueue(async (event: SQSEvent) => {
+      for (const record of event.Records)
+        delivered.push((JSON.parse(record.body) as { dueAt: number }).dueAt);
+    }, true);
+    // A holder's deadline a Lease of leaseDurationSeconds 2,592,000 (30 days) gives.
+    const dueAt = 1_000 + 30 * 86_400_000;
+    await queue.deliverAt(KEY, dueAt, 1_000);
+
+    await vi.advanceTimersByTimeAsync(29 * 86_400_000);
+    expect(delivered).toEqual([]);
+    await vi.advanceTimersByTimeAsync(86_400_000);
+    expect(delivered).toEqual([dueAt]);
+  });
 });
 
 /**
