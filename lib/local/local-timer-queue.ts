@@ -4,6 +4,7 @@ import { RedeliveryError } from '../errors.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import type { Clock, Redelivery, TimerQueue, TimerRedelivery } from '../ports/schedule.js';
 import { timerMessage } from '../runtime/sqs-timer-queue.js';
+import { LONGEST_TIMER_MS } from '../sync/abortable.js';
 import { InMemorySqsQueue, type ReceivedMessage } from './in-memory-sqs-queue.js';
 
 export type TimerHandler = (event: SQSEvent) => Promise<unknown>;
@@ -11,8 +12,6 @@ export type TimerHandler = (event: SQSEvent) => Promise<unknown>;
 /** The deployed queue's redrive and visibility timeout (infra/resources.yml, TimerQueue). */
 export const LOCAL_MAX_RECEIVES = 5;
 
-/** The longest delay a Node timer waits (2^31 - 1 ms, 24.8 days); a longer one fires at once. */
-const LONGEST_TIMER_MS = 2 ** 31 - 1;
 export const LOCAL_VISIBILITY_TIMEOUT_MS = 120_000;
 
 /** What a local timer message carries. */

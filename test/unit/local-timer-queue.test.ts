@@ -46,7 +46,7 @@ describe('local timer queue (unit: fake timers)', () => {
       for (const record of event.Records)
         delivered.push((JSON.parse(record.body) as { dueAt: number }).dueAt);
     }, true);
-    // A holder's deadline a Lease of leaseDurationSeconds 2,592,000 (30 days) gives.
+    // About the holder's timer a Lease of leaseDurationSeconds 2,592,000 (30 days) arms.
     const dueAt = 1_000 + 30 * 86_400_000;
     await queue.deliverAt(KEY, dueAt, 1_000);
 
