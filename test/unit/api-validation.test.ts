@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_IDENTITY_LENGTH, parseLease, TERM_ANNOTATION, toLeaseObject } from '../../lib/api/lease.js';
-import { CANDIDATE_API_VERSIONS, parseLeaseCandidate } from '../../lib/api/leasecandidate.js';
+import {
+  CANDIDATE_API_VERSIONS,
+  MAX_PREFERRED_STRATEGIES,
+  parseLeaseCandidate,
+} from '../../lib/api/leasecandidate.js';
 import type { LeaseRecord } from '../../lib/election/types.js';
 import { ValidationError } from '../../lib/errors.js';
 
@@ -280,6 +284,16 @@ describe('api validation (unit)', () => {
     it('needs at least one preferred strategy', () => {
       expect(pathsOf({ preferredStrategies: [] })).toEqual(['spec.preferredStrategies']);
       expect(pathsOf({ preferredStrategies: undefined })).toEqual(['spec.preferredStrategies']);
+    });
+
+    it('reads at most MAX_PREFERRED_STRATEGIES, which the table stores', () => {
+      const strategies = (n: number) => Array.from({ length: n }, (_, i) => `example.com/S${i}`);
+      expect(
+        parse({ preferredStrategies: strategies(MAX_PREFERRED_STRATEGIES) }).preferredStrategies,
+      ).toEqual(strategies(MAX_PREFERRED_STRATEGIES));
+      expect(pathsOf({ preferredStrategies: strategies(MAX_PREFERRED_STRATEGIES + 1) })).toEqual([
+        'spec.preferredStrategies',
+      ]);
     });
 
     it('checks every preferred strategy with the strategy name rule', () => {
