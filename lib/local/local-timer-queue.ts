@@ -11,7 +11,6 @@ export type TimerHandler = (event: SQSEvent) => Promise<unknown>;
 
 /** The deployed queue's redrive and visibility timeout (infra/resources.yml, TimerQueue). */
 export const LOCAL_MAX_RECEIVES = 5;
-
 export const LOCAL_VISIBILITY_TIMEOUT_MS = 120_000;
 
 /** What a local timer message carries. */
