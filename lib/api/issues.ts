@@ -38,6 +38,17 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.
   return result.data;
 }
 
+/** JSON.parse, with text that is no JSON refused as a ValidationError naming `path`. */
+export function parseJsonOrThrow(text: string, path: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ValidationError([{ path, message: `invalid JSON: ${(error as Error).message}` }], {
+      cause: error,
+    });
+  }
+}
+
 export function unknownKeyMessage(key: string, known: readonly string[]): string {
   const nearest = nearestKey(key, known);
   if (nearest !== undefined) return `unknown field (did you mean "${nearest}"?)`;

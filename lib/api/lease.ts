@@ -54,6 +54,17 @@ export function parseTermAnnotation(text: string | undefined): number | undefine
 
 const nonNegativeInt = z.number().int({ error: 'must be an integer' });
 
+/**
+ * The longest holderIdentity or preferredHolder we read. The apiserver sets no bound, but we store
+ * them in table items, which DynamoDB bounds (400 KB): a Lease naming one near that could never be
+ * stored, and ingest would list its cluster again and again. client-go's identities are
+ * `<hostname>_<uuid>`, some hundreds of characters at most, so a kilobyte is room enough.
+ */
+export const MAX_IDENTITY_LENGTH = 1024;
+const identity = z.string().max(MAX_IDENTITY_LENGTH, {
+  error: `must be at most ${MAX_IDENTITY_LENGTH} characters`,
+});
+
 const leaseSchema = z.looseObject({
   apiVersion: z.literal('coordination.k8s.io/v1', { error: 'must be "coordination.k8s.io/v1"' }),
   kind: z.literal('Lease', { error: 'must be "Lease"' }),
@@ -74,13 +85,13 @@ const leaseSchema = z.looseObject({
   }),
   spec: z
     .looseObject({
-      holderIdentity: z.string().nullish(),
+      holderIdentity: identity.nullish(),
       leaseDurationSeconds: nonNegativeInt.positive({ error: 'must be greater than 0' }).nullish(),
       acquireTime: rfc3339Time.nullish(),
       renewTime: rfc3339Time.nullish(),
       leaseTransitions: nonNegativeInt.min(0, { error: 'must be greater than or equal to 0' }).nullish(),
       strategy: strategyName.nullish(),
-      preferredHolder: z.string().nullish(),
+      preferredHolder: identity.nullish(),
     })
     .superRefine((spec, ctx) => {
       if (spec.preferredHolder && !spec.strategy) {

@@ -114,6 +114,13 @@ const singleStrategySpec = z
     }
   });
 
+/**
+ * The longest strategy list we read. The apiserver sets no bound, but the list is stored in the
+ * candidate's table item, which DynamoDB bounds (400 KB, some 1,200 of the longest names): one
+ * longer could never be stored, and ingest would list its cluster again and again.
+ */
+export const MAX_PREFERRED_STRATEGIES = 100;
+
 /** v1alpha1 (1.31): versions optional, an ordered strategy list instead of one strategy. */
 const preferredStrategiesSpec = z
   .looseObject({
@@ -122,7 +129,8 @@ const preferredStrategiesSpec = z
     emulationVersion: optionalSemver,
     preferredStrategies: z
       .array(strategyName, { error: 'required: a list of strategy names' })
-      .min(1, { error: 'must list at least one strategy' }),
+      .min(1, { error: 'must list at least one strategy' })
+      .max(MAX_PREFERRED_STRATEGIES, { error: `must list at most ${MAX_PREFERRED_STRATEGIES} strategies` }),
   })
   .superRefine((spec, ctx) => {
     const ev = spec.emulationVersion ?? '';

@@ -4,7 +4,20 @@ import { z } from 'zod';
  * Kubernetes Time/MicroTime on the wire: RFC 3339 with an offset, e.g. 2026-01-02T15:04:05.000000Z.
  * The apiserver itself emits exactly 6 fractional digits for MicroTime and none for Time.
  */
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * The date and hour exist. Date.parse rolls a day past its month's end over (2026-02-30 is March 2)
+ * and reads hour 24 as the next day's 00; Go's time.Parse, the apiserver's, refuses both.
+ */
+function dayAndHourExist([, year, month, day, hour]: RegExpExecArray): boolean {
+  const y = Number(year);
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  const days = (DAYS_IN_MONTH[Number(month) - 1] ?? 0) + (leap && month === '02' ? 1 : 0);
+  return Number(day) >= 1 && Number(day) <= days && Number(hour) <= 23;
+}
 
 /**
  * The instants a four-digit UTC year can show. An offset can push a valid-looking time past them
@@ -17,8 +30,15 @@ export const rfc3339Time = z
   .string()
   .refine(
     (value) => {
+      const parts = RFC3339.exec(value);
       const millis = Date.parse(value);
-      return RFC3339.test(value) && !Number.isNaN(millis) && millis >= EARLIEST && millis <= LATEST;
+      return (
+        parts !== null &&
+        dayAndHourExist(parts) &&
+        !Number.isNaN(millis) &&
+        millis >= EARLIEST &&
+        millis <= LATEST
+      );
     },
     { error: 'must be an RFC 3339 time such as 2026-01-02T15:04:05.000000Z' },
   )

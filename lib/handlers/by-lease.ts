@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { ValidationError } from '../errors.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import { leaseKeyFromPartition } from '../store/keys.js';
 
@@ -19,9 +20,14 @@ export async function forEachLease(
     const pk = record.dynamodb?.Keys?.pk?.S;
     const sequenceNumber = record.dynamodb?.SequenceNumber;
     if (pk === undefined || sequenceNumber === undefined) continue;
-    const entry = byLease.get(pk) ?? { key: leaseKeyFromPartition(pk), sequenceNumbers: [] };
+    let entry = byLease.get(pk);
+    if (entry === undefined) {
+      const key = leaseOf(pk, logger);
+      if (key === undefined) continue;
+      entry = { key, sequenceNumbers: [] };
+      byLease.set(pk, entry);
+    }
     entry.sequenceNumbers.push(sequenceNumber);
-    byLease.set(pk, entry);
   }
   const failures: string[] = [];
   await Promise.all(
@@ -35,4 +41,19 @@ export async function forEachLease(
     }),
   );
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+/**
+ * The lease a record's partition key names. A record of no lease (a lock's or the timer cover's,
+ * which the stream filters keep out) has no work to retry: it is passed over with a warning, as the
+ * sweep's scan passes such items over, rather than failing the batch and every lease in it.
+ */
+function leaseOf(pk: string, logger: Logger): LeaseKey | undefined {
+  try {
+    return leaseKeyFromPartition(pk);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    logger.warn('ignoring a stream record of no lease', { reason: error.message });
+    return undefined;
+  }
 }

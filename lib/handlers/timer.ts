@@ -2,7 +2,9 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import pLimit from 'p-limit';
 import { z } from 'zod';
-import { parseOrThrow } from '../api/issues.js';
+import { namedString, requiredString } from '../api/fields.js';
+import { parseJsonOrThrow, parseOrThrow } from '../api/issues.js';
+import { dns1123Label, dns1123Subdomain } from '../api/names.js';
 import { overtaken } from '../coordinator/lease-triage.js';
 import { type ReconcileOptions, reconcileLease } from '../coordinator/reconcile-lease.js';
 import { OutOfTimeError } from '../errors.js';
@@ -12,10 +14,27 @@ import { ClusterOutages } from '../sync/cluster-outages.js';
 import { decideAndMirror } from '../sync/decide-now.js';
 import { receiveCountOf, retryDelaySeconds } from './timer-backoff.js';
 
-const timerMessage = z.object({
-  lease: z.object({ scope: z.string().min(1), namespace: z.string().min(1), name: z.string().min(1) }),
-  dueAt: z.number(),
-});
+/** A lease's scope: its cluster, or its lease group's clusters joined by "+" (lib/ports/lease-key.ts). */
+const scope = requiredString('the lease scope').refine(
+  (value) => value.split('+').every((cluster) => dns1123Label(cluster) === undefined),
+  { error: 'must be cluster names (lowercase RFC 1123 labels) joined by "+"' },
+);
+
+/** The body timerMessage (lib/runtime/sqs-timer-queue.ts) writes, checked as every other input. */
+const timerMessage = z.object(
+  {
+    lease: z.object(
+      {
+        scope,
+        namespace: namedString(dns1123Label, 'the Lease namespace'),
+        name: namedString(dns1123Subdomain, 'the Lease name'),
+      },
+      { error: 'required: the lease, {scope, namespace, name}' },
+    ),
+    dueAt: z.number({ error: 'required: the deadline, in milliseconds since the epoch' }),
+  },
+  { error: 'must be a timer message, {lease, dueAt}' },
+);
 
 /** Messages of a batch decided at once: the whole batch (batchSize in serverless.yml). */
 const MESSAGE_CONCURRENCY = 10;
@@ -74,7 +93,7 @@ export async function handleTimerBatch(
   const limit = pLimit(MESSAGE_CONCURRENCY);
   const takeStep = async (message: SQSRecord): Promise<void> => {
     try {
-      const { lease, dueAt } = parseOrThrow(timerMessage, JSON.parse(message.body));
+      const { lease, dueAt } = parseOrThrow(timerMessage, parseJsonOrThrow(message.body, 'body'));
       const options = await atItsTime(deps, lease, dueAt);
       if (batchMirror === undefined) await reconcileLease(deps, lease, options);
       else await decideAndMirror(deps, batchMirror, lease, options);

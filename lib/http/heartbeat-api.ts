@@ -12,7 +12,7 @@ import {
 import type { HttpRouteDeps } from '../ports/http.js';
 import type { HeartbeatRejection } from '../ports/metrics.js';
 import type { HeartbeatResult } from '../ports/store.js';
-import { readJsonBody } from './body.js';
+import { readJsonBody, refuseQuery } from './body.js';
 import { callerCredentials } from './callers.js';
 import { toLeaseCandidateObject } from './candidate-response.js';
 
@@ -29,6 +29,7 @@ export async function handleHeartbeat(deps: HttpRouteDeps, event: APIGatewayProx
     const clusterProblem = dns1123Label(cluster);
     if (clusterProblem !== undefined)
       throw new ValidationError([{ path: 'path.cluster', message: clusterProblem }]);
+    refuseQuery(event);
     deps.callers(cluster, callerCredentials(event));
     // A resourceVersion in the body is not one in any cluster: a candidate stored without one is
     // known to be heard over HTTP, and is neither pinged nor deleted in its cluster.

@@ -6,7 +6,7 @@ import { candidateName, dns1123Label, dns1123Subdomain, type NameRule } from '..
 import { ConflictError, type FieldIssue, ValidationError } from '../errors.js';
 import type { HttpRouteDeps } from '../ports/http.js';
 import type { LeaseKey, LeaseResolver } from '../ports/lease-key.js';
-import { readJsonBody } from './body.js';
+import { readJsonBody, refuseQuery } from './body.js';
 import { callerCredentials } from './callers.js';
 import { errorResponse, json } from './heartbeat-api.js';
 
@@ -45,6 +45,7 @@ function leaseKeyFrom(
       ? undefined
       : pathParam(event, 'identity', candidateName, issues);
   if (issues.length > 0) throw new ValidationError(issues);
+  refuseQuery(event);
   return { key: resolve(cluster, namespace, name), identity, cluster };
 }
 

@@ -132,7 +132,12 @@ export class KubeCluster implements ClusterPort {
       return await this.apiserver.watch(
         `/apis/${api.apiVersion}/${path}`,
         { resourceVersion, allowWatchBookmarks: 'true', ...(path === 'leases' && NEVER_COORDINATED) },
-        ({ type, object }) => onEvent(type as WatchPhase, { apiVersion: api.apiVersion, kind, ...object }),
+        ({ type, object }) => {
+          // An ERROR event carries a Status (410 Gone: the resourceVersion is too old), not an object
+          // of the watched kind: thrown, it ends the watch through onDone, and ingest lists again.
+          if (type === 'ERROR') throw watchError(path, object);
+          onEvent(type as WatchPhase, { apiVersion: api.apiVersion, kind, ...object });
+        },
         onDone,
       );
     } catch (error) {
@@ -218,6 +223,12 @@ export class KubeCluster implements ClusterPort {
       throw error;
     }
   }
+}
+
+/** The Status of an ERROR watch event, as the error that ends the watch. */
+function watchError(path: string, status: Record<string, unknown>): ApiStatusError {
+  const code = typeof status.code === 'number' ? status.code : 500;
+  return new ApiStatusError(code, JSON.stringify(status), `watch ${path}`);
 }
 
 /** The 409 body is the raw response text; its `reason` tells AlreadyExists from Conflict. */

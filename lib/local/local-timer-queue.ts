@@ -4,6 +4,7 @@ import { RedeliveryError } from '../errors.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import type { Clock, Redelivery, TimerQueue, TimerRedelivery } from '../ports/schedule.js';
 import { timerMessage } from '../runtime/sqs-timer-queue.js';
+import { LONGEST_TIMER_MS } from '../sync/abortable.js';
 import { InMemorySqsQueue, type ReceivedMessage } from './in-memory-sqs-queue.js';
 
 export type TimerHandler = (event: SQSEvent) => Promise<unknown>;
@@ -114,16 +115,32 @@ export class LocalTimerQueue implements TimerQueue, TimerRedelivery {
     return received;
   }
 
-  /** With `auto`, sets the wake-up for the earliest waiting message, unless it is set for then. */
+  /**
+   * With `auto`, sets the wake-up for the earliest waiting message, unless it is set for then. Node
+   * fires a timer set for longer than LONGEST_TIMER_MS at once, so a deadline further off (a Lease
+   * of a 30-day leaseDurationSeconds) is waited for in steps, not delivered early again and again.
+   */
   private arm(now: Millis): void {
     if (!this.auto || this.stopped) return;
     const next = this.queue.nextDueAt();
     if (next === this.wakeUp?.at) return;
     clearTimeout(this.wakeUp?.handle);
-    this.wakeUp =
-      next === undefined
-        ? undefined
-        : { at: next, handle: setTimeout(() => this.wake(next), Math.max(0, next - now)) };
+    if (next === undefined) {
+      this.wakeUp = undefined;
+      return;
+    }
+    const wait = Math.max(0, next - now);
+    const step = () => {
+      this.wakeUp = undefined;
+      this.arm(this.clock());
+    };
+    this.wakeUp = {
+      at: next,
+      handle:
+        wait > LONGEST_TIMER_MS
+          ? setTimeout(step, LONGEST_TIMER_MS)
+          : setTimeout(() => this.wake(next), wait),
+    };
   }
 
   /** Each message due by the wake-up's time goes to `requeue` in a batch of its own, as its own timer. */

@@ -1,3 +1,4 @@
+import { ValidationError } from '../errors.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 
 /**
@@ -34,8 +35,12 @@ export function candidateSortKey(cluster: string, name: string): string {
   return `${CANDIDATE_SK_PREFIX}${cluster}#${name}`;
 }
 
+/** The lease a partition key names; ValidationError (naming `pk`) for a key that names none. */
 export function leaseKeyFromPartition(pk: string): LeaseKey {
   const match = /^LEASE#([^/]+)\/([^/]+)\/([^/]+)$/.exec(pk);
-  if (match === null) throw new Error(`not a lease partition key: ${pk}`);
+  if (match === null)
+    throw new ValidationError([
+      { path: 'pk', message: `"${pk}" is not a lease partition key (LEASE#<scope>/<namespace>/<name>)` },
+    ]);
   return { scope: match[1] as string, namespace: match[2] as string, name: match[3] as string };
 }

@@ -1,6 +1,9 @@
 import { addAbortListener } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** The longest delay a Node timer waits (2^31 - 1 ms, 24.8 days): one set for longer fires at once. */
+export const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * Settles as `work` does, or rejects with the signal's reason as soon as it aborts, at once if it
  * has already: a list of a large or hung cluster is not waited out by a run that is stopping.

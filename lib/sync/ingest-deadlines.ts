@@ -8,6 +8,7 @@ import type { LeaseKey } from '../ports/lease-key.js';
 import type { TimerCover } from '../ports/schedule.js';
 import type { LeaseState } from '../ports/store.js';
 import { partitionKey } from '../store/keys.js';
+import { LONGEST_TIMER_MS } from './abortable.js';
 import { decideAndMirror } from './decide-now.js';
 import type { LeaseOutcome } from './ingest.js';
 import { LatestPerKeyQueue } from './latest-per-key-queue.js';
@@ -146,12 +147,19 @@ export class IngestDeadlines implements TimerCover {
     const pk = partitionKey(key);
     const before = this.kept.get(pk);
     if (before !== undefined) clearTimeout(before.timer);
+    const wait = Math.max(0, dueAt - this.deps.clock());
+    // A deadline further off than a timer can wait (a renewal of a Lease whose leaseDurationSeconds
+    // is over 37 days) is waited for in steps: set for longer, the timer would fire at once.
     const timer = setTimeout(
       () => {
+        if (wait > LONGEST_TIMER_MS) {
+          if (this.kept.get(pk)?.timer === timer) this.set(key, holder, dueAt);
+          return;
+        }
         if (this.kept.get(pk)?.timer === timer) this.kept.delete(pk);
         this.fire(key);
       },
-      Math.max(0, dueAt - this.deps.clock()),
+      Math.min(wait, LONGEST_TIMER_MS),
     );
     // A kept deadline must not hold a stopping process open.
     timer.unref();

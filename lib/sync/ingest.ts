@@ -90,13 +90,18 @@ export async function ingestLease(
   return ingestHomeLease(deps, event, loaded, options);
 }
 
-/** The Lease parsed, with the lease it belongs to; undefined when it is not a Lease we can read. */
+/**
+ * The Lease parsed, with the lease it belongs to; undefined when it is not a Lease we can read. The
+ * apiserver has validated it already, so what we refuse is ours (a term annotation that is no term):
+ * said with the field, as nothing else would show why the Lease's renewals go unrecorded.
+ */
 function parseLeaseEvent(deps: IngestDeps, cluster: string, raw: RawObject): LeaseEvent | undefined {
   let lease: ReturnType<typeof parseLease>;
   try {
     lease = parseLease(raw);
   } catch (error) {
     if (!(error instanceof CoordinatorError)) throw error;
+    deps.logger.warn('ignoring an invalid Lease', { cluster, object: raw.metadata, reason: error.message });
     return undefined;
   }
   return {

@@ -183,4 +183,21 @@ describe('heartbeat bad input (integration: HTTP API on DynamoDB Local)', () => 
     expect(String(response.json.message)).toContain('path.cluster:');
     expect(await stack.snapshot()).toEqual(before);
   });
+
+  it('refuses a query parameter, such as a dryRun it would not honour, storing nothing', async () => {
+    const before = await stack.snapshot();
+    const renewed = candidate('sched-a', { binary: '1.34.0', emulation: '1.33.0' }, Date.now() + 1_000);
+    const response = await stack.post(`${PATH}?dryRun=All`, renewed);
+    expect(response.status).toBe(400);
+    expect(String(response.json.message)).toContain('query.dryRun:');
+    expect(await stack.snapshot()).toEqual(before);
+    const read = await fetch(
+      `${stack.url}/clusters/alpha/namespaces/kube-system/leases/kube-scheduler?watch=1`,
+    );
+    expect(read.status).toBe(400);
+    expect(String(((await read.json()) as { message: unknown }).message)).toContain('query.watch:');
+    // The same heartbeat without the query is stored: the query alone was refused.
+    expect((await stack.post(PATH, renewed)).status).toBe(200);
+    expect(await stack.snapshot()).not.toEqual(before);
+  });
 });

@@ -153,6 +153,51 @@ describe('managed clusters (integration: gate-off kube-apiservers, the LeaseCand
     expect(JSON.stringify(invalid.json)).toContain('spec.binaryVersion');
   });
 
+  it.each([
+    ['a leaseName that is no Lease name', { leaseName: 'Kube_Scheduler' }, 'spec.leaseName'],
+    ['a strategy the coordinator does not know', { strategy: 'NewestEmulationVersion' }, 'spec.strategy'],
+    ['a third-party strategy with two slashes', { strategy: 'example.com/a/b' }, 'spec.strategy'],
+  ])('the CRD refuses %s, naming the field', async (_, change, field) => {
+    const object = crdCandidate('odd', 'refused', Date.now());
+    const refused = await kube(b, 'POST', CRD, { ...object, spec: { ...object.spec, ...change } });
+    expect(refused.status).toBe(422);
+    expect(JSON.stringify(refused.json)).toContain(field);
+  });
+
+  it('the CRD accepts a third-party strategy as the built-in API does', async () => {
+    const object = crdCandidate('third-party', 'third-party-lease', Date.now());
+    const spec = { ...object.spec, strategy: 'example.com/My_Strategy.v2', emulationVersion: '' };
+    expect((await kube(b, 'POST', CRD, { ...object, spec })).status).toBe(201);
+    expect((await kube(b, 'DELETE', `${CRD}/third-party`)).status).toBe(200);
+  });
+
+  it('the CRD keeps leaseName immutable, as the built-in API does: a candidate moved to another lease is refused', async () => {
+    const created = await kube(b, 'POST', CRD, crdCandidate('mover', 'first-lease', Date.now()));
+    expect(created.status).toBe(201);
+    const moved = await kube(
+      b,
+      'PATCH',
+      `${CRD}/mover`,
+      { spec: { leaseName: 'second-lease' } },
+      'admin',
+      'application/merge-patch+json',
+    );
+    expect(moved.status).toBe(422);
+    expect(JSON.stringify(moved.json)).toContain('leaseName is immutable');
+    expect((await specOf(b, `${CRD}/mover`))?.leaseName).toBe('first-lease');
+    // A renewal, which leaves leaseName as it is, is still accepted.
+    const renewed = await kube(
+      b,
+      'PATCH',
+      `${CRD}/mover`,
+      { spec: { renewTime: formatMicroTime(Date.now()) } },
+      'admin',
+      'application/merge-patch+json',
+    );
+    expect(renewed.status).toBe(200);
+    expect((await kube(b, 'DELETE', `${CRD}/mover`)).status).toBe(200);
+  });
+
   it('a gate-off apiserver serves no coordination.k8s.io LeaseCandidate and drops preferredHolder and strategy from Lease writes', async () => {
     const group = await kube(bare, 'GET', '/apis/coordination.k8s.io');
     expect((group.json.versions as { version: string }[]).map((v) => v.version)).toEqual(['v1']);

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseLease, TERM_ANNOTATION, toLeaseObject } from '../../lib/api/lease.js';
-import { CANDIDATE_API_VERSIONS, parseLeaseCandidate } from '../../lib/api/leasecandidate.js';
+import { MAX_IDENTITY_LENGTH, parseLease, TERM_ANNOTATION, toLeaseObject } from '../../lib/api/lease.js';
+import {
+  CANDIDATE_API_VERSIONS,
+  MAX_PREFERRED_STRATEGIES,
+  parseLeaseCandidate,
+} from '../../lib/api/leasecandidate.js';
 import type { LeaseRecord } from '../../lib/election/types.js';
 import { ValidationError } from '../../lib/errors.js';
 
@@ -282,6 +286,16 @@ describe('api validation (unit)', () => {
       expect(pathsOf({ preferredStrategies: undefined })).toEqual(['spec.preferredStrategies']);
     });
 
+    it('reads at most MAX_PREFERRED_STRATEGIES, which the table stores', () => {
+      const strategies = (n: number) => Array.from({ length: n }, (_, i) => `example.com/S${i}`);
+      expect(
+        parse({ preferredStrategies: strategies(MAX_PREFERRED_STRATEGIES) }).preferredStrategies,
+      ).toEqual(strategies(MAX_PREFERRED_STRATEGIES));
+      expect(pathsOf({ preferredStrategies: strategies(MAX_PREFERRED_STRATEGIES + 1) })).toEqual([
+        'spec.preferredStrategies',
+      ]);
+    });
+
     it('checks every preferred strategy with the strategy name rule', () => {
       expect(pathsOf({ preferredStrategies: ['OldestEmulationVersion', 'Foo', 'a/b/c'] })).toEqual([
         'spec.preferredStrategies[1]',
@@ -385,6 +399,19 @@ describe('api validation (unit)', () => {
       ]);
       const ok = parseLease(lease({ preferredHolder: 'c2', strategy: 'OldestEmulationVersion' }));
       expect(ok.record.preferredHolder).toBe('c2');
+    });
+
+    it('bounds holderIdentity and preferredHolder, which the table stores, at MAX_IDENTITY_LENGTH', () => {
+      const longest = 'h'.repeat(MAX_IDENTITY_LENGTH);
+      const strategy = 'OldestEmulationVersion';
+      expect(parseLease(lease({ holderIdentity: longest })).record.holderIdentity).toBe(longest);
+      expect(parseLease(lease({ preferredHolder: longest, strategy })).record.preferredHolder).toBe(longest);
+      expect(issuePaths(() => parseLease(lease({ holderIdentity: `${longest}h` })))).toEqual([
+        'spec.holderIdentity',
+      ]);
+      expect(issuePaths(() => parseLease(lease({ preferredHolder: `${longest}h`, strategy })))).toEqual([
+        'spec.preferredHolder',
+      ]);
     });
 
     it('an empty preferredHolder needs no strategy and reads as unset', () => {

@@ -323,6 +323,20 @@ describe('ingest’s memory of held leases’ deadlines (unit: fake timers)', ()
     await deadlines.stop();
   });
 
+  it('waits out a deadline further off than a Node timer can wait (24.8 days), not stepping at once', async () => {
+    const { deadlines, steps } = setUp();
+    // About the look a renewal of leaseDurationSeconds 3,888,000 (45 days, which the apiserver takes)
+    // keeps: two thirds of it, less the pre-ping lead.
+    const dueAt = Date.now() + 30 * 86_400_000;
+    deadlines.keep(key, 'a', dueAt);
+    await vi.advanceTimersByTimeAsync(29 * 86_400_000);
+    expect(steps).toEqual([]);
+    expect(deadlines.dueAt(key)).toBe(dueAt);
+    await vi.advanceTimersByTimeAsync(86_400_000);
+    expect(steps).toEqual([key]);
+    await deadlines.stop();
+  });
+
   it('starts a lease its run’s scan read held from its record, not with a look at once', async () => {
     const { deadlines, steps } = setUp();
     const scan = { resolve: () => {} };

@@ -18,6 +18,15 @@ describe('KubeCluster.watch (unit: a local HTTP server playing the apiserver)', 
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json' });
+      if (req.url?.includes('resourceVersion=compacted')) {
+        const gone = { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410 };
+        res.write(`${JSON.stringify({ type: 'ERROR', object: gone })}\n`);
+        res.write(
+          `${JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'b', namespace: 'ns' } } })}\n`,
+        );
+        res.end();
+        return;
+      }
       res.write(
         `${JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'a', namespace: 'ns' } } })}\n`,
       );
@@ -64,5 +73,22 @@ describe('KubeCluster.watch (unit: a local HTTP server playing the apiserver)', 
         },
       },
     ]);
+  });
+
+  it('ends a watch with the Status of an ERROR event (410: too old a resourceVersion), delivering it as no object', async () => {
+    const events: unknown[] = [];
+    const done = new Promise<unknown>((resolve) => {
+      void cluster().watch(
+        'leases',
+        'v1',
+        'compacted',
+        (phase, object) => events.push({ phase, object }),
+        resolve,
+      );
+    });
+    const ended = await done;
+    expect(ended).toBeInstanceOf(ApiStatusError);
+    expect((ended as ApiStatusError).code).toBe(410);
+    expect(events).toEqual([]);
   });
 });

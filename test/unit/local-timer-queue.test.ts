@@ -19,13 +19,19 @@ describe('local timer queue (unit: fake timers)', () => {
     vi.useRealTimers();
   });
 
-  it('on the wall clock, delivers a timer once at its time, or once early through fireDue', async () => {
+  /** A queue firing on the (fake) wall clock from 1,000, and the deadlines it delivered. */
+  function onWallClock() {
     vi.useFakeTimers({ now: 1_000 });
     const delivered: number[] = [];
     const queue = new LocalTimerQueue(async (event: SQSEvent) => {
       for (const record of event.Records)
         delivered.push((JSON.parse(record.body) as { dueAt: number }).dueAt);
     }, true);
+    return { delivered, queue };
+  }
+
+  it('on the wall clock, delivers a timer once at its time, or once early through fireDue', async () => {
+    const { delivered, queue } = onWallClock();
     await queue.deliverAt(KEY, 6_000, 1_000);
     await queue.deliverAt(KEY, 60_000, 1_000);
 
@@ -37,6 +43,18 @@ describe('local timer queue (unit: fake timers)', () => {
     await vi.advanceTimersByTimeAsync(120_000);
     expect(delivered).toEqual([6_000, 60_000]);
     expect(queue.nextDueAt()).toBeUndefined();
+  });
+
+  it('waits out a deadline further off than a Node timer can wait (24.8 days), not firing it at once', async () => {
+    const { delivered, queue } = onWallClock();
+    // About the holder's timer a Lease of leaseDurationSeconds 2,592,000 (30 days) arms.
+    const dueAt = 1_000 + 30 * 86_400_000;
+    await queue.deliverAt(KEY, dueAt, 1_000);
+
+    await vi.advanceTimersByTimeAsync(29 * 86_400_000);
+    expect(delivered).toEqual([]);
+    await vi.advanceTimersByTimeAsync(86_400_000);
+    expect(delivered).toEqual([dueAt]);
   });
 });
 

@@ -266,4 +266,37 @@ describe('requeue, message by message (unit: in-memory table)', () => {
     const allBad = await handleTimerBatch(deps, { Records: [message('bad', '{}'), message('worse', '[')] });
     expect(allBad.batchItemFailures).toEqual([{ itemIdentifier: 'bad' }, { itemIdentifier: 'worse' }]);
   });
+
+  it('refuses a malformed message naming the field, and neither reads nor writes anything for it', async () => {
+    const table = new InMemoryTable(Date.now);
+    const requests: string[] = [];
+    const logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
+    const error = vi.spyOn(logger, 'error');
+    const deps: CoordinatorDeps = {
+      store: table.store(async (request) => {
+        requests.push(request);
+      }),
+      clock: Date.now,
+      logger,
+      leases: ungroupedLeases,
+      timers: { deliverAt: async () => {} },
+    };
+    const body = (lease: Record<string, unknown>) => JSON.stringify({ lease, dueAt: Date.now() });
+    const cases = [
+      { body: 'not json', field: 'body' },
+      { body: body({ scope: 'east', namespace: 'Kube System', name: 'one' }), field: 'lease.namespace' },
+      { body: body({ scope: 'east', namespace: 'kube-system', name: 'a/b' }), field: 'lease.name' },
+      { body: body({ scope: 'east+', namespace: 'kube-system', name: 'one' }), field: 'lease.scope' },
+      { body: JSON.stringify({ lease: { scope: 'east', namespace: 'kube-system' } }), field: 'lease.name' },
+    ];
+    const response = await handleTimerBatch(deps, sqsBatch(cases.map((c) => c.body)));
+    expect(response.batchItemFailures).toEqual(cases.map((_, i) => ({ itemIdentifier: `m${i}` })));
+    const reasons = error.mock.calls.map((call) => String((call[1] as { error: Error }).error));
+    cases.forEach(({ field }, i) => {
+      expect(reasons[i]).toMatch(/^ValidationError: /);
+      expect(reasons[i]).toContain(`${field}: `);
+    });
+    expect(requests).toEqual([]);
+    expect(table.partitions()).toEqual([]);
+  });
 });

@@ -17,4 +17,26 @@ describe('rfc3339Time (unit)', () => {
       expect(rfc3339Time.safeParse(formatMicroTime(parsed)).success).toBe(true);
     }
   });
+
+  it.each([
+    '2026-02-30T00:00:00Z',
+    '2026-02-29T00:00:00Z',
+    '2026-04-31T12:00:00.000000Z',
+    '2026-01-01T24:00:00Z',
+  ])(
+    'rejects %s, a day or hour that does not exist, as the apiserver does (JavaScript rolls it over)',
+    (value) => {
+      expect(rfc3339Time.safeParse(value).success).toBe(false);
+    },
+  );
+
+  it('accepts the last day of each month, Feb 29 of a leap year included', () => {
+    for (const value of [
+      '2028-02-29T00:00:00Z',
+      '2026-02-28T23:59:59Z',
+      '2026-04-30T00:00:00Z',
+      '2000-02-29T12:00:00+05:00',
+    ])
+      expect(rfc3339Time.parse(value)).toBe(Date.parse(value));
+  });
 });
