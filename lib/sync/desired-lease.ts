@@ -1,4 +1,5 @@
 import {
+  FENCED_HOLDER,
   holderShown,
   PREFERRED_HOLDER_ANNOTATION,
   parseTermAnnotation,
@@ -23,6 +24,8 @@ export interface ClusterLeaseView {
   readonly term?: number;
   /** The lease-coordinator.dev/preferred-holder annotation. */
   readonly preferredHolderAnnotation?: string;
+  /** The Lease names our takeover's fence (FENCED_HOLDER), shown above as no holder. */
+  readonly fenced?: boolean;
 }
 
 /** What planMirror must know of the cluster and the lease besides the decision. */
@@ -174,8 +177,21 @@ function heldAndReleased(record: LeaseRecord, current: ClusterLeaseView | undefi
     current !== undefined &&
     current.term === record.term &&
     (current.holderIdentity ?? '') === '' &&
-    (record.holderIdentity ?? '') !== ''
+    (record.holderIdentity ?? '') !== '' &&
+    !renewedSinceFence(record, current)
   );
+}
+
+/**
+ * The record shows the holder renewing at or after the fence's stamp: a renewal recorded after the
+ * takeover read the lease (one recorded before would have shown the holder live, and nothing would
+ * have been fenced), so the takeover lost its write to it (lease-rules.ts reads the fence as our own
+ * write, not a release), and the holder, which still holds, is put back on its Lease. Both times are
+ * on our clock.
+ */
+function renewedSinceFence(record: LeaseRecord, current: ClusterLeaseView): boolean {
+  const fencedAt = current.fenced === true ? Date.parse(current.renewTime ?? '') : Number.NaN;
+  return !Number.isNaN(fencedAt) && (record.renewTime ?? 0) >= fencedAt;
 }
 
 function copy(spec: Record<string, unknown>, field: string, value: unknown): void {
@@ -196,6 +212,7 @@ export function viewOf(lease: {
   }
   // No holder is a value here: a release (or our fence, which reads as one) under our term.
   if (typeof spec.holderIdentity === 'string') view.holderIdentity = holderShown(spec.holderIdentity);
+  if (spec.holderIdentity === FENCED_HOLDER) view.fenced = true;
   const term = parseTermAnnotation(lease.metadata?.annotations?.[TERM_ANNOTATION]);
   if (term !== undefined) view.term = term;
   const preferred = lease.metadata?.annotations?.[PREFERRED_HOLDER_ANNOTATION];

@@ -1,4 +1,4 @@
-import { FENCED_HOLDER, parseLease } from '../api/lease.js';
+import { parseLease } from '../api/lease.js';
 import { renewalRecordBoundMs } from '../election/timing.js';
 import type { Millis } from '../election/types.js';
 import { CoordinatorError, onConditionFailed } from '../errors.js';
@@ -109,7 +109,6 @@ function parseLeaseEvent(deps: IngestDeps, cluster: string, raw: RawObject): Lea
     key: deps.leases(cluster, lease.namespace, lease.name),
     observed: lease.record,
     view: viewOf(raw as Parameters<typeof viewOf>[0]),
-    fenced: (raw.spec as { holderIdentity?: unknown } | undefined)?.holderIdentity === FENCED_HOLDER,
   };
 }
 

@@ -23,8 +23,6 @@ export interface LeaseEvent {
   readonly observed: LeaseRecord;
   /** What planMirror compares, our term annotation included: read once for every rule. */
   readonly view: ClusterLeaseView;
-  /** The Lease names our takeover's fence (FENCED_HOLDER), which both readers above show as no holder. */
-  readonly fenced?: boolean;
 }
 
 /** What a Lease event in the holder's own cluster calls for. */
@@ -61,7 +59,7 @@ export function judgeHomeLease(
   // A takeover's fence under the term on record: our write, and the takeover that wrote it names the
   // successor itself. Read as the holder's release, it would end a holder that renews through our
   // API since the takeover's read, which nothing on its cluster's Lease stops (docs/design.md, "Data flow").
-  if (event.fenced === true) return 'unchanged';
+  if (view.fenced === true) return 'unchanged';
   // A term of ours above the record's is not our earlier decision (we never write a term we have
   // not recorded): the table lost it (recreated, restored from a backup), and the Lease is news.
   if (termAhead(view, stored)) return 'record';

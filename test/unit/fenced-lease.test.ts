@@ -31,6 +31,15 @@ describe('our fence on a holder’s Lease (unit: pure)', () => {
     expect(planMirror(record, true, viewOf(fenced))).toEqual({ write: false, reason: 'released' });
   });
 
+  it('is written over by the holder when the record shows it renewing after the fence (the takeover lost its write)', () => {
+    const fencedAt = Date.parse(fenced.spec.renewTime);
+    const renewed = { term: 3, holderIdentity: 'old', leaseDurationSeconds: 15, renewTime: fencedAt };
+    const plan = planMirror(renewed, true, viewOf(fenced));
+    expect(plan.write && plan.spec.holderIdentity).toBe('old');
+    const before = { ...renewed, renewTime: fencedAt - 1 };
+    expect(planMirror(before, true, viewOf(fenced))).toEqual({ write: false, reason: 'released' });
+  });
+
   it('is written over by the decision that names the successor under a new term', () => {
     const record = { term: 4, holderIdentity: 'next', leaseDurationSeconds: 15 };
     const plan = planMirror(record, true, viewOf(fenced));

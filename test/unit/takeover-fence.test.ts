@@ -386,4 +386,12 @@ describe('a takeover’s fence seen by ingest after the holder renewed through o
     expect(offered).toEqual([]);
     expect((await deps.store.loadLease(key)).lease?.record.holderIdentity).toBe('old');
   });
+
+  it('is written over by a mirror pass, which puts the renewed holder back on its Lease', async () => {
+    const { deps, key, planes } = await fencedThenRenewed();
+
+    await mirrorLease(deps, key);
+
+    expect((planes.a.get('Lease', key)?.spec as { holderIdentity?: string }).holderIdentity).toBe('old');
+  });
 });
