@@ -188,6 +188,11 @@ export type ClusterConfig = ClustersConfig['clusters'][number];
 
 /** Validates a parsed config document; errors name the field, e.g. `clusters[1].eks.region`. */
 export function parseClustersConfig(document: unknown): ClustersConfig {
+  // An empty file parses to null: zod's "expected object, received null" would name no field.
+  if (typeof document !== 'object' || document === null || Array.isArray(document))
+    throw new ConfigError(
+      `invalid clusters config: must be a mapping with a clusters list (clusters: [...]), not ${document === null ? 'an empty document' : Array.isArray(document) ? 'a list' : `a ${typeof document}`}`,
+    );
   const result = configSchema.safeParse(document);
   if (!result.success)
     throw new ConfigError(

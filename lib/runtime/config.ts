@@ -3,6 +3,10 @@ import { toValidationError } from '../api/issues.js';
 import { ConfigError } from '../errors.js';
 import type { HistoryRetention } from '../ports/history.js';
 
+/** A number in the environment: z.coerce reads a blank string as 0, which no one means. */
+const blankIsNoNumber = (value: unknown) =>
+  typeof value === 'string' && value.trim() === '' ? Number.NaN : value;
+
 const environment = z.object({
   TABLE_NAME: z.string({ error: 'required: the DynamoDB table name' }).min(1, { error: 'must not be empty' }),
   TIMER_QUEUE_URL: z.url({ error: 'must be the URL of the SQS timer queue' }).optional(),
@@ -16,17 +20,23 @@ const environment = z.object({
     .startsWith('/', { error: 'must be an SSM parameter name starting with /' })
     .optional(),
   /** Decision history (docs/operating.md): records kept per lease (0: none kept) and for how many days. */
-  DECISION_HISTORY_PER_LEASE: z.coerce
-    .number({ error: 'must be a whole number from 0 to 100' })
-    .int({ error: 'must be a whole number from 0 to 100' })
-    .min(0, { error: 'must be a whole number from 0 to 100' })
-    .max(100, { error: 'must be a whole number from 0 to 100' })
-    .default(10),
-  DECISION_HISTORY_DAYS: z.coerce
-    .number({ error: 'must be a number of days above 0, at most 365' })
-    .positive({ error: 'must be a number of days above 0, at most 365' })
-    .max(365, { error: 'must be a number of days above 0, at most 365' })
-    .default(7),
+  DECISION_HISTORY_PER_LEASE: z.preprocess(
+    blankIsNoNumber,
+    z.coerce
+      .number({ error: 'must be a whole number from 0 to 100' })
+      .int({ error: 'must be a whole number from 0 to 100' })
+      .min(0, { error: 'must be a whole number from 0 to 100' })
+      .max(100, { error: 'must be a whole number from 0 to 100' })
+      .default(10),
+  ),
+  DECISION_HISTORY_DAYS: z.preprocess(
+    blankIsNoNumber,
+    z.coerce
+      .number({ error: 'must be a number of days above 0, at most 365' })
+      .positive({ error: 'must be a number of days above 0, at most 365' })
+      .max(365, { error: 'must be a number of days above 0, at most 365' })
+      .default(7),
+  ),
 });
 
 /** The decision history's retention from the environment; undefined when none is kept. */

@@ -109,6 +109,14 @@ describe('clusters config (unit)', () => {
     for (const path of fieldPaths) expect(path).toMatch(/^[A-Za-z]+(\[\d+\]|\.[A-Za-z]+)*$/);
   });
 
+  it('names what the whole document must be when it is empty or no mapping', () => {
+    expect([rejection(null), rejection([]), rejection('clusters')]).toEqual([
+      'invalid clusters config: must be a mapping with a clusters list (clusters: [...]), not an empty document',
+      'invalid clusters config: must be a mapping with a clusters list (clusters: [...]), not a list',
+      'invalid clusters config: must be a mapping with a clusters list (clusters: [...]), not a string',
+    ]);
+  });
+
   it('names a missing or mistyped clusters or leaseGroups list as the list it must be', () => {
     expect([
       rejection({ leaseGroups: [] }),

@@ -25,6 +25,8 @@ describe('decision history settings (unit: the function environment)', () => {
     ['DECISION_HISTORY_PER_LEASE', '-1', 'must be a whole number from 0 to 100'],
     ['DECISION_HISTORY_PER_LEASE', '2.5', 'must be a whole number from 0 to 100'],
     ['DECISION_HISTORY_PER_LEASE', 'ten', 'must be a whole number from 0 to 100'],
+    ['DECISION_HISTORY_PER_LEASE', ' ', 'must be a whole number from 0 to 100'],
+    ['DECISION_HISTORY_DAYS', ' ', 'must be a number of days above 0, at most 365'],
     ['DECISION_HISTORY_DAYS', '0', 'must be a number of days above 0, at most 365'],
     ['DECISION_HISTORY_DAYS', '400', 'must be a number of days above 0, at most 365'],
   ])('fails at cold start naming %s=%s', (name, value, message) => {
