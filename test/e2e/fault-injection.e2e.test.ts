@@ -221,10 +221,17 @@ describe.each(['on', 'off', 'mixed'] as const)(
         () => killer.neverRedelivered('elect').length === 0 && killer.neverRedelivered('mirror').length === 0,
       );
 
-      // Both consumers had died by the time the new leader was seen: the kills hit the failover itself.
+      // The kills hit the failover itself. elect had died by the time the new leader was seen (the
+      // passer-by's records wake it). The failover's first record for mirror can be the decision
+      // itself, which races client-go's poll to the new leader: mirror had died by then, or died on
+      // the batch carrying that decision.
+      const successor = soleLeader();
       expect(atTakeover?.elect).toBeGreaterThanOrEqual(1);
-      expect(atTakeover?.mirror).toBeGreaterThanOrEqual(1);
-      expect(soleLeader()).not.toBe(old);
+      expect(
+        (atTakeover?.mirror ?? 0) >= 1 || killer.killedNaming('mirror', successor.identity),
+        'mirror died during the failover',
+      ).toBe(true);
+      expect(successor).not.toBe(old);
       expect((await table()).lease?.record.term).toBeGreaterThan(termBefore);
       expect(killer.maxKillsInARow()).toBeLessThanOrEqual(2);
       expect(overlaps(processes)).toEqual([]);

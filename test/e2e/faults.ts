@@ -27,6 +27,8 @@ export class RuntimeKiller {
   };
   /** Sequence numbers of records in killed batches, and of records in batches that completed. */
   private readonly interrupted = new Set<string>();
+  /** The lease holders the records of killed batches named, per consumer. */
+  private readonly killedHolders: Record<Consumer, Set<string>> = { elect: new Set(), mirror: new Set() };
   private readonly completed = new Set<string>();
 
   constructor(private readonly onKill: () => void) {}
@@ -48,6 +50,11 @@ export class RuntimeKiller {
     return Math.max(...Object.values(this.plans).map((p) => p.maxInARow));
   }
 
+  /** Whether a killed batch carried a lease record naming this holder (a decision naming it). */
+  killedNaming(consumer: Consumer, holder: string): boolean {
+    return this.killedHolders[consumer].has(holder);
+  }
+
   /** Records of killed batches that no later batch completed. */
   neverRedelivered(consumer: Consumer): string[] {
     return [...this.interrupted]
@@ -65,6 +72,10 @@ export class RuntimeKiller {
         plan.killed++;
         plan.maxInARow = Math.max(plan.maxInARow, plan.inARow);
         for (const id of ids) this.interrupted.add(id);
+        for (const record of event.Records) {
+          const holder = record.dynamodb?.NewImage?.holderIdentity?.S;
+          if (holder !== undefined && holder !== '') this.killedHolders[consumer].add(holder);
+        }
         const handled = Math.ceil(event.Records.length / 2);
         await handler({ Records: event.Records.slice(0, handled) });
         this.onKill();
