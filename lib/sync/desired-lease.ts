@@ -166,11 +166,12 @@ function decide(
 /**
  * The holder let go of the Lease in its own cluster since this decision was written: the Lease
  * has our term and no holder. Only the holder clears it (client-go's release, on a preemption or
- * a clean stop), or a takeover's fence, which reads as one (FENCED_HOLDER), just before the
- * decision naming the successor. Ingest records the release (the fence is the takeover's, which
- * writes the decision itself) and the next decision takes a new term. A mirror pass that read the table just before that would write the old holder back,
- * naming a process that has stopped leading and holding up the takeover by seconds
- * (docs/reliability.md, "Findings behind the code").
+ * a clean stop; ingest records the release, and the next decision takes a new term), or a
+ * takeover's fence, which reads as no holder (FENCED_HOLDER), just before that takeover writes the
+ * decision naming the successor. A mirror pass that read the table just before either would write
+ * the old holder back, naming a process that has stopped leading and holding up the takeover by
+ * seconds (docs/reliability.md, "Findings behind the code"), unless the holder renewed after the
+ * fence (renewedSinceFence).
  */
 function heldAndReleased(record: LeaseRecord, current: ClusterLeaseView | undefined): boolean {
   return (
