@@ -113,12 +113,17 @@ export function pingPhaseStep(
   // have let a ping go unanswered, it is asked too, since it may be alive and waiting to be named
   // again. So is a holder asked to yield, whatever the others do: it stopped renewing because we
   // asked it to (gate off, its Lease revoked), and when the one it was to yield to has not
-  // answered, a worse candidate taking over would only be preempted by it again.
+  // answered, a worse candidate taking over would only be preempted by it again. The same holder
+  // once its preference is taken back is asked at that step (withdrawal.ts, askedBack), and its
+  // ping, while open, is waited for like any other.
   const expiredHolder = lease !== undefined && isLeaseExpired(lease, now) ? holderOf(lease) : undefined;
   const askedToYield = lease?.preferredHolder !== undefined && lease.preferredHolder !== expiredHolder;
+  const holderAsked = admissible.some(
+    (c) => c.name === expiredHolder && openPingCloses(c, now) !== undefined,
+  );
   const unanswered = new Set(unansweredPings(admissible, now));
   const othersCanTakeOver = admissible.some((c) => c.name !== expiredHolder && !unanswered.has(c));
-  const silentHolder = othersCanTakeOver && !askedToYield ? expiredHolder : undefined;
+  const silentHolder = othersCanTakeOver && !askedToYield && !holderAsked ? expiredHolder : undefined;
   // Candidates close to expiry are still pinged, since the ping is what refreshes them.
   const mustAnswer = winnerAlreadyAlive(admissible, lease, now)
     ? admissible.filter((c) => needsRefresh(c, now))
@@ -166,8 +171,8 @@ export function pingPhase(candidates: readonly Candidate[], now: Millis, silentH
   for (const c of candidates) {
     const renew = c.renewTime ?? Number.NEGATIVE_INFINITY;
     if (c.name === silentHolder) continue;
-    if (c.pingTime !== undefined && c.pingTime + ELECTION_DURATION_MS > now && renew < c.pingTime) {
-      const closes = c.pingTime + ELECTION_DURATION_MS;
+    const closes = openPingCloses(c, now);
+    if (closes !== undefined) {
       waitUntil = waitUntil === undefined ? closes : Math.min(waitUntil, closes);
       continue;
     }
@@ -231,6 +236,14 @@ export function refreshPreferred(
     requeueAfterMs: nextDeadline(lease, candidates, now),
     error: null,
   };
+}
+
+/** When the window of a ping `candidate` has not answered closes; undefined if none is open. */
+export function openPingCloses(candidate: Candidate, now: Millis): Millis | undefined {
+  const { pingTime, renewTime = Number.NEGATIVE_INFINITY } = candidate;
+  if (pingTime === undefined || renewTime >= pingTime || pingTime + ELECTION_DURATION_MS <= now)
+    return undefined;
+  return pingTime + ELECTION_DURATION_MS;
 }
 
 /** Candidates pinged whose 5 s window closed with no renewal after the ping: a vote leaves them out. */

@@ -16,10 +16,12 @@ import {
   prePing,
   refreshPreferred,
 } from './pings.js';
+import { failed, settled, written } from './steps.js';
 import { resolveStrategy } from './strategy.js';
 import { DEFAULT_LEASE_DURATION_SECONDS } from './timing.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from './types.js';
 import { LEASE_SPEC_FIELDS, ORDERED_STRATEGIES } from './types.js';
+import { askedBack, besideStep, preferenceWithdrawn } from './withdrawal.js';
 
 export interface ReconcileInput {
   /** The coordinator's record of the Lease, or undefined if it does not exist yet. */
@@ -187,7 +189,8 @@ function updateExisting(
     next = { ...lease, preferredHolder: undefined, strategy };
   }
   if (sameLease(next, lease)) return settled(lease, candidates, now);
-  return written(takeOver || expired || unheld ? 'takeover' : 'preempt', next, candidates, now);
+  const step = written(takeOver || expired || unheld ? 'takeover' : 'preempt', next, candidates, now);
+  return !takeOver && next.preferredHolder === undefined ? askedBack(step, lease, candidates, now) : step;
 }
 
 /**
@@ -233,60 +236,4 @@ function sameLease(a: LeaseRecord, b: LeaseRecord): boolean {
     a.holderCluster === b.holderCluster &&
     LEASE_SPEC_FIELDS.every((field) => a[field] === b[field])
   );
-}
-
-function settled(
-  lease: LeaseRecord | undefined,
-  candidates: readonly Candidate[],
-  now: Millis,
-): ElectionStep {
-  return {
-    action: 'none',
-    ping: [],
-    write: null,
-    requeueAfterMs: nextDeadline(lease, candidates, now),
-    error: null,
-  };
-}
-
-/**
- * A holder's preference taken back: the amendment that removes preferredHolder (and, through the
- * mirror, the Lease's field and our annotation). A holder still asked to yield to a candidate that
- * has gone, or that no longer outranks it, would step down for nobody, and the lease would be
- * without a leader until the next election. Its lease may have run out meanwhile and be kept for it,
- * alive (nextDeadline): where the cluster drops preferredHolder its Lease was revoked for the
- * preferred one, and only without the preference does the mirror write the holder back, for
- * client-go to lead again. Undefined when there is no preference, or no holder.
- */
-function preferenceWithdrawn(
-  lease: LeaseRecord | undefined,
-  candidates: readonly Candidate[],
-  now: Millis,
-): ElectionStep | undefined {
-  if (lease?.preferredHolder === undefined || holderOf(lease) === undefined) return undefined;
-  return written('preempt', { ...lease, preferredHolder: undefined }, candidates, now);
-}
-
-/**
- * A preference's withdrawal, with what the step without the preference does beside it: its pings
- * sent, and its next look kept when it comes first (a ping window's end). Only a timer wakes a
- * lease after a write of ours, so a withdrawal that dropped them would leave a better candidate
- * unasked until the holder's pre-ping, up to a lease duration later.
- */
-function besideStep(withdrawn: ElectionStep, without: ElectionStep): ElectionStep {
-  const looks = [withdrawn.requeueAfterMs, without.requeueAfterMs].filter((ms) => ms > 0);
-  return { ...withdrawn, ping: without.ping, requeueAfterMs: looks.length === 0 ? 0 : Math.min(...looks) };
-}
-
-function written(
-  action: 'create' | 'takeover' | 'preempt',
-  write: LeaseRecord,
-  candidates: readonly Candidate[],
-  now: Millis,
-): ElectionStep {
-  return { action, ping: [], write, requeueAfterMs: nextDeadline(write, candidates, now), error: null };
-}
-
-function failed(error: string, requeueAfterMs: Millis): ElectionStep {
-  return { action: 'error', ping: [], write: null, requeueAfterMs, error };
 }

@@ -705,18 +705,32 @@ describe('faster failover (unit: deliberate differences from upstream)', () => {
     expect(step.requeueAfterMs).toBe(lds * 1000 - 1000 - PRE_PING_LEAD_MS);
   });
 
-  it('elects at the deadline without waiting out the silent holder’s ping window', () => {
+  it('elects at the deadline without pinging the silent holder or waiting a ping window for it', () => {
     const pinged = NOW - PRE_PING_LEAD_MS;
     const candidates = [
-      // The expired holder was pinged too and never answered: it is gone.
-      candidate('holder', '1.30.0', { renewTime: NOW - MINUTE, pingTime: pinged }),
+      // The expired holder is not pinged before its deadline: it renews its Lease while it lives.
+      candidate('holder', '1.30.0', { renewTime: NOW - MINUTE }),
       // The next best answered the pre-ping.
       candidate('next', '1.31.0', { renewTime: pinged + 300, pingTime: pinged }),
     ];
     const step = reconcileStep({ lease: heldBy('holder', lds * 1000 + 1), candidates, now: NOW });
     expect(step.action).toBe('takeover');
+    expect(step.ping).toEqual([]);
     expect(step.write?.holderIdentity).toBe('next');
     expect(step.write?.term).toBe(4);
+  });
+
+  it('waits for a ping to the expired holder that is still open, as for any candidate', () => {
+    // Pinged 2 s before its deadline (its 15-minute refresh, or asked back when a preference was
+    // taken back): it may be alive and not renewing, so its answer is awaited.
+    const pinged = NOW - PRE_PING_LEAD_MS;
+    const candidates = [
+      candidate('holder', '1.30.0', { renewTime: NOW - MINUTE, pingTime: pinged }),
+      candidate('next', '1.31.0', { renewTime: pinged + 300, pingTime: pinged }),
+    ];
+    const step = reconcileStep({ lease: heldBy('holder', lds * 1000 + 1), candidates, now: NOW });
+    expect(step.action).toBe('wait');
+    expect(step.requeueAfterMs).toBe(pinged + E - NOW + 1);
   });
 
   it('still waits for a pinged candidate that is not the silent holder', () => {
@@ -807,6 +821,51 @@ describe('an expired lease whose holder was asked to yield to a successor that i
     const step = reconcileStep({ lease: expired, candidates: [holder, gone, worse], now: NOW });
     expect(step.action).toBe('takeover');
     expect(step.write?.holderIdentity).toBe('worse');
+  });
+});
+
+/**
+ * The same holder when the preference is taken back just before its deadline (the one it was to
+ * yield to let its ping window close): the Lease is given back, but client-go sees that only at its
+ * next retry, and the lease runs out first. Asked at the withdrawal, it stays in the vote.
+ */
+describe('a preference taken back just before the deadline of a holder that stopped renewing (unit)', () => {
+  const revoked: LeaseRecord = { ...LIVE_HELD, renewTime: NOW - 14_500, preferredHolder: 'gone' };
+  const withdrawn: LeaseRecord = { ...revoked, preferredHolder: undefined };
+  const holder = candidate('holder', '1.31.0', { renewTime: NOW - 3 * MINUTE });
+  const gone = candidate('gone', '1.30.0', { renewTime: NOW - 7_000, pingTime: NOW - E - 1 });
+  const worse = candidate('worse', '1.32.0', { renewTime: NOW - 1_000 });
+  const pastDeadline = NOW + 1_000;
+
+  it('pings the holder with the withdrawal', () => {
+    const step = reconcileStep({ lease: revoked, candidates: [holder, gone, worse], now: NOW });
+    expect(step.write).toEqual(withdrawn);
+    expect(pingedNames(step)).toEqual(['holder']);
+  });
+
+  it('at the deadline, waits for that ping rather than let a worse live candidate take over', () => {
+    const asked = candidate('holder', '1.31.0', { renewTime: NOW - 3 * MINUTE, pingTime: NOW });
+    const step = reconcileStep({ lease: withdrawn, candidates: [asked, gone, worse], now: pastDeadline });
+    expect(step.action).toBe('wait');
+    expect(step.write).toBeNull();
+    expect(step.requeueAfterMs).toBe(NOW + E - pastDeadline + 1);
+  });
+
+  it('once it answers, keeps it: nothing written, no handover', () => {
+    const answered = candidate('holder', '1.31.0', { renewTime: NOW + 800, pingTime: NOW });
+    const step = reconcileStep({ lease: withdrawn, candidates: [answered, gone, worse], now: pastDeadline });
+    expect(step.write).toBeNull();
+    expect(step.action).toBe('none');
+  });
+
+  it('does not ping a holder that counts as alive, nor one whose ping is open', () => {
+    const alive = candidate('holder', '1.31.0', { renewTime: NOW - 1_000 });
+    const pinged = candidate('holder', '1.31.0', { renewTime: NOW - 3 * MINUTE, pingTime: NOW - 1_000 });
+    for (const own of [alive, pinged]) {
+      const step = reconcileStep({ lease: revoked, candidates: [own, gone, worse], now: NOW });
+      expect(step.write).toEqual(withdrawn);
+      expect(step.ping).toEqual([]);
+    }
   });
 });
 
