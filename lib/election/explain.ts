@@ -1,7 +1,6 @@
 import { hasLeft, isCandidateExpired, isHolderCandidate } from './liveness.js';
 import { compareByStrategy, compareCandidates, hasOrderableVersions } from './ordering.js';
-import { countsAsAlive } from './pings.js';
-import { ELECTION_DURATION_MS } from './timing.js';
+import { countsAsAlive, openPingCloses } from './pings.js';
 import type { Candidate, LeaseRecord, Millis } from './types.js';
 import { compareVersions } from './versions.js';
 
@@ -158,11 +157,7 @@ function leftOutReason(c: Candidate, lease: LeaseRecord | undefined, now: Millis
 
 export function standingOf(c: Candidate, now: Millis): Standing {
   if (countsAsAlive(c, now)) return 'live';
-  const awaiting =
-    c.pingTime !== undefined &&
-    (c.renewTime ?? Number.NEGATIVE_INFINITY) < c.pingTime &&
-    c.pingTime + ELECTION_DURATION_MS > now;
-  return awaiting ? 'pinged' : 'stale';
+  return openPingCloses(c, now) === undefined ? 'stale' : 'pinged';
 }
 
 /** pickLeader keeps a holder the strategy ranks equal to the best: so does the ranking. */

@@ -25,11 +25,14 @@ export function admissibleCandidates<C extends Candidate>(
  * a heartbeat from just before the release counts as proof of life, the departing process is
  * elected again, and the next candidate waits out its lease duration. An identity is one process
  * (docs/clusters.md, "One identity, one process"): its LeaseCandidates in the group's other
- * clusters have left with it.
+ * clusters have left with it. A release while the record prefers another is the holder yielding
+ * as asked (gate on), not leaving: it may run on without a heartbeat, and if the one preferred
+ * never takes over, it is pinged and named again, as upstream does.
  */
 export function hasLeft(candidate: Candidate, lease: LeaseRecord | undefined): boolean {
   if (lease?.releasedHolder === undefined || lease.releasedAt === undefined || holderOf(lease) !== undefined)
     return false;
+  if (lease.preferredHolder !== undefined && lease.preferredHolder !== lease.releasedHolder) return false;
   return (
     candidate.name === lease.releasedHolder &&
     (candidate.renewTime ?? Number.NEGATIVE_INFINITY) <= lease.releasedAt

@@ -869,6 +869,36 @@ describe('a preference taken back just before the deadline of a holder that stop
   });
 });
 
+/**
+ * With the gate on, a holder asked to yield releases its Lease: that release is the yield, not the
+ * holder leaving, and when the one preferred never takes over it is named again, as upstream does.
+ */
+describe('a holder that released when asked to yield, to a successor that is gone (unit)', () => {
+  const yielded: LeaseRecord = {
+    ...LIVE_HELD,
+    holderIdentity: '',
+    renewTime: NOW - 100,
+    preferredHolder: 'gone',
+    releasedHolder: 'holder',
+    releasedAt: NOW - 100,
+  };
+  const holder = candidate('holder', '1.31.0', { renewTime: NOW - 2_000 });
+  const gone = candidate('gone', '1.30.0', { renewTime: NOW - 9_000, pingTime: NOW - E - 1 });
+
+  it('counts the holder, alive, and names it again rather than wait for a heartbeat it may never send', () => {
+    const step = reconcileStep({ lease: yielded, candidates: [holder, gone], now: NOW });
+    expect(step.action).toBe('takeover');
+    expect(step.write?.holderIdentity).toBe('holder');
+  });
+
+  it('still leaves out a holder that released with nobody preferred: it is leaving', () => {
+    const stopped = { ...yielded, preferredHolder: undefined };
+    const step = reconcileStep({ lease: stopped, candidates: [holder, gone], now: NOW });
+    expect(step.write).toBeNull();
+    expect(step.error).toBe('no available candidates');
+  });
+});
+
 describe('faster preemption (unit: deliberate difference from upstream)', () => {
   const yielding: LeaseRecord = {
     holderIdentity: 'holder',
