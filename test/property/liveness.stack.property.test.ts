@@ -8,6 +8,7 @@ import { OLDEST_EMULATION_VERSION } from '../../lib/election/types.js';
 import type { CommittedWrite } from '../helpers/in-memory-store.js';
 import {
   DEPLOYED,
+  type FaultKind,
   homeOf,
   type IdentitySetup,
   PROMPT,
@@ -112,29 +113,36 @@ function holding(item: CommittedWrite['old']): { name: string; cluster?: string 
 }
 
 /**
- * The revoke whose successor leaves, drawn on purpose (the general draw rarely lines it up): p holds
- * on 15 s leases where the gate is off, q, ranked below it, stands by, and r, ranked above it, joins
- * and dies within 20 s, so its last ping window closes anywhere around p's deadline.
+ * A preemption whose successor leaves, drawn on purpose (the general draw rarely lines it up): p holds
+ * on 15 s leases, q, ranked below it, stands by, and r, ranked above it, joins and dies within 20 s,
+ * so its last ping window closes anywhere around p's deadline. Where the gate is off p is revoked;
+ * where it is on, p releases. `faults` of those kinds may come (setupArb).
  */
-const revokedForOneThatLeaves: fc.Arbitrary<Setup> = fc
-  .record({
-    base: setupArb([]),
-    joinAfterMs: fc.integer({ min: 0, max: 20_000 }),
-    lifeMs: fc.integer({ min: 0, max: 20_000 }),
-    answerMs: fc.tuple(fc.integer({ min: 1, max: 2_000 }), fc.integer({ min: 1, max: 2_000 })),
-    renewPhaseMs: fc.integer({ min: 0, max: 1_999 }),
-  })
-  .map(({ base, joinAfterMs, lifeMs, answerMs: [pAnswers, rAnswers], renewPhaseMs }) => ({
-    ...base,
-    group: false,
-    gateOffA: true,
-    leaseDurationSeconds: 15,
-    identities: [
-      { ...joiner('p', ['1.33.0', '1.33.0'], 0), renewAgoMs: 0, answerMs: pAnswers, renewPhaseMs },
-      { ...joiner('q', ['1.35.0', '1.35.0'], 0), renewAgoMs: 0 },
-      { ...joiner('r', ['1.32.0', '1.32.0'], joinAfterMs), stays: false, lifeMs, answerMs: rAnswers },
-    ],
-  }));
+function preemptedForOneThatLeaves(
+  gateOff: fc.Arbitrary<boolean>,
+  faults: readonly FaultKind[] = [],
+): fc.Arbitrary<Setup> {
+  return fc
+    .record({
+      base: setupArb(faults),
+      gateOff,
+      joinAfterMs: fc.integer({ min: 0, max: 20_000 }),
+      lifeMs: fc.integer({ min: 0, max: 20_000 }),
+      answerMs: fc.tuple(fc.integer({ min: 1, max: 2_000 }), fc.integer({ min: 1, max: 2_000 })),
+      renewPhaseMs: fc.integer({ min: 0, max: 1_999 }),
+    })
+    .map(({ base, gateOff, joinAfterMs, lifeMs, answerMs: [pAnswers, rAnswers], renewPhaseMs }) => ({
+      ...base,
+      group: false,
+      gateOffA: gateOff,
+      leaseDurationSeconds: 15,
+      identities: [
+        { ...joiner('p', ['1.33.0', '1.33.0'], 0), renewAgoMs: 0, answerMs: pAnswers, renewPhaseMs },
+        { ...joiner('q', ['1.35.0', '1.35.0'], 0), renewAgoMs: 0 },
+        { ...joiner('r', ['1.32.0', '1.32.0'], joinAfterMs), stays: false, lifeMs, answerMs: rAnswers },
+      ],
+    }));
+}
 
 /**
  * A run CI found: q joins 35.5 s into a fault-free minute, ranked above the holder p, answers pings in
@@ -234,7 +242,10 @@ describe('election liveness of the whole coordinator (property: in-memory table 
     'with only the coordinator’s own looks, a best candidate that stays leads a minute after the last fault or join',
     async () => {
       await fc.assert(
-        fc.asyncProperty(setupArb(['ingest', 'slow']), (setup) => expectLed(setup, PROMPT)),
+        fc.asyncProperty(
+          fc.oneof(setupArb(['ingest', 'slow']), preemptedForOneThatLeaves(fc.boolean(), ['ingest', 'slow'])),
+          (setup) => expectLed(setup, PROMPT),
+        ),
         { numRuns: PROMPT_RUNS, examples: [[LATE_JOIN], [YIELDED_TO_THE_GONE]], ...replayed() },
       );
     },
@@ -244,7 +255,7 @@ describe('election liveness of the whole coordinator (property: in-memory table 
   it(
     'without faults, a gate-off holder that stays never hands its lease to a worse candidate',
     async () => {
-      const setups = fc.oneof(setupArb([]), revokedForOneThatLeaves);
+      const setups = fc.oneof(setupArb([]), preemptedForOneThatLeaves(fc.constant(true)));
       await fc.assert(fc.asyncProperty(setups, expectNoHandoverDownward), {
         numRuns: PROMPT_RUNS,
         ...replayed(),
