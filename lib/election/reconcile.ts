@@ -43,12 +43,24 @@ export interface ReconcileInput {
  */
 export function reconcileStep(input: ReconcileInput): ElectionStep {
   const { lease, candidates, now, preempt = true } = input;
-  const admissible = admissibleCandidates(candidates, now, lease);
+  return stepAmong(lease, admissibleCandidates(candidates, now, lease), now, preempt);
+}
+
+/**
+ * The step over the candidates admissible under `lease` as recorded. The step without a preference
+ * that no longer stands keeps them: a holder that released to yield to it stays in (hasLeft).
+ */
+function stepAmong(
+  lease: LeaseRecord | undefined,
+  admissible: readonly Candidate[],
+  now: Millis,
+  preempt: boolean,
+): ElectionStep {
   // A preference for a candidate that is gone (withdrawn, expired) does not stand: the step is the
   // one without it (another candidate preferred at once, a takeover), and where that writes
   // nothing, the preference is taken back by itself, so the live holder does not step down for nobody.
   if (lease?.preferredHolder !== undefined && !admissible.some((c) => c.name === lease.preferredHolder)) {
-    const without = reconcileStep({ ...input, lease: { ...lease, preferredHolder: undefined } });
+    const without = stepAmong({ ...lease, preferredHolder: undefined }, admissible, now, preempt);
     if (without.write !== null) return without;
     const withdrawn = preferenceWithdrawn(lease, admissible, now);
     return withdrawn === undefined ? without : besideStep(withdrawn, without);

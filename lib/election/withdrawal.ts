@@ -1,5 +1,5 @@
 import { holderOf } from './liveness.js';
-import { countsAsAlive, holderCandidate, openPingCloses } from './pings.js';
+import { countsAsAlive, openPingCloses } from './pings.js';
 import { written } from './steps.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from './types.js';
 
@@ -27,8 +27,9 @@ export function preferenceWithdrawn(
 }
 
 /**
- * `withdrawal` with the holder's own candidate pinged, unless it counts as alive or a ping to it
- * is open. Where the cluster drops preferredHolder, the holder stopped renewing when its Lease was
+ * `withdrawal` with the holder's candidates pinged (each copy of its name: in a lease group the one
+ * recorded may be a LeaseCandidate left behind), unless one counts as alive or a ping to one is
+ * open. Where the cluster drops preferredHolder, the holder stopped renewing when its Lease was
  * revoked, and client-go sees the Lease given back only at its next retry: the lease can run out
  * first, and an expired holder nobody asked is passed over for any other live candidate
  * (pingPhaseStep), which it would then preempt again. Its answer, or its open ping, keeps it in
@@ -41,10 +42,9 @@ export function askedBack(
   now: Millis,
 ): ElectionStep {
   if (lease.preferredHolder === undefined) return withdrawal;
-  const own = holderCandidate(lease, candidates);
-  if (own === undefined || countsAsAlive(own, now) || openPingCloses(own, now) !== undefined)
-    return withdrawal;
-  return { ...withdrawal, ping: [...withdrawal.ping, own] };
+  const copies = candidates.filter((c) => c.name === holderOf(lease));
+  if (copies.some((c) => countsAsAlive(c, now) || openPingCloses(c, now) !== undefined)) return withdrawal;
+  return { ...withdrawal, ping: [...withdrawal.ping, ...copies.filter((c) => !withdrawal.ping.includes(c))] };
 }
 
 /**

@@ -243,7 +243,10 @@ describe('election liveness of the whole coordinator (property: in-memory table 
     async () => {
       await fc.assert(
         fc.asyncProperty(
-          fc.oneof(setupArb(['ingest', 'slow']), preemptedForOneThatLeaves(fc.boolean(), ['ingest', 'slow'])),
+          fc.oneof(
+            { weight: 3, arbitrary: setupArb(['ingest', 'slow']) },
+            { weight: 1, arbitrary: preemptedForOneThatLeaves(fc.boolean(), ['ingest', 'slow']) },
+          ),
           (setup) => expectLed(setup, PROMPT),
         ),
         { numRuns: PROMPT_RUNS, examples: [[LATE_JOIN], [YIELDED_TO_THE_GONE]], ...replayed() },

@@ -858,6 +858,13 @@ describe('a preference taken back just before the deadline of a holder that stop
     expect(step.action).toBe('none');
   });
 
+  it('pings each copy of the holder’s name: in a lease group the one recorded may be left behind', () => {
+    const running = candidate('holder', '1.31.0', { cluster: 'beta', renewTime: NOW - 3 * MINUTE });
+    const step = reconcileStep({ lease: revoked, candidates: [holder, running, gone, worse], now: NOW });
+    expect(step.write).toEqual(withdrawn);
+    expect(step.ping.map((c) => `${c.cluster}/${c.name}`).sort()).toEqual(['alpha/holder', 'beta/holder']);
+  });
+
   it('does not ping a holder that counts as alive, nor one whose ping is open', () => {
     const alive = candidate('holder', '1.31.0', { renewTime: NOW - 1_000 });
     const pinged = candidate('holder', '1.31.0', { renewTime: NOW - 3 * MINUTE, pingTime: NOW - 1_000 });
@@ -889,6 +896,16 @@ describe('a holder that released when asked to yield, to a successor that is gon
     const step = reconcileStep({ lease: yielded, candidates: [holder, gone], now: NOW });
     expect(step.action).toBe('takeover');
     expect(step.write?.holderIdentity).toBe('holder');
+  });
+
+  it('pings it, stale, when the one preferred has withdrawn its LeaseCandidate, rather than wait for nobody', () => {
+    const stale = candidate('holder', '1.31.0', { renewTime: NOW - 3 * MINUTE });
+    const worse = candidate('worse', '1.32.0', { renewTime: NOW - 1_000 });
+    const alone = reconcileStep({ lease: yielded, candidates: [stale], now: NOW });
+    expect(pingedNames(alone)).toEqual(['holder']);
+    const beside = reconcileStep({ lease: yielded, candidates: [stale, worse], now: NOW });
+    expect(beside.write).toBeNull();
+    expect(pingedNames(beside)).toEqual(['holder', 'worse']);
   });
 
   it('still leaves out a holder that released with nobody preferred: it is leaving', () => {
