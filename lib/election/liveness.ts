@@ -1,4 +1,4 @@
-import { CANDIDATE_REFRESH_MS, CANDIDATE_VALID_MS } from './timing.js';
+import { CANDIDATE_REFRESH_MS, CANDIDATE_VALID_MS, YIELD_RELEASE_WINDOW_MS } from './timing.js';
 import type { Candidate, LeaseRecord, Millis } from './types.js';
 
 /** A candidate that has not renewed for 30 minutes is out of every election and is collected. */
@@ -25,8 +25,8 @@ export function admissibleCandidates<C extends Candidate>(
  * a heartbeat from just before the release counts as proof of life, the departing process is
  * elected again, and the next candidate waits out its lease duration. An identity is one process
  * (docs/clusters.md, "One identity, one process"): its LeaseCandidates in the group's other
- * clusters have left with it. A release while the record prefers another is the holder yielding
- * as asked (gate on), not leaving: a holder that keeps its elector running renews its LeaseCandidate
+ * clusters have left with it. A release while the record prefers another, or soon after the
+ * preference was taken back (YIELD_RELEASE_WINDOW_MS), is the holder yielding as asked, not leaving: a holder that keeps its elector running renews its LeaseCandidate
  * only every 5 minutes, and if the one preferred never takes over, it is pinged and named again, as
  * upstream does. One that exits on losing the lease (kube-scheduler) answers no ping, and counts as
  * alive only while its last heartbeat is under 5 s old, as any candidate.
@@ -35,6 +35,8 @@ export function hasLeft(candidate: Candidate, lease: LeaseRecord | undefined): b
   if (lease?.releasedHolder === undefined || lease.releasedAt === undefined || holderOf(lease) !== undefined)
     return false;
   if (lease.preferredHolder !== undefined && lease.preferredHolder !== lease.releasedHolder) return false;
+  const withdrawn = lease.preferenceWithdrawnAt;
+  if (withdrawn !== undefined && lease.releasedAt - withdrawn <= YIELD_RELEASE_WINDOW_MS) return false;
   return (
     candidate.name === lease.releasedHolder &&
     (candidate.renewTime ?? Number.NEGATIVE_INFINITY) <= lease.releasedAt

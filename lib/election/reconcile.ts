@@ -185,6 +185,7 @@ function updateExisting(
       preferredHolder: undefined,
       releasedHolder: undefined,
       releasedAt: undefined,
+      preferenceWithdrawnAt: undefined,
       strategy,
       term: lease.holderIdentity === electee ? lease.term : lease.term + 1,
     };
@@ -198,7 +199,12 @@ function updateExisting(
     next = { ...lease, preferredHolder: electee, strategy };
   } else {
     // The holder stays and nobody outranks it among those who answered: any preference is taken back.
-    next = { ...lease, preferredHolder: undefined, strategy };
+    next = {
+      ...lease,
+      preferredHolder: undefined,
+      strategy,
+      ...(lease.preferredHolder !== undefined && { preferenceWithdrawnAt: now }),
+    };
   }
   if (sameLease(next, lease)) return settled(lease, candidates, now);
   const step = written(takeOver || expired || unheld ? 'takeover' : 'preempt', next, candidates, now);

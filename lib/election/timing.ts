@@ -6,6 +6,12 @@ export const DEFAULT_LEASE_DURATION_SECONDS = 5;
 export const CANDIDATE_VALID_MS: Millis = 30 * 60_000;
 /** A candidate older than this is pinged so that its liveness is refreshed before it expires. */
 export const CANDIDATE_REFRESH_MS: Millis = CANDIDATE_VALID_MS / 2;
+/**
+ * How long after a preference is taken back a release is still the holder's yield. client-go sees
+ * the preference gone at its next retry (2 s at its defaults) once the mirror has written it, and
+ * renews then unless its renew deadline has passed: a release later than this is a clean stop.
+ */
+export const YIELD_RELEASE_WINDOW_MS: Millis = 10_000;
 /** How long before a silent holder's lease runs out the other candidates are pinged. */
 export const PRE_PING_LEAD_MS: Millis = 2_000;
 /**

@@ -78,6 +78,12 @@ export interface LeaseRecord {
    */
   readonly releasedHolder?: string;
   readonly releasedAt?: Millis;
+  /**
+   * When a preference for another was last taken back from this holding, on our clock. client-go
+   * asked to yield stops renewing and releases at its renew deadline: a release soon after the
+   * preference is gone is still that yield, not the holder leaving (hasLeft).
+   */
+  readonly preferenceWithdrawnAt?: Millis;
 }
 
 /** The Lease spec fields a record carries besides its term, in Lease field order. */

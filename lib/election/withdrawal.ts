@@ -19,7 +19,7 @@ export function preferenceWithdrawn(
 ): ElectionStep | undefined {
   if (lease?.preferredHolder === undefined || holderOf(lease) === undefined) return undefined;
   return askedBack(
-    written('preempt', { ...lease, preferredHolder: undefined }, candidates, now),
+    written('preempt', { ...lease, preferredHolder: undefined, preferenceWithdrawnAt: now }, candidates, now),
     lease,
     candidates,
     now,

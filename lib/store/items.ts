@@ -65,6 +65,7 @@ export interface LeaseItem {
   holderCluster?: string;
   releasedHolder?: string;
   releasedAt?: Millis;
+  preferenceWithdrawnAt?: Millis;
   version: number;
   /**
    * What the last write was; the stream filters use it. "decision" comes from elect; "renewal",
@@ -123,7 +124,12 @@ export function candidateFromItem(item: CandidateItem): StoredCandidate {
 }
 
 /** The record's fields that are not Lease spec fields, stored beside them. */
-const RECORD_EXTRA_FIELDS = ['holderCluster', 'releasedHolder', 'releasedAt'] as const;
+const RECORD_EXTRA_FIELDS = [
+  'holderCluster',
+  'releasedHolder',
+  'releasedAt',
+  'preferenceWithdrawnAt',
+] as const;
 
 export function leaseFromItem(item: LeaseItem): StoredLease {
   const record: Record<string, unknown> = { term: item.term };

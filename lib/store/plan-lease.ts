@@ -101,6 +101,9 @@ export function planAmendLiveLease(
     holdingAsRead(read.record),
     {
       ...(write.preferredHolder !== undefined && { preferredHolder: write.preferredHolder }),
+      ...(write.preferenceWithdrawnAt !== undefined && {
+        preferenceWithdrawnAt: write.preferenceWithdrawnAt,
+      }),
       // Written even when undefined: a write without a strategy is refused, not stored.
       strategy: write.strategy,
       change: 'decision',

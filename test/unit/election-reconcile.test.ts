@@ -7,6 +7,7 @@ import {
   ELECTION_DURATION_MS,
   PRE_PING_LEAD_MS,
   PREFERRED_REFRESH_LEAD_MS,
+  YIELD_RELEASE_WINDOW_MS,
 } from '../../lib/election/timing.js';
 import {
   type Candidate,
@@ -771,7 +772,7 @@ describe('an expired lease whose other candidates never answered (unit)', () => 
     const later = NOW + first.requeueAfterMs;
     const answered = candidate('holder', '1.31.0', { renewTime: NOW + 300, pingTime: NOW });
     const step = reconcileStep({ lease: revoked, candidates: [answered, gone], now: later });
-    expect(step.write).toEqual({ ...revoked, preferredHolder: undefined });
+    expect(step.write).toEqual({ ...revoked, preferredHolder: undefined, preferenceWithdrawnAt: later });
   });
 
   it('still leaves the holder out while another candidate is waited for', () => {
@@ -813,7 +814,7 @@ describe('an expired lease whose holder was asked to yield to a successor that i
     const answered = candidate('holder', '1.31.0', { renewTime: NOW + 200, pingTime: NOW });
     const fresh = candidate('worse', '1.32.0', { renewTime: later - 1_000 });
     const step = reconcileStep({ lease: revoked, candidates: [answered, gone, fresh], now: later });
-    expect(step.write).toEqual({ ...revoked, preferredHolder: undefined });
+    expect(step.write).toEqual({ ...revoked, preferredHolder: undefined, preferenceWithdrawnAt: later });
   });
 
   it('still takes over at once from a holder nobody asked to yield', () => {
@@ -831,7 +832,7 @@ describe('an expired lease whose holder was asked to yield to a successor that i
  */
 describe('a preference taken back just before the deadline of a holder that stopped renewing (unit)', () => {
   const revoked: LeaseRecord = { ...LIVE_HELD, renewTime: NOW - 14_500, preferredHolder: 'gone' };
-  const withdrawn: LeaseRecord = { ...revoked, preferredHolder: undefined };
+  const withdrawn: LeaseRecord = { ...revoked, preferredHolder: undefined, preferenceWithdrawnAt: NOW };
   const holder = candidate('holder', '1.31.0', { renewTime: NOW - 3 * MINUTE });
   const gone = candidate('gone', '1.30.0', { renewTime: NOW - 7_000, pingTime: NOW - E - 1 });
   const worse = candidate('worse', '1.32.0', { renewTime: NOW - 1_000 });
@@ -906,6 +907,18 @@ describe('a holder that released when asked to yield, to a successor that is gon
     const beside = reconcileStep({ lease: yielded, candidates: [stale, worse], now: NOW });
     expect(beside.write).toBeNull();
     expect(pingedNames(beside)).toEqual(['holder', 'worse']);
+  });
+
+  it('counts a release soon after the preference was taken back as the yield too (client-go releases at its renew deadline)', () => {
+    const stale = candidate('holder', '1.31.0', { renewTime: NOW - 3 * MINUTE });
+    const justAfter = { ...yielded, preferredHolder: undefined, preferenceWithdrawnAt: NOW - 2_000 };
+    expect(pingedNames(reconcileStep({ lease: justAfter, candidates: [stale], now: NOW }))).toEqual([
+      'holder',
+    ]);
+    const longAfter = { ...justAfter, preferenceWithdrawnAt: NOW - 100 - YIELD_RELEASE_WINDOW_MS - 1 };
+    const step = reconcileStep({ lease: longAfter, candidates: [stale], now: NOW });
+    expect(step.ping).toEqual([]);
+    expect(step.action).toBe('none');
   });
 
   it('still leaves out a holder that released with nobody preferred: it is leaving', () => {
@@ -1175,7 +1188,7 @@ describe('an expired lease kept by a holder that still counts as alive (unit: li
 describe('a preference taken back when the preferred candidate goes away before the holder yields (unit)', () => {
   const asked: LeaseRecord = { ...LIVE_HELD, preferredHolder: 'better' };
   const holder = candidate('holder', '1.31.0');
-  const kept = { ...asked, preferredHolder: undefined };
+  const kept = { ...asked, preferredHolder: undefined, preferenceWithdrawnAt: NOW };
 
   it('its candidate withdrawn (deleted): the holder keeps the lease, asked to yield to nobody', () => {
     const step = reconcileStep({ lease: asked, candidates: [holder], now: NOW });
@@ -1215,7 +1228,7 @@ describe('a preference taken back when the preferred candidate goes away before 
     // writes the holder back into its Lease, and client-go leads again.
     const ranOut = { ...asked, renewTime: NOW - 2 * MINUTE };
     const step = reconcileStep({ lease: ranOut, candidates: [holder], now: NOW });
-    expect(step.write).toEqual({ ...ranOut, preferredHolder: undefined });
+    expect(step.write).toEqual({ ...ranOut, preferredHolder: undefined, preferenceWithdrawnAt: NOW });
   });
 
   it('its candidate expired, and nobody else left: the preference goes all the same', () => {

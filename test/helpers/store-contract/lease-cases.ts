@@ -145,19 +145,20 @@ export function leaseCases(t: ContractContext): void {
       expect(await t.lease(key)).toEqual(amended);
     });
 
-    it('removes a stored preferredHolder when the write names none (a preference taken back)', async () => {
+    it('removes a stored preferredHolder when the write names none (a preference taken back), and stores when', async () => {
       const key = freshKey();
       const read = await t.seed(key, t.held({ preferredHolder: 'c2' }));
       const { preferredHolder: _, ...withoutPreferred } = read.record;
       const amended = await t.store.amendLiveLease(
         key,
         read,
-        { ...withoutPreferred, strategy: 'example.com/Other' },
+        { ...withoutPreferred, strategy: 'example.com/Other', preferenceWithdrawnAt: t.clock.now },
         t.clock.now,
       );
       expect(amended.record).toMatchObject({
         holderIdentity: read.record.holderIdentity,
         strategy: 'example.com/Other',
+        preferenceWithdrawnAt: t.clock.now,
       });
       expect(amended.record.preferredHolder).toBeUndefined();
       expect(await t.lease(key)).toEqual(amended);
