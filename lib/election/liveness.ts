@@ -26,10 +26,11 @@ export function admissibleCandidates<C extends Candidate>(
  * elected again, and the next candidate waits out its lease duration. An identity is one process
  * (docs/clusters.md, "One identity, one process"): its LeaseCandidates in the group's other
  * clusters have left with it. A release while the record prefers another, or soon after the
- * preference was taken back (YIELD_RELEASE_WINDOW_MS), is the holder yielding as asked, not leaving: a holder that keeps its elector running renews its LeaseCandidate
- * only every 5 minutes, and if the one preferred never takes over, it is pinged and named again, as
- * upstream does. One that exits on losing the lease (kube-scheduler) answers no ping, and counts as
- * alive only while its last heartbeat is under 5 s old, as any candidate.
+ * preference was taken back (YIELD_RELEASE_WINDOW_MS), is the holder yielding as asked, not
+ * leaving: a holder that keeps its elector running renews its LeaseCandidate only every 5 minutes,
+ * and if the one preferred never takes over, it is pinged and named again, as upstream does. One
+ * that exits on losing the lease (kube-scheduler) answers no ping, and counts as alive only while
+ * its last heartbeat is under 5 s old, as any candidate.
  */
 export function hasLeft(candidate: Candidate, lease: LeaseRecord | undefined): boolean {
   if (lease?.releasedHolder === undefined || lease.releasedAt === undefined || holderOf(lease) !== undefined)

@@ -44,7 +44,7 @@ export function askedBack(
   if (lease.preferredHolder === undefined) return withdrawal;
   const copies = candidates.filter((c) => c.name === holderOf(lease));
   if (copies.some((c) => countsAsAlive(c, now) || openPingCloses(c, now) !== undefined)) return withdrawal;
-  return { ...withdrawal, ping: [...withdrawal.ping, ...copies.filter((c) => !withdrawal.ping.includes(c))] };
+  return pingingAlso(withdrawal, copies);
 }
 
 /**
@@ -55,6 +55,11 @@ export function askedBack(
  */
 export function besideStep(withdrawn: ElectionStep, without: ElectionStep): ElectionStep {
   const looks = [withdrawn.requeueAfterMs, without.requeueAfterMs].filter((ms) => ms > 0);
-  const ping = [...withdrawn.ping, ...without.ping.filter((c) => !withdrawn.ping.includes(c))];
-  return { ...withdrawn, ping, requeueAfterMs: looks.length === 0 ? 0 : Math.min(...looks) };
+  const requeueAfterMs = looks.length === 0 ? 0 : Math.min(...looks);
+  return { ...pingingAlso(withdrawn, without.ping), requeueAfterMs };
+}
+
+/** `step` pinging `more` as well, each candidate once. */
+function pingingAlso(step: ElectionStep, more: readonly Candidate[]): ElectionStep {
+  return { ...step, ping: [...step.ping, ...more.filter((c) => !step.ping.includes(c))] };
 }
