@@ -111,19 +111,12 @@ export function pingPhaseStep(
   // The holder of an expired lease has probably gone: while others can still take over, neither
   // ping it nor wait for it (they were pinged before the deadline; see prePing). Once all of them
   // have let a ping go unanswered, it is asked too, since it may be alive and waiting to be named
-  // again. So is a holder asked to yield, whatever the others do: it stopped renewing because we
-  // asked it to (gate off, its Lease revoked), and when the one it was to yield to has not
-  // answered, a worse candidate taking over would only be preempted by it again. The same holder
-  // once its preference is taken back is asked at that step (withdrawal.ts, askedBack), and its
-  // ping, while open, is waited for like any other.
+  // again. So is a holder we asked to yield (yieldingAsAsked), whatever the others do.
   const expiredHolder = lease !== undefined && isLeaseExpired(lease, now) ? holderOf(lease) : undefined;
-  const askedToYield = lease?.preferredHolder !== undefined && lease.preferredHolder !== expiredHolder;
-  const holderAsked = admissible.some(
-    (c) => c.name === expiredHolder && openPingCloses(c, now) !== undefined,
-  );
   const unanswered = new Set(unansweredPings(admissible, now));
   const othersCanTakeOver = admissible.some((c) => c.name !== expiredHolder && !unanswered.has(c));
-  const silentHolder = othersCanTakeOver && !askedToYield && !holderAsked ? expiredHolder : undefined;
+  const silentHolder =
+    othersCanTakeOver && !yieldingAsAsked(lease, expiredHolder, now) ? expiredHolder : undefined;
   // Candidates close to expiry are still pinged, since the ping is what refreshes them.
   const mustAnswer = winnerAlreadyAlive(admissible, lease, now)
     ? admissible.filter((c) => needsRefresh(c, now))
@@ -144,6 +137,26 @@ export function pingPhaseStep(
     return { action: 'wait', ping: [], write: null, requeueAfterMs: pings.waitUntil - now + 1, error: null };
   }
   return undefined;
+}
+
+/**
+ * The expired holder stopped renewing because we asked it to, so its lease running out says nothing
+ * of whether it is alive: a preference for another stands (gate off, its Lease revoked), or was taken
+ * back less than a ping window ago. client-go sees its Lease given back only at its next retry, so
+ * the lease can run out first; the withdrawal pinged it (withdrawal.ts, askedBack), and that ping's
+ * window is how long it has to answer. When the one it was to yield to has not answered, a worse
+ * candidate taking over would only be preempted by it again. A holder nobody asked is not waited
+ * for, even with a ping open (its 15-minute refresh): its silence is the failover.
+ */
+function yieldingAsAsked(
+  lease: LeaseRecord | undefined,
+  expiredHolder: string | undefined,
+  now: Millis,
+): boolean {
+  if (lease === undefined || expiredHolder === undefined) return false;
+  if (lease.preferredHolder !== undefined) return lease.preferredHolder !== expiredHolder;
+  const withdrawn = lease.preferenceWithdrawnAt;
+  return withdrawn !== undefined && now < withdrawn + ELECTION_DURATION_MS;
 }
 
 export interface PingPhase {

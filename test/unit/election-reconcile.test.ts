@@ -721,17 +721,16 @@ describe('faster failover (unit: deliberate differences from upstream)', () => {
     expect(step.write?.term).toBe(4);
   });
 
-  it('waits for a ping to the expired holder that is still open, as for any candidate', () => {
-    // Pinged 2 s before its deadline (its 15-minute refresh, or asked back when a preference was
-    // taken back): it may be alive and not renewing, so its answer is awaited.
+  it('elects at the deadline though a ping to the silent holder is still open: nobody asked it to yield', () => {
+    // Its 15-minute refresh went out 2 s before its deadline; its silence is the failover all the same.
     const pinged = NOW - PRE_PING_LEAD_MS;
     const candidates = [
-      candidate('holder', '1.30.0', { renewTime: NOW - MINUTE, pingTime: pinged }),
+      candidate('holder', '1.30.0', { renewTime: NOW - 20 * MINUTE, pingTime: pinged }),
       candidate('next', '1.31.0', { renewTime: pinged + 300, pingTime: pinged }),
     ];
     const step = reconcileStep({ lease: heldBy('holder', lds * 1000 + 1), candidates, now: NOW });
-    expect(step.action).toBe('wait');
-    expect(step.requeueAfterMs).toBe(pinged + E - NOW + 1);
+    expect(step.action).toBe('takeover');
+    expect(step.write?.holderIdentity).toBe('next');
   });
 
   it('still waits for a pinged candidate that is not the silent holder', () => {
@@ -857,6 +856,24 @@ describe('a preference taken back just before the deadline of a holder that stop
     const step = reconcileStep({ lease: withdrawn, candidates: [answered, gone, worse], now: pastDeadline });
     expect(step.write).toBeNull();
     expect(step.action).toBe('none');
+  });
+
+  it('at the deadline, asks a holder the withdrawal did not ping (it counted as alive then) before a worse one leads', () => {
+    // Its last heartbeat was 4.5 s old at the withdrawal, so no ping went out; a second later it is stale.
+    const wasAlive = candidate('holder', '1.31.0', { renewTime: NOW - 4_500 });
+    const step = reconcileStep({ lease: withdrawn, candidates: [wasAlive, gone, worse], now: pastDeadline });
+    expect(step.action).toBe('ping');
+    expect(pingedNames(step)).toContain('holder');
+    expect(step.write).toBeNull();
+  });
+
+  it('once the withdrawal’s ping window closes unanswered, passes the holder over for the live one', () => {
+    const silent = candidate('holder', '1.31.0', { renewTime: NOW - 3 * MINUTE, pingTime: NOW });
+    const after = NOW + E + 1;
+    const fresh = candidate('worse', '1.32.0', { renewTime: after - 1_000 });
+    const step = reconcileStep({ lease: withdrawn, candidates: [silent, gone, fresh], now: after });
+    expect(step.action).toBe('takeover');
+    expect(step.write?.holderIdentity).toBe('worse');
   });
 
   it('pings each copy of the holder’s name: in a lease group the one recorded may be left behind', () => {

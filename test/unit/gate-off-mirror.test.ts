@@ -271,7 +271,7 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
   });
 
   /** The concurrency model found it (MODEL_SEED=977664307): the record lagged, the revoke was taken back. */
-  it('a revoke taken back holds a takeover off until a lease duration after the revoke’s stamp, its last renewal', async () => {
+  it('a revoke taken back holds a takeover off until a lease duration after the revoke’s stamp, and asks the holder first', async () => {
     const fixture = await gateOffGroup();
     const { key, store } = fixture;
     const renewals = await renewalsPartlyRecorded(fixture);
@@ -299,7 +299,17 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
     await fixture.heartbeat('a', key, 'next', '1.35.0');
     await reconcileLease(fixture.deps, key);
     expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('old');
+    // Past it, "old" is still waited for: asked to yield less than a ping window ago, it was pinged
+    // at its deadline (its LeaseCandidate is stale) and may answer.
     fixture.advance(1);
+    await fixture.heartbeat('a', key, 'next', '1.35.0');
+    const asked = await reconcileLease(fixture.deps, key);
+    expect(asked.action).toBe('wait');
+    const old = (await store.loadLease(key)).candidates.find((c) => c.name === 'old');
+    expect(old?.pingTime).toBeGreaterThan(lastRenewal);
+    expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('old');
+    // It never answers: once the window closes, "next" leads.
+    fixture.advance(asked.requeueAfterMs);
     await fixture.heartbeat('a', key, 'next', '1.35.0');
     await reconcileLease(fixture.deps, key);
     expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('next');
