@@ -42,6 +42,15 @@ export class PayloadTooLargeError extends CoordinatorError {
   }
 }
 
+/** A request body sent as something other than JSON (its Content-Type header). */
+export class UnsupportedMediaTypeError extends CoordinatorError {
+  constructor(readonly contentType: string) {
+    super(
+      `header content-type: ${JSON.stringify(contentType)} is not supported: send the body as application/json`,
+    );
+  }
+}
+
 /** A heartbeat older than, or as old as, the one already stored. Nothing was written. */
 export class StaleHeartbeatError extends CoordinatorError {
   constructor(

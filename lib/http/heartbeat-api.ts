@@ -7,6 +7,7 @@ import {
   ForbiddenError,
   PayloadTooLargeError,
   StaleHeartbeatError,
+  UnsupportedMediaTypeError,
   ValidationError,
 } from '../errors.js';
 import type { HttpRouteDeps } from '../ports/http.js';
@@ -73,6 +74,8 @@ function failureOf(deps: Pick<HttpRouteDeps, 'logger'>, error: unknown): Failure
   }
   if (error instanceof PayloadTooLargeError)
     return { code: 413, reason: 'RequestEntityTooLarge', message: error.message };
+  if (error instanceof UnsupportedMediaTypeError)
+    return { code: 415, reason: 'UnsupportedMediaType', message: error.message };
   if (error instanceof StaleHeartbeatError) return { code: 409, reason: 'Conflict', message: error.message };
   if (error instanceof AuthenticationError)
     return { code: 401, reason: 'Unauthorized', message: error.message };

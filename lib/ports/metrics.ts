@@ -143,6 +143,7 @@ export const METRIC_NAMES = Object.keys(METRICS) as MetricName[];
 export type HeartbeatRejection =
   | 'Invalid'
   | 'RequestEntityTooLarge'
+  | 'UnsupportedMediaType'
   | 'Conflict'
   | 'Unauthorized'
   | 'Forbidden'

@@ -200,4 +200,39 @@ describe('heartbeat bad input (integration: HTTP API on DynamoDB Local)', () => 
     expect((await stack.post(PATH, renewed)).status).toBe(200);
     expect(await stack.snapshot()).not.toEqual(before);
   });
+
+  it('refuses a body sent as another media type (415, naming the header) on both routes, storing nothing', async () => {
+    const before = await stack.snapshot();
+    const renewed = JSON.stringify(
+      candidate('sched-a', { binary: '1.34.0', emulation: '1.33.0' }, Date.now() + 2_000),
+    );
+    const send = (path: string, method: string, body: string, contentType?: string) =>
+      fetch(`${stack.url}${path}`, {
+        method,
+        ...(contentType !== undefined && { headers: { 'content-type': contentType } }),
+        // Bytes, so that fetch adds no Content-Type of its own.
+        body: Buffer.from(body),
+      });
+    const renewPath = '/clusters/alpha/namespaces/kube-system/leases/kube-scheduler/holder/sched-a';
+    const refused = [
+      // What `curl -d` sends unless told otherwise.
+      send(PATH, 'POST', renewed, 'application/x-www-form-urlencoded'),
+      send(PATH, 'POST', renewed, 'text/plain; charset=utf-8'),
+      send(PATH, 'POST', renewed, 'application/yaml'),
+      send(renewPath, 'PUT', '{"leaseDurationSeconds": 15}', 'application/x-www-form-urlencoded'),
+    ];
+    for (const response of await Promise.all(refused)) {
+      expect(response.status).toBe(415);
+      const json = (await response.json()) as Record<string, unknown>;
+      expect(json).toMatchObject({ kind: 'Status', reason: 'UnsupportedMediaType', code: 415 });
+      expect(String(json.message)).toContain('header content-type:');
+    }
+    expect(await stack.snapshot()).toEqual(before);
+    // JSON under any spelling and with a charset is read, and so is a body with no Content-Type (as
+    // kube-apiserver reads one): the media type alone was refused.
+    expect((await send(PATH, 'POST', renewed, 'Application/JSON; charset=utf-8')).status).toBe(200);
+    const newer = candidate('sched-a', { binary: '1.34.0', emulation: '1.33.0' }, Date.now() + 3_000);
+    expect((await send(PATH, 'POST', JSON.stringify(newer))).status).toBe(200);
+    expect(await stack.snapshot()).not.toEqual(before);
+  });
 });
