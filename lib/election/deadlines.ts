@@ -1,4 +1,4 @@
-import { holderOf, isLeaseExpired, leaseDeadline } from './liveness.js';
+import { holderOf, isLeaseExpired, leaseDeadline, openPingCloses } from './liveness.js';
 import {
   CANDIDATE_REFRESH_MS,
   CANDIDATE_VALID_MS,
@@ -36,6 +36,9 @@ export function nextDeadline(
     const refreshAt =
       (preferred.renewTime ?? Number.NEGATIVE_INFINITY) + ELECTION_DURATION_MS - PREFERRED_REFRESH_LEAD_MS;
     if (refreshAt > now) deadlines.push(refreshAt);
+    // Silence wakes nothing: when its ping goes unanswered, the preference is taken back then.
+    const closes = openPingCloses(preferred, now);
+    if (closes !== undefined) deadlines.push(closes + 1);
   }
   for (const c of candidates) {
     if (c.renewTime === undefined) continue;

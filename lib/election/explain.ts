@@ -1,6 +1,6 @@
-import { hasLeft, isCandidateExpired, isHolderCandidate } from './liveness.js';
+import { hasLeft, isCandidateExpired, isHolderCandidate, openPingCloses } from './liveness.js';
 import { compareByStrategy, compareCandidates, hasOrderableVersions } from './ordering.js';
-import { countsAsAlive, openPingCloses } from './pings.js';
+import { countsAsAlive } from './pings.js';
 import type { Candidate, LeaseRecord, Millis } from './types.js';
 import { compareVersions } from './versions.js';
 

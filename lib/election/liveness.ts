@@ -1,4 +1,9 @@
-import { CANDIDATE_REFRESH_MS, CANDIDATE_VALID_MS, YIELD_RELEASE_WINDOW_MS } from './timing.js';
+import {
+  CANDIDATE_REFRESH_MS,
+  CANDIDATE_VALID_MS,
+  ELECTION_DURATION_MS,
+  YIELD_RELEASE_WINDOW_MS,
+} from './timing.js';
 import type { Candidate, LeaseRecord, Millis } from './types.js';
 
 /** A candidate that has not renewed for 30 minutes is out of every election and is collected. */
@@ -9,6 +14,14 @@ export function isCandidateExpired(candidate: Candidate, now: Millis): boolean {
 /** Past 15 minutes without a renew, a candidate is pinged so it renews before it expires. */
 export function needsRefresh(candidate: Candidate, now: Millis): boolean {
   return candidate.renewTime === undefined || candidate.renewTime + CANDIDATE_REFRESH_MS < now;
+}
+
+/** When the window of a ping `candidate` has not answered closes; undefined if none is open. */
+export function openPingCloses(candidate: Candidate, now: Millis): Millis | undefined {
+  const { pingTime, renewTime = Number.NEGATIVE_INFINITY } = candidate;
+  if (pingTime === undefined || renewTime >= pingTime || pingTime + ELECTION_DURATION_MS <= now)
+    return undefined;
+  return pingTime + ELECTION_DURATION_MS;
 }
 
 export function admissibleCandidates<C extends Candidate>(

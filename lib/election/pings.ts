@@ -1,6 +1,13 @@
 import { messageOrRethrow } from '../errors.js';
 import { nextDeadline, preferredCandidates } from './deadlines.js';
-import { holderOf, isHolderCandidate, isLeaseExpired, leaseDeadline, needsRefresh } from './liveness.js';
+import {
+  holderOf,
+  isHolderCandidate,
+  isLeaseExpired,
+  leaseDeadline,
+  needsRefresh,
+  openPingCloses,
+} from './liveness.js';
 import { compareByStrategy, hasOrderableVersions, pickBestCandidate, pickLeader } from './ordering.js';
 import { resolveStrategy } from './strategy.js';
 import { ELECTION_DURATION_MS, PRE_PING_LEAD_MS, PREFERRED_REFRESH_LEAD_MS } from './timing.js';
@@ -242,21 +249,17 @@ export function refreshPreferred(
     return !unanswered && renew + ELECTION_DURATION_MS <= now + PREFERRED_REFRESH_LEAD_MS;
   });
   if (toPing.length === 0) return undefined;
+  // Look again when this ping's window closes, unless a deadline comes first: an answer wakes the
+  // lease by itself, silence does not, and a preference for one that went silent is taken back
+  // then (withdrawal.ts), while the holder may still renew instead of stepping down for nobody.
+  const later = nextDeadline(lease, candidates, now);
   return {
     action: 'ping',
     ping: toPing,
     write: null,
-    requeueAfterMs: nextDeadline(lease, candidates, now),
+    requeueAfterMs: later > 0 ? Math.min(later, ELECTION_DURATION_MS + 1) : ELECTION_DURATION_MS + 1,
     error: null,
   };
-}
-
-/** When the window of a ping `candidate` has not answered closes; undefined if none is open. */
-export function openPingCloses(candidate: Candidate, now: Millis): Millis | undefined {
-  const { pingTime, renewTime = Number.NEGATIVE_INFINITY } = candidate;
-  if (pingTime === undefined || renewTime >= pingTime || pingTime + ELECTION_DURATION_MS <= now)
-    return undefined;
-  return pingTime + ELECTION_DURATION_MS;
 }
 
 /** Candidates pinged whose 5 s window closed with no renewal after the ping: a vote leaves them out. */

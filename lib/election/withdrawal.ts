@@ -1,5 +1,5 @@
-import { holderOf } from './liveness.js';
-import { countsAsAlive, openPingCloses } from './pings.js';
+import { holderOf, openPingCloses } from './liveness.js';
+import { countsAsAlive } from './pings.js';
 import { written } from './steps.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from './types.js';
 

@@ -22,7 +22,7 @@ import {
 import { readStackTemplate } from '../../lib/local/packaged/stack-template.js';
 import { candidate } from '../helpers/local-stack.js';
 import { type CandidatePod, CandidatePods } from './candidate-pods.js';
-import { describeClientGoCompat, TIMINGS } from './client-go-compat.js';
+import { CLIENT_GO_DEFAULTS, describeClientGoCompat, TIMINGS } from './client-go-compat.js';
 import { expectPreemptedByRevoke, LeaseWatch } from './lease-watch.js';
 
 /**
@@ -52,7 +52,6 @@ describeClientGoCompat({
 describe('managed clusters, gate off, packaged bundles (e2e: npm start -- --packaged + 2 gate-off kube-apiservers + client-go electors + bundled agents)', () => {
   const LEASE = 'managed';
   /** client-go's own (kube-scheduler's): a 15 s lease, 10 s renew deadline, 2 s retry period. */
-  const CLIENT_GO_DEFAULTS = ['--lease-duration=15s', '--renew-deadline=10s', '--retry-period=2s'];
   type Cluster = 'alpha' | 'beta';
   let clusters: PackagedCoordinatedClusters;
   let pods: CandidatePods;

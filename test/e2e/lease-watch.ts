@@ -8,6 +8,8 @@ export interface LeaseEvent {
   readonly holder: string;
   readonly renewTime: string;
   readonly preferredAnnotation: string | undefined;
+  /** spec.preferredHolder, where the cluster keeps it (the gate on). */
+  readonly preferredHolder: string | undefined;
   /** Our term annotation, as the Lease carried it. */
   readonly term: string | undefined;
   /** When the watch delivered it (Date.now()). */
@@ -74,6 +76,8 @@ export class LeaseWatch<Cluster extends string> {
           holder: String(object.spec?.holderIdentity ?? ''),
           renewTime: String(object.spec?.renewTime ?? ''),
           preferredAnnotation: object.metadata?.annotations?.[PREFERRED_HOLDER_ANNOTATION],
+          preferredHolder:
+            typeof object.spec?.preferredHolder === 'string' ? object.spec.preferredHolder : undefined,
           term: object.metadata?.annotations?.[TERM_ANNOTATION],
           seenAt: Date.now(),
           resourceVersion: object.metadata?.resourceVersion,

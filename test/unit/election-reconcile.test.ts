@@ -967,6 +967,8 @@ describe('faster preemption (unit: deliberate difference from upstream)', () => 
     expect(step.action).toBe('ping');
     expect(pingedNames(step)).toEqual(['better']);
     expect(step.write).toBeNull();
+    // An answer wakes the lease by itself; silence does not, so it looks again when the window closes.
+    expect(step.requeueAfterMs).toBe(E + 1);
   });
 
   it('does not ping it while it stays fresh, and looks again when it would stop being', () => {
@@ -988,6 +990,18 @@ describe('faster preemption (unit: deliberate difference from upstream)', () => 
     const step = reconcileStep({ lease: yielding, candidates, now: NOW });
     expect(step.action).toBe('none');
     expect(step.ping).toEqual([]);
+    expect(step.requeueAfterMs).toBe(E - 500 + 1);
+  });
+
+  it('takes the preference back when that ping goes unanswered, while the holder may still renew', () => {
+    // Killed while the holder yields: taken back at the window's close, not at the holder's deadline,
+    // so that client-go sees it at a retry before its renew deadline and renews rather than release.
+    const candidates = [
+      candidate('holder', '1.31.0', { renewTime: NOW - 1_000 }),
+      candidate('better', '1.30.0', { renewTime: NOW - E - 2_000, pingTime: NOW - E - 1 }),
+    ];
+    const step = reconcileStep({ lease: yielding, candidates, now: NOW });
+    expect(step.write).toEqual({ ...yielding, preferredHolder: undefined, preferenceWithdrawnAt: NOW });
   });
 
   const released: LeaseRecord = {
