@@ -15,6 +15,9 @@ const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
 /** client-go's retry period: how often a holder renews. */
 const RETRY_PERIOD = 2 * SECOND;
+/** client-go's renew deadline: 10 s of its default 15 s lease, two thirds of any. */
+const renewDeadlineMs = (leaseDurationSeconds: number): Millis =>
+  Math.floor((leaseDurationSeconds * 1000 * 2) / 3);
 /** An agent's routine LeaseCandidate renewal. */
 const AGENT_RENEWS_EVERY = 5 * MINUTE;
 const NAMES = ['p', 'q', 'r', 's'] as const;
@@ -204,6 +207,7 @@ export async function simulate(setup: Setup, world: World) {
 
   // The processes: each answers a ping to its LeaseCandidate, and renews the Lease that names it.
   const answering = new Set<string>();
+  const renewals = { last: new Map<string, Millis>(), yielding: new Set<string>() };
   w.onClusterWrite = (cluster, kind, name, object) => {
     const c = setup.identities.find((i) => i.name === name);
     if (kind !== 'LeaseCandidate' || c === undefined || homeOf(setup, c) !== cluster) return;
@@ -226,7 +230,7 @@ export async function simulate(setup: Setup, world: World) {
       w.clock.at(T1 + c.joinAfterMs, () => retried(c, () => heartbeat(c, homeOf(setup, c))));
     const renewLease = () => {
       w.clock.at(w.clock.now + RETRY_PERIOD, renewLease);
-      if (acting(c)) holderRenews(w, key, c.name, homeOf(setup, c), setup.leaseDurationSeconds);
+      if (acting(c)) holderRenews(w, key, c.name, homeOf(setup, c), setup.leaseDurationSeconds, renewals);
     };
     w.clock.at(T0 + c.renewPhaseMs, renewLease);
     if (world.routine) {
@@ -290,8 +294,11 @@ function pinged(object: RawObject): boolean {
 }
 
 /**
- * client-go, coordinated: it renews the Lease in its cluster while that names it, and with the
- * gate on lets go (a release) when the Lease prefers another; it never takes a Lease itself.
+ * client-go, coordinated: it renews the Lease in its cluster while that names it, and never takes a
+ * Lease itself. With the gate on, a Lease that prefers another is the yield: it renews no more, and
+ * polls at each retry until its renew deadline, counted from the retry after its last renewal, then
+ * lets go (a release). A preference gone by a poll before then, it renews again; one gone only after
+ * the last poll, it releases all the same (tryCoordinatedRenew and renew in client-go v0.37.2).
  */
 function holderRenews(
   w: CoordinatorWorld,
@@ -299,11 +306,29 @@ function holderRenews(
   name: string,
   cluster: string,
   durationSeconds: number,
+  renewals: { last: Map<string, Millis>; yielding: Set<string> },
 ) {
   const plane = w.cluster(cluster);
   const lease = plane.get('Lease', key);
   const spec = lease?.spec as { holderIdentity?: string; preferredHolder?: string } | undefined;
-  if (spec?.holderIdentity !== name) return;
-  if (spec.preferredHolder !== undefined && spec.preferredHolder !== name) plane.releaseLease(key, name);
-  else plane.renewLease(key, name, durationSeconds);
+  if (spec?.holderIdentity !== name) {
+    renewals.yielding.delete(name);
+    return;
+  }
+  const last = renewals.last.get(name) ?? w.clock.now;
+  renewals.last.set(name, last);
+  if (renewals.yielding.has(name) && w.clock.now >= last + RETRY_PERIOD + renewDeadlineMs(durationSeconds)) {
+    renewals.yielding.delete(name);
+    renewals.last.delete(name);
+    plane.releaseLease(key, name);
+    return;
+  }
+  if (spec.preferredHolder !== undefined && spec.preferredHolder !== name) {
+    renewals.yielding.add(name);
+    return;
+  }
+  const renewed = plane.renewLease(key, name, durationSeconds);
+  if (renewed === 'not-holder' || !renewed.ok) return;
+  renewals.last.set(name, w.clock.now);
+  renewals.yielding.delete(name);
 }

@@ -80,27 +80,28 @@ async function expectLed(setup: Setup, world: World): Promise<void> {
 }
 
 /**
- * Where the gate is off, a revoked holder stopped renewing at our request: while it stays, the
- * record never hands its lease to a candidate ranked below it (which it would then preempt again,
- * two handovers for none). With the gate on, client-go releases instead, and a holder that released
- * is leaving as far as the record knows (lib/election/liveness.ts, hasLeft), so only gate-off
- * holders are held to it.
+ * A holder asked to yield stops renewing at our request (gate on: it releases at its renew deadline;
+ * gate off: its Lease is revoked): while it stays, the record never hands its lease to a candidate
+ * ranked below it, which it would then preempt again, two handovers for none.
  */
 async function expectNoHandoverDownward(setup: Setup): Promise<void> {
   const { w } = await simulate(setup, PROMPT);
   expect(w.clock.thrown).toEqual([]);
+  // A release leaves the lease with nobody: the next holder is the one after the last that held it.
+  let last: ReturnType<typeof holding>;
   const downward = w.table.history.flatMap((write) => {
-    const [from, to] = [holding(write.old), holding(write.new)];
+    const from = holding(write.old) ?? (write.old?.kind === 'lease' ? last : undefined);
+    const to = holding(write.new);
+    if (to !== undefined) last = to;
     const holder = setup.identities.find((c) => c.name === from?.name && c.stays);
     const taker = setup.identities.find((c) => c.name === to?.name);
     if (holder === undefined || taker === undefined || taker === holder) return [];
     // Recorded from a LeaseCandidate left behind in the other cluster, its renewals in its own are drift.
     if (from?.cluster !== homeOf(setup, holder)) return [];
-    const gateOff = homeOf(setup, holder) === 'a' ? setup.gateOffA : setup.gateOffB;
     const worse = compareByStrategy(candidateOf(setup, taker), candidateOf(setup, holder)) > 0;
-    return gateOff && worse ? [`${holder.name} → ${taker.name} at T0 + ${write.at - T0} ms`] : [];
+    return worse ? [`${holder.name} → ${taker.name} at T0 + ${write.at - T0} ms`] : [];
   });
-  expect(downward, 'handovers from a gate-off holder that stays to a worse candidate').toEqual([]);
+  expect(downward, 'handovers from a holder that stays to a worse candidate').toEqual([]);
 }
 
 /** The holder a lease item names, and the cluster it is recorded in. */
@@ -192,6 +193,26 @@ const YIELDED_TO_THE_GONE: Setup = {
   faults: [{ kind: 'ingest', where: 'a', fromMs: 7_962, lenMs: 6_038, slowMs: 1_000 }],
 };
 
+/**
+ * A run the search found once the model's holders released at client-go's renew deadline: r, ranked
+ * above the holder p, joins and dies 1.8 s later; the preference for it is taken back between p's last
+ * poll and its renew deadline, and p releases all the same. Taken for leaving (a release with no
+ * preference on the record), p was passed over for q, ranked below it (without YIELD_RELEASE_WINDOW_MS).
+ */
+const RELEASED_JUST_AFTER_THE_WITHDRAWAL: Setup = {
+  ...LATE_JOIN,
+  gateOffA: false,
+  identities: [
+    { ...joiner('p', ['1.33.0', '1.33.0'], 0), renewAgoMs: 0, renewPhaseMs: 1 },
+    { ...joiner('q', ['1.35.0', '1.35.0'], 0), renewAgoMs: 0 },
+    { ...joiner('r', ['1.32.0', '1.32.0'], 1_673), stays: false, lifeMs: 1_829, answerMs: 328 },
+  ],
+  warmUpMs: 0,
+  watchLagMs: 0,
+  streamLagMs: 0,
+  timerLagMs: 0,
+};
+
 function joiner(name: string, versions: [string, string], joinAfterMs: number): IdentitySetup {
   return {
     name,
@@ -256,11 +277,12 @@ describe('election liveness of the whole coordinator (property: in-memory table 
   );
 
   it(
-    'without faults, a gate-off holder that stays never hands its lease to a worse candidate',
+    'without faults, a holder that stays never hands its lease to a worse candidate',
     async () => {
-      const setups = fc.oneof(setupArb([]), preemptedForOneThatLeaves(fc.constant(true)));
+      const setups = fc.oneof(setupArb([]), preemptedForOneThatLeaves(fc.boolean()));
       await fc.assert(fc.asyncProperty(setups, expectNoHandoverDownward), {
         numRuns: PROMPT_RUNS,
+        examples: [[RELEASED_JUST_AFTER_THE_WITHDRAWAL]],
         ...replayed(),
       });
     },
