@@ -123,7 +123,7 @@ export function pingPhaseStep(
   const unanswered = new Set(unansweredPings(admissible, now));
   const othersCanTakeOver = admissible.some((c) => c.name !== expiredHolder && !unanswered.has(c));
   const silentHolder =
-    othersCanTakeOver && !yieldingAsAsked(lease, expiredHolder, now) ? expiredHolder : undefined;
+    othersCanTakeOver && !yieldingAsAsked(lease, expiredHolder, admissible, now) ? expiredHolder : undefined;
   // Candidates close to expiry are still pinged, since the ping is what refreshes them.
   const mustAnswer = winnerAlreadyAlive(admissible, lease, now)
     ? admissible.filter((c) => needsRefresh(c, now))
@@ -150,20 +150,31 @@ export function pingPhaseStep(
  * The expired holder stopped renewing because we asked it to, so its lease running out says nothing
  * of whether it is alive: a preference for another stands (gate off, its Lease revoked), or was taken
  * back less than a ping window ago. client-go sees its Lease given back only at its next retry, so
- * the lease can run out first; the withdrawal pinged it (withdrawal.ts, askedBack), and that ping's
- * window is how long it has to answer. When the one it was to yield to has not answered, a worse
+ * the lease can run out first; the withdrawal pinged it (withdrawal.ts, askedBack), or, alive then,
+ * it is pinged once stale, and a ping sent inside that window is how long it has to answer: a look
+ * woken meanwhile (another candidate of the same round answering) waits for it to the close. When the one it was to yield to has not answered, a worse
  * candidate taking over would only be preempted by it again. A holder nobody asked is not waited
  * for, even with a ping open (its 15-minute refresh): its silence is the failover.
  */
 function yieldingAsAsked(
   lease: LeaseRecord | undefined,
   expiredHolder: string | undefined,
+  candidates: readonly Candidate[],
   now: Millis,
 ): boolean {
   if (lease === undefined || expiredHolder === undefined) return false;
   if (lease.preferredHolder !== undefined) return lease.preferredHolder !== expiredHolder;
   const withdrawn = lease.preferenceWithdrawnAt;
-  return withdrawn !== undefined && now < withdrawn + ELECTION_DURATION_MS;
+  if (withdrawn === undefined) return false;
+  if (now < withdrawn + ELECTION_DURATION_MS) return true;
+  return candidates.some(
+    (c) =>
+      c.name === expiredHolder &&
+      c.pingTime !== undefined &&
+      c.pingTime >= withdrawn &&
+      c.pingTime < withdrawn + ELECTION_DURATION_MS &&
+      openPingCloses(c, now) !== undefined,
+  );
 }
 
 export interface PingPhase {

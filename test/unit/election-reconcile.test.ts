@@ -876,6 +876,19 @@ describe('a preference taken back just before the deadline of a holder that stop
     expect(step.write?.holderIdentity).toBe('worse');
   });
 
+  it('waits for a ping sent within the window to its close, though a look woken by another answer comes after the window', () => {
+    // Alive at the withdrawal (not pinged), stale 4 s later: pinged then, in a round with "worse",
+    // whose answer wakes the lease once the 5 s since the withdrawal have passed.
+    const pinged = NOW + 4_001;
+    const holderPinged = candidate('holder', '1.31.0', { renewTime: NOW - 1_000, pingTime: pinged });
+    const answered = candidate('worse', '1.32.0', { renewTime: pinged + 1_100, pingTime: pinged });
+    const now = pinged + 1_200;
+    const step = reconcileStep({ lease: withdrawn, candidates: [holderPinged, gone, answered], now });
+    expect(step.action).toBe('wait');
+    expect(step.write).toBeNull();
+    expect(step.requeueAfterMs).toBe(pinged + E - now + 1);
+  });
+
   it('pings each copy of the holder’s name: in a lease group the one recorded may be left behind', () => {
     const running = candidate('holder', '1.31.0', { cluster: 'beta', renewTime: NOW - 3 * MINUTE });
     const step = reconcileStep({ lease: revoked, candidates: [holder, running, gone, worse], now: NOW });
@@ -1002,6 +1015,18 @@ describe('faster preemption (unit: deliberate difference from upstream)', () => 
     ];
     const step = reconcileStep({ lease: yielding, candidates, now: NOW });
     expect(step.write).toEqual({ ...yielding, preferredHolder: undefined, preferenceWithdrawnAt: NOW });
+  });
+
+  it('its own next look, before the holder’s pre-ping, takes the preference back when the ping goes unanswered', () => {
+    const holder = candidate('holder', '1.31.0', { renewTime: NOW - MINUTE });
+    const fresh = candidate('better', '1.30.0', { renewTime: NOW - E + PREFERRED_REFRESH_LEAD_MS });
+    const ping = reconcileStep({ lease: yielding, candidates: [holder, fresh], now: NOW });
+    expect(pingedNames(ping)).toEqual(['better']);
+    const next = NOW + ping.requeueAfterMs;
+    expect(next).toBeLessThan((yielding.renewTime ?? 0) + 15_000 - PRE_PING_LEAD_MS);
+    const silent = { ...fresh, pingTime: NOW };
+    const look = reconcileStep({ lease: yielding, candidates: [holder, silent], now: next });
+    expect(look.write).toEqual({ ...yielding, preferredHolder: undefined, preferenceWithdrawnAt: next });
   });
 
   const released: LeaseRecord = {
