@@ -131,6 +131,8 @@ export async function measureHttpThroughput(scales: readonly number[]): Promise<
       );
       const res = await fetch(`${leaseUrl(lease)}/holder/${holder}`, {
         method: 'PUT',
+        // fetch sends a string body as text/plain, which the API refuses (415).
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ leaseDurationSeconds: 3600 }),
         dispatcher: agent,
       });
