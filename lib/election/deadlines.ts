@@ -10,8 +10,9 @@ import type { Candidate, LeaseRecord, Millis } from './types.js';
 
 /**
  * When this lease next needs a look even if nothing changes: the holder's deadline (expiry is
- * noticed by a timer, not by the next event), and the times candidates go stale or expire.
- * 0 means no deadline is pending.
+ * noticed by a timer, not by the next event), the pre-ping before it, the times candidates go stale
+ * or expire, and, while a live holder yields, when its successor is due a ping and when that ping's
+ * window closes. 0 means no deadline is pending.
  */
 export function nextDeadline(
   lease: LeaseRecord | undefined,

@@ -150,9 +150,10 @@ export function pingPhaseStep(
  * The expired holder stopped renewing because we asked it to, so its lease running out says nothing
  * of whether it is alive: a preference for another stands (gate off, its Lease revoked), or was taken
  * back less than a ping window ago. client-go sees its Lease given back only at its next retry, so
- * the lease can run out first; the withdrawal pinged it (withdrawal.ts, askedBack), or, alive then,
- * it is pinged once stale, and a ping sent inside that window is how long it has to answer: a look
- * woken meanwhile (another candidate of the same round answering) waits for it to the close. When the one it was to yield to has not answered, a worse
+ * the lease can run out first. The withdrawal pinged it (withdrawal.ts, askedBack), or, alive then,
+ * it is pinged once stale; a ping sent inside that window is waited for to its close, also by a look
+ * that another answer of the same round wakes after the window, so the asking lasts at most two
+ * windows (YIELD_RELEASE_WINDOW_MS). When the one it was to yield to has not answered, a worse
  * candidate taking over would only be preempted by it again. A holder nobody asked is not waited
  * for, even with a ping open (its 15-minute refresh): its silence is the failover.
  */

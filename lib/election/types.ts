@@ -81,7 +81,8 @@ export interface LeaseRecord {
   /**
    * When a preference for another was last taken back from this holding, on our clock. client-go
    * asked to yield stops renewing and releases at its renew deadline: a release soon after the
-   * preference is gone is still that yield, not the holder leaving (hasLeft).
+   * preference is gone is still that yield, not the holder leaving (hasLeft), and a holder whose
+   * lease ran out soon after it is still asked before another takes over (yieldingAsAsked).
    */
   readonly preferenceWithdrawnAt?: Millis;
 }

@@ -22,7 +22,7 @@ type Response = APIGatewayProxyStructuredResultV2;
 /**
  * POST /clusters/{cluster}/leasecandidates: a LeaseCandidate heartbeat, in any served version.
  * Answers 201 (first heartbeat) or 200 with the stored candidate, whose spec.pingTime tells the
- * caller when the coordinator last asked it to renew; 400/409/413 store nothing.
+ * caller when the coordinator last asked it to renew; 400/409/413/415 store nothing.
  */
 export async function handleHeartbeat(deps: HttpRouteDeps, event: APIGatewayProxyEventV2): Promise<Response> {
   try {
