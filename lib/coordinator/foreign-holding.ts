@@ -46,13 +46,15 @@ export function takenByAnother(seen: SeenHolding, stored: StoredLease): boolean 
 }
 
 /**
- * Our copy of the holding its holder has just released, in a cluster of the group the release has
- * not been copied to yet: it names the releasing holder, under the current term, with a stamp of ours
- * (whole milliseconds; the holder's own renewals carry microseconds). Read as another elector's, it
- * made a rolling restart's leaving holder the lease's holder again, under a new term, until its lease
- * duration ran out, instead of handing over at once (docs/clusters.md, "A release means leaving").
+ * Our copy of the holding its holder has just released: it names the releasing holder, under the
+ * current term, with a stamp of ours (whole milliseconds; the holder's own renewals carry
+ * microseconds). In a cluster of the group the release has not been copied to yet, read as another
+ * elector's, it made a rolling restart's leaving holder the lease's holder again, under a new term,
+ * until its lease duration ran out, instead of handing over at once (docs/clusters.md, "A release
+ * means leaving"). In the holder's own cluster it is a mirror write from before a release through our
+ * API (an HTTP holder's, which no Lease shows), delivered by the watch after it (judgeHomeLease).
  */
-function copyOfReleasedHolding(seen: SeenHolding, record: StoredLease['record']): boolean {
+export function copyOfReleasedHolding(seen: SeenHolding, record: StoredLease['record']): boolean {
   return (
     (record.holderIdentity ?? '') === '' &&
     record.releasedHolder === seen.holderIdentity &&

@@ -1,8 +1,9 @@
 import { nextDeadline } from '../election/deadlines.js';
-import { holderOf, isHolderCandidate, isLeaseExpired, leaseDeadline } from '../election/liveness.js';
+import { holderOf, isLeaseExpired, leaseDeadline } from '../election/liveness.js';
 import { PRE_PING_LEAD_MS } from '../election/timing.js';
 import type { ElectionStep, Millis } from '../election/types.js';
 import type { LeaseState } from '../ports/store.js';
+import { heardOverHttp } from './holder-home.js';
 
 /** A step's next look, split into its live holder's own deadline and the lease's other ones. */
 export interface HolderDeadlines {
@@ -72,15 +73,4 @@ export function lateHolder(
   const deadline = leaseDeadline(record);
   if (deadline !== undefined && now < deadline - PRE_PING_LEAD_MS) return undefined;
   return { holder, holderCluster: record.holderCluster };
-}
-
-/**
- * The holder heartbeats over HTTP (its candidate has no resourceVersion: lib/http/heartbeat-api.ts),
- * so it renews over HTTP too, where ingest sees none of it: in a cluster that ingest also reads
- * (kubeconfig and httpCallers both), a cover there would promise a deadline nobody keeps.
- */
-function heardOverHttp(state: LeaseState): boolean {
-  return state.candidates.some(
-    (c) => isHolderCandidate(c, state.lease?.record) && c.resourceVersion === undefined,
-  );
 }

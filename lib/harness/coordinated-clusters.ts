@@ -58,6 +58,14 @@ export interface CoordinatedClustersOptions extends Omit<LocalCoordinatorOptions
    * on: `gatesFor`), or one per cluster in `names` order. Default `on`.
    */
   readonly gate?: GateChoice | readonly Gate[];
+  /** The HTTP callers of some clusters, as the clusters config names them (`httpCallers`). */
+  readonly httpCallers?: Readonly<Record<string, HttpCallersConfig>>;
+}
+
+/** One cluster's `httpCallers` in the clusters config (docs/clusters.md, HTTP callers). */
+export interface HttpCallersConfig {
+  readonly tokenSha256?: readonly string[];
+  readonly iamPrincipalArns?: readonly string[];
 }
 
 /**
@@ -69,9 +77,9 @@ export interface CoordinatedClustersOptions extends Omit<LocalCoordinatorOptions
 export async function startCoordinatedClusters(
   names: readonly string[],
   leaseGroups: readonly LeaseGroupSpec[],
-  { gate = 'on', ...options }: CoordinatedClustersOptions = {},
+  { gate = 'on', httpCallers = {}, ...options }: CoordinatedClustersOptions = {},
 ): Promise<CoordinatedClusters> {
-  const clusters = await startClusters(names, leaseGroups, gate);
+  const clusters = await startClusters(names, leaseGroups, gate, httpCallers);
   let dynamodb: DynamoDbLocal | undefined;
   let running: LocalCoordinator | undefined;
   const stopCoordinator = async () => {
@@ -121,6 +129,8 @@ export interface PackagedCoordinatedClusters
 export interface PackagedCoordinatedClustersOptions extends Omit<PackagedCoordinatorOptions, 'clusters'> {
   /** As in `startCoordinatedClusters`. Default `on`. */
   readonly gate?: GateChoice | readonly Gate[];
+  /** As in `startCoordinatedClusters`. */
+  readonly httpCallers?: Readonly<Record<string, HttpCallersConfig>>;
 }
 
 /**
@@ -130,9 +140,9 @@ export interface PackagedCoordinatedClustersOptions extends Omit<PackagedCoordin
 export async function startPackagedCoordinatedClusters(
   names: readonly string[],
   leaseGroups: readonly LeaseGroupSpec[],
-  { gate = 'on', ...options }: PackagedCoordinatedClustersOptions = {},
+  { gate = 'on', httpCallers = {}, ...options }: PackagedCoordinatedClustersOptions = {},
 ): Promise<PackagedCoordinatedClusters> {
-  const clusters = await startClusters(names, leaseGroups, gate);
+  const clusters = await startClusters(names, leaseGroups, gate, httpCallers);
   try {
     const coordinator = await startPackagedCoordinator({
       logLevel: (process.env.LOG_LEVEL as 'DEBUG' | undefined) ?? 'SILENT',
@@ -155,6 +165,7 @@ async function startClusters(
   names: readonly string[],
   leaseGroups: readonly LeaseGroupSpec[],
   gate: GateChoice | readonly Gate[],
+  httpCallers: Readonly<Record<string, HttpCallersConfig>>,
 ) {
   const candidateBinary = await ensureCandidateBinary();
   const gates = typeof gate === 'string' ? gatesFor(gate, names.length) : gate;
@@ -177,7 +188,11 @@ async function startClusters(
   writeKubeconfig(adminKubeconfig, planes, 'admin');
   writeKubeconfig(join(dir, 'coordinator.kubeconfig'), planes, 'coordinator');
   const config = {
-    clusters: names.map((name) => ({ name, kubeconfig: { path: 'coordinator.kubeconfig', context: name } })),
+    clusters: names.map((name) => ({
+      name,
+      kubeconfig: { path: 'coordinator.kubeconfig', context: name },
+      ...(httpCallers[name] !== undefined && { httpCallers: httpCallers[name] }),
+    })),
     leaseGroups,
   };
   return {

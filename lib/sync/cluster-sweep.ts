@@ -1,4 +1,5 @@
 import { formatMicroTime } from '../api/time.js';
+import { holderHome } from '../coordinator/holder-home.js';
 import type { RawObject } from '../ports/cluster.js';
 import type { MirrorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
@@ -52,7 +53,7 @@ export function clusterSweepPass(
       if (leases === undefined) continue;
       const raw = leases.get(`${key.namespace}/${key.name}`);
       const view = raw === undefined ? undefined : viewOf(raw);
-      const home = (lease.record.holderCluster ?? clusters[0]) === cluster;
+      const home = holderHome(key, state) === cluster;
       const renewTime =
         view?.renewTime !== undefined && lease.record.renewTime !== undefined
           ? formatMicroTime(lease.record.renewTime)

@@ -1,10 +1,11 @@
 import { parseLease } from '../api/lease.js';
+import { holderHome } from '../coordinator/holder-home.js';
 import { renewalRecordBoundMs } from '../election/timing.js';
 import type { Millis } from '../election/types.js';
 import { CoordinatorError, onConditionFailed } from '../errors.js';
 import type { RawObject } from '../ports/cluster.js';
 import type { IngestDeps } from '../ports/coordinator.js';
-import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
+import type { LeaseKey } from '../ports/lease-key.js';
 import type { LeaseObservation, LeaseState, StoredLease } from '../ports/store.js';
 import { planMirror, viewOf } from './desired-lease.js';
 import type { HolderHints } from './holder-hints.js';
@@ -85,7 +86,7 @@ export async function ingestLease(
   // Leases nobody competes for through us (plain client-go elections) are not ours. Node heartbeats
   // and apiserver identity leases are not even listed (NEVER_COORDINATED in lib/kube/cluster.ts).
   if (stored === undefined && candidates.length === 0) return { outcome: 'ignored', key };
-  const home = (stored?.record.holderCluster ?? clustersOf(key)[0]) === cluster;
+  const home = holderHome(key, loaded) === cluster;
   if (!home && stored !== undefined) return ingestOtherClusterCopy(deps, event, stored);
   return ingestHomeLease(deps, event, loaded, options);
 }

@@ -1,5 +1,6 @@
 import { REVOKED_HOLDER } from '../api/lease.js';
 import {
+  copyOfReleasedHolding,
   liveHoldingTaken,
   type SeenHolding,
   takenByAnother as takenByAnotherHolding,
@@ -66,6 +67,7 @@ export function judgeHomeLease(
   const holder = observed.holderIdentity ?? '';
   const recorded = stored.record.holderIdentity ?? '';
   if (holder === recorded && observed.renewTime === stored.record.renewTime) return 'same-renewal';
+  if (copyOfReleasedHolding(holdingOf(observed, view), stored.record)) return 'drift';
   if (handEditOverLiveHolder(event, stored, now)) return 'drift';
   return 'record';
 }

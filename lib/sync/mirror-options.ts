@@ -1,8 +1,9 @@
+import { holderHome } from '../coordinator/holder-home.js';
 import { holderOf, renewalOnOurClock } from '../election/liveness.js';
 import type { LeaseRecord, Millis } from '../election/types.js';
 import type { ClusterPort } from '../ports/cluster.js';
 import type { MirrorDeps } from '../ports/coordinator.js';
-import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
+import type { LeaseKey } from '../ports/lease-key.js';
 import type { StoredLease } from '../ports/store.js';
 import {
   type ClusterLeaseView,
@@ -13,6 +14,7 @@ import {
 } from './desired-lease.js';
 import { keptFields } from './lease-fields.js';
 import { liveHolderTaken } from './lease-rules.js';
+import type { MirroredDecision } from './withdrawn-revoke.js';
 
 /**
  * What planMirror needs to know of one cluster for one decision: the fields the cluster keeps, and
@@ -53,12 +55,13 @@ export function planCluster(
   deps: Pick<MirrorDeps, 'preemption' | 'clock'>,
   client: ClusterPort,
   key: LeaseKey,
-  stored: StoredLease,
+  decision: MirroredDecision,
   view: ClusterLeaseView | undefined,
   revokeAt?: Millis,
 ): { plan: MirrorPlan; revoking: boolean; unrevoking: boolean } {
+  const stored = decision.lease;
   const { record } = stored;
-  const home = (record.holderCluster ?? clustersOf(key)[0]) === client.name;
+  const home = holderHome(key, decision) === client.name;
   const options = mirrorOptions(deps, client, key, record, home, view, revokeAt);
   const planned = planMirror(record, home, view, options);
   const taken =

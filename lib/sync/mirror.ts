@@ -146,7 +146,7 @@ async function mirrorInto(
     if (wrote === undefined) before = current;
     const view = current === undefined ? undefined : viewOf(current);
     const stamp = revokeStamp(decision.lease, view, (deps.clock ?? Date.now)());
-    const { plan, revoking, unrevoking } = planCluster(deps, client, key, decision.lease, view, stamp);
+    const { plan, revoking, unrevoking } = planCluster(deps, client, key, decision, view, stamp);
     if (!plan.write)
       return done(await unwritten(deps, client, key, { decision, view, plan, revoking, wrote }));
     const again = await beforeUnrevoke(deps, key, decision, unrevoking ? view : undefined, reloaded);

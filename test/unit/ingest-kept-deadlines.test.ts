@@ -335,7 +335,8 @@ describe('ingest’s memory of held leases’ deadlines (unit: fake timers)', ()
     await vi.advanceTimersByTimeAsync(86_400_000);
     expect(steps).toEqual([key]);
     await deadlines.stop();
-  });
+    // Fake time runs 30 days of the cover's refresh interval: CPU-bound, seconds on a busy machine.
+  }, 60_000);
 
   it('starts a lease its run’s scan read held from its record, not with a look at once', async () => {
     const { deadlines, steps } = setUp();

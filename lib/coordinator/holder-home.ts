@@ -1,0 +1,33 @@
+import { isHolderCandidate } from '../election/liveness.js';
+import type { LeaseRecord } from '../election/types.js';
+import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
+import type { StoredCandidate } from '../ports/store.js';
+
+/** What the holder's home is judged on: the record, and the candidates stored beside it. */
+export interface HeldLease {
+  readonly lease?: { readonly record: LeaseRecord };
+  readonly candidates: readonly StoredCandidate[];
+}
+
+/**
+ * The holder heartbeats over HTTP (its candidate has no resourceVersion: lib/http/heartbeat-api.ts),
+ * so it renews over HTTP too (PUT …/holder), where no cluster's Lease shows it.
+ */
+export function heardOverHttp({ lease, candidates }: HeldLease): boolean {
+  return candidates.some((c) => isHolderCandidate(c, lease?.record) && c.resourceVersion === undefined);
+}
+
+/**
+ * The cluster whose Lease is the holder's own: it renews and releases it there itself, as client-go
+ * does, so that Lease is the truth about the holder (ingest), and we write only the fields it does
+ * not keep (planMirror). That is the cluster it holds from (the scope's first before anyone holds).
+ *
+ * A holder heard over HTTP has none, even in a cluster ingest also reads (kubeconfig and
+ * httpCallers both): every cluster's Lease, its own included, only mirrors the decision, renewTime
+ * too, so client-go electors there see it live for as long as it renews through our API, and one
+ * that takes it is a new holding, as in a lease group's other clusters.
+ */
+export function holderHome(key: LeaseKey, held: HeldLease): string | undefined {
+  if (heardOverHttp(held)) return undefined;
+  return held.lease?.record.holderCluster ?? clustersOf(key)[0];
+}

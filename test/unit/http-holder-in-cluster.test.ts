@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { ingestLease } from '../../lib/sync/ingest.js';
+import { mirrorLease } from '../../lib/sync/mirror.js';
+import { httpHeartbeat } from '../helpers/http-heartbeat.js';
+import { singleCluster } from '../helpers/single-cluster.js';
+
+/**
+ * A holder heard over HTTP in a cluster the coordinator also reads (kubeconfig and httpCallers): it
+ * renews through our API, never in the cluster, so the Lease there is ours to keep live, and no
+ * write of ours that names it is news of it (docs/clusters.md, HTTP callers).
+ */
+describe('an HTTP holder in a Kubernetes cluster (unit: in-memory fakes)', () => {
+  const setup = async () => {
+    const stack = singleCluster();
+    const { deps, key, store, clock } = stack;
+    await store.putHeartbeat(key, 'c', httpHeartbeat(key, 'over-http', '1.30.0', clock()), clock());
+    await reconcileLease(deps, key);
+    await mirrorLease(deps, key);
+    return stack;
+  };
+
+  it('carries each renewal into the Lease there, so an elector of that cluster finds it live', async () => {
+    const { deps, key, cluster, store, advance, clock } = await setup();
+    const elected = cluster.get('Lease', key)?.spec as { holderIdentity?: string; renewTime?: string };
+    expect(elected.holderIdentity).toBe('over-http');
+
+    advance(3_000);
+    await store.recordRenewal(
+      key,
+      { holderIdentity: 'over-http', expectedHolder: 'over-http', leaseDurationSeconds: 15 },
+      clock(),
+    );
+    await mirrorLease(deps, key);
+
+    const renewed = cluster.get('Lease', key)?.spec as { holderIdentity?: string; renewTime?: string };
+    expect(renewed.holderIdentity).toBe('over-http');
+    expect(Date.parse(renewed.renewTime ?? '')).toBe(clock());
+  });
+
+  it('reads our copy of its holding, delivered after its release through our API, as drift, not a new holding', async () => {
+    const { deps, key, cluster, store, advance, clock } = await setup();
+    const before = structuredClone(cluster.get('Lease', key) ?? {});
+
+    advance(1_000);
+    await store.recordRenewal(
+      key,
+      { holderIdentity: '', expectedHolder: 'over-http', leaseDurationSeconds: 1 },
+      clock(),
+    );
+    const released = (await store.loadLease(key)).lease;
+    expect(released?.record.holderIdentity).toBe('');
+
+    const outcome = await ingestLease(deps, 'c', before);
+
+    expect(outcome.outcome).toBe('drift');
+    expect((await store.loadLease(key)).lease).toEqual(released);
+  });
+});
