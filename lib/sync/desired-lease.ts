@@ -65,8 +65,9 @@ export type MirrorPlan =
  *
  * - Never writes a lower term over a higher one (docs/design.md, rule 4).
  * - Never undoes the holder's own release in its cluster (see heldAndReleased).
- * - In the holder's own cluster the holder renews its Lease itself, as client-go does: while it is
- *   the holder there, we only restore what it strips (strategy, preferredHolder) and the term.
+ * - In the holder's own cluster (its home: holderHome) the holder renews its Lease itself, as client-go
+ *   does: while it is the holder there, we only restore what it strips (strategy, preferredHolder) and
+ *   the term.
  * - Everywhere else (and when the holder changes) the decision is written whole, renewTime
  *   included, which keeps the other clusters' Leases live so a legacy elector finds nothing expired.
  */
