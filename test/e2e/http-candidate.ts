@@ -40,6 +40,7 @@ export class HttpCandidate implements Elector {
   releasedAt: number | undefined;
   private lastRenewalSent = 0;
   private running = true;
+  private cut = false;
   private readonly waiters: (() => void)[] = [];
   private readonly loop: Promise<void>;
   private readonly leasePath: string;
@@ -61,13 +62,24 @@ export class HttpCandidate implements Elector {
     return new Promise((wake) => this.waiters.push(wake));
   }
 
+  /** When its last renewal the coordinator accepted was sent. */
+  get lastRenewalSentAt(): number {
+    return this.lastRenewalSent;
+  }
+
+  /** From now on none of its requests reaches the coordinator (a network partition); it runs on. */
+  cutOff(): void {
+    this.cut = true;
+  }
+
   /** Stops its loop; a holder releases first, as client-go's ReleaseOnCancel does. */
   async stop(): Promise<void> {
     this.running = false;
     await this.loop;
     if (this.leading) {
       this.stopLeading();
-      await this.release();
+      // One cut off cannot release: its lease runs out instead.
+      await this.release().catch(() => undefined);
     }
   }
 
@@ -82,14 +94,12 @@ export class HttpCandidate implements Elector {
   }
 
   private async round(): Promise<void> {
+    // First, whatever its requests do: a holder cut off stops leading at its renew deadline.
+    if (this.leading && Date.now() > this.lastRenewalSent + this.spec.renewDeadlineMs) this.stopLeading();
     await this.heartbeat();
     if (!this.leading) {
       const lease = await this.call('GET', this.leasePath);
       if (lease.status === 200 && lease.spec?.holderIdentity === this.identity) this.startLeading();
-      return;
-    }
-    if (Date.now() > this.lastRenewalSent + this.spec.renewDeadlineMs) {
-      this.stopLeading();
       return;
     }
     const sent = Date.now();
@@ -142,6 +152,7 @@ export class HttpCandidate implements Elector {
   }
 
   private async call(method: string, path: string, body?: unknown): Promise<LeaseAnswer> {
+    if (this.cut) throw new Error(`${this.identity} is cut off from the coordinator`);
     const response = await fetch(`${this.spec.url}${path}`, {
       method,
       headers: { authorization: `Bearer ${this.spec.token}`, 'content-type': 'application/json' },

@@ -4,7 +4,7 @@ import { REVOKED_HOLDER } from '../../lib/api/lease.js';
 import { overlaps, until } from '../../lib/harness/candidates.js';
 import type { HttpCallersConfig } from '../../lib/harness/coordinated-clusters.js';
 import type { ControlPlane, Gate } from '../../lib/kube-local/control-plane.js';
-import { CandidatePods } from './candidate-pods.js';
+import { type CandidatePod, CandidatePods } from './candidate-pods.js';
 import { HttpCandidate } from './http-candidate.js';
 import { LeaseWatch } from './lease-watch.js';
 
@@ -40,8 +40,27 @@ export function describeHttpHolder(runtime: HttpHolderRuntime, gate: Gate): void
     let clusters: HttpHolderStack;
     let pods: CandidatePods;
     let leases: LeaseWatch<'alpha'>;
-    let holder: HttpCandidate | undefined;
+    const https: HttpCandidate[] = [];
     let alpha: ControlPlane;
+    let older: CandidatePod;
+
+    /** A candidate over HTTP in alpha, with the client-go electors' timings. */
+    const httpCandidate = (identity: string, emulationVersion: string) => {
+      const candidate = new HttpCandidate({
+        identity,
+        url: clusters.coordinator.url,
+        token: TOKEN,
+        cluster: 'alpha',
+        namespace: 'default',
+        lease: LEASE,
+        versions: ['1.35.0', emulationVersion],
+        leaseDurationSeconds: LEASE_DURATION_S,
+        renewDeadlineMs: 3000,
+        retryPeriodMs: 500,
+      });
+      https.push(candidate);
+      return candidate;
+    };
 
     beforeAll(async () => {
       clusters = await runtime.start(gate, {
@@ -53,26 +72,14 @@ export function describeHttpHolder(runtime: HttpHolderRuntime, gate: Gate): void
     }, 600_000);
 
     afterAll(async () => {
-      await holder?.stop();
+      await Promise.all(https.map((c) => c.stop()));
       leases?.stop();
       await pods?.stopAll();
       await clusters?.stop();
     });
 
     it('1. elects it, and its renewals keep the Lease in its cluster live: a legacy elector there never takes it', async () => {
-      const http = new HttpCandidate({
-        identity: 'http-a',
-        url: clusters.coordinator.url,
-        token: TOKEN,
-        cluster: 'alpha',
-        namespace: 'default',
-        lease: LEASE,
-        versions: ['1.35.0', '1.35.0'],
-        leaseDurationSeconds: LEASE_DURATION_S,
-        renewDeadlineMs: 3000,
-        retryPeriodMs: 500,
-      });
-      holder = http;
+      const http = httpCandidate('http-a', '1.35.0');
       await until([http], () => http.leading);
       await leases.until(() => leases.events.alpha.some((e) => e.holder === 'http-a'));
       const named = leases.events.alpha.findIndex((e) => e.holder === 'http-a');
@@ -104,8 +111,8 @@ export function describeHttpHolder(runtime: HttpHolderRuntime, gate: Gate): void
     }, 120_000);
 
     it('2. a better client-go candidate preempts it: the holder reads the preference in a renewal, releases, and the candidate leads only after', async () => {
-      const http = holder as HttpCandidate;
-      const older = await pods.start({
+      const http = https[0] as HttpCandidate;
+      older = await pods.start({
         identity: 'older',
         cluster: alpha,
         lease: LEASE,
@@ -121,6 +128,22 @@ export function describeHttpHolder(runtime: HttpHolderRuntime, gate: Gate): void
       const holders = leases.events.alpha.map((e) => e.holder).filter((h, i, all) => h !== all[i - 1]);
       expect(holders.filter((h) => !['http-a', 'older', '', REVOKED_HOLDER].includes(h))).toEqual([]);
       expect(holders.at(-1)).toBe('older');
+    }, 120_000);
+
+    it('3. an HTTP candidate better still preempts that client-go holder; cut off, it stops at its renew deadline, and the holder before it leads again only after its lease ran out', async () => {
+      const oldest = httpCandidate('http-b', '1.33.0');
+      await until([oldest, older], () => oldest.leading);
+      expect(overlaps([oldest, older])).toEqual([]);
+      expect(older.intervals).toHaveLength(1);
+
+      oldest.cutOff();
+      await until([oldest, older], () => older.leading);
+
+      expect(overlaps([oldest, older])).toEqual([]);
+      expect(oldest.intervals).toHaveLength(1);
+      // The coordinator took the renewal after it was sent, and named nobody before it ran out.
+      const ranOut = oldest.lastRenewalSentAt + LEASE_DURATION_S * 1000;
+      expect(older.intervals[1]?.start).toBeGreaterThanOrEqual(ranOut);
     }, 120_000);
   });
 }
