@@ -160,7 +160,6 @@ export class HttpCandidate implements Elector {
       signal: AbortSignal.timeout(this.spec.retryPeriodMs * 2),
     });
     const answer = (await response.json().catch(() => ({}))) as { spec?: LeaseAnswer['spec'] };
-    console.log('HTTPCAND', method, path, response.status, JSON.stringify(answer).slice(0, 300));
     return { status: response.status, ...(answer.spec !== undefined && { spec: answer.spec }) };
   }
 
