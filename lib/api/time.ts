@@ -49,6 +49,14 @@ export function formatMicroTime(millis: number): string {
   return new Date(millis).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
+/**
+ * A MicroTime with a non-zero digit past the milliseconds: client-go stamps microseconds, and
+ * formatMicroTime (ours) writes none.
+ */
+export function subMillisecond(time: string | undefined): boolean {
+  return /\.\d{3}\d*[1-9]\d*(Z|[+-])/.test(time ?? '');
+}
+
 /** Time (metav1.Time) has second precision. */
 export function formatTime(millis: number): string {
   return new Date(millis).toISOString().replace(/\.\d{3}Z$/, 'Z');

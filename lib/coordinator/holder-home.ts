@@ -1,3 +1,4 @@
+import { subMillisecond } from '../api/time.js';
 import { isHolderCandidate } from '../election/liveness.js';
 import type { LeaseRecord } from '../election/types.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
@@ -17,17 +18,31 @@ export function heardOverHttp({ lease, candidates }: HeldLease): boolean {
   return candidates.some((c) => isHolderCandidate(c, lease?.record) && c.resourceVersion === undefined);
 }
 
+/** What a cluster's Lease shows of its holder, as read there. */
+export interface LeaseShown {
+  readonly holderIdentity?: string;
+  readonly renewTime?: string;
+}
+
 /**
  * The cluster whose Lease is the holder's own: it renews and releases it there itself, as client-go
  * does, so that Lease is the truth about the holder (ingest), and we write only the fields it does
  * not keep (planMirror). That is the cluster it holds from (the scope's first before anyone holds).
  *
- * A holder heard over HTTP has none, even in a cluster ingest also reads (kubeconfig and
- * httpCallers both): every cluster's Lease, its own included, only mirrors the decision, renewTime
- * too, so client-go electors there see it live for as long as it renews through our API, and one
- * that takes it is a new holding, as in a lease group's other clusters.
+ * A holder heard over HTTP renews through our API (PUT …/holder) and has none, even in a cluster
+ * ingest also reads (kubeconfig and httpCallers both): every cluster's Lease, its own included, only
+ * mirrors the decision, renewTime too, so client-go electors there see it live for as long as it
+ * renews, and one that takes it is a new holding, as in a lease group's other clusters. Unless the
+ * Lease there (`shown`) has the holder renewing it itself: a client-go elector whose heartbeats are
+ * pushed over HTTP (a cluster without the LeaseCandidate API) stamps its renewals in microseconds,
+ * where ours are whole milliseconds.
  */
-export function holderHome(key: LeaseKey, held: HeldLease): string | undefined {
-  if (heardOverHttp(held)) return undefined;
-  return held.lease?.record.holderCluster ?? clustersOf(key)[0];
+export function holderHome(key: LeaseKey, held: HeldLease, shown?: LeaseShown): string | undefined {
+  const home = held.lease?.record.holderCluster ?? clustersOf(key)[0];
+  if (!heardOverHttp(held)) return home;
+  const renewsThere =
+    shown !== undefined &&
+    shown.holderIdentity === held.lease?.record.holderIdentity &&
+    subMillisecond(shown.renewTime);
+  return renewsThere ? home : undefined;
 }

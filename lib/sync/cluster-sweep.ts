@@ -53,7 +53,7 @@ export function clusterSweepPass(
       if (leases === undefined) continue;
       const raw = leases.get(`${key.namespace}/${key.name}`);
       const view = raw === undefined ? undefined : viewOf(raw);
-      const home = holderHome(key, state) === cluster;
+      const home = holderHome(key, state, view) === cluster;
       const renewTime =
         view?.renewTime !== undefined && lease.record.renewTime !== undefined
           ? formatMicroTime(lease.record.renewTime)

@@ -86,7 +86,7 @@ export async function ingestLease(
   // Leases nobody competes for through us (plain client-go elections) are not ours. Node heartbeats
   // and apiserver identity leases are not even listed (NEVER_COORDINATED in lib/kube/cluster.ts).
   if (stored === undefined && candidates.length === 0) return { outcome: 'ignored', key };
-  const home = holderHome(key, loaded) === cluster;
+  const home = holderHome(key, loaded, event.view) === cluster;
   if (!home && stored !== undefined) return ingestOtherClusterCopy(deps, event, stored);
   return ingestHomeLease(deps, event, loaded, options);
 }

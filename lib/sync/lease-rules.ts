@@ -1,4 +1,5 @@
 import { REVOKED_HOLDER } from '../api/lease.js';
+import { subMillisecond } from '../api/time.js';
 import {
   copyOfReleasedHolding,
   liveHoldingTaken,
@@ -120,11 +121,6 @@ function holdingOf(observed: LeaseRecord, view: ClusterLeaseView): SeenHolding {
     ...(view.term !== undefined && { term: view.term }),
     ...(subMillisecond(view.renewTime) && { subMillisecond: true }),
   };
-}
-
-/** A MicroTime with a non-zero digit past the milliseconds (formatMicroTime, ours, writes none). */
-function subMillisecond(time: string | undefined): boolean {
-  return /\.\d{3}\d*[1-9]\d*(Z|[+-])/.test(time ?? '');
 }
 
 /** The Lease a view shows, as parseLease reads it (renewTime in milliseconds; none if unreadable). */

@@ -61,7 +61,7 @@ export function planCluster(
 ): { plan: MirrorPlan; revoking: boolean; unrevoking: boolean } {
   const stored = decision.lease;
   const { record } = stored;
-  const home = holderHome(key, decision) === client.name;
+  const home = holderHome(key, decision, view) === client.name;
   const options = mirrorOptions(deps, client, key, record, home, view, revokeAt);
   const planned = planMirror(record, home, view, options);
   const taken =

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,8 +139,12 @@ describe('a Lease held by another elector (integration: kube-apiservers gate on 
   }
 
   /** The object at `path` renewed now (its spec.renewTime), as its owner renews it; the object as stored. */
+  /** Now, stamped as client-go stamps it: to the microsecond (ours are whole milliseconds). */
+  const clientGoNow = () =>
+    formatMicroTime(Date.now()).replace(/000Z$/, `${String(randomInt(1, 1000)).padStart(3, '0')}Z`);
+
   async function renewNow(plane: ControlPlane, path: string): Promise<RawObject> {
-    const renewal = { spec: { renewTime: formatMicroTime(Date.now()) } };
+    const renewal = { spec: { renewTime: clientGoNow() } };
     const renewed = await kube(plane, 'PATCH', path, renewal, 'admin', 'application/merge-patch+json');
     expect(renewed.status).toBe(200);
     return renewed.json as RawObject;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { formatMicroTime } from '../../lib/api/time.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
@@ -36,6 +37,16 @@ describe('an HTTP holder in a Kubernetes cluster (unit: in-memory fakes)', () =>
     const renewed = cluster.get('Lease', key)?.spec as { holderIdentity?: string; renewTime?: string };
     expect(renewed.holderIdentity).toBe('over-http');
     expect(Date.parse(renewed.renewTime ?? '')).toBe(clock());
+  });
+
+  it('takes one that renews its Lease there itself (client-go stamps microseconds; pushed heartbeats) as renewing there', async () => {
+    const { deps, key, cluster, store, advance, clock } = await setup();
+    advance(2_000);
+    const renewed = structuredClone(cluster.get('Lease', key) ?? {}) as { spec: { renewTime?: string } };
+    renewed.spec.renewTime = formatMicroTime(clock()).replace(/000Z$/, '417Z');
+
+    expect((await ingestLease(deps, 'c', renewed)).outcome).toBe('renewal');
+    expect((await store.loadLease(key)).lease?.record.renewTime).toBe(clock());
   });
 
   it('reads our copy of its holding, delivered after its release through our API, as drift, not a new holding', async () => {
