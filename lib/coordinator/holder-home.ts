@@ -29,20 +29,22 @@ export interface LeaseShown {
  * does, so that Lease is the truth about the holder (ingest), and we write only the fields it does
  * not keep (planMirror). That is the cluster it holds from (the scope's first before anyone holds).
  *
- * A holder heard over HTTP renews through our API (PUT …/holder) and has none, even in a cluster
+ * A holder heard over HTTP that renews through our API (PUT …/holder) has none, even in a cluster
  * ingest also reads (kubeconfig and httpCallers both): every cluster's Lease, its own included, only
  * mirrors the decision, renewTime too, so client-go electors there see it live for as long as it
- * renews, and one that takes it is a new holding, as in a lease group's other clusters. Unless the
- * Lease there (`shown`) has the holder renewing it itself: a client-go elector whose heartbeats are
- * pushed over HTTP (a cluster without the LeaseCandidate API) stamps its renewals in microseconds,
- * where ours are whole milliseconds.
+ * renews, and one that takes it is a new holding, as in a lease group's other clusters. That is what
+ * its Lease (`shown`) tells: none yet, or our own write naming it, stamped in whole milliseconds. Any
+ * other Lease keeps the home: the holder renewing it itself (a client-go elector whose heartbeats are
+ * pushed over HTTP, a cluster without the LeaseCandidate API, stamps microseconds), its release, our
+ * revoke or fence of it, or another elector's holding, each read there as for any client-go holder.
+ * One client-go renewal in a thousand lands on a whole millisecond: read as ours, it is one mirror
+ * write over the holder's renewal, which its next retry renews again.
  */
 export function holderHome(key: LeaseKey, held: HeldLease, shown?: LeaseShown): string | undefined {
   const home = held.lease?.record.holderCluster ?? clustersOf(key)[0];
   if (!heardOverHttp(held)) return home;
-  const renewsThere =
-    shown !== undefined &&
-    shown.holderIdentity === held.lease?.record.holderIdentity &&
-    subMillisecond(shown.renewTime);
-  return renewsThere ? home : undefined;
+  const oursNamingIt =
+    shown === undefined ||
+    (shown.holderIdentity === held.lease?.record.holderIdentity && !subMillisecond(shown.renewTime));
+  return oursNamingIt ? undefined : home;
 }

@@ -20,7 +20,7 @@ export interface HttpCandidateSpec {
 
 interface LeaseAnswer {
   readonly status: number;
-  readonly spec?: { holderIdentity?: string; preferredHolder?: string };
+  readonly spec?: { holderIdentity?: string; preferredHolder?: string; renewTime?: string };
 }
 
 /**
@@ -99,7 +99,8 @@ export class HttpCandidate implements Elector {
     await this.heartbeat();
     if (!this.leading) {
       const lease = await this.call('GET', this.leasePath);
-      if (lease.status === 200 && lease.spec?.holderIdentity === this.identity) this.startLeading();
+      if (lease.status === 200 && lease.spec?.holderIdentity === this.identity)
+        this.startLeading(Date.parse(lease.spec.renewTime ?? ''));
       return;
     }
     const sent = Date.now();
@@ -120,8 +121,9 @@ export class HttpCandidate implements Elector {
     }
   }
 
-  private startLeading(): void {
-    this.lastRenewalSent = Date.now();
+  /** Its renew deadline counts from the decision's renewTime (`renewedAt`), as if it had renewed then. */
+  private startLeading(renewedAt: number): void {
+    this.lastRenewalSent = Number.isNaN(renewedAt) ? Date.now() : Math.min(renewedAt, Date.now());
     this.intervals.push({ start: Date.now(), end: Number.POSITIVE_INFINITY });
   }
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { FENCED_HOLDER, REVOKED_HOLDER } from '../../lib/api/lease.js';
 import { formatMicroTime } from '../../lib/api/time.js';
+import { holderHome } from '../../lib/coordinator/holder-home.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
@@ -47,6 +49,24 @@ describe('an HTTP holder in a Kubernetes cluster (unit: in-memory fakes)', () =>
 
     expect((await ingestLease(deps, 'c', renewed)).outcome).toBe('renewal');
     expect((await store.loadLease(key)).lease?.record.renewTime).toBe(clock());
+  });
+
+  it('keeps the home of one that renews its Lease itself when the Lease shows its release, our revoke or our fence', async () => {
+    const { deps, key, cluster, store, advance, clock } = await setup();
+    advance(1_000);
+    const released = cluster.releaseLease(key, 'over-http');
+    expect(released).toMatchObject({ ok: true });
+    const state = await store.loadLease(key);
+    const stamp = formatMicroTime(clock());
+    for (const holderIdentity of ['', REVOKED_HOLDER, FENCED_HOLDER])
+      expect(holderHome(key, state, { holderIdentity, renewTime: stamp })).toBe('c');
+    // Our own write naming it, or no Lease: nothing there is the holder's.
+    expect(holderHome(key, state, { holderIdentity: 'over-http', renewTime: stamp })).toBeUndefined();
+    expect(holderHome(key, state)).toBeUndefined();
+
+    // Its release there is recorded as one, not taken for drift.
+    expect((await ingestLease(deps, 'c', cluster.get('Lease', key) ?? {})).outcome).toBe('release');
+    expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('');
   });
 
   it('reads our copy of its holding, delivered after its release through our API, as drift, not a new holding', async () => {
