@@ -184,6 +184,8 @@ const configSchema = z
   });
 
 export type ClustersConfig = z.output<typeof configSchema>;
+/** One cluster's `httpCallers` as its YAML holds it (before defaults). */
+export type HttpCallersConfig = z.input<typeof httpCallers>;
 export type ClusterConfig = ClustersConfig['clusters'][number];
 
 /** Validates a parsed config document; errors name the field, e.g. `clusters[1].eks.region`. */

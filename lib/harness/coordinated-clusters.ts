@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
-import { parseClustersConfig } from '../clusters/config.js';
+import { type HttpCallersConfig, parseClustersConfig } from '../clusters/config.js';
 import { applyCandidateRbac, applyCrd, applyRbac, benchInTreeController } from '../kube-local/admin.js';
 import { ensureCandidateBinary } from '../kube-local/build.js';
 import {
@@ -60,12 +60,6 @@ export interface CoordinatedClustersOptions extends Omit<LocalCoordinatorOptions
   readonly gate?: GateChoice | readonly Gate[];
   /** The HTTP callers of some clusters, as the clusters config names them (`httpCallers`). */
   readonly httpCallers?: Readonly<Record<string, HttpCallersConfig>>;
-}
-
-/** One cluster's `httpCallers` in the clusters config (docs/clusters.md, HTTP callers). */
-export interface HttpCallersConfig {
-  readonly tokenSha256?: readonly string[];
-  readonly iamPrincipalArns?: readonly string[];
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HttpCallersConfig } from '../../lib/clusters/config.js';
 import { overlaps, until } from '../../lib/harness/candidates.js';
-import type { HttpCallersConfig } from '../../lib/harness/coordinated-clusters.js';
 import type { ControlPlane, Gate } from '../../lib/kube-local/control-plane.js';
 import { type CandidatePod, CandidatePods } from './candidate-pods.js';
 import { HttpCandidate } from './http-candidate.js';
