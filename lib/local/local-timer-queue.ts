@@ -12,6 +12,15 @@ export type TimerHandler = (event: SQSEvent) => Promise<unknown>;
 /** The deployed queue's redrive and visibility timeout (infra/resources.yml, TimerQueue). */
 export const LOCAL_MAX_RECEIVES = 5;
 export const LOCAL_VISIBILITY_TIMEOUT_MS = 120_000;
+/**
+ * The most timer messages `requeue` handles at once when deployed: its event's batchSize (10)
+ * times its maximumConcurrency (2) in serverless.yml. With `auto`, no more are delivered at once
+ * here either; the rest wait in the queue, visible, as they wait in SQS. Unbounded, a burst of
+ * deadlines (every candidate registered in one minute comes due for its 15-minute refresh in the
+ * same minute) started thousands of deliveries at once, and the table calls they queued starved
+ * ingest and the streams until nothing moved (docs/reliability.md, "Findings behind the code").
+ */
+export const LOCAL_MAX_DELIVERIES = 10 * 2;
 
 /** What a local timer message carries. */
 interface Timer {
@@ -38,6 +47,8 @@ export class LocalTimerQueue implements TimerQueue, TimerRedelivery {
   });
   /** Deliveries still running, so stop() can wait for them before the table goes away. */
   private readonly running = new Set<Promise<void>>();
+  /** With `auto`: deliveries on the wall clock still running, at most LOCAL_MAX_DELIVERIES. */
+  private delivering = 0;
   /** With `auto`, the one wake-up, set for the earliest waiting message. */
   private wakeUp: { readonly at: Millis; readonly handle: NodeJS.Timeout } | undefined;
   private sequence = 0;
@@ -99,9 +110,9 @@ export class LocalTimerQueue implements TimerQueue, TimerRedelivery {
     await Promise.all(this.running);
   }
 
-  /** What is due by `dueBy`, received now; the redrive's dead letters are reported. */
-  private receive(dueBy: Millis): Delivery[] {
-    const { received, deadLettered } = this.queue.receive(this.clock(), Number.POSITIVE_INFINITY, dueBy);
+  /** What is due by `dueBy` (up to `max` messages), received now; the redrive's dead letters are reported. */
+  private receive(dueBy: Millis, max = Number.POSITIVE_INFINITY): Delivery[] {
+    const { received, deadLettered } = this.queue.receive(this.clock(), max, dueBy);
     for (const { id, body, receiveCount } of deadLettered) {
       this.stats.deadLettered += 1;
       const { scope, namespace, name } = body.key;
@@ -122,7 +133,8 @@ export class LocalTimerQueue implements TimerQueue, TimerRedelivery {
    */
   private arm(now: Millis): void {
     if (!this.auto || this.stopped) return;
-    const next = this.queue.nextDueAt();
+    // At the cap, the next delivery starts when a running one ends (deliverDue), not on a timer.
+    const next = this.delivering >= LOCAL_MAX_DELIVERIES ? undefined : this.queue.nextDueAt();
     if (next === this.wakeUp?.at) return;
     clearTimeout(this.wakeUp?.handle);
     if (next === undefined) {
@@ -143,14 +155,30 @@ export class LocalTimerQueue implements TimerQueue, TimerRedelivery {
     };
   }
 
-  /** Each message due by the wake-up's time goes to `requeue` in a batch of its own, as its own timer. */
   private wake(at: Millis): void {
     this.wakeUp = undefined;
-    for (const delivery of this.receive(Math.max(at, this.clock()))) {
-      const run = this.fire([delivery]).catch(this.onError);
+    this.deliverDue(Math.max(at, this.clock()));
+  }
+
+  /**
+   * Each message due by `dueBy` goes to `requeue` in a batch of its own, as its own timer, while
+   * fewer than LOCAL_MAX_DELIVERIES are running; each that ends makes room for the next one due.
+   */
+  private deliverDue(dueBy: Millis): void {
+    const room = LOCAL_MAX_DELIVERIES - this.delivering;
+    if (this.stopped || room <= 0) return;
+    for (const delivery of this.receive(dueBy, room)) {
+      this.delivering += 1;
+      const run = this.fire([delivery])
+        .catch(this.onError)
+        .finally(() => {
+          this.delivering -= 1;
+          this.deliverDue(this.clock());
+        });
       this.running.add(run);
       void run.finally(() => this.running.delete(run));
     }
+    this.arm(this.clock());
   }
 
   private async fire(batch: readonly Delivery[]): Promise<void> {

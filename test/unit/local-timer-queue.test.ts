@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { handleTimerBatch } from '../../lib/handlers/timer.js';
 import { retryDelaySeconds } from '../../lib/handlers/timer-backoff.js';
 import {
+  LOCAL_MAX_DELIVERIES,
   LOCAL_MAX_RECEIVES,
   LOCAL_VISIBILITY_TIMEOUT_MS,
   LocalTimerQueue,
@@ -42,6 +43,35 @@ describe('local timer queue (unit: fake timers)', () => {
     expect(delivered).toEqual([6_000, 60_000]);
     await vi.advanceTimersByTimeAsync(120_000);
     expect(delivered).toEqual([6_000, 60_000]);
+    expect(queue.nextDueAt()).toBeUndefined();
+  });
+
+  it('runs no more deliveries at once than the deployed mapping does; the rest wait their turn, none lost', async () => {
+    vi.useFakeTimers({ now: 1_000 });
+    let running = 0;
+    let most = 0;
+    const delivered: string[] = [];
+    const gates: (() => void)[] = [];
+    const queue = new LocalTimerQueue(async (event: SQSEvent) => {
+      running += 1;
+      most = Math.max(most, running);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      for (const record of event.Records)
+        delivered.push((JSON.parse(record.body) as { lease: { name: string } }).lease.name);
+      running -= 1;
+    }, true);
+    // A burst: every candidate registered in one minute comes due for its refresh in the same minute.
+    const burst = LOCAL_MAX_DELIVERIES * 3;
+    for (let i = 0; i < burst; i++) await queue.deliverAt({ ...KEY, name: `lease-${i}` }, 2_000, 1_000);
+
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(running).toBe(LOCAL_MAX_DELIVERIES);
+    while (gates.length > 0) {
+      for (const release of gates.splice(0)) release();
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    expect(most).toBe(LOCAL_MAX_DELIVERIES);
+    expect(new Set(delivered).size).toBe(burst);
     expect(queue.nextDueAt()).toBeUndefined();
   });
 

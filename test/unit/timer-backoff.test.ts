@@ -2,7 +2,11 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { MAX_RETRY_SECONDS, retryDelaySeconds } from '../../lib/handlers/timer-backoff.js';
-import { LOCAL_MAX_RECEIVES, LOCAL_VISIBILITY_TIMEOUT_MS } from '../../lib/local/local-timer-queue.js';
+import {
+  LOCAL_MAX_DELIVERIES,
+  LOCAL_MAX_RECEIVES,
+  LOCAL_VISIBILITY_TIMEOUT_MS,
+} from '../../lib/local/local-timer-queue.js';
 
 /** The deployed timer queue (infra/resources.yml; CloudFormation's tags read as plain values). */
 const timerQueue = (
@@ -16,6 +20,12 @@ const timerQueue = (
 ).Resources.TimerQueue.Properties;
 const MAX_RECEIVE_COUNT = timerQueue.RedrivePolicy.maxReceiveCount;
 const VISIBILITY_TIMEOUT_SECONDS = timerQueue.VisibilityTimeout;
+/** requeue's event source mapping on the timer queue (serverless.yml). */
+const requeueMapping = (
+  parse(readFileSync(new URL('../../serverless.yml', import.meta.url), 'utf8'), { logLevel: 'error' }) as {
+    functions: { requeue: { events: { sqs: { batchSize: number; maximumConcurrency: number } }[] } };
+  }
+).functions.requeue.events[0]?.sqs;
 /** The sweep's schedule (serverless.yml: rate(1 minute)). */
 const SWEEP_PERIOD_SECONDS = 60;
 
@@ -42,5 +52,11 @@ describe('the back-off of a failed timer message (unit: pure)', () => {
   it('is bounded locally as deployed: the local timer queue keeps the deployed redrive and visibility timeout', () => {
     expect(LOCAL_MAX_RECEIVES).toBe(MAX_RECEIVE_COUNT);
     expect(LOCAL_VISIBILITY_TIMEOUT_MS).toBe(VISIBILITY_TIMEOUT_SECONDS * 1000);
+  });
+
+  it("runs as many messages at once locally as requeue's deployed mapping does (batch size × maximum concurrency)", () => {
+    expect(LOCAL_MAX_DELIVERIES).toBe(
+      (requeueMapping?.batchSize ?? 0) * (requeueMapping?.maximumConcurrency ?? 0),
+    );
   });
 });
