@@ -36,9 +36,11 @@ export interface Decision {
  * first error is thrown. Returns who was pinged; a written decision that pings nobody is handed to
  * `decided` at once.
  *
- * A lease's first decision (no record before it) is the election of a new candidate, timed from
- * its LeaseCandidate to the Lease that shows it. It has no holder to fail over from, and its timer
- * is due a lease duration later: the timer and the history record wait until what `decided`
+ * Two decisions are timed from a LeaseCandidate to the Lease that shows them: a lease's first
+ * (no record before it), the election of a new candidate, and a preemption, which names a better
+ * candidate preferredHolder. Neither changes whom the lease's timer waits on: the first has no
+ * holder to fail over from and its timer is due a lease duration later, and a preemption leaves the
+ * holder and its deadline as they were. Their timer and history record wait until what `decided`
  * started (the mirror's Lease write) has ended, rather than compete with the decision's write and
  * that Lease write for the table and the CPU (docs/design.md, the fast path). Only the record's
  * number is reserved beside the write, so records stay in the order of the decisions.
@@ -60,9 +62,9 @@ export async function carryOut(
         });
   const armTimer = () =>
     armLeaseTimer(deps, key, { state, step, now, delivering, hop, onHopSent, holderNewsRecorded });
-  // A first decision's write that failed leaves the timer to the retry, which arms its own.
+  // Such a write that failed leaves the timer to the retry, which arms its own.
   const afterShown =
-    state.lease === undefined
+    state.lease === undefined || step.action === 'preempt'
       ? writing?.then(async (written) => {
           await Promise.resolve(shown).catch(() => undefined);
           return written;

@@ -204,4 +204,62 @@ describe('decideAndMirror', () => {
     expect(order.indexOf('history:append')).toBeGreaterThan(lastLease);
     expect(fixture.armed).toHaveLength(1);
   });
+
+  it('arms a preemption’s timer and stores its history record only once the Leases name the preferred holder', async () => {
+    const fixture = await newCandidate();
+    const { key, change, planes } = fixture;
+    await decideAndMirror(fixture.deps, fixture.deps, key, { change });
+    // A better candidate (an older emulation version) joins while "first" holds.
+    planes.a.heartbeat({
+      namespace: key.namespace,
+      name: 'better',
+      leaseName: key.name,
+      binaryVersion: '1.35.0',
+      emulationVersion: '1.34.0',
+      strategy: 'OldestEmulationVersion',
+    });
+    const raw = planes.a.get('LeaseCandidate', { namespace: key.namespace, name: 'better' }) ?? {};
+    const reads = new NewCandidateReads(fixture.deps);
+    const ingested = await ingestCandidate(fixture.deps, 'a', 'ADDED', raw, true, reads.start);
+    const joined = await reads.known('a', ingested.stored);
+    const order: string[] = [];
+    const history: DecisionHistory = {
+      reserve: async () => {
+        order.push('history:reserve');
+        return 2;
+      },
+      recent: async () => [],
+      append: async () => void order.push('history:append'),
+    };
+    const store: CoordinatorStore = Object.create(fixture.deps.store);
+    store.armTimer = async (...args) => {
+      order.push('table:armTimer');
+      return fixture.deps.store.armTimer(...args);
+    };
+    const clusters: ClusterSource = {
+      get: async (name) => {
+        const client = await fixture.deps.clusters.get(name);
+        const written = (result: Awaited<ReturnType<ClusterPort['replaceLease']>>) => {
+          order.push(`${name}:leaseWritten`);
+          return result;
+        };
+        return Object.assign(Object.create(client) as ClusterPort, {
+          replaceLease: async (lease: RawObject) => written(await client.replaceLease(lease)),
+          patchLease: async (...args: Parameters<ClusterPort['patchLease']>) =>
+            written(await client.patchLease(...args)),
+        });
+      },
+    };
+    const deps = { ...fixture.deps, store, history, clusters };
+
+    const step = await decideAndMirror(deps, deps, key, joined === undefined ? {} : { change: joined });
+
+    expect(step.action).toBe('preempt');
+    expect(step.write?.preferredHolder).toBe('better');
+    const lastLease = Math.max(order.indexOf('a:leaseWritten'), order.indexOf('b:leaseWritten'));
+    expect(lastLease).toBeGreaterThanOrEqual(0);
+    expect(order.indexOf('history:reserve')).toBeLessThan(lastLease);
+    expect(order.indexOf('table:armTimer')).toBeGreaterThan(lastLease);
+    expect(order.indexOf('history:append')).toBeGreaterThan(lastLease);
+  });
 });
