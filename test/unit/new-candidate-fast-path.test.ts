@@ -58,6 +58,29 @@ function onLeaseCreated(fixture: Fixture, created: (cluster: string) => void): C
   };
 }
 
+/** The history and the table of the fixture, noting in `order` when a record, a decision or a timer is written. */
+function inOrder(fixture: Fixture) {
+  const order: string[] = [];
+  const history: DecisionHistory = {
+    reserve: async () => {
+      order.push('history:reserve');
+      return 1;
+    },
+    recent: async () => [],
+    append: async () => void order.push('history:append'),
+  };
+  const store: CoordinatorStore = Object.create(fixture.deps.store);
+  store.writeLease = async (...args) => {
+    order.push('table:writeLease');
+    return fixture.deps.store.writeLease(...args);
+  };
+  store.armTimer = async (...args) => {
+    order.push('table:armTimer');
+    return fixture.deps.store.armTimer(...args);
+  };
+  return { order, history, store };
+}
+
 /** Requests that change something: table writes, and Lease or Event writes in a cluster. */
 const writes = (fixture: Fixture) => [
   ...fixture.tableRequests.filter((r) => r !== 'loadLease'),
@@ -172,24 +195,7 @@ describe('decideAndMirror', () => {
   it('arms a first decision’s timer and stores its history record only once its Leases are written', async () => {
     const fixture = await newCandidate();
     const { key, change } = fixture;
-    const order: string[] = [];
-    const history: DecisionHistory = {
-      reserve: async () => {
-        order.push('history:reserve');
-        return 1;
-      },
-      recent: async () => [],
-      append: async () => void order.push('history:append'),
-    };
-    const store: CoordinatorStore = Object.create(fixture.deps.store);
-    store.writeLease = async (...args) => {
-      order.push('table:writeLease');
-      return fixture.deps.store.writeLease(...args);
-    };
-    store.armTimer = async (...args) => {
-      order.push('table:armTimer');
-      return fixture.deps.store.armTimer(...args);
-    };
+    const { order, history, store } = inOrder(fixture);
     const clusters = onLeaseCreated(fixture, (cluster) => order.push(`${cluster}:createLease`));
     const deps = { ...fixture.deps, store, history, clusters };
 
@@ -222,20 +228,7 @@ describe('decideAndMirror', () => {
     const reads = new NewCandidateReads(fixture.deps);
     const ingested = await ingestCandidate(fixture.deps, 'a', 'ADDED', raw, true, reads.start);
     const joined = await reads.known('a', ingested.stored);
-    const order: string[] = [];
-    const history: DecisionHistory = {
-      reserve: async () => {
-        order.push('history:reserve');
-        return 2;
-      },
-      recent: async () => [],
-      append: async () => void order.push('history:append'),
-    };
-    const store: CoordinatorStore = Object.create(fixture.deps.store);
-    store.armTimer = async (...args) => {
-      order.push('table:armTimer');
-      return fixture.deps.store.armTimer(...args);
-    };
+    const { order, history, store } = inOrder(fixture);
     const clusters: ClusterSource = {
       get: async (name) => {
         const client = await fixture.deps.clusters.get(name);
