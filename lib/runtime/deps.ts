@@ -8,6 +8,7 @@ import { DynamoDbDecisionHistory } from '../store/decision-history.js';
 import { TableLock } from '../store/table-lock.js';
 import { TableTimerCover } from '../store/timer-cover.js';
 import { type ClusterWiring, type CoordinatorWiring, wireCoordinator } from '../wiring/coordinator.js';
+import { AWS_CALL_LIMITS } from './aws-clients.js';
 import { historyRetention, type RuntimeConfig } from './config.js';
 import { deployedHttpDeps, logger } from './http-deps.js';
 import { SqsTimerQueue } from './sqs-timer-queue.js';
@@ -43,7 +44,10 @@ async function build(): Promise<DeployedDeps> {
   const { config, clusters } = shared;
   if (config.TIMER_QUEUE_URL === undefined)
     throw new ConfigError('invalid environment: TIMER_QUEUE_URL: required');
-  const timers = new SqsTimerQueue(new SQSClient({ region: config.AWS_REGION }), config.TIMER_QUEUE_URL);
+  const timers = new SqsTimerQueue(
+    new SQSClient({ region: config.AWS_REGION, requestHandler: { ...AWS_CALL_LIMITS } }),
+    config.TIMER_QUEUE_URL,
+  );
   const parts = {
     store: shared.store,
     timers,

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ClustersConfig } from '../clusters/config.js';
 import { noCaller } from '../http/callers.js';
 import { EmfMetrics } from '../metrics/emf-metrics.js';
@@ -7,6 +7,7 @@ import type { HttpRouteDeps } from '../ports/http.js';
 import { countConditionalFailures } from '../store/conditional-failures.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
 import { type ConfigPolicies, configPolicies } from '../wiring/policies.js';
+import { tableClient } from './aws-clients.js';
 import { loadConfig, type RuntimeConfig } from './config.js';
 
 export const logger = new Logger({ serviceName: 'lease-coordinator' });
@@ -44,7 +45,7 @@ export function deployedHttpDeps(): Promise<HttpDeps> {
 
 async function build(): Promise<HttpDeps> {
   const config = loadConfig();
-  const dynamodb = new DynamoDBClient({
+  const dynamodb = tableClient({
     region: config.AWS_REGION,
     ...(config.DYNAMODB_ENDPOINT !== undefined && { endpoint: config.DYNAMODB_ENDPOINT }),
   });

@@ -9,6 +9,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -278,6 +279,7 @@ describe('serverless package (integration: osls offline, no credentials, cfn-lin
       fn: 'heartbeat' | 'leases',
       clustersConfig: string | undefined,
       events: APIGatewayProxyEventV2[],
+      tableEndpoint = dynamodb.endpoint,
     ): Promise<APIGatewayProxyStructuredResultV2[]> {
       const dir = mkdtempSync(join(run, 'invoke-'));
       writeFileSync(join(dir, 'events.json'), JSON.stringify(events));
@@ -301,7 +303,7 @@ describe('serverless package (integration: osls offline, no credentials, cfn-lin
             AWS_REGION: 'us-east-1',
             AWS_ACCESS_KEY_ID: 'offline',
             AWS_SECRET_ACCESS_KEY: 'offline',
-            DYNAMODB_ENDPOINT: dynamodb.endpoint,
+            DYNAMODB_ENDPOINT: tableEndpoint,
             AWS_ENDPOINT_URL_SSM: ssm.url,
           },
         },
@@ -376,6 +378,23 @@ describe('serverless package (integration: osls offline, no credentials, cfn-lin
       // The callers came from the clusters config in SSM, as deployed.
       expect(ssm.requests).toContain(`AmazonSSM.GetParameter ${PARAMETER}`);
       expect((await tableItems()).map((item) => item.sk?.S).sort()).toEqual(stored);
+    });
+
+    it('answers 503 when the table accepts connections and never answers: each attempt gives up after seconds and the call is sent again on a new connection, four attempts in all, instead of waiting out the function', async () => {
+      const silent = await silentServer();
+      try {
+        const [answer] = await invoke(
+          'heartbeat',
+          PARAMETER,
+          [heartbeat('sched-a', { token: TOKEN })],
+          `http://127.0.0.1:${silent.port}`,
+        );
+        expect(answer?.statusCode).toBe(503);
+        // DynamoDB's default of four attempts, each on a new connection (the hung one is destroyed).
+        expect(silent.connections()).toBe(4);
+      } finally {
+        await silent.close();
+      }
     });
 
     function heartbeat(name: string, credential: Credential): APIGatewayProxyEventV2 {
@@ -535,6 +554,31 @@ type Credential = { token?: string; signer?: string };
  * An HTTP API payload 2.0 event as API Gateway sends it: a signed request goes to the route's
  * /iam/ twin and carries the IAM authorizer's context; bodies arrive base64-encoded.
  */
+/** A TCP server that accepts every connection and never answers: a table behind a half-open connection. */
+async function silentServer(): Promise<{
+  port: number;
+  connections: () => number;
+  close: () => Promise<void>;
+}> {
+  const sockets = new Set<Socket>();
+  let accepted = 0;
+  const server = createServer((socket) => {
+    accepted++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    connections: () => accepted,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 function httpEvent(
   method: string,
   path: string,
