@@ -11,6 +11,8 @@ export interface LeaseView {
   readonly term: string | undefined;
   /** spec.renewTime in epoch ms (the writer's clock: here, the same machine). */
   readonly renewTime: number | undefined;
+  /** A LeaseCandidate's spec.pingTime in epoch ms: when the coordinator last asked it to renew. */
+  readonly pingTime: number | undefined;
 }
 
 interface Waiter {
@@ -35,6 +37,7 @@ export class LeaseWatch {
   /** The last renewTime seen per lease and holder: when a failover's dead leader last renewed. */
   private readonly lastRenewals = new Map<string, number>();
   private waiters: Waiter[] = [];
+  private readonly listeners = new Set<(view: LeaseView) => void>();
   private resourceVersion = '';
   private stopped = false;
   private abort: (() => void) | undefined;
@@ -84,6 +87,12 @@ export class LeaseWatch {
     return new Promise((resolve) => this.waiters.push({ name, check, resolve }));
   }
 
+  /** Calls `listener` with every object the watch sees from now on; returns how to stop. */
+  onView(listener: (view: LeaseView) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** The last renewTime the watch saw `holder` write on the named Lease. */
   lastRenewal(name: string, holder: string): number | undefined {
     return this.lastRenewals.get(`${name}/${holder}`);
@@ -104,7 +113,7 @@ export class LeaseWatch {
       type: string;
       object: {
         metadata?: { name?: string; resourceVersion?: string; annotations?: Record<string, string> };
-        spec?: { holderIdentity?: string; preferredHolder?: string; renewTime?: string };
+        spec?: { holderIdentity?: string; preferredHolder?: string; renewTime?: string; pingTime?: string };
       };
     };
     const meta = event.object.metadata ?? {};
@@ -124,8 +133,8 @@ export class LeaseWatch {
       preferredHolder: event.object.spec?.preferredHolder,
       preferredAnnotation: meta.annotations?.[PREFERRED_HOLDER_ANNOTATION],
       term: meta.annotations?.['lease-coordinator.dev/term'],
-      renewTime:
-        event.object.spec?.renewTime === undefined ? undefined : Date.parse(event.object.spec.renewTime),
+      renewTime: epochMs(event.object.spec?.renewTime),
+      pingTime: epochMs(event.object.spec?.pingTime),
     };
     this.latest.set(meta.name, view);
     if (view.holderIdentity && view.renewTime !== undefined)
@@ -136,5 +145,10 @@ export class LeaseWatch {
       else still.push(waiter);
     }
     this.waiters = still;
+    for (const listener of this.listeners) listener(view);
   }
+}
+
+function epochMs(time: string | undefined): number | undefined {
+  return time === undefined ? undefined : Date.parse(time);
 }

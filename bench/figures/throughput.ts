@@ -7,7 +7,9 @@ import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
 import { type LocalCoordinator, startLocalCoordinator } from '../../lib/local/local-coordinator.js';
 import { CapacityMeter, consumedBetween } from '../capacity-meter.js';
 import type { KubeBench } from '../kube-env.js';
-import { createCandidate, holdLease, leaseHeldBy, renewCandidate } from '../kube-objects.js';
+import { createCandidate, holdLease, renewCandidate } from '../kube-objects.js';
+import { LeaseWatch } from '../lease-watch.js';
+import { PingAnswerer } from '../ping-answerer.js';
 
 export interface ThroughputRow {
   readonly path: 'http' | 'ingest';
@@ -198,84 +200,150 @@ export async function measureIngestThroughput(
   onRow: (row: ThroughputRow) => Promise<void>,
 ): Promise<void> {
   const plane = bench.ours[0] as ControlPlane;
-  for (const leases of scales) {
-    const prefix = `tp${leases}-`;
-    const names = Array.from({ length: leases * CANDIDATES_PER_LEASE }, (_, i) => ({
-      lease: `${prefix}${Math.floor(i / CANDIDATES_PER_LEASE)}`,
-      name: `${prefix}c${i}`,
-    }));
-    const limit = pLimit(IN_FLIGHT);
-    progress(`ingest ${leases}: setting up ${names.length} candidates`);
-    const setupStarted = Date.now();
-    const registered = waitForCandidateRecords(bench, prefix, names.length, 'spec', progress);
-    const held = waitForLeaseRenewals(bench, prefix, leases, progress);
-    await Promise.all(
-      Array.from({ length: leases }, (_, l) =>
-        limit(async () => {
-          const [best, ...others] = names.slice(l * CANDIDATES_PER_LEASE, (l + 1) * CANDIDATES_PER_LEASE);
-          if (best === undefined) return;
-          await createCandidate(plane, best.name, best.lease, { binary: '1.35.0', emulation: '1.34.0' });
-          await leaseHeldBy(plane, best.lease, best.name).catch(async (error: unknown) => {
-            // Say what the table holds for the lease, to tell a lost event from a lost decision or mirror.
-            const key = { scope: plane.name, namespace: 'default', name: best.lease };
-            const state = await bench.coordinator.deps.store.loadLease(key);
-            throw new Error(`${(error as Error).message}; table: ${JSON.stringify(state)}`, { cause: error });
-          });
-          for (const c of others)
-            await createCandidate(plane, c.name, c.lease, { binary: '1.35.0', emulation: '1.35.0' });
-          await holdLease(plane, best.lease, 3600);
-        }),
-      ),
-    );
-    await registered;
-    await held;
-    progress(`ingest ${leases}: set up; draining the streams and the mirror, delivering setup timers`);
-    await bench.coordinator.streams.drain();
-    await bench.coordinator.mirror.drain();
-    await settleSetupTimers(bench.coordinator);
-    // A candidate not heard from for 15 minutes is pinged to refresh its liveness (upstream's rule).
-    // A setup that long (30,000 candidates took 22 minutes here) would leave those pings, their acks
-    // and the elections they wake inside the timed round; one untimed renewal of every candidate
-    // first keeps the round what it claims to be: renewals that change nothing.
-    if (Date.now() - setupStarted > CANDIDATE_REFRESH_MS / 2) {
-      progress(
-        `ingest ${leases}: the setup took over ${CANDIDATE_REFRESH_MS / 120_000} minutes; renewing every candidate once, untimed`,
+  // Watched, not polled: 32 setups in flight polling their Lease would load the apiserver they wait on.
+  const leaseWatch = new LeaseWatch(plane);
+  leaseWatch.start();
+  const pings = new PingAnswerer(plane, 'tp');
+  const figure: IngestFigure = { bench, plane, leaseWatch, pings, progress, groups: [] };
+  try {
+    for (const leases of scales) await measureIngestScale(figure, leases, onRow);
+  } finally {
+    pings.stop();
+    leaseWatch.stop();
+  }
+}
+
+/** What the ingest figure keeps across its scales. */
+interface IngestFigure {
+  readonly bench: KubeBench;
+  readonly plane: ControlPlane;
+  readonly leaseWatch: LeaseWatch;
+  readonly pings: PingAnswerer;
+  readonly progress: Progress;
+  /** Every scale's candidates so far, and when each group was last renewed as a whole. */
+  readonly groups: { readonly prefix: string; readonly names: readonly string[]; renewedAt: number }[];
+}
+
+type Names = readonly { readonly lease: string; readonly name: string }[];
+
+async function measureIngestScale(
+  figure: IngestFigure,
+  leases: number,
+  onRow: (row: ThroughputRow) => Promise<void>,
+): Promise<void> {
+  const { bench, plane, progress } = figure;
+  const prefix = `tp${leases}-`;
+  const names = Array.from({ length: leases * CANDIDATES_PER_LEASE }, (_, i) => ({
+    lease: `${prefix}${Math.floor(i / CANDIDATES_PER_LEASE)}`,
+    name: `${prefix}c${i}`,
+  }));
+  const group = { prefix, names: names.map((c) => c.name), renewedAt: Date.now() };
+  figure.groups.push(group);
+  await setUpIngestScale(figure, prefix, names);
+  await renewStaleGroups(figure);
+  progress(`ingest ${leases}: timed round (${figure.pings.answered} pings answered so far)`);
+  const limit = pLimit(IN_FLIGHT);
+  const before = { ...bench.meter.snapshot(), elect: bench.coordinator.streams.invocations.batches };
+  const renewedAll = waitForCandidateRecords(bench, prefix, names.length, 'renew', progress);
+  const started = Date.now();
+  group.renewedAt = started;
+  await Promise.all(names.map((c) => limit(() => renewCandidate(plane, c.name))));
+  const seconds = ((await renewedAll) - started) / 1000;
+  const after = bench.meter.snapshot();
+  const row = measuredRow('ingest', leases, names.length, seconds, before, after, bench.coordinator.streams);
+  // One sweep, metered alone, with its cluster pass (HTTP rows have no clusters): it lists the
+  // cluster's Leases once and compares. It covers the whole table, every figure's leases so far.
+  const sweepStarted = performance.now();
+  const swept = await bench.coordinator.sweep();
+  const sweepSeconds = (performance.now() - sweepStarted) / 1000;
+  const sweep = consumedBetween(after, bench.meter.snapshot(), (name) => name === 'sweep');
+  const perScanned = Math.max(swept.scanned, 1);
+  await onRow({
+    ...row,
+    sweepPerLease: { readUnits: sweep.readUnits / perScanned, writeUnits: sweep.writeUnits / perScanned },
+    sweepRun: { seconds: sweepSeconds, scanned: swept.scanned, reconciled: swept.reconciled },
+  });
+}
+
+/**
+ * Untimed: each lease gets its best candidate first (an older emulation version, so it wins
+ * whatever the order), is elected, gets its other two candidates, and is held for the hour.
+ */
+async function setUpIngestScale(figure: IngestFigure, prefix: string, names: Names): Promise<void> {
+  const { bench, plane, leaseWatch, progress } = figure;
+  const leases = names.length / CANDIDATES_PER_LEASE;
+  const limit = pLimit(IN_FLIGHT);
+  progress(`ingest ${leases}: setting up ${names.length} candidates`);
+  const registered = waitForCandidateRecords(bench, prefix, names.length, 'spec', progress);
+  const held = waitForLeaseRenewals(bench, prefix, leases, progress);
+  await Promise.all(
+    Array.from({ length: leases }, (_, l) =>
+      limit(async () => {
+        const [best, ...others] = names.slice(l * CANDIDATES_PER_LEASE, (l + 1) * CANDIDATES_PER_LEASE);
+        if (best === undefined) return;
+        await createCandidate(plane, best.name, best.lease, { binary: '1.35.0', emulation: '1.34.0' });
+        await leaseShowsHolder(leaseWatch, best.lease, best.name).catch(async (error: unknown) => {
+          // Say what the table holds for the lease, to tell a lost event from a lost decision or mirror.
+          const key = { scope: plane.name, namespace: 'default', name: best.lease };
+          const state = await bench.coordinator.deps.store.loadLease(key);
+          throw new Error(`${(error as Error).message}; table: ${JSON.stringify(state)}`, { cause: error });
+        });
+        for (const c of others)
+          await createCandidate(plane, c.name, c.lease, { binary: '1.35.0', emulation: '1.35.0' });
+        await holdLease(plane, best.lease, 3600);
+      }),
+    ),
+  );
+  await registered;
+  await held;
+  progress(`ingest ${leases}: set up; draining the streams and the mirror, delivering setup timers`);
+  await bench.coordinator.streams.drain();
+  await bench.coordinator.mirror.drain();
+  await settleSetupTimers(bench.coordinator);
+}
+
+/**
+ * A candidate not heard from for 15 minutes is pinged to refresh its liveness (upstream's rule),
+ * and the ping answerer renews it. A long setup (30,000 candidates took 22 minutes here) would put
+ * those pings and renewals, this scale's and earlier scales', inside the timed round: renewing every
+ * group that old once, untimed, first keeps the round what it claims to be.
+ */
+async function renewStaleGroups(figure: IngestFigure): Promise<void> {
+  const { bench, plane, progress } = figure;
+  const limit = pLimit(IN_FLIGHT);
+  for (const group of figure.groups) {
+    if (Date.now() - group.renewedAt <= CANDIDATE_REFRESH_MS / 2) continue;
+    progress(`  renewing ${group.names.length} candidates last renewed over 7.5 minutes ago, untimed`);
+    group.renewedAt = Date.now();
+    const stored = waitForCandidateRecords(bench, group.prefix, group.names.length, 'renew', progress);
+    await Promise.all(group.names.map((name) => limit(() => renewCandidate(plane, name))));
+    await stored;
+  }
+  await bench.coordinator.streams.drain();
+  await bench.coordinator.mirror.drain();
+  await settleSetupTimers(bench.coordinator);
+}
+
+/** How long a setup waits for one lease's election before it stops and says what the table holds. */
+const ELECTED_WITHIN_MS = 600_000;
+
+/** Resolves once the watch shows the Lease naming `holder` (the coordinator elected and mirrored it). */
+async function leaseShowsHolder(leaseWatch: LeaseWatch, lease: string, holder: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const seen = leaseWatch.get(lease)?.holderIdentity ?? 'none';
+      reject(
+        new Error(
+          `Lease ${lease} did not name ${holder} in ${ELECTED_WITHIN_MS / 60_000} minutes (holder ${seen})`,
+        ),
       );
-      const refreshed = waitForCandidateRecords(bench, prefix, names.length, 'renew', progress);
-      await Promise.all(names.map((c) => limit(() => renewCandidate(plane, c.name))));
-      await refreshed;
-      await bench.coordinator.streams.drain();
-      await bench.coordinator.mirror.drain();
-      await settleSetupTimers(bench.coordinator);
-    }
-    progress(`ingest ${leases}: timed round`);
-    const before = { ...bench.meter.snapshot(), elect: bench.coordinator.streams.invocations.batches };
-    const renewedAll = waitForCandidateRecords(bench, prefix, names.length, 'renew', progress);
-    const started = Date.now();
-    await Promise.all(names.map((c) => limit(() => renewCandidate(plane, c.name))));
-    const seconds = ((await renewedAll) - started) / 1000;
-    const after = bench.meter.snapshot();
-    const row = measuredRow(
-      'ingest',
-      leases,
-      names.length,
-      seconds,
-      before,
-      after,
-      bench.coordinator.streams,
-    );
-    // One sweep, metered alone, with its cluster pass (HTTP rows have no clusters): it lists the
-    // cluster's Leases once and compares. It covers the whole table, every figure's leases so far.
-    const sweepStarted = performance.now();
-    const swept = await bench.coordinator.sweep();
-    const sweepSeconds = (performance.now() - sweepStarted) / 1000;
-    const sweep = consumedBetween(after, bench.meter.snapshot(), (name) => name === 'sweep');
-    const perScanned = Math.max(swept.scanned, 1);
-    await onRow({
-      ...row,
-      sweepPerLease: { readUnits: sweep.readUnits / perScanned, writeUnits: sweep.writeUnits / perScanned },
-      sweepRun: { seconds: sweepSeconds, scanned: swept.scanned, reconciled: swept.reconciled },
-    });
+    }, ELECTED_WITHIN_MS);
+  });
+  try {
+    await Promise.race([leaseWatch.waitFor(lease, (view) => view.holderIdentity === holder), timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
