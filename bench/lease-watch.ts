@@ -21,7 +21,7 @@ interface Waiter {
   readonly resolve: (at: number) => void;
 }
 
-/** What a watch lists: Leases, or LeaseCandidates (only when each first shows is read of those). */
+/** What a watch lists: Leases, or LeaseCandidates (their renewTime and pingTime are read). */
 const RESOURCES = {
   leases: 'coordination.k8s.io/v1',
   leasecandidates: 'coordination.k8s.io/v1beta1',
@@ -40,6 +40,8 @@ export class LeaseWatch {
   private readonly listeners = new Set<(view: LeaseView) => void>();
   private resourceVersion = '';
   private stopped = false;
+  /** Counts the watch requests started: only the current one's end restarts the watch. */
+  private generation = 0;
   private abort: (() => void) | undefined;
 
   constructor(
@@ -49,6 +51,7 @@ export class LeaseWatch {
   ) {}
 
   start(): void {
+    const generation = this.generation;
     const path = `/apis/${RESOURCES[this.resource]}/namespaces/${this.namespace}/${this.resource}?watch=1&allowWatchBookmarks=true${
       this.resourceVersion === '' ? '' : `&resourceVersion=${this.resourceVersion}`
     }`;
@@ -56,6 +59,13 @@ export class LeaseWatch {
       `${this.plane.server}${path}`,
       { headers: { authorization: `Bearer ${this.plane.adminToken}` }, ca: this.plane.caData },
       (res) => {
+        if (res.statusCode !== 200) {
+          // A refused watch (a Status, not events): resumed from a fresh list.
+          res.resume();
+          this.resourceVersion = '';
+          this.restart(generation);
+          return;
+        }
         let buffer = '';
         res.on('data', (chunk: Buffer) => {
           buffer += chunk.toString();
@@ -66,11 +76,11 @@ export class LeaseWatch {
             newline = buffer.indexOf('\n');
           }
         });
-        res.on('end', () => this.restart());
-        res.on('error', () => this.restart());
+        res.on('end', () => this.restart(generation));
+        res.on('error', () => this.restart(generation));
       },
     );
-    req.on('error', () => this.restart());
+    req.on('error', () => this.restart(generation));
     req.end();
     this.abort = () => req.destroy();
   }
@@ -102,9 +112,14 @@ export class LeaseWatch {
     return this.latest.get(name);
   }
 
-  private restart(): void {
-    // The apiserver ends watches after a while; resume from the last version seen.
-    if (!this.stopped) setTimeout(() => this.start(), 100);
+  private restart(generation: number): void {
+    // The apiserver ends watches after a while; resume from the last version seen. A request that
+    // both ends and errors restarts the watch once.
+    if (this.stopped || generation !== this.generation) return;
+    this.generation++;
+    setTimeout(() => {
+      if (!this.stopped) this.start();
+    }, 100);
   }
 
   private onLine(line: string, at: number): void {

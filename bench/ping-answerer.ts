@@ -1,7 +1,8 @@
 import pLimit from 'p-limit';
+import pRetry from 'p-retry';
 import type { ControlPlane } from '../lib/kube-local/control-plane.js';
 import { renewCandidate } from './kube-objects.js';
-import { LeaseWatch } from './lease-watch.js';
+import { type LeaseView, LeaseWatch } from './lease-watch.js';
 
 /** Renewals in flight at once: the answers share the apiserver with the setup they serve. */
 const ANSWERS_IN_FLIGHT = 8;
@@ -11,33 +12,36 @@ const ANSWERS_IN_FLIGHT = 8;
  * process would: a candidate whose pingTime is after its renewTime renews. The bench's candidates
  * are objects with no process; unanswered, every 15-minute refresh ping (upstream's rule) turns
  * into an expiry and a removal, and a setup that lasts longer than that (10,000 leases) spends its
- * time on them.
+ * time on them. The coordinator pings a candidate once and waits, so an answer is never dropped:
+ * it is retried, and a ping seen while its candidate's answer was under way is answered after it.
  */
 export class PingAnswerer {
   private readonly watch: LeaseWatch;
   private readonly answering = new Set<string>();
   private readonly limit = pLimit(ANSWERS_IN_FLIGHT);
   private readonly unsubscribe: () => void;
-  private failures = 0;
-  /** Pings answered so far. */
-  answered = 0;
+  private counts = { answered: 0, failed: 0 };
 
+  /** Starts watching the plane's LeaseCandidates whose names start with `prefix`. */
   constructor(
     private readonly plane: ControlPlane,
     private readonly prefix: string,
   ) {
     this.watch = new LeaseWatch(plane, 'default', 'leasecandidates');
-    this.unsubscribe = this.watch.onView(({ name, pingTime, renewTime }) => {
-      if (!name.startsWith(this.prefix) || pingTime === undefined) return;
-      if (renewTime !== undefined && renewTime >= pingTime) return;
-      this.answer(name);
+    this.unsubscribe = this.watch.onView((view) => {
+      if (view.name.startsWith(this.prefix) && pinged(view)) this.answer(view.name);
     });
     this.watch.start();
   }
 
-  /** Renewals that failed (the next ping is answered again): shown in the bench's progress lines. */
+  /** Pings answered so far. */
+  get answered(): number {
+    return this.counts.answered;
+  }
+
+  /** Answers that failed even when retried (the candidate is gone, or the apiserver kept refusing). */
   get failed(): number {
-    return this.failures;
+    return this.counts.failed;
   }
 
   stop(): void {
@@ -48,11 +52,20 @@ export class PingAnswerer {
   private answer(name: string): void {
     if (this.answering.has(name)) return;
     this.answering.add(name);
-    void this.limit(() => renewCandidate(this.plane, name))
+    void this.limit(() => pRetry(() => renewCandidate(this.plane, name), { retries: 4, minTimeout: 500 }))
       .then(
-        () => this.answered++,
-        () => this.failures++,
+        () => this.counts.answered++,
+        () => this.counts.failed++,
       )
-      .finally(() => this.answering.delete(name));
+      .finally(() => {
+        this.answering.delete(name);
+        const latest = this.watch.get(name);
+        if (latest !== undefined && pinged(latest)) this.answer(name);
+      });
   }
+}
+
+/** Pinged after its last renewal: the coordinator waits for it to renew. */
+function pinged({ pingTime, renewTime }: LeaseView): boolean {
+  return pingTime !== undefined && (renewTime === undefined || pingTime > renewTime);
 }

@@ -241,7 +241,8 @@ async function measureIngestScale(
   figure.groups.push(group);
   await setUpIngestScale(figure, prefix, names);
   await renewStaleGroups(figure);
-  progress(`ingest ${leases}: timed round (${figure.pings.answered} pings answered so far)`);
+  const { answered, failed } = figure.pings;
+  progress(`ingest ${leases}: timed round (pings answered so far: ${answered}, failed ${failed})`);
   const limit = pLimit(IN_FLIGHT);
   const before = { ...bench.meter.snapshot(), elect: bench.coordinator.streams.invocations.batches };
   const renewedAll = waitForCandidateRecords(bench, prefix, names.length, 'renew', progress);
@@ -283,6 +284,7 @@ async function setUpIngestScale(figure: IngestFigure, prefix: string, names: Nam
         if (best === undefined) return;
         await createCandidate(plane, best.name, best.lease, { binary: '1.35.0', emulation: '1.34.0' });
         await leaseShowsHolder(leaseWatch, best.lease, best.name).catch(async (error: unknown) => {
+          limit.clearQueue();
           // Say what the table holds for the lease, to tell a lost event from a lost decision or mirror.
           const key = { scope: plane.name, namespace: 'default', name: best.lease };
           const state = await bench.coordinator.deps.store.loadLease(key);
@@ -313,7 +315,9 @@ async function renewStaleGroups(figure: IngestFigure): Promise<void> {
   const limit = pLimit(IN_FLIGHT);
   for (const group of figure.groups) {
     if (Date.now() - group.renewedAt <= CANDIDATE_REFRESH_MS / 2) continue;
-    progress(`  renewing ${group.names.length} candidates last renewed over 7.5 minutes ago, untimed`);
+    progress(
+      `  renewing ${group.names.length} candidates last renewed over ${CANDIDATE_REFRESH_MS / 120_000} minutes ago, untimed`,
+    );
     group.renewedAt = Date.now();
     const stored = waitForCandidateRecords(bench, group.prefix, group.names.length, 'renew', progress);
     await Promise.all(group.names.map((name) => limit(() => renewCandidate(plane, name))));
@@ -338,7 +342,7 @@ async function leaseShowsHolder(leaseWatch: LeaseWatch, lease: string, holder: s
           `Lease ${lease} did not name ${holder} in ${ELECTED_WITHIN_MS / 60_000} minutes (holder ${seen})`,
         ),
       );
-    }, ELECTED_WITHIN_MS);
+    }, ELECTED_WITHIN_MS).unref();
   });
   try {
     await Promise.race([leaseWatch.waitFor(lease, (view) => view.holderIdentity === holder), timedOut]);

@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { InvalidArgumentError } from 'commander';
 import { dns1123Label, dns1123Subdomain } from '../api/names.js';
@@ -89,7 +90,7 @@ export function openTable(flags: TableFlags): TableAccess {
     );
   const chain = defaultProvider();
   const region = flags.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-  const client = tableClient({
+  const settings = {
     maxAttempts: 2,
     ...(flags.endpoint !== undefined && { endpoint: flags.endpoint }),
     ...(region !== undefined ? { region } : flags.endpoint !== undefined && { region: 'us-east-1' }),
@@ -97,7 +98,9 @@ export function openTable(flags: TableFlags): TableAccess {
       flags.endpoint === undefined
         ? chain
         : async () => chain().catch(() => ({ accessKeyId: 'local', secretAccessKey: 'local' })),
-  });
+  };
+  // DynamoDB Local gets the sources runtime's client, unbounded, for its reason (lib/local/dynamodb-local.ts).
+  const client = flags.endpoint === undefined ? tableClient(settings) : new DynamoDBClient(settings);
   return {
     store: new DynamoDbStore(client, table),
     history: new DynamoDbDecisionHistory(client, table, DEFAULT_HISTORY_RETENTION),

@@ -92,6 +92,8 @@ export async function handleHolder(deps: HttpRouteDeps, event: APIGatewayProxyEv
     return json(200, toLeaseObject(key, stored.record));
   } catch (error) {
     if (error instanceof ConflictError) {
+      const released = await releasedBy(deps, event);
+      if (released !== undefined) return released;
       return json(409, {
         kind: 'Status',
         apiVersion: 'v1',
@@ -103,4 +105,20 @@ export async function handleHolder(deps: HttpRouteDeps, event: APIGatewayProxyEv
     }
     return errorResponse(deps, error);
   }
+}
+
+/**
+ * A release whose condition failed because the lease already stands released by this holder: the
+ * same release landed before (a client, or the SDK after a timeout, sending it again). It is
+ * answered as the release was, so letting go stays idempotent.
+ */
+async function releasedBy(deps: HttpRouteDeps, event: APIGatewayProxyEventV2): Promise<Response | undefined> {
+  if (event.requestContext.http.method !== 'DELETE') return undefined;
+  const { key, identity } = leaseKeyFrom(event, deps.leases);
+  // A read that fails leaves the answer the conflict's: the caller learns no more than before.
+  const { lease } = await deps.store.loadLease(key).catch(() => ({ lease: undefined }));
+  const record = lease?.record;
+  if (record === undefined || record.holderIdentity !== '' || record.releasedHolder !== identity)
+    return undefined;
+  return json(200, toLeaseObject(key, record));
 }

@@ -1,5 +1,6 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { formatPath } from '../api/issues.js';
+import { AWS_CALL_LIMITS } from '../aws-call-limits.js';
 import type { ClusterConfig } from '../clusters/config.js';
 import { ConfigError } from '../errors.js';
 import type { ApiserverAccess } from './apiserver-access.js';
@@ -65,7 +66,7 @@ async function eksEndpoint(
   // The SDK clients are imported where used: a bundle that loads the cluster code on demand
   // (lib/runtime/deps.ts) would otherwise load all three at its start.
   const { DescribeClusterCommand, EKSClient } = await import('@aws-sdk/client-eks');
-  const out = await new EKSClient({ region: eks.region }).send(
+  const out = await new EKSClient({ region: eks.region, requestHandler: { ...AWS_CALL_LIMITS } }).send(
     new DescribeClusterCommand({ name: eks.name }),
   );
   const endpoint = out.cluster?.endpoint;
@@ -80,14 +81,15 @@ async function fetchToken(auth: NonNullable<ClusterConfig['token']>): Promise<st
   if (auth.secretArn !== undefined) {
     const region = auth.secretArn.split(':')[3];
     const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
-    const out = await new SecretsManagerClient({ ...(region !== undefined && { region }) }).send(
-      new GetSecretValueCommand({ SecretId: auth.secretArn }),
-    );
+    const out = await new SecretsManagerClient({
+      ...(region !== undefined && { region }),
+      requestHandler: { ...AWS_CALL_LIMITS },
+    }).send(new GetSecretValueCommand({ SecretId: auth.secretArn }));
     if (out.SecretString === undefined) throw new ConfigError(`secret ${auth.secretArn} has no string value`);
     return out.SecretString.trim();
   }
   const { GetParameterCommand, SSMClient } = await import('@aws-sdk/client-ssm');
-  const out = await new SSMClient({}).send(
+  const out = await new SSMClient({ requestHandler: { ...AWS_CALL_LIMITS } }).send(
     new GetParameterCommand({ Name: auth.ssmParameter, WithDecryption: true }),
   );
   const value = out.Parameter?.Value;

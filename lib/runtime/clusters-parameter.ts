@@ -1,7 +1,7 @@
 import { parse as parseYaml } from 'yaml';
+import { AWS_CALL_LIMITS } from '../aws-call-limits.js';
 import { type ClustersConfig, parseClustersConfig } from '../clusters/config.js';
 import { ConfigError } from '../errors.js';
-import { AWS_CALL_LIMITS } from './aws-clients.js';
 
 /** The clusters config (YAML) from its SSM parameter, validated; errors name the parameter. */
 export async function loadClustersConfig(parameter: string, region: string): Promise<ClustersConfig> {

@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { AWS_CALL_LIMITS } from '../aws-call-limits.js';
 import { hasKubeAccess } from '../clusters/config.js';
 import { ConfigError } from '../errors.js';
 import type { EmfMetrics } from '../metrics/emf-metrics.js';
@@ -8,7 +9,6 @@ import { DynamoDbDecisionHistory } from '../store/decision-history.js';
 import { TableLock } from '../store/table-lock.js';
 import { TableTimerCover } from '../store/timer-cover.js';
 import { type ClusterWiring, type CoordinatorWiring, wireCoordinator } from '../wiring/coordinator.js';
-import { AWS_CALL_LIMITS } from './aws-clients.js';
 import { historyRetention, type RuntimeConfig } from './config.js';
 import { deployedHttpDeps, logger } from './http-deps.js';
 import { SqsTimerQueue } from './sqs-timer-queue.js';

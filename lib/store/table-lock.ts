@@ -37,8 +37,10 @@ export class TableLock {
         new PutCommand({
           TableName: this.tableName,
           Item: item,
-          ConditionExpression: 'attribute_not_exists(pk) OR heldUntil < :now',
-          ExpressionAttributeValues: { ':now': now },
+          // Our own lock passes too: a put sent again after a timeout finds the one that landed.
+          ConditionExpression: 'attribute_not_exists(pk) OR heldUntil < :now OR #owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':now': now, ':owner': owner },
         }),
       );
       return true;

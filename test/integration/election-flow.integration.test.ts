@@ -78,6 +78,10 @@ describe('election flow over HTTP, stream and timers (integration: DynamoDB Loca
     const released = await request(stack, 'DELETE', `${LEASE_PATH}/holder/sched-a`);
     expect(released.status).toBe(200);
     expect(released.json.spec?.holderIdentity).toBe('');
+    // The same release sent again (a retry after a lost answer) is answered as the first was.
+    const again = await request(stack, 'DELETE', `${LEASE_PATH}/holder/sched-a`);
+    expect(again.status).toBe(200);
+    expect(again.json.spec?.holderIdentity).toBe('');
     await stack.streams.drain();
 
     lease = await request(stack, 'GET', LEASE_PATH);

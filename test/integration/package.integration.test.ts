@@ -550,10 +550,6 @@ describe('serverless package (integration: osls offline, no credentials, cfn-lin
 
 type Credential = { token?: string; signer?: string };
 
-/**
- * An HTTP API payload 2.0 event as API Gateway sends it: a signed request goes to the route's
- * /iam/ twin and carries the IAM authorizer's context; bodies arrive base64-encoded.
- */
 /** A TCP server that accepts every connection and never answers: a table behind a half-open connection. */
 async function silentServer(): Promise<{
   port: number;
@@ -579,6 +575,10 @@ async function silentServer(): Promise<{
   };
 }
 
+/**
+ * An HTTP API payload 2.0 event as API Gateway sends it: a signed request goes to the route's
+ * /iam/ twin and carries the IAM authorizer's context; bodies arrive base64-encoded.
+ */
 function httpEvent(
   method: string,
   path: string,

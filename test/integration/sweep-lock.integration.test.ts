@@ -37,6 +37,15 @@ describe('one sweep at a time without reserved concurrency (integration: the tab
     expect(await lockItem()).toBeUndefined();
   });
 
+  it('is still taken when its put is sent again after one that landed (the SDK retrying a call that timed out)', async () => {
+    const now = stack.clock.read();
+    expect(await lock.acquire('run-3', now, now + 60_000)).toBe(true);
+    expect(await lock.acquire('run-3', now, now + 60_000)).toBe(true);
+    expect(await lock.acquire('run-4', now + 1_000, now + 61_000)).toBe(false);
+    await lock.release('run-3');
+    expect(await lockItem()).toBeUndefined();
+  });
+
   it('drops a tick while a sweep runs; the sweep scans past its own lock', async () => {
     expect(
       (
