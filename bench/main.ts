@@ -345,7 +345,7 @@ async function measure(): Promise<void> {
     }
     if (wants('throughput') || wants('cost')) {
       log(`HTTP throughput at ${options.scales.join(', ')} leases`);
-      results.throughput = await measureHttpThroughput(options.scales);
+      results.throughput = await measureHttpThroughput(options.scales, log);
       await save();
       log(`ingest throughput at ${options.scales.join(', ')} leases`);
       const rows = results.throughput;

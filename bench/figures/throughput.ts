@@ -82,9 +82,13 @@ function heartbeat(lease: string, name: string, renewTime: number, emulationVers
  * Heartbeats/s through the HTTP API on DynamoDB Local at each scale, on a fresh table: every
  * candidate registers (and each lease is elected), then every candidate renews once, timed.
  */
-export async function measureHttpThroughput(scales: readonly number[]): Promise<ThroughputRow[]> {
+export async function measureHttpThroughput(
+  scales: readonly number[],
+  progress: Progress,
+): Promise<ThroughputRow[]> {
   const rows: ThroughputRow[] = [];
   for (const leases of scales) {
+    const counts = { sent: 0, held: 0 };
     const coordinator = await startLocalCoordinator({
       autonomous: true,
       // The sweep runs once, metered on its own, after the round (a scheduled one could overlap it).
@@ -110,6 +114,7 @@ export async function measureHttpThroughput(scales: readonly number[]): Promise<
       });
       await res.arrayBuffer();
       if (res.status !== 200 && res.status !== 201) throw new Error(`heartbeat ${c.name}: ${res.status}`);
+      counts.sent++;
     };
     const leaseUrl = (lease: string) =>
       `${coordinator.url}/clusters/bench/namespaces/default/leases/${lease}`;
@@ -140,7 +145,14 @@ export async function measureHttpThroughput(scales: readonly number[]): Promise<
       });
       await res.arrayBuffer();
       if (res.status !== 200) throw new Error(`renewing ${lease} as its holder: ${res.status}`);
+      counts.held++;
     };
+    progress(`HTTP ${leases}: setting up ${candidates.length} candidates`);
+    const reporter = setInterval(
+      () => progress(`  ${counts.sent} heartbeats sent, ${counts.held}/${leases} leases held for the hour`),
+      PROGRESS_EVERY_MS,
+    );
+    reporter.unref();
     try {
       // Setup, untimed: every candidate registers at once (fast enough at 10,000 leases that no
       // 15-minute refresh comes due in the timed round), each lease is elected, its holder holds it.
@@ -176,6 +188,7 @@ export async function measureHttpThroughput(scales: readonly number[]): Promise<
         sweepRun: { seconds: sweepSeconds, scanned: swept.scanned, reconciled: swept.reconciled },
       });
     } finally {
+      clearInterval(reporter);
       await agent.close();
       await coordinator.stop();
     }
