@@ -59,20 +59,26 @@ const LEASES = '/apis/coordination.k8s.io/v1/namespaces/default/leases';
  * stale when its election ran (more than 5 s old, which a busy setup at 10,000 leases reaches) is
  * pinged and is elected only once it renews; these candidates have no process of their own.
  */
-export async function leaseHeldBy(plane: ControlPlane, lease: string, holder: string): Promise<void> {
-  await pRetry(
-    async () => {
-      const res = await kube(plane, 'GET', `${LEASES}/${lease}`);
-      const spec = (res.json.spec ?? {}) as { holderIdentity?: string };
-      if (spec.holderIdentity === holder) return;
-      await answerPing(plane, holder);
-      throw new Error(
-        `Lease ${lease} is not held by ${holder} yet (GET ${res.status}, holder ${spec.holderIdentity ?? 'none'})`,
-      );
-    },
-    // Generous: at 10,000 leases the setup shares two cores with the minute sweep.
-    { retries: 600, minTimeout: 100, maxTimeout: 1000 },
-  );
+export async function leaseHeldBy(
+  plane: ControlPlane,
+  lease: string,
+  holder: string,
+  // Generous: at 10,000 leases the setup shares two cores with the minute sweep.
+  pace: { retries: number; minTimeout: number; maxTimeout: number; signal?: AbortSignal } = {
+    retries: 600,
+    minTimeout: 100,
+    maxTimeout: 1000,
+  },
+): Promise<void> {
+  await pRetry(async () => {
+    const res = await kube(plane, 'GET', `${LEASES}/${lease}`);
+    const spec = (res.json.spec ?? {}) as { holderIdentity?: string };
+    if (spec.holderIdentity === holder) return;
+    await answerPing(plane, holder);
+    throw new Error(
+      `Lease ${lease} is not held by ${holder} yet (GET ${res.status}, holder ${spec.holderIdentity ?? 'none'})`,
+    );
+  }, pace);
 }
 
 /** Renews the LeaseCandidate if the coordinator pinged it after its last renewal, as client-go does. */
