@@ -47,7 +47,7 @@ const LOCAL_CLIENT_SETTINGS = {
 };
 
 /**
- * The sources runtime's client, without the deployed one's call bounds (lib/runtime/aws-clients.ts).
+ * The sources runtime's client, without the deployed one's call bounds (lib/aws-call-limits.ts).
  * The emulator shares two cores with the apiservers and the coordinator, so a call can be slow
  * without being lost, and a bound's timer can fire after an event-loop stall before the answer that
  * came in meanwhile is read (docs/reliability.md). An emulator that died refuses connections at
