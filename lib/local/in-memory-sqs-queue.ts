@@ -1,3 +1,4 @@
+import TinyQueue from 'tinyqueue';
 import type { Millis } from '../election/types.js';
 
 // SQS's message lifecycle, in memory and on a clock its callers pass in: the one copy both local
@@ -48,6 +49,14 @@ interface Message<T> {
   receiptHandle?: string;
 }
 
+/** A waiting message's place in line; stale once the message is received or deleted. */
+interface Place {
+  readonly visibleAt: Millis;
+  /** When it was put in line (sent, or released), so that messages visible at the same time keep that order. */
+  readonly order: number;
+  readonly id: string;
+}
+
 /**
  * One SQS queue with a redrive policy. A received message is in flight until its receiver deletes
  * it (handled) or releases it (failed), as Lambda's poller settles a batch once `requeue` answers;
@@ -62,12 +71,21 @@ interface Message<T> {
 export class InMemorySqsQueue<T> {
   private readonly messages = new Map<string, Message<T>>();
   private readonly inFlight = new Map<string, Message<T>>();
+  /**
+   * The messages not in flight, earliest visible first. A local stack holds tens of thousands of
+   * timers (one or more per lease), and every send and settle asks for the next one due: a heap
+   * keeps each of those calls logarithmic. A message leaves it when received; a place whose message
+   * has since been received, deleted or given a new visibility is dropped when it reaches the top.
+   */
+  private waiting = new TinyQueue<Place>([], byVisibleAt);
+  private sent = 0;
 
   constructor(private readonly settings: SqsQueueSettings) {}
 
   /** SendMessage: the message is visible from `visibleAt` (now plus its delay). */
   send(id: string, body: T, visibleAt: Millis, now: Millis): void {
     this.messages.set(id, { id, body, sentAt: now, visibleAt, receiveCount: 0 });
+    this.line(id, visibleAt);
   }
 
   /**
@@ -76,16 +94,18 @@ export class InMemorySqsQueue<T> {
    * redrive moves the ones already received maxReceiveCount times, without counting them.
    */
   receive(now: Millis, max: number, visibleBy: Millis = now): Receive<T> {
-    const visible = [...this.messages.values()]
-      .filter((m) => m.receiptHandle === undefined && m.visibleAt <= visibleBy)
-      .sort((a, b) => a.visibleAt - b.visibleAt);
     const received: ReceivedMessage<T>[] = [];
     const deadLettered: DeadLetter<T>[] = [];
-    for (const message of visible) {
+    for (let message = this.first(); message !== undefined && message.visibleAt <= visibleBy; ) {
       if (message.receiveCount >= this.settings.maxReceiveCount) {
+        this.waiting.pop();
         this.messages.delete(message.id);
         deadLettered.push({ id: message.id, body: message.body, receiveCount: message.receiveCount });
-      } else if (received.length < max) received.push(this.take(message, now));
+      } else if (received.length < max) {
+        this.waiting.pop();
+        received.push(this.take(message, now));
+      } else break;
+      message = this.first();
     }
     return { received, deadLettered };
   }
@@ -117,6 +137,7 @@ export class InMemorySqsQueue<T> {
     if (message === undefined) return false;
     this.inFlight.delete(receiptHandle);
     message.receiptHandle = undefined;
+    this.line(message.id, message.visibleAt);
     return true;
   }
 
@@ -133,6 +154,9 @@ export class InMemorySqsQueue<T> {
    * from their release.
    */
   nextDueAt(after: Millis = Number.NEGATIVE_INFINITY): Millis | undefined {
+    const first = this.first()?.visibleAt;
+    if (first === undefined || first > after) return first;
+    // Messages visible already wait at the top: the rare caller that looks past them scans.
     let next: Millis | undefined;
     for (const m of this.messages.values())
       if (m.receiptHandle === undefined && m.visibleAt > after && (next === undefined || m.visibleAt < next))
@@ -151,6 +175,24 @@ export class InMemorySqsQueue<T> {
   clear(): void {
     this.messages.clear();
     this.inFlight.clear();
+    this.waiting = new TinyQueue<Place>([], byVisibleAt);
+  }
+
+  /** Puts a message that is not in flight in line for its visibility. */
+  private line(id: string, visibleAt: Millis): void {
+    this.waiting.push({ visibleAt, order: this.sent++, id });
+  }
+
+  /** The earliest visible message not in flight, dropping stale places on the way. */
+  private first(): Message<T> | undefined {
+    for (let place = this.waiting.peek(); place !== undefined; place = this.waiting.peek()) {
+      const message = this.messages.get(place.id);
+      const current =
+        message !== undefined && message.receiptHandle === undefined && message.visibleAt === place.visibleAt;
+      if (current) return message;
+      this.waiting.pop();
+    }
+    return undefined;
   }
 
   private take(message: Message<T>, now: Millis): ReceivedMessage<T> {
@@ -162,4 +204,8 @@ export class InMemorySqsQueue<T> {
     const { id, body, receiptHandle, receiveCount, sentAt, firstReceivedAt } = message;
     return { id, body, receiptHandle, receiveCount, sentAt, firstReceivedAt };
   }
+}
+
+function byVisibleAt(a: Place, b: Place): number {
+  return a.visibleAt - b.visibleAt || a.order - b.order;
 }
