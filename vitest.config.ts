@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
  * property (fast-check over the pure core, and the concurrency model racing the handlers over an
  * in-memory table that passes the store contract), integration (DynamoDB Local, the real Java
  * emulator; local kube-apiservers; osls packaging), e2e (the whole local stack against real
- * kube-apiservers and unmodified client-go candidates; `npm test` runs its files one at a time).
+ * kube-apiservers and unmodified client-go candidates; `npm test` runs it after the others, two files at once).
  */
 export default defineConfig({
   test: {
