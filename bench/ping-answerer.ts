@@ -2,7 +2,7 @@ import pLimit from 'p-limit';
 import pRetry from 'p-retry';
 import type { ControlPlane } from '../lib/kube-local/control-plane.js';
 import { renewCandidate } from './kube-objects.js';
-import { type LeaseView, LeaseWatch } from './lease-watch.js';
+import type { LeaseView, LeaseWatch } from './lease-watch.js';
 
 /** Renewals in flight at once: the answers share the apiserver with the setup they serve. */
 const ANSWERS_IN_FLIGHT = 8;
@@ -16,22 +16,24 @@ const ANSWERS_IN_FLIGHT = 8;
  * it is retried, and a ping seen while its candidate's answer was under way is answered after it.
  */
 export class PingAnswerer {
-  private readonly watch: LeaseWatch;
   private readonly answering = new Set<string>();
   private readonly limit = pLimit(ANSWERS_IN_FLIGHT);
   private readonly unsubscribe: () => void;
   private counts = { answered: 0, failed: 0 };
 
-  /** Starts watching the plane's LeaseCandidates whose names start with `prefix`. */
+  /**
+   * Answers the pings `watch` (the plane's LeaseCandidates, watched and started by the bench) shows
+   * of candidates whose names start with `prefix`. The bench's own watch, not one more: each watch
+   * of 30,000 candidates costs the apiserver and this process the same again.
+   */
   constructor(
     private readonly plane: ControlPlane,
+    private readonly watch: LeaseWatch,
     private readonly prefix: string,
   ) {
-    this.watch = new LeaseWatch(plane, 'default', 'leasecandidates');
     this.unsubscribe = this.watch.onView((view) => {
       if (view.name.startsWith(this.prefix) && pinged(view)) this.answer(view.name);
     });
-    this.watch.start();
   }
 
   /** Pings answered so far. */
@@ -46,7 +48,6 @@ export class PingAnswerer {
 
   stop(): void {
     this.unsubscribe();
-    this.watch.stop();
   }
 
   private answer(name: string): void {

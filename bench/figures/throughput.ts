@@ -8,7 +8,7 @@ import { type LocalCoordinator, startLocalCoordinator } from '../../lib/local/lo
 import { CapacityMeter, consumedBetween } from '../capacity-meter.js';
 import type { KubeBench } from '../kube-env.js';
 import { createCandidate, holdLease, leaseHeldBy, renewCandidate } from '../kube-objects.js';
-import { LeaseWatch } from '../lease-watch.js';
+import type { LeaseWatch } from '../lease-watch.js';
 import { PingAnswerer } from '../ping-answerer.js';
 
 export interface ThroughputRow {
@@ -217,17 +217,22 @@ export async function measureIngestThroughput(
   onRow: (row: ThroughputRow) => Promise<void>,
 ): Promise<void> {
   const plane = bench.ours[0] as ControlPlane;
-  // Watched, not polled: 32 setups in flight polling their Lease would load the apiserver they wait on.
-  const leaseWatch = new LeaseWatch(plane);
-  leaseWatch.start();
-  const pings = new PingAnswerer(plane, 'tp');
+  // Watched, not polled: 32 setups in flight polling their Lease would load the apiserver they wait
+  // on. The bench's own watches of the plane, which run for the whole bench.
+  const leaseWatch = watchOf(bench.watches, plane);
+  const pings = new PingAnswerer(plane, watchOf(bench.candidateWatches, plane), 'tp');
   const figure: IngestFigure = { bench, plane, leaseWatch, pings, progress, groups: [] };
   try {
     for (const leases of scales) await measureIngestScale(figure, leases, onRow);
   } finally {
     pings.stop();
-    leaseWatch.stop();
   }
+}
+
+function watchOf(watches: ReadonlyMap<string, LeaseWatch> | undefined, plane: ControlPlane): LeaseWatch {
+  const watch = watches?.get(plane.name);
+  if (watch === undefined) throw new Error(`the bench has no watch of ${plane.name}`);
+  return watch;
 }
 
 /** What the ingest figure keeps across its scales. */
