@@ -49,7 +49,7 @@ interface Message<T> {
   receiptHandle?: string;
 }
 
-/** A waiting message's place in line; stale once the message is received or deleted. */
+/** A waiting message's place in line. */
 interface Place {
   readonly visibleAt: Millis;
   /** When it was put in line (sent, or released), so that messages visible at the same time keep that order. */
@@ -73,9 +73,11 @@ export class InMemorySqsQueue<T> {
   private readonly inFlight = new Map<string, Message<T>>();
   /**
    * The messages not in flight, earliest visible first. A local stack holds tens of thousands of
-   * timers (one or more per lease), and every send and settle asks for the next one due: a heap
-   * keeps each of those calls logarithmic. A message leaves it when received; a place whose message
-   * has since been received, deleted or given a new visibility is dropped when it reaches the top.
+   * timers (one or more per lease), and the in-process timer queue asks for the next one due at
+   * every send and settle: a heap keeps its receives and those asks logarithmic (visibleCount, and
+   * nextDueAt past messages already visible, still scan). A message leaves it when received and
+   * comes back when released; the place of a message sent again under the same id no longer
+   * matches it, and is dropped when it reaches the top.
    */
   private waiting = new TinyQueue<Place>([], byVisibleAt);
   private sent = 0;
@@ -90,22 +92,21 @@ export class InMemorySqsQueue<T> {
 
   /**
    * ReceiveMessage at `now`: up to `max` of the messages visible by `visibleBy` (`now` unless a
-   * test fires early), earliest first, each invisible for the visibility timeout from `now`; the
-   * redrive moves the ones already received maxReceiveCount times, without counting them.
+   * test fires early), earliest first, each invisible for the visibility timeout from `now`. The
+   * redrive moves the ones already received maxReceiveCount times that it meets before it has
+   * `max`, without counting them; the rest wait for the next receive, as on SQS.
    */
   receive(now: Millis, max: number, visibleBy: Millis = now): Receive<T> {
     const received: ReceivedMessage<T>[] = [];
     const deadLettered: DeadLetter<T>[] = [];
-    for (let message = this.first(); message !== undefined && message.visibleAt <= visibleBy; ) {
-      if (message.receiveCount >= this.settings.maxReceiveCount) {
-        this.waiting.pop();
+    for (let message = this.first(); message !== undefined; message = this.first()) {
+      if (message.visibleAt > visibleBy || received.length >= max) break;
+      this.waiting.pop();
+      if (message.receiveCount < this.settings.maxReceiveCount) received.push(this.take(message, now));
+      else {
         this.messages.delete(message.id);
         deadLettered.push({ id: message.id, body: message.body, receiveCount: message.receiveCount });
-      } else if (received.length < max) {
-        this.waiting.pop();
-        received.push(this.take(message, now));
-      } else break;
-      message = this.first();
+      }
     }
     return { received, deadLettered };
   }

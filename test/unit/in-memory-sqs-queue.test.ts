@@ -119,10 +119,22 @@ describe('the in-memory SQS queue (unit: pure, a stepped clock)', () => {
     const queue = new InMemorySqsQueue<string>({ ...SETTINGS, maxReceiveCount: 1 });
     queue.send('poison', 'p', 0, 0);
     queue.release(receiveOne(queue, 0).receiptHandle);
-    queue.send('next', 'n', 0, 0);
-    const { received, deadLettered } = queue.receive(SETTINGS.visibilityTimeoutMs, 1);
+    // Due after the poison message, which comes back when its visibility ends.
+    queue.send('next', 'n', SETTINGS.visibilityTimeoutMs + 1, 0);
+    const { received, deadLettered } = queue.receive(SETTINGS.visibilityTimeoutMs + 1, 1);
     expect(deadLettered.map((m) => m.id)).toEqual(['poison']);
     expect(received.map((m) => m.id)).toEqual(['next']);
+  });
+
+  it('leaves an over-received message behind a full receive to the next one, as SQS does', () => {
+    const queue = new InMemorySqsQueue<string>({ ...SETTINGS, maxReceiveCount: 1 });
+    queue.send('poison', 'p', 0, 0);
+    queue.release(receiveOne(queue, 0).receiptHandle);
+    queue.send('next', 'n', 0, 0);
+    const full = queue.receive(SETTINGS.visibilityTimeoutMs, 1);
+    expect(full.received.map((m) => m.id)).toEqual(['next']);
+    expect(full.deadLettered).toEqual([]);
+    expect(queue.receive(SETTINGS.visibilityTimeoutMs, 1).deadLettered.map((m) => m.id)).toEqual(['poison']);
   });
 
   it('gives the next due time after a given time, for a wake-up that skips messages already waiting', () => {
