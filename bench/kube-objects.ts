@@ -63,7 +63,7 @@ export async function leaseHeldBy(
   plane: ControlPlane,
   lease: string,
   holder: string,
-  // Generous: at 10,000 leases the setup shares two cores with the minute sweep.
+  // Generous: at 10,000 leases the setup shares two cores with the apiserver, DynamoDB Local and the refresh pings.
   pace: { retries: number; minTimeout: number; maxTimeout: number; signal?: AbortSignal } = {
     retries: 600,
     minTimeout: 100,

@@ -157,7 +157,7 @@ export class InMemorySqsQueue<T> {
   nextDueAt(after: Millis = Number.NEGATIVE_INFINITY): Millis | undefined {
     const first = this.first()?.visibleAt;
     if (first === undefined || first > after) return first;
-    // Messages visible already wait at the top: the rare caller that looks past them scans.
+    // Messages visible already wait at the top: a caller looking past them (the packaged endpoint) scans.
     let next: Millis | undefined;
     for (const m of this.messages.values())
       if (m.receiptHandle === undefined && m.visibleAt > after && (next === undefined || m.visibleAt < next))
