@@ -5,6 +5,7 @@ import { Agent, fetch } from 'undici';
 import { CANDIDATE_REFRESH_MS } from '../../lib/election/timing.js';
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
 import { type LocalCoordinator, startLocalCoordinator } from '../../lib/local/local-coordinator.js';
+import { CandidateKeeper } from '../candidate-keeper.js';
 import { CapacityMeter, consumedBetween } from '../capacity-meter.js';
 import type { KubeBench } from '../kube-env.js';
 import { createCandidate, holdLease, leaseHeldBy, renewCandidate } from '../kube-objects.js';
@@ -221,11 +222,14 @@ export async function measureIngestThroughput(
   // on. The bench's own watches of the plane, which run for the whole bench.
   const leaseWatch = watchOf(bench.watches, plane);
   const pings = new PingAnswerer(plane, watchOf(bench.candidateWatches, plane), 'tp');
-  const figure: IngestFigure = { bench, plane, leaseWatch, pings, progress, groups: [] };
+  const keeper = new CandidateKeeper((name) => renewCandidate(plane, name));
+  const figure: IngestFigure = { bench, plane, leaseWatch, pings, keeper, progress, groups: [] };
   try {
     for (const leases of scales) await measureIngestScale(figure, leases, onRow);
   } finally {
     pings.stop();
+    // Stopped already unless a setup failed, whose own error is the one to report.
+    await keeper.stop().catch(() => undefined);
   }
 }
 
@@ -241,9 +245,11 @@ interface IngestFigure {
   readonly plane: ControlPlane;
   readonly leaseWatch: LeaseWatch;
   readonly pings: PingAnswerer;
+  /** Renews the candidates while a setup runs, as client-go's would renew themselves. */
+  readonly keeper: CandidateKeeper;
   readonly progress: Progress;
-  /** Every scale's candidates so far, and when each group was last renewed as a whole. */
-  readonly groups: { readonly prefix: string; readonly names: readonly string[]; renewedAt: number }[];
+  /** Every scale's candidates so far. */
+  readonly groups: { readonly prefix: string; readonly names: readonly string[] }[];
 }
 
 type Names = readonly { readonly lease: string; readonly name: string }[];
@@ -259,17 +265,16 @@ async function measureIngestScale(
     lease: `${prefix}${Math.floor(i / CANDIDATES_PER_LEASE)}`,
     name: `${prefix}c${i}`,
   }));
-  const group = { prefix, names: names.map((c) => c.name), renewedAt: Date.now() };
-  figure.groups.push(group);
+  figure.groups.push({ prefix, names: names.map((c) => c.name) });
   await setUpIngestScale(figure, prefix, names);
-  await renewStaleGroups(figure);
+  await renewStaleCandidates(figure);
   const { answered, failed } = figure.pings;
   progress(`ingest ${leases}: timed round (pings answered so far: ${answered}, failed ${failed})`);
   const limit = pLimit(IN_FLIGHT);
   const before = { ...bench.meter.snapshot(), elect: bench.coordinator.streams.invocations.batches };
   const renewedAll = waitForCandidateRecords(bench, prefix, names.length, 'renew', progress);
   const started = Date.now();
-  group.renewedAt = started;
+  for (const c of names) figure.keeper.renewed(c.name, started);
   await Promise.all(names.map((c) => limit(() => renewCandidate(plane, c.name))));
   const seconds = ((await renewedAll) - started) / 1000;
   const after = bench.meter.snapshot();
@@ -293,18 +298,23 @@ async function measureIngestScale(
  * whatever the order), is elected, gets its other two candidates, and is held for the hour.
  */
 async function setUpIngestScale(figure: IngestFigure, prefix: string, names: Names): Promise<void> {
-  const { bench, plane, progress } = figure;
+  const { bench, plane, keeper, progress } = figure;
   const leases = names.length / CANDIDATES_PER_LEASE;
   const limit = pLimit(IN_FLIGHT);
   progress(`ingest ${leases}: setting up ${names.length} candidates`);
   const registered = waitForCandidateRecords(bench, prefix, names.length, 'spec', progress);
   const held = waitForLeaseRenewals(bench, prefix, leases, progress);
+  const create = async (c: Names[number], emulation: string) => {
+    await createCandidate(plane, c.name, c.lease, { binary: '1.35.0', emulation });
+    keeper.renewed(c.name);
+  };
+  keeper.start();
   await Promise.all(
     Array.from({ length: leases }, (_, l) =>
       limit(async () => {
         const [best, ...others] = names.slice(l * CANDIDATES_PER_LEASE, (l + 1) * CANDIDATES_PER_LEASE);
         if (best === undefined) return;
-        await createCandidate(plane, best.name, best.lease, { binary: '1.35.0', emulation: '1.34.0' });
+        await create(best, '1.34.0');
         await leaseShowsHolder(figure, best.lease, best.name).catch(async (error: unknown) => {
           limit.clearQueue();
           // Say what the table holds for the lease, to tell a lost event from a lost decision or mirror.
@@ -312,15 +322,17 @@ async function setUpIngestScale(figure: IngestFigure, prefix: string, names: Nam
           const state = await bench.coordinator.deps.store.loadLease(key);
           throw new Error(`${(error as Error).message}; table: ${JSON.stringify(state)}`, { cause: error });
         });
-        for (const c of others)
-          await createCandidate(plane, c.name, c.lease, { binary: '1.35.0', emulation: '1.35.0' });
+        for (const c of others) await create(c, '1.35.0');
         await holdLease(plane, best.lease, 3600);
       }),
     ),
   );
   await registered;
   await held;
-  progress(`ingest ${leases}: set up; draining the streams and the mirror, delivering setup timers`);
+  await keeper.stop();
+  progress(
+    `ingest ${leases}: set up (${keeper.renewals} renewals kept candidates fresh so far); draining the streams and the mirror, delivering setup timers`,
+  );
   await bench.coordinator.streams.drain();
   await bench.coordinator.mirror.drain();
   await settleSetupTimers(bench.coordinator);
@@ -328,21 +340,28 @@ async function setUpIngestScale(figure: IngestFigure, prefix: string, names: Nam
 
 /**
  * A candidate not heard from for 15 minutes is pinged to refresh its liveness (upstream's rule),
- * and the ping answerer renews it. A long setup (30,000 candidates took 22 minutes here) would put
- * those pings and renewals, this scale's and earlier scales', inside the timed round: renewing every
- * group that old once, untimed, first keeps the round what it claims to be.
+ * and the ping answerer renews it. A candidate renewed more than half that long ago (this scale's
+ * first ones, after a long setup, and earlier scales') would come due inside the timed round:
+ * renewing those once, untimed, first keeps the round what it claims to be.
  */
-async function renewStaleGroups(figure: IngestFigure): Promise<void> {
-  const { bench, plane, progress } = figure;
+async function renewStaleCandidates(figure: IngestFigure): Promise<void> {
+  const { bench, plane, keeper, progress } = figure;
   const limit = pLimit(IN_FLIGHT);
   for (const group of figure.groups) {
-    if (Date.now() - group.renewedAt <= CANDIDATE_REFRESH_MS / 2) continue;
+    const stale = keeper.renewedBefore(group.names, Date.now() - CANDIDATE_REFRESH_MS / 2);
+    if (stale.length === 0) continue;
     progress(
-      `  renewing ${group.names.length} candidates last renewed over ${CANDIDATE_REFRESH_MS / 120_000} minutes ago, untimed`,
+      `  renewing ${stale.length} ${group.prefix} candidates last renewed over ${CANDIDATE_REFRESH_MS / 120_000} minutes ago, untimed`,
     );
-    group.renewedAt = Date.now();
-    const stored = waitForCandidateRecords(bench, group.prefix, group.names.length, 'renew', progress);
-    await Promise.all(group.names.map((name) => limit(() => renewCandidate(plane, name))));
+    const stored = waitForCandidateRecords(bench, group.prefix, stale.length, 'renew', progress);
+    await Promise.all(
+      stale.map((name) =>
+        limit(async () => {
+          await renewCandidate(plane, name);
+          keeper.renewed(name);
+        }),
+      ),
+    );
     await stored;
   }
   await bench.coordinator.streams.drain();
