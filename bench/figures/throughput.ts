@@ -300,7 +300,6 @@ async function measureIngestScale(
 async function setUpIngestScale(figure: IngestFigure, prefix: string, names: Names): Promise<void> {
   const { bench, plane, keeper, progress } = figure;
   const leases = names.length / CANDIDATES_PER_LEASE;
-  const limit = pLimit(IN_FLIGHT);
   progress(`ingest ${leases}: setting up ${names.length} candidates`);
   const registered = waitForCandidateRecords(bench, prefix, names.length, 'spec', progress);
   const held = waitForLeaseRenewals(bench, prefix, leases, progress);
@@ -309,6 +308,34 @@ async function setUpIngestScale(figure: IngestFigure, prefix: string, names: Nam
     keeper.renewed(c.name);
   };
   keeper.start();
+  // Untimed, and the sweep is a backstop the setup does not need: held, it does not scan the table
+  // back to back as the table grows (LocalCoordinator.holdSweeps).
+  const releaseSweeps = bench.coordinator.holdSweeps();
+  try {
+    await setUpLeases(figure, names, create);
+  } finally {
+    releaseSweeps();
+  }
+  await registered;
+  await held;
+  await keeper.stop();
+  progress(
+    `ingest ${leases}: set up (${keeper.renewals} renewals kept candidates fresh so far); draining the streams and the mirror, delivering setup timers`,
+  );
+  await bench.coordinator.streams.drain();
+  await bench.coordinator.mirror.drain();
+  await settleSetupTimers(bench.coordinator);
+}
+
+/** Each lease: its best candidate, its election, its other two candidates, its holder's hold; 32 at once. */
+async function setUpLeases(
+  figure: IngestFigure,
+  names: Names,
+  create: (c: Names[number], emulation: string) => Promise<void>,
+): Promise<void> {
+  const { bench, plane } = figure;
+  const leases = names.length / CANDIDATES_PER_LEASE;
+  const limit = pLimit(IN_FLIGHT);
   await Promise.all(
     Array.from({ length: leases }, (_, l) =>
       limit(async () => {
@@ -327,15 +354,6 @@ async function setUpIngestScale(figure: IngestFigure, prefix: string, names: Nam
       }),
     ),
   );
-  await registered;
-  await held;
-  await keeper.stop();
-  progress(
-    `ingest ${leases}: set up (${keeper.renewals} renewals kept candidates fresh so far); draining the streams and the mirror, delivering setup timers`,
-  );
-  await bench.coordinator.streams.drain();
-  await bench.coordinator.mirror.drain();
-  await settleSetupTimers(bench.coordinator);
 }
 
 /**

@@ -30,6 +30,7 @@ import { closeServer, startHttpServer } from './http-server.js';
 import { invoke } from './invocations.js';
 import { LocalTimerQueue } from './local-timer-queue.js';
 import { type StreamHandler, StreamRunner } from './stream-runner.js';
+import { scheduleSweeps } from './sweep-schedule.js';
 import { LOCAL_TABLE, openTable } from './table.js';
 
 const FILTERS = JSON.parse(
@@ -96,6 +97,13 @@ export interface LocalCoordinator {
   /** Ends the running ingest as a crashed Lambda run ends (its cover left to lapse). */
   stopIngest(): Promise<void>;
   sweep(): Promise<SweepResult>;
+  /**
+   * Skips the scheduled sweeps until the returned function is called, as a disabled EventBridge
+   * rule would (a sweep under way finishes). The bench holds them while it sets up 10,000 leases:
+   * on DynamoDB Local a sweep's scan of 60,000 items took about a minute under that load, so sweeps
+   * ran back to back and starved the setup (docs/benchmark.md).
+   */
+  holdSweeps(): () => void;
   stop(): Promise<void>;
 }
 
@@ -121,6 +129,11 @@ export async function startLocalCoordinator(
     const ingest = localIngest(options, wiring);
     cleanups.push(() => ingest.stop());
     const sweep = () => invoke('sweep', () => handleSweep(wiring.deps, undefined, clusterPass(wiring.deps)));
+    const schedule = scheduleSweeps(
+      options.autonomous === true ? (options.sweepEveryMs ?? SWEEP_PERIOD_MS) : 0,
+      sweep,
+      reportError,
+    );
     const { server, url } = await startHttpServer(
       [...httpRoutes(wiring.deps), metricsRoute(metrics)],
       options.httpPort ?? 0,
@@ -132,7 +145,7 @@ export async function startLocalCoordinator(
         mirror.start();
         ingest.start();
       }
-      cleanups.push(scheduleSweeps(options.sweepEveryMs ?? SWEEP_PERIOD_MS, sweep, reportError));
+      cleanups.push(schedule.stop);
     }
     return {
       url,
@@ -147,6 +160,7 @@ export async function startLocalCoordinator(
       startIngest: ingest.start,
       stopIngest: ingest.stop,
       sweep,
+      holdSweeps: schedule.hold,
       stop: () => runCleanups(cleanups),
     };
   } catch (error) {
@@ -276,24 +290,4 @@ function clusterPass(deps: CoordinatorWiring) {
   const clusters = deps.clusterWiring;
   if (clusters === undefined) return undefined;
   return clusterSweepPass(clusters, deps.clock, (name) => clusters.clusters.httpOnly(name));
-}
-
-/** The sweep every `every` ms (0: never), as deployed: a tick while one runs is dropped. Returns its cleanup. */
-function scheduleSweeps(
-  every: number,
-  sweep: () => Promise<unknown>,
-  reportError: (error: unknown) => void,
-): () => void {
-  if (every <= 0) return () => {};
-  let sweeping = false;
-  const schedule = setInterval(() => {
-    if (sweeping) return;
-    sweeping = true;
-    sweep()
-      .catch(reportError)
-      .finally(() => {
-        sweeping = false;
-      });
-  }, every);
-  return () => clearInterval(schedule);
 }
