@@ -99,9 +99,9 @@ export interface LocalCoordinator {
   sweep(): Promise<SweepResult>;
   /**
    * Skips the scheduled sweeps until the returned function is called, as a disabled EventBridge
-   * rule would (a sweep under way finishes). The bench holds them while it sets up 10,000 leases:
-   * on DynamoDB Local a sweep's scan of 60,000 items took about a minute under that load, so sweeps
-   * ran back to back and starved the setup (docs/benchmark.md).
+   * rule would (a sweep under way finishes). The bench holds them while it measures ingest
+   * throughput: on DynamoDB Local a sweep's scan of 60,000 items took about a minute under that load,
+   * so sweeps ran back to back and starved the 10,000-lease setup (docs/benchmark.md).
    */
   holdSweeps(): () => void;
   stop(): Promise<void>;
