@@ -313,9 +313,9 @@ describe('a revoke holds the takeover off for one lease duration (unit: in-memor
       }),
     };
     advance(5_000);
-    const stored = (await store.loadLease(key)).lease;
+    const state = await store.loadLease(key);
 
-    const check = await confirmTakeover(deps, key, stored, base.clock());
+    const check = await confirmTakeover(deps, key, state, base.clock());
 
     expect(check).toEqual({ verdict: 'deferred', at: revokedAt + 5_001 });
     expect((await store.loadLease(key)).lease?.takeoverNotBefore).toBe(revokedAt + 5_001);
