@@ -1,3 +1,4 @@
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import type { CandidateApiVersion, Millis } from '../election/types.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import { FastPathDecisions } from '../sync/decide-now.js';
@@ -10,6 +11,12 @@ import type { ClusterWiring } from '../wiring/coordinator.js';
 
 /** Leave this long before the Lambda deadline; the next scheduled run has already started by then. */
 const DEADLINE_MARGIN_MS = 3_000;
+
+/**
+ * Abort listeners one cluster's ingest holds on the run's signal at once: its stop while it watches,
+ * and the list, pause or drain it is waiting for.
+ */
+const SIGNAL_LISTENERS_PER_CLUSTER = 3;
 
 export interface IngestOptions {
   /** Called after each cluster event is stored (tests await drains; the local runtime refreshes its view). */
@@ -62,6 +69,10 @@ export async function ingestClusters(
   signal: AbortSignal,
   options: IngestOptions = {},
 ): Promise<void> {
+  // Every cluster waits on the one signal, so Node's default of 10 listeners is not a leak's mark here:
+  // with a fleet of clusters it would warn of one on every run.
+  const listeners = clusters.clusters.names().length * SIGNAL_LISTENERS_PER_CLUSTER;
+  if (listeners > getMaxListeners(signal)) setMaxListeners(listeners, signal);
   // Held leases' own deadlines, kept here rather than by a timer each (its steps are the fast path's too).
   const kept = options.keepDeadlines === false ? undefined : keptDeadlines(deps, clusters, options.stopsAt);
   const deciding = kept?.deciding ?? deps;

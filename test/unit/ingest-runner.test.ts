@@ -423,3 +423,58 @@ describe('ingest as every runtime runs it (unit: in-memory table and cluster)', 
     expect(written).toEqual(['b']);
   });
 });
+
+describe('one ingest run over many clusters (unit: in-memory table and clusters)', () => {
+  it('keeps every cluster’s listeners on the run’s one signal without a listener-leak warning', async () => {
+    const now = Date.UTC(2026, 10, 25, 12);
+    const names = Array.from({ length: 12 }, (_, i) => `c${i}`);
+    const planes = new Map(names.map((name) => [name, new InMemoryCluster(name, 0, () => now)]));
+    for (const plane of planes.values()) renewIn(plane, 'a');
+    const deps = wireCoordinator({
+      store: new InMemoryTable(() => now).store(),
+      timers: { deliverAt: async () => {} },
+      clock: () => now,
+      logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+      policies: { leases: (cluster) => ({ ...KEY, scope: cluster }), callers: anyCaller },
+      clients: {
+        get: async (name) => {
+          const port = (planes.get(name) as InMemoryCluster).port();
+          // A watch that stays open and sends nothing: each cluster is seen through its list.
+          port.watch = async () => new AbortController();
+          return port;
+        },
+        names: () => names,
+        httpOnly: () => false,
+      },
+    });
+    const clusters = deps.clusterWiring;
+    if (clusters === undefined) throw new Error('registered clusters must give a cluster wiring');
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    const stop = new AbortController();
+    let stored = 0;
+    let allStored: () => void = () => {};
+    const everyClusterWatching = new Promise<void>((resolve) => {
+      allStored = resolve;
+    });
+    try {
+      // Each cluster's listed candidate is stored after its watches and relist control are in place.
+      const run = ingestClusters(deps, clusters, stop.signal, {
+        onEvent: () => {
+          stored += 1;
+          if (stored === names.length) allStored();
+        },
+      });
+      await everyClusterWatching;
+      // Node emits the warning on the next tick after the listener that crosses its limit.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      stop.abort();
+      await run;
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(stored).toBe(names.length);
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+});
