@@ -35,7 +35,6 @@ const CANDIDATE_TIMER_EVERY_S = CANDIDATE_REFRESH_MS / 1000 - FLEET.candidateHea
 /** The report's cost section: counted units priced per event, and per month for the stated fleet. */
 export function costSection(r: BenchResults): string[] {
   const http = r.throughput?.filter((t) => t.path === 'http').at(-1);
-  const ingest = r.throughput?.filter((t) => t.path === 'ingest').at(-1);
   if (!http && !r.electionCost && !r.renewalCost) return [];
   const lines = ['## Cost, counted', ''];
   lines.push(
@@ -47,6 +46,51 @@ export function costSection(r: BenchResults): string[] {
     row(['event', 'WCU', 'RCU', 'Lambda invocations', 'HTTP requests', '$ per million']),
     row(['---', '---', '---', '---', '---', '---']),
   );
+  for (const [event, c] of Object.entries(unitCosts(r)))
+    lines.push(
+      row([
+        event,
+        c.writeUnits.toFixed(2),
+        c.readUnits.toFixed(2),
+        c.invocations.toFixed(3),
+        c.httpRequests,
+        `$${(dollars(c) * 1e6).toFixed(2)}`,
+      ]),
+    );
+  lines.push('', ...decisionShareLines(r), ...noOpHeartbeatLine(r));
+  if (r.renewalCost?.perLeaseSecond !== undefined && r.renewalCost.timersPerRenewal === 0)
+    lines.push(
+      'No timer came due in the renewal run (ingest kept the held leases’ deadlines: docs/design.md, "Timers kept',
+      'by ingest"); the timer row is what a delivery takes at least (its read of the lease, the next timer’s arm).',
+      '',
+    );
+  const bill = fleetBill(r);
+  if (bill)
+    lines.push(
+      `### $ per month for a stated fleet`,
+      '',
+      `${FLEET.leases} coordinated leases (e.g. 100 clusters × kube-scheduler, kube-controller-manager, cloud-controller-manager),`,
+      `${FLEET.candidatesPerLease} client-go candidates each (LeaseCandidate renewed every ${FLEET.candidateHeartbeatSeconds} s), leaders renewing every`,
+      `${FLEET.leaderRenewSeconds} s on ${FLEET.leaseDurationSeconds} s leases, ${FLEET.electionsPerLeasePerDay} election per lease per day, all read through ingest.`,
+      `Before free tiers and logs; each timer counts ${QUEUE_REQUESTS_PER_TIMER} SQS requests. The measured renewal above includes`,
+      'its run’s timers (15 s leases renewed every 2 s, as this fleet’s); here they are priced per time held instead.',
+      '',
+      row(['item', 'events / month', '$ / month']),
+      row(['---', '---', '---']),
+      ...bill.items.map(([item, n, d]) =>
+        row([item, Math.round(n).toLocaleString('en-US'), `$${d.toFixed(2)}`]),
+      ),
+      row(['**total**', '', `**$${bill.total.toFixed(2)}**`]),
+      row(['**per lease**', '', `**$${bill.perLease.toFixed(2)}**`]),
+      '',
+    );
+  return lines;
+}
+
+/** Table units, invocations and requests per event, as the run counted them. */
+function unitCosts(r: BenchResults): Record<string, UnitCost> {
+  const http = r.throughput?.filter((t) => t.path === 'http').at(-1);
+  const ingest = r.throughput?.filter((t) => t.path === 'ingest').at(-1);
   const costs: Record<string, UnitCost> = {};
   if (http)
     costs['heartbeat over HTTP (renewal)'] = {
@@ -76,24 +120,19 @@ export function costSection(r: BenchResults): string[] {
   const sweep = http?.sweepPerLease;
   // The sweep itself is one scheduled invocation a minute, whatever the fleet: a fixed cost, below.
   if (sweep) costs['sweep, per lease (every minute)'] = { ...sweep, invocations: 0, httpRequests: 0 };
-  for (const [event, c] of Object.entries(costs))
-    lines.push(
-      row([
-        event,
-        c.writeUnits.toFixed(2),
-        c.readUnits.toFixed(2),
-        c.invocations.toFixed(3),
-        c.httpRequests,
-        `$${(dollars(c) * 1e6).toFixed(2)}`,
-      ]),
-    );
-  lines.push('', ...decisionShareLines(r), ...noOpHeartbeatLine(r));
-  if (r.renewalCost?.perLeaseSecond !== undefined && r.renewalCost.timersPerRenewal === 0)
-    lines.push(
-      'No timer came due in the renewal run (ingest kept the held leases’ deadlines: docs/design.md, "Timers kept',
-      'by ingest"); the timer row is what a delivery takes at least (its read of the lease, the next timer’s arm).',
-      '',
-    );
+  return costs;
+}
+
+/** The stated fleet's bill for a month: each item, the total and the total per lease. */
+export interface FleetBill {
+  readonly items: readonly (readonly [item: string, events: number, dollars: number])[];
+  readonly total: number;
+  readonly perLease: number;
+}
+
+/** The stated fleet's monthly bill from the run's unit costs; undefined when the run lacks one it needs. */
+export function fleetBill(r: BenchResults): FleetBill | undefined {
+  const costs = unitCosts(r);
   const hb = costs['heartbeat through ingest (renewal)'];
   const timer = costs['expiry timer of a held lease (one requeue)'];
   const measured = costs['leader Lease renewal through ingest'];
@@ -113,97 +152,79 @@ export function costSection(r: BenchResults): string[] {
   const runShare = r.renewalCost?.recordedShare ?? 1;
   const fleetShare = recordedShareFor(FLEET.leaderRenewSeconds, FLEET.leaseDurationSeconds);
   const recordedRenewal = renew && scaled(renew, fleetShare / runShare);
-  if (hb && recordedRenewal && elect) {
-    const counted = r.renewalCost?.perLeaseSecond;
-    const perMonth = {
-      heartbeats: (FLEET.leases * FLEET.candidatesPerLease * MONTH_S) / FLEET.candidateHeartbeatSeconds,
-      renewals: (FLEET.leases * MONTH_S) / FLEET.leaderRenewSeconds,
-      elections: FLEET.leases * FLEET.electionsPerLeasePerDay * 30,
-      sweeps: (FLEET.leases * MONTH_S) / 60,
-      // Counted in the renewal run where it was (per second held), else one per held deadline.
-      timers:
-        counted === undefined
-          ? (FLEET.leases * MONTH_S) / (FLEET.leaseDurationSeconds - PRE_PING_LEAD_MS / 1000)
-          : counted.timers * FLEET.leases * MONTH_S,
-      candidateTimers: (FLEET.leases * MONTH_S) / CANDIDATE_TIMER_EVERY_S,
-    };
-    const timerRow = timersRow(FLEET.leases, counted, FLEET.leaseDurationSeconds - PRE_PING_LEAD_MS / 1000);
-    const cover = r.renewalCost?.coverPerSecond;
-    const perLeaseSweep = costs['sweep, per lease (every minute)'];
-    const items = [
-      ['candidate heartbeats', perMonth.heartbeats, dollars(hb) * perMonth.heartbeats],
-      [
-        `leader Lease renewals (without their timers; ingest records 1 in ${Math.round(1 / fleetShare)})`,
-        perMonth.renewals,
-        dollars(recordedRenewal) * perMonth.renewals,
-      ],
-      ...(timer
-        ? ([
-            [
-              timerRow,
-              perMonth.timers,
-              dollars(timer) * perMonth.timers +
-                // Timers sent that were never delivered in the run (SendMessage alone) are billed too.
-                (counted === undefined
-                  ? 0
-                  : Math.max(0, counted.sent - counted.timers) * FLEET.leases * MONTH_S * PRICES.sqsRequest),
-            ],
-          ] as const)
-        : []),
-      ...(timer && counted !== undefined
-        ? ([
-            [
-              `candidates’ deadlines of a held lease (a timer each, one per ${CANDIDATE_TIMER_EVERY_S / 60} min at most: too rare for the run to see)`,
-              perMonth.candidateTimers,
-              dollars(timer) * perMonth.candidateTimers,
-            ],
-          ] as const)
-        : []),
-      ...(cover
-        ? ([
-            [
-              'ingest’s timer cover (its writes, the deciders’ reads; fixed, counted per second of the run)',
-              MONTH_S,
-              dollars({ ...cover, invocations: 0, httpRequests: 0 }) * MONTH_S,
-            ],
-          ] as const)
-        : []),
-      ['elections', perMonth.elections, dollars(elect) * perMonth.elections],
-      ...(perLeaseSweep
-        ? ([
-            ['sweeps (each lease once a minute)', perMonth.sweeps, dollars(perLeaseSweep) * perMonth.sweeps],
-            // The deployed ingest starts each minute's run with the same scan of the table (its
-            // first list then writes only what changed), priced as the sweep's measured scan.
-            [
-              'ingest start scans (each lease once a minute)',
-              perMonth.sweeps,
-              dollars(perLeaseSweep) * perMonth.sweeps,
-            ],
-          ] as const)
-        : []),
-      ['sweep schedule (one invocation a minute, fixed)', MONTH_S / 60, sweepScheduleMonthly()],
-      ['ingest watch (always on, fixed)', 1, ingestMonthly()],
-    ] as const;
-    const total = items.reduce((sum, [, , d]) => sum + d, 0);
-    const perLease = total / FLEET.leases;
-    lines.push(
-      `### $ per month for a stated fleet`,
-      '',
-      `${FLEET.leases} coordinated leases (e.g. 100 clusters × kube-scheduler, kube-controller-manager, cloud-controller-manager),`,
-      `${FLEET.candidatesPerLease} client-go candidates each (LeaseCandidate renewed every ${FLEET.candidateHeartbeatSeconds} s), leaders renewing every`,
-      `${FLEET.leaderRenewSeconds} s on ${FLEET.leaseDurationSeconds} s leases, ${FLEET.electionsPerLeasePerDay} election per lease per day, all read through ingest.`,
-      `Before free tiers and logs; each timer counts ${QUEUE_REQUESTS_PER_TIMER} SQS requests. The measured renewal above includes`,
-      'its run’s timers (15 s leases renewed every 2 s, as this fleet’s); here they are priced per time held instead.',
-      '',
-      row(['item', 'events / month', '$ / month']),
-      row(['---', '---', '---']),
-      ...items.map(([item, n, d]) => row([item, Math.round(n).toLocaleString('en-US'), `$${d.toFixed(2)}`])),
-      row(['**total**', '', `**$${total.toFixed(2)}**`]),
-      row(['**per lease**', '', `**$${perLease.toFixed(2)}**`]),
-      '',
-    );
-  }
-  return lines;
+  if (!hb || !recordedRenewal || !elect) return undefined;
+  const counted = r.renewalCost?.perLeaseSecond;
+  const perMonth = {
+    heartbeats: (FLEET.leases * FLEET.candidatesPerLease * MONTH_S) / FLEET.candidateHeartbeatSeconds,
+    renewals: (FLEET.leases * MONTH_S) / FLEET.leaderRenewSeconds,
+    elections: FLEET.leases * FLEET.electionsPerLeasePerDay * 30,
+    sweeps: (FLEET.leases * MONTH_S) / 60,
+    // Counted in the renewal run where it was (per second held), else one per held deadline.
+    timers:
+      counted === undefined
+        ? (FLEET.leases * MONTH_S) / (FLEET.leaseDurationSeconds - PRE_PING_LEAD_MS / 1000)
+        : counted.timers * FLEET.leases * MONTH_S,
+    candidateTimers: (FLEET.leases * MONTH_S) / CANDIDATE_TIMER_EVERY_S,
+  };
+  const timerRow = timersRow(FLEET.leases, counted, FLEET.leaseDurationSeconds - PRE_PING_LEAD_MS / 1000);
+  const cover = r.renewalCost?.coverPerSecond;
+  const perLeaseSweep = costs['sweep, per lease (every minute)'];
+  const items = [
+    ['candidate heartbeats', perMonth.heartbeats, dollars(hb) * perMonth.heartbeats],
+    [
+      `leader Lease renewals (without their timers; ingest records 1 in ${Math.round(1 / fleetShare)})`,
+      perMonth.renewals,
+      dollars(recordedRenewal) * perMonth.renewals,
+    ],
+    ...(timer
+      ? ([
+          [
+            timerRow,
+            perMonth.timers,
+            dollars(timer) * perMonth.timers +
+              // Timers sent that were never delivered in the run (SendMessage alone) are billed too.
+              (counted === undefined
+                ? 0
+                : Math.max(0, counted.sent - counted.timers) * FLEET.leases * MONTH_S * PRICES.sqsRequest),
+          ],
+        ] as const)
+      : []),
+    ...(timer && counted !== undefined
+      ? ([
+          [
+            `candidates’ deadlines of a held lease (a timer each, one per ${CANDIDATE_TIMER_EVERY_S / 60} min at most: too rare for the run to see)`,
+            perMonth.candidateTimers,
+            dollars(timer) * perMonth.candidateTimers,
+          ],
+        ] as const)
+      : []),
+    ...(cover
+      ? ([
+          [
+            'ingest’s timer cover (its writes, the deciders’ reads; fixed, counted per second of the run)',
+            MONTH_S,
+            dollars({ ...cover, invocations: 0, httpRequests: 0 }) * MONTH_S,
+          ],
+        ] as const)
+      : []),
+    ['elections', perMonth.elections, dollars(elect) * perMonth.elections],
+    ...(perLeaseSweep
+      ? ([
+          ['sweeps (each lease once a minute)', perMonth.sweeps, dollars(perLeaseSweep) * perMonth.sweeps],
+          // The deployed ingest starts each minute's run with the same scan of the table (its
+          // first list then writes only what changed), priced as the sweep's measured scan.
+          [
+            'ingest start scans (each lease once a minute)',
+            perMonth.sweeps,
+            dollars(perLeaseSweep) * perMonth.sweeps,
+          ],
+        ] as const)
+      : []),
+    ['sweep schedule (one invocation a minute, fixed)', MONTH_S / 60, sweepScheduleMonthly()],
+    ['ingest watch (always on, fixed)', 1, ingestMonthly()],
+  ] as const;
+  const total = items.reduce((sum, [, , d]) => sum + d, 0);
+  return { items, total, perLease: total / FLEET.leases };
 }
 
 /**

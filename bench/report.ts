@@ -8,6 +8,7 @@ import type { PreemptionParts } from './figures/preemption.js';
 import type { ThroughputRow } from './figures/throughput.js';
 import { row } from './markdown.js';
 import { costSection } from './report-cost.js';
+import { aheadGoalRows, failoverFloor } from './report-goals.js';
 import { packagedGoal, packagedLatencyRows, packagedSection } from './report-packaged.js';
 import {
   electionFloor,
@@ -177,17 +178,7 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
     '',
     ...machineLine(r),
   );
-  const goals: string[] = [];
-  const failover = r.failover && { ours: summarize(r.failover.ours), base: summarize(r.failover.baseline) };
-  if (failover)
-    goals.push(
-      row([
-        'Failover',
-        `p99 ≤ leaseDuration + 1.5 s = ${ms(r.leaseDurationMs + 1500)}, and ahead of the in-tree controller`,
-        `p99 ${ms(failover.ours.p99)} (in-tree ${ms(failover.base.p99)})`,
-        verdict(failover.ours.p99 <= r.leaseDurationMs + 1500 && failover.ours.p99 < failover.base.p99),
-      ]),
-    );
+  const goals: string[] = aheadGoalRows(r);
   if (r.gateOff) goals.push(...gateOffPreemptionGoals(r, r.gateOff));
   const packaged = r.packaged && packagedGoal(r.packaged, r.leaseDurationMs);
   if (packaged) goals.push(packaged);
@@ -260,12 +251,7 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
     );
     if (r.election && r.electionWrites)
       out.push(...electionFloor(r.election, r.electionWrites, r.electionLeaseCreates));
-    if (r.failover)
-      out.push(
-        `Physical floor of failover: leaseDuration = ${ms(r.leaseDurationMs)} after the last renewal (renewals every 500 ms); a coordinated client-go elector then notices its election at its next poll, 0.5–1.1 s apart.`,
-        '',
-        ...failoverParts(r.failover),
-      );
+    if (r.failover) out.push(...failoverFloor(r.failover, r.leaseDurationMs), ...failoverParts(r.failover));
     if (r.preemption) out.push(...preemptionParts(r.preemption));
   }
   if (r.gateOff) out.push(...gateOffSection(r, r.gateOff));
