@@ -1,5 +1,6 @@
 import { nextDeadline } from '../election/deadlines.js';
 import { holderOf, isLeaseExpired, renewalOnOurClock } from '../election/liveness.js';
+import { holderLeaseSeconds } from '../election/timing.js';
 import type { ElectionStep, Millis } from '../election/types.js';
 import { onConditionFailed } from '../errors.js';
 import { type HolderLeaseAbsent, type HolderLeaseSeen, isLeaseAbsent } from '../ports/cluster.js';
@@ -77,10 +78,11 @@ export async function confirmTakeover(
   const news = holdersOwn ? await recordNews(deps, key, stored, shown, answered) : undefined;
   if (news !== undefined) return news;
   // A revoke of ours (preemption by revoke) is the holder's last chance to have renewed: it may
-  // lead until one lease duration after it, on our clock, that instant included, as a lease is live
+  // lead until one of its lease durations after it, on our clock, that instant included, as a lease is live
   // at its deadline (isLeaseExpired).
-  if (shown?.revokedAt !== undefined && shown.revokedAt + leaseMs >= answered) {
-    const notBefore = shown.revokedAt + leaseMs + 1;
+  const revokeMs = holderLeaseSeconds(stored.record.leaseDurationSeconds, shown?.leaseDurationSeconds) * 1000;
+  if (shown?.revokedAt !== undefined && shown.revokedAt + revokeMs >= answered) {
+    const notBefore = shown.revokedAt + revokeMs + 1;
     if (stored.takeoverNotBefore !== notBefore)
       await defer(deps, key, stored, { notBefore, holderClusterOut: false }, answered);
     return { verdict: 'deferred', at: notBefore };

@@ -1,4 +1,4 @@
-import { DEFAULT_LEASE_DURATION_SECONDS } from '../election/timing.js';
+import { holderLeaseSeconds } from '../election/timing.js';
 import { ConflictError } from '../errors.js';
 import {
   type HolderLeaseAbsent,
@@ -69,11 +69,13 @@ function fencingOf(
   stored: StoredLease,
 ): FencingWithoutStamp | undefined {
   const { term } = stored.record;
-  const recorded = stored.record.leaseDurationSeconds ?? DEFAULT_LEASE_DURATION_SECONDS;
-  if (isLeaseAbsent(seen)) return { term, leaseDurationSeconds: recorded };
-  // The longer of the two: the record can lag the holder's own duration (a decision's default, its
-  // renewal not yet recorded), and a legacy elector's wait is the fence's.
-  const leaseDurationSeconds = Math.max(recorded, seen.leaseDurationSeconds);
+  if (isLeaseAbsent(seen))
+    return { term, leaseDurationSeconds: holderLeaseSeconds(stored.record.leaseDurationSeconds, undefined) };
+  // A legacy elector's wait is the fence's.
+  const leaseDurationSeconds = holderLeaseSeconds(
+    stored.record.leaseDurationSeconds,
+    seen.leaseDurationSeconds,
+  );
   // A Lease under a newer term shows a decision after ours, whose write our stale one is about to
   // lose: it is never written over (docs/design.md, rule 4).
   if (seen.resourceVersion === undefined || (seen.shownTerm ?? 0) > term) return undefined;

@@ -8,6 +8,7 @@ import {
 } from '../api/lease.js';
 import { formatMicroTime } from '../api/time.js';
 import { holderOf } from '../election/liveness.js';
+import { holderLeaseSeconds } from '../election/timing.js';
 import { LEASE_SPEC_FIELDS, type LeaseRecord, type Millis } from '../election/types.js';
 import type { JsonPatchOperation } from '../ports/cluster.js';
 import { ALL_KEPT, type KeptFields } from './lease-fields.js';
@@ -132,7 +133,9 @@ function planRevoke(
     revokedHere && current?.renewTime !== undefined ? current.renewTime : formatMicroTime(revokeAt);
   const spec: Record<string, unknown> = {
     holderIdentity: REVOKED_HOLDER,
-    leaseDurationSeconds: record.leaseDurationSeconds ?? 5,
+    // The holder's own, which the revoke writes over: it is what a legacy elector there waits out,
+    // and what confirm-takeover counts from the stamp before the successor is named.
+    leaseDurationSeconds: holderLeaseSeconds(record.leaseDurationSeconds, current?.leaseDurationSeconds),
     acquireTime: revokedHere && current?.acquireTime !== undefined ? current.acquireTime : stamp,
     renewTime: stamp,
   };

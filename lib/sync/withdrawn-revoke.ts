@@ -1,3 +1,4 @@
+import { holderLeaseSeconds } from '../election/timing.js';
 import { onConditionFailed } from '../errors.js';
 import type { MirrorDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
@@ -24,7 +25,7 @@ async function holdOffBeforeUnrevoke(
   revoked: ClusterLeaseView,
 ): Promise<boolean> {
   const stamp = revoked.renewTime === undefined ? Number.NaN : Date.parse(revoked.renewTime);
-  const leaseMs = (stored.record.leaseDurationSeconds ?? 0) * 1000;
+  const leaseMs = holderLeaseSeconds(stored.record.leaseDurationSeconds, revoked.leaseDurationSeconds) * 1000;
   const now = (deps.clock ?? Date.now)();
   // Through the deadline itself: a lease is live at its deadline (isLeaseExpired).
   const notBefore = stamp + leaseMs + 1;
