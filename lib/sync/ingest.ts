@@ -1,4 +1,4 @@
-import { parseLease } from '../api/lease.js';
+import { parseLease, REVOKED_HOLDER } from '../api/lease.js';
 import { holderHome } from '../coordinator/holder-home.js';
 import { renewalRecordBoundMs } from '../election/timing.js';
 import type { Millis } from '../election/types.js';
@@ -198,7 +198,8 @@ async function recordHomeLease(
 ): Promise<LeaseIngested> {
   const { cluster, key, observed, view } = event;
   const stored = loaded.lease;
-  const holder = observed.holderIdentity ?? '';
+  // Our revoke, recorded only under a term the table lost (judgeHomeLease), names nobody.
+  const holder = observed.holderIdentity === REVOKED_HOLDER ? '' : (observed.holderIdentity ?? '');
   const seen: LeaseObservation = {
     cluster,
     holderIdentity: holder,
