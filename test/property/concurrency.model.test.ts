@@ -101,6 +101,12 @@ const candidateArb = fc.nat({ max: CANDIDATES.length - 1 });
 const leaseArb = fc.nat({ max: LEASES.length - 1 });
 /** Watch events from overlapping ingest runs: the newest version, or one a little older. */
 const backArb = fc.nat({ max: 3 });
+/**
+ * The lease duration the client-go holders renew with, drawn per run (a process's configuration):
+ * ours (the record's default until a renewal is recorded), or client-go's default, longer than the
+ * record shows until ingest records it.
+ */
+const holderSecondsArb = fc.constantFrom(5, 15);
 const picksArb = fc.array(fc.nat({ max: 40 }), { minLength: 1, maxLength: 4 });
 const tickArb = fc.oneof(
   { weight: 10, arbitrary: fc.integer({ min: 0, max: 3_000 }) },
@@ -249,6 +255,8 @@ async function runModel(
   keepsDeadlines = false,
   /** Whether ingest offers each release to be taken over in the same write (release-takeover.ts). */
   takesOverReleases = false,
+  /** The lease duration client-go holders write with their renewals. */
+  holderSeconds = 5,
 ) {
   let now = T0;
   let coverLive = keepsDeadlines;
@@ -284,7 +292,13 @@ async function runModel(
   const renewals: { key: LeaseKey; holder: string; renewedAt: Millis; durationMs: Millis; seen: number }[] =
     [];
   const noteRenewal = (c: ModelCandidate) =>
-    renewals.push({ key: c.lease, holder: c.name, renewedAt: now, durationMs: 5_000, seen: nextOrdinal() });
+    renewals.push({
+      key: c.lease,
+      holder: c.name,
+      renewedAt: now,
+      durationMs: holderSeconds * 1000,
+      seen: nextOrdinal(),
+    });
   const lagViolations: string[] = [];
   /**
    * No successor is named within a lease duration of a renewal the holder made before the
@@ -481,9 +495,11 @@ async function runModel(
         const c = CANDIDATES[action.who] as ModelCandidate;
         if (!holdsOver(c, false)) return;
         const cluster = clusterOf(c.cluster);
+        // A renewal is a write after the one naming the holder: never stamped at the same instant.
+        now += 1;
         const written =
           action.t === 'renewInCluster'
-            ? cluster.renewLease(c.lease, c.name, 5)
+            ? cluster.renewLease(c.lease, c.name, holderSeconds)
             : cluster.releaseLease(c.lease, c.name);
         const raw = cluster.get('Lease', c.lease);
         if (written === 'not-holder' || !written.ok || raw === undefined) return;
@@ -497,7 +513,7 @@ async function runModel(
         const cluster = clusterOf(c.cluster);
         for (let i = 0; i < action.renewals; i++) {
           now += action.everyMs;
-          const written = cluster.renewLease(c.lease, c.name, 5);
+          const written = cluster.renewLease(c.lease, c.name, holderSeconds);
           const raw = cluster.get('Lease', c.lease);
           if (written === 'not-holder' || !written.ok || raw === undefined) return;
           noteRenewal(c);
@@ -509,7 +525,8 @@ async function runModel(
         const c = CANDIDATES[action.who] as ModelCandidate;
         if (!holdsOver(c, false)) return;
         const cluster = clusterOf(c.cluster);
-        const written = cluster.renewLease(c.lease, c.name, 5);
+        now += 1;
+        const written = cluster.renewLease(c.lease, c.name, holderSeconds);
         if (written === 'not-holder' || !written.ok) return;
         noteRenewal(c);
         return;
@@ -628,7 +645,17 @@ describe('concurrency model (property: in-memory table and clusters, fast-check 
           preemptionArb,
           fc.boolean(),
           fc.boolean(),
-          async (s, offsets, rounds, boundMs, preemption, keepsDeadlines, takesOverReleases) => {
+          holderSecondsArb,
+          async (
+            s,
+            offsets,
+            rounds,
+            boundMs,
+            preemption,
+            keepsDeadlines,
+            takesOverReleases,
+            holderSeconds,
+          ) => {
             const { table, clusters, errors, lagViolations } = await runModel(
               s,
               offsets,
@@ -637,6 +664,7 @@ describe('concurrency model (property: in-memory table and clusters, fast-check 
               preemption,
               keepsDeadlines,
               takesOverReleases,
+              holderSeconds,
             );
             expect(errors).toEqual([]);
             expect(lagViolations).toEqual([]);
