@@ -141,10 +141,11 @@ async function keepLateLook(
   { state, now }: TimerContext,
   dueAt: Millis,
 ): Promise<void> {
-  const keep = deps.timerCover?.keep;
-  const late = keep === undefined ? undefined : lateHolder(state, now);
-  if (keep === undefined || late === undefined) return;
-  if ((await coveredClusters(deps, key, now)).has(late.holderCluster)) keep(key, late.holder, dueAt);
+  const cover = deps.timerCover;
+  const late = cover?.keep === undefined ? undefined : lateHolder(state, now);
+  if (cover === undefined || late === undefined) return;
+  // Called on the cover, not taken off it: ingest's memory is a class, and its `keep` needs its `this`.
+  if ((await coveredClusters(deps, key, now)).has(late.holderCluster)) cover.keep?.(key, late.holder, dueAt);
 }
 
 /** The clusters a live cover names; none when the cover cannot be read (the timer is armed as ever). */

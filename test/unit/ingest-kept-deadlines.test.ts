@@ -31,6 +31,22 @@ function fakeCover(clusters: readonly string[], until: () => number) {
 }
 
 /**
+ * A cover whose `keep` is a class method, as ingest's own memory (IngestDeadlines) is: a caller that
+ * takes the method off the object before calling it calls it without its `this`.
+ */
+class MemoryCover implements TimerCover {
+  readonly kept: [LeaseKey, string, number][] = [];
+  constructor(private readonly clusters: readonly string[]) {}
+  async coveredClusters(): Promise<ReadonlySet<string>> {
+    return new Set(this.clusters);
+  }
+  async extend(): Promise<void> {}
+  keep(key: LeaseKey, holder: string, dueAt: number): void {
+    this.kept.push([key, holder, dueAt]);
+  }
+}
+
+/**
  * Ingest keeps held leases' own deadlines (docs/design.md, "Timers kept by ingest"): a step whose
  * only deadline is its live holder's arms no timer where a live cover names the holder's cluster,
  * and the sweep arms it once the cover lapses. Every step is the same reconcile either way.
@@ -128,6 +144,19 @@ describe('held leases’ deadlines kept by ingest (unit: in-memory fakes)', () =
     });
     // A warm ingest takes the expiry on time; the timer stays, for a run that ends first.
     expect(kept).toEqual([[key, 'a', renewedAt + 5_001]]);
+    expect(sent).toEqual([renewedAt + 5_001]);
+  });
+
+  it('keeps a late holder’s next look in a memory whose keep is a method, as ingest’s is', async () => {
+    const { deps, key, sent, clock, advance, state } = await setUp();
+    const renewedAt = clock();
+    advance(5_000 - PRE_PING_LEAD_MS + 500);
+    const memory = new MemoryCover(['c']);
+    sent.length = 0;
+    await reconcileLease({ ...deps, timerCover: memory }, key, {
+      delivering: (await state()).timerDueAt as number,
+    });
+    expect(memory.kept).toEqual([[key, 'a', renewedAt + 5_001]]);
     expect(sent).toEqual([renewedAt + 5_001]);
   });
 
