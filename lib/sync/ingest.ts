@@ -1,5 +1,6 @@
 import { parseLease, REVOKED_HOLDER } from '../api/lease.js';
 import { holderHome } from '../coordinator/holder-home.js';
+import { renewalOnOurClock } from '../election/liveness.js';
 import { renewalRecordBoundMs } from '../election/timing.js';
 import type { Millis } from '../election/types.js';
 import { CoordinatorError, onConditionFailed } from '../errors.js';
@@ -200,12 +201,14 @@ async function recordHomeLease(
   const stored = loaded.lease;
   // Our revoke, recorded only under a term the table lost (judgeHomeLease), names nobody.
   const holder = observed.holderIdentity === REVOKED_HOLDER ? '' : (observed.holderIdentity ?? '');
+  const renewTime = observed.renewTime ?? 0;
   const seen: LeaseObservation = {
     cluster,
     holderIdentity: holder,
     leaseDurationSeconds: observed.leaseDurationSeconds ?? 0,
-    renewTime: observed.renewTime ?? 0,
+    renewTime,
     ...(view.term !== undefined && { shownTerm: view.term }),
+    ...renewedOnOurClock(stored, holder, renewTime, now),
   };
   const changed = await deps.store
     .observeLease(key, seen, stored, now)
@@ -226,6 +229,27 @@ async function recordHomeLease(
     key,
     repair: stored !== undefined && (await needsRepair(deps, cluster, key, stored.record, view)),
   };
+}
+
+/**
+ * When the recorded holder's renewal happened, on our clock (renewalOnOurClock), where that is before
+ * now. A new ingest run lists a Lease whose last renewal the run before kept unrecorded, perhaps
+ * seconds ago by a holder that has died since: recorded at the list's time, the holder's deadline
+ * moved that much later, and so did its failover (up to a lease duration at each run's start).
+ */
+function renewedOnOurClock(
+  stored: StoredLease | undefined,
+  holder: string,
+  renewTime: Millis,
+  now: Millis,
+): Pick<LeaseObservation, 'renewedAt'> {
+  if (stored === undefined || holder === '' || holder !== stored.record.holderIdentity) return {};
+  const renewedAt = renewalOnOurClock(
+    { recordedAt: stored.record.renewTime, renewTime: stored.observedRenewTime },
+    renewTime,
+    now,
+  );
+  return renewedAt < now ? { renewedAt } : {};
 }
 
 /**
