@@ -1,6 +1,5 @@
 import { parseLease, REVOKED_HOLDER } from '../api/lease.js';
 import { holderHome } from '../coordinator/holder-home.js';
-import { renewalOnOurClock } from '../election/liveness.js';
 import { renewalRecordBoundMs } from '../election/timing.js';
 import type { Millis } from '../election/types.js';
 import { CoordinatorError, onConditionFailed } from '../errors.js';
@@ -12,6 +11,7 @@ import { planMirror, viewOf } from './desired-lease.js';
 import type { HolderHints } from './holder-hints.js';
 import { judgeHomeLease, type LeaseEvent, takenByAnother, termAhead } from './lease-rules.js';
 import { needsRepair, optionsFor, renewByHint } from './renew-by-hint.js';
+import { renewedOnOurClock } from './renewed-on-our-clock.js';
 import { recordTakenLease } from './taken-lease.js';
 
 export type LeaseOutcome =
@@ -229,27 +229,6 @@ async function recordHomeLease(
     key,
     repair: stored !== undefined && (await needsRepair(deps, cluster, key, stored.record, view)),
   };
-}
-
-/**
- * When the recorded holder's renewal happened, on our clock (renewalOnOurClock), where that is before
- * now. A new ingest run lists a Lease whose last renewal the run before kept unrecorded, perhaps
- * seconds ago by a holder that has died since: recorded at the list's time, the holder's deadline
- * moved that much later, and so did its failover (up to a lease duration at each run's start).
- */
-function renewedOnOurClock(
-  stored: StoredLease | undefined,
-  holder: string,
-  renewTime: Millis,
-  now: Millis,
-): Pick<LeaseObservation, 'renewedAt'> {
-  if (stored === undefined || holder === '' || holder !== stored.record.holderIdentity) return {};
-  const renewedAt = renewalOnOurClock(
-    { recordedAt: stored.record.renewTime, renewTime: stored.observedRenewTime },
-    renewTime,
-    now,
-  );
-  return renewedAt < now ? { renewedAt } : {};
 }
 
 /**
