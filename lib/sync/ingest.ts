@@ -40,6 +40,13 @@ export interface IngestLeaseOptions {
    * `declined` and `lost` leave the release to ingest, as without this.
    */
   readonly takeOverRelease?: (key: LeaseKey, unrecorded: LeaseState) => Promise<ReleaseTakeover>;
+  /**
+   * The Lease comes from a run's list, not a watch event: what it shows may be seconds old, so a
+   * renewal in it is recorded at its time on our clock (renewedOnOurClock), not at the list's. A
+   * watch event arrives as the renewal is made, and recording it at now anchors the record to our
+   * clock again, so mapping errors (the holder's clock rate against ours) never add up.
+   */
+  readonly listed?: boolean;
 }
 
 /** What became of a release offered first to be taken over (takeOverRelease). */
@@ -142,7 +149,8 @@ async function ingestHomeLease(
     const taken = await takeOverFirst(deps, event, { loaded, stored, now }, options);
     if (taken !== undefined) return taken;
   }
-  if (verdict === 'record') return recordHomeLease(deps, event, loaded, hints, now);
+  if (verdict === 'record')
+    return recordHomeLease(deps, event, loaded, { hints, now, listed: options.listed });
   if (verdict !== 'same-renewal') return { outcome: verdict, key };
   // Nothing new about the holder; but what it or a legacy renewer strips (strategy,
   // preferredHolder, the term) must be put back.
@@ -194,8 +202,7 @@ async function recordHomeLease(
   deps: IngestDeps,
   event: LeaseEvent,
   loaded: LeaseState,
-  hints: HolderHints | undefined,
-  now: Millis,
+  { hints, now, listed }: { hints: HolderHints | undefined; now: Millis; listed: boolean | undefined },
 ): Promise<LeaseIngested> {
   const { cluster, key, observed, view } = event;
   const stored = loaded.lease;
@@ -208,7 +215,7 @@ async function recordHomeLease(
     leaseDurationSeconds: observed.leaseDurationSeconds ?? 0,
     renewTime,
     ...(view.term !== undefined && { shownTerm: view.term }),
-    ...renewedOnOurClock(stored, holder, renewTime, now),
+    ...(listed === true && renewedOnOurClock(stored, holder, renewTime, now)),
   };
   const changed = await deps.store
     .observeLease(key, seen, stored, now)

@@ -36,10 +36,34 @@ describe('a renewal a new ingest run lists (unit: in-memory fakes)', () => {
     advance(3_000);
     const outcome = await ingestLease(deps, 'c', cluster.get('Lease', key) ?? {}, {
       hints: new HolderHints(),
+      listed: true,
     });
 
     expect(outcome.outcome).toBe('renewal');
     expect((await store.loadLease(key)).lease?.record.renewTime).toBe(lastRenewal);
+  });
+
+  it('is recorded at now when a watch event brings it: it arrives as it is made, and anchors the record to our clock', async () => {
+    const { deps, key, cluster, store, heartbeat, advance, clock } = singleCluster();
+    await heartbeat('a', '1.30.0');
+    await reconcileLease(deps, key);
+    await mirrorLease(deps, key);
+    const hints = new HolderHints();
+    for (let i = 0; i < 2; i++) {
+      advance(1_000);
+      expect(cluster.renewLease(key, 'a', 5)).toMatchObject({ ok: true });
+      await ingestLease(deps, 'c', cluster.get('Lease', key) ?? {}, { hints, renewalBoundMs: () => 0 });
+    }
+    // The holder's clock has run 10 ms slow against ours since its last renewal: mapped from that
+    // renewal, the record would be 10 ms early, and such errors would add up over a long holding.
+    advance(1_000);
+    expect(cluster.renewLease(key, 'a', 5)).toMatchObject({ ok: true });
+    const lease = structuredClone(cluster.get('Lease', key) ?? {}) as { spec: { renewTime: string } };
+    lease.spec.renewTime = new Date(Date.parse(lease.spec.renewTime) - 10).toISOString();
+    // A run with no memory of the holder yet reads the record first, as a list's does.
+    await ingestLease(deps, 'c', lease, { hints: new HolderHints(), renewalBoundMs: () => 0 });
+
+    expect((await store.loadLease(key)).lease?.record.renewTime).toBe(clock());
   });
 
   it('is recorded at the list’s time when no renewal of the holder is on record to count from', async () => {
@@ -52,7 +76,7 @@ describe('a renewal a new ingest run lists (unit: in-memory fakes)', () => {
 
     // The first renewal since the decision: its stamp is the holder's clock, with nothing of ours to map it by.
     advance(3_000);
-    await ingestLease(deps, 'c', cluster.get('Lease', key) ?? {}, { hints: new HolderHints() });
+    await ingestLease(deps, 'c', cluster.get('Lease', key) ?? {}, { hints: new HolderHints(), listed: true });
 
     expect((await store.loadLease(key)).lease?.record.renewTime).toBe(clock());
   });
