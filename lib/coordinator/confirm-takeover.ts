@@ -8,7 +8,6 @@ import type { CoordinatorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
 import type { LeaseObservation, LeaseState, StoredLease, TakeoverDeferral } from '../ports/store.js';
 import { liveHoldingTaken } from './foreign-holding.js';
-import { holderHome } from './holder-home.js';
 
 /** How often a takeover held off by an unreachable holder cluster looks again. */
 export const UNREACHABLE_RETRY_MS: Millis = 2_000;
@@ -42,20 +41,14 @@ const PROCEED: TakeoverVerdict = { verdict: 'proceed' };
  * any order once it runs again, the holder's own renewal included (docs/reliability.md, "Findings
  * behind the code").
  *
- * A holder heard over HTTP that renews through our API has no home there (holderHome): the Lease
- * read is then our own copy of its holding, which lags the record whenever the mirror pass of its
- * last renewal has not run. It is no news of the holder, or a dead one would be given one more
- * lease duration.
- *
  * The verdict's times are taken after the read, which can take as long as its timeout.
  */
 export async function confirmTakeover(
   deps: CoordinatorDeps,
   key: LeaseKey,
-  state: LeaseState,
+  stored: StoredLease | undefined,
   now: Millis,
 ): Promise<TakeoverVerdict> {
-  const stored = state.lease;
   const read = deps.readHolderLease;
   const holder = stored === undefined ? undefined : holderOf(stored.record);
   if (read === undefined || stored === undefined || holder === undefined) return PROCEED;
@@ -71,11 +64,7 @@ export async function confirmTakeover(
   }
   const answered = deps.clock();
   const shown = seen === undefined || isLeaseAbsent(seen) ? undefined : seen;
-  const holdersOwn =
-    shown !== undefined &&
-    holderHome(key, state, { holderIdentity: shown.holderIdentity, renewTime: shown.renewStamp }) !==
-      undefined;
-  const news = holdersOwn ? await recordNews(deps, key, stored, shown, answered) : undefined;
+  const news = shown === undefined ? undefined : await recordNews(deps, key, stored, shown, answered);
   if (news !== undefined) return news;
   // A revoke of ours (preemption by revoke) is the holder's last chance to have renewed: it may
   // lead until one of its lease durations after it, on our clock, that instant included, as a lease is live

@@ -245,7 +245,7 @@ async function confirmBeforeTakeover(
   justAnswered: string[],
 ): Promise<{ decision: Decision; holderRead?: HolderRead }> {
   if (decision.step.action !== 'takeover') return { decision };
-  const check = await confirmTakeover(deps, key, state, decision.now);
+  const check = await confirmTakeover(deps, key, state.lease, decision.now);
   if (check.verdict === 'renewed')
     // The holder wrote first, as in a lost compare-and-set: read again and decide again.
     throw new HolderNewsRecordedError(

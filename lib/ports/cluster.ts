@@ -112,8 +112,6 @@ export interface ClusterSource {
 /** A holder's Lease as read in its cluster, and the resourceVersion it was read at. */
 export type HolderLeaseSeen = LeaseObservation & {
   readonly resourceVersion?: string;
-  /** renewTime as written there: client-go stamps microseconds, our copies whole milliseconds (holderHome). */
-  readonly renewStamp?: string;
   /** The Lease carries annotations (a patch adds ours to them rather than creating the map). */
   readonly annotated?: boolean;
 };

@@ -41,7 +41,6 @@ export function holderLeaseReader(clusters: ClusterSource): HolderLeaseReader {
     const shownTerm = viewOf(raw as Parameters<typeof viewOf>[0]).term;
     const revoked = record.holderIdentity === REVOKED_HOLDER;
     const resourceVersion = raw.metadata?.resourceVersion;
-    const renewStamp = (raw.spec as { renewTime?: unknown } | undefined)?.renewTime;
     return {
       cluster,
       ...(resourceVersion !== undefined && { resourceVersion }),
@@ -51,7 +50,6 @@ export function holderLeaseReader(clusters: ClusterSource): HolderLeaseReader {
       ...(revoked && { revokedAt: record.renewTime }),
       leaseDurationSeconds: record.leaseDurationSeconds,
       renewTime: record.renewTime,
-      ...(typeof renewStamp === 'string' && { renewStamp }),
       ...(shownTerm !== undefined && { shownTerm }),
     };
   };

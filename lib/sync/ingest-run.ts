@@ -94,16 +94,10 @@ export async function handleCandidate(
   options.onEvent?.();
 }
 
-/** A Lease from a watch event, or from the run's list (`listed`: what it shows may be seconds old). */
-export async function handleLease(
-  { deps, cluster, options, hints }: ClusterRun,
-  raw: RawObject,
-  listed = false,
-) {
+export async function handleLease({ deps, cluster, options, hints }: ClusterRun, raw: RawObject) {
   const { onRelease } = options;
   const { outcome, key, repair, released } = await ingestLease(deps, cluster, raw, {
     hints,
-    listed,
     ...(onRelease !== undefined && {
       takeOverRelease: (key: LeaseKey, unrecorded: LeaseState) =>
         onRelease(key, { unrecorded, cluster, lease: raw }),

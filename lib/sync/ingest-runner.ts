@@ -99,7 +99,7 @@ async function listAndWatch(
   // Every Lease is looked at again: one unchanged in its cluster can still differ from a decision
   // made while the cluster was out, and ingest's drift check is what repairs it on its return.
   // Queued before any watch event can arrive, so each Lease's listed state is handled before its events.
-  for (const lease of lists.leases.items) queue.push('leases', lease, () => handleLease(run, lease, true));
+  for (const lease of lists.leases.items) queue.push('leases', lease, () => handleLease(run, lease));
   // The watches start as soon as both lists are read, not after what they show is stored: at
   // 1,000 leases storing took 8 s, in which a new ingest run saw nothing, and the run it replaces
   // stops after a few seconds of overlap (docs/reliability.md, "ingest's duty cycle"). Their events

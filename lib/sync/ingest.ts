@@ -1,4 +1,4 @@
-import { parseLease, REVOKED_HOLDER } from '../api/lease.js';
+import { parseLease } from '../api/lease.js';
 import { holderHome } from '../coordinator/holder-home.js';
 import { renewalRecordBoundMs } from '../election/timing.js';
 import type { Millis } from '../election/types.js';
@@ -11,7 +11,6 @@ import { planMirror, viewOf } from './desired-lease.js';
 import type { HolderHints } from './holder-hints.js';
 import { judgeHomeLease, type LeaseEvent, takenByAnother, termAhead } from './lease-rules.js';
 import { needsRepair, optionsFor, renewByHint } from './renew-by-hint.js';
-import { renewedOnOurClock } from './renewed-on-our-clock.js';
 import { recordTakenLease } from './taken-lease.js';
 
 export type LeaseOutcome =
@@ -40,13 +39,6 @@ export interface IngestLeaseOptions {
    * `declined` and `lost` leave the release to ingest, as without this.
    */
   readonly takeOverRelease?: (key: LeaseKey, unrecorded: LeaseState) => Promise<ReleaseTakeover>;
-  /**
-   * The Lease comes from a run's list, not a watch event: what it shows may be seconds old, so a
-   * renewal in it is recorded at its time on our clock (renewedOnOurClock), not at the list's. A
-   * watch event arrives as the renewal is made, and recording it at now anchors the record to our
-   * clock again, so mapping errors (the holder's clock rate against ours) never add up.
-   */
-  readonly listed?: boolean;
 }
 
 /** What became of a release offered first to be taken over (takeOverRelease). */
@@ -149,8 +141,7 @@ async function ingestHomeLease(
     const taken = await takeOverFirst(deps, event, { loaded, stored, now }, options);
     if (taken !== undefined) return taken;
   }
-  if (verdict === 'record')
-    return recordHomeLease(deps, event, loaded, { hints, now, listed: options.listed });
+  if (verdict === 'record') return recordHomeLease(deps, event, loaded, hints, now);
   if (verdict !== 'same-renewal') return { outcome: verdict, key };
   // Nothing new about the holder; but what it or a legacy renewer strips (strategy,
   // preferredHolder, the term) must be put back.
@@ -202,20 +193,18 @@ async function recordHomeLease(
   deps: IngestDeps,
   event: LeaseEvent,
   loaded: LeaseState,
-  { hints, now, listed }: { hints: HolderHints | undefined; now: Millis; listed: boolean | undefined },
+  hints: HolderHints | undefined,
+  now: Millis,
 ): Promise<LeaseIngested> {
   const { cluster, key, observed, view } = event;
   const stored = loaded.lease;
-  // Our revoke, recorded only under a term the table lost (judgeHomeLease), names nobody.
-  const holder = observed.holderIdentity === REVOKED_HOLDER ? '' : (observed.holderIdentity ?? '');
-  const renewTime = observed.renewTime ?? 0;
+  const holder = observed.holderIdentity ?? '';
   const seen: LeaseObservation = {
     cluster,
     holderIdentity: holder,
     leaseDurationSeconds: observed.leaseDurationSeconds ?? 0,
-    renewTime,
+    renewTime: observed.renewTime ?? 0,
     ...(view.term !== undefined && { shownTerm: view.term }),
-    ...(listed === true && renewedOnOurClock(stored, holder, renewTime, now)),
   };
   const changed = await deps.store
     .observeLease(key, seen, stored, now)

@@ -49,11 +49,7 @@ export function judgeHomeLease(
   now: Millis,
 ): HomeLeaseVerdict {
   const { observed, view } = event;
-  // Our revoke or fence under a term above the record's is the table's loss, not our write of the
-  // current decision (below): recorded, it lifts the next decision's term above the one the Lease
-  // shows, which the mirror would otherwise refuse to lower (docs/design.md, rule 4).
-  const ahead = termAhead(view, stored);
-  if (observed.holderIdentity === REVOKED_HOLDER && !ahead) return 'unchanged';
+  if (observed.holderIdentity === REVOKED_HOLDER) return 'unchanged';
   if (observed.renewTime === undefined || observed.leaseDurationSeconds === undefined) return 'ignored';
   if (stored === undefined) return 'record';
   // A Lease under an older term of ours is the watch delivering a state from before our newer
@@ -65,10 +61,10 @@ export function judgeHomeLease(
   // A takeover's fence under the term on record: our write, and the takeover that wrote it names the
   // successor itself. Read as the holder's release, it would end a holder that renews through our
   // API since the takeover's read, which nothing on its cluster's Lease stops (docs/design.md, "Data flow").
-  if (view.fenced === true && !ahead) return 'unchanged';
+  if (view.fenced === true) return 'unchanged';
   // A term of ours above the record's is not our earlier decision (we never write a term we have
   // not recorded): the table lost it (recreated, restored from a backup), and the Lease is news.
-  if (ahead) return 'record';
+  if (termAhead(view, stored)) return 'record';
   const holder = observed.holderIdentity ?? '';
   const recorded = stored.record.holderIdentity ?? '';
   if (holder === recorded && observed.renewTime === stored.record.renewTime) return 'same-renewal';

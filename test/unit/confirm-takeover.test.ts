@@ -313,9 +313,9 @@ describe('a revoke holds the takeover off for one lease duration (unit: in-memor
       }),
     };
     advance(5_000);
-    const state = await store.loadLease(key);
+    const stored = (await store.loadLease(key)).lease;
 
-    const check = await confirmTakeover(deps, key, state, base.clock());
+    const check = await confirmTakeover(deps, key, stored, base.clock());
 
     expect(check).toEqual({ verdict: 'deferred', at: revokedAt + 5_001 });
     expect((await store.loadLease(key)).lease?.takeoverNotBefore).toBe(revokedAt + 5_001);
