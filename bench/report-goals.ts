@@ -1,6 +1,6 @@
 import type { BenchResults } from './bench-results.js';
 import type { FailoverResult } from './figures/failover.js';
-import { row } from './markdown.js';
+import { row, verdict } from './markdown.js';
 import { fleetBill } from './report-cost.js';
 import { ms, ratio, summarize } from './stats.js';
 
@@ -18,10 +18,6 @@ export const AHEAD_GOALS = {
   /** Dollars a lease-month for the stated fleet (report-cost.ts). */
   costPerLease: 0.35,
 } as const;
-
-function verdict(ok: boolean): string {
-  return ok ? 'met' : '**not met**';
-}
 
 /** The goal rows a run has the figures for; each names its target and what the run measured. */
 export function aheadGoalRows(r: BenchResults): string[] {

@@ -1,5 +1,5 @@
 import type { PackagedResult } from './figures/packaged.js';
-import { row } from './markdown.js';
+import { row, verdict } from './markdown.js';
 import type { ColdStarts } from './packaged-env.js';
 import { failoverParts, latencyRow, preemptionParts } from './report-rows.js';
 import { ms, summarize } from './stats.js';
@@ -16,12 +16,11 @@ export function packagedGoal(p: PackagedResult, leaseDurationMs: number): string
   const ours = summarize(p.failover.ours);
   const base = summarize(p.failover.baseline);
   const bound = leaseDurationMs + PACKAGED_FAILOVER_MARGIN_MS;
-  const met = ours.p99 <= bound && ours.p99 < base.p99;
   return row([
     'Failover, packaged bundles (as deployed)',
     `p99 ≤ leaseDuration + 2 s = ${ms(bound)}, and ahead of the in-tree controller`,
     `p99 ${ms(ours.p99)} (in-tree ${ms(base.p99)}, same run)`,
-    met ? 'met' : '**not met**',
+    verdict(ours.p99 <= bound && ours.p99 < base.p99),
   ]);
 }
 

@@ -6,7 +6,7 @@ import type { GateOffPreemption, GateOffResult } from './figures/gate-off.js';
 import type { ConnectionResult } from './figures/kube-connections.js';
 import type { PreemptionParts } from './figures/preemption.js';
 import type { ThroughputRow } from './figures/throughput.js';
-import { row } from './markdown.js';
+import { row, verdict } from './markdown.js';
 import { costSection } from './report-cost.js';
 import { aheadGoalRows, failoverFloor } from './report-goals.js';
 import { packagedGoal, packagedLatencyRows, packagedSection } from './report-packaged.js';
@@ -161,10 +161,6 @@ function machineLine(r: BenchResults): string[] {
     `Machine: ${r.machine.cores} cores; load average (1 / 5 / 15 min) ${load(r.machine.loadAtStart)} at the start, ${load(r.machine.loadAtEnd)} at the end.`,
     '',
   ];
-}
-
-function verdict(ok: boolean): string {
-  return ok ? 'met' : '**not met**';
 }
 
 export function renderReport(r: BenchResults, plots: readonly string[]): string {

@@ -3,16 +3,6 @@ import type { Millis } from './types.js';
 /** Upstream constants (docs/design.md, U1); names follow the controller's. */
 export const ELECTION_DURATION_MS: Millis = 5_000;
 export const DEFAULT_LEASE_DURATION_SECONDS = 5;
-
-/**
- * The holder's own lease duration as far as we know it: the longer of the record's and the one its
- * Lease shows. The record can lag the holder's own (a decision's default, its renewal not yet
- * recorded), and every wait for a holder to stop leading, or for a legacy elector to take over, is
- * the holder's.
- */
-export function holderLeaseSeconds(recorded: number | undefined, shown: number | undefined): number {
-  return Math.max(recorded ?? DEFAULT_LEASE_DURATION_SECONDS, shown ?? 0);
-}
 export const CANDIDATE_VALID_MS: Millis = 30 * 60_000;
 /** A candidate older than this is pinged so that its liveness is refreshed before it expires. */
 export const CANDIDATE_REFRESH_MS: Millis = CANDIDATE_VALID_MS / 2;
@@ -43,4 +33,14 @@ export const PREFERRED_REFRESH_LEAD_MS: Millis = 3_500;
  */
 export function renewalRecordBoundMs(leaseDurationSeconds: number): Millis {
   return Math.floor((leaseDurationSeconds * 1000) / 3);
+}
+
+/**
+ * The holder's own lease duration as far as we know it: the longer of the record's and the one its
+ * Lease shows. The record can lag the holder's own (a decision's default, its renewal not yet
+ * recorded), and every wait for a holder to stop leading, or for a legacy elector to take over, is
+ * the holder's.
+ */
+export function holderLeaseSeconds(recorded: number | undefined, shown: number | undefined): number {
+  return Math.max(recorded ?? DEFAULT_LEASE_DURATION_SECONDS, shown ?? 0);
 }
