@@ -111,7 +111,7 @@ async function recordNews(
   answered: Millis,
 ): Promise<TakeoverVerdict | undefined> {
   const holder = stored.record.holderIdentity;
-  if (seen.holderIdentity === holder && renewedSince(stored, seen.renewTime)) {
+  if (seen.holderIdentity === holder && renewedSince(stored, seen)) {
     // Routine, not a fault: ingest records a renewal only when the deadline moves far enough
     // (docs/design.md, "Renewals kept by ingest"), so an expiry check often finds a newer one.
     deps.logger.info(
@@ -121,7 +121,7 @@ async function recordNews(
         holder,
       },
     );
-    const renewedAt = renewedOnOurClock(stored, seen.renewTime, answered);
+    const renewedAt = renewedOnOurClock(deps, key, stored, seen, answered);
     return recordSeen(deps, key, stored, { ...seen, renewedAt }, answered);
   }
   // Another elector took the holder's Lease and leads (a legacy elector, once the holder stopped
@@ -149,10 +149,25 @@ async function recordNews(
  * is put back (a revoke taken back), as ingest's rules read it too (lease-rules.ts). Read on the
  * holder's clock it was news, recorded as a renewal, and that ended the hold-off the put-back set.
  */
-function renewedSince(stored: StoredLease, renewTime: Millis): boolean {
-  if (renewTime === stored.record.renewTime) return false;
+function renewedSince(stored: StoredLease, seen: HolderLeaseSeen): boolean {
+  const { renewTime } = seen;
+  if (isOurStamp(stored, seen)) return false;
   if (stored.observedRenewTime !== undefined) return renewTime > stored.observedRenewTime;
   return true;
+}
+
+/**
+ * The Lease shows the record's own stamp, as the mirror wrote it: the same renewTime (whole
+ * milliseconds, as ours are) and lease duration. A holder whose clock is behind ours by exactly as
+ * long as it waited to renew stamps its renewal with our instant; its own lease duration, or a part
+ * of a millisecond (client-go stamps microseconds), tells it from ours.
+ */
+function isOurStamp(stored: StoredLease, seen: HolderLeaseSeen): boolean {
+  return (
+    seen.renewTime === stored.record.renewTime &&
+    seen.leaseDurationSeconds === stored.record.leaseDurationSeconds &&
+    seen.subMillisecond !== true
+  );
 }
 
 /** What the holder's cluster shows is recorded first; a record that moved on meanwhile is read again by the next step. */
@@ -168,16 +183,26 @@ async function recordSeen(
 }
 
 /**
- * When the holder's renewal that ingest kept unrecorded (or missed) happened, on our clock
- * (renewalOnOurClock): never before the renewal truly happened (a deadline never early for the
- * holder); and recording it instead of `answered` keeps the failover of a holder that died just
- * after a kept renewal at its true deadline, not one read later (docs/design.md, "Renewals kept by
- * ingest").
+ * When the holder's renewal that ingest kept unrecorded (or missed) happened, on our clock, no later
+ * than `answered`. Where this process saw it (ingest's own steps), its first sighting: it was
+ * committed by then, and a holder that died just after it is taken over at its true deadline, not
+ * one read later. Elsewhere (a timer or the sweep, with no sightings), mapped from the renewal on
+ * record (renewalOnOurClock), which dates it from the holder's stamp (docs/reliability.md,
+ * "Findings behind the code": early by as long as its write took to commit beyond the recorded one's).
  */
-function renewedOnOurClock(stored: StoredLease, renewTime: Millis, answered: Millis): Millis {
+function renewedOnOurClock(
+  deps: CoordinatorDeps,
+  key: LeaseKey,
+  stored: StoredLease,
+  seen: LeaseObservation,
+  answered: Millis,
+): Millis {
+  const { cluster, holderIdentity: holder, renewTime } = seen;
+  const seenAt = deps.renewalSightings?.firstSeen(key, { cluster, holder, renewTime });
+  if (seenAt !== undefined) return Math.min(seenAt, answered);
   return renewalOnOurClock(
     { recordedAt: stored.record.renewTime, renewTime: stored.observedRenewTime },
-    renewTime,
+    seen.renewTime,
     answered,
   );
 }

@@ -12,6 +12,7 @@ import { withReachableSuccessor } from './confirm-successor.js';
 import { confirmTakeover, type HolderRead, heldOff } from './confirm-takeover.js';
 import { decideAfterReads } from './decide-after-reads.js';
 import { fenceHolder } from './fence-holder.js';
+import { judgedFromFirstSighting } from './first-sighting.js';
 import { preemptsHolder } from './lease-triage.js';
 import { logStep, reportWrittenStep } from './step-metrics.js';
 
@@ -139,7 +140,7 @@ async function reconcileOnce(
   onHopSent: () => void,
 ): Promise<{ step: ElectionStep }> {
   const judgedAt = deps.clock();
-  const state = known?.state ?? (await deps.store.loadLease(key));
+  const state = judgedFromFirstSighting(deps, key, known?.state ?? (await deps.store.loadLease(key)));
   const expired = await collectExpired(deps, key, state, judgedAt);
   const preempt = preemptsHolder(deps.preemption, key, state);
   const read: Reading = {

@@ -7,6 +7,7 @@ import { keptDeadlines, leaseNews } from '../sync/ingest-deadlines.js';
 import { runClusterIngest } from '../sync/ingest-runner.js';
 import { mirrorLease } from '../sync/mirror.js';
 import { takeOverOnRelease } from '../sync/release-takeover.js';
+import { FirstSightings } from '../sync/renewal-sightings.js';
 import type { ClusterWiring } from '../wiring/coordinator.js';
 
 /** Leave this long before the Lambda deadline; the next scheduled run has already started by then. */
@@ -73,9 +74,12 @@ export async function ingestClusters(
   // with a fleet of clusters it would warn of one on every run.
   const listeners = clusters.clusters.names().length * SIGNAL_LISTENERS_PER_CLUSTER;
   if (listeners > getMaxListeners(signal)) setMaxListeners(listeners, signal);
+  // This run's steps judge a holder's renewal from when this run first saw it (renewal-sightings.ts).
+  const sightings = new FirstSightings();
+  const seeing: CoordinatorDeps = { ...deps, renewalSightings: sightings };
   // Held leases' own deadlines, kept here rather than by a timer each (its steps are the fast path's too).
-  const kept = options.keepDeadlines === false ? undefined : keptDeadlines(deps, clusters, options.stopsAt);
-  const deciding = kept?.deciding ?? deps;
+  const kept = options.keepDeadlines === false ? undefined : keptDeadlines(seeing, clusters, options.stopsAt);
+  const deciding = kept?.deciding ?? seeing;
   const fastPath = new FastPathDecisions(deciding, clusters);
   // One scan, alongside the clusters' first lists, so that each writes only what changed since
   // the last run (not awaited here: the runs overlap by seconds, and a scan of a large table is not quick).
@@ -96,6 +100,7 @@ export async function ingestClusters(
           onChange: (key, release) => fastPath.schedule(key, release),
           onRelease: (key, release) => takeOverOnRelease(deciding, clusters, key, release),
           stored: stored.then((byCluster) => byCluster.get(cluster)),
+          sightings,
           ...(options.onEvent !== undefined && { onEvent: options.onEvent }),
           ...(options.onCandidateApi !== undefined && {
             onCandidateApi: (api) => options.onCandidateApi?.(cluster, api),

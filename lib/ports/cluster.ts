@@ -112,6 +112,8 @@ export interface ClusterSource {
 /** A holder's Lease as read in its cluster, and the resourceVersion it was read at. */
 export type HolderLeaseSeen = LeaseObservation & {
   readonly resourceVersion?: string;
+  /** renewTime shows a part of a millisecond: a client-go stamp, never one of ours (whole milliseconds). */
+  readonly subMillisecond?: boolean;
   /** The Lease carries annotations (a patch adds ours to them rather than creating the map). */
   readonly annotated?: boolean;
 };

@@ -38,6 +38,7 @@
  * - Upstream's behaviour where docs/differences.md lists a difference.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Millis } from '../election/types.js';
 import type { ClusterSource, HolderLeaseFence, HolderLeaseReader } from './cluster.js';
 import type { DecisionHistory } from './history.js';
 import type { LeaseKey, LeaseResolver } from './lease-key.js';
@@ -70,6 +71,30 @@ export interface CoordinatorDeps {
    * no timer for them (docs/design.md, "Timers kept by ingest"). Absent: every deadline is a timer.
    */
   readonly timerCover?: TimerCover;
+  /**
+   * When this process first saw a holder's renewal (ingest sees every one): a record dated later,
+   * by another ingest run that saw it later, is judged from this sighting (renewal-sightings.ts).
+   */
+  readonly renewalSightings?: RenewalSightings;
+}
+
+/** A holder's renewal as its own cluster showed it: the holder and the renewTime it stamped. */
+export interface ShownRenewal {
+  readonly cluster: string;
+  readonly holder: string;
+  /** The holder's renewTime (its own clock): which renewal, not when. */
+  readonly renewTime: Millis;
+}
+
+/**
+ * Where a process that watches the clusters remembers when, on our clock, it first saw each held
+ * Lease's latest renewal. A renewal is committed before any watch or list shows it, so a holder
+ * cannot have renewed it any later: one lease duration after the first sighting is a safe deadline
+ * for it, and the earliest one we can prove.
+ */
+export interface RenewalSightings {
+  /** Undefined when this process has not seen that renewal (or has seen a later one since). */
+  firstSeen(key: LeaseKey, renewal: ShownRenewal): Millis | undefined;
 }
 
 /** What `requeue` (lib/handlers/timer.ts) works with: a reconcile's, and the queue it takes from. */

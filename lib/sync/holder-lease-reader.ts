@@ -1,5 +1,5 @@
 import { FENCED_HOLDER, parseLease, REVOKED_HOLDER, TERM_ANNOTATION } from '../api/lease.js';
-import { formatMicroTime } from '../api/time.js';
+import { formatMicroTime, subMillisecond } from '../api/time.js';
 import { CoordinatorError, HttpOnlyClusterError } from '../errors.js';
 import type {
   ClusterSource,
@@ -50,6 +50,9 @@ export function holderLeaseReader(clusters: ClusterSource): HolderLeaseReader {
       ...(revoked && { revokedAt: record.renewTime }),
       leaseDurationSeconds: record.leaseDurationSeconds,
       renewTime: record.renewTime,
+      ...(subMillisecond((raw.spec as { renewTime?: string } | undefined)?.renewTime) && {
+        subMillisecond: true,
+      }),
       ...(shownTerm !== undefined && { shownTerm }),
     };
   };

@@ -11,6 +11,7 @@ import { ingestLease, type LeaseOutcome, type ReleaseTakeover } from './ingest.j
 import { ingestCandidate } from './ingest-candidate.js';
 import { NewCandidateReads } from './new-candidate-reads.js';
 import type { UnrecordedRelease } from './release-takeover.js';
+import type { FirstSightings } from './renewal-sightings.js';
 
 export interface IngestRunnerOptions {
   /** Called for a lease whose mirror copy in some cluster differs from the decision. */
@@ -49,6 +50,8 @@ export interface IngestRunnerOptions {
   readonly onLease?: (key: LeaseKey, raw: RawObject, outcome: LeaseOutcome) => void;
   /** Called with true once a list is stored (every Lease since is seen), false when its watch ends. */
   readonly onSynced?: (synced: boolean) => void;
+  /** Where each holder renewal shown is noted as first seen, for the process's own steps (renewal-sightings.ts). */
+  readonly sightings?: FirstSightings;
 }
 
 /** One cluster's ingest, what it keeps across relists. */
@@ -95,9 +98,10 @@ export async function handleCandidate(
 }
 
 export async function handleLease({ deps, cluster, options, hints }: ClusterRun, raw: RawObject) {
-  const { onRelease } = options;
+  const { onRelease, sightings } = options;
   const { outcome, key, repair, released } = await ingestLease(deps, cluster, raw, {
     hints,
+    ...(sightings !== undefined && { sightings }),
     ...(onRelease !== undefined && {
       takeOverRelease: (key: LeaseKey, unrecorded: LeaseState) =>
         onRelease(key, { unrecorded, cluster, lease: raw }),

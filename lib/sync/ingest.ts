@@ -11,6 +11,7 @@ import { planMirror, viewOf } from './desired-lease.js';
 import type { HolderHints } from './holder-hints.js';
 import { judgeHomeLease, type LeaseEvent, takenByAnother, termAhead } from './lease-rules.js';
 import { needsRepair, optionsFor, renewByHint } from './renew-by-hint.js';
+import type { FirstSightings } from './renewal-sightings.js';
 import { recordTakenLease } from './taken-lease.js';
 
 export type LeaseOutcome =
@@ -28,6 +29,8 @@ export type LeaseOutcome =
 export interface IngestLeaseOptions {
   /** The runner's memory of holders, for renewals written without a read (or not written). */
   readonly hints?: HolderHints;
+  /** The process's first sightings of holders' renewals, which its own steps judge records by. */
+  readonly sightings?: FirstSightings;
   /**
    * How far the recorded deadline of a held lease may lag the one a renewal would record before
    * ingest records it (renewalRecordBoundMs unless given; 0 records every renewal).
@@ -77,6 +80,7 @@ export async function ingestLease(
   const event = parseLeaseEvent(deps, cluster, raw);
   if (event === undefined) return { outcome: 'ignored' };
   const { key } = event;
+  if (options.sightings !== undefined) sawRenewal(options.sightings, event, deps.clock());
   if (hints !== undefined) {
     const renewed = await renewByHint(deps, event, hints, renewalBoundMs);
     if (renewed !== undefined) return renewed;
@@ -89,6 +93,13 @@ export async function ingestLease(
   const home = holderHome(key, loaded, event.view) === cluster;
   if (!home && stored !== undefined) return ingestOtherClusterCopy(deps, event, stored);
   return ingestHomeLease(deps, event, loaded, options);
+}
+
+/** Taken before anything is written: a sighting is only ever late, never early. */
+function sawRenewal(sightings: FirstSightings, { cluster, key, observed }: LeaseEvent, now: Millis): void {
+  const holder = observed.holderIdentity ?? '';
+  if (holder !== '' && observed.renewTime !== undefined)
+    sightings.saw(key, { cluster, holder, renewTime: observed.renewTime }, now);
 }
 
 /**

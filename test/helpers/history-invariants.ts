@@ -1,4 +1,4 @@
-import { TERM_ANNOTATION } from '../../lib/api/lease.js';
+import { parseLease, TERM_ANNOTATION } from '../../lib/api/lease.js';
 import { isLeaseExpired, leaseDeadline } from '../../lib/election/liveness.js';
 import { CANDIDATE_VALID_MS } from '../../lib/election/timing.js';
 import type { Millis } from '../../lib/election/types.js';
@@ -49,6 +49,32 @@ function letGoInItsCluster(
 }
 
 /**
+ * The renewal on record was committed in the holder's own cluster one lease duration or more before
+ * `at`: the first write there showing that holder with that renewTime. A process that saw it then
+ * (ingest's first sighting, lib/sync/renewal-sightings.ts) may take the holder over although a
+ * later record of the same renewal, dated when another process saw it, is not expired yet.
+ */
+function renewalOnRecordExpired(
+  clusters: readonly InMemoryCluster[],
+  key: LeaseKey,
+  item: LeaseItem,
+  at: Millis,
+): boolean {
+  const { record, observedRenewTime } = leaseFromItem(item);
+  if (observedRenewTime === undefined) return false;
+  const home = clusters.find((c) => c.name === (record.holderCluster ?? key.scope.split('+')[0]));
+  const committed = home?.history.find((w) => {
+    if (!isLeaseOf(key)(w) || w.object === undefined) return false;
+    const shown = parseLease(w.object).record;
+    return shown.holderIdentity === record.holderIdentity && shown.renewTime === observedRenewTime;
+  });
+  if (committed?.object === undefined) return false;
+  const shownSeconds = parseLease(committed.object).record.leaseDurationSeconds ?? 0;
+  const seconds = Math.max(record.leaseDurationSeconds ?? 0, shownSeconds);
+  return committed.at + seconds * 1000 < at;
+}
+
+/**
  * (a) No two different unexpired holders of one lease. A holder is unexpired until the last
  * renewal the coordinator recorded for it plus its leaseDurationSeconds, and no longer than until
  * the record names someone else or nobody, or its own cluster shows it let go. At every write, the holder the table names and the
@@ -67,7 +93,11 @@ export function checkSingleHolder(
     const after = holderIn(w.new);
     if (w.old === undefined || before === undefined || after === undefined || before === after) continue;
     const record = leaseFromItem(w.old as LeaseItem).record;
-    if (!isLeaseExpired(record, w.at) && !letGoInItsCluster(clusters, key, record.holderCluster, w.ordinal)) {
+    if (
+      !isLeaseExpired(record, w.at) &&
+      !renewalOnRecordExpired(clusters, key, w.old as LeaseItem, w.at) &&
+      !letGoInItsCluster(clusters, key, record.holderCluster, w.ordinal)
+    ) {
       violations.push(
         `${pk}: ${w.method} at ${when(w.at)} replaced ${before} (unexpired until ${when(leaseDeadline(record) ?? 0)}) with ${after}`,
       );

@@ -14,7 +14,7 @@ import { handleTimerBatch } from '../../lib/handlers/timer.js';
 import { anyCaller } from '../../lib/http/callers.js';
 import { type FilterPattern, matchesAny } from '../../lib/local/event-filter.js';
 import type { RawObject } from '../../lib/ports/cluster.js';
-import type { Preemption } from '../../lib/ports/coordinator.js';
+import type { CoordinatorDeps, Preemption } from '../../lib/ports/coordinator.js';
 import type { LeaseKey, LeaseResolver } from '../../lib/ports/lease-key.js';
 import type { TimerQueue } from '../../lib/ports/schedule.js';
 import type { LeaseState } from '../../lib/ports/store.js';
@@ -26,6 +26,7 @@ import { ingestCandidate } from '../../lib/sync/ingest-candidate.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
 import { NewCandidateReads } from '../../lib/sync/new-candidate-reads.js';
 import { takeOverOnRelease } from '../../lib/sync/release-takeover.js';
+import { FirstSightings } from '../../lib/sync/renewal-sightings.js';
 import { wireCoordinator } from '../../lib/wiring/coordinator.js';
 import { checkHeartbeatsKept, checkSingleHolder, checkTermsGrow } from '../helpers/history-invariants.js';
 import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
@@ -101,6 +102,8 @@ const candidateArb = fc.nat({ max: CANDIDATES.length - 1 });
 const leaseArb = fc.nat({ max: LEASES.length - 1 });
 /** Watch events from overlapping ingest runs: the newest version, or one a little older. */
 const backArb = fc.nat({ max: 3 });
+/** Which of two overlapping ingest runs (each its own hints and first sightings) sees an event or takes a step. */
+const runArb = fc.nat({ max: 1 });
 /**
  * The lease duration the client-go holders renew with, drawn per run (a process's configuration):
  * ours (the record's default until a renewal is recorded), or client-go's default, longer than the
@@ -134,12 +137,18 @@ const actionArb = fc.oneof(
       t: fc.constant('ingestLease' as const),
       who: candidateArb,
       back: backArb,
+      run: runArb,
       crashAt: crashArb,
     }),
   },
   {
     weight: 5,
-    arbitrary: fc.record({ t: fc.constant('renewInCluster' as const), who: candidateArb, crashAt: crashArb }),
+    arbitrary: fc.record({
+      t: fc.constant('renewInCluster' as const),
+      who: candidateArb,
+      run: runArb,
+      crashAt: crashArb,
+    }),
   },
   {
     // A holder renewing at its retry period, each renewal ingested: what ingest keeps unrecorded.
@@ -147,6 +156,7 @@ const actionArb = fc.oneof(
     arbitrary: fc.record({
       t: fc.constant('renewStreak' as const),
       who: candidateArb,
+      run: runArb,
       renewals: fc.integer({ min: 2, max: 5 }),
       everyMs: fc.integer({ min: 200, max: 2_000 }),
     }),
@@ -168,7 +178,12 @@ const actionArb = fc.oneof(
     // Ingest's fast path on a release it recorded or a new candidate it stored (with the lease as read
     // beside the candidate's write), possibly long after: any such change, again.
     weight: 2,
-    arbitrary: fc.record({ t: fc.constant('fastPath' as const), pick: fc.nat(), crashAt: crashArb }),
+    arbitrary: fc.record({
+      t: fc.constant('fastPath' as const),
+      pick: fc.nat(),
+      run: runArb,
+      crashAt: crashArb,
+    }),
   },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('httpRenew' as const), who: candidateArb }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('httpRelease' as const), who: candidateArb }) },
@@ -187,9 +202,16 @@ const actionArb = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('sweep' as const), crashAt: crashArb }) },
   {
     // A step ingest takes from its memory of a held lease's deadline: early, late, twice, or never.
-    weight: 3,
-    arbitrary: fc.record({ t: fc.constant('keptStep' as const), lease: leaseArb, crashAt: crashArb }),
+    weight: 6,
+    arbitrary: fc.record({
+      t: fc.constant('keptStep' as const),
+      lease: leaseArb,
+      run: runArb,
+      crashAt: crashArb,
+    }),
   },
+  // An ingest run ends and a new one starts in its place: no hints, no sightings; its list comes next.
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('newRun' as const), run: runArb }) },
   // Ingest's cover lapses (it died, or a run ended with none after it) or a new run covers again.
   { weight: 1, arbitrary: fc.record({ t: fc.constant('cover' as const), live: fc.boolean() }) },
   { weight: 5, arbitrary: fc.record({ t: fc.constant('tick' as const), ms: tickArb }) },
@@ -203,7 +225,7 @@ type Action = typeof actionArb extends fc.Arbitrary<infer A> ? A : never;
 const WARM_UP: readonly Action[] = [
   ...CANDIDATES.map((_, who) => ({ t: 'heartbeat' as const, who, crashAt: undefined })),
   ...[0, 1, 2, 3].map(() => ({ t: 'elect' as const, picks: [0, 1, 2, 3, 4, 5], crashAt: undefined })),
-  ...[0, 1, 2].map((pick) => ({ t: 'fastPath' as const, pick, crashAt: undefined })),
+  ...[0, 1, 2].map((pick) => ({ t: 'fastPath' as const, pick, run: 0, crashAt: undefined })),
 ];
 
 const offsetArb = fc.integer({ min: -2_000, max: 2_000 });
@@ -274,9 +296,23 @@ async function runModel(
     CLUSTERS.map((name, i) => [name, new InMemoryCluster(name, offsets[i] ?? 0, clock)]),
   );
   const clusterOf = (name: string) => clusters.get(name as ClusterName) as InMemoryCluster;
-  // Each cluster's ingest keeps its holder hints across crashes here: a stale hint is the harder case.
+  // Each run's ingest keeps its holder hints (per cluster) and first sightings across crashes here:
+  // a stale hint is the harder case.
   const hints = new Map<string, HolderHints>();
-  const hintsOf = (name: string) => hints.get(name) ?? hints.set(name, new HolderHints()).get(name);
+  const hintsOf = (run: number, name: string) =>
+    hints.get(`${run}/${name}`) ?? hints.set(`${run}/${name}`, new HolderHints()).get(`${run}/${name}`);
+  const sightings = new Map<number, FirstSightings>();
+  const sightingsOf = (run: number) =>
+    sightings.get(run) ?? (sightings.set(run, new FirstSightings()).get(run) as FirstSightings);
+  const newRun = (run: number) => {
+    sightings.delete(run);
+    for (const name of CLUSTERS) hints.delete(`${run}/${name}`);
+  };
+  /** A step an ingest run takes: judged from that run's first sightings. */
+  const seenBy = (deps: CoordinatorDeps, run: number): CoordinatorDeps => ({
+    ...deps,
+    renewalSightings: sightingsOf(run),
+  });
   const { logger, errors } = unexpectedErrors();
   const timers: { key: LeaseKey; dueAt: Millis }[] = [];
   const timerQueue: TimerQueue = {
@@ -387,11 +423,13 @@ async function runModel(
    * any may be decided on late.
    */
   const changes: { key: LeaseKey; change: RecordedRelease | KnownChange }[] = [];
-  const ingestLeaseEvent = async (cluster: string, raw: RawObject, crashAt: number | undefined) => {
-    const { deps, mirrorDeps, ingestDeps } = invocation(`ingest ${cluster}`, crashAt);
+  const ingestLeaseEvent = async (cluster: string, raw: RawObject, crashAt: number | undefined, run = 0) => {
+    const { deps: base, mirrorDeps, ingestDeps } = invocation(`ingest ${run} ${cluster}`, crashAt);
+    const deps = seenBy(base, run);
     try {
       const { key, released } = await ingestLease(ingestDeps, cluster, raw, {
-        hints: hintsOf(cluster),
+        hints: hintsOf(run, cluster),
+        sightings: sightingsOf(run),
         ...(boundMs !== undefined && { renewalBoundMs: () => boundMs }),
         ...(takesOverReleases && {
           takeOverRelease: (key: LeaseKey, unrecorded: LeaseState) =>
@@ -487,7 +525,7 @@ async function runModel(
         const versions = clusterOf(c.cluster).versions('Lease', c.lease);
         const raw = versions[versions.length - 1 - Math.min(action.back, versions.length - 1)];
         if (raw === undefined) return;
-        await ingestLeaseEvent(c.cluster, raw, action.crashAt);
+        await ingestLeaseEvent(c.cluster, raw, action.crashAt, action.run);
         return;
       }
       case 'renewInCluster':
@@ -504,7 +542,12 @@ async function runModel(
         const raw = cluster.get('Lease', c.lease);
         if (written === 'not-holder' || !written.ok || raw === undefined) return;
         if (action.t === 'renewInCluster') noteRenewal(c);
-        await ingestLeaseEvent(c.cluster, raw, action.crashAt);
+        await ingestLeaseEvent(
+          c.cluster,
+          raw,
+          action.crashAt,
+          action.t === 'renewInCluster' ? action.run : 0,
+        );
         return;
       }
       case 'renewStreak': {
@@ -517,7 +560,7 @@ async function runModel(
           const raw = cluster.get('Lease', c.lease);
           if (written === 'not-holder' || !written.ok || raw === undefined) return;
           noteRenewal(c);
-          await ingestLeaseEvent(c.cluster, raw, undefined);
+          await ingestLeaseEvent(c.cluster, raw, undefined, action.run);
         }
         return;
       }
@@ -535,7 +578,9 @@ async function runModel(
         const recorded = changes[action.pick % Math.max(changes.length, 1)];
         if (recorded === undefined) return;
         const { deps, mirrorDeps } = invocation('fast path', action.crashAt);
-        await crashTolerant(decideAndMirror(deps, mirrorDeps, recorded.key, { change: recorded.change }));
+        await crashTolerant(
+          decideAndMirror(seenBy(deps, action.run), mirrorDeps, recorded.key, { change: recorded.change }),
+        );
         return;
       }
       case 'httpRenew':
@@ -582,9 +627,14 @@ async function runModel(
       case 'keptStep': {
         if (!keepsDeadlines) return;
         const { deps, mirrorDeps } = invocation('kept step', action.crashAt);
-        await crashTolerant(decideAndMirror(deps, mirrorDeps, LEASES[action.lease] as LeaseKey));
+        await crashTolerant(
+          decideAndMirror(seenBy(deps, action.run), mirrorDeps, LEASES[action.lease] as LeaseKey),
+        );
         return;
       }
+      case 'newRun':
+        newRun(action.run);
+        return;
       case 'cover':
         coverLive = keepsDeadlines && action.live;
         return;

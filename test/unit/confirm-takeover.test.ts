@@ -268,6 +268,36 @@ describe('takeover from a holder that only looks expired (unit: in-memory fakes)
     await reconcileLease(deps, key);
     expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('a');
   });
+  it('a holder whose clock is behind ours by just its wait stamps our instant: its own lease duration tells it apart', async () => {
+    // Found by the concurrency model (seed 1984930078): the holder's first renewal, 400 ms after the
+    // decision on a clock 400 ms behind, read as the mirror's write of the decision.
+    const { deps, key, cluster, heartbeat, store, advance } = await electedBehindOurClock();
+    const decided = (await store.loadLease(key)).lease?.record.renewTime as number;
+    advance(400);
+    expect(cluster.renewLease(key, 'a', 15)).toMatchObject({ ok: true });
+    expect((cluster.get('Lease', key)?.spec as { renewTime: string }).renewTime).toBe(
+      formatMicroTime(decided),
+    );
+    advance(5_000);
+    await heartbeat('b', '1.31.0');
+    await reconcileLease(deps, key);
+    expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('a');
+  });
+
+  it('… and so does a part of a millisecond in its stamp (client-go stamps microseconds)', async () => {
+    const { deps, key, cluster, heartbeat, store, advance } = await electedBehindOurClock();
+    advance(400);
+    expect(cluster.renewLease(key, 'a', 5)).toMatchObject({ ok: true });
+    const lease = cluster.get('Lease', key) as RawObject;
+    const spec = lease.spec as { renewTime: string };
+    const renewTime = spec.renewTime.replace(/000Z$/, '417Z');
+    cluster.replace('Lease', { ...lease, spec: { ...spec, renewTime } }, 'a');
+    advance(5_000);
+    await heartbeat('b', '1.31.0');
+    await reconcileLease(deps, key);
+    expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('a');
+  });
+
   it('the record’s own stamp, written back on the holder’s Lease, is ours and no renewal, whatever ingest saw', async () => {
     // Found by the concurrency model (seed 977664307): a revoke taken back put the holder back
     // under the record's stamp, which read on the holder's clock counted as a renewal and ended

@@ -1,0 +1,54 @@
+import type { Millis } from '../election/types.js';
+import type { RenewalSightings, ShownRenewal } from '../ports/coordinator.js';
+import type { LeaseKey } from '../ports/lease-key.js';
+import { partitionKey } from '../store/keys.js';
+
+interface Sighting extends ShownRenewal {
+  readonly seenAt: Millis;
+}
+
+/** Enough for every lease a coordinator serves; past it the oldest sightings go first. */
+const DEFAULT_CAPACITY = 50_000;
+
+/**
+ * Ingest's first sighting of each lease's latest renewal, per lease (docs/design.md, "Renewals
+ * kept by ingest"). The deployed ingest starts a run every minute and the runs overlap: a renewal
+ * the old run kept unrecorded is news to the new run's list, which records it at the list's time,
+ * seconds after the old run saw it. The old run's steps judge that record from their own sighting,
+ * so a holder that died just after it is taken over at its true deadline, not one list later.
+ */
+export class FirstSightings implements RenewalSightings {
+  private readonly sightings = new Map<string, Sighting>();
+
+  constructor(private readonly capacity = DEFAULT_CAPACITY) {}
+
+  /** A Lease as a list or watch showed it at `now`: its renewal's first sighting, if it is new. */
+  saw(key: LeaseKey, renewal: ShownRenewal, now: Millis): void {
+    const pk = partitionKey(key);
+    const before = this.sightings.get(pk);
+    if (before !== undefined && sameRenewal(before, renewal)) return;
+    // An older renewal shown again (a list behind a watch) is no news about the holder.
+    if (
+      before?.cluster === renewal.cluster &&
+      before.holder === renewal.holder &&
+      renewal.renewTime < before.renewTime
+    )
+      return;
+    // Re-inserting moves the entry to the end, so the first entry is always the oldest.
+    this.sightings.delete(pk);
+    this.sightings.set(pk, { ...renewal, seenAt: now });
+    if (this.sightings.size > this.capacity) {
+      const oldest = this.sightings.keys().next();
+      if (oldest.done !== true) this.sightings.delete(oldest.value);
+    }
+  }
+
+  firstSeen(key: LeaseKey, renewal: ShownRenewal): Millis | undefined {
+    const sighting = this.sightings.get(partitionKey(key));
+    return sighting !== undefined && sameRenewal(sighting, renewal) ? sighting.seenAt : undefined;
+  }
+}
+
+function sameRenewal(a: ShownRenewal, b: ShownRenewal): boolean {
+  return a.cluster === b.cluster && a.holder === b.holder && a.renewTime === b.renewTime;
+}
