@@ -122,7 +122,7 @@ async function recordNews(
       },
     );
     const renewedAt = renewedOnOurClock(deps, key, stored, seen, answered);
-    return recordSeen(deps, key, stored, { ...seen, renewedAt }, answered);
+    return recordSeen(deps, key, stored, { ...seen, renewedAt, current: true }, answered);
   }
   // Another elector took the holder's Lease and leads (a legacy elector, once the holder stopped
   // renewing): a successor named now would lead beside it, and the mirror would then take the
@@ -140,20 +140,18 @@ async function recordNews(
 }
 
 /**
- * The Lease shows a renewal after the last one we know of. Stamps are compared on one clock only
- * (docs/design.md, rule 5): the holder's, against the renewal ingest last saw; or, when ingest has
- * seen none since the decision, ours, against the stamp the mirror wrote with it, where any other
- * stamp is the holder's. A holder's clock behind ours stamps its first renewal earlier than our
- * decision's stamp; read as older, that renewal let a takeover come before its lease ran out.
- * The record's own stamp is ours whatever ingest saw: the mirror writes it whole where the holder
- * is put back (a revoke taken back), as ingest's rules read it too (lease-rules.ts). Read on the
- * holder's clock it was news, recorded as a renewal, and that ended the hold-off the put-back set.
+ * The Lease shows a renewal we have not recorded. It is read as it stands, so it is never older than
+ * the state on record, and stamps are never compared across clocks (docs/design.md, rule 5): any
+ * stamp but the one last observed is news. The stamp observed may be ours, not the holder's (a
+ * lagging ingest run recording an older state of our own write after the holder's renewal); read
+ * as the holder's, a holder whose clock is behind ours had its renewal read as older, and was taken
+ * over before its lease ran out. The record's own stamp on the holder's Lease is ours whatever
+ * ingest saw (isOurStamp): the mirror writes it whole where the holder is put back (a revoke taken
+ * back); read as news, it ended the hold-off the put-back set.
  */
 function renewedSince(stored: StoredLease, seen: HolderLeaseSeen): boolean {
   const { renewTime } = seen;
-  if (isOurStamp(stored, seen)) return false;
-  if (stored.observedRenewTime !== undefined) return renewTime > stored.observedRenewTime;
-  return true;
+  return !isOurStamp(stored, seen) && renewTime !== stored.observedRenewTime;
 }
 
 /**
@@ -164,7 +162,7 @@ function renewedSince(stored: StoredLease, seen: HolderLeaseSeen): boolean {
  */
 function isOurStamp(stored: StoredLease, seen: HolderLeaseSeen): boolean {
   return (
-    seen.renewTime === stored.record.renewTime &&
+    seen.renewTime === (stored.storedRenewTime ?? stored.record.renewTime) &&
     seen.leaseDurationSeconds === stored.record.leaseDurationSeconds &&
     seen.subMillisecond !== true
   );
@@ -184,9 +182,9 @@ async function recordSeen(
 
 /**
  * When the holder's renewal that ingest kept unrecorded (or missed) happened, on our clock, no later
- * than `answered`. Where this process saw it (ingest's own steps), its first sighting: it was
- * committed by then, and a holder that died just after it is taken over at its true deadline, not
- * one read later. Elsewhere (a timer or the sweep, with no sightings), mapped from the renewal on
+ * than `answered`. Where this process watches the clusters (ingest's own steps), its first sighting,
+ * or `answered` for one its watch has not shown yet: it was committed by then, and a holder that
+ * died just after a kept renewal is taken over at its true deadline, not one read later. Elsewhere (a timer or the sweep, with no sightings), mapped from the renewal on
  * record (renewalOnOurClock), which dates it from the holder's stamp (docs/reliability.md,
  * "Findings behind the code": early by as long as its write took to commit beyond the recorded one's).
  */
@@ -198,8 +196,10 @@ function renewedOnOurClock(
   answered: Millis,
 ): Millis {
   const { cluster, holderIdentity: holder, renewTime } = seen;
-  const seenAt = deps.renewalSightings?.firstSeen(key, { cluster, holder, renewTime });
-  if (seenAt !== undefined) return Math.min(seenAt, answered);
+  const sightings = deps.renewalSightings;
+  // A process that watches the holder's cluster and has not seen this renewal yet reads it first.
+  if (sightings !== undefined)
+    return Math.min(sightings.firstSeen(key, { cluster, holder, renewTime }) ?? answered, answered);
   return renewalOnOurClock(
     { recordedAt: stored.record.renewTime, renewTime: stored.observedRenewTime },
     seen.renewTime,

@@ -35,5 +35,6 @@ export function judgedFromFirstSighting(deps: CoordinatorDeps, key: LeaseKey, st
   const stored = state.lease;
   const seenAt = stored === undefined ? undefined : firstSightingOf(deps, key, stored);
   if (stored === undefined || seenAt === undefined) return state;
-  return { ...state, lease: { ...stored, record: { ...stored.record, renewTime: seenAt } } };
+  const storedRenewTime = stored.record.renewTime as Millis;
+  return { ...state, lease: { ...stored, record: { ...stored.record, renewTime: seenAt }, storedRenewTime } };
 }

@@ -66,17 +66,19 @@ export async function handleIngestSchedule(
  */
 export async function ingestClusters(
   deps: CoordinatorDeps,
-  clusters: ClusterWiring,
+  wiring: ClusterWiring,
   signal: AbortSignal,
   options: IngestOptions = {},
 ): Promise<void> {
+  // This run's steps and mirror passes judge a holder's renewal from when this run first saw it
+  // (renewal-sightings.ts).
+  const sightings = new FirstSightings();
+  const seeing: CoordinatorDeps = { ...deps, renewalSightings: sightings };
+  const clusters: ClusterWiring = { ...wiring, renewalSightings: sightings };
   // Every cluster waits on the one signal, so Node's default of 10 listeners is not a leak's mark here:
   // with a fleet of clusters it would warn of one on every run.
   const listeners = clusters.clusters.names().length * SIGNAL_LISTENERS_PER_CLUSTER;
   if (listeners > getMaxListeners(signal)) setMaxListeners(listeners, signal);
-  // This run's steps judge a holder's renewal from when this run first saw it (renewal-sightings.ts).
-  const sightings = new FirstSightings();
-  const seeing: CoordinatorDeps = { ...deps, renewalSightings: sightings };
   // Held leases' own deadlines, kept here rather than by a timer each (its steps are the fast path's too).
   const kept = options.keepDeadlines === false ? undefined : keptDeadlines(seeing, clusters, options.stopsAt);
   const deciding = kept?.deciding ?? seeing;

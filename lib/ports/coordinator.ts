@@ -114,6 +114,8 @@ export interface MirrorDeps {
   readonly clock?: Clock;
   /** Where Lease writes, clusters left behind and ingest's lag and errors are counted; unset, nowhere. */
   readonly metrics?: Metrics;
+  /** Ingest's first sightings of holders' renewals, where the mirror runs inside ingest (a revoke's stamp). */
+  readonly renewalSightings?: RenewalSightings;
 }
 
 /** What ingest (cluster objects into the table, lib/sync/ingest.ts) works with. */

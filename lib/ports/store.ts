@@ -16,6 +16,12 @@ export interface StoredLease {
   /** The holder's last renewTime seen in its own cluster (its clock), if ingest recorded one. */
   readonly observedRenewTime?: Millis;
   /**
+   * The record's renewTime as stored, where this process judges the record from its own earlier
+   * sighting of the renewal on record (lib/coordinator/first-sighting.ts): the stamp the mirror
+   * writes is the stored one.
+   */
+  readonly storedRenewTime?: Millis;
+  /**
    * The holder's cluster could not be read when a takeover was due: no takeover before this time,
    * so a holder that comes back with its cluster has a lease duration to renew (lib/coordinator/confirm-takeover.ts).
    */
@@ -194,6 +200,13 @@ export interface LeaseObservation {
    * ingest kept unrecorded, found by a takeover's read): the liveness recorded. Unset: `now`.
    */
   readonly renewedAt?: Millis;
+  /**
+   * Read from the holder's cluster just now (the takeover check): the Lease as it stands, newer than
+   * any state recorded before `expected` whatever the stamps say, so it is recorded on the record
+   * being unchanged since `expected` rather than on its stamp being newer. An older state that
+   * ingest recorded late can carry our own stamp, on our clock, which no holder's stamp compares with.
+   */
+  readonly current?: boolean;
 }
 
 export interface LeaseRenewal {

@@ -130,7 +130,8 @@ export function planRecordRenewal(key: LeaseKey, renewal: LeaseRenewal, now: Mil
       change: releasing ? 'release' : 'renewal',
     },
     now,
-    END_DEFERRAL,
+    // The renewTime on record is no longer when a Lease renewal was seen: the one last seen goes with it.
+    [...END_DEFERRAL, 'observedRenewTime'],
   );
 }
 

@@ -45,7 +45,7 @@ export function planObserveLease(
   return planLeaseUpdate(
     'observeLease:update',
     key,
-    released
+    released || observation.current === true
       ? leaseVersionMatches(expected.version)
       : renewalByHolderNewerThanLast(recordedHolder, observation.renewTime),
     {

@@ -71,6 +71,32 @@ export function planCluster(
   return { plan, revoking, unrevoking: plan.write && !revoking && revokedInTerm(record, view) };
 }
 
+/** When this process first saw a holder's renewal in the cluster being written (renewal-sightings.ts). */
+export type RenewalSeen = (holder: string, renewTime: Millis) => Millis | undefined;
+
+/** revokeStamp for a Lease in `cluster` read just now, with the sightings of the process the mirror runs in. */
+export function revokeStampIn(
+  deps: Pick<MirrorDeps, 'clock' | 'renewalSightings'>,
+  cluster: string,
+  key: LeaseKey,
+  stored: StoredLease,
+  current: ClusterLeaseView | undefined,
+): Millis {
+  return revokeStamp(stored, current, (deps.clock ?? Date.now)(), sightingsIn(deps, cluster, key));
+}
+
+/** The sightings of the process the mirror runs in, for one cluster and lease: none outside ingest. */
+function sightingsIn(
+  deps: Pick<MirrorDeps, 'renewalSightings'>,
+  cluster: string,
+  key: LeaseKey,
+): RenewalSeen | undefined {
+  const sightings = deps.renewalSightings;
+  return sightings === undefined
+    ? undefined
+    : (holder, renewTime) => sightings.firstSeen(key, { cluster, holder, renewTime });
+}
+
 /**
  * The stamp of a revoke written over `current`, the holder's Lease as read (answered at `answered`,
  * our clock): when the holder's last renewal was committed, at the latest. The revoke is a
@@ -79,8 +105,11 @@ export function planCluster(
  * lease duration from that renewal is as safe as from the revoke, and up to one retry period
  * earlier (docs/clusters.md, "Preemption, and clusters that drop preferredHolder").
  *
- * The holder's renewTime is on its own clock: it is mapped to ours from the renewal on record
- * (renewalOnOurClock), capped at `answered`. Not the record's liveness alone: ingest records one
+ * Where the mirror runs inside ingest (`sightings`), that renewal is dated at ingest's first sighting
+ * of it, or at `answered` if its watch has not shown it yet: never before it was committed.
+ * Elsewhere the holder's renewTime, on its own clock, is mapped to ours from the renewal on record
+ * (renewalOnOurClock), capped at `answered`: early by as long as its write took to commit beyond
+ * the recorded one's (docs/reliability.md, "Each ingest run's start delayed failovers"). Not the record's liveness alone: ingest records one
  * renewal in several, so the record may lag the Lease (docs/design.md, "Renewals kept by ingest").
  * A Lease that does not show the holder's own renewal (another holder, or a renewTime of ours):
  * `answered`.
@@ -89,6 +118,7 @@ export function revokeStamp(
   stored: StoredLease,
   current: ClusterLeaseView | undefined,
   answered: Millis,
+  sightings?: RenewalSeen,
 ): Millis {
   const { record } = stored;
   const renewTime = current?.renewTime === undefined ? Number.NaN : Date.parse(current.renewTime);
@@ -98,6 +128,8 @@ export function revokeStamp(
     renewTime === record.renewTime
   )
     return answered;
+  if (sightings !== undefined)
+    return Math.min(sightings(record.holderIdentity ?? '', renewTime) ?? answered, answered);
   return renewalOnOurClock(
     { recordedAt: record.renewTime, renewTime: stored.observedRenewTime },
     renewTime,

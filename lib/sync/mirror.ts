@@ -16,7 +16,7 @@ import {
 import { type LeaseWrite, leaseEventFor, recordLeaseEvent } from './lease-events.js';
 import { keptFields, learnKeptFields } from './lease-fields.js';
 import { observedOf } from './lease-rules.js';
-import { planCluster, revokeStamp } from './mirror-options.js';
+import { planCluster, revokeStampIn } from './mirror-options.js';
 import { awaitingPing, sendPings } from './mirror-pings.js';
 import { recordTakenLease } from './taken-lease.js';
 import { beforeUnrevoke, type MirroredDecision } from './withdrawn-revoke.js';
@@ -145,7 +145,7 @@ async function mirrorInto(
     const current = await client.readLease({ namespace: key.namespace, name: key.name });
     if (wrote === undefined) before = current;
     const view = current === undefined ? undefined : viewOf(current);
-    const stamp = revokeStamp(decision.lease, view, (deps.clock ?? Date.now)());
+    const stamp = revokeStampIn(deps, client.name, key, decision.lease, view);
     const { plan, revoking, unrevoking } = planCluster(deps, client, key, decision, view, stamp);
     if (!plan.write)
       return done(await unwritten(deps, client, key, { decision, view, plan, revoking, wrote }));

@@ -7,7 +7,7 @@ interface Sighting extends ShownRenewal {
   readonly seenAt: Millis;
 }
 
-/** Enough for every lease a coordinator serves; past it the oldest sightings go first. */
+/** Enough for every lease a coordinator serves, in each cluster of its group; past it the oldest go first. */
 const DEFAULT_CAPACITY = 50_000;
 
 /**
@@ -24,16 +24,11 @@ export class FirstSightings implements RenewalSightings {
 
   /** A Lease as a list or watch showed it at `now`: its renewal's first sighting, if it is new. */
   saw(key: LeaseKey, renewal: ShownRenewal, now: Millis): void {
-    const pk = partitionKey(key);
+    const pk = entryOf(key, renewal.cluster);
     const before = this.sightings.get(pk);
     if (before !== undefined && sameRenewal(before, renewal)) return;
     // An older renewal shown again (a list behind a watch) is no news about the holder.
-    if (
-      before?.cluster === renewal.cluster &&
-      before.holder === renewal.holder &&
-      renewal.renewTime < before.renewTime
-    )
-      return;
+    if (before?.holder === renewal.holder && renewal.renewTime < before.renewTime) return;
     // Re-inserting moves the entry to the end, so the first entry is always the oldest.
     this.sightings.delete(pk);
     this.sightings.set(pk, { ...renewal, seenAt: now });
@@ -44,9 +39,17 @@ export class FirstSightings implements RenewalSightings {
   }
 
   firstSeen(key: LeaseKey, renewal: ShownRenewal): Millis | undefined {
-    const sighting = this.sightings.get(partitionKey(key));
+    const sighting = this.sightings.get(entryOf(key, renewal.cluster));
     return sighting !== undefined && sameRenewal(sighting, renewal) ? sighting.seenAt : undefined;
   }
+}
+
+/**
+ * One entry per lease and cluster: in a lease group the mirror's copies in the other clusters name
+ * the holder too, and must not take the place of its own cluster's renewal.
+ */
+function entryOf(key: LeaseKey, cluster: string): string {
+  return `${partitionKey(key)}\u0000${cluster}`;
 }
 
 function sameRenewal(a: ShownRenewal, b: ShownRenewal): boolean {

@@ -14,7 +14,7 @@ import { handleTimerBatch } from '../../lib/handlers/timer.js';
 import { anyCaller } from '../../lib/http/callers.js';
 import { type FilterPattern, matchesAny } from '../../lib/local/event-filter.js';
 import type { RawObject } from '../../lib/ports/cluster.js';
-import type { CoordinatorDeps, Preemption } from '../../lib/ports/coordinator.js';
+import type { Preemption } from '../../lib/ports/coordinator.js';
 import type { LeaseKey, LeaseResolver } from '../../lib/ports/lease-key.js';
 import type { TimerQueue } from '../../lib/ports/schedule.js';
 import type { LeaseState } from '../../lib/ports/store.js';
@@ -308,11 +308,6 @@ async function runModel(
     sightings.delete(run);
     for (const name of CLUSTERS) hints.delete(`${run}/${name}`);
   };
-  /** A step an ingest run takes: judged from that run's first sightings. */
-  const seenBy = (deps: CoordinatorDeps, run: number): CoordinatorDeps => ({
-    ...deps,
-    renewalSightings: sightingsOf(run),
-  });
   const { logger, errors } = unexpectedErrors();
   const timers: { key: LeaseKey; dueAt: Millis }[] = [];
   const timerQueue: TimerQueue = {
@@ -387,8 +382,11 @@ async function runModel(
     return store;
   };
 
-  /** One invocation's view of the world: every request is a scheduling point, and maybe its last. */
-  const invocation = (label: string, crashAt: number | undefined) => {
+  /**
+   * One invocation's view of the world: every request is a scheduling point, and maybe its last. An
+   * ingest run's (`run`) steps and mirror passes judge holders from that run's first sightings.
+   */
+  const invocation = (label: string, crashAt: number | undefined, run?: number) => {
     let requests = 0;
     let crashed = false;
     const gate: RequestGate = async (request) => {
@@ -413,10 +411,12 @@ async function runModel(
         httpOnly: () => false,
       },
     });
-    const mirrorDeps = deps.clusterWiring;
-    if (mirrorDeps === undefined)
-      throw new Error('the model registers clusters: it must have a cluster wiring');
-    return { deps, mirrorDeps, ingestDeps: mirrorDeps };
+    const wiring = deps.clusterWiring;
+    if (wiring === undefined) throw new Error('the model registers clusters: it must have a cluster wiring');
+    if (run === undefined) return { deps, mirrorDeps: wiring, ingestDeps: wiring };
+    const renewalSightings = sightingsOf(run);
+    const mirrorDeps = { ...wiring, renewalSightings };
+    return { deps: { ...deps, renewalSightings }, mirrorDeps, ingestDeps: mirrorDeps };
   };
   /**
    * Releases ingest recorded and new candidates it stored, as handed to its fast path, kept so that
@@ -424,8 +424,7 @@ async function runModel(
    */
   const changes: { key: LeaseKey; change: RecordedRelease | KnownChange }[] = [];
   const ingestLeaseEvent = async (cluster: string, raw: RawObject, crashAt: number | undefined, run = 0) => {
-    const { deps: base, mirrorDeps, ingestDeps } = invocation(`ingest ${run} ${cluster}`, crashAt);
-    const deps = seenBy(base, run);
+    const { deps, mirrorDeps, ingestDeps } = invocation(`ingest ${run} ${cluster}`, crashAt, run);
     try {
       const { key, released } = await ingestLease(ingestDeps, cluster, raw, {
         hints: hintsOf(run, cluster),
@@ -577,10 +576,8 @@ async function runModel(
       case 'fastPath': {
         const recorded = changes[action.pick % Math.max(changes.length, 1)];
         if (recorded === undefined) return;
-        const { deps, mirrorDeps } = invocation('fast path', action.crashAt);
-        await crashTolerant(
-          decideAndMirror(seenBy(deps, action.run), mirrorDeps, recorded.key, { change: recorded.change }),
-        );
+        const { deps, mirrorDeps } = invocation('fast path', action.crashAt, action.run);
+        await crashTolerant(decideAndMirror(deps, mirrorDeps, recorded.key, { change: recorded.change }));
         return;
       }
       case 'httpRenew':
@@ -626,10 +623,8 @@ async function runModel(
       }
       case 'keptStep': {
         if (!keepsDeadlines) return;
-        const { deps, mirrorDeps } = invocation('kept step', action.crashAt);
-        await crashTolerant(
-          decideAndMirror(seenBy(deps, action.run), mirrorDeps, LEASES[action.lease] as LeaseKey),
-        );
+        const { deps, mirrorDeps } = invocation('kept step', action.crashAt, action.run);
+        await crashTolerant(decideAndMirror(deps, mirrorDeps, LEASES[action.lease] as LeaseKey));
         return;
       }
       case 'newRun':

@@ -4,6 +4,7 @@ import { confirmTakeover, UNREACHABLE_RETRY_MS } from '../../lib/coordinator/con
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import type { RawObject } from '../../lib/ports/cluster.js';
 import type { CoordinatorDeps } from '../../lib/ports/coordinator.js';
+import type { StoredLease } from '../../lib/ports/store.js';
 import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
@@ -282,6 +283,43 @@ describe('takeover from a holder that only looks expired (unit: in-memory fakes)
     await heartbeat('b', '1.31.0');
     await reconcileLease(deps, key);
     expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('a');
+  });
+
+  it('a renewal is read as such against a stamp of ours that ingest recorded late from an older state', async () => {
+    // Found by the concurrency model (seed -1509664777): a lagging ingest run recorded our own write of
+    // the decision after the holder's first renewal, and the holder's stamp (its clock behind ours)
+    // compared as older than ours: a holder renewed for 15 s was taken over after 5.
+    const { deps, base, key, cluster, heartbeat, store, advance } = await electedBehindOurClock();
+    const decision = cluster.versions('Lease', key).at(-1) as RawObject;
+    advance(100);
+    expect(cluster.renewLease(key, 'a', 15)).toMatchObject({ ok: true });
+    await ingestLease(base, 'c', cluster.get('Lease', key) ?? {});
+    await ingestLease(base, 'c', decision);
+    const recorded = (await store.loadLease(key)).lease;
+    expect(recorded?.observedRenewTime).toBe(
+      Date.parse(String((decision.spec as { renewTime: string }).renewTime)),
+    );
+    advance(5_100);
+    await heartbeat('b', '1.31.0');
+    await reconcileLease(deps, key);
+    expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('a');
+  });
+
+  it('the record’s own stamp is the stored one where the step judges the record from an earlier sighting', async () => {
+    // Found by a review: a put-back's stamp compared with the judged renewTime read as the holder's renewal.
+    const { deps, key, cluster, store, advance } = await electedBehindOurClock();
+    const stored = (await store.loadLease(key)).lease as StoredLease;
+    const recorded = stored.record.renewTime as number;
+    const lease = cluster.get('Lease', key) as RawObject;
+    expect((lease.spec as { renewTime: string }).renewTime).toBe(formatMicroTime(recorded));
+    advance(3_100);
+    const judged: StoredLease = {
+      ...stored,
+      record: { ...stored.record, renewTime: recorded - 2_000 },
+      observedRenewTime: recorded - 2_400,
+      storedRenewTime: recorded,
+    };
+    expect(await confirmTakeover(deps, key, judged, deps.clock())).toMatchObject({ verdict: 'proceed' });
   });
 
   it('… and so does a part of a millisecond in its stamp (client-go stamps microseconds)', async () => {

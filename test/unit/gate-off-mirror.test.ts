@@ -9,6 +9,7 @@ import { holderLeaseFence, holderLeaseReader } from '../../lib/sync/holder-lease
 import { ingestLease } from '../../lib/sync/ingest.js';
 import { keptFields } from '../../lib/sync/lease-fields.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
+import { FirstSightings } from '../../lib/sync/renewal-sightings.js';
 import { heldByOld, type PairCluster } from '../helpers/two-clusters.js';
 
 /**
@@ -268,6 +269,36 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
     await fixture.heartbeat('a', key, 'best', '1.33.0');
     const due = await reconcileLease(fixture.deps, key);
     expect(due).toMatchObject({ action: 'takeover', write: { holderIdentity: 'best' } });
+  });
+
+  it('inside ingest, stamps the revoke at ingest’s first sighting of the holder’s last renewal, not at its stamp', async () => {
+    const fixture = await gateOffGroup();
+    const { key, planes } = fixture;
+    const hints = new HolderHints();
+    const sightings = new FirstSightings();
+    const ingest = () =>
+      ingestLease(fixture.deps, 'a', planes.a.get('Lease', key) ?? {}, { hints, sightings });
+    for (let i = 0; i < 2; i++) {
+      fixture.advance(1_000);
+      expect(planes.a.renewLease(key, 'old', 5)).toMatchObject({ ok: true });
+      await ingest();
+    }
+    // "old" stamps a renewal whose write commits 1.2 s later (a slow apiserver); ingest keeps it.
+    fixture.advance(200);
+    expect(planes.a.renewLease(key, 'old', 5)).toMatchObject({ ok: true });
+    fixture.advance(1_200);
+    expect(await ingest()).toMatchObject({ outcome: 'kept' });
+    const seenAt = fixture.deps.clock();
+
+    await betterCandidateJoins(fixture);
+    fixture.advance(300);
+    expect(await mirrorLease({ ...fixture.deps, renewalSightings: sightings }, key)).toMatchObject({
+      a: 'revoked',
+    });
+    expect(leaseIn(fixture, 'a').spec).toMatchObject({
+      holderIdentity: REVOKED_HOLDER,
+      renewTime: formatMicroTime(seenAt),
+    });
   });
 
   /** The concurrency model found it (MODEL_SEED=977664307): the record lagged, the revoke was taken back. */

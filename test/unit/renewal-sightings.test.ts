@@ -38,6 +38,14 @@ describe('first sightings of holders’ renewals (unit)', () => {
     expect(sightings.firstSeen(key, { ...A, cluster: 'd' })).toBeUndefined();
   });
 
+  it('keeps each cluster’s apart: in a lease group the copies elsewhere name the holder too', () => {
+    const sightings = new FirstSightings();
+    sightings.saw(key, A, 5_000);
+    sightings.saw(key, { ...A, cluster: 'd', renewTime: 9_000 }, 5_500);
+    expect(sightings.firstSeen(key, A)).toBe(5_000);
+    expect(sightings.firstSeen(key, { ...A, cluster: 'd', renewTime: 9_000 })).toBe(5_500);
+  });
+
   it('holds at most its capacity, the oldest going first', () => {
     const sightings = new FirstSightings(2);
     const keys = ['x', 'y', 'z'].map((name) => ({ ...key, name }));
@@ -114,6 +122,38 @@ describe('an ingest run hands over to the next (unit: in-memory fakes)', () => {
     await heartbeat('b', '1.31.0');
     await reconcileLease(stepsOf(first), key);
     expect(await holder()).toBe('a');
+  });
+
+  it('a holder that renews over our API after a renewal run 1 saw is judged by that renewal, not the sighting', async () => {
+    const { key, first, stepsOf, show, renew, store, holder, heartbeat, clock, advance } = await setUp();
+    advance(2_000);
+    renew();
+    expect(await show(first)).toMatchObject({ outcome: 'renewal' });
+    const sawAt = clock();
+    // "a" renews through our API: the record moves on, the Lease in its cluster does not.
+    advance(2_000);
+    await store.recordRenewal(
+      key,
+      { holderIdentity: 'a', expectedHolder: 'a', leaseDurationSeconds: 5 },
+      clock(),
+    );
+    advance(sawAt + 5_001 - clock());
+    await heartbeat('b', '1.31.0');
+    await reconcileLease(stepsOf(first), key);
+    expect(await holder()).toBe('a');
+  });
+
+  it('a renewal the takeover check finds before the watch shows it is dated at the read, not at its stamp', async () => {
+    const { key, first, stepsOf, renew, recordedAt, holder, heartbeat, clock, advance } = await setUp();
+    const recorded = recordedAt();
+    // "a" renews; run 1's watch has not shown it when the record's deadline passes and its step reads the Lease.
+    advance(1_000);
+    renew();
+    advance(recorded + 5_001 - clock());
+    await heartbeat('b', '1.31.0');
+    await reconcileLease(stepsOf(first), key);
+    expect(await holder()).toBe('a');
+    expect(recordedAt()).toBe(clock());
   });
 
   it('a renewal the takeover check finds is dated at its first sighting, not at its stamp', async () => {

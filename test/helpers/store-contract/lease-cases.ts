@@ -245,6 +245,19 @@ export function leaseCases(t: ContractContext): void {
       await t.expectLeaseItem(key, 'renewal', now);
     });
 
+    it('drops the Lease renewal last seen: the renewTime on record is no longer when it was seen', async () => {
+      const key = freshKey();
+      await t.seed(key, t.held());
+      await t.store.observeLease(key, observation({ renewTime: 2_000 }), await t.lease(key), t.clock.now);
+      const stored = await t.store.recordRenewal(
+        key,
+        { holderIdentity: 'holder-1', expectedHolder: 'holder-1', leaseDurationSeconds: 15 },
+        t.clock.advance(1_000),
+      );
+      expect(stored.observedRenewTime).toBeUndefined();
+      expect(await t.lease(key)).toEqual(stored);
+    });
+
     it('records a release (holder "") with who released and when, change "release"', async () => {
       const key = freshKey();
       const read = await t.seed(key, t.held());

@@ -102,6 +102,33 @@ export function observedLeaseCases(t: ContractContext): void {
       expect(await t.lease(key)).toEqual(read);
     });
 
+    it('records a Lease read as it stands (current) on the version read, whatever its stamp', async () => {
+      const key = freshKey();
+      await t.seed(key, t.held());
+      await t.store.observeLease(key, observation({ renewTime: 2_000 }), await t.lease(key), t.clock.now);
+      const read = await t.lease(key);
+      const stale = await t.lease(key);
+      await t.store.observeLease(
+        key,
+        observation({ renewTime: 1_500, current: true }),
+        read,
+        t.clock.advance(1),
+      );
+      expect(await t.lease(key)).toMatchObject({
+        version: (read?.version ?? 0) + 1,
+        observedRenewTime: 1_500,
+      });
+      await t.expectConditionFailed(
+        t.store.observeLease(
+          key,
+          observation({ renewTime: 1_400, current: true }),
+          stale,
+          t.clock.advance(1),
+        ),
+        key,
+      );
+    });
+
     it('fails its condition for a renewal when the record changed holder since the read', async () => {
       const key = freshKey();
       const read = await t.seed(key, t.held());
