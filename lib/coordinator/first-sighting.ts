@@ -9,11 +9,7 @@ import type { LeaseState, StoredLease } from '../ports/store.js';
  * record written by another ingest run, whose list showed the renewal seconds after this run's
  * watch did, dates it at that list (docs/design.md, "Renewals kept by ingest").
  */
-function firstSightingOf(
-  deps: CoordinatorDeps,
-  key: LeaseKey,
-  stored: StoredLease,
-): Millis | undefined {
+function firstSightingOf(deps: CoordinatorDeps, key: LeaseKey, stored: StoredLease): Millis | undefined {
   const { record, observedRenewTime } = stored;
   const holder = holderOf(record);
   const sightings = deps.renewalSightings;
