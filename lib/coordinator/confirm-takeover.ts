@@ -145,13 +145,21 @@ async function recordNews(
  * stamp but the one last observed is news. The stamp observed may be ours, not the holder's (a
  * lagging ingest run recording an older state of our own write after the holder's renewal); read
  * as the holder's, a holder whose clock is behind ours had its renewal read as older, and was taken
- * over before its lease ran out. The record's own stamp on the holder's Lease is ours whatever
- * ingest saw (isOurStamp): the mirror writes it whole where the holder is put back (a revoke taken
- * back); read as news, it ended the hold-off the put-back set.
+ * over before its lease ran out.
+ *
+ * A renewTime our own write set (managedFields: renewTimeOurs), with the record's lease duration,
+ * is no renewal at all: the holder has not written since. (A holder's write owns only what it
+ * changed: one stamped with our very instant, with its own lease duration, left renewTime ours.) That is an HTTP holder's Lease, our copy, which lags the record until the
+ * mirror pass of its last renewal has run (read as news, a dead one kept its lease a lease duration
+ * longer), and the holder put back on its Lease (a revoke taken back; read as news, it ended the
+ * hold-off the put-back set). Where managedFields do not say, the record's own stamp is read as
+ * ours (isOurStamp).
  */
 function renewedSince(stored: StoredLease, seen: HolderLeaseSeen): boolean {
-  const { renewTime } = seen;
-  return !isOurStamp(stored, seen) && renewTime !== stored.observedRenewTime;
+  const { renewTime, renewTimeOurs } = seen;
+  if (renewTimeOurs === true && seen.leaseDurationSeconds === stored.record.leaseDurationSeconds)
+    return false;
+  return (renewTimeOurs === false || !isOurStamp(stored, seen)) && renewTime !== stored.observedRenewTime;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { CRD_GROUP, candidateApiOf, GROUP } from '../api/leasecandidate.js';
+import { FIELD_MANAGER } from '../api/managed-fields.js';
 import { type CandidateApiVersion, CRD_CANDIDATE_API } from '../election/types.js';
 import type {
   ClusterPort,
@@ -207,6 +208,9 @@ export class KubeCluster implements ClusterPort {
     try {
       const out = (await this.apiserver.call(method, path, {
         body,
+        // Names us in managedFields: the field a write changes is ours there until another's
+        // write changes it (renewTimeWrittenByUs).
+        query: { fieldManager: FIELD_MANAGER },
         ...(contentType !== undefined && { contentType }),
       })) as RawObject | undefined;
       return {

@@ -114,6 +114,8 @@ export type HolderLeaseSeen = LeaseObservation & {
   readonly resourceVersion?: string;
   /** renewTime shows a part of a millisecond: a client-go stamp, never one of ours (whole milliseconds). */
   readonly subMillisecond?: boolean;
+  /** Our write last changed renewTime (true) or another's did (false), as managedFields show. */
+  readonly renewTimeOurs?: boolean;
   /** The Lease carries annotations (a patch adds ours to them rather than creating the map). */
   readonly annotated?: boolean;
 };

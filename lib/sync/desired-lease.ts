@@ -6,6 +6,7 @@ import {
   REVOKED_HOLDER,
   TERM_ANNOTATION,
 } from '../api/lease.js';
+import { renewTimeWrittenByUs } from '../api/managed-fields.js';
 import { formatMicroTime } from '../api/time.js';
 import { holderOf } from '../election/liveness.js';
 import { holderLeaseSeconds } from '../election/timing.js';
@@ -27,6 +28,8 @@ export interface ClusterLeaseView {
   readonly preferredHolderAnnotation?: string;
   /** The Lease names our takeover's fence (FENCED_HOLDER), shown above as no holder. */
   readonly fenced?: boolean;
+  /** Our write last changed renewTime (true) or another's did (false), as managedFields show. */
+  readonly renewTimeOurs?: boolean;
 }
 
 /** What planMirror must know of the cluster and the lease besides the decision. */
@@ -205,7 +208,7 @@ function copy(spec: Record<string, unknown>, field: string, value: unknown): voi
 
 /** Reads the fields planMirror compares from a raw Lease object. */
 export function viewOf(lease: {
-  metadata?: { annotations?: Record<string, string> };
+  metadata?: { annotations?: Record<string, string>; managedFields?: unknown };
   spec?: Record<string, unknown>;
 }): ClusterLeaseView {
   const spec = lease.spec ?? {};
@@ -222,6 +225,8 @@ export function viewOf(lease: {
   if (term !== undefined) view.term = term;
   const preferred = lease.metadata?.annotations?.[PREFERRED_HOLDER_ANNOTATION];
   if (preferred !== undefined && preferred !== '') view.preferredHolderAnnotation = preferred;
+  const renewTimeOurs = renewTimeWrittenByUs(lease.metadata);
+  if (renewTimeOurs !== undefined) view.renewTimeOurs = renewTimeOurs;
   return view as ClusterLeaseView;
 }
 

@@ -38,7 +38,7 @@ export function holderLeaseReader(clusters: ClusterSource): HolderLeaseReader {
       throw error;
     }
     if (record.renewTime === undefined || record.leaseDurationSeconds === undefined) return undefined;
-    const shownTerm = viewOf(raw as Parameters<typeof viewOf>[0]).term;
+    const { term: shownTerm, renewTimeOurs } = viewOf(raw as Parameters<typeof viewOf>[0]);
     const revoked = record.holderIdentity === REVOKED_HOLDER;
     const resourceVersion = raw.metadata?.resourceVersion;
     return {
@@ -54,6 +54,7 @@ export function holderLeaseReader(clusters: ClusterSource): HolderLeaseReader {
         subMillisecond: true,
       }),
       ...(shownTerm !== undefined && { shownTerm }),
+      ...(renewTimeOurs !== undefined && { renewTimeOurs }),
     };
   };
 }

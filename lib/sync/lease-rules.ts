@@ -68,9 +68,27 @@ export function judgeHomeLease(
   const holder = observed.holderIdentity ?? '';
   const recorded = stored.record.holderIdentity ?? '';
   if (holder === recorded && observed.renewTime === stored.record.renewTime) return 'same-renewal';
+  if (ourEarlierWrite(event, stored)) return 'unchanged';
   if (copyOfReleasedHolding(holdingOf(observed, view), stored.record)) return 'drift';
   if (handEditOverLiveHolder(event, stored, now)) return 'drift';
   return 'record';
+}
+
+/**
+ * The recorded holder's Lease under the term on record, last stamped by our own write (its
+ * managedFields say so) with another renewTime than the record's: an earlier state of our copy,
+ * our decision or our put-back, which a lagging watch delivers after the holder's renewals were
+ * recorded. Recorded as the holder's renewal, our stamp would stand for one it never made, and a
+ * takeover check would weigh the holder's next renewal against a stamp on our clock. (A holder's
+ * write that left our stamp as it was, with a lease duration of its own, is missed here; the
+ * takeover check reads it live before any successor is named.)
+ */
+function ourEarlierWrite({ observed, view }: LeaseEvent, stored: StoredLease): boolean {
+  return (
+    view.renewTimeOurs === true &&
+    view.term === stored.record.term &&
+    (observed.holderIdentity ?? '') === (stored.record.holderIdentity ?? '')
+  );
 }
 
 /** The Lease shows a term of ours above the record's. */

@@ -111,8 +111,8 @@ function sightingsIn(
  * (renewalOnOurClock), capped at `answered`: early by as long as its write took to commit beyond
  * the recorded one's (docs/reliability.md, "Each ingest run's start delayed failovers"). Not the record's liveness alone: ingest records one
  * renewal in several, so the record may lag the Lease (docs/design.md, "Renewals kept by ingest").
- * A Lease that does not show the holder's own renewal (another holder, or a renewTime of ours):
- * `answered`.
+ * A Lease that does not show the holder's own renewal (another holder, or a renewTime of ours: the
+ * record's, or any our write set, as managedFields show): `answered`.
  */
 export function revokeStamp(
   stored: StoredLease,
@@ -125,7 +125,8 @@ export function revokeStamp(
   if (
     current?.holderIdentity !== record.holderIdentity ||
     Number.isNaN(renewTime) ||
-    renewTime === record.renewTime
+    renewTime === record.renewTime ||
+    current?.renewTimeOurs === true
   )
     return answered;
   if (sightings !== undefined)

@@ -1,5 +1,6 @@
 import { applyPatch, JsonPatchError, type Operation } from 'fast-json-patch';
 import { candidateApiOf } from '../../lib/api/leasecandidate.js';
+import { FIELD_MANAGER } from '../../lib/api/managed-fields.js';
 import { formatMicroTime, formatTime } from '../../lib/api/time.js';
 import { type CandidateApiVersion, CRD_CANDIDATE_API, type Millis } from '../../lib/election/types.js';
 import type { Gate } from '../../lib/kube-local/control-plane.js';
@@ -57,6 +58,33 @@ function idOf(kind: ObjectKind, namespace: string, name: string): string {
 
 function refOf(object: RawObject): ObjectRef {
   return { namespace: String(object.metadata?.namespace ?? 'default'), name: String(object.metadata?.name) };
+}
+
+/**
+ * The apiserver's managedFields, for the one field the coordinator reads them for: an update owns
+ * the fields it changed, so spec.renewTime belongs to the last write that moved it. `coordinator`
+ * writes as our field manager, anyone else under their own name.
+ */
+function renewTimeManaged(object: RawObject, previous: RawObject | undefined, by: string): unknown[] {
+  const renewTime = (object.spec as { renewTime?: unknown } | undefined)?.renewTime;
+  if (renewTime === undefined) return [];
+  const before = (previous?.spec as { renewTime?: unknown } | undefined)?.renewTime;
+  const owner =
+    previous !== undefined && before === renewTime
+      ? (previous.metadata as { managedFields?: { manager?: string }[] } | undefined)?.managedFields?.[0]
+          ?.manager
+      : by === 'coordinator'
+        ? FIELD_MANAGER
+        : by;
+  if (owner === undefined) return [];
+  return [
+    {
+      manager: owner,
+      operation: 'Update',
+      fieldsType: 'FieldsV1',
+      fieldsV1: { 'f:spec': { 'f:renewTime': {} } },
+    },
+  ];
 }
 
 export class InMemoryCluster {
@@ -205,7 +233,15 @@ export class InMemoryCluster {
   private commit(kind: ObjectKind, ref: ObjectRef, object: RawObject, by: string): WriteResult {
     this.revision++;
     const resourceVersion = String(this.revision);
-    object.metadata = { ...object.metadata, resourceVersion };
+    const managedFields =
+      kind === 'Lease'
+        ? renewTimeManaged(object, this.objects.get(idOf(kind, ref.namespace, ref.name)), by)
+        : [];
+    object.metadata = {
+      ...object.metadata,
+      resourceVersion,
+      ...(kind === 'Lease' && { managedFields }),
+    } as RawObject['metadata'];
     this.objects.set(idOf(kind, ref.namespace, ref.name), structuredClone(object));
     this.history.push({
       seq: this.revision,

@@ -2,13 +2,16 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type MockInstance, vi } from 'vitest';
+import { TERM_ANNOTATION } from '../../lib/api/lease.js';
 import { formatMicroTime } from '../../lib/api/time.js';
 import { parseClustersConfig } from '../../lib/clusters/config.js';
 import { type CandidateApiVersion, CRD_CANDIDATE_API } from '../../lib/election/types.js';
+import { KubeCluster } from '../../lib/kube/cluster.js';
 import { applyCrd, applyRbac, kube } from '../../lib/kube-local/admin.js';
 import { ensureKubeBinaries } from '../../lib/kube-local/build.js';
 import { type ControlPlane, startControlPlane, writeKubeconfig } from '../../lib/kube-local/control-plane.js';
 import { type LocalClusters, startLocalClusters } from '../../lib/kube-local/local-clusters.js';
+import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
 import { settle, startTestStack, type TestStack } from '../helpers/local-stack.js';
 
 /**
@@ -232,6 +235,57 @@ describe('managed clusters (integration: gate-off kube-apiservers, the LeaseCand
       preferredHolder: 'y',
       strategy: 'OldestEmulationVersion',
     });
+  });
+
+  it('managedFields tell a renewTime we wrote from the holder’s, where the stamps alone cannot', async () => {
+    const ours = new KubeCluster(bare.name, {
+      name: bare.name,
+      server: new URL(bare.server),
+      tls: { ca: Buffer.from(bare.caData), rejectUnauthorized: true },
+      token: async () => bare.coordinatorToken,
+    });
+    const key = { scope: bare.name, namespace: 'default', name: 'written-by' };
+    const read = () => holderLeaseReader({ get: async () => ours })(bare.name, key);
+    const path = `${LEASES}/written-by`;
+    /** A write as client-go's elector sends it: an update under the program's own field manager. */
+    const holderWrites = async (spec: Spec) => {
+      const current = await kube(bare, 'GET', path);
+      const body = { ...current.json, spec: { ...(current.json.spec as Spec), ...spec } };
+      expect((await kube(bare, 'PUT', `${path}?fieldManager=kube-scheduler`, body)).status).toBe(200);
+    };
+    const stamp = (ms: number) => formatMicroTime(Date.UTC(2026, 11, 6, 12, 0, 0, ms));
+
+    const created = await ours.createLease({
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: 'written-by', namespace: 'default' },
+      spec: { holderIdentity: 'sched-a', leaseDurationSeconds: 15, renewTime: stamp(0) },
+    });
+    expect(created.ok).toBe(true);
+    expect(await read()).toMatchObject({ holderIdentity: 'sched-a', renewTimeOurs: true });
+
+    await holderWrites({ renewTime: stamp(2_000) });
+    expect(await read()).toMatchObject({ renewTimeOurs: false });
+
+    // Our write that leaves renewTime as it is (an annotation) leaves it the holder's.
+    const patched = await ours.patchLease({ namespace: 'default', name: 'written-by' }, [
+      { op: 'add', path: '/metadata/annotations', value: { [TERM_ANNOTATION]: '3' } },
+    ]);
+    expect(patched.ok).toBe(true);
+    expect(await read()).toMatchObject({ renewTimeOurs: false });
+
+    const current = await kube(bare, 'GET', path);
+    const replaced = await ours.replaceLease({
+      ...current.json,
+      spec: { ...(current.json.spec as Spec), renewTime: stamp(4_000) },
+    });
+    expect(replaced.ok).toBe(true);
+    expect(await read()).toMatchObject({ renewTimeOurs: true });
+
+    // A holder's write that leaves our stamp as it is owns only what it changed: renewTime stays ours
+    // (confirm-takeover.ts reads such a write as the holder's by its lease duration).
+    await holderWrites({ renewTime: stamp(4_000), leaseDurationSeconds: 5 });
+    expect(await read()).toMatchObject({ leaseDurationSeconds: 5, renewTimeOurs: true });
   });
 
   it('`npm run clusters -- up --gate mixed` starts what it says: cluster-a gate on with the built-in API, cluster-b gate off with the CRD', async () => {

@@ -3,6 +3,7 @@ import { FENCED_HOLDER, REVOKED_HOLDER } from '../../lib/api/lease.js';
 import { formatMicroTime } from '../../lib/api/time.js';
 import { holderHome } from '../../lib/coordinator/holder-home.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
 import { httpHeartbeat } from '../helpers/http-heartbeat.js';
@@ -41,13 +42,37 @@ describe('an HTTP holder in a Kubernetes cluster (unit: in-memory fakes)', () =>
     expect(Date.parse(renewed.renewTime ?? '')).toBe(clock());
   });
 
+  it('takes a dead one over at its recorded deadline, though our copy in its cluster still shows an earlier renewal', async () => {
+    const { deps: base, key, cluster, store, advance, clock } = await setup();
+    const deps = { ...base, readHolderLease: holderLeaseReader(base.clusters) };
+    const elected = cluster.get('Lease', key)?.spec as { leaseDurationSeconds?: number; renewTime?: string };
+    const leaseDurationSeconds = elected.leaseDurationSeconds ?? 0;
+    // Its last renewal, recorded through our API; it dies before the mirror pass copies it.
+    advance(3_000);
+    await store.recordRenewal(
+      key,
+      { holderIdentity: 'over-http', expectedHolder: 'over-http', leaseDurationSeconds },
+      clock(),
+    );
+    await store.putHeartbeat(key, 'c', httpHeartbeat(key, 'next', '1.31.0', clock()), clock());
+    advance(leaseDurationSeconds * 1000 + 1);
+    await store.putHeartbeat(key, 'c', httpHeartbeat(key, 'next', '1.31.0', clock()), clock());
+
+    await reconcileLease(deps, key);
+
+    // Our copy is no renewal of the holder's: read as one, the holder kept its lease a lease duration longer.
+    expect(cluster.get('Lease', key)?.spec).toMatchObject({ renewTime: elected.renewTime });
+    expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('next');
+  });
+
   it('takes one that renews its Lease there itself (client-go stamps microseconds; pushed heartbeats) as renewing there', async () => {
     const { deps, key, cluster, store, advance, clock } = await setup();
     advance(2_000);
     const renewed = structuredClone(cluster.get('Lease', key) ?? {}) as { spec: { renewTime?: string } };
     renewed.spec.renewTime = formatMicroTime(clock()).replace(/000Z$/, '417Z');
+    expect(cluster.replace('Lease', renewed, 'over-http')).toMatchObject({ ok: true });
 
-    expect((await ingestLease(deps, 'c', renewed)).outcome).toBe('renewal');
+    expect((await ingestLease(deps, 'c', cluster.get('Lease', key) ?? {})).outcome).toBe('renewal');
     expect((await store.loadLease(key)).lease?.record.renewTime).toBe(clock());
   });
 
@@ -60,6 +85,10 @@ describe('an HTTP holder in a Kubernetes cluster (unit: in-memory fakes)', () =>
     const stamp = formatMicroTime(clock());
     for (const holderIdentity of ['', REVOKED_HOLDER, FENCED_HOLDER])
       expect(holderHome(key, state, { holderIdentity, renewTime: stamp })).toBe('c');
+    // Its own renewal there on a whole millisecond (client-go, one in a thousand): managedFields say it is its.
+    const wholeMs = { holderIdentity: 'over-http', renewTime: stamp };
+    expect(holderHome(key, state, { ...wholeMs, renewTimeOurs: false })).toBe('c');
+    expect(holderHome(key, state, { ...wholeMs, renewTimeOurs: true })).toBeUndefined();
     // Our own write naming it, or no Lease: nothing there is the holder's.
     expect(holderHome(key, state, { holderIdentity: 'over-http', renewTime: stamp })).toBeUndefined();
     expect(holderHome(key, state)).toBeUndefined();

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { FIELD_MANAGER, renewTimeWrittenByUs } from '../../lib/api/managed-fields.js';
+import { formatMicroTime } from '../../lib/api/time.js';
+import type { StoredLease } from '../../lib/ports/store.js';
+import { revokeStamp } from '../../lib/sync/mirror-options.js';
+
+/** An Update entry of metadata.managedFields, as the apiserver writes one. */
+function entry(manager: string, spec: Record<string, unknown>) {
+  return {
+    manager,
+    operation: 'Update',
+    apiVersion: 'coordination.k8s.io/v1',
+    time: '2026-12-06T12:00:00Z',
+    fieldsType: 'FieldsV1',
+    fieldsV1: { 'f:metadata': { 'f:annotations': {} }, 'f:spec': spec },
+  };
+}
+
+describe('who last changed a Lease’s renewTime, from its managedFields (unit)', () => {
+  it('is us where our field manager owns spec.renewTime', () => {
+    const metadata = {
+      managedFields: [
+        entry('kube-scheduler', { 'f:holderIdentity': {}, 'f:leaseDurationSeconds': {} }),
+        entry(FIELD_MANAGER, { 'f:renewTime': {}, 'f:preferredHolder': {} }),
+      ],
+    };
+    expect(renewTimeWrittenByUs(metadata)).toBe(true);
+  });
+
+  it('is another where any other manager owns it, whatever else we own', () => {
+    const metadata = {
+      managedFields: [
+        entry(FIELD_MANAGER, { 'f:holderIdentity': {}, 'f:strategy': {} }),
+        entry('kube-scheduler', { 'f:renewTime': {}, 'f:acquireTime': {} }),
+      ],
+    };
+    expect(renewTimeWrittenByUs(metadata)).toBe(false);
+  });
+
+  it('does not say where managedFields are missing, name no renewTime, or are not what the apiserver writes', () => {
+    expect(renewTimeWrittenByUs(undefined)).toBeUndefined();
+    expect(renewTimeWrittenByUs({})).toBeUndefined();
+    expect(
+      renewTimeWrittenByUs({ managedFields: [entry(FIELD_MANAGER, { 'f:holderIdentity': {} })] }),
+    ).toBeUndefined();
+    expect(renewTimeWrittenByUs({ managedFields: 'lease-coordinator' })).toBeUndefined();
+    expect(renewTimeWrittenByUs({ managedFields: [{ manager: 7, fieldsV1: {} }] })).toBeUndefined();
+    expect(
+      renewTimeWrittenByUs({
+        managedFields: [{ manager: FIELD_MANAGER, fieldsV1: { 'f:spec': 'f:renewTime' } }],
+      }),
+    ).toBeUndefined();
+  });
+});
+
+describe('what the coordinator reads into a renewTime we wrote (unit: pure)', () => {
+  const decidedAt = Date.UTC(2026, 11, 6, 12, 0, 0);
+  const stored: StoredLease = {
+    version: 4,
+    record: {
+      term: 2,
+      holderIdentity: 'a',
+      holderCluster: 'c',
+      leaseDurationSeconds: 15,
+      renewTime: decidedAt + 4_000,
+    },
+    observedRenewTime: decidedAt + 3_990,
+  };
+
+  it('a revoke over a stamp of ours is stamped when the Lease was read, not mapped back from ours', () => {
+    const answered = decidedAt + 6_000;
+    // Ours, after the renewal last observed: mapped as the holder's, it would date the revoke 990 ms early.
+    const ours = { holderIdentity: 'a', renewTime: formatMicroTime(decidedAt + 5_000) };
+    expect(revokeStamp(stored, { ...ours, renewTimeOurs: true }, answered)).toBe(answered);
+    // The same stamp written by the holder is its renewal, mapped to our clock.
+    expect(revokeStamp(stored, { ...ours, renewTimeOurs: false }, answered)).toBeLessThan(answered);
+  });
+});
