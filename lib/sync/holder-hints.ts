@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Millis } from '../election/types.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import type { StoredLease } from '../ports/store.js';
@@ -17,7 +18,7 @@ export interface HolderHint {
   readonly recorded?: StoredLease;
 }
 
-/** Enough for every lease a coordinator serves; past it the oldest hints go first. */
+/** Enough for every lease a coordinator serves; past it the least recently used hints go first. */
 const DEFAULT_CAPACITY = 50_000;
 
 /**
@@ -27,23 +28,18 @@ const DEFAULT_CAPACITY = 50_000;
  * decide, and a stale or missing hint costs one failed write, or a read, before the general path.
  */
 export class HolderHints {
-  private readonly hints = new Map<string, HolderHint>();
+  private readonly hints: LRUCache<string, HolderHint>;
 
-  constructor(private readonly capacity = DEFAULT_CAPACITY) {}
+  constructor(capacity = DEFAULT_CAPACITY) {
+    this.hints = new LRUCache({ max: capacity });
+  }
 
   get(key: LeaseKey): HolderHint | undefined {
     return this.hints.get(partitionKey(key));
   }
 
   set(key: LeaseKey, hint: HolderHint): void {
-    const pk = partitionKey(key);
-    // Re-inserting moves the entry to the end, so the first entry is always the oldest.
-    this.hints.delete(pk);
-    this.hints.set(pk, hint);
-    if (this.hints.size > this.capacity) {
-      const oldest = this.hints.keys().next();
-      if (oldest.done !== true) this.hints.delete(oldest.value);
-    }
+    this.hints.set(partitionKey(key), hint);
   }
 
   forget(key: LeaseKey): void {

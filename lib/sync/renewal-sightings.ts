@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Millis } from '../election/types.js';
 import type { RenewalSightings, ShownRenewal } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
@@ -7,7 +8,7 @@ interface Sighting extends ShownRenewal {
   readonly seenAt: Millis;
 }
 
-/** Enough for every lease a coordinator serves, in each cluster of its group; past it the oldest go first. */
+/** Enough for every lease a coordinator serves, in each cluster of its group; past it the least recently used go first. */
 const DEFAULT_CAPACITY = 50_000;
 
 /**
@@ -18,9 +19,11 @@ const DEFAULT_CAPACITY = 50_000;
  * so a holder that died just after it is taken over at its true deadline, not one list later.
  */
 export class FirstSightings implements RenewalSightings {
-  private readonly sightings = new Map<string, Sighting>();
+  private readonly sightings: LRUCache<string, Sighting>;
 
-  constructor(private readonly capacity = DEFAULT_CAPACITY) {}
+  constructor(capacity = DEFAULT_CAPACITY) {
+    this.sightings = new LRUCache({ max: capacity });
+  }
 
   /** A Lease as a list or watch showed it at `now`: its renewal's first sighting, if it is new. */
   saw(key: LeaseKey, renewal: ShownRenewal, now: Millis): void {
@@ -29,13 +32,7 @@ export class FirstSightings implements RenewalSightings {
     if (before !== undefined && sameRenewal(before, renewal)) return;
     // An older renewal shown again (a list behind a watch) is no news about the holder.
     if (before?.holder === renewal.holder && renewal.renewTime < before.renewTime) return;
-    // Re-inserting moves the entry to the end, so the first entry is always the oldest.
-    this.sightings.delete(pk);
     this.sightings.set(pk, { ...renewal, seenAt: now });
-    if (this.sightings.size > this.capacity) {
-      const oldest = this.sightings.keys().next();
-      if (oldest.done !== true) this.sightings.delete(oldest.value);
-    }
   }
 
   firstSeen(key: LeaseKey, renewal: ShownRenewal): Millis | undefined {
