@@ -3,9 +3,11 @@ import { z } from 'zod';
 /**
  * The field manager our writes name (the `fieldManager` query parameter of every write,
  * lib/kube/cluster.ts). The apiserver records, per field, the manager whose write last changed it
- * (`metadata.managedFields`); `kubectl get lease -o yaml --show-managed-fields` shows it.
+ * (`metadata.managedFields`); `kubectl get lease -o yaml --show-managed-fields` shows it. A client
+ * that names none is recorded under its User-Agent up to the first slash (client-go: its binary's
+ * name), so no elector is recorded under this one unless it names it.
  */
-export const FIELD_MANAGER = 'lease-coordinator';
+export const FIELD_MANAGER = 'lease-coordinator.dev/coordinator';
 
 const managedFieldsSchema = z.array(
   z.object({
@@ -16,7 +18,8 @@ const managedFieldsSchema = z.array(
 
 /**
  * Whether our own write (true) or another's (false) last changed the Lease's spec.renewTime, as
- * its managedFields show; undefined where they do not say (none, or none that names the field).
+ * its managedFields show; undefined where they do not say (none, none that names the field, or one
+ * under no manager's name).
  *
  * An update owns only the fields it changed, so the holder's renewal, which always moves its
  * renewTime, is the holder's; our copy of a renewal, our revoke and our fence are ours. A stamp
@@ -29,8 +32,15 @@ export function renewTimeWrittenByUs(metadata: unknown): boolean | undefined {
   );
   if (!entries.success) return undefined;
   const owner = entries.data.find((entry) => ownsRenewTime(entry.fieldsV1));
-  return owner === undefined ? undefined : owner.manager === FIELD_MANAGER;
+  if (owner === undefined || UNNAMED.has(owner.manager ?? '')) return undefined;
+  return owner.manager === FIELD_MANAGER;
 }
+
+/**
+ * A write that names no field manager and sends no User-Agent is recorded as `unknown`: our versions
+ * before this one wrote so, and such an entry says nothing about whose write it was.
+ */
+const UNNAMED = new Set(['', 'unknown']);
 
 function ownsRenewTime(fields: Record<string, unknown> | undefined): boolean {
   const spec = fields?.['f:spec'];

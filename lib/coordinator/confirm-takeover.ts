@@ -149,17 +149,28 @@ async function recordNews(
  *
  * A renewTime our own write set (managedFields: renewTimeOurs), with the record's lease duration,
  * is no renewal at all: the holder has not written since. (A holder's write owns only what it
- * changed: one stamped with our very instant, with its own lease duration, left renewTime ours.) That is an HTTP holder's Lease, our copy, which lags the record until the
- * mirror pass of its last renewal has run (read as news, a dead one kept its lease a lease duration
+ * changed: one stamped with our very instant, with its own lease duration, left renewTime ours.)
+ * That is an HTTP holder's Lease, our copy, which lags the record until the mirror pass of its last renewal has run (read as news, a dead one kept its lease a lease duration
  * longer), and the holder put back on its Lease (a revoke taken back; read as news, it ended the
  * hold-off the put-back set). Where managedFields do not say, the record's own stamp is read as
  * ours (isOurStamp).
  */
 function renewedSince(stored: StoredLease, seen: HolderLeaseSeen): boolean {
   const { renewTime, renewTimeOurs } = seen;
-  if (renewTimeOurs === true && seen.leaseDurationSeconds === stored.record.leaseDurationSeconds)
-    return false;
+  if (renewTimeOurs === true && ourWriteUnderRecord(stored, seen)) return false;
   return (renewTimeOurs === false || !isOurStamp(stored, seen)) && renewTime !== stored.observedRenewTime;
+}
+
+/**
+ * Our write under the term on record or below, with the record's lease duration. One under a newer
+ * term of ours is a decision the table lost (restored from a backup): news, which lifts the record
+ * to that term before any takeover, and the takeover then fences the holder under it.
+ */
+function ourWriteUnderRecord(stored: StoredLease, seen: HolderLeaseSeen): boolean {
+  return (
+    (seen.shownTerm ?? 0) <= stored.record.term &&
+    seen.leaseDurationSeconds === stored.record.leaseDurationSeconds
+  );
 }
 
 /**

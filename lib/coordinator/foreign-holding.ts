@@ -16,6 +16,8 @@ export interface SeenHolding {
    * are whole milliseconds, however close in time to one.
    */
   readonly subMillisecond?: boolean;
+  /** Our write last changed renewTime (true) or another's did (false), as managedFields show. */
+  readonly renewTimeOurs?: boolean;
 }
 
 /**
@@ -39,6 +41,7 @@ export function takenByAnother(seen: SeenHolding, stored: StoredLease): boolean 
     seen.leaseDurationSeconds !== undefined &&
     // An elector that takes a Lease stamps renewTime with its own clock; a Lease that still shows
     // the stamp we (or the recorded holder) wrote was only edited, by hand or by a tool: drift.
+    // (managedFields cannot settle it: the recorded holder's own stamp is another manager's too.)
     (seen.subMillisecond === true || seen.renewTime !== record.renewTime) &&
     seen.renewTime !== stored.observedRenewTime &&
     !copyOfReleasedHolding(seen, stored.record)
@@ -48,8 +51,8 @@ export function takenByAnother(seen: SeenHolding, stored: StoredLease): boolean 
 /**
  * Our copy of the holding its holder has just released: it names the releasing holder, under the
  * current term, with a stamp of ours (whole milliseconds; the holder's own renewals carry
- * microseconds). In a cluster of the group the release has not been copied to yet, read as another
- * elector's, it made a rolling restart's leaving holder the lease's holder again, under a new term,
+ * microseconds, and its managedFields name the holder's program, where they say). In a cluster of
+ * the group the release has not been copied to yet, read as another elector's, it made a rolling restart's leaving holder the lease's holder again, under a new term,
  * until its lease duration ran out, instead of handing over at once (docs/clusters.md, "A release
  * means leaving"). In the holder's own cluster it is a mirror write from before a release through our
  * API (an HTTP holder's, which no Lease shows), delivered by the watch after it (judgeHomeLease).
@@ -59,7 +62,8 @@ export function copyOfReleasedHolding(seen: SeenHolding, record: StoredLease['re
     (record.holderIdentity ?? '') === '' &&
     record.releasedHolder === seen.holderIdentity &&
     seen.term === record.term &&
-    seen.subMillisecond !== true
+    seen.subMillisecond !== true &&
+    seen.renewTimeOurs !== false
   );
 }
 

@@ -22,8 +22,6 @@ export function heardOverHttp({ lease, candidates }: HeldLease): boolean {
 export interface LeaseShown {
   readonly holderIdentity?: string;
   readonly renewTime?: string;
-  /** Whose write last changed renewTime, as managedFields show (ClusterLeaseView). */
-  readonly renewTimeOurs?: boolean;
 }
 
 /**
@@ -35,20 +33,21 @@ export interface LeaseShown {
  * ingest also reads (kubeconfig and httpCallers both): every cluster's Lease, its own included, only
  * mirrors the decision, renewTime too, so client-go electors there see it live for as long as it
  * renews, and one that takes it is a new holding, as in a lease group's other clusters. That is what
- * its Lease (`shown`) tells: none yet, or our own write naming it (managedFields say whose write set
- * renewTime; where they do not, a stamp in whole milliseconds is read as ours). Any other Lease keeps
- * the home: the holder renewing it itself (a client-go elector whose heartbeats are pushed over HTTP,
- * a cluster without the LeaseCandidate API), its release, our revoke or fence of it, or another
- * elector's holding, each read there as for any client-go holder. Without managedFields, one
- * client-go renewal in a thousand lands on a whole millisecond: read as ours, it is one mirror write
- * over the holder's renewal, which its next retry renews again.
+ * its Lease (`shown`) tells: none yet, or our own write naming it, stamped in whole milliseconds. Any
+ * other Lease keeps the home: the holder renewing it itself (a client-go elector whose heartbeats are
+ * pushed over HTTP, a cluster without the LeaseCandidate API, stamps microseconds), its release, our
+ * revoke or fence of it, or another elector's holding, each read there as for any client-go holder.
+ * One client-go renewal in a thousand lands on a whole millisecond: read as ours, it is one mirror
+ * write over the holder's renewal, which its next retry renews again. The Lease's managedFields are
+ * not asked here: a renewTime another manager set (a hand edit, a restore, a version of ours that
+ * named no field manager) would make the cluster the HTTP holder's home, and the mirror would stop
+ * keeping its Lease live while it leads over HTTP.
  */
 export function holderHome(key: LeaseKey, held: HeldLease, shown?: LeaseShown): string | undefined {
   const home = held.lease?.record.holderCluster ?? clustersOf(key)[0];
   if (!heardOverHttp(held)) return home;
   const oursNamingIt =
     shown === undefined ||
-    (shown.holderIdentity === held.lease?.record.holderIdentity &&
-      (shown.renewTimeOurs ?? !subMillisecond(shown.renewTime)));
+    (shown.holderIdentity === held.lease?.record.holderIdentity && !subMillisecond(shown.renewTime));
   return oursNamingIt ? undefined : home;
 }

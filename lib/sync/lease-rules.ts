@@ -138,6 +138,7 @@ function holdingOf(observed: LeaseRecord, view: ClusterLeaseView): SeenHolding {
     }),
     ...(view.term !== undefined && { term: view.term }),
     ...(subMillisecond(view.renewTime) && { subMillisecond: true }),
+    ...(view.renewTimeOurs !== undefined && { renewTimeOurs: view.renewTimeOurs }),
   };
 }
 

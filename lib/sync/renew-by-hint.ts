@@ -37,7 +37,9 @@ export async function renewByHint(
     cluster !== hint.cluster ||
     observed.renewTime === undefined ||
     observed.leaseDurationSeconds === undefined ||
-    observed.renewTime <= hint.observedRenewTime
+    observed.renewTime <= hint.observedRenewTime ||
+    // Our own write (a put-back, a copy) is no renewal of the holder's: the general path judges it.
+    view.renewTimeOurs === true
   )
     return undefined;
   const now = deps.clock();

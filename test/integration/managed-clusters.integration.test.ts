@@ -286,6 +286,28 @@ describe('managed clusters (integration: gate-off kube-apiservers, the LeaseCand
     // (confirm-takeover.ts reads such a write as the holder's by its lease duration).
     await holderWrites({ renewTime: stamp(4_000), leaseDurationSeconds: 5 });
     expect(await read()).toMatchObject({ leaseDurationSeconds: 5, renewTimeOurs: true });
+
+    // A holder's JSON patch takes it back, as its update does.
+    const patch = [{ op: 'replace', path: '/spec/renewTime', value: stamp(6_000) }];
+    const byPatch = await kube(
+      bare,
+      'PATCH',
+      `${path}?fieldManager=kube-scheduler`,
+      patch,
+      'admin',
+      'application/json-patch+json',
+    );
+    expect(byPatch.status).toBe(200);
+    expect(await read()).toMatchObject({ renewTimeOurs: false });
+
+    // A write that names no manager and sends no User-Agent, as our versions before this one wrote:
+    // recorded as `unknown`, which says nothing (the stamps decide, as they did).
+    const unnamed = await kube(bare, 'GET', path);
+    const body = { ...unnamed.json, spec: { ...(unnamed.json.spec as Spec), renewTime: stamp(8_000) } };
+    expect((await kube(bare, 'PUT', path, body)).status).toBe(200);
+    const seen = await read();
+    expect(seen).toMatchObject({ holderIdentity: 'sched-a' });
+    expect(seen).not.toHaveProperty('renewTimeOurs');
   });
 
   it('`npm run clusters -- up --gate mixed` starts what it says: cluster-a gate on with the built-in API, cluster-b gate off with the CRD', async () => {

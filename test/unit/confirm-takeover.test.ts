@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { TERM_ANNOTATION } from '../../lib/api/lease.js';
 import { formatMicroTime } from '../../lib/api/time.js';
 import { confirmTakeover, UNREACHABLE_RETRY_MS } from '../../lib/coordinator/confirm-takeover.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
@@ -304,6 +305,27 @@ describe('takeover from a holder that only looks expired (unit: in-memory fakes)
     await heartbeat('b', '1.31.0');
     await reconcileLease(deps, key);
     expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('a');
+  });
+
+  it('our write under a newer term than the record’s (a table restored from a backup) is news, not our stamp', async () => {
+    // Found by a review: read as our own stamp, the takeover went ahead unfenced (no fence over a
+    // newer term), and the holder that decision named could renew beside the successor.
+    const { deps, key, cluster, heartbeat, store, advance } = await electedBehindOurClock();
+    const restored = (await store.loadLease(key)).lease as StoredLease;
+    const lease = cluster.get('Lease', key) as RawObject;
+    const annotations = {
+      ...lease.metadata?.annotations,
+      [TERM_ANNOTATION]: String(restored.record.term + 1),
+    };
+    // The lost decision, a second later: it named the holder again under a new term and stamp.
+    advance(1_000);
+    const spec = { ...(lease.spec as Record<string, unknown>), renewTime: formatMicroTime(deps.clock()) };
+    const lost = { ...lease, metadata: { ...lease.metadata, annotations }, spec };
+    expect(cluster.replace('Lease', lost, 'coordinator')).toMatchObject({ ok: true });
+    advance(4_100);
+    await heartbeat('b', '1.31.0');
+    expect(await confirmTakeover(deps, key, restored, deps.clock())).toMatchObject({ verdict: 'renewed' });
+    expect((await store.loadLease(key)).lease?.record.term).toBe(restored.record.term + 1);
   });
 
   it('the record’s own stamp is the stored one where the step judges the record from an earlier sighting', async () => {

@@ -85,10 +85,6 @@ describe('an HTTP holder in a Kubernetes cluster (unit: in-memory fakes)', () =>
     const stamp = formatMicroTime(clock());
     for (const holderIdentity of ['', REVOKED_HOLDER, FENCED_HOLDER])
       expect(holderHome(key, state, { holderIdentity, renewTime: stamp })).toBe('c');
-    // Its own renewal there on a whole millisecond (client-go, one in a thousand): managedFields say it is its.
-    const wholeMs = { holderIdentity: 'over-http', renewTime: stamp };
-    expect(holderHome(key, state, { ...wholeMs, renewTimeOurs: false })).toBe('c');
-    expect(holderHome(key, state, { ...wholeMs, renewTimeOurs: true })).toBeUndefined();
     // Our own write naming it, or no Lease: nothing there is the holder's.
     expect(holderHome(key, state, { holderIdentity: 'over-http', renewTime: stamp })).toBeUndefined();
     expect(holderHome(key, state)).toBeUndefined();

@@ -61,6 +61,26 @@ describe('ingest of a holder renewal through its hint (unit: in-memory fakes)', 
     expect(outcome).toMatchObject({ outcome: 'renewal', repair: true });
   });
 
+  it('a write of ours over the holder’s renewal (a put-back, a copy) is no renewal of the holder’s, though newer', async () => {
+    const { deps, key, cluster, renew, item, hints, advance } = await setUp('c');
+    await renew();
+    const renewed = item();
+    // Our write names the holder with a newer stamp of ours: managedFields say it is ours.
+    advance(500);
+    const lease = cluster.get('Lease', key) ?? {};
+    const spec = {
+      ...(lease.spec as Record<string, unknown>),
+      renewTime: new Date(deps.clock()).toISOString().replace('Z', '000Z'),
+    };
+    expect(cluster.replace('Lease', { ...lease, spec }, 'coordinator')).toMatchObject({ ok: true });
+
+    const outcome = await ingestLease(deps, 'c', cluster.get('Lease', key) ?? {}, { hints });
+    expect(outcome.outcome).not.toBe('renewal');
+    expect(outcome.outcome).not.toBe('kept');
+    expect(item()?.observedRenewTime).toBe(renewed?.observedRenewTime);
+    expect(item()?.renewTime).toBe(renewed?.renewTime);
+  });
+
   it('a stale hint costs one failed write, then the general path keeps the newer decision', async () => {
     const { deps, key, renew, requests, item, heartbeat, hints, advance } = await setUp('c');
     await renew();

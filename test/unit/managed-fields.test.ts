@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FIELD_MANAGER, renewTimeWrittenByUs } from '../../lib/api/managed-fields.js';
 import { formatMicroTime } from '../../lib/api/time.js';
+import { copyOfReleasedHolding } from '../../lib/coordinator/foreign-holding.js';
 import type { StoredLease } from '../../lib/ports/store.js';
 import { revokeStamp } from '../../lib/sync/mirror-options.js';
 
@@ -44,6 +45,13 @@ describe('who last changed a Lease’s renewTime, from its managedFields (unit)'
       renewTimeWrittenByUs({ managedFields: [entry(FIELD_MANAGER, { 'f:holderIdentity': {} })] }),
     ).toBeUndefined();
     expect(renewTimeWrittenByUs({ managedFields: 'lease-coordinator' })).toBeUndefined();
+    // A write that named no manager and sent no User-Agent (our versions before managedFields were read).
+    const { manager: _none, ...unnamed } = entry('', { 'f:renewTime': {} });
+    expect(renewTimeWrittenByUs({ managedFields: [unnamed] })).toBeUndefined();
+    expect(renewTimeWrittenByUs({ managedFields: [entry('', { 'f:renewTime': {} })] })).toBeUndefined();
+    expect(
+      renewTimeWrittenByUs({ managedFields: [entry('unknown', { 'f:renewTime': {} })] }),
+    ).toBeUndefined();
     expect(renewTimeWrittenByUs({ managedFields: [{ manager: 7, fieldsV1: {} }] })).toBeUndefined();
     expect(
       renewTimeWrittenByUs({
@@ -74,5 +82,16 @@ describe('what the coordinator reads into a renewTime we wrote (unit: pure)', ()
     expect(revokeStamp(stored, { ...ours, renewTimeOurs: true }, answered)).toBe(answered);
     // The same stamp written by the holder is its renewal, mapped to our clock.
     expect(revokeStamp(stored, { ...ours, renewTimeOurs: false }, answered)).toBeLessThan(answered);
+  });
+});
+
+describe('our copy of a released holding, told by managedFields (unit: pure)', () => {
+  const record = { term: 3, holderIdentity: '', releasedHolder: 'a', renewTime: 1_000 };
+  const copy = { holderIdentity: 'a', term: 3, renewTime: 900 };
+
+  it('is ours only where no other manager set its renewTime: the releasing holder taking it again set it itself', () => {
+    expect(copyOfReleasedHolding({ ...copy, renewTimeOurs: true }, record)).toBe(true);
+    expect(copyOfReleasedHolding(copy, record)).toBe(true);
+    expect(copyOfReleasedHolding({ ...copy, renewTimeOurs: false }, record)).toBe(false);
   });
 });
