@@ -49,6 +49,7 @@ export function hasLeft(candidate: Candidate, lease: LeaseRecord | undefined): b
   if (lease?.releasedHolder === undefined || lease.releasedAt === undefined || holderOf(lease) !== undefined)
     return false;
   if (lease.preferredHolder !== undefined && lease.preferredHolder !== lease.releasedHolder) return false;
+  if (lease.releasedYielding === true) return false;
   const withdrawn = lease.preferenceWithdrawnAt;
   if (withdrawn !== undefined && lease.releasedAt - withdrawn <= YIELD_RELEASE_WINDOW_MS) return false;
   return (

@@ -185,6 +185,7 @@ function updateExisting(
       preferredHolder: undefined,
       releasedHolder: undefined,
       releasedAt: undefined,
+      releasedYielding: undefined,
       preferenceWithdrawnAt: undefined,
       strategy,
       term: lease.holderIdentity === electee ? lease.term : lease.term + 1,

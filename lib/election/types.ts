@@ -85,6 +85,13 @@ export interface LeaseRecord {
    * lease ran out soon after it is still asked before another takes over (yieldingAsAsked).
    */
   readonly preferenceWithdrawnAt?: Millis;
+  /**
+   * The released Lease still asked its holder to yield (our preferred-holder annotation, or
+   * spec.preferredHolder): it let go as asked, however long ago the record took the preference back
+   * (a mirror pass held up by a slow cluster can write a preference after the record withdrew it),
+   * so it is not leaving (hasLeft).
+   */
+  readonly releasedYielding?: boolean;
 }
 
 /** The Lease spec fields a record carries besides its term, in Lease field order. */

@@ -207,6 +207,8 @@ export interface LeaseObservation {
    * ingest recorded late can carry our own stamp, on our clock, which no holder's stamp compares with.
    */
   readonly current?: boolean;
+  /** A release whose Lease still asked the holder to yield (LeaseRecord.releasedYielding). */
+  readonly yielding?: boolean;
 }
 
 export interface LeaseRenewal {

@@ -66,6 +66,7 @@ export interface LeaseItem {
   releasedHolder?: string;
   releasedAt?: Millis;
   preferenceWithdrawnAt?: Millis;
+  releasedYielding?: boolean;
   version: number;
   /**
    * What the last write was; the stream filters use it. "decision" comes from elect; "renewal",
@@ -129,6 +130,7 @@ const RECORD_EXTRA_FIELDS = [
   'releasedHolder',
   'releasedAt',
   'preferenceWithdrawnAt',
+  'releasedYielding',
 ] as const;
 
 export function leaseFromItem(item: LeaseItem): StoredLease {

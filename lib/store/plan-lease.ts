@@ -131,7 +131,8 @@ export function planRecordRenewal(key: LeaseKey, renewal: LeaseRenewal, now: Mil
     },
     now,
     // The renewTime on record is no longer when a Lease renewal was seen: the one last seen goes with it.
-    [...END_DEFERRAL, 'observedRenewTime'],
+    // A release through our API is judged on the record's own preference (hasLeft).
+    [...END_DEFERRAL, 'observedRenewTime', ...(releasing ? ['releasedYielding'] : [])],
   );
 }
 

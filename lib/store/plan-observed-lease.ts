@@ -54,10 +54,11 @@ export function planObserveLease(
       renewTime: released ? now : Math.min(observation.renewedAt ?? now, now),
       observedRenewTime: observation.renewTime,
       ...(released && { releasedHolder: recordedHolder, releasedAt: now }),
+      ...(released && observation.yielding === true && { releasedYielding: true }),
       change: released ? 'release' : renewalChange(key),
     },
     now,
-    END_DEFERRAL,
+    released && observation.yielding !== true ? [...END_DEFERRAL, 'releasedYielding'] : END_DEFERRAL,
   );
 }
 

@@ -188,6 +188,7 @@ async function takeOverFirst(
   const seen = {
     leaseDurationSeconds: observed.leaseDurationSeconds ?? 0,
     renewTime: observed.renewTime ?? 0,
+    ...(askedToYield(event) && { yielding: true }),
   };
   const { lease: released, candidates } = releasedState(loaded, stored, seen, now);
   const unrecorded: LeaseState = { candidates, lease: { ...released, version: stored.version } };
@@ -216,6 +217,7 @@ async function recordHomeLease(
     leaseDurationSeconds: observed.leaseDurationSeconds ?? 0,
     renewTime: observed.renewTime ?? 0,
     ...(view.term !== undefined && { shownTerm: view.term }),
+    ...(holder === '' && askedToYield(event) && { yielding: true }),
   };
   const changed = await deps.store
     .observeLease(key, seen, stored, now)
@@ -245,22 +247,32 @@ async function recordHomeLease(
 function releasedState(
   loaded: LeaseState,
   stored: StoredLease,
-  seen: Pick<LeaseObservation, 'leaseDurationSeconds' | 'renewTime'>,
+  seen: Pick<LeaseObservation, 'leaseDurationSeconds' | 'renewTime' | 'yielding'>,
   now: Millis,
 ): LeaseState & { readonly lease: StoredLease } {
+  const { releasedYielding: _before, ...record } = stored.record;
   const lease: StoredLease = {
     record: {
-      ...stored.record,
+      ...record,
       holderIdentity: '',
       leaseDurationSeconds: seen.leaseDurationSeconds,
       renewTime: now,
       releasedHolder: stored.record.holderIdentity ?? '',
       releasedAt: now,
+      ...(seen.yielding === true && { releasedYielding: true }),
     },
     version: stored.version + 1,
     observedRenewTime: seen.renewTime,
   };
   return { ...loaded, lease };
+}
+
+/**
+ * The Lease the holder left still asks it to yield: our preferred-holder annotation (client-go keeps
+ * the annotations of the Lease it writes, and replaces its spec), or spec.preferredHolder.
+ */
+function askedToYield({ observed, view }: LeaseEvent): boolean {
+  return view.preferredHolderAnnotation !== undefined || observed.preferredHolder !== undefined;
 }
 
 /** The holder renewing in the cluster it is recorded in is remembered, for renewByHint next time. */

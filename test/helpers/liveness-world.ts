@@ -162,7 +162,11 @@ export class CoordinatorWorld {
       store: this.table.store(),
       timers,
       clock,
-      logger: new Logger({ serviceName: 'liveness', logLevel: 'SILENT' }),
+      // LIVENESS_LOG_LEVEL=DEBUG shows what the coordinator did in a replayed run (LIVENESS_SEED).
+      logger: new Logger({
+        serviceName: 'liveness',
+        logLevel: (process.env.LIVENESS_LOG_LEVEL as 'DEBUG' | undefined) ?? 'SILENT',
+      }),
       policies: {
         leases: () => options.key,
         callers: anyCaller,

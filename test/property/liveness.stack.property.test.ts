@@ -213,6 +213,28 @@ const RELEASED_JUST_AFTER_THE_WITHDRAWAL: Setup = {
   timerLagMs: 0,
 };
 
+/**
+ * A run CI found (seed -1995066762): q, ranked above the holder p, joins while the one cluster is slow
+ * (10 s a request) and dies 1 ms later. The preference for q and its withdrawal both wait on that
+ * cluster; the mirror pass that wrote the preference landed last, 31 s after the record took it back,
+ * and p yielded to it. Its release, 36 s after the withdrawal, was taken for leaving (hasLeft): p was
+ * never pinged, and nobody led again. The released Lease still asked p to yield (our annotation).
+ */
+const YIELDED_TO_A_STALE_PREFERENCE: Setup = {
+  ...LATE_JOIN,
+  gateOffA: false,
+  leaseDurationSeconds: 5,
+  identities: [
+    { ...joiner('p', ['1.31.0', '1.34.0'], 0), answerMs: 1 },
+    { ...joiner('q', ['1.31.0', '1.31.0'], 12_814), stays: false, lifeMs: 1 },
+  ],
+  warmUpMs: 8_199,
+  watchLagMs: 0,
+  streamLagMs: 494,
+  timerLagMs: 0,
+  faults: [{ kind: 'slow', where: 'a', fromMs: 3_875, lenMs: 43_927, slowMs: 10_000 }],
+};
+
 function joiner(name: string, versions: [string, string], joinAfterMs: number): IdentitySetup {
   return {
     name,
@@ -270,7 +292,11 @@ describe('election liveness of the whole coordinator (property: in-memory table 
           ),
           (setup) => expectLed(setup, PROMPT),
         ),
-        { numRuns: PROMPT_RUNS, examples: [[LATE_JOIN], [YIELDED_TO_THE_GONE]], ...replayed() },
+        {
+          numRuns: PROMPT_RUNS,
+          examples: [[LATE_JOIN], [YIELDED_TO_THE_GONE], [YIELDED_TO_A_STALE_PREFERENCE]],
+          ...replayed(),
+        },
       );
     },
     budget(PROMPT_RUNS, 60),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PREFERRED_HOLDER_ANNOTATION } from '../../lib/api/lease.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
 import { heldByOld } from '../helpers/two-clusters.js';
@@ -37,6 +38,40 @@ describe('a release means leaving (unit: in-memory table and clusters)', () => {
     await ingestLease(fixture.deps, 'a', fixture.planes.a.get('Lease', fixture.key) ?? {});
     const step = await reconcileLease(fixture.deps, fixture.key);
     expect(step).toMatchObject({ action: 'takeover', write: { holderIdentity: 'next' } });
+  });
+
+  it('a release from a Lease that still asked the holder to yield is a yield, however long ago the record took the preference back', async () => {
+    // Found by the liveness property (seed -1995066762): a mirror pass held up by a slow cluster wrote a
+    // preference 31 s after the record had taken it back, the holder yielded to it, and, taken for
+    // leaving, it was never pinged: nobody led again.
+    const fixture = await heldByOld();
+    const { key, planes } = fixture;
+    fixture.advance(1_000);
+    await fixture.heartbeat('a', key, 'old', '1.34.0');
+    await fixture.heartbeat('a', key, 'next', '1.35.0');
+    const lease = planes.a.get('Lease', key) ?? {};
+    const annotations = { ...lease.metadata?.annotations, [PREFERRED_HOLDER_ANNOTATION]: 'gone' };
+    expect(
+      planes.a.replace('Lease', { ...lease, metadata: { ...lease.metadata, annotations } }, 'coordinator'),
+    ).toMatchObject({ ok: true });
+    fixture.advance(100);
+    expect(planes.a.releaseLease(key, 'old')).toMatchObject({ ok: true });
+    expect(await ingestLease(fixture.deps, 'a', planes.a.get('Lease', key) ?? {})).toMatchObject({
+      outcome: 'release',
+    });
+    expect((await fixture.deps.store.loadLease(key)).lease?.record).toMatchObject({
+      releasedHolder: 'old',
+      releasedYielding: true,
+    });
+
+    // Not leaving: it stays in the election, and its heartbeat from before the release still counts.
+    const step = await reconcileLease(fixture.deps, key);
+    expect(step).toMatchObject({ action: 'takeover', write: { holderIdentity: 'old' } });
+  });
+
+  it('a release from a Lease that asked nothing is leaving, whatever an earlier release was', async () => {
+    const fixture = await holderReleases();
+    expect((await fixture.deps.store.loadLease(fixture.key)).lease?.record.releasedYielding).toBeUndefined();
   });
 
   it('counts the one that left again once it heartbeats after its release', async () => {
