@@ -19,7 +19,7 @@ import { observedOf } from './lease-rules.js';
 import { planCluster, revokeStampIn } from './mirror-options.js';
 import { awaitingPing, sendPings } from './mirror-pings.js';
 import { recordTakenLease } from './taken-lease.js';
-import { beforeUnrevoke, type MirroredDecision } from './withdrawn-revoke.js';
+import { beforeUnrevoke, type MirroredDecision, preferenceTakenBack } from './withdrawn-revoke.js';
 
 export type ClusterOutcome =
   | 'created'
@@ -82,6 +82,7 @@ async function mirrorCluster(
   tally: MirrorTally,
 ): Promise<void> {
   const candidates = state.candidates.filter((c) => c.cluster === cluster);
+  const loadedAt = (deps.clock ?? Date.now)();
   try {
     const client = await deps.clusters.get(cluster);
     if (state.lease !== undefined) {
@@ -89,7 +90,7 @@ async function mirrorCluster(
         deps,
         client,
         key,
-        { lease: state.lease, candidates: state.candidates },
+        { lease: state.lease, candidates: state.candidates, loadedAt },
         () => (deps.metrics ?? noMetrics).record('MirrorWrites', 1, cluster),
       );
     } else {
@@ -160,17 +161,15 @@ async function mirrorInto(
     onWrite();
     wrote = current === undefined ? 'created' : 'replaced';
     written = writtenBy(plan, before, result.object);
-    // A cluster that dropped a field we sent keeps none of it: plan again knowing that (in a
-    // cluster that drops preferredHolder, a preemption then goes by revoke).
-    if (learnKeptFields(client, plan.spec, result.object)) {
-      warnFieldsDropped(deps.logger, client, key);
+    if (learnKeptFields(client, plan.spec, result.object) && warnFieldsDropped(deps.logger, client, key))
+      continue;
+    const newer = reloaded ? undefined : await preferenceTakenBack(deps, key, decision, plan);
+    if (newer !== undefined) {
+      reloaded = true;
+      decision = newer;
       continue;
     }
-    if (revoking) {
-      warnRevoked(deps.logger, client, key, decision.lease.record);
-      return done('revoked');
-    }
-    return done(wrote);
+    return done(revoking ? warnRevoked(deps.logger, client, key, decision.lease.record) : wrote);
   }
   return done(wrote ?? 'conflict');
 }
@@ -234,15 +233,20 @@ function writtenBy(
 
 /** The decision the table holds now (a consistent read), or the one held if the lease is gone. */
 
-function warnFieldsDropped(logger: Logger, client: ClusterPort, key: LeaseKey): void {
+/**
+ * A cluster that dropped a field we sent keeps none of it: the pass plans again knowing that (in a
+ * cluster that drops preferredHolder, a preemption then goes by revoke). Returns true: plan again.
+ */
+function warnFieldsDropped(logger: Logger, client: ClusterPort, key: LeaseKey): true {
   logger.warn('the cluster drops Lease fields it does not serve; they are no longer compared there', {
     cluster: client.name,
     lease: key,
     kept: keptFields(client),
   });
+  return true;
 }
 
-function warnRevoked(logger: Logger, client: ClusterPort, key: LeaseKey, record: LeaseRecord): void {
+function warnRevoked(logger: Logger, client: ClusterPort, key: LeaseKey, record: LeaseRecord): 'revoked' {
   logger.warn('the holder’s cluster cannot carry preferredHolder: the holder is revoked', {
     lease: key,
     cluster: client.name,
@@ -250,6 +254,7 @@ function warnRevoked(logger: Logger, client: ClusterPort, key: LeaseKey, record:
     preferredHolder: record.preferredHolder,
     term: record.term,
   });
+  return 'revoked';
 }
 
 /** One write of a plan: create, a guarded patch that leaves a live holder's fields alone, or a replace. */

@@ -1,4 +1,5 @@
 import { holderLeaseSeconds } from '../election/timing.js';
+import type { Millis } from '../election/types.js';
 import { onConditionFailed } from '../errors.js';
 import type { MirrorDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
@@ -41,6 +42,8 @@ async function holdOffBeforeUnrevoke(
 export interface MirroredDecision {
   readonly lease: StoredLease;
   readonly candidates: readonly StoredCandidate[];
+  /** When the pass took it up, on our clock. */
+  readonly loadedAt?: Millis;
 }
 
 /**
@@ -65,10 +68,37 @@ export async function beforeUnrevoke(
 
 /** The decision as the table has it now; the one held when the lease is gone. */
 export async function latestDecision(
-  deps: Pick<MirrorDeps, 'store'>,
+  deps: Pick<MirrorDeps, 'store' | 'clock'>,
   key: LeaseKey,
   held: MirroredDecision,
 ): Promise<MirroredDecision> {
   const { lease, candidates } = await deps.store.loadLease(key);
-  return lease === undefined ? held : { lease, candidates };
+  return lease === undefined ? held : { lease, candidates, loadedAt: (deps.clock ?? Date.now)() };
+}
+
+/**
+ * The decision the table holds now, where the preference this pass just wrote is no longer in it.
+ * A pass held up by a slow cluster can write a preference after the pass that carried its withdrawal
+ * found the Lease without one and wrote nothing: the holder would yield to a candidate already
+ * passed over (docs/reliability.md, "A holder that yielded to a stale preference"). A pass whose
+ * preference landed within HELD_UP_MS of taking up its decision reads nothing back, so the
+ * preemption path keeps no extra read. A withdrawal recorded, and mirrored, in that moment still
+ * loses to it: the holder then yields to nobody, and its release, which still shows the preference,
+ * keeps it in the election (LeaseRecord.releasedYielding).
+ */
+/** Longer than a mirror pass takes on a cluster that answers in its usual milliseconds. */
+export const HELD_UP_MS: Millis = 1_000;
+
+export async function preferenceTakenBack(
+  deps: MirrorDeps,
+  key: LeaseKey,
+  decision: MirroredDecision,
+  plan: { readonly preferredHolder?: string | undefined },
+): Promise<MirroredDecision | undefined> {
+  const { loadedAt } = decision;
+  if (plan.preferredHolder === undefined || loadedAt === undefined) return undefined;
+  if ((deps.clock ?? Date.now)() - loadedAt < HELD_UP_MS) return undefined;
+  const latest = await latestDecision(deps, key, decision);
+  const moved = latest.lease.version !== decision.lease.version;
+  return moved && latest.lease.record.preferredHolder !== plan.preferredHolder ? latest : undefined;
 }
