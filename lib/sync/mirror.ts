@@ -126,7 +126,9 @@ async function mirrorInto(
   onWrite: () => void,
 ): Promise<ClusterOutcome> {
   let decision = held;
+  /** Read again before taking a revoke back (beforeUnrevoke), and after a late preference (preferenceTakenBack). */
   let reloaded = false;
+  let rechecked = false;
   /** Set once a write went in, so a pass that then learns what the cluster keeps still reports it. */
   let wrote: ClusterOutcome | undefined;
   /** The Lease before our first write, and what the last write put there: the Event tells the change. */
@@ -163,9 +165,9 @@ async function mirrorInto(
     written = writtenBy(plan, before, result.object);
     if (learnKeptFields(client, plan.spec, result.object) && warnFieldsDropped(deps.logger, client, key))
       continue;
-    const newer = reloaded ? undefined : await preferenceTakenBack(deps, key, decision, plan);
+    const newer = rechecked ? undefined : await preferenceTakenBack(deps, key, decision, plan);
     if (newer !== undefined) {
-      reloaded = true;
+      rechecked = true;
       decision = newer;
       continue;
     }

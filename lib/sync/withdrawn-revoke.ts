@@ -76,6 +76,9 @@ export async function latestDecision(
   return lease === undefined ? held : { lease, candidates, loadedAt: (deps.clock ?? Date.now)() };
 }
 
+/** Longer than a mirror pass takes on a cluster that answers in its usual milliseconds. */
+export const HELD_UP_MS: Millis = 1_000;
+
 /**
  * The decision the table holds now, where the preference this pass just wrote is no longer in it.
  * A pass held up by a slow cluster can write a preference after the pass that carried its withdrawal
@@ -86,9 +89,6 @@ export async function latestDecision(
  * loses to it: the holder then yields to nobody, and its release, which still shows the preference,
  * keeps it in the election (LeaseRecord.releasedYielding).
  */
-/** Longer than a mirror pass takes on a cluster that answers in its usual milliseconds. */
-export const HELD_UP_MS: Millis = 1_000;
-
 export async function preferenceTakenBack(
   deps: MirrorDeps,
   key: LeaseKey,

@@ -303,10 +303,17 @@ export class InMemoryCluster {
     return this.replace('Lease', current, holder);
   }
 
-  /** client-go's ReleaseOnCancel: holderIdentity "" with a 1 s duration. */
+  /**
+   * client-go's ReleaseOnCancel: holderIdentity "" with a 1 s duration. Its update replaces the spec
+   * (strategy and preferredHolder go) and keeps the annotations it read.
+   */
   releaseLease(ref: ObjectRef, holder: string): WriteResult | 'not-holder' {
     const current = this.get('Lease', ref);
-    const spec = (current?.spec ?? {}) as Record<string, unknown>;
+    const {
+      strategy: _strategy,
+      preferredHolder: _preferred,
+      ...spec
+    } = (current?.spec ?? {}) as Record<string, unknown>;
     if (current === undefined || spec.holderIdentity !== holder) return 'not-holder';
     current.spec = {
       ...spec,

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { PREFERRED_HOLDER_ANNOTATION } from '../../lib/api/lease.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { planObserveLease } from '../../lib/store/plan-observed-lease.js';
+import type { WritePlan } from '../../lib/store/write-plan.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
 import { heldByOld } from '../helpers/two-clusters.js';
+
+type UpdatePlan = Extract<WritePlan, { kind: 'update' }>;
 
 /** "old" (1.34, the strategy's choice) holds the lease from "a"; "next" (1.35) stands by; both fresh. */
 async function holderReleases() {
@@ -70,8 +74,26 @@ describe('a release means leaving (unit: in-memory table and clusters)', () => {
   });
 
   it('a release from a Lease that asked nothing is leaving, whatever an earlier release was', async () => {
-    const fixture = await holderReleases();
-    expect((await fixture.deps.store.loadLease(fixture.key)).lease?.record.releasedYielding).toBeUndefined();
+    // A record that still carries an earlier yield (a holding recorded over it keeps the record's other fields).
+    const key = { scope: 'a', namespace: 'kube-system', name: 'kube-scheduler' };
+    const stored = {
+      version: 7,
+      record: {
+        term: 2,
+        holderIdentity: 'old',
+        holderCluster: 'a',
+        releasedHolder: 'prior',
+        releasedYielding: true,
+      },
+    };
+    const release = { cluster: 'a', holderIdentity: '', leaseDurationSeconds: 1, renewTime: 1_000 };
+    const leaving = planObserveLease(key, release, stored, 2_000) as UpdatePlan;
+    expect(leaving.remove).toContain('releasedYielding');
+    expect(leaving.set).toMatchObject({ releasedHolder: 'old' });
+    expect(leaving.set).not.toHaveProperty('releasedYielding');
+    const yielding = planObserveLease(key, { ...release, yielding: true }, stored, 2_000) as UpdatePlan;
+    expect(yielding.remove ?? []).not.toContain('releasedYielding');
+    expect(yielding.set).toMatchObject({ releasedHolder: 'old', releasedYielding: true });
   });
 
   it('counts the one that left again once it heartbeats after its release', async () => {
