@@ -150,8 +150,9 @@ async function recordNews(
  * A renewTime our own write set (managedFields: renewTimeOurs), with the record's lease duration,
  * is no renewal at all: the holder has not written since. (A holder's write owns only what it
  * changed: one stamped with our very instant, with its own lease duration, left renewTime ours.)
- * That is an HTTP holder's Lease, our copy, which lags the record until the mirror pass of its last renewal has run (read as news, a dead one kept its lease a lease duration
- * longer), and the holder put back on its Lease (a revoke taken back; read as news, it ended the
+ * That is an HTTP holder's Lease, our copy, which lags the record until the mirror pass of its last
+ * renewal has run (read as news, a dead one kept its lease a lease duration longer), and the holder
+ * put back on its Lease (a revoke taken back; read as news, it ended the
  * hold-off the put-back set). Where managedFields do not say, the record's own stamp is read as
  * ours (isOurStamp).
  */
@@ -203,8 +204,8 @@ async function recordSeen(
  * When the holder's renewal that ingest kept unrecorded (or missed) happened, on our clock, no later
  * than `answered`. Where this process watches the clusters (ingest's own steps), its first sighting,
  * or `answered` for one its watch has not shown yet: it was committed by then, and a holder that
- * died just after a kept renewal is taken over at its true deadline, not one read later. Elsewhere (a timer or the sweep, with no sightings), mapped from the renewal on
- * record (renewalOnOurClock), which dates it from the holder's stamp (docs/reliability.md,
+ * died just after a kept renewal is taken over at its true deadline, not one read later. Elsewhere
+ * (a timer or the sweep, with no sightings), mapped from the renewal on record (renewalOnOurClock), which dates it from the holder's stamp (docs/reliability.md,
  * "Findings behind the code": early by as long as its write took to commit beyond the recorded one's).
  */
 function renewedOnOurClock(

@@ -52,8 +52,8 @@ export function takenByAnother(seen: SeenHolding, stored: StoredLease): boolean 
  * Our copy of the holding its holder has just released: it names the releasing holder, under the
  * current term, with a stamp of ours (whole milliseconds; the holder's own renewals carry
  * microseconds, and its managedFields name the holder's program, where they say). In a cluster of
- * the group the release has not been copied to yet, read as another elector's, it made a rolling restart's leaving holder the lease's holder again, under a new term,
- * until its lease duration ran out, instead of handing over at once (docs/clusters.md, "A release
+ * the group the release has not been copied to yet, read as another elector's, it made a rolling
+ * restart's leaving holder the lease's holder again, under a new term, until its lease duration ran out, instead of handing over at once (docs/clusters.md, "A release
  * means leaving"). In the holder's own cluster it is a mirror write from before a release through our
  * API (an HTTP holder's, which no Lease shows), delivered by the watch after it (judgeHomeLease).
  */

@@ -95,7 +95,7 @@ export async function ingestLease(
   return ingestHomeLease(deps, event, loaded, options);
 }
 
-/** Noted as the event comes in: the Lease was committed before any list or watch showed it, so this is never early. */
+/** Noted as the event comes in: committed before any list or watch showed it, so never early. */
 function sawRenewal(sightings: FirstSightings, { cluster, key, observed }: LeaseEvent, now: Millis): void {
   const holder = observed.holderIdentity ?? '';
   if (holder !== '' && observed.renewTime !== undefined)

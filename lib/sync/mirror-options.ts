@@ -109,8 +109,8 @@ function sightingsIn(
  * of it, or at `answered` if its watch has not shown it yet: never before it was committed.
  * Elsewhere the holder's renewTime, on its own clock, is mapped to ours from the renewal on record
  * (renewalOnOurClock), capped at `answered`: early by as long as its write took to commit beyond
- * the recorded one's (docs/reliability.md, "Each ingest run's start delayed failovers"). Not the record's liveness alone: ingest records one
- * renewal in several, so the record may lag the Lease (docs/design.md, "Renewals kept by ingest").
+ * the recorded one's (docs/reliability.md, "Each ingest run's start delayed failovers"). Not the
+ * record's liveness alone: ingest records one renewal in several, so the record may lag the Lease (docs/design.md, "Renewals kept by ingest").
  * A Lease that does not show the holder's own renewal (another holder, or a renewTime of ours: the
  * record's, or any our write set, as managedFields show): `answered`.
  */

@@ -126,8 +126,9 @@ async function mirrorInto(
   onWrite: () => void,
 ): Promise<ClusterOutcome> {
   let decision = held;
-  /** Read again before taking a revoke back (beforeUnrevoke), and after a late preference (preferenceTakenBack). */
+  /** The decision read again before taking a revoke back (beforeUnrevoke). */
   let reloaded = false;
+  /** The decision read again after a preference landed late (preferenceTakenBack). */
   let rechecked = false;
   /** Set once a write went in, so a pass that then learns what the cluster keeps still reports it. */
   let wrote: ClusterOutcome | undefined;
@@ -232,8 +233,6 @@ function writtenBy(
     stored,
   };
 }
-
-/** The decision the table holds now (a consistent read), or the one held if the lease is gone. */
 
 /**
  * A cluster that dropped a field we sent keeps none of it: the pass plans again knowing that (in a

@@ -8,7 +8,10 @@ interface Sighting extends ShownRenewal {
   readonly seenAt: Millis;
 }
 
-/** Enough for every lease a coordinator serves, in each cluster of its group; past it the least recently used go first. */
+/**
+ * Enough for every lease a coordinator serves, in each cluster of its group; past it the least
+ * recently used go first.
+ */
 const DEFAULT_CAPACITY = 50_000;
 
 /**
