@@ -149,10 +149,18 @@ function winningPhrase(top: RankedCandidate, count: number): string {
 
 function leftOutReason(c: Candidate, lease: LeaseRecord | undefined, now: Millis): string | undefined {
   if (isCandidateExpired(c, now)) return 'expired: no renewal for 30m';
-  if (hasLeft(c, lease)) return 'released the lease and has not renewed since';
+  if (hasLeft(c, lease))
+    return askedSinceRelease(c, lease)
+      ? 'released the lease, and has not answered the ping sent since (nobody else could lead)'
+      : 'released the lease and has not renewed since';
   if (!hasOrderableVersions(c))
     return `versions not orderable: emulation "${c.emulationVersion}", binary "${c.binaryVersion}"`;
   return undefined;
+}
+
+/** A ping after its release: the one a holder that left gets when nobody else can lead (leftHoldersToAsk). */
+function askedSinceRelease(c: Candidate, lease: LeaseRecord | undefined): boolean {
+  return c.pingTime !== undefined && lease?.releasedAt !== undefined && c.pingTime > lease.releasedAt;
 }
 
 export function standingOf(c: Candidate, now: Millis): Standing {

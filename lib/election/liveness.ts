@@ -34,9 +34,10 @@ export function admissibleCandidates<C extends Candidate>(
 
 /**
  * The holder that released an unheld Lease is leaving (client-go releases on a clean stop, a
- * rolling restart among them): it takes no part until it heartbeats after its release. Otherwise
- * a heartbeat from just before the release counts as proof of life, the departing process is
- * elected again, and the next candidate waits out its lease duration. An identity is one process
+ * rolling restart among them): it takes no part until it heartbeats after its release, and is asked
+ * to only when nobody else can lead (leftHoldersToAsk). Otherwise a heartbeat from just before the
+ * release counts as proof of life, the departing process is elected again, and the next candidate
+ * waits out its lease duration. An identity is one process
  * (docs/clusters.md, "One identity, one process"): its LeaseCandidates in the group's other
  * clusters have left with it. A release while the record prefers another, or soon after the
  * preference was taken back (YIELD_RELEASE_WINDOW_MS), is the holder yielding as asked, not
@@ -55,6 +56,30 @@ export function hasLeft(candidate: Candidate, lease: LeaseRecord | undefined): b
   return (
     candidate.name === lease.releasedHolder &&
     (candidate.renewTime ?? Number.NEGATIVE_INFINITY) <= lease.releasedAt
+  );
+}
+
+/**
+ * The holder that left (hasLeft), asked once as a last resort when nobody else can lead. A release
+ * is read as leaving or as a yield from what the record and the released Lease show, and a yield
+ * whose preference was taken back before the Lease showed it reads as leaving; such a holder is
+ * alive, and without this nobody leads until its next heartbeat, up to 5 minutes later. With
+ * nobody else to lead, a ping costs one write and delays no one: a process that has exited does
+ * not answer, and one that is alive renews after its release, so it takes part again (hasLeft).
+ * Its heartbeat from before the release still does not count, and it is asked once per release.
+ */
+export function leftHoldersToAsk<C extends Candidate>(
+  candidates: readonly C[],
+  lease: LeaseRecord | undefined,
+  now: Millis,
+): C[] {
+  const releasedAt = lease?.releasedAt;
+  if (releasedAt === undefined) return [];
+  return candidates.filter(
+    (c) =>
+      hasLeft(c, lease) &&
+      !isCandidateExpired(c, now) &&
+      (c.pingTime === undefined || c.pingTime <= releasedAt),
   );
 }
 

@@ -5,6 +5,7 @@ import {
   holderOf,
   isHolderCandidate,
   isLeaseExpired,
+  leftHoldersToAsk,
   needsRefresh,
 } from './liveness.js';
 import { compareByStrategy, pickLeader } from './ordering.js';
@@ -18,7 +19,7 @@ import {
 } from './pings.js';
 import { failed, settled, written } from './steps.js';
 import { resolveStrategy } from './strategy.js';
-import { DEFAULT_LEASE_DURATION_SECONDS } from './timing.js';
+import { DEFAULT_LEASE_DURATION_SECONDS, ELECTION_DURATION_MS } from './timing.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from './types.js';
 import { LEASE_SPEC_FIELDS, ORDERED_STRATEGIES } from './types.js';
 import { askedBack, besideStep, preferenceWithdrawn } from './withdrawal.js';
@@ -43,8 +44,19 @@ export interface ReconcileInput {
  */
 export function reconcileStep(input: ReconcileInput): ElectionStep {
   const { lease, candidates, now, preempt = true } = input;
-  return stepAmong(lease, admissibleCandidates(candidates, now, lease), now, preempt);
+  const admissible = admissibleCandidates(candidates, now, lease);
+  const step = stepAmong(lease, admissible, now, preempt);
+  const nobodyCanLead =
+    step.write === null &&
+    step.ping.length === 0 &&
+    (admissible.length === 0 || step.error === NO_AVAILABLE_CANDIDATES);
+  const asked = nobodyCanLead ? leftHoldersToAsk(candidates, lease, now) : [];
+  if (asked.length === 0) return step;
+  return { action: 'ping', ping: asked, write: null, requeueAfterMs: ELECTION_DURATION_MS + 1, error: null };
 }
+
+/** Why a vote found nobody: every candidate's proof of life is stale and its ping went unanswered. */
+export const NO_AVAILABLE_CANDIDATES = 'no available candidates';
 
 /**
  * The step over the candidates admissible under `lease` as recorded. The step without a preference
@@ -93,7 +105,7 @@ function vote(
   const holderVotes = liveHolderCandidate(lease, admissible, now);
   const acked = admissible.filter((c) => countsAsAlive(c, now) || c === holderVotes);
   // Nobody proved to be alive: wait for the next heartbeat rather than spin (upstream noRequeue).
-  if (acked.length === 0) return failed('no available candidates', 0);
+  if (acked.length === 0) return failed(NO_AVAILABLE_CANDIDATES, 0);
 
   let strategy: string;
   try {

@@ -945,17 +945,78 @@ describe('a holder that released when asked to yield, to a successor that is gon
     expect(pingedNames(reconcileStep({ lease: justAfter, candidates: [stale], now: NOW }))).toEqual([
       'holder',
     ]);
+    // Long after, the release is leaving: its heartbeat from before the release does not count.
     const longAfter = { ...justAfter, preferenceWithdrawnAt: NOW - 100 - YIELD_RELEASE_WINDOW_MS - 1 };
-    const step = reconcileStep({ lease: longAfter, candidates: [stale], now: NOW });
-    expect(step.ping).toEqual([]);
-    expect(step.action).toBe('none');
+    const fresh = candidate('holder', '1.31.0', { renewTime: NOW - 2_000 });
+    const worse = candidate('worse', '1.32.0', { renewTime: NOW - 1_000 });
+    const step = reconcileStep({ lease: longAfter, candidates: [fresh, worse], now: NOW });
+    expect(step).toMatchObject({ action: 'takeover', write: { holderIdentity: 'worse' } });
   });
 
   it('still leaves out a holder that released with nobody preferred: it is leaving', () => {
     const stopped = { ...yielded, preferredHolder: undefined };
-    const step = reconcileStep({ lease: stopped, candidates: [holder, gone], now: NOW });
-    expect(step.write).toBeNull();
-    expect(step.error).toBe('no available candidates');
+    const worse = candidate('worse', '1.32.0', { renewTime: NOW - 1_000 });
+    const step = reconcileStep({ lease: stopped, candidates: [holder, gone, worse], now: NOW });
+    expect(step).toMatchObject({ action: 'takeover', write: { holderIdentity: 'worse' } });
+    expect(pingedNames(step)).toEqual([]);
+  });
+});
+
+/**
+ * A release read as leaving may be a yield whose preference was taken back before the Lease showed
+ * it (a slow cluster): the holder is alive and waits to be named again. When nobody else can lead,
+ * it is asked once; a process that exited does not answer, and costs one ping.
+ */
+describe('a holder taken for leaving, when nobody else can lead (unit)', () => {
+  const released: LeaseRecord = {
+    ...LIVE_HELD,
+    holderIdentity: '',
+    renewTime: NOW - 30_000,
+    releasedHolder: 'holder',
+    releasedAt: NOW - 30_000,
+    preferenceWithdrawnAt: NOW - 30_000 - YIELD_RELEASE_WINDOW_MS - 1,
+  };
+  const left = candidate('holder', '1.31.0', { renewTime: NOW - 31_000 });
+  const silent = candidate('gone', '1.30.0', { renewTime: NOW - 20_000, pingTime: NOW - E - 1 });
+
+  it('is pinged once the others let their pings go unanswered, and looks again after its window', () => {
+    const step = reconcileStep({ lease: released, candidates: [left, silent], now: NOW });
+    expect(step).toMatchObject({ action: 'ping', write: null, requeueAfterMs: E + 1 });
+    expect(pingedNames(step)).toEqual(['holder']);
+  });
+
+  it('is pinged when it is the only candidate left', () => {
+    expect(pingedNames(reconcileStep({ lease: released, candidates: [left], now: NOW }))).toEqual(['holder']);
+  });
+
+  it('is named again once it answers, and not before on its heartbeat from before the release', () => {
+    const answered = { ...left, pingTime: NOW - 1_000, renewTime: NOW - 900 };
+    const step = reconcileStep({ lease: released, candidates: [answered, silent], now: NOW });
+    expect(step).toMatchObject({ action: 'takeover', write: { holderIdentity: 'holder', term: 4 } });
+  });
+
+  it('is asked once per release: a ping it left unanswered is not sent again', () => {
+    for (const pingTime of [NOW - 1_000, NOW - E - 1]) {
+      const asked = { ...left, pingTime };
+      const step = reconcileStep({ lease: released, candidates: [asked, silent], now: NOW });
+      expect(step.ping).toEqual([]);
+      expect(step.write).toBeNull();
+    }
+  });
+
+  it('is not asked while another candidate can still lead, or is still being asked', () => {
+    const fresh = candidate('worse', '1.32.0', { renewTime: NOW - 1_000 });
+    const takeover = reconcileStep({ lease: released, candidates: [left, fresh], now: NOW });
+    expect(takeover).toMatchObject({ action: 'takeover', write: { holderIdentity: 'worse' } });
+    const pinging = { ...silent, pingTime: NOW - 1_000 };
+    const waiting = reconcileStep({ lease: released, candidates: [left, pinging], now: NOW });
+    expect(waiting.action).toBe('wait');
+    expect(waiting.ping).toEqual([]);
+  });
+
+  it('is not asked once its candidate has expired', () => {
+    const expired = { ...left, renewTime: NOW - CANDIDATE_VALID_MS - 1 };
+    expect(reconcileStep({ lease: released, candidates: [expired, silent], now: NOW }).ping).toEqual([]);
   });
 });
 

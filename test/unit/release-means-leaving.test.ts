@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PREFERRED_HOLDER_ANNOTATION } from '../../lib/api/lease.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { ELECTION_DURATION_MS } from '../../lib/election/timing.js';
 import { planObserveLease } from '../../lib/store/plan-observed-lease.js';
 import type { WritePlan } from '../../lib/store/write-plan.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
@@ -94,6 +95,37 @@ describe('a release means leaving (unit: in-memory table and clusters)', () => {
     const yielding = planObserveLease(key, { ...release, yielding: true }, stored, 2_000) as UpdatePlan;
     expect(yielding.remove ?? []).not.toContain('releasedYielding');
     expect(yielding.set).toMatchObject({ releasedHolder: 'old', releasedYielding: true });
+  });
+
+  it('asks the one that left, once, when nobody else can lead, and names it again once it answers', async () => {
+    // The liveness fix's gap (docs/reliability.md): a yield whose preference was taken back before the
+    // Lease showed it reads as leaving, and the holder, alive, waited for its next heartbeat (5 minutes).
+    const fixture = await holderReleases();
+    const { key } = fixture;
+    fixture.advance(ELECTION_DURATION_MS + 1);
+    const nextAsked = await reconcileLease(fixture.deps, key);
+    expect(nextAsked.action).toBe('ping');
+    expect(nextAsked.ping.map((c) => c.name)).toEqual(['next']);
+    fixture.advance(ELECTION_DURATION_MS + 1);
+    const oldAsked = await reconcileLease(fixture.deps, key);
+    expect(oldAsked.action).toBe('ping');
+    expect(oldAsked.ping.map((c) => c.name)).toEqual(['old']);
+    fixture.advance(100);
+    await fixture.heartbeat('a', key, 'old', '1.34.0');
+    const step = await reconcileLease(fixture.deps, key);
+    expect(step).toMatchObject({ action: 'takeover', write: { holderIdentity: 'old' } });
+  });
+
+  it('does not ask the one that left again when it let the ping go unanswered', async () => {
+    const fixture = await holderReleases();
+    fixture.advance(ELECTION_DURATION_MS + 1);
+    await reconcileLease(fixture.deps, fixture.key);
+    fixture.advance(ELECTION_DURATION_MS + 1);
+    expect((await reconcileLease(fixture.deps, fixture.key)).ping.map((c) => c.name)).toEqual(['old']);
+    fixture.advance(ELECTION_DURATION_MS + 1);
+    const step = await reconcileLease(fixture.deps, fixture.key);
+    expect(step.ping).toEqual([]);
+    expect(step.write).toBeNull();
   });
 
   it('counts the one that left again once it heartbeats after its release', async () => {
