@@ -66,7 +66,10 @@ export function hasLeft(candidate: Candidate, lease: LeaseRecord | undefined): b
  * alive, and without this nobody leads until its next heartbeat, up to 5 minutes later. With
  * nobody else to lead, a ping costs one write and delays no one: a process that has exited does
  * not answer, and one that is alive renews after its release, so it takes part again (hasLeft).
- * Its heartbeat from before the release still does not count, and it is asked once per release.
+ * Its heartbeat from before the release still does not count, it is asked once per release, and
+ * only LEFT_HOLDER_ASK_DELAY_MS after it (reconcile.ts), when a process shutting down is gone. A
+ * candidate that heartbeats over the HTTP API sees the ping only in its next heartbeat's answer,
+ * and that heartbeat brings it back by itself.
  */
 export function leftHoldersToAsk<C extends Candidate>(
   candidates: readonly C[],

@@ -19,7 +19,7 @@ import {
 } from './pings.js';
 import { failed, settled, written } from './steps.js';
 import { resolveStrategy } from './strategy.js';
-import { DEFAULT_LEASE_DURATION_SECONDS, ELECTION_DURATION_MS } from './timing.js';
+import { DEFAULT_LEASE_DURATION_SECONDS, ELECTION_DURATION_MS, LEFT_HOLDER_ASK_DELAY_MS } from './timing.js';
 import type { Candidate, ElectionStep, LeaseRecord, Millis } from './types.js';
 import { LEASE_SPEC_FIELDS, ORDERED_STRATEGIES } from './types.js';
 import { askedBack, besideStep, preferenceWithdrawn } from './withdrawal.js';
@@ -46,17 +46,24 @@ export function reconcileStep(input: ReconcileInput): ElectionStep {
   const { lease, candidates, now, preempt = true } = input;
   const admissible = admissibleCandidates(candidates, now, lease);
   const step = stepAmong(lease, admissible, now, preempt);
+  // On an unheld lease (the only kind a holder can have left) an error step names nobody.
   const nobodyCanLead =
-    step.write === null &&
-    step.ping.length === 0 &&
-    (admissible.length === 0 || step.error === NO_AVAILABLE_CANDIDATES);
+    step.write === null && step.ping.length === 0 && (admissible.length === 0 || step.action === 'error');
   const asked = nobodyCanLead ? leftHoldersToAsk(candidates, lease, now) : [];
   if (asked.length === 0) return step;
+  const askAt = (lease?.releasedAt ?? now) + LEFT_HOLDER_ASK_DELAY_MS;
+  if (now < askAt) {
+    const untilAsk = askAt - now + 1;
+    return {
+      ...step,
+      requeueAfterMs: step.requeueAfterMs > 0 ? Math.min(step.requeueAfterMs, untilAsk) : untilAsk,
+    };
+  }
   return { action: 'ping', ping: asked, write: null, requeueAfterMs: ELECTION_DURATION_MS + 1, error: null };
 }
 
 /** Why a vote found nobody: every candidate's proof of life is stale and its ping went unanswered. */
-export const NO_AVAILABLE_CANDIDATES = 'no available candidates';
+const NO_AVAILABLE_CANDIDATES = 'no available candidates';
 
 /**
  * The step over the candidates admissible under `lease` as recorded. The step without a preference

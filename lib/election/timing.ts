@@ -12,6 +12,14 @@ export const CANDIDATE_REFRESH_MS: Millis = CANDIDATE_VALID_MS / 2;
  * renews then unless its renew deadline has passed: a release later than this is a clean stop.
  */
 export const YIELD_RELEASE_WINDOW_MS: Millis = 10_000;
+/**
+ * How long after its release a holder taken for leaving waits before it is asked, when nobody else
+ * can lead (liveness.ts, leftHoldersToAsk). A process shutting down may still answer for a moment
+ * after it released (an agent sidecar whose program's /healthz is still up), and one that answers
+ * is named again and holds up the pod that replaces it for a lease duration. One ping window is
+ * past most shutdowns, and is little against the wait it replaces (the holder's next heartbeat).
+ */
+export const LEFT_HOLDER_ASK_DELAY_MS: Millis = ELECTION_DURATION_MS;
 /** How long before a silent holder's lease runs out the other candidates are pinged. */
 export const PRE_PING_LEAD_MS: Millis = 2_000;
 /**

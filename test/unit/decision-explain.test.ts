@@ -70,6 +70,25 @@ describe('rankCandidates (unit: pure)', () => {
   });
 });
 
+describe('a holder that left, asked because nobody else could lead (unit: pure)', () => {
+  it('says it has not answered the ping sent since its release', () => {
+    const lease: LeaseRecord = {
+      holderIdentity: '',
+      releasedHolder: 'gone',
+      releasedAt: NOW - 6_000,
+      term: 2,
+    };
+    const asked = candidate('gone', { renewTime: NOW - 7_000, pingTime: NOW - 1_000 });
+    expect(rankCandidates([asked], lease, NOW).leftOut).toEqual([
+      {
+        cluster: 'alpha',
+        name: 'gone',
+        reason: 'released the lease, and has not answered the ping sent since (nobody else could lead)',
+      },
+    ]);
+  });
+});
+
 describe('decision messages (unit: pure)', () => {
   it('says why the winner won, in one sentence', () => {
     const ranking = rankCandidates(

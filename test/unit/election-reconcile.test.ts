@@ -5,6 +5,7 @@ import {
   CANDIDATE_VALID_MS,
   DEFAULT_LEASE_DURATION_SECONDS,
   ELECTION_DURATION_MS,
+  LEFT_HOLDER_ASK_DELAY_MS,
   PRE_PING_LEAD_MS,
   PREFERRED_REFRESH_LEAD_MS,
   YIELD_RELEASE_WINDOW_MS,
@@ -1012,6 +1013,23 @@ describe('a holder taken for leaving, when nobody else can lead (unit)', () => {
     const waiting = reconcileStep({ lease: released, candidates: [left, pinging], now: NOW });
     expect(waiting.action).toBe('wait');
     expect(waiting.ping).toEqual([]);
+  });
+
+  it('is asked only a ping window after its release, when a process shutting down has gone, and looked at then', () => {
+    const justReleased = { ...released, releasedAt: NOW - 1_000, renewTime: NOW - 1_000 };
+    const early = reconcileStep({ lease: justReleased, candidates: [left, silent], now: NOW });
+    expect(early.ping).toEqual([]);
+    expect(early.write).toBeNull();
+    expect(early.requeueAfterMs).toBe(LEFT_HOLDER_ASK_DELAY_MS - 1_000 + 1);
+    const then = NOW - 1_000 + LEFT_HOLDER_ASK_DELAY_MS;
+    const due = reconcileStep({ lease: justReleased, candidates: [left, silent], now: then });
+    expect(pingedNames(due)).toEqual(['holder']);
+  });
+
+  it('is asked when the ones that answered cannot be ranked either', () => {
+    const unorderable = candidate('odd', 'v1', { renewTime: NOW - 1_000 });
+    const step = reconcileStep({ lease: released, candidates: [left, unorderable], now: NOW });
+    expect(pingedNames(step)).toEqual(['holder']);
   });
 
   it('is not asked once its candidate has expired', () => {
