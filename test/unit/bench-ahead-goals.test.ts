@@ -48,6 +48,13 @@ describe('the bench report’s goals of issue 16', () => {
     );
   });
 
+  it('says a p99 under failover’s floor is below it, and why it can be', () => {
+    const text = run(failover([5_500, 5_800, 5_950], IN_TREE_PARTS));
+    expect(line(text, 'Floor of failover p99')).toMatch(
+      /ours p99 5950 ms \(48 ms below the floor, which adds two p99s and so lies above the p99 of their sum\)\.$/,
+    );
+  });
+
   it('judges preemption met only at or below the in-tree controller at both p50 and p99', () => {
     const at = run(preemption([3_900, 4_000, 4_500], [3_900, 4_000, 4_500]));
     expect(line(at, '| Preemption |')).toMatch(/\| met \|$/);
