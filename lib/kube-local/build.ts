@@ -35,12 +35,16 @@ export async function ensureKubeBinaries(
   const wanted = `kubernetes v${KUBERNETES_VERSION}\netcd v${ETCD_VERSION}\n`;
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted) return binaries;
   mkdirSync(bin, { recursive: true });
-  await withLock(join(dir, '.build-lock'), async () => {
-    if (existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted) return;
-    await buildApiserver(join(dir, 'src', 'apiserver'), binaries.kubeApiserver, log);
-    await buildEtcd(join(dir, 'src', 'etcd'), binaries.etcd, log);
-    writeFileSync(stamp, wanted);
-  });
+  await withLock(
+    join(dir, '.build-lock'),
+    async () => {
+      if (existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted) return;
+      await buildApiserver(join(dir, 'src', 'apiserver'), binaries.kubeApiserver, log);
+      await buildEtcd(join(dir, 'src', 'etcd'), binaries.etcd, log);
+      writeFileSync(stamp, wanted);
+    },
+    log,
+  );
   return binaries;
 }
 

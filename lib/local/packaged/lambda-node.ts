@@ -58,9 +58,6 @@ export const PACKAGED_NODE_ENV = 'LEASE_COORDINATOR_PACKAGED_NODE';
 /** The prefix of a download's work directory, beside the release it becomes. */
 const PARTIAL = '.partial-';
 
-/** A lock older than this is left by a killed download (one takes seconds, a slow link a few minutes). */
-const DOWNLOAD_LOCK_STALE_MS = 600_000;
-
 export interface LambdaNodeOptions {
   /** Progress lines (the one-time download). */
   readonly log?: ((line: string) => void) | undefined;
@@ -102,7 +99,7 @@ export async function ensureLambdaNode(
       await download(release, dir, env);
       writeFileSync(stamp, release.integrity);
     };
-    await withLock(join(dir, '.download-lock'), fetchOnce, DOWNLOAD_LOCK_STALE_MS);
+    await withLock(join(dir, '.download-lock'), fetchOnce, log);
   }
   return join(dir, 'bin', 'node');
 }
