@@ -86,13 +86,6 @@ function costGoal(r: BenchResults): string[] {
  * it (wait.JitterUntil, factor 1.2), and the in-tree controller's trials draw from the same
  * client-go: their p99s, taken in this run, are the floor with a coordinator that took no time.
  */
-/** Two p99s added lie above the p99 of the sum, so a run's own p99 can come in under that floor. */
-function besideFloor(gap: number): string {
-  return gap >= 0
-    ? `${ms(gap)} above the floor`
-    : `${ms(-gap)} below the floor, which adds two p99s and so lies above the p99 of their sum`;
-}
-
 export function failoverFloor(failover: FailoverResult, leaseDurationMs: number): string[] {
   const expiry = summarize(failover.parts.baseline.untilExpiry).p99;
   const poll = summarize(failover.parts.baseline.poll).p99;
@@ -102,4 +95,11 @@ export function failoverFloor(failover: FailoverResult, leaseDurationMs: number)
     `Floor of failover p99: the lease runs out ${ms(expiry)} after the kill (p99 of the in-tree trials; the kill comes right after a renewal) + client-go’s next try once named, ${ms(poll)} (p99 of the in-tree trials; client-go tries every 500 ms, jittered up to 1.1 s) = ${ms(expiry + poll)} (the two p99s added), with a coordinator that took no time; the goal’s bound is ${ms(bound)}, ours p99 ${ms(ours)} (${besideFloor(ours - expiry - poll)}).`,
     '',
   ];
+}
+
+/** Two p99s added lie above the p99 of the sum, so a run's own p99 can come in under that floor. */
+function besideFloor(gap: number): string {
+  return gap >= 0
+    ? `${ms(gap)} above the floor`
+    : `${ms(-gap)} below the floor, which adds two p99s and so lies above the p99 of their sum`;
 }
