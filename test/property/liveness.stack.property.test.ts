@@ -115,9 +115,10 @@ function holding(item: CommittedWrite['old']): { name: string; cluster?: string 
 
 /**
  * A preemption whose successor leaves, drawn on purpose (the general draw rarely lines it up): p holds
- * on 15 s leases, q, ranked below it, stands by, and r, ranked above it, joins and dies within 20 s,
- * so its last ping window closes anywhere around p's deadline. Where the gate is off p is revoked;
- * where it is on, p releases. `faults` of those kinds may come (setupArb).
+ * on 15 s leases, q, ranked below it, stands by or is not there (then nobody but p can lead once r is
+ * gone), and r, ranked above it, joins and dies within 20 s, so its last ping window closes anywhere
+ * around p's deadline. Where the gate is off p is revoked; where it is on, p releases. `faults` of
+ * those kinds may come (setupArb).
  */
 function preemptedForOneThatLeaves(
   gateOff: fc.Arbitrary<boolean>,
@@ -131,15 +132,16 @@ function preemptedForOneThatLeaves(
       lifeMs: fc.integer({ min: 0, max: 20_000 }),
       answerMs: fc.tuple(fc.integer({ min: 1, max: 2_000 }), fc.integer({ min: 1, max: 2_000 })),
       renewPhaseMs: fc.integer({ min: 0, max: 1_999 }),
+      standby: fc.boolean(),
     })
-    .map(({ base, gateOff, joinAfterMs, lifeMs, answerMs: [pAnswers, rAnswers], renewPhaseMs }) => ({
+    .map(({ base, gateOff, joinAfterMs, lifeMs, answerMs: [pAnswers, rAnswers], renewPhaseMs, standby }) => ({
       ...base,
       group: false,
       gateOffA: gateOff,
       leaseDurationSeconds: 15,
       identities: [
         { ...joiner('p', ['1.33.0', '1.33.0'], 0), renewAgoMs: 0, answerMs: pAnswers, renewPhaseMs },
-        { ...joiner('q', ['1.35.0', '1.35.0'], 0), renewAgoMs: 0 },
+        ...(standby ? [{ ...joiner('q', ['1.35.0', '1.35.0'], 0), renewAgoMs: 0 }] : []),
         { ...joiner('r', ['1.32.0', '1.32.0'], joinAfterMs), stays: false, lifeMs, answerMs: rAnswers },
       ],
     }));
@@ -235,6 +237,27 @@ const YIELDED_TO_A_STALE_PREFERENCE: Setup = {
   faults: [{ kind: 'slow', where: 'a', fromMs: 3_875, lenMs: 43_927, slowMs: 10_000 }],
 };
 
+/**
+ * A run a search found with the ask of a holder taken for leaving taken out (leftHoldersToAsk): p holds
+ * alone on 15 s leases, and r, ranked above it, joins 2 s in, while the one cluster answers the
+ * coordinator 10 s late, and dies 1 ms later. The preference for r and its withdrawal both wait on the
+ * slow cluster, and p's release comes so long after the withdrawal that it reads as leaving (hasLeft).
+ * Nobody else could lead, and without the ask nobody did until p's next heartbeat.
+ */
+const ALONE_AFTER_A_SLOW_WITHDRAWAL: Setup = {
+  ...LATE_JOIN,
+  gateOffA: false,
+  identities: [
+    { ...joiner('p', ['1.33.0', '1.33.0'], 0), renewAgoMs: 0 },
+    { ...joiner('r', ['1.32.0', '1.32.0'], 2_001), stays: false, lifeMs: 1 },
+  ],
+  warmUpMs: 0,
+  watchLagMs: 0,
+  streamLagMs: 0,
+  timerLagMs: 0,
+  faults: [{ kind: 'slow', where: 'a', fromMs: 634, lenMs: 41_367, slowMs: 10_000 }],
+};
+
 function joiner(name: string, versions: [string, string], joinAfterMs: number): IdentitySetup {
   return {
     name,
@@ -294,7 +317,12 @@ describe('election liveness of the whole coordinator (property: in-memory table 
         ),
         {
           numRuns: PROMPT_RUNS,
-          examples: [[LATE_JOIN], [YIELDED_TO_THE_GONE], [YIELDED_TO_A_STALE_PREFERENCE]],
+          examples: [
+            [LATE_JOIN],
+            [YIELDED_TO_THE_GONE],
+            [YIELDED_TO_A_STALE_PREFERENCE],
+            [ALONE_AFTER_A_SLOW_WITHDRAWAL],
+          ],
           ...replayed(),
         },
       );
