@@ -1,5 +1,5 @@
 import { nextDeadline } from '../election/deadlines.js';
-import { holderOf, isLeaseExpired, renewalOnOurClock } from '../election/liveness.js';
+import { holderOf, isLeaseExpired } from '../election/liveness.js';
 import { holderLeaseSeconds } from '../election/timing.js';
 import type { ElectionStep, Millis } from '../election/types.js';
 import { onConditionFailed } from '../errors.js';
@@ -121,7 +121,7 @@ async function recordNews(
         holder,
       },
     );
-    const renewedAt = renewedOnOurClock(deps, key, stored, seen, answered);
+    const renewedAt = renewedOnOurClock(deps, key, seen, answered);
     return recordSeen(deps, key, stored, { ...seen, renewedAt, current: true }, answered);
   }
   // Another elector took the holder's Lease and leads (a legacy elector, once the holder stopped
@@ -201,30 +201,23 @@ async function recordSeen(
 }
 
 /**
- * When the holder's renewal that ingest kept unrecorded (or missed) happened, on our clock, no later
- * than `answered`. Where this process watches the clusters (ingest's own steps), its first sighting,
- * or `answered` for one its watch has not shown yet: it was committed by then, and a holder that
- * died just after a kept renewal is taken over at its true deadline, not one read later. Elsewhere
- * (a timer or the sweep, with no sightings), mapped from the renewal on record (renewalOnOurClock), which dates it from the holder's stamp (docs/reliability.md,
- * "Findings behind the code": early by as long as its write took to commit beyond the recorded one's).
+ * When the holder's renewal that ingest kept unrecorded (or missed) happened, on our clock: never
+ * before it was committed, since client-go's holder leads from its write's answer. Where this
+ * process watches the clusters (ingest's own steps), its first sighting, or `answered` for one its
+ * watch has not shown yet, so a holder that died just after a kept renewal is taken over at its true
+ * deadline, not one read later. Elsewhere (a timer or the sweep, with no sightings) `answered`: the
+ * holder's stamp says when its write began, which a slow write makes seconds early (docs/reliability.md,
+ * "Findings behind the code").
  */
 function renewedOnOurClock(
   deps: CoordinatorDeps,
   key: LeaseKey,
-  stored: StoredLease,
   seen: LeaseObservation,
   answered: Millis,
 ): Millis {
   const { cluster, holderIdentity: holder, renewTime } = seen;
-  const sightings = deps.renewalSightings;
-  // A process that watches the holder's cluster and has not seen this renewal yet reads it first.
-  if (sightings !== undefined)
-    return Math.min(sightings.firstSeen(key, { cluster, holder, renewTime }) ?? answered, answered);
-  return renewalOnOurClock(
-    { recordedAt: stored.record.renewTime, renewTime: stored.observedRenewTime },
-    seen.renewTime,
-    answered,
-  );
+  const firstSeen = deps.renewalSightings?.firstSeen(key, { cluster, holder, renewTime });
+  return Math.min(firstSeen ?? answered, answered);
 }
 
 async function unreachable(

@@ -119,26 +119,3 @@ export function isHolderCandidate(candidate: Candidate, lease: LeaseRecord | und
     (lease?.holderCluster === undefined || candidate.cluster === lease.holderCluster)
   );
 }
-
-/** A renewal on record: when it was recorded on our clock, and the renewTime the holder gave it. */
-export interface RecordedRenewal {
-  /** The record's renewTime: on our clock, taken once the renewal was seen, so after it was committed. */
-  readonly recordedAt?: Millis;
-  /** The holder's renewTime of that renewal (its own clock). */
-  readonly renewTime?: Millis;
-}
-
-/**
- * When a later renewal of the same holder happened, on our clock: the recorded liveness moved on by
- * as much as the holder's own clock moved between the renewal on record and `renewTime` (both are
- * the holder's clock, docs/design.md rule 5), and never after `answered`, when a read showed it. The
- * record was written after the renewal it records, so this is not before the later renewal was
- * stamped either. Without a renewal on record to count from, or one not before `renewTime`:
- * `answered`.
- */
-export function renewalOnOurClock(recorded: RecordedRenewal, renewTime: Millis, answered: Millis): Millis {
-  const { recordedAt, renewTime: recordedRenewTime } = recorded;
-  if (recordedAt === undefined || recordedRenewTime === undefined || renewTime < recordedRenewTime)
-    return answered;
-  return Math.min(answered, recordedAt + (renewTime - recordedRenewTime));
-}

@@ -1,5 +1,5 @@
 import { holderHome } from '../coordinator/holder-home.js';
-import { holderOf, renewalOnOurClock } from '../election/liveness.js';
+import { holderOf } from '../election/liveness.js';
 import type { LeaseRecord, Millis } from '../election/types.js';
 import type { ClusterPort } from '../ports/cluster.js';
 import type { MirrorDeps } from '../ports/coordinator.js';
@@ -99,20 +99,19 @@ function sightingsIn(
 
 /**
  * The stamp of a revoke written over `current`, the holder's Lease as read (answered at `answered`,
- * our clock): when the holder's last renewal was committed, at the latest. The revoke is a
- * compare-and-set on the resourceVersion read, so the renewal `current` shows is the holder's last;
- * client-go's holder stops leading within RetryPeriod + RenewDeadline of its last renewal, so one
- * lease duration from that renewal is as safe as from the revoke, and up to one retry period
- * earlier (docs/clusters.md, "Preemption, and clusters that drop preferredHolder").
+ * our clock): when the holder's last renewal was committed, at the latest, and never before. The
+ * revoke is a compare-and-set on the resourceVersion read, so the renewal `current` shows is the
+ * holder's last; client-go's holder stops leading within RetryPeriod + RenewDeadline of its last
+ * renewal's answer, so one lease duration from that renewal's commit is as safe as from the revoke,
+ * and up to one retry period earlier (docs/clusters.md, "Preemption, and clusters that drop
+ * preferredHolder").
  *
  * Where the mirror runs inside ingest (`sightings`), that renewal is dated at ingest's first sighting
- * of it, or at `answered` if its watch has not shown it yet: never before it was committed.
- * Elsewhere the holder's renewTime, on its own clock, is mapped to ours from the renewal on record
- * (renewalOnOurClock), capped at `answered`: early by as long as its write took to commit beyond
- * the recorded one's (docs/reliability.md, "Each ingest run's start delayed failovers"). Not the
- * record's liveness alone: ingest records one renewal in several, so the record may lag the Lease (docs/design.md, "Renewals kept by ingest").
- * A Lease that does not show the holder's own renewal (another holder, or a renewTime of ours: the
- * record's, or any our write set, as managedFields show): `answered`.
+ * of it, or at `answered` if its watch has not shown it yet. Elsewhere at `answered`: the holder's
+ * renewTime says when its write began, on its own clock, and a slow write makes it seconds early
+ * (docs/reliability.md, "Findings behind the code"). A Lease that does not show the holder's own
+ * renewal (another holder, or a renewTime of ours: the record's, or any our write set, as
+ * managedFields show): `answered`.
  */
 export function revokeStamp(
   stored: StoredLease,
@@ -123,17 +122,12 @@ export function revokeStamp(
   const { record } = stored;
   const renewTime = current?.renewTime === undefined ? Number.NaN : Date.parse(current.renewTime);
   if (
+    sightings === undefined ||
     current?.holderIdentity !== record.holderIdentity ||
     Number.isNaN(renewTime) ||
     renewTime === record.renewTime ||
     current?.renewTimeOurs === true
   )
     return answered;
-  if (sightings !== undefined)
-    return Math.min(sightings(record.holderIdentity ?? '', renewTime) ?? answered, answered);
-  return renewalOnOurClock(
-    { recordedAt: record.renewTime, renewTime: stored.observedRenewTime },
-    renewTime,
-    answered,
-  );
+  return Math.min(sightings(record.holderIdentity ?? '', renewTime) ?? answered, answered);
 }

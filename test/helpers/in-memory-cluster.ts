@@ -295,11 +295,18 @@ export class InMemoryCluster {
   }
 
   /** The holder renews its Lease, as client-go does: only while the Lease names it. */
-  renewLease(ref: ObjectRef, holder: string, leaseDurationSeconds: number): WriteResult | 'not-holder' {
+  renewLease(
+    ref: ObjectRef,
+    holder: string,
+    leaseDurationSeconds: number,
+    /** How long before its commit the holder stamped it: a write that took that long. */
+    stampedBeforeMs = 0,
+  ): WriteResult | 'not-holder' {
     const current = this.get('Lease', ref);
     const spec = (current?.spec ?? {}) as Record<string, unknown>;
     if (current === undefined || spec.holderIdentity !== holder) return 'not-holder';
-    current.spec = { ...spec, leaseDurationSeconds, renewTime: formatMicroTime(this.localNow()) };
+    const renewTime = formatMicroTime(this.localNow() - stampedBeforeMs);
+    current.spec = { ...spec, leaseDurationSeconds, renewTime };
     return this.replace('Lease', current, holder);
   }
 

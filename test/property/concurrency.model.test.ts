@@ -110,6 +110,15 @@ const runArb = fc.nat({ max: 1 });
  * record shows until ingest records it.
  */
 const holderSecondsArb = fc.constantFrom(5, 15);
+/**
+ * How long a holder's renewal took between client-go stamping its renewTime and the apiserver
+ * committing it: most are quick, some are slow writes that client-go still counts (its Update runs
+ * under the renew deadline, 3 s here). The holder leads from the write's answer, not its stamp.
+ */
+const writeMsArb = fc.oneof(
+  { weight: 4, arbitrary: fc.constant(0) },
+  { weight: 1, arbitrary: fc.integer({ min: 1, max: 2_900 }) },
+);
 const picksArb = fc.array(fc.nat({ max: 40 }), { minLength: 1, maxLength: 4 });
 const tickArb = fc.oneof(
   { weight: 10, arbitrary: fc.integer({ min: 0, max: 3_000 }) },
@@ -147,6 +156,7 @@ const actionArb = fc.oneof(
       t: fc.constant('renewInCluster' as const),
       who: candidateArb,
       run: runArb,
+      writeMs: writeMsArb,
       crashAt: crashArb,
     }),
   },
@@ -164,7 +174,11 @@ const actionArb = fc.oneof(
   {
     // The holder renews and ingest dies before it records (or even sees) the renewal.
     weight: 2,
-    arbitrary: fc.record({ t: fc.constant('renewUnrecorded' as const), who: candidateArb }),
+    arbitrary: fc.record({
+      t: fc.constant('renewUnrecorded' as const),
+      who: candidateArb,
+      writeMs: writeMsArb,
+    }),
   },
   {
     weight: 1,
@@ -330,6 +344,11 @@ async function runModel(
       durationMs: holderSeconds * 1000,
       seen: nextOrdinal(),
     });
+  /** A renewal stamped now and committed `writeMs` later: the model's clock moves on by as much. */
+  const renewSlowly = (cluster: InMemoryCluster, c: ModelCandidate, writeMs: number) => {
+    now += writeMs;
+    return cluster.renewLease(c.lease, c.name, holderSeconds, writeMs);
+  };
   const lagViolations: string[] = [];
   /**
    * No successor is named within a lease duration of a renewal the holder made before the
@@ -536,7 +555,7 @@ async function runModel(
         now += 1;
         const written =
           action.t === 'renewInCluster'
-            ? cluster.renewLease(c.lease, c.name, holderSeconds)
+            ? renewSlowly(cluster, c, action.writeMs)
             : cluster.releaseLease(c.lease, c.name);
         const raw = cluster.get('Lease', c.lease);
         if (written === 'not-holder' || !written.ok || raw === undefined) return;
@@ -568,7 +587,7 @@ async function runModel(
         if (!holdsOver(c, false)) return;
         const cluster = clusterOf(c.cluster);
         now += 1;
-        const written = cluster.renewLease(c.lease, c.name, holderSeconds);
+        const written = renewSlowly(cluster, c, action.writeMs);
         if (written === 'not-holder' || !written.ok) return;
         noteRenewal(c);
         return;

@@ -241,25 +241,26 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
     expectRevokeStands(fixture, revoked);
   });
 
-  it('names the successor one lease duration after the holder’s last renewal, which the record may not show yet', async () => {
+  it('names the successor one lease duration after the revoke read the holder’s last renewal, not after the lagging record', async () => {
     const fixture = await gateOffGroup();
     const { key, store } = fixture;
     const renewals = await renewalsPartlyRecorded(fixture);
-    const lastRenewal = renewals[3] as number;
     expect((await store.loadLease(key)).lease?.record.renewTime).toBe(renewals[1]);
 
     await betterCandidateJoins(fixture);
     fixture.advance(300);
+    const readAt = fixture.deps.clock();
     expect(await mirrorLease(fixture.deps, key)).toMatchObject({ a: 'revoked' });
-    // The revoke replaced the holder's last renewal (a compare-and-set on its version): its stamp is
-    // that renewal on our clock, not the revoke's write 300 ms later, nor the lagging record.
+    // The revoke replaced the holder's last renewal (a compare-and-set on its version). Outside ingest
+    // nothing saw that renewal committed before the mirror's read: its stamp is the read, not the
+    // holder's stamp (a slow write makes that seconds early), nor the lagging record.
     expect(leaseIn(fixture, 'a').spec).toMatchObject({
       holderIdentity: REVOKED_HOLDER,
-      renewTime: formatMicroTime(lastRenewal),
+      renewTime: formatMicroTime(readAt),
     });
 
     // At the deadline itself the holder's lease is still live (isLeaseExpired): held off through it.
-    fixture.advance(lastRenewal + 5_000 - fixture.deps.clock());
+    fixture.advance(readAt + 5_000 - fixture.deps.clock());
     await fixture.heartbeat('a', key, 'best', '1.33.0');
     const early = await reconcileLease(fixture.deps, key);
     expect(early.write).toBeNull();
@@ -306,12 +307,13 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
     const fixture = await gateOffGroup();
     const { key, store } = fixture;
     const renewals = await renewalsPartlyRecorded(fixture);
-    const lastRenewal = renewals[3] as number;
     await betterCandidateJoins(fixture);
     fixture.advance(300);
+    const revokedAt = fixture.deps.clock();
     expect(await mirrorLease(fixture.deps, key)).toMatchObject({ a: 'revoked' });
 
-    // The successor leaves before it is named: the preference is taken back and the holder put back.
+    // The successor leaves 1 s later, before it is named: the preference is taken back and the holder put back.
+    fixture.advance(1_000);
     const best = (await store.loadLease(key)).candidates.find((c) => c.name === 'best');
     await store.removeCandidate(key, 'a', 'best', best?.renewTime ?? 0);
     await reconcileLease(fixture.deps, key);
@@ -321,12 +323,12 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
       holderIdentity: 'old',
       renewTime: formatMicroTime(renewals[1] as number),
     });
-    expect((await store.loadLease(key)).lease?.takeoverNotBefore).toBe(lastRenewal + 5_001);
+    expect((await store.loadLease(key)).lease?.takeoverNotBefore).toBe(revokedAt + 5_001);
 
-    // "old" stopped renewing at the revoke and may lead until a lease duration after its last renewal:
-    // "next" is not named before then, though the record's renewal is older.
+    // "old" stopped renewing at the revoke and may lead until a lease duration after its last renewal,
+    // committed by the revoke's read: "next" is not named before then, though the record's renewal is older.
     // At that deadline itself the lease is still live (isLeaseExpired).
-    fixture.advance(lastRenewal + 5_000 - fixture.deps.clock());
+    fixture.advance(revokedAt + 5_000 - fixture.deps.clock());
     await fixture.heartbeat('a', key, 'next', '1.35.0');
     await reconcileLease(fixture.deps, key);
     expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('old');
@@ -337,7 +339,7 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
     const asked = await reconcileLease(fixture.deps, key);
     expect(asked.action).toBe('wait');
     const old = (await store.loadLease(key)).candidates.find((c) => c.name === 'old');
-    expect(old?.pingTime).toBeGreaterThan(lastRenewal);
+    expect(old?.pingTime).toBeGreaterThan(revokedAt);
     expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe('old');
     // It never answers: once the window closes, "next" leads.
     fixture.advance(asked.requeueAfterMs);

@@ -80,8 +80,12 @@ describe('what the coordinator reads into a renewTime we wrote (unit: pure)', ()
     // Ours, after the renewal last observed: mapped as the holder's, it would date the revoke 990 ms early.
     const ours = { holderIdentity: 'a', renewTime: formatMicroTime(decidedAt + 5_000) };
     expect(revokeStamp(stored, { ...ours, renewTimeOurs: true }, answered)).toBe(answered);
-    // The same stamp written by the holder is its renewal, mapped to our clock.
-    expect(revokeStamp(stored, { ...ours, renewTimeOurs: false }, answered)).toBeLessThan(answered);
+    // The same stamp written by the holder is its renewal, dated at this process's first sighting of it.
+    const sawAt = decidedAt + 5_400;
+    const sightings = (holder: string, renewTime: number) =>
+      holder === 'a' && renewTime === decidedAt + 5_000 ? sawAt : undefined;
+    expect(revokeStamp(stored, { ...ours, renewTimeOurs: false }, answered, sightings)).toBe(sawAt);
+    expect(revokeStamp(stored, { ...ours, renewTimeOurs: true }, answered, sightings)).toBe(answered);
   });
 });
 

@@ -83,7 +83,9 @@ describe('an ingest run hands over to the next (unit: in-memory fakes)', () => {
     }
     const recordedAt = () => (table.get(partitionKey(key), LEASE_SK) as { renewTime: number }).renewTime;
     const holder = async () => (await store.loadLease(key)).lease?.record.holderIdentity;
-    return { ...fixture, run, first, stepsOf, show, renew, recordedAt, holder, clock, advance };
+    // A timer's or the sweep's steps, which run where no watch is: they have no sightings.
+    const unwatched = deps;
+    return { ...fixture, run, first, stepsOf, unwatched, show, renew, recordedAt, holder, clock, advance };
   }
 
   it('a holder that died after a renewal run 1 kept is taken over at run 1’s sighting, not run 2’s list', async () => {
@@ -172,5 +174,30 @@ describe('an ingest run hands over to the next (unit: in-memory fakes)', () => {
     await reconcileLease(stepsOf(first), key);
     expect(await holder()).toBe('a');
     expect(recordedAt()).toBe(seenAt);
+  });
+
+  it('a step with no sightings (a timer, the sweep) dates a renewal it finds at the read, not at its stamp', async () => {
+    const { key, cluster, unwatched, recordedAt, holder, heartbeat, clock, advance } = await setUp();
+    const recorded = recordedAt();
+    // "a" stamps a renewal whose write commits 1.3 s later (a slow apiserver), and no ingest sees it.
+    // client-go leads from its write's answer: up to RetryPeriod + RenewDeadline after the commit.
+    advance(200);
+    const stampedAt = clock();
+    advance(1_300);
+    expect(cluster.renewLease(key, 'a', 5, 1_300)).toMatchObject({ ok: true });
+    // The record's deadline passes: a timer's step reads "a"'s Lease and records the renewal at the read.
+    advance(recorded + 5_001 - clock());
+    await heartbeat('b', '1.31.0');
+    const readAt = clock();
+    await reconcileLease(unwatched, key);
+    expect(recordedAt()).toBe(readAt);
+    // One lease duration after the stamp, "a" may still lead: mapped from its stamp, it was taken over here.
+    advance(stampedAt + 5_001 - clock());
+    await reconcileLease(unwatched, key);
+    expect(await holder()).toBe('a');
+    advance(readAt + 5_001 - clock());
+    await heartbeat('b', '1.31.0');
+    await reconcileLease(unwatched, key);
+    expect(await holder()).toBe('b');
   });
 });

@@ -58,24 +58,25 @@ describe('renewals kept by ingest (unit: in-memory fakes)', () => {
     expect(requests).toEqual(['renewObservedLease']);
   });
 
-  it('an early timer on a lagging record reads the cluster and keeps the live holder', async () => {
+  it('an early timer on a lagging record reads the cluster, keeps the live holder and records the renewal at the read', async () => {
     const { deps, key, renew, item, holder, heartbeat, advance, clock, cluster } = await setUp();
     const recordedAt = item().renewTime as number;
     await renew();
-    const renewedAt = clock();
     expect(item().renewTime).toBe(recordedAt);
 
     // The recorded deadline passes (the true one is 1 s later): the timer's step reads "a"'s Lease.
     advance(recordedAt + 5_001 - clock());
     await heartbeat('b', '1.31.0');
+    const readAt = clock();
     await reconcileLease(deps, key);
     expect(await holder()).toBe('a');
-    // The renewal is recorded when it happened, not when it was found: the deadline is the true one.
-    expect(item().renewTime).toBe(renewedAt);
+    // A timer has no sighting of the renewal: it is committed by the read, and its stamp only says
+    // when the holder's write began (renewal-sightings.test.ts, "a step with no sightings").
+    expect(item().renewTime).toBe(readAt);
     expect(cluster.get('Lease', key)?.spec).toMatchObject({ holderIdentity: 'a' });
 
-    // "a" has died after that renewal: the failover comes at its true deadline, not a read later.
-    advance(renewedAt + 5_001 - clock());
+    // "a" has died after that renewal: without ingest, the failover comes one lease duration after the read.
+    advance(readAt + 5_001 - clock());
     await heartbeat('b', '1.31.0');
     await reconcileLease(deps, key);
     expect(await holder()).toBe('b');
