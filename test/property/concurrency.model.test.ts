@@ -169,6 +169,7 @@ const actionArb = fc.oneof(
       run: runArb,
       renewals: fc.integer({ min: 2, max: 5 }),
       everyMs: fc.integer({ min: 200, max: 2_000 }),
+      writeMs: writeMsArb,
     }),
   },
   {
@@ -574,7 +575,8 @@ async function runModel(
         const cluster = clusterOf(c.cluster);
         for (let i = 0; i < action.renewals; i++) {
           now += action.everyMs;
-          const written = cluster.renewLease(c.lease, c.name, holderSeconds);
+          // The streak's last renewal is the slow one, as when the apiserver starts to struggle.
+          const written = renewSlowly(cluster, c, i === action.renewals - 1 ? action.writeMs : 0);
           const raw = cluster.get('Lease', c.lease);
           if (written === 'not-holder' || !written.ok || raw === undefined) return;
           noteRenewal(c);
