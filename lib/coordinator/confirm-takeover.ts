@@ -205,7 +205,7 @@ async function recordSeen(
  * before it was committed, since client-go's holder leads from its write's answer. Where this
  * process watches the clusters (ingest's own steps), its first sighting, or `answered` for one its
  * watch has not shown yet, so a holder that died just after a kept renewal is taken over at its true
- * deadline, not one read later. Elsewhere (a timer or the sweep, with no sightings) `answered`: the
+ * deadline, not one read later. Elsewhere (elect, a timer or the sweep: no sightings) `answered`: the
  * holder's stamp says when its write began, which a slow write makes seconds early (docs/reliability.md,
  * "Findings behind the code").
  */

@@ -75,8 +75,10 @@ export function copyOfReleasedHolding(seen: SeenHolding, record: StoredLease['re
  *
  * The stamp is on the elector's clock: a clock behind ours by more than its lease duration less
  * the age of its last renewal (13 s for client-go's 15 s leases renewed every 2 s) makes a live
- * holder look expired. Clusters keep their clocks within far less (NTP); nothing else tells a
- * holder we never recorded from a dead one without waiting out a lease duration.
+ * holder look expired, and so does a write that took longer than LeaseDuration − RenewDeadline −
+ * RetryPeriod (the stamp is taken when the write begins). Clusters keep their clocks within far
+ * less (NTP), and writes take milliseconds; nothing else tells a holder we never recorded from a
+ * dead one without waiting out a lease duration.
  */
 export function liveHoldingTaken(seen: SeenHolding, stored: StoredLease, now: Millis): boolean {
   return takenByAnother(seen, stored) && !isLeaseExpired({ term: seen.term ?? 0, ...seen }, now);

@@ -196,8 +196,9 @@ export interface LeaseObservation {
   /** The highest term any Lease of this lease shows, when more than this one were read (adoption). */
   readonly highestShownTerm?: number;
   /**
-   * When the renewal happened on our clock, if known to be before the write's `now` (a renewal
-   * ingest kept unrecorded, found by a takeover's read): the liveness recorded. Unset: `now`.
+   * When the renewal was seen on our clock, no earlier than its commit, if before the write's `now`
+   * (a renewal ingest kept unrecorded, found by a takeover's read and dated at ingest's first
+   * sighting): the liveness recorded. Unset: `now`.
    */
   readonly renewedAt?: Millis;
   /**

@@ -38,8 +38,8 @@ export interface MirrorOptions {
   readonly kept?: KeptFields;
   /**
    * Preemption by revoke (docs/clusters.md): in the holder's own cluster, take the holder off the
-   * Lease while it is asked to yield, stamping the Lease with this time on our clock (the holder's
-   * last renewal: revokeStamp in mirror-options.ts).
+   * Lease while it is asked to yield, stamping the Lease with this time on our clock (no earlier than
+   * the holder's last renewal was committed: revokeStamp in mirror-options.ts).
    */
   readonly revokeAt?: Millis;
 }
@@ -122,7 +122,7 @@ export function revokedInTerm(record: LeaseRecord, current: ClusterLeaseView | u
 /**
  * The holder's Lease while it is revoked: REVOKED_HOLDER in place of the holder, so that a
  * coordinated client-go holder stops renewing (it renews only a Lease that names it) and nobody
- * else takes it. The stamp (the holder's last renewal on our clock: revokeStamp in mirror-options.ts) is
+ * else takes it. The stamp (no earlier than the holder's last renewal was committed, on our clock: revokeStamp in mirror-options.ts) is
  * kept once written: confirm-takeover counts one lease duration from it before the successor is named.
  */
 function planRevoke(

@@ -99,7 +99,7 @@ function sightingsIn(
 
 /**
  * The stamp of a revoke written over `current`, the holder's Lease as read (answered at `answered`,
- * our clock): when the holder's last renewal was committed, at the latest, and never before. The
+ * our clock): no earlier than the holder's last renewal was committed, and no later than the read. The
  * revoke is a compare-and-set on the resourceVersion read, so the renewal `current` shows is the
  * holder's last; client-go's holder stops leading within RetryPeriod + RenewDeadline of its last
  * renewal's answer, so one lease duration from that renewal's commit is as safe as from the revoke,

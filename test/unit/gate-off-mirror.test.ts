@@ -285,9 +285,8 @@ describe('preemption where preferredHolder is dropped (unit: in-memory gate-off 
       await ingest();
     }
     // "old" stamps a renewal whose write commits 1.2 s later (a slow apiserver); ingest keeps it.
-    fixture.advance(200);
-    expect(planes.a.renewLease(key, 'old', 5)).toMatchObject({ ok: true });
-    fixture.advance(1_200);
+    fixture.advance(1_400);
+    expect(planes.a.renewLease(key, 'old', 5, 1_200)).toMatchObject({ ok: true });
     expect(await ingest()).toMatchObject({ outcome: 'kept' });
     const seenAt = fixture.deps.clock();
 

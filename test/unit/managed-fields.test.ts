@@ -75,17 +75,16 @@ describe('what the coordinator reads into a renewTime we wrote (unit: pure)', ()
     observedRenewTime: decidedAt + 3_990,
   };
 
-  it('a revoke over a stamp of ours is stamped when the Lease was read, not mapped back from ours', () => {
+  it('a revoke over a stamp of ours is stamped when the Lease was read, even where this process saw that stamp first', () => {
     const answered = decidedAt + 6_000;
-    // Ours, after the renewal last observed: mapped as the holder's, it would date the revoke 990 ms early.
     const ours = { holderIdentity: 'a', renewTime: formatMicroTime(decidedAt + 5_000) };
-    expect(revokeStamp(stored, { ...ours, renewTimeOurs: true }, answered)).toBe(answered);
-    // The same stamp written by the holder is its renewal, dated at this process's first sighting of it.
     const sawAt = decidedAt + 5_400;
     const sightings = (holder: string, renewTime: number) =>
       holder === 'a' && renewTime === decidedAt + 5_000 ? sawAt : undefined;
-    expect(revokeStamp(stored, { ...ours, renewTimeOurs: false }, answered, sightings)).toBe(sawAt);
+    // Ours, after the renewal last observed: no renewal of the holder's, so the read.
     expect(revokeStamp(stored, { ...ours, renewTimeOurs: true }, answered, sightings)).toBe(answered);
+    // The same stamp written by the holder is its renewal, dated at this process's first sighting of it.
+    expect(revokeStamp(stored, { ...ours, renewTimeOurs: false }, answered, sightings)).toBe(sawAt);
   });
 });
 
