@@ -127,7 +127,7 @@ async function recordNews(
   // Another elector took the holder's Lease and leads (a legacy elector, once the holder stopped
   // renewing): a successor named now would lead beside it, and the mirror would then take the
   // Lease from it as a state under an older term of ours. It is the holder now: decide again.
-  if (liveHoldingTaken({ ...seen, term: seen.shownTerm }, stored, answered)) {
+  if (liveHoldingTaken({ ...seen, term: seen.shownTerm }, stored)) {
     deps.logger.warn('another elector holds the holder’s Lease; recording it instead of taking over', {
       lease: key,
       holder,

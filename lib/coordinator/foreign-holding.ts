@@ -1,5 +1,4 @@
 import { REVOKED_HOLDER } from '../api/lease.js';
-import { isLeaseExpired } from '../election/liveness.js';
 import type { Millis } from '../election/types.js';
 import type { StoredLease } from '../ports/store.js';
 
@@ -68,18 +67,13 @@ export function copyOfReleasedHolding(seen: SeenHolding, record: StoredLease['re
 }
 
 /**
- * takenByAnother, and live on the Lease's own stamp: its renewTime plus leaseDurationSeconds is not
- * past on our clock. Such a holder is never written over nor replaced by a decision (docs/design.md,
- * rule 3): it leads until its renew deadline whatever we write, so it is recorded instead, and the
- * usual rules ask it to yield.
- *
- * The stamp is on the elector's clock: a clock behind ours by more than its lease duration less
- * the age of its last renewal (13 s for client-go's 15 s leases renewed every 2 s) makes a live
- * holder look expired, and so does a write that took longer than LeaseDuration − RenewDeadline −
- * RetryPeriod (the stamp is taken when the write begins). Clusters keep their clocks within far
- * less (NTP), and writes take milliseconds; nothing else tells a holder we never recorded from a
- * dead one without waiting out a lease duration.
+ * takenByAnother, and so live: a holding this read shows and the record has not observed was committed
+ * by the read, and its elector leads from its write's answer, whatever its stamp says (a stamp is
+ * taken when the write begins, on the elector's clock: a slow write or a clock behind ours makes a
+ * live holder look expired). Such a holder is never written over nor replaced by a decision
+ * (docs/design.md, rule 3): it is recorded instead, as seen now, and the usual rules ask it to yield
+ * or, if it never renews again, take over one lease duration later, as a client-go follower would.
  */
-export function liveHoldingTaken(seen: SeenHolding, stored: StoredLease, now: Millis): boolean {
-  return takenByAnother(seen, stored) && !isLeaseExpired({ term: seen.term ?? 0, ...seen }, now);
+export function liveHoldingTaken(seen: SeenHolding, stored: StoredLease): boolean {
+  return takenByAnother(seen, stored);
 }

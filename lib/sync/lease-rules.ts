@@ -125,8 +125,8 @@ export function takenByAnother(observed: LeaseRecord, view: ClusterLeaseView, st
  * first decision whose adoption read came before a legacy elector created the Lease, or one older
  * than a holding another elector took).
  */
-export function liveHolderTaken(view: ClusterLeaseView, stored: StoredLease, now: Millis): boolean {
-  return liveHoldingTaken(holdingOf(observedOf(view), view), stored, now);
+export function liveHolderTaken(view: ClusterLeaseView, stored: StoredLease): boolean {
+  return liveHoldingTaken(holdingOf(observedOf(view), view), stored);
 }
 
 function holdingOf(observed: LeaseRecord, view: ClusterLeaseView): SeenHolding {

@@ -64,8 +64,7 @@ export function planCluster(
   const home = holderHome(key, decision, view) === client.name;
   const options = mirrorOptions(deps, client, key, record, home, view, revokeAt);
   const planned = planMirror(record, home, view, options);
-  const taken =
-    planned.write && view !== undefined && liveHolderTaken(view, stored, (deps.clock ?? Date.now)());
+  const taken = planned.write && view !== undefined && liveHolderTaken(view, stored);
   const plan: MirrorPlan = taken ? { write: false, reason: 'held-by-another' } : planned;
   const revoking = options.revokeAt !== undefined;
   return { plan, revoking, unrevoking: plan.write && !revoking && revokedInTerm(record, view) };

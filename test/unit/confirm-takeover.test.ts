@@ -256,6 +256,28 @@ describe('takeover from a holder that only looks expired (unit: in-memory fakes)
     expect((cluster.get('Lease', key)?.spec as { holderIdentity?: string }).holderIdentity).toBe('legacy');
   });
 
+  it('a legacy elector whose take looks expired on its own stamp is recorded as seen at the read, and taken over only after a lease duration of silence', async () => {
+    const { deps, base, key, cluster, holder, advance, renewB } = await setUp();
+    advance(6_000);
+    // Its stamp is 16 s old on our clock when we read it: a write that took that long, or a clock behind ours.
+    const lease = cluster.get('Lease', key) ?? {};
+    const stamp = new Date(cluster.localNow() - 16_000).toISOString().replace(/Z$/, '417Z');
+    lease.spec = { holderIdentity: 'legacy', leaseDurationSeconds: 15, acquireTime: stamp, renewTime: stamp };
+    expect(cluster.replace('Lease', lease, 'legacy')).toMatchObject({ ok: true });
+    await renewB();
+    const readAt = deps.clock();
+
+    await reconcileLease(deps, key);
+    expect(await holder()).toBe('legacy');
+    expect((await base.store.loadLease(key)).lease?.record.renewTime).toBe(readAt);
+
+    // It never renews: one lease duration after the read, the successor is named over it.
+    advance(readAt + 15_001 - deps.clock());
+    await renewB();
+    await reconcileLease(deps, key);
+    expect(await holder()).toBe('b');
+  });
+
   it('a holder whose clock is behind ours: its renewal stamped before our decision is a renewal all the same', async () => {
     // Found by the concurrency model (seed -5996824): the stamps were compared across two clocks.
     const { deps, key, cluster, heartbeat, store, advance } = await electedBehindOurClock();
