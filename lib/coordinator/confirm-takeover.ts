@@ -7,7 +7,7 @@ import { type HolderLeaseAbsent, type HolderLeaseSeen, isLeaseAbsent } from '../
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
 import type { LeaseObservation, LeaseState, StoredLease, TakeoverDeferral } from '../ports/store.js';
-import { liveHoldingTaken } from './foreign-holding.js';
+import { takenByAnother } from './foreign-holding.js';
 
 /** How often a takeover held off by an unreachable holder cluster looks again. */
 export const UNREACHABLE_RETRY_MS: Millis = 2_000;
@@ -127,7 +127,7 @@ async function recordNews(
   // Another elector took the holder's Lease and leads (a legacy elector, once the holder stopped
   // renewing): a successor named now would lead beside it, and the mirror would then take the
   // Lease from it as a state under an older term of ours. It is the holder now: decide again.
-  if (liveHoldingTaken({ ...seen, term: seen.shownTerm }, stored)) {
+  if (takenByAnother({ ...seen, term: seen.shownTerm }, stored)) {
     deps.logger.warn('another elector holds the holder’s Lease; recording it instead of taking over', {
       lease: key,
       holder,

@@ -27,6 +27,13 @@ export interface SeenHolding {
  * recorded holder, our revoke, or nobody; an older term of ours is a state from before the current
  * decision, which the mirror replaces. (A client-go Update keeps the annotations of the Lease it
  * takes, so a legacy elector's holding shows the term it found there.)
+ *
+ * Such a holding is live, whatever its stamp says: the record has not observed it, so it was committed
+ * by the read that shows it, and its elector leads from its write's answer (a stamp is taken when the
+ * write begins, on the elector's clock: a slow write or a clock behind ours makes a live holder look
+ * expired). It is never written over nor replaced by a decision (docs/design.md, rule 3): it is
+ * recorded instead, as seen now, and the usual rules ask it to yield or, if it never renews again,
+ * take over one lease duration later, as a client-go follower would.
  */
 export function takenByAnother(seen: SeenHolding, stored: StoredLease): boolean {
   const { record } = stored;
@@ -64,16 +71,4 @@ export function copyOfReleasedHolding(seen: SeenHolding, record: StoredLease['re
     seen.subMillisecond !== true &&
     seen.renewTimeOurs !== false
   );
-}
-
-/**
- * takenByAnother, and so live: a holding this read shows and the record has not observed was committed
- * by the read, and its elector leads from its write's answer, whatever its stamp says (a stamp is
- * taken when the write begins, on the elector's clock: a slow write or a clock behind ours makes a
- * live holder look expired). Such a holder is never written over nor replaced by a decision
- * (docs/design.md, rule 3): it is recorded instead, as seen now, and the usual rules ask it to yield
- * or, if it never renews again, take over one lease duration later, as a client-go follower would.
- */
-export function liveHoldingTaken(seen: SeenHolding, stored: StoredLease): boolean {
-  return takenByAnother(seen, stored);
 }

@@ -47,7 +47,7 @@ export interface MirrorOptions {
 export type MirrorPlan =
   | {
       readonly write: false;
-      /** held-by-another: another elector's live holder, never written over (planCluster, liveHolderTaken). */
+      /** held-by-another: another elector's live holder, never written over (planCluster, takenByAnother). */
       readonly reason: 'in-sync' | 'newer-term' | 'released' | 'held-by-another';
     }
   | {

@@ -2,7 +2,6 @@ import { REVOKED_HOLDER } from '../api/lease.js';
 import { subMillisecond } from '../api/time.js';
 import {
   copyOfReleasedHolding,
-  liveHoldingTaken,
   type SeenHolding,
   takenByAnother as takenByAnotherHolding,
 } from '../coordinator/foreign-holding.js';
@@ -114,19 +113,14 @@ function handEditOverLiveHolder(event: LeaseEvent, stored: StoredLease, now: Mil
   );
 }
 
-/** takenByAnother (foreign-holding.ts) for a Lease event: the Lease as parsed, our term as its annotation shows. */
+/**
+ * takenByAnother (foreign-holding.ts) for a Lease as parsed, our term as its annotation shows: a Lease
+ * event, or a Lease the mirror read where it was to write (never written over, whatever decision the
+ * pass carries: a first decision whose adoption read came before a legacy elector created the Lease,
+ * or one older than a holding another elector took).
+ */
 export function takenByAnother(observed: LeaseRecord, view: ClusterLeaseView, stored: StoredLease): boolean {
   return takenByAnotherHolding(holdingOf(observed, view), stored);
-}
-
-/**
- * liveHoldingTaken (foreign-holding.ts) for a Lease the mirror read where it was to write: another
- * elector's live holder, never written over (planCluster), whatever decision the pass carries (a
- * first decision whose adoption read came before a legacy elector created the Lease, or one older
- * than a holding another elector took).
- */
-export function liveHolderTaken(view: ClusterLeaseView, stored: StoredLease): boolean {
-  return liveHoldingTaken(holdingOf(observedOf(view), view), stored);
 }
 
 function holdingOf(observed: LeaseRecord, view: ClusterLeaseView): SeenHolding {

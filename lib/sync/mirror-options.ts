@@ -13,7 +13,7 @@ import {
   revokedInTerm,
 } from './desired-lease.js';
 import { keptFields } from './lease-fields.js';
-import { liveHolderTaken } from './lease-rules.js';
+import { observedOf, takenByAnother } from './lease-rules.js';
 import type { MirroredDecision } from './withdrawn-revoke.js';
 
 /**
@@ -47,7 +47,7 @@ export function mirrorOptions(
 /**
  * A decision's plan for one cluster, with its options: whether it revokes the holder there, and
  * whether it would take back our revoke of this term (write over it with something else). A Lease
- * that another elector holds, live on its own stamp (liveHolderTaken), is never written over, in any
+ * that another elector holds (takenByAnother: live, whatever its stamp) is never written over, in any
  * cluster and whatever the decision (docs/design.md, rule 3): `held-by-another`, and the caller
  * records the holding. planMirror's own refusal of a lower term comes first.
  */
@@ -64,7 +64,7 @@ export function planCluster(
   const home = holderHome(key, decision, view) === client.name;
   const options = mirrorOptions(deps, client, key, record, home, view, revokeAt);
   const planned = planMirror(record, home, view, options);
-  const taken = planned.write && view !== undefined && liveHolderTaken(view, stored);
+  const taken = planned.write && view !== undefined && takenByAnother(observedOf(view), view, stored);
   const plan: MirrorPlan = taken ? { write: false, reason: 'held-by-another' } : planned;
   const revoking = options.revokeAt !== undefined;
   return { plan, revoking, unrevoking: plan.write && !revoking && revokedInTerm(record, view) };

@@ -29,7 +29,7 @@ export type ClusterOutcome =
   | 'released'
   | 'unreachable'
   | 'conflict'
-  /** Another elector's live holder holds the Lease here: not written over; recorded (liveHolderTaken). */
+  /** Another elector's live holder holds the Lease here: not written over; recorded (takenByAnother). */
   | 'held-by-another'
   /** The holder is taken off its Lease here while it is preempted by revoke (docs/clusters.md). */
   | 'revoked';

@@ -7,7 +7,7 @@ import type { LeaseObservation, StoredLease } from '../ports/store.js';
 /**
  * Records a Lease another elector holds (takenByAnother in lease-rules.ts) as the lease's holding,
  * under a new term, with this cluster as the holder's: ingest when a watch shows it, the mirror when
- * it finds one where it was to write (liveHolderTaken). The mirror then copies it into the group's
+ * it finds one where it was to write (the same test). The mirror then copies it into the group's
  * other clusters, where a restarted coordinated elector finds the Lease held by someone else instead
  * of naming it still, and a better candidate is preferred by the usual rules. A compare-and-set on
  * `stored` as read: false when the record moved on meanwhile (whoever moved it saw more).

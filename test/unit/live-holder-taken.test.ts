@@ -4,7 +4,7 @@ import { formatMicroTime } from '../../lib/api/time.js';
 import type { LeaseRecord } from '../../lib/election/types.js';
 import type { StoredLease } from '../../lib/ports/store.js';
 import type { ClusterLeaseView } from '../../lib/sync/desired-lease.js';
-import { liveHolderTaken } from '../../lib/sync/lease-rules.js';
+import { observedOf, takenByAnother } from '../../lib/sync/lease-rules.js';
 
 const NOW = Date.UTC(2026, 11, 4, 3, 0, 0);
 
@@ -34,38 +34,40 @@ function legacyLease(ageMs: number, term?: number): ClusterLeaseView {
   };
 }
 
-describe('liveHolderTaken: a Lease the mirror never writes over (unit)', () => {
+/** What the mirror asks of a Lease it read where it was to write (planCluster). */
+const heldByAnother = (view: ClusterLeaseView, stored: StoredLease) =>
+  takenByAnother(observedOf(view), view, stored);
+
+describe('takenByAnother: a Lease the mirror never writes over (unit)', () => {
   it('another elector holding it, live on its own renewTime, without our annotation or under our current term', () => {
-    expect(liveHolderTaken(legacyLease(0), decision())).toBe(true);
-    expect(liveHolderTaken(legacyLease(14_000), decision())).toBe(true);
+    expect(heldByAnother(legacyLease(0), decision())).toBe(true);
+    expect(heldByAnother(legacyLease(14_000), decision())).toBe(true);
     // A client-go Update keeps the annotations of the Lease it took.
-    expect(liveHolderTaken(legacyLease(0, 3), decision())).toBe(true);
+    expect(heldByAnother(legacyLease(0, 3), decision())).toBe(true);
   });
 
   it('even once its renewTime plus leaseDurationSeconds has passed on our clock: a stamp says when the write began', () => {
     // A slow write, or a clock behind ours, makes a live elector's stamp look expired; it is recorded as seen now.
-    expect(liveHolderTaken(legacyLease(15_001), decision())).toBe(true);
-    expect(liveHolderTaken(legacyLease(3_600_000), decision())).toBe(true);
+    expect(heldByAnother(legacyLease(15_001), decision())).toBe(true);
+    expect(heldByAnother(legacyLease(3_600_000), decision())).toBe(true);
   });
 
   it('not the recorded holder, nobody, nor our revoke', () => {
-    expect(liveHolderTaken({ ...legacyLease(0), holderIdentity: 'x' }, decision())).toBe(false);
-    expect(liveHolderTaken({ ...legacyLease(0), holderIdentity: '' }, decision())).toBe(false);
-    expect(liveHolderTaken({ ...legacyLease(0), holderIdentity: REVOKED_HOLDER }, decision())).toBe(false);
+    expect(heldByAnother({ ...legacyLease(0), holderIdentity: 'x' }, decision())).toBe(false);
+    expect(heldByAnother({ ...legacyLease(0), holderIdentity: '' }, decision())).toBe(false);
+    expect(heldByAnother({ ...legacyLease(0), holderIdentity: REVOKED_HOLDER }, decision())).toBe(false);
   });
 
   it('not a state from before the current decision: an older term of ours', () => {
-    expect(liveHolderTaken(legacyLease(0, 2), decision())).toBe(false);
+    expect(heldByAnother(legacyLease(0, 2), decision())).toBe(false);
   });
 
   it('not a hand edit that kept a stamp we or the recorded holder wrote (drift, repaired)', () => {
     const ours = decision();
     const edited = { ...legacyLease(0), renewTime: formatMicroTime(ours.record.renewTime ?? 0) };
-    expect(liveHolderTaken(edited, ours)).toBe(false);
+    expect(heldByAnother(edited, ours)).toBe(false);
     const holders = decision({}, NOW - 500);
-    expect(liveHolderTaken({ ...legacyLease(0), renewTime: formatMicroTime(NOW - 500) }, holders)).toBe(
-      false,
-    );
+    expect(heldByAnother({ ...legacyLease(0), renewTime: formatMicroTime(NOW - 500) }, holders)).toBe(false);
   });
 
   it("not our copy of a holding its holder has just released, in a group's other cluster the release has not reached yet", () => {
@@ -81,24 +83,22 @@ describe('liveHolderTaken: a Lease the mirror never writes over (unit)', () => {
       renewTime: formatMicroTime(NOW - 3_000),
       term: 3,
     };
-    expect(liveHolderTaken(copy, released)).toBe(false);
+    expect(heldByAnother(copy, released)).toBe(false);
     // x's own stamp (microseconds): x took the Lease again, as a legacy elector would; never written over.
-    expect(liveHolderTaken({ ...copy, renewTime: '2026-12-04T02:59:59.000123Z' }, released)).toBe(true);
+    expect(heldByAnother({ ...copy, renewTime: '2026-12-04T02:59:59.000123Z' }, released)).toBe(true);
   });
 
   it('not a Lease without a renewTime or a duration to judge it by', () => {
     const { renewTime: _r, ...unstamped } = legacyLease(0);
-    expect(liveHolderTaken(unstamped, decision())).toBe(false);
+    expect(heldByAnother(unstamped, decision())).toBe(false);
     const { leaseDurationSeconds: _d, ...endless } = legacyLease(0);
-    expect(liveHolderTaken(endless, decision())).toBe(false);
+    expect(heldByAnother(endless, decision())).toBe(false);
   });
 
   it('a stamp with microseconds is none of ours, even in the same millisecond as the decision', () => {
     const ours = decision();
     const sameMs = formatMicroTime(ours.record.renewTime ?? 0);
-    expect(liveHolderTaken({ ...legacyLease(0), renewTime: sameMs.replace(/000Z$/, '417Z') }, ours)).toBe(
-      true,
-    );
-    expect(liveHolderTaken({ ...legacyLease(0), renewTime: sameMs }, ours)).toBe(false);
+    expect(heldByAnother({ ...legacyLease(0), renewTime: sameMs.replace(/000Z$/, '417Z') }, ours)).toBe(true);
+    expect(heldByAnother({ ...legacyLease(0), renewTime: sameMs }, ours)).toBe(false);
   });
 });
