@@ -220,7 +220,7 @@ export class KubeCluster implements ClusterPort {
       };
     } catch (error) {
       if (error instanceof ApiStatusError) {
-        if (error.code === 404) return { ok: false, reason: 'NotFound' };
+        if (error.code === 404) return { ok: false, reason: notFoundReason(error.body) };
         if (error.code === 409) return { ok: false, reason: conflictReason(error.body) };
         if (error.code === 422 && testedPatch) return { ok: false, reason: 'Conflict' };
       }
@@ -233,6 +233,19 @@ export class KubeCluster implements ClusterPort {
 function watchError(path: string, status: Record<string, unknown>): ApiStatusError {
   const code = typeof status.code === 'number' ? status.code : 500;
   return new ApiStatusError(code, JSON.stringify(status), `watch ${path}`);
+}
+
+/**
+ * A 404 for a missing object is a Status that names it (details.name); one for a path the apiserver
+ * does not serve names nothing ("the server could not find the requested resource").
+ */
+function notFoundReason(body: unknown): 'NotFound' | 'NotServed' {
+  try {
+    const status = (typeof body === 'string' ? JSON.parse(body) : body) as { details?: { name?: unknown } };
+    return typeof status.details?.name === 'string' && status.details.name !== '' ? 'NotFound' : 'NotServed';
+  } catch {
+    return 'NotServed';
+  }
 }
 
 /** The 409 body is the raw response text; its `reason` tells AlreadyExists from Conflict. */

@@ -8,7 +8,11 @@ export interface ObjectRef {
   readonly name: string;
 }
 
-/** What a write came to: success with the new resourceVersion, or the reason it was refused. */
+/**
+ * What a write came to: success with the new resourceVersion, or the reason it was refused.
+ * NotFound is the object missing; NotServed is the API itself missing (a CRD removed, a built-in API
+ * the apiserver does not serve), which the apiserver also answers with 404 but without naming an object.
+ */
 export type WriteResult =
   | {
       readonly ok: true;
@@ -16,7 +20,7 @@ export type WriteResult =
       /** The object as the apiserver stored it: what survived the write (see lib/sync/lease-fields.ts). */
       readonly object?: RawObject;
     }
-  | { readonly ok: false; readonly reason: 'Conflict' | 'AlreadyExists' | 'NotFound' };
+  | { readonly ok: false; readonly reason: 'Conflict' | 'AlreadyExists' | 'NotFound' | 'NotServed' };
 
 /** A raw Kubernetes object as the apiserver returned it (validated by lib/api before use). */
 export type RawObject = Record<string, unknown> & {

@@ -17,7 +17,7 @@ import { type LeaseWrite, leaseEventFor, recordLeaseEvent } from './lease-events
 import { keptFields, learnKeptFields } from './lease-fields.js';
 import { observedOf } from './lease-rules.js';
 import { planCluster, revokeStampIn } from './mirror-options.js';
-import { awaitingPing, sendPings } from './mirror-pings.js';
+import { awaitingPing, removeGoneCandidates, sendPings } from './mirror-pings.js';
 import { recordTakenLease } from './taken-lease.js';
 import { beforeUnrevoke, type MirroredDecision, preferenceTakenBack } from './withdrawn-revoke.js';
 
@@ -51,7 +51,7 @@ export async function mirrorLease(
   const started = performance.now();
   const state = known ?? (await deps.store.loadLease(key));
   const loadedMs = Math.round(performance.now() - started);
-  const tally: MirrorTally = { outcomes: {}, pinged: [], pingsFailed: [] };
+  const tally: MirrorTally = { outcomes: {}, pinged: [], pingsGone: [], pingsFailed: [] };
   await Promise.all(clustersOf(key).map((cluster) => mirrorCluster(deps, key, state, cluster, tally)));
   const metrics = deps.metrics ?? noMetrics;
   for (const [cluster, outcome] of Object.entries(tally.outcomes))
@@ -66,10 +66,14 @@ export async function mirrorLease(
   return tally.outcomes;
 }
 
-/** What one mirror pass did, cluster by cluster: each cluster's outcome, the pings sent and not. */
+/**
+ * What one mirror pass did, cluster by cluster: each cluster's outcome, the pings sent, those whose
+ * candidate was deleted meanwhile (removed from the table), and those not delivered.
+ */
 interface MirrorTally {
   readonly outcomes: Record<string, ClusterOutcome>;
   readonly pinged: string[];
+  readonly pingsGone: string[];
   readonly pingsFailed: string[];
 }
 
@@ -98,7 +102,9 @@ async function mirrorCluster(
     }
     const pings = await sendPings(deps.logger, key, client, candidates);
     tally.pinged.push(...pings.sent);
+    tally.pingsGone.push(...pings.gone.map((c) => c.name));
     tally.pingsFailed.push(...pings.failed);
+    await removeGoneCandidates(deps, key, cluster, pings.gone);
   } catch (error) {
     deps.logger.warn('cluster unreachable; it is caught up later', {
       cluster,

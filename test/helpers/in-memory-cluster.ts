@@ -366,12 +366,12 @@ class InMemoryClusterPort implements ClusterPort {
     return Promise.reject(new Error('InMemoryCluster does not serve watches'));
   }
 
-  // A LeaseCandidate API the cluster does not serve answers 404, as the apiserver does.
+  // A LeaseCandidate API the cluster does not serve answers 404 naming no object, as the apiserver does.
   pingCandidate(version: CandidateApiVersion, ref: ObjectRef, pingTime: string): Promise<WriteResult> {
     return this.request('pingCandidate', () =>
       this.cluster.serves(version)
         ? this.cluster.patchSpec('LeaseCandidate', ref, { pingTime }, 'coordinator')
-        : ({ ok: false, reason: 'NotFound' } as const),
+        : ({ ok: false, reason: 'NotServed' } as const),
     );
   }
 
@@ -383,7 +383,7 @@ class InMemoryClusterPort implements ClusterPort {
     return this.request('deleteCandidate', () =>
       this.cluster.serves(version)
         ? this.cluster.delete('LeaseCandidate', ref, resourceVersion, 'coordinator')
-        : ({ ok: false, reason: 'NotFound' } as const),
+        : ({ ok: false, reason: 'NotServed' } as const),
     );
   }
 

@@ -383,9 +383,10 @@ describe('managed clusters (integration: gate-off kube-apiservers, the LeaseCand
     expect(candidates.map((c) => c.apiVersion)).toEqual([CRD_CANDIDATE_API]);
   });
 
-  it('a ping that cannot be delivered is logged as an error and not counted as sent', async () => {
+  it('a ping to a candidate whose object is gone removes it from the table, without an error', async () => {
     const key = { scope: 'cluster-b', namespace: 'default', name: 'phantom' };
     const debug = vi.spyOn(stack.deps.logger, 'debug');
+    const info = vi.spyOn(stack.deps.logger, 'info');
     // Stored as ingest stores a CRD candidate, whose object is gone before ingest heard of it.
     await stack.deps.store.putHeartbeat(
       key,
@@ -404,19 +405,47 @@ describe('managed clusters (integration: gate-off kube-apiservers, the LeaseCand
       Date.now(),
     );
     await settle(stack, async () =>
-      error.mock.calls.some(
-        ([message, fields]) => message === 'ping not delivered' && fields?.candidate === 'phantom',
-      ),
+      (await stack.deps.store.loadLease(key)).candidates.every((c) => c.name !== 'phantom'),
     );
-    expect(error).toHaveBeenCalledWith(
-      'ping not delivered',
-      expect.objectContaining({ cluster: 'cluster-b', candidate: 'phantom', reason: 'NotFound' }),
+    expect(info).toHaveBeenCalledWith(
+      'candidate deleted before its ping; removed',
+      expect.objectContaining({ cluster: 'cluster-b', candidates: ['phantom'] }),
     );
+    expect(error.mock.calls.filter(([, fields]) => fields?.candidate === 'phantom')).toEqual([]);
     const passes = debug.mock.calls
       .filter(([message]) => message === 'mirrored')
-      .map(([, fields]) => fields as { lease: { name: string }; pinged: string[]; pingsFailed: string[] })
+      .map(([, fields]) => fields as { lease: { name: string }; pinged: string[]; pingsGone: string[] })
       .filter((fields) => fields.lease.name === 'phantom');
-    expect(passes.some((p) => p.pingsFailed.includes('phantom'))).toBe(true);
+    expect(passes.some((p) => p.pingsGone.includes('phantom'))).toBe(true);
     expect(passes.every((p) => !p.pinged.includes('phantom'))).toBe(true);
+  });
+
+  it('a real apiserver’s 404 tells a missing LeaseCandidate (NotFound) from an API it does not serve (NotServed)', async () => {
+    const client = (plane: ControlPlane) =>
+      new KubeCluster(plane.name, {
+        name: plane.name,
+        server: new URL(plane.server),
+        tls: { ca: Buffer.from(plane.caData), rejectUnauthorized: true },
+        token: async () => plane.coordinatorToken,
+      });
+    const ref = { namespace: 'default', name: 'never-created' };
+    const at = formatMicroTime(Date.now());
+    // cluster-b: gate off, the CRD installed; cluster-a: gate on, no CRD.
+    expect(await client(b).pingCandidate(CRD_CANDIDATE_API, ref, at)).toEqual({
+      ok: false,
+      reason: 'NotFound',
+    });
+    expect(await client(b).pingCandidate('v1beta1', ref, at)).toEqual({
+      ok: false,
+      reason: 'NotServed',
+    });
+    expect(await client(a).pingCandidate('v1beta1', ref, at)).toEqual({
+      ok: false,
+      reason: 'NotFound',
+    });
+    expect(await client(a).pingCandidate(CRD_CANDIDATE_API, ref, at)).toEqual({
+      ok: false,
+      reason: 'NotServed',
+    });
   });
 });

@@ -265,20 +265,70 @@ describe('managed clusters: the gate off (unit: in-memory table and clusters)', 
     await world.heartbeat('gone', '1.30.0');
     world.advance(60_000);
     await handleSweep(world.deps);
-    // The object disappears before ingest hears of it (or its API does: the CRD removed).
+    // The API disappears (the CRD removed): the candidate may still exist, but cannot be asked.
     world.cluster.installCrd(false);
     const error = vi.spyOn(world.deps.logger, 'error');
     const debug = vi.spyOn(world.deps.logger, 'debug');
     await mirrorLease(world.deps, world.key);
     expect(error).toHaveBeenCalledWith(
       'ping not delivered',
-      expect.objectContaining({ cluster: 'c', candidate: 'gone', reason: 'NotFound' }),
+      expect.objectContaining({ cluster: 'c', candidate: 'gone', reason: 'NotServed' }),
     );
     const mirrored = debug.mock.calls.find(([message]) => message === 'mirrored')?.[1] as
       | { pinged: string[]; pingsFailed: string[] }
       | undefined;
     expect(mirrored?.pinged).toEqual([]);
     expect(mirrored?.pingsFailed).toEqual(['gone']);
+    // It is kept: only its cluster can say it is gone.
+    expect((await world.store.loadLease(world.key)).candidates.map((c) => c.name)).toEqual(['gone']);
+  });
+
+  it('removes a candidate whose object a ping finds deleted, without an error, as ingest does on its DELETED event', async () => {
+    const world = singleCluster('c', 'solo', 'kube-system', { gate: 'off' });
+    await world.heartbeat('stays', '1.31.0');
+    await world.heartbeat('gone', '1.30.0');
+    world.advance(60_000);
+    await world.heartbeat('stays', '1.31.0');
+    await handleSweep(world.deps);
+    expect(
+      (await world.store.loadLease(world.key)).candidates.find((c) => c.name === 'gone')?.awaitingAck,
+    ).toBe(true);
+    // The pod withdraws (its agent deletes the object) before ingest hears of it.
+    world.cluster.delete('LeaseCandidate', { namespace: 'kube-system', name: 'gone' }, undefined, 'agent');
+    const error = vi.spyOn(world.deps.logger, 'error');
+    const info = vi.spyOn(world.deps.logger, 'info');
+    const debug = vi.spyOn(world.deps.logger, 'debug');
+    await mirrorLease(world.deps, world.key);
+    expect(error).not.toHaveBeenCalled();
+    expect(info).toHaveBeenCalledWith(
+      'candidate deleted before its ping; removed',
+      expect.objectContaining({ cluster: 'c', candidates: ['gone'] }),
+    );
+    const mirrored = debug.mock.calls.find(([message]) => message === 'mirrored')?.[1] as
+      | { pinged: string[]; pingsGone: string[]; pingsFailed: string[] }
+      | undefined;
+    expect(mirrored).toMatchObject({ pingsGone: ['gone'], pingsFailed: [] });
+    expect(mirrored?.pinged).not.toContain('gone');
+    expect((await world.store.loadLease(world.key)).candidates.map((c) => c.name)).toEqual(['stays']);
+  });
+
+  it('keeps a deleted candidate that was recreated and renewed after the ping’s read', async () => {
+    const world = singleCluster('c', 'solo', 'kube-system', { gate: 'off' });
+    await world.heartbeat('back', '1.30.0');
+    world.advance(60_000);
+    await handleSweep(world.deps);
+    const read = await world.store.loadLease(world.key);
+    world.cluster.delete('LeaseCandidate', { namespace: 'kube-system', name: 'back' }, undefined, 'agent');
+    // The pod comes back under the same name and renews; ingest stores it before the ping goes.
+    world.advance(1_000);
+    await world.heartbeat('back', '1.30.0');
+    world.cluster.delete('LeaseCandidate', { namespace: 'kube-system', name: 'back' }, undefined, 'agent');
+    await mirrorLease(world.deps, world.key, read);
+    const [kept] = (await world.store.loadLease(world.key)).candidates;
+    expect(kept?.name).toBe('back');
+    expect(kept?.sentRenewTime).toBeGreaterThan(
+      read.candidates[0]?.sentRenewTime ?? Number.POSITIVE_INFINITY,
+    );
   });
 
   it('a candidate heard over HTTP gets its ping in the heartbeat response, not as a write in its cluster', async () => {
