@@ -32,19 +32,22 @@ function isLeaseOf(key: LeaseKey) {
 }
 
 /**
- * The holder's own cluster showed the Lease empty (its release) at its last write before `ordinal`:
- * a takeover written in place of the release (lib/sync/release-takeover.ts) replaces a record whose
- * holder has already stopped leading.
+ * The holder's own last write to its Lease in its own cluster before `ordinal` was its release (the
+ * Lease left empty): it stopped leading then, and only a write of its own could make it lead again.
+ * A takeover written in place of the release (lib/sync/release-takeover.ts) replaces a record whose
+ * holder has already stopped leading, and so does one whose fence (FENCED_HOLDER) went over the
+ * release first: the last write there is then ours, but the holder's own is still the release.
  */
 function letGoInItsCluster(
   clusters: readonly InMemoryCluster[],
   key: LeaseKey,
+  holder: string,
   holderCluster: string | undefined,
   ordinal: number,
 ): boolean {
   const home = clusters.find((c) => c.name === (holderCluster ?? key.scope.split('+')[0]));
-  const writes = home?.history.filter((w) => isLeaseOf(key)(w) && w.ordinal < ordinal) ?? [];
-  const last = writes[writes.length - 1];
+  const own = home?.history.filter((w) => isLeaseOf(key)(w) && w.ordinal < ordinal && w.by === holder) ?? [];
+  const last = own[own.length - 1];
   return last?.object !== undefined && clusterHolder(last.object) === undefined;
 }
 
@@ -96,7 +99,7 @@ export function checkSingleHolder(
     if (
       !isLeaseExpired(record, w.at) &&
       !renewalOnRecordExpired(clusters, key, w.old as LeaseItem, w.at) &&
-      !letGoInItsCluster(clusters, key, record.holderCluster, w.ordinal)
+      !letGoInItsCluster(clusters, key, before, record.holderCluster, w.ordinal)
     ) {
       violations.push(
         `${pk}: ${w.method} at ${when(w.at)} replaced ${before} (unexpired until ${when(leaseDeadline(record) ?? 0)}) with ${after}`,
@@ -184,9 +187,10 @@ export function checkTermsGrow(
 /**
  * (c) A heartbeat putHeartbeat accepted stays stored (that heartbeat or a newer one) until the
  * garbage collector deletes the candidate, which it may only do once the candidate has not
- * renewed for CANDIDATE_VALID_MS on the coordinator's clock.
+ * renewed for CANDIDATE_VALID_MS on the coordinator's clock, or until its object is deleted from its
+ * cluster (removeCandidate: ingest on the DELETED event, or a ping that found it gone).
  */
-export function checkHeartbeatsKept(table: InMemoryTable): string[] {
+export function checkHeartbeatsKept(table: InMemoryTable, clusters: readonly InMemoryCluster[]): string[] {
   const violations: string[] = [];
   for (const accepted of table.accepted) {
     const later = table.history.filter(
@@ -197,7 +201,10 @@ export function checkHeartbeatsKept(table: InMemoryTable): string[] {
       const stored = w.new as CandidateItem | undefined;
       if (stored === undefined) {
         const collectable =
-          w.method === 'deleteCandidates' && old !== undefined && old.renewedAt + CANDIDATE_VALID_MS < w.at;
+          (w.method === 'deleteCandidates' &&
+            old !== undefined &&
+            old.renewedAt + CANDIDATE_VALID_MS < w.at) ||
+          (w.method === 'removeCandidate' && objectDeletedBefore(clusters, w.sk, w.ordinal));
         if (!collectable)
           violations.push(
             `${accepted.sk}: ${w.method} at ${when(w.at)} deleted a live candidate (heartbeat ${accepted.renewTime})`,
@@ -211,4 +218,15 @@ export function checkHeartbeatsKept(table: InMemoryTable): string[] {
     }
   }
   return violations;
+}
+
+/** The candidate item `sk` names had its LeaseCandidate deleted from its cluster, last, before `ordinal`. */
+function objectDeletedBefore(clusters: readonly InMemoryCluster[], sk: string, ordinal: number): boolean {
+  const [, clusterName, name] = sk.split('#');
+  const writes =
+    clusters
+      .find((c) => c.name === clusterName)
+      ?.history.filter((w) => w.kind === 'LeaseCandidate' && w.name === name && w.ordinal < ordinal) ?? [];
+  const last = writes[writes.length - 1];
+  return last !== undefined && last.object === undefined;
 }
