@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { ApiStatusError } from '../kube/apiserver.js';
+import { type StatusCause, statusOf } from '../kube/status.js';
 import { type CandidateSpec, FLAG_OF_FIELD } from './options.js';
 
 /**
@@ -21,9 +22,9 @@ function refusalOf(error: ApiStatusError, candidate: CandidateSpec): string | un
     return 'the apiserver does not accept the credentials (--kubeconfig, --context, or the pod service account)';
   if (error.code === 403)
     return `forbidden: bind the ClusterRole lease-coordinator-candidate to this identity in namespace ${candidate.namespace} (infra/kubernetes/candidate-rbac.yaml)`;
-  if (error.code === 404 && statusDetails(error.body)?.kind === 'namespaces')
+  if (error.code === 404 && statusOf(error.body)?.details?.kind === 'namespaces')
     return `namespace ${candidate.namespace} does not exist in this cluster (--namespace)`;
-  if (error.code === 422) return invalidCandidate(statusDetails(error.body)?.causes ?? []);
+  if (error.code === 422) return invalidCandidate(statusOf(error.body)?.details?.causes ?? []);
   return undefined;
 }
 
@@ -41,24 +42,4 @@ function invalidCandidate(causes: readonly StatusCause[]): string {
     ? " (the CRD LeaseCandidate's name is a lowercase DNS subdomain: give the elector and the agent such an identity, the pod name for one)"
     : '';
   return `the apiserver refuses the LeaseCandidate: ${fields.join('; ') || 'invalid'}${name}`;
-}
-
-interface StatusCause {
-  readonly field?: string;
-  readonly message?: string;
-}
-
-/** `details` of a Kubernetes Status: what was not found (`kind: namespaces`), or why it is invalid. */
-function statusDetails(body: string): { kind?: string; causes?: StatusCause[] } | undefined {
-  try {
-    const status = JSON.parse(body) as { details?: { kind?: unknown; causes?: unknown } };
-    const details = status.details;
-    if (details === undefined) return undefined;
-    return {
-      ...(typeof details.kind === 'string' && { kind: details.kind }),
-      ...(Array.isArray(details.causes) && { causes: details.causes as StatusCause[] }),
-    };
-  } catch {
-    return undefined;
-  }
 }

@@ -15,6 +15,7 @@ import type {
 import { ApiStatusError, Apiserver } from './apiserver.js';
 import type { ApiserverAccess } from './apiserver-access.js';
 import { leaseEventObject } from './lease-event.js';
+import { statusOf } from './status.js';
 
 /** Built-in first: a candidate that can register there (client-go's NewCandidate) does. */
 const PREFERRED_VERSIONS: readonly CandidateApiVersion[] = [
@@ -237,23 +238,13 @@ function watchError(path: string, status: Record<string, unknown>): ApiStatusErr
 
 /**
  * A 404 for a missing object is a Status that names it (details.name); one for a path the apiserver
- * does not serve names nothing ("the server could not find the requested resource").
+ * does not serve names nothing ("the server could not find the requested resource", or no Status).
  */
 function notFoundReason(body: unknown): 'NotFound' | 'NotServed' {
-  try {
-    const status = (typeof body === 'string' ? JSON.parse(body) : body) as { details?: { name?: unknown } };
-    return typeof status.details?.name === 'string' && status.details.name !== '' ? 'NotFound' : 'NotServed';
-  } catch {
-    return 'NotServed';
-  }
+  return statusOf(body)?.details?.name !== undefined ? 'NotFound' : 'NotServed';
 }
 
 /** The 409 body is the raw response text; its `reason` tells AlreadyExists from Conflict. */
 function conflictReason(body: unknown): 'Conflict' | 'AlreadyExists' {
-  try {
-    const status = (typeof body === 'string' ? JSON.parse(body) : body) as { reason?: string };
-    return status.reason === 'AlreadyExists' ? 'AlreadyExists' : 'Conflict';
-  } catch {
-    return 'Conflict';
-  }
+  return statusOf(body)?.reason === 'AlreadyExists' ? 'AlreadyExists' : 'Conflict';
 }

@@ -98,23 +98,28 @@ export async function removeGoneCandidates(
   gone: readonly StoredCandidate[],
 ): Promise<void> {
   if (gone.length === 0) return;
-  deps.logger.info('candidate deleted before its ping; removed', {
-    cluster,
-    lease: key,
-    candidates: gone.map((c) => c.name),
-  });
   const results = await Promise.allSettled(
     gone.map((c) =>
-      deps.store.removeCandidate(key, cluster, c.name, c.sentRenewTime).catch(onConditionFailed(undefined)),
+      deps.store
+        .removeCandidate(key, cluster, c.name, c.sentRenewTime)
+        .then(() => true, onConditionFailed(false)),
     ),
   );
-  results.forEach((result, i) => {
-    if (result.status === 'rejected')
+  const removed = gone.filter((_, i) => {
+    const result = results[i];
+    if (result?.status === 'rejected')
       deps.logger.warn('could not remove a deleted candidate; ingest or the sweep removes it', {
         cluster,
         lease: key,
         candidate: gone[i]?.name,
         error: result.reason as Error,
       });
+    return result?.status === 'fulfilled' && result.value;
   });
+  if (removed.length > 0)
+    deps.logger.info('candidate deleted before its ping; removed', {
+      cluster,
+      lease: key,
+      candidates: removed.map((c) => c.name),
+    });
 }

@@ -323,7 +323,9 @@ describe('managed clusters: the gate off (unit: in-memory table and clusters)', 
     world.advance(1_000);
     await world.heartbeat('back', '1.30.0');
     world.cluster.delete('LeaseCandidate', { namespace: 'kube-system', name: 'back' }, undefined, 'agent');
+    const info = vi.spyOn(world.deps.logger, 'info');
     await mirrorLease(world.deps, world.key, read);
+    expect(info).not.toHaveBeenCalledWith('candidate deleted before its ping; removed', expect.anything());
     const [kept] = (await world.store.loadLease(world.key)).candidates;
     expect(kept?.name).toBe('back');
     expect(kept?.sentRenewTime).toBeGreaterThan(
