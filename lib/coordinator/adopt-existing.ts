@@ -1,3 +1,4 @@
+import { REVOKED_HOLDER } from '../api/lease.js';
 import { onConditionFailed } from '../errors.js';
 import { isLeaseAbsent } from '../ports/cluster.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
@@ -45,7 +46,7 @@ export async function adoptExistingLease(deps: CoordinatorDeps, key: LeaseKey): 
       return;
     }
     answered.push(cluster);
-    if (result.value !== undefined && !isLeaseAbsent(result.value)) seen.push(result.value);
+    if (result.value !== undefined && !isLeaseAbsent(result.value)) seen.push(revokeAsHolding(result.value));
   });
   const chosen =
     seen.find((lease) => lease.holderIdentity !== '') ?? seen.find((lease) => lease.shownTerm !== undefined);
@@ -62,4 +63,16 @@ export async function adoptExistingLease(deps: CoordinatorDeps, key: LeaseKey): 
     .observeLease(key, { ...chosen, highestShownTerm }, undefined, deps.clock())
     .catch(onConditionFailed(undefined));
   return { adopted: true, answered };
+}
+
+/**
+ * Our revoke, read (holderLeaseReader) as no holder with its stamp: here a holding by the
+ * placeholder, so it is recorded as held and dated now, as any holding adopted. The holder it took
+ * off may lead until one of its lease durations after the stamp (docs/clusters.md, "Preemption"),
+ * and read as no holder, the first decision would name a successor at once beside it.
+ */
+function revokeAsHolding(lease: LeaseObservation): LeaseObservation {
+  if (lease.revokedAt === undefined) return lease;
+  const { revokedAt: _stamp, ...held } = lease;
+  return { ...held, holderIdentity: REVOKED_HOLDER };
 }

@@ -48,7 +48,10 @@ export function judgeHomeLease(
   now: Millis,
 ): HomeLeaseVerdict {
   const { observed, view } = event;
-  if (observed.holderIdentity === REVOKED_HOLDER) return 'unchanged';
+  // Our revoke or fence under a term above the record's is not our write of the current decision:
+  // the table lost the decision that wrote it (restored from a backup), and it is news (below).
+  const ahead = termAhead(view, stored);
+  if (observed.holderIdentity === REVOKED_HOLDER && !ahead) return 'unchanged';
   if (observed.renewTime === undefined || observed.leaseDurationSeconds === undefined) return 'ignored';
   if (stored === undefined) return 'record';
   // A Lease under an older term of ours is the watch delivering a state from before our newer
@@ -60,10 +63,14 @@ export function judgeHomeLease(
   // A takeover's fence under the term on record: our write, and the takeover that wrote it names the
   // successor itself. Read as the holder's release, it would end a holder that renews through our
   // API since the takeover's read, which nothing on its cluster's Lease stops (docs/design.md, "Data flow").
-  if (view.fenced === true) return 'unchanged';
+  if (view.fenced === true && !ahead) return 'unchanged';
   // A term of ours above the record's is not our earlier decision (we never write a term we have
   // not recorded): the table lost it (recreated, restored from a backup), and the Lease is news.
-  if (termAhead(view, stored)) return 'record';
+  // Recorded, it lifts the next decision's term above the Lease's, which the mirror would otherwise
+  // refuse to lower. Our fence is recorded as no holder (its takeover had found the holder expired);
+  // our revoke as a holding by the placeholder, dated now, so the successor still waits out the
+  // revoked holder's lease duration (docs/reliability.md, "A table recreated or restored").
+  if (ahead) return 'record';
   const holder = observed.holderIdentity ?? '';
   const recorded = stored.record.holderIdentity ?? '';
   if (holder === recorded && observed.renewTime === stored.record.renewTime) return 'same-renewal';

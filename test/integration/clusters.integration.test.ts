@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FENCED_HOLDER, REVOKED_HOLDER, TERM_ANNOTATION } from '../../lib/api/lease.js';
 import { formatMicroTime } from '../../lib/api/time.js';
@@ -144,7 +145,7 @@ describe('clusters (integration: two kube-apiservers + etcd built from Go module
   });
 
   it('records a Lease a legacy elector holds before the first decision, for a candidate heard only over HTTP', async () => {
-    const lease = (name: string, holder: string, term?: number) => ({
+    const lease = (name: string, holder: string, term?: number, leaseDurationSeconds = 60) => ({
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
       metadata: {
@@ -152,9 +153,9 @@ describe('clusters (integration: two kube-apiservers + etcd built from Go module
         namespace: 'kube-system',
         ...(term !== undefined && { annotations: { 'lease-coordinator.dev/term': String(term) } }),
       },
-      spec: { holderIdentity: holder, leaseDurationSeconds: 60, renewTime: formatMicroTime(Date.now()) },
+      spec: { holderIdentity: holder, leaseDurationSeconds, renewTime: formatMicroTime(Date.now()) },
     });
-    const heartbeat = async (leaseName: string) => {
+    const heartbeat = async (leaseName: string, expected = 201) => {
       const response = await fetch(`${stack.url}/clusters/alpha/leasecandidates`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${ALPHA_TOKEN}` },
@@ -162,7 +163,7 @@ describe('clusters (integration: two kube-apiservers + etcd built from Go module
           candidate('http-cand', { binary: '1.20.0', emulation: '1.19.0' }, Date.now(), { leaseName }),
         ),
       });
-      expect(response.status).toBe(201);
+      expect(response.status).toBe(expected);
     };
     const kubeSystemLease = async (name: string) => {
       const res = await kube(
@@ -173,22 +174,45 @@ describe('clusters (integration: two kube-apiservers + etcd built from Go module
       return res.status === 200 ? (res.json as unknown as Lease) : undefined;
     };
     const kubeSystem = '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases';
-    // A legacy elector leads; and a Lease left under term 7 by a table since lost.
+    const record = (name: string) =>
+      stack.deps.store.loadLease({ scope: 'alpha', namespace: 'kube-system', name });
+    // A legacy elector leads; a Lease left under term 7 by a table since lost; and one where that
+    // table's last decision revoked its holder (2 s leases), just now.
     expect((await kube(alpha, 'POST', kubeSystem, lease('legacy-held', 'legacy-1'))).status).toBe(201);
     expect((await kube(alpha, 'POST', kubeSystem, lease('lost-table', '', 7))).status).toBe(201);
+    const revoked = lease('lost-revoke', REVOKED_HOLDER, 7, 2);
+    expect((await kube(alpha, 'POST', kubeSystem, revoked)).status).toBe(201);
 
     await heartbeat('legacy-held');
     await heartbeat('lost-table');
+    await heartbeat('lost-revoke');
     await settle(stack, async () => {
       const [held, lost] = await Promise.all([kubeSystemLease('legacy-held'), kubeSystemLease('lost-table')]);
       return held?.spec.preferredHolder === 'http-cand' && lost?.spec.holderIdentity === 'http-cand';
     });
-
+    // The revoke is recorded as held, under its term: nobody is named while the holder it took off may lead.
+    expect((await record('lost-revoke')).lease?.record).toMatchObject({
+      holderIdentity: REVOKED_HOLDER,
+      term: 7,
+    });
+    // This stack's timers fire when the test says (each when its time has come); http-cand
+    // heartbeats before each, as an HTTP candidate answering pings does.
+    for (
+      let round = 0;
+      round < 10 && (await kubeSystemLease('lost-revoke'))?.spec.holderIdentity !== 'http-cand';
+      round++
+    ) {
+      const due = stack.timers.nextDueAt();
+      expect(due).toBeDefined();
+      await delay(Math.max(0, (due as number) - Date.now()));
+      await heartbeat('lost-revoke', 200);
+      await stack.timers.fireDue(Date.now());
+      await stack.streams.drain();
+      await stack.mirror.drain();
+    }
     // The live legacy holder was asked to yield, not overwritten.
     const held = await kubeSystemLease('legacy-held');
     expect(held?.spec.holderIdentity).toBe('legacy-1');
-    const record = (name: string) =>
-      stack.deps.store.loadLease({ scope: 'alpha', namespace: 'kube-system', name });
     expect((await record('legacy-held')).lease?.record).toMatchObject({
       holderIdentity: 'legacy-1',
       preferredHolder: 'http-cand',
@@ -202,6 +226,14 @@ describe('clusters (integration: two kube-apiservers + etcd built from Go module
       holderIdentity: 'http-cand',
       term: 8,
     });
+    // The revoke was recorded as held, so its holder's lease duration passed before the successor
+    // was named (the holder it took off may lead until then), and then above its term.
+    const successor = (await record('lost-revoke')).lease?.record;
+    expect(successor).toMatchObject({ holderIdentity: 'http-cand', term: 8 });
+    expect(successor?.renewTime).toBeGreaterThan(Date.parse(revoked.spec.renewTime) + 2_000);
+    expect((await kubeSystemLease('lost-revoke'))?.metadata.annotations?.['lease-coordinator.dev/term']).toBe(
+      '8',
+    );
   });
 
   it('leaves node heartbeats and apiserver identity leases out of the Leases ingest lists and watches', async () => {

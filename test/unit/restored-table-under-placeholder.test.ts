@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { FENCED_HOLDER, REVOKED_HOLDER, TERM_ANNOTATION } from '../../lib/api/lease.js';
+import { formatMicroTime } from '../../lib/api/time.js';
+import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { holderLeaseFence, holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
+import { ingestLease } from '../../lib/sync/ingest.js';
+import { mirrorLease } from '../../lib/sync/mirror.js';
+import { singleCluster } from '../helpers/single-cluster.js';
+
+/**
+ * docs/reliability.md, "A table recreated or restored": a Lease showing a term of ours above the
+ * record's is news, so decisions after a restore go above it and reach the cluster. That holds for
+ * our placeholders too: a revoke (gate off: every preemption) or a takeover's fence that still
+ * stands under a term the backup predates. Ignored as our own write, every later decision was under
+ * a lower term than the Lease's, the mirror refused it, and the Lease kept naming the placeholder:
+ * the client-go candidate we elect never learned it leads. And a revoke still holds the successor
+ * off for one of the revoked holder's lease durations (docs/clusters.md, "Preemption"): the holder
+ * it took off may lead until then, whatever the table remembers.
+ */
+
+const LEASE_SECONDS = 15;
+
+/** What our own coordinator wrote after the backup was taken: a revoke (or a fence) under term 5. */
+function placeholder(key: { namespace: string; name: string }, holder: string, renewTime: number) {
+  return {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { namespace: key.namespace, name: key.name, annotations: { [TERM_ANNOTATION]: '5' } },
+    spec: {
+      holderIdentity: holder,
+      leaseDurationSeconds: LEASE_SECONDS,
+      renewTime: formatMicroTime(renewTime),
+      acquireTime: formatMicroTime(renewTime),
+    },
+  };
+}
+
+/** A gate-off cluster whose coordinator reads and fences holders' Leases, as deployed. */
+function gateOffCluster() {
+  const fixture = singleCluster('c', 'solo', 'kube-system', { gate: 'off' });
+  const deps = {
+    ...fixture.deps,
+    readHolderLease: holderLeaseReader(fixture.deps.clusters),
+    fenceHolderLease: holderLeaseFence(fixture.deps.clusters),
+  };
+  const holderShown = () =>
+    (fixture.cluster.get('Lease', fixture.key)?.spec as { holderIdentity?: string })?.holderIdentity;
+  const termShown = () =>
+    Number(fixture.cluster.get('Lease', fixture.key)?.metadata?.annotations?.[TERM_ANNOTATION]);
+  /** A look every second for `seconds`, as timers and heartbeats bring them: who the Lease names each time. */
+  const looks = async (seconds: number, candidate: string) => {
+    const named: (string | undefined)[] = [];
+    for (let i = 0; i < seconds; i++) {
+      await fixture.heartbeat(candidate, '1.31.0');
+      await reconcileLease(deps, fixture.key);
+      await mirrorLease(deps, fixture.key);
+      named.push(holderShown());
+      fixture.advance(1_000);
+    }
+    return named;
+  };
+  return { ...fixture, deps, holderShown, termShown, looks };
+}
+
+describe.each([
+  ['our revoke (preemption by revoke, gate off)', REVOKED_HOLDER],
+  ['our takeover’s fence', FENCED_HOLDER],
+])(
+  'a table restored from a backup older than %s that the Lease still shows (unit: in-memory gate-off cluster)',
+  (_what, holder) => {
+    it('the next holder is elected above the Lease’s term and reaches the Lease', async () => {
+      const { deps, key, cluster, store, clock, heartbeat, advance, holderShown, termShown, looks } =
+        gateOffCluster();
+      // The backup: "old" holds under term 1.
+      await heartbeat('old', '1.30.0');
+      await reconcileLease(deps, key);
+      await mirrorLease(deps, key);
+      expect((await store.loadLease(key)).lease?.record).toMatchObject({ holderIdentity: 'old', term: 1 });
+
+      // Later (lost by the restore), our coordinator raised the term to 5 and left this placeholder.
+      expect(cluster.replace('Lease', placeholder(key, holder, clock()), 'coordinator')).toMatchObject({
+        ok: true,
+      });
+      await ingestLease(deps, 'c', cluster.get('Lease', key) ?? {});
+
+      // Long after: a candidate comes, "old" is long gone.
+      advance(60_000);
+      const named = await looks(10, 'next');
+      expect(named.at(-1)).toBe('next');
+      expect(holderShown()).toBe('next');
+      // Elected above the Lease's term, so the mirror writes it there.
+      const record = (await store.loadLease(key)).lease?.record;
+      expect(record).toMatchObject({ holderIdentity: 'next' });
+      expect(record?.term).toBeGreaterThan(5);
+      expect(termShown()).toBeGreaterThan(5);
+    });
+  },
+);
+
+describe('a revoke standing under a term the table lost holds the successor off as the revoke did (unit: in-memory gate-off cluster)', () => {
+  it('after a restore: nobody is named until one lease duration after ingest saw the revoke, then the successor above its term', async () => {
+    const { deps, key, cluster, store, clock, heartbeat, holderShown, termShown, looks } = gateOffCluster();
+    await heartbeat('old', '1.30.0');
+    await reconcileLease(deps, key);
+    await mirrorLease(deps, key);
+    // The revoke was written just now; the restored table has "old" under term 1.
+    const revokedAt = clock();
+    expect(
+      cluster.replace('Lease', placeholder(key, REVOKED_HOLDER, revokedAt), 'coordinator'),
+    ).toMatchObject({
+      ok: true,
+    });
+    await ingestLease(deps, 'c', cluster.get('Lease', key) ?? {});
+    expect((await store.loadLease(key)).lease?.record).toMatchObject({
+      holderIdentity: REVOKED_HOLDER,
+      term: 5,
+    });
+
+    const named = await looks(LEASE_SECONDS + 3, 'next');
+    // The revoked holder may lead through one of its lease durations after the revoke's stamp.
+    const early = named.slice(0, LEASE_SECONDS + 1);
+    expect(early.every((shown) => shown === REVOKED_HOLDER)).toBe(true);
+    expect(holderShown()).toBe('next');
+    expect(termShown()).toBeGreaterThan(5);
+  });
+
+  it('after the table is recreated: the first decision waits out the revoke it finds, then goes above its term', async () => {
+    const { key, cluster, clock, holderShown, termShown, looks } = gateOffCluster();
+    // No record at all; the Lease shows a revoke of ours from the lost table, stamped just now.
+    expect(cluster.create('Lease', placeholder(key, REVOKED_HOLDER, clock()), 'coordinator')).toMatchObject({
+      ok: true,
+    });
+    const named = await looks(LEASE_SECONDS + 3, 'next');
+    const early = named.slice(0, LEASE_SECONDS + 1);
+    expect(early.every((shown) => shown === REVOKED_HOLDER)).toBe(true);
+    expect(holderShown()).toBe('next');
+    expect(termShown()).toBeGreaterThan(5);
+  });
+});
