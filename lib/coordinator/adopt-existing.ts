@@ -1,6 +1,6 @@
 import { REVOKED_HOLDER } from '../api/lease.js';
 import { onConditionFailed } from '../errors.js';
-import { isLeaseAbsent } from '../ports/cluster.js';
+import { type HolderLeaseSeen, isLeaseAbsent } from '../ports/cluster.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
 import type { LeaseObservation } from '../ports/store.js';
@@ -46,10 +46,14 @@ export async function adoptExistingLease(deps: CoordinatorDeps, key: LeaseKey): 
       return;
     }
     answered.push(cluster);
-    if (result.value !== undefined && !isLeaseAbsent(result.value)) seen.push(revokeAsHolding(result.value));
+    if (result.value !== undefined && !isLeaseAbsent(result.value))
+      seen.push(placeholderAsHolding(result.value));
   });
+  // Our placeholder first: the other clusters of a group show our copies of the holder it took off.
   const chosen =
-    seen.find((lease) => lease.holderIdentity !== '') ?? seen.find((lease) => lease.shownTerm !== undefined);
+    seen.find((lease) => lease.holderIdentity === REVOKED_HOLDER) ??
+    seen.find((lease) => lease.holderIdentity !== '') ??
+    seen.find((lease) => lease.shownTerm !== undefined);
   if (chosen === undefined) return { adopted: false, answered };
   const highestShownTerm = Math.max(0, ...seen.map((lease) => lease.shownTerm ?? 0));
   deps.logger.info('recording the Lease the clusters already show before the first decision', {
@@ -66,13 +70,12 @@ export async function adoptExistingLease(deps: CoordinatorDeps, key: LeaseKey): 
 }
 
 /**
- * Our revoke, read (holderLeaseReader) as no holder with its stamp: here a holding by the
- * placeholder, so it is recorded as held and dated now, as any holding adopted. The holder it took
- * off may lead until one of its lease durations after the stamp (docs/clusters.md, "Preemption"),
- * and read as no holder, the first decision would name a successor at once beside it.
+ * Our revoke or a takeover's fence, read (holderLeaseReader) as no holder: here a holding by the
+ * placeholder (REVOKED_HOLDER), recorded as held and dated now, as any holding adopted. The holder it
+ * took off may lead until one of its lease durations after its last renewal (docs/clusters.md,
+ * "Preemption"), and read as no holder, the first decision would name a successor at once beside it.
  */
-function revokeAsHolding(lease: LeaseObservation): LeaseObservation {
-  if (lease.revokedAt === undefined) return lease;
-  const { revokedAt: _stamp, ...held } = lease;
-  return { ...held, holderIdentity: REVOKED_HOLDER };
+function placeholderAsHolding(lease: HolderLeaseSeen): LeaseObservation {
+  const { revokedAt, fenced, ...shown } = lease;
+  return revokedAt === undefined && fenced !== true ? lease : { ...shown, holderIdentity: REVOKED_HOLDER };
 }

@@ -45,6 +45,9 @@ export function takenByAnother(seen: SeenHolding, stored: StoredLease): boolean 
     (seen.term === undefined || seen.term >= record.term) &&
     seen.renewTime !== undefined &&
     seen.leaseDurationSeconds !== undefined &&
+    // An elector's take stamps renewTime itself; one our write stamped is our copy (of a decision the
+    // table may have lost since, restored from a backup), a put-back or a decision: never another's.
+    seen.renewTimeOurs !== true &&
     // An elector that takes a Lease stamps renewTime with its own clock; a Lease that still shows
     // the stamp we (or the recorded holder) wrote was only edited, by hand or by a tool: drift.
     // (managedFields cannot settle it: the recorded holder's own stamp is another manager's too.)

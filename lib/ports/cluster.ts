@@ -122,6 +122,8 @@ export type HolderLeaseSeen = LeaseObservation & {
   readonly renewTimeOurs?: boolean;
   /** The Lease carries annotations (a patch adds ours to them rather than creating the map). */
   readonly annotated?: boolean;
+  /** The Lease shows a takeover's fence of ours (FENCED_HOLDER; holderIdentity then reads ""). */
+  readonly fenced?: boolean;
 };
 
 /** The holder's cluster answered that it has no such Lease (a takeover then fences by creating it empty). */

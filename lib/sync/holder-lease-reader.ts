@@ -38,7 +38,7 @@ export function holderLeaseReader(clusters: ClusterSource): HolderLeaseReader {
       throw error;
     }
     if (record.renewTime === undefined || record.leaseDurationSeconds === undefined) return undefined;
-    const { term: shownTerm, renewTimeOurs } = viewOf(raw as Parameters<typeof viewOf>[0]);
+    const { term: shownTerm, renewTimeOurs, fenced } = viewOf(raw as Parameters<typeof viewOf>[0]);
     const revoked = record.holderIdentity === REVOKED_HOLDER;
     const resourceVersion = raw.metadata?.resourceVersion;
     return {
@@ -48,6 +48,7 @@ export function holderLeaseReader(clusters: ClusterSource): HolderLeaseReader {
       // A revoke of ours names no holder; its stamp is our clock's (planRevoke).
       holderIdentity: revoked ? '' : (record.holderIdentity ?? ''),
       ...(revoked && { revokedAt: record.renewTime }),
+      ...(fenced === true && { fenced: true }),
       leaseDurationSeconds: record.leaseDurationSeconds,
       renewTime: record.renewTime,
       ...(subMillisecond((raw.spec as { renewTime?: string } | undefined)?.renewTime) && {
@@ -64,7 +65,8 @@ export function holderLeaseReader(clusters: ClusterSource): HolderLeaseReader {
  * read makes it a compare-and-set on that read. It leaves the Lease naming FENCED_HOLDER, with the
  * holder's lease duration, stamped now, under the term on record. We read that as no holder: the
  * mirror leaves it as it is until a decision with a new term (docs/design.md, rule 4), and ingest
- * takes it for our own write, not the holder's release (lease-rules.ts). A legacy elector reads it as a live holder that just changed, and
+ * takes it for our own write under the term on record, not the holder's release (lease-rules.ts;
+ * under a term the record lacks, a placeholder holding). A legacy elector reads it as a live holder that just changed, and
  * waits a lease duration, where it would take an empty Lease at once. Our revoke is only touched
  * (HolderLeaseFencing.revoke): it keeps the holder off, and a decision that keeps the holder after
  * all takes it back under its term (withdrawn-revoke.ts), which a release would not.

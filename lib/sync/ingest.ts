@@ -9,7 +9,15 @@ import type { LeaseKey } from '../ports/lease-key.js';
 import type { LeaseObservation, LeaseState, StoredLease } from '../ports/store.js';
 import { planMirror, viewOf } from './desired-lease.js';
 import type { HolderHints } from './holder-hints.js';
-import { judgeHomeLease, type LeaseEvent, takenByAnother, termAhead } from './lease-rules.js';
+import {
+  askedToYield,
+  isCopy,
+  judgeHomeLease,
+  type LeaseEvent,
+  recordedHolder,
+  takenByAnother,
+  termAhead,
+} from './lease-rules.js';
 import { needsRepair, optionsFor, renewByHint } from './renew-by-hint.js';
 import type { FirstSightings } from './renewal-sightings.js';
 import { recordTakenLease } from './taken-lease.js';
@@ -91,7 +99,7 @@ export async function ingestLease(
   // and apiserver identity leases are not even listed (NEVER_COORDINATED in lib/kube/cluster.ts).
   if (stored === undefined && candidates.length === 0) return { outcome: 'ignored', key };
   const home = holderHome(key, loaded, event.view) === cluster;
-  if (!home && stored !== undefined) return ingestOtherClusterCopy(deps, event, stored);
+  if (isCopy(home, event, stored)) return ingestOtherClusterCopy(deps, event, stored);
   return ingestHomeLease(deps, event, loaded, options);
 }
 
@@ -210,7 +218,7 @@ async function recordHomeLease(
 ): Promise<LeaseIngested> {
   const { cluster, key, observed, view } = event;
   const stored = loaded.lease;
-  const holder = observed.holderIdentity ?? '';
+  const holder = recordedHolder(event, stored);
   const seen: LeaseObservation = {
     cluster,
     holderIdentity: holder,
@@ -265,14 +273,6 @@ function releasedState(
     observedRenewTime: seen.renewTime,
   };
   return { ...loaded, lease };
-}
-
-/**
- * The Lease the holder left still asks it to yield: our preferred-holder annotation (client-go keeps
- * the annotations of the Lease it writes, and replaces its spec), or spec.preferredHolder.
- */
-function askedToYield({ observed, view }: LeaseEvent): boolean {
-  return view.preferredHolderAnnotation !== undefined || observed.preferredHolder !== undefined;
 }
 
 /** The holder renewing in the cluster it is recorded in is remembered, for renewByHint next time. */

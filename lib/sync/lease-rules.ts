@@ -67,9 +67,7 @@ export function judgeHomeLease(
   // A term of ours above the record's is not our earlier decision (we never write a term we have
   // not recorded): the table lost it (recreated, restored from a backup), and the Lease is news.
   // Recorded, it lifts the next decision's term above the Lease's, which the mirror would otherwise
-  // refuse to lower. Our fence is recorded as no holder (its takeover had found the holder expired);
-  // our revoke as a holding by the placeholder, dated now, so the successor still waits out the
-  // revoked holder's lease duration (docs/reliability.md, "A table recreated or restored").
+  // refuse to lower; our placeholder there is recorded as a holding (placeholderHolding).
   if (ahead) return 'record';
   const holder = observed.holderIdentity ?? '';
   const recorded = stored.record.holderIdentity ?? '';
@@ -95,6 +93,47 @@ function ourEarlierWrite({ observed, view }: LeaseEvent, stored: StoredLease): b
     view.term === stored.record.term &&
     (observed.holderIdentity ?? '') === (stored.record.holderIdentity ?? '')
   );
+}
+
+/**
+ * Our revoke or a takeover's fence under a term of ours the record lacks: the table lost the decision
+ * that wrote it (restored from a backup). Either took a holder off its Lease, and that holder may lead
+ * until one of its lease durations after its last renewal, which the table no longer knows. So it is
+ * recorded as a holding by the placeholder (REVOKED_HOLDER), dated at the read, with the Lease's lease
+ * duration: no successor is named before that holding runs out, and the next decision goes above the
+ * Lease's term, which the mirror would otherwise refuse to lower (docs/reliability.md, "A table
+ * recreated or restored").
+ */
+export function placeholderHolding({ observed, view }: LeaseEvent, stored: StoredLease | undefined): boolean {
+  return (observed.holderIdentity === REVOKED_HOLDER || view.fenced === true) && termAhead(view, stored);
+}
+
+/** The holder a Lease recorded from the holder's own cluster names: our placeholder's holding, or its holder. */
+export function recordedHolder(event: LeaseEvent, stored: StoredLease | undefined): string {
+  return placeholderHolding(event, stored) ? REVOKED_HOLDER : (event.observed.holderIdentity ?? '');
+}
+
+/**
+ * The Lease the holder left still asks it to yield: our preferred-holder annotation (client-go keeps
+ * the annotations of the Lease it writes, and replaces its spec), or spec.preferredHolder.
+ */
+export function askedToYield({ observed, view }: LeaseEvent): boolean {
+  return view.preferredHolderAnnotation !== undefined || observed.preferredHolder !== undefined;
+}
+
+/**
+ * A Lease event outside the holder's home cluster only mirrors the decision (ingestOtherClusterCopy),
+ * but for our placeholder under a term the record lacks (placeholderHolding), in whichever cluster of a
+ * group it stands: that cluster was the holder's home then, and its Lease is judged as a home's is.
+ * Read as a copy, the mirror would refuse to lower its term, and it would stand there unrenewed until
+ * a legacy elector took it beside our holder.
+ */
+export function isCopy(
+  home: boolean,
+  event: LeaseEvent,
+  stored: StoredLease | undefined,
+): stored is StoredLease {
+  return !home && stored !== undefined && !placeholderHolding(event, stored);
 }
 
 /** The Lease shows a term of ours above the record's. */

@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { FENCED_HOLDER, REVOKED_HOLDER, TERM_ANNOTATION } from '../../lib/api/lease.js';
+import {
+  FENCED_HOLDER,
+  PREFERRED_HOLDER_ANNOTATION,
+  REVOKED_HOLDER,
+  TERM_ANNOTATION,
+} from '../../lib/api/lease.js';
 import { formatMicroTime } from '../../lib/api/time.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { handleSweep } from '../../lib/handlers/sweep.js';
 import { holderLeaseFence, holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
 import { singleCluster } from '../helpers/single-cluster.js';
+import { twoClusters } from '../helpers/two-clusters.js';
 
 /**
  * docs/reliability.md, "A table recreated or restored": a Lease showing a term of ours above the
@@ -136,4 +143,110 @@ describe('a revoke standing under a term the table lost holds the successor off 
     expect(holderShown()).toBe('next');
     expect(termShown()).toBeGreaterThan(5);
   });
+});
+
+describe('a lease group whose table was restored while our revoke stood in one cluster and our copies in the other (unit: in-memory fakes)', () => {
+  it.each([
+    ['the cluster the backup holds it from', 'b'],
+    ['the other cluster', 'a'],
+  ] as const)(
+    'revoked in %s: the holder never leads again, and the successor is named in both clusters above the term, a lease duration after the read',
+    async (_where, backupHome) => {
+      const fixture = twoClusters({ b: { gate: 'off' } });
+      const { planes, store, keyOf, heartbeat, advance } = fixture;
+      const key = keyOf('kube-scheduler');
+      const ref = { namespace: key.namespace, name: key.name };
+      const deps = {
+        ...fixture.deps,
+        readHolderLease: holderLeaseReader(fixture.deps.clusters),
+        fenceHolderLease: holderLeaseFence(fixture.deps.clusters),
+      };
+      // The backup: "old" holds under term 1, from "b" or from "a".
+      await heartbeat(backupHome, key, 'old', '1.34.0');
+      await handleSweep(deps);
+      await mirrorLease(deps, key);
+      expect((await store.loadLease(key)).lease?.record).toMatchObject({
+        holderIdentity: 'old',
+        holderCluster: backupHome,
+        term: 1,
+      });
+      // Lost since: under term 7 "old" was asked to yield to "better" and revoked in "b"; "a" shows our
+      // copy of that decision, still naming "old".
+      const revokedAt = deps.clock();
+      const underTerm7 = (cluster: 'a' | 'b', spec: Record<string, unknown>) => {
+        const lease = planes[cluster].get('Lease', ref) ?? {};
+        lease.metadata = {
+          ...lease.metadata,
+          annotations: { [TERM_ANNOTATION]: '7', [PREFERRED_HOLDER_ANNOTATION]: 'better' },
+        };
+        lease.spec = { ...(lease.spec as object), ...spec, leaseDurationSeconds: LEASE_SECONDS };
+        expect(planes[cluster].replace('Lease', lease, 'lease-coordinator.dev/coordinator')).toMatchObject({
+          ok: true,
+        });
+      };
+      underTerm7('b', {
+        holderIdentity: REVOKED_HOLDER,
+        renewTime: formatMicroTime(revokedAt),
+        acquireTime: formatMicroTime(revokedAt),
+      });
+      underTerm7('a', { holderIdentity: 'old', renewTime: formatMicroTime(revokedAt - 1_000) });
+      await heartbeat('a', key, 'better', '1.33.0');
+
+      const shown = (cluster: 'a' | 'b') =>
+        (planes[cluster].get('Lease', ref)?.spec as { holderIdentity?: string })?.holderIdentity;
+      const namedAt: number[] = [];
+      for (let tick = 0; tick < 2 * (LEASE_SECONDS + 3); tick++) {
+        // "old" is still running in "b" and renews its Lease whenever it names it, as client-go does.
+        expect(planes.b.renewLease(ref, 'old', LEASE_SECONDS)).toBe('not-holder');
+        for (const cluster of ['b', 'a'] as const)
+          await ingestLease(deps, cluster, planes[cluster].get('Lease', ref) ?? {});
+        await heartbeat('a', key, 'better', '1.33.0');
+        await reconcileLease(deps, key);
+        await mirrorLease(deps, key);
+        if (shown('a') === 'better' || shown('b') === 'better') namedAt.push(deps.clock());
+        advance(500);
+      }
+      // Named once the holding recorded from the revoke had run out: one lease duration after the read.
+      expect(namedAt[0]).toBeGreaterThan(revokedAt + LEASE_SECONDS * 1_000);
+      expect([shown('a'), shown('b')]).toEqual(['better', 'better']);
+      const record = (await store.loadLease(key)).lease?.record;
+      expect(record?.holderIdentity).toBe('better');
+      expect(record?.term).toBeGreaterThan(7);
+    },
+  );
+});
+
+describe('a takeover’s fence standing under a term the table lost holds the successor off too (unit: in-memory gate-off cluster)', () => {
+  it.each([
+    ['restored', true],
+    ['recreated', false],
+  ])(
+    'table %s: nobody is named for one lease duration after the read, then the successor above the fence’s term',
+    async (_how, restored) => {
+      const { deps, key, cluster, clock, heartbeat, holderShown, termShown, looks } = gateOffCluster();
+      if (restored) {
+        await heartbeat('old', '1.30.0');
+        await reconcileLease(deps, key);
+        await mirrorLease(deps, key);
+        expect(
+          cluster.replace('Lease', placeholder(key, FENCED_HOLDER, clock()), 'coordinator'),
+        ).toMatchObject({ ok: true });
+        await ingestLease(deps, 'c', cluster.get('Lease', key) ?? {});
+        expect((await deps.store.loadLease(key)).lease?.record).toMatchObject({
+          holderIdentity: REVOKED_HOLDER,
+          term: 5,
+        });
+      } else {
+        expect(
+          cluster.create('Lease', placeholder(key, FENCED_HOLDER, clock()), 'coordinator'),
+        ).toMatchObject({ ok: true });
+      }
+      // The fence's successor may lead wherever its naming reached before the table was lost: its own
+      // renewals there are recorded within a lease duration, before anyone else is named.
+      const named = await looks(LEASE_SECONDS + 3, 'next');
+      expect(named.slice(0, LEASE_SECONDS + 1).every((holder) => holder !== 'next')).toBe(true);
+      expect(holderShown()).toBe('next');
+      expect(termShown()).toBeGreaterThan(5);
+    },
+  );
 });
