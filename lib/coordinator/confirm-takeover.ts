@@ -156,7 +156,7 @@ async function recordNews(
  * hold-off the put-back set). Where managedFields do not say, the record's own stamp is read as
  * ours (isOurStamp).
  */
-function renewedSince(stored: StoredLease, seen: HolderLeaseSeen): boolean {
+export function renewedSince(stored: StoredLease, seen: HolderLeaseSeen): boolean {
   const { renewTime, renewTimeOurs } = seen;
   if (renewTimeOurs === true && ourWriteUnderRecord(stored, seen)) return false;
   return (renewTimeOurs === false || !isOurStamp(stored, seen)) && renewTime !== stored.observedRenewTime;
@@ -209,7 +209,7 @@ async function recordSeen(
  * holder's stamp says when its write began, which a slow write makes seconds early (docs/reliability.md,
  * "Findings behind the code").
  */
-function renewedOnOurClock(
+export function renewedOnOurClock(
   deps: CoordinatorDeps,
   key: LeaseKey,
   seen: LeaseObservation,

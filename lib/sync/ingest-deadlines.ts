@@ -1,5 +1,6 @@
 import { parseLease } from '../api/lease.js';
 import { holderDeadlines } from '../coordinator/holder-deadlines.js';
+import { recordQuietHolderRenewal } from '../coordinator/quiet-holder.js';
 import { PRE_PING_LEAD_MS, renewalRecordBoundMs } from '../election/timing.js';
 import type { ElectionStep, Millis } from '../election/types.js';
 import type { RawObject } from '../ports/cluster.js';
@@ -236,7 +237,10 @@ export function keptDeadlines(
   const deadlines = new IngestDeadlines(
     deps,
     table,
-    (key) => decideAndMirror(deciding, mirror, key),
+    async (key) => {
+      await decideAndMirror(deciding, mirror, key);
+      await recordQuietHolderRenewal(deciding, key);
+    },
     stopsAt,
   );
   deciding = { ...deps, timerCover: deadlines };

@@ -4,6 +4,7 @@ import type { DynamoDBRecord, SQSEvent } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { LeaseCandidateObject } from '../../lib/api/leasecandidate.js';
+import { recordQuietHolderRenewal } from '../../lib/coordinator/quiet-holder.js';
 import { CANDIDATE_VALID_MS } from '../../lib/election/timing.js';
 import type { Millis } from '../../lib/election/types.js';
 import { ConflictError, StaleHeartbeatError } from '../../lib/errors.js';
@@ -645,7 +646,11 @@ async function runModel(
       case 'keptStep': {
         if (!keepsDeadlines) return;
         const { deps, mirrorDeps } = invocation('kept step', action.crashAt, action.run);
-        await crashTolerant(decideAndMirror(deps, mirrorDeps, LEASES[action.lease] as LeaseKey));
+        const key = LEASES[action.lease] as LeaseKey;
+        // As keptDeadlines takes it: the step, then a quiet holder's last renewal recorded.
+        await crashTolerant(
+          decideAndMirror(deps, mirrorDeps, key).then(() => recordQuietHolderRenewal(deps, key)),
+        );
         return;
       }
       case 'newRun':
@@ -722,6 +727,9 @@ describe('concurrency model (property: in-memory table and clusters, fast-check 
             takesOverReleases,
             holderSeconds,
           ) => {
+            // A run is promises only: a turn of the event loop between runs lets vitest's worker answer
+            // its runner (it times out on "onTaskUpdate" in a search of minutes otherwise).
+            await new Promise((resolve) => setImmediate(resolve));
             const { table, clusters, errors, lagViolations } = await runModel(
               s,
               offsets,
