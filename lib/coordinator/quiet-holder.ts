@@ -14,9 +14,11 @@ import { lateHolder } from './holder-deadlines.js';
  * and the lease's timer) each found it on the holder's Lease, recorded it, lost a compare-and-set
  * to the other and decided again before the takeover: a read, a Lease read and a write more in
  * every failover, which ten failovers at once queue behind each other (docs/benchmark-history.md,
- * "Stop 44"). Read here, between the pre-ping and the deadline where no one waits on it, and dated
- * at ingest's first sighting as the takeover check dates it, the record is the truth by the deadline,
- * and both deciders judge the same record.
+ * "Stop 44"). Read here, between the pre-ping and the deadline, off the queue of ingest's steps
+ * (IngestDeadlines' afterStep), and dated at ingest's first sighting as the takeover check dates it,
+ * the record is the truth by the deadline, and both deciders judge the same record. It costs a
+ * table read after each of ingest's kept steps, which come only for a holder that stopped renewing,
+ * a lease first seen in a run, or a late holder's next look, and a Lease read for a late one.
  *
  * Only an optimization: the takeover check still reads the holder's Lease first, so a failure here
  * is logged and changes nothing else.
@@ -29,7 +31,10 @@ export async function recordQuietHolderRenewal(deps: CoordinatorDeps, key: Lease
     const stored = state.lease;
     const now = deps.clock();
     const late = lateHolder(state, now);
-    if (stored === undefined || late === undefined || isLeaseExpired(stored.record, now)) return;
+    // A holder asked to yield may be revoked (its Lease then shows our placeholder, nothing to record),
+    // and one that yields by itself releases: only a holder that went quiet on its own is read.
+    if (stored === undefined || late === undefined || stored.record.preferredHolder !== undefined) return;
+    if (isLeaseExpired(stored.record, now)) return;
     const seen = await read(late.holderCluster, key);
     if (seen === undefined || isLeaseAbsent(seen) || seen.holderIdentity !== late.holder) return;
     if (!renewedSince(stored, seen)) return;

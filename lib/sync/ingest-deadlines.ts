@@ -53,6 +53,7 @@ export class IngestDeadlines implements TimerCover {
   private readonly synced = new Set<string>();
   private readonly seen = new Set<string>();
   private readonly queue: LatestPerKeyQueue;
+  private readonly following = new Set<Promise<unknown>>();
   private coveredUntil: Millis = 0;
   /** The run's start scan: a lease first seen without a renewal is looked at once it has seeded this memory. */
   private scanned: Promise<unknown> = Promise.resolve();
@@ -65,6 +66,11 @@ export class IngestDeadlines implements TimerCover {
     private readonly step: (key: LeaseKey) => Promise<unknown>,
     /** When this run stops: its cover reaches no further. Unset, it reaches COVER_TTL_MS ahead. */
     private readonly stopsAt: Millis = Number.POSITIVE_INFINITY,
+    /**
+     * Taken after each step that succeeded, off the queue (recordQuietHolderRenewal): its read of a
+     * cluster that does not answer holds up no other lease's step. stop() waits for it too.
+     */
+    private readonly afterStep?: (key: LeaseKey) => Promise<unknown>,
   ) {
     this.queue = new LatestPerKeyQueue(CONCURRENCY, () => {});
   }
@@ -142,6 +148,7 @@ export class IngestDeadlines implements TimerCover {
     this.kept.clear();
     this.queue.dropPending();
     await this.queue.idle();
+    await Promise.all(this.following);
   }
 
   private set(key: LeaseKey, holder: string, dueAt: Millis): void {
@@ -173,6 +180,7 @@ export class IngestDeadlines implements TimerCover {
       if (this.stopped) return;
       try {
         await this.step(key);
+        this.follow(key);
       } catch (error) {
         this.deps.logger.warn('a kept deadline’s step failed; taking it again shortly', {
           lease: key,
@@ -182,6 +190,14 @@ export class IngestDeadlines implements TimerCover {
         if (!this.kept.has(partitionKey(key))) this.set(key, holder, this.deps.clock() + RETRY_MS);
       }
     });
+  }
+
+  private follow(key: LeaseKey): void {
+    if (this.afterStep === undefined || this.stopped) return;
+    const running: Promise<unknown> = this.afterStep(key)
+      .catch(() => undefined)
+      .finally(() => this.following.delete(running));
+    this.following.add(running);
   }
 
   /** Extends the cover for the synced clusters; one that cannot be written lets it lapse. */
@@ -237,11 +253,9 @@ export function keptDeadlines(
   const deadlines = new IngestDeadlines(
     deps,
     table,
-    async (key) => {
-      await decideAndMirror(deciding, mirror, key);
-      await recordQuietHolderRenewal(deciding, key);
-    },
+    (key) => decideAndMirror(deciding, mirror, key),
     stopsAt,
+    (key) => recordQuietHolderRenewal(deciding, key),
   );
   deciding = { ...deps, timerCover: deadlines };
   deadlines.start();

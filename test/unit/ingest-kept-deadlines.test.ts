@@ -415,4 +415,41 @@ describe('ingest’s memory of held leases’ deadlines (unit: fake timers)', ()
     expect(steps).toEqual([key, key]);
     expect(await deadlines.coveredClusters(Date.now())).toEqual(new Set());
   });
+
+  it('takes what follows a step (a quiet holder’s read) off the queue, after the step, and waits for it to stop', async () => {
+    const { cover } = fakeCover([], () => 0);
+    const logger = { warn: () => {} } as unknown as CoordinatorDeps['logger'];
+    const taken: string[] = [];
+    let answer: () => void = () => {};
+    const hanging = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    const deadlines = new IngestDeadlines(
+      { clock: Date.now, logger },
+      cover,
+      async (k) => void taken.push(`step ${k.name}`),
+      Number.POSITIVE_INFINITY,
+      async (k) => {
+        taken.push(`after ${k.name}`);
+        // The holder's cluster does not answer (yet).
+        if (k.name === 'solo') await hanging;
+      },
+    );
+    deadlines.keep(key, 'a', Date.now() + 1_000);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(taken).toEqual(['step solo', 'after solo']);
+    // Another lease's step is not held up by the read that waits.
+    deadlines.keep(other, 'b', Date.now() + 1_000);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(taken).toEqual(['step solo', 'after solo', 'step other', 'after other']);
+    let stopped = false;
+    const stopping = deadlines.stop().then(() => {
+      stopped = true;
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(stopped).toBe(false);
+    answer();
+    await stopping;
+    expect(stopped).toBe(true);
+  });
 });
