@@ -15,9 +15,8 @@ import type { HolderRead } from './confirm-takeover.js';
  * The last thing before a takeover that names another identity is written (reconcile-lease.ts):
  * the holder's Lease is left naming FENCED_HOLDER (which the takeover check and the mirror read as no
  * holder, ingest as our own write under the term on record, and a legacy elector as a live holder
- * that just changed), under
- * the term on record, on the condition
- * that it is still as read, whomever it named then (fencingOf). A takeover
+ * that just changed), under the term on record, on the condition that it is still as read, whomever
+ * it named then (fencingOf). A takeover
  * that keeps the holder (moved to the cluster where it renews) fences nothing.
  * client-go's coordinated elector renews a Lease that names it whenever the Lease changed since it
  * last looked, however long expired on our clock: its own last renewal counts as a change when it
