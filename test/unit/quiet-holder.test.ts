@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { recordQuietHolderRenewal } from '../../lib/coordinator/quiet-holder.js';
 import { reconcileLease, reconcileLeaseWithOutcome } from '../../lib/coordinator/reconcile-lease.js';
 import { PRE_PING_LEAD_MS } from '../../lib/election/timing.js';
@@ -6,6 +6,7 @@ import type { CoordinatorDeps } from '../../lib/ports/coordinator.js';
 import { HolderHints } from '../../lib/sync/holder-hints.js';
 import { holderLeaseReader } from '../../lib/sync/holder-lease-reader.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
+import { keptDeadlines } from '../../lib/sync/ingest-deadlines.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
 import { FirstSightings } from '../../lib/sync/renewal-sightings.js';
 import { singleCluster } from '../helpers/single-cluster.js';
@@ -99,5 +100,31 @@ describe('the last renewal of a holder gone quiet, recorded before its deadline 
     expect((await record())?.record.holderIdentity).toBe('b');
     expect(reads).toHaveLength(leaseReads);
     expect(contended).toBe(!recorded);
+  });
+  describe('wired into ingest’s kept deadlines', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('the kept step at the recorded pre-ping is followed by the read that records the kept renewal', async () => {
+      const { deps, key, advance, record, clock, lastRenewal, cluster } = await quietHolder();
+      const before = await record();
+      const shown = Date.parse(String(lastRenewal()?.renewTime));
+      // Only timers are faked: the fixture's clock is the lease's time, moved by the test.
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+      const cover = { coveredClusters: async () => new Set(['c']), extend: async () => {}, keep: () => {} };
+      const kept = keptDeadlines(
+        { ...deps, timerCover: cover },
+        { ...deps, clusters: { get: async () => cluster.port() } },
+      );
+      if (kept === undefined)
+        throw new Error('keptDeadlines returned no memory for a coordinator with a cover');
+      // The holder dies; its recorded pre-ping comes, and ingest's memory takes the step it kept.
+      advance((before?.record.renewTime ?? 0) + 15_000 - PRE_PING_LEAD_MS - clock());
+      kept.deadlines.keep(key, 'a', clock());
+      await vi.advanceTimersByTimeAsync(0);
+      await kept.deadlines.stop();
+      expect((await record())?.observedRenewTime).toBe(shown);
+    });
   });
 });
