@@ -4,6 +4,7 @@ import { type HolderLeaseSeen, isLeaseAbsent } from '../ports/cluster.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
 import type { LeaseObservation } from '../ports/store.js';
+import { stampedByUs, unplacedHolding } from './foreign-holding.js';
 
 export interface AdoptionCheck {
   /** A Lease was recorded: decide again from the record. */
@@ -27,6 +28,12 @@ export interface AdoptionCheck {
  * and a cluster that does not answer is left out: the successor check then keeps the election out
  * of it. A held Lease counts as renewed now, on our clock (rule 5): a holder long dead holds the
  * first election up by one lease duration, after which its expiry is confirmed as any other.
+ *
+ * Our revoke or a takeover's fence, read (holderLeaseReader) as no holder, is recorded as a holding by
+ * the placeholder (REVOKED_HOLDER), dated now, as any holding adopted: the holder it took off may lead
+ * until one of its lease durations after its last renewal (docs/clusters.md, "Preemption"), and read
+ * as no holder, the first decision would name a successor at once beside it. So is our copy in a group
+ * of a decision the table lost, naming a holder no cluster shows renewing (unplacedHolding).
  */
 export async function adoptExistingLease(deps: CoordinatorDeps, key: LeaseKey): Promise<AdoptionCheck> {
   const read = deps.readHolderLease;
@@ -34,7 +41,7 @@ export async function adoptExistingLease(deps: CoordinatorDeps, key: LeaseKey): 
   const clusters = clustersOf(key);
   const reads = await Promise.allSettled(clusters.map((cluster) => read(cluster, key)));
   const answered: string[] = [];
-  const seen: LeaseObservation[] = [];
+  const seen: HolderLeaseSeen[] = [];
   reads.forEach((result, i) => {
     const cluster = clusters[i] as string;
     if (result.status === 'rejected') {
@@ -46,14 +53,9 @@ export async function adoptExistingLease(deps: CoordinatorDeps, key: LeaseKey): 
       return;
     }
     answered.push(cluster);
-    if (result.value !== undefined && !isLeaseAbsent(result.value))
-      seen.push(placeholderAsHolding(result.value));
+    if (result.value !== undefined && !isLeaseAbsent(result.value)) seen.push(result.value);
   });
-  // Our placeholder first: the other clusters of a group show our copies of the holder it took off.
-  const chosen =
-    seen.find((lease) => lease.holderIdentity === REVOKED_HOLDER) ??
-    seen.find((lease) => lease.holderIdentity !== '') ??
-    seen.find((lease) => lease.shownTerm !== undefined);
+  const chosen = chooseAdopted(seen, clusters.length > 1);
   if (chosen === undefined) return { adopted: false, answered };
   const highestShownTerm = Math.max(0, ...seen.map((lease) => lease.shownTerm ?? 0));
   deps.logger.info('recording the Lease the clusters already show before the first decision', {
@@ -70,12 +72,20 @@ export async function adoptExistingLease(deps: CoordinatorDeps, key: LeaseKey): 
 }
 
 /**
- * Our revoke or a takeover's fence, read (holderLeaseReader) as no holder: here a holding by the
- * placeholder (REVOKED_HOLDER), recorded as held and dated now, as any holding adopted. The holder it
- * took off may lead until one of its lease durations after its last renewal (docs/clusters.md,
- * "Preemption"), and read as no holder, the first decision would name a successor at once beside it.
+ * The Lease to record, of those the clusters show. Our placeholder first: the other clusters of a
+ * group show our copies of the holder it took off. Then a holding its holder stamped itself: in a
+ * group, the others may be our copies of it. Then any holding, and last a Lease that shows only a term.
  */
-function placeholderAsHolding(lease: HolderLeaseSeen): LeaseObservation {
-  const { revokedAt, fenced, ...shown } = lease;
-  return revokedAt === undefined && fenced !== true ? lease : { ...shown, holderIdentity: REVOKED_HOLDER };
+function chooseAdopted(seen: readonly HolderLeaseSeen[], group: boolean): LeaseObservation | undefined {
+  const placeholder = (lease: HolderLeaseSeen) => lease.revokedAt !== undefined || lease.fenced === true;
+  const chosen =
+    seen.find(placeholder) ??
+    seen.find((lease) => lease.holderIdentity !== '' && !stampedByUs(lease)) ??
+    seen.find((lease) => lease.holderIdentity !== '') ??
+    seen.find((lease) => lease.shownTerm !== undefined);
+  if (chosen === undefined) return undefined;
+  const { revokedAt: _revokedAt, fenced: _fenced, ...shown } = chosen;
+  return placeholder(chosen) || unplacedHolding({ ...chosen, term: chosen.shownTerm }, undefined, group)
+    ? { ...shown, holderIdentity: REVOKED_HOLDER }
+    : chosen;
 }

@@ -75,3 +75,31 @@ export function copyOfReleasedHolding(seen: SeenHolding, record: StoredLease['re
     seen.renewTimeOurs !== false
   );
 }
+
+/**
+ * In a lease group, a Lease naming a holder under a term of ours the record lacks (or with no record),
+ * its renewTime set by our own write: our copy of a decision the table lost (recreated, or restored
+ * from a backup), or that decision's write where the holder had not taken it yet. It does not say
+ * which cluster the holder leads from. Recorded as a holding in the cluster it stands in, the holder's
+ * renewals in another cluster would be read as our copies and go unrecorded, and a successor would be
+ * named beside it at the deadline. So it is recorded as a holding by our placeholder (REVOKED_HOLDER,
+ * dated at the read), as our revoke is: nobody is named for one lease duration, and the holder's own
+ * renewal, in whichever cluster, is another elector's holding then (takenByAnother), recorded with
+ * its cluster (docs/reliability.md, "A table recreated or restored").
+ */
+export function unplacedHolding(seen: SeenHolding, recordTerm: number | undefined, group: boolean): boolean {
+  const holder = seen.holderIdentity ?? '';
+  return (
+    group &&
+    holder !== '' &&
+    holder !== REVOKED_HOLDER &&
+    seen.term !== undefined &&
+    (recordTerm === undefined || seen.term > recordTerm) &&
+    stampedByUs(seen)
+  );
+}
+
+/** renewTime was last set by our write, as managedFields say; without them, a whole-millisecond stamp. */
+export function stampedByUs(seen: Pick<SeenHolding, 'renewTimeOurs' | 'subMillisecond'>): boolean {
+  return seen.renewTimeOurs ?? seen.subMillisecond !== true;
+}

@@ -4,10 +4,11 @@ import {
   copyOfReleasedHolding,
   type SeenHolding,
   takenByAnother as takenByAnotherHolding,
+  unplacedHolding,
 } from '../coordinator/foreign-holding.js';
 import { holderOf, isLeaseExpired } from '../election/liveness.js';
 import type { LeaseRecord, Millis } from '../election/types.js';
-import type { LeaseKey } from '../ports/lease-key.js';
+import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
 import type { StoredLease } from '../ports/store.js';
 import type { ClusterLeaseView } from './desired-lease.js';
 
@@ -108,9 +109,18 @@ export function placeholderHolding({ observed, view }: LeaseEvent, stored: Store
   return (observed.holderIdentity === REVOKED_HOLDER || view.fenced === true) && termAhead(view, stored);
 }
 
-/** The holder a Lease recorded from the holder's own cluster names: our placeholder's holding, or its holder. */
+/**
+ * The holder a Lease recorded from the holder's own cluster names: our placeholder's holding (for our
+ * placeholder, or for our copy in a group of a decision the table lost: unplacedHolding), or its holder.
+ */
 export function recordedHolder(event: LeaseEvent, stored: StoredLease | undefined): string {
-  return placeholderHolding(event, stored) ? REVOKED_HOLDER : (event.observed.holderIdentity ?? '');
+  const { key, observed, view } = event;
+  const unplaced = unplacedHolding(
+    holdingOf(observed, view),
+    stored?.record.term,
+    clustersOf(key).length > 1,
+  );
+  return placeholderHolding(event, stored) || unplaced ? REVOKED_HOLDER : (observed.holderIdentity ?? '');
 }
 
 /**

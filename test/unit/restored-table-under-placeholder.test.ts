@@ -147,11 +147,12 @@ describe('a revoke standing under a term the table lost holds the successor off 
 
 describe('a lease group whose table was restored while our revoke stood in one cluster and our copies in the other (unit: in-memory fakes)', () => {
   it.each([
-    ['the cluster the backup holds it from', 'b'],
-    ['the other cluster', 'a'],
+    ['the cluster the backup holds it from', 'b', ['b', 'a']],
+    ['the other cluster, the revoke ingested first', 'a', ['b', 'a']],
+    ['the other cluster, our copy in the backup’s cluster ingested first', 'a', ['a', 'b']],
   ] as const)(
     'revoked in %s: the holder never leads again, and the successor is named in both clusters above the term, a lease duration after the read',
-    async (_where, backupHome) => {
+    async (_where, backupHome, order) => {
       const fixture = twoClusters({ b: { gate: 'off' } });
       const { planes, store, keyOf, heartbeat, advance } = fixture;
       const key = keyOf('kube-scheduler');
@@ -198,7 +199,7 @@ describe('a lease group whose table was restored while our revoke stood in one c
       for (let tick = 0; tick < 2 * (LEASE_SECONDS + 3); tick++) {
         // "old" is still running in "b" and renews its Lease whenever it names it, as client-go does.
         expect(planes.b.renewLease(ref, 'old', LEASE_SECONDS)).toBe('not-holder');
-        for (const cluster of ['b', 'a'] as const)
+        for (const cluster of order)
           await ingestLease(deps, cluster, planes[cluster].get('Lease', ref) ?? {});
         await heartbeat('a', key, 'better', '1.33.0');
         await reconcileLease(deps, key);
@@ -247,6 +248,81 @@ describe('a takeover’s fence standing under a term the table lost holds the su
       expect(named.slice(0, LEASE_SECONDS + 1).every((holder) => holder !== 'next')).toBe(true);
       expect(holderShown()).toBe('next');
       expect(termShown()).toBeGreaterThan(5);
+    },
+  );
+});
+
+describe('a lease group whose table lost a decision naming a holder that leads from the other cluster (unit: in-memory fakes)', () => {
+  it.each([
+    ['restored, our copy in the backup’s cluster ingested first', true, ['a', 'b']],
+    ['restored, the holder’s own Lease ingested first', true, ['b', 'a']],
+    ['recreated, its Leases ingested first', false, ['a', 'b']],
+    ['recreated, decided before any Lease event (the adoption read)', false, []],
+  ] as const)(
+    'table %s: nobody else is named while the holder renews, and its home is where it renews',
+    async (_how, restored, order) => {
+      const fixture = twoClusters();
+      const { planes, store, keyOf, heartbeat, advance, deps } = fixture;
+      const key = keyOf('kube-scheduler');
+      const ref = { namespace: key.namespace, name: key.name };
+      if (restored) {
+        // The backup: "old" holds under term 1, from "a".
+        await heartbeat('a', key, 'old', '1.34.0');
+        await handleSweep(deps);
+        await mirrorLease(deps, key);
+      }
+      // Lost since: under term 7 "new" was named from "b", where it renews; "a" shows our copy.
+      const namedAt = deps.clock();
+      const underTerm7 = (cluster: 'a' | 'b', by: string) => {
+        const lease = planes[cluster].get('Lease', ref) ?? {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { namespace: ref.namespace, name: ref.name },
+        };
+        lease.metadata = { ...lease.metadata, annotations: { [TERM_ANNOTATION]: '7' } };
+        lease.spec = {
+          holderIdentity: 'new',
+          leaseDurationSeconds: LEASE_SECONDS,
+          renewTime: formatMicroTime(namedAt),
+          acquireTime: formatMicroTime(namedAt),
+        };
+        const write = restored
+          ? planes[cluster].replace('Lease', lease, by)
+          : planes[cluster].create('Lease', lease, by);
+        expect(write).toMatchObject({ ok: true });
+      };
+      underTerm7('a', 'coordinator');
+      underTerm7('b', 'coordinator');
+      // "other" is better: "new" is asked to yield, and "other" is named once "new" lets go or stops.
+      await heartbeat('a', key, 'other', '1.33.0');
+      let lastRenewed = Number.NaN;
+      const others: string[] = [];
+      if (order.length === 0) await reconcileLease(deps, key);
+      for (let tick = 0; tick < 3 * LEASE_SECONDS; tick++) {
+        advance(250);
+        if (planes.b.renewLease(ref, 'new', LEASE_SECONDS) !== 'not-holder') lastRenewed = deps.clock();
+        // The watch delivers it a little later (the fake stamps whole milliseconds, as we do).
+        advance(250);
+        for (const cluster of order)
+          await ingestLease(deps, cluster, planes[cluster].get('Lease', ref) ?? {});
+        await heartbeat('b', key, 'new', '1.35.0');
+        await heartbeat('a', key, 'other', '1.33.0');
+        await reconcileLease(deps, key);
+        await mirrorLease(deps, key);
+        for (const cluster of ['a', 'b'] as const) {
+          const shown = (planes[cluster].get('Lease', ref)?.spec as { holderIdentity?: string })
+            ?.holderIdentity;
+          if (shown === 'other' && deps.clock() < lastRenewed + LEASE_SECONDS * 1_000)
+            others.push(`${cluster} at ${deps.clock() - namedAt} ms`);
+        }
+      }
+      // "new" is never named beside while it may lead, and it is recorded where it renews.
+      expect(others).toEqual([]);
+      expect((await store.loadLease(key)).lease?.record).toMatchObject({
+        holderIdentity: 'new',
+        holderCluster: 'b',
+      });
+      expect(deps.clock() - lastRenewed).toBeLessThan(LEASE_SECONDS * 1_000);
     },
   );
 });
