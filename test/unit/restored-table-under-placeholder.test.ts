@@ -326,3 +326,34 @@ describe('a lease group whose table lost a decision naming a holder that leads f
     },
   );
 });
+
+describe('a recreated table whose first decision reads a group where the holder renews in one cluster (unit: in-memory fakes)', () => {
+  it('records the holding its holder stamped itself, in its cluster, over our copy in the first cluster', async () => {
+    const { planes, store, keyOf, heartbeat, advance, deps } = twoClusters();
+    const key = keyOf('kube-scheduler');
+    const ref = { namespace: key.namespace, name: key.name };
+    // A lost decision under term 7 named "new", which renews in "b"; "a" shows our copy.
+    const spec = { holderIdentity: 'new', leaseDurationSeconds: LEASE_SECONDS };
+    for (const cluster of ['a', 'b'] as const) {
+      const lease = {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { ...ref, annotations: { [TERM_ANNOTATION]: '7' } },
+        spec: { ...spec, renewTime: formatMicroTime(deps.clock()) },
+      };
+      expect(planes[cluster].create('Lease', lease, 'coordinator')).toMatchObject({ ok: true });
+    }
+    advance(1_000);
+    expect(planes.b.renewLease(ref, 'new', LEASE_SECONDS)).toMatchObject({ ok: true });
+    advance(250);
+    await heartbeat('a', key, 'other', '1.33.0');
+    await reconcileLease(deps, key);
+    // Where it renews, keeping its term; asked to yield to the better candidate, not waited out.
+    expect((await store.loadLease(key)).lease?.record).toMatchObject({
+      holderIdentity: 'new',
+      holderCluster: 'b',
+      term: 7,
+      preferredHolder: 'other',
+    });
+  });
+});
