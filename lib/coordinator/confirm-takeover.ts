@@ -8,6 +8,7 @@ import type { CoordinatorDeps } from '../ports/coordinator.js';
 import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
 import type { LeaseObservation, LeaseState, StoredLease, TakeoverDeferral } from '../ports/store.js';
 import { takenByAnother } from './foreign-holding.js';
+import { readRestOfGroup } from './placeholder-group-read.js';
 
 /** How often a takeover held off by an unreachable holder cluster looks again. */
 export const UNREACHABLE_RETRY_MS: Millis = 2_000;
@@ -66,6 +67,11 @@ export async function confirmTakeover(
   const shown = seen === undefined || isLeaseAbsent(seen) ? undefined : seen;
   const news = shown === undefined ? undefined : await recordNews(deps, key, stored, shown, answered);
   if (news !== undefined) return news;
+  const elsewhere = await readRestOfGroup(deps, key, stored, read, {
+    news: (other, at) => recordNews(deps, key, stored, other, at),
+    unreachable: (other, error, at) => unreachable(deps, key, stored, other, error, at),
+  });
+  if (elsewhere !== undefined) return elsewhere;
   // A revoke of ours (preemption by revoke) is the holder's last chance to have renewed: it may
   // lead until one of its lease durations after it, on our clock, that instant included, as a lease is live
   // at its deadline (isLeaseExpired).

@@ -357,3 +357,53 @@ describe('a recreated table whose first decision reads a group where the holder 
     });
   });
 });
+
+describe('a lease group whose table was recreated while the cluster its holder leads from is cut off (unit: in-memory fakes)', () => {
+  it('nobody else is named while that cluster does not answer; once it does, the holder is recorded there', async () => {
+    const { planes, store, keyOf, heartbeat, advance, deps, cut, heal } = twoClusters();
+    const key = keyOf('kube-scheduler');
+    const ref = { namespace: key.namespace, name: key.name };
+    // A lost decision under term 7 named "new", which renews in "b"; "a" shows our copy.
+    for (const cluster of ['a', 'b'] as const) {
+      const lease = {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { ...ref, annotations: { [TERM_ANNOTATION]: '7' } },
+        spec: {
+          holderIdentity: 'new',
+          leaseDurationSeconds: LEASE_SECONDS,
+          renewTime: formatMicroTime(deps.clock()),
+        },
+      };
+      expect(planes[cluster].create('Lease', lease, 'coordinator')).toMatchObject({ ok: true });
+    }
+    cut('b');
+    await heartbeat('a', key, 'other', '1.33.0');
+    let lastRenewed = Number.NaN;
+    const others: string[] = [];
+    const tick = async () => {
+      advance(250);
+      if (planes.b.renewLease(ref, 'new', LEASE_SECONDS) !== 'not-holder') lastRenewed = deps.clock();
+      advance(250);
+      await ingestLease(deps, 'a', planes.a.get('Lease', ref) ?? {});
+      await heartbeat('a', key, 'other', '1.33.0');
+      await reconcileLease(deps, key).catch(() => undefined);
+      await mirrorLease(deps, key).catch(() => undefined);
+      for (const cluster of ['a', 'b'] as const) {
+        const shown = (planes[cluster].get('Lease', ref)?.spec as { holderIdentity?: string })
+          ?.holderIdentity;
+        if (shown === 'other' && deps.clock() < lastRenewed + LEASE_SECONDS * 1_000) others.push(cluster);
+      }
+    };
+    for (let i = 0; i < 4 * LEASE_SECONDS; i++) await tick();
+    expect(others).toEqual([]);
+    expect((await store.loadLease(key)).lease?.record.holderIdentity).toBe(REVOKED_HOLDER);
+    heal('b');
+    for (let i = 0; i < 2 * LEASE_SECONDS; i++) await tick();
+    expect(others).toEqual([]);
+    expect((await store.loadLease(key)).lease?.record).toMatchObject({
+      holderIdentity: 'new',
+      holderCluster: 'b',
+    });
+  });
+});
