@@ -72,11 +72,15 @@ export async function adoptExistingLease(deps: CoordinatorDeps, key: LeaseKey): 
 }
 
 /**
- * The Lease to record, of those the clusters show. Our placeholder first: the other clusters of a
- * group show our copies of the holder it took off. Then a holding its holder stamped itself: in a
- * group, the others may be our copies of it. Then any holding, and last a Lease that shows only a term.
+ * The Lease to record, of those the clusters show. One under an older term of ours than another shows
+ * is a state a later decision of the lost table replaced, and is passed over: recorded, a live holder
+ * under the newer term would be written over. Of the rest, our placeholder first: the other clusters
+ * of a group show our copies of the holder it took off. Then a holding its holder stamped itself: in
+ * a group, the others may be our copies of it. Then any holding, and last a Lease that shows only a term.
  */
-function chooseAdopted(seen: readonly HolderLeaseSeen[], group: boolean): LeaseObservation | undefined {
+function chooseAdopted(all: readonly HolderLeaseSeen[], group: boolean): LeaseObservation | undefined {
+  const newest = Math.max(0, ...all.map((lease) => lease.shownTerm ?? 0));
+  const seen = all.filter((lease) => lease.shownTerm === undefined || lease.shownTerm === newest);
   const placeholder = (lease: HolderLeaseSeen) => lease.revokedAt !== undefined || lease.fenced === true;
   const chosen =
     seen.find(placeholder) ??

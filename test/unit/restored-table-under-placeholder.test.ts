@@ -407,3 +407,48 @@ describe('a lease group whose table was recreated while the cluster its holder l
     });
   });
 });
+
+describe('a recreated table whose group shows our revoke under an older term than a live holding (unit: in-memory fakes)', () => {
+  it('records the holding under the newer term, and leaves its holder on its Lease', async () => {
+    const { planes, store, keyOf, heartbeat, advance, deps } = twoClusters();
+    const key = keyOf('kube-scheduler');
+    const ref = { namespace: key.namespace, name: key.name };
+    const create = (cluster: 'a' | 'b', term: string, holder: string, by: string) => {
+      const lease = {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { ...ref, annotations: { [TERM_ANNOTATION]: term } },
+        spec: {
+          holderIdentity: holder,
+          leaseDurationSeconds: LEASE_SECONDS,
+          renewTime: formatMicroTime(deps.clock()),
+        },
+      };
+      expect(planes[cluster].create('Lease', lease, by)).toMatchObject({ ok: true });
+    };
+    // Term 5 revoked a holder in "a"; term 7, later, named "live" in "b", where it renews.
+    create('a', '5', REVOKED_HOLDER, 'coordinator');
+    create('b', '7', 'live', 'live');
+    advance(1_000);
+    expect(planes.b.renewLease(ref, 'live', LEASE_SECONDS)).toMatchObject({ ok: true });
+    advance(250);
+    await heartbeat('a', key, 'other', '1.33.0');
+    await reconcileLease(deps, key);
+    const refused: number[] = [];
+    for (let tick = 0; tick < 2 * LEASE_SECONDS; tick++) {
+      advance(250);
+      if (planes.b.renewLease(ref, 'live', LEASE_SECONDS) === 'not-holder') refused.push(tick);
+      advance(250);
+      for (const cluster of ['a', 'b'] as const)
+        await ingestLease(deps, cluster, planes[cluster].get('Lease', ref) ?? {});
+      await heartbeat('a', key, 'other', '1.33.0');
+      await reconcileLease(deps, key);
+      await mirrorLease(deps, key);
+    }
+    expect(refused).toEqual([]);
+    expect((await store.loadLease(key)).lease?.record).toMatchObject({
+      holderIdentity: 'live',
+      holderCluster: 'b',
+    });
+  });
+});
