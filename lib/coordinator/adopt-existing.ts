@@ -55,9 +55,9 @@ export async function adoptExistingLease(deps: CoordinatorDeps, key: LeaseKey): 
     answered.push(cluster);
     if (result.value !== undefined && !isLeaseAbsent(result.value)) seen.push(result.value);
   });
-  const chosen = chooseAdopted(seen, clusters.length > 1);
-  if (chosen === undefined) return { adopted: false, answered };
   const highestShownTerm = Math.max(0, ...seen.map((lease) => lease.shownTerm ?? 0));
+  const chosen = chooseAdopted(seen, highestShownTerm, clusters.length > 1);
+  if (chosen === undefined) return { adopted: false, answered };
   deps.logger.info('recording the Lease the clusters already show before the first decision', {
     lease: key,
     cluster: chosen.cluster,
@@ -78,8 +78,11 @@ export async function adoptExistingLease(deps: CoordinatorDeps, key: LeaseKey): 
  * of a group show our copies of the holder it took off. Then a holding its holder stamped itself: in
  * a group, the others may be our copies of it. Then any holding, and last a Lease that shows only a term.
  */
-function chooseAdopted(all: readonly HolderLeaseSeen[], group: boolean): LeaseObservation | undefined {
-  const newest = Math.max(0, ...all.map((lease) => lease.shownTerm ?? 0));
+function chooseAdopted(
+  all: readonly HolderLeaseSeen[],
+  newest: number,
+  group: boolean,
+): LeaseObservation | undefined {
   const seen = all.filter((lease) => lease.shownTerm === undefined || lease.shownTerm === newest);
   const placeholder = (lease: HolderLeaseSeen) => lease.revokedAt !== undefined || lease.fenced === true;
   const chosen =

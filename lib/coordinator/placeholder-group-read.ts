@@ -28,8 +28,8 @@ export async function readRestOfGroup<Verdict>(
   verdicts: GroupReadVerdicts<Verdict>,
 ): Promise<Verdict | undefined> {
   const clusters = clustersOf(key);
-  const recordedFrom = stored.record.holderCluster ?? clusters[0];
   if (stored.record.holderIdentity !== REVOKED_HOLDER || clusters.length < 2) return undefined;
+  const recordedFrom = stored.record.holderCluster ?? clusters[0];
   const others = clusters.filter((cluster) => cluster !== recordedFrom);
   const reads = await Promise.allSettled(others.map((cluster) => read(cluster, key)));
   const answered = deps.clock();
