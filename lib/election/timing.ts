@@ -25,12 +25,15 @@ export const PRE_PING_LEAD_MS: Millis = 2_000;
 /**
  * How long before the candidate a live holder yields to stops counting as alive (its last renewal
  * ELECTION_DURATION_MS old) it is pinged, and again after each answer while the holder has not let
- * go. The ping's way to the candidate's cluster and its answer's way back took up to 1.7 s on the
- * bench's loaded machine, and the holder may let go at any moment: 3.5 s pings it 1.5 s after each
- * renewal, so an answer is in before it goes stale (docs/differences.md, item 16: "The successor
- * is kept alive while the holder yields").
+ * go: 2.5 s pings it 2.5 s after each renewal. Its answer then has 2.5 s to come back before it goes
+ * stale; the ping's way to the candidate's cluster and the answer's way back took up to 1.7 s on the
+ * bench's most loaded machine. A ping still unanswered at the release holds nothing up while the
+ * renewal before it counts (pings.ts, winnerAlreadyAlive). Each ping is a step, a table write, a
+ * LeaseCandidate write and the answer's ingest, a dozen requests in all, and pings that come often
+ * land beside the release they prepare for (docs/differences.md, item 16: "The successor is kept
+ * alive while the holder yields").
  */
-export const PREFERRED_REFRESH_LEAD_MS: Millis = 3_500;
+export const PREFERRED_REFRESH_LEAD_MS: Millis = 2_500;
 /**
  * How far behind the truth ingest lets a held lease's recorded deadline fall before it records a
  * renewal: a third of the lease duration (5 s of kube-scheduler's 15 s). A record that lags only

@@ -170,8 +170,8 @@ export function describeClientGoCompat(runtime: CompatRuntime): void {
       const { successor: doomed, lastRenewal } = await preferredAfterRenewal('steady', 'doomed', '1.33.0');
       doomed.kill();
       const killed = leases.events.alpha.length;
-      // Its refresh ping 1.5 s after it joined goes unanswered, and the preference is taken back when
-      // that window closes, about 7 s after the holder's last renewal: client-go sees it at a retry
+      // Its refresh ping 2.5 s after it joined goes unanswered, and the preference is taken back when
+      // that window closes, about 8 s after the holder's last renewal: client-go sees it at a retry
       // before its renew deadline (12 s after that renewal) and renews, rather than let go for nobody.
       await leases.until(() =>
         leases.events.alpha
@@ -192,8 +192,9 @@ export function describeClientGoCompat(runtime: CompatRuntime): void {
         'doomed-again',
         '1.32.0',
       );
-      // Killed 5.5 s after the holder's last renewal, it answered its last ping 3-5.5 s after it, and
-      // the preference is taken back once its next ping's window closes, 6.5 s after that answer:
+      // Killed 5.5 s after the holder's last renewal, it answered its last ping about 3 s after it (one
+      // 2.5 s after each answer), and the preference is taken back once its next ping's window closes,
+      // 7.5 s after that answer:
       // mostly after client-go's last retry before its renew deadline, so it releases all the same, and
       // that release is its yield (hasLeft). A wait for a time: nothing in the cluster marks the moment.
       await delay(lastRenewal + 5_500 - Date.now());

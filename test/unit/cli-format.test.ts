@@ -190,7 +190,7 @@ describe('cli formatting (unit: pure)', () => {
     expect(next.summary).toBe(
       'sched-a is asked to yield to sched-b, which takes over when sched-a releases or its lease runs out at ' +
         '2026-07-01T12:00:14.000Z (where its cluster drops preferredHolder, sched-a is revoked there and cannot ' +
-        'renew); next look at 2026-07-01T12:00:01.000Z',
+        'renew); next look at 2026-07-01T12:00:02.000Z',
     );
   });
 

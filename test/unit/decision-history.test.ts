@@ -78,13 +78,13 @@ describe('decision history (unit: in-memory table)', () => {
 
   it('records no keep-alive ping of the candidate a holder is asked to yield to: the preemption stays in the history', async () => {
     // Found by a newcomer's try, gate off: a revoke waits a lease duration, the successor is
-    // pinged about every 1.5 s meanwhile, and ten records pushed the preemption's reason out.
+    // pinged about every 2.5 s meanwhile, and ten records pushed the preemption's reason out.
     const { key, heartbeat, advance, history, reconcile } = withHistory();
     await heartbeat('sched-a', '1.31.0');
     await reconcile();
     await heartbeat('sched-b', '1.30.0');
     expect((await reconcile()).action).toBe('preempt');
-    advance(2_000);
+    advance(2_500);
     const refresh = await reconcile();
     expect(refresh.action).toBe('ping');
     expect(refresh.ping.map((c) => c.name)).toEqual(['sched-b']);

@@ -1049,8 +1049,8 @@ describe('faster preemption (unit: deliberate difference from upstream)', () => 
   };
 
   it('keeps the candidate a live holder yields to fresh: pings it well before its renewal leaves the window', () => {
-    // 1.5 s after its renewal: its answer has 3.5 s to come back before it stops counting as alive.
-    expect(E - PREFERRED_REFRESH_LEAD_MS).toBe(1_500);
+    // 2.5 s after its renewal: its answer has 2.5 s to come back before it stops counting as alive.
+    expect(E - PREFERRED_REFRESH_LEAD_MS).toBe(2_500);
     const candidates = [
       candidate('holder', '1.31.0', { renewTime: NOW - MINUTE }),
       candidate('better', '1.30.0', { renewTime: NOW - E + PREFERRED_REFRESH_LEAD_MS }),
