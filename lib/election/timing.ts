@@ -25,13 +25,13 @@ export const PRE_PING_LEAD_MS: Millis = 2_000;
 /**
  * How long before the candidate a live holder yields to stops counting as alive (its last renewal
  * ELECTION_DURATION_MS old) it is pinged, and again after each answer while the holder has not let
- * go: 2.5 s pings it 2.5 s after each renewal. Its answer then has 2.5 s to come back before it goes
- * stale; the ping's way to the candidate's cluster and the answer's way back took up to 1.7 s on the
- * bench's most loaded machine. A ping still unanswered at the release holds nothing up while the
- * renewal before it counts (pings.ts, winnerAlreadyAlive). Each ping is a step, a table write, a
- * LeaseCandidate write and the answer's ingest, a dozen requests in all, and pings that come often
- * land beside the release they prepare for (docs/differences.md, item 16: "The successor is kept
- * alive while the holder yields").
+ * go, so 2.5 s after each renewal. The answer then has 2.5 s to come back before the candidate goes
+ * stale; the ping's way to its cluster and the answer's way back took up to 1.7 s on the bench's most
+ * loaded machine. A ping still unanswered at the release holds nothing up while the renewal before it
+ * counts (pings.ts, winnerAlreadyAlive). Each ping is a step, a table write, a LeaseCandidate write
+ * and the answer's ingest, a dozen requests in all, and pings sent more often land beside the release
+ * they prepare for (docs/differences.md, item 16: "The successor is kept alive while the holder
+ * yields").
  */
 export const PREFERRED_REFRESH_LEAD_MS: Millis = 2_500;
 /**
