@@ -42,8 +42,7 @@ export interface Decision {
  * holder to fail over from and its timer is due a lease duration later, and a preemption leaves the
  * holder and its deadline as they were. Their timer and history record wait until what `decided`
  * started (the mirror's Lease write) has ended, rather than compete with the decision's write and
- * that Lease write for the table and the CPU (docs/design.md, the fast path). Only the record's
- * number is reserved beside the write, so records stay in the order of the decisions.
+ * that Lease write for the table and the CPU (docs/design.md, the fast path).
  */
 export async function carryOut(
   deps: CoordinatorDeps,

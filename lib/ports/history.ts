@@ -9,9 +9,9 @@ import type { LeaseKey } from './lease-key.js';
  */
 export interface DecisionHistory {
   /**
-   * Takes the lease's next record number. One small write that needs nothing from the decision,
-   * so it runs alongside the decision's own write; a number taken for a decision that then loses
-   * its compare-and-set is skipped, which leaves an older record in that slot.
+   * Takes the lease's next record number, once the decision's write is in. A number taken and
+   * then not used (the record's own write failed) is skipped, which leaves an older record in
+   * that slot.
    */
   reserve(key: LeaseKey, now: Millis): Promise<number>;
   /** Stores a record under its number, over the oldest one kept; never over a newer one. */

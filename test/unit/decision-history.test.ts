@@ -4,6 +4,7 @@ import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import type { ElectionStep } from '../../lib/election/types.js';
 import { DEFAULT_HISTORY_RETENTION, type DecisionHistory } from '../../lib/ports/history.js';
 import type { LeaseState } from '../../lib/ports/store.js';
+import { HISTORY_HEAD_SK, historyPartitionKey } from '../../lib/store/history-keys.js';
 import { InMemoryDecisionHistory } from '../helpers/in-memory-history.js';
 import { schedulerCandidate } from '../helpers/scheduler-candidates.js';
 import { singleCluster } from '../helpers/single-cluster.js';
@@ -74,6 +75,16 @@ describe('decision history (unit: in-memory table)', () => {
     expect(steps.map((s) => s.action)).toEqual(['ping', 'ping']);
     const records = await history.recent(key);
     expect(records.map((r) => r.action)).toEqual(['ping', 'create']);
+  });
+
+  it('takes no record number for a decision whose write lost its compare-and-set', async () => {
+    const { key, heartbeat, history, reconcile } = withHistory();
+    await heartbeat('sched-a', '1.31.0');
+    // A stream record and ingest reach a new lease together: both decide, one write lands.
+    const steps = await Promise.all([reconcile(), reconcile()]);
+    expect(steps.map((s) => s.action).sort()).toEqual(['create', 'none']);
+    expect(history.item(historyPartitionKey(key), HISTORY_HEAD_SK)?.seq).toBe(1);
+    expect((await history.recent(key)).map((r) => r.action)).toEqual(['create']);
   });
 
   it('records no keep-alive ping of the candidate a holder is asked to yield to: the preemption stays in the history', async () => {

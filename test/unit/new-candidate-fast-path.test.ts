@@ -192,7 +192,7 @@ describe('decideAndMirror', () => {
     expect(appended).toEqual([1]);
   });
 
-  it('arms a first decision’s timer and stores its history record only once its Leases are written', async () => {
+  it('arms a first decision’s timer, and takes its history record’s number and stores it, only once its Leases are written', async () => {
     const fixture = await newCandidate();
     const { key, change } = fixture;
     const { order, history, store } = inOrder(fixture);
@@ -202,16 +202,16 @@ describe('decideAndMirror', () => {
     const step = await decideAndMirror(deps, deps, key, { change });
 
     expect(step.action).toBe('create');
-    // The record's number is reserved beside the decision's write; the rest waits for the Leases.
+    // The record's number, the record and the timer all wait for the Leases: nothing beside the decision's write.
     const lastLease = Math.max(order.indexOf('a:createLease'), order.indexOf('b:createLease'));
     expect(order.indexOf('a:createLease')).toBeGreaterThan(order.indexOf('table:writeLease'));
-    expect(order.indexOf('history:reserve')).toBeLessThan(lastLease);
+    expect(order.indexOf('history:reserve')).toBeGreaterThan(lastLease);
     expect(order.indexOf('table:armTimer')).toBeGreaterThan(lastLease);
     expect(order.indexOf('history:append')).toBeGreaterThan(lastLease);
     expect(fixture.armed).toHaveLength(1);
   });
 
-  it('arms a preemption’s timer and stores its history record only once the Leases name the preferred holder', async () => {
+  it('arms a preemption’s timer, and takes its history record’s number and stores it, only once the Leases name the preferred holder', async () => {
     const fixture = await newCandidate();
     const { key, change, planes } = fixture;
     await decideAndMirror(fixture.deps, fixture.deps, key, { change });
@@ -251,7 +251,7 @@ describe('decideAndMirror', () => {
     expect(step.write?.preferredHolder).toBe('better');
     const lastLease = Math.max(order.indexOf('a:leaseWritten'), order.indexOf('b:leaseWritten'));
     expect(lastLease).toBeGreaterThanOrEqual(0);
-    expect(order.indexOf('history:reserve')).toBeLessThan(lastLease);
+    expect(order.indexOf('history:reserve')).toBeGreaterThan(lastLease);
     expect(order.indexOf('table:armTimer')).toBeGreaterThan(lastLease);
     expect(order.indexOf('history:append')).toBeGreaterThan(lastLease);
   });
