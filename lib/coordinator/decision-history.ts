@@ -29,16 +29,14 @@ async function storeRecord(
 }
 
 /**
- * The decision's history record, stored once the step's writes are in: its number is taken only
- * then, so neither of its two writes competes with the decision's own write for the table and the
- * CPU (a number taken beside that write cost a new candidate's election about 3 ms p50 on the
- * bench's machine), and a step whose write fails takes no number. The records keep the decisions'
- * order as long as the next decision takes longer to read this one, decide and write than this
- * step takes to reach its number: right after its writes, and for a lease's first decision and a
- * preemption after their Lease write too (carryOut), a few milliseconds. A pair closer than that
- * shows in `cli explain` the other way round. A ping names only the candidates this step pinged: two
- * triggers that read the lease together both decide the same ping, and the one whose ping writes
- * all lost to the other's pinged nobody, so records nothing. Best-effort: it never fails the step.
+ * The decision's history record, stored once the step's writes are in (for a lease's first
+ * decision and a preemption, once their Lease write has ended too: carryOut). Its number is taken
+ * only then, so neither of its two writes competes with the decision's own write for the table and
+ * the CPU, and a step whose write fails takes no number (docs/design.md, "Decision history"). The
+ * records are listed by decision time, not number (newestFirst). A ping names only the candidates
+ * this step pinged: two triggers that read the lease together both decide the same ping, and the
+ * one whose ping writes all lost to the other's pinged nobody, so records nothing. Best-effort: it
+ * never fails the step.
  */
 export function recordOnceWritten(
   deps: CoordinatorDeps,
@@ -55,6 +53,7 @@ export function recordOnceWritten(
       const record = decisionRecord({ ...step, ping: pinged }, state.lease?.record, state.candidates, now);
       return record === undefined ? undefined : storeRecord(history, logger, key, now, record);
     },
+    // The step's write or pings failed: carryOut throws that, and no number is taken.
     () => undefined,
   );
 }

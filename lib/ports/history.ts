@@ -9,14 +9,13 @@ import type { LeaseKey } from './lease-key.js';
  */
 export interface DecisionHistory {
   /**
-   * Takes the lease's next record number, once the decision's write is in. A number taken and
-   * then not used (the record's own write failed) is skipped, which leaves an older record in
-   * that slot.
+   * Takes the lease's next record number. A number taken and never used (the record's own write
+   * failed, or never came) is skipped, which leaves an older record in that slot.
    */
   reserve(key: LeaseKey, now: Millis): Promise<number>;
   /** Stores a record under its number, over the oldest one kept; never over a newer one. */
   append(key: LeaseKey, seq: number, record: DecisionRecord): Promise<void>;
-  /** The records kept for a lease, newest first. */
+  /** The records kept for a lease, the latest decision first (by its time, not its number). */
   recent(key: LeaseKey): Promise<DecisionRecord[]>;
 }
 

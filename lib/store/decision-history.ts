@@ -74,13 +74,22 @@ export class DynamoDbDecisionHistory implements DecisionHistory {
         ExpressionAttributeValues: { ':pk': historyPartitionKey(key), ':prefix': HISTORY_SK_PREFIX },
       }),
     );
-    const items = (out.Items ?? []) as HistoryItem[];
-    return items.sort((a, b) => b.seq - a.seq).map((item) => item.record);
+    return newestFirst((out.Items ?? []) as HistoryItem[]);
   }
 
   private ttl(at: Millis): number {
     return historyTtl(at, this.retention);
   }
+}
+
+/**
+ * A lease's records, the latest decision first. By the decision's own time, not its number: a step
+ * takes its number once its writes are in (lib/coordinator/decision-history.ts), and a decision
+ * whose mirror pass waits on a slow cluster takes it after a decision written since. The number
+ * breaks a tie.
+ */
+export function newestFirst(items: readonly HistoryItem[]): DecisionRecord[] {
+  return [...items].sort((a, b) => b.record.at - a.record.at || b.seq - a.seq).map((item) => item.record);
 }
 
 /** A record's item: in the slot its number comes round to, expiring a retention after the decision. */

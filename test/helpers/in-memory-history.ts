@@ -2,7 +2,7 @@ import type { DecisionRecord } from '../../lib/election/decision-record.js';
 import type { Millis } from '../../lib/election/types.js';
 import type { DecisionHistory, HistoryRetention } from '../../lib/ports/history.js';
 import type { LeaseKey } from '../../lib/ports/lease-key.js';
-import { type HistoryItem, historyItem, historyTtl } from '../../lib/store/decision-history.js';
+import { type HistoryItem, historyItem, historyTtl, newestFirst } from '../../lib/store/decision-history.js';
 import { HISTORY_HEAD_SK, historyPartitionKey } from '../../lib/store/history-keys.js';
 
 /** DecisionHistory over a map, with DynamoDbDecisionHistory's items and slot rule (the store contract holds them together). */
@@ -34,13 +34,10 @@ export class InMemoryDecisionHistory implements DecisionHistory {
 
   async recent(key: LeaseKey): Promise<DecisionRecord[]> {
     const pk = historyPartitionKey(key);
-    return [...this.items.values()]
-      .filter(
-        (item): item is HistoryItem & Record<string, unknown> =>
-          item.pk === pk && item.sk !== HISTORY_HEAD_SK,
-      )
-      .sort((a, b) => b.seq - a.seq)
-      .map((item) => structuredClone(item.record));
+    const items = [...this.items.values()].filter(
+      (item): item is HistoryItem & Record<string, unknown> => item.pk === pk && item.sk !== HISTORY_HEAD_SK,
+    );
+    return newestFirst(items).map((record) => structuredClone(record));
   }
 
   item(pk: string, sk: string): Record<string, unknown> | undefined {

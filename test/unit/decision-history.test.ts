@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { recordOnceWritten } from '../../lib/coordinator/decision-history.js';
-import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
+import { reconcileLease, reconcileLeaseWithOutcome } from '../../lib/coordinator/reconcile-lease.js';
 import type { ElectionStep } from '../../lib/election/types.js';
 import { DEFAULT_HISTORY_RETENTION, type DecisionHistory } from '../../lib/ports/history.js';
 import type { LeaseState } from '../../lib/ports/store.js';
@@ -78,11 +78,13 @@ describe('decision history (unit: in-memory table)', () => {
   });
 
   it('takes no record number for a decision whose write lost its compare-and-set', async () => {
-    const { key, heartbeat, history, reconcile } = withHistory();
+    const { deps, key, heartbeat, history } = withHistory();
     await heartbeat('sched-a', '1.31.0');
     // A stream record and ingest reach a new lease together: both decide, one write lands.
-    const steps = await Promise.all([reconcile(), reconcile()]);
-    expect(steps.map((s) => s.action).sort()).toEqual(['create', 'none']);
+    const reconcile = () => reconcileLeaseWithOutcome({ ...deps, history }, key);
+    const outcomes = await Promise.all([reconcile(), reconcile()]);
+    expect(outcomes.map((o) => o.contended).sort()).toEqual([false, true]);
+    expect(outcomes.map((o) => o.step.action).sort()).toEqual(['create', 'none']);
     expect(history.item(historyPartitionKey(key), HISTORY_HEAD_SK)?.seq).toBe(1);
     expect((await history.recent(key)).map((r) => r.action)).toEqual(['create']);
   });

@@ -80,7 +80,19 @@ export function historyCases(t: ContractContext): void {
       expect(await t.history.recent(key)).toEqual([newer]);
     });
 
-    it('leaves a number reserved for a decision that lost its write unused', async () => {
+    it('lists the records by when they were decided, whichever took its number first', async () => {
+      const key = freshKey();
+      const earlier = decided(1, t.clock.now);
+      const later = decided(2, t.clock.now + 1);
+      // The later decision's step took its number first: the earlier one's mirror pass was slow.
+      const laterSeq = await t.history.reserve(key, t.clock.now);
+      const earlierSeq = await t.history.reserve(key, t.clock.now);
+      await t.history.append(key, laterSeq, later);
+      await t.history.append(key, earlierSeq, earlier);
+      expect(await t.history.recent(key)).toEqual([later, earlier]);
+    });
+
+    it('skips a number taken and never used', async () => {
       const key = freshKey();
       await t.history.reserve(key, t.clock.now);
       const { seq, written } = await record(key, 2);
