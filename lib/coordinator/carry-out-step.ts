@@ -40,9 +40,10 @@ export interface Decision {
  * (no record before it), the election of a new candidate, and a preemption, which names a better
  * candidate preferredHolder. Neither changes whom the lease's timer waits on: the first has no
  * holder to fail over from and its timer is due a lease duration later, and a preemption leaves the
- * holder and its deadline as they were. Their timer and history record wait until what `decided`
- * started (the mirror's Lease write) has ended, rather than compete with the decision's write and
- * that Lease write for the table and the CPU (docs/design.md, the fast path).
+ * holder and its deadline as they were. Their timer waits until what `decided` started (the
+ * mirror's Lease write) has ended, rather than compete with the decision's write and that Lease
+ * write for the table and the CPU (docs/design.md, the fast path). Every decision's history record
+ * waits for it: a takeover's Lease write is failover's own critical path.
  */
 export async function carryOut(
   deps: CoordinatorDeps,
@@ -61,19 +62,21 @@ export async function carryOut(
         });
   const armTimer = () =>
     armLeaseTimer(deps, key, { state, step, now, delivering, hop, onHopSent, holderNewsRecorded });
-  // Such a write that failed leaves the timer to the retry, which arms its own.
-  const afterShown =
-    state.lease === undefined || step.action === 'preempt'
-      ? writing?.then(async (written) => {
-          await Promise.resolve(shown).catch(() => undefined);
-          return written;
-        })
-      : undefined;
+  // The write, once the mirror pass it started has ended too. Such a write that failed leaves the
+  // timer to the retry, which arms its own.
+  const mirrored = writing?.then(async (written) => {
+    await Promise.resolve(shown).catch(() => undefined);
+    return written;
+  });
+  // Its failure is the write's, thrown below; left unread (no history, no timer after it), it must
+  // not go unhandled.
+  mirrored?.catch(() => undefined);
+  const timerAfterMirror = state.lease === undefined || step.action === 'preempt';
   const [pinged, written, armed] = await Promise.allSettled([
     pinging,
     writing,
-    afterShown === undefined ? armTimer() : afterShown.then(armTimer),
-    recordOnceWritten(deps, key, { state, step, now }, { pinging, writing: afterShown ?? writing }),
+    timerAfterMirror && mirrored !== undefined ? mirrored.then(armTimer) : armTimer(),
+    recordOnceWritten(deps, key, { state, step, now }, { pinging, writing: mirrored }),
   ]);
   for (const result of [pinged, written, armed]) if (result.status === 'rejected') throw result.reason;
   return { pinged: pinged.status === 'fulfilled' ? (pinged.value ?? []) : [] };

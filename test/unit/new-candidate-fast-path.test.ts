@@ -7,7 +7,7 @@ import { decideAndMirror } from '../../lib/sync/decide-now.js';
 import { ingestCandidate } from '../../lib/sync/ingest-candidate.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
 import { NewCandidateReads } from '../../lib/sync/new-candidate-reads.js';
-import { twoClusters } from '../helpers/two-clusters.js';
+import { heldByOld, twoClusters } from '../helpers/two-clusters.js';
 
 /**
  * A lease grouped over "a" and "b" that nobody holds yet; its first candidate "first" is created
@@ -59,7 +59,7 @@ function onLeaseCreated(fixture: Fixture, created: (cluster: string) => void): C
 }
 
 /** The history and the table of the fixture, noting in `order` when a record, a decision or a timer is written. */
-function inOrder(fixture: Fixture) {
+function inOrder(fixture: Pick<Fixture, 'deps'>) {
   const order: string[] = [];
   const history: DecisionHistory = {
     reserve: async () => {
@@ -254,5 +254,46 @@ describe('decideAndMirror', () => {
     expect(order.indexOf('history:reserve')).toBeGreaterThan(lastLease);
     expect(order.indexOf('table:armTimer')).toBeGreaterThan(lastLease);
     expect(order.indexOf('history:append')).toBeGreaterThan(lastLease);
+  });
+  it('stores a takeover’s history record, number and all, only once its Lease write has ended', async () => {
+    const fixture = await heldByOld();
+    const { key } = fixture;
+    // "old" stops renewing; "next" keeps renewing past old's deadline.
+    fixture.advance(6_000);
+    await fixture.heartbeat('a', key, 'next', '1.35.0');
+    const { order, history, store } = inOrder(fixture);
+    const written =
+      (name: string) =>
+      async <T>(result: Promise<T>) => {
+        const done = await result;
+        order.push(`${name}:leaseWritten`);
+        return done;
+      };
+    const clusters: ClusterSource = {
+      get: async (name) => {
+        const client = await fixture.deps.clusters.get(name);
+        const noted = written(name);
+        return Object.assign(Object.create(client) as ClusterPort, {
+          createLease: (lease: RawObject) => noted(client.createLease(lease)),
+          replaceLease: (lease: RawObject) => noted(client.replaceLease(lease)),
+          patchLease: (...args: Parameters<ClusterPort['patchLease']>) => noted(client.patchLease(...args)),
+        });
+      },
+    };
+    const deps = { ...fixture.deps, store, history, clusters };
+
+    const step = await decideAndMirror(deps, deps, key, {});
+
+    expect(step.action).toBe('takeover');
+    expect(await fixture.holder(key)).toBe('next');
+    // The mirror names "next" in both clusters; the record's two writes come after the last of them.
+    const lastLease = order.lastIndexOf('b:leaseWritten');
+    expect(Math.min(lastLease, order.lastIndexOf('a:leaseWritten'))).toBeGreaterThan(
+      order.indexOf('table:writeLease'),
+    );
+    expect(order.indexOf('history:reserve')).toBeGreaterThan(
+      Math.max(lastLease, order.lastIndexOf('a:leaseWritten')),
+    );
+    expect(order.indexOf('history:append')).toBeGreaterThan(order.indexOf('history:reserve'));
   });
 });
