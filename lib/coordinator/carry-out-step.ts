@@ -37,13 +37,15 @@ export interface Decision {
  * `decided` at once.
  *
  * Two decisions are timed from a LeaseCandidate to the Lease that shows them: a lease's first
- * (no record before it), the election of a new candidate, and a preemption, which names a better
+ * (no record before it: the election of a new candidate), and a preemption, which names a better
  * candidate preferredHolder. Neither changes whom the lease's timer waits on: the first has no
  * holder to fail over from and its timer is due a lease duration later, and a preemption leaves the
  * holder and its deadline as they were. Their timer waits until what `decided` started (the
  * mirror's Lease write) has ended, rather than compete with the decision's write and that Lease
- * write for the table and the CPU (docs/design.md, the fast path). Every decision's history record
- * waits for it: a takeover's Lease write is failover's own critical path.
+ * write for the table and the CPU (docs/design.md, the fast path). The history record of any
+ * decision handed to `decided` waits for that pass as well: a takeover's Lease write is failover's
+ * own critical path. Without a pass (`decided` starts none under elect and the sweep, and a step
+ * that pings mirrors after it returns) the record waits for the write alone.
  */
 export async function carryOut(
   deps: CoordinatorDeps,

@@ -51,9 +51,9 @@ export interface ReconcileOptions {
   readonly known?: KnownLease;
   /**
    * Called as soon as a decision that pings nobody is written, with the lease as it left it (what a
-   * mirror pass right after would read back): that pass can start then, beside the timer and the
-   * history record. A lease's first decision waits for what it returns (that pass) before it arms
-   * its timer and stores its history record (carryOut).
+   * mirror pass right after would read back): that pass can start then, beside the timer. The step
+   * waits for what it returns (that pass) before it stores its history record, and a lease's first
+   * decision or a preemption before it arms its timer too (carryOut).
    */
   readonly onDecided?: (decided: LeaseState) => unknown;
   /**

@@ -99,7 +99,8 @@ export class FastPathDecisions {
  * One reconcile step, then the mirror pass at once if the step (or a writer it raced) decided or pinged:
  * the outcome reaches the clusters without waiting for the stream to wake `mirror`. Ingest's fast
  * path and `requeue` (expiry, pre-pings) use it. A decision this step wrote and that pings nobody is
- * mirrored as soon as its write is in, beside the timer and the history record. A failed reconcile
+ * mirrored as soon as its write is in, beside the timer (its history record waits for the pass:
+ * carryOut). A failed reconcile
  * throws (once that mirror pass has ended); a failed mirror pass is only logged, since the stream
  * still delivers the same change to `mirror`.
  */
@@ -145,7 +146,8 @@ export async function decideAndMirror(
         reads.forget();
         options.onRetry?.();
       },
-      // Returned: a first decision arms its timer and stores its history record once it has ended.
+      // Returned: the step stores its history record once it has ended, and a first decision or a
+      // preemption arms its timer then too (carryOut).
       onDecided: (decided) => {
         early = pass(decided);
         return early;

@@ -274,7 +274,6 @@ describe('decideAndMirror', () => {
         const client = await fixture.deps.clusters.get(name);
         const noted = written(name);
         return Object.assign(Object.create(client) as ClusterPort, {
-          createLease: (lease: RawObject) => noted(client.createLease(lease)),
           replaceLease: (lease: RawObject) => noted(client.replaceLease(lease)),
           patchLease: (...args: Parameters<ClusterPort['patchLease']>) => noted(client.patchLease(...args)),
         });
@@ -294,6 +293,10 @@ describe('decideAndMirror', () => {
     expect(order.indexOf('history:reserve')).toBeGreaterThan(
       Math.max(lastLease, order.lastIndexOf('a:leaseWritten')),
     );
-    expect(order.indexOf('history:append')).toBeGreaterThan(order.indexOf('history:reserve'));
+    // Its timer, unlike a first decision's, is armed beside the write: the new holder's deadline.
+    expect(order.indexOf('table:armTimer')).toBeGreaterThanOrEqual(0);
+    expect(order.indexOf('table:armTimer')).toBeLessThan(
+      Math.min(lastLease, order.lastIndexOf('a:leaseWritten')),
+    );
   });
 });
