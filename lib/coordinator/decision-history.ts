@@ -32,11 +32,11 @@ async function storeRecord(
  * The decision's history record, stored once the step's writes are in and the mirror pass they
  * started has ended (carryOut). Its number is taken only then, so neither of its two writes
  * competes with the decision's own write or its Lease write for the table and the CPU, and a step
- * whose write fails takes no number (docs/design.md, "Decision history"). The
- * records are listed by decision time, not number (newestFirst). A ping names only the candidates
- * this step pinged: two triggers that read the lease together both decide the same ping, and the
- * one whose ping writes all lost to the other's pinged nobody, so records nothing. Best-effort: it
- * never fails the step.
+ * whose write fails takes no number (docs/design.md, "Decision history"). The records are listed
+ * by decision time, not number (newestFirst). A ping names only the candidates this step pinged:
+ * two triggers that read the lease together both decide the same ping, and the one whose ping
+ * writes all lost to the other's pinged nobody, so records nothing. Best-effort: it never fails
+ * the step.
  */
 export function recordOnceWritten(
   deps: CoordinatorDeps,

@@ -100,9 +100,8 @@ export class FastPathDecisions {
  * the outcome reaches the clusters without waiting for the stream to wake `mirror`. Ingest's fast
  * path and `requeue` (expiry, pre-pings) use it. A decision this step wrote and that pings nobody is
  * mirrored as soon as its write is in, beside the timer (its history record waits for the pass:
- * carryOut). A failed reconcile
- * throws (once that mirror pass has ended); a failed mirror pass is only logged, since the stream
- * still delivers the same change to `mirror`.
+ * carryOut). A failed reconcile throws (once that mirror pass has ended); a failed mirror pass is
+ * only logged, since the stream still delivers the same change to `mirror`.
  */
 export async function decideAndMirror(
   deps: CoordinatorDeps,
