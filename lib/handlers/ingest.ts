@@ -1,8 +1,11 @@
 import { getMaxListeners, setMaxListeners } from 'node:events';
 import type { CandidateApiVersion, Millis } from '../election/types.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
+import type { LeaseKey } from '../ports/lease-key.js';
+import type { LeaseState } from '../ports/store.js';
 import { FastPathDecisions } from '../sync/decide-now.js';
 import { storedCandidateVersions } from '../sync/handled-versions.js';
+import { HolderHints, hintFromRecord } from '../sync/holder-hints.js';
 import { keptDeadlines, leaseNews } from '../sync/ingest-deadlines.js';
 import { runClusterIngest } from '../sync/ingest-runner.js';
 import { mirrorLease } from '../sync/mirror.js';
@@ -86,7 +89,13 @@ export async function ingestClusters(
   // One scan, alongside the clusters' first lists, so that each writes only what changed since
   // the last run (not awaited here: the runs overlap by seconds, and a scan of a large table is not quick).
   // It also seeds the kept deadlines from the records.
-  const scan = storedCandidateVersions(clusters.store, kept?.deadlines.fromRecord);
+  // It also seeds the holders' hints, so that each first list writes a renewal only where a running
+  // ingest would (HolderHints).
+  const hints = new Map(clusters.clusters.names().map((cluster) => [cluster, new HolderHints()]));
+  const scan = storedCandidateVersions(clusters.store, (key, state) => {
+    kept?.deadlines.fromRecord(key, state);
+    seedHint(hints, key, state);
+  });
   kept?.deadlines.scanning(scan);
   const stored = scan.catch((error: unknown) => {
     deps.logger.warn('cannot scan the stored candidates; first lists write them all', {
@@ -103,6 +112,7 @@ export async function ingestClusters(
           onRelease: (key, release) => takeOverOnRelease(deciding, clusters, key, release),
           stored: stored.then((byCluster) => byCluster.get(cluster)),
           sightings,
+          ...(hints.has(cluster) && { hints: hints.get(cluster) }),
           ...(options.onEvent !== undefined && { onEvent: options.onEvent }),
           ...(options.onCandidateApi !== undefined && {
             onCandidateApi: (api) => options.onCandidateApi?.(cluster, api),
@@ -120,4 +130,10 @@ export async function ingestClusters(
     await kept?.deadlines.stop();
     await fastPath.idle();
   }
+}
+
+/** A scanned lease's holder, as a hint for the ingest of the holder's own cluster. */
+function seedHint(hints: ReadonlyMap<string, HolderHints>, key: LeaseKey, state: LeaseState): void {
+  const hint = state.lease === undefined ? undefined : hintFromRecord(state.lease);
+  if (hint !== undefined) hints.get(hint.cluster)?.set(key, hint);
 }

@@ -11,11 +11,22 @@ export interface HolderHint {
   readonly cluster: string;
   readonly observedRenewTime: Millis;
   /**
-   * The record as ingest's own last write left it, when it was a renewal by this hint: a renewal
+   * The record as ingest's own last write left it, or as read holding this very renewal: a renewal
    * whose deadline would move by no more than ingest's bound from it is not recorded
    * (docs/design.md, "Renewals kept by ingest").
    */
   readonly recorded?: StoredLease;
+}
+
+/**
+ * A hint from a record as the table holds it (a run's start scan): the holder's last renewal that
+ * ingest recorded in the holder's own cluster. A record without one (a decision not yet renewed
+ * in its cluster, a holder renewing through our API) gives none.
+ */
+export function hintFromRecord(stored: StoredLease): HolderHint | undefined {
+  const { holderIdentity: holder = '', holderCluster: cluster } = stored.record;
+  if (holder === '' || cluster === undefined || stored.observedRenewTime === undefined) return undefined;
+  return { holder, cluster, observedRenewTime: stored.observedRenewTime, recorded: stored };
 }
 
 /** Enough for every lease a coordinator serves; past it the least recently used hints go first. */

@@ -52,6 +52,11 @@ export interface IngestRunnerOptions {
   readonly onSynced?: (synced: boolean) => void;
   /** Where each holder renewal shown is noted as first seen, for the process's own steps (renewal-sightings.ts). */
   readonly sightings?: FirstSightings;
+  /**
+   * The holders' hints to start from, seeded by the run's start scan (`stored` settles once it has
+   * read them all): a fresh run's first list then writes a renewal only where a running ingest would.
+   */
+  readonly hints?: HolderHints;
 }
 
 /** One cluster's ingest, what it keeps across relists. */

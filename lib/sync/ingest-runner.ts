@@ -44,7 +44,7 @@ export async function runClusterIngest(
     signal,
     options,
     // Kept across relists: a hint is checked by every write it leads to.
-    hints: new HolderHints(),
+    hints: options.hints ?? new HolderHints(),
     handled: new HandledVersions(),
     api: new CandidateApiReport(deps.logger, cluster, options.onCandidateApi),
     unservedPersists: false,
@@ -99,7 +99,14 @@ async function listAndWatch(
   // Every Lease is looked at again: one unchanged in its cluster can still differ from a decision
   // made while the cluster was out, and ingest's drift check is what repairs it on its return.
   // Queued before any watch event can arrive, so each Lease's listed state is handled before its events.
-  for (const lease of lists.leases.items) queue.push('leases', lease, () => handleLease(run, lease));
+  // A run's first list waits for the start scan, which seeds the holders' hints (HolderHints):
+  // a Lease renewed since its record is then kept or written without a read, as in a running ingest.
+  const scanned = seed === undefined ? undefined : settled(run.signal, seed);
+  for (const lease of lists.leases.items)
+    queue.push('leases', lease, async () => {
+      await scanned;
+      if (!run.signal.aborted) await handleLease(run, lease);
+    });
   // The watches start as soon as both lists are read, not after what they show is stored: at
   // 1,000 leases storing took 8 s, in which a new ingest run saw nothing, and the run it replaces
   // stops after a few seconds of overlap (docs/reliability.md, "ingest's duty cycle"). Their events
@@ -132,6 +139,14 @@ async function listAndWatch(
     if (run.signal.aborted) queue.dropPending();
     await queue.idle();
   }
+}
+
+/** Resolves once `work` settles either way, or the signal aborts: a wait that never fails. */
+function settled(signal: AbortSignal, work: Promise<unknown>): Promise<void> {
+  return untilAborted(signal, work).then(
+    () => undefined,
+    () => undefined,
+  );
 }
 
 /** The Lease list, then the LeaseCandidate list where the cluster serves one; each given up on a stop. */

@@ -164,7 +164,9 @@ async function ingestHomeLease(
   if (verdict !== 'same-renewal') return { outcome: verdict, key };
   // Nothing new about the holder; but what it or a legacy renewer strips (strategy,
   // preferredHolder, the term) must be put back.
-  rememberHolder(hints, event, stored);
+  // The record as read holds this renewal: later ones are kept within the bound of it, as after
+  // ingest's own write (a run that lost the write to an overlapping run keeps in step with it).
+  rememberHolder(hints, event, stored, true);
   const repair = stored !== undefined && (await needsRepair(deps, cluster, key, stored.record, view));
   return { outcome: repair ? 'drift' : 'unchanged', key };
 }
@@ -275,16 +277,25 @@ function releasedState(
   return { ...loaded, lease };
 }
 
-/** The holder renewing in the cluster it is recorded in is remembered, for renewByHint next time. */
+/**
+ * The holder renewing in the cluster it is recorded in is remembered, for renewByHint next time;
+ * with the record itself when it holds this renewal (`holdsRenewal`).
+ */
 function rememberHolder(
   hints: HolderHints | undefined,
   event: LeaseEvent,
   stored: StoredLease | undefined,
+  holdsRenewal = false,
 ): void {
   const { cluster, key, observed } = event;
   const holder = observed.holderIdentity ?? '';
   if (holder !== '' && stored?.record.holderCluster === cluster && holder === stored.record.holderIdentity)
-    hints?.set(key, { holder, cluster, observedRenewTime: observed.renewTime ?? 0 });
+    hints?.set(key, {
+      holder,
+      cluster,
+      observedRenewTime: observed.renewTime ?? 0,
+      ...(holdsRenewal && { recorded: stored }),
+    });
   else hints?.forget(key);
 }
 

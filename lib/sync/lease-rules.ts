@@ -72,11 +72,21 @@ export function judgeHomeLease(
   if (ahead) return 'record';
   const holder = observed.holderIdentity ?? '';
   const recorded = stored.record.holderIdentity ?? '';
-  if (holder === recorded && observed.renewTime === stored.record.renewTime) return 'same-renewal';
+  if (holder === recorded && sameRenewal(observed.renewTime, stored)) return 'same-renewal';
   if (ourEarlierWrite(event, stored)) return 'unchanged';
   if (copyOfReleasedHolding(holdingOf(observed, view), stored.record)) return 'drift';
   if (handEditOverLiveHolder(event, stored, now)) return 'drift';
   return 'record';
+}
+
+/**
+ * The renewTime the record holds: our own stamp (the mirror writes the record's renewTime), or the
+ * holder's last renewal that ingest recorded (observedRenewTime). Recording the latter again is a
+ * write its condition refuses; a relist, a new run's first list and our own patches beside the
+ * holder's stamp show it again.
+ */
+function sameRenewal(renewTime: Millis | undefined, stored: StoredLease): boolean {
+  return renewTime === stored.record.renewTime || renewTime === stored.observedRenewTime;
 }
 
 /**

@@ -81,6 +81,52 @@ describe('ingest of a holder renewal through its hint (unit: in-memory fakes)', 
     expect(item()?.renewTime).toBe(renewed?.renewTime);
   });
 
+  /** "a"'s renewal recorded a few milliseconds after its stamp, as a watch delivers it. */
+  async function recordedRenewal(scope: string) {
+    const fixture = await setUp(scope);
+    const { deps, key, cluster, renew, hints, advance } = fixture;
+    await renew();
+    advance(1_000);
+    expect(cluster.renewLease(key, 'a', 5)).toMatchObject({ ok: true });
+    advance(3);
+    const lease = cluster.get('Lease', key) ?? {};
+    expect(await ingestLease(deps, 'c', lease, { hints })).toMatchObject({ outcome: 'renewal' });
+    return fixture;
+  }
+
+  it('a renewal already recorded, shown again (a relist, a new run’s list), is read at most, never written', async () => {
+    const { deps, key, cluster, requests, item, hints } = await recordedRenewal('c');
+    const recorded = item();
+    for (const run of [hints, new HolderHints(), undefined]) {
+      requests.length = 0;
+      const outcome = await ingestLease(
+        deps,
+        'c',
+        cluster.get('Lease', key) ?? {},
+        run ? { hints: run } : {},
+      );
+      expect(outcome.outcome).toBe('unchanged');
+      expect(requests.filter((r) => !r.startsWith('load'))).toEqual([]);
+      expect(item()).toEqual(recorded);
+    }
+  });
+
+  it('shown again after a decision the mirror did not carry to it, it is repaired', async () => {
+    const { deps, key, cluster, requests, item, heartbeat } = await recordedRenewal('c');
+    // "b" is the better candidate: the decision asks "a" to yield to it, and no mirror runs.
+    await heartbeat('b', '1.29.0');
+    await reconcileLease(deps, key);
+    const decided = item();
+    expect(decided?.preferredHolder).toBe('b');
+    requests.length = 0;
+    const outcome = await ingestLease(deps, 'c', cluster.get('Lease', key) ?? {}, {
+      hints: new HolderHints(),
+    });
+    expect(outcome.outcome).toBe('drift');
+    expect(requests.filter((r) => !r.startsWith('load'))).toEqual([]);
+    expect(item()).toEqual(decided);
+  });
+
   it('a stale hint costs one failed write, then the general path keeps the newer decision', async () => {
     const { deps, key, renew, requests, item, heartbeat, hints, advance } = await setUp('c');
     await renew();

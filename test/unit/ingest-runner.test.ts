@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
+import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import { ingestClusters } from '../../lib/handlers/ingest.js';
 import { anyCaller } from '../../lib/http/callers.js';
 import type { ClusterPort } from '../../lib/ports/cluster.js';
@@ -9,6 +10,7 @@ import type { CoordinatorStore } from '../../lib/ports/store.js';
 import { untilAborted } from '../../lib/sync/abortable.js';
 import { storedCandidateVersions } from '../../lib/sync/handled-versions.js';
 import { runClusterIngest } from '../../lib/sync/ingest-runner.js';
+import { mirrorLease } from '../../lib/sync/mirror.js';
 import { wireCoordinator } from '../../lib/wiring/coordinator.js';
 import { countingHeartbeats } from '../helpers/counting-store.js';
 import { InMemoryCluster } from '../helpers/in-memory-cluster.js';
@@ -392,12 +394,9 @@ describe('cluster ingest stops when its signal aborts, whatever it is doing (uni
   });
 });
 
-/**
- * One run of ingest as every runtime starts it (ingestClusters: the deployed schedule and the local
- * runtime alike), over the one wiring, until `done` holds after some stored event.
- */
-const runIngestClusters: IngestRun = async (store, port, now, done) => {
-  const deps = wireCoordinator({
+/** The coordinator as every runtime wires it, over one cluster and a clock stopped at `now`. */
+function wiredTo(store: CoordinatorStore, port: ClusterPort, now: number) {
+  return wireCoordinator({
     store,
     timers: { deliverAt: async () => {} },
     clock: () => now,
@@ -405,6 +404,14 @@ const runIngestClusters: IngestRun = async (store, port, now, done) => {
     policies: { leases: () => KEY, callers: anyCaller },
     clients: { get: async () => port, names: () => ['c'], httpOnly: () => false },
   });
+}
+
+/**
+ * One run of ingest as every runtime starts it (ingestClusters: the deployed schedule and the local
+ * runtime alike), over the one wiring, until `done` holds after some stored event.
+ */
+const runIngestClusters: IngestRun = async (store, port, now, done) => {
+  const deps = wiredTo(store, port, now);
   const clusters = deps.clusterWiring;
   if (clusters === undefined) throw new Error('a registered cluster must give a cluster wiring');
   const stop = new AbortController();
@@ -421,6 +428,40 @@ describe('ingest as every runtime runs it (unit: in-memory table and cluster)', 
       (await store.loadLease(KEY)).candidates.find((c) => c.name === 'b')?.sentRenewTime === now;
     await runIngestClusters(counting, port, now, renewedB);
     expect(written).toEqual(['b']);
+  });
+
+  it('seeds its holders from the table: a new run’s list records no renewal that a running ingest would keep', async () => {
+    let now = Date.UTC(2026, 10, 25, 12);
+    const requests: string[] = [];
+    const store = new InMemoryTable(() => now).store(async (request) => {
+      requests.push(request);
+    });
+    const cluster = new InMemoryCluster('c', 0, () => now);
+    renewIn(cluster, 'a');
+    const port = cluster.port();
+    port.watch = async () => new AbortController();
+    const anyEvent = async () => true;
+    await runIngestClusters(store, port, now, anyEvent);
+    const deps = wiredTo(store, port, now);
+    await reconcileLease(deps, KEY);
+    if (deps.clusterWiring === undefined) throw new Error('a registered cluster must give a cluster wiring');
+    await mirrorLease(deps.clusterWiring, KEY);
+    // "a" renews its Lease (15 s), and a run records the renewal a few milliseconds later.
+    const renewalThenRun = async () => {
+      now += 2_000;
+      expect(cluster.renewLease(KEY, 'a', 15)).toMatchObject({ ok: true });
+      now += 3;
+      requests.length = 0;
+      await runIngestClusters(store, port, now, anyEvent);
+      return requests.filter((r) => r !== 'scanLeases');
+    };
+    expect(await renewalThenRun()).toContain('observeLease:update');
+    const recorded = (await store.loadLease(KEY)).lease;
+    expect(recorded?.observedRenewTime).toBeDefined();
+
+    // The next renewal moves the deadline by 2 s, within ingest's bound (5 s): nothing is read or written.
+    expect(await renewalThenRun()).toEqual([]);
+    expect((await store.loadLease(KEY)).lease).toEqual(recorded);
   });
 });
 
