@@ -64,6 +64,14 @@ export function costSection(r: BenchResults): string[] {
       'by ingest"); the timer row is what a delivery takes at least (its read of the lease, the next timer’s arm).',
       '',
     );
+  const deployed = r.renewalCost?.deployed;
+  if (r.renewalCost && deployed)
+    lines.push(
+      `The leader renewals counted again under ingest as deployed (a run every minute, each stopping after 72 s, two`,
+      `overlapping for 12 s), over ${deployed.minutes} minutes: ${deployed.renewals} renewals, ${deployed.writeUnits.toFixed(2)} WCU and ${deployed.readUnits.toFixed(2)} RCU each, against`,
+      `${r.renewalCost.writeUnits.toFixed(2)} and ${r.renewalCost.readUnits.toFixed(2)} under one run that never stops. The difference is priced on its own row.`,
+      '',
+    );
   const bill = fleetBill(r);
   if (bill)
     lines.push(
@@ -115,6 +123,8 @@ function unitCosts(r: BenchResults): Record<string, UnitCost> {
       queueRequests: QUEUE_REQUESTS_PER_TIMER,
     };
   }
+  const added = r.renewalCost && deployedAddition(r.renewalCost);
+  if (added) costs[DEPLOYED_ROW] = added;
   if (r.electionCost)
     costs['election (candidate added, elected, mirrored, removed)'] = { ...r.electionCost, httpRequests: 0 };
   const sweep = http?.sweepPerLease;
@@ -128,6 +138,23 @@ export interface FleetBill {
   readonly items: readonly (readonly [item: string, events: number, dollars: number])[];
   readonly total: number;
   readonly perLease: number;
+}
+
+const DEPLOYED_ROW =
+  'what the deployed schedule adds to a leader renewal (each run’s first list, two runs overlapping)';
+
+/**
+ * Per renewal, what the same leaders took under the deployed schedule's runs beyond what they took
+ * under one run that never stops; none where the count showed less (the two counts' noise).
+ */
+function deployedAddition(cost: RenewalCost): UnitCost | undefined {
+  if (cost.deployed === undefined) return undefined;
+  return {
+    writeUnits: Math.max(0, cost.deployed.writeUnits - cost.writeUnits),
+    readUnits: Math.max(0, cost.deployed.readUnits - cost.readUnits),
+    invocations: 0,
+    httpRequests: 0,
+  };
 }
 
 /** The stated fleet's monthly bill from the run's unit costs; undefined when the run lacks one it needs. */
@@ -176,6 +203,9 @@ export function fleetBill(r: BenchResults): FleetBill | undefined {
       perMonth.renewals,
       dollars(recordedRenewal) * perMonth.renewals,
     ],
+    ...(costs[DEPLOYED_ROW]
+      ? ([[DEPLOYED_ROW, perMonth.renewals, dollars(costs[DEPLOYED_ROW]) * perMonth.renewals]] as const)
+      : []),
     ...(timer
       ? ([
           [

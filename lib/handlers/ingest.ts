@@ -6,7 +6,7 @@ import type { LeaseState } from '../ports/store.js';
 import { FastPathDecisions } from '../sync/decide-now.js';
 import { storedCandidateVersions } from '../sync/handled-versions.js';
 import { HolderHints, hintFromRecord } from '../sync/holder-hints.js';
-import { keptDeadlines, leaseNews } from '../sync/ingest-deadlines.js';
+import { type IngestDeadlines, keptDeadlines, leaseNews } from '../sync/ingest-deadlines.js';
 import { runClusterIngest } from '../sync/ingest-runner.js';
 import { mirrorLease } from '../sync/mirror.js';
 import { takeOverOnRelease } from '../sync/release-takeover.js';
@@ -86,23 +86,7 @@ export async function ingestClusters(
   const kept = options.keepDeadlines === false ? undefined : keptDeadlines(seeing, clusters, options.stopsAt);
   const deciding = kept?.deciding ?? seeing;
   const fastPath = new FastPathDecisions(deciding, clusters);
-  // One scan, alongside the clusters' first lists, so that each writes only what changed since
-  // the last run (not awaited here: the runs overlap by seconds, and a scan of a large table is not quick).
-  // It also seeds the kept deadlines from the records.
-  // It also seeds the holders' hints, so that each first list writes a renewal only where a running
-  // ingest would (HolderHints).
-  const hints = new Map(clusters.clusters.names().map((cluster) => [cluster, new HolderHints()]));
-  const scan = storedCandidateVersions(clusters.store, (key, state) => {
-    kept?.deadlines.fromRecord(key, state);
-    seedHint(hints, key, state);
-  });
-  kept?.deadlines.scanning(scan);
-  const stored = scan.catch((error: unknown) => {
-    deps.logger.warn('cannot scan the stored candidates; first lists write them all', {
-      error: error as Error,
-    });
-    return new Map<string, Map<string, string>>();
-  });
+  const { stored, hints } = startScan(clusters, kept?.deadlines);
   try {
     await Promise.all(
       clusters.clusters.names().map((cluster) =>
@@ -112,7 +96,7 @@ export async function ingestClusters(
           onRelease: (key, release) => takeOverOnRelease(deciding, clusters, key, release),
           stored: stored.then((byCluster) => byCluster.get(cluster)),
           sightings,
-          ...(hints.has(cluster) && { hints: hints.get(cluster) }),
+          hints: hints(cluster),
           ...(options.onEvent !== undefined && { onEvent: options.onEvent }),
           ...(options.onCandidateApi !== undefined && {
             onCandidateApi: (api) => options.onCandidateApi?.(cluster, api),
@@ -136,4 +120,26 @@ export async function ingestClusters(
 function seedHint(hints: ReadonlyMap<string, HolderHints>, key: LeaseKey, state: LeaseState): void {
   const hint = state.lease === undefined ? undefined : hintFromRecord(state.lease);
   if (hint !== undefined) hints.get(hint.cluster)?.set(key, hint);
+}
+
+/**
+ * One scan, alongside the clusters' first lists, so that each writes only what changed since the
+ * last run (not awaited here: the runs overlap by seconds, and a scan of a large table is not
+ * quick). It also seeds the kept deadlines from the records, and the holders' hints, so that each
+ * first list writes a renewal only where a running ingest would (HolderHints).
+ */
+function startScan(clusters: ClusterWiring, deadlines: IngestDeadlines | undefined) {
+  const hints = new Map(clusters.clusters.names().map((cluster) => [cluster, new HolderHints()]));
+  const scan = storedCandidateVersions(clusters.store, (key, state) => {
+    deadlines?.fromRecord(key, state);
+    seedHint(hints, key, state);
+  });
+  deadlines?.scanning(scan);
+  const stored = scan.catch((error: unknown) => {
+    clusters.logger.warn('cannot scan the stored candidates; first lists write them all', {
+      error: error as Error,
+    });
+    return new Map<string, Map<string, string>>();
+  });
+  return { stored, hints: (cluster: string) => hints.get(cluster) ?? new HolderHints() };
 }

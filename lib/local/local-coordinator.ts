@@ -4,7 +4,6 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import type { ClustersConfig } from '../clusters/config.js';
 import type { CandidateApiVersion } from '../election/types.js';
 import { handleStreamBatch } from '../handlers/elect.js';
-import { ingestClusters } from '../handlers/ingest.js';
 import { handleMirrorBatch } from '../handlers/mirror.js';
 import { handleSweep, type SweepResult } from '../handlers/sweep.js';
 import { handleTimerBatch } from '../handlers/timer.js';
@@ -28,6 +27,7 @@ import type { FilterPattern } from './event-filter.js';
 import { httpRoutes, metricsRoute } from './http-routes.js';
 import { closeServer, startHttpServer } from './http-server.js';
 import { invoke } from './invocations.js';
+import { localIngest } from './local-ingest.js';
 import { LocalTimerQueue } from './local-timer-queue.js';
 import { type StreamHandler, StreamRunner } from './stream-runner.js';
 import { scheduleSweeps } from './sweep-schedule.js';
@@ -94,6 +94,11 @@ export interface LocalCoordinator {
   readonly metrics: PrometheusMetrics;
   /** Starts watching every registered cluster (npm start does; tests choose when). */
   startIngest(): void;
+  /**
+   * Starts one ingest run that stops `lastsMs` on, as the deployed schedule's runs do (the bench
+   * plays that schedule); resolves once it has stopped.
+   */
+  startIngestRun(lastsMs: number): Promise<void>;
   /** Ends the running ingest as a crashed Lambda run ends (its cover left to lapse). */
   stopIngest(): Promise<void>;
   sweep(): Promise<SweepResult>;
@@ -126,7 +131,7 @@ export async function startLocalCoordinator(
     const wiring = wireLocal(options, dynamodb, logger, reportError, metrics);
     cleanups.push(() => wiring.timers.stop());
     const { streams, mirror } = await startStreamConsumers(options, wiring, dynamodb, reportError, cleanups);
-    const ingest = localIngest(options, wiring);
+    const ingest = localIngest(options, wiring.deps);
     cleanups.push(() => ingest.stop());
     const sweep = () => invoke('sweep', () => handleSweep(wiring.deps, undefined, clusterPass(wiring.deps)));
     const schedule = scheduleSweeps(
@@ -158,6 +163,7 @@ export async function startLocalCoordinator(
       registry: wiring.registry,
       metrics,
       startIngest: ingest.start,
+      startIngestRun: ingest.startRun,
       stopIngest: ingest.stop,
       sweep,
       holdSweeps: schedule.hold,
@@ -258,31 +264,6 @@ async function startStreamConsumers(
   });
   cleanups.push(() => mirror.stop());
   return { streams, mirror };
-}
-
-/** Ingest of every registered cluster, started on demand (npm start does at once; tests choose when). */
-function localIngest(options: LocalCoordinatorOptions, { deps }: LocalWiring) {
-  let stopping = new AbortController();
-  let runs: Promise<void>[] = [];
-  const start = () => {
-    const clusters = deps.clusterWiring;
-    if (clusters === undefined) return;
-    const run = invoke('ingest', () =>
-      ingestClusters(deps, clusters, stopping.signal, {
-        ...(options.onIngest !== undefined && { onEvent: options.onIngest }),
-        ...(options.onCandidateApi !== undefined && { onCandidateApi: options.onCandidateApi }),
-        ...(options.rediscoverEveryMs !== undefined && { rediscoverEveryMs: options.rediscoverEveryMs }),
-      }),
-    );
-    runs.push(run.catch((error: unknown) => deps.logger.error('ingest ended', { error: error as Error })));
-  };
-  const stop = async () => {
-    stopping.abort();
-    await Promise.all(runs);
-    stopping = new AbortController();
-    runs = [];
-  };
-  return { start, stop };
 }
 
 /** The sweep's cluster pass, when clusters are registered; a fresh one per sweep. */

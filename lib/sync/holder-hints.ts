@@ -3,6 +3,7 @@ import type { Millis } from '../election/types.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import type { StoredLease } from '../ports/store.js';
 import { partitionKey } from '../store/keys.js';
+import type { LeaseEvent } from './lease-rules.js';
 
 /** What ingest last stored about a lease's holder. */
 export interface HolderHint {
@@ -60,4 +61,26 @@ export class HolderHints {
   get size(): number {
     return this.hints.size;
   }
+}
+
+/**
+ * The holder renewing in the cluster it is recorded in is remembered, for renewByHint next time;
+ * with the record itself when it holds this renewal (`holdsRenewal`).
+ */
+export function rememberHolder(
+  hints: HolderHints | undefined,
+  event: LeaseEvent,
+  stored: StoredLease | undefined,
+  holdsRenewal = false,
+): void {
+  const { cluster, key, observed } = event;
+  const holder = observed.holderIdentity ?? '';
+  if (holder !== '' && stored?.record.holderCluster === cluster && holder === stored.record.holderIdentity)
+    hints?.set(key, {
+      holder,
+      cluster,
+      observedRenewTime: observed.renewTime ?? 0,
+      ...(holdsRenewal && { recorded: stored }),
+    });
+  else hints?.forget(key);
 }

@@ -8,7 +8,7 @@ import type { IngestDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import type { LeaseObservation, LeaseState, StoredLease } from '../ports/store.js';
 import { planMirror, viewOf } from './desired-lease.js';
-import type { HolderHints } from './holder-hints.js';
+import { type HolderHints, rememberHolder } from './holder-hints.js';
 import {
   askedToYield,
   isCopy,
@@ -275,28 +275,6 @@ function releasedState(
     observedRenewTime: seen.renewTime,
   };
   return { ...loaded, lease };
-}
-
-/**
- * The holder renewing in the cluster it is recorded in is remembered, for renewByHint next time;
- * with the record itself when it holds this renewal (`holdsRenewal`).
- */
-function rememberHolder(
-  hints: HolderHints | undefined,
-  event: LeaseEvent,
-  stored: StoredLease | undefined,
-  holdsRenewal = false,
-): void {
-  const { cluster, key, observed } = event;
-  const holder = observed.holderIdentity ?? '';
-  if (holder !== '' && stored?.record.holderCluster === cluster && holder === stored.record.holderIdentity)
-    hints?.set(key, {
-      holder,
-      cluster,
-      observedRenewTime: observed.renewTime ?? 0,
-      ...(holdsRenewal && { recorded: stored }),
-    });
-  else hints?.forget(key);
 }
 
 /** Another elector holds the Lease: recorded as the holding (recordTakenLease), never repaired as drift. */
