@@ -57,6 +57,17 @@ export class CapacityMeter {
   readonly byFunction = new Map<string, Consumption>();
   /** Calls on the decision history's partitions (HISTORY#…), whichever function made them. */
   readonly history: Consumption = { readUnits: 0, writeUnits: 0, writes: 0, reads: 0 };
+  private readonly tallies = new Set<{ readonly on: (pk: string) => boolean; readonly into: Consumption }>();
+
+  /**
+   * Counts, from now until the returned stop, every call on a partition `on` accepts, whichever
+   * function made it: what some leases cost, apart from the others a cluster holds.
+   */
+  tally(on: (pk: string) => boolean): { readonly counted: Consumption; stop(): void } {
+    const tally = { on, into: { readUnits: 0, writeUnits: 0, writes: 0, reads: 0 } };
+    this.tallies.add(tally);
+    return { counted: tally.into, stop: () => this.tallies.delete(tally) };
+  }
 
   attach(client: DynamoDBClient): void {
     trackInvocations();
@@ -69,6 +80,8 @@ export class CapacityMeter {
           onPartition(input, COVER_PK) ? COVER_ACCOUNT : (currentFunction() ?? OUTSIDE),
         );
         const accounts = onPartition(input, HISTORY_PK_PREFIX) ? [fn, this.history] : [fn];
+        const pk = partitionOf(input);
+        for (const { on, into } of this.tallies) if (pk !== undefined && on(pk)) accounts.push(into);
         this.calls.set(command, (this.calls.get(command) ?? 0) + 1);
         if (METERED.has(command)) {
           (args.input as Record<string, unknown>).ReturnConsumedCapacity = 'TOTAL';
@@ -151,10 +164,15 @@ export class CapacityMeter {
  * is marshalled, since the meter may run before or after that.
  */
 function onPartition(input: Record<string, unknown>, prefix: string): boolean {
+  return partitionOf(input)?.startsWith(prefix) === true;
+}
+
+/** The partition key of a single-item call or a Query, as the document client gives it or marshalled. */
+function partitionOf(input: Record<string, unknown>): string | undefined {
   const item = (input.Key ?? input.Item) as Record<string, unknown> | undefined;
   const pk = item?.pk ?? (input.ExpressionAttributeValues as Record<string, unknown> | undefined)?.[':pk'];
   const text = typeof pk === 'string' ? pk : (pk as { S?: unknown } | undefined)?.S;
-  return typeof text === 'string' && text.startsWith(prefix);
+  return typeof text === 'string' ? text : undefined;
 }
 
 /** Whether a single-item write is on a lease's own record (sk = LEASE). */

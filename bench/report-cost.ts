@@ -68,8 +68,8 @@ export function costSection(r: BenchResults): string[] {
   if (r.renewalCost && deployed)
     lines.push(
       `The leader renewals counted again under ingest as deployed (a run every minute, each stopping after 72 s, two`,
-      `overlapping for 12 s), over ${deployed.minutes} minutes: ${deployed.renewals} renewals, ${deployed.writeUnits.toFixed(2)} WCU and ${deployed.readUnits.toFixed(2)} RCU each, against`,
-      `${r.renewalCost.writeUnits.toFixed(2)} and ${r.renewalCost.readUnits.toFixed(2)} under one run that never stops. The difference is priced on its own row.`,
+      `overlapping for 12 s), over ${deployed.minutes} minutes: ${deployed.renewals} renewals, ${deployed.writeUnits.toFixed(2)} WCU and ${deployed.readUnits.toFixed(2)} RCU each on the`,
+      `leaders' own leases, against ${deployed.alwaysOn.writeUnits.toFixed(2)} and ${deployed.alwaysOn.readUnits.toFixed(2)} under one run that never stops. The difference is priced on its own row.`,
       '',
     );
   const bill = fleetBill(r);
@@ -149,9 +149,10 @@ const DEPLOYED_ROW =
  */
 function deployedAddition(cost: RenewalCost): UnitCost | undefined {
   if (cost.deployed === undefined) return undefined;
+  const { writeUnits, readUnits, alwaysOn } = cost.deployed;
   return {
-    writeUnits: Math.max(0, cost.deployed.writeUnits - cost.writeUnits),
-    readUnits: Math.max(0, cost.deployed.readUnits - cost.readUnits),
+    writeUnits: Math.max(0, writeUnits - alwaysOn.writeUnits),
+    readUnits: Math.max(0, readUnits - alwaysOn.readUnits),
     invocations: 0,
     httpRequests: 0,
   };

@@ -48,13 +48,20 @@ export interface RenewalCost extends EventCost {
   readonly deployed?: DeployedCount;
 }
 
-/** A count of renewals and what the table took for them over whole minutes of the deployed schedule. */
+/**
+ * A count of renewals and what the table took for them over whole minutes of the deployed schedule,
+ * beside the same count under one run that never stops. Both count only the calls on the leaders'
+ * own leases: each run's first list reads every Lease of the cluster, and the bench's cluster also
+ * holds the leases of every trial so far, which a fleet's would not.
+ */
 export interface DeployedCount {
   readonly minutes: number;
   readonly renewals: number;
-  /** Per renewal, the sweep's and the timer cover's left out, as `RenewalCost`'s own. */
+  /** Per renewal, under the deployed schedule. */
   readonly writeUnits: number;
   readonly readUnits: number;
+  /** Per renewal, under one run that never stops (the count before this one). */
+  readonly alwaysOn: { readonly writeUnits: number; readonly readUnits: number };
 }
 
 /**
@@ -98,7 +105,9 @@ export async function measureRenewalCost(
     const timersBefore = bench.coordinator.timers.invocations.batches;
     const leaseTimersBefore = leaseTimers(bench, leaders);
     const startedAt = performance.now();
+    const steady = bench.meter.tally(leadersLeases(leaders));
     const { renewals: seen, recorded } = await countRenewals(bench, plane, leaders, renewals);
+    steady.stop();
     const seconds = (performance.now() - startedAt) / 1000;
     const after = counters(bench);
     const meterAfter = bench.meter.snapshot();
@@ -110,7 +119,11 @@ export async function measureRenewalCost(
     };
     const requeue = consumedBetween(meterBefore, meterAfter, (name) => name === 'requeue');
     const cover = consumedBetween(meterBefore, meterAfter, (name) => name === COVER_ACCOUNT);
-    const deployed = await countAsDeployed(bench, plane, leaders);
+    const alwaysOn = {
+      writeUnits: steady.counted.writeUnits / seen,
+      readUnits: steady.counted.readUnits / seen,
+    };
+    const deployed = await countAsDeployed(bench, plane, leaders, alwaysOn);
     return {
       events: seen,
       recordedShare: recorded / seen,
@@ -143,11 +156,12 @@ async function countAsDeployed(
   bench: KubeBench,
   plane: ControlPlane,
   leaders: number,
+  alwaysOn: DeployedCount['alwaysOn'],
 ): Promise<DeployedCount> {
   const { coordinator } = bench;
   await coordinator.stopIngest();
   const runs: Promise<void>[] = [];
-  const schedule = () => runs.push(coordinator.startIngestRun(RUN_LASTS_MS));
+  const schedule = () => runs.push(coordinator.startIngestRun(RUN_LASTS_MS, RUN_EVERY_MS));
   schedule();
   let ticker: NodeJS.Timeout | undefined;
   try {
@@ -163,17 +177,19 @@ async function countAsDeployed(
       if (last.get(lease.name) !== lease.renewTime) renewals++;
       last.set(lease.name, lease.renewTime);
     });
-    const before = counters(bench);
+    const tally = bench.meter.tally(leadersLeases(leaders));
     schedule();
     ticker = setInterval(schedule, RUN_EVERY_MS);
     await setTimeout(DEPLOYED_MINUTES * RUN_EVERY_MS);
-    const after = counters(bench);
+    tally.stop();
     stopCounting();
+    const { writeUnits, readUnits } = tally.counted;
     return {
       minutes: DEPLOYED_MINUTES,
       renewals,
-      writeUnits: (after.writeUnits - before.writeUnits) / Math.max(renewals, 1),
-      readUnits: (after.readUnits - before.readUnits) / Math.max(renewals, 1),
+      writeUnits: writeUnits / Math.max(renewals, 1),
+      readUnits: readUnits / Math.max(renewals, 1),
+      alwaysOn,
     };
   } finally {
     clearInterval(ticker);
@@ -181,6 +197,12 @@ async function countAsDeployed(
     await Promise.all(runs);
     coordinator.startIngest();
   }
+}
+
+/** The partitions of the leaders' own leases (`renew-<i>`; the bench's lease keys end in the Lease's name). */
+function leadersLeases(leaders: number): (pk: string) => boolean {
+  const names = new Set(Array.from({ length: leaders }, (_, i) => `/renew-${i}`));
+  return (pk) => names.has(pk.slice(pk.lastIndexOf('/')));
 }
 
 /**

@@ -1,4 +1,5 @@
 import { getMaxListeners, setMaxListeners } from 'node:events';
+import { renewalRecordBoundMs } from '../election/timing.js';
 import type { CandidateApiVersion, Millis } from '../election/types.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
 import type { LeaseKey } from '../ports/lease-key.js';
@@ -15,6 +16,8 @@ import type { ClusterWiring } from '../wiring/coordinator.js';
 
 /** Leave this long before the Lambda deadline; the next scheduled run has already started by then. */
 const DEADLINE_MARGIN_MS = 3_000;
+/** serverless.yml starts a run every minute: the next one is watching from about this long after this one started. */
+const SCHEDULE_EVERY_MS = 60_000;
 
 /**
  * Abort listeners one cluster's ingest holds on the run's signal at once: its stop while it watches,
@@ -36,6 +39,11 @@ export interface IngestOptions {
   readonly keepDeadlines?: boolean;
   /** When this run stops (a Lambda invocation's deadline): its cover promises nothing past it. */
   readonly stopsAt?: Millis;
+  /**
+   * When the next scheduled run has started: from then on this run keeps holders' renewals and
+   * records none, as the next run records them (docs/reliability.md, "ingest's duty cycle").
+   */
+  readonly handsOverAt?: Millis;
 }
 
 /**
@@ -53,8 +61,10 @@ export async function handleIngestSchedule(
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(), remainingMs - DEADLINE_MARGIN_MS);
   try {
+    const startedAt = deps.clock();
     await ingestClusters(deps, clusters, stop.signal, {
-      stopsAt: deps.clock() + remainingMs - DEADLINE_MARGIN_MS,
+      stopsAt: startedAt + remainingMs - DEADLINE_MARGIN_MS,
+      handsOverAt: startedAt + SCHEDULE_EVERY_MS,
     });
   } finally {
     clearTimeout(timer);
@@ -97,6 +107,9 @@ export async function ingestClusters(
           stored: stored.then((byCluster) => byCluster.get(cluster)),
           sightings,
           hints: hints(cluster),
+          ...(options.handsOverAt !== undefined && {
+            renewalBoundMs: boundUntil(deps.clock, options.handsOverAt),
+          }),
           ...(options.onEvent !== undefined && { onEvent: options.onEvent }),
           ...(options.onCandidateApi !== undefined && {
             onCandidateApi: (api) => options.onCandidateApi?.(cluster, api),
@@ -142,4 +155,13 @@ function startScan(clusters: ClusterWiring, deadlines: IngestDeadlines | undefin
     return new Map<string, Map<string, string>>();
   });
   return { stored, hints: (cluster: string) => hints.get(cluster) ?? new HolderHints() };
+}
+
+/**
+ * Ingest's bound on a held lease's recorded deadline (renewalRecordBoundMs) until the run hands over
+ * to the next, then none: each renewal is kept, so two runs do not both record it. A record that
+ * lags is safe whatever its lag (docs/design.md, "Renewals kept by ingest").
+ */
+function boundUntil(clock: () => Millis, handsOverAt: Millis): (leaseDurationSeconds: number) => Millis {
+  return (seconds) => (clock() >= handsOverAt ? Number.POSITIVE_INFINITY : renewalRecordBoundMs(seconds));
 }

@@ -95,10 +95,11 @@ export interface LocalCoordinator {
   /** Starts watching every registered cluster (npm start does; tests choose when). */
   startIngest(): void;
   /**
-   * Starts one ingest run that stops `lastsMs` on, as the deployed schedule's runs do (the bench
-   * plays that schedule); resolves once it has stopped.
+   * Starts one ingest run as the deployed schedule does (the bench plays that schedule): it stops
+   * `lastsMs` on, and hands holders' renewals over to the next run `everyMs` on. Resolves once it
+   * has stopped.
    */
-  startIngestRun(lastsMs: number): Promise<void>;
+  startIngestRun(lastsMs: number, everyMs: number): Promise<void>;
   /** Ends the running ingest as a crashed Lambda run ends (its cover left to lapse). */
   stopIngest(): Promise<void>;
   sweep(): Promise<SweepResult>;

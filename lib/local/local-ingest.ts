@@ -13,7 +13,7 @@ interface IngestCallbacks {
 export function localIngest(options: IngestCallbacks, deps: CoordinatorWiring) {
   let stopping = new AbortController();
   let runs: Promise<void>[] = [];
-  const begin = (signal: AbortSignal, stopsAt?: number): Promise<void> => {
+  const begin = (signal: AbortSignal, schedule?: { stopsAt: number; handsOverAt: number }): Promise<void> => {
     const clusters = deps.clusterWiring;
     if (clusters === undefined) return Promise.resolve();
     const run = invoke('ingest', () =>
@@ -21,17 +21,19 @@ export function localIngest(options: IngestCallbacks, deps: CoordinatorWiring) {
         ...(options.onIngest !== undefined && { onEvent: options.onIngest }),
         ...(options.onCandidateApi !== undefined && { onCandidateApi: options.onCandidateApi }),
         ...(options.rediscoverEveryMs !== undefined && { rediscoverEveryMs: options.rediscoverEveryMs }),
-        ...(stopsAt !== undefined && { stopsAt }),
+        ...schedule,
       }),
     ).catch((error: unknown) => deps.logger.error('ingest ended', { error: error as Error }));
     runs.push(run);
     return run;
   };
   const start = () => void begin(stopping.signal);
-  // A run as the deployed schedule starts one: it stops `lastsMs` on, as its Lambda invocation would.
-  const startRun = (lastsMs: number): Promise<void> => {
+  // A run as the deployed schedule starts one: it stops `lastsMs` on, as its Lambda invocation
+  // would, and hands over to the next run `everyMs` on.
+  const startRun = (lastsMs: number, everyMs: number): Promise<void> => {
     const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(lastsMs)]);
-    return begin(signal, deps.clock() + lastsMs);
+    const now = deps.clock();
+    return begin(signal, { stopsAt: now + lastsMs, handsOverAt: now + everyMs });
   };
   const stop = async () => {
     stopping.abort();

@@ -7,7 +7,7 @@ import type { CandidateApiReport } from './candidate-api.js';
 import type { KnownChange, RecordedRelease } from './decide-now.js';
 import type { HandledVersions } from './handled-versions.js';
 import type { HolderHints } from './holder-hints.js';
-import { ingestLease, type LeaseOutcome, type ReleaseTakeover } from './ingest.js';
+import { type IngestLeaseOptions, ingestLease, type LeaseOutcome, type ReleaseTakeover } from './ingest.js';
 import { ingestCandidate } from './ingest-candidate.js';
 import { NewCandidateReads } from './new-candidate-reads.js';
 import type { UnrecordedRelease } from './release-takeover.js';
@@ -57,6 +57,8 @@ export interface IngestRunnerOptions {
    * read them all): a fresh run's first list then writes a renewal only where a running ingest would.
    */
   readonly hints?: HolderHints;
+  /** How far a held lease's recorded deadline may lag before a renewal is recorded (IngestLeaseOptions). */
+  readonly renewalBoundMs?: IngestLeaseOptions['renewalBoundMs'];
 }
 
 /** One cluster's ingest, what it keeps across relists. */
@@ -103,10 +105,11 @@ export async function handleCandidate(
 }
 
 export async function handleLease({ deps, cluster, options, hints }: ClusterRun, raw: RawObject) {
-  const { onRelease, sightings } = options;
+  const { onRelease, sightings, renewalBoundMs } = options;
   const { outcome, key, repair, released } = await ingestLease(deps, cluster, raw, {
     hints,
     ...(sightings !== undefined && { sightings }),
+    ...(renewalBoundMs !== undefined && { renewalBoundMs }),
     ...(onRelease !== undefined && {
       takeOverRelease: (key: LeaseKey, unrecorded: LeaseState) =>
         onRelease(key, { unrecorded, cluster, lease: raw }),

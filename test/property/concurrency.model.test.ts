@@ -248,9 +248,10 @@ const offsetArb = fc.integer({ min: -2_000, max: 2_000 });
 
 /**
  * How far ingest lets a recorded deadline lag before it records a renewal: every renewal recorded,
- * its own bound (a third of the 5 s leases), or most of a lease duration.
+ * its own bound (a third of the 5 s leases), most of a lease duration, or no bound at all (a run
+ * that has handed the holders' renewals over to the next run).
  */
-const boundArb = fc.constantFrom<number | undefined>(0, undefined, 3_000, 4_900);
+const boundArb = fc.constantFrom<number | undefined>(0, undefined, 3_000, 4_900, Number.POSITIVE_INFINITY);
 
 /** How a live holder is asked to yield: preferredHolder (the clusters keep it), or by revoke. */
 const preemptionArb = fc.constantFrom<Preemption>('Auto', 'Revoke');

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
-import { ingestClusters } from '../../lib/handlers/ingest.js';
+import { type IngestOptions, ingestClusters } from '../../lib/handlers/ingest.js';
 import { anyCaller } from '../../lib/http/callers.js';
 import type { ClusterPort } from '../../lib/ports/cluster.js';
 import type { IngestDeps } from '../../lib/ports/coordinator.js';
@@ -410,15 +410,54 @@ function wiredTo(store: CoordinatorStore, port: ClusterPort, now: number) {
  * One run of ingest as every runtime starts it (ingestClusters: the deployed schedule and the local
  * runtime alike), over the one wiring, until `done` holds after some stored event.
  */
-const runIngestClusters: IngestRun = async (store, port, now, done) => {
+const runIngestClusters = async (
+  store: CoordinatorStore,
+  port: ClusterPort,
+  now: number,
+  done: () => Promise<boolean>,
+  options: IngestOptions = {},
+): Promise<void> => {
   const deps = wiredTo(store, port, now);
   const clusters = deps.clusterWiring;
   if (clusters === undefined) throw new Error('a registered cluster must give a cluster wiring');
   const stop = new AbortController();
   await ingestClusters(deps, clusters, stop.signal, {
+    ...options,
     onEvent: () => void done().then((yes) => yes && stop.abort()),
   });
 };
+
+/**
+ * "a" holds the lease, and each `renewalThenRun` renews its Lease (15 s) `afterMs` on and runs ingest
+ * once, a few milliseconds later, through the Lease's list alone: the table requests it made.
+ */
+async function heldLeaseRunByRun() {
+  let now = Date.UTC(2026, 10, 25, 12);
+  const requests: string[] = [];
+  const store = new InMemoryTable(() => now).store(async (request) => {
+    requests.push(request);
+  });
+  const cluster = new InMemoryCluster('c', 0, () => now);
+  renewIn(cluster, 'a');
+  const port = cluster.port();
+  port.watch = async () => new AbortController();
+  const anyEvent = async () => true;
+  await runIngestClusters(store, port, now, anyEvent);
+  const deps = wiredTo(store, port, now);
+  await reconcileLease(deps, KEY);
+  if (deps.clusterWiring === undefined) throw new Error('a registered cluster must give a cluster wiring');
+  await mirrorLease(deps.clusterWiring, KEY);
+  const renewalThenRun = async (afterMs: number, options: (now: number) => IngestOptions = () => ({})) => {
+    now += afterMs;
+    expect(cluster.renewLease(KEY, 'a', 15)).toMatchObject({ ok: true });
+    now += 3;
+    requests.length = 0;
+    await runIngestClusters(store, port, now, anyEvent, options(now));
+    return requests.filter((r) => r !== 'scanLeases');
+  };
+  const record = async () => (await store.loadLease(KEY)).lease;
+  return { renewalThenRun, record };
+}
 
 describe('ingest as every runtime runs it (unit: in-memory table and cluster)', () => {
   it('seeds its first list from the table: a new run writes only the candidates that changed since the last', async () => {
@@ -431,37 +470,27 @@ describe('ingest as every runtime runs it (unit: in-memory table and cluster)', 
   });
 
   it('seeds its holders from the table: a new run’s list records no renewal that a running ingest would keep', async () => {
-    let now = Date.UTC(2026, 10, 25, 12);
-    const requests: string[] = [];
-    const store = new InMemoryTable(() => now).store(async (request) => {
-      requests.push(request);
-    });
-    const cluster = new InMemoryCluster('c', 0, () => now);
-    renewIn(cluster, 'a');
-    const port = cluster.port();
-    port.watch = async () => new AbortController();
-    const anyEvent = async () => true;
-    await runIngestClusters(store, port, now, anyEvent);
-    const deps = wiredTo(store, port, now);
-    await reconcileLease(deps, KEY);
-    if (deps.clusterWiring === undefined) throw new Error('a registered cluster must give a cluster wiring');
-    await mirrorLease(deps.clusterWiring, KEY);
-    // "a" renews its Lease (15 s), and a run records the renewal a few milliseconds later.
-    const renewalThenRun = async () => {
-      now += 2_000;
-      expect(cluster.renewLease(KEY, 'a', 15)).toMatchObject({ ok: true });
-      now += 3;
-      requests.length = 0;
-      await runIngestClusters(store, port, now, anyEvent);
-      return requests.filter((r) => r !== 'scanLeases');
-    };
-    expect(await renewalThenRun()).toContain('observeLease:update');
-    const recorded = (await store.loadLease(KEY)).lease;
+    const { renewalThenRun, record } = await heldLeaseRunByRun();
+    expect(await renewalThenRun(2_000)).toContain('observeLease:update');
+    const recorded = await record();
     expect(recorded?.observedRenewTime).toBeDefined();
 
     // The next renewal moves the deadline by 2 s, within ingest's bound (5 s): nothing is read or written.
-    expect(await renewalThenRun()).toEqual([]);
-    expect((await store.loadLease(KEY)).lease).toEqual(recorded);
+    expect(await renewalThenRun(2_000)).toEqual([]);
+    expect(await record()).toEqual(recorded);
+    // One past the bound is one write, without a read.
+    expect(await renewalThenRun(4_000)).toEqual(['renewObservedLease']);
+  });
+
+  it('hands holders’ renewals over to the next run: once it has, a run records none, however far the record lags', async () => {
+    const { renewalThenRun, record } = await heldLeaseRunByRun();
+    await renewalThenRun(2_000);
+    const recorded = await record();
+    expect(await renewalThenRun(6_000, (now) => ({ handsOverAt: now - 1 }))).toEqual([]);
+    expect(await renewalThenRun(6_000, (now) => ({ handsOverAt: now - 1 }))).toEqual([]);
+    expect(await record()).toEqual(recorded);
+    // Before its handover, the same renewal is recorded.
+    expect(await renewalThenRun(2_000, (now) => ({ handsOverAt: now + 1 }))).toEqual(['renewObservedLease']);
   });
 });
 
