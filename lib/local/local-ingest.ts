@@ -1,3 +1,4 @@
+import { addAbortListener } from 'node:events';
 import { type IngestOptions, ingestClusters } from '../handlers/ingest.js';
 import type { CoordinatorWiring } from '../wiring/coordinator.js';
 import { invoke } from './invocations.js';
@@ -31,9 +32,17 @@ export function localIngest(options: IngestCallbacks, deps: CoordinatorWiring) {
   // A run as the deployed schedule starts one: it stops `lastsMs` on, as its Lambda invocation
   // would, and hands over to the next run `everyMs` on.
   const startRun = (lastsMs: number, everyMs: number): Promise<void> => {
-    const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(lastsMs)]);
+    // A controller and a timer of its own, not AbortSignal.any over AbortSignal.timeout: a signal
+    // combined that way can be collected before the timeout fires, and the run then never stops.
+    const own = new AbortController();
+    const deadline = setTimeout(() => own.abort(), lastsMs);
+    const onStop = addAbortListener(stopping.signal, () => own.abort());
     const now = deps.clock();
-    return begin(signal, { stopsAt: now + lastsMs, handsOverAt: now + everyMs });
+    const run = begin(own.signal, { stopsAt: now + lastsMs, handsOverAt: now + everyMs });
+    return run.finally(() => {
+      clearTimeout(deadline);
+      onStop[Symbol.dispose]();
+    });
   };
   const stop = async () => {
     stopping.abort();
