@@ -2,7 +2,7 @@ import { getMaxListeners, setMaxListeners } from 'node:events';
 import { renewalRecordBoundMs } from '../election/timing.js';
 import type { CandidateApiVersion, Millis } from '../election/types.js';
 import type { CoordinatorDeps } from '../ports/coordinator.js';
-import type { LeaseKey } from '../ports/lease-key.js';
+import { clustersOf, type LeaseKey } from '../ports/lease-key.js';
 import type { LeaseState } from '../ports/store.js';
 import { FastPathDecisions } from '../sync/decide-now.js';
 import { storedCandidateVersions } from '../sync/handled-versions.js';
@@ -160,8 +160,16 @@ function startScan(clusters: ClusterWiring, deadlines: IngestDeadlines | undefin
 /**
  * Ingest's bound on a held lease's recorded deadline (renewalRecordBoundMs) until the run hands over
  * to the next, then none: each renewal is kept, so two runs do not both record it. A record that
- * lags is safe whatever its lag (docs/design.md, "Renewals kept by ingest").
+ * lags is safe whatever its lag (docs/design.md, "Renewals kept by ingest"), but in a lease group the
+ * copies in the other clusters follow the recorded renewals and must stay inside their lease
+ * duration, so a group's lease keeps its bound.
  */
-function boundUntil(clock: () => Millis, handsOverAt: Millis): (leaseDurationSeconds: number) => Millis {
-  return (seconds) => (clock() >= handsOverAt ? Number.POSITIVE_INFINITY : renewalRecordBoundMs(seconds));
+function boundUntil(
+  clock: () => Millis,
+  handsOverAt: Millis,
+): (leaseDurationSeconds: number, key: LeaseKey) => Millis {
+  return (seconds, key) =>
+    clock() >= handsOverAt && clustersOf(key).length === 1
+      ? Number.POSITIVE_INFINITY
+      : renewalRecordBoundMs(seconds);
 }

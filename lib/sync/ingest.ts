@@ -43,7 +43,7 @@ export interface IngestLeaseOptions {
    * How far the recorded deadline of a held lease may lag the one a renewal would record before
    * ingest records it (renewalRecordBoundMs unless given; 0 records every renewal).
    */
-  readonly renewalBoundMs?: (leaseDurationSeconds: number) => Millis;
+  readonly renewalBoundMs?: (leaseDurationSeconds: number, key: LeaseKey) => Millis;
   /**
    * Offered a release before ingest records it: the lease as the release would leave it, still at
    * the version read, so that a takeover can be written in its place (release-takeover.ts).

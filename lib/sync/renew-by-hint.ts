@@ -26,7 +26,7 @@ export async function renewByHint(
   deps: IngestDeps,
   event: LeaseEvent,
   hints: HolderHints,
-  renewalBoundMs: (leaseDurationSeconds: number) => Millis,
+  renewalBoundMs: (leaseDurationSeconds: number, key: LeaseKey) => Millis,
 ): Promise<HintedRenewal | undefined> {
   const { cluster, key, observed, view } = event;
   const hint = hints.get(key);
@@ -50,7 +50,7 @@ export async function renewByHint(
     renewTime: observed.renewTime,
   };
   const bound =
-    deps.holderClusterUnreachable?.(key) === 'TakeOver' ? 0 : renewalBoundMs(seen.leaseDurationSeconds);
+    deps.holderClusterUnreachable?.(key) === 'TakeOver' ? 0 : renewalBoundMs(seen.leaseDurationSeconds, key);
   if (hint.recorded !== undefined && keptRenewal(hint.recorded, event, now, bound)) {
     hints.set(key, { ...hint, observedRenewTime: seen.renewTime });
     return {

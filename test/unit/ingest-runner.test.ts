@@ -395,13 +395,13 @@ describe('cluster ingest stops when its signal aborts, whatever it is doing (uni
 });
 
 /** The coordinator as every runtime wires it, over one cluster and a clock stopped at `now`. */
-function wiredTo(store: CoordinatorStore, port: ClusterPort, now: number) {
+function wiredTo(store: CoordinatorStore, port: ClusterPort, now: number, key = KEY) {
   return wireCoordinator({
     store,
     timers: { deliverAt: async () => {} },
     clock: () => now,
     logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
-    policies: { leases: () => KEY, callers: anyCaller },
+    policies: { leases: () => key, callers: anyCaller },
     clients: { get: async () => port, names: () => ['c'], httpOnly: () => false },
   });
 }
@@ -416,8 +416,9 @@ const runIngestClusters = async (
   now: number,
   done: () => Promise<boolean>,
   options: IngestOptions = {},
+  key = KEY,
 ): Promise<void> => {
-  const deps = wiredTo(store, port, now);
+  const deps = wiredTo(store, port, now, key);
   const clusters = deps.clusterWiring;
   if (clusters === undefined) throw new Error('a registered cluster must give a cluster wiring');
   const stop = new AbortController();
@@ -431,7 +432,7 @@ const runIngestClusters = async (
  * "a" holds the lease, and each `renewalThenRun` renews its Lease (15 s) `afterMs` on and runs ingest
  * once, a few milliseconds later, through the Lease's list alone: the table requests it made.
  */
-async function heldLeaseRunByRun() {
+async function heldLeaseRunByRun(key = KEY) {
   let now = Date.UTC(2026, 10, 25, 12);
   const requests: string[] = [];
   const store = new InMemoryTable(() => now).store(async (request) => {
@@ -442,20 +443,20 @@ async function heldLeaseRunByRun() {
   const port = cluster.port();
   port.watch = async () => new AbortController();
   const anyEvent = async () => true;
-  await runIngestClusters(store, port, now, anyEvent);
-  const deps = wiredTo(store, port, now);
-  await reconcileLease(deps, KEY);
+  await runIngestClusters(store, port, now, anyEvent, {}, key);
+  const deps = wiredTo(store, port, now, key);
+  await reconcileLease(deps, key);
   if (deps.clusterWiring === undefined) throw new Error('a registered cluster must give a cluster wiring');
-  await mirrorLease(deps.clusterWiring, KEY);
+  await mirrorLease(deps.clusterWiring, key);
   const renewalThenRun = async (afterMs: number, options: (now: number) => IngestOptions = () => ({})) => {
     now += afterMs;
     expect(cluster.renewLease(KEY, 'a', 15)).toMatchObject({ ok: true });
     now += 3;
     requests.length = 0;
-    await runIngestClusters(store, port, now, anyEvent, options(now));
+    await runIngestClusters(store, port, now, anyEvent, options(now), key);
     return requests.filter((r) => r !== 'scanLeases');
   };
-  const record = async () => (await store.loadLease(KEY)).lease;
+  const record = async () => (await store.loadLease(key)).lease;
   return { renewalThenRun, record };
 }
 
@@ -491,6 +492,12 @@ describe('ingest as every runtime runs it (unit: in-memory table and cluster)', 
     expect(await record()).toEqual(recorded);
     // Before its handover, the same renewal is recorded.
     expect(await renewalThenRun(2_000, (now) => ({ handsOverAt: now + 1 }))).toEqual(['renewObservedLease']);
+  });
+
+  it('keeps recording a lease group’s renewals after its handover: the other clusters’ copies follow the record', async () => {
+    const { renewalThenRun } = await heldLeaseRunByRun({ ...KEY, scope: 'c+d' });
+    await renewalThenRun(2_000);
+    expect(await renewalThenRun(6_000, (now) => ({ handsOverAt: now - 1 }))).toContain('renewObservedLease');
   });
 });
 
