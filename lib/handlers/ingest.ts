@@ -15,9 +15,9 @@ import { FirstSightings } from '../sync/renewal-sightings.js';
 import type { ClusterWiring } from '../wiring/coordinator.js';
 
 /** Leave this long before the Lambda deadline; the next scheduled run has already started by then. */
-const DEADLINE_MARGIN_MS = 3_000;
+export const DEADLINE_MARGIN_MS = 3_000;
 /** serverless.yml starts a run every minute: the next one is watching from about this long after this one started. */
-const SCHEDULE_EVERY_MS = 60_000;
+export const SCHEDULE_EVERY_MS = 60_000;
 
 /**
  * Abort listeners one cluster's ingest holds on the run's signal at once: its stop while it watches,

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { REVOKED_HOLDER } from '../api/lease.js';
 import type { Millis } from '../election/types.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import type { StoredLease } from '../ports/store.js';
@@ -26,7 +27,9 @@ export interface HolderHint {
  */
 export function hintFromRecord(stored: StoredLease): HolderHint | undefined {
   const { holderIdentity: holder = '', holderCluster: cluster } = stored.record;
-  if (holder === '' || cluster === undefined || stored.observedRenewTime === undefined) return undefined;
+  // Our placeholder renews nothing: its Lease is judged (judgeHomeLease), never kept.
+  if (holder === '' || holder === REVOKED_HOLDER) return undefined;
+  if (cluster === undefined || stored.observedRenewTime === undefined) return undefined;
   return { holder, cluster, observedRenewTime: stored.observedRenewTime, recorded: stored };
 }
 

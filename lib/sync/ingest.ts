@@ -164,9 +164,9 @@ async function ingestHomeLease(
   if (verdict !== 'same-renewal') return { outcome: verdict, key };
   // Nothing new about the holder; but what it or a legacy renewer strips (strategy,
   // preferredHolder, the term) must be put back.
-  // The record as read holds this renewal: later ones are kept within the bound of it, as after
-  // ingest's own write (a run that lost the write to an overlapping run keeps in step with it).
-  rememberHolder(hints, event, stored, true);
+  // Where the record holds this very renewal of the holder's, later ones are kept within the bound
+  // of it, as after ingest's own write (a run that lost the write to another keeps in step with it).
+  rememberHolder(hints, event, stored, stored?.observedRenewTime === event.observed.renewTime);
   const repair = stored !== undefined && (await needsRepair(deps, cluster, key, stored.record, view));
   return { outcome: repair ? 'drift' : 'unchanged', key };
 }

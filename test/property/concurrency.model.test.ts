@@ -38,8 +38,9 @@ import { InMemoryTable, nextOrdinal, type RequestGate } from '../helpers/in-memo
  * two or three in-memory clusters (resourceVersion semantics, clocks up to 2 s apart). The
  * fast-check scheduler interleaves every request of every invocation; any invocation may crash
  * between two of its requests; stream records and watch events arrive duplicated and out of
- * order. Ingest keeps renewals within a bound drawn per run (none, its own, or most of a lease
- * duration; docs/design.md, "Renewals kept by ingest"), and may die between a holder's renewal
+ * order. Ingest keeps renewals within a bound drawn per run (none, its own, most of a lease
+ * duration, or unbounded as a run that has handed over; docs/design.md, "Renewals kept by ingest"),
+ * and may die between a holder's renewal
  * and its record. A live holder is asked to yield through preferredHolder or, drawn per run, by
  * revoke (docs/clusters.md). In some runs ingest offers each release it sees to be taken over in the
  * same write (lib/sync/release-takeover.ts). In some runs ingest also keeps held leases' deadlines under a timer cover that

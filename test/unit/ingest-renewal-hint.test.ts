@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { REVOKED_HOLDER } from '../../lib/api/lease.js';
 import { reconcileLease } from '../../lib/coordinator/reconcile-lease.js';
 import type { LeaseKey } from '../../lib/ports/lease-key.js';
 import { LEASE_SK, partitionKey } from '../../lib/store/keys.js';
-import { HolderHints } from '../../lib/sync/holder-hints.js';
+import { HolderHints, hintFromRecord } from '../../lib/sync/holder-hints.js';
 import { ingestLease } from '../../lib/sync/ingest.js';
 import { mirrorLease } from '../../lib/sync/mirror.js';
 import { singleCluster } from '../helpers/single-cluster.js';
@@ -166,6 +167,40 @@ describe('ingest of a candidate renewal (unit: in-memory fakes)', () => {
 });
 
 describe('HolderHints (unit)', () => {
+  it('takes no record from our own stamp (a decision just mirrored): the holder’s first renewal is recorded', async () => {
+    const fixture = singleCluster();
+    await fixture.heartbeat('a', '1.30.0');
+    await reconcileLease(fixture.deps, fixture.key);
+    await mirrorLease(fixture.deps, fixture.key);
+    const hints = new HolderHints();
+    const lease = fixture.cluster.get('Lease', fixture.key) ?? {};
+    expect(await ingestLease(fixture.deps, 'c', lease, { hints })).toMatchObject({ outcome: 'unchanged' });
+    expect(hints.get(fixture.key)?.holder).toBe('a');
+    expect(hints.get(fixture.key)?.recorded).toBeUndefined();
+  });
+
+  it('seeds no hint for our placeholder holder, nor for a record without a renewal seen in its cluster', () => {
+    const record = {
+      term: 3,
+      holderIdentity: 'a',
+      holderCluster: 'c',
+      leaseDurationSeconds: 15,
+      renewTime: 1,
+    };
+    expect(hintFromRecord({ record, version: 4, observedRenewTime: 1 })).toMatchObject({
+      holder: 'a',
+      cluster: 'c',
+    });
+    expect(
+      hintFromRecord({
+        record: { ...record, holderIdentity: REVOKED_HOLDER },
+        version: 4,
+        observedRenewTime: 1,
+      }),
+    ).toBeUndefined();
+    expect(hintFromRecord({ record, version: 4 })).toBeUndefined();
+  });
+
   it('forgets the oldest hint past its capacity', () => {
     const hints = new HolderHints(2);
     const key = (name: string): LeaseKey => ({ scope: 'c', namespace: 'ns', name });

@@ -457,7 +457,7 @@ async function heldLeaseRunByRun(key = KEY) {
     return requests.filter((r) => r !== 'scanLeases');
   };
   const record = async () => (await store.loadLease(key)).lease;
-  return { renewalThenRun, record };
+  return { renewalThenRun, record, store, port, now: () => now };
 }
 
 describe('ingest as every runtime runs it (unit: in-memory table and cluster)', () => {
@@ -481,6 +481,13 @@ describe('ingest as every runtime runs it (unit: in-memory table and cluster)', 
     expect(await record()).toEqual(recorded);
     // One past the bound is one write, without a read.
     expect(await renewalThenRun(4_000)).toEqual(['renewObservedLease']);
+  });
+
+  it('waits only so long for a start scan that does not end: the first list is handled without its hints', async () => {
+    const { store, port, now } = await heldLeaseRunByRun();
+    let handled = 0;
+    await ingestUntil(store, port, now(), async () => ++handled === 1, new Promise(() => {}));
+    expect(handled).toBe(1);
   });
 
   it('hands holders’ renewals over to the next run: once it has, a run records none, however far the record lags', async () => {
