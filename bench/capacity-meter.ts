@@ -80,7 +80,7 @@ export class CapacityMeter {
           onPartition(input, COVER_PK) ? COVER_ACCOUNT : (currentFunction() ?? OUTSIDE),
         );
         const accounts = onPartition(input, HISTORY_PK_PREFIX) ? [fn, this.history] : [fn];
-        const pk = partitionOf(input);
+        const pk = this.tallies.size > 0 ? partitionOf(input) : undefined;
         for (const { on, into } of this.tallies) if (pk !== undefined && on(pk)) accounts.push(into);
         this.calls.set(command, (this.calls.get(command) ?? 0) + 1);
         if (METERED.has(command)) {

@@ -1,4 +1,5 @@
 import { setTimeout } from 'node:timers/promises';
+import { DEADLINE_MARGIN_MS, SCHEDULE_EVERY_MS } from '../../lib/handlers/ingest.js';
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
 import { COVER_ACCOUNT, consumedBetween } from '../capacity-meter.js';
 import type { KubeBench } from '../kube-env.js';
@@ -65,11 +66,11 @@ export interface DeployedCount {
 }
 
 /**
- * The deployed ingest: EventBridge starts a run every minute, and each stops 3 s before its 75 s
- * timeout (serverless.yml, lib/handlers/ingest.ts), so two runs overlap for 12 s of every minute.
+ * The deployed ingest: EventBridge starts a run every minute, and each stops DEADLINE_MARGIN_MS
+ * before its 75 s timeout (serverless.yml), so two runs overlap for 12 s of every minute.
  */
-const RUN_EVERY_MS = 60_000;
-const RUN_LASTS_MS = 72_000;
+const RUN_EVERY_MS = SCHEDULE_EVERY_MS;
+const RUN_LASTS_MS = 75_000 - DEADLINE_MARGIN_MS;
 const DEPLOYED_MINUTES = 3;
 
 /**

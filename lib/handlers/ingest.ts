@@ -138,8 +138,9 @@ function seedHint(hints: ReadonlyMap<string, HolderHints>, key: LeaseKey, state:
 /**
  * One scan, alongside the clusters' first lists, so that each writes only what changed since the
  * last run (not awaited here: the runs overlap by seconds, and a scan of a large table is not
- * quick). It also seeds the kept deadlines from the records, and the holders' hints, so that each
- * first list writes a renewal only where a running ingest would (HolderHints).
+ * quick; a first list waits a moment for it, ingest-runner.ts). It also seeds the kept deadlines
+ * from the records, and the holders' hints, so that each first list writes a renewal only where a
+ * running ingest would (HolderHints).
  */
 function startScan(clusters: ClusterWiring, deadlines: IngestDeadlines | undefined) {
   const hints = new Map(clusters.clusters.names().map((cluster) => [cluster, new HolderHints()]));
