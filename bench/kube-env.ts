@@ -141,15 +141,15 @@ export async function startKubeBench(
   };
   // Before the start, so the always-on ingest is booked to its function too.
   trackInvocations();
+  const meter = new CapacityMeter();
   const coordinator = await startLocalCoordinator({
     autonomous: true,
     // LOG_LEVEL=INFO shows the coordinator's steps when a figure looks wrong.
     logLevel: (process.env.LOG_LEVEL as 'INFO' | undefined) ?? 'SILENT',
     clusters: { config, configDir: dir },
     observe,
+    onTableClient: (client) => meter.attach(client),
   });
-  const meter = new CapacityMeter();
-  meter.attach(coordinator.dynamodb.client);
   const watches = new Map(planes.map((p) => [p.name, new LeaseWatch(p)]));
   const candidateWatches = new Map(
     [inTree, ...ours].map((p) => [p.name, new LeaseWatch(p, 'default', 'leasecandidates')]),

@@ -90,14 +90,14 @@ export async function measureHttpThroughput(
   const rows: ThroughputRow[] = [];
   for (const leases of scales) {
     const counts = { sent: 0, held: 0 };
+    const meter = new CapacityMeter();
     const coordinator = await startLocalCoordinator({
       autonomous: true,
       // The sweep runs once, metered on its own, after the round (a scheduled one could overlap it).
       sweepEveryMs: 0,
       logLevel: (process.env.BENCH_LOG as 'INFO' | undefined) ?? 'SILENT',
+      onTableClient: (client) => meter.attach(client),
     });
-    const meter = new CapacityMeter();
-    meter.attach(coordinator.dynamodb.client);
     const agent = new Agent({ connections: IN_FLIGHT });
     const limit = pLimit(IN_FLIGHT);
     const candidates = Array.from({ length: leases * CANDIDATES_PER_LEASE }, (_, i) => ({

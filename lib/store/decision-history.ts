@@ -1,10 +1,10 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DecisionRecord } from '../election/decision-record.js';
 import type { Millis } from '../election/types.js';
 import type { DecisionHistory, HistoryRetention } from '../ports/history.js';
 import type { LeaseKey } from '../ports/lease-key.js';
 import { HISTORY_HEAD_SK, HISTORY_SK_PREFIX, historyPartitionKey, historySortKey } from './history-keys.js';
+import { TableCalls } from './table-calls.js';
 
 /** A history item as stored: `record` is a map, so no top-level attribute a stream filter reads is set. */
 export interface HistoryItem {
@@ -26,40 +26,36 @@ const SLOT_FREE_FOR = 'attribute_not_exists(seq) OR seq < :seq OR expiresAt < :n
  * scan passes over it, and no stream filter wakes on it (kind "history").
  */
 export class DynamoDbDecisionHistory implements DecisionHistory {
-  private readonly doc: DynamoDBDocumentClient;
+  private readonly calls: TableCalls;
 
   constructor(
     client: DynamoDBClient,
     private readonly tableName: string,
     private readonly retention: HistoryRetention,
   ) {
-    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    this.calls = new TableCalls(client);
   }
 
   async reserve(key: LeaseKey, now: Millis): Promise<number> {
-    const out = await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: historyPartitionKey(key), sk: HISTORY_HEAD_SK },
-        UpdateExpression: 'ADD seq :one SET kind = :kind, expiresAt = :ttl',
-        ExpressionAttributeValues: { ':one': 1, ':kind': 'history', ':ttl': this.ttl(now) },
-        ReturnValues: 'UPDATED_NEW',
-      }),
-    );
-    return Number(out.Attributes?.seq);
+    const attributes = await this.calls.update({
+      TableName: this.tableName,
+      Key: { pk: historyPartitionKey(key), sk: HISTORY_HEAD_SK },
+      UpdateExpression: 'ADD seq :one SET kind = :kind, expiresAt = :ttl',
+      ExpressionAttributeValues: { ':one': 1, ':kind': 'history', ':ttl': this.ttl(now) },
+      ReturnValues: 'UPDATED_NEW',
+    });
+    return Number(attributes?.seq);
   }
 
   async append(key: LeaseKey, seq: number, record: DecisionRecord): Promise<void> {
     const item = historyItem(key, seq, record, this.retention);
     try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: item,
-          ConditionExpression: SLOT_FREE_FOR,
-          ExpressionAttributeValues: { ':seq': seq, ':nowSeconds': Math.floor(record.at / 1000) },
-        }),
-      );
+      await this.calls.put({
+        TableName: this.tableName,
+        Item: { ...item },
+        ConditionExpression: SLOT_FREE_FOR,
+        ExpressionAttributeValues: { ':seq': seq, ':nowSeconds': Math.floor(record.at / 1000) },
+      });
     } catch (error) {
       // A newer record is already in the slot (this one arrived late): it is the one to keep.
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -67,14 +63,12 @@ export class DynamoDbDecisionHistory implements DecisionHistory {
   }
 
   async recent(key: LeaseKey): Promise<DecisionRecord[]> {
-    const out = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': historyPartitionKey(key), ':prefix': HISTORY_SK_PREFIX },
-      }),
-    );
-    return newestFirst((out.Items ?? []) as HistoryItem[]);
+    const items = await this.calls.query({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': historyPartitionKey(key), ':prefix': HISTORY_SK_PREFIX },
+    });
+    return newestFirst(items as HistoryItem[]);
   }
 
   private ttl(at: Millis): number {

@@ -1,12 +1,4 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  PutCommand,
-  paginateQuery,
-  paginateScan,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConditionFailedError } from '../errors.js';
 import type { LeaseKey } from '../ports/lease-key.js';
@@ -16,6 +8,7 @@ import { leaseStateFromItems } from './items.js';
 import { partitionKey } from './keys.js';
 import { PlannedStore } from './planned-store.js';
 import { groupByPartition } from './scan-groups.js';
+import { type PlainItem, TableCalls } from './table-calls.js';
 import type { WritePlan } from './write-plan.js';
 
 /**
@@ -24,7 +17,7 @@ import type { WritePlan } from './write-plan.js';
  * the item DynamoDB returned (ReturnValuesOnConditionCheckFailure: ALL_OLD), at no extra read.
  */
 export class DynamoDbStore extends PlannedStore {
-  private readonly doc: DynamoDBDocumentClient;
+  private readonly calls: TableCalls;
 
   constructor(
     client: DynamoDBClient,
@@ -33,21 +26,17 @@ export class DynamoDbStore extends PlannedStore {
     private readonly scanPageItems?: number,
   ) {
     super();
-    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    this.calls = new TableCalls(client);
   }
 
   protected async execute(plan: WritePlan): Promise<Record<string, unknown> | undefined> {
     try {
-      if (plan.kind === 'update') {
-        const out = await this.doc.send(this.updateCommand(plan));
-        return out.Attributes;
-      }
-      if (plan.kind === 'put') await this.doc.send(this.putCommand(plan));
-      else await this.doc.send(this.deleteCommand(plan));
+      if (plan.kind === 'update') return await this.calls.update(this.updateInput(plan));
+      if (plan.kind === 'put') await this.calls.put(this.putInput(plan));
+      else await this.calls.delete(this.deleteInput(plan));
       return undefined;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      // The document client does not unmarshall the item a failed condition returns.
       const item = error.Item === undefined ? undefined : unmarshall(error.Item);
       throw new ConditionFailedError(plan.condition.name, item, `${plan.request} ${plan.pk} ${plan.sk}`, {
         cause: error,
@@ -55,29 +44,23 @@ export class DynamoDbStore extends PlannedStore {
     }
   }
 
-  private putCommand(plan: WritePlan & { kind: 'put' }): PutCommand {
-    return new PutCommand({
-      ...this.conditional(plan, new ExpressionParts()),
-      Item: plan.item as Record<string, unknown>,
-    });
+  private putInput(plan: WritePlan & { kind: 'put' }) {
+    return { ...this.conditional(plan, new ExpressionParts()), Item: plan.item as PlainItem };
   }
 
-  private updateCommand(plan: WritePlan & { kind: 'update' }): UpdateCommand {
+  private updateInput(plan: WritePlan & { kind: 'update' }) {
     const parts = new ExpressionParts();
     const UpdateExpression = parts.update(plan);
-    return new UpdateCommand({
+    return {
       ...this.conditional(plan, parts),
       Key: { pk: plan.pk, sk: plan.sk },
       UpdateExpression,
-      ReturnValues: plan.returns === 'new' ? 'ALL_NEW' : 'ALL_OLD',
-    });
+      ReturnValues: plan.returns === 'new' ? ('ALL_NEW' as const) : ('ALL_OLD' as const),
+    };
   }
 
-  private deleteCommand(plan: WritePlan & { kind: 'delete' }): DeleteCommand {
-    return new DeleteCommand({
-      ...this.conditional(plan, new ExpressionParts()),
-      Key: { pk: plan.pk, sk: plan.sk },
-    });
+  private deleteInput(plan: WritePlan & { kind: 'delete' }) {
+    return { ...this.conditional(plan, new ExpressionParts()), Key: { pk: plan.pk, sk: plan.sk } };
   }
 
   /**
@@ -95,33 +78,22 @@ export class DynamoDbStore extends PlannedStore {
   }
 
   async loadLease(key: LeaseKey): Promise<LeaseState> {
-    const items: Record<string, unknown>[] = [];
-    const pages = paginateQuery(
-      { client: this.doc },
-      {
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': partitionKey(key) },
-        ConsistentRead: true,
-      },
-    );
-    for await (const page of pages) items.push(...(page.Items ?? []));
+    const items = await this.calls.query({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': partitionKey(key) },
+      ConsistentRead: true,
+    });
     return leaseStateFromItems(items);
   }
 
   async *scanLeases(): AsyncIterable<ScannedLease> {
-    const pages = paginateScan(
-      { client: this.doc },
-      {
+    yield* groupByPartition(
+      this.calls.scan({
         TableName: this.tableName,
         ConsistentRead: true,
         ...(this.scanPageItems !== undefined && { Limit: this.scanPageItems }),
-      },
-    );
-    yield* groupByPartition(
-      (async function* () {
-        for await (const page of pages) yield* (page.Items ?? []) as Record<string, unknown>[];
-      })(),
+      }),
     );
   }
 }

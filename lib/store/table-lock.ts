@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Millis } from '../election/types.js';
 import { LOCK_SK, lockPartitionKey } from './keys.js';
+import { TableCalls } from './table-calls.js';
 
 /** A lock item: who holds it, and until when (after which anyone may take it). */
 export interface LockItem {
@@ -19,30 +19,28 @@ export interface LockItem {
  * crashed run never blocks the next ones for longer than its own timeout.
  */
 export class TableLock {
-  private readonly doc: DynamoDBDocumentClient;
+  private readonly calls: TableCalls;
 
   constructor(
     client: DynamoDBClient,
     private readonly tableName: string,
     private readonly name: string,
   ) {
-    this.doc = DynamoDBDocumentClient.from(client);
+    this.calls = new TableCalls(client);
   }
 
   /** True when `owner` now holds the lock until `heldUntil`; false while another holder's time runs. */
   async acquire(owner: string, now: Millis, heldUntil: Millis): Promise<boolean> {
     const item: LockItem = { pk: lockPartitionKey(this.name), sk: LOCK_SK, kind: 'lock', owner, heldUntil };
     try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: item,
-          // Our own lock passes too: a put sent again after a timeout finds the one that landed.
-          ConditionExpression: 'attribute_not_exists(pk) OR heldUntil < :now OR #owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':now': now, ':owner': owner },
-        }),
-      );
+      await this.calls.put({
+        TableName: this.tableName,
+        Item: { ...item },
+        // Our own lock passes too: a put sent again after a timeout finds the one that landed.
+        ConditionExpression: 'attribute_not_exists(pk) OR heldUntil < :now OR #owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':now': now, ':owner': owner },
+      });
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
@@ -53,15 +51,13 @@ export class TableLock {
   /** Lets go, unless the lock has passed to someone else meanwhile (then it is theirs to release). */
   async release(owner: string): Promise<void> {
     try {
-      await this.doc.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: { pk: lockPartitionKey(this.name), sk: LOCK_SK },
-          ConditionExpression: '#owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':owner': owner },
-        }),
-      );
+      await this.calls.delete({
+        TableName: this.tableName,
+        Key: { pk: lockPartitionKey(this.name), sk: LOCK_SK },
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':owner': owner },
+      });
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }

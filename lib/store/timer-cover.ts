@@ -1,8 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Millis } from '../election/types.js';
 import type { Clock, TimerCover } from '../ports/schedule.js';
 import { COVER_PK, COVER_SK } from './keys.js';
+import { TableCalls } from './table-calls.js';
 
 /** The attribute that holds one cluster's cover: until when, on the coordinator's clock. */
 const UNTIL_PREFIX = 'until#';
@@ -25,7 +25,7 @@ const REREAD_LAPSED_AFTER_MS = 1_000;
  * their own promise, and whichever came last stands, each one a promise a live run made.
  */
 export class TableTimerCover implements TimerCover {
-  private readonly doc: DynamoDBDocumentClient;
+  private readonly calls: TableCalls;
   private cache: { readonly at: Millis; readonly until: ReadonlyMap<string, Millis> } | undefined;
 
   constructor(
@@ -33,7 +33,7 @@ export class TableTimerCover implements TimerCover {
     private readonly tableName: string,
     private readonly clock: Clock,
   ) {
-    this.doc = DynamoDBDocumentClient.from(client);
+    this.calls = new TableCalls(client);
   }
 
   async coveredClusters(now: Millis): Promise<ReadonlySet<string>> {
@@ -44,15 +44,13 @@ export class TableTimerCover implements TimerCover {
   async extend(clusters: readonly string[], until: Millis): Promise<void> {
     if (clusters.length === 0) return;
     const names = Object.fromEntries(clusters.map((cluster, i) => [`#c${i}`, `${UNTIL_PREFIX}${cluster}`]));
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: COVER_PK, sk: COVER_SK },
-        UpdateExpression: `SET #kind = :kind, ${clusters.map((_, i) => `#c${i} = :until`).join(', ')}`,
-        ExpressionAttributeNames: { '#kind': 'kind', ...names },
-        ExpressionAttributeValues: { ':kind': 'cover', ':until': until },
-      }),
-    );
+    await this.calls.update({
+      TableName: this.tableName,
+      Key: { pk: COVER_PK, sk: COVER_SK },
+      UpdateExpression: `SET #kind = :kind, ${clusters.map((_, i) => `#c${i} = :until`).join(', ')}`,
+      ExpressionAttributeNames: { '#kind': 'kind', ...names },
+      ExpressionAttributeValues: { ':kind': 'cover', ':until': until },
+    });
   }
 
   private stale(cache: NonNullable<typeof this.cache>, now: Millis): boolean {
@@ -67,15 +65,13 @@ export class TableTimerCover implements TimerCover {
    */
   private async read(): Promise<{ at: Millis; until: ReadonlyMap<string, Millis> }> {
     const at = this.clock();
-    const { Items } = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': COVER_PK },
-      }),
-    );
+    const items = await this.calls.query({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': COVER_PK },
+    });
     const until = new Map<string, Millis>();
-    for (const [name, value] of Object.entries(Items?.[0] ?? {}))
+    for (const [name, value] of Object.entries(items[0] ?? {}))
       if (name.startsWith(UNTIL_PREFIX) && typeof value === 'number')
         until.set(name.slice(UNTIL_PREFIX.length), value);
     return { at, until };

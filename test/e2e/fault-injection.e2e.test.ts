@@ -77,9 +77,9 @@ describe.each(['on', 'off', 'mixed'] as const)(
     let coordinator: LocalCoordinator;
     let clusters: CoordinatedClusters;
     let pods: CandidatePods;
-    let throttle: WriteThrottle;
     let terms: TermSampler | undefined;
     const events = new Notifier();
+    const throttle = new WriteThrottle(() => events.notify());
     const killer = new RuntimeKiller(() => events.notify());
     let processes: CandidatePod[] = [];
     const homes = new Map<string, ControlPlane>();
@@ -168,13 +168,19 @@ describe.each(['on', 'off', 'mixed'] as const)(
       clusters = await startCoordinatedClusters(
         ['alpha', 'beta'],
         [{ namespace: 'default', name: LEASE, clusters: ['alpha', 'beta'] }],
-        { gate, onIngest: sampled, onMirror: sampled, onTimer: sampled, wrapHandler: killer.wrap },
+        {
+          gate,
+          onIngest: sampled,
+          onMirror: sampled,
+          onTimer: sampled,
+          wrapHandler: killer.wrap,
+          onTableClient: (client) => throttle.attach(client),
+        },
       );
       [alpha, beta] = clusters.planes as [ControlPlane, ControlPlane];
       ({ coordinator } = clusters);
       pods = new CandidatePods(clusters, TIMINGS);
       processes = pods.all;
-      throttle = new WriteThrottle(coordinator.dynamodb.client, () => events.notify());
       terms = new TermSampler([alpha, beta], LEASE_PATH);
 
       const first = await candidate('a-one', alpha, ['1.35.0', '1.34.0']);

@@ -100,10 +100,10 @@ export class WriteThrottle {
   on = false;
   failed = 0;
 
-  constructor(
-    client: DynamoDBClient,
-    private readonly onReject: () => void,
-  ) {
+  constructor(private readonly onReject: () => void) {}
+
+  /** On a coordinator's table client before its first call (onTableClient): each of them, across restarts. */
+  attach(client: DynamoDBClient): void {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         if (this.on && WRITES.test(context.commandName ?? '')) {

@@ -64,6 +64,7 @@ export interface TestStackOptions {
   readonly clusters?: LocalCoordinatorOptions['clusters'];
   readonly onCandidateApi?: LocalCoordinatorOptions['onCandidateApi'];
   readonly rediscoverEveryMs?: number;
+  readonly onTableClient?: LocalCoordinatorOptions['onTableClient'];
 }
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
@@ -79,6 +80,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     ...(options.clusters !== undefined && { clusters: options.clusters }),
     ...(options.onCandidateApi !== undefined && { onCandidateApi: options.onCandidateApi }),
     ...(options.rediscoverEveryMs !== undefined && { rediscoverEveryMs: options.rediscoverEveryMs }),
+    ...(options.onTableClient !== undefined && { onTableClient: options.onTableClient }),
   });
   const postRaw = async (path: string, body: string) => {
     const response = await fetch(`${stack.url}${path}`, {

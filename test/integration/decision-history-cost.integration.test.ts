@@ -27,8 +27,7 @@ describe('decision history cost (integration: DynamoDB Local, consumed capacity 
   let stack: TestStack;
   const meter = new CapacityMeter();
   beforeAll(async () => {
-    stack = await startTestStack();
-    meter.attach(stack.dynamodb.client);
+    stack = await startTestStack({ onTableClient: (client) => meter.attach(client) });
   });
   afterAll(async () => {
     await stack?.stop();

@@ -1,4 +1,5 @@
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll } from 'vitest';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../lib/local/dynamodb-local.js';
 import { createTable } from '../../lib/local/table.js';
@@ -13,7 +14,6 @@ const SCAN_PAGE_ITEMS = 2;
 let local: DynamoDbLocal;
 let store: DynamoDbStore;
 let history: DynamoDbDecisionHistory;
-let doc: DynamoDBDocumentClient;
 
 // One DynamoDB Local and one table for the file; every case uses its own lease keys.
 beforeAll(async () => {
@@ -21,7 +21,6 @@ beforeAll(async () => {
   await createTable(local.client, TABLE);
   store = new DynamoDbStore(local.client, TABLE, SCAN_PAGE_ITEMS);
   history = new DynamoDbDecisionHistory(local.client, TABLE, CONTRACT_HISTORY);
-  doc = DynamoDBDocumentClient.from(local.client);
 });
 afterAll(async () => {
   await local?.stop();
@@ -30,6 +29,10 @@ afterAll(async () => {
 storeContract('DynamoDbStore on DynamoDB Local', async () => ({
   store,
   history,
-  item: async (pk, sk) =>
-    (await doc.send(new GetCommand({ TableName: TABLE, Key: { pk, sk }, ConsistentRead: true }))).Item,
+  item: async (pk, sk) => {
+    const { Item } = await local.client.send(
+      new GetItemCommand({ TableName: TABLE, Key: marshall({ pk, sk }), ConsistentRead: true }),
+    );
+    return Item === undefined ? undefined : unmarshall(Item);
+  },
 }));

@@ -1,5 +1,5 @@
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -33,7 +33,9 @@ describe('stream mapping semantics (integration: the StreamRunner on DynamoDB Lo
     const name = `stream-mapping-${++table}`;
     const streamArn = await createTable(dynamodb.client, name);
     for (const id of ['a', 'b', 'c', 'd', 'e', 'f']) {
-      await dynamodb.client.send(new PutCommand({ TableName: name, Item: { pk: id, sk: 'ITEM' } }));
+      await dynamodb.client.send(
+        new PutItemCommand({ TableName: name, Item: { pk: { S: id }, sk: { S: 'ITEM' } } }),
+      );
     }
     return new StreamRunner({ client: streams, streamArn, filters: [], ...options });
   }
@@ -110,7 +112,10 @@ describe('stream mapping semantics (integration: the StreamRunner on DynamoDB Lo
     await runner.drain();
     for (const id of ['g', 'h']) {
       await dynamodb.client.send(
-        new PutCommand({ TableName: `stream-mapping-${table}`, Item: { pk: id, sk: 'ITEM' } }),
+        new PutItemCommand({
+          TableName: `stream-mapping-${table}`,
+          Item: { pk: { S: id }, sk: { S: 'ITEM' } },
+        }),
       );
     }
     await runner.drain();

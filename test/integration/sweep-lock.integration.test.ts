@@ -1,4 +1,5 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleSweep, sweepAlone } from '../../lib/handlers/sweep.js';
 import { TableLock } from '../../lib/store/table-lock.js';
@@ -9,12 +10,12 @@ const silent = { info: () => undefined };
 describe('one sweep at a time without reserved concurrency (integration: the table lock on DynamoDB Local)', () => {
   let stack: TestStack;
   let lock: TableLock;
-  const lockItem = async () =>
-    (
-      await stack.dynamodb.client.send(
-        new GetCommand({ TableName: stack.tableName, Key: { pk: 'LOCK#sweep', sk: 'LOCK' } }),
-      )
-    ).Item;
+  const lockItem = async () => {
+    const { Item } = await stack.dynamodb.client.send(
+      new GetItemCommand({ TableName: stack.tableName, Key: marshall({ pk: 'LOCK#sweep', sk: 'LOCK' }) }),
+    );
+    return Item === undefined ? undefined : unmarshall(Item);
+  };
 
   beforeAll(async () => {
     stack = await startTestStack();
