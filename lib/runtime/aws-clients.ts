@@ -10,8 +10,8 @@ export function tableClient(config: Omit<DynamoDBClientConfig, 'requestHandler'>
 }
 
 /**
- * The SDK resolves a command's middleware stack at its first call on a client and reuses it: a
- * tenth of a table call's Node CPU (docs/benchmark-history.md, "The SDK's cost per table call").
+ * The SDK resolves a command's middleware stack at its first call on a client and reuses it, instead
+ * of once per call (docs/benchmark-history.md, "The SDK's cost per table call").
  * A middleware added to the client after a command's first call is not seen by that command, so
  * whoever adds one adds it before the client's first call.
  */

@@ -38,8 +38,8 @@ const MARSHALL = { removeUndefinedValues: true } as const;
 /**
  * The table's calls with items as plain values, marshalled here with `@aws-sdk/util-dynamodb`, on
  * the client's own commands. The SDK's document client does the same per call through middleware of
- * its own: it refuses the client's `cacheMiddleware`, and the two cost a quarter of the Node CPU of
- * a table call (docs/benchmark-history.md, "The SDK's cost per table call"). A failed condition
+ * its own and refuses the client's `cacheMiddleware`; without the two a table call takes about a
+ * tenth less Node CPU (docs/benchmark-history.md, "The SDK's cost per table call"). A failed condition
  * comes back as the client's ConditionalCheckFailedException, its `Item` still marshalled.
  */
 export class TableCalls {
