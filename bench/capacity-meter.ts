@@ -1,4 +1,4 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { currentFunction, trackInvocations } from '../lib/local/invocations.js';
 import { HISTORY_PK_PREFIX } from '../lib/store/history-keys.js';
 import { COVER_PK } from '../lib/store/keys.js';
@@ -160,26 +160,25 @@ export class CapacityMeter {
 
 /**
  * Whether a single-item call or a Query is on a partition whose key starts with `prefix` (the
- * decision history's, the timer cover's). Its key is read as the document client gives it or as it
- * is marshalled, since the meter may run before or after that.
+ * decision history's, the timer cover's). Its key is marshalled: the store marshals before it sends
+ * (lib/store/table-calls.ts).
  */
 function onPartition(input: Record<string, unknown>, prefix: string): boolean {
   return partitionOf(input)?.startsWith(prefix) === true;
 }
 
-/** The partition key of a single-item call or a Query, as the document client gives it or marshalled. */
+/** The partition key of a single-item call or a Query. */
 function partitionOf(input: Record<string, unknown>): string | undefined {
-  const item = (input.Key ?? input.Item) as Record<string, unknown> | undefined;
-  const pk = item?.pk ?? (input.ExpressionAttributeValues as Record<string, unknown> | undefined)?.[':pk'];
-  const text = typeof pk === 'string' ? pk : (pk as { S?: unknown } | undefined)?.S;
-  return typeof text === 'string' ? text : undefined;
+  const item = (input.Key ?? input.Item) as Record<string, AttributeValue> | undefined;
+  const pk =
+    item?.pk ?? (input.ExpressionAttributeValues as Record<string, AttributeValue> | undefined)?.[':pk'];
+  return pk?.S;
 }
 
 /** Whether a single-item write is on a lease's own record (sk = LEASE). */
 function onLeaseRecord(input: Record<string, unknown>): boolean {
-  const item = (input.Key ?? input.Item) as Record<string, unknown> | undefined;
-  const sk = item?.sk;
-  return (typeof sk === 'string' ? sk : (sk as { S?: unknown } | undefined)?.S) === 'LEASE';
+  const item = (input.Key ?? input.Item) as Record<string, AttributeValue> | undefined;
+  return item?.sk?.S === 'LEASE';
 }
 
 function isWrite(command: string): boolean {

@@ -139,9 +139,10 @@ async function wholePath(rounds: number, seconds: number, only: string | undefin
   const client = new KeepAliveClient('http://127.0.0.1:1', IN_FLIGHT);
   let server: Server | undefined;
   try {
-    await createTable(local.client, 'heartbeat-overhead');
-    // As the local coordinator wires its client and store (lib/local/local-coordinator.ts).
+    // As the local coordinator wires its client and store (lib/local/local-coordinator.ts): the
+    // middleware before the client's first call (TABLE_CLIENT_CACHING).
     countConditionalFailures(local.client, new PrometheusMetrics());
+    await createTable(local.client, 'heartbeat-overhead');
     const deps: HttpRouteDeps = {
       store: new DynamoDbStore(local.client, 'heartbeat-overhead'),
       clock: Date.now,

@@ -6,7 +6,7 @@ import { ConfigError } from '../errors.js';
 import { LOCAL_TABLE } from '../local/table.js';
 import { DEFAULT_HISTORY_RETENTION } from '../ports/history.js';
 import type { LeaseKey } from '../ports/lease-key.js';
-import { tableClient } from '../runtime/aws-clients.js';
+import { TABLE_CLIENT_CACHING, tableClient } from '../runtime/aws-clients.js';
 import { DynamoDbDecisionHistory } from '../store/decision-history.js';
 import { DynamoDbStore } from '../store/dynamodb-store.js';
 
@@ -100,7 +100,10 @@ export function openTable(flags: TableFlags): TableAccess {
         : async () => chain().catch(() => ({ accessKeyId: 'local', secretAccessKey: 'local' })),
   };
   // DynamoDB Local gets the sources runtime's client, unbounded, for its reason (lib/local/dynamodb-local.ts).
-  const client = flags.endpoint === undefined ? tableClient(settings) : new DynamoDBClient(settings);
+  const client =
+    flags.endpoint === undefined
+      ? tableClient(settings)
+      : new DynamoDBClient({ ...settings, ...TABLE_CLIENT_CACHING });
   return {
     store: new DynamoDbStore(client, table),
     history: new DynamoDbDecisionHistory(client, table, DEFAULT_HISTORY_RETENTION),

@@ -52,8 +52,9 @@ const LOCAL_CLIENT_SETTINGS = {
  * The emulator shares two cores with the apiservers and the coordinator, so a call can be slow
  * without being lost, and a bound's timer can fire after an event-loop stall before the answer that
  * came in meanwhile is read (docs/reliability.md). An emulator that died refuses connections at
- * once. The packaged runtime runs the bundles, bounds and all. Middleware is resolved once per
- * command, as deployed (TABLE_CLIENT_CACHING): added, it goes on before the client's first call.
+ * once. The packaged runtime runs the bundles, bounds and all. As deployed, each command resolves its
+ * middleware once, at its first call (TABLE_CLIENT_CACHING), so middleware goes on before the
+ * client's first call.
  */
 export function localClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({ endpoint, ...LOCAL_CLIENT_SETTINGS, ...TABLE_CLIENT_CACHING });
@@ -110,7 +111,6 @@ async function startOnce(listenPort: number): Promise<DynamoDbLocal> {
   const probe = localClient(endpoint);
   const stop = async () => {
     client.destroy();
-    probe.destroy();
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       await exited;
@@ -130,6 +130,8 @@ async function startOnce(listenPort: number): Promise<DynamoDbLocal> {
   } catch (error) {
     await stop();
     throw new CoordinatorError('DynamoDB Local did not start (is Java 17+ on PATH?)', { cause: error });
+  } finally {
+    probe.destroy();
   }
   return { endpoint, client, stop };
 }

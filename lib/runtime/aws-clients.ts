@@ -10,9 +10,12 @@ export function tableClient(config: Omit<DynamoDBClientConfig, 'requestHandler'>
 }
 
 /**
- * The SDK resolves a command's middleware stack at its first call on a client and reuses it, instead
- * of once per call (docs/benchmark-history.md, "The SDK's cost per table call").
+ * The SDK resolves each command's middleware stack at that command's first call on a client and
+ * reuses it, instead of once per call (docs/benchmark-history.md, "The SDK's cost per table call").
  * A middleware added to the client after a command's first call is not seen by that command, so
- * whoever adds one adds it before the client's first call.
+ * whoever adds one adds it before the client's first call; a `send` with options resolves afresh
+ * and empties the cache, and nothing here sends with options. The Lambda runtime provides the SDK
+ * (serverless.yml leaves it out of the bundles): one older than `cacheMiddleware` (v3.649.0) ignores
+ * the option and resolves per call, as before it.
  */
 export const TABLE_CLIENT_CACHING = { cacheMiddleware: true } as const;

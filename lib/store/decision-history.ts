@@ -52,7 +52,7 @@ export class DynamoDbDecisionHistory implements DecisionHistory {
     try {
       await this.calls.put({
         TableName: this.tableName,
-        Item: { ...item },
+        Item: item,
         ConditionExpression: SLOT_FREE_FOR,
         ExpressionAttributeValues: { ':seq': seq, ':nowSeconds': Math.floor(record.at / 1000) },
       });

@@ -8,7 +8,7 @@ import { leaseStateFromItems } from './items.js';
 import { partitionKey } from './keys.js';
 import { PlannedStore } from './planned-store.js';
 import { groupByPartition } from './scan-groups.js';
-import { type PlainItem, TableCalls } from './table-calls.js';
+import { type PlainDelete, type PlainPut, type PlainUpdate, TableCalls } from './table-calls.js';
 import type { WritePlan } from './write-plan.js';
 
 /**
@@ -44,22 +44,22 @@ export class DynamoDbStore extends PlannedStore {
     }
   }
 
-  private putInput(plan: WritePlan & { kind: 'put' }) {
-    return { ...this.conditional(plan, new ExpressionParts()), Item: plan.item as PlainItem };
+  private putInput(plan: WritePlan & { kind: 'put' }): PlainPut {
+    return { ...this.conditional(plan, new ExpressionParts()), Item: plan.item };
   }
 
-  private updateInput(plan: WritePlan & { kind: 'update' }) {
+  private updateInput(plan: WritePlan & { kind: 'update' }): PlainUpdate {
     const parts = new ExpressionParts();
     const UpdateExpression = parts.update(plan);
     return {
       ...this.conditional(plan, parts),
       Key: { pk: plan.pk, sk: plan.sk },
       UpdateExpression,
-      ReturnValues: plan.returns === 'new' ? ('ALL_NEW' as const) : ('ALL_OLD' as const),
+      ReturnValues: plan.returns === 'new' ? 'ALL_NEW' : 'ALL_OLD',
     };
   }
 
-  private deleteInput(plan: WritePlan & { kind: 'delete' }) {
+  private deleteInput(plan: WritePlan & { kind: 'delete' }): PlainDelete {
     return { ...this.conditional(plan, new ExpressionParts()), Key: { pk: plan.pk, sk: plan.sk } };
   }
 

@@ -3,8 +3,9 @@ import type { Clause, Condition, UpdatePlan } from './write-plan.js';
 /**
  * A plan's condition and update as DynamoDB expressions. Every attribute goes through a name
  * placeholder (several, like `name`, are reserved words) and every value through a value
- * placeholder; an undefined value is left for the document client to drop, so DynamoDB refuses
- * the request (ValidationException) instead of evaluating the condition.
+ * placeholder; an undefined value is left for the marshalling to drop (TableCalls, with
+ * removeUndefinedValues), so DynamoDB refuses the request (ValidationException) instead of
+ * evaluating the condition.
  */
 export class ExpressionParts {
   readonly names: Record<string, string> = {};

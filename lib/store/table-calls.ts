@@ -16,20 +16,20 @@ import { marshall, type NativeAttributeValue, unmarshall } from '@aws-sdk/util-d
 /** An item, a key or a set of expression values as plain JavaScript values. */
 export type PlainItem = Record<string, NativeAttributeValue>;
 
-type Plain<Input, Fields extends keyof Input> = Omit<Input, Fields> & {
-  [Field in Fields]?: PlainItem;
-};
+/** Expression values as plain values; what reads every page takes no start key. */
+interface PlainValues {
+  readonly ExpressionAttributeValues?: PlainItem;
+}
 
-export type PlainUpdate = Plain<UpdateItemCommandInput, 'Key' | 'ExpressionAttributeValues'> & {
-  readonly Key: PlainItem;
-};
-export type PlainPut = Plain<PutItemCommandInput, 'Item' | 'ExpressionAttributeValues'> & {
-  readonly Item: PlainItem;
-};
-export type PlainDelete = Plain<DeleteItemCommandInput, 'Key' | 'ExpressionAttributeValues'> & {
-  readonly Key: PlainItem;
-};
-export type PlainQuery = Plain<QueryCommandInput, 'ExpressionAttributeValues'>;
+export type PlainUpdate = Omit<UpdateItemCommandInput, 'Key' | 'ExpressionAttributeValues'> &
+  PlainValues & { readonly Key: PlainItem };
+/** Any object of plain values: the items' own interfaces (LockItem, HistoryItem) carry no index signature. */
+export type PlainPut = Omit<PutItemCommandInput, 'Item' | 'ExpressionAttributeValues'> &
+  PlainValues & { readonly Item: object };
+export type PlainDelete = Omit<DeleteItemCommandInput, 'Key' | 'ExpressionAttributeValues'> &
+  PlainValues & { readonly Key: PlainItem };
+export type PlainQuery = Omit<QueryCommandInput, 'ExpressionAttributeValues' | 'ExclusiveStartKey'> &
+  PlainValues;
 export type PlainScan = Omit<ScanCommandInput, 'ExpressionAttributeValues' | 'ExclusiveStartKey'>;
 
 /** Attributes left undefined are left out, as the store's items carry optional fields. */
@@ -47,27 +47,42 @@ export class TableCalls {
 
   async update({ Key, ExpressionAttributeValues, ...rest }: PlainUpdate): Promise<PlainItem | undefined> {
     const out = await this.client.send(
-      new UpdateItemCommand({ ...rest, Key: marshall(Key, MARSHALL), ...values(ExpressionAttributeValues) }),
+      new UpdateItemCommand({
+        ...rest,
+        Key: marshall(Key, MARSHALL),
+        ...expressionValues(ExpressionAttributeValues),
+      }),
     );
     return out.Attributes === undefined ? undefined : unmarshall(out.Attributes);
   }
 
   async put({ Item, ExpressionAttributeValues, ...rest }: PlainPut): Promise<void> {
     await this.client.send(
-      new PutItemCommand({ ...rest, Item: marshall(Item, MARSHALL), ...values(ExpressionAttributeValues) }),
+      new PutItemCommand({
+        ...rest,
+        Item: marshall(Item as PlainItem, MARSHALL),
+        ...expressionValues(ExpressionAttributeValues),
+      }),
     );
   }
 
   async delete({ Key, ExpressionAttributeValues, ...rest }: PlainDelete): Promise<void> {
     await this.client.send(
-      new DeleteItemCommand({ ...rest, Key: marshall(Key, MARSHALL), ...values(ExpressionAttributeValues) }),
+      new DeleteItemCommand({
+        ...rest,
+        Key: marshall(Key, MARSHALL),
+        ...expressionValues(ExpressionAttributeValues),
+      }),
     );
   }
 
   /** Every item the query matches, all pages read. */
   async query({ ExpressionAttributeValues, ...rest }: PlainQuery): Promise<PlainItem[]> {
     const items: PlainItem[] = [];
-    const pages = paginateQuery({ client: this.client }, { ...rest, ...values(ExpressionAttributeValues) });
+    const pages = paginateQuery(
+      { client: this.client },
+      { ...rest, ...expressionValues(ExpressionAttributeValues) },
+    );
     for await (const page of pages) for (const item of page.Items ?? []) items.push(unmarshall(item));
     return items;
   }
@@ -79,6 +94,6 @@ export class TableCalls {
   }
 }
 
-function values(plain: PlainItem | undefined) {
+function expressionValues(plain: PlainItem | undefined) {
   return plain === undefined ? {} : { ExpressionAttributeValues: marshall(plain, MARSHALL) };
 }

@@ -143,7 +143,7 @@ export class InMemoryTable {
   }
 }
 
-/** A copy without undefined attributes, as the document client writes with removeUndefinedValues. */
+/** A copy without undefined attributes, as TableCalls writes (removeUndefinedValues). */
 function defined<T extends object>(item: T): T {
   return Object.fromEntries(Object.entries(item).filter(([, value]) => value !== undefined)) as T;
 }
