@@ -4,6 +4,7 @@ import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
 import { COVER_ACCOUNT, consumedBetween } from '../capacity-meter.js';
 import type { KubeBench } from '../kube-env.js';
 import type { LeaseWatch } from '../lease-watch.js';
+import { deployedFunction } from '../serverless-functions.js';
 import { cleanUp, leads, spawnCandidate } from './processes.js';
 
 export interface EventCost {
@@ -67,10 +68,10 @@ export interface DeployedCount {
 
 /**
  * The deployed ingest: EventBridge starts a run every minute, and each stops DEADLINE_MARGIN_MS
- * before its 75 s timeout (serverless.yml), so two runs overlap for 12 s of every minute.
+ * before its timeout (75 s in serverless.yml), so two runs overlap for 12 s of every minute.
  */
 const RUN_EVERY_MS = SCHEDULE_EVERY_MS;
-const RUN_LASTS_MS = 75_000 - DEADLINE_MARGIN_MS;
+const RUN_LASTS_MS = deployedFunction('ingest').timeout * 1000 - DEADLINE_MARGIN_MS;
 const DEPLOYED_MINUTES = 3;
 
 /**

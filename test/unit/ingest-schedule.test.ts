@@ -1,14 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { deployedFunction } from '../../bench/serverless-functions.js';
 import { DEADLINE_MARGIN_MS, SCHEDULE_EVERY_MS } from '../../lib/handlers/ingest.js';
 
 /** The deployed ingest function (serverless.yml). */
-const ingest = (
-  parse(readFileSync(new URL('../../serverless.yml', import.meta.url), 'utf8'), { logLevel: 'error' }) as {
-    functions: { ingest: { timeout: number; events: { schedule?: string }[] } };
-  }
-).functions.ingest;
+const ingest = deployedFunction('ingest');
 
 const RATES: Record<string, number> = { 'rate(1 minute)': 60_000 };
 
