@@ -1,3 +1,4 @@
+import type { EmulatorWarmup } from './emulator-warmup.js';
 import type { BundleResult } from './figures/bundles.js';
 import type { DeciderCounts } from './figures/deciders.js';
 import type { DecisionShare } from './figures/decision-share.js';
@@ -25,6 +26,8 @@ export interface BenchResults {
   leaseDurationMs: number;
   /** Absent from runs before it was recorded. */
   machine?: MachineLoad;
+  /** DynamoDB Local's warm-up before the first figure (absent from runs before it was warmed). */
+  emulatorWarmup?: EmulatorWarmup;
   election?: PairedSamples;
   /** A conditional write to DynamoDB Local timed alone after the election trials (absent from earlier runs). */
   electionWrites?: number[];

@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { z } from 'zod';
 import { parseOrThrow } from '../lib/api/issues.js';
 import type { BenchResults } from './bench-results.js';
+import { warmEmulator } from './emulator-warmup.js';
 import { measureBundles } from './figures/bundles.js';
 import { deciderSnapshot, decidersBetween } from './figures/deciders.js';
 import { decisionShare } from './figures/decision-share.js';
@@ -266,6 +267,10 @@ async function measure(): Promise<void> {
   // Every figure needs the apiservers: throughput's ingest path runs through one of ours.
   const bench = await startKubeBench(4, options.trials, { gateOff });
   try {
+    results.emulatorWarmup = await warmEmulator(bench.coordinator.dynamodb.endpoint);
+    log(
+      `DynamoDB Local warmed: ${results.emulatorWarmup.calls} table calls from a process of its own, ${results.emulatorWarmup.ms} ms`,
+    );
     if (wants('election') || wants('cost')) {
       log(`election latency: ${options.trials} trials each`);
       const before = counters(bench);

@@ -163,6 +163,21 @@ function machineLine(r: BenchResults): string[] {
   ];
 }
 
+/** The emulator's warm-up before the trials: runs before it timed a cold JVM in their first trials. */
+function warmupLine(r: BenchResults): string[] {
+  const warm = [r.emulatorWarmup, r.packaged?.emulatorWarmup].filter((w) => w !== undefined);
+  if (warm.length === 0)
+    return ['DynamoDB Local was not warmed before the trials: their first ones time its cold JVM too.', ''];
+  const took = warm
+    .map((w) => `${w.calls.toLocaleString('en-US')} calls in ${(w.ms / 1000).toFixed(1)} s`)
+    .join('; packaged: ');
+  return [
+    `DynamoDB Local was warmed before the first trial (${took}), from a process of its own: DynamoDB has no JVM`,
+    'to warm, and the coordinator’s process is not warmed, so its own warm-up is in the figures (docs/benchmark.md).',
+    '',
+  ];
+}
+
 export function renderReport(r: BenchResults, plots: readonly string[]): string {
   const out: string[] = [`# lease-coordinator bench, ${r.date}`, ''];
   out.push(
@@ -173,6 +188,7 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
     'the ratios; absolute figures depend on a shared 2-core machine. Election trials follow one uncounted warm-up each.',
     '',
     ...machineLine(r),
+    ...warmupLine(r),
   );
   const goals: string[] = aheadGoalRows(r);
   if (r.gateOff) goals.push(...gateOffPreemptionGoals(r, r.gateOff));

@@ -26,6 +26,10 @@ export const SAVED_RUN = z.looseObject({
       loadAtEnd: z.array(z.number().nonnegative()).length(3),
     })
     .optional(),
+  // Absent from runs before the emulator was warmed.
+  emulatorWarmup: z
+    .looseObject({ calls: z.number().int().positive(), ms: z.number().nonnegative() })
+    .optional(),
   // Runs before the gate-off figure have none; runs before one-at-a-time preemption lack it and concurrency.
   gateOff: z
     .looseObject({

@@ -1,8 +1,8 @@
 import { startDynamoDbLocal } from '../lib/local/dynamodb-local.js';
 import { createTable } from '../lib/local/table.js';
-import type { LeaseKey } from '../lib/ports/lease-key.js';
 import { DynamoDbStore } from '../lib/store/dynamodb-store.js';
 import { summarize } from './stats.js';
+import { benchHeartbeat, benchLeaseKey } from './store-calls.js';
 
 /**
  * Node CPU per table call through the store, with nothing else running: a lease's read
@@ -12,33 +12,16 @@ import { summarize } from './stats.js';
  */
 
 const IN_FLIGHT = 8;
-const LEASES = 50;
 const [rounds = 5, calls = 3000] = process.argv.slice(2).map(Number);
 
 const local = await startDynamoDbLocal();
 const table = 'table-call-cpu';
 await createTable(local.client, table);
 const store = new DynamoDbStore(local.client, table);
-const key = (i: number): LeaseKey => ({ scope: 'bench', namespace: 'default', name: `lease-${i % LEASES}` });
 let renewTime = 1_000;
 const call: Record<string, (i: number) => Promise<unknown>> = {
-  loadLease: (i) => store.loadLease(key(i)),
-  putHeartbeat: (i) =>
-    store.putHeartbeat(
-      key(i),
-      'bench',
-      {
-        apiVersion: 'v1beta1',
-        name: `candidate-${i % LEASES}`,
-        namespace: 'default',
-        leaseName: key(i).name,
-        binaryVersion: '1.34.0',
-        emulationVersion: '1.34.0',
-        strategy: 'OldestEmulationVersion',
-        renewTime: renewTime++,
-      },
-      Date.now(),
-    ),
+  loadLease: (i) => store.loadLease(benchLeaseKey('bench', i)),
+  putHeartbeat: (i) => benchHeartbeat(store, 'bench', i, renewTime++),
 };
 
 /** Microseconds of this process's CPU per call over `n` calls. */

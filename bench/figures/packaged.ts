@@ -1,3 +1,4 @@
+import { type EmulatorWarmup, warmEmulator } from '../emulator-warmup.js';
 import { type ColdStarts, coldStarts, type PackagedBench, startPackagedBench } from '../packaged-env.js';
 import { measureElection, type PairedSamples } from './election.js';
 import { type FailoverResult, measureFailover } from './failover.js';
@@ -13,6 +14,8 @@ export interface PackagedResult {
   failover?: FailoverResult;
   preemption?: PreemptionResult;
   functions: ColdStarts[];
+  /** DynamoDB Local's warm-up before the first trial (absent from runs before it was warmed). */
+  emulatorWarmup?: EmulatorWarmup;
   /** Every timer's arrival at `requeue` after its deadline, ms, over the whole run. */
   timerLateness?: number[];
   /**
@@ -53,6 +56,10 @@ export async function measurePackaged(
     await progress(result);
   };
   try {
+    result.emulatorWarmup = await warmEmulator(bench.coordinator.dynamodb.endpoint);
+    log(
+      `packaged: DynamoDB Local warmed, ${result.emulatorWarmup.calls} table calls in ${result.emulatorWarmup.ms} ms`,
+    );
     await step('election', async (b) => {
       result.election = await measureElection(b, trials);
     });
