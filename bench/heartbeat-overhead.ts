@@ -15,6 +15,7 @@ import { ClosedLoopHeartbeats, type Phase } from './load-baseline.js';
 import { KeepAliveClient } from './load-client.js';
 import { bodyAround, HEARTBEAT_PATH } from './load-generator.js';
 import { findJavaChild } from './load-proc.js';
+import { closedLoop } from './store-calls.js';
 
 /**
  * The HTTP heartbeat path against its own write, with nothing else running (no stream consumer,
@@ -46,20 +47,11 @@ function cpuMicros(): number {
   return u.user + u.system;
 }
 
-async function closedLoop(n: number, one: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async () => {
-      while (next < n) await one(next++);
-    }),
-  );
-}
-
 /** Node CPU per call, in µs, after an untimed warm-up of the same calls. */
 async function microsPerCall(n: number, one: (i: number) => Promise<unknown>): Promise<number> {
-  await closedLoop(Math.min(n, 2000), one);
+  await closedLoop(Math.min(n, 2000), IN_FLIGHT, one);
   const before = cpuMicros();
-  await closedLoop(n, one);
+  await closedLoop(n, IN_FLIGHT, one);
   return (cpuMicros() - before) / n;
 }
 

@@ -5,6 +5,7 @@ import type { HttpRouteDeps } from '../lib/ports/http.js';
 import type { KeepAliveClient } from './load-client.js';
 import { bodyAround, LOAD_CLUSTER, nextRenewTime } from './load-generator.js';
 import { procStat, TICKS_PER_SECOND } from './load-proc.js';
+import { closedLoop } from './store-calls.js';
 
 /** One closed-loop phase: `inFlight` senders, each sending the next heartbeat as soon as one returns. */
 export interface Phase {
@@ -78,11 +79,7 @@ export class ClosedLoopHeartbeats {
 
   /** Every candidate once, straight to the table, untimed: creates the items a steady heartbeat renews. */
   async seed(inFlight: number): Promise<void> {
-    let next = 0;
-    const writer = async () => {
-      while (next < this.candidates.length) await this.table(next++);
-    };
-    await Promise.all(Array.from({ length: inFlight }, writer));
+    await closedLoop(this.candidates.length, inFlight, (i) => this.table(i));
   }
 
   async measure(send: Send, inFlight: number, seconds: number): Promise<Phase> {

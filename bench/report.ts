@@ -163,17 +163,26 @@ function machineLine(r: BenchResults): string[] {
   ];
 }
 
-/** The emulator's warm-up before the trials: runs before it timed a cold JVM in their first trials. */
+/** The emulator's warm-up before the trials, per stack: runs before it timed a cold JVM in their first trials. */
 function warmupLine(r: BenchResults): string[] {
-  const warm = [r.emulatorWarmup, r.packaged?.emulatorWarmup].filter((w) => w !== undefined);
-  if (warm.length === 0)
-    return ['DynamoDB Local was not warmed before the trials: their first ones time its cold JVM too.', ''];
-  const took = warm
-    .map((w) => `${w.calls.toLocaleString('en-US')} calls in ${(w.ms / 1000).toFixed(1)} s`)
-    .join('; packaged: ');
+  const stacks = [
+    ['in-process', r.emulatorWarmup],
+    ['packaged', r.packaged?.emulatorWarmup],
+  ] as const;
+  const warmed = stacks.flatMap(([stack, w]) =>
+    w === undefined
+      ? []
+      : [`${stack}: ${w.calls.toLocaleString('en-US')} calls in ${(w.ms / 1000).toFixed(1)} s`],
+  );
+  const timed = r.election ?? r.ingestDelay ?? r.failover ?? r.preemption ?? r.gateOff ?? r.packaged;
+  if (warmed.length === 0)
+    return timed === undefined
+      ? []
+      : ['DynamoDB Local was not warmed before the trials: their first ones time its cold JVM too.', ''];
   return [
-    `DynamoDB Local was warmed before the first trial (${took}), from a process of its own: DynamoDB has no JVM`,
-    'to warm, and the coordinator’s process is not warmed, so its own warm-up is in the figures (docs/benchmark.md).',
+    `DynamoDB Local was warmed before the first trial (${warmed.join('; ')}), from a process of its own: DynamoDB`,
+    'has no JVM to warm, and the coordinator’s process is not warmed, so its own warm-up is in the figures',
+    '(docs/benchmark.md).',
     '',
   ];
 }

@@ -13,6 +13,9 @@ const gateOffPreemption = splitFigure(['decide', 'yield', 'takeover', 'poll']).e
   registered: samples.optional(),
 });
 
+/** The warm-up's calls and time (bench/emulator-warmup.ts), in either stack. */
+const emulatorWarmup = z.looseObject({ calls: z.number().int().positive(), ms: z.number().nonnegative() });
+
 /** What every saved run has; a file without it was not written by this bench. */
 export const SAVED_RUN = z.looseObject({
   date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date, YYYY-MM-DD'),
@@ -27,9 +30,8 @@ export const SAVED_RUN = z.looseObject({
     })
     .optional(),
   // Absent from runs before the emulator was warmed.
-  emulatorWarmup: z
-    .looseObject({ calls: z.number().int().positive(), ms: z.number().nonnegative() })
-    .optional(),
+  emulatorWarmup: emulatorWarmup.optional(),
+  packaged: z.looseObject({ emulatorWarmup: emulatorWarmup.optional() }).optional(),
   // Runs before the gate-off figure have none; runs before one-at-a-time preemption lack it and concurrency.
   gateOff: z
     .looseObject({

@@ -28,3 +28,17 @@ export function benchHeartbeat(store: DynamoDbStore, scope: string, i: number, r
     Date.now(),
   );
 }
+
+/** Calls `call(0)` … `call(count - 1)`, `inFlight` at a time, each started as one before it answers. */
+export async function closedLoop(
+  count: number,
+  inFlight: number,
+  call: (i: number) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < count) await call(next++);
+    }),
+  );
+}

@@ -2,7 +2,7 @@ import { startDynamoDbLocal } from '../lib/local/dynamodb-local.js';
 import { createTable } from '../lib/local/table.js';
 import { DynamoDbStore } from '../lib/store/dynamodb-store.js';
 import { summarize } from './stats.js';
-import { benchHeartbeat, benchLeaseKey } from './store-calls.js';
+import { benchHeartbeat, benchLeaseKey, closedLoop } from './store-calls.js';
 
 /**
  * Node CPU per table call through the store, with nothing else running: a lease's read
@@ -27,11 +27,7 @@ const call: Record<string, (i: number) => Promise<unknown>> = {
 /** Microseconds of this process's CPU per call over `n` calls. */
 async function cpuPerCall(name: string, n: number): Promise<number> {
   const start = process.cpuUsage();
-  let next = 0;
-  const worker = async () => {
-    while (next < n) await call[name]?.(next++);
-  };
-  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  await closedLoop(n, IN_FLIGHT, async (i) => call[name]?.(i));
   const used = process.cpuUsage(start);
   return (used.user + used.system) / n;
 }

