@@ -10,6 +10,7 @@ import { row, verdict } from './markdown.js';
 import { costSection } from './report-cost.js';
 import { aheadGoalRows, failoverFloor } from './report-goals.js';
 import { packagedGoal, packagedLatencyRows, packagedSection } from './report-packaged.js';
+import { preemptionFloor, preemptionInOrder } from './report-preemption.js';
 import {
   electionFloor,
   FAILOVER_SPLITS,
@@ -273,7 +274,8 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
     if (r.election && r.electionWrites)
       out.push(...electionFloor(r.election, r.electionWrites, r.electionLeaseCreates));
     if (r.failover) out.push(...failoverFloor(r.failover, r.leaseDurationMs), ...failoverParts(r.failover));
-    if (r.preemption) out.push(...preemptionParts(r.preemption));
+    if (r.preemption && r.electionWrites) out.push(...preemptionFloor(r.preemption, r.electionWrites));
+    if (r.preemption) out.push(...preemptionParts(r.preemption), ...preemptionInOrder(r.preemption));
   }
   if (r.gateOff) out.push(...gateOffSection(r, r.gateOff));
   if (r.packaged) out.push(...packagedSection(r.packaged));

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import type { BenchResults } from '../../bench/bench-results.js';
+import type { PreemptionParts, PreemptionResult } from '../../bench/figures/preemption.js';
+import { renderReport } from '../../bench/report.js';
+
+function run(figures: Partial<BenchResults>): string {
+  return renderReport({ date: '2026-12-08', trials: 4, leaseDurationMs: 5_000, ...figures }, []);
+}
+
+const lines = (text: string, start: string) => text.split('\n').filter((l) => l.startsWith(start));
+
+/** Four trials a system, two at a time; each part's samples as given, in the order the trials ended. */
+function preemption(
+  ours: number[],
+  baseline: number[],
+  parts: { ours: PreemptionParts; baseline: PreemptionParts },
+): PreemptionResult {
+  return { ours, baseline, parts, concurrency: 2 };
+}
+
+const split = (register: number[], decide: number[], takeover: number[]): PreemptionParts => ({
+  register,
+  decide,
+  takeover,
+  yield: [3_000, 3_000, 3_000, 3_000],
+  poll: [400, 400, 400, 400],
+});
+
+const FOUR_TRIALS = preemption([4_700, 4_500, 3_900, 3_950], [3_900, 4_000, 3_950, 3_980], {
+  ours: split([200, 200, 200, 200], [560, 500, 240, 230], [300, 200, 20, 30]),
+  baseline: split([200, 200, 200, 200], [210, 205, 212, 208], [8, 9, 10, 11]),
+});
+
+describe('the bench report’s preemption floor', () => {
+  it('adds the three table writes only ours makes, timed alone, to the in-tree p50', () => {
+    const [floor] = lines(run({ preemption: FOUR_TRIALS, electionWrites: [3, 4, 5] }), 'Floor of preemption');
+    expect(floor).toContain('in-tree p50 3950 ms + 3 conditional writes');
+    expect(floor).toContain('(p50 4 ms each:');
+    expect(floor).toContain('= 3962 ms, 1.003 of the in-tree p50; ours p50 3950 ms is 12 ms below it.');
+  });
+
+  it('says how far above the floor ours is', () => {
+    const slower = { ...FOUR_TRIALS, ours: [4_700, 4_500, 4_100, 4_050] };
+    const [floor] = lines(run({ preemption: slower, electionWrites: [3, 4, 5] }), 'Floor of preemption');
+    expect(floor).toContain('ours p50 4100 ms is 138 ms above it.');
+  });
+
+  it('is left out of a run whose writes were not timed alone', () => {
+    expect(lines(run({ preemption: FOUR_TRIALS }), 'Floor of preemption')).toEqual([]);
+  });
+});
+
+describe('the bench report’s preemption trials in the order they ended', () => {
+  it('gives each run of trials that ran at once its p50s, ours beside the in-tree controller’s', () => {
+    const text = run({ preemption: FOUR_TRIALS });
+    expect(lines(text, 'Preemption trials in the order they ended')[0]).toContain('2 at a time');
+    expect(lines(text, '| 1–2 |')).toEqual([
+      '| 1–2 | 4500 ms | 3900 ms | 1.15 | 300 ms / 5 ms | 200 ms / 8 ms |',
+    ]);
+    expect(lines(text, '| 3–4 |')).toEqual([
+      '| 3–4 | 3900 ms | 3950 ms | 0.99 | 30 ms / 8 ms | 20 ms / 10 ms |',
+    ]);
+  });
+
+  it('is left out where a trial went unsplit, since the parts no longer line up with the trials', () => {
+    const unsplit = { ...FOUR_TRIALS, ours: [...FOUR_TRIALS.ours, 5_000] };
+    expect(lines(run({ preemption: unsplit }), 'Preemption trials in the order they ended')).toEqual([]);
+  });
+
+  it('is left out of runs saved before each trial’s LeaseCandidate was timed', () => {
+    const { register: _, ...withoutRegister } = FOUR_TRIALS.parts.ours;
+    const older = { ...FOUR_TRIALS, parts: { ...FOUR_TRIALS.parts, ours: withoutRegister } };
+    expect(lines(run({ preemption: older }), 'Preemption trials in the order they ended')).toEqual([]);
+  });
+});
