@@ -48,6 +48,16 @@ function positiveInt(flag: string) {
   };
 }
 
+function nonNegativeInt(flag: string) {
+  return (value: string): number => {
+    if (!/^(0|[1-9]\d*)$/.test(value))
+      throw new InvalidArgumentError(
+        `${flag} must be a whole number of milliseconds, 0 or more, got "${value}"`,
+      );
+    return Number(value);
+  };
+}
+
 function intList(flag: string) {
   return (value: string): number[] => value.split(',').map((v) => positiveInt(flag)(v.trim()));
 }
@@ -73,6 +83,14 @@ const program = new Command('bench')
     new Option('--concurrency <n>', 'leases per system in flight in process trials')
       .default(10)
       .argParser(positiveInt('--concurrency')),
+  )
+  .addOption(
+    new Option(
+      '--first-round-gap <ms>',
+      'start the first round of in-process failover and preemption trials this far apart per system instead of all at once',
+    )
+      .default(0)
+      .argParser(nonNegativeInt('--first-round-gap')),
   )
   .addOption(
     new Option('--scales <leases>', 'lease counts for throughput (3 candidates each)')
@@ -102,6 +120,7 @@ program.parse();
 const options = program.opts<{
   trials: number;
   concurrency: number;
+  firstRoundGap: number;
   scales: number[];
   only: Figure[];
   initRuns: number;
@@ -310,7 +329,12 @@ async function measure(): Promise<void> {
     if (wants('failover')) {
       log(`failover: ${options.trials} trials each, ${options.concurrency} leases at a time`);
       const decidersBefore = deciderSnapshot(bench);
-      results.failover = await measureFailover(bench, options.trials, options.concurrency);
+      results.failover = await measureFailover(
+        bench,
+        options.trials,
+        options.concurrency,
+        options.firstRoundGap,
+      );
       await bench.coordinator.streams.drain();
       countDeciders(bench, 'failover', decidersBefore);
       await save();
@@ -318,7 +342,12 @@ async function measure(): Promise<void> {
     if (wants('preemption')) {
       log(`preemption: ${options.trials} trials each`);
       const decidersBefore = deciderSnapshot(bench);
-      results.preemption = await measurePreemption(bench, options.trials, options.concurrency);
+      results.preemption = await measurePreemption(
+        bench,
+        options.trials,
+        options.concurrency,
+        options.firstRoundGap,
+      );
       await bench.coordinator.streams.drain();
       countDeciders(bench, 'preemption', decidersBefore);
       await save();

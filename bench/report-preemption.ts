@@ -29,6 +29,27 @@ export function preemptionFloor(preemption: PreemptionResult, writes: readonly n
   ];
 }
 
+function startedHow({ firstRoundGapMs: gap, concurrency }: PreemptionResult): string {
+  return gap === undefined
+    ? `the first ${concurrency ?? 10} of each system started at once`
+    : `the first ${concurrency ?? 10} of each system started ${gap} ms apart`;
+}
+
+/**
+ * Says which figures' first round of trials was spaced out (--first-round-gap), since their trials
+ * then start as they would later in a run, not all in one moment (docs/benchmark.md, "The first round").
+ */
+export function firstRoundLine(
+  figures: readonly (readonly [string, { readonly firstRoundGapMs?: number } | undefined])[],
+): string[] {
+  return figures
+    .filter(([, f]) => f?.firstRoundGapMs !== undefined)
+    .flatMap(([name, f]) => [
+      `${name}: the first round of trials started ${f?.firstRoundGapMs} ms apart per system (\`--first-round-gap\`), not all at once.`,
+      '',
+    ]);
+}
+
 /** The part our coordinator takes before the preferred holder shows, where each trial saw its LeaseCandidate. */
 function decisionPart(parts: PreemptionParts): readonly number[] | undefined {
   const { register, decide } = parts;
@@ -48,10 +69,10 @@ const medianOf = (samples: readonly number[] | undefined) =>
 
 /**
  * Preemption's trials in the order they ended, as many at a time as ran at once: the p50 of each
- * run of them, ours beside the in-tree controller's, with the coordinator's two parts. Our
- * coordinator's process is not warmed before the trials (docs/benchmark.md), so its JIT's warm-up
- * shows as the first runs against the last. Left out where a trial went unsplit (a watch mark
- * missed) and in runs saved before each trial's LeaseCandidate was timed.
+ * run of them, ours beside the in-tree controller's, with the coordinator's two parts. The first
+ * round starts in one moment unless spaced (pairedTrials), so what a burst of new candidates costs
+ * each system shows as the first run against the later ones. Left out where a trial went unsplit
+ * (a watch mark missed) and in runs saved before each trial's LeaseCandidate was timed.
  */
 export function preemptionInOrder(preemption: PreemptionResult): string[] {
   const size = preemption.concurrency ?? 10;
@@ -84,7 +105,7 @@ export function preemptionInOrder(preemption: PreemptionResult): string[] {
     ]);
   });
   return [
-    `Preemption trials in the order they ended, ${size} at a time (p50 of each ${size}; nothing is warmed for them, and our coordinator’s Node process speeds up over its first few thousand table calls: docs/benchmark.md):`,
+    `Preemption trials in the order they ended, ${size} at a time (p50 of each ${size}; ${startedHow(preemption)}, the later ones as earlier ones ended):`,
     '',
     row([
       'trials',

@@ -10,7 +10,7 @@ import { row, verdict } from './markdown.js';
 import { costSection } from './report-cost.js';
 import { aheadGoalRows, failoverFloor } from './report-goals.js';
 import { packagedGoal, packagedLatencyRows, packagedSection } from './report-packaged.js';
-import { preemptionFloor, preemptionInOrder } from './report-preemption.js';
+import { firstRoundLine, preemptionFloor, preemptionInOrder } from './report-preemption.js';
 import {
   electionFloor,
   FAILOVER_SPLITS,
@@ -270,6 +270,10 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
       row(['---', '---', '---', '---', '---', '---']),
       ...latencies,
       '',
+      ...firstRoundLine([
+        ['Failover', r.failover],
+        ['Preemption', r.preemption],
+      ]),
     );
     if (r.election && r.electionWrites)
       out.push(...electionFloor(r.election, r.electionWrites, r.electionLeaseCreates));

@@ -25,6 +25,8 @@ export interface FailoverResult {
   readonly parts: { readonly ours: FailoverParts; readonly baseline: FailoverParts };
   /** Trials in flight at once per system (--concurrency); absent in runs saved before it was reported. */
   readonly concurrency?: number;
+  /** The first round's starts spaced this far apart per system (--first-round-gap); absent, all at once. */
+  readonly firstRoundGapMs?: number;
 }
 
 /**
@@ -36,6 +38,8 @@ export async function measureFailover(
   bench: TrialBench,
   trials: number,
   concurrency: number,
+  /** Spaces the first round's trial starts this far apart per system (pairedTrials); 0, all at once. */
+  firstRoundGapMs = 0,
 ): Promise<FailoverResult> {
   const parts = { ours: emptyParts(), baseline: emptyParts() };
   const totals = await pairedTrials(
@@ -44,8 +48,9 @@ export async function measureFailover(
     concurrency,
     (plane, lease) => failoverOnce(bench, plane, lease, plane === bench.inTree ? parts.baseline : parts.ours),
     'failover',
+    firstRoundGapMs,
   );
-  return { ...totals, parts, concurrency };
+  return { ...totals, parts, concurrency, ...(firstRoundGapMs > 0 && { firstRoundGapMs }) };
 }
 
 function emptyParts(): FailoverParts {

@@ -22,6 +22,8 @@ export interface PreemptionResult {
   readonly parts: { readonly ours: PreemptionParts; readonly baseline: PreemptionParts };
   /** Trials in flight at once per system (--concurrency); absent in runs saved before it was reported. */
   readonly concurrency?: number;
+  /** The first round's starts spaced this far apart per system (--first-round-gap); absent, all at once. */
+  readonly firstRoundGapMs?: number;
 }
 
 /**
@@ -33,6 +35,8 @@ export async function measurePreemption(
   bench: TrialBench,
   trials: number,
   concurrency: number,
+  /** Spaces the first round's trial starts this far apart per system (pairedTrials); 0, all at once. */
+  firstRoundGapMs = 0,
 ): Promise<PreemptionResult> {
   const parts = { ours: emptyParts(), baseline: emptyParts() };
   const totals = await pairedTrials(
@@ -41,8 +45,9 @@ export async function measurePreemption(
     concurrency,
     (plane, lease) => preemptOnce(bench, plane, lease, plane === bench.inTree ? parts.baseline : parts.ours),
     'preempt',
+    firstRoundGapMs,
   );
-  return { ...totals, parts, concurrency };
+  return { ...totals, parts, concurrency, ...(firstRoundGapMs > 0 && { firstRoundGapMs }) };
 }
 
 function emptyParts(): PreemptionParts {

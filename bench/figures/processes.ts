@@ -39,7 +39,10 @@ export async function leads(p: CandidateProcess): Promise<number> {
 
 /**
  * Runs `trial` for ours and for the baseline, `concurrency` leases at a time on each, both
- * systems at once, so that both see the same load. Each trial gets its own lease.
+ * systems at once, so that both see the same load. Each trial gets its own lease. The first
+ * round's trials start together unless `firstRoundGapMs` spaces them (the i-th of each system
+ * i × that later); later trials start as earlier ones end, so they are spread by then
+ * (docs/benchmark.md, "The first round").
  */
 export async function pairedTrials(
   bench: TrialBench,
@@ -47,15 +50,26 @@ export async function pairedTrials(
   concurrency: number,
   trial: (plane: ControlPlane, lease: string) => Promise<number>,
   prefix: string,
+  firstRoundGapMs = 0,
 ): Promise<{ ours: number[]; baseline: number[] }> {
   const ours: number[] = [];
   const baseline: number[] = [];
   const ourPlane = bench.ours[0] as ControlPlane;
   const limit = pLimit(concurrency * 2);
+  const startOf = async (i: number) => {
+    if (i < concurrency && i > 0 && firstRoundGapMs > 0)
+      await new Promise((start) => setTimeout(start, i * firstRoundGapMs));
+  };
   await Promise.all(
     Array.from({ length: trials }, (_, i) => [
-      limit(async () => ours.push(await trial(ourPlane, `${prefix}-${i}`))),
-      limit(async () => baseline.push(await trial(bench.inTree, `${prefix}-${i}`))),
+      limit(async () => {
+        await startOf(i);
+        ours.push(await trial(ourPlane, `${prefix}-${i}`));
+      }),
+      limit(async () => {
+        await startOf(i);
+        baseline.push(await trial(bench.inTree, `${prefix}-${i}`));
+      }),
     ]).flat(),
   );
   return { ours, baseline };

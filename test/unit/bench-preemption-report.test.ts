@@ -62,6 +62,18 @@ describe('the bench report’s preemption trials in the order they ended', () =>
     ]);
   });
 
+  it('says the first round started at once, or as far apart as --first-round-gap spaced it', () => {
+    const heading = (preemption: PreemptionResult) =>
+      lines(run({ preemption }), 'Preemption trials in the order they ended')[0];
+    expect(heading(FOUR_TRIALS)).toContain('the first 2 of each system started at once');
+    expect(lines(run({ preemption: FOUR_TRIALS }), 'Preemption: the first round')).toEqual([]);
+    const spaced = { ...FOUR_TRIALS, firstRoundGapMs: 400 };
+    expect(heading(spaced)).toContain('the first 2 of each system started 400 ms apart');
+    expect(lines(run({ preemption: spaced }), 'Preemption: the first round')).toEqual([
+      'Preemption: the first round of trials started 400 ms apart per system (`--first-round-gap`), not all at once.',
+    ]);
+  });
+
   it('is left out where a trial went unsplit, since the parts no longer line up with the trials', () => {
     const unsplit = { ...FOUR_TRIALS, ours: [...FOUR_TRIALS.ours, 5_000] };
     expect(lines(run({ preemption: unsplit }), 'Preemption trials in the order they ended')).toEqual([]);
