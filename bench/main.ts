@@ -48,14 +48,15 @@ function positiveInt(flag: string) {
   };
 }
 
-function nonNegativeInt(flag: string) {
-  return (value: string): number => {
-    if (!/^(0|[1-9]\d*)$/.test(value))
-      throw new InvalidArgumentError(
-        `${flag} must be a whole number of milliseconds, 0 or more, got "${value}"`,
-      );
-    return Number(value);
-  };
+/** A gap longer than this would hold the first round back a minute a trial. */
+const LONGEST_FIRST_ROUND_GAP_MS = 60_000;
+
+function firstRoundGap(value: string): number {
+  if (!/^(0|[1-9]\d{0,4})$/.test(value) || Number(value) > LONGEST_FIRST_ROUND_GAP_MS)
+    throw new InvalidArgumentError(
+      `--first-round-gap must be a whole number of milliseconds from 0 to ${LONGEST_FIRST_ROUND_GAP_MS}, got "${value}"`,
+    );
+  return Number(value);
 }
 
 function intList(flag: string) {
@@ -87,10 +88,10 @@ const program = new Command('bench')
   .addOption(
     new Option(
       '--first-round-gap <ms>',
-      'start the first round of in-process failover and preemption trials this far apart per system instead of all at once',
+      'start the first round of the in-process failover and preemption trials this far apart per system instead of all at once (0 to 60000)',
     )
       .default(0)
-      .argParser(nonNegativeInt('--first-round-gap')),
+      .argParser(firstRoundGap),
   )
   .addOption(
     new Option('--scales <leases>', 'lease counts for throughput (3 candidates each)')

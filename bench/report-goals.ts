@@ -1,4 +1,5 @@
 import type { BenchResults } from './bench-results.js';
+import { CLIENT_GO_JITTER_FACTOR, p99AfterExpiry, pollWaitP99 } from './client-go-wait.js';
 import type { FailoverResult } from './figures/failover.js';
 import { RETRY_PERIOD_MS } from './figures/processes.js';
 import { row, verdict } from './markdown.js';
@@ -80,29 +81,14 @@ function costGoal(r: BenchResults): string[] {
   ];
 }
 
-/** client-go's retry: each next try RetryPeriod plus up to this many times it later (wait.JitterUntil's factor). */
-const CLIENT_GO_JITTER_FACTOR = 1.2;
-
-/**
- * The p99 of the wait from a moment independent of client-go's tries (the Lease naming it) to its
- * next try. Tries come RetryPeriod × (1 + U(0, jitter)) apart, so the wait is that interval's
- * residual: density P(interval > w) / mean. Above the shortest interval a its survival is
- * (b − w)² / (2 (b − a) mean), with b the longest; p99 is where that is 1%.
- */
-export function pollWaitP99(retryPeriodMs: number, jitterFactor = CLIENT_GO_JITTER_FACTOR): number {
-  const [a, b] = [retryPeriodMs, retryPeriodMs * (1 + jitterFactor)];
-  const mean = (a + b) / 2;
-  if (b === a) return a * 0.99;
-  return b - Math.sqrt(0.01 * 2 * (b - a) * mean);
-}
-
 /**
  * Failover's floor on this machine: the dead leader's lease runs out one lease duration after its
  * last renewal (the bench kills it right after one), and the successor's client-go then leads at
  * its next try once the Lease names it. client-go tries every RetryPeriod, jittered up to 2.2 times
  * it (wait.JitterUntil, factor 1.2), and the in-tree controller's trials draw from the same
  * client-go: their p99s, taken in this run, are the floor with a coordinator that took no time.
- * The wait's own p99 (pollWaitP99) says how much of the goal's bound the poll alone leaves.
+ * The wait's own model (client-go-wait.ts), added to the in-tree trials' run-outs, says how much
+ * of the goal's bound the lease and the poll leave the coordinator at p99.
  */
 export function failoverFloor(failover: FailoverResult, leaseDurationMs: number): string[] {
   const expiry = summarize(failover.parts.baseline.untilExpiry).p99;
@@ -110,11 +96,12 @@ export function failoverFloor(failover: FailoverResult, leaseDurationMs: number)
   const ours = summarize(failover.ours).p99;
   const bound = leaseDurationMs + AHEAD_GOALS.failoverSlackMs;
   const pollP99 = pollWaitP99(RETRY_PERIOD_MS);
-  const room = Math.round(bound - expiry - pollP99);
+  const nextTry = p99AfterExpiry(failover.parts.baseline.untilExpiry, RETRY_PERIOD_MS);
+  const room = Math.round(bound - nextTry);
   return [
     `Floor of failover p99: the lease runs out ${ms(expiry)} after the kill (p99 of the in-tree trials; the kill comes right after a renewal) + client-go’s next try once named, ${ms(poll)} (p99 of the in-tree trials; client-go tries every 500 ms, jittered up to 1.1 s) = ${ms(expiry + poll)} (the two p99s added), with a coordinator that took no time; the goal’s bound is ${ms(bound)}, ours p99 ${ms(ours)} (${besideFloor(ours - expiry - poll)}).`,
     '',
-    `Named at a moment its tries do not know, client-go waits ${ms(pollP99)} or less for its next try in 99 trials of 100 (the residual of a try every ${RETRY_PERIOD_MS}–${RETRY_PERIOD_MS * (1 + CLIENT_GO_JITTER_FACTOR)} ms); with the lease’s ${ms(expiry)}, that leaves the coordinator ${roomLeft(room)}.`,
+    `Named at a moment its tries do not know, client-go waits ${ms(pollP99)} or less for its next try in 99 trials of 100 (the residual of a try every ${RETRY_PERIOD_MS}–${RETRY_PERIOD_MS * (1 + CLIENT_GO_JITTER_FACTOR)} ms); after the lease runs out as it did in the in-tree trials, its next try comes ${ms(nextTry)} or less after the kill in 99 of 100, which leaves the coordinator ${roomLeft(room)}.`,
     '',
   ];
 }
@@ -122,8 +109,8 @@ export function failoverFloor(failover: FailoverResult, leaseDurationMs: number)
 /** What the lease and client-go's wait leave of the failover bound, at p99. */
 function roomLeft(room: number): string {
   if (room > 0) return `${ms(room)} at p99 within the goal’s bound`;
-  if (room === 0) return 'nothing at p99: the two alone reach the goal’s bound';
-  return `nothing at p99: the two alone are ${ms(-room)} past the goal’s bound`;
+  if (room === 0) return 'nothing at p99: the lease and the wait alone reach the goal’s bound';
+  return `nothing at p99: the lease and the wait alone are ${ms(-room)} past the goal’s bound`;
 }
 
 /** Two p99s added lie above the p99 of the sum, so a run's own p99 can come in under that floor. */

@@ -24,7 +24,7 @@ export function preemptionFloor(preemption: PreemptionResult, writes: readonly n
   const write = summarize(writes);
   const floor = inTree + PREEMPTION_FLOOR_WRITES * write.p50;
   return [
-    `Floor of preemption p50: in-tree p50 ${ms(inTree)} + ${PREEMPTION_FLOOR_WRITES} conditional writes to DynamoDB Local timed alone in this run (p50 ${ms(write.p50)} each: the new candidate’s and the decision’s before the Lease names it preferredHolder, the takeover’s after the holder lets go; the takeover’s read of the lease, not timed alone, is left out) = ${ms(floor)}, ${(floor / inTree).toFixed(3)} of the in-tree p50; ours p50 ${ms(ours)} is ${ours >= floor ? `${ms(ours - floor)} above` : `${ms(floor - ours)} below`} it. The goal, at or below the in-tree p50, lies under this floor: a run meets it only where client-go’s renew and poll draw shorter for our trials than for the in-tree controller’s.`,
+    `Floor of preemption p50: in-tree p50 ${ms(inTree)} + ${PREEMPTION_FLOOR_WRITES} conditional writes to DynamoDB Local timed alone in this run (p50 ${write.p50.toFixed(1)} ms each: the new candidate’s and the decision’s before the Lease names it preferredHolder, the takeover’s after the holder lets go; the takeover’s read of the lease, not timed alone, is left out) = ${ms(floor)}, ${(floor / inTree).toFixed(3)} of the in-tree p50; ours p50 ${ms(ours)} is ${ours >= floor ? `${ms(ours - floor)} above` : `${ms(floor - ours)} below`} it. The goal, at or below the in-tree p50, lies under this floor: a run meets it only where client-go’s renew and poll draw shorter for our trials than for the in-tree controller’s.`,
     '',
   ];
 }
@@ -36,8 +36,9 @@ function startedHow({ firstRoundGapMs: gap, concurrency }: PreemptionResult): st
 }
 
 /**
- * Says which figures' first round of trials was spaced out (--first-round-gap), since their trials
- * then start as they would later in a run, not all in one moment (docs/benchmark.md, "The first round").
+ * Says which figures' first round of trials was spaced out (--first-round-gap): their trials do not
+ * start in one moment, and the rounds after, which start as these end, are spread too
+ * (docs/benchmark.md, "The first round").
  */
 export function firstRoundLine(
   figures: readonly (readonly [string, { readonly firstRoundGapMs?: number } | undefined])[],
@@ -50,16 +51,28 @@ export function firstRoundLine(
     ]);
 }
 
-/** The part our coordinator takes before the preferred holder shows, where each trial saw its LeaseCandidate. */
-function decisionPart(parts: PreemptionParts): readonly number[] | undefined {
-  const { register, decide } = parts;
-  if (register?.length !== decide.length) return undefined;
-  return decide.map((d, i) => d - (register[i] as number));
+/**
+ * Each split trial's parts, in the order the trials recorded them (as they ended, before their
+ * processes were stopped), with its total: the parts add up to it (start → preferredHolder → let go →
+ * named → leads), so a total is never paired with another trial's parts. Undefined where a trial
+ * went unsplit (a watch mark missed) or its LeaseCandidate was not timed (runs saved before that).
+ */
+function splitTrials(parts: PreemptionParts, trials: number) {
+  const { register, decide, yield: yielded, takeover, poll } = parts;
+  const lengths = [register?.length, yielded.length, takeover.length, poll.length];
+  if (decide.length !== trials || lengths.some((n) => n !== trials) || register === undefined)
+    return undefined;
+  const at = (samples: readonly number[], i: number) => samples[i] as number;
+  return decide.map((d, i) => ({
+    total: d + at(yielded, i) + at(takeover, i) + at(poll, i),
+    decision: d - at(register, i),
+    takeover: at(takeover, i),
+  }));
 }
 
 /** `samples` cut into runs of `size` in the order they were taken; the last may be shorter. */
-function inRuns(samples: readonly number[], size: number): (readonly number[])[] {
-  const runs: (readonly number[])[] = [];
+function inRuns<T>(samples: readonly T[], size: number): (readonly T[])[] {
+  const runs: (readonly T[])[] = [];
   for (let start = 0; start < samples.length; start += size) runs.push(samples.slice(start, start + size));
   return runs;
 }
@@ -67,45 +80,37 @@ function inRuns(samples: readonly number[], size: number): (readonly number[])[]
 const medianOf = (samples: readonly number[] | undefined) =>
   samples === undefined || samples.length === 0 ? Number.NaN : summarize(samples).p50;
 
+type SplitTrial = NonNullable<ReturnType<typeof splitTrials>>[number];
+
+/** One run of trials: the p50 of each column, ours beside the in-tree controller's. */
+function runRow(first: number, ours: readonly SplitTrial[], inTree: readonly SplitTrial[] = []): string {
+  const p50 = (trials: readonly SplitTrial[], pick: (t: SplitTrial) => number) => medianOf(trials.map(pick));
+  const [mine, theirs] = [p50(ours, (t) => t.total), p50(inTree, (t) => t.total)];
+  return row([
+    `${first}–${first + ours.length - 1}`,
+    ms(mine),
+    ms(theirs),
+    ratio(mine, theirs),
+    `${ms(p50(ours, (t) => t.decision))} / ${ms(p50(inTree, (t) => t.decision))}`,
+    `${ms(p50(ours, (t) => t.takeover))} / ${ms(p50(inTree, (t) => t.takeover))}`,
+  ]);
+}
+
 /**
- * Preemption's trials in the order they ended, as many at a time as ran at once: the p50 of each
- * run of them, ours beside the in-tree controller's, with the coordinator's two parts. The first
- * round starts in one moment unless spaced (pairedTrials), so what a burst of new candidates costs
- * each system shows as the first run against the later ones. Left out where a trial went unsplit
- * (a watch mark missed) and in runs saved before each trial's LeaseCandidate was timed.
+ * Preemption's trials in the order they ended, in runs of `--concurrency`: the p50 of each run, ours
+ * beside the in-tree controller's, with the coordinator's two parts. The first round starts in one
+ * moment unless spaced (pairedTrials), and its trials end close together, so the next rounds start
+ * bunched too, less each round: the rows show what that costs each system. Left out where a trial
+ * went unsplit and in runs saved before each trial's LeaseCandidate was timed.
  */
 export function preemptionInOrder(preemption: PreemptionResult): string[] {
   const size = preemption.concurrency ?? 10;
-  const { ours, baseline } = preemption.parts;
-  const oursDecision = decisionPart(ours);
-  const inTreeDecision = decisionPart(baseline);
-  const aligned =
-    ours.takeover.length === preemption.ours.length &&
-    baseline.takeover.length === preemption.baseline.length;
-  if (oursDecision === undefined || inTreeDecision === undefined || !aligned || size <= 1) return [];
-  const column = (samples: readonly number[]) => inRuns(samples, size);
-  const [totals, inTreeTotals, decisions, inTreeDecisions, takeovers, inTreeTakeovers] = [
-    column(preemption.ours),
-    column(preemption.baseline),
-    column(oursDecision),
-    column(inTreeDecision),
-    column(ours.takeover),
-    column(baseline.takeover),
-  ];
-  const rows = totals.map((run, i) => {
-    const [first, last] = [i * size + 1, i * size + run.length];
-    const [mine, theirs] = [medianOf(run), medianOf(inTreeTotals[i])];
-    return row([
-      `${first}–${last}`,
-      ms(mine),
-      ms(theirs),
-      ratio(mine, theirs),
-      `${ms(medianOf(decisions[i]))} / ${ms(medianOf(inTreeDecisions[i]))}`,
-      `${ms(medianOf(takeovers[i]))} / ${ms(medianOf(inTreeTakeovers[i]))}`,
-    ]);
-  });
+  const ours = splitTrials(preemption.parts.ours, preemption.ours.length);
+  const inTree = splitTrials(preemption.parts.baseline, preemption.baseline.length);
+  if (ours === undefined || inTree === undefined || size <= 1) return [];
+  const inTreeRuns = inRuns(inTree, size);
   return [
-    `Preemption trials in the order they ended, ${size} at a time (p50 of each ${size}; ${startedHow(preemption)}, the later ones as earlier ones ended):`,
+    `Preemption trials in the order they ended, in runs of ${size} (p50 of each run; ${startedHow(preemption)}, the later ones as earlier ones ended, so bunched after a bunched round):`,
     '',
     row([
       'trials',
@@ -116,7 +121,7 @@ export function preemptionInOrder(preemption: PreemptionResult): string[] {
       'holder let go → new leader named, ours / in-tree',
     ]),
     row(['---', '---', '---', '---', '---', '---']),
-    ...rows,
+    ...inRuns(ours, size).map((run, i) => runRow(i * size + 1, run, inTreeRuns[i])),
     '',
   ];
 }

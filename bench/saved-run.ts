@@ -16,6 +16,12 @@ const gateOffPreemption = splitFigure(['decide', 'yield', 'takeover', 'poll']).e
 /** The warm-up's calls and time (bench/emulator-warmup.ts), in either stack. */
 const emulatorWarmup = z.looseObject({ calls: z.number().int().positive(), ms: z.number().nonnegative() });
 
+/** How a failover or preemption figure ran its trials: so many at a time, the first round spaced or not. */
+const trialPlan = z.looseObject({
+  concurrency: z.number().int().positive().optional(),
+  firstRoundGapMs: z.number().int().nonnegative().optional(),
+});
+
 /** What every saved run has; a file without it was not written by this bench. */
 export const SAVED_RUN = z.looseObject({
   date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date, YYYY-MM-DD'),
@@ -32,6 +38,10 @@ export const SAVED_RUN = z.looseObject({
   // Absent from runs before the emulator was warmed.
   emulatorWarmup: emulatorWarmup.optional(),
   packaged: z.looseObject({ emulatorWarmup: emulatorWarmup.optional() }).optional(),
+  // The report cuts preemption's trials into runs of `concurrency` and prints the first round's gap;
+  // runs before either was recorded lack it.
+  failover: trialPlan.optional(),
+  preemption: trialPlan.optional(),
   // Runs before the gate-off figure have none; runs before one-at-a-time preemption lack it and concurrency.
   gateOff: z
     .looseObject({

@@ -38,11 +38,12 @@ export async function leads(p: CandidateProcess): Promise<number> {
 }
 
 /**
- * Runs `trial` for ours and for the baseline, `concurrency` leases at a time on each, both
- * systems at once, so that both see the same load. Each trial gets its own lease. The first
- * round's trials start together unless `firstRoundGapMs` spaces them (the i-th of each system
- * i × that later); later trials start as earlier ones end, so they are spread by then
- * (docs/benchmark.md, "The first round").
+ * Runs `trial` for ours and for the baseline, both systems at once so that both see the same load,
+ * from one pool of 2 × `concurrency` slots taken in trial order (ours and the baseline's
+ * alternating): the first round is `concurrency` trials a system, and after it each freed slot goes
+ * to the next trial in line, whichever system's. Each trial gets its own lease. The first round
+ * starts together unless `firstRoundGapMs` spaces it (the i-th of each system i × that later); later
+ * trials start as earlier ones end (docs/benchmark.md, "The first round").
  */
 export async function pairedTrials(
   bench: TrialBench,

@@ -7,33 +7,33 @@ const OURS = { name: 'ours' } as ControlPlane;
 const IN_TREE = { name: 'in-tree' } as ControlPlane;
 const BENCH = { ours: [OURS], inTree: IN_TREE } as unknown as TrialBench;
 
-/** Runs six trials, three at a time, each ending when the test ends it; returns which have started. */
-function sixTrials(firstRoundGapMs?: number) {
+/**
+ * Four trials a system, two at a time. Each trial waits until the test ends it with a value;
+ * `started` lists the trials begun so far, as `<plane>:<lease>`.
+ */
+function fourTrials(firstRoundGapMs?: number) {
   const started: string[] = [];
-  const ends: (() => void)[] = [];
+  const running = new Map<string, (value: number) => void>();
   const done = pairedTrials(
     BENCH,
-    6,
-    3,
+    4,
+    2,
     (plane, lease) =>
       new Promise<number>((resolve) => {
         started.push(`${plane.name}:${lease}`);
-        ends.push(() => resolve(1));
+        running.set(`${plane.name}:${lease}`, resolve);
       }),
     'trial',
     firstRoundGapMs,
   );
-  const endAll = async () => {
-    while (ends.length > 0) {
-      for (const end of ends.splice(0)) end();
-      await vi.advanceTimersByTimeAsync(0);
-    }
-    return done;
+  const end = async (trial: string, value: number) => {
+    running.get(trial)?.(value);
+    await vi.advanceTimersByTimeAsync(0);
   };
-  return { started, endAll };
+  return { started, end, done };
 }
 
-describe('the bench’s first round of paired trials', () => {
+describe('the bench’s paired trials', () => {
   beforeEach(() => {
     vi.useFakeTimers();
   });
@@ -41,35 +41,43 @@ describe('the bench’s first round of paired trials', () => {
     vi.useRealTimers();
   });
 
-  it('starts every trial of the first round at once by default', async () => {
-    const { started, endAll } = sixTrials();
+  it('starts the first round at once by default, and records each system’s totals as its trials end', async () => {
+    const { started, end, done } = fourTrials();
     await vi.advanceTimersByTimeAsync(0);
-    expect(started.sort()).toEqual(
-      [
-        'in-tree:trial-0',
-        'in-tree:trial-1',
-        'in-tree:trial-2',
-        'ours:trial-0',
-        'ours:trial-1',
-        'ours:trial-2',
-      ].sort(),
-    );
-    expect(await endAll()).toEqual({ ours: [1, 1, 1, 1, 1, 1], baseline: [1, 1, 1, 1, 1, 1] });
+    expect([...started].sort()).toEqual([
+      'in-tree:trial-0',
+      'in-tree:trial-1',
+      'ours:trial-0',
+      'ours:trial-1',
+    ]);
+    await end('ours:trial-1', 11);
+    await end('in-tree:trial-0', 20);
+    await end('ours:trial-0', 10);
+    await end('in-tree:trial-1', 21);
+    for (const trial of ['ours:trial-2', 'ours:trial-3', 'in-tree:trial-2', 'in-tree:trial-3'])
+      expect(started).toContain(trial);
+    await end('in-tree:trial-3', 23);
+    await end('ours:trial-3', 13);
+    await end('ours:trial-2', 12);
+    await end('in-tree:trial-2', 22);
+    expect(await done).toEqual({ ours: [11, 10, 13, 12], baseline: [20, 21, 23, 22] });
   });
 
-  it('spaces the first round by the gap, each system’s i-th trial i gaps after its first', async () => {
-    const { started, endAll } = sixTrials(400);
+  it('spaces the first round by the gap, each system’s second trial one gap after its first', async () => {
+    const { started } = fourTrials(400);
     await vi.advanceTimersByTimeAsync(0);
-    expect(started.sort()).toEqual(['in-tree:trial-0', 'ours:trial-0']);
+    expect([...started].sort()).toEqual(['in-tree:trial-0', 'ours:trial-0']);
     await vi.advanceTimersByTimeAsync(399);
     expect(started).toHaveLength(2);
     await vi.advanceTimersByTimeAsync(1);
     expect(started.slice(2).sort()).toEqual(['in-tree:trial-1', 'ours:trial-1']);
+  });
+
+  it('starts a later round’s trial as soon as one ends, with no gap of its own', async () => {
+    const { started, end } = fourTrials(400);
     await vi.advanceTimersByTimeAsync(400);
-    expect(started.slice(4).sort()).toEqual(['in-tree:trial-2', 'ours:trial-2']);
-    const results = await endAll();
-    // The later rounds start as earlier trials end, with no gap of their own.
-    expect(started).toHaveLength(12);
-    expect(results).toEqual({ ours: [1, 1, 1, 1, 1, 1], baseline: [1, 1, 1, 1, 1, 1] });
+    expect(started).toHaveLength(4);
+    await end('ours:trial-0', 10);
+    expect(started.slice(4)).toEqual(['ours:trial-2']);
   });
 });
