@@ -129,6 +129,20 @@ const options = program.opts<{
   render?: string;
 }>();
 
+/**
+ * A signal ends the run with the status a shell gives it. Exiting runs the `exit` listener that kills
+ * the apiservers, etcd and DynamoDB Local the run started (lib/local/owned-children.ts); unhandled,
+ * SIGTERM would leave them running. The report keeps what was measured before it (save, per figure).
+ */
+for (const [signal, status] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const)
+  process.once(signal, () => {
+    process.stderr.write(`\n${signal}: stopping the run\n`);
+    process.exit(status);
+  });
+
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 const date = new Date().toISOString().slice(0, 10);
 const saved = options.render === undefined ? undefined : loadResults(options.render);

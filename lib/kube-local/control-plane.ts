@@ -7,6 +7,7 @@ import pRetry, { AbortError } from 'p-retry';
 import { stringify } from 'yaml';
 import { CoordinatorError, PortTakenError } from '../errors.js';
 import { freePort } from '../local/dynamodb-local.js';
+import { ownUntilExit } from '../local/owned-children.js';
 import { ensureKubeBinaries } from './build.js';
 import { httpsGet } from './https-get.js';
 
@@ -48,6 +49,7 @@ function spawnLogged(bin: string, args: string[], log: string, detached: boolean
   // Detached: the process outlives `npm run clusters -- up`, which records its pid for `down`.
   const child = spawn(bin, args, { stdio: ['ignore', fd, fd], detached });
   if (detached) child.unref();
+  else ownUntilExit(child);
   closeSync(fd);
   return child;
 }

