@@ -130,9 +130,11 @@ const options = program.opts<{
 }>();
 
 /**
- * A signal ends the run with the status a shell gives it. Exiting runs the `exit` listener that kills
- * the apiservers, etcd and DynamoDB Local the run started (lib/local/owned-children.ts); unhandled,
- * SIGTERM would leave them running. The report keeps what was measured before it (save, per figure).
+ * A signal ends the run with the status a shell gives it, through `process.exit`, which runs the
+ * `exit` listener that kills the apiservers, etcd and DynamoDB Local the run started
+ * (lib/local/owned-children.ts). `npm run bench` runs this file under `node --import tsx`, not the
+ * `tsx` command, whose wrapper SIGKILLs a child that does not acknowledge a signal within 30 ms, as
+ * a bench busy rendering or forking may not. The report keeps what was measured (save, per figure).
  */
 for (const [signal, status] of [
   ['SIGINT', 130],

@@ -9,14 +9,16 @@ function killOwned(): void {
 }
 
 /**
- * Ties `child` to this process: when this process exits, by returning or by `process.exit` (a
- * signal handler's included), the child is killed, so no apiserver or etcd outlives a stopped bench
- * or test run. A process killed by a signal it does not handle runs no listener, which is why the
- * long-running entry points (the bench, `npm start`) handle SIGINT and SIGTERM by exiting. Their
- * normal stops stay graceful: a child that exits drops out of this set.
+ * Ties `child` to this process: when this process exits through `process.exit` (a signal handler's
+ * included) or an uncaught error, the child is killed, so no apiserver, etcd or DynamoDB Local
+ * outlives a bench or a coordinator stopped that way. A process killed by a signal it does not
+ * handle, or by SIGKILL, runs no listener: the long-running entry points (the bench, `npm start`)
+ * handle SIGINT and SIGTERM by exiting, and vitest's workers, which it stops with SIGTERM, rely on
+ * their files' own stops. Normal stops stay graceful: a child that exits drops out of this set.
  */
 export function ownUntilExit(child: ChildProcess): ChildProcess {
-  if (child.exitCode !== null || child.signalCode !== null) return child;
+  // Not started (spawn failed: it emits `error`, never `exit`) or already gone: nothing to own.
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return child;
   if (owned.size === 0) process.once('exit', killOwned);
   owned.add(child);
   child.once('exit', () => {

@@ -1,20 +1,24 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const OWNED_CHILDREN = fileURLToPath(new URL('../../lib/local/owned-children.ts', import.meta.url));
+const OWNED_CHILDREN = pathToFileURL(
+  fileURLToPath(new URL('../../lib/local/owned-children.ts', import.meta.url)),
+).href;
 const PROJECT_DIR = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
- * A process that starts a long `sleep` as its server, tied to it with ownUntilExit, and exits on
- * SIGTERM as the bench does. The sleep writes to the same stdout pipe, so the pipe closes only once
- * both are gone: a sleep left running holds it open, and the test times out.
+ * A process that owns a short-lived server first (so the set empties and fills again, as the bench's
+ * packaged stack and then its in-process one do), then a long `sleep`, and exits on SIGTERM as the
+ * bench does. The sleep writes to the same stdout pipe, so the pipe closes only once both are gone.
  */
 const OWNER = `
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { ownUntilExit } from ${JSON.stringify(OWNED_CHILDREN)};
+await once(ownUntilExit(spawn('true')), 'exit');
 const server = ownUntilExit(spawn('sleep', ['300'], { stdio: ['ignore', 'inherit', 'inherit'] }));
 process.once('SIGTERM', () => process.exit(143));
 process.stdout.write('started ' + server.pid + '\\n');
@@ -31,20 +35,24 @@ function processState(pid: number): string {
 }
 
 describe('servers this process started (owned-children)', () => {
-  it('are killed when the process exits on a signal, so none outlives it', async () => {
+  it('are killed when the process exits on a signal, so none outlives it', { timeout: 20_000 }, async () => {
     const owner = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', OWNER], {
       cwd: PROJECT_DIR,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const [chunk] = (await once(owner.stdout, 'data')) as [Buffer];
     const server = Number(/started (\d+)/.exec(chunk.toString())?.[1]);
-    expect(server).toBeGreaterThan(0);
-    const exited = once(owner, 'exit');
-    const closed = once(owner.stdout, 'close');
-    owner.kill('SIGTERM');
-    expect((await exited)[0]).toBe(143);
-    await closed;
-    // Killed: gone, or a zombie until whoever inherited it reaps it.
-    expect(processState(server)).toMatch(/^(gone|Z)$/);
+    try {
+      expect(server).toBeGreaterThan(0);
+      const exited = once(owner, 'exit');
+      const closed = once(owner.stdout, 'close');
+      owner.kill('SIGTERM');
+      expect((await exited)[0]).toBe(143);
+      // Held open by the sleep until it dies: a sleep left running fails the test on its timeout.
+      await closed;
+      expect(processState(server)).toMatch(/^(gone|Z)$/);
+    } finally {
+      if (server > 0 && !/^(gone|Z)$/.test(processState(server))) process.kill(server, 'SIGKILL');
+    }
   });
 });

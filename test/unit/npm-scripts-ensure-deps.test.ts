@@ -7,10 +7,11 @@ const { scripts } = JSON.parse(readFileSync(new URL('../../package.json', import
 };
 
 describe('npm scripts on a fresh clone (package.json)', () => {
-  // tsx comes from node_modules, so a tsx script works first on a fresh clone only when its pre-hook
-  // installs the pinned dependencies, as `npm start` and `npm test` do.
+  // tsx comes from node_modules, so a tsx script (the `tsx` command, or node with `--import tsx`)
+  // works first on a fresh clone only when its pre-hook installs the pinned dependencies, as `npm
+  // start` and `npm test` do.
   const tsxScripts = Object.entries(scripts)
-    .filter(([, command]) => command.startsWith('tsx '))
+    .filter(([, command]) => command.startsWith('tsx ') || command.startsWith('node --import tsx '))
     .map(([name]) => name);
 
   it('finds the tsx scripts (start, cli, clusters, bench, load, agent)', () => {
