@@ -30,9 +30,7 @@ export function preemptionFloor(preemption: PreemptionResult, writes: readonly n
 }
 
 function startedHow({ firstRoundGapMs: gap, concurrency }: PreemptionResult): string {
-  return gap === undefined
-    ? `the first ${concurrency ?? 10} of each system started at once`
-    : `the first ${concurrency ?? 10} of each system started ${gap} ms apart`;
+  return `the first ${concurrency ?? 10} of each system started ${gap === undefined ? 'at once' : `${gap} ms apart`}`;
 }
 
 /**
