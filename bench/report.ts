@@ -1,4 +1,5 @@
 import type { BenchResults } from './bench-results.js';
+import { busyLine } from './busy-sampler.js';
 import type { BundleResult, ImportTime } from './figures/bundles.js';
 import { deciderLines } from './figures/deciders.js';
 import type { PairedSamples } from './figures/election.js';
@@ -277,9 +278,19 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
     );
     if (r.election && r.electionWrites)
       out.push(...electionFloor(r.election, r.electionWrites, r.electionLeaseCreates));
-    if (r.failover) out.push(...failoverFloor(r.failover, r.leaseDurationMs), ...failoverParts(r.failover));
+    if (r.failover)
+      out.push(
+        ...failoverFloor(r.failover, r.leaseDurationMs),
+        ...failoverParts(r.failover),
+        ...busyLine('Failover', r.failover.busy),
+      );
     if (r.preemption && r.electionWrites) out.push(...preemptionFloor(r.preemption, r.electionWrites));
-    if (r.preemption) out.push(...preemptionParts(r.preemption), ...preemptionInOrder(r.preemption));
+    if (r.preemption)
+      out.push(
+        ...preemptionParts(r.preemption),
+        ...preemptionInOrder(r.preemption),
+        ...busyLine('Preemption', r.preemption.busy),
+      );
   }
   if (r.gateOff) out.push(...gateOffSection(r, r.gateOff));
   if (r.packaged) out.push(...packagedSection(r.packaged));

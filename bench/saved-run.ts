@@ -16,10 +16,22 @@ const gateOffPreemption = splitFigure(['decide', 'yield', 'takeover', 'poll']).e
 /** The warm-up's calls and time (bench/emulator-warmup.ts), in either stack. */
 const emulatorWarmup = z.looseObject({ calls: z.number().int().positive(), ms: z.number().nonnegative() });
 
+/** A busy share, 0..1. */
+const share = z.number().min(0).max(1);
+
+/** How busy the bench's event loop and the machine were while a figure's trials ran (bench/busy-sampler.ts). */
+const busySeries = z.looseObject({
+  everyMs: z.number().int().positive(),
+  cores: z.number().int().positive(),
+  windows: z.array(z.looseObject({ atMs: z.number().nonnegative(), loop: share, machine: share })),
+});
+
 /** How a failover or preemption figure ran its trials: so many at a time, the first round spaced or not. */
 const trialPlan = z.looseObject({
   concurrency: z.number().int().positive().optional(),
   firstRoundGapMs: z.number().int().nonnegative().optional(),
+  // Runs saved before it was sampled have none.
+  busy: busySeries.optional(),
 });
 
 /** What every saved run has; a file without it was not written by this bench. */

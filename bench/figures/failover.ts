@@ -1,4 +1,5 @@
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
+import type { BusySeries } from '../busy-sampler.js';
 import type { TrialBench } from '../kube-env.js';
 import {
   candidateExists,
@@ -27,6 +28,8 @@ export interface FailoverResult {
   readonly concurrency?: number;
   /** The first round's starts spaced this far apart per system (--first-round-gap); absent, all at once. */
   readonly firstRoundGapMs?: number;
+  /** How busy the bench's event loop and the machine were while the trials ran; absent in runs saved before it. */
+  readonly busy?: BusySeries;
 }
 
 /**

@@ -1,6 +1,7 @@
 import pLimit from 'p-limit';
 import { CandidateProcess, until } from '../../lib/harness/candidates.js';
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
+import { type BusySeries, sampleBusy } from '../busy-sampler.js';
 import type { TrialBench } from '../kube-env.js';
 import { candidateExists, deleteCandidate } from '../kube-objects.js';
 
@@ -52,7 +53,7 @@ export async function pairedTrials(
   trial: (plane: ControlPlane, lease: string) => Promise<number>,
   prefix: string,
   firstRoundGapMs = 0,
-): Promise<{ ours: number[]; baseline: number[] }> {
+): Promise<{ ours: number[]; baseline: number[]; busy: BusySeries }> {
   const ours: number[] = [];
   const baseline: number[] = [];
   const ourPlane = bench.ours[0] as ControlPlane;
@@ -61,19 +62,26 @@ export async function pairedTrials(
     if (i < concurrency && i > 0 && firstRoundGapMs > 0)
       await new Promise((start) => setTimeout(start, i * firstRoundGapMs));
   };
-  await Promise.all(
-    Array.from({ length: trials }, (_, i) => [
-      limit(async () => {
-        await startOf(i);
-        ours.push(await trial(ourPlane, `${prefix}-${i}`));
-      }),
-      limit(async () => {
-        await startOf(i);
-        baseline.push(await trial(bench.inTree, `${prefix}-${i}`));
-      }),
-    ]).flat(),
-  );
-  return { ours, baseline };
+  const sampler = sampleBusy();
+  let busy: BusySeries;
+  try {
+    await Promise.all(
+      Array.from({ length: trials }, (_, i) => [
+        limit(async () => {
+          await startOf(i);
+          ours.push(await trial(ourPlane, `${prefix}-${i}`));
+        }),
+        limit(async () => {
+          await startOf(i);
+          baseline.push(await trial(bench.inTree, `${prefix}-${i}`));
+        }),
+      ]).flat(),
+    );
+  } finally {
+    // Stopped on a failed trial too: its interval would hold the bench open.
+    busy = sampler.stop();
+  }
+  return { ours, baseline, busy };
 }
 
 /** Stops the processes (they release) and removes their LeaseCandidates. */

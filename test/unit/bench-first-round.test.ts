@@ -60,7 +60,8 @@ describe('the bench’s paired trials', () => {
     await end('ours:trial-3', 13);
     await end('ours:trial-2', 12);
     await end('in-tree:trial-2', 22);
-    expect(await done).toEqual({ ours: [11, 10, 13, 12], baseline: [20, 21, 23, 22] });
+    const { ours, baseline } = await done;
+    expect({ ours, baseline }).toEqual({ ours: [11, 10, 13, 12], baseline: [20, 21, 23, 22] });
   });
 
   it('spaces the first round by the gap, each system’s second trial one gap after its first', async () => {
