@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type BusySeries, busyLine, sampleBusy, summarizeBusy } from '../../bench/busy-sampler.js';
 import type { BenchResults } from '../../bench/bench-results.js';
+import { type BusySeries, busyLine, sampleBusy, summarizeBusy } from '../../bench/busy-sampler.js';
 import { renderReport } from '../../bench/report.js';
 import { SAVED_RUN } from '../../bench/saved-run.js';
 
