@@ -39,6 +39,11 @@ export interface BenchResults {
   ingestDelay?: number[];
   failover?: FailoverResult;
   preemption?: PreemptionResult;
+  /**
+   * The same preemption trials one lease per system at a time, after the figure: the control for its
+   * bunched rounds (absent from runs before stop 53, and from runs with --concurrency 1).
+   */
+  preemptionOneAtATime?: PreemptionResult;
   /** Absent in runs before the gate-off figure. */
   gateOff?: GateOffResult;
   propagation?: Map<number, number[]>;

@@ -368,6 +368,12 @@ async function measure(): Promise<void> {
       await bench.coordinator.streams.drain();
       countDeciders(bench, 'preemption', decidersBefore);
       await save();
+      if (options.concurrency > 1) {
+        log(`preemption one lease per system at a time: ${options.trials} trials each, about 6 s each`);
+        results.preemptionOneAtATime = await measurePreemption(bench, options.trials, 1);
+        await bench.coordinator.streams.drain();
+        await save();
+      }
     }
     if (wants('gate-off')) {
       log(

@@ -123,3 +123,36 @@ export function preemptionInOrder(preemption: PreemptionResult): string[] {
     '',
   ];
 }
+
+/**
+ * The control for preemption's bunched rounds: the same trials with one lease per system in flight
+ * (bench/main.ts runs them after the figure). Where ours meets in-tree there and not ten at once, the
+ * excess is the burst: ten new candidates, and later ten holders letting go, in one moment, which ours
+ * handles in one process (the busy line) and the in-tree controller inside its apiserver.
+ */
+export function preemptionControlLine(
+  tenAtOnce: PreemptionResult,
+  oneAtATime: PreemptionResult | undefined,
+): string[] {
+  if (oneAtATime === undefined) return [];
+  const at = (r: PreemptionResult) => {
+    const ours = summarize(r.ours);
+    const base = summarize(r.baseline);
+    return `${ratio(ours.p50, base.p50)} / ${ratio(ours.p99, base.p99)} (${ms(ours.p50)} / ${ms(ours.p99)} against ${ms(base.p50)} / ${ms(base.p99)})`;
+  };
+  const first = (r: PreemptionResult, side: 'ours' | 'baseline') => {
+    const { decide, register } = r.parts[side];
+    if (register === undefined || register.length !== decide.length) return undefined;
+    return summarize(decide.map((d, i) => d - (register[i] ?? 0)));
+  };
+  const ours = first(oneAtATime, 'ours');
+  const base = first(oneAtATime, 'baseline');
+  const parts =
+    ours === undefined || base === undefined
+      ? ''
+      : ` There, LeaseCandidate shown → preferredHolder took ours ${ms(ours.p50)} / ${ms(ours.p99)} against ${ms(base.p50)} / ${ms(base.p99)}, and the holder let go → new leader named ${ms(summarize(oneAtATime.parts.ours.takeover).p50)} / ${ms(summarize(oneAtATime.parts.ours.takeover).p99)} against ${ms(summarize(oneAtATime.parts.baseline.takeover).p50)} / ${ms(summarize(oneAtATime.parts.baseline.takeover).p99)}.`;
+  return [
+    `Preemption one lease per system at a time (the same trials after the figure, ${oneAtATime.ours.length} a system), ratio p50 / p99: ${at(oneAtATime)}; ${tenAtOnce.concurrency ?? 10} at a time, as counted above: ${at(tenAtOnce)}.${parts}`,
+    '',
+  ];
+}

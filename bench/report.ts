@@ -11,7 +11,12 @@ import { row, verdict } from './markdown.js';
 import { costSection } from './report-cost.js';
 import { aheadGoalRows, failoverFloor } from './report-goals.js';
 import { packagedGoal, packagedLatencyRows, packagedSection } from './report-packaged.js';
-import { firstRoundLine, preemptionFloor, preemptionInOrder } from './report-preemption.js';
+import {
+  firstRoundLine,
+  preemptionControlLine,
+  preemptionFloor,
+  preemptionInOrder,
+} from './report-preemption.js';
 import {
   electionFloor,
   FAILOVER_SPLITS,
@@ -289,6 +294,7 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
       out.push(
         ...preemptionParts(r.preemption),
         ...preemptionInOrder(r.preemption),
+        ...preemptionControlLine(r.preemption, r.preemptionOneAtATime),
         ...busyLine('Preemption', r.preemption.busy),
       );
   }

@@ -54,6 +54,7 @@ export const SAVED_RUN = z.looseObject({
   // runs before either was recorded lack it.
   failover: trialPlan.optional(),
   preemption: trialPlan.optional(),
+  preemptionOneAtATime: trialPlan.optional(),
   // Runs before the gate-off figure have none; runs before one-at-a-time preemption lack it and concurrency.
   gateOff: z
     .looseObject({

@@ -90,3 +90,24 @@ describe('the bench report’s preemption trials in the order they ended', () =>
     expect(lines(run({ preemption: older }), 'Preemption trials in the order they ended')).toEqual([]);
   });
 });
+
+describe('the bench report’s control for preemption’s bunched rounds', () => {
+  const ONE_AT_A_TIME = preemption([3_600, 3_650, 3_700, 3_640], [3_610, 3_620, 3_630, 3_640], {
+    ours: split([200, 200, 200, 200], [215, 220, 230, 240], [12, 14, 16, 18]),
+    baseline: split([200, 200, 200, 200], [205, 206, 207, 208], [6, 7, 8, 9]),
+  });
+
+  it('puts the same trials one lease per system at a time beside the figure, with their coordinator parts', () => {
+    const text = run({ preemption: FOUR_TRIALS, preemptionOneAtATime: { ...ONE_AT_A_TIME, concurrency: 1 } });
+    const [line] = lines(text, 'Preemption one lease per system at a time');
+    expect(line).toContain(
+      'ratio p50 / p99: 1.01 / 1.02 (3640 ms / 3700 ms against 3620 ms / 3640 ms); 2 at a time, as counted above: 1.01 / 1.18 (3660 ms / 4260 ms against 3618 ms / 3622 ms).',
+    );
+    expect(line).toContain('preferredHolder took ours 20 ms / 40 ms against 6 ms / 8 ms');
+    expect(line).toContain('new leader named 14 ms / 18 ms against 7 ms / 9 ms');
+  });
+
+  it('is left out of runs without it', () => {
+    expect(lines(run({ preemption: FOUR_TRIALS }), 'Preemption one lease per system at a time')).toEqual([]);
+  });
+});
