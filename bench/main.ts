@@ -359,18 +359,21 @@ async function measure(): Promise<void> {
     if (wants('preemption')) {
       log(`preemption: ${options.trials} trials each`);
       const decidersBefore = deciderSnapshot(bench);
-      results.preemption = await measurePreemption(
-        bench,
-        options.trials,
-        options.concurrency,
-        options.firstRoundGap,
-      );
+      results.preemption = await measurePreemption(bench, options.trials, options.concurrency, {
+        firstRoundGapMs: options.firstRoundGap,
+      });
       await bench.coordinator.streams.drain();
       countDeciders(bench, 'preemption', decidersBefore);
       await save();
       if (options.concurrency > 1) {
         log(`preemption one lease per system at a time: ${options.trials} trials each, about 6 s each`);
-        results.preemptionOneAtATime = await measurePreemption(bench, options.trials, 1);
+        results.preemptionOneAtATime = await measurePreemption(
+          bench,
+          options.trials,
+          1,
+          { perSystem: true },
+          'preempt1',
+        );
         await bench.coordinator.streams.drain();
         await save();
       }

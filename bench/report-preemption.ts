@@ -125,34 +125,40 @@ export function preemptionInOrder(preemption: PreemptionResult): string[] {
 }
 
 /**
- * The control for preemption's bunched rounds: the same trials with one lease per system in flight
- * (bench/main.ts runs them after the figure). Where ours meets in-tree there and not ten at once, the
- * excess is the burst: ten new candidates, and later ten holders letting go, in one moment, which ours
- * handles in one process (the busy line) and the in-tree controller inside its apiserver.
+ * The control for preemption's bunched rounds: the same kind of trial with one lease per system in
+ * flight, on leases of its own (bench/main.ts runs them after the figure). Where ours is near in-tree
+ * there and not ten at once, the excess goes with the burst: ten new candidates, and later ten holders
+ * letting go, in one moment, which ours handles in one process (the busy lines) and the in-tree
+ * controller inside its apiserver. The control runs in a process the figure has warmed, so it leaves
+ * ours' own warm-up out as well.
  */
 export function preemptionControlLine(
   tenAtOnce: PreemptionResult,
   oneAtATime: PreemptionResult | undefined,
 ): string[] {
   if (oneAtATime === undefined) return [];
+  const versus = (ours: readonly number[], base: readonly number[]) => {
+    const [o, b] = [summarize(ours), summarize(base)];
+    return `${ms(o.p50)} / ${ms(o.p99)} against ${ms(b.p50)} / ${ms(b.p99)}`;
+  };
   const at = (r: PreemptionResult) => {
-    const ours = summarize(r.ours);
-    const base = summarize(r.baseline);
-    return `${ratio(ours.p50, base.p50)} / ${ratio(ours.p99, base.p99)} (${ms(ours.p50)} / ${ms(ours.p99)} against ${ms(base.p50)} / ${ms(base.p99)})`;
+    const [o, b] = [summarize(r.ours), summarize(r.baseline)];
+    return `${ratio(o.p50, b.p50)} / ${ratio(o.p99, b.p99)} (${versus(r.ours, r.baseline)})`;
   };
-  const first = (r: PreemptionResult, side: 'ours' | 'baseline') => {
-    const { decide, register } = r.parts[side];
-    if (register === undefined || register.length !== decide.length) return undefined;
-    return summarize(decide.map((d, i) => d - (register[i] ?? 0)));
-  };
-  const ours = first(oneAtATime, 'ours');
-  const base = first(oneAtATime, 'baseline');
+  const { ours, baseline } = oneAtATime.parts;
+  const [ourFirst, baseFirst] = [firstPart(ours), firstPart(baseline)];
   const parts =
-    ours === undefined || base === undefined
+    ourFirst === undefined || baseFirst === undefined
       ? ''
-      : ` There, LeaseCandidate shown → preferredHolder took ours ${ms(ours.p50)} / ${ms(ours.p99)} against ${ms(base.p50)} / ${ms(base.p99)}, and the holder let go → new leader named ${ms(summarize(oneAtATime.parts.ours.takeover).p50)} / ${ms(summarize(oneAtATime.parts.ours.takeover).p99)} against ${ms(summarize(oneAtATime.parts.baseline.takeover).p50)} / ${ms(summarize(oneAtATime.parts.baseline.takeover).p99)}.`;
+      : ` There, p50 / p99, LeaseCandidate shown → preferredHolder took ours ${versus(ourFirst, baseFirst)}, and the holder let go → new leader named ${versus(ours.takeover, baseline.takeover)}.`;
   return [
-    `Preemption one lease per system at a time (the same trials after the figure, ${oneAtATime.ours.length} a system), ratio p50 / p99: ${at(oneAtATime)}; ${tenAtOnce.concurrency ?? 10} at a time, as counted above: ${at(tenAtOnce)}.${parts}`,
+    `Preemption one lease per system at a time (the same kind of trial after the figure, on leases of its own, ${oneAtATime.ours.length} a system), ratio p50 / p99: ${at(oneAtATime)}; ${tenAtOnce.concurrency ?? 10} at a time, as counted above: ${at(tenAtOnce)}.${parts}`,
     '',
   ];
+}
+
+/** LeaseCandidate shown → preferredHolder, each trial's; undefined in runs saved before the LeaseCandidate was timed. */
+function firstPart({ decide, register }: PreemptionParts): number[] | undefined {
+  if (register === undefined || register.length !== decide.length) return undefined;
+  return decide.map((d, i) => d - (register[i] ?? 0));
 }

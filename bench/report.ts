@@ -296,6 +296,7 @@ export function renderReport(r: BenchResults, plots: readonly string[]): string 
         ...preemptionInOrder(r.preemption),
         ...preemptionControlLine(r.preemption, r.preemptionOneAtATime),
         ...busyLine('Preemption', r.preemption.busy),
+        ...busyLine('Preemption one lease per system at a time', r.preemptionOneAtATime?.busy),
       );
   }
   if (r.gateOff) out.push(...gateOffSection(r, r.gateOff));

@@ -51,7 +51,7 @@ export async function measureFailover(
     concurrency,
     (plane, lease) => failoverOnce(bench, plane, lease, plane === bench.inTree ? parts.baseline : parts.ours),
     'failover',
-    firstRoundGapMs,
+    { firstRoundGapMs },
   );
   return { ...totals, parts, concurrency, ...(firstRoundGapMs > 0 && { firstRoundGapMs }) };
 }

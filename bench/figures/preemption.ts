@@ -1,7 +1,7 @@
 import type { ControlPlane } from '../../lib/kube-local/control-plane.js';
 import type { BusySeries } from '../busy-sampler.js';
 import type { TrialBench } from '../kube-env.js';
-import { cleanUp, leads, pairedTrials, spawnCandidate } from './processes.js';
+import { cleanUp, leads, pairedTrials, spawnCandidate, type TrialPlan } from './processes.js';
 
 /** Where one preemption's time went, split at the Lease's own watch events. */
 export interface PreemptionParts {
@@ -38,8 +38,10 @@ export async function measurePreemption(
   bench: TrialBench,
   trials: number,
   concurrency: number,
-  /** Spaces the first round's trial starts this far apart per system (pairedTrials); 0, all at once. */
-  firstRoundGapMs = 0,
+  /** The first round's spacing and the pools (pairedTrials). */
+  plan: TrialPlan = {},
+  /** Each trial's lease is `<prefix>-<i>`: the control runs on leases of its own, not the figure's. */
+  prefix = 'preempt',
 ): Promise<PreemptionResult> {
   const parts = { ours: emptyParts(), baseline: emptyParts() };
   const totals = await pairedTrials(
@@ -47,10 +49,11 @@ export async function measurePreemption(
     trials,
     concurrency,
     (plane, lease) => preemptOnce(bench, plane, lease, plane === bench.inTree ? parts.baseline : parts.ours),
-    'preempt',
-    firstRoundGapMs,
+    prefix,
+    plan,
   );
-  return { ...totals, parts, concurrency, ...(firstRoundGapMs > 0 && { firstRoundGapMs }) };
+  const gap = plan.firstRoundGapMs ?? 0;
+  return { ...totals, parts, concurrency, ...(gap > 0 && { firstRoundGapMs: gap }) };
 }
 
 function emptyParts(): PreemptionParts {

@@ -44,20 +44,32 @@ export async function leads(p: CandidateProcess): Promise<number> {
  * alternating): the first round is `concurrency` trials a system, and after it each freed slot goes
  * to the next trial in line, whichever system's. Each trial gets its own lease. The first round
  * starts together unless `firstRoundGapMs` spaces it (the i-th of each system i × that later); later
- * trials start as earlier ones end (docs/benchmark.md, "The first round").
+ * trials start as earlier ones end (docs/benchmark.md, "The first round"). With `perSystem`, each
+ * system has a pool of `concurrency` of its own instead, so neither ever has more in flight (the
+ * preemption figure's one-at-a-time control); the counted figures keep the shared pool they were
+ * always measured with.
  */
+/** How pairedTrials runs its trials, beyond how many at a time. */
+export interface TrialPlan {
+  /** Spaces the first round's starts this far apart per system; 0, all at once. */
+  readonly firstRoundGapMs?: number;
+  /** A pool of `concurrency` per system instead of one of twice that shared in trial order. */
+  readonly perSystem?: boolean;
+}
+
 export async function pairedTrials(
   bench: TrialBench,
   trials: number,
   concurrency: number,
   trial: (plane: ControlPlane, lease: string) => Promise<number>,
   prefix: string,
-  firstRoundGapMs = 0,
+  { firstRoundGapMs = 0, perSystem = false }: TrialPlan = {},
 ): Promise<{ ours: number[]; baseline: number[]; busy: BusySeries }> {
   const ours: number[] = [];
   const baseline: number[] = [];
   const ourPlane = bench.ours[0] as ControlPlane;
-  const limit = pLimit(concurrency * 2);
+  const shared = pLimit(concurrency * 2);
+  const [ourLimit, baselineLimit] = perSystem ? [pLimit(concurrency), pLimit(concurrency)] : [shared, shared];
   const startOf = async (i: number) => {
     if (i < concurrency && i > 0 && firstRoundGapMs > 0)
       await new Promise((start) => setTimeout(start, i * firstRoundGapMs));
@@ -67,11 +79,11 @@ export async function pairedTrials(
   try {
     await Promise.all(
       Array.from({ length: trials }, (_, i) => [
-        limit(async () => {
+        ourLimit(async () => {
           await startOf(i);
           ours.push(await trial(ourPlane, `${prefix}-${i}`));
         }),
-        limit(async () => {
+        baselineLimit(async () => {
           await startOf(i);
           baseline.push(await trial(bench.inTree, `${prefix}-${i}`));
         }),

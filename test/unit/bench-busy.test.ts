@@ -1,6 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { BenchResults } from '../../bench/bench-results.js';
-import { type BusySeries, busyLine, sampleBusy, summarizeBusy } from '../../bench/busy-sampler.js';
+import {
+  type BusyReading,
+  type BusySeries,
+  busyLine,
+  sampleBusy,
+  summarizeBusy,
+} from '../../bench/busy-sampler.js';
 import { renderReport } from '../../bench/report.js';
 import { SAVED_RUN } from '../../bench/saved-run.js';
 
@@ -56,25 +62,54 @@ describe('the bench’s busy sampler', () => {
     expect(line).toContain('in the second the loop was busiest (from 0.5 s), 100% and 100%');
   });
 
-  it('samples this process’s event loop while it spins, and the machine beside it', async () => {
-    const sampler = sampleBusy(50);
-    const spinUntil = Date.now() + 400;
-    // Each turn of the loop is kept busy; the interval still runs between turns.
-    await new Promise<void>((resolve) => {
-      const spin = () => {
-        const turnEnds = Date.now() + 20;
-        while (Date.now() < turnEnds) {}
-        if (Date.now() < spinUntil) setImmediate(spin);
-        else resolve();
-      };
-      spin();
+  it('reads the loop and the machine each interval, a late window keeping its real length', () => {
+    vi.useFakeTimers();
+    try {
+      const elu = (idle: number, active: number) => ({ idle, active, utilization: 0 });
+      const readings: (BusyReading | Error)[] = [
+        { at: 1_000, elu: elu(500, 0), ticks: { busy: 0, total: 0 } },
+        // Loop full, the machine 40 of 50 ticks.
+        { at: 1_250, elu: elu(500, 250), ticks: { busy: 40, total: 50 } },
+        // Closed 350 ms late, the loop half busy; the machine's counter stepped back.
+        { at: 1_850, elu: elu(800, 550), ticks: { busy: 30, total: 100 } },
+        // No tick in between: no share, no window.
+        { at: 2_100, elu: elu(1_050, 550), ticks: { busy: 30, total: 100 } },
+        new Error('no /proc'),
+        { at: 2_600, elu: elu(1_050, 1_050), ticks: { busy: 80, total: 150 } },
+      ];
+      const sampler = sampleBusy(250, () => {
+        const next = readings.shift();
+        if (next === undefined || next instanceof Error) throw next ?? new Error('no reading left');
+        return next;
+      });
+      vi.advanceTimersByTime(250 * 5);
+      expect(sampler.stop()).toEqual({
+        everyMs: 250,
+        cores: expect.any(Number),
+        windows: [
+          { atMs: 250, loop: 1, machine: 0.8 },
+          { atMs: 850, loop: 0.5, machine: 0 },
+        ],
+      });
+      expect(readings).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('counts each window for its length, in the whole figure and in its busiest second', () => {
+    const summary = summarizeBusy({
+      everyMs: 250,
+      cores: 2,
+      windows: [
+        { atMs: 250, loop: 0, machine: 0 },
+        // 750 ms late: three times a window's weight.
+        { atMs: 1_250, loop: 1, machine: 1 },
+        { atMs: 1_500, loop: 0, machine: 0 },
+      ],
     });
-    const { windows, cores } = sampler.stop();
-    expect(cores).toBeGreaterThan(0);
-    expect(windows.length).toBeGreaterThanOrEqual(4);
-    const loop = windows.reduce((s, w) => s + w.loop, 0) / windows.length;
-    expect(loop).toBeGreaterThan(0.8);
-    for (const w of windows) expect(w.machine).toBeGreaterThanOrEqual(0);
+    expect(summary?.loop).toBeCloseTo(1_000 / 1_500);
+    expect(summary?.busiest).toEqual({ loop: 1, machine: 1, atMs: 250 });
   });
 
   it('refuses a saved series with a share outside 0..1, naming the field', () => {

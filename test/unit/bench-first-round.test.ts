@@ -11,20 +11,23 @@ const BENCH = { ours: [OURS], inTree: IN_TREE } as unknown as TrialBench;
  * Four trials a system, two at a time. Each trial waits until the test ends it with a value;
  * `started` lists the trials begun so far, as `<plane>:<lease>`.
  */
-function fourTrials(firstRoundGapMs?: number) {
+function fourTrials(firstRoundGapMs?: number, perSystem?: boolean, concurrency = 2) {
   const started: string[] = [];
   const running = new Map<string, (value: number) => void>();
   const done = pairedTrials(
     BENCH,
     4,
-    2,
+    concurrency,
     (plane, lease) =>
       new Promise<number>((resolve) => {
         started.push(`${plane.name}:${lease}`);
         running.set(`${plane.name}:${lease}`, resolve);
       }),
     'trial',
-    firstRoundGapMs,
+    {
+      ...(firstRoundGapMs !== undefined && { firstRoundGapMs }),
+      ...(perSystem !== undefined && { perSystem }),
+    },
   );
   const end = async (trial: string, value: number) => {
     running.get(trial)?.(value);
@@ -80,5 +83,25 @@ describe('the bench’s paired trials', () => {
     expect(started).toHaveLength(4);
     await end('ours:trial-0', 10);
     expect(started.slice(4)).toEqual(['ours:trial-2']);
+  });
+
+  it('with a pool per system, starts a system’s next trial only when its own ends, whatever the other’s do', async () => {
+    const { started, end } = fourTrials(undefined, true, 1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect([...started].sort()).toEqual(['in-tree:trial-0', 'ours:trial-0']);
+    await end('ours:trial-0', 10);
+    await end('ours:trial-1', 11);
+    // The shared pool would have given the freed slot to in-tree's trial-1 here: two of in-tree's at once.
+    expect(started.slice(2)).toEqual(['ours:trial-1', 'ours:trial-2']);
+    await end('in-tree:trial-0', 20);
+    expect(started.slice(4)).toEqual(['in-tree:trial-1']);
+  });
+
+  it('with the shared pool, gives a freed slot to the next trial in line, whichever system’s', async () => {
+    const { started, end } = fourTrials(undefined, false, 1);
+    await vi.advanceTimersByTimeAsync(0);
+    await end('ours:trial-0', 10);
+    await end('ours:trial-1', 11);
+    expect(started.slice(2)).toEqual(['ours:trial-1', 'in-tree:trial-1']);
   });
 });
