@@ -62,6 +62,41 @@ describe('the bench’s busy sampler', () => {
     expect(line).toContain('in the second the loop was busiest (from 0.5 s), 100% and 100%');
   });
 
+  it('prints failover’s line under its parts, and the preemption control’s under the figure’s', () => {
+    const busy = series([
+      [0.4, 0.5],
+      [0.4, 0.5],
+      [0.4, 0.5],
+      [0.4, 0.5],
+    ]);
+    const parts = { untilExpiry: [], coordinator: [], poll: [] };
+    const split = { decide: [], yield: [], takeover: [], poll: [] };
+    const text = renderReport(
+      {
+        date: '2026-12-08',
+        trials: 1,
+        leaseDurationMs: 5_000,
+        failover: { ours: [5_500], baseline: [14_000], parts: { ours: parts, baseline: parts }, busy },
+        preemption: { ours: [4_000], baseline: [3_900], parts: { ours: split, baseline: split } },
+        preemptionOneAtATime: {
+          ours: [4_000],
+          baseline: [3_900],
+          parts: { ours: split, baseline: split },
+          busy,
+        },
+      } as BenchResults,
+      [],
+    );
+    const starts = (prefix: string) => text.split('\n').filter((l) => l.startsWith(prefix));
+    expect(starts('Failover, busy while its trials ran')[0]).toContain(
+      '40% of the time, and the machine’s 2 cores 50%',
+    );
+    expect(starts('Preemption, busy while')).toEqual([]);
+    const [control] = starts('Preemption one lease per system at a time, busy while its trials ran');
+    // Not full: the line says no more than the shares.
+    expect(control).toMatch(/ 40% and 50%\.$/);
+  });
+
   it('reads the loop and the machine each interval, a late window keeping its real length', () => {
     vi.useFakeTimers();
     try {
