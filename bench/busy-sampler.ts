@@ -45,8 +45,7 @@ function readNow(): BusyReading {
 }
 
 /** A share of 0..1 from a ratio that a counter stepping back or an empty window could put outside it. */
-function share(part: number, whole: number): number | undefined {
-  const value = part / whole;
+function share(value: number): number | undefined {
   return Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : undefined;
 }
 
@@ -73,11 +72,8 @@ export function sampleBusy(
       last = undefined;
       return;
     }
-    const loop = share(
-      next.elu.active - last.elu.active,
-      next.elu.idle + next.elu.active - last.elu.idle - last.elu.active,
-    );
-    const machine = share(next.ticks.busy - last.ticks.busy, next.ticks.total - last.ticks.total);
+    const loop = share(performance.eventLoopUtilization(next.elu, last.elu).utilization);
+    const machine = share((next.ticks.busy - last.ticks.busy) / (next.ticks.total - last.ticks.total));
     if (loop !== undefined && machine !== undefined)
       windows.push({ atMs: Math.round(next.at - started), loop, machine });
     last = next;

@@ -346,12 +346,9 @@ async function measure(): Promise<void> {
     if (wants('failover')) {
       log(`failover: ${options.trials} trials each, ${options.concurrency} leases at a time`);
       const decidersBefore = deciderSnapshot(bench);
-      results.failover = await measureFailover(
-        bench,
-        options.trials,
-        options.concurrency,
-        options.firstRoundGap,
-      );
+      results.failover = await measureFailover(bench, options.trials, options.concurrency, {
+        firstRoundGapMs: options.firstRoundGap,
+      });
       await bench.coordinator.streams.drain();
       countDeciders(bench, 'failover', decidersBefore);
       await save();

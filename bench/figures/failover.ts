@@ -8,6 +8,7 @@ import {
   leads,
   pairedTrials,
   spawnCandidate,
+  type TrialPlan,
 } from './processes.js';
 
 /** Where one failover's time went, split at the dead leader's lease running out and at the Lease naming the next. */
@@ -41,8 +42,8 @@ export async function measureFailover(
   bench: TrialBench,
   trials: number,
   concurrency: number,
-  /** Spaces the first round's trial starts this far apart per system (pairedTrials); 0, all at once. */
-  firstRoundGapMs = 0,
+  /** The first round's spacing (pairedTrials). */
+  plan: TrialPlan = {},
 ): Promise<FailoverResult> {
   const parts = { ours: emptyParts(), baseline: emptyParts() };
   const totals = await pairedTrials(
@@ -51,9 +52,9 @@ export async function measureFailover(
     concurrency,
     (plane, lease) => failoverOnce(bench, plane, lease, plane === bench.inTree ? parts.baseline : parts.ours),
     'failover',
-    { firstRoundGapMs },
+    plan,
   );
-  return { ...totals, parts, concurrency, ...(firstRoundGapMs > 0 && { firstRoundGapMs }) };
+  return { ...totals, parts, concurrency };
 }
 
 function emptyParts(): FailoverParts {

@@ -52,8 +52,7 @@ export async function measurePreemption(
     prefix,
     plan,
   );
-  const gap = plan.firstRoundGapMs ?? 0;
-  return { ...totals, parts, concurrency, ...(gap > 0 && { firstRoundGapMs: gap }) };
+  return { ...totals, parts, concurrency };
 }
 
 function emptyParts(): PreemptionParts {

@@ -38,6 +38,14 @@ export async function leads(p: CandidateProcess): Promise<number> {
   return p.intervals[p.intervals.length - 1]?.start ?? Number.NaN;
 }
 
+/** How pairedTrials runs its trials, beyond how many at a time. */
+export interface TrialPlan {
+  /** Spaces the first round's starts this far apart per system; 0, all at once. */
+  readonly firstRoundGapMs?: number;
+  /** A pool of `concurrency` per system instead of one of twice that shared in trial order. */
+  readonly perSystem?: boolean;
+}
+
 /**
  * Runs `trial` for ours and for the baseline, both systems at once so that both see the same load,
  * from one pool of 2 × `concurrency` slots taken in trial order (ours and the baseline's
@@ -49,14 +57,6 @@ export async function leads(p: CandidateProcess): Promise<number> {
  * preemption figure's one-at-a-time control); the counted figures keep the shared pool they were
  * always measured with.
  */
-/** How pairedTrials runs its trials, beyond how many at a time. */
-export interface TrialPlan {
-  /** Spaces the first round's starts this far apart per system; 0, all at once. */
-  readonly firstRoundGapMs?: number;
-  /** A pool of `concurrency` per system instead of one of twice that shared in trial order. */
-  readonly perSystem?: boolean;
-}
-
 export async function pairedTrials(
   bench: TrialBench,
   trials: number,
@@ -64,12 +64,13 @@ export async function pairedTrials(
   trial: (plane: ControlPlane, lease: string) => Promise<number>,
   prefix: string,
   { firstRoundGapMs = 0, perSystem = false }: TrialPlan = {},
-): Promise<{ ours: number[]; baseline: number[]; busy: BusySeries }> {
+): Promise<{ ours: number[]; baseline: number[]; busy: BusySeries; firstRoundGapMs?: number }> {
   const ours: number[] = [];
   const baseline: number[] = [];
   const ourPlane = bench.ours[0] as ControlPlane;
-  const shared = pLimit(concurrency * 2);
-  const [ourLimit, baselineLimit] = perSystem ? [pLimit(concurrency), pLimit(concurrency)] : [shared, shared];
+  const shared = perSystem ? undefined : pLimit(concurrency * 2);
+  const ourLimit = shared ?? pLimit(concurrency);
+  const baselineLimit = shared ?? pLimit(concurrency);
   const startOf = async (i: number) => {
     if (i < concurrency && i > 0 && firstRoundGapMs > 0)
       await new Promise((start) => setTimeout(start, i * firstRoundGapMs));
@@ -93,7 +94,8 @@ export async function pairedTrials(
     // Stopped on a failed trial too: its interval would hold the bench open.
     busy = sampler.stop();
   }
-  return { ours, baseline, busy };
+  // Recorded only where used: a saved run without it started its first round at once.
+  return { ours, baseline, busy, ...(firstRoundGapMs > 0 && { firstRoundGapMs }) };
 }
 
 /** Stops the processes (they release) and removes their LeaseCandidates. */
